@@ -1,0 +1,56 @@
+/**
+ * The `dlcfd` command line: one binary, one subcommand per program (taker, maker, oracle,
+ * pricefeed, chain). Subcommands are data, so `--help` lists exactly what is implemented.
+ */
+import { readFileSync } from 'node:fs';
+
+export interface Subcommand {
+  /** One line for `dlcfd --help`. */
+  readonly summary: string;
+  /** Runs the subcommand with the arguments after its name; resolves to the exit code. */
+  run(argv: readonly string[]): Promise<number>;
+}
+
+/** Implemented subcommands. Later issues add taker, maker, oracle, pricefeed and chain. */
+export const subcommands: Record<string, Subcommand> = {};
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  return pkg.version;
+}
+
+function usage(): string {
+  const names = Object.keys(subcommands);
+  const list = names.length
+    ? names.map((n) => `  ${n.padEnd(12)}${subcommands[n]?.summary}`).join('\n')
+    : '  (none yet: taker, maker, oracle, pricefeed and chain arrive with their issues)';
+  return `dlcfd ${version()}: peer-to-peer CFDs on Bitcoin, secured by DLCs
+
+usage: dlcfd <subcommand> [options]
+       dlcfd --help | --version
+
+subcommands:
+${list}
+`;
+}
+
+/** Entry point; returns the process exit code. */
+export async function main(argv: readonly string[]): Promise<number> {
+  const [first, ...rest] = argv;
+  if (first === undefined || first === '--help' || first === '-h' || first === 'help') {
+    process.stdout.write(usage());
+    return first === undefined ? 2 : 0;
+  }
+  if (first === '--version' || first === '-v') {
+    process.stdout.write(`${version()}\n`);
+    return 0;
+  }
+  const sub = subcommands[first];
+  if (!sub) {
+    process.stderr.write(`dlcfd: unknown subcommand '${first}'\n\n${usage()}`);
+    return 2;
+  }
+  return sub.run(rest);
+}
