@@ -1,0 +1,761 @@
+/**
+ * The CFD aggregate: commands in, events out, state folded from events.
+ *
+ * `decide(cfd, command, now)` checks a command against the current state and returns the events
+ * it causes, or throws a named error and emits nothing. `apply(cfd, event)` folds one event into
+ * the state and never fails: events are facts that were already persisted. Both are pure, so the
+ * daemon, the UI projection and the tests all run the same rules.
+ *
+ * Observations of the chain or the oracle that are already recorded (a lock confirmed twice, an
+ * attestation seen again after a restart) are idempotent and emit nothing; commands that
+ * contradict the state (roll over a closed CFD, settle a committed one) are errors.
+ */
+import {
+  IllegalCommandError,
+  UnknownOracleEventError,
+  UnknownRevokedCommitError,
+} from './errors.ts';
+import { type FeeBalance, initialFeeBalance, rolloverChargeSecs, signedFunding } from './fees.ts';
+import { oracleEventTime } from './oracle-event.ts';
+import type {
+  ContractSymbol,
+  Contracts,
+  FeeRate,
+  FundingRate,
+  Leverage,
+  Position,
+  Price,
+  Role,
+  Sats,
+} from './units.ts';
+
+/** The terms a CFD is created with; fixed for its life. */
+export interface CfdTerms {
+  /** The order id; identifies the CFD on both nodes. */
+  readonly id: string;
+  readonly offerId: string;
+  /** Our role and our position in this contract. */
+  readonly role: Role;
+  readonly position: Position;
+  readonly symbol: ContractSymbol;
+  readonly initialPrice: Price;
+  readonly quantity: Contracts;
+  /** The taker's leverage (the maker trades at 1×). */
+  readonly takerLeverage: Leverage;
+  readonly fundingRate: FundingRate;
+  readonly openingFee: Sats;
+  readonly txFeeRate: FeeRate;
+  readonly settlementIntervalSecs: number;
+  /** The settlement event of the offer taken. */
+  readonly oracleEventId: string;
+  readonly counterpartyPeerId: string;
+  /** Unix seconds. */
+  readonly placedAt: number;
+}
+
+/** A signed transaction: txid plus the raw hex a node can broadcast. */
+export interface SignedTx {
+  readonly txid: string;
+  readonly hex: string;
+}
+
+/**
+ * What the aggregate needs to know about the current set of signed transactions. The full
+ * signatures and scripts live with the DLC code; the aggregate only decides with these facts.
+ */
+export interface DlcSummary {
+  readonly lockTxid: string;
+  readonly commitTxid: string;
+  /** The event the contract settles on, and every event whose CETs exist (liquidation events). */
+  readonly settlementEventId: string;
+  readonly oracleEventIds: readonly string[];
+  /** Relative timelocks in blocks. */
+  readonly cetTimelock: number;
+  readonly refundTimelock: number;
+  readonly makerLockAmount: Sats;
+  readonly takerLockAmount: Sats;
+}
+
+export interface SettlementProposal {
+  /** Closing price both sides agreed to compute payouts with. */
+  readonly price: Price;
+  readonly makerPayout: Sats;
+  readonly takerPayout: Sats;
+  readonly proposedBy: Role;
+}
+
+export interface FundingFeeCharge {
+  /** Change of the fee balance (positive: long pays short). */
+  readonly balanceChange: FeeBalance;
+  readonly rate: FundingRate;
+  readonly chargedSecs: number;
+}
+
+/** Every domain event of a CFD. `type` names what happened, in the past tense of a trader. */
+export type CfdEvent =
+  | { type: 'OrderPlaced'; data: { terms: CfdTerms } }
+  | { type: 'OrderRejected'; data: { reason: string } }
+  | { type: 'ContractSetupStarted'; data: Record<string, never> }
+  | { type: 'ContractSetupCompleted'; data: { dlc: DlcSummary } }
+  | { type: 'ContractSetupFailed'; data: { reason: string } }
+  | { type: 'LockConfirmed'; data: Record<string, never> }
+  | { type: 'RolloverStarted'; data: { proposedBy: Role } }
+  | { type: 'RolloverAccepted'; data: Record<string, never> }
+  | { type: 'RolloverRejected'; data: { reason: string } }
+  | { type: 'RolloverCompleted'; data: { dlc: DlcSummary; funding: FundingFeeCharge } }
+  | { type: 'RolloverFailed'; data: { reason: string } }
+  | { type: 'CollaborativeSettlementStarted'; data: { proposal: SettlementProposal } }
+  | { type: 'CollaborativeSettlementAccepted'; data: Record<string, never> }
+  | { type: 'CollaborativeSettlementRejected'; data: { reason: string } }
+  | { type: 'CollaborativeSettlementCompleted'; data: { closeTx: SignedTx; price: Price } }
+  | { type: 'CollaborativeSettlementFailed'; data: { reason: string } }
+  | { type: 'CollaborativeSettlementConfirmed'; data: Record<string, never> }
+  | { type: 'ManualCommit'; data: { commitTx: SignedTx } }
+  | { type: 'CommitConfirmed'; data: Record<string, never> }
+  | { type: 'CetTimelockExpiredBeforeAttestation'; data: Record<string, never> }
+  | { type: 'CetTimelockExpiredAfterAttestation'; data: { cet: SignedTx } }
+  | {
+      type: 'OracleAttestedBeforeCetTimelock';
+      data: { eventId: string; price: Price; cet: SignedTx; commitTx?: SignedTx };
+    }
+  | {
+      type: 'OracleAttestedAfterCetTimelock';
+      data: { eventId: string; price: Price; cet: SignedTx };
+    }
+  | { type: 'CetConfirmed'; data: { txid: string } }
+  | { type: 'RefundTimelockExpired'; data: { refundTx: SignedTx } }
+  | { type: 'RefundConfirmed'; data: Record<string, never> }
+  | { type: 'RevokedCommitSeen'; data: { txid: string } }
+  | { type: 'PunishPublished'; data: { punishTx: SignedTx } }
+  | { type: 'PunishConfirmed'; data: Record<string, never> };
+
+export type CfdEventType = CfdEvent['type'];
+
+/** Every event type, for exhaustive tables (codecs, projections, tests). */
+export const CFD_EVENT_TYPES = [
+  'OrderPlaced',
+  'OrderRejected',
+  'ContractSetupStarted',
+  'ContractSetupCompleted',
+  'ContractSetupFailed',
+  'LockConfirmed',
+  'RolloverStarted',
+  'RolloverAccepted',
+  'RolloverRejected',
+  'RolloverCompleted',
+  'RolloverFailed',
+  'CollaborativeSettlementStarted',
+  'CollaborativeSettlementAccepted',
+  'CollaborativeSettlementRejected',
+  'CollaborativeSettlementCompleted',
+  'CollaborativeSettlementFailed',
+  'CollaborativeSettlementConfirmed',
+  'ManualCommit',
+  'CommitConfirmed',
+  'CetTimelockExpiredBeforeAttestation',
+  'CetTimelockExpiredAfterAttestation',
+  'OracleAttestedBeforeCetTimelock',
+  'OracleAttestedAfterCetTimelock',
+  'CetConfirmed',
+  'RefundTimelockExpired',
+  'RefundConfirmed',
+  'RevokedCommitSeen',
+  'PunishPublished',
+  'PunishConfirmed',
+] as const satisfies readonly CfdEventType[];
+
+/** Every command the aggregate accepts. */
+export type CfdCommand =
+  | { type: 'placeOrder'; terms: CfdTerms }
+  | { type: 'rejectOrder'; reason: string }
+  | { type: 'startContractSetup' }
+  | { type: 'completeContractSetup'; dlc: DlcSummary }
+  | { type: 'failContractSetup'; reason: string }
+  | { type: 'confirmLock' }
+  | { type: 'startRollover'; proposedBy: Role }
+  | { type: 'acceptRollover' }
+  | { type: 'rejectRollover'; reason: string }
+  | { type: 'completeRollover'; dlc: DlcSummary; fundingRate: FundingRate }
+  | { type: 'failRollover'; reason: string }
+  | { type: 'proposeSettlement'; proposal: SettlementProposal }
+  | { type: 'acceptSettlement' }
+  | { type: 'rejectSettlement'; reason: string }
+  | { type: 'completeSettlement'; closeTx: SignedTx; price: Price }
+  | { type: 'failSettlement'; reason: string }
+  | { type: 'confirmSettlement' }
+  | { type: 'commit'; commitTx: SignedTx }
+  | { type: 'confirmCommit' }
+  | { type: 'expireCetTimelock' }
+  | { type: 'attest'; eventId: string; price: Price; cet: SignedTx; commitTx: SignedTx }
+  | { type: 'confirmCet'; txid: string }
+  | { type: 'expireRefundTimelock'; refundTx: SignedTx }
+  | { type: 'confirmRefund' }
+  | { type: 'seeRevokedCommit'; txid: string }
+  | { type: 'publishPunish'; punishTx: SignedTx }
+  | { type: 'confirmPunish' };
+
+export type CfdCommandType = CfdCommand['type'];
+
+export type SetupPhase = 'none' | 'pending' | 'started' | 'completed' | 'failed' | 'rejected';
+export type Settled = 'collaborative' | 'cet' | 'refund' | 'punish';
+
+/** The state of one CFD, folded from its events. */
+export interface Cfd {
+  /** Number of events applied; the expected version for the next append. */
+  readonly version: number;
+  readonly terms: CfdTerms | undefined;
+  readonly setup: SetupPhase;
+  readonly failureReason: string | undefined;
+  readonly dlc: DlcSummary | undefined;
+  /** Commit txids of earlier DLCs whose revocation secrets we hold. */
+  readonly revokedCommitTxids: readonly string[];
+  readonly feeBalance: FeeBalance;
+  readonly fundingRate: FundingRate | undefined;
+  readonly lockConfirmed: boolean;
+  readonly rollover: 'started' | 'accepted' | undefined;
+  readonly rolloverProposedBy: Role | undefined;
+  readonly settlement: { proposal: SettlementProposal; accepted: boolean } | undefined;
+  readonly closeTx: SignedTx | undefined;
+  readonly closePrice: Price | undefined;
+  readonly commitTx: SignedTx | undefined;
+  readonly commitConfirmed: boolean;
+  readonly cetTimelockExpired: boolean;
+  readonly attestation: { eventId: string; price: Price } | undefined;
+  readonly cet: SignedTx | undefined;
+  readonly cetTxidConfirmed: string | undefined;
+  readonly refundTimelockExpired: boolean;
+  readonly refundTx: SignedTx | undefined;
+  readonly revokedCommitSeen: string | undefined;
+  readonly punishTx: SignedTx | undefined;
+  /** How the contract finally settled on chain, once it did. */
+  readonly settled: Settled | undefined;
+}
+
+/** The state before any event. */
+export const EMPTY_CFD: Cfd = Object.freeze({
+  version: 0,
+  terms: undefined,
+  setup: 'none',
+  failureReason: undefined,
+  dlc: undefined,
+  revokedCommitTxids: [],
+  feeBalance: 0n,
+  fundingRate: undefined,
+  lockConfirmed: false,
+  rollover: undefined,
+  rolloverProposedBy: undefined,
+  settlement: undefined,
+  closeTx: undefined,
+  closePrice: undefined,
+  commitTx: undefined,
+  commitConfirmed: false,
+  cetTimelockExpired: false,
+  attestation: undefined,
+  cet: undefined,
+  cetTxidConfirmed: undefined,
+  refundTimelockExpired: false,
+  refundTx: undefined,
+  revokedCommitSeen: undefined,
+  punishTx: undefined,
+  settled: undefined,
+});
+
+// ---------------------------------------------------------------------------------------------
+// apply
+
+/** Folds one event into the state. Total: every event type is handled, none fails. */
+export function apply(cfd: Cfd, event: CfdEvent): Cfd {
+  const next = applyData(cfd, event);
+  return { ...next, version: cfd.version + 1 };
+}
+
+/** Folds a sequence of events, starting from `from` (default: the empty CFD). */
+export function fold(events: Iterable<CfdEvent>, from: Cfd = EMPTY_CFD): Cfd {
+  let cfd = from;
+  for (const e of events) cfd = apply(cfd, e);
+  return cfd;
+}
+
+function applyData(cfd: Cfd, event: CfdEvent): Cfd {
+  switch (event.type) {
+    case 'OrderPlaced': {
+      const t = event.data.terms;
+      return {
+        ...cfd,
+        terms: t,
+        setup: 'pending',
+        fundingRate: t.fundingRate,
+        feeBalance: initialFeeBalance({
+          makerPosition: makerPositionOf(t),
+          price: t.initialPrice,
+          quantity: t.quantity,
+          takerLeverage: t.takerLeverage,
+          openingFee: t.openingFee,
+          rate: t.fundingRate,
+          settlementIntervalSecs: t.settlementIntervalSecs,
+        }),
+      };
+    }
+    case 'OrderRejected':
+      return { ...cfd, setup: 'rejected', failureReason: event.data.reason };
+    case 'ContractSetupStarted':
+      return { ...cfd, setup: 'started' };
+    case 'ContractSetupCompleted':
+      return { ...cfd, setup: 'completed', dlc: event.data.dlc };
+    case 'ContractSetupFailed':
+      return { ...cfd, setup: 'failed', failureReason: event.data.reason };
+    case 'LockConfirmed':
+      return { ...cfd, lockConfirmed: true };
+    case 'RolloverStarted':
+      return { ...cfd, rollover: 'started', rolloverProposedBy: event.data.proposedBy };
+    case 'RolloverAccepted':
+      return { ...cfd, rollover: 'accepted' };
+    case 'RolloverRejected':
+    case 'RolloverFailed':
+      return { ...cfd, rollover: undefined, rolloverProposedBy: undefined };
+    case 'RolloverCompleted': {
+      const old = cfd.dlc;
+      return {
+        ...cfd,
+        rollover: undefined,
+        rolloverProposedBy: undefined,
+        dlc: event.data.dlc,
+        revokedCommitTxids: old
+          ? [...cfd.revokedCommitTxids, old.commitTxid]
+          : cfd.revokedCommitTxids,
+        feeBalance: cfd.feeBalance + event.data.funding.balanceChange,
+        fundingRate: event.data.funding.rate,
+      };
+    }
+    case 'CollaborativeSettlementStarted':
+      return { ...cfd, settlement: { proposal: event.data.proposal, accepted: false } };
+    case 'CollaborativeSettlementAccepted':
+      return cfd.settlement ? { ...cfd, settlement: { ...cfd.settlement, accepted: true } } : cfd;
+    case 'CollaborativeSettlementRejected':
+    case 'CollaborativeSettlementFailed':
+      return { ...cfd, settlement: undefined };
+    case 'CollaborativeSettlementCompleted':
+      return {
+        ...cfd,
+        settlement: undefined,
+        closeTx: event.data.closeTx,
+        closePrice: event.data.price,
+      };
+    case 'CollaborativeSettlementConfirmed':
+      return { ...cfd, settled: 'collaborative' };
+    case 'ManualCommit':
+      return { ...committing(cfd), commitTx: event.data.commitTx };
+    case 'CommitConfirmed':
+      return { ...committing(cfd), commitConfirmed: true };
+    case 'CetTimelockExpiredBeforeAttestation':
+      return { ...cfd, cetTimelockExpired: true };
+    case 'CetTimelockExpiredAfterAttestation':
+      return { ...cfd, cetTimelockExpired: true, cet: event.data.cet };
+    case 'OracleAttestedBeforeCetTimelock': {
+      const d = event.data;
+      const base = d.commitTx ? { ...committing(cfd), commitTx: d.commitTx } : cfd;
+      return { ...base, attestation: { eventId: d.eventId, price: d.price }, cet: d.cet };
+    }
+    case 'OracleAttestedAfterCetTimelock':
+      return {
+        ...cfd,
+        attestation: { eventId: event.data.eventId, price: event.data.price },
+        cet: event.data.cet,
+      };
+    case 'CetConfirmed':
+      return { ...cfd, settled: 'cet', cetTxidConfirmed: event.data.txid };
+    case 'RefundTimelockExpired':
+      return { ...cfd, refundTimelockExpired: true, refundTx: event.data.refundTx };
+    case 'RefundConfirmed':
+      return { ...cfd, settled: 'refund' };
+    case 'RevokedCommitSeen':
+      return { ...committing(cfd), revokedCommitSeen: event.data.txid };
+    case 'PunishPublished':
+      return { ...cfd, punishTx: event.data.punishTx };
+    case 'PunishConfirmed':
+      return { ...cfd, settled: 'punish' };
+  }
+}
+
+/** Once a commit is out, rollovers and collaborative settlements in flight are moot. */
+function committing(cfd: Cfd): Cfd {
+  return { ...cfd, rollover: undefined, rolloverProposedBy: undefined, settlement: undefined };
+}
+
+function makerPositionOf(t: CfdTerms): Position {
+  if (t.role === 'maker') return t.position;
+  return t.position === 'long' ? 'short' : 'long';
+}
+
+// ---------------------------------------------------------------------------------------------
+// derived predicates
+
+/** Settled on chain, or a settling transaction is out (close, CET, refund, punish). */
+export function isClosing(cfd: Cfd): boolean {
+  return (
+    cfd.settled !== undefined ||
+    cfd.closeTx !== undefined ||
+    cfd.refundTx !== undefined ||
+    cfd.punishTx !== undefined ||
+    (cfd.cet !== undefined && cfd.cetTimelockExpired)
+  );
+}
+
+/** A commit transaction (ours, theirs, or a revoked one) is published. */
+export function isCommitted(cfd: Cfd): boolean {
+  return cfd.commitTx !== undefined || cfd.commitConfirmed || cfd.revokedCommitSeen !== undefined;
+}
+
+/** The contract is open on chain with no unilateral or collaborative exit under way. */
+export function isOpen(cfd: Cfd): boolean {
+  return (
+    cfd.setup === 'completed' &&
+    cfd.lockConfirmed &&
+    !isClosing(cfd) &&
+    !isCommitted(cfd) &&
+    cfd.attestation === undefined
+  );
+}
+
+/** The reason a command is not legal now, or undefined if it is. */
+function whyNot(cfd: Cfd, command: CfdCommand): string | undefined {
+  const needOpen = (): string | undefined => {
+    if (cfd.setup !== 'completed') return 'the contract is not set up';
+    if (!cfd.lockConfirmed) return 'the lock transaction is not confirmed';
+    if (isClosing(cfd)) return 'the contract is closing or closed';
+    if (isCommitted(cfd)) return 'the commit transaction is published';
+    if (cfd.attestation) return 'the oracle has attested';
+    return undefined;
+  };
+  const needDlc = (): string | undefined =>
+    cfd.dlc === undefined ? 'the contract has no signed transactions' : undefined;
+  if (cfd.settled) return `the contract is closed (settled by ${cfd.settled})`;
+
+  switch (command.type) {
+    case 'placeOrder':
+      return cfd.version === 0 ? undefined : 'the CFD already exists';
+    case 'rejectOrder':
+    case 'startContractSetup':
+      return cfd.setup === 'pending' ? undefined : 'the order is not pending';
+    case 'completeContractSetup':
+      return cfd.setup === 'started' ? undefined : 'contract setup has not started';
+    case 'failContractSetup':
+      return cfd.setup === 'pending' || cfd.setup === 'started'
+        ? undefined
+        : 'contract setup is not under way';
+    case 'confirmLock':
+      return needDlc();
+    case 'startRollover':
+      return (
+        needOpen() ??
+        (cfd.rollover ? 'a rollover is already under way' : undefined) ??
+        (cfd.settlement ? 'a collaborative settlement is under way' : undefined)
+      );
+    case 'acceptRollover':
+      return cfd.rollover === 'started' ? undefined : 'no rollover awaits acceptance';
+    case 'rejectRollover':
+    case 'failRollover':
+      return cfd.rollover ? undefined : 'no rollover is under way';
+    case 'completeRollover':
+      return cfd.rollover ? needOpen() : 'no rollover is under way';
+    case 'proposeSettlement':
+      return (
+        needOpen() ??
+        (cfd.settlement ? 'a collaborative settlement is already under way' : undefined) ??
+        (cfd.rollover ? 'a rollover is under way' : undefined)
+      );
+    case 'acceptSettlement':
+      return cfd.settlement && !cfd.settlement.accepted
+        ? undefined
+        : 'no settlement proposal awaits acceptance';
+    case 'rejectSettlement':
+    case 'failSettlement':
+      return cfd.settlement ? undefined : 'no collaborative settlement is under way';
+    case 'completeSettlement':
+      return cfd.settlement?.accepted ? needOpen() : 'no accepted settlement proposal';
+    case 'confirmSettlement':
+      return cfd.closeTx ? undefined : 'no collaborative close transaction';
+    case 'commit':
+      if (needDlc()) return needDlc();
+      if (cfd.closeTx) return 'the contract is closing';
+      if (isCommitted(cfd)) return 'a commit transaction is already published';
+      return undefined;
+    case 'confirmCommit':
+      return (
+        needDlc() ?? (cfd.revokedCommitSeen ? 'a revoked commit spent the lock instead' : undefined)
+      );
+    case 'expireCetTimelock':
+      return cfd.commitConfirmed ? undefined : 'the commit transaction is not confirmed';
+    case 'attest':
+      if (needDlc()) return needDlc();
+      if (cfd.closeTx || cfd.refundTx || cfd.punishTx) return 'the contract is closing';
+      if (cfd.revokedCommitSeen) return 'a revoked commit spent the lock; CETs cannot apply';
+      return undefined;
+    case 'confirmCet':
+      return cfd.commitConfirmed || cfd.cet ? undefined : 'no commit transaction is confirmed';
+    case 'expireRefundTimelock':
+      if (!cfd.commitConfirmed) return 'the commit transaction is not confirmed';
+      if (cfd.cet) return 'a CET is available and preferred over the refund';
+      return undefined;
+    case 'confirmRefund':
+      return cfd.commitConfirmed ? undefined : 'the commit transaction is not confirmed';
+    case 'seeRevokedCommit':
+      return needDlc();
+    case 'publishPunish':
+      if (!cfd.revokedCommitSeen) return 'no revoked commit transaction was seen';
+      return cfd.punishTx ? 'a punish transaction is already published' : undefined;
+    case 'confirmPunish':
+      return cfd.punishTx ? undefined : 'no punish transaction was published';
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// decide
+
+/**
+ * The events a command causes in the current state. Throws {@link IllegalCommandError} (or a more
+ * specific named error) and emits nothing when the command is not legal now.
+ *
+ * @param now unix seconds; used to charge funding on rollover.
+ */
+export function decide(cfd: Cfd, command: CfdCommand, now: number): CfdEvent[] {
+  const idempotent = alreadyRecorded(cfd, command);
+  if (idempotent) return [];
+  const why = whyNot(cfd, command);
+  if (why !== undefined) throw new IllegalCommandError(command.type, describe(cfd), why);
+
+  switch (command.type) {
+    case 'placeOrder':
+      return [{ type: 'OrderPlaced', data: { terms: command.terms } }];
+    case 'rejectOrder':
+      return [{ type: 'OrderRejected', data: { reason: command.reason } }];
+    case 'startContractSetup':
+      return [{ type: 'ContractSetupStarted', data: {} }];
+    case 'completeContractSetup':
+      return [{ type: 'ContractSetupCompleted', data: { dlc: command.dlc } }];
+    case 'failContractSetup':
+      return [{ type: 'ContractSetupFailed', data: { reason: command.reason } }];
+    case 'confirmLock':
+      return [{ type: 'LockConfirmed', data: {} }];
+    case 'startRollover':
+      return [{ type: 'RolloverStarted', data: { proposedBy: command.proposedBy } }];
+    case 'acceptRollover':
+      return [{ type: 'RolloverAccepted', data: {} }];
+    case 'rejectRollover':
+      return [{ type: 'RolloverRejected', data: { reason: command.reason } }];
+    case 'completeRollover':
+      return [
+        {
+          type: 'RolloverCompleted',
+          data: { dlc: command.dlc, funding: rolloverFunding(cfd, command, now) },
+        },
+      ];
+    case 'failRollover':
+      return [{ type: 'RolloverFailed', data: { reason: command.reason } }];
+    case 'proposeSettlement':
+      return [{ type: 'CollaborativeSettlementStarted', data: { proposal: command.proposal } }];
+    case 'acceptSettlement':
+      return [{ type: 'CollaborativeSettlementAccepted', data: {} }];
+    case 'rejectSettlement':
+      return [{ type: 'CollaborativeSettlementRejected', data: { reason: command.reason } }];
+    case 'completeSettlement':
+      return [
+        {
+          type: 'CollaborativeSettlementCompleted',
+          data: { closeTx: command.closeTx, price: command.price },
+        },
+      ];
+    case 'failSettlement':
+      return [{ type: 'CollaborativeSettlementFailed', data: { reason: command.reason } }];
+    case 'confirmSettlement':
+      return [{ type: 'CollaborativeSettlementConfirmed', data: {} }];
+    case 'commit':
+      return [{ type: 'ManualCommit', data: { commitTx: command.commitTx } }];
+    case 'confirmCommit':
+      return [{ type: 'CommitConfirmed', data: {} }];
+    case 'expireCetTimelock':
+      return cfd.cet
+        ? [{ type: 'CetTimelockExpiredAfterAttestation', data: { cet: cfd.cet } }]
+        : [{ type: 'CetTimelockExpiredBeforeAttestation', data: {} }];
+    case 'attest': {
+      const dlc = cfd.dlc!;
+      if (!dlc.oracleEventIds.includes(command.eventId)) {
+        throw new UnknownOracleEventError(
+          `CFD ${cfd.terms?.id} has no CETs for oracle event ${command.eventId}`,
+        );
+      }
+      const { eventId, price, cet } = command;
+      if (cfd.cetTimelockExpired) {
+        return [{ type: 'OracleAttestedAfterCetTimelock', data: { eventId, price, cet } }];
+      }
+      const data = isCommitted(cfd)
+        ? { eventId, price, cet }
+        : { eventId, price, cet, commitTx: command.commitTx };
+      return [{ type: 'OracleAttestedBeforeCetTimelock', data }];
+    }
+    case 'confirmCet':
+      return [{ type: 'CetConfirmed', data: { txid: command.txid } }];
+    case 'expireRefundTimelock':
+      return [{ type: 'RefundTimelockExpired', data: { refundTx: command.refundTx } }];
+    case 'confirmRefund':
+      return [{ type: 'RefundConfirmed', data: {} }];
+    case 'seeRevokedCommit':
+      if (!cfd.revokedCommitTxids.includes(command.txid)) {
+        throw new UnknownRevokedCommitError(
+          `transaction ${command.txid} is not a revoked commit of CFD ${cfd.terms?.id}`,
+        );
+      }
+      return [{ type: 'RevokedCommitSeen', data: { txid: command.txid } }];
+    case 'publishPunish':
+      return [{ type: 'PunishPublished', data: { punishTx: command.punishTx } }];
+    case 'confirmPunish':
+      return [{ type: 'PunishConfirmed', data: {} }];
+  }
+}
+
+/** Chain and oracle observations that are already part of the state emit nothing. */
+function alreadyRecorded(cfd: Cfd, command: CfdCommand): boolean {
+  switch (command.type) {
+    case 'confirmLock':
+      return cfd.lockConfirmed || cfd.settled !== undefined;
+    case 'confirmCommit':
+      return cfd.commitConfirmed;
+    case 'expireCetTimelock':
+      return cfd.cetTimelockExpired;
+    case 'attest':
+      return cfd.attestation !== undefined;
+    case 'confirmCet':
+      return cfd.settled === 'cet';
+    case 'expireRefundTimelock':
+      return cfd.refundTimelockExpired;
+    case 'confirmRefund':
+      return cfd.settled === 'refund';
+    case 'confirmSettlement':
+      return cfd.settled === 'collaborative';
+    case 'seeRevokedCommit':
+      return cfd.revokedCommitSeen === command.txid;
+    case 'confirmPunish':
+      return cfd.settled === 'punish';
+    default:
+      return false;
+  }
+}
+
+function rolloverFunding(
+  cfd: Cfd,
+  command: Extract<CfdCommand, { type: 'completeRollover' }>,
+  now: number,
+): FundingFeeCharge {
+  const t = cfd.terms!;
+  const chargedSecs = rolloverChargeSecs(
+    oracleEventTime(cfd.dlc!.settlementEventId),
+    oracleEventTime(command.dlc.settlementEventId),
+    now,
+    t.settlementIntervalSecs,
+  );
+  const balanceChange = signedFunding({
+    makerPosition: makerPositionOf(t),
+    price: t.initialPrice,
+    quantity: t.quantity,
+    takerLeverage: t.takerLeverage,
+    rate: command.fundingRate,
+    chargedSecs,
+    settlementIntervalSecs: t.settlementIntervalSecs,
+  });
+  return { balanceChange, rate: command.fundingRate, chargedSecs };
+}
+
+// ---------------------------------------------------------------------------------------------
+// UI state and actions
+
+/** What the UI shows a CFD as. Derived, never stored. */
+export type CfdUiState =
+  | 'pendingSetup'
+  | 'contractSetup'
+  | 'pendingOpen'
+  | 'open'
+  | 'rollover'
+  | 'pendingCommit'
+  | 'openCommitted'
+  | 'pendingCet'
+  | 'pendingClose'
+  | 'closed'
+  | 'pendingRefund'
+  | 'refunded'
+  | 'rejected'
+  | 'setupFailed'
+  | 'punished';
+
+/** The UI state of a CFD, by precedence: what settled it, then what is under way. */
+export function uiState(cfd: Cfd): CfdUiState {
+  switch (cfd.setup) {
+    case 'none':
+    case 'pending':
+      return 'pendingSetup';
+    case 'started':
+      return 'contractSetup';
+    case 'rejected':
+      return 'rejected';
+    case 'failed':
+      return 'setupFailed';
+    case 'completed':
+      break;
+  }
+  switch (cfd.settled) {
+    case 'punish':
+      return 'punished';
+    case 'refund':
+      return 'refunded';
+    case 'cet':
+    case 'collaborative':
+      return 'closed';
+    case undefined:
+      break;
+  }
+  if (cfd.punishTx || cfd.closeTx) return 'pendingClose';
+  if (cfd.refundTx) return 'pendingRefund';
+  if (cfd.cet && cfd.cetTimelockExpired) return 'pendingCet';
+  if (cfd.commitConfirmed || cfd.revokedCommitSeen) return 'openCommitted';
+  if (cfd.commitTx) return 'pendingCommit';
+  if (!cfd.lockConfirmed) return 'pendingOpen';
+  if (cfd.rollover) return 'rollover';
+  return 'open';
+}
+
+/** Who proposed the collaborative settlement under way, as seen by this node. */
+export function settlementDirection(cfd: Cfd): 'incoming' | 'outgoing' | undefined {
+  if (!cfd.settlement || !cfd.terms) return undefined;
+  return cfd.settlement.proposal.proposedBy === cfd.terms.role ? 'outgoing' : 'incoming';
+}
+
+export type CfdAction =
+  | 'acceptOrder'
+  | 'rejectOrder'
+  | 'settle'
+  | 'commit'
+  | 'acceptSettlement'
+  | 'rejectSettlement';
+
+/**
+ * What a user of this node may do with the CFD now. Collaborative settlement is proposed by the
+ * taker and decided by the maker; either side may always commit (force close) once the contract
+ * is open, including during a rollover or settlement negotiation.
+ */
+export function actions(cfd: Cfd): CfdAction[] {
+  const role = cfd.terms?.role;
+  const state = uiState(cfd);
+  if (state === 'pendingSetup') return role === 'maker' ? ['acceptOrder', 'rejectOrder'] : [];
+  if (state !== 'open' && state !== 'rollover') return [];
+  const out: CfdAction[] = [];
+  const direction = settlementDirection(cfd);
+  if (state === 'open' && role === 'taker' && direction === undefined) out.push('settle');
+  if (role === 'maker' && direction === 'incoming' && !cfd.settlement?.accepted) {
+    out.push('acceptSettlement', 'rejectSettlement');
+  }
+  out.push('commit');
+  return out;
+}
+
+function describe(cfd: Cfd): string {
+  return cfd.version === 0 ? 'not created' : uiState(cfd);
+}

@@ -1,0 +1,168 @@
+/**
+ * Offers (a maker's quote) and orders (a taker taking an offer), with the checks both daemons run
+ * before any contract setup starts. ItchySats checked quantity, lot size and leverage only in the
+ * taker's browser; here the daemon refuses a bad order whatever sent it.
+ */
+import {
+  InvalidOfferError,
+  LeverageNotOfferedError,
+  OracleEventOutOfWindowError,
+  QuantityNotMultipleOfLotSizeError,
+  QuantityOutOfRangeError,
+  StaleOfferError,
+  SymbolMismatchError,
+} from './errors.ts';
+import { oracleEventTime } from './oracle-event.ts';
+import {
+  assertLeverage,
+  type ContractSymbol,
+  type Contracts,
+  type FeeRate,
+  type FundingRate,
+  formatPrice,
+  type Leverage,
+  type Position,
+  type Price,
+  RATE_SCALE,
+  type Sats,
+} from './units.ts';
+
+/** A maker's quote. Immutable: a new price is a new offer with a new id. */
+export interface Offer {
+  readonly id: string;
+  readonly symbol: ContractSymbol;
+  /** The side the maker takes; the taker gets the other. */
+  readonly makerPosition: Position;
+  readonly price: Price;
+  readonly minQuantity: Contracts;
+  readonly maxQuantity: Contracts;
+  /** Quantities must be whole multiples of this. */
+  readonly lotSize: Contracts;
+  /** Leverages the taker may choose; the maker always trades at 1×. */
+  readonly leverageChoices: readonly Leverage[];
+  /** Per settlement interval; positive: long pays short. */
+  readonly fundingRate: FundingRate;
+  /** Paid by the taker to the maker once, at contract setup. */
+  readonly openingFee: Sats;
+  /** Fee rate of the contract's transactions, sat/vB. */
+  readonly txFeeRate: FeeRate;
+  /** Seconds from contract setup (or rollover) to the settlement event. */
+  readonly settlementIntervalSecs: number;
+  /** The olivia event the contract settles on. */
+  readonly oracleEventId: string;
+  /** Unix seconds, the maker's clock. */
+  readonly createdAt: number;
+}
+
+/** A taker taking an offer. */
+export interface Order {
+  readonly offerId: string;
+  readonly symbol: ContractSymbol;
+  readonly quantity: Contracts;
+  readonly leverage: Leverage;
+}
+
+/** What makes an offer safe to take. Compressed testnets shrink these with the settlement interval. */
+export interface OrderPolicy {
+  /** Offers older than this are refused. */
+  readonly maxOfferAgeSecs: number;
+  /** How far the settlement event may sit from `now + settlementInterval`, either way. */
+  readonly eventWindowSecs: number;
+  /** Tolerated clock difference for offers stamped in the future. */
+  readonly maxClockSkewSecs: number;
+}
+
+/** 10 minutes, as ItchySats' taker; a maker re-publishes well within it. */
+export const DEFAULT_MAX_OFFER_AGE_SECS = 600;
+/** ItchySats accepted events 23 h … 25 h ahead for a 24 h interval: ±1 h. */
+export const DEFAULT_EVENT_WINDOW_SECS = 3600;
+/** A minute of clock difference between maker and taker is normal; more is suspicious. */
+export const DEFAULT_MAX_CLOCK_SKEW_SECS = 60;
+
+export const DEFAULT_ORDER_POLICY: OrderPolicy = {
+  maxOfferAgeSecs: DEFAULT_MAX_OFFER_AGE_SECS,
+  eventWindowSecs: DEFAULT_EVENT_WINDOW_SECS,
+  maxClockSkewSecs: DEFAULT_MAX_CLOCK_SKEW_SECS,
+};
+
+/** Checks an offer is well-formed in itself. Throws {@link InvalidOfferError}. */
+export function validateOffer(offer: Offer): void {
+  const fail = (why: string): never => {
+    throw new InvalidOfferError(`offer ${offer.id}: ${why}`);
+  };
+  if (!offer.id) fail('missing id');
+  if (offer.symbol !== 'BTCUSD') fail(`unsupported symbol ${offer.symbol}`);
+  if (offer.makerPosition !== 'long' && offer.makerPosition !== 'short') fail('bad position');
+  if (offer.price <= 0n) fail('price must be positive');
+  if (offer.lotSize <= 0n) fail('lot size must be positive');
+  if (offer.minQuantity <= 0n) fail('minimum quantity must be positive');
+  if (offer.minQuantity > offer.maxQuantity) fail('minimum quantity is above the maximum');
+  if (offer.minQuantity % offer.lotSize !== 0n)
+    fail('minimum quantity is not a multiple of the lot size');
+  if (offer.leverageChoices.length === 0) fail('no leverage choices');
+  for (const l of offer.leverageChoices) {
+    try {
+      assertLeverage(l);
+    } catch (e) {
+      fail((e as Error).message);
+    }
+  }
+  if (offer.fundingRate > RATE_SCALE || offer.fundingRate < -RATE_SCALE)
+    fail('funding rate beyond ±100 %');
+  if (offer.openingFee < 0n) fail('opening fee must not be negative');
+  if (offer.txFeeRate < 1n) fail('transaction fee rate must be at least 1 sat/vB');
+  if (!Number.isInteger(offer.settlementIntervalSecs) || offer.settlementIntervalSecs <= 0) {
+    fail('settlement interval must be a positive number of seconds');
+  }
+  oracleEventTime(offer.oracleEventId);
+}
+
+/**
+ * Checks that `order` may be placed against `offer` at `now` (unix seconds). Run by the taker
+ * before sending and by the maker on receipt. Throws a named error saying what is wrong.
+ */
+export function validateOrder(
+  offer: Offer,
+  order: Order,
+  now: number,
+  policy: OrderPolicy = DEFAULT_ORDER_POLICY,
+): void {
+  validateOffer(offer);
+  if (order.offerId !== offer.id) {
+    throw new InvalidOfferError(`order names offer ${order.offerId}, not ${offer.id}`);
+  }
+  if (order.symbol !== offer.symbol) {
+    throw new SymbolMismatchError(`order is for ${order.symbol}, the offer is for ${offer.symbol}`);
+  }
+  if (order.quantity < offer.minQuantity || order.quantity > offer.maxQuantity) {
+    throw new QuantityOutOfRangeError(
+      `quantity ${order.quantity} is outside the offer's ${offer.minQuantity}…${offer.maxQuantity} contracts`,
+    );
+  }
+  if (order.quantity % offer.lotSize !== 0n) {
+    throw new QuantityNotMultipleOfLotSizeError(
+      `quantity ${order.quantity} is not a multiple of the lot size ${offer.lotSize}`,
+    );
+  }
+  if (!offer.leverageChoices.includes(order.leverage)) {
+    throw new LeverageNotOfferedError(
+      `leverage ${order.leverage}× is not offered (choices: ${offer.leverageChoices.map((l) => `${l}×`).join(', ')})`,
+    );
+  }
+  const age = now - offer.createdAt;
+  if (age > policy.maxOfferAgeSecs) {
+    throw new StaleOfferError(
+      `offer at ${formatPrice(offer.price)} is ${age} s old (at most ${policy.maxOfferAgeSecs} s); wait for a fresh one`,
+    );
+  }
+  if (age < -policy.maxClockSkewSecs) {
+    throw new StaleOfferError(`offer is stamped ${-age} s in the future; check the clocks`);
+  }
+  const eventTime = oracleEventTime(offer.oracleEventId);
+  const expected = now + offer.settlementIntervalSecs;
+  if (Math.abs(eventTime - expected) > policy.eventWindowSecs) {
+    throw new OracleEventOutOfWindowError(
+      `settlement event ${offer.oracleEventId} is ${eventTime - now} s away; expected ${offer.settlementIntervalSecs} ± ${policy.eventWindowSecs} s`,
+    );
+  }
+}

@@ -1,0 +1,475 @@
+// The CFD aggregate as a table: for every state reachable through the lifecycle and every command,
+// either the command is legal there and emits exactly the listed events (none for an observation
+// already recorded), or it throws a named error and emits nothing.
+import assert from 'node:assert/strict';
+import {
+  actions,
+  apply,
+  type Cfd,
+  type CfdCommand,
+  type CfdEventType,
+  type CfdUiState,
+  decide,
+  EMPTY_CFD,
+  fold,
+  uiState,
+} from '../../model/cfd.ts';
+import { fundingFee } from '../../model/fees.ts';
+import { parseFundingRate } from '../../model/units.ts';
+import { DAY, dlc, HOUR, sampleCommands, T0, terms, tx } from '../helpers/cfd-fixtures.ts';
+
+type CommandType = CfdCommand['type'];
+const NOW = T0 + HOUR;
+const base = terms({ id: 'cfd-table' });
+const commands = sampleCommands(base);
+const ALL_COMMANDS = Object.keys(commands) as CommandType[];
+
+function run(seq: readonly CommandType[], from: Cfd = EMPTY_CFD): Cfd {
+  let cfd = from;
+  for (const c of seq) cfd = fold(decide(cfd, commands[c], NOW), cfd);
+  return cfd;
+}
+
+const setUp: CommandType[] = ['placeOrder', 'startContractSetup', 'completeContractSetup'];
+const opened: CommandType[] = [...setUp, 'confirmLock'];
+const rolledOver: CommandType[] = [
+  ...opened,
+  'startRollover',
+  'acceptRollover',
+  'completeRollover',
+];
+const committed: CommandType[] = [...opened, 'commit', 'confirmCommit'];
+const cetExpired: CommandType[] = [...committed, 'expireCetTimelock'];
+
+interface Row {
+  readonly path: readonly CommandType[];
+  readonly ui: CfdUiState;
+  /** Legal commands and the event types each emits ([] = idempotent observation). */
+  readonly legal: Partial<Record<CommandType, readonly CfdEventType[]>>;
+}
+
+const table: Record<string, Row> = {
+  new: { path: [], ui: 'pendingSetup', legal: { placeOrder: ['OrderPlaced'] } },
+  pendingSetup: {
+    path: ['placeOrder'],
+    ui: 'pendingSetup',
+    legal: {
+      rejectOrder: ['OrderRejected'],
+      startContractSetup: ['ContractSetupStarted'],
+      failContractSetup: ['ContractSetupFailed'],
+    },
+  },
+  rejected: { path: ['placeOrder', 'rejectOrder'], ui: 'rejected', legal: {} },
+  contractSetup: {
+    path: ['placeOrder', 'startContractSetup'],
+    ui: 'contractSetup',
+    legal: {
+      completeContractSetup: ['ContractSetupCompleted'],
+      failContractSetup: ['ContractSetupFailed'],
+    },
+  },
+  setupFailed: {
+    path: ['placeOrder', 'startContractSetup', 'failContractSetup'],
+    ui: 'setupFailed',
+    legal: {},
+  },
+  pendingOpen: {
+    path: setUp,
+    ui: 'pendingOpen',
+    legal: {
+      confirmLock: ['LockConfirmed'],
+      commit: ['ManualCommit'],
+      confirmCommit: ['CommitConfirmed'],
+      attest: ['OracleAttestedBeforeCetTimelock'],
+    },
+  },
+  open: {
+    path: opened,
+    ui: 'open',
+    legal: {
+      confirmLock: [],
+      startRollover: ['RolloverStarted'],
+      proposeSettlement: ['CollaborativeSettlementStarted'],
+      commit: ['ManualCommit'],
+      confirmCommit: ['CommitConfirmed'],
+      attest: ['OracleAttestedBeforeCetTimelock'],
+    },
+  },
+  rolloverStarted: {
+    path: [...opened, 'startRollover'],
+    ui: 'rollover',
+    legal: {
+      confirmLock: [],
+      acceptRollover: ['RolloverAccepted'],
+      rejectRollover: ['RolloverRejected'],
+      completeRollover: ['RolloverCompleted'],
+      failRollover: ['RolloverFailed'],
+      commit: ['ManualCommit'],
+      confirmCommit: ['CommitConfirmed'],
+      attest: ['OracleAttestedBeforeCetTimelock'],
+    },
+  },
+  rolloverAccepted: {
+    path: [...opened, 'startRollover', 'acceptRollover'],
+    ui: 'rollover',
+    legal: {
+      confirmLock: [],
+      rejectRollover: ['RolloverRejected'],
+      completeRollover: ['RolloverCompleted'],
+      failRollover: ['RolloverFailed'],
+      commit: ['ManualCommit'],
+      confirmCommit: ['CommitConfirmed'],
+      attest: ['OracleAttestedBeforeCetTimelock'],
+    },
+  },
+  rolledOver: {
+    path: rolledOver,
+    ui: 'open',
+    legal: {
+      confirmLock: [],
+      startRollover: ['RolloverStarted'],
+      proposeSettlement: ['CollaborativeSettlementStarted'],
+      commit: ['ManualCommit'],
+      confirmCommit: ['CommitConfirmed'],
+      attest: ['OracleAttestedBeforeCetTimelock'],
+      seeRevokedCommit: ['RevokedCommitSeen'],
+    },
+  },
+  settlementProposed: {
+    path: [...opened, 'proposeSettlement'],
+    ui: 'open',
+    legal: {
+      confirmLock: [],
+      acceptSettlement: ['CollaborativeSettlementAccepted'],
+      rejectSettlement: ['CollaborativeSettlementRejected'],
+      failSettlement: ['CollaborativeSettlementFailed'],
+      commit: ['ManualCommit'],
+      confirmCommit: ['CommitConfirmed'],
+      attest: ['OracleAttestedBeforeCetTimelock'],
+    },
+  },
+  settlementAccepted: {
+    path: [...opened, 'proposeSettlement', 'acceptSettlement'],
+    ui: 'open',
+    legal: {
+      confirmLock: [],
+      rejectSettlement: ['CollaborativeSettlementRejected'],
+      completeSettlement: ['CollaborativeSettlementCompleted'],
+      failSettlement: ['CollaborativeSettlementFailed'],
+      commit: ['ManualCommit'],
+      confirmCommit: ['CommitConfirmed'],
+      attest: ['OracleAttestedBeforeCetTimelock'],
+    },
+  },
+  pendingClose: {
+    path: [...opened, 'proposeSettlement', 'acceptSettlement', 'completeSettlement'],
+    ui: 'pendingClose',
+    legal: {
+      confirmLock: [],
+      confirmSettlement: ['CollaborativeSettlementConfirmed'],
+      confirmCommit: ['CommitConfirmed'],
+    },
+  },
+  closedCollaboratively: {
+    path: [
+      ...opened,
+      'proposeSettlement',
+      'acceptSettlement',
+      'completeSettlement',
+      'confirmSettlement',
+    ],
+    ui: 'closed',
+    legal: { confirmLock: [], confirmSettlement: [] },
+  },
+  pendingCommit: {
+    path: [...opened, 'commit'],
+    ui: 'pendingCommit',
+    legal: {
+      confirmLock: [],
+      confirmCommit: ['CommitConfirmed'],
+      attest: ['OracleAttestedBeforeCetTimelock'],
+    },
+  },
+  openCommitted: {
+    path: committed,
+    ui: 'openCommitted',
+    legal: {
+      confirmLock: [],
+      confirmCommit: [],
+      expireCetTimelock: ['CetTimelockExpiredBeforeAttestation'],
+      attest: ['OracleAttestedBeforeCetTimelock'],
+      confirmCet: ['CetConfirmed'],
+      expireRefundTimelock: ['RefundTimelockExpired'],
+      confirmRefund: ['RefundConfirmed'],
+    },
+  },
+  cetTimelockExpired: {
+    path: cetExpired,
+    ui: 'openCommitted',
+    legal: {
+      confirmLock: [],
+      confirmCommit: [],
+      expireCetTimelock: [],
+      attest: ['OracleAttestedAfterCetTimelock'],
+      confirmCet: ['CetConfirmed'],
+      expireRefundTimelock: ['RefundTimelockExpired'],
+      confirmRefund: ['RefundConfirmed'],
+    },
+  },
+  attestedWhileOpen: {
+    path: [...opened, 'attest'],
+    ui: 'pendingCommit',
+    legal: {
+      confirmLock: [],
+      confirmCommit: ['CommitConfirmed'],
+      attest: [],
+      confirmCet: ['CetConfirmed'],
+    },
+  },
+  attestedThenTimelock: {
+    path: [...committed, 'attest', 'expireCetTimelock'],
+    ui: 'pendingCet',
+    legal: {
+      confirmLock: [],
+      confirmCommit: [],
+      expireCetTimelock: [],
+      attest: [],
+      confirmCet: ['CetConfirmed'],
+      confirmRefund: ['RefundConfirmed'],
+    },
+  },
+  pendingCet: {
+    path: [...cetExpired, 'attest'],
+    ui: 'pendingCet',
+    legal: {
+      confirmLock: [],
+      confirmCommit: [],
+      expireCetTimelock: [],
+      attest: [],
+      confirmCet: ['CetConfirmed'],
+      confirmRefund: ['RefundConfirmed'],
+    },
+  },
+  closedByCet: {
+    path: [...cetExpired, 'attest', 'confirmCet'],
+    ui: 'closed',
+    legal: {
+      confirmLock: [],
+      confirmCommit: [],
+      expireCetTimelock: [],
+      attest: [],
+      confirmCet: [],
+    },
+  },
+  pendingRefund: {
+    path: [...cetExpired, 'expireRefundTimelock'],
+    ui: 'pendingRefund',
+    legal: {
+      confirmLock: [],
+      confirmCommit: [],
+      expireCetTimelock: [],
+      expireRefundTimelock: [],
+      confirmCet: ['CetConfirmed'],
+      confirmRefund: ['RefundConfirmed'],
+    },
+  },
+  refunded: {
+    path: [...cetExpired, 'expireRefundTimelock', 'confirmRefund'],
+    ui: 'refunded',
+    legal: {
+      confirmLock: [],
+      confirmCommit: [],
+      expireCetTimelock: [],
+      expireRefundTimelock: [],
+      confirmRefund: [],
+    },
+  },
+  revokedCommitSeen: {
+    path: [...rolledOver, 'seeRevokedCommit'],
+    ui: 'openCommitted',
+    legal: { confirmLock: [], seeRevokedCommit: [], publishPunish: ['PunishPublished'] },
+  },
+  pendingPunish: {
+    path: [...rolledOver, 'seeRevokedCommit', 'publishPunish'],
+    ui: 'pendingClose',
+    legal: { confirmLock: [], seeRevokedCommit: [], confirmPunish: ['PunishConfirmed'] },
+  },
+  punished: {
+    path: [...rolledOver, 'seeRevokedCommit', 'publishPunish', 'confirmPunish'],
+    ui: 'punished',
+    legal: { confirmLock: [], seeRevokedCommit: [], confirmPunish: [] },
+  },
+};
+
+describe('model/cfd aggregate', () => {
+  for (const [name, row] of Object.entries(table)) {
+    describe(`in state ${name}`, () => {
+      const cfd = run(row.path);
+
+      it(`shows as ${row.ui}`, () => {
+        assert.equal(uiState(cfd), row.ui);
+        assert.equal(cfd.version, row.path.length === 0 ? 0 : cfd.version);
+      });
+
+      for (const type of ALL_COMMANDS) {
+        const expected = row.legal[type];
+        if (expected) {
+          it(`${type} emits ${expected.length ? expected.join(', ') : 'nothing (already recorded)'}`, () => {
+            const events = decide(cfd, commands[type], NOW);
+            assert.deepEqual(
+              events.map((e) => e.type),
+              expected,
+            );
+          });
+        } else {
+          it(`${type} is refused with a named error`, () => {
+            assert.throws(
+              () => decide(cfd, commands[type], NOW),
+              (err: Error) =>
+                [
+                  'IllegalCommandError',
+                  'UnknownRevokedCommitError',
+                  'UnknownOracleEventError',
+                ].includes(err.name) && err.message.length > 0,
+            );
+          });
+        }
+      }
+    });
+  }
+
+  it('every reachable UI state is covered by the table', () => {
+    const covered = new Set(Object.values(table).map((r) => r.ui));
+    const all: CfdUiState[] = [
+      'pendingSetup',
+      'contractSetup',
+      'pendingOpen',
+      'open',
+      'rollover',
+      'pendingCommit',
+      'openCommitted',
+      'pendingCet',
+      'pendingClose',
+      'closed',
+      'pendingRefund',
+      'refunded',
+      'rejected',
+      'setupFailed',
+      'punished',
+    ];
+    assert.deepEqual([...covered].sort(), [...all].sort());
+  });
+
+  it('an attestation for an event without CETs is refused', () => {
+    const cfd = run(opened);
+    assert.throws(
+      () =>
+        decide(
+          cfd,
+          {
+            ...commands.attest,
+            eventId: '/x/BitMEX/BXBT/2030-01-01T00:00:00.price?n=20',
+          } as CfdCommand,
+          NOW,
+        ),
+      { name: 'UnknownOracleEventError' },
+    );
+  });
+
+  it('a revoked commit the CFD never signed is refused', () => {
+    const cfd = run(rolledOver);
+    assert.throws(() => decide(cfd, { type: 'seeRevokedCommit', txid: tx('other').txid }, NOW), {
+      name: 'UnknownRevokedCommitError',
+    });
+  });
+
+  it('an attestation before the commit carries the commit transaction to publish', () => {
+    const [event] = decide(run(opened), commands.attest, NOW);
+    assert.equal(event?.type, 'OracleAttestedBeforeCetTimelock');
+    assert.deepEqual((event!.data as { commitTx?: unknown }).commitTx, tx('commit-0'));
+    const [after] = decide(run([...opened, 'commit']), commands.attest, NOW);
+    assert.equal((after!.data as { commitTx?: unknown }).commitTx, undefined);
+  });
+
+  it('a rollover charges funding for the hour it moves the settlement event', () => {
+    const before = run([...opened, 'startRollover']);
+    const [event] = decide(before, commands.completeRollover, NOW);
+    assert.equal(event?.type, 'RolloverCompleted');
+    const data = event!.data as { funding: { balanceChange: bigint; chargedSecs: number } };
+    assert.equal(data.funding.chargedSecs, HOUR);
+    const hourly = fundingFee({
+      makerPosition: 'short',
+      price: base.initialPrice,
+      quantity: base.quantity,
+      takerLeverage: base.takerLeverage,
+      rate: parseFundingRate('0.00024'),
+      chargedSecs: HOUR,
+      settlementIntervalSecs: DAY,
+    });
+    assert.ok(hourly > 0n);
+    assert.equal(data.funding.balanceChange, hourly); // positive rate: long (the taker) pays
+    const after = apply(before, event!);
+    assert.equal(after.feeBalance, before.feeBalance + hourly);
+    assert.deepEqual(after.revokedCommitTxids, [dlc().commitTxid]);
+    assert.equal(after.dlc?.settlementEventId, dlc(T0 + DAY + HOUR, 1).settlementEventId);
+  });
+
+  it('a late lock confirmation on a CFD that already settled emits nothing', () => {
+    // After a restart the monitor may report the lock of a CFD whose CET it saw first.
+    const cfd = run([
+      ...setUp,
+      'commit',
+      'confirmCommit',
+      'expireCetTimelock',
+      'attest',
+      'confirmCet',
+    ]);
+    assert.equal(cfd.lockConfirmed, false);
+    assert.equal(uiState(cfd), 'closed');
+    assert.deepEqual(decide(cfd, commands.confirmLock, NOW), []);
+  });
+
+  it('a refund is refused once a CET can be published', () => {
+    const cfd = run([...cetExpired, 'attest']);
+    assert.throws(
+      () => decide(cfd, commands.expireRefundTimelock, NOW),
+      (e: Error) => /CET is available/.test(e.message),
+    );
+  });
+
+  describe('actions per role', () => {
+    const maker = terms({ id: 'cfd-maker', role: 'maker', position: 'short' });
+    const makerCommands = sampleCommands(maker);
+    const runAs = (seq: CommandType[]): Cfd =>
+      seq.reduce((c, t) => fold(decide(c, makerCommands[t], NOW), c), EMPTY_CFD);
+
+    it('the maker accepts or rejects a pending order; the taker waits', () => {
+      assert.deepEqual(actions(runAs(['placeOrder'])), ['acceptOrder', 'rejectOrder']);
+      assert.deepEqual(actions(run(['placeOrder'])), []);
+    });
+
+    it('an open CFD: the taker may settle or commit, the maker may commit', () => {
+      assert.deepEqual(actions(run(opened)), ['settle', 'commit']);
+      assert.deepEqual(actions(runAs(opened)), ['commit']);
+    });
+
+    it("the maker decides the taker's settlement proposal", () => {
+      assert.deepEqual(actions(runAs([...opened, 'proposeSettlement'])), [
+        'acceptSettlement',
+        'rejectSettlement',
+        'commit',
+      ]);
+      assert.deepEqual(actions(run([...opened, 'proposeSettlement'])), ['commit']);
+    });
+
+    it('either side can still get out alone during a rollover', () => {
+      assert.deepEqual(actions(run([...opened, 'startRollover'])), ['commit']);
+    });
+
+    it('nothing to do once committed or closed', () => {
+      for (const seq of [committed, [...cetExpired, 'attest', 'confirmCet']] as CommandType[][]) {
+        assert.deepEqual(actions(run(seq)), []);
+      }
+    });
+  });
+});

@@ -1,0 +1,197 @@
+// Margins, liquidation prices and funding: the ItchySats formulas with our stated rounding.
+import assert from 'node:assert/strict';
+import {
+  feeOwedBy,
+  fundingFee,
+  initialFeeBalance,
+  liquidationPrice,
+  margin,
+  margins,
+  payoutAt,
+  profit,
+  rolloverChargeSecs,
+} from '../../model/fees.ts';
+import {
+  formatPrice,
+  INFINITE_PRICE,
+  parseFundingRate,
+  parsePrice,
+  price,
+  SATS_PER_BTC,
+} from '../../model/units.ts';
+
+const DAY = 86_400;
+
+describe('model/fees', () => {
+  describe('margin', () => {
+    it('is quantity / (price × leverage) BTC: 40,000 contracts at $40,000, 1× → 1 BTC', () => {
+      assert.equal(margin(40_000n, price(40_000), 1), SATS_PER_BTC);
+      assert.equal(margin(40_000n, price(40_000), 4), SATS_PER_BTC / 4n);
+    });
+
+    it('rounds half away from zero to the satoshi', () => {
+      // 1 / 3 BTC = 33,333,333.33… sats → 33,333,333; 2 / 3 → 66,666,666.67 → 66,666,667
+      assert.equal(margin(1n, price(3), 1), 33_333_333n);
+      assert.equal(margin(2n, price(3), 1), 66_666_667n);
+      // exactly half a satoshi: 1 / 200,000,000 BTC = 0.5 sat → 1
+      assert.equal(margin(1n, price(200_000_000), 1), 1n);
+    });
+
+    it('the maker always trades at 1×; the taker at its leverage', () => {
+      const m = margins({
+        makerPosition: 'short',
+        price: price(50_000),
+        quantity: 100n,
+        takerLeverage: 2,
+      });
+      assert.equal(m.maker, 200_000n); // 100 / 50,000 BTC
+      assert.equal(m.taker, 100_000n);
+      assert.equal(m.long, m.taker);
+      assert.equal(m.total, 300_000n);
+    });
+  });
+
+  describe('liquidation price', () => {
+    it('long: P·L/(L+1); short: P·L/(L−1), as the ItchySats offer test shows', () => {
+      assert.equal(formatPrice(liquidationPrice('long', price(50_000), 2)), '33333.33333333');
+      assert.equal(formatPrice(liquidationPrice('short', price(50_000), 2)), '100000');
+      assert.equal(formatPrice(liquidationPrice('long', price(54_000), 5)), '45000');
+    });
+
+    it('an unleveraged short cannot be liquidated', () => {
+      assert.equal(liquidationPrice('short', price(50_000), 1), INFINITE_PRICE);
+    });
+
+    it('rounds half away from zero at the 8th decimal', () => {
+      // 0.00000003 × 1 / 2 = 0.000000015 → 0.00000002
+      assert.equal(
+        formatPrice(liquidationPrice('long', parsePrice('0.00000003'), 1)),
+        '0.00000002',
+      );
+    });
+  });
+
+  describe('funding', () => {
+    const size = {
+      makerPosition: 'short' as const,
+      price: price(50_000),
+      quantity: 1_000n,
+      takerLeverage: 2,
+    };
+
+    it("charges the receiving side's margin × |rate| × hours / 24, rounded away from zero", () => {
+      // long pays: base is the short (maker, 1×) margin = 2,000,000 sats
+      const fee = fundingFee({
+        ...size,
+        rate: parseFundingRate('0.00024'),
+        chargedSecs: 3600,
+        settlementIntervalSecs: DAY,
+      });
+      // 2,000,000 × 0.00024 / 24 = 20 exactly
+      assert.equal(fee, 20n);
+      const odd = fundingFee({
+        ...size,
+        rate: parseFundingRate('0.0001'),
+        chargedSecs: 3600,
+        settlementIntervalSecs: DAY,
+      });
+      // 2,000,000 × 0.0001 / 24 = 8.33… → 9 (never less than the rate implies)
+      assert.equal(odd, 9n);
+    });
+
+    it('when short pays, the base is the long margin', () => {
+      const fee = fundingFee({
+        ...size,
+        rate: parseFundingRate('-0.00024'),
+        chargedSecs: DAY,
+        settlementIntervalSecs: DAY,
+      });
+      // long (taker, 2×) margin = 1,000,000 sats × 0.00024 = 240
+      assert.equal(fee, 240n);
+    });
+
+    it('zero rate or zero time charges nothing', () => {
+      assert.equal(
+        fundingFee({
+          ...size,
+          rate: parseFundingRate('0'),
+          chargedSecs: DAY,
+          settlementIntervalSecs: DAY,
+        }),
+        0n,
+      );
+      assert.equal(
+        fundingFee({
+          ...size,
+          rate: parseFundingRate('0.1'),
+          chargedSecs: 0,
+          settlementIntervalSecs: DAY,
+        }),
+        0n,
+      );
+    });
+
+    it('a new CFD owes the opening fee plus a full interval of funding', () => {
+      const balance = initialFeeBalance({
+        ...size,
+        openingFee: 2n,
+        rate: parseFundingRate('0.00024'),
+        settlementIntervalSecs: DAY,
+      });
+      // taker is long: opening fee 2 + funding 480 (2,000,000 × 0.00024), both long → short
+      assert.equal(balance, 482n);
+      assert.equal(feeOwedBy(balance, 'long'), 482n);
+      assert.equal(feeOwedBy(balance, 'short'), -482n);
+      const makerLong = initialFeeBalance({
+        ...size,
+        makerPosition: 'long',
+        openingFee: 2n,
+        rate: parseFundingRate('-0.00024'),
+        settlementIntervalSecs: DAY,
+      });
+      // taker is short and pays the opening fee; short also pays funding (base: long = maker, 1×)
+      assert.equal(makerLong, -2n - 480n);
+    });
+
+    it('a rollover charges the hours the settlement event moves, at most one interval', () => {
+      const now = 1_000_000;
+      assert.equal(rolloverChargeSecs(now + DAY, now + DAY + 3600, now, DAY), 3600);
+      assert.equal(rolloverChargeSecs(now + 3600, now + 4 * 3600, now, DAY), 3 * 3600);
+      assert.equal(rolloverChargeSecs(now + 3600, now + 3600 + 2 * DAY, now, DAY), DAY);
+      // the old event already passed: the whole interval, as ItchySats
+      assert.equal(rolloverChargeSecs(now - 1, now + DAY, now, DAY), DAY);
+    });
+  });
+
+  describe('payout and profit', () => {
+    const c = {
+      makerPosition: 'short' as const,
+      price: price(50_000),
+      quantity: 1_000n,
+      takerLeverage: 2,
+      feeBalance: 0n,
+    };
+
+    it('at the opening price each side gets its margin back, less fees owed', () => {
+      assert.deepEqual(payoutAt(c, price(50_000)), { long: 1_000_000n, short: 2_000_000n });
+      assert.deepEqual(payoutAt({ ...c, feeBalance: 500n }, price(50_000)), {
+        long: 999_500n,
+        short: 2_000_500n,
+      });
+    });
+
+    it('is clamped to the pool: below liquidation the long gets nothing', () => {
+      assert.deepEqual(payoutAt(c, price(30_000)), { long: 0n, short: 3_000_000n });
+      const p = payoutAt(c, price(1_000_000));
+      assert.equal(p.long + p.short, 3_000_000n);
+    });
+
+    it('profit of the taker (long) when the price rises 25 %', () => {
+      // Q/P0 − Q/P = 1000/50000 − 1000/62500 BTC = 0.004 BTC
+      const r = profit(c, 'taker', price(62_500));
+      assert.equal(r.sats, 400_000n);
+      assert.equal(r.percentBasisPoints, 4_000n); // 40.00 % of a 1,000,000 sat margin
+      assert.equal(profit(c, 'maker', price(62_500)).sats, -400_000n);
+    });
+  });
+});

@@ -1,0 +1,124 @@
+// The daemon-side checks of an order against an offer: each failure is a named error.
+import assert from 'node:assert/strict';
+import { type Offer, type Order, validateOffer, validateOrder } from '../../model/offer.ts';
+import { oracleEventId, oracleEventTime } from '../../model/oracle-event.ts';
+import { parseFundingRate, price } from '../../model/units.ts';
+
+const NOW = 1_700_000_000;
+const DAY = 86_400;
+
+function offer(over: Partial<Offer> = {}): Offer {
+  return {
+    id: 'offer-1',
+    symbol: 'BTCUSD',
+    makerPosition: 'short',
+    price: price(50_000),
+    minQuantity: 100n,
+    maxQuantity: 1_000n,
+    lotSize: 100n,
+    leverageChoices: [1, 2, 5],
+    fundingRate: parseFundingRate('0.00024'),
+    openingFee: 2n,
+    txFeeRate: 1n,
+    settlementIntervalSecs: DAY,
+    oracleEventId: oracleEventId(Math.ceil((NOW + DAY) / 3600) * 3600),
+    createdAt: NOW - 30,
+    ...over,
+  };
+}
+
+const order = (over: Partial<Order> = {}): Order => ({
+  offerId: 'offer-1',
+  symbol: 'BTCUSD',
+  quantity: 300n,
+  leverage: 2,
+  ...over,
+});
+
+describe('model/offer', () => {
+  it('accepts an order within the offer', () => {
+    validateOrder(offer(), order(), NOW);
+    validateOrder(offer(), order({ quantity: 100n, leverage: 1 }), NOW);
+    validateOrder(offer(), order({ quantity: 1_000n, leverage: 5 }), NOW);
+  });
+
+  const refused: [string, Partial<Offer>, Partial<Order>, string][] = [
+    ['below the minimum quantity', {}, { quantity: 0n }, 'QuantityOutOfRangeError'],
+    ['above the maximum quantity', {}, { quantity: 1_100n }, 'QuantityOutOfRangeError'],
+    ['not a whole number of lots', {}, { quantity: 250n }, 'QuantityNotMultipleOfLotSizeError'],
+    ['a leverage not offered', {}, { leverage: 3 }, 'LeverageNotOfferedError'],
+    ['another symbol', {}, { symbol: 'ETHUSD' as 'BTCUSD' }, 'SymbolMismatchError'],
+    ['an offer older than 10 minutes', { createdAt: NOW - 601 }, {}, 'StaleOfferError'],
+    ['an offer stamped in the future', { createdAt: NOW + 120 }, {}, 'StaleOfferError'],
+    [
+      'a settlement event 3 h early',
+      { oracleEventId: oracleEventId(Math.ceil((NOW + DAY) / 3600) * 3600 - 3 * 3600) },
+      {},
+      'OracleEventOutOfWindowError',
+    ],
+    [
+      'a settlement event 2 days out',
+      { oracleEventId: oracleEventId(Math.ceil((NOW + 2 * DAY) / 3600) * 3600) },
+      {},
+      'OracleEventOutOfWindowError',
+    ],
+    ['another offer id', {}, { offerId: 'offer-2' }, 'InvalidOfferError'],
+    ['an offer with min above max', { minQuantity: 2_000n }, {}, 'InvalidOfferError'],
+    ['an offer without leverage choices', { leverageChoices: [] }, {}, 'InvalidOfferError'],
+    ['an offer with leverage 0', { leverageChoices: [0] }, {}, 'InvalidOfferError'],
+    ['an offer with a fee rate of 0', { txFeeRate: 0n }, {}, 'InvalidOfferError'],
+    [
+      'an offer with a malformed event id',
+      { oracleEventId: '/x/BitMEX/BXBT/soon.price?n=20' },
+      {},
+      'InvalidOracleEventIdError',
+    ],
+  ];
+  for (const [what, o, r, name] of refused) {
+    it(`refuses ${what} with ${name}`, () => {
+      assert.throws(
+        () => validateOrder(offer(o), order(r), NOW),
+        (e: Error) => e.name === name && e.message.length > 10,
+      );
+    });
+  }
+
+  it('offer staleness and the event window are configurable (compressed testnets)', () => {
+    const fast = offer({
+      settlementIntervalSecs: 600,
+      oracleEventId: oracleEventId(Math.ceil((NOW + 600) / 60) * 60),
+      createdAt: NOW - 20,
+    });
+    const policy = { maxOfferAgeSecs: 30, eventWindowSecs: 60, maxClockSkewSecs: 5 };
+    validateOrder(fast, order(), NOW, policy);
+    assert.throws(() => validateOrder(fast, order(), NOW + 11, policy), {
+      name: 'StaleOfferError',
+    });
+  });
+
+  it('validates offers on their own', () => {
+    validateOffer(offer());
+    assert.throws(() => validateOffer(offer({ price: 0n as Offer['price'] })), {
+      name: 'InvalidOfferError',
+    });
+  });
+
+  describe('oracle event ids', () => {
+    it('round-trips the real id of the production contract', () => {
+      const id = '/x/BitMEX/BXBT/2022-04-15T01:00:00.price?n=20';
+      assert.equal(oracleEventTime(id), Date.UTC(2022, 3, 15, 1) / 1000);
+      assert.equal(oracleEventId(oracleEventTime(id)), id);
+    });
+
+    it('refuses ids that are not olivia BXBT price events or name impossible times', () => {
+      for (const bad of [
+        '/x/BitMEX/BXBT/2022-04-15T01:00:00.price?n=18',
+        '/x/BitMEX/BETH/2022-04-15T01:00:00.price?n=20',
+        '/x/BitMEX/BXBT/2022-02-30T01:00:00.price?n=20',
+        'x/BitMEX/BXBT/2022-04-15T01:00:00.price?n=20',
+      ]) {
+        assert.throws(() => oracleEventTime(bad), { name: 'InvalidOracleEventIdError' }, bad);
+      }
+    });
+  });
+});
