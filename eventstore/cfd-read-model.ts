@@ -19,6 +19,9 @@ const NAME = 'cfd';
 const TERMINAL = new Set(['closed', 'refunded', 'punished', 'rejected', 'setupFailed']);
 const CFD_TYPES: ReadonlySet<string> = new Set(CFD_EVENT_TYPES);
 
+/** JSON drops `undefined` fields; restore them so a stored CFD equals the live one. */
+const revive = (row: string): Cfd => ({ ...EMPTY_CFD, ...parse<Partial<Cfd>>(row) });
+
 /** True once a CFD can no longer change on its own (settled, refunded, rejected, failed…). */
 export function isTerminal(cfd: Cfd): boolean {
   return TERMINAL.has(uiState(cfd));
@@ -43,6 +46,7 @@ export class CfdReadModel {
   readonly #waiters: { position: number; resolve: () => void }[] = [];
   readonly #listeners = new Set<(cfds: readonly Cfd[]) => void>();
   #position = 0;
+  #applied = 0;
   #subscription: Subscription | undefined;
 
   private constructor(storage: ProjectionStorage, logger: Logger) {
@@ -79,6 +83,11 @@ export class CfdReadModel {
     return this.#position;
   }
 
+  /** Events applied since this instance opened (0 after a restart with nothing new to replay). */
+  get applied(): number {
+    return this.#applied;
+  }
+
   /** CFDs that are not terminal, from memory. */
   openCfds(): Cfd[] {
     return [...this.#open.values()];
@@ -87,7 +96,7 @@ export class CfdReadModel {
   /** Terminal CFDs, from disk. */
   async closedCfds(): Promise<Cfd[]> {
     const rows = await this.#storage.entries('closed:');
-    return rows.map(([, v]) => parse<Cfd>(v));
+    return rows.map(([, v]) => revive(v));
   }
 
   /** Every CFD, open and terminal, ordered by id. */
@@ -100,7 +109,7 @@ export class CfdReadModel {
     const open = this.#open.get(id);
     if (open) return open;
     const row = await this.#storage.get(`closed:${id}`);
-    return row === undefined ? undefined : parse<Cfd>(row);
+    return row === undefined ? undefined : revive(row);
   }
 
   /** Resolves once the projection reflects global position `position`. */
@@ -136,7 +145,7 @@ export class CfdReadModel {
     }
     this.#position = Number((await this.#storage.get('meta:checkpoint')) ?? 0);
     for (const [id, row] of await this.#storage.entries('open:'))
-      this.#open.set(id, parse<Cfd>(row));
+      this.#open.set(id, revive(row));
   }
 
   async #applyBatch(events: readonly RecordedEvent[]): Promise<void> {
@@ -146,9 +155,10 @@ export class CfdReadModel {
       let cfd = changed.get(e.streamId) ?? this.#open.get(e.streamId);
       if (!cfd) {
         const row = await this.#storage.get(`closed:${e.streamId}`);
-        cfd = row === undefined ? EMPTY_CFD : parse<Cfd>(row);
+        cfd = row === undefined ? EMPTY_CFD : revive(row);
       }
       if (e.version <= cfd.version) continue; // already reflected
+      this.#applied += 1;
       changed.set(e.streamId, apply(cfd, { type: e.type, data: e.data } as CfdEvent));
     }
     const puts: [string, string][] = [];

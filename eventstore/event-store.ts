@@ -42,6 +42,18 @@ export interface EventStoreOptions {
   readonly clock?: () => number;
 }
 
+/** Counters since open: how well group commit is batching. */
+export interface EventStoreStats {
+  /** Synced batch writes. */
+  readonly writes: number;
+  /** Events written. */
+  readonly events: number;
+  /** Appends (calls) written. */
+  readonly appends: number;
+  /** Times a slow subscriber's live queue was dropped in favour of reading from disk. */
+  readonly overflows: number;
+}
+
 export interface EventStoreHealth {
   readonly status: 'ok' | 'failed' | 'closed';
   /** Global position of the last durable event. */
@@ -134,6 +146,7 @@ export class EventStore {
   #head: number;
   #failure: Error | undefined;
   #closed = false;
+  #stats = { writes: 0, events: 0, appends: 0, overflows: 0 };
 
   private constructor(db: Level<string, string>, head: number, options: EventStoreOptions) {
     this.#db = db;
@@ -157,6 +170,10 @@ export class EventStore {
   /** Last durable global position (0 when empty). */
   get head(): number {
     return this.#head;
+  }
+
+  stats(): EventStoreStats {
+    return { ...this.#stats };
   }
 
   health(): EventStoreHealth {
@@ -255,6 +272,7 @@ export class EventStore {
       live.push(...events);
       if (live.length > MAX_LIVE_QUEUE) {
         overflow = true;
+        this.#stats.overflows += 1;
         live = [];
       }
       wake?.();
@@ -269,6 +287,10 @@ export class EventStore {
       try {
         let reachedTarget = false;
         while (!closed && !this.#closed) {
+          if (!reachedTarget && position >= target) {
+            reachedTarget = true;
+            markCaughtUp();
+          }
           if (overflow) {
             overflow = false;
             live = [];
@@ -291,10 +313,6 @@ export class EventStore {
               wake = r;
             });
             wake = undefined;
-          }
-          if (!reachedTarget && position >= target) {
-            reachedTarget = true;
-            markCaughtUp();
           }
         }
       } finally {
@@ -419,6 +437,9 @@ export class EventStore {
       this.#queue = [];
       return;
     }
+    this.#stats.writes += 1;
+    this.#stats.appends += group.length;
+    this.#stats.events += ops.length / 2;
     const last = group[group.length - 1]!.records;
     this.#head = last[last.length - 1]!.position;
     const all = group.flatMap((p) => p.records);
