@@ -144,8 +144,7 @@ export class CfdReadModel {
       return;
     }
     this.#position = Number((await this.#storage.get('meta:checkpoint')) ?? 0);
-    for (const [id, row] of await this.#storage.entries('open:'))
-      this.#open.set(id, revive(row));
+    for (const [id, row] of await this.#storage.entries('open:')) this.#open.set(id, revive(row));
   }
 
   async #applyBatch(events: readonly RecordedEvent[]): Promise<void> {
