@@ -152,10 +152,12 @@ export class CfdReadModel {
     for (const e of events) {
       if (!CFD_TYPES.has(e.type)) continue;
       let cfd = changed.get(e.streamId) ?? this.#open.get(e.streamId);
-      if (!cfd) {
+      if (!cfd && e.version > 1) {
+        // Not in memory and not new: a terminal CFD receiving a late event.
         const row = await this.#storage.get(`closed:${e.streamId}`);
         cfd = row === undefined ? EMPTY_CFD : revive(row);
       }
+      cfd ??= EMPTY_CFD;
       if (e.version <= cfd.version) continue; // already reflected
       this.#applied += 1;
       changed.set(e.streamId, apply(cfd, { type: e.type, data: e.data } as CfdEvent));

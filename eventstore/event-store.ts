@@ -286,6 +286,7 @@ export class EventStore {
     const run = async (): Promise<void> => {
       try {
         let reachedTarget = false;
+        let prefetch: { from: number; page: Promise<RecordedEvent[]> } | undefined;
         while (!closed && !this.#closed) {
           if (!reachedTarget && position >= target) {
             reachedTarget = true;
@@ -304,10 +305,19 @@ export class EventStore {
             await handler(batch);
             position = batch[batch.length - 1]!.position;
           } else if (position < this.#head) {
-            // Behind (history, or a live queue with a gap): read from disk, page by page.
-            const page = await this.readAll(position);
+            // Behind (history, or a live queue with a gap): read from disk, page by page,
+            // reading the next page while the handler works on this one.
+            const page =
+              prefetch?.from === position ? await prefetch.page : await this.readAll(position);
+            prefetch = undefined;
+            const last = page[page.length - 1]!.position;
+            if (last < this.#head) {
+              const next = this.readAll(last);
+              next.catch(() => undefined); // awaited below, or dropped if the subscription ends
+              prefetch = { from: last, page: next };
+            }
             await handler(page);
-            position = page[page.length - 1]!.position;
+            position = last;
           } else {
             await new Promise<void>((r) => {
               wake = r;

@@ -15,11 +15,25 @@ export function stringify(value: unknown): string {
 
 /** Parses JSON text written by {@link stringify}, restoring bigints. */
 export function parse<T = unknown>(text: string): T {
-  return JSON.parse(text, (_key, v: unknown) => {
-    if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
-      const s = (v as Record<string, unknown>)[TAG];
-      if (typeof s === 'string' && Object.keys(v).length === 1) return BigInt(s);
-    }
+  const value: unknown = JSON.parse(text);
+  // Walking the tree once is several times faster than a JSON.parse reviver; most records carry
+  // no bigint at all and skip even that.
+  return (text.includes(`"${TAG}"`) ? revive(value) : value) as T;
+}
+
+function revive(v: unknown): unknown {
+  if (v === null || typeof v !== 'object') return v;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) v[i] = revive(v[i]);
     return v;
-  }) as T;
+  }
+  const o = v as Record<string, unknown>;
+  const tagged = o[TAG];
+  if (typeof tagged === 'string') {
+    let only = true;
+    for (const k in o) if (k !== TAG) only = false;
+    if (only) return BigInt(tagged);
+  }
+  for (const k in o) o[k] = revive(o[k]);
+  return o;
 }

@@ -1,0 +1,15 @@
+// `npm run bench -- <name…>`: runs benchmarks, each printing one figure per line as
+// `<name> <value> <unit>` so runs can be compared across commits. No name runs them all.
+import { eventstore } from './eventstore.ts';
+
+const benches: Record<string, () => Promise<void>> = { eventstore };
+
+const names = process.argv.slice(2);
+for (const name of names.length ? names : Object.keys(benches)) {
+  const bench = benches[name];
+  if (!bench) {
+    console.error(`unknown benchmark '${name}'; known: ${Object.keys(benches).join(', ')}`);
+    process.exit(2);
+  }
+  await bench();
+}
