@@ -47,6 +47,7 @@ export class CfdReadModel {
   readonly #listeners = new Set<(cfds: readonly Cfd[]) => void>();
   #position = 0;
   #applied = 0;
+  #failure: Error | undefined;
   #subscription: Subscription | undefined;
 
   private constructor(storage: ProjectionStorage, logger: Logger) {
@@ -64,7 +65,15 @@ export class CfdReadModel {
     await model.#load();
     const started = Date.now();
     const from = model.#position;
-    model.#subscription = store.subscribe(from, (events) => model.#applyBatch(events));
+    model.#subscription = store.subscribe(from, async (events) => {
+      try {
+        await model.#applyBatch(events);
+      } catch (err) {
+        model.#failure = err instanceof Error ? err : new Error(String(err));
+        log.error({ err }, 'cfd read model stopped following the log');
+        throw err;
+      }
+    });
     await model.#subscription.caughtUp;
     log.info(
       { from, position: model.#position, open: model.#open.size, ms: Date.now() - started },
@@ -86,6 +95,15 @@ export class CfdReadModel {
   /** Events applied since this instance opened (0 after a restart with nothing new to replay). */
   get applied(): number {
     return this.#applied;
+  }
+
+  /** `failed` once applying a batch threw: the model no longer follows the log; reopen it. */
+  health(): { status: 'ok' | 'failed'; position: number; lastError: string | undefined } {
+    return {
+      status: this.#failure ? 'failed' : 'ok',
+      position: this.#position,
+      lastError: this.#failure?.message,
+    };
   }
 
   /** CFDs that are not terminal, from memory. */

@@ -103,6 +103,23 @@ describe('eventstore/cfd-read-model', () => {
     assert.deepEqual(await rebuilt.all(), expected);
   });
 
+  it('reports failure in health when it cannot apply what the log holds', async () => {
+    const model = await open();
+    const { terms } = await import('../helpers/cfd-fixtures.ts');
+    await store.append('cfd-z', 0, [
+      { type: 'OrderPlaced', data: { terms: terms({ id: 'cfd-z' }) } },
+      { type: 'OrderRejected', data: { reason: 'no' } },
+    ]);
+    await model.waitFor(2);
+    assert.equal(model.health().status, 'ok');
+    // The rejected CFD now lives on disk only; corrupt its row, then log a late event for it.
+    await store.projectionStorage('cfd').write([['closed:cfd-z', '{not json']]);
+    await store.append('cfd-z', 2, [{ type: 'LockConfirmed', data: {} }]);
+    while (model.health().status === 'ok') await new Promise((r) => setTimeout(r, 5));
+    assert.equal(model.health().position, 2);
+    assert.match(model.health().lastError ?? '', /JSON/);
+  });
+
   it('tells listeners which CFDs changed, after they are durable', async () => {
     const model = await open();
     const changes: string[] = [];
