@@ -11,23 +11,30 @@ export const ORACLE_PRICE_DIGITS = 20;
 const EVENT_ID =
   /^\/x\/BitMEX\/BXBT\/(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})\.price\?n=20$/;
 
-/** Formats the event id for a unix time (seconds). */
-export function oracleEventId(unixSeconds: number): string {
-  if (!Number.isInteger(unixSeconds) || unixSeconds < 0) {
+/** The last second ISO 8601 can write with four year digits (9999-12-31T23:59:59Z). */
+const MAX_EVENT_TIME = 253_402_300_799;
+
+/** Olivia's time path segment for a unix time: `YYYY-MM-DDTHH:MM:SS` (UTC). */
+export function formatOliviaTime(unixSeconds: number): string {
+  if (!Number.isSafeInteger(unixSeconds) || unixSeconds < 0 || unixSeconds > MAX_EVENT_TIME) {
     throw new InvalidOracleEventIdError(
       `event time must be whole unix seconds, got ${unixSeconds}`,
     );
   }
-  const iso = new Date(unixSeconds * 1000).toISOString().slice(0, 19);
-  return `/x/BitMEX/BXBT/${iso}.price?n=${ORACLE_PRICE_DIGITS}`;
+  return new Date(unixSeconds * 1000).toISOString().slice(0, 19);
+}
+
+/** Formats the event id for a unix time (seconds). */
+export function oracleEventId(unixSeconds: number): string {
+  return `/x/BitMEX/BXBT/${formatOliviaTime(unixSeconds)}.price?n=${ORACLE_PRICE_DIGITS}`;
 }
 
 /** The unix time (seconds) an event id names. Throws {@link InvalidOracleEventIdError}. */
 export function oracleEventTime(eventId: string): number {
-  const m = EVENT_ID.exec(eventId);
+  const m = typeof eventId === 'string' ? EVENT_ID.exec(eventId) : null;
   if (!m) {
     throw new InvalidOracleEventIdError(
-      `'${eventId}' is not an olivia BXBT price event id (/x/BitMEX/BXBT/<YYYY-MM-DDTHH:MM:SS>.price?n=20)`,
+      `'${String(eventId)}' is not an olivia BXBT price event id (/x/BitMEX/BXBT/<YYYY-MM-DDTHH:MM:SS>.price?n=20)`,
     );
   }
   const [, y, mo, d, h, mi, s] = m.map(Number) as number[];

@@ -1,0 +1,133 @@
+/**
+ * Pure DLC crypto for dlcfd: ECDSA adaptor signatures (DLC spec / libsecp256k1-zkp), olivia-v1
+ * oracle math and documents, and digit decomposition of price intervals. No IO, no floats: both
+ * parties of a contract must derive byte-identical results from the same inputs.
+ */
+
+// ---- Adaptor signatures -----------------------------------------------------------------------
+
+/** The parsed form of an adaptor signature (points and scalars). */
+export type { AdaptorSignatureParts } from './adaptor.ts';
+/** 162: the wire size of an adaptor signature, so codecs can reject wrong lengths early. */
+/**
+ * Signs a CET/commit sighash encrypted to a point, so the counterparty holds a signature it can
+ * only use once the oracle (or the publish secret) reveals the point's discrete log.
+ */
+/**
+ * Checks a counterparty's adaptor signature (DLEQ proof + ECDSA equation) before we rely on it;
+ * returns false instead of throwing so large CET sets can be filtered cheaply.
+ */
+/** Like {@link adaptorVerify} but throws a named error saying which check failed (for logs/peers). */
+/** Turns a counterparty's adaptor signature into a broadcastable low-S signature once we know y. */
+/**
+ * Learns y from a published signature: how a party extracts the counterparty's publish secret
+ * from a revoked commit on chain in order to punish it.
+ */
+/** Strict parsing of the 162-byte format, for codecs that must refuse malformed peer data. */
+/** Witnesses carry DER; adaptor decryption yields compact r ‖ s — these convert between them. */
+export {
+  ADAPTOR_SIGNATURE_LENGTH,
+  adaptorDecrypt,
+  adaptorEncrypt,
+  adaptorRecover,
+  adaptorVerify,
+  assertAdaptorSignature,
+  parseAdaptorSignature,
+  serializeAdaptorSignature,
+  signatureFromDer,
+  signatureToDer,
+} from './adaptor.ts';
+
+// ---- Digit decomposition ------------------------------------------------------------------------
+
+/** Digits are MSB first; a prefix stands for every price that starts with it. */
+export type { Digit, Digits, PriceRange } from './digits.ts';
+/** olivia attests 20 binary digits, so prices live in 0 … MAX_PRICE (2^20 − 1). */
+/**
+ * Covers a payout interval with the fewest digit prefixes (one adaptor signature each), in the
+ * canonical order both parties must agree on.
+ */
+/** The price range a prefix stands for: the wire identifies CET prefixes by this range. */
+/** Price ↔ digits, as the oracle attests them; caps for an oracle facing a price above 2^20 − 1. */
+/** Validation helpers for prices and prefixes coming from peers or config. */
+/** Human-readable digit strings ('01011') for logs, tests and debugging. */
+export {
+  assertPrefix,
+  assertPrice,
+  capPrice,
+  decomposeInterval,
+  digitsFromString,
+  digitsToNumber,
+  digitsToString,
+  MAX_PRICE,
+  PRICE_DIGITS,
+  prefixContains,
+  prefixRange,
+  priceToDigits,
+} from './digits.ts';
+
+// ---- Oracle (olivia-v1) -------------------------------------------------------------------------
+
+/** A parsed event id (time and digit count). */
+/** Precomputed per-digit anticipated points of one oracle event. */
+/** The typed olivia HTTP documents. */
+export type {
+  OliviaAnnouncement,
+  OliviaAttestation,
+  OliviaEventResponse,
+  OracleEventPoints,
+  PriceEventId,
+} from './oracle.ts';
+/** Event ids name the settlement/liquidation events a contract depends on; parse them strictly. */
+/**
+ * Precompute an event's per-digit points once, then derive the encryption point of every CET
+ * prefix with a few point additions instead of scalar multiplications.
+ */
+/** Check an oracle's attestation before using it to settle (never trust an unverified price). */
+/** The CET decryption key for the attested price's prefix (sum of the prefix's scalars). */
+/** Oracle side of olivia-v1, for dlcfd's own oracle and for tests. */
+/** Parse what an olivia oracle serves over HTTP into typed, validated objects. */
+/**
+ * BIP340 announcement signatures (schnorr_fun `Message::plain("DLC/announcement", data)`): lets a
+ * node check nonces really come from the oracle's announcement key before signing CETs to them.
+ */
+export {
+  announcementMessage,
+  anticipatedPoint,
+  anticipatedPointFor,
+  assertAttestation,
+  assertOliviaEvent,
+  attestationDecryptionKey,
+  attestPrice,
+  formatEventId,
+  formatOliviaTime,
+  parseEventId,
+  parseOliviaAnnouncement,
+  parseOliviaAttestation,
+  parseOliviaEventResponse,
+  prepareOracleEvent,
+  signAnnouncement,
+  verifyAnnouncementSignature,
+  verifyAttestation,
+  verifyAttestationScalar,
+} from './oracle.ts';
+
+// ---- Errors -------------------------------------------------------------------------------------
+
+/** Named errors, so callers can tell bad peer/oracle data apart from bugs and report it precisely. */
+export {
+  AdaptorRecoveryError,
+  DlcError,
+  InvalidAdaptorSignatureEncodingError,
+  InvalidAdaptorSignatureError,
+  InvalidAttestationError,
+  InvalidDigitsError,
+  InvalidDleqProofError,
+  InvalidEventIdError,
+  InvalidIntervalError,
+  InvalidOracleDocumentError,
+  InvalidPointError,
+  InvalidPriceError,
+  InvalidScalarError,
+  InvalidSignatureEncodingError,
+} from './errors.ts';
