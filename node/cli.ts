@@ -3,6 +3,7 @@
  * pricefeed, chain). Subcommands are data, so `--help` lists exactly what is implemented.
  */
 import { readFileSync } from 'node:fs';
+import { chainCommand } from './chain/cli.ts';
 
 export interface Subcommand {
   /** One line for `dlcfd --help`. */
@@ -11,8 +12,10 @@ export interface Subcommand {
   run(argv: readonly string[]): Promise<number>;
 }
 
-/** Implemented subcommands. Later issues add taker, maker, oracle, pricefeed and chain. */
-export const subcommands: Record<string, Subcommand> = {};
+/** Implemented subcommands. Later issues add taker, maker, oracle and pricefeed. */
+export const subcommands: Record<string, Subcommand> = {
+  chain: chainCommand,
+};
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {

@@ -1,0 +1,229 @@
+/**
+ * `dlcfd chain`: runs the embedded regtest node as a process (for the local testnet), and
+ * `dlcfd chain fund|mine`: talks to a running one over RPC.
+ *
+ * On start it prints `key value` lines on stdout once the node is ready, for scripts to read:
+ *
+ *     rpc-url http://127.0.0.1:18443
+ *     rpc-cookie-file /tmp/dlcfd-chain-x1y2/.cookie      (or: rpc-user alice)
+ *     faucet-address bcrt1q…
+ *     height 432
+ *
+ * Logs go to stderr (pino JSON). SIGTERM or SIGINT stops the node cleanly (exit 0).
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { type Logger, pino } from 'pino';
+import type { Subcommand } from '../cli.ts';
+import { btcToSats, satsToBtc } from './amount.ts';
+import { COOKIE_FILE } from './constants.ts';
+import type { EmbeddedChain, EmbeddedChainOptions } from './embedded.ts';
+import { BitcoinRpc } from './rpc.ts';
+
+const USAGE = `usage: dlcfd chain [--rpc-port <port>] [--rpc-host <ip>] [--rpc-user <u> --rpc-password <p>]
+                   [--datadir <dir>] [--block-interval <seconds>] [--log-level <level>]
+       dlcfd chain fund <address> <btc> --rpc-url <url> [auth]
+       dlcfd chain mine <blocks> [--address <address>] --rpc-url <url> [auth]
+
+Runs an embedded regtest full node (bcoin) with Bitcoin Core compatible JSON-RPC on loopback,
+segwit active, and a faucet. Without --datadir the chain lives in memory. Without
+--rpc-user/--rpc-password, auth is a Bitcoin Core style cookie (<datadir>/.cookie, or a temporary
+file when in memory). --block-interval 0 (default) mines only on demand.
+
+auth (fund, mine): --rpc-user <u> --rpc-password <p> | --rpc-cookie-file <file> | --datadir <dir>
+`;
+
+class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+/** The `chain` subcommand. */
+export const chainCommand: Subcommand = {
+  summary: 'embedded regtest full node with Bitcoin Core RPC and a faucet (testnet, tests)',
+  async run(argv) {
+    try {
+      const [first, ...rest] = argv;
+      if (first === '--help' || first === '-h') {
+        process.stdout.write(USAGE);
+        return 0;
+      }
+      if (first === 'fund') return await fund(rest);
+      if (first === 'mine') return await mine(rest);
+      return await serve(argv);
+    } catch (err) {
+      if (
+        err instanceof UsageError ||
+        (err as { code?: unknown }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION'
+      ) {
+        process.stderr.write(`dlcfd chain: ${(err as Error).message}\n\n${USAGE}`);
+        return 2;
+      }
+      process.stderr.write(`dlcfd chain: ${(err as Error).message}\n`);
+      return 1;
+    }
+  },
+};
+
+async function serve(argv: readonly string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: [...argv],
+    options: {
+      'rpc-port': { type: 'string' },
+      'rpc-host': { type: 'string' },
+      'rpc-user': { type: 'string' },
+      'rpc-password': { type: 'string' },
+      datadir: { type: 'string' },
+      'block-interval': { type: 'string' },
+      'log-level': { type: 'string' },
+    },
+    allowPositionals: true,
+  });
+  if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
+  const logger = stderrLogger(values['log-level'] ?? 'info');
+  const options: EmbeddedChainOptions = { logger };
+  if (values['rpc-port'] !== undefined) options.rpcPort = integer(values['rpc-port'], '--rpc-port');
+  if (values['rpc-host'] !== undefined) options.rpcHost = values['rpc-host'];
+  if ((values['rpc-user'] === undefined) !== (values['rpc-password'] === undefined)) {
+    throw new UsageError('--rpc-user and --rpc-password go together');
+  }
+  if (values['rpc-user'] !== undefined) options.rpcUser = values['rpc-user'];
+  if (values['rpc-password'] !== undefined) options.rpcPassword = values['rpc-password'];
+  if (values.datadir !== undefined) options.datadir = values.datadir;
+  if (values['block-interval'] !== undefined) {
+    const seconds = Number(values['block-interval']);
+    if (!Number.isFinite(seconds) || seconds < 0) {
+      throw new UsageError(`--block-interval must be a number of seconds ≥ 0`);
+    }
+    options.blockIntervalSeconds = seconds;
+  }
+
+  // In memory with cookie auth: the cookie still needs a home for other processes to read.
+  let tempDir: string | undefined;
+  if (!options.datadir && !options.rpcUser) {
+    tempDir = await mkdtemp(join(tmpdir(), 'dlcfd-chain-'));
+    options.cookieFile = join(tempDir, COOKIE_FILE);
+  }
+
+  let chain: EmbeddedChain;
+  try {
+    // Loaded here so other subcommands (and --help) do not load bcoin.
+    const { EmbeddedChain } = await import('./embedded.ts');
+    chain = await EmbeddedChain.start(options);
+  } catch (err) {
+    if (tempDir) await rm(tempDir, { recursive: true, force: true });
+    throw err;
+  }
+
+  const lines = [`rpc-url ${chain.rpcUrl}`];
+  if (chain.cookieFile) lines.push(`rpc-cookie-file ${chain.cookieFile}`);
+  else lines.push(`rpc-user ${chain.rpcAuth.user}`);
+  lines.push(`faucet-address ${chain.faucetAddress}`, `height ${chain.height}`);
+  process.stdout.write(`${lines.join('\n')}\n`);
+
+  await new Promise<void>((resolve) => {
+    const onSignal = (signal: NodeJS.Signals): void => {
+      logger.info({ signal }, 'stopping');
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      resolve();
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+  await chain.stop();
+  if (tempDir) await rm(tempDir, { recursive: true, force: true });
+  return 0;
+}
+
+const CLIENT_OPTIONS = {
+  'rpc-url': { type: 'string' },
+  'rpc-user': { type: 'string' },
+  'rpc-password': { type: 'string' },
+  'rpc-cookie-file': { type: 'string' },
+  datadir: { type: 'string' },
+} as const;
+
+async function fund(argv: readonly string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: [...argv],
+    options: CLIENT_OPTIONS,
+    allowPositionals: true,
+  });
+  const [address, btc, extra] = positionals;
+  if (!address || !btc || extra !== undefined) throw new UsageError('fund takes <address> <btc>');
+  const sats = btcToSats(btc);
+  const txid = await client(values).call<string>('sendtoaddress', [address, satsToBtc(sats)]);
+  process.stdout.write(`${txid}\n`);
+  return 0;
+}
+
+async function mine(argv: readonly string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: [...argv],
+    options: { ...CLIENT_OPTIONS, address: { type: 'string' } },
+    allowPositionals: true,
+  });
+  const [count, extra] = positionals;
+  if (count === undefined || extra !== undefined) throw new UsageError('mine takes <blocks>');
+  const blocks = integer(count, '<blocks>');
+  const rpc = client(values);
+  let address = values.address;
+  if (!address) {
+    // Pay the faucet: `getnewaddress` is not served, so take it from the last coinbase.
+    address = await faucetAddressOf(rpc);
+  }
+  const hashes = await rpc.call<string[]>('generatetoaddress', [blocks, address]);
+  process.stdout.write(hashes.map((h) => `${h}\n`).join(''));
+  return 0;
+}
+
+/** The address the tip's coinbase paid (the faucet, unless someone mined elsewhere). */
+async function faucetAddressOf(rpc: BitcoinRpc): Promise<string> {
+  const tip = await rpc.getBlock(await rpc.getBlockHash(await rpc.getBlockCount()));
+  const coinbase = await rpc.call<{
+    vout: { scriptPubKey: { address?: string; addresses?: string[] } }[];
+  }>('getrawtransaction', [tip.tx[0], 1]);
+  const spk = coinbase.vout[0]?.scriptPubKey;
+  const address = spk?.address ?? spk?.addresses?.[0];
+  if (!address) throw new UsageError('cannot tell the faucet address: pass --address');
+  return address;
+}
+
+function client(values: {
+  'rpc-url'?: string | undefined;
+  'rpc-user'?: string | undefined;
+  'rpc-password'?: string | undefined;
+  'rpc-cookie-file'?: string | undefined;
+  datadir?: string | undefined;
+}): BitcoinRpc {
+  const url = values['rpc-url'];
+  if (!url) throw new UsageError('--rpc-url is required');
+  if (values['rpc-user'] !== undefined && values['rpc-password'] !== undefined) {
+    return new BitcoinRpc({ url, user: values['rpc-user'], password: values['rpc-password'] });
+  }
+  const cookieFile =
+    values['rpc-cookie-file'] ?? (values.datadir ? join(values.datadir, COOKIE_FILE) : undefined);
+  if (cookieFile) return new BitcoinRpc({ url, cookieFile });
+  if (new URL(url).username) return new BitcoinRpc({ url });
+  throw new UsageError('auth needed: --rpc-user/--rpc-password, --rpc-cookie-file or --datadir');
+}
+
+function integer(text: string, what: string): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(n)) {
+    throw new UsageError(`${what} must be a whole number, got '${text}'`);
+  }
+  return n;
+}
+
+function stderrLogger(level: string): Logger {
+  const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+  if (!levels.includes(level))
+    throw new UsageError(`--log-level must be one of ${levels.join(', ')}`);
+  return pino({ level }, pino.destination({ dest: 2, sync: true }));
+}

@@ -1,0 +1,119 @@
+/**
+ * Named errors of the chain layer (embedded regtest node, JSON-RPC client, broadcast). Callers
+ * branch on `name` (or `instanceof`); messages say what failed and where.
+ */
+
+/** The node answered a JSON-RPC call with an error object (`{code, message}`): it is reachable. */
+export class RpcError extends Error {
+  /** The JSON-RPC method that failed. */
+  readonly method: string;
+  /** Bitcoin Core error code, e.g. -5 (not found), -25/-26/-27 (tx rejected / known). */
+  readonly code: number;
+  /** The node's own message, unchanged. */
+  readonly rpcMessage: string;
+
+  constructor(method: string, code: number, rpcMessage: string) {
+    super(`RPC ${method} failed: ${rpcMessage} (code ${code})`);
+    this.name = 'RpcError';
+    this.method = method;
+    this.code = code;
+    this.rpcMessage = rpcMessage;
+  }
+}
+
+/** The call did not complete within its timeout (the node may be stalled or overloaded). */
+export class RpcTimeoutError extends Error {
+  readonly method: string;
+  readonly timeoutMs: number;
+
+  constructor(method: string, timeoutMs: number) {
+    super(`RPC ${method} timed out after ${timeoutMs} ms`);
+    this.name = 'RpcTimeoutError';
+    this.method = method;
+    this.timeoutMs = timeoutMs;
+  }
+}
+
+/** No usable answer: connection refused/reset, DNS failure, or a response that is not JSON-RPC. */
+export class RpcUnreachableError extends Error {
+  readonly method: string;
+
+  constructor(method: string, url: string, detail: string, options?: { cause?: unknown }) {
+    super(`RPC ${method} to ${url} failed: ${detail}`, options);
+    this.name = 'RpcUnreachableError';
+    this.method = method;
+  }
+}
+
+/** The node answered, but not with the shape this client expects for the method. */
+export class RpcResponseError extends Error {
+  readonly method: string;
+
+  constructor(method: string, detail: string) {
+    super(`RPC ${method} returned an unexpected response: ${detail}`);
+    this.name = 'RpcResponseError';
+    this.method = method;
+  }
+}
+
+/** The node refused our credentials (HTTP 401/403): wrong user/password or a stale cookie. */
+export class RpcAuthError extends Error {
+  readonly method: string;
+
+  constructor(method: string, url: string, status: number) {
+    super(
+      `RPC ${method} to ${url} was refused (HTTP ${status}): check rpc user/password or cookie`,
+    );
+    this.name = 'RpcAuthError';
+    this.method = method;
+  }
+}
+
+/**
+ * The transaction did not reach the mempool or a block: the node rejected it (invalid signature,
+ * immature relative timelock, missing or spent inputs, ...), or it vanished without a reason.
+ */
+export class BroadcastRejectedError extends Error {
+  readonly txid: string;
+  /** The node's reason (e.g. `non-BIP68-final`), or a description of what was observed. */
+  readonly reason: string;
+
+  constructor(txid: string, reason: string, options?: { cause?: unknown }) {
+    super(`transaction ${txid} was rejected: ${reason}`, options);
+    this.name = 'BroadcastRejectedError';
+    this.txid = txid;
+    this.reason = reason;
+  }
+}
+
+/** A BTC amount that is malformed, negative, or finer than one satoshi. */
+export class InvalidAmountError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InvalidAmountError';
+  }
+}
+
+/** An address that is malformed or belongs to another network than regtest. */
+export class InvalidAddressError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InvalidAddressError';
+  }
+}
+
+/** The faucet has no matured coins left to pay the requested amount plus fee. */
+export class FaucetEmptyError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'FaucetEmptyError';
+  }
+}
+
+/** The embedded node is not running (never started, or already stopped). */
+export class ChainNotRunningError extends Error {
+  constructor(message = 'embedded chain is not running') {
+    super(message);
+    this.name = 'ChainNotRunningError';
+  }
+}
