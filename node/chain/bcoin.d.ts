@@ -85,6 +85,8 @@ declare module 'bcoin' {
 
   interface ChainEntry {
     height: number;
+    /** Internal byte order, hex. */
+    hash: string;
     rhash(): string;
   }
 
@@ -108,9 +110,17 @@ declare module 'bcoin' {
     tip: ChainEntry;
     state: { hasWitness(): boolean; hasCSV(): boolean };
     add(block: Block): Promise<ChainEntry | null>;
+    getEntry(hash: string): Promise<ChainEntry | null>;
+    getHash(height: number): Promise<string | null>;
+    getBlock(hash: string): Promise<Block | null>;
+    invalidate(hash: string): Promise<void>;
   }
 
   interface Mempool extends Closable {
+    /** Hash of the block the mempool was last updated for; mining asserts it is the chain tip. */
+    tip: string;
+    map: Map<string, { tx: TX }>;
+    reset(): Promise<void>;
     addTX(tx: TX): Promise<string[] | null>;
     hasOrphan(hash: string): boolean;
     removeOrphan(hash: string): boolean;

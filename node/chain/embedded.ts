@@ -307,6 +307,33 @@ export class EmbeddedChain {
   }
 
   /**
+   * Disconnects block `hash` (RPC byte order) and every block above it, as Bitcoin Core's
+   * `invalidateblock`: the disconnected blocks' transactions go back to the mempool (where still
+   * valid), so tests can simulate a reorg. Stock bcoin leaves its mempool pointing at the old tip
+   * (mining then refuses to work) and drops those transactions.
+   */
+  invalidate(hash: string): Promise<void> {
+    return this.#serial(async () => {
+      const node = this.#node;
+      const internal = Buffer.from(hash, 'hex').reverse().toString('hex');
+      const entry = await node.chain.getEntry(internal);
+      if (!entry) throw new NodeRpcError(RPC_INVALID_ADDRESS_OR_KEY, 'Block not found');
+      const disconnected: TX[] = [];
+      for (let h = entry.height; h <= node.chain.height; h++) {
+        const block = await node.chain.getBlock((await node.chain.getHash(h))!);
+        disconnected.push(...(block?.txs.slice(1) ?? []));
+      }
+      const pending = [...node.mempool.map.values()].map((e) => e.tx);
+      await node.chain.invalidate(internal);
+      await node.mempool.reset();
+      node.mempool.tip = node.chain.tip.hash;
+      for (const tx of [...disconnected, ...pending]) {
+        await node.mempool.addTX(tx).catch(() => undefined); // no longer valid: gone, as in Core
+      }
+    });
+  }
+
+  /**
    * Pays `sats` to `address` from the faucet's matured coinbase coins. The payment is in the
    * mempool when this resolves; mine a block to confirm it.
    */
@@ -463,6 +490,14 @@ export class EmbeddedChain {
       } catch (err) {
         throw toNodeRpcError(err);
       }
+    };
+    calls.invalidateblock = async (params) => {
+      const [hash] = params;
+      if (typeof hash !== 'string' || !/^[0-9a-fA-F]{64}$/.test(hash)) {
+        throw new NodeRpcError(RPC_TYPE_ERROR, 'invalidateblock "blockhash"');
+      }
+      await this.invalidate(hash);
+      return null;
     };
     calls.generatetoaddress = async (params) => {
       const [blocks, address] = params;

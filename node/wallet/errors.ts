@@ -1,0 +1,23 @@
+/** Named errors of the wallet. */
+
+export class WalletError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** Not an address, or an address of another network. */
+export class InvalidAddressError extends WalletError {}
+
+/** Not enough spendable coins for the amount plus fees. */
+export class InsufficientFundsError extends WalletError {}
+
+/** An amount that cannot be spent (zero, negative, dust, beyond 21 M BTC). */
+export class InvalidSpendError extends WalletError {}
+
+/** The mnemonic file is missing words, has a bad checksum, or is readable by others. */
+export class MnemonicFileError extends WalletError {}
+
+/** No reservation with that id (released, expired, or never made). */
+export class UnknownReservationError extends WalletError {}

@@ -1,0 +1,589 @@
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { secp256k1 } from '@noble/curves/secp256k1.js';
+import { Block, Psbt, Transaction } from 'bitcoinjs-lib';
+import coinSelect, { type CoinSelectResult } from 'coinselect';
+import split from 'coinselect/split.js';
+import { Level } from 'level';
+import { type Logger, pino } from 'pino';
+import { parse, stringify } from '../../model/json.ts';
+import { MAX_MONEY, type Sats } from '../../model/units.ts';
+import type { BitcoinRpc, RpcCallOptions } from '../chain/rpc.ts';
+import {
+  DEFAULT_RESERVATION_TTL_MS,
+  GAP_LIMIT,
+  P2WPKH_DUST_LIMIT,
+  P2WPKH_INPUT_SCRIPT_ESTIMATE,
+  REORG_DEPTH,
+} from './constants.ts';
+import { InsufficientFundsError, InvalidSpendError, UnknownReservationError } from './errors.ts';
+import { Account, type BitcoinNetwork, type Chain, NETWORKS, outputScript } from './keys.ts';
+import { loadOrCreateMnemonic } from './mnemonic.ts';
+
+/** What the wallet needs from a chain backend (Bitcoin Core's RPC or the embedded node). */
+export type WalletChain = Pick<
+  BitcoinRpc,
+  'getBlockCount' | 'getBlockHash' | 'getBlockHex' | 'getRawMempool' | 'getRawTransaction'
+>;
+
+/** An unspent (or spent-in-mempool) output of the wallet. */
+export interface Utxo {
+  readonly txid: string;
+  readonly vout: number;
+  readonly value: Sats;
+  readonly script: string;
+  readonly chain: Chain;
+  readonly index: number;
+  /** Height of the confirming block; undefined while in the mempool. */
+  readonly height: number | undefined;
+  /** The transaction spending it, if any (confirmed at `height`, or in the mempool). */
+  readonly spentBy: { txid: string; height: number | undefined } | undefined;
+}
+
+/** A transaction that moved the wallet's coins. */
+export interface WalletTx {
+  readonly txid: string;
+  readonly height: number | undefined;
+  /** Sum of the wallet's outputs in it. */
+  readonly received: Sats;
+  /** Sum of the wallet's coins it spent. */
+  readonly sent: Sats;
+}
+
+export interface Balance {
+  /** Unspent outputs with at least one confirmation. */
+  readonly confirmed: Sats;
+  /** Unspent outputs still in the mempool. */
+  readonly unconfirmed: Sats;
+  /** Confirmed coins held for contract setups under way. */
+  readonly reserved: Sats;
+  /** Confirmed, unreserved: what a withdrawal or a new contract can use. */
+  readonly spendable: Sats;
+}
+
+/** Coins set aside for one contract setup's lock transaction. */
+export interface Funding {
+  readonly reservationId: string;
+  readonly inputs: readonly { txid: string; vout: number; value: Sats; script: string }[];
+  /** Change back to the wallet, if worth an output. */
+  readonly change: { address: string; script: string; value: Sats } | undefined;
+  /** Fee for this party's inputs and change at the requested rate. */
+  readonly fee: Sats;
+  readonly expiresAt: number;
+}
+
+export interface SignedWithdrawal {
+  readonly txid: string;
+  readonly hex: string;
+  readonly fee: Sats;
+  readonly vsize: number;
+}
+
+export interface WalletOptions {
+  /** Directory for the mnemonic file and the wallet database. */
+  readonly datadir: string;
+  readonly network: BitcoinNetwork;
+  readonly chain: WalletChain;
+  readonly logger?: Logger;
+  /** Injectable clock (unix ms) for reservation expiry. */
+  readonly clock?: () => number;
+}
+
+interface State {
+  birthday: number;
+  tip: { height: number; hash: string } | undefined;
+  /** height → block hash, the last {@link REORG_DEPTH} blocks scanned. */
+  hashes: Record<number, string>;
+  /** Next index never handed out, per chain. */
+  next: [number, number];
+  /** Highest index seen used on chain, per chain (−1: none). */
+  used: [number, number];
+  utxos: Record<string, Utxo>;
+  txs: Record<string, WalletTx>;
+}
+
+/** A coin as coinselect sees it, carrying the wallet's own record along. */
+interface Candidate {
+  txId: string;
+  vout: number;
+  value: number;
+  script: { length: number };
+  utxo: Utxo;
+}
+
+/** A payment target; `script` distinguishes it from the change output coinselect adds. */
+interface Target {
+  address?: string;
+  value?: number;
+  script: { length: number };
+}
+
+const outpoint = (txid: string, vout: number): string => `${txid}:${vout}`;
+const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+const toNumber = (sats: Sats): number => {
+  if (sats < 0n || sats > MAX_MONEY) throw new InvalidSpendError(`amount ${sats} is out of range`);
+  return Number(sats);
+};
+
+/**
+ * The node's own BIP84 wallet. It finds its coins by scanning blocks from its birthday (the chain
+ * height when its mnemonic was created) through the node's RPC, never relying on the node's
+ * wallet; it survives reorgs by remembering recent block hashes and rolling back what a
+ * disconnected block did.
+ *
+ * Coins for a contract setup are reserved until the setup completes, fails, or the reservation
+ * expires, so two setups never fund from the same coin and a failed one never leaves coins locked.
+ */
+export class Wallet {
+  readonly network: BitcoinNetwork;
+  readonly #account: Account;
+  readonly #mnemonic: string;
+  readonly #db: Level<string, string>;
+  readonly #rpc: WalletChain;
+  readonly #log: Logger;
+  readonly #clock: () => number;
+  readonly #state: State;
+  /** script hex → key; every derived key up to `used + GAP_LIMIT` (and `next`). */
+  readonly #scripts = new Map<string, { chain: Chain; index: number }>();
+  readonly #derived: [number, number] = [0, 0];
+  readonly #reservations = new Map<string, { outpoints: string[]; expiresAt: number }>();
+  #syncing: Promise<void> | undefined;
+
+  private constructor(
+    options: WalletOptions,
+    account: Account,
+    mnemonic: string,
+    db: Level<string, string>,
+    state: State,
+  ) {
+    this.network = options.network;
+    this.#account = account;
+    this.#mnemonic = mnemonic;
+    this.#db = db;
+    this.#rpc = options.chain;
+    this.#log = options.logger ?? pino({ level: 'silent' });
+    this.#clock = options.clock ?? Date.now;
+    this.#state = state;
+    this.#extendLookahead();
+  }
+
+  /**
+   * Opens the wallet in `datadir`, creating the mnemonic on first start. The birthday is the
+   * chain height at creation if the chain answers, else 0 (scan everything: slower, never wrong).
+   */
+  static async open(options: WalletOptions): Promise<Wallet> {
+    const { mnemonic, seed, created } = await loadOrCreateMnemonic(options.datadir);
+    const account = new Account(seed, options.network);
+    const db = new Level<string, string>(join(options.datadir, 'wallet'), {
+      keyEncoding: 'utf8',
+      valueEncoding: 'utf8',
+    });
+    await db.open();
+    const stored = await db.get('state');
+    let state: State;
+    if (stored !== undefined) {
+      state = parse<State>(stored);
+    } else {
+      let birthday = 0;
+      if (created) {
+        birthday = await options.chain.getBlockCount().catch(() => 0);
+      }
+      state = {
+        birthday,
+        tip: undefined,
+        hashes: {},
+        next: [0, 0],
+        used: [-1, -1],
+        utxos: {},
+        txs: {},
+      };
+      await db.put('state', stringify(state), { sync: true });
+    }
+    const wallet = new Wallet(options, account, mnemonic, db, state);
+    wallet.#log.info(
+      { created, birthday: state.birthday, tip: state.tip?.height },
+      'wallet opened',
+    );
+    return wallet;
+  }
+
+  /** The BIP39 words. The UI asks for the password again before showing them. */
+  exportMnemonic(): string {
+    return this.#mnemonic;
+  }
+
+  /** Height the wallet has scanned to, or undefined before the first sync. */
+  get height(): number | undefined {
+    return this.#state.tip?.height;
+  }
+
+  get birthday(): number {
+    return this.#state.birthday;
+  }
+
+  /** A fresh receive address (never handed out before). */
+  async receiveAddress(): Promise<string> {
+    return this.#nextAddress(0).address;
+  }
+
+  /**
+   * Scans new blocks (rolling back a reorg first) and the mempool. Concurrent calls share one
+   * scan. Safe to call on every new block.
+   */
+  sync(options: RpcCallOptions = {}): Promise<void> {
+    this.#syncing ??= this.#sync(options).finally(() => {
+      this.#syncing = undefined;
+    });
+    return this.#syncing;
+  }
+
+  balance(): Balance {
+    this.#expireReservations();
+    const reserved = this.#reservedOutpoints();
+    let confirmed = 0n;
+    let unconfirmed = 0n;
+    let held = 0n;
+    for (const [key, u] of Object.entries(this.#state.utxos)) {
+      if (u.spentBy) continue;
+      if (u.height === undefined) unconfirmed += u.value;
+      else {
+        confirmed += u.value;
+        if (reserved.has(key)) held += u.value;
+      }
+    }
+    return { confirmed, unconfirmed, reserved: held, spendable: confirmed - held };
+  }
+
+  /** Unspent outputs, confirmed first. */
+  utxos(): Utxo[] {
+    return Object.values(this.#state.utxos)
+      .filter((u) => !u.spentBy)
+      .sort((a, b) => (a.height ?? Infinity) - (b.height ?? Infinity));
+  }
+
+  /** Transactions that touched the wallet, newest first (mempool on top). */
+  history(): WalletTx[] {
+    return Object.values(this.#state.txs).sort(
+      (a, b) => (b.height ?? Infinity) - (a.height ?? Infinity),
+    );
+  }
+
+  /**
+   * Selects and reserves coins paying `amount` plus the fee of this party's inputs and change at
+   * `feeRate` (sat/vB), for a lock transaction. `extraVbytes` adds this party's share of the
+   * shared parts of the transaction. Release with {@link release} when the setup ends.
+   */
+  reserveFunding(
+    amount: Sats,
+    feeRate: bigint,
+    options: { extraVbytes?: number; ttlMs?: number } = {},
+  ): Funding {
+    if (amount <= 0n) throw new InvalidSpendError('funding amount must be positive');
+    this.#expireReservations();
+    const candidates = this.#spendable();
+    const rate = Number(feeRate);
+    // The lock output is shared; this party pays for what it adds: its inputs and change.
+    const target: Target = {
+      value: toNumber(amount) + Math.ceil((options.extraVbytes ?? 0) * rate),
+      script: { length: 0 },
+    };
+    const result = coinSelect(candidates, [target], rate);
+    const selection = this.#checkSelection(result, amount);
+    const change = selection.change;
+    const id = randomUUID();
+    const expiresAt = this.#clock() + (options.ttlMs ?? DEFAULT_RESERVATION_TTL_MS);
+    this.#reservations.set(id, {
+      outpoints: selection.inputs.map((i) => outpoint(i.txid, i.vout)),
+      expiresAt,
+    });
+    const inputsTotal = selection.inputs.reduce((s, i) => s + i.value, 0n);
+    return {
+      reservationId: id,
+      inputs: selection.inputs,
+      change,
+      fee: inputsTotal - amount - (change?.value ?? 0n),
+      expiresAt,
+    };
+  }
+
+  /** Releases a reservation (the setup completed, failed or timed out). Idempotent. */
+  release(reservationId: string): void {
+    this.#reservations.delete(reservationId);
+  }
+
+  /** Throws {@link UnknownReservationError} if the reservation is gone (expired or released). */
+  assertReserved(reservationId: string): void {
+    this.#expireReservations();
+    if (!this.#reservations.has(reservationId)) {
+      throw new UnknownReservationError(`reservation ${reservationId} expired or was released`);
+    }
+  }
+
+  /**
+   * Builds and signs a withdrawal of `amount` (or everything, when `amount` is undefined) to
+   * `address`, paying `feeRate` sat/vB, signalling RBF. Refuses addresses of other networks.
+   * The caller broadcasts it; {@link recordOwnTransaction} makes the balance reflect it at once.
+   */
+  withdraw(address: string, amount: Sats | undefined, feeRate: bigint): SignedWithdrawal {
+    const script = outputScript(address, this.network);
+    if (feeRate < 1n) throw new InvalidSpendError('fee rate must be at least 1 sat/vB');
+    if (amount !== undefined && amount < P2WPKH_DUST_LIMIT) {
+      throw new InvalidSpendError(`${amount} sats is below the dust limit (${P2WPKH_DUST_LIMIT})`);
+    }
+    this.#expireReservations();
+    const candidates = this.#spendable();
+    const rate = Number(feeRate);
+    const target: Target =
+      amount === undefined ? { address, script } : { address, script, value: toNumber(amount) };
+    const result =
+      amount === undefined
+        ? split(candidates, [target], rate)
+        : coinSelect(candidates, [target], rate);
+    const needed = amount ?? 1n;
+    const selection = this.#checkSelection(result, needed);
+    const sendValue = amount ?? BigInt(result.outputs?.find((o) => 'script' in o)?.value ?? 0);
+    if (sendValue < P2WPKH_DUST_LIMIT) {
+      throw new InsufficientFundsError('after fees, what is left to withdraw is dust');
+    }
+
+    const psbt = new Psbt({ network: NETWORKS[this.network] });
+    for (const i of selection.inputs) {
+      psbt.addInput({
+        hash: i.txid,
+        index: i.vout,
+        sequence: 0xfffffffd, // BIP125: replaceable
+        witnessUtxo: { script: Buffer.from(i.script, 'hex'), value: i.value },
+      });
+    }
+    psbt.addOutput({ script, value: sendValue });
+    if (selection.change) {
+      psbt.addOutput({
+        script: Buffer.from(selection.change.script, 'hex'),
+        value: selection.change.value,
+      });
+    }
+    this.signPsbt(psbt);
+    psbt.finalizeAllInputs();
+    const tx = psbt.extractTransaction();
+    const fee = psbt.getFee();
+    const vsize = tx.virtualSize();
+    if (fee < BigInt(vsize) * feeRate) {
+      throw new Error(`internal: fee ${fee} below ${feeRate} sat/vB for ${vsize} vB`);
+    }
+    return { txid: tx.getId(), hex: tx.toHex(), fee, vsize };
+  }
+
+  /** Signs every input of `psbt` that spends a wallet coin. Returns how many it signed. */
+  signPsbt(psbt: Psbt): number {
+    let signed = 0;
+    psbt.data.inputs.forEach((input, i) => {
+      const script = input.witnessUtxo && hex(input.witnessUtxo.script);
+      const key = script && this.#scripts.get(script);
+      if (!key) return;
+      const priv = this.#account.privateKey(key.chain, key.index);
+      psbt.signInput(i, {
+        publicKey: secp256k1.getPublicKey(priv, true),
+        sign: (hash: Uint8Array) => secp256k1.sign(hash, priv, { prehash: false, lowS: true }),
+      });
+      signed++;
+    });
+    return signed;
+  }
+
+  /** Applies a transaction this wallet just broadcast, so balance and coins reflect it now. */
+  async recordOwnTransaction(txHex: string): Promise<void> {
+    this.#applyTx(Transaction.fromHex(txHex), undefined);
+    await this.#persist();
+  }
+
+  async close(): Promise<void> {
+    await this.#syncing?.catch(() => undefined);
+    await this.#db.close();
+  }
+
+  // -------------------------------------------------------------------------------------------
+
+  async #sync(options: RpcCallOptions): Promise<void> {
+    const rpc = this.#rpc;
+    const s = this.#state;
+    const nodeHeight = await rpc.getBlockCount(options);
+    // Walk back from our tip until our hash matches the node's: everything above is reorged out.
+    let fork = s.tip?.height ?? s.birthday - 1;
+    while (fork >= s.birthday && s.hashes[fork] !== undefined) {
+      if (fork <= nodeHeight && s.hashes[fork] === (await rpc.getBlockHash(fork, options))) break;
+      fork--;
+    }
+    if (s.tip && fork < s.tip.height) {
+      if (fork >= s.birthday && s.hashes[fork] === undefined) fork = s.birthday - 1; // too deep
+      this.#log.warn({ from: s.tip.height, to: fork }, 'chain reorganised; rolling back');
+      this.#rollback(fork);
+    }
+    for (let height = Math.max(fork + 1, s.birthday); height <= nodeHeight; height++) {
+      const hash = await rpc.getBlockHash(height, options);
+      const block = Block.fromHex(await rpc.getBlockHex(hash, options));
+      for (const tx of block.transactions ?? []) this.#applyTx(tx, height);
+      s.hashes[height] = hash;
+      delete s.hashes[height - REORG_DEPTH];
+      s.tip = { height, hash };
+      if (height % 500 === 0) await this.#persist();
+    }
+    await this.#syncMempool(options);
+    await this.#persist();
+  }
+
+  async #syncMempool(options: RpcCallOptions): Promise<void> {
+    const s = this.#state;
+    const mempool = new Set(await this.#rpc.getRawMempool(options));
+    // Forget unconfirmed effects of transactions that left the mempool unconfirmed.
+    for (const [key, u] of Object.entries(s.utxos)) {
+      if (u.height === undefined && !mempool.has(u.txid)) delete s.utxos[key];
+      else if (u.spentBy && u.spentBy.height === undefined && !mempool.has(u.spentBy.txid)) {
+        s.utxos[key] = { ...u, spentBy: undefined };
+      }
+    }
+    for (const [txid, t] of Object.entries(s.txs)) {
+      if (t.height === undefined && !mempool.has(txid)) delete s.txs[txid];
+    }
+    for (const txid of mempool) {
+      if (s.txs[txid] || this.#known(txid)) continue;
+      const raw = await this.#rpc.getRawTransaction(txid, options);
+      if (raw) this.#applyTx(Transaction.fromHex(raw), undefined);
+    }
+  }
+
+  /** True if the wallet already holds the mempool effects of `txid`. */
+  #known(txid: string): boolean {
+    return Object.values(this.#state.utxos).some(
+      (u) => u.txid === txid || u.spentBy?.txid === txid,
+    );
+  }
+
+  #applyTx(tx: Transaction, height: number | undefined): void {
+    const s = this.#state;
+    const txid = tx.getId();
+    let sent = 0n;
+    let received = 0n;
+    if (!tx.isCoinbase()) {
+      for (const input of tx.ins) {
+        const prev = outpoint(hex(Uint8Array.from(input.hash).reverse()), input.index);
+        const u = s.utxos[prev];
+        if (!u) continue;
+        s.utxos[prev] = { ...u, spentBy: { txid, height } };
+        sent += u.value;
+      }
+    }
+    tx.outs.forEach((out, vout) => {
+      const key = this.#scripts.get(hex(out.script));
+      if (!key) return;
+      const op = outpoint(txid, vout);
+      const existing = s.utxos[op];
+      s.utxos[op] = {
+        txid,
+        vout,
+        value: out.value,
+        script: hex(out.script),
+        chain: key.chain,
+        index: key.index,
+        height,
+        spentBy: existing?.spentBy,
+      };
+      received += out.value;
+      if (key.index > s.used[key.chain]) {
+        s.used[key.chain] = key.index;
+        if (s.next[key.chain] <= key.index) s.next[key.chain] = key.index + 1;
+        this.#extendLookahead();
+      }
+    });
+    if (sent > 0n || received > 0n) s.txs[txid] = { txid, height, received, sent };
+  }
+
+  /** Undoes everything confirmed above `height`; the mempool scan picks the rest up again. */
+  #rollback(height: number): void {
+    const s = this.#state;
+    for (const [key, u] of Object.entries(s.utxos)) {
+      if (u.height !== undefined && u.height > height) delete s.utxos[key];
+      else if (u.spentBy?.height !== undefined && u.spentBy.height > height) {
+        s.utxos[key] = { ...u, spentBy: undefined };
+      }
+    }
+    for (const [txid, t] of Object.entries(s.txs)) {
+      if (t.height !== undefined && t.height > height) delete s.txs[txid];
+    }
+    for (const h of Object.keys(s.hashes).map(Number)) if (h > height) delete s.hashes[h];
+    s.tip = height >= s.birthday ? { height, hash: s.hashes[height]! } : undefined;
+  }
+
+  #extendLookahead(): void {
+    for (const chain of [0, 1] as const) {
+      const upto = Math.max(this.#state.used[chain], this.#state.next[chain] - 1) + GAP_LIMIT;
+      for (let i = this.#derived[chain]; i <= upto; i++) {
+        const k = this.#account.key(chain, i);
+        this.#scripts.set(k.script, { chain, index: i });
+      }
+      this.#derived[chain] = Math.max(this.#derived[chain], upto + 1);
+    }
+  }
+
+  #nextAddress(chain: Chain): { address: string; script: string } {
+    const index = this.#state.next[chain]++;
+    this.#extendLookahead();
+    void this.#persist();
+    const k = this.#account.key(chain, index);
+    return { address: k.address, script: k.script };
+  }
+
+  #spendable(): Candidate[] {
+    const reserved = this.#reservedOutpoints();
+    return this.utxos()
+      .filter((u) => u.height !== undefined && !reserved.has(outpoint(u.txid, u.vout)))
+      .map((u) => ({
+        txId: u.txid,
+        vout: u.vout,
+        value: toNumber(u.value),
+        script: { length: P2WPKH_INPUT_SCRIPT_ESTIMATE },
+        utxo: u,
+      }));
+  }
+
+  #checkSelection(result: CoinSelectResult<Candidate, Target>, amount: Sats) {
+    if (!result.inputs || !result.outputs) {
+      const { spendable } = this.balance();
+      throw new InsufficientFundsError(
+        `${amount} sats plus fees (about ${result.fee} sats) exceed the spendable ${spendable} sats`,
+      );
+    }
+    const changeOut = result.outputs.find((o) => !('script' in o));
+    let change: Funding['change'];
+    if (changeOut?.value !== undefined && BigInt(changeOut.value) >= P2WPKH_DUST_LIMIT) {
+      const c = this.#nextAddress(1);
+      change = { address: c.address, script: c.script, value: BigInt(changeOut.value) };
+    }
+    return {
+      inputs: result.inputs.map((i) => ({
+        txid: i.utxo.txid,
+        vout: i.utxo.vout,
+        value: i.utxo.value,
+        script: i.utxo.script,
+      })),
+      change,
+    };
+  }
+
+  #reservedOutpoints(): Set<string> {
+    return new Set([...this.#reservations.values()].flatMap((r) => r.outpoints));
+  }
+
+  #expireReservations(): void {
+    const now = this.#clock();
+    for (const [id, r] of this.#reservations) {
+      if (r.expiresAt <= now) {
+        this.#log.info({ reservationId: id }, 'coin reservation expired');
+        this.#reservations.delete(id);
+      }
+    }
+  }
+
+  async #persist(): Promise<void> {
+    await this.#db.put('state', stringify(this.#state), { sync: true });
+  }
+}
