@@ -112,6 +112,28 @@ export {
   verifyAttestationScalar,
 } from './oracle.ts';
 
+// ---- Payout curve -------------------------------------------------------------------------------
+
+/**
+ * The BTCUSD inverse payout curve in integer arithmetic: rows over 0 … 2^20−1 that both parties
+ * derive identically, from which CETs and liquidation-event payouts are built.
+ */
+export {
+  applyFeeOffset,
+  CURVE_MAX_PRICE,
+  type CurvePriceRange,
+  curveLiquidationPrices,
+  DEFAULT_PAYOUT_COUNT,
+  liquidationEventPayouts,
+  type PayoutCurve,
+  type PayoutCurveParams,
+  type PayoutRow,
+  payoutCurve,
+  type RolePayoutRow,
+  rowAtPrice,
+  toRolePayouts,
+} from './payout-curve.ts';
+
 // ---- Errors -------------------------------------------------------------------------------------
 
 /** Named errors, so callers can tell bad peer/oracle data apart from bugs and report it precisely. */
@@ -126,6 +148,7 @@ export {
   InvalidEventIdError,
   InvalidIntervalError,
   InvalidOracleDocumentError,
+  InvalidPayoutParametersError,
   InvalidPointError,
   InvalidPriceError,
   InvalidScalarError,
