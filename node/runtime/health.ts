@@ -1,0 +1,98 @@
+/**
+ * One place that knows how every subsystem is doing, so the UI can always show it — even, and
+ * especially, when something is down. Components report; the registry timestamps changes and tells
+ * subscribers (the UI's live feed, metrics).
+ */
+
+export type HealthStatus = 'starting' | 'ok' | 'degraded' | 'down' | 'stopped';
+
+export interface ComponentHealth {
+  readonly name: string;
+  readonly status: HealthStatus;
+  /** Unix ms since when the status has been what it is. */
+  readonly since: number;
+  readonly lastError: { readonly message: string; readonly at: number } | undefined;
+  /** Times a supervisor restarted it. */
+  readonly restarts: number;
+  /** What is being done about it, or other detail for a person ("retrying in 4 s"). */
+  readonly detail: string | undefined;
+}
+
+export interface HealthUpdate {
+  status?: HealthStatus;
+  error?: unknown;
+  detail?: string | undefined;
+  restarted?: boolean;
+}
+
+export class HealthRegistry {
+  readonly #components = new Map<string, ComponentHealth>();
+  readonly #listeners = new Set<(h: ComponentHealth) => void>();
+  readonly #clock: () => number;
+
+  constructor(clock: () => number = Date.now) {
+    this.#clock = clock;
+  }
+
+  /** Adds a component in `starting`, if not known yet. */
+  register(name: string): void {
+    if (this.#components.has(name)) return;
+    this.#set({
+      name,
+      status: 'starting',
+      since: this.#clock(),
+      lastError: undefined,
+      restarts: 0,
+      detail: undefined,
+    });
+  }
+
+  /** Records a change; `since` moves only when the status does. */
+  report(name: string, update: HealthUpdate): void {
+    this.register(name);
+    const prev = this.#components.get(name)!;
+    const now = this.#clock();
+    const status = update.status ?? prev.status;
+    this.#set({
+      name,
+      status,
+      since: status === prev.status ? prev.since : now,
+      lastError:
+        update.error === undefined
+          ? prev.lastError
+          : {
+              message: update.error instanceof Error ? update.error.message : String(update.error),
+              at: now,
+            },
+      restarts: prev.restarts + (update.restarted ? 1 : 0),
+      detail: 'detail' in update ? update.detail : prev.detail,
+    });
+  }
+
+  get(name: string): ComponentHealth | undefined {
+    return this.#components.get(name);
+  }
+
+  /** Every component, sorted by name. */
+  snapshot(): ComponentHealth[] {
+    return [...this.#components.values()].sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  /** `ok` only if every component is; otherwise the worst status present. */
+  overall(): HealthStatus {
+    const order: HealthStatus[] = ['down', 'degraded', 'starting', 'stopped', 'ok'];
+    const present = new Set(this.snapshot().map((c) => c.status));
+    return order.find((s) => present.has(s)) ?? 'ok';
+  }
+
+  /** Calls `listener` on every change. Returns the unsubscribe function. */
+  subscribe(listener: (h: ComponentHealth) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  #set(h: ComponentHealth): void {
+    this.#components.set(h.name, h);
+    for (const l of this.#listeners) l(h);
+  }
+}

@@ -1,0 +1,166 @@
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { HealthRegistry } from '../../../node/runtime/health.ts';
+import { Mailbox } from '../../../node/runtime/mailbox.ts';
+import { Supervisor } from '../../../node/runtime/supervisor.ts';
+
+async function until(check: () => boolean, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await sleep(5);
+  }
+}
+
+describe('node/runtime', () => {
+  describe('health registry', () => {
+    it('tracks status, since, last error and restarts, and tells subscribers', () => {
+      let now = 1000;
+      const h = new HealthRegistry(() => now);
+      const seen: string[] = [];
+      h.subscribe((c) => seen.push(`${c.name}:${c.status}`));
+      h.register('chain');
+      now = 2000;
+      h.report('chain', { status: 'ok' });
+      now = 3000;
+      h.report('chain', { detail: 'height 432' });
+      assert.equal(h.get('chain')?.since, 2000, 'since moves only with the status');
+      h.report('chain', { status: 'down', error: new Error('ECONNREFUSED'), restarted: true });
+      const c = h.get('chain')!;
+      assert.equal(c.status, 'down');
+      assert.deepEqual(c.lastError, { message: 'ECONNREFUSED', at: 3000 });
+      assert.equal(c.restarts, 1);
+      assert.equal(c.detail, 'height 432');
+      assert.deepEqual(seen, ['chain:starting', 'chain:ok', 'chain:ok', 'chain:down']);
+    });
+
+    it('overall health is the worst component status', () => {
+      const h = new HealthRegistry();
+      assert.equal(h.overall(), 'ok');
+      h.report('a', { status: 'ok' });
+      h.report('b', { status: 'degraded' });
+      assert.equal(h.overall(), 'degraded');
+      h.report('c', { status: 'down' });
+      assert.equal(h.overall(), 'down');
+      assert.deepEqual(
+        h.snapshot().map((x) => x.name),
+        ['a', 'b', 'c'],
+      );
+    });
+  });
+
+  describe('supervisor', () => {
+    it('restarts a failing component with growing backoff until it works, reporting each step', async () => {
+      const health = new HealthRegistry();
+      const statuses: string[] = [];
+      health.subscribe((c) => statuses.push(c.status));
+      let attempts = 0;
+      const starts: number[] = [];
+      const sup = new Supervisor({
+        name: 'feed',
+        health,
+        minBackoffMs: 20,
+        maxBackoffMs: 200,
+        random: () => 0.999,
+        run: async ({ signal, ready }) => {
+          starts.push(Date.now());
+          attempts++;
+          if (attempts < 4) throw new Error(`connection refused #${attempts}`);
+          ready();
+          await new Promise((r) => signal.addEventListener('abort', r));
+        },
+      });
+      sup.start();
+      await until(() => health.get('feed')?.status === 'ok');
+      const h = health.get('feed')!;
+      assert.equal(h.restarts, 3);
+      assert.equal(h.lastError?.message, 'connection refused #3');
+      const gaps = starts.slice(1).map((t, i) => t - starts[i]!);
+      assert.ok(gaps[1]! > gaps[0]! && gaps[2]! > gaps[1]!, `backoff grows: ${gaps}`);
+      assert.ok(statuses.includes('down'));
+      await sup.stop();
+      assert.equal(health.get('feed')?.status, 'stopped');
+    });
+
+    it('a component that returns on its own is a failure too; stop interrupts the backoff', async () => {
+      const health = new HealthRegistry();
+      let runs = 0;
+      const sup = new Supervisor({
+        name: 'monitor',
+        health,
+        minBackoffMs: 60_000,
+        run: async () => {
+          runs++;
+        },
+      });
+      sup.start();
+      await until(() => health.get('monitor')?.status === 'down');
+      assert.match(health.get('monitor')?.detail ?? '', /restarting in/);
+      const t = Date.now();
+      await sup.stop();
+      assert.ok(Date.now() - t < 1000, 'stop does not wait out the backoff');
+      assert.equal(runs, 1);
+    });
+
+    it('degraded is reported with its reason', async () => {
+      const health = new HealthRegistry();
+      const sup = new Supervisor({
+        name: 'oracle',
+        health,
+        run: async ({ signal, degraded }) => {
+          degraded('attestation overdue', new Error('404'));
+          await new Promise((r) => signal.addEventListener('abort', r));
+        },
+      });
+      sup.start();
+      await until(() => health.get('oracle')?.status === 'degraded');
+      assert.equal(health.get('oracle')?.detail, 'attestation overdue');
+      await sup.stop();
+    });
+  });
+
+  describe('mailbox', () => {
+    it('handles messages one at a time, in order, replying to each sender', async () => {
+      const log: string[] = [];
+      const box = new Mailbox<number, number>('squarer', async (n) => {
+        log.push(`start ${n}`);
+        await sleep(2);
+        log.push(`end ${n}`);
+        return n * n;
+      });
+      assert.deepEqual(await Promise.all([box.send(2), box.send(3), box.send(4)]), [4, 9, 16]);
+      assert.deepEqual(log, ['start 2', 'end 2', 'start 3', 'end 3', 'start 4', 'end 4']);
+    });
+
+    it("a handler's error goes to that sender only", async () => {
+      const box = new Mailbox<number, number>('picky', (n) => {
+        if (n < 0) throw new RangeError('negative');
+        return n;
+      });
+      const [bad, good] = await Promise.allSettled([box.send(-1), box.send(1)]);
+      assert.equal(bad.status, 'rejected');
+      assert.deepEqual(good, { status: 'fulfilled', value: 1 });
+    });
+
+    it('after stop, senders get DisconnectedError instead of hanging', async () => {
+      let release!: () => void;
+      const box = new Mailbox<string>('slow', () => new Promise<void>((r) => (release = r)));
+      const inFlight = box.send('a');
+      const waiting = box.send('b');
+      await sleep(1);
+      const stopped = box.stop();
+      await assert.rejects(waiting, { name: 'DisconnectedError', message: 'slow is not running' });
+      await assert.rejects(box.send('c'), { name: 'DisconnectedError' });
+      release();
+      await inFlight;
+      await stopped;
+    });
+
+    it('a full mailbox refuses instead of growing without bound', async () => {
+      const box = new Mailbox<number>('tiny', () => sleep(10), { capacity: 2 });
+      const accepted = [box.send(1), box.send(2), box.send(3)];
+      await assert.rejects(box.send(4), { name: 'MailboxFullError' });
+      await Promise.all(accepted);
+    });
+  });
+});
