@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { chainCommand } from './chain/cli.ts';
+import { pricefeedCommand } from './pricefeed/cli.ts';
 
 export interface Subcommand {
   /** One line for `dlcfd --help`. */
@@ -12,9 +13,10 @@ export interface Subcommand {
   run(argv: readonly string[]): Promise<number>;
 }
 
-/** Implemented subcommands. Later issues add taker, maker, oracle and pricefeed. */
+/** Implemented subcommands. Later issues add taker, maker and oracle. */
 export const subcommands: Record<string, Subcommand> = {
   chain: chainCommand,
+  pricefeed: pricefeedCommand,
 };
 
 function version(): string {

@@ -1,0 +1,153 @@
+/**
+ * `dlcfd pricefeed`: runs the local BitMEX-protocol price feed as a process (local testnets, tests).
+ *
+ * When ready it prints `key value` lines on stdout, for scripts to read:
+ *
+ *     ws-url ws://127.0.0.1:41234/realtime
+ *     control-url http://127.0.0.1:41234/control
+ *
+ * Logs go to stderr (pino JSON). SIGTERM or SIGINT stops it cleanly (exit 0).
+ */
+import { readFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { type Logger, pino } from 'pino';
+import { parsePrice } from '../../model/units.ts';
+import type { Subcommand } from '../cli.ts';
+import { InvalidPricePathError } from './errors.ts';
+import { PriceFeedServer, type PriceFeedServerOptions } from './server.ts';
+
+const USAGE = `usage: dlcfd pricefeed [--port <port>] [--host <ip>] [--start-price <usd>] [--seed <n>]
+                       [--tick-ms <ms>] [--volatility <rate>] [--drift <rate>] [--spread <usd>]
+                       [--csv <file> [--loop]] [--log-level <level>]
+
+Serves the BitMEX realtime websocket protocol (quoteBin1m:XBTUSD, instrument:.BXBT) at
+ws://<host>:<port>/realtime from a seeded random walk (default: start 40000, seed 1, one tick per
+1000 ms, volatility 0.0005 and drift 0 per tick, spread 1) or by replaying a CSV of
+[timestamp,]price lines, one per tick. Prices are on the 0.5 USD tick. --port 0 (default) picks a
+free port; --host defaults to 127.0.0.1. --tick-ms 0 moves the price only through control.
+
+control (loopback only): GET <control-url>/price, POST <control-url>/price {"price":"45000.5"},
+POST <control-url>/tick
+`;
+
+class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+/** The `pricefeed` subcommand. */
+export const pricefeedCommand: Subcommand = {
+  summary: 'local price feed speaking the BitMEX realtime protocol (testnet, tests)',
+  async run(argv) {
+    try {
+      if (argv[0] === '--help' || argv[0] === '-h') {
+        process.stdout.write(USAGE);
+        return 0;
+      }
+      return await serve(argv);
+    } catch (err) {
+      if (
+        err instanceof UsageError ||
+        (err as { code?: unknown }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ||
+        (err as { code?: unknown }).code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE'
+      ) {
+        process.stderr.write(`dlcfd pricefeed: ${(err as Error).message}\n\n${USAGE}`);
+        return 2;
+      }
+      process.stderr.write(`dlcfd pricefeed: ${(err as Error).message}\n`);
+      return 1;
+    }
+  },
+};
+
+async function serve(argv: readonly string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: [...argv],
+    options: {
+      port: { type: 'string' },
+      host: { type: 'string' },
+      'start-price': { type: 'string' },
+      seed: { type: 'string' },
+      'tick-ms': { type: 'string' },
+      volatility: { type: 'string' },
+      drift: { type: 'string' },
+      spread: { type: 'string' },
+      csv: { type: 'string' },
+      loop: { type: 'boolean' },
+      'log-level': { type: 'string' },
+    },
+    allowPositionals: true,
+  });
+  if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
+  if (values.csv !== undefined && values['start-price'] !== undefined) {
+    throw new UsageError('--csv starts at its first price; drop --start-price');
+  }
+  if (values.loop && values.csv === undefined) throw new UsageError('--loop needs --csv');
+  const logger = stderrLogger(values['log-level'] ?? 'info');
+  const options: PriceFeedServerOptions = { logger };
+  if (values.port !== undefined) options.port = integer(values.port, '--port', 65535);
+  if (values.host !== undefined) options.host = values.host;
+  if (values['start-price'] !== undefined) {
+    options.startPrice = usage(() => parsePrice(values['start-price']!), '--start-price');
+  }
+  if (values.seed !== undefined) options.seed = integer(values.seed, '--seed');
+  if (values['tick-ms'] !== undefined) options.tickMs = integer(values['tick-ms'], '--tick-ms');
+  if (values.volatility !== undefined) options.volatility = values.volatility;
+  if (values.drift !== undefined) options.drift = values.drift;
+  if (values.spread !== undefined) {
+    options.spread = usage(() => parsePrice(values.spread!), '--spread');
+  }
+  if (values.csv !== undefined) {
+    options.csv = await readFile(values.csv, 'utf8');
+    options.loop = values.loop ?? false;
+  }
+
+  let server: PriceFeedServer;
+  try {
+    server = await PriceFeedServer.start(options);
+  } catch (err) {
+    if (err instanceof InvalidPricePathError) throw new UsageError(err.message);
+    throw err;
+  }
+  process.stdout.write(`ws-url ${server.url}\ncontrol-url ${server.controlUrl}\n`);
+  logger.info({ url: server.url, controlUrl: server.controlUrl }, 'price feed serving');
+
+  await new Promise<void>((resolve) => {
+    const onSignal = (signal: NodeJS.Signals): void => {
+      logger.info({ signal }, 'stopping');
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      resolve();
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+  await server.stop();
+  return 0;
+}
+
+function usage<T>(f: () => T, what: string): T {
+  try {
+    return f();
+  } catch (err) {
+    throw new UsageError(`${what}: ${(err as Error).message}`);
+  }
+}
+
+function integer(text: string, what: string, max = Number.MAX_SAFE_INTEGER): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n > max) {
+    throw new UsageError(`${what} must be a whole number from 0 to ${max}, got '${text}'`);
+  }
+  return n;
+}
+
+function stderrLogger(level: string): Logger {
+  const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+  if (!levels.includes(level)) {
+    throw new UsageError(`--log-level must be one of ${levels.join(', ')}`);
+  }
+  return pino({ level }, pino.destination({ dest: 2, sync: true }));
+}

@@ -1,0 +1,73 @@
+/**
+ * Price feed constants shared by the local server, the node's client and the CLI. Every number has
+ * its reason next to it; every network wait has a named default.
+ */
+import { type Price, parsePrice } from '../../model/units.ts';
+
+/** BitMEX's realtime websocket endpoint on mainnet. */
+export const BITMEX_MAINNET_URL = 'wss://www.bitmex.com/realtime';
+/** BitMEX's testnet endpoint; ItchySats used it for every network other than mainnet. */
+export const BITMEX_TESTNET_URL = 'wss://testnet.bitmex.com/realtime';
+/** Path the realtime API is served on (ours too, so a client URL differs only in host). */
+export const REALTIME_PATH = '/realtime';
+/** Path prefix of the local server's control endpoint. */
+export const CONTROL_PATH = '/control';
+
+/** The only contract traded: BitMEX's inverse perpetual XBTUSD. */
+export const QUOTE_SYMBOL = 'XBTUSD';
+/** One-minute quote bins: one frame a minute on BitMEX, light and enough for CFD pricing. */
+export const QUOTE_TABLE = 'quoteBin1m';
+export const QUOTE_TOPIC = `${QUOTE_TABLE}:${QUOTE_SYMBOL}`;
+/** BitMEX's BTC/USD index (what olivia attests as `BitMEX/BXBT`). */
+export const INDEX_SYMBOL = '.BXBT';
+export const INSTRUMENT_TABLE = 'instrument';
+export const INDEX_TOPIC = `${INSTRUMENT_TABLE}:${INDEX_SYMBOL}`;
+
+/** XBTUSD tick size: 0.5 USD. Every price the local server emits is on this grid. */
+export const TICK: Price = parsePrice('0.5');
+
+// --- client timings -------------------------------------------------------------------------
+
+/**
+ * Silence before the client sends the text `ping`: 5 s, what BitMEX's docs recommend and what
+ * ItchySats does. quoteBin1m sends one frame a minute, so pings keep an idle socket honest.
+ */
+export const DEFAULT_PING_AFTER_MS = 5_000;
+/** After a `ping`, how long to wait for `pong` or any frame before calling the socket dead (BitMEX: 5 s). */
+export const DEFAULT_PONG_TIMEOUT_MS = 5_000;
+/** Websocket handshake (TCP + TLS + HTTP upgrade): well under 1 s normally; 10 s for slow links. */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+/**
+ * A quote older than this is stale. BitMEX inserts a quoteBin1m frame every 60 s; missing two bins
+ * means the feed is not delivering, whatever the socket says.
+ */
+export const DEFAULT_STALE_AFTER_MS = 120_000;
+/** First reconnect delay: a blip or a restarted local feed is back within a second; no hammering. */
+export const DEFAULT_BACKOFF_INITIAL_MS = 500;
+/**
+ * Longest reconnect delay: 30 s bounds how long recovery goes unnoticed, and keeps an outage from
+ * turning into a reconnect storm that BitMEX's per-IP connection limit would punish.
+ */
+export const DEFAULT_BACKOFF_MAX_MS = 30_000;
+/** Each failed attempt doubles the delay: 0.5, 1, 2 … 16 s, then the 30 s cap (~30 s of retries in). */
+export const BACKOFF_FACTOR = 2;
+/**
+ * The delay actually waited is uniform in [(1 − JITTER) × d, d]: many nodes dropped by one BitMEX
+ * outage then spread out instead of reconnecting in lockstep.
+ */
+export const BACKOFF_JITTER = 0.5;
+
+// --- local server defaults ------------------------------------------------------------------
+
+/** Loopback: the local feed is for testnets and tests, not for the network. */
+export const DEFAULT_HOST = '127.0.0.1';
+export const DEFAULT_START_PRICE: Price = parsePrice('40000');
+/** One tick a second: fast enough for compressed testnets, slow enough to read in logs. */
+export const DEFAULT_TICK_MS = 1_000;
+/** Relative standard deviation of one tick's move: 5 bp, about $20 at $40k: visible, still plausible. */
+export const DEFAULT_VOLATILITY = '0.0005';
+export const DEFAULT_DRIFT = '0';
+/** Bid–ask spread: 1 USD (two ticks), so bid and ask sit on the tick grid around a tick-aligned mid. */
+export const DEFAULT_SPREAD: Price = parsePrice('1');
+/** Largest control request body: a price fits in a few dozen bytes. */
+export const MAX_CONTROL_BODY_BYTES = 1_024;

@@ -1,0 +1,503 @@
+/**
+ * The local price feed: a websocket server speaking the BitMEX realtime protocol, for local
+ * testnets and tests, plus a loopback HTTP control endpoint to force the price.
+ *
+ * Protocol (as BitMEX at `wss://www.bitmex.com/realtime`, the subset dlcfd reads):
+ * - on connect, a welcome frame `{"info":"Welcome to …","version":…,"timestamp":…,…}`;
+ * - `{"op":"subscribe","args":["quoteBin1m:XBTUSD"]}` (or `?subscribe=quoteBin1m:XBTUSD` on the URL)
+ *   → `{"success":true,"subscribe":"quoteBin1m:XBTUSD","request":{…}}`, then a `partial` frame with
+ *   the current quote, then an `insert` frame on every tick. `instrument:.BXBT` likewise, with
+ *   `update` frames carrying `markPrice`/`lastPrice`. `unsubscribe` is answered too;
+ * - the text `ping` → `pong`;
+ * - anything else → `{"status":400,"error":"…","meta":{},"request":…}`.
+ *
+ * Prices are exact {@link Price}s on the 0.5 USD tick, written as JSON numbers with at most one
+ * decimal: bid = price − spread/2, ask = price + spread/2.
+ *
+ * Control (loopback clients only, JSON bodies and answers, prices as decimal strings):
+ * - `GET /control/price` → `{"price":"45000.5","bid":"45000","ask":"45001","timestamp":"…"}`
+ * - `POST /control/price` `{"price":"45000.5"}` → sets it, pushes it to subscribers, answers as GET
+ * - `POST /control/tick` → advances the price path one step now, answers as GET
+ *
+ * @example
+ * const feed = await PriceFeedServer.start({ port: 0, seed: 7, tickMs: 500 });
+ * feed.url;        // ws://127.0.0.1:41234/realtime
+ * feed.controlUrl; // http://127.0.0.1:41234/control
+ * await feed.stop();
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { type Logger, pino } from 'pino';
+import { type RawData, WebSocket, WebSocketServer } from 'ws';
+import { formatPrice, type Price, parsePrice } from '../../model/units.ts';
+import {
+  CONTROL_PATH,
+  DEFAULT_HOST,
+  DEFAULT_SPREAD,
+  DEFAULT_START_PRICE,
+  DEFAULT_TICK_MS,
+  INDEX_SYMBOL,
+  INDEX_TOPIC,
+  INSTRUMENT_TABLE,
+  MAX_CONTROL_BODY_BYTES,
+  QUOTE_SYMBOL,
+  QUOTE_TABLE,
+  QUOTE_TOPIC,
+  REALTIME_PATH,
+  TICK,
+} from './constants.ts';
+import { InvalidPricePathError } from './errors.ts';
+import { priceToJson, quoteRow } from './frames.ts';
+import { csvReplay, isOnTick, type PricePath, parseCsvPrices, randomWalk } from './price-path.ts';
+
+export interface PriceFeedServerOptions {
+  /** Interface to bind. @default '127.0.0.1' */
+  host?: string;
+  /** Port; 0 picks a free one. @default 0 */
+  port?: number;
+  /** First price (on the 0.5 tick). Ignored with `csv`, whose first price is the start. @default 40000 */
+  startPrice?: Price;
+  /** Seed of the random walk. @default 1 */
+  seed?: number;
+  /** Milliseconds between ticks; 0 moves the price only through control or {@link PriceFeedServer.tick}. @default 1000 */
+  tickMs?: number;
+  /** Relative standard deviation per tick, decimal string. @default '0.0005' */
+  volatility?: string;
+  /** Relative mean move per tick, decimal string. @default '0' */
+  drift?: string;
+  /** Bid–ask spread, a multiple of 1 USD (two ticks) so bid and ask stay on the tick. @default 1 */
+  spread?: Price;
+  /** CSV text to replay instead of the walk (`[timestamp,]price` lines; see parseCsvPrices). */
+  csv?: string;
+  /** Start the CSV over at its end instead of holding the last price. @default false */
+  loop?: boolean;
+  /** Logger; silent by default. */
+  logger?: Logger;
+}
+
+/** The feed's current quote. */
+export interface FeedQuote {
+  price: Price;
+  bid: Price;
+  ask: Price;
+  /** When the price was set (tick, control or start). */
+  at: Date;
+}
+
+type Topic = typeof QUOTE_TOPIC | typeof INDEX_TOPIC;
+
+/** Requested topic → what it serves. A bare table name means every symbol, and we have one each. */
+const TOPICS: Record<string, Topic> = {
+  [QUOTE_TOPIC]: QUOTE_TOPIC,
+  [QUOTE_TABLE]: QUOTE_TOPIC,
+  [INDEX_TOPIC]: INDEX_TOPIC,
+  [INSTRUMENT_TABLE]: INDEX_TOPIC,
+};
+
+const WELCOME_INFO = 'Welcome to the BitMEX Realtime API.';
+const WELCOME_VERSION = 'dlcfd-pricefeed';
+const BITMEX_WS_DOCS = 'https://www.bitmex.com/app/wsAPI';
+
+const QUOTE_PARTIAL_META = {
+  keys: [],
+  types: {
+    timestamp: 'timestamp',
+    symbol: 'symbol',
+    bidSize: 'long',
+    bidPrice: 'float',
+    askPrice: 'float',
+    askSize: 'long',
+  },
+  foreignKeys: { symbol: 'instrument' },
+  attributes: { timestamp: 'sorted', symbol: 'grouped' },
+  filter: { symbol: QUOTE_SYMBOL },
+};
+
+const INSTRUMENT_PARTIAL_META = {
+  keys: ['symbol'],
+  types: { symbol: 'symbol', timestamp: 'timestamp', markPrice: 'float', lastPrice: 'float' },
+  foreignKeys: {},
+  attributes: { symbol: 'unique' },
+  filter: { symbol: INDEX_SYMBOL },
+};
+
+/** A running local feed. Create with {@link PriceFeedServer.start}; it prints nothing. */
+export class PriceFeedServer {
+  /** Websocket URL to give clients: `ws://<host>:<port>/realtime`. */
+  readonly url: string;
+  /** Base of the control endpoint: `http://<host>:<port>/control`. */
+  readonly controlUrl: string;
+  readonly host: string;
+  readonly port: number;
+
+  readonly #http: Server;
+  readonly #wss: WebSocketServer;
+  readonly #log: Logger;
+  readonly #path: PricePath;
+  readonly #halfSpread: Price;
+  readonly #floor: Price;
+  readonly #subscriptions = new Map<WebSocket, Set<Topic>>();
+  #quote: FeedQuote;
+  #timer: NodeJS.Timeout | undefined;
+  #stopped = false;
+
+  /** Starts listening; resolves once the port is bound. */
+  static async start(options: PriceFeedServerOptions = {}): Promise<PriceFeedServer> {
+    const spread = options.spread ?? DEFAULT_SPREAD;
+    if (spread <= 0n || spread % (2n * TICK) !== 0n) {
+      throw new InvalidPricePathError(
+        `spread must be a positive multiple of ${formatPrice((2n * TICK) as Price)} USD`,
+      );
+    }
+    const tickMs = options.tickMs ?? DEFAULT_TICK_MS;
+    if (!Number.isSafeInteger(tickMs) || tickMs < 0) {
+      throw new InvalidPricePathError(`tick interval must be a whole number of ms ≥ 0`);
+    }
+    const halfSpread = (spread / 2n) as Price;
+    const floor = (halfSpread + TICK) as Price;
+    let path: PricePath;
+    let start: Price;
+    if (options.csv !== undefined) {
+      const prices = parseCsvPrices(options.csv, floor);
+      path = csvReplay(prices, options.loop ?? false);
+      start = prices[0]!;
+    } else {
+      path = randomWalk({
+        seed: options.seed ?? 1,
+        drift: options.drift,
+        volatility: options.volatility,
+        floor,
+      });
+      start = options.startPrice ?? DEFAULT_START_PRICE;
+    }
+    checkPrice(start, floor);
+
+    const http = createServer();
+    await new Promise<void>((resolve, reject) => {
+      http.once('error', reject);
+      http.listen(options.port ?? 0, options.host ?? DEFAULT_HOST, () => {
+        http.off('error', reject);
+        resolve();
+      });
+    });
+    const server = new PriceFeedServer(http, path, start, halfSpread, floor, options.logger);
+    if (tickMs > 0) server.#timer = setInterval(() => server.tick(), tickMs);
+    return server;
+  }
+
+  private constructor(
+    http: Server,
+    path: PricePath,
+    start: Price,
+    halfSpread: Price,
+    floor: Price,
+    logger: Logger | undefined,
+  ) {
+    this.#http = http;
+    this.#path = path;
+    this.#halfSpread = halfSpread;
+    this.#floor = floor;
+    this.#log = (logger ?? pino({ level: 'silent' })).child({ component: 'pricefeed:server' });
+    this.#quote = this.#quoteAt(start);
+    const address = http.address() as AddressInfo;
+    this.host = address.address;
+    this.port = address.port;
+    const hostInUrl = this.host.includes(':') ? `[${this.host}]` : this.host;
+    this.url = `ws://${hostInUrl}:${this.port}${REALTIME_PATH}`;
+    this.controlUrl = `http://${hostInUrl}:${this.port}${CONTROL_PATH}`;
+
+    this.#wss = new WebSocketServer({ noServer: true });
+    this.#wss.on('connection', (ws, req) => this.#onConnection(ws, req));
+    http.on('upgrade', (req, socket, head) => this.#onUpgrade(req, socket, head));
+    http.on('request', (req, res) => {
+      this.#onRequest(req, res).catch((err: unknown) => {
+        this.#log.warn({ err }, 'control request failed');
+        if (!res.headersSent) reply(res, 500, { error: 'internal error' });
+      });
+    });
+  }
+
+  /** The current quote. */
+  get quote(): FeedQuote {
+    return this.#quote;
+  }
+
+  /** Open websocket connections. */
+  get connections(): number {
+    return this.#subscriptions.size;
+  }
+
+  /**
+   * Forces the price (on the tick, at least spread/2 + one tick) and pushes it to subscribers at
+   * once. The walk continues from it. Throws {@link InvalidPricePathError} otherwise.
+   */
+  setPrice(price: Price): FeedQuote {
+    checkPrice(price, this.#floor);
+    return this.#publish(price);
+  }
+
+  /** Advances the price path one step and pushes the new quote. */
+  tick(): FeedQuote {
+    return this.#publish(this.#path.next(this.#quote.price));
+  }
+
+  /** Stops ticking, drops every connection and closes the port. Idempotent. */
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    clearInterval(this.#timer);
+    for (const ws of this.#subscriptions.keys()) ws.terminate();
+    this.#subscriptions.clear();
+    this.#wss.close();
+    await new Promise<void>((resolve) => {
+      this.#http.close(() => resolve());
+      this.#http.closeAllConnections();
+    });
+  }
+
+  #quoteAt(price: Price): FeedQuote {
+    return {
+      price,
+      bid: (price - this.#halfSpread) as Price,
+      ask: (price + this.#halfSpread) as Price,
+      at: new Date(),
+    };
+  }
+
+  #publish(price: Price): FeedQuote {
+    this.#quote = this.#quoteAt(price);
+    const quoteFrame = JSON.stringify({
+      table: QUOTE_TABLE,
+      action: 'insert',
+      data: [this.#quoteRow()],
+    });
+    const indexFrame = JSON.stringify({
+      table: INSTRUMENT_TABLE,
+      action: 'update',
+      data: [this.#indexRow()],
+    });
+    for (const [ws, topics] of this.#subscriptions) {
+      if (topics.has(QUOTE_TOPIC)) send(ws, quoteFrame);
+      if (topics.has(INDEX_TOPIC)) send(ws, indexFrame);
+    }
+    return this.#quote;
+  }
+
+  #quoteRow(): ReturnType<typeof quoteRow> {
+    return quoteRow(this.#quote.bid, this.#quote.ask, this.#quote.at);
+  }
+
+  #indexRow(): Record<string, unknown> {
+    const p = priceToJson(this.#quote.price);
+    return {
+      symbol: INDEX_SYMBOL,
+      timestamp: this.#quote.at.toISOString(),
+      markPrice: p,
+      lastPrice: p,
+    };
+  }
+
+  #onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    if (this.#stopped || path !== REALTIME_PATH) {
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#wss.emit('connection', ws, req));
+  }
+
+  #onConnection(ws: WebSocket, req: IncomingMessage): void {
+    this.#subscriptions.set(ws, new Set());
+    this.#log.debug({ remote: req.socket.remoteAddress }, 'client connected');
+    ws.on('close', () => this.#subscriptions.delete(ws));
+    ws.on('error', (err) => this.#log.debug({ err }, 'client socket error'));
+    ws.on('message', (data, isBinary) => this.#onMessage(ws, data, isBinary));
+    send(
+      ws,
+      JSON.stringify({
+        info: WELCOME_INFO,
+        version: WELCOME_VERSION,
+        timestamp: new Date().toISOString(),
+        docs: BITMEX_WS_DOCS,
+        heartbeatEnabled: false,
+      }),
+    );
+    const query = new URL(req.url ?? '/', 'http://localhost').searchParams.get('subscribe');
+    if (query) {
+      const args = query.split(',').filter((t) => t !== '');
+      for (const topic of args) this.#subscribe(ws, topic, { op: 'subscribe', args });
+    }
+  }
+
+  #onMessage(ws: WebSocket, data: RawData, isBinary: boolean): void {
+    const text = isBinary ? '' : data.toString();
+    if (text === 'ping') {
+      send(ws, 'pong');
+      return;
+    }
+    let request: unknown;
+    try {
+      request = JSON.parse(text);
+    } catch {
+      sendError(ws, 'Unable to parse request.', text);
+      return;
+    }
+    const op = (request as { op?: unknown } | null)?.op;
+    const rawArgs = (request as { args?: unknown } | null)?.args;
+    const args = typeof rawArgs === 'string' ? [rawArgs] : rawArgs;
+    if (op !== 'subscribe' && op !== 'unsubscribe') {
+      sendError(ws, `Unknown op: ${JSON.stringify(op)}`, request);
+      return;
+    }
+    if (!Array.isArray(args) || args.length === 0 || !args.every((a) => typeof a === 'string')) {
+      sendError(ws, 'args must be a topic or a list of topics', request);
+      return;
+    }
+    for (const topic of args as string[]) {
+      if (op === 'subscribe') this.#subscribe(ws, topic, request);
+      else this.#unsubscribe(ws, topic, request);
+    }
+  }
+
+  #subscribe(ws: WebSocket, requested: string, request: unknown): void {
+    const topics = this.#subscriptions.get(ws);
+    const topic = TOPICS[requested];
+    if (!topics) return;
+    if (!topic) {
+      sendError(ws, `Unknown or expired table, or you do not have access: ${requested}`, request);
+      return;
+    }
+    if (topics.has(topic)) {
+      sendError(ws, `You are already subscribed to this topic: ${requested}`, request);
+      return;
+    }
+    topics.add(topic);
+    send(ws, JSON.stringify({ success: true, subscribe: requested, request }));
+    const partial =
+      topic === QUOTE_TOPIC
+        ? { table: QUOTE_TABLE, action: 'partial', ...QUOTE_PARTIAL_META, data: [this.#quoteRow()] }
+        : {
+            table: INSTRUMENT_TABLE,
+            action: 'partial',
+            ...INSTRUMENT_PARTIAL_META,
+            data: [this.#indexRow()],
+          };
+    send(ws, JSON.stringify(partial));
+  }
+
+  #unsubscribe(ws: WebSocket, requested: string, request: unknown): void {
+    const topic = TOPICS[requested];
+    const topics = this.#subscriptions.get(ws);
+    if (!topic || !topics?.delete(topic)) {
+      sendError(ws, `You are not subscribed to this topic: ${requested}`, request);
+      return;
+    }
+    send(ws, JSON.stringify({ success: true, unsubscribe: requested, request }));
+  }
+
+  async #onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    if (!path.startsWith(`${CONTROL_PATH}/`)) {
+      reply(res, 404, { error: `not found; the websocket is at ${REALTIME_PATH}` });
+      return;
+    }
+    if (!isLoopback(req.socket.remoteAddress)) {
+      reply(res, 403, { error: 'the control endpoint answers loopback clients only' });
+      return;
+    }
+    const route = `${req.method} ${path.slice(CONTROL_PATH.length)}`;
+    switch (route) {
+      case 'GET /price':
+        reply(res, 200, quoteJson(this.#quote));
+        return;
+      case 'POST /tick':
+        reply(res, 200, quoteJson(this.tick()));
+        return;
+      case 'POST /price': {
+        const body = await readBody(req);
+        if (body === undefined) {
+          reply(res, 413, { error: `body over ${MAX_CONTROL_BODY_BYTES} bytes` });
+          return;
+        }
+        let priceText: unknown;
+        try {
+          priceText = (JSON.parse(body) as { price?: unknown } | null)?.price;
+        } catch {
+          reply(res, 400, { error: 'body is not JSON' });
+          return;
+        }
+        if (typeof priceText !== 'string') {
+          reply(res, 400, { error: 'expected {"price":"<decimal USD>"}, price as a string' });
+          return;
+        }
+        try {
+          reply(res, 200, quoteJson(this.setPrice(parsePrice(priceText))));
+        } catch (err) {
+          reply(res, 400, { error: (err as Error).message });
+        }
+        return;
+      }
+      default:
+        reply(
+          res,
+          path === `${CONTROL_PATH}/price` || path === `${CONTROL_PATH}/tick` ? 405 : 404,
+          {
+            error: `no route ${route}`,
+          },
+        );
+    }
+  }
+}
+
+function checkPrice(price: Price, floor: Price): void {
+  if (!isOnTick(price)) {
+    throw new InvalidPricePathError(
+      `price ${formatPrice(price)} is not a multiple of the ${formatPrice(TICK)} USD tick`,
+    );
+  }
+  if (price < floor) {
+    throw new InvalidPricePathError(
+      `price ${formatPrice(price)} is below ${formatPrice(floor)} (bid would not be positive)`,
+    );
+  }
+}
+
+function send(ws: WebSocket, text: string): void {
+  if (ws.readyState === WebSocket.OPEN) ws.send(text);
+}
+
+function sendError(ws: WebSocket, error: string, request: unknown): void {
+  send(ws, JSON.stringify({ status: 400, error, meta: {}, request }));
+}
+
+function quoteJson(q: FeedQuote): Record<string, string> {
+  return {
+    price: formatPrice(q.price),
+    bid: formatPrice(q.bid),
+    ask: formatPrice(q.ask),
+    timestamp: q.at.toISOString(),
+  };
+}
+
+function reply(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(body));
+}
+
+function isLoopback(address: string | undefined): boolean {
+  if (!address) return false;
+  return address === '::1' || /^(::ffff:)?127\./.test(address);
+}
+
+/** The request body as text, or undefined when it exceeds the limit. */
+async function readBody(req: IncomingMessage): Promise<string | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_CONTROL_BODY_BYTES) return undefined;
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
