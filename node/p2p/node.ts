@@ -1,0 +1,59 @@
+/**
+ * The libp2p host both roles run: TCP, Noise, one multiplexed connection per peer, identify and
+ * ping. Each CFD protocol registers its own handler on it (protocols/), so a stream arrives
+ * directly at the component that owns that protocol.
+ *
+ * yamux is the default muxer: it has flow control and no per-connection stream-rate limit.
+ * mplex stays selectable for peers that need it, with its rate limiter raised, because its
+ * default closes a connection that opens more than 5 streams a second — a rollover burst does.
+ */
+import { noise } from '@chainsafe/libp2p-noise';
+import { identify } from '@libp2p/identify';
+import type { PrivateKey } from '@libp2p/interface';
+import { mplex } from '@libp2p/mplex';
+import { ping } from '@libp2p/ping';
+import { tcp } from '@libp2p/tcp';
+import { yamux } from '@libp2p/yamux';
+import { createLibp2p, type Libp2p } from 'libp2p';
+
+export type Muxer = 'yamux' | 'mplex';
+
+/** Streams per second mplex tolerates per connection before closing it (its default is 5). */
+export const MPLEX_DISCONNECT_THRESHOLD = 100;
+
+/** Implementation name and version announced over identify. */
+export const NODE_NAME = 'dlcfd';
+export const NODE_VERSION = '0.1.0';
+
+export interface P2pNodeOptions {
+  readonly privateKey: PrivateKey;
+  /** Multiaddrs to listen on; none for a dial-only taker. @default [] */
+  readonly listen?: readonly string[];
+  /** @default 'yamux' */
+  readonly muxer?: Muxer;
+}
+
+export type P2pNode = Libp2p<{
+  identify: ReturnType<ReturnType<typeof identify>>;
+  ping: ReturnType<ReturnType<typeof ping>>;
+}>;
+
+/** Creates and starts a libp2p host. */
+export async function createP2pNode(options: P2pNodeOptions): Promise<P2pNode> {
+  const muxer =
+    (options.muxer ?? 'yamux') === 'yamux'
+      ? yamux()
+      : mplex({ disconnectThreshold: MPLEX_DISCONNECT_THRESHOLD });
+  return createLibp2p({
+    privateKey: options.privateKey,
+    nodeInfo: { name: NODE_NAME, version: NODE_VERSION },
+    addresses: { listen: [...(options.listen ?? [])] },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [muxer],
+    services: {
+      identify: identify(),
+      ping: ping(),
+    },
+  }) as Promise<P2pNode>;
+}
