@@ -117,3 +117,42 @@ export class ChainNotRunningError extends Error {
     this.name = 'ChainNotRunningError';
   }
 }
+
+/** A chain monitor method that needs its database was called before `start()` or after `stop()`. */
+export class MonitorNotRunningError extends Error {
+  constructor(message = 'chain monitor is not running') {
+    super(message);
+    this.name = 'MonitorNotRunningError';
+  }
+}
+
+/**
+ * The chain reorganised below the oldest block hash the monitor keeps, so it cannot tell which of
+ * its recorded confirmations are still valid. It stops advancing (health shows this error).
+ */
+export class ReorgTooDeepError extends Error {
+  /** The height the monitor could not match against the node's chain. */
+  readonly height: number;
+
+  constructor(height: number) {
+    super(`chain reorganised below the monitor's window (no known block hash at ${height})`);
+    this.name = 'ReorgTooDeepError';
+    this.height = height;
+  }
+}
+
+/** A txid or outpoint (`<txid>:<vout>`) given to the chain monitor is malformed. */
+export class InvalidWatchError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InvalidWatchError';
+  }
+}
+
+/** The report listener threw: the reports of that block will be delivered again. */
+export class ReportListenerError extends Error {
+  constructor(options?: { cause?: unknown }) {
+    super('chain monitor report listener failed', options);
+    this.name = 'ReportListenerError';
+  }
+}

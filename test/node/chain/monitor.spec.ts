@@ -1,0 +1,363 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { broadcast } from '../../../node/chain/broadcast.ts';
+import { EmbeddedChain } from '../../../node/chain/embedded.ts';
+import {
+  ChainMonitor,
+  type ChainMonitorOptions,
+  type ChainReport,
+} from '../../../node/chain/monitor.ts';
+import { BitcoinRpc } from '../../../node/chain/rpc.ts';
+import { newKey, type Prevout, p2wpkh, silent, spendP2wpkh } from './helpers.ts';
+
+/** Short poll so reports arrive within tens of milliseconds. */
+const POLL_MS = 50;
+
+/** How long any awaited condition may take before the test fails. */
+const WAIT_MS = 10_000;
+
+/** Polls `condition` until it holds or the deadline passes. */
+async function waitFor(
+  what: string,
+  condition: () => boolean | Promise<boolean>,
+  timeoutMs = WAIT_MS,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+/** Reports without the spender hex, for readable comparisons. */
+function brief(r: ChainReport): Record<string, unknown> {
+  if (r.kind === 'rebroadcastFailed') return { kind: r.kind, txid: r.txid };
+  const { kind, height, confirmations } = r;
+  return 'spender' in r
+    ? { kind, height, confirmations, spender: r.spender.txid }
+    : { kind, height, confirmations };
+}
+
+describe('chain monitor', function () {
+  this.timeout(30_000);
+  let chain: EmbeddedChain;
+  let rpc: BitcoinRpc;
+  const dirs: string[] = [];
+  const monitors: ChainMonitor[] = [];
+
+  before(async () => {
+    chain = await EmbeddedChain.start({ logger: silent });
+    rpc = new BitcoinRpc({ url: chain.rpcUrl, ...chain.rpcAuth });
+  });
+  after(async () => {
+    await chain?.stop();
+    await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
+  });
+  afterEach(async () => {
+    await Promise.all(monitors.splice(0).map((m) => m.stop()));
+  });
+
+  async function tempDir(): Promise<string> {
+    const dir = await mkdtemp(join(tmpdir(), 'dlcfd-monitor-'));
+    dirs.push(dir);
+    return dir;
+  }
+
+  /** A started monitor collecting its reports. */
+  async function startMonitor(
+    options: Partial<ChainMonitorOptions> = {},
+  ): Promise<{ monitor: ChainMonitor; reports: ChainReport[]; of: (tag: string) => unknown[] }> {
+    const reports: ChainReport[] = [];
+    const monitor = new ChainMonitor({
+      rpc,
+      dataDir: options.dataDir ?? (await tempDir()),
+      pollIntervalMs: POLL_MS,
+      logger: silent,
+      onReport: (r) => void reports.push(r),
+      ...options,
+    });
+    monitors.push(monitor);
+    await monitor.start();
+    const of = (tag: string) => reports.filter((r) => 'tag' in r && r.tag === tag).map(brief);
+    return { monitor, reports, of };
+  }
+
+  async function funded(value = 100_000n) {
+    const key = newKey();
+    const { txid, vout } = await chain.fund(p2wpkh(key).address, value);
+    const prev: Prevout = { txid, vout, value };
+    return { key, prev };
+  }
+
+  it('reports each confirmation up to the depth, then the depth once', async () => {
+    const { monitor, of } = await startMonitor();
+    const { prev } = await funded();
+    await monitor.watchTx(prev.txid, { tag: 'a', depth: 3 });
+    await monitor.sync();
+    assert.deepEqual(of('a'), [], 'nothing while in the mempool');
+
+    await chain.mine(1);
+    const height = chain.height;
+    await waitFor('first confirmation', () => of('a').length === 1);
+    await chain.mine(2);
+    await waitFor('depth', () => of('a').length === 4);
+    await chain.mine(1);
+    await monitor.sync();
+    assert.deepEqual(of('a'), [
+      { kind: 'confirmed', height, confirmations: 1 },
+      { kind: 'confirmed', height, confirmations: 2 },
+      { kind: 'confirmed', height, confirmations: 3 },
+      { kind: 'depth', height, confirmations: 3 },
+    ]);
+    assert.equal(monitor.health().status, 'ok');
+    assert.equal(monitor.health().watching, 1);
+  });
+
+  it('reports a transaction that confirmed before it was watched at its current count', async () => {
+    const { monitor, of } = await startMonitor();
+    const { prev } = await funded();
+    await chain.mine(2);
+    await monitor.sync(); // both blocks processed before the watch exists
+    await monitor.watchTx(prev.txid, { tag: 'late', depth: 2 });
+    await waitFor('late report', () => of('late').length === 2);
+    assert.deepEqual(of('late'), [
+      { kind: 'confirmed', height: chain.height - 1, confirmations: 2 },
+      { kind: 'depth', height: chain.height - 1, confirmations: 2 },
+    ]);
+  });
+
+  it('reports the spender of a watched outpoint in the mempool, then confirmed', async () => {
+    const { monitor, reports, of } = await startMonitor();
+    const { key, prev } = await funded();
+    await chain.mine(1);
+    await monitor.watchOutpoint(`${prev.txid}:${prev.vout}`, { tag: 's' });
+    const spend = spendP2wpkh(key, prev, p2wpkh(newKey()).output, 500n);
+    await broadcast(rpc, spend.toHex());
+    await waitFor('mempool spend', () => of('s').length === 1);
+    await chain.mine(1);
+    await waitFor('confirmed spend', () => of('s').length === 2);
+    assert.deepEqual(of('s'), [
+      { kind: 'spent', height: undefined, confirmations: 0, spender: spend.getId() },
+      { kind: 'spent', height: chain.height, confirmations: 1, spender: spend.getId() },
+    ]);
+    const last = reports.at(-1);
+    assert.ok(last?.kind === 'spent');
+    assert.equal(last.spender.hex, spend.toHex());
+    assert.equal(last.outpoint, `${prev.txid}:${prev.vout}`);
+  });
+
+  it('rolls a confirmation and a spend back on a reorg and re-reports them when re-mined', async () => {
+    const { monitor, of } = await startMonitor();
+    const { key, prev } = await funded();
+    await chain.mine(1);
+    const spend = spendP2wpkh(key, prev, p2wpkh(newKey()).output, 500n);
+    await broadcast(rpc, spend.toHex());
+    await monitor.trackBroadcast(spend.toHex());
+    await monitor.watchTx(spend.getId(), { tag: 'r', depth: 2 });
+    await monitor.watchOutpoint(`${prev.txid}:${prev.vout}`, { tag: 'r' });
+    await waitFor('mempool spend', () => of('r').length === 1);
+
+    const [stale] = await chain.mine(1);
+    const height = chain.height;
+    await waitFor('confirmation', () => of('r').length === 3);
+    // bcoin does not return the transactions of an invalidated block to its mempool: only the
+    // monitor's rebroadcast brings the spend back.
+    await rpc.call('invalidateblock', [stale]);
+    await waitFor('rollback', () => of('r').length >= 5);
+    await waitFor(
+      'rebroadcast after the reorg',
+      async () => (await rpc.getMempoolEntry(spend.getId())) !== null,
+    );
+    await waitFor('mempool spend again', () => of('r').length === 6);
+    // Another coinbase address, so the new block differs from the invalidated one.
+    await chain.mine(1, p2wpkh(newKey()).address);
+    await waitFor('re-confirmation', () => of('r').length === 8);
+    await chain.mine(1);
+    await waitFor('depth', () => of('r').length === 10);
+
+    const id = spend.getId();
+    assert.deepEqual(of('r'), [
+      { kind: 'spent', height: undefined, confirmations: 0, spender: id },
+      { kind: 'confirmed', height, confirmations: 1 },
+      { kind: 'spent', height, confirmations: 1, spender: id },
+      { kind: 'unconfirmed', height, confirmations: 0 },
+      { kind: 'spentReorged', height, confirmations: 0, spender: id },
+      { kind: 'spent', height: undefined, confirmations: 0, spender: id },
+      { kind: 'confirmed', height, confirmations: 1 },
+      { kind: 'spent', height, confirmations: 1, spender: id },
+      { kind: 'confirmed', height, confirmations: 2 },
+      { kind: 'depth', height, confirmations: 2 },
+    ]);
+    assert.notEqual(await rpc.getBlockHash(height), stale);
+  });
+
+  it('rebroadcasts a tracked transaction the node does not have until it confirms', async () => {
+    const { monitor, reports, of } = await startMonitor();
+    const { key, prev } = await funded();
+    await chain.mine(1);
+    // Never sent to the node: as if it had been dropped.
+    const tx = spendP2wpkh(key, prev, p2wpkh(newKey()).output, 500n);
+    assert.equal(await monitor.trackBroadcast(tx.toHex()), tx.getId());
+    await monitor.watchTx(tx.getId(), { tag: 'b' });
+    assert.equal(monitor.health().tracking, 1);
+    await chain.mine(1);
+    await waitFor('rebroadcast', async () => (await rpc.getMempoolEntry(tx.getId())) !== null);
+    await chain.mine(1);
+    await waitFor('confirmation', () => of('b').length === 2);
+
+    // A conflicting spend of the same coin can never confirm: reported once, with the reason.
+    const conflict = spendP2wpkh(key, prev, p2wpkh(newKey()).output, 1_000n);
+    await monitor.trackBroadcast(conflict.toHex());
+    await chain.mine(1);
+    await waitFor('rejection', () => reports.some((r) => r.kind === 'rebroadcastFailed'));
+    await chain.mine(1);
+    await monitor.sync();
+    const failures = reports.filter((r) => r.kind === 'rebroadcastFailed');
+    assert.equal(failures.length, 1);
+    assert.equal(failures[0]?.txid, conflict.getId());
+    assert.match(failures[0]?.reason ?? '', /missingorspent/);
+    await monitor.untrackBroadcast(conflict.getId());
+  });
+
+  it('resumes after a restart: reports what happened while down, nothing twice', async () => {
+    const dataDir = await tempDir();
+    const first = await startMonitor({ dataDir });
+    const { key, prev } = await funded();
+    await first.monitor.watchTx(prev.txid, { tag: 'x', depth: 3 });
+    await first.monitor.watchOutpoint(`${prev.txid}:${prev.vout}`, { tag: 'x' });
+    await chain.mine(1);
+    const height = chain.height;
+    await waitFor('first confirmation', () => first.of('x').length === 1);
+    await first.monitor.stop();
+
+    const spend = spendP2wpkh(key, prev, p2wpkh(newKey()).output, 500n);
+    await broadcast(rpc, spend.toHex());
+    await chain.mine(2);
+
+    const second = await startMonitor({ dataDir });
+    assert.equal(second.monitor.health().watching, 2);
+    await waitFor('catch-up', () => second.of('x').length === 4);
+    await second.monitor.sync();
+    assert.deepEqual(first.of('x'), [{ kind: 'confirmed', height, confirmations: 1 }]);
+    assert.deepEqual(second.of('x'), [
+      { kind: 'confirmed', height, confirmations: 2 },
+      { kind: 'spent', height: height + 1, confirmations: 1, spender: spend.getId() },
+      { kind: 'confirmed', height, confirmations: 3 },
+      { kind: 'depth', height, confirmations: 3 },
+    ]);
+  });
+
+  it('rescans from fromHeight for a spend that happened before the watch', async () => {
+    const { monitor, of } = await startMonitor();
+    const { key, prev } = await funded();
+    await chain.mine(1);
+    const fundHeight = chain.height;
+    const spend = spendP2wpkh(key, prev, p2wpkh(newKey()).output, 500n);
+    await broadcast(rpc, spend.toHex());
+    await chain.mine(2);
+    await monitor.sync();
+    await monitor.watchOutpoint(`${prev.txid}:${prev.vout}`, { tag: 'rs', fromHeight: fundHeight });
+    await waitFor('rescan', () => of('rs').length === 1);
+    assert.deepEqual(of('rs'), [
+      { kind: 'spent', height: fundHeight + 1, confirmations: 2, spender: spend.getId() },
+    ]);
+  });
+
+  it('delivers a block again when the listener failed on it', async () => {
+    let failures = 0;
+    const reports: ChainReport[] = [];
+    const monitor = new ChainMonitor({
+      rpc,
+      dataDir: await tempDir(),
+      pollIntervalMs: POLL_MS,
+      logger: silent,
+      onReport: (r) => {
+        if (failures === 0) {
+          failures++;
+          throw new Error('consumer is down');
+        }
+        reports.push(r);
+      },
+    });
+    monitors.push(monitor);
+    await monitor.start();
+    const { prev } = await funded();
+    await monitor.watchTx(prev.txid, { tag: 'f' });
+    await monitor.sync();
+    await chain.mine(1);
+    await waitFor('redelivery', () => reports.length === 2);
+    assert.equal(failures, 1);
+    assert.equal(monitor.health().lastError?.name, 'ReportListenerError');
+    assert.equal(monitor.health().status, 'ok');
+    assert.deepEqual(reports.map(brief), [
+      { kind: 'confirmed', height: chain.height, confirmations: 1 },
+      { kind: 'depth', height: chain.height, confirmations: 1 },
+    ]);
+  });
+
+  it('stops when its start signal aborts', async () => {
+    const controller = new AbortController();
+    const monitor = new ChainMonitor({ rpc, dataDir: await tempDir(), pollIntervalMs: POLL_MS });
+    await monitor.start({ signal: controller.signal });
+    await monitor.sync();
+    assert.equal(monitor.health().status, 'ok');
+    controller.abort();
+    await waitFor('stopped', () => monitor.health().status === 'stopped');
+    await assert.rejects(monitor.watchTx('00'.repeat(32), { tag: 't' }), {
+      name: 'MonitorNotRunningError',
+    });
+  });
+
+  it('refuses malformed watches and calls before start', async () => {
+    const idle = new ChainMonitor({ rpc, dataDir: await tempDir() });
+    await assert.rejects(idle.watchTx('00'.repeat(32), { tag: 't' }), {
+      name: 'MonitorNotRunningError',
+    });
+    const { monitor } = await startMonitor();
+    await assert.rejects(monitor.watchTx('xyz', { tag: 't' }), { name: 'InvalidWatchError' });
+    await assert.rejects(monitor.watchOutpoint(`${'00'.repeat(32)}:-1`, { tag: 't' }), {
+      name: 'InvalidWatchError',
+    });
+    await assert.rejects(monitor.watchTx('00'.repeat(32), { tag: 't', depth: 0 }), {
+      name: 'InvalidWatchError',
+    });
+    await assert.rejects(monitor.trackBroadcast('deadbeef'), { name: 'InvalidWatchError' });
+  });
+
+  describe('when the node goes away', () => {
+    let own: EmbeddedChain | undefined;
+    after(() => own?.stop());
+
+    it('shows the error in health, keeps running, and recovers on the same port', async () => {
+      const datadir = await tempDir();
+      const auth = { rpcUser: 'monitor', rpcPassword: 'secret' };
+      own = await EmbeddedChain.start({ logger: silent, datadir, ...auth });
+      const port = Number(new URL(own.rpcUrl).port);
+      const ownRpc = new BitcoinRpc({
+        url: own.rpcUrl,
+        user: auth.rpcUser,
+        password: auth.rpcPassword,
+        timeoutMs: 1_000,
+      });
+      const { monitor, of } = await startMonitor({ rpc: ownRpc });
+      await waitFor('healthy', () => monitor.health().status === 'ok');
+
+      await own.stop();
+      await waitFor('degraded', () => monitor.health().status === 'degraded');
+      assert.equal(monitor.health().lastError?.name, 'RpcUnreachableError');
+      await sleep(POLL_MS * 3); // a few failing ticks: still polling, nothing thrown
+
+      own = await EmbeddedChain.start({ logger: silent, datadir, rpcPort: port, ...auth });
+      await waitFor('recovered', () => monitor.health().status === 'ok');
+      const key = newKey();
+      const { txid } = await own.fund(p2wpkh(key).address, 50_000n);
+      await monitor.watchTx(txid, { tag: 'o' });
+      await own.mine(1);
+      await waitFor('confirmation after recovery', () => of('o').length === 2);
+      assert.equal(monitor.health().height, own.height);
+    });
+  });
+});
