@@ -1,0 +1,15 @@
+/**
+ * `/dlcfd/offer/1.0.0` — the maker's offers, pushed to each taker on connect and on every change.
+ *
+ * @example
+ * ```ts
+ * const offers = new OfferProtocol(node, { role: 'taker', logger });
+ * await offers.start();
+ * offers.onOffers(({ maker, accepted, rejected }) => { … });
+ * offers.book.current(now, policy); // what may be taken now
+ * ```
+ */
+export * from './constants.ts';
+export { OffersMessage, offerToWire } from './messages.ts';
+export { OfferProtocol, type OfferProtocolInit } from './offer.ts';
+export { OfferBook, type OfferBookUpdate, type RejectedOffer } from './offer-book.ts';

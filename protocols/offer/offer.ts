@@ -1,0 +1,116 @@
+import type { PeerId, Stream } from '@libp2p/interface';
+import { type Logger, pino } from 'pino';
+import type { Offer } from '../../model/offer.ts';
+import type { P2pNode } from '../../node/p2p/node.ts';
+import { Framed } from '../wire.ts';
+import {
+  MAX_INBOUND_STREAMS,
+  MAX_MESSAGE_BYTES,
+  MAX_OUTBOUND_STREAMS,
+  OFFER_PROTOCOL,
+  TIMEOUT_MS,
+} from './constants.ts';
+import { OffersMessage, offerToWire } from './messages.ts';
+import { OfferBook, type OfferBookUpdate } from './offer-book.ts';
+
+export interface OfferProtocolInit {
+  /** The maker publishes; the taker receives. */
+  readonly role: 'maker' | 'taker';
+  readonly logger?: Logger;
+  /** @default TIMEOUT_MS */
+  readonly timeoutMs?: number;
+}
+
+/**
+ * `/dlcfd/offer/1.0.0`. The maker pushes its whole current offer set to every taker: when the
+ * taker connects (identify says it speaks the protocol) and on every change. The taker's handler
+ * reads one message per stream, validates every offer, and updates its {@link OfferBook}.
+ * A push that fails is logged and not retried: the next change or reconnect sends the full set.
+ */
+export class OfferProtocol {
+  readonly book = new OfferBook();
+  readonly #node: P2pNode;
+  readonly #init: OfferProtocolInit;
+  readonly #log: Logger;
+  readonly #listeners = new Set<(u: OfferBookUpdate) => void>();
+  #offers: readonly Offer[] = [];
+  #onIdentify = (evt: CustomEvent<{ peerId: PeerId; protocols: string[] }>): void => {
+    if (evt.detail.protocols.includes(OFFER_PROTOCOL)) void this.#push(evt.detail.peerId);
+  };
+  #onDisconnect = (evt: CustomEvent<PeerId>): void => {
+    this.book.remove(evt.detail.toString());
+  };
+
+  constructor(node: P2pNode, init: OfferProtocolInit) {
+    this.#node = node;
+    this.#init = init;
+    this.#log = (init.logger ?? pino({ level: 'silent' })).child({ protocol: OFFER_PROTOCOL });
+  }
+
+  async start(): Promise<void> {
+    if (this.#init.role === 'taker') {
+      await this.#node.handle(
+        OFFER_PROTOCOL,
+        (stream, connection) => this.#receive(stream, connection.remotePeer),
+        {
+          maxInboundStreams: MAX_INBOUND_STREAMS,
+          maxOutboundStreams: MAX_OUTBOUND_STREAMS,
+        },
+      );
+      this.#node.addEventListener('peer:disconnect', this.#onDisconnect);
+    } else {
+      this.#node.addEventListener('peer:identify', this.#onIdentify);
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.#node.removeEventListener('peer:identify', this.#onIdentify);
+    this.#node.removeEventListener('peer:disconnect', this.#onDisconnect);
+    if (this.#init.role === 'taker') await this.#node.unhandle(OFFER_PROTOCOL);
+  }
+
+  /** Maker: replaces the offer set and pushes it to every connected taker. */
+  async publish(offers: readonly Offer[]): Promise<void> {
+    this.#offers = offers;
+    const peers = this.#node.getPeers();
+    await Promise.all(peers.map((p) => this.#push(p)));
+  }
+
+  /** Taker: called with every update of a maker's offers (rejected ones listed with reasons). */
+  onOffers(listener: (u: OfferBookUpdate) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  async #push(peer: PeerId): Promise<void> {
+    const signal = AbortSignal.timeout(this.#init.timeoutMs ?? TIMEOUT_MS);
+    let framed: Framed | undefined;
+    try {
+      const stream = await this.#node.dialProtocol(peer, OFFER_PROTOCOL, { signal });
+      framed = new Framed(stream, { maxMessageBytes: MAX_MESSAGE_BYTES });
+      await framed.write({ type: 'offers', offers: this.#offers.map(offerToWire) }, { signal });
+      await framed.close({ signal });
+    } catch (err) {
+      framed?.abort(err as Error);
+      this.#log.debug({ err, peer: peer.toString() }, 'offer push failed');
+    }
+  }
+
+  async #receive(stream: Stream, peer: PeerId): Promise<void> {
+    const framed = new Framed(stream, {
+      maxMessageBytes: MAX_MESSAGE_BYTES,
+      timeoutMs: this.#init.timeoutMs ?? TIMEOUT_MS,
+    });
+    try {
+      const message = await framed.read(OffersMessage);
+      const update = this.book.apply(peer.toString(), message.offers);
+      for (const r of update.rejected)
+        this.#log.warn({ peer: peer.toString(), ...r }, 'offer rejected');
+      for (const l of this.#listeners) l(update);
+      await framed.close();
+    } catch (err) {
+      this.#log.warn({ err, peer: peer.toString() }, 'bad offer message');
+      framed.abort(err as Error);
+    }
+  }
+}

@@ -1,0 +1,133 @@
+// `/dlcfd/offer/1.0.0` between a real maker and takers over libp2p on loopback.
+import assert from 'node:assert/strict';
+import type { Offer } from '../../../model/offer.ts';
+import { oracleEventId } from '../../../model/oracle-event.ts';
+import { parseFundingRate, price } from '../../../model/units.ts';
+import { loadOrCreateIdentity } from '../../../node/p2p/identity.ts';
+import { createP2pNode, type P2pNode } from '../../../node/p2p/node.ts';
+import {
+  OFFER_PROTOCOL,
+  OfferBook,
+  type OfferBookUpdate,
+  OfferProtocol,
+} from '../../../protocols/offer/index.ts';
+import { Framed } from '../../../protocols/wire.ts';
+import { tempDir } from '../../helpers/cfd-fixtures.ts';
+
+const NOW = Math.floor(Date.now() / 1000);
+const offer = (over: Partial<Offer> = {}): Offer => ({
+  id: 'o-short',
+  symbol: 'BTCUSD',
+  makerPosition: 'short',
+  price: (price(50_000) + 50_000_000n) as Offer['price'],
+  minQuantity: 100n,
+  maxQuantity: 1_000n,
+  lotSize: 100n,
+  leverageChoices: [1, 2, 5],
+  fundingRate: parseFundingRate('-0.00024'),
+  openingFee: 2n,
+  txFeeRate: 1n,
+  settlementIntervalSecs: 86_400,
+  oracleEventId: oracleEventId(Math.ceil((NOW + 86_400) / 3600) * 3600),
+  createdAt: NOW,
+  ...over,
+});
+
+async function until<T>(get: () => T | undefined, ms = 5000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = get();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describe('protocols/offer', function () {
+  this.timeout(20_000);
+  let dir: { path: string; cleanup: () => Promise<void> };
+  let makerNode: P2pNode;
+  let maker: OfferProtocol;
+  const takers: { node: P2pNode; offers: OfferProtocol; updates: OfferBookUpdate[] }[] = [];
+
+  before(async () => {
+    dir = await tempDir();
+    makerNode = await createP2pNode({
+      privateKey: await loadOrCreateIdentity(`${dir.path}/maker`),
+      listen: ['/ip4/127.0.0.1/tcp/0'],
+    });
+    maker = new OfferProtocol(makerNode, { role: 'maker' });
+    await maker.start();
+    await maker.publish([offer(), offer({ id: 'o-long', makerPosition: 'long' })]);
+    for (const name of ['t1', 't2']) {
+      const node = await createP2pNode({
+        privateKey: await loadOrCreateIdentity(`${dir.path}/${name}`),
+      });
+      const offers = new OfferProtocol(node, { role: 'taker' });
+      const updates: OfferBookUpdate[] = [];
+      offers.onOffers((u) => updates.push(u));
+      await offers.start();
+      takers.push({ node, offers, updates });
+    }
+  });
+
+  after(async () => {
+    for (const t of takers) await t.node.stop();
+    await makerNode.stop();
+    await dir.cleanup();
+  });
+
+  it('takers receive the current offers when they connect, exactly', async () => {
+    for (const t of takers) await t.node.dial(makerNode.getMultiaddrs()[0]!);
+    for (const t of takers) {
+      const u = await until(() => t.updates[0]);
+      assert.equal(u.maker, makerNode.peerId.toString());
+      assert.deepEqual(u.accepted, [offer(), offer({ id: 'o-long', makerPosition: 'long' })]);
+      assert.deepEqual(u.rejected, []);
+      assert.equal(t.offers.book.current(NOW, { maxOfferAgeSecs: 600 }).length, 2);
+    }
+  });
+
+  it('takers see every change; stale offers are hidden', async () => {
+    await maker.publish([offer({ id: 'o-new', createdAt: NOW - 700 }), offer({ id: 'o-fresh' })]);
+    for (const t of takers) {
+      await until(() => t.updates.find((u) => u.accepted.some((o) => o.id === 'o-new')));
+      const current = t.offers.book.current(NOW, { maxOfferAgeSecs: 600 }).map((c) => c.offer.id);
+      assert.deepEqual(current, ['o-fresh']);
+    }
+  });
+
+  it('a malformed offer from a maker is rejected with a reason and never reaches the book', async () => {
+    await maker.publish([offer({ id: 'o-bad', minQuantity: 5_000n }), offer({ id: 'o-ok' })]);
+    const t = takers[0]!;
+    const u = await until(() => t.updates.find((x) => x.rejected.length > 0));
+    assert.deepEqual(
+      u.accepted.map((o) => o.id),
+      ['o-ok'],
+    );
+    assert.equal(u.rejected[0]?.id, 'o-bad');
+    assert.match(u.rejected[0]?.reason ?? '', /minimum quantity is above the maximum/);
+    assert.equal(t.offers.book.find(makerNode.peerId.toString(), 'o-bad'), undefined);
+  });
+
+  it('a message that is not an offers message resets the stream and changes nothing', async () => {
+    const t = takers[1]!;
+    const before = t.updates.length;
+    const stream = await makerNode.dialProtocol(t.node.peerId, OFFER_PROTOCOL);
+    const f = new Framed(stream, { maxMessageBytes: 1024 });
+    await f.write({ type: 'offers', offers: [{ ...offer(), price: 50000.5 }] });
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(t.updates.length, before);
+  });
+
+  it('the book is a pure state machine', () => {
+    const book = new OfferBook();
+    book.apply('m1', [offer()]);
+    book.apply('m2', [offer({ id: 'x' })]);
+    book.remove('m1');
+    assert.deepEqual(
+      book.current(NOW, { maxOfferAgeSecs: 600 }).map((c) => c.maker),
+      ['m2'],
+    );
+  });
+});
