@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type Logger, pino } from 'pino';
 import type { Subcommand } from '../cli.ts';
+import { runSubcommand, UsageError, untilStopSignal } from '../cli-support.ts';
 import { btcToSats, satsToBtc } from './amount.ts';
 import { COOKIE_FILE } from './constants.ts';
 import type { EmbeddedChain, EmbeddedChainOptions } from './embedded.ts';
@@ -35,18 +36,11 @@ file when in memory). --block-interval 0 (default) mines only on demand.
 auth (fund, mine): --rpc-user <u> --rpc-password <p> | --rpc-cookie-file <file> | --datadir <dir>
 `;
 
-class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UsageError';
-  }
-}
-
 /** The `chain` subcommand. */
 export const chainCommand: Subcommand = {
   summary: 'embedded regtest full node with Bitcoin Core RPC and a faucet (testnet, tests)',
-  async run(argv) {
-    try {
+  run(argv) {
+    return runSubcommand('chain', USAGE, async () => {
       const [first, ...rest] = argv;
       if (first === '--help' || first === '-h') {
         process.stdout.write(USAGE);
@@ -55,17 +49,7 @@ export const chainCommand: Subcommand = {
       if (first === 'fund') return await fund(rest);
       if (first === 'mine') return await mine(rest);
       return await serve(argv);
-    } catch (err) {
-      if (
-        err instanceof UsageError ||
-        (err as { code?: unknown }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION'
-      ) {
-        process.stderr.write(`dlcfd chain: ${(err as Error).message}\n\n${USAGE}`);
-        return 2;
-      }
-      process.stderr.write(`dlcfd chain: ${(err as Error).message}\n`);
-      return 1;
-    }
+    });
   },
 };
 
@@ -125,16 +109,7 @@ async function serve(argv: readonly string[]): Promise<number> {
   lines.push(`faucet-address ${chain.faucetAddress}`, `height ${chain.height}`);
   process.stdout.write(`${lines.join('\n')}\n`);
 
-  await new Promise<void>((resolve) => {
-    const onSignal = (signal: NodeJS.Signals): void => {
-      logger.info({ signal }, 'stopping');
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-      resolve();
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-  });
+  await untilStopSignal(logger);
   await chain.stop();
   if (tempDir) await rm(tempDir, { recursive: true, force: true });
   return 0;

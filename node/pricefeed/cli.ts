@@ -13,6 +13,7 @@ import { parseArgs } from 'node:util';
 import { type Logger, pino } from 'pino';
 import { parsePrice } from '../../model/units.ts';
 import type { Subcommand } from '../cli.ts';
+import { flag, runSubcommand, UsageError, untilStopSignal } from '../cli-support.ts';
 import { InvalidPricePathError } from './errors.ts';
 import { PriceFeedServer, type PriceFeedServerOptions } from './server.ts';
 
@@ -30,35 +31,17 @@ control (loopback only): GET <control-url>/price, POST <control-url>/price {"pri
 POST <control-url>/tick
 `;
 
-class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UsageError';
-  }
-}
-
 /** The `pricefeed` subcommand. */
 export const pricefeedCommand: Subcommand = {
   summary: 'local price feed speaking the BitMEX realtime protocol (testnet, tests)',
-  async run(argv) {
-    try {
+  run(argv) {
+    return runSubcommand('pricefeed', USAGE, async () => {
       if (argv[0] === '--help' || argv[0] === '-h') {
         process.stdout.write(USAGE);
         return 0;
       }
       return await serve(argv);
-    } catch (err) {
-      if (
-        err instanceof UsageError ||
-        (err as { code?: unknown }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ||
-        (err as { code?: unknown }).code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE'
-      ) {
-        process.stderr.write(`dlcfd pricefeed: ${(err as Error).message}\n\n${USAGE}`);
-        return 2;
-      }
-      process.stderr.write(`dlcfd pricefeed: ${(err as Error).message}\n`);
-      return 1;
-    }
+    });
   },
 };
 
@@ -90,14 +73,14 @@ async function serve(argv: readonly string[]): Promise<number> {
   if (values.port !== undefined) options.port = integer(values.port, '--port', 65535);
   if (values.host !== undefined) options.host = values.host;
   if (values['start-price'] !== undefined) {
-    options.startPrice = usage(() => parsePrice(values['start-price']!), '--start-price');
+    options.startPrice = flag('--start-price', () => parsePrice(values['start-price']!));
   }
   if (values.seed !== undefined) options.seed = integer(values.seed, '--seed');
   if (values['tick-ms'] !== undefined) options.tickMs = integer(values['tick-ms'], '--tick-ms');
   if (values.volatility !== undefined) options.volatility = values.volatility;
   if (values.drift !== undefined) options.drift = values.drift;
   if (values.spread !== undefined) {
-    options.spread = usage(() => parsePrice(values.spread!), '--spread');
+    options.spread = flag('--spread', () => parsePrice(values.spread!));
   }
   if (values.csv !== undefined) {
     options.csv = await readFile(values.csv, 'utf8');
@@ -114,26 +97,9 @@ async function serve(argv: readonly string[]): Promise<number> {
   process.stdout.write(`ws-url ${server.url}\ncontrol-url ${server.controlUrl}\n`);
   logger.info({ url: server.url, controlUrl: server.controlUrl }, 'price feed serving');
 
-  await new Promise<void>((resolve) => {
-    const onSignal = (signal: NodeJS.Signals): void => {
-      logger.info({ signal }, 'stopping');
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-      resolve();
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-  });
+  await untilStopSignal(logger);
   await server.stop();
   return 0;
-}
-
-function usage<T>(f: () => T, what: string): T {
-  try {
-    return f();
-  } catch (err) {
-    throw new UsageError(`${what}: ${(err as Error).message}`);
-  }
 }
 
 function integer(text: string, what: string, max = Number.MAX_SAFE_INTEGER): number {

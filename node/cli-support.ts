@@ -1,0 +1,60 @@
+/**
+ * What every `dlcfd` subcommand does the same way: usage errors exit 2 with the usage text, other
+ * failures exit 1 with the message, and a serving subcommand runs until SIGTERM or SIGINT.
+ */
+import type { Logger } from 'pino';
+
+/** A bad flag or value: printed with the usage text, exit code 2. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+const PARSE_ARGS_CODES = new Set([
+  'ERR_PARSE_ARGS_UNKNOWN_OPTION',
+  'ERR_PARSE_ARGS_INVALID_OPTION_VALUE',
+]);
+
+/** Runs a subcommand body, turning its failures into the exit code and a message on stderr. */
+export async function runSubcommand(
+  name: string,
+  usage: string,
+  body: () => Promise<number>,
+): Promise<number> {
+  try {
+    return await body();
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    if (err instanceof UsageError || (typeof code === 'string' && PARSE_ARGS_CODES.has(code))) {
+      process.stderr.write(`dlcfd ${name}: ${(err as Error).message}\n\n${usage}`);
+      return 2;
+    }
+    process.stderr.write(`dlcfd ${name}: ${(err as Error).message}\n`);
+    return 1;
+  }
+}
+
+/** Parses a flag's value with `parse`, reporting a failure as a {@link UsageError}. */
+export function flag<T>(what: string, parse: () => T): T {
+  try {
+    return parse();
+  } catch (err) {
+    throw new UsageError(`${what}: ${(err as Error).message}`);
+  }
+}
+
+/** Resolves on the first SIGTERM or SIGINT, with the signal's name. */
+export function untilStopSignal(logger?: Logger): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const onSignal = (signal: NodeJS.Signals): void => {
+      logger?.info({ signal }, 'stopping');
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      resolve(signal);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+}
