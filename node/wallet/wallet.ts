@@ -527,7 +527,8 @@ export class Wallet {
   #nextAddress(chain: Chain): { address: string; script: string } {
     const index = this.#state.next[chain]++;
     this.#extendLookahead();
-    void this.#persist();
+    // Persisted in the background; a crash before it lands only re-hands out the same address.
+    this.#persist().catch((err: unknown) => this.#log.error({ err }, 'wallet state not saved'));
     const k = this.#account.key(chain, index);
     return { address: k.address, script: k.script };
   }
