@@ -10,8 +10,14 @@
  *
  * Wire format (162 bytes): R(33) ‖ R_a(33) ‖ s_a(32) ‖ e(32) ‖ c(32), where (e, c) is the DLEQ
  * proof that log_G(R_a) = log_Y(R).
+ *
+ * Two implementations compute the same bytes: native libsecp256k1 (`dlc/secp-native.ts`, ≈ 25×
+ * faster, used whenever its bindings load) and @noble/curves (pure JS, the fallback). Both derive
+ * the same nonces and hash the same encodings, so signatures and verdicts are identical; the
+ * tests compare them on random inputs. Bulk work over all cores: `dlc/workers.ts`.
  */
 import { secp256k1 } from '@noble/curves/secp256k1.js';
+import { equalBytes } from '@noble/curves/utils.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { randomBytes } from '@noble/hashes/utils.js';
 import {
@@ -19,6 +25,7 @@ import {
   InvalidAdaptorSignatureEncodingError,
   InvalidAdaptorSignatureError,
   InvalidDleqProofError,
+  InvalidPointError,
   InvalidScalarError,
   InvalidSignatureEncodingError,
 } from './errors.ts';
@@ -35,6 +42,7 @@ import {
   scalarToBytes,
   taggedHash,
 } from './secp.ts';
+import { type NativeCurve, nativeCurve } from './secp-native.ts';
 
 /** Length of a serialized adaptor signature. */
 export const ADAPTOR_SIGNATURE_LENGTH = 162;
@@ -122,18 +130,32 @@ function adaptorNonce(
 
 /** DLEQ challenge: H_DLEQ(R_a ‖ Y ‖ R ‖ A_G ‖ A_Y) mod n (libsecp256k1-zkp's argument order). */
 function dleqChallenge(Ra: Point, Y: Point, R: Point, AG: Point, AY: Point): bigint {
-  return mod(
-    bytesToBigInt(
-      taggedHash(
-        TAG_DLEQ,
-        pointToBytes(Ra),
-        pointToBytes(Y),
-        pointToBytes(R),
-        pointToBytes(AG),
-        pointToBytes(AY),
-      ),
-    ),
+  return dleqChallengeBytes(
+    pointToBytes(Ra),
+    pointToBytes(Y),
+    pointToBytes(R),
+    pointToBytes(AG),
+    pointToBytes(AY),
   );
+}
+
+/** {@link dleqChallenge} over compressed encodings. */
+function dleqChallengeBytes(
+  Ra: Uint8Array,
+  Y: Uint8Array,
+  R: Uint8Array,
+  AG: Uint8Array,
+  AY: Uint8Array,
+): bigint {
+  return mod(bytesToBigInt(taggedHash(TAG_DLEQ, Ra, Y, R, AG, AY)));
+}
+
+/** The message the DLEQ nonce commits to: SHA256(R_a ‖ R). */
+function dleqNonceMessage(Ra33: Uint8Array, R33: Uint8Array): Uint8Array {
+  const buf = new Uint8Array(66);
+  buf.set(Ra33, 0);
+  buf.set(R33, 33);
+  return sha256(buf);
 }
 
 /** Proves log_G(Ra) = log_Y(R) = k. Returns (e, c). */
@@ -145,7 +167,7 @@ function dleqProve(
   aux: Uint8Array | null,
 ): { e: bigint; c: bigint } {
   const Y33 = pointToBytes(Y);
-  const msg = sha256(new Uint8Array([...pointToBytes(Ra), ...pointToBytes(R)]));
+  const msg = dleqNonceMessage(pointToBytes(Ra), pointToBytes(R));
   const a = adaptorNonce(TAG_DLEQ, scalarToBytes(k), Y33, msg, aux);
   if (a === 0n) throw new InvalidScalarError('DLEQ nonce is zero');
   const AG = G.multiply(a);
@@ -174,23 +196,7 @@ export function adaptorEncrypt(
   msg32: Uint8Array,
   auxRand: Uint8Array | null = randomBytes(32),
 ): Uint8Array {
-  const x = parseSecretScalar(secretKey, 'signing key');
-  const Y = parsePoint(encryptionKey, 'encryption key');
-  const m = parseMessage(msg32);
-  if (auxRand !== null && (!(auxRand instanceof Uint8Array) || auxRand.length !== 32)) {
-    throw new InvalidScalarError('aux randomness must be 32 bytes');
-  }
-  const Y33 = pointToBytes(Y);
-  const k = adaptorNonce(TAG_NONCE, scalarToBytes(x), Y33, msg32, auxRand);
-  if (k === 0n) throw new InvalidScalarError('adaptor nonce is zero');
-  const Ra = G.multiply(k);
-  const R = Y.multiply(k);
-  const { e, c } = dleqProve(k, Y, Ra, R, auxRand);
-  const r = mod(R.toAffine().x);
-  if (r === 0n) throw new InvalidScalarError('x(R) mod n is zero');
-  const sa = mod(Fn.inv(k) * mod(m + r * x));
-  if (sa === 0n) throw new InvalidScalarError('s_a is zero');
-  return serializeAdaptorSignature({ R, r, Ra, sa, e, c });
+  return activeBackend.encrypt(secretKey, encryptionKey, msg32, auxRand);
 }
 
 /**
@@ -204,18 +210,7 @@ export function assertAdaptorSignature(
   msg32: Uint8Array,
   encryptionKey: Uint8Array,
 ): void {
-  const { R, r, Ra, sa, e, c } = parseAdaptorSignature(adaptorSignature);
-  const Y = parsePoint(encryptionKey, 'encryption key');
-  const X = parsePoint(publicKey, 'public key');
-  const m = parseMessage(msg32);
-  if (!dleqVerify(Ra, Y, R, e, c)) throw new InvalidDleqProofError();
-  const w = Fn.inv(sa);
-  const expected = G.mulAddUnsafe(mod(m * w), X, mod(r * w));
-  if (expected.is0() || !expected.equals(Ra)) {
-    throw new InvalidAdaptorSignatureError(
-      'adaptor signature does not verify for this public key and message',
-    );
-  }
+  activeBackend.assert(adaptorSignature, publicKey, msg32, encryptionKey);
 }
 
 /** Boolean form of {@link assertAdaptorSignature}: false for any malformed or invalid input. */
@@ -266,6 +261,15 @@ export function adaptorRecover(
   }
   if (s === 0n) throw new AdaptorRecoveryError('signature s is zero');
   let y = mod(Fn.inv(s) * sa);
+  if (nativeCurve !== null) {
+    // y ≠ 0 (s, s_a ≠ 0); ±y·G share x, and their encodings differ only in the parity byte.
+    const implied = nativeCurve.mulG(y) as Uint8Array;
+    const Y33 = pointToBytes(Y);
+    if (equalBytes(implied.subarray(1), Y33.subarray(1))) {
+      return scalarToBytes(implied[0] === Y33[0] ? y : Fn.neg(y));
+    }
+    throw new AdaptorRecoveryError('the recovered key does not match the encryption key');
+  }
   const implied = G.multiply(y);
   if (implied.equals(Y)) return scalarToBytes(y);
   if (implied.negate().equals(Y)) {
@@ -313,4 +317,172 @@ function parseMessage(msg32: Uint8Array): bigint {
     throw new InvalidScalarError('message hash must be 32 bytes');
   }
   return mod(bytesToBigInt(msg32));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The two implementations of the hot path (encrypt, verify)
+
+/** One implementation of {@link adaptorEncrypt} and {@link assertAdaptorSignature}. */
+export interface AdaptorBackend {
+  /** 'native' (libsecp256k1 bindings) or 'noble' (@noble/curves, pure JS). */
+  readonly name: 'native' | 'noble';
+  encrypt(
+    secretKey: Uint8Array,
+    encryptionKey: Uint8Array,
+    msg32: Uint8Array,
+    auxRand: Uint8Array | null,
+  ): Uint8Array;
+  assert(
+    adaptorSignature: Uint8Array,
+    publicKey: Uint8Array,
+    msg32: Uint8Array,
+    encryptionKey: Uint8Array,
+  ): void;
+}
+
+function checkAux(auxRand: Uint8Array | null): void {
+  if (auxRand !== null && (!(auxRand instanceof Uint8Array) || auxRand.length !== 32)) {
+    throw new InvalidScalarError('aux randomness must be 32 bytes');
+  }
+}
+
+const nobleBackend: AdaptorBackend = {
+  name: 'noble',
+  encrypt(secretKey, encryptionKey, msg32, auxRand) {
+    const x = parseSecretScalar(secretKey, 'signing key');
+    const Y = parsePoint(encryptionKey, 'encryption key');
+    const m = parseMessage(msg32);
+    checkAux(auxRand);
+    const Y33 = pointToBytes(Y);
+    const k = adaptorNonce(TAG_NONCE, scalarToBytes(x), Y33, msg32, auxRand);
+    if (k === 0n) throw new InvalidScalarError('adaptor nonce is zero');
+    const Ra = G.multiply(k);
+    const R = Y.multiply(k);
+    const { e, c } = dleqProve(k, Y, Ra, R, auxRand);
+    const r = mod(R.toAffine().x);
+    if (r === 0n) throw new InvalidScalarError('x(R) mod n is zero');
+    const sa = mod(Fn.inv(k) * mod(m + r * x));
+    if (sa === 0n) throw new InvalidScalarError('s_a is zero');
+    return serializeAdaptorSignature({ R, r, Ra, sa, e, c });
+  },
+  assert(adaptorSignature, publicKey, msg32, encryptionKey) {
+    const { R, r, Ra, sa, e, c } = parseAdaptorSignature(adaptorSignature);
+    const Y = parsePoint(encryptionKey, 'encryption key');
+    const X = parsePoint(publicKey, 'public key');
+    const m = parseMessage(msg32);
+    if (!dleqVerify(Ra, Y, R, e, c)) throw new InvalidDleqProofError();
+    const w = Fn.inv(sa);
+    const expected = G.mulAddUnsafe(mod(m * w), X, mod(r * w));
+    if (expected.is0() || !expected.equals(Ra)) throw signatureMismatch();
+  },
+};
+
+function signatureMismatch(): InvalidAdaptorSignatureError {
+  return new InvalidAdaptorSignatureError(
+    'adaptor signature does not verify for this public key and message',
+  );
+}
+
+/**
+ * The native implementation: the same steps on 33-byte encodings, with every validation and
+ * error of the noble one in the same order (so a bad input fails the same way on both).
+ */
+function makeNativeBackend(curve: NativeCurve): AdaptorBackend {
+  const point = (bytes: Uint8Array, what: string): Uint8Array => {
+    if (!(bytes instanceof Uint8Array) || bytes.length !== 33) {
+      throw new InvalidPointError(`${what} must be a 33-byte compressed point`);
+    }
+    if (!curve.isPoint(bytes)) throw new InvalidPointError(`${what} is not a point on secp256k1`);
+    return bytes;
+  };
+  const encodingPoint = (bytes: Uint8Array, what: string): Uint8Array => {
+    if (!curve.isPoint(bytes)) {
+      throw new InvalidAdaptorSignatureEncodingError(`${what} is not a valid compressed point`);
+    }
+    return bytes;
+  };
+  return {
+    name: 'native',
+    encrypt(secretKey, encryptionKey, msg32, auxRand) {
+      const x = parseSecretScalar(secretKey, 'signing key');
+      const Y = point(encryptionKey, 'encryption key');
+      const m = parseMessage(msg32);
+      checkAux(auxRand);
+      const k = adaptorNonce(TAG_NONCE, scalarToBytes(x), Y, msg32, auxRand);
+      if (k === 0n) throw new InvalidScalarError('adaptor nonce is zero');
+      // k ≠ 0 and the group has prime order, so none of these products is infinity.
+      const Ra = curve.mulG(k) as Uint8Array;
+      const R = curve.mul(Y, k) as Uint8Array;
+      const a = adaptorNonce(TAG_DLEQ, scalarToBytes(k), Y, dleqNonceMessage(Ra, R), auxRand);
+      if (a === 0n) throw new InvalidScalarError('DLEQ nonce is zero');
+      const AG = curve.mulG(a) as Uint8Array;
+      const AY = curve.mul(Y, a) as Uint8Array;
+      const e = dleqChallengeBytes(Ra, Y, R, AG, AY);
+      const c = mod(a + e * k);
+      const r = mod(bytesToBigInt(R.subarray(1, 33)));
+      if (r === 0n) throw new InvalidScalarError('x(R) mod n is zero');
+      const sa = mod(Fn.inv(k) * mod(m + r * x));
+      if (sa === 0n) throw new InvalidScalarError('s_a is zero');
+      const out = new Uint8Array(ADAPTOR_SIGNATURE_LENGTH);
+      out.set(R, 0);
+      out.set(Ra, 33);
+      out.set(scalarToBytes(sa), 66);
+      out.set(scalarToBytes(e), 98);
+      out.set(scalarToBytes(c), 130);
+      return out;
+    },
+    assert(adaptorSignature, publicKey, msg32, encryptionKey) {
+      // The checks of parseAdaptorSignature, on bytes.
+      if (
+        !(adaptorSignature instanceof Uint8Array) ||
+        adaptorSignature.length !== ADAPTOR_SIGNATURE_LENGTH
+      ) {
+        throw new InvalidAdaptorSignatureEncodingError(
+          `adaptor signature must be ${ADAPTOR_SIGNATURE_LENGTH} bytes`,
+        );
+      }
+      const R = encodingPoint(adaptorSignature.subarray(0, 33), 'R');
+      const r = mod(bytesToBigInt(R.subarray(1, 33)));
+      if (r === 0n) throw new InvalidAdaptorSignatureEncodingError('x(R) mod n cannot be zero');
+      const Ra = encodingPoint(adaptorSignature.subarray(33, 66), 'R_a');
+      const sa = bytesToBigInt(adaptorSignature.subarray(66, 98));
+      if (sa === 0n) throw new InvalidAdaptorSignatureEncodingError('s_a cannot be zero');
+      if (sa >= N) throw new InvalidAdaptorSignatureEncodingError('s_a too high');
+      const e = mod(bytesToBigInt(adaptorSignature.subarray(98, 130)));
+      const c = bytesToBigInt(adaptorSignature.subarray(130, 162));
+      if (c >= N) throw new InvalidAdaptorSignatureEncodingError('DLEQ proof scalar too high');
+      const Y = point(encryptionKey, 'encryption key');
+      const X = point(publicKey, 'public key');
+      const m = parseMessage(msg32);
+      // DLEQ: A_G = c·G − e·R_a, A_Y = c·Y − e·R.
+      const negE = Fn.neg(e);
+      const AG = curve.mulAddG(Ra, negE, c);
+      const AY = curve.add(curve.mul(Y, c), curve.mul(R, negE));
+      if (AG === null || AY === null || dleqChallengeBytes(Ra, Y, R, AG, AY) !== e) {
+        throw new InvalidDleqProofError();
+      }
+      // ECDSA: R_a = s_a⁻¹·(m·G + r·X)  ⇔  X = r⁻¹·(s_a·R_a − m·G) (s_a, r ≠ 0), which is one
+      // double multiplication against the known X instead of two against R_a.
+      const rInv = Fn.inv(r);
+      const implied = curve.mulAddG(Ra, mod(sa * rInv), Fn.neg(mod(m * rInv)));
+      if (implied === null || !equalBytes(implied, X)) throw signatureMismatch();
+    },
+  };
+}
+
+const nativeBackend: AdaptorBackend | null =
+  nativeCurve === null ? null : makeNativeBackend(nativeCurve);
+
+/** The implementation the public functions use: native when its bindings load, else noble. */
+const activeBackend: AdaptorBackend = nativeBackend ?? nobleBackend;
+
+/** Which implementation {@link adaptorEncrypt} and {@link assertAdaptorSignature} run on. */
+export const ADAPTOR_BACKEND: 'native' | 'noble' = activeBackend.name;
+
+/**
+ * A specific implementation (null if 'native' is unavailable here), so tests and benchmarks can
+ * compare the two; application code just calls {@link adaptorEncrypt} and friends.
+ */
+export function adaptorBackend(name: 'native' | 'noble'): AdaptorBackend | null {
+  return name === 'native' ? nativeBackend : nobleBackend;
 }

@@ -123,3 +123,81 @@ export class InvalidPayoutParametersError extends DlcError {
     this.name = 'InvalidPayoutParametersError';
   }
 }
+
+/**
+ * Inputs that cannot make a valid DLC transaction: a negative or zero amount, a relative timelock
+ * outside 1 … 65535 blocks, a spent output whose script does not belong to these keys, outputs
+ * worth more than the input.
+ */
+export class InvalidTransactionParametersError extends DlcError {
+  constructor(message = 'invalid transaction parameters') {
+    super(message);
+    this.name = 'InvalidTransactionParametersError';
+  }
+}
+
+/** A party's lock inputs do not cover its margin plus its change (it would not pay its own fee). */
+export class InsufficientFundingError extends DlcError {
+  constructor(message = 'inputs do not cover the margin and change') {
+    super(message);
+    this.name = 'InsufficientFundingError';
+  }
+}
+
+/** After fees, no output of a CET, close or punish transaction is above its dust limit. */
+export class PayoutBelowDustError extends DlcError {
+  constructor(message = 'no payout is above the dust limit after fees') {
+    super(message);
+    this.name = 'PayoutBelowDustError';
+  }
+}
+
+/** A margin too small to pay its half of the refund fee and stay above the dust limit. */
+export class MarginTooSmallError extends DlcError {
+  constructor(message = 'margin too small to cover the refund fee') {
+    super(message);
+    this.name = 'MarginTooSmallError';
+  }
+}
+
+/** Which DLC transaction a signature was for. */
+export type DlcTransactionKind = 'lock' | 'commit' | 'cet' | 'refund' | 'punish' | 'close';
+
+/**
+ * A counterparty's signature or adaptor signature that does not verify for the transaction, key
+ * (and encryption point) it must be for. Raised before anything is stored or broadcast.
+ */
+export class SignatureVerificationError extends DlcError {
+  readonly transaction: DlcTransactionKind;
+
+  constructor(transaction: DlcTransactionKind, message: string, options?: { cause?: unknown }) {
+    super(message);
+    if (options?.cause !== undefined) this.cause = options.cause;
+    this.name = 'SignatureVerificationError';
+    this.transaction = transaction;
+  }
+}
+
+/** No signature in a published commit's witness reveals the counterparty's publish secret. */
+export class PublishSecretNotFoundError extends DlcError {
+  constructor(message = 'the published commit does not reveal the publish secret') {
+    super(message);
+    this.name = 'PublishSecretNotFoundError';
+  }
+}
+
+/** A secret key (revealed revocation secret, recovered publish secret) whose public key is not the one expected. */
+export class SecretKeyMismatchError extends DlcError {
+  constructor(message = 'secret key does not match the expected public key') {
+    super(message);
+    this.name = 'SecretKeyMismatchError';
+  }
+}
+
+/** Work handed to an adaptor worker pool (`dlc/workers.ts`) after, or while, it was closed. */
+export class WorkerPoolClosedError extends DlcError {
+  constructor(message = 'the adaptor worker pool is closed') {
+    super(message);
+    this.name = 'WorkerPoolClosedError';
+  }
+}

@@ -154,3 +154,144 @@ export {
   InvalidScalarError,
   InvalidSignatureEncodingError,
 } from './errors.ts';
+
+// ---- Scripts ------------------------------------------------------------------------------------
+
+/** The six public keys of a commit (identity, publish, revocation per party; maker first). */
+export type { CommitKeys, CommitPartyKeys } from './scripts.ts';
+/**
+ * The lock 2-of-2 and the punishable commit script, byte-exact with maia's miniscript, and the
+ * P2WSH output paying to a witness script.
+ */
+export {
+  COMMIT_SCRIPT_LENGTH,
+  commitScript,
+  hash160,
+  LOCK_SCRIPT_LENGTH,
+  lockScript,
+  p2wshOutput,
+} from './scripts.ts';
+
+// ---- Transactions -------------------------------------------------------------------------------
+
+/** Unsigned transactions with what their sighash and witness need (spent output, keys). */
+export type {
+  CetTransaction,
+  CloseTransaction,
+  CommitTransaction,
+  CooperativeSpend,
+  DlcSpend,
+  FundingInput,
+  Identities,
+  IntervalCet,
+  LockParty,
+  LockTransaction,
+  Outpoint,
+  Payout,
+  PayoutInterval,
+  PayoutScripts,
+  PunishTransaction,
+  RefundTransaction,
+  SpentOutput,
+  TxOutput,
+} from './transactions.ts';
+/**
+ * lock → commit → CET | refund, punish and collaborative close, exactly as maia builds them
+ * (version 2, locktime 0, BIP68 relative locks); maia's fee constants and dust rule.
+ */
+export {
+  buildCet,
+  buildCets,
+  buildClose,
+  buildCommitTransaction,
+  buildLockTransaction,
+  buildPunish,
+  buildRefund,
+  CET_FEE_RATE,
+  CET_TIMELOCK,
+  CET_VBYTES,
+  CLOSE_FEE_RATE,
+  CLOSE_VBYTES,
+  COMMIT_VBYTES,
+  cetFee,
+  cetPrefixRanges,
+  closeFee,
+  commitFee,
+  dustLimit,
+  findCet,
+  PUNISH_FEE,
+  REFUND_TIMELOCK,
+  SEQUENCE_FINAL,
+  subtractFee,
+  TX_LOCKTIME,
+  TX_VERSION,
+} from './transactions.ts';
+
+// ---- Signing ------------------------------------------------------------------------------------
+
+/** Named errors of the transaction layer. */
+export type { DlcTransactionKind } from './errors.ts';
+export {
+  InsufficientFundingError,
+  InvalidTransactionParametersError,
+  MarginTooSmallError,
+  PayoutBelowDustError,
+  PublishSecretNotFoundError,
+  SecretKeyMismatchError,
+  SignatureVerificationError,
+} from './errors.ts';
+/** One CET adaptor signature per digit prefix, identified by the prefix's price range. */
+export type { CetAdaptorSignature } from './sign.ts';
+/**
+ * BIP143 sighashes, plain and adaptor signatures of every transaction, verification of what the
+ * counterparty sends (named errors, before anything is stored or broadcast), witness assembly
+ * and finalising: publish a commit, execute a CET, refund/close, recover a publish secret and
+ * punish a revoked commit.
+ */
+export {
+  assertSecretKey,
+  assertSpendAdaptorSignature,
+  assertSpendSignature,
+  cooperativeWitness,
+  encryptSpendSignature,
+  finalizeCet,
+  finalizeCooperative,
+  publishCommit,
+  punishWitness,
+  recoverPublishSecret,
+  SIGHASH_ALL,
+  signCetAdaptor,
+  signCetAdaptors,
+  signCommitAdaptor,
+  signCooperative,
+  signPunish,
+  signSpend,
+  spendSighash,
+  verifyCetAdaptor,
+  verifyCetAdaptors,
+  verifyCommitAdaptor,
+  verifyCooperative,
+} from './sign.ts';
+
+// ---- Performance: native backend, batched oracle points, worker pool -------------------------
+
+/**
+ * Which curve implementation adaptor signatures run on ('native' libsecp256k1 when its bindings
+ * load, else 'noble'), and access to each, so tests/benchmarks can compare them byte for byte.
+ */
+export type { AdaptorBackend } from './adaptor.ts';
+export { ADAPTOR_BACKEND, adaptorBackend } from './adaptor.ts';
+/** Rejection of work handed to a closed pool. */
+export { WorkerPoolClosedError } from './errors.ts';
+/** The encryption points of a whole CET set at once (shared additions, one batched inversion). */
+export { anticipatedPoints } from './oracle.ts';
+/**
+ * Encrypt/verify a whole CET set's adaptor signatures over all cores (the one dlc/ module that
+ * starts threads): start once per process, reuse, close on shutdown.
+ */
+export type {
+  AdaptorEncryptItem,
+  AdaptorVerifyItem,
+  AdaptorWorkerPoolOptions,
+} from './workers.ts';
+export { AdaptorWorkerPool } from './workers.ts';

@@ -1,8 +1,9 @@
 // `npm run bench -- <name…>`: runs benchmarks, each printing one figure per line as
 // `<name> <value> <unit>` so runs can be compared across commits. No name runs them all.
+import { dlc } from './dlc.ts';
 import { eventstore } from './eventstore.ts';
 
-const benches: Record<string, () => Promise<void>> = { eventstore };
+const benches: Record<string, () => Promise<void>> = { dlc, eventstore };
 
 const names = process.argv.slice(2);
 for (const name of names.length ? names : Object.keys(benches)) {
