@@ -47,7 +47,9 @@ import {
   verifyCommitAdaptor,
   verifyCooperative,
 } from '../../dlc/index.ts';
+import { payoutCurve, rowAtPrice, toRolePayouts } from '../../dlc/payout-curve.ts';
 import type { Role } from '../../model/units.ts';
+import { price as usd } from '../../model/units.ts';
 import { broadcast } from '../../node/chain/broadcast.ts';
 import { EmbeddedChain } from '../../node/chain/embedded.ts';
 import { BroadcastRejectedError } from '../../node/chain/errors.ts';
@@ -64,13 +66,17 @@ const FUNDING = 400_000n;
 /** What each party's wallet would pay for its input, change and share of the lock (≥ 2 sat/vB). */
 const LOCK_FEE_EACH = 300n;
 
-/** A small payout table over the oracle's whole range (maker short, taker long). */
-const TABLE: PayoutInterval[] = [
-  { start: 0, end: 39_999, maker: TOTAL, taker: 0n },
-  { start: 40_000, end: 49_999, maker: 300_000n, taker: 150_000n },
-  { start: 50_000, end: 59_999, maker: 200_000n, taker: 250_000n },
-  { start: 60_000, end: 2 ** 20 - 1, maker: 0n, taker: TOTAL },
-];
+/**
+ * The real payout curve of this contract: $50,000, 150 contracts, taker long at 2×, maker short
+ * at 1× — margins 150,000 and 300,000 sats, ~200 CETs and ~1,600 adaptor signatures per party.
+ */
+const CURVE = payoutCurve({
+  initialPrice: usd(50_000),
+  quantity: 150n,
+  longLeverage: 2,
+  shortLeverage: 1,
+});
+const TABLE: PayoutInterval[] = toRolePayouts(CURVE.rows, 'short');
 
 interface Party {
   readonly role: Role;
@@ -316,8 +322,9 @@ describe('dlc/transactions on the embedded full node', function () {
     await chain.mine(1); // tip H+11: the next block is the 12th after the commit
     await confirms(tx);
 
-    // Its outputs are the table row for the attested price after maia's fee rule.
-    const row = TABLE[1]!;
+    // Its outputs are the curve row for the attested price after maia's fee rule.
+    const row = TABLE.find((r) => r.start <= price && price <= r.end)!;
+    assert.deepEqual(row, toRolePayouts([rowAtPrice(CURVE.rows, price)], 'short')[0]);
     const half = cetFee(gen.commit) / 2n;
     assert.deepEqual(
       tx.outs.map((o) => [Buffer.from(o.script).toString('hex'), o.value]),
