@@ -2,15 +2,14 @@
 // - dlc.adaptor_sign / dlc.adaptor_verify: ops/s on one core with the active implementation
 //   (native libsecp256k1 where its bindings load); *_noble: the pure-JS fallback, for comparison.
 // - dlc.cet_set_signatures: adaptor signatures in the CET set of the 54000 / 3500 contracts /
-//   long 5× curve: the 201 rows of test/fixtures/itchysats_inverse_payout_snapshot.csv, the
-//   last extended to 2^20 − 1 as maia does, each decomposed into digit prefixes.
+//   long 5× curve: the rows of our payout curve (dlc/payout-curve.ts, the same 201 bounds as
+//   ItchySats' snapshot, the last extended to 2^20 − 1), each decomposed into digit prefixes.
 // - dlc.cet_set_anticipated_points: ms to derive the set's oracle points from a fresh event.
 // - dlc.cet_set_sign_verify: ms to compute the set's anticipated oracle points (fresh event),
 //   encrypt one adaptor signature per prefix and verify the counterparty's, over all cores with
 //   a started pool (median of the runs; the pool is started once per process in the node).
 // - dlc.cet_set_sign_verify_1core: the same on the main thread only.
 // - dlc.pool_start: ms to start the worker pool and load its modules (once per process).
-import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { sha256 } from '@noble/hashes/sha2.js';
@@ -25,9 +24,10 @@ import {
   anticipatedPoints,
   type Digit,
   decomposeInterval,
-  MAX_PRICE,
+  payoutCurve,
   prepareOracleEvent,
 } from '../../dlc/index.ts';
+import { price } from '../../model/units.ts';
 
 /** Seconds each single-core rate is measured for (long enough to swamp JIT warm-up). */
 const RATE_SECONDS = 2;
@@ -48,21 +48,17 @@ const xOnly = (): Uint8Array => pub(secp256k1.utils.randomSecretKey()).subarray(
 
 /** One CET per payout row; its prefixes share the CET's sighash. */
 function cetSet(): { prefixes: Digit[][]; msgs: Uint8Array[] } {
-  const csv = readFileSync(
-    new URL('../../test/fixtures/itchysats_inverse_payout_snapshot.csv', import.meta.url),
-    'utf8',
-  );
-  const rows = csv
-    .trim()
-    .split('\n')
-    .slice(1)
-    .map((line) => line.split(',').map(Number) as [number, number]);
+  const curve = payoutCurve({
+    initialPrice: price(54_000),
+    quantity: 3_500n,
+    longLeverage: 5,
+    shortLeverage: 1,
+  });
   const prefixes: Digit[][] = [];
   const msgs: Uint8Array[] = [];
-  rows.forEach(([start, end], i) => {
+  curve.rows.forEach(({ start, end }, i) => {
     const sighash = sha256(utf8ToBytes(`cet/${i}`));
-    const last = i === rows.length - 1;
-    for (const prefix of decomposeInterval(start, last ? MAX_PRICE : end)) {
+    for (const prefix of decomposeInterval(start, end)) {
       prefixes.push(prefix);
       msgs.push(sighash);
     }
