@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { chainCommand } from './chain/cli.ts';
+import { oracleCommand } from './oracle/cli.ts';
 import { pricefeedCommand } from './pricefeed/cli.ts';
 
 export interface Subcommand {
@@ -13,9 +14,10 @@ export interface Subcommand {
   run(argv: readonly string[]): Promise<number>;
 }
 
-/** Implemented subcommands. Later issues add taker, maker and oracle. */
+/** Implemented subcommands. Later issues add taker and maker. */
 export const subcommands: Record<string, Subcommand> = {
   chain: chainCommand,
+  oracle: oracleCommand,
   pricefeed: pricefeedCommand,
 };
 

@@ -1,0 +1,127 @@
+/**
+ * `dlcfd oracle`: runs dlcfd's olivia-compatible oracle as a process (local testnets, tests, or a
+ * self-hosted oracle with `--listen`).
+ *
+ * When ready it prints `key value` lines on stdout, for scripts to read:
+ *
+ *     url http://127.0.0.1:41234
+ *     public-key 6c0b…(olivia-v1, x-only: what nodes pin)
+ *     announcement-key 9f2e…
+ *
+ * Logs go to stderr (pino JSON). SIGTERM or SIGINT stops it cleanly (exit 0).
+ */
+import { parseArgs } from 'node:util';
+import { type Logger, pino } from 'pino';
+import type { Subcommand } from '../cli.ts';
+import { runSubcommand, UsageError, untilStopSignal } from '../cli-support.ts';
+import { DEFAULT_EVENT_INTERVAL_S, DEFAULT_LOOKAHEAD_S } from './constants.ts';
+import { InvalidOracleOptionsError } from './errors.ts';
+import { OracleServer, type OracleServerOptions } from './server.ts';
+
+const USAGE = `usage: dlcfd oracle --datadir <dir> [--pricefeed <ws url>] [--port <port>] [--listen <ip>]
+                    [--event-interval <seconds>] [--lookahead <seconds>]
+                    [--max-quote-age <seconds>] [--max-attest-delay <seconds>] [--log-level <level>]
+
+Serves olivia's HTTP API (GET /, GET /x/BitMEX/BXBT/<YYYY-MM-DDTHH:MM:SS>.price?n=20) for BitMEX
+BXBT price events every --event-interval seconds (default ${DEFAULT_EVENT_INTERVAL_S}), announced
+--lookahead seconds ahead (default ${DEFAULT_LOOKAHEAD_S}, 26 h) and attested at their time from the
+mid of the latest quote of --pricefeed (default BitMEX mainnet), in whole dollars rounded half up.
+A quote older than --max-quote-age (default 120) is never attested; an event without a fresh quote
+within --max-attest-delay (default 600) is given up.
+
+Keys and nonces derive from <datadir>/oracle.seed (created 0600 on first start); attested outcomes
+are kept in <datadir>/oracle-outcomes.jsonl and never change. --port 0 (default) picks a free port;
+--listen defaults to 127.0.0.1 (loopback).
+`;
+
+/** The `oracle` subcommand. */
+export const oracleCommand: Subcommand = {
+  summary: 'olivia-compatible price oracle (announces and attests BitMEX BXBT events)',
+  run(argv) {
+    return runSubcommand('oracle', USAGE, async () => {
+      if (argv[0] === '--help' || argv[0] === '-h') {
+        process.stdout.write(USAGE);
+        return 0;
+      }
+      try {
+        return await serve(argv);
+      } catch (err) {
+        if (err instanceof InvalidOracleOptionsError) throw new UsageError(err.message);
+        throw err;
+      }
+    });
+  },
+};
+
+async function serve(argv: readonly string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: [...argv],
+    options: {
+      datadir: { type: 'string' },
+      pricefeed: { type: 'string' },
+      port: { type: 'string' },
+      listen: { type: 'string' },
+      'event-interval': { type: 'string' },
+      lookahead: { type: 'string' },
+      'max-quote-age': { type: 'string' },
+      'max-attest-delay': { type: 'string' },
+      'log-level': { type: 'string' },
+    },
+    allowPositionals: true,
+  });
+  if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
+  if (values.datadir === undefined) throw new UsageError('--datadir is required');
+  const logger = stderrLogger(values['log-level'] ?? 'info');
+  const options: OracleServerOptions = { datadir: values.datadir, logger };
+  if (values.pricefeed !== undefined) {
+    if (!/^wss?:\/\//.test(values.pricefeed)) {
+      throw new UsageError(`--pricefeed must be a ws:// or wss:// URL, got '${values.pricefeed}'`);
+    }
+    options.pricefeedUrl = values.pricefeed;
+  }
+  if (values.port !== undefined) options.port = integer(values.port, '--port', 65535);
+  if (values.listen !== undefined) options.host = values.listen;
+  if (values['event-interval'] !== undefined) {
+    options.eventIntervalS = integer(values['event-interval'], '--event-interval', undefined, 1);
+  }
+  if (values.lookahead !== undefined) {
+    options.lookaheadS = integer(values.lookahead, '--lookahead');
+  }
+  if (values['max-quote-age'] !== undefined) {
+    options.maxQuoteAgeMs =
+      integer(values['max-quote-age'], '--max-quote-age', undefined, 1) * 1000;
+  }
+  if (values['max-attest-delay'] !== undefined) {
+    options.maxAttestDelayS = integer(
+      values['max-attest-delay'],
+      '--max-attest-delay',
+      undefined,
+      1,
+    );
+  }
+
+  const oracle = await OracleServer.start(options);
+  process.stdout.write(
+    `url ${oracle.url}\npublic-key ${oracle.publicKey}\nannouncement-key ${oracle.announcementPublicKey}\n`,
+  );
+
+  await untilStopSignal(logger);
+  await oracle.stop();
+  return 0;
+}
+
+function integer(text: string, what: string, max = Number.MAX_SAFE_INTEGER, min = 0): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n > max || n < min) {
+    throw new UsageError(`${what} must be a whole number from ${min} to ${max}, got '${text}'`);
+  }
+  return n;
+}
+
+function stderrLogger(level: string): Logger {
+  const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+  if (!levels.includes(level)) {
+    throw new UsageError(`--log-level must be one of ${levels.join(', ')}`);
+  }
+  return pino({ level }, pino.destination({ dest: 2, sync: true }));
+}

@@ -1,0 +1,742 @@
+/**
+ * The node's oracle client: talks to an olivia oracle (h00.ooo, or `dlcfd oracle` on a testnet)
+ * and hands the node only what it has verified.
+ *
+ * - The olivia-v1 attestation key is **pinned by configuration**; the server is never asked for
+ *   it. `GET /` is only read to learn the announcement key when none is configured (and an oracle
+ *   publishing another olivia-v1 key there is reported as {@link OracleKeyMismatchError}).
+ * - {@link OracleClient.watch} registers the events the node's CFDs need. The client fetches each
+ *   announcement at once and caches it after checking: the id and expected outcome time are the
+ *   event's, there are exactly 20 nonces, the BIP340 signature verifies under the announcement key
+ *   (when one is known), and it never changes afterwards. From the event time on it polls for the
+ *   attestation with exponential backoff, and accepts it only if every scalar satisfies
+ *   s_i·G = X + (d_i + 1)·R_i for the pinned X, the cached nonces and the claimed outcome's digits
+ *   (dlc/oracle.ts). Verified attestations are cached and emitted once to
+ *   {@link OracleClient.onAttestation} listeners.
+ * - Anything forged, tampered or inconsistent is rejected with a named error (errors.ts), logged,
+ *   recorded in {@link OracleClient.health} and retried later; it never reaches a listener.
+ * - Every request carries an AbortSignal (default {@link DEFAULT_REQUEST_TIMEOUT_MS}); the polling
+ *   loop runs under a {@link Supervisor}, so nothing it meets crashes the node.
+ *
+ * @example
+ * const oracle = new OracleClient({ url: 'https://h00.ooo', publicKey: OLIVIA_PK, logger });
+ * oracle.onAttestation(({ eventId, price, scalars }) => cfds.settle(eventId, price, scalars));
+ * oracle.watch([settlementEventId]);
+ * oracle.start();
+ * oracle.announcement(settlementEventId); // VerifiedAnnouncement | undefined (nonces for CETs)
+ * oracle.health(); // { status: 'ok', reachable: true, latestAnnounced, latestAttested, … }
+ * await oracle.stop();
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
+import { type Logger, pino } from 'pino';
+import { PRICE_DIGITS } from '../../dlc/digits.ts';
+import { DlcError } from '../../dlc/errors.ts';
+import {
+  assertAttestation,
+  formatOliviaTime,
+  type OliviaEventResponse,
+  parseOliviaEventResponse,
+  verifyAnnouncementSignature,
+} from '../../dlc/oracle.ts';
+import { liftX } from '../../dlc/secp.ts';
+import { oracleEventTime } from '../../model/oracle-event.ts';
+import { HealthRegistry, type HealthStatus } from '../runtime/health.ts';
+import { Supervisor } from '../runtime/supervisor.ts';
+import {
+  ANNOUNCEMENT_KEY,
+  DEFAULT_POLL_INITIAL_MS,
+  DEFAULT_POLL_MAX_MS,
+  DEFAULT_REQUEST_TIMEOUT_MS,
+  MAX_RESPONSE_BYTES,
+  OLIVIA_V1,
+  POLL_BACKOFF_FACTOR,
+  POLL_BACKOFF_JITTER,
+} from './constants.ts';
+import {
+  AnnouncementChangedError,
+  AttestationVerificationError,
+  EventIdMismatchError,
+  InvalidAnnouncementSignatureError,
+  MalformedOracleResponseError,
+  NonceCountError,
+  OracleError,
+  OracleEventNotFoundError,
+  OracleHttpError,
+  OracleKeyMismatchError,
+  OracleUnreachableError,
+} from './errors.ts';
+
+export interface OracleClientOptions {
+  /** Base URL of the oracle, e.g. `https://h00.ooo` (event ids are appended to it). */
+  url: string;
+  /** The oracle's olivia-v1 attestation key, 32-byte x-only (hex or bytes). Pinned: required. */
+  publicKey: string | Uint8Array;
+  /**
+   * The oracle's announcement key (x-only). When absent the client reads it from `GET /` and,
+   * until it knows one, accepts announcements without a signature check (attestations are still
+   * verified under the pinned key).
+   */
+  announcementPublicKey?: string | Uint8Array;
+  /** Per-request timeout. @default DEFAULT_REQUEST_TIMEOUT_MS (10 s) */
+  requestTimeoutMs?: number;
+  /** First wait between attestation polls (and after a failure). @default 1 s */
+  pollInitialMs?: number;
+  /** Longest wait between polls and retries. @default 60 s */
+  pollMaxMs?: number;
+  /** Logger (pino). Silent by default. */
+  logger?: Logger;
+  /** Health registry the polling loop reports to (as `healthName`); a private one otherwise. */
+  health?: HealthRegistry;
+  /** @default 'oracle' */
+  healthName?: string;
+}
+
+/** An announcement that passed every check. */
+export interface VerifiedAnnouncement {
+  readonly eventId: string;
+  /** Event time, unix seconds. */
+  readonly unixSeconds: number;
+  /** The 20 olivia-v1 nonces R_i, 32-byte x-only, most significant digit first. */
+  readonly nonces: readonly Uint8Array[];
+  /** The signed event JSON text and its BIP340 signature, as served. */
+  readonly data: string;
+  readonly signature: Uint8Array;
+  /** Whether the signature was checked (false only while no announcement key is known). */
+  readonly signatureVerified: boolean;
+}
+
+/** A verified attestation: what a CFD needs to decrypt its CET. */
+export interface VerifiedAttestation {
+  readonly eventId: string;
+  /** The attested whole-dollar price. */
+  readonly price: number;
+  /** The 20 olivia-v1 scalars, 32 bytes each. */
+  readonly scalars: readonly Uint8Array[];
+  /** When the oracle says it attested (olivia time format; informational, unsigned). */
+  readonly time: string;
+}
+
+/** A verified event: its announcement and, once attested, its attestation. */
+export interface VerifiedEvent {
+  readonly announcement: VerifiedAnnouncement;
+  readonly attestation: VerifiedAttestation | null;
+}
+
+/** What the UI shows for the oracle. */
+export interface OracleClientHealth {
+  /** `down`: unreachable; `degraded`: reachable but something was rejected or not found. */
+  status: HealthStatus;
+  /** When `status` last changed, unix ms. */
+  since: number;
+  url: string;
+  /** The last request got an HTTP answer (null before the first). */
+  reachable: boolean | null;
+  /** Latest event (by time) with a verified announcement. */
+  latestAnnounced: string | null;
+  /** Latest event (by time) with a verified attestation. */
+  latestAttested: string | null;
+  lastError: { name: string; message: string; at: number; eventId: string | null } | null;
+  /** Events watched and not yet attested. */
+  pending: number;
+  /** Watched events whose latest fetch failed, with why (what the UI lists per CFD). */
+  failing: { eventId: string; name: string; message: string }[];
+  /** The announcement key in use (configured or learned from `GET /`), x-only hex. */
+  announcementKey: string | null;
+}
+
+interface Watched {
+  readonly eventId: string;
+  readonly unixSeconds: number;
+  nextAttemptAt: number;
+  /** Consecutive failed fetches, or unanswered polls after the event time. */
+  attempts: number;
+  /** The error of the latest attempt for this event, if it failed. */
+  error: OracleError | null;
+}
+
+type Listener<T> = (value: T) => void;
+
+function xOnlyKey(key: string | Uint8Array, what: string): Uint8Array {
+  const bytes =
+    typeof key === 'string'
+      ? /^[0-9a-fA-F]{64}$/.test(key)
+        ? hexToBytes(key)
+        : new Uint8Array(0)
+      : key;
+  liftX(bytes, what); // throws InvalidPointError unless a valid x-only key
+  return bytes;
+}
+
+function sameNonces(a: readonly Uint8Array[], b: readonly Uint8Array[]): boolean {
+  return a.length === b.length && a.every((n, i) => bytesToHex(n) === bytesToHex(b[i]!));
+}
+
+/** The node's verifying olivia client. Construct, `watch`, `start()`, listen, `stop()`. */
+export class OracleClient {
+  /** Base URL without a trailing slash. */
+  readonly url: string;
+  /** The pinned olivia-v1 key, hex. */
+  readonly publicKey: string;
+
+  readonly #pinned: Uint8Array;
+  #announcementKey: Uint8Array | null;
+  readonly #announcementKeyConfigured: boolean;
+  readonly #requestTimeoutMs: number;
+  readonly #pollInitialMs: number;
+  readonly #pollMaxMs: number;
+  readonly #log: Logger;
+  readonly #registry: HealthRegistry;
+  readonly #supervisor: Supervisor;
+
+  readonly #watched = new Map<string, Watched>();
+  readonly #announcements = new Map<string, VerifiedAnnouncement>();
+  readonly #attestations = new Map<string, VerifiedAttestation>();
+  readonly #attestationListeners = new Set<Listener<VerifiedAttestation>>();
+  readonly #announcementListeners = new Set<Listener<VerifiedAnnouncement>>();
+
+  #wake: AbortController = new AbortController();
+  #infoNextAttemptAt = 0;
+  #infoAttempts = 0;
+  #infoError: OracleError | null = null;
+  #reachable: boolean | null = null;
+  /** The latest request got an answer that was rejected (or a 404). */
+  #lastRequestRejected = false;
+  #lastError: OracleClientHealth['lastError'] = null;
+  #status: HealthStatus = 'starting';
+  #since = Date.now();
+  #running = false;
+
+  constructor(options: OracleClientOptions) {
+    this.url = options.url.replace(/\/+$/, '');
+    this.#pinned = xOnlyKey(options.publicKey, 'oracle olivia-v1 public key');
+    this.publicKey = bytesToHex(this.#pinned);
+    this.#announcementKey =
+      options.announcementPublicKey === undefined
+        ? null
+        : xOnlyKey(options.announcementPublicKey, 'oracle announcement public key');
+    this.#announcementKeyConfigured = this.#announcementKey !== null;
+    this.#requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    this.#pollInitialMs = options.pollInitialMs ?? DEFAULT_POLL_INITIAL_MS;
+    this.#pollMaxMs = options.pollMaxMs ?? DEFAULT_POLL_MAX_MS;
+    this.#log = (options.logger ?? pino({ level: 'silent' })).child({
+      component: 'oracle:client',
+    });
+    this.#registry = options.health ?? new HealthRegistry();
+    this.#supervisor = new Supervisor({
+      name: options.healthName ?? 'oracle',
+      health: this.#registry,
+      logger: this.#log,
+      run: ({ signal, ready, degraded }) => this.#run(signal, ready, degraded),
+    });
+  }
+
+  // --- lifecycle and queries ------------------------------------------------------------------
+
+  /** Starts fetching and polling in the background. Never throws; a second call is a no-op. */
+  start(): void {
+    this.#running = true;
+    this.#supervisor.start();
+  }
+
+  /** Stops polling; aborts requests in flight. Cached announcements/attestations stay readable. */
+  async stop(): Promise<void> {
+    this.#running = false;
+    await this.#supervisor.stop();
+    this.#setStatus('stopped');
+  }
+
+  /**
+   * Adds events to fetch and follow (olivia event ids). Throws `InvalidOracleEventIdError` for a
+   * malformed id before adding any.
+   */
+  watch(eventIds: Iterable<string>): void {
+    const ids = [...eventIds];
+    const times = ids.map((id) => oracleEventTime(id));
+    ids.forEach((eventId, i) => {
+      if (this.#watched.has(eventId) || this.#attestations.has(eventId)) return;
+      this.#watched.set(eventId, {
+        eventId,
+        unixSeconds: times[i]!,
+        nextAttemptAt: 0,
+        attempts: 0,
+        error: null,
+      });
+    });
+    this.#wakeUp();
+  }
+
+  /** Stops following events (their cached documents stay). */
+  unwatch(eventIds: Iterable<string>): void {
+    for (const id of eventIds) this.#watched.delete(id);
+    this.#refreshStatus();
+  }
+
+  /** The verified announcement of an event, if fetched. */
+  announcement(eventId: string): VerifiedAnnouncement | undefined {
+    return this.#announcements.get(eventId);
+  }
+
+  /** The verified attestation of an event, if attested and fetched. */
+  attestation(eventId: string): VerifiedAttestation | undefined {
+    return this.#attestations.get(eventId);
+  }
+
+  /** Calls `listener` once per newly verified attestation. Returns the unsubscribe function. */
+  onAttestation(listener: Listener<VerifiedAttestation>): () => void {
+    this.#attestationListeners.add(listener);
+    return () => this.#attestationListeners.delete(listener);
+  }
+
+  /** Calls `listener` once per newly verified announcement. Returns the unsubscribe function. */
+  onAnnouncement(listener: Listener<VerifiedAnnouncement>): () => void {
+    this.#announcementListeners.add(listener);
+    return () => this.#announcementListeners.delete(listener);
+  }
+
+  /** Health snapshot. */
+  health(): OracleClientHealth {
+    return {
+      status: this.#status,
+      since: this.#since,
+      url: this.url,
+      reachable: this.#reachable,
+      latestAnnounced: latest(this.#announcements.values()),
+      latestAttested: latest(this.#attestations.values()),
+      lastError: this.#lastError,
+      pending: [...this.#watched.keys()].filter((id) => !this.#attestations.has(id)).length,
+      failing: [...this.#watched.values()].flatMap((w) =>
+        w.error ? [{ eventId: w.eventId, name: w.error.name, message: w.error.message }] : [],
+      ),
+      announcementKey: this.#announcementKey ? bytesToHex(this.#announcementKey) : null,
+    };
+  }
+
+  // --- one-shot requests (also the polling loop's) ---------------------------------------------
+
+  /**
+   * `GET /`: reads the oracle's published keys. Learns the announcement key if none is
+   * configured; throws {@link OracleKeyMismatchError} if the published olivia-v1 key is not the
+   * pinned one (and then learns nothing).
+   */
+  async fetchInfo(options: { signal?: AbortSignal } = {}): Promise<{
+    oliviaPublicKey: string;
+    announcementPublicKey: string | null;
+  }> {
+    try {
+      const body = await this.#get('/', options.signal);
+      const keys = (body as { public_keys?: Record<string, unknown> } | null)?.public_keys;
+      if (typeof keys !== 'object' || keys === null) {
+        throw new MalformedOracleResponseError('GET / has no public_keys object');
+      }
+      const served = keys[OLIVIA_V1];
+      if (typeof served !== 'string' || !/^[0-9a-fA-F]{64}$/.test(served)) {
+        throw new MalformedOracleResponseError('GET / has no olivia-v1 x-only key');
+      }
+      if (served.toLowerCase() !== this.publicKey) {
+        throw new OracleKeyMismatchError(this.publicKey, served.toLowerCase());
+      }
+      const ann = keys[ANNOUNCEMENT_KEY];
+      let announcementPublicKey: string | null = null;
+      if (ann !== undefined && ann !== null) {
+        try {
+          announcementPublicKey = bytesToHex(xOnlyKey(ann as string, 'announcement key'));
+        } catch {
+          throw new MalformedOracleResponseError('GET / announcement key is not an x-only key');
+        }
+      }
+      if (!this.#announcementKeyConfigured && announcementPublicKey !== null) {
+        if (this.#announcementKey === null) {
+          this.#log.info({ announcementKey: announcementPublicKey }, 'learned announcement key');
+        }
+        this.#announcementKey = hexToBytes(announcementPublicKey);
+        this.#recheckAnnouncements(this.#announcementKey);
+      }
+      this.#infoError = null;
+      this.#recordSuccess();
+      return { oliviaPublicKey: served.toLowerCase(), announcementPublicKey };
+    } catch (err) {
+      if (err instanceof OracleError) {
+        this.#infoError = err instanceof OracleUnreachableError ? null : err;
+        this.#recordFailure(err, null);
+      }
+      throw err;
+    }
+  }
+
+  /**
+   * `GET <event id>`, fully verified (see the module comment), cached, and emitted to listeners
+   * when new. Throws the named error of the first check that fails; nothing unverified is kept.
+   */
+  async fetchEvent(
+    eventId: string,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<VerifiedEvent> {
+    const unixSeconds = oracleEventTime(eventId);
+    try {
+      const body = await this.#get(eventId, options.signal);
+      const verified = this.#verify(eventId, unixSeconds, body);
+      this.#accept(verified);
+      this.#recordSuccess(eventId);
+      return verified;
+    } catch (err) {
+      if (err instanceof OracleError) this.#recordFailure(err, eventId);
+      throw err;
+    }
+  }
+
+  // --- verification ---------------------------------------------------------------------------
+
+  #verify(eventId: string, unixSeconds: number, body: unknown): VerifiedEvent {
+    precheckNonceCount(body);
+    let parsed: OliviaEventResponse;
+    try {
+      parsed = parseOliviaEventResponse(body);
+    } catch (err) {
+      if (err instanceof DlcError) {
+        throw new MalformedOracleResponseError(`${eventId}: ${err.message}`, { cause: err });
+      }
+      throw err;
+    }
+    const ann = parsed.announcement;
+    if (ann.eventId !== eventId) {
+      throw new EventIdMismatchError(`asked for ${eventId}, announcement is for ${ann.eventId}`);
+    }
+    if (ann.expectedOutcomeTime !== formatOliviaTime(unixSeconds)) {
+      throw new EventIdMismatchError(
+        `${eventId}: expected-outcome-time is ${ann.expectedOutcomeTime}, not the event's time`,
+      );
+    }
+    if (ann.nonces.length !== PRICE_DIGITS) {
+      throw new NonceCountError(PRICE_DIGITS, ann.nonces.length);
+    }
+    const key = this.#announcementKey;
+    if (key !== null && !verifyAnnouncementSignature(ann, key)) {
+      throw new InvalidAnnouncementSignatureError(eventId);
+    }
+    const cached = this.#announcements.get(eventId);
+    if (cached && !sameNonces(cached.nonces, ann.nonces)) {
+      throw new AnnouncementChangedError(eventId);
+    }
+    const announcement: VerifiedAnnouncement = cached ?? {
+      eventId,
+      unixSeconds,
+      nonces: ann.nonces,
+      data: ann.data,
+      signature: ann.signature,
+      signatureVerified: key !== null,
+    };
+    const att = parsed.attestation;
+    if (att === null) return { announcement, attestation: null };
+    try {
+      assertAttestation(this.#pinned, announcement.nonces, att.outcome, att.scalars);
+    } catch (err) {
+      if (err instanceof DlcError) {
+        throw new AttestationVerificationError(`${eventId}: ${err.message}`, { cause: err });
+      }
+      throw err;
+    }
+    const known = this.#attestations.get(eventId);
+    if (known && known.price !== att.outcome) {
+      // Both verify: the oracle attested two outcomes. Keep the first; this one is refused.
+      throw new AttestationVerificationError(
+        `${eventId}: oracle attested ${att.outcome} after ${known.price}; keeping the first`,
+      );
+    }
+    return {
+      announcement,
+      attestation: known ?? { eventId, price: att.outcome, scalars: att.scalars, time: att.time },
+    };
+  }
+
+  /**
+   * Checks the signatures of announcements accepted before the announcement key was known. One
+   * that fails is dropped (and its event refetched); an attestation already verified stays, as
+   * its scalars proved the nonces are the pinned key's.
+   */
+  #recheckAnnouncements(key: Uint8Array): void {
+    for (const [eventId, ann] of this.#announcements) {
+      if (ann.signatureVerified) continue;
+      if (verifyAnnouncementSignature(ann, key)) {
+        this.#announcements.set(eventId, { ...ann, signatureVerified: true });
+        continue;
+      }
+      const err = new InvalidAnnouncementSignatureError(eventId);
+      this.#log.warn({ eventId }, err.message);
+      if (this.#attestations.has(eventId)) continue;
+      this.#announcements.delete(eventId);
+      this.#recordFailure(err, eventId);
+      const w = this.#watched.get(eventId);
+      if (w) w.nextAttemptAt = 0;
+    }
+  }
+
+  /** Caches a verified event and tells listeners about what is new. */
+  #accept({ announcement, attestation }: VerifiedEvent): void {
+    const { eventId } = announcement;
+    if (!this.#announcements.has(eventId)) {
+      this.#announcements.set(eventId, announcement);
+      this.#log.info(
+        { eventId, signatureVerified: announcement.signatureVerified },
+        'announcement verified',
+      );
+      emit(this.#announcementListeners, announcement, this.#log);
+    }
+    if (attestation && !this.#attestations.has(eventId)) {
+      this.#attestations.set(eventId, attestation);
+      this.#log.info({ eventId, price: attestation.price }, 'attestation verified');
+      emit(this.#attestationListeners, attestation, this.#log);
+    }
+  }
+
+  // --- HTTP -----------------------------------------------------------------------------------
+
+  /** GET `path` as JSON. 404 → {@link OracleEventNotFoundError}; transport → unreachable. */
+  async #get(path: string, callerSignal: AbortSignal | undefined): Promise<unknown> {
+    const url = `${this.url}${path}`;
+    const signal = callerSignal ?? AbortSignal.timeout(this.#requestTimeoutMs);
+    let res: Response;
+    let text: string;
+    try {
+      res = await fetch(url, { signal, headers: { accept: 'application/json' } });
+      text = await readLimited(res, signal);
+    } catch (err) {
+      if (callerSignal?.aborted && callerSignal.reason?.name !== 'TimeoutError') throw err;
+      if (err instanceof OracleError) throw err;
+      const e = err as Error & { cause?: { code?: string; message?: string } };
+      const why =
+        e.name === 'TimeoutError'
+          ? `no answer within ${this.#requestTimeoutMs} ms`
+          : (e.cause?.code ?? e.cause?.message ?? e.message);
+      throw new OracleUnreachableError(`cannot reach ${url}: ${why}`, { cause: err });
+    }
+    if (res.status === 404 && path !== '/') throw new OracleEventNotFoundError(path);
+    if (res.status >= 500) {
+      throw new OracleUnreachableError(`oracle answered HTTP ${res.status} for ${url}`);
+    }
+    if (res.status !== 200) throw new OracleHttpError(res.status, url);
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      throw new MalformedOracleResponseError(`${url}: response is not JSON`);
+    }
+  }
+
+  // --- polling loop ---------------------------------------------------------------------------
+
+  async #run(
+    signal: AbortSignal,
+    ready: () => void,
+    degraded: (detail: string, error?: unknown) => void,
+  ): Promise<void> {
+    while (!signal.aborted) {
+      await this.#round(signal);
+      if (signal.aborted) return;
+      this.#reportTo(ready, degraded);
+      const next = this.#nextDue();
+      const wake = this.#wake.signal;
+      const delay = next === null ? this.#pollMaxMs : Math.max(0, next - Date.now());
+      await sleep(delay, undefined, { signal: AbortSignal.any([signal, wake]) }).catch(() => {});
+      if (wake.aborted) this.#wake = new AbortController();
+    }
+  }
+
+  /** One pass: learn the announcement key if needed, then fetch every due event. */
+  async #round(signal: AbortSignal): Promise<void> {
+    const requestSignal = (): AbortSignal =>
+      AbortSignal.any([signal, AbortSignal.timeout(this.#requestTimeoutMs)]);
+    if (
+      !this.#announcementKeyConfigured &&
+      this.#announcementKey === null &&
+      Date.now() >= this.#infoNextAttemptAt
+    ) {
+      try {
+        await this.fetchInfo({ signal: requestSignal() });
+        // Known now, or the oracle publishes none: look again after the longest poll wait.
+        this.#infoAttempts = 0;
+        if (this.#announcementKey === null) this.#infoNextAttemptAt = Date.now() + this.#pollMaxMs;
+      } catch (err) {
+        if (signal.aborted) return;
+        this.#infoNextAttemptAt = Date.now() + this.#backoff(this.#infoAttempts++);
+        this.#log.warn({ err: (err as Error).message }, 'GET / failed');
+      }
+    }
+    const due = [...this.#watched.values()]
+      .filter((w) => !this.#attestations.has(w.eventId) && w.nextAttemptAt <= Date.now())
+      .sort((a, b) => a.unixSeconds - b.unixSeconds);
+    for (const w of due) {
+      if (signal.aborted) return;
+      if (!this.#watched.has(w.eventId)) continue;
+      try {
+        const { attestation } = await this.fetchEvent(w.eventId, { signal: requestSignal() });
+        w.error = null;
+        if (attestation) {
+          this.#watched.delete(w.eventId);
+        } else if (Date.now() < w.unixSeconds * 1000) {
+          // Announced; nothing to ask until the event time.
+          w.attempts = 0;
+          w.nextAttemptAt = w.unixSeconds * 1000;
+        } else {
+          w.nextAttemptAt = Date.now() + this.#backoff(w.attempts++);
+        }
+      } catch (err) {
+        if (signal.aborted) return;
+        w.error = err instanceof OracleError ? err : new OracleError((err as Error).message);
+        w.nextAttemptAt = Date.now() + this.#backoff(w.attempts++);
+        this.#log.warn(
+          { eventId: w.eventId, err: (err as Error).message, name: (err as Error).name },
+          'oracle event rejected or unavailable',
+        );
+      }
+    }
+    this.#refreshStatus();
+  }
+
+  #nextDue(): number | null {
+    let next: number | null = null;
+    for (const w of this.#watched.values()) {
+      if (next === null || w.nextAttemptAt < next) next = w.nextAttemptAt;
+    }
+    if (!this.#announcementKeyConfigured && this.#announcementKey === null) {
+      next = next === null ? this.#infoNextAttemptAt : Math.min(next, this.#infoNextAttemptAt);
+    }
+    return next;
+  }
+
+  /** Wait before attempt `attempt` (0-based): initial × factor^attempt, capped, with jitter. */
+  #backoff(attempt: number): number {
+    const ceiling = Math.min(this.#pollMaxMs, this.#pollInitialMs * POLL_BACKOFF_FACTOR ** attempt);
+    return Math.round(ceiling * (1 - POLL_BACKOFF_JITTER * Math.random()));
+  }
+
+  #wakeUp(): void {
+    this.#wake.abort();
+  }
+
+  // --- health ---------------------------------------------------------------------------------
+
+  #recordSuccess(_eventId?: string): void {
+    this.#reachable = true;
+    this.#lastRequestRejected = false;
+    this.#refreshStatus();
+  }
+
+  #recordFailure(err: OracleError, eventId: string | null): void {
+    this.#reachable = !(err instanceof OracleUnreachableError);
+    this.#lastRequestRejected = this.#reachable;
+    this.#lastError = { name: err.name, message: err.message, at: Date.now(), eventId };
+    if (eventId !== null) {
+      const w = this.#watched.get(eventId);
+      if (w) w.error = err;
+    }
+    this.#refreshStatus();
+  }
+
+  /**
+   * `down` if the oracle did not answer; `degraded` if it answered but the latest request, a
+   * watched event's latest response or `GET /` was rejected or missing; `ok` otherwise.
+   */
+  #refreshStatus(): void {
+    if (this.#status === 'stopped' && !this.#running) return;
+    let status: HealthStatus;
+    if (this.#reachable === null) status = 'starting';
+    else if (!this.#reachable) status = 'down';
+    else if (
+      this.#lastRequestRejected ||
+      this.#infoError ||
+      [...this.#watched.values()].some((w) => w.error)
+    ) {
+      status = 'degraded';
+    } else status = 'ok';
+    this.#setStatus(status);
+  }
+
+  #setStatus(status: HealthStatus): void {
+    if (status === this.#status) return;
+    this.#status = status;
+    this.#since = Date.now();
+  }
+
+  /** Mirrors this client's status into the health registry via the supervisor's callbacks. */
+  #reportTo(ready: () => void, degraded: (detail: string, error?: unknown) => void): void {
+    const err = this.#lastError;
+    switch (this.#status) {
+      case 'ok':
+        ready();
+        break;
+      case 'down':
+      case 'degraded':
+        degraded(
+          this.#status === 'down'
+            ? `oracle unreachable; retrying with backoff`
+            : `rejected or missing oracle data${err?.eventId ? ` for ${err.eventId}` : ''}`,
+          err ? Object.assign(new Error(err.message), { name: err.name }) : undefined,
+        );
+        break;
+      default:
+        break;
+    }
+  }
+}
+
+/**
+ * olivia-v1 needs exactly one nonce per digit. Checked before the full parse so a wrong count is
+ * reported as such ({@link NonceCountError}) rather than as a generic malformed document.
+ */
+function precheckNonceCount(body: unknown): void {
+  try {
+    const data = (body as { announcement: { oracle_event: { data: string } } }).announcement
+      .oracle_event.data;
+    const event = JSON.parse(data) as { schemes: Record<string, { nonces: unknown }> };
+    const nonces = event.schemes[OLIVIA_V1]?.nonces;
+    if (Array.isArray(nonces) && nonces.length !== PRICE_DIGITS) {
+      throw new NonceCountError(PRICE_DIGITS, nonces.length);
+    }
+  } catch (err) {
+    if (err instanceof NonceCountError) throw err;
+    // Anything else is for the full parser to name.
+  }
+}
+
+async function readLimited(res: Response, signal: AbortSignal): Promise<string> {
+  const declared = Number(res.headers.get('content-length'));
+  if (declared > MAX_RESPONSE_BYTES) {
+    await res.body?.cancel();
+    throw new MalformedOracleResponseError(`response of ${declared} bytes is too large`);
+  }
+  if (!res.body) return '';
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    signal.throwIfAborted();
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > MAX_RESPONSE_BYTES) {
+      await reader.cancel();
+      throw new MalformedOracleResponseError(`response larger than ${MAX_RESPONSE_BYTES} bytes`);
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function latest(items: Iterable<{ eventId: string }>): string | null {
+  let best: { id: string; t: number } | null = null;
+  for (const { eventId } of items) {
+    const t = oracleEventTime(eventId);
+    if (!best || t > best.t) best = { id: eventId, t };
+  }
+  return best?.id ?? null;
+}
+
+function emit<T>(listeners: Set<Listener<T>>, value: T, log: Logger): void {
+  for (const listener of listeners) {
+    try {
+      listener(value);
+    } catch (err) {
+      log.error({ err }, 'oracle listener threw');
+    }
+  }
+}

@@ -1,0 +1,114 @@
+import assert from 'node:assert/strict';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { nextEventTime, oracleEventId } from '../../../model/oracle-event.ts';
+import { parsePrice } from '../../../model/units.ts';
+import { OracleClient } from '../../../node/oracle/client.ts';
+import { PriceFeedServer } from '../../../node/pricefeed/server.ts';
+import { tempDir, waitFor } from './helpers.ts';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '../../..');
+const bin = join(root, 'bin/dlcfd.js');
+// dlcfd runs on Node ≥ 24 (type stripping); the pinned one is the `node` dev dependency.
+const nodeBin =
+  Number(process.versions.node.split('.')[0]) >= 24
+    ? process.execPath
+    : join(root, 'node_modules/.bin/node');
+const run = promisify(execFile);
+
+interface Running {
+  child: ChildProcess;
+  ready: Map<string, string>;
+  exited: Promise<number | null>;
+}
+
+/** Starts `dlcfd oracle …` and waits for its `key value` ready lines. */
+async function startOracle(...args: string[]): Promise<Running> {
+  const child = spawn(nodeBin, [bin, 'oracle', '--log-level', 'silent', ...args], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  const text = await waitFor(
+    'ready lines',
+    () => /^announcement-key \S+$/m.test(out) && out,
+    10_000,
+  );
+  const ready = new Map(
+    text
+      .trim()
+      .split('\n')
+      .map((l) => l.split(' ', 2) as [string, string]),
+  );
+  return { child, ready, exited };
+}
+
+describe('dlcfd oracle (command line)', function () {
+  this.timeout(20_000);
+
+  it('prints its URL and keys, attests from the feed, stops cleanly on SIGTERM', async () => {
+    const feed = await PriceFeedServer.start({
+      port: 0,
+      startPrice: parsePrice('42000'),
+      tickMs: 0,
+    });
+    const datadir = await tempDir();
+    const args = ['--datadir', datadir, '--pricefeed', feed.url, '--event-interval', '1'];
+    let oracle = await startOracle(...args, '--port', '0');
+    let client: OracleClient | undefined;
+    try {
+      const url = oracle.ready.get('url')!;
+      const publicKey = oracle.ready.get('public-key')!;
+      assert.match(url, /^http:\/\/127\.0\.0\.1:\d+$/);
+      assert.match(publicKey, /^[0-9a-f]{64}$/);
+      const root = (await (await fetch(`${url}/`)).json()) as { public_keys: object };
+      assert.equal((root.public_keys as Record<string, string>)['olivia-v1'], publicKey);
+
+      client = new OracleClient({ url, publicKey, pollInitialMs: 50, pollMaxMs: 250 });
+      const id = oracleEventId(nextEventTime(Date.now() / 1000 + 1, 1));
+      client.watch([id]);
+      client.start();
+      const a = await waitFor('attestation', () => client!.attestation(id), 5_000);
+      assert.equal(a.price, 42000);
+      await client.stop();
+
+      oracle.child.kill('SIGTERM');
+      assert.equal(await oracle.exited, 0);
+
+      // Same datadir: same key.
+      oracle = await startOracle(...args);
+      assert.equal(oracle.ready.get('public-key'), publicKey);
+    } finally {
+      await client?.stop();
+      oracle.child.kill('SIGTERM');
+      await feed.stop();
+    }
+    assert.equal(await oracle.exited, 0);
+  });
+
+  it('refuses bad options with usage and exit code 2', async () => {
+    for (const args of [
+      ['--event-interval', '0', '--datadir', '/tmp/x'],
+      ['--port', '1'], // no --datadir
+      ['--datadir', '/tmp/x', '--pricefeed', 'http://example'],
+      ['--bogus'],
+    ]) {
+      const err = (await run(nodeBin, [bin, 'oracle', ...args]).catch((e: unknown) => e)) as {
+        code: number;
+        stderr: string;
+      };
+      assert.equal(err.code, 2, args.join(' '));
+      assert.match(err.stderr, /usage: dlcfd oracle/);
+    }
+  });
+
+  it('is listed in dlcfd --help', async () => {
+    const { stdout } = await run(nodeBin, [bin, '--help']);
+    assert.match(stdout, /oracle\s+olivia-compatible/);
+  });
+});

@@ -1,0 +1,91 @@
+/** Helpers for the oracle specs: a tiny scripted olivia server, temp dirs, the real vectors. */
+import { readFileSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export { waitFor } from '../pricefeed/helpers.ts';
+
+/** test/fixtures/olivia_attestations.json (copy of shared/vectors): real olivia attestations and one real HTTP answer. */
+export interface OliviaVectors {
+  oracle_public_key_xonly: string;
+  events: { id: string; price: number; nonces: string[]; scalars: string[] }[];
+  http_response_example: {
+    announcement: { oracle_event: { encoding: string; data: string }; signature: string };
+    attestation: { outcome: string; schemes: Record<string, unknown>; time: string } | null;
+  };
+}
+
+export const vectors = JSON.parse(
+  readFileSync(new URL('../../fixtures/olivia_attestations.json', import.meta.url), 'utf8'),
+) as OliviaVectors;
+
+/** The event id of the real HTTP response. */
+export const REAL_EVENT_ID = (
+  JSON.parse(vectors.http_response_example.announcement.oracle_event.data) as { id: string }
+).id;
+
+/** A deep copy of the real HTTP response, to tamper with. */
+export function realResponse(): OliviaVectors['http_response_example'] {
+  return structuredClone(vectors.http_response_example);
+}
+
+/** The announcement's event JSON, as much of it as the specs edit. */
+export interface EventJson {
+  id: string;
+  'expected-outcome-time': string;
+  schemes: { 'olivia-v1': { nonces: string[] } };
+  [key: string]: unknown;
+}
+
+/** Rewrites the announcement's event JSON (keeps the original signature, now over other bytes). */
+export function editEventData(
+  response: OliviaVectors['http_response_example'],
+  edit: (event: EventJson) => void,
+): void {
+  const event = JSON.parse(response.announcement.oracle_event.data) as EventJson;
+  edit(event);
+  response.announcement.oracle_event.data = JSON.stringify(event);
+}
+
+/** A loopback HTTP server answering from a mutable table: path → [status, body text]. */
+export interface ScriptedOracle {
+  url: string;
+  routes: Map<string, [number, string]>;
+  /** Paths requested, in order. */
+  requests: string[];
+  close(): Promise<void>;
+}
+
+export async function scriptedOracle(
+  routes: Record<string, unknown> = {},
+): Promise<ScriptedOracle> {
+  const table = new Map<string, [number, string]>();
+  for (const [path, body] of Object.entries(routes)) {
+    table.set(path, [200, typeof body === 'string' ? body : JSON.stringify(body)]);
+  }
+  const requests: string[] = [];
+  const server: Server = createServer((req, res) => {
+    requests.push(req.url ?? '');
+    const [status, body] = table.get(req.url ?? '') ?? [404, '{"error":"not found"}'];
+    res.writeHead(status, { 'content-type': 'application/json' });
+    res.end(body);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    routes: table,
+    requests,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+export function tempDir(prefix = 'dlcfd-oracle-'): Promise<string> {
+  return mkdtemp(join(tmpdir(), prefix));
+}
