@@ -1,20 +1,5 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
-
-const run = promisify(execFile);
-const bin = fileURLToPath(new URL('../../bin/dlcfd.js', import.meta.url));
-
-async function dlcfd(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [bin, ...args]);
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
+import { dlcfd } from '../helpers/dlcfd-cli.ts';
 
 describe('dlcfd command line', () => {
   it('prints its version', async () => {

@@ -1,64 +1,18 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { BitcoinRpc } from '../../../node/chain/rpc.ts';
+import { dlcfd, startDlcfd } from '../../helpers/dlcfd-cli.ts';
 import { newKey, p2wpkh } from './helpers.ts';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '../../..');
-const bin = join(root, 'bin/dlcfd.js');
-// dlcfd runs on Node ≥ 24 (type stripping); the pinned one is the `node` dev dependency.
-const nodeBin =
-  Number(process.versions.node.split('.')[0]) >= 24
-    ? process.execPath
-    : join(root, 'node_modules/.bin/node');
-
-const run = promisify(execFile);
-
-async function dlcfd(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(nodeBin, [bin, ...args], { timeout: 15_000 });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: e.code ?? -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
-
-/** Starts `dlcfd chain …` and resolves with its ready lines (`key value`) once it printed them. */
+/** Starts `dlcfd chain …` and resolves with its ready lines once it printed them. */
 async function startChain(
   ...args: string[]
 ): Promise<{ child: ChildProcess; ready: Map<string, string> }> {
-  const child = spawn(nodeBin, [bin, 'chain', '--log-level', 'silent', ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  child.stderr?.on('data', (d: Buffer) => {
-    err += d.toString();
-  });
-  const ready = await new Promise<Map<string, string>>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no ready lines; stderr: ${err}`)), 15_000);
-    child.once('exit', (code) => reject(new Error(`exited ${code}; stderr: ${err}`)));
-    child.stdout?.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (/^height \d+$/m.test(out)) {
-        clearTimeout(timer);
-        resolve(
-          new Map(
-            out
-              .trim()
-              .split('\n')
-              .map((l) => l.split(' ', 2) as [string, string]),
-          ),
-        );
-      }
-    });
-  });
+  const { child, ready } = await startDlcfd('chain', args, 'height');
   return { child, ready };
 }
 

@@ -1,22 +1,11 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
+import type { ChildProcess } from 'node:child_process';
 import { nextEventTime, oracleEventId } from '../../../model/oracle-event.ts';
 import { parsePrice } from '../../../model/units.ts';
 import { OracleClient } from '../../../node/oracle/client.ts';
 import { PriceFeedServer } from '../../../node/pricefeed/server.ts';
+import { dlcfd, startDlcfd } from '../../helpers/dlcfd-cli.ts';
 import { tempDir, waitFor } from './helpers.ts';
-
-const root = join(dirname(fileURLToPath(import.meta.url)), '../../..');
-const bin = join(root, 'bin/dlcfd.js');
-// dlcfd runs on Node ≥ 24 (type stripping); the pinned one is the `node` dev dependency.
-const nodeBin =
-  Number(process.versions.node.split('.')[0]) >= 24
-    ? process.execPath
-    : join(root, 'node_modules/.bin/node');
-const run = promisify(execFile);
 
 interface Running {
   child: ChildProcess;
@@ -26,25 +15,7 @@ interface Running {
 
 /** Starts `dlcfd oracle …` and waits for its `key value` ready lines. */
 async function startOracle(...args: string[]): Promise<Running> {
-  const child = spawn(nodeBin, [bin, 'oracle', '--log-level', 'silent', ...args], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-  let out = '';
-  child.stdout?.on('data', (d: Buffer) => {
-    out += d.toString();
-  });
-  const text = await waitFor(
-    'ready lines',
-    () => /^announcement-key \S+$/m.test(out) && out,
-    10_000,
-  );
-  const ready = new Map(
-    text
-      .trim()
-      .split('\n')
-      .map((l) => l.split(' ', 2) as [string, string]),
-  );
+  const { child, ready, exited } = await startDlcfd('oracle', args, 'announcement-key');
   return { child, ready, exited };
 }
 
@@ -98,17 +69,14 @@ describe('dlcfd oracle (command line)', function () {
       ['--datadir', '/tmp/x', '--pricefeed', 'http://example'],
       ['--bogus'],
     ]) {
-      const err = (await run(nodeBin, [bin, 'oracle', ...args]).catch((e: unknown) => e)) as {
-        code: number;
-        stderr: string;
-      };
+      const err = await dlcfd('oracle', ...args);
       assert.equal(err.code, 2, args.join(' '));
       assert.match(err.stderr, /usage: dlcfd oracle/);
     }
   });
 
   it('is listed in dlcfd --help', async () => {
-    const { stdout } = await run(nodeBin, [bin, '--help']);
+    const { stdout } = await dlcfd('--help');
     assert.match(stdout, /oracle\s+olivia-compatible/);
   });
 });

@@ -1,13 +1,9 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
+import type { ChildProcess } from 'node:child_process';
 import { parsePrice } from '../../../model/units.ts';
 import { PriceFeedClient } from '../../../node/pricefeed/client.ts';
+import { dlcfd, startDlcfd } from '../../helpers/dlcfd-cli.ts';
 import { waitFor } from './helpers.ts';
-
-const bin = fileURLToPath(new URL('../../../bin/dlcfd.js', import.meta.url));
-const run = promisify(execFile);
 
 interface Feed {
   child: ChildProcess;
@@ -18,25 +14,8 @@ interface Feed {
 
 /** Starts `dlcfd pricefeed …` and waits for its URL lines. */
 async function startFeed(...args: string[]): Promise<Feed> {
-  const child = spawn(process.execPath, [bin, 'pricefeed', '--log-level', 'silent', ...args], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const exited = new Promise<number | null>((resolve) =>
-    child.once('exit', (code) => resolve(code)),
-  );
-  let out = '';
-  child.stdout?.on('data', (d: Buffer) => {
-    out += d.toString();
-  });
-  const lines = await waitFor(
-    'the URL lines',
-    () => (/control-url \S+\n/.test(out) ? out : ''),
-    10_000,
-  );
-  const wsUrl = /^ws-url (\S+)$/m.exec(lines)?.[1];
-  const controlUrl = /^control-url (\S+)$/m.exec(lines)?.[1];
-  assert.ok(wsUrl && controlUrl, lines);
-  return { child, wsUrl, controlUrl, exited };
+  const { child, ready, exited } = await startDlcfd('pricefeed', args, 'control-url');
+  return { child, wsUrl: ready.get('ws-url')!, controlUrl: ready.get('control-url')!, exited };
 }
 
 describe('dlcfd pricefeed (command line)', function () {
@@ -88,16 +67,14 @@ describe('dlcfd pricefeed (command line)', function () {
   });
 
   it('refuses bad options with usage and exit code 2', async () => {
-    const err = (await run(process.execPath, [bin, 'pricefeed', '--start-price', 'abc']).catch(
-      (e: unknown) => e,
-    )) as { code: number; stderr: string };
+    const err = await dlcfd('pricefeed', '--start-price', 'abc');
     assert.equal(err.code, 2);
     assert.match(err.stderr, /--start-price/);
     assert.match(err.stderr, /usage: dlcfd pricefeed/);
   });
 
   it('is listed in dlcfd --help', async () => {
-    const { stdout } = await run(process.execPath, [bin, '--help']);
+    const { stdout } = await dlcfd('--help');
     assert.match(stdout, /pricefeed\s+local price feed/);
   });
 });
