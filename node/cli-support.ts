@@ -2,7 +2,7 @@
  * What every `dlcfd` subcommand does the same way: usage errors exit 2 with the usage text, other
  * failures exit 1 with the message, and a serving subcommand runs until SIGTERM or SIGINT.
  */
-import type { Logger } from 'pino';
+import { type Logger, pino } from 'pino';
 
 /** A bad flag or value: printed with the usage text, exit code 2. */
 export class UsageError extends Error {
@@ -57,4 +57,28 @@ export function untilStopSignal(logger?: Logger): Promise<NodeJS.Signals> {
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
   });
+}
+
+/** A whole-number flag value in `[min, max]`, or a {@link UsageError} naming the flag. */
+export function integerFlag(
+  text: string,
+  what: string,
+  max = Number.MAX_SAFE_INTEGER,
+  min = 0,
+): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n > max || n < min) {
+    throw new UsageError(`${what} must be a whole number from ${min} to ${max}, got '${text}'`);
+  }
+  return n;
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/** A pino logger writing JSON lines to stderr, so stdout keeps only the ready lines. */
+export function stderrLogger(level: string): Logger {
+  if (!LOG_LEVELS.includes(level)) {
+    throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
+  }
+  return pino({ level }, pino.destination({ dest: 2, sync: true }));
 }

@@ -15,9 +15,14 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { type Logger, pino } from 'pino';
 import type { Subcommand } from '../cli.ts';
-import { runSubcommand, UsageError, untilStopSignal } from '../cli-support.ts';
+import {
+  integerFlag,
+  runSubcommand,
+  stderrLogger,
+  UsageError,
+  untilStopSignal,
+} from '../cli-support.ts';
 import { btcToSats, satsToBtc } from './amount.ts';
 import { COOKIE_FILE } from './constants.ts';
 import type { EmbeddedChain, EmbeddedChainOptions } from './embedded.ts';
@@ -70,7 +75,8 @@ async function serve(argv: readonly string[]): Promise<number> {
   if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
   const logger = stderrLogger(values['log-level'] ?? 'info');
   const options: EmbeddedChainOptions = { logger };
-  if (values['rpc-port'] !== undefined) options.rpcPort = integer(values['rpc-port'], '--rpc-port');
+  if (values['rpc-port'] !== undefined)
+    options.rpcPort = integerFlag(values['rpc-port'], '--rpc-port');
   if (values['rpc-host'] !== undefined) options.rpcHost = values['rpc-host'];
   if ((values['rpc-user'] === undefined) !== (values['rpc-password'] === undefined)) {
     throw new UsageError('--rpc-user and --rpc-password go together');
@@ -145,7 +151,7 @@ async function mine(argv: readonly string[]): Promise<number> {
   });
   const [count, extra] = positionals;
   if (count === undefined || extra !== undefined) throw new UsageError('mine takes <blocks>');
-  const blocks = integer(count, '<blocks>');
+  const blocks = integerFlag(count, '<blocks>');
   const rpc = client(values);
   let address = values.address;
   if (!address) {
@@ -186,19 +192,4 @@ function client(values: {
   if (cookieFile) return new BitcoinRpc({ url, cookieFile });
   if (new URL(url).username) return new BitcoinRpc({ url });
   throw new UsageError('auth needed: --rpc-user/--rpc-password, --rpc-cookie-file or --datadir');
-}
-
-function integer(text: string, what: string): number {
-  const n = Number(text);
-  if (!/^\d+$/.test(text) || !Number.isSafeInteger(n)) {
-    throw new UsageError(`${what} must be a whole number, got '${text}'`);
-  }
-  return n;
-}
-
-function stderrLogger(level: string): Logger {
-  const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
-  if (!levels.includes(level))
-    throw new UsageError(`--log-level must be one of ${levels.join(', ')}`);
-  return pino({ level }, pino.destination({ dest: 2, sync: true }));
 }

@@ -11,9 +11,14 @@
  * Logs go to stderr (pino JSON). SIGTERM or SIGINT stops it cleanly (exit 0).
  */
 import { parseArgs } from 'node:util';
-import { type Logger, pino } from 'pino';
 import type { Subcommand } from '../cli.ts';
-import { runSubcommand, UsageError, untilStopSignal } from '../cli-support.ts';
+import {
+  integerFlag,
+  runSubcommand,
+  stderrLogger,
+  UsageError,
+  untilStopSignal,
+} from '../cli-support.ts';
 import { DEFAULT_EVENT_INTERVAL_S, DEFAULT_LOOKAHEAD_S } from './constants.ts';
 import { InvalidOracleOptionsError } from './errors.ts';
 import { OracleServer, type OracleServerOptions } from './server.ts';
@@ -79,20 +84,25 @@ async function serve(argv: readonly string[]): Promise<number> {
     }
     options.pricefeedUrl = values.pricefeed;
   }
-  if (values.port !== undefined) options.port = integer(values.port, '--port', 65535);
+  if (values.port !== undefined) options.port = integerFlag(values.port, '--port', 65535);
   if (values.listen !== undefined) options.host = values.listen;
   if (values['event-interval'] !== undefined) {
-    options.eventIntervalS = integer(values['event-interval'], '--event-interval', undefined, 1);
+    options.eventIntervalS = integerFlag(
+      values['event-interval'],
+      '--event-interval',
+      undefined,
+      1,
+    );
   }
   if (values.lookahead !== undefined) {
-    options.lookaheadS = integer(values.lookahead, '--lookahead');
+    options.lookaheadS = integerFlag(values.lookahead, '--lookahead');
   }
   if (values['max-quote-age'] !== undefined) {
     options.maxQuoteAgeMs =
-      integer(values['max-quote-age'], '--max-quote-age', undefined, 1) * 1000;
+      integerFlag(values['max-quote-age'], '--max-quote-age', undefined, 1) * 1000;
   }
   if (values['max-attest-delay'] !== undefined) {
-    options.maxAttestDelayS = integer(
+    options.maxAttestDelayS = integerFlag(
       values['max-attest-delay'],
       '--max-attest-delay',
       undefined,
@@ -108,20 +118,4 @@ async function serve(argv: readonly string[]): Promise<number> {
   await untilStopSignal(logger);
   await oracle.stop();
   return 0;
-}
-
-function integer(text: string, what: string, max = Number.MAX_SAFE_INTEGER, min = 0): number {
-  const n = Number(text);
-  if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n > max || n < min) {
-    throw new UsageError(`${what} must be a whole number from ${min} to ${max}, got '${text}'`);
-  }
-  return n;
-}
-
-function stderrLogger(level: string): Logger {
-  const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
-  if (!levels.includes(level)) {
-    throw new UsageError(`--log-level must be one of ${levels.join(', ')}`);
-  }
-  return pino({ level }, pino.destination({ dest: 2, sync: true }));
 }

@@ -10,10 +10,16 @@
  */
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { type Logger, pino } from 'pino';
 import { parsePrice } from '../../model/units.ts';
 import type { Subcommand } from '../cli.ts';
-import { flag, runSubcommand, UsageError, untilStopSignal } from '../cli-support.ts';
+import {
+  flag,
+  integerFlag,
+  runSubcommand,
+  stderrLogger,
+  UsageError,
+  untilStopSignal,
+} from '../cli-support.ts';
 import { InvalidPricePathError } from './errors.ts';
 import { PriceFeedServer, type PriceFeedServerOptions } from './server.ts';
 
@@ -70,13 +76,13 @@ async function serve(argv: readonly string[]): Promise<number> {
   if (values.loop && values.csv === undefined) throw new UsageError('--loop needs --csv');
   const logger = stderrLogger(values['log-level'] ?? 'info');
   const options: PriceFeedServerOptions = { logger };
-  if (values.port !== undefined) options.port = integer(values.port, '--port', 65535);
+  if (values.port !== undefined) options.port = integerFlag(values.port, '--port', 65535);
   if (values.host !== undefined) options.host = values.host;
   if (values['start-price'] !== undefined) {
     options.startPrice = flag('--start-price', () => parsePrice(values['start-price']!));
   }
-  if (values.seed !== undefined) options.seed = integer(values.seed, '--seed');
-  if (values['tick-ms'] !== undefined) options.tickMs = integer(values['tick-ms'], '--tick-ms');
+  if (values.seed !== undefined) options.seed = integerFlag(values.seed, '--seed');
+  if (values['tick-ms'] !== undefined) options.tickMs = integerFlag(values['tick-ms'], '--tick-ms');
   if (values.volatility !== undefined) options.volatility = values.volatility;
   if (values.drift !== undefined) options.drift = values.drift;
   if (values.spread !== undefined) {
@@ -100,20 +106,4 @@ async function serve(argv: readonly string[]): Promise<number> {
   await untilStopSignal(logger);
   await server.stop();
   return 0;
-}
-
-function integer(text: string, what: string, max = Number.MAX_SAFE_INTEGER): number {
-  const n = Number(text);
-  if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n > max) {
-    throw new UsageError(`${what} must be a whole number from 0 to ${max}, got '${text}'`);
-  }
-  return n;
-}
-
-function stderrLogger(level: string): Logger {
-  const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
-  if (!levels.includes(level)) {
-    throw new UsageError(`--log-level must be one of ${levels.join(', ')}`);
-  }
-  return pino({ level }, pino.destination({ dest: 2, sync: true }));
 }
