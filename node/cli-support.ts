@@ -45,7 +45,10 @@ export function flag<T>(what: string, parse: () => T): T {
   }
 }
 
-/** Resolves on the first SIGTERM or SIGINT, with the signal's name. */
+/**
+ * Resolves on the first SIGTERM or SIGINT, with the signal's name. Call it before printing the
+ * ready lines, so a signal sent as soon as they appear is caught.
+ */
 export function untilStopSignal(logger?: Logger): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {
     const onSignal = (signal: NodeJS.Signals): void => {

@@ -113,9 +113,11 @@ async function serve(argv: readonly string[]): Promise<number> {
   if (chain.cookieFile) lines.push(`rpc-cookie-file ${chain.cookieFile}`);
   else lines.push(`rpc-user ${chain.rpcAuth.user}`);
   lines.push(`faucet-address ${chain.faucetAddress}`, `height ${chain.height}`);
+  // Listen for the stop signal before saying we are ready: a caller may signal at once.
+  const stopped = untilStopSignal(logger);
   process.stdout.write(`${lines.join('\n')}\n`);
 
-  await untilStopSignal(logger);
+  await stopped;
   await chain.stop();
   if (tempDir) await rm(tempDir, { recursive: true, force: true });
   return 0;

@@ -111,11 +111,13 @@ async function serve(argv: readonly string[]): Promise<number> {
   }
 
   const oracle = await OracleServer.start(options);
+  // Listen for the stop signal before saying we are ready: a caller may signal at once.
+  const stopped = untilStopSignal(logger);
   process.stdout.write(
     `url ${oracle.url}\npublic-key ${oracle.publicKey}\nannouncement-key ${oracle.announcementPublicKey}\n`,
   );
 
-  await untilStopSignal(logger);
+  await stopped;
   await oracle.stop();
   return 0;
 }

@@ -100,10 +100,12 @@ async function serve(argv: readonly string[]): Promise<number> {
     if (err instanceof InvalidPricePathError) throw new UsageError(err.message);
     throw err;
   }
+  // Listen for the stop signal before saying we are ready: a caller may signal at once.
+  const stopped = untilStopSignal(logger);
   process.stdout.write(`ws-url ${server.url}\ncontrol-url ${server.controlUrl}\n`);
   logger.info({ url: server.url, controlUrl: server.controlUrl }, 'price feed serving');
 
-  await untilStopSignal(logger);
+  await stopped;
   await server.stop();
   return 0;
 }
