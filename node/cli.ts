@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { chainCommand } from './chain/cli.ts';
+import { makerCommand, takerCommand } from './daemon/cli.ts';
 import { oracleCommand } from './oracle/cli.ts';
 import { pricefeedCommand } from './pricefeed/cli.ts';
 
@@ -14,8 +15,10 @@ export interface Subcommand {
   run(argv: readonly string[]): Promise<number>;
 }
 
-/** Implemented subcommands. Later issues add taker and maker. */
+/** Every subcommand. */
 export const subcommands: Record<string, Subcommand> = {
+  taker: takerCommand,
+  maker: makerCommand,
   chain: chainCommand,
   oracle: oracleCommand,
   pricefeed: pricefeedCommand,

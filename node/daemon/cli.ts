@@ -1,0 +1,95 @@
+/**
+ * `dlcfd taker` and `dlcfd maker`: run a node. Configuration from flags, `DLCFD_*` environment
+ * variables and `<datadir>/dlcfd.json` (or `--config FILE`), in that order of precedence.
+ *
+ * Ready lines on stdout: `peer-id <id>`, `multiaddr <addr>` (maker, one per address),
+ * `datadir <dir>`. Logs go to stderr. SIGTERM or SIGINT stops the node cleanly (exit 0).
+ */
+import { parseArgs } from 'node:util';
+import type { Subcommand } from '../cli.ts';
+import { runSubcommand, stderrLogger, UsageError, untilStopSignal } from '../cli-support.ts';
+import { ConfigError, FLAGS, loadConfig, type Role } from './config.ts';
+import { Daemon } from './daemon.ts';
+
+const usage = (role: Role): string => `usage: dlcfd ${role} --datadir DIR [options]
+
+  --datadir DIR                 where the node keeps its keys, wallet and database (required)
+  --config FILE                 JSON config file (default: DIR/dlcfd.json if present)
+  --network mainnet|testnet|regtest
+  --chain-rpc URL               Bitcoin Core JSON-RPC (or dlcfd chain); with --chain-user and
+  --chain-user U --chain-password W | --chain-cookie-file F
+  --oracle URL --oracle-public-key HEX [--oracle-announcement-key HEX]
+  --pricefeed URL               BitMEX realtime websocket (default: BitMEX for the network)
+  ${role === 'maker' ? '--listen MULTIADDR            where takers reach this maker (repeatable)' : '--maker MULTIADDR/p2p/ID       the maker to trade with (repeatable)'}
+  --muxer yamux|mplex           stream multiplexer (default yamux)
+  --ui-host H --ui-port P       where the UI will be served (default 127.0.0.1:8000)
+  --settlement-interval S --rollover-interval S --oracle-event-interval S
+  --cet-timelock BLOCKS --refund-timelock BLOCKS --offer-max-age S
+  --protocol-timeout-ms MS --chain-poll-ms MS
+${role === 'maker' ? '  --auto-accept                 accept valid orders and settlements without asking\n  --spread BPS                  offers follow the feed at this spread\n' : ''}  --log-level LEVEL             fatal … trace, silent (default info)
+
+Every flag also reads from DLCFD_<FLAG> (e.g. DLCFD_CHAIN_RPC). A service that is down does not
+stop the node: it starts degraded and reports health until the service returns.
+`;
+
+function command(role: Role): Subcommand {
+  return {
+    summary:
+      role === 'taker'
+        ? 'run a taker node (takes offers, keeps positions open)'
+        : 'run a maker node (publishes offers, accepts orders)',
+    run(argv) {
+      return runSubcommand(role, usage(role), async () => {
+        if (argv[0] === '--help' || argv[0] === '-h') {
+          process.stdout.write(usage(role));
+          return 0;
+        }
+        const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }> = {
+          config: { type: 'string' },
+        };
+        for (const flag of Object.keys(FLAGS)) {
+          options[flag] =
+            flag === 'auto-accept'
+              ? { type: 'boolean' }
+              : {
+                  type: 'string',
+                  ...(flag === 'listen' || flag === 'maker' ? { multiple: true } : {}),
+                };
+        }
+        const { values, positionals } = parseArgs({
+          args: [...argv],
+          options,
+          strict: true,
+          allowPositionals: true,
+        });
+        if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
+        let config: Awaited<ReturnType<typeof loadConfig>>;
+        try {
+          config = await loadConfig({
+            role,
+            flags: values as Record<string, string | string[] | boolean>,
+            env: process.env,
+            ...(typeof values.config === 'string' ? { configFile: values.config } : {}),
+          });
+        } catch (err) {
+          if (err instanceof ConfigError) throw new UsageError(err.message);
+          throw err;
+        }
+        const logger = stderrLogger(config.logLevel);
+        const daemon = await Daemon.start(config, { logger });
+        const lines = [`peer-id ${daemon.peerId}`];
+        for (const a of daemon.p2p.getMultiaddrs()) lines.push(`multiaddr ${a.toString()}`);
+        lines.push(`datadir ${config.datadir}`);
+        // Listen for the stop signal before saying we are ready: a caller may signal at once.
+        const stopped = untilStopSignal(logger);
+        process.stdout.write(`${lines.join('\n')}\n`);
+        await stopped;
+        await daemon.stop();
+        return 0;
+      });
+    },
+  };
+}
+
+export const takerCommand = command('taker');
+export const makerCommand = command('maker');

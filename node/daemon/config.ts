@@ -1,0 +1,276 @@
+/**
+ * Configuration of a taker or maker node, from (highest first) command-line flags, `DLCFD_*`
+ * environment variables, a JSON config file, and defaults. Every time constant of DESIGN.md is
+ * here, so a local testnet can compress a day into minutes.
+ *
+ * A bad value is refused at start with a message naming the setting and where it came from; a
+ * missing service (chain, oracle, feed, maker) is not a config error — the node starts degraded.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+
+export type Role = 'taker' | 'maker';
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Where a node keeps its config file unless `--config` says otherwise. */
+export const CONFIG_FILE = 'dlcfd.json';
+
+const hex32 = z.string().regex(/^[0-9a-f]{64}$/, '32 bytes of lowercase hex');
+const seconds = z.number().int().positive();
+
+/** Time constants (DESIGN.md "Time"); production defaults, scaled down by testnets. */
+const TimeSchema = z.object({
+  /** Seconds from setup or rollover to the settlement event. */
+  settlementIntervalSecs: seconds.default(24 * 3600),
+  /** How often the taker rolls over. */
+  rolloverIntervalSecs: seconds.default(3600),
+  /** Spacing of oracle events (settlement and hourly liquidation events). */
+  oracleEventIntervalSecs: seconds.default(3600),
+  /** CET relative timelock in blocks. */
+  cetTimelockBlocks: seconds.default(12),
+  /** Refund relative timelock in blocks: 1.5 × the settlement interval at 10-minute blocks. */
+  refundTimelockBlocks: seconds.default(216),
+  /** Offers older than this are refused. */
+  offerMaxAgeSecs: seconds.default(600),
+  /** A maker's funding rate older than this is not used for a rollover. */
+  fundingRateMaxAgeSecs: seconds.default(300),
+  /** Bound on each protocol message read or write. */
+  protocolTimeoutMs: seconds.default(30_000),
+  /** How often the wallet and chain monitor look for new blocks. */
+  chainPollMs: seconds.default(5_000),
+});
+
+const MakerSchema = z.object({
+  /** Maker's offers follow the feed at this spread (basis points) around the mid price. */
+  spreadBps: z.number().int().min(0).max(10_000).default(10),
+  minQuantity: z.number().int().positive().default(100),
+  maxQuantity: z.number().int().positive().default(10_000),
+  lotSize: z.number().int().positive().default(100),
+  leverageChoices: z.array(z.number().int().min(1).max(100)).min(1).default([1, 2, 3, 5]),
+  /** Per settlement interval, decimal string; positive: long pays short. */
+  fundingRate: z
+    .string()
+    .regex(/^-?\d+(\.\d+)?$/)
+    .default('0.0001'),
+  /** Sats the taker pays at setup. */
+  openingFee: z.number().int().min(0).default(2),
+  /** sat/vB for lock and commit. */
+  txFeeRate: z.number().int().min(1).default(1),
+  /** Accept every valid order and settlement proposal without asking the user. */
+  autoAccept: z.boolean().default(false),
+});
+
+export const ConfigSchema = z
+  .object({
+    role: z.enum(['taker', 'maker']),
+    datadir: z.string().min(1),
+    network: z.enum(['mainnet', 'testnet', 'regtest']).default('mainnet'),
+    logLevel: z
+      .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+      .default('info'),
+    chain: z
+      .object({
+        url: z.string().url(),
+        user: z.string().optional(),
+        password: z.string().optional(),
+        cookieFile: z.string().optional(),
+      })
+      .optional(),
+    oracle: z
+      .object({
+        url: z.string().url(),
+        /** The olivia-v1 attestation key, pinned. */
+        publicKey: hex32,
+        announcementKey: hex32.optional(),
+      })
+      .optional(),
+    /** BitMEX realtime URL; default: BitMEX mainnet, or its testnet on other networks. */
+    pricefeed: z.object({ url: z.string().url().optional() }).default({}),
+    p2p: z
+      .object({
+        /** Maker: where to listen. */
+        listen: z.array(z.string()).default([]),
+        /** Taker: the makers to dial, multiaddrs ending in /p2p/<peer id>. */
+        makers: z.array(z.string()).default([]),
+        muxer: z.enum(['yamux', 'mplex']).default('yamux'),
+      })
+      .default({ listen: [], makers: [], muxer: 'yamux' }),
+    ui: z
+      .object({
+        host: z.string().default('127.0.0.1'),
+        port: z.number().int().min(0).max(65_535).default(8000),
+      })
+      .default({ host: '127.0.0.1', port: 8000 }),
+    time: TimeSchema.default(TimeSchema.parse({})),
+    maker: MakerSchema.default(MakerSchema.parse({})),
+  })
+  .superRefine((c, ctx) => {
+    if (c.role === 'taker' && c.p2p.listen.length > 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['p2p', 'listen'],
+        message: 'a taker dials; it does not listen',
+      });
+    }
+    for (const [i, m] of c.p2p.makers.entries()) {
+      if (!/\/p2p\/\w+$/.test(m)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['p2p', 'makers', i],
+          message: `'${m}' must end in /p2p/<maker peer id>, so the taker knows whom it talks to`,
+        });
+      }
+    }
+  });
+
+export type DaemonConfig = z.output<typeof ConfigSchema>;
+
+/** Command-line flags, each mapped to its place in the config. */
+export const FLAGS = {
+  datadir: 'datadir',
+  network: 'network',
+  'log-level': 'logLevel',
+  'chain-rpc': 'chain.url',
+  'chain-user': 'chain.user',
+  'chain-password': 'chain.password',
+  'chain-cookie-file': 'chain.cookieFile',
+  oracle: 'oracle.url',
+  'oracle-public-key': 'oracle.publicKey',
+  'oracle-announcement-key': 'oracle.announcementKey',
+  pricefeed: 'pricefeed.url',
+  listen: 'p2p.listen',
+  maker: 'p2p.makers',
+  muxer: 'p2p.muxer',
+  'ui-host': 'ui.host',
+  'ui-port': 'ui.port',
+  'settlement-interval': 'time.settlementIntervalSecs',
+  'rollover-interval': 'time.rolloverIntervalSecs',
+  'oracle-event-interval': 'time.oracleEventIntervalSecs',
+  'cet-timelock': 'time.cetTimelockBlocks',
+  'refund-timelock': 'time.refundTimelockBlocks',
+  'offer-max-age': 'time.offerMaxAgeSecs',
+  'protocol-timeout-ms': 'time.protocolTimeoutMs',
+  'chain-poll-ms': 'time.chainPollMs',
+  'auto-accept': 'maker.autoAccept',
+  spread: 'maker.spreadBps',
+} as const satisfies Record<string, string>;
+
+/** Paths whose values are lists (a flag may repeat, an env var is comma-separated). */
+const LISTS = new Set(['p2p.listen', 'p2p.makers']);
+/** Paths whose values are numbers or booleans in the schema. */
+const NUMBERS = new Set([
+  'ui.port',
+  'time.settlementIntervalSecs',
+  'time.rolloverIntervalSecs',
+  'time.oracleEventIntervalSecs',
+  'time.cetTimelockBlocks',
+  'time.refundTimelockBlocks',
+  'time.offerMaxAgeSecs',
+  'time.protocolTimeoutMs',
+  'time.chainPollMs',
+  'maker.spreadBps',
+]);
+const BOOLEANS = new Set(['maker.autoAccept']);
+
+type Json = Record<string, unknown>;
+
+function setPath(target: Json, path: string, value: unknown): void {
+  const keys = path.split('.');
+  let node = target;
+  for (const k of keys.slice(0, -1)) {
+    node[k] = typeof node[k] === 'object' && node[k] !== null ? node[k] : {};
+    node = node[k] as Json;
+  }
+  node[keys[keys.length - 1]!] = value;
+}
+
+function coerce(path: string, raw: string | string[], source: string): unknown {
+  if (LISTS.has(path)) return Array.isArray(raw) ? raw : raw.split(',').filter(Boolean);
+  const text = Array.isArray(raw) ? raw[raw.length - 1]! : raw;
+  if (NUMBERS.has(path)) {
+    if (!/^\d+$/.test(text)) throw new ConfigError(`${source}: '${text}' is not a whole number`);
+    return Number(text);
+  }
+  if (BOOLEANS.has(path)) {
+    if (!['true', 'false', '1', '0', ''].includes(text)) {
+      throw new ConfigError(`${source}: '${text}' is not true or false`);
+    }
+    return text === 'true' || text === '1' || text === '';
+  }
+  return text;
+}
+
+function deepMerge(base: Json, over: Json): Json {
+  const out: Json = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    const b = out[k];
+    out[k] =
+      v &&
+      typeof v === 'object' &&
+      !Array.isArray(v) &&
+      b &&
+      typeof b === 'object' &&
+      !Array.isArray(b)
+        ? deepMerge(b as Json, v as Json)
+        : v;
+  }
+  return out;
+}
+
+export interface ConfigSources {
+  readonly role: Role;
+  /** Parsed flags: flag name (without --) → value(s). */
+  readonly flags?: Readonly<Record<string, string | string[] | boolean | undefined>>;
+  /** Environment (process.env): `DLCFD_<FLAG_IN_UPPER_SNAKE>`, e.g. DLCFD_CHAIN_RPC. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Explicit config file; otherwise `<datadir>/dlcfd.json` if it exists. */
+  readonly configFile?: string;
+}
+
+/** Resolves the configuration. Throws {@link ConfigError} with every problem found. */
+export async function loadConfig(sources: ConfigSources): Promise<DaemonConfig> {
+  const fromFlags: Json = {};
+  const fromEnv: Json = {};
+  for (const [flag, path] of Object.entries(FLAGS)) {
+    const v = sources.flags?.[flag];
+    if (v !== undefined)
+      setPath(
+        fromFlags,
+        path,
+        coerce(path, v === true ? '' : (v as string | string[]), `--${flag}`),
+      );
+    const envName = `DLCFD_${flag.toUpperCase().replaceAll('-', '_')}`;
+    const e = sources.env?.[envName];
+    if (e !== undefined && e !== '') setPath(fromEnv, path, coerce(path, e, envName));
+  }
+  const datadir = (fromFlags.datadir ?? fromEnv.datadir) as string | undefined;
+  let fromFile: Json = {};
+  const file = sources.configFile ?? (datadir ? join(datadir, CONFIG_FILE) : undefined);
+  if (file) {
+    try {
+      fromFile = JSON.parse(await readFile(file, 'utf8')) as Json;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' || sources.configFile) {
+        throw new ConfigError(`config file ${file}: ${(err as Error).message}`);
+      }
+    }
+  }
+  const merged = deepMerge(deepMerge(deepMerge({}, fromFile), fromEnv), fromFlags);
+  merged.role = sources.role;
+  const parsed = ConfigSchema.safeParse(merged);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map(
+      (i) => `${i.path.join('.') || '(config)'}: ${i.message}`,
+    );
+    throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
+  }
+  return parsed.data;
+}

@@ -1,0 +1,395 @@
+/**
+ * A taker or maker node: every subsystem started under supervision, each reporting to one health
+ * registry. Starting never fails because a subsystem is down — no chain, no oracle, no feed, no
+ * maker: the node comes up degraded, says so in health, and heals when the service returns. Only
+ * what the node cannot run without at all (its data dir, its database) stops start-up.
+ */
+import { join } from 'node:path';
+import { multiaddr } from '@multiformats/multiaddr';
+import { type Logger, pino } from 'pino';
+import { CfdReadModel } from '../../eventstore/cfd-read-model.ts';
+import { CfdRepository } from '../../eventstore/cfd-repository.ts';
+import { EventStore } from '../../eventstore/event-store.ts';
+import { divRound } from '../../model/fixed.ts';
+import type { Offer } from '../../model/offer.ts';
+import { nextEventTime, oracleEventId } from '../../model/oracle-event.ts';
+import { asPrice, type Price, parseFundingRate } from '../../model/units.ts';
+import { OfferProtocol } from '../../protocols/offer/index.ts';
+import { ChainMonitor } from '../chain/monitor.ts';
+import { BitcoinRpc } from '../chain/rpc.ts';
+import { OracleClient } from '../oracle/client.ts';
+import { loadOrCreateIdentity } from '../p2p/identity.ts';
+import { createP2pNode, type P2pNode } from '../p2p/node.ts';
+import { PriceFeedClient } from '../pricefeed/client.ts';
+import { HealthRegistry, type HealthStatus } from '../runtime/health.ts';
+import { Supervisor } from '../runtime/supervisor.ts';
+import { Wallet } from '../wallet/wallet.ts';
+import type { DaemonConfig } from './config.ts';
+
+/** Names under which subsystems report health. Peers report as `peer:<peer id>`. */
+export const HEALTH = {
+  database: 'database',
+  chain: 'chain',
+  wallet: 'wallet',
+  monitor: 'chain-monitor',
+  oracle: 'oracle',
+  pricefeed: 'pricefeed',
+  p2p: 'p2p',
+  offers: 'offers',
+} as const;
+
+/** How often the maker re-publishes its offers even when the price has not moved: well inside
+ * the taker's 10-minute staleness bound (ItchySats' automation re-put offers every 5 minutes). */
+export const OFFER_REFRESH_MS = 60_000;
+/** Smallest pause between two offer publications while the feed ticks. */
+export const OFFER_MIN_INTERVAL_MS = 1_000;
+
+export interface DaemonOptions {
+  readonly logger?: Logger;
+  /** Unix ms; injectable for tests. */
+  readonly clock?: () => number;
+}
+
+export class Daemon {
+  readonly config: DaemonConfig;
+  readonly health: HealthRegistry;
+  readonly log: Logger;
+  readonly store: EventStore;
+  readonly cfds: CfdRepository;
+  readonly readModel: CfdReadModel;
+  readonly p2p: P2pNode;
+  readonly offers: OfferProtocol;
+  readonly feed: PriceFeedClient;
+  readonly rpc: BitcoinRpc | undefined;
+  readonly oracle: OracleClient | undefined;
+  #wallet: Wallet | undefined;
+  #monitor: ChainMonitor | undefined;
+  readonly #supervisors: Supervisor[] = [];
+  readonly #stops: (() => Promise<void> | void)[] = [];
+  readonly #clock: () => number;
+
+  private constructor(
+    config: DaemonConfig,
+    parts: {
+      health: HealthRegistry;
+      log: Logger;
+      store: EventStore;
+      readModel: CfdReadModel;
+      p2p: P2pNode;
+      rpc: BitcoinRpc | undefined;
+      clock: () => number;
+    },
+  ) {
+    this.config = config;
+    this.health = parts.health;
+    this.log = parts.log;
+    this.store = parts.store;
+    this.readModel = parts.readModel;
+    this.cfds = new CfdRepository(parts.store, () => Math.floor(parts.clock() / 1000));
+    this.p2p = parts.p2p;
+    this.rpc = parts.rpc;
+    this.#clock = parts.clock;
+    this.offers = new OfferProtocol(parts.p2p, { role: config.role, logger: parts.log });
+    this.feed = new PriceFeedClient({
+      network: config.network,
+      ...(config.pricefeed.url ? { url: config.pricefeed.url } : {}),
+      logger: parts.log.child({ component: 'pricefeed' }),
+    });
+    this.oracle = config.oracle
+      ? new OracleClient({
+          url: config.oracle.url,
+          publicKey: config.oracle.publicKey,
+          ...(config.oracle.announcementKey
+            ? { announcementPublicKey: config.oracle.announcementKey }
+            : {}),
+          health: parts.health,
+          healthName: HEALTH.oracle,
+          logger: parts.log.child({ component: 'oracle' }),
+        })
+      : undefined;
+  }
+
+  /** Starts a node. Resolves once everything is started (not necessarily healthy). */
+  static async start(config: DaemonConfig, options: DaemonOptions = {}): Promise<Daemon> {
+    const log = options.logger ?? pino({ level: config.logLevel });
+    const clock = options.clock ?? Date.now;
+    const health = new HealthRegistry(clock);
+    health.register(HEALTH.database);
+    const store = await EventStore.open(join(config.datadir, 'events'), {
+      logger: log.child({ component: 'eventstore' }),
+    });
+    const readModel = await CfdReadModel.open(store, {
+      logger: log.child({ component: 'read-model' }),
+    });
+    health.report(HEALTH.database, { status: 'ok', detail: `${store.head} events` });
+
+    const p2p = await createP2pNode({
+      privateKey: await loadOrCreateIdentity(config.datadir),
+      listen: config.p2p.listen,
+      muxer: config.p2p.muxer,
+    });
+    health.report(HEALTH.p2p, {
+      status: 'ok',
+      detail: config.role === 'maker' ? p2p.getMultiaddrs().map(String).join(' ') : 'dialing',
+    });
+
+    const rpc = config.chain
+      ? new BitcoinRpc({
+          url: config.chain.url,
+          ...(config.chain.user ? { user: config.chain.user } : {}),
+          ...(config.chain.password ? { password: config.chain.password } : {}),
+          ...(config.chain.cookieFile ? { cookieFile: config.chain.cookieFile } : {}),
+          logger: log.child({ component: 'chain' }),
+        })
+      : undefined;
+    const daemon = new Daemon(config, { health, log, store, readModel, p2p, rpc, clock });
+    await daemon.#startSubsystems();
+    log.info({ role: config.role, peerId: p2p.peerId.toString() }, 'node started');
+    return daemon;
+  }
+
+  /** The wallet, once the chain answered for the first time (it needs the chain's height). */
+  get wallet(): Wallet | undefined {
+    return this.#wallet;
+  }
+
+  get monitor(): ChainMonitor | undefined {
+    return this.#monitor;
+  }
+
+  get peerId(): string {
+    return this.p2p.peerId.toString();
+  }
+
+  /** Stops everything, in reverse order of start. */
+  async stop(): Promise<void> {
+    for (const s of [...this.#supervisors].reverse()) await s.stop();
+    for (const stop of [...this.#stops].reverse()) await stop();
+    await this.readModel.close();
+    await this.p2p.stop();
+    await this.store.close();
+  }
+
+  async #startSubsystems(): Promise<void> {
+    const { config, health } = this;
+    await this.offers.start();
+    this.#stops.push(() => this.offers.stop());
+
+    // Price feed: its client reconnects on its own; mirror its health.
+    const feedStatus: Record<string, HealthStatus> = {
+      connected: 'ok',
+      connecting: 'starting',
+      disconnected: 'down',
+    };
+    health.register(HEALTH.pricefeed);
+    this.feed.onHealth((h) => {
+      health.report(HEALTH.pricefeed, {
+        status: h.status === 'connected' && h.stale ? 'degraded' : (feedStatus[h.status] ?? 'down'),
+        ...(h.lastError ? { error: new Error(h.lastError.message) } : {}),
+        detail: h.stale ? 'quotes are stale' : h.url,
+      });
+    });
+    this.feed.start();
+    this.#stops.push(() => this.feed.stop());
+
+    if (this.oracle) {
+      this.oracle.start();
+      this.#stops.push(() => this.oracle?.stop());
+    } else {
+      health.report(HEALTH.oracle, { status: 'down', detail: 'no oracle configured (--oracle)' });
+    }
+
+    if (this.rpc) this.#superviseChain(this.rpc);
+    else {
+      for (const name of [HEALTH.chain, HEALTH.wallet, HEALTH.monitor]) {
+        health.report(name, {
+          status: 'down',
+          detail: 'no chain backend configured (--chain-rpc)',
+        });
+      }
+    }
+
+    if (config.role === 'maker') this.#superviseOffers();
+    else for (const addr of config.p2p.makers) this.#superviseMakerConnection(addr);
+  }
+
+  /** Chain reachability, then the wallet and the monitor once it answers; a sync per block. */
+  #superviseChain(rpc: BitcoinRpc): void {
+    const { config, health } = this;
+    const pollMs = config.time.chainPollMs;
+    for (const name of [HEALTH.wallet, HEALTH.monitor]) {
+      health.report(name, { status: 'starting', detail: 'waiting for the chain backend' });
+    }
+    const chain = new Supervisor({
+      name: HEALTH.chain,
+      health,
+      logger: this.log,
+      run: async ({ signal, ready }) => {
+        let last = -1;
+        while (!signal.aborted) {
+          const height = await rpc.getBlockCount({ signal });
+          ready();
+          if (height !== last) {
+            health.report(HEALTH.chain, { detail: `height ${height}` });
+            last = height;
+            await this.#onBlock(rpc).catch((err: unknown) =>
+              health.report(HEALTH.wallet, { status: 'degraded', error: err }),
+            );
+          }
+          await sleep(pollMs, signal);
+        }
+      },
+    });
+    this.#supervisors.push(chain);
+    chain.start();
+  }
+
+  async #onBlock(rpc: BitcoinRpc): Promise<void> {
+    const { config, health } = this;
+    if (!this.#wallet) {
+      this.#wallet = await Wallet.open({
+        datadir: join(config.datadir, 'wallet'),
+        network: config.network,
+        chain: rpc,
+        logger: this.log.child({ component: 'wallet' }),
+      });
+      this.#stops.push(() => this.#wallet?.close());
+    }
+    if (!this.#monitor) {
+      this.#monitor = new ChainMonitor({
+        rpc,
+        dataDir: join(config.datadir, 'monitor'),
+        pollIntervalMs: config.time.chainPollMs,
+        logger: this.log.child({ component: 'monitor' }),
+      });
+      await this.#monitor.start();
+      this.#stops.push(() => this.#monitor?.stop());
+    }
+    await this.#wallet.sync();
+    const b = this.#wallet.balance();
+    health.report(HEALTH.wallet, {
+      status: 'ok',
+      detail: `height ${this.#wallet.height}, ${b.spendable} sats spendable`,
+    });
+    const m = this.#monitor.health();
+    health.report(HEALTH.monitor, {
+      status: m.status === 'ok' ? 'ok' : m.status === 'degraded' ? 'degraded' : 'starting',
+      ...(m.lastError ? { error: new Error(m.lastError.message) } : {}),
+      detail: `watching ${m.watching}, tracking ${m.tracking}`,
+    });
+  }
+
+  /** Maker: offers follow the feed with a spread, republished on change and periodically. */
+  #superviseOffers(): void {
+    const { health } = this;
+    const sup = new Supervisor({
+      name: HEALTH.offers,
+      health,
+      logger: this.log,
+      run: async ({ signal, ready, degraded }) => {
+        let lastKey = '';
+        let lastAt = 0;
+        while (!signal.aborted) {
+          const quote = this.feed.latest();
+          if (!quote || quote.stale) {
+            degraded('no fresh quote from the price feed: no offers published');
+            if (lastKey !== 'none') await this.offers.publish([]);
+            lastKey = 'none';
+          } else {
+            const offers = this.makerOffers(quote.bid, quote.ask);
+            const key = offers.map((o) => o.price).join();
+            const now = this.#clock();
+            if (key !== lastKey || now - lastAt >= OFFER_REFRESH_MS) {
+              await this.offers.publish(offers);
+              lastKey = key;
+              lastAt = now;
+            }
+            ready();
+          }
+          await sleep(OFFER_MIN_INTERVAL_MS, signal);
+        }
+      },
+    });
+    this.#supervisors.push(sup);
+    sup.start();
+  }
+
+  /**
+   * The maker's current offers for a quote: a short at the ask plus the spread and a long at the
+   * bid minus the spread, settling on the first oracle event one settlement interval ahead.
+   */
+  makerOffers(bid: Price, ask: Price): Offer[] {
+    const m = this.config.maker;
+    const t = this.config.time;
+    const now = Math.floor(this.#clock() / 1000);
+    const event = oracleEventId(
+      nextEventTime(now + t.settlementIntervalSecs, t.oracleEventIntervalSecs),
+    );
+    const spread = BigInt(m.spreadBps);
+    const base = {
+      symbol: 'BTCUSD' as const,
+      minQuantity: BigInt(m.minQuantity),
+      maxQuantity: BigInt(m.maxQuantity),
+      lotSize: BigInt(m.lotSize),
+      leverageChoices: m.leverageChoices,
+      fundingRate: parseFundingRate(m.fundingRate),
+      openingFee: BigInt(m.openingFee),
+      txFeeRate: BigInt(m.txFeeRate),
+      settlementIntervalSecs: t.settlementIntervalSecs,
+      oracleEventId: event,
+      createdAt: now,
+    };
+    const up = asPrice(divRound(ask * (10_000n + spread), 10_000n, 'ceil'));
+    const down = asPrice(divRound(bid * (10_000n - spread), 10_000n, 'floor'));
+    return [
+      { ...base, id: `short-${now}`, makerPosition: 'short', price: up },
+      { ...base, id: `long-${now}`, makerPosition: 'long', price: down },
+    ];
+  }
+
+  /** Taker: keeps a connection to one maker, redialling with backoff; health per maker. */
+  #superviseMakerConnection(address: string): void {
+    const addr = multiaddr(address);
+    const peer = address.slice(address.lastIndexOf('/p2p/') + 5);
+    const name = `peer:${peer}`;
+    const sup = new Supervisor({
+      name,
+      health: this.health,
+      logger: this.log,
+      maxBackoffMs: 10_000,
+      run: async ({ signal, ready }) => {
+        const connection = await this.p2p.dial(addr, { signal });
+        ready();
+        this.health.report(name, { detail: String(connection.remoteAddr) });
+        // Ends when the connection closes: the supervisor then redials with backoff.
+        await new Promise<void>((resolve) => {
+          const done = (): void => {
+            this.p2p.removeEventListener('peer:disconnect', onDisconnect);
+            signal.removeEventListener('abort', done);
+            resolve();
+          };
+          const onDisconnect = (evt: CustomEvent<{ toString(): string }>): void => {
+            if (evt.detail.toString() === peer) done();
+          };
+          this.p2p.addEventListener('peer:disconnect', onDisconnect);
+          signal.addEventListener('abort', done);
+        });
+        if (!signal.aborted) throw new Error('connection to the maker closed');
+      },
+    });
+    this.#supervisors.push(sup);
+    sup.start();
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done);
+  });
+}

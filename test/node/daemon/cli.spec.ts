@@ -1,0 +1,54 @@
+import assert from 'node:assert/strict';
+import { tempDir } from '../../helpers/cfd-fixtures.ts';
+import { dlcfd, startDlcfd } from '../../helpers/dlcfd-cli.ts';
+
+describe('dlcfd taker / maker (command line)', function () {
+  this.timeout(30_000);
+
+  it('a maker prints its peer id and address, keeps its identity, and stops on SIGTERM', async () => {
+    const dir = await tempDir();
+    try {
+      const args = [
+        '--datadir',
+        dir.path,
+        '--network',
+        'regtest',
+        '--listen',
+        '/ip4/127.0.0.1/tcp/0',
+      ];
+      args.push('--pricefeed', 'ws://127.0.0.1:1/realtime');
+      const first = await startDlcfd('maker', args, 'datadir');
+      const id = first.ready.get('peer-id')!;
+      assert.match(id, /^12D3KooW/);
+      assert.match(first.ready.get('multiaddr') ?? '', /^\/ip4\/127\.0\.0\.1\/tcp\/\d+/);
+      assert.equal(await first.stop('SIGTERM'), 0);
+      const second = await startDlcfd('maker', args, 'datadir');
+      assert.equal(second.ready.get('peer-id'), id, 'the same identity after a restart');
+      assert.equal(await second.stop('SIGINT'), 0);
+    } finally {
+      await dir.cleanup();
+    }
+  });
+
+  it('refuses a bad configuration with usage and exit code 2', async () => {
+    const missing = await dlcfd('taker');
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /datadir/);
+    assert.match(missing.stderr, /usage: dlcfd taker/);
+    const listening = await dlcfd(
+      'taker',
+      '--datadir',
+      '/tmp/x',
+      '--listen',
+      '/ip4/127.0.0.1/tcp/0',
+    );
+    assert.equal(listening.code, 2);
+    assert.match(listening.stderr, /a taker dials; it does not listen/);
+  });
+
+  it('both are listed in dlcfd --help', async () => {
+    const { stdout } = await dlcfd('--help');
+    assert.match(stdout, /taker\s+run a taker node/);
+    assert.match(stdout, /maker\s+run a maker node/);
+  });
+});

@@ -1,0 +1,86 @@
+import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { loadConfig } from '../../../node/daemon/config.ts';
+import { tempDir } from '../../helpers/cfd-fixtures.ts';
+
+const KEY = 'ddd4636845a90185991826be5a494cde9f4a6947b1727217afedc6292fa4caf7';
+
+describe('node/daemon/config', () => {
+  let dir: { path: string; cleanup: () => Promise<void> };
+  beforeEach(async () => {
+    dir = await tempDir();
+  });
+  afterEach(() => dir.cleanup());
+
+  it('fills production defaults', async () => {
+    const c = await loadConfig({ role: 'taker', flags: { datadir: dir.path } });
+    assert.equal(c.network, 'mainnet');
+    assert.equal(c.time.settlementIntervalSecs, 86_400);
+    assert.equal(c.time.cetTimelockBlocks, 12);
+    assert.equal(c.time.refundTimelockBlocks, 216);
+    assert.equal(c.time.offerMaxAgeSecs, 600);
+    assert.equal(c.p2p.muxer, 'yamux');
+    assert.deepEqual(c.ui, { host: '127.0.0.1', port: 8000 });
+  });
+
+  it('flags beat the environment, which beats the config file, which beats defaults', async () => {
+    await writeFile(
+      join(dir.path, 'dlcfd.json'),
+      JSON.stringify({
+        network: 'testnet',
+        time: { settlementIntervalSecs: 600, rolloverIntervalSecs: 60 },
+        oracle: { url: 'http://file.example', publicKey: KEY },
+      }),
+    );
+    const c = await loadConfig({
+      role: 'maker',
+      flags: { datadir: dir.path, 'settlement-interval': '120', listen: ['/ip4/127.0.0.1/tcp/0'] },
+      env: {
+        DLCFD_NETWORK: 'regtest',
+        DLCFD_SETTLEMENT_INTERVAL: '300',
+        DLCFD_AUTO_ACCEPT: 'true',
+      },
+    });
+    assert.equal(c.network, 'regtest'); // env over file
+    assert.equal(c.time.settlementIntervalSecs, 120); // flag over env and file
+    assert.equal(c.time.rolloverIntervalSecs, 60); // file over default
+    assert.equal(c.oracle?.url, 'http://file.example');
+    assert.equal(c.maker.autoAccept, true);
+    assert.deepEqual(c.p2p.listen, ['/ip4/127.0.0.1/tcp/0']);
+  });
+
+  it('refuses bad values, naming the setting and where it came from', async () => {
+    await assert.rejects(loadConfig({ role: 'taker', flags: {} }), {
+      name: 'ConfigError',
+      message: /datadir/,
+    });
+    await assert.rejects(
+      loadConfig({ role: 'taker', flags: { datadir: dir.path, 'cet-timelock': 'twelve' } }),
+      { name: 'ConfigError', message: /--cet-timelock: 'twelve' is not a whole number/ },
+    );
+    await assert.rejects(
+      loadConfig({ role: 'taker', flags: { datadir: dir.path }, env: { DLCFD_NETWORK: 'signet' } }),
+      { name: 'ConfigError', message: /network/ },
+    );
+    await assert.rejects(
+      loadConfig({ role: 'taker', flags: { datadir: dir.path, maker: ['/ip4/127.0.0.1/tcp/1'] } }),
+      { name: 'ConfigError', message: /must end in \/p2p\/<maker peer id>/ },
+    );
+    await assert.rejects(
+      loadConfig({
+        role: 'taker',
+        flags: { datadir: dir.path, 'oracle-public-key': 'abc', oracle: 'http://x' },
+      }),
+      { name: 'ConfigError', message: /oracle.publicKey/ },
+    );
+    await assert.rejects(
+      loadConfig({
+        role: 'taker',
+        flags: { datadir: dir.path },
+        configFile: join(dir.path, 'missing.json'),
+      }),
+      { name: 'ConfigError', message: /missing.json/ },
+    );
+  });
+});

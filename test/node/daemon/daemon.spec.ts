@@ -1,0 +1,156 @@
+// Whole nodes: start-up with every service down (degraded, not failed), healing when services come
+// back, and a taker receiving a maker's feed-following offers over libp2p.
+import assert from 'node:assert/strict';
+import { createServer } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parsePrice, price } from '../../../model/units.ts';
+import { EmbeddedChain } from '../../../node/chain/embedded.ts';
+import { loadConfig } from '../../../node/daemon/config.ts';
+import { Daemon, HEALTH } from '../../../node/daemon/daemon.ts';
+import { PriceFeedServer } from '../../../node/pricefeed/server.ts';
+import { tempDir } from '../../helpers/cfd-fixtures.ts';
+import { silent } from '../chain/helpers.ts';
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as { port: number };
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+async function until(what: string, check: () => boolean, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+const KEY = 'ddd4636845a90185991826be5a494cde9f4a6947b1727217afedc6292fa4caf7';
+
+describe('node/daemon', function () {
+  this.timeout(60_000);
+  const cleanups: (() => Promise<unknown>)[] = [];
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+
+  it('starts with chain, oracle and feed all down, reports it, and heals when they return', async () => {
+    const dir = await tempDir();
+    cleanups.push(dir.cleanup);
+    const [chainPort, feedPort] = [await freePort(), await freePort()];
+    const config = await loadConfig({
+      role: 'taker',
+      flags: {
+        datadir: dir.path,
+        network: 'regtest',
+        'chain-rpc': `http://127.0.0.1:${chainPort}`,
+        'chain-user': 'u',
+        'chain-password': 'p',
+        oracle: 'http://127.0.0.1:1',
+        'oracle-public-key': KEY,
+        pricefeed: `ws://127.0.0.1:${feedPort}/realtime`,
+        'chain-poll-ms': '100',
+      },
+    });
+    const daemon = await Daemon.start(config, { logger: silent });
+    cleanups.push(() => daemon.stop());
+    const status = (name: string) => daemon.health.get(name)?.status;
+
+    assert.equal(status(HEALTH.database), 'ok');
+    assert.equal(status(HEALTH.p2p), 'ok');
+    await until('chain down', () => status(HEALTH.chain) === 'down');
+    assert.match(daemon.health.get(HEALTH.chain)?.lastError?.message ?? '', /./);
+    assert.equal(status(HEALTH.wallet), 'starting');
+    await until('feed down', () => status(HEALTH.pricefeed) === 'down');
+    await until('oracle not ok', () => ['down', 'degraded'].includes(status(HEALTH.oracle) ?? ''));
+    assert.notEqual(daemon.health.overall(), 'ok');
+
+    // The services come back on the configured ports: the node heals without a restart.
+    const chain = await EmbeddedChain.start({
+      rpcPort: chainPort,
+      rpcUser: 'u',
+      rpcPassword: 'p',
+      logger: silent,
+    });
+    cleanups.push(() => chain.stop());
+    const feed = await PriceFeedServer.start({
+      port: feedPort,
+      startPrice: price(50_000),
+      tickMs: 50,
+    });
+    cleanups.push(() => feed.stop());
+    await until('chain ok', () => status(HEALTH.chain) === 'ok', 30_000);
+    await until('wallet ok', () => status(HEALTH.wallet) === 'ok', 30_000);
+    await until('feed ok', () => status(HEALTH.pricefeed) === 'ok', 30_000);
+    assert.ok((daemon.health.get(HEALTH.chain)?.restarts ?? 0) >= 1);
+    assert.equal(daemon.wallet?.height, chain.height);
+  });
+
+  it('a taker connects to its maker and receives offers that follow the feed', async () => {
+    const feed = await PriceFeedServer.start({
+      port: 0,
+      startPrice: parsePrice('50000'),
+      tickMs: 0,
+    });
+    cleanups.push(() => feed.stop());
+    const makerPort = await freePort(); // fixed, so the maker comes back where the taker dials
+    const makerDir = await tempDir();
+    const takerDir = await tempDir();
+    cleanups.push(makerDir.cleanup, takerDir.cleanup);
+    const maker = await Daemon.start(
+      await loadConfig({
+        role: 'maker',
+        flags: {
+          datadir: makerDir.path,
+          network: 'regtest',
+          listen: [`/ip4/127.0.0.1/tcp/${makerPort}`],
+          pricefeed: feed.url,
+          spread: '10',
+        },
+      }),
+      { logger: silent },
+    );
+    cleanups.push(() => maker.stop());
+    const address = `${maker.p2p.getMultiaddrs()[0]!.toString()}`;
+    const taker = await Daemon.start(
+      await loadConfig({
+        role: 'taker',
+        flags: {
+          datadir: takerDir.path,
+          network: 'regtest',
+          maker: [address],
+          pricefeed: feed.url,
+        },
+      }),
+      { logger: silent },
+    );
+    cleanups.push(() => taker.stop());
+
+    await until('connected', () => taker.health.get(`peer:${maker.peerId}`)?.status === 'ok');
+    const book = () =>
+      taker.offers.book.current(Math.floor(Date.now() / 1000), { maxOfferAgeSecs: 600 });
+    await until('offers', () => book().length === 2);
+    const { bid, ask } = feed.quote;
+    const short = book().find((o) => o.offer.makerPosition === 'short')!.offer;
+    const long = book().find((o) => o.offer.makerPosition === 'long')!.offer;
+    // 10 bps around the quote, rounded away from the taker.
+    assert.equal(short.price, (ask * 10_010n + 9_999n) / 10_000n);
+    assert.equal(long.price, (bid * 9_990n) / 10_000n);
+
+    // The feed moves: the offers follow.
+    feed.setPrice(parsePrice('51000'));
+    await until('new offers', () => book().some((o) => o.offer.price > price(50_500)));
+
+    // The maker goes away: the taker's connection health goes down, then heals on its return.
+    await maker.p2p.stop();
+    await until('peer down', () => taker.health.get(`peer:${maker.peerId}`)?.status !== 'ok');
+    await maker.p2p.start();
+    await until(
+      'peer back',
+      () => taker.health.get(`peer:${maker.peerId}`)?.status === 'ok',
+      30_000,
+    );
+  });
+});
