@@ -1,0 +1,98 @@
+// Runs the real `dlcfd` binary (tests, the testnet script): one-shot commands, and serving
+// subcommands that print `<key> <value>` ready lines and stop on a signal.
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
+export const DLCFD_BIN = join(root, 'bin/dlcfd.js');
+/** dlcfd runs on Node ≥ 24 (type stripping); the pinned one is the `node` dev dependency. */
+export const NODE_BIN =
+  Number(process.versions.node.split('.')[0]) >= 24
+    ? process.execPath
+    : join(root, 'node_modules/.bin/node');
+
+const run = promisify(execFile);
+
+/** Runs `dlcfd …` to completion. */
+export async function dlcfd(
+  ...args: string[]
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(NODE_BIN, [DLCFD_BIN, ...args], { timeout: 15_000 });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string };
+    return { code: e.code ?? -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+  }
+}
+
+export interface RunningDlcfd {
+  readonly child: ChildProcess;
+  /** The ready lines, `key → value`. */
+  readonly ready: Map<string, string>;
+  readonly exited: Promise<number | null>;
+  /** Sends `signal` (SIGKILL after 5 s) and resolves with the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/**
+ * Starts `dlcfd <subcommand> --log-level silent …args` and resolves once it has printed the
+ * ready line `lastKey …` (with every ready line before it).
+ */
+export async function startDlcfd(
+  subcommand: string,
+  args: readonly string[],
+  lastKey: string,
+  timeoutMs = 15_000,
+  options: { logLevel?: string; onStderr?: (chunk: Buffer) => void } = {},
+): Promise<RunningDlcfd> {
+  const child = spawn(
+    NODE_BIN,
+    [DLCFD_BIN, subcommand, '--log-level', options.logLevel ?? 'silent', ...args],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => resolve(code)),
+  );
+  let out = '';
+  let err = '';
+  child.stderr?.on('data', (d: Buffer) => {
+    if (err.length < 64 * 1024) err += d.toString();
+    options.onStderr?.(d);
+  });
+  const last = new RegExp(`^${lastKey} \\S+$`, 'm');
+  const ready = await new Promise<Map<string, string>>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no ready lines; stderr: ${err}`)), timeoutMs);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`exited ${code}; stderr: ${err}`));
+    });
+    child.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (last.test(out)) {
+        clearTimeout(timer);
+        resolve(
+          new Map(
+            out
+              .trim()
+              .split('\n')
+              .map((l) => l.split(' ', 2) as [string, string]),
+          ),
+        );
+      }
+    });
+  });
+  const stop = async (signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> => {
+    if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+    const done = once(child, 'exit');
+    child.kill(signal);
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+    const [code] = (await done) as [number | null];
+    clearTimeout(timer);
+    return code;
+  };
+  return { child, ready, exited, stop };
+}
