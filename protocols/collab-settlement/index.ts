@@ -1,0 +1,18 @@
+/**
+ * `/dlcfd/collab-settlement/1.0.0` — the taker proposes to close a CFD at the current quote, the
+ * maker decides, both sign the same close transaction (it spends the lock directly, paying the
+ * payout-curve row at the agreed price minus half the close fee each) and both broadcast it.
+ *
+ * - close.ts: {@link CloseContext} (what the protocol needs about a contract) and the pure
+ *   computations: closing price, curve payouts, the close transaction, the price tolerance.
+ * - settlement.ts: the IO-free state machines {@link TakerSettlement} and {@link MakerSettlement}.
+ * - handler.ts: the libp2p stream handlers {@link CollabSettlementTaker} (`settle(cfdId)`) and
+ *   {@link CollabSettlementMaker} (policy or manual `accept`/`reject`).
+ * - messages.ts: the wire schema; constants.ts: id, limits, timeouts; errors.ts: named errors.
+ */
+export * from './close.ts';
+export * from './constants.ts';
+export * from './errors.ts';
+export * from './handler.ts';
+export { type CollabMessage, CollabSettlementMessage, messageToWire } from './messages.ts';
+export * from './settlement.ts';
