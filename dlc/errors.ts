@@ -201,3 +201,15 @@ export class WorkerPoolClosedError extends DlcError {
     this.name = 'WorkerPoolClosedError';
   }
 }
+
+/**
+ * A contract record (`dlc/contract.ts`) that does not rebuild to what it says: a txid or amount
+ * that differs from the rebuilt transaction, an unknown oracle event, missing signatures, an
+ * unsigned lock asked for as signed, a version this code does not read.
+ */
+export class InvalidContractRecordError extends DlcError {
+  constructor(message = 'the contract record is inconsistent') {
+    super(message);
+    this.name = 'InvalidContractRecordError';
+  }
+}

@@ -295,3 +295,48 @@ export type {
   AdaptorWorkerPoolOptions,
 } from './workers.ts';
 export { AdaptorWorkerPool } from './workers.ts';
+
+// ---- Contract record ------------------------------------------------------------------------------
+
+/**
+ * The signed contract each party keeps after setup (and each rollover replaces): JSON of every
+ * secret, key, script and counterparty signature, from which the commit, any CET, the refund and
+ * punish transactions are rebuilt and signed, so the node can always get out alone; plus building
+ * every transaction of a contract and assembling the record from verified signatures.
+ */
+export type {
+  CetForPrice,
+  CetRecord,
+  CommitKeysRecord,
+  CommitRecord,
+  ContractRecord,
+  ContractRecordParts,
+  ContractTransactions,
+  ContractTransactionsParams,
+  EventCetsRecord,
+  EventPayouts,
+  LockRecord,
+  PartyKeysRecord,
+  RefundRecord,
+  RevokedCommitRecord,
+} from './contract.ts';
+export {
+  assembleContractRecord,
+  buildContractTransactions,
+  CONTRACT_RECORD_VERSION,
+  commitKeysFromRecord,
+  commitKeysToRecord,
+  dlcSummary,
+  lockOutput,
+  payoutScriptsOf,
+  rebuildCet,
+  rebuildCommit,
+  rebuildRefund,
+  rebuildRevokedCommit,
+  signedCet,
+  signedCommit,
+  signedLock,
+  signedPunish,
+  signedRefund,
+} from './contract.ts';
+export { InvalidContractRecordError } from './errors.ts';

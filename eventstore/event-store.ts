@@ -83,7 +83,12 @@ export interface ProjectionStorage {
   get(key: string): Promise<string | undefined>;
   /** Entries whose keys start with `prefix`, in key order (keys returned without `prefix`). */
   entries(prefix: string): Promise<[string, string][]>;
-  write(puts: readonly (readonly [string, string])[], dels?: readonly string[]): Promise<void>;
+  /** `sync: true` fsyncs the batch (for side records an event will point at). */
+  write(
+    puts: readonly (readonly [string, string])[],
+    dels?: readonly string[],
+    options?: { readonly sync?: boolean },
+  ): Promise<void>;
   /** Deletes every key of this projection. */
   clear(): Promise<void>;
 }
@@ -358,11 +363,14 @@ export class EventStore {
         const rows = await db.iterator({ gte: from, lt: `${from}\uffff` }).all();
         return rows.map(([k, v]) => [k.slice(from.length), v]);
       },
-      write: (puts, dels = []) =>
-        db.batch([
-          ...puts.map(([key, value]) => ({ type: 'put' as const, key: base + key, value })),
-          ...dels.map((key) => ({ type: 'del' as const, key: base + key })),
-        ]),
+      write: (puts, dels = [], options = {}) =>
+        db.batch(
+          [
+            ...puts.map(([key, value]) => ({ type: 'put' as const, key: base + key, value })),
+            ...dels.map((key) => ({ type: 'del' as const, key: base + key })),
+          ],
+          { sync: options.sync ?? false },
+        ),
       clear: () => db.clear({ gte: base, lt: `p:${name};` }),
     };
   }

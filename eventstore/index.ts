@@ -14,3 +14,4 @@ export * from './cfd-read-model.ts';
 export * from './cfd-repository.ts';
 export * from './errors.ts';
 export * from './event-store.ts';
+export * from './dlc-store.ts';

@@ -1,0 +1,215 @@
+// Two parties building, signing and exchanging a whole contract in memory (as contract setup does,
+// minus the wire), ending with each party's ContractRecord. For dlc/contract.ts specs.
+import { secp256k1 } from '@noble/curves/secp256k1.js';
+import { Psbt, type Transaction } from 'bitcoinjs-lib';
+import {
+  assembleContractRecord,
+  buildContractTransactions,
+  type CommitKeys,
+  type ContractRecord,
+  type ContractTransactions,
+  type FundingInput,
+  type OracleEventPoints,
+  prefixRange,
+  prepareOracleEvent,
+  signCetAdaptors,
+  signCommitAdaptor,
+  signCooperative,
+  verifyCetAdaptors,
+  verifyCommitAdaptor,
+  verifyCooperative,
+} from '../../dlc/index.ts';
+import { payoutCurve, toRolePayouts } from '../../dlc/payout-curve.ts';
+import { oracleEventId } from '../../model/oracle-event.ts';
+import { price, type Role } from '../../model/units.ts';
+import { type Key, newKey, p2wpkh } from '../node/chain/helpers.ts';
+
+/** A simulated olivia oracle: key and 20 nonce secrets of one event. */
+export interface TestOracle {
+  readonly sk: Uint8Array;
+  readonly nonceSks: Uint8Array[];
+  readonly event: OracleEventPoints;
+}
+
+export function newOracle(): TestOracle {
+  const sk = secp256k1.utils.randomSecretKey();
+  const nonceSks = Array.from({ length: 20 }, () => secp256k1.utils.randomSecretKey());
+  const xOnly = (k: Uint8Array) => secp256k1.getPublicKey(k, true).subarray(1);
+  return { sk, nonceSks, event: prepareOracleEvent(xOnly(sk), nonceSks.map(xOnly)) };
+}
+
+export interface TestParty {
+  readonly role: Role;
+  readonly identity: Key;
+  readonly publish: Key;
+  readonly revocation: Key;
+  readonly funding: Key;
+  readonly payout: Key;
+}
+
+export function newParty(role: Role): TestParty {
+  return {
+    role,
+    identity: newKey(),
+    publish: newKey(),
+    revocation: newKey(),
+    funding: newKey(),
+    payout: newKey(),
+  };
+}
+
+export const MARGINS = { maker: 300_000n, taker: 150_000n };
+export const FEE_RATE = 2n;
+export const LOCK_FEE_EACH = 300n;
+export const SETTLEMENT_EVENT = oracleEventId(1_700_000_000 - (1_700_000_000 % 3600) + 86_400);
+
+/** $50,000, 150 contracts, taker long 2×, maker short 1×: margins 150,000 / 300,000. */
+export const TABLE = toRolePayouts(
+  payoutCurve({ initialPrice: price(50_000), quantity: 150n, longLeverage: 2, shortLeverage: 1 })
+    .rows,
+  'short',
+);
+
+export interface TestContract {
+  readonly maker: TestParty;
+  readonly taker: TestParty;
+  readonly oracle: TestOracle;
+  readonly transactions: ContractTransactions;
+  readonly records: Record<Role, ContractRecord>;
+  /** The lock with both parties' inputs signed. */
+  readonly lockTx: Transaction;
+}
+
+/**
+ * Builds, signs and cross-verifies a contract between two fresh parties funded by `fundings`
+ * (one coin each, paying to their `funding` key), and returns each side's record.
+ */
+export function buildTestContract(options: {
+  maker?: TestParty;
+  taker?: TestParty;
+  oracle?: TestOracle;
+  fundings?: Record<Role, { txid: string; vout: number; value: bigint }>;
+  cetTimelock?: number;
+  refundTimelock?: number;
+}): TestContract {
+  const maker = options.maker ?? newParty('maker');
+  const taker = options.taker ?? newParty('taker');
+  const oracle = options.oracle ?? newOracle();
+  const parties = { maker, taker };
+  const funding = (role: Role): FundingInput => {
+    const f = options.fundings?.[role] ?? {
+      txid: (role === 'maker' ? 'aa' : 'bb').repeat(32),
+      vout: 0,
+      value: 1_000_000n,
+    };
+    return { ...f, witnessUtxo: { script: p2wpkh(parties[role].funding).output, value: f.value } };
+  };
+  const lockParty = (role: Role) => {
+    const input = funding(role);
+    const value = input.witnessUtxo?.value ?? 0n;
+    return {
+      margin: MARGINS[role],
+      inputs: [input],
+      change: [
+        {
+          script: p2wpkh(parties[role].funding).output,
+          value: value - MARGINS[role] - LOCK_FEE_EACH,
+        },
+      ],
+    };
+  };
+  const keys: CommitKeys = {
+    maker: {
+      identity: maker.identity.pub,
+      publish: maker.publish.pub,
+      revocation: maker.revocation.pub,
+    },
+    taker: {
+      identity: taker.identity.pub,
+      publish: taker.publish.pub,
+      revocation: taker.revocation.pub,
+    },
+  };
+  const transactions = buildContractTransactions({
+    keys,
+    payoutScripts: { maker: p2wpkh(maker.payout).output, taker: p2wpkh(taker.payout).output },
+    maker: lockParty('maker'),
+    taker: lockParty('taker'),
+    feeRate: FEE_RATE,
+    cetTimelock: options.cetTimelock ?? 12,
+    refundTimelock: options.refundTimelock ?? 216,
+    events: [{ eventId: SETTLEMENT_EVENT, payouts: TABLE }],
+  });
+  const t = transactions;
+  const sign = (role: Role) => {
+    const sk = parties[role].identity.priv;
+    return {
+      commit: signCommitAdaptor(t.commit, role, sk),
+      refund: signCooperative(t.refund, role, sk),
+      cets: t.events[0]!.cets.map((cet) =>
+        signCetAdaptors(cet, role, sk, oracle.event).map((s) => s.adaptorSignature),
+      ),
+    };
+  };
+  const by = { maker: sign('maker'), taker: sign('taker') };
+
+  const signedLock = (() => {
+    const signedBy = (['maker', 'taker'] as const).map((role, i) => {
+      const psbt = t.lock.psbt.clone();
+      const key = parties[role].funding;
+      psbt.signInput(i, {
+        publicKey: key.pub,
+        sign: (hash: Uint8Array) => secp256k1.sign(hash, key.priv, { prehash: false, lowS: true }),
+      });
+      return psbt;
+    });
+    const combined = Psbt.fromBase64(signedBy[0]!.toBase64()).combine(signedBy[1]!);
+    combined.finalizeAllInputs();
+    return combined.extractTransaction();
+  })();
+
+  const record = (role: Role): ContractRecord => {
+    const them = role === 'maker' ? 'taker' : 'maker';
+    verifyCommitAdaptor(t.commit, role, by[them].commit);
+    verifyCooperative(t.refund, role, by[them].refund);
+    t.events[0]!.cets.forEach((cet, i) => {
+      verifyCetAdaptors(
+        cet,
+        role,
+        oracle.event,
+        by[them].cets[i]!.map((adaptorSignature, j) => ({
+          range: prefixRange(cet.prefixes[j]!),
+          adaptorSignature,
+        })),
+      );
+    });
+    return assembleContractRecord({
+      cfdId: 'cfd-test',
+      role,
+      secrets: {
+        identity: parties[role].identity.priv,
+        publish: parties[role].publish.priv,
+        revocation: parties[role].revocation.priv,
+      },
+      transactions: t,
+      lockTx: signedLock,
+      lockSigned: true,
+      feeRate: FEE_RATE,
+      settlementEventId: SETTLEMENT_EVENT,
+      ownCommitAdaptorSignature: by[role].commit,
+      counterparty: {
+        commitAdaptorSignature: by[them].commit,
+        refundSignature: by[them].refund,
+        cetAdaptorSignatures: [by[them].cets],
+      },
+    });
+  };
+  return {
+    maker,
+    taker,
+    oracle,
+    transactions,
+    records: { maker: record('maker'), taker: record('taker') },
+    lockTx: signedLock,
+  };
+}
