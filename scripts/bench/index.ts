@@ -2,8 +2,9 @@
 // `<name> <value> <unit>` so runs can be compared across commits. No name runs them all.
 import { dlc } from './dlc.ts';
 import { eventstore } from './eventstore.ts';
+import { setup } from './setup.ts';
 
-const benches: Record<string, () => Promise<void>> = { dlc, eventstore };
+const benches: Record<string, () => Promise<void>> = { dlc, eventstore, setup };
 
 const names = process.argv.slice(2);
 for (const name of names.length ? names : Object.keys(benches)) {

@@ -1,0 +1,417 @@
+/**
+ * The libp2p side of `/dlcfd/order/1.0.0`: opens (taker) or accepts (maker) one stream per order
+ * and drives the role's state machine over it with {@link runSetup}. It only moves bytes and
+ * wires the machine's effects and requests to the node's parts: the CFD log, the contract-record
+ * store, the wallet, the oracle client and the adaptor worker pool.
+ */
+import { randomUUID } from 'node:crypto';
+import type { PeerId, Stream } from '@libp2p/interface';
+import { secp256k1 } from '@noble/curves/secp256k1.js';
+import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
+import { type Logger, pino } from 'pino';
+import {
+  type AdaptorWorkerPool,
+  adaptorEncrypt,
+  adaptorVerify,
+  CET_TIMELOCK,
+  REFUND_TIMELOCK,
+} from '../../dlc/index.ts';
+import type { CfdRepository } from '../../eventstore/cfd-repository.ts';
+import type { DlcStore } from '../../eventstore/dlc-store.ts';
+import type { CfdTerms } from '../../model/cfd.ts';
+import { DEFAULT_ORDER_POLICY, type Offer, type OrderPolicy } from '../../model/offer.ts';
+import type { Contracts, Leverage } from '../../model/units.ts';
+import type { OracleClient } from '../../node/oracle/client.ts';
+import type { P2pNode } from '../../node/p2p/node.ts';
+import { outputScript } from '../../node/wallet/keys.ts';
+import type { Wallet } from '../../node/wallet/wallet.ts';
+import { Framed } from '../wire.ts';
+import {
+  ACK_TIMEOUT_MS,
+  DECISION_TIMEOUT_MS,
+  MAKER_DECISION_TIMEOUT_MS,
+  MAX_INBOUND_STREAMS,
+  MAX_MESSAGE_BYTES,
+  MAX_OUTBOUND_STREAMS,
+  ORDER_PROTOCOL,
+  ORDER_TIMEOUT_MS,
+  SETUP_MESSAGE_TIMEOUT_MS,
+  WRITE_TIMEOUT_MS,
+} from './constants.ts';
+import { runSetup, type SetupExecutor, type SetupTransport } from './driver.ts';
+import { UnknownPendingOrderError } from './errors.ts';
+import { type SetupMessage, SetupMessageSchema, type SetupMessageType } from './messages.ts';
+import {
+  MakerSetup,
+  type SetupOutcome,
+  type SetupRequest,
+  type SetupResult,
+  TakerSetup,
+  type Timelocks,
+} from './setup.ts';
+
+/** A maker's answer to an order. */
+export type OrderDecision =
+  | { readonly accept: true }
+  | { readonly accept: false; readonly reason: string };
+
+/** What the protocol needs of the wallet. */
+export type OrderWallet = Pick<
+  Wallet,
+  'reserveFunding' | 'release' | 'signPsbt' | 'receiveAddress' | 'network'
+>;
+
+/** What the protocol needs of the oracle client. */
+export type OrderOracle = Pick<OracleClient, 'announcement' | 'fetchEvent' | 'publicKey'>;
+
+/** Read timeouts per awaited message, overridable for tests. */
+export interface OrderTimeouts {
+  readonly orderMs: number;
+  readonly decisionMs: number;
+  readonly setupMessageMs: number;
+  readonly ackMs: number;
+  readonly writeMs: number;
+  readonly makerDecisionMs: number;
+}
+
+export const DEFAULT_ORDER_TIMEOUTS: OrderTimeouts = {
+  orderMs: ORDER_TIMEOUT_MS,
+  decisionMs: DECISION_TIMEOUT_MS,
+  setupMessageMs: SETUP_MESSAGE_TIMEOUT_MS,
+  ackMs: ACK_TIMEOUT_MS,
+  writeMs: WRITE_TIMEOUT_MS,
+  makerDecisionMs: MAKER_DECISION_TIMEOUT_MS,
+};
+
+export interface OrderProtocolInit {
+  readonly role: 'maker' | 'taker';
+  readonly repository: CfdRepository;
+  readonly dlcStore: DlcStore;
+  readonly wallet: OrderWallet;
+  readonly oracle: OrderOracle;
+  /** Adaptor signatures of the CET set over all cores; inline on the event loop when absent. */
+  readonly pool?: AdaptorWorkerPool;
+  /** Maker: the offers published now (an order must name one). */
+  readonly offers?: () => readonly Offer[];
+  /**
+   * Maker: auto-accept policy. Absent: every order waits for {@link OrderProtocol.decide} (the
+   * maker's user), and is rejected after `timeouts.makerDecisionMs`.
+   */
+  readonly policy?: (terms: CfdTerms) => OrderDecision | Promise<OrderDecision>;
+  /** @default { cet: CET_TIMELOCK, refund: REFUND_TIMELOCK } */
+  readonly timelocks?: Timelocks;
+  /** @default DEFAULT_ORDER_POLICY */
+  readonly orderPolicy?: OrderPolicy;
+  /** Unix seconds. @default the system clock */
+  readonly clock?: () => number;
+  readonly timeouts?: Partial<OrderTimeouts>;
+  readonly logger?: Logger;
+}
+
+/** A finished setup, as listeners see it. */
+export interface OrderOutcome {
+  readonly orderId: string;
+  readonly peer: string;
+  readonly outcome: SetupOutcome;
+}
+
+interface PendingDecision {
+  readonly terms: CfdTerms;
+  readonly resolve: (d: OrderDecision) => void;
+}
+
+/**
+ * `/dlcfd/order/1.0.0`.
+ *
+ * @example
+ * ```ts
+ * const orders = new OrderProtocol(node, { role: 'maker', repository, dlcStore, wallet, oracle,
+ *   pool, offers: () => current, policy: () => ({ accept: true }) });
+ * await orders.start();
+ * orders.onOutcome(({ orderId, outcome }) => { if (outcome.type === 'completed') broadcast(…) });
+ * // taker:
+ * const { outcome } = await takerOrders.placeOrder(makerPeerId, offer, { quantity: 100n, leverage: 2 });
+ * ```
+ */
+export class OrderProtocol {
+  readonly #node: P2pNode;
+  readonly #init: OrderProtocolInit;
+  readonly #log: Logger;
+  readonly #timeouts: OrderTimeouts;
+  readonly #timelocks: Timelocks;
+  readonly #clock: () => number;
+  readonly #pending = new Map<string, PendingDecision>();
+  readonly #listeners = new Set<(o: OrderOutcome) => void>();
+
+  constructor(node: P2pNode, init: OrderProtocolInit) {
+    this.#node = node;
+    this.#init = init;
+    this.#log = (init.logger ?? pino({ level: 'silent' })).child({ protocol: ORDER_PROTOCOL });
+    this.#timeouts = { ...DEFAULT_ORDER_TIMEOUTS, ...init.timeouts };
+    this.#timelocks = init.timelocks ?? { cet: CET_TIMELOCK, refund: REFUND_TIMELOCK };
+    this.#clock = init.clock ?? (() => Math.floor(Date.now() / 1000));
+  }
+
+  async start(): Promise<void> {
+    if (this.#init.role !== 'maker') return;
+    await this.#node.handle(
+      ORDER_PROTOCOL,
+      (stream, connection) => {
+        void this.#serve(stream, connection.remotePeer);
+      },
+      { maxInboundStreams: MAX_INBOUND_STREAMS, maxOutboundStreams: MAX_OUTBOUND_STREAMS },
+    );
+  }
+
+  async stop(): Promise<void> {
+    if (this.#init.role === 'maker') await this.#node.unhandle(ORDER_PROTOCOL);
+    for (const [, p] of this.#pending)
+      p.resolve({ accept: false, reason: 'the maker is shutting down' });
+  }
+
+  /** Called with every finished order (completed, rejected or failed), on both roles. */
+  onOutcome(listener: (o: OrderOutcome) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Maker: orders waiting for the user's decision. */
+  pendingDecisions(): CfdTerms[] {
+    return [...this.#pending.values()].map((p) => p.terms);
+  }
+
+  /** Maker: the user accepts or rejects a pending order. */
+  decide(orderId: string, decision: OrderDecision): void {
+    const p = this.#pending.get(orderId);
+    if (!p) throw new UnknownPendingOrderError(`no order ${orderId} awaits a decision`);
+    this.#pending.delete(orderId);
+    p.resolve(decision);
+  }
+
+  /**
+   * Taker: places an order on `maker`'s `offer` and sets the contract up. Resolves with the
+   * outcome (completed, rejected with the maker's reason, or failed); throws only for an order
+   * the offer does not allow (`validateOrder`'s named errors) — then nothing is sent or recorded.
+   */
+  async placeOrder(
+    maker: PeerId,
+    offer: Offer,
+    order: { quantity: Contracts; leverage: Leverage; orderId?: string },
+  ): Promise<OrderOutcome> {
+    const orderId = order.orderId ?? randomUUID();
+    const machine = new TakerSetup({
+      orderId,
+      offer,
+      quantity: order.quantity,
+      leverage: order.leverage,
+      secrets: freshSecrets(),
+      timelocks: this.#timelocks,
+      now: this.#clock(),
+      counterpartyPeerId: maker.toString(),
+      policy: this.#init.orderPolicy ?? DEFAULT_ORDER_POLICY,
+    });
+    const first = machine.start();
+    const log = this.#log.child({ orderId, peer: maker.toString(), role: 'taker' });
+    let transport: SetupTransport;
+    try {
+      const stream = await this.#node.dialProtocol(maker, ORDER_PROTOCOL, {
+        signal: AbortSignal.timeout(this.#timeouts.writeMs),
+      });
+      transport = this.#transport(stream);
+    } catch (err) {
+      // Not even connected: record the order as placed and failed, so the UI shows why.
+      transport = unreachable(err as Error);
+    }
+    const outcome = await runSetup(machine, first, transport, this.#executor(orderId, log), log);
+    return this.#finish(orderId, maker.toString(), outcome, log);
+  }
+
+  async #serve(stream: Stream, peer: PeerId): Promise<void> {
+    const machine = new MakerSetup({
+      offers: this.#init.offers?.() ?? [],
+      secrets: freshSecrets(),
+      timelocks: this.#timelocks,
+      now: this.#clock(),
+      counterpartyPeerId: peer.toString(),
+      policy: this.#init.orderPolicy ?? DEFAULT_ORDER_POLICY,
+    });
+    const log = this.#log.child({ peer: peer.toString(), role: 'maker' });
+    const outcome = await runSetup(
+      machine,
+      machine.start(),
+      this.#transport(stream),
+      this.#executor(() => machine.cfdId, log),
+      log,
+    );
+    this.#finish(machine.cfdId ?? '(none)', peer.toString(), outcome, log);
+  }
+
+  #finish(orderId: string, peer: string, outcome: SetupOutcome, log: Logger): OrderOutcome {
+    if (outcome.type === 'completed')
+      log.info({ lockTxid: outcome.record.lock.txid }, 'contract set up');
+    else log.info({ outcome: outcome.type, reason: outcome.reason }, 'order ended');
+    const o = { orderId, peer, outcome };
+    for (const l of this.#listeners) {
+      try {
+        l(o);
+      } catch (err) {
+        log.warn({ err }, 'order outcome listener threw');
+      }
+    }
+    return o;
+  }
+
+  #transport(stream: Stream): SetupTransport {
+    const framed = new Framed(stream, { maxMessageBytes: MAX_MESSAGE_BYTES });
+    const t = this.#timeouts;
+    const readTimeout: Record<SetupMessageType, number> = {
+      order: t.orderMs,
+      decision: t.decisionMs,
+      params: t.setupMessageMs,
+      signatures: t.setupMessageMs,
+      lockSignature: t.setupMessageMs,
+      ack: t.ackMs,
+    };
+    return {
+      read: (expecting) =>
+        framed.read(SetupMessageSchema, { signal: AbortSignal.timeout(readTimeout[expecting]) }),
+      write: (message: SetupMessage) =>
+        framed.write(message, { signal: AbortSignal.timeout(t.writeMs) }),
+      close: () => framed.close({ signal: AbortSignal.timeout(t.writeMs) }),
+      abort: (err) => framed.abort(err),
+    };
+  }
+
+  #executor(cfdId: string | (() => string | undefined), log: Logger): SetupExecutor {
+    const { repository, dlcStore, wallet, oracle, pool } = this.#init;
+    const id = (): string => {
+      const v = typeof cfdId === 'string' ? cfdId : cfdId();
+      if (!v) throw new Error('internal: no CFD id yet');
+      return v;
+    };
+    return {
+      effect: async (effect) => {
+        switch (effect.type) {
+          case 'record':
+            await repository.execute(
+              effect.command.type === 'placeOrder' ? effect.command.terms.id : id(),
+              effect.command,
+            );
+            return;
+          case 'persist':
+            await dlcStore.put(effect.record.cfdId, effect.record);
+            return;
+          case 'release':
+            wallet.release(effect.reservationId);
+            return;
+        }
+      },
+      request: async (request: SetupRequest): Promise<SetupResult> => {
+        switch (request.type) {
+          case 'decide':
+            return this.#decide(request.terms, log);
+          case 'fund': {
+            const f = wallet.reserveFunding(request.amount, request.feeRate, {
+              extraVbytes: request.extraVbytes,
+            });
+            try {
+              const address = await wallet.receiveAddress();
+              return {
+                type: 'funded',
+                funding: {
+                  reservationId: f.reservationId,
+                  inputs: f.inputs,
+                  change: f.change && { script: f.change.script, value: f.change.value },
+                  payoutScript: bytesToHex(outputScript(address, wallet.network)),
+                },
+              };
+            } catch (err) {
+              wallet.release(f.reservationId);
+              throw err;
+            }
+          }
+          case 'announcement': {
+            const a =
+              oracle.announcement(request.eventId) ??
+              (
+                await oracle.fetchEvent(request.eventId, {
+                  signal: AbortSignal.timeout(this.#timeouts.setupMessageMs),
+                })
+              ).announcement;
+            return {
+              type: 'announced',
+              eventId: request.eventId,
+              oraclePublicKey: hexToBytes(oracle.publicKey),
+              nonces: a.nonces,
+            };
+          }
+          case 'encrypt':
+            return {
+              type: 'encrypted',
+              signatures: pool
+                ? await pool.encryptMany(request.secretKey, request.items)
+                : request.items.map((i) =>
+                    adaptorEncrypt(request.secretKey, i.encryptionKey, i.msg32),
+                  ),
+            };
+          case 'verify':
+            return {
+              type: 'verified',
+              verdicts: pool
+                ? await pool.verifyMany(request.publicKey, request.items)
+                : request.items.map((i) =>
+                    adaptorVerify(i.adaptorSignature, request.publicKey, i.msg32, i.encryptionKey),
+                  ),
+            };
+          case 'signLock':
+            wallet.signPsbt(request.psbt);
+            return { type: 'lockSigned', psbt: request.psbt };
+        }
+      },
+    };
+  }
+
+  async #decide(terms: CfdTerms, log: Logger): Promise<SetupResult> {
+    let decision: OrderDecision;
+    if (this.#init.policy) {
+      decision = await this.#init.policy(terms);
+    } else {
+      log.info({ orderId: terms.id }, 'order awaits a decision');
+      decision = await new Promise<OrderDecision>((resolve) => {
+        const timer = setTimeout(() => {
+          this.#pending.delete(terms.id);
+          resolve({ accept: false, reason: 'the maker did not decide in time' });
+        }, this.#timeouts.makerDecisionMs);
+        this.#pending.set(terms.id, {
+          terms,
+          resolve: (d) => {
+            clearTimeout(timer);
+            resolve(d);
+          },
+        });
+      });
+    }
+    return decision.accept
+      ? { type: 'decided', accept: true }
+      : { type: 'decided', accept: false, reason: decision.reason };
+  }
+}
+
+/** Fresh identity, publish and revocation secrets for one CFD. */
+function freshSecrets() {
+  return {
+    identity: secp256k1.utils.randomSecretKey(),
+    publish: secp256k1.utils.randomSecretKey(),
+    revocation: secp256k1.utils.randomSecretKey(),
+  };
+}
+
+/** A transport for a maker we could not reach: every IO fails with why. */
+function unreachable(err: Error): SetupTransport {
+  return {
+    read: () => Promise.reject(err),
+    write: () => Promise.reject(err),
+    close: async () => {},
+    abort: () => {},
+  };
+}

@@ -1,0 +1,1029 @@
+/**
+ * The IO-free state machines of `/dlcfd/order/1.0.0`: a taker places an order, the maker decides,
+ * and both set the contract up. One machine per role; each turns an input (a peer message, or
+ * the result of something it asked its driver to do) into a {@link SetupStep}:
+ *
+ * 1. `effects` — facts to make durable or undo, run in order and awaited: record a CFD command,
+ *    persist the contract record, release a coin reservation;
+ * 2. `send` — messages for the peer, written in order after the effects;
+ * 3. then either a `request` (fund from the wallet, fetch the announcement, encrypt/verify a CET
+ *    set, sign lock inputs, ask the maker's user) whose result is fed back with `resolve`, an
+ *    `outcome` (the run is over), or — neither — wait for the peer's next message (`receive`).
+ *
+ * Anything the driver sees go wrong (a timeout, a reset, garbage, a failed effect) goes in through
+ * `fail`, which answers with the clean-up: release what is reserved, record `ContractSetupFailed`
+ * if the CFD was recorded at all. The machines never do IO, never read a clock and never draw
+ * randomness (keys come in with the init), so two of them can be driven against each other in
+ * memory and every abort point tested.
+ *
+ * Safety: our lock signature leaves only after every counterparty signature verified and the
+ * contract record (with our keys) is persisted, so if the peer publishes the lock we can always
+ * get out alone. `ContractSetupCompleted` is recorded only after the final record is persisted.
+ */
+import { secp256k1 } from '@noble/curves/secp256k1.js';
+import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
+import { Psbt, type Transaction } from 'bitcoinjs-lib';
+import {
+  type AdaptorEncryptItem,
+  type AdaptorVerifyItem,
+  anticipatedPoints,
+  assembleContractRecord,
+  buildContractTransactions,
+  type CommitKeys,
+  type ContractRecord,
+  type ContractTransactions,
+  DlcError,
+  dlcSummary,
+  hash160,
+  type LockParty,
+  type OracleEventPoints,
+  payoutCurve,
+  prepareOracleEvent,
+  signCommitAdaptor,
+  signCooperative,
+  spendSighash,
+  toRolePayouts,
+  verifyCommitAdaptor,
+  verifyCooperative,
+} from '../../dlc/index.ts';
+import type { CfdCommand, CfdTerms } from '../../model/cfd.ts';
+import { initialFeeBalance, longShortLeverage, margins } from '../../model/fees.ts';
+import {
+  DEFAULT_ORDER_POLICY,
+  type Offer,
+  type OrderPolicy,
+  validateOrder,
+} from '../../model/offer.ts';
+import {
+  type Contracts,
+  type FeeRate,
+  type Leverage,
+  opposite,
+  type Role,
+  type Sats,
+} from '../../model/units.ts';
+import { LOCK_SHARED_VBYTES, P2WPKH_INPUT_VBYTES, P2WPKH_OUTPUT_VBYTES } from './constants.ts';
+import type {
+  DecisionMsg,
+  LockSignatureMsg,
+  OrderMsg,
+  ParamsMsg,
+  SetupMessage,
+  SetupMessageType,
+  SignaturesMsg,
+} from './messages.ts';
+
+// ---- Inputs and outputs --------------------------------------------------------------------------
+
+/** Fresh secrets of this party for this CFD (the driver draws them; the machine stays pure). */
+export interface SetupSecrets {
+  readonly identity: Uint8Array;
+  readonly publish: Uint8Array;
+  readonly revocation: Uint8Array;
+}
+
+/** Relative timelocks in blocks; the maker announces its own, the taker requires its own. */
+export interface Timelocks {
+  readonly cet: number;
+  readonly refund: number;
+}
+
+/** Coins a party's wallet reserved for the lock, and where its payouts go. */
+export interface PartyFunding {
+  readonly reservationId: string;
+  readonly inputs: readonly {
+    readonly txid: string;
+    readonly vout: number;
+    readonly value: Sats;
+    /** scriptPubKey hex (P2WPKH). */
+    readonly script: string;
+  }[];
+  readonly change: { readonly script: string; readonly value: Sats } | undefined;
+  /** scriptPubKey hex (P2WPKH) of a fresh wallet address for CET and refund outputs. */
+  readonly payoutScript: string;
+}
+
+/** Make durable (or undo) before anything else of the step happens. */
+export type SetupEffect =
+  | { readonly type: 'record'; readonly command: CfdCommand }
+  | { readonly type: 'persist'; readonly record: ContractRecord }
+  | { readonly type: 'release'; readonly reservationId: string };
+
+/** Work the driver does for the machine; its result comes back through `resolve`. */
+export type SetupRequest =
+  /** Maker: accept or reject this order (policy or user). */
+  | { readonly type: 'decide'; readonly terms: CfdTerms }
+  /** Reserve coins for `amount` plus this party's lock fee; add a fresh payout address. */
+  | {
+      readonly type: 'fund';
+      readonly amount: Sats;
+      readonly feeRate: FeeRate;
+      readonly extraVbytes: number;
+    }
+  /** The oracle's verified announcement of the settlement event. */
+  | { readonly type: 'announcement'; readonly eventId: string }
+  /** Our CET adaptor signatures: `adaptorEncrypt(secretKey, item…)` for every item. */
+  | {
+      readonly type: 'encrypt';
+      readonly secretKey: Uint8Array;
+      readonly items: readonly AdaptorEncryptItem[];
+    }
+  /** The counterparty's CET adaptor signatures: `adaptorVerify(…, publicKey, …)` per item. */
+  | {
+      readonly type: 'verify';
+      readonly publicKey: Uint8Array;
+      readonly items: readonly AdaptorVerifyItem[];
+    }
+  /** Sign our lock inputs (only they carry `witnessUtxo`); resolve with the same PSBT. */
+  | { readonly type: 'signLock'; readonly psbt: Psbt };
+
+export type SetupResult =
+  | { readonly type: 'decided'; readonly accept: true }
+  | { readonly type: 'decided'; readonly accept: false; readonly reason: string }
+  | { readonly type: 'funded'; readonly funding: PartyFunding }
+  | {
+      readonly type: 'announced';
+      readonly eventId: string;
+      /** x-only olivia-v1 key and the 20 nonces. */
+      readonly oraclePublicKey: Uint8Array;
+      readonly nonces: readonly Uint8Array[];
+    }
+  | { readonly type: 'encrypted'; readonly signatures: readonly Uint8Array[] }
+  | { readonly type: 'verified'; readonly verdicts: readonly boolean[] }
+  | { readonly type: 'lockSigned'; readonly psbt: Psbt }
+  /** The request could not be done (wallet empty, oracle down, user said nothing in time…). */
+  | { readonly type: 'requestFailed'; readonly reason: string };
+
+/** What an executor answers a request with (any result, including `requestFailed`). */
+export type SetupExecutorResult = SetupResult;
+
+export type SetupOutcome =
+  | {
+      readonly type: 'completed';
+      readonly record: ContractRecord;
+      /** The signed lock, ready to broadcast. */
+      readonly lockTx: Transaction;
+      /** Our coins stay reserved until the lock is broadcast; the caller releases them then. */
+      readonly reservationId: string;
+      /** The peer's final ack did not arrive (both hold the signed lock anyway). */
+      readonly ackMissing: boolean;
+    }
+  | { readonly type: 'rejected'; readonly reason: string }
+  | { readonly type: 'failed'; readonly reason: string };
+
+export interface SetupStep {
+  readonly effects: readonly SetupEffect[];
+  readonly send: readonly SetupMessage[];
+  readonly request?: SetupRequest;
+  readonly outcome?: SetupOutcome;
+}
+
+/** Where in the setup a machine is; also how the driver picks a read timeout. */
+export type SetupState =
+  | 'new'
+  | 'awaitOrder'
+  | 'awaitDecision'
+  | 'deciding'
+  | 'funding'
+  | 'announcing'
+  | 'awaitParams'
+  | 'signing'
+  | 'awaitSignatures'
+  | 'verifying'
+  | 'signingLock'
+  | 'awaitLockSignature'
+  | 'awaitAck'
+  | 'done';
+
+const EXPECTED: Partial<Record<SetupState, SetupMessageType>> = {
+  awaitOrder: 'order',
+  awaitDecision: 'decision',
+  awaitParams: 'params',
+  awaitSignatures: 'signatures',
+  awaitLockSignature: 'lockSignature',
+  awaitAck: 'ack',
+};
+
+const step = (
+  send: SetupMessage[] = [],
+  extra: { effects?: SetupEffect[]; request?: SetupRequest; outcome?: SetupOutcome } = {},
+): SetupStep => ({ effects: extra.effects ?? [], send, ...extra });
+
+/** Thrown inside a transition; turned into a failed outcome with its message as the reason. */
+class Abort extends Error {}
+
+const bytes = (hex: string): Uint8Array => hexToBytes(hex);
+
+function publicKey(secret: Uint8Array): Uint8Array {
+  return secp256k1.getPublicKey(secret, true);
+}
+
+function assertPoint(hex: string, what: string): Uint8Array {
+  try {
+    secp256k1.Point.fromHex(hex);
+  } catch {
+    throw new Abort(`the peer's ${what} is not a valid public key`);
+  }
+  return bytes(hex);
+}
+
+// ---- The shared machine --------------------------------------------------------------------------
+
+/** What both roles share: contract setup from the exchange of parameters to the final ack. */
+abstract class ContractSetup {
+  readonly role: Role;
+  protected state: SetupState = 'new';
+  protected readonly secrets: SetupSecrets;
+  protected readonly timelocks: Timelocks;
+  protected readonly now: number;
+  protected readonly counterpartyPeerId: string;
+  protected readonly policy: OrderPolicy;
+  protected offer: Offer | undefined;
+  protected terms: CfdTerms | undefined;
+  /** The CFD exists in our log: failures must be recorded on it. */
+  protected placed = false;
+  protected reservationId: string | undefined;
+  protected ownParams: ParamsMsg | undefined;
+  protected theirParams: ParamsMsg | undefined;
+  protected oracleEvent: OracleEventPoints | undefined;
+  #outcome: SetupOutcome | undefined;
+  #tx: ContractTransactions | undefined;
+  /** Per event, per CET: its sighash and one oracle point per prefix. */
+  #cetItems: { msg32: Uint8Array; points: Uint8Array[] }[][] = [];
+  #own: { commit: Uint8Array; refund: Uint8Array } | undefined;
+  #theirs: { commit: Uint8Array; refund: Uint8Array; cets: Uint8Array[][][] } | undefined;
+  #ownLockSigs: LockSignatureMsg['signatures'] | undefined;
+  #final: { record: ContractRecord; lockTx: Transaction } | undefined;
+
+  protected constructor(init: {
+    role: Role;
+    secrets: SetupSecrets;
+    timelocks: Timelocks;
+    now: number;
+    counterpartyPeerId: string;
+    policy?: OrderPolicy;
+  }) {
+    this.role = init.role;
+    this.secrets = init.secrets;
+    this.timelocks = init.timelocks;
+    this.now = init.now;
+    this.counterpartyPeerId = init.counterpartyPeerId;
+    this.policy = init.policy ?? DEFAULT_ORDER_POLICY;
+  }
+
+  /** The CFD (order) id, once known. */
+  get cfdId(): string | undefined {
+    return this.terms?.id;
+  }
+
+  get currentState(): SetupState {
+    return this.state;
+  }
+
+  /** The message type the machine waits for, or undefined while it waits for a request or is done. */
+  get expecting(): SetupMessageType | undefined {
+    return EXPECTED[this.state];
+  }
+
+  get outcome(): SetupOutcome | undefined {
+    return this.#outcome;
+  }
+
+  /** Feeds the peer's next message. Anything unexpected fails the setup. */
+  receive(message: SetupMessage): SetupStep {
+    if (this.#outcome) return this.#finished();
+    return this.#guard(() => {
+      const expected = this.expecting;
+      if (expected === undefined || message.type !== expected) {
+        throw new Abort(
+          `unexpected '${message.type}' message while ${expected ? `waiting for '${expected}'` : `in state ${this.state}`}`,
+        );
+      }
+      return this.onMessage(message);
+    });
+  }
+
+  /** Feeds the result of the pending request. */
+  resolve(result: SetupResult): SetupStep {
+    if (this.#outcome) return this.#finished();
+    return this.#guard(() => this.onResult(result));
+  }
+
+  /**
+   * Ends the run: the driver saw a timeout, a reset, a malformed message or a failed effect.
+   * `failedEffect` is the effect that threw, if any (a `placeOrder` that failed means the CFD
+   * was never ours to record failures on).
+   */
+  fail(reason: string, failedEffect?: SetupEffect): SetupStep {
+    if (this.#outcome) return this.#finished();
+    if (failedEffect?.type === 'record' && failedEffect.command.type === 'placeOrder') {
+      this.placed = false;
+    }
+    if (failedEffect?.type === 'record' && failedEffect.command.type === 'completeContractSetup') {
+      // The record is stored but the log refused the completion: not ours to call failed either.
+      this.placed = false;
+    }
+    if (this.state === 'awaitAck' && failedEffect === undefined) {
+      // Both hold the signed lock and completion is recorded: only the courtesy ack is missing.
+      return this.#complete(true);
+    }
+    return this.failed(reason);
+  }
+
+  protected abstract onMessage(message: SetupMessage): SetupStep;
+  protected abstract onResult(result: SetupResult): SetupStep;
+
+  #finished(): SetupStep {
+    return step([], { outcome: this.#outcome });
+  }
+
+  #guard(transition: () => SetupStep): SetupStep {
+    try {
+      return transition();
+    } catch (err) {
+      if (err instanceof Abort || err instanceof DlcError) return this.failed(err.message);
+      throw err;
+    }
+  }
+
+  protected end(outcome: SetupOutcome, effects: SetupEffect[] = [], send: SetupMessage[] = []) {
+    this.state = 'done';
+    this.#outcome = outcome;
+    return step(send, { effects, outcome });
+  }
+
+  protected failed(reason: string): SetupStep {
+    const effects: SetupEffect[] = [];
+    if (this.reservationId) effects.push({ type: 'release', reservationId: this.reservationId });
+    if (this.placed)
+      effects.push({ type: 'record', command: { type: 'failContractSetup', reason } });
+    return this.end({ type: 'failed', reason }, effects);
+  }
+
+  protected rejected(reason: string, send: SetupMessage[] = []): SetupStep {
+    const effects: SetupEffect[] = [];
+    if (this.reservationId) effects.push({ type: 'release', reservationId: this.reservationId });
+    if (this.placed) effects.push({ type: 'record', command: { type: 'rejectOrder', reason } });
+    return this.end({ type: 'rejected', reason }, effects, send);
+  }
+
+  protected expectResult<T extends SetupResult['type']>(
+    result: SetupResult,
+    type: T,
+  ): Extract<SetupResult, { type: T }> {
+    if (result.type === 'requestFailed') throw new Abort(result.reason);
+    if (result.type !== type) throw new Abort(`internal: expected '${type}', got '${result.type}'`);
+    return result as Extract<SetupResult, { type: T }>;
+  }
+
+  // ---- the contract --------------------------------------------------------------------------
+
+  /** Both margins of the order; the lock holds their sum. */
+  protected margins(): { maker: Sats; taker: Sats } {
+    const t = this.terms!;
+    const m = margins({
+      makerPosition: this.makerPosition(),
+      price: t.initialPrice,
+      quantity: t.quantity,
+      takerLeverage: t.takerLeverage,
+    });
+    return { maker: m.maker, taker: m.taker };
+  }
+
+  protected makerPosition() {
+    const t = this.terms!;
+    return t.role === 'maker' ? t.position : opposite(t.position);
+  }
+
+  protected fundRequest(): SetupRequest {
+    return {
+      type: 'fund',
+      amount: this.margins()[this.role],
+      feeRate: this.terms!.txFeeRate,
+      extraVbytes: LOCK_SHARED_VBYTES,
+    };
+  }
+
+  protected onFunded(result: SetupResult): SetupRequest {
+    const { funding } = this.expectResult(result, 'funded');
+    this.reservationId = funding.reservationId;
+    this.ownParams = {
+      type: 'params',
+      identityPk: bytesToHex(publicKey(this.secrets.identity)),
+      publishPk: bytesToHex(publicKey(this.secrets.publish)),
+      revocationPk: bytesToHex(publicKey(this.secrets.revocation)),
+      payoutScript: funding.payoutScript,
+      margin: this.margins()[this.role],
+      inputs: funding.inputs.map((i) => ({ ...i })),
+      change: funding.change
+        ? [{ script: funding.change.script, value: funding.change.value }]
+        : [],
+    };
+    return { type: 'announcement', eventId: this.terms!.oracleEventId };
+  }
+
+  protected onAnnounced(result: SetupResult): void {
+    const a = this.expectResult(result, 'announced');
+    if (a.eventId !== this.terms!.oracleEventId) {
+      throw new Abort(`internal: announcement of ${a.eventId}, not ${this.terms!.oracleEventId}`);
+    }
+    this.oracleEvent = prepareOracleEvent(a.oraclePublicKey, a.nonces);
+  }
+
+  /** The counterparty's parameters: check them, build every transaction, ask for our CET sigs. */
+  protected onParams(theirs: ParamsMsg): SetupStep {
+    const them: Role = this.role === 'maker' ? 'taker' : 'maker';
+    const expected = this.margins()[them];
+    if (theirs.margin !== expected) {
+      throw new Abort(`the peer's margin is ${theirs.margin} sats, the order needs ${expected}`);
+    }
+    const own = this.ownParams!;
+    const keysOf = (p: ParamsMsg, who: string) => ({
+      identity: assertPoint(p.identityPk, `${who} identity key`),
+      publish: assertPoint(p.publishPk, `${who} publish key`),
+      revocation: assertPoint(p.revocationPk, `${who} revocation key`),
+    });
+    const theirKeys = keysOf(theirs, them);
+    const mine = [own.identityPk, own.publishPk, own.revocationPk];
+    if ([theirs.identityPk, theirs.publishPk, theirs.revocationPk].some((k) => mine.includes(k))) {
+      throw new Abort("the peer's keys repeat ours");
+    }
+    const ownKeys = keysOf(own, this.role);
+    const keys: CommitKeys =
+      this.role === 'maker'
+        ? { maker: ownKeys, taker: theirKeys }
+        : { maker: theirKeys, taker: ownKeys };
+    const party = (p: ParamsMsg): LockParty => ({
+      margin: p.margin,
+      inputs: p.inputs.map((i) => ({
+        txid: i.txid,
+        vout: i.vout,
+        witnessUtxo: { script: bytes(i.script), value: i.value },
+      })),
+      change: p.change.map((c) => ({ script: bytes(c.script), value: c.value })),
+    });
+    const params =
+      this.role === 'maker' ? { maker: own, taker: theirs } : { maker: theirs, taker: own };
+    const t = this.terms!;
+    const leverage = longShortLeverage(this.makerPosition(), t.takerLeverage);
+    const rows = payoutCurve({
+      initialPrice: t.initialPrice,
+      quantity: t.quantity,
+      longLeverage: leverage.long,
+      shortLeverage: leverage.short,
+      feeBalance: initialFeeBalance({
+        makerPosition: this.makerPosition(),
+        price: t.initialPrice,
+        quantity: t.quantity,
+        takerLeverage: t.takerLeverage,
+        openingFee: t.openingFee,
+        rate: t.fundingRate,
+        settlementIntervalSecs: t.settlementIntervalSecs,
+      }),
+    }).rows;
+    const tx = buildContractTransactions({
+      keys,
+      payoutScripts: {
+        maker: bytes(params.maker.payoutScript),
+        taker: bytes(params.taker.payoutScript),
+      },
+      maker: party(params.maker),
+      taker: party(params.taker),
+      feeRate: t.txFeeRate,
+      cetTimelock: this.timelocks.cet,
+      refundTimelock: this.timelocks.refund,
+      events: [{ eventId: t.oracleEventId, payouts: toRolePayouts(rows, this.makerPosition()) }],
+    });
+    const theirFee = tx.lock.fees[them]!;
+    const least =
+      t.txFeeRate *
+      (P2WPKH_INPUT_VBYTES * BigInt(theirs.inputs.length) +
+        P2WPKH_OUTPUT_VBYTES * BigInt(theirs.change.length));
+    if (theirFee < least) {
+      throw new Abort(`the peer pays ${theirFee} sats of lock fee, at least ${least} are due`);
+    }
+    this.theirParams = theirs;
+    this.#tx = tx;
+    const event = this.oracleEvent!;
+    this.#cetItems = tx.events.map((e) =>
+      e.cets.map((cet) => ({
+        msg32: spendSighash(cet),
+        points: anticipatedPoints(event, cet.prefixes),
+      })),
+    );
+    const items: AdaptorEncryptItem[] = this.#cetItems.flatMap((cets) =>
+      cets.flatMap((c) => c.points.map((encryptionKey) => ({ encryptionKey, msg32: c.msg32 }))),
+    );
+    this.state = 'signing';
+    return step([], { request: { type: 'encrypt', secretKey: this.secrets.identity, items } });
+  }
+
+  protected onEncrypted(result: SetupResult): SetupStep {
+    const { signatures } = this.expectResult(result, 'encrypted');
+    const tx = this.#tx!;
+    const count = this.#cetItems.reduce(
+      (n, cets) => n + cets.reduce((m, c) => m + c.points.length, 0),
+      0,
+    );
+    if (signatures.length !== count) throw new Abort('internal: wrong number of CET signatures');
+    this.#own = {
+      commit: signCommitAdaptor(tx.commit, this.role, this.secrets.identity),
+      refund: signCooperative(tx.refund, this.role, this.secrets.identity),
+    };
+    let k = 0;
+    const message: SignaturesMsg = {
+      type: 'signatures',
+      lockTxid: tx.lock.tx.getId(),
+      commitTxid: tx.commit.tx.getId(),
+      refundTxid: tx.refund.tx.getId(),
+      commit: bytesToHex(this.#own.commit),
+      refund: bytesToHex(this.#own.refund),
+      events: tx.events.map((e) => ({
+        eventId: e.eventId,
+        cets: e.cets.map((cet) => ({
+          start: cet.range.start,
+          end: cet.range.end,
+          signatures: cet.prefixes.map(() => bytesToHex(signatures[k++]!)),
+        })),
+      })),
+    };
+    this.state = 'awaitSignatures';
+    return step([message]);
+  }
+
+  /** The counterparty's signatures: same transactions? then verify all of them. */
+  protected onSignatures(theirs: SignaturesMsg): SetupStep {
+    const tx = this.#tx!;
+    for (const [what, ours, claimed] of [
+      ['lock', tx.lock.tx.getId(), theirs.lockTxid],
+      ['commit', tx.commit.tx.getId(), theirs.commitTxid],
+      ['refund', tx.refund.tx.getId(), theirs.refundTxid],
+    ] as const) {
+      if (ours !== claimed) throw new Abort(`the peer built ${what} ${claimed}, we built ${ours}`);
+    }
+    if (theirs.events.length !== tx.events.length) {
+      throw new Abort(
+        `the peer signed ${theirs.events.length} oracle events, not ${tx.events.length}`,
+      );
+    }
+    const cets: Uint8Array[][][] = tx.events.map((e, i) => {
+      const their = theirs.events[i]!;
+      if (their.eventId !== e.eventId) throw new Abort(`the peer signed event ${their.eventId}`);
+      if (their.cets.length !== e.cets.length) {
+        throw new Abort(
+          `the peer signed ${their.cets.length} CETs of ${e.eventId}, not ${e.cets.length}`,
+        );
+      }
+      return e.cets.map((cet, j) => {
+        const c = their.cets[j]!;
+        if (c.start !== cet.range.start || c.end !== cet.range.end) {
+          throw new Abort(
+            `the peer's CET ${j} covers ${c.start}…${c.end}, ours ${cet.range.start}…${cet.range.end}`,
+          );
+        }
+        if (c.signatures.length !== cet.prefixes.length) {
+          throw new Abort(
+            `the peer sent ${c.signatures.length} signatures for CET ${c.start}…${c.end}, it has ${cet.prefixes.length} prefixes`,
+          );
+        }
+        return c.signatures.map(bytes);
+      });
+    });
+    const commit = bytes(theirs.commit);
+    const refund = bytes(theirs.refund);
+    verifyCommitAdaptor(tx.commit, this.role, commit);
+    verifyCooperative(tx.refund, this.role, refund);
+    this.#theirs = { commit, refund, cets };
+    const items: AdaptorVerifyItem[] = [];
+    for (const [i, event] of this.#cetItems.entries()) {
+      for (const [j, c] of event.entries()) {
+        for (const [k, encryptionKey] of c.points.entries()) {
+          items.push({ adaptorSignature: cets[i]![j]![k]!, msg32: c.msg32, encryptionKey });
+        }
+      }
+    }
+    const them = this.role === 'maker' ? tx.commit.keys.taker : tx.commit.keys.maker;
+    this.state = 'verifying';
+    return step([], { request: { type: 'verify', publicKey: them.identity, items } });
+  }
+
+  protected onVerified(result: SetupResult): SetupStep {
+    const { verdicts } = this.expectResult(result, 'verified');
+    const bad = verdicts.findIndex((v) => !v);
+    if (bad >= 0 || verdicts.length === 0) {
+      throw new Abort(`the peer's CET adaptor signature ${bad} does not verify`);
+    }
+    this.state = 'signingLock';
+    return step([], { request: { type: 'signLock', psbt: this.#signingPsbt() } });
+  }
+
+  /** The lock as a PSBT where only our inputs carry `witnessUtxo`: the wallet signs just those. */
+  #signingPsbt(): Psbt {
+    const lock = this.#tx!.lock;
+    const own = new Set(this.#ownInputs());
+    const psbt = new Psbt();
+    psbt.setVersion(lock.tx.version);
+    psbt.setLocktime(lock.tx.locktime);
+    lock.tx.ins.forEach((input, i) => {
+      psbt.addInput({
+        hash: input.hash,
+        index: input.index,
+        sequence: input.sequence,
+        ...(own.has(i) && { witnessUtxo: lock.psbt.data.inputs[i]!.witnessUtxo! }),
+      });
+    });
+    for (const out of lock.tx.outs) psbt.addOutput({ script: out.script, value: out.value });
+    return psbt;
+  }
+
+  /** Our input indexes in the lock: the maker's come first. */
+  #ownInputs(): number[] {
+    const m = this.role === 'maker' ? this.ownParams! : this.theirParams!;
+    const t = this.role === 'maker' ? this.theirParams! : this.ownParams!;
+    const first = this.role === 'maker' ? 0 : m.inputs.length;
+    const count = this.role === 'maker' ? m.inputs.length : t.inputs.length;
+    return Array.from({ length: count }, (_, i) => first + i);
+  }
+
+  protected onLockSigned(result: SetupResult): SetupStep {
+    const { psbt } = this.expectResult(result, 'lockSigned');
+    const own = this.#ownInputs();
+    this.#ownLockSigs = own.map((input) => {
+      const sig = psbt.data.inputs[input]?.partialSig?.[0];
+      if (!sig) throw new Abort(`the wallet did not sign lock input ${input}`);
+      return { input, pubkey: bytesToHex(sig.pubkey), signature: bytesToHex(sig.signature) };
+    });
+    const tx = this.#tx!;
+    // Persisted before our lock signature leaves: whatever the peer does next, we can get out.
+    const pending = this.#record(tx.lock.tx, false);
+    this.state = 'awaitLockSignature';
+    return step([{ type: 'lockSignature', signatures: this.#ownLockSigs }], {
+      effects: [{ type: 'persist', record: pending }],
+    });
+  }
+
+  protected onLockSignature(theirs: LockSignatureMsg): SetupStep {
+    const tx = this.#tx!;
+    const own = new Set(this.#ownInputs());
+    const theirInputs = tx.lock.tx.ins.map((_, i) => i).filter((i) => !own.has(i));
+    const given = new Map(theirs.signatures.map((s) => [s.input, s]));
+    if (given.size !== theirs.signatures.length || given.size !== theirInputs.length) {
+      throw new Abort(`the peer must sign exactly its ${theirInputs.length} lock inputs`);
+    }
+    const psbt = tx.lock.psbt.clone();
+    for (const s of this.#ownLockSigs!) {
+      psbt.updateInput(s.input, {
+        partialSig: [{ pubkey: bytes(s.pubkey), signature: bytes(s.signature) }],
+      });
+    }
+    for (const i of theirInputs) {
+      const s = given.get(i);
+      if (!s) throw new Abort(`the peer did not sign its lock input ${i}`);
+      const pubkey = bytes(s.pubkey);
+      const script = bytesToHex(psbt.data.inputs[i]!.witnessUtxo!.script);
+      if (script !== `0014${bytesToHex(hash160(pubkey))}`) {
+        throw new Abort(`the peer's key for lock input ${i} is not the one its coin pays to`);
+      }
+      psbt.updateInput(i, { partialSig: [{ pubkey, signature: bytes(s.signature) }] });
+      let valid = false;
+      try {
+        valid = psbt.validateSignaturesOfInput(i, (pk, hash, sig) =>
+          secp256k1.verify(sig, hash, pk, { prehash: false, lowS: false }),
+        );
+      } catch {
+        valid = false;
+      }
+      if (!valid) throw new Abort(`the peer's signature of lock input ${i} does not verify`);
+    }
+    let lockTx: Transaction;
+    try {
+      psbt.finalizeAllInputs();
+      lockTx = psbt.extractTransaction();
+    } catch (err) {
+      throw new Abort(`the lock does not finalize: ${(err as Error).message}`);
+    }
+    if (lockTx.getId() !== tx.lock.tx.getId())
+      throw new Abort('the signed lock is another transaction');
+    const record = this.#record(lockTx, true);
+    this.#final = { record, lockTx };
+    this.state = 'awaitAck';
+    return step([{ type: 'ack' }], {
+      effects: [
+        { type: 'persist', record },
+        { type: 'record', command: { type: 'completeContractSetup', dlc: dlcSummary(record) } },
+      ],
+    });
+  }
+
+  protected onAck(): SetupStep {
+    return this.#complete(false);
+  }
+
+  #complete(ackMissing: boolean): SetupStep {
+    const { record, lockTx } = this.#final!;
+    return this.end({
+      type: 'completed',
+      record,
+      lockTx,
+      reservationId: this.reservationId!,
+      ackMissing,
+    });
+  }
+
+  #record(lockTx: Transaction, lockSigned: boolean): ContractRecord {
+    const tx = this.#tx!;
+    const theirs = this.#theirs!;
+    return assembleContractRecord({
+      cfdId: this.terms!.id,
+      role: this.role,
+      secrets: this.secrets,
+      transactions: tx,
+      lockTx,
+      lockSigned,
+      feeRate: this.terms!.txFeeRate,
+      settlementEventId: this.terms!.oracleEventId,
+      ownCommitAdaptorSignature: this.#own!.commit,
+      counterparty: {
+        commitAdaptorSignature: theirs.commit,
+        refundSignature: theirs.refund,
+        cetAdaptorSignatures: theirs.cets,
+      },
+    });
+  }
+
+  /** Builds the terms of this order as this party records them. */
+  protected buildTerms(
+    offer: Offer,
+    order: { id: string; quantity: Contracts; leverage: Leverage },
+  ): CfdTerms {
+    const makerPosition = offer.makerPosition;
+    return {
+      id: order.id,
+      offerId: offer.id,
+      role: this.role,
+      position: this.role === 'maker' ? makerPosition : opposite(makerPosition),
+      symbol: offer.symbol,
+      initialPrice: offer.price,
+      quantity: order.quantity,
+      takerLeverage: order.leverage,
+      fundingRate: offer.fundingRate,
+      openingFee: offer.openingFee,
+      txFeeRate: offer.txFeeRate,
+      settlementIntervalSecs: offer.settlementIntervalSecs,
+      oracleEventId: offer.oracleEventId,
+      counterpartyPeerId: this.counterpartyPeerId,
+      placedAt: this.now,
+    };
+  }
+}
+
+// ---- Taker ----------------------------------------------------------------------------------------
+
+export interface TakerSetupInit {
+  /** The order id: also the CFD's id on both nodes (e.g. a UUID). */
+  readonly orderId: string;
+  readonly offer: Offer;
+  readonly quantity: Contracts;
+  readonly leverage: Leverage;
+  readonly secrets: SetupSecrets;
+  /** Timelocks this taker accepts; the maker must announce exactly these. */
+  readonly timelocks: Timelocks;
+  /** Unix seconds. */
+  readonly now: number;
+  /** The maker's PeerId. */
+  readonly counterpartyPeerId: string;
+  readonly policy?: OrderPolicy;
+}
+
+/**
+ * The taker's side: places the order, waits for the decision, then sets the contract up.
+ * The constructor checks the order against the offer (`validateOrder`) and throws its named
+ * error, so a bad order never reaches the wire.
+ */
+export class TakerSetup extends ContractSetup {
+  readonly #order: OrderMsg;
+
+  constructor(init: TakerSetupInit) {
+    super({ ...init, role: 'taker' });
+    const order = {
+      offerId: init.offer.id,
+      symbol: init.offer.symbol,
+      quantity: init.quantity,
+      leverage: init.leverage,
+    };
+    validateOrder(init.offer, order, init.now, this.policy);
+    this.offer = init.offer;
+    this.terms = this.buildTerms(init.offer, {
+      id: init.orderId,
+      quantity: init.quantity,
+      leverage: init.leverage,
+    });
+    this.#order = {
+      type: 'order',
+      orderId: init.orderId,
+      offerId: init.offer.id,
+      quantity: init.quantity,
+      leverage: init.leverage,
+    };
+  }
+
+  /** Records the order and sends it. */
+  start(): SetupStep {
+    if (this.state !== 'new') throw new Error('TakerSetup.start() called twice');
+    this.placed = true;
+    this.state = 'awaitDecision';
+    return step([this.#order], {
+      effects: [{ type: 'record', command: { type: 'placeOrder', terms: this.terms! } }],
+    });
+  }
+
+  protected onMessage(message: SetupMessage): SetupStep {
+    switch (message.type) {
+      case 'decision':
+        return this.#onDecision(message);
+      case 'params':
+        return this.onParams(message);
+      case 'signatures':
+        return this.onSignatures(message);
+      case 'lockSignature':
+        return this.onLockSignature(message);
+      case 'ack':
+        return this.onAck();
+      default:
+        throw new Abort(`unexpected '${message.type}' message`);
+    }
+  }
+
+  #onDecision(d: DecisionMsg): SetupStep {
+    if (!d.accept) return this.rejected(d.reason || 'the maker rejected the order');
+    if (d.cetTimelock !== this.timelocks.cet || d.refundTimelock !== this.timelocks.refund) {
+      throw new Abort(
+        `the maker's timelocks (CET ${d.cetTimelock}, refund ${d.refundTimelock} blocks) are not ` +
+          `ours (${this.timelocks.cet}, ${this.timelocks.refund})`,
+      );
+    }
+    this.state = 'funding';
+    return step([], {
+      effects: [{ type: 'record', command: { type: 'startContractSetup' } }],
+      request: this.fundRequest(),
+    });
+  }
+
+  protected onResult(result: SetupResult): SetupStep {
+    switch (this.state) {
+      case 'funding':
+        this.state = 'announcing';
+        return step([], { request: this.onFunded(result) });
+      case 'announcing':
+        this.onAnnounced(result);
+        this.state = 'awaitParams';
+        return step([this.ownParams!]);
+      case 'signing':
+        return this.onEncrypted(result);
+      case 'verifying':
+        return this.onVerified(result);
+      case 'signingLock':
+        return this.onLockSigned(result);
+      default:
+        throw new Abort(`internal: a '${result.type}' result in state ${this.state}`);
+    }
+  }
+}
+
+// ---- Maker ----------------------------------------------------------------------------------------
+
+export interface MakerSetupInit {
+  /** The offers this maker publishes now; an order must name one of them. */
+  readonly offers: readonly Offer[];
+  readonly secrets: SetupSecrets;
+  /** Timelocks this maker signs with (announced to the taker in the decision). */
+  readonly timelocks: Timelocks;
+  /** Unix seconds. */
+  readonly now: number;
+  /** The taker's PeerId (from the connection). */
+  readonly counterpartyPeerId: string;
+  readonly policy?: OrderPolicy;
+}
+
+/**
+ * The maker's side: reads the order, checks it against the offer it names, asks for a decision,
+ * funds, and only then accepts (so an order it cannot fund is rejected with a reason instead of
+ * failing after acceptance); then sets the contract up.
+ */
+export class MakerSetup extends ContractSetup {
+  constructor(init: MakerSetupInit) {
+    super({ ...init, role: 'maker' });
+    this.#offers = init.offers;
+  }
+
+  readonly #offers: readonly Offer[];
+
+  /** Waits for the order. */
+  start(): SetupStep {
+    if (this.state !== 'new') throw new Error('MakerSetup.start() called twice');
+    this.state = 'awaitOrder';
+    return step();
+  }
+
+  protected onMessage(message: SetupMessage): SetupStep {
+    switch (message.type) {
+      case 'order':
+        return this.#onOrder(message);
+      case 'params':
+        return this.onParams(message);
+      case 'signatures':
+        return this.onSignatures(message);
+      case 'lockSignature':
+        return this.onLockSignature(message);
+      case 'ack':
+        return this.onAck();
+      default:
+        throw new Abort(`unexpected '${message.type}' message`);
+    }
+  }
+
+  #onOrder(order: OrderMsg): SetupStep {
+    const offer = this.#offers.find((o) => o.id === order.offerId);
+    const reject = (reason: string) =>
+      this.rejected(reason, [{ type: 'decision', accept: false, reason }]);
+    if (!offer) return reject(`offer ${order.offerId} is not (or no longer) offered`);
+    try {
+      validateOrder(
+        offer,
+        {
+          offerId: order.offerId,
+          symbol: offer.symbol,
+          quantity: order.quantity,
+          leverage: order.leverage,
+        },
+        this.now,
+        this.policy,
+      );
+    } catch (err) {
+      return reject((err as Error).message);
+    }
+    this.offer = offer;
+    this.terms = this.buildTerms(offer, {
+      id: order.orderId,
+      quantity: order.quantity,
+      leverage: order.leverage,
+    });
+    this.placed = true;
+    this.state = 'deciding';
+    return step([], {
+      effects: [{ type: 'record', command: { type: 'placeOrder', terms: this.terms } }],
+      request: { type: 'decide', terms: this.terms },
+    });
+  }
+
+  protected onResult(result: SetupResult): SetupStep {
+    const reject = (reason: string) =>
+      this.rejected(reason, [{ type: 'decision', accept: false, reason }]);
+    switch (this.state) {
+      case 'deciding': {
+        if (result.type === 'requestFailed') return reject(result.reason);
+        const d = this.expectResult(result, 'decided');
+        if (!d.accept) return reject(d.reason);
+        this.state = 'funding';
+        return step([], { request: this.fundRequest() });
+      }
+      case 'funding':
+        if (result.type === 'requestFailed') {
+          return reject(`the maker cannot fund this order now: ${result.reason}`);
+        }
+        this.state = 'announcing';
+        return step([], { request: this.onFunded(result) });
+      case 'announcing':
+        if (result.type === 'requestFailed') {
+          return reject(
+            `the maker has no oracle announcement for the settlement event: ${result.reason}`,
+          );
+        }
+        this.onAnnounced(result);
+        this.state = 'awaitParams';
+        return step(
+          [
+            {
+              type: 'decision',
+              accept: true,
+              cetTimelock: this.timelocks.cet,
+              refundTimelock: this.timelocks.refund,
+            },
+            this.ownParams!,
+          ],
+          { effects: [{ type: 'record', command: { type: 'startContractSetup' } }] },
+        );
+      case 'signing':
+        return this.onEncrypted(result);
+      case 'verifying':
+        return this.onVerified(result);
+      case 'signingLock':
+        return this.onLockSigned(result);
+      default:
+        throw new Abort(`internal: a '${result.type}' result in state ${this.state}`);
+    }
+  }
+}
+
+/** Either role's machine. */
+export type OrderSetupMachine = TakerSetup | MakerSetup;

@@ -1,0 +1,316 @@
+// In-memory harness for the order/contract-setup state machines: two machines driven by the real
+// driver (runSetup) over a pipe that encodes and decodes every message with the wire schema, and
+// executors with a fake wallet (reservations tracked), a fake log (the CFD aggregate's own
+// decide/apply, so every recorded command must be legal) and inline adaptor crypto.
+import { randomUUID } from 'node:crypto';
+import { secp256k1 } from '@noble/curves/secp256k1.js';
+import { bytesToHex } from '@noble/hashes/utils.js';
+import { adaptorEncrypt, adaptorVerify, type ContractRecord } from '../../../dlc/index.ts';
+import { apply, type Cfd, type CfdEvent, decide, EMPTY_CFD } from '../../../model/cfd.ts';
+import type { Offer } from '../../../model/offer.ts';
+import { nextEventTime, oracleEventId } from '../../../model/oracle-event.ts';
+import { parseFundingRate, price } from '../../../model/units.ts';
+import {
+  runSetup,
+  type SetupExecutor,
+  type SetupTransport,
+} from '../../../protocols/order/driver.ts';
+import { type SetupMessage, SetupMessageSchema } from '../../../protocols/order/messages.ts';
+import {
+  MakerSetup,
+  type SetupEffect,
+  type SetupOutcome,
+  type SetupRequest,
+  type SetupResult,
+  TakerSetup,
+} from '../../../protocols/order/setup.ts';
+import {
+  decode,
+  encode,
+  ProtocolTimeoutError,
+  StreamClosedError,
+} from '../../../protocols/wire.ts';
+import { newOracle, type TestOracle } from '../../helpers/contract-fixtures.ts';
+import { type Key, newKey, p2wpkh } from '../../node/chain/helpers.ts';
+
+export const NOW = 1_700_000_000;
+
+export function testOffer(over: Partial<Offer> = {}): Offer {
+  return {
+    id: 'offer-1',
+    symbol: 'BTCUSD',
+    makerPosition: 'short',
+    price: price(54_000),
+    minQuantity: 100n,
+    maxQuantity: 10_000n,
+    lotSize: 100n,
+    leverageChoices: [1, 2, 5],
+    fundingRate: parseFundingRate('0.0001'),
+    openingFee: 100n,
+    txFeeRate: 2n,
+    settlementIntervalSecs: 86_400,
+    oracleEventId: oracleEventId(nextEventTime(NOW + 86_400)),
+    createdAt: NOW,
+    ...over,
+  };
+}
+
+export const TIMELOCKS = { cet: 12, refund: 216 };
+
+/** One end of a pipe: what the other side wrote, as bytes. */
+class Pipe {
+  readonly #queue: Uint8Array[] = [];
+  #waiter: (() => void) | undefined;
+  /** The writer is gone: reads fail at once (a reset, or a timeout's worth of silence). */
+  ended: 'closed' | 'silent' | 'reset' | undefined;
+
+  push(bytes: Uint8Array): void {
+    this.#queue.push(bytes);
+    this.#waiter?.();
+  }
+
+  end(how: 'closed' | 'silent' | 'reset'): void {
+    this.ended ??= how;
+    this.#waiter?.();
+  }
+
+  async next(): Promise<Uint8Array> {
+    for (;;) {
+      const bytes = this.#queue.shift();
+      if (bytes) return bytes;
+      if (this.ended === 'silent') throw new ProtocolTimeoutError('timed out reading a message');
+      if (this.ended) throw new StreamClosedError(`peer ${this.ended} the stream`);
+      await new Promise<void>((r) => {
+        this.#waiter = r;
+      });
+      this.#waiter = undefined;
+    }
+  }
+}
+
+/** How a side misbehaves on its way out: a function of each message it is about to send. */
+export type Tamper = (
+  message: SetupMessage,
+) => SetupMessage | Uint8Array | 'drop' | 'silence' | undefined;
+
+class PipeTransport implements SetupTransport {
+  readonly #in: Pipe;
+  readonly #out: Pipe;
+  readonly #tamper: Tamper | undefined;
+  readonly sent: SetupMessage[] = [];
+  aborted = false;
+
+  constructor(inbound: Pipe, outbound: Pipe, tamper?: Tamper) {
+    this.#in = inbound;
+    this.#out = outbound;
+    this.#tamper = tamper;
+  }
+
+  async read(): Promise<SetupMessage> {
+    return decode(await this.#in.next(), SetupMessageSchema);
+  }
+
+  async write(message: SetupMessage): Promise<void> {
+    if (this.#out.ended === 'reset') throw new StreamClosedError('stream reset');
+    const t = this.#tamper?.(message);
+    if (t === 'drop') return;
+    if (t === 'silence') {
+      this.#out.end('silent');
+      this.#in.end('silent');
+      return;
+    }
+    const out = t instanceof Uint8Array ? t : (t ?? message);
+    this.sent.push(message);
+    this.#out.push(t instanceof Uint8Array ? t : encode(out));
+  }
+
+  async close(): Promise<void> {
+    this.#out.end('closed');
+  }
+
+  abort(): void {
+    this.aborted = true;
+    this.#out.end('reset');
+    this.#in.end('reset');
+  }
+}
+
+/** A party's node, faked: wallet reservations, the CFD log, persisted records, inline crypto. */
+export class FakeNode {
+  readonly funding: Key = newKey();
+  readonly payout: Key = newKey();
+  readonly reserved = new Set<string>();
+  readonly cfds = new Map<string, Cfd>();
+  readonly events = new Map<string, CfdEvent[]>();
+  readonly persisted: ContractRecord[] = [];
+  /** Overrides of requests, per type. */
+  readonly answers: Partial<Record<SetupRequest['type'], () => SetupResult>> = {};
+  readonly failEffect: Partial<Record<string, Error>> = {};
+  readonly oracle: TestOracle;
+
+  constructor(oracle: TestOracle) {
+    this.oracle = oracle;
+  }
+
+  eventTypes(id: string): string[] {
+    return (this.events.get(id) ?? []).map((e) => e.type);
+  }
+
+  executor(): SetupExecutor {
+    return {
+      effect: async (e: SetupEffect) => {
+        const key = e.type === 'record' ? e.command.type : e.type;
+        const err = this.failEffect[key];
+        if (err) throw err;
+        if (e.type === 'release') this.reserved.delete(e.reservationId);
+        else if (e.type === 'persist') this.persisted.push(e.record);
+        else {
+          const id = e.command.type === 'placeOrder' ? e.command.terms.id : this.#lastId!;
+          const cfd = this.cfds.get(id) ?? EMPTY_CFD;
+          const events = decide(cfd, e.command, NOW);
+          this.cfds.set(id, events.reduce(apply, cfd));
+          this.events.set(id, [...(this.events.get(id) ?? []), ...events]);
+        }
+      },
+      request: async (r: SetupRequest): Promise<SetupResult> => {
+        const answer = this.answers[r.type];
+        if (answer) return answer();
+        switch (r.type) {
+          case 'decide':
+            return { type: 'decided', accept: true };
+          case 'fund': {
+            const reservationId = randomUUID();
+            this.reserved.add(reservationId);
+            const value = r.amount + 100_000n;
+            return {
+              type: 'funded',
+              funding: {
+                reservationId,
+                inputs: [
+                  {
+                    txid: bytesToHex(secp256k1.utils.randomSecretKey()),
+                    vout: 1,
+                    value,
+                    script: bytesToHex(p2wpkh(this.funding).output),
+                  },
+                ],
+                change: { script: bytesToHex(p2wpkh(this.funding).output), value: 99_000n },
+                payoutScript: bytesToHex(p2wpkh(this.payout).output),
+              },
+            };
+          }
+          case 'announcement': {
+            const xOnly = (k: Uint8Array) => secp256k1.getPublicKey(k, true).subarray(1);
+            return {
+              type: 'announced',
+              eventId: r.eventId,
+              oraclePublicKey: xOnly(this.oracle.sk),
+              nonces: this.oracle.nonceSks.map(xOnly),
+            };
+          }
+          case 'encrypt':
+            return {
+              type: 'encrypted',
+              signatures: r.items.map((i) => adaptorEncrypt(r.secretKey, i.encryptionKey, i.msg32)),
+            };
+          case 'verify':
+            return {
+              type: 'verified',
+              verdicts: r.items.map((i) =>
+                adaptorVerify(i.adaptorSignature, r.publicKey, i.msg32, i.encryptionKey),
+              ),
+            };
+          case 'signLock':
+            r.psbt.data.inputs.forEach((input, i) => {
+              if (!input.witnessUtxo) return;
+              r.psbt.signInput(i, {
+                publicKey: this.funding.pub,
+                sign: (hash: Uint8Array) =>
+                  secp256k1.sign(hash, this.funding.priv, { prehash: false, lowS: true }),
+              });
+            });
+            return { type: 'lockSigned', psbt: r.psbt };
+        }
+      },
+    };
+  }
+
+  #lastId: string | undefined;
+
+  /** The id of the CFD a run works on (commands after placeOrder carry none). */
+  track(id: string): void {
+    this.#lastId = id;
+  }
+}
+
+export interface PairResult {
+  readonly taker: SetupOutcome;
+  readonly maker: SetupOutcome;
+  readonly takerNode: FakeNode;
+  readonly makerNode: FakeNode;
+  readonly orderId: string;
+  readonly takerTransport: PipeTransport;
+  readonly makerTransport: PipeTransport;
+}
+
+/** Runs a taker and a maker against each other; either may misbehave through `tamper`. */
+export async function runPair(
+  options: {
+    offer?: Offer;
+    makerOffers?: Offer[];
+    quantity?: bigint;
+    leverage?: number;
+    takerTamper?: Tamper;
+    makerTamper?: Tamper;
+    makerTimelocks?: { cet: number; refund: number };
+    setup?: (nodes: { taker: FakeNode; maker: FakeNode }) => void;
+  } = {},
+): Promise<PairResult> {
+  const oracle = newOracle();
+  const takerNode = new FakeNode(oracle);
+  const makerNode = new FakeNode(oracle);
+  options.setup?.({ taker: takerNode, maker: makerNode });
+  const offer = options.offer ?? testOffer();
+  const orderId = `order-${randomUUID()}`;
+  takerNode.track(orderId);
+  makerNode.track(orderId);
+  const secrets = () => ({
+    identity: secp256k1.utils.randomSecretKey(),
+    publish: secp256k1.utils.randomSecretKey(),
+    revocation: secp256k1.utils.randomSecretKey(),
+  });
+  const taker = new TakerSetup({
+    orderId,
+    offer,
+    quantity: options.quantity ?? 3_500n,
+    leverage: options.leverage ?? 5,
+    secrets: secrets(),
+    timelocks: TIMELOCKS,
+    now: NOW,
+    counterpartyPeerId: 'maker-peer',
+  });
+  const maker = new MakerSetup({
+    offers: options.makerOffers ?? [offer],
+    secrets: secrets(),
+    timelocks: options.makerTimelocks ?? TIMELOCKS,
+    now: NOW,
+    counterpartyPeerId: 'taker-peer',
+  });
+  const toMaker = new Pipe();
+  const toTaker = new Pipe();
+  const takerTransport = new PipeTransport(toTaker, toMaker, options.takerTamper);
+  const makerTransport = new PipeTransport(toMaker, toTaker, options.makerTamper);
+  const [t, m] = await Promise.all([
+    runSetup(taker, taker.start(), takerTransport, takerNode.executor()),
+    runSetup(maker, maker.start(), makerTransport, makerNode.executor()),
+  ]);
+  return {
+    taker: t,
+    maker: m,
+    takerNode,
+    makerNode,
+    orderId,
+    takerTransport,
+    makerTransport,
+  };
+}

@@ -1,0 +1,271 @@
+// `/dlcfd/order/1.0.0` between two real nodes: libp2p on loopback, the embedded regtest chain, a
+// local oracle and price feed (compressed time: 60 s settlement interval, an event every 5 s),
+// real wallets funded by the faucet, the event log and the contract-record store on disk.
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { Transaction } from 'bitcoinjs-lib';
+import { z } from 'zod';
+import { AdaptorWorkerPool, signedLock } from '../../../dlc/index.ts';
+import { CfdRepository } from '../../../eventstore/cfd-repository.ts';
+import { DlcStore } from '../../../eventstore/dlc-store.ts';
+import { EventStore } from '../../../eventstore/event-store.ts';
+import type { Offer } from '../../../model/offer.ts';
+import { nextEventTime, oracleEventId } from '../../../model/oracle-event.ts';
+import { parseFundingRate, price } from '../../../model/units.ts';
+import { broadcast } from '../../../node/chain/broadcast.ts';
+import { EmbeddedChain } from '../../../node/chain/embedded.ts';
+import { BitcoinRpc } from '../../../node/chain/rpc.ts';
+import { OracleClient } from '../../../node/oracle/client.ts';
+import { OracleServer } from '../../../node/oracle/server.ts';
+import { loadOrCreateIdentity } from '../../../node/p2p/identity.ts';
+import { createP2pNode, type P2pNode } from '../../../node/p2p/node.ts';
+import { PriceFeedServer } from '../../../node/pricefeed/server.ts';
+import { Wallet } from '../../../node/wallet/wallet.ts';
+import {
+  ORDER_PROTOCOL,
+  type OrderDecision,
+  type OrderOutcome,
+  OrderProtocol,
+  SetupMessageSchema,
+} from '../../../protocols/order/index.ts';
+import { Framed } from '../../../protocols/wire.ts';
+import { tempDir } from '../../helpers/cfd-fixtures.ts';
+import { silent } from '../../node/chain/helpers.ts';
+
+const SETTLEMENT_INTERVAL_S = 60;
+const EVENT_INTERVAL_S = 5;
+
+interface Side {
+  node: P2pNode;
+  store: EventStore;
+  repository: CfdRepository;
+  dlcStore: DlcStore;
+  wallet: Wallet;
+  orders: OrderProtocol;
+  outcomes: OrderOutcome[];
+}
+
+async function until<T>(get: () => T | undefined | false, ms = 10_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = get();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > deadline) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe('protocols/order over libp2p with real wallets, chain and oracle', function () {
+  this.timeout(60_000);
+  let dir: { path: string; cleanup: () => Promise<void> };
+  let chain: EmbeddedChain;
+  let rpc: BitcoinRpc;
+  let feed: PriceFeedServer;
+  let oracle: OracleServer;
+  let pool: AdaptorWorkerPool;
+  let maker: Side;
+  let taker: Side;
+  let offers: Offer[] = [];
+  let policy: (terms: unknown) => OrderDecision = () => ({ accept: true });
+
+  const offer = (): Offer => {
+    const now = Math.floor(Date.now() / 1000);
+    return {
+      id: `offer-${now}`,
+      symbol: 'BTCUSD',
+      makerPosition: 'short',
+      price: price(54_000),
+      minQuantity: 100n,
+      maxQuantity: 10_000n,
+      lotSize: 100n,
+      leverageChoices: [1, 2, 5],
+      fundingRate: parseFundingRate('0.0001'),
+      openingFee: 100n,
+      txFeeRate: 2n,
+      settlementIntervalSecs: SETTLEMENT_INTERVAL_S,
+      oracleEventId: oracleEventId(nextEventTime(now + SETTLEMENT_INTERVAL_S, EVENT_INTERVAL_S)),
+      createdAt: now,
+    };
+  };
+
+  async function side(name: 'maker' | 'taker'): Promise<Side> {
+    const base = join(dir.path, name);
+    const node = await createP2pNode({
+      privateKey: await loadOrCreateIdentity(join(base, 'p2p')),
+      listen: name === 'maker' ? ['/ip4/127.0.0.1/tcp/0'] : [],
+    });
+    const store = await EventStore.open(join(base, 'events'));
+    const wallet = await Wallet.open({
+      datadir: join(base, 'wallet'),
+      network: 'regtest',
+      chain: rpc,
+      logger: silent,
+    });
+    for (let i = 0; i < 3; i++) await chain.fund(await wallet.receiveAddress(), 5_000_000n);
+    const client = new OracleClient({ url: oracle.url, publicKey: oracle.publicKey });
+    const repository = new CfdRepository(store);
+    const dlcStore = new DlcStore(store);
+    const outcomes: OrderOutcome[] = [];
+    const orders = new OrderProtocol(node, {
+      role: name,
+      repository,
+      dlcStore,
+      wallet,
+      oracle: client,
+      pool,
+      offers: () => offers,
+      policy: (terms) => policy(terms),
+      logger: silent,
+      timeouts: { setupMessageMs: 5_000, decisionMs: 5_000, orderMs: 2_000 },
+    });
+    orders.onOutcome((o) => outcomes.push(o));
+    await orders.start();
+    return { node, store, repository, dlcStore, wallet, orders, outcomes };
+  }
+
+  before(async function () {
+    this.timeout(60_000);
+    dir = await tempDir();
+    chain = await EmbeddedChain.start({ logger: silent });
+    rpc = new BitcoinRpc({ url: chain.rpcUrl, ...chain.rpcAuth });
+    feed = await PriceFeedServer.start({ startPrice: price(54_000), tickMs: 200 });
+    oracle = await OracleServer.start({
+      datadir: join(dir.path, 'oracle'),
+      pricefeedUrl: feed.url,
+      eventIntervalS: EVENT_INTERVAL_S,
+      lookaheadS: 3 * SETTLEMENT_INTERVAL_S,
+    });
+    pool = new AdaptorWorkerPool();
+    maker = await side('maker');
+    taker = await side('taker');
+    await chain.mine(1);
+    await Promise.all([maker.wallet.sync(), taker.wallet.sync()]);
+    await taker.node.dial(maker.node.getMultiaddrs()[0]!);
+  });
+
+  after(async () => {
+    for (const s of [taker, maker]) {
+      if (!s) continue;
+      await s.orders.stop();
+      await s.node.stop();
+      await s.wallet.close();
+      await s.store.close();
+    }
+    await pool?.close();
+    await oracle?.stop();
+    await feed?.stop();
+    await chain?.stop();
+    await dir?.cleanup();
+  });
+
+  const types = async (s: Side, id: string) => (await s.store.readStream(id)).map((e) => e.type);
+
+  it('taker orders, maker auto-accepts: both hold the identical signed lock; it confirms', async () => {
+    offers = [offer()];
+    const { orderId, outcome } = await taker.orders.placeOrder(maker.node.peerId, offers[0]!, {
+      quantity: 3_500n,
+      leverage: 5,
+    });
+    assert.equal(
+      outcome.type,
+      'completed',
+      JSON.stringify(outcome.type === 'completed' || outcome),
+    );
+    const makerOutcome = await until(() => maker.outcomes.find((o) => o.orderId === orderId));
+    assert.equal(makerOutcome.outcome.type, 'completed');
+    if (outcome.type !== 'completed' || makerOutcome.outcome.type !== 'completed') return;
+    assert.equal(outcome.lockTx.toHex(), makerOutcome.outcome.lockTx.toHex());
+
+    for (const s of [taker, maker]) {
+      assert.deepEqual(await types(s, orderId), [
+        'OrderPlaced',
+        'ContractSetupStarted',
+        'ContractSetupCompleted',
+      ]);
+      const record = await s.dlcStore.get(orderId);
+      assert.ok(record?.lock.signed);
+      assert.equal(signedLock(record).getId(), outcome.lockTx.getId());
+      const cfd = await s.repository.load(orderId);
+      assert.equal(cfd.dlc?.lockTxid, outcome.lockTx.getId());
+    }
+    // Both broadcast (the second is a no-op); it confirms.
+    await broadcast(rpc, makerOutcome.outcome.lockTx.toHex());
+    await broadcast(rpc, outcome.lockTx.toHex());
+    await chain.mine(1);
+    const info = await rpc.getTransaction(outcome.lockTx.getId());
+    assert.ok(info && info.confirmations > 0);
+    taker.wallet.release(outcome.reservationId);
+    maker.wallet.release(makerOutcome.outcome.reservationId);
+    await Promise.all([taker.wallet.sync(), maker.wallet.sync()]);
+    assert.ok(Transaction.fromHex(outcome.lockTx.toHex()).outs[0]!.value > 0n);
+  });
+
+  it('the maker rejects: the taker records OrderRejected with the reason', async () => {
+    policy = () => ({ accept: false, reason: 'no appetite for longs today' });
+    try {
+      const { orderId, outcome } = await taker.orders.placeOrder(maker.node.peerId, offers[0]!, {
+        quantity: 100n,
+        leverage: 2,
+      });
+      assert.deepEqual(outcome, { type: 'rejected', reason: 'no appetite for longs today' });
+      assert.deepEqual(await types(taker, orderId), ['OrderPlaced', 'OrderRejected']);
+      const cfd = await taker.repository.load(orderId);
+      assert.equal(cfd.failureReason, 'no appetite for longs today');
+      assert.equal(taker.wallet.balance().reserved, 0n);
+    } finally {
+      policy = () => ({ accept: true });
+    }
+  });
+
+  it('malformed, oversized and out-of-order messages reset the stream; the maker fails cleanly and keeps serving', async () => {
+    const rogue = async (write: (f: Framed) => Promise<void>): Promise<string> => {
+      const stream = await taker.node.dialProtocol(maker.node.peerId, ORDER_PROTOCOL);
+      const f = new Framed(stream, { maxMessageBytes: 4 * 1024 * 1024, timeoutMs: 5_000 });
+      await write(f);
+      return f
+        .read(z.unknown())
+        .then(() => 'answered')
+        .catch((e: Error) => e.name);
+    };
+    // Malformed JSON, then a frame whose length prefix is over the limit.
+    assert.match(
+      await rogue(async (f) => {
+        f.stream.send(new Uint8Array([5, ...new TextEncoder().encode('{"a":')]));
+      }),
+      /StreamReset|StreamClosed|Error/,
+    );
+    assert.match(
+      await rogue(async (f) => {
+        f.stream.send(new Uint8Array([0xff, 0xff, 0xff, 0x7f]));
+      }),
+      /StreamReset|StreamClosed|Error/,
+    );
+
+    // A valid order, accepted; then 'ack' where the taker's params belong.
+    const orderId = `rogue-${Date.now()}`;
+    const stream = await taker.node.dialProtocol(maker.node.peerId, ORDER_PROTOCOL);
+    const f = new Framed(stream, { maxMessageBytes: 4 * 1024 * 1024, timeoutMs: 5_000 });
+    await f.write({ type: 'order', orderId, offerId: offers[0]!.id, quantity: 100n, leverage: 2 });
+    const decision = await f.read(SetupMessageSchema);
+    assert.equal(decision.type === 'decision' && decision.accept, true);
+    await f.read(SetupMessageSchema); // the maker's params
+    await f.write({ type: 'ack' });
+    await until(() => maker.outcomes.find((o) => o.orderId === orderId));
+    const failed = maker.outcomes.find((o) => o.orderId === orderId)!.outcome;
+    assert.equal(failed.type, 'failed');
+    assert.match((failed as { reason: string }).reason, /unexpected 'ack'/);
+    assert.deepEqual(await types(maker, orderId), [
+      'OrderPlaced',
+      'ContractSetupStarted',
+      'ContractSetupFailed',
+    ]);
+    assert.equal(maker.wallet.balance().reserved, 0n, 'the maker released its coins');
+
+    // And it keeps serving: a proper order completes.
+    const next = await taker.orders.placeOrder(maker.node.peerId, offers[0]!, {
+      quantity: 200n,
+      leverage: 2,
+    });
+    assert.equal(next.outcome.type, 'completed');
+  });
+});
