@@ -9,6 +9,7 @@ import { multiaddr } from '@multiformats/multiaddr';
 import { type Logger, pino } from 'pino';
 import { CfdReadModel } from '../../eventstore/cfd-read-model.ts';
 import { CfdRepository } from '../../eventstore/cfd-repository.ts';
+import { DlcStore } from '../../eventstore/dlc-store.ts';
 import { EventStore } from '../../eventstore/event-store.ts';
 import { divRound } from '../../model/fixed.ts';
 import type { Offer } from '../../model/offer.ts';
@@ -25,6 +26,7 @@ import { HealthRegistry, type HealthStatus } from '../runtime/health.ts';
 import { Supervisor } from '../runtime/supervisor.ts';
 import { Wallet } from '../wallet/wallet.ts';
 import type { DaemonConfig } from './config.ts';
+import { ProcessManager } from './process-manager.ts';
 
 /** Names under which subsystems report health. Peers report as `peer:<peer id>`. */
 export const HEALTH = {
@@ -62,6 +64,9 @@ export class Daemon {
   readonly feed: PriceFeedClient;
   readonly rpc: BitcoinRpc | undefined;
   readonly oracle: OracleClient | undefined;
+  /** Signed-contract records, written before the events that refer to them. */
+  readonly contracts: DlcStore;
+  readonly processManager: ProcessManager;
   #wallet: Wallet | undefined;
   #monitor: ChainMonitor | undefined;
   readonly #supervisors: Supervisor[] = [];
@@ -89,6 +94,7 @@ export class Daemon {
     this.p2p = parts.p2p;
     this.rpc = parts.rpc;
     this.#clock = parts.clock;
+    this.contracts = new DlcStore(parts.store);
     this.offers = new OfferProtocol(parts.p2p, { role: config.role, logger: parts.log });
     this.feed = new PriceFeedClient({
       network: config.network,
@@ -107,6 +113,15 @@ export class Daemon {
           logger: parts.log.child({ component: 'oracle' }),
         })
       : undefined;
+    this.processManager = new ProcessManager({
+      cfds: this.cfds,
+      readModel: parts.readModel,
+      contracts: this.contracts,
+      monitor: () => this.#monitor,
+      oracle: this.oracle,
+      rpc: () => this.rpc,
+      logger: parts.log,
+    });
   }
 
   /** Starts a node. Resolves once everything is started (not necessarily healthy). */
@@ -174,6 +189,8 @@ export class Daemon {
     const { config, health } = this;
     await this.offers.start();
     this.#stops.push(() => this.offers.stop());
+    await this.processManager.start();
+    this.#stops.push(() => this.processManager.stop());
 
     // Price feed: its client reconnects on its own; mirror its health.
     const feedStatus: Record<string, HealthStatus> = {
@@ -261,9 +278,12 @@ export class Daemon {
         dataDir: join(config.datadir, 'monitor'),
         pollIntervalMs: config.time.chainPollMs,
         logger: this.log.child({ component: 'monitor' }),
+        onReport: (report) => this.processManager.onReport(report),
       });
       await this.#monitor.start();
       this.#stops.push(() => this.#monitor?.stop());
+      // What needed the chain while it was away (a restart resumes every CFD here).
+      await this.processManager.reconcileAll();
     }
     await this.#wallet.sync();
     const b = this.#wallet.balance();

@@ -1,0 +1,203 @@
+// The process manager on the embedded chain: from a set-up contract it publishes and watches the
+// lock, a force close's commit, the CET once the oracle attested and the CET lock passed, or the
+// refund when no attestation came; and it picks up where it was after a restart.
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { type ContractRecord, dlcSummary, signedCommit } from '../../../dlc/contract.ts';
+import { attestPrice } from '../../../dlc/oracle.ts';
+import { cetFee } from '../../../dlc/transactions.ts';
+import { CfdReadModel } from '../../../eventstore/cfd-read-model.ts';
+import { CfdRepository } from '../../../eventstore/cfd-repository.ts';
+import { DlcStore } from '../../../eventstore/dlc-store.ts';
+import { EventStore } from '../../../eventstore/event-store.ts';
+import type { Cfd } from '../../../model/cfd.ts';
+import { EmbeddedChain } from '../../../node/chain/embedded.ts';
+import { ChainMonitor } from '../../../node/chain/monitor.ts';
+import { BitcoinRpc } from '../../../node/chain/rpc.ts';
+import { ProcessManager } from '../../../node/daemon/process-manager.ts';
+import { tempDir, terms } from '../../helpers/cfd-fixtures.ts';
+import {
+  buildTestContract,
+  newParty,
+  SETTLEMENT_EVENT,
+  TABLE,
+  type TestContract,
+} from '../../helpers/contract-fixtures.ts';
+import { p2wpkh, silent } from '../chain/helpers.ts';
+
+const REFUND_LOCK = 20;
+
+interface Node {
+  store: EventStore;
+  readModel: CfdReadModel;
+  cfds: CfdRepository;
+  monitor: ChainMonitor;
+  pm: ProcessManager;
+  stop(): Promise<void>;
+}
+
+describe('node/daemon/process-manager', function () {
+  this.timeout(90_000);
+  let chain: EmbeddedChain;
+  let rpc: BitcoinRpc;
+  let dir: { path: string; cleanup: () => Promise<void> };
+  const nodes: Node[] = [];
+
+  beforeEach(async () => {
+    dir = await tempDir();
+    chain = await EmbeddedChain.start({ logger: silent });
+    rpc = new BitcoinRpc({ url: chain.rpcUrl, ...chain.rpcAuth });
+  });
+
+  afterEach(async () => {
+    for (const n of nodes.splice(0)) await n.stop();
+    await chain.stop();
+    await dir.cleanup();
+  });
+
+  /** A contract between two parties funded on the chain; the lock is not broadcast. */
+  async function contract(): Promise<TestContract> {
+    const maker = newParty('maker');
+    const taker = newParty('taker');
+    const m = await chain.fund(p2wpkh(maker.funding).address, 1_000_000n);
+    const t = await chain.fund(p2wpkh(taker.funding).address, 1_000_000n);
+    await chain.mine(1);
+    return buildTestContract({
+      maker,
+      taker,
+      refundTimelock: REFUND_LOCK,
+      fundings: { maker: { ...m, value: 1_000_000n }, taker: { ...t, value: 1_000_000n } },
+    });
+  }
+
+  /** The taker's node: its log holds a set-up CFD, its side store the record. */
+  async function startNode(record: ContractRecord, seed: boolean): Promise<Node> {
+    const store = await EventStore.open(join(dir.path, 'events'));
+    const readModel = await CfdReadModel.open(store);
+    const cfds = new CfdRepository(store);
+    const contracts = new DlcStore(store);
+    if (seed) {
+      await contracts.put(record.cfdId, record);
+      await cfds.execute(record.cfdId, { type: 'placeOrder', terms: terms({ id: record.cfdId }) });
+      await cfds.execute(record.cfdId, { type: 'startContractSetup' });
+      await cfds.execute(record.cfdId, { type: 'completeContractSetup', dlc: dlcSummary(record) });
+    }
+    let pm!: ProcessManager;
+    const monitor = new ChainMonitor({
+      rpc,
+      dataDir: join(dir.path, 'monitor'),
+      pollIntervalMs: 50,
+      onReport: (r) => pm.onReport(r),
+    });
+    pm = new ProcessManager({
+      cfds,
+      readModel,
+      contracts,
+      monitor: () => monitor,
+      oracle: undefined,
+      rpc: () => rpc,
+      logger: silent,
+    });
+    await monitor.start();
+    await pm.start();
+    const node: Node = {
+      store,
+      readModel,
+      cfds,
+      monitor,
+      pm,
+      stop: async () => {
+        await pm.stop();
+        await monitor.stop();
+        await readModel.close();
+        await store.close();
+      },
+    };
+    nodes.push(node);
+    return node;
+  }
+
+  async function until(node: Node, what: string, check: (cfd: Cfd) => boolean): Promise<Cfd> {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const cfd = await node.readModel.get('cfd-test');
+      if (cfd && check(cfd)) return cfd;
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await sleep(25);
+    }
+  }
+
+  it('publishes the lock, then a force close: commit, CET after the oracle and the CET lock', async () => {
+    const c = await contract();
+    const record = c.records.taker;
+    const node = await startNode(record, true);
+    await until(node, 'lock in mempool', () => true);
+    const lockTxid = record.lock.txid;
+    const deadline = Date.now() + 10_000;
+    while (!(await rpc.getMempoolEntry(lockTxid)) && Date.now() < deadline) await sleep(25);
+    await chain.mine(1);
+    await until(node, 'lock confirmed', (cfd) => cfd.lockConfirmed);
+
+    // The user forces the close.
+    await node.cfds.execute('cfd-test', { type: 'commit', commitTx: txOf(signedCommit(record)) });
+    await waitInMempool(record.commit.txid);
+    await chain.mine(1);
+    await until(node, 'commit confirmed', (cfd) => cfd.commitConfirmed);
+    await chain.mine(11);
+    await until(node, 'CET lock expired', (cfd) => cfd.cetTimelockExpired);
+
+    // The oracle attests: the CET goes out and confirms.
+    const price = 45_678;
+    await node.pm.onAttestation({
+      eventId: SETTLEMENT_EVENT,
+      price,
+      scalars: attestPrice(c.oracle.sk, c.oracle.nonceSks, price),
+      time: '',
+    });
+    const attested = await until(node, 'CET ready', (cfd) => cfd.cet !== undefined);
+    await waitInMempool(attested.cet!.txid);
+    await chain.mine(1);
+    const closed = await until(node, 'CET confirmed', (cfd) => cfd.settled === 'cet');
+    // Outputs: maker then taker, each its curve row for the price less half the CET fee.
+    const row = TABLE.find((r) => r.start <= price && price <= r.end)!;
+    const half = cetFee(c.transactions.commit) / 2n;
+    assert.equal((await rpc.getTxOut(closed.cet!.txid, 0))?.value, row.maker - half);
+    assert.equal((await rpc.getTxOut(closed.cet!.txid, 1))?.value, row.taker - half);
+  });
+
+  it('refunds when no attestation comes before the refund lock, and resumes after a restart', async () => {
+    const c = await contract();
+    const record = c.records.taker;
+    let node = await startNode(record, true);
+    await waitInMempool(record.lock.txid);
+    await chain.mine(1);
+    await until(node, 'lock confirmed', (cfd) => cfd.lockConfirmed);
+    await node.cfds.execute('cfd-test', { type: 'commit', commitTx: txOf(signedCommit(record)) });
+    await waitInMempool(record.commit.txid);
+
+    // Crash: the node stops with the commit in the mempool; blocks pass while it is down.
+    await node.stop();
+    nodes.splice(nodes.indexOf(node), 1);
+    await chain.mine(REFUND_LOCK);
+    node = await startNode(record, false);
+    await until(node, 'commit confirmed', (cfd) => cfd.commitConfirmed);
+    const refunding = await until(node, 'refund published', (cfd) => cfd.refundTx !== undefined);
+    await waitInMempool(refunding.refundTx!.txid);
+    await chain.mine(1);
+    const done = await until(node, 'refunded', (cfd) => cfd.settled === 'refund');
+    assert.ok(await rpc.getTxOut(done.refundTx!.txid, 0));
+  });
+
+  async function waitInMempool(txid: string): Promise<void> {
+    const deadline = Date.now() + 15_000;
+    while (!(await rpc.getMempoolEntry(txid))) {
+      if (Date.now() > deadline) throw new Error(`${txid} never reached the mempool`);
+      await sleep(25);
+    }
+  }
+});
+
+function txOf(tx: { getId(): string; toHex(): string }) {
+  return { txid: tx.getId(), hex: tx.toHex() };
+}
