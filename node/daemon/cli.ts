@@ -3,9 +3,11 @@
  * variables and `<datadir>/dlcfd.json` (or `--config FILE`), in that order of precedence.
  *
  * Ready lines on stdout: `peer-id <id>`, `multiaddr <addr>` (maker, one per address),
+ * `ui-url <url>`, `ui-password <password>` (first start only, unless configured),
  * `datadir <dir>`. Logs go to stderr. SIGTERM or SIGINT stops the node cleanly (exit 0).
  */
 import { parseArgs } from 'node:util';
+import { startUiServer, type UiServer } from '../../ui-server/server.ts';
 import type { Subcommand } from '../cli.ts';
 import { runSubcommand, stderrLogger, UsageError, untilStopSignal } from '../cli-support.ts';
 import { ConfigError, FLAGS, loadConfig, type Role } from './config.ts';
@@ -22,7 +24,8 @@ const usage = (role: Role): string => `usage: dlcfd ${role} --datadir DIR [optio
   --pricefeed URL               BitMEX realtime websocket (default: BitMEX for the network)
   ${role === 'maker' ? '--listen MULTIADDR            where takers reach this maker (repeatable)' : '--maker MULTIADDR/p2p/ID       the maker to trade with (repeatable)'}
   --muxer yamux|mplex           stream multiplexer (default yamux)
-  --ui-host H --ui-port P       where the UI will be served (default 127.0.0.1:8000)
+  --ui-host H --ui-port P       where the UI is served (default 127.0.0.1:8000)
+  --ui-password W               the UI password (default: generated on first start, printed once)
   --settlement-interval S --rollover-interval S --oracle-event-interval S
   --cet-timelock BLOCKS --refund-timelock BLOCKS --offer-max-age S
   --protocol-timeout-ms MS --chain-poll-ms MS
@@ -77,13 +80,30 @@ function command(role: Role): Subcommand {
         }
         const logger = stderrLogger(config.logLevel);
         const daemon = await Daemon.start(config, { logger });
+        let ui: UiServer;
+        try {
+          ui = await startUiServer(daemon, {
+            host: config.ui.host,
+            port: config.ui.port,
+            logger: logger.child({ component: 'ui' }),
+            ...(config.ui.password !== undefined ? { password: config.ui.password } : {}),
+          });
+        } catch (err) {
+          await daemon.stop();
+          throw new Error(
+            `cannot serve the UI on ${config.ui.host}:${config.ui.port}: ${(err as Error).message}`,
+          );
+        }
         const lines = [`peer-id ${daemon.peerId}`];
         for (const a of daemon.p2p.getMultiaddrs()) lines.push(`multiaddr ${a.toString()}`);
+        lines.push(`ui-url ${ui.url}`);
+        if (ui.initialPassword) lines.push(`ui-password ${ui.initialPassword}`);
         lines.push(`datadir ${config.datadir}`);
         // Listen for the stop signal before saying we are ready: a caller may signal at once.
         const stopped = untilStopSignal(logger);
         process.stdout.write(`${lines.join('\n')}\n`);
         await stopped;
+        await ui.close();
         await daemon.stop();
         return 0;
       });

@@ -106,6 +106,8 @@ export const ConfigSchema = z
       .object({
         host: z.string().default('127.0.0.1'),
         port: z.number().int().min(0).max(65_535).default(8000),
+        /** The browser password; without it one is generated on first start and printed once. */
+        password: z.string().min(8, 'needs at least 8 characters').optional(),
       })
       .default({ host: '127.0.0.1', port: 8000 }),
     time: TimeSchema.default(TimeSchema.parse({})),
@@ -150,6 +152,7 @@ export const FLAGS = {
   muxer: 'p2p.muxer',
   'ui-host': 'ui.host',
   'ui-port': 'ui.port',
+  'ui-password': 'ui.password',
   'settlement-interval': 'time.settlementIntervalSecs',
   'rollover-interval': 'time.rolloverIntervalSecs',
   'oracle-event-interval': 'time.oracleEventIntervalSecs',

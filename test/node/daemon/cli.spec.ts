@@ -15,15 +15,29 @@ describe('dlcfd taker / maker (command line)', function () {
         'regtest',
         '--listen',
         '/ip4/127.0.0.1/tcp/0',
+        '--ui-port',
+        '0',
       ];
       args.push('--pricefeed', 'ws://127.0.0.1:1/realtime');
       const first = await startDlcfd('maker', args, 'datadir');
       const id = first.ready.get('peer-id')!;
       assert.match(id, /^12D3KooW/);
       assert.match(first.ready.get('multiaddr') ?? '', /^\/ip4\/127\.0\.0\.1\/tcp\/\d+/);
+      const ui = first.ready.get('ui-url')!;
+      assert.match(ui, /^http:\/\/127\.0\.0\.1:\d+$/);
+      const password = first.ready.get('ui-password')!;
+      assert.match(password, /^[\w-]{20,}$/, 'a generated password, printed on first start');
+      const login = await fetch(`${ui}/api/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ password }),
+      });
+      assert.equal(login.status, 200);
       assert.equal(await first.stop('SIGTERM'), 0);
       const second = await startDlcfd('maker', args, 'datadir');
       assert.equal(second.ready.get('peer-id'), id, 'the same identity after a restart');
+      assert.ok(second.ready.has('ui-url'));
+      assert.equal(second.ready.get('ui-password'), undefined, 'printed once only');
       assert.equal(await second.stop('SIGINT'), 0);
     } finally {
       await dir.cleanup();

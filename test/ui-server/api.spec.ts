@@ -1,0 +1,320 @@
+// The API on real nodes: health, offers, CFDs, the honest 501s of what the protocols bring later,
+// input validation, wallet routes without a chain, metrics and the OpenAPI document.
+import assert from 'node:assert/strict';
+import type { CfdCommand } from '../../model/cfd.ts';
+import { parsePrice } from '../../model/units.ts';
+import { HEALTH } from '../../node/daemon/daemon.ts';
+import { PriceFeedServer } from '../../node/pricefeed/server.ts';
+import { dlc, terms } from '../helpers/cfd-fixtures.ts';
+import { Cleanups, startNode, type TestNode, until } from './helpers.ts';
+
+async function execute(node: TestNode, id: string, ...commands: CfdCommand[]): Promise<void> {
+  for (const c of commands) {
+    const { position } = await node.daemon.cfds.execute(id, c);
+    if (position !== undefined) await node.daemon.readModel.waitFor(position);
+  }
+}
+
+describe('ui-server: API', function () {
+  this.timeout(60_000);
+  const cleanups = new Cleanups();
+  afterEach(() => cleanups.run());
+
+  describe('on a node with every service down', () => {
+    const shared = new Cleanups();
+    let node: TestNode;
+    before(async () => {
+      node = await startNode(shared);
+    });
+    after(() => shared.run());
+    const api = () => node.api;
+
+    it('reports every subsystem in /api/health, with what is wrong', async () => {
+      const { status, body } = await api().get('/api/health');
+      assert.equal(status, 200);
+      const names = body.components.map((c: { name: string }) => c.name);
+      for (const n of [
+        HEALTH.database,
+        HEALTH.chain,
+        HEALTH.wallet,
+        HEALTH.oracle,
+        HEALTH.pricefeed,
+      ]) {
+        assert.ok(names.includes(n), `${n} in ${names}`);
+      }
+      assert.notEqual(body.overall, 'ok');
+      const chain = body.components.find((c: { name: string }) => c.name === HEALTH.chain);
+      assert.equal(chain.status, 'down');
+      assert.match(chain.detail, /no chain backend configured/);
+      assert.equal(typeof chain.since, 'number');
+    });
+
+    it('answers wallet routes with 503 and the reason', async () => {
+      for (const [method, path, body] of [
+        ['GET', '/api/wallet'],
+        ['POST', '/api/wallet/address'],
+        ['GET', '/api/wallet/history'],
+        ['POST', '/api/wallet/withdraw', { address: 'bcrt1qxyz', feeRate: 1 }],
+      ] as const) {
+        const res = await api().request(method, path, body);
+        assert.equal(res.status, 503, `${method} ${path}`);
+        assert.equal(res.body.error.name, 'UnavailableError');
+        assert.match(
+          res.body.error.message,
+          /wallet is not available yet: no chain backend configured/,
+        );
+      }
+      // The mnemonic needs the password first, then the wallet.
+      const pw = node.ui.initialPassword!;
+      assert.equal((await api().post('/api/wallet/mnemonic', { password: 'x' })).status, 403);
+      assert.equal((await api().post('/api/wallet/mnemonic', { password: pw })).status, 503);
+    });
+
+    it('refuses bad bodies with 400 and a message naming the problem', async () => {
+      const cases: [string, unknown, RegExp][] = [
+        ['/api/login', {}, /password: password is required/],
+        ['/api/login', { password: 'x', extra: 1 }, /unrecognized key.*extra/i],
+        ['/api/wallet/withdraw', { address: 'a', feeRate: 1, amount: 1000 }, /amount/],
+        ['/api/wallet/withdraw', { address: 'a', feeRate: 0 }, /feeRate/],
+        ['/api/wallet/withdraw', { address: 'a', feeRate: 5000 }, /feeRate must be from 1 to 1000/],
+        ['/api/wallet/withdraw', { address: 'a', amount: '1.5', feeRate: 1 }, /amount/],
+        ['/api/orders', { offerId: 'o', quantity: '100', leverage: 0 }, /leverage/],
+        [
+          '/api/orders',
+          { offerId: 'o', quantity: 100, leverage: 2 },
+          /quantity must be a whole number, as a string/,
+        ],
+        ['/api/password', { current: 'x' }, /new: /],
+        ['/api/wallet/mnemonic', [], /expected object/],
+      ];
+      for (const [path, body, message] of cases) {
+        const res = await api().post(path, body);
+        assert.equal(res.status, 400, `${path} ${JSON.stringify(body)}: ${res.text}`);
+        assert.equal(res.body.error.name, 'ValidationError');
+        assert.match(res.body.error.message, message, path);
+      }
+      const badJson = await api().post('/api/login', '{"password":');
+      assert.equal(badJson.status, 400);
+      assert.equal(badJson.body.error.name, 'ValidationError');
+      assert.match(badJson.body.error.message, /JSON/i);
+      const text = await api().request('POST', '/api/login', 'password', {
+        'content-type': 'application/xml',
+      });
+      assert.equal(text.status, 415);
+      assert.equal(text.body.error.name, 'UnsupportedMediaType');
+      const big = await api().post('/api/login', { password: 'x'.repeat(70_000) });
+      assert.equal(big.status, 413);
+      const unknown = await api().get('/api/nope');
+      assert.equal(unknown.status, 404);
+      assert.equal(unknown.body.error.name, 'NotFound');
+    });
+
+    it('lists CFDs with state, actions, margins, liquidation price and fees', async () => {
+      const t = terms({ placedAt: Math.floor(Date.now() / 1000) });
+      await execute(node, t.id, { type: 'placeOrder', terms: t });
+      const list = await api().get('/api/cfds');
+      assert.equal(list.status, 200);
+      const view = list.body.cfds.find((c: { id: string }) => c.id === t.id);
+      assert.equal(view.state, 'pendingSetup');
+      assert.deepEqual(view.actions, []);
+      // 1000 contracts at 50 000 USD, taker long at 2×: 1000 / (50000 × 2) BTC = 1 000 000 sats.
+      assert.equal(view.margin, '1000000');
+      assert.equal(view.marginCounterparty, '2000000');
+      assert.equal(view.leverage, 2);
+      assert.equal(view.initialPrice, '50000');
+      assert.equal(view.liquidationPrice, '33333.33333333'); // 50000·2/3
+      assert.equal(typeof view.fees.balance, 'string');
+      assert.equal(view.profit, null, 'no quote: no P/L rather than a made-up one');
+      assert.equal(view.settlementEvent.id, t.oracleEventId);
+
+      const one = await api().get(`/api/cfds/${t.id}`);
+      assert.deepEqual(one.body, view);
+      const missing = await api().get('/api/cfds/no-such-cfd');
+      assert.equal(missing.status, 404);
+      assert.equal(missing.body.error.name, 'NotFoundError');
+    });
+
+    it('refuses CFD commands illegal in the state (409) and answers 501 for legal ones', async () => {
+      const t = terms({ placedAt: Math.floor(Date.now() / 1000) });
+      await execute(node, t.id, { type: 'placeOrder', terms: t });
+      const closePending = await api().post(`/api/cfds/${t.id}/close`);
+      assert.equal(closePending.status, 409);
+      assert.equal(closePending.body.error.name, 'IllegalCommandError');
+      assert.match(closePending.body.error.message, /it is pendingSetup/);
+      assert.equal(
+        (await api().post(`/api/cfds/${t.id}/accept`)).status,
+        409,
+        'a taker accepts nothing',
+      );
+      assert.equal((await api().post(`/api/cfds/${t.id}/reject`, { reason: 'no' })).status, 409);
+      assert.equal((await api().post('/api/cfds/nope/commit')).status, 404);
+
+      await execute(
+        node,
+        t.id,
+        { type: 'startContractSetup' },
+        { type: 'completeContractSetup', dlc: dlc() },
+        { type: 'confirmLock' },
+      );
+      const open = await api().get(`/api/cfds/${t.id}`);
+      assert.equal(open.body.state, 'open');
+      assert.deepEqual(open.body.actions, ['settle', 'commit']);
+      assert.deepEqual(open.body.transactions, [{ kind: 'lock', txid: dlc().lockTxid }]);
+      for (const action of ['close', 'commit']) {
+        // As a browser's fetch sends it: the JSON content type and no body.
+        const res = await api().request('POST', `/api/cfds/${t.id}/${action}`, undefined, {
+          'content-type': 'application/json',
+        });
+        assert.equal(res.status, 501, action);
+        assert.equal(res.body.error.name, 'NotImplementedError');
+        assert.match(res.body.error.message, /arrives with/);
+      }
+      // Nothing happened to the CFD.
+      assert.equal((await api().get(`/api/cfds/${t.id}`)).body.version, open.body.version);
+    });
+
+    it('says why there are no offers, and why an order cannot be placed', async () => {
+      const offers = await api().get('/api/offers');
+      assert.deepEqual(offers.body, { offers: [], reason: 'no maker configured (--maker)' });
+      const order = await api().post('/api/orders', { offerId: 'x', quantity: '100', leverage: 2 });
+      assert.equal(order.status, 503);
+      assert.equal(order.body.error.name, 'UnavailableError');
+      assert.match(order.body.error.message, /cannot take an offer now: no maker configured/);
+    });
+
+    it('serves Prometheus metrics', async () => {
+      const res = await api().get('/metrics');
+      assert.equal(res.status, 200);
+      assert.match(res.headers.get('content-type') ?? '', /^text\/plain/);
+      assert.match(res.text, /^dlcfd_health_status\{component="chain",status="down"\} 1$/m);
+      assert.match(res.text, /^dlcfd_health_status\{component="database",status="ok"\} 1$/m);
+      assert.match(res.text, /^dlcfd_cfds\{state="pendingSetup"\} \d+$/m);
+      assert.match(res.text, /^dlcfd_cfds\{state="open"\} 1$/m);
+      assert.match(res.text, /^dlcfd_eventstore_head [1-9]\d*$/m);
+      assert.match(res.text, /^# TYPE dlcfd_wallet_balance_sats gauge$/m);
+      assert.match(res.text, /^dlcfd_process_cpu_seconds_total /m);
+    });
+
+    it('documents every route in /api/openapi.json, and nothing else', async () => {
+      const { status, body } = await api().get('/api/openapi.json');
+      assert.equal(status, 200);
+      assert.equal(body.openapi, '3.1.0');
+      const documented = new Set<string>();
+      for (const [path, item] of Object.entries(body.paths as Record<string, object>)) {
+        for (const method of Object.keys(item)) documented.add(`${method.toUpperCase()} ${path}`);
+      }
+      const registered = new Set(
+        node.ui.routes.map((r) => `${r.method} ${r.url.replace(/:(\w+)/g, '{$1}')}`),
+      );
+      assert.deepEqual(
+        [...registered].filter((r) => !documented.has(r)),
+        [],
+        'undocumented',
+      );
+      assert.deepEqual(
+        [...documented].filter((r) => !registered.has(r)),
+        [],
+        'not registered',
+      );
+      const withdraw =
+        body.paths['/api/wallet/withdraw'].post.requestBody.content['application/json'];
+      assert.deepEqual(withdraw.schema.required, ['address', 'feeRate']);
+      assert.equal(body.paths['/api/alive'].get.security.length, 0, 'public');
+    });
+  });
+
+  describe('with a maker, a taker and a price feed', () => {
+    it('shows the taker the maker’s offers with margin and liquidation price per leverage', async () => {
+      const feed = await PriceFeedServer.start({
+        port: 0,
+        startPrice: parsePrice('50000'),
+        tickMs: 0,
+      });
+      cleanups.add(() => feed.stop());
+      const maker = await startNode(cleanups, {
+        role: 'maker',
+        flags: { listen: ['/ip4/127.0.0.1/tcp/0'], pricefeed: feed.url },
+      });
+      const address = maker.daemon.p2p.getMultiaddrs()[0]!.toString();
+      const taker = await startNode(cleanups, {
+        flags: { maker: [address], pricefeed: feed.url },
+      });
+
+      await until(
+        'maker publishes',
+        async () => (await maker.api.get('/api/offers')).body.offers.length === 2,
+      );
+      const own = (await maker.api.get('/api/offers')).body;
+      assert.equal(own.reason, null);
+      assert.equal(own.offers[0].maker, maker.daemon.peerId);
+
+      await until(
+        'taker sees offers',
+        async () => (await taker.api.get('/api/offers')).body.offers.length === 2,
+      );
+      const { offers } = (await taker.api.get('/api/offers')).body;
+      const short = offers.find((o: { makerPosition: string }) => o.makerPosition === 'short');
+      assert.equal(short.takerPosition, 'long');
+      assert.equal(short.maker, maker.daemon.peerId);
+      assert.match(short.price, /^\d+(\.\d+)?$/);
+      assert.deepEqual(
+        short.leverages.map((l: { leverage: number }) => l.leverage),
+        [1, 2, 3, 5],
+      );
+      const two = short.leverages.find((l: { leverage: number }) => l.leverage === 2);
+      const p = Number(short.price);
+      // 100 contracts (one lot) at price p, 2×: 100 / (2p) BTC.
+      assert.ok(Math.abs(Number(two.marginPerLot) - (100 / (2 * p)) * 1e8) <= 1);
+      assert.ok(Math.abs(Number(two.liquidationPrice) - (p * 2) / 3) < 1e-6);
+      assert.ok(Math.abs(Number(short.leverages[0].liquidationPrice) - p / 2) < 1e-6);
+      const long = offers.find((o: { makerPosition: string }) => o.makerPosition === 'long');
+      assert.equal(
+        long.leverages[0].liquidationPrice,
+        null,
+        'an unleveraged short is never liquidated',
+      );
+
+      const tooMuch = await taker.api.post('/api/orders', {
+        offerId: short.id,
+        quantity: '1000000',
+        leverage: 2,
+      });
+      assert.equal(tooMuch.status, 400);
+      assert.equal(tooMuch.body.error.name, 'QuantityOutOfRangeError');
+      const badLeverage = await taker.api.post('/api/orders', {
+        offerId: short.id,
+        quantity: '100',
+        leverage: 4,
+      });
+      assert.equal(badLeverage.body.error.name, 'LeverageNotOfferedError');
+      const unknown = await taker.api.post('/api/orders', {
+        offerId: 'gone',
+        quantity: '100',
+        leverage: 2,
+      });
+      assert.equal(unknown.status, 404);
+      assert.match(unknown.body.error.message, /no current offer 'gone'/);
+      const fine = await taker.api.post('/api/orders', {
+        offerId: short.id,
+        quantity: '100',
+        leverage: 2,
+      });
+      assert.equal(fine.status, 501);
+      assert.match(fine.body.error.message, /arrives with the order protocol/);
+      assert.equal(
+        (await maker.api.post('/api/orders', { offerId: 'x', quantity: '100', leverage: 1 }))
+          .status,
+        409,
+      );
+
+      // With a quote, an open CFD has an unrealised P/L.
+      await until('quote', () => taker.daemon.feed.latest() !== undefined);
+      const t = terms({ placedAt: Math.floor(Date.now() / 1000) });
+      await execute(taker, t.id, { type: 'placeOrder', terms: t });
+      const view = (await taker.api.get(`/api/cfds/${t.id}`)).body;
+      assert.equal(view.profit.basis, 'quote');
+      assert.equal(view.profit.price, (await taker.api.get('/api/quote')).body.quote.bid);
+      assert.match(view.profit.sats, /^-?\d+$/);
+    });
+  });
+});

@@ -1,0 +1,126 @@
+// The JSON projections: money as decimal strings, both sides of one contract agreeing, and no
+// P/L where there is nothing honest to compute it from.
+import assert from 'node:assert/strict';
+import { type CfdCommand, decide, EMPTY_CFD, fold } from '../../model/cfd.ts';
+import { parsePrice, price } from '../../model/units.ts';
+import type { LatestQuote } from '../../node/pricefeed/client.ts';
+import { cfdView, offerView } from '../../ui-server/views.ts';
+import { dlc, T0, terms, tx } from '../helpers/cfd-fixtures.ts';
+
+function run(...commands: CfdCommand[]) {
+  let cfd = EMPTY_CFD;
+  for (const c of commands) cfd = fold(decide(cfd, c, T0), cfd);
+  return cfd;
+}
+
+const quote = (bid: string, ask: string, stale = false): LatestQuote => ({
+  symbol: 'XBTUSD' as LatestQuote['symbol'],
+  bid: parsePrice(bid),
+  ask: parsePrice(ask),
+  timestamp: T0,
+  receivedAt: T0 * 1000,
+  ageMs: 0,
+  stale,
+});
+
+const open = (t = terms()): CfdCommand[] => [
+  { type: 'placeOrder', terms: t },
+  { type: 'startContractSetup' },
+  { type: 'completeContractSetup', dlc: dlc() },
+  { type: 'confirmLock' },
+];
+
+describe('ui-server: views', () => {
+  it('taker and maker of one contract see opposite P/L at the same closing price', () => {
+    const taker = terms({ id: 'c1', role: 'taker', position: 'long', takerLeverage: 2 });
+    const maker = terms({ id: 'c1', role: 'maker', position: 'short', takerLeverage: 2 });
+    const q = quote('55000', '55010');
+    const t = cfdView(run(...open(taker)), q)!;
+    const m = cfdView(run(...open(maker)), q)!;
+    // The taker is long: it would close at the bid; the maker sees the same price.
+    assert.equal(t.profit!.price, '55000');
+    assert.equal(m.profit!.price, '55000');
+    assert.equal(BigInt(t.profit!.sats), -BigInt(m.profit!.sats));
+    assert.ok(BigInt(t.profit!.sats) > 0n, 'the price rose: the long gains');
+    assert.equal(t.margin, m.marginCounterparty);
+    assert.equal(m.leverage, 1);
+    assert.equal(m.liquidationPrice, null, 'an unleveraged short is never liquidated');
+    assert.equal(t.liquidationPrice, '33333.33333333');
+    assert.equal(BigInt(t.fees.owed), -BigInt(m.fees.owed));
+    assert.deepEqual(t.actions, ['settle', 'commit']);
+    assert.deepEqual(m.actions, ['commit']);
+    assert.match(t.profit!.percent, /^\d+(\.\d{1,2})?$/);
+  });
+
+  it('a short taker closes at the ask; a stale quote is flagged', () => {
+    const t = terms({ position: 'short' });
+    const v = cfdView(run(...open(t)), quote('49000', '49100', true))!;
+    assert.equal(v.profit!.price, '49100');
+    assert.equal(v.profit!.stale, true);
+  });
+
+  it('no P/L without a quote, after a failed setup, or after a refund; settled at the close price', () => {
+    const t = terms();
+    assert.equal(cfdView(run(...open(t)), undefined)!.profit, null);
+    const failed = run({ type: 'placeOrder', terms: t }, { type: 'rejectOrder', reason: 'busy' });
+    const fv = cfdView(failed, quote('1', '1'))!;
+    assert.equal(fv.state, 'rejected');
+    assert.equal(fv.profit, null);
+    assert.equal(fv.failureReason, 'busy');
+
+    const closing = run(
+      ...open(t),
+      {
+        type: 'proposeSettlement',
+        proposal: {
+          price: price(52_000),
+          makerPayout: 1_900_000n,
+          takerPayout: 1_100_000n,
+          proposedBy: 'taker',
+        },
+      },
+      { type: 'acceptSettlement' },
+      { type: 'completeSettlement', closeTx: tx('close'), price: price(52_000) },
+    );
+    const cv = cfdView(closing, quote('60000', '60000'))!;
+    assert.equal(cv.state, 'pendingClose');
+    assert.equal(cv.profit!.basis, 'settlement');
+    assert.equal(cv.profit!.price, '52000');
+    assert.equal(cv.closingPrice, '52000');
+    assert.deepEqual(
+      cv.transactions.map((x) => x.kind),
+      ['lock', 'close'],
+    );
+  });
+
+  it('offers carry margin, liquidation price and funding per lot for each leverage', () => {
+    const v = offerView('maker-peer', {
+      id: 'o1',
+      symbol: 'BTCUSD',
+      makerPosition: 'short',
+      price: price(50_000),
+      minQuantity: 100n,
+      maxQuantity: 10_000n,
+      lotSize: 100n,
+      leverageChoices: [1, 2],
+      fundingRate: 240_000n as never, // 0.000024 per interval
+      openingFee: 2n,
+      txFeeRate: 1n,
+      settlementIntervalSecs: 86_400,
+      oracleEventId: terms().oracleEventId,
+      createdAt: T0,
+    });
+    assert.equal(v.takerPosition, 'long');
+    assert.equal(v.price, '50000');
+    // 100 contracts at 50 000 USD: 0.002 BTC at 1×, 0.001 BTC at 2×.
+    assert.deepEqual(
+      v.leverages.map((l) => [l.leverage, l.marginPerLot, l.liquidationPrice]),
+      [
+        [1, '200000', '25000'],
+        [2, '100000', '33333.33333333'],
+      ],
+    );
+    // Positive rate: the long (the taker here) pays, rounded up.
+    assert.ok(v.leverages.every((l) => BigInt(l.fundingPerLot) > 0n));
+  });
+});

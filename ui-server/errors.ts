@@ -1,0 +1,89 @@
+/**
+ * Errors of the HTTP API. Every failure leaves the server as JSON `{ error: { name, message } }`
+ * with a status that says whose fault it is: 400 the request, 401/403 the credentials, 404 an
+ * unknown thing, 409 a CFD command illegal in its state, 501 not built yet, 502 the chain refused,
+ * 503 a subsystem the action needs is down. The message is written for the person at the UI.
+ */
+
+/** Base class: carries the HTTP status; `name` comes from the subclass. */
+export class ApiError extends Error {
+  readonly statusCode: number;
+  constructor(statusCode: number, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.statusCode = statusCode;
+    this.name = new.target.name;
+  }
+}
+
+/** A request body, query or parameter that does not match its schema. */
+export class ValidationError extends ApiError {
+  constructor(message: string) {
+    super(400, message);
+  }
+}
+
+/** No (valid) session cookie or bearer token. */
+export class UnauthorizedError extends ApiError {
+  constructor(message = 'log in first, or send Authorization: Bearer <contents of api.cookie>') {
+    super(401, message);
+  }
+}
+
+/** The password given to log in (or to re-authenticate an action) is not the right one. */
+export class InvalidPasswordError extends ApiError {
+  constructor(statusCode: 401 | 403, message = 'wrong password') {
+    super(statusCode, message);
+  }
+}
+
+/** Too many wrong passwords in a short time. */
+export class TooManyAttemptsError extends ApiError {
+  readonly retryAfterSecs: number;
+  constructor(retryAfterSecs: number) {
+    super(429, `too many wrong passwords; try again in ${retryAfterSecs} s`);
+    this.retryAfterSecs = retryAfterSecs;
+  }
+}
+
+export class NotFoundError extends ApiError {
+  constructor(message: string) {
+    super(404, message);
+  }
+}
+
+/** A CFD command that is not legal in the CFD's current state (or for this node's role). */
+export class IllegalCommandError extends ApiError {
+  constructor(message: string) {
+    super(409, message);
+  }
+}
+
+/** A route whose work depends on a protocol that is not built yet. Honest, not faked. */
+export class NotImplementedError extends ApiError {
+  constructor(message: string) {
+    super(501, message);
+  }
+}
+
+/** The chain backend refused a transaction. */
+export class BroadcastFailedError extends ApiError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(502, message, options);
+  }
+}
+
+/** A subsystem the action needs (wallet, chain, price feed…) is not available; says why. */
+export class UnavailableError extends ApiError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(503, message, options);
+  }
+}
+
+/** The JSON body of an error response. */
+export interface ErrorBody {
+  readonly error: { readonly name: string; readonly message: string };
+}
+
+export function errorBody(name: string, message: string): ErrorBody {
+  return { error: { name, message } };
+}

@@ -1,0 +1,234 @@
+/**
+ * The live feed: server-sent events at `GET /api/events`.
+ *
+ * On connect a client gets a snapshot — `health`, `cfds`, `offers`, `quote`, `wallet` — and then
+ * every change as it happens:
+ *
+ * | event    | data                                               | when                              |
+ * |----------|----------------------------------------------------|-----------------------------------|
+ * | `health` | `{overall, components[]}` (all of them)            | any subsystem's health changes    |
+ * | `cfds`   | `{cfds: CfdView[]}` (all)                          | on connect                        |
+ * | `cfd`    | `CfdView`                                          | a CFD changed; open ones re-sent with the throttled quote (P/L) |
+ * | `offers` | `{offers: OfferView[], reason}`                    | offers or the maker connection changed |
+ * | `quote`  | `QuoteView` or `null`                              | at most once per {@link QUOTE_THROTTLE_MS} |
+ * | `wallet` | `{available: true, …WalletView}` or `{available: false, reason}` | after each wallet sync, withdrawal |
+ *
+ * A comment line (`: heartbeat`) every {@link HEARTBEAT_MS} keeps proxies and idle timeouts from
+ * closing the stream. A client that stops reading is dropped once {@link MAX_BUFFERED_BYTES} are
+ * queued for it; EventSource reconnects on its own and gets a fresh snapshot.
+ */
+import type { ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import { HEALTH } from '../node/daemon/daemon.ts';
+import type { UiService } from './service.ts';
+
+/** Comment lines this often; well under the usual 30–60 s proxy idle timeouts. */
+export const HEARTBEAT_MS = 15_000;
+/** Quotes tick several times a second; the UI needs about one per second. */
+export const QUOTE_THROTTLE_MS = 1_000;
+/** Queued bytes after which a client that does not read is disconnected. */
+export const MAX_BUFFERED_BYTES = 1024 * 1024;
+/** Browsers retry after this many ms when the stream drops (the `retry:` field). */
+export const CLIENT_RETRY_MS = 2_000;
+
+export type LiveEventName = 'health' | 'cfds' | 'cfd' | 'offers' | 'quote' | 'wallet';
+
+export interface LiveFeedOptions {
+  readonly logger: Logger;
+  /** @default HEARTBEAT_MS */
+  readonly heartbeatMs?: number;
+  /** @default QUOTE_THROTTLE_MS */
+  readonly quoteThrottleMs?: number;
+}
+
+/** Formats one SSE frame. Data goes through JSON (bigints as strings, never as numbers). */
+function frame(event: LiveEventName, data: unknown): string {
+  const json = JSON.stringify(data, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+  return `event: ${event}\ndata: ${json}\n\n`;
+}
+
+/**
+ * Fans a node's changes out to every connected SSE client. Subscribes to the daemon once, however
+ * many clients there are; {@link close} unsubscribes and ends every stream.
+ */
+export class LiveFeed {
+  readonly #service: UiService;
+  readonly #log: Logger;
+  readonly #clients = new Set<ServerResponse>();
+  /** Events for clients whose snapshot is still being built. */
+  readonly #holding = new Map<ServerResponse, string[]>();
+  readonly #unsubscribe: (() => void)[] = [];
+  readonly #timers: NodeJS.Timeout[] = [];
+  readonly #quoteThrottleMs: number;
+  /** Topics changed since the last flush; flushed once per tick so bursts coalesce. */
+  readonly #dirty = new Set<'health' | 'offers' | 'wallet'>();
+  #flushScheduled = false;
+  #lastQuoteAt = 0;
+  #quoteTimer: NodeJS.Timeout | undefined;
+  #closed = false;
+
+  constructor(service: UiService, options: LiveFeedOptions) {
+    this.#service = service;
+    this.#log = options.logger;
+    this.#quoteThrottleMs = options.quoteThrottleMs ?? QUOTE_THROTTLE_MS;
+    const d = service.daemon;
+    this.#unsubscribe.push(
+      d.health.subscribe((h) => {
+        this.#mark('health');
+        if (h.name.startsWith('peer:') || h.name === HEALTH.offers) this.#mark('offers');
+        if (h.name === HEALTH.wallet) this.#mark('wallet');
+      }),
+      d.readModel.onChange((cfds) => {
+        for (const view of service.views(cfds)) this.#send('cfd', view);
+      }),
+      d.offers.onOffers(() => this.#mark('offers')),
+      d.feed.onQuote(() => this.#onQuote()),
+    );
+    const heartbeat = setInterval(() => {
+      for (const c of this.#clients) this.#write(c, `: heartbeat ${Date.now()}\n\n`);
+    }, options.heartbeatMs ?? HEARTBEAT_MS);
+    heartbeat.unref();
+    this.#timers.push(heartbeat);
+  }
+
+  /** Connected clients. */
+  get size(): number {
+    return this.#clients.size;
+  }
+
+  /**
+   * Takes over `res` as an event stream: headers, the snapshot, then live events until the client
+   * goes away or the feed closes.
+   */
+  async attach(res: ServerResponse): Promise<void> {
+    // The stream is the connection's last response: when it ends (client gone, server closing)
+    // the socket closes too, instead of idling in keep-alive and holding up the server's close.
+    res.shouldKeepAlive = false;
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache, no-store',
+      // Tells a reverse proxy (nginx) not to buffer the stream.
+      'x-accel-buffering': 'no',
+    });
+    res.write(`retry: ${CLIENT_RETRY_MS}\n\n`);
+    const cleanup = (): void => {
+      this.#clients.delete(res);
+    };
+    res.on('close', cleanup);
+    res.on('error', cleanup);
+    if (this.#closed) {
+      res.end();
+      return;
+    }
+    // Join first, so nothing that happens while the snapshot is built is missed; hold those
+    // events back until the snapshot is out (a CFD may come twice; the later has a higher
+    // `version`).
+    this.#clients.add(res);
+    const held: string[] = [];
+    this.#holding.set(res, held);
+    const s = this.#service;
+    let snapshot: string;
+    try {
+      snapshot =
+        frame('health', s.health()) +
+        frame('cfds', { cfds: await s.cfds() }) +
+        frame('offers', s.offers()) +
+        frame('quote', s.quote()) +
+        frame('wallet', s.walletState());
+    } catch (err) {
+      this.#log.warn({ err }, 'live feed snapshot failed');
+      this.#holding.delete(res);
+      this.#clients.delete(res);
+      res.end();
+      return;
+    } finally {
+      this.#holding.delete(res);
+    }
+    if (this.#clients.has(res)) this.#write(res, snapshot + held.join(''));
+  }
+
+  /** Sends a wallet update now (after a withdrawal). */
+  walletChanged(): void {
+    this.#mark('wallet');
+  }
+
+  /** Ends every stream and unsubscribes from the node. */
+  close(): void {
+    this.#closed = true;
+    for (const u of this.#unsubscribe.splice(0)) u();
+    for (const t of this.#timers.splice(0)) clearInterval(t);
+    clearTimeout(this.#quoteTimer);
+    for (const c of this.#clients) c.end();
+    this.#clients.clear();
+    this.#holding.clear();
+  }
+
+  #mark(topic: 'health' | 'offers' | 'wallet'): void {
+    this.#dirty.add(topic);
+    if (this.#flushScheduled || this.#closed) return;
+    this.#flushScheduled = true;
+    setImmediate(() => {
+      this.#flushScheduled = false;
+      if (this.#closed) return;
+      const topics = [...this.#dirty];
+      this.#dirty.clear();
+      if (this.#clients.size === 0) return;
+      for (const t of topics) {
+        try {
+          if (t === 'health') this.#send('health', this.#service.health());
+          else if (t === 'offers') this.#send('offers', this.#service.offers());
+          else this.#send('wallet', this.#service.walletState());
+        } catch (err) {
+          this.#log.warn({ err, topic: t }, 'live feed update failed');
+        }
+      }
+    });
+  }
+
+  /** Leading and trailing throttle: the first quote goes at once, the latest one at the end. */
+  #onQuote(): void {
+    if (this.#quoteTimer || this.#closed) return;
+    const wait = this.#lastQuoteAt + this.#quoteThrottleMs - Date.now();
+    if (wait <= 0) {
+      this.#emitQuote();
+      return;
+    }
+    this.#quoteTimer = setTimeout(() => {
+      this.#quoteTimer = undefined;
+      this.#emitQuote();
+    }, wait);
+    this.#quoteTimer.unref();
+  }
+
+  #emitQuote(): void {
+    this.#lastQuoteAt = Date.now();
+    if (this.#clients.size === 0) return;
+    this.#send('quote', this.#service.quote());
+    // Unrealised P/L moves with the price: re-send the open CFDs.
+    for (const view of this.#service.views(this.#service.daemon.readModel.openCfds())) {
+      if (view.profit?.basis === 'quote') this.#send('cfd', view);
+    }
+    if (this.#service.daemon.config.role === 'maker') this.#mark('offers');
+  }
+
+  #send(event: LiveEventName, data: unknown): void {
+    if (this.#clients.size === 0) return;
+    const text = frame(event, data);
+    for (const c of this.#clients) this.#write(c, text);
+  }
+
+  #write(res: ServerResponse, text: string): void {
+    const held = this.#holding.get(res);
+    if (held) {
+      held.push(text);
+      return;
+    }
+    if (res.writableLength > MAX_BUFFERED_BYTES) {
+      this.#log.warn('live feed client is not reading; disconnecting it');
+      this.#clients.delete(res);
+      res.destroy();
+      return;
+    }
+    res.write(text);
+  }
+}

@@ -1,0 +1,289 @@
+/**
+ * The API's OpenAPI 3.1 document, served at `GET /api/openapi.json`. Written by hand; request
+ * bodies are generated from the same zod schemas the handlers enforce, and a test checks that
+ * every registered route is documented here and nothing else is.
+ */
+import { z } from 'zod';
+import {
+  ChangePasswordBody,
+  LoginBody,
+  MnemonicBody,
+  OrderBody,
+  RejectBody,
+  WithdrawBody,
+} from './schemas.ts';
+
+type Json = Record<string, unknown>;
+
+interface Operation {
+  readonly summary: string;
+  readonly description?: string;
+  /** No credentials needed. */
+  readonly public?: boolean;
+  readonly body?: z.ZodType;
+  /** Status → description, besides the error statuses every route may answer. */
+  readonly responses: Record<string, string>;
+  readonly produces?: string;
+}
+
+const sats = 'satoshis as a decimal string';
+const cfdId = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
+
+/** Method → operation, per path (OpenAPI syntax: `{id}`). */
+export const OPERATIONS: Record<string, Record<string, Operation>> = {
+  '/api/alive': {
+    get: { summary: 'Liveness probe', public: true, responses: { 200: '`{alive: true}`' } },
+  },
+  '/api/login': {
+    post: {
+      summary: 'Log in with the UI password',
+      description:
+        'Sets the `dlcfd_session` cookie (HttpOnly, SameSite=Strict). 429 after too many wrong ' +
+        'passwords in a minute.',
+      public: true,
+      body: LoginBody,
+      responses: { 200: '`{authenticated: true}`', 401: 'wrong password', 429: 'throttled' },
+    },
+  },
+  '/api/logout': {
+    post: { summary: 'End this session', responses: { 200: '`{authenticated: false}`' } },
+  },
+  '/api/session': {
+    get: {
+      summary: 'Whether the request is authenticated, and how',
+      responses: { 200: "`{authenticated: true, method: 'session' | 'bearer'}`" },
+    },
+  },
+  '/api/password': {
+    post: {
+      summary: 'Change the UI password (re-authenticate with the current one)',
+      description: 'Ends every other session.',
+      body: ChangePasswordBody,
+      responses: { 200: '`{changed: true}`', 403: 'wrong current password' },
+    },
+  },
+  '/api/node': {
+    get: {
+      summary: 'This node: role, peer id, network, addresses, makers, version',
+      responses: { 200: 'node info' },
+    },
+  },
+  '/api/health': {
+    get: {
+      summary: 'Health of every subsystem',
+      description:
+        '`{overall, components: [{name, status, since, lastError, restarts, detail}]}`; status ' +
+        'is one of starting, ok, degraded, down, stopped.',
+      responses: { 200: 'health' },
+    },
+  },
+  '/api/quote': {
+    get: {
+      summary: 'Latest price feed quote',
+      responses: {
+        200: '`{quote: {symbol, bid, ask, timeSecs, receivedAt, ageMs, stale} | null}`',
+      },
+    },
+  },
+  '/api/openapi.json': { get: { summary: 'This document', responses: { 200: 'OpenAPI 3.1' } } },
+  '/api/events': {
+    get: {
+      summary: 'Live feed (server-sent events)',
+      description:
+        'Snapshot on connect (`health`, `cfds`, `offers`, `quote`, `wallet`), then `health`, ' +
+        '`cfd`, `offers`, `quote` (throttled) and `wallet` events as they happen; heartbeat comments.',
+      produces: 'text/event-stream',
+      responses: { 200: 'event stream' },
+    },
+  },
+  '/metrics': {
+    get: {
+      summary: 'Prometheus metrics',
+      produces: 'text/plain',
+      responses: { 200: 'Prometheus text format' },
+    },
+  },
+  '/api/offers': {
+    get: {
+      summary: 'Offers: a taker’s takeable offers, or a maker’s published ones',
+      description:
+        '`{offers: [{id, maker, makerPosition, takerPosition, price, minQuantity, maxQuantity, ' +
+        'lotSize, fundingRate, openingFee, txFeeRate, oracleEventId, createdAtSecs, leverages: ' +
+        '[{leverage, marginPerLot, liquidationPrice, fundingPerLot}]}], reason}`; `reason` says ' +
+        `why there are none. Amounts are ${sats}; prices decimal strings.`,
+      responses: { 200: 'offers' },
+    },
+  },
+  '/api/orders': {
+    post: {
+      summary: 'Take an offer (taker)',
+      description: 'Validated against the offer; placing it arrives with the order protocol (501).',
+      body: OrderBody,
+      responses: {
+        404: 'no such current offer',
+        409: 'not a taker',
+        501: 'not implemented yet',
+      },
+    },
+  },
+  '/api/cfds': {
+    get: { summary: 'Every CFD, newest first', responses: { 200: '`{cfds: CfdView[]}`' } },
+  },
+  '/api/cfds/{id}': {
+    get: {
+      summary: 'One CFD',
+      description:
+        'state, actions, quantity, leverage, initialPrice, liquidationPrice, margin, ' +
+        'marginCounterparty, fees {balance, owed}, profit {basis, price, payout, sats, percent, ' +
+        `stale}, settlementEvent, settlementProposal, closingPrice, transactions. Amounts are ${sats}.`,
+      responses: { 200: 'CfdView', 404: 'no such CFD' },
+    },
+  },
+  '/api/cfds/{id}/close': {
+    post: {
+      summary: 'Close collaboratively (taker)',
+      responses: { 404: 'no such CFD', 409: 'not possible in this state', 501: 'not yet' },
+    },
+  },
+  '/api/cfds/{id}/commit': {
+    post: {
+      summary: 'Force close: publish the commit transaction',
+      responses: { 404: 'no such CFD', 409: 'not possible in this state', 501: 'not yet' },
+    },
+  },
+  '/api/cfds/{id}/accept': {
+    post: {
+      summary: 'Accept an order or a settlement proposal (maker)',
+      responses: { 404: 'no such CFD', 409: 'nothing to accept', 501: 'not yet' },
+    },
+  },
+  '/api/cfds/{id}/reject': {
+    post: {
+      summary: 'Reject an order or a settlement proposal (maker)',
+      body: RejectBody,
+      responses: { 404: 'no such CFD', 409: 'nothing to reject', 501: 'not yet' },
+    },
+  },
+  '/api/wallet': {
+    get: {
+      summary: 'Wallet balance',
+      description: `\`{network, balance: {confirmed, unconfirmed, reserved, spendable}, height}\` (${sats}).`,
+      responses: { 200: 'wallet', 503: 'wallet not available yet (says why)' },
+    },
+  },
+  '/api/wallet/address': {
+    post: {
+      summary: 'A fresh receive address',
+      responses: { 200: '`{address}`', 503: 'wallet not available' },
+    },
+  },
+  '/api/wallet/history': {
+    get: {
+      summary: 'Wallet transactions, newest first',
+      responses: {
+        200: '`{transactions: [{txid, height, received, sent, net}]}`',
+        503: 'wallet not available',
+      },
+    },
+  },
+  '/api/wallet/withdraw': {
+    post: {
+      summary: 'Withdraw to an address',
+      description:
+        'Syncs, signs (RBF), broadcasts and checks the transaction reached the mempool. ' +
+        'Answers `{txid, amount, fee, vsize, status}`.',
+      body: WithdrawBody,
+      responses: {
+        200: 'broadcast',
+        400: 'bad address (e.g. another network), dust, insufficient funds',
+        502: 'the chain backend refused the transaction',
+        503: 'wallet or chain not available',
+      },
+    },
+  },
+  '/api/wallet/mnemonic': {
+    post: {
+      summary: 'Export the wallet mnemonic (re-authenticate with the password)',
+      body: MnemonicBody,
+      responses: { 200: '`{mnemonic, words}`', 403: 'wrong password', 503: 'no wallet' },
+    },
+  },
+};
+
+const ERROR_SCHEMA = {
+  type: 'object',
+  required: ['error'],
+  properties: {
+    error: {
+      type: 'object',
+      required: ['name', 'message'],
+      properties: { name: { type: 'string' }, message: { type: 'string' } },
+    },
+  },
+};
+
+function bodySchema(schema: z.ZodType): Json {
+  const { $schema: _, ...rest } = z.toJSONSchema(schema, {
+    io: 'input',
+    unrepresentable: 'any',
+  }) as Json;
+  return rest;
+}
+
+/** Builds the document. */
+export function openApiDocument(version: string): Json {
+  const paths: Json = {};
+  for (const [path, methods] of Object.entries(OPERATIONS)) {
+    const item: Json = {};
+    for (const [method, op] of Object.entries(methods)) {
+      const responses: Json = {};
+      for (const [status, description] of Object.entries(op.responses)) {
+        const ok = status.startsWith('2');
+        responses[status] = {
+          description,
+          content: ok
+            ? { [op.produces ?? 'application/json']: {} }
+            : { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+        };
+      }
+      if (op.body) responses['400'] ??= { description: 'invalid body (the message says why)' };
+      if (!op.public) responses['401'] ??= { description: 'not authenticated' };
+      item[method] = {
+        summary: op.summary,
+        ...(op.description ? { description: op.description } : {}),
+        ...(path.includes('{id}') ? { parameters: [cfdId] } : {}),
+        ...(op.public ? { security: [] } : {}),
+        ...(op.body
+          ? {
+              requestBody: {
+                required: !op.body.safeParse(undefined).success,
+                content: { 'application/json': { schema: bodySchema(op.body) } },
+              },
+            }
+          : {}),
+        responses,
+      };
+    }
+    paths[path] = item;
+  }
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'dlcfd node API',
+      version,
+      description:
+        'HTTP API of a dlcfd taker or maker. Authenticate with the session cookie from ' +
+        '`POST /api/login`, or `Authorization: Bearer <contents of <datadir>/api.cookie>`. ' +
+        'Errors are `{error: {name, message}}`. Amounts in satoshis and prices are decimal strings.',
+    },
+    components: {
+      securitySchemes: {
+        session: { type: 'apiKey', in: 'cookie', name: 'dlcfd_session' },
+        bearer: { type: 'http', scheme: 'bearer' },
+      },
+      schemas: { Error: ERROR_SCHEMA },
+    },
+    security: [{ session: [] }, { bearer: [] }],
+    paths,
+  };
+}

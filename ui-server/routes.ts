@@ -1,0 +1,268 @@
+/**
+ * The API routes. Each handler parses its input with a schema from schemas.ts, asks the
+ * {@link UiService} and answers JSON; failures are thrown and turned into
+ * `{ error: { name, message } }` by the server's error handler.
+ *
+ * Routes whose work needs the order, collaborative-settlement and contract protocols (being built
+ * now) validate everything they can — body, CFD, state, role — and then answer 501: the UI can be
+ * built against them, and nothing pretends to have happened.
+ */
+import { readFileSync } from 'node:fs';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { CfdAction } from '../model/cfd.ts';
+import { DEFAULT_MAX_CLOCK_SKEW_SECS, validateOrder } from '../model/offer.ts';
+import {
+  type ApiCookie,
+  type LoginThrottle,
+  type PasswordStore,
+  SESSION_COOKIE,
+  type SessionStore,
+} from './auth.ts';
+import {
+  IllegalCommandError,
+  InvalidPasswordError,
+  NotFoundError,
+  NotImplementedError,
+  TooManyAttemptsError,
+  UnavailableError,
+} from './errors.ts';
+import type { LiveFeed } from './events.ts';
+import { openApiDocument } from './openapi.ts';
+import {
+  CfdParams,
+  ChangePasswordBody,
+  LoginBody,
+  MnemonicBody,
+  OrderBody,
+  parseInput,
+  RejectBody,
+  WithdrawBody,
+} from './schemas.ts';
+import type { UiService } from './service.ts';
+
+/** Everything the routes need. */
+export interface RouteContext {
+  readonly service: UiService;
+  readonly passwords: PasswordStore;
+  readonly sessions: SessionStore;
+  readonly apiCookie: ApiCookie;
+  readonly throttle: LoginThrottle;
+  readonly live: LiveFeed;
+  readonly metrics: { contentType: string; metrics(): Promise<string> };
+}
+
+/** How a request proved who it is. */
+export type AuthMethod = 'session' | 'bearer';
+
+/** Which credential the request carries, if a valid one. */
+export function authenticate(
+  ctx: Pick<RouteContext, 'sessions' | 'apiCookie'>,
+  request: FastifyRequest,
+): AuthMethod | undefined {
+  if (ctx.apiCookie.matches(request.headers.authorization)) return 'bearer';
+  if (ctx.sessions.valid(request.cookies[SESSION_COOKIE])) return 'session';
+  return undefined;
+}
+
+const VERSION = (
+  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  }
+).version;
+
+const WHY_501 = {
+  order: 'placing an order arrives with the order protocol',
+  close: 'closing a position collaboratively arrives with the collaborative-settlement protocol',
+  commit: 'force closing arrives with the DLC contract code (commit transaction broadcast)',
+  decision: 'accepting and rejecting arrive with the order and collaborative-settlement protocols',
+} as const;
+
+/** Registers every route. Routes with `config: { public: true }` need no credentials. */
+export function registerRoutes(app: FastifyInstance, ctx: RouteContext): void {
+  const { service } = ctx;
+  const daemon = service.daemon;
+  const pub = { config: { public: true } };
+
+  // ------------------------------------------------------------------ session
+  app.get('/api/alive', pub, async () => ({ alive: true }));
+
+  app.post('/api/login', pub, async (request, reply) => {
+    const { password } = parseInput(LoginBody, request.body);
+    await checkPassword(ctx, password, 401);
+    setSessionCookie(ctx, reply, ctx.sessions.create());
+    return { authenticated: true };
+  });
+
+  app.post('/api/logout', async (request, reply) => {
+    ctx.sessions.delete(request.cookies[SESSION_COOKIE]);
+    reply.clearCookie(SESSION_COOKIE, { path: '/' });
+    return { authenticated: false };
+  });
+
+  app.get('/api/session', async (request) => ({
+    authenticated: true,
+    method: authenticate(ctx, request),
+  }));
+
+  app.post('/api/password', async (request, reply) => {
+    const body = parseInput(ChangePasswordBody, request.body);
+    await checkPassword(ctx, body.current, 403);
+    await ctx.passwords.set(body.new);
+    // Every other browser session ends; this one continues with a fresh id.
+    ctx.sessions.clear();
+    if (request.cookies[SESSION_COOKIE]) setSessionCookie(ctx, reply, ctx.sessions.create());
+    return { changed: true };
+  });
+
+  // ------------------------------------------------------------------ node
+  app.get('/api/node', async () => ({
+    role: daemon.config.role,
+    peerId: daemon.peerId,
+    network: daemon.config.network,
+    multiaddrs: daemon.p2p.getMultiaddrs().map(String),
+    makers: daemon.config.p2p.makers,
+    version: VERSION,
+  }));
+
+  app.get('/api/health', async () => service.health());
+
+  app.get('/api/quote', async () => ({ quote: service.quote() }));
+
+  app.get('/api/openapi.json', async () => openApiDocument(VERSION));
+
+  app.get('/api/events', async (request, reply) => {
+    reply.hijack();
+    await ctx.live.attach(reply.raw);
+    request.log.debug('live feed client connected');
+  });
+
+  app.get('/metrics', async (_request, reply) => {
+    reply.header('content-type', ctx.metrics.contentType);
+    return ctx.metrics.metrics();
+  });
+
+  // ------------------------------------------------------------------ offers and orders
+  app.get('/api/offers', async () => service.offers());
+
+  app.post('/api/orders', async (request) => {
+    const body = parseInput(OrderBody, request.body);
+    if (daemon.config.role !== 'taker') {
+      throw new IllegalCommandError('a maker does not place orders; it publishes offers');
+    }
+    const now = Math.floor(Date.now() / 1000);
+    const t = daemon.config.time;
+    const found = daemon.offers.book
+      .current(now, { maxOfferAgeSecs: t.offerMaxAgeSecs })
+      .find((o) => o.offer.id === body.offerId);
+    if (!found) {
+      const { offers, reason } = service.offers();
+      if (offers.length === 0 && reason) {
+        throw new UnavailableError(`cannot take an offer now: ${reason}`);
+      }
+      throw new NotFoundError(
+        `no current offer '${body.offerId}': offers are replaced as the price moves; take one from GET /api/offers`,
+      );
+    }
+    validateOrder(
+      found.offer,
+      { offerId: body.offerId, symbol: 'BTCUSD', quantity: body.quantity, leverage: body.leverage },
+      now,
+      {
+        maxOfferAgeSecs: t.offerMaxAgeSecs,
+        // The event is the first one a settlement interval after the offer was made: up to one
+        // event spacing later, or up to the offer's age earlier.
+        eventWindowSecs: Math.max(t.oracleEventIntervalSecs, t.offerMaxAgeSecs),
+        maxClockSkewSecs: DEFAULT_MAX_CLOCK_SKEW_SECS,
+      },
+    );
+    throw new NotImplementedError(WHY_501.order);
+  });
+
+  // ------------------------------------------------------------------ CFDs
+  app.get('/api/cfds', async () => ({ cfds: await service.cfds() }));
+
+  app.get('/api/cfds/:id', async (request) => {
+    const { id } = parseInput(CfdParams, request.params, 'path');
+    return (await service.cfd(id)).view;
+  });
+
+  /** Checks the CFD exists and one of `allowed` is possible now, then answers 501. */
+  const cfdCommand =
+    (verb: string, allowed: readonly CfdAction[], why: string) =>
+    async (request: FastifyRequest): Promise<never> => {
+      const { id } = parseInput(CfdParams, request.params, 'path');
+      const { view } = await service.cfd(id);
+      if (!allowed.some((a) => view.actions.includes(a))) {
+        const possible = view.actions.length > 0 ? view.actions.join(', ') : 'nothing';
+        throw new IllegalCommandError(
+          `cannot ${verb} CFD ${id}: it is ${view.state} and this ${view.role} can do ${possible} now`,
+        );
+      }
+      throw new NotImplementedError(why);
+    };
+
+  app.post('/api/cfds/:id/close', cfdCommand('close', ['settle'], WHY_501.close));
+  app.post('/api/cfds/:id/commit', cfdCommand('force close', ['commit'], WHY_501.commit));
+  app.post(
+    '/api/cfds/:id/accept',
+    cfdCommand('accept', ['acceptOrder', 'acceptSettlement'], WHY_501.decision),
+  );
+  app.post('/api/cfds/:id/reject', async (request) => {
+    parseInput(RejectBody, request.body);
+    return cfdCommand('reject', ['rejectOrder', 'rejectSettlement'], WHY_501.decision)(request);
+  });
+
+  // ------------------------------------------------------------------ wallet
+  app.get('/api/wallet', async () => service.wallet());
+
+  app.post('/api/wallet/address', async () => ({
+    address: await service.requireWallet().receiveAddress(),
+  }));
+
+  app.get('/api/wallet/history', async () => ({ transactions: service.history() }));
+
+  app.post('/api/wallet/withdraw', async (request) => {
+    const body = parseInput(WithdrawBody, request.body);
+    const amount = body.amount === 'all' ? undefined : body.amount;
+    service.requireWallet(); // 503 before anything else when there is no wallet
+    const result = await service.withdraw(body.address, amount, body.feeRate);
+    request.log.info({ txid: result.txid, amount: result.amount }, 'withdrawal broadcast');
+    ctx.live.walletChanged();
+    return result;
+  });
+
+  app.post('/api/wallet/mnemonic', async (request, reply) => {
+    const { password } = parseInput(MnemonicBody, request.body);
+    await checkPassword(ctx, password, 403);
+    const mnemonic = service.requireWallet().exportMnemonic();
+    reply.header('cache-control', 'no-store');
+    request.log.warn('wallet mnemonic exported');
+    return { mnemonic, words: mnemonic.split(' ').length };
+  });
+}
+
+/** Verifies a password under the login throttle; 401 (login) or 403 (re-authentication). */
+async function checkPassword(
+  ctx: Pick<RouteContext, 'passwords' | 'throttle'>,
+  password: string,
+  status: 401 | 403,
+): Promise<void> {
+  const wait = ctx.throttle.retryAfterSecs();
+  if (wait > 0) throw new TooManyAttemptsError(wait);
+  if (await ctx.passwords.verify(password)) return;
+  ctx.throttle.failed();
+  throw new InvalidPasswordError(status);
+}
+
+function setSessionCookie(
+  ctx: Pick<RouteContext, 'sessions'>,
+  reply: FastifyReply,
+  id: string,
+): void {
+  reply.setCookie(SESSION_COOKIE, id, {
+    httpOnly: true,
+    sameSite: 'strict',
+    path: '/',
+    maxAge: Math.floor(ctx.sessions.ttlMs / 1000),
+  });
+}

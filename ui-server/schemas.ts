@@ -1,0 +1,87 @@
+/**
+ * Schemas of everything the API accepts. Handlers parse with {@link parseInput}, so a bad body is
+ * a 400 whose message names each wrong field; the OpenAPI document is generated from the same
+ * schemas, so it cannot drift from what is enforced.
+ */
+import { z } from 'zod';
+import { MAX_LEVERAGE } from '../model/units.ts';
+import { MIN_PASSWORD_LENGTH } from './auth.ts';
+import { ValidationError } from './errors.ts';
+
+/** Longest password accepted: bounds the work of one scrypt call on attacker-chosen input. */
+export const MAX_PASSWORD_LENGTH = 1024;
+/**
+ * Highest withdrawal fee rate accepted, sat/vB: a thousand times the relay minimum, far above any
+ * fee market so far; anything higher is a typo that would burn the withdrawal in fees.
+ */
+export const MAX_WITHDRAW_FEE_RATE = 1_000n;
+
+/** A string field whose type errors say what is expected in words. */
+const text = (what: string) =>
+  z.string({
+    error: (issue) =>
+      issue.input === undefined ? `${what} is required` : `${what} must be a string`,
+  });
+const password = text('password').min(1, 'password is required').max(MAX_PASSWORD_LENGTH);
+const wholeNumber = (what: string) => {
+  const message = `${what} must be a whole number, as a string of digits`;
+  return z
+    .string({ error: message })
+    .regex(/^\d+$/, message)
+    .transform((s) => BigInt(s));
+};
+
+export const LoginBody = z.strictObject({ password });
+
+export const ChangePasswordBody = z.strictObject({
+  current: password,
+  new: text('the new password')
+    .min(MIN_PASSWORD_LENGTH, `the new password needs at least ${MIN_PASSWORD_LENGTH} characters`)
+    .max(MAX_PASSWORD_LENGTH),
+});
+
+export const MnemonicBody = z.strictObject({ password });
+
+export const WithdrawBody = z.strictObject({
+  address: text('address').min(1, 'address is required').max(200),
+  /** Sats as a string of digits, or `all` (also when absent): everything spendable. */
+  amount: z
+    .union([z.literal('all'), wholeNumber('amount')])
+    .optional()
+    .describe('sats as a decimal string, or "all" (the default): everything spendable'),
+  feeRate: z
+    .union([z.int().min(1), z.string().regex(/^\d+$/, 'feeRate must be a whole number')])
+    .transform((v) => BigInt(v))
+    .refine((v) => v >= 1n && v <= MAX_WITHDRAW_FEE_RATE, {
+      message: `feeRate must be from 1 to ${MAX_WITHDRAW_FEE_RATE} sat/vB`,
+    })
+    .describe('sat/vB'),
+});
+
+export const OrderBody = z.strictObject({
+  offerId: text('offerId').min(1, 'offerId is required'),
+  /** Contracts (USD of notional for BTCUSD). */
+  quantity: wholeNumber('quantity').describe('contracts, as a decimal string'),
+  leverage: z.int().min(1).max(MAX_LEVERAGE),
+});
+
+export const RejectBody = z.strictObject({ reason: z.string().max(500).optional() }).optional();
+
+export const CfdParams = z.strictObject({
+  id: z.string().min(1).max(200),
+});
+
+/** Parses `input` with `schema`, or throws a {@link ValidationError} naming every problem. */
+export function parseInput<S extends z.ZodType>(
+  schema: S,
+  input: unknown,
+  what = 'body',
+): z.output<S> {
+  const r = schema.safeParse(input);
+  if (r.success) return r.data;
+  const problems = r.error.issues.map((i) => {
+    const at = i.path.length > 0 ? `${i.path.join('.')}: ` : '';
+    return `${at}${i.message}`;
+  });
+  throw new ValidationError(`invalid ${what}: ${problems.join('; ')}`);
+}

@@ -1,0 +1,265 @@
+/**
+ * The node's HTTP server: the JSON API, the live feed (server-sent events), Prometheus metrics and
+ * the built web UI, on loopback by default.
+ *
+ * It starts whatever state the node is in — chain, oracle, feed or maker down — because showing
+ * that state is its first job (DESIGN.md principle 1); routes that need a missing subsystem answer
+ * 503 and say why. Every route but the liveness probe, login and static assets needs the password
+ * session or the bearer token in `<datadir>/api.cookie`.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import fastifyCookie from '@fastify/cookie';
+import fastifyStatic from '@fastify/static';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  LogController,
+} from 'fastify';
+import type { Logger } from 'pino';
+import type { Daemon } from '../node/daemon/daemon.ts';
+import { ApiCookie, LoginThrottle, PasswordStore, SessionStore } from './auth.ts';
+import { ApiError, errorBody, UnauthorizedError, ValidationError } from './errors.ts';
+import { LiveFeed } from './events.ts';
+import { createMetrics } from './metrics.ts';
+import { authenticate, registerRoutes } from './routes.ts';
+import { UiService } from './service.ts';
+
+/** Largest request body: every body of this API is a few hundred bytes. */
+export const MAX_BODY_BYTES = 64 * 1024;
+
+export interface UiServerOptions {
+  /** Interface to listen on. Loopback unless you put TLS and more in front of it. */
+  readonly host: string;
+  /** 0 picks a free port (read it back from {@link UiServer.url}). */
+  readonly port: number;
+  readonly logger: Logger;
+  /** The built web UI; without it, `/` serves a short page pointing at the API. */
+  readonly staticDir?: string;
+  /**
+   * The UI password from config or a flag; replaces the stored one if different. Without it, the
+   * stored password is kept, or on first start one is generated ({@link UiServer.initialPassword}).
+   */
+  readonly password?: string;
+  /** Where `ui-password.json` and `api.cookie` live. @default daemon.config.datadir */
+  readonly datadir?: string;
+  /** @default HEARTBEAT_MS */
+  readonly heartbeatMs?: number;
+  /** @default QUOTE_THROTTLE_MS */
+  readonly quoteThrottleMs?: number;
+}
+
+/** A registered route; `public` ones need no credentials. */
+export interface RouteInfo {
+  readonly method: string;
+  readonly url: string;
+  readonly public: boolean;
+}
+
+export interface UiServer {
+  /** `http://host:port`. */
+  readonly url: string;
+  /** The generated password, on the start that created it only; show it to the user once. */
+  readonly initialPassword: string | undefined;
+  /** The bearer-token file for scripts. */
+  readonly apiCookiePath: string;
+  /** Every API route (static assets excluded). */
+  readonly routes: readonly RouteInfo[];
+  /** Ends live streams, stops listening, removes the api.cookie file. */
+  close(): Promise<void>;
+}
+
+/** Wallet and model errors that mean "the request asked for something impossible". */
+const BAD_REQUEST_NAMES = new Set([
+  'InvalidAddressError',
+  'InvalidSpendError',
+  'InsufficientFundsError',
+  'InvalidAmountError',
+  'InvalidOfferError',
+  'QuantityOutOfRangeError',
+  'QuantityNotMultipleOfLotSizeError',
+  'LeverageNotOfferedError',
+  'SymbolMismatchError',
+  'StaleOfferError',
+  'OracleEventOutOfWindowError',
+]);
+/** The chain backend is unreachable or refuses our credentials: the action cannot run now. */
+const UNAVAILABLE_NAMES = new Set(['RpcUnreachableError', 'RpcTimeoutError', 'RpcAuthError']);
+/** Fastify's own client errors, by status. */
+const FASTIFY_NAMES: Record<number, string> = {
+  400: 'BadRequest',
+  413: 'PayloadTooLarge',
+  415: 'UnsupportedMediaType',
+};
+
+/** The status, name and message an error is answered with. */
+export function httpError(err: unknown): { status: number; name: string; message: string } {
+  const e = err instanceof Error ? err : new Error(String(err));
+  if (e instanceof ApiError) return { status: e.statusCode, name: e.name, message: e.message };
+  if (BAD_REQUEST_NAMES.has(e.name)) return { status: 400, name: e.name, message: e.message };
+  if (e.name === 'IllegalCommandError') return { status: 409, name: e.name, message: e.message };
+  if (e.name === 'BroadcastRejectedError') {
+    return { status: 502, name: e.name, message: e.message };
+  }
+  if (UNAVAILABLE_NAMES.has(e.name)) {
+    return { status: 503, name: e.name, message: `the chain backend: ${e.message}` };
+  }
+  const status = (e as FastifyError).statusCode;
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    return { status, name: FASTIFY_NAMES[status] ?? 'BadRequest', message: e.message };
+  }
+  return { status: 500, name: 'InternalError', message: e.message };
+}
+
+const PLACEHOLDER_PAGE = `<!doctype html>
+<meta charset="utf-8"><title>dlcfd</title>
+<p>This dlcfd node is running. The web UI is not built into this server;
+the API is described at <a href="/api/openapi.json">/api/openapi.json</a> (log in first).</p>
+`;
+
+/**
+ * Starts the UI server for a running daemon.
+ *
+ * @example
+ * ```ts
+ * const ui = await startUiServer(daemon, { host: '127.0.0.1', port: 8000, logger });
+ * console.log(`ui-url ${ui.url}`);
+ * if (ui.initialPassword) console.log(`ui-password ${ui.initialPassword}`); // first start only
+ * // scripts: curl -H "Authorization: Bearer $(cat <datadir>/api.cookie)" $URL/api/health
+ * await ui.close();
+ * ```
+ */
+export async function startUiServer(daemon: Daemon, options: UiServerOptions): Promise<UiServer> {
+  const log = options.logger;
+  const datadir = options.datadir ?? daemon.config.datadir;
+  const { store: passwords, generated } = await PasswordStore.open(datadir, options.password);
+  const apiCookie = await ApiCookie.create(datadir);
+  const sessions = new SessionStore();
+  const service = new UiService(daemon);
+  const live = new LiveFeed(service, {
+    logger: log,
+    ...(options.heartbeatMs !== undefined ? { heartbeatMs: options.heartbeatMs } : {}),
+    ...(options.quoteThrottleMs !== undefined ? { quoteThrottleMs: options.quoteThrottleMs } : {}),
+  });
+  const registry = createMetrics(service, live);
+  const routes: RouteInfo[] = [];
+
+  const app: FastifyInstance = Fastify({
+    loggerInstance: log as FastifyBaseLogger,
+    // Per-request lines are logged at debug by our onResponse hook instead of at info.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: MAX_BODY_BYTES,
+    exposeHeadRoutes: false,
+    // On close, drop every connection: browsers and fetch keep pre-opened sockets that never send
+    // a request, and Node does not count those as idle, so close would wait for them to time out.
+    forceCloseConnections: true,
+  });
+  try {
+    await app.register(fastifyCookie);
+    // JSON bodies, where an empty body means "no body": a browser's fetch to a command route
+    // (close, commit…) often sends the JSON content type with nothing after it.
+    app.removeContentTypeParser('application/json');
+    app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+      const text = String(body);
+      if (text.trim() === '') return done(null, undefined);
+      try {
+        done(null, JSON.parse(text));
+      } catch (err) {
+        done(new ValidationError(`the body is not valid JSON: ${(err as Error).message}`));
+      }
+    });
+
+    app.addHook('onRoute', (r) => {
+      if (!r.url.startsWith('/api/') && r.url !== '/metrics') return; // static assets, `/`
+      const methods = Array.isArray(r.method) ? r.method : [r.method];
+      const isPublic = (r.config as { public?: boolean } | undefined)?.public === true;
+      for (const m of methods) routes.push({ method: m, url: r.url, public: isPublic });
+    });
+    app.addHook('onRequest', async (request) => {
+      if (request.is404) return;
+      const config = request.routeOptions.config as { public?: boolean; static?: boolean };
+      if (config.public || config.static) return;
+      if (authenticate({ sessions, apiCookie }, request)) return;
+      throw new UnauthorizedError();
+    });
+    app.addHook('onResponse', async (request, reply) => {
+      request.log.debug(
+        { method: request.method, route: request.routeOptions.url, status: reply.statusCode },
+        'request',
+      );
+    });
+    app.setErrorHandler((err, request, reply) => {
+      const { status, name, message } = httpError(err);
+      if (status === 500) request.log.error({ err }, 'request failed');
+      else request.log.debug({ status, name, message }, 'request refused');
+      if (err instanceof ApiError && 'retryAfterSecs' in err) {
+        reply.header('retry-after', String(err.retryAfterSecs));
+      }
+      reply.status(status).send(errorBody(name, message));
+    });
+
+    registerRoutes(app, {
+      service,
+      passwords,
+      sessions,
+      apiCookie,
+      throttle: new LoginThrottle(),
+      live,
+      metrics: registry,
+    });
+
+    const index = options.staticDir
+      ? await readFile(join(options.staticDir, 'index.html'), 'utf8').catch(() => undefined)
+      : undefined;
+    if (options.staticDir) {
+      const root = options.staticDir;
+      await app.register(async (scope) => {
+        scope.addHook('onRoute', (r) => {
+          r.config = { ...r.config, static: true };
+        });
+        await scope.register(fastifyStatic, { root, prefix: '/', wildcard: true });
+      });
+    } else {
+      app.get('/', { config: { static: true } }, async (_request, reply) =>
+        reply.type('text/html; charset=utf-8').send(PLACEHOLDER_PAGE),
+      );
+    }
+    app.setNotFoundHandler(async (request, reply) => {
+      const path = request.url.split('?')[0] ?? '';
+      // A single-page app: its client-side routes load index.html.
+      if (index && request.method === 'GET' && !path.startsWith('/api/') && path !== '/metrics') {
+        return reply.type('text/html; charset=utf-8').send(index);
+      }
+      return reply.status(404).send(errorBody('NotFound', `no route ${request.method} ${path}`));
+    });
+
+    await app.listen({ host: options.host, port: options.port });
+  } catch (err) {
+    live.close();
+    await app.close().catch(() => undefined);
+    await apiCookie.remove();
+    throw err;
+  }
+
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : options.port;
+  const host = options.host.includes(':') ? `[${options.host}]` : options.host;
+  const url = `http://${host}:${port}`;
+  log.info({ url, apiCookie: apiCookie.path }, 'ui server listening');
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    initialPassword: generated,
+    apiCookiePath: apiCookie.path,
+    routes,
+    close() {
+      closing ??= (async () => {
+        live.close();
+        await app.close();
+        await apiCookie.remove();
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,208 @@
+/**
+ * What the API and the live feed ask of a node, in one place: views computed from the daemon's
+ * public parts, and the few actions (withdraw) with their checks. When something the answer needs
+ * is down, it says so with the health registry's own words — it never answers with a guess.
+ */
+import { Transaction } from 'bitcoinjs-lib';
+import type { Cfd } from '../model/cfd.ts';
+import { broadcast } from '../node/chain/broadcast.ts';
+import type { Daemon } from '../node/daemon/daemon.ts';
+import { HEALTH } from '../node/daemon/daemon.ts';
+import type { Wallet } from '../node/wallet/wallet.ts';
+import { NotFoundError, UnavailableError } from './errors.ts';
+import {
+  type CfdView,
+  cfdView,
+  type HealthView,
+  healthView,
+  type OfferView,
+  offerView,
+  type QuoteView,
+  quoteView,
+  type WalletTxView,
+  type WalletView,
+  walletTxView,
+  walletView,
+} from './views.ts';
+
+/**
+ * How long a withdrawal waits for the wallet to catch up with the chain before building the
+ * transaction: a sync normally takes well under a second; longer means the chain is not answering.
+ */
+export const WITHDRAW_SYNC_TIMEOUT_MS = 15_000;
+
+/** The offers a user can see now, and why there are none when there are none. */
+export interface OffersView {
+  readonly offers: readonly OfferView[];
+  /** Set when `offers` is empty: what is missing (no maker connected, feed stale…). */
+  readonly reason: string | null;
+}
+
+/** The wallet as the live feed shows it: its state, or why it is not available. */
+export type WalletState =
+  | ({ readonly available: true } & WalletView)
+  | { readonly available: false; readonly reason: string };
+
+export interface WithdrawalView {
+  readonly txid: string;
+  /** Sats sent to the address. */
+  readonly amount: string;
+  readonly fee: string;
+  readonly vsize: number;
+  /** Where the chain backend holds it now. */
+  readonly status: 'mempool' | 'confirmed';
+}
+
+export class UiService {
+  readonly daemon: Daemon;
+  readonly #clock: () => number;
+  #serial: Promise<unknown> = Promise.resolve();
+
+  constructor(daemon: Daemon, clock: () => number = Date.now) {
+    this.daemon = daemon;
+    this.#clock = clock;
+  }
+
+  health(): HealthView {
+    return healthView(this.daemon.health.overall(), this.daemon.health.snapshot());
+  }
+
+  /** The latest quote, or null before the first one. */
+  quote(): QuoteView | null {
+    const q = this.daemon.feed.latest();
+    return q ? quoteView(q) : null;
+  }
+
+  /** Taker: the offers it may take now. Maker: the offers it publishes now. */
+  offers(): OffersView {
+    const d = this.daemon;
+    if (d.config.role === 'maker') {
+      const h = d.health.get(HEALTH.offers);
+      const q = d.feed.latest();
+      if (h?.status !== 'ok' || !q || q.stale) {
+        return { offers: [], reason: `no offers published: ${describe(h?.detail, h?.status)}` };
+      }
+      return {
+        offers: d.makerOffers(q.bid, q.ask).map((o) => offerView(d.peerId, o)),
+        reason: null,
+      };
+    }
+    const now = Math.floor(this.#clock() / 1000);
+    const current = d.offers.book.current(now, { maxOfferAgeSecs: d.config.time.offerMaxAgeSecs });
+    if (current.length > 0) {
+      return { offers: current.map(({ maker, offer }) => offerView(maker, offer)), reason: null };
+    }
+    if (d.config.p2p.makers.length === 0) {
+      return { offers: [], reason: 'no maker configured (--maker)' };
+    }
+    const peers = d.health.snapshot().filter((c) => c.name.startsWith('peer:'));
+    if (!peers.some((p) => p.status === 'ok')) {
+      const why = peers
+        .map((p) => `${p.name}: ${p.status}${p.lastError ? ` (${p.lastError.message})` : ''}`)
+        .join('; ');
+      return { offers: [], reason: `not connected to a maker${why ? `: ${why}` : ''}` };
+    }
+    return { offers: [], reason: 'the maker has no current offers' };
+  }
+
+  /** Every CFD, newest first. */
+  async cfds(): Promise<CfdView[]> {
+    const q = this.daemon.feed.latest();
+    const all = [
+      ...this.daemon.readModel.openCfds(),
+      ...(await this.daemon.readModel.closedCfds()),
+    ];
+    return all
+      .map((c) => cfdView(c, q))
+      .filter((v): v is CfdView => v !== undefined)
+      .sort((a, b) => b.placedAtSecs - a.placedAtSecs || (a.id < b.id ? -1 : 1));
+  }
+
+  /** One CFD's view, or {@link NotFoundError}. */
+  async cfd(id: string): Promise<{ cfd: Cfd; view: CfdView }> {
+    const cfd = await this.daemon.readModel.get(id);
+    const view = cfd && cfdView(cfd, this.daemon.feed.latest());
+    if (!cfd || !view) throw new NotFoundError(`no CFD with id '${id}'`);
+    return { cfd, view };
+  }
+
+  /** Views of the given CFDs at the latest quote (for the live feed). */
+  views(cfds: readonly Cfd[]): CfdView[] {
+    const q = this.daemon.feed.latest();
+    return cfds.map((c) => cfdView(c, q)).filter((v): v is CfdView => v !== undefined);
+  }
+
+  /** The wallet, or {@link UnavailableError} saying why it is not there. */
+  requireWallet(): Wallet {
+    const w = this.daemon.wallet;
+    if (w) return w;
+    throw new UnavailableError(
+      `the wallet is not available yet: ${this.walletUnavailableReason()}`,
+    );
+  }
+
+  walletUnavailableReason(): string {
+    const d = this.daemon;
+    if (!d.rpc) return 'no chain backend configured (--chain-rpc)';
+    const wallet = d.health.get(HEALTH.wallet);
+    const chain = d.health.get(HEALTH.chain);
+    return [
+      `wallet ${describe(wallet?.detail, wallet?.status)}`,
+      `chain ${describe(chain?.lastError?.message ?? chain?.detail, chain?.status)}`,
+    ].join('; ');
+  }
+
+  walletState(): WalletState {
+    const w = this.daemon.wallet;
+    if (!w) return { available: false, reason: this.walletUnavailableReason() };
+    return { available: true, ...walletView(this.daemon.config.network, w.balance(), w.height) };
+  }
+
+  wallet(): WalletView {
+    const w = this.requireWallet();
+    return walletView(this.daemon.config.network, w.balance(), w.height);
+  }
+
+  history(): WalletTxView[] {
+    return this.requireWallet().history().map(walletTxView);
+  }
+
+  /**
+   * Syncs the wallet, builds, signs and broadcasts a withdrawal, and records it in the wallet so
+   * the balance reflects it at once. One at a time, so two withdrawals never pick the same coins.
+   * Wallet errors (bad address, dust, insufficient funds) pass through for the caller to map.
+   */
+  withdraw(address: string, amount: bigint | undefined, feeRate: bigint): Promise<WithdrawalView> {
+    const run = async (): Promise<WithdrawalView> => {
+      const wallet = this.requireWallet();
+      const rpc = this.daemon.rpc!;
+      try {
+        await wallet.sync({ signal: AbortSignal.timeout(WITHDRAW_SYNC_TIMEOUT_MS) });
+      } catch (err) {
+        throw new UnavailableError(
+          `cannot bring the wallet up to date with the chain: ${(err as Error).message}`,
+          { cause: err },
+        );
+      }
+      const signed = wallet.withdraw(address, amount, feeRate);
+      const { status } = await broadcast(rpc, signed.hex);
+      await wallet.recordOwnTransaction(signed.hex);
+      const sent = Transaction.fromHex(signed.hex).outs[0]!.value;
+      return {
+        txid: signed.txid,
+        amount: BigInt(sent).toString(),
+        fee: signed.fee.toString(),
+        vsize: signed.vsize,
+        status,
+      };
+    };
+    const result = this.#serial.then(run, run);
+    this.#serial = result.catch(() => undefined);
+    return result;
+  }
+}
+
+function describe(detail: string | undefined, status: string | undefined): string {
+  const s = status ?? 'unknown';
+  return detail ? `${s} (${detail})` : s;
+}

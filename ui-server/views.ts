@@ -1,0 +1,436 @@
+/**
+ * What the API sends: plain JSON projections of the domain, computed with the model's own math
+ * (model/fees.ts) so the browser never does money arithmetic. Amounts in satoshis and prices are
+ * decimal strings — a JSON number silently loses precision above 2^53 — while counts, leverages,
+ * timestamps (unix ms unless named `…Secs`/`time`) stay numbers.
+ */
+import {
+  actions,
+  type Cfd,
+  type CfdAction,
+  type CfdUiState,
+  type Settled,
+  settlementDirection,
+  uiState,
+} from '../model/cfd.ts';
+import {
+  feeOwedBy,
+  fundingFee,
+  liquidationPrice,
+  margin,
+  margins,
+  payoutAt,
+  profit,
+} from '../model/fees.ts';
+import { formatDecimal } from '../model/fixed.ts';
+import type { Offer } from '../model/offer.ts';
+import { oracleEventTime } from '../model/oracle-event.ts';
+import {
+  formatFundingRate,
+  formatPrice,
+  INFINITE_PRICE,
+  type Leverage,
+  opposite,
+  type Position,
+  type Price,
+  type Role,
+} from '../model/units.ts';
+import type { LatestQuote } from '../node/pricefeed/client.ts';
+import type { ComponentHealth, HealthStatus } from '../node/runtime/health.ts';
+import type { Balance, WalletTx } from '../node/wallet/wallet.ts';
+
+/** Basis points → percent with two decimals (`1234n` → `"12.34"`). */
+const percent = (bps: bigint): string => formatDecimal(bps, 2);
+/** A liquidation price, or null for "never" (an unleveraged short). */
+const liquidation = (p: Price): string | null => (p === INFINITE_PRICE ? null : formatPrice(p));
+
+// ---------------------------------------------------------------------------------------------
+// health
+
+export interface ComponentView {
+  readonly name: string;
+  readonly status: HealthStatus;
+  /** Unix ms since when the status has been what it is. */
+  readonly since: number;
+  readonly lastError: { readonly message: string; readonly at: number } | null;
+  readonly restarts: number;
+  readonly detail: string | null;
+}
+
+export interface HealthView {
+  readonly overall: HealthStatus;
+  readonly components: readonly ComponentView[];
+}
+
+export function componentView(c: ComponentHealth): ComponentView {
+  return {
+    name: c.name,
+    status: c.status,
+    since: c.since,
+    lastError: c.lastError ?? null,
+    restarts: c.restarts,
+    detail: c.detail ?? null,
+  };
+}
+
+export function healthView(
+  overall: HealthStatus,
+  components: readonly ComponentHealth[],
+): HealthView {
+  return { overall, components: components.map(componentView) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// quotes
+
+export interface QuoteView {
+  readonly symbol: string;
+  readonly bid: string;
+  readonly ask: string;
+  /** The feed's timestamp, unix seconds. */
+  readonly timeSecs: number;
+  /** When this node received it, unix ms. */
+  readonly receivedAt: number;
+  readonly ageMs: number;
+  /** Too old to price a new position from. */
+  readonly stale: boolean;
+}
+
+export function quoteView(q: LatestQuote): QuoteView {
+  return {
+    symbol: q.symbol,
+    bid: formatPrice(q.bid),
+    ask: formatPrice(q.ask),
+    timeSecs: q.timestamp,
+    receivedAt: q.receivedAt,
+    ageMs: q.ageMs,
+    stale: q.stale,
+  };
+}
+
+/**
+ * The price a position would close at now: the taker's long sells at the bid, its short buys at
+ * the ask (ItchySats' collaborative-settlement rule), and the maker sees the same price, so both
+ * sides of one contract show the same figure.
+ */
+export function closingPrice(takerPosition: Position, q: Pick<LatestQuote, 'bid' | 'ask'>): Price {
+  return takerPosition === 'long' ? q.bid : q.ask;
+}
+
+// ---------------------------------------------------------------------------------------------
+// offers
+
+export interface LeverageView {
+  readonly leverage: Leverage;
+  /** The taker's margin for one lot at this leverage, sats. */
+  readonly marginPerLot: string;
+  /** The taker's liquidation price; null when it cannot be liquidated. */
+  readonly liquidationPrice: string | null;
+  /**
+   * Funding the taker's side pays (positive) or receives (negative) for one lot over the first
+   * settlement interval, sats; charged at contract setup.
+   */
+  readonly fundingPerLot: string;
+}
+
+export interface OfferView {
+  readonly id: string;
+  /** Peer id of the maker publishing it. */
+  readonly maker: string;
+  readonly symbol: string;
+  readonly makerPosition: Position;
+  /** What the taker gets by taking it. */
+  readonly takerPosition: Position;
+  readonly price: string;
+  readonly minQuantity: string;
+  readonly maxQuantity: string;
+  readonly lotSize: string;
+  /** Per settlement interval; positive: long pays short. */
+  readonly fundingRate: string;
+  readonly settlementIntervalSecs: number;
+  /** Sats the taker pays the maker at setup. */
+  readonly openingFee: string;
+  /** sat/vB of the contract's transactions. */
+  readonly txFeeRate: string;
+  readonly oracleEventId: string;
+  /** Unix seconds. */
+  readonly createdAtSecs: number;
+  readonly leverages: readonly LeverageView[];
+}
+
+export function offerView(maker: string, o: Offer): OfferView {
+  const takerPosition = opposite(o.makerPosition);
+  return {
+    id: o.id,
+    maker,
+    symbol: o.symbol,
+    makerPosition: o.makerPosition,
+    takerPosition,
+    price: formatPrice(o.price),
+    minQuantity: o.minQuantity.toString(),
+    maxQuantity: o.maxQuantity.toString(),
+    lotSize: o.lotSize.toString(),
+    fundingRate: formatFundingRate(o.fundingRate),
+    settlementIntervalSecs: o.settlementIntervalSecs,
+    openingFee: o.openingFee.toString(),
+    txFeeRate: o.txFeeRate.toString(),
+    oracleEventId: o.oracleEventId,
+    createdAtSecs: o.createdAt,
+    leverages: o.leverageChoices.map((leverage) => {
+      const fee = fundingFee({
+        makerPosition: o.makerPosition,
+        price: o.price,
+        quantity: o.lotSize,
+        takerLeverage: leverage,
+        rate: o.fundingRate,
+        chargedSecs: o.settlementIntervalSecs,
+        settlementIntervalSecs: o.settlementIntervalSecs,
+      });
+      // Positive rate: long pays short.
+      const takerPays = o.fundingRate >= 0n === (takerPosition === 'long');
+      return {
+        leverage,
+        marginPerLot: margin(o.lotSize, o.price, leverage).toString(),
+        liquidationPrice: liquidation(liquidationPrice(takerPosition, o.price, leverage)),
+        fundingPerLot: (takerPays ? fee : -fee).toString(),
+      };
+    }),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// CFDs
+
+export type TxKind = 'lock' | 'commit' | 'cet' | 'refund' | 'close' | 'punish';
+
+export interface ProfitView {
+  /** `quote`: unrealised, at the latest quote; `settlement`: at the price the contract settled. */
+  readonly basis: 'quote' | 'settlement';
+  readonly price: string;
+  /** This node's payout at that price, sats. */
+  readonly payout: string;
+  /** Payout − own margin, sats (negative: a loss). */
+  readonly sats: string;
+  /** Of own margin, two decimals. */
+  readonly percent: string;
+  /** The quote it was computed from is stale (only for `quote`). */
+  readonly stale: boolean;
+}
+
+export interface CfdView {
+  /** The order id; the same on both nodes. */
+  readonly id: string;
+  readonly offerId: string;
+  readonly role: Role;
+  readonly position: Position;
+  readonly symbol: string;
+  readonly state: CfdUiState;
+  /** What this node's user may do now (model/cfd.ts `actions`). */
+  readonly actions: readonly CfdAction[];
+  readonly quantity: string;
+  /** This node's leverage (the maker trades at 1×). */
+  readonly leverage: Leverage;
+  readonly takerLeverage: Leverage;
+  readonly initialPrice: string;
+  /** This node's liquidation price; null when it cannot be liquidated. */
+  readonly liquidationPrice: string | null;
+  /** Own and counterparty margin, sats. */
+  readonly margin: string;
+  readonly marginCounterparty: string;
+  /** Current funding rate per settlement interval. */
+  readonly fundingRate: string | null;
+  readonly openingFee: string;
+  readonly txFeeRate: string;
+  /**
+   * The fee account: `balance` positive means long owes short; `owed` is what this node owes net
+   * (negative: it is owed), sats.
+   */
+  readonly fees: { readonly balance: string; readonly owed: string };
+  /** Null when there is nothing to compute it from (no quote yet, failed, refunded…). */
+  readonly profit: ProfitView | null;
+  readonly settlementEvent: { readonly id: string; readonly timeSecs: number };
+  readonly settlementProposal: {
+    readonly direction: 'incoming' | 'outgoing';
+    readonly price: string;
+    /** This node's payout under the proposal, sats. */
+    readonly payout: string;
+    readonly accepted: boolean;
+  } | null;
+  /** The price the contract closed or is closing at (collaborative close or attestation). */
+  readonly closingPrice: string | null;
+  readonly settledBy: Settled | null;
+  readonly failureReason: string | null;
+  readonly counterparty: string;
+  readonly placedAtSecs: number;
+  readonly transactions: readonly { readonly kind: TxKind; readonly txid: string }[];
+  /** Events applied; grows with every change. */
+  readonly version: number;
+}
+
+/** States whose P/L is unrealised and follows the market. */
+const MARKET_STATES: ReadonlySet<CfdUiState> = new Set([
+  'pendingSetup',
+  'contractSetup',
+  'pendingOpen',
+  'open',
+  'rollover',
+  'pendingCommit',
+  'openCommitted',
+]);
+
+/** The view of one CFD, or undefined for a stream without terms (never placed). */
+export function cfdView(cfd: Cfd, quote: LatestQuote | undefined): CfdView | undefined {
+  const t = cfd.terms;
+  if (!t) return undefined;
+  const makerPosition = t.role === 'maker' ? t.position : opposite(t.position);
+  const takerPosition = opposite(makerPosition);
+  const size = {
+    makerPosition,
+    price: t.initialPrice,
+    quantity: t.quantity,
+    takerLeverage: t.takerLeverage,
+  };
+  const m = margins(size);
+  const own = t.role === 'maker' ? m.maker : m.taker;
+  const leverage = t.role === 'maker' ? 1 : t.takerLeverage;
+  const state = uiState(cfd);
+  const withFees = { ...size, feeBalance: cfd.feeBalance };
+  const payoutOf = (p: Price): bigint => {
+    const out = payoutAt(withFees, p);
+    return t.position === 'long' ? out.long : out.short;
+  };
+  const profitAt = (p: Price, basis: ProfitView['basis'], stale: boolean): ProfitView => {
+    const pr = profit(withFees, t.role, p);
+    return {
+      basis,
+      price: formatPrice(p),
+      payout: payoutOf(p).toString(),
+      sats: pr.sats.toString(),
+      percent: percent(pr.percentBasisPoints),
+      stale,
+    };
+  };
+  const settledAt = cfd.closePrice ?? cfd.attestation?.price;
+  let profitView: ProfitView | null = null;
+  if (MARKET_STATES.has(state) && !settledAt && quote) {
+    profitView = profitAt(closingPrice(takerPosition, quote), 'quote', quote.stale);
+  } else if (
+    settledAt &&
+    state !== 'refunded' &&
+    state !== 'pendingRefund' &&
+    state !== 'punished'
+  ) {
+    profitView = profitAt(settledAt, 'settlement', false);
+  }
+  const eventId = cfd.dlc?.settlementEventId ?? t.oracleEventId;
+  const proposal = cfd.settlement?.proposal;
+  const direction = settlementDirection(cfd);
+  return {
+    id: t.id,
+    offerId: t.offerId,
+    role: t.role,
+    position: t.position,
+    symbol: t.symbol,
+    state,
+    actions: actions(cfd),
+    quantity: t.quantity.toString(),
+    leverage,
+    takerLeverage: t.takerLeverage,
+    initialPrice: formatPrice(t.initialPrice),
+    liquidationPrice: liquidation(liquidationPrice(t.position, t.initialPrice, leverage)),
+    margin: own.toString(),
+    marginCounterparty: (m.total - own).toString(),
+    fundingRate: cfd.fundingRate === undefined ? null : formatFundingRate(cfd.fundingRate),
+    openingFee: t.openingFee.toString(),
+    txFeeRate: t.txFeeRate.toString(),
+    fees: {
+      balance: cfd.feeBalance.toString(),
+      owed: feeOwedBy(cfd.feeBalance, t.position).toString(),
+    },
+    profit: profitView,
+    settlementEvent: { id: eventId, timeSecs: oracleEventTime(eventId) },
+    settlementProposal:
+      proposal && direction
+        ? {
+            direction,
+            price: formatPrice(proposal.price),
+            payout: (t.role === 'maker' ? proposal.makerPayout : proposal.takerPayout).toString(),
+            accepted: cfd.settlement?.accepted ?? false,
+          }
+        : null,
+    closingPrice: settledAt === undefined ? null : formatPrice(settledAt),
+    settledBy: cfd.settled ?? null,
+    failureReason: cfd.failureReason ?? null,
+    counterparty: t.counterpartyPeerId,
+    placedAtSecs: t.placedAt,
+    transactions: transactions(cfd),
+    version: cfd.version,
+  };
+}
+
+/** Transactions of a CFD that exist on chain or are being published, in the order they happen. */
+function transactions(cfd: Cfd): { kind: TxKind; txid: string }[] {
+  const out: { kind: TxKind; txid: string }[] = [];
+  if (cfd.dlc && cfd.setup === 'completed') out.push({ kind: 'lock', txid: cfd.dlc.lockTxid });
+  const commit =
+    cfd.revokedCommitSeen ??
+    cfd.commitTx?.txid ??
+    (cfd.commitConfirmed ? cfd.dlc?.commitTxid : undefined);
+  if (commit) out.push({ kind: 'commit', txid: commit });
+  if (cfd.cetTxidConfirmed) out.push({ kind: 'cet', txid: cfd.cetTxidConfirmed });
+  else if (cfd.cet && cfd.cetTimelockExpired) out.push({ kind: 'cet', txid: cfd.cet.txid });
+  if (cfd.refundTx) out.push({ kind: 'refund', txid: cfd.refundTx.txid });
+  if (cfd.closeTx) out.push({ kind: 'close', txid: cfd.closeTx.txid });
+  if (cfd.punishTx) out.push({ kind: 'punish', txid: cfd.punishTx.txid });
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// wallet
+
+export interface BalanceView {
+  readonly confirmed: string;
+  readonly unconfirmed: string;
+  readonly reserved: string;
+  readonly spendable: string;
+}
+
+export interface WalletView {
+  readonly network: string;
+  readonly balance: BalanceView;
+  /** Height the wallet has scanned to; null before its first sync. */
+  readonly height: number | null;
+}
+
+export function walletView(network: string, b: Balance, height: number | undefined): WalletView {
+  return {
+    network,
+    balance: {
+      confirmed: b.confirmed.toString(),
+      unconfirmed: b.unconfirmed.toString(),
+      reserved: b.reserved.toString(),
+      spendable: b.spendable.toString(),
+    },
+    height: height ?? null,
+  };
+}
+
+export interface WalletTxView {
+  readonly txid: string;
+  /** Confirming block; null while in the mempool. */
+  readonly height: number | null;
+  readonly received: string;
+  readonly sent: string;
+  /** received − sent, sats (negative: money left the wallet). */
+  readonly net: string;
+}
+
+export function walletTxView(tx: WalletTx): WalletTxView {
+  return {
+    txid: tx.txid,
+    height: tx.height ?? null,
+    received: tx.received.toString(),
+    sent: tx.sent.toString(),
+    net: (tx.received - tx.sent).toString(),
+  };
+}
