@@ -8,4 +8,6 @@ if (major < 24) {
   process.exit(1);
 }
 const { main } = await import('../node/cli.ts');
-process.exitCode = await main(process.argv.slice(2));
+// Exit once the subcommand has returned: it has closed what it opened, and a library's stray
+// timer or socket must not keep a stopped node alive.
+process.exit(await main(process.argv.slice(2)));

@@ -3,6 +3,7 @@
 // compressed time, funded wallets, every node's UI URL and password printed, and `testnet.json`
 // written for scripts. Ctrl-C stops everything cleanly. Every port is chosen free, so several
 // testnets (in different --dir) do not collide.
+import { createWriteStream } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -54,18 +55,14 @@ async function start(
   lastKey: string,
 ): Promise<RunningDlcfd> {
   const log = join(dir, `${name}.log`);
-  const chunks: Buffer[] = [];
+  const file = createWriteStream(log, { flags: 'a' });
   const p = await startDlcfd(sub, args, lastKey, 60_000, {
     logLevel,
-    onStderr: (c) => chunks.push(c),
+    onStderr: (c) => file.write(c),
   });
-  const flush = setInterval(() => {
-    if (chunks.length) void writeFile(log, Buffer.concat(chunks.splice(0)), { flag: 'a' });
-  }, 500);
-  flush.unref();
   running.push({ name, process: p });
   void p.exited.then((code) => {
-    clearInterval(flush);
+    file.end();
     if (!stopping) console.error(`! ${name} exited (${code}); see ${log}`);
   });
   return p;

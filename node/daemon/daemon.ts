@@ -313,14 +313,14 @@ export class Daemon {
           const quote = this.feed.latest();
           if (!quote || quote.stale) {
             degraded('no fresh quote from the price feed: no offers published');
-            if (lastKey !== 'none') await this.offers.publish([]);
+            if (lastKey !== 'none') await this.offers.publish([], { signal });
             lastKey = 'none';
           } else {
             const offers = this.makerOffers(quote.bid, quote.ask);
             const key = offers.map((o) => o.price).join();
             const now = this.#clock();
             if (key !== lastKey || now - lastAt >= OFFER_REFRESH_MS) {
-              await this.offers.publish(offers);
+              await this.offers.publish(offers, { signal });
               lastKey = key;
               lastAt = now;
             }

@@ -70,10 +70,15 @@ export class OfferProtocol {
   }
 
   /** Maker: replaces the offer set and pushes it to every connected taker. */
-  async publish(offers: readonly Offer[]): Promise<void> {
+  async publish(offers: readonly Offer[], options: { signal?: AbortSignal } = {}): Promise<void> {
     this.#offers = offers;
     const peers = this.#node.getPeers();
-    await Promise.all(peers.map((p) => this.#push(p)));
+    await Promise.all(peers.map((p) => this.#push(p, options.signal)));
+  }
+
+  /** What the maker last published (the taker's view is {@link book}). */
+  get published(): readonly Offer[] {
+    return this.#offers;
   }
 
   /** Taker: called with every update of a maker's offers (rejected ones listed with reasons). */
@@ -82,8 +87,9 @@ export class OfferProtocol {
     return () => this.#listeners.delete(listener);
   }
 
-  async #push(peer: PeerId): Promise<void> {
-    const signal = AbortSignal.timeout(this.#init.timeoutMs ?? TIMEOUT_MS);
+  async #push(peer: PeerId, abort?: AbortSignal): Promise<void> {
+    const timeout = AbortSignal.timeout(this.#init.timeoutMs ?? TIMEOUT_MS);
+    const signal = abort ? AbortSignal.any([abort, timeout]) : timeout;
     let framed: Framed | undefined;
     try {
       const stream = await this.#node.dialProtocol(peer, OFFER_PROTOCOL, { signal });

@@ -26,14 +26,14 @@ describe('npm run testnet (smoke)', function () {
 
   it('starts chain, feed, oracle, maker and a taker, then stops them all on SIGINT', async () => {
     const dir = await tempDir('dlcfd-testnet-');
+    const child = spawn(
+      NODE_BIN,
+      [script, '--takers', '1', '--dir', dir.path, '--log-level', 'warn'],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     try {
-      const child = spawn(
-        NODE_BIN,
-        [script, '--takers', '1', '--dir', dir.path, '--log-level', 'warn'],
-        {
-          stdio: ['ignore', 'pipe', 'pipe'],
-        },
-      );
       let out = '';
       child.stdout.on('data', (d: Buffer) => {
         out += d.toString();
@@ -54,15 +54,40 @@ describe('npm run testnet (smoke)', function () {
         ['maker:maker', 'taker1:taker'],
       );
       assert.match(description.nodes[0].multiaddr, /\/p2p\/12D3KooW/);
+      // Every node serves its UI and its wallet is funded from the faucet (once it has synced).
+      for (const node of description.nodes) {
+        const cookie = (await readFile(node.api_cookie, 'utf8')).trim();
+        const confirmed = async (): Promise<string | undefined> => {
+          const res = await fetch(`${node.ui}/api/wallet`, {
+            headers: { authorization: `Bearer ${cookie}` },
+          });
+          return res.ok
+            ? ((await res.json()) as { balance: { confirmed: string } }).balance.confirmed
+            : undefined;
+        };
+        const until = Date.now() + 30_000;
+        while ((await confirmed()) !== '100000000') {
+          if (Date.now() > until) assert.fail(`${node.name} was not funded`);
+          await new Promise((r) => setTimeout(r, 250));
+        }
+      }
       const rpc = new BitcoinRpc({ url: description.chain.rpc, ...description.chain });
       assert.ok((await rpc.getBlockCount()) >= 432);
       assert.ok((await processesMentioning(dir.path)).length >= 5);
 
       child.kill('SIGINT');
       assert.equal(await exited, 0);
-      assert.match(out, /stopped chain \(0\)/);
+      for (const name of ['taker1', 'maker', 'oracle', 'pricefeed', 'chain']) {
+        assert.match(out, new RegExp(`stopped ${name} \\(0\\)`), `${name} stopped cleanly`);
+      }
       assert.deepEqual(await processesMentioning(dir.path), [], 'no stray processes');
     } finally {
+      // On a failure: Ctrl-C the testnet (it stops its children), then make sure.
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGINT');
+        await new Promise((r) => setTimeout(r, 8_000));
+        child.kill('SIGKILL');
+      }
       await dir.cleanup();
     }
   });
