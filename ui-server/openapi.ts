@@ -117,12 +117,14 @@ export const OPERATIONS: Record<string, Record<string, Operation>> = {
   '/api/orders': {
     post: {
       summary: 'Take an offer (taker)',
-      description: 'Validated against the offer; placing it arrives with the order protocol (501).',
+      description:
+        'Validated against the offer, then contract setup runs in the background: the answer is ' +
+        '`{orderId}` at once, progress arrives as `cfd` events on /api/events.',
       body: OrderBody,
       responses: {
+        202: '`{orderId}`: contract setup started',
         404: 'no such current offer',
         409: 'not a taker',
-        501: 'not implemented yet',
       },
     },
   },
@@ -148,20 +150,31 @@ export const OPERATIONS: Record<string, Record<string, Operation>> = {
   '/api/cfds/{id}/commit': {
     post: {
       summary: 'Force close: publish the commit transaction',
-      responses: { 404: 'no such CFD', 409: 'not possible in this state', 501: 'not yet' },
+      description: 'The node then publishes the CET once the oracle attested and its lock passed.',
+      responses: { 202: '`{commitTxid}`', 404: 'no such CFD', 409: 'not possible in this state' },
     },
   },
   '/api/cfds/{id}/accept': {
     post: {
       summary: 'Accept an order or a settlement proposal (maker)',
-      responses: { 404: 'no such CFD', 409: 'nothing to accept', 501: 'not yet' },
+      responses: {
+        200: 'decided (orders)',
+        404: 'no such CFD',
+        409: 'nothing to accept',
+        501: 'settlement decisions: not wired yet',
+      },
     },
   },
   '/api/cfds/{id}/reject': {
     post: {
       summary: 'Reject an order or a settlement proposal (maker)',
       body: RejectBody,
-      responses: { 404: 'no such CFD', 409: 'nothing to reject', 501: 'not yet' },
+      responses: {
+        200: 'decided (orders)',
+        404: 'no such CFD',
+        409: 'nothing to reject',
+        501: 'settlement decisions: not wired yet',
+      },
     },
   },
   '/api/wallet': {

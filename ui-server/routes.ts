@@ -7,8 +7,12 @@
  * now) validate everything they can — body, CFD, state, role — and then answer 501: the UI can be
  * built against them, and nothing pretends to have happened.
  */
+
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { peerIdFromString } from '@libp2p/peer-id';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { signedCommit } from '../dlc/contract.ts';
 import type { CfdAction } from '../model/cfd.ts';
 import { DEFAULT_MAX_CLOCK_SKEW_SECS, validateOrder } from '../model/offer.ts';
 import {
@@ -71,10 +75,8 @@ const VERSION = (
 ).version;
 
 const WHY_501 = {
-  order: 'placing an order arrives with the order protocol',
-  close: 'closing a position collaboratively arrives with the collaborative-settlement protocol',
-  commit: 'force closing arrives with the DLC contract code (commit transaction broadcast)',
-  decision: 'accepting and rejecting arrive with the order and collaborative-settlement protocols',
+  close: 'closing a position collaboratively is not wired into the node yet (the protocol exists)',
+  settlementDecision: 'deciding a settlement proposal is not wired into the node yet',
 } as const;
 
 /** Registers every route. Routes with `config: { public: true }` need no credentials. */
@@ -144,7 +146,7 @@ export function registerRoutes(app: FastifyInstance, ctx: RouteContext): void {
   // ------------------------------------------------------------------ offers and orders
   app.get('/api/offers', async () => service.offers());
 
-  app.post('/api/orders', async (request) => {
+  app.post('/api/orders', async (request, reply) => {
     const body = parseInput(OrderBody, request.body);
     if (daemon.config.role !== 'taker') {
       throw new IllegalCommandError('a maker does not place orders; it publishes offers');
@@ -175,7 +177,16 @@ export function registerRoutes(app: FastifyInstance, ctx: RouteContext): void {
         maxClockSkewSecs: DEFAULT_MAX_CLOCK_SKEW_SECS,
       },
     );
-    throw new NotImplementedError(WHY_501.order);
+    // Contract setup takes a few seconds: answer now, report progress on the live feed.
+    const orderId = randomUUID();
+    void daemon.orders
+      .placeOrder(peerIdFromString(found.maker), found.offer, {
+        quantity: body.quantity,
+        leverage: body.leverage,
+        orderId,
+      })
+      .catch((err: unknown) => request.log.warn({ err, orderId }, 'order failed'));
+    return reply.code(202).send({ orderId });
   });
 
   // ------------------------------------------------------------------ CFDs
@@ -186,31 +197,57 @@ export function registerRoutes(app: FastifyInstance, ctx: RouteContext): void {
     return (await service.cfd(id)).view;
   });
 
-  /** Checks the CFD exists and one of `allowed` is possible now, then answers 501. */
-  const cfdCommand =
-    (verb: string, allowed: readonly CfdAction[], why: string) =>
-    async (request: FastifyRequest): Promise<never> => {
-      const { id } = parseInput(CfdParams, request.params, 'path');
-      const { view } = await service.cfd(id);
-      if (!allowed.some((a) => view.actions.includes(a))) {
-        const possible = view.actions.length > 0 ? view.actions.join(', ') : 'nothing';
-        throw new IllegalCommandError(
-          `cannot ${verb} CFD ${id}: it is ${view.state} and this ${view.role} can do ${possible} now`,
-        );
-      }
-      throw new NotImplementedError(why);
-    };
+  /** The CFD's view if one of `allowed` is possible now; otherwise a 409 saying what is. */
+  const requireAction = async (id: string, verb: string, allowed: readonly CfdAction[]) => {
+    const { view } = await service.cfd(id);
+    if (!allowed.some((a) => view.actions.includes(a))) {
+      const possible = view.actions.length > 0 ? view.actions.join(', ') : 'nothing';
+      throw new IllegalCommandError(
+        `cannot ${verb} CFD ${id}: it is ${view.state} and this ${view.role} can do ${possible} now`,
+      );
+    }
+    return view;
+  };
 
-  app.post('/api/cfds/:id/close', cfdCommand('close', ['settle'], WHY_501.close));
-  app.post('/api/cfds/:id/commit', cfdCommand('force close', ['commit'], WHY_501.commit));
-  app.post(
-    '/api/cfds/:id/accept',
-    cfdCommand('accept', ['acceptOrder', 'acceptSettlement'], WHY_501.decision),
-  );
-  app.post('/api/cfds/:id/reject', async (request) => {
-    parseInput(RejectBody, request.body);
-    return cfdCommand('reject', ['rejectOrder', 'rejectSettlement'], WHY_501.decision)(request);
+  app.post('/api/cfds/:id/close', async (request) => {
+    const { id } = parseInput(CfdParams, request.params, 'path');
+    await requireAction(id, 'close', ['settle']);
+    throw new NotImplementedError(WHY_501.close);
   });
+
+  // Force close: publish the commit; the process manager takes it from there (CET or refund).
+  app.post('/api/cfds/:id/commit', async (request, reply) => {
+    const { id } = parseInput(CfdParams, request.params, 'path');
+    await requireAction(id, 'force close', ['commit']);
+    const record = await daemon.contracts.get(id);
+    if (!record) throw new UnavailableError(`CFD ${id} has no signed contract record`);
+    const tx = signedCommit(record);
+    await daemon.cfds.execute(id, {
+      type: 'commit',
+      commitTx: { txid: tx.getId(), hex: tx.toHex() },
+    });
+    return reply.code(202).send({ commitTxid: tx.getId() });
+  });
+
+  const decide = (accept: boolean) => async (request: FastifyRequest) => {
+    const { id } = parseInput(CfdParams, request.params, 'path');
+    const reason = accept ? '' : (parseInput(RejectBody, request.body)?.reason ?? '');
+    await requireAction(
+      id,
+      accept ? 'accept' : 'reject',
+      accept ? ['acceptOrder', 'acceptSettlement'] : ['rejectOrder', 'rejectSettlement'],
+    );
+    if (daemon.orders.pendingDecisions().some((t) => t.id === id)) {
+      daemon.orders.decide(
+        id,
+        accept ? { accept: true } : { accept: false, reason: reason || 'rejected by the maker' },
+      );
+      return { ok: true };
+    }
+    throw new NotImplementedError(WHY_501.settlementDecision);
+  };
+  app.post('/api/cfds/:id/accept', decide(true));
+  app.post('/api/cfds/:id/reject', decide(false));
 
   // ------------------------------------------------------------------ wallet
   app.get('/api/wallet', async () => service.wallet());

@@ -7,6 +7,7 @@
 import { join } from 'node:path';
 import { multiaddr } from '@multiformats/multiaddr';
 import { type Logger, pino } from 'pino';
+import { AdaptorWorkerPool } from '../../dlc/workers.ts';
 import { CfdReadModel } from '../../eventstore/cfd-read-model.ts';
 import { CfdRepository } from '../../eventstore/cfd-repository.ts';
 import { DlcStore } from '../../eventstore/dlc-store.ts';
@@ -16,12 +17,14 @@ import type { Offer } from '../../model/offer.ts';
 import { nextEventTime, oracleEventId } from '../../model/oracle-event.ts';
 import { asPrice, type Price, parseFundingRate } from '../../model/units.ts';
 import { OfferProtocol } from '../../protocols/offer/index.ts';
+import { type OrderOracle, OrderProtocol, type OrderWallet } from '../../protocols/order/order.ts';
 import { ChainMonitor } from '../chain/monitor.ts';
 import { BitcoinRpc } from '../chain/rpc.ts';
 import { OracleClient } from '../oracle/client.ts';
 import { loadOrCreateIdentity } from '../p2p/identity.ts';
 import { createP2pNode, type P2pNode } from '../p2p/node.ts';
 import { PriceFeedClient } from '../pricefeed/client.ts';
+import { DisconnectedError } from '../runtime/errors.ts';
 import { HealthRegistry, type HealthStatus } from '../runtime/health.ts';
 import { Supervisor } from '../runtime/supervisor.ts';
 import { Wallet } from '../wallet/wallet.ts';
@@ -67,6 +70,10 @@ export class Daemon {
   /** Signed-contract records, written before the events that refer to them. */
   readonly contracts: DlcStore;
   readonly processManager: ProcessManager;
+  /** `/dlcfd/order/1.0.0`: the taker places orders, the maker decides and sets contracts up. */
+  readonly orders: OrderProtocol;
+  /** Signs and verifies whole CET sets over all cores; one per node. */
+  readonly pool: AdaptorWorkerPool;
   #wallet: Wallet | undefined;
   #monitor: ChainMonitor | undefined;
   readonly #supervisors: Supervisor[] = [];
@@ -113,6 +120,39 @@ export class Daemon {
           logger: parts.log.child({ component: 'oracle' }),
         })
       : undefined;
+    this.pool = new AdaptorWorkerPool();
+    this.orders = new OrderProtocol(parts.p2p, {
+      role: config.role,
+      repository: this.cfds,
+      dlcStore: this.contracts,
+      wallet: this.#walletForOrders(),
+      oracle: this.#oracleForOrders(),
+      pool: this.pool,
+      offers: () => this.offers.published,
+      ...(config.role === 'maker' && config.maker.autoAccept
+        ? { policy: () => ({ accept: true as const }) }
+        : {}),
+      timelocks: { cet: config.time.cetTimelockBlocks, refund: config.time.refundTimelockBlocks },
+      orderPolicy: {
+        maxOfferAgeSecs: config.time.offerMaxAgeSecs,
+        // The offer's event is the first a settlement interval after it was made: up to one event
+        // spacing later, or up to the offer's age earlier.
+        eventWindowSecs: Math.max(config.time.oracleEventIntervalSecs, config.time.offerMaxAgeSecs),
+        maxClockSkewSecs: 60,
+      },
+      clock: () => Math.floor(parts.clock() / 1000),
+      logger: parts.log.child({ component: 'order' }),
+    });
+    this.orders.onOutcome(({ outcome }) => {
+      if (outcome.type !== 'completed') return;
+      // The process manager broadcasts the lock; the wallet counts its coins spent from now on.
+      void (async () => {
+        await this.#wallet?.recordOwnTransaction(outcome.lockTx.toHex());
+        this.#wallet?.release(outcome.reservationId);
+      })().catch((err: unknown) =>
+        this.log.warn({ err }, 'could not record the lock in the wallet'),
+      );
+    });
     this.processManager = new ProcessManager({
       cfds: this.cfds,
       readModel: parts.readModel,
@@ -176,6 +216,35 @@ export class Daemon {
     return this.p2p.peerId.toString();
   }
 
+  /** The wallet as the order protocol sees it: refuses clearly until the chain answered once. */
+  #walletForOrders(): OrderWallet {
+    const wallet = (): Wallet => {
+      if (!this.#wallet) throw new DisconnectedError('wallet (waiting for the chain backend)');
+      return this.#wallet;
+    };
+    return {
+      network: this.config.network,
+      reserveFunding: (...a) => wallet().reserveFunding(...a),
+      release: (id) => this.#wallet?.release(id),
+      signPsbt: (psbt) => wallet().signPsbt(psbt),
+      receiveAddress: () => wallet().receiveAddress(),
+    };
+  }
+
+  #oracleForOrders(): OrderOracle {
+    const oracle = (): OracleClient => {
+      if (!this.oracle) throw new DisconnectedError('oracle (none configured)');
+      return this.oracle;
+    };
+    return {
+      get publicKey() {
+        return oracle().publicKey;
+      },
+      announcement: (id) => oracle().announcement(id),
+      fetchEvent: (id, o) => oracle().fetchEvent(id, o),
+    };
+  }
+
   /** Stops everything, in reverse order of start. */
   async stop(): Promise<void> {
     for (const s of [...this.#supervisors].reverse()) await s.stop();
@@ -191,6 +260,11 @@ export class Daemon {
     this.#stops.push(() => this.offers.stop());
     await this.processManager.start();
     this.#stops.push(() => this.processManager.stop());
+    await this.orders.start();
+    this.#stops.push(async () => {
+      await this.orders.stop();
+      await this.pool.close();
+    });
 
     // Price feed: its client reconnects on its own; mirror its health.
     const feedStatus: Record<string, HealthStatus> = {

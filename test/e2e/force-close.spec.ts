@@ -1,0 +1,201 @@
+// End to end, whole nodes: a maker and a taker daemon over real libp2p on loopback, the embedded
+// chain, a local oracle and price feed, compressed time. The taker takes an offer, both reach
+// Open once the lock confirms; the taker force-closes; after the oracle attests and the CET lock
+// passes, both nodes see the CET confirmed and the taker is paid what the curve says.
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { peerIdFromString } from '@libp2p/peer-id';
+import { signedCommit } from '../../dlc/contract.ts';
+import { payoutCurve, rowAtPrice, toRolePayouts } from '../../dlc/payout-curve.ts';
+import { type Cfd, uiState } from '../../model/cfd.ts';
+import { margins } from '../../model/fees.ts';
+import { parsePrice } from '../../model/units.ts';
+import { EmbeddedChain } from '../../node/chain/embedded.ts';
+import { loadConfig } from '../../node/daemon/config.ts';
+import { Daemon } from '../../node/daemon/daemon.ts';
+import { OracleServer } from '../../node/oracle/server.ts';
+import { PriceFeedServer } from '../../node/pricefeed/server.ts';
+import { tempDir } from '../helpers/cfd-fixtures.ts';
+import { silent } from '../node/chain/helpers.ts';
+
+/** Compressed time: a 20-second settlement interval on a 5-second oracle event grid. */
+const SETTLEMENT_SECS = 20;
+const EVENT_SECS = 5;
+
+async function until<T>(
+  what: string,
+  get: () => Promise<T | undefined> | T | undefined,
+  ms = 60_000,
+) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await get();
+    if (v !== undefined && v !== false) return v as T;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+describe('e2e: open → force close → CET pays what the curve says', function () {
+  this.timeout(180_000);
+  const cleanups: (() => Promise<unknown>)[] = [];
+  after(async () => {
+    for (const c of cleanups.reverse()) await c().catch(() => undefined);
+  });
+
+  it('works between two daemons', async () => {
+    const chain = await EmbeddedChain.start({ logger: silent });
+    cleanups.push(() => chain.stop());
+    const feed = await PriceFeedServer.start({
+      port: 0,
+      startPrice: parsePrice('50000'),
+      tickMs: 0,
+    });
+    cleanups.push(() => feed.stop());
+    const oracleDir = await tempDir();
+    cleanups.push(oracleDir.cleanup);
+    const oracle = await OracleServer.start({
+      datadir: oracleDir.path,
+      pricefeedUrl: feed.url,
+      eventIntervalS: EVENT_SECS,
+      lookaheadS: SETTLEMENT_SECS + 4 * EVENT_SECS,
+      logger: silent,
+    });
+    cleanups.push(() => oracle.stop());
+
+    const common = (dir: string): Record<string, string | string[]> => ({
+      datadir: dir,
+      network: 'regtest',
+      'chain-rpc': chain.rpcUrl,
+      'chain-user': chain.rpcAuth.user,
+      'chain-password': chain.rpcAuth.password,
+      oracle: oracle.url,
+      'oracle-public-key': oracle.publicKey,
+      'oracle-announcement-key': oracle.announcementPublicKey,
+      pricefeed: feed.url,
+      'settlement-interval': String(SETTLEMENT_SECS),
+      'oracle-event-interval': String(EVENT_SECS),
+      'chain-poll-ms': '100',
+    });
+    const makerDir = await tempDir();
+    const takerDir = await tempDir();
+    cleanups.push(makerDir.cleanup, takerDir.cleanup);
+    const maker = await Daemon.start(
+      await loadConfig({
+        role: 'maker',
+        flags: { ...common(makerDir.path), listen: ['/ip4/127.0.0.1/tcp/0'], 'auto-accept': true },
+      }),
+      { logger: silent },
+    );
+    cleanups.push(() => maker.stop());
+    const taker = await Daemon.start(
+      await loadConfig({
+        role: 'taker',
+        flags: { ...common(takerDir.path), maker: [maker.p2p.getMultiaddrs()[0]!.toString()] },
+      }),
+      { logger: silent },
+    );
+    cleanups.push(() => taker.stop());
+
+    // Fund both wallets from the faucet.
+    for (const d of [maker, taker]) {
+      const wallet = await until('wallet', () => d.wallet);
+      await chain.fund(await wallet.receiveAddress(), 10_000_000n);
+    }
+    await chain.mine(1);
+    for (const d of [maker, taker]) {
+      await until('funds', async () => {
+        await d.wallet!.sync();
+        return d.wallet!.balance().spendable === 10_000_000n;
+      });
+    }
+
+    // The taker takes the maker's short offer: long 100 contracts at 2×.
+    const now = () => Math.floor(Date.now() / 1000);
+    const { offer } = await until('offers', () =>
+      taker.offers.book
+        .current(now(), { maxOfferAgeSecs: 600 })
+        .find((o) => o.offer.makerPosition === 'short'),
+    );
+    const placed = await taker.orders.placeOrder(peerIdFromString(maker.peerId), offer, {
+      quantity: 100n,
+      leverage: 2,
+    });
+    assert.equal(
+      placed.outcome.type,
+      'completed',
+      'reason' in placed.outcome ? placed.outcome.reason : '',
+    );
+    const id = placed.orderId;
+    const cfd = async (d: Daemon): Promise<Cfd | undefined> => d.readModel.get(id);
+    await until('maker pending open', async () => (await cfd(maker))?.setup === 'completed');
+
+    // The lock confirms: both Open.
+    await until(
+      'lock in mempool',
+      async () =>
+        (await maker.rpc!.getMempoolEntry((await cfd(taker))!.dlc!.lockTxid)) ?? undefined,
+    );
+    await chain.mine(1);
+    for (const d of [maker, taker])
+      await until('open', async () => uiState((await cfd(d))!) === 'open');
+
+    // The taker forces the close: the commit confirms, both see it.
+    const record = (await taker.contracts.get(id))!;
+    const commit = signedCommit(record);
+    await taker.cfds.execute(id, {
+      type: 'commit',
+      commitTx: { txid: commit.getId(), hex: commit.toHex() },
+    });
+    await until(
+      'commit in mempool',
+      async () => (await taker.rpc!.getMempoolEntry(commit.getId())) ?? undefined,
+    );
+    await chain.mine(1);
+    for (const d of [maker, taker])
+      await until('committed', async () => (await cfd(d))!.commitConfirmed);
+
+    // The price moves; the settlement event comes and is attested; the CET lock passes.
+    feed.setPrice(parsePrice('55000'));
+    await chain.mine(12);
+    const attested = await until(
+      'attestation and CET',
+      async () => (await cfd(taker))?.cet,
+      90_000,
+    );
+    await until(
+      'CET in mempool',
+      async () => (await taker.rpc!.getMempoolEntry(attested.txid)) ?? undefined,
+    );
+    await chain.mine(1);
+    for (const d of [maker, taker]) {
+      await until('closed', async () => (await cfd(d))?.settled === 'cet');
+    }
+
+    // The taker (long) is paid its curve row for the attested price, less half the CET fee.
+    const closed = (await cfd(taker))!;
+    const price = Number(closed.attestation!.price / 100_000_000n);
+    const t = closed.terms!;
+    const curve = payoutCurve({
+      initialPrice: t.initialPrice,
+      quantity: t.quantity,
+      longLeverage: t.takerLeverage,
+      shortLeverage: 1,
+      feeBalance: closed.feeBalance,
+    });
+    const row = toRolePayouts([rowAtPrice(curve.rows, price)], 'short')[0]!;
+    const out = await taker.rpc!.getTxOut(attested.txid, 1);
+    assert.ok(out, 'the taker output exists');
+    assert.ok(
+      row.taker - out.value >= 0n && row.taker - out.value < 1_000n,
+      `${row.taker} vs ${out.value}`,
+    );
+    const m = margins({
+      makerPosition: 'short',
+      price: t.initialPrice,
+      quantity: t.quantity,
+      takerLeverage: 2,
+    });
+    assert.ok(out.value > m.taker, 'a long position made money when the price rose');
+  });
+});
