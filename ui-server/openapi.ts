@@ -143,8 +143,9 @@ export const OPERATIONS: Record<string, Record<string, Operation>> = {
   },
   '/api/cfds/{id}/close': {
     post: {
-      summary: 'Close collaboratively (taker)',
-      responses: { 404: 'no such CFD', 409: 'not possible in this state', 501: 'not yet' },
+      summary: 'Close collaboratively at the current quote (taker)',
+      description: 'Runs in the background; the outcome arrives as a `cfd` event on /api/events.',
+      responses: { 202: '`{cfdId}`', 404: 'no such CFD', 409: 'not possible in this state' },
     },
   },
   '/api/cfds/{id}/commit': {
@@ -158,10 +159,9 @@ export const OPERATIONS: Record<string, Record<string, Operation>> = {
     post: {
       summary: 'Accept an order or a settlement proposal (maker)',
       responses: {
-        200: 'decided (orders)',
-        404: 'no such CFD',
+        200: 'decided',
+        404: 'no such CFD, or nothing of it awaits a decision',
         409: 'nothing to accept',
-        501: 'settlement decisions: not wired yet',
       },
     },
   },
@@ -170,10 +170,9 @@ export const OPERATIONS: Record<string, Record<string, Operation>> = {
       summary: 'Reject an order or a settlement proposal (maker)',
       body: RejectBody,
       responses: {
-        200: 'decided (orders)',
-        404: 'no such CFD',
+        200: 'decided',
+        404: 'no such CFD, or nothing of it awaits a decision',
         409: 'nothing to reject',
-        501: 'settlement decisions: not wired yet',
       },
     },
   },

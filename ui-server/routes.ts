@@ -16,6 +16,10 @@ import { signedCommit } from '../dlc/contract.ts';
 import type { CfdAction } from '../model/cfd.ts';
 import { DEFAULT_MAX_CLOCK_SKEW_SECS, validateOrder } from '../model/offer.ts';
 import {
+  CollabSettlementMaker,
+  CollabSettlementTaker,
+} from '../protocols/collab-settlement/index.ts';
+import {
   type ApiCookie,
   type LoginThrottle,
   type PasswordStore,
@@ -26,7 +30,6 @@ import {
   IllegalCommandError,
   InvalidPasswordError,
   NotFoundError,
-  NotImplementedError,
   TooManyAttemptsError,
   UnavailableError,
 } from './errors.ts';
@@ -73,11 +76,6 @@ const VERSION = (
     version: string;
   }
 ).version;
-
-const WHY_501 = {
-  close: 'closing a position collaboratively is not wired into the node yet (the protocol exists)',
-  settlementDecision: 'deciding a settlement proposal is not wired into the node yet',
-} as const;
 
 /** Registers every route. Routes with `config: { public: true }` need no credentials. */
 export function registerRoutes(app: FastifyInstance, ctx: RouteContext): void {
@@ -209,10 +207,18 @@ export function registerRoutes(app: FastifyInstance, ctx: RouteContext): void {
     return view;
   };
 
-  app.post('/api/cfds/:id/close', async (request) => {
+  // Collaborative close at the current quote; the outcome arrives on the live feed.
+  app.post('/api/cfds/:id/close', async (request, reply) => {
     const { id } = parseInput(CfdParams, request.params, 'path');
     await requireAction(id, 'close', ['settle']);
-    throw new NotImplementedError(WHY_501.close);
+    const settlements = daemon.settlements;
+    if (!(settlements instanceof CollabSettlementTaker)) {
+      throw new IllegalCommandError('only the taker proposes a collaborative close');
+    }
+    void settlements
+      .settle(id)
+      .catch((err: unknown) => request.log.warn({ err, id }, 'close failed'));
+    return reply.code(202).send({ cfdId: id });
   });
 
   // Force close: publish the commit; the process manager takes it from there (CET or refund).
@@ -237,6 +243,15 @@ export function registerRoutes(app: FastifyInstance, ctx: RouteContext): void {
       accept ? 'accept' : 'reject',
       accept ? ['acceptOrder', 'acceptSettlement'] : ['rejectOrder', 'rejectSettlement'],
     );
+    const settlements = daemon.settlements;
+    if (
+      settlements instanceof CollabSettlementMaker &&
+      settlements.pending().some((p) => p.cfdId === id)
+    ) {
+      if (accept) settlements.accept(id);
+      else settlements.reject(id, reason || 'rejected by the maker');
+      return { ok: true };
+    }
     if (daemon.orders.pendingDecisions().some((t) => t.id === id)) {
       daemon.orders.decide(
         id,
@@ -244,7 +259,7 @@ export function registerRoutes(app: FastifyInstance, ctx: RouteContext): void {
       );
       return { ok: true };
     }
-    throw new NotImplementedError(WHY_501.settlementDecision);
+    throw new NotFoundError(`no order or settlement proposal of CFD ${id} awaits a decision`);
   };
   app.post('/api/cfds/:id/accept', decide(true));
   app.post('/api/cfds/:id/reject', decide(false));

@@ -7,6 +7,7 @@
 import { join } from 'node:path';
 import { multiaddr } from '@multiformats/multiaddr';
 import { type Logger, pino } from 'pino';
+import { commitKeysFromRecord, fromHex, lockOutput, payoutScriptsOf } from '../../dlc/contract.ts';
 import { AdaptorWorkerPool } from '../../dlc/workers.ts';
 import { CfdReadModel } from '../../eventstore/cfd-read-model.ts';
 import { CfdRepository } from '../../eventstore/cfd-repository.ts';
@@ -16,6 +17,12 @@ import { divRound } from '../../model/fixed.ts';
 import type { Offer } from '../../model/offer.ts';
 import { nextEventTime, oracleEventId } from '../../model/oracle-event.ts';
 import { asPrice, type Price, parseFundingRate } from '../../model/units.ts';
+import {
+  type CloseContext,
+  CollabSettlementMaker,
+  CollabSettlementTaker,
+  closeTermsOf,
+} from '../../protocols/collab-settlement/index.ts';
 import { OfferProtocol } from '../../protocols/offer/index.ts';
 import { type OrderOracle, OrderProtocol, type OrderWallet } from '../../protocols/order/order.ts';
 import { ChainMonitor } from '../chain/monitor.ts';
@@ -72,6 +79,8 @@ export class Daemon {
   readonly processManager: ProcessManager;
   /** `/dlcfd/order/1.0.0`: the taker places orders, the maker decides and sets contracts up. */
   readonly orders: OrderProtocol;
+  /** `/dlcfd/collab-settlement/1.0.0`: the taker proposes, the maker decides; both broadcast. */
+  readonly settlements: CollabSettlementTaker | CollabSettlementMaker;
   /** Signs and verifies whole CET sets over all cores; one per node. */
   readonly pool: AdaptorWorkerPool;
   #wallet: Wallet | undefined;
@@ -143,6 +152,23 @@ export class Daemon {
       clock: () => Math.floor(parts.clock() / 1000),
       logger: parts.log.child({ component: 'order' }),
     });
+    const settlementInit = {
+      repository: this.cfds,
+      context: (id: string) => this.#closeContext(id),
+      quote: () => {
+        const q = this.feed.latest();
+        return q && !q.stale ? { bid: q.bid, ask: q.ask } : undefined;
+      },
+      ...(parts.rpc ? { rpc: parts.rpc } : {}),
+      logger: parts.log.child({ component: 'collab-settlement' }),
+    };
+    this.settlements =
+      config.role === 'maker'
+        ? new CollabSettlementMaker(parts.p2p, {
+            ...settlementInit,
+            policy: () => (config.maker.autoAccept ? 'accept' : 'manual'),
+          })
+        : new CollabSettlementTaker(parts.p2p, settlementInit);
     this.orders.onOutcome(({ outcome }) => {
       if (outcome.type !== 'completed') return;
       // The process manager broadcasts the lock; the wallet counts its coins spent from now on.
@@ -216,6 +242,20 @@ export class Daemon {
     return this.p2p.peerId.toString();
   }
 
+  /** What settling a CFD collaboratively needs: the signed contract plus the CFD's terms now. */
+  async #closeContext(cfdId: string): Promise<CloseContext | undefined> {
+    const [record, cfd] = [await this.contracts.get(cfdId), await this.readModel.get(cfdId)];
+    if (!record || !cfd) return undefined;
+    const keys = commitKeysFromRecord(record.keys);
+    return {
+      ...closeTermsOf(cfd),
+      lock: lockOutput(record),
+      identities: { maker: keys.maker.identity, taker: keys.taker.identity },
+      ownIdentitySecret: fromHex(record.identitySk, 'identity secret'),
+      payoutScripts: payoutScriptsOf(record),
+    };
+  }
+
   /** The wallet as the order protocol sees it: refuses clearly until the chain answered once. */
   #walletForOrders(): OrderWallet {
     const wallet = (): Wallet => {
@@ -260,6 +300,11 @@ export class Daemon {
     this.#stops.push(() => this.offers.stop());
     await this.processManager.start();
     this.#stops.push(() => this.processManager.stop());
+    if (this.settlements instanceof CollabSettlementMaker) {
+      const maker = this.settlements;
+      await maker.start();
+      this.#stops.push(() => maker.stop());
+    }
     await this.orders.start();
     this.#stops.push(async () => {
       await this.orders.stop();

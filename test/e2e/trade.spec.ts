@@ -1,7 +1,8 @@
 // End to end, whole nodes: a maker and a taker daemon over real libp2p on loopback, the embedded
-// chain, a local oracle and price feed, compressed time. The taker takes an offer, both reach
-// Open once the lock confirms; the taker force-closes; after the oracle attests and the CET lock
-// passes, both nodes see the CET confirmed and the taker is paid what the curve says.
+// chain, a local oracle and price feed, compressed time. The taker takes an offer and both reach
+// Open once the lock confirms; then either they close collaboratively at the quote, or the taker
+// forces the close and, after the oracle attests and the CET lock passes, both see the CET
+// confirmed. Either way the taker is paid what the curve says.
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { peerIdFromString } from '@libp2p/peer-id';
@@ -15,6 +16,7 @@ import { loadConfig } from '../../node/daemon/config.ts';
 import { Daemon } from '../../node/daemon/daemon.ts';
 import { OracleServer } from '../../node/oracle/server.ts';
 import { PriceFeedServer } from '../../node/pricefeed/server.ts';
+import type { CollabSettlementTaker } from '../../protocols/collab-settlement/index.ts';
 import { tempDir } from '../helpers/cfd-fixtures.ts';
 import { silent } from '../node/chain/helpers.ts';
 
@@ -36,21 +38,18 @@ async function until<T>(
   }
 }
 
-describe('e2e: open → force close → CET pays what the curve says', function () {
-  this.timeout(180_000);
+describe('e2e: two daemons trade', function () {
+  this.timeout(240_000);
   const cleanups: (() => Promise<unknown>)[] = [];
-  after(async () => {
-    for (const c of cleanups.reverse()) await c().catch(() => undefined);
-  });
+  let chain: EmbeddedChain;
+  let feed: PriceFeedServer;
+  let maker: Daemon;
+  let taker: Daemon;
 
-  it('works between two daemons', async () => {
-    const chain = await EmbeddedChain.start({ logger: silent });
+  before(async () => {
+    chain = await EmbeddedChain.start({ logger: silent });
     cleanups.push(() => chain.stop());
-    const feed = await PriceFeedServer.start({
-      port: 0,
-      startPrice: parsePrice('50000'),
-      tickMs: 0,
-    });
+    feed = await PriceFeedServer.start({ port: 0, startPrice: parsePrice('50000'), tickMs: 0 });
     cleanups.push(() => feed.stop());
     const oracleDir = await tempDir();
     cleanups.push(oracleDir.cleanup);
@@ -62,7 +61,6 @@ describe('e2e: open → force close → CET pays what the curve says', function 
       logger: silent,
     });
     cleanups.push(() => oracle.stop());
-
     const common = (dir: string): Record<string, string | string[]> => ({
       datadir: dir,
       network: 'regtest',
@@ -80,7 +78,7 @@ describe('e2e: open → force close → CET pays what the curve says', function 
     const makerDir = await tempDir();
     const takerDir = await tempDir();
     cleanups.push(makerDir.cleanup, takerDir.cleanup);
-    const maker = await Daemon.start(
+    maker = await Daemon.start(
       await loadConfig({
         role: 'maker',
         flags: { ...common(makerDir.path), listen: ['/ip4/127.0.0.1/tcp/0'], 'auto-accept': true },
@@ -88,7 +86,7 @@ describe('e2e: open → force close → CET pays what the curve says', function 
       { logger: silent },
     );
     cleanups.push(() => maker.stop());
-    const taker = await Daemon.start(
+    taker = await Daemon.start(
       await loadConfig({
         role: 'taker',
         flags: { ...common(takerDir.path), maker: [maker.p2p.getMultiaddrs()[0]!.toString()] },
@@ -96,8 +94,6 @@ describe('e2e: open → force close → CET pays what the curve says', function 
       { logger: silent },
     );
     cleanups.push(() => taker.stop());
-
-    // Fund both wallets from the faucet.
     for (const d of [maker, taker]) {
       const wallet = await until('wallet', () => d.wallet);
       await chain.fund(await wallet.receiveAddress(), 10_000_000n);
@@ -109,8 +105,16 @@ describe('e2e: open → force close → CET pays what the curve says', function 
         return d.wallet!.balance().spendable === 10_000_000n;
       });
     }
+  });
 
-    // The taker takes the maker's short offer: long 100 contracts at 2×.
+  after(async () => {
+    for (const c of cleanups.reverse()) await c().catch(() => undefined);
+  });
+
+  const cfd = (d: Daemon, id: string): Promise<Cfd | undefined> => d.readModel.get(id);
+
+  /** The taker takes the maker's short offer (long 100 contracts at 2×); both reach Open. */
+  async function openCfd(): Promise<string> {
     const now = () => Math.floor(Date.now() / 1000);
     const { offer } = await until('offers', () =>
       taker.offers.book
@@ -127,20 +131,58 @@ describe('e2e: open → force close → CET pays what the curve says', function 
       'reason' in placed.outcome ? placed.outcome.reason : '',
     );
     const id = placed.orderId;
-    const cfd = async (d: Daemon): Promise<Cfd | undefined> => d.readModel.get(id);
-    await until('maker pending open', async () => (await cfd(maker))?.setup === 'completed');
-
-    // The lock confirms: both Open.
+    await until('maker has it', async () => (await cfd(maker, id))?.setup === 'completed');
+    const lockTxid = (await cfd(taker, id))!.dlc!.lockTxid;
     await until(
       'lock in mempool',
-      async () =>
-        (await maker.rpc!.getMempoolEntry((await cfd(taker))!.dlc!.lockTxid)) ?? undefined,
+      async () => (await taker.rpc!.getMempoolEntry(lockTxid)) ?? undefined,
     );
     await chain.mine(1);
-    for (const d of [maker, taker])
-      await until('open', async () => uiState((await cfd(d))!) === 'open');
+    for (const d of [maker, taker]) {
+      await until('open', async () => uiState((await cfd(d, id))!) === 'open');
+    }
+    return id;
+  }
 
-    // The taker forces the close: the commit confirms, both see it.
+  /** The taker's curve row at `price` for this CFD (fee balance applied). */
+  function takerRow(c: Cfd, price: number): bigint {
+    const t = c.terms!;
+    const curve = payoutCurve({
+      initialPrice: t.initialPrice,
+      quantity: t.quantity,
+      longLeverage: t.takerLeverage,
+      shortLeverage: 1,
+      feeBalance: c.feeBalance,
+    });
+    return toRolePayouts([rowAtPrice(curve.rows, price)], 'short')[0]!.taker;
+  }
+
+  it('open → collaborative close at the quote: both closed, the taker paid its curve row', async () => {
+    const id = await openCfd();
+    feed.setPrice(parsePrice('52000'));
+    await until('fresh quote at the taker', () => {
+      const q = taker.feed.latest();
+      return q && q.bid > parsePrice('51000') ? q : undefined;
+    });
+    const outcome = await (taker.settlements as CollabSettlementTaker).settle(id);
+    assert.equal(outcome.status, 'completed', 'reason' in outcome ? String(outcome.reason) : '');
+    const closing = (await cfd(taker, id))!;
+    await until(
+      'close in mempool',
+      async () => (await taker.rpc!.getMempoolEntry(closing.closeTx!.txid)) ?? undefined,
+    );
+    await chain.mine(1);
+    for (const d of [maker, taker]) {
+      await until('closed', async () => (await cfd(d, id))?.settled === 'collaborative');
+    }
+    const price = Number(closing.closePrice! / 100_000_000n);
+    const out = await taker.rpc!.getTxOut(closing.closeTx!.txid, 1);
+    const row = takerRow(closing, price);
+    assert.ok(out && row - out.value >= 0n && row - out.value < 200n, `${row} vs ${out?.value}`);
+  });
+
+  it('open → force close → CET after the attestation and the CET lock pays the curve row', async () => {
+    const id = await openCfd();
     const record = (await taker.contracts.get(id))!;
     const commit = signedCommit(record);
     await taker.cfds.execute(id, {
@@ -152,44 +194,26 @@ describe('e2e: open → force close → CET pays what the curve says', function 
       async () => (await taker.rpc!.getMempoolEntry(commit.getId())) ?? undefined,
     );
     await chain.mine(1);
-    for (const d of [maker, taker])
-      await until('committed', async () => (await cfd(d))!.commitConfirmed);
-
-    // The price moves; the settlement event comes and is attested; the CET lock passes.
+    for (const d of [maker, taker]) {
+      await until('committed', async () => (await cfd(d, id))!.commitConfirmed);
+    }
     feed.setPrice(parsePrice('55000'));
     await chain.mine(12);
-    const attested = await until(
-      'attestation and CET',
-      async () => (await cfd(taker))?.cet,
-      90_000,
-    );
+    const cet = await until('attestation and CET', async () => (await cfd(taker, id))?.cet, 90_000);
     await until(
       'CET in mempool',
-      async () => (await taker.rpc!.getMempoolEntry(attested.txid)) ?? undefined,
+      async () => (await taker.rpc!.getMempoolEntry(cet.txid)) ?? undefined,
     );
     await chain.mine(1);
     for (const d of [maker, taker]) {
-      await until('closed', async () => (await cfd(d))?.settled === 'cet');
+      await until('closed', async () => (await cfd(d, id))?.settled === 'cet');
     }
-
-    // The taker (long) is paid its curve row for the attested price, less half the CET fee.
-    const closed = (await cfd(taker))!;
+    const closed = (await cfd(taker, id))!;
     const price = Number(closed.attestation!.price / 100_000_000n);
+    const out = await taker.rpc!.getTxOut(cet.txid, 1);
+    const row = takerRow(closed, price);
+    assert.ok(out && row - out.value >= 0n && row - out.value < 1_000n, `${row} vs ${out?.value}`);
     const t = closed.terms!;
-    const curve = payoutCurve({
-      initialPrice: t.initialPrice,
-      quantity: t.quantity,
-      longLeverage: t.takerLeverage,
-      shortLeverage: 1,
-      feeBalance: closed.feeBalance,
-    });
-    const row = toRolePayouts([rowAtPrice(curve.rows, price)], 'short')[0]!;
-    const out = await taker.rpc!.getTxOut(attested.txid, 1);
-    assert.ok(out, 'the taker output exists');
-    assert.ok(
-      row.taker - out.value >= 0n && row.taker - out.value < 1_000n,
-      `${row.taker} vs ${out.value}`,
-    );
     const m = margins({
       makerPosition: 'short',
       price: t.initialPrice,
