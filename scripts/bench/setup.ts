@@ -1,4 +1,7 @@
 // Contract setup figures:
+// - setup.rollover: ms from the taker proposing a rollover until both completed it (new commit,
+//   CETs of the settlement event with the whole curve and of 24 liquidation events, refund,
+//   revocation secrets exchanged, records stored), same curve, same nodes; announcements cached.
 // - setup.contract_setup: ms from the taker placing an order until both nodes hold the signed lock
 //   (both outcomes completed: records stored, events appended), 54000 / 3500 contracts / taker 5×
 //   curve (≈ 1,700 adaptor signatures each way), both nodes in this process over libp2p on
@@ -24,6 +27,11 @@ import { createP2pNode } from '../../node/p2p/node.ts';
 import { PriceFeedServer } from '../../node/pricefeed/server.ts';
 import { Wallet } from '../../node/wallet/wallet.ts';
 import { type OrderOutcome, OrderProtocol } from '../../protocols/order/index.ts';
+import {
+  liquidationEventIds,
+  nextSettlementEventId,
+  RolloverProtocol,
+} from '../../protocols/rollover/index.ts';
 
 /** Timed runs (after one warm-up); the median is reported. */
 const RUNS = 5;
@@ -49,6 +57,8 @@ export async function setup(): Promise<void> {
   });
   const pool = new AdaptorWorkerPool();
   await pool.ready();
+  let skew = 0;
+  const rolloverClock = () => Math.floor(Date.now() / 1000) + skew;
   const now = Math.floor(Date.now() / 1000);
   const offer: Offer = {
     id: 'bench-offer',
@@ -82,10 +92,28 @@ export async function setup(): Promise<void> {
     await chain.fund(await wallet.receiveAddress(), 50_000_000n);
     const client = new OracleClient({ url: oracle.url, publicKey: oracle.publicKey });
     const outcomes: OrderOutcome[] = [];
+    const repository = new CfdRepository(store);
+    const dlcStore = new DlcStore(store);
+    const rollovers = new RolloverProtocol(node, {
+      role,
+      repository,
+      dlcStore,
+      oracle: client,
+      pool,
+      policy: () => ({
+        accept: true,
+        fundingRate: parseFundingRate('0.0001'),
+        fundingRateAsOf: rolloverClock(),
+        feeRate: 1n,
+      }),
+      config: { eventSpacingSecs: EVENT_INTERVAL_S, settlementWindowSecs: 2 * EVENT_INTERVAL_S },
+      clock: rolloverClock,
+    });
+    await rollovers.start();
     const orders = new OrderProtocol(node, {
       role,
-      repository: new CfdRepository(store),
-      dlcStore: new DlcStore(store),
+      repository,
+      dlcStore,
       wallet,
       oracle: client,
       pool,
@@ -94,7 +122,7 @@ export async function setup(): Promise<void> {
     });
     orders.onOutcome((o) => outcomes.push(o));
     await orders.start();
-    sides.push({ node, store, wallet, orders, outcomes, client });
+    sides.push({ node, store, wallet, orders, outcomes, client, repository, rollovers });
   }
   const [maker, taker] = sides as [(typeof sides)[0], (typeof sides)[0]];
   await chain.mine(1);
@@ -132,8 +160,41 @@ export async function setup(): Promise<void> {
       `# cores: ${availableParallelism()}, runs: ${timings.map(Math.round).join(' ')} ms`,
     );
     console.log(`setup.contract_setup ${Math.round(median(timings))} ms`);
+
+    // Rollover of the last contract, RUNS + 1 times, each moving the settlement event one step.
+    const cfdId = maker.outcomes.at(-1)!.orderId;
+    for (const s of sides) await s.repository.execute(cfdId, { type: 'confirmLock' });
+    const rolls: number[] = [];
+    for (let run = 0; run < RUNS + 1; run++) {
+      skew += EVENT_INTERVAL_S;
+      const settlement = nextSettlementEventId(
+        rolloverClock(),
+        SETTLEMENT_INTERVAL_S,
+        EVENT_INTERVAL_S,
+      );
+      const ids = [
+        ...liquidationEventIds(settlement, {
+          liquidationEventCount: 24,
+          eventSpacingSecs: EVENT_INTERVAL_S,
+        }),
+        settlement,
+      ];
+      await Promise.all(
+        ids.flatMap((id) => [maker.client.fetchEvent(id), taker.client.fetchEvent(id)]),
+      );
+      const t0 = performance.now();
+      const { outcome } = await taker.rollovers.rollover(maker.node.peerId, cfdId);
+      const elapsed = performance.now() - t0;
+      if (outcome.type !== 'completed') {
+        throw new Error(`rollover bench: ${outcome.type} ${outcome.reason}`);
+      }
+      if (run > 0) rolls.push(elapsed);
+    }
+    console.log(`# rollover runs: ${rolls.map(Math.round).join(' ')} ms`);
+    console.log(`setup.rollover ${Math.round(median(rolls))} ms`);
   } finally {
     for (const s of sides) {
+      await s.rollovers.stop();
       await s.orders.stop();
       await s.node.stop();
       await s.wallet.close();

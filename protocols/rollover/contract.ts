@@ -1,0 +1,357 @@
+/**
+ * Pure helpers of a rollover: which oracle events, which fee balance, the commit chain of a
+ * record, the new transactions on the existing lock, and the records each side persists.
+ *
+ * A rollover's record lifecycle (one record per CFD in the DLC store):
+ * - before: `R_old` (current commit C_old, `revoked` as before);
+ * - pending — after verifying the counterparty's new signatures, before revealing anything: the
+ *   new record, current commit C_new, with `previous = R_old`. Both C_old and C_new are valid on
+ *   chain now; we can publish either (we revealed nothing yet, and once we reveal, C_new is the
+ *   one we must use — it is already current);
+ * - final — after the counterparty's old revocation secret(s) checked out: current C_new, C_old
+ *   (and every commit of the `previous` chain the counterparty revealed) in `revoked`, no
+ *   `previous`.
+ * A rollover that fails after "pending" leaves the pending record: the next rollover starts from
+ * the oldest commit of the `previous` chain (the last one whose rollover completed on our side),
+ * which the counterparty has as current, `previous` or revoked — ItchySats' `base_dlc_params`.
+ */
+import { bytesToHex } from '@noble/hashes/utils.js';
+import {
+  buildCets,
+  buildCommitTransaction,
+  buildRefund,
+  type CommitKeys,
+  type CommitTransaction,
+  type ContractRecord,
+  commitKeysToRecord,
+  type EventPayouts,
+  type IntervalCet,
+  liquidationEventPayouts,
+  lockOutput,
+  PRICE_DIGITS,
+  payoutCurve,
+  payoutScriptsOf,
+  type RefundTransaction,
+  type RevokedCommitRecord,
+  toRolePayouts,
+} from '../../dlc/index.ts';
+import type { CfdTerms } from '../../model/cfd.ts';
+import {
+  type FeeBalance,
+  initialFeeBalance,
+  longShortLeverage,
+  rolloverChargeSecs,
+  signedFunding,
+} from '../../model/fees.ts';
+import { oracleEventId, oracleEventTime } from '../../model/oracle-event.ts';
+import { type FeeRate, type FundingRate, opposite, type Position } from '../../model/units.ts';
+
+/**
+ * The contract record as the rollover keeps it: a {@link ContractRecord} plus two fields the DLC
+ * store carries along (plain JSON) and other readers ignore.
+ */
+export interface RolloverContractRecord extends ContractRecord {
+  /** The record this one replaces while the rollover that made it has not exchanged secrets. */
+  readonly previous?: RolloverContractRecord;
+  /** The fee balance each commit's payout curve includes, by commit txid (absent: setup's). */
+  readonly feeBalances?: Readonly<Record<string, FeeBalance>>;
+}
+
+/** One commit of ours, as far as revealing and punishing go. */
+export interface CommitLink {
+  readonly txid: string;
+  readonly settlementEventId: string;
+  /** Our revocation secret of it (hex). */
+  readonly ownRevocationSk: string;
+  /** The counterparty's revocation public key of it (hex). */
+  readonly theirRevocationPk: string;
+  /** What a revoked-commit entry needs, when it is not one yet. */
+  readonly revoked: Omit<RevokedCommitRecord, 'counterpartyRevocationSk'>;
+  /** Already revoked with the counterparty's secret in hand. */
+  readonly alreadyRevoked: boolean;
+}
+
+const theirRole = (r: ContractRecord) => (r.role === 'maker' ? 'taker' : 'maker');
+
+function linkOfRecord(r: ContractRecord): CommitLink {
+  return {
+    txid: r.commit.txid,
+    settlementEventId: r.settlementEventId,
+    ownRevocationSk: r.revocationSk,
+    theirRevocationPk: r.keys[theirRole(r)].revocation,
+    revoked: {
+      txid: r.commit.txid,
+      amount: r.commit.amount,
+      feeRate: r.commit.feeRate,
+      keys: r.keys,
+      ownAdaptorSignature: r.commit.ownAdaptorSignature,
+      ownRevocationSk: r.revocationSk,
+      settlementEventId: r.settlementEventId,
+    },
+    alreadyRevoked: false,
+  };
+}
+
+/**
+ * Every commit of ours in `record`, oldest first: the revoked ones, then the `previous` chain
+ * (oldest first), then the current one.
+ */
+export function commitChain(record: RolloverContractRecord): CommitLink[] {
+  const pending: ContractRecord[] = [];
+  for (let r = record.previous; r; r = r.previous) pending.unshift(r);
+  const revoked = [...(pending[0]?.revoked ?? record.revoked)];
+  const links: CommitLink[] = revoked.map((v) => ({
+    txid: v.txid,
+    settlementEventId: v.settlementEventId,
+    ownRevocationSk: v.ownRevocationSk,
+    theirRevocationPk: v.keys[theirRole(record)].revocation,
+    revoked: v,
+    alreadyRevoked: true,
+  }));
+  for (const r of [...pending, record]) {
+    if (!links.some((l) => l.txid === r.commit.txid)) links.push(linkOfRecord(r));
+  }
+  return links;
+}
+
+/** The commit a taker rolls over from: the oldest of its `previous` chain, else its current. */
+export function baseCommitOf(record: RolloverContractRecord): string {
+  let r: RolloverContractRecord = record;
+  while (r.previous) r = r.previous;
+  return r.commit.txid;
+}
+
+/** The commits of ours from `baseTxid` on (what we reveal), or undefined if we never had it. */
+export function commitsFrom(
+  record: RolloverContractRecord,
+  baseTxid: string,
+): CommitLink[] | undefined {
+  const chain = commitChain(record);
+  const i = chain.findIndex((l) => l.txid === baseTxid);
+  return i < 0 ? undefined : chain.slice(i);
+}
+
+/** The fee balance the curve of `commitTxid` includes. */
+export function feeBalanceAt(
+  record: RolloverContractRecord,
+  terms: CfdTerms,
+  commitTxid: string,
+): FeeBalance {
+  for (let r: RolloverContractRecord | undefined = record; r; r = r.previous) {
+    const b = r.feeBalances?.[commitTxid];
+    if (b !== undefined) return b;
+  }
+  // Only the contract-setup commit has no entry: its curve carries the initial balance.
+  return initialFeeBalance({
+    makerPosition: makerPositionOf(terms),
+    price: terms.initialPrice,
+    quantity: terms.quantity,
+    takerLeverage: terms.takerLeverage,
+    openingFee: terms.openingFee,
+    rate: terms.fundingRate,
+    settlementIntervalSecs: terms.settlementIntervalSecs,
+  });
+}
+
+export function makerPositionOf(t: CfdTerms): Position {
+  return t.role === 'maker' ? t.position : opposite(t.position);
+}
+
+/**
+ * The fee balance of the new curve: the base commit's plus funding at `rate` for the time the
+ * settlement event moves (model `rolloverChargeSecs`, as the aggregate charges it).
+ */
+export function rolledFeeBalance(p: {
+  terms: CfdTerms;
+  base: FeeBalance;
+  fromEventId: string;
+  toEventId: string;
+  rate: FundingRate;
+  now: number;
+}): { feeBalance: FeeBalance; chargedSecs: number } {
+  const t = p.terms;
+  const chargedSecs = rolloverChargeSecs(
+    oracleEventTime(p.fromEventId),
+    oracleEventTime(p.toEventId),
+    p.now,
+    t.settlementIntervalSecs,
+  );
+  const change = signedFunding({
+    makerPosition: makerPositionOf(t),
+    price: t.initialPrice,
+    quantity: t.quantity,
+    takerLeverage: t.takerLeverage,
+    rate: p.rate,
+    chargedSecs,
+    settlementIntervalSecs: t.settlementIntervalSecs,
+  });
+  return { feeBalance: p.base + change, chargedSecs };
+}
+
+/** Event schedule of a rollover (both sides configure the same). */
+export interface EventSchedule {
+  /** Liquidation events signed besides the settlement event. */
+  readonly liquidationEventCount: number;
+  /** Spacing of the oracle's events, seconds (hourly in production). */
+  readonly eventSpacingSecs: number;
+}
+
+/** The maker's choice: the first event on the grid one settlement interval from now. */
+export function nextSettlementEventId(
+  now: number,
+  settlementIntervalSecs: number,
+  spacing: number,
+): string {
+  const t = Math.ceil((now + settlementIntervalSecs) / spacing) * spacing;
+  return oracleEventId(t);
+}
+
+/** The liquidation events before a settlement event: `count` events, `spacing` apart, oldest first. */
+export function liquidationEventIds(settlementEventId: string, s: EventSchedule): string[] {
+  const t = oracleEventTime(settlementEventId);
+  return Array.from({ length: s.liquidationEventCount }, (_, i) =>
+    oracleEventId(t - (s.liquidationEventCount - i) * s.eventSpacingSecs),
+  );
+}
+
+/** Payout tables of the new contract: the whole curve on the settlement event, liquidation rows on the others. */
+export function rolloverEventPayouts(p: {
+  terms: CfdTerms;
+  feeBalance: FeeBalance;
+  settlementEventId: string;
+  liquidationEventIds: readonly string[];
+}): EventPayouts[] {
+  const t = p.terms;
+  const makerPosition = makerPositionOf(t);
+  const leverage = longShortLeverage(makerPosition, t.takerLeverage);
+  const curve = payoutCurve({
+    initialPrice: t.initialPrice,
+    quantity: t.quantity,
+    longLeverage: leverage.long,
+    shortLeverage: leverage.short,
+    feeBalance: p.feeBalance,
+  });
+  const liquidation = toRolePayouts(liquidationEventPayouts(curve), makerPosition);
+  return [
+    ...p.liquidationEventIds.map((eventId) => ({ eventId, payouts: liquidation })),
+    { eventId: p.settlementEventId, payouts: toRolePayouts(curve.rows, makerPosition) },
+  ];
+}
+
+/** The new transactions of a rollover: on the SAME lock, new commit keys, new events. */
+export interface RolloverTransactions {
+  readonly keys: CommitKeys;
+  readonly feeRate: FeeRate;
+  readonly commit: CommitTransaction;
+  readonly refund: RefundTransaction;
+  readonly events: readonly { readonly eventId: string; readonly cets: readonly IntervalCet[] }[];
+}
+
+/** maia `renew_cfd_transactions`: commit, refund and CETs spending the existing lock. */
+export function buildRolloverTransactions(
+  record: ContractRecord,
+  keys: CommitKeys,
+  feeRate: FeeRate,
+  events: readonly EventPayouts[],
+): RolloverTransactions {
+  const commit = buildCommitTransaction(lockOutput(record), keys, feeRate);
+  const scripts = payoutScriptsOf(record);
+  const refund = buildRefund(commit, record.lock.margins, scripts, record.refund.timelock);
+  return {
+    keys,
+    feeRate,
+    commit,
+    refund,
+    events: events.map((e) => ({
+      eventId: e.eventId,
+      cets: buildCets(commit, e.payouts, scripts, record.cetTimelock, PRICE_DIGITS),
+    })),
+  };
+}
+
+/** The new record: same CFD, lock and identity; new keys, commit, refund and CETs. */
+export function assembleRolledRecord(p: {
+  old: RolloverContractRecord;
+  tx: RolloverTransactions;
+  secrets: { publish: Uint8Array; revocation: Uint8Array };
+  settlementEventId: string;
+  ownCommitAdaptorSignature: Uint8Array;
+  counterparty: {
+    commitAdaptorSignature: Uint8Array;
+    refundSignature: Uint8Array;
+    cetAdaptorSignatures: readonly (readonly (readonly Uint8Array[])[])[];
+  };
+  feeBalance: FeeBalance;
+  baseFeeBalance: FeeBalance;
+  baseTxid: string;
+}): RolloverContractRecord {
+  const { old, tx, counterparty } = p;
+  const { previous: _previous, ...oldRest } = old;
+  return {
+    ...oldRest,
+    publishSk: bytesToHex(p.secrets.publish),
+    revocationSk: bytesToHex(p.secrets.revocation),
+    keys: commitKeysToRecord(tx.keys),
+    commit: {
+      txid: tx.commit.tx.getId(),
+      amount: tx.commit.output.value,
+      feeRate: tx.feeRate,
+      counterpartyAdaptorSignature: bytesToHex(counterparty.commitAdaptorSignature),
+      ownAdaptorSignature: bytesToHex(p.ownCommitAdaptorSignature),
+    },
+    refund: {
+      timelock: old.refund.timelock,
+      txid: tx.refund.tx.getId(),
+      counterpartySignature: bytesToHex(counterparty.refundSignature),
+    },
+    settlementEventId: p.settlementEventId,
+    events: tx.events.map((e, i) => ({
+      eventId: e.eventId,
+      cets: e.cets.map((cet, j) => ({
+        start: cet.range.start,
+        end: cet.range.end,
+        maker: cet.payout.maker,
+        taker: cet.payout.taker,
+        txid: cet.tx.getId(),
+        adaptorSignatures: counterparty.cetAdaptorSignatures[i]![j]!.map((s) => bytesToHex(s)),
+      })),
+    })),
+    feeBalances: {
+      ...collectFeeBalances(old),
+      [p.baseTxid]: p.baseFeeBalance,
+      [tx.commit.tx.getId()]: p.feeBalance,
+    },
+    previous: old,
+  };
+}
+
+function collectFeeBalances(r: RolloverContractRecord): Record<string, FeeBalance> {
+  const out: Record<string, FeeBalance> = {};
+  for (let x: RolloverContractRecord | undefined = r; x; x = x.previous) {
+    for (const [k, v] of Object.entries(x.feeBalances ?? {})) out[k] ??= v;
+  }
+  return out;
+}
+
+/**
+ * The final record: the pending one without `previous`, with every commit the counterparty
+ * revoked (secret checked by the caller) in `revoked`. Our commits it did not reveal a secret for
+ * (it never had them) are dropped: it cannot publish them.
+ */
+export function finalRecord(
+  pending: RolloverContractRecord,
+  theirSecrets: ReadonlyMap<string, string>,
+): RolloverContractRecord {
+  const { previous, ...rest } = pending;
+  const chain = previous ? commitChain(previous) : [];
+  const revoked: RevokedCommitRecord[] = [];
+  for (const link of chain) {
+    if (link.alreadyRevoked) {
+      revoked.push(link.revoked as RevokedCommitRecord);
+      continue;
+    }
+    const secret = theirSecrets.get(link.txid);
+    if (secret) revoked.push({ ...link.revoked, counterpartyRevocationSk: secret });
+  }
+  return { ...rest, revoked };
+}

@@ -1,0 +1,17 @@
+/** Named errors of `/dlcfd/rollover/1.0.0`. */
+
+export class RolloverProtocolError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** This CFD cannot roll over now (not open, no contract record, a rollover under way…). */
+export class CannotRolloverError extends RolloverProtocolError {}
+
+/** The maker said no (a business answer, with its reason). */
+export class RolloverRejectedError extends RolloverProtocolError {}
+
+/** The rollover did not complete: the peer misbehaved, went silent, or a local step failed. */
+export class RolloverFailedError extends RolloverProtocolError {}

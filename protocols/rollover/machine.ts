@@ -1,0 +1,969 @@
+/**
+ * The IO-free state machines of `/dlcfd/rollover/1.0.0` (taker proposes, maker decides). Same
+ * step model as contract setup (`protocols/order/setup.ts`): each input — a peer message or the
+ * result of a request — yields effects (record a CFD command, persist the contract record, run in
+ * order and awaited), then messages, then a request, an outcome, or a wait for the next message.
+ * Anything the driver sees go wrong goes in through `fail`. No clock, no randomness, no IO: keys
+ * and `now` come with the init.
+ *
+ * Sequence (both build and sign concurrently):
+ * ```
+ * T: record RolloverStarted                      → propose{cfdId, fromCommitTxid}
+ * M: decide (open? our peer? commit known? rate)   ← maker's executor
+ * M: announcements of the 25 events; record RolloverStarted+Accepted → decision, keys
+ * T: check events window, rate age, fee rate, fee balance; record RolloverAccepted;
+ *    announcements                               → keys
+ * both: build commit/refund/CETs on the old lock, encrypt → signatures; verify the peer's
+ * both: persist PENDING record (new current, old as `previous`)   — nothing revealed yet
+ * T:                                             → revocation (taker first)
+ * M: check the taker's secrets; persist FINAL record; record RolloverCompleted → revocation
+ * T: check the maker's secrets; persist FINAL record; record RolloverCompleted
+ * ```
+ * Crash safety: each side holds the counterparty's new signatures durably (pending record)
+ * before it reveals an old revocation secret, and the pending record already makes the new
+ * commit current, so a restart never publishes a commit it revoked. Between "signatures
+ * exchanged" and "secrets exchanged" both commits are valid; see `contract.ts` for what the next
+ * rollover does about it (start again from the oldest unfinished commit).
+ */
+import { secp256k1 } from '@noble/curves/secp256k1.js';
+import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
+import {
+  type AdaptorEncryptItem,
+  type AdaptorVerifyItem,
+  anticipatedPoints,
+  type CommitKeys,
+  commitKeysFromRecord,
+  DlcError,
+  dlcSummary,
+  type OracleEventPoints,
+  prepareOracleEvent,
+  signCommitAdaptor,
+  signCooperative,
+  spendSighash,
+  verifyCommitAdaptor,
+  verifyCooperative,
+} from '../../dlc/index.ts';
+import type { Cfd, CfdCommand, CfdTerms } from '../../model/cfd.ts';
+import type { FeeBalance } from '../../model/fees.ts';
+import { oracleEventTime } from '../../model/oracle-event.ts';
+import { type FeeRate, type FundingRate, RATE_SCALE, type Role } from '../../model/units.ts';
+import {
+  DEFAULT_EVENT_SPACING_SECS,
+  DEFAULT_LIQUIDATION_EVENT_COUNT,
+  DEFAULT_MAX_FEE_RATE,
+  DEFAULT_MAX_FUNDING_RATE_AGE_SECS,
+  DEFAULT_SETTLEMENT_WINDOW_SECS,
+} from './constants.ts';
+import {
+  assembleRolledRecord,
+  baseCommitOf,
+  buildRolloverTransactions,
+  type CommitLink,
+  commitsFrom,
+  type EventSchedule,
+  feeBalanceAt,
+  finalRecord,
+  liquidationEventIds,
+  nextSettlementEventId,
+  type RolloverContractRecord,
+  type RolloverTransactions,
+  rolledFeeBalance,
+  rolloverEventPayouts,
+} from './contract.ts';
+import type {
+  KeysMsg,
+  ProposeMsg,
+  RevocationMsg,
+  RolloverDecisionMsg,
+  RolloverMessage,
+  RolloverMessageType,
+  RolloverSignaturesMsg,
+} from './messages.ts';
+
+// ---- Inputs and outputs --------------------------------------------------------------------------
+
+/** Fresh secrets of the new commit (identity stays: the lock is reused). */
+export interface RolloverSecrets {
+  readonly publish: Uint8Array;
+  readonly revocation: Uint8Array;
+}
+
+/** What both sides must configure alike, and what a taker accepts. */
+export interface RolloverConfig extends EventSchedule {
+  /** Taker: how far the new settlement event may be from `now + settlementInterval`. */
+  readonly settlementWindowSecs: number;
+  /** Taker: the oldest funding rate it accepts (seconds). */
+  readonly maxFundingRateAgeSecs: number;
+  /** Taker: highest commit fee rate (sat/vB) it signs. */
+  readonly maxFeeRate: FeeRate;
+}
+
+export const DEFAULT_ROLLOVER_CONFIG: RolloverConfig = {
+  liquidationEventCount: DEFAULT_LIQUIDATION_EVENT_COUNT,
+  eventSpacingSecs: DEFAULT_EVENT_SPACING_SECS,
+  settlementWindowSecs: DEFAULT_SETTLEMENT_WINDOW_SECS,
+  maxFundingRateAgeSecs: DEFAULT_MAX_FUNDING_RATE_AGE_SECS,
+  maxFeeRate: DEFAULT_MAX_FEE_RATE,
+};
+
+export type RolloverEffect =
+  | { readonly type: 'record'; readonly cfdId: string; readonly command: CfdCommand }
+  | { readonly type: 'persist'; readonly record: RolloverContractRecord };
+
+export type RolloverRequest =
+  /**
+   * Maker: load the CFD and its record, check it can roll over now (model `decide` of
+   * `startRollover`, without appending), ask the policy, and give today's rates.
+   */
+  | { readonly type: 'decide'; readonly cfdId: string; readonly fromCommitTxid: string }
+  /** The oracle's verified announcements of these events. */
+  | { readonly type: 'announcements'; readonly eventIds: readonly string[] }
+  | {
+      readonly type: 'encrypt';
+      readonly secretKey: Uint8Array;
+      readonly items: readonly AdaptorEncryptItem[];
+    }
+  | {
+      readonly type: 'verify';
+      readonly publicKey: Uint8Array;
+      readonly items: readonly AdaptorVerifyItem[];
+    };
+
+export type RolloverResult =
+  | {
+      readonly type: 'decided';
+      readonly accept: true;
+      readonly cfd: Cfd;
+      readonly record: RolloverContractRecord;
+      readonly fundingRate: FundingRate;
+      /** When the rate source set the rate (unix seconds). */
+      readonly fundingRateAsOf: number;
+      readonly feeRate: FeeRate;
+    }
+  | { readonly type: 'decided'; readonly accept: false; readonly reason: string }
+  | {
+      readonly type: 'announced';
+      /** x-only olivia-v1 key. */
+      readonly oraclePublicKey: Uint8Array;
+      readonly events: readonly {
+        readonly eventId: string;
+        readonly nonces: readonly Uint8Array[];
+      }[];
+    }
+  | { readonly type: 'encrypted'; readonly signatures: readonly Uint8Array[] }
+  | { readonly type: 'verified'; readonly verdicts: readonly boolean[] }
+  | { readonly type: 'requestFailed'; readonly reason: string };
+
+export type RolloverOutcome =
+  | {
+      readonly type: 'completed';
+      readonly cfdId: string;
+      /** The final record (new commit current, old ones revoked). */
+      readonly record: RolloverContractRecord;
+      /** The commit this rollover started from. */
+      readonly baseCommitTxid: string;
+      readonly fundingRate: FundingRate;
+      readonly feeBalance: FeeBalance;
+      readonly chargedSecs: number;
+    }
+  | { readonly type: 'rejected'; readonly reason: string }
+  | {
+      readonly type: 'failed';
+      readonly reason: string;
+      /**
+       * The pending record (new commit current, old one as `previous`) was persisted: both
+       * commits stay valid until a later rollover revokes them.
+       */
+      readonly pendingPersisted: boolean;
+      /** We revealed our old revocation secret(s): we must never publish the old commit. */
+      readonly revealed: boolean;
+    };
+
+export interface RolloverStep {
+  readonly effects: readonly RolloverEffect[];
+  readonly send: readonly RolloverMessage[];
+  readonly request?: RolloverRequest;
+  readonly outcome?: RolloverOutcome;
+}
+
+export type RolloverState =
+  | 'new'
+  | 'awaitPropose'
+  | 'deciding'
+  | 'awaitDecision'
+  | 'announcing'
+  | 'awaitKeys'
+  | 'signing'
+  | 'awaitSignatures'
+  | 'verifying'
+  | 'awaitRevocation'
+  | 'done';
+
+const EXPECTED: Partial<Record<RolloverState, RolloverMessageType>> = {
+  awaitPropose: 'propose',
+  awaitDecision: 'decision',
+  awaitKeys: 'keys',
+  awaitSignatures: 'signatures',
+  awaitRevocation: 'revocation',
+};
+
+const step = (
+  send: RolloverMessage[] = [],
+  extra: { effects?: RolloverEffect[]; request?: RolloverRequest; outcome?: RolloverOutcome } = {},
+): RolloverStep => ({ effects: extra.effects ?? [], send, ...extra });
+
+/** Thrown inside a transition; becomes a failed outcome with its message as the reason. */
+class Abort extends Error {}
+
+const pub = (secret: Uint8Array): string => bytesToHex(secp256k1.getPublicKey(secret, true));
+
+function assertPoint(hex: string, what: string): void {
+  try {
+    secp256k1.Point.fromHex(hex);
+  } catch {
+    throw new Abort(`the peer's ${what} is not a valid public key`);
+  }
+}
+
+/** What both sides agree on once the decision is out. */
+interface Agreed {
+  readonly settlementEventId: string;
+  readonly liquidationEventIds: readonly string[];
+  readonly feeRate: FeeRate;
+  readonly fundingRate: FundingRate;
+  readonly feeBalance: FeeBalance;
+  readonly baseFeeBalance: FeeBalance;
+  readonly chargedSecs: number;
+}
+
+// ---- The shared machine --------------------------------------------------------------------------
+
+abstract class Rollover {
+  readonly role: Role;
+  protected state: RolloverState = 'new';
+  protected readonly secrets: RolloverSecrets;
+  protected readonly now: number;
+  protected readonly config: RolloverConfig;
+  protected id: string | undefined;
+  protected terms: CfdTerms | undefined;
+  protected old: RolloverContractRecord | undefined;
+  protected baseTxid: string | undefined;
+  /** Our commits from the base on: what we reveal, and what the peer's secrets are checked on. */
+  protected chain: CommitLink[] = [];
+  protected agreed: Agreed | undefined;
+  /** RolloverStarted is in our log: a failure must be recorded. */
+  protected started = false;
+  protected revealed = false;
+  protected pendingPersisted = false;
+  #oracle = new Map<string, OracleEventPoints>();
+  #theirKeys: KeysMsg | undefined;
+  #tx: RolloverTransactions | undefined;
+  #cetItems: { msg32: Uint8Array; points: Uint8Array[] }[][] = [];
+  #ownCommitSig: Uint8Array | undefined;
+  #pending: RolloverContractRecord | undefined;
+  #outcome: RolloverOutcome | undefined;
+
+  protected constructor(
+    role: Role,
+    secrets: RolloverSecrets,
+    now: number,
+    config?: Partial<RolloverConfig>,
+  ) {
+    this.role = role;
+    this.secrets = secrets;
+    this.now = now;
+    this.config = { ...DEFAULT_ROLLOVER_CONFIG, ...config };
+  }
+
+  get cfdId(): string | undefined {
+    return this.id;
+  }
+
+  get currentState(): RolloverState {
+    return this.state;
+  }
+
+  get expecting(): RolloverMessageType | undefined {
+    return EXPECTED[this.state];
+  }
+
+  get outcome(): RolloverOutcome | undefined {
+    return this.#outcome;
+  }
+
+  receive(message: RolloverMessage): RolloverStep {
+    if (this.#outcome) return step([], { outcome: this.#outcome });
+    return this.#guard(() => {
+      const expected = this.expecting;
+      if (expected === undefined || message.type !== expected) {
+        throw new Abort(
+          `unexpected '${message.type}' message while ${expected ? `waiting for '${expected}'` : `in state ${this.state}`}`,
+        );
+      }
+      return this.onMessage(message);
+    });
+  }
+
+  resolve(result: RolloverResult): RolloverStep {
+    if (this.#outcome) return step([], { outcome: this.#outcome });
+    return this.#guard(() => this.onResult(result));
+  }
+
+  /**
+   * Ends the run (timeout, reset, garbage, failed effect). A failed `startRollover` record means
+   * the rollover never started in our log: nothing to record as failed.
+   */
+  fail(reason: string, failedEffect?: RolloverEffect): RolloverStep {
+    if (this.#outcome) return step([], { outcome: this.#outcome });
+    if (failedEffect?.type === 'record' && failedEffect.command.type === 'startRollover') {
+      this.started = false;
+    }
+    if (failedEffect?.type === 'record' && failedEffect.command.type === 'completeRollover') {
+      this.started = false;
+    }
+    if (failedEffect?.type === 'persist' && this.state === 'awaitRevocation' && !this.outcome) {
+      // The pending record did not become durable, so nothing was revealed after it.
+      if (this.pendingRecord === failedEffect.record) {
+        this.pendingPersisted = false;
+        this.revealed = false;
+      }
+    }
+    return this.failed(reason);
+  }
+
+  protected abstract onMessage(message: RolloverMessage): RolloverStep;
+  protected abstract onResult(result: RolloverResult): RolloverStep;
+
+  #guard(transition: () => RolloverStep): RolloverStep {
+    try {
+      return transition();
+    } catch (err) {
+      if (err instanceof Abort || err instanceof DlcError) return this.failed(err.message);
+      throw err;
+    }
+  }
+
+  protected end(
+    outcome: RolloverOutcome,
+    effects: RolloverEffect[] = [],
+    send: RolloverMessage[] = [],
+  ) {
+    this.state = 'done';
+    this.#outcome = outcome;
+    return step(send, { effects, outcome });
+  }
+
+  protected record(command: CfdCommand): RolloverEffect {
+    return { type: 'record', cfdId: this.id!, command };
+  }
+
+  protected failed(reason: string): RolloverStep {
+    const effects = this.started ? [this.record({ type: 'failRollover', reason })] : [];
+    return this.end(
+      { type: 'failed', reason, pendingPersisted: this.pendingPersisted, revealed: this.revealed },
+      effects,
+    );
+  }
+
+  protected rejected(reason: string, send: RolloverMessage[] = []): RolloverStep {
+    const effects = this.started ? [this.record({ type: 'rejectRollover', reason })] : [];
+    return this.end({ type: 'rejected', reason }, effects, send);
+  }
+
+  protected expectResult<T extends RolloverResult['type']>(
+    result: RolloverResult,
+    type: T,
+  ): Extract<RolloverResult, { type: T }> {
+    if (result.type === 'requestFailed') throw new Abort(result.reason);
+    if (result.type !== type) throw new Abort(`internal: expected '${type}', got '${result.type}'`);
+    return result as Extract<RolloverResult, { type: T }>;
+  }
+
+  /** Starts from `record`: the commits from `baseTxid` on, or why not. */
+  protected useRecord(record: RolloverContractRecord, baseTxid: string): string | undefined {
+    const chain = commitsFrom(record, baseTxid);
+    if (!chain) return `commit ${baseTxid} is not one of CFD ${record.cfdId}'s`;
+    this.old = record;
+    this.baseTxid = baseTxid;
+    this.chain = chain;
+    return undefined;
+  }
+
+  protected eventIds(): string[] {
+    const a = this.agreed!;
+    return [...a.liquidationEventIds, a.settlementEventId];
+  }
+
+  protected announcementsRequest(): RolloverRequest {
+    return { type: 'announcements', eventIds: this.eventIds() };
+  }
+
+  protected onAnnounced(result: RolloverResult): void {
+    const a = this.expectResult(result, 'announced');
+    for (const id of this.eventIds()) {
+      const e = a.events.find((x) => x.eventId === id);
+      if (!e) throw new Abort(`no oracle announcement of ${id}`);
+      this.#oracle.set(id, prepareOracleEvent(a.oraclePublicKey, e.nonces));
+    }
+  }
+
+  protected ownKeys(): KeysMsg {
+    return {
+      type: 'keys',
+      publishPk: pub(this.secrets.publish),
+      revocationPk: pub(this.secrets.revocation),
+    };
+  }
+
+  /** The peer's new keys: build every new transaction and ask for our CET signatures. */
+  protected onKeys(theirs: KeysMsg): RolloverStep {
+    assertPoint(theirs.publishPk, 'publish key');
+    assertPoint(theirs.revocationPk, 'revocation key');
+    const old = this.old!;
+    const used = new Set<string>();
+    for (let r: RolloverContractRecord | undefined = old; r; r = r.previous) {
+      for (const k of [r.keys.maker, r.keys.taker]) {
+        used.add(k.identity).add(k.publish).add(k.revocation);
+      }
+      for (const v of r.revoked) {
+        for (const k of [v.keys.maker, v.keys.taker]) used.add(k.publish).add(k.revocation);
+      }
+    }
+    const own = this.ownKeys();
+    for (const k of [theirs.publishPk, theirs.revocationPk]) {
+      if (used.has(k) || k === own.publishPk || k === own.revocationPk) {
+        throw new Abort("the peer's new keys repeat keys of this contract");
+      }
+    }
+    if (theirs.publishPk === theirs.revocationPk)
+      throw new Abort("the peer's two new keys are one");
+    const identities = commitKeysFromRecord(old.keys);
+    const mine = { publish: hexToBytes(own.publishPk), revocation: hexToBytes(own.revocationPk) };
+    const their = {
+      publish: hexToBytes(theirs.publishPk),
+      revocation: hexToBytes(theirs.revocationPk),
+    };
+    const keys: CommitKeys =
+      this.role === 'maker'
+        ? {
+            maker: { identity: identities.maker.identity, ...mine },
+            taker: { identity: identities.taker.identity, ...their },
+          }
+        : {
+            maker: { identity: identities.maker.identity, ...their },
+            taker: { identity: identities.taker.identity, ...mine },
+          };
+    const a = this.agreed!;
+    const events = rolloverEventPayouts({
+      terms: this.terms!,
+      feeBalance: a.feeBalance,
+      settlementEventId: a.settlementEventId,
+      liquidationEventIds: a.liquidationEventIds,
+    });
+    const tx = buildRolloverTransactions(old, keys, a.feeRate, events);
+    this.#theirKeys = theirs;
+    this.#tx = tx;
+    this.#cetItems = tx.events.map((e) => {
+      const oracle = this.#oracle.get(e.eventId)!;
+      return e.cets.map((cet) => ({
+        msg32: spendSighash(cet),
+        points: anticipatedPoints(oracle, cet.prefixes),
+      }));
+    });
+    const items: AdaptorEncryptItem[] = this.#cetItems.flatMap((cets) =>
+      cets.flatMap((c) => c.points.map((encryptionKey) => ({ encryptionKey, msg32: c.msg32 }))),
+    );
+    this.state = 'signing';
+    return step([], {
+      request: { type: 'encrypt', secretKey: hexToBytes(old.identitySk), items },
+    });
+  }
+
+  protected onEncrypted(result: RolloverResult): RolloverStep {
+    const { signatures } = this.expectResult(result, 'encrypted');
+    const tx = this.#tx!;
+    const count = this.#cetItems.reduce(
+      (n, cets) => n + cets.reduce((m, c) => m + c.points.length, 0),
+      0,
+    );
+    if (signatures.length !== count) throw new Abort('internal: wrong number of CET signatures');
+    const identity = hexToBytes(this.old!.identitySk);
+    this.#ownCommitSig = signCommitAdaptor(tx.commit, this.role, identity);
+    const refund = signCooperative(tx.refund, this.role, identity);
+    let k = 0;
+    const message: RolloverSignaturesMsg = {
+      type: 'signatures',
+      lockTxid: this.old!.lock.txid,
+      commitTxid: tx.commit.tx.getId(),
+      refundTxid: tx.refund.tx.getId(),
+      commit: bytesToHex(this.#ownCommitSig),
+      refund: bytesToHex(refund),
+      events: tx.events.map((e) => ({
+        eventId: e.eventId,
+        cets: e.cets.map((cet) => ({
+          start: cet.range.start,
+          end: cet.range.end,
+          signatures: cet.prefixes.map(() => bytesToHex(signatures[k++]!)),
+        })),
+      })),
+    };
+    this.state = 'awaitSignatures';
+    return step([message]);
+  }
+
+  #theirs: { commit: Uint8Array; refund: Uint8Array; cets: Uint8Array[][][] } | undefined;
+
+  protected onSignatures(theirs: RolloverSignaturesMsg): RolloverStep {
+    const tx = this.#tx!;
+    for (const [what, ours, claimed] of [
+      ['lock', this.old!.lock.txid, theirs.lockTxid],
+      ['commit', tx.commit.tx.getId(), theirs.commitTxid],
+      ['refund', tx.refund.tx.getId(), theirs.refundTxid],
+    ] as const) {
+      if (ours !== claimed) throw new Abort(`the peer built ${what} ${claimed}, we built ${ours}`);
+    }
+    if (theirs.events.length !== tx.events.length) {
+      throw new Abort(
+        `the peer signed ${theirs.events.length} oracle events, not ${tx.events.length}`,
+      );
+    }
+    const cets = tx.events.map((e, i) => {
+      const their = theirs.events[i]!;
+      if (their.eventId !== e.eventId) throw new Abort(`the peer signed event ${their.eventId}`);
+      if (their.cets.length !== e.cets.length) {
+        throw new Abort(
+          `the peer signed ${their.cets.length} CETs of ${e.eventId}, not ${e.cets.length}`,
+        );
+      }
+      return e.cets.map((cet, j) => {
+        const c = their.cets[j]!;
+        if (c.start !== cet.range.start || c.end !== cet.range.end) {
+          throw new Abort(`the peer's CET ${j} of ${e.eventId} covers ${c.start}…${c.end}`);
+        }
+        if (c.signatures.length !== cet.prefixes.length) {
+          throw new Abort(
+            `the peer sent ${c.signatures.length} signatures for CET ${c.start}…${c.end}`,
+          );
+        }
+        return c.signatures.map((s) => hexToBytes(s));
+      });
+    });
+    const commit = hexToBytes(theirs.commit);
+    const refund = hexToBytes(theirs.refund);
+    verifyCommitAdaptor(tx.commit, this.role, commit);
+    verifyCooperative(tx.refund, this.role, refund);
+    this.#theirs = { commit, refund, cets };
+    const items: AdaptorVerifyItem[] = [];
+    for (const [i, event] of this.#cetItems.entries()) {
+      for (const [j, c] of event.entries()) {
+        for (const [k, encryptionKey] of c.points.entries()) {
+          items.push({ adaptorSignature: cets[i]![j]![k]!, msg32: c.msg32, encryptionKey });
+        }
+      }
+    }
+    const them = this.role === 'maker' ? tx.keys.taker : tx.keys.maker;
+    this.state = 'verifying';
+    return step([], { request: { type: 'verify', publicKey: them.identity, items } });
+  }
+
+  /** All new signatures verified: persist the pending record (nothing revealed yet). */
+  protected onVerified(result: RolloverResult): RolloverStep {
+    const { verdicts } = this.expectResult(result, 'verified');
+    const bad = verdicts.findIndex((v) => !v);
+    if (bad >= 0 || verdicts.length === 0) {
+      throw new Abort(`the peer's CET adaptor signature ${bad} does not verify`);
+    }
+    const a = this.agreed!;
+    const theirs = this.#theirs!;
+    this.#pending = assembleRolledRecord({
+      old: this.old!,
+      tx: this.#tx!,
+      secrets: this.secrets,
+      settlementEventId: a.settlementEventId,
+      ownCommitAdaptorSignature: this.#ownCommitSig!,
+      counterparty: {
+        commitAdaptorSignature: theirs.commit,
+        refundSignature: theirs.refund,
+        cetAdaptorSignatures: theirs.cets,
+      },
+      feeBalance: a.feeBalance,
+      baseFeeBalance: a.baseFeeBalance,
+      baseTxid: this.baseTxid!,
+    });
+    this.state = 'awaitRevocation';
+    return step([], { effects: [{ type: 'persist', record: this.#pending }] });
+  }
+
+  /** Marks the pending record durable (the driver ran the persist effect). */
+  protected pendingIsPersisted(): void {
+    this.pendingPersisted = true;
+  }
+
+  /** Our revocation secrets of the commits from the base on. */
+  protected revocation(): RevocationMsg {
+    return {
+      type: 'revocation',
+      secrets: this.chain.map((l) => ({ commitTxid: l.txid, secret: l.ownRevocationSk })),
+    };
+  }
+
+  /**
+   * The peer's old revocation secrets: the base commit's must be there, and every one of a commit
+   * we know must open that commit's revocation key. Then persist the final record and complete.
+   */
+  protected onRevocation(msg: RevocationMsg, send: RolloverMessage[] = []): RolloverStep {
+    this.pendingPersisted = true;
+    const known = new Map(this.chain.map((l) => [l.txid, l]));
+    const checked = new Map<string, string>();
+    for (const { commitTxid, secret } of msg.secrets) {
+      const link = known.get(commitTxid);
+      if (!link) continue; // a commit of theirs we never held: nothing to punish with it
+      let pk: string;
+      try {
+        pk = pub(hexToBytes(secret));
+      } catch {
+        throw new Abort(`the peer's revocation secret of ${commitTxid} is not a secret key`);
+      }
+      if (pk !== link.theirRevocationPk) {
+        throw new Abort(`the peer's revocation secret of ${commitTxid} does not match its key`);
+      }
+      checked.set(commitTxid, secret);
+    }
+    if (!checked.has(this.baseTxid!)) {
+      throw new Abort(`the peer did not revoke the base commit ${this.baseTxid}`);
+    }
+    const record = finalRecord(this.#pending!, checked);
+    const a = this.agreed!;
+    return this.end(
+      {
+        type: 'completed',
+        cfdId: this.id!,
+        record,
+        baseCommitTxid: this.baseTxid!,
+        fundingRate: a.fundingRate,
+        feeBalance: a.feeBalance,
+        chargedSecs: a.chargedSecs,
+      },
+      [
+        { type: 'persist', record },
+        this.record({
+          type: 'completeRollover',
+          dlc: dlcSummary(record),
+          fundingRate: a.fundingRate,
+        }),
+      ],
+      send,
+    );
+  }
+
+  protected get pendingRecord(): RolloverContractRecord | undefined {
+    return this.#pending;
+  }
+
+  protected get theirKeys(): KeysMsg | undefined {
+    return this.#theirKeys;
+  }
+}
+
+// ---- Taker ----------------------------------------------------------------------------------------
+
+export interface TakerRolloverInit {
+  /** The CFD as the taker's log has it (must be able to roll over). */
+  readonly cfd: Cfd;
+  /** Its stored contract record. */
+  readonly record: RolloverContractRecord;
+  readonly secrets: RolloverSecrets;
+  /** Unix seconds. */
+  readonly now: number;
+  readonly config?: Partial<RolloverConfig>;
+}
+
+/**
+ * The taker's side. It proposes from the oldest commit of its record's `previous` chain (its
+ * last completed commit), so a taker whose earlier rollover broke off after signing catches up.
+ */
+export class TakerRollover extends Rollover {
+  readonly #propose: ProposeMsg;
+
+  constructor(init: TakerRolloverInit) {
+    super('taker', init.secrets, init.now, init.config);
+    const terms = init.cfd.terms;
+    if (!terms || terms.role !== 'taker') throw new Error('TakerRollover needs a taker CFD');
+    if (init.record.cfdId !== terms.id) throw new Error('the record is of another CFD');
+    this.id = terms.id;
+    this.terms = terms;
+    const base = baseCommitOf(init.record);
+    const why = this.useRecord(init.record, base);
+    if (why) throw new Error(why);
+    this.#propose = { type: 'propose', cfdId: terms.id, fromCommitTxid: base, timestamp: init.now };
+  }
+
+  /** Records RolloverStarted and proposes. */
+  start(): RolloverStep {
+    if (this.state !== 'new') throw new Error('TakerRollover.start() called twice');
+    this.started = true;
+    this.state = 'awaitDecision';
+    return step([this.#propose], {
+      effects: [this.record({ type: 'startRollover', proposedBy: 'taker' })],
+    });
+  }
+
+  protected onMessage(message: RolloverMessage): RolloverStep {
+    switch (message.type) {
+      case 'decision':
+        return this.#onDecision(message);
+      case 'keys':
+        return this.onKeys(message);
+      case 'signatures':
+        return this.onSignatures(message);
+      case 'revocation':
+        return this.onRevocation(message);
+      default:
+        throw new Abort(`unexpected '${message.type}' message`);
+    }
+  }
+
+  #onDecision(d: RolloverDecisionMsg): RolloverStep {
+    if (!d.accept) return this.rejected(d.reason || 'the maker rejected the rollover');
+    const t = this.terms!;
+    const c = this.config;
+    let settlementTime: number;
+    try {
+      settlementTime = oracleEventTime(d.settlementEventId);
+    } catch (err) {
+      throw new Abort((err as Error).message);
+    }
+    const target = this.now + t.settlementIntervalSecs;
+    if (Math.abs(settlementTime - target) > c.settlementWindowSecs) {
+      throw new Abort(
+        `the new settlement event ${d.settlementEventId} is out of window: ${settlementTime - this.now} s from now, expected ${t.settlementIntervalSecs} ± ${c.settlementWindowSecs}`,
+      );
+    }
+    const base = this.chain[0]!;
+    if (settlementTime <= oracleEventTime(base.settlementEventId)) {
+      throw new Abort('the new settlement event is not after the current one');
+    }
+    const expected = liquidationEventIds(d.settlementEventId, c);
+    if (
+      d.liquidationEventIds.length !== expected.length ||
+      d.liquidationEventIds.some((id, i) => id !== expected[i])
+    ) {
+      throw new Abort(
+        `the liquidation events are not the ${expected.length} events every ${c.eventSpacingSecs} s before settlement`,
+      );
+    }
+    if (
+      d.fundingRateAsOf > this.now + 300 ||
+      this.now - d.fundingRateAsOf > c.maxFundingRateAgeSecs
+    ) {
+      throw new Abort(
+        `the funding rate is stale: set ${this.now - d.fundingRateAsOf} s ago, at most ${c.maxFundingRateAgeSecs} s allowed`,
+      );
+    }
+    const fundingRate = d.fundingRate as FundingRate;
+    if (fundingRate > RATE_SCALE || fundingRate < -RATE_SCALE) {
+      throw new Abort('the funding rate is beyond ±100 %');
+    }
+    if (d.feeRate < 1n || d.feeRate > c.maxFeeRate) {
+      throw new Abort(`the fee rate ${d.feeRate} sat/vB is outside 1 … ${c.maxFeeRate}`);
+    }
+    const baseFeeBalance = feeBalanceAt(this.old!, t, base.txid);
+    const { feeBalance, chargedSecs } = rolledFeeBalance({
+      terms: t,
+      base: baseFeeBalance,
+      fromEventId: base.settlementEventId,
+      toEventId: d.settlementEventId,
+      rate: fundingRate,
+      now: this.now,
+    });
+    if (feeBalance !== d.feeBalance) {
+      throw new Abort(`the maker's fee balance ${d.feeBalance} is not ours (${feeBalance})`);
+    }
+    this.agreed = {
+      settlementEventId: d.settlementEventId,
+      liquidationEventIds: d.liquidationEventIds,
+      feeRate: d.feeRate,
+      fundingRate,
+      feeBalance,
+      baseFeeBalance,
+      chargedSecs,
+    };
+    this.state = 'announcing';
+    return step([], {
+      effects: [this.record({ type: 'acceptRollover' })],
+      request: this.announcementsRequest(),
+    });
+  }
+
+  protected onResult(result: RolloverResult): RolloverStep {
+    switch (this.state) {
+      case 'announcing':
+        this.onAnnounced(result);
+        this.state = 'awaitKeys';
+        return step([this.ownKeys()]);
+      case 'signing':
+        return this.onEncrypted(result);
+      case 'verifying': {
+        const s = this.onVerified(result);
+        // Pending record persisted by the driver before this step's messages leave: reveal.
+        this.revealed = true;
+        this.pendingIsPersisted();
+        return { ...s, send: [this.revocation()] };
+      }
+      default:
+        throw new Abort(`internal: a '${result.type}' result in state ${this.state}`);
+    }
+  }
+
+  /** The machine's record of the pending contract, for tests and recovery. */
+  get pending(): RolloverContractRecord | undefined {
+    return this.pendingRecord;
+  }
+}
+
+// ---- Maker ----------------------------------------------------------------------------------------
+
+export interface MakerRolloverInit {
+  readonly secrets: RolloverSecrets;
+  /** Unix seconds. */
+  readonly now: number;
+  /** The taker's PeerId (from the connection): the CFD must be with it. */
+  readonly counterpartyPeerId: string;
+  readonly config?: Partial<RolloverConfig>;
+}
+
+/**
+ * The maker's side: reads the proposal, asks its executor whether the CFD can roll over (and for
+ * the rates), finds the taker's base commit among its current, pending and revoked commits,
+ * supplies the events and rates, and reveals its secrets of every commit from the base on.
+ */
+export class MakerRollover extends Rollover {
+  readonly #peer: string;
+  #proposal: ProposeMsg | undefined;
+  #decision: Extract<RolloverDecisionMsg, { accept: true }> | undefined;
+
+  constructor(init: MakerRolloverInit) {
+    super('maker', init.secrets, init.now, init.config);
+    this.#peer = init.counterpartyPeerId;
+  }
+
+  start(): RolloverStep {
+    if (this.state !== 'new') throw new Error('MakerRollover.start() called twice');
+    this.state = 'awaitPropose';
+    return step();
+  }
+
+  protected onMessage(message: RolloverMessage): RolloverStep {
+    switch (message.type) {
+      case 'propose':
+        this.#proposal = message;
+        this.state = 'deciding';
+        return step([], {
+          request: { type: 'decide', cfdId: message.cfdId, fromCommitTxid: message.fromCommitTxid },
+        });
+      case 'keys':
+        return this.onKeys(message);
+      case 'signatures':
+        return this.onSignatures(message);
+      case 'revocation': {
+        // Persisted final record and RolloverCompleted come first (the step's effects), then ours.
+        return this.onRevocation(message, [this.revocation()]);
+      }
+      default:
+        throw new Abort(`unexpected '${message.type}' message`);
+    }
+  }
+
+  #reject(reason: string): RolloverStep {
+    return this.rejected(reason, [{ type: 'decision', accept: false, reason }]);
+  }
+
+  protected onResult(result: RolloverResult): RolloverStep {
+    switch (this.state) {
+      case 'deciding':
+        return this.#onDecided(result);
+      case 'announcing':
+        if (result.type === 'requestFailed') {
+          return this.#reject(
+            `the maker has no oracle announcements for the rollover: ${result.reason}`,
+          );
+        }
+        this.onAnnounced(result);
+        this.started = true;
+        this.state = 'awaitKeys';
+        return step([this.#decision!, this.ownKeys()], {
+          effects: [
+            this.record({ type: 'startRollover', proposedBy: 'taker' }),
+            this.record({ type: 'acceptRollover' }),
+          ],
+        });
+      case 'signing':
+        return this.onEncrypted(result);
+      case 'verifying': {
+        const s = this.onVerified(result);
+        this.pendingIsPersisted();
+        return s;
+      }
+      default:
+        throw new Abort(`internal: a '${result.type}' result in state ${this.state}`);
+    }
+  }
+
+  #onDecided(result: RolloverResult): RolloverStep {
+    if (result.type === 'requestFailed') return this.#reject(result.reason);
+    const d = this.expectResult(result, 'decided');
+    if (!d.accept) return this.#reject(d.reason);
+    const p = this.#proposal!;
+    const t = d.cfd.terms;
+    if (!t || t.id !== p.cfdId || t.role !== 'maker' || d.record.cfdId !== p.cfdId) {
+      return this.#reject(`no CFD ${p.cfdId} with this taker`);
+    }
+    if (t.counterpartyPeerId !== this.#peer)
+      return this.#reject(`no CFD ${p.cfdId} with this taker`);
+    this.id = t.id;
+    this.terms = t;
+    const why = this.useRecord(d.record, p.fromCommitTxid);
+    if (why) return this.#reject(why);
+    const base = this.chain[0]!;
+    const c = this.config;
+    const settlementEventId = nextSettlementEventId(
+      this.now,
+      t.settlementIntervalSecs,
+      c.eventSpacingSecs,
+    );
+    const baseFeeBalance = feeBalanceAt(d.record, t, base.txid);
+    const { feeBalance, chargedSecs } = rolledFeeBalance({
+      terms: t,
+      base: baseFeeBalance,
+      fromEventId: base.settlementEventId,
+      toEventId: settlementEventId,
+      rate: d.fundingRate,
+      now: this.now,
+    });
+    const liquidation = liquidationEventIds(settlementEventId, c);
+    this.agreed = {
+      settlementEventId,
+      liquidationEventIds: liquidation,
+      feeRate: d.feeRate,
+      fundingRate: d.fundingRate,
+      feeBalance,
+      baseFeeBalance,
+      chargedSecs,
+    };
+    this.#decision = {
+      type: 'decision',
+      accept: true,
+      settlementEventId,
+      liquidationEventIds: liquidation,
+      feeRate: d.feeRate,
+      fundingRate: d.fundingRate,
+      fundingRateAsOf: d.fundingRateAsOf,
+      feeBalance,
+    };
+    this.state = 'announcing';
+    return step([], { request: this.announcementsRequest() });
+  }
+}
+
+/** Either role's machine. */
+export type RolloverMachine = TakerRollover | MakerRollover;

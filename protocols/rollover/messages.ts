@@ -1,0 +1,92 @@
+/**
+ * Wire schema of `/dlcfd/rollover/1.0.0` (dialer = taker): length-prefixed JSON, validated here
+ * at the boundary. Satoshis and rates travel as decimal strings, bytes as lowercase hex.
+ *
+ * ```
+ * taker → maker   propose      {cfdId, fromCommitTxid, timestamp}
+ * maker → taker   decision     {accept: false, reason} — end; or {accept: true, events, rates}
+ * maker → taker   keys         the maker's NEW publish and revocation keys
+ * taker → maker   keys         the taker's
+ * both            signatures   new commit adaptor signature, every CET, refund (as in setup)
+ * taker → maker   revocation   the taker's revocation secrets of its commits from the base on
+ * maker → taker   revocation   the maker's
+ * ```
+ */
+import { z } from 'zod';
+import { SignaturesMessage } from '../order/messages.ts';
+import { hexSchema, satsSchema, signedSatsSchema } from '../wire.ts';
+import { MAX_LIQUIDATION_EVENTS, MAX_REASON_LENGTH } from './constants.ts';
+
+const cfdIdSchema = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'a CFD id');
+const txidSchema = hexSchema(32);
+const pointSchema = hexSchema(33);
+const eventIdSchema = z.string().min(1).max(100);
+const unixSchema = z.number().int().min(0).max(253_402_300_799);
+
+export const ProposeMessage = z.object({
+  type: z.literal('propose'),
+  cfdId: cfdIdSchema,
+  /** The commit the taker rolls over from: its last commit whose rollover it completed. */
+  fromCommitTxid: txidSchema,
+  /** The taker's clock (unix seconds), for the maker's logs. */
+  timestamp: unixSchema,
+});
+
+export const RolloverDecisionMessage = z.discriminatedUnion('accept', [
+  z.object({
+    type: z.literal('decision'),
+    accept: z.literal(true),
+    /** The new settlement event, one settlement interval ahead. */
+    settlementEventId: eventIdSchema,
+    /** The hourly liquidation events before it, oldest first. */
+    liquidationEventIds: z.array(eventIdSchema).max(MAX_LIQUIDATION_EVENTS),
+    /** sat/vB of the new commit. */
+    feeRate: satsSchema,
+    /** Funding rate per settlement interval, scaled by 10^10 (model `FundingRate`). */
+    fundingRate: signedSatsSchema,
+    /** When the maker's rate source set this rate (unix seconds): the taker refuses stale ones. */
+    fundingRateAsOf: unixSchema,
+    /** The fee balance the new payout curve includes (positive: long owes short), to compare. */
+    feeBalance: signedSatsSchema,
+  }),
+  z.object({
+    type: z.literal('decision'),
+    accept: z.literal(false),
+    reason: z.string().max(MAX_REASON_LENGTH),
+  }),
+]);
+
+export const KeysMessage = z.object({
+  type: z.literal('keys'),
+  publishPk: pointSchema,
+  revocationPk: pointSchema,
+});
+
+export const RevocationMessage = z.object({
+  type: z.literal('revocation'),
+  /**
+   * One secret per commit of the sender's from the base commit on (normally exactly one: the
+   * base). Every one the receiver knows must match its revocation key; the base's must be there.
+   */
+  secrets: z
+    .array(z.object({ commitTxid: txidSchema, secret: hexSchema(32) }))
+    .min(1)
+    .max(64),
+});
+
+/** Any message of the protocol: each read accepts all, the state machine decides what fits now. */
+export const RolloverMessageSchema = z.union([
+  ProposeMessage,
+  RolloverDecisionMessage,
+  KeysMessage,
+  SignaturesMessage,
+  RevocationMessage,
+]);
+
+export type ProposeMsg = z.output<typeof ProposeMessage>;
+export type RolloverDecisionMsg = z.output<typeof RolloverDecisionMessage>;
+export type KeysMsg = z.output<typeof KeysMessage>;
+export type RolloverSignaturesMsg = z.output<typeof SignaturesMessage>;
+export type RevocationMsg = z.output<typeof RevocationMessage>;
+export type RolloverMessage = z.output<typeof RolloverMessageSchema>;
+export type RolloverMessageType = RolloverMessage['type'];

@@ -1,0 +1,357 @@
+/**
+ * The libp2p side of `/dlcfd/rollover/1.0.0`: the taker opens one stream per rollover, the maker
+ * accepts; each drives its role's machine with {@link runRollover}, wiring effects and requests
+ * to the CFD log, the contract-record store, the oracle client and the adaptor worker pool. Every
+ * read and write has a named timeout.
+ */
+import type { PeerId, Stream } from '@libp2p/interface';
+import { secp256k1 } from '@noble/curves/secp256k1.js';
+import { hexToBytes } from '@noble/hashes/utils.js';
+import { type Logger, pino } from 'pino';
+import { type AdaptorWorkerPool, adaptorEncrypt, adaptorVerify } from '../../dlc/index.ts';
+import type { CfdRepository } from '../../eventstore/cfd-repository.ts';
+import type { DlcStore } from '../../eventstore/dlc-store.ts';
+import { type Cfd, decide } from '../../model/cfd.ts';
+import type { FeeRate, FundingRate } from '../../model/units.ts';
+import type { OracleClient } from '../../node/oracle/client.ts';
+import type { P2pNode } from '../../node/p2p/node.ts';
+import { Framed } from '../wire.ts';
+import {
+  DECISION_TIMEOUT_MS,
+  MAX_INBOUND_STREAMS,
+  MAX_MESSAGE_BYTES,
+  MAX_OUTBOUND_STREAMS,
+  PROPOSE_TIMEOUT_MS,
+  REVOCATION_TIMEOUT_MS,
+  ROLLOVER_MESSAGE_TIMEOUT_MS,
+  ROLLOVER_PROTOCOL,
+  WRITE_TIMEOUT_MS,
+} from './constants.ts';
+import type { RolloverContractRecord } from './contract.ts';
+import { type RolloverExecutor, type RolloverTransport, runRollover } from './driver.ts';
+import { CannotRolloverError } from './errors.ts';
+import {
+  MakerRollover,
+  type RolloverConfig,
+  type RolloverOutcome,
+  type RolloverRequest,
+  type RolloverResult,
+  TakerRollover,
+} from './machine.ts';
+import {
+  type RolloverMessage,
+  RolloverMessageSchema,
+  type RolloverMessageType,
+} from './messages.ts';
+
+/** What the protocol needs of the oracle client. */
+export type RolloverOracle = Pick<OracleClient, 'announcement' | 'fetchEvent' | 'publicKey'>;
+
+/** The maker's answer to a rollover proposal, with today's rates when it accepts. */
+export type RolloverDecision =
+  | {
+      readonly accept: true;
+      readonly fundingRate: FundingRate;
+      /** When the rate source set the rate (unix seconds). */
+      readonly fundingRateAsOf: number;
+      /** sat/vB of the new commit. */
+      readonly feeRate: FeeRate;
+    }
+  | { readonly accept: false; readonly reason: string };
+
+/** Read and write timeouts, overridable for tests. */
+export interface RolloverTimeouts {
+  readonly proposeMs: number;
+  readonly decisionMs: number;
+  readonly messageMs: number;
+  readonly revocationMs: number;
+  readonly writeMs: number;
+}
+
+export const DEFAULT_ROLLOVER_TIMEOUTS: RolloverTimeouts = {
+  proposeMs: PROPOSE_TIMEOUT_MS,
+  decisionMs: DECISION_TIMEOUT_MS,
+  messageMs: ROLLOVER_MESSAGE_TIMEOUT_MS,
+  revocationMs: REVOCATION_TIMEOUT_MS,
+  writeMs: WRITE_TIMEOUT_MS,
+};
+
+export interface RolloverProtocolInit {
+  readonly role: 'maker' | 'taker';
+  readonly repository: CfdRepository;
+  readonly dlcStore: DlcStore;
+  readonly oracle: RolloverOracle;
+  readonly pool?: AdaptorWorkerPool;
+  /**
+   * Maker: decides a proposal of an open CFD (the machine already checked it can roll over) and
+   * gives the current funding rate and fee rate. Required for a maker.
+   */
+  readonly policy?: (cfd: Cfd) => RolloverDecision | Promise<RolloverDecision>;
+  /** Event schedule and the taker's acceptance bounds; both sides must agree on the schedule. */
+  readonly config?: Partial<RolloverConfig>;
+  /** Unix seconds. @default the system clock */
+  readonly clock?: () => number;
+  readonly timeouts?: Partial<RolloverTimeouts>;
+  readonly logger?: Logger;
+}
+
+/** A finished rollover, as listeners see it. */
+export interface RolloverResultEvent {
+  readonly cfdId: string;
+  readonly peer: string;
+  readonly outcome: RolloverOutcome;
+}
+
+/**
+ * `/dlcfd/rollover/1.0.0`.
+ *
+ * @example
+ * ```ts
+ * const maker = new RolloverProtocol(node, { role: 'maker', repository, dlcStore, oracle, pool,
+ *   policy: () => ({ accept: true, fundingRate, fundingRateAsOf, feeRate: 2n }) });
+ * await maker.start();
+ * const taker = new RolloverProtocol(node, { role: 'taker', repository, dlcStore, oracle, pool });
+ * const { outcome } = await taker.rollover(makerPeerId, cfdId);
+ * ```
+ */
+export class RolloverProtocol {
+  readonly #node: P2pNode;
+  readonly #init: RolloverProtocolInit;
+  readonly #log: Logger;
+  readonly #timeouts: RolloverTimeouts;
+  readonly #clock: () => number;
+  readonly #listeners = new Set<(o: RolloverResultEvent) => void>();
+  /** CFDs with a rollover running here: one at a time per CFD. */
+  readonly #running = new Set<string>();
+
+  constructor(node: P2pNode, init: RolloverProtocolInit) {
+    this.#node = node;
+    this.#init = init;
+    this.#log = (init.logger ?? pino({ level: 'silent' })).child({ protocol: ROLLOVER_PROTOCOL });
+    this.#timeouts = { ...DEFAULT_ROLLOVER_TIMEOUTS, ...init.timeouts };
+    this.#clock = init.clock ?? (() => Math.floor(Date.now() / 1000));
+  }
+
+  async start(): Promise<void> {
+    if (this.#init.role !== 'maker') return;
+    await this.#node.handle(
+      ROLLOVER_PROTOCOL,
+      (stream, connection) => {
+        void this.#serve(stream, connection.remotePeer);
+      },
+      { maxInboundStreams: MAX_INBOUND_STREAMS, maxOutboundStreams: MAX_OUTBOUND_STREAMS },
+    );
+  }
+
+  async stop(): Promise<void> {
+    if (this.#init.role === 'maker') await this.#node.unhandle(ROLLOVER_PROTOCOL);
+  }
+
+  /** Called with every finished rollover (completed, rejected or failed), on both roles. */
+  onOutcome(listener: (o: RolloverResultEvent) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /**
+   * Taker: rolls CFD `cfdId` over with `maker`. Throws {@link CannotRolloverError} (nothing sent
+   * or recorded) when the CFD cannot roll over now; otherwise resolves with the outcome.
+   */
+  async rollover(maker: PeerId, cfdId: string): Promise<RolloverResultEvent> {
+    const { repository, dlcStore } = this.#init;
+    if (this.#running.has(cfdId)) throw new CannotRolloverError(`${cfdId} is rolling over already`);
+    const cfd = await repository.load(cfdId);
+    try {
+      decide(cfd, { type: 'startRollover', proposedBy: 'taker' }, this.#clock());
+    } catch (err) {
+      throw new CannotRolloverError((err as Error).message, { cause: err });
+    }
+    if (cfd.terms?.role !== 'taker') throw new CannotRolloverError(`${cfdId} is not a taker CFD`);
+    const record = (await dlcStore.get(cfdId)) as RolloverContractRecord | undefined;
+    if (!record) throw new CannotRolloverError(`${cfdId} has no contract record`);
+    this.#running.add(cfdId);
+    try {
+      const machine = new TakerRollover({
+        cfd,
+        record,
+        secrets: freshSecrets(),
+        now: this.#clock(),
+        config: this.#init.config,
+      });
+      const log = this.#log.child({ cfdId, peer: maker.toString(), role: 'taker' });
+      let transport: RolloverTransport;
+      try {
+        const stream = await this.#node.dialProtocol(maker, ROLLOVER_PROTOCOL, {
+          signal: AbortSignal.timeout(this.#timeouts.writeMs),
+        });
+        transport = this.#transport(stream);
+      } catch (err) {
+        transport = unreachable(err as Error);
+      }
+      const outcome = await runRollover(
+        machine,
+        machine.start(),
+        transport,
+        this.#executor(log),
+        log,
+      );
+      return this.#finish(cfdId, maker.toString(), outcome, log);
+    } finally {
+      this.#running.delete(cfdId);
+    }
+  }
+
+  async #serve(stream: Stream, peer: PeerId): Promise<void> {
+    const machine = new MakerRollover({
+      secrets: freshSecrets(),
+      now: this.#clock(),
+      counterpartyPeerId: peer.toString(),
+      config: this.#init.config,
+    });
+    const log = this.#log.child({ peer: peer.toString(), role: 'maker' });
+    let claimed: string | undefined;
+    const executor = this.#executor(log, (id) => {
+      if (this.#running.has(id)) throw new CannotRolloverError(`${id} is rolling over already`);
+      this.#running.add(id);
+      claimed = id;
+    });
+    try {
+      const outcome = await runRollover(
+        machine,
+        machine.start(),
+        this.#transport(stream),
+        executor,
+        log,
+      );
+      this.#finish(machine.cfdId ?? claimed ?? '(none)', peer.toString(), outcome, log);
+    } finally {
+      if (claimed) this.#running.delete(claimed);
+    }
+  }
+
+  #finish(cfdId: string, peer: string, outcome: RolloverOutcome, log: Logger): RolloverResultEvent {
+    if (outcome.type === 'completed') {
+      log.info({ commitTxid: outcome.record.commit.txid }, 'rolled over');
+    } else log.info({ outcome: outcome.type, reason: outcome.reason }, 'rollover ended');
+    const o = { cfdId, peer, outcome };
+    for (const l of this.#listeners) {
+      try {
+        l(o);
+      } catch (err) {
+        log.warn({ err }, 'rollover outcome listener threw');
+      }
+    }
+    return o;
+  }
+
+  #transport(stream: Stream): RolloverTransport {
+    const framed = new Framed(stream, { maxMessageBytes: MAX_MESSAGE_BYTES });
+    const t = this.#timeouts;
+    const readTimeout: Record<RolloverMessageType, number> = {
+      propose: t.proposeMs,
+      decision: t.decisionMs,
+      keys: t.messageMs,
+      signatures: t.messageMs,
+      revocation: t.revocationMs,
+    };
+    return {
+      read: (expecting) =>
+        framed.read(RolloverMessageSchema, {
+          signal: AbortSignal.timeout(readTimeout[expecting]),
+        }),
+      write: (message: RolloverMessage) =>
+        framed.write(message, { signal: AbortSignal.timeout(t.writeMs) }),
+      close: () => framed.close({ signal: AbortSignal.timeout(t.writeMs) }),
+      abort: (err) => framed.abort(err),
+    };
+  }
+
+  #executor(log: Logger, claim?: (cfdId: string) => void): RolloverExecutor {
+    const { repository, dlcStore, oracle, pool } = this.#init;
+    return {
+      effect: async (effect) => {
+        if (effect.type === 'record') await repository.execute(effect.cfdId, effect.command);
+        else await dlcStore.put(effect.record.cfdId, effect.record);
+      },
+      request: async (request: RolloverRequest): Promise<RolloverResult> => {
+        switch (request.type) {
+          case 'decide': {
+            const cfd = await repository.load(request.cfdId);
+            try {
+              decide(cfd, { type: 'startRollover', proposedBy: 'taker' }, this.#clock());
+            } catch (err) {
+              return { type: 'decided', accept: false, reason: (err as Error).message };
+            }
+            const record = (await dlcStore.get(request.cfdId)) as
+              | RolloverContractRecord
+              | undefined;
+            if (!record) {
+              return { type: 'decided', accept: false, reason: `no contract ${request.cfdId}` };
+            }
+            if (!this.#init.policy) {
+              return { type: 'decided', accept: false, reason: 'this node does not roll over' };
+            }
+            try {
+              claim?.(request.cfdId);
+            } catch (err) {
+              return { type: 'decided', accept: false, reason: (err as Error).message };
+            }
+            const d = await this.#init.policy(cfd);
+            if (!d.accept) return { type: 'decided', accept: false, reason: d.reason };
+            log.debug({ cfdId: request.cfdId }, 'rollover accepted');
+            return { type: 'decided', ...d, cfd, record };
+          }
+          case 'announcements': {
+            const events = await Promise.all(
+              request.eventIds.map(async (eventId) => {
+                const a =
+                  oracle.announcement(eventId) ??
+                  (
+                    await oracle.fetchEvent(eventId, {
+                      signal: AbortSignal.timeout(this.#timeouts.messageMs),
+                    })
+                  ).announcement;
+                return { eventId, nonces: a.nonces };
+              }),
+            );
+            return { type: 'announced', oraclePublicKey: hexToBytes(oracle.publicKey), events };
+          }
+          case 'encrypt':
+            return {
+              type: 'encrypted',
+              signatures: pool
+                ? await pool.encryptMany(request.secretKey, request.items)
+                : request.items.map((i) =>
+                    adaptorEncrypt(request.secretKey, i.encryptionKey, i.msg32),
+                  ),
+            };
+          case 'verify':
+            return {
+              type: 'verified',
+              verdicts: pool
+                ? await pool.verifyMany(request.publicKey, request.items)
+                : request.items.map((i) =>
+                    adaptorVerify(i.adaptorSignature, request.publicKey, i.msg32, i.encryptionKey),
+                  ),
+            };
+        }
+      },
+    };
+  }
+}
+
+function freshSecrets() {
+  return {
+    publish: secp256k1.utils.randomSecretKey(),
+    revocation: secp256k1.utils.randomSecretKey(),
+  };
+}
+
+function unreachable(err: Error): RolloverTransport {
+  return {
+    read: () => Promise.reject(err),
+    write: () => Promise.reject(err),
+    close: async () => {},
+    abort: () => {},
+  };
+}

@@ -1,0 +1,274 @@
+// In-memory harness for the rollover state machines: a contract set up by the real order machines
+// (test/protocols/order/harness.ts runPair), the lock marked confirmed, then a taker and a maker
+// rollover machine driven by the real driver over a pipe that encodes and decodes every message
+// with the wire schema. Executors fold commands through the aggregate (so every recorded command
+// must be legal) and keep an ordered journal of persists and sends, for the crash-safety checks.
+import { secp256k1 } from '@noble/curves/secp256k1.js';
+import { adaptorEncrypt, adaptorVerify } from '../../../dlc/index.ts';
+import { apply, type Cfd, type CfdEvent, decide } from '../../../model/cfd.ts';
+import { parseFundingRate } from '../../../model/units.ts';
+import type { RolloverContractRecord } from '../../../protocols/rollover/contract.ts';
+import {
+  type RolloverExecutor,
+  type RolloverTransport,
+  runRollover,
+} from '../../../protocols/rollover/driver.ts';
+import {
+  MakerRollover,
+  type RolloverConfig,
+  type RolloverEffect,
+  type RolloverOutcome,
+  type RolloverRequest,
+  type RolloverResult,
+  TakerRollover,
+} from '../../../protocols/rollover/machine.ts';
+import {
+  type RolloverMessage,
+  RolloverMessageSchema,
+} from '../../../protocols/rollover/messages.ts';
+import {
+  decode,
+  encode,
+  ProtocolTimeoutError,
+  StreamClosedError,
+} from '../../../protocols/wire.ts';
+import type { TestOracle } from '../../helpers/contract-fixtures.ts';
+import { NOW, runPair } from '../order/harness.ts';
+
+export const CONFIG: Partial<RolloverConfig> = { liquidationEventCount: 2 };
+export const RATE = parseFundingRate('0.0002');
+
+class Pipe {
+  readonly #queue: Uint8Array[] = [];
+  #waiter: (() => void) | undefined;
+  ended: 'closed' | 'silent' | 'reset' | undefined;
+
+  push(bytes: Uint8Array): void {
+    this.#queue.push(bytes);
+    this.#waiter?.();
+  }
+
+  end(how: 'closed' | 'silent' | 'reset'): void {
+    this.ended ??= how;
+    this.#waiter?.();
+  }
+
+  async next(): Promise<Uint8Array> {
+    for (;;) {
+      const bytes = this.#queue.shift();
+      if (bytes) return bytes;
+      if (this.ended === 'silent') throw new ProtocolTimeoutError('timed out reading a message');
+      if (this.ended) throw new StreamClosedError(`peer ${this.ended} the stream`);
+      await new Promise<void>((r) => {
+        this.#waiter = r;
+      });
+      this.#waiter = undefined;
+    }
+  }
+}
+
+/** How a side misbehaves on its way out. */
+export type Tamper = (
+  message: RolloverMessage,
+) => RolloverMessage | Uint8Array | 'drop' | 'silence' | undefined;
+
+class PipeTransport implements RolloverTransport {
+  readonly #in: Pipe;
+  readonly #out: Pipe;
+  readonly #tamper: Tamper | undefined;
+  readonly #journal: string[];
+
+  constructor(inbound: Pipe, outbound: Pipe, journal: string[], tamper?: Tamper) {
+    this.#in = inbound;
+    this.#out = outbound;
+    this.#journal = journal;
+    this.#tamper = tamper;
+  }
+
+  async read(): Promise<RolloverMessage> {
+    return decode(await this.#in.next(), RolloverMessageSchema);
+  }
+
+  async write(message: RolloverMessage): Promise<void> {
+    if (this.#out.ended === 'reset') throw new StreamClosedError('stream reset');
+    const t = this.#tamper?.(message);
+    if (t === 'drop') return;
+    if (t === 'silence') {
+      this.#out.end('silent');
+      this.#in.end('silent');
+      return;
+    }
+    this.#journal.push(`send:${message.type}`);
+    this.#out.push(t instanceof Uint8Array ? t : encode(t ?? message));
+  }
+
+  async close(): Promise<void> {
+    this.#out.end('closed');
+  }
+
+  abort(): void {
+    this.#out.end('reset');
+    this.#in.end('reset');
+  }
+}
+
+/** One party: its CFD log and contract record, as a node would hold them. */
+export class Party {
+  cfd: Cfd;
+  record: RolloverContractRecord;
+  readonly events: CfdEvent[] = [];
+  /** persist:pending / persist:final / record:<command> / send:<type>, in order. */
+  journal: string[] = [];
+  readonly oracle: TestOracle;
+  now = NOW + 3_600;
+  fundingRate = RATE;
+  fundingRateAsOf = NOW + 3_600;
+  feeRate = 2n;
+  decision: { accept: true } | { accept: false; reason: string } = { accept: true };
+  answers: Partial<Record<RolloverRequest['type'], () => RolloverResult>> = {};
+  failEffect: Partial<Record<string, Error>> = {};
+
+  constructor(cfd: Cfd, record: RolloverContractRecord, oracle: TestOracle) {
+    this.cfd = cfd;
+    this.record = record;
+    this.oracle = oracle;
+  }
+
+  eventTypes(): string[] {
+    return this.events.map((e) => e.type);
+  }
+
+  executor(): RolloverExecutor {
+    return {
+      effect: async (e: RolloverEffect) => {
+        const key = e.type === 'record' ? e.command.type : e.type;
+        const err = this.failEffect[key];
+        if (err) throw err;
+        if (e.type === 'persist') {
+          this.record = e.record;
+          this.journal.push(e.record.previous ? 'persist:pending' : 'persist:final');
+          return;
+        }
+        const events = decide(this.cfd, e.command, this.now);
+        this.cfd = events.reduce(apply, this.cfd);
+        this.events.push(...events);
+        this.journal.push(`record:${e.command.type}`);
+      },
+      request: async (r: RolloverRequest): Promise<RolloverResult> => {
+        const answer = this.answers[r.type];
+        if (answer) return answer();
+        switch (r.type) {
+          case 'decide': {
+            try {
+              decide(this.cfd, { type: 'startRollover', proposedBy: 'taker' }, this.now);
+            } catch (err) {
+              return { type: 'decided', accept: false, reason: (err as Error).message };
+            }
+            if (!this.decision.accept) return { type: 'decided', ...this.decision };
+            return {
+              type: 'decided',
+              accept: true,
+              cfd: this.cfd,
+              record: this.record,
+              fundingRate: this.fundingRate,
+              fundingRateAsOf: this.fundingRateAsOf,
+              feeRate: this.feeRate,
+            };
+          }
+          case 'announcements': {
+            const xOnly = (k: Uint8Array) => secp256k1.getPublicKey(k, true).subarray(1);
+            const nonces = this.oracle.nonceSks.map(xOnly);
+            return {
+              type: 'announced',
+              oraclePublicKey: xOnly(this.oracle.sk),
+              events: r.eventIds.map((eventId) => ({ eventId, nonces })),
+            };
+          }
+          case 'encrypt':
+            return {
+              type: 'encrypted',
+              signatures: r.items.map((i) => adaptorEncrypt(r.secretKey, i.encryptionKey, i.msg32)),
+            };
+          case 'verify':
+            return {
+              type: 'verified',
+              verdicts: r.items.map((i) =>
+                adaptorVerify(i.adaptorSignature, r.publicKey, i.msg32, i.encryptionKey),
+              ),
+            };
+        }
+      },
+    };
+  }
+}
+
+/** A contract set up by the real order machines, lock confirmed on both sides. */
+export async function openContract(): Promise<{ taker: Party; maker: Party; cfdId: string }> {
+  const r = await runPair();
+  if (r.taker.type !== 'completed' || r.maker.type !== 'completed') {
+    throw new Error(`setup: ${r.taker.type}/${r.maker.type}`);
+  }
+  const confirmed = (cfd: Cfd) => decide(cfd, { type: 'confirmLock' }, NOW).reduce(apply, cfd);
+  const oracle = r.takerNode.oracle;
+  return {
+    taker: new Party(confirmed(r.takerNode.cfds.get(r.orderId)!), r.taker.record, oracle),
+    maker: new Party(confirmed(r.makerNode.cfds.get(r.orderId)!), r.maker.record, oracle),
+    cfdId: r.orderId,
+  };
+}
+
+const freshSecrets = () => ({
+  publish: secp256k1.utils.randomSecretKey(),
+  revocation: secp256k1.utils.randomSecretKey(),
+});
+
+export interface RolloverRun {
+  readonly taker: RolloverOutcome;
+  readonly maker: RolloverOutcome;
+  readonly takerMachine: TakerRollover;
+}
+
+/** One rollover between the two parties; either may misbehave through `tamper`. */
+export async function roll(
+  taker: Party,
+  maker: Party,
+  options: {
+    takerTamper?: Tamper;
+    makerTamper?: Tamper;
+    takerConfig?: Partial<RolloverConfig>;
+    makerConfig?: Partial<RolloverConfig>;
+  } = {},
+): Promise<RolloverRun> {
+  taker.journal = [];
+  maker.journal = [];
+  const takerMachine = new TakerRollover({
+    cfd: taker.cfd,
+    record: taker.record,
+    secrets: freshSecrets(),
+    now: taker.now,
+    config: { ...CONFIG, ...options.takerConfig },
+  });
+  const makerMachine = new MakerRollover({
+    secrets: freshSecrets(),
+    now: maker.now,
+    counterpartyPeerId: maker.cfd.terms!.counterpartyPeerId,
+    config: { ...CONFIG, ...options.makerConfig },
+  });
+  const toMaker = new Pipe();
+  const toTaker = new Pipe();
+  const [t, m] = await Promise.all([
+    runRollover(
+      takerMachine,
+      takerMachine.start(),
+      new PipeTransport(toTaker, toMaker, taker.journal, options.takerTamper),
+      taker.executor(),
+    ),
+    runRollover(
+      makerMachine,
+      makerMachine.start(),
+      new PipeTransport(toMaker, toTaker, maker.journal, options.makerTamper),
+      maker.executor(),
+    ),
+  ]);
+  return { taker: t, maker: m, takerMachine };
+}

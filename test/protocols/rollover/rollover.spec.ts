@@ -1,0 +1,303 @@
+// `/dlcfd/rollover/1.0.0` between two real nodes: libp2p on loopback, the embedded regtest chain,
+// a local oracle (compressed time: 60 s settlement interval, an event every 5 s), contracts set
+// up by the real order protocol, records and logs on disk. The nodes' rollover clocks run ahead
+// by 10 s per rollover so each one moves the settlement event.
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import {
+  AdaptorWorkerPool,
+  type ContractRecord,
+  signedCommit,
+  signedPunish,
+} from '../../../dlc/index.ts';
+import { CfdRepository } from '../../../eventstore/cfd-repository.ts';
+import { DlcStore } from '../../../eventstore/dlc-store.ts';
+import { EventStore } from '../../../eventstore/event-store.ts';
+import type { Offer } from '../../../model/offer.ts';
+import { nextEventTime, oracleEventId } from '../../../model/oracle-event.ts';
+import { parseFundingRate, price } from '../../../model/units.ts';
+import { broadcast } from '../../../node/chain/broadcast.ts';
+import { EmbeddedChain } from '../../../node/chain/embedded.ts';
+import { BitcoinRpc } from '../../../node/chain/rpc.ts';
+import { OracleClient } from '../../../node/oracle/client.ts';
+import { OracleServer } from '../../../node/oracle/server.ts';
+import { loadOrCreateIdentity } from '../../../node/p2p/identity.ts';
+import { createP2pNode, type P2pNode } from '../../../node/p2p/node.ts';
+import { PriceFeedServer } from '../../../node/pricefeed/server.ts';
+import { Wallet } from '../../../node/wallet/wallet.ts';
+import { type OrderOutcome, OrderProtocol } from '../../../protocols/order/index.ts';
+import {
+  type RolloverContractRecord,
+  type RolloverDecision,
+  RolloverProtocol,
+  rolloverDue,
+} from '../../../protocols/rollover/index.ts';
+import { tempDir } from '../../helpers/cfd-fixtures.ts';
+import { silent } from '../../node/chain/helpers.ts';
+
+const SETTLEMENT_INTERVAL_S = 60;
+const show = (o: { type: string; reason?: string }) => `${o.type}: ${o.reason ?? ''}`;
+const EVENT_INTERVAL_S = 5;
+const RATE = parseFundingRate('0.0003');
+
+interface Side {
+  node: P2pNode;
+  store: EventStore;
+  repository: CfdRepository;
+  dlcStore: DlcStore;
+  wallet: Wallet;
+  orders: OrderProtocol;
+  rollovers: RolloverProtocol;
+  outcomes: OrderOutcome[];
+}
+
+async function until<T>(get: () => T | undefined | false, ms = 10_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = get();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > deadline) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe('protocols/rollover over libp2p with real wallets, chain and oracle', function () {
+  this.timeout(60_000);
+  let dir: { path: string; cleanup: () => Promise<void> };
+  let chain: EmbeddedChain;
+  let rpc: BitcoinRpc;
+  let feed: PriceFeedServer;
+  let oracle: OracleServer;
+  let pool: AdaptorWorkerPool;
+  let maker: Side;
+  let taker: Side;
+  let skew = 0;
+  let decision: () => RolloverDecision = () => ({
+    accept: true,
+    fundingRate: RATE,
+    fundingRateAsOf: clock(),
+    feeRate: 2n,
+  });
+  const clock = () => Math.floor(Date.now() / 1000) + skew;
+
+  const offer = (): Offer => {
+    const now = Math.floor(Date.now() / 1000);
+    return {
+      id: `offer-${now}`,
+      symbol: 'BTCUSD',
+      makerPosition: 'short',
+      price: price(54_000),
+      minQuantity: 100n,
+      maxQuantity: 10_000n,
+      lotSize: 100n,
+      leverageChoices: [1, 2, 5],
+      fundingRate: parseFundingRate('0.0001'),
+      openingFee: 100n,
+      txFeeRate: 2n,
+      settlementIntervalSecs: SETTLEMENT_INTERVAL_S,
+      oracleEventId: oracleEventId(nextEventTime(now + SETTLEMENT_INTERVAL_S, EVENT_INTERVAL_S)),
+      createdAt: now,
+    };
+  };
+  let offers: Offer[] = [];
+
+  async function side(name: 'maker' | 'taker'): Promise<Side> {
+    const base = join(dir.path, name);
+    const node = await createP2pNode({
+      privateKey: await loadOrCreateIdentity(join(base, 'p2p')),
+      listen: name === 'maker' ? ['/ip4/127.0.0.1/tcp/0'] : [],
+    });
+    const store = await EventStore.open(join(base, 'events'));
+    const wallet = await Wallet.open({
+      datadir: join(base, 'wallet'),
+      network: 'regtest',
+      chain: rpc,
+      logger: silent,
+    });
+    for (let i = 0; i < 4; i++) await chain.fund(await wallet.receiveAddress(), 20_000_000n);
+    const client = new OracleClient({ url: oracle.url, publicKey: oracle.publicKey });
+    const repository = new CfdRepository(store);
+    const dlcStore = new DlcStore(store);
+    const outcomes: OrderOutcome[] = [];
+    const orders = new OrderProtocol(node, {
+      role: name,
+      repository,
+      dlcStore,
+      wallet,
+      oracle: client,
+      pool,
+      offers: () => offers,
+      policy: () => ({ accept: true }),
+      logger: silent,
+      timeouts: { setupMessageMs: 5_000, decisionMs: 5_000, orderMs: 2_000 },
+    });
+    orders.onOutcome((o) => outcomes.push(o));
+    await orders.start();
+    const rollovers = new RolloverProtocol(node, {
+      role: name,
+      repository,
+      dlcStore,
+      oracle: client,
+      pool,
+      policy: () => decision(),
+      config: {
+        liquidationEventCount: 2,
+        eventSpacingSecs: EVENT_INTERVAL_S,
+        settlementWindowSecs: 2 * EVENT_INTERVAL_S,
+      },
+      clock,
+      logger: silent,
+      timeouts: { messageMs: 5_000, decisionMs: 5_000, proposeMs: 2_000, revocationMs: 5_000 },
+    });
+    await rollovers.start();
+    return { node, store, repository, dlcStore, wallet, orders, rollovers, outcomes };
+  }
+
+  before(async function () {
+    this.timeout(60_000);
+    dir = await tempDir();
+    chain = await EmbeddedChain.start({ logger: silent });
+    rpc = new BitcoinRpc({ url: chain.rpcUrl, ...chain.rpcAuth });
+    feed = await PriceFeedServer.start({ startPrice: price(54_000), tickMs: 200 });
+    oracle = await OracleServer.start({
+      datadir: join(dir.path, 'oracle'),
+      pricefeedUrl: feed.url,
+      eventIntervalS: EVENT_INTERVAL_S,
+      lookaheadS: 3 * SETTLEMENT_INTERVAL_S,
+    });
+    pool = new AdaptorWorkerPool();
+    maker = await side('maker');
+    taker = await side('taker');
+    await chain.mine(1);
+    await Promise.all([maker.wallet.sync(), taker.wallet.sync()]);
+    await taker.node.dial(maker.node.getMultiaddrs()[0]!);
+  });
+
+  after(async () => {
+    for (const s of [taker, maker]) {
+      if (!s) continue;
+      await s.rollovers.stop();
+      await s.orders.stop();
+      await s.node.stop();
+      await s.wallet.close();
+      await s.store.close();
+    }
+    await pool?.close();
+    await oracle?.stop();
+    await feed?.stop();
+    await chain?.stop();
+    await dir?.cleanup();
+  });
+
+  /** An open contract: order placed and set up, lock broadcast, mined, confirmed in both logs. */
+  async function openContract(): Promise<string> {
+    skew = 0;
+    offers = [offer()];
+    const { orderId, outcome } = await taker.orders.placeOrder(maker.node.peerId, offers[0]!, {
+      quantity: 3_500n,
+      leverage: 5,
+    });
+    assert.equal(outcome.type, 'completed');
+    if (outcome.type !== 'completed') throw new Error('setup failed');
+    const m = await until(() => maker.outcomes.find((o) => o.orderId === orderId));
+    await broadcast(rpc, outcome.lockTx.toHex());
+    await chain.mine(1);
+    taker.wallet.release(outcome.reservationId);
+    if (m.outcome.type === 'completed') maker.wallet.release(m.outcome.reservationId);
+    await Promise.all([taker.wallet.sync(), maker.wallet.sync()]);
+    for (const s of [taker, maker]) await s.repository.execute(orderId, { type: 'confirmLock' });
+    return orderId;
+  }
+
+  const roll = async (id: string) => {
+    skew += 10;
+    const r = await taker.rollovers.rollover(maker.node.peerId, id);
+    return r.outcome;
+  };
+  const types = async (s: Side, id: string) => (await s.store.readStream(id)).map((e) => e.type);
+
+  it('rolls over twice; the maker publishes its first commit; the taker punishes and it confirms', async () => {
+    const id = await openContract();
+    const makerGen0 = (await maker.dlcStore.get(id)) as ContractRecord;
+    const first = await roll(id);
+    assert.equal(first.type, 'completed', show(first));
+    const second = await roll(id);
+    assert.equal(second.type, 'completed', show(second));
+    const t = (await taker.dlcStore.get(id)) as RolloverContractRecord;
+    const m = (await maker.dlcStore.get(id)) as RolloverContractRecord;
+    assert.equal(t.commit.txid, m.commit.txid);
+    assert.equal(t.revoked.length, 2);
+    assert.equal(t.revoked[0]!.txid, makerGen0.commit.txid);
+    assert.equal(t.events.length, 3);
+    const tCfd = await taker.repository.load(id);
+    const mCfd = await maker.repository.load(id);
+    assert.equal(tCfd.dlc?.commitTxid, t.commit.txid);
+    assert.equal(tCfd.feeBalance, mCfd.feeBalance);
+    assert.equal((await types(taker, id)).filter((x) => x === 'RolloverCompleted').length, 2);
+    assert.equal((await types(maker, id)).filter((x) => x === 'RolloverCompleted').length, 2);
+    assert.equal(rolloverDue(tCfd, clock(), 10), false);
+    assert.equal(rolloverDue(tCfd, clock() + 200, 10), true);
+
+    // The maker cheats with its first-generation commit.
+    const old = signedCommit(makerGen0);
+    await broadcast(rpc, old.toHex());
+    await chain.mine(1);
+    const punish = signedPunish(t, old);
+    await broadcast(rpc, punish.toHex());
+    await chain.mine(1);
+    const info = await rpc.getTransaction(punish.getId());
+    assert.ok(info && info.confirmations > 0);
+    await taker.repository.execute(id, { type: 'seeRevokedCommit', txid: old.getId() });
+  });
+
+  it('a taker that missed the maker’s revocation rolls over from its older commit', async () => {
+    const id = await openContract();
+    const gen0 = (await taker.dlcStore.get(id)) as RolloverContractRecord;
+    assert.equal((await roll(id)).type, 'completed');
+    // As if the maker's secret never arrived: the taker holds the new record as pending.
+    const gen1 = (await taker.dlcStore.get(id)) as RolloverContractRecord;
+    const { revoked: _r, ...rest } = gen1;
+    await taker.dlcStore.put(id, {
+      ...rest,
+      revoked: [],
+      previous: gen0,
+    } as RolloverContractRecord);
+    const r = await roll(id);
+    assert.equal(r.type, 'completed', show(r));
+    if (r.type !== 'completed') return;
+    assert.equal(r.baseCommitTxid, gen0.commit.txid);
+    const t = (await taker.dlcStore.get(id)) as RolloverContractRecord;
+    const m = (await maker.dlcStore.get(id)) as RolloverContractRecord;
+    assert.equal(t.commit.txid, m.commit.txid);
+    assert.deepEqual(
+      t.revoked.map((x) => x.txid),
+      [gen0.commit.txid, gen1.commit.txid],
+    );
+    assert.equal(t.previous, undefined);
+  });
+
+  it('the maker rejects: both stay open with the old commit', async () => {
+    const id = await openContract();
+    const before = (await taker.dlcStore.get(id))!;
+    decision = () => ({ accept: false, reason: 'market closed' });
+    try {
+      const r = await roll(id);
+      assert.deepEqual(r, { type: 'rejected', reason: 'market closed' });
+    } finally {
+      decision = () => ({
+        accept: true,
+        fundingRate: RATE,
+        fundingRateAsOf: clock(),
+        feeRate: 2n,
+      });
+    }
+    assert.equal((await taker.dlcStore.get(id))!.commit.txid, before.commit.txid);
+    assert.equal((await maker.dlcStore.get(id))!.commit.txid, before.commit.txid);
+    for (const s of [taker, maker]) {
+      const cfd = await s.repository.load(id);
+      assert.equal(cfd.rollover, undefined);
+      assert.equal(cfd.dlc?.commitTxid, before.commit.txid);
+    }
+    assert.deepEqual((await types(taker, id)).slice(-2), ['RolloverStarted', 'RolloverRejected']);
+  });
+});
