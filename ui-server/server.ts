@@ -124,8 +124,8 @@ the API is described at <a href="/api/openapi.json">/api/openapi.json</a> (log i
  * @example
  * ```ts
  * const ui = await startUiServer(daemon, { host: '127.0.0.1', port: 8000, logger });
- * console.log(`ui-url ${ui.url}`);
- * if (ui.initialPassword) console.log(`ui-password ${ui.initialPassword}`); // first start only
+ * process.stdout.write(`ui-url ${ui.url}\n`);
+ * if (ui.initialPassword) process.stdout.write(`ui-password ${ui.initialPassword}\n`); // first start only
  * // scripts: curl -H "Authorization: Bearer $(cat <datadir>/api.cookie)" $URL/api/health
  * await ui.close();
  * ```
