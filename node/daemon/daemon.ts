@@ -5,6 +5,7 @@
  * what the node cannot run without at all (its data dir, its database) stops start-up.
  */
 import { join } from 'node:path';
+import { peerIdFromString } from '@libp2p/peer-id';
 import { multiaddr } from '@multiformats/multiaddr';
 import { type Logger, pino } from 'pino';
 import { commitKeysFromRecord, fromHex, lockOutput, payoutScriptsOf } from '../../dlc/contract.ts';
@@ -25,6 +26,7 @@ import {
 } from '../../protocols/collab-settlement/index.ts';
 import { OfferProtocol } from '../../protocols/offer/index.ts';
 import { type OrderOracle, OrderProtocol, type OrderWallet } from '../../protocols/order/order.ts';
+import { RolloverProtocol, RolloverScheduler } from '../../protocols/rollover/index.ts';
 import { ChainMonitor } from '../chain/monitor.ts';
 import { BitcoinRpc } from '../chain/rpc.ts';
 import { OracleClient } from '../oracle/client.ts';
@@ -81,6 +83,8 @@ export class Daemon {
   readonly orders: OrderProtocol;
   /** `/dlcfd/collab-settlement/1.0.0`: the taker proposes, the maker decides; both broadcast. */
   readonly settlements: CollabSettlementTaker | CollabSettlementMaker;
+  /** `/dlcfd/rollover/1.0.0`: the taker rolls over on its cadence, the maker answers with rates. */
+  readonly rollovers: RolloverProtocol;
   /** Signs and verifies whole CET sets over all cores; one per node. */
   readonly pool: AdaptorWorkerPool;
   #wallet: Wallet | undefined;
@@ -151,6 +155,34 @@ export class Daemon {
       },
       clock: () => Math.floor(parts.clock() / 1000),
       logger: parts.log.child({ component: 'order' }),
+    });
+    this.rollovers = new RolloverProtocol(parts.p2p, {
+      role: config.role,
+      repository: this.cfds,
+      dlcStore: this.contracts,
+      oracle: this.#oracleForOrders(),
+      pool: this.pool,
+      ...(config.role === 'maker'
+        ? {
+            policy: () => ({
+              accept: true as const,
+              fundingRate: parseFundingRate(config.maker.fundingRate),
+              fundingRateAsOf: Math.floor(parts.clock() / 1000),
+              feeRate: BigInt(config.maker.txFeeRate),
+            }),
+          }
+        : {}),
+      config: {
+        eventSpacingSecs: config.time.oracleEventIntervalSecs,
+        // One liquidation event per oracle event before the settlement event (24 hourly ones in
+        // production), none of them earlier than now.
+        liquidationEventCount: Math.min(
+          24,
+          Math.floor(config.time.settlementIntervalSecs / config.time.oracleEventIntervalSecs),
+        ),
+      },
+      clock: () => Math.floor(parts.clock() / 1000),
+      logger: parts.log.child({ component: 'rollover' }),
     });
     const settlementInit = {
       repository: this.cfds,
@@ -304,6 +336,22 @@ export class Daemon {
       const maker = this.settlements;
       await maker.start();
       this.#stops.push(() => maker.stop());
+    }
+    await this.rollovers.start();
+    this.#stops.push(() => this.rollovers.stop());
+    if (config.role === 'taker') {
+      const scheduler = new RolloverScheduler({
+        cfds: async () => this.readModel.openCfds(),
+        rollover: (cfd) =>
+          this.rollovers.rollover(peerIdFromString(cfd.terms!.counterpartyPeerId), cfd.terms!.id),
+        rolloverIntervalSecs: config.time.rolloverIntervalSecs,
+        // Look four times per rollover interval, at most once a minute apart.
+        tickMs: Math.min(60_000, (config.time.rolloverIntervalSecs * 1000) / 4),
+        clock: () => Math.floor(this.#clock() / 1000),
+        logger: this.log.child({ component: 'rollover-scheduler' }),
+      });
+      scheduler.start();
+      this.#stops.push(() => scheduler.stop());
     }
     await this.orders.start();
     this.#stops.push(async () => {

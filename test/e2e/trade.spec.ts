@@ -38,6 +38,130 @@ async function until<T>(
   }
 }
 
+interface Network {
+  chain: EmbeddedChain;
+  feed: PriceFeedServer;
+  maker: Daemon;
+  taker: Daemon;
+}
+
+/** Chain, feed, oracle, a maker (auto-accept) and a taker, both funded. */
+async function startNetwork(
+  cleanups: (() => Promise<unknown>)[],
+  extra: Record<string, string> = {},
+): Promise<Network> {
+  let chain: EmbeddedChain;
+  let feed: PriceFeedServer;
+  let maker: Daemon;
+  let taker: Daemon;
+  chain = await EmbeddedChain.start({ logger: silent });
+  cleanups.push(() => chain.stop());
+  feed = await PriceFeedServer.start({ port: 0, startPrice: parsePrice('50000'), tickMs: 0 });
+  cleanups.push(() => feed.stop());
+  const oracleDir = await tempDir();
+  cleanups.push(oracleDir.cleanup);
+  const oracle = await OracleServer.start({
+    datadir: oracleDir.path,
+    pricefeedUrl: feed.url,
+    eventIntervalS: EVENT_SECS,
+    lookaheadS: SETTLEMENT_SECS + 4 * EVENT_SECS,
+    logger: silent,
+  });
+  cleanups.push(() => oracle.stop());
+  const common = (dir: string): Record<string, string | string[]> => ({
+    datadir: dir,
+    network: 'regtest',
+    'chain-rpc': chain.rpcUrl,
+    'chain-user': chain.rpcAuth.user,
+    'chain-password': chain.rpcAuth.password,
+    oracle: oracle.url,
+    'oracle-public-key': oracle.publicKey,
+    'oracle-announcement-key': oracle.announcementPublicKey,
+    pricefeed: feed.url,
+    'settlement-interval': String(SETTLEMENT_SECS),
+    'oracle-event-interval': String(EVENT_SECS),
+    'chain-poll-ms': '100',
+    ...extra,
+  });
+  const makerDir = await tempDir();
+  const takerDir = await tempDir();
+  cleanups.push(makerDir.cleanup, takerDir.cleanup);
+  maker = await Daemon.start(
+    await loadConfig({
+      role: 'maker',
+      flags: { ...common(makerDir.path), listen: ['/ip4/127.0.0.1/tcp/0'], 'auto-accept': true },
+    }),
+    { logger: silent },
+  );
+  cleanups.push(() => maker.stop());
+  taker = await Daemon.start(
+    await loadConfig({
+      role: 'taker',
+      flags: { ...common(takerDir.path), maker: [maker.p2p.getMultiaddrs()[0]!.toString()] },
+    }),
+    { logger: silent },
+  );
+  cleanups.push(() => taker.stop());
+  for (const d of [maker, taker]) {
+    const wallet = await until('wallet', () => d.wallet);
+    await chain.fund(await wallet.receiveAddress(), 10_000_000n);
+  }
+  await chain.mine(1);
+  for (const d of [maker, taker]) {
+    await until('funds', async () => {
+      await d.wallet!.sync();
+      return d.wallet!.balance().spendable === 10_000_000n;
+    });
+  }
+  return { chain, feed, maker, taker };
+}
+
+const cfd = (d: Daemon, id: string): Promise<Cfd | undefined> => d.readModel.get(id);
+
+/** The taker takes the maker's short offer (long 100 contracts at 2×); both reach Open. */
+async function openCfd({ chain, maker, taker }: Network): Promise<string> {
+  const now = () => Math.floor(Date.now() / 1000);
+  const { offer } = await until('offers', () =>
+    taker.offers.book
+      .current(now(), { maxOfferAgeSecs: 600 })
+      .find((o) => o.offer.makerPosition === 'short'),
+  );
+  const placed = await taker.orders.placeOrder(peerIdFromString(maker.peerId), offer, {
+    quantity: 100n,
+    leverage: 2,
+  });
+  assert.equal(
+    placed.outcome.type,
+    'completed',
+    'reason' in placed.outcome ? placed.outcome.reason : '',
+  );
+  const id = placed.orderId;
+  await until('maker has it', async () => (await cfd(maker, id))?.setup === 'completed');
+  const lockTxid = (await cfd(taker, id))!.dlc!.lockTxid;
+  await until(
+    'lock in mempool',
+    async () => (await taker.rpc!.getMempoolEntry(lockTxid)) ?? undefined,
+  );
+  await chain.mine(1);
+  for (const d of [maker, taker]) {
+    await until('open', async () => uiState((await cfd(d, id))!) === 'open');
+  }
+  return id;
+}
+
+/** The taker's curve row at `price` for this CFD (fee balance applied). */
+function takerRow(c: Cfd, price: number): bigint {
+  const t = c.terms!;
+  const curve = payoutCurve({
+    initialPrice: t.initialPrice,
+    quantity: t.quantity,
+    longLeverage: t.takerLeverage,
+    shortLeverage: 1,
+    feeBalance: c.feeBalance,
+  });
+  return toRolePayouts([rowAtPrice(curve.rows, price)], 'short')[0]!.taker;
+}
+
 describe('e2e: two daemons trade', function () {
   this.timeout(240_000);
   const cleanups: (() => Promise<unknown>)[] = [];
@@ -47,118 +171,15 @@ describe('e2e: two daemons trade', function () {
   let taker: Daemon;
 
   before(async () => {
-    chain = await EmbeddedChain.start({ logger: silent });
-    cleanups.push(() => chain.stop());
-    feed = await PriceFeedServer.start({ port: 0, startPrice: parsePrice('50000'), tickMs: 0 });
-    cleanups.push(() => feed.stop());
-    const oracleDir = await tempDir();
-    cleanups.push(oracleDir.cleanup);
-    const oracle = await OracleServer.start({
-      datadir: oracleDir.path,
-      pricefeedUrl: feed.url,
-      eventIntervalS: EVENT_SECS,
-      lookaheadS: SETTLEMENT_SECS + 4 * EVENT_SECS,
-      logger: silent,
-    });
-    cleanups.push(() => oracle.stop());
-    const common = (dir: string): Record<string, string | string[]> => ({
-      datadir: dir,
-      network: 'regtest',
-      'chain-rpc': chain.rpcUrl,
-      'chain-user': chain.rpcAuth.user,
-      'chain-password': chain.rpcAuth.password,
-      oracle: oracle.url,
-      'oracle-public-key': oracle.publicKey,
-      'oracle-announcement-key': oracle.announcementPublicKey,
-      pricefeed: feed.url,
-      'settlement-interval': String(SETTLEMENT_SECS),
-      'oracle-event-interval': String(EVENT_SECS),
-      'chain-poll-ms': '100',
-    });
-    const makerDir = await tempDir();
-    const takerDir = await tempDir();
-    cleanups.push(makerDir.cleanup, takerDir.cleanup);
-    maker = await Daemon.start(
-      await loadConfig({
-        role: 'maker',
-        flags: { ...common(makerDir.path), listen: ['/ip4/127.0.0.1/tcp/0'], 'auto-accept': true },
-      }),
-      { logger: silent },
-    );
-    cleanups.push(() => maker.stop());
-    taker = await Daemon.start(
-      await loadConfig({
-        role: 'taker',
-        flags: { ...common(takerDir.path), maker: [maker.p2p.getMultiaddrs()[0]!.toString()] },
-      }),
-      { logger: silent },
-    );
-    cleanups.push(() => taker.stop());
-    for (const d of [maker, taker]) {
-      const wallet = await until('wallet', () => d.wallet);
-      await chain.fund(await wallet.receiveAddress(), 10_000_000n);
-    }
-    await chain.mine(1);
-    for (const d of [maker, taker]) {
-      await until('funds', async () => {
-        await d.wallet!.sync();
-        return d.wallet!.balance().spendable === 10_000_000n;
-      });
-    }
+    ({ chain, feed, maker, taker } = await startNetwork(cleanups));
   });
 
   after(async () => {
     for (const c of cleanups.reverse()) await c().catch(() => undefined);
   });
 
-  const cfd = (d: Daemon, id: string): Promise<Cfd | undefined> => d.readModel.get(id);
-
-  /** The taker takes the maker's short offer (long 100 contracts at 2×); both reach Open. */
-  async function openCfd(): Promise<string> {
-    const now = () => Math.floor(Date.now() / 1000);
-    const { offer } = await until('offers', () =>
-      taker.offers.book
-        .current(now(), { maxOfferAgeSecs: 600 })
-        .find((o) => o.offer.makerPosition === 'short'),
-    );
-    const placed = await taker.orders.placeOrder(peerIdFromString(maker.peerId), offer, {
-      quantity: 100n,
-      leverage: 2,
-    });
-    assert.equal(
-      placed.outcome.type,
-      'completed',
-      'reason' in placed.outcome ? placed.outcome.reason : '',
-    );
-    const id = placed.orderId;
-    await until('maker has it', async () => (await cfd(maker, id))?.setup === 'completed');
-    const lockTxid = (await cfd(taker, id))!.dlc!.lockTxid;
-    await until(
-      'lock in mempool',
-      async () => (await taker.rpc!.getMempoolEntry(lockTxid)) ?? undefined,
-    );
-    await chain.mine(1);
-    for (const d of [maker, taker]) {
-      await until('open', async () => uiState((await cfd(d, id))!) === 'open');
-    }
-    return id;
-  }
-
-  /** The taker's curve row at `price` for this CFD (fee balance applied). */
-  function takerRow(c: Cfd, price: number): bigint {
-    const t = c.terms!;
-    const curve = payoutCurve({
-      initialPrice: t.initialPrice,
-      quantity: t.quantity,
-      longLeverage: t.takerLeverage,
-      shortLeverage: 1,
-      feeBalance: c.feeBalance,
-    });
-    return toRolePayouts([rowAtPrice(curve.rows, price)], 'short')[0]!.taker;
-  }
-
   it('open → collaborative close at the quote: both closed, the taker paid its curve row', async () => {
-    const id = await openCfd();
+    const id = await openCfd({ chain, feed, maker, taker });
     feed.setPrice(parsePrice('52000'));
     await until('fresh quote at the taker', () => {
       const q = taker.feed.latest();
@@ -182,7 +203,7 @@ describe('e2e: two daemons trade', function () {
   });
 
   it('open → force close → CET after the attestation and the CET lock pays the curve row', async () => {
-    const id = await openCfd();
+    const id = await openCfd({ chain, feed, maker, taker });
     const record = (await taker.contracts.get(id))!;
     const commit = signedCommit(record);
     await taker.cfds.execute(id, {
@@ -221,5 +242,58 @@ describe('e2e: two daemons trade', function () {
       takerLeverage: 2,
     });
     assert.ok(out.value > m.taker, 'a long position made money when the price rose');
+  });
+});
+
+describe('e2e: positions roll over and stay closable', function () {
+  this.timeout(240_000);
+  const cleanups: (() => Promise<unknown>)[] = [];
+  after(async () => {
+    for (const c of cleanups.reverse()) await c().catch(() => undefined);
+  });
+
+  it('open → two rollovers → collaborative close', async () => {
+    // Roll over when less than 15 s of the 20-second settlement interval is left.
+    const net = await startNetwork(cleanups, { 'rollover-interval': '5' });
+    const id = await openCfd(net);
+    const opened = (await cfd(net.taker, id))!;
+    const first = opened.dlc!.commitTxid;
+    // Both sides on the same, second (or later) commit, both open: read as one snapshot, since
+    // the next rollover may already be under way.
+    const [m, t] = await until(
+      'two rollovers on both sides',
+      async () => {
+        const [m, t] = [await cfd(net.maker, id), await cfd(net.taker, id)];
+        const same = m?.dlc && t?.dlc && m.dlc.commitTxid === t.dlc.commitTxid;
+        const open = m && t && uiState(m) === 'open' && uiState(t) === 'open';
+        return same && open && t.revokedCommitTxids.length >= 2 ? ([m, t] as const) : undefined;
+      },
+      120_000,
+    );
+    assert.equal(t.revokedCommitTxids[0], first);
+    // Funding accrued at each rollover (positive rate: the long taker pays), the same on both sides.
+    assert.ok(t.feeBalance > opened.feeBalance, `${t.feeBalance} > ${opened.feeBalance}`);
+    assert.equal(m.feeBalance, t.feeBalance);
+
+    // A rollover may start meanwhile: the proposal is then refused, and simply tried again.
+    const settle = () =>
+      (net.taker.settlements as CollabSettlementTaker)
+        .settle(id)
+        .catch((e: unknown) => ({ status: 'failed' as const, reason: String(e) }));
+    let outcome = await settle();
+    for (let i = 0; i < 5 && outcome.status !== 'completed'; i++) {
+      await sleep(1_000);
+      outcome = await settle();
+    }
+    assert.equal(outcome.status, 'completed', 'reason' in outcome ? String(outcome.reason) : '');
+    const closing = (await cfd(net.taker, id))!;
+    await until(
+      'close in mempool',
+      async () => (await net.taker.rpc!.getMempoolEntry(closing.closeTx!.txid)) ?? undefined,
+    );
+    await net.chain.mine(1);
+    for (const d of [net.maker, net.taker]) {
+      await until('closed', async () => (await cfd(d, id))?.settled === 'collaborative');
+    }
   });
 });
