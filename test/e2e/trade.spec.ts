@@ -297,3 +297,53 @@ describe('e2e: positions roll over and stay closable', function () {
     }
   });
 });
+
+describe('e2e: a stale commit is punished', function () {
+  this.timeout(240_000);
+  const cleanups: (() => Promise<unknown>)[] = [];
+  after(async () => {
+    for (const c of cleanups.reverse()) await c().catch(() => undefined);
+  });
+
+  it('whoever publishes a revoked commit loses the whole lock to the other side', async () => {
+    const net = await startNetwork(cleanups, { 'rollover-interval': '5' });
+    // Two positions; each cheater keeps the commit it signed at setup.
+    const a = await openCfd(net);
+    const b = await openCfd(net);
+    const staleByMaker = signedCommit((await net.maker.contracts.get(a))!);
+    const staleByTaker = signedCommit((await net.taker.contracts.get(b))!);
+    for (const [id, stale] of [
+      [a, staleByMaker],
+      [b, staleByTaker],
+    ] as const) {
+      await until(
+        'the stale commit revoked on both sides',
+        async () =>
+          (await cfd(net.maker, id))?.revokedCommitTxids.includes(stale.getId()) &&
+          (await cfd(net.taker, id))?.revokedCommitTxids.includes(stale.getId()),
+        120_000,
+      );
+    }
+
+    for (const [id, stale, cheater, honest] of [
+      [a, staleByMaker, net.maker, net.taker],
+      [b, staleByTaker, net.taker, net.maker],
+    ] as const) {
+      await cheater.rpc!.sendRawTransaction(stale.toHex());
+      await net.chain.mine(1);
+      const punishing = await until(
+        'punish published',
+        async () => (await cfd(honest, id))?.punishTx,
+      );
+      await until(
+        'punish in mempool',
+        async () => (await honest.rpc!.getMempoolEntry(punishing.txid)) ?? undefined,
+      );
+      await net.chain.mine(1);
+      await until('punished', async () => (await cfd(honest, id))?.settled === 'punish');
+      // The honest side took the stale commit's whole output, less the punish fee.
+      const out = await honest.rpc!.getTxOut(punishing.txid, 0);
+      assert.equal(out?.value, stale.outs[0]!.value - 221n);
+    }
+  });
+});
