@@ -347,3 +347,59 @@ describe('e2e: a stale commit is punished', function () {
     }
   });
 });
+
+describe('e2e: liquidation by an hourly event', function () {
+  this.timeout(240_000);
+  const cleanups: (() => Promise<unknown>)[] = [];
+  after(async () => {
+    for (const c of cleanups.reverse()) await c().catch(() => undefined);
+  });
+
+  it('a liquidating price on a liquidation event closes the position through its CET', async () => {
+    const net = await startNetwork(cleanups, { 'rollover-interval': '5' });
+    const id = await openCfd(net);
+    // After a rollover the contract also has CETs for the hourly liquidation events.
+    await until(
+      'rolled over',
+      async () => ((await cfd(net.taker, id))?.revokedCommitTxids.length ?? 0) >= 1,
+      120_000,
+    );
+    // The long taker at 2× is liquidated below two thirds of the opening price.
+    net.feed.setPrice(parsePrice('30000'));
+    const attested = await until(
+      'attested',
+      async () => (await cfd(net.taker, id))?.attestation,
+      60_000,
+    );
+    assert.notEqual(
+      attested.eventId,
+      (await cfd(net.taker, id))!.dlc!.settlementEventId,
+      'a liquidation event',
+    );
+    const commitTxid = (await cfd(net.taker, id))!.commitTx!.txid;
+    await until(
+      'commit in mempool',
+      async () => (await net.taker.rpc!.getMempoolEntry(commitTxid)) ?? undefined,
+    );
+    await net.chain.mine(1);
+    await until('committed', async () => (await cfd(net.taker, id))?.commitConfirmed);
+    await net.chain.mine(12);
+    const cet = await until('CET out', async () => {
+      const c = await cfd(net.taker, id);
+      return c?.cet && c.cetTimelockExpired ? c.cet : undefined;
+    });
+    await until(
+      'CET in mempool',
+      async () => (await net.taker.rpc!.getMempoolEntry(cet.txid)) ?? undefined,
+    );
+    await net.chain.mine(1);
+    for (const d of [net.maker, net.taker]) {
+      await until('closed', async () => (await cfd(d, id))?.settled === 'cet');
+    }
+    // Liquidated: the whole pool (less fees) goes to the maker; the taker's output is dust, dropped.
+    const tx = await net.taker.rpc!.getTransaction(cet.txid);
+    assert.ok(tx);
+    const { Transaction } = await import('bitcoinjs-lib');
+    assert.equal(Transaction.fromHex(tx.hex).outs.length, 1);
+  });
+});
