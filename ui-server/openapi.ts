@@ -176,6 +176,13 @@ export const OPERATIONS: Record<string, Record<string, Operation>> = {
       },
     },
   },
+  '/api/peers/{peerId}/block': {
+    post: {
+      summary: 'Refuse a peer in both directions and hang up on it',
+      description: 'Until restart; `--block <peer id>` makes it permanent.',
+      responses: { 200: '`{blocked: string[]}`', 400: 'not a peer id' },
+    },
+  },
   '/api/wallet': {
     get: {
       summary: 'Wallet balance',

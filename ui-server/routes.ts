@@ -12,6 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { peerIdFromString } from '@libp2p/peer-id';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
 import { signedCommit } from '../dlc/contract.ts';
 import type { CfdAction } from '../model/cfd.ts';
 import { DEFAULT_MAX_CLOCK_SKEW_SECS, validateOrder } from '../model/offer.ts';
@@ -76,6 +77,10 @@ const VERSION = (
     version: string;
   }
 ).version;
+
+const PeerParams = z.strictObject({
+  peerId: z.string().regex(/^12D3KooW[1-9A-HJ-NP-Za-km-z]{44}$/, 'a libp2p Ed25519 peer id'),
+});
 
 /** Registers every route. Routes with `config: { public: true }` need no credentials. */
 export function registerRoutes(app: FastifyInstance, ctx: RouteContext): void {
@@ -263,6 +268,13 @@ export function registerRoutes(app: FastifyInstance, ctx: RouteContext): void {
   };
   app.post('/api/cfds/:id/accept', decide(true));
   app.post('/api/cfds/:id/reject', decide(false));
+
+  // ------------------------------------------------------------------ peers
+  app.post('/api/peers/:peerId/block', async (request) => {
+    const { peerId } = parseInput(PeerParams, request.params, 'path');
+    await daemon.blockPeer(peerId);
+    return { blocked: daemon.blockedPeers };
+  });
 
   // ------------------------------------------------------------------ wallet
   app.get('/api/wallet', async () => service.wallet());

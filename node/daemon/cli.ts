@@ -24,6 +24,7 @@ const usage = (role: Role): string => `usage: dlcfd ${role} --datadir DIR [optio
   --pricefeed URL               BitMEX realtime websocket (default: BitMEX for the network)
   ${role === 'maker' ? '--listen MULTIADDR            where takers reach this maker (repeatable)' : '--maker MULTIADDR/p2p/ID       the maker to trade with (repeatable)'}
   --muxer yamux|mplex           stream multiplexer (default yamux)
+  --block PEER_ID               refuse this peer in both directions (repeatable)
   --ui-host H --ui-port P       where the UI is served (default 127.0.0.1:8000)
   --ui-password W               the UI password (default: generated on first start, printed once)
   --settlement-interval S --rollover-interval S --oracle-event-interval S
@@ -56,7 +57,9 @@ function command(role: Role): Subcommand {
               ? { type: 'boolean' }
               : {
                   type: 'string',
-                  ...(flag === 'listen' || flag === 'maker' ? { multiple: true } : {}),
+                  ...(flag === 'listen' || flag === 'maker' || flag === 'block'
+                    ? { multiple: true }
+                    : {}),
                 };
         }
         const { values, positionals } = parseArgs({

@@ -100,8 +100,10 @@ export const ConfigSchema = z
         /** Taker: the makers to dial, multiaddrs ending in /p2p/<peer id>. */
         makers: z.array(z.string()).default([]),
         muxer: z.enum(['yamux', 'mplex']).default('yamux'),
+        /** Peer ids refused in both directions (a maker blocking a misbehaving taker). */
+        blocked: z.array(z.string()).default([]),
       })
-      .default({ listen: [], makers: [], muxer: 'yamux' }),
+      .default({ listen: [], makers: [], muxer: 'yamux', blocked: [] }),
     ui: z
       .object({
         host: z.string().default('127.0.0.1'),
@@ -150,6 +152,7 @@ export const FLAGS = {
   listen: 'p2p.listen',
   maker: 'p2p.makers',
   muxer: 'p2p.muxer',
+  block: 'p2p.blocked',
   'ui-host': 'ui.host',
   'ui-port': 'ui.port',
   'ui-password': 'ui.password',
@@ -166,7 +169,7 @@ export const FLAGS = {
 } as const satisfies Record<string, string>;
 
 /** Paths whose values are lists (a flag may repeat, an env var is comma-separated). */
-const LISTS = new Set(['p2p.listen', 'p2p.makers']);
+const LISTS = new Set(['p2p.listen', 'p2p.makers', 'p2p.blocked']);
 /** Paths whose values are numbers or booleans in the schema. */
 const NUMBERS = new Set([
   'ui.port',

@@ -55,6 +55,8 @@ export const HEALTH = {
 /** How often the maker re-publishes its offers even when the price has not moved: well inside
  * the taker's 10-minute staleness bound (ItchySats' automation re-put offers every 5 minutes). */
 export const OFFER_REFRESH_MS = 60_000;
+/** A maker connection that survives this long counts as up; one closed sooner was refused. */
+export const CONNECTION_SETTLE_MS = 500;
 /** Smallest pause between two offer publications while the feed ticks. */
 export const OFFER_MIN_INTERVAL_MS = 1_000;
 
@@ -92,6 +94,7 @@ export class Daemon {
   readonly #supervisors: Supervisor[] = [];
   readonly #stops: (() => Promise<void> | void)[] = [];
   readonly #clock: () => number;
+  #blocked = new Set<string>();
 
   private constructor(
     config: DaemonConfig,
@@ -236,10 +239,12 @@ export class Daemon {
     });
     health.report(HEALTH.database, { status: 'ok', detail: `${store.head} events` });
 
+    const blocked = new Set(config.p2p.blocked);
     const p2p = await createP2pNode({
       privateKey: await loadOrCreateIdentity(config.datadir),
       listen: config.p2p.listen,
       muxer: config.p2p.muxer,
+      blocked,
     });
     health.report(HEALTH.p2p, {
       status: 'ok',
@@ -256,9 +261,22 @@ export class Daemon {
         })
       : undefined;
     const daemon = new Daemon(config, { health, log, store, readModel, p2p, rpc, clock });
+    daemon.#blocked = blocked;
     await daemon.#startSubsystems();
     log.info({ role: config.role, peerId: p2p.peerId.toString() }, 'node started');
     return daemon;
+  }
+
+  /** Refuses `peerId` from now on (until restart; `--block` makes it permanent) and hangs up. */
+  async blockPeer(peerId: string): Promise<void> {
+    this.#blocked.add(peerId);
+    await this.p2p.hangUp(peerIdFromString(peerId)).catch(() => undefined);
+    this.log.warn({ peer: peerId }, 'peer blocked');
+  }
+
+  /** Peers this node refuses. */
+  get blockedPeers(): string[] {
+    return [...this.#blocked];
   }
 
   /** The wallet, once the chain answered for the first time (it needs the chain's height). */
@@ -546,11 +564,11 @@ export class Daemon {
       maxBackoffMs: 10_000,
       run: async ({ signal, ready }) => {
         const connection = await this.p2p.dial(addr, { signal });
-        ready();
-        this.health.report(name, { detail: String(connection.remoteAddr) });
         // Ends when the connection closes: the supervisor then redials with backoff.
-        await new Promise<void>((resolve) => {
+        let closed = false;
+        const ended = new Promise<void>((resolve) => {
           const done = (): void => {
+            closed = true;
             this.p2p.removeEventListener('peer:disconnect', onDisconnect);
             signal.removeEventListener('abort', done);
             resolve();
@@ -561,6 +579,14 @@ export class Daemon {
           this.p2p.addEventListener('peer:disconnect', onDisconnect);
           signal.addEventListener('abort', done);
         });
+        // A maker that hangs up at once (it blocked us, or is shutting down) is not connected.
+        await Promise.race([ended, sleep(CONNECTION_SETTLE_MS, signal)]);
+        if (closed && !signal.aborted) throw new Error('the maker hung up at once (blocked?)');
+        if (!signal.aborted) {
+          ready();
+          this.health.report(name, { detail: String(connection.remoteAddr) });
+        }
+        await ended;
         if (!signal.aborted) throw new Error('connection to the maker closed');
       },
     });

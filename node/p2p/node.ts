@@ -31,6 +31,8 @@ export interface P2pNodeOptions {
   readonly listen?: readonly string[];
   /** @default 'yamux' */
   readonly muxer?: Muxer;
+  /** Peers refused in both directions (checked on every connection; the set may change). */
+  readonly blocked?: ReadonlySet<string>;
 }
 
 export type P2pNode = Libp2p<{
@@ -47,6 +49,10 @@ export async function createP2pNode(options: P2pNodeOptions): Promise<P2pNode> {
   return createLibp2p({
     privateKey: options.privateKey,
     nodeInfo: { name: NODE_NAME, version: NODE_VERSION },
+    connectionGater: {
+      denyDialPeer: (peer) => options.blocked?.has(peer.toString()) ?? false,
+      denyInboundEncryptedConnection: (peer) => options.blocked?.has(peer.toString()) ?? false,
+    },
     addresses: { listen: [...(options.listen ?? [])] },
     transports: [tcp()],
     connectionEncrypters: [noise()],

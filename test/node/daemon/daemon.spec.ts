@@ -154,4 +154,58 @@ describe('node/daemon', function () {
       30_000,
     );
   });
+
+  it('a maker that blocks a taker hangs up on it and refuses it from then on', async () => {
+    const feed = await PriceFeedServer.start({
+      port: 0,
+      startPrice: parsePrice('50000'),
+      tickMs: 0,
+    });
+    cleanups.push(() => feed.stop());
+    const makerDir = await tempDir();
+    const takerDir = await tempDir();
+    cleanups.push(makerDir.cleanup, takerDir.cleanup);
+    const maker = await Daemon.start(
+      await loadConfig({
+        role: 'maker',
+        flags: {
+          datadir: makerDir.path,
+          network: 'regtest',
+          listen: ['/ip4/127.0.0.1/tcp/0'],
+          pricefeed: feed.url,
+        },
+      }),
+      { logger: silent },
+    );
+    cleanups.push(() => maker.stop());
+    const taker = await Daemon.start(
+      await loadConfig({
+        role: 'taker',
+        flags: {
+          datadir: takerDir.path,
+          network: 'regtest',
+          maker: [maker.p2p.getMultiaddrs()[0]!.toString()],
+          pricefeed: feed.url,
+        },
+      }),
+      { logger: silent },
+    );
+    cleanups.push(() => taker.stop());
+    const peer = `peer:${maker.peerId}`;
+    await until('connected', () => taker.health.get(peer)?.status === 'ok');
+    const restarts = taker.health.get(peer)?.restarts ?? 0;
+
+    await maker.blockPeer(taker.peerId);
+    assert.deepEqual(maker.blockedPeers, [taker.peerId]);
+    await until('hung up', () => taker.health.get(peer)?.status !== 'ok');
+    const seen: string[] = [];
+    taker.health.subscribe((h) => {
+      if (h.name === peer) seen.push(h.status);
+    });
+    // The taker keeps redialling with backoff; the maker keeps refusing; never shown as up.
+    await until('redialled', () => (taker.health.get(peer)?.restarts ?? 0) >= restarts + 3, 30_000);
+    assert.ok(!seen.includes('ok'), seen.join(' '));
+    assert.match(taker.health.get(peer)?.lastError?.message ?? '', /hung up at once/);
+    assert.equal(maker.p2p.getConnections().length, 0);
+  });
 });
