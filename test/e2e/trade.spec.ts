@@ -403,3 +403,42 @@ describe('e2e: liquidation by an hourly event', function () {
     assert.equal(Transaction.fromHex(tx.hex).outs.length, 1);
   });
 });
+
+describe('e2e: over mplex', function () {
+  this.timeout(240_000);
+  const cleanups: (() => Promise<unknown>)[] = [];
+  after(async () => {
+    for (const c of cleanups.reverse()) await c().catch(() => undefined);
+  });
+
+  it('open → rollover → collaborative close with both nodes on mplex', async () => {
+    const net = await startNetwork(cleanups, { muxer: 'mplex', 'rollover-interval': '5' });
+    const connections = net.taker.p2p.getConnections(peerIdFromString(net.maker.peerId));
+    assert.equal(connections[0]?.multiplexer, '/mplex/6.7.0');
+    const id = await openCfd(net);
+    await until(
+      'rolled over',
+      async () => ((await cfd(net.taker, id))?.revokedCommitTxids.length ?? 0) >= 1,
+      120_000,
+    );
+    const settle = () =>
+      (net.taker.settlements as CollabSettlementTaker)
+        .settle(id)
+        .catch((e: unknown) => ({ status: 'failed' as const, reason: String(e) }));
+    let outcome = await settle();
+    for (let i = 0; i < 5 && outcome.status !== 'completed'; i++) {
+      await sleep(1_000);
+      outcome = await settle();
+    }
+    assert.equal(outcome.status, 'completed', 'reason' in outcome ? String(outcome.reason) : '');
+    const closing = (await cfd(net.taker, id))!;
+    await until(
+      'close in mempool',
+      async () => (await net.taker.rpc!.getMempoolEntry(closing.closeTx!.txid)) ?? undefined,
+    );
+    await net.chain.mine(1);
+    for (const d of [net.maker, net.taker]) {
+      await until('closed', async () => (await cfd(d, id))?.settled === 'collaborative');
+    }
+  });
+});
