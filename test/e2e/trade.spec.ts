@@ -39,6 +39,7 @@ async function until<T>(
 }
 
 interface Network {
+  oracle: OracleServer;
   chain: EmbeddedChain;
   feed: PriceFeedServer;
   maker: Daemon;
@@ -113,7 +114,7 @@ async function startNetwork(
       return d.wallet!.balance().spendable === 10_000_000n;
     });
   }
-  return { chain, feed, maker, taker };
+  return { oracle, chain, feed, maker, taker };
 }
 
 const cfd = (d: Daemon, id: string): Promise<Cfd | undefined> => d.readModel.get(id);
@@ -165,13 +166,14 @@ function takerRow(c: Cfd, price: number): bigint {
 describe('e2e: two daemons trade', function () {
   this.timeout(240_000);
   const cleanups: (() => Promise<unknown>)[] = [];
+  let oracle: OracleServer;
   let chain: EmbeddedChain;
   let feed: PriceFeedServer;
   let maker: Daemon;
   let taker: Daemon;
 
   before(async () => {
-    ({ chain, feed, maker, taker } = await startNetwork(cleanups));
+    ({ oracle, chain, feed, maker, taker } = await startNetwork(cleanups));
   });
 
   after(async () => {
@@ -179,7 +181,7 @@ describe('e2e: two daemons trade', function () {
   });
 
   it('open → collaborative close at the quote: both closed, the taker paid its curve row', async () => {
-    const id = await openCfd({ chain, feed, maker, taker });
+    const id = await openCfd({ oracle, chain, feed, maker, taker });
     feed.setPrice(parsePrice('52000'));
     await until('fresh quote at the taker', () => {
       const q = taker.feed.latest();
@@ -203,7 +205,7 @@ describe('e2e: two daemons trade', function () {
   });
 
   it('open → force close → CET after the attestation and the CET lock pays the curve row', async () => {
-    const id = await openCfd({ chain, feed, maker, taker });
+    const id = await openCfd({ oracle, chain, feed, maker, taker });
     const record = (await taker.contracts.get(id))!;
     const commit = signedCommit(record);
     await taker.cfds.execute(id, {
@@ -440,5 +442,48 @@ describe('e2e: over mplex', function () {
     for (const d of [net.maker, net.taker]) {
       await until('closed', async () => (await cfd(d, id))?.settled === 'collaborative');
     }
+  });
+});
+
+describe('e2e: the oracle goes silent', function () {
+  this.timeout(240_000);
+  const cleanups: (() => Promise<unknown>)[] = [];
+  after(async () => {
+    for (const c of cleanups.reverse()) await c().catch(() => undefined);
+  });
+
+  it('open → force close → no attestation before the refund lock → both get their margins back', async () => {
+    // A short refund lock so the test mines little (production: 216 blocks).
+    const net = await startNetwork(cleanups, { 'refund-timelock': '20' });
+    const id = await openCfd(net);
+    await net.oracle.stop(); // silent from now on
+    const record = (await net.taker.contracts.get(id))!;
+    const commit = signedCommit(record);
+    await net.taker.cfds.execute(id, {
+      type: 'commit',
+      commitTx: { txid: commit.getId(), hex: commit.toHex() },
+    });
+    await until(
+      'commit in mempool',
+      async () => (await net.taker.rpc!.getMempoolEntry(commit.getId())) ?? undefined,
+    );
+    await net.chain.mine(1);
+    await until('committed', async () => (await cfd(net.taker, id))?.commitConfirmed);
+    await net.chain.mine(19);
+    const refund = await until('refund out', async () => (await cfd(net.taker, id))?.refundTx);
+    await until(
+      'refund in mempool',
+      async () => (await net.taker.rpc!.getMempoolEntry(refund.txid)) ?? undefined,
+    );
+    await net.chain.mine(1);
+    for (const d of [net.maker, net.taker]) {
+      await until('refunded', async () => (await cfd(d, id))?.settled === 'refund');
+    }
+    // Each side gets its own margin back, less half the refund fee.
+    const margins = record.lock.margins;
+    const maker = await net.taker.rpc!.getTxOut(refund.txid, 0);
+    const taker = await net.taker.rpc!.getTxOut(refund.txid, 1);
+    assert.ok(maker && margins.maker - maker.value > 0n && margins.maker - maker.value < 1_000n);
+    assert.ok(taker && margins.taker - taker.value > 0n && margins.taker - taker.value < 1_000n);
   });
 });
