@@ -90,7 +90,7 @@ async function startNetwork(
   maker = await Daemon.start(
     await loadConfig({
       role: 'maker',
-      flags: { ...common(makerDir.path), listen: ['/ip4/127.0.0.1/tcp/0'], 'auto-accept': true },
+      flags: { 'auto-accept': true, ...common(makerDir.path), listen: ['/ip4/127.0.0.1/tcp/0'] },
     }),
     { logger: silent },
   );
@@ -485,5 +485,36 @@ describe('e2e: the oracle goes silent', function () {
     const taker = await net.taker.rpc!.getTxOut(refund.txid, 1);
     assert.ok(maker && margins.maker - maker.value > 0n && margins.maker - maker.value < 1_000n);
     assert.ok(taker && margins.taker - taker.value > 0n && margins.taker - taker.value < 1_000n);
+  });
+});
+
+describe('e2e: the maker decides', function () {
+  this.timeout(240_000);
+  const cleanups: (() => Promise<unknown>)[] = [];
+  after(async () => {
+    for (const c of cleanups.reverse()) await c().catch(() => undefined);
+  });
+
+  it('a maker that decides by hand rejects an order: the taker records the rejection and why', async () => {
+    const net = await startNetwork(cleanups, { 'auto-accept': 'false' });
+    const now = () => Math.floor(Date.now() / 1000);
+    const { offer } = await until('offers', () =>
+      net.taker.offers.book
+        .current(now(), { maxOfferAgeSecs: 600 })
+        .find((o) => o.offer.makerPosition === 'short'),
+    );
+    const placing = net.taker.orders.placeOrder(peerIdFromString(net.maker.peerId), offer, {
+      quantity: 100n,
+      leverage: 2,
+    });
+    const pending = await until('a decision awaited', () => net.maker.orders.pendingDecisions()[0]);
+    net.maker.orders.decide(pending.id, { accept: false, reason: 'not today' });
+    const placed = await placing;
+    assert.equal(placed.outcome.type, 'rejected');
+    const rejected = await until('recorded', () => cfd(net.taker, placed.orderId));
+    assert.equal(uiState(rejected), 'rejected');
+    assert.match(rejected.failureReason ?? '', /not today/);
+    // Nothing is reserved any more: the whole balance is spendable again on both sides.
+    for (const d of [net.maker, net.taker]) assert.equal(d.wallet!.balance().reserved, 0n);
   });
 });
