@@ -335,8 +335,15 @@ export class Daemon {
     };
   }
 
-  /** Stops everything, in reverse order of start. */
-  async stop(): Promise<void> {
+  #stopping: Promise<void> | undefined;
+
+  /** Stops everything, in reverse order of start. Idempotent. */
+  stop(): Promise<void> {
+    this.#stopping ??= this.#stop();
+    return this.#stopping;
+  }
+
+  async #stop(): Promise<void> {
     for (const s of [...this.#supervisors].reverse()) await s.stop();
     for (const stop of [...this.#stops].reverse()) await stop();
     await this.readModel.close();
@@ -434,7 +441,7 @@ export class Daemon {
           if (height !== last) {
             health.report(HEALTH.chain, { detail: `height ${height}` });
             last = height;
-            await this.#onBlock(rpc).catch((err: unknown) =>
+            await this.#onBlock(rpc, signal).catch((err: unknown) =>
               health.report(HEALTH.wallet, { status: 'degraded', error: err }),
             );
           }
@@ -446,7 +453,7 @@ export class Daemon {
     chain.start();
   }
 
-  async #onBlock(rpc: BitcoinRpc): Promise<void> {
+  async #onBlock(rpc: BitcoinRpc, signal: AbortSignal): Promise<void> {
     const { config, health } = this;
     if (!this.#wallet) {
       this.#wallet = await Wallet.open({
@@ -470,7 +477,7 @@ export class Daemon {
       // What needed the chain while it was away (a restart resumes every CFD here).
       await this.processManager.reconcileAll();
     }
-    await this.#wallet.sync();
+    await this.#wallet.sync({ signal });
     const b = this.#wallet.balance();
     health.report(HEALTH.wallet, {
       status: 'ok',

@@ -81,6 +81,8 @@ describe('node/daemon', function () {
       tickMs: 50,
     });
     cleanups.push(() => feed.stop());
+    // Stop the node before the services it polls (a node polling a stopping chain keeps it busy).
+    cleanups.push(() => daemon.stop());
     await until('chain ok', () => status(HEALTH.chain) === 'ok', 30_000);
     await until('wallet ok', () => status(HEALTH.wallet) === 'ok', 30_000);
     await until('feed ok', () => status(HEALTH.pricefeed) === 'ok', 30_000);
