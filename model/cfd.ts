@@ -668,23 +668,27 @@ function rolloverFunding(
 // ---------------------------------------------------------------------------------------------
 // UI state and actions
 
-/** What the UI shows a CFD as. Derived, never stored. */
-export type CfdUiState =
-  | 'pendingSetup'
-  | 'contractSetup'
-  | 'pendingOpen'
-  | 'open'
-  | 'rollover'
-  | 'pendingCommit'
-  | 'openCommitted'
-  | 'pendingCet'
-  | 'pendingClose'
-  | 'closed'
-  | 'pendingRefund'
-  | 'refunded'
-  | 'rejected'
-  | 'setupFailed'
-  | 'punished';
+/** Every state the UI shows a CFD in. Derived, never stored. */
+export const CFD_UI_STATES = [
+  'pendingSetup',
+  'contractSetup',
+  'pendingOpen',
+  'open',
+  'rollover',
+  'pendingCommit',
+  'openCommitted',
+  'pendingCet',
+  'pendingClose',
+  'closed',
+  'pendingRefund',
+  'refunded',
+  'rejected',
+  'setupFailed',
+  'punished',
+] as const;
+
+/** What the UI shows a CFD as. */
+export type CfdUiState = (typeof CFD_UI_STATES)[number];
 
 /** The UI state of a CFD, by precedence: what settled it, then what is under way. */
 export function uiState(cfd: Cfd): CfdUiState {

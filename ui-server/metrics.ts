@@ -12,30 +12,14 @@
  * - the default Node process metrics, prefixed `dlcfd_`
  */
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
-import { type CfdUiState, uiState } from '../model/cfd.ts';
+import { CFD_UI_STATES, type CfdUiState, uiState } from '../model/cfd.ts';
 import type { HealthStatus } from '../node/runtime/health.ts';
 import type { LiveFeed } from './events.ts';
 import type { UiService } from './service.ts';
 
 const STATUSES: readonly HealthStatus[] = ['starting', 'ok', 'degraded', 'down', 'stopped'];
 /** Every UI state, so a state with no CFDs reads 0 instead of vanishing. */
-const UI_STATES: readonly CfdUiState[] = [
-  'pendingSetup',
-  'contractSetup',
-  'pendingOpen',
-  'open',
-  'rollover',
-  'pendingCommit',
-  'openCommitted',
-  'pendingCet',
-  'pendingClose',
-  'closed',
-  'pendingRefund',
-  'refunded',
-  'rejected',
-  'setupFailed',
-  'punished',
-];
+const UI_STATES: readonly CfdUiState[] = CFD_UI_STATES;
 
 /** A registry for one UI server (not prom-client's global one: tests run several nodes). */
 export function createMetrics(service: UiService, live: LiveFeed): Registry {
