@@ -39,6 +39,35 @@ async function until<T>(
   }
 }
 
+/** A cleanup list run (in reverse) after the enclosing describe's tests. */
+function useCleanups(): (() => Promise<unknown>)[] {
+  const cleanups: (() => Promise<unknown>)[] = [];
+  after(async () => {
+    for (const c of cleanups.reverse()) await c().catch(() => undefined);
+  });
+  return cleanups;
+}
+
+/** Waits until `d`'s node has `txid` in its mempool, then mines it into a block. */
+async function confirmAfterMempool(chain: EmbeddedChain, d: Daemon, txid: string): Promise<void> {
+  await until(`${txid} in mempool`, async () => (await d.rpc!.getMempoolEntry(txid)) ?? undefined);
+  await chain.mine(1);
+}
+
+/** Proposes a collaborative close, again a few times if a rollover is under way meanwhile. */
+async function settleRetrying(taker: Daemon, id: string) {
+  const settle = () =>
+    (taker.settlements as CollabSettlementTaker)
+      .settle(id)
+      .catch((e: unknown) => ({ status: 'failed' as const, reason: String(e) }));
+  let outcome = await settle();
+  for (let i = 0; i < 5 && outcome.status !== 'completed'; i++) {
+    await sleep(1_000);
+    outcome = await settle();
+  }
+  return outcome;
+}
+
 interface Network {
   oracle: OracleServer;
   chain: EmbeddedChain;
@@ -140,11 +169,7 @@ async function openCfd({ chain, maker, taker }: Network): Promise<string> {
   const id = placed.orderId;
   await until('maker has it', async () => (await cfd(maker, id))?.setup === 'completed');
   const lockTxid = (await cfd(taker, id))!.dlc!.lockTxid;
-  await until(
-    'lock in mempool',
-    async () => (await taker.rpc!.getMempoolEntry(lockTxid)) ?? undefined,
-  );
-  await chain.mine(1);
+  await confirmAfterMempool(chain, taker, lockTxid);
   for (const d of [maker, taker]) {
     await until('open', async () => uiState((await cfd(d, id))!) === 'open');
   }
@@ -191,11 +216,7 @@ describe('e2e: two daemons trade', function () {
     const outcome = await (taker.settlements as CollabSettlementTaker).settle(id);
     assert.equal(outcome.status, 'completed', 'reason' in outcome ? String(outcome.reason) : '');
     const closing = (await cfd(taker, id))!;
-    await until(
-      'close in mempool',
-      async () => (await taker.rpc!.getMempoolEntry(closing.closeTx!.txid)) ?? undefined,
-    );
-    await chain.mine(1);
+    await confirmAfterMempool(chain, taker, closing.closeTx!.txid);
     for (const d of [maker, taker]) {
       await until('closed', async () => (await cfd(d, id))?.settled === 'collaborative');
     }
@@ -213,22 +234,14 @@ describe('e2e: two daemons trade', function () {
       type: 'commit',
       commitTx: { txid: commit.getId(), hex: commit.toHex() },
     });
-    await until(
-      'commit in mempool',
-      async () => (await taker.rpc!.getMempoolEntry(commit.getId())) ?? undefined,
-    );
-    await chain.mine(1);
+    await confirmAfterMempool(chain, taker, commit.getId());
     for (const d of [maker, taker]) {
       await until('committed', async () => (await cfd(d, id))!.commitConfirmed);
     }
     feed.setPrice(parsePrice('55000'));
     await chain.mine(12);
     const cet = await until('attestation and CET', async () => (await cfd(taker, id))?.cet, 90_000);
-    await until(
-      'CET in mempool',
-      async () => (await taker.rpc!.getMempoolEntry(cet.txid)) ?? undefined,
-    );
-    await chain.mine(1);
+    await confirmAfterMempool(chain, taker, cet.txid);
     for (const d of [maker, taker]) {
       await until('closed', async () => (await cfd(d, id))?.settled === 'cet');
     }
@@ -250,10 +263,7 @@ describe('e2e: two daemons trade', function () {
 
 describe('e2e: positions roll over and stay closable', function () {
   this.timeout(240_000);
-  const cleanups: (() => Promise<unknown>)[] = [];
-  after(async () => {
-    for (const c of cleanups.reverse()) await c().catch(() => undefined);
-  });
+  const cleanups = useCleanups();
 
   it('open → two rollovers → collaborative close', async () => {
     // Roll over when less than 15 s of the 20-second settlement interval is left.
@@ -279,22 +289,10 @@ describe('e2e: positions roll over and stay closable', function () {
     assert.equal(m.feeBalance, t.feeBalance);
 
     // A rollover may start meanwhile: the proposal is then refused, and simply tried again.
-    const settle = () =>
-      (net.taker.settlements as CollabSettlementTaker)
-        .settle(id)
-        .catch((e: unknown) => ({ status: 'failed' as const, reason: String(e) }));
-    let outcome = await settle();
-    for (let i = 0; i < 5 && outcome.status !== 'completed'; i++) {
-      await sleep(1_000);
-      outcome = await settle();
-    }
+    const outcome = await settleRetrying(net.taker, id);
     assert.equal(outcome.status, 'completed', 'reason' in outcome ? String(outcome.reason) : '');
     const closing = (await cfd(net.taker, id))!;
-    await until(
-      'close in mempool',
-      async () => (await net.taker.rpc!.getMempoolEntry(closing.closeTx!.txid)) ?? undefined,
-    );
-    await net.chain.mine(1);
+    await confirmAfterMempool(net.chain, net.taker, closing.closeTx!.txid);
     for (const d of [net.maker, net.taker]) {
       await until('closed', async () => (await cfd(d, id))?.settled === 'collaborative');
     }
@@ -303,10 +301,7 @@ describe('e2e: positions roll over and stay closable', function () {
 
 describe('e2e: a stale commit is punished', function () {
   this.timeout(240_000);
-  const cleanups: (() => Promise<unknown>)[] = [];
-  after(async () => {
-    for (const c of cleanups.reverse()) await c().catch(() => undefined);
-  });
+  const cleanups = useCleanups();
 
   it('whoever publishes a revoked commit loses the whole lock to the other side', async () => {
     const net = await startNetwork(cleanups, { 'rollover-interval': '5' });
@@ -338,11 +333,7 @@ describe('e2e: a stale commit is punished', function () {
         'punish published',
         async () => (await cfd(honest, id))?.punishTx,
       );
-      await until(
-        'punish in mempool',
-        async () => (await honest.rpc!.getMempoolEntry(punishing.txid)) ?? undefined,
-      );
-      await net.chain.mine(1);
+      await confirmAfterMempool(net.chain, honest, punishing.txid);
       await until('punished', async () => (await cfd(honest, id))?.settled === 'punish');
       // The honest side took the stale commit's whole output, less the punish fee.
       const out = await honest.rpc!.getTxOut(punishing.txid, 0);
@@ -353,10 +344,7 @@ describe('e2e: a stale commit is punished', function () {
 
 describe('e2e: liquidation by an hourly event', function () {
   this.timeout(240_000);
-  const cleanups: (() => Promise<unknown>)[] = [];
-  after(async () => {
-    for (const c of cleanups.reverse()) await c().catch(() => undefined);
-  });
+  const cleanups = useCleanups();
 
   it('a liquidating price on a liquidation event closes the position through its CET', async () => {
     const net = await startNetwork(cleanups, { 'rollover-interval': '5' });
@@ -380,22 +368,14 @@ describe('e2e: liquidation by an hourly event', function () {
       'a liquidation event',
     );
     const commitTxid = (await cfd(net.taker, id))!.commitTx!.txid;
-    await until(
-      'commit in mempool',
-      async () => (await net.taker.rpc!.getMempoolEntry(commitTxid)) ?? undefined,
-    );
-    await net.chain.mine(1);
+    await confirmAfterMempool(net.chain, net.taker, commitTxid);
     await until('committed', async () => (await cfd(net.taker, id))?.commitConfirmed);
     await net.chain.mine(12);
     const cet = await until('CET out', async () => {
       const c = await cfd(net.taker, id);
       return c?.cet && c.cetTimelockExpired ? c.cet : undefined;
     });
-    await until(
-      'CET in mempool',
-      async () => (await net.taker.rpc!.getMempoolEntry(cet.txid)) ?? undefined,
-    );
-    await net.chain.mine(1);
+    await confirmAfterMempool(net.chain, net.taker, cet.txid);
     for (const d of [net.maker, net.taker]) {
       await until('closed', async () => (await cfd(d, id))?.settled === 'cet');
     }
@@ -409,10 +389,7 @@ describe('e2e: liquidation by an hourly event', function () {
 
 describe('e2e: over mplex', function () {
   this.timeout(240_000);
-  const cleanups: (() => Promise<unknown>)[] = [];
-  after(async () => {
-    for (const c of cleanups.reverse()) await c().catch(() => undefined);
-  });
+  const cleanups = useCleanups();
 
   it('open → rollover → collaborative close with both nodes on mplex', async () => {
     const net = await startNetwork(cleanups, { muxer: 'mplex', 'rollover-interval': '5' });
@@ -424,22 +401,10 @@ describe('e2e: over mplex', function () {
       async () => ((await cfd(net.taker, id))?.revokedCommitTxids.length ?? 0) >= 1,
       120_000,
     );
-    const settle = () =>
-      (net.taker.settlements as CollabSettlementTaker)
-        .settle(id)
-        .catch((e: unknown) => ({ status: 'failed' as const, reason: String(e) }));
-    let outcome = await settle();
-    for (let i = 0; i < 5 && outcome.status !== 'completed'; i++) {
-      await sleep(1_000);
-      outcome = await settle();
-    }
+    const outcome = await settleRetrying(net.taker, id);
     assert.equal(outcome.status, 'completed', 'reason' in outcome ? String(outcome.reason) : '');
     const closing = (await cfd(net.taker, id))!;
-    await until(
-      'close in mempool',
-      async () => (await net.taker.rpc!.getMempoolEntry(closing.closeTx!.txid)) ?? undefined,
-    );
-    await net.chain.mine(1);
+    await confirmAfterMempool(net.chain, net.taker, closing.closeTx!.txid);
     for (const d of [net.maker, net.taker]) {
       await until('closed', async () => (await cfd(d, id))?.settled === 'collaborative');
     }
@@ -448,10 +413,7 @@ describe('e2e: over mplex', function () {
 
 describe('e2e: the oracle goes silent', function () {
   this.timeout(240_000);
-  const cleanups: (() => Promise<unknown>)[] = [];
-  after(async () => {
-    for (const c of cleanups.reverse()) await c().catch(() => undefined);
-  });
+  const cleanups = useCleanups();
 
   it('open → force close → no attestation before the refund lock → both get their margins back', async () => {
     // A short refund lock so the test mines little (production: 216 blocks).
@@ -464,19 +426,11 @@ describe('e2e: the oracle goes silent', function () {
       type: 'commit',
       commitTx: { txid: commit.getId(), hex: commit.toHex() },
     });
-    await until(
-      'commit in mempool',
-      async () => (await net.taker.rpc!.getMempoolEntry(commit.getId())) ?? undefined,
-    );
-    await net.chain.mine(1);
+    await confirmAfterMempool(net.chain, net.taker, commit.getId());
     await until('committed', async () => (await cfd(net.taker, id))?.commitConfirmed);
     await net.chain.mine(19);
     const refund = await until('refund out', async () => (await cfd(net.taker, id))?.refundTx);
-    await until(
-      'refund in mempool',
-      async () => (await net.taker.rpc!.getMempoolEntry(refund.txid)) ?? undefined,
-    );
-    await net.chain.mine(1);
+    await confirmAfterMempool(net.chain, net.taker, refund.txid);
     for (const d of [net.maker, net.taker]) {
       await until('refunded', async () => (await cfd(d, id))?.settled === 'refund');
     }
@@ -491,10 +445,7 @@ describe('e2e: the oracle goes silent', function () {
 
 describe('e2e: the maker decides', function () {
   this.timeout(240_000);
-  const cleanups: (() => Promise<unknown>)[] = [];
-  after(async () => {
-    for (const c of cleanups.reverse()) await c().catch(() => undefined);
-  });
+  const cleanups = useCleanups();
 
   it('a maker that decides by hand rejects an order: the taker records the rejection and why', async () => {
     const net = await startNetwork(cleanups, { 'auto-accept': 'false' });
@@ -522,10 +473,7 @@ describe('e2e: the maker decides', function () {
 
 describe('e2e: bad input on every protocol', function () {
   this.timeout(240_000);
-  const cleanups: (() => Promise<unknown>)[] = [];
-  after(async () => {
-    for (const c of cleanups.reverse()) await c().catch(() => undefined);
-  });
+  const cleanups = useCleanups();
 
   it('malformed, oversized and out-of-order messages reset their stream; the maker keeps serving', async () => {
     const net = await startNetwork(cleanups);
