@@ -4,190 +4,27 @@
 // forces the close and, after the oracle attests and the CET lock passes, both see the CET
 // confirmed. Either way the taker is paid what the curve says.
 import assert from 'node:assert/strict';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { peerIdFromString } from '@libp2p/peer-id';
 import { z } from 'zod';
 import { signedCommit } from '../../dlc/contract.ts';
-import { payoutCurve, rowAtPrice, toRolePayouts } from '../../dlc/payout-curve.ts';
-import { type Cfd, uiState } from '../../model/cfd.ts';
+import { uiState } from '../../model/cfd.ts';
 import { margins } from '../../model/fees.ts';
 import { parsePrice } from '../../model/units.ts';
-import { EmbeddedChain } from '../../node/chain/embedded.ts';
-import { loadConfig } from '../../node/daemon/config.ts';
-import { Daemon } from '../../node/daemon/daemon.ts';
-import { OracleServer } from '../../node/oracle/server.ts';
-import { PriceFeedServer } from '../../node/pricefeed/server.ts';
+import type { EmbeddedChain } from '../../node/chain/embedded.ts';
+import type { Daemon } from '../../node/daemon/daemon.ts';
+import type { OracleServer } from '../../node/oracle/server.ts';
+import type { PriceFeedServer } from '../../node/pricefeed/server.ts';
 import type { CollabSettlementTaker } from '../../protocols/collab-settlement/index.ts';
-import { tempDir } from '../helpers/cfd-fixtures.ts';
-import { silent } from '../node/chain/helpers.ts';
-
-/** Compressed time: a 20-second settlement interval on a 5-second oracle event grid. */
-const SETTLEMENT_SECS = 20;
-const EVENT_SECS = 5;
-
-async function until<T>(
-  what: string,
-  get: () => Promise<T | undefined> | T | undefined,
-  ms = 60_000,
-) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await get();
-    if (v !== undefined && v !== false) return v as T;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
-
-/** A cleanup list run (in reverse) after the enclosing describe's tests. */
-function useCleanups(): (() => Promise<unknown>)[] {
-  const cleanups: (() => Promise<unknown>)[] = [];
-  after(async () => {
-    for (const c of cleanups.reverse()) await c().catch(() => undefined);
-  });
-  return cleanups;
-}
-
-/** Waits until `d`'s node has `txid` in its mempool, then mines it into a block. */
-async function confirmAfterMempool(chain: EmbeddedChain, d: Daemon, txid: string): Promise<void> {
-  await until(`${txid} in mempool`, async () => (await d.rpc!.getMempoolEntry(txid)) ?? undefined);
-  await chain.mine(1);
-}
-
-/** Proposes a collaborative close, again a few times if a rollover is under way meanwhile. */
-async function settleRetrying(taker: Daemon, id: string) {
-  const settle = () =>
-    (taker.settlements as CollabSettlementTaker)
-      .settle(id)
-      .catch((e: unknown) => ({ status: 'failed' as const, reason: String(e) }));
-  let outcome = await settle();
-  for (let i = 0; i < 5 && outcome.status !== 'completed'; i++) {
-    await sleep(1_000);
-    outcome = await settle();
-  }
-  return outcome;
-}
-
-interface Network {
-  oracle: OracleServer;
-  chain: EmbeddedChain;
-  feed: PriceFeedServer;
-  maker: Daemon;
-  taker: Daemon;
-}
-
-/** Chain, feed, oracle, a maker (auto-accept) and a taker, both funded. */
-async function startNetwork(
-  cleanups: (() => Promise<unknown>)[],
-  extra: Record<string, string> = {},
-): Promise<Network> {
-  let chain: EmbeddedChain;
-  let feed: PriceFeedServer;
-  let maker: Daemon;
-  let taker: Daemon;
-  chain = await EmbeddedChain.start({ logger: silent });
-  cleanups.push(() => chain.stop());
-  feed = await PriceFeedServer.start({ port: 0, startPrice: parsePrice('50000'), tickMs: 0 });
-  cleanups.push(() => feed.stop());
-  const oracleDir = await tempDir();
-  cleanups.push(oracleDir.cleanup);
-  const oracle = await OracleServer.start({
-    datadir: oracleDir.path,
-    pricefeedUrl: feed.url,
-    eventIntervalS: EVENT_SECS,
-    lookaheadS: SETTLEMENT_SECS + 4 * EVENT_SECS,
-    logger: silent,
-  });
-  cleanups.push(() => oracle.stop());
-  const common = (dir: string): Record<string, string | string[]> => ({
-    datadir: dir,
-    network: 'regtest',
-    'chain-rpc': chain.rpcUrl,
-    'chain-user': chain.rpcAuth.user,
-    'chain-password': chain.rpcAuth.password,
-    oracle: oracle.url,
-    'oracle-public-key': oracle.publicKey,
-    'oracle-announcement-key': oracle.announcementPublicKey,
-    pricefeed: feed.url,
-    'settlement-interval': String(SETTLEMENT_SECS),
-    'oracle-event-interval': String(EVENT_SECS),
-    'chain-poll-ms': '100',
-    ...extra,
-  });
-  const makerDir = await tempDir();
-  const takerDir = await tempDir();
-  cleanups.push(makerDir.cleanup, takerDir.cleanup);
-  maker = await Daemon.start(
-    await loadConfig({
-      role: 'maker',
-      flags: { 'auto-accept': true, ...common(makerDir.path), listen: ['/ip4/127.0.0.1/tcp/0'] },
-    }),
-    { logger: silent },
-  );
-  cleanups.push(() => maker.stop());
-  taker = await Daemon.start(
-    await loadConfig({
-      role: 'taker',
-      flags: { ...common(takerDir.path), maker: [maker.p2p.getMultiaddrs()[0]!.toString()] },
-    }),
-    { logger: silent },
-  );
-  cleanups.push(() => taker.stop());
-  for (const d of [maker, taker]) {
-    const wallet = await until('wallet', () => d.wallet);
-    await chain.fund(await wallet.receiveAddress(), 10_000_000n);
-  }
-  await chain.mine(1);
-  for (const d of [maker, taker]) {
-    await until('funds', async () => {
-      await d.wallet!.sync();
-      return d.wallet!.balance().spendable === 10_000_000n;
-    });
-  }
-  return { oracle, chain, feed, maker, taker };
-}
-
-const cfd = (d: Daemon, id: string): Promise<Cfd | undefined> => d.readModel.get(id);
-
-/** The taker takes the maker's short offer (long 100 contracts at 2×); both reach Open. */
-async function openCfd({ chain, maker, taker }: Network): Promise<string> {
-  const now = () => Math.floor(Date.now() / 1000);
-  const { offer } = await until('offers', () =>
-    taker.offers.book
-      .current(now(), { maxOfferAgeSecs: 600 })
-      .find((o) => o.offer.makerPosition === 'short'),
-  );
-  const placed = await taker.orders.placeOrder(peerIdFromString(maker.peerId), offer, {
-    quantity: 100n,
-    leverage: 2,
-  });
-  assert.equal(
-    placed.outcome.type,
-    'completed',
-    'reason' in placed.outcome ? placed.outcome.reason : '',
-  );
-  const id = placed.orderId;
-  await until('maker has it', async () => (await cfd(maker, id))?.setup === 'completed');
-  const lockTxid = (await cfd(taker, id))!.dlc!.lockTxid;
-  await confirmAfterMempool(chain, taker, lockTxid);
-  for (const d of [maker, taker]) {
-    await until('open', async () => uiState((await cfd(d, id))!) === 'open');
-  }
-  return id;
-}
-
-/** The taker's curve row at `price` for this CFD (fee balance applied). */
-function takerRow(c: Cfd, price: number): bigint {
-  const t = c.terms!;
-  const curve = payoutCurve({
-    initialPrice: t.initialPrice,
-    quantity: t.quantity,
-    longLeverage: t.takerLeverage,
-    shortLeverage: 1,
-    feeBalance: c.feeBalance,
-  });
-  return toRolePayouts([rowAtPrice(curve.rows, price)], 'short')[0]!.taker;
-}
+import {
+  cfd,
+  confirmAfterMempool,
+  openCfd,
+  settleRetrying,
+  startNetwork,
+  takerRow,
+  until,
+  useCleanups,
+} from './network.ts';
 
 describe('e2e: two daemons trade', function () {
   this.timeout(240_000);
