@@ -237,6 +237,20 @@ export function payoutScriptsOf(record: ContractRecord): PayoutScripts {
   };
 }
 
+/**
+ * Whether `tx`, seen spending the lock, is a collaborative close: every output pays one of the two
+ * payout scripts. Only commits (current or revoked) and closes are ever signed by both parties, and
+ * a commit's one output is the commit script, so this tells a close from any commit without the
+ * price it was agreed at.
+ */
+export function isCollaborativeClose(record: ContractRecord, tx: Transaction): boolean {
+  const scripts = new Set([record.payoutScripts.maker, record.payoutScripts.taker]);
+  const spendsLock = tx.ins.some(
+    (i) => i.index === record.lock.vout && toHex(i.hash.slice().reverse()) === record.lock.txid,
+  );
+  return spendsLock && tx.outs.length > 0 && tx.outs.every((o) => scripts.has(toHex(o.script)));
+}
+
 /** The 2-of-2 lock output every commit spends. */
 export function lockOutput(record: ContractRecord): SpentOutput {
   assertVersion(record);

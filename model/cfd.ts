@@ -109,7 +109,15 @@ export type CfdEvent =
   | { type: 'CollaborativeSettlementRejected'; data: { reason: string } }
   | { type: 'CollaborativeSettlementCompleted'; data: { closeTx: SignedTx; price: Price } }
   | { type: 'CollaborativeSettlementFailed'; data: { reason: string } }
-  | { type: 'CollaborativeSettlementConfirmed'; data: Record<string, never> }
+  | {
+      type: 'CollaborativeSettlementConfirmed';
+      /**
+       * Empty when this node recorded the close it signed; otherwise the close seen confirmed on
+       * chain after its run failed here (it sent its signature, the other side broadcast), with
+       * the price last proposed.
+       */
+      data: { closeTx?: SignedTx; price?: Price };
+    }
   | { type: 'ManualCommit'; data: { commitTx: SignedTx } }
   | { type: 'CommitConfirmed'; data: Record<string, never> }
   | { type: 'CetTimelockExpiredBeforeAttestation'; data: Record<string, never> }
@@ -182,7 +190,11 @@ export type CfdCommand =
   | { type: 'rejectSettlement'; reason: string }
   | { type: 'completeSettlement'; closeTx: SignedTx; price: Price }
   | { type: 'failSettlement'; reason: string }
-  | { type: 'confirmSettlement' }
+  /**
+   * The close confirmed. `closeTx` is for a close this node did not record completing: its run
+   * failed after it signed, and the counterparty broadcast the close anyway.
+   */
+  | { type: 'confirmSettlement'; closeTx?: SignedTx }
   | { type: 'commit'; commitTx: SignedTx }
   | { type: 'confirmCommit' }
   | { type: 'expireCetTimelock' }
@@ -217,6 +229,8 @@ export interface Cfd {
   readonly settlement: { proposal: SettlementProposal; accepted: boolean } | undefined;
   readonly closeTx: SignedTx | undefined;
   readonly closePrice: Price | undefined;
+  /** The price of the last settlement proposal, kept when its run fails or is rejected. */
+  readonly lastSettlementPrice: Price | undefined;
   readonly commitTx: SignedTx | undefined;
   readonly commitConfirmed: boolean;
   readonly cetTimelockExpired: boolean;
@@ -247,6 +261,7 @@ export const EMPTY_CFD: Cfd = Object.freeze({
   settlement: undefined,
   closeTx: undefined,
   closePrice: undefined,
+  lastSettlementPrice: undefined,
   commitTx: undefined,
   commitConfirmed: false,
   cetTimelockExpired: false,
@@ -328,7 +343,11 @@ function applyData(cfd: Cfd, event: CfdEvent): Cfd {
       };
     }
     case 'CollaborativeSettlementStarted':
-      return { ...cfd, settlement: { proposal: event.data.proposal, accepted: false } };
+      return {
+        ...cfd,
+        settlement: { proposal: event.data.proposal, accepted: false },
+        lastSettlementPrice: event.data.proposal.price,
+      };
     case 'CollaborativeSettlementAccepted':
       return cfd.settlement ? { ...cfd, settlement: { ...cfd.settlement, accepted: true } } : cfd;
     case 'CollaborativeSettlementRejected':
@@ -342,7 +361,13 @@ function applyData(cfd: Cfd, event: CfdEvent): Cfd {
         closePrice: event.data.price,
       };
     case 'CollaborativeSettlementConfirmed':
-      return { ...cfd, settled: 'collaborative' };
+      return {
+        ...cfd,
+        settlement: undefined,
+        closeTx: cfd.closeTx ?? event.data.closeTx,
+        closePrice: cfd.closePrice ?? event.data.price,
+        settled: 'collaborative',
+      };
     case 'ManualCommit':
       return { ...committing(cfd), commitTx: event.data.commitTx };
     case 'CommitConfirmed':
@@ -474,7 +499,11 @@ function whyNot(cfd: Cfd, command: CfdCommand): string | undefined {
     case 'completeSettlement':
       return cfd.settlement?.accepted ? needOpen() : 'no accepted settlement proposal';
     case 'confirmSettlement':
-      return cfd.closeTx ? undefined : 'no collaborative close transaction';
+      if (cfd.closeTx) return undefined;
+      if (!command.closeTx) return 'no collaborative close transaction';
+      // A close this node signed but did not record completing: it spends the lock, so neither a
+      // confirmed commit nor another settlement can have happened.
+      return needDlc() ?? (cfd.commitConfirmed ? 'the commit spent the lock' : undefined);
     case 'commit':
       if (needDlc()) return needDlc();
       if (cfd.closeTx) return 'the contract is closing';
@@ -568,7 +597,20 @@ export function decide(cfd: Cfd, command: CfdCommand, now: number): CfdEvent[] {
     case 'failSettlement':
       return [{ type: 'CollaborativeSettlementFailed', data: { reason: command.reason } }];
     case 'confirmSettlement':
-      return [{ type: 'CollaborativeSettlementConfirmed', data: {} }];
+      return [
+        {
+          type: 'CollaborativeSettlementConfirmed',
+          data:
+            cfd.closeTx || !command.closeTx
+              ? {}
+              : {
+                  closeTx: command.closeTx,
+                  ...(cfd.lastSettlementPrice !== undefined && {
+                    price: cfd.lastSettlementPrice,
+                  }),
+                },
+        },
+      ];
     case 'commit':
       return [{ type: 'ManualCommit', data: { commitTx: command.commitTx } }];
     case 'confirmCommit':

@@ -14,6 +14,7 @@ import { Transaction } from 'bitcoinjs-lib';
 import type { Logger } from 'pino';
 import {
   type ContractRecord,
+  isCollaborativeClose,
   lockOutput,
   rebuildCet,
   signedCet,
@@ -125,6 +126,16 @@ export class ProcessManager {
             await run({ type: 'confirmCommit' }); // ours or theirs; reconcile then follows its depth
           } else if (spender === cfd.closeTx?.txid && report.confirmations > 0) {
             await run({ type: 'confirmSettlement' });
+          } else if (
+            report.confirmations > 0 &&
+            isCollaborativeClose(record, Transaction.fromHex(report.spender.hex))
+          ) {
+            // A close whose run failed here after we signed it: the other side broadcast it.
+            this.#log.warn({ cfdId: report.tag, txid: spender }, 'adopting a close seen on chain');
+            await run({
+              type: 'confirmSettlement',
+              closeTx: { txid: spender, hex: report.spender.hex },
+            });
           }
         } else if (report.txid === dlc.commitTxid && report.confirmations > 0) {
           // A CET (ours or theirs) or the refund spent the commit.

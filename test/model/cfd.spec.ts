@@ -413,6 +413,33 @@ describe('model/cfd aggregate', () => {
     assert.deepEqual(decide(cfd, commands.confirmLock, NOW), []);
   });
 
+  it('a close seen on chain after the run failed here settles the CFD at the last proposed price', () => {
+    // The taker signed first, the maker's answer never arrived: the taker recorded the failure,
+    // the maker broadcast the close. The chain is the judge.
+    const failed = run([...opened, 'proposeSettlement', 'failSettlement']);
+    assert.equal(uiState(failed), 'open');
+    const closeTx = tx('c1');
+    assert.throws(
+      () => decide(failed, { type: 'confirmSettlement' }, NOW),
+      /no collaborative close transaction/,
+    );
+    const events = decide(failed, { type: 'confirmSettlement', closeTx }, NOW);
+    const proposal = (commands.proposeSettlement as { proposal: { price: bigint } }).proposal;
+    assert.deepEqual(events, [
+      { type: 'CollaborativeSettlementConfirmed', data: { closeTx, price: proposal.price } },
+    ]);
+    const closed = fold(events, failed);
+    assert.equal(uiState(closed), 'closed');
+    assert.equal(closed.settled, 'collaborative');
+    assert.deepEqual(closed.closeTx, closeTx);
+    assert.equal(closed.closePrice, proposal.price);
+    // Once the commit confirmed, the lock was not spent by a close.
+    assert.throws(
+      () => decide(run([...committed]), { type: 'confirmSettlement', closeTx }, NOW),
+      /the commit spent the lock/,
+    );
+  });
+
   it('a refund is refused once a CET can be published', () => {
     const cfd = run([...cetExpired, 'attest']);
     assert.throws(

@@ -4,14 +4,23 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type ContractRecord, dlcSummary, signedCommit } from '../../../dlc/contract.ts';
+import {
+  type ContractRecord,
+  dlcSummary,
+  isCollaborativeClose,
+  lockOutput,
+  payoutScriptsOf,
+  signedCommit,
+} from '../../../dlc/contract.ts';
 import { attestPrice } from '../../../dlc/oracle.ts';
-import { cetFee } from '../../../dlc/transactions.ts';
+import { finalizeCooperative, signCooperative } from '../../../dlc/sign.ts';
+import { buildClose, cetFee } from '../../../dlc/transactions.ts';
 import { CfdReadModel } from '../../../eventstore/cfd-read-model.ts';
 import { CfdRepository } from '../../../eventstore/cfd-repository.ts';
 import { DlcStore } from '../../../eventstore/dlc-store.ts';
 import { EventStore } from '../../../eventstore/event-store.ts';
 import type { Cfd } from '../../../model/cfd.ts';
+import { asPrice, PRICE_SCALE } from '../../../model/units.ts';
 import { EmbeddedChain } from '../../../node/chain/embedded.ts';
 import { ChainMonitor } from '../../../node/chain/monitor.ts';
 import { BitcoinRpc } from '../../../node/chain/rpc.ts';
@@ -187,6 +196,46 @@ describe('node/daemon/process-manager', function () {
     await chain.mine(1);
     const done = await until(node, 'refunded', (cfd) => cfd.settled === 'refund');
     assert.ok(await rpc.getTxOut(done.refundTx!.txid, 0));
+  });
+
+  it('adopts a collaborative close the other side broadcast after the run failed here', async () => {
+    const c = await contract();
+    const record = c.records.taker;
+    const node = await startNode(record, true);
+    await waitInMempool(record.lock.txid);
+    await chain.mine(1);
+    await until(node, 'lock confirmed', (cfd) => cfd.lockConfirmed);
+    // The taker proposed and signed; the maker's answer never came, so the run failed here.
+    const price = asPrice(51_000n * PRICE_SCALE);
+    const payout = { maker: 200_000n, taker: record.lock.amount - 200_000n };
+    await node.cfds.execute('cfd-test', {
+      type: 'proposeSettlement',
+      proposal: {
+        price,
+        makerPayout: payout.maker,
+        takerPayout: payout.taker,
+        proposedBy: 'taker',
+      },
+    });
+    await node.cfds.execute('cfd-test', { type: 'acceptSettlement' });
+    await node.cfds.execute('cfd-test', { type: 'failSettlement', reason: 'timed out' });
+    // The maker finalises the close with the taker's signature and broadcasts it.
+    const closeFor = () =>
+      buildClose(
+        lockOutput(record),
+        { maker: c.maker.identity.pub, taker: c.taker.identity.pub },
+        payout,
+        payoutScriptsOf(record),
+      );
+    const takerSig = signCooperative(closeFor(), 'taker', c.taker.identity.priv);
+    const close = finalizeCooperative(closeFor(), 'maker', c.maker.identity.priv, takerSig);
+    assert.ok(isCollaborativeClose(record, close));
+    assert.ok(!isCollaborativeClose(record, signedCommit(record)));
+    await rpc.sendRawTransaction(close.toHex());
+    await chain.mine(1);
+    const closed = await until(node, 'close adopted', (cfd) => cfd.settled === 'collaborative');
+    assert.equal(closed.closeTx?.txid, close.getId());
+    assert.equal(closed.closePrice, price);
   });
 
   async function waitInMempool(txid: string): Promise<void> {
