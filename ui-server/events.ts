@@ -1,7 +1,8 @@
 /**
  * The live feed: server-sent events at `GET /api/events`.
  *
- * On connect a client gets a snapshot — `health`, `cfds`, `offers`, `quote`, `wallet` — and then
+ * On connect a client gets a snapshot — `health`, `cfds`, `offers`, `quote`, `wallet`, and on a
+ * maker `policy` — and then
  * every change as it happens:
  *
  * | event    | data                                               | when                              |
@@ -12,6 +13,7 @@
  * | `offers` | `{offers: OfferView[], reason}`                    | offers or the maker connection changed |
  * | `quote`  | `QuoteView` or `null`                              | at most once per {@link QUOTE_THROTTLE_MS} |
  * | `wallet` | `{available: true, …WalletView}` or `{available: false, reason}` | after each wallet sync, withdrawal |
+ * | `policy` | the maker's policy (as `GET /api/maker/policy`)  | maker: the policy changed         |
  *
  * A comment line (`: heartbeat`) every {@link HEARTBEAT_MS} keeps proxies and idle timeouts from
  * closing the stream. A client that stops reading is dropped once {@link MAX_BUFFERED_BYTES} are
@@ -31,7 +33,7 @@ export const MAX_BUFFERED_BYTES = 1024 * 1024;
 /** Browsers retry after this many ms when the stream drops (the `retry:` field). */
 export const CLIENT_RETRY_MS = 2_000;
 
-export type LiveEventName = 'health' | 'cfds' | 'cfd' | 'offers' | 'quote' | 'wallet';
+export type LiveEventName = 'health' | 'cfds' | 'cfd' | 'offers' | 'quote' | 'wallet' | 'policy';
 
 export interface LiveFeedOptions {
   readonly logger: Logger;
@@ -84,6 +86,15 @@ export class LiveFeed {
       d.offers.onOffers(() => this.#mark('offers')),
       d.feed.onQuote(() => this.#onQuote()),
     );
+    if (d.policy) {
+      this.#unsubscribe.push(
+        d.policy.onChange((policy) => {
+          this.#send('policy', policy);
+          // The offers follow within a moment; the supervisor's health change marks them again.
+          this.#mark('offers');
+        }),
+      );
+    }
     const heartbeat = setInterval(() => {
       for (const c of this.#clients) this.#write(c, `: heartbeat ${Date.now()}\n\n`);
     }, options.heartbeatMs ?? HEARTBEAT_MS);
@@ -134,7 +145,8 @@ export class LiveFeed {
         frame('cfds', { cfds: await s.cfds() }) +
         frame('offers', s.offers()) +
         frame('quote', s.quote()) +
-        frame('wallet', s.walletState());
+        frame('wallet', s.walletState()) +
+        (s.daemon.policy ? frame('policy', s.daemon.policy.current) : '');
     } catch (err) {
       this.#log.warn({ err }, 'live feed snapshot failed');
       this.#holding.delete(res);

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import {
   ChangePasswordBody,
   LoginBody,
+  MakerPolicyBody,
   MnemonicBody,
   OrderBody,
   RejectBody,
@@ -27,6 +28,11 @@ interface Operation {
 }
 
 const sats = 'satoshis as a decimal string';
+const POLICY_SHAPE =
+  '`{autoAccept, publishing, spreadBps, minQuantity, maxQuantity, lotSize, leverageChoices, ' +
+  'fundingRate, openingFee, txFeeRate}`: quantities (contracts) and openingFee (satoshis) are ' +
+  'decimal strings, fundingRate a decimal string per settlement interval (positive: long pays ' +
+  'short), txFeeRate sat/vB.';
 const cfdId = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
 
 /** Method → operation, per path (OpenAPI syntax: `{id}`). */
@@ -90,8 +96,9 @@ export const OPERATIONS: Record<string, Record<string, Operation>> = {
     get: {
       summary: 'Live feed (server-sent events)',
       description:
-        'Snapshot on connect (`health`, `cfds`, `offers`, `quote`, `wallet`), then `health`, ' +
-        '`cfd`, `offers`, `quote` (throttled) and `wallet` events as they happen; heartbeat comments.',
+        'Snapshot on connect (`health`, `cfds`, `offers`, `quote`, `wallet`, and on a maker ' +
+        '`policy`), then `health`, `cfd`, `offers`, `quote` (throttled), `wallet` and `policy` ' +
+        'events as they happen; heartbeat comments.',
       produces: 'text/event-stream',
       responses: { 200: 'event stream' },
     },
@@ -174,6 +181,25 @@ export const OPERATIONS: Record<string, Record<string, Operation>> = {
         404: 'no such CFD, or nothing of it awaits a decision',
         409: 'nothing to reject',
       },
+    },
+  },
+  '/api/maker/policy': {
+    get: {
+      summary: 'The maker’s policy (maker)',
+      description: POLICY_SHAPE,
+      responses: { 200: 'the policy', 409: 'a taker has no maker policy' },
+    },
+    put: {
+      summary: 'Change the maker’s policy (maker); applies at once',
+      description:
+        'Any subset of the fields. The result must hold together: minQuantity ≤ maxQuantity, ' +
+        'both multiples of lotSize; leverages from 1, 2, 3, 4, 5, 10, 15, 20, 25, 50, 100; ' +
+        'spreadBps 0…1000; fundingRate within ±0.01; txFeeRate 1…1000 sat/vB. The policy is ' +
+        'kept in the data dir and wins over the config from then on; offers are republished ' +
+        'at once (`publishing: false` withdraws them) and a `policy` event goes out on ' +
+        `/api/events. Answers the whole new policy. ${POLICY_SHAPE}`,
+      body: MakerPolicyBody,
+      responses: { 200: 'the new policy', 409: 'a taker has no maker policy' },
     },
   },
   '/api/peers/{peerId}/block': {

@@ -35,6 +35,7 @@ import {
   UnavailableError,
 } from './errors.ts';
 import type { LiveFeed } from './events.ts';
+import { registerMakerRoutes } from './maker-routes.ts';
 import { openApiDocument } from './openapi.ts';
 import {
   CfdParams,
@@ -275,6 +276,9 @@ export function registerRoutes(app: FastifyInstance, ctx: RouteContext): void {
     await daemon.blockPeer(peerId);
     return { blocked: daemon.blockedPeers };
   });
+
+  // ------------------------------------------------------------------ maker policy
+  registerMakerRoutes(app, service);
 
   // ------------------------------------------------------------------ wallet
   app.get('/api/wallet', async () => service.wallet());

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { MAX_LEVERAGE } from '../model/units.ts';
+import { makerPolicyFields } from '../node/daemon/maker-policy.ts';
 import { MIN_PASSWORD_LENGTH } from './auth.ts';
 import { ValidationError } from './errors.ts';
 
@@ -66,6 +67,12 @@ export const OrderBody = z.strictObject({
 });
 
 export const RejectBody = z.strictObject({ reason: z.string().max(500).optional() }).optional();
+
+/**
+ * `PUT /api/maker/policy`: any subset of the policy's fields, each checked on its own here; the
+ * checks across fields (min ≤ max, multiples of the lot size) run on the merged policy.
+ */
+export const MakerPolicyBody = z.strictObject(makerPolicyFields).partial();
 
 export const CfdParams = z.strictObject({
   id: z.string().min(1).max(200),

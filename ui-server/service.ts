@@ -77,15 +77,17 @@ export class UiService {
   offers(): OffersView {
     const d = this.daemon;
     if (d.config.role === 'maker') {
+      if (d.policy && !d.policy.current.publishing) {
+        return { offers: [], reason: 'offers withdrawn by the maker (policy: publishing false)' };
+      }
       const h = d.health.get(HEALTH.offers);
       const q = d.feed.latest();
-      if (h?.status !== 'ok' || !q || q.stale) {
+      // What takers were sent (same ids), not offers recomputed now.
+      const published = d.offers.published;
+      if (h?.status !== 'ok' || !q || q.stale || published.length === 0) {
         return { offers: [], reason: `no offers published: ${describe(h?.detail, h?.status)}` };
       }
-      return {
-        offers: d.makerOffers(q.bid, q.ask).map((o) => offerView(d.peerId, o)),
-        reason: null,
-      };
+      return { offers: published.map((o) => offerView(d.peerId, o)), reason: null };
     }
     const now = Math.floor(this.#clock() / 1000);
     const current = d.offers.book.current(now, { maxOfferAgeSecs: d.config.time.offerMaxAgeSecs });

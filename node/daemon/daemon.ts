@@ -38,6 +38,7 @@ import { HealthRegistry, type HealthStatus } from '../runtime/health.ts';
 import { Supervisor } from '../runtime/supervisor.ts';
 import { Wallet } from '../wallet/wallet.ts';
 import type { DaemonConfig } from './config.ts';
+import { type MakerPolicy, MakerPolicyStore, policyFromConfig } from './maker-policy.ts';
 import { ProcessManager } from './process-manager.ts';
 
 /** Names under which subsystems report health. Peers report as `peer:<peer id>`. */
@@ -89,6 +90,8 @@ export class Daemon {
   readonly rollovers: RolloverProtocol;
   /** Signs and verifies whole CET sets over all cores; one per node. */
   readonly pool: AdaptorWorkerPool;
+  /** Maker: the live policy (offers, spread, rates, auto-accept); undefined on a taker. */
+  readonly policy: MakerPolicyStore | undefined;
   #wallet: Wallet | undefined;
   #monitor: ChainMonitor | undefined;
   readonly #supervisors: Supervisor[] = [];
@@ -106,9 +109,11 @@ export class Daemon {
       p2p: P2pNode;
       rpc: BitcoinRpc | undefined;
       clock: () => number;
+      policy: MakerPolicyStore | undefined;
     },
   ) {
     this.config = config;
+    this.policy = parts.policy;
     this.health = parts.health;
     this.log = parts.log;
     this.store = parts.store;
@@ -145,8 +150,11 @@ export class Daemon {
       oracle: this.#oracleForOrders(),
       pool: this.pool,
       offers: () => this.offers.published,
-      ...(config.role === 'maker' && config.maker.autoAccept
-        ? { policy: () => ({ accept: true as const }) }
+      ...(config.role === 'maker'
+        ? {
+            policy: () =>
+              this.#makerPolicy().autoAccept ? { accept: true as const } : ('manual' as const),
+          }
         : {}),
       timelocks: { cet: config.time.cetTimelockBlocks, refund: config.time.refundTimelockBlocks },
       orderPolicy: {
@@ -167,12 +175,15 @@ export class Daemon {
       pool: this.pool,
       ...(config.role === 'maker'
         ? {
-            policy: () => ({
-              accept: true as const,
-              fundingRate: parseFundingRate(config.maker.fundingRate),
-              fundingRateAsOf: Math.floor(parts.clock() / 1000),
-              feeRate: BigInt(config.maker.txFeeRate),
-            }),
+            policy: () => {
+              const p = this.#makerPolicy();
+              return {
+                accept: true as const,
+                fundingRate: parseFundingRate(p.fundingRate),
+                fundingRateAsOf: Math.floor(parts.clock() / 1000),
+                feeRate: BigInt(p.txFeeRate),
+              };
+            },
           }
         : {}),
       config: {
@@ -201,7 +212,7 @@ export class Daemon {
       config.role === 'maker'
         ? new CollabSettlementMaker(parts.p2p, {
             ...settlementInit,
-            policy: () => (config.maker.autoAccept ? 'accept' : 'manual'),
+            policy: () => (this.#makerPolicy().autoAccept ? 'accept' : 'manual'),
           })
         : new CollabSettlementTaker(parts.p2p, settlementInit);
     this.orders.onOutcome(({ outcome }) => {
@@ -260,7 +271,24 @@ export class Daemon {
           logger: log.child({ component: 'chain' }),
         })
       : undefined;
-    const daemon = new Daemon(config, { health, log, store, readModel, p2p, rpc, clock });
+    const policy =
+      config.role === 'maker'
+        ? await MakerPolicyStore.open({
+            datadir: config.datadir,
+            defaults: config.maker,
+            logger: log.child({ component: 'maker-policy' }),
+          })
+        : undefined;
+    const daemon = new Daemon(config, {
+      health,
+      log,
+      store,
+      readModel,
+      p2p,
+      rpc,
+      clock,
+      policy,
+    });
     daemon.#blocked = blocked;
     await daemon.#startSubsystems();
     log.info({ role: config.role, peerId: p2p.peerId.toString() }, 'node started');
@@ -277,6 +305,11 @@ export class Daemon {
   /** Peers this node refuses. */
   get blockedPeers(): string[] {
     return [...this.#blocked];
+  }
+
+  /** The maker's policy now: the live one, or (a taker asking) the config's. */
+  #makerPolicy(): MakerPolicy {
+    return this.policy?.current ?? policyFromConfig(this.config.maker);
   }
 
   /** The wallet, once the chain answered for the first time (it needs the chain's height). */
@@ -491,7 +524,10 @@ export class Daemon {
     });
   }
 
-  /** Maker: offers follow the feed with a spread, republished on change and periodically. */
+  /**
+   * Maker: offers follow the feed with a spread, republished on change and periodically, and at
+   * once when the policy changes (it wakes the loop); withdrawn while the policy says so.
+   */
   #superviseOffers(): void {
     const { health } = this;
     const sup = new Supervisor({
@@ -501,24 +537,41 @@ export class Daemon {
       run: async ({ signal, ready, degraded }) => {
         let lastKey = '';
         let lastAt = 0;
-        while (!signal.aborted) {
-          const quote = this.feed.latest();
-          if (!quote || quote.stale) {
-            degraded('no fresh quote from the price feed: no offers published');
-            if (lastKey !== 'none') await this.offers.publish([], { signal });
-            lastKey = 'none';
-          } else {
-            const offers = this.makerOffers(quote.bid, quote.ask);
-            const key = offers.map((o) => o.price).join();
-            const now = this.#clock();
-            if (key !== lastKey || now - lastAt >= OFFER_REFRESH_MS) {
-              await this.offers.publish(offers, { signal });
-              lastKey = key;
-              lastAt = now;
+        let wake = new AbortController();
+        const unsubscribe = this.policy?.onChange(() => wake.abort());
+        try {
+          while (!signal.aborted) {
+            const quote = this.feed.latest();
+            const version = this.policy?.version ?? 0;
+            if (!this.#makerPolicy().publishing) {
+              if (lastKey !== 'withdrawn') {
+                await this.offers.publish([], { signal });
+                ready();
+                health.report(HEALTH.offers, {
+                  detail: 'withdrawn by the maker (publishing: false)',
+                });
+              }
+              lastKey = 'withdrawn';
+            } else if (!quote || quote.stale) {
+              degraded('no fresh quote from the price feed: no offers published');
+              if (lastKey !== 'none') await this.offers.publish([], { signal });
+              lastKey = 'none';
+            } else {
+              const offers = this.makerOffers(quote.bid, quote.ask);
+              const key = `${version}:${offers.map((o) => o.price).join()}`;
+              const now = this.#clock();
+              if (key !== lastKey || now - lastAt >= OFFER_REFRESH_MS) {
+                await this.offers.publish(offers, { signal });
+                lastKey = key;
+                lastAt = now;
+              }
+              ready();
             }
-            ready();
+            await sleep(OFFER_MIN_INTERVAL_MS, AbortSignal.any([signal, wake.signal]));
+            if (wake.signal.aborted) wake = new AbortController();
           }
-          await sleep(OFFER_MIN_INTERVAL_MS, signal);
+        } finally {
+          unsubscribe?.();
         }
       },
     });
@@ -531,7 +584,7 @@ export class Daemon {
    * bid minus the spread, settling on the first oracle event one settlement interval ahead.
    */
   makerOffers(bid: Price, ask: Price): Offer[] {
-    const m = this.config.maker;
+    const m = this.#makerPolicy();
     const t = this.config.time;
     const now = Math.floor(this.#clock() / 1000);
     const event = oracleEventId(

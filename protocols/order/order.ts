@@ -94,10 +94,13 @@ export interface OrderProtocolInit {
   /** Maker: the offers published now (an order must name one). */
   readonly offers?: () => readonly Offer[];
   /**
-   * Maker: auto-accept policy. Absent: every order waits for {@link OrderProtocol.decide} (the
-   * maker's user), and is rejected after `timeouts.makerDecisionMs`.
+   * Maker: auto-accept policy. Absent, or answering `manual`: the order waits for
+   * {@link OrderProtocol.decide} (the maker's user), and is rejected after
+   * `timeouts.makerDecisionMs`. Asked per order, so a policy that changes applies at once.
    */
-  readonly policy?: (terms: CfdTerms) => OrderDecision | Promise<OrderDecision>;
+  readonly policy?: (
+    terms: CfdTerms,
+  ) => OrderDecision | 'manual' | Promise<OrderDecision | 'manual'>;
   /** @default { cet: CET_TIMELOCK, refund: REFUND_TIMELOCK } */
   readonly timelocks?: Timelocks;
   /** @default DEFAULT_ORDER_POLICY */
@@ -373,8 +376,9 @@ export class OrderProtocol {
 
   async #decide(terms: CfdTerms, log: Logger): Promise<SetupResult> {
     let decision: OrderDecision;
-    if (this.#init.policy) {
-      decision = await this.#init.policy(terms);
+    const auto = this.#init.policy ? await this.#init.policy(terms) : 'manual';
+    if (auto !== 'manual') {
+      decision = auto;
     } else {
       log.info({ orderId: terms.id }, 'order awaits a decision');
       decision = await new Promise<OrderDecision>((resolve) => {
