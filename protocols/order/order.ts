@@ -23,6 +23,7 @@ import { DEFAULT_ORDER_POLICY, type Offer, type OrderPolicy } from '../../model/
 import type { Contracts, Leverage } from '../../model/units.ts';
 import type { OracleClient } from '../../node/oracle/client.ts';
 import type { P2pNode } from '../../node/p2p/node.ts';
+import { withFailPointsExecutor, withFailPointsTransport } from '../../node/runtime/failpoints.ts';
 import { outputScript } from '../../node/wallet/keys.ts';
 import type { Wallet } from '../../node/wallet/wallet.ts';
 import { Framed } from '../wire.ts';
@@ -43,6 +44,7 @@ import { UnknownPendingOrderError } from './errors.ts';
 import { type SetupMessage, SetupMessageSchema, type SetupMessageType } from './messages.ts';
 import {
   MakerSetup,
+  type SetupEffect,
   type SetupOutcome,
   type SetupRequest,
   type SetupResult,
@@ -225,7 +227,13 @@ export class OrderProtocol {
       // Not even connected: record the order as placed and failed, so the UI shows why.
       transport = unreachable(err as Error);
     }
-    const outcome = await runSetup(machine, first, transport, this.#executor(orderId, log), log);
+    const outcome = await runSetup(
+      machine,
+      first,
+      withFailPointsTransport('order.taker', transport),
+      withFailPointsExecutor('order.taker', this.#executor(orderId, log), persistKind),
+      log,
+    );
     return this.#finish(orderId, maker.toString(), outcome, log);
   }
 
@@ -242,8 +250,12 @@ export class OrderProtocol {
     const outcome = await runSetup(
       machine,
       machine.start(),
-      this.#transport(stream),
-      this.#executor(() => machine.cfdId, log),
+      withFailPointsTransport('order.maker', this.#transport(stream)),
+      withFailPointsExecutor(
+        'order.maker',
+        this.#executor(() => machine.cfdId, log),
+        persistKind,
+      ),
       log,
     );
     this.#finish(machine.cfdId ?? '(none)', peer.toString(), outcome, log);
@@ -399,6 +411,11 @@ export class OrderProtocol {
       ? { type: 'decided', accept: true }
       : { type: 'decided', accept: false, reason: decision.reason };
   }
+}
+
+/** For fail points: the record stored before our lock signature leaves, or the signed one. */
+function persistKind(effect: SetupEffect): 'pending' | 'final' | undefined {
+  return effect.type === 'persist' ? (effect.record.lock.signed ? 'final' : 'pending') : undefined;
 }
 
 /** Fresh identity, publish and revocation secrets for one CFD. */

@@ -169,7 +169,17 @@ export type SetupOutcome =
       readonly ackMissing: boolean;
     }
   | { readonly type: 'rejected'; readonly reason: string }
-  | { readonly type: 'failed'; readonly reason: string };
+  | {
+      readonly type: 'failed';
+      readonly reason: string;
+      /**
+       * Our lock signature may have reached the peer, which may then hold the whole lock and
+       * broadcast it: nothing is undone (the CFD stays in setup, our coins stay reserved) and the
+       * node's process manager watches for the lock — it adopts the lock if it appears, and fails
+       * the setup only once the lock can no longer confirm.
+       */
+      readonly lockMayBroadcast?: true;
+    };
 
 export interface SetupStep {
   readonly effects: readonly SetupEffect[];
@@ -253,6 +263,8 @@ abstract class ContractSetup {
   #own: { commit: Uint8Array; refund: Uint8Array } | undefined;
   #theirs: { commit: Uint8Array; refund: Uint8Array; cets: Uint8Array[][][] } | undefined;
   #ownLockSigs: LockSignatureMsg['signatures'] | undefined;
+  /** Our lock signature was handed to the driver to send: from now on it may be out. */
+  #lockSignatureOut = false;
   #final: { record: ContractRecord; lockTx: Transaction } | undefined;
 
   protected constructor(init: {
@@ -319,6 +331,10 @@ abstract class ContractSetup {
     if (failedEffect?.type === 'record' && failedEffect.command.type === 'placeOrder') {
       this.placed = false;
     }
+    if (failedEffect?.type === 'persist' && !failedEffect.record.lock.signed) {
+      // The record our lock signature waits for was not stored: the signature never left.
+      this.#lockSignatureOut = false;
+    }
     if (failedEffect?.type === 'record' && failedEffect.command.type === 'completeContractSetup') {
       // The record is stored but the log refused the completion: not ours to call failed either.
       this.placed = false;
@@ -353,6 +369,10 @@ abstract class ContractSetup {
   }
 
   protected failed(reason: string): SetupStep {
+    if (this.#lockSignatureOut) {
+      // The peer may hold our lock signature (and so the whole lock): undo nothing here.
+      return this.end({ type: 'failed', reason, lockMayBroadcast: true });
+    }
     const effects: SetupEffect[] = [];
     if (this.reservationId) effects.push({ type: 'release', reservationId: this.reservationId });
     if (this.placed)
@@ -657,6 +677,7 @@ abstract class ContractSetup {
     // Persisted before our lock signature leaves: whatever the peer does next, we can get out.
     const pending = this.#record(tx.lock.tx, false);
     this.state = 'awaitLockSignature';
+    this.#lockSignatureOut = true;
     return step([{ type: 'lockSignature', signatures: this.#ownLockSigs }], {
       effects: [{ type: 'persist', record: pending }],
     });

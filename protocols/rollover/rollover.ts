@@ -15,6 +15,7 @@ import { type Cfd, decide } from '../../model/cfd.ts';
 import type { FeeRate, FundingRate } from '../../model/units.ts';
 import type { OracleClient } from '../../node/oracle/client.ts';
 import type { P2pNode } from '../../node/p2p/node.ts';
+import { withFailPointsExecutor, withFailPointsTransport } from '../../node/runtime/failpoints.ts';
 import { Framed } from '../wire.ts';
 import {
   DECISION_TIMEOUT_MS,
@@ -33,6 +34,7 @@ import { CannotRolloverError } from './errors.ts';
 import {
   MakerRollover,
   type RolloverConfig,
+  type RolloverEffect,
   type RolloverOutcome,
   type RolloverRequest,
   type RolloverResult,
@@ -191,8 +193,8 @@ export class RolloverProtocol {
       const outcome = await runRollover(
         machine,
         machine.start(),
-        transport,
-        this.#executor(log),
+        withFailPointsTransport('rollover.taker', transport),
+        withFailPointsExecutor('rollover.taker', this.#executor(log), persistKind),
         log,
       );
       return this.#finish(cfdId, maker.toString(), outcome, log);
@@ -219,8 +221,8 @@ export class RolloverProtocol {
       const outcome = await runRollover(
         machine,
         machine.start(),
-        this.#transport(stream),
-        executor,
+        withFailPointsTransport('rollover.maker', this.#transport(stream)),
+        withFailPointsExecutor('rollover.maker', executor, persistKind),
         log,
       );
       this.#finish(machine.cfdId ?? claimed ?? '(none)', peer.toString(), outcome, log);
@@ -338,6 +340,15 @@ export class RolloverProtocol {
       },
     };
   }
+}
+
+/** For fail points: the record with the new commit (`previous` set) or the final one. */
+function persistKind(effect: RolloverEffect): 'pending' | 'final' | undefined {
+  return effect.type === 'persist'
+    ? (effect.record as RolloverContractRecord).previous
+      ? 'pending'
+      : 'final'
+    : undefined;
 }
 
 function freshSecrets() {
