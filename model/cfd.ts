@@ -102,7 +102,15 @@ export type CfdEvent =
   | { type: 'RolloverStarted'; data: { proposedBy: Role } }
   | { type: 'RolloverAccepted'; data: Record<string, never> }
   | { type: 'RolloverRejected'; data: { reason: string } }
-  | { type: 'RolloverCompleted'; data: { dlc: DlcSummary; funding: FundingFeeCharge } }
+  | {
+      type: 'RolloverCompleted';
+      data: {
+        dlc: DlcSummary;
+        funding: FundingFeeCharge;
+        /** Every commit this rollover revoked (absent in events written before catch-ups). */
+        revokedCommitTxids?: readonly string[];
+      };
+    }
   | { type: 'RolloverFailed'; data: { reason: string } }
   | { type: 'CollaborativeSettlementStarted'; data: { proposal: SettlementProposal } }
   | { type: 'CollaborativeSettlementAccepted'; data: Record<string, never> }
@@ -183,7 +191,26 @@ export type CfdCommand =
   | { type: 'startRollover'; proposedBy: Role }
   | { type: 'acceptRollover' }
   | { type: 'rejectRollover'; reason: string }
-  | { type: 'completeRollover'; dlc: DlcSummary; fundingRate: FundingRate }
+  | {
+      type: 'completeRollover';
+      dlc: DlcSummary;
+      fundingRate: FundingRate;
+      /**
+       * The commit the rollover started from and the fee balance its curve carried. A taker that
+       * missed the end of an earlier rollover rolls over from its last completed commit, which the
+       * maker had already replaced: funding is then charged from that commit's settlement event
+       * onto that balance — what both sides' new curve carries — not from the aggregate's current
+       * contract, or the maker's fee balance would drift from its own payouts (a rate change
+       * between the two rollovers makes the sums differ). @default the current contract and balance
+       */
+      base?: { settlementEventId: string; feeBalance: FeeBalance };
+      /**
+       * Every commit whose counterparty revocation secret we now hold. A catch-up revokes commits
+       * the aggregate never had as its contract (the taker's pending ones): without them here, a
+       * publication of one would not be recognised as punishable. @default the current commit
+       */
+      revokedCommitTxids?: readonly string[];
+    }
   | { type: 'failRollover'; reason: string }
   | { type: 'proposeSettlement'; proposal: SettlementProposal }
   | { type: 'acceptSettlement' }
@@ -330,14 +357,16 @@ function applyData(cfd: Cfd, event: CfdEvent): Cfd {
       return { ...cfd, rollover: undefined, rolloverProposedBy: undefined };
     case 'RolloverCompleted': {
       const old = cfd.dlc;
+      const revoked = new Set(cfd.revokedCommitTxids);
+      if (old) revoked.add(old.commitTxid);
+      for (const txid of event.data.revokedCommitTxids ?? []) revoked.add(txid);
+      revoked.delete(event.data.dlc.commitTxid);
       return {
         ...cfd,
         rollover: undefined,
         rolloverProposedBy: undefined,
         dlc: event.data.dlc,
-        revokedCommitTxids: old
-          ? [...cfd.revokedCommitTxids, old.commitTxid]
-          : cfd.revokedCommitTxids,
+        revokedCommitTxids: [...revoked],
         feeBalance: cfd.feeBalance + event.data.funding.balanceChange,
         fundingRate: event.data.funding.rate,
       };
@@ -572,13 +601,17 @@ export function decide(cfd: Cfd, command: CfdCommand, now: number): CfdEvent[] {
       return [{ type: 'RolloverAccepted', data: {} }];
     case 'rejectRollover':
       return [{ type: 'RolloverRejected', data: { reason: command.reason } }];
-    case 'completeRollover':
+    case 'completeRollover': {
+      const data = { dlc: command.dlc, funding: rolloverFunding(cfd, command, now) };
       return [
         {
           type: 'RolloverCompleted',
-          data: { dlc: command.dlc, funding: rolloverFunding(cfd, command, now) },
+          data: command.revokedCommitTxids
+            ? { ...data, revokedCommitTxids: [...command.revokedCommitTxids] }
+            : data,
         },
       ];
+    }
     case 'failRollover':
       return [{ type: 'RolloverFailed', data: { reason: command.reason } }];
     case 'proposeSettlement':
@@ -689,13 +722,17 @@ function rolloverFunding(
   now: number,
 ): FundingFeeCharge {
   const t = cfd.terms!;
+  const base = command.base ?? {
+    settlementEventId: cfd.dlc!.settlementEventId,
+    feeBalance: cfd.feeBalance,
+  };
   const chargedSecs = rolloverChargeSecs(
-    oracleEventTime(cfd.dlc!.settlementEventId),
+    oracleEventTime(base.settlementEventId),
     oracleEventTime(command.dlc.settlementEventId),
     now,
     t.settlementIntervalSecs,
   );
-  const balanceChange = signedFunding({
+  const charge = signedFunding({
     makerPosition: makerPositionOf(t),
     price: t.initialPrice,
     quantity: t.quantity,
@@ -704,7 +741,12 @@ function rolloverFunding(
     chargedSecs,
     settlementIntervalSecs: t.settlementIntervalSecs,
   });
-  return { balanceChange, rate: command.fundingRate, chargedSecs };
+  // Relative to the balance the aggregate holds, so folding stays `feeBalance += balanceChange`.
+  return {
+    balanceChange: base.feeBalance + charge - cfd.feeBalance,
+    rate: command.fundingRate,
+    chargedSecs,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -650,6 +650,12 @@ abstract class Rollover {
           type: 'completeRollover',
           dlc: dlcSummary(record),
           fundingRate: a.fundingRate,
+          // From the base, not the aggregate's contract: they differ after a missed rollover end.
+          base: {
+            settlementEventId: this.chain[0]!.settlementEventId,
+            feeBalance: a.baseFeeBalance,
+          },
+          revokedCommitTxids: record.revoked.map((r) => r.txid),
         }),
       ],
       send,

@@ -398,6 +398,59 @@ describe('model/cfd aggregate', () => {
     assert.equal(after.dlc?.settlementEventId, dlc(T0 + DAY + HOUR, 1).settlementEventId);
   });
 
+  it('a catch-up rollover charges from its base commit: the balance is what the new curve carries', () => {
+    // The maker rolled C0 → C1 at one rate, but the taker missed the end of it and rolls over from
+    // C0 again, at a new rate. The new curve carries C0's balance plus funding from C0's event at
+    // the new rate; the maker's aggregate (on C1) must end there too, not at C1's balance plus the
+    // new rate from C1's event.
+    const rate = (r: string) => parseFundingRate(r);
+    const funding = (r: string, secs: number) =>
+      fundingFee({
+        makerPosition: 'short',
+        price: base.initialPrice,
+        quantity: base.quantity,
+        takerLeverage: base.takerLeverage,
+        rate: rate(r),
+        chargedSecs: secs,
+        settlementIntervalSecs: DAY,
+      });
+    const onC0 = run([...opened, 'startRollover']);
+    const c1 = dlc(T0 + DAY + HOUR, 1);
+    const onC1 = fold(
+      decide(onC0, { type: 'completeRollover', dlc: c1, fundingRate: rate('0.00024') }, NOW),
+      onC0,
+    );
+    assert.equal(onC1.feeBalance, onC0.feeBalance + funding('0.00024', HOUR));
+    const c2 = dlc(T0 + DAY + 3 * HOUR, 2);
+    const catchUp: CfdCommand = {
+      type: 'completeRollover',
+      dlc: c2,
+      fundingRate: rate('0.001'),
+      base: { settlementEventId: dlc().settlementEventId, feeBalance: onC0.feeBalance },
+      revokedCommitTxids: [dlc().commitTxid, c1.commitTxid],
+    };
+    const curve = onC0.feeBalance + funding('0.001', 3 * HOUR);
+    const makerBefore = run(['startRollover'], onC1);
+    const maker = fold(decide(makerBefore, catchUp, NOW), makerBefore);
+    const takerBefore = run(['failRollover', 'startRollover'], onC0);
+    const taker = fold(decide(takerBefore, catchUp, NOW), takerBefore);
+    assert.equal(maker.feeBalance, curve);
+    assert.equal(taker.feeBalance, curve);
+    // Both know every commit revoked so far, C1 included though the taker never had it as its
+    // contract: a publication of it is punishable on either side.
+    assert.deepEqual(
+      [...maker.revokedCommitTxids].sort(),
+      [dlc().commitTxid, c1.commitTxid].sort(),
+    );
+    assert.deepEqual(
+      [...taker.revokedCommitTxids].sort(),
+      [dlc().commitTxid, c1.commitTxid].sort(),
+    );
+    assert.deepEqual(decide(taker, { type: 'seeRevokedCommit', txid: c1.commitTxid }, NOW), [
+      { type: 'RevokedCommitSeen', data: { txid: c1.commitTxid } },
+    ]);
+  });
+
   it('a late lock confirmation on a CFD that already settled emits nothing', () => {
     // After a restart the monitor may report the lock of a CFD whose CET it saw first.
     const cfd = run([
