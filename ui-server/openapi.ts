@@ -4,6 +4,7 @@
  * every registered route is documented here and nothing else is.
  */
 import { z } from 'zod';
+import { PreviewBody } from './preview.ts';
 import {
   ChangePasswordBody,
   LoginBody,
@@ -135,6 +136,23 @@ export const OPERATIONS: Record<string, Record<string, Operation>> = {
       },
     },
   },
+  '/api/orders/preview': {
+    post: {
+      summary: 'What taking an offer would cost (taker): the trade panel’s numbers',
+      description:
+        '`{offerId, takerPosition, price, lots, quantity, minLots, maxLots, leverage, margin, ' +
+        'counterpartyMargin, liquidationPrice, fundingRate, settlementIntervalSecs, funding, ' +
+        'openingFee, txFeeRate, problem}`: `quantity` (contracts) goes into `POST /api/orders`; ' +
+        '`funding` is what the taker pays (negative: receives) for the first interval; `problem` ' +
+        `says why the order would be refused as it stands, or is null. Amounts are ${sats}.`,
+      body: PreviewBody,
+      responses: {
+        200: 'the preview',
+        404: 'no such current offer',
+        409: 'not a taker, or the leverage is not offered',
+      },
+    },
+  },
   '/api/cfds': {
     get: { summary: 'Every CFD, newest first', responses: { 200: '`{cfds: CfdView[]}`' } },
   },
@@ -144,7 +162,8 @@ export const OPERATIONS: Record<string, Record<string, Operation>> = {
       description:
         'state, actions, quantity, leverage, initialPrice, liquidationPrice, margin, ' +
         'marginCounterparty, fees {balance, owed}, profit {basis, price, payout, sats, percent, ' +
-        `stale}, settlementEvent, settlementProposal, closingPrice, transactions. Amounts are ${sats}.`,
+        `stale}, settlementEvent, settlementProposal, closingPrice, transactions, payoutCurve ` +
+        `[{price, payout}] (this node's payout by settlement price, a few dozen points). Amounts are ${sats}.`,
       responses: { 200: 'CfdView', 404: 'no such CFD' },
     },
   },

@@ -37,6 +37,7 @@ import {
 import type { LiveFeed } from './events.ts';
 import { registerMakerRoutes } from './maker-routes.ts';
 import { openApiDocument } from './openapi.ts';
+import { payoutCurvePoints } from './preview.ts';
 import {
   CfdParams,
   ChangePasswordBody,
@@ -198,7 +199,9 @@ export function registerRoutes(app: FastifyInstance, ctx: RouteContext): void {
 
   app.get('/api/cfds/:id', async (request) => {
     const { id } = parseInput(CfdParams, request.params, 'path');
-    return (await service.cfd(id)).view;
+    const { cfd, view } = await service.cfd(id);
+    // The detail view adds the payout chart's points (the list stays light).
+    return { ...view, payoutCurve: payoutCurvePoints(cfd) };
   });
 
   /** The CFD's view if one of `allowed` is possible now; otherwise a 409 saying what is. */

@@ -9,6 +9,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import fastifyCookie from '@fastify/cookie';
 import fastifyStatic from '@fastify/static';
 import Fastify, {
@@ -23,8 +24,15 @@ import { ApiCookie, LoginThrottle, PasswordStore, SessionStore } from './auth.ts
 import { ApiError, errorBody, UnauthorizedError, ValidationError } from './errors.ts';
 import { LiveFeed } from './events.ts';
 import { createMetrics } from './metrics.ts';
+import { registerPreviewRoutes } from './preview.ts';
 import { authenticate, registerRoutes } from './routes.ts';
 import { UiService } from './service.ts';
+
+/**
+ * Where `npm run build:ui` puts the web UI, found relative to this package (not the working
+ * directory), so the node serves it however it was started.
+ */
+export const BUILT_UI_DIR = fileURLToPath(new URL('../ui/dist', import.meta.url));
 
 /** Largest request body: every body of this API is a few hundred bytes. */
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -114,8 +122,9 @@ export function httpError(err: unknown): { status: number; name: string; message
 
 const PLACEHOLDER_PAGE = `<!doctype html>
 <meta charset="utf-8"><title>dlcfd</title>
-<p>This dlcfd node is running. The web UI is not built into this server;
-the API is described at <a href="/api/openapi.json">/api/openapi.json</a> (log in first).</p>
+<p>This dlcfd node is running, but its web UI has not been built: run <code>npm run build:ui</code>
+in the dlcfd directory and reload. The API is described at
+<a href="/api/openapi.json">/api/openapi.json</a> (log in first).</p>
 `;
 
 /**
@@ -208,11 +217,12 @@ export async function startUiServer(daemon: Daemon, options: UiServerOptions): P
       live,
       metrics: registry,
     });
+    registerPreviewRoutes(app, service);
 
     const index = options.staticDir
       ? await readFile(join(options.staticDir, 'index.html'), 'utf8').catch(() => undefined)
       : undefined;
-    if (options.staticDir) {
+    if (options.staticDir && index) {
       const root = options.staticDir;
       await app.register(async (scope) => {
         scope.addHook('onRoute', (r) => {

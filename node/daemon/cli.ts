@@ -7,7 +7,7 @@
  * `datadir <dir>`. Logs go to stderr. SIGTERM or SIGINT stops the node cleanly (exit 0).
  */
 import { parseArgs } from 'node:util';
-import { startUiServer, type UiServer } from '../../ui-server/server.ts';
+import { BUILT_UI_DIR, startUiServer, type UiServer } from '../../ui-server/server.ts';
 import type { Subcommand } from '../cli.ts';
 import { runSubcommand, stderrLogger, UsageError, untilStopSignal } from '../cli-support.ts';
 import { ConfigError, FLAGS, loadConfig, type Role } from './config.ts';
@@ -89,6 +89,7 @@ function command(role: Role): Subcommand {
             host: config.ui.host,
             port: config.ui.port,
             logger: logger.child({ component: 'ui' }),
+            staticDir: BUILT_UI_DIR,
             ...(config.ui.password !== undefined ? { password: config.ui.password } : {}),
           });
         } catch (err) {

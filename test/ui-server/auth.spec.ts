@@ -69,6 +69,15 @@ describe('ui-server: authentication', function () {
     assert.equal(missing.body.error.name, 'NotFound');
   });
 
+  it('says how to build the web UI when its directory has no index.html (not a crash)', async () => {
+    const dir = await tempDir('dlcfd-ui-unbuilt-');
+    cleanups.add(dir.cleanup);
+    const { ui } = await startNode(cleanups, { ui: { staticDir: join(dir.path, 'dist') } });
+    const page = await new ApiClient(ui.url).get('/');
+    assert.equal(page.status, 200);
+    assert.match(page.text, /npm run build:ui/);
+  });
+
   it('generates a password once, stores only its scrypt hash (0600), and logs in with it', async () => {
     const node = await startNode(cleanups);
     const password = node.ui.initialPassword;

@@ -1,0 +1,117 @@
+// One CFD in full, with its payout curve (computed by the node from the contract's curve) and the
+// current price marked on it.
+import { useEffect, useMemo, useState } from 'react';
+import type uPlot from 'uplot';
+import { get } from '../api';
+import { btc, group, sats, signed, time, usd } from '../format';
+import type { CfdView, CfdDetail as Detail } from '../types';
+import { Chart } from './Chart';
+import { ErrorLine, Loading, Row, StateBadge } from './common';
+
+const SERIES: uPlot.Series[] = [{ label: 'Your payout (sat)', stroke: '#5b9cf6', width: 2 }];
+
+export function CfdDetail({ cfd, onClose }: { cfd: CfdView; onClose: () => void }) {
+  const [detail, setDetail] = useState<Detail | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  // Refetch when the CFD changes (a rollover moves the fee balance, so the curve).
+  const { id, version } = cfd;
+  useEffect(() => {
+    let current = true;
+    if (version < 0) return; // never: `version` is here to refetch on every change
+    get<Detail>(`/api/cfds/${encodeURIComponent(id)}`)
+      .then((d) => {
+        if (current) {
+          setDetail(d);
+          setError(null);
+        }
+      })
+      .catch((err: Error) => current && setError(err.message));
+    return () => {
+      current = false;
+    };
+  }, [id, version]);
+
+  const data = useMemo<uPlot.AlignedData>(() => {
+    const curve = detail?.payoutCurve ?? [];
+    return [curve.map((p) => Number(p.price)), curve.map((p) => Number(p.payout))];
+  }, [detail]);
+  // The marker: where the price is now (or where it settled), a vertical line on the chart.
+  const mark = cfd.profit ? Number.parseFloat(cfd.profit.price) : undefined;
+  const draw = (u: uPlot) => {
+    if (mark === undefined) return;
+    const x = u.valToPos(mark, 'x', true);
+    const ctx = u.ctx;
+    ctx.save();
+    ctx.strokeStyle = '#f0b90b';
+    ctx.setLineDash([4, 4]);
+    ctx.lineWidth = 1.5;
+    ctx.beginPath();
+    ctx.moveTo(x, u.bbox.top);
+    ctx.lineTo(x, u.bbox.top + u.bbox.height);
+    ctx.stroke();
+    ctx.restore();
+  };
+  return (
+    <div className="detail" data-testid="cfd-detail">
+      <header>
+        <h3>
+          CFD {cfd.id} <StateBadge state={cfd.state} />
+        </h3>
+        <button type="button" onClick={onClose} data-testid="cfd-detail-close">
+          ✕
+        </button>
+      </header>
+      <div className="detail-grid">
+        <div>
+          <Row label="Role / side">
+            {cfd.role}, {cfd.position} {group(cfd.quantity)} USD at {cfd.leverage}×
+          </Row>
+          <Row label="Entry price">{usd(cfd.initialPrice)}</Row>
+          <Row label="Liquidation price">
+            {cfd.liquidationPrice ? usd(cfd.liquidationPrice) : 'never'}
+          </Row>
+          <Row label="Margin (own / other)">
+            {btc(cfd.margin)} / {btc(cfd.marginCounterparty)} BTC
+          </Row>
+          <Row label="Funding rate">{cfd.fundingRate ?? '—'}</Row>
+          <Row label="Fees owed (net)">{sats(signed(cfd.fees.owed))}</Row>
+          <Row label="Opening fee">{sats(cfd.openingFee)}</Row>
+          <Row label="Settlement event">{time(cfd.settlementEvent.timeSecs * 1000)}</Row>
+          {cfd.closingPrice && <Row label="Closing price">{usd(cfd.closingPrice)}</Row>}
+          {cfd.settledBy && <Row label="Settled by">{cfd.settledBy}</Row>}
+          {cfd.profit && (
+            <Row label={cfd.profit.basis === 'quote' ? 'P/L now' : 'P/L'}>
+              {sats(signed(cfd.profit.sats))} ({signed(cfd.profit.percent)}%), payout{' '}
+              {btc(cfd.profit.payout)} BTC at {usd(cfd.profit.price)}
+            </Row>
+          )}
+          <Row label="Counterparty">
+            <span className="mono small">{cfd.counterparty}</span>
+          </Row>
+          {cfd.transactions.map((t) => (
+            <Row key={`${t.kind}-${t.txid}`} label={`${t.kind} tx`}>
+              <span className="mono small">{t.txid}</span>
+            </Row>
+          ))}
+        </div>
+        <div>
+          <ErrorLine error={error} />
+          {!detail && !error && <Loading what="payout curve" />}
+          {data[0].length > 0 && (
+            <Chart
+              data={data}
+              series={SERIES}
+              height={220}
+              time={false}
+              draw={draw}
+              testId="payout-chart"
+            />
+          )}
+          {mark !== undefined && (
+            <div className="muted small">Dashed line: {usd(cfd.profit?.price)}</div>
+          )}
+        </div>
+      </div>
+    </div>
+  );
+}

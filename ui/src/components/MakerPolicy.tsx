@@ -1,0 +1,222 @@
+// The maker's policy editor (GET/PUT /api/maker/policy): publishing, spread, quantities,
+// leverages, rates and auto-accept. Only changed fields are sent; the node checks them and the
+// form shows its message when it refuses. What is shown as current is what the node reports —
+// the live `policy` event, or the GET answer — never the form's own guess.
+import { type FormEvent, useEffect, useRef, useState } from 'react';
+import { get, put } from '../api';
+import type { MakerPolicy as Policy } from '../types';
+import { ErrorLine, Loading, Panel, useAction } from './common';
+
+type Form = {
+  autoAccept: boolean;
+  publishing: boolean;
+  spreadBps: string;
+  minQuantity: string;
+  maxQuantity: string;
+  lotSize: string;
+  leverageChoices: string;
+  fundingRate: string;
+  openingFee: string;
+  txFeeRate: string;
+};
+
+const toForm = (p: Policy): Form => ({
+  autoAccept: p.autoAccept,
+  publishing: p.publishing,
+  spreadBps: String(p.spreadBps),
+  minQuantity: p.minQuantity,
+  maxQuantity: p.maxQuantity,
+  lotSize: p.lotSize,
+  leverageChoices: p.leverageChoices.join(', '),
+  fundingRate: p.fundingRate,
+  openingFee: p.openingFee,
+  txFeeRate: String(p.txFeeRate),
+});
+
+/** The fields that differ from the node's policy, typed as the API wants them. */
+function patchOf(f: Form, p: Policy): Record<string, unknown> {
+  const now = toForm(p);
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(f) as (keyof Form)[]) {
+    if (f[k] === now[k]) continue;
+    const v = f[k];
+    if (k === 'spreadBps' || k === 'txFeeRate') out[k] = /^\d+$/.test(String(v)) ? Number(v) : v;
+    else if (k === 'leverageChoices') {
+      out[k] = String(v)
+        .split(/[\s,]+/)
+        .filter(Boolean)
+        .map((x) => (/^\d+$/.test(x) ? Number(x) : x));
+    } else out[k] = v;
+  }
+  return out;
+}
+
+export function MakerPolicy({ live }: { live: Policy | null }) {
+  const [policy, setPolicy] = useState<Policy | null>(null);
+  const [form, setForm] = useState<Form | null>(null);
+  const [loadError, setLoadError] = useState<string | null>(null);
+  const [saved, setSaved] = useState(false);
+  const { busy, error, run } = useAction();
+
+  useEffect(() => {
+    let current = true;
+    get<Policy>('/api/maker/policy')
+      .then((p) => {
+        if (!current) return;
+        setPolicy(p);
+        setForm(toForm(p));
+      })
+      .catch((err: Error) => current && setLoadError(err.message));
+    return () => {
+      current = false;
+    };
+  }, []);
+
+  // A change made elsewhere (another tab, the API) replaces what is shown, unless being edited.
+  const seen = useRef({ policy, form });
+  seen.current = { policy, form };
+  useEffect(() => {
+    if (!live) return;
+    const { policy: old, form: f } = seen.current;
+    if (!f || !old || Object.keys(patchOf(f, old)).length === 0) setForm(toForm(live));
+    setPolicy(live);
+  }, [live]);
+
+  const set = <K extends keyof Form>(k: K, v: Form[K]) => {
+    setSaved(false);
+    setForm((f) => (f ? { ...f, [k]: v } : f));
+  };
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    if (!form || !policy) return;
+    const patch = patchOf(form, policy);
+    void run(async () => {
+      const p = await put<Policy>('/api/maker/policy', patch);
+      setPolicy(p);
+      setForm(toForm(p));
+      setSaved(true);
+    });
+  };
+  const dirty = form && policy ? Object.keys(patchOf(form, policy)).length > 0 : false;
+
+  return (
+    <Panel title="Offers policy" testId="policy-panel">
+      {loadError ? (
+        <div className="error" role="alert" data-testid="policy-error">
+          Cannot load the maker policy: {loadError}
+        </div>
+      ) : !form || !policy ? (
+        <Loading what="policy" />
+      ) : (
+        <form onSubmit={submit} className="policy-form">
+          <label className="check">
+            <input
+              type="checkbox"
+              checked={form.publishing}
+              onChange={(e) => set('publishing', e.target.checked)}
+              data-testid="policy-publishing"
+            />
+            Publish offers
+          </label>
+          <label className="check">
+            <input
+              type="checkbox"
+              checked={form.autoAccept}
+              onChange={(e) => set('autoAccept', e.target.checked)}
+              data-testid="policy-auto-accept"
+            />
+            Accept orders and settlements automatically
+          </label>
+          <div className="grid2">
+            <Field
+              label="Spread (bps)"
+              value={form.spreadBps}
+              onChange={(v) => set('spreadBps', v)}
+              testId="policy-spread"
+            />
+            <Field
+              label="Lot size (contracts)"
+              value={form.lotSize}
+              onChange={(v) => set('lotSize', v)}
+              testId="policy-lot-size"
+            />
+            <Field
+              label="Min quantity"
+              value={form.minQuantity}
+              onChange={(v) => set('minQuantity', v)}
+              testId="policy-min"
+            />
+            <Field
+              label="Max quantity"
+              value={form.maxQuantity}
+              onChange={(v) => set('maxQuantity', v)}
+              testId="policy-max"
+            />
+            <Field
+              label="Leverages"
+              value={form.leverageChoices}
+              onChange={(v) => set('leverageChoices', v)}
+              testId="policy-leverages"
+            />
+            <Field
+              label="Funding rate / interval"
+              value={form.fundingRate}
+              onChange={(v) => set('fundingRate', v)}
+              testId="policy-funding"
+            />
+            <Field
+              label="Opening fee (sat)"
+              value={form.openingFee}
+              onChange={(v) => set('openingFee', v)}
+              testId="policy-opening-fee"
+            />
+            <Field
+              label="Tx fee rate (sat/vB)"
+              value={form.txFeeRate}
+              onChange={(v) => set('txFeeRate', v)}
+              testId="policy-fee-rate"
+            />
+          </div>
+          <div className="row">
+            <button
+              type="submit"
+              className="primary"
+              disabled={busy || !dirty}
+              data-testid="policy-save"
+            >
+              {busy ? 'Saving…' : 'Save'}
+            </button>
+            <button type="button" disabled={busy || !dirty} onClick={() => setForm(toForm(policy))}>
+              Undo changes
+            </button>
+            {saved && !dirty && (
+              <span className="ok" data-testid="policy-saved">
+                Saved; offers republished.
+              </span>
+            )}
+          </div>
+          <ErrorLine error={error} testId="policy-save-error" />
+        </form>
+      )}
+    </Panel>
+  );
+}
+
+function Field({
+  label,
+  value,
+  onChange,
+  testId,
+}: {
+  label: string;
+  value: string;
+  onChange: (v: string) => void;
+  testId: string;
+}) {
+  return (
+    <label className="field">
+      <span>{label}</span>
+      <input value={value} onChange={(e) => onChange(e.target.value)} data-testid={testId} />
+    </label>
+  );
+}

@@ -1,0 +1,221 @@
+// CFD tables (open and closed) with what the user may do now, and the detail of one CFD.
+import { useState } from 'react';
+import { post } from '../api';
+import { btc, group, sats, shortId, signed, usd } from '../format';
+import type { CfdAction, CfdView, Role } from '../types';
+import { CfdDetail } from './CfdDetail';
+import { ConfirmDialog, ErrorLine, Loading, Panel, StateBadge } from './common';
+
+const CLOSED = new Set(['closed', 'refunded', 'rejected', 'setupFailed', 'punished']);
+
+interface Pending {
+  cfd: CfdView;
+  action: 'close' | 'commit' | 'accept' | 'reject';
+}
+
+const ACTION_TEXT: Record<Pending['action'], { title: string; label: string; body: string }> = {
+  close: {
+    title: 'Close this position?',
+    label: 'Close',
+    body: 'The maker is asked to settle collaboratively at the current price; both sides get their payout in one transaction.',
+  },
+  commit: {
+    title: 'Force close this position?',
+    label: 'Force close',
+    body: 'Publishes the commit transaction without the counterparty. The payout follows the oracle’s attestation after the timelock; this takes longer and costs more fees than a collaborative close.',
+  },
+  accept: {
+    title: 'Accept?',
+    label: 'Accept',
+    body: 'The contract is set up (or settled) as proposed.',
+  },
+  reject: { title: 'Reject?', label: 'Reject', body: 'The counterparty is told it was rejected.' },
+};
+
+export function Positions({ cfds, role }: { cfds: Map<string, CfdView> | null; role: Role }) {
+  const [pending, setPending] = useState<Pending | null>(null);
+  const [selected, setSelected] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  if (!cfds) {
+    return (
+      <Panel title="Positions" testId="positions-panel">
+        <Loading what="positions" />
+      </Panel>
+    );
+  }
+  const all = [...cfds.values()].sort((a, b) => b.placedAtSecs - a.placedAtSecs);
+  const open = all.filter((c) => !CLOSED.has(c.state));
+  const closed = all.filter((c) => CLOSED.has(c.state));
+  const chosen = selected ? cfds.get(selected) : undefined;
+  const act = (cfd: CfdView, action: Pending['action']) => {
+    setError(null);
+    setPending({ cfd, action });
+  };
+  return (
+    <Panel title="Positions" testId="positions-panel">
+      <ErrorLine error={error} />
+      <h3>Open ({open.length})</h3>
+      <CfdTable cfds={open} role={role} onAct={act} onSelect={setSelected} selected={selected} />
+      <h3>Closed ({closed.length})</h3>
+      <CfdTable cfds={closed} role={role} onAct={act} onSelect={setSelected} selected={selected} />
+      {chosen && <CfdDetail cfd={chosen} onClose={() => setSelected(null)} />}
+      {pending && (
+        <ConfirmDialog
+          title={ACTION_TEXT[pending.action].title}
+          confirmLabel={ACTION_TEXT[pending.action].label}
+          danger={pending.action === 'commit' || pending.action === 'reject'}
+          onClose={() => setPending(null)}
+          onConfirm={() =>
+            post(`/api/cfds/${encodeURIComponent(pending.cfd.id)}/${pending.action}`)
+          }
+        >
+          <p>
+            {pending.cfd.position} {group(pending.cfd.quantity)} USD at{' '}
+            {usd(pending.cfd.initialPrice)} ({shortId(pending.cfd.id)})
+          </p>
+          {pending.cfd.settlementProposal && (
+            <p>
+              Proposed settlement at {usd(pending.cfd.settlementProposal.price)}: you get{' '}
+              {btc(pending.cfd.settlementProposal.payout)} BTC
+            </p>
+          )}
+          <p className="muted">{ACTION_TEXT[pending.action].body}</p>
+        </ConfirmDialog>
+      )}
+    </Panel>
+  );
+}
+
+function has(c: CfdView, ...a: CfdAction[]): boolean {
+  return a.some((x) => c.actions.includes(x));
+}
+
+function CfdTable({
+  cfds,
+  role,
+  onAct,
+  onSelect,
+  selected,
+}: {
+  cfds: CfdView[];
+  role: Role;
+  onAct: (c: CfdView, a: Pending['action']) => void;
+  onSelect: (id: string) => void;
+  selected: string | null;
+}) {
+  if (cfds.length === 0) return <div className="muted empty">None</div>;
+  return (
+    <div className="scroll">
+      <table className="table" data-testid="cfd-table">
+        <thead>
+          <tr>
+            <th>Id</th>
+            <th>Side</th>
+            <th className="num">Quantity</th>
+            <th className="num">Lev.</th>
+            <th className="num">Entry</th>
+            <th className="num">Liq.</th>
+            <th className="num">Margin (BTC)</th>
+            <th>State</th>
+            <th className="num">P/L</th>
+            <th>Transactions</th>
+            <th />
+          </tr>
+        </thead>
+        <tbody>
+          {cfds.map((c) => (
+            <tr
+              key={c.id}
+              data-testid={`cfd-row-${c.id}`}
+              data-cfd-id={c.id}
+              className={`cfd-row ${selected === c.id ? 'selected' : ''}`}
+            >
+              <td>
+                <button
+                  type="button"
+                  className="link"
+                  onClick={() => onSelect(c.id)}
+                  data-testid="cfd-details"
+                >
+                  {shortId(c.id)}
+                </button>
+              </td>
+              <td className={c.position}>{c.position}</td>
+              <td className="num">{group(c.quantity)}</td>
+              <td className="num">{c.leverage}×</td>
+              <td className="num">{usd(c.initialPrice)}</td>
+              <td className="num">{c.liquidationPrice ? usd(c.liquidationPrice) : '—'}</td>
+              <td className="num">{btc(c.margin)}</td>
+              <td>
+                <StateBadge state={c.state} />
+                {c.failureReason && <div className="muted small">{c.failureReason}</div>}
+                {c.settlementProposal && (
+                  <div className="muted small">
+                    {c.settlementProposal.direction === 'incoming'
+                      ? 'proposed to you'
+                      : 'you proposed'}{' '}
+                    at {usd(c.settlementProposal.price)}
+                  </div>
+                )}
+              </td>
+              <td className="num" data-testid="cfd-pnl">
+                {c.profit ? (
+                  <span className={c.profit.sats.startsWith('-') ? 'loss' : 'gain'}>
+                    {sats(signed(c.profit.sats))} ({signed(c.profit.percent)}%)
+                    {c.profit.basis === 'settlement' && (
+                      <div className="small" data-testid="cfd-payout">
+                        payout {btc(c.profit.payout)} BTC
+                      </div>
+                    )}
+                    {c.profit.stale && <div className="warn small">stale price</div>}
+                  </span>
+                ) : (
+                  '—'
+                )}
+              </td>
+              <td className="small mono">
+                {c.transactions.map((t) => (
+                  <div key={`${t.kind}-${t.txid}`} title={t.txid} data-testid={`tx-${t.kind}`}>
+                    {t.kind} {shortId(t.txid, 10)}
+                  </div>
+                ))}
+              </td>
+              <td className="actions">
+                {role === 'taker' && has(c, 'settle') && (
+                  <button type="button" onClick={() => onAct(c, 'close')} data-testid="cfd-close">
+                    Close
+                  </button>
+                )}
+                {has(c, 'acceptOrder', 'acceptSettlement') && (
+                  <button
+                    type="button"
+                    className="primary"
+                    onClick={() => onAct(c, 'accept')}
+                    data-testid="cfd-accept"
+                  >
+                    Accept
+                  </button>
+                )}
+                {has(c, 'rejectOrder', 'rejectSettlement') && (
+                  <button type="button" onClick={() => onAct(c, 'reject')} data-testid="cfd-reject">
+                    Reject
+                  </button>
+                )}
+                {has(c, 'commit') && (
+                  <button
+                    type="button"
+                    className="danger"
+                    onClick={() => onAct(c, 'commit')}
+                    data-testid="cfd-commit"
+                  >
+                    Force close
+                  </button>
+                )}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}

@@ -1,0 +1,50 @@
+import { useMemo } from 'react';
+import type uPlot from 'uplot';
+import { usd } from '../format';
+import type { QuotePoint } from '../live';
+import type { QuoteView } from '../types';
+import { Chart } from './Chart';
+import { Panel } from './common';
+
+const SERIES: uPlot.Series[] = [
+  { label: 'Bid', stroke: '#26a69a', width: 1.5 },
+  { label: 'Ask', stroke: '#ef5350', width: 1.5 },
+];
+
+/** BTCUSD bid and ask from the live feed, since this page was opened. */
+export function PriceChart({
+  quotes,
+  quote,
+  quoteKnown,
+}: {
+  quotes: QuotePoint[];
+  quote: QuoteView | null;
+  quoteKnown: boolean;
+}) {
+  const data = useMemo<uPlot.AlignedData>(
+    () => [quotes.map((q) => q.t), quotes.map((q) => q.bid), quotes.map((q) => q.ask)],
+    [quotes],
+  );
+  return (
+    <Panel
+      title="BTCUSD"
+      testId="price-panel"
+      extra={
+        <span className="quote" data-testid="quote">
+          {!quoteKnown ? (
+            'loading…'
+          ) : quote ? (
+            <>
+              bid <b>{usd(quote.bid)}</b> · ask <b>{usd(quote.ask)}</b>
+              {quote.stale && <span className="warn"> (stale)</span>}
+            </>
+          ) : (
+            <span className="warn">no price: the price feed has not sent a quote</span>
+          )}
+        </span>
+      }
+    >
+      <Chart data={data} series={SERIES} height={220} time testId="price-chart" />
+    </Panel>
+  );
+}

@@ -1,0 +1,197 @@
+// The API's JSON shapes, as ui-server/views.ts sends them (kept by hand: the UI type-checks on its
+// own, without the node's types). Sats and prices are decimal strings: the browser displays them
+// and never does arithmetic on them.
+
+export type Role = 'maker' | 'taker';
+export type Position = 'long' | 'short';
+export type HealthStatus = 'starting' | 'ok' | 'degraded' | 'down' | 'stopped';
+
+export interface NodeInfo {
+  role: Role;
+  peerId: string;
+  network: string;
+  multiaddrs: string[];
+  makers: string[];
+  version: string;
+}
+
+export interface ComponentView {
+  name: string;
+  status: HealthStatus;
+  since: number;
+  lastError: { message: string; at: number } | null;
+  restarts: number;
+  detail: string | null;
+}
+
+export interface HealthView {
+  overall: HealthStatus;
+  components: ComponentView[];
+}
+
+export interface QuoteView {
+  symbol: string;
+  bid: string;
+  ask: string;
+  timeSecs: number;
+  receivedAt: number;
+  ageMs: number;
+  stale: boolean;
+}
+
+export interface LeverageView {
+  leverage: number;
+  marginPerLot: string;
+  liquidationPrice: string | null;
+  fundingPerLot: string;
+}
+
+export interface OfferView {
+  id: string;
+  maker: string;
+  symbol: string;
+  makerPosition: Position;
+  takerPosition: Position;
+  price: string;
+  minQuantity: string;
+  maxQuantity: string;
+  lotSize: string;
+  fundingRate: string;
+  settlementIntervalSecs: number;
+  openingFee: string;
+  txFeeRate: string;
+  oracleEventId: string;
+  createdAtSecs: number;
+  leverages: LeverageView[];
+}
+
+export interface OffersView {
+  offers: OfferView[];
+  reason: string | null;
+}
+
+export const CFD_UI_STATES = [
+  'pendingSetup',
+  'contractSetup',
+  'pendingOpen',
+  'open',
+  'rollover',
+  'pendingCommit',
+  'openCommitted',
+  'pendingCet',
+  'pendingClose',
+  'closed',
+  'pendingRefund',
+  'refunded',
+  'rejected',
+  'setupFailed',
+  'punished',
+] as const;
+export type CfdUiState = (typeof CFD_UI_STATES)[number];
+
+export type CfdAction =
+  | 'acceptOrder'
+  | 'rejectOrder'
+  | 'settle'
+  | 'commit'
+  | 'acceptSettlement'
+  | 'rejectSettlement';
+
+export interface ProfitView {
+  basis: 'quote' | 'settlement';
+  price: string;
+  payout: string;
+  sats: string;
+  percent: string;
+  stale: boolean;
+}
+
+export interface CfdView {
+  id: string;
+  offerId: string;
+  role: Role;
+  position: Position;
+  symbol: string;
+  state: CfdUiState;
+  actions: CfdAction[];
+  quantity: string;
+  leverage: number;
+  takerLeverage: number;
+  initialPrice: string;
+  liquidationPrice: string | null;
+  margin: string;
+  marginCounterparty: string;
+  fundingRate: string | null;
+  openingFee: string;
+  txFeeRate: string;
+  fees: { balance: string; owed: string };
+  profit: ProfitView | null;
+  settlementEvent: { id: string; timeSecs: number };
+  settlementProposal: {
+    direction: 'incoming' | 'outgoing';
+    price: string;
+    payout: string;
+    accepted: boolean;
+  } | null;
+  closingPrice: string | null;
+  settledBy: 'collaborative' | 'cet' | 'refund' | 'punish' | null;
+  failureReason: string | null;
+  counterparty: string;
+  placedAtSecs: number;
+  transactions: { kind: string; txid: string }[];
+  version: number;
+}
+
+export interface CfdDetail extends CfdView {
+  payoutCurve?: { price: string; payout: string }[];
+}
+
+export interface WalletView {
+  network: string;
+  balance: { confirmed: string; unconfirmed: string; reserved: string; spendable: string };
+  height: number | null;
+}
+
+export type WalletState = ({ available: true } & WalletView) | { available: false; reason: string };
+
+export interface WalletTxView {
+  txid: string;
+  height: number | null;
+  received: string;
+  sent: string;
+  net: string;
+}
+
+export interface OrderPreview {
+  offerId: string;
+  takerPosition: Position;
+  price: string;
+  lots: number;
+  quantity: string;
+  minLots: string;
+  maxLots: string;
+  leverage: number;
+  margin: string;
+  counterpartyMargin: string;
+  liquidationPrice: string | null;
+  fundingRate: string;
+  settlementIntervalSecs: number;
+  funding: string;
+  openingFee: string;
+  txFeeRate: string;
+  problem: string | null;
+}
+
+/** The maker's policy (GET/PUT /api/maker/policy). */
+export interface MakerPolicy {
+  autoAccept: boolean;
+  publishing: boolean;
+  spreadBps: number;
+  minQuantity: string;
+  maxQuantity: string;
+  lotSize: string;
+  leverageChoices: number[];
+  fundingRate: string;
+  openingFee: string;
+  txFeeRate: number;
+}
