@@ -45,6 +45,11 @@ const TimeSchema = z.object({
   protocolTimeoutMs: seconds.default(30_000),
   /** How often the wallet and chain monitor look for new blocks. */
   chainPollMs: seconds.default(5_000),
+  /**
+   * How long a contract setup whose run ended after our lock signature may have left waits for
+   * the lock before the node double-spends its own lock inputs (process-manager.ts).
+   */
+  setupAdoptTimeoutSecs: seconds.default(3600),
 });
 
 const MakerSchema = z.object({
@@ -164,6 +169,7 @@ export const FLAGS = {
   'offer-max-age': 'time.offerMaxAgeSecs',
   'protocol-timeout-ms': 'time.protocolTimeoutMs',
   'chain-poll-ms': 'time.chainPollMs',
+  'setup-adopt-timeout': 'time.setupAdoptTimeoutSecs',
   'auto-accept': 'maker.autoAccept',
   spread: 'maker.spreadBps',
 } as const satisfies Record<string, string>;
@@ -181,6 +187,7 @@ const NUMBERS = new Set([
   'time.offerMaxAgeSecs',
   'time.protocolTimeoutMs',
   'time.chainPollMs',
+  'time.setupAdoptTimeoutSecs',
   'maker.spreadBps',
 ]);
 const BOOLEANS = new Set(['maker.autoAccept']);

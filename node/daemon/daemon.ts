@@ -215,7 +215,12 @@ export class Daemon {
             policy: () => (this.#makerPolicy().autoAccept ? 'accept' : 'manual'),
           })
         : new CollabSettlementTaker(parts.p2p, settlementInit);
-    this.orders.onOutcome(({ outcome }) => {
+    this.orders.onOutcome(({ orderId, outcome }) => {
+      if (outcome.type === 'failed' && outcome.lockMayBroadcast) {
+        // The peer may hold our lock signature: watch for the lock instead of forgetting the CFD.
+        this.processManager.watchUnfinishedSetup(orderId);
+        return;
+      }
       if (outcome.type !== 'completed') return;
       // The process manager broadcasts the lock; the wallet counts its coins spent from now on.
       void (async () => {
@@ -232,6 +237,8 @@ export class Daemon {
       monitor: () => this.#monitor,
       oracle: this.oracle,
       rpc: () => this.rpc,
+      wallet: () => this.#wallet,
+      adoptTimeoutMs: config.time.setupAdoptTimeoutSecs * 1000,
       logger: parts.log,
     });
   }

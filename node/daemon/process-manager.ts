@@ -9,11 +9,34 @@
  * attestation came before the refund lock, punish when a revoked commit appears. Every step is
  * idempotent, so the same `reconcile` serves every new event, every chain report and a restart:
  * nothing is left stuck after a crash.
+ *
+ * Interrupted protocol runs (a crash, or a peer that vanished mid-way). On start, before any
+ * protocol serves, every CFD the log shows in the middle of a run is settled:
+ * - a rollover under way → `RolloverFailed`: the contract record on disk is in force (the old one,
+ *   or the pending one whose new commit is current and which the next rollover catches up from);
+ * - a setup whose order is only placed, or started with no contract record → `ContractSetupFailed`:
+ *   our lock signature never left (it leaves only after the record is stored), so the lock can
+ *   never be complete; coin reservations live in memory and died with the process;
+ * - a setup whose record holds the signed lock → `ContractSetupCompleted` (adopted: we can
+ *   broadcast it ourselves, and do);
+ * - a setup whose record holds the unsigned lock: our lock signature may have reached the peer,
+ *   which may broadcast the lock. Such a setup is *unfinished* (so is one whose live run failed
+ *   with `lockMayBroadcast`): its own lock inputs stay reserved, every lock input is watched, and
+ *   - the lock seen spending them (mempool or block) is adopted: the record gets the signed lock
+ *     from the chain, `ContractSetupCompleted` is recorded, and the CFD goes on as any other;
+ *   - any other transaction spending a lock input, once confirmed, means the lock can never
+ *     confirm: `ContractSetupFailed`, coins released;
+ *   - if neither happened `adoptTimeoutMs` after the run ended (the peer crashed for good, or
+ *     never had our signature), the node double-spends its own lock inputs back to itself — the
+ *     only way to be sure the lock cannot confirm later — and fails the setup once that confirms.
+ *     A peer that completed broadcasts the lock at once (and again on every restart and block),
+ *     so a lock that exists is seen long before the bound.
  */
 import { Transaction } from 'bitcoinjs-lib';
 import type { Logger } from 'pino';
 import {
   type ContractRecord,
+  dlcSummary,
   isCollaborativeClose,
   lockOutput,
   rebuildCet,
@@ -28,13 +51,16 @@ import type { CfdRepository } from '../../eventstore/cfd-repository.ts';
 import type { Cfd, CfdCommand, SignedTx } from '../../model/cfd.ts';
 import { asPrice, PRICE_SCALE } from '../../model/units.ts';
 import { broadcast } from '../chain/broadcast.ts';
-import type { ChainMonitor, ChainReport } from '../chain/monitor.ts';
+import type { ChainMonitor, ChainReport, SpendReport } from '../chain/monitor.ts';
 import type { BitcoinRpc } from '../chain/rpc.ts';
 import type { OracleClient, VerifiedAttestation } from '../oracle/client.ts';
+import type { Wallet } from '../wallet/wallet.ts';
 
 /** Where the signed-contract records live (written at setup and rollover, before the event). */
 export interface ContractRecords {
   get(cfdId: string): Promise<ContractRecord | undefined>;
+  /** Stores a record durably (adoption: the lock signed as the chain shows it). */
+  put(cfdId: string, record: ContractRecord): Promise<void>;
 }
 
 export interface ProcessManagerDeps {
@@ -46,7 +72,29 @@ export interface ProcessManagerDeps {
   readonly oracle: OracleClient | undefined;
   /** Publishes at once; the monitor then rebroadcasts on every block until it confirms. */
   readonly rpc: () => BitcoinRpc | undefined;
+  /** The wallet, once the chain answered: reserves and sweeps the inputs of unfinished locks. */
+  readonly wallet?: () => LockWallet | undefined;
+  /** How long an unfinished setup waits for its lock before double-spending its own inputs. */
+  readonly adoptTimeoutMs?: number;
   readonly logger: Logger;
+}
+
+/** What adopting or abandoning a lock needs of the wallet. */
+export type LockWallet = Pick<
+  Wallet,
+  'reserveOutpoints' | 'release' | 'sweepOutpoints' | 'recordOwnTransaction'
+>;
+
+/** Default bound on waiting for the lock of an unfinished setup (see the module doc). */
+export const DEFAULT_ADOPT_TIMEOUT_MS = 60 * 60 * 1000;
+
+const lockReservation = (cfdId: string): string => `lock:${cfdId}`;
+
+/** The outpoints a lock transaction spends, `txid:vout`. */
+function lockInputs(lockHex: string): string[] {
+  return Transaction.fromHex(lockHex).ins.map(
+    (i) => `${Buffer.from(i.hash).reverse().toString('hex')}:${i.index}`,
+  );
 }
 
 const signed = (tx: Transaction): SignedTx => ({ txid: tx.getId(), hex: tx.toHex() });
@@ -57,6 +105,11 @@ export class ProcessManager {
   readonly #unsubscribe: (() => void)[] = [];
   /** One reconcile at a time per CFD, in order. */
   readonly #queues = new Map<string, Promise<void>>();
+  /** Unfinished setups (see the module doc): CFD id → when to stop waiting for the lock. */
+  readonly #unfinished = new Map<
+    string,
+    { deadline: number; timer?: NodeJS.Timeout; swept?: string }
+  >();
 
   constructor(deps: ProcessManagerDeps) {
     this.#d = deps;
@@ -73,11 +126,131 @@ export class ProcessManager {
     if (this.#d.oracle) {
       this.#unsubscribe.push(this.#d.oracle.onAttestation((a) => this.onAttestation(a)));
     }
+    await this.#recoverInterrupted();
     await this.reconcileAll();
+  }
+
+  /** Settles every protocol run the log shows under way: none survives a restart. */
+  async #recoverInterrupted(): Promise<void> {
+    for (const cfd of this.#d.readModel.openCfds()) {
+      const id = cfd.terms!.id;
+      const log = this.#log.child({ cfdId: id });
+      try {
+        if (cfd.rollover) {
+          log.warn('rollover interrupted by a restart: failed, the stored contract stays in force');
+          await this.#execute(id, {
+            type: 'failRollover',
+            reason: 'interrupted: the node restarted during the rollover',
+          });
+        }
+        if (cfd.setup === 'pending') {
+          log.warn('order interrupted by a restart before contract setup: failed');
+          await this.#execute(id, {
+            type: 'failContractSetup',
+            reason: 'interrupted: the node restarted before contract setup began',
+          });
+        } else if (cfd.setup === 'started') {
+          const record = await this.#d.contracts.get(id);
+          if (!record) {
+            log.warn('contract setup interrupted before our lock signature could leave: failed');
+            await this.#execute(id, {
+              type: 'failContractSetup',
+              reason: 'interrupted: the node restarted before any signature of ours left',
+            });
+          } else if (record.lock.signed) {
+            log.warn('contract setup interrupted after the signed lock was stored: adopted');
+            await this.#execute(id, { type: 'completeContractSetup', dlc: dlcSummary(record) });
+          } else {
+            log.warn('contract setup interrupted after our lock signature may have left: watching');
+            this.watchUnfinishedSetup(id);
+          }
+        }
+      } catch (err) {
+        log.error({ err }, 'could not settle an interrupted run');
+      }
+    }
+  }
+
+  /**
+   * A setup whose run ended (or died) after our lock signature may have left: watch for the lock,
+   * adopt it or fail once it can no longer confirm (module doc). Idempotent.
+   */
+  watchUnfinishedSetup(cfdId: string): void {
+    if (this.#unfinished.has(cfdId)) return;
+    const wait = this.#d.adoptTimeoutMs ?? DEFAULT_ADOPT_TIMEOUT_MS;
+    const entry: { deadline: number; timer?: NodeJS.Timeout } = { deadline: Date.now() + wait };
+    entry.timer = setTimeout(() => void this.#schedule(cfdId), wait + 10);
+    entry.timer.unref?.();
+    this.#unfinished.set(cfdId, entry);
+    void this.#schedule(cfdId);
+  }
+
+  /** Watches an unfinished setup's lock inputs; past the deadline, double-spends our own. */
+  async #reconcileUnfinished(cfdId: string): Promise<void> {
+    const entry = this.#unfinished.get(cfdId);
+    const monitor = this.#d.monitor();
+    const wallet = this.#d.wallet?.();
+    const record = await this.#d.contracts.get(cfdId);
+    if (!entry || !monitor || !wallet || !record) return;
+    const inputs = lockInputs(record.lock.txHex);
+    const own = wallet.reserveOutpoints(lockReservation(cfdId), inputs);
+    // The lock may have confirmed while we were down: rescan the last day of blocks once.
+    const tip = await this.#d
+      .rpc()
+      ?.getBlockCount()
+      .catch(() => undefined);
+    const fromHeight = tip === undefined ? undefined : Math.max(0, tip - 144);
+    for (const o of inputs) {
+      await monitor.watchOutpoint(o, {
+        tag: cfdId,
+        ...(fromHeight !== undefined && { fromHeight }),
+      });
+    }
+    if (Date.now() < entry.deadline || entry.swept || own.length === 0) return;
+    const sweep = wallet.sweepOutpoints(own, record.commit.feeRate);
+    entry.swept = sweep.txid;
+    this.#log.warn(
+      { cfdId, lockTxid: record.lock.txid, sweep: sweep.txid },
+      'no lock seen in time: double-spending our lock inputs so it can never confirm',
+    );
+    await wallet.recordOwnTransaction(sweep.hex);
+    await this.#publish(monitor, sweep.hex);
+  }
+
+  /** A lock input of an unfinished setup was spent: by the lock (adopt) or by anything else. */
+  async #onUnfinishedSpent(report: SpendReport): Promise<void> {
+    const cfdId = report.tag;
+    const record = await this.#d.contracts.get(cfdId);
+    if (!record || record.lock.signed) return;
+    const wallet = this.#d.wallet?.();
+    const spender = report.spender;
+    const done = (): void => {
+      clearTimeout(this.#unfinished.get(cfdId)?.timer);
+      this.#unfinished.delete(cfdId);
+      wallet?.release(lockReservation(cfdId));
+    };
+    if (spender.txid === record.lock.txid) {
+      this.#log.warn({ cfdId, lockTxid: spender.txid }, 'adopting the lock seen on chain');
+      await this.#d.contracts.put(cfdId, {
+        ...record,
+        lock: { ...record.lock, txHex: spender.hex, signed: true },
+      });
+      await this.#execute(cfdId, { type: 'completeContractSetup', dlc: dlcSummary(record) });
+      await wallet?.recordOwnTransaction(spender.hex);
+      done();
+    } else if (report.confirmations > 0) {
+      this.#log.warn({ cfdId, spender: spender.txid }, 'the lock can no longer confirm: failed');
+      await this.#execute(cfdId, {
+        type: 'failContractSetup',
+        reason: `the lock ${record.lock.txid} can no longer confirm: its input ${report.outpoint} was spent by ${spender.txid}`,
+      });
+      done();
+    }
   }
 
   async stop(): Promise<void> {
     for (const u of this.#unsubscribe.splice(0)) u();
+    for (const e of this.#unfinished.values()) clearTimeout(e.timer);
     await Promise.allSettled([...this.#queues.values()]);
   }
 
@@ -93,6 +266,10 @@ export class ProcessManager {
       return;
     }
     const cfd = await this.#d.readModel.get(report.tag);
+    if (cfd?.setup === 'started' && report.kind === 'spent' && this.#unfinished.has(report.tag)) {
+      await this.#onUnfinishedSpent(report);
+      return;
+    }
     const record = cfd && (await this.#d.contracts.get(report.tag));
     if (!cfd?.dlc || !record) return;
     const dlc = cfd.dlc;
@@ -167,6 +344,11 @@ export class ProcessManager {
   async #reconcile(cfdId: string): Promise<void> {
     const cfd = await this.#d.readModel.get(cfdId);
     const monitor = this.#d.monitor();
+    if (cfd?.setup === 'started' && this.#unfinished.has(cfdId)) {
+      await this.#reconcileUnfinished(cfdId);
+      return;
+    }
+    if (cfd && cfd.setup !== 'started') this.#unfinished.delete(cfdId);
     if (!cfd?.dlc || cfd.settled) return;
     const record = await this.#d.contracts.get(cfdId);
     if (!record) {

@@ -311,6 +311,56 @@ export class Wallet {
     this.#reservations.delete(reservationId);
   }
 
+  /**
+   * Reserves, under `reservationId` and without expiry, those of `outpoints` that are this
+   * wallet's unspent coins; returns them. For the inputs of a lock our signature may have left
+   * with (a restart forgets in-memory reservations): no new contract may fund from them until the
+   * lock is adopted or can no longer confirm. Release with {@link release}.
+   */
+  reserveOutpoints(reservationId: string, outpoints: readonly string[]): string[] {
+    const own = outpoints.filter((o) => {
+      const u = this.#state.utxos[o];
+      return u !== undefined && !u.spentBy;
+    });
+    this.#reservations.set(reservationId, { outpoints: own, expiresAt: Number.POSITIVE_INFINITY });
+    return own;
+  }
+
+  /**
+   * Builds and signs a transaction spending exactly `outpoints` (unspent wallet coins) back to a
+   * fresh change address of this wallet at `feeRate` sat/vB: the node double-spends its own lock
+   * input so an abandoned lock can never confirm. The caller broadcasts it.
+   */
+  sweepOutpoints(outpoints: readonly string[], feeRate: bigint): SignedWithdrawal {
+    const coins = outpoints.map((o) => {
+      const u = this.#state.utxos[o];
+      if (!u || u.spentBy)
+        throw new InvalidSpendError(`${o} is not an unspent coin of this wallet`);
+      return u;
+    });
+    if (coins.length === 0) throw new InvalidSpendError('nothing to sweep');
+    const to = this.#nextAddress(1);
+    const psbt = new Psbt({ network: NETWORKS[this.network] });
+    for (const i of coins) {
+      psbt.addInput({
+        hash: i.txid,
+        index: i.vout,
+        sequence: 0xfffffffd,
+        witnessUtxo: { script: Buffer.from(i.script, 'hex'), value: i.value },
+      });
+    }
+    const total = coins.reduce((s, c) => s + c.value, 0n);
+    // One P2WPKH output: 10.5 + 68 per input + 31 vbytes, rounded up.
+    const vbytes = BigInt(11 + 68 * coins.length + 31);
+    const value = total - vbytes * feeRate;
+    if (value < P2WPKH_DUST_LIMIT) throw new InsufficientFundsError('the sweep would be dust');
+    psbt.addOutput({ script: Buffer.from(to.script, 'hex'), value });
+    this.signPsbt(psbt);
+    psbt.finalizeAllInputs();
+    const tx = psbt.extractTransaction();
+    return { txid: tx.getId(), hex: tx.toHex(), fee: total - value, vsize: tx.virtualSize() };
+  }
+
   /** Throws {@link UnknownReservationError} if the reservation is gone (expired or released). */
   assertReserved(reservationId: string): void {
     this.#expireReservations();
