@@ -4,6 +4,7 @@
  * decimal strings — a JSON number silently loses precision above 2^53 — while counts, leverages,
  * timestamps (unix ms unless named `…Secs`/`time`) stay numbers.
  */
+import { Transaction } from 'bitcoinjs-lib';
 import {
   actions,
   type Cfd,
@@ -22,7 +23,7 @@ import {
   payoutAt,
   profit,
 } from '../model/fees.ts';
-import { formatDecimal } from '../model/fixed.ts';
+import { divRound, formatDecimal } from '../model/fixed.ts';
 import type { Offer } from '../model/offer.ts';
 import { oracleEventTime } from '../model/oracle-event.ts';
 import {
@@ -321,6 +322,17 @@ export function cfdView(cfd: Cfd, quote: LatestQuote | undefined): CfdView | und
     state !== 'punished'
   ) {
     profitView = profitAt(settledAt, 'settlement', false);
+    const paid = closePaid(cfd, t.role, payoutAt(withFees, settledAt), makerPosition);
+    if (paid !== undefined) {
+      // What the close transaction paid, after this node's share of its fee (not the curve row).
+      const sats = paid - own;
+      profitView = {
+        ...profitView,
+        payout: paid.toString(),
+        sats: sats.toString(),
+        percent: percent(own === 0n ? 0n : divRound(sats * 10_000n, own, 'halfAwayFromZero')),
+      };
+    }
   }
   const eventId = cfd.dlc?.settlementEventId ?? t.oracleEventId;
   const proposal = cfd.settlement?.proposal;
@@ -366,6 +378,32 @@ export function cfdView(cfd: Cfd, quote: LatestQuote | undefined): CfdView | und
     transactions: transactions(cfd),
     version: cfd.version,
   };
+}
+
+/**
+ * What a collaborative close transaction pays `role`, read from the transaction itself: its
+ * outputs are [maker, taker] after each paid half the fee, and a side left with dust has no output
+ * (the other then paid the whole fee). Undefined when the CFD was not closed collaboratively.
+ */
+function closePaid(
+  cfd: Cfd,
+  role: Role,
+  curve: { long: bigint; short: bigint },
+  makerPosition: Position,
+): bigint | undefined {
+  if (cfd.settled !== 'collaborative' || !cfd.closeTx) return undefined;
+  let outs: bigint[];
+  try {
+    outs = Transaction.fromHex(cfd.closeTx.hex).outs.map((o) => BigInt(o.value));
+  } catch {
+    return undefined; // recorded by txid only: keep the curve's number
+  }
+  if (outs.length === 2) return role === 'maker' ? outs[0] : outs[1];
+  if (outs.length !== 1) return undefined;
+  const maker = makerPosition === 'long' ? curve.long : curve.short;
+  const taker = makerPosition === 'long' ? curve.short : curve.long;
+  const ownLarger = role === 'maker' ? maker >= taker : taker > maker;
+  return ownLarger ? outs[0] : 0n;
 }
 
 /** Transactions of a CFD that exist on chain or are being published, in the order they happen. */

@@ -1,5 +1,6 @@
 // Smoke test of `npm run testnet`: it comes up with one taker, describes itself in testnet.json,
-// and Ctrl-C stops every process it started.
+// trades through the HTTP API as a script would (take an offer, see the CFD open, close it
+// collaboratively, see the payout confirmed), and Ctrl-C stops every process it started.
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
@@ -21,14 +22,56 @@ async function processesMentioning(text: string): Promise<string[]> {
   }
 }
 
-describe('npm run testnet (smoke)', function () {
-  this.timeout(120_000);
+// biome-ignore lint/suspicious/noExplicitAny: JSON bodies under test are read loosely
+type Json = any;
 
-  it('starts chain, feed, oracle, maker and a taker, then stops them all on SIGINT', async () => {
+/** A node's API as a script drives it: the api.cookie bearer, JSON in and out. */
+function apiOf(ui: string, cookie: string) {
+  return async (
+    method: string,
+    path: string,
+    body?: unknown,
+  ): Promise<{ status: number; body: Json }> => {
+    const res = await fetch(`${ui}${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${cookie}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      signal: AbortSignal.timeout(10_000),
+    });
+    return { status: res.status, body: await res.json() };
+  };
+}
+
+/** Polls `check` until it returns a value; `onWait` runs between polls (e.g. mines a block). */
+async function waitFor<T>(
+  what: string,
+  ms: number,
+  check: () => Promise<T | undefined>,
+  onWait: () => Promise<unknown> = async () => undefined,
+): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await check();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await onWait();
+    await new Promise((r) => setTimeout(r, 1_000));
+  }
+}
+
+describe('npm run testnet (smoke)', function () {
+  this.timeout(240_000);
+
+  it('starts chain, feed, oracle, maker and a taker, trades through the API, then stops them all on SIGINT', async () => {
     const dir = await tempDir('dlcfd-testnet-');
+    // At ×10 the taker rolls over only every 6 minutes, so no rollover crosses the trade; blocks
+    // (every minute at this scale) are mined on demand through the chain's RPC instead.
     const child = spawn(
       NODE_BIN,
-      [script, '--takers', '1', '--dir', dir.path, '--log-level', 'warn'],
+      [script, '--takers', '1', '--dir', dir.path, '--log-level', 'warn', '--time-scale', '10'],
       {
         stdio: ['ignore', 'pipe', 'pipe'],
       },
@@ -74,6 +117,85 @@ describe('npm run testnet (smoke)', function () {
       const rpc = new BitcoinRpc({ url: description.chain.rpc, ...description.chain });
       assert.ok((await rpc.getBlockCount()) >= 432);
       assert.ok((await processesMentioning(dir.path)).length >= 5);
+
+      // Trade through the API, as a script with the taker's api.cookie would.
+      const [makerNode, takerNode] = description.nodes;
+      const taker = apiOf(takerNode.ui, (await readFile(takerNode.api_cookie, 'utf8')).trim());
+      const maker = apiOf(makerNode.ui, (await readFile(makerNode.api_cookie, 'utf8')).trim());
+      const mineAddress = ((await taker('POST', '/api/wallet/address')).body as Json).address;
+      const mine = () => rpc.call('generatetoaddress', [1, mineAddress]);
+      const offer = await waitFor('offers', 30_000, async () => {
+        const { body } = await taker('GET', '/api/offers');
+        return body.offers.find((o: Json) => o.takerPosition === 'long');
+      });
+      const order = await taker('POST', '/api/orders', {
+        offerId: offer.id,
+        quantity: offer.minQuantity,
+        leverage: 2,
+      });
+      assert.equal(order.status, 202, JSON.stringify(order.body));
+      const id: string = order.body.orderId;
+      const cfd = async (): Promise<Json> => {
+        const res = await taker('GET', `/api/cfds/${id}`);
+        return res.status === 200 ? res.body : undefined;
+      };
+      // Contract setup, then the lock is published; a block confirms it.
+      const opened = await waitFor(
+        'the CFD to open',
+        60_000,
+        async () => {
+          const c = await cfd();
+          if (c && ['rejected', 'setupFailed'].includes(c.state)) {
+            assert.fail(`the order failed: ${c.state} ${c.failureReason}`);
+          }
+          return c?.state === 'open' ? c : undefined;
+        },
+        async () => ((await cfd())?.state === 'pendingOpen' ? mine() : undefined),
+      );
+      assert.deepEqual(opened.actions, ['settle', 'commit']);
+      assert.equal(opened.transactions[0].kind, 'lock');
+      assert.equal(opened.quantity, offer.minQuantity);
+      assert.equal(opened.leverage, 2);
+      assert.equal(opened.profit?.basis, 'quote', 'an open CFD shows its P/L at the quote');
+      const makerSide = (await maker('GET', `/api/cfds/${id}`)).body;
+      assert.equal(makerSide.state, 'open', 'the maker sees the same CFD open');
+
+      // Close collaboratively at the quote; the close transaction confirms in a block.
+      let closeAt = 0;
+      const closed = await waitFor(
+        'the CFD to close',
+        60_000,
+        async () => {
+          const c = await cfd();
+          if (c.state === 'closed') return c;
+          // The close runs in the background: propose (again) while nothing is under way.
+          if (c.state === 'open' && !c.settlementProposal && Date.now() - closeAt > 5_000) {
+            const res = await taker('POST', `/api/cfds/${id}/close`);
+            assert.equal(res.status, 202, JSON.stringify(res.body));
+            closeAt = Date.now();
+          }
+          return undefined;
+        },
+        async () => ((await cfd()).state === 'pendingClose' ? mine() : undefined),
+      );
+      assert.equal(closed.settledBy, 'collaborative');
+      assert.deepEqual(closed.actions, []);
+      assert.equal(closed.profit.basis, 'settlement');
+      assert.ok(BigInt(closed.profit.payout) > 0n, `payout ${closed.profit.payout}`);
+      assert.match(closed.closingPrice, /^\d+(\.\d+)?$/);
+      const closeTx = closed.transactions.find((t: Json) => t.kind === 'close');
+      assert.ok(closeTx, JSON.stringify(closed.transactions));
+      // The payout reached the taker's wallet in a block.
+      const paid = await waitFor('the payout in the wallet', 30_000, async () => {
+        const { body } = await taker('GET', '/api/wallet/history');
+        return body.transactions?.find((t: Json) => t.txid === closeTx.txid && t.height !== null);
+      });
+      assert.equal(BigInt(paid.received), BigInt(closed.profit.payout));
+      const makerClosed = await waitFor('the maker to see it closed', 15_000, async () => {
+        const c = (await maker('GET', `/api/cfds/${id}`)).body;
+        return c.state === 'closed' ? c : undefined;
+      });
+      assert.equal(makerClosed.settledBy, 'collaborative');
 
       child.kill('SIGINT');
       assert.equal(await exited, 0);
