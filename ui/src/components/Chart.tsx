@@ -37,7 +37,11 @@ export function Chart({ data, series, height, time, draw, testId }: ChartProps) 
       {
         width: Math.max(200, el.clientWidth),
         height,
-        scales: { x: { time } },
+        // A time axis shows at least the last minute, so the first quotes do not stretch it
+        // over years.
+        scales: {
+          x: time ? { time, range: (_u, min, max) => [Math.min(min, max - 60), max] } : { time },
+        },
         axes: [{ ...AXIS }, { ...AXIS, size: 70 }],
         legend: { show: true },
         series: [{}, ...series],

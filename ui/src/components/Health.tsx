@@ -20,37 +20,39 @@ export function Health({ health }: { health: HealthView | null }) {
       {!health ? (
         <Loading what="health" />
       ) : (
-        <table className="table">
-          <thead>
-            <tr>
-              <th>Subsystem</th>
-              <th>Status</th>
-              <th>Since</th>
-              <th>Detail / last error</th>
-              <th className="num">Restarts</th>
-            </tr>
-          </thead>
-          <tbody>
-            {health.components.map((c) => (
-              <tr key={c.name} data-testid={`health-${c.name}`} data-status={c.status}>
-                <td>{c.name}</td>
-                <td className={`status-${c.status}`}>
-                  <StatusDot status={c.status} /> {c.status}
-                </td>
-                <td title={time(c.since)}>{ago(c.since, now)}</td>
-                <td className="wrap">
-                  {c.detail && <div>{c.detail}</div>}
-                  {c.lastError && (
-                    <div className="muted" title={time(c.lastError.at)}>
-                      {ago(c.lastError.at, now)}: {c.lastError.message}
-                    </div>
-                  )}
-                </td>
-                <td className="num">{c.restarts}</td>
+        <div className="scroll">
+          <table className="table">
+            <thead>
+              <tr>
+                <th>Subsystem</th>
+                <th>Status</th>
+                <th>Since</th>
+                <th>Detail / last error</th>
+                <th className="num">Restarts</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {health.components.map((c) => (
+                <tr key={c.name} data-testid={`health-${c.name}`} data-status={c.status}>
+                  <td>{c.name}</td>
+                  <td className={`status-${c.status}`}>
+                    <StatusDot status={c.status} /> {c.status}
+                  </td>
+                  <td title={time(c.since)}>{ago(c.since, now)}</td>
+                  <td className="wrap">
+                    {c.detail && <div>{c.detail}</div>}
+                    {c.lastError && (
+                      <div className="muted" title={time(c.lastError.at)}>
+                        {ago(c.lastError.at, now)}: {c.lastError.message}
+                      </div>
+                    )}
+                  </td>
+                  <td className="num">{c.restarts}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
       )}
     </Panel>
   );

@@ -4,7 +4,7 @@ import { post } from '../api';
 import { btc, group, sats, shortId, signed, usd } from '../format';
 import type { CfdAction, CfdView, Role } from '../types';
 import { CfdDetail } from './CfdDetail';
-import { ConfirmDialog, ErrorLine, Loading, Panel, StateBadge } from './common';
+import { ConfirmDialog, Loading, Panel, StateBadge } from './common';
 
 const CLOSED = new Set(['closed', 'refunded', 'rejected', 'setupFailed', 'punished']);
 
@@ -35,7 +35,6 @@ const ACTION_TEXT: Record<Pending['action'], { title: string; label: string; bod
 export function Positions({ cfds, role }: { cfds: Map<string, CfdView> | null; role: Role }) {
   const [pending, setPending] = useState<Pending | null>(null);
   const [selected, setSelected] = useState<string | null>(null);
-  const [error, setError] = useState<string | null>(null);
   if (!cfds) {
     return (
       <Panel title="Positions" testId="positions-panel">
@@ -44,16 +43,28 @@ export function Positions({ cfds, role }: { cfds: Map<string, CfdView> | null; r
     );
   }
   const all = [...cfds.values()].sort((a, b) => b.placedAtSecs - a.placedAtSecs);
-  const open = all.filter((c) => !CLOSED.has(c.state));
+  // Orders and settlement proposals waiting for this user come first, on their own.
+  const waiting = all.filter((c) => has(c, 'acceptOrder', 'acceptSettlement'));
+  const open = all.filter((c) => !CLOSED.has(c.state) && !waiting.includes(c));
   const closed = all.filter((c) => CLOSED.has(c.state));
   const chosen = selected ? cfds.get(selected) : undefined;
   const act = (cfd: CfdView, action: Pending['action']) => {
-    setError(null);
     setPending({ cfd, action });
   };
   return (
     <Panel title="Positions" testId="positions-panel">
-      <ErrorLine error={error} />
+      {waiting.length > 0 && (
+        <div className="decide" data-testid="awaiting-decision">
+          <h3>Awaiting your decision ({waiting.length})</h3>
+          <CfdTable
+            cfds={waiting}
+            role={role}
+            onAct={act}
+            onSelect={setSelected}
+            selected={selected}
+          />
+        </div>
+      )}
       <h3>Open ({open.length})</h3>
       <CfdTable cfds={open} role={role} onAct={act} onSelect={setSelected} selected={selected} />
       <h3>Closed ({closed.length})</h3>

@@ -21,10 +21,15 @@ export function PriceChart({
   quote: QuoteView | null;
   quoteKnown: boolean;
 }) {
-  const data = useMemo<uPlot.AlignedData>(
-    () => [quotes.map((q) => q.t), quotes.map((q) => q.bid), quotes.map((q) => q.ask)],
-    [quotes],
-  );
+  const data = useMemo<uPlot.AlignedData>(() => {
+    // A lone quote is carried to now, so the chart shows a line over the last minute rather
+    // than a dot on an axis of years (the feed sends a quote only when the price moves).
+    const last = quotes[quotes.length - 1];
+    const now = Date.now() / 1000;
+    const points =
+      last && quotes.length === 1 && now > last.t ? [...quotes, { ...last, t: now }] : quotes;
+    return [points.map((q) => q.t), points.map((q) => q.bid), points.map((q) => q.ask)];
+  }, [quotes]);
   return (
     <Panel
       title="BTCUSD"

@@ -169,7 +169,7 @@ function History({ version }: { version: number }) {
       {!txs && !error && <Loading what="history" />}
       {txs && txs.length === 0 && <div className="muted">No transactions yet</div>}
       {txs && txs.length > 0 && (
-        <div className="scroll short">
+        <div className="scroll capped">
           <table className="table" data-testid="wallet-history">
             <thead>
               <tr>
