@@ -560,8 +560,10 @@ export class Daemon {
               }
               lastKey = 'withdrawn';
             } else if (!quote || quote.stale) {
-              degraded('no fresh quote from the price feed: no offers published');
-              if (lastKey !== 'none') await this.offers.publish([], { signal });
+              if (lastKey !== 'none') {
+                degraded('no fresh quote from the price feed: no offers published');
+                await this.offers.publish([], { signal });
+              }
               lastKey = 'none';
             } else {
               const offers = this.makerOffers(quote.bid, quote.ask);
@@ -572,7 +574,9 @@ export class Daemon {
                 lastKey = key;
                 lastAt = now;
               }
-              ready();
+              // Only on a change: every report reaches each live-feed client as a health event.
+              const h = health.get(HEALTH.offers);
+              if (h?.status !== 'ok' || h.detail !== undefined) ready();
             }
             await sleep(OFFER_MIN_INTERVAL_MS, AbortSignal.any([signal, wake.signal]));
             if (wake.signal.aborted) wake = new AbortController();
