@@ -11,12 +11,23 @@ import { PriceFeedServer } from '../../node/pricefeed/server.ts';
 import { BUILT_UI_DIR, startUiServer } from '../../ui-server/server.ts';
 import { confirmAfterMempool, type Network, startNetwork, useCleanups } from '../e2e/network.ts';
 import { silent } from '../node/chain/helpers.ts';
+import { Cleanups, startNode } from '../ui-server/helpers.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const TAKER_PASSWORD = 'taker-password-1';
 const MAKER_PASSWORD = 'maker-password-1';
 /** Waits in the browser: generous, the CI machine is shared. */
 const SEE_MS = 60_000;
+const ARGS = [
+  '--no-sandbox',
+  '--headless',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 /** `npm test` builds the UI first; a single-file run builds it here if it is missing. */
 function ensureBuiltUi(): void {
@@ -81,16 +92,7 @@ describe('web UI in headless Chromium', function () {
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       headless: true,
-      args: [
-        '--no-sandbox',
-        '--headless',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
+      args: ARGS,
     });
     cleanups.push(() => browser.close());
     // One fresh context per node: their cookies stay apart (both are on 127.0.0.1).
@@ -248,5 +250,41 @@ describe('web UI in headless Chromium', function () {
     if (green !== 'rgb(38, 166, 154)' && green !== 'rgb(10, 138, 110)') {
       throw new Error(`the ok status is not shown in green: ${green}`);
     }
+  });
+});
+
+describe('web UI of a node whose services are all down', function () {
+  this.timeout(120_000);
+  if (!existsSync(CHROMIUM)) return;
+  const cleanups = new Cleanups();
+  after(() => cleanups.run());
+
+  it('still loads, shows each subsystem’s health and says why nothing can be traded', async () => {
+    ensureBuiltUi();
+    // No chain, no oracle, no maker, and a price feed nobody listens on.
+    const node = await startNode(cleanups, {
+      ui: { staticDir: BUILT_UI_DIR, password: TAKER_PASSWORD },
+    });
+    const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS });
+    cleanups.add(() => browser.close());
+    const page = await browser.newPage();
+    page.setDefaultTimeout(SEE_MS);
+    const errors: string[] = [];
+    page.on('pageerror', (err) => errors.push(err.message));
+    await page.goto(node.ui.url);
+    await page.getByTestId('login-password').fill(TAKER_PASSWORD);
+    await page.getByTestId('login-submit').click();
+    await page.getByTestId('health-panel').waitFor();
+    await page.locator('[data-testid="health-pricefeed"]:not([data-status="ok"])').waitFor();
+    await page
+      .getByTestId('no-offer')
+      .filter({ hasText: /no maker configured/ })
+      .waitFor();
+    await page.getByTestId('wallet-unavailable').filter({ hasText: /chain/ }).waitFor();
+    await page
+      .getByTestId('quote')
+      .filter({ hasText: /no price/ })
+      .waitFor();
+    if (errors.length > 0) throw new Error(`errors in the page: ${errors.join('; ')}`);
   });
 });
