@@ -1,6 +1,7 @@
 // The JSON projections: money as decimal strings, both sides of one contract agreeing, and no
 // P/L where there is nothing honest to compute it from.
 import assert from 'node:assert/strict';
+import { Transaction } from 'bitcoinjs-lib';
 import { type CfdCommand, decide, EMPTY_CFD, fold } from '../../model/cfd.ts';
 import { parsePrice, price } from '../../model/units.ts';
 import type { LatestQuote } from '../../node/pricefeed/client.ts';
@@ -30,7 +31,49 @@ const open = (t = terms()): CfdCommand[] => [
   { type: 'confirmLock' },
 ];
 
+/** A close transaction paying `values` (sats) to throwaway P2WPKH outputs, as [maker, taker]. */
+function closeTx(...values: bigint[]) {
+  const t = new Transaction();
+  t.version = 2;
+  t.addInput(Buffer.alloc(32, 7), 0);
+  for (const v of values)
+    t.addOutput(Buffer.concat([Buffer.from([0, 20]), Buffer.alloc(20, 1)]), v);
+  return { txid: t.getId(), hex: t.toHex() };
+}
+
 describe('ui-server: views', () => {
+  it('a collaborative close shows what its transaction paid, after the close fee', () => {
+    const closed = (role: 'maker' | 'taker', tx: { txid: string; hex: string }, at: number) => {
+      const t = terms({ id: 'c9', role, position: role === 'taker' ? 'long' : 'short' });
+      return cfdView(
+        run(
+          ...open(t),
+          {
+            type: 'proposeSettlement',
+            proposal: { price: price(at), makerPayout: 1n, takerPayout: 1n, proposedBy: 'taker' },
+          },
+          { type: 'acceptSettlement' },
+          { type: 'completeSettlement', closeTx: tx, price: price(at) },
+          { type: 'confirmSettlement' },
+        ),
+        undefined,
+      )!;
+    };
+    // 1000 contracts at 50 000, taker long 2×: margins 1 000 000 (taker) and 2 000 000 (maker).
+    const both = closeTx(1_900_000n - 84n, 1_100_000n - 84n);
+    const taker = closed('taker', both, 52_000);
+    assert.equal(taker.state, 'closed');
+    assert.equal(taker.profit!.payout, '1099916');
+    assert.equal(taker.profit!.sats, '99916');
+    assert.equal(taker.profit!.percent, '9.99');
+    assert.equal(closed('maker', both, 52_000).profit!.payout, '1899916');
+    // At 100 000 the long taker gets (almost) everything; the maker's dust output was left out.
+    const one = closeTx(2_999_831n);
+    assert.equal(closed('taker', one, 100_000).profit!.payout, '2999831');
+    assert.equal(closed('maker', one, 100_000).profit!.payout, '0');
+    assert.equal(closed('maker', one, 100_000).profit!.sats, '-2000000');
+  });
+
   it('taker and maker of one contract see opposite P/L at the same closing price', () => {
     const taker = terms({ id: 'c1', role: 'taker', position: 'long', takerLeverage: 2 });
     const maker = terms({ id: 'c1', role: 'maker', position: 'short', takerLeverage: 2 });
