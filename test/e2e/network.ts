@@ -93,7 +93,8 @@ export async function startNetwork(
     datadir: oracleDir.path,
     pricefeedUrl: feed.url,
     eventIntervalS: EVENT_SECS,
-    lookaheadS: SETTLEMENT_SECS + 4 * EVENT_SECS,
+    // Announced a settlement interval ahead, whatever interval the daemons are given.
+    lookaheadS: Number(extra['settlement-interval'] ?? SETTLEMENT_SECS) + 4 * EVENT_SECS,
     logger: silent,
   });
   cleanups.push(() => oracle.stop());
