@@ -144,6 +144,21 @@ describe('web UI in headless Chromium', function () {
     await login(maker, makerUrl, MAKER_PASSWORD, 'maker');
   });
 
+  it('shows the wallet’s recovery words only after the password is given again', async () => {
+    await taker.getByTestId('mnemonic-password').fill('not-the-password');
+    await taker.getByTestId('mnemonic-show').click();
+    await taker
+      .getByTestId('mnemonic-error')
+      .filter({ hasText: /password/i })
+      .waitFor();
+    await taker.getByTestId('mnemonic-password').fill(TAKER_PASSWORD);
+    await taker.getByTestId('mnemonic-show').click();
+    await taker
+      .getByTestId('mnemonic')
+      .filter({ hasText: /^(\w+ ){11,23}\w+$/ })
+      .waitFor();
+  });
+
   it('the maker turns auto-accept off in its policy panel', async () => {
     const box = maker.getByTestId('policy-auto-accept');
     await box.waitFor();

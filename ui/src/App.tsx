@@ -8,6 +8,7 @@ import { MakerOffers } from './components/MakerOffers';
 import { MakerPolicy } from './components/MakerPolicy';
 import { Positions } from './components/Positions';
 import { PriceChart } from './components/PriceChart';
+import { Security } from './components/Security';
 import { TradePanel } from './components/TradePanel';
 import { Wallet } from './components/Wallet';
 import { shortId } from './format';
@@ -131,6 +132,7 @@ function Dashboard({ node, onLoggedOut }: { node: NodeInfo; onLoggedOut: () => v
             <MakerPolicy live={live.policy} />
           )}
           <Wallet wallet={live.wallet} version={live.walletVersion} />
+          <Security />
         </div>
       </main>
     </div>
