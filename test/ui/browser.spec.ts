@@ -125,9 +125,35 @@ describe('web UI in headless Chromium', function () {
 
   /** Clicks an action button of the CFD and confirms it in the dialog. */
   async function act(page: Page, id: string, action: string) {
+    if (!(await tryAct(page, id, action))) {
+      throw new Error(
+        `${action} refused: ${await page.getByTestId('confirm-error').textContent()}`,
+      );
+    }
+  }
+
+  /** {@link act}, but a refusal (shown in the dialog) cancels the dialog and returns false. */
+  async function tryAct(page: Page, id: string, action: string): Promise<boolean> {
     await row(page, id).getByTestId(action).click();
     await page.getByTestId('confirm-ok').click();
-    await page.getByTestId('confirm-dialog').waitFor({ state: 'detached' });
+    const done = await Promise.race([
+      page
+        .getByTestId('confirm-dialog')
+        .waitFor({ state: 'detached' })
+        .then(
+          () => true,
+          () => false,
+        ),
+      page
+        .getByTestId('confirm-error')
+        .waitFor()
+        .then(
+          () => false,
+          () => false,
+        ),
+    ]);
+    if (!done) await page.getByTestId('confirm-cancel').click();
+    return done;
   }
 
   it('logs in with the password; a wrong one says so', async () => {
@@ -225,7 +251,11 @@ describe('web UI in headless Chromium', function () {
     // stays open with Close available): the user clicks Close again.
     for (let attempt = 0; ; attempt++) {
       await stateIs(taker, cfdId, 'open');
-      await act(taker, cfdId, 'cfd-close');
+      // Refused when a rollover started in between (409, shown in the dialog): try again.
+      if (!(await tryAct(taker, cfdId, 'cfd-close'))) {
+        if (attempt >= 4) throw new Error('the close was refused every time');
+        continue;
+      }
       const accept = row(maker, cfdId).getByTestId('cfd-accept');
       const proposed = await accept
         .waitFor({ timeout: 20_000 })
