@@ -9,6 +9,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { ALLOWED_LEVERAGES, MAX_SPREAD_BPS } from './maker-policy.ts';
 
 export type Role = 'taker' | 'maker';
 
@@ -54,11 +55,22 @@ const TimeSchema = z.object({
 
 const MakerSchema = z.object({
   /** Maker's offers follow the feed at this spread (basis points) around the mid price. */
-  spreadBps: z.number().int().min(0).max(10_000).default(10),
+  spreadBps: z.number().int().min(0).max(MAX_SPREAD_BPS).default(10),
   minQuantity: z.number().int().positive().default(100),
   maxQuantity: z.number().int().positive().default(10_000),
   lotSize: z.number().int().positive().default(100),
-  leverageChoices: z.array(z.number().int().min(1).max(100)).min(1).default([1, 2, 3, 5]),
+  /** The same choices the policy API allows, so a config the API would refuse cannot start. */
+  leverageChoices: z
+    .array(
+      z
+        .number()
+        .int()
+        .refine((l) => ALLOWED_LEVERAGES.includes(l), {
+          message: `each leverage must be one of ${ALLOWED_LEVERAGES.join(', ')}`,
+        }),
+    )
+    .min(1)
+    .default([1, 2, 3, 5]),
   /** Per settlement interval, decimal string; positive: long pays short. */
   fundingRate: z
     .string()

@@ -82,5 +82,10 @@ describe('node/daemon/config', () => {
       }),
       { name: 'ConfigError', message: /missing.json/ },
     );
+    // The limits of the maker policy API: a config it would refuse does not start.
+    await assert.rejects(
+      loadConfig({ role: 'maker', flags: { datadir: dir.path, spread: '5000' } }),
+      { name: 'ConfigError', message: /spreadBps/ },
+    );
   });
 });
