@@ -236,7 +236,9 @@ export class ProcessManager {
         lock: { ...record.lock, txHex: spender.hex, signed: true },
       });
       await this.#execute(cfdId, { type: 'completeContractSetup', dlc: dlcSummary(record) });
-      await wallet?.recordOwnTransaction(spender.hex);
+      // Only while unconfirmed: recording a confirmed transaction as unconfirmed would have the
+      // wallet's next mempool scan forget its effects. The block scan records confirmed ones.
+      if (report.confirmations === 0) await wallet?.recordOwnTransaction(spender.hex);
       done();
     } else if (report.confirmations > 0) {
       this.#log.warn({ cfdId, spender: spender.txid }, 'the lock can no longer confirm: failed');
