@@ -324,7 +324,7 @@ export function cfdView(cfd: Cfd, quote: LatestQuote | undefined): CfdView | und
     profitView = profitAt(settledAt, 'settlement', false);
     const paid = closePaid(cfd, t.role, payoutAt(withFees, settledAt), makerPosition);
     if (paid !== undefined) {
-      // What the close transaction paid, after this node's share of its fee (not the curve row).
+      // What the settling transaction paid, after this node's share of its fee (not the curve row).
       const sats = paid - own;
       profitView = {
         ...profitView,
@@ -381,9 +381,10 @@ export function cfdView(cfd: Cfd, quote: LatestQuote | undefined): CfdView | und
 }
 
 /**
- * What a collaborative close transaction pays `role`, read from the transaction itself: its
- * outputs are [maker, taker] after each paid half the fee, and a side left with dust has no output
- * (the other then paid the whole fee). Undefined when the CFD was not closed collaboratively.
+ * What the settling transaction (a collaborative close, or our own CET once it is the one that
+ * confirmed) pays `role`, read from the transaction itself: its outputs are [maker, taker] after
+ * each paid half the fee, and a side left with dust has no output (the other then paid the whole
+ * fee). Undefined for other settlements, where the curve's number stands.
  */
 function closePaid(
   cfd: Cfd,
@@ -391,10 +392,16 @@ function closePaid(
   curve: { long: bigint; short: bigint },
   makerPosition: Position,
 ): bigint | undefined {
-  if (cfd.settled !== 'collaborative' || !cfd.closeTx) return undefined;
+  const settling =
+    cfd.settled === 'collaborative'
+      ? cfd.closeTx
+      : cfd.settled === 'cet' && cfd.cet?.txid === cfd.cetTxidConfirmed
+        ? cfd.cet
+        : undefined;
+  if (!settling) return undefined;
   let outs: bigint[];
   try {
-    outs = Transaction.fromHex(cfd.closeTx.hex).outs.map((o) => BigInt(o.value));
+    outs = Transaction.fromHex(settling.hex).outs.map((o) => BigInt(o.value));
   } catch {
     return undefined; // recorded by txid only: keep the curve's number
   }

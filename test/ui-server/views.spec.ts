@@ -74,6 +74,35 @@ describe('ui-server: views', () => {
     assert.equal(closed('maker', one, 100_000).profit!.sats, '-2000000');
   });
 
+  it('a CET shows what it paid once it is the one that confirmed; another CET keeps the curve number', () => {
+    const t = terms({ id: 'c8', role: 'taker', position: 'long' });
+    const cet = closeTx(1_900_000n - 150n, 1_100_000n - 150n);
+    const attested: CfdCommand[] = [
+      ...open(t),
+      { type: 'commit', commitTx: tx('commit') },
+      { type: 'confirmCommit' },
+      { type: 'expireCetTimelock' },
+      {
+        type: 'attest',
+        eventId: dlc().settlementEventId,
+        price: price(52_000),
+        cet,
+        commitTx: tx('commit'),
+      },
+    ];
+    const curve = cfdView(run(...attested), undefined)!.profit!.payout;
+    const settledBy = (confirmed: string) =>
+      cfdView(run(...attested, { type: 'confirmCet', txid: confirmed }), undefined)!;
+    const ours = settledBy(cet.txid);
+    assert.equal(ours.state, 'closed');
+    assert.equal(ours.profit!.payout, '1099850');
+    // The counterparty's CET (e.g. for a liquidation event) confirmed first: no transaction of ours
+    // to read, so the curve's number at the attested price stands.
+    const theirs = settledBy(tx('their-cet').txid);
+    assert.equal(theirs.profit!.payout, curve);
+    assert.notEqual(curve, ours.profit!.payout);
+  });
+
   it('taker and maker of one contract see opposite P/L at the same closing price', () => {
     const taker = terms({ id: 'c1', role: 'taker', position: 'long', takerLeverage: 2 });
     const maker = terms({ id: 'c1', role: 'maker', position: 'short', takerLeverage: 2 });
