@@ -2,6 +2,8 @@
 // feed, oracle, a maker and a taker over libp2p), each node serving the built UI. The tests do
 // what a user does — log in, take an offer, accept it as the maker, close it — and assert what the
 // user sees; the chain is the only thing driven from here (mining the lock and the close).
+
+import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -47,7 +49,12 @@ function ensureBuiltUi(): void {
 describe('web UI in headless Chromium', function () {
   this.timeout(240_000);
   if (!existsSync(CHROMIUM)) {
-    it.skip(`needs Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`);
+    // CI installs Chromium (.ci/run): there a missing browser is a failure, not a skip.
+    if (process.env.CI) {
+      it('finds Chromium', () => assert.fail(`no Chromium at ${CHROMIUM}`));
+    } else {
+      it.skip(`needs Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`);
+    }
     return;
   }
   const cleanups = useCleanups();
