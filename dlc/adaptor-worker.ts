@@ -1,14 +1,20 @@
 /**
  * Worker-thread entry of {@link AdaptorWorkerPool} (`dlc/workers.ts`): encrypts or verifies one
- * chunk of adaptor signatures per message with the ordinary `dlc/adaptor.ts` functions (so native
- * libsecp256k1 where it loads), and answers with packed results. Part of the pool, the one
+ * chunk of adaptor signatures per message with `dlc/adaptor.ts`'s whole-set functions
+ * (`adaptorEncryptMany` / `adaptorVerifyMany`: native libsecp256k1 where it loads, one batch
+ * inversion per chunk), and answers with packed results. Part of the pool, the one
  * thread-using exception to dlc/'s purity; not meant to be imported.
  *
  * Messages: see the `WorkerRequest` / `WorkerResponse` types in `dlc/workers.ts`.
  */
 import { parentPort } from 'node:worker_threads';
 import { randomBytes } from '@noble/hashes/utils.js';
-import { ADAPTOR_SIGNATURE_LENGTH, adaptorEncrypt, adaptorVerify } from './adaptor.ts';
+import {
+  ADAPTOR_SIGNATURE_LENGTH,
+  adaptorEncrypt,
+  adaptorEncryptMany,
+  adaptorVerifyMany,
+} from './adaptor.ts';
 import { AUX_GIVEN, AUX_RANDOM, type WorkerRequest, type WorkerResponse } from './workers.ts';
 
 const port = parentPort;
@@ -17,34 +23,38 @@ if (port === null) throw new Error('dlc/adaptor-worker.ts must run as a worker t
 function handle(req: WorkerRequest): WorkerResponse {
   if (req.op === 'encrypt') {
     const n = req.auxMode.length;
-    const out = new Uint8Array(n * ADAPTOR_SIGNATURE_LENGTH);
-    for (let i = 0; i < n; i++) {
+    const items = Array.from({ length: n }, (_, i) => {
       const mode = req.auxMode[i];
-      const aux =
+      const auxRand =
         mode === AUX_RANDOM ? randomBytes(32) : mode === AUX_GIVEN ? slice(req.aux, i, 32) : null;
-      try {
-        const sig = adaptorEncrypt(
-          req.secretKey,
-          slice(req.keys, i, 33),
-          slice(req.msgs, i, 32),
-          aux,
-        );
+      return { encryptionKey: slice(req.keys, i, 33), msg32: slice(req.msgs, i, 32), auxRand };
+    });
+    const out = new Uint8Array(n * ADAPTOR_SIGNATURE_LENGTH);
+    try {
+      adaptorEncryptMany(req.secretKey, items).forEach((sig, i) => {
         out.set(sig, i * ADAPTOR_SIGNATURE_LENGTH);
+      });
+      return { id: req.id, ok: true, result: out };
+    } catch {
+      // Some item is bad: find the first one (the same randomness, so the same error).
+    }
+    for (const [i, item] of items.entries()) {
+      try {
+        adaptorEncrypt(req.secretKey, item.encryptionKey, item.msg32, item.auxRand);
       } catch (e) {
         const err = e instanceof Error ? e : new Error(String(e));
         return { id: req.id, ok: false, index: i, name: err.name, message: err.message };
       }
     }
-    return { id: req.id, ok: true, result: out };
+    throw new Error('internal: the batch failed but no item does');
   }
   const n = req.msgs.length / 32;
-  const out = new Uint8Array(n);
-  for (let i = 0; i < n; i++) {
-    const sig = slice(req.sigs, i, ADAPTOR_SIGNATURE_LENGTH);
-    out[i] = adaptorVerify(sig, req.publicKey, slice(req.msgs, i, 32), slice(req.keys, i, 33))
-      ? 1
-      : 0;
-  }
+  const items = Array.from({ length: n }, (_, i) => ({
+    adaptorSignature: slice(req.sigs, i, ADAPTOR_SIGNATURE_LENGTH),
+    msg32: slice(req.msgs, i, 32),
+    encryptionKey: slice(req.keys, i, 33),
+  }));
+  const out = Uint8Array.from(adaptorVerifyMany(req.publicKey, items), (v) => (v ? 1 : 0));
   return { id: req.id, ok: true, result: out };
 }
 

@@ -476,6 +476,186 @@ const nativeBackend: AdaptorBackend | null =
 /** The implementation the public functions use: native when its bindings load, else noble. */
 const activeBackend: AdaptorBackend = nativeBackend ?? nobleBackend;
 
+// ---------------------------------------------------------------------------------------------
+// Whole sets at once (the CETs of a contract: ≈ 1,700 signatures per setup and rollover)
+
+/** One item of {@link adaptorEncryptMany}. */
+export interface AdaptorEncryptManyItem {
+  readonly encryptionKey: Uint8Array;
+  readonly msg32: Uint8Array;
+  /** As {@link adaptorEncrypt}'s `auxRand`: 32 bytes, or `null` for the deterministic variant. */
+  readonly auxRand: Uint8Array | null;
+}
+
+/** One item of {@link adaptorVerifyMany}. */
+export interface AdaptorVerifyManyItem {
+  readonly adaptorSignature: Uint8Array;
+  readonly msg32: Uint8Array;
+  readonly encryptionKey: Uint8Array;
+}
+
+/**
+ * `items.map((i) => adaptorEncrypt(secretKey, i.encryptionKey, i.msg32, i.auxRand))`: the same
+ * bytes, and for a bad item the same error, only cheaper per item on the native backend.
+ *
+ * Why: besides its four point multiplications, each signature needs k⁻¹ mod n, which in bigint
+ * arithmetic costs about half a native multiplication (≈ 18 µs); one Montgomery batch inversion
+ * serves the whole set for three multiplications each. The signing key is parsed once and each
+ * encryption point is parsed by the multiplication that uses it rather than checked beforehand.
+ * Anything out of the ordinary (a malformed item, a zero nonce) redoes the whole set item by item
+ * with {@link adaptorEncrypt}, so errors are exactly its errors.
+ */
+export function adaptorEncryptMany(
+  secretKey: Uint8Array,
+  items: readonly AdaptorEncryptManyItem[],
+): Uint8Array[] {
+  const fast =
+    nativeCurve === null || items.length === 0
+      ? null
+      : encryptManyNative(nativeCurve, secretKey, items);
+  return fast ?? items.map((i) => adaptorEncrypt(secretKey, i.encryptionKey, i.msg32, i.auxRand));
+}
+
+/** The fast path of {@link adaptorEncryptMany}, or null where it must not decide. */
+function encryptManyNative(
+  curve: NativeCurve,
+  secretKey: Uint8Array,
+  items: readonly AdaptorEncryptManyItem[],
+): Uint8Array[] | null {
+  let x: bigint;
+  try {
+    x = parseSecretScalar(secretKey, 'signing key');
+  } catch {
+    return null;
+  }
+  const x32 = scalarToBytes(x);
+  const n = items.length;
+  const out: Uint8Array[] = new Array(n);
+  const ks: bigint[] = new Array(n);
+  const rx: bigint[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const { encryptionKey: Y, msg32, auxRand } = items[i] as AdaptorEncryptManyItem;
+    if (!isCompressedEncoding(Y) || !hasLength32(msg32)) return null;
+    if (auxRand !== null && !hasLength32(auxRand)) return null;
+    const m = mod(bytesToBigInt(msg32));
+    const k = adaptorNonce(TAG_NONCE, x32, Y, msg32, auxRand);
+    if (k === 0n) return null;
+    let R: Uint8Array;
+    try {
+      // Parses Y: a 02/03 encoding that is not on the curve throws here (→ the exact path).
+      R = curve.mul(Y, k) as Uint8Array;
+    } catch {
+      return null;
+    }
+    const Ra = curve.mulG(k) as Uint8Array;
+    const a = adaptorNonce(TAG_DLEQ, scalarToBytes(k), Y, dleqNonceMessage(Ra, R), auxRand);
+    if (a === 0n) return null;
+    const AG = curve.mulG(a) as Uint8Array;
+    const AY = curve.mul(Y, a) as Uint8Array;
+    const e = dleqChallengeBytes(Ra, Y, R, AG, AY);
+    const c = mod(a + e * k);
+    const r = mod(bytesToBigInt(R.subarray(1, 33)));
+    if (r === 0n) return null;
+    const sig = new Uint8Array(ADAPTOR_SIGNATURE_LENGTH);
+    sig.set(R, 0);
+    sig.set(Ra, 33);
+    sig.set(scalarToBytes(e), 98);
+    sig.set(scalarToBytes(c), 130);
+    out[i] = sig;
+    ks[i] = k;
+    rx[i] = mod(m + r * x);
+  }
+  const kInv = Fn.invertBatch(ks);
+  for (let i = 0; i < n; i++) {
+    const sa = mod((kInv[i] as bigint) * (rx[i] as bigint));
+    if (sa === 0n) return null;
+    (out[i] as Uint8Array).set(scalarToBytes(sa), 66);
+  }
+  return out;
+}
+
+/**
+ * `items.map((i) => adaptorVerify(i.adaptorSignature, publicKey, i.msg32, i.encryptionKey))`:
+ * the same verdicts, cheaper per item on the native backend — the public key is checked once,
+ * the r⁻¹ of every signature comes from one batch inversion, and R, R_a and Y are checked by the
+ * multiplications that parse them (an invalid one makes them throw: not valid). Items where that
+ * shortcut would not parse a point (e ≡ 0 or c = 0) get the ordinary {@link adaptorVerify}.
+ */
+export function adaptorVerifyMany(
+  publicKey: Uint8Array,
+  items: readonly AdaptorVerifyManyItem[],
+): boolean[] {
+  const exact = (i: AdaptorVerifyManyItem): boolean =>
+    adaptorVerify(i.adaptorSignature, publicKey, i.msg32, i.encryptionKey);
+  const curve = nativeCurve;
+  if (curve === null) return items.map(exact);
+  if (!isCompressedEncoding(publicKey) || !curve.isPoint(publicKey)) return items.map(() => false);
+  const n = items.length;
+  const verdicts: boolean[] = new Array(n).fill(false);
+  // First pass: r = x(R) mod n of every well-formed signature, for one batch inversion.
+  const rs: bigint[] = new Array(n).fill(0n);
+  for (let i = 0; i < n; i++) {
+    const sig = (items[i] as AdaptorVerifyManyItem).adaptorSignature;
+    if (sig instanceof Uint8Array && sig.length === ADAPTOR_SIGNATURE_LENGTH) {
+      rs[i] = mod(bytesToBigInt(sig.subarray(1, 33)));
+    }
+  }
+  const rInv = Fn.invertBatch(rs); // zeros stay zero: those items fail their encoding check
+  for (let i = 0; i < n; i++) {
+    const item = items[i] as AdaptorVerifyManyItem;
+    const v = verifyOneNative(curve, publicKey, item, rs[i] as bigint, rInv[i] as bigint);
+    verdicts[i] = v === undefined ? exact(item) : v;
+  }
+  return verdicts;
+}
+
+/** One item of {@link adaptorVerifyMany}; undefined where the exact check must decide. */
+function verifyOneNative(
+  curve: NativeCurve,
+  X: Uint8Array,
+  item: AdaptorVerifyManyItem,
+  r: bigint,
+  rInv: bigint,
+): boolean | undefined {
+  const { adaptorSignature: sig, msg32, encryptionKey: Y } = item;
+  if (!(sig instanceof Uint8Array) || sig.length !== ADAPTOR_SIGNATURE_LENGTH) return false;
+  if (!hasLength32(msg32) || !isCompressedEncoding(Y)) return false;
+  const R = sig.subarray(0, 33);
+  const Ra = sig.subarray(33, 66);
+  if (!isCompressedEncoding(R) || !isCompressedEncoding(Ra) || r === 0n) return false;
+  const sa = bytesToBigInt(sig.subarray(66, 98));
+  if (sa === 0n || sa >= N) return false;
+  const e = mod(bytesToBigInt(sig.subarray(98, 130)));
+  const c = bytesToBigInt(sig.subarray(130, 162));
+  if (c >= N) return false;
+  if (e === 0n || c === 0n) return undefined;
+  const m = mod(bytesToBigInt(msg32));
+  try {
+    // As the native backend's assert: A_G = c·G − e·R_a, A_Y = c·Y − e·R, then the ECDSA
+    // equation as X = r⁻¹·(s_a·R_a − m·G). With e, c ≠ 0 every point here is parsed by the call
+    // that uses it, and a point that is not on the curve makes it throw.
+    const negE = Fn.neg(e);
+    const AG = curve.mulAddG(Ra, negE, c);
+    const AY = curve.add(curve.mul(Y, c), curve.mul(R, negE));
+    if (AG === null || AY === null || dleqChallengeBytes(Ra, Y, R, AG, AY) !== e) return false;
+    const implied = curve.mulAddG(Ra, mod(sa * rInv), Fn.neg(mod(m * rInv)));
+    return implied !== null && equalBytes(implied, X);
+  } catch {
+    return false;
+  }
+}
+
+/** 33 bytes with a compressed-point prefix (whether it is on the curve is checked elsewhere). */
+function isCompressedEncoding(bytes: unknown): bytes is Uint8Array {
+  return (
+    bytes instanceof Uint8Array && bytes.length === 33 && (bytes[0] === 0x02 || bytes[0] === 0x03)
+  );
+}
+
+function hasLength32(bytes: unknown): bytes is Uint8Array {
+  return bytes instanceof Uint8Array && bytes.length === 32;
+}
+
 /** Which implementation {@link adaptorEncrypt} and {@link assertAdaptorSignature} run on. */
 export const ADAPTOR_BACKEND: 'native' | 'noble' = activeBackend.name;
 

@@ -7,6 +7,10 @@ import {
   ADAPTOR_BACKEND,
   type AdaptorBackend,
   adaptorBackend,
+  adaptorEncrypt,
+  adaptorEncryptMany,
+  adaptorVerify,
+  adaptorVerifyMany,
   anticipatedPoint,
   anticipatedPoints,
   type Digit,
@@ -206,6 +210,135 @@ describe('dlc/adaptor: native libsecp256k1 and @noble/curves give identical resu
       checked++;
     }
     assert.ok(checked >= 2);
+  });
+});
+
+describe('dlc/adaptor: whole-set functions equal item-by-item calls', () => {
+  it('adaptorEncryptMany gives the bytes of adaptorEncrypt per item (given or no aux)', () => {
+    const rand = rng('many-encrypt');
+    for (const sk of [rand(32), to32(1n), to32(N - 1n)]) {
+      const items = Array.from({ length: 40 }, (_, i) => ({
+        encryptionKey: pub(rand(32)),
+        msg32: i === 3 ? to32(0n) : i === 4 ? to32(2n ** 256n - 1n) : rand(32),
+        auxRand: i % 3 === 0 ? null : rand(32),
+      }));
+      assert.deepEqual(
+        adaptorEncryptMany(sk, items).map(bytesToHex),
+        items.map((i) => bytesToHex(adaptorEncrypt(sk, i.encryptionKey, i.msg32, i.auxRand))),
+      );
+    }
+    assert.deepEqual(adaptorEncryptMany(rand(32), []), []);
+  });
+
+  it('adaptorEncryptMany throws the first bad item’s error, as adaptorEncrypt does', () => {
+    const rand = rng('many-encrypt-errors');
+    const good = () => ({ encryptionKey: pub(rand(32)), msg32: rand(32), auxRand: rand(32) });
+    const notOnCurve = new Uint8Array([0x02, ...to32(P - 1n)]);
+    const bad = [
+      { encryptionKey: new Uint8Array(33), msg32: rand(32), auxRand: null },
+      { encryptionKey: notOnCurve, msg32: rand(32), auxRand: null },
+      { encryptionKey: notOnCurve, msg32: rand(31), auxRand: null },
+      { encryptionKey: pub(rand(32)).subarray(1), msg32: rand(32), auxRand: null },
+      { encryptionKey: pub(rand(32)), msg32: rand(31), auxRand: null },
+      { encryptionKey: pub(rand(32)), msg32: rand(32), auxRand: rand(31) },
+    ];
+    const sk = rand(32);
+    for (const item of bad) {
+      const items = [good(), good(), item, { ...good(), encryptionKey: new Uint8Array(33) }];
+      const expected = outcome(() =>
+        adaptorEncrypt(sk, item.encryptionKey, item.msg32, item.auxRand),
+      );
+      assert.match(expected, /Error: /);
+      assert.equal(
+        outcome(() => adaptorEncryptMany(sk, items)),
+        expected,
+      );
+    }
+    for (const key of [to32(0n), to32(N), rand(31)]) {
+      assert.equal(
+        outcome(() => adaptorEncryptMany(key, [good()])),
+        outcome(() => adaptorEncrypt(key, pub(rand(32)), rand(32), null)),
+      );
+    }
+  });
+
+  it('adaptorVerifyMany gives adaptorVerify’s verdict for valid, tampered and malformed items', () => {
+    const rand = rng('many-verify');
+    const sk = rand(32);
+    const pk = pub(sk);
+    const items: { adaptorSignature: Uint8Array; msg32: Uint8Array; encryptionKey: Uint8Array }[] =
+      [];
+    const large = (() => {
+      for (let x = N; ; x++) {
+        try {
+          const bytes = new Uint8Array([0x02, ...to32(x)]);
+          Point.fromBytes(bytes).assertValidity();
+          return bytes;
+        } catch {
+          // not on the curve: next x
+        }
+      }
+    })();
+    for (let i = 0; i < 12; i++) {
+      const enc = pub(rand(32));
+      const msg = rand(32);
+      const sig = adaptorEncrypt(sk, enc, msg, rand(32));
+      items.push({ adaptorSignature: sig, msg32: msg, encryptionKey: enc });
+      const tampered = (at: number, value: Uint8Array) => {
+        const s = sig.slice();
+        s.set(value, at);
+        items.push({ adaptorSignature: s, msg32: msg, encryptionKey: enc });
+      };
+      for (const at of [0, 5, 33, 40, 80, 110, 150]) {
+        tampered(at, new Uint8Array([(sig[at] as number) ^ (1 << (i % 8))]));
+      }
+      tampered(66, to32(0n));
+      tampered(66, to32(N));
+      tampered(98, to32(0n));
+      tampered(98, to32(N));
+      tampered(130, to32(0n));
+      tampered(130, to32(N));
+      tampered(1, to32(P - 1n));
+      tampered(34, to32(P - 1n));
+      tampered(0, large);
+      tampered(33, large);
+      tampered(33, new Uint8Array([0x05]));
+      tampered(0, new Uint8Array([0x04]));
+      items.push({ adaptorSignature: sig.subarray(0, 161), msg32: msg, encryptionKey: enc });
+      items.push({ adaptorSignature: sig, msg32: rand(32), encryptionKey: enc });
+      items.push({ adaptorSignature: sig, msg32: msg.subarray(1), encryptionKey: enc });
+      items.push({ adaptorSignature: sig, msg32: msg, encryptionKey: pub(rand(32)) });
+      items.push({ adaptorSignature: sig, msg32: msg, encryptionKey: new Uint8Array(33) });
+      items.push({ adaptorSignature: sig, msg32: msg, encryptionKey: enc.subarray(1) });
+    }
+    for (const key of [pk, pub(rand(32)), pk.subarray(1), new Uint8Array(33)]) {
+      const expected = items.map((i) =>
+        adaptorVerify(i.adaptorSignature, key, i.msg32, i.encryptionKey),
+      );
+      assert.deepEqual(adaptorVerifyMany(key, items), expected);
+      if (key === pk) assert.equal(expected.filter(Boolean).length, 12);
+    }
+    const vectors = JSON.parse(
+      readFileSync(new URL('../fixtures/dlcspecs_ecdsa_adaptor.json', import.meta.url), 'utf8'),
+    ) as {
+      kind: string;
+      adaptor_sig: string;
+      message_hash?: string;
+      public_signing_key?: string;
+      encryption_key?: string;
+    }[];
+    for (const v of vectors.filter((x) => x.kind === 'verification')) {
+      const item = {
+        adaptorSignature: hexToBytes(v.adaptor_sig),
+        msg32: hexToBytes(v.message_hash!),
+        encryptionKey: hexToBytes(v.encryption_key!),
+      };
+      const key = hexToBytes(v.public_signing_key!);
+      assert.deepEqual(adaptorVerifyMany(key, [item, item]), [
+        adaptorVerify(item.adaptorSignature, key, item.msg32, item.encryptionKey),
+        adaptorVerify(item.adaptorSignature, key, item.msg32, item.encryptionKey),
+      ]);
+    }
   });
 });
 
