@@ -18,6 +18,7 @@ import { divRound } from '../../model/fixed.ts';
 import type { Offer } from '../../model/offer.ts';
 import { nextEventTime, oracleEventId } from '../../model/oracle-event.ts';
 import { asPrice, type Price, parseFundingRate } from '../../model/units.ts';
+import type { CollabSettlementTimeouts } from '../../protocols/collab-settlement/handler.ts';
 import {
   type CloseContext,
   CollabSettlementMaker,
@@ -25,8 +26,17 @@ import {
   closeTermsOf,
 } from '../../protocols/collab-settlement/index.ts';
 import { OfferProtocol } from '../../protocols/offer/index.ts';
-import { type OrderOracle, OrderProtocol, type OrderWallet } from '../../protocols/order/order.ts';
-import { RolloverProtocol, RolloverScheduler } from '../../protocols/rollover/index.ts';
+import {
+  type OrderOracle,
+  OrderProtocol,
+  type OrderTimeouts,
+  type OrderWallet,
+} from '../../protocols/order/order.ts';
+import {
+  RolloverProtocol,
+  RolloverScheduler,
+  type RolloverTimeouts,
+} from '../../protocols/rollover/index.ts';
 import { ChainMonitor } from '../chain/monitor.ts';
 import { BitcoinRpc } from '../chain/rpc.ts';
 import { OracleClient } from '../oracle/client.ts';
@@ -65,6 +75,15 @@ export interface DaemonOptions {
   readonly logger?: Logger;
   /** Unix ms; injectable for tests. */
   readonly clock?: () => number;
+  /**
+   * Read and write timeouts of the CFD protocols (defaults: each protocol's constants.ts). Tests
+   * shorten them to see a silent peer time out in seconds, not minutes.
+   */
+  readonly protocolTimeouts?: {
+    readonly order?: Partial<OrderTimeouts>;
+    readonly rollover?: Partial<RolloverTimeouts>;
+    readonly settlement?: Partial<CollabSettlementTimeouts>;
+  };
 }
 
 export class Daemon {
@@ -110,6 +129,7 @@ export class Daemon {
       rpc: BitcoinRpc | undefined;
       clock: () => number;
       policy: MakerPolicyStore | undefined;
+      timeouts: DaemonOptions['protocolTimeouts'];
     },
   ) {
     this.config = config;
@@ -166,6 +186,7 @@ export class Daemon {
       },
       clock: () => Math.floor(parts.clock() / 1000),
       logger: parts.log.child({ component: 'order' }),
+      ...(parts.timeouts?.order ? { timeouts: parts.timeouts.order } : {}),
     });
     this.rollovers = new RolloverProtocol(parts.p2p, {
       role: config.role,
@@ -197,6 +218,7 @@ export class Daemon {
       },
       clock: () => Math.floor(parts.clock() / 1000),
       logger: parts.log.child({ component: 'rollover' }),
+      ...(parts.timeouts?.rollover ? { timeouts: parts.timeouts.rollover } : {}),
     });
     const settlementInit = {
       repository: this.cfds,
@@ -207,6 +229,7 @@ export class Daemon {
       },
       ...(parts.rpc ? { rpc: parts.rpc } : {}),
       logger: parts.log.child({ component: 'collab-settlement' }),
+      ...(parts.timeouts?.settlement ? { timeouts: parts.timeouts.settlement } : {}),
     };
     this.settlements =
       config.role === 'maker'
@@ -295,6 +318,7 @@ export class Daemon {
       rpc,
       clock,
       policy,
+      timeouts: options.protocolTimeouts,
     });
     daemon.#blocked = blocked;
     await daemon.#startSubsystems();

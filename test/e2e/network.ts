@@ -9,7 +9,7 @@ import { type Cfd, uiState } from '../../model/cfd.ts';
 import { parsePrice } from '../../model/units.ts';
 import { EmbeddedChain } from '../../node/chain/embedded.ts';
 import { loadConfig } from '../../node/daemon/config.ts';
-import { Daemon } from '../../node/daemon/daemon.ts';
+import { Daemon, type DaemonOptions } from '../../node/daemon/daemon.ts';
 import { OracleServer } from '../../node/oracle/server.ts';
 import { PriceFeedServer } from '../../node/pricefeed/server.ts';
 import type { CollabSettlementTaker } from '../../protocols/collab-settlement/index.ts';
@@ -78,6 +78,8 @@ export interface Network {
 export async function startNetwork(
   cleanups: (() => Promise<unknown>)[],
   extra: Record<string, string> = {},
+  /** Options of the maker's daemon only (e.g. shorter protocol timeouts). */
+  makerOptions: Omit<DaemonOptions, 'logger'> = {},
 ): Promise<Network> {
   let chain: EmbeddedChain;
   let feed: PriceFeedServer;
@@ -121,7 +123,7 @@ export async function startNetwork(
       role: 'maker',
       flags: { 'auto-accept': true, ...common(makerDir.path), listen: ['/ip4/127.0.0.1/tcp/0'] },
     }),
-    { logger: silent },
+    { logger: silent, ...makerOptions },
   );
   cleanups.push(() => maker.stop());
   taker = await Daemon.start(
