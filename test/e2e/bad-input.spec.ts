@@ -1,5 +1,6 @@
-// End to end, whole daemons: bad input on every CFD protocol. First messages that are malformed,
-// unknown, out of order or oversized reset their stream and record nothing. A peer that runs a
+// End to end, whole daemons: bad input on every CFD protocol (moved here from trade.spec.ts with
+// the first-message cases). First messages that are malformed, unknown, out of order or oversized
+// reset their stream and record nothing. A peer that runs a
 // protocol correctly for a step or two and then sends a malformed, out-of-order or oversized
 // message — or goes silent past the maker's read timeout — has its stream reset, and the maker
 // records the failure on that CFD: contract setup failed with its coins released, rollover failed
@@ -79,7 +80,7 @@ async function misbehave(
 const eventTypes = async (net: Network, id: string) =>
   (await net.maker.store.readStream(id)).map((e) => e.type);
 
-describe('e2e: bad input in the middle of a run', function () {
+describe('e2e: bad input on every protocol, first and mid-run', function () {
   this.timeout(240_000);
   const cleanups = useCleanups();
   let net: Network;
@@ -99,6 +100,27 @@ describe('e2e: bad input in the middle of a run', function () {
         },
       },
     );
+  });
+
+  it('first messages: malformed, unknown, out-of-order and oversized reset their stream and record nothing', async () => {
+    const frames: unknown[] = [
+      'not an object',
+      { type: 'no-such-message' },
+      { type: 'signatures', cfdId: 'x' }, // out of order: a run starts with a proposal or an order
+      { type: 'order', pad: 'x'.repeat(8 * 1024 * 1024) }, // oversized
+    ];
+    let resets = 0;
+    for (const protocol of [ORDER_PROTOCOL, ROLLOVER_PROTOCOL, COLLAB_SETTLEMENT_PROTOCOL]) {
+      for (const frame of frames) {
+        const f = await dial(net, protocol);
+        await f.write(frame).catch(() => undefined);
+        // The maker answers a bad first message by resetting the stream.
+        const answer = await f.read(z.unknown()).catch((e: Error) => e);
+        if (answer instanceof Error && !(answer instanceof ProtocolTimeoutError)) resets++;
+      }
+    }
+    assert.equal(resets, 12, `${resets} of 12 bad streams were reset`);
+    assert.equal((await net.maker.readModel.all()).length, 0, 'nothing recorded');
   });
 
   it('contract setup: a bad message after the maker accepted fails the setup and releases its coins', async () => {
