@@ -1,8 +1,9 @@
 /**
  * The live feed: server-sent events at `GET /api/events`.
  *
- * On connect a client gets a snapshot — `health`, `cfds`, `offers`, `quote`, `wallet`, and on a
- * maker `policy` — and then
+ * On connect a client gets a snapshot — `health`, `cfds`, `offers`, `quote`, `wallet`, on a
+ * maker `policy`, and `quotes` (the chart's history, so a page opened or reconnected now shows the
+ * last hour, gaps filled) — and then
  * every change as it happens:
  *
  * | event    | data                                               | when                              |
@@ -14,6 +15,7 @@
  * | `quote`  | `QuoteView` or `null`                              | at most once per {@link QUOTE_THROTTLE_MS} |
  * | `wallet` | `{available: true, …WalletView}` or `{available: false, reason}` | after each wallet sync, withdrawal |
  * | `policy` | the maker's policy (as `GET /api/maker/policy`)  | maker: the policy changed         |
+ * | `quotes` | `QuoteHistoryView` (as `GET /api/quotes`)          | on connect                        |
  *
  * A comment line (`: heartbeat`) every {@link HEARTBEAT_MS} keeps proxies and idle timeouts from
  * closing the stream. A client that stops reading is dropped once {@link MAX_BUFFERED_BYTES} are
@@ -33,7 +35,15 @@ export const MAX_BUFFERED_BYTES = 1024 * 1024;
 /** Browsers retry after this many ms when the stream drops (the `retry:` field). */
 export const CLIENT_RETRY_MS = 2_000;
 
-export type LiveEventName = 'health' | 'cfds' | 'cfd' | 'offers' | 'quote' | 'wallet' | 'policy';
+export type LiveEventName =
+  | 'health'
+  | 'cfds'
+  | 'cfd'
+  | 'offers'
+  | 'quote'
+  | 'wallet'
+  | 'policy'
+  | 'quotes';
 
 export interface LiveFeedOptions {
   readonly logger: Logger;
@@ -146,7 +156,9 @@ export class LiveFeed {
         frame('offers', s.offers()) +
         frame('quote', s.quote()) +
         frame('wallet', s.walletState()) +
-        (s.daemon.policy ? frame('policy', s.daemon.policy.current) : '');
+        (s.daemon.policy ? frame('policy', s.daemon.policy.current) : '') +
+        // Last: the largest frame (tens of kB), and the page is usable without it.
+        frame('quotes', s.quoteHistory());
     } catch (err) {
       this.#log.warn({ err }, 'live feed snapshot failed');
       this.#holding.delete(res);

@@ -71,7 +71,11 @@ export const OPERATIONS: Record<string, Record<string, Operation>> = {
   },
   '/api/node': {
     get: {
-      summary: 'This node: role, peer id, network, addresses, makers, version',
+      summary: 'This node: role, peer id, network, addresses, makers, version, explorer',
+      description:
+        '`{role, peerId, network, multiaddrs, makers, version, explorer}`: `explorer` is the ' +
+        'block explorer page of a transaction with `{txid}` where its id goes (`--explorer-url`; ' +
+        'default mempool.space on mainnet and testnet), or null (regtest without one).',
       responses: { 200: 'node info' },
     },
   },
@@ -92,13 +96,27 @@ export const OPERATIONS: Record<string, Record<string, Operation>> = {
       },
     },
   },
+  '/api/quotes': {
+    get: {
+      summary: 'Recent quotes, for a price chart',
+      description:
+        'Kept in memory since the node started: one point per `resolutionMs` (the last quote of ' +
+        'each interval) over the last `windowMs` (default 5 s over 1 h). Query `since` (unix ms): ' +
+        'only points received after it. The live feed sends the same as its `quotes` event on ' +
+        'connect.',
+      responses: {
+        200: '`{resolutionMs, windowMs, quotes: [{t, bid, ask}]}`: oldest first, `t` unix ms',
+        400: '`since` is not unix milliseconds',
+      },
+    },
+  },
   '/api/openapi.json': { get: { summary: 'This document', responses: { 200: 'OpenAPI 3.1' } } },
   '/api/events': {
     get: {
       summary: 'Live feed (server-sent events)',
       description:
-        'Snapshot on connect (`health`, `cfds`, `offers`, `quote`, `wallet`, and on a maker ' +
-        '`policy`), then `health`, `cfd`, `offers`, `quote` (throttled), `wallet` and `policy` ' +
+        'Snapshot on connect (`health`, `cfds`, `offers`, `quote`, `wallet`, on a maker ' +
+        '`policy`, and `quotes`: the chart history as `GET /api/quotes`), then `health`, `cfd`, `offers`, `quote` (throttled), `wallet` and `policy` ' +
         'events as they happen; heartbeat comments.',
       produces: 'text/event-stream',
       responses: { 200: 'event stream' },

@@ -45,10 +45,12 @@ import {
   MnemonicBody,
   OrderBody,
   parseInput,
+  QuotesQuery,
   RejectBody,
   WithdrawBody,
 } from './schemas.ts';
 import type { UiService } from './service.ts';
+import { explorerTemplate } from './views.ts';
 
 /** Everything the routes need. */
 export interface RouteContext {
@@ -129,11 +131,17 @@ export function registerRoutes(app: FastifyInstance, ctx: RouteContext): void {
     multiaddrs: daemon.p2p.getMultiaddrs().map(String),
     makers: daemon.config.p2p.makers,
     version: VERSION,
+    explorer: explorerTemplate(daemon.config.network, daemon.config.ui.explorerUrl),
   }));
 
   app.get('/api/health', async () => service.health());
 
   app.get('/api/quote', async () => ({ quote: service.quote() }));
+
+  app.get('/api/quotes', async (request) => {
+    const { since } = parseInput(QuotesQuery, request.query ?? {}, 'query');
+    return service.quoteHistory(since);
+  });
 
   app.get('/api/openapi.json', async () => openApiDocument(VERSION));
 

@@ -34,6 +34,15 @@ const wholeNumber = (what: string) => {
 
 export const LoginBody = z.strictObject({ password });
 
+/** `GET /api/quotes?since=<unix ms>`: only points received after it (omitted: the whole window). */
+export const QuotesQuery = z.strictObject({
+  since: z
+    .string({ error: 'since must be unix milliseconds, as digits' })
+    .regex(/^\d{1,16}$/, 'since must be unix milliseconds, as digits')
+    .transform(Number)
+    .optional(),
+});
+
 export const ChangePasswordBody = z.strictObject({
   current: password,
   new: text('the new password')

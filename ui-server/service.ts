@@ -17,7 +17,9 @@ import {
   healthView,
   type OfferView,
   offerView,
+  type QuoteHistoryView,
   type QuoteView,
+  quoteHistoryView,
   quoteView,
   type WalletTxView,
   type WalletView,
@@ -71,6 +73,11 @@ export class UiService {
   quote(): QuoteView | null {
     const q = this.daemon.feed.latest();
     return q ? quoteView(q) : null;
+  }
+
+  /** Recent quotes for the chart, received after `sinceMs` (unix ms) if given. */
+  quoteHistory(sinceMs?: number): QuoteHistoryView {
+    return quoteHistoryView(this.daemon.feed.history, sinceMs, this.#clock());
   }
 
   /** Taker: the offers it may take now. Maker: the offers it publishes now. */

@@ -37,6 +37,7 @@ import {
   type Role,
 } from '../model/units.ts';
 import type { LatestQuote } from '../node/pricefeed/client.ts';
+import type { QuoteHistory } from '../node/pricefeed/history.ts';
 import type { ComponentHealth, HealthStatus } from '../node/runtime/health.ts';
 import type { Balance, WalletTx } from '../node/wallet/wallet.ts';
 
@@ -82,6 +83,24 @@ export function healthView(
 }
 
 // ---------------------------------------------------------------------------------------------
+// node
+
+/** mempool.space per network; regtest has no public explorer. */
+const DEFAULT_EXPLORERS: Readonly<Record<string, string>> = {
+  mainnet: 'https://mempool.space/tx/{txid}',
+  testnet: 'https://mempool.space/testnet/tx/{txid}',
+};
+
+/**
+ * The page of a transaction in a block explorer, `{txid}` standing for its id: the configured one
+ * (`--explorer-url`), else mempool.space on mainnet and testnet; null on regtest, where a public
+ * explorer would not know the transaction (the UI then offers to copy the txid instead).
+ */
+export function explorerTemplate(network: string, configured: string | undefined): string | null {
+  return configured ?? DEFAULT_EXPLORERS[network] ?? null;
+}
+
+// ---------------------------------------------------------------------------------------------
 // quotes
 
 export interface QuoteView {
@@ -106,6 +125,30 @@ export function quoteView(q: LatestQuote): QuoteView {
     receivedAt: q.receivedAt,
     ageMs: q.ageMs,
     stale: q.stale,
+  };
+}
+
+/** The price chart's recent history (`GET /api/quotes`, the live feed's `quotes` event). */
+export interface QuoteHistoryView {
+  /** One point per this many ms at most (the last quote of each interval). */
+  readonly resolutionMs: number;
+  /** How far back the node keeps points (it keeps them in memory, from its start). */
+  readonly windowMs: number;
+  /** Oldest first; `t` is when the node received the quote, unix ms. */
+  readonly quotes: readonly { readonly t: number; readonly bid: string; readonly ask: string }[];
+}
+
+export function quoteHistoryView(
+  h: QuoteHistory,
+  sinceMs?: number,
+  now?: number,
+): QuoteHistoryView {
+  return {
+    resolutionMs: h.resolutionMs,
+    windowMs: h.windowMs,
+    quotes: h
+      .since(sinceMs, now)
+      .map((p) => ({ t: p.t, bid: formatPrice(p.bid), ask: formatPrice(p.ask) })),
   };
 }
 

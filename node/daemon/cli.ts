@@ -27,6 +27,7 @@ const usage = (role: Role): string => `usage: dlcfd ${role} --datadir DIR [optio
   --block PEER_ID               refuse this peer in both directions (repeatable)
   --ui-host H --ui-port P       where the UI is served (default 127.0.0.1:8000)
   --ui-password W               the UI password (default: generated on first start, printed once)
+  --explorer-url URL            txid links, {txid} replaced (default: mempool.space; none on regtest)
   --settlement-interval S --rollover-interval S --oracle-event-interval S
   --cet-timelock BLOCKS --refund-timelock BLOCKS --offer-max-age S
   --protocol-timeout-ms MS --chain-poll-ms MS

@@ -127,6 +127,17 @@ export const ConfigSchema = z
         port: z.number().int().min(0).max(65_535).default(8000),
         /** The browser password; without it one is generated on first start and printed once. */
         password: z.string().min(8, 'needs at least 8 characters').optional(),
+        /**
+         * Block explorer page of a transaction, `{txid}` standing for its id; the UI links txids
+         * to it. Default: mempool.space on mainnet and testnet, none on regtest (nothing public
+         * knows its transactions).
+         */
+        explorerUrl: z
+          .string()
+          .url()
+          .regex(/^https?:\/\//, 'must be an http(s) URL')
+          .refine((u) => u.includes('{txid}'), 'must contain {txid}, where the txid goes')
+          .optional(),
       })
       .default({ host: '127.0.0.1', port: 8000 }),
     time: TimeSchema.default(TimeSchema.parse({})),
@@ -173,6 +184,7 @@ export const FLAGS = {
   'ui-host': 'ui.host',
   'ui-port': 'ui.port',
   'ui-password': 'ui.password',
+  'explorer-url': 'ui.explorerUrl',
   'settlement-interval': 'time.settlementIntervalSecs',
   'rollover-interval': 'time.rolloverIntervalSecs',
   'oracle-event-interval': 'time.oracleEventIntervalSecs',

@@ -42,6 +42,7 @@ import {
   MalformedFrameError,
 } from './errors.ts';
 import { type ParsedQuote, parseFrame } from './frames.ts';
+import { QuoteHistory, type QuoteHistoryOptions } from './history.ts';
 
 /** Bitcoin networks, for picking BitMEX's endpoint. */
 export type Network = 'mainnet' | 'testnet' | 'signet' | 'regtest';
@@ -115,6 +116,8 @@ export interface PriceFeedClientOptions {
   backoffMaxMs?: number;
   /** Logger; malformed frames are logged at `warn`. Silent by default. */
   logger?: Logger;
+  /** The chart's recent history ({@link PriceFeedClient.history}). @default 5 s points, 1 h */
+  history?: QuoteHistoryOptions;
 }
 
 /** How one connection ended. */
@@ -128,6 +131,8 @@ const noop = (): void => {};
 /** The feed client. Construct, `start()`, read `latest()`/`health()`, `stop()`. */
 export class PriceFeedClient {
   readonly url: string;
+  /** Recent quotes, downsampled and bounded, in memory only: what the UI's chart starts from. */
+  readonly history: QuoteHistory;
 
   readonly #pingAfterMs: number;
   readonly #pongTimeoutMs: number;
@@ -161,6 +166,7 @@ export class PriceFeedClient {
     this.#log = (options.logger ?? pino({ level: 'silent' })).child({
       component: 'pricefeed:client',
     });
+    this.history = new QuoteHistory(options.history);
   }
 
   /** Starts connecting in the background. Never throws; a second call is a no-op. */
@@ -352,6 +358,7 @@ export class PriceFeedClient {
     };
     const wasStale = this.health().stale;
     this.#latest = quote;
+    this.history.add(quote);
     clearTimeout(this.#staleTimer);
     // Tell health listeners when this quote turns stale (+1 ms: timers may fire on the boundary).
     this.#staleTimer = setTimeout(() => this.#emitHealth(), this.#staleAfterMs + 1);

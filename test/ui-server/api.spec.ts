@@ -5,6 +5,7 @@ import type { CfdCommand } from '../../model/cfd.ts';
 import { parsePrice } from '../../model/units.ts';
 import { HEALTH } from '../../node/daemon/daemon.ts';
 import { PriceFeedServer } from '../../node/pricefeed/server.ts';
+import { explorerTemplate } from '../../ui-server/views.ts';
 import { dlc, terms } from '../helpers/cfd-fixtures.ts';
 import { Cleanups, startNode, type TestNode, until } from './helpers.ts';
 
@@ -28,6 +29,22 @@ describe('ui-server: API', function () {
     });
     after(() => shared.run());
     const api = () => node.api;
+
+    it('says in /api/node where txids link to: the configured explorer, none on regtest', async () => {
+      const info = (await api().get('/api/node')).body;
+      assert.equal(info.network, 'regtest');
+      assert.equal(info.explorer, null);
+      const url = 'https://explorer.example/tx/{txid}';
+      const other = await startNode(cleanups, { flags: { 'explorer-url': url } });
+      assert.equal((await other.api.get('/api/node')).body.explorer, url);
+      // Unconfigured mainnet and testnet nodes link to mempool.space.
+      assert.equal(explorerTemplate('mainnet', undefined), 'https://mempool.space/tx/{txid}');
+      assert.equal(
+        explorerTemplate('testnet', undefined),
+        'https://mempool.space/testnet/tx/{txid}',
+      );
+      assert.equal(explorerTemplate('testnet', url), url);
+    });
 
     it('reports every subsystem in /api/health, with what is wrong', async () => {
       const { status, body } = await api().get('/api/health');
@@ -317,6 +334,23 @@ describe('ui-server: API', function () {
       assert.equal(view.profit.basis, 'quote');
       assert.equal(view.profit.price, (await taker.api.get('/api/quote')).body.quote.bid);
       assert.match(view.profit.sats, /^-?\d+$/);
+
+      // The chart's history: the quotes so far, oldest first; `since` leaves out the older ones.
+      const history = (await taker.api.get('/api/quotes')).body;
+      assert.equal(history.resolutionMs, 5_000);
+      assert.ok(history.quotes.length >= 1);
+      const newest = history.quotes.at(-1);
+      assert.match(newest.ask, /^\d+(\.\d+)?$/);
+      assert.ok(newest.t <= Date.now() && newest.t > Date.now() - 3_600_000);
+      assert.deepEqual(
+        (await taker.api.get(`/api/quotes?since=${newest.t}`)).body.quotes.filter(
+          (q: { t: number }) => q.t <= newest.t,
+        ),
+        [],
+      );
+      const bad = await taker.api.get('/api/quotes?since=yesterday');
+      assert.equal(bad.status, 400);
+      assert.match(bad.body.error.message, /since must be unix milliseconds/);
     });
   });
 });

@@ -38,12 +38,18 @@ describe('ui-server: live feed (SSE)', function () {
     assert.equal(live.status, 200);
     assert.match(live.contentType ?? '', /^text\/event-stream/);
 
-    // The snapshot, in order.
-    await until('snapshot', () => live.events.length >= 5);
+    // The snapshot, in order; the chart's history last.
+    await until('snapshot', () => live.events.length >= 6);
     assert.deepEqual(
-      live.events.slice(0, 5).map((e) => e.event),
-      ['health', 'cfds', 'offers', 'quote', 'wallet'],
+      live.events.slice(0, 6).map((e) => e.event),
+      ['health', 'cfds', 'offers', 'quote', 'wallet', 'quotes'],
     );
+    const history = live.events[5]!.data;
+    assert.equal(history.resolutionMs, 5_000);
+    assert.equal(history.windowMs, 3_600_000);
+    // The feed was ok before we connected: at least the quote that made it so is in the history.
+    assert.ok(history.quotes.length >= 1);
+    assert.match(history.quotes[0].bid, /^\d+(\.\d+)?$/);
     const [health, cfds, offers, , wallet] = live.events;
     assert.equal(pricefeedOf(health!).status, 'ok');
     assert.deepEqual(cfds!.data, { cfds: [] });

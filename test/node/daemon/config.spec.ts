@@ -88,4 +88,36 @@ describe('node/daemon/config', () => {
       { name: 'ConfigError', message: /spreadBps/ },
     );
   });
+
+  it('takes a block explorer URL with {txid} from a flag, the environment or the file', async () => {
+    const url = 'https://explorer.example/tx/{txid}';
+    const fromFlag = await loadConfig({
+      role: 'taker',
+      flags: { datadir: dir.path, 'explorer-url': url },
+    });
+    assert.equal(fromFlag.ui.explorerUrl, url);
+    const fromEnv = await loadConfig({
+      role: 'taker',
+      flags: { datadir: dir.path },
+      env: { DLCFD_EXPLORER_URL: url },
+    });
+    assert.equal(fromEnv.ui.explorerUrl, url);
+    await writeFile(join(dir.path, 'dlcfd.json'), JSON.stringify({ ui: { explorerUrl: url } }));
+    const fromFile = await loadConfig({ role: 'taker', flags: { datadir: dir.path } });
+    assert.equal(fromFile.ui.explorerUrl, url);
+    await assert.rejects(
+      loadConfig({
+        role: 'taker',
+        flags: { datadir: dir.path, 'explorer-url': 'https://explorer.example/tx/' },
+      }),
+      { name: 'ConfigError', message: /ui\.explorerUrl: must contain \{txid\}/ },
+    );
+    await assert.rejects(
+      loadConfig({
+        role: 'taker',
+        flags: { datadir: dir.path, 'explorer-url': 'javascript:alert({txid})' },
+      }),
+      { name: 'ConfigError', message: /ui\.explorerUrl/ },
+    );
+  });
 });
