@@ -106,6 +106,7 @@ export {
   attestPrice,
   formatEventId,
   formatOliviaTime,
+  oracleEventPoints,
   parseEventId,
   parseOliviaAnnouncement,
   parseOliviaAttestation,

@@ -37,8 +37,8 @@ import {
   hash160,
   type LockParty,
   type OracleEventPoints,
+  oracleEventPoints,
   payoutCurve,
-  prepareOracleEvent,
   signCommitAdaptor,
   signCooperative,
   spendSighash,
@@ -447,7 +447,7 @@ abstract class ContractSetup {
     if (a.eventId !== this.terms!.oracleEventId) {
       throw new Abort(`internal: announcement of ${a.eventId}, not ${this.terms!.oracleEventId}`);
     }
-    this.oracleEvent = prepareOracleEvent(a.oraclePublicKey, a.nonces);
+    this.oracleEvent = oracleEventPoints(a.oraclePublicKey, a.nonces);
   }
 
   /** The counterparty's parameters: check them, build every transaction, ask for our CET sigs. */

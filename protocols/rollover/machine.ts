@@ -36,7 +36,7 @@ import {
   DlcError,
   dlcSummary,
   type OracleEventPoints,
-  prepareOracleEvent,
+  oracleEventPoints,
   signCommitAdaptor,
   signCooperative,
   spendSighash,
@@ -403,7 +403,7 @@ abstract class Rollover {
     for (const id of this.eventIds()) {
       const e = a.events.find((x) => x.eventId === id);
       if (!e) throw new Abort(`no oracle announcement of ${id}`);
-      this.#oracle.set(id, prepareOracleEvent(a.oraclePublicKey, e.nonces));
+      this.#oracle.set(id, oracleEventPoints(a.oraclePublicKey, e.nonces));
     }
   }
 

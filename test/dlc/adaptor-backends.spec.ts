@@ -15,6 +15,7 @@ import {
   anticipatedPoints,
   type Digit,
   decomposeInterval,
+  oracleEventPoints,
   prepareOracleEvent,
 } from '../../dlc/index.ts';
 import { nativeCurve } from '../../dlc/secp-native.ts';
@@ -440,6 +441,25 @@ describe('dlc/oracle: anticipated points of a whole CET set', () => {
     const fresh = prepareOracleEvent(oracleKey, nonces);
     const one = decomposeInterval(123_456, 130_000)[2] as Digit[];
     assert.equal(bytesToHex(anticipatedPoint(fresh, one)), reference(one));
+  });
+
+  it('oracleEventPoints remembers an event: same object, same points as a fresh one', () => {
+    const a = oracleEventPoints(oracleKey, nonces);
+    assert.equal(oracleEventPoints(oracleKey, [...nonces, xOnly()]), a, 'nonces past n ignored');
+    assert.notEqual(oracleEventPoints(oracleKey, nonces.toReversed()), a);
+    const prefixes = decomposeInterval(50_000, 58_000);
+    assert.deepEqual(anticipatedPoints(a, prefixes).map(bytesToHex), prefixes.map(reference));
+    const fresh = prepareOracleEvent(oracleKey, nonces);
+    fresh.digitPoints.forEach(([a0, a1], i) => {
+      assert.ok(a0.equals(a.digitPoints[i]![0]) && a1.equals(a.digitPoints[i]![1]));
+    });
+    // Invalid input throws prepareOracleEvent's error, every time (nothing remembered).
+    const notX = new Uint8Array(32).fill(0xff);
+    for (let i = 0; i < 2; i++) {
+      assert.throws(() => oracleEventPoints(oracleKey, [notX, ...nonces.slice(1)]), /nonce 0/);
+      assert.throws(() => oracleEventPoints(notX, nonces), /oracle public key/);
+      assert.throws(() => oracleEventPoints(oracleKey, nonces.slice(1)), /at least 20 nonces/);
+    }
   });
 
   it('hands out copies: mutating a result does not change the memo', () => {
