@@ -494,9 +494,12 @@ function whyNot(cfd: Cfd, command: CfdCommand): string | undefined {
     case 'completeContractSetup':
       return cfd.setup === 'started' ? undefined : 'contract setup has not started';
     case 'failContractSetup':
-      return cfd.setup === 'pending' || cfd.setup === 'started'
-        ? undefined
-        : 'contract setup is not under way';
+      if (cfd.setup === 'pending' || cfd.setup === 'started') return undefined;
+      // A completed setup whose lock can never confirm (an input of it was spent elsewhere): the
+      // contract never existed on chain, and nothing but the lock ever spent its coins.
+      if (cfd.setup === 'completed' && !cfd.lockConfirmed && !isCommitted(cfd) && !isClosing(cfd))
+        return undefined;
+      return 'contract setup is not under way';
     case 'confirmLock':
       return needDlc();
     case 'startRollover':

@@ -195,11 +195,7 @@ export class ProcessManager {
     const inputs = lockInputs(record.lock.txHex);
     const own = wallet.reserveOutpoints(lockReservation(cfdId), inputs);
     // The lock may have confirmed while we were down: rescan the last day of blocks once.
-    const tip = await this.#d
-      .rpc()
-      ?.getBlockCount()
-      .catch(() => undefined);
-    const fromHeight = tip === undefined ? undefined : Math.max(0, tip - 144);
+    const fromHeight = await this.#rescanFrom();
     for (const o of inputs) {
       await monitor.watchOutpoint(o, {
         tag: cfdId,
@@ -215,6 +211,15 @@ export class ProcessManager {
     );
     await wallet.recordOwnTransaction(sweep.hex);
     await this.#publish(monitor, sweep.hex);
+  }
+
+  /** Where a watch rescans from for what happened while we were down: the last day of blocks. */
+  async #rescanFrom(): Promise<number | undefined> {
+    const tip = await this.#d
+      .rpc()
+      ?.getBlockCount()
+      .catch(() => undefined);
+    return tip === undefined ? undefined : Math.max(0, tip - 144);
   }
 
   /** A lock input of an unfinished setup was spent: by the lock (adopt) or by anything else. */
@@ -316,6 +321,21 @@ export class ProcessManager {
               closeTx: { txid: spender, hex: report.spender.hex },
             });
           }
+        } else if (
+          cfd.setup === 'completed' &&
+          !cfd.lockConfirmed &&
+          report.confirmations > 0 &&
+          spender !== dlc.lockTxid &&
+          lockInputs(record.lock.txHex).includes(report.outpoint)
+        ) {
+          this.#log.warn({ cfdId: report.tag, spender }, 'the lock can no longer confirm: failed');
+          await run({
+            type: 'failContractSetup',
+            reason: `the lock ${dlc.lockTxid} can no longer confirm: its input ${report.outpoint} was spent by ${spender}`,
+          });
+          const monitor = this.#d.monitor();
+          await monitor?.untrackBroadcast(dlc.lockTxid);
+          await monitor?.unwatchTag(report.tag);
         } else if (report.txid === dlc.commitTxid && report.confirmations > 0) {
           // A CET (ours or theirs) or the refund spent the commit.
           if (spender === cfd.refundTx?.txid) await run({ type: 'confirmRefund' });
@@ -351,7 +371,7 @@ export class ProcessManager {
       return;
     }
     if (cfd && cfd.setup !== 'started') this.#unfinished.delete(cfdId);
-    if (!cfd?.dlc || cfd.settled) return;
+    if (!cfd?.dlc || cfd.settled || cfd.setup === 'failed') return;
     const record = await this.#d.contracts.get(cfdId);
     if (!record) {
       this.#log.error({ cfdId }, 'contract record missing for a set-up CFD');
@@ -367,6 +387,18 @@ export class ProcessManager {
     }
     await monitor.watchTx(dlc.lockTxid, { tag: cfdId, depth: 1 });
     await monitor.watchOutpoint(`${lock.txid}:${lock.vout}`, { tag: cfdId });
+    if (!cfd.lockConfirmed) {
+      // Either side's lock inputs spent by anything but the lock (the other side gave up on a
+      // setup it never saw complete, and double-spent its inputs) mean the lock can never confirm.
+      // The spend may have confirmed while we were down: rescan the last day of blocks.
+      const fromHeight = await this.#rescanFrom();
+      for (const o of lockInputs(record.lock.txHex)) {
+        await monitor.watchOutpoint(o, {
+          tag: cfdId,
+          ...(fromHeight !== undefined && { fromHeight }),
+        });
+      }
+    }
 
     if (cfd.commitTx) {
       if (!cfd.commitConfirmed) await this.#publish(monitor, cfd.commitTx.hex);

@@ -78,6 +78,8 @@ const table: Record<string, Row> = {
     path: setUp,
     ui: 'pendingOpen',
     legal: {
+      // The lock can never confirm once an input of it is spent elsewhere.
+      failContractSetup: ['ContractSetupFailed'],
       confirmLock: ['LockConfirmed'],
       commit: ['ManualCommit'],
       confirmCommit: ['CommitConfirmed'],

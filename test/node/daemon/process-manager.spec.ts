@@ -33,7 +33,7 @@ import {
   TABLE,
   type TestContract,
 } from '../../helpers/contract-fixtures.ts';
-import { p2wpkh, silent } from '../chain/helpers.ts';
+import { p2wpkh, silent, spendP2wpkh } from '../chain/helpers.ts';
 
 const REFUND_LOCK = 20;
 
@@ -65,12 +65,16 @@ describe('node/daemon/process-manager', function () {
     await dir.cleanup();
   });
 
+  /** The maker's funding coin of the last {@link contract}. */
+  let makerFunding: { txid: string; vout: number; value: bigint };
+
   /** A contract between two parties funded on the chain; the lock is not broadcast. */
   async function contract(): Promise<TestContract> {
     const maker = newParty('maker');
     const taker = newParty('taker');
     const m = await chain.fund(p2wpkh(maker.funding).address, 1_000_000n);
     const t = await chain.fund(p2wpkh(taker.funding).address, 1_000_000n);
+    makerFunding = { ...m, value: 1_000_000n };
     await chain.mine(1);
     return buildTestContract({
       maker,
@@ -236,6 +240,19 @@ describe('node/daemon/process-manager', function () {
     const closed = await until(node, 'close adopted', (cfd) => cfd.settled === 'collaborative');
     assert.equal(closed.closeTx?.txid, close.getId());
     assert.equal(closed.closePrice, price);
+  });
+
+  it('fails a set-up CFD whose lock can never confirm: the other side double-spent its input', async () => {
+    const c = await contract();
+    const record = c.records.taker;
+    // The maker gave up on a setup it never saw complete and spent its coin back to itself first.
+    const sweep = spendP2wpkh(c.maker.funding, makerFunding, p2wpkh(c.maker.payout).output, 500n);
+    await rpc.sendRawTransaction(sweep.toHex());
+    await chain.mine(1);
+    const node = await startNode(record, true);
+    const failed = await until(node, 'setup failed', (cfd) => cfd.setup === 'failed');
+    assert.match(failed.failureReason!, new RegExp(`spent by ${sweep.getId()}`));
+    assert.ok(!(await rpc.getMempoolEntry(record.lock.txid)), 'the lock is not published');
   });
 
   async function waitInMempool(txid: string): Promise<void> {
