@@ -180,7 +180,10 @@ export const OPERATIONS: Record<string, Record<string, Operation>> = {
       description:
         'state, actions, quantity, leverage, initialPrice, liquidationPrice, margin, ' +
         'marginCounterparty, fees {balance, owed}, profit {basis, price, payout, sats, percent, ' +
-        `stale}, settlementEvent, settlementProposal, closingPrice, transactions, payoutCurve ` +
+        `stale}, settlementEvent, funding {untilSecs, rolloverUnderWay, nextRolloverSecs, ` +
+        `rolloverIntervalSecs, rolloversStalled} (open positions: the expiry if no rollover ` +
+        `happens, and whether rollovers happen; else null), settlementProposal, closingPrice, ` +
+        `transactions, payoutCurve ` +
         `[{price, payout}] (this node's payout by settlement price, a few dozen points). Amounts are ${sats}.`,
       responses: { 200: 'CfdView', 404: 'no such CFD' },
     },

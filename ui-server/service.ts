@@ -12,6 +12,7 @@ import type { Wallet } from '../node/wallet/wallet.ts';
 import { NotFoundError, UnavailableError } from './errors.ts';
 import {
   type CfdView,
+  type CfdViewOptions,
   cfdView,
   type HealthView,
   healthView,
@@ -122,7 +123,7 @@ export class UiService {
       ...(await this.daemon.readModel.closedCfds()),
     ];
     return all
-      .map((c) => cfdView(c, q))
+      .map((c) => cfdView(c, q, this.#viewOptions()))
       .filter((v): v is CfdView => v !== undefined)
       .sort((a, b) => b.placedAtSecs - a.placedAtSecs || (a.id < b.id ? -1 : 1));
   }
@@ -130,7 +131,7 @@ export class UiService {
   /** One CFD's view, or {@link NotFoundError}. */
   async cfd(id: string): Promise<{ cfd: Cfd; view: CfdView }> {
     const cfd = await this.daemon.readModel.get(id);
-    const view = cfd && cfdView(cfd, this.daemon.feed.latest());
+    const view = cfd && cfdView(cfd, this.daemon.feed.latest(), this.#viewOptions());
     if (!cfd || !view) throw new NotFoundError(`no CFD with id '${id}'`);
     return { cfd, view };
   }
@@ -138,7 +139,15 @@ export class UiService {
   /** Views of the given CFDs at the latest quote (for the live feed). */
   views(cfds: readonly Cfd[]): CfdView[] {
     const q = this.daemon.feed.latest();
-    return cfds.map((c) => cfdView(c, q)).filter((v): v is CfdView => v !== undefined);
+    const options = this.#viewOptions();
+    return cfds.map((c) => cfdView(c, q, options)).filter((v): v is CfdView => v !== undefined);
+  }
+
+  #viewOptions(): CfdViewOptions {
+    return {
+      nowSecs: Math.floor(this.#clock() / 1000),
+      rolloverIntervalSecs: this.daemon.config.time.rolloverIntervalSecs,
+    };
   }
 
   /** The wallet, or {@link UnavailableError} saying why it is not there. */

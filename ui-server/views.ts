@@ -40,6 +40,7 @@ import type { LatestQuote } from '../node/pricefeed/client.ts';
 import type { QuoteHistory } from '../node/pricefeed/history.ts';
 import type { ComponentHealth, HealthStatus } from '../node/runtime/health.ts';
 import type { Balance, WalletTx } from '../node/wallet/wallet.ts';
+import { DEFAULT_ROLLOVER_INTERVAL_SECS } from '../protocols/rollover/constants.ts';
 
 /** Basis points → percent with two decimals (`1234n` → `"12.34"`). */
 const percent = (bps: bigint): string => formatDecimal(bps, 2);
@@ -293,6 +294,12 @@ export interface CfdView {
   /** Null when there is nothing to compute it from (no quote yet, failed, refunded…). */
   readonly profit: ProfitView | null;
   readonly settlementEvent: { readonly id: string; readonly timeSecs: number };
+  /**
+   * How long the position is funded (ItchySats #1260): while it is open, the contract as signed
+   * now settles at its settlement event — at the oracle's price then — unless a rollover moves
+   * that event on first. Null when not open (nothing rolls over a closing or settled contract).
+   */
+  readonly funding: RolloverView | null;
   readonly settlementProposal: {
     readonly direction: 'incoming' | 'outgoing';
     readonly price: string;
@@ -311,6 +318,57 @@ export interface CfdView {
   readonly version: number;
 }
 
+export interface RolloverView {
+  /** The settlement event's time, unix seconds: the position's expiry if no rollover happens. */
+  readonly untilSecs: number;
+  /** A rollover is running now. */
+  readonly rolloverUnderWay: boolean;
+  /**
+   * When the taker's next rollover is due, unix seconds: once the event is less than
+   * `settlementInterval − rolloverInterval` away (protocols/rollover/scheduler.ts). Null when that
+   * comes only at or after the event — a rollover cadence no shorter than the settlement interval
+   * — so no rollover moves this contract's settlement.
+   */
+  readonly nextRolloverSecs: number | null;
+  /** How often the taker rolls over, seconds. */
+  readonly rolloverIntervalSecs: number;
+  /**
+   * The due rollover has not happened for more than a rollover interval: rollovers are not
+   * happening (a node or the link is down, or the counterparty refuses) and the position runs
+   * towards `untilSecs`.
+   */
+  readonly rolloversStalled: boolean;
+}
+
+/** What {@link cfdView} needs besides the CFD. */
+export interface CfdViewOptions {
+  /** Unix seconds. @default now */
+  readonly nowSecs?: number;
+  /** The taker's rollover cadence (`--rollover-interval`). @default 1 h */
+  readonly rolloverIntervalSecs?: number;
+}
+
+function rolloverView(
+  cfd: Cfd,
+  state: CfdUiState,
+  eventTimeSecs: number,
+  options: CfdViewOptions,
+): RolloverView | null {
+  const t = cfd.terms;
+  if (!t || !cfd.dlc || (state !== 'open' && state !== 'rollover')) return null;
+  const now = options.nowSecs ?? Math.floor(Date.now() / 1000);
+  const interval = options.rolloverIntervalSecs ?? DEFAULT_ROLLOVER_INTERVAL_SECS;
+  const next = eventTimeSecs - (t.settlementIntervalSecs - interval);
+  const rolls = next < eventTimeSecs;
+  return {
+    untilSecs: eventTimeSecs,
+    rolloverUnderWay: state === 'rollover',
+    nextRolloverSecs: rolls ? next : null,
+    rolloverIntervalSecs: interval,
+    rolloversStalled: rolls && state !== 'rollover' && now > next + interval,
+  };
+}
+
 /** States whose P/L is unrealised and follows the market. */
 const MARKET_STATES: ReadonlySet<CfdUiState> = new Set([
   'pendingSetup',
@@ -323,7 +381,11 @@ const MARKET_STATES: ReadonlySet<CfdUiState> = new Set([
 ]);
 
 /** The view of one CFD, or undefined for a stream without terms (never placed). */
-export function cfdView(cfd: Cfd, quote: LatestQuote | undefined): CfdView | undefined {
+export function cfdView(
+  cfd: Cfd,
+  quote: LatestQuote | undefined,
+  options: CfdViewOptions = {},
+): CfdView | undefined {
   const t = cfd.terms;
   if (!t) return undefined;
   const makerPosition = t.role === 'maker' ? t.position : opposite(t.position);
@@ -378,6 +440,7 @@ export function cfdView(cfd: Cfd, quote: LatestQuote | undefined): CfdView | und
     }
   }
   const eventId = cfd.dlc?.settlementEventId ?? t.oracleEventId;
+  const eventTimeSecs = oracleEventTime(eventId);
   const proposal = cfd.settlement?.proposal;
   const direction = settlementDirection(cfd);
   return {
@@ -403,7 +466,8 @@ export function cfdView(cfd: Cfd, quote: LatestQuote | undefined): CfdView | und
       owed: feeOwedBy(cfd.feeBalance, t.position).toString(),
     },
     profit: profitView,
-    settlementEvent: { id: eventId, timeSecs: oracleEventTime(eventId) },
+    settlementEvent: { id: eventId, timeSecs: eventTimeSecs },
+    funding: rolloverView(cfd, state, eventTimeSecs, options),
     settlementProposal:
       proposal && direction
         ? {

@@ -124,6 +124,44 @@ describe('ui-server: views', () => {
     assert.match(t.profit!.percent, /^\d+(\.\d{1,2})?$/);
   });
 
+  it('an open position shows until when it is funded and when it rolls over next', () => {
+    const t = terms({ settlementIntervalSecs: 86_400 });
+    const cfd = run(...open(t)); // settlement event one day after T0
+    const at = (nowSecs: number, rolloverIntervalSecs = 3_600) =>
+      cfdView(cfd, undefined, { nowSecs, rolloverIntervalSecs })!.funding!;
+    assert.deepEqual(at(T0), {
+      untilSecs: T0 + 86_400,
+      rolloverUnderWay: false,
+      // Due once the event is less than a day minus an hour away.
+      nextRolloverSecs: T0 + 3_600,
+      rolloverIntervalSecs: 3_600,
+      rolloversStalled: false,
+    });
+    // Due, and not yet a whole interval late: the taker's scheduler is on it.
+    assert.equal(at(T0 + 2 * 3_600).rolloversStalled, false);
+    // More than an interval late: rollovers are not happening.
+    assert.equal(at(T0 + 2 * 3_600 + 1).rolloversStalled, true);
+    // A testnet's compressed cadence.
+    assert.equal(at(T0, 60).nextRolloverSecs, T0 + 60);
+    // A cadence no shorter than the interval: no rollover comes before the event; it settles then.
+    const never = cfdView(run(...open(terms({ settlementIntervalSecs: 600 }))), undefined, {
+      nowSecs: T0 + 86_400,
+      rolloverIntervalSecs: 600,
+    })!.funding!;
+    assert.equal(never.nextRolloverSecs, null);
+    assert.equal(never.rolloversStalled, false);
+    // A rollover under way is not stalled, whatever the time.
+    const rolling = run(...open(t), { type: 'startRollover', proposedBy: 'taker' });
+    const v = cfdView(rolling, undefined, { nowSecs: T0 + 10 * 3_600 })!;
+    assert.equal(v.state, 'rollover');
+    assert.equal(v.funding!.rolloverUnderWay, true);
+    assert.equal(v.funding!.rolloversStalled, false);
+    // Not open: nothing is funded or rolled over.
+    assert.equal(cfdView(run({ type: 'placeOrder', terms: t }), undefined)!.funding, null);
+    const committed = run(...open(t), { type: 'commit', commitTx: tx('commit-0') });
+    assert.equal(cfdView(committed, undefined)!.funding, null);
+  });
+
   it('a short taker closes at the ask; a stale quote is flagged', () => {
     const t = terms({ position: 'short' });
     const v = cfdView(run(...open(t)), quote('49000', '49100', true))!;

@@ -6,14 +6,16 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { parsePrice } from '../../model/units.ts';
 import { PriceFeedServer } from '../../node/pricefeed/server.ts';
 import { BUILT_UI_DIR, startUiServer } from '../../ui-server/server.ts';
 import { confirmAfterMempool, type Network, startNetwork, useCleanups } from '../e2e/network.ts';
 import { silent } from '../node/chain/helpers.ts';
-import { Cleanups, startNode } from '../ui-server/helpers.ts';
+import { Cleanups, startNode, until } from '../ui-server/helpers.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const TAKER_PASSWORD = 'taker-password-1';
@@ -30,6 +32,54 @@ const ARGS = [
   '--disable-component-update',
   '--disable-sync',
 ];
+
+/**
+ * A TCP relay in front of a UI server, so a test can make the node go away and come back as the
+ * browser sees it: `down()` cuts every connection (the live stream included) and refuses new ones,
+ * `up()` lets them through again. The node, its sessions and its feed keep running behind it.
+ */
+async function relay(target: string) {
+  const { hostname, port } = new URL(target);
+  const sockets = new Set<Socket>();
+  let isDown = false;
+  const server = createServer((client) => {
+    if (isDown) {
+      client.destroy();
+      return;
+    }
+    const upstream = connect(Number(port), hostname);
+    sockets.add(client);
+    sockets.add(upstream);
+    const drop = () => {
+      client.destroy();
+      upstream.destroy();
+      sockets.delete(client);
+      sockets.delete(upstream);
+    };
+    client.on('error', drop).on('close', drop);
+    upstream.on('error', drop).on('close', drop);
+    client.pipe(upstream).pipe(client);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    down(): void {
+      isDown = true;
+      for (const s of sockets) s.destroy();
+      sockets.clear();
+    },
+    up(): void {
+      isDown = false;
+    },
+    close(): Promise<void> {
+      for (const s of sockets) s.destroy();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** Block explorer the maker's UI links txids to (the taker, on regtest, has none). */
+const MAKER_EXPLORER = 'https://explorer.invalid/tx/{txid}';
 
 /** `npm test` builds the UI first; a single-file run builds it here if it is missing. */
 function ensureBuiltUi(): void {
@@ -65,6 +115,7 @@ describe('web UI in headless Chromium', function () {
   let taker: Page;
   let maker: Page;
   let cfdId: string;
+  let takerRelay: Awaited<ReturnType<typeof relay>>;
   const pageErrors: string[] = [];
   /** `DLCFD_UI_SCREENSHOTS=dir` keeps a screenshot of each page after each test, for a look. */
   const shots = process.env.DLCFD_UI_SCREENSHOTS;
@@ -80,6 +131,9 @@ describe('web UI in headless Chromium', function () {
   before(async () => {
     ensureBuiltUi();
     net = await startNetwork(cleanups);
+    // As if the maker had been started with --explorer-url (the network's nodes are built by the
+    // shared e2e helper; the UI reads the setting on each GET /api/node).
+    net.maker.config.ui.explorerUrl = MAKER_EXPLORER;
     for (const [d, password] of [
       [net.taker, TAKER_PASSWORD],
       [net.maker, MAKER_PASSWORD],
@@ -92,8 +146,12 @@ describe('web UI in headless Chromium', function () {
         password,
       });
       cleanups.push(() => ui.close());
-      if (d === net.taker) takerUrl = ui.url;
-      else makerUrl = ui.url;
+      if (d === net.taker) {
+        // The taker's browser reaches its node through a relay a test can cut.
+        takerRelay = await relay(ui.url);
+        cleanups.push(() => takerRelay.close());
+        takerUrl = takerRelay.url;
+      } else makerUrl = ui.url;
     }
     // launch() gives the browser a fresh temporary profile, removed when it closes.
     browser = await chromium.launch({
@@ -107,6 +165,8 @@ describe('web UI in headless Chromium', function () {
       const context: BrowserContext = await browser.newContext({
         viewport: { width: 1400, height: 1000 },
       });
+      // The txid copy buttons write to the clipboard; the tests read it back.
+      await context.grantPermissions(['clipboard-read', 'clipboard-write']);
       const page = await context.newPage();
       page.setDefaultTimeout(SEE_MS);
       // A script error in the page fails the suite even if the assertions happen to pass.
@@ -163,7 +223,17 @@ describe('web UI in headless Chromium', function () {
     return done;
   }
 
+  /** How many quotes the price chart holds. */
+  const chartPoints = (page: Page) =>
+    page.getByTestId('price-chart-points').getAttribute('data-points').then(Number);
+
   it('logs in with the password; a wrong one says so', async () => {
+    // Quotes from before the page opens, in two of the history's 5 s buckets; the feed does not
+    // tick by itself here, so after login only the node's history can give the chart two points.
+    net.feed.setPrice(parsePrice('50000'));
+    await sleep(5_100);
+    net.feed.setPrice(parsePrice('50000'));
+    await until('two points of history', () => net.taker.feed.history.size >= 2);
     await taker.goto(takerUrl);
     await taker.getByTestId('login-password').fill('not-the-password');
     await taker.getByTestId('login-submit').click();
@@ -173,6 +243,8 @@ describe('web UI in headless Chromium', function () {
       .waitFor();
     await login(taker, takerUrl, TAKER_PASSWORD, 'taker');
     await taker.getByTestId('connection').filter({ hasText: 'live' }).waitFor();
+    // The chart starts from the node's history, not from the first quote after login.
+    await until('the chart shows the history', async () => (await chartPoints(taker)) >= 2);
     await taker.getByTestId('health-panel').getByText('pricefeed').waitFor();
     await login(maker, makerUrl, MAKER_PASSWORD, 'maker');
   });
@@ -247,10 +319,29 @@ describe('web UI in headless Chromium', function () {
     await confirmAfterMempool(net.chain, net.taker, lockTxid);
     await stateIs(taker, cfdId, 'open');
     await stateIs(maker, cfdId, 'open');
+    // Txids: the maker links to its explorer; the taker (regtest, none) offers to copy.
+    const makerLock = row(maker, cfdId).getByTestId('tx-lock').getByTestId('txid-link');
+    assert.equal(await makerLock.getAttribute('href'), `https://explorer.invalid/tx/${lockTxid}`);
+    assert.equal(await makerLock.getAttribute('target'), '_blank');
+    assert.equal(await lock.getByTestId('txid-link').count(), 0, 'no dead link on regtest');
+    await lock.getByTestId('txid-copy').click();
+    await lock.getByTestId('txid-copy').filter({ hasText: 'copied' }).waitFor();
+    assert.equal(await taker.evaluate(() => navigator.clipboard.readText()), lockTxid);
+    // Until when it is funded, and that rollovers keep it going.
+    await row(taker, cfdId)
+      .getByTestId('cfd-funding')
+      .filter({ hasText: /funded until|rolling over/ })
+      .waitFor();
+    await row(maker, cfdId).getByTestId('cfd-funding').waitFor();
     // P/L at the current quote, and the detail with the payout curve.
     await row(taker, cfdId).getByTestId('cfd-pnl').filter({ hasText: 'sat' }).waitFor();
     await row(taker, cfdId).getByTestId('cfd-details').click();
     await taker.getByTestId('payout-chart').locator('canvas').waitFor();
+    await taker.getByTestId('detail-funded-until').filter({ hasText: /\d/ }).waitFor();
+    await taker
+      .getByTestId('detail-rollovers')
+      .filter({ hasText: /every|rolling over|not happening/ })
+      .waitFor();
   });
 
   it('the taker closes it, the maker accepts the settlement, and it shows Closed with the payout', async () => {
@@ -302,6 +393,57 @@ describe('web UI in headless Chromium', function () {
     if (green !== 'rgb(38, 166, 154)' && green !== 'rgb(10, 138, 110)') {
       throw new Error(`the ok status is not shown in green: ${green}`);
     }
+  });
+
+  it('when the node drops the live stream, the header says reconnecting, then live, and data flows again', async () => {
+    const connection = taker.getByTestId('connection');
+    const quote = taker.getByTestId('quote');
+    await connection.filter({ hasText: /^live$/ }).waitFor();
+    takerRelay.down();
+    await connection.filter({ hasText: 'reconnecting' }).waitFor();
+    // The price moves while the page is cut off.
+    net.feed.setPrice(parsePrice('50100'));
+    await sleep(3_000); // a browser retry or two find the node still away
+    assert.match((await connection.textContent()) ?? '', /reconnecting/);
+    takerRelay.up();
+    await connection.filter({ hasText: /^live$/ }).waitFor();
+    // The snapshot of the new stream brings what was missed…
+    await quote.filter({ hasText: '$50,100.50' }).waitFor();
+    // …and live updates resume.
+    net.feed.setPrice(parsePrice('50200'));
+    await quote.filter({ hasText: '$50,200.50' }).waitFor();
+  });
+
+  it('changes the password: the new one logs in, the old one no longer does', async () => {
+    const NEW_PASSWORD = 'taker-password-2';
+    const change = async (current: string) => {
+      await taker.getByTestId('password-current').fill(current);
+      await taker.getByTestId('password-new').fill(NEW_PASSWORD);
+      await taker.getByTestId('password-change').click();
+    };
+    await change('not-the-password');
+    await taker
+      .getByTestId('password-error')
+      .filter({ hasText: /password/i })
+      .waitFor();
+    await change(TAKER_PASSWORD);
+    await taker.getByTestId('password-changed').waitFor();
+    // This session goes on (with a fresh session id).
+    await taker
+      .getByTestId('connection')
+      .filter({ hasText: /^live$/ })
+      .waitFor();
+    await taker.getByTestId('logout').click();
+    await taker.getByTestId('login-password').waitFor();
+    await taker.getByTestId('login-password').fill(TAKER_PASSWORD);
+    await taker.getByTestId('login-submit').click();
+    await taker
+      .getByTestId('login-error')
+      .filter({ hasText: /password/i })
+      .waitFor();
+    await taker.getByTestId('login-password').fill(NEW_PASSWORD);
+    await taker.getByTestId('login-submit').click();
+    await taker.getByTestId('node-role').filter({ hasText: 'taker' }).waitFor();
   });
 });
 

@@ -10,6 +10,7 @@ import { Positions } from './components/Positions';
 import { PriceChart } from './components/PriceChart';
 import { Security } from './components/Security';
 import { TradePanel } from './components/TradePanel';
+import { ExplorerContext } from './components/Txid';
 import { Wallet } from './components/Wallet';
 import { shortId } from './format';
 import { useLive } from './live';
@@ -92,49 +93,51 @@ function Dashboard({ node, onLoggedOut }: { node: NodeInfo; onLoggedOut: () => v
     void post('/api/logout').finally(onLoggedOut);
   };
   return (
-    <div className="app" data-role={node.role}>
-      <header className="topbar">
-        <span className="brand">dlcfd</span>
-        <span className="tag" data-testid="node-role">
-          {node.role}
-        </span>
-        <span className="muted small" title={node.peerId}>
-          {node.network} · {shortId(node.peerId, 14)} · v{node.version}
-        </span>
-        <span className="spacer" />
-        {live.health && (
-          <span className={`status-text status-${live.health.overall}`} title="overall health">
-            <StatusDot status={live.health.overall} /> {live.health.overall}
+    <ExplorerContext.Provider value={node.explorer}>
+      <div className="app" data-role={node.role}>
+        <header className="topbar">
+          <span className="brand">dlcfd</span>
+          <span className="tag" data-testid="node-role">
+            {node.role}
           </span>
-        )}
-        <span className={`conn conn-${live.connection}`} data-testid="connection">
-          {live.connection === 'live'
-            ? 'live'
-            : live.connection === 'connecting'
-              ? 'connecting…'
-              : 'reconnecting…'}
-        </span>
-        <button type="button" onClick={logout} data-testid="logout">
-          Log out
-        </button>
-      </header>
-      <main className="grid">
-        <div className="col-main">
-          <PriceChart quotes={live.quotes} quote={live.quote} quoteKnown={live.quoteKnown} />
-          {node.role === 'maker' && <MakerOffers offers={live.offers} />}
-          <Positions cfds={live.cfds} role={node.role} />
-          <Health health={live.health} />
-        </div>
-        <div className="col-side">
-          {node.role === 'taker' ? (
-            <TradePanel offers={live.offers} />
-          ) : (
-            <MakerPolicy live={live.policy} />
+          <span className="muted small" title={node.peerId}>
+            {node.network} · {shortId(node.peerId, 14)} · v{node.version}
+          </span>
+          <span className="spacer" />
+          {live.health && (
+            <span className={`status-text status-${live.health.overall}`} title="overall health">
+              <StatusDot status={live.health.overall} /> {live.health.overall}
+            </span>
           )}
-          <Wallet wallet={live.wallet} version={live.walletVersion} />
-          <Security />
-        </div>
-      </main>
-    </div>
+          <span className={`conn conn-${live.connection}`} data-testid="connection">
+            {live.connection === 'live'
+              ? 'live'
+              : live.connection === 'connecting'
+                ? 'connecting…'
+                : 'reconnecting…'}
+          </span>
+          <button type="button" onClick={logout} data-testid="logout">
+            Log out
+          </button>
+        </header>
+        <main className="grid">
+          <div className="col-main">
+            <PriceChart quotes={live.quotes} quote={live.quote} quoteKnown={live.quoteKnown} />
+            {node.role === 'maker' && <MakerOffers offers={live.offers} />}
+            <Positions cfds={live.cfds} role={node.role} />
+            <Health health={live.health} />
+          </div>
+          <div className="col-side">
+            {node.role === 'taker' ? (
+              <TradePanel offers={live.offers} />
+            ) : (
+              <MakerPolicy live={live.policy} />
+            )}
+            <Wallet wallet={live.wallet} version={live.walletVersion} />
+            <Security />
+          </div>
+        </main>
+      </div>
+    </ExplorerContext.Provider>
   );
 }

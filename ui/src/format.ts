@@ -45,6 +45,37 @@ export function ago(ms: number, now: number): string {
   return `${Math.floor(s / 86400)}d ago`;
 }
 
+/** How far `ms` lies ahead of `now`: "in 23h 10m", "in 4m", "now" (past: {@link ago}). */
+export function until(ms: number, now: number): string {
+  const s = Math.round((ms - now) / 1000);
+  if (s <= 0) return s > -60 ? 'now' : ago(ms, now);
+  if (s < 60) return `in ${s}s`;
+  if (s < 3600) return `in ${Math.floor(s / 60)}m`;
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  if (h < 48) return m > 0 ? `in ${h}h ${m}m` : `in ${h}h`;
+  return `in ${Math.floor(h / 24)}d`;
+}
+
+/** A duration in words: 3600 → "1h", 90 → "1m 30s". */
+export function duration(secs: number): string {
+  if (secs < 60) return `${secs}s`;
+  if (secs < 3600) return secs % 60 ? `${Math.floor(secs / 60)}m ${secs % 60}s` : `${secs / 60}m`;
+  const h = Math.floor(secs / 3600);
+  const m = Math.floor((secs % 3600) / 60);
+  return m ? `${h}h ${m}m` : `${h}h`;
+}
+
+/** A moment in the next days, compactly: "Nov 25, 22:06". */
+export function shortTime(ms: number): string {
+  return new Date(ms).toLocaleString(undefined, {
+    month: 'short',
+    day: 'numeric',
+    hour: '2-digit',
+    minute: '2-digit',
+  });
+}
+
 export function time(ms: number): string {
   return new Date(ms).toLocaleString();
 }

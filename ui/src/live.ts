@@ -4,7 +4,15 @@
 // open a new one.
 import { useEffect, useState } from 'react';
 import { get } from './api';
-import type { CfdView, HealthView, MakerPolicy, OffersView, QuoteView, WalletState } from './types';
+import type {
+  CfdView,
+  HealthView,
+  MakerPolicy,
+  OffersView,
+  QuoteHistoryView,
+  QuoteView,
+  WalletState,
+} from './types';
 
 export type Connection = 'connecting' | 'live' | 'reconnecting';
 
@@ -23,17 +31,39 @@ export interface LiveState {
   quote: QuoteView | null;
   /** The quote has arrived at least once this session (null means "no quote", not "loading"). */
   quoteKnown: boolean;
-  /** Recent quotes for the chart, oldest first. */
+  /**
+   * Quotes for the chart, oldest first: the node's history (the `quotes` snapshot event, one point
+   * per few seconds over the last hour) followed by the live quotes since.
+   */
   quotes: QuotePoint[];
   wallet: WalletState | null;
   /** Bumped on every wallet event, so panels refetch history. */
   walletVersion: number;
   /** Maker: the policy as the node applies it (the `policy` event); null until it arrives. */
   policy: MakerPolicy | null;
+  /** How much time the chart keeps, seconds: the node's history window. */
+  windowSecs: number;
 }
 
-/** Quotes kept for the chart: about ten minutes at one per second. */
-const MAX_QUOTES = 600;
+/** The chart shows this much time when the node does not say (its history's window). */
+const DEFAULT_WINDOW_SECS = 3600;
+/** Bound on the points kept, whatever the window: an hour at one live quote per second. */
+const MAX_QUOTES = 3600;
+
+/** Keeps the last `windowSecs` before the newest point, and at most {@link MAX_QUOTES}. */
+function bounded(quotes: QuotePoint[], windowSecs: number): QuotePoint[] {
+  const newest = quotes[quotes.length - 1];
+  if (!newest) return quotes;
+  const from = newest.t - windowSecs;
+  let i = 0;
+  while (i < quotes.length && quotes[i]!.t < from) i++;
+  return quotes.slice(Math.max(i, quotes.length - MAX_QUOTES));
+}
+
+/** Converts prices for plotting only: the chart needs numbers; nothing is computed from them. */
+function point(t: number, bid: string, ask: string): QuotePoint {
+  return { t, bid: Number.parseFloat(bid), ask: Number.parseFloat(ask) };
+}
 
 const INITIAL: LiveState = {
   connection: 'connecting',
@@ -46,6 +76,7 @@ const INITIAL: LiveState = {
   wallet: null,
   walletVersion: 0,
   policy: null,
+  windowSecs: DEFAULT_WINDOW_SECS,
 };
 
 export function useLive(onUnauthorized: () => void): LiveState {
@@ -99,14 +130,19 @@ export function useLive(onUnauthorized: () => void): LiveState {
       on<OffersView>(es, 'offers', (s, offers) => ({ ...s, offers }));
       on<QuoteView | null>(es, 'quote', (s, quote) => {
         if (!quote) return { ...s, quote, quoteKnown: true };
-        const point = {
-          t: quote.receivedAt / 1000,
-          bid: Number.parseFloat(quote.bid),
-          ask: Number.parseFloat(quote.ask),
-        };
+        const p = point(quote.receivedAt / 1000, quote.bid, quote.ask);
         const last = s.quotes[s.quotes.length - 1];
-        const quotes = last && last.t >= point.t ? s.quotes : [...s.quotes, point];
-        return { ...s, quote, quoteKnown: true, quotes: quotes.slice(-MAX_QUOTES) };
+        const quotes = last && last.t >= p.t ? s.quotes : [...s.quotes, p];
+        return { ...s, quote, quoteKnown: true, quotes: bounded(quotes, s.windowSecs) };
+      });
+      // The node's history, on every (re)connect: it replaces what we had up to its newest point
+      // (filling any gap while disconnected); live quotes newer than that are kept after it.
+      on<QuoteHistoryView>(es, 'quotes', (s, h) => {
+        const history = h.quotes.map((q) => point(q.t / 1000, q.bid, q.ask));
+        const newest = history[history.length - 1]?.t ?? Number.NEGATIVE_INFINITY;
+        const windowSecs = h.windowMs / 1000;
+        const quotes = bounded([...history, ...s.quotes.filter((q) => q.t > newest)], windowSecs);
+        return { ...s, quotes, windowSecs };
       });
       on<WalletState>(es, 'wallet', (s, wallet) => ({
         ...s,

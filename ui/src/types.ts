@@ -13,6 +13,8 @@ export interface NodeInfo {
   multiaddrs: string[];
   makers: string[];
   version: string;
+  /** Block explorer page of a transaction, `{txid}` where the id goes; null: none (regtest). */
+  explorer: string | null;
 }
 
 export interface ComponentView {
@@ -37,6 +39,14 @@ export interface QuoteView {
   receivedAt: number;
   ageMs: number;
   stale: boolean;
+}
+
+/** `GET /api/quotes`, and the live feed's `quotes` event. */
+export interface QuoteHistoryView {
+  resolutionMs: number;
+  windowMs: number;
+  /** Oldest first; `t` unix ms. */
+  quotes: { t: number; bid: string; ask: string }[];
 }
 
 export interface LeverageView {
@@ -127,6 +137,14 @@ export interface CfdView {
   fees: { balance: string; owed: string };
   profit: ProfitView | null;
   settlementEvent: { id: string; timeSecs: number };
+  /** Open positions only: expiry if no rollover happens, and whether rollovers happen. */
+  funding: {
+    untilSecs: number;
+    rolloverUnderWay: boolean;
+    nextRolloverSecs: number | null;
+    rolloverIntervalSecs: number;
+    rolloversStalled: boolean;
+  } | null;
   settlementProposal: {
     direction: 'incoming' | 'outgoing';
     price: string;

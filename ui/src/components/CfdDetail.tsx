@@ -3,16 +3,18 @@
 import { useEffect, useMemo, useState } from 'react';
 import type uPlot from 'uplot';
 import { get } from '../api';
-import { btc, group, sats, signed, time, usd } from '../format';
+import { btc, duration, group, sats, signed, time, until, usd } from '../format';
 import type { CfdView, CfdDetail as Detail } from '../types';
 import { Chart } from './Chart';
-import { ErrorLine, Loading, Row, StateBadge } from './common';
+import { ErrorLine, Loading, Row, StateBadge, useNow } from './common';
+import { Txid } from './Txid';
 
 const SERIES: uPlot.Series[] = [{ label: 'Your payout (sat)', stroke: '#5b9cf6', width: 2 }];
 
 export function CfdDetail({ cfd, onClose }: { cfd: CfdView; onClose: () => void }) {
   const [detail, setDetail] = useState<Detail | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const now = useNow(5_000);
   // Refetch when the CFD changes (a rollover moves the fee balance, so the curve).
   const { id, version } = cfd;
   useEffect(() => {
@@ -73,10 +75,36 @@ export function CfdDetail({ cfd, onClose }: { cfd: CfdView; onClose: () => void 
           <Row label="Margin (own / other)">
             {btc(cfd.margin)} / {btc(cfd.marginCounterparty)} BTC
           </Row>
-          <Row label="Funding rate">{cfd.fundingRate ?? '—'}</Row>
+          <Row label="Funding rate (per interval)">{cfd.fundingRate ?? '—'}</Row>
           <Row label="Fees owed (net)">{sats(signed(cfd.fees.owed))}</Row>
           <Row label="Opening fee">{sats(cfd.openingFee)}</Row>
-          <Row label="Settlement event">{time(cfd.settlementEvent.timeSecs * 1000)}</Row>
+          {cfd.funding ? (
+            <>
+              <Row label="Funded until (if not rolled over)" testId="detail-funded-until">
+                {time(cfd.funding.untilSecs * 1000)} ({until(cfd.funding.untilSecs * 1000, now)})
+              </Row>
+              <Row label="Rollovers" testId="detail-rollovers">
+                {cfd.funding.rolloverUnderWay ? (
+                  'rolling over now'
+                ) : cfd.funding.rolloversStalled ? (
+                  <span className="warn">
+                    not happening (one was due{' '}
+                    {until((cfd.funding.nextRolloverSecs ?? 0) * 1000, now)}): the contract settles
+                    at the oracle's price at the time above unless one succeeds
+                  </span>
+                ) : cfd.funding.nextRolloverSecs === null ? (
+                  `every ${duration(cfd.funding.rolloverIntervalSecs)}: none before it settles`
+                ) : (
+                  <>
+                    every {duration(cfd.funding.rolloverIntervalSecs)}, next{' '}
+                    {until(cfd.funding.nextRolloverSecs * 1000, now)}
+                  </>
+                )}
+              </Row>
+            </>
+          ) : (
+            <Row label="Settlement event">{time(cfd.settlementEvent.timeSecs * 1000)}</Row>
+          )}
           {cfd.closingPrice && <Row label="Closing price">{usd(cfd.closingPrice)}</Row>}
           {cfd.settledBy && <Row label="Settled by">{cfd.settledBy}</Row>}
           {cfd.profit && (
@@ -90,7 +118,9 @@ export function CfdDetail({ cfd, onClose }: { cfd: CfdView; onClose: () => void 
           </Row>
           {cfd.transactions.map((t) => (
             <Row key={`${t.kind}-${t.txid}`} label={`${t.kind} tx`}>
-              <span className="mono small">{t.txid}</span>
+              <span className="small">
+                <Txid txid={t.txid} chars={0} />
+              </span>
             </Row>
           ))}
         </div>

@@ -38,7 +38,9 @@ export function Health({ health }: { health: HealthView | null }) {
                   <td className={`status-${c.status}`}>
                     <StatusDot status={c.status} /> {c.status}
                   </td>
-                  <td title={time(c.since)}>{ago(c.since, now)}</td>
+                  <td className="nowrap" title={time(c.since)}>
+                    {ago(c.since, now)}
+                  </td>
                   <td className="wrap">
                     {c.detail && <div>{c.detail}</div>}
                     {c.lastError && (

@@ -18,10 +18,12 @@ export function MakerOffers({ offers }: { offers: OffersView | null }) {
             <tr>
               <th>Maker side</th>
               <th className="num">Price</th>
-              <th className="num">Quantity</th>
-              <th className="num">Lot</th>
-              <th>Leverages (taker margin / lot)</th>
-              <th className="num">Funding</th>
+              <th className="num">Quantity (USD)</th>
+              <th className="num">Lot (USD)</th>
+              <th>Leverages (taker margin per lot, BTC)</th>
+              <th className="num" title="Per settlement interval; positive: long pays short">
+                Funding rate
+              </th>
               <th className="num">Opening fee</th>
             </tr>
           </thead>

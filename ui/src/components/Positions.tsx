@@ -1,10 +1,11 @@
 // CFD tables (open and closed) with what the user may do now, and the detail of one CFD.
 import { useState } from 'react';
 import { post } from '../api';
-import { btc, group, sats, shortId, signed, usd } from '../format';
+import { btc, duration, group, sats, shortId, shortTime, signed, until, usd } from '../format';
 import type { CfdAction, CfdView, Role } from '../types';
 import { CfdDetail } from './CfdDetail';
-import { ConfirmDialog, Loading, Panel, StateBadge } from './common';
+import { ConfirmDialog, Loading, Panel, StateBadge, useNow } from './common';
+import { Txid } from './Txid';
 
 const CLOSED = new Set(['closed', 'refunded', 'rejected', 'setupFailed', 'punished']);
 
@@ -66,9 +67,27 @@ export function Positions({ cfds, role }: { cfds: Map<string, CfdView> | null; r
         </div>
       )}
       <h3>Open ({open.length})</h3>
-      <CfdTable cfds={open} role={role} onAct={act} onSelect={setSelected} selected={selected} />
+      <CfdTable
+        cfds={open}
+        role={role}
+        onAct={act}
+        onSelect={setSelected}
+        selected={selected}
+        empty={
+          role === 'taker'
+            ? 'No open positions. Take an offer in the Trade panel.'
+            : 'No open positions. Takers’ orders appear here.'
+        }
+      />
       <h3>Closed ({closed.length})</h3>
-      <CfdTable cfds={closed} role={role} onAct={act} onSelect={setSelected} selected={selected} />
+      <CfdTable
+        cfds={closed}
+        role={role}
+        onAct={act}
+        onSelect={setSelected}
+        selected={selected}
+        empty="No closed positions yet."
+      />
       {chosen && <CfdDetail cfd={chosen} onClose={() => setSelected(null)} />}
       {pending && (
         <ConfirmDialog
@@ -107,14 +126,24 @@ function CfdTable({
   onAct,
   onSelect,
   selected,
+  empty = 'None',
 }: {
   cfds: CfdView[];
   role: Role;
   onAct: (c: CfdView, a: Pending['action']) => void;
   onSelect: (id: string) => void;
   selected: string | null;
+  /** What an empty table says. */
+  empty?: string;
 }) {
-  if (cfds.length === 0) return <div className="muted empty">None</div>;
+  const now = useNow(5_000);
+  if (cfds.length === 0) {
+    return (
+      <div className="muted empty" data-testid="cfd-table-empty">
+        {empty}
+      </div>
+    );
+  }
   return (
     <div className="scroll">
       <table className="table" data-testid="cfd-table">
@@ -122,10 +151,12 @@ function CfdTable({
           <tr>
             <th>Id</th>
             <th>Side</th>
-            <th className="num">Quantity</th>
+            <th className="num">Quantity (USD)</th>
             <th className="num">Lev.</th>
             <th className="num">Entry</th>
-            <th className="num">Liq.</th>
+            <th className="num" title="Liquidation price">
+              Liq.
+            </th>
             <th className="num">Margin (BTC)</th>
             <th>State</th>
             <th className="num">P/L</th>
@@ -144,22 +175,25 @@ function CfdTable({
               <td>
                 <button
                   type="button"
-                  className="link"
+                  className="link nowrap"
                   onClick={() => onSelect(c.id)}
                   data-testid="cfd-details"
                 >
                   {shortId(c.id)}
                 </button>
               </td>
-              <td className={c.position}>{c.position}</td>
+              <td className={`${c.position} nowrap`}>{c.position}</td>
               <td className="num">{group(c.quantity)}</td>
               <td className="num">{c.leverage}×</td>
               <td className="num">{usd(c.initialPrice)}</td>
-              <td className="num">{c.liquidationPrice ? usd(c.liquidationPrice) : '—'}</td>
+              <td className="num" title={c.liquidationPrice ? undefined : 'never liquidated'}>
+                {c.liquidationPrice ? usd(c.liquidationPrice) : 'never'}
+              </td>
               <td className="num">{btc(c.margin)}</td>
               <td>
                 <StateBadge state={c.state} />
                 {c.failureReason && <div className="muted small">{c.failureReason}</div>}
+                {c.funding && <FundingLine funding={c.funding} now={now} />}
                 {c.settlementProposal && (
                   <div className="muted small">
                     {c.settlementProposal.direction === 'incoming'
@@ -187,7 +221,7 @@ function CfdTable({
               <td className="small mono">
                 {c.transactions.map((t) => (
                   <div key={`${t.kind}-${t.txid}`} title={t.txid} data-testid={`tx-${t.kind}`}>
-                    {t.kind} {shortId(t.txid, 10)}
+                    {t.kind} <Txid txid={t.txid} />
                   </div>
                 ))}
               </td>
@@ -227,6 +261,45 @@ function CfdTable({
           ))}
         </tbody>
       </table>
+    </div>
+  );
+}
+
+/**
+ * Until when an open position is funded — its settlement event, where it settles at the oracle's
+ * price unless a rollover moves it on — and whether rollovers keep it going (ItchySats #1260).
+ */
+export function FundingLine({
+  funding: f,
+  now,
+}: {
+  funding: NonNullable<CfdView['funding']>;
+  now: number;
+}) {
+  const untilMs = f.untilSecs * 1000;
+  const title = `Without a rollover the contract settles at the oracle's price at ${shortTime(untilMs)}; the taker rolls it over every ${duration(f.rolloverIntervalSecs)} while both nodes are online.`;
+  if (f.rolloversStalled) {
+    return (
+      <div className="warn small" data-testid="cfd-funding" data-stalled="true" title={title}>
+        rollovers not happening: settles {shortTime(untilMs)} ({until(untilMs, now)})
+      </div>
+    );
+  }
+  return (
+    <div
+      className="muted small nowrap"
+      data-testid="cfd-funding"
+      data-stalled="false"
+      title={title}
+    >
+      <div>funded until {shortTime(untilMs)}</div>
+      <div>
+        {f.rolloverUnderWay
+          ? 'rolling over now'
+          : f.nextRolloverSecs === null
+            ? 'no rollover before then'
+            : `next rollover ${until(f.nextRolloverSecs * 1000, now)}`}
+      </div>
     </div>
   );
 }

@@ -11,7 +11,10 @@ const SERIES: uPlot.Series[] = [
   { label: 'Ask', stroke: '#ef5350', width: 1.5 },
 ];
 
-/** BTCUSD bid and ask from the live feed, since this page was opened. */
+/**
+ * BTCUSD bid and ask: the node's recent history (up to the last hour, sent on connect) continued
+ * by the live feed.
+ */
 export function PriceChart({
   quotes,
   quote,
@@ -49,7 +52,10 @@ export function PriceChart({
         </span>
       }
     >
-      <Chart data={data} series={SERIES} height={220} time testId="price-chart" />
+      {/* data-points: how many quotes the chart holds (for tests; the canvas cannot be read). */}
+      <div data-testid="price-chart-points" data-points={quotes.length}>
+        <Chart data={data} series={SERIES} height={220} time testId="price-chart" />
+      </div>
     </Panel>
   );
 }

@@ -88,6 +88,7 @@ function ChangePassword() {
         autoComplete="current-password"
         placeholder="Current password"
         aria-label="Current password"
+        data-testid="password-current"
         value={current}
         onChange={(e) => setCurrent(e.target.value)}
       />
@@ -96,16 +97,21 @@ function ChangePassword() {
         autoComplete="new-password"
         placeholder="New password"
         aria-label="New password"
+        data-testid="password-new"
         value={next}
         onChange={(e) => setNext(e.target.value)}
       />
       <div className="row">
-        <button type="submit" disabled={busy || !current || !next}>
+        <button type="submit" disabled={busy || !current || !next} data-testid="password-change">
           {busy ? 'Changing…' : 'Change'}
         </button>
-        {done && <span className="ok">Changed; other sessions were logged out.</span>}
+        {done && (
+          <span className="ok" data-testid="password-changed">
+            Changed; other sessions were logged out.
+          </span>
+        )}
       </div>
-      <ErrorLine error={error} />
+      <ErrorLine error={error} testId="password-error" />
     </form>
   );
 }

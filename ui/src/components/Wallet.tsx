@@ -2,10 +2,11 @@
 // and history.
 import { type FormEvent, useEffect, useState } from 'react';
 import { get, post } from '../api';
-import { btc, sats, shortId, signed } from '../format';
+import { btc, sats, signed } from '../format';
 import type { WalletState, WalletTxView } from '../types';
 import { ConfirmDialog, ErrorLine, Loading, Panel, Row, useAction } from './common';
 import { Qr } from './Qr';
+import { Txid } from './Txid';
 
 export function Wallet({ wallet, version }: { wallet: WalletState | null; version: number }) {
   return (
@@ -112,8 +113,7 @@ function Withdraw() {
       </button>
       {done && (
         <div className="ok">
-          Sent {sats(done.amount)} (fee {sats(done.fee)}), tx{' '}
-          <span className="mono">{done.txid}</span>
+          Sent {sats(done.amount)} (fee {sats(done.fee)}), tx <Txid txid={done.txid} chars={16} />
         </div>
       )}
       {confirming && (
@@ -175,14 +175,14 @@ function History({ version }: { version: number }) {
               <tr>
                 <th>Tx</th>
                 <th>Block</th>
-                <th className="num">Net (sat)</th>
+                <th className="num">Net</th>
               </tr>
             </thead>
             <tbody>
               {txs.map((t) => (
                 <tr key={t.txid}>
-                  <td className="mono small" title={t.txid}>
-                    {shortId(t.txid, 16)}
+                  <td className="small" data-testid="wallet-tx">
+                    <Txid txid={t.txid} chars={12} />
                   </td>
                   <td>{t.height ?? 'mempool'}</td>
                   <td className={`num ${t.net.startsWith('-') ? 'loss' : 'gain'}`}>
