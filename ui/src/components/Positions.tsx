@@ -151,7 +151,9 @@ function CfdTable({
           <tr>
             <th>Id</th>
             <th>Side</th>
-            <th className="num">Quantity (USD)</th>
+            <th className="num" title="Quantity in USD (contracts of $1)">
+              Qty (USD)
+            </th>
             <th className="num">Lev.</th>
             <th className="num">Entry</th>
             <th className="num" title="Liquidation price">
@@ -175,11 +177,11 @@ function CfdTable({
               <td>
                 <button
                   type="button"
-                  className="link nowrap"
+                  className="link"
                   onClick={() => onSelect(c.id)}
                   data-testid="cfd-details"
                 >
-                  {shortId(c.id)}
+                  {shortId(c.id, 6)}
                 </button>
               </td>
               <td className={`${c.position} nowrap`}>{c.position}</td>
@@ -221,7 +223,7 @@ function CfdTable({
               <td className="small mono">
                 {c.transactions.map((t) => (
                   <div key={`${t.kind}-${t.txid}`} title={t.txid} data-testid={`tx-${t.kind}`}>
-                    {t.kind} <Txid txid={t.txid} />
+                    {t.kind} <Txid txid={t.txid} chars={6} />
                   </div>
                 ))}
               </td>
