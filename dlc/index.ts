@@ -290,7 +290,7 @@ export { ADAPTOR_BACKEND, adaptorBackend } from './adaptor.ts';
 /** Rejection of work handed to a closed pool. */
 export { WorkerPoolClosedError } from './errors.ts';
 /** The encryption points of a whole CET set at once (shared additions, one batched inversion). */
-export { anticipatedPoints } from './oracle.ts';
+export { anticipatedPointSets, anticipatedPoints } from './oracle.ts';
 /**
  * Encrypt/verify a whole CET set's adaptor signatures over all cores (the one dlc/ module that
  * starts threads): start once per process, reuse, close on shutdown.

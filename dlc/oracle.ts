@@ -229,15 +229,23 @@ const Fp = Point.Fp;
  * multiplications per prefix, against a projective addition plus normalisation — 3× faster for a
  * whole CET set, on the main thread before every setup and rollover can start signing.
  */
-function fillPrefixSums(memo: PrefixMemo, keys: readonly string[]): void {
+function fillPrefixSums(event: OracleEventPoints, memo: PrefixMemo, keys: readonly string[]): void {
   const levels: string[][] = [];
+  let count = 0;
   for (const key of keys) {
     for (let k = key; k.length > 0 && !memo.sums.has(k); k = k.slice(0, -1)) {
       const level = levels[k.length - 1];
       if (level === undefined) levels[k.length - 1] = [k];
       else level.push(k);
       memo.sums.set(k, null); // placeholder, so shared ancestors are listed once
+      count++;
     }
+  }
+  // Few new sums per level (a single prefix, one CET's): an inversion per level would cost more
+  // than the additions; add projectively and share one inversion instead.
+  if (count < 3 * levels.filter((l) => l !== undefined).length) {
+    fillProjectively(event, memo, levels);
+    return;
   }
   for (const level of levels) {
     if (level === undefined) continue;
@@ -262,6 +270,40 @@ function fillPrefixSums(memo: PrefixMemo, keys: readonly string[]): void {
       memo.sums.set(key, { x, y });
     });
   }
+}
+
+/** {@link fillPrefixSums} for few sums: projective additions, then one shared inversion. */
+function fillProjectively(
+  event: OracleEventPoints,
+  memo: PrefixMemo,
+  levels: readonly (readonly string[] | undefined)[],
+): void {
+  const fresh = new Map<string, Point>();
+  for (const level of levels) {
+    for (const key of level ?? []) {
+      const i = key.length - 1;
+      const pair = event.digitPoints[i] as readonly [Point, Point];
+      const d = key[i] === '0' ? pair[0] : pair[1];
+      if (i === 0) {
+        fresh.set(key, d);
+        continue;
+      }
+      const parentKey = key.slice(0, i);
+      const known = memo.sums.get(parentKey) as Affine;
+      const parent =
+        fresh.get(parentKey) ?? (known === null ? Point.ZERO : Point.fromAffine(known));
+      fresh.set(key, parent.add(d));
+    }
+  }
+  const finite = [...fresh].filter(([, p]) => !p.is0());
+  const normalized = normalizeZ(
+    Point,
+    finite.map(([, p]) => p),
+  );
+  for (const [key, p] of fresh) if (p.is0()) memo.sums.set(key, null);
+  finite.forEach(([key], j) => {
+    memo.sums.set(key, affineOf(normalized[j] as Point));
+  });
 }
 
 function encodeAffine(p: { x: bigint; y: bigint }): Uint8Array {
@@ -293,7 +335,7 @@ export function anticipatedPoints(
   const keys = prefixes.map((prefix) => prefixKey(event, prefix));
   const missing = [...new Set(keys.filter((key) => !memo.encoded.has(key)))];
   if (missing.length > 0) {
-    fillPrefixSums(memo, missing);
+    fillPrefixSums(event, memo, missing);
     const sums = missing.map((key) => memo.sums.get(key) as Affine);
     if (sums.some((p) => p === null)) {
       throw new InvalidPointError('the anticipated point of a prefix is the point at infinity');
@@ -303,6 +345,23 @@ export function anticipatedPoints(
     });
   }
   return keys.map((key) => (memo.encoded.get(key) as Uint8Array).slice());
+}
+
+/**
+ * {@link anticipatedPoints} of several prefix lists (e.g. each CET's prefixes) in one batch, which
+ * is how a whole CET set gets its shared inversions; one list of points per list of prefixes.
+ */
+export function anticipatedPointSets(
+  event: OracleEventPoints,
+  prefixSets: readonly (readonly Digits[])[],
+): Uint8Array[][] {
+  const all = anticipatedPoints(event, prefixSets.flat());
+  let next = 0;
+  return prefixSets.map((set) => {
+    const start = next;
+    next += set.length;
+    return all.slice(start, next);
+  });
 }
 
 /** One-shot form of {@link anticipatedPoint} (prefer preparing the event once for many prefixes). */

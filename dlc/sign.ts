@@ -25,7 +25,7 @@ import {
   SecretKeyMismatchError,
   SignatureVerificationError,
 } from './errors.ts';
-import { anticipatedPoint, type OracleEventPoints } from './oracle.ts';
+import { anticipatedPoints, type OracleEventPoints } from './oracle.ts';
 import type { CommitKeys } from './scripts.ts';
 import { parsePoint } from './secp.ts';
 import type {
@@ -332,10 +332,11 @@ export function signCetAdaptors(
 ): CetAdaptorSignature[] {
   assertSecretKey(ownIdentitySk, cet.identities[roleOf(ownRole)], `${ownRole} identity key`);
   const digest = spendSighash(cet);
-  return cet.prefixes.map((prefix) => ({
+  const points = anticipatedPoints(event, cet.prefixes);
+  return cet.prefixes.map((prefix, i) => ({
     prefix,
     range: prefixRange(prefix, event.nDigits),
-    adaptorSignature: adaptorEncrypt(ownIdentitySk, anticipatedPoint(event, prefix), digest),
+    adaptorSignature: adaptorEncrypt(ownIdentitySk, points[i] as Uint8Array, digest),
   }));
 }
 
@@ -361,7 +362,8 @@ export function verifyCetAdaptors(
     byRange.set(key, s.adaptorSignature);
   }
   const digest = spendSighash(cet);
-  const out = cet.prefixes.map((prefix) => {
+  const points = anticipatedPoints(event, cet.prefixes);
+  const out = cet.prefixes.map((prefix, i) => {
     const range = prefixRange(prefix, event.nDigits);
     const key = `${range.start}-${range.end}`;
     const adaptorSignature = byRange.get(key);
@@ -369,7 +371,7 @@ export function verifyCetAdaptors(
       throw new SignatureVerificationError('cet', `no CET adaptor signature for range ${key}`);
     }
     byRange.delete(key);
-    const point = anticipatedPoint(event, prefix);
+    const point = points[i] as Uint8Array;
     assertAdaptorDigest(cet, digest, adaptorSignature, signer, point, ` for range ${key}`);
     return { prefix, range, adaptorSignature };
   });

@@ -26,7 +26,7 @@ import { Psbt, type Transaction } from 'bitcoinjs-lib';
 import {
   type AdaptorEncryptItem,
   type AdaptorVerifyItem,
-  anticipatedPoints,
+  anticipatedPointSets,
   assembleContractRecord,
   buildContractTransactions,
   type CommitKeys,
@@ -525,12 +525,13 @@ abstract class ContractSetup {
     this.theirParams = theirs;
     this.#tx = tx;
     const event = this.oracleEvent!;
-    this.#cetItems = tx.events.map((e) =>
-      e.cets.map((cet) => ({
-        msg32: spendSighash(cet),
-        points: anticipatedPoints(event, cet.prefixes),
-      })),
-    );
+    this.#cetItems = tx.events.map((e) => {
+      const points = anticipatedPointSets(
+        event,
+        e.cets.map((cet) => cet.prefixes),
+      );
+      return e.cets.map((cet, j) => ({ msg32: spendSighash(cet), points: points[j]! }));
+    });
     const items: AdaptorEncryptItem[] = this.#cetItems.flatMap((cets) =>
       cets.flatMap((c) => c.points.map((encryptionKey) => ({ encryptionKey, msg32: c.msg32 }))),
     );

@@ -30,7 +30,7 @@ import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import {
   type AdaptorEncryptItem,
   type AdaptorVerifyItem,
-  anticipatedPoints,
+  anticipatedPointSets,
   type CommitKeys,
   commitKeysFromRecord,
   DlcError,
@@ -465,10 +465,11 @@ abstract class Rollover {
     this.#tx = tx;
     this.#cetItems = tx.events.map((e) => {
       const oracle = this.#oracle.get(e.eventId)!;
-      return e.cets.map((cet) => ({
-        msg32: spendSighash(cet),
-        points: anticipatedPoints(oracle, cet.prefixes),
-      }));
+      const points = anticipatedPointSets(
+        oracle,
+        e.cets.map((cet) => cet.prefixes),
+      );
+      return e.cets.map((cet, j) => ({ msg32: spendSighash(cet), points: points[j]! }));
     });
     const items: AdaptorEncryptItem[] = this.#cetItems.flatMap((cets) =>
       cets.flatMap((c) => c.points.map((encryptionKey) => ({ encryptionKey, msg32: c.msg32 }))),

@@ -12,6 +12,7 @@ import {
   adaptorVerify,
   adaptorVerifyMany,
   anticipatedPoint,
+  anticipatedPointSets,
   anticipatedPoints,
   type Digit,
   decomposeInterval,
@@ -449,6 +450,14 @@ describe('dlc/oracle: anticipated points of a whole CET set', () => {
     assert.notEqual(oracleEventPoints(oracleKey, nonces.toReversed()), a);
     const prefixes = decomposeInterval(50_000, 58_000);
     assert.deepEqual(anticipatedPoints(a, prefixes).map(bytesToHex), prefixes.map(reference));
+    // Per CET, in one batch: the same points, split as the prefix lists are.
+    const sets = [decomposeInterval(3, 900), [[1] as Digit[]], decomposeInterval(700_001, 700_999)];
+    assert.deepEqual(
+      anticipatedPointSets(prepareOracleEvent(oracleKey, nonces), sets).map((l) =>
+        l.map(bytesToHex),
+      ),
+      sets.map((l) => l.map(reference)),
+    );
     const fresh = prepareOracleEvent(oracleKey, nonces);
     fresh.digitPoints.forEach(([a0, a1], i) => {
       assert.ok(a0.equals(a.digitPoints[i]![0]) && a1.equals(a.digitPoints[i]![1]));
