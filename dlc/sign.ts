@@ -27,7 +27,8 @@ import {
 } from './errors.ts';
 import { anticipatedPoints, type OracleEventPoints } from './oracle.ts';
 import type { CommitKeys } from './scripts.ts';
-import { parsePoint } from './secp.ts';
+import { parsePoint, parseSecretScalar } from './secp.ts';
+import { nativeCurve } from './secp-native.ts';
 import type {
   CetTransaction,
   CommitTransaction,
@@ -46,9 +47,16 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
-/** The compressed public key of a secret key (validating it). */
+/**
+ * The compressed public key of a secret key (validating it). Natively where the bindings load:
+ * noble's constant-time, blinded k·G costs ≈ 1 ms cold, and every commit, refund and CET
+ * signature checks its key this way.
+ */
 function publicKeyOf(secretKey: Uint8Array, what: string): Uint8Array {
   try {
+    if (nativeCurve !== null) {
+      return nativeCurve.mulG(parseSecretScalar(secretKey, what)) as Uint8Array;
+    }
     return secp256k1.getPublicKey(secretKey, true);
   } catch {
     throw new SecretKeyMismatchError(`${what} is not a valid secret key`);

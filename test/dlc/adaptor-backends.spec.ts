@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
+import { bytesToNumberBE, numberToBytesBE } from '@noble/curves/utils.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, hexToBytes, utf8ToBytes } from '@noble/hashes/utils.js';
 import {
@@ -19,6 +20,7 @@ import {
   oracleEventPoints,
   prepareOracleEvent,
 } from '../../dlc/index.ts';
+import { bytesToBigInt, scalarToBytes } from '../../dlc/secp.ts';
 import { nativeCurve } from '../../dlc/secp-native.ts';
 
 const Point = secp256k1.Point;
@@ -340,6 +342,32 @@ describe('dlc/adaptor: whole-set functions equal item-by-item calls', () => {
         adaptorVerify(item.adaptorSignature, key, item.msg32, item.encryptionKey),
         adaptorVerify(item.adaptorSignature, key, item.msg32, item.encryptionKey),
       ]);
+    }
+  });
+});
+
+describe('dlc/secp: scalar ↔ bytes conversions match noble', () => {
+  it('for random, edge and out-of-range values, and for views into larger buffers', () => {
+    const rand = rng('conversions');
+    const values = [0n, 1n, N - 1n, N, P, 2n ** 64n - 1n, 2n ** 192n, 2n ** 256n - 1n];
+    for (let i = 0; i < 64; i++) values.push(toBig(rand(32)));
+    for (const v of values) {
+      assert.equal(bytesToHex(scalarToBytes(v)), bytesToHex(numberToBytesBE(v, 32)));
+      assert.equal(bytesToBigInt(numberToBytesBE(v, 32)), v);
+    }
+    for (const v of [-1n, 2n ** 256n]) {
+      assert.throws(() => numberToBytesBE(v, 32));
+      assert.throws(() => scalarToBytes(v));
+    }
+    const buffer = rand(100);
+    for (const [start, end] of [
+      [1, 33],
+      [67, 99],
+      [5, 20],
+      [0, 0],
+    ] as const) {
+      const view = buffer.subarray(start, end);
+      assert.equal(bytesToBigInt(view), bytesToNumberBE(view));
     }
   });
 });
