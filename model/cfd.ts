@@ -127,7 +127,15 @@ export type CfdEvent =
       data: { closeTx?: SignedTx; price?: Price };
     }
   | { type: 'ManualCommit'; data: { commitTx: SignedTx } }
-  | { type: 'CommitConfirmed'; data: Record<string, never> }
+  | {
+      type: 'CommitConfirmed';
+      /**
+       * `txid`: which commit confirmed, when recorded (absent in older events, which mean the
+       * contract's `dlc.commitTxid`). A rollover that failed after storing its pending record
+       * leaves several commits valid on chain; the one that confirmed is the one to close through.
+       */
+      data: { txid?: string };
+    }
   | { type: 'CetTimelockExpiredBeforeAttestation'; data: Record<string, never> }
   | { type: 'CetTimelockExpiredAfterAttestation'; data: { cet: SignedTx } }
   | {
@@ -223,13 +231,35 @@ export type CfdCommand =
    */
   | { type: 'confirmSettlement'; closeTx?: SignedTx }
   | { type: 'commit'; commitTx: SignedTx }
-  | { type: 'confirmCommit' }
+  /**
+   * A commit spent the lock and confirmed. `txid`: which one — `dlc.commitTxid` or a live commit
+   * of a rollover that did not complete here (the contract record's current or `previous` ones).
+   * @default dlc.commitTxid
+   */
+  | { type: 'confirmCommit'; txid?: string }
   | { type: 'expireCetTimelock' }
-  | { type: 'attest'; eventId: string; price: Price; cet: SignedTx; commitTx: SignedTx }
+  | {
+      type: 'attest';
+      eventId: string;
+      price: Price;
+      cet: SignedTx;
+      commitTx: SignedTx;
+      /**
+       * The events of the commit `cet` spends, when that is not the contract the log names (a live
+       * commit of a rollover that did not complete here, from the contract record).
+       * @default dlc.oracleEventIds
+       */
+      oracleEventIds?: readonly string[];
+    }
   | { type: 'confirmCet'; txid: string }
   | { type: 'expireRefundTimelock'; refundTx: SignedTx }
   | { type: 'confirmRefund' }
-  | { type: 'seeRevokedCommit'; txid: string }
+  /**
+   * `inRecord`: the contract record holds the counterparty's revocation secret of `txid` though
+   * the log never recorded the rollover that revoked it (its run failed after the final record
+   * was stored). @default false: `txid` must be one of `revokedCommitTxids`
+   */
+  | { type: 'seeRevokedCommit'; txid: string; inRecord?: boolean }
   | { type: 'publishPunish'; punishTx: SignedTx }
   | { type: 'confirmPunish' };
 
@@ -260,6 +290,8 @@ export interface Cfd {
   readonly lastSettlementPrice: Price | undefined;
   readonly commitTx: SignedTx | undefined;
   readonly commitConfirmed: boolean;
+  /** Which commit confirmed, when recorded; else (older events) `dlc.commitTxid`. */
+  readonly confirmedCommitTxid: string | undefined;
   readonly cetTimelockExpired: boolean;
   readonly attestation: { eventId: string; price: Price } | undefined;
   readonly cet: SignedTx | undefined;
@@ -291,6 +323,7 @@ export const EMPTY_CFD: Cfd = Object.freeze({
   lastSettlementPrice: undefined,
   commitTx: undefined,
   commitConfirmed: false,
+  confirmedCommitTxid: undefined,
   cetTimelockExpired: false,
   attestation: undefined,
   cet: undefined,
@@ -399,8 +432,18 @@ function applyData(cfd: Cfd, event: CfdEvent): Cfd {
       };
     case 'ManualCommit':
       return { ...committing(cfd), commitTx: event.data.commitTx };
-    case 'CommitConfirmed':
-      return { ...committing(cfd), commitConfirmed: true };
+    case 'CommitConfirmed': {
+      const txid = event.data.txid;
+      // Another commit than the one a prepared CET spends won the race to the lock (both were
+      // valid): that CET can never confirm; the attestation is taken again from the right record.
+      const voided = txid !== undefined && cfd.commitTx !== undefined && cfd.commitTx.txid !== txid;
+      return {
+        ...committing(cfd),
+        commitConfirmed: true,
+        confirmedCommitTxid: txid ?? cfd.confirmedCommitTxid,
+        ...(voided && { attestation: undefined, cet: undefined }),
+      };
+    }
     case 'CetTimelockExpiredBeforeAttestation':
       return { ...cfd, cetTimelockExpired: true };
     case 'CetTimelockExpiredAfterAttestation':
@@ -453,6 +496,14 @@ export function isClosing(cfd: Cfd): boolean {
     cfd.punishTx !== undefined ||
     (cfd.cet !== undefined && cfd.cetTimelockExpired)
   );
+}
+
+/**
+ * The commit that confirmed spending the lock (ours or theirs), once one did: as recorded, or the
+ * contract's for events that did not record it.
+ */
+export function confirmedCommit(cfd: Cfd): string | undefined {
+  return cfd.commitConfirmed ? (cfd.confirmedCommitTxid ?? cfd.dlc?.commitTxid) : undefined;
 }
 
 /** A commit transaction (ours, theirs, or a revoked one) is published. */
@@ -543,7 +594,12 @@ function whyNot(cfd: Cfd, command: CfdCommand): string | undefined {
       return undefined;
     case 'confirmCommit':
       return (
-        needDlc() ?? (cfd.revokedCommitSeen ? 'a revoked commit spent the lock instead' : undefined)
+        needDlc() ??
+        (cfd.revokedCommitSeen ? 'a revoked commit spent the lock instead' : undefined) ??
+        (command.txid !== undefined && cfd.revokedCommitTxids.includes(command.txid)
+          ? 'a revoked commit is punished, not followed'
+          : undefined) ??
+        (cfd.commitConfirmed ? `the commit ${confirmedCommit(cfd)} confirmed instead` : undefined)
       );
     case 'expireCetTimelock':
       return cfd.commitConfirmed ? undefined : 'the commit transaction is not confirmed';
@@ -650,14 +706,16 @@ export function decide(cfd: Cfd, command: CfdCommand, now: number): CfdEvent[] {
     case 'commit':
       return [{ type: 'ManualCommit', data: { commitTx: command.commitTx } }];
     case 'confirmCommit':
-      return [{ type: 'CommitConfirmed', data: {} }];
+      return [
+        { type: 'CommitConfirmed', data: command.txid === undefined ? {} : { txid: command.txid } },
+      ];
     case 'expireCetTimelock':
       return cfd.cet
         ? [{ type: 'CetTimelockExpiredAfterAttestation', data: { cet: cfd.cet } }]
         : [{ type: 'CetTimelockExpiredBeforeAttestation', data: {} }];
     case 'attest': {
       const dlc = cfd.dlc!;
-      if (!dlc.oracleEventIds.includes(command.eventId)) {
+      if (!(command.oracleEventIds ?? dlc.oracleEventIds).includes(command.eventId)) {
         throw new UnknownOracleEventError(
           `CFD ${cfd.terms?.id} has no CETs for oracle event ${command.eventId}`,
         );
@@ -678,7 +736,7 @@ export function decide(cfd: Cfd, command: CfdCommand, now: number): CfdEvent[] {
     case 'confirmRefund':
       return [{ type: 'RefundConfirmed', data: {} }];
     case 'seeRevokedCommit':
-      if (!cfd.revokedCommitTxids.includes(command.txid)) {
+      if (!command.inRecord && !cfd.revokedCommitTxids.includes(command.txid)) {
         throw new UnknownRevokedCommitError(
           `transaction ${command.txid} is not a revoked commit of CFD ${cfd.terms?.id}`,
         );
@@ -697,7 +755,9 @@ function alreadyRecorded(cfd: Cfd, command: CfdCommand): boolean {
     case 'confirmLock':
       return cfd.lockConfirmed || cfd.settled !== undefined;
     case 'confirmCommit':
-      return cfd.commitConfirmed;
+      return (
+        cfd.commitConfirmed && (command.txid === undefined || command.txid === confirmedCommit(cfd))
+      );
     case 'expireCetTimelock':
       return cfd.cetTimelockExpired;
     case 'attest':

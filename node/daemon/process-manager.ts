@@ -48,8 +48,14 @@ import {
 } from '../../dlc/contract.ts';
 import type { CfdReadModel } from '../../eventstore/cfd-read-model.ts';
 import type { CfdRepository } from '../../eventstore/cfd-repository.ts';
-import type { Cfd, CfdCommand, SignedTx } from '../../model/cfd.ts';
+import { type Cfd, type CfdCommand, confirmedCommit, type SignedTx } from '../../model/cfd.ts';
 import { asPrice, PRICE_SCALE } from '../../model/units.ts';
+import {
+  type LiveCommit,
+  liveCommits,
+  type RolloverContractRecord,
+  revokedCommits,
+} from '../../protocols/rollover/contract.ts';
 import { broadcast } from '../chain/broadcast.ts';
 import type { ChainMonitor, ChainReport, SpendReport } from '../chain/monitor.ts';
 import type { BitcoinRpc } from '../chain/rpc.ts';
@@ -98,6 +104,47 @@ function lockInputs(lockHex: string): string[] {
 }
 
 const signed = (tx: Transaction): SignedTx => ({ txid: tx.getId(), hex: tx.toHex() });
+
+/** What may spend a CFD's lock, each with the record to close through or to punish with. */
+interface ClosePaths {
+  /** Commits valid on chain that we cannot punish: the record's current and `previous` ones. */
+  readonly live: ReadonlyMap<string, LiveCommit>;
+  /** Commits we hold the counterparty's revocation secret of. */
+  readonly revoked: ReadonlyMap<string, ContractRecord>;
+}
+
+/**
+ * The log names the contract of the last rollover completed here, the record the last one signed:
+ * after a rollover that failed past "pending", both its commits (and older ones of the `previous`
+ * chain) are valid on chain, so every one of them is followed, each through its own record.
+ */
+function closePaths(cfd: Cfd, record: RolloverContractRecord): ClosePaths {
+  const live = new Map(liveCommits(record).map((l) => [l.txid, l]));
+  const revoked = new Map<string, ContractRecord>(
+    revokedCommits(record).map((r) => [r.txid, r.record]),
+  );
+  for (const txid of cfd.revokedCommitTxids) {
+    if (!revoked.has(txid) && !live.has(txid)) revoked.set(txid, record);
+  }
+  return { live, revoked };
+}
+
+/**
+ * The live commit the CFD closes through now: the one that confirmed, else the one we published,
+ * else the record's current (the only one we publish ourselves).
+ */
+function closingCommit(cfd: Cfd, paths: ClosePaths): LiveCommit | undefined {
+  const txid = confirmedCommit(cfd) ?? cfd.commitTx?.txid;
+  if (txid !== undefined) return paths.live.get(txid);
+  return [...paths.live.values()].find((l) => l.current);
+}
+
+/** Every oracle event a CET of a live commit (or of the log's contract) waits for. */
+function oracleEventsOf(logEvents: readonly string[], paths: ClosePaths): string[] {
+  const out = new Set(logEvents);
+  for (const l of paths.live.values()) for (const e of l.record.events) out.add(e.eventId);
+  return [...out];
+}
 
 export class ProcessManager {
   readonly #d: ProcessManagerDeps;
@@ -281,16 +328,23 @@ export class ProcessManager {
     if (!cfd?.dlc || !record) return;
     const dlc = cfd.dlc;
     const run = (command: CfdCommand) => this.#execute(report.tag, command);
+    const chain = closePaths(cfd, record);
     switch (report.kind) {
       case 'confirmed':
       case 'depth': {
         const n = report.confirmations;
+        const live = chain.live.get(report.txid);
         if (report.txid === dlc.lockTxid) await run({ type: 'confirmLock' });
-        else if (report.txid === dlc.commitTxid) {
-          await run({ type: 'confirmCommit' });
+        else if (live) {
+          await run({ type: 'confirmCommit', txid: report.txid });
+          // Only the commit that confirmed counts (a rival one we published never will).
+          if (confirmedCommit(await this.#state(report.tag)) !== report.txid) break;
           if (n >= dlc.cetTimelock) await run({ type: 'expireCetTimelock' });
-          if (n >= dlc.refundTimelock && !cfd.cet) {
-            await run({ type: 'expireRefundTimelock', refundTx: signed(signedRefund(record)) });
+          if (n >= dlc.refundTimelock && !(await this.#state(report.tag)).cet) {
+            await run({
+              type: 'expireRefundTimelock',
+              refundTx: signed(signedRefund(live.record)),
+            });
           }
         } else if (report.txid === cfd.closeTx?.txid) await run({ type: 'confirmSettlement' });
         else if (report.txid === cfd.refundTx?.txid) await run({ type: 'confirmRefund' });
@@ -302,12 +356,18 @@ export class ProcessManager {
       case 'spent': {
         const spender = report.spender.txid;
         if (report.txid === dlc.lockTxid) {
-          if (cfd.revokedCommitTxids.includes(spender)) {
+          const revoked = chain.revoked.get(spender);
+          if (revoked) {
             // A stale commit: punish at once, before its CET lock lets a stale CET out.
-            await run({ type: 'seeRevokedCommit', txid: spender });
-            await this.#punish(report.tag, record, report.spender.hex);
-          } else if (spender === dlc.commitTxid && report.confirmations > 0) {
-            await run({ type: 'confirmCommit' }); // ours or theirs; reconcile then follows its depth
+            await run({
+              type: 'seeRevokedCommit',
+              txid: spender,
+              ...(!cfd.revokedCommitTxids.includes(spender) && { inRecord: true }),
+            });
+            await this.#punish(report.tag, revoked, report.spender.hex);
+          } else if (chain.live.has(spender) && report.confirmations > 0) {
+            // Ours or theirs, whichever live commit it is; reconcile then follows its depth.
+            await run({ type: 'confirmCommit', txid: spender });
           } else if (spender === cfd.closeTx?.txid && report.confirmations > 0) {
             await run({ type: 'confirmSettlement' });
           } else if (
@@ -336,9 +396,12 @@ export class ProcessManager {
           const monitor = this.#d.monitor();
           await monitor?.untrackBroadcast(dlc.lockTxid);
           await monitor?.unwatchTag(report.tag);
-        } else if (report.txid === dlc.commitTxid && report.confirmations > 0) {
-          // A CET (ours or theirs) or the refund spent the commit.
-          if (spender === cfd.refundTx?.txid) await run({ type: 'confirmRefund' });
+        } else if (chain.live.has(report.txid) && report.confirmations > 0) {
+          // A CET (ours or theirs) or the refund spent the commit that confirmed.
+          await run({ type: 'confirmCommit', txid: report.txid });
+          const now = await this.#state(report.tag);
+          if (confirmedCommit(now) !== report.txid) break;
+          if (spender === now.refundTx?.txid) await run({ type: 'confirmRefund' });
           else await run({ type: 'confirmCet', txid: spender });
         }
         break;
@@ -346,6 +409,11 @@ export class ProcessManager {
       default:
         break;
     }
+  }
+
+  /** The CFD as the log stands now (after commands this report ran). */
+  async #state(cfdId: string): Promise<Cfd> {
+    return this.#d.cfds.load(cfdId);
   }
 
   #schedule(cfdId: string): Promise<void> {
@@ -378,7 +446,9 @@ export class ProcessManager {
       return;
     }
     const dlc = cfd.dlc;
-    this.#d.oracle?.watch(dlc.oracleEventIds);
+    const paths = closePaths(cfd, record);
+    // The events of every live commit: any of them may be the one that confirms.
+    this.#d.oracle?.watch(oracleEventsOf(dlc.oracleEventIds, paths));
     if (!monitor) return;
     const lock = lockOutput(record);
     // The lock: broadcast until confirmed; who spends it tells commit, revoked commit and close apart.
@@ -400,20 +470,17 @@ export class ProcessManager {
       }
     }
 
-    if (cfd.commitTx) {
-      if (!cfd.commitConfirmed) await this.#publish(monitor, cfd.commitTx.hex);
-      await monitor.watchTx(cfd.commitTx.txid, {
+    // The commit we published, and the one that confirmed (ours, or whichever live commit the
+    // counterparty published): follow its depth for the CET and refund locks.
+    if (cfd.commitTx && !cfd.commitConfirmed) await this.#publish(monitor, cfd.commitTx.hex);
+    const confirmed = confirmedCommit(cfd);
+    for (const txid of new Set([cfd.commitTx?.txid, confirmed])) {
+      if (txid === undefined) continue;
+      await monitor.watchTx(txid, {
         tag: cfdId,
         depth: Math.max(dlc.cetTimelock, dlc.refundTimelock),
       });
-      await monitor.watchOutpoint(`${cfd.commitTx.txid}:0`, { tag: cfdId });
-    } else if (cfd.commitConfirmed) {
-      // The counterparty published the commit: follow its depth for the CET and refund locks.
-      await monitor.watchTx(dlc.commitTxid, {
-        tag: cfdId,
-        depth: Math.max(dlc.cetTimelock, dlc.refundTimelock),
-      });
-      await monitor.watchOutpoint(`${dlc.commitTxid}:0`, { tag: cfdId });
+      await monitor.watchOutpoint(`${txid}:0`, { tag: cfdId });
     }
     if (cfd.cet && cfd.cetTimelockExpired) {
       await this.#publish(monitor, cfd.cet.hex);
@@ -424,11 +491,12 @@ export class ProcessManager {
       await this.#publish(monitor, tx.hex);
       await monitor.watchTx(tx.txid, { tag: cfdId, depth: 1 });
     }
-    // An attestation that arrived while we were down.
+    // An attestation that arrived while we were down (or before the commit that confirmed
+    // turned out to be another than the one its CET was built on).
     if (!cfd.attestation && this.#d.oracle) {
-      for (const eventId of dlc.oracleEventIds) {
+      for (const eventId of oracleEventsOf(dlc.oracleEventIds, paths)) {
         const a = this.#d.oracle.attestation(eventId);
-        if (a) await this.#attest(cfd, record, a);
+        if (a) await this.#attest(cfdId, a);
       }
     }
   }
@@ -436,32 +504,49 @@ export class ProcessManager {
   /** A verified attestation (from the oracle client): every open CFD with CETs for it acts. */
   async onAttestation(a: VerifiedAttestation): Promise<void> {
     for (const cfd of this.#d.readModel.openCfds()) {
-      if (!cfd.dlc?.oracleEventIds.includes(a.eventId) || cfd.attestation) continue;
-      const record = await this.#d.contracts.get(cfd.terms!.id);
-      if (record)
-        await this.#attest(cfd, record, a).catch((err: unknown) =>
-          this.#log.error({ err }, 'attest failed'),
-        );
+      if (!cfd.dlc || cfd.attestation) continue;
+      const id = cfd.terms!.id;
+      await this.#attest(id, a).catch((err: unknown) =>
+        this.#log.error({ err, cfdId: id }, 'attest failed'),
+      );
     }
   }
 
-  /** A verified attestation for one of the CFD's events: publish the CET path if it has a CET. */
-  async #attest(cfd: Cfd, record: ContractRecord, a: VerifiedAttestation): Promise<void> {
-    const id = cfd.terms!.id;
-    try {
-      rebuildCet(record, a.eventId, a.price);
-    } catch {
-      // A liquidation event whose price does not liquidate this contract: nothing to do.
+  /**
+   * A verified attestation: if the commit the CFD closes through (the confirmed one, else the one
+   * we published, else the record's current) has a CET for it, record the CET path.
+   */
+  async #attest(cfdId: string, a: VerifiedAttestation): Promise<void> {
+    const cfd = await this.#d.readModel.get(cfdId);
+    const record = await this.#d.contracts.get(cfdId);
+    if (!cfd?.dlc || cfd.attestation || !record) return;
+    const through = closingCommit(cfd, closePaths(cfd, record));
+    if (!through) {
+      this.#log.error(
+        { cfdId, commit: confirmedCommit(cfd) ?? cfd.commitTx?.txid },
+        'the commit this CFD closes through is not in its contract record',
+      );
       return;
     }
-    const cet = signed(signedCet(record, a.eventId, a.price, a.scalars));
+    const r = through.record;
+    try {
+      rebuildCet(r, a.eventId, a.price);
+    } catch {
+      // Not an event of this commit, or a liquidation event whose price does not liquidate
+      // this contract: nothing to do.
+      return;
+    }
+    const cet = signed(signedCet(r, a.eventId, a.price, a.scalars));
     const price = asPrice(BigInt(Math.max(a.price, 1)) * PRICE_SCALE);
-    await this.#execute(id, {
+    await this.#execute(cfdId, {
       type: 'attest',
       eventId: a.eventId,
       price,
       cet,
-      commitTx: signed(signedCommit(record)),
+      commitTx: signed(signedCommit(r)),
+      ...(through.txid !== cfd.dlc.commitTxid && {
+        oracleEventIds: r.events.map((e) => e.eventId),
+      }),
     });
   }
 

@@ -114,6 +114,56 @@ export function commitChain(record: RolloverContractRecord): CommitLink[] {
   return links;
 }
 
+/** A commit that may spend the lock without our being able to punish it, and its record. */
+export interface LiveCommit {
+  readonly txid: string;
+  /** The record whose CETs, refund and oracle events close through this commit. */
+  readonly record: RolloverContractRecord;
+  /** The record's current commit: the only one we publish ourselves. */
+  readonly current: boolean;
+}
+
+/**
+ * The live commits of `record`, newest first: its current commit, then each one of its
+ * `previous` chain. A rollover that failed after "pending" leaves them all valid on chain: the
+ * counterparty may publish any whose revocation secret it never gave us, and we publish the
+ * current one (an older one's secret of ours may have left). A commit in `revoked` is never live:
+ * we hold the counterparty's secret of it and punish it instead.
+ */
+export function liveCommits(record: RolloverContractRecord): LiveCommit[] {
+  const revoked = new Set(revokedCommits(record).map((r) => r.txid));
+  const out: LiveCommit[] = [];
+  for (let r: RolloverContractRecord | undefined = record; r; r = r.previous) {
+    if (revoked.has(r.commit.txid) || out.some((l) => l.txid === r!.commit.txid)) continue;
+    out.push({ txid: r.commit.txid, record: r, current: r === record });
+  }
+  return out;
+}
+
+/** The record that closes through commit `txid` (its CETs, refund), if `txid` is live. */
+export function recordClosingThrough(
+  record: RolloverContractRecord,
+  txid: string,
+): RolloverContractRecord | undefined {
+  return liveCommits(record).find((l) => l.txid === txid)?.record;
+}
+
+/**
+ * Every commit of the record chain we hold the counterparty's revocation secret of, each with the
+ * record that can punish it (`dlc/contract.ts` signedPunish reads `record.revoked`).
+ */
+export function revokedCommits(
+  record: RolloverContractRecord,
+): { readonly txid: string; readonly record: RolloverContractRecord }[] {
+  const out: { txid: string; record: RolloverContractRecord }[] = [];
+  for (let r: RolloverContractRecord | undefined = record; r; r = r.previous) {
+    for (const v of r.revoked) {
+      if (!out.some((o) => o.txid === v.txid)) out.push({ txid: v.txid, record: r });
+    }
+  }
+  return out;
+}
+
 /** The commit a taker rolls over from: the oldest of its `previous` chain, else its current. */
 export function baseCommitOf(record: RolloverContractRecord): string {
   let r: RolloverContractRecord = record;

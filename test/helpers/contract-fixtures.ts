@@ -22,6 +22,12 @@ import {
 import { payoutCurve, toRolePayouts } from '../../dlc/payout-curve.ts';
 import { oracleEventId } from '../../model/oracle-event.ts';
 import { price, type Role } from '../../model/units.ts';
+import {
+  assembleRolledRecord,
+  buildRolloverTransactions,
+  type RolloverContractRecord,
+  type RolloverTransactions,
+} from '../../protocols/rollover/contract.ts';
 import { type Key, newKey, p2wpkh } from '../node/chain/helpers.ts';
 
 /** A simulated olivia oracle: key and 20 nonce secrets of one event. */
@@ -212,4 +218,83 @@ export function buildTestContract(options: {
     records: { maker: record('maker'), taker: record('taker') },
     lockTx: signedLock,
   };
+}
+
+/** The settlement event of {@link rollTestContract}'s new commit: an hour after the first one's. */
+export const ROLLED_SETTLEMENT_EVENT = oracleEventId(
+  1_700_000_000 - (1_700_000_000 % 3600) + 86_400 + 3_600,
+);
+
+/** The curve after the rollover: funding moved 20,000 sats to the short side (the maker). */
+export const ROLLED_TABLE = toRolePayouts(
+  payoutCurve({
+    initialPrice: price(50_000),
+    quantity: 150n,
+    longLeverage: 2,
+    shortLeverage: 1,
+    feeBalance: 20_000n,
+  }).rows,
+  'short',
+);
+
+export interface RolledTestContract {
+  /** Each side's PENDING record: current commit the new one, `previous` the contract's record. */
+  readonly records: Record<Role, RolloverContractRecord>;
+  readonly transactions: RolloverTransactions;
+}
+
+/**
+ * A rollover of `c` that both sides took to "pending" (new signatures verified and stored, no
+ * revocation secret exchanged): new publish/revocation keys, one new commit on the same lock with
+ * CETs for {@link ROLLED_SETTLEMENT_EVENT} paying {@link ROLLED_TABLE}. The state a rollover that
+ * failed after "pending" leaves on both nodes.
+ */
+export function rollTestContract(c: TestContract): RolledTestContract {
+  const parties = { maker: c.maker, taker: c.taker };
+  const fresh = { maker: { p: newKey(), r: newKey() }, taker: { p: newKey(), r: newKey() } };
+  const keys: CommitKeys = {
+    maker: {
+      identity: c.maker.identity.pub,
+      publish: fresh.maker.p.pub,
+      revocation: fresh.maker.r.pub,
+    },
+    taker: {
+      identity: c.taker.identity.pub,
+      publish: fresh.taker.p.pub,
+      revocation: fresh.taker.r.pub,
+    },
+  };
+  const tx = buildRolloverTransactions(c.records.maker, keys, FEE_RATE, [
+    { eventId: ROLLED_SETTLEMENT_EVENT, payouts: ROLLED_TABLE },
+  ]);
+  const sign = (role: Role) => {
+    const sk = parties[role].identity.priv;
+    return {
+      commit: signCommitAdaptor(tx.commit, role, sk),
+      refund: signCooperative(tx.refund, role, sk),
+      cets: tx.events[0]!.cets.map((cet) =>
+        signCetAdaptors(cet, role, sk, c.oracle.event).map((s) => s.adaptorSignature),
+      ),
+    };
+  };
+  const by = { maker: sign('maker'), taker: sign('taker') };
+  const record = (role: Role): RolloverContractRecord => {
+    const them = role === 'maker' ? 'taker' : 'maker';
+    return assembleRolledRecord({
+      old: c.records[role],
+      tx,
+      secrets: { publish: fresh[role].p.priv, revocation: fresh[role].r.priv },
+      settlementEventId: ROLLED_SETTLEMENT_EVENT,
+      ownCommitAdaptorSignature: by[role].commit,
+      counterparty: {
+        commitAdaptorSignature: by[them].commit,
+        refundSignature: by[them].refund,
+        cetAdaptorSignatures: [by[them].cets],
+      },
+      feeBalance: 20_000n,
+      baseFeeBalance: 0n,
+      baseTxid: c.records[role].commit.txid,
+    });
+  };
+  return { records: { maker: record('maker'), taker: record('taker') }, transactions: tx };
 }

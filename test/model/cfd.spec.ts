@@ -10,6 +10,7 @@ import {
   type CfdCommand,
   type CfdEventType,
   type CfdUiState,
+  confirmedCommit,
   decide,
   EMPTY_CFD,
   fold,
@@ -366,6 +367,82 @@ describe('model/cfd aggregate', () => {
     const cfd = run(rolledOver);
     assert.throws(() => decide(cfd, { type: 'seeRevokedCommit', txid: tx('other').txid }, NOW), {
       name: 'UnknownRevokedCommitError',
+    });
+  });
+
+  describe('a live commit other than the contract the log names (a rollover failed past "pending")', () => {
+    const cNew = tx('commit-new');
+    const newEvent = dlc(T0 + DAY + HOUR, 9).settlementEventId;
+    const at = (cfd: Cfd, c: CfdCommand) => fold(decide(cfd, c, NOW), cfd);
+
+    it('confirmCommit records which commit confirmed; without it, the contract’s (as before)', () => {
+      const plain = run([...opened, 'confirmCommit']);
+      assert.equal(plain.confirmedCommitTxid, undefined);
+      assert.equal(confirmedCommit(plain), dlc().commitTxid);
+      const events = decide(run(opened), { type: 'confirmCommit', txid: cNew.txid }, NOW);
+      assert.deepEqual(events, [{ type: 'CommitConfirmed', data: { txid: cNew.txid } }]);
+      const cfd = fold(events, run(opened));
+      assert.equal(cfd.confirmedCommitTxid, cNew.txid);
+      assert.equal(confirmedCommit(cfd), cNew.txid);
+      assert.equal(uiState(cfd), 'openCommitted');
+    });
+
+    it('an older CommitConfirmed event without a txid folds as before', () => {
+      const cfd = fold([{ type: 'CommitConfirmed', data: {} }], run(opened));
+      assert.equal(cfd.commitConfirmed, true);
+      assert.equal(cfd.confirmedCommitTxid, undefined);
+      assert.equal(confirmedCommit(cfd), dlc().commitTxid);
+    });
+
+    it('the same confirmation again emits nothing; another commit or a revoked one is refused', () => {
+      const cfd = at(run(opened), { type: 'confirmCommit', txid: cNew.txid });
+      assert.deepEqual(decide(cfd, { type: 'confirmCommit', txid: cNew.txid }, NOW), []);
+      assert.deepEqual(decide(cfd, { type: 'confirmCommit' }, NOW), []);
+      assert.throws(() => decide(cfd, { type: 'confirmCommit', txid: dlc().commitTxid }, NOW), {
+        name: 'IllegalCommandError',
+      });
+      const rolled = run(rolledOver);
+      assert.throws(() => decide(rolled, { type: 'confirmCommit', txid: dlc().commitTxid }, NOW), {
+        name: 'IllegalCommandError',
+      });
+    });
+
+    it('an attestation for the live commit’s event is accepted with its events, refused without', () => {
+      const cfd = at(at(run(opened), commands.commit), { type: 'confirmCommit', txid: cNew.txid });
+      const attest = { ...commands.attest, eventId: newEvent } as CfdCommand;
+      assert.throws(() => decide(cfd, attest, NOW), { name: 'UnknownOracleEventError' });
+      const ok = decide(cfd, { ...attest, oracleEventIds: [newEvent] } as CfdCommand, NOW);
+      assert.equal(ok[0]?.type, 'OracleAttestedBeforeCetTimelock');
+    });
+
+    it('a CET prepared on the commit we published is void when another commit confirms', () => {
+      // We published C_new with the CET on it; the counterparty's C_old won the race.
+      const attested = at(run(opened), {
+        ...commands.attest,
+        commitTx: cNew,
+        eventId: newEvent,
+        oracleEventIds: [newEvent],
+      } as CfdCommand);
+      assert.equal(attested.commitTx?.txid, cNew.txid);
+      assert.ok(attested.cet);
+      const same = at(attested, { type: 'confirmCommit', txid: cNew.txid });
+      assert.ok(same.cet && same.attestation, 'kept when the commit it spends confirmed');
+      const other = at(attested, { type: 'confirmCommit', txid: dlc().commitTxid });
+      assert.equal(other.cet, undefined);
+      assert.equal(other.attestation, undefined);
+      assert.equal(confirmedCommit(other), dlc().commitTxid);
+      // The attestation is taken again, from the confirmed commit's CETs.
+      const again = at(other, commands.attest);
+      assert.equal(again.cet?.txid, tx('cet').txid);
+    });
+
+    it('a commit revoked only in the contract record is seen when the command says so', () => {
+      const cfd = run(opened);
+      const cmd = { type: 'seeRevokedCommit', txid: dlc().commitTxid } as const;
+      assert.throws(() => decide(cfd, cmd, NOW), { name: 'UnknownRevokedCommitError' });
+      const seen = at(cfd, { ...cmd, inRecord: true });
+      assert.equal(seen.revokedCommitSeen, dlc().commitTxid);
+      assert.equal(uiState(seen), 'openCommitted');
     });
   });
 

@@ -19,7 +19,7 @@ import { CfdReadModel } from '../../../eventstore/cfd-read-model.ts';
 import { CfdRepository } from '../../../eventstore/cfd-repository.ts';
 import { DlcStore } from '../../../eventstore/dlc-store.ts';
 import { EventStore } from '../../../eventstore/event-store.ts';
-import type { Cfd } from '../../../model/cfd.ts';
+import { type Cfd, confirmedCommit } from '../../../model/cfd.ts';
 import { asPrice, PRICE_SCALE } from '../../../model/units.ts';
 import { EmbeddedChain } from '../../../node/chain/embedded.ts';
 import { ChainMonitor } from '../../../node/chain/monitor.ts';
@@ -29,6 +29,9 @@ import { tempDir, terms } from '../../helpers/cfd-fixtures.ts';
 import {
   buildTestContract,
   newParty,
+  ROLLED_SETTLEMENT_EVENT,
+  ROLLED_TABLE,
+  rollTestContract,
   SETTLEMENT_EVENT,
   TABLE,
   type TestContract,
@@ -85,13 +88,21 @@ describe('node/daemon/process-manager', function () {
   }
 
   /** The taker's node: its log holds a set-up CFD, its side store the record. */
-  async function startNode(record: ContractRecord, seed: boolean): Promise<Node> {
+  /**
+   * `stored`: the record in the DLC store when it is not the one the log names (a rollover that
+   * failed after "pending" here).
+   */
+  async function startNode(
+    record: ContractRecord,
+    seed: boolean,
+    stored: ContractRecord = record,
+  ): Promise<Node> {
     const store = await EventStore.open(join(dir.path, 'events'));
     const readModel = await CfdReadModel.open(store);
     const cfds = new CfdRepository(store);
     const contracts = new DlcStore(store);
     if (seed) {
-      await contracts.put(record.cfdId, record);
+      await contracts.put(record.cfdId, stored);
       await cfds.execute(record.cfdId, { type: 'placeOrder', terms: terms({ id: record.cfdId }) });
       await cfds.execute(record.cfdId, { type: 'startContractSetup' });
       await cfds.execute(record.cfdId, { type: 'completeContractSetup', dlc: dlcSummary(record) });
@@ -253,6 +264,117 @@ describe('node/daemon/process-manager', function () {
     const failed = await until(node, 'setup failed', (cfd) => cfd.setup === 'failed');
     assert.match(failed.failureReason!, new RegExp(`spent by ${sweep.getId()}`));
     assert.ok(!(await rpc.getMempoolEntry(record.lock.txid)), 'the lock is not published');
+  });
+
+  describe('after a rollover that failed past "pending" (the log names C_old, the record C_new)', () => {
+    /** The taker's node, lock confirmed; its log names C_old, its record is the pending one. */
+    async function pendingNode() {
+      const c = await contract();
+      const rolled = rollTestContract(c);
+      const pending = rolled.records.taker;
+      const old = c.records.taker;
+      assert.equal(pending.previous?.commit.txid, old.commit.txid);
+      const node = await startNode(old, true, pending);
+      await waitInMempool(old.lock.txid);
+      await chain.mine(1);
+      await until(node, 'lock confirmed', (cfd) => cfd.lockConfirmed);
+      assert.equal((await node.readModel.get('cfd-test'))!.dlc!.commitTxid, old.commit.txid);
+      return { c, rolled, pending, old, node };
+    }
+
+    /** Attests `price` for `eventId`, waits for the CET to confirm and checks it pays `table`. */
+    async function settleByCet(
+      node: Node,
+      c: TestContract,
+      eventId: string,
+      price: number,
+      table: typeof TABLE,
+      commit: Parameters<typeof cetFee>[0],
+    ): Promise<void> {
+      await node.pm.onAttestation({
+        eventId,
+        price,
+        scalars: attestPrice(c.oracle.sk, c.oracle.nonceSks, price),
+        time: '',
+      });
+      const attested = await until(node, 'CET ready', (cfd) => cfd.cet !== undefined);
+      await waitInMempool(attested.cet!.txid);
+      await chain.mine(1);
+      const closed = await until(node, 'CET confirmed', (cfd) => cfd.settled === 'cet');
+      assert.equal(closed.cetTxidConfirmed, attested.cet!.txid);
+      const row = table.find((r) => r.start <= price && price <= r.end)!;
+      const half = cetFee(commit) / 2n;
+      assert.equal((await rpc.getTxOut(closed.cet!.txid, 0))?.value, row.maker - half);
+      assert.equal((await rpc.getTxOut(closed.cet!.txid, 1))?.value, row.taker - half);
+    }
+
+    it('a force close publishes C_new, follows it, and its CET pays the new curve', async () => {
+      const { c, rolled, pending, node } = await pendingNode();
+      // The UI's force close signs the record's current commit: C_new.
+      await node.cfds.execute('cfd-test', {
+        type: 'commit',
+        commitTx: txOf(signedCommit(pending)),
+      });
+      await waitInMempool(pending.commit.txid);
+      await chain.mine(1);
+      const committed = await until(node, 'C_new confirmed', (cfd) => cfd.commitConfirmed);
+      assert.equal(committed.confirmedCommitTxid, pending.commit.txid);
+      await chain.mine(11);
+      await until(node, 'CET lock expired', (cfd) => cfd.cetTimelockExpired);
+      const price = 45_678;
+      const oldRow = TABLE.find((r) => r.start <= price && price <= r.end)!;
+      const newRow = ROLLED_TABLE.find((r) => r.start <= price && price <= r.end)!;
+      assert.notEqual(oldRow.taker, newRow.taker, 'the two curves pay differently at this price');
+      await settleByCet(
+        node,
+        c,
+        ROLLED_SETTLEMENT_EVENT,
+        price,
+        ROLLED_TABLE,
+        rolled.transactions.commit,
+      );
+    });
+
+    it('the counterparty publishes C_old: followed (across a restart), its CET from the old record', async () => {
+      const { c, old, node: first } = await pendingNode();
+      await rpc.sendRawTransaction(signedCommit(c.records.maker).toHex());
+      await chain.mine(1);
+      const committed = await until(first, 'C_old confirmed', (cfd) => cfd.commitConfirmed);
+      assert.equal(confirmedCommit(committed), old.commit.txid);
+      // Down while the CET lock passes.
+      await first.stop();
+      nodes.splice(nodes.indexOf(first), 1);
+      await chain.mine(11);
+      const node = await startNode(old, false);
+      await until(node, 'CET lock expired', (cfd) => cfd.cetTimelockExpired);
+      await settleByCet(node, c, SETTLEMENT_EVENT, 45_678, TABLE, c.transactions.commit);
+    });
+
+    it('the counterparty publishes C_new: followed, its CET from the new record', async () => {
+      const { c, rolled, pending, node } = await pendingNode();
+      await rpc.sendRawTransaction(signedCommit(rolled.records.maker).toHex());
+      await chain.mine(1);
+      const committed = await until(node, 'C_new confirmed', (cfd) => cfd.commitConfirmed);
+      assert.equal(committed.confirmedCommitTxid, pending.commit.txid);
+      // The attestation comes first this time, the CET lock after.
+      const price = 61_234;
+      await node.pm.onAttestation({
+        eventId: ROLLED_SETTLEMENT_EVENT,
+        price,
+        scalars: attestPrice(c.oracle.sk, c.oracle.nonceSks, price),
+        time: '',
+      });
+      await until(node, 'attested', (cfd) => cfd.cet !== undefined);
+      await chain.mine(11);
+      await until(node, 'CET lock expired', (cfd) => cfd.cetTimelockExpired);
+      const cfd = (await node.readModel.get('cfd-test'))!;
+      await waitInMempool(cfd.cet!.txid);
+      await chain.mine(1);
+      const closed = await until(node, 'CET confirmed', (x) => x.settled === 'cet');
+      const row = ROLLED_TABLE.find((r) => r.start <= price && price <= r.end)!;
+      const half = cetFee(rolled.transactions.commit) / 2n;
+      assert.equal((await rpc.getTxOut(closed.cet!.txid, 1))?.value, row.taker - half);
+    });
   });
 
   async function waitInMempool(txid: string): Promise<void> {
