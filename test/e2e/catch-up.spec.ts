@@ -250,4 +250,58 @@ describe('e2e: a taker that fell behind catches up from its older commit', funct
     const out = await net.taker.rpc!.getTxOut(punishing.txid, 0);
     assert.equal(out?.value, stale.outs[0]!.value - 221n);
   });
+
+  it('behind, the taker force-closes: its pending commit confirms and the CET pays the new curve on both sides', async () => {
+    const id = await openCfd(net);
+    const c0 = (await cfd(net.taker, id))!.dlc!.commitTxid;
+    await until(
+      'a first rollover',
+      async () => ((await agreed(net, id)).t.revokedCommitTxids.includes(c0) ? true : undefined),
+      60_000,
+    );
+    // Cut as above; the taker stays behind: its log names C1, its record C2 (pending).
+    const { makersNewCommit } = await cutAfterTakerRevealed(net, id);
+    const c2 = makersNewCommit.getId();
+    const behind = await until('the taker behind', async () => {
+      const [t, rt] = [await cfd(net.taker, id), await record(net.taker, id)];
+      return t && rt && !t.rollover && rt.previous?.commit.txid === t.dlc?.commitTxid
+        ? { t, rt }
+        : undefined;
+    });
+    assert.equal(behind.rt.commit.txid, c2);
+    assert.notEqual(behind.t.dlc!.commitTxid, c2);
+
+    // The force close signs the record's current commit (ui-server's POST /api/cfds/:id/commit).
+    const commit = signedCommit(behind.rt);
+    assert.equal(commit.getId(), c2);
+    await net.taker.cfds.execute(id, {
+      type: 'commit',
+      commitTx: { txid: commit.getId(), hex: commit.toHex() },
+    });
+    await confirmAfterMempool(net.chain, net.taker, c2);
+    for (const d of [net.maker, net.taker]) {
+      await until('committed', async () => (await cfd(d, id))?.commitConfirmed);
+    }
+    assert.equal((await cfd(net.taker, id))!.confirmedCommitTxid, c2);
+    await net.chain.mine(12);
+    const cet = await until(
+      'attestation and CET',
+      async () => {
+        const c = await cfd(net.taker, id);
+        return c?.cet && c.cetTimelockExpired ? c.cet : undefined;
+      },
+      120_000,
+    );
+    await confirmAfterMempool(net.chain, net.taker, cet.txid);
+    for (const d of [net.maker, net.taker]) {
+      await until('closed', async () => (await cfd(d, id))?.settled === 'cet');
+    }
+    // The taker is paid C2's curve: the fee balance C2's record carries, not the log's (C1's).
+    const closed = (await cfd(net.taker, id))!;
+    const price = Number(closed.attestation!.price / 100_000_000n);
+    const balance = behind.rt.feeBalances![c2]!;
+    const row = takerRow({ ...closed, feeBalance: balance }, price);
+    const out = await net.taker.rpc!.getTxOut(cet.txid, 1);
+    assert.ok(out && row - out.value >= 0n && row - out.value < 1_000n, `${row} vs ${out?.value}`);
+  });
 });
