@@ -10,6 +10,7 @@ import {
   type Cfd,
   type CfdAction,
   type CfdUiState,
+  confirmedCommit,
   type Settled,
   settlementDirection,
   uiState,
@@ -524,10 +525,9 @@ function closePaid(
 function transactions(cfd: Cfd): { kind: TxKind; txid: string }[] {
   const out: { kind: TxKind; txid: string }[] = [];
   if (cfd.dlc && cfd.setup === 'completed') out.push({ kind: 'lock', txid: cfd.dlc.lockTxid });
-  const commit =
-    cfd.revokedCommitSeen ??
-    cfd.commitTx?.txid ??
-    (cfd.commitConfirmed ? cfd.dlc?.commitTxid : undefined);
+  // The commit that confirmed, else the one we published: after a rollover that failed past
+  // "pending" either may be another than the log's contract, and they may differ (a race).
+  const commit = cfd.revokedCommitSeen ?? confirmedCommit(cfd) ?? cfd.commitTx?.txid;
   if (commit) out.push({ kind: 'commit', txid: commit });
   if (cfd.cetTxidConfirmed) out.push({ kind: 'cet', txid: cfd.cetTxidConfirmed });
   else if (cfd.cet && cfd.cetTimelockExpired) out.push({ kind: 'cet', txid: cfd.cet.txid });
