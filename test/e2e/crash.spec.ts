@@ -165,18 +165,26 @@ class Node {
 
   failpoints = '';
 
+  /** Calls the API; a 503 (a restarted node whose wallet is still starting) is retried a while. */
   async api<T>(path: string, init: { method?: string; body?: unknown } = {}): Promise<T> {
-    const res = await fetch(`${this.url}${path}`, {
-      method: init.method ?? 'GET',
-      headers: {
-        authorization: `Bearer ${this.token}`,
-        ...(init.body ? { 'content-type': 'application/json' } : {}),
-      },
-      ...(init.body ? { body: JSON.stringify(init.body) } : {}),
-    });
-    const text = await res.text();
-    if (!res.ok) throw new Error(`${path}: ${res.status} ${text}`);
-    return JSON.parse(text) as T;
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const res = await fetch(`${this.url}${path}`, {
+        method: init.method ?? 'GET',
+        headers: {
+          authorization: `Bearer ${this.token}`,
+          ...(init.body ? { 'content-type': 'application/json' } : {}),
+        },
+        ...(init.body ? { body: JSON.stringify(init.body) } : {}),
+      });
+      const text = await res.text();
+      if (res.status === 503 && Date.now() < deadline) {
+        await sleep(200);
+        continue;
+      }
+      if (!res.ok) throw new Error(`${path}: ${res.status} ${text}`);
+      return JSON.parse(text) as T;
+    }
   }
 
   async cfd(id: string): Promise<CfdView | undefined> {
