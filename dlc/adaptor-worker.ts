@@ -23,10 +23,16 @@ if (port === null) throw new Error('dlc/adaptor-worker.ts must run as a worker t
 function handle(req: WorkerRequest): WorkerResponse {
   if (req.op === 'encrypt') {
     const n = req.auxMode.length;
+    // One draw for the chunk's fresh aux randomness (each item still gets its own 32 bytes).
+    const random = req.auxMode.includes(AUX_RANDOM) ? randomAux(n) : new Uint8Array(0);
     const items = Array.from({ length: n }, (_, i) => {
       const mode = req.auxMode[i];
       const auxRand =
-        mode === AUX_RANDOM ? randomBytes(32) : mode === AUX_GIVEN ? slice(req.aux, i, 32) : null;
+        mode === AUX_RANDOM
+          ? slice(random, i, 32)
+          : mode === AUX_GIVEN
+            ? slice(req.aux, i, 32)
+            : null;
       return { encryptionKey: slice(req.keys, i, 33), msg32: slice(req.msgs, i, 32), auxRand };
     });
     const out = new Uint8Array(n * ADAPTOR_SIGNATURE_LENGTH);
@@ -56,6 +62,15 @@ function handle(req: WorkerRequest): WorkerResponse {
   }));
   const out = Uint8Array.from(adaptorVerifyMany(req.publicKey, items), (v) => (v ? 1 : 0));
   return { id: req.id, ok: true, result: out };
+}
+
+/** n × 32 random bytes, drawn in pieces (getRandomValues gives at most 64 KiB at a time). */
+function randomAux(n: number): Uint8Array {
+  const out = new Uint8Array(n * 32);
+  for (let off = 0; off < out.length; off += 65_536) {
+    out.set(randomBytes(Math.min(65_536, out.length - off)), off);
+  }
+  return out;
 }
 
 /** Item i of a packed array of `size`-byte items (a view, no copy). */

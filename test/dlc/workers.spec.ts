@@ -65,6 +65,30 @@ describe('dlc/workers: adaptor signatures over worker threads', function () {
     });
   });
 
+  it('gives every item of a chunk its own fresh aux (one random draw per chunk)', async () => {
+    const one = new AdaptorWorkerPool({ size: 1 });
+    try {
+      // One worker, 8 chunks of 150 alike items: only their aux tells their nonces apart.
+      const item = { encryptionKey: items[0]!.encryptionKey, msg32: items[0]!.msg32 };
+      const sigs = await one.encryptMany(
+        signer,
+        Array.from({ length: 1_200 }, () => item),
+      );
+      assert.equal(new Set(sigs.map(bytesToHex)).size, sigs.length, 'no two nonces alike');
+      assert.equal(
+        (
+          await one.verifyMany(
+            signerPub,
+            sigs.map((adaptorSignature) => ({ ...item, adaptorSignature })),
+          )
+        ).every(Boolean),
+        true,
+      );
+    } finally {
+      await one.close();
+    }
+  });
+
   it('verifies like adaptorVerify: valid, tampered, mismatched and malformed items', async () => {
     const sigs = await pool.encryptMany(signer, items);
     const checks = items.map((it, i) => {
