@@ -125,9 +125,11 @@ export function prepareOracleEvent(
  * Events {@link oracleEventPoints} keeps, most recently used last. A node meets the same events
  * again and again: every order on an offer settles on the offer's event, and consecutive hourly
  * rollovers share 23 of their 24 liquidation events; each event's points (and the memo of its
- * prefix points, ≈ 1 MB for a whole curve) are worth keeping for a while, not forever.
+ * prefix points) are worth keeping for a while, not forever. 32 holds a rollover's 25 events
+ * with room to spare; the memo of a whole curve's event is ≈ 1.2 MB (a liquidation event's a few
+ * KB), and a few of the 32 are whole-curve settlement events: ~10 MB in steady state.
  */
-const EVENT_CACHE_SIZE = 64;
+const EVENT_CACHE_SIZE = 32;
 const eventCache = new Map<string, OracleEventPoints>();
 
 /**
