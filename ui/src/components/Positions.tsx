@@ -174,7 +174,7 @@ function CfdTable({
               data-cfd-id={c.id}
               className={`cfd-row ${selected === c.id ? 'selected' : ''}`}
             >
-              <td>
+              <td className="nowrap">
                 <button
                   type="button"
                   className="link"
