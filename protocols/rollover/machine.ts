@@ -695,7 +695,7 @@ export class TakerRollover extends Rollover {
   constructor(init: TakerRolloverInit) {
     super('taker', init.secrets, init.now, init.config);
     const terms = init.cfd.terms;
-    if (!terms || terms.role !== 'taker') throw new Error('TakerRollover needs a taker CFD');
+    if (terms?.role !== 'taker') throw new Error('TakerRollover needs a taker CFD');
     if (init.record.cfdId !== terms.id) throw new Error('the record is of another CFD');
     this.id = terms.id;
     this.terms = terms;

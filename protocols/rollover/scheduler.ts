@@ -15,7 +15,7 @@ export function rolloverDue(
   rolloverIntervalSecs: number = DEFAULT_ROLLOVER_INTERVAL_SECS,
 ): boolean {
   const t = cfd.terms;
-  if (!t || t.role !== 'taker' || !cfd.dlc || !isOpen(cfd) || cfd.rollover) return false;
+  if (t?.role !== 'taker' || !cfd.dlc || !isOpen(cfd) || cfd.rollover) return false;
   const remaining = oracleEventTime(cfd.dlc.settlementEventId) - now;
   return remaining < t.settlementIntervalSecs - rolloverIntervalSecs;
 }
