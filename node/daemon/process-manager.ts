@@ -150,6 +150,8 @@ export class ProcessManager {
   readonly #d: ProcessManagerDeps;
   readonly #log: Logger;
   readonly #unsubscribe: (() => void)[] = [];
+  /** The oracle events of each CFD's live commits, as its last reconcile found them. */
+  readonly #liveEvents = new Map<string, ReadonlySet<string>>();
   /** One reconcile at a time per CFD, in order. */
   readonly #queues = new Map<string, Promise<void>>();
   /** Unfinished setups (see the module doc): CFD id → when to stop waiting for the lock. */
@@ -439,7 +441,10 @@ export class ProcessManager {
       return;
     }
     if (cfd && cfd.setup !== 'started') this.#unfinished.delete(cfdId);
-    if (!cfd?.dlc || cfd.settled || cfd.setup === 'failed') return;
+    if (!cfd?.dlc || cfd.settled || cfd.setup === 'failed') {
+      this.#liveEvents.delete(cfdId);
+      return;
+    }
     const record = await this.#d.contracts.get(cfdId);
     if (!record) {
       this.#log.error({ cfdId }, 'contract record missing for a set-up CFD');
@@ -448,7 +453,9 @@ export class ProcessManager {
     const dlc = cfd.dlc;
     const paths = closePaths(cfd, record);
     // The events of every live commit: any of them may be the one that confirms.
-    this.#d.oracle?.watch(oracleEventsOf(dlc.oracleEventIds, paths));
+    const events = oracleEventsOf(dlc.oracleEventIds, paths);
+    this.#liveEvents.set(cfdId, new Set(events));
+    this.#d.oracle?.watch(events);
     if (!monitor) return;
     const lock = lockOutput(record);
     // The lock: broadcast until confirmed; who spends it tells commit, revoked commit and close apart.
@@ -470,17 +477,21 @@ export class ProcessManager {
       }
     }
 
-    // The commit we published, and the one that confirmed (ours, or whichever live commit the
-    // counterparty published): follow its depth for the CET and refund locks.
+    // The commit to follow for the CET and refund locks: the one that confirmed (ours, or whichever
+    // live commit the counterparty published), else the one we published.
     if (cfd.commitTx && !cfd.commitConfirmed) await this.#publish(monitor, cfd.commitTx.hex);
     const confirmed = confirmedCommit(cfd);
-    for (const txid of new Set([cfd.commitTx?.txid, confirmed])) {
-      if (txid === undefined) continue;
-      await monitor.watchTx(txid, {
+    if (cfd.commitTx && confirmed !== undefined && cfd.commitTx.txid !== confirmed) {
+      // Ours lost the race to another live commit: it can never confirm, stop rebroadcasting it.
+      await monitor.untrackBroadcast(cfd.commitTx.txid);
+    }
+    const followed = confirmed ?? cfd.commitTx?.txid;
+    if (followed !== undefined) {
+      await monitor.watchTx(followed, {
         tag: cfdId,
         depth: Math.max(dlc.cetTimelock, dlc.refundTimelock),
       });
-      await monitor.watchOutpoint(`${txid}:0`, { tag: cfdId });
+      await monitor.watchOutpoint(`${followed}:0`, { tag: cfdId });
     }
     if (cfd.cet && cfd.cetTimelockExpired) {
       await this.#publish(monitor, cfd.cet.hex);
@@ -494,7 +505,7 @@ export class ProcessManager {
     // An attestation that arrived while we were down (or before the commit that confirmed
     // turned out to be another than the one its CET was built on).
     if (!cfd.attestation && this.#d.oracle) {
-      for (const eventId of oracleEventsOf(dlc.oracleEventIds, paths)) {
+      for (const eventId of events) {
         const a = this.#d.oracle.attestation(eventId);
         if (a) await this.#attest(cfdId, a);
       }
@@ -504,8 +515,10 @@ export class ProcessManager {
   /** A verified attestation (from the oracle client): every open CFD with CETs for it acts. */
   async onAttestation(a: VerifiedAttestation): Promise<void> {
     for (const cfd of this.#d.readModel.openCfds()) {
-      if (!cfd.dlc || cfd.attestation) continue;
       const id = cfd.terms!.id;
+      const relevant =
+        cfd.dlc?.oracleEventIds.includes(a.eventId) || this.#liveEvents.get(id)?.has(a.eventId);
+      if (!relevant || cfd.attestation) continue;
       await this.#attest(id, a).catch((err: unknown) =>
         this.#log.error({ err, cfdId: id }, 'attest failed'),
       );

@@ -13,6 +13,7 @@ import type { Transaction } from 'bitcoinjs-lib';
 import { signedCommit } from '../../dlc/contract.ts';
 import { uiState } from '../../model/cfd.ts';
 import { oracleEventTime } from '../../model/oracle-event.ts';
+import { parsePrice } from '../../model/units.ts';
 import { Daemon } from '../../node/daemon/daemon.ts';
 import {
   CannotRolloverError,
@@ -283,6 +284,8 @@ describe('e2e: a taker that fell behind catches up from its older commit', funct
       await until('committed', async () => (await cfd(d, id))?.commitConfirmed);
     }
     assert.equal((await cfd(net.taker, id))!.confirmedCommitTxid, c2);
+    // A fresh quote: the test feed does not tick, and the oracle attests only a fresh price.
+    net.feed.setPrice(parsePrice('50000'));
     await net.chain.mine(12);
     const cet = await until(
       'attestation and CET',

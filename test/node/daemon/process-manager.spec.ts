@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { bytesToHex } from '@noble/hashes/utils.js';
 import {
   type ContractRecord,
   dlcSummary,
@@ -25,6 +26,7 @@ import { EmbeddedChain } from '../../../node/chain/embedded.ts';
 import { ChainMonitor } from '../../../node/chain/monitor.ts';
 import { BitcoinRpc } from '../../../node/chain/rpc.ts';
 import { ProcessManager } from '../../../node/daemon/process-manager.ts';
+import { finalRecord } from '../../../protocols/rollover/contract.ts';
 import { tempDir, terms } from '../../helpers/cfd-fixtures.ts';
 import {
   buildTestContract,
@@ -350,6 +352,30 @@ describe('node/daemon/process-manager', function () {
       await settleByCet(node, c, SETTLEMENT_EVENT, 45_678, TABLE, c.transactions.commit);
     });
 
+    it('our C_new loses the race to their C_old: the CET prepared on C_new is dropped, C_old’s goes out', async () => {
+      const { c, pending, old, node } = await pendingNode();
+      // Their C_old reaches the mempool first.
+      const theirs = signedCommit(c.records.maker);
+      await rpc.sendRawTransaction(theirs.toHex());
+      // The attestation of C_new's event: we publish C_new with its CET (rejected: a conflict).
+      await node.pm.onAttestation({
+        eventId: ROLLED_SETTLEMENT_EVENT,
+        price: 45_678,
+        scalars: attestPrice(c.oracle.sk, c.oracle.nonceSks, 45_678),
+        time: '',
+      });
+      const attested = await until(node, 'attested on C_new', (cfd) => cfd.cet !== undefined);
+      assert.equal(attested.commitTx?.txid, pending.commit.txid);
+      await chain.mine(1);
+      const committed = await until(node, 'C_old confirmed', (cfd) => cfd.commitConfirmed);
+      assert.equal(committed.confirmedCommitTxid, old.commit.txid);
+      assert.equal(committed.cet, undefined, 'the CET on C_new can never confirm');
+      assert.equal(committed.attestation, undefined);
+      await chain.mine(11);
+      await until(node, 'CET lock expired', (cfd) => cfd.cetTimelockExpired);
+      await settleByCet(node, c, SETTLEMENT_EVENT, 45_678, TABLE, c.transactions.commit);
+    });
+
     it('the counterparty publishes C_new: followed, its CET from the new record', async () => {
       const { c, rolled, pending, node } = await pendingNode();
       await rpc.sendRawTransaction(signedCommit(rolled.records.maker).toHex());
@@ -375,6 +401,37 @@ describe('node/daemon/process-manager', function () {
       const half = cetFee(rolled.transactions.commit) / 2n;
       assert.equal((await rpc.getTxOut(closed.cet!.txid, 1))?.value, row.taker - half);
     });
+  });
+
+  it('punishes a commit revoked only in the record (the final record stored, the rollover not logged)', async () => {
+    const c = await contract();
+    const rolled = rollTestContract(c);
+    const old = c.records.taker;
+    // The maker's revocation secret of C_old arrived and the final record was stored; the node
+    // died before RolloverCompleted, so the log still names C_old as its contract.
+    const final = finalRecord(
+      rolled.records.taker,
+      new Map([[old.commit.txid, bytesToHex(c.maker.revocation.priv)]]),
+    );
+    assert.deepEqual(
+      final.revoked.map((r) => r.txid),
+      [old.commit.txid],
+    );
+    const node = await startNode(old, true, final);
+    await waitInMempool(old.lock.txid);
+    await chain.mine(1);
+    await until(node, 'lock confirmed', (cfd) => cfd.lockConfirmed);
+    // The maker publishes the commit it revoked.
+    const stale = signedCommit(c.records.maker);
+    await rpc.sendRawTransaction(stale.toHex());
+    await chain.mine(1);
+    const punishing = await until(node, 'punish published', (cfd) => cfd.punishTx !== undefined);
+    assert.equal(punishing.revokedCommitSeen, old.commit.txid);
+    await waitInMempool(punishing.punishTx!.txid);
+    await chain.mine(1);
+    await until(node, 'punished', (cfd) => cfd.settled === 'punish');
+    const out = await rpc.getTxOut(punishing.punishTx!.txid, 0);
+    assert.ok(out && out.value > stale.outs[0]!.value - 1_000n, 'the whole commit output');
   });
 
   async function waitInMempool(txid: string): Promise<void> {
