@@ -10,6 +10,15 @@
  * idempotent, so the same `reconcile` serves every new event, every chain report and a restart:
  * nothing is left stuck after a crash.
  *
+ * Which commit. The log names the contract of the last rollover completed here; the contract
+ * record, the last one signed. A rollover that failed after "pending" leaves the record's current
+ * commit and every one of its `previous` chain valid on chain (`liveCommits`), while the log still
+ * names the oldest. So the lock's spender is matched against all of them: whichever live commit
+ * confirms (ours — a force close publishes the record's current — or theirs) is recorded
+ * (`confirmCommit` with its txid) and followed, its CETs and refund built from its own record; the
+ * oracle events of every live record are watched; a commit revoked in the log or in the record is
+ * punished.
+ *
  * Interrupted protocol runs (a crash, or a peer that vanished mid-way). On start, before any
  * protocol serves, every CFD the log shows in the middle of a run is settled:
  * - a rollover under way → `RolloverFailed`: the contract record on disk is in force (the old one,

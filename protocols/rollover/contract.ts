@@ -14,6 +14,8 @@
  * A rollover that fails after "pending" leaves the pending record: the next rollover starts from
  * the oldest commit of the `previous` chain (the last one whose rollover completed on our side),
  * which the counterparty has as current, `previous` or revoked — ItchySats' `base_dlc_params`.
+ * Until then the CFD's log still names that oldest commit, yet any commit of the chain may confirm:
+ * the process manager follows each through its own record ({@link liveCommits}).
  */
 import { bytesToHex } from '@noble/hashes/utils.js';
 import {
