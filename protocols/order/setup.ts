@@ -26,25 +26,18 @@ import { Psbt, type Transaction } from 'bitcoinjs-lib';
 import {
   type AdaptorEncryptItem,
   type AdaptorVerifyItem,
-  anticipatedPointSets,
   assembleContractRecord,
   buildContractTransactions,
   type CommitKeys,
   type ContractRecord,
   type ContractTransactions,
-  DlcError,
   dlcSummary,
   hash160,
   type LockParty,
   type OracleEventPoints,
   oracleEventPoints,
   payoutCurve,
-  signCommitAdaptor,
-  signCooperative,
-  spendSighash,
   toRolePayouts,
-  verifyCommitAdaptor,
-  verifyCooperative,
 } from '../../dlc/index.ts';
 import type { CfdCommand, CfdTerms } from '../../model/cfd.ts';
 import { initialFeeBalance, longShortLeverage, margins } from '../../model/fees.ts';
@@ -62,6 +55,13 @@ import {
   type Role,
   type Sats,
 } from '../../model/units.ts';
+import {
+  assertPoint,
+  assertVerified,
+  type CetWording,
+  ContractSigning,
+} from '../contract-signing.ts';
+import { Abort, step as machineStep, StateMachine } from '../machine.ts';
 import { LOCK_SHARED_VBYTES, P2WPKH_INPUT_VBYTES, P2WPKH_OUTPUT_VBYTES } from './constants.ts';
 import type {
   DecisionMsg,
@@ -217,10 +217,7 @@ const EXPECTED: Partial<Record<SetupState, SetupMessageType>> = {
 const step = (
   send: SetupMessage[] = [],
   extra: { effects?: SetupEffect[]; request?: SetupRequest; outcome?: SetupOutcome } = {},
-): SetupStep => ({ effects: extra.effects ?? [], send, ...extra });
-
-/** Thrown inside a transition; turned into a failed outcome with its message as the reason. */
-class Abort extends Error {}
+): SetupStep => machineStep(send, extra);
 
 const bytes = (hex: string): Uint8Array => hexToBytes(hex);
 
@@ -228,21 +225,26 @@ function publicKey(secret: Uint8Array): Uint8Array {
   return secp256k1.getPublicKey(secret, true);
 }
 
-function assertPoint(hex: string, what: string): Uint8Array {
-  try {
-    secp256k1.Point.fromHex(hex);
-  } catch {
-    throw new Abort(`the peer's ${what} is not a valid public key`);
-  }
-  return bytes(hex);
-}
+/** How setup words a peer's CET that is not ours. */
+const CET_WORDING: CetWording = {
+  range: (j, _eventId, c, ours) =>
+    `the peer's CET ${j} covers ${c.start}…${c.end}, ours ${ours.start}…${ours.end}`,
+  signatureCount: (count, c, prefixes) =>
+    `the peer sent ${count} signatures for CET ${c.start}…${c.end}, it has ${prefixes} prefixes`,
+};
 
 // ---- The shared machine --------------------------------------------------------------------------
 
 /** What both roles share: contract setup from the exchange of parameters to the final ack. */
-abstract class ContractSetup {
+abstract class ContractSetup extends StateMachine<
+  SetupState,
+  SetupMessage,
+  SetupEffect,
+  SetupRequest,
+  SetupResult,
+  SetupOutcome
+> {
   readonly role: Role;
-  protected state: SetupState = 'new';
   protected readonly secrets: SetupSecrets;
   protected readonly timelocks: Timelocks;
   protected readonly now: number;
@@ -256,12 +258,9 @@ abstract class ContractSetup {
   protected ownParams: ParamsMsg | undefined;
   protected theirParams: ParamsMsg | undefined;
   protected oracleEvent: OracleEventPoints | undefined;
-  #outcome: SetupOutcome | undefined;
   #tx: ContractTransactions | undefined;
-  /** Per event, per CET: its sighash and one oracle point per prefix. */
-  #cetItems: { msg32: Uint8Array; points: Uint8Array[] }[][] = [];
-  #own: { commit: Uint8Array; refund: Uint8Array } | undefined;
-  #theirs: { commit: Uint8Array; refund: Uint8Array; cets: Uint8Array[][][] } | undefined;
+  /** Commit, refund and CET signatures, ours and the counterparty's. */
+  #signing: ContractSigning | undefined;
   #ownLockSigs: LockSignatureMsg['signatures'] | undefined;
   /** Our lock signature was handed to the driver to send: from now on it may be out. */
   #lockSignatureOut = false;
@@ -275,6 +274,7 @@ abstract class ContractSetup {
     counterpartyPeerId: string;
     policy?: OrderPolicy;
   }) {
+    super('new', EXPECTED);
     this.role = init.role;
     this.secrets = init.secrets;
     this.timelocks = init.timelocks;
@@ -288,46 +288,13 @@ abstract class ContractSetup {
     return this.terms?.id;
   }
 
-  get currentState(): SetupState {
-    return this.state;
-  }
-
-  /** The message type the machine waits for, or undefined while it waits for a request or is done. */
-  get expecting(): SetupMessageType | undefined {
-    return EXPECTED[this.state];
-  }
-
-  get outcome(): SetupOutcome | undefined {
-    return this.#outcome;
-  }
-
-  /** Feeds the peer's next message. Anything unexpected fails the setup. */
-  receive(message: SetupMessage): SetupStep {
-    if (this.#outcome) return this.#finished();
-    return this.#guard(() => {
-      const expected = this.expecting;
-      if (expected === undefined || message.type !== expected) {
-        throw new Abort(
-          `unexpected '${message.type}' message while ${expected ? `waiting for '${expected}'` : `in state ${this.state}`}`,
-        );
-      }
-      return this.onMessage(message);
-    });
-  }
-
-  /** Feeds the result of the pending request. */
-  resolve(result: SetupResult): SetupStep {
-    if (this.#outcome) return this.#finished();
-    return this.#guard(() => this.onResult(result));
-  }
-
   /**
    * Ends the run: the driver saw a timeout, a reset, a malformed message or a failed effect.
    * `failedEffect` is the effect that threw, if any (a `placeOrder` that failed means the CFD
    * was never ours to record failures on).
    */
   fail(reason: string, failedEffect?: SetupEffect): SetupStep {
-    if (this.#outcome) return this.#finished();
+    if (this.outcome) return this.finished();
     if (failedEffect?.type === 'record' && failedEffect.command.type === 'placeOrder') {
       this.placed = false;
     }
@@ -344,28 +311,6 @@ abstract class ContractSetup {
       return this.#complete(true);
     }
     return this.failed(reason);
-  }
-
-  protected abstract onMessage(message: SetupMessage): SetupStep;
-  protected abstract onResult(result: SetupResult): SetupStep;
-
-  #finished(): SetupStep {
-    return step([], { outcome: this.#outcome });
-  }
-
-  #guard(transition: () => SetupStep): SetupStep {
-    try {
-      return transition();
-    } catch (err) {
-      if (err instanceof Abort || err instanceof DlcError) return this.failed(err.message);
-      throw err;
-    }
-  }
-
-  protected end(outcome: SetupOutcome, effects: SetupEffect[] = [], send: SetupMessage[] = []) {
-    this.state = 'done';
-    this.#outcome = outcome;
-    return step(send, { effects, outcome });
   }
 
   protected failed(reason: string): SetupStep {
@@ -387,14 +332,38 @@ abstract class ContractSetup {
     return this.end({ type: 'rejected', reason }, effects, send);
   }
 
-  protected expectResult<T extends SetupResult['type']>(
-    result: SetupResult,
-    type: T,
-  ): Extract<SetupResult, { type: T }> {
-    if (result.type === 'requestFailed') throw new Abort(result.reason);
-    if (result.type !== type) throw new Abort(`internal: expected '${type}', got '${result.type}'`);
-    return result as Extract<SetupResult, { type: T }>;
+  protected onMessage(message: SetupMessage): SetupStep {
+    switch (message.type) {
+      case 'params':
+        return this.onParams(message);
+      case 'signatures':
+        return this.onSignatures(message);
+      case 'lockSignature':
+        return this.onLockSignature(message);
+      case 'ack':
+        return this.onAck();
+      default:
+        return this.onRoleMessage(message);
+    }
   }
+
+  protected onResult(result: SetupResult): SetupStep {
+    switch (this.state) {
+      case 'signing':
+        return this.onEncrypted(result);
+      case 'verifying':
+        return this.onVerified(result);
+      case 'signingLock':
+        return this.onLockSigned(result);
+      default:
+        return this.onRoleResult(result);
+    }
+  }
+
+  /** The messages only this role receives (the order, the decision). */
+  protected abstract onRoleMessage(message: SetupMessage): SetupStep;
+  /** The results only this role gets, before the contract is signed. */
+  protected abstract onRoleResult(result: SetupResult): SetupStep;
 
   // ---- the contract --------------------------------------------------------------------------
 
@@ -525,115 +494,35 @@ abstract class ContractSetup {
     this.theirParams = theirs;
     this.#tx = tx;
     const event = this.oracleEvent!;
-    this.#cetItems = tx.events.map((e) => {
-      const points = anticipatedPointSets(
-        event,
-        e.cets.map((cet) => cet.prefixes),
-      );
-      return e.cets.map((cet, j) => ({ msg32: spendSighash(cet), points: points[j]! }));
+    this.#signing = new ContractSigning({
+      tx,
+      lockTxid: tx.lock.tx.getId(),
+      role: this.role,
+      identity: this.secrets.identity,
+      oracle: () => event,
+      wording: CET_WORDING,
     });
-    const items: AdaptorEncryptItem[] = this.#cetItems.flatMap((cets) =>
-      cets.flatMap((c) => c.points.map((encryptionKey) => ({ encryptionKey, msg32: c.msg32 }))),
-    );
     this.state = 'signing';
-    return step([], { request: { type: 'encrypt', secretKey: this.secrets.identity, items } });
+    return step([], { request: this.#signing.encryptRequest() });
   }
 
   protected onEncrypted(result: SetupResult): SetupStep {
     const { signatures } = this.expectResult(result, 'encrypted');
-    const tx = this.#tx!;
-    const count = this.#cetItems.reduce(
-      (n, cets) => n + cets.reduce((m, c) => m + c.points.length, 0),
-      0,
-    );
-    if (signatures.length !== count) throw new Abort('internal: wrong number of CET signatures');
-    this.#own = {
-      commit: signCommitAdaptor(tx.commit, this.role, this.secrets.identity),
-      refund: signCooperative(tx.refund, this.role, this.secrets.identity),
-    };
-    let k = 0;
-    const message: SignaturesMsg = {
-      type: 'signatures',
-      lockTxid: tx.lock.tx.getId(),
-      commitTxid: tx.commit.tx.getId(),
-      refundTxid: tx.refund.tx.getId(),
-      commit: bytesToHex(this.#own.commit),
-      refund: bytesToHex(this.#own.refund),
-      events: tx.events.map((e) => ({
-        eventId: e.eventId,
-        cets: e.cets.map((cet) => ({
-          start: cet.range.start,
-          end: cet.range.end,
-          signatures: cet.prefixes.map(() => bytesToHex(signatures[k++]!)),
-        })),
-      })),
-    };
+    const message = this.#signing!.sign(signatures);
     this.state = 'awaitSignatures';
     return step([message]);
   }
 
   /** The counterparty's signatures: same transactions? then verify all of them. */
   protected onSignatures(theirs: SignaturesMsg): SetupStep {
-    const tx = this.#tx!;
-    for (const [what, ours, claimed] of [
-      ['lock', tx.lock.tx.getId(), theirs.lockTxid],
-      ['commit', tx.commit.tx.getId(), theirs.commitTxid],
-      ['refund', tx.refund.tx.getId(), theirs.refundTxid],
-    ] as const) {
-      if (ours !== claimed) throw new Abort(`the peer built ${what} ${claimed}, we built ${ours}`);
-    }
-    if (theirs.events.length !== tx.events.length) {
-      throw new Abort(
-        `the peer signed ${theirs.events.length} oracle events, not ${tx.events.length}`,
-      );
-    }
-    const cets: Uint8Array[][][] = tx.events.map((e, i) => {
-      const their = theirs.events[i]!;
-      if (their.eventId !== e.eventId) throw new Abort(`the peer signed event ${their.eventId}`);
-      if (their.cets.length !== e.cets.length) {
-        throw new Abort(
-          `the peer signed ${their.cets.length} CETs of ${e.eventId}, not ${e.cets.length}`,
-        );
-      }
-      return e.cets.map((cet, j) => {
-        const c = their.cets[j]!;
-        if (c.start !== cet.range.start || c.end !== cet.range.end) {
-          throw new Abort(
-            `the peer's CET ${j} covers ${c.start}…${c.end}, ours ${cet.range.start}…${cet.range.end}`,
-          );
-        }
-        if (c.signatures.length !== cet.prefixes.length) {
-          throw new Abort(
-            `the peer sent ${c.signatures.length} signatures for CET ${c.start}…${c.end}, it has ${cet.prefixes.length} prefixes`,
-          );
-        }
-        return c.signatures.map(bytes);
-      });
-    });
-    const commit = bytes(theirs.commit);
-    const refund = bytes(theirs.refund);
-    verifyCommitAdaptor(tx.commit, this.role, commit);
-    verifyCooperative(tx.refund, this.role, refund);
-    this.#theirs = { commit, refund, cets };
-    const items: AdaptorVerifyItem[] = [];
-    for (const [i, event] of this.#cetItems.entries()) {
-      for (const [j, c] of event.entries()) {
-        for (const [k, encryptionKey] of c.points.entries()) {
-          items.push({ adaptorSignature: cets[i]![j]![k]!, msg32: c.msg32, encryptionKey });
-        }
-      }
-    }
-    const them = this.role === 'maker' ? tx.commit.keys.taker : tx.commit.keys.maker;
+    const request = this.#signing!.check(theirs);
     this.state = 'verifying';
-    return step([], { request: { type: 'verify', publicKey: them.identity, items } });
+    return step([], { request });
   }
 
   protected onVerified(result: SetupResult): SetupStep {
     const { verdicts } = this.expectResult(result, 'verified');
-    const bad = verdicts.findIndex((v) => !v);
-    if (bad >= 0 || verdicts.length === 0) {
-      throw new Abort(`the peer's CET adaptor signature ${bad} does not verify`);
-    }
+    assertVerified(verdicts);
     this.state = 'signingLock';
     return step([], { request: { type: 'signLock', psbt: this.#signingPsbt() } });
   }
@@ -754,7 +643,7 @@ abstract class ContractSetup {
 
   #record(lockTx: Transaction, lockSigned: boolean): ContractRecord {
     const tx = this.#tx!;
-    const theirs = this.#theirs!;
+    const signing = this.#signing!;
     return assembleContractRecord({
       cfdId: this.terms!.id,
       role: this.role,
@@ -764,12 +653,8 @@ abstract class ContractSetup {
       lockSigned,
       feeRate: this.terms!.txFeeRate,
       settlementEventId: this.terms!.oracleEventId,
-      ownCommitAdaptorSignature: this.#own!.commit,
-      counterparty: {
-        commitAdaptorSignature: theirs.commit,
-        refundSignature: theirs.refund,
-        cetAdaptorSignatures: theirs.cets,
-      },
+      ownCommitAdaptorSignature: signing.ownCommit,
+      counterparty: signing.counterparty,
     });
   }
 
@@ -859,18 +744,10 @@ export class TakerSetup extends ContractSetup {
     });
   }
 
-  protected onMessage(message: SetupMessage): SetupStep {
+  protected onRoleMessage(message: SetupMessage): SetupStep {
     switch (message.type) {
       case 'decision':
         return this.#onDecision(message);
-      case 'params':
-        return this.onParams(message);
-      case 'signatures':
-        return this.onSignatures(message);
-      case 'lockSignature':
-        return this.onLockSignature(message);
-      case 'ack':
-        return this.onAck();
       default:
         throw new Abort(`unexpected '${message.type}' message`);
     }
@@ -891,7 +768,7 @@ export class TakerSetup extends ContractSetup {
     });
   }
 
-  protected onResult(result: SetupResult): SetupStep {
+  protected onRoleResult(result: SetupResult): SetupStep {
     switch (this.state) {
       case 'funding':
         this.state = 'announcing';
@@ -900,12 +777,6 @@ export class TakerSetup extends ContractSetup {
         this.onAnnounced(result);
         this.state = 'awaitParams';
         return step([this.ownParams!]);
-      case 'signing':
-        return this.onEncrypted(result);
-      case 'verifying':
-        return this.onVerified(result);
-      case 'signingLock':
-        return this.onLockSigned(result);
       default:
         throw new Abort(`internal: a '${result.type}' result in state ${this.state}`);
     }
@@ -947,18 +818,10 @@ export class MakerSetup extends ContractSetup {
     return step();
   }
 
-  protected onMessage(message: SetupMessage): SetupStep {
+  protected onRoleMessage(message: SetupMessage): SetupStep {
     switch (message.type) {
       case 'order':
         return this.#onOrder(message);
-      case 'params':
-        return this.onParams(message);
-      case 'signatures':
-        return this.onSignatures(message);
-      case 'lockSignature':
-        return this.onLockSignature(message);
-      case 'ack':
-        return this.onAck();
       default:
         throw new Abort(`unexpected '${message.type}' message`);
     }
@@ -998,7 +861,7 @@ export class MakerSetup extends ContractSetup {
     });
   }
 
-  protected onResult(result: SetupResult): SetupStep {
+  protected onRoleResult(result: SetupResult): SetupStep {
     const reject = (reason: string) =>
       this.rejected(reason, [{ type: 'decision', accept: false, reason }]);
     switch (this.state) {
@@ -1035,12 +898,6 @@ export class MakerSetup extends ContractSetup {
           ],
           { effects: [{ type: 'record', command: { type: 'startContractSetup' } }] },
         );
-      case 'signing':
-        return this.onEncrypted(result);
-      case 'verifying':
-        return this.onVerified(result);
-      case 'signingLock':
-        return this.onLockSigned(result);
       default:
         throw new Abort(`internal: a '${result.type}' result in state ${this.state}`);
     }

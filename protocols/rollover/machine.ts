@@ -30,23 +30,23 @@ import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import {
   type AdaptorEncryptItem,
   type AdaptorVerifyItem,
-  anticipatedPointSets,
   type CommitKeys,
   commitKeysFromRecord,
-  DlcError,
   dlcSummary,
   type OracleEventPoints,
   oracleEventPoints,
-  signCommitAdaptor,
-  signCooperative,
-  spendSighash,
-  verifyCommitAdaptor,
-  verifyCooperative,
 } from '../../dlc/index.ts';
 import type { Cfd, CfdCommand, CfdTerms } from '../../model/cfd.ts';
 import type { FeeBalance } from '../../model/fees.ts';
 import { oracleEventTime } from '../../model/oracle-event.ts';
 import { type FeeRate, type FundingRate, RATE_SCALE, type Role } from '../../model/units.ts';
+import {
+  assertPoint,
+  assertVerified,
+  type CetWording,
+  ContractSigning,
+} from '../contract-signing.ts';
+import { Abort, step as machineStep, StateMachine } from '../machine.ts';
 import {
   DEFAULT_EVENT_SPACING_SECS,
   DEFAULT_LIQUIDATION_EVENT_COUNT,
@@ -210,20 +210,15 @@ const EXPECTED: Partial<Record<RolloverState, RolloverMessageType>> = {
 const step = (
   send: RolloverMessage[] = [],
   extra: { effects?: RolloverEffect[]; request?: RolloverRequest; outcome?: RolloverOutcome } = {},
-): RolloverStep => ({ effects: extra.effects ?? [], send, ...extra });
-
-/** Thrown inside a transition; becomes a failed outcome with its message as the reason. */
-class Abort extends Error {}
+): RolloverStep => machineStep(send, extra);
 
 const pub = (secret: Uint8Array): string => bytesToHex(secp256k1.getPublicKey(secret, true));
 
-function assertPoint(hex: string, what: string): void {
-  try {
-    secp256k1.Point.fromHex(hex);
-  } catch {
-    throw new Abort(`the peer's ${what} is not a valid public key`);
-  }
-}
+/** How rollover words a peer's CET that is not ours. */
+const CET_WORDING: CetWording = {
+  range: (j, eventId, c) => `the peer's CET ${j} of ${eventId} covers ${c.start}…${c.end}`,
+  signatureCount: (count, c) => `the peer sent ${count} signatures for CET ${c.start}…${c.end}`,
+};
 
 /** What both sides agree on once the decision is out. */
 interface Agreed {
@@ -238,9 +233,15 @@ interface Agreed {
 
 // ---- The shared machine --------------------------------------------------------------------------
 
-abstract class Rollover {
+abstract class Rollover extends StateMachine<
+  RolloverState,
+  RolloverMessage,
+  RolloverEffect,
+  RolloverRequest,
+  RolloverResult,
+  RolloverOutcome
+> {
   readonly role: Role;
-  protected state: RolloverState = 'new';
   protected readonly secrets: RolloverSecrets;
   protected readonly now: number;
   protected readonly config: RolloverConfig;
@@ -258,10 +259,8 @@ abstract class Rollover {
   #oracle = new Map<string, OracleEventPoints>();
   #theirKeys: KeysMsg | undefined;
   #tx: RolloverTransactions | undefined;
-  #cetItems: { msg32: Uint8Array; points: Uint8Array[] }[][] = [];
-  #ownCommitSig: Uint8Array | undefined;
+  #signing: ContractSigning | undefined;
   #pending: RolloverContractRecord | undefined;
-  #outcome: RolloverOutcome | undefined;
 
   protected constructor(
     role: Role,
@@ -269,6 +268,7 @@ abstract class Rollover {
     now: number,
     config?: Partial<RolloverConfig>,
   ) {
+    super('new', EXPECTED);
     this.role = role;
     this.secrets = secrets;
     this.now = now;
@@ -279,42 +279,12 @@ abstract class Rollover {
     return this.id;
   }
 
-  get currentState(): RolloverState {
-    return this.state;
-  }
-
-  get expecting(): RolloverMessageType | undefined {
-    return EXPECTED[this.state];
-  }
-
-  get outcome(): RolloverOutcome | undefined {
-    return this.#outcome;
-  }
-
-  receive(message: RolloverMessage): RolloverStep {
-    if (this.#outcome) return step([], { outcome: this.#outcome });
-    return this.#guard(() => {
-      const expected = this.expecting;
-      if (expected === undefined || message.type !== expected) {
-        throw new Abort(
-          `unexpected '${message.type}' message while ${expected ? `waiting for '${expected}'` : `in state ${this.state}`}`,
-        );
-      }
-      return this.onMessage(message);
-    });
-  }
-
-  resolve(result: RolloverResult): RolloverStep {
-    if (this.#outcome) return step([], { outcome: this.#outcome });
-    return this.#guard(() => this.onResult(result));
-  }
-
   /**
    * Ends the run (timeout, reset, garbage, failed effect). A failed `startRollover` record means
    * the rollover never started in our log: nothing to record as failed.
    */
   fail(reason: string, failedEffect?: RolloverEffect): RolloverStep {
-    if (this.#outcome) return step([], { outcome: this.#outcome });
+    if (this.outcome) return this.finished();
     if (failedEffect?.type === 'record' && failedEffect.command.type === 'startRollover') {
       this.started = false;
     }
@@ -329,28 +299,6 @@ abstract class Rollover {
       }
     }
     return this.failed(reason);
-  }
-
-  protected abstract onMessage(message: RolloverMessage): RolloverStep;
-  protected abstract onResult(result: RolloverResult): RolloverStep;
-
-  #guard(transition: () => RolloverStep): RolloverStep {
-    try {
-      return transition();
-    } catch (err) {
-      if (err instanceof Abort || err instanceof DlcError) return this.failed(err.message);
-      throw err;
-    }
-  }
-
-  protected end(
-    outcome: RolloverOutcome,
-    effects: RolloverEffect[] = [],
-    send: RolloverMessage[] = [],
-  ) {
-    this.state = 'done';
-    this.#outcome = outcome;
-    return step(send, { effects, outcome });
   }
 
   protected record(command: CfdCommand): RolloverEffect {
@@ -368,15 +316,6 @@ abstract class Rollover {
   protected rejected(reason: string, send: RolloverMessage[] = []): RolloverStep {
     const effects = this.started ? [this.record({ type: 'rejectRollover', reason })] : [];
     return this.end({ type: 'rejected', reason }, effects, send);
-  }
-
-  protected expectResult<T extends RolloverResult['type']>(
-    result: RolloverResult,
-    type: T,
-  ): Extract<RolloverResult, { type: T }> {
-    if (result.type === 'requestFailed') throw new Abort(result.reason);
-    if (result.type !== type) throw new Abort(`internal: expected '${type}', got '${result.type}'`);
-    return result as Extract<RolloverResult, { type: T }>;
   }
 
   /** Starts from `record`: the commits from `baseTxid` on, or why not. */
@@ -463,130 +402,44 @@ abstract class Rollover {
     const tx = buildRolloverTransactions(old, keys, a.feeRate, events);
     this.#theirKeys = theirs;
     this.#tx = tx;
-    this.#cetItems = tx.events.map((e) => {
-      const oracle = this.#oracle.get(e.eventId)!;
-      const points = anticipatedPointSets(
-        oracle,
-        e.cets.map((cet) => cet.prefixes),
-      );
-      return e.cets.map((cet, j) => ({ msg32: spendSighash(cet), points: points[j]! }));
+    this.#signing = new ContractSigning({
+      tx,
+      lockTxid: old.lock.txid,
+      role: this.role,
+      identity: hexToBytes(old.identitySk),
+      oracle: (eventId) => this.#oracle.get(eventId)!,
+      wording: CET_WORDING,
     });
-    const items: AdaptorEncryptItem[] = this.#cetItems.flatMap((cets) =>
-      cets.flatMap((c) => c.points.map((encryptionKey) => ({ encryptionKey, msg32: c.msg32 }))),
-    );
     this.state = 'signing';
-    return step([], {
-      request: { type: 'encrypt', secretKey: hexToBytes(old.identitySk), items },
-    });
+    return step([], { request: this.#signing.encryptRequest() });
   }
 
   protected onEncrypted(result: RolloverResult): RolloverStep {
     const { signatures } = this.expectResult(result, 'encrypted');
-    const tx = this.#tx!;
-    const count = this.#cetItems.reduce(
-      (n, cets) => n + cets.reduce((m, c) => m + c.points.length, 0),
-      0,
-    );
-    if (signatures.length !== count) throw new Abort('internal: wrong number of CET signatures');
-    const identity = hexToBytes(this.old!.identitySk);
-    this.#ownCommitSig = signCommitAdaptor(tx.commit, this.role, identity);
-    const refund = signCooperative(tx.refund, this.role, identity);
-    let k = 0;
-    const message: RolloverSignaturesMsg = {
-      type: 'signatures',
-      lockTxid: this.old!.lock.txid,
-      commitTxid: tx.commit.tx.getId(),
-      refundTxid: tx.refund.tx.getId(),
-      commit: bytesToHex(this.#ownCommitSig),
-      refund: bytesToHex(refund),
-      events: tx.events.map((e) => ({
-        eventId: e.eventId,
-        cets: e.cets.map((cet) => ({
-          start: cet.range.start,
-          end: cet.range.end,
-          signatures: cet.prefixes.map(() => bytesToHex(signatures[k++]!)),
-        })),
-      })),
-    };
+    const message = this.#signing!.sign(signatures);
     this.state = 'awaitSignatures';
     return step([message]);
   }
 
-  #theirs: { commit: Uint8Array; refund: Uint8Array; cets: Uint8Array[][][] } | undefined;
-
   protected onSignatures(theirs: RolloverSignaturesMsg): RolloverStep {
-    const tx = this.#tx!;
-    for (const [what, ours, claimed] of [
-      ['lock', this.old!.lock.txid, theirs.lockTxid],
-      ['commit', tx.commit.tx.getId(), theirs.commitTxid],
-      ['refund', tx.refund.tx.getId(), theirs.refundTxid],
-    ] as const) {
-      if (ours !== claimed) throw new Abort(`the peer built ${what} ${claimed}, we built ${ours}`);
-    }
-    if (theirs.events.length !== tx.events.length) {
-      throw new Abort(
-        `the peer signed ${theirs.events.length} oracle events, not ${tx.events.length}`,
-      );
-    }
-    const cets = tx.events.map((e, i) => {
-      const their = theirs.events[i]!;
-      if (their.eventId !== e.eventId) throw new Abort(`the peer signed event ${their.eventId}`);
-      if (their.cets.length !== e.cets.length) {
-        throw new Abort(
-          `the peer signed ${their.cets.length} CETs of ${e.eventId}, not ${e.cets.length}`,
-        );
-      }
-      return e.cets.map((cet, j) => {
-        const c = their.cets[j]!;
-        if (c.start !== cet.range.start || c.end !== cet.range.end) {
-          throw new Abort(`the peer's CET ${j} of ${e.eventId} covers ${c.start}…${c.end}`);
-        }
-        if (c.signatures.length !== cet.prefixes.length) {
-          throw new Abort(
-            `the peer sent ${c.signatures.length} signatures for CET ${c.start}…${c.end}`,
-          );
-        }
-        return c.signatures.map((s) => hexToBytes(s));
-      });
-    });
-    const commit = hexToBytes(theirs.commit);
-    const refund = hexToBytes(theirs.refund);
-    verifyCommitAdaptor(tx.commit, this.role, commit);
-    verifyCooperative(tx.refund, this.role, refund);
-    this.#theirs = { commit, refund, cets };
-    const items: AdaptorVerifyItem[] = [];
-    for (const [i, event] of this.#cetItems.entries()) {
-      for (const [j, c] of event.entries()) {
-        for (const [k, encryptionKey] of c.points.entries()) {
-          items.push({ adaptorSignature: cets[i]![j]![k]!, msg32: c.msg32, encryptionKey });
-        }
-      }
-    }
-    const them = this.role === 'maker' ? tx.keys.taker : tx.keys.maker;
+    const request = this.#signing!.check(theirs);
     this.state = 'verifying';
-    return step([], { request: { type: 'verify', publicKey: them.identity, items } });
+    return step([], { request });
   }
 
   /** All new signatures verified: persist the pending record (nothing revealed yet). */
   protected onVerified(result: RolloverResult): RolloverStep {
     const { verdicts } = this.expectResult(result, 'verified');
-    const bad = verdicts.findIndex((v) => !v);
-    if (bad >= 0 || verdicts.length === 0) {
-      throw new Abort(`the peer's CET adaptor signature ${bad} does not verify`);
-    }
+    assertVerified(verdicts);
     const a = this.agreed!;
-    const theirs = this.#theirs!;
+    const signing = this.#signing!;
     this.#pending = assembleRolledRecord({
       old: this.old!,
       tx: this.#tx!,
       secrets: this.secrets,
       settlementEventId: a.settlementEventId,
-      ownCommitAdaptorSignature: this.#ownCommitSig!,
-      counterparty: {
-        commitAdaptorSignature: theirs.commit,
-        refundSignature: theirs.refund,
-        cetAdaptorSignatures: theirs.cets,
-      },
+      ownCommitAdaptorSignature: signing.ownCommit,
+      counterparty: signing.counterparty,
       feeBalance: a.feeBalance,
       baseFeeBalance: a.baseFeeBalance,
       baseTxid: this.baseTxid!,
