@@ -25,6 +25,25 @@ import type { Role } from '../model/units.ts';
 import { Abort } from './machine.ts';
 import type { SignaturesMsg } from './order/messages.ts';
 
+/** Our CET adaptor signatures: `adaptorEncrypt(secretKey, item…)` for every item. */
+export interface EncryptRequest {
+  readonly type: 'encrypt';
+  readonly secretKey: Uint8Array;
+  readonly items: readonly AdaptorEncryptItem[];
+}
+
+/** The counterparty's CET adaptor signatures: `adaptorVerify(…, publicKey, …)` per item. */
+export interface VerifyRequest {
+  readonly type: 'verify';
+  readonly publicKey: Uint8Array;
+  readonly items: readonly AdaptorVerifyItem[];
+}
+
+/** What the driver answers an {@link EncryptRequest} or a {@link VerifyRequest} with. */
+export type AdaptorResult =
+  | { readonly type: 'encrypted'; readonly signatures: readonly Uint8Array[] }
+  | { readonly type: 'verified'; readonly verdicts: readonly boolean[] };
+
 /** What both protocols sign: a commit, its refund and the CETs of each oracle event. */
 export interface SignedTransactions {
   readonly commit: CommitTransaction;
@@ -228,9 +247,9 @@ export class ContractSigning {
   }
 
   /** The request for our CET adaptor signatures. */
-  encryptRequest() {
+  encryptRequest(): EncryptRequest {
     return {
-      type: 'encrypt' as const,
+      type: 'encrypt',
       secretKey: this.#identity,
       items: encryptItems(this.#items),
     };
@@ -251,7 +270,7 @@ export class ContractSigning {
   }
 
   /** Checks the counterparty's `signatures`; the request to verify its CET adaptor signatures. */
-  check(theirs: SignaturesMsg) {
+  check(theirs: SignaturesMsg): VerifyRequest {
     const { signatures, verify } = counterpartySignatures({
       tx: this.tx,
       lockTxid: this.#lockTxid,
@@ -263,7 +282,7 @@ export class ContractSigning {
     this.#theirs = signatures;
     const keys = this.tx.commit.keys;
     const them = this.#role === 'maker' ? keys.taker : keys.maker;
-    return { type: 'verify' as const, publicKey: them.identity, items: verify };
+    return { type: 'verify', publicKey: them.identity, items: verify };
   }
 
   /** Our commit adaptor signature (after {@link sign}). */

@@ -9,13 +9,7 @@ import type { PeerId, Stream } from '@libp2p/interface';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { type Logger, pino } from 'pino';
-import {
-  type AdaptorWorkerPool,
-  adaptorEncrypt,
-  adaptorVerify,
-  CET_TIMELOCK,
-  REFUND_TIMELOCK,
-} from '../../dlc/index.ts';
+import { type AdaptorWorkerPool, CET_TIMELOCK, REFUND_TIMELOCK } from '../../dlc/index.ts';
 import type { CfdRepository } from '../../eventstore/cfd-repository.ts';
 import type { DlcStore } from '../../eventstore/dlc-store.ts';
 import type { CfdTerms } from '../../model/cfd.ts';
@@ -23,10 +17,16 @@ import { DEFAULT_ORDER_POLICY, type Offer, type OrderPolicy } from '../../model/
 import type { Contracts, Leverage } from '../../model/units.ts';
 import type { OracleClient } from '../../node/oracle/client.ts';
 import type { P2pNode } from '../../node/p2p/node.ts';
-import { withFailPointsExecutor, withFailPointsTransport } from '../../node/runtime/failpoints.ts';
 import { outputScript } from '../../node/wallet/keys.ts';
 import type { Wallet } from '../../node/wallet/wallet.ts';
-import { Framed } from '../wire.ts';
+import {
+  adaptorWork,
+  dialTransport,
+  framedTransport,
+  handleInbound,
+  notifyListeners,
+  withFailPoints,
+} from '../handler.ts';
 import {
   ACK_TIMEOUT_MS,
   DECISION_TIMEOUT_MS,
@@ -41,7 +41,7 @@ import {
 } from './constants.ts';
 import { runSetup, type SetupExecutor, type SetupTransport } from './driver.ts';
 import { UnknownPendingOrderError } from './errors.ts';
-import { type SetupMessage, SetupMessageSchema, type SetupMessageType } from './messages.ts';
+import { SetupMessageSchema, type SetupMessageType } from './messages.ts';
 import {
   MakerSetup,
   type SetupEffect,
@@ -159,13 +159,10 @@ export class OrderProtocol {
 
   async start(): Promise<void> {
     if (this.#init.role !== 'maker') return;
-    await this.#node.handle(
-      ORDER_PROTOCOL,
-      (stream, connection) => {
-        void this.#serve(stream, connection.remotePeer);
-      },
-      { maxInboundStreams: MAX_INBOUND_STREAMS, maxOutboundStreams: MAX_OUTBOUND_STREAMS },
-    );
+    await handleInbound(this.#node, ORDER_PROTOCOL, (stream, peer) => this.#serve(stream, peer), {
+      maxInboundStreams: MAX_INBOUND_STREAMS,
+      maxOutboundStreams: MAX_OUTBOUND_STREAMS,
+    });
   }
 
   async stop(): Promise<void> {
@@ -217,23 +214,16 @@ export class OrderProtocol {
     });
     const first = machine.start();
     const log = this.#log.child({ orderId, peer: maker.toString(), role: 'taker' });
-    let transport: SetupTransport;
-    try {
-      const stream = await this.#node.dialProtocol(maker, ORDER_PROTOCOL, {
-        signal: AbortSignal.timeout(this.#timeouts.writeMs),
-      });
-      transport = this.#transport(stream);
-    } catch (err) {
-      // Not even connected: record the order as placed and failed, so the UI shows why.
-      transport = unreachable(err as Error);
-    }
-    const outcome = await runSetup(
-      machine,
-      first,
-      withFailPointsTransport('order.taker', transport),
-      withFailPointsExecutor('order.taker', this.#executor(orderId, log), persistKind),
-      log,
+    // Not even connected: the order is still recorded as placed and failed, so the UI shows why.
+    const io = withFailPoints(
+      'order.taker',
+      await dialTransport(this.#node, maker, ORDER_PROTOCOL, this.#timeouts.writeMs, (stream) =>
+        this.#transport(stream),
+      ),
+      this.#executor(orderId, log),
+      persistKind,
     );
+    const outcome = await runSetup(machine, first, io.transport, io.executor, log);
     return this.#finish(orderId, maker.toString(), outcome, log);
   }
 
@@ -247,17 +237,13 @@ export class OrderProtocol {
       policy: this.#init.orderPolicy ?? DEFAULT_ORDER_POLICY,
     });
     const log = this.#log.child({ peer: peer.toString(), role: 'maker' });
-    const outcome = await runSetup(
-      machine,
-      machine.start(),
-      withFailPointsTransport('order.maker', this.#transport(stream)),
-      withFailPointsExecutor(
-        'order.maker',
-        this.#executor(() => machine.cfdId, log),
-        persistKind,
-      ),
-      log,
+    const io = withFailPoints(
+      'order.maker',
+      this.#transport(stream),
+      this.#executor(() => machine.cfdId, log),
+      persistKind,
     );
+    const outcome = await runSetup(machine, machine.start(), io.transport, io.executor, log);
     this.#finish(machine.cfdId ?? '(none)', peer.toString(), outcome, log);
   }
 
@@ -266,20 +252,13 @@ export class OrderProtocol {
       log.info({ lockTxid: outcome.record.lock.txid }, 'contract set up');
     else log.info({ outcome: outcome.type, reason: outcome.reason }, 'order ended');
     const o = { orderId, peer, outcome };
-    for (const l of this.#listeners) {
-      try {
-        l(o);
-      } catch (err) {
-        log.warn({ err }, 'order outcome listener threw');
-      }
-    }
+    notifyListeners(this.#listeners, o, log, 'order');
     return o;
   }
 
   #transport(stream: Stream): SetupTransport {
-    const framed = new Framed(stream, { maxMessageBytes: MAX_MESSAGE_BYTES });
     const t = this.#timeouts;
-    const readTimeout: Record<SetupMessageType, number> = {
+    const readTimeoutMs: Record<SetupMessageType, number> = {
       order: t.orderMs,
       decision: t.decisionMs,
       params: t.setupMessageMs,
@@ -287,14 +266,11 @@ export class OrderProtocol {
       lockSignature: t.setupMessageMs,
       ack: t.ackMs,
     };
-    return {
-      read: (expecting) =>
-        framed.read(SetupMessageSchema, { signal: AbortSignal.timeout(readTimeout[expecting]) }),
-      write: (message: SetupMessage) =>
-        framed.write(message, { signal: AbortSignal.timeout(t.writeMs) }),
-      close: () => framed.close({ signal: AbortSignal.timeout(t.writeMs) }),
-      abort: (err) => framed.abort(err),
-    };
+    return framedTransport(stream, SetupMessageSchema, {
+      maxMessageBytes: MAX_MESSAGE_BYTES,
+      readTimeoutMs,
+      writeMs: t.writeMs,
+    });
   }
 
   #executor(cfdId: string | (() => string | undefined), log: Logger): SetupExecutor {
@@ -361,23 +337,8 @@ export class OrderProtocol {
             };
           }
           case 'encrypt':
-            return {
-              type: 'encrypted',
-              signatures: pool
-                ? await pool.encryptMany(request.secretKey, request.items)
-                : request.items.map((i) =>
-                    adaptorEncrypt(request.secretKey, i.encryptionKey, i.msg32),
-                  ),
-            };
           case 'verify':
-            return {
-              type: 'verified',
-              verdicts: pool
-                ? await pool.verifyMany(request.publicKey, request.items)
-                : request.items.map((i) =>
-                    adaptorVerify(i.adaptorSignature, request.publicKey, i.msg32, i.encryptionKey),
-                  ),
-            };
+            return adaptorWork(pool, request);
           case 'signLock':
             wallet.signPsbt(request.psbt);
             return { type: 'lockSigned', psbt: request.psbt };
@@ -424,15 +385,5 @@ function freshSecrets() {
     identity: secp256k1.utils.randomSecretKey(),
     publish: secp256k1.utils.randomSecretKey(),
     revocation: secp256k1.utils.randomSecretKey(),
-  };
-}
-
-/** A transport for a maker we could not reach: every IO fails with why. */
-function unreachable(err: Error): SetupTransport {
-  return {
-    read: () => Promise.reject(err),
-    write: () => Promise.reject(err),
-    close: async () => {},
-    abort: () => {},
   };
 }

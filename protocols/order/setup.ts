@@ -24,8 +24,6 @@ import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { Psbt, type Transaction } from 'bitcoinjs-lib';
 import {
-  type AdaptorEncryptItem,
-  type AdaptorVerifyItem,
   assembleContractRecord,
   buildContractTransactions,
   type CommitKeys,
@@ -56,10 +54,13 @@ import {
   type Sats,
 } from '../../model/units.ts';
 import {
+  type AdaptorResult,
   assertPoint,
   assertVerified,
   type CetWording,
   ContractSigning,
+  type EncryptRequest,
+  type VerifyRequest,
 } from '../contract-signing.ts';
 import { Abort, step as machineStep, StateMachine } from '../machine.ts';
 import { LOCK_SHARED_VBYTES, P2WPKH_INPUT_VBYTES, P2WPKH_OUTPUT_VBYTES } from './constants.ts';
@@ -122,18 +123,8 @@ export type SetupRequest =
     }
   /** The oracle's verified announcement of the settlement event. */
   | { readonly type: 'announcement'; readonly eventId: string }
-  /** Our CET adaptor signatures: `adaptorEncrypt(secretKey, item…)` for every item. */
-  | {
-      readonly type: 'encrypt';
-      readonly secretKey: Uint8Array;
-      readonly items: readonly AdaptorEncryptItem[];
-    }
-  /** The counterparty's CET adaptor signatures: `adaptorVerify(…, publicKey, …)` per item. */
-  | {
-      readonly type: 'verify';
-      readonly publicKey: Uint8Array;
-      readonly items: readonly AdaptorVerifyItem[];
-    }
+  | EncryptRequest
+  | VerifyRequest
   /** Sign our lock inputs (only they carry `witnessUtxo`); resolve with the same PSBT. */
   | { readonly type: 'signLock'; readonly psbt: Psbt };
 
@@ -148,8 +139,7 @@ export type SetupResult =
       readonly oraclePublicKey: Uint8Array;
       readonly nonces: readonly Uint8Array[];
     }
-  | { readonly type: 'encrypted'; readonly signatures: readonly Uint8Array[] }
-  | { readonly type: 'verified'; readonly verdicts: readonly boolean[] }
+  | AdaptorResult
   | { readonly type: 'lockSigned'; readonly psbt: Psbt }
   /** The request could not be done (wallet empty, oracle down, user said nothing in time…). */
   | { readonly type: 'requestFailed'; readonly reason: string };

@@ -28,8 +28,6 @@
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import {
-  type AdaptorEncryptItem,
-  type AdaptorVerifyItem,
   type CommitKeys,
   commitKeysFromRecord,
   dlcSummary,
@@ -41,10 +39,13 @@ import type { FeeBalance } from '../../model/fees.ts';
 import { oracleEventTime } from '../../model/oracle-event.ts';
 import { type FeeRate, type FundingRate, RATE_SCALE, type Role } from '../../model/units.ts';
 import {
+  type AdaptorResult,
   assertPoint,
   assertVerified,
   type CetWording,
   ContractSigning,
+  type EncryptRequest,
+  type VerifyRequest,
 } from '../contract-signing.ts';
 import { Abort, step as machineStep, StateMachine } from '../machine.ts';
 import {
@@ -118,16 +119,8 @@ export type RolloverRequest =
   | { readonly type: 'decide'; readonly cfdId: string; readonly fromCommitTxid: string }
   /** The oracle's verified announcements of these events. */
   | { readonly type: 'announcements'; readonly eventIds: readonly string[] }
-  | {
-      readonly type: 'encrypt';
-      readonly secretKey: Uint8Array;
-      readonly items: readonly AdaptorEncryptItem[];
-    }
-  | {
-      readonly type: 'verify';
-      readonly publicKey: Uint8Array;
-      readonly items: readonly AdaptorVerifyItem[];
-    };
+  | EncryptRequest
+  | VerifyRequest;
 
 export type RolloverResult =
   | {
@@ -150,8 +143,7 @@ export type RolloverResult =
         readonly nonces: readonly Uint8Array[];
       }[];
     }
-  | { readonly type: 'encrypted'; readonly signatures: readonly Uint8Array[] }
-  | { readonly type: 'verified'; readonly verdicts: readonly boolean[] }
+  | AdaptorResult
   | { readonly type: 'requestFailed'; readonly reason: string };
 
 export type RolloverOutcome =

@@ -8,15 +8,21 @@ import type { PeerId, Stream } from '@libp2p/interface';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { hexToBytes } from '@noble/hashes/utils.js';
 import { type Logger, pino } from 'pino';
-import { type AdaptorWorkerPool, adaptorEncrypt, adaptorVerify } from '../../dlc/index.ts';
+import type { AdaptorWorkerPool } from '../../dlc/index.ts';
 import type { CfdRepository } from '../../eventstore/cfd-repository.ts';
 import type { DlcStore } from '../../eventstore/dlc-store.ts';
 import { type Cfd, decide } from '../../model/cfd.ts';
 import type { FeeRate, FundingRate } from '../../model/units.ts';
 import type { OracleClient } from '../../node/oracle/client.ts';
 import type { P2pNode } from '../../node/p2p/node.ts';
-import { withFailPointsExecutor, withFailPointsTransport } from '../../node/runtime/failpoints.ts';
-import { Framed } from '../wire.ts';
+import {
+  adaptorWork,
+  dialTransport,
+  framedTransport,
+  handleInbound,
+  notifyListeners,
+  withFailPoints,
+} from '../handler.ts';
 import {
   DECISION_TIMEOUT_MS,
   MAX_INBOUND_STREAMS,
@@ -40,11 +46,7 @@ import {
   type RolloverResult,
   TakerRollover,
 } from './machine.ts';
-import {
-  type RolloverMessage,
-  RolloverMessageSchema,
-  type RolloverMessageType,
-} from './messages.ts';
+import { RolloverMessageSchema, type RolloverMessageType } from './messages.ts';
 
 /** What the protocol needs of the oracle client. */
 export type RolloverOracle = Pick<OracleClient, 'announcement' | 'fetchEvent' | 'publicKey'>;
@@ -136,11 +138,10 @@ export class RolloverProtocol {
 
   async start(): Promise<void> {
     if (this.#init.role !== 'maker') return;
-    await this.#node.handle(
+    await handleInbound(
+      this.#node,
       ROLLOVER_PROTOCOL,
-      (stream, connection) => {
-        void this.#serve(stream, connection.remotePeer);
-      },
+      (stream, peer) => this.#serve(stream, peer),
       { maxInboundStreams: MAX_INBOUND_STREAMS, maxOutboundStreams: MAX_OUTBOUND_STREAMS },
     );
   }
@@ -181,22 +182,15 @@ export class RolloverProtocol {
         config: this.#init.config,
       });
       const log = this.#log.child({ cfdId, peer: maker.toString(), role: 'taker' });
-      let transport: RolloverTransport;
-      try {
-        const stream = await this.#node.dialProtocol(maker, ROLLOVER_PROTOCOL, {
-          signal: AbortSignal.timeout(this.#timeouts.writeMs),
-        });
-        transport = this.#transport(stream);
-      } catch (err) {
-        transport = unreachable(err as Error);
-      }
-      const outcome = await runRollover(
-        machine,
-        machine.start(),
-        withFailPointsTransport('rollover.taker', transport),
-        withFailPointsExecutor('rollover.taker', this.#executor(log), persistKind),
-        log,
+      const io = withFailPoints(
+        'rollover.taker',
+        await dialTransport(this.#node, maker, ROLLOVER_PROTOCOL, this.#timeouts.writeMs, (s) =>
+          this.#transport(s),
+        ),
+        this.#executor(log),
+        persistKind,
       );
+      const outcome = await runRollover(machine, machine.start(), io.transport, io.executor, log);
       return this.#finish(cfdId, maker.toString(), outcome, log);
     } finally {
       this.#running.delete(cfdId);
@@ -218,13 +212,8 @@ export class RolloverProtocol {
       claimed = id;
     });
     try {
-      const outcome = await runRollover(
-        machine,
-        machine.start(),
-        withFailPointsTransport('rollover.maker', this.#transport(stream)),
-        withFailPointsExecutor('rollover.maker', executor, persistKind),
-        log,
-      );
+      const io = withFailPoints('rollover.maker', this.#transport(stream), executor, persistKind);
+      const outcome = await runRollover(machine, machine.start(), io.transport, io.executor, log);
       this.#finish(machine.cfdId ?? claimed ?? '(none)', peer.toString(), outcome, log);
     } finally {
       if (claimed) this.#running.delete(claimed);
@@ -236,36 +225,24 @@ export class RolloverProtocol {
       log.info({ commitTxid: outcome.record.commit.txid }, 'rolled over');
     } else log.info({ outcome: outcome.type, reason: outcome.reason }, 'rollover ended');
     const o = { cfdId, peer, outcome };
-    for (const l of this.#listeners) {
-      try {
-        l(o);
-      } catch (err) {
-        log.warn({ err }, 'rollover outcome listener threw');
-      }
-    }
+    notifyListeners(this.#listeners, o, log, 'rollover');
     return o;
   }
 
   #transport(stream: Stream): RolloverTransport {
-    const framed = new Framed(stream, { maxMessageBytes: MAX_MESSAGE_BYTES });
     const t = this.#timeouts;
-    const readTimeout: Record<RolloverMessageType, number> = {
+    const readTimeoutMs: Record<RolloverMessageType, number> = {
       propose: t.proposeMs,
       decision: t.decisionMs,
       keys: t.messageMs,
       signatures: t.messageMs,
       revocation: t.revocationMs,
     };
-    return {
-      read: (expecting) =>
-        framed.read(RolloverMessageSchema, {
-          signal: AbortSignal.timeout(readTimeout[expecting]),
-        }),
-      write: (message: RolloverMessage) =>
-        framed.write(message, { signal: AbortSignal.timeout(t.writeMs) }),
-      close: () => framed.close({ signal: AbortSignal.timeout(t.writeMs) }),
-      abort: (err) => framed.abort(err),
-    };
+    return framedTransport(stream, RolloverMessageSchema, {
+      maxMessageBytes: MAX_MESSAGE_BYTES,
+      readTimeoutMs,
+      writeMs: t.writeMs,
+    });
   }
 
   #executor(log: Logger, claim?: (cfdId: string) => void): RolloverExecutor {
@@ -319,23 +296,8 @@ export class RolloverProtocol {
             return { type: 'announced', oraclePublicKey: hexToBytes(oracle.publicKey), events };
           }
           case 'encrypt':
-            return {
-              type: 'encrypted',
-              signatures: pool
-                ? await pool.encryptMany(request.secretKey, request.items)
-                : request.items.map((i) =>
-                    adaptorEncrypt(request.secretKey, i.encryptionKey, i.msg32),
-                  ),
-            };
           case 'verify':
-            return {
-              type: 'verified',
-              verdicts: pool
-                ? await pool.verifyMany(request.publicKey, request.items)
-                : request.items.map((i) =>
-                    adaptorVerify(i.adaptorSignature, request.publicKey, i.msg32, i.encryptionKey),
-                  ),
-            };
+            return adaptorWork(pool, request);
         }
       },
     };
@@ -355,14 +317,5 @@ function freshSecrets() {
   return {
     publish: secp256k1.utils.randomSecretKey(),
     revocation: secp256k1.utils.randomSecretKey(),
-  };
-}
-
-function unreachable(err: Error): RolloverTransport {
-  return {
-    read: () => Promise.reject(err),
-    write: () => Promise.reject(err),
-    close: async () => {},
-    abort: () => {},
   };
 }
