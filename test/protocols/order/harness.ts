@@ -5,16 +5,13 @@
 import { randomUUID } from 'node:crypto';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
-import { adaptorEncrypt, adaptorVerify, type ContractRecord } from '../../../dlc/index.ts';
+import type { ContractRecord } from '../../../dlc/index.ts';
 import { apply, type Cfd, type CfdEvent, decide, EMPTY_CFD } from '../../../model/cfd.ts';
 import type { Offer } from '../../../model/offer.ts';
 import { nextEventTime, oracleEventId } from '../../../model/oracle-event.ts';
 import { parseFundingRate, price } from '../../../model/units.ts';
-import {
-  runSetup,
-  type SetupExecutor,
-  type SetupTransport,
-} from '../../../protocols/order/driver.ts';
+import { adaptorWork } from '../../../protocols/handler.ts';
+import { runSetup, type SetupExecutor } from '../../../protocols/order/driver.ts';
 import { type SetupMessage, SetupMessageSchema } from '../../../protocols/order/messages.ts';
 import {
   MakerSetup,
@@ -24,14 +21,9 @@ import {
   type SetupResult,
   TakerSetup,
 } from '../../../protocols/order/setup.ts';
-import {
-  decode,
-  encode,
-  ProtocolTimeoutError,
-  StreamClosedError,
-} from '../../../protocols/wire.ts';
 import { newOracle, type TestOracle } from '../../helpers/contract-fixtures.ts';
 import { type Key, newKey, p2wpkh } from '../../node/chain/helpers.ts';
+import { Pipe, type Tamper as PipeTamper, PipeTransport } from '../pipe.ts';
 
 export const NOW = 1_700_000_000;
 
@@ -57,83 +49,8 @@ export function testOffer(over: Partial<Offer> = {}): Offer {
 
 export const TIMELOCKS = { cet: 12, refund: 216 };
 
-/** One end of a pipe: what the other side wrote, as bytes. */
-class Pipe {
-  readonly #queue: Uint8Array[] = [];
-  #waiter: (() => void) | undefined;
-  /** The writer is gone: reads fail at once (a reset, or a timeout's worth of silence). */
-  ended: 'closed' | 'silent' | 'reset' | undefined;
-
-  push(bytes: Uint8Array): void {
-    this.#queue.push(bytes);
-    this.#waiter?.();
-  }
-
-  end(how: 'closed' | 'silent' | 'reset'): void {
-    this.ended ??= how;
-    this.#waiter?.();
-  }
-
-  async next(): Promise<Uint8Array> {
-    for (;;) {
-      const bytes = this.#queue.shift();
-      if (bytes) return bytes;
-      if (this.ended === 'silent') throw new ProtocolTimeoutError('timed out reading a message');
-      if (this.ended) throw new StreamClosedError(`peer ${this.ended} the stream`);
-      await new Promise<void>((r) => {
-        this.#waiter = r;
-      });
-      this.#waiter = undefined;
-    }
-  }
-}
-
 /** How a side misbehaves on its way out: a function of each message it is about to send. */
-export type Tamper = (
-  message: SetupMessage,
-) => SetupMessage | Uint8Array | 'drop' | 'silence' | undefined;
-
-class PipeTransport implements SetupTransport {
-  readonly #in: Pipe;
-  readonly #out: Pipe;
-  readonly #tamper: Tamper | undefined;
-  readonly sent: SetupMessage[] = [];
-  aborted = false;
-
-  constructor(inbound: Pipe, outbound: Pipe, tamper?: Tamper) {
-    this.#in = inbound;
-    this.#out = outbound;
-    this.#tamper = tamper;
-  }
-
-  async read(): Promise<SetupMessage> {
-    return decode(await this.#in.next(), SetupMessageSchema);
-  }
-
-  async write(message: SetupMessage): Promise<void> {
-    if (this.#out.ended === 'reset') throw new StreamClosedError('stream reset');
-    const t = this.#tamper?.(message);
-    if (t === 'drop') return;
-    if (t === 'silence') {
-      this.#out.end('silent');
-      this.#in.end('silent');
-      return;
-    }
-    const out = t instanceof Uint8Array ? t : (t ?? message);
-    this.sent.push(message);
-    this.#out.push(t instanceof Uint8Array ? t : encode(out));
-  }
-
-  async close(): Promise<void> {
-    this.#out.end('closed');
-  }
-
-  abort(): void {
-    this.aborted = true;
-    this.#out.end('reset');
-    this.#in.end('reset');
-  }
-}
+export type Tamper = PipeTamper<SetupMessage>;
 
 /** A party's node, faked: wallet reservations, the CFD log, persisted records, inline crypto. */
 export class FakeNode {
@@ -209,17 +126,8 @@ export class FakeNode {
             };
           }
           case 'encrypt':
-            return {
-              type: 'encrypted',
-              signatures: r.items.map((i) => adaptorEncrypt(r.secretKey, i.encryptionKey, i.msg32)),
-            };
           case 'verify':
-            return {
-              type: 'verified',
-              verdicts: r.items.map((i) =>
-                adaptorVerify(i.adaptorSignature, r.publicKey, i.msg32, i.encryptionKey),
-              ),
-            };
+            return adaptorWork(undefined, r);
           case 'signLock':
             r.psbt.data.inputs.forEach((input, i) => {
               if (!input.witnessUtxo) return;
@@ -249,8 +157,8 @@ export interface PairResult {
   readonly takerNode: FakeNode;
   readonly makerNode: FakeNode;
   readonly orderId: string;
-  readonly takerTransport: PipeTransport;
-  readonly makerTransport: PipeTransport;
+  readonly takerTransport: PipeTransport<typeof SetupMessageSchema>;
+  readonly makerTransport: PipeTransport<typeof SetupMessageSchema>;
 }
 
 /** Runs a taker and a maker against each other; either may misbehave through `tamper`. */
@@ -298,8 +206,12 @@ export async function runPair(
   });
   const toMaker = new Pipe();
   const toTaker = new Pipe();
-  const takerTransport = new PipeTransport(toTaker, toMaker, options.takerTamper);
-  const makerTransport = new PipeTransport(toMaker, toTaker, options.makerTamper);
+  const takerTransport = new PipeTransport(SetupMessageSchema, toTaker, toMaker, {
+    tamper: options.takerTamper,
+  });
+  const makerTransport = new PipeTransport(SetupMessageSchema, toMaker, toTaker, {
+    tamper: options.makerTamper,
+  });
   const [t, m] = await Promise.all([
     runSetup(taker, taker.start(), takerTransport, takerNode.executor()),
     runSetup(maker, maker.start(), makerTransport, makerNode.executor()),

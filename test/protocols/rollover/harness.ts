@@ -4,15 +4,11 @@
 // with the wire schema. Executors fold commands through the aggregate (so every recorded command
 // must be legal) and keep an ordered journal of persists and sends, for the crash-safety checks.
 import { secp256k1 } from '@noble/curves/secp256k1.js';
-import { adaptorEncrypt, adaptorVerify } from '../../../dlc/index.ts';
 import { apply, type Cfd, type CfdEvent, decide } from '../../../model/cfd.ts';
 import { parseFundingRate } from '../../../model/units.ts';
+import { adaptorWork } from '../../../protocols/handler.ts';
 import type { RolloverContractRecord } from '../../../protocols/rollover/contract.ts';
-import {
-  type RolloverExecutor,
-  type RolloverTransport,
-  runRollover,
-} from '../../../protocols/rollover/driver.ts';
+import { type RolloverExecutor, runRollover } from '../../../protocols/rollover/driver.ts';
 import {
   MakerRollover,
   type RolloverConfig,
@@ -26,90 +22,22 @@ import {
   type RolloverMessage,
   RolloverMessageSchema,
 } from '../../../protocols/rollover/messages.ts';
-import {
-  decode,
-  encode,
-  ProtocolTimeoutError,
-  StreamClosedError,
-} from '../../../protocols/wire.ts';
 import type { TestOracle } from '../../helpers/contract-fixtures.ts';
 import { NOW, runPair } from '../order/harness.ts';
+import { Pipe, type Tamper as PipeTamper, PipeTransport } from '../pipe.ts';
 
 export const CONFIG: Partial<RolloverConfig> = { liquidationEventCount: 2 };
 export const RATE = parseFundingRate('0.0002');
 
-class Pipe {
-  readonly #queue: Uint8Array[] = [];
-  #waiter: (() => void) | undefined;
-  ended: 'closed' | 'silent' | 'reset' | undefined;
-
-  push(bytes: Uint8Array): void {
-    this.#queue.push(bytes);
-    this.#waiter?.();
-  }
-
-  end(how: 'closed' | 'silent' | 'reset'): void {
-    this.ended ??= how;
-    this.#waiter?.();
-  }
-
-  async next(): Promise<Uint8Array> {
-    for (;;) {
-      const bytes = this.#queue.shift();
-      if (bytes) return bytes;
-      if (this.ended === 'silent') throw new ProtocolTimeoutError('timed out reading a message');
-      if (this.ended) throw new StreamClosedError(`peer ${this.ended} the stream`);
-      await new Promise<void>((r) => {
-        this.#waiter = r;
-      });
-      this.#waiter = undefined;
-    }
-  }
-}
-
 /** How a side misbehaves on its way out. */
-export type Tamper = (
-  message: RolloverMessage,
-) => RolloverMessage | Uint8Array | 'drop' | 'silence' | undefined;
+export type Tamper = PipeTamper<RolloverMessage>;
 
-class PipeTransport implements RolloverTransport {
-  readonly #in: Pipe;
-  readonly #out: Pipe;
-  readonly #tamper: Tamper | undefined;
-  readonly #journal: string[];
-
-  constructor(inbound: Pipe, outbound: Pipe, journal: string[], tamper?: Tamper) {
-    this.#in = inbound;
-    this.#out = outbound;
-    this.#journal = journal;
-    this.#tamper = tamper;
-  }
-
-  async read(): Promise<RolloverMessage> {
-    return decode(await this.#in.next(), RolloverMessageSchema);
-  }
-
-  async write(message: RolloverMessage): Promise<void> {
-    if (this.#out.ended === 'reset') throw new StreamClosedError('stream reset');
-    const t = this.#tamper?.(message);
-    if (t === 'drop') return;
-    if (t === 'silence') {
-      this.#out.end('silent');
-      this.#in.end('silent');
-      return;
-    }
-    this.#journal.push(`send:${message.type}`);
-    this.#out.push(t instanceof Uint8Array ? t : encode(t ?? message));
-  }
-
-  async close(): Promise<void> {
-    this.#out.end('closed');
-  }
-
-  abort(): void {
-    this.#out.end('reset');
-    this.#in.end('reset');
-  }
+/** A transport whose sends go into `journal` as `send:<type>`. */
+function journaled(inbound: Pipe, outbound: Pipe, journal: string[], tamper?: Tamper) {
+  return new PipeTransport(RolloverMessageSchema, inbound, outbound, {
+    tamper,
+    onSend: (message) => journal.push(`send:${message.type}`),
+  });
 }
 
 /** One party: its CFD log and contract record, as a node would hold them. */
@@ -185,17 +113,8 @@ export class Party {
             };
           }
           case 'encrypt':
-            return {
-              type: 'encrypted',
-              signatures: r.items.map((i) => adaptorEncrypt(r.secretKey, i.encryptionKey, i.msg32)),
-            };
           case 'verify':
-            return {
-              type: 'verified',
-              verdicts: r.items.map((i) =>
-                adaptorVerify(i.adaptorSignature, r.publicKey, i.msg32, i.encryptionKey),
-              ),
-            };
+            return adaptorWork(undefined, r);
         }
       },
     };
@@ -260,13 +179,13 @@ export async function roll(
     runRollover(
       takerMachine,
       takerMachine.start(),
-      new PipeTransport(toTaker, toMaker, taker.journal, options.takerTamper),
+      journaled(toTaker, toMaker, taker.journal, options.takerTamper),
       taker.executor(),
     ),
     runRollover(
       makerMachine,
       makerMachine.start(),
-      new PipeTransport(toMaker, toTaker, maker.journal, options.makerTamper),
+      journaled(toMaker, toTaker, maker.journal, options.makerTamper),
       maker.executor(),
     ),
   ]);
