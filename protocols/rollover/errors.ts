@@ -15,3 +15,10 @@ export class RolloverRejectedError extends RolloverProtocolError {}
 
 /** The rollover did not complete: the peer misbehaved, went silent, or a local step failed. */
 export class RolloverFailedError extends RolloverProtocolError {}
+
+/**
+ * A revocation secret was not sent because this node has published (or seen confirmed) the commit
+ * it would revoke — a force close or an attestation raced the rollover. Revealing it would let
+ * the counterparty punish that commit; the rollover fails instead and the commit stays valid.
+ */
+export class RevealAfterCommitError extends RolloverProtocolError {}

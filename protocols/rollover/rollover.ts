@@ -36,7 +36,7 @@ import {
 } from './constants.ts';
 import type { RolloverContractRecord } from './contract.ts';
 import { type RolloverExecutor, type RolloverTransport, runRollover } from './driver.ts';
-import { CannotRolloverError } from './errors.ts';
+import { CannotRolloverError, RevealAfterCommitError } from './errors.ts';
 import {
   MakerRollover,
   type RolloverConfig,
@@ -184,8 +184,11 @@ export class RolloverProtocol {
       const log = this.#log.child({ cfdId, peer: maker.toString(), role: 'taker' });
       const io = withFailPoints(
         'rollover.taker',
-        await dialTransport(this.#node, maker, ROLLOVER_PROTOCOL, this.#timeouts.writeMs, (s) =>
-          this.#transport(s),
+        this.#guardReveal(
+          await dialTransport(this.#node, maker, ROLLOVER_PROTOCOL, this.#timeouts.writeMs, (s) =>
+            this.#transport(s),
+          ),
+          () => cfdId,
         ),
         this.#executor(log),
         persistKind,
@@ -212,7 +215,12 @@ export class RolloverProtocol {
       claimed = id;
     });
     try {
-      const io = withFailPoints('rollover.maker', this.#transport(stream), executor, persistKind);
+      const io = withFailPoints(
+        'rollover.maker',
+        this.#guardReveal(this.#transport(stream), () => claimed),
+        executor,
+        persistKind,
+      );
       const outcome = await runRollover(machine, machine.start(), io.transport, io.executor, log);
       this.#finish(machine.cfdId ?? claimed ?? '(none)', peer.toString(), outcome, log);
     } finally {
@@ -227,6 +235,34 @@ export class RolloverProtocol {
     const o = { cfdId, peer, outcome };
     notifyListeners(this.#listeners, o, log, 'rollover');
     return o;
+  }
+
+  /**
+   * Checks, right before a revocation secret leaves, that this node has not published a commit
+   * the message would revoke (a force close or an attestation during the rollover): the machine
+   * cannot see that, the log can. The run then fails with nothing revealed.
+   */
+  #guardReveal(transport: RolloverTransport, cfdId: () => string | undefined): RolloverTransport {
+    const { repository } = this.#init;
+    return {
+      read: (expecting) => transport.read(expecting),
+      close: () => transport.close(),
+      abort: (err) => transport.abort(err),
+      write: async (message) => {
+        const id = cfdId();
+        if (message.type === 'revocation' && id !== undefined) {
+          const cfd = await repository.load(id);
+          const ours = [cfd.commitTx?.txid, cfd.confirmedCommitTxid];
+          const hit = message.secrets.find((s) => ours.includes(s.commitTxid));
+          if (hit) {
+            throw new RevealAfterCommitError(
+              `commit ${hit.commitTxid} of ${id} is published: its revocation secret stays here`,
+            );
+          }
+        }
+        return transport.write(message);
+      },
+    };
   }
 
   #transport(stream: Stream): RolloverTransport {

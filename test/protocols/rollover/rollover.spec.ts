@@ -276,6 +276,41 @@ describe('protocols/rollover over libp2p with real wallets, chain and oracle', f
     assert.equal(t.previous, undefined);
   });
 
+  it('a force close during the rollover keeps the published commit’s revocation secret here', async () => {
+    const id = await openContract();
+    const gen0 = (await taker.dlcStore.get(id)) as RolloverContractRecord;
+    // The user force-closes on the old contract while the rollover runs: once the pending record
+    // is stored, the commit of the record in force then (gen0) is published.
+    const put = taker.dlcStore.put.bind(taker.dlcStore);
+    taker.dlcStore.put = async (cfdId, record) => {
+      await put(cfdId, record);
+      if ((record as RolloverContractRecord).previous) {
+        const commit = signedCommit(gen0);
+        await taker.repository.execute(cfdId, {
+          type: 'commit',
+          commitTx: { txid: commit.getId(), hex: commit.toHex() },
+        });
+      }
+    };
+    let r: Awaited<ReturnType<typeof roll>>;
+    try {
+      r = await roll(id);
+    } finally {
+      taker.dlcStore.put = put;
+    }
+    assert.equal(r.type, 'failed', show(r));
+    assert.match(show(r), /revocation secret stays here/);
+    // The maker never got the secret: publishing gen0 cannot be punished.
+    for (let i = 0; (await maker.repository.load(id)).rollover !== undefined; i++) {
+      if (i > 500) throw new Error('the maker never ended its rollover');
+      await new Promise((res) => setTimeout(res, 20));
+    }
+    const m = (await maker.dlcStore.get(id)) as RolloverContractRecord;
+    assert.ok(!m.revoked.some((v) => v.txid === gen0.commit.txid));
+    assert.ok(!(await maker.repository.load(id)).revokedCommitTxids.includes(gen0.commit.txid));
+    assert.equal((await taker.repository.load(id)).commitTx?.txid, gen0.commit.txid);
+  });
+
   it('the maker rejects: both stay open with the old commit', async () => {
     const id = await openContract();
     const before = (await taker.dlcStore.get(id))!;
