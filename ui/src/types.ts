@@ -1,6 +1,7 @@
 // The API's JSON shapes, as ui-server/views.ts sends them (kept by hand: the UI type-checks on its
 // own, without the node's types). Sats and prices are decimal strings: the browser displays them
-// and never does arithmetic on them.
+// and never does arithmetic on them. The CFD states and actions are the model's own (type-only).
+import type { CfdAction, CfdUiState } from '../../model/cfd.ts';
 
 export type Role = 'maker' | 'taker';
 export type Position = 'long' | 'short';
@@ -80,32 +81,9 @@ export interface OffersView {
   reason: string | null;
 }
 
-export const CFD_UI_STATES = [
-  'pendingSetup',
-  'contractSetup',
-  'pendingOpen',
-  'open',
-  'rollover',
-  'pendingCommit',
-  'openCommitted',
-  'pendingCet',
-  'pendingClose',
-  'closed',
-  'pendingRefund',
-  'refunded',
-  'rejected',
-  'setupFailed',
-  'punished',
-] as const;
-export type CfdUiState = (typeof CFD_UI_STATES)[number];
+/** The model's UI states and actions, type-only (erased from the bundle): one list, not two. */
 
-export type CfdAction =
-  | 'acceptOrder'
-  | 'rejectOrder'
-  | 'settle'
-  | 'commit'
-  | 'acceptSettlement'
-  | 'rejectSettlement';
+export type { CfdAction, CfdUiState };
 
 export interface ProfitView {
   basis: 'quote' | 'settlement';

@@ -33,6 +33,20 @@ const toForm = (p: Policy): Form => ({
   txFeeRate: String(p.txFeeRate),
 });
 
+type TextField = Exclude<keyof Form, 'autoAccept' | 'publishing'>;
+
+/** The policy's text inputs, in the order shown: field, label, test id. */
+const TEXT_FIELDS: readonly (readonly [TextField, string, string])[] = [
+  ['spreadBps', 'Spread (bps)', 'policy-spread'],
+  ['lotSize', 'Lot size (contracts)', 'policy-lot-size'],
+  ['minQuantity', 'Min quantity', 'policy-min'],
+  ['maxQuantity', 'Max quantity', 'policy-max'],
+  ['leverageChoices', 'Leverages', 'policy-leverages'],
+  ['fundingRate', 'Funding rate / interval', 'policy-funding'],
+  ['openingFee', 'Opening fee (sat)', 'policy-opening-fee'],
+  ['txFeeRate', 'Tx fee rate (sat/vB)', 'policy-fee-rate'],
+];
+
 /** The fields that differ from the node's policy, typed as the API wants them. */
 function patchOf(f: Form, p: Policy): Record<string, unknown> {
   const now = toForm(p);
@@ -128,54 +142,15 @@ export function MakerPolicy({ live }: { live: Policy | null }) {
             Accept orders and settlements automatically
           </label>
           <div className="grid2">
-            <Field
-              label="Spread (bps)"
-              value={form.spreadBps}
-              onChange={(v) => set('spreadBps', v)}
-              testId="policy-spread"
-            />
-            <Field
-              label="Lot size (contracts)"
-              value={form.lotSize}
-              onChange={(v) => set('lotSize', v)}
-              testId="policy-lot-size"
-            />
-            <Field
-              label="Min quantity"
-              value={form.minQuantity}
-              onChange={(v) => set('minQuantity', v)}
-              testId="policy-min"
-            />
-            <Field
-              label="Max quantity"
-              value={form.maxQuantity}
-              onChange={(v) => set('maxQuantity', v)}
-              testId="policy-max"
-            />
-            <Field
-              label="Leverages"
-              value={form.leverageChoices}
-              onChange={(v) => set('leverageChoices', v)}
-              testId="policy-leverages"
-            />
-            <Field
-              label="Funding rate / interval"
-              value={form.fundingRate}
-              onChange={(v) => set('fundingRate', v)}
-              testId="policy-funding"
-            />
-            <Field
-              label="Opening fee (sat)"
-              value={form.openingFee}
-              onChange={(v) => set('openingFee', v)}
-              testId="policy-opening-fee"
-            />
-            <Field
-              label="Tx fee rate (sat/vB)"
-              value={form.txFeeRate}
-              onChange={(v) => set('txFeeRate', v)}
-              testId="policy-fee-rate"
-            />
+            {TEXT_FIELDS.map(([key, label, testId]) => (
+              <Field
+                key={key}
+                label={label}
+                value={form[key]}
+                onChange={(v) => set(key, v)}
+                testId={testId}
+              />
+            ))}
           </div>
           <div className="row">
             <button
