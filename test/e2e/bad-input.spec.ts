@@ -28,10 +28,9 @@ import { ROLLOVER_PROTOCOL } from '../../protocols/rollover/index.ts';
 import { Framed, ProtocolTimeoutError } from '../../protocols/wire.ts';
 import {
   cfd,
-  confirmAfterMempool,
+  closeCollaboratively,
   type Network,
   openCfd,
-  settleRetrying,
   startNetwork,
   until,
   useCleanups,
@@ -235,12 +234,6 @@ describe('e2e: bad input on every protocol, first and mid-run', function () {
       assert.equal(uiState(after!), 'open');
     }
     // The real taker then closes.
-    const outcome = await settleRetrying(net.taker, id);
-    assert.equal(outcome.status, 'completed', 'reason' in outcome ? String(outcome.reason) : '');
-    const closing = (await cfd(net.taker, id))!;
-    await confirmAfterMempool(net.chain, net.taker, closing.closeTx!.txid);
-    for (const d of [net.maker, net.taker]) {
-      await until('closed', async () => (await cfd(d, id))?.settled === 'collaborative');
-    }
+    await closeCollaboratively(net, net.taker, id);
   });
 });

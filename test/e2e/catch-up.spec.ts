@@ -24,10 +24,10 @@ import {
 import { silent } from '../node/chain/helpers.ts';
 import {
   cfd,
+  closeCollaboratively,
   confirmAfterMempool,
   type Network,
   openCfd,
-  settleRetrying,
   startNetwork,
   takerRow,
   until,
@@ -205,13 +205,7 @@ describe('e2e: a taker that fell behind catches up from its older commit', funct
     assert.ok(s.t.feeBalance > first.t.feeBalance, 'the long taker paid funding');
 
     // Closes collaboratively; the taker is paid its curve row at the closing price.
-    const outcome = await settleRetrying(taker, id);
-    assert.equal(outcome.status, 'completed', 'reason' in outcome ? String(outcome.reason) : '');
-    const closing = (await cfd(taker, id))!;
-    await confirmAfterMempool(net.chain, taker, closing.closeTx!.txid);
-    for (const d of [net.maker, taker]) {
-      await until('closed', async () => (await cfd(d, id))?.settled === 'collaborative');
-    }
+    const closing = await closeCollaboratively(net, taker, id);
     const price = Number(closing.closePrice! / 100_000_000n);
     const out = await taker.rpc!.getTxOut(closing.closeTx!.txid, 1);
     const row = takerRow(closing, price);

@@ -66,6 +66,25 @@ export async function settleRetrying(taker: Daemon, id: string) {
   return outcome;
 }
 
+/**
+ * The taker closes `id` collaboratively (retrying while a rollover is under way), the close is
+ * mined, and both sides see it settled; returns the taker's CFD as it closed.
+ */
+export async function closeCollaboratively(
+  net: Pick<Network, 'chain' | 'maker'>,
+  taker: Daemon,
+  id: string,
+): Promise<Cfd> {
+  const outcome = await settleRetrying(taker, id);
+  assert.equal(outcome.status, 'completed', 'reason' in outcome ? String(outcome.reason) : '');
+  const closing = (await cfd(taker, id))!;
+  await confirmAfterMempool(net.chain, taker, closing.closeTx!.txid);
+  for (const d of [net.maker, taker]) {
+    await until('closed', async () => (await cfd(d, id))?.settled === 'collaborative');
+  }
+  return closing;
+}
+
 export interface Network {
   oracle: OracleServer;
   chain: EmbeddedChain;

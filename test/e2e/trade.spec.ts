@@ -16,9 +16,9 @@ import type { PriceFeedServer } from '../../node/pricefeed/server.ts';
 import type { CollabSettlementTaker } from '../../protocols/collab-settlement/index.ts';
 import {
   cfd,
+  closeCollaboratively,
   confirmAfterMempool,
   openCfd,
-  settleRetrying,
   startNetwork,
   takerRow,
   until,
@@ -125,13 +125,7 @@ describe('e2e: positions roll over and stay closable', function () {
     assert.equal(m.feeBalance, t.feeBalance);
 
     // A rollover may start meanwhile: the proposal is then refused, and simply tried again.
-    const outcome = await settleRetrying(net.taker, id);
-    assert.equal(outcome.status, 'completed', 'reason' in outcome ? String(outcome.reason) : '');
-    const closing = (await cfd(net.taker, id))!;
-    await confirmAfterMempool(net.chain, net.taker, closing.closeTx!.txid);
-    for (const d of [net.maker, net.taker]) {
-      await until('closed', async () => (await cfd(d, id))?.settled === 'collaborative');
-    }
+    await closeCollaboratively(net, net.taker, id);
   });
 });
 
@@ -237,13 +231,7 @@ describe('e2e: over mplex', function () {
       async () => ((await cfd(net.taker, id))?.revokedCommitTxids.length ?? 0) >= 1,
       120_000,
     );
-    const outcome = await settleRetrying(net.taker, id);
-    assert.equal(outcome.status, 'completed', 'reason' in outcome ? String(outcome.reason) : '');
-    const closing = (await cfd(net.taker, id))!;
-    await confirmAfterMempool(net.chain, net.taker, closing.closeTx!.txid);
-    for (const d of [net.maker, net.taker]) {
-      await until('closed', async () => (await cfd(d, id))?.settled === 'collaborative');
-    }
+    await closeCollaboratively(net, net.taker, id);
   });
 });
 
