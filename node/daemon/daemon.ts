@@ -71,6 +71,9 @@ export const CONNECTION_SETTLE_MS = 500;
 /** Smallest pause between two offer publications while the feed ticks. */
 export const OFFER_MIN_INTERVAL_MS = 1_000;
 
+/** A stop step slower than this is logged with its name (a hung stop shows where it hangs). */
+const SLOW_STOP_STEP_MS = 2_000;
+
 export interface DaemonOptions {
   readonly logger?: Logger;
   /** Unix ms; injectable for tests. */
@@ -408,11 +411,21 @@ export class Daemon {
   }
 
   async #stop(): Promise<void> {
-    for (const s of [...this.#supervisors].reverse()) await s.stop();
-    for (const stop of [...this.#stops].reverse()) await stop();
-    await this.readModel.close();
-    await this.p2p.stop();
-    await this.store.close();
+    // Each step timed: a slow stop names the part that held it up.
+    const step = async (name: string, run: () => Promise<unknown> | unknown): Promise<void> => {
+      const started = Date.now();
+      await run();
+      const ms = Date.now() - started;
+      if (ms > SLOW_STOP_STEP_MS) this.log.warn({ step: name, ms }, 'slow stop step');
+    };
+    for (const s of [...this.#supervisors].reverse())
+      await step(`supervisor ${s.name}`, () => s.stop());
+    const stops = [...this.#stops].reverse();
+    // Named by start order: part 0 is the first subsystem started (the offers).
+    for (const [i, stop] of stops.entries()) await step(`part ${stops.length - 1 - i}`, stop);
+    await step('read model', () => this.readModel.close());
+    await step('libp2p', () => this.p2p.stop());
+    await step('event store', () => this.store.close());
   }
 
   async #startSubsystems(): Promise<void> {
