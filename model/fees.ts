@@ -105,17 +105,19 @@ export function fundingFee(f: FundingInput): Sats {
 
 /**
  * Seconds of funding a rollover charges when it moves the settlement event from `fromEventTime`
- * to `toEventTime`: the distance between them (normally one hour), at most one settlement
- * interval. If the old event has already passed, the whole interval is charged, as in ItchySats.
+ * (the base commit's) to `toEventTime`: the whole distance between them, however far apart. Each
+ * commit's curve has funding paid up to its settlement event, so a rollover from an old base (a
+ * taker back after days offline) owes every second since that event — capping it at one interval,
+ * as ItchySats did, let a rollover from an old base erase accrued funding. `now` and
+ * `settlementIntervalSecs` are kept for the callers' signature; they no longer change the charge.
  */
 export function rolloverChargeSecs(
   fromEventTime: number,
   toEventTime: number,
-  now: number,
-  settlementIntervalSecs: number,
+  _now: number,
+  _settlementIntervalSecs: number,
 ): number {
-  if (fromEventTime <= now) return settlementIntervalSecs;
-  return Math.min(Math.max(toEventTime - fromEventTime, 0), settlementIntervalSecs);
+  return Math.max(toEventTime - fromEventTime, 0);
 }
 
 /**

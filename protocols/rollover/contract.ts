@@ -57,6 +57,20 @@ export interface RolloverContractRecord extends ContractRecord {
   readonly previous?: RolloverContractRecord;
   /** The fee balance each commit's payout curve includes, by commit txid (absent: setup's). */
   readonly feeBalances?: Readonly<Record<string, FeeBalance>>;
+  /**
+   * Commits of rollovers that broke off after we sent our signatures but before we stored the
+   * counterparty's: we can never publish them, the counterparty may hold them. We reveal their
+   * revocation secrets in the next rollover, so the counterparty can always revoke every commit
+   * it considers live (a taker killed mid-run would otherwise leave the maker waiting forever).
+   */
+  readonly unfinished?: readonly UnfinishedCommit[];
+}
+
+/** A commit of ours that never became current, and our revocation secret of it. */
+export interface UnfinishedCommit {
+  readonly txid: string;
+  /** Hex. */
+  readonly ownRevocationSk: string;
 }
 
 /** One commit of ours, as far as revealing and punishing go. */
@@ -166,7 +180,7 @@ export function revokedCommits(
   return out;
 }
 
-/** The commit a taker rolls over from: the oldest of its `previous` chain, else its current. */
+/** The commit a taker proposes to roll over from: the oldest of its `previous` chain, else its current. */
 export function baseCommitOf(record: RolloverContractRecord): string {
   let r: RolloverContractRecord = record;
   while (r.previous) r = r.previous;
@@ -181,6 +195,41 @@ export function commitsFrom(
   const chain = commitChain(record);
   const i = chain.findIndex((l) => l.txid === baseTxid);
   return i < 0 ? undefined : chain.slice(i);
+}
+
+/**
+ * The rules of a rollover's base, as one side's record sees the proposal `proposedTxid`:
+ * - `reveal`: our commits from the proposed one on — every one the proposer may still consider
+ *   live. Revealing them is safe once the new commit's signatures are stored: we only ever publish
+ *   our current commit, and the ones before it are superseded (or revoked already).
+ * - `base`: the commit the new contract follows and funding is charged from — the oldest of ours
+ *   at or after the proposed one that is still live. Never a revoked commit: rolling from one
+ *   would re-charge funding already settled at another rate, and (with the counterparty's secret
+ *   for it in hand) would let a proposer revoke a commit we already hold revoked instead of the
+ *   one it can still publish.
+ * - `required`: every live commit of ours (current and each of a broken-off rollover's
+ *   `previous` chain). The counterparty must hand a valid secret for each before we reveal
+ *   beyond what we must, and the final record revokes each — none is ever dropped.
+ * Undefined `rules` with a reason when the proposed commit is not one of this CFD's.
+ */
+export function rolloverRules(
+  record: RolloverContractRecord,
+  proposedTxid: string,
+): { rules?: RolloverRules; reason?: string } {
+  const reveal = commitsFrom(record, proposedTxid);
+  if (!reveal) return { reason: `commit ${proposedTxid} is not one of CFD ${record.cfdId}'s` };
+  const live = new Set(liveCommits(record).map((l) => l.txid));
+  const base = reveal.find((l) => live.has(l.txid));
+  if (!base) return { reason: `no live commit of CFD ${record.cfdId} from ${proposedTxid} on` };
+  const required = commitChain(record).filter((l) => live.has(l.txid));
+  return { rules: { reveal, base, required } };
+}
+
+/** See {@link rolloverRules}. */
+export interface RolloverRules {
+  readonly reveal: readonly CommitLink[];
+  readonly base: CommitLink;
+  readonly required: readonly CommitLink[];
 }
 
 /** The fee balance the curve of `commitTxid` includes. */
@@ -385,16 +434,29 @@ function collectFeeBalances(r: RolloverContractRecord): Record<string, FeeBalanc
   return out;
 }
 
+/** A commit of ours the counterparty may still publish left without its revocation secret. */
+export class UnrevokedCommitError extends Error {
+  readonly txid: string;
+  constructor(txid: string) {
+    super(`no revocation secret of commit ${txid}: it stays live`);
+    this.name = 'UnrevokedCommitError';
+    this.txid = txid;
+  }
+}
+
 /**
- * The final record: the pending one without `previous`, with every commit the counterparty
- * revoked (secret checked by the caller) in `revoked`. Our commits it did not reveal a secret for
- * (it never had them) are dropped: it cannot publish them.
+ * The final record: the pending one without `previous`, with every earlier commit in `revoked`.
+ * `theirSecrets` (checked by the caller) must hold the counterparty's secret of each commit of
+ * the chain that is not revoked yet: a commit counts as revoked only once its secret is stored,
+ * so one without a secret throws {@link UnrevokedCommitError} rather than being dropped (dropping
+ * it would stop us watching a commit the counterparty can still publish). The commits of broken-off
+ * runs (`unfinished`) were revealed in this run: nothing more to do with them.
  */
 export function finalRecord(
   pending: RolloverContractRecord,
   theirSecrets: ReadonlyMap<string, string>,
 ): RolloverContractRecord {
-  const { previous, ...rest } = pending;
+  const { previous, unfinished: _unfinished, ...rest } = pending;
   const chain = previous ? commitChain(previous) : [];
   const revoked: RevokedCommitRecord[] = [];
   for (const link of chain) {
@@ -403,7 +465,17 @@ export function finalRecord(
       continue;
     }
     const secret = theirSecrets.get(link.txid);
-    if (secret) revoked.push({ ...link.revoked, counterpartyRevocationSk: secret });
+    if (!secret) throw new UnrevokedCommitError(link.txid);
+    revoked.push({ ...link.revoked, counterpartyRevocationSk: secret });
   }
   return { ...rest, revoked };
+}
+
+/** `record` with `commit` added to its unfinished commits (see {@link RolloverContractRecord}). */
+export function withUnfinished(
+  record: RolloverContractRecord,
+  commit: UnfinishedCommit,
+): RolloverContractRecord {
+  const unfinished = (record.unfinished ?? []).filter((u) => u.txid !== commit.txid);
+  return { ...record, unfinished: [...unfinished, commit] };
 }

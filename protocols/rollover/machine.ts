@@ -60,16 +60,18 @@ import {
   baseCommitOf,
   buildRolloverTransactions,
   type CommitLink,
-  commitsFrom,
   type EventSchedule,
   feeBalanceAt,
   finalRecord,
   liquidationEventIds,
   nextSettlementEventId,
   type RolloverContractRecord,
+  type RolloverRules,
   type RolloverTransactions,
   rolledFeeBalance,
   rolloverEventPayouts,
+  rolloverRules,
+  withUnfinished,
 } from './contract.ts';
 import type {
   KeysMsg,
@@ -240,9 +242,10 @@ abstract class Rollover extends StateMachine<
   protected id: string | undefined;
   protected terms: CfdTerms | undefined;
   protected old: RolloverContractRecord | undefined;
-  protected baseTxid: string | undefined;
-  /** Our commits from the base on: what we reveal, and what the peer's secrets are checked on. */
-  protected chain: CommitLink[] = [];
+  /** What we reveal, what we require, the base (see contract.ts `rolloverRules`). */
+  protected rules: RolloverRules | undefined;
+  /** The agreed base: the maker's rule, proven to the taker. */
+  protected base: CommitLink | undefined;
   protected agreed: Agreed | undefined;
   /** RolloverStarted is in our log: a failure must be recorded. */
   protected started = false;
@@ -253,6 +256,7 @@ abstract class Rollover extends StateMachine<
   #tx: RolloverTransactions | undefined;
   #signing: ContractSigning | undefined;
   #pending: RolloverContractRecord | undefined;
+  #held: RolloverMessage | undefined;
 
   protected constructor(
     role: Role,
@@ -310,13 +314,12 @@ abstract class Rollover extends StateMachine<
     return this.end({ type: 'rejected', reason }, effects, send);
   }
 
-  /** Starts from `record`: the commits from `baseTxid` on, or why not. */
-  protected useRecord(record: RolloverContractRecord, baseTxid: string): string | undefined {
-    const chain = commitsFrom(record, baseTxid);
-    if (!chain) return `commit ${baseTxid} is not one of CFD ${record.cfdId}'s`;
+  /** Starts from `record` and the proposed commit, or says why not. */
+  protected useRecord(record: RolloverContractRecord, proposedTxid: string): string | undefined {
+    const { rules, reason } = rolloverRules(record, proposedTxid);
+    if (!rules) return reason;
     this.old = record;
-    this.baseTxid = baseTxid;
-    this.chain = chain;
+    this.rules = rules;
     return undefined;
   }
 
@@ -406,11 +409,33 @@ abstract class Rollover extends StateMachine<
     return step([], { request: this.#signing.encryptRequest() });
   }
 
+  /**
+   * Our signatures are ready. The taker signs first: before they leave, it stores our revocation
+   * secret of the new commit (`unfinished`), so that whatever happens next it can revoke the
+   * commit in a later rollover. The maker holds its signatures until it has verified the taker's
+   * and stored the pending record: the taker can then never hold a new commit the maker has no
+   * record of, and a maker with a pending commit always faces a taker able to revoke it.
+   */
   protected onEncrypted(result: RolloverResult): RolloverStep {
     const { signatures } = this.expectResult(result, 'encrypted');
     const message = this.#signing!.sign(signatures);
     this.state = 'awaitSignatures';
-    return step([message]);
+    if (this.role === 'maker') {
+      this.#held = message;
+      return step();
+    }
+    const unfinished = withUnfinished(this.old!, {
+      txid: this.#tx!.commit.tx.getId(),
+      ownRevocationSk: bytesToHex(this.secrets.revocation),
+    });
+    return step([message], { effects: [{ type: 'persist', record: unfinished }] });
+  }
+
+  /** The maker's signatures, held until the pending record is stored. */
+  protected takeHeld(): RolloverMessage[] {
+    const held = this.#held;
+    this.#held = undefined;
+    return held ? [held] : [];
   }
 
   protected onSignatures(theirs: RolloverSignaturesMsg): RolloverStep {
@@ -434,7 +459,7 @@ abstract class Rollover extends StateMachine<
       counterparty: signing.counterparty,
       feeBalance: a.feeBalance,
       baseFeeBalance: a.baseFeeBalance,
-      baseTxid: this.baseTxid!,
+      baseTxid: this.base!.txid,
     });
     this.state = 'awaitRevocation';
     return step([], { effects: [{ type: 'persist', record: this.#pending }] });
@@ -445,21 +470,29 @@ abstract class Rollover extends StateMachine<
     this.pendingPersisted = true;
   }
 
-  /** Our revocation secrets of the commits from the base on. */
+  /** Our revocation secrets of the commits from the proposed one on, and of unfinished ones. */
   protected revocation(): RevocationMsg {
-    return {
-      type: 'revocation',
-      secrets: this.chain.map((l) => ({ commitTxid: l.txid, secret: l.ownRevocationSk })),
-    };
+    const secrets = this.rules!.reveal.map((l) => ({
+      commitTxid: l.txid,
+      secret: l.ownRevocationSk,
+    }));
+    for (const u of this.old!.unfinished ?? []) {
+      if (!secrets.some((x) => x.commitTxid === u.txid)) {
+        secrets.push({ commitTxid: u.txid, secret: u.ownRevocationSk });
+      }
+    }
+    return { type: 'revocation', secrets };
   }
 
   /**
-   * The peer's old revocation secrets: the base commit's must be there, and every one of a commit
-   * we know must open that commit's revocation key. Then persist the final record and complete.
+   * The peer's old revocation secrets: every one of a commit we know must open that commit's
+   * revocation key, and every commit we still hold live must have one — else the peer keeps a
+   * commit we could not punish. Then persist the final record and complete.
    */
   protected onRevocation(msg: RevocationMsg, send: RolloverMessage[] = []): RolloverStep {
     this.pendingPersisted = true;
-    const known = new Map(this.chain.map((l) => [l.txid, l]));
+    const known = new Map<string, CommitLink>();
+    for (const l of [...this.rules!.reveal, ...this.rules!.required]) known.set(l.txid, l);
     const checked = new Map<string, string>();
     for (const { commitTxid, secret } of msg.secrets) {
       const link = known.get(commitTxid);
@@ -475,8 +508,10 @@ abstract class Rollover extends StateMachine<
       }
       checked.set(commitTxid, secret);
     }
-    if (!checked.has(this.baseTxid!)) {
-      throw new Abort(`the peer did not revoke the base commit ${this.baseTxid}`);
+    for (const l of this.rules!.required) {
+      if (!checked.has(l.txid)) {
+        throw new Abort(`the peer did not revoke commit ${l.txid}, which it can still publish`);
+      }
     }
     const record = finalRecord(this.#pending!, checked);
     const a = this.agreed!;
@@ -485,7 +520,7 @@ abstract class Rollover extends StateMachine<
         type: 'completed',
         cfdId: this.id!,
         record,
-        baseCommitTxid: this.baseTxid!,
+        baseCommitTxid: this.base!.txid,
         fundingRate: a.fundingRate,
         feeBalance: a.feeBalance,
         chargedSecs: a.chargedSecs,
@@ -498,7 +533,7 @@ abstract class Rollover extends StateMachine<
           fundingRate: a.fundingRate,
           // From the base, not the aggregate's contract: they differ after a missed rollover end.
           base: {
-            settlementEventId: this.chain[0]!.settlementEventId,
+            settlementEventId: this.base!.settlementEventId,
             feeBalance: a.baseFeeBalance,
           },
           revokedCommitTxids: record.revoked.map((r) => r.txid),
@@ -591,7 +626,7 @@ export class TakerRollover extends Rollover {
         `the new settlement event ${d.settlementEventId} is out of window: ${settlementTime - this.now} s from now, expected ${t.settlementIntervalSecs} ± ${c.settlementWindowSecs}`,
       );
     }
-    const base = this.chain[0]!;
+    const base = this.#agreedBase(d);
     if (settlementTime <= oracleEventTime(base.settlementEventId)) {
       throw new Abort('the new settlement event is not after the current one');
     }
@@ -631,6 +666,7 @@ export class TakerRollover extends Rollover {
     if (feeBalance !== d.feeBalance) {
       throw new Abort(`the maker's fee balance ${d.feeBalance} is not ours (${feeBalance})`);
     }
+    this.base = base;
     this.agreed = {
       settlementEventId: d.settlementEventId,
       liquidationEventIds: d.liquidationEventIds,
@@ -645,6 +681,29 @@ export class TakerRollover extends Rollover {
       effects: [this.record({ type: 'acceptRollover' })],
       request: this.announcementsRequest(),
     });
+  }
+
+  /**
+   * The maker's base must be one of our live commits, and every commit of ours before it must be
+   * revoked at the maker — proven by our own revocation secret of each, which only a maker we
+   * revealed it to holds. So the base follows the rule, not the maker's pick.
+   */
+  #agreedBase(d: Extract<RolloverDecisionMsg, { accept: true }>): CommitLink {
+    const rules = this.rules!;
+    const i = rules.reveal.findIndex((l) => l.txid === d.baseCommitTxid);
+    const base = rules.reveal[i];
+    if (!base || !rules.required.some((l) => l.txid === base.txid)) {
+      throw new Abort(`the maker's base ${d.baseCommitTxid} is not a live commit of ours`);
+    }
+    for (const l of rules.reveal.slice(0, i)) {
+      const proof = d.revokedBefore.find((p) => p.commitTxid === l.txid);
+      if (proof?.secret !== l.ownRevocationSk) {
+        throw new Abort(
+          `the maker's base ${d.baseCommitTxid} skips commit ${l.txid} without proving it revoked`,
+        );
+      }
+    }
+    return base;
   }
 
   protected onResult(result: RolloverResult): RolloverStep {
@@ -752,9 +811,10 @@ export class MakerRollover extends Rollover {
       case 'signing':
         return this.onEncrypted(result);
       case 'verifying': {
+        // The pending record is persisted (the step's effect) before our held signatures leave.
         const s = this.onVerified(result);
         this.pendingIsPersisted();
-        return s;
+        return { ...s, send: this.takeHeld() };
       }
       default:
         throw new Abort(`internal: a '${result.type}' result in state ${this.state}`);
@@ -776,7 +836,17 @@ export class MakerRollover extends Rollover {
     this.terms = t;
     const why = this.useRecord(d.record, p.fromCommitTxid);
     if (why) return this.#reject(why);
-    const base = this.chain[0]!;
+    const rules = this.rules!;
+    const base = rules.base;
+    this.base = base;
+    const revokedBefore: { commitTxid: string; secret: string }[] = [];
+    for (const l of rules.reveal) {
+      if (l === base) break;
+      // Skipped only because revoked here: we hold the taker's secret of it.
+      const secret = (l.revoked as { counterpartyRevocationSk?: string }).counterpartyRevocationSk;
+      if (!l.alreadyRevoked || !secret) return this.#reject(`commit ${l.txid} is not revoked`);
+      revokedBefore.push({ commitTxid: l.txid, secret });
+    }
     const c = this.config;
     const settlementEventId = nextSettlementEventId(
       this.now,
@@ -811,6 +881,8 @@ export class MakerRollover extends Rollover {
       fundingRate: d.fundingRate,
       fundingRateAsOf: d.fundingRateAsOf,
       feeBalance,
+      baseCommitTxid: base.txid,
+      revokedBefore,
     };
     this.state = 'announcing';
     return step([], { request: this.announcementsRequest() });

@@ -48,6 +48,17 @@ export const RolloverDecisionMessage = z.discriminatedUnion('accept', [
     fundingRateAsOf: unixSchema,
     /** The fee balance the new payout curve includes (positive: long owes short), to compare. */
     feeBalance: signedSatsSchema,
+    /**
+     * The commit the new contract follows and funding is charged from: the oldest commit at or
+     * after the proposed one that is still live at the maker (never a revoked one).
+     */
+    baseCommitTxid: txidSchema,
+    /**
+     * When the base is later than the proposed commit: the taker's own revocation secret of each
+     * commit before it, proving the maker holds them revoked (so the base is not the maker's
+     * pick among commits both sides still hold live).
+     */
+    revokedBefore: z.array(z.object({ commitTxid: txidSchema, secret: hexSchema(32) })).max(64),
   }),
   z.object({
     type: z.literal('decision'),
@@ -65,8 +76,9 @@ export const KeysMessage = z.object({
 export const RevocationMessage = z.object({
   type: z.literal('revocation'),
   /**
-   * One secret per commit of the sender's from the base commit on (normally exactly one: the
-   * base). Every one the receiver knows must match its revocation key; the base's must be there.
+   * One secret per commit of the sender's from the proposed commit on (normally exactly one),
+   * plus those of commits of broken-off runs it signed but never completed. The receiver needs a
+   * valid one for every commit it still holds live, and checks every one it knows.
    */
   secrets: z
     .array(z.object({ commitTxid: txidSchema, secret: hexSchema(32) }))

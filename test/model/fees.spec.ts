@@ -153,13 +153,16 @@ describe('model/fees', () => {
       assert.equal(makerLong, -2n - 480n);
     });
 
-    it('a rollover charges the hours the settlement event moves, at most one interval', () => {
+    it('a rollover charges every second the settlement event moves, however far', () => {
       const now = 1_000_000;
       assert.equal(rolloverChargeSecs(now + DAY, now + DAY + 3600, now, DAY), 3600);
       assert.equal(rolloverChargeSecs(now + 3600, now + 4 * 3600, now, DAY), 3 * 3600);
-      assert.equal(rolloverChargeSecs(now + 3600, now + 3600 + 2 * DAY, now, DAY), DAY);
-      // the old event already passed: the whole interval, as ItchySats
-      assert.equal(rolloverChargeSecs(now - 1, now + DAY, now, DAY), DAY);
+      // an old base (two intervals back) is charged in full: nothing accrued is erased
+      assert.equal(rolloverChargeSecs(now + 3600, now + 3600 + 2 * DAY, now, DAY), 2 * DAY);
+      // the old event already passed: from it to the new event, not a flat interval
+      assert.equal(rolloverChargeSecs(now - 7200, now + DAY, now, DAY), DAY + 7200);
+      // a new event not after the old one charges nothing
+      assert.equal(rolloverChargeSecs(now + DAY, now + DAY, now, DAY), 0);
     });
   });
 

@@ -73,8 +73,16 @@ export class Party {
         const err = this.failEffect[key];
         if (err) throw err;
         if (e.type === 'persist') {
+          const before = new Set((this.record.unfinished ?? []).map((u) => u.txid));
+          const unfinished = (e.record.unfinished ?? []).some((u) => !before.has(u.txid));
+          this.journal.push(
+            e.record.previous
+              ? 'persist:pending'
+              : unfinished
+                ? 'persist:unfinished'
+                : 'persist:final',
+          );
           this.record = e.record;
-          this.journal.push(e.record.previous ? 'persist:pending' : 'persist:final');
           return;
         }
         const events = decide(this.cfd, e.command, this.now);

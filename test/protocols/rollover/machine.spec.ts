@@ -71,11 +71,14 @@ describe('protocols/rollover state machines', function () {
 
   it('crash safety: each side persists the new signatures before any old secret is revealed', async () => {
     await roll(taker, maker);
+    // The taker signs first and stores its new revocation secret before its signatures leave; the
+    // maker sends its signatures only once it holds the taker's in its pending record.
     assert.deepEqual(taker.journal, [
       'record:startRollover',
       'send:propose',
       'record:acceptRollover',
       'send:keys',
+      'persist:unfinished',
       'send:signatures',
       'persist:pending',
       'send:revocation',
@@ -87,8 +90,8 @@ describe('protocols/rollover state machines', function () {
       'record:acceptRollover',
       'send:decision',
       'send:keys',
-      'send:signatures',
       'persist:pending',
+      'send:signatures',
       'persist:final',
       'record:completeRollover',
       'send:revocation',
@@ -125,7 +128,10 @@ describe('protocols/rollover state machines', function () {
     assert.equal(t.type, 'completed', failedReason(t));
     assert.equal(m.type, 'completed', failedReason(m));
     if (t.type !== 'completed' || m.type !== 'completed') return;
-    assert.equal(t.baseCommitTxid, c0);
+    // c0 is revoked at the maker: the base is c1, the taker's pending commit, proven by the
+    // taker's own c0 secret in the maker's decision.
+    assert.equal(t.baseCommitTxid, c1);
+    assert.equal(m.baseCommitTxid, c1);
     assert.equal(t.record.commit.txid, m.record.commit.txid);
     // The taker can now punish both older commits of the maker; the maker both of the taker's.
     assert.deepEqual(
@@ -137,8 +143,8 @@ describe('protocols/rollover state machines', function () {
       [c0, c1],
     );
     assert.ok(t.record.revoked.every((r) => r.counterpartyRevocationSk.length === 64));
-    // Fees charged from the older commit's settlement event: two hours, same balance both sides.
-    assert.equal(t.chargedSecs, 7_200);
+    // Funding charged from the base's settlement event (c0 → c1 was charged by c1's curve).
+    assert.equal(t.chargedSecs, 3_600);
     assert.equal(t.feeBalance, m.feeBalance);
     assert.equal(commitChain(t.record).length, 3);
   });
@@ -222,9 +228,12 @@ describe('protocols/rollover state machines', function () {
 
     it('an invalid CET adaptor signature (taker → maker)', async () => {
       const r = await expectBothFailed({ takerTamper: tamperSig }, /does not verify/, 'maker');
-      // The taker verified the maker's signatures and revealed (its new commit is current); the
-      // maker did not get valid ones, revealed nothing and keeps its old commit.
-      if (r.taker.type === 'failed') assert.ok(r.taker.pendingPersisted && r.taker.revealed);
+      // The maker never sends its signatures for invalid ones: neither side holds the new
+      // commit, nothing is revealed, both keep the old commit (the taker's new secret is kept as
+      // unfinished, to reveal later).
+      if (r.taker.type === 'failed') assert.ok(!r.taker.pendingPersisted && !r.taker.revealed);
+      assert.equal(taker.record.previous, undefined);
+      assert.equal(taker.record.unfinished?.length, 1);
       if (r.maker.type === 'failed') assert.ok(!r.maker.pendingPersisted && !r.maker.revealed);
       assert.equal(maker.record.previous, undefined);
     });

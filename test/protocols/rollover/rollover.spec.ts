@@ -265,7 +265,8 @@ describe('protocols/rollover over libp2p with real wallets, chain and oracle', f
     const r = await roll(id);
     assert.equal(r.type, 'completed', show(r));
     if (r.type !== 'completed') return;
-    assert.equal(r.baseCommitTxid, gen0.commit.txid);
+    // gen0 is revoked at the maker: the base moves to gen1, funding is charged from it.
+    assert.equal(r.baseCommitTxid, gen1.commit.txid);
     const t = (await taker.dlcStore.get(id)) as RolloverContractRecord;
     const m = (await maker.dlcStore.get(id)) as RolloverContractRecord;
     assert.equal(t.commit.txid, m.commit.txid);

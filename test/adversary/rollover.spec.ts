@@ -1,0 +1,165 @@
+// Attacks on /dlcfd/rollover/1.0.0 by a counterparty that sends schema-valid messages chosen to
+// keep a commit we cannot punish, or to erase funding. The real machines run against each other
+// over the wire schema (test/protocols/rollover/harness.ts); the rogue side either keeps an older
+// copy of its own record (as a cheater would) or rewrites a message on its way out.
+import assert from 'node:assert/strict';
+import { signedCommit, signedPunish } from '../../dlc/index.ts';
+import { signedFunding } from '../../model/fees.ts';
+import { oracleEventTime } from '../../model/oracle-event.ts';
+import {
+  liveCommits,
+  makerPositionOf,
+  type RolloverContractRecord,
+  revokedCommits,
+} from '../../protocols/rollover/contract.ts';
+import { openContract, Party, RATE, roll } from '../protocols/rollover/harness.ts';
+
+/** The commit can still be answered: we follow it as live, or hold the secret to punish it. */
+function answerable(record: RolloverContractRecord, txid: string): 'live' | 'punishable' | 'lost' {
+  if (liveCommits(record).some((l) => l.txid === txid)) return 'live';
+  const revoked = revokedCommits(record).find((r) => r.txid === txid);
+  const entry = revoked?.record.revoked.find((v) => v.txid === txid);
+  return entry?.counterpartyRevocationSk ? 'punishable' : 'lost';
+}
+
+const later = (parties: Party[], secs: number) => {
+  for (const p of parties) {
+    p.now += secs;
+    p.fundingRateAsOf = p.now;
+  }
+};
+
+describe('adversary: rollover base, revocation and funding', function () {
+  this.timeout(120_000);
+
+  it('a taker proposing an already revoked base and revoking only it: the maker aborts before revealing, the live commit stays answerable', async () => {
+    const { taker, maker } = await openContract();
+    const cheaterCopy = new Party(taker.cfd, taker.record, taker.oracle); // keeps R0 (C0)
+    const first = await roll(taker, maker);
+    assert.equal(first.maker.type, 'completed');
+    const c1 = maker.record.commit.txid;
+    // The cheater rolls from C0 (revoked at the maker) with its old record: it reveals C0 only,
+    // while it holds C1 and the maker's C1 signatures in its real record.
+    cheaterCopy.cfd = taker.cfd;
+    later([cheaterCopy, maker], 3_600);
+    const r = await roll(cheaterCopy, maker);
+    assert.notEqual(r.maker.type, 'completed', 'the maker must not complete a rollover leaving C1');
+    assert.ok(!maker.journal.includes('send:revocation'), 'the maker revealed nothing');
+    assert.equal(answerable(maker.record, c1), 'live');
+    // Published by the cheater, C1 is the maker's current commit: it closes through its own CETs.
+    assert.equal(maker.record.commit.txid, c1);
+    assert.ok(signedCommit(taker.record).getId() === c1);
+  });
+
+  it('a maker withholding the secret of a commit the taker still holds live: the taker keeps it answerable', async () => {
+    const { taker, maker } = await openContract();
+    // The taker misses the maker's secret: it holds C0 → C1 pending, the maker final on C1.
+    await roll(taker, maker, {
+      makerTamper: (m) => (m.type === 'revocation' ? 'silence' : undefined),
+    });
+    const c1 = maker.record.commit.txid;
+    assert.equal(taker.record.previous?.commit.txid !== undefined, true);
+    later([taker, maker], 3_600);
+    // The rogue maker reveals every old secret but C1's: C1 would stay publishable by it.
+    const r = await roll(taker, maker, {
+      makerTamper: (m) =>
+        m.type === 'revocation'
+          ? { ...m, secrets: m.secrets.filter((s) => s.commitTxid !== c1) }
+          : undefined,
+    });
+    assert.equal(r.taker.type, 'failed');
+    assert.match((r.taker as { reason: string }).reason, /did not revoke commit/);
+    assert.equal(answerable(taker.record, c1), 'live', 'the taker still follows C1');
+  });
+
+  it('an honest catch-up: a revoked proposed commit moves the base to the next live one, proven with the taker’s own secret', async () => {
+    const { taker, maker } = await openContract();
+    const c0 = taker.record.commit.txid;
+    await roll(taker, maker, {
+      makerTamper: (m) => (m.type === 'revocation' ? 'silence' : undefined),
+    });
+    const c1 = maker.record.commit.txid;
+    const takerPendingC1 = taker.record;
+    later([taker, maker], 3_600);
+    const r = await roll(taker, maker);
+    assert.equal(r.taker.type, 'completed');
+    assert.equal(r.maker.type, 'completed');
+    if (r.taker.type !== 'completed' || r.maker.type !== 'completed') return;
+    assert.equal(r.taker.baseCommitTxid, c1);
+    assert.equal(r.maker.baseCommitTxid, c1);
+    for (const txid of [c0, c1]) {
+      assert.equal(answerable(taker.record, txid), 'punishable');
+      assert.equal(answerable(maker.record, txid), 'punishable');
+    }
+    // The maker can punish the taker's C1, were it published.
+    assert.ok(signedPunish(maker.record, signedCommit(takerPendingC1)).getId());
+  });
+
+  it('a maker naming a later base without proof: the taker aborts before anything is signed', async () => {
+    const { taker, maker } = await openContract();
+    // Both hold C0 → C1 pending (the taker's revocation never arrives).
+    await roll(taker, maker, {
+      takerTamper: (m) => (m.type === 'revocation' ? 'silence' : undefined),
+    });
+    const c1 = maker.record.commit.txid;
+    assert.ok(maker.record.previous && taker.record.previous);
+    later([taker, maker], 3_600);
+    const r = await roll(taker, maker, {
+      makerTamper: (m) =>
+        m.type === 'decision' && m.accept
+          ? { ...m, baseCommitTxid: c1, revokedBefore: [] }
+          : undefined,
+    });
+    assert.equal(r.taker.type, 'failed');
+    assert.match((r.taker as { reason: string }).reason, /without proving it revoked/);
+    assert.ok(!taker.journal.includes('send:signatures'));
+  });
+
+  it('a taker that never got the maker’s signatures still revokes the commit the maker holds pending', async () => {
+    const { taker, maker } = await openContract();
+    const r1 = await roll(taker, maker, {
+      makerTamper: (m) => (m.type === 'signatures' ? 'silence' : undefined),
+    });
+    assert.equal(r1.taker.type, 'failed');
+    // The maker holds C0 → C1 pending (the taker's signatures verified); the taker only C0 and its
+    // C1 secret, kept as unfinished before its signatures left.
+    assert.ok(maker.record.previous);
+    assert.equal(taker.record.previous, undefined);
+    assert.equal(taker.record.unfinished?.[0]?.txid, maker.record.commit.txid);
+    const c1 = maker.record.commit.txid;
+    later([taker, maker], 3_600);
+    const r2 = await roll(taker, maker);
+    assert.equal(r2.maker.type, 'completed', (r2.maker as { reason?: string }).reason);
+    assert.equal(r2.taker.type, 'completed', (r2.taker as { reason?: string }).reason);
+    assert.equal(answerable(maker.record, c1), 'punishable');
+    assert.equal(taker.record.unfinished, undefined);
+  });
+
+  it('a taker back after two intervals offline pays funding for every second since its base', async () => {
+    const { taker, maker } = await openContract();
+    const t = taker.cfd.terms!;
+    const fromEvent = oracleEventTime(taker.record.settlementEventId);
+    const before = taker.cfd.feeBalance;
+    later([taker, maker], 2 * t.settlementIntervalSecs);
+    const r = await roll(taker, maker);
+    assert.equal(r.taker.type, 'completed');
+    assert.equal(r.maker.type, 'completed');
+    if (r.taker.type !== 'completed' || r.maker.type !== 'completed') return;
+    const charged = oracleEventTime(r.taker.record.settlementEventId) - fromEvent;
+    assert.ok(charged > t.settlementIntervalSecs);
+    assert.equal(r.taker.chargedSecs, charged);
+    const due = signedFunding({
+      makerPosition: makerPositionOf(t),
+      price: t.initialPrice,
+      quantity: t.quantity,
+      takerLeverage: t.takerLeverage,
+      rate: RATE,
+      chargedSecs: charged,
+      settlementIntervalSecs: t.settlementIntervalSecs,
+    });
+    assert.equal(r.taker.feeBalance, before + due);
+    assert.equal(r.maker.feeBalance, before + due);
+    assert.equal(taker.cfd.feeBalance, maker.cfd.feeBalance);
+    assert.equal(taker.cfd.feeBalance, before + due);
+  });
+});
