@@ -311,6 +311,8 @@ export class ChainMonitor {
   #dirty = new Set<string>();
   /** Tags whose listener failed, by tag (in memory: the unreported watches are on disk). */
   #held = new Map<string, HeldTag>();
+  /** After start: report what is on disk unreported (a listener failed on it before a stop). */
+  #resume = true;
   #rebroadcastDue = true;
   /** Mempool txid → outpoints it spends. */
   #mempool = new Map<string, string[]>();
@@ -356,6 +358,7 @@ export class ChainMonitor {
     this.#ac = new AbortController();
     await this.#load();
     this.#rebroadcastDue = true;
+    this.#resume = true;
     this.#setStatus('starting');
     const { signal } = options;
     if (signal) {
@@ -564,6 +567,11 @@ export class ChainMonitor {
       const moved = (await this.#rollBack(tip, signal)) + (await this.#rollForward(tip, signal));
       if (moved > 0) this.#rebroadcastDue = true;
       await this.#catchUp(signal);
+      if (this.#resume) {
+        this.#resume = false;
+        await this.#deliver(this.#progress());
+        await this.#persist(false);
+      }
       if (this.#rebroadcastDue) {
         this.#rebroadcastDue = false;
         try {
