@@ -10,7 +10,7 @@
  * |----------|----------------------------------------------------|-----------------------------------|
  * | `health` | `{overall, components[]}` (all of them)            | any subsystem's health changes    |
  * | `cfds`   | `{cfds: CfdView[]}` (all)                          | on connect                        |
- * | `cfd`    | `CfdView`                                          | a CFD changed; open ones re-sent with the throttled quote (P/L) |
+ * | `cfd`    | `CfdView`                                          | a CFD changed (or its `problem`); open ones re-sent with the throttled quote (P/L) |
  * | `offers` | `{offers: OfferView[], reason}`                    | offers or the maker connection changed |
  * | `quote`  | `QuoteView` or `null`                              | at most once per {@link QUOTE_THROTTLE_MS} |
  * | `wallet` | `{available: true, …WalletView}` or `{available: false, reason}` | after each wallet sync, withdrawal |
@@ -92,6 +92,15 @@ export class LiveFeed {
       }),
       d.readModel.onChange((cfds) => {
         for (const view of service.views(cfds)) this.#send('cfd', view);
+      }),
+      // A CFD whose handling starts or stops failing: its view's `problem` changed.
+      d.processManager.problems.onChange((cfdId) => {
+        void d.readModel
+          .get(cfdId)
+          .then((cfd) => {
+            for (const view of cfd ? service.views([cfd]) : []) this.#send('cfd', view);
+          })
+          .catch((err: unknown) => this.#log.warn({ err, cfdId }, 'could not send a CFD view'));
       }),
       d.offers.onOffers(() => this.#mark('offers')),
       d.feed.onQuote(() => this.#onQuote()),

@@ -147,6 +147,7 @@ export class UiService {
     return {
       nowSecs: Math.floor(this.#clock() / 1000),
       rolloverIntervalSecs: this.daemon.config.time.rolloverIntervalSecs,
+      problemOf: (id) => this.daemon.processManager.problems.get(id),
     };
   }
 

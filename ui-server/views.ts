@@ -37,6 +37,7 @@ import {
   type Price,
   type Role,
 } from '../model/units.ts';
+import type { CfdProblem } from '../node/daemon/cfd-problems.ts';
 import type { LatestQuote } from '../node/pricefeed/client.ts';
 import type { QuoteHistory } from '../node/pricefeed/history.ts';
 import type { ComponentHealth, HealthStatus } from '../node/runtime/health.ts';
@@ -312,6 +313,17 @@ export interface CfdView {
   readonly closingPrice: string | null;
   readonly settledBy: Settled | null;
   readonly failureReason: string | null;
+  /**
+   * This node fails to handle the CFD (a corrupt record, a transaction it cannot build…): why, since
+   * when (unix seconds) and how often it was retried. Other CFDs are unaffected; retries go on
+   * with backoff and the field clears once handling succeeds. Null when nothing is failing.
+   */
+  readonly problem: {
+    readonly during: string;
+    readonly reason: string;
+    readonly sinceSecs: number;
+    readonly retries: number;
+  } | null;
   readonly counterparty: string;
   readonly placedAtSecs: number;
   readonly transactions: readonly { readonly kind: TxKind; readonly txid: string }[];
@@ -347,6 +359,8 @@ export interface CfdViewOptions {
   readonly nowSecs?: number;
   /** The taker's rollover cadence (`--rollover-interval`). @default 1 h */
   readonly rolloverIntervalSecs?: number;
+  /** The process manager's current problem with a CFD (node/daemon/cfd-problems.ts). */
+  readonly problemOf?: (cfdId: string) => CfdProblem | undefined;
 }
 
 function rolloverView(
@@ -481,10 +495,21 @@ export function cfdView(
     closingPrice: settledAt === undefined ? null : formatPrice(settledAt),
     settledBy: cfd.settled ?? null,
     failureReason: cfd.failureReason ?? null,
+    problem: problemView(options.problemOf?.(t.id)),
     counterparty: t.counterpartyPeerId,
     placedAtSecs: t.placedAt,
     transactions: transactions(cfd),
     version: cfd.version,
+  };
+}
+
+function problemView(p: CfdProblem | undefined): CfdView['problem'] {
+  if (!p) return null;
+  return {
+    during: p.during,
+    reason: p.reason,
+    sinceSecs: Math.floor(p.since / 1000),
+    retries: p.retries,
   };
 }
 

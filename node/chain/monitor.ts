@@ -25,6 +25,13 @@
  * persisted, so a crash in between repeats them. **Consumers must be idempotent** (the CFD model
  * is: its events are facts keyed by txid).
  *
+ * A listener that throws on a report holds back only that report's tag (one CFD), never the
+ * chain: the watch is marked unreported (durably: a restart reports it again), every later report
+ * of the same tag waits with it (a CFD sees its chain in order), and the tag's reports are
+ * delivered again, as the chain then stands, after a backoff ({@link DEFAULT_REPORT_RETRY_MS},
+ * doubling to {@link DEFAULT_REPORT_RETRY_MAX_MS}). Blocks and the other tags go on meanwhile;
+ * `health().retrying` counts the tags held back and `lastError` names the last failure.
+ *
  * A failing RPC never stops it: the tick fails, {@link ChainMonitor.health} shows the error, and
  * the next tick retries from where it stopped. A reorg deeper than the hash window cannot be
  * followed safely; health then shows {@link ReorgTooDeepError} and the monitor does not advance.
@@ -79,6 +86,19 @@ export const DEFAULT_TRACK_DEPTH = 6;
  * (one RPC each); the rest are fetched on the following ticks.
  */
 export const MEMPOOL_FETCH_LIMIT = 1_000;
+
+/**
+ * First pause before the reports of a tag whose listener failed are delivered again. A failure is
+ * a bug or a corrupt record more often than a passing condition, so retrying every poll would
+ * only flood the log; a second is short enough that a passing one heals at once.
+ */
+export const DEFAULT_REPORT_RETRY_MS = 1_000;
+
+/**
+ * Longest pause between redeliveries (the pause doubles per failure): a stuck CFD is retried
+ * every few minutes, well inside any timelock that matters (a CET lock is hours).
+ */
+export const DEFAULT_REPORT_RETRY_MAX_MS = 5 * 60_000;
 
 /** Shared fields of the reports about a watched transaction. */
 interface TxReportBase {
@@ -146,8 +166,9 @@ export type ChainReport =
   | RebroadcastFailedReport;
 
 /**
- * Receives every report, in chain order; awaited before the next. If it throws, the monitor
- * reloads its persisted state and delivers that block's reports again on the next tick.
+ * Receives every report, in chain order; awaited before the next. If it throws, that report's tag
+ * is held back and its reports are delivered again after a backoff (module doc); other tags and
+ * the chain go on.
  */
 export type ReportListener = (report: ChainReport) => void | Promise<void>;
 
@@ -164,6 +185,8 @@ export interface ChainMonitorOptions {
   trackDepth?: number;
   /** How long a rebroadcast looks for the tx in the mempool. @default DEFAULT_BROADCAST_CONFIRM_MS */
   broadcastConfirmTimeoutMs?: number;
+  /** Backoff of redelivery to a failing tag. @default DEFAULT_REPORT_RETRY_MS, …_MAX_MS */
+  reportRetryMs?: { readonly first: number; readonly max: number };
   /** @default silent */
   logger?: Logger;
 }
@@ -198,6 +221,14 @@ export interface ChainMonitorHealth {
   watching: number;
   /** Number of tracked broadcasts. */
   tracking: number;
+  /** Tags (CFDs) whose reports the listener failed on, waiting to be delivered again. */
+  retrying: number;
+}
+
+/** A tag whose listener failed: its reports wait until `at`. */
+interface HeldTag {
+  attempts: number;
+  at: number;
 }
 
 interface BlockRef {
@@ -259,6 +290,7 @@ export class ChainMonitor {
   readonly #window: number;
   readonly #trackDepth: number;
   readonly #confirmMs: number;
+  readonly #retryMs: { readonly first: number; readonly max: number };
   readonly #log: Logger;
 
   #db: Level<string, string> | undefined;
@@ -277,7 +309,10 @@ export class ChainMonitor {
   #outWatches = new Map<string, OutWatch>();
   #tracked = new Map<string, Tracked>();
   #dirty = new Set<string>();
-  #reload = false;
+  /** Tags whose listener failed, by tag (in memory: the unreported watches are on disk). */
+  #held = new Map<string, HeldTag>();
+  /** After start: report what is on disk unreported (a listener failed on it before a stop). */
+  #resume = true;
   #rebroadcastDue = true;
   /** Mempool txid → outpoints it spends. */
   #mempool = new Map<string, string[]>();
@@ -289,6 +324,7 @@ export class ChainMonitor {
     since: Date.now(),
     watching: 0,
     tracking: 0,
+    retrying: 0,
   };
 
   constructor(options: ChainMonitorOptions) {
@@ -299,6 +335,10 @@ export class ChainMonitor {
     this.#window = Math.max(1, options.reorgWindow ?? DEFAULT_REORG_WINDOW);
     this.#trackDepth = Math.max(1, options.trackDepth ?? DEFAULT_TRACK_DEPTH);
     this.#confirmMs = options.broadcastConfirmTimeoutMs ?? DEFAULT_BROADCAST_CONFIRM_MS;
+    this.#retryMs = options.reportRetryMs ?? {
+      first: DEFAULT_REPORT_RETRY_MS,
+      max: DEFAULT_REPORT_RETRY_MAX_MS,
+    };
     this.#log = (options.logger ?? pino({ level: 'silent' })).child({ component: 'chain:monitor' });
   }
 
@@ -318,6 +358,7 @@ export class ChainMonitor {
     this.#ac = new AbortController();
     await this.#load();
     this.#rebroadcastDue = true;
+    this.#resume = true;
     this.#setStatus('starting');
     const { signal } = options;
     if (signal) {
@@ -365,6 +406,7 @@ export class ChainMonitor {
       height: this.#height,
       watching: this.#watching(),
       tracking: this.#tracked.size,
+      retrying: this.#held.size,
     };
   }
 
@@ -454,6 +496,7 @@ export class ChainMonitor {
       this.#txWatches.delete(key);
       this.#outWatches.delete(key);
     }
+    this.#held.delete(tag);
     await this.#persistKeys(keys, true);
     return keys.length;
   }
@@ -511,7 +554,6 @@ export class ChainMonitor {
     const signal = this.#ac?.signal;
     if (!this.#running || !signal || signal.aborted) return;
     try {
-      if (this.#reload) await this.#load();
       const opts = { signal };
       const tip = await this.#rpc.getBlockCount(opts);
       if (this.#height === undefined) {
@@ -525,6 +567,11 @@ export class ChainMonitor {
       const moved = (await this.#rollBack(tip, signal)) + (await this.#rollForward(tip, signal));
       if (moved > 0) this.#rebroadcastDue = true;
       await this.#catchUp(signal);
+      if (this.#resume) {
+        this.#resume = false;
+        await this.#deliver(this.#progress());
+        await this.#persist(false);
+      }
       if (this.#rebroadcastDue) {
         this.#rebroadcastDue = false;
         try {
@@ -535,11 +582,11 @@ export class ChainMonitor {
         }
       }
       await this.#scanMempool(signal);
+      await this.#redeliver();
       this.#setStatus('ok');
     } catch (err) {
       if (signal.aborted) return;
       const e = err instanceof Error ? err : new Error(String(err));
-      if (e instanceof ReportListenerError) this.#reload = true;
       this.#health.lastError = { name: e.name, message: e.message, at: Date.now() };
       this.#setStatus('degraded');
       this.#log.warn({ err: e }, 'chain monitor tick failed; retrying');
@@ -670,6 +717,7 @@ export class ChainMonitor {
     if (tip === undefined) return reports;
     for (const w of this.#txWatches.values()) {
       if (only && !only.has(w)) continue;
+      if (this.#isHeld(w.tag)) continue;
       if (!w.conf || w.reported >= w.depth) continue;
       const confirmations = tip - w.conf.height + 1;
       if (confirmations <= w.reported) continue;
@@ -681,6 +729,7 @@ export class ChainMonitor {
     }
     for (const w of this.#outWatches.values()) {
       if (only && !only.has(w)) continue;
+      if (this.#isHeld(w.tag)) continue;
       const s = w.spender;
       if (!s) continue;
       const confirmed = s.block !== undefined;
@@ -847,15 +896,95 @@ export class ChainMonitor {
     await this.#persist(false);
   }
 
+  /**
+   * Hands reports to the listener. One that throws holds its tag back (module doc): the rest of
+   * the tag's reports here are not delivered but marked unreported with it; other tags go on.
+   */
   async #deliver(reports: readonly ChainReport[]): Promise<void> {
+    const failed = new Set<string>();
+    const delivered = new Set<string>();
     for (const report of reports) {
+      const tag = report.kind === 'rebroadcastFailed' ? undefined : report.tag;
+      if (tag !== undefined && failed.has(tag)) {
+        this.#unreport(report);
+        continue;
+      }
       this.#log.debug({ report: { ...report, spender: undefined } }, 'report');
       try {
         await this.#onReport(report);
+        if (tag !== undefined) delivered.add(tag);
       } catch (err) {
-        throw new ReportListenerError({ cause: err });
+        const e = new ReportListenerError({ cause: err });
+        this.#health.lastError = {
+          name: e.name,
+          message: `${tag ?? report.txid}: ${err instanceof Error ? err.message : String(err)}`,
+          at: Date.now(),
+        };
+        if (tag === undefined) {
+          // A rebroadcast rejection: the listener only logs it, and the next distinct one comes.
+          this.#log.error({ err, txid: report.txid }, 'report listener failed; dropped');
+          continue;
+        }
+        failed.add(tag);
+        this.#unreport(report);
+        const held = this.#held.get(tag) ?? { attempts: 0, at: 0 };
+        held.attempts++;
+        const pause = Math.min(this.#retryMs.max, this.#retryMs.first * 2 ** (held.attempts - 1));
+        held.at = Date.now() + pause;
+        this.#held.set(tag, held);
+        this.#log.error(
+          { err, tag, kind: report.kind, attempts: held.attempts, retryInMs: pause },
+          'report listener failed; this tag is held back and retried, the others go on',
+        );
       }
     }
+    for (const tag of delivered) if (!failed.has(tag)) this.#held.delete(tag);
+  }
+
+  /** Marks the watch a report came from as not reported, so that it is reported again. */
+  #unreport(report: ChainReport): void {
+    if (report.kind === 'confirmed' || report.kind === 'depth') {
+      const key = `${TX_PREFIX}${report.txid}!${report.tag}`;
+      const w = this.#txWatches.get(key);
+      if (!w) return;
+      w.reported = 0;
+      this.#dirty.add(key);
+    } else if (report.kind === 'spent') {
+      const key = `${OUT_PREFIX}${report.outpoint}!${report.tag}`;
+      const w = this.#outWatches.get(key);
+      if (!w) return;
+      w.reported = undefined;
+      this.#dirty.add(key);
+    } else if (report.kind !== 'rebroadcastFailed') {
+      // A reorg report: the watch is already rolled back, and what the chain does next is
+      // reported anew; this one is lost (the listener only needs the state that follows).
+      this.#log.error({ tag: report.tag, kind: report.kind }, 'reorg report not delivered');
+    }
+  }
+
+  /** Whether `tag`'s reports are held back now (its listener failed, the backoff not over). */
+  #isHeld(tag: string): boolean {
+    const held = this.#held.get(tag);
+    return held !== undefined && held.at > Date.now();
+  }
+
+  /** Delivers again, as the chain now stands, the reports of every held tag whose pause is over. */
+  async #redeliver(): Promise<void> {
+    const now = Date.now();
+    const due = new Set([...this.#held].filter(([, h]) => h.at <= now).map(([tag]) => tag));
+    if (due.size === 0) return;
+    const watches = new Set<TxWatch | OutWatch>();
+    for (const w of this.#txWatches.values()) if (due.has(w.tag)) watches.add(w);
+    for (const w of this.#outWatches.values()) if (due.has(w.tag)) watches.add(w);
+    const reports = this.#progress(watches);
+    // A due tag with nothing left to report (its watches gone) is no longer held.
+    for (const tag of due) {
+      if (!reports.some((r) => r.kind !== 'rebroadcastFailed' && r.tag === tag)) {
+        this.#held.delete(tag);
+      }
+    }
+    await this.#deliver(reports);
+    await this.#persist(false);
   }
 
   // --- persistence ---
@@ -928,7 +1057,6 @@ export class ChainMonitor {
         this.#tracked.set(t.txid, t);
       }
     }
-    this.#reload = false;
   }
 
   #requireRunning(): void {

@@ -61,6 +61,8 @@ export const HEALTH = {
   pricefeed: 'pricefeed',
   p2p: 'p2p',
   offers: 'offers',
+  /** The process manager's per-CFD handling: degraded while some CFD's handling fails. */
+  cfds: 'cfds',
 } as const;
 
 /** How often the maker re-publishes its offers even when the price has not moved: well inside
@@ -432,6 +434,7 @@ export class Daemon {
     const { config, health } = this;
     await this.offers.start();
     this.#stops.push(() => this.offers.stop());
+    this.#reportCfdProblems();
     await this.processManager.start();
     this.#stops.push(() => this.processManager.stop());
     if (this.settlements instanceof CollabSettlementMaker) {
@@ -499,6 +502,27 @@ export class Daemon {
     else for (const addr of config.p2p.makers) this.#superviseMakerConnection(addr);
   }
 
+  /** Health `cfds`: how many CFDs' handling is failing, which, and the last error. */
+  #reportCfdProblems(): void {
+    const { health } = this;
+    const problems = this.processManager.problems;
+    health.report(HEALTH.cfds, { status: 'ok', detail: 'no CFD failing' });
+    const unsubscribe = problems.onChange((cfdId) => {
+      const all = problems.all();
+      const failing = [...all].map(([id, p]) => `${id} (${p.during}: ${p.reason})`);
+      const now = problems.get(cfdId);
+      health.report(HEALTH.cfds, {
+        status: all.size === 0 ? 'ok' : 'degraded',
+        ...(now && { error: new Error(`${cfdId}: ${now.reason}`) }),
+        detail:
+          all.size === 0
+            ? 'no CFD failing'
+            : `${all.size} CFD${all.size === 1 ? '' : 's'} failing, retried: ${failing.join('; ')}`,
+      });
+    });
+    this.#stops.push(unsubscribe);
+  }
+
   /** Chain reachability, then the wallet and the monitor once it answers; a sync per block. */
   #superviseChain(rpc: BitcoinRpc): void {
     const { config, health } = this;
@@ -564,7 +588,7 @@ export class Daemon {
     health.report(HEALTH.monitor, {
       status: m.status === 'ok' ? 'ok' : m.status === 'degraded' ? 'degraded' : 'starting',
       ...(m.lastError ? { error: new Error(m.lastError.message) } : {}),
-      detail: `watching ${m.watching}, tracking ${m.tracking}`,
+      detail: `watching ${m.watching}, tracking ${m.tracking}${m.retrying ? `, ${m.retrying} CFDs' reports held back for retry` : ''}`,
     });
   }
 

@@ -70,6 +70,7 @@ import type { ChainMonitor, ChainReport, SpendReport } from '../chain/monitor.ts
 import type { BitcoinRpc } from '../chain/rpc.ts';
 import type { OracleClient, VerifiedAttestation } from '../oracle/client.ts';
 import type { Wallet } from '../wallet/wallet.ts';
+import { CfdProblems } from './cfd-problems.ts';
 
 /** Where the signed-contract records live (written at setup and rollover, before the event). */
 export interface ContractRecords {
@@ -91,6 +92,8 @@ export interface ProcessManagerDeps {
   readonly wallet?: () => LockWallet | undefined;
   /** How long an unfinished setup waits for its lock before double-spending its own inputs. */
   readonly adoptTimeoutMs?: number;
+  /** Backoff of a failing CFD's retries (node/daemon/cfd-problems.ts). */
+  readonly retryMs?: { readonly first: number; readonly max: number };
   readonly logger: Logger;
 }
 
@@ -104,6 +107,14 @@ export type LockWallet = Pick<
 export const DEFAULT_ADOPT_TIMEOUT_MS = 60 * 60 * 1000;
 
 const lockReservation = (cfdId: string): string => `lock:${cfdId}`;
+
+/** A set-up CFD has no contract record: nothing on chain can be built or recognised for it. */
+export class ContractRecordMissingError extends Error {
+  constructor(cfdId: string) {
+    super(`no contract record for the set-up CFD ${cfdId}`);
+    this.name = 'ContractRecordMissingError';
+  }
+}
 
 /** The outpoints a lock transaction spends, `txid:vout`. */
 function lockInputs(lockHex: string): string[] {
@@ -158,6 +169,11 @@ function oracleEventsOf(logEvents: readonly string[], paths: ClosePaths): string
 export class ProcessManager {
   readonly #d: ProcessManagerDeps;
   readonly #log: Logger;
+  /**
+   * Every per-CFD reaction runs through it: one CFD's failure is logged, shown (health, its view)
+   * and retried, and never stops another CFD or the chain monitor.
+   */
+  readonly problems: CfdProblems;
   readonly #unsubscribe: (() => void)[] = [];
   /** The oracle events of each CFD's live commits, as its last reconcile found them. */
   readonly #liveEvents = new Map<string, ReadonlySet<string>>();
@@ -172,6 +188,10 @@ export class ProcessManager {
   constructor(deps: ProcessManagerDeps) {
     this.#d = deps;
     this.#log = deps.logger.child({ component: 'process-manager' });
+    this.problems = new CfdProblems({
+      logger: this.#log,
+      ...(deps.retryMs && { retryMs: deps.retryMs }),
+    });
   }
 
   /** Reconciles every open CFD, then follows the read model and the oracle. */
@@ -315,6 +335,7 @@ export class ProcessManager {
 
   async stop(): Promise<void> {
     for (const u of this.#unsubscribe.splice(0)) u();
+    this.problems.stop();
     for (const e of this.#unfinished.values()) clearTimeout(e.timer);
     await Promise.allSettled([...this.#queues.values()]);
   }
@@ -324,18 +345,28 @@ export class ProcessManager {
     await Promise.all(this.#d.readModel.openCfds().map((c) => this.#schedule(c.terms!.id)));
   }
 
-  /** Monitor reports arrive here (tag = CFD id). */
+  /**
+   * Monitor reports arrive here (tag = CFD id). A failure is that CFD's problem and is rethrown:
+   * the monitor then holds back only this CFD's reports and delivers them again after a backoff.
+   */
   async onReport(report: ChainReport): Promise<void> {
     if (report.kind === 'rebroadcastFailed') {
       this.#log.warn(report, 'rebroadcast failed');
       return;
     }
+    await this.problems.run(report.tag, 'chain report', () => this.#onReport(report), {
+      rethrow: true,
+    });
+  }
+
+  async #onReport(report: Exclude<ChainReport, { kind: 'rebroadcastFailed' }>): Promise<void> {
     const cfd = await this.#d.readModel.get(report.tag);
     if (cfd?.setup === 'started' && report.kind === 'spent' && this.#unfinished.has(report.tag)) {
       await this.#onUnfinishedSpent(report);
       return;
     }
     const record = cfd && (await this.#d.contracts.get(report.tag));
+    if (cfd?.dlc && !record) throw new ContractRecordMissingError(report.tag);
     if (!cfd?.dlc || !record) return;
     const dlc = cfd.dlc;
     const run = (command: CfdCommand) => this.#execute(report.tag, command);
@@ -430,7 +461,12 @@ export class ProcessManager {
   #schedule(cfdId: string): Promise<void> {
     const previous = this.#queues.get(cfdId) ?? Promise.resolve();
     const next = previous
-      .then(() => this.#reconcile(cfdId))
+      .then(() =>
+        this.problems.run(cfdId, 'reconcile', () => this.#reconcile(cfdId), {
+          retry: () => void this.#schedule(cfdId),
+          clears: ['attestation'],
+        }),
+      )
       .catch((err: unknown) =>
         this.#log.error({ err, cfdId }, 'reconcile failed; retried on the next change'),
       );
@@ -455,10 +491,7 @@ export class ProcessManager {
       return;
     }
     const record = await this.#d.contracts.get(cfdId);
-    if (!record) {
-      this.#log.error({ cfdId }, 'contract record missing for a set-up CFD');
-      return;
-    }
+    if (!record) throw new ContractRecordMissingError(cfdId);
     const dlc = cfd.dlc;
     const paths = closePaths(cfd, record);
     // The events of every live commit: any of them may be the one that confirms.
@@ -528,9 +561,10 @@ export class ProcessManager {
       const relevant =
         cfd.dlc?.oracleEventIds.includes(a.eventId) || this.#liveEvents.get(id)?.has(a.eventId);
       if (!relevant || cfd.attestation) continue;
-      await this.#attest(id, a).catch((err: unknown) =>
-        this.#log.error({ err, cfdId: id }, 'attest failed'),
-      );
+      await this.problems.run(id, 'attestation', () => this.#attest(id, a), {
+        // Reconcile applies the attestation the oracle client keeps.
+        retry: () => void this.#schedule(id),
+      });
     }
   }
 

@@ -162,6 +162,25 @@ describe('ui-server: views', () => {
     assert.equal(cfdView(committed, undefined)!.funding, null);
   });
 
+  it("shows the process manager's problem with the CFD: why, since when, how often retried", () => {
+    const t = terms();
+    const cfd = run(...open(t));
+    assert.equal(cfdView(cfd, undefined)!.problem, null);
+    const problem = {
+      during: 'chain report' as const,
+      reason: 'not a revoked commit',
+      since: 1_700_000_000_500,
+      retries: 3,
+    };
+    const v = cfdView(cfd, undefined, { problemOf: (id) => (id === t.id ? problem : undefined) })!;
+    assert.deepEqual(v.problem, {
+      during: 'chain report',
+      reason: 'not a revoked commit',
+      sinceSecs: 1_700_000_000,
+      retries: 3,
+    });
+  });
+
   it('a short taker closes at the ask; a stale quote is flagged', () => {
     const t = terms({ position: 'short' });
     const v = cfdView(run(...open(t)), quote('49000', '49100', true))!;

@@ -132,6 +132,8 @@ export interface CfdView {
   closingPrice: string | null;
   settledBy: 'collaborative' | 'cet' | 'refund' | 'punish' | null;
   failureReason: string | null;
+  /** This node fails to handle the CFD; retried with backoff, cleared once it succeeds. */
+  problem: { during: string; reason: string; sinceSecs: number; retries: number } | null;
   counterparty: string;
   placedAtSecs: number;
   transactions: { kind: string; txid: string }[];

@@ -2,13 +2,17 @@
 // back, and a taker receiving a maker's feed-following offers over libp2p.
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { CfdRepository } from '../../../eventstore/cfd-repository.ts';
+import { EventStore } from '../../../eventstore/event-store.ts';
 import { parsePrice, price } from '../../../model/units.ts';
 import { EmbeddedChain } from '../../../node/chain/embedded.ts';
 import { loadConfig } from '../../../node/daemon/config.ts';
 import { Daemon, HEALTH } from '../../../node/daemon/daemon.ts';
 import { PriceFeedServer } from '../../../node/pricefeed/server.ts';
-import { tempDir } from '../../helpers/cfd-fixtures.ts';
+import { cfdView } from '../../../ui-server/views.ts';
+import { dlc, tempDir, terms } from '../../helpers/cfd-fixtures.ts';
 import { silent } from '../chain/helpers.ts';
 
 async function freePort(): Promise<number> {
@@ -60,6 +64,7 @@ describe('node/daemon', function () {
 
     assert.equal(status(HEALTH.database), 'ok');
     assert.equal(status(HEALTH.p2p), 'ok');
+    assert.equal(status(HEALTH.cfds), 'ok');
     await until('chain down', () => status(HEALTH.chain) === 'down');
     assert.match(daemon.health.get(HEALTH.chain)?.lastError?.message ?? '', /./);
     assert.equal(status(HEALTH.wallet), 'starting');
@@ -89,6 +94,49 @@ describe('node/daemon', function () {
     assert.ok((daemon.health.get(HEALTH.chain)?.restarts ?? 0) >= 1);
     // The node may have first seen the chain while it was still mining its first blocks.
     await until('wallet at the tip', () => daemon.wallet?.height === chain.height, 30_000);
+  });
+
+  it('a CFD that cannot be handled (its contract record is missing) is shown in health and in its view, retried, and the node runs on', async () => {
+    const dir = await tempDir();
+    cleanups.push(dir.cleanup);
+    // The log holds a set-up CFD whose signed-contract record is gone.
+    const store = await EventStore.open(join(dir.path, 'events'));
+    const cfds = new CfdRepository(store);
+    await cfds.execute('cfd-lost', { type: 'placeOrder', terms: terms({ id: 'cfd-lost' }) });
+    await cfds.execute('cfd-lost', { type: 'startContractSetup' });
+    await cfds.execute('cfd-lost', { type: 'completeContractSetup', dlc: dlc() });
+    await store.close();
+    const config = await loadConfig({
+      role: 'taker',
+      flags: {
+        datadir: dir.path,
+        network: 'regtest',
+        'chain-rpc': `http://127.0.0.1:${await freePort()}`,
+        'chain-user': 'u',
+        'chain-password': 'p',
+        pricefeed: `ws://127.0.0.1:${await freePort()}/realtime`,
+      },
+    });
+    const daemon = await Daemon.start(config, { logger: silent });
+    cleanups.push(() => daemon.stop());
+    const cfdHealth = () => daemon.health.get(HEALTH.cfds);
+    await until('cfds degraded', () => cfdHealth()?.status === 'degraded');
+    assert.match(
+      cfdHealth()?.detail ?? '',
+      /^1 CFD failing, retried: cfd-lost \(reconcile: no contract record/,
+    );
+    assert.match(cfdHealth()?.lastError?.message ?? '', /^cfd-lost: no contract record/);
+    await until(
+      'retried',
+      () => (daemon.processManager.problems.get('cfd-lost')?.retries ?? 0) >= 1,
+    );
+    const cfd = await daemon.readModel.get('cfd-lost');
+    const view = cfdView(cfd!, undefined, {
+      problemOf: (id) => daemon.processManager.problems.get(id),
+    });
+    assert.equal(view?.problem?.during, 'reconcile');
+    assert.match(view?.problem?.reason ?? '', /no contract record for the set-up CFD cfd-lost/);
+    assert.equal(daemon.health.get(HEALTH.p2p)?.status, 'ok');
   });
 
   it('a taker connects to its maker and receives offers that follow the feed', async () => {

@@ -1,7 +1,7 @@
 // CFD tables (open and closed) with what the user may do now, and the detail of one CFD.
 import { useState } from 'react';
 import { post } from '../api';
-import { btc, duration, group, sats, shortId, shortTime, signed, until, usd } from '../format';
+import { ago, btc, duration, group, sats, shortId, shortTime, signed, until, usd } from '../format';
 import type { CfdAction, CfdView, Role } from '../types';
 import { CfdDetail } from './CfdDetail';
 import { ConfirmDialog, Loading, Panel, StateBadge, useNow } from './common';
@@ -195,6 +195,7 @@ function CfdTable({
               <td>
                 <StateBadge state={c.state} />
                 {c.failureReason && <div className="muted small">{c.failureReason}</div>}
+                {c.problem && <ProblemLine problem={c.problem} now={now} />}
                 {c.funding && <FundingLine funding={c.funding} now={now} />}
                 {c.settlementProposal && (
                   <div className="muted small">
@@ -271,6 +272,26 @@ function CfdTable({
  * Until when an open position is funded — its settlement event, where it settles at the oracle's
  * price unless a rollover moves it on — and whether rollovers keep it going (ItchySats #1260).
  */
+/** This node fails to handle the CFD (other CFDs are unaffected); it retries on its own. */
+export function ProblemLine({
+  problem: p,
+  now,
+}: {
+  problem: NonNullable<CfdView['problem']>;
+  now: number;
+}) {
+  return (
+    <div
+      className="warn small"
+      data-testid="cfd-problem"
+      title={`This node keeps failing to handle this CFD (${p.during}) and retries with backoff; your other positions are unaffected. Check the node's log for this CFD id.`}
+    >
+      failing since {ago(p.sinceSecs * 1000, now)}
+      {p.retries > 0 && `, retried ${p.retries}×`}: {p.reason}
+    </div>
+  );
+}
+
 export function FundingLine({
   funding: f,
   now,
