@@ -171,6 +171,13 @@ export class Daemon {
       dlcStore: this.contracts,
       wallet: this.#walletForOrders(),
       oracle: this.#oracleForOrders(),
+      chain: {
+        // The counterparty's lock inputs, checked before we sign the lock.
+        getTxOut: (...a) => {
+          if (!this.rpc) throw new DisconnectedError('chain backend (none configured)');
+          return this.rpc.getTxOut(...a);
+        },
+      },
       pool: this.pool,
       offers: () => this.offers.published,
       ...(config.role === 'maker'
