@@ -372,7 +372,9 @@ export class OrderProtocol {
           case 'checkInputs': {
             const signal = AbortSignal.timeout(this.#timeouts.chainCheckMs);
             const outputs = await Promise.all(
-              request.inputs.map((i) => this.#init.chain.getTxOut(i.txid, i.vout, true, { signal })),
+              request.inputs.map((i) =>
+                this.#init.chain.getTxOut(i.txid, i.vout, true, { signal }),
+              ),
             );
             return { type: 'inputsChecked', outputs };
           }

@@ -73,11 +73,7 @@ import {
   P2WPKH_INPUT_VBYTES,
   P2WPKH_OUTPUT_VBYTES,
 } from './constants.ts';
-import {
-  ImmatureLockInputError,
-  LockInputMismatchError,
-  MissingLockInputError,
-} from './errors.ts';
+import { ImmatureLockInputError, LockInputMismatchError, MissingLockInputError } from './errors.ts';
 import type {
   DecisionMsg,
   LockSignatureMsg,

@@ -78,7 +78,9 @@ export class FakeNode {
   /** A real chain for the lock-input check (instead of the fake chain). */
   chain: OrderChain | undefined;
   /** A real wallet: funds, signs and releases (instead of the fake coins). */
-  wallet: Pick<OrderWallet, 'reserveFunding' | 'release' | 'signPsbt' | 'receiveAddress'> | undefined;
+  wallet:
+    | Pick<OrderWallet, 'reserveFunding' | 'release' | 'signPsbt' | 'receiveAddress'>
+    | undefined;
 
   constructor(oracle: TestOracle, fakeChain: FakeChain = new Map()) {
     this.oracle = oracle;
@@ -98,8 +100,7 @@ export class FakeNode {
         if (e.type === 'release') {
           this.reserved.delete(e.reservationId);
           this.wallet?.release(e.reservationId);
-        }
-        else if (e.type === 'persist') this.persisted.push(e.record);
+        } else if (e.type === 'persist') this.persisted.push(e.record);
         else {
           const id = e.command.type === 'placeOrder' ? e.command.terms.id : this.#lastId!;
           const cfd = this.cfds.get(id) ?? EMPTY_CFD;
