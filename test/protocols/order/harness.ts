@@ -12,10 +12,11 @@ import { apply, type Cfd, type CfdEvent, decide, EMPTY_CFD } from '../../../mode
 import type { Offer } from '../../../model/offer.ts';
 import { nextEventTime, oracleEventId } from '../../../model/oracle-event.ts';
 import { parseFundingRate, price } from '../../../model/units.ts';
+import { outputScript } from '../../../node/wallet/keys.ts';
 import { adaptorWork } from '../../../protocols/handler.ts';
 import { runSetup, type SetupExecutor } from '../../../protocols/order/driver.ts';
-import type { OrderChain, OrderWallet } from '../../../protocols/order/order.ts';
 import { type SetupMessage, SetupMessageSchema } from '../../../protocols/order/messages.ts';
+import type { OrderChain, OrderWallet } from '../../../protocols/order/order.ts';
 import {
   type ChainOutput,
   MakerSetup,
@@ -26,7 +27,6 @@ import {
   TakerSetup,
 } from '../../../protocols/order/setup.ts';
 import { newOracle, type TestOracle } from '../../helpers/contract-fixtures.ts';
-import { outputScript } from '../../../node/wallet/keys.ts';
 import { type Key, newKey, p2wpkh } from '../../node/chain/helpers.ts';
 import { Pipe, type Tamper as PipeTamper, PipeTransport } from '../pipe.ts';
 
