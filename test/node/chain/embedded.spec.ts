@@ -91,7 +91,7 @@ describe('embedded regtest chain', () => {
       assert.equal((await rpc.getTransaction(spend.getId()))?.confirmations, 1);
     });
 
-    it("answers gettxout as Core does: null once a mempool transaction spends the output, unless include_mempool is false", async () => {
+    it('answers gettxout as Core does: null once a mempool transaction spends the output, unless include_mempool is false', async () => {
       const key = newKey();
       const { address, output } = p2wpkh(key);
       const funded = await chain.fund(address, 60_000n);
