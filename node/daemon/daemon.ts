@@ -272,6 +272,8 @@ export class Daemon {
       rpc: () => this.rpc,
       wallet: () => this.#wallet,
       adoptTimeoutMs: config.time.setupAdoptTimeoutSecs * 1000,
+      lockConfirmTimeoutMs: config.time.lockConfirmTimeoutSecs * 1000,
+      clock: parts.clock,
       logger: parts.log,
     });
   }

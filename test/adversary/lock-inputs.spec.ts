@@ -8,19 +8,32 @@
 // Here the victim is a real wallet on the embedded chain, its lock-input check asks that chain;
 // the attacker is the in-memory harness's fake node lying in its parameters, run by the real
 // setup machine over the wire schema. Each attack runs against a victim maker and a victim taker.
+//
+// After the check, the attacker can still keep the lock out of every mempool (double-spend its
+// checked input, which we cannot prevent). The victim's process manager then double-spends its own
+// lock inputs once the lock deadline passed and fails the CFD when that confirms.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
+import { Transaction } from 'bitcoinjs-lib';
+import { dlcSummary } from '../../dlc/contract.ts';
+import { CfdReadModel } from '../../eventstore/cfd-read-model.ts';
+import { CfdRepository } from '../../eventstore/cfd-repository.ts';
+import { DlcStore } from '../../eventstore/dlc-store.ts';
+import { EventStore } from '../../eventstore/event-store.ts';
 import type { Sats } from '../../model/units.ts';
 import { broadcast } from '../../node/chain/broadcast.ts';
 import { EmbeddedChain } from '../../node/chain/embedded.ts';
+import { ChainMonitor } from '../../node/chain/monitor.ts';
 import { BitcoinRpc } from '../../node/chain/rpc.ts';
+import { ProcessManager } from '../../node/daemon/process-manager.ts';
 import { Wallet } from '../../node/wallet/wallet.ts';
 import type { PartyFunding, SetupResult } from '../../protocols/order/setup.ts';
 import { tempDir } from '../helpers/cfd-fixtures.ts';
 import { type Key, newKey, p2wpkh, silent, spendP2wpkh } from '../node/chain/helpers.ts';
-import { type FakeNode, runPair } from '../protocols/order/harness.ts';
+import { type FakeNode, NOW, runPair } from '../protocols/order/harness.ts';
 
 /** What the attacker puts in its parameters, prepared on the chain before the run. */
 interface Claim {
@@ -190,6 +203,111 @@ describe('adversary: lock inputs checked against the chain (issue #11, attack 5)
         }
       });
     }
+  }
+
+  /** Polls `check` every 25 ms until it holds (or fails after 30 s, naming `what`). */
+  async function until<T>(what: string, check: () => Promise<T | undefined | false>): Promise<T> {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const v = await check();
+      if (v) return v;
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await sleep(25);
+    }
+  }
+
+  for (const victimRole of ['maker', 'taker'] as const) {
+    const attackerRole = victimRole === 'maker' ? 'taker' : 'maker';
+    it(`the ${attackerRole} double-spends its checked input after setup: past the lock deadline the ${victimRole} double-spends its own lock input back and fails the CFD, nothing lost but the sweep fee`, async () => {
+      const wallet = await fundedWallet();
+      const before = wallet.balance();
+      let attacker: FakeNode | undefined;
+      let coin: Awaited<ReturnType<typeof coinOf>> | undefined;
+      const r = await runPair({
+        setup: async (nodes) => {
+          nodes[victimRole].wallet = wallet;
+          nodes[victimRole].chain = rpc;
+          attacker = nodes[attackerRole];
+          attacker.chain = rpc;
+          coin = await coinOf(attacker.funding);
+          lie(attacker, coin); // the truth: a confirmed coin of its own
+        },
+      });
+      const outcome = r[victimRole];
+      assert.ok(outcome.type === 'completed', outcome.type === 'completed' ? '' : outcome.reason);
+      // The attacker spends its lock input elsewhere (paying enough that the lock cannot replace it).
+      const away = spendP2wpkh(attacker!.funding, coin!, p2wpkh(newKey()).output, 100_000n);
+      await broadcast(rpc, away.toHex());
+      // The victim's node as the daemon leaves it: the CFD set up, the lock recorded in its wallet.
+      const record = outcome.record;
+      const lock = Transaction.fromHex(record.lock.txHex);
+      const ownInputs = lock.ins
+        .map((i) => `${Buffer.from(i.hash).reverse().toString('hex')}:${i.index}`)
+        .filter((o) => wallet.utxos().some((u) => `${u.txid}:${u.vout}` === o));
+      assert.equal(ownInputs.length, 1);
+      await wallet.recordOwnTransaction(record.lock.txHex);
+      const store = await EventStore.open(join(dir.path, `events-${victimRole}`));
+      const readModel = await CfdReadModel.open(store);
+      const cfds = new CfdRepository(store);
+      const contracts = new DlcStore(store);
+      const terms = r[`${victimRole}Node`].cfds.get(r.orderId)!.terms!;
+      await contracts.put(r.orderId, record);
+      await cfds.execute(r.orderId, { type: 'placeOrder', terms });
+      await cfds.execute(r.orderId, { type: 'startContractSetup' });
+      await cfds.execute(r.orderId, { type: 'completeContractSetup', dlc: dlcSummary(record) });
+      let pm!: ProcessManager;
+      const monitor = new ChainMonitor({
+        rpc,
+        dataDir: join(dir.path, `monitor-${victimRole}`),
+        pollIntervalMs: 50,
+        onReport: (report) => pm.onReport(report),
+      });
+      const t0 = Date.now();
+      pm = new ProcessManager({
+        cfds,
+        readModel,
+        contracts,
+        monitor: () => monitor,
+        oracle: undefined,
+        rpc: () => rpc,
+        wallet: () => wallet,
+        lockConfirmTimeoutMs: 1_500,
+        // The order was placed at NOW (the harness's clock), just now.
+        clock: () => NOW * 1000 + (Date.now() - t0),
+        logger: silent,
+      });
+      try {
+        await monitor.start();
+        await pm.start();
+        await wallet.sync(); // the lock is in no mempool: the wallet frees our coin again
+        const [ours] = ownInputs;
+        const [txid, vout] = [ours!.split(':')[0]!, Number(ours!.split(':')[1])];
+        // Past the deadline our coin is spent in the mempool — not by the lock, which cannot get in.
+        await until('our lock input double-spent', async () =>
+          (await rpc.getTxOut(txid, vout, true)) === null ? true : undefined,
+        );
+        assert.equal(await rpc.getMempoolEntry(record.lock.txid), null);
+        await chain.mine(1);
+        const failed = await until('the CFD failed', async () => {
+          const cfd = await readModel.get(r.orderId);
+          return cfd?.setup === 'failed' ? cfd : undefined;
+        });
+        assert.match(failed.failureReason!, /can no longer confirm/);
+        await wallet.sync();
+        const after = wallet.balance();
+        // One P2WPKH input swept to one output at the commit fee rate: 11 + 68 + 31 vbytes.
+        const sweepFee = 110n * record.commit.feeRate;
+        assert.equal(after.confirmed, before.confirmed - sweepFee);
+        assert.equal(after.unconfirmed, 0n);
+        assert.equal(after.reserved, 0n);
+        assert.equal(after.spendable, after.confirmed);
+      } finally {
+        await pm.stop();
+        await monitor.stop();
+        await readModel.close();
+        await store.close();
+      }
+    });
   }
 
   it('honest parties with confirmed coins still complete, and the lock confirms', async () => {
