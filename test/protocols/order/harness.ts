@@ -227,6 +227,7 @@ export async function runPair(
     takerTamper?: Tamper;
     makerTamper?: Tamper;
     makerTimelocks?: { cet: number; refund: number };
+    makerMinInputConfirmations?: number;
     setup?: (nodes: { taker: FakeNode; maker: FakeNode }) => void | Promise<void>;
   } = {},
 ): Promise<PairResult> {
@@ -260,6 +261,9 @@ export async function runPair(
     timelocks: options.makerTimelocks ?? TIMELOCKS,
     now: NOW,
     counterpartyPeerId: 'taker-peer',
+    ...(options.makerMinInputConfirmations !== undefined && {
+      minInputConfirmations: options.makerMinInputConfirmations,
+    }),
   });
   const toMaker = new Pipe();
   const toTaker = new Pipe();
