@@ -124,6 +124,8 @@ declare module 'bcoin' {
     addTX(tx: TX): Promise<string[] | null>;
     hasOrphan(hash: string): boolean;
     removeOrphan(hash: string): boolean;
+    /** True if a mempool transaction spends the output (hash in internal byte order, hex). */
+    isSpent(hash: string, index: number): boolean;
   }
 
   interface Pool extends Closable {

@@ -9,6 +9,9 @@
  * - segwit is active from the start (the chain is mined to {@link SEGWIT_ACTIVE_HEIGHT});
  * - `sendrawtransaction` validates before it answers and returns Core's error codes (stock bcoin
  *   answers with the txid before validating and drops a rejection silently);
+ * - `gettxout <txid> <n> true` answers null for an output spent by a mempool transaction, as Core
+ *   does (stock bcoin still returns the confirmed coin); with `false` it reads only the confirmed
+ *   UTXO set, ignoring the mempool, as Core does;
  * - RPC auth checks user and password, with a Core-style cookie (`__cookie__:<hex>`) by default;
  * - `sendtoaddress <address> <btc>` pays from the faucet; `generatetoaddress` is serialised with
  *   the auto-miner so two miners never race for the same tip.
@@ -473,6 +476,23 @@ export class EmbeddedChain {
         }
         await this.#accept(tx);
         return tx.txid();
+      };
+    }
+    const gettxout = calls.gettxout;
+    if (gettxout) {
+      calls.gettxout = async (params, help) => {
+        const [txid, n, includeMempool = true] = params;
+        if (
+          !help &&
+          includeMempool !== false &&
+          typeof txid === 'string' &&
+          /^[0-9a-fA-F]{64}$/.test(txid) &&
+          typeof n === 'number' &&
+          this.#node.mempool.isSpent(Buffer.from(txid, 'hex').reverse().toString('hex'), n)
+        ) {
+          return null;
+        }
+        return gettxout.call(this.#node.rpc, params, help); // bweb calls handlers on the RPC
       };
     }
     calls.sendtoaddress = async (params) => {

@@ -36,8 +36,8 @@
  * the next tick retries from where it stopped. A reorg deeper than the hash window cannot be
  * followed safely; health then shows {@link ReorgTooDeepError} and the monitor does not advance.
  *
- * Finding mempool spends needs the inputs of every mempool transaction (bcoin's `gettxout` does
- * not see mempool spends), fetched once per transaction and cached, and only while some watched
+ * Finding mempool spends needs the inputs of every mempool transaction (`gettxout` says an output
+ * is spent, never by what), fetched once per transaction and cached, and only while some watched
  * outpoint has no confirmed spend: cheap on regtest, a warm-up of many RPCs on a mainnet mempool.
  *
  * @example

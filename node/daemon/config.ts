@@ -51,6 +51,13 @@ const TimeSchema = z.object({
    * the lock before the node double-spends its own lock inputs (process-manager.ts).
    */
   setupAdoptTimeoutSecs: seconds.default(3600),
+  /**
+   * How long after an order a set-up CFD's lock may stay out of the mempool, unconfirmed, before
+   * the node double-spends its own lock inputs and fails the CFD (process-manager.ts): an hour of
+   * rebroadcasts outlasts a relay hiccup and bounds the counterparty's option on a lock only it
+   * could get mined.
+   */
+  lockConfirmTimeoutSecs: seconds.default(3600),
 });
 
 const MakerSchema = z.object({
@@ -194,6 +201,7 @@ export const FLAGS = {
   'protocol-timeout-ms': 'time.protocolTimeoutMs',
   'chain-poll-ms': 'time.chainPollMs',
   'setup-adopt-timeout': 'time.setupAdoptTimeoutSecs',
+  'lock-confirm-timeout': 'time.lockConfirmTimeoutSecs',
   'auto-accept': 'maker.autoAccept',
   spread: 'maker.spreadBps',
 } as const satisfies Record<string, string>;
@@ -212,6 +220,7 @@ const NUMBERS = new Set([
   'time.protocolTimeoutMs',
   'time.chainPollMs',
   'time.setupAdoptTimeoutSecs',
+  'time.lockConfirmTimeoutSecs',
   'maker.spreadBps',
 ]);
 const BOOLEANS = new Set(['maker.autoAccept']);

@@ -173,6 +173,13 @@ export class Daemon {
       dlcStore: this.contracts,
       wallet: this.#walletForOrders(),
       oracle: this.#oracleForOrders(),
+      chain: {
+        // The counterparty's lock inputs, checked before we sign the lock.
+        getTxOut: (...a) => {
+          if (!this.rpc) throw new DisconnectedError('chain backend (none configured)');
+          return this.rpc.getTxOut(...a);
+        },
+      },
       pool: this.pool,
       offers: () => this.offers.published,
       ...(config.role === 'maker'
@@ -267,6 +274,8 @@ export class Daemon {
       rpc: () => this.rpc,
       wallet: () => this.#wallet,
       adoptTimeoutMs: config.time.setupAdoptTimeoutSecs * 1000,
+      lockConfirmTimeoutMs: config.time.lockConfirmTimeoutSecs * 1000,
+      clock: parts.clock,
       logger: parts.log,
     });
   }

@@ -40,6 +40,14 @@
  *     only way to be sure the lock cannot confirm later — and fails the setup once that confirms.
  *     A peer that completed broadcasts the lock at once (and again on every restart and block),
  *     so a lock that exists is seen long before the bound.
+ *
+ * A completed setup whose lock is neither confirmed nor in the mempool `lockConfirmTimeoutMs`
+ * after the order was placed (a counterparty input double-spent after we checked it, a lock below
+ * every mempool's fee floor, anything that keeps it out) is ended by the node: it double-spends its
+ * own lock inputs back to itself, and the CFD is failed once that confirms (as for any other spend
+ * of a lock input). A lock kept out of mempools is an option for the counterparty — it holds the
+ * signed lock and could have it mined, out of band, when the price suits it — so the bound is
+ * short. A lock in the mempool can confirm without anyone's help and is left to do so.
  */
 import { Transaction } from 'bitcoinjs-lib';
 import type { Logger } from 'pino';
@@ -65,7 +73,7 @@ import {
   type RolloverContractRecord,
   revokedCommits,
 } from '../../protocols/rollover/contract.ts';
-import { broadcast } from '../chain/broadcast.ts';
+import { broadcast, locate } from '../chain/broadcast.ts';
 import type { ChainMonitor, ChainReport, SpendReport } from '../chain/monitor.ts';
 import type { BitcoinRpc } from '../chain/rpc.ts';
 import type { OracleClient, VerifiedAttestation } from '../oracle/client.ts';
@@ -94,6 +102,13 @@ export interface ProcessManagerDeps {
   readonly adoptTimeoutMs?: number;
   /** Backoff of a failing CFD's retries (node/daemon/cfd-problems.ts). */
   readonly retryMs?: { readonly first: number; readonly max: number };
+  /**
+   * How long after the order was placed a completed setup's lock may stay out of the mempool and
+   * unconfirmed before the node double-spends its own lock inputs (module doc).
+   */
+  readonly lockConfirmTimeoutMs?: number;
+  /** Milliseconds since the epoch, the clock `placedAt` was taken with. @default Date.now */
+  readonly clock?: () => number;
   readonly logger: Logger;
 }
 
@@ -105,6 +120,16 @@ export type LockWallet = Pick<
 
 /** Default bound on waiting for the lock of an unfinished setup (see the module doc). */
 export const DEFAULT_ADOPT_TIMEOUT_MS = 60 * 60 * 1000;
+
+/**
+ * Default bound on a completed setup's lock staying out of the mempool: an hour (six blocks) of
+ * rebroadcasts on every block outlasts a node or relay hiccup, and bounds the counterparty's option
+ * on a lock only it could have mined to well within one settlement interval.
+ */
+export const DEFAULT_LOCK_CONFIRM_TIMEOUT_MS = 60 * 60 * 1000;
+
+/** Past the lock deadline, a lock in the mempool (or our coins not yet free) is looked at again this often. */
+const LOCK_RECHECK_MS = 10 * 60 * 1000;
 
 const lockReservation = (cfdId: string): string => `lock:${cfdId}`;
 
@@ -184,6 +209,8 @@ export class ProcessManager {
     string,
     { deadline: number; timer?: NodeJS.Timeout; swept?: string }
   >();
+  /** Completed setups whose lock is not confirmed: the timer of the next look, our sweep if any. */
+  readonly #lockDeadlines = new Map<string, { timer?: NodeJS.Timeout; swept?: string }>();
 
   constructor(deps: ProcessManagerDeps) {
     this.#d = deps;
@@ -291,6 +318,55 @@ export class ProcessManager {
     await this.#publish(monitor, sweep.hex);
   }
 
+  /**
+   * A completed setup's lock past its deadline, neither in the mempool nor confirmed: double-spend
+   * our own lock inputs back to ourselves; the spend confirming fails the CFD (`onReport`).
+   * Before the deadline, arms a timer for it; after, looks again every {@link LOCK_RECHECK_MS}.
+   */
+  async #enforceLockDeadline(cfd: Cfd, record: ContractRecord, monitor: ChainMonitor) {
+    const cfdId = cfd.terms!.id;
+    const timeout = this.#d.lockConfirmTimeoutMs ?? DEFAULT_LOCK_CONFIRM_TIMEOUT_MS;
+    const deadline = cfd.terms!.placedAt * 1000 + timeout;
+    const now = (this.#d.clock ?? Date.now)();
+    const entry = this.#lockDeadlines.get(cfdId) ?? {};
+    this.#lockDeadlines.set(cfdId, entry);
+    clearTimeout(entry.timer);
+    const wait = now < deadline ? deadline - now : Math.min(timeout, LOCK_RECHECK_MS);
+    entry.timer = setTimeout(() => void this.#schedule(cfdId), wait + 10);
+    entry.timer.unref?.();
+    const rpc = this.#d.rpc();
+    const wallet = this.#d.wallet?.();
+    if (now < deadline || entry.swept || !rpc || !wallet) return;
+    const outputs = Transaction.fromHex(record.lock.txHex).outs.length;
+    if (await locate(rpc, record.lock.txid, outputs)) return; // it can confirm on its own
+    // Our coins, unless the wallet still counts them spent by the lock (its next sync frees them).
+    const own = wallet.reserveOutpoints(lockReservation(cfdId), lockInputs(record.lock.txHex));
+    if (own.length === 0) return;
+    const sweep = wallet.sweepOutpoints(own, record.commit.feeRate);
+    entry.swept = sweep.txid;
+    this.#log.warn(
+      { cfdId, lockTxid: record.lock.txid, sweep: sweep.txid },
+      'the lock is not in the mempool past its deadline: double-spending our lock inputs',
+    );
+    await wallet.recordOwnTransaction(sweep.hex);
+    await this.#publish(monitor, sweep.hex);
+  }
+
+  /** The lock confirmed or the CFD ended: no more deadline; a sweep that lost is not rebroadcast. */
+  #endLockDeadline(cfdId: string): void {
+    const entry = this.#lockDeadlines.get(cfdId);
+    if (!entry) return;
+    clearTimeout(entry.timer);
+    this.#lockDeadlines.delete(cfdId);
+    this.#d.wallet?.()?.release(lockReservation(cfdId));
+    if (entry.swept) {
+      this.#d
+        .monitor()
+        ?.untrackBroadcast(entry.swept)
+        .catch((err: unknown) => this.#log.debug({ err, cfdId }, 'could not untrack our sweep'));
+    }
+  }
+
   /** Where a watch rescans from for what happened while we were down: the last day of blocks. */
   async #rescanFrom(): Promise<number | undefined> {
     const tip = await this.#d
@@ -337,6 +413,7 @@ export class ProcessManager {
     for (const u of this.#unsubscribe.splice(0)) u();
     this.problems.stop();
     for (const e of this.#unfinished.values()) clearTimeout(e.timer);
+    for (const e of this.#lockDeadlines.values()) clearTimeout(e.timer);
     await Promise.allSettled([...this.#queues.values()]);
   }
 
@@ -486,6 +563,9 @@ export class ProcessManager {
       return;
     }
     if (cfd && cfd.setup !== 'started') this.#unfinished.delete(cfdId);
+    if (!cfd?.dlc || cfd.settled || cfd.setup === 'failed' || cfd.lockConfirmed) {
+      this.#endLockDeadline(cfdId);
+    }
     if (!cfd?.dlc || cfd.settled || cfd.setup === 'failed') {
       this.#liveEvents.delete(cfdId);
       return;
@@ -517,6 +597,7 @@ export class ProcessManager {
           ...(fromHeight !== undefined && { fromHeight }),
         });
       }
+      await this.#enforceLockDeadline(cfd, record, monitor);
     }
 
     // The commit to follow for the CET and refund locks: the one that confirmed (ours, or whichever

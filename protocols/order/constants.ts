@@ -57,3 +57,16 @@ export const P2WPKH_OUTPUT_VBYTES = 31n;
 /** A maker takes orders from many takers at once; a taker places a few at a time. */
 export const MAX_INBOUND_STREAMS = 32;
 export const MAX_OUTBOUND_STREAMS = 8;
+
+/**
+ * Confirmations each of the counterparty's lock inputs needs before we sign the lock. One: an
+ * unconfirmed parent can be replaced or double-spent by its owner after we signed (RBF, or a
+ * conflicting transaction sent straight to miners — mempools differ), which leaves a lock that
+ * never confirms and that the owner could revive later, when the price suits it. Our own wallet
+ * funds from confirmed coins only, so an honest peer's inputs are confirmed too.
+ */
+export const MIN_LOCK_INPUT_CONFIRMATIONS = 1;
+/** Blocks before a coinbase output may be spent (consensus). */
+export const COINBASE_MATURITY = 100;
+/** Bound on asking the chain backend for the counterparty's lock inputs (one `gettxout` each). */
+export const CHAIN_CHECK_TIMEOUT_MS = 10_000;

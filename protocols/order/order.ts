@@ -29,6 +29,7 @@ import {
 } from '../handler.ts';
 import {
   ACK_TIMEOUT_MS,
+  CHAIN_CHECK_TIMEOUT_MS,
   DECISION_TIMEOUT_MS,
   MAKER_DECISION_TIMEOUT_MS,
   MAX_INBOUND_STREAMS,
@@ -43,6 +44,7 @@ import { runSetup, type SetupExecutor, type SetupTransport } from './driver.ts';
 import { UnknownPendingOrderError } from './errors.ts';
 import { SetupMessageSchema, type SetupMessageType } from './messages.ts';
 import {
+  type ChainOutput,
   MakerSetup,
   type SetupEffect,
   type SetupOutcome,
@@ -66,6 +68,20 @@ export type OrderWallet = Pick<
 /** What the protocol needs of the oracle client. */
 export type OrderOracle = Pick<OracleClient, 'announcement' | 'fetchEvent' | 'publicKey'>;
 
+/**
+ * What the protocol needs of the chain: the unspent output at an outpoint (Bitcoin Core's
+ * `gettxout`; with `includeMempool` an output spent in the mempool is null, as in Core), to check
+ * the counterparty's lock inputs before we sign the lock. A `BitcoinRpc` is one.
+ */
+export interface OrderChain {
+  getTxOut(
+    txid: string,
+    vout: number,
+    includeMempool: boolean,
+    options: { signal: AbortSignal },
+  ): Promise<ChainOutput | null>;
+}
+
 /** Read timeouts per awaited message, overridable for tests. */
 export interface OrderTimeouts {
   readonly orderMs: number;
@@ -74,6 +90,8 @@ export interface OrderTimeouts {
   readonly ackMs: number;
   readonly writeMs: number;
   readonly makerDecisionMs: number;
+  /** Bound on the chain check of the counterparty's lock inputs. */
+  readonly chainCheckMs: number;
 }
 
 export const DEFAULT_ORDER_TIMEOUTS: OrderTimeouts = {
@@ -83,6 +101,7 @@ export const DEFAULT_ORDER_TIMEOUTS: OrderTimeouts = {
   ackMs: ACK_TIMEOUT_MS,
   writeMs: WRITE_TIMEOUT_MS,
   makerDecisionMs: MAKER_DECISION_TIMEOUT_MS,
+  chainCheckMs: CHAIN_CHECK_TIMEOUT_MS,
 };
 
 export interface OrderProtocolInit {
@@ -91,6 +110,10 @@ export interface OrderProtocolInit {
   readonly dlcStore: DlcStore;
   readonly wallet: OrderWallet;
   readonly oracle: OrderOracle;
+  /** The counterparty's lock inputs are checked against it before we sign the lock. */
+  readonly chain: OrderChain;
+  /** Confirmations each counterparty lock input needs. @default MIN_LOCK_INPUT_CONFIRMATIONS */
+  readonly minInputConfirmations?: number;
   /** Adaptor signatures of the CET set over all cores; inline on the event loop when absent. */
   readonly pool?: AdaptorWorkerPool;
   /** Maker: the offers published now (an order must name one). */
@@ -211,6 +234,7 @@ export class OrderProtocol {
       now: this.#clock(),
       counterpartyPeerId: maker.toString(),
       policy: this.#init.orderPolicy ?? DEFAULT_ORDER_POLICY,
+      ...this.#minConfirmations(),
     });
     const first = machine.start();
     const log = this.#log.child({ orderId, peer: maker.toString(), role: 'taker' });
@@ -235,6 +259,7 @@ export class OrderProtocol {
       now: this.#clock(),
       counterpartyPeerId: peer.toString(),
       policy: this.#init.orderPolicy ?? DEFAULT_ORDER_POLICY,
+      ...this.#minConfirmations(),
     });
     const log = this.#log.child({ peer: peer.toString(), role: 'maker' });
     const io = withFailPoints(
@@ -245,6 +270,11 @@ export class OrderProtocol {
     );
     const outcome = await runSetup(machine, machine.start(), io.transport, io.executor, log);
     this.#finish(machine.cfdId ?? '(none)', peer.toString(), outcome, log);
+  }
+
+  #minConfirmations(): { minInputConfirmations?: number } {
+    const n = this.#init.minInputConfirmations;
+    return n === undefined ? {} : { minInputConfirmations: n };
   }
 
   #finish(orderId: string, peer: string, outcome: SetupOutcome, log: Logger): OrderOutcome {
@@ -339,6 +369,15 @@ export class OrderProtocol {
           case 'encrypt':
           case 'verify':
             return adaptorWork(pool, request);
+          case 'checkInputs': {
+            const signal = AbortSignal.timeout(this.#timeouts.chainCheckMs);
+            const outputs = await Promise.all(
+              request.inputs.map((i) =>
+                this.#init.chain.getTxOut(i.txid, i.vout, true, { signal }),
+              ),
+            );
+            return { type: 'inputsChecked', outputs };
+          }
           case 'signLock':
             wallet.signPsbt(request.psbt);
             return { type: 'lockSigned', psbt: request.psbt };

@@ -16,9 +16,12 @@
  * randomness (keys come in with the init), so two of them can be driven against each other in
  * memory and every abort point tested.
  *
- * Safety: our lock signature leaves only after every counterparty signature verified and the
- * contract record (with our keys) is persisted, so if the peer publishes the lock we can always
- * get out alone. `ContractSetupCompleted` is recorded only after the final record is persisted.
+ * Safety: our lock signature leaves only after every counterparty signature verified, every lock
+ * input of the counterparty checked against the chain (`checkInputs`: confirmed, unspent — mempool
+ * spends included — and paying exactly the amount and script it claimed, so the margin and fee
+ * arithmetic, done on the claimed amounts, is real), and the contract record (with our keys) is
+ * persisted, so if the peer publishes the lock we can always get out alone, and a lock whose
+ * counterparty inputs never existed or are spent is refused before anything irreversible. `ContractSetupCompleted` is recorded only after the final record is persisted.
  */
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
@@ -63,7 +66,14 @@ import {
   type VerifyRequest,
 } from '../contract-signing.ts';
 import { Abort, step as machineStep, StateMachine } from '../machine.ts';
-import { LOCK_SHARED_VBYTES, P2WPKH_INPUT_VBYTES, P2WPKH_OUTPUT_VBYTES } from './constants.ts';
+import {
+  COINBASE_MATURITY,
+  LOCK_SHARED_VBYTES,
+  MIN_LOCK_INPUT_CONFIRMATIONS,
+  P2WPKH_INPUT_VBYTES,
+  P2WPKH_OUTPUT_VBYTES,
+} from './constants.ts';
+import { ImmatureLockInputError, LockInputMismatchError, MissingLockInputError } from './errors.ts';
 import type {
   DecisionMsg,
   LockSignatureMsg,
@@ -104,6 +114,25 @@ export interface PartyFunding {
   readonly payoutScript: string;
 }
 
+/** A lock input as a party claims it (the PSBT's `witnessUtxo`): its outpoint, amount and script. */
+export interface LockInputClaim {
+  readonly txid: string;
+  readonly vout: number;
+  readonly value: Sats;
+  /** scriptPubKey hex. */
+  readonly script: string;
+}
+
+/** An unspent output as the chain reports it (Bitcoin Core's `gettxout`, mempool included). */
+export interface ChainOutput {
+  readonly value: Sats;
+  /** scriptPubKey hex. */
+  readonly scriptPubKey: string;
+  /** 0 for an output of a mempool transaction. */
+  readonly confirmations: number;
+  readonly coinbase: boolean;
+}
+
 /** Make durable (or undo) before anything else of the step happens. */
 export type SetupEffect =
   | { readonly type: 'record'; readonly command: CfdCommand }
@@ -125,6 +154,11 @@ export type SetupRequest =
   | { readonly type: 'announcement'; readonly eventId: string }
   | EncryptRequest
   | VerifyRequest
+  /**
+   * The counterparty's lock inputs as the chain has them now, in order: each its unspent output
+   * (mempool spends count as spent), or null where there is none (never existed, or spent).
+   */
+  | { readonly type: 'checkInputs'; readonly inputs: readonly LockInputClaim[] }
   /** Sign our lock inputs (only they carry `witnessUtxo`); resolve with the same PSBT. */
   | { readonly type: 'signLock'; readonly psbt: Psbt };
 
@@ -140,6 +174,7 @@ export type SetupResult =
       readonly nonces: readonly Uint8Array[];
     }
   | AdaptorResult
+  | { readonly type: 'inputsChecked'; readonly outputs: readonly (ChainOutput | null)[] }
   | { readonly type: 'lockSigned'; readonly psbt: Psbt }
   /** The request could not be done (wallet empty, oracle down, user said nothing in time…). */
   | { readonly type: 'requestFailed'; readonly reason: string };
@@ -190,6 +225,7 @@ export type SetupState =
   | 'signing'
   | 'awaitSignatures'
   | 'verifying'
+  | 'checkingInputs'
   | 'signingLock'
   | 'awaitLockSignature'
   | 'awaitAck'
@@ -240,6 +276,7 @@ abstract class ContractSetup extends StateMachine<
   protected readonly now: number;
   protected readonly counterpartyPeerId: string;
   protected readonly policy: OrderPolicy;
+  protected readonly minInputConfirmations: number;
   protected offer: Offer | undefined;
   protected terms: CfdTerms | undefined;
   /** The CFD exists in our log: failures must be recorded on it. */
@@ -263,8 +300,13 @@ abstract class ContractSetup extends StateMachine<
     now: number;
     counterpartyPeerId: string;
     policy?: OrderPolicy;
+    minInputConfirmations?: number;
   }) {
     super('new', EXPECTED);
+    this.minInputConfirmations = Math.max(
+      1,
+      init.minInputConfirmations ?? MIN_LOCK_INPUT_CONFIRMATIONS,
+    );
     this.role = init.role;
     this.secrets = init.secrets;
     this.timelocks = init.timelocks;
@@ -343,6 +385,8 @@ abstract class ContractSetup extends StateMachine<
         return this.onEncrypted(result);
       case 'verifying':
         return this.onVerified(result);
+      case 'checkingInputs':
+        return this.onInputsChecked(result);
       case 'signingLock':
         return this.onLockSigned(result);
       default:
@@ -513,6 +557,58 @@ abstract class ContractSetup extends StateMachine<
   protected onVerified(result: SetupResult): SetupStep {
     const { verdicts } = this.expectResult(result, 'verified');
     assertVerified(verdicts);
+    // Last before our lock signature: what the chain says of the peer's coins now.
+    this.state = 'checkingInputs';
+    return step([], { request: { type: 'checkInputs', inputs: this.#theirClaims() } });
+  }
+
+  /** The peer's lock inputs as its parameters (and so the lock PSBT's `witnessUtxo`) claim them. */
+  #theirClaims(): LockInputClaim[] {
+    return this.theirParams!.inputs.map((i) => ({
+      txid: i.txid,
+      vout: i.vout,
+      value: i.value,
+      script: i.script,
+    }));
+  }
+
+  /**
+   * Every peer input must be unspent, confirmed (an unconfirmed parent can be double-spent by its
+   * owner after we sign, leaving a lock that never confirms and that the peer could revive later)
+   * and pay exactly the amount and script claimed: the peer's margin and fee were checked on the
+   * claimed amounts, and a wrong amount would also void its BIP143 signature on chain.
+   */
+  protected onInputsChecked(result: SetupResult): SetupStep {
+    const { outputs } = this.expectResult(result, 'inputsChecked');
+    const claims = this.#theirClaims();
+    if (outputs.length !== claims.length) {
+      throw new Abort(`internal: ${outputs.length} chain answers for ${claims.length} inputs`);
+    }
+    claims.forEach((c, i) => {
+      const out = outputs[i];
+      const name = `the peer's lock input ${c.txid}:${c.vout}`;
+      if (!out) throw new MissingLockInputError(`${name} does not exist or is spent`);
+      if (out.value !== c.value) {
+        throw new LockInputMismatchError(
+          `${name} holds ${out.value} sats on chain, the peer claimed ${c.value}`,
+        );
+      }
+      if (out.scriptPubKey.toLowerCase() !== c.script.toLowerCase()) {
+        throw new LockInputMismatchError(
+          `${name} pays script ${out.scriptPubKey} on chain, the peer claimed ${c.script}`,
+        );
+      }
+      if (out.confirmations < this.minInputConfirmations) {
+        throw new ImmatureLockInputError(
+          `${name} has ${out.confirmations} confirmations, ${this.minInputConfirmations} are required`,
+        );
+      }
+      if (out.coinbase && out.confirmations < COINBASE_MATURITY) {
+        throw new ImmatureLockInputError(
+          `${name} is a coinbase output with ${out.confirmations} confirmations, it is spendable at ${COINBASE_MATURITY}`,
+        );
+      }
+    });
     this.state = 'signingLock';
     return step([], { request: { type: 'signLock', psbt: this.#signingPsbt() } });
   }
@@ -690,6 +786,8 @@ export interface TakerSetupInit {
   /** The maker's PeerId. */
   readonly counterpartyPeerId: string;
   readonly policy?: OrderPolicy;
+  /** Confirmations each maker lock input needs. @default MIN_LOCK_INPUT_CONFIRMATIONS */
+  readonly minInputConfirmations?: number;
 }
 
 /**
@@ -786,6 +884,8 @@ export interface MakerSetupInit {
   /** The taker's PeerId (from the connection). */
   readonly counterpartyPeerId: string;
   readonly policy?: OrderPolicy;
+  /** Confirmations each taker lock input needs. @default MIN_LOCK_INPUT_CONFIRMATIONS */
+  readonly minInputConfirmations?: number;
 }
 
 /**

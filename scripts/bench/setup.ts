@@ -116,6 +116,7 @@ export async function setup(): Promise<void> {
       dlcStore,
       wallet,
       oracle: client,
+      chain: rpc,
       pool,
       offers: () => [offer],
       policy: () => ({ accept: true }),

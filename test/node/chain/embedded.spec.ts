@@ -91,6 +91,25 @@ describe('embedded regtest chain', () => {
       assert.equal((await rpc.getTransaction(spend.getId()))?.confirmations, 1);
     });
 
+    it('answers gettxout as Core does: null once a mempool transaction spends the output, unless include_mempool is false', async () => {
+      const key = newKey();
+      const { address, output } = p2wpkh(key);
+      const funded = await chain.fund(address, 60_000n);
+      await chain.mine(1);
+      const spend = spendP2wpkh(key, { ...funded, value: 60_000n }, output, 1_000n);
+      await broadcast(rpc, spend.toHex());
+      assert.equal(await rpc.getTxOut(funded.txid, funded.vout), null);
+      assert.equal(await rpc.getTxOut(funded.txid, funded.vout, true), null);
+      const confirmedOnly = await rpc.getTxOut(funded.txid, funded.vout, false);
+      assert.equal(confirmedOnly?.value, 60_000n);
+      assert.equal(confirmedOnly?.confirmations, 1);
+      // The spender's own output is in the mempool: seen with the mempool, not without.
+      assert.equal((await rpc.getTxOut(spend.getId(), 0))?.confirmations, 0);
+      assert.equal(await rpc.getTxOut(spend.getId(), 0, false), null);
+      await chain.mine(1);
+      assert.equal(await rpc.getTxOut(funded.txid, funded.vout, false), null);
+    });
+
     it('refuses amounts it cannot pay', async () => {
       const { address } = p2wpkh(newKey());
       await assert.rejects(chain.fund(address, 0n), { name: 'InvalidAmountError' });

@@ -1,7 +1,9 @@
 // In-memory harness for the order/contract-setup state machines: two machines driven by the real
 // driver (runSetup) over a pipe that encodes and decodes every message with the wire schema, and
 // executors with a fake wallet (reservations tracked), a fake log (the CFD aggregate's own
-// decide/apply, so every recorded command must be legal) and inline adaptor crypto.
+// decide/apply, so every recorded command must be legal) and inline adaptor crypto. The lock
+// inputs' chain check reads a fake chain both parties' fake coins are on — or, when a node is
+// given a real chain and wallet (test/adversary/lock-inputs.spec.ts), the embedded chain.
 import { randomUUID } from 'node:crypto';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
@@ -10,10 +12,13 @@ import { apply, type Cfd, type CfdEvent, decide, EMPTY_CFD } from '../../../mode
 import type { Offer } from '../../../model/offer.ts';
 import { nextEventTime, oracleEventId } from '../../../model/oracle-event.ts';
 import { parseFundingRate, price } from '../../../model/units.ts';
+import { outputScript } from '../../../node/wallet/keys.ts';
 import { adaptorWork } from '../../../protocols/handler.ts';
 import { runSetup, type SetupExecutor } from '../../../protocols/order/driver.ts';
 import { type SetupMessage, SetupMessageSchema } from '../../../protocols/order/messages.ts';
+import type { OrderChain, OrderWallet } from '../../../protocols/order/order.ts';
 import {
+  type ChainOutput,
   MakerSetup,
   type SetupEffect,
   type SetupOutcome,
@@ -52,6 +57,9 @@ export const TIMELOCKS = { cet: 12, refund: 216 };
 /** How a side misbehaves on its way out: a function of each message it is about to send. */
 export type Tamper = PipeTamper<SetupMessage>;
 
+/** Fake coins by `txid:vout`: what the fake chain check reads. */
+export type FakeChain = Map<string, ChainOutput>;
+
 /** A party's node, faked: wallet reservations, the CFD log, persisted records, inline crypto. */
 export class FakeNode {
   readonly funding: Key = newKey();
@@ -61,12 +69,22 @@ export class FakeNode {
   readonly events = new Map<string, CfdEvent[]>();
   readonly persisted: ContractRecord[] = [];
   /** Overrides of requests, per type. */
-  readonly answers: Partial<Record<SetupRequest['type'], () => SetupResult>> = {};
+  readonly answers: Partial<
+    Record<SetupRequest['type'], (r: SetupRequest) => SetupResult | Promise<SetupResult>>
+  > = {};
   readonly failEffect: Partial<Record<string, Error>> = {};
   readonly oracle: TestOracle;
+  readonly fakeChain: FakeChain;
+  /** A real chain for the lock-input check (instead of the fake chain). */
+  chain: OrderChain | undefined;
+  /** A real wallet: funds, signs and releases (instead of the fake coins). */
+  wallet:
+    | Pick<OrderWallet, 'reserveFunding' | 'release' | 'signPsbt' | 'receiveAddress'>
+    | undefined;
 
-  constructor(oracle: TestOracle) {
+  constructor(oracle: TestOracle, fakeChain: FakeChain = new Map()) {
     this.oracle = oracle;
+    this.fakeChain = fakeChain;
   }
 
   eventTypes(id: string): string[] {
@@ -79,8 +97,10 @@ export class FakeNode {
         const key = e.type === 'record' ? e.command.type : e.type;
         const err = this.failEffect[key];
         if (err) throw err;
-        if (e.type === 'release') this.reserved.delete(e.reservationId);
-        else if (e.type === 'persist') this.persisted.push(e.record);
+        if (e.type === 'release') {
+          this.reserved.delete(e.reservationId);
+          this.wallet?.release(e.reservationId);
+        } else if (e.type === 'persist') this.persisted.push(e.record);
         else {
           const id = e.command.type === 'placeOrder' ? e.command.terms.id : this.#lastId!;
           const cfd = this.cfds.get(id) ?? EMPTY_CFD;
@@ -91,26 +111,47 @@ export class FakeNode {
       },
       request: async (r: SetupRequest): Promise<SetupResult> => {
         const answer = this.answers[r.type];
-        if (answer) return answer();
+        if (answer) return answer(r);
         switch (r.type) {
           case 'decide':
             return { type: 'decided', accept: true };
           case 'fund': {
+            if (this.wallet) {
+              const f = this.wallet.reserveFunding(r.amount, r.feeRate, {
+                extraVbytes: r.extraVbytes,
+              });
+              this.reserved.add(f.reservationId);
+              const address = await this.wallet.receiveAddress();
+              return {
+                type: 'funded',
+                funding: {
+                  reservationId: f.reservationId,
+                  inputs: f.inputs,
+                  change: f.change && { script: f.change.script, value: f.change.value },
+                  payoutScript: bytesToHex(outputScript(address, 'regtest')),
+                },
+              };
+            }
             const reservationId = randomUUID();
             this.reserved.add(reservationId);
             const value = r.amount + 100_000n;
+            const coin = {
+              txid: bytesToHex(secp256k1.utils.randomSecretKey()),
+              vout: 1,
+              value,
+              script: bytesToHex(p2wpkh(this.funding).output),
+            };
+            this.fakeChain.set(`${coin.txid}:${coin.vout}`, {
+              value,
+              scriptPubKey: coin.script,
+              confirmations: 6,
+              coinbase: false,
+            });
             return {
               type: 'funded',
               funding: {
                 reservationId,
-                inputs: [
-                  {
-                    txid: bytesToHex(secp256k1.utils.randomSecretKey()),
-                    vout: 1,
-                    value,
-                    script: bytesToHex(p2wpkh(this.funding).output),
-                  },
-                ],
+                inputs: [coin],
                 change: { script: bytesToHex(p2wpkh(this.funding).output), value: 99_000n },
                 payoutScript: bytesToHex(p2wpkh(this.payout).output),
               },
@@ -128,7 +169,22 @@ export class FakeNode {
           case 'encrypt':
           case 'verify':
             return adaptorWork(undefined, r);
+          case 'checkInputs': {
+            const chain = this.chain;
+            const outputs = chain
+              ? await Promise.all(
+                  r.inputs.map((i) =>
+                    chain.getTxOut(i.txid, i.vout, true, { signal: AbortSignal.timeout(10_000) }),
+                  ),
+                )
+              : r.inputs.map((i) => this.fakeChain.get(`${i.txid}:${i.vout}`) ?? null);
+            return { type: 'inputsChecked', outputs };
+          }
           case 'signLock':
+            if (this.wallet) {
+              this.wallet.signPsbt(r.psbt);
+              return { type: 'lockSigned', psbt: r.psbt };
+            }
             r.psbt.data.inputs.forEach((input, i) => {
               if (!input.witnessUtxo) return;
               r.psbt.signInput(i, {
@@ -171,13 +227,15 @@ export async function runPair(
     takerTamper?: Tamper;
     makerTamper?: Tamper;
     makerTimelocks?: { cet: number; refund: number };
-    setup?: (nodes: { taker: FakeNode; maker: FakeNode }) => void;
+    makerMinInputConfirmations?: number;
+    setup?: (nodes: { taker: FakeNode; maker: FakeNode }) => void | Promise<void>;
   } = {},
 ): Promise<PairResult> {
   const oracle = newOracle();
-  const takerNode = new FakeNode(oracle);
-  const makerNode = new FakeNode(oracle);
-  options.setup?.({ taker: takerNode, maker: makerNode });
+  const fakeChain: FakeChain = new Map();
+  const takerNode = new FakeNode(oracle, fakeChain);
+  const makerNode = new FakeNode(oracle, fakeChain);
+  await options.setup?.({ taker: takerNode, maker: makerNode });
   const offer = options.offer ?? testOffer();
   const orderId = `order-${randomUUID()}`;
   takerNode.track(orderId);
@@ -203,6 +261,9 @@ export async function runPair(
     timelocks: options.makerTimelocks ?? TIMELOCKS,
     now: NOW,
     counterpartyPeerId: 'taker-peer',
+    ...(options.makerMinInputConfirmations !== undefined && {
+      minInputConfirmations: options.makerMinInputConfirmations,
+    }),
   });
   const toMaker = new Pipe();
   const toTaker = new Pipe();

@@ -112,6 +112,7 @@ describe('protocols/order over libp2p with real wallets, chain and oracle', func
       dlcStore,
       wallet,
       oracle: client,
+      chain: rpc,
       pool,
       offers: () => offers,
       policy: (terms) => policy(terms),

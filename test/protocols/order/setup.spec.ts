@@ -297,6 +297,45 @@ describe('protocols/order state machines, in memory', function () {
       assertFailed(r, 'maker', /./);
     });
 
+    it("the peer's lock inputs are checked against the chain before our lock signature leaves", async () => {
+      const noLockSignature = (r: PairResult) =>
+        assert.ok(!r.makerTransport.sent.some((m) => m.type === 'lockSignature'));
+      // An immature coinbase output cannot be spent: the lock could never confirm.
+      let r = await runPair({
+        setup: ({ maker }) => {
+          maker.answers.checkInputs = (q) => ({
+            type: 'inputsChecked',
+            outputs:
+              q.type === 'checkInputs'
+                ? q.inputs.map((i) => ({
+                    value: i.value,
+                    scriptPubKey: i.script,
+                    confirmations: 99,
+                    coinbase: true,
+                  }))
+                : [],
+          });
+        },
+      });
+      assertFailed(r, 'maker', /coinbase output with 99 confirmations, it is spendable at 100/);
+      noLockSignature(r);
+      // The chain backend does not answer: no signature on an unchecked lock.
+      r = await runPair({
+        setup: ({ maker }) => {
+          maker.answers.checkInputs = () => ({
+            type: 'requestFailed',
+            reason: 'chain unreachable',
+          });
+        },
+      });
+      assertFailed(r, 'maker', /chain unreachable/);
+      noLockSignature(r);
+      // A node asking for more confirmations refuses a coin with fewer.
+      r = await runPair({ makerMinInputConfirmations: 7 }); // the fake chain's coins have 6
+      assertFailed(r, 'maker', /has 6 confirmations, 7 are required/);
+      noLockSignature(r);
+    });
+
     it('an order id that already names a CFD on the maker is refused without touching that CFD', async () => {
       const r = await runPair({
         setup: ({ maker }) => {

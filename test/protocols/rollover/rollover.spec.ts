@@ -125,6 +125,7 @@ describe('protocols/rollover over libp2p with real wallets, chain and oracle', f
       dlcStore,
       wallet,
       oracle: client,
+      chain: rpc,
       pool,
       offers: () => offers,
       policy: () => ({ accept: true }),

@@ -1,0 +1,332 @@
+// Attack 5 of issue #11: a counterparty funds its side of the lock with inputs the chain does not
+// back — an outpoint that does not exist, one already spent (in a block or in the mempool), one
+// worth less than it claims, one paying another script, one not yet confirmed. Before the guard
+// the victim verified only the attacker's signatures (made over the claimed amounts and scripts,
+// so they verify) and completed a setup whose lock can never confirm, while holding a contract
+// the attacker could revive whenever it liked (a free option).
+//
+// Here the victim is a real wallet on the embedded chain, its lock-input check asks that chain;
+// the attacker is the in-memory harness's fake node lying in its parameters, run by the real
+// setup machine over the wire schema. Each attack runs against a victim maker and a victim taker.
+//
+// After the check, the attacker can still keep the lock out of every mempool (double-spend its
+// checked input, which we cannot prevent). The victim's process manager then double-spends its own
+// lock inputs once the lock deadline passed and fails the CFD when that confirms.
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { secp256k1 } from '@noble/curves/secp256k1.js';
+import { bytesToHex } from '@noble/hashes/utils.js';
+import { Transaction } from 'bitcoinjs-lib';
+import { dlcSummary } from '../../dlc/contract.ts';
+import { CfdReadModel } from '../../eventstore/cfd-read-model.ts';
+import { CfdRepository } from '../../eventstore/cfd-repository.ts';
+import { DlcStore } from '../../eventstore/dlc-store.ts';
+import { EventStore } from '../../eventstore/event-store.ts';
+import type { Sats } from '../../model/units.ts';
+import { broadcast } from '../../node/chain/broadcast.ts';
+import { EmbeddedChain } from '../../node/chain/embedded.ts';
+import { ChainMonitor } from '../../node/chain/monitor.ts';
+import { BitcoinRpc } from '../../node/chain/rpc.ts';
+import { ProcessManager } from '../../node/daemon/process-manager.ts';
+import { Wallet } from '../../node/wallet/wallet.ts';
+import type { PartyFunding, SetupResult } from '../../protocols/order/setup.ts';
+import { tempDir } from '../helpers/cfd-fixtures.ts';
+import { type Key, newKey, p2wpkh, silent, spendP2wpkh } from '../node/chain/helpers.ts';
+import { type FakeNode, NOW, runPair } from '../protocols/order/harness.ts';
+
+/** What the attacker puts in its parameters, prepared on the chain before the run. */
+interface Claim {
+  readonly txid: string;
+  readonly vout: number;
+  /** The amount it claims (the PSBT's `witnessUtxo.value`). */
+  readonly value: Sats;
+}
+
+const COIN = 20_000_000n;
+/** The attacker's lock fee: more than the least the victim asks (2 sat/vB × (68 + 31) vB). */
+const ATTACKER_FEE = 1_000n;
+
+describe('adversary: lock inputs checked against the chain (issue #11, attack 5)', function () {
+  this.timeout(120_000);
+  let chain: EmbeddedChain;
+  let rpc: BitcoinRpc;
+  let dir: Awaited<ReturnType<typeof tempDir>>;
+  const wallets: Wallet[] = [];
+
+  before(async () => {
+    dir = await tempDir();
+    chain = await EmbeddedChain.start({ logger: silent });
+    rpc = new BitcoinRpc({ url: chain.rpcUrl, ...chain.rpcAuth });
+  });
+
+  after(async () => {
+    for (const w of wallets) await w.close();
+    await chain?.stop();
+    await dir?.cleanup();
+  });
+
+  /** A real wallet with two confirmed coins. */
+  async function fundedWallet(): Promise<Wallet> {
+    const wallet = await Wallet.open({
+      datadir: join(dir.path, `wallet-${wallets.length}`),
+      network: 'regtest',
+      chain: rpc,
+      logger: silent,
+    });
+    wallets.push(wallet);
+    for (let i = 0; i < 2; i++) await chain.fund(await wallet.receiveAddress(), COIN);
+    await chain.mine(1);
+    await wallet.sync();
+    return wallet;
+  }
+
+  /** A coin paying `key`, confirmed unless said otherwise. */
+  async function coinOf(key: Key, confirm = true) {
+    const paid = await chain.fund(p2wpkh(key).address, COIN);
+    if (confirm) await chain.mine(1);
+    return { ...paid, value: COIN };
+  }
+
+  /** The attacker funds with `claim`, its change making its fee look right on the claimed amount. */
+  function lie(attacker: FakeNode, claim: Claim): void {
+    const script = bytesToHex(p2wpkh(attacker.funding).output);
+    attacker.answers.fund = (r): SetupResult => {
+      if (r.type !== 'fund') throw new Error('not a fund request');
+      const funding: PartyFunding = {
+        reservationId: 'attacker',
+        inputs: [{ txid: claim.txid, vout: claim.vout, value: claim.value, script }],
+        change: { script, value: claim.value - r.amount - ATTACKER_FEE },
+        payoutScript: bytesToHex(p2wpkh(attacker.payout).output),
+      };
+      return { type: 'funded', funding };
+    };
+  }
+
+  const attacks: {
+    name: string;
+    reason: RegExp;
+    prepare: (attacker: FakeNode) => Promise<Claim>;
+  }[] = [
+    {
+      name: 'an input that does not exist',
+      reason: /does not exist or is spent/,
+      prepare: async () => ({
+        txid: bytesToHex(secp256k1.utils.randomSecretKey()),
+        vout: 0,
+        value: COIN,
+      }),
+    },
+    {
+      name: 'an input already spent in a block',
+      reason: /does not exist or is spent/,
+      prepare: async (attacker) => {
+        const coin = await coinOf(attacker.funding);
+        const spend = spendP2wpkh(attacker.funding, coin, p2wpkh(newKey()).output, 1_000n);
+        await broadcast(rpc, spend.toHex());
+        await chain.mine(1);
+        return coin;
+      },
+    },
+    {
+      name: 'an input already spent in the mempool',
+      reason: /does not exist or is spent/,
+      prepare: async (attacker) => {
+        const coin = await coinOf(attacker.funding);
+        const spend = spendP2wpkh(attacker.funding, coin, p2wpkh(newKey()).output, 1_000n);
+        await broadcast(rpc, spend.toHex());
+        return coin;
+      },
+    },
+    {
+      name: 'an input claiming more value than the chain output holds',
+      reason: /holds 20000000 sats on chain, the peer claimed 25000000/,
+      prepare: async (attacker) => ({
+        ...(await coinOf(attacker.funding)),
+        value: COIN + 5_000_000n,
+      }),
+    },
+    {
+      name: "an input paying another script than the attacker's",
+      reason: /pays script 0014[0-9a-f]{40} on chain, the peer claimed/,
+      // Someone else's coin (it could be one of the victim's own), claimed as the attacker's.
+      prepare: async () => coinOf(newKey()),
+    },
+    {
+      name: 'an unconfirmed input (its owner could double-spend it after we sign)',
+      reason: /has 0 confirmations, 1 are required/,
+      prepare: async (attacker) => coinOf(attacker.funding, false),
+    },
+  ];
+
+  for (const victimRole of ['maker', 'taker'] as const) {
+    const attackerRole = victimRole === 'maker' ? 'taker' : 'maker';
+    for (const attack of attacks) {
+      it(`the ${attackerRole} funds with ${attack.name}: the ${victimRole} aborts before its lock signature leaves, its coins are released, nothing lost`, async () => {
+        const wallet = await fundedWallet();
+        const before = wallet.balance();
+        let victim: FakeNode | undefined;
+        const r = await runPair({
+          setup: async (nodes) => {
+            victim = nodes[victimRole];
+            victim.wallet = wallet;
+            victim.chain = rpc;
+            const attacker = nodes[attackerRole];
+            attacker.chain = rpc;
+            lie(attacker, await attack.prepare(attacker));
+          },
+        });
+        const outcome = r[victimRole];
+        const transport = victimRole === 'maker' ? r.makerTransport : r.takerTransport;
+        assert.equal(
+          outcome.type,
+          'failed',
+          outcome.type === 'completed' ? 'completed' : outcome.reason,
+        );
+        assert.ok(outcome.type === 'failed');
+        assert.match(outcome.reason, attack.reason);
+        // Abort before anything irreversible: no lock signature of ours ever left.
+        assert.equal(outcome.lockMayBroadcast, undefined);
+        assert.deepEqual(
+          transport.sent.filter((m) => m.type === 'lockSignature'),
+          [],
+        );
+        assert.deepEqual(victim!.persisted, [], 'no contract record stored');
+        assert.equal(victim!.eventTypes(r.orderId).at(-1), 'ContractSetupFailed');
+        // Nothing lost: every coin is back, confirmed and spendable; on chain, unspent.
+        const after = wallet.balance();
+        assert.equal(after.reserved, 0n);
+        assert.equal(after.confirmed, before.confirmed);
+        assert.equal(after.spendable, after.confirmed);
+        for (const u of wallet.utxos()) {
+          assert.equal((await rpc.getTxOut(u.txid, u.vout))?.value, u.value);
+        }
+      });
+    }
+  }
+
+  /** Polls `check` every 25 ms until it holds (or fails after 30 s, naming `what`). */
+  async function until<T>(what: string, check: () => Promise<T | undefined | false>): Promise<T> {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const v = await check();
+      if (v) return v;
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await sleep(25);
+    }
+  }
+
+  for (const victimRole of ['maker', 'taker'] as const) {
+    const attackerRole = victimRole === 'maker' ? 'taker' : 'maker';
+    it(`the ${attackerRole} double-spends its checked input after setup: past the lock deadline the ${victimRole} double-spends its own lock input back and fails the CFD, nothing lost but the sweep fee`, async () => {
+      const wallet = await fundedWallet();
+      const before = wallet.balance();
+      let attacker: FakeNode | undefined;
+      let coin: Awaited<ReturnType<typeof coinOf>> | undefined;
+      const r = await runPair({
+        setup: async (nodes) => {
+          nodes[victimRole].wallet = wallet;
+          nodes[victimRole].chain = rpc;
+          attacker = nodes[attackerRole];
+          attacker.chain = rpc;
+          coin = await coinOf(attacker.funding);
+          lie(attacker, coin); // the truth: a confirmed coin of its own
+        },
+      });
+      const outcome = r[victimRole];
+      assert.ok(outcome.type === 'completed', outcome.type === 'completed' ? '' : outcome.reason);
+      // The attacker spends its lock input elsewhere (paying enough that the lock cannot replace it).
+      const away = spendP2wpkh(attacker!.funding, coin!, p2wpkh(newKey()).output, 100_000n);
+      await broadcast(rpc, away.toHex());
+      // The victim's node as the daemon leaves it: the CFD set up, the lock recorded in its wallet.
+      const record = outcome.record;
+      const lock = Transaction.fromHex(record.lock.txHex);
+      const ownInputs = lock.ins
+        .map((i) => `${Buffer.from(i.hash).reverse().toString('hex')}:${i.index}`)
+        .filter((o) => wallet.utxos().some((u) => `${u.txid}:${u.vout}` === o));
+      assert.equal(ownInputs.length, 1);
+      await wallet.recordOwnTransaction(record.lock.txHex);
+      const store = await EventStore.open(join(dir.path, `events-${victimRole}`));
+      const readModel = await CfdReadModel.open(store);
+      const cfds = new CfdRepository(store);
+      const contracts = new DlcStore(store);
+      const terms = r[`${victimRole}Node`].cfds.get(r.orderId)!.terms!;
+      await contracts.put(r.orderId, record);
+      await cfds.execute(r.orderId, { type: 'placeOrder', terms });
+      await cfds.execute(r.orderId, { type: 'startContractSetup' });
+      await cfds.execute(r.orderId, { type: 'completeContractSetup', dlc: dlcSummary(record) });
+      let pm!: ProcessManager;
+      const monitor = new ChainMonitor({
+        rpc,
+        dataDir: join(dir.path, `monitor-${victimRole}`),
+        pollIntervalMs: 50,
+        onReport: (report) => pm.onReport(report),
+      });
+      const t0 = Date.now();
+      pm = new ProcessManager({
+        cfds,
+        readModel,
+        contracts,
+        monitor: () => monitor,
+        oracle: undefined,
+        rpc: () => rpc,
+        wallet: () => wallet,
+        lockConfirmTimeoutMs: 1_500,
+        // The order was placed at NOW (the harness's clock), just now.
+        clock: () => NOW * 1000 + (Date.now() - t0),
+        logger: silent,
+      });
+      try {
+        await monitor.start();
+        await pm.start();
+        await wallet.sync(); // the lock is in no mempool: the wallet frees our coin again
+        const [ours] = ownInputs;
+        const [txid, vout] = [ours!.split(':')[0]!, Number(ours!.split(':')[1])];
+        // Past the deadline our coin is spent in the mempool — not by the lock, which cannot get in.
+        await until('our lock input double-spent', async () =>
+          (await rpc.getTxOut(txid, vout, true)) === null ? true : undefined,
+        );
+        assert.equal(await rpc.getMempoolEntry(record.lock.txid), null);
+        await chain.mine(1);
+        const failed = await until('the CFD failed', async () => {
+          const cfd = await readModel.get(r.orderId);
+          return cfd?.setup === 'failed' ? cfd : undefined;
+        });
+        assert.match(failed.failureReason!, /can no longer confirm/);
+        await wallet.sync();
+        const after = wallet.balance();
+        // One P2WPKH input swept to one output at the commit fee rate: 11 + 68 + 31 vbytes.
+        const sweepFee = 110n * record.commit.feeRate;
+        assert.equal(after.confirmed, before.confirmed - sweepFee);
+        assert.equal(after.unconfirmed, 0n);
+        assert.equal(after.reserved, 0n);
+        assert.equal(after.spendable, after.confirmed);
+      } finally {
+        await pm.stop();
+        await monitor.stop();
+        await readModel.close();
+        await store.close();
+      }
+    });
+  }
+
+  it('honest parties with confirmed coins still complete, and the lock confirms', async () => {
+    const makerWallet = await fundedWallet();
+    const takerWallet = await fundedWallet();
+    const r = await runPair({
+      setup: (nodes) => {
+        nodes.maker.wallet = makerWallet;
+        nodes.maker.chain = rpc;
+        nodes.taker.wallet = takerWallet;
+        nodes.taker.chain = rpc;
+      },
+    });
+    assert.equal(r.maker.type, 'completed', r.maker.type === 'completed' ? '' : r.maker.reason);
+    assert.equal(r.taker.type, 'completed', r.taker.type === 'completed' ? '' : r.taker.reason);
+    assert.ok(r.maker.type === 'completed' && r.taker.type === 'completed');
+    assert.equal(r.maker.lockTx.getId(), r.taker.lockTx.getId());
+    assert.equal((await broadcast(rpc, r.maker.lockTx.toHex())).status, 'mempool');
+    await chain.mine(1);
+    assert.equal((await rpc.getTxOut(r.maker.lockTx.getId(), 0))?.confirmations, 1);
+  });
+});
