@@ -51,6 +51,13 @@ const TimeSchema = z.object({
    * the lock before the node double-spends its own lock inputs (process-manager.ts).
    */
   setupAdoptTimeoutSecs: seconds.default(3600),
+  /**
+   * Taker: once its collaborative-close signature left, how long the close may stay off chain
+   * (no mempool, no block) before the node force-closes so the maker cannot broadcast it later at
+   * a price that has moved. An honest maker broadcasts within a second; see
+   * protocols/collab-settlement/constants.ts SIGNED_CLOSE_WINDOW_MS.
+   */
+  signedCloseWindowSecs: seconds.default(60),
 });
 
 const MakerSchema = z.object({
@@ -194,6 +201,7 @@ export const FLAGS = {
   'protocol-timeout-ms': 'time.protocolTimeoutMs',
   'chain-poll-ms': 'time.chainPollMs',
   'setup-adopt-timeout': 'time.setupAdoptTimeoutSecs',
+  'signed-close-window': 'time.signedCloseWindowSecs',
   'auto-accept': 'maker.autoAccept',
   spread: 'maker.spreadBps',
 } as const satisfies Record<string, string>;
@@ -212,6 +220,7 @@ const NUMBERS = new Set([
   'time.protocolTimeoutMs',
   'time.chainPollMs',
   'time.setupAdoptTimeoutSecs',
+  'time.signedCloseWindowSecs',
   'maker.spreadBps',
 ]);
 const BOOLEANS = new Set(['maker.autoAccept']);

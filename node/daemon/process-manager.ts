@@ -40,6 +40,15 @@
  *     only way to be sure the lock cannot confirm later — and fails the setup once that confirms.
  *     A peer that completed broadcasts the lock at once (and again on every restart and block),
  *     so a lock that exists is seen long before the bound.
+ * - a collaborative settlement under way → `CollaborativeSettlementFailed`: the run died with the
+ *   process. A close we had signed first stays bounded (below).
+ *
+ * A close we signed first (the taker; model/cfd.ts `SignedClose`, recorded before our signature
+ * left) whose run did not end with the whole close here may be held by the counterparty, who could
+ * broadcast it whenever the old price suits it — rollovers reuse the lock it spends. Past its
+ * `until`, unless it is on chain (mempool or block; then it is rebroadcast until it confirms), we
+ * publish our commit: it spends the lock, so the close can never confirm, and the CFD settles by
+ * the contract (CET or refund). The deadline is on the log, so a restart keeps it.
  */
 import { Transaction } from 'bitcoinjs-lib';
 import type { Logger } from 'pino';
@@ -57,7 +66,14 @@ import {
 } from '../../dlc/contract.ts';
 import type { CfdReadModel } from '../../eventstore/cfd-read-model.ts';
 import type { CfdRepository } from '../../eventstore/cfd-repository.ts';
-import { type Cfd, type CfdCommand, confirmedCommit, type SignedTx } from '../../model/cfd.ts';
+import {
+  type Cfd,
+  type CfdCommand,
+  confirmedCommit,
+  outstandingSignedClose,
+  type SignedClose,
+  type SignedTx,
+} from '../../model/cfd.ts';
 import { asPrice, PRICE_SCALE } from '../../model/units.ts';
 import {
   type LiveCommit,
@@ -168,6 +184,8 @@ export class ProcessManager {
     string,
     { deadline: number; timer?: NodeJS.Timeout; swept?: string }
   >();
+  /** CFD id → the timer that reconciles it when the close it signed first is due on chain. */
+  readonly #closeDeadlines = new Map<string, NodeJS.Timeout>();
 
   constructor(deps: ProcessManagerDeps) {
     this.#d = deps;
@@ -199,6 +217,13 @@ export class ProcessManager {
           await this.#execute(id, {
             type: 'failRollover',
             reason: 'interrupted: the node restarted during the rollover',
+          });
+        }
+        if (cfd.settlement) {
+          log.warn('collaborative settlement interrupted by a restart: failed');
+          await this.#execute(id, {
+            type: 'failSettlement',
+            reason: 'interrupted: the node restarted during the settlement',
           });
         }
         if (cfd.setup === 'pending') {
@@ -316,6 +341,7 @@ export class ProcessManager {
   async stop(): Promise<void> {
     for (const u of this.#unsubscribe.splice(0)) u();
     for (const e of this.#unfinished.values()) clearTimeout(e.timer);
+    for (const t of this.#closeDeadlines.values()) clearTimeout(t);
     await Promise.allSettled([...this.#queues.values()]);
   }
 
@@ -485,6 +511,8 @@ export class ProcessManager {
         });
       }
     }
+    const signedClose = outstandingSignedClose(cfd);
+    if (signedClose) await this.#boundSignedClose(cfdId, record, signedClose, monitor);
 
     // The commit to follow for the CET and refund locks: the one that confirmed (ours, or whichever
     // live commit the counterparty published), else the one we published.
@@ -519,6 +547,46 @@ export class ProcessManager {
         if (a) await this.#attest(cfdId, a);
       }
     }
+  }
+
+  /**
+   * A close we signed first that the counterparty may hold (module doc): before its deadline, a
+   * timer; past it, a close on chain is followed (the lock's spend report settles the CFD, a close
+   * in the mempool is rebroadcast until it confirms); otherwise our commit goes out.
+   */
+  async #boundSignedClose(
+    cfdId: string,
+    record: ContractRecord,
+    signedClose: SignedClose,
+    monitor: ChainMonitor,
+  ): Promise<void> {
+    const wait = signedClose.until * 1000 - Date.now();
+    if (wait > 0) {
+      if (!this.#closeDeadlines.has(cfdId)) {
+        const timer = setTimeout(() => {
+          this.#closeDeadlines.delete(cfdId);
+          void this.#schedule(cfdId);
+        }, wait + 10);
+        timer.unref?.();
+        this.#closeDeadlines.set(cfdId, timer);
+      }
+      return;
+    }
+    const rpc = this.#d.rpc();
+    if (!rpc) return; // Asked again once the chain answers (reconcileAll).
+    const lock = lockOutput(record);
+    // Spent in a block (bcoin's gettxout does not see mempool spends): the spend report follows it.
+    if (!(await rpc.getTxOut(lock.txid, lock.vout, true))) return;
+    if (signedClose.txid !== undefined && (await rpc.getMempoolEntry(signedClose.txid))) {
+      const hex = await rpc.getRawTransaction(signedClose.txid);
+      if (hex) await monitor.trackBroadcast(hex);
+      return;
+    }
+    this.#log.warn(
+      { cfdId, close: signedClose.txid, until: signedClose.until },
+      'the close we signed is not on chain by its deadline: force-closing so it can never confirm',
+    );
+    await this.#execute(cfdId, { type: 'commit', commitTx: signed(signedCommit(record)) });
   }
 
   /** A verified attestation (from the oracle client): every open CFD with CETs for it acts. */
