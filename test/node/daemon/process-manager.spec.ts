@@ -234,9 +234,6 @@ describe('node/daemon/process-manager', function () {
         proposedBy: 'taker',
       },
     });
-    await node.cfds.execute('cfd-test', { type: 'acceptSettlement' });
-    await node.cfds.execute('cfd-test', { type: 'failSettlement', reason: 'timed out' });
-    // The maker finalises the close with the taker's signature and broadcasts it.
     const closeFor = () =>
       buildClose(
         lockOutput(record),
@@ -244,6 +241,14 @@ describe('node/daemon/process-manager', function () {
         payout,
         payoutScriptsOf(record),
       );
+    // Within its window (an hour here): the close is followed, not force-closed.
+    const signedClose = {
+      txid: closeFor().tx.getId(),
+      until: Math.floor(Date.now() / 1000) + 3600,
+    };
+    await node.cfds.execute('cfd-test', { type: 'acceptSettlement', signedClose });
+    await node.cfds.execute('cfd-test', { type: 'failSettlement', reason: 'timed out' });
+    // The maker finalises the close with the taker's signature and broadcasts it.
     const takerSig = signCooperative(closeFor(), 'taker', c.taker.identity.priv);
     const close = finalizeCooperative(closeFor(), 'maker', c.maker.identity.priv, takerSig);
     assert.ok(isCollaborativeClose(record, close));
