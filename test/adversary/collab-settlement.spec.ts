@@ -13,7 +13,6 @@ import {
   dlcSummary,
   lockOutput,
   payoutScriptsOf,
-  signedCommit,
 } from '../../dlc/contract.ts';
 import { attestPrice } from '../../dlc/oracle.ts';
 import { finalizeCooperative } from '../../dlc/sign.ts';
@@ -27,8 +26,8 @@ import { price } from '../../model/units.ts';
 import { EmbeddedChain } from '../../node/chain/embedded.ts';
 import { ChainMonitor } from '../../node/chain/monitor.ts';
 import { BitcoinRpc } from '../../node/chain/rpc.ts';
-import type { VerifiedAttestation } from '../../node/oracle/client.ts';
 import { ProcessManager } from '../../node/daemon/process-manager.ts';
+import type { VerifiedAttestation } from '../../node/oracle/client.ts';
 import { loadOrCreateIdentity } from '../../node/p2p/identity.ts';
 import { createP2pNode, type P2pNode } from '../../node/p2p/node.ts';
 import {

@@ -195,6 +195,12 @@ function CfdTable({
               <td>
                 <StateBadge state={c.state} />
                 {c.failureReason && <div className="muted small">{c.failureReason}</div>}
+                {c.signedCloseUntilSecs !== null && (
+                  <div className="muted small">
+                    close signed, not yet on chain: force close at{' '}
+                    {new Date(c.signedCloseUntilSecs * 1000).toLocaleTimeString()}
+                  </div>
+                )}
                 {c.funding && <FundingLine funding={c.funding} now={now} />}
                 {c.settlementProposal && (
                   <div className="muted small">
