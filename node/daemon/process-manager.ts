@@ -119,6 +119,9 @@ export type LockWallet = Pick<
 /** Default bound on waiting for the lock of an unfinished setup (see the module doc). */
 export const DEFAULT_ADOPT_TIMEOUT_MS = 60 * 60 * 1000;
 
+/** How soon a signed close whose deadline passed is looked at again when the chain did not answer. */
+const CLOSE_DEADLINE_RETRY_MS = 5_000;
+
 const lockReservation = (cfdId: string): string => `lock:${cfdId}`;
 
 /** The outpoints a lock transaction spends, `txid:vout`. */
@@ -562,24 +565,24 @@ export class ProcessManager {
   ): Promise<void> {
     const wait = signedClose.until * 1000 - Date.now();
     if (wait > 0) {
-      if (!this.#closeDeadlines.has(cfdId)) {
-        const timer = setTimeout(() => {
-          this.#closeDeadlines.delete(cfdId);
-          void this.#schedule(cfdId);
-        }, wait + 10);
-        timer.unref?.();
-        this.#closeDeadlines.set(cfdId, timer);
-      }
+      this.#armCloseDeadline(cfdId, wait + 10);
       return;
     }
     const rpc = this.#d.rpc();
-    if (!rpc) return; // Asked again once the chain answers (reconcileAll).
-    const lock = lockOutput(record);
-    // Spent in a block (bcoin's gettxout does not see mempool spends): the spend report follows it.
-    if (!(await rpc.getTxOut(lock.txid, lock.vout, true))) return;
-    if (signedClose.txid !== undefined && (await rpc.getMempoolEntry(signedClose.txid))) {
-      const hex = await rpc.getRawTransaction(signedClose.txid);
-      if (hex) await monitor.trackBroadcast(hex);
+    try {
+      if (!rpc) throw new Error('no chain backend to publish the commit on');
+      const lock = lockOutput(record);
+      // Spent in a block (bcoin's gettxout does not see mempool spends): the spend report follows.
+      if (!(await rpc.getTxOut(lock.txid, lock.vout, true))) return;
+      if (signedClose.txid !== undefined && (await rpc.getMempoolEntry(signedClose.txid))) {
+        const hex = await rpc.getRawTransaction(signedClose.txid);
+        if (hex) await monitor.trackBroadcast(hex);
+        return;
+      }
+    } catch (err) {
+      // The deadline is the bound: not a block later than needed, so ask again soon.
+      this.#log.warn({ err, cfdId }, 'cannot check the close we signed; retrying');
+      this.#armCloseDeadline(cfdId, CLOSE_DEADLINE_RETRY_MS);
       return;
     }
     this.#log.warn(
@@ -587,6 +590,17 @@ export class ProcessManager {
       'the close we signed is not on chain by its deadline: force-closing so it can never confirm',
     );
     await this.#execute(cfdId, { type: 'commit', commitTx: signed(signedCommit(record)) });
+  }
+
+  /** Reconciles `cfdId` in `ms` (once: a timer already armed stays). */
+  #armCloseDeadline(cfdId: string, ms: number): void {
+    if (this.#closeDeadlines.has(cfdId)) return;
+    const timer = setTimeout(() => {
+      this.#closeDeadlines.delete(cfdId);
+      void this.#schedule(cfdId);
+    }, ms);
+    timer.unref?.();
+    this.#closeDeadlines.set(cfdId, timer);
   }
 
   /** A verified attestation (from the oracle client): every open CFD with CETs for it acts. */
