@@ -169,7 +169,7 @@ describe('adversary: collaborative close as a free option (issue #11, attack 3)'
       quote: () => undefined,
       rpc,
       logger: silent,
-      timeouts: { signatureMs: 500 },
+      timeouts: { signatureMs: 500, writeMs: 1_000 },
       signedCloseWindowMs: WINDOW_MS,
     });
     let stopped = false;
