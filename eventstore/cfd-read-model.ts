@@ -14,7 +14,7 @@ import type { EventStore, ProjectionStorage, RecordedEvent, Subscription } from 
  * Bump when the stored shape of the read model changes: a mismatch on open rebuilds the
  * projection from the log instead of reading rows this code did not write.
  */
-export const CFD_READ_MODEL_VERSION = 1;
+export const CFD_READ_MODEL_VERSION = 2;
 const NAME = 'cfd';
 const TERMINAL = new Set(['closed', 'refunded', 'punished', 'rejected', 'setupFailed']);
 const CFD_TYPES: ReadonlySet<string> = new Set(CFD_EVENT_TYPES);

@@ -84,6 +84,22 @@ export interface SettlementProposal {
   readonly proposedBy: Role;
 }
 
+/**
+ * A close transaction this node signed first (the taker signs before the maker): from the moment
+ * our signature may have left, the counterparty can finalise and broadcast that close — and a close
+ * spends the lock, which every rollover reuses, so without a bound it would stay valid for the
+ * CFD's whole life, a free option on the old price. The bound: unless the close is seen on chain
+ * (mempool or block) by `until`, this node publishes its commit, which spends the lock so the close
+ * can never confirm (node/daemon/process-manager.ts). Until then no rollover or other settlement
+ * starts (either would hand out more to choose from).
+ */
+export interface SignedClose {
+  /** The close's txid (the unsigned one's: segwit txids exclude witnesses). Absent in old events. */
+  readonly txid?: string;
+  /** Unix seconds: the close must be on chain by then, or we commit. 0: at once (old events). */
+  readonly until: number;
+}
+
 export interface FundingFeeCharge {
   /** Change of the fee balance (positive: long pays short). */
   readonly balanceChange: FeeBalance;
@@ -113,7 +129,11 @@ export type CfdEvent =
     }
   | { type: 'RolloverFailed'; data: { reason: string } }
   | { type: 'CollaborativeSettlementStarted'; data: { proposal: SettlementProposal } }
-  | { type: 'CollaborativeSettlementAccepted'; data: Record<string, never> }
+  | {
+      type: 'CollaborativeSettlementAccepted';
+      /** `signedClose`: recorded by the first signer (the taker) before its signature leaves. */
+      data: { signedClose?: SignedClose };
+    }
   | { type: 'CollaborativeSettlementRejected'; data: { reason: string } }
   | { type: 'CollaborativeSettlementCompleted'; data: { closeTx: SignedTx; price: Price } }
   | { type: 'CollaborativeSettlementFailed'; data: { reason: string } }
@@ -221,7 +241,11 @@ export type CfdCommand =
     }
   | { type: 'failRollover'; reason: string }
   | { type: 'proposeSettlement'; proposal: SettlementProposal }
-  | { type: 'acceptSettlement' }
+  /**
+   * The settlement is accepted. `signedClose`: this node's close signature leaves next, so the
+   * counterparty may hold a close it can broadcast; the bound on that (see {@link SignedClose}).
+   */
+  | { type: 'acceptSettlement'; signedClose?: SignedClose }
   | { type: 'rejectSettlement'; reason: string }
   | { type: 'completeSettlement'; closeTx: SignedTx; price: Price }
   | { type: 'failSettlement'; reason: string }
@@ -288,6 +312,11 @@ export interface Cfd {
   readonly closePrice: Price | undefined;
   /** The price of the last settlement proposal, kept when its run fails or is rejected. */
   readonly lastSettlementPrice: Price | undefined;
+  /**
+   * The last close this node signed first, kept after its run failed; it matters while
+   * {@link outstandingSignedClose} says so.
+   */
+  readonly signedClose: SignedClose | undefined;
   readonly commitTx: SignedTx | undefined;
   readonly commitConfirmed: boolean;
   /** Which commit confirmed, when recorded; else (older events) `dlc.commitTxid`. */
@@ -321,6 +350,7 @@ export const EMPTY_CFD: Cfd = Object.freeze({
   closeTx: undefined,
   closePrice: undefined,
   lastSettlementPrice: undefined,
+  signedClose: undefined,
   commitTx: undefined,
   commitConfirmed: false,
   confirmedCommitTxid: undefined,
@@ -410,8 +440,18 @@ function applyData(cfd: Cfd, event: CfdEvent): Cfd {
         settlement: { proposal: event.data.proposal, accepted: false },
         lastSettlementPrice: event.data.proposal.price,
       };
-    case 'CollaborativeSettlementAccepted':
-      return cfd.settlement ? { ...cfd, settlement: { ...cfd.settlement, accepted: true } } : cfd;
+    case 'CollaborativeSettlementAccepted': {
+      if (!cfd.settlement) return cfd;
+      const settlement = { ...cfd.settlement, accepted: true };
+      // Events written before the bound existed: the taker's signature left right after this
+      // event, with no deadline recorded, so the bound is already over.
+      const signedClose =
+        event.data.signedClose ??
+        (cfd.terms?.role === 'taker' && cfd.settlement.proposal.proposedBy === 'taker'
+          ? { until: 0 }
+          : undefined);
+      return signedClose ? { ...cfd, settlement, signedClose } : { ...cfd, settlement };
+    }
     case 'CollaborativeSettlementRejected':
     case 'CollaborativeSettlementFailed':
       return { ...cfd, settlement: undefined };
@@ -419,6 +459,8 @@ function applyData(cfd: Cfd, event: CfdEvent): Cfd {
       return {
         ...cfd,
         settlement: undefined,
+        // We hold the complete close and publish it ourselves: nothing left to bound.
+        signedClose: undefined,
         closeTx: event.data.closeTx,
         closePrice: event.data.price,
       };
@@ -511,6 +553,20 @@ export function isCommitted(cfd: Cfd): boolean {
   return cfd.commitTx !== undefined || cfd.commitConfirmed || cfd.revokedCommitSeen !== undefined;
 }
 
+/**
+ * A close this node signed first that the counterparty may hold unbroadcast: recorded, and neither
+ * a close nor a commit is out yet (either settles which transaction spends the lock). While it is,
+ * no rollover or new settlement starts, and past its `until` the process manager commits.
+ */
+export function outstandingSignedClose(cfd: Cfd): SignedClose | undefined {
+  if (!cfd.signedClose || isClosing(cfd) || isCommitted(cfd)) return undefined;
+  return cfd.signedClose;
+}
+
+const OUTSTANDING_CLOSE =
+  'a close this node signed may be in the counterparty’s hands: the node force-closes unless it ' +
+  'is on chain by its deadline';
+
 /** The contract is open on chain with no unilateral or collaborative exit under way. */
 export function isOpen(cfd: Cfd): boolean {
   return (
@@ -557,7 +613,8 @@ function whyNot(cfd: Cfd, command: CfdCommand): string | undefined {
       return (
         needOpen() ??
         (cfd.rollover ? 'a rollover is already under way' : undefined) ??
-        (cfd.settlement ? 'a collaborative settlement is under way' : undefined)
+        (cfd.settlement ? 'a collaborative settlement is under way' : undefined) ??
+        (outstandingSignedClose(cfd) ? OUTSTANDING_CLOSE : undefined)
       );
     case 'acceptRollover':
       return cfd.rollover === 'started' ? undefined : 'no rollover awaits acceptance';
@@ -570,7 +627,8 @@ function whyNot(cfd: Cfd, command: CfdCommand): string | undefined {
       return (
         needOpen() ??
         (cfd.settlement ? 'a collaborative settlement is already under way' : undefined) ??
-        (cfd.rollover ? 'a rollover is under way' : undefined)
+        (cfd.rollover ? 'a rollover is under way' : undefined) ??
+        (outstandingSignedClose(cfd) ? OUTSTANDING_CLOSE : undefined)
       );
     case 'acceptSettlement':
       return cfd.settlement && !cfd.settlement.accepted
@@ -676,7 +734,12 @@ export function decide(cfd: Cfd, command: CfdCommand, now: number): CfdEvent[] {
     case 'proposeSettlement':
       return [{ type: 'CollaborativeSettlementStarted', data: { proposal: command.proposal } }];
     case 'acceptSettlement':
-      return [{ type: 'CollaborativeSettlementAccepted', data: {} }];
+      return [
+        {
+          type: 'CollaborativeSettlementAccepted',
+          data: command.signedClose ? { signedClose: command.signedClose } : {},
+        },
+      ];
     case 'rejectSettlement':
       return [{ type: 'CollaborativeSettlementRejected', data: { reason: command.reason } }];
     case 'completeSettlement':
@@ -899,7 +962,14 @@ export function actions(cfd: Cfd): CfdAction[] {
   if (state !== 'open' && state !== 'rollover') return [];
   const out: CfdAction[] = [];
   const direction = settlementDirection(cfd);
-  if (state === 'open' && role === 'taker' && direction === undefined) out.push('settle');
+  if (
+    state === 'open' &&
+    role === 'taker' &&
+    direction === undefined &&
+    !outstandingSignedClose(cfd)
+  ) {
+    out.push('settle');
+  }
   if (role === 'maker' && direction === 'incoming' && !cfd.settlement?.accepted) {
     out.push('acceptSettlement', 'rejectSettlement');
   }

@@ -183,6 +183,8 @@ export const OPERATIONS: Record<string, Record<string, Operation>> = {
         `stale}, settlementEvent, funding {untilSecs, rolloverUnderWay, nextRolloverSecs, ` +
         `rolloverIntervalSecs, rolloversStalled} (open positions: the expiry if no rollover ` +
         `happens, and whether rollovers happen; else null), settlementProposal, closingPrice, ` +
+        `signedCloseUntilSecs (a close this node signed that the other side may still hold: unless ` +
+        `it is on chain by then the node force-closes; else null), ` +
         `transactions, payoutCurve ` +
         `[{price, payout}] (this node's payout by settlement price, a few dozen points). Amounts are ${sats}.`,
       responses: { 200: 'CfdView', 404: 'no such CFD' },

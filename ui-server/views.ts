@@ -11,6 +11,7 @@ import {
   type CfdAction,
   type CfdUiState,
   confirmedCommit,
+  outstandingSignedClose,
   type Settled,
   settlementDirection,
   uiState,
@@ -312,6 +313,12 @@ export interface CfdView {
   /** The price the contract closed or is closing at (collaborative close or attestation). */
   readonly closingPrice: string | null;
   readonly settledBy: Settled | null;
+  /**
+   * Unix seconds: a close this node signed first may be in the counterparty's hands; unless it is
+   * on chain by then, the node force-closes so it can never confirm (no settle action meanwhile).
+   * Null when there is none.
+   */
+  readonly signedCloseUntilSecs: number | null;
   readonly failureReason: string | null;
   /**
    * This node fails to handle the CFD (a corrupt record, a transaction it cannot build…): why, since
@@ -494,6 +501,7 @@ export function cfdView(
         : null,
     closingPrice: settledAt === undefined ? null : formatPrice(settledAt),
     settledBy: cfd.settled ?? null,
+    signedCloseUntilSecs: outstandingSignedClose(cfd)?.until ?? null,
     failureReason: cfd.failureReason ?? null,
     problem: problemView(options.problemOf?.(t.id)),
     counterparty: t.counterpartyPeerId,

@@ -31,6 +31,8 @@ const usage = (role: Role): string => `usage: dlcfd ${role} --datadir DIR [optio
   --settlement-interval S --rollover-interval S --oracle-event-interval S
   --cet-timelock BLOCKS --refund-timelock BLOCKS --offer-max-age S
   --protocol-timeout-ms MS --chain-poll-ms MS
+  --signed-close-window S       taker: a close we signed must be on chain this soon, else we
+                                force-close (default 60)
 ${role === 'maker' ? '  --auto-accept                 accept valid orders and settlements without asking\n  --spread BPS                  offers follow the feed at this spread\n' : ''}  --log-level LEVEL             fatal … trace, silent (default info)
 
 Every flag also reads from DLCFD_<FLAG> (e.g. DLCFD_CHAIN_RPC). A service that is down does not

@@ -58,6 +58,13 @@ const TimeSchema = z.object({
    * could get mined.
    */
   lockConfirmTimeoutSecs: seconds.default(3600),
+  /**
+   * Taker: once its collaborative-close signature left, how long the close may stay off chain
+   * (no mempool, no block) before the node force-closes so the maker cannot broadcast it later at
+   * a price that has moved. An honest maker broadcasts within a second; see
+   * protocols/collab-settlement/constants.ts SIGNED_CLOSE_WINDOW_MS.
+   */
+  signedCloseWindowSecs: seconds.default(60),
 });
 
 const MakerSchema = z.object({
@@ -202,6 +209,7 @@ export const FLAGS = {
   'chain-poll-ms': 'time.chainPollMs',
   'setup-adopt-timeout': 'time.setupAdoptTimeoutSecs',
   'lock-confirm-timeout': 'time.lockConfirmTimeoutSecs',
+  'signed-close-window': 'time.signedCloseWindowSecs',
   'auto-accept': 'maker.autoAccept',
   spread: 'maker.spreadBps',
 } as const satisfies Record<string, string>;
@@ -221,6 +229,7 @@ const NUMBERS = new Set([
   'time.chainPollMs',
   'time.setupAdoptTimeoutSecs',
   'time.lockConfirmTimeoutSecs',
+  'time.signedCloseWindowSecs',
   'maker.spreadBps',
 ]);
 const BOOLEANS = new Set(['maker.autoAccept']);

@@ -242,6 +242,8 @@ export class Daemon {
       ...(parts.rpc ? { rpc: parts.rpc } : {}),
       logger: parts.log.child({ component: 'collab-settlement' }),
       ...(parts.timeouts?.settlement ? { timeouts: parts.timeouts.settlement } : {}),
+      signedCloseWindowMs: config.time.signedCloseWindowSecs * 1000,
+      clock: parts.clock,
     };
     this.settlements =
       config.role === 'maker'

@@ -40,6 +40,15 @@
  *     only way to be sure the lock cannot confirm later — and fails the setup once that confirms.
  *     A peer that completed broadcasts the lock at once (and again on every restart and block),
  *     so a lock that exists is seen long before the bound.
+ * - a collaborative settlement under way → `CollaborativeSettlementFailed`: the run died with the
+ *   process. A close we had signed first stays bounded (below).
+ *
+ * A close we signed first (the taker; model/cfd.ts `SignedClose`, recorded before our signature
+ * left) whose run did not end with the whole close here may be held by the counterparty, who could
+ * broadcast it whenever the old price suits it — rollovers reuse the lock it spends. Past its
+ * `until`, unless it is on chain (mempool or block; then it is rebroadcast until it confirms), we
+ * publish our commit: it spends the lock, so the close can never confirm, and the CFD settles by
+ * the contract (CET or refund). The deadline is on the log, so a restart keeps it.
  *
  * A completed setup whose lock is neither confirmed nor in the mempool `lockConfirmTimeoutMs`
  * after the order was placed (a counterparty input double-spent after we checked it, a lock below
@@ -65,7 +74,14 @@ import {
 } from '../../dlc/contract.ts';
 import type { CfdReadModel } from '../../eventstore/cfd-read-model.ts';
 import type { CfdRepository } from '../../eventstore/cfd-repository.ts';
-import { type Cfd, type CfdCommand, confirmedCommit, type SignedTx } from '../../model/cfd.ts';
+import {
+  type Cfd,
+  type CfdCommand,
+  confirmedCommit,
+  outstandingSignedClose,
+  type SignedClose,
+  type SignedTx,
+} from '../../model/cfd.ts';
 import { asPrice, PRICE_SCALE } from '../../model/units.ts';
 import {
   type LiveCommit,
@@ -130,6 +146,8 @@ export const DEFAULT_LOCK_CONFIRM_TIMEOUT_MS = 60 * 60 * 1000;
 
 /** Past the lock deadline, a lock in the mempool (or our coins not yet free) is looked at again this often. */
 const LOCK_RECHECK_MS = 10 * 60 * 1000;
+/** How soon a signed close whose deadline passed is looked at again when the chain did not answer. */
+const CLOSE_DEADLINE_RETRY_MS = 5_000;
 
 const lockReservation = (cfdId: string): string => `lock:${cfdId}`;
 
@@ -211,6 +229,8 @@ export class ProcessManager {
   >();
   /** Completed setups whose lock is not confirmed: the timer of the next look, our sweep if any. */
   readonly #lockDeadlines = new Map<string, { timer?: NodeJS.Timeout; swept?: string }>();
+  /** CFD id → the timer that reconciles it when the close it signed first is due on chain. */
+  readonly #closeDeadlines = new Map<string, NodeJS.Timeout>();
 
   constructor(deps: ProcessManagerDeps) {
     this.#d = deps;
@@ -246,6 +266,13 @@ export class ProcessManager {
           await this.#execute(id, {
             type: 'failRollover',
             reason: 'interrupted: the node restarted during the rollover',
+          });
+        }
+        if (cfd.settlement) {
+          log.warn('collaborative settlement interrupted by a restart: failed');
+          await this.#execute(id, {
+            type: 'failSettlement',
+            reason: 'interrupted: the node restarted during the settlement',
           });
         }
         if (cfd.setup === 'pending') {
@@ -414,6 +441,7 @@ export class ProcessManager {
     this.problems.stop();
     for (const e of this.#unfinished.values()) clearTimeout(e.timer);
     for (const e of this.#lockDeadlines.values()) clearTimeout(e.timer);
+    for (const t of this.#closeDeadlines.values()) clearTimeout(t);
     await Promise.allSettled([...this.#queues.values()]);
   }
 
@@ -599,6 +627,8 @@ export class ProcessManager {
       }
       await this.#enforceLockDeadline(cfd, record, monitor);
     }
+    const signedClose = outstandingSignedClose(cfd);
+    if (signedClose) await this.#boundSignedClose(cfdId, record, signedClose, monitor);
 
     // The commit to follow for the CET and refund locks: the one that confirmed (ours, or whichever
     // live commit the counterparty published), else the one we published.
@@ -633,6 +663,57 @@ export class ProcessManager {
         if (a) await this.#attest(cfdId, a);
       }
     }
+  }
+
+  /**
+   * A close we signed first that the counterparty may hold (module doc): before its deadline, a
+   * timer; past it, a close on chain is followed (the lock's spend report settles the CFD, a close
+   * in the mempool is rebroadcast until it confirms); otherwise our commit goes out.
+   */
+  async #boundSignedClose(
+    cfdId: string,
+    record: ContractRecord,
+    signedClose: SignedClose,
+    monitor: ChainMonitor,
+  ): Promise<void> {
+    const wait = signedClose.until * 1000 - Date.now();
+    if (wait > 0) {
+      this.#armCloseDeadline(cfdId, wait + 10);
+      return;
+    }
+    const rpc = this.#d.rpc();
+    try {
+      if (!rpc) throw new Error('no chain backend to publish the commit on');
+      const lock = lockOutput(record);
+      // Spent in a block (bcoin's gettxout does not see mempool spends): the spend report follows.
+      if (!(await rpc.getTxOut(lock.txid, lock.vout, true))) return;
+      if (signedClose.txid !== undefined && (await rpc.getMempoolEntry(signedClose.txid))) {
+        const hex = await rpc.getRawTransaction(signedClose.txid);
+        if (hex) await monitor.trackBroadcast(hex);
+        return;
+      }
+    } catch (err) {
+      // The deadline is the bound: not a block later than needed, so ask again soon.
+      this.#log.warn({ err, cfdId }, 'cannot check the close we signed; retrying');
+      this.#armCloseDeadline(cfdId, CLOSE_DEADLINE_RETRY_MS);
+      return;
+    }
+    this.#log.warn(
+      { cfdId, close: signedClose.txid, until: signedClose.until },
+      'the close we signed is not on chain by its deadline: force-closing so it can never confirm',
+    );
+    await this.#execute(cfdId, { type: 'commit', commitTx: signed(signedCommit(record)) });
+  }
+
+  /** Reconciles `cfdId` in `ms` (once: a timer already armed stays). */
+  #armCloseDeadline(cfdId: string, ms: number): void {
+    if (this.#closeDeadlines.has(cfdId)) return;
+    const timer = setTimeout(() => {
+      this.#closeDeadlines.delete(cfdId);
+      void this.#schedule(cfdId);
+    }, ms);
+    timer.unref?.();
+    this.#closeDeadlines.set(cfdId, timer);
   }
 
   /** A verified attestation (from the oracle client): every open CFD with CETs for it acts. */

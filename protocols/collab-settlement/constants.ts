@@ -33,6 +33,16 @@ export const MAKER_DECISION_TIMEOUT_MS = 25_000;
 /** Either side: waiting for the counterparty's close signature (it only signs and verifies). */
 export const SIGNATURE_TIMEOUT_MS = 10_000;
 
+/**
+ * Taker: how long after its close signature leaves (counted from the maker's `accept`) the close
+ * must be on chain — in a mempool or a block — before the taker's node publishes its commit so the
+ * close can never confirm (settlement.ts, "No free option"). It bounds the maker's option on the
+ * old price. An honest maker broadcasts within a second of receiving our signature (verify, sign,
+ * broadcast), so a minute covers its signature timeout ({@link SIGNATURE_TIMEOUT_MS}), relay and a
+ * slow chain backend many times over, while BTC rarely moves more than a few basis points in it.
+ */
+export const SIGNED_CLOSE_WINDOW_MS = 60_000;
+
 /** Every write: one small frame; a peer that cannot take it in this time is gone. */
 export const WRITE_TIMEOUT_MS = 5_000;
 

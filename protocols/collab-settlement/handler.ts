@@ -31,6 +31,7 @@ import {
   MAX_OUTBOUND_STREAMS,
   PROPOSAL_TIMEOUT_MS,
   SIGNATURE_TIMEOUT_MS,
+  SIGNED_CLOSE_WINDOW_MS,
   WRITE_TIMEOUT_MS,
 } from './constants.ts';
 import { SettlementNotPossibleError, UnexpectedMessageError } from './errors.ts';
@@ -80,6 +81,14 @@ export interface CollabSettlementInit {
   readonly rpc?: BitcoinRpc;
   readonly logger?: Logger;
   readonly timeouts?: Partial<CollabSettlementTimeouts>;
+  /**
+   * Taker: how long the close may stay off chain once our signature leaves before our node
+   * commits (recorded on the CFD as its `signedClose.until`); at least the signature timeout plus
+   * a write. @default SIGNED_CLOSE_WINDOW_MS
+   */
+  readonly signedCloseWindowMs?: number;
+  /** Milliseconds since the epoch. @default Date.now */
+  readonly clock?: () => number;
 }
 
 /** How a run ended, for listeners (UI, metrics, tests). */
@@ -279,13 +288,24 @@ export class CollabSettlementTaker extends SettlementHandler {
       price = closingPrice(quote, ctx.makerPosition);
     }
     const peer = peerIdFromString(cfd.terms.counterpartyPeerId);
-    const machine = new TakerSettlement(ctx, price);
+    const machine = new TakerSettlement(ctx, price, {
+      signedCloseUntil: () => this.#signedCloseUntil(),
+    });
     const start = machine.start();
     // Recorded before anything goes out: the proposal is on the CFD's record however this ends.
     await this.execute(cfdId, start.commands);
     const outcome = await this.#run(cfdId, peer, machine, start);
     this.report({ cfdId, peer: peer.toString(), outcome });
     return outcome;
+  }
+
+  /** Unix seconds: now plus the window, never shorter than the rest of the run can take. */
+  #signedCloseUntil(): number {
+    const window = Math.max(
+      this.init.signedCloseWindowMs ?? SIGNED_CLOSE_WINDOW_MS,
+      this.timeouts.signatureMs + this.timeouts.writeMs,
+    );
+    return Math.ceil(((this.init.clock ?? Date.now)() + window) / 1000);
   }
 
   async #run(

@@ -19,11 +19,31 @@
  * Every run ends in exactly one outcome. Once a side has recorded `proposeSettlement`, a failure
  * (timeout, malformed or out-of-order message, bad signature, mismatched transaction) records
  * `failSettlement` and a refusal records `rejectSettlement`, so the CFD is open again.
+ *
+ * No free option for whoever holds the other's signature. The taker signs first: the maker can
+ * finalise the close the moment the taker's signature arrives, and withhold its own. The close
+ * spends the lock, which rollovers reuse, so unbounded it would stay valid for the CFD's life and
+ * the maker could broadcast it whenever the old price suits it. So the taker records
+ * `acceptSettlement` with `signedClose: { txid, until }` before its signature leaves; unless that
+ * close is on chain (mempool or block) by `until`, its node publishes the commit, which spends the
+ * lock so the close can never confirm (node/daemon/process-manager.ts), and no rollover or other
+ * settlement starts meanwhile (model/cfd.ts `outstandingSignedClose`). Why this rather than the
+ * taker adding an input of its own to the close and double-spending it at the deadline: that keeps
+ * the CFD open, but needs a spare confirmed coin (a taker funded by one coin has all of it in the
+ * lock), a wire change so both sides build the same two-input close, and the maker checking that
+ * coin against the chain — an unconfirmed or missing one would hand the same free option to the
+ * taker. A failed close after signing is rare (it takes a maker that misbehaves or vanishes at that
+ * exact step), so a force close is an acceptable price for it; the maker loses nothing by it.
+ *
+ * The maker, signing second, faces nothing like it: it records `completeSettlement` (the whole
+ * close) before its signature leaves and broadcasts at once, and its process manager rebroadcasts
+ * the close on every block. The close spends only the confirmed lock, so it is valid at once; the
+ * taker cannot hold it back, and can only race it with a commit (the contract's own outcome).
  */
 import { SignatureVerificationError } from '../../dlc/errors.ts';
 import { finalizeCooperative, signCooperative } from '../../dlc/sign.ts';
 import type { Payout } from '../../dlc/transactions.ts';
-import type { CfdCommand, SignedTx } from '../../model/cfd.ts';
+import type { CfdCommand, SignedClose, SignedTx } from '../../model/cfd.ts';
 import { formatPrice, type Price } from '../../model/units.ts';
 import {
   type BidAsk,
@@ -156,6 +176,16 @@ abstract class SettlementMachine {
   }
 }
 
+/** Options of the taker's side. */
+export interface TakerSettlementOptions {
+  /**
+   * Unix seconds by which the close must be on chain once our signature leaves, asked when the
+   * maker accepts (the IO layer adds its window to its clock). Past it, our node commits.
+   * @default () => 0 (at once: a caller that gives no bound gets the strictest)
+   */
+  readonly signedCloseUntil?: () => number;
+}
+
 /**
  * The taker's side: proposes a settlement at a price (normally {@link closingPrice} of its latest
  * quote), signs first once the maker accepts, and finalises with the maker's signature.
@@ -169,6 +199,7 @@ abstract class SettlementMachine {
  */
 export class TakerSettlement extends SettlementMachine {
   readonly #terms: SettlementTerms;
+  readonly #options: TakerSettlementOptions;
 
   /**
    * Computes the payouts and the close transaction at `price`.
@@ -176,9 +207,10 @@ export class TakerSettlement extends SettlementMachine {
    * @throws SettlementNotPossibleError when `ctx` is not a taker's or is inconsistent, and the
    *   errors of dlc/ when no close transaction can be built at this price (e.g. both outputs dust).
    */
-  constructor(ctx: CloseContext, price: Price) {
+  constructor(ctx: CloseContext, price: Price, options: TakerSettlementOptions = {}) {
     super(ctx, 'taker', 'new');
     this.#terms = settlementTerms(ctx, price);
+    this.#options = options;
   }
 
   /** What this side proposes: price, payouts before fees, unsigned close transaction. */
@@ -229,7 +261,15 @@ export class TakerSettlement extends SettlementMachine {
       if (message.type !== 'accept') return this.unexpected(message);
       const signature = signCooperative(this.#terms.close, 'taker', this.ctx.ownIdentitySecret);
       this.phase = 'awaitingSignature';
-      return { commands: [{ type: 'acceptSettlement' }], send: { type: 'signature', signature } };
+      // Recorded before the signature leaves: from now on the maker may hold the close.
+      const signedClose: SignedClose = {
+        txid: this.#terms.close.tx.getId(),
+        until: this.#options.signedCloseUntil?.() ?? 0,
+      };
+      return {
+        commands: [{ type: 'acceptSettlement', signedClose }],
+        send: { type: 'signature', signature },
+      };
     }
     if (message.type !== 'signature') return this.unexpected(message);
     try {

@@ -14,6 +14,7 @@ import {
   decide,
   EMPTY_CFD,
   fold,
+  outstandingSignedClose,
   uiState,
 } from '../../model/cfd.ts';
 import { fundingFee } from '../../model/fees.ts';
@@ -614,5 +615,49 @@ describe('model/cfd aggregate', () => {
         assert.deepEqual(actions(run(seq)), []);
       }
     });
+  });
+});
+
+describe('model/cfd: a close this node signed first is bounded', () => {
+  const signedClose = { txid: tx('close').txid, until: NOW + 60 };
+  const accept = (c: Cfd, command: CfdCommand = { type: 'acceptSettlement', signedClose }) =>
+    fold(decide(c, command, NOW), c);
+  const signedThenFailed = (): Cfd => {
+    const c = accept(run([...opened, 'proposeSettlement']));
+    return fold(decide(c, { type: 'failSettlement', reason: 'no answer' }, NOW), c);
+  };
+  const refused = /close this node signed may be in the counterparty/;
+
+  it('is recorded before the signature leaves and outlives the failed run', () => {
+    const cfd = signedThenFailed();
+    assert.deepEqual(outstandingSignedClose(cfd), signedClose);
+    assert.equal(cfd.settlement, undefined);
+  });
+
+  it('no new settlement or rollover while it may be used; no settle action', () => {
+    const cfd = signedThenFailed();
+    assert.throws(() => decide(cfd, commands.proposeSettlement, NOW), refused);
+    assert.throws(() => decide(cfd, commands.startRollover, NOW), refused);
+    assert.ok(!actions(cfd).includes('settle'));
+    assert.ok(actions(cfd).includes('commit'));
+  });
+
+  it('ends with our commit, or with the whole close here', () => {
+    const committed = run(['commit'], signedThenFailed());
+    assert.equal(outstandingSignedClose(committed), undefined);
+    const c = accept(run([...opened, 'proposeSettlement']));
+    const completed = fold(decide(c, commands.completeSettlement, NOW), c);
+    assert.equal(outstandingSignedClose(completed), undefined);
+  });
+
+  it('the maker, signing second, has none; a taker event without one (older logs) is due at once', () => {
+    const maker = terms({ id: 'cfd-maker', role: 'maker' });
+    let m = fold(decide(EMPTY_CFD, { type: 'placeOrder', terms: maker }, NOW), EMPTY_CFD);
+    for (const c of opened.slice(1)) m = fold(decide(m, commands[c], NOW), m);
+    m = fold(decide(m, commands.proposeSettlement, NOW), m);
+    m = accept(m, { type: 'acceptSettlement' });
+    assert.equal(m.signedClose, undefined);
+    const legacy = accept(run([...opened, 'proposeSettlement']), { type: 'acceptSettlement' });
+    assert.deepEqual(legacy.signedClose, { until: 0 });
   });
 });

@@ -131,6 +131,8 @@ export interface CfdView {
   } | null;
   closingPrice: string | null;
   settledBy: 'collaborative' | 'cet' | 'refund' | 'punish' | null;
+  /** A close we signed may be held by the other side: force-closed unless on chain by then. */
+  signedCloseUntilSecs: number | null;
   failureReason: string | null;
   /** This node fails to handle the CFD; retried with backoff, cleared once it succeeds. */
   problem: { during: string; reason: string; sinceSecs: number; retries: number } | null;

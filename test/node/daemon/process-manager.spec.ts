@@ -234,9 +234,6 @@ describe('node/daemon/process-manager', function () {
         proposedBy: 'taker',
       },
     });
-    await node.cfds.execute('cfd-test', { type: 'acceptSettlement' });
-    await node.cfds.execute('cfd-test', { type: 'failSettlement', reason: 'timed out' });
-    // The maker finalises the close with the taker's signature and broadcasts it.
     const closeFor = () =>
       buildClose(
         lockOutput(record),
@@ -244,6 +241,14 @@ describe('node/daemon/process-manager', function () {
         payout,
         payoutScriptsOf(record),
       );
+    // Within its window (an hour here): the close is followed, not force-closed.
+    const signedClose = {
+      txid: closeFor().tx.getId(),
+      until: Math.floor(Date.now() / 1000) + 3600,
+    };
+    await node.cfds.execute('cfd-test', { type: 'acceptSettlement', signedClose });
+    await node.cfds.execute('cfd-test', { type: 'failSettlement', reason: 'timed out' });
+    // The maker finalises the close with the taker's signature and broadcasts it.
     const takerSig = signCooperative(closeFor(), 'taker', c.taker.identity.priv);
     const close = finalizeCooperative(closeFor(), 'maker', c.maker.identity.priv, takerSig);
     assert.ok(isCollaborativeClose(record, close));
@@ -253,6 +258,49 @@ describe('node/daemon/process-manager', function () {
     const closed = await until(node, 'close adopted', (cfd) => cfd.settled === 'collaborative');
     assert.equal(closed.closeTx?.txid, close.getId());
     assert.equal(closed.closePrice, price);
+  });
+
+  it('a settlement interrupted by a restart after our close signature left: failed, and force-closed at its deadline', async () => {
+    const c = await contract();
+    const record = c.records.taker;
+    let node = await startNode(record, true);
+    await waitInMempool(record.lock.txid);
+    await chain.mine(1);
+    await until(node, 'lock confirmed', (cfd) => cfd.lockConfirmed);
+    const payout = { maker: 200_000n, taker: record.lock.amount - 200_000n };
+    await node.cfds.execute('cfd-test', {
+      type: 'proposeSettlement',
+      proposal: {
+        price: asPrice(51_000n * PRICE_SCALE),
+        makerPayout: payout.maker,
+        takerPayout: payout.taker,
+        proposedBy: 'taker',
+      },
+    });
+    const close = buildClose(
+      lockOutput(record),
+      { maker: c.maker.identity.pub, taker: c.taker.identity.pub },
+      payout,
+      payoutScriptsOf(record),
+    );
+    // Our signature left, then the node died before the maker's answer.
+    const signedClose = { txid: close.tx.getId(), until: Math.floor(Date.now() / 1000) + 2 };
+    await node.cfds.execute('cfd-test', { type: 'acceptSettlement', signedClose });
+    await node.stop();
+    nodes.splice(nodes.indexOf(node), 1);
+    node = await startNode(record, false);
+    const failed = await until(node, 'run failed', (cfd) => cfd.settlement === undefined);
+    assert.deepEqual(failed.signedClose, signedClose);
+    await until(node, 'commit at the deadline', (cfd) => cfd.commitTx?.txid === record.commit.txid);
+    const types = (await node.store.readStream('cfd-test')).map((e) => e.type);
+    assert.deepEqual(types.slice(-3), [
+      'CollaborativeSettlementAccepted',
+      'CollaborativeSettlementFailed',
+      'ManualCommit',
+    ]);
+    await waitInMempool(record.commit.txid);
+    await chain.mine(1);
+    await until(node, 'commit confirmed', (cfd) => cfd.commitConfirmed);
   });
 
   it('fails a set-up CFD whose lock can never confirm: the other side double-spent its input', async () => {

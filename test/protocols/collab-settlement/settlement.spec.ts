@@ -113,6 +113,30 @@ const flipBit = (sig: Uint8Array): Uint8Array => {
 };
 
 describe('protocols/collab-settlement state machines', () => {
+  it('no free option either way: the taker records the bound on its close before signing; the maker records the whole close before its signature leaves and broadcasts it in the same step', () => {
+    const run = new Run();
+    const until = 1_700_000_123;
+    const taker = new TakerSettlement(run.ctx.taker, closingPrice(QUOTE, run.c.makerPosition), {
+      signedCloseUntil: () => until,
+    });
+    taker.start();
+    const signing = taker.receive(wire({ type: 'accept' }));
+    assert.equal(signing.send?.type, 'signature');
+    assert.deepEqual(signing.commands, [
+      { type: 'acceptSettlement', signedClose: { txid: taker.terms.close.tx.getId(), until } },
+    ]);
+    // The maker's signature leaves only with the complete close recorded and handed to broadcast.
+    const { maker } = run.settle();
+    assert.equal(maker.send?.type, 'signature');
+    assert.deepEqual(
+      maker.commands.map((c) => c.type),
+      ['completeSettlement'],
+    );
+    assert.ok(maker.broadcast);
+    assert.equal(run.cfd.maker.signedClose, undefined);
+    assert.equal(run.cfd.taker.signedClose, undefined, 'completed: the taker holds the close');
+  });
+
   for (const makerPosition of ['short', 'long'] as const) {
     it(`settles a maker-${makerPosition} CFD: same close tx on both sides, curve row minus half the fee each`, () => {
       const run = new Run({ makerPosition });

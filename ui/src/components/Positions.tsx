@@ -196,6 +196,12 @@ function CfdTable({
                 <StateBadge state={c.state} />
                 {c.failureReason && <div className="muted small">{c.failureReason}</div>}
                 {c.problem && <ProblemLine problem={c.problem} now={now} />}
+                {c.signedCloseUntilSecs !== null && (
+                  <div className="muted small">
+                    close signed, not yet on chain: force close at{' '}
+                    {new Date(c.signedCloseUntilSecs * 1000).toLocaleTimeString()}
+                  </div>
+                )}
                 {c.funding && <FundingLine funding={c.funding} now={now} />}
                 {c.settlementProposal && (
                   <div className="muted small">
