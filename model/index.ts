@@ -19,3 +19,4 @@ export * from './fixed.ts';
 export * from './offer.ts';
 export * from './oracle-event.ts';
 export * from './units.ts';
+export * from './limits.ts';

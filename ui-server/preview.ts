@@ -8,6 +8,7 @@
  *   by settlement price, from the same curve the CETs are built from), for the detail chart.
  */
 import type { FastifyInstance } from 'fastify';
+import { checkOrderLimits } from '../model/limits.ts';
 import { z } from 'zod';
 import { payoutCurve, rowAtPrice, toRolePayouts } from '../dlc/payout-curve.ts';
 import type { Cfd } from '../model/cfd.ts';
@@ -117,6 +118,9 @@ export function registerPreviewRoutes(app: FastifyInstance, service: UiService):
           maxClockSkewSecs: DEFAULT_MAX_CLOCK_SKEW_SECS,
         },
       );
+      if (daemon.limits) {
+        checkOrderLimits(o, { quantity, leverage: body.leverage }, daemon.limits.limits);
+      }
     } catch (err) {
       problem = (err as Error).message;
     }

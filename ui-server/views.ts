@@ -4,6 +4,7 @@
  * decimal strings — a JSON number silently loses precision above 2^53 — while counts, leverages,
  * timestamps (unix ms unless named `…Secs`/`time`) stay numbers.
  */
+import { offerOutsideLimits, type TakerLimits } from '../model/limits.ts';
 import { Transaction } from 'bitcoinjs-lib';
 import {
   actions,
@@ -202,9 +203,16 @@ export interface OfferView {
   /** Unix seconds. */
   readonly createdAtSecs: number;
   readonly leverages: readonly LeverageView[];
+  /**
+   * Taker: why no order on this offer is within the taker's limits (funding rate, fee rate, an
+   * opening fee too large even for the offer's largest margin); empty when some order may be.
+   * Always empty on a maker.
+   */
+  readonly outsideLimits: readonly string[];
 }
 
-export function offerView(maker: string, o: Offer): OfferView {
+/** `limits`: the taker's, to mark offers outside them (a maker passes none). */
+export function offerView(maker: string, o: Offer, limits?: TakerLimits): OfferView {
   const takerPosition = opposite(o.makerPosition);
   return {
     id: o.id,
@@ -241,6 +249,7 @@ export function offerView(maker: string, o: Offer): OfferView {
         fundingPerLot: (takerPays ? fee : -fee).toString(),
       };
     }),
+    outsideLimits: limits ? offerOutsideLimits(o, limits) : [],
   };
 }
 
@@ -339,6 +348,12 @@ export interface RolloverView {
    * towards `untilSecs`.
    */
   readonly rolloversStalled: boolean;
+  /**
+   * Taker: auto-rollover of this CFD is paused because the maker's rollover terms were outside
+   * the taker's limits — why, and since when (unix seconds). It resumes when the limits change or
+   * the maker's terms come back within them; until then the position runs towards `untilSecs`.
+   */
+  readonly autoRolloverPaused: { readonly reason: string; readonly sinceSecs: number } | null;
 }
 
 /** What {@link cfdView} needs besides the CFD. */
@@ -347,6 +362,10 @@ export interface CfdViewOptions {
   readonly nowSecs?: number;
   /** The taker's rollover cadence (`--rollover-interval`). @default 1 h */
   readonly rolloverIntervalSecs?: number;
+  /** Taker: why auto-rollover of a CFD is paused (the scheduler's pause), if it is. */
+  readonly rolloverPause?: (
+    cfdId: string,
+  ) => { readonly reason: string; readonly sinceSecs: number } | undefined;
 }
 
 function rolloverView(
@@ -367,7 +386,14 @@ function rolloverView(
     nextRolloverSecs: rolls ? next : null,
     rolloverIntervalSecs: interval,
     rolloversStalled: rolls && state !== 'rollover' && now > next + interval,
+    autoRolloverPaused: pauseView(options.rolloverPause?.(t.id)),
   };
+}
+
+function pauseView(
+  p: { readonly reason: string; readonly sinceSecs: number } | undefined,
+): RolloverView['autoRolloverPaused'] {
+  return p ? { reason: p.reason, sinceSecs: p.sinceSecs } : null;
 }
 
 /** States whose P/L is unrealised and follows the market. */

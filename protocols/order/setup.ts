@@ -45,6 +45,7 @@ import {
   type OrderPolicy,
   validateOrder,
 } from '../../model/offer.ts';
+import { checkOrderLimits, DEFAULT_TAKER_LIMITS, type TakerLimits } from '../../model/limits.ts';
 import {
   type Contracts,
   type FeeRate,
@@ -690,12 +691,15 @@ export interface TakerSetupInit {
   /** The maker's PeerId. */
   readonly counterpartyPeerId: string;
   readonly policy?: OrderPolicy;
+  /** The terms this taker accepts from the maker. @default DEFAULT_TAKER_LIMITS */
+  readonly limits?: TakerLimits;
 }
 
 /**
  * The taker's side: places the order, waits for the decision, then sets the contract up.
- * The constructor checks the order against the offer (`validateOrder`) and throws its named
- * error, so a bad order never reaches the wire.
+ * The constructor checks the order against the offer (`validateOrder`) and against the taker's
+ * limits (`checkOrderLimits`) and throws their named error, so a bad order never reaches the wire
+ * and nothing is recorded or reserved.
  */
 export class TakerSetup extends ContractSetup {
   readonly #order: OrderMsg;
@@ -709,6 +713,7 @@ export class TakerSetup extends ContractSetup {
       leverage: init.leverage,
     };
     validateOrder(init.offer, order, init.now, this.policy);
+    checkOrderLimits(init.offer, order, init.limits ?? DEFAULT_TAKER_LIMITS);
     this.offer = init.offer;
     this.terms = this.buildTerms(init.offer, {
       id: init.orderId,
