@@ -11,9 +11,10 @@
  * A bound relative to the notional would let fees eat most of the margin at high leverage (0.5 %
  * of the notional is half the margin at 100×).
  */
-import { divRound } from './fixed.ts';
+
 import { ModelError } from './errors.ts';
 import { margin } from './fees.ts';
+import { divRound } from './fixed.ts';
 import type { Offer } from './offer.ts';
 import {
   type Contracts,

@@ -8,11 +8,11 @@
  *   by settlement price, from the same curve the CETs are built from), for the detail chart.
  */
 import type { FastifyInstance } from 'fastify';
-import { checkOrderLimits } from '../model/limits.ts';
 import { z } from 'zod';
 import { payoutCurve, rowAtPrice, toRolePayouts } from '../dlc/payout-curve.ts';
 import type { Cfd } from '../model/cfd.ts';
 import { fundingFee, liquidationPrice, longShortLeverage, margins } from '../model/fees.ts';
+import { checkOrderLimits } from '../model/limits.ts';
 import { DEFAULT_MAX_CLOCK_SKEW_SECS, validateOrder } from '../model/offer.ts';
 import {
   formatFundingRate,

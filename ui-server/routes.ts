@@ -37,7 +37,6 @@ import {
 } from './errors.ts';
 import type { LiveFeed } from './events.ts';
 import { registerMakerRoutes } from './maker-routes.ts';
-import { registerTakerRoutes } from './taker-routes.ts';
 import { openApiDocument } from './openapi.ts';
 import { payoutCurvePoints } from './preview.ts';
 import {
@@ -52,6 +51,7 @@ import {
   WithdrawBody,
 } from './schemas.ts';
 import type { UiService } from './service.ts';
+import { registerTakerRoutes } from './taker-routes.ts';
 import { explorerTemplate } from './views.ts';
 
 /** Everything the routes need. */

@@ -4,7 +4,7 @@
  * decimal strings — a JSON number silently loses precision above 2^53 — while counts, leverages,
  * timestamps (unix ms unless named `…Secs`/`time`) stay numbers.
  */
-import { offerOutsideLimits, type TakerLimits } from '../model/limits.ts';
+
 import { Transaction } from 'bitcoinjs-lib';
 import {
   actions,
@@ -26,6 +26,7 @@ import {
   profit,
 } from '../model/fees.ts';
 import { divRound, formatDecimal } from '../model/fixed.ts';
+import { offerOutsideLimits, type TakerLimits } from '../model/limits.ts';
 import type { Offer } from '../model/offer.ts';
 import { oracleEventTime } from '../model/oracle-event.ts';
 import {

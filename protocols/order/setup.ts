@@ -39,13 +39,13 @@ import {
 } from '../../dlc/index.ts';
 import type { CfdCommand, CfdTerms } from '../../model/cfd.ts';
 import { initialFeeBalance, longShortLeverage, margins } from '../../model/fees.ts';
+import { checkOrderLimits, DEFAULT_TAKER_LIMITS, type TakerLimits } from '../../model/limits.ts';
 import {
   DEFAULT_ORDER_POLICY,
   type Offer,
   type OrderPolicy,
   validateOrder,
 } from '../../model/offer.ts';
-import { checkOrderLimits, DEFAULT_TAKER_LIMITS, type TakerLimits } from '../../model/limits.ts';
 import {
   type Contracts,
   type FeeRate,

@@ -36,8 +36,8 @@ import {
 } from '../../dlc/index.ts';
 import type { Cfd, CfdCommand, CfdTerms } from '../../model/cfd.ts';
 import type { FeeBalance } from '../../model/fees.ts';
-import { oracleEventTime } from '../../model/oracle-event.ts';
 import { rolloverTermsOutsideLimits } from '../../model/limits.ts';
+import { oracleEventTime } from '../../model/oracle-event.ts';
 import type { FeeRate, FundingRate, Role } from '../../model/units.ts';
 import {
   type AdaptorResult,

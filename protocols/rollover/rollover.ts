@@ -224,17 +224,12 @@ export class RolloverProtocol {
         persistKind,
       );
       const outcome = await runRollover(machine, machine.start(), io.transport, io.executor, log);
-      // The machine refused on the same rule; say it was the limits, so auto-rollover pauses.
-      const outside =
-        outcome.type === 'failed' && terms
-          ? rolloverTermsOutsideLimits(terms, { ...DEFAULT_ROLLOVER_CONFIG, ...config })
-          : undefined;
       return this.#finish(
         cfdId,
         maker.toString(),
         outcome,
         log,
-        outside && terms ? { reason: outside, ...terms } : undefined,
+        limitRefusalOf(outcome, terms, config),
       );
     } finally {
       this.#running.delete(cfdId);
@@ -387,6 +382,22 @@ export class RolloverProtocol {
       },
     };
   }
+}
+
+/**
+ * The run failed and the maker's terms (its decision, if one came) are outside the taker's
+ * limits in `config`: the machine refused on this same rule. Undefined otherwise.
+ */
+export function limitRefusalOf(
+  outcome: RolloverOutcome,
+  terms: { readonly fundingRate: FundingRate; readonly feeRate: FeeRate } | undefined,
+  config: Partial<RolloverConfig> | undefined,
+): RolloverLimitRefusal | undefined {
+  if (outcome.type !== 'failed' || !terms) return undefined;
+  const reason = rolloverTermsOutsideLimits(terms, { ...DEFAULT_ROLLOVER_CONFIG, ...config });
+  return reason === undefined
+    ? undefined
+    : { reason, fundingRate: terms.fundingRate, feeRate: terms.feeRate };
 }
 
 /** Calls `seen` with the maker's accepting decision as it is read (the machine still checks it). */
