@@ -16,6 +16,7 @@ export * from './cfd.ts';
 export * from './errors.ts';
 export * from './fees.ts';
 export * from './fixed.ts';
+export * from './limits.ts';
 export * from './offer.ts';
 export * from './oracle-event.ts';
 export * from './units.ts';

@@ -2,7 +2,7 @@
  * The live feed: server-sent events at `GET /api/events`.
  *
  * On connect a client gets a snapshot — `health`, `cfds`, `offers`, `quote`, `wallet`, on a
- * maker `policy`, and `quotes` (the chart's history, so a page opened or reconnected now shows the
+ * maker `policy`, on a taker `limits`, and `quotes` (the chart's history, so a page opened or reconnected now shows the
  * last hour, gaps filled) — and then
  * every change as it happens:
  *
@@ -15,6 +15,7 @@
  * | `quote`  | `QuoteView` or `null`                              | at most once per {@link QUOTE_THROTTLE_MS} |
  * | `wallet` | `{available: true, …WalletView}` or `{available: false, reason}` | after each wallet sync, withdrawal |
  * | `policy` | the maker's policy (as `GET /api/maker/policy`)  | maker: the policy changed         |
+ * | `limits` | the taker's limits (as `GET /api/taker/limits`)  | taker: on connect, the limits changed |
  * | `quotes` | `QuoteHistoryView` (as `GET /api/quotes`)          | on connect                        |
  *
  * A comment line (`: heartbeat`) every {@link HEARTBEAT_MS} keeps proxies and idle timeouts from
@@ -43,6 +44,7 @@ export type LiveEventName =
   | 'quote'
   | 'wallet'
   | 'policy'
+  | 'limits'
   | 'quotes';
 
 export interface LiveFeedOptions {
@@ -105,6 +107,22 @@ export class LiveFeed {
       d.offers.onOffers(() => this.#mark('offers')),
       d.feed.onQuote(() => this.#onQuote()),
     );
+    if (d.limits) {
+      this.#unsubscribe.push(
+        d.limits.onChange((limits) => {
+          this.#send('limits', limits);
+          // Offers are marked against the limits.
+          this.#mark('offers');
+        }),
+      );
+    }
+    this.#unsubscribe.push(
+      // A pause is not a CFD event: send the CFD's view again.
+      d.onRolloverPause((cfdId) => {
+        const cfd = d.readModel.openCfds().find((c) => c.terms?.id === cfdId);
+        if (cfd) for (const view of service.views([cfd])) this.#send('cfd', view);
+      }),
+    );
     if (d.policy) {
       this.#unsubscribe.push(
         d.policy.onChange((policy) => {
@@ -166,6 +184,7 @@ export class LiveFeed {
         frame('quote', s.quote()) +
         frame('wallet', s.walletState()) +
         (s.daemon.policy ? frame('policy', s.daemon.policy.current) : '') +
+        (s.daemon.limits ? frame('limits', s.daemon.limits.current) : '') +
         // Last: the largest frame (tens of kB), and the page is usable without it.
         frame('quotes', s.quoteHistory());
     } catch (err) {

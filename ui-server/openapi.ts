@@ -12,6 +12,7 @@ import {
   MnemonicBody,
   OrderBody,
   RejectBody,
+  TakerLimitsBody,
   WithdrawBody,
 } from './schemas.ts';
 
@@ -29,6 +30,10 @@ interface Operation {
 }
 
 const sats = 'satoshis as a decimal string';
+const LIMITS_SHAPE =
+  '`{maxFundingRate, maxOpeningFeeBps, maxTxFeeRate}`: maxFundingRate a decimal string, the ' +
+  'largest absolute funding rate per settlement interval; maxOpeningFeeBps basis points of the ' +
+  'taker’s margin (0…10000); maxTxFeeRate sat/vB (1…1000).';
 const POLICY_SHAPE =
   '`{autoAccept, publishing, spreadBps, minQuantity, maxQuantity, lotSize, leverageChoices, ' +
   'fundingRate, openingFee, txFeeRate}`: quantities (contracts) and openingFee (satoshis) are ' +
@@ -116,7 +121,7 @@ export const OPERATIONS: Record<string, Record<string, Operation>> = {
       summary: 'Live feed (server-sent events)',
       description:
         'Snapshot on connect (`health`, `cfds`, `offers`, `quote`, `wallet`, on a maker ' +
-        '`policy`, and `quotes`: the chart history as `GET /api/quotes`), then `health`, `cfd`, `offers`, `quote` (throttled), `wallet` and `policy` ' +
+        '`policy`, on a taker `limits`, and `quotes`: the chart history as `GET /api/quotes`), then `health`, `cfd`, `offers`, `quote` (throttled), `wallet`, `policy` and `limits` ' +
         'events as they happen; heartbeat comments.',
       produces: 'text/event-stream',
       responses: { 200: 'event stream' },
@@ -135,8 +140,9 @@ export const OPERATIONS: Record<string, Record<string, Operation>> = {
       description:
         '`{offers: [{id, maker, makerPosition, takerPosition, price, minQuantity, maxQuantity, ' +
         'lotSize, fundingRate, openingFee, txFeeRate, oracleEventId, createdAtSecs, leverages: ' +
-        '[{leverage, marginPerLot, liquidationPrice, fundingPerLot}]}], reason}`; `reason` says ' +
-        `why there are none. Amounts are ${sats}; prices decimal strings.`,
+        '[{leverage, marginPerLot, liquidationPrice, fundingPerLot}], outsideLimits}], reason}`; ' +
+        '`reason` says why there are none; `outsideLimits` (taker) lists why no order on the ' +
+        `offer is within the taker's limits (empty: some is). Amounts are ${sats}; prices decimal strings.`,
       responses: { 200: 'offers' },
     },
   },
@@ -149,6 +155,7 @@ export const OPERATIONS: Record<string, Record<string, Operation>> = {
       body: OrderBody,
       responses: {
         202: '`{orderId}`: contract setup started',
+        400: 'the order does not fit the offer, or the offer is outside the taker’s limits (says which)',
         404: 'no such current offer',
         409: 'not a taker',
       },
@@ -181,7 +188,8 @@ export const OPERATIONS: Record<string, Record<string, Operation>> = {
         'state, actions, quantity, leverage, initialPrice, liquidationPrice, margin, ' +
         'marginCounterparty, fees {balance, owed}, profit {basis, price, payout, sats, percent, ' +
         `stale}, settlementEvent, funding {untilSecs, rolloverUnderWay, nextRolloverSecs, ` +
-        `rolloverIntervalSecs, rolloversStalled} (open positions: the expiry if no rollover ` +
+        `rolloverIntervalSecs, rolloversStalled, autoRolloverPaused {reason, sinceSecs} | null} ` +
+        `(open positions: the expiry if no rollover ` +
         `happens, and whether rollovers happen; else null), settlementProposal, closingPrice, ` +
         `signedCloseUntilSecs (a close this node signed that the other side may still hold: unless ` +
         `it is on chain by then the node force-closes; else null), ` +
@@ -242,6 +250,26 @@ export const OPERATIONS: Record<string, Record<string, Operation>> = {
         `/api/events. Answers the whole new policy. ${POLICY_SHAPE}`,
       body: MakerPolicyBody,
       responses: { 200: 'the new policy', 409: 'a taker has no maker policy' },
+    },
+  },
+  '/api/taker/limits': {
+    get: {
+      summary: 'The taker’s limits (taker)',
+      description: LIMITS_SHAPE,
+      responses: { 200: 'the limits', 409: 'a maker has no taker limits' },
+    },
+    put: {
+      summary: 'Change the taker’s limits (taker); applies at once',
+      description:
+        'Any subset of the fields. Offers outside the limits are marked in `/api/offers` ' +
+        '(`outsideLimits`) and an order on one is refused (400, FundingRateAboveLimitError, ' +
+        'OpeningFeeAboveLimitError or TxFeeRateAboveLimitError, with the reason); a rollover ' +
+        'whose terms are outside them is refused and that CFD’s auto-rollover pauses ' +
+        '(`funding.autoRolloverPaused`) until the limits change or the maker’s terms come back ' +
+        'within them. Kept in the data dir; wins over the config from then on; a `limits` event ' +
+        `goes out on /api/events. Answers the whole new limits. ${LIMITS_SHAPE}`,
+      body: TakerLimitsBody,
+      responses: { 200: 'the new limits', 409: 'a maker has no taker limits' },
     },
   },
   '/api/peers/{peerId}/block': {

@@ -12,6 +12,7 @@ import { z } from 'zod';
 import { payoutCurve, rowAtPrice, toRolePayouts } from '../dlc/payout-curve.ts';
 import type { Cfd } from '../model/cfd.ts';
 import { fundingFee, liquidationPrice, longShortLeverage, margins } from '../model/fees.ts';
+import { checkOrderLimits } from '../model/limits.ts';
 import { DEFAULT_MAX_CLOCK_SKEW_SECS, validateOrder } from '../model/offer.ts';
 import {
   formatFundingRate,
@@ -117,6 +118,9 @@ export function registerPreviewRoutes(app: FastifyInstance, service: UiService):
           maxClockSkewSecs: DEFAULT_MAX_CLOCK_SKEW_SECS,
         },
       );
+      if (daemon.limits) {
+        checkOrderLimits(o, { quantity, leverage: body.leverage }, daemon.limits.limits);
+      }
     } catch (err) {
       problem = (err as Error).message;
     }

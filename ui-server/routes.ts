@@ -15,6 +15,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { signedCommit } from '../dlc/contract.ts';
 import type { CfdAction } from '../model/cfd.ts';
+import { checkOrderLimits } from '../model/limits.ts';
 import { DEFAULT_MAX_CLOCK_SKEW_SECS, validateOrder } from '../model/offer.ts';
 import {
   CollabSettlementMaker,
@@ -50,6 +51,7 @@ import {
   WithdrawBody,
 } from './schemas.ts';
 import type { UiService } from './service.ts';
+import { registerTakerRoutes } from './taker-routes.ts';
 import { explorerTemplate } from './views.ts';
 
 /** Everything the routes need. */
@@ -190,6 +192,14 @@ export function registerRoutes(app: FastifyInstance, ctx: RouteContext): void {
         maxClockSkewSecs: DEFAULT_MAX_CLOCK_SKEW_SECS,
       },
     );
+    // The taker's limits, here too so the caller gets the reason (placeOrder checks them again).
+    if (daemon.limits) {
+      checkOrderLimits(
+        found.offer,
+        { quantity: body.quantity, leverage: body.leverage },
+        daemon.limits.limits,
+      );
+    }
     // Contract setup takes a few seconds: answer now, report progress on the live feed.
     const orderId = randomUUID();
     void daemon.orders
@@ -288,8 +298,9 @@ export function registerRoutes(app: FastifyInstance, ctx: RouteContext): void {
     return { blocked: daemon.blockedPeers };
   });
 
-  // ------------------------------------------------------------------ maker policy
+  // ------------------------------------------------------------------ maker policy, taker limits
   registerMakerRoutes(app, service);
+  registerTakerRoutes(app, service);
 
   // ------------------------------------------------------------------ wallet
   app.get('/api/wallet', async () => service.wallet());

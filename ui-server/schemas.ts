@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { MAX_LEVERAGE } from '../model/units.ts';
 import { makerPolicyFields } from '../node/daemon/maker-policy.ts';
+import { takerLimitsFields } from '../node/daemon/taker-limits.ts';
 import { MIN_PASSWORD_LENGTH } from './auth.ts';
 import { ValidationError } from './errors.ts';
 
@@ -82,6 +83,9 @@ export const RejectBody = z.strictObject({ reason: z.string().max(500).optional(
  * checks across fields (min ≤ max, multiples of the lot size) run on the merged policy.
  */
 export const MakerPolicyBody = z.strictObject(makerPolicyFields).partial();
+
+/** `PUT /api/taker/limits`: any subset of the taker's limits. */
+export const TakerLimitsBody = z.strictObject(takerLimitsFields).partial();
 
 export const CfdParams = z.strictObject({
   id: z.string().min(1).max(200),

@@ -91,6 +91,11 @@ const BAD_REQUEST_NAMES = new Set([
   'SymbolMismatchError',
   'StaleOfferError',
   'OracleEventOutOfWindowError',
+  // The taker's limits (model/limits.ts): the offer's terms, not the request, are the problem,
+  // but the order as asked is refused all the same and the message says which limit.
+  'FundingRateAboveLimitError',
+  'OpeningFeeAboveLimitError',
+  'TxFeeRateAboveLimitError',
 ]);
 /** The chain backend is unreachable or refuses our credentials: the action cannot run now. */
 const UNAVAILABLE_NAMES = new Set(['RpcUnreachableError', 'RpcTimeoutError', 'RpcAuthError']);

@@ -100,7 +100,11 @@ export class UiService {
     const now = Math.floor(this.#clock() / 1000);
     const current = d.offers.book.current(now, { maxOfferAgeSecs: d.config.time.offerMaxAgeSecs });
     if (current.length > 0) {
-      return { offers: current.map(({ maker, offer }) => offerView(maker, offer)), reason: null };
+      const limits = d.limits?.limits;
+      return {
+        offers: current.map(({ maker, offer }) => offerView(maker, offer, limits)),
+        reason: null,
+      };
     }
     if (d.config.p2p.makers.length === 0) {
       return { offers: [], reason: 'no maker configured (--maker)' };
@@ -148,6 +152,7 @@ export class UiService {
       nowSecs: Math.floor(this.#clock() / 1000),
       rolloverIntervalSecs: this.daemon.config.time.rolloverIntervalSecs,
       problemOf: (id) => this.daemon.processManager.problems.get(id),
+      rolloverPause: (id) => this.daemon.rolloverPause(id),
     };
   }
 

@@ -4,6 +4,7 @@
  * decimal strings — a JSON number silently loses precision above 2^53 — while counts, leverages,
  * timestamps (unix ms unless named `…Secs`/`time`) stay numbers.
  */
+
 import { Transaction } from 'bitcoinjs-lib';
 import {
   actions,
@@ -26,6 +27,7 @@ import {
   profit,
 } from '../model/fees.ts';
 import { divRound, formatDecimal } from '../model/fixed.ts';
+import { offerOutsideLimits, type TakerLimits } from '../model/limits.ts';
 import type { Offer } from '../model/offer.ts';
 import { oracleEventTime } from '../model/oracle-event.ts';
 import {
@@ -204,9 +206,16 @@ export interface OfferView {
   /** Unix seconds. */
   readonly createdAtSecs: number;
   readonly leverages: readonly LeverageView[];
+  /**
+   * Taker: why no order on this offer is within the taker's limits (funding rate, fee rate, an
+   * opening fee too large even for the offer's largest margin); empty when some order may be.
+   * Always empty on a maker.
+   */
+  readonly outsideLimits: readonly string[];
 }
 
-export function offerView(maker: string, o: Offer): OfferView {
+/** `limits`: the taker's, to mark offers outside them (a maker passes none). */
+export function offerView(maker: string, o: Offer, limits?: TakerLimits): OfferView {
   const takerPosition = opposite(o.makerPosition);
   return {
     id: o.id,
@@ -243,6 +252,7 @@ export function offerView(maker: string, o: Offer): OfferView {
         fundingPerLot: (takerPays ? fee : -fee).toString(),
       };
     }),
+    outsideLimits: limits ? offerOutsideLimits(o, limits) : [],
   };
 }
 
@@ -358,6 +368,12 @@ export interface RolloverView {
    * towards `untilSecs`.
    */
   readonly rolloversStalled: boolean;
+  /**
+   * Taker: auto-rollover of this CFD is paused because the maker's rollover terms were outside
+   * the taker's limits — why, and since when (unix seconds). It resumes when the limits change or
+   * the maker's terms come back within them; until then the position runs towards `untilSecs`.
+   */
+  readonly autoRolloverPaused: { readonly reason: string; readonly sinceSecs: number } | null;
 }
 
 /** What {@link cfdView} needs besides the CFD. */
@@ -368,6 +384,10 @@ export interface CfdViewOptions {
   readonly rolloverIntervalSecs?: number;
   /** The process manager's current problem with a CFD (node/daemon/cfd-problems.ts). */
   readonly problemOf?: (cfdId: string) => CfdProblem | undefined;
+  /** Taker: why auto-rollover of a CFD is paused (the scheduler's pause), if it is. */
+  readonly rolloverPause?: (
+    cfdId: string,
+  ) => { readonly reason: string; readonly sinceSecs: number } | undefined;
 }
 
 function rolloverView(
@@ -388,7 +408,14 @@ function rolloverView(
     nextRolloverSecs: rolls ? next : null,
     rolloverIntervalSecs: interval,
     rolloversStalled: rolls && state !== 'rollover' && now > next + interval,
+    autoRolloverPaused: pauseView(options.rolloverPause?.(t.id)),
   };
+}
+
+function pauseView(
+  p: { readonly reason: string; readonly sinceSecs: number } | undefined,
+): RolloverView['autoRolloverPaused'] {
+  return p ? { reason: p.reason, sinceSecs: p.sinceSecs } : null;
 }
 
 /** States whose P/L is unrealised and follows the market. */

@@ -7,11 +7,26 @@
  * `datadir <dir>`. Logs go to stderr. SIGTERM or SIGINT stops the node cleanly (exit 0).
  */
 import { parseArgs } from 'node:util';
+import {
+  DEFAULT_MAX_FUNDING_RATE,
+  DEFAULT_MAX_OPENING_FEE_BPS,
+  DEFAULT_MAX_TX_FEE_RATE,
+} from '../../model/limits.ts';
+import { formatFundingRate } from '../../model/units.ts';
 import { BUILT_UI_DIR, startUiServer, type UiServer } from '../../ui-server/server.ts';
 import type { Subcommand } from '../cli.ts';
 import { runSubcommand, stderrLogger, UsageError, untilStopSignal } from '../cli-support.ts';
 import { ConfigError, FLAGS, loadConfig, type Role } from './config.ts';
 import { Daemon } from './daemon.ts';
+
+/** The taker's limits (model/limits.ts): what it accepts from its maker. */
+const TAKER_LIMITS_USAGE = `  --max-funding-rate R          refuse offers and rollovers whose funding rate per settlement
+                                interval is beyond ±R (default ${formatFundingRate(DEFAULT_MAX_FUNDING_RATE)})
+  --max-opening-fee-bps B       refuse orders whose opening fee is above B bps of the margin
+                                (default ${DEFAULT_MAX_OPENING_FEE_BPS}: 1 %)
+  --max-tx-fee-rate F           refuse offers and rollovers above F sat/vB (default ${DEFAULT_MAX_TX_FEE_RATE})
+                                (all three change live: PUT /api/taker/limits)
+`;
 
 const usage = (role: Role): string => `usage: dlcfd ${role} --datadir DIR [options]
 
@@ -33,7 +48,7 @@ const usage = (role: Role): string => `usage: dlcfd ${role} --datadir DIR [optio
   --protocol-timeout-ms MS --chain-poll-ms MS
   --signed-close-window S       taker: a close we signed must be on chain this soon, else we
                                 force-close (default 60)
-${role === 'maker' ? '  --auto-accept                 accept valid orders and settlements without asking\n  --spread BPS                  offers follow the feed at this spread\n' : ''}  --log-level LEVEL             fatal … trace, silent (default info)
+${role === 'maker' ? '  --auto-accept                 accept valid orders and settlements without asking\n  --spread BPS                  offers follow the feed at this spread\n' : TAKER_LIMITS_USAGE}  --log-level LEVEL             fatal … trace, silent (default info)
 
 Every flag also reads from DLCFD_<FLAG> (e.g. DLCFD_CHAIN_RPC). A service that is down does not
 stop the node: it starts degraded and reports health until the service returns.

@@ -9,7 +9,13 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { ALLOWED_LEVERAGES, MAX_SPREAD_BPS } from './maker-policy.ts';
+import {
+  DEFAULT_MAX_FUNDING_RATE,
+  DEFAULT_MAX_OPENING_FEE_BPS,
+  DEFAULT_MAX_TX_FEE_RATE,
+} from '../../model/limits.ts';
+import { formatFundingRate } from '../../model/units.ts';
+import { ALLOWED_LEVERAGES, MAX_SPREAD_BPS, MAX_TX_FEE_RATE } from './maker-policy.ts';
 
 export type Role = 'taker' | 'maker';
 
@@ -98,6 +104,29 @@ const MakerSchema = z.object({
   autoAccept: z.boolean().default(false),
 });
 
+/**
+ * Taker: the terms it accepts from its maker (model/limits.ts gives the reasons for the defaults).
+ * Offers outside them are marked and cannot be taken; a rollover outside them is refused and
+ * auto-rollover of that CFD pauses. Changed live through the API, kept in `taker-limits.json`.
+ */
+const TakerSchema = z.object({
+  /** Largest absolute funding rate per settlement interval, decimal string. */
+  maxFundingRate: z
+    .string()
+    .regex(/^\d+(\.\d{1,10})?$/, 'a non-negative decimal with at most 10 decimals')
+    .refine((s) => Number(s) <= 1, 'at most 1 (100 % per settlement interval)')
+    .default(formatFundingRate(DEFAULT_MAX_FUNDING_RATE)),
+  /** Largest opening fee, basis points of the taker's margin. */
+  maxOpeningFeeBps: z.number().int().min(0).max(10_000).default(DEFAULT_MAX_OPENING_FEE_BPS),
+  /** Highest fee rate of the contract's transactions, sat/vB. */
+  maxTxFeeRate: z
+    .number()
+    .int()
+    .min(1)
+    .max(MAX_TX_FEE_RATE)
+    .default(Number(DEFAULT_MAX_TX_FEE_RATE)),
+});
+
 export const ConfigSchema = z
   .object({
     role: z.enum(['taker', 'maker']),
@@ -156,6 +185,7 @@ export const ConfigSchema = z
       .default({ host: '127.0.0.1', port: 8000 }),
     time: TimeSchema.default(TimeSchema.parse({})),
     maker: MakerSchema.default(MakerSchema.parse({})),
+    taker: TakerSchema.default(TakerSchema.parse({})),
   })
   .superRefine((c, ctx) => {
     if (c.role === 'taker' && c.p2p.listen.length > 0) {
@@ -212,6 +242,9 @@ export const FLAGS = {
   'signed-close-window': 'time.signedCloseWindowSecs',
   'auto-accept': 'maker.autoAccept',
   spread: 'maker.spreadBps',
+  'max-funding-rate': 'taker.maxFundingRate',
+  'max-opening-fee-bps': 'taker.maxOpeningFeeBps',
+  'max-tx-fee-rate': 'taker.maxTxFeeRate',
 } as const satisfies Record<string, string>;
 
 /** Paths whose values are lists (a flag may repeat, an env var is comma-separated). */
@@ -231,6 +264,8 @@ const NUMBERS = new Set([
   'time.lockConfirmTimeoutSecs',
   'time.signedCloseWindowSecs',
   'maker.spreadBps',
+  'taker.maxOpeningFeeBps',
+  'taker.maxTxFeeRate',
 ]);
 const BOOLEANS = new Set(['maker.autoAccept']);
 

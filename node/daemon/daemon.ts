@@ -14,7 +14,9 @@ import { CfdReadModel } from '../../eventstore/cfd-read-model.ts';
 import { CfdRepository } from '../../eventstore/cfd-repository.ts';
 import { DlcStore } from '../../eventstore/dlc-store.ts';
 import { EventStore } from '../../eventstore/event-store.ts';
+import type { Cfd } from '../../model/cfd.ts';
 import { divRound } from '../../model/fixed.ts';
+import type { TakerLimits } from '../../model/limits.ts';
 import type { Offer } from '../../model/offer.ts';
 import { nextEventTime, oracleEventId } from '../../model/oracle-event.ts';
 import { asPrice, type Price, parseFundingRate } from '../../model/units.ts';
@@ -33,8 +35,10 @@ import {
   type OrderWallet,
 } from '../../protocols/order/order.ts';
 import {
+  type RolloverPause,
   RolloverProtocol,
   RolloverScheduler,
+  type RolloverTerms,
   type RolloverTimeouts,
 } from '../../protocols/rollover/index.ts';
 import { ChainMonitor } from '../chain/monitor.ts';
@@ -50,6 +54,7 @@ import { Wallet } from '../wallet/wallet.ts';
 import type { DaemonConfig } from './config.ts';
 import { type MakerPolicy, MakerPolicyStore, policyFromConfig } from './maker-policy.ts';
 import { ProcessManager } from './process-manager.ts';
+import { limitsFromConfig, TakerLimitsStore, toTakerLimits } from './taker-limits.ts';
 
 /** Names under which subsystems report health. Peers report as `peer:<peer id>`. */
 export const HEALTH = {
@@ -116,6 +121,10 @@ export class Daemon {
   readonly pool: AdaptorWorkerPool;
   /** Maker: the live policy (offers, spread, rates, auto-accept); undefined on a taker. */
   readonly policy: MakerPolicyStore | undefined;
+  /** Taker: its live limits (funding, opening fee, fee rate); undefined on a maker. */
+  readonly limits: TakerLimitsStore | undefined;
+  #scheduler: RolloverScheduler | undefined;
+  readonly #pauseListeners = new Set<(cfdId: string, pause: RolloverPause | undefined) => void>();
   #wallet: Wallet | undefined;
   #monitor: ChainMonitor | undefined;
   readonly #supervisors: Supervisor[] = [];
@@ -134,11 +143,13 @@ export class Daemon {
       rpc: BitcoinRpc | undefined;
       clock: () => number;
       policy: MakerPolicyStore | undefined;
+      limits: TakerLimitsStore | undefined;
       timeouts: DaemonOptions['protocolTimeouts'];
     },
   ) {
     this.config = config;
     this.policy = parts.policy;
+    this.limits = parts.limits;
     this.health = parts.health;
     this.log = parts.log;
     this.store = parts.store;
@@ -187,7 +198,7 @@ export class Daemon {
             policy: () =>
               this.#makerPolicy().autoAccept ? { accept: true as const } : ('manual' as const),
           }
-        : {}),
+        : { limits: () => this.#takerLimits() }),
       timelocks: { cet: config.time.cetTimelockBlocks, refund: config.time.refundTimelockBlocks },
       orderPolicy: {
         maxOfferAgeSecs: config.time.offerMaxAgeSecs,
@@ -218,7 +229,12 @@ export class Daemon {
               };
             },
           }
-        : {}),
+        : {
+            limits: () => {
+              const l = this.#takerLimits();
+              return { maxFundingRate: l.maxFundingRate, maxFeeRate: l.maxTxFeeRate };
+            },
+          }),
       config: {
         eventSpacingSecs: config.time.oracleEventIntervalSecs,
         // One liquidation event per oracle event before the settlement event (24 hourly ones in
@@ -325,6 +341,14 @@ export class Daemon {
             logger: log.child({ component: 'maker-policy' }),
           })
         : undefined;
+    const limits =
+      config.role === 'taker'
+        ? await TakerLimitsStore.open({
+            datadir: config.datadir,
+            defaults: config.taker,
+            logger: log.child({ component: 'taker-limits' }),
+          })
+        : undefined;
     const daemon = new Daemon(config, {
       health,
       log,
@@ -334,6 +358,7 @@ export class Daemon {
       rpc,
       clock,
       policy,
+      limits,
       timeouts: options.protocolTimeouts,
     });
     daemon.#blocked = blocked;
@@ -357,6 +382,31 @@ export class Daemon {
   /** The maker's policy now: the live one, or (a taker asking) the config's. */
   #makerPolicy(): MakerPolicy {
     return this.policy?.current ?? policyFromConfig(this.config.maker);
+  }
+
+  /** The taker's limits now: the live ones, or (no store) the config's. */
+  #takerLimits(): TakerLimits {
+    return this.limits?.limits ?? toTakerLimits(limitsFromConfig(this.config.taker));
+  }
+
+  /** Taker: why auto-rollover of `cfdId` is paused (its maker's terms outside the limits). */
+  rolloverPause(cfdId: string): RolloverPause | undefined {
+    return this.#scheduler?.paused(cfdId);
+  }
+
+  /** Taker: calls `listener` when a CFD's auto-rollover pauses or resumes. */
+  onRolloverPause(listener: (cfdId: string, pause: RolloverPause | undefined) => void): () => void {
+    this.#pauseListeners.add(listener);
+    return () => this.#pauseListeners.delete(listener);
+  }
+
+  /** What the maker of `cfd` publishes now as its rates (its offers carry them). */
+  #makerTerms(cfd: Cfd): RolloverTerms | undefined {
+    const now = Math.floor(this.#clock() / 1000);
+    const offer = this.offers.book
+      .current(now, { maxOfferAgeSecs: this.config.time.offerMaxAgeSecs })
+      .find((o) => o.maker === cfd.terms?.counterpartyPeerId)?.offer;
+    return offer && { fundingRate: offer.fundingRate, feeRate: offer.txFeeRate };
   }
 
   /** The wallet, once the chain answered for the first time (it needs the chain's height). */
@@ -460,6 +510,24 @@ export class Daemon {
         cfds: async () => this.readModel.openCfds(),
         rollover: (cfd) =>
           this.rollovers.rollover(peerIdFromString(cfd.terms!.counterpartyPeerId), cfd.terms!.id),
+        limits: () => {
+          const l = this.#takerLimits();
+          return {
+            version: this.limits?.version ?? 0,
+            maxFundingRate: l.maxFundingRate,
+            maxFeeRate: l.maxTxFeeRate,
+          };
+        },
+        makerTerms: (cfd) => this.#makerTerms(cfd),
+        onPause: (cfdId, pause) => {
+          for (const l of this.#pauseListeners) {
+            try {
+              l(cfdId, pause);
+            } catch (err) {
+              this.log.warn({ err }, 'rollover pause listener failed');
+            }
+          }
+        },
         rolloverIntervalSecs: config.time.rolloverIntervalSecs,
         // Look four times per rollover interval, at most once a minute apart.
         tickMs: Math.min(60_000, (config.time.rolloverIntervalSecs * 1000) / 4),
@@ -467,7 +535,13 @@ export class Daemon {
         logger: this.log.child({ component: 'rollover-scheduler' }),
       });
       scheduler.start();
-      this.#stops.push(() => scheduler.stop());
+      this.#scheduler = scheduler;
+      // New limits: a paused CFD may roll over now, not at the next tick.
+      const unsubscribe = this.limits?.onChange(() => void scheduler.tick());
+      this.#stops.push(() => {
+        unsubscribe?.();
+        scheduler.stop();
+      });
     }
     await this.orders.start();
     this.#stops.push(async () => {

@@ -13,6 +13,7 @@ import { type AdaptorWorkerPool, CET_TIMELOCK, REFUND_TIMELOCK } from '../../dlc
 import type { CfdRepository } from '../../eventstore/cfd-repository.ts';
 import type { DlcStore } from '../../eventstore/dlc-store.ts';
 import type { CfdTerms } from '../../model/cfd.ts';
+import type { TakerLimits } from '../../model/limits.ts';
 import { DEFAULT_ORDER_POLICY, type Offer, type OrderPolicy } from '../../model/offer.ts';
 import type { Contracts, Leverage } from '../../model/units.ts';
 import type { OracleClient } from '../../node/oracle/client.ts';
@@ -130,6 +131,8 @@ export interface OrderProtocolInit {
   readonly timelocks?: Timelocks;
   /** @default DEFAULT_ORDER_POLICY */
   readonly orderPolicy?: OrderPolicy;
+  /** Taker: its limits now, read per order. @default DEFAULT_TAKER_LIMITS */
+  readonly limits?: () => TakerLimits;
   /** Unix seconds. @default the system clock */
   readonly clock?: () => number;
   readonly timeouts?: Partial<OrderTimeouts>;
@@ -216,7 +219,8 @@ export class OrderProtocol {
   /**
    * Taker: places an order on `maker`'s `offer` and sets the contract up. Resolves with the
    * outcome (completed, rejected with the maker's reason, or failed); throws only for an order
-   * the offer does not allow (`validateOrder`'s named errors) — then nothing is sent or recorded.
+   * the offer does not allow (`validateOrder`'s named errors) or one outside the taker's limits
+   * (`OutsideTakerLimitsError`s) — then nothing is sent, recorded or reserved.
    */
   async placeOrder(
     maker: PeerId,
@@ -235,6 +239,7 @@ export class OrderProtocol {
       counterpartyPeerId: maker.toString(),
       policy: this.#init.orderPolicy ?? DEFAULT_ORDER_POLICY,
       ...this.#minConfirmations(),
+      ...(this.#init.limits ? { limits: this.#init.limits() } : {}),
     });
     const first = machine.start();
     const log = this.#log.child({ orderId, peer: maker.toString(), role: 'taker' });

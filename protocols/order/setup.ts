@@ -42,6 +42,7 @@ import {
 } from '../../dlc/index.ts';
 import type { CfdCommand, CfdTerms } from '../../model/cfd.ts';
 import { initialFeeBalance, longShortLeverage, margins } from '../../model/fees.ts';
+import { checkOrderLimits, DEFAULT_TAKER_LIMITS, type TakerLimits } from '../../model/limits.ts';
 import {
   DEFAULT_ORDER_POLICY,
   type Offer,
@@ -788,12 +789,15 @@ export interface TakerSetupInit {
   readonly policy?: OrderPolicy;
   /** Confirmations each maker lock input needs. @default MIN_LOCK_INPUT_CONFIRMATIONS */
   readonly minInputConfirmations?: number;
+  /** The terms this taker accepts from the maker. @default DEFAULT_TAKER_LIMITS */
+  readonly limits?: TakerLimits;
 }
 
 /**
  * The taker's side: places the order, waits for the decision, then sets the contract up.
- * The constructor checks the order against the offer (`validateOrder`) and throws its named
- * error, so a bad order never reaches the wire.
+ * The constructor checks the order against the offer (`validateOrder`) and against the taker's
+ * limits (`checkOrderLimits`) and throws their named error, so a bad order never reaches the wire
+ * and nothing is recorded or reserved.
  */
 export class TakerSetup extends ContractSetup {
   readonly #order: OrderMsg;
@@ -807,6 +811,7 @@ export class TakerSetup extends ContractSetup {
       leverage: init.leverage,
     };
     validateOrder(init.offer, order, init.now, this.policy);
+    checkOrderLimits(init.offer, order, init.limits ?? DEFAULT_TAKER_LIMITS);
     this.offer = init.offer;
     this.terms = this.buildTerms(init.offer, {
       id: init.orderId,

@@ -1,3 +1,5 @@
+import { DEFAULT_MAX_TX_FEE_RATE } from '../../model/limits.ts';
+
 /** Protocol id: the version lives here, and a node advertises what it speaks via identify. */
 export const PROTOCOL_NAME = 'rollover';
 export const PROTOCOL_VERSION = '1.0.0';
@@ -25,8 +27,13 @@ export const DEFAULT_SETTLEMENT_WINDOW_SECS = 3_600 + 300;
  * every minute); an hour-old rate is stale.
  */
 export const DEFAULT_MAX_FUNDING_RATE_AGE_SECS = 3_600;
-/** Highest commit fee rate a taker signs (sat/vB): a maker cannot drain margins through fees. */
-export const DEFAULT_MAX_FEE_RATE = 500n;
+/**
+ * Highest commit fee rate a taker signs (sat/vB) and largest absolute funding rate per settlement
+ * interval it accepts, unless configured: the taker's default limits (model/limits.ts says why),
+ * so a maker can drain neither margin through fees nor through funding.
+ */
+export const DEFAULT_MAX_FEE_RATE = DEFAULT_MAX_TX_FEE_RATE;
+export { DEFAULT_MAX_FUNDING_RATE } from '../../model/limits.ts';
 /**
  * Roll over when the settlement event is less than `settlementInterval − rolloverInterval` away:
  * with the defaults, hourly (ItchySats rolls over every hour and charges the hour).

@@ -36,8 +36,9 @@ import {
 } from '../../dlc/index.ts';
 import type { Cfd, CfdCommand, CfdTerms } from '../../model/cfd.ts';
 import type { FeeBalance } from '../../model/fees.ts';
+import { rolloverTermsOutsideLimits } from '../../model/limits.ts';
 import { oracleEventTime } from '../../model/oracle-event.ts';
-import { type FeeRate, type FundingRate, RATE_SCALE, type Role } from '../../model/units.ts';
+import type { FeeRate, FundingRate, Role } from '../../model/units.ts';
 import {
   type AdaptorResult,
   assertPoint,
@@ -52,6 +53,7 @@ import {
   DEFAULT_EVENT_SPACING_SECS,
   DEFAULT_LIQUIDATION_EVENT_COUNT,
   DEFAULT_MAX_FEE_RATE,
+  DEFAULT_MAX_FUNDING_RATE,
   DEFAULT_MAX_FUNDING_RATE_AGE_SECS,
   DEFAULT_SETTLEMENT_WINDOW_SECS,
 } from './constants.ts';
@@ -97,8 +99,10 @@ export interface RolloverConfig extends EventSchedule {
   readonly settlementWindowSecs: number;
   /** Taker: the oldest funding rate it accepts (seconds). */
   readonly maxFundingRateAgeSecs: number;
-  /** Taker: highest commit fee rate (sat/vB) it signs. */
+  /** Taker: highest commit fee rate (sat/vB) it signs (its limits' `maxTxFeeRate`). */
   readonly maxFeeRate: FeeRate;
+  /** Taker: largest absolute funding rate per settlement interval it accepts (its limits). */
+  readonly maxFundingRate: FundingRate;
 }
 
 export const DEFAULT_ROLLOVER_CONFIG: RolloverConfig = {
@@ -107,6 +111,7 @@ export const DEFAULT_ROLLOVER_CONFIG: RolloverConfig = {
   settlementWindowSecs: DEFAULT_SETTLEMENT_WINDOW_SECS,
   maxFundingRateAgeSecs: DEFAULT_MAX_FUNDING_RATE_AGE_SECS,
   maxFeeRate: DEFAULT_MAX_FEE_RATE,
+  maxFundingRate: DEFAULT_MAX_FUNDING_RATE,
 };
 
 export type RolloverEffect =
@@ -648,12 +653,10 @@ export class TakerRollover extends Rollover {
       );
     }
     const fundingRate = d.fundingRate as FundingRate;
-    if (fundingRate > RATE_SCALE || fundingRate < -RATE_SCALE) {
-      throw new Abort('the funding rate is beyond ±100 %');
-    }
-    if (d.feeRate < 1n || d.feeRate > c.maxFeeRate) {
-      throw new Abort(`the fee rate ${d.feeRate} sat/vB is outside 1 … ${c.maxFeeRate}`);
-    }
+    if (d.feeRate < 1n) throw new Abort(`the fee rate ${d.feeRate} sat/vB is below 1`);
+    // The taker's limits, before anything is recorded as accepted or signed.
+    const outside = rolloverTermsOutsideLimits({ fundingRate, feeRate: d.feeRate }, c);
+    if (outside) throw new Abort(outside);
     const baseFeeBalance = feeBalanceAt(this.old!, t, base.txid);
     const { feeBalance, chargedSecs } = rolledFeeBalance({
       terms: t,

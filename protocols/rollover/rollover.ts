@@ -12,6 +12,7 @@ import type { AdaptorWorkerPool } from '../../dlc/index.ts';
 import type { CfdRepository } from '../../eventstore/cfd-repository.ts';
 import type { DlcStore } from '../../eventstore/dlc-store.ts';
 import { type Cfd, decide } from '../../model/cfd.ts';
+import { rolloverTermsOutsideLimits } from '../../model/limits.ts';
 import type { FeeRate, FundingRate } from '../../model/units.ts';
 import type { OracleClient } from '../../node/oracle/client.ts';
 import type { P2pNode } from '../../node/p2p/node.ts';
@@ -38,6 +39,7 @@ import type { RolloverContractRecord } from './contract.ts';
 import { type RolloverExecutor, type RolloverTransport, runRollover } from './driver.ts';
 import { CannotRolloverError, RevealAfterCommitError } from './errors.ts';
 import {
+  DEFAULT_ROLLOVER_CONFIG,
   MakerRollover,
   type RolloverConfig,
   type RolloverEffect,
@@ -46,7 +48,11 @@ import {
   type RolloverResult,
   TakerRollover,
 } from './machine.ts';
-import { RolloverMessageSchema, type RolloverMessageType } from './messages.ts';
+import {
+  type RolloverDecisionMsg,
+  RolloverMessageSchema,
+  type RolloverMessageType,
+} from './messages.ts';
 
 /** What the protocol needs of the oracle client. */
 export type RolloverOracle = Pick<OracleClient, 'announcement' | 'fetchEvent' | 'publicKey'>;
@@ -93,6 +99,11 @@ export interface RolloverProtocolInit {
   readonly policy?: (cfd: Cfd) => RolloverDecision | Promise<RolloverDecision>;
   /** Event schedule and the taker's acceptance bounds; both sides must agree on the schedule. */
   readonly config?: Partial<RolloverConfig>;
+  /**
+   * Taker: its limits now (funding and fee rate), read at the start of every rollover so a change
+   * applies to the next one; they win over `config`'s.
+   */
+  readonly limits?: () => Pick<RolloverConfig, 'maxFundingRate' | 'maxFeeRate'>;
   /** Unix seconds. @default the system clock */
   readonly clock?: () => number;
   readonly timeouts?: Partial<RolloverTimeouts>;
@@ -104,6 +115,18 @@ export interface RolloverResultEvent {
   readonly cfdId: string;
   readonly peer: string;
   readonly outcome: RolloverOutcome;
+  /**
+   * Taker: the run failed and the maker's terms were outside the taker's limits — why, and the
+   * terms, so auto-rollover can pause instead of asking again at once.
+   */
+  readonly limitRefusal?: RolloverLimitRefusal;
+}
+
+/** A rollover refused because the maker's terms were outside the taker's limits. */
+export interface RolloverLimitRefusal {
+  readonly reason: string;
+  readonly fundingRate: FundingRate;
+  readonly feeRate: FeeRate;
 }
 
 /**
@@ -174,19 +197,26 @@ export class RolloverProtocol {
     if (!record) throw new CannotRolloverError(`${cfdId} has no contract record`);
     this.#running.add(cfdId);
     try {
+      const config = { ...this.#init.config, ...this.#init.limits?.() };
       const machine = new TakerRollover({
         cfd,
         record,
         secrets: freshSecrets(),
         now: this.#clock(),
-        config: this.#init.config,
+        config,
       });
       const log = this.#log.child({ cfdId, peer: maker.toString(), role: 'taker' });
+      let terms: { fundingRate: FundingRate; feeRate: FeeRate } | undefined;
       const io = withFailPoints(
         'rollover.taker',
         this.#guardReveal(
-          await dialTransport(this.#node, maker, ROLLOVER_PROTOCOL, this.#timeouts.writeMs, (s) =>
-            this.#transport(s),
+          observeDecision(
+            await dialTransport(this.#node, maker, ROLLOVER_PROTOCOL, this.#timeouts.writeMs, (s) =>
+              this.#transport(s),
+            ),
+            (d) => {
+              terms = { fundingRate: d.fundingRate as FundingRate, feeRate: d.feeRate };
+            },
           ),
           () => cfdId,
         ),
@@ -194,7 +224,13 @@ export class RolloverProtocol {
         persistKind,
       );
       const outcome = await runRollover(machine, machine.start(), io.transport, io.executor, log);
-      return this.#finish(cfdId, maker.toString(), outcome, log);
+      return this.#finish(
+        cfdId,
+        maker.toString(),
+        outcome,
+        log,
+        limitRefusalOf(outcome, terms, config),
+      );
     } finally {
       this.#running.delete(cfdId);
     }
@@ -228,11 +264,19 @@ export class RolloverProtocol {
     }
   }
 
-  #finish(cfdId: string, peer: string, outcome: RolloverOutcome, log: Logger): RolloverResultEvent {
+  #finish(
+    cfdId: string,
+    peer: string,
+    outcome: RolloverOutcome,
+    log: Logger,
+    limitRefusal?: RolloverLimitRefusal,
+  ): RolloverResultEvent {
     if (outcome.type === 'completed') {
       log.info({ commitTxid: outcome.record.commit.txid }, 'rolled over');
+    } else if (limitRefusal) {
+      log.warn({ reason: limitRefusal.reason }, 'rollover refused: outside the taker limits');
     } else log.info({ outcome: outcome.type, reason: outcome.reason }, 'rollover ended');
-    const o = { cfdId, peer, outcome };
+    const o = { cfdId, peer, outcome, ...(limitRefusal ? { limitRefusal } : {}) };
     notifyListeners(this.#listeners, o, log, 'rollover');
     return o;
   }
@@ -338,6 +382,39 @@ export class RolloverProtocol {
       },
     };
   }
+}
+
+/**
+ * The run failed and the maker's terms (its decision, if one came) are outside the taker's
+ * limits in `config`: the machine refused on this same rule. Undefined otherwise.
+ */
+export function limitRefusalOf(
+  outcome: RolloverOutcome,
+  terms: { readonly fundingRate: FundingRate; readonly feeRate: FeeRate } | undefined,
+  config: Partial<RolloverConfig> | undefined,
+): RolloverLimitRefusal | undefined {
+  if (outcome.type !== 'failed' || !terms) return undefined;
+  const reason = rolloverTermsOutsideLimits(terms, { ...DEFAULT_ROLLOVER_CONFIG, ...config });
+  return reason === undefined
+    ? undefined
+    : { reason, fundingRate: terms.fundingRate, feeRate: terms.feeRate };
+}
+
+/** Calls `seen` with the maker's accepting decision as it is read (the machine still checks it). */
+function observeDecision(
+  transport: RolloverTransport,
+  seen: (d: Extract<RolloverDecisionMsg, { accept: true }>) => void,
+): RolloverTransport {
+  return {
+    read: async (expecting) => {
+      const m = await transport.read(expecting);
+      if (m.type === 'decision' && m.accept) seen(m);
+      return m;
+    },
+    write: (message) => transport.write(message),
+    close: () => transport.close(),
+    abort: (err) => transport.abort(err),
+  };
 }
 
 /** For fail points: the record with the new commit (`previous` set) or the final one. */

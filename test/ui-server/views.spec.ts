@@ -3,7 +3,8 @@
 import assert from 'node:assert/strict';
 import { Transaction } from 'bitcoinjs-lib';
 import { type CfdCommand, decide, EMPTY_CFD, fold } from '../../model/cfd.ts';
-import { parsePrice, price } from '../../model/units.ts';
+import { DEFAULT_TAKER_LIMITS } from '../../model/limits.ts';
+import { parseFundingRate, parsePrice, price } from '../../model/units.ts';
 import type { LatestQuote } from '../../node/pricefeed/client.ts';
 import { cfdView, offerView } from '../../ui-server/views.ts';
 import { dlc, T0, terms, tx } from '../helpers/cfd-fixtures.ts';
@@ -136,6 +137,17 @@ describe('ui-server: views', () => {
       nextRolloverSecs: T0 + 3_600,
       rolloverIntervalSecs: 3_600,
       rolloversStalled: false,
+      autoRolloverPaused: null,
+    });
+    // Auto-rollover paused by the taker's scheduler: the position says why and since when.
+    const paused = cfdView(cfd, undefined, {
+      nowSecs: T0,
+      rolloverPause: (id) =>
+        id === t.id ? { reason: 'the funding rate 0.5 … beyond', sinceSecs: T0 - 60 } : undefined,
+    })!.funding!;
+    assert.deepEqual(paused.autoRolloverPaused, {
+      reason: 'the funding rate 0.5 … beyond',
+      sinceSecs: T0 - 60,
     });
     // Due, and not yet a whole interval late: the taker's scheduler is on it.
     assert.equal(at(T0 + 2 * 3_600).rolloversStalled, false);
@@ -251,5 +263,55 @@ describe('ui-server: views', () => {
     );
     // Positive rate: the long (the taker here) pays, rounded up.
     assert.ok(v.leverages.every((l) => BigInt(l.fundingPerLot) > 0n));
+    assert.deepEqual(v.outsideLimits, [], 'a maker passes no limits');
+  });
+
+  it('a taker’s offers say what of them is outside its limits', () => {
+    const offer = {
+      id: 'o1',
+      symbol: 'BTCUSD' as const,
+      makerPosition: 'short' as const,
+      price: price(50_000),
+      minQuantity: 100n,
+      maxQuantity: 1_000n,
+      lotSize: 100n,
+      leverageChoices: [2, 5] as const,
+      fundingRate: parseFundingRate('0.0001'),
+      openingFee: 2n,
+      txFeeRate: 1n,
+      settlementIntervalSecs: 86_400,
+      oracleEventId: terms().oracleEventId,
+      createdAt: T0,
+    };
+    const within = offerView(
+      'maker-peer',
+      { ...offer, leverageChoices: [2, 5] },
+      DEFAULT_TAKER_LIMITS,
+    );
+    assert.deepEqual(within.outsideLimits, []);
+    const outside = offerView(
+      'maker-peer',
+      {
+        ...offer,
+        leverageChoices: [2, 5],
+        fundingRate: parseFundingRate('-0.004'),
+        txFeeRate: 101n,
+        // The largest margin: 1,000 contracts at 2× = 1,000,000 sats; 1 % is 10,000.
+        openingFee: 10_001n,
+      },
+      DEFAULT_TAKER_LIMITS,
+    );
+    assert.deepEqual(outside.outsideLimits, [
+      "the funding rate -0.004 per settlement interval is beyond the taker's limit of ±0.003",
+      "the transaction fee rate 101 sat/vB is above the taker's limit of 100 sat/vB",
+      "the opening fee of 10001 sats is 1.01 % of the taker's margin of 1000000 sats, above the taker's limit of 1.00 %",
+    ]);
+    // At exactly 1 % of the largest margin some order is within the limits.
+    const edge = offerView(
+      'maker-peer',
+      { ...offer, leverageChoices: [2, 5], openingFee: 10_000n },
+      DEFAULT_TAKER_LIMITS,
+    );
+    assert.deepEqual(edge.outsideLimits, []);
   });
 });

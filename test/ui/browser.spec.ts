@@ -273,6 +273,21 @@ describe('web UI in headless Chromium', function () {
     await maker.getByTestId('offer-short').waitFor();
   });
 
+  it('the taker’s limits: an opening fee above them marks the offer with the reason', async () => {
+    const fee = taker.getByTestId('limits-opening-fee');
+    await fee.waitFor();
+    await fee.fill('0');
+    await taker.getByTestId('limits-save').click();
+    await taker.getByTestId('limits-saved').waitFor();
+    await taker
+      .getByTestId('offer-outside-limits')
+      .filter({ hasText: /opening fee of \d+ sats .* above the taker's limit of 0\.00 %/ })
+      .waitFor();
+    await fee.fill('100');
+    await taker.getByTestId('limits-save').click();
+    await taker.getByTestId('offer-outside-limits').waitFor({ state: 'detached' });
+  });
+
   it('the taker takes an offer, the maker accepts it, and both see it reach Open', async () => {
     await taker.getByTestId('side-long').click();
     await taker.getByTestId('trade-lots').fill('1');

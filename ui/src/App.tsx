@@ -9,6 +9,7 @@ import { MakerPolicy } from './components/MakerPolicy';
 import { Positions } from './components/Positions';
 import { PriceChart } from './components/PriceChart';
 import { Security } from './components/Security';
+import { TakerLimits } from './components/TakerLimits';
 import { TradePanel } from './components/TradePanel';
 import { ExplorerContext } from './components/Txid';
 import { Wallet } from './components/Wallet';
@@ -129,7 +130,10 @@ function Dashboard({ node, onLoggedOut }: { node: NodeInfo; onLoggedOut: () => v
           </div>
           <div className="col-side">
             {node.role === 'taker' ? (
-              <TradePanel offers={live.offers} />
+              <>
+                <TradePanel offers={live.offers} />
+                <TakerLimits live={live.limits} />
+              </>
             ) : (
               <MakerPolicy live={live.policy} />
             )}

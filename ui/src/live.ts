@@ -11,6 +11,7 @@ import type {
   OffersView,
   QuoteHistoryView,
   QuoteView,
+  TakerLimits,
   WalletState,
 } from './types';
 
@@ -41,6 +42,8 @@ export interface LiveState {
   walletVersion: number;
   /** Maker: the policy as the node applies it (the `policy` event); null until it arrives. */
   policy: MakerPolicy | null;
+  /** Taker: its limits as the node applies them (the `limits` event); null until it arrives. */
+  limits: TakerLimits | null;
   /** How much time the chart keeps, seconds: the node's history window. */
   windowSecs: number;
 }
@@ -76,6 +79,7 @@ const INITIAL: LiveState = {
   wallet: null,
   walletVersion: 0,
   policy: null,
+  limits: null,
   windowSecs: DEFAULT_WINDOW_SECS,
 };
 
@@ -127,6 +131,7 @@ export function useLive(onUnauthorized: () => void): LiveState {
         return { ...s, cfds };
       });
       on<MakerPolicy>(es, 'policy', (s, policy) => ({ ...s, policy }));
+      on<TakerLimits>(es, 'limits', (s, limits) => ({ ...s, limits }));
       on<OffersView>(es, 'offers', (s, offers) => ({ ...s, offers }));
       on<QuoteView | null>(es, 'quote', (s, quote) => {
         if (!quote) return { ...s, quote, quoteKnown: true };

@@ -74,6 +74,8 @@ export interface OfferView {
   oracleEventId: string;
   createdAtSecs: number;
   leverages: LeverageView[];
+  /** Taker: why no order on it is within the taker's limits; empty when some order may be. */
+  outsideLimits: string[];
 }
 
 export interface OffersView {
@@ -122,6 +124,8 @@ export interface CfdView {
     nextRolloverSecs: number | null;
     rolloverIntervalSecs: number;
     rolloversStalled: boolean;
+    /** Taker: auto-rollover paused, the maker's rollover terms outside the limits. */
+    autoRolloverPaused: { reason: string; sinceSecs: number } | null;
   } | null;
   settlementProposal: {
     direction: 'incoming' | 'outgoing';
@@ -180,6 +184,13 @@ export interface OrderPreview {
   openingFee: string;
   txFeeRate: string;
   problem: string | null;
+}
+
+/** The taker's limits (GET/PUT /api/taker/limits). */
+export interface TakerLimits {
+  maxFundingRate: string;
+  maxOpeningFeeBps: number;
+  maxTxFeeRate: number;
 }
 
 /** The maker's policy (GET/PUT /api/maker/policy). */

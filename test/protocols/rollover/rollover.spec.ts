@@ -337,4 +337,36 @@ describe('protocols/rollover over libp2p with real wallets, chain and oracle', f
     }
     assert.deepEqual((await types(taker, id)).slice(-2), ['RolloverStarted', 'RolloverRejected']);
   });
+
+  it('a funding rate beyond the taker’s limits: refused as a limit refusal, the old commit in force', async () => {
+    const id = await openContract();
+    const before = (await taker.dlcStore.get(id))!;
+    decision = () => ({
+      accept: true,
+      fundingRate: parseFundingRate('0.5'),
+      fundingRateAsOf: clock(),
+      feeRate: 2n,
+    });
+    try {
+      skew += 10;
+      const r = await taker.rollovers.rollover(maker.node.peerId, id);
+      assert.equal(r.outcome.type, 'failed');
+      if (r.outcome.type === 'failed') assert.equal(r.outcome.revealed, false);
+      assert.match(r.limitRefusal?.reason ?? '', /funding rate 0\.5 .* limit of ±0\.003/);
+      assert.equal(r.limitRefusal?.fundingRate, parseFundingRate('0.5'));
+    } finally {
+      decision = () => ({
+        accept: true,
+        fundingRate: RATE,
+        fundingRateAsOf: clock(),
+        feeRate: 2n,
+      });
+    }
+    assert.equal((await taker.dlcStore.get(id))!.commit.txid, before.commit.txid);
+    const cfd = await taker.repository.load(id);
+    assert.equal(cfd.dlc?.commitTxid, before.commit.txid);
+    assert.deepEqual((await types(taker, id)).slice(-2), ['RolloverStarted', 'RolloverFailed']);
+    // Within the limits again, it rolls over.
+    assert.equal((await roll(id)).type, 'completed');
+  });
 });

@@ -86,6 +86,11 @@ export function CfdDetail({ cfd, onClose }: { cfd: CfdView; onClose: () => void 
               <Row label="Rollovers" testId="detail-rollovers">
                 {cfd.funding.rolloverUnderWay ? (
                   'rolling over now'
+                ) : cfd.funding.autoRolloverPaused ? (
+                  <span className="warn" data-testid="detail-rollover-paused">
+                    auto-rollover paused: {cfd.funding.autoRolloverPaused.reason}. It resumes when
+                    you change your limits or the maker's terms come back within them.
+                  </span>
                 ) : cfd.funding.rolloversStalled ? (
                   <span className="warn">
                     not happening (one was due{' '}

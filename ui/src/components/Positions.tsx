@@ -307,6 +307,20 @@ export function FundingLine({
 }) {
   const untilMs = f.untilSecs * 1000;
   const title = `Without a rollover the contract settles at the oracle's price at ${shortTime(untilMs)}; the taker rolls it over every ${duration(f.rolloverIntervalSecs)} while both nodes are online.`;
+  if (f.autoRolloverPaused) {
+    return (
+      <div
+        className="warn small"
+        data-testid="cfd-funding"
+        data-stalled={String(f.rolloversStalled)}
+        data-paused="true"
+        title={`${title} Paused: ${f.autoRolloverPaused.reason}. It resumes when you change your limits or the maker's terms come back within them.`}
+      >
+        auto-rollover paused: {f.autoRolloverPaused.reason}; settles {shortTime(untilMs)} (
+        {until(untilMs, now)})
+      </div>
+    );
+  }
   if (f.rolloversStalled) {
     return (
       <div className="warn small" data-testid="cfd-funding" data-stalled="true" title={title}>

@@ -76,6 +76,11 @@ export function TradePanel({ offers }: { offers: OffersView | null }) {
               <Row label="Price" testId="offer-price">
                 {usd(offer.price)}
               </Row>
+              {offer.outsideLimits.length > 0 && (
+                <div className="warn" data-testid="offer-outside-limits">
+                  Outside your limits: {offer.outsideLimits.join('; ')}
+                </div>
+              )}
               <label className="field">
                 <span>Quantity (lots of {group(offer.lotSize)} USD)</span>
                 <input

@@ -1,0 +1,87 @@
+// The taker's limits: what of a maker's terms it refuses, with which named error and reason.
+import assert from 'node:assert/strict';
+import {
+  checkOrderLimits,
+  DEFAULT_TAKER_LIMITS,
+  FundingRateAboveLimitError,
+  OpeningFeeAboveLimitError,
+  OutsideTakerLimitsError,
+  rolloverTermsOutsideLimits,
+  TxFeeRateAboveLimitError,
+} from '../../model/limits.ts';
+import type { Offer } from '../../model/offer.ts';
+import { oracleEventId } from '../../model/oracle-event.ts';
+import { parseFundingRate, price } from '../../model/units.ts';
+
+const NOW = 1_700_000_000;
+
+function offer(over: Partial<Offer> = {}): Offer {
+  return {
+    id: 'offer-1',
+    symbol: 'BTCUSD',
+    makerPosition: 'short',
+    price: price(50_000),
+    minQuantity: 100n,
+    maxQuantity: 1_000n,
+    lotSize: 100n,
+    leverageChoices: [1, 2, 5],
+    fundingRate: parseFundingRate('0.0001'),
+    openingFee: 2n,
+    txFeeRate: 1n,
+    settlementIntervalSecs: 86_400,
+    oracleEventId: oracleEventId(Math.ceil((NOW + 86_400) / 3600) * 3600),
+    createdAt: NOW,
+    ...over,
+  };
+}
+
+describe('model/limits', () => {
+  it('accepts the maker defaults and anything up to each limit', () => {
+    checkOrderLimits(offer(), { quantity: 100n, leverage: 5 }, DEFAULT_TAKER_LIMITS);
+    // 100 contracts at 50 000 USD, 5×: a margin of 40 000 sats; 1 % is 400.
+    checkOrderLimits(
+      offer({ fundingRate: parseFundingRate('-0.003'), txFeeRate: 100n, openingFee: 400n }),
+      { quantity: 100n, leverage: 5 },
+      DEFAULT_TAKER_LIMITS,
+    );
+  });
+
+  it('refuses each term beyond its limit with its own named error', () => {
+    const cases = [
+      [{ fundingRate: parseFundingRate('0.0031') }, FundingRateAboveLimitError, /±0\.003/],
+      [{ fundingRate: parseFundingRate('-0.5') }, FundingRateAboveLimitError, /-0\.5 per/],
+      [{ txFeeRate: 101n }, TxFeeRateAboveLimitError, /101 sat\/vB .* 100 sat\/vB/],
+      [{ openingFee: 401n }, OpeningFeeAboveLimitError, /1\.01 % of the taker's margin of 40000/],
+    ] as const;
+    for (const [over, type, reason] of cases) {
+      assert.throws(
+        () => checkOrderLimits(offer(over), { quantity: 100n, leverage: 5 }, DEFAULT_TAKER_LIMITS),
+        (err: Error) =>
+          err instanceof type && err instanceof OutsideTakerLimitsError && reason.test(err.message),
+        JSON.stringify(over, (_k, v) => (typeof v === 'bigint' ? String(v) : v)),
+      );
+    }
+  });
+
+  it('bounds the opening fee by the order’s margin: larger or less leveraged orders may pay it', () => {
+    const o = offer({ openingFee: 401n });
+    checkOrderLimits(o, { quantity: 200n, leverage: 5 }, DEFAULT_TAKER_LIMITS);
+    checkOrderLimits(o, { quantity: 100n, leverage: 2 }, DEFAULT_TAKER_LIMITS);
+  });
+
+  it('judges rollover terms on funding, then fee rate', () => {
+    const limits = { maxFundingRate: parseFundingRate('0.003'), maxFeeRate: 100n };
+    assert.equal(
+      rolloverTermsOutsideLimits({ fundingRate: parseFundingRate('0.003'), feeRate: 100n }, limits),
+      undefined,
+    );
+    assert.match(
+      rolloverTermsOutsideLimits({ fundingRate: parseFundingRate('0.5'), feeRate: 500n }, limits)!,
+      /funding rate 0\.5/,
+    );
+    assert.match(
+      rolloverTermsOutsideLimits({ fundingRate: parseFundingRate('0'), feeRate: 500n }, limits)!,
+      /fee rate 500 sat\/vB/,
+    );
+  });
+});
