@@ -38,6 +38,26 @@ export interface Utxo {
   readonly height: number | undefined;
   /** The transaction spending it, if any (confirmed at `height`, or in the mempool). */
   readonly spentBy: { txid: string; height: number | undefined } | undefined;
+  /**
+   * Every input of the transaction that made it was a coin of this wallet (a split, a
+   * withdrawal's change, a sweep): nobody else can double-spend its parent, so it may fund a
+   * lock before it confirms. Absent for coins others paid us, and for a lock's change.
+   */
+  readonly trusted?: true;
+}
+
+/** The coin pool a maker keeps: `count` coins of at least `value` sats each. */
+export interface CoinPoolTarget {
+  readonly count: number;
+  readonly value: Sats;
+}
+
+/** A split transaction topping the coin pool up; its sources are reserved until recorded. */
+export interface PoolSplit extends SignedWithdrawal {
+  /** Release it if the split is abandoned (not broadcast); recording it frees it too. */
+  readonly reservationId: string;
+  /** New pool coins it creates. */
+  readonly coins: number;
 }
 
 /** A transaction that moved the wallet's coins. */
@@ -276,11 +296,11 @@ export class Wallet {
   reserveFunding(
     amount: Sats,
     feeRate: bigint,
-    options: { extraVbytes?: number; ttlMs?: number } = {},
+    options: { extraVbytes?: number; ttlMs?: number; trustedUnconfirmed?: boolean } = {},
   ): Funding {
     if (amount <= 0n) throw new InvalidSpendError('funding amount must be positive');
     this.#expireReservations();
-    const candidates = this.#spendable();
+    const candidates = this.#spendable(options.trustedUnconfirmed ?? false);
     const rate = Number(feeRate);
     // The lock output is shared; this party pays for what it adds: its inputs and change.
     const target: Target = {
@@ -303,6 +323,86 @@ export class Wallet {
       change,
       fee: inputsTotal - amount - (change?.value ?? 0n),
       expiresAt,
+    };
+  }
+
+  /**
+   * Unreserved coins that can fund a setup now, for the coin pool: confirmed ones, plus (with
+   * `trustedUnconfirmed`) unconfirmed outputs of our own transactions.
+   */
+  fundingCoins(trustedUnconfirmed = true): Utxo[] {
+    this.#expireReservations();
+    return this.#spendable(trustedUnconfirmed).map((c) => c.utxo);
+  }
+
+  /**
+   * Plans and signs a split topping the coin pool up to `target.count` coins of at least
+   * `target.value` (coins already that size count; a coin of twice the size or more is a source).
+   * It spends the largest sources into as many pool coins as they hold, up to the shortfall, plus
+   * the rest as one change coin, at `feeRate` sat/vB. The sources are reserved at once, so a
+   * concurrent setup cannot pick them; the caller broadcasts, then {@link recordOwnTransaction}
+   * (which makes the new coins usable at once: they are {@link Utxo.trusted}) and
+   * {@link release}s. Undefined when the pool is full or nothing is large enough to split.
+   */
+  planPoolSplit(target: CoinPoolTarget, feeRate: bigint): PoolSplit | undefined {
+    if (!Number.isInteger(target.count) || target.count < 1 || target.value < P2WPKH_DUST_LIMIT) {
+      throw new InvalidSpendError('a coin pool needs a positive count and a value above dust');
+    }
+    const coins = this.fundingCoins(true);
+    const sized = coins.filter((u) => u.value >= target.value && u.value < 2n * target.value);
+    const want = target.count - sized.length;
+    if (want <= 0) return undefined;
+    const sources = coins
+      .filter((u) => u.value >= 2n * target.value)
+      .sort((a, b) => (b.value > a.value ? 1 : b.value < a.value ? -1 : 0));
+    const used: Utxo[] = [];
+    let total = 0n;
+    // vbytes: 11 of header, 68 per P2WPKH input, 31 per P2WPKH output (n pool coins + change).
+    const fee = (inputs: number, outputs: number) =>
+      BigInt(11 + 68 * inputs + 31 * outputs) * feeRate;
+    for (const u of sources) {
+      if (total >= BigInt(want + 1) * target.value + fee(used.length, want + 1)) break;
+      used.push(u);
+      total += u.value;
+    }
+    if (used.length === 0) return undefined;
+    let n = Math.min(want, Number((total - fee(used.length, 1)) / target.value));
+    let change = 0n;
+    for (; n > 0; n--) {
+      change = total - BigInt(n) * target.value - fee(used.length, n + 1);
+      if (change >= 0n) break;
+    }
+    if (n < 1) return undefined;
+    const psbt = new Psbt({ network: NETWORKS[this.network] });
+    for (const u of used) {
+      psbt.addInput({
+        hash: u.txid,
+        index: u.vout,
+        sequence: 0xfffffffd,
+        witnessUtxo: { script: Buffer.from(u.script, 'hex'), value: u.value },
+      });
+    }
+    const values = Array.from({ length: n }, () => target.value);
+    // Change below dust goes to the fee; otherwise it is a coin of its own (maybe a later source).
+    if (change >= P2WPKH_DUST_LIMIT) values.push(change);
+    for (const value of values) {
+      psbt.addOutput({ script: Buffer.from(this.#nextAddress(1).script, 'hex'), value });
+    }
+    this.signPsbt(psbt);
+    psbt.finalizeAllInputs();
+    const tx = psbt.extractTransaction();
+    const reservationId = `pool-split-${tx.getId()}`;
+    this.#reservations.set(reservationId, {
+      outpoints: used.map((u) => outpoint(u.txid, u.vout)),
+      expiresAt: this.#clock() + DEFAULT_RESERVATION_TTL_MS,
+    });
+    return {
+      txid: tx.getId(),
+      hex: tx.toHex(),
+      fee: psbt.getFee(),
+      vsize: tx.virtualSize(),
+      reservationId,
+      coins: n,
     };
   }
 
@@ -381,7 +481,7 @@ export class Wallet {
       throw new InvalidSpendError(`${amount} sats is below the dust limit (${P2WPKH_DUST_LIMIT})`);
     }
     this.#expireReservations();
-    const candidates = this.#spendable();
+    const candidates = this.#spendable(false);
     const rate = Number(feeRate);
     const target: Target =
       amount === undefined ? { address, script } : { address, script, value: toNumber(amount) };
@@ -513,11 +613,13 @@ export class Wallet {
     const txid = tx.getId();
     let sent = 0n;
     let received = 0n;
+    let ownInputs = 0;
     if (!tx.isCoinbase()) {
       for (const input of tx.ins) {
         const prev = outpoint(hex(Uint8Array.from(input.hash).reverse()), input.index);
         const u = s.utxos[prev];
         if (!u) continue;
+        ownInputs++;
         s.utxos[prev] = { ...u, spentBy: { txid, height } };
         sent += u.value;
       }
@@ -536,6 +638,7 @@ export class Wallet {
         index: key.index,
         height,
         spentBy: existing?.spentBy,
+        ...(ownInputs > 0 && ownInputs === tx.ins.length && { trusted: true as const }),
       };
       received += out.value;
       if (key.index > s.used[key.chain]) {
@@ -583,10 +686,15 @@ export class Wallet {
     return { address: k.address, script: k.script };
   }
 
-  #spendable(): Candidate[] {
+  /** Unreserved coins: confirmed, plus our own unconfirmed ones with `trustedUnconfirmed`. */
+  #spendable(trustedUnconfirmed: boolean): Candidate[] {
     const reserved = this.#reservedOutpoints();
     return this.utxos()
-      .filter((u) => u.height !== undefined && !reserved.has(outpoint(u.txid, u.vout)))
+      .filter(
+        (u) =>
+          (u.height !== undefined || (trustedUnconfirmed && u.trusted === true)) &&
+          !reserved.has(outpoint(u.txid, u.vout)),
+      )
       .map((u) => ({
         txId: u.txid,
         vout: u.vout,
