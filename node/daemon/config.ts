@@ -9,6 +9,8 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { DEFAULT_ADMISSION_LIMITS } from '../../protocols/order/admission.ts';
+import { DEFAULT_CONNECTION_LIMITS } from '../p2p/node.ts';
 import { ALLOWED_LEVERAGES, MAX_SPREAD_BPS } from './maker-policy.ts';
 
 export type Role = 'taker' | 'maker';
@@ -84,6 +86,45 @@ const MakerSchema = z.object({
   autoAccept: z.boolean().default(false),
 });
 
+const count = z.number().int().positive();
+
+/**
+ * Maker: admission control — how much strangers can make it do at once (protocols/order/
+ * admission.ts explains each default) — and libp2p's connection limits, which bound how fast new
+ * (free) peer ids can arrive.
+ */
+const AdmissionSchema = z.object({
+  /** Contract setups one peer may have under way at once. */
+  setupsPerPeer: count.default(DEFAULT_ADMISSION_LIMITS.setupsPerPeer),
+  /** Contract setups under way at once, all peers together. */
+  setupsTotal: count.default(DEFAULT_ADMISSION_LIMITS.setupsTotal),
+  /** Orders of one peer waiting for the maker's user (no auto-accept). */
+  decisionsPerPeer: count.default(DEFAULT_ADMISSION_LIMITS.decisionsPerPeer),
+  /** Orders waiting for the maker's user, all peers together. */
+  decisionsTotal: count.default(DEFAULT_ADMISSION_LIMITS.decisionsTotal),
+  /** Open connections (libp2p `maxConnections`, which prunes beyond it). */
+  maxConnections: count.default(DEFAULT_CONNECTION_LIMITS.maxConnections),
+  /** Inbound connections still negotiating encryption and muxer (libp2p's default, 10). */
+  maxPendingConnections: count.default(DEFAULT_CONNECTION_LIMITS.maxIncomingPendingConnections),
+  /** New inbound connections per second from one host before it is refused (libp2p's 5). */
+  connectionsPerHostPerSecond: count.default(DEFAULT_CONNECTION_LIMITS.inboundConnectionThreshold),
+});
+
+/**
+ * Maker: the coin pool (node/wallet/coin-pool.ts) — its funds kept split into `count` coins,
+ * each worth one setup of its largest offer, so setups at the same time do not wait for each
+ * other's coins. 0 turns it off.
+ */
+const CoinPoolSchema = z.object({
+  /** One coin per setup the maker admits at once by default. */
+  count: z.number().int().min(0).default(DEFAULT_ADMISSION_LIMITS.setupsTotal),
+  /**
+   * Sats per pool coin. Default: the maker's margin at the largest quantity of its offers, plus
+   * its lock fee share — follows the offers as they change.
+   */
+  valueSats: count.optional(),
+});
+
 export const ConfigSchema = z
   .object({
     role: z.enum(['taker', 'maker']),
@@ -142,6 +183,8 @@ export const ConfigSchema = z
       .default({ host: '127.0.0.1', port: 8000 }),
     time: TimeSchema.default(TimeSchema.parse({})),
     maker: MakerSchema.default(MakerSchema.parse({})),
+    admission: AdmissionSchema.default(AdmissionSchema.parse({})),
+    coinPool: CoinPoolSchema.default(CoinPoolSchema.parse({})),
   })
   .superRefine((c, ctx) => {
     if (c.role === 'taker' && c.p2p.listen.length > 0) {
@@ -196,6 +239,15 @@ export const FLAGS = {
   'setup-adopt-timeout': 'time.setupAdoptTimeoutSecs',
   'auto-accept': 'maker.autoAccept',
   spread: 'maker.spreadBps',
+  'max-setups-per-peer': 'admission.setupsPerPeer',
+  'max-setups': 'admission.setupsTotal',
+  'max-decisions-per-peer': 'admission.decisionsPerPeer',
+  'max-decisions': 'admission.decisionsTotal',
+  'max-connections': 'admission.maxConnections',
+  'max-pending-connections': 'admission.maxPendingConnections',
+  'max-connections-per-host-per-second': 'admission.connectionsPerHostPerSecond',
+  'coin-pool-count': 'coinPool.count',
+  'coin-pool-value': 'coinPool.valueSats',
 } as const satisfies Record<string, string>;
 
 /** Paths whose values are lists (a flag may repeat, an env var is comma-separated). */
@@ -213,6 +265,15 @@ const NUMBERS = new Set([
   'time.chainPollMs',
   'time.setupAdoptTimeoutSecs',
   'maker.spreadBps',
+  'admission.setupsPerPeer',
+  'admission.setupsTotal',
+  'admission.decisionsPerPeer',
+  'admission.decisionsTotal',
+  'admission.maxConnections',
+  'admission.maxPendingConnections',
+  'admission.connectionsPerHostPerSecond',
+  'coinPool.count',
+  'coinPool.valueSats',
 ]);
 const BOOLEANS = new Set(['maker.autoAccept']);
 

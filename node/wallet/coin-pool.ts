@@ -4,11 +4,12 @@
  * other (a maker funded by one coin could otherwise run one setup at a time: its lock's change is
  * not spendable until the lock confirms).
  *
- * When the pool is short, a split transaction spends the largest coins into pool-sized ones
- * (`Wallet.planPoolSplit`). Its outputs are ours alone (every input was ours), so they fund locks
- * at once, before the split confirms; the lock then confirms with or after it. The pool is topped
- * up when a setup asks for funding (so the first burst of orders after funding the maker already
- * finds coins) and after every new block (a confirmed lock's change becomes a source again).
+ * When the pool is short, a split transaction spends the largest coins (twice a pool coin or
+ * more) into pool-sized ones (`Wallet.planPoolSplit`); they fund setups once it confirms. Locks
+ * spend only confirmed coins, because a counterparty rightly refuses unconfirmed lock inputs (an
+ * unconfirmed parent can be double-spent by its owner after the lock is signed). The pool is
+ * topped up after every new block (a deposit, or a confirmed lock's change, becomes a source)
+ * and after every reservation (a burst of setups used it up).
  *
  * Only a maker keeps a pool: a taker funds one order at a time from whatever it holds.
  */
@@ -37,8 +38,8 @@ export interface CoinPoolOptions {
  * ```ts
  * const pool = new CoinPool({ wallet, broadcast: (hex) => broadcast(rpc, hex).then(() => {}),
  *   target: () => ({ count: 8, value: 200_000n }), feeRate: () => 2n });
- * await pool.ensure();                       // after funding the maker, or on every block
- * const f = await pool.reserveFunding(150_000n, 2n, { extraVbytes: 54 }); // one pool coin
+ * await pool.ensure();                       // on every block: split what is large
+ * const f = pool.reserveFunding(150_000n, 2n, { extraVbytes: 54 }); // one pool coin
  * ```
  */
 export class CoinPool {
@@ -71,20 +72,15 @@ export class CoinPool {
   }
 
   /**
-   * Tops the pool up for `amount` plus the lock fee of one input and one change output, then
-   * reserves (unconfirmed split outputs included). What a maker's contract setup funds through.
+   * Reserves coins for a setup (as `Wallet.reserveFunding`), then tops the pool up in the
+   * background for the setups after it, with coins worth at least this one's amount plus the
+   * lock fee of one input and one change output. What a maker's contract setup funds through.
    */
-  async reserveFunding(
-    amount: Sats,
-    feeRate: bigint,
-    options: { extraVbytes?: number } = {},
-  ): Promise<Funding> {
-    // One P2WPKH input (68 vB) and one change output (31 vB), plus the party's lock share.
-    await this.ensure(amount + BigInt((options.extraVbytes ?? 0) + 68 + 31) * feeRate);
-    return this.#options.wallet.reserveFunding(amount, feeRate, {
-      ...options,
-      trustedUnconfirmed: true,
-    });
+  reserveFunding(amount: Sats, feeRate: bigint, options: { extraVbytes?: number } = {}): Funding {
+    // Reserve first: a split must never take the coin this setup could fund from.
+    const funding = this.#options.wallet.reserveFunding(amount, feeRate, options);
+    void this.ensure(amount + BigInt((options.extraVbytes ?? 0) + 68 + 31) * feeRate);
+    return funding;
   }
 
   async #split(target: CoinPoolTarget): Promise<void> {

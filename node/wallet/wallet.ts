@@ -38,12 +38,6 @@ export interface Utxo {
   readonly height: number | undefined;
   /** The transaction spending it, if any (confirmed at `height`, or in the mempool). */
   readonly spentBy: { txid: string; height: number | undefined } | undefined;
-  /**
-   * Every input of the transaction that made it was a coin of this wallet (a split, a
-   * withdrawal's change, a sweep): nobody else can double-spend its parent, so it may fund a
-   * lock before it confirms. Absent for coins others paid us, and for a lock's change.
-   */
-  readonly trusted?: true;
 }
 
 /** The coin pool a maker keeps: `count` coins of at least `value` sats each. */
@@ -296,11 +290,11 @@ export class Wallet {
   reserveFunding(
     amount: Sats,
     feeRate: bigint,
-    options: { extraVbytes?: number; ttlMs?: number; trustedUnconfirmed?: boolean } = {},
+    options: { extraVbytes?: number; ttlMs?: number } = {},
   ): Funding {
     if (amount <= 0n) throw new InvalidSpendError('funding amount must be positive');
     this.#expireReservations();
-    const candidates = this.#spendable(options.trustedUnconfirmed ?? false);
+    const candidates = this.#spendable();
     const rate = Number(feeRate);
     // The lock output is shared; this party pays for what it adds: its inputs and change.
     const target: Target = {
@@ -326,13 +320,10 @@ export class Wallet {
     };
   }
 
-  /**
-   * Unreserved coins that can fund a setup now, for the coin pool: confirmed ones, plus (with
-   * `trustedUnconfirmed`) unconfirmed outputs of our own transactions.
-   */
-  fundingCoins(trustedUnconfirmed = true): Utxo[] {
+  /** Confirmed, unreserved coins: what can fund a setup now. */
+  fundingCoins(): Utxo[] {
     this.#expireReservations();
-    return this.#spendable(trustedUnconfirmed).map((c) => c.utxo);
+    return this.#spendable().map((c) => c.utxo);
   }
 
   /**
@@ -341,15 +332,23 @@ export class Wallet {
    * It spends the largest sources into as many pool coins as they hold, up to the shortfall, plus
    * the rest as one change coin, at `feeRate` sat/vB. The sources are reserved at once, so a
    * concurrent setup cannot pick them; the caller broadcasts, then {@link recordOwnTransaction}
-   * (which makes the new coins usable at once: they are {@link Utxo.trusted}) and
-   * {@link release}s. Undefined when the pool is full or nothing is large enough to split.
+   * and {@link release}s. The new coins fund setups once the split confirms (locks spend only
+   * confirmed coins: a counterparty refuses unconfirmed lock inputs). Undefined when the pool is
+   * full or nothing is large enough to split.
    */
   planPoolSplit(target: CoinPoolTarget, feeRate: bigint): PoolSplit | undefined {
     if (!Number.isInteger(target.count) || target.count < 1 || target.value < P2WPKH_DUST_LIMIT) {
       throw new InvalidSpendError('a coin pool needs a positive count and a value above dust');
     }
-    const coins = this.fundingCoins(true);
-    const sized = coins.filter((u) => u.value >= target.value && u.value < 2n * target.value);
+    const coins = this.fundingCoins();
+    // Pool coins still in the mempool (an earlier split) count: no second split for them.
+    const reserved = this.#reservedOutpoints();
+    const sized = this.utxos().filter(
+      (u) =>
+        !reserved.has(outpoint(u.txid, u.vout)) &&
+        u.value >= target.value &&
+        u.value < 2n * target.value,
+    );
     const want = target.count - sized.length;
     if (want <= 0) return undefined;
     const sources = coins
@@ -481,7 +480,7 @@ export class Wallet {
       throw new InvalidSpendError(`${amount} sats is below the dust limit (${P2WPKH_DUST_LIMIT})`);
     }
     this.#expireReservations();
-    const candidates = this.#spendable(false);
+    const candidates = this.#spendable();
     const rate = Number(feeRate);
     const target: Target =
       amount === undefined ? { address, script } : { address, script, value: toNumber(amount) };
@@ -613,13 +612,11 @@ export class Wallet {
     const txid = tx.getId();
     let sent = 0n;
     let received = 0n;
-    let ownInputs = 0;
     if (!tx.isCoinbase()) {
       for (const input of tx.ins) {
         const prev = outpoint(hex(Uint8Array.from(input.hash).reverse()), input.index);
         const u = s.utxos[prev];
         if (!u) continue;
-        ownInputs++;
         s.utxos[prev] = { ...u, spentBy: { txid, height } };
         sent += u.value;
       }
@@ -638,7 +635,6 @@ export class Wallet {
         index: key.index,
         height,
         spentBy: existing?.spentBy,
-        ...(ownInputs > 0 && ownInputs === tx.ins.length && { trusted: true as const }),
       };
       received += out.value;
       if (key.index > s.used[key.chain]) {
@@ -686,15 +682,10 @@ export class Wallet {
     return { address: k.address, script: k.script };
   }
 
-  /** Unreserved coins: confirmed, plus our own unconfirmed ones with `trustedUnconfirmed`. */
-  #spendable(trustedUnconfirmed: boolean): Candidate[] {
+  #spendable(): Candidate[] {
     const reserved = this.#reservedOutpoints();
     return this.utxos()
-      .filter(
-        (u) =>
-          (u.height !== undefined || (trustedUnconfirmed && u.trusted === true)) &&
-          !reserved.has(outpoint(u.txid, u.vout)),
-      )
+      .filter((u) => u.height !== undefined && !reserved.has(outpoint(u.txid, u.vout)))
       .map((u) => ({
         txId: u.txid,
         vout: u.vout,

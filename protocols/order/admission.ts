@@ -34,15 +34,17 @@ export interface AdmissionLimits {
  * - 2 setups per peer: a taker's user places one order at a time (its UI waits for the outcome);
  *   a second covers an order placed while the previous run is still tidying up (the final ack).
  *   The issue's attack had one connection send 16 orders: 14 of them are now refused at once.
- * - 16 setups in all: each costs ≈ 0.5 s of one core of adaptor work and one coin of the pool;
- *   16 keep a 2-core maker's signing queue under ≈ 4 s and match the default coin pool
- *   (node/wallet/constants.ts, DEFAULT_COIN_POOL_COUNT), so admitted setups do not contend for coins.
+ * - 32 setups in all: each costs ≈ 0.5 s of one core of adaptor work and one coin of the pool;
+ *   32 keep a 2-core maker's signing queue under ≈ 8 s (the taker waits up to 60 s for our
+ *   signatures), let a burst of 20+ takers ordering at the same moment through with room for a
+ *   few strangers, and match the default coin pool (`coinPool.count` in node/daemon/config.ts),
+ *   so admitted setups do not contend for coins.
  * - 1 decision per peer, 8 in all: a human reviews orders one by one; more than a screenful of
  *   waiting orders helps nobody, and each one holds coins only after it is accepted.
  */
 export const DEFAULT_ADMISSION_LIMITS: AdmissionLimits = {
   setupsPerPeer: 2,
-  setupsTotal: 16,
+  setupsTotal: 32,
   decisionsPerPeer: 1,
   decisionsTotal: 8,
 };

@@ -40,6 +40,7 @@ const SETTLEMENT_INTERVAL_S = 60;
 const EVENT_INTERVAL_S = 5;
 
 interface Side {
+  coins?: CoinPool;
   node: P2pNode;
   store: EventStore;
   repository: CfdRepository;
@@ -114,9 +115,10 @@ describe('adversary: strangers cannot exhaust the maker (admission control, coin
     for (const c of opts.coins) await chain.fund(await wallet.receiveAddress(), c);
     const repository = new CfdRepository(store);
     let port: OrderWallet = wallet;
+    let coins: CoinPool | undefined;
     if (opts.coinPool) {
       const target = opts.coinPool;
-      const coins = new CoinPool({
+      const coinPool = new CoinPool({
         wallet,
         broadcast: async (hex) => {
           await broadcast(rpc, hex);
@@ -131,8 +133,9 @@ describe('adversary: strangers cannot exhaust the maker (admission control, coin
         signPsbt: (psbt) => wallet.signPsbt(psbt),
         receiveAddress: () => wallet.receiveAddress(),
         reserveFunding: (amount, feeRate, options) =>
-          coins.reserveFunding(amount, feeRate, options),
+          coinPool.reserveFunding(amount, feeRate, options),
       };
+      coins = coinPool;
     }
     const outcomes: OrderOutcome[] = [];
     const orders = new OrderProtocol(node, {
@@ -149,7 +152,7 @@ describe('adversary: strangers cannot exhaust the maker (admission control, coin
     });
     orders.onOutcome((o) => outcomes.push(o));
     await orders.start();
-    const s = { node, store, repository, wallet, orders, outcomes };
+    const s = { node, store, repository, wallet, orders, outcomes, ...(coins && { coins }) };
     sides.push(s);
     return s;
   }
@@ -289,6 +292,10 @@ describe('adversary: strangers cannot exhaust the maker (admission control, coin
     );
     await ready(maker, ...takers);
     assert.equal(maker.wallet.utxos().length, 1, 'the maker starts with one coin');
+    // What the daemon does on every block: the pool splits the coin; the split confirms.
+    await maker.coins!.ensure();
+    await ready(maker);
+    assert.equal(maker.wallet.fundingCoins().length, 5, 'four pool coins and the rest');
     for (const t of takers) await t.node.dial(maker.node.getMultiaddrs()[0]!);
 
     const results = await Promise.all(
