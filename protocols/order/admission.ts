@@ -74,9 +74,15 @@ export class Admission {
     }
   }
 
-  /** A setup slot for `peer`, or why not. */
+  /**
+   * A setup slot for `peer`, or why not. While the peer (or everyone) has the most orders the
+   * maker's user is asked about at once, new orders are refused here too, before anything is
+   * recorded: a maker deciding by hand decides for every order alike.
+   */
   admitSetup(peer: string): AdmissionTicket | AdmissionRefusal {
     const { setupsPerPeer, setupsTotal } = this.limits;
+    const waiting = this.#decisionsFull(peer);
+    if (waiting) return waiting;
     if (this.#setups.of(peer) >= setupsPerPeer) {
       return {
         refused: `the maker takes at most ${setupsPerPeer} orders at once from one peer; wait for yours to finish`,
@@ -90,6 +96,10 @@ export class Admission {
 
   /** A decision slot for `peer` (an order about to wait for the maker's user), or why not. */
   admitDecision(peer: string): AdmissionTicket | AdmissionRefusal {
+    return this.#decisionsFull(peer) ?? this.#decisions.take(peer);
+  }
+
+  #decisionsFull(peer: string): AdmissionRefusal | undefined {
     const { decisionsPerPeer, decisionsTotal } = this.limits;
     if (this.#decisions.of(peer) >= decisionsPerPeer) {
       return {
@@ -99,7 +109,7 @@ export class Admission {
     if (this.#decisions.total >= decisionsTotal) {
       return { refused: `${decisionsTotal} orders already await the maker's decision` };
     }
-    return this.#decisions.take(peer);
+    return undefined;
   }
 
   /** Slots held now (for health and tests). */

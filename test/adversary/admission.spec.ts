@@ -98,6 +98,7 @@ describe('adversary: strangers cannot exhaust the maker (admission control, coin
       offers?: () => Offer[];
       timeouts?: Partial<OrderTimeouts>;
       coinPool?: CoinPoolTarget;
+      manual?: boolean;
     },
   ): Promise<Side> {
     const base = join(dir.path, name);
@@ -146,7 +147,7 @@ describe('adversary: strangers cannot exhaust the maker (admission control, coin
       oracle: new OracleClient({ url: oracle.url, publicKey: oracle.publicKey }),
       pool,
       offers: opts.offers ?? (() => []),
-      policy: () => ({ accept: true }),
+      policy: () => (opts.manual ? 'manual' : { accept: true }),
       logger: silent,
       timeouts: { setupMessageMs: 20_000, decisionMs: 10_000, orderMs: 2_000, ...opts.timeouts },
     });
@@ -277,6 +278,46 @@ describe('adversary: strangers cannot exhaust the maker (admission control, coin
     }
     assert.equal(maker.wallet.balance().reserved, 0n, 'the stranger holds no coin any more');
     assert.deepEqual(maker.orders.admission.usage, { setups: 0, decisions: 0 });
+  });
+
+  it('a stranger cannot bury the maker’s user in orders: one of its orders awaits a decision, the others are refused with nothing written', async () => {
+    const offers = [offer()];
+    const maker = await side('maker-manual', 'maker', {
+      coins: [2_000_000n],
+      offers: () => offers,
+      manual: true,
+    });
+    await ready(maker);
+    const stranger = await createP2pNode({
+      privateKey: await loadOrCreateIdentity(join(dir.path, 'stranger-manual')),
+    });
+    nodes.push(stranger);
+    await stranger.dial(maker.node.getMultiaddrs()[0]!);
+    const order = async (orderId: string) => {
+      const stream = await stranger.dialProtocol(maker.node.peerId, ORDER_PROTOCOL);
+      const f = new Framed(stream, { maxMessageBytes: 4 * 1024 * 1024, timeoutMs: 10_000 });
+      await f.write({
+        type: 'order',
+        orderId,
+        offerId: offers[0]!.id,
+        quantity: 500n,
+        leverage: 2,
+      });
+      return f.read(SetupMessageSchema);
+    };
+    const first = order('manual-0');
+    await until(() => maker.orders.pendingDecisions().length === 1);
+    const rest = await Promise.all([1, 2, 3, 4].map((i) => order(`manual-${i}`)));
+    for (const [i, d] of rest.entries()) {
+      assert.ok(d.type === 'decision' && !d.accept, 'refused');
+      assert.match(d.reason, /reviews at most 1 order/);
+      assert.deepEqual(await types(maker, `manual-${i + 1}`), [], 'nothing written');
+    }
+    assert.equal(maker.orders.pendingDecisions().length, 1);
+    maker.orders.decide('manual-0', { accept: false, reason: 'not today' });
+    const d = await first;
+    assert.ok(d.type === 'decision' && !d.accept && d.reason === 'not today');
+    assert.equal(maker.wallet.balance().reserved, 0n, 'no coin was ever reserved');
   });
 
   it('a maker funded by one coin runs 3 concurrent honest setups: all complete, all locks confirm, money accounted for', async () => {

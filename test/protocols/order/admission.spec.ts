@@ -48,6 +48,19 @@ describe('protocols/order/admission: per-peer and global limits', () => {
     ticket(admission.admitDecision('p3'));
   });
 
+  it('refuses new orders at once while the peer, or everyone, has the most orders awaiting a decision', () => {
+    const admission = new Admission({ decisionsPerPeer: 1, decisionsTotal: 2 });
+    ticket(admission.admitSetup('p1'));
+    const d = ticket(admission.admitDecision('p1'));
+    const refused = admission.admitSetup('p1');
+    assert.ok(isRefusal(refused));
+    assert.match(refused.refused, /reviews at most 1 order/);
+    ticket(admission.admitDecision('p2'));
+    assert.ok(isRefusal(admission.admitSetup('p3')), 'the global decision limit applies too');
+    d.release();
+    ticket(admission.admitSetup('p1'));
+  });
+
   it('has sane defaults and refuses a limit that is not a positive whole number', () => {
     assert.deepEqual(new Admission().limits, DEFAULT_ADMISSION_LIMITS);
     assert.throws(() => new Admission({ setupsTotal: 0 }), RangeError);
