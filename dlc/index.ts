@@ -297,8 +297,10 @@ export { anticipatedPointSets, anticipatedPoints } from './oracle.ts';
  */
 export type {
   AdaptorEncryptItem,
+  AdaptorPriority,
   AdaptorVerifyItem,
   AdaptorWorkerPoolOptions,
+  AdaptorWorkOptions,
 } from './workers.ts';
 export { AdaptorWorkerPool } from './workers.ts';
 

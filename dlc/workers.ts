@@ -40,6 +40,21 @@ export interface AdaptorVerifyItem {
   readonly encryptionKey: Uint8Array;
 }
 
+/**
+ * Whose work goes first. `high`: rollovers of positions that already exist (their deadline is the
+ * settlement interval, and they are bounded by the positions we hold); `normal`: new contract
+ * setups, which anyone can ask for. Queued `high` chunks are handed to the next idle worker
+ * before any `normal` one, so a flood of setups cannot delay a rollover by more than the chunks
+ * already running (a chunk is ~15–30 ms).
+ */
+export type AdaptorPriority = 'high' | 'normal';
+
+/** Per-call options of {@link AdaptorWorkerPool.encryptMany} / {@link AdaptorWorkerPool.verifyMany}. */
+export interface AdaptorWorkOptions {
+  /** @default 'normal' */
+  readonly priority?: AdaptorPriority;
+}
+
 /** Options of {@link AdaptorWorkerPool}. */
 export interface AdaptorWorkerPoolOptions {
   /** Number of worker threads; default `os.availableParallelism()`. */
@@ -124,7 +139,8 @@ export class AdaptorWorkerPool {
   /** Number of worker threads. */
   readonly size: number;
   #slots: Slot[] = [];
-  #queue: Task[] = [];
+  /** Queued chunks per priority; {@link #pump} drains `high` first. */
+  #queues: Record<AdaptorPriority, Task[]> = { high: [], normal: [] };
   #nextId = 1;
   #closed = false;
 
@@ -135,6 +151,11 @@ export class AdaptorWorkerPool {
     }
     this.size = size;
     for (let i = 0; i < size; i++) this.#slots.push(this.#spawn());
+  }
+
+  /** Chunks waiting for a worker, per priority (for tests and metrics). */
+  get queued(): Record<AdaptorPriority, number> {
+    return { high: this.#queues.high.length, normal: this.#queues.normal.length };
   }
 
   /** Number of worker threads currently alive (0 after {@link close}). */
@@ -155,6 +176,7 @@ export class AdaptorWorkerPool {
   async encryptMany(
     secretKey: Uint8Array,
     items: readonly AdaptorEncryptItem[],
+    options: AdaptorWorkOptions = {},
   ): Promise<Uint8Array[]> {
     this.#assertOpen();
     parseSecretScalar(secretKey, 'signing key');
@@ -189,7 +211,12 @@ export class AdaptorWorkerPool {
         aux,
         auxMode,
       };
-      return this.#run(message, [keys.buffer, msgs.buffer, aux.buffer, auxMode.buffer], start);
+      return this.#run(
+        message,
+        [keys.buffer, msgs.buffer, aux.buffer, auxMode.buffer],
+        start,
+        options.priority,
+      );
     });
     const results = await Promise.all(chunks);
     return results.flatMap((packed) => unpack(packed, ADAPTOR_SIGNATURE_LENGTH));
@@ -199,7 +226,11 @@ export class AdaptorWorkerPool {
    * `adaptorVerify(item.adaptorSignature, publicKey, item.msg32, item.encryptionKey)` for every
    * item, in parallel; resolves to the verdicts in item order (malformed items are false).
    */
-  async verifyMany(publicKey: Uint8Array, items: readonly AdaptorVerifyItem[]): Promise<boolean[]> {
+  async verifyMany(
+    publicKey: Uint8Array,
+    items: readonly AdaptorVerifyItem[],
+    options: AdaptorWorkOptions = {},
+  ): Promise<boolean[]> {
     this.#assertOpen();
     const verdicts: boolean[] = new Array(items.length).fill(false);
     if (!hasLength(publicKey, 33)) return verdicts;
@@ -220,7 +251,12 @@ export class AdaptorWorkerPool {
         keys.set(item.encryptionKey, i * 33);
       }
       const message = { op: 'verify' as const, publicKey: publicKey.slice(), sigs, msgs, keys };
-      const packed = await this.#run(message, [sigs.buffer, msgs.buffer, keys.buffer], start);
+      const packed = await this.#run(
+        message,
+        [sigs.buffer, msgs.buffer, keys.buffer],
+        start,
+        options.priority,
+      );
       packed.forEach((v, i) => {
         verdicts[packable[start + i] as number] = v === 1;
       });
@@ -237,7 +273,9 @@ export class AdaptorWorkerPool {
     if (this.#closed) return;
     this.#closed = true;
     const closed = (): WorkerPoolClosedError => new WorkerPoolClosedError();
-    for (const task of this.#queue.splice(0)) task.reject(closed());
+    for (const queue of Object.values(this.#queues)) {
+      for (const task of queue.splice(0)) task.reject(closed());
+    }
     const slots = this.#slots.splice(0);
     for (const slot of slots) slot.task?.reject(closed());
     await Promise.all(slots.map((slot) => slot.worker.terminate()));
@@ -262,9 +300,14 @@ export class AdaptorWorkerPool {
     return bounds;
   }
 
-  #run(message: Task['message'], transfer: ArrayBuffer[], offset: number): Promise<Uint8Array> {
+  #run(
+    message: Task['message'],
+    transfer: ArrayBuffer[],
+    offset: number,
+    priority: AdaptorPriority = 'normal',
+  ): Promise<Uint8Array> {
     return new Promise((resolve, reject) => {
-      this.#queue.push({ message, transfer, resolve, reject, offset });
+      this.#queues[priority].push({ message, transfer, resolve, reject, offset });
       this.#pump();
     });
   }
@@ -273,7 +316,7 @@ export class AdaptorWorkerPool {
   #pump(): void {
     for (const slot of this.#slots) {
       if (slot.task !== null) continue;
-      const task = this.#queue.shift();
+      const task = this.#queues.high.shift() ?? this.#queues.normal.shift();
       if (task === undefined) return;
       slot.task = task;
       slot.taskId = this.#nextId++;

@@ -8,7 +8,12 @@
 import type { PeerId, Stream } from '@libp2p/interface';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
-import { type AdaptorWorkerPool, adaptorEncrypt, adaptorVerify } from '../dlc/index.ts';
+import {
+  type AdaptorPriority,
+  type AdaptorWorkerPool,
+  adaptorEncrypt,
+  adaptorVerify,
+} from '../dlc/index.ts';
 import type { P2pNode } from '../node/p2p/node.ts';
 import { withFailPointsExecutor, withFailPointsTransport } from '../node/runtime/failpoints.ts';
 import type { AdaptorResult, EncryptRequest, VerifyRequest } from './contract-signing.ts';
@@ -105,23 +110,27 @@ export function withFailPoints<
   };
 }
 
-/** A machine's adaptor work on a CET set: over the worker pool, or inline without one. */
+/**
+ * A machine's adaptor work on a CET set: over the worker pool, or inline without one. Rollovers
+ * of existing positions pass `high`, so new setups (anyone can ask for one) never delay them.
+ */
 export async function adaptorWork(
   pool: AdaptorWorkerPool | undefined,
   request: EncryptRequest | VerifyRequest,
+  priority: AdaptorPriority = 'normal',
 ): Promise<AdaptorResult> {
   if (request.type === 'encrypt') {
     return {
       type: 'encrypted',
       signatures: pool
-        ? await pool.encryptMany(request.secretKey, request.items)
+        ? await pool.encryptMany(request.secretKey, request.items, { priority })
         : request.items.map((i) => adaptorEncrypt(request.secretKey, i.encryptionKey, i.msg32)),
     };
   }
   return {
     type: 'verified',
     verdicts: pool
-      ? await pool.verifyMany(request.publicKey, request.items)
+      ? await pool.verifyMany(request.publicKey, request.items, { priority })
       : request.items.map((i) =>
           adaptorVerify(i.adaptorSignature, request.publicKey, i.msg32, i.encryptionKey),
         ),

@@ -28,6 +28,22 @@ const TAKER_LIMITS_USAGE = `  --max-funding-rate R          refuse offers and ro
                                 (all three change live: PUT /api/taker/limits)
 `;
 
+const MAKER_FLAGS = `  --auto-accept                 accept valid orders and settlements without asking
+  --spread BPS                  offers follow the feed at this spread
+  admission (orders over a limit are refused with the reason, before anything is written,
+  reserved or signed):
+  --max-setups-per-peer N       contract setups one peer may run at once (default 2)
+  --max-setups N                contract setups at once, all peers (default 32)
+  --max-decisions-per-peer N    orders of one peer awaiting your decision (default 1)
+  --max-decisions N             orders awaiting your decision, all peers (default 8)
+  --max-connections N           open libp2p connections (default 256)
+  --max-pending-connections N   inbound connections still handshaking (default 10)
+  --max-connections-per-host-per-second N   new connections per second from one host (default 5)
+  coin pool (funds kept split so setups at the same time do not wait for each other's coins):
+  --coin-pool-count N           coins to keep (default 32, one per admitted setup; 0: off)
+  --coin-pool-value SATS        sats per coin (default: margin of the largest offer plus fees)
+`;
+
 const usage = (role: Role): string => `usage: dlcfd ${role} --datadir DIR [options]
 
   --datadir DIR                 where the node keeps its keys, wallet and database (required)
@@ -48,7 +64,7 @@ const usage = (role: Role): string => `usage: dlcfd ${role} --datadir DIR [optio
   --protocol-timeout-ms MS --chain-poll-ms MS
   --signed-close-window S       taker: a close we signed must be on chain this soon, else we
                                 force-close (default 60)
-${role === 'maker' ? '  --auto-accept                 accept valid orders and settlements without asking\n  --spread BPS                  offers follow the feed at this spread\n' : TAKER_LIMITS_USAGE}  --log-level LEVEL             fatal … trace, silent (default info)
+${role === 'maker' ? MAKER_FLAGS : TAKER_LIMITS_USAGE}  --log-level LEVEL             fatal … trace, silent (default info)
 
 Every flag also reads from DLCFD_<FLAG> (e.g. DLCFD_CHAIN_RPC). A service that is down does not
 stop the node: it starts degraded and reports health until the service returns.

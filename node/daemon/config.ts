@@ -15,6 +15,8 @@ import {
   DEFAULT_MAX_TX_FEE_RATE,
 } from '../../model/limits.ts';
 import { formatFundingRate } from '../../model/units.ts';
+import { DEFAULT_ADMISSION_LIMITS } from '../../protocols/order/admission.ts';
+import { DEFAULT_CONNECTION_LIMITS } from '../p2p/node.ts';
 import { ALLOWED_LEVERAGES, MAX_SPREAD_BPS, MAX_TX_FEE_RATE } from './maker-policy.ts';
 
 export type Role = 'taker' | 'maker';
@@ -127,6 +129,45 @@ const TakerSchema = z.object({
     .default(Number(DEFAULT_MAX_TX_FEE_RATE)),
 });
 
+const count = z.number().int().positive();
+
+/**
+ * Maker: admission control — how much strangers can make it do at once (protocols/order/
+ * admission.ts explains each default) — and libp2p's connection limits, which bound how fast new
+ * (free) peer ids can arrive.
+ */
+const AdmissionSchema = z.object({
+  /** Contract setups one peer may have under way at once. */
+  setupsPerPeer: count.default(DEFAULT_ADMISSION_LIMITS.setupsPerPeer),
+  /** Contract setups under way at once, all peers together. */
+  setupsTotal: count.default(DEFAULT_ADMISSION_LIMITS.setupsTotal),
+  /** Orders of one peer waiting for the maker's user (no auto-accept). */
+  decisionsPerPeer: count.default(DEFAULT_ADMISSION_LIMITS.decisionsPerPeer),
+  /** Orders waiting for the maker's user, all peers together. */
+  decisionsTotal: count.default(DEFAULT_ADMISSION_LIMITS.decisionsTotal),
+  /** Open connections (libp2p `maxConnections`, which prunes beyond it). */
+  maxConnections: count.default(DEFAULT_CONNECTION_LIMITS.maxConnections),
+  /** Inbound connections still negotiating encryption and muxer (libp2p's default, 10). */
+  maxPendingConnections: count.default(DEFAULT_CONNECTION_LIMITS.maxIncomingPendingConnections),
+  /** New inbound connections per second from one host before it is refused (libp2p's 5). */
+  connectionsPerHostPerSecond: count.default(DEFAULT_CONNECTION_LIMITS.inboundConnectionThreshold),
+});
+
+/**
+ * Maker: the coin pool (node/wallet/coin-pool.ts) — its funds kept split into `count` coins,
+ * each worth one setup of its largest offer, so setups at the same time do not wait for each
+ * other's coins. 0 turns it off.
+ */
+const CoinPoolSchema = z.object({
+  /** One coin per setup the maker admits at once by default. */
+  count: z.number().int().min(0).default(DEFAULT_ADMISSION_LIMITS.setupsTotal),
+  /**
+   * Sats per pool coin. Default: the maker's margin at the largest quantity of its offers, plus
+   * its lock fee share — follows the offers as they change.
+   */
+  valueSats: count.optional(),
+});
+
 export const ConfigSchema = z
   .object({
     role: z.enum(['taker', 'maker']),
@@ -186,6 +227,8 @@ export const ConfigSchema = z
     time: TimeSchema.default(TimeSchema.parse({})),
     maker: MakerSchema.default(MakerSchema.parse({})),
     taker: TakerSchema.default(TakerSchema.parse({})),
+    admission: AdmissionSchema.default(AdmissionSchema.parse({})),
+    coinPool: CoinPoolSchema.default(CoinPoolSchema.parse({})),
   })
   .superRefine((c, ctx) => {
     if (c.role === 'taker' && c.p2p.listen.length > 0) {
@@ -245,6 +288,15 @@ export const FLAGS = {
   'max-funding-rate': 'taker.maxFundingRate',
   'max-opening-fee-bps': 'taker.maxOpeningFeeBps',
   'max-tx-fee-rate': 'taker.maxTxFeeRate',
+  'max-setups-per-peer': 'admission.setupsPerPeer',
+  'max-setups': 'admission.setupsTotal',
+  'max-decisions-per-peer': 'admission.decisionsPerPeer',
+  'max-decisions': 'admission.decisionsTotal',
+  'max-connections': 'admission.maxConnections',
+  'max-pending-connections': 'admission.maxPendingConnections',
+  'max-connections-per-host-per-second': 'admission.connectionsPerHostPerSecond',
+  'coin-pool-count': 'coinPool.count',
+  'coin-pool-value': 'coinPool.valueSats',
 } as const satisfies Record<string, string>;
 
 /** Paths whose values are lists (a flag may repeat, an env var is comma-separated). */
@@ -266,6 +318,15 @@ const NUMBERS = new Set([
   'maker.spreadBps',
   'taker.maxOpeningFeeBps',
   'taker.maxTxFeeRate',
+  'admission.setupsPerPeer',
+  'admission.setupsTotal',
+  'admission.decisionsPerPeer',
+  'admission.decisionsTotal',
+  'admission.maxConnections',
+  'admission.maxPendingConnections',
+  'admission.connectionsPerHostPerSecond',
+  'coinPool.count',
+  'coinPool.valueSats',
 ]);
 const BOOLEANS = new Set(['maker.autoAccept']);
 

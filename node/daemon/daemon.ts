@@ -15,6 +15,7 @@ import { CfdRepository } from '../../eventstore/cfd-repository.ts';
 import { DlcStore } from '../../eventstore/dlc-store.ts';
 import { EventStore } from '../../eventstore/event-store.ts';
 import type { Cfd } from '../../model/cfd.ts';
+import { margins } from '../../model/fees.ts';
 import { divRound } from '../../model/fixed.ts';
 import type { TakerLimits } from '../../model/limits.ts';
 import type { Offer } from '../../model/offer.ts';
@@ -28,6 +29,7 @@ import {
   closeTermsOf,
 } from '../../protocols/collab-settlement/index.ts';
 import { OfferProtocol } from '../../protocols/offer/index.ts';
+import { LOCK_SHARED_VBYTES } from '../../protocols/order/constants.ts';
 import {
   type OrderOracle,
   OrderProtocol,
@@ -41,6 +43,7 @@ import {
   type RolloverTerms,
   type RolloverTimeouts,
 } from '../../protocols/rollover/index.ts';
+import { broadcast } from '../chain/broadcast.ts';
 import { ChainMonitor } from '../chain/monitor.ts';
 import { BitcoinRpc } from '../chain/rpc.ts';
 import { OracleClient } from '../oracle/client.ts';
@@ -50,7 +53,8 @@ import { PriceFeedClient } from '../pricefeed/client.ts';
 import { DisconnectedError } from '../runtime/errors.ts';
 import { HealthRegistry, type HealthStatus } from '../runtime/health.ts';
 import { Supervisor } from '../runtime/supervisor.ts';
-import { Wallet } from '../wallet/wallet.ts';
+import { CoinPool } from '../wallet/coin-pool.ts';
+import { type CoinPoolTarget, Wallet } from '../wallet/wallet.ts';
 import type { DaemonConfig } from './config.ts';
 import { type MakerPolicy, MakerPolicyStore, policyFromConfig } from './maker-policy.ts';
 import { ProcessManager } from './process-manager.ts';
@@ -126,6 +130,8 @@ export class Daemon {
   #scheduler: RolloverScheduler | undefined;
   readonly #pauseListeners = new Set<(cfdId: string, pause: RolloverPause | undefined) => void>();
   #wallet: Wallet | undefined;
+  /** Maker: keeps the wallet split into coins for concurrent setups (once the wallet is open). */
+  #coinPool: CoinPool | undefined;
   #monitor: ChainMonitor | undefined;
   readonly #supervisors: Supervisor[] = [];
   readonly #stops: (() => Promise<void> | void)[] = [];
@@ -209,6 +215,12 @@ export class Daemon {
       },
       clock: () => Math.floor(parts.clock() / 1000),
       logger: parts.log.child({ component: 'order' }),
+      admission: {
+        setupsPerPeer: config.admission.setupsPerPeer,
+        setupsTotal: config.admission.setupsTotal,
+        decisionsPerPeer: config.admission.decisionsPerPeer,
+        decisionsTotal: config.admission.decisionsTotal,
+      },
       ...(parts.timeouts?.order ? { timeouts: parts.timeouts.order } : {}),
     });
     this.rollovers = new RolloverProtocol(parts.p2p, {
@@ -318,6 +330,11 @@ export class Daemon {
       listen: config.p2p.listen,
       muxer: config.p2p.muxer,
       blocked,
+      connections: {
+        maxConnections: config.admission.maxConnections,
+        maxIncomingPendingConnections: config.admission.maxPendingConnections,
+        inboundConnectionThreshold: config.admission.connectionsPerHostPerSecond,
+      },
     });
     health.report(HEALTH.p2p, {
       status: 'ok',
@@ -436,6 +453,31 @@ export class Daemon {
     };
   }
 
+  /**
+   * Maker: the coin pool wanted now — `coinPool.count` coins of `coinPool.valueSats`, or of the
+   * maker's margin at the largest quantity of its published offers plus its lock fee share.
+   * Undefined (no split) while nothing is offered and no value is configured.
+   */
+  #coinPoolTarget(): CoinPoolTarget | undefined {
+    const { count, valueSats } = this.config.coinPool;
+    if (valueSats !== undefined) return { count, value: BigInt(valueSats) };
+    let value = 0n;
+    for (const o of this.offers.published) {
+      // The lock's shared part, one input and one change output at the offer's fee rate.
+      const fees = BigInt(LOCK_SHARED_VBYTES + 68 + 31) * o.txFeeRate;
+      for (const takerLeverage of o.leverageChoices) {
+        const { maker } = margins({
+          makerPosition: o.makerPosition,
+          price: o.price,
+          quantity: o.maxQuantity,
+          takerLeverage,
+        });
+        if (maker + fees > value) value = maker + fees;
+      }
+    }
+    return value > 0n ? { count, value } : undefined;
+  }
+
   /** The wallet as the order protocol sees it: refuses clearly until the chain answered once. */
   #walletForOrders(): OrderWallet {
     const wallet = (): Wallet => {
@@ -444,7 +486,13 @@ export class Daemon {
     };
     return {
       network: this.config.network,
-      reserveFunding: (...a) => wallet().reserveFunding(...a),
+      reserveFunding: (amount, feeRate, options) => {
+        wallet();
+        // A maker funds through its coin pool (split first when short); a taker from its coins.
+        return this.#coinPool
+          ? this.#coinPool.reserveFunding(amount, feeRate, options)
+          : wallet().reserveFunding(amount, feeRate, options);
+      },
       release: (id) => this.#wallet?.release(id),
       signPsbt: (psbt) => wallet().signPsbt(psbt),
       receiveAddress: () => wallet().receiveAddress(),
@@ -649,6 +697,17 @@ export class Daemon {
         logger: this.log.child({ component: 'wallet' }),
       });
       this.#stops.push(() => this.#wallet?.close());
+      if (config.role === 'maker' && config.coinPool.count > 0) {
+        this.#coinPool = new CoinPool({
+          wallet: this.#wallet,
+          broadcast: async (hex) => {
+            await broadcast(rpc, hex, { signal });
+          },
+          target: () => this.#coinPoolTarget(),
+          feeRate: () => BigInt(config.maker.txFeeRate),
+          logger: this.log.child({ component: 'coin-pool' }),
+        });
+      }
     }
     if (!this.#monitor) {
       this.#monitor = new ChainMonitor({
@@ -664,6 +723,8 @@ export class Daemon {
       await this.processManager.reconcileAll();
     }
     await this.#wallet.sync({ signal });
+    // A confirmed lock's change (or a deposit) may be split now; not awaited: it broadcasts.
+    void this.#coinPool?.ensure();
     const b = this.#wallet.balance();
     health.report(HEALTH.wallet, {
       status: 'ok',

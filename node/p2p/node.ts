@@ -33,7 +33,31 @@ export interface P2pNodeOptions {
   readonly muxer?: Muxer;
   /** Peers refused in both directions (checked on every connection; the set may change). */
   readonly blocked?: ReadonlySet<string>;
+  /** libp2p's connection limits. @default DEFAULT_CONNECTION_LIMITS */
+  readonly connections?: Partial<ConnectionLimits>;
 }
+
+/** The connection manager's limits that bound what strangers can open (libp2p 3 names). */
+export interface ConnectionLimits {
+  /** Open connections; libp2p prunes the least valuable beyond it. */
+  readonly maxConnections: number;
+  /** Inbound connections still upgrading (encryption, muxer): a handshake flood waits here. */
+  readonly maxIncomingPendingConnections: number;
+  /** New inbound connections per second from one host; more are refused. */
+  readonly inboundConnectionThreshold: number;
+}
+
+/**
+ * A maker serves takers, each on one connection: 256 leaves room for hundreds of takers (libp2p's
+ * own default is 300) while bounding memory per stranger. The handshake and per-host rates are
+ * libp2p's defaults (10 pending, 5 per second per host): a legitimate taker connects once and
+ * stays connected, so they only slow an attacker minting peer ids from one host.
+ */
+export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = {
+  maxConnections: 256,
+  maxIncomingPendingConnections: 10,
+  inboundConnectionThreshold: 5,
+};
 
 export type P2pNode = Libp2p<{
   identify: ReturnType<ReturnType<typeof identify>>;
@@ -54,6 +78,7 @@ export async function createP2pNode(options: P2pNodeOptions): Promise<P2pNode> {
       denyInboundEncryptedConnection: (peer) => options.blocked?.has(peer.toString()) ?? false,
     },
     addresses: { listen: [...(options.listen ?? [])] },
+    connectionManager: { ...DEFAULT_CONNECTION_LIMITS, ...options.connections },
     transports: [tcp()],
     connectionEncrypters: [noise()],
     streamMuxers: [muxer],

@@ -40,6 +40,20 @@ export interface Utxo {
   readonly spentBy: { txid: string; height: number | undefined } | undefined;
 }
 
+/** The coin pool a maker keeps: `count` coins of at least `value` sats each. */
+export interface CoinPoolTarget {
+  readonly count: number;
+  readonly value: Sats;
+}
+
+/** A split transaction topping the coin pool up; its sources are reserved until recorded. */
+export interface PoolSplit extends SignedWithdrawal {
+  /** Release it if the split is abandoned (not broadcast); recording it frees it too. */
+  readonly reservationId: string;
+  /** New pool coins it creates. */
+  readonly coins: number;
+}
+
 /** A transaction that moved the wallet's coins. */
 export interface WalletTx {
   readonly txid: string;
@@ -303,6 +317,91 @@ export class Wallet {
       change,
       fee: inputsTotal - amount - (change?.value ?? 0n),
       expiresAt,
+    };
+  }
+
+  /** Confirmed, unreserved coins: what can fund a setup now. */
+  fundingCoins(): Utxo[] {
+    this.#expireReservations();
+    return this.#spendable().map((c) => c.utxo);
+  }
+
+  /**
+   * Plans and signs a split topping the coin pool up to `target.count` coins of at least
+   * `target.value` (coins already that size count; a coin of twice the size or more is a source).
+   * It spends the largest sources into as many pool coins as they hold, up to the shortfall, plus
+   * the rest as one change coin, at `feeRate` sat/vB. The sources are reserved at once, so a
+   * concurrent setup cannot pick them; the caller broadcasts, then {@link recordOwnTransaction}
+   * and {@link release}s. The new coins fund setups once the split confirms (locks spend only
+   * confirmed coins: a counterparty refuses unconfirmed lock inputs). Undefined when the pool is
+   * full or nothing is large enough to split.
+   */
+  planPoolSplit(target: CoinPoolTarget, feeRate: bigint): PoolSplit | undefined {
+    if (!Number.isInteger(target.count) || target.count < 1 || target.value < P2WPKH_DUST_LIMIT) {
+      throw new InvalidSpendError('a coin pool needs a positive count and a value above dust');
+    }
+    const coins = this.fundingCoins();
+    // Pool coins still in the mempool (an earlier split) count: no second split for them.
+    const reserved = this.#reservedOutpoints();
+    const sized = this.utxos().filter(
+      (u) =>
+        !reserved.has(outpoint(u.txid, u.vout)) &&
+        u.value >= target.value &&
+        u.value < 2n * target.value,
+    );
+    const want = target.count - sized.length;
+    if (want <= 0) return undefined;
+    const sources = coins
+      .filter((u) => u.value >= 2n * target.value)
+      .sort((a, b) => (b.value > a.value ? 1 : b.value < a.value ? -1 : 0));
+    const used: Utxo[] = [];
+    let total = 0n;
+    // vbytes: 11 of header, 68 per P2WPKH input, 31 per P2WPKH output (n pool coins + change).
+    const fee = (inputs: number, outputs: number) =>
+      BigInt(11 + 68 * inputs + 31 * outputs) * feeRate;
+    for (const u of sources) {
+      if (total >= BigInt(want + 1) * target.value + fee(used.length, want + 1)) break;
+      used.push(u);
+      total += u.value;
+    }
+    if (used.length === 0) return undefined;
+    let n = Math.min(want, Number((total - fee(used.length, 1)) / target.value));
+    let change = 0n;
+    for (; n > 0; n--) {
+      change = total - BigInt(n) * target.value - fee(used.length, n + 1);
+      if (change >= 0n) break;
+    }
+    if (n < 1) return undefined;
+    const psbt = new Psbt({ network: NETWORKS[this.network] });
+    for (const u of used) {
+      psbt.addInput({
+        hash: u.txid,
+        index: u.vout,
+        sequence: 0xfffffffd,
+        witnessUtxo: { script: Buffer.from(u.script, 'hex'), value: u.value },
+      });
+    }
+    const values = Array.from({ length: n }, () => target.value);
+    // Change below dust goes to the fee; otherwise it is a coin of its own (maybe a later source).
+    if (change >= P2WPKH_DUST_LIMIT) values.push(change);
+    for (const value of values) {
+      psbt.addOutput({ script: Buffer.from(this.#nextAddress(1).script, 'hex'), value });
+    }
+    this.signPsbt(psbt);
+    psbt.finalizeAllInputs();
+    const tx = psbt.extractTransaction();
+    const reservationId = `pool-split-${tx.getId()}`;
+    this.#reservations.set(reservationId, {
+      outpoints: used.map((u) => outpoint(u.txid, u.vout)),
+      expiresAt: this.#clock() + DEFAULT_RESERVATION_TTL_MS,
+    });
+    return {
+      txid: tx.getId(),
+      hex: tx.toHex(),
+      fee: psbt.getFee(),
+      vsize: tx.virtualSize(),
+      reservationId,
+      coins: n,
     };
   }
 

@@ -38,6 +38,14 @@ export const MAKER_DECISION_TIMEOUT_MS = 45_000;
  */
 export const SETUP_MESSAGE_TIMEOUT_MS = 60_000;
 /**
+ * Maker: the taker's parameters, after our acceptance went out. Until they arrive our coins stay
+ * reserved (and were shown to the taker), so this bounds what a taker that accepts and then goes
+ * silent costs us. An honest taker only reserves coins and reads the announcement it already
+ * holds (its offer named the event) before sending them: well under a second; 20 s leave room
+ * for a slow wallet or one oracle round trip.
+ */
+export const PARAMS_TIMEOUT_MS = 20_000;
+/**
  * Every write. The largest frame is the signatures message (≈ 0.6 MB): seconds even on a slow
  * uplink. A peer that does not take it in this time is gone.
  */

@@ -5,6 +5,7 @@
  * stored contract record ({@link ContractRecord}) from which either can get out alone.
  *
  * - `constants.ts` — protocol id, size limits, timeouts (each with its reason);
+ * - `admission.ts` — the maker's per-peer and global limits, checked before any work;
  * - `messages.ts` — the wire schema, validated at the boundary;
  * - `setup.ts` — the IO-free state machines ({@link TakerSetup}, {@link MakerSetup});
  * - `driver.ts` — runs a machine over a transport with an executor;
@@ -21,6 +22,7 @@
  * ```
  */
 export type { ContractRecord } from '../../dlc/contract.ts';
+export * from './admission.ts';
 export * from './constants.ts';
 export { runSetup, type SetupExecutor, type SetupTransport } from './driver.ts';
 export * from './errors.ts';

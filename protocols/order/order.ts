@@ -28,6 +28,7 @@ import {
   notifyListeners,
   withFailPoints,
 } from '../handler.ts';
+import { Admission, type AdmissionLimits, type AdmissionTicket, isRefusal } from './admission.ts';
 import {
   ACK_TIMEOUT_MS,
   CHAIN_CHECK_TIMEOUT_MS,
@@ -38,6 +39,7 @@ import {
   MAX_OUTBOUND_STREAMS,
   ORDER_PROTOCOL,
   ORDER_TIMEOUT_MS,
+  PARAMS_TIMEOUT_MS,
   SETUP_MESSAGE_TIMEOUT_MS,
   WRITE_TIMEOUT_MS,
 } from './constants.ts';
@@ -60,11 +62,15 @@ export type OrderDecision =
   | { readonly accept: true }
   | { readonly accept: false; readonly reason: string };
 
-/** What the protocol needs of the wallet. */
-export type OrderWallet = Pick<
-  Wallet,
-  'reserveFunding' | 'release' | 'signPsbt' | 'receiveAddress' | 'network'
->;
+/**
+ * What the protocol needs of the wallet. `reserveFunding` may be async: a maker's coin pool
+ * (node/wallet/coin-pool.ts) first splits coins when it holds too few for setups running at once.
+ */
+export type OrderWallet = Pick<Wallet, 'release' | 'signPsbt' | 'receiveAddress' | 'network'> & {
+  reserveFunding(
+    ...args: Parameters<Wallet['reserveFunding']>
+  ): ReturnType<Wallet['reserveFunding']> | Promise<ReturnType<Wallet['reserveFunding']>>;
+};
 
 /** What the protocol needs of the oracle client. */
 export type OrderOracle = Pick<OracleClient, 'announcement' | 'fetchEvent' | 'publicKey'>;
@@ -88,6 +94,11 @@ export interface OrderTimeouts {
   readonly orderMs: number;
   readonly decisionMs: number;
   readonly setupMessageMs: number;
+  /**
+   * Maker: the taker's parameters after our acceptance — while we wait, our coins are reserved.
+   * Overriding only `setupMessageMs` lowers this too (never above it).
+   */
+  readonly paramsMs: number;
   readonly ackMs: number;
   readonly writeMs: number;
   readonly makerDecisionMs: number;
@@ -99,6 +110,7 @@ export const DEFAULT_ORDER_TIMEOUTS: OrderTimeouts = {
   orderMs: ORDER_TIMEOUT_MS,
   decisionMs: DECISION_TIMEOUT_MS,
   setupMessageMs: SETUP_MESSAGE_TIMEOUT_MS,
+  paramsMs: PARAMS_TIMEOUT_MS,
   ackMs: ACK_TIMEOUT_MS,
   writeMs: WRITE_TIMEOUT_MS,
   makerDecisionMs: MAKER_DECISION_TIMEOUT_MS,
@@ -136,6 +148,11 @@ export interface OrderProtocolInit {
   /** Unix seconds. @default the system clock */
   readonly clock?: () => number;
   readonly timeouts?: Partial<OrderTimeouts>;
+  /**
+   * Maker: how many orders it takes on at once, per peer and in all; an order over a limit is
+   * refused before anything is written, reserved or signed. @default DEFAULT_ADMISSION_LIMITS
+   */
+  readonly admission?: Partial<AdmissionLimits>;
   readonly logger?: Logger;
 }
 
@@ -173,12 +190,22 @@ export class OrderProtocol {
   readonly #clock: () => number;
   readonly #pending = new Map<string, PendingDecision>();
   readonly #listeners = new Set<(o: OrderOutcome) => void>();
+  /** Maker: slots of orders under way and awaiting a decision. */
+  readonly admission: Admission;
 
   constructor(node: P2pNode, init: OrderProtocolInit) {
     this.#node = node;
     this.#init = init;
     this.#log = (init.logger ?? pino({ level: 'silent' })).child({ protocol: ORDER_PROTOCOL });
-    this.#timeouts = { ...DEFAULT_ORDER_TIMEOUTS, ...init.timeouts };
+    this.#timeouts = {
+      ...DEFAULT_ORDER_TIMEOUTS,
+      paramsMs: Math.min(
+        PARAMS_TIMEOUT_MS,
+        init.timeouts?.setupMessageMs ?? SETUP_MESSAGE_TIMEOUT_MS,
+      ),
+      ...init.timeouts,
+    };
+    this.admission = new Admission(init.admission);
     this.#timelocks = init.timelocks ?? { cet: CET_TIMELOCK, refund: REFUND_TIMELOCK };
     this.#clock = init.clock ?? (() => Math.floor(Date.now() / 1000));
   }
@@ -257,6 +284,37 @@ export class OrderProtocol {
   }
 
   async #serve(stream: Stream, peer: PeerId): Promise<void> {
+    // Admission first: a refused order is answered from memory — no log entry, no coin, no work.
+    const ticket = this.admission.admitSetup(peer.toString());
+    if (isRefusal(ticket)) {
+      await this.#refuse(stream, peer, ticket.refused);
+      return;
+    }
+    try {
+      await this.#serveAdmitted(stream, peer);
+    } finally {
+      ticket.release();
+    }
+  }
+
+  /** Reads the order (bounded) and answers with a rejection; writes nothing anywhere else. */
+  async #refuse(stream: Stream, peer: PeerId, reason: string): Promise<void> {
+    const transport = this.#transport(stream);
+    const log = this.#log.child({ peer: peer.toString(), role: 'maker' });
+    try {
+      const order = await transport.read('order');
+      log.info(
+        { orderId: order.type === 'order' ? order.orderId : undefined, reason },
+        'order not admitted',
+      );
+      await transport.write({ type: 'decision', accept: false, reason });
+      await transport.close();
+    } catch (err) {
+      transport.abort(err as Error);
+    }
+  }
+
+  async #serveAdmitted(stream: Stream, peer: PeerId): Promise<void> {
     const machine = new MakerSetup({
       offers: this.#init.offers?.() ?? [],
       secrets: freshSecrets(),
@@ -270,7 +328,7 @@ export class OrderProtocol {
     const io = withFailPoints(
       'order.maker',
       this.#transport(stream),
-      this.#executor(() => machine.cfdId, log),
+      this.#executor(() => machine.cfdId, log, peer.toString()),
       persistKind,
     );
     const outcome = await runSetup(machine, machine.start(), io.transport, io.executor, log);
@@ -296,7 +354,7 @@ export class OrderProtocol {
     const readTimeoutMs: Record<SetupMessageType, number> = {
       order: t.orderMs,
       decision: t.decisionMs,
-      params: t.setupMessageMs,
+      params: this.#init.role === 'maker' ? t.paramsMs : t.setupMessageMs,
       signatures: t.setupMessageMs,
       lockSignature: t.setupMessageMs,
       ack: t.ackMs,
@@ -308,7 +366,7 @@ export class OrderProtocol {
     });
   }
 
-  #executor(cfdId: string | (() => string | undefined), log: Logger): SetupExecutor {
+  #executor(cfdId: string | (() => string | undefined), log: Logger, peer?: string): SetupExecutor {
     const { repository, dlcStore, wallet, oracle, pool } = this.#init;
     const id = (): string => {
       const v = typeof cfdId === 'string' ? cfdId : cfdId();
@@ -335,9 +393,9 @@ export class OrderProtocol {
       request: async (request: SetupRequest): Promise<SetupResult> => {
         switch (request.type) {
           case 'decide':
-            return this.#decide(request.terms, log);
+            return this.#decide(request.terms, log, peer ?? request.terms.counterpartyPeerId);
           case 'fund': {
-            const f = wallet.reserveFunding(request.amount, request.feeRate, {
+            const f = await wallet.reserveFunding(request.amount, request.feeRate, {
               extraVbytes: request.extraVbytes,
             });
             try {
@@ -391,12 +449,16 @@ export class OrderProtocol {
     };
   }
 
-  async #decide(terms: CfdTerms, log: Logger): Promise<SetupResult> {
+  async #decide(terms: CfdTerms, log: Logger, peer: string): Promise<SetupResult> {
     let decision: OrderDecision;
     const auto = this.#init.policy ? await this.#init.policy(terms) : 'manual';
+    let ticket: AdmissionTicket | undefined;
     if (auto !== 'manual') {
       decision = auto;
     } else {
+      const admitted = this.admission.admitDecision(peer);
+      if (isRefusal(admitted)) return { type: 'decided', accept: false, reason: admitted.refused };
+      ticket = admitted;
       log.info({ orderId: terms.id }, 'order awaits a decision');
       decision = await new Promise<OrderDecision>((resolve) => {
         const timer = setTimeout(() => {
@@ -411,6 +473,7 @@ export class OrderProtocol {
           },
         });
       });
+      ticket.release();
     }
     return decision.accept
       ? { type: 'decided', accept: true }

@@ -377,7 +377,8 @@ export class RolloverProtocol {
           }
           case 'encrypt':
           case 'verify':
-            return adaptorWork(pool, request);
+            // Existing positions go ahead of new setups in the signing pool.
+            return adaptorWork(pool, request, 'high');
         }
       },
     };

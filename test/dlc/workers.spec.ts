@@ -150,6 +150,28 @@ describe('dlc/workers: adaptor signatures over worker threads', function () {
     await own.close(); // idempotent
   });
 
+  it('a rollover (high priority) goes ahead of a flood of queued setups (normal)', async () => {
+    const own = new AdaptorWorkerPool({ size: 1 });
+    try {
+      await own.ready();
+      const order: string[] = [];
+      // Ten setups' worth of chunks queue on the one worker before the rollover arrives.
+      const setups = Array.from({ length: 10 }, (_, i) =>
+        own.encryptMany(signer, items).then(() => order.push(`setup-${i}`)),
+      );
+      assert.ok(own.queued.normal > 0);
+      const rollover = own
+        .encryptMany(signer, items.slice(0, 40), { priority: 'high' })
+        .then(() => order.push('rollover'));
+      assert.ok(own.queued.high > 0);
+      await Promise.all([...setups, rollover]);
+      // Only the chunk already running may finish before it; every queued setup waits.
+      assert.equal(order[0], 'rollover', order.join(' '));
+    } finally {
+      await own.close();
+    }
+  });
+
   it('refuses a pool size that is not a positive whole number', () => {
     assert.throws(() => new AdaptorWorkerPool({ size: 0 }), RangeError);
     assert.throws(() => new AdaptorWorkerPool({ size: 1.5 }), RangeError);

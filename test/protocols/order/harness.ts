@@ -117,7 +117,7 @@ export class FakeNode {
             return { type: 'decided', accept: true };
           case 'fund': {
             if (this.wallet) {
-              const f = this.wallet.reserveFunding(r.amount, r.feeRate, {
+              const f = await this.wallet.reserveFunding(r.amount, r.feeRate, {
                 extraVbytes: r.extraVbytes,
               });
               this.reserved.add(f.reservationId);
