@@ -267,7 +267,12 @@ export type CfdCommand =
       eventId: string;
       price: Price;
       cet: SignedTx;
-      commitTx: SignedTx;
+      /**
+       * The commit to publish before the CET, unless a commit is already out. Absent for a commit
+       * only the counterparty can publish (a rollover's new commit the maker closes through
+       * before it has the taker's commit signature): then it must be out already.
+       */
+      commitTx?: SignedTx;
       /**
        * The events of the commit `cet` spends, when that is not the contract the log names (a live
        * commit of a rollover that did not complete here, from the contract record).
@@ -786,6 +791,13 @@ export function decide(cfd: Cfd, command: CfdCommand, now: number): CfdEvent[] {
       const { eventId, price, cet } = command;
       if (cfd.cetTimelockExpired) {
         return [{ type: 'OracleAttestedAfterCetTimelock', data: { eventId, price, cet } }];
+      }
+      if (!isCommitted(cfd) && !command.commitTx) {
+        throw new IllegalCommandError(
+          command.type,
+          describe(cfd),
+          'no commit out and none to publish',
+        );
       }
       const data = isCommitted(cfd)
         ? { eventId, price, cet }

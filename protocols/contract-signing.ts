@@ -56,7 +56,8 @@ type CetItems = { msg32: Uint8Array; points: Uint8Array[] }[][];
 
 /** The counterparty's signatures, checked against our transactions. */
 interface CounterpartySignatures {
-  readonly commit: Uint8Array;
+  /** Absent until it came (a rollover's taker sends it last). */
+  commit: Uint8Array | undefined;
   readonly refund: Uint8Array;
   /** Per event, per CET, per prefix. */
   readonly cets: Uint8Array[][][];
@@ -153,7 +154,7 @@ function counterpartySignatures(init: {
   lockTxid: string;
   role: Role;
   items: CetItems;
-  theirs: SignaturesMsg;
+  theirs: Omit<SignaturesMsg, 'commit'> & { readonly commit?: string };
   wording: CetWording;
 }): { signatures: CounterpartySignatures; verify: AdaptorVerifyItem[] } {
   const { tx, role, theirs, wording } = init;
@@ -188,9 +189,9 @@ function counterpartySignatures(init: {
       return c.signatures.map((s) => hexToBytes(s));
     });
   });
-  const commit = hexToBytes(theirs.commit);
+  const commit = theirs.commit === undefined ? undefined : hexToBytes(theirs.commit);
   const refund = hexToBytes(theirs.refund);
-  verifyCommitAdaptor(tx.commit, role, commit);
+  if (commit) verifyCommitAdaptor(tx.commit, role, commit);
   verifyCooperative(tx.refund, role, refund);
   const verify: AdaptorVerifyItem[] = [];
   for (const [i, event] of init.items.entries()) {
@@ -269,8 +270,11 @@ export class ContractSigning {
     return own.message;
   }
 
-  /** Checks the counterparty's `signatures`; the request to verify its CET adaptor signatures. */
-  check(theirs: SignaturesMsg): VerifyRequest {
+  /**
+   * Checks the counterparty's `signatures` (its commit signature, when there, too); the request to
+   * verify its CET adaptor signatures.
+   */
+  check(theirs: Omit<SignaturesMsg, 'commit'> & { readonly commit?: string }): VerifyRequest {
     const { signatures, verify } = counterpartySignatures({
       tx: this.tx,
       lockTxid: this.#lockTxid,
@@ -283,6 +287,18 @@ export class ContractSigning {
     const keys = this.tx.commit.keys;
     const them = this.#role === 'maker' ? keys.taker : keys.maker;
     return { type: 'verify', publicKey: them.identity, items: verify };
+  }
+
+  /** Checks and keeps the counterparty's commit adaptor signature, sent apart (after {@link check}). */
+  checkCommit(hex: string): void {
+    const commit = hexToBytes(hex);
+    verifyCommitAdaptor(this.tx.commit, this.#role, commit);
+    this.#theirs!.commit = commit;
+  }
+
+  /** Whether the counterparty's commit adaptor signature is in hand. */
+  get hasCounterpartyCommit(): boolean {
+    return this.#theirs?.commit !== undefined;
   }
 
   /** Our commit adaptor signature (after {@link sign}). */
@@ -298,7 +314,8 @@ export class ContractSigning {
   } {
     const theirs = this.#theirs!;
     return {
-      commitAdaptorSignature: theirs.commit,
+      // Empty until it came: a record with it empty can be closed through, not published.
+      commitAdaptorSignature: theirs.commit ?? new Uint8Array(0),
       refundSignature: theirs.refund,
       cetAdaptorSignatures: theirs.cets,
     };

@@ -761,7 +761,10 @@ export class ProcessManager {
       eventId: a.eventId,
       price,
       cet,
-      commitTx: signed(signedCommit(r)),
+      // A commit only the counterparty can publish has no signature of its to add: it is out.
+      ...(r.commit.counterpartyAdaptorSignature !== '' && {
+        commitTx: signed(signedCommit(r)),
+      }),
       ...(through.txid !== cfd.dlc.commitTxid && {
         oracleEventIds: r.events.map((e) => e.eventId),
       }),

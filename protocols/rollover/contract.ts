@@ -64,6 +64,12 @@ export interface RolloverContractRecord extends ContractRecord {
    * it considers live (a taker killed mid-run would otherwise leave the maker waiting forever).
    */
   readonly unfinished?: readonly UnfinishedCommit[];
+  /**
+   * Maker: the new commit of a rollover under way whose CET and refund signatures from the taker
+   * are stored, but not yet its commit signature. The taker may hold ours and publish it; we
+   * cannot. It is live (followed, closed through its own CETs and refund), never published by us.
+   */
+  readonly counterpartyOnly?: RolloverContractRecord;
 }
 
 /** A commit of ours that never became current, and our revocation secret of it. */
@@ -113,7 +119,7 @@ function linkOfRecord(r: ContractRecord): CommitLink {
  * (oldest first), then the current one.
  */
 export function commitChain(record: RolloverContractRecord): CommitLink[] {
-  const pending: ContractRecord[] = [];
+  const pending: RolloverContractRecord[] = [];
   for (let r = record.previous; r; r = r.previous) pending.unshift(r);
   const revoked = [...(pending[0]?.revoked ?? record.revoked)];
   const links: CommitLink[] = revoked.map((v) => ({
@@ -124,7 +130,8 @@ export function commitChain(record: RolloverContractRecord): CommitLink[] {
     revoked: v,
     alreadyRevoked: true,
   }));
-  for (const r of [...pending, record]) {
+  const records = [...pending, record];
+  for (const r of [...records, ...records.flatMap((x) => x.counterpartyOnly ?? [])]) {
     if (!links.some((l) => l.txid === r.commit.txid)) links.push(linkOfRecord(r));
   }
   return links;
@@ -149,9 +156,13 @@ export interface LiveCommit {
 export function liveCommits(record: RolloverContractRecord): LiveCommit[] {
   const revoked = new Set(revokedCommits(record).map((r) => r.txid));
   const out: LiveCommit[] = [];
+  const add = (r: RolloverContractRecord, current: boolean) => {
+    if (revoked.has(r.commit.txid) || out.some((l) => l.txid === r.commit.txid)) return;
+    out.push({ txid: r.commit.txid, record: r, current });
+  };
   for (let r: RolloverContractRecord | undefined = record; r; r = r.previous) {
-    if (revoked.has(r.commit.txid) || out.some((l) => l.txid === r!.commit.txid)) continue;
-    out.push({ txid: r.commit.txid, record: r, current: r === record });
+    add(r, r === record);
+    if (r.counterpartyOnly) add(r.counterpartyOnly, false);
   }
   return out;
 }
@@ -387,7 +398,7 @@ export function assembleRolledRecord(p: {
   baseTxid: string;
 }): RolloverContractRecord {
   const { old, tx, counterparty } = p;
-  const { previous: _previous, ...oldRest } = old;
+  const { previous: _previous, counterpartyOnly: _only, ...oldRest } = old;
   return {
     ...oldRest,
     publishSk: bytesToHex(p.secrets.publish),
@@ -469,6 +480,18 @@ export function finalRecord(
     revoked.push({ ...link.revoked, counterpartyRevocationSk: secret });
   }
   return { ...rest, revoked };
+}
+
+/**
+ * `record` (still current) with `half` — the new record of a rollover under way, without the
+ * taker's commit signature — kept as the commit only the counterparty can publish.
+ */
+export function withCounterpartyOnly(
+  record: RolloverContractRecord,
+  half: RolloverContractRecord,
+): RolloverContractRecord {
+  const { previous: _previous, counterpartyOnly: _only, ...rest } = half;
+  return { ...record, counterpartyOnly: rest };
 }
 
 /** `record` with `commit` added to its unfinished commits (see {@link RolloverContractRecord}). */

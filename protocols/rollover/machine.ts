@@ -73,9 +73,11 @@ import {
   rolledFeeBalance,
   rolloverEventPayouts,
   rolloverRules,
+  withCounterpartyOnly,
   withUnfinished,
 } from './contract.ts';
 import type {
+  CommitSignatureMsg,
   KeysMsg,
   ProposeMsg,
   RevocationMsg,
@@ -195,6 +197,7 @@ export type RolloverState =
   | 'signing'
   | 'awaitSignatures'
   | 'verifying'
+  | 'awaitCommitSignature'
   | 'awaitRevocation'
   | 'done';
 
@@ -203,6 +206,7 @@ const EXPECTED: Partial<Record<RolloverState, RolloverMessageType>> = {
   awaitDecision: 'decision',
   awaitKeys: 'keys',
   awaitSignatures: 'signatures',
+  awaitCommitSignature: 'commitSignature',
   awaitRevocation: 'revocation',
 };
 
@@ -415,11 +419,12 @@ abstract class Rollover extends StateMachine<
   }
 
   /**
-   * Our signatures are ready. The taker signs first: before they leave, it stores our revocation
-   * secret of the new commit (`unfinished`), so that whatever happens next it can revoke the
-   * commit in a later rollover. The maker holds its signatures until it has verified the taker's
-   * and stored the pending record: the taker can then never hold a new commit the maker has no
-   * record of, and a maker with a pending commit always faces a taker able to revoke it.
+   * Our signatures are ready. The taker's CET and refund signatures go first, without its commit
+   * signature; before they leave it stores its revocation secret of the new commit
+   * (`unfinished`), so whatever happens next it can revoke that commit in a later rollover. The
+   * maker holds its signatures (commit included) until it has verified the taker's and stored
+   * them; the taker sends its commit signature only once it holds all of the maker's. So whoever
+   * can publish the new commit, the other already holds every CET and refund signature of it.
    */
   protected onEncrypted(result: RolloverResult): RolloverStep {
     const { signatures } = this.expectResult(result, 'encrypted');
@@ -429,14 +434,15 @@ abstract class Rollover extends StateMachine<
       this.#held = message;
       return step();
     }
+    const { commit: _commit, ...withoutCommit } = message;
     const unfinished = withUnfinished(this.old!, {
       txid: this.#tx!.commit.tx.getId(),
       ownRevocationSk: bytesToHex(this.secrets.revocation),
     });
-    return step([message], { effects: [{ type: 'persist', record: unfinished }] });
+    return step([withoutCommit], { effects: [{ type: 'persist', record: unfinished }] });
   }
 
-  /** The maker's signatures, held until the pending record is stored. */
+  /** The maker's signatures, held until the taker's are stored. */
   protected takeHeld(): RolloverMessage[] {
     const held = this.#held;
     this.#held = undefined;
@@ -444,18 +450,22 @@ abstract class Rollover extends StateMachine<
   }
 
   protected onSignatures(theirs: RolloverSignaturesMsg): RolloverStep {
+    if (this.role === 'taker' && theirs.commit === undefined) {
+      throw new Abort("the maker's signatures carry no commit signature");
+    }
+    if (this.role === 'maker' && theirs.commit !== undefined) {
+      throw new Abort("the taker's commit signature must come after the maker's signatures");
+    }
     const request = this.#signing!.check(theirs);
     this.state = 'verifying';
     return step([], { request });
   }
 
-  /** All new signatures verified: persist the pending record (nothing revealed yet). */
-  protected onVerified(result: RolloverResult): RolloverStep {
-    const { verdicts } = this.expectResult(result, 'verified');
-    assertVerified(verdicts);
+  /** The new record from what is signed so far (the counterparty's commit signature may lack). */
+  #assemble(): RolloverContractRecord {
     const a = this.agreed!;
     const signing = this.#signing!;
-    this.#pending = assembleRolledRecord({
+    return assembleRolledRecord({
       old: this.old!,
       tx: this.#tx!,
       secrets: this.secrets,
@@ -466,8 +476,39 @@ abstract class Rollover extends StateMachine<
       baseFeeBalance: a.baseFeeBalance,
       baseTxid: this.base!.txid,
     });
+  }
+
+  /**
+   * The counterparty's CET and refund signatures verified. Taker (it has the maker's commit
+   * signature too): persist the pending record — nothing revealed yet. Maker: persist the new
+   * commit as one only the taker can publish (`counterpartyOnly`, followed and closed through its
+   * own CETs and refund); the pending record waits for the taker's commit signature.
+   */
+  protected onVerified(result: RolloverResult): RolloverStep {
+    const { verdicts } = this.expectResult(result, 'verified');
+    assertVerified(verdicts);
+    if (this.role === 'maker') {
+      this.state = 'awaitCommitSignature';
+      const record = withCounterpartyOnly(this.old!, this.#assemble());
+      return step([], { effects: [{ type: 'persist', record }] });
+    }
+    this.#pending = this.#assemble();
     this.state = 'awaitRevocation';
     return step([], { effects: [{ type: 'persist', record: this.#pending }] });
+  }
+
+  /** Maker: the taker's commit signature: now the new commit is ours to publish too. */
+  protected onCommitSignature(msg: CommitSignatureMsg): RolloverStep {
+    this.#signing!.checkCommit(msg.commit);
+    this.#pending = this.#assemble();
+    this.state = 'awaitRevocation';
+    this.pendingIsPersisted();
+    return step([], { effects: [{ type: 'persist', record: this.#pending }] });
+  }
+
+  /** Taker: our commit signature, once the pending record holds all of the maker's. */
+  protected commitSignature(): CommitSignatureMsg {
+    return { type: 'commitSignature', commit: bytesToHex(this.#signing!.ownCommit) };
   }
 
   /** Marks the pending record durable (the driver ran the persist effect). */
@@ -719,10 +760,11 @@ export class TakerRollover extends Rollover {
         return this.onEncrypted(result);
       case 'verifying': {
         const s = this.onVerified(result);
-        // Pending record persisted by the driver before this step's messages leave: reveal.
+        // Pending record persisted by the driver before this step's messages leave: our commit
+        // signature, then reveal.
         this.revealed = true;
         this.pendingIsPersisted();
-        return { ...s, send: [this.revocation()] };
+        return { ...s, send: [this.commitSignature(), this.revocation()] };
       }
       default:
         throw new Abort(`internal: a '${result.type}' result in state ${this.state}`);
@@ -779,6 +821,8 @@ export class MakerRollover extends Rollover {
         return this.onKeys(message);
       case 'signatures':
         return this.onSignatures(message);
+      case 'commitSignature':
+        return this.onCommitSignature(message);
       case 'revocation': {
         // Persisted final record and RolloverCompleted come first (the step's effects), then ours.
         return this.onRevocation(message, [this.revocation()]);
@@ -814,9 +858,8 @@ export class MakerRollover extends Rollover {
       case 'signing':
         return this.onEncrypted(result);
       case 'verifying': {
-        // The pending record is persisted (the step's effect) before our held signatures leave.
+        // The taker's signatures are stored (the step's effect) before our held ones leave.
         const s = this.onVerified(result);
-        this.pendingIsPersisted();
         return { ...s, send: this.takeHeld() };
       }
       default:

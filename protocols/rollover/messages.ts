@@ -7,10 +7,17 @@
  * maker → taker   decision     {accept: false, reason} — end; or {accept: true, events, rates}
  * maker → taker   keys         the maker's NEW publish and revocation keys
  * taker → maker   keys         the taker's
- * both            signatures   new commit adaptor signature, every CET, refund (as in setup)
+ * taker → maker   signatures   every CET and the refund of the new commit — no commit signature
+ * maker → taker   signatures   the same, with the maker's commit adaptor signature
+ * taker → maker   commitSignature  the taker's commit adaptor signature
  * taker → maker   revocation   the taker's revocation secrets of its commits from the base on
  * maker → taker   revocation   the maker's
  * ```
+ *
+ * Commit signatures go last, the maker's first: once a party can publish the new commit, the
+ * other already holds every CET and refund signature it needs to get out of it alone. (Had the
+ * taker's commit signature gone with its CETs, a maker could publish the new commit and withhold
+ * its own CET and refund signatures: the taker's margin held hostage.)
  */
 import { z } from 'zod';
 import { SignaturesMessage } from '../order/messages.ts';
@@ -86,19 +93,35 @@ export const RevocationMessage = z.object({
     .max(64),
 });
 
+/**
+ * A rollover's `signatures`: setup's, with the commit adaptor signature optional — the taker's
+ * comes later, in {@link CommitSignatureMessage}; the maker's must be there.
+ */
+export const RolloverSignaturesMessage = SignaturesMessage.extend({
+  commit: hexSchema(162).optional(),
+});
+
+/** The taker's commit adaptor signature (its identity key, encrypted to the maker's publish key). */
+export const CommitSignatureMessage = z.object({
+  type: z.literal('commitSignature'),
+  commit: hexSchema(162),
+});
+
 /** Any message of the protocol: each read accepts all, the state machine decides what fits now. */
 export const RolloverMessageSchema = z.union([
   ProposeMessage,
   RolloverDecisionMessage,
   KeysMessage,
-  SignaturesMessage,
+  RolloverSignaturesMessage,
+  CommitSignatureMessage,
   RevocationMessage,
 ]);
 
 export type ProposeMsg = z.output<typeof ProposeMessage>;
 export type RolloverDecisionMsg = z.output<typeof RolloverDecisionMessage>;
 export type KeysMsg = z.output<typeof KeysMessage>;
-export type RolloverSignaturesMsg = z.output<typeof SignaturesMessage>;
+export type RolloverSignaturesMsg = z.output<typeof RolloverSignaturesMessage>;
+export type CommitSignatureMsg = z.output<typeof CommitSignatureMessage>;
 export type RevocationMsg = z.output<typeof RevocationMessage>;
 export type RolloverMessage = z.output<typeof RolloverMessageSchema>;
 export type RolloverMessageType = RolloverMessage['type'];

@@ -316,6 +316,7 @@ export class RolloverProtocol {
       decision: t.decisionMs,
       keys: t.messageMs,
       signatures: t.messageMs,
+      commitSignature: t.messageMs,
       revocation: t.revocationMs,
     };
     return framedTransport(stream, RolloverMessageSchema, {

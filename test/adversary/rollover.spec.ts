@@ -3,7 +3,7 @@
 // over the wire schema (test/protocols/rollover/harness.ts); the rogue side either keeps an older
 // copy of its own record (as a cheater would) or rewrites a message on its way out.
 import assert from 'node:assert/strict';
-import { signedCommit, signedPunish } from '../../dlc/index.ts';
+import { signedCommit, signedPunish, signedRefund } from '../../dlc/index.ts';
 import { signedFunding } from '../../model/fees.ts';
 import { oracleEventTime } from '../../model/oracle-event.ts';
 import {
@@ -115,24 +115,56 @@ describe('adversary: rollover base, revocation and funding', function () {
     assert.ok(!taker.journal.includes('send:signatures'));
   });
 
-  it('a taker that never got the maker’s signatures still revokes the commit the maker holds pending', async () => {
+  it('a taker that never got the maker’s signatures still revokes the commit the maker holds for it', async () => {
     const { taker, maker } = await openContract();
     const r1 = await roll(taker, maker, {
       makerTamper: (m) => (m.type === 'signatures' ? 'silence' : undefined),
     });
     assert.equal(r1.taker.type, 'failed');
-    // The maker holds C0 → C1 pending (the taker's signatures verified); the taker only C0 and its
-    // C1 secret, kept as unfinished before its signatures left.
-    assert.ok(maker.record.previous);
+    // The maker stored the taker's CET and refund signatures of C1 (a commit only the taker could
+    // publish); the taker only C0 and its C1 secret, kept as unfinished before its signatures left.
+    const c1 = maker.record.counterpartyOnly?.commit.txid;
+    assert.ok(c1);
     assert.equal(taker.record.previous, undefined);
-    assert.equal(taker.record.unfinished?.[0]?.txid, maker.record.commit.txid);
-    const c1 = maker.record.commit.txid;
+    assert.equal(taker.record.unfinished?.[0]?.txid, c1);
     later([taker, maker], 3_600);
     const r2 = await roll(taker, maker);
     assert.equal(r2.maker.type, 'completed', (r2.maker as { reason?: string }).reason);
     assert.equal(r2.taker.type, 'completed', (r2.taker as { reason?: string }).reason);
     assert.equal(answerable(maker.record, c1), 'punishable');
     assert.equal(taker.record.unfinished, undefined);
+  });
+
+  it('a maker withholding its signatures after the taker’s cannot publish the new commit: the taker’s commit signature never left', async () => {
+    const { taker, maker } = await openContract();
+    const c0 = maker.record.commit.txid;
+    const r = await roll(taker, maker, {
+      makerTamper: (m) => (m.type === 'signatures' ? 'silence' : undefined),
+    });
+    assert.equal(r.taker.type, 'failed');
+    assert.ok(!taker.journal.includes('send:commitSignature'));
+    const held = maker.record.counterpartyOnly!;
+    assert.equal(held.commit.counterpartyAdaptorSignature, '', 'no commit signature of the taker');
+    assert.throws(() => signedCommit(held));
+    // What the maker can publish is still C0, whose CETs and refund the taker holds.
+    assert.equal(signedCommit(maker.record).getId(), c0);
+    assert.equal(answerable(taker.record, c0), 'live');
+  });
+
+  it('a taker withholding its commit signature and publishing the new commit: the maker closes it alone', async () => {
+    const { taker, maker } = await openContract();
+    const r = await roll(taker, maker, {
+      takerTamper: (m) => (m.type === 'commitSignature' ? 'silence' : undefined),
+    });
+    assert.equal(r.maker.type, 'failed');
+    assert.ok(!maker.journal.includes('send:revocation'), 'the maker revealed nothing');
+    const c1 = signedCommit(taker.record); // the taker holds the maker's C1 signature
+    const held = maker.record.counterpartyOnly!;
+    assert.equal(held.commit.txid, c1.getId());
+    assert.equal(answerable(maker.record, c1.getId()), 'live');
+    // The maker holds the taker's refund and CET signatures of C1: it can get out alone.
+    const refund = signedRefund(held);
+    assert.equal(Buffer.from(refund.ins[0]!.hash).reverse().toString('hex'), c1.getId());
   });
 
   it('a taker back after two intervals offline pays funding for every second since its base', async () => {

@@ -80,7 +80,9 @@ export class Party {
               ? 'persist:pending'
               : unfinished
                 ? 'persist:unfinished'
-                : 'persist:final',
+                : e.record.counterpartyOnly
+                  ? 'persist:counterpartyOnly'
+                  : 'persist:final',
           );
           this.record = e.record;
           return;

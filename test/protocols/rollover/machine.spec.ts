@@ -71,8 +71,9 @@ describe('protocols/rollover state machines', function () {
 
   it('crash safety: each side persists the new signatures before any old secret is revealed', async () => {
     await roll(taker, maker);
-    // The taker signs first and stores its new revocation secret before its signatures leave; the
-    // maker sends its signatures only once it holds the taker's in its pending record.
+    // The taker's CET and refund signatures go first, after it stored its new revocation secret;
+    // the maker stores them before its own signatures (commit included) leave; the taker's commit
+    // signature comes once it holds all of the maker's, then the secrets.
     assert.deepEqual(taker.journal, [
       'record:startRollover',
       'send:propose',
@@ -81,6 +82,7 @@ describe('protocols/rollover state machines', function () {
       'persist:unfinished',
       'send:signatures',
       'persist:pending',
+      'send:commitSignature',
       'send:revocation',
       'persist:final',
       'record:completeRollover',
@@ -90,8 +92,9 @@ describe('protocols/rollover state machines', function () {
       'record:acceptRollover',
       'send:decision',
       'send:keys',
-      'persist:pending',
+      'persist:counterpartyOnly',
       'send:signatures',
+      'persist:pending',
       'persist:final',
       'record:completeRollover',
       'send:revocation',
