@@ -5,11 +5,17 @@
 // payout curve and both wallets. No process manager runs here: the test publishes what each side
 // could publish from its own stored record (its commit, its CET, its punish transaction).
 //
+// Two cheaters for attack 1: one that only swaps its stored record back to C0 (its own machine
+// then stops at the maker's moved base), and a rogue one that runs the real taker machine on its
+// C1 record but rewrites its propose and revocation messages on the wire, so the maker's own
+// check (every live commit revoked before it reveals) is what stops it.
+//
 // Compressed time: a 5 s settlement interval on a 5 s oracle grid, no liquidation events. The
 // nodes' rollover clock is set per rollover (`rollTo`) so the maker picks a chosen settlement
 // event, the way the libp2p rollover spec moves its clock ahead.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import { secp256k1 } from '@noble/curves/secp256k1.js';
 import type { Transaction } from 'bitcoinjs-lib';
 import {
   AdaptorWorkerPool,
@@ -40,22 +46,36 @@ import { loadOrCreateIdentity } from '../../node/p2p/identity.ts';
 import { createP2pNode, type P2pNode } from '../../node/p2p/node.ts';
 import { PriceFeedServer } from '../../node/pricefeed/server.ts';
 import { Wallet } from '../../node/wallet/wallet.ts';
+import { adaptorWork, dialTransport, framedTransport } from '../../protocols/handler.ts';
 import { type OrderOutcome, OrderProtocol } from '../../protocols/order/index.ts';
-import {
-  type RolloverContractRecord,
-  type RolloverResultEvent,
-  RolloverProtocol,
-} from '../../protocols/rollover/index.ts';
 import {
   liveCommits,
   makerPositionOf,
   recordClosingThrough,
   revokedCommits,
 } from '../../protocols/rollover/contract.ts';
+import {
+  MAX_MESSAGE_BYTES,
+  ROLLOVER_PROTOCOL,
+  type RolloverContractRecord,
+  type RolloverExecutor,
+  type RolloverMessage,
+  RolloverMessageSchema,
+  type RolloverOutcome,
+  RolloverProtocol,
+  type RolloverResultEvent,
+  runRollover,
+  TakerRollover,
+} from '../../protocols/rollover/index.ts';
 import { tempDir } from '../helpers/cfd-fixtures.ts';
 import { silent } from '../node/chain/helpers.ts';
 
 const SETTLEMENT_INTERVAL_S = 5;
+const ROLLOVER_CONFIG = {
+  liquidationEventCount: 0,
+  eventSpacingSecs: 5,
+  settlementWindowSecs: 10,
+};
 const EVENT_INTERVAL_S = 5;
 const RATE = parseFundingRate('0.0003');
 const show = (o: { type: string; reason?: string }) => `${o.type}: ${o.reason ?? ''}`;
@@ -72,7 +92,10 @@ interface Side {
   rolls: RolloverResultEvent[];
 }
 
-async function until<T>(get: () => T | undefined | false | Promise<T | undefined | false>, ms = 20_000): Promise<T> {
+async function until<T>(
+  get: () => T | undefined | false | Promise<T | undefined | false>,
+  ms = 20_000,
+): Promise<T> {
   const deadline = Date.now() + ms;
   for (;;) {
     const v = await get();
@@ -159,11 +182,7 @@ describe('adversary on the embedded chain: rollover base, revocation and funding
       oracle: client,
       pool,
       policy: () => ({ accept: true, fundingRate: RATE, fundingRateAsOf: clock(), feeRate: 2n }),
-      config: {
-        liquidationEventCount: 0,
-        eventSpacingSecs: EVENT_INTERVAL_S,
-        settlementWindowSecs: 2 * EVENT_INTERVAL_S,
-      },
+      config: ROLLOVER_CONFIG,
       clock,
       logger: silent,
       timeouts: { messageMs: 5_000, decisionMs: 5_000, proposeMs: 2_000, revocationMs: 5_000 },
@@ -248,6 +267,66 @@ describe('adversary on the embedded chain: rollover base, revocation and funding
     return { taker: t, maker: m };
   }
 
+  /**
+   * A rogue taker: the real taker machine over a real libp2p stream to the maker, its CFD log and
+   * record store, with `tamper` rewriting each message on its way out (what a modified node does).
+   */
+  async function rogueRollover(
+    id: string,
+    own: RolloverContractRecord,
+    tamper: (m: RolloverMessage) => RolloverMessage,
+  ): Promise<{ taker: RolloverOutcome; maker: RolloverResultEvent }> {
+    const before = maker.rolls.filter((r) => r.cfdId === id).length;
+    const machine = new TakerRollover({
+      cfd: await taker.repository.load(id),
+      record: own,
+      secrets: {
+        publish: secp256k1.utils.randomSecretKey(),
+        revocation: secp256k1.utils.randomSecretKey(),
+      },
+      now: clock(),
+      config: ROLLOVER_CONFIG,
+    });
+    const ms = 5_000;
+    const stream = await dialTransport(taker.node, maker.node.peerId, ROLLOVER_PROTOCOL, ms, (s) =>
+      framedTransport(s, RolloverMessageSchema, {
+        maxMessageBytes: MAX_MESSAGE_BYTES,
+        readTimeoutMs: { propose: ms, decision: ms, keys: ms, signatures: ms, revocation: ms },
+        writeMs: ms,
+      }),
+    );
+    const executor: RolloverExecutor = {
+      effect: async (e) => {
+        if (e.type === 'record') await taker.repository.execute(e.cfdId, e.command);
+        else await taker.dlcStore.put(e.record.cfdId, e.record);
+      },
+      request: async (r) => {
+        if (r.type === 'encrypt' || r.type === 'verify') return adaptorWork(pool, r);
+        if (r.type !== 'announcements') throw new Error(`a taker never asks '${r.type}'`);
+        const events = await Promise.all(
+          r.eventIds.map(async (eventId) => ({
+            eventId,
+            nonces: (await oracleClient.fetchEvent(eventId)).announcement.nonces,
+          })),
+        );
+        return {
+          type: 'announced',
+          oraclePublicKey: Buffer.from(oracle.publicKey, 'hex'),
+          events,
+        };
+      },
+    };
+    const outcome = await runRollover(
+      machine,
+      machine.start(),
+      { ...stream, write: (m) => stream.write(tamper(m)) },
+      executor,
+      silent,
+    );
+    const m = await until(() => maker.rolls.filter((r) => r.cfdId === id)[before]);
+    return { taker: outcome, maker: m };
+  }
+
   const record = async (s: Side, id: string) =>
     (await s.dlcStore.get(id)) as RolloverContractRecord;
 
@@ -321,7 +400,9 @@ describe('adversary on the embedded chain: rollover base, revocation and funding
 
     const scriptOf = (role: 'maker' | 'taker') => closer.payoutScripts[role];
     const out = (role: 'maker' | 'taker') =>
-      cet.outs.filter((o) => hex(o.script) === scriptOf(role)).reduce((a, o) => a + BigInt(o.value), 0n);
+      cet.outs
+        .filter((o) => hex(o.script) === scriptOf(role))
+        .reduce((a, o) => a + BigInt(o.value), 0n);
     const makerOut = out('maker');
     const takerOut = out('taker');
     assert.equal(cet.outs.length, 2);
@@ -342,8 +423,16 @@ describe('adversary on the embedded chain: rollover base, revocation and funding
     const commitFee = lock - closer.commit.amount;
     const cetFee = CET_VBYTES * CET_FEE_RATE + commitFee;
     assert.equal(rowMaker + rowTaker, lock, 'the curve row pays out the whole lock');
-    assert.equal(makerOut, rowMaker - cetFee / 2n, "the maker's output is its curve row less its fee share");
-    assert.equal(takerOut, rowTaker - cetFee / 2n, "the taker's output is its curve row less its fee share");
+    assert.equal(
+      makerOut,
+      rowMaker - cetFee / 2n,
+      "the maker's output is its curve row less its fee share",
+    );
+    assert.equal(
+      takerOut,
+      rowTaker - cetFee / 2n,
+      "the taker's output is its curve row less its fee share",
+    );
     assert.equal(makerOut + takerOut + cetFee, lock, 'lock = CET outputs + CET fee');
     assert.equal(after.maker - before.maker, makerOut, "the maker's wallet got its output");
     assert.equal(after.taker - before.taker, takerOut, "the taker's wallet got its output");
@@ -369,13 +458,20 @@ describe('adversary on the embedded chain: rollover base, revocation and funding
     await taker.dlcStore.put(id, c0Taker);
     const e1 = oracleEventTime(c1Maker.settlementEventId);
     const cheat = await rollTo(id, e1 + EVENT_INTERVAL_S);
-    assert.notEqual(cheat.maker.outcome.type, 'completed', 'the maker must not roll over leaving C1 unrevoked');
+    assert.notEqual(
+      cheat.maker.outcome.type,
+      'completed',
+      'the maker must not roll over leaving C1 unrevoked',
+    );
     assert.notEqual(cheat.taker.outcome.type, 'completed', show(cheat.taker.outcome));
     if (cheat.maker.outcome.type === 'failed') assert.equal(cheat.maker.outcome.revealed, false);
     const m = await record(maker, id);
     assert.equal(m.commit.txid, c1, "the maker's current commit is still C1");
     assert.equal(m.previous, undefined);
-    assert.ok(liveCommits(m).some((l) => l.txid === c1), 'C1 stays live at the maker');
+    assert.ok(
+      liveCommits(m).some((l) => l.txid === c1),
+      'C1 stays live at the maker',
+    );
     assert.ok(!revokedCommits(m).some((r) => r.txid === c1));
     const cheaterHolds = JSON.stringify(await taker.dlcStore.get(id), (_k, v) =>
       typeof v === 'bigint' ? v.toString() : v,
@@ -408,6 +504,56 @@ describe('adversary on the embedded chain: rollover base, revocation and funding
     });
   });
 
+  it('attack 1: a rogue taker that goes on — proposes from its revoked C0, reveals only C0: the maker aborts before revealing, holds C1 and the new commit live, and C1 on chain pays both their curve row (nothing lost)', async () => {
+    const id = await openContract();
+    const c0Taker = await record(taker, id);
+    const e0 = oracleEventTime(c0Taker.settlementEventId);
+    const honest = await rollTo(id, e0 + EVENT_INTERVAL_S);
+    assert.equal(honest.maker.outcome.type, 'completed', show(honest.maker.outcome));
+    const c1Taker = await record(taker, id);
+    const c1Maker = await record(maker, id);
+    const c1 = c1Maker.commit.txid;
+    const e1 = oracleEventTime(c1Maker.settlementEventId);
+    // The rogue runs its real machine on its C1 record, but proposes C0 (revoked at the maker)
+    // and, once the new commit is signed, reveals only its C0 secret: C1 would stay publishable.
+    const c0Secret = c0Taker.revocationSk;
+    skew = e1 + EVENT_INTERVAL_S - SETTLEMENT_INTERVAL_S - 3 - Math.floor(Date.now() / 1000);
+    const r = await rogueRollover(id, c1Taker, (m) =>
+      m.type === 'propose'
+        ? { ...m, fromCommitTxid: c0Taker.commit.txid }
+        : m.type === 'revocation'
+          ? { ...m, secrets: [{ commitTxid: c0Taker.commit.txid, secret: c0Secret }] }
+          : m,
+    );
+    assert.equal(r.maker.outcome.type, 'failed', show(r.maker.outcome));
+    if (r.maker.outcome.type !== 'failed') return;
+    assert.match(r.maker.outcome.reason, /did not revoke commit/);
+    assert.equal(r.maker.outcome.revealed, false, 'the maker revealed nothing');
+    assert.notEqual(r.taker.type, 'completed');
+    // The maker holds the new commit C2 pending and C1 still live: it closes through either.
+    const m = await record(maker, id);
+    assert.equal(m.previous?.commit.txid, c1);
+    const live = liveCommits(m).map((l) => l.txid);
+    assert.deepEqual(live, [m.commit.txid, c1]);
+    const cheaterHolds = JSON.stringify(await taker.dlcStore.get(id), (_k, v) =>
+      typeof v === 'bigint' ? v.toString() : v,
+    );
+    assert.ok(!cheaterHolds.includes(c1Maker.revocationSk), "the maker's C1 secret never left");
+    assert.ok(!cheaterHolds.includes(m.revocationSk));
+    // The cheater publishes C1; the maker closes through its own C1 record.
+    const closer = recordClosingThrough(m, c1);
+    assert.ok(closer, "the maker's record closes through C1");
+    const terms = (await taker.repository.load(id)).terms!;
+    const feeBalance = expectedFeeBalance(terms, e1 - e0);
+    await closeThroughCet({
+      commit: signedCommit(c1Taker),
+      closer,
+      other: c1Taker,
+      terms,
+      feeBalance,
+    });
+  });
+
   it('attack 1: the same cheater publishing its revoked C0 instead — the maker’s punish from its stored record takes the whole output (punishable if published)', async () => {
     const id = await openContract();
     const { c0Taker } = await cheatFromC0(id);
@@ -426,7 +572,10 @@ describe('adversary on the embedded chain: rollover base, revocation and funding
     assert.equal(hex(punish.outs[0]!.script), makerRecord.payoutScripts.maker);
     const taken = BigInt(punish.outs[0]!.value);
     assert.equal(taken, c0Taker.commit.amount - PUNISH_FEE);
-    assert.equal(taken + PUNISH_FEE + (c0Taker.lock.amount - c0Taker.commit.amount), c0Taker.lock.amount);
+    assert.equal(
+      taken + PUNISH_FEE + (c0Taker.lock.amount - c0Taker.commit.amount),
+      c0Taker.lock.amount,
+    );
     assert.equal(after.maker - before.maker, taken, "the maker's wallet got the whole output");
     assert.equal(after.taker, before.taker, 'the cheater got nothing');
   });
@@ -460,10 +609,13 @@ describe('adversary on the embedded chain: rollover base, revocation and funding
     assert.ok(due !== 0n);
     const feeBalance = before + due;
     for (const s of [taker, maker]) {
-      const completed = (await s.store.readStream(id)).filter((e) => e.type === 'RolloverCompleted');
+      const completed = (await s.store.readStream(id)).filter(
+        (e) => e.type === 'RolloverCompleted',
+      );
       assert.equal(completed.length, 1);
-      const funding = (completed[0]!.data as { funding: { chargedSecs: number; balanceChange: bigint } })
-        .funding;
+      const funding = (
+        completed[0]!.data as { funding: { chargedSecs: number; balanceChange: bigint } }
+      ).funding;
       assert.equal(funding.chargedSecs, charged, 'every second since the base event is charged');
       assert.equal(BigInt(funding.balanceChange), due);
       assert.equal((await s.repository.load(id)).feeBalance, feeBalance);
