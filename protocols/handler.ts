@@ -99,7 +99,7 @@ export function withFailPoints<
   prefix: string,
   transport: Transport<Message, MessageType>,
   executor: Executor<Effect, Request, Result>,
-  persistKind: (effect: Effect) => 'pending' | 'final' | undefined,
+  persistKind: (effect: Effect) => string | undefined,
 ): {
   transport: Transport<Message, MessageType>;
   executor: Executor<Effect, Request, Result>;

@@ -116,15 +116,16 @@ export function withFailPointsTransport<
 }
 
 /**
- * The executor with `after-record-<command>` and `after-persist-<pending|final>` points under
- * `prefix`; `persistKind` tells a pending record from a final one.
+ * The executor with `after-record-<command>` and `after-persist-<kind>` points under `prefix`;
+ * `persistKind` names the record written (pending, final; a rollover's unfinished and
+ * counterpartyOnly too).
  */
 export function withFailPointsExecutor<
   E extends { readonly type: string },
   Q,
   R,
   X extends AnyExecutor<E, Q, R>,
->(prefix: string, executor: X, persistKind: (effect: E) => 'pending' | 'final' | undefined): X {
+>(prefix: string, executor: X, persistKind: (effect: E) => string | undefined): X {
   if (!failPointsEnabled()) return executor;
   return {
     ...executor,

@@ -420,12 +420,14 @@ function observeDecision(
 }
 
 /** For fail points: the record with the new commit (`previous` set) or the final one. */
-function persistKind(effect: RolloverEffect): 'pending' | 'final' | undefined {
-  return effect.type === 'persist'
-    ? (effect.record as RolloverContractRecord).previous
-      ? 'pending'
-      : 'final'
-    : undefined;
+/** Which record a persist writes, for the fail points (contract.ts's record lifecycle). */
+function persistKind(effect: RolloverEffect): string | undefined {
+  if (effect.type !== 'persist') return undefined;
+  const r = effect.record as RolloverContractRecord;
+  if (r.previous) return 'pending';
+  if (r.unfinished?.length) return 'unfinished';
+  if (r.counterpartyOnly) return 'counterpartyOnly';
+  return 'final';
 }
 
 function freshSecrets() {

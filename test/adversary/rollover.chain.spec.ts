@@ -291,7 +291,14 @@ describe('adversary on the embedded chain: rollover base, revocation and funding
     const stream = await dialTransport(taker.node, maker.node.peerId, ROLLOVER_PROTOCOL, ms, (s) =>
       framedTransport(s, RolloverMessageSchema, {
         maxMessageBytes: MAX_MESSAGE_BYTES,
-        readTimeoutMs: { propose: ms, decision: ms, keys: ms, signatures: ms, revocation: ms },
+        readTimeoutMs: {
+          propose: ms,
+          decision: ms,
+          keys: ms,
+          signatures: ms,
+          commitSignature: ms,
+          revocation: ms,
+        },
         writeMs: ms,
       }),
     );
