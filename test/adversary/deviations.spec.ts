@@ -7,15 +7,15 @@
 // `node scripts/check-guards.ts` applies each row's patch to a copy of the tree and runs that row
 // alone: every row must fail without its guard.
 import assert from 'node:assert/strict';
+import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
-import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { script } from 'bitcoinjs-lib';
 import { signedCommit, signedPunish } from '../../dlc/index.ts';
 import { signCooperative } from '../../dlc/sign.ts';
 import type { CloseTransaction } from '../../dlc/transactions.ts';
 import { oracleEventId, oracleEventTime } from '../../model/oracle-event.ts';
-import { price as usd } from '../../model/units.ts';
+import { type FundingRate, price as usd } from '../../model/units.ts';
 import {
   type CollabMessage,
   closingPrice,
@@ -29,8 +29,8 @@ import {
   liquidationEventIds,
   liveCommits,
   type RolloverContractRecord,
-  rolledFeeBalance,
   revokedCommits,
+  rolledFeeBalance,
 } from '../../protocols/rollover/contract.ts';
 import { DEFAULT_ROLLOVER_CONFIG } from '../../protocols/rollover/machine.ts';
 import type { RolloverMessage } from '../../protocols/rollover/messages.ts';
@@ -62,7 +62,10 @@ export interface GuardPatch {
   readonly replace: string;
 }
 
-export type Expected = 'abort before anything irreversible' | 'nothing lost' | 'punishable if published';
+export type Expected =
+  | 'abort before anything irreversible'
+  | 'nothing lost'
+  | 'punishable if published';
 
 export interface Row {
   /** The deviation, in words; the test's title is `<protocol>: <side> <name> → <expect>`. */
@@ -88,7 +91,8 @@ const reasonOf = (o: unknown): string =>
 
 /** Last check of every row: the honest side stopped for this row's reason (not another guard). */
 function stoppedBy(outcome: unknown, reason: RegExp): void {
-  assert.match(reasonOf(outcome), reason, 'stopped by another guard');
+  const why = reasonOf(outcome);
+  assert.match(why, reason, `stopped by another guard: ${why}`);
 }
 
 /** Setup: the honest side ended before signing the contract; its coins are free again. */
@@ -124,7 +128,10 @@ function setupNothingLostAfterLock(r: SetupRun, reason: RegExp): void {
   assert.equal(r.honest.type, 'failed', `honest setup ${r.honest.type}`);
   assert.equal((r.honest as { lockMayBroadcast?: boolean }).lockMayBroadcast, true);
   const events = r.honestNode.eventTypes(r.orderId);
-  assert.ok(!events.includes('ContractSetupCompleted'), 'no contract on a lock that cannot confirm');
+  assert.ok(
+    !events.includes('ContractSetupCompleted'),
+    'no contract on a lock that cannot confirm',
+  );
   assert.equal(r.honestNode.reserved.size, 1, 'our coins stay reserved, watched');
   assert.equal(r.honestNode.persisted.length, 1);
   assert.equal(r.honestNode.persisted[0]!.lock.signed, false);
@@ -169,17 +176,22 @@ function makerSignedNothing(r: SettlementRun, reason: RegExp): void {
 // ---- rewrites ------------------------------------------------------------------------------------
 
 const randomHex = (n: number) => bytesToHex(secp256k1.utils.randomSecretKey().subarray(0, n));
-const otherPoint = () => bytesToHex(secp256k1.getPublicKey(secp256k1.utils.randomSecretKey(), true));
 const only = <M extends { type: string }, T extends M['type']>(ms: readonly M[], type: T) =>
   ms.find((m) => m.type === type) as Extract<M, { type: T }>;
 
 type Sigs = Extract<SetupMessage, { type: 'signatures' }>;
-const mapCets = (m: Sigs, f: (cets: Sigs['events'][number]['cets']) => Sigs['events'][number]['cets']) => ({
+const mapCets = (
+  m: Sigs,
+  f: (cets: Sigs['events'][number]['cets']) => Sigs['events'][number]['cets'],
+) => ({
   ...m,
   events: m.events.map((e, i) => (i === 0 ? { ...e, cets: f(e.cets) } : e)),
 });
 
-const setup = (d: Omit<SetupDeviation, 'protocol'>): SetupDeviation => ({ protocol: 'setup', ...d });
+const setup = (d: Omit<SetupDeviation, 'protocol'>): SetupDeviation => ({
+  protocol: 'setup',
+  ...d,
+});
 const rollover = (d: Omit<RolloverDeviation, 'protocol'>): RolloverDeviation => ({
   protocol: 'rollover',
   ...d,
@@ -222,7 +234,11 @@ const REVOCATION_KEY: GuardPatch = {
 const REVOCATION_REQUIRED: GuardPatch[] = [
   { file: ROLLOVER, find: 'if (!checked.has(l.txid)) {', replace: 'if (false) {' },
   // …and the final record's own refusal to drop a live commit (the last line of defence).
-  { file: CONTRACT, find: 'if (!secret) throw new UnrevokedCommitError(link.txid);', replace: 'if (!secret) continue;' },
+  {
+    file: CONTRACT,
+    find: 'if (!secret) throw new UnrevokedCommitError(link.txid);',
+    replace: 'if (!secret) continue;',
+  },
 ];
 const CLOSE_SIG: GuardPatch = {
   file: 'dlc/sign.ts',
@@ -265,11 +281,23 @@ export const rows: Row[] = [
     expect: 'abort before anything irreversible',
     run: async () => {
       const r = await runSetupDeviation(
-        setup({ side: 'maker', step: 'params', rewrite: (m) => (m.type === 'params' ? { ...m, margin: m.margin - 10_000n } : m) }),
+        setup({
+          side: 'maker',
+          step: 'params',
+          rewrite: (m) => (m.type === 'params' ? { ...m, margin: m.margin - 10_000n } : m),
+        }),
       );
       setupAbortedBeforeSigning(r, /margin/);
     },
-    guard: { file: SETUP, find: 'if (theirs.margin !== expected) {', replace: 'if (false) {' },
+    // The margin check; behind it, no CET may pay out more than the lock holds.
+    guard: [
+      { file: SETUP, find: 'if (theirs.margin !== expected) {', replace: 'if (false) {' },
+      {
+        file: 'dlc/transactions.ts',
+        find: 'if (payout.maker + payout.taker > available) {',
+        replace: 'if (false) {',
+      },
+    ],
   },
   {
     name: 'sends keys repeating ours',
@@ -319,6 +347,33 @@ export const rows: Row[] = [
     guard: { file: SETUP, find: 'if (theirFee < least) {', replace: 'if (false) {' },
   },
   {
+    name: 'claims one of our coins as its own lock input',
+    protocol: 'setup',
+    side: 'taker',
+    step: 'params',
+    expect: 'abort before anything irreversible',
+    run: async () => {
+      const r = await runSetupDeviation(
+        setup({
+          side: 'taker',
+          step: 'params',
+          rewrite: (m, ctx) => {
+            if (m.type !== 'params') return m;
+            const ours = only(ctx.heard, 'params').inputs[0]!;
+            return { ...m, inputs: [...m.inputs, { ...ours, script: m.inputs[0]!.script }] };
+          },
+        }),
+      );
+      setupAbortedBeforeSigning(r, /appears twice/);
+    },
+    guard: {
+      file: 'dlc/transactions.ts',
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: the guard's source text
+      find: 'if (seen.has(key)) fail(`lock input ${key} appears twice`);',
+      replace: '',
+    },
+  },
+  {
     name: 'signs CETs for other price ranges',
     protocol: 'setup',
     side: 'maker',
@@ -331,7 +386,9 @@ export const rows: Row[] = [
           step: 'signatures',
           rewrite: (m) =>
             m.type === 'signatures'
-              ? mapCets(m, (cets) => cets.map((c, j) => (j === 1 ? { ...c, start: c.start + 1 } : c)))
+              ? mapCets(m, (cets) =>
+                  cets.map((c, j) => (j === 1 ? { ...c, start: c.start + 1 } : c)),
+                )
               : m,
         }),
       );
@@ -344,7 +401,7 @@ export const rows: Row[] = [
     },
   },
   {
-    name: 'signs a CET set of another curve (a CET missing)',
+    name: 'signs a CET set of another curve (one CET more)',
     protocol: 'setup',
     side: 'maker',
     step: 'signatures',
@@ -354,12 +411,17 @@ export const rows: Row[] = [
         setup({
           side: 'maker',
           step: 'signatures',
-          rewrite: (m) => (m.type === 'signatures' ? mapCets(m, (cets) => cets.slice(0, -1)) : m),
+          rewrite: (m) =>
+            m.type === 'signatures' ? mapCets(m, (cets) => [...cets, cets.at(-1)!]) : m,
         }),
       );
       setupAbortedBeforeLock(r, /signed \d+ CETs/);
     },
-    guard: { file: SIGNING, find: 'if (their.cets.length !== e.cets.length) {', replace: 'if (false) {' },
+    guard: {
+      file: SIGNING,
+      find: 'if (their.cets.length !== e.cets.length) {',
+      replace: 'if (false) {',
+    },
   },
   {
     name: 'sends a refund signature of another transaction',
@@ -377,9 +439,13 @@ export const rows: Row[] = [
               ? {
                   ...m,
                   refund: bytesToHex(
-                    secp256k1.sign(sha256(new TextEncoder().encode('another tx')), ctx.secrets.identity, {
-                      prehash: false,
-                    }),
+                    secp256k1.sign(
+                      sha256(new TextEncoder().encode('another tx')),
+                      ctx.secrets.identity,
+                      {
+                        prehash: false,
+                      },
+                    ),
                   ),
                 }
               : m,
@@ -401,7 +467,8 @@ export const rows: Row[] = [
           side: 'taker',
           step: 'signatures',
           // A valid adaptor signature, of a CET: not of the commit.
-          rewrite: (m) => (m.type === 'signatures' ? { ...m, commit: m.events[0]!.cets[0]!.signatures[0]! } : m),
+          rewrite: (m) =>
+            m.type === 'signatures' ? { ...m, commit: m.events[0]!.cets[0]!.signatures[0]! } : m,
         }),
       );
       setupAbortedBeforeLock(r, /commit|adaptor/i);
@@ -446,7 +513,11 @@ export const rows: Row[] = [
     expect: 'abort before anything irreversible',
     run: async () => {
       const r = await runSetupDeviation(
-        setup({ side: 'maker', step: 'signatures', rewrite: (_m, ctx) => only(ctx.earlier, 'signatures') }),
+        setup({
+          side: 'maker',
+          step: 'signatures',
+          rewrite: (_m, ctx) => only(ctx.earlier, 'signatures'),
+        }),
         true,
       );
       setupAbortedBeforeLock(r, /the peer built lock/);
@@ -467,9 +538,13 @@ export const rows: Row[] = [
           step: 'lockSignature',
           rewrite: (m, ctx) => {
             if (m.type !== 'lockSignature') return m;
-            const compact = secp256k1.sign(sha256(new TextEncoder().encode('another tx')), ctx.node.funding.priv, {
-              prehash: false,
-            });
+            const compact = secp256k1.sign(
+              sha256(new TextEncoder().encode('another tx')),
+              ctx.node.funding.priv,
+              {
+                prehash: false,
+              },
+            );
             const der = bytesToHex(script.signature.encode(compact, 0x01));
             return { ...m, signatures: m.signatures.map((s) => ({ ...s, signature: der })) };
           },
@@ -477,7 +552,11 @@ export const rows: Row[] = [
       );
       setupNothingLostAfterLock(r, /signature of lock input \d+ does not verify/);
     },
-    guard: { file: SETUP, find: "if (!valid) throw new Abort(`the peer's signature", replace: 'if (false) throw new Abort(`' },
+    guard: {
+      file: SETUP,
+      find: "if (!valid) throw new Abort(`the peer's signature",
+      replace: 'if (false) throw new Abort(`',
+    },
   },
   {
     name: 'places a second order with the same order id while the first runs',
@@ -486,7 +565,11 @@ export const rows: Row[] = [
     step: '—',
     expect: 'abort before anything irreversible',
     run: secondOrderSameId,
-    guard: { file: MODEL, find: "return cfd.version === 0 ? undefined : 'the CFD already exists';", replace: 'return undefined;' },
+    guard: {
+      file: MODEL,
+      find: "return cfd.version === 0 ? undefined : 'the CFD already exists';",
+      replace: 'return undefined;',
+    },
   },
   {
     name: 'fails a second order with the same order id: the failure is not recorded on the first',
@@ -498,7 +581,8 @@ export const rows: Row[] = [
     guard: {
       file: SETUP,
       find: "if (failedEffect?.type === 'record' && failedEffect.command.type === 'placeOrder') {\n      this.placed = false;",
-      replace: "if (failedEffect?.type === 'record' && failedEffect.command.type === 'placeOrder') {",
+      replace:
+        "if (failedEffect?.type === 'record' && failedEffect.command.type === 'placeOrder') {",
     },
   },
 
@@ -529,8 +613,35 @@ export const rows: Row[] = [
     },
     guard: {
       file: CONTRACT,
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: the guard's source text
       find: "if (!reveal) return { reason: `commit ${proposedTxid} is not one of CFD ${record.cfdId}'s` };",
       replace: 'if (!reveal) return rolloverRules(record, commitChain(record)[0]!.txid);',
+    },
+  },
+  {
+    name: 'proposes a rollover of a CFD it is not the counterparty of',
+    protocol: 'rollover',
+    side: 'taker',
+    step: 'propose',
+    expect: 'abort before anything irreversible',
+    run: async () => {
+      const { taker, maker } = await openRolled();
+      const c0 = maker.record.commit.txid;
+      // Another peer, knowing the CFD's id and commit, proposes it as its own.
+      const r = await rollWith(taker, maker, undefined, {
+        rogueSide: 'taker',
+        takerPeerId: 'a-stranger',
+      });
+      assert.equal(r.honest.type, 'rejected');
+      assert.deepEqual(typesOf(r.honestSent), ['decision'], 'only the refusal left');
+      assert.equal(maker.record.commit.txid, c0);
+      assert.deepEqual(maker.eventTypes(), [], 'nothing recorded on the CFD');
+      stoppedBy(r.honest, /no CFD .* with this taker/);
+    },
+    guard: {
+      file: ROLLOVER,
+      find: 'if (t.counterpartyPeerId !== this.#peer)',
+      replace: 'if (false)',
     },
   },
   ...takerDecisionRows(),
@@ -549,7 +660,8 @@ export const rows: Row[] = [
         rollover({
           side: 'maker',
           step: 'keys',
-          rewrite: (m, ctx) => (m.type === 'keys' ? { ...m, revocationPk: ctx.rogue.record.keys.maker.revocation } : m),
+          rewrite: (m, ctx) =>
+            m.type === 'keys' ? { ...m, revocationPk: ctx.rogue.record.keys.maker.revocation } : m,
         }),
       );
       rollAbortedBeforeSigning(r, c0, /repeat keys/);
@@ -585,7 +697,12 @@ export const rows: Row[] = [
                   ? {
                       ...e,
                       cets: e.cets.map((c, j) =>
-                        j === 0 ? { ...c, signatures: [e.cets[1]!.signatures[0]!, ...c.signatures.slice(1)] } : c,
+                        j === 0
+                          ? {
+                              ...c,
+                              signatures: [e.cets[1]!.signatures[0]!, ...c.signatures.slice(1)],
+                            }
+                          : c,
                       ),
                     }
                   : e,
@@ -615,7 +732,9 @@ export const rows: Row[] = [
           side: 'taker',
           step: 'revocation',
           rewrite: (m) =>
-            m.type === 'revocation' ? { ...m, secrets: m.secrets.map((s) => ({ ...s, secret: randomHex(32) })) } : m,
+            m.type === 'revocation'
+              ? { ...m, secrets: m.secrets.map((s) => ({ ...s, secret: randomHex(32) })) }
+              : m,
         }),
       );
       rollAbortedBeforeRevealing(r, [c0], /does not match its key/);
@@ -638,7 +757,9 @@ export const rows: Row[] = [
           side: 'maker',
           step: 'revocation',
           rewrite: (m) =>
-            m.type === 'revocation' ? { ...m, secrets: m.secrets.map((s) => ({ ...s, secret: randomHex(32) })) } : m,
+            m.type === 'revocation'
+              ? { ...m, secrets: m.secrets.map((s) => ({ ...s, secret: randomHex(32) })) }
+              : m,
         }),
       );
       assert.equal(r.honest.type, 'failed');
@@ -688,7 +809,11 @@ export const rows: Row[] = [
       const r = await rollWith(
         taker,
         maker,
-        rollover({ side: 'taker', step: 'revocation', rewrite: (_m, ctx) => only(ctx.earlier, 'revocation') }),
+        rollover({
+          side: 'taker',
+          step: 'revocation',
+          rewrite: (_m, ctx) => only(ctx.earlier, 'revocation'),
+        }),
         { earlier: earlier.taker },
       );
       rollAbortedBeforeRevealing(r, [c1], /did not revoke commit/);
@@ -727,7 +852,11 @@ export const rows: Row[] = [
     run: async () => {
       const { taker, maker } = await openRolled();
       // Both hold C0 → C1 pending (the taker's revocation never arrived).
-      await rollWith(taker, maker, rollover({ side: 'taker', step: 'revocation', rewrite: () => 'silence' }));
+      await rollWith(
+        taker,
+        maker,
+        rollover({ side: 'taker', step: 'revocation', rewrite: () => 'silence' }),
+      );
       const c1 = maker.record.commit.txid;
       const c0 = taker.record.previous!.commit.txid;
       later([taker, maker]);
@@ -737,7 +866,20 @@ export const rows: Row[] = [
         rollover({
           side: 'maker',
           step: 'decision',
-          rewrite: (m) => (m.type === 'decision' && m.accept ? { ...m, baseCommitTxid: c1, revokedBefore: [] } : m),
+          // Consistently: the fee balance charged from C1, as if C0 were revoked.
+          rewrite: (m, ctx) => {
+            if (m.type !== 'decision' || !m.accept) return m;
+            const t = ctx.rogue.cfd.terms!;
+            const { feeBalance } = rolledFeeBalance({
+              terms: t,
+              base: feeBalanceAt(ctx.rogue.record, t, c1),
+              fromEventId: ctx.rogue.record.settlementEventId,
+              toEventId: m.settlementEventId,
+              rate: m.fundingRate as FundingRate,
+              now: ctx.rogue.now,
+            });
+            return { ...m, baseCommitTxid: c1, revokedBefore: [], feeBalance };
+          },
         }),
       );
       assert.ok(['failed', 'rejected'].includes(r.honest.type));
@@ -745,7 +887,11 @@ export const rows: Row[] = [
       for (const txid of [c0, c1]) assert.equal(answerable(taker.record, txid), 'live');
       stoppedBy(r.honest, /without proving it revoked/);
     },
-    guard: { file: ROLLOVER, find: 'if (proof?.secret !== l.ownRevocationSk) {', replace: 'if (false) {' },
+    guard: {
+      file: ROLLOVER,
+      find: 'if (proof?.secret !== l.ownRevocationSk) {',
+      replace: 'if (false) {',
+    },
   },
   {
     name: 'runs a second rollover on the same CFD at once',
@@ -765,7 +911,8 @@ export const rows: Row[] = [
       const first = await rollWith(taker, maker, undefined, {
         rogueSide: 'taker',
         onHonestSend: (m: RolloverMessage) => {
-          if (m.type === 'decision') second ??= rollWith(copy, maker, undefined, { rogueSide: 'taker' });
+          if (m.type === 'decision')
+            second ??= rollWith(copy, maker, undefined, { rogueSide: 'taker' });
         },
       });
       const r = await second!;
@@ -787,6 +934,25 @@ export const rows: Row[] = [
 
   // ---- collaborative settlement ----
   {
+    name: 'proposes to settle another CFD',
+    protocol: 'settlement',
+    side: 'taker',
+    step: 'propose',
+    expect: 'abort before anything irreversible',
+    run: async () => {
+      const r = settleWith(
+        new SettlementPair(),
+        settlement({
+          side: 'taker',
+          step: 'propose',
+          rewrite: (m) => (m.type === 'propose' ? { ...m, cfdId: 'cfd-of-someone-else' } : m),
+        }),
+      );
+      makerSignedNothing(r, /proposal for CFD/);
+    },
+    guard: { file: SETTLEMENT, find: 'if (m.cfdId !== this.ctx.cfdId) {', replace: 'if (false) {' },
+  },
+  {
     name: 'proposes payouts other than the curve’s at its price',
     protocol: 'settlement',
     side: 'taker',
@@ -799,7 +965,9 @@ export const rows: Row[] = [
           side: 'taker',
           step: 'propose',
           rewrite: (m) =>
-            m.type === 'propose' ? { ...m, makerPayout: m.makerPayout - 50_000n, takerPayout: m.takerPayout + 50_000n } : m,
+            m.type === 'propose'
+              ? { ...m, makerPayout: m.makerPayout - 50_000n, takerPayout: m.takerPayout + 50_000n }
+              : m,
         }),
       );
       makerSignedNothing(r, /the proposal says/);
@@ -822,17 +990,19 @@ export const rows: Row[] = [
         settlement({
           side: 'taker',
           step: 'propose',
-          rewrite: (m, ctx) => {
-            if (m.type !== 'propose') return m;
-            const t = settlementTerms(ctx.rogue, usd(40_000));
-            return { ...m, price: t.price, makerPayout: t.payout.maker, takerPayout: t.payout.taker, txid: t.close.tx.getId() };
-          },
+          // Its own machine proposes at $40,000 (payouts and close consistent): sent as is.
+          rewrite: (m) => m,
         }),
+        { taker: { bid: usd(40_000), ask: usd(40_001) } },
       );
-      assert.equal(r.honest?.status, 'rejected');
       makerSignedNothing(r, /bp from the maker's closing price/);
+      assert.equal(r.honest?.status, 'rejected');
     },
-    guard: { file: SETTLEMENT, find: 'if (!withinTolerance(m.price, ownPrice, tolerance)) {', replace: 'if (false) {' },
+    guard: {
+      file: SETTLEMENT,
+      find: 'if (!withinTolerance(m.price, ownPrice, tolerance)) {',
+      replace: 'if (false) {',
+    },
   },
   {
     name: 'replays an earlier settlement’s proposal at the old price',
@@ -854,11 +1024,16 @@ export const rows: Row[] = [
       const r = settleWith(
         pair,
         settlement({ side: 'taker', step: 'propose', rewrite: (_m, ctx) => ctx.earlier[0]! }),
-        { earlier },
+        // Its machine at the old price too, so that it can sign what it replays.
+        { earlier, taker: { bid: usd(45_000), ask: usd(45_001) } },
       );
       makerSignedNothing(r, /bp from the maker's closing price/);
     },
-    guard: { file: SETTLEMENT, find: 'if (!withinTolerance(m.price, ownPrice, tolerance)) {', replace: 'if (false) {' },
+    guard: {
+      file: SETTLEMENT,
+      find: 'if (!withinTolerance(m.price, ownPrice, tolerance)) {',
+      replace: 'if (false) {',
+    },
   },
   {
     name: 'proposes a close transaction that spends something else',
@@ -1001,7 +1176,10 @@ export const rows: Row[] = [
       const done = pair.apply('maker', m1, m1.receive(signed.send!));
       assert.equal(done.outcome?.status, 'completed');
       assert.match(refused ?? '', /already under way/, 'the second proposal is refused');
-      assert.deepEqual(pair.events.maker.filter((e) => e === 'completeSettlement'), ['completeSettlement']);
+      assert.deepEqual(
+        pair.events.maker.filter((e) => e === 'completeSettlement'),
+        ['completeSettlement'],
+      );
     },
     guard: {
       file: MODEL,
@@ -1014,7 +1192,11 @@ export const rows: Row[] = [
 // ---- scenarios and rows built from parts ------------------------------------------------------------
 
 /** `close` signed with `identity` (as either side signs its half). */
-function signCooperativeOf(close: CloseTransaction, identity: Uint8Array, role: 'maker' | 'taker' = 'taker') {
+function signCooperativeOf(
+  close: CloseTransaction,
+  identity: Uint8Array,
+  role: 'maker' | 'taker' = 'taker',
+) {
   return signCooperative(close, role, identity);
 }
 
@@ -1098,13 +1280,16 @@ function takerDecisionRows(): Row[] {
       base,
       fromEventId: rogue.record.settlementEventId,
       toEventId: settlementEventId,
-      rate: d.fundingRate as never,
+      rate: d.fundingRate as FundingRate,
       now: rogue.now,
     });
     return {
       ...d,
       settlementEventId,
-      liquidationEventIds: liquidationEventIds(settlementEventId, { ...DEFAULT_ROLLOVER_CONFIG, ...CONFIG }),
+      liquidationEventIds: liquidationEventIds(settlementEventId, {
+        ...DEFAULT_ROLLOVER_CONFIG,
+        ...CONFIG,
+      }),
       feeBalance,
     };
   };
@@ -1114,7 +1299,11 @@ function takerDecisionRows(): Row[] {
       'sets a stale funding rate',
       (d, rogue) => ({ ...d, fundingRateAsOf: rogue.now - 2 * 86_400 }),
       /funding rate is stale/,
-      { file: TAKER, find: 'this.now - d.fundingRateAsOf > c.maxFundingRateAgeSecs', replace: 'false' },
+      {
+        file: TAKER,
+        find: 'this.now - d.fundingRateAsOf > c.maxFundingRateAgeSecs',
+        replace: 'false',
+      },
     ),
     row(
       'sets a future-dated funding rate',
@@ -1126,13 +1315,19 @@ function takerDecisionRows(): Row[] {
       'moves the settlement event out of window',
       (d, rogue) => movedTo(d, rogue, oracleEventTime(d.settlementEventId) + 86_400),
       /out of window/,
-      { file: TAKER, find: 'if (Math.abs(settlementTime - target) > c.settlementWindowSecs) {', replace: 'if (false) {' },
+      {
+        file: TAKER,
+        find: 'if (Math.abs(settlementTime - target) > c.settlementWindowSecs) {',
+        replace: 'if (false) {',
+      },
     ),
     row(
       'names the wrong liquidation events',
       (d) => ({
         ...d,
-        liquidationEventIds: d.liquidationEventIds.map((id) => oracleEventId(oracleEventTime(id) - 3_600)),
+        liquidationEventIds: d.liquidationEventIds.map((id) =>
+          oracleEventId(oracleEventTime(id) - 3_600),
+        ),
       }),
       /liquidation events are not/,
       {

@@ -40,10 +40,7 @@ import {
   type RolloverOutcome,
   TakerRollover,
 } from '../../protocols/rollover/machine.ts';
-import {
-  type RolloverMessage,
-  RolloverMessageSchema,
-} from '../../protocols/rollover/messages.ts';
+import { type RolloverMessage, RolloverMessageSchema } from '../../protocols/rollover/messages.ts';
 import { decode, encode, ProtocolTimeoutError } from '../../protocols/wire.ts';
 import { newOracle, type TestOracle } from '../helpers/contract-fixtures.ts';
 import {
@@ -257,6 +254,8 @@ export async function rollWith(
     earlier?: readonly RolloverMessage[];
     rogueSide?: Role;
     onHonestSend?: (m: RolloverMessage) => void;
+    /** The taker's peer id as the maker's connection sees it (default: the CFD's counterparty). */
+    takerPeerId?: string;
   } = {},
 ): Promise<RolloverRun> {
   const rogueSide = deviation?.side ?? options.rogueSide ?? 'taker';
@@ -277,7 +276,7 @@ export async function rollWith(
   const makerMachine = new MakerRollover({
     secrets: fresh(),
     now: maker.now,
-    counterpartyPeerId: maker.cfd.terms!.counterpartyPeerId,
+    counterpartyPeerId: options.takerPeerId ?? maker.cfd.terms!.counterpartyPeerId,
     config: CONFIG,
   });
   const honestSent: RolloverMessage[] = [];
