@@ -112,6 +112,7 @@ function setupAbortedBeforeLock(r: SetupRun, reason: RegExp): void {
 }
 
 function setupReleased(r: SetupRun): void {
+  assert.notEqual(r.rogue.type, 'completed', 'the rogue holds no contract either');
   assert.equal(r.honestNode.reserved.size, 0, 'our coins are released');
   assert.equal(r.honestNode.persisted.length, 0, 'no contract record');
   const events = r.honestNode.eventTypes(r.orderId);
@@ -135,6 +136,12 @@ function setupNothingLostAfterLock(r: SetupRun, reason: RegExp): void {
   assert.equal(r.honestNode.reserved.size, 1, 'our coins stay reserved, watched');
   assert.equal(r.honestNode.persisted.length, 1);
   assert.equal(r.honestNode.persisted[0]!.lock.signed, false);
+  // The rogue holds the whole signed lock: published, it is the lock our pending record closes
+  // (the node adopts it); never published, our coins come back at the adopt timeout.
+  assert.equal(r.rogue.type, 'completed');
+  if (r.rogue.type === 'completed') {
+    assert.equal(r.rogue.lockTx.getId(), r.honestNode.persisted[0]!.lock.txid);
+  }
   stoppedBy(r.honest, reason);
 }
 
@@ -153,7 +160,15 @@ function rollAbortedBeforeSigning(r: RolloverRun, current: string, reason: RegEx
   assert.ok(!sent.includes('signatures') && !sent.includes('revocation'), `sent ${sent}`);
   assert.equal(r.honestParty.record.commit.txid, current, 'the old commit is still current');
   assert.equal(r.honestParty.record.previous, undefined);
+  rogueCommitsAnswerable(r);
   stoppedBy(r.honest, reason);
+}
+
+/** Every commit the rogue could publish now, we close through (live) or punish. */
+function rogueCommitsAnswerable(r: RolloverRun): void {
+  for (const l of liveCommits(r.rogueParty.record)) {
+    assert.notEqual(answerable(r.honestParty.record, l.txid), 'lost', `the rogue's ${l.txid}`);
+  }
 }
 
 /** Rollover: the honest side revealed nothing; every commit it held live still is. */
@@ -161,6 +176,7 @@ function rollAbortedBeforeRevealing(r: RolloverRun, live: readonly string[], rea
   assert.ok(['failed', 'rejected'].includes(r.honest.type), `honest rollover ${r.honest.type}`);
   assert.ok(!typesOf(r.honestSent).includes('revocation'), 'no revocation secret left');
   for (const txid of live) assert.equal(answerable(r.honestParty.record, txid), 'live');
+  rogueCommitsAnswerable(r);
   stoppedBy(r.honest, reason);
 }
 
@@ -261,7 +277,7 @@ export const rows: Row[] = [
         setup({
           side: 'maker',
           step: 'decision',
-          rewrite: (m) => (m.accept ? { ...m, cetTimelock: 1 } : m),
+          rewrite: (m) => (m.type === 'decision' && m.accept ? { ...m, cetTimelock: 1 } : m),
         }),
       );
       setupAbortedBeforeSigning(r, /timelocks/);
@@ -345,33 +361,6 @@ export const rows: Row[] = [
       setupAbortedBeforeSigning(r, /lock fee/);
     },
     guard: { file: SETUP, find: 'if (theirFee < least) {', replace: 'if (false) {' },
-  },
-  {
-    name: 'claims one of our coins as its own lock input',
-    protocol: 'setup',
-    side: 'taker',
-    step: 'params',
-    expect: 'abort before anything irreversible',
-    run: async () => {
-      const r = await runSetupDeviation(
-        setup({
-          side: 'taker',
-          step: 'params',
-          rewrite: (m, ctx) => {
-            if (m.type !== 'params') return m;
-            const ours = only(ctx.heard, 'params').inputs[0]!;
-            return { ...m, inputs: [...m.inputs, { ...ours, script: m.inputs[0]!.script }] };
-          },
-        }),
-      );
-      setupAbortedBeforeSigning(r, /appears twice/);
-    },
-    guard: {
-      file: 'dlc/transactions.ts',
-      // biome-ignore lint/suspicious/noTemplateCurlyInString: the guard's source text
-      find: 'if (seen.has(key)) fail(`lock input ${key} appears twice`);',
-      replace: '',
-    },
   },
   {
     name: 'signs CETs for other price ranges',
@@ -609,6 +598,7 @@ export const rows: Row[] = [
       assert.deepEqual(typesOf(r.honestSent), ['decision'], 'only the refusal left');
       assert.equal(maker.record.commit.txid, c0);
       assert.deepEqual(maker.eventTypes(), [], 'nothing recorded on the CFD');
+      rogueCommitsAnswerable(r);
       stoppedBy(r.honest, /is not one of CFD/);
     },
     guard: {
@@ -687,31 +677,15 @@ export const rows: Row[] = [
         rollover({
           side: 'maker',
           step: 'signatures',
-          rewrite: (m) => {
-            if (m.type !== 'signatures') return m;
-            const last = m.events.length - 1;
-            return {
-              ...m,
-              events: m.events.map((e, i) =>
-                i === last
-                  ? {
-                      ...e,
-                      cets: e.cets.map((c, j) =>
-                        j === 0
-                          ? {
-                              ...c,
-                              signatures: [e.cets[1]!.signatures[0]!, ...c.signatures.slice(1)],
-                            }
-                          : c,
-                      ),
-                    }
-                  : e,
-              ),
-            };
-          },
+          rewrite: (m) => (m.type === 'signatures' ? swapFirstCetSignatures(m) : m),
         }),
       );
-      rollAbortedBeforeRevealing(r, [c0], /CET adaptor signature \d+ does not verify/);
+      // Not rollAbortedBeforeRevealing: the rogue keeps a C1 we cannot answer (see the known
+      // holes below); this row holds the taker to revealing nothing.
+      assert.equal(r.honest.type, 'failed');
+      assert.ok(!typesOf(r.honestSent).includes('revocation'), 'no revocation secret left');
+      assert.equal(answerable(taker.record, c0), 'live');
+      stoppedBy(r.honest, /CET adaptor signature \d+ does not verify/);
       assert.equal(taker.record.commit.txid, c0, 'nothing pending: the old commit is current');
     },
     guard: CET_SIGS,
@@ -767,6 +741,7 @@ export const rows: Row[] = [
       // rollover requires its secret before the taker reveals anything more.
       assert.equal(answerable(taker.record, c0), 'live');
       assert.equal(taker.record.previous?.commit.txid, c0);
+      rogueCommitsAnswerable(r);
       stoppedBy(r.honest, /does not match its key/);
     },
     guard: REVOCATION_KEY,
@@ -885,6 +860,7 @@ export const rows: Row[] = [
       assert.ok(['failed', 'rejected'].includes(r.honest.type));
       assert.ok(!typesOf(r.honestSent).includes('signatures'));
       for (const txid of [c0, c1]) assert.equal(answerable(taker.record, txid), 'live');
+      rogueCommitsAnswerable(r);
       stoppedBy(r.honest, /without proving it revoked/);
     },
     guard: {
@@ -1140,6 +1116,8 @@ export const rows: Row[] = [
               : m,
         }),
       );
+      // The taker's own signature is out (it signs first): how long the maker can use it is the
+      // free-option fix's part (issue #11 attack 3); here the taker only must not take the bait.
       assert.equal(r.honest?.status, 'failed');
       assert.equal(r.honestBroadcast, undefined, 'the taker broadcasts nothing');
       assert.equal(pair.state('taker'), 'open');
@@ -1188,6 +1166,26 @@ export const rows: Row[] = [
     },
   },
 ];
+
+/** The last event's first CET signed with the second's signature: valid, over another CET. */
+function swapFirstCetSignatures(m: Sigs): Sigs {
+  const last = m.events.length - 1;
+  return {
+    ...m,
+    events: m.events.map((e, i) =>
+      i === last
+        ? {
+            ...e,
+            cets: e.cets.map((c, j) =>
+              j === 0
+                ? { ...c, signatures: [e.cets[1]!.signatures[0]!, ...c.signatures.slice(1)] }
+                : c,
+            ),
+          }
+        : e,
+    ),
+  };
+}
 
 // ---- scenarios and rows built from parts ------------------------------------------------------------
 
@@ -1345,9 +1343,58 @@ function takerDecisionRows(): Row[] {
   ];
 }
 
+/**
+ * Found by this table, not fixed here (a change of the rollover wire protocol, see the report):
+ * the taker sends its new commit adaptor signature with its CET signatures, before it has verified
+ * the maker's. A maker that then sends CET signatures that do not verify — or none — holds a
+ * commit C1 it can publish (the taker's adaptor signature, decrypted with its publish secret) and
+ * close through its own CETs (the taker's CET signatures) or the refund, while the taker, with no
+ * valid signature of the maker's for C1, can neither close through C1 nor punish it: a free option.
+ * The fix: the first signer sends its commit signature only after verifying the other's set.
+ */
+export const knownHoles: readonly { readonly title: string; readonly run: () => Promise<void> }[] =
+  [
+    {
+      title:
+        'rollover: maker sends CET signatures that do not verify → nothing lost: every commit it holds is one the taker can answer',
+      run: async () => {
+        const { taker, maker } = await openRolled();
+        const r = await rollWith(
+          taker,
+          maker,
+          rollover({
+            side: 'maker',
+            step: 'signatures',
+            rewrite: (m) => (m.type === 'signatures' ? swapFirstCetSignatures(m) : m),
+          }),
+        );
+        assert.equal(r.honest.type, 'failed');
+        rogueCommitsAnswerable(r);
+      },
+    },
+    {
+      title:
+        'rollover: maker withholds its signatures after the taker’s → nothing lost: every commit it holds is one the taker can answer',
+      run: async () => {
+        const { taker, maker } = await openRolled();
+        const r = await rollWith(
+          taker,
+          maker,
+          rollover({ side: 'maker', step: 'signatures', rewrite: () => 'silence' }),
+        );
+        assert.equal(r.honest.type, 'failed');
+        rogueCommitsAnswerable(r);
+      },
+    },
+  ];
+
 if (typeof describe === 'function') {
   describe('adversary: a rogue peer deviating at one step (the table)', function () {
     this.timeout(60_000);
     for (const r of rows) it(titleOf(r), r.run);
+  });
+  describe('adversary: known holes the table found (skipped until fixed)', function () {
+    this.timeout(60_000);
+    for (const h of knownHoles) it.skip(h.title, h.run);
   });
 }
