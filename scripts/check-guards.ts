@@ -88,9 +88,9 @@ function runMocha(dir: string, grep: string): MochaJson | { error: string } {
   try {
     return JSON.parse(run.stdout.slice(run.stdout.indexOf('{')));
   } catch {
-    return {
-      error: run.error?.message ?? run.stderr.split('\n').find((l) => l.trim()) ?? 'no output',
-    };
+    const why = run.error?.message ?? run.stderr.split('\n').find((l) => l.trim());
+    const exit = `mocha exited ${run.status ?? run.signal}, ${run.stdout.length} bytes of report`;
+    return { error: why ? `${why} (${exit})` : exit };
   }
 }
 

@@ -15,7 +15,7 @@ import { signedCommit, signedPunish } from '../../dlc/index.ts';
 import { signCooperative } from '../../dlc/sign.ts';
 import type { CloseTransaction } from '../../dlc/transactions.ts';
 import { oracleEventId, oracleEventTime } from '../../model/oracle-event.ts';
-import { type FundingRate, price as usd } from '../../model/units.ts';
+import { type FundingRate, RATE_SCALE, price as usd } from '../../model/units.ts';
 import {
   type CollabMessage,
   closingPrice,
@@ -1332,6 +1332,38 @@ function takerDecisionRows(): Row[] {
         file: TAKER,
         find: 'd.liquidationEventIds.length !== expected.length ||\n      d.liquidationEventIds.some((id, i) => id !== expected[i])',
         replace: 'false',
+      },
+    ),
+    row(
+      'sets an extreme funding rate (+150 % per interval), the fee balance following it',
+      (d, rogue) => {
+        const fundingRate = ((RATE_SCALE * 3n) / 2n) as FundingRate;
+        const t = rogue.cfd.terms!;
+        const { feeBalance } = rolledFeeBalance({
+          terms: t,
+          base: feeBalanceAt(rogue.record, t, d.baseCommitTxid),
+          fromEventId: rogue.record.settlementEventId,
+          toEventId: d.settlementEventId,
+          rate: fundingRate,
+          now: rogue.now,
+        });
+        return { ...d, fundingRate, feeBalance };
+      },
+      /beyond ±100 %/,
+      {
+        file: TAKER,
+        find: 'if (fundingRate > RATE_SCALE || fundingRate < -RATE_SCALE) {',
+        replace: 'if (false) {',
+      },
+    ),
+    row(
+      'sets a commit fee rate above the taker’s limit',
+      (d) => ({ ...d, feeRate: 501n }),
+      /fee rate 501 sat\/vB is outside/,
+      {
+        file: TAKER,
+        find: 'if (d.feeRate < 1n || d.feeRate > c.maxFeeRate) {',
+        replace: 'if (false) {',
       },
     ),
     row(
