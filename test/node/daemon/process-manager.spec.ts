@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { bytesToHex } from '@noble/hashes/utils.js';
+import { Transaction } from 'bitcoinjs-lib';
 import {
   type ContractRecord,
   dlcSummary,
@@ -26,7 +27,11 @@ import { EmbeddedChain } from '../../../node/chain/embedded.ts';
 import { ChainMonitor } from '../../../node/chain/monitor.ts';
 import { BitcoinRpc } from '../../../node/chain/rpc.ts';
 import { ProcessManager } from '../../../node/daemon/process-manager.ts';
-import { finalRecord } from '../../../protocols/rollover/contract.ts';
+import {
+  finalRecord,
+  type RolloverContractRecord,
+  withCounterpartyOnly,
+} from '../../../protocols/rollover/contract.ts';
 import { tempDir, terms } from '../../helpers/cfd-fixtures.ts';
 import {
   buildTestContract,
@@ -48,6 +53,8 @@ interface Node {
   cfds: CfdRepository;
   monitor: ChainMonitor;
   pm: ProcessManager;
+  /** Every transaction the process manager handed the monitor to publish, in order (txids). */
+  broadcasts: string[];
   stop(): Promise<void>;
 }
 
@@ -105,7 +112,10 @@ describe('node/daemon/process-manager', function () {
     const contracts = new DlcStore(store);
     if (seed) {
       await contracts.put(record.cfdId, stored);
-      await cfds.execute(record.cfdId, { type: 'placeOrder', terms: terms({ id: record.cfdId }) });
+      await cfds.execute(record.cfdId, {
+        type: 'placeOrder',
+        terms: terms({ id: record.cfdId, role: record.role }),
+      });
       await cfds.execute(record.cfdId, { type: 'startContractSetup' });
       await cfds.execute(record.cfdId, { type: 'completeContractSetup', dlc: dlcSummary(record) });
     }
@@ -116,6 +126,13 @@ describe('node/daemon/process-manager', function () {
       pollIntervalMs: 50,
       onReport: (r) => pm.onReport(r),
     });
+    // Everything the process manager publishes goes through the monitor's trackBroadcast.
+    const broadcasts: string[] = [];
+    const track = monitor.trackBroadcast.bind(monitor);
+    monitor.trackBroadcast = async (hex: string) => {
+      broadcasts.push(Transaction.fromHex(hex).getId());
+      return track(hex);
+    };
     pm = new ProcessManager({
       cfds,
       readModel,
@@ -133,6 +150,7 @@ describe('node/daemon/process-manager', function () {
       cfds,
       monitor,
       pm,
+      broadcasts,
       stop: async () => {
         await pm.stop();
         await monitor.stop();
@@ -316,6 +334,33 @@ describe('node/daemon/process-manager', function () {
     assert.ok(!(await rpc.getMempoolEntry(record.lock.txid)), 'the lock is not published');
   });
 
+  /** Attests `price` for `eventId`, waits for the CET to confirm and checks it pays `table`. */
+  async function settleByCet(
+    node: Node,
+    c: TestContract,
+    eventId: string,
+    price: number,
+    table: typeof TABLE,
+    commit: Parameters<typeof cetFee>[0],
+  ): Promise<Cfd> {
+    await node.pm.onAttestation({
+      eventId,
+      price,
+      scalars: attestPrice(c.oracle.sk, c.oracle.nonceSks, price),
+      time: '',
+    });
+    const attested = await until(node, 'CET ready', (cfd) => cfd.cet !== undefined);
+    await waitInMempool(attested.cet!.txid);
+    await chain.mine(1);
+    const closed = await until(node, 'CET confirmed', (cfd) => cfd.settled === 'cet');
+    assert.equal(closed.cetTxidConfirmed, attested.cet!.txid);
+    const row = table.find((r) => r.start <= price && price <= r.end)!;
+    const half = cetFee(commit) / 2n;
+    assert.equal((await rpc.getTxOut(closed.cet!.txid, 0))?.value, row.maker - half);
+    assert.equal((await rpc.getTxOut(closed.cet!.txid, 1))?.value, row.taker - half);
+    return closed;
+  }
+
   describe('after a rollover that failed past "pending" (the log names C_old, the record C_new)', () => {
     /** The taker's node, lock confirmed; its log names C_old, its record is the pending one. */
     async function pendingNode() {
@@ -330,32 +375,6 @@ describe('node/daemon/process-manager', function () {
       await until(node, 'lock confirmed', (cfd) => cfd.lockConfirmed);
       assert.equal((await node.readModel.get('cfd-test'))!.dlc!.commitTxid, old.commit.txid);
       return { c, rolled, pending, old, node };
-    }
-
-    /** Attests `price` for `eventId`, waits for the CET to confirm and checks it pays `table`. */
-    async function settleByCet(
-      node: Node,
-      c: TestContract,
-      eventId: string,
-      price: number,
-      table: typeof TABLE,
-      commit: Parameters<typeof cetFee>[0],
-    ): Promise<void> {
-      await node.pm.onAttestation({
-        eventId,
-        price,
-        scalars: attestPrice(c.oracle.sk, c.oracle.nonceSks, price),
-        time: '',
-      });
-      const attested = await until(node, 'CET ready', (cfd) => cfd.cet !== undefined);
-      await waitInMempool(attested.cet!.txid);
-      await chain.mine(1);
-      const closed = await until(node, 'CET confirmed', (cfd) => cfd.settled === 'cet');
-      assert.equal(closed.cetTxidConfirmed, attested.cet!.txid);
-      const row = table.find((r) => r.start <= price && price <= r.end)!;
-      const half = cetFee(commit) / 2n;
-      assert.equal((await rpc.getTxOut(closed.cet!.txid, 0))?.value, row.maker - half);
-      assert.equal((await rpc.getTxOut(closed.cet!.txid, 1))?.value, row.taker - half);
     }
 
     it('a force close publishes C_new, follows it, and its CET pays the new curve', async () => {
@@ -448,6 +467,175 @@ describe('node/daemon/process-manager', function () {
       const row = ROLLED_TABLE.find((r) => r.start <= price && price <= r.end)!;
       const half = cetFee(rolled.transactions.commit) / 2n;
       assert.equal((await rpc.getTxOut(closed.cet!.txid, 1))?.value, row.taker - half);
+    });
+  });
+
+  describe('the maker mid-rollover: C_new signed by the taker only (counterpartyOnly)', () => {
+    /**
+     * The maker's node, lock confirmed: its log names C_old, its record is R_old plus the new
+     * commit whose CET and refund signatures from the taker are stored, not its commit signature.
+     */
+    async function halfRolledMaker() {
+      const c = await contract();
+      const rolled = rollTestContract(c);
+      const old = c.records.maker;
+      const full = rolled.records.maker;
+      const half: RolloverContractRecord = {
+        ...full,
+        commit: { ...full.commit, counterpartyAdaptorSignature: '' },
+      };
+      const stored = withCounterpartyOnly(old, half);
+      assert.equal(stored.commit.txid, old.commit.txid, 'C_old stays current');
+      assert.equal(stored.counterpartyOnly?.commit.txid, full.commit.txid);
+      assert.throws(() => signedCommit(stored.counterpartyOnly!), 'the maker cannot sign C_new');
+      const node = await startNode(old, true, stored);
+      await waitInMempool(old.lock.txid);
+      await chain.mine(1);
+      await until(node, 'lock confirmed', (cfd) => cfd.lockConfirmed);
+      return { c, rolled, old, stored, node };
+    }
+
+    it('the taker publishes C_new: followed, its CET pays the new curve, C_old never published, no problem', async () => {
+      const { c, rolled, old, node } = await halfRolledMaker();
+      const cNew = rolled.records.taker.commit.txid;
+      // The taker holds the maker's commit signature: it completes C_new and publishes it.
+      await rpc.sendRawTransaction(signedCommit(rolled.records.taker).toHex());
+      await chain.mine(1);
+      const committed = await until(node, 'C_new confirmed', (cfd) => cfd.commitConfirmed);
+      assert.equal(confirmedCommit(committed), cNew);
+      await chain.mine(11);
+      await until(node, 'CET lock expired', (cfd) => cfd.cetTimelockExpired);
+      // C_new's event: the CET through C_new from the counterpartyOnly record, the maker's side.
+      const price = 45_678;
+      const closed = await settleByCet(
+        node,
+        c,
+        ROLLED_SETTLEMENT_EVENT,
+        price,
+        ROLLED_TABLE,
+        rolled.transactions.commit,
+      );
+      assert.equal(closed.commitTx, undefined, 'no commit of ours to publish');
+      assert.equal(node.pm.problems.get('cfd-test'), undefined);
+      const events = await node.store.readStream('cfd-test');
+      assert.ok(!events.some((e) => e.type === 'ManualCommit'));
+      const attested = events.find((e) => e.type.startsWith('OracleAttested'))!;
+      assert.equal((attested.data as { commitTx?: unknown }).commitTx, undefined);
+      assert.ok(!node.broadcasts.includes(old.commit.txid), 'C_old never published');
+      assert.ok(!node.broadcasts.includes(cNew), 'C_new is the taker’s to publish');
+      assert.ok(node.broadcasts.includes(closed.cet!.txid));
+    });
+
+    it('the taker publishes C_new and the attestation comes before the CET lock: closed on the new curve', async () => {
+      const { c, rolled, old, node } = await halfRolledMaker();
+      await rpc.sendRawTransaction(signedCommit(rolled.records.taker).toHex());
+      await chain.mine(1);
+      await until(node, 'C_new confirmed', (cfd) => cfd.commitConfirmed);
+      const price = 61_234;
+      await node.pm.onAttestation({
+        eventId: ROLLED_SETTLEMENT_EVENT,
+        price,
+        scalars: attestPrice(c.oracle.sk, c.oracle.nonceSks, price),
+        time: '',
+      });
+      const attested = await until(node, 'attested', (cfd) => cfd.cet !== undefined);
+      assert.equal(attested.commitTx, undefined, 'C_new is out: nothing of ours to publish');
+      assert.equal(node.pm.problems.get('cfd-test'), undefined);
+      await chain.mine(11);
+      await until(node, 'CET lock expired', (cfd) => cfd.cetTimelockExpired);
+      await waitInMempool(attested.cet!.txid);
+      await chain.mine(1);
+      const closed = await until(node, 'CET confirmed', (cfd) => cfd.settled === 'cet');
+      const row = ROLLED_TABLE.find((r) => r.start <= price && price <= r.end)!;
+      const half = cetFee(rolled.transactions.commit) / 2n;
+      assert.equal((await rpc.getTxOut(closed.cet!.txid, 0))?.value, row.maker - half);
+      assert.equal((await rpc.getTxOut(closed.cet!.txid, 1))?.value, row.taker - half);
+      assert.ok(!node.broadcasts.includes(old.commit.txid), 'C_old never published');
+    });
+
+    it('nothing published and C_old’s event attested: the maker publishes C_old (its current), never C_new', async () => {
+      const { c, rolled, old, stored, node } = await halfRolledMaker();
+      const cNew = rolled.records.maker.commit.txid;
+      // The force close (ui-server) signs the stored record's current commit: C_old.
+      assert.equal(signedCommit(stored).getId(), old.commit.txid);
+      // C_new's event first: no commit of the maker's has CETs for it that it could publish.
+      await node.pm.onAttestation({
+        eventId: ROLLED_SETTLEMENT_EVENT,
+        price: 45_678,
+        scalars: attestPrice(c.oracle.sk, c.oracle.nonceSks, 45_678),
+        time: '',
+      });
+      const after = (await node.readModel.get('cfd-test'))!;
+      assert.equal(after.attestation, undefined);
+      assert.equal(after.commitTx, undefined);
+      // C_old's event: C_old goes out with its CET.
+      const price = 45_678;
+      await node.pm.onAttestation({
+        eventId: SETTLEMENT_EVENT,
+        price,
+        scalars: attestPrice(c.oracle.sk, c.oracle.nonceSks, price),
+        time: '',
+      });
+      const attested = await until(node, 'attested on C_old', (cfd) => cfd.cet !== undefined);
+      assert.equal(attested.commitTx?.txid, old.commit.txid);
+      await waitInMempool(old.commit.txid);
+      await chain.mine(1);
+      const committed = await until(node, 'C_old confirmed', (cfd) => cfd.commitConfirmed);
+      assert.equal(confirmedCommit(committed), old.commit.txid);
+      await chain.mine(11);
+      await until(node, 'CET lock expired', (cfd) => cfd.cetTimelockExpired);
+      await waitInMempool(attested.cet!.txid);
+      await chain.mine(1);
+      const closed = await until(node, 'CET confirmed', (cfd) => cfd.settled === 'cet');
+      const row = TABLE.find((r) => r.start <= price && price <= r.end)!;
+      const half = cetFee(c.transactions.commit) / 2n;
+      assert.equal((await rpc.getTxOut(closed.cet!.txid, 0))?.value, row.maker - half);
+      assert.equal((await rpc.getTxOut(closed.cet!.txid, 1))?.value, row.taker - half);
+      assert.ok(!node.broadcasts.includes(cNew), 'C_new never published by the maker');
+      assert.equal(node.pm.problems.get('cfd-test'), undefined);
+    });
+
+    it('a later rollover’s final record revokes C_new: the taker publishing it is punished', async () => {
+      const c = await contract();
+      const rolled = rollTestContract(c);
+      const old = c.records.maker;
+      const full = rolled.records.maker;
+      const half: RolloverContractRecord = {
+        ...full,
+        commit: { ...full.commit, counterpartyAdaptorSignature: '' },
+      };
+      // The next rollover starts from R_old + counterpartyOnly(C_new) and completes: the taker
+      // revealed its secrets of both C_old and C_new.
+      const next = rollTestContract({
+        ...c,
+        records: { maker: withCounterpartyOnly(old, half), taker: rolled.records.taker },
+      });
+      const final = finalRecord(
+        next.records.maker,
+        new Map([
+          [old.commit.txid, bytesToHex(c.taker.revocation.priv)],
+          [full.commit.txid, rolled.records.taker.revocationSk],
+        ]),
+      );
+      assert.deepEqual(
+        final.revoked.map((r) => r.txid).sort(),
+        [old.commit.txid, full.commit.txid].sort(),
+      );
+      const node = await startNode(old, true, final);
+      await waitInMempool(old.lock.txid);
+      await chain.mine(1);
+      await until(node, 'lock confirmed', (cfd) => cfd.lockConfirmed);
+      // The taker publishes the C_new it revoked.
+      const stale = signedCommit(rolled.records.taker);
+      await rpc.sendRawTransaction(stale.toHex());
+      await chain.mine(1);
+      const punishing = await until(node, 'punish published', (cfd) => cfd.punishTx !== undefined);
+      assert.equal(punishing.revokedCommitSeen, full.commit.txid);
+      await waitInMempool(punishing.punishTx!.txid);
+      await chain.mine(1);
+      await until(node, 'punished', (cfd) => cfd.settled === 'punish');
+      const out = await rpc.getTxOut(punishing.punishTx!.txid, 0);
+      assert.ok(out && out.value > stale.outs[0]!.value - 1_000n, 'the whole commit output');
     });
   });
 
