@@ -553,6 +553,22 @@ describe('node/daemon/process-manager', function () {
       assert.ok(!node.broadcasts.includes(old.commit.txid), 'C_old never published');
     });
 
+    it('the taker publishes C_new and no attestation comes: refunded through C_new’s own refund', async () => {
+      const { rolled, old, node } = await halfRolledMaker();
+      await rpc.sendRawTransaction(signedCommit(rolled.records.taker).toHex());
+      await chain.mine(1);
+      await until(node, 'C_new confirmed', (cfd) => cfd.commitConfirmed);
+      await chain.mine(REFUND_LOCK);
+      const refunding = await until(node, 'refund published', (cfd) => cfd.refundTx !== undefined);
+      assert.equal(refunding.refundTx!.txid, rolled.transactions.refund.tx.getId());
+      await waitInMempool(refunding.refundTx!.txid);
+      await chain.mine(1);
+      await until(node, 'refunded', (cfd) => cfd.settled === 'refund');
+      assert.ok(await rpc.getTxOut(refunding.refundTx!.txid, 0));
+      assert.ok(!node.broadcasts.includes(old.commit.txid), 'C_old never published');
+      assert.equal(node.pm.problems.get('cfd-test'), undefined);
+    });
+
     it('nothing published and C_old’s event attested: the maker publishes C_old (its current), never C_new', async () => {
       const { c, rolled, old, stored, node } = await halfRolledMaker();
       const cNew = rolled.records.maker.commit.txid;
