@@ -119,7 +119,12 @@ function checkRow(
       );
     }
     const out = runMocha(dir, `^${escapeRegExp(`${SUITE} ${title}`)}$`);
-    if ('error' in out) return { result: 'error', detail: out.error };
+    if ('error' in out) {
+      // The run passed with the guard in place: most likely the patched file no longer parses
+      // (e.g. a `find` that is only part of a statement), which tsx reports confusingly.
+      const hint = 'does the patched file still parse? (a find that is only part of a statement)';
+      return { result: 'error', detail: `${out.error}; ${hint}` };
+    }
     const { stats, failures } = out;
     if (stats.tests !== 1) return { result: 'error', detail: `${stats.tests} tests matched` };
     if (stats.passes === 1) return { result: 'PASSES WITHOUT ITS GUARD', detail: '' };

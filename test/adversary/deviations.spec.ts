@@ -164,10 +164,36 @@ function rollAbortedBeforeSigning(r: RolloverRun, current: string, reason: RegEx
   stoppedBy(r.honest, reason);
 }
 
+/**
+ * The commits `record`'s holder can publish: its live ones but a maker's `counterpartyOnly` one —
+ * the new commit of a rollover under way, stored without the taker's commit signature, which only
+ * the taker can publish (protocols/rollover/contract.ts).
+ */
+function publishableCommits(record: RolloverContractRecord): string[] {
+  const theirsOnly = new Set<string>();
+  for (let x: RolloverContractRecord | undefined = record; x; x = x.previous) {
+    if (x.counterpartyOnly) theirsOnly.add(x.counterpartyOnly.commit.txid);
+  }
+  return liveCommits(record)
+    .map((l) => l.txid)
+    .filter((txid) => !theirsOnly.has(txid));
+}
+
+/**
+ * The closed holes: the rogue maker holds the new commit, but only as `counterpartyOnly` — the
+ * taker's commit signature never left, so it cannot publish it.
+ */
+function rogueHoldsOnlyCounterpartyCommit(r: RolloverRun): void {
+  assert.ok(!typesOf(r.honestSent).includes('commitSignature'), 'no commit signature left');
+  const held = liveCommits(r.rogueParty.record).map((l) => l.txid);
+  const publishable = publishableCommits(r.rogueParty.record);
+  assert.equal(held.length, publishable.length + 1, `the rogue holds ${held}`);
+}
+
 /** Every commit the rogue could publish now, we close through (live) or punish. */
 function rogueCommitsAnswerable(r: RolloverRun): void {
-  for (const l of liveCommits(r.rogueParty.record)) {
-    assert.notEqual(answerable(r.honestParty.record, l.txid), 'lost', `the rogue's ${l.txid}`);
+  for (const txid of publishableCommits(r.rogueParty.record)) {
+    assert.notEqual(answerable(r.honestParty.record, txid), 'lost', `the rogue's ${txid}`);
   }
 }
 
@@ -225,11 +251,12 @@ const ROLLOVER = 'protocols/rollover/machine.ts';
 const CONTRACT = 'protocols/rollover/contract.ts';
 const SETTLEMENT = 'protocols/collab-settlement/settlement.ts';
 const MODEL = 'model/cfd.ts';
+const LIMITS = 'model/limits.ts';
 
 const TXIDS: GuardPatch = { file: SIGNING, find: 'if (ours !== claimed)', replace: 'if (false)' };
 const COMMIT_SIG: GuardPatch = {
   file: SIGNING,
-  find: 'verifyCommitAdaptor(tx.commit, role, commit);',
+  find: 'if (commit) verifyCommitAdaptor(tx.commit, role, commit);',
   replace: '',
 };
 const REFUND_SIG: GuardPatch = {
@@ -680,13 +707,11 @@ export const rows: Row[] = [
           rewrite: (m) => (m.type === 'signatures' ? swapFirstCetSignatures(m) : m),
         }),
       );
-      // Not rollAbortedBeforeRevealing: the rogue keeps a C1 we cannot answer (see the known
-      // holes below); this row holds the taker to revealing nothing.
-      assert.equal(r.honest.type, 'failed');
-      assert.ok(!typesOf(r.honestSent).includes('revocation'), 'no revocation secret left');
-      assert.equal(answerable(taker.record, c0), 'live');
-      stoppedBy(r.honest, /CET adaptor signature \d+ does not verify/);
+      // The rogue's C1 is only counterpartyOnly: our commit signature never left (the hole
+      // this row found, closed by the signing order: see the tests at the end).
       assert.equal(taker.record.commit.txid, c0, 'nothing pending: the old commit is current');
+      assert.ok(!typesOf(r.honestSent).includes('commitSignature'), 'no commit signature left');
+      rollAbortedBeforeRevealing(r, [c0], /CET adaptor signature \d+ does not verify/);
     },
     guard: CET_SIGS,
   },
@@ -1068,6 +1093,7 @@ export const rows: Row[] = [
       const pair = new SettlementPair();
       // Earlier: at another quote, the taker's signature never arrived; the maker timed out.
       const earlier: CollabMessage[] = [];
+      const takerBefore = pair.cfd.taker;
       const first = settleWith(
         pair,
         settlement({
@@ -1082,6 +1108,9 @@ export const rows: Row[] = [
       );
       assert.equal(first.honest?.status, 'failed');
       assert.equal(pair.state('maker'), 'open');
+      // The rogue ignores its own outstanding signed close (model/cfd.ts
+      // `outstandingSignedClose` stops an honest taker, not a rogue): its log from before.
+      pair.cfd.taker = takerBefore;
       const r = settleWith(
         pair,
         settlement({ side: 'taker', step: 'signature', rewrite: () => earlier[0]! }),
@@ -1168,7 +1197,7 @@ export const rows: Row[] = [
 ];
 
 /** The last event's first CET signed with the second's signature: valid, over another CET. */
-function swapFirstCetSignatures(m: Sigs): Sigs {
+function swapFirstCetSignatures<S extends Pick<Sigs, 'events'>>(m: S): S {
   const last = m.events.length - 1;
   return {
     ...m,
@@ -1214,7 +1243,8 @@ async function secondOrderSameId(): Promise<void> {
     onHonestSend: (m) => {
       if (m.type === 'decision') {
         second ??= runSetupWith(undefined, {
-          nodes: { ...nodes, taker: new FakeNode(nodes.oracle) },
+          // Same fake chain: the maker's check finds the copy's coins.
+          nodes: { ...nodes, taker: new FakeNode(nodes.oracle, nodes.maker.fakeChain) },
           orderId,
           rogueSide: 'taker',
         });
@@ -1349,21 +1379,22 @@ function takerDecisionRows(): Row[] {
         });
         return { ...d, fundingRate, feeBalance };
       },
-      /beyond ±100 %/,
+      /funding rate 1\.5 per settlement interval is beyond the taker's limit of ±0\.003/,
+      // The taker's limits (model/limits.ts), checked by the machine before it accepts.
       {
-        file: TAKER,
-        find: 'if (fundingRate > RATE_SCALE || fundingRate < -RATE_SCALE) {',
-        replace: 'if (false) {',
+        file: LIMITS,
+        find: 'if (abs(rate) <= max) return undefined;',
+        replace: 'return undefined;',
       },
     ),
     row(
       'sets a commit fee rate above the taker’s limit',
       (d) => ({ ...d, feeRate: 501n }),
-      /fee rate 501 sat\/vB is outside/,
+      /fee rate 501 sat\/vB is above the taker's limit of 100 sat\/vB/,
       {
-        file: TAKER,
-        find: 'if (d.feeRate < 1n || d.feeRate > c.maxFeeRate) {',
-        replace: 'if (false) {',
+        file: LIMITS,
+        find: 'if (rate <= max) return undefined;',
+        replace: 'return undefined;',
       },
     ),
     row(
@@ -1403,6 +1434,7 @@ export const knownHoles: readonly { readonly title: string; readonly run: () => 
           }),
         );
         assert.equal(r.honest.type, 'failed');
+        rogueHoldsOnlyCounterpartyCommit(r);
         rogueCommitsAnswerable(r);
       },
     },
@@ -1417,6 +1449,7 @@ export const knownHoles: readonly { readonly title: string; readonly run: () => 
           rollover({ side: 'maker', step: 'signatures', rewrite: () => 'silence' }),
         );
         assert.equal(r.honest.type, 'failed');
+        rogueHoldsOnlyCounterpartyCommit(r);
         rogueCommitsAnswerable(r);
       },
     },

@@ -50,7 +50,7 @@ import {
   newContract,
   openCommands,
 } from '../protocols/collab-settlement/fixtures.ts';
-import { FakeNode, NOW, TIMELOCKS, testOffer } from '../protocols/order/harness.ts';
+import { type FakeChain, FakeNode, NOW, TIMELOCKS, testOffer } from '../protocols/order/harness.ts';
 import { Pipe, PipeTransport } from '../protocols/pipe.ts';
 import { CONFIG, openContract, type Party } from '../protocols/rollover/harness.ts';
 
@@ -108,9 +108,14 @@ export interface SetupNodes {
   readonly taker: FakeNode;
 }
 
+/**
+ * Fresh nodes on one fake chain: each side's lock-input check (protocols/order/setup.ts
+ * `checkInputs`) reads the other's fake coins there.
+ */
 export function setupNodes(): SetupNodes {
   const oracle = newOracle();
-  return { oracle, maker: new FakeNode(oracle), taker: new FakeNode(oracle) };
+  const chain: FakeChain = new Map();
+  return { oracle, maker: new FakeNode(oracle, chain), taker: new FakeNode(oracle, chain) };
 }
 
 /**
