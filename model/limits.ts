@@ -23,6 +23,7 @@ import {
   formatFundingRate,
   type Leverage,
   parseFundingRate,
+  RATE_SCALE,
   type Sats,
 } from './units.ts';
 
@@ -73,8 +74,10 @@ const abs = (r: bigint): bigint => (r < 0n ? -r : r);
 
 /** Why `rate` (per settlement interval) is beyond `max`, or undefined when it is not. */
 export function fundingRateOutsideLimit(rate: FundingRate, max: FundingRate): string | undefined {
-  if (abs(rate) <= max) return undefined;
-  return `the funding rate ${formatFundingRate(rate)} per settlement interval is beyond the taker's limit of ±${formatFundingRate(max)}`;
+  // Whatever limit a caller built, never beyond ±100 % per interval.
+  const bound = max < RATE_SCALE ? max : (RATE_SCALE as FundingRate);
+  if (abs(rate) <= bound) return undefined;
+  return `the funding rate ${formatFundingRate(rate)} per settlement interval is beyond the taker's limit of ±${formatFundingRate(bound)}`;
 }
 
 /** Why `rate` (sat/vB) is above `max`, or undefined when it is not. */

@@ -1,6 +1,7 @@
 // The taker's limits: what of a maker's terms it refuses, with which named error and reason.
 import assert from 'node:assert/strict';
 import {
+  fundingRateOutsideLimit,
   checkOrderLimits,
   DEFAULT_TAKER_LIMITS,
   FundingRateAboveLimitError,
@@ -67,6 +68,14 @@ describe('model/limits', () => {
     const o = offer({ openingFee: 401n });
     checkOrderLimits(o, { quantity: 200n, leverage: 5 }, DEFAULT_TAKER_LIMITS);
     checkOrderLimits(o, { quantity: 100n, leverage: 2 }, DEFAULT_TAKER_LIMITS);
+  });
+
+  it('never accepts a funding rate beyond ±100 % per interval, whatever limit it is given', () => {
+    const one = parseFundingRate('1');
+    const huge = (one * 5n) as typeof one; // a limit built in code, past the parser's bound
+    assert.equal(fundingRateOutsideLimit(one, huge), undefined);
+    assert.match(fundingRateOutsideLimit(((one * 3n) / 2n) as typeof one, huge)!, /limit of ±1/);
+    assert.match(fundingRateOutsideLimit((-(one * 3n) / 2n) as typeof one, huge)!, /limit of ±1/);
   });
 
   it('judges rollover terms on funding, then fee rate', () => {
