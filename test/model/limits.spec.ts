@@ -1,10 +1,10 @@
 // The taker's limits: what of a maker's terms it refuses, with which named error and reason.
 import assert from 'node:assert/strict';
 import {
-  fundingRateOutsideLimit,
   checkOrderLimits,
   DEFAULT_TAKER_LIMITS,
   FundingRateAboveLimitError,
+  fundingRateOutsideLimit,
   OpeningFeeAboveLimitError,
   OutsideTakerLimitsError,
   rolloverTermsOutsideLimits,
