@@ -11,11 +11,12 @@
  * Everything that uses the policy reads {@link MakerPolicyStore.current} when it needs it (the
  * offer supervisor, the order, rollover and settlement decisions), so a change applies at once.
  */
-import { open, readFile, rename, rm } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { formatFundingRate, parseFundingRate, RATE_SCALE } from '../../model/units.ts';
+import { writeFileAtomic } from '../runtime/atomic-file.ts';
 import type { DaemonConfig } from './config.ts';
 
 /** The policy file in the node's data dir. */
@@ -269,21 +270,8 @@ export class MakerPolicyStore {
     return () => this.#listeners.delete(listener);
   }
 
-  /** Temp file, fsync, rename: after a crash the file is the old policy or the new, never half. */
-  async #write(policy: MakerPolicy): Promise<void> {
-    const tmp = `${this.#path}.tmp`;
-    const file = await open(tmp, 'w', 0o600);
-    try {
-      await file.writeFile(`${JSON.stringify({ version: 1, policy }, null, 2)}\n`);
-      await file.sync();
-    } finally {
-      await file.close();
-    }
-    try {
-      await rename(tmp, this.#path);
-    } catch (err) {
-      await rm(tmp, { force: true });
-      throw err;
-    }
+  /** Durably (node/runtime/atomic-file.ts): the old policy or the new after a crash, never half. */
+  #write(policy: MakerPolicy): Promise<void> {
+    return writeFileAtomic(this.#path, `${JSON.stringify({ version: 1, policy }, null, 2)}\n`);
   }
 }

@@ -6,12 +6,13 @@
  * {@link TakerLimitsStore.limits} when it needs them, so a change applies at once: the offer list,
  * the next order, the next rollover, and a paused auto-rollover (it resumes on a new version).
  */
-import { open, readFile, rename, rm } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { TakerLimits } from '../../model/limits.ts';
 import { formatFundingRate, parseFundingRate } from '../../model/units.ts';
+import { writeFileAtomic } from '../runtime/atomic-file.ts';
 import type { DaemonConfig } from './config.ts';
 import { MAX_TX_FEE_RATE } from './maker-policy.ts';
 
@@ -189,21 +190,8 @@ export class TakerLimitsStore {
     return () => this.#listeners.delete(listener);
   }
 
-  /** Temp file, fsync, rename: after a crash the file is the old limits or the new, never half. */
-  async #write(limits: TakerLimitsView): Promise<void> {
-    const tmp = `${this.#path}.tmp`;
-    const file = await open(tmp, 'w', 0o600);
-    try {
-      await file.writeFile(`${JSON.stringify({ version: 1, limits }, null, 2)}\n`);
-      await file.sync();
-    } finally {
-      await file.close();
-    }
-    try {
-      await rename(tmp, this.#path);
-    } catch (err) {
-      await rm(tmp, { force: true });
-      throw err;
-    }
+  /** Durably (node/runtime/atomic-file.ts): the old limits or the new after a crash, never half. */
+  #write(limits: TakerLimitsView): Promise<void> {
+    return writeFileAtomic(this.#path, `${JSON.stringify({ version: 1, limits }, null, 2)}\n`);
   }
 }
