@@ -1383,7 +1383,7 @@ function takerDecisionRows(): Row[] {
       // The taker's limits (model/limits.ts), checked by the machine before it accepts.
       {
         file: LIMITS,
-        find: 'if (abs(rate) <= max) return undefined;',
+        find: 'if (abs(rate) <= bound) return undefined;',
         replace: 'return undefined;',
       },
     ),
