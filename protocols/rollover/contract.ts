@@ -65,11 +65,13 @@ export interface RolloverContractRecord extends ContractRecord {
    */
   readonly unfinished?: readonly UnfinishedCommit[];
   /**
-   * Maker: the new commit of a rollover under way whose CET and refund signatures from the taker
-   * are stored, but not yet its commit signature. The taker may hold ours and publish it; we
-   * cannot. It is live (followed, closed through its own CETs and refund), never published by us.
+   * Maker: the new commits of rollovers that broke off after the taker's CET and refund signatures
+   * were stored but before its commit signature came. The taker may hold ours and publish any of
+   * them; we cannot. Each is live (followed, closed through its own CETs and refund), never
+   * published by us, until a completed rollover revokes it. A list: a second broken run must not
+   * make us forget the first.
    */
-  readonly counterpartyOnly?: RolloverContractRecord;
+  readonly counterpartyOnly?: readonly RolloverContractRecord[];
 }
 
 /** A commit of ours that never became current, and our revocation secret of it. */
@@ -162,7 +164,7 @@ export function liveCommits(record: RolloverContractRecord): LiveCommit[] {
   };
   for (let r: RolloverContractRecord | undefined = record; r; r = r.previous) {
     add(r, r === record);
-    if (r.counterpartyOnly) add(r.counterpartyOnly, false);
+    for (const c of r.counterpartyOnly ?? []) add(c, false);
   }
   return out;
 }
@@ -209,6 +211,14 @@ export function commitsFrom(
 }
 
 /**
+ * How many commits may stay unresolved (live but not current, or unfinished) before a CFD signs no
+ * new one. Honest breaks leave one or two; a peer that breaks every run on purpose would
+ * otherwise grow the chain (and every record write) without bound and keep old commits live as
+ * options on past prices. Far below the 64 secrets a revocation message carries.
+ */
+export const MAX_UNRESOLVED_COMMITS = 8;
+
+/**
  * The rules of a rollover's base, as one side's record sees the proposal `proposedTxid`:
  * - `reveal`: our commits from the proposed one on — every one the proposer may still consider
  *   live. Revealing them is safe once the new commit's signatures are stored: we only ever publish
@@ -233,6 +243,12 @@ export function rolloverRules(
   const base = reveal.find((l) => live.has(l.txid));
   if (!base) return { reason: `no live commit of CFD ${record.cfdId} from ${proposedTxid} on` };
   const required = commitChain(record).filter((l) => live.has(l.txid));
+  const unresolved = required.length + (record.unfinished?.length ?? 0);
+  if (unresolved > MAX_UNRESOLVED_COMMITS) {
+    return {
+      reason: `CFD ${record.cfdId} has ${unresolved} commits from broken-off rollovers still unrevoked (at most ${MAX_UNRESOLVED_COMMITS}): no new commit is signed; close the position`,
+    };
+  }
   return { rules: { reveal, base, required } };
 }
 
@@ -243,17 +259,31 @@ export interface RolloverRules {
   readonly required: readonly CommitLink[];
 }
 
-/** The fee balance the curve of `commitTxid` includes. */
+/** Every record of the chain: `record`, its `previous` ones, and each one's counterpartyOnly. */
+function recordsOf(record: RolloverContractRecord): RolloverContractRecord[] {
+  const out: RolloverContractRecord[] = [];
+  for (let r: RolloverContractRecord | undefined = record; r; r = r.previous) {
+    out.push(r, ...(r.counterpartyOnly ?? []));
+  }
+  return out;
+}
+
+/**
+ * The fee balance the curve of `commitTxid` includes, or undefined when this chain does not know
+ * it. Only the contract-setup commit has no entry (its curve carries the initial balance): any
+ * other commit without one is not a base to charge funding from, or rolling from it would erase
+ * what accrued since setup.
+ */
 export function feeBalanceAt(
   record: RolloverContractRecord,
   terms: CfdTerms,
   commitTxid: string,
-): FeeBalance {
-  for (let r: RolloverContractRecord | undefined = record; r; r = r.previous) {
+): FeeBalance | undefined {
+  for (const r of recordsOf(record)) {
     const b = r.feeBalances?.[commitTxid];
     if (b !== undefined) return b;
   }
-  // Only the contract-setup commit has no entry: its curve carries the initial balance.
+  if (commitChain(record)[0]?.txid !== commitTxid) return undefined;
   return initialFeeBalance({
     makerPosition: makerPositionOf(terms),
     price: terms.initialPrice,
@@ -439,7 +469,7 @@ export function assembleRolledRecord(p: {
 
 function collectFeeBalances(r: RolloverContractRecord): Record<string, FeeBalance> {
   const out: Record<string, FeeBalance> = {};
-  for (let x: RolloverContractRecord | undefined = r; x; x = x.previous) {
+  for (const x of recordsOf(r)) {
     for (const [k, v] of Object.entries(x.feeBalances ?? {})) out[k] ??= v;
   }
   return out;
@@ -491,7 +521,8 @@ export function withCounterpartyOnly(
   half: RolloverContractRecord,
 ): RolloverContractRecord {
   const { previous: _previous, counterpartyOnly: _only, ...rest } = half;
-  return { ...record, counterpartyOnly: rest };
+  const kept = (record.counterpartyOnly ?? []).filter((c) => c.commit.txid !== rest.commit.txid);
+  return { ...record, counterpartyOnly: [...kept, rest] };
 }
 
 /** `record` with `commit` added to its unfinished commits (see {@link RolloverContractRecord}). */

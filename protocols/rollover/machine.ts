@@ -699,6 +699,7 @@ export class TakerRollover extends Rollover {
     const outside = rolloverTermsOutsideLimits({ fundingRate, feeRate: d.feeRate }, c);
     if (outside) throw new Abort(outside);
     const baseFeeBalance = feeBalanceAt(this.old!, t, base.txid);
+    if (baseFeeBalance === undefined) throw new Abort(`no fee balance of the base ${base.txid}`);
     const { feeBalance, chargedSecs } = rolledFeeBalance({
       terms: t,
       base: baseFeeBalance,
@@ -900,6 +901,7 @@ export class MakerRollover extends Rollover {
       c.eventSpacingSecs,
     );
     const baseFeeBalance = feeBalanceAt(d.record, t, base.txid);
+    if (baseFeeBalance === undefined) return this.#reject(`no fee balance of the base ${base.txid}`);
     const { feeBalance, chargedSecs } = rolledFeeBalance({
       terms: t,
       base: baseFeeBalance,

@@ -426,7 +426,7 @@ function persistKind(effect: RolloverEffect): string | undefined {
   const r = effect.record as RolloverContractRecord;
   if (r.previous) return 'pending';
   if (r.unfinished?.length) return 'unfinished';
-  if (r.counterpartyOnly) return 'counterpartyOnly';
+  if (r.counterpartyOnly?.length) return 'counterpartyOnly';
   return 'final';
 }
 

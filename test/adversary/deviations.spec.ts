@@ -172,7 +172,7 @@ function rollAbortedBeforeSigning(r: RolloverRun, current: string, reason: RegEx
 function publishableCommits(record: RolloverContractRecord): string[] {
   const theirsOnly = new Set<string>();
   for (let x: RolloverContractRecord | undefined = record; x; x = x.previous) {
-    if (x.counterpartyOnly) theirsOnly.add(x.counterpartyOnly.commit.txid);
+    for (const c of x.counterpartyOnly ?? []) theirsOnly.add(c.commit.txid);
   }
   return liveCommits(record)
     .map((l) => l.txid)
@@ -872,7 +872,7 @@ export const rows: Row[] = [
             const t = ctx.rogue.cfd.terms!;
             const { feeBalance } = rolledFeeBalance({
               terms: t,
-              base: feeBalanceAt(ctx.rogue.record, t, c1),
+              base: feeBalanceAt(ctx.rogue.record, t, c1)!,
               fromEventId: ctx.rogue.record.settlementEventId,
               toEventId: m.settlementEventId,
               rate: m.fundingRate as FundingRate,
@@ -1302,7 +1302,7 @@ function takerDecisionRows(): Row[] {
   const movedTo = (d: Decision, rogue: Party, settlementTime: number): Decision => {
     const settlementEventId = oracleEventId(settlementTime);
     const t = rogue.cfd.terms!;
-    const base = feeBalanceAt(rogue.record, t, d.baseCommitTxid);
+    const base = feeBalanceAt(rogue.record, t, d.baseCommitTxid)!;
     const { feeBalance } = rolledFeeBalance({
       terms: t,
       base,
@@ -1371,7 +1371,7 @@ function takerDecisionRows(): Row[] {
         const t = rogue.cfd.terms!;
         const { feeBalance } = rolledFeeBalance({
           terms: t,
-          base: feeBalanceAt(rogue.record, t, d.baseCommitTxid),
+          base: feeBalanceAt(rogue.record, t, d.baseCommitTxid)!,
           fromEventId: rogue.record.settlementEventId,
           toEventId: d.settlementEventId,
           rate: fundingRate,

@@ -8,9 +8,13 @@ import { signedFunding } from '../../model/fees.ts';
 import { oracleEventTime } from '../../model/oracle-event.ts';
 import {
   liveCommits,
+  MAX_UNRESOLVED_COMMITS,
   makerPositionOf,
   type RolloverContractRecord,
   revokedCommits,
+  rolledFeeBalance,
+  rolloverRules,
+  withUnfinished,
 } from '../../protocols/rollover/contract.ts';
 import { openContract, Party, RATE, roll } from '../protocols/rollover/harness.ts';
 
@@ -123,7 +127,7 @@ describe('adversary: rollover base, revocation and funding', function () {
     assert.equal(r1.taker.type, 'failed');
     // The maker stored the taker's CET and refund signatures of C1 (a commit only the taker could
     // publish); the taker only C0 and its C1 secret, kept as unfinished before its signatures left.
-    const c1 = maker.record.counterpartyOnly?.commit.txid;
+    const c1 = maker.record.counterpartyOnly?.at(-1)?.commit.txid;
     assert.ok(c1);
     assert.equal(taker.record.previous, undefined);
     assert.equal(taker.record.unfinished?.[0]?.txid, c1);
@@ -143,7 +147,7 @@ describe('adversary: rollover base, revocation and funding', function () {
     });
     assert.equal(r.taker.type, 'failed');
     assert.ok(!taker.journal.includes('send:commitSignature'));
-    const held = maker.record.counterpartyOnly!;
+    const held = maker.record.counterpartyOnly!.at(-1)!;
     assert.equal(held.commit.counterpartyAdaptorSignature, '', 'no commit signature of the taker');
     assert.throws(() => signedCommit(held));
     // What the maker can publish is still C0, whose CETs and refund the taker holds.
@@ -159,12 +163,89 @@ describe('adversary: rollover base, revocation and funding', function () {
     assert.equal(r.maker.type, 'failed');
     assert.ok(!maker.journal.includes('send:revocation'), 'the maker revealed nothing');
     const c1 = signedCommit(taker.record); // the taker holds the maker's C1 signature
-    const held = maker.record.counterpartyOnly!;
+    const held = maker.record.counterpartyOnly!.at(-1)!;
     assert.equal(held.commit.txid, c1.getId());
     assert.equal(answerable(maker.record, c1.getId()), 'live');
     // The maker holds the taker's refund and CET signatures of C1: it can get out alone.
     const refund = signedRefund(held);
     assert.equal(Buffer.from(refund.ins[0]!.hash).reverse().toString('hex'), c1.getId());
+  });
+
+  it('a taker breaking two runs before its commit signature: the maker keeps following both new commits and revokes both later', async () => {
+    const { taker, maker } = await openContract();
+    const breakBeforeCommitSignature = {
+      takerTamper: (m: { type: string }) =>
+        m.type === 'commitSignature' ? ('silence' as const) : undefined,
+    };
+    await roll(taker, maker, breakBeforeCommitSignature);
+    const c1 = maker.record.counterpartyOnly?.at(-1)?.commit.txid;
+    assert.ok(c1);
+    later([taker, maker], 3_600);
+    await roll(taker, maker, breakBeforeCommitSignature);
+    const c2 = maker.record.counterpartyOnly?.at(-1)?.commit.txid;
+    assert.ok(c2 && c2 !== c1);
+    // The taker holds the maker's signatures of both: the maker must still answer both.
+    assert.equal(answerable(maker.record, c1), 'live', 'the first broken run is not forgotten');
+    assert.equal(answerable(maker.record, c2), 'live');
+    later([taker, maker], 3_600);
+    const r = await roll(taker, maker);
+    assert.equal(r.maker.type, 'completed', (r.maker as { reason?: string }).reason);
+    assert.equal(answerable(maker.record, c1), 'punishable');
+    assert.equal(answerable(maker.record, c2), 'punishable');
+  });
+
+  it('a taker proposing the maker’s counterpartyOnly commit as base: funding is charged from that commit’s own balance, not the setup’s', async () => {
+    const { taker, maker } = await openContract();
+    await roll(taker, maker, {
+      takerTamper: (m) => (m.type === 'commitSignature' ? 'silence' : undefined),
+    });
+    const c1 = maker.record.counterpartyOnly!.at(-1)!;
+    const c1Balance = c1.feeBalances![c1.commit.txid]!;
+    assert.notEqual(c1Balance, taker.cfd.feeBalance, 'C1 carries an hour more funding than C0');
+    later([taker, maker], 3_600);
+    let decided:
+      | { feeBalance: bigint; baseCommitTxid: string; settlementEventId: string }
+      | undefined;
+    await roll(taker, maker, {
+      takerTamper: (m) =>
+        m.type === 'propose' ? { ...m, fromCommitTxid: c1.commit.txid } : undefined,
+      makerTamper: (m) => {
+        if (m.type === 'decision' && m.accept) decided = m;
+        return undefined;
+      },
+    });
+    assert.ok(decided, 'the maker decided');
+    assert.equal(decided.baseCommitTxid, c1.commit.txid);
+    const t = maker.cfd.terms!;
+    const { feeBalance } = rolledFeeBalance({
+      terms: t,
+      base: c1Balance,
+      fromEventId: c1.settlementEventId,
+      toEventId: decided.settlementEventId,
+      rate: RATE,
+      now: maker.now,
+    });
+    assert.equal(decided.feeBalance, feeBalance, 'funding accrued up to C1 is not erased');
+  });
+
+  it('a peer breaking run after run cannot grow the chain without bound: past the limit no new commit is signed', async () => {
+    const { taker, maker } = await openContract();
+    let record = taker.record;
+    assert.ok(rolloverRules(record, record.commit.txid).rules);
+    for (let n = 0; n < MAX_UNRESOLVED_COMMITS; n++) {
+      record = withUnfinished(record, {
+        txid: `${n}`.padStart(64, '0'),
+        ownRevocationSk: '11'.repeat(32),
+      });
+    }
+    const { rules, reason } = rolloverRules(record, record.commit.txid);
+    assert.equal(rules, undefined);
+    assert.match(reason!, /still unrevoked .* no new commit is signed/);
+    // Such a CFD does not even start a run (the maker, seeing it, rejects with the reason).
+    taker.record = record;
+    maker.record = { ...maker.record, unfinished: record.unfinished };
+    later([taker, maker], 3_600);
+    await assert.rejects(roll(taker, maker), /still unrevoked/);
   });
 
   it('a taker back after two intervals offline pays funding for every second since its base', async () => {
