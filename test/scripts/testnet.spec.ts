@@ -162,8 +162,11 @@ describe('npm run testnet (smoke)', function () {
       assert.equal(opened.quantity, offer.minQuantity);
       assert.equal(opened.leverage, 2);
       assert.equal(opened.profit?.basis, 'quote', 'an open CFD shows its P/L at the quote');
-      const makerSide = (await maker('GET', `/api/cfds/${id}`)).body;
-      assert.equal(makerSide.state, 'open', 'the maker sees the same CFD open');
+      // The maker's node follows the same block on its own poll: it sees the CFD open soon after.
+      await waitFor('the maker to see the same CFD open', 30_000, async () => {
+        const makerSide = (await maker('GET', `/api/cfds/${id}`)).body;
+        return makerSide.state === 'open' ? makerSide : undefined;
+      });
 
       // Close collaboratively at the quote; the close transaction confirms in a block.
       let closeAt = 0;
