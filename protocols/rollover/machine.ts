@@ -901,7 +901,8 @@ export class MakerRollover extends Rollover {
       c.eventSpacingSecs,
     );
     const baseFeeBalance = feeBalanceAt(d.record, t, base.txid);
-    if (baseFeeBalance === undefined) return this.#reject(`no fee balance of the base ${base.txid}`);
+    if (baseFeeBalance === undefined)
+      return this.#reject(`no fee balance of the base ${base.txid}`);
     const { feeBalance, chargedSecs } = rolledFeeBalance({
       terms: t,
       base: baseFeeBalance,

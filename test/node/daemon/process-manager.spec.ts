@@ -487,7 +487,10 @@ describe('node/daemon/process-manager', function () {
       const stored = withCounterpartyOnly(old, half);
       assert.equal(stored.commit.txid, old.commit.txid, 'C_old stays current');
       assert.equal(stored.counterpartyOnly?.[0]?.commit.txid, full.commit.txid);
-      assert.throws(() => signedCommit(stored.counterpartyOnly![0]!), 'the maker cannot sign C_new');
+      assert.throws(
+        () => signedCommit(stored.counterpartyOnly![0]!),
+        'the maker cannot sign C_new',
+      );
       const node = await startNode(old, true, stored);
       await waitInMempool(old.lock.txid);
       await chain.mine(1);
