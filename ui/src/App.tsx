@@ -131,7 +131,7 @@ function Dashboard({ node, onLoggedOut }: { node: NodeInfo; onLoggedOut: () => v
           <div className="col-side">
             {node.role === 'taker' ? (
               <>
-                <TradePanel offers={live.offers} />
+                <TradePanel offers={live.offers} limits={live.limits} />
                 <TakerLimits live={live.limits} />
               </>
             ) : (

@@ -3,10 +3,17 @@
 import { useEffect, useState } from 'react';
 import { post } from '../api';
 import { btc, group, sats, signed, usd } from '../format';
-import type { OffersView, OfferView, OrderPreview, Position } from '../types';
+import type { OffersView, OfferView, OrderPreview, Position, TakerLimits } from '../types';
 import { ConfirmDialog, ErrorLine, Loading, Panel, Row } from './common';
 
-export function TradePanel({ offers }: { offers: OffersView | null }) {
+export function TradePanel({
+  offers,
+  limits,
+}: {
+  offers: OffersView | null;
+  /** The taker's limits: a change previews again (the preview says whether they allow the order). */
+  limits: TakerLimits | null;
+}) {
   const [side, setSide] = useState<Position>('long');
   const [lots, setLots] = useState('1');
   const [leverage, setLeverage] = useState(2);
@@ -20,7 +27,9 @@ export function TradePanel({ offers }: { offers: OffersView | null }) {
   const lev = choices.includes(leverage) ? leverage : (choices[0] ?? leverage);
   const lotCount = /^\d+$/.test(lots) ? Number.parseInt(lots, 10) : 0;
   const offerId = offer?.id;
+  const limitsKey = limits ? JSON.stringify(limits) : '';
 
+  // biome-ignore lint/correctness/useExhaustiveDependencies: a limits change (limitsKey) previews again
   useEffect(() => {
     if (!offerId || lotCount < 1) {
       setPreview(null);
@@ -44,7 +53,7 @@ export function TradePanel({ offers }: { offers: OffersView | null }) {
       current = false;
       clearTimeout(t);
     };
-  }, [offerId, lotCount, lev]);
+  }, [offerId, lotCount, lev, limitsKey]);
 
   const ready = preview && preview.offerId === offerId && !preview.problem && lotCount >= 1;
   return (
