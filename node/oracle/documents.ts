@@ -1,7 +1,7 @@
 /**
  * The JSON documents dlcfd's oracle serves, in olivia's exact shape (olivia_core `http.rs`,
- * `announcement.rs`, `attestation.rs`; the real response in
- * shared/vectors/olivia_attestations.json), built from the oracle's keys:
+ * `announcement.rs`, `attestation.rs`; a real response is in
+ * test/fixtures/olivia_attestations.json), built from the oracle's keys:
  *
  *     GET /                → {"public_keys": {"olivia-v1": <x-only hex>, "announcement": <x-only hex>,
  *                             "group": "secp256k1"}}
