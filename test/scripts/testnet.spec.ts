@@ -111,10 +111,13 @@ describe('npm run testnet (smoke)', function () {
             headers: { authorization: `Bearer ${cookie}` },
           });
           if (!res.ok) return undefined;
-          const c = BigInt(
-            ((await res.json()) as { balance: { confirmed: string } }).balance.confirmed,
-          );
-          return c <= 100_000_000n && c > 99_900_000n ? c : undefined;
+          type Balance = { confirmed: string; unconfirmed: string; spendable: string };
+          const b = ((await res.json()) as { balance: Balance }).balance;
+          const c = BigInt(b.confirmed);
+          // A maker's coin-pool split must have confirmed too: locks spend only confirmed coins.
+          const split = !node.name.startsWith('maker') || c < 100_000_000n;
+          const settled = BigInt(b.unconfirmed) === 0n && BigInt(b.spendable) === c;
+          return c <= 100_000_000n && c > 99_900_000n && split && settled ? c : undefined;
         };
         await waitFor(`${node.name} funded`, 60_000, confirmed, () =>
           rpc.call('generatetoaddress', [1, burn]),
