@@ -34,6 +34,11 @@ export interface TakerLimits {
   readonly maxOpeningFeeBps: number;
   /** Highest fee rate (sat/vB) of the contract's transactions (lock, commit, CETs, refund). */
   readonly maxTxFeeRate: FeeRate;
+  /**
+   * Lowest fee rate (sat/vB): the chain's mempool minimum, read live, not set by the user. A lock
+   * below it cannot enter a mempool, and each later transaction would need a bump from the start.
+   */
+  readonly minTxFeeRate?: FeeRate;
 }
 
 /**
@@ -69,6 +74,8 @@ export class FundingRateAboveLimitError extends OutsideTakerLimitsError {}
 export class OpeningFeeAboveLimitError extends OutsideTakerLimitsError {}
 /** The fee rate of the contract's transactions is above the taker's limit. */
 export class TxFeeRateAboveLimitError extends OutsideTakerLimitsError {}
+/** The fee rate of the contract's transactions is below the mempool minimum: it would not relay. */
+export class TxFeeRateBelowMempoolMinimumError extends OutsideTakerLimitsError {}
 
 const abs = (r: bigint): bigint => (r < 0n ? -r : r);
 
@@ -80,8 +87,15 @@ export function fundingRateOutsideLimit(rate: FundingRate, max: FundingRate): st
   return `the funding rate ${formatFundingRate(rate)} per settlement interval is beyond the taker's limit of ±${formatFundingRate(bound)}`;
 }
 
-/** Why `rate` (sat/vB) is above `max`, or undefined when it is not. */
-export function txFeeRateOutsideLimit(rate: FeeRate, max: FeeRate): string | undefined {
+/** Why `rate` (sat/vB) is above `max` (or below `min`), or undefined when it is not. */
+export function txFeeRateOutsideLimit(
+  rate: FeeRate,
+  max: FeeRate,
+  min?: FeeRate,
+): string | undefined {
+  if (min !== undefined && rate < min) {
+    return `the transaction fee rate ${rate} sat/vB is below the mempool minimum of ${min} sat/vB`;
+  }
   if (rate <= max) return undefined;
   return `the transaction fee rate ${rate} sat/vB is above the taker's limit of ${max} sat/vB`;
 }
@@ -118,11 +132,15 @@ export function takerMargin(offer: Offer, quantity: Contracts, leverage: Leverag
  */
 export function rolloverTermsOutsideLimits(
   terms: { readonly fundingRate: FundingRate; readonly feeRate: FeeRate },
-  limits: { readonly maxFundingRate: FundingRate; readonly maxFeeRate: FeeRate },
+  limits: {
+    readonly maxFundingRate: FundingRate;
+    readonly maxFeeRate: FeeRate;
+    readonly minFeeRate?: FeeRate;
+  },
 ): string | undefined {
   return (
     fundingRateOutsideLimit(terms.fundingRate, limits.maxFundingRate) ??
-    txFeeRateOutsideLimit(terms.feeRate, limits.maxFeeRate)
+    txFeeRateOutsideLimit(terms.feeRate, limits.maxFeeRate, limits.minFeeRate)
   );
 }
 
@@ -135,7 +153,7 @@ export function offerOutsideLimits(offer: Offer, limits: TakerLimits): string[] 
   const lowest = Math.min(...offer.leverageChoices) as Leverage;
   return [
     fundingRateOutsideLimit(offer.fundingRate, limits.maxFundingRate),
-    txFeeRateOutsideLimit(offer.txFeeRate, limits.maxTxFeeRate),
+    txFeeRateOutsideLimit(offer.txFeeRate, limits.maxTxFeeRate, limits.minTxFeeRate),
     openingFeeOutsideLimit(
       offer.openingFee,
       takerMargin(offer, offer.maxQuantity, lowest),
@@ -155,7 +173,10 @@ export function checkOrderLimits(
 ): void {
   const funding = fundingRateOutsideLimit(offer.fundingRate, limits.maxFundingRate);
   if (funding) throw new FundingRateAboveLimitError(`offer ${offer.id}: ${funding}`);
-  const fee = txFeeRateOutsideLimit(offer.txFeeRate, limits.maxTxFeeRate);
+  const fee = txFeeRateOutsideLimit(offer.txFeeRate, limits.maxTxFeeRate, limits.minTxFeeRate);
+  if (fee && limits.minTxFeeRate !== undefined && offer.txFeeRate < limits.minTxFeeRate) {
+    throw new TxFeeRateBelowMempoolMinimumError(`offer ${offer.id}: ${fee}`);
+  }
   if (fee) throw new TxFeeRateAboveLimitError(`offer ${offer.id}: ${fee}`);
   const opening = openingFeeOutsideLimit(
     offer.openingFee,

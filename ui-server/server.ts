@@ -96,6 +96,7 @@ const BAD_REQUEST_NAMES = new Set([
   'FundingRateAboveLimitError',
   'OpeningFeeAboveLimitError',
   'TxFeeRateAboveLimitError',
+  'TxFeeRateBelowMempoolMinimumError',
 ]);
 /** The chain backend is unreachable or refuses our credentials: the action cannot run now. */
 const UNAVAILABLE_NAMES = new Set(['RpcUnreachableError', 'RpcTimeoutError', 'RpcAuthError']);

@@ -64,6 +64,13 @@ const usage = (role: Role): string => `usage: dlcfd ${role} --datadir DIR [optio
   --protocol-timeout-ms MS --chain-poll-ms MS
   --signed-close-window S       taker: a close we signed must be on chain this soon, else we
                                 force-close (default 60)
+  fees (rates from the chain's estimatesmartfee, floored at its mempool minimum):
+  --fee-target BLOCKS           confirmation target of lock, commit and close rates (default 3)
+  --max-fee-rate F              never pay more than F sat/vB, bumps included (default 500)
+  --fallback-fee-rate F         rate while the chain has no estimate (default 1)
+  --bump-budget SATS            most sats spent bumping one CFD's transactions (default 100000)
+  --confirm-within BLOCKS       a commit or close we publish is bumped to confirm this soon
+                                (default 6); a punish and a CET have their own deadlines
 ${role === 'maker' ? MAKER_FLAGS : TAKER_LIMITS_USAGE}  --log-level LEVEL             fatal … trace, silent (default info)
 
 Every flag also reads from DLCFD_<FLAG> (e.g. DLCFD_CHAIN_RPC). A service that is down does not

@@ -132,6 +132,24 @@ const TakerSchema = z.object({
 const count = z.number().int().positive();
 
 /**
+ * Fees: every rate comes from the chain backend's estimate (node/chain/fee-estimator.ts), floored
+ * at its mempool minimum and capped here; bumps (node/daemon/fee-bumper.ts) stay within the
+ * budget. A maker's `txFeeRate` is the lowest rate its offers carry.
+ */
+const FeesSchema = z.object({
+  /** Blocks within which lock, commit and close rates aim to confirm (estimatesmartfee target). */
+  confTarget: z.number().int().min(1).max(1008).default(3),
+  /** Never pay more than this (sat/vB), for any transaction or bump. */
+  maxFeeRate: z.number().int().min(1).max(10_000).default(500),
+  /** Rate when the backend has no estimate yet (sat/vB). */
+  fallbackFeeRate: z.number().int().min(1).max(10_000).default(1),
+  /** Most sats the node spends on bumps (CPFP children, punish replacements) of one CFD. */
+  bumpBudgetSats: z.number().int().min(0).default(100_000),
+  /** Blocks within which a commit or close we publish should confirm (its bump deadline). */
+  confirmWithinBlocks: z.number().int().min(1).max(1008).default(6),
+});
+
+/**
  * Maker: admission control — how much strangers can make it do at once (protocols/order/
  * admission.ts explains each default) — and libp2p's connection limits, which bound how fast new
  * (free) peer ids can arrive.
@@ -229,6 +247,7 @@ export const ConfigSchema = z
     taker: TakerSchema.default(TakerSchema.parse({})),
     admission: AdmissionSchema.default(AdmissionSchema.parse({})),
     coinPool: CoinPoolSchema.default(CoinPoolSchema.parse({})),
+    fees: FeesSchema.default(FeesSchema.parse({})),
   })
   .superRefine((c, ctx) => {
     if (c.role === 'taker' && c.p2p.listen.length > 0) {
@@ -297,6 +316,11 @@ export const FLAGS = {
   'max-connections-per-host-per-second': 'admission.connectionsPerHostPerSecond',
   'coin-pool-count': 'coinPool.count',
   'coin-pool-value': 'coinPool.valueSats',
+  'fee-target': 'fees.confTarget',
+  'max-fee-rate': 'fees.maxFeeRate',
+  'fallback-fee-rate': 'fees.fallbackFeeRate',
+  'bump-budget': 'fees.bumpBudgetSats',
+  'confirm-within': 'fees.confirmWithinBlocks',
 } as const satisfies Record<string, string>;
 
 /** Paths whose values are lists (a flag may repeat, an env var is comma-separated). */
@@ -327,6 +351,11 @@ const NUMBERS = new Set([
   'admission.connectionsPerHostPerSecond',
   'coinPool.count',
   'coinPool.valueSats',
+  'fees.confTarget',
+  'fees.maxFeeRate',
+  'fees.fallbackFeeRate',
+  'fees.bumpBudgetSats',
+  'fees.confirmWithinBlocks',
 ]);
 const BOOLEANS = new Set(['maker.autoAccept']);
 

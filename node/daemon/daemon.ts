@@ -44,6 +44,7 @@ import {
   type RolloverTimeouts,
 } from '../../protocols/rollover/index.ts';
 import { broadcast } from '../chain/broadcast.ts';
+import { FeeEstimator } from '../chain/fee-estimator.ts';
 import { ChainMonitor } from '../chain/monitor.ts';
 import { BitcoinRpc } from '../chain/rpc.ts';
 import { OracleClient } from '../oracle/client.ts';
@@ -72,6 +73,8 @@ export const HEALTH = {
   offers: 'offers',
   /** The process manager's per-CFD handling: degraded while some CFD's handling fails. */
   cfds: 'cfds',
+  /** The fee market as the node reads it: the rate it pays now and where it came from. */
+  fees: 'fees',
 } as const;
 
 /** How often the maker re-publishes its offers even when the price has not moved: well inside
@@ -127,6 +130,8 @@ export class Daemon {
   readonly policy: MakerPolicyStore | undefined;
   /** Taker: its live limits (funding, opening fee, fee rate); undefined on a maker. */
   readonly limits: TakerLimitsStore | undefined;
+  /** Fee rates from the chain backend (refreshed on every block), bounded by `config.fees`. */
+  readonly fees: FeeEstimator;
   #scheduler: RolloverScheduler | undefined;
   readonly #pauseListeners = new Set<(cfdId: string, pause: RolloverPause | undefined) => void>();
   #wallet: Wallet | undefined;
@@ -164,6 +169,14 @@ export class Daemon {
     this.p2p = parts.p2p;
     this.rpc = parts.rpc;
     this.#clock = parts.clock;
+    this.fees = new FeeEstimator({
+      rpc: () => this.rpc,
+      target: config.fees.confTarget,
+      maxRate: BigInt(config.fees.maxFeeRate),
+      fallbackRate: BigInt(config.fees.fallbackFeeRate),
+      clock: parts.clock,
+      logger: parts.log.child({ component: 'fees' }),
+    });
     this.contracts = new DlcStore(parts.store);
     this.offers = new OfferProtocol(parts.p2p, { role: config.role, logger: parts.log });
     this.feed = new PriceFeedClient({
@@ -237,14 +250,18 @@ export class Daemon {
                 accept: true as const,
                 fundingRate: parseFundingRate(p.fundingRate),
                 fundingRateAsOf: Math.floor(parts.clock() / 1000),
-                feeRate: BigInt(p.txFeeRate),
+                feeRate: this.#makerFeeRate(p),
               };
             },
           }
         : {
             limits: () => {
               const l = this.#takerLimits();
-              return { maxFundingRate: l.maxFundingRate, maxFeeRate: l.maxTxFeeRate };
+              return {
+                maxFundingRate: l.maxFundingRate,
+                maxFeeRate: l.maxTxFeeRate,
+                ...(l.minTxFeeRate !== undefined && { minFeeRate: l.minTxFeeRate }),
+              };
             },
           }),
       config: {
@@ -401,9 +418,24 @@ export class Daemon {
     return this.policy?.current ?? policyFromConfig(this.config.maker);
   }
 
-  /** The taker's limits now: the live ones, or (no store) the config's. */
+  /**
+   * The taker's limits now: the live ones, or (no store) the config's; with the chain's mempool
+   * minimum as the lowest fee rate, once the chain answered.
+   */
   #takerLimits(): TakerLimits {
-    return this.limits?.limits ?? toTakerLimits(limitsFromConfig(this.config.taker));
+    const l = this.limits?.limits ?? toTakerLimits(limitsFromConfig(this.config.taker));
+    const reading = this.fees.current();
+    return reading ? { ...l, minTxFeeRate: reading.floor } : l;
+  }
+
+  /**
+   * Maker: the fee rate of its offers and rollovers — the chain's estimate (floored at its
+   * mempool minimum, capped at `fees.maxFeeRate`), never below the policy's `txFeeRate`.
+   */
+  #makerFeeRate(policy: MakerPolicy = this.#makerPolicy()): bigint {
+    const floor = BigInt(policy.txFeeRate);
+    const estimate = this.fees.rate();
+    return estimate > floor ? estimate : floor;
   }
 
   /** Taker: why auto-rollover of `cfdId` is paused (its maker's terms outside the limits). */
@@ -450,6 +482,10 @@ export class Daemon {
       identities: { maker: keys.maker.identity, taker: keys.taker.identity },
       ownIdentitySecret: fromHex(record.identitySk, 'identity secret'),
       payoutScripts: payoutScriptsOf(record),
+      // The taker proposes the estimate's rate; the maker signs anything from its mempool
+      // minimum to its cap (it pays half).
+      closeFeeRate: this.fees.rate(),
+      closeFeeRateBounds: { min: this.fees.floor(), max: this.fees.cap },
     };
   }
 
@@ -704,7 +740,7 @@ export class Daemon {
             await broadcast(rpc, hex, { signal });
           },
           target: () => this.#coinPoolTarget(),
-          feeRate: () => BigInt(config.maker.txFeeRate),
+          feeRate: () => this.#makerFeeRate(),
           logger: this.log.child({ component: 'coin-pool' }),
         });
       }
@@ -723,6 +759,7 @@ export class Daemon {
       await this.processManager.reconcileAll();
     }
     await this.#wallet.sync({ signal });
+    await this.#refreshFees(signal);
     // A confirmed lock's change (or a deposit) may be split now; not awaited: it broadcasts.
     void this.#coinPool?.ensure();
     const b = this.#wallet.balance();
@@ -736,6 +773,30 @@ export class Daemon {
       ...(m.lastError ? { error: new Error(m.lastError.message) } : {}),
       detail: `watching ${m.watching}, tracking ${m.tracking}${m.retrying ? `, ${m.retrying} CFDs' reports held back for retry` : ''}`,
     });
+  }
+
+  /** Reads the fee market (every block) and reports it as health `fees`; never throws. */
+  async #refreshFees(signal: AbortSignal): Promise<void> {
+    try {
+      const r = await this.fees.refresh({ signal });
+      const estimate = r.estimate !== undefined ? `estimate ${r.estimate}` : 'no estimate';
+      this.health.report(HEALTH.fees, {
+        status: r.floorAboveCap ? 'degraded' : 'ok',
+        detail:
+          `${r.rate} sat/vB from ${r.source} (target ${r.target} blocks: ${estimate}; mempool ` +
+          `minimum ${r.floor}, cap ${r.cap})` +
+          (r.floorAboveCap
+            ? ': the mempool minimum is above the cap, transactions may not relay'
+            : ''),
+      });
+    } catch (err) {
+      if (signal.aborted) return;
+      this.health.report(HEALTH.fees, {
+        status: 'degraded',
+        error: err,
+        detail: `cannot read fee rates; using ${this.fees.rate()} sat/vB`,
+      });
+    }
   }
 
   /**
@@ -774,7 +835,7 @@ export class Daemon {
               lastKey = 'none';
             } else {
               const offers = this.makerOffers(quote.bid, quote.ask);
-              const key = `${version}:${offers.map((o) => o.price).join()}`;
+              const key = `${version}:${offers.map((o) => `${o.price}@${o.txFeeRate}`).join()}`;
               const now = this.#clock();
               if (key !== lastKey || now - lastAt >= OFFER_REFRESH_MS) {
                 await this.offers.publish(offers, { signal });
@@ -817,7 +878,7 @@ export class Daemon {
       leverageChoices: m.leverageChoices,
       fundingRate: parseFundingRate(m.fundingRate),
       openingFee: BigInt(m.openingFee),
-      txFeeRate: BigInt(m.txFeeRate),
+      txFeeRate: this.#makerFeeRate(m),
       settlementIntervalSecs: t.settlementIntervalSecs,
       oracleEventId: event,
       createdAt: now,

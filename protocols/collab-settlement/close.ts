@@ -57,9 +57,20 @@ export interface CloseContext {
    * aggregate folds it (`Cfd.feeBalance`). Shifted between the sides like in every CET.
    */
   readonly feeBalance: FeeBalance;
-  /** Close fee rate, sat/vB (fee = 169 × rate, split). @default CLOSE_FEE_RATE (1, as ItchySats) */
+  /**
+   * Close fee rate, sat/vB (fee = 169 × rate, split): the taker proposes its estimate's rate.
+   * @default CLOSE_FEE_RATE (1, as ItchySats)
+   */
   readonly closeFeeRate?: FeeRate;
+  /**
+   * Maker: the close fee rates it signs (its mempool minimum to its cap); a proposal outside is
+   * rejected. @default 1 … DEFAULT_MAX_CLOSE_FEE_RATE
+   */
+  readonly closeFeeRateBounds?: { readonly min: FeeRate; readonly max: FeeRate };
 }
+
+/** Highest close fee rate a maker signs when its node gives no bounds (sat/vB). */
+export const DEFAULT_MAX_CLOSE_FEE_RATE = 1_000n;
 
 /** The parts of a {@link CloseContext} the CFD aggregate knows: terms and fee balance. */
 export type CfdCloseTerms = Pick<
@@ -105,6 +116,8 @@ export interface SettlementTerms {
   /** Payouts before the close fee (the curve row), maker and taker. */
   readonly payout: Payout;
   readonly close: CloseTransaction;
+  /** sat/vB the close pays. */
+  readonly feeRate: FeeRate;
 }
 
 /**
@@ -136,15 +149,10 @@ export function settlementPayout(ctx: CloseContext, price: Price): Payout {
 
 /** The payouts and the unsigned close transaction of a settlement at `price`. */
 export function settlementTerms(ctx: CloseContext, price: Price): SettlementTerms {
+  const feeRate = ctx.closeFeeRate ?? CLOSE_FEE_RATE;
   const payout = settlementPayout(ctx, price);
-  const close = buildClose(
-    ctx.lock,
-    ctx.identities,
-    payout,
-    ctx.payoutScripts,
-    ctx.closeFeeRate ?? CLOSE_FEE_RATE,
-  );
-  return { price, payout, close };
+  const close = buildClose(ctx.lock, ctx.identities, payout, ctx.payoutScripts, feeRate);
+  return { price, payout, close, feeRate };
 }
 
 /**

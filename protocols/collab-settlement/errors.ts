@@ -26,6 +26,8 @@ export class InvalidCloseSignatureError extends ProtocolViolationError {}
 
 /** The proposed price is too far from the maker's own closing price (a reason to reject). */
 export class PriceOutOfToleranceError extends CollabSettlementError {}
+/** The proposed close fee rate is outside what the maker signs (its mempool minimum … its cap). */
+export class CloseFeeRateOutOfBoundsError extends CollabSettlementError {}
 
 /** The maker refused the proposal; `reason` is what it said. */
 export class SettlementRejectedError extends CollabSettlementError {

@@ -1,7 +1,8 @@
 /**
  * Wire schema of `/dlcfd/collab-settlement/1.0.0`, one length-prefixed JSON message per frame:
  *
- * 1. taker → maker `{ type: 'propose', cfdId, price, makerPayout, takerPayout, txid }`
+ * 1. taker → maker `{ type: 'propose', cfdId, price, makerPayout, takerPayout, feeRate, txid }`
+ *    (`feeRate`: sat/vB of the close, from the taker's fee estimate; the maker checks its bounds)
  * 2. maker → taker `{ type: 'accept' }` or `{ type: 'reject', reason }`
  * 3. taker → maker `{ type: 'signature', signature }` (the taker's, over the close transaction)
  * 4. maker → taker `{ type: 'signature', signature }` (the maker's)
@@ -12,7 +13,7 @@
  */
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { z } from 'zod';
-import type { Price, Sats } from '../../model/units.ts';
+import type { FeeRate, Price, Sats } from '../../model/units.ts';
 import { hexSchema, priceSchema, priceToWire, satsSchema } from '../wire.ts';
 
 /** Same alphabet and bound as event-store stream ids, which CFD ids are. */
@@ -27,6 +28,11 @@ const ProposeMessage = z.strictObject({
   price: priceSchema,
   makerPayout: satsSchema,
   takerPayout: satsSchema,
+  /** sat/vB of the close transaction (its fee is 169 × rate, split): decimal string. */
+  feeRate: z
+    .string()
+    .regex(/^[1-9]\d{0,5}$/, 'a fee rate in sat/vB as a decimal string')
+    .transform((s) => BigInt(s)),
   /** The unsigned close transaction's id: both sides must build exactly this transaction. */
   txid: hexSchema(32),
 });
@@ -59,6 +65,7 @@ export type CollabMessage =
       readonly price: Price;
       readonly makerPayout: Sats;
       readonly takerPayout: Sats;
+      readonly feeRate: FeeRate;
       readonly txid: string;
     }
   | { readonly type: 'accept' }
@@ -69,7 +76,7 @@ export type CollabMessage =
 export function messageToWire(m: CollabMessage): Record<string, unknown> {
   switch (m.type) {
     case 'propose':
-      return { ...m, price: priceToWire(m.price) };
+      return { ...m, price: priceToWire(m.price), feeRate: m.feeRate.toString() };
     case 'signature':
       return { type: m.type, signature: bytesToHex(m.signature) };
     case 'reject':

@@ -49,12 +49,14 @@ import {
   type BidAsk,
   type CloseContext,
   closingPrice,
+  DEFAULT_MAX_CLOSE_FEE_RATE,
   type SettlementTerms,
   settlementTerms,
   withinTolerance,
 } from './close.ts';
 import { PRICE_TOLERANCE_BPS } from './constants.ts';
 import {
+  CloseFeeRateOutOfBoundsError,
   InvalidCloseSignatureError,
   PayoutMismatchError,
   PriceOutOfToleranceError,
@@ -243,6 +245,7 @@ export class TakerSettlement extends SettlementMachine {
         price,
         makerPayout: payout.maker,
         takerPayout: payout.taker,
+        feeRate: this.#terms.feeRate,
         txid: close.tx.getId(),
       },
     };
@@ -381,9 +384,16 @@ export class MakerSettlement extends SettlementMachine {
         proposedBy: 'taker',
       },
     };
+    const bounds = this.ctx.closeFeeRateBounds ?? { min: 1n, max: DEFAULT_MAX_CLOSE_FEE_RATE };
+    if (m.feeRate < bounds.min || m.feeRate > bounds.max) {
+      const why = new CloseFeeRateOutOfBoundsError(
+        `close fee rate ${m.feeRate} sat/vB is outside the maker's ${bounds.min} … ${bounds.max} sat/vB`,
+      );
+      return this.#withFirst(propose, this.#rejectWith(why.message));
+    }
     let terms: SettlementTerms;
     try {
-      terms = settlementTerms(this.ctx, m.price);
+      terms = settlementTerms({ ...this.ctx, closeFeeRate: m.feeRate }, m.price);
     } catch (err) {
       return this.#withFirst(propose, this.fail(err as Error));
     }

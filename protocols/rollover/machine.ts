@@ -105,6 +105,8 @@ export interface RolloverConfig extends EventSchedule {
   readonly maxFeeRate: FeeRate;
   /** Taker: largest absolute funding rate per settlement interval it accepts (its limits). */
   readonly maxFundingRate: FundingRate;
+  /** Taker: lowest commit fee rate it signs: the chain's mempool minimum, read live. */
+  readonly minFeeRate?: FeeRate;
 }
 
 export const DEFAULT_ROLLOVER_CONFIG: RolloverConfig = {

@@ -103,7 +103,7 @@ export interface RolloverProtocolInit {
    * Taker: its limits now (funding and fee rate), read at the start of every rollover so a change
    * applies to the next one; they win over `config`'s.
    */
-  readonly limits?: () => Pick<RolloverConfig, 'maxFundingRate' | 'maxFeeRate'>;
+  readonly limits?: () => Pick<RolloverConfig, 'maxFundingRate' | 'maxFeeRate' | 'minFeeRate'>;
   /** Unix seconds. @default the system clock */
   readonly clock?: () => number;
   readonly timeouts?: Partial<RolloverTimeouts>;

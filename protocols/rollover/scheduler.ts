@@ -39,6 +39,8 @@ export interface RolloverLimits {
   readonly version: number;
   readonly maxFundingRate: FundingRate;
   readonly maxFeeRate: FeeRate;
+  /** The chain's mempool minimum (not the user's): terms below it are outside too. */
+  readonly minFeeRate?: FeeRate;
 }
 
 /** What a rollover attempt says, as far as the scheduler cares. */

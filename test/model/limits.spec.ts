@@ -2,13 +2,16 @@
 import assert from 'node:assert/strict';
 import {
   checkOrderLimits,
+  DEFAULT_MAX_FUNDING_RATE,
   DEFAULT_TAKER_LIMITS,
   FundingRateAboveLimitError,
   fundingRateOutsideLimit,
   OpeningFeeAboveLimitError,
   OutsideTakerLimitsError,
+  offerOutsideLimits,
   rolloverTermsOutsideLimits,
   TxFeeRateAboveLimitError,
+  TxFeeRateBelowMempoolMinimumError,
 } from '../../model/limits.ts';
 import type { Offer } from '../../model/offer.ts';
 import { oracleEventId } from '../../model/oracle-event.ts';
@@ -62,6 +65,25 @@ describe('model/limits', () => {
         JSON.stringify(over, (_k, v) => (typeof v === 'bigint' ? String(v) : v)),
       );
     }
+  });
+
+  it('refuses a fee rate below the chain’s mempool minimum (it would not relay) with its own error', () => {
+    const limits = { ...DEFAULT_TAKER_LIMITS, minTxFeeRate: 20n };
+    assert.throws(
+      () => checkOrderLimits(offer({ txFeeRate: 19n }), { quantity: 100n, leverage: 5 }, limits),
+      (err: Error) =>
+        err instanceof TxFeeRateBelowMempoolMinimumError &&
+        /19 sat\/vB is below the mempool minimum of 20 sat\/vB/.test(err.message),
+    );
+    checkOrderLimits(offer({ txFeeRate: 20n }), { quantity: 100n, leverage: 5 }, limits);
+    assert.deepEqual(offerOutsideLimits(offer({ txFeeRate: 19n }), limits).length, 1);
+    assert.match(
+      rolloverTermsOutsideLimits(
+        { fundingRate: offer().fundingRate, feeRate: 5n },
+        { maxFundingRate: DEFAULT_MAX_FUNDING_RATE, maxFeeRate: 100n, minFeeRate: 6n },
+      )!,
+      /below the mempool minimum of 6/,
+    );
   });
 
   it('bounds the opening fee by the order’s margin: larger or less leveraged orders may pay it', () => {

@@ -60,6 +60,9 @@ class Run {
       makerPosition?: 'long' | 'short';
       price?: Price;
       maker?: Partial<MakerSettlementOptions>;
+      /** The taker's close fee rate, and the maker's bounds. */
+      closeFeeRate?: bigint;
+      bounds?: { min: bigint; max: bigint };
     } = {},
   ) {
     this.c = newContract({ makerPosition: over.makerPosition ?? 'short' });
@@ -68,8 +71,14 @@ class Run {
     assert.equal(this.cfd.maker.feeBalance, this.cfd.taker.feeBalance);
     assert.notEqual(this.cfd.maker.feeBalance, 0n);
     this.ctx = {
-      maker: closeContext(this.c, 'maker', this.cfd.maker),
-      taker: closeContext(this.c, 'taker', this.cfd.taker),
+      maker: {
+        ...closeContext(this.c, 'maker', this.cfd.maker),
+        ...(over.bounds && { closeFeeRateBounds: over.bounds }),
+      },
+      taker: {
+        ...closeContext(this.c, 'taker', this.cfd.taker),
+        ...(over.closeFeeRate !== undefined && { closeFeeRate: over.closeFeeRate }),
+      },
     };
     const at = over.price ?? closingPrice(QUOTE, this.c.makerPosition);
     this.taker = new TakerSettlement(this.ctx.taker, at);
@@ -113,6 +122,30 @@ const flipBit = (sig: Uint8Array): Uint8Array => {
 };
 
 describe('protocols/collab-settlement state machines', () => {
+  it('the close pays the fee rate the taker proposes from its estimate, checked against the maker’s bounds', () => {
+    // 40 sat/vB within the maker's 20 … 100: both build the same close paying 169 × 40.
+    const run = new Run({ closeFeeRate: 40n, bounds: { min: 20n, max: 100n } });
+    const { taker } = run.settle();
+    const close = Transaction.fromHex(taker.broadcast!.hex);
+    const paid = run.c.lock.value - close.outs.reduce((a, o) => a + BigInt(o.value), 0n);
+    assert.equal(paid, closeFee(40n));
+    // Below the maker's mempool minimum (would not relay) and above its cap: rejected, saying why.
+    for (const [rate, why] of [
+      [19n, /close fee rate 19 sat\/vB is outside the maker's 20 … 100/],
+      [101n, /close fee rate 101 sat\/vB is outside/],
+    ] as const) {
+      const r = new Run({ closeFeeRate: rate, bounds: { min: 20n, max: 100n } });
+      const step = r.propose();
+      assert.equal(step.send?.type, 'reject');
+      assert.match((step.send as { reason: string }).reason, why);
+      assert.deepEqual(r.events.maker, ['proposeSettlement', 'rejectSettlement']);
+    }
+    // A taker that lies about the rate it built the close with: the txid no longer matches.
+    const liar = new Run({ closeFeeRate: 40n, bounds: { min: 1n, max: 100n } });
+    const lied = liar.propose((m) => (m.type === 'propose' ? { ...m, feeRate: 41n } : m));
+    assert.equal((lied.outcome as { error: Error }).error.name, 'TxidMismatchError');
+  });
+
   it('no free option either way: the taker records the bound on its close before signing; the maker records the whole close before its signature leaves and broadcasts it in the same step', () => {
     const run = new Run();
     const until = 1_700_000_123;
@@ -381,6 +414,7 @@ describe('protocols/collab-settlement state machines', () => {
       price: QUOTE.bid,
       makerPayout: 1n,
       takerPayout: 1n,
+      feeRate: 1n,
       txid: '00'.repeat(32),
     };
     const again = c.apply('maker', c.maker.receive(wire(proposal)));
