@@ -290,6 +290,8 @@ export type CfdCommand =
    */
   | { type: 'seeRevokedCommit'; txid: string; inRecord?: boolean }
   | { type: 'publishPunish'; punishTx: SignedTx }
+  /** The punish published again at a higher fee (BIP125 replacement: the old one can no longer confirm). */
+  | { type: 'replacePunish'; punishTx: SignedTx }
   | { type: 'confirmPunish' };
 
 export type CfdCommandType = CfdCommand['type'];
@@ -684,6 +686,9 @@ function whyNot(cfd: Cfd, command: CfdCommand): string | undefined {
     case 'publishPunish':
       if (!cfd.revokedCommitSeen) return 'no revoked commit transaction was seen';
       return cfd.punishTx ? 'a punish transaction is already published' : undefined;
+    case 'replacePunish':
+      if (!cfd.punishTx) return 'no punish transaction was published';
+      return cfd.settled ? 'the CFD is settled' : undefined;
     case 'confirmPunish':
       return cfd.punishTx ? undefined : 'no punish transaction was published';
   }
@@ -818,6 +823,7 @@ export function decide(cfd: Cfd, command: CfdCommand, now: number): CfdEvent[] {
       }
       return [{ type: 'RevokedCommitSeen', data: { txid: command.txid } }];
     case 'publishPunish':
+    case 'replacePunish':
       return [{ type: 'PunishPublished', data: { punishTx: command.punishTx } }];
     case 'confirmPunish':
       return [{ type: 'PunishConfirmed', data: {} }];

@@ -100,6 +100,7 @@ export function sampleCommands(t: CfdTerms = terms()): Record<CfdCommand['type']
     confirmRefund: { type: 'confirmRefund' },
     seeRevokedCommit: { type: 'seeRevokedCommit', txid: tx('commit-0').txid },
     publishPunish: { type: 'publishPunish', punishTx: tx('punish') },
+    replacePunish: { type: 'replacePunish', punishTx: tx('punish2') },
     confirmPunish: { type: 'confirmPunish' },
   };
 }

@@ -297,7 +297,12 @@ const table: Record<string, Row> = {
   pendingPunish: {
     path: [...rolledOver, 'seeRevokedCommit', 'publishPunish'],
     ui: 'pendingClose',
-    legal: { confirmLock: [], seeRevokedCommit: [], confirmPunish: ['PunishConfirmed'] },
+    legal: {
+      confirmLock: [],
+      seeRevokedCommit: [],
+      replacePunish: ['PunishPublished'],
+      confirmPunish: ['PunishConfirmed'],
+    },
   },
   punished: {
     path: [...rolledOver, 'seeRevokedCommit', 'publishPunish', 'confirmPunish'],

@@ -1,0 +1,343 @@
+/**
+ * Gets every transaction a CFD needs on chain confirmed before its deadline, in whatever fee
+ * market there is, alone — without the counterparty.
+ *
+ * The pre-signed transactions pay the rate agreed when they were signed; a market that moved
+ * since can leave them below what miners take, or below the mempool minimum so they do not even
+ * relay (ItchySats users saw commits sit in mempools for days). Each block, for each transaction
+ * it follows, the bumper asks the bump policy (model/fee-bump.ts) what package rate the deadline
+ * needs now and, if the transaction (with what already pays for it) is below that, raises it:
+ *
+ * - commit: a child spending our own anchor output (CPFP, dlc/transactions.ts anchors);
+ * - CET, refund, collaborative close: a child spending our own payout output (CPFP);
+ * - punish (ours alone to sign): the punish itself again at a higher fee (BIP125 RBF).
+ *
+ * A parent below the mempool minimum goes out with its child as a package (`submitpackage`), as
+ * Bitcoin Core relays it. A later child replaces the earlier one (same wallet coins, more fee).
+ * What one CFD's bumps may cost in all is the user's budget (`--bump-budget`); the rate never
+ * exceeds `--max-fee-rate`. When either bites, the transaction is shown as capped.
+ */
+import { Transaction } from 'bitcoinjs-lib';
+import { type Logger, pino } from 'pino';
+import { type BumpKind, nextBumpRate } from '../../model/fee-bump.ts';
+import type { FeeRate, Sats } from '../../model/units.ts';
+import { locate } from '../chain/broadcast.ts';
+import type { FeeEstimator } from '../chain/fee-estimator.ts';
+import type { BitcoinRpc } from '../chain/rpc.ts';
+import type { ForeignInput, Wallet } from '../wallet/wallet.ts';
+
+export type { BumpKind };
+
+/** A transaction the node needs confirmed, and how it may be bumped. */
+export interface BumpTarget {
+  readonly cfdId: string;
+  readonly kind: BumpKind;
+  /** The transaction as published (signed). */
+  readonly tx: { readonly txid: string; readonly hex: string };
+  /** Its own fee: what it spends minus what it pays. */
+  readonly fee: Sats;
+  /** Height it must confirm by; absent: `confirmWithin` blocks after it is first followed. */
+  readonly deadlineHeight?: number;
+  /** CPFP: our output the child spends (our anchor of a commit, our payout of a CET…). */
+  readonly cpfp?: () => ForeignInput | undefined;
+  /** RBF: the same transaction at another fee (the punish). */
+  readonly rbf?: (fee: Sats) => { readonly txid: string; readonly hex: string };
+}
+
+/** How one followed transaction stands, for the CFD's view and health. */
+export interface BumpStatus {
+  readonly kind: BumpKind;
+  /** The transaction now (a replaced punish: the latest). */
+  readonly txid: string;
+  readonly state: 'waiting' | 'mempool' | 'confirmed';
+  /** The package rate it pays now, sat/vB (with its child, if any). */
+  readonly rate: FeeRate;
+  /** What the policy asked for at the last block. */
+  readonly targetRate: FeeRate | undefined;
+  readonly childTxid: string | undefined;
+  readonly deadlineHeight: number;
+  readonly blocksLeft: number | undefined;
+  /** The budget or the cap kept the rate below what the policy asked for. */
+  readonly capped: boolean;
+  /** Sats this transaction's bumps cost now (child fee, or the punish's whole fee). */
+  readonly spent: Sats;
+  readonly lastError: string | undefined;
+}
+
+export interface FeeBumperDeps {
+  readonly rpc: () => BitcoinRpc | undefined;
+  readonly wallet: () => Pick<Wallet, 'buildChild' | 'release' | 'recordOwnTransaction'> | undefined;
+  readonly fees: Pick<FeeEstimator, 'estimateFor' | 'floor' | 'cap' | 'refresh'>;
+  /** Most sats all bumps of one CFD may cost together. */
+  readonly budgetSats: Sats;
+  /** Blocks a commit or close has to confirm when it has no deadline of its own. */
+  readonly confirmWithin: number;
+  /** A replaced punish (record it so its confirmation is recognised). */
+  readonly onReplaced?: (target: BumpTarget, tx: { txid: string; hex: string }) => Promise<void>;
+  readonly logger?: Logger;
+}
+
+interface Followed {
+  target: BumpTarget;
+  /** The transaction now: the target's, or the latest RBF replacement. */
+  current: { txid: string; hex: string; fee: Sats };
+  readonly vsize: number;
+  firstHeight: number | undefined;
+  child: { txid: string; hex: string; fee: Sats; vsize: number } | undefined;
+  state: BumpStatus['state'];
+  targetRate: FeeRate | undefined;
+  previousRate: FeeRate | undefined;
+  blocksLeft: number | undefined;
+  capped: boolean;
+  lastError: string | undefined;
+}
+
+/** The name of the wallet reservation a child's coins are held under. */
+const reservation = (key: string): string => `bump:${key}`;
+
+const keyOf = (t: Pick<BumpTarget, 'cfdId' | 'kind'>, txid: string): string =>
+  `${t.cfdId}:${t.kind}:${txid}`;
+
+/** ceil(fee / vsize). */
+function rateOf(fee: Sats, vsize: number): FeeRate {
+  return (fee + BigInt(vsize) - 1n) / BigInt(vsize);
+}
+
+export class FeeBumper {
+  readonly #d: FeeBumperDeps;
+  readonly #log: Logger;
+  readonly #followed = new Map<string, Followed>();
+  #pass: Promise<void> | undefined;
+  #height: number | undefined;
+
+  constructor(deps: FeeBumperDeps) {
+    this.#d = deps;
+    this.#log = deps.logger ?? pino({ level: 'silent' });
+  }
+
+  /** Follows `target` until it confirms (idempotent: the same transaction is followed once). */
+  follow(target: BumpTarget): void {
+    const key = keyOf(target, target.tx.txid);
+    if (this.#followed.has(key)) return;
+    for (const f of this.#followed.values()) {
+      // A replaced punish is followed under its first txid.
+      if (f.target.cfdId === target.cfdId && f.current.txid === target.tx.txid) return;
+    }
+    const vsize = Transaction.fromHex(target.tx.hex).virtualSize();
+    this.#followed.set(key, {
+      target,
+      current: { ...target.tx, fee: target.fee },
+      vsize,
+      firstHeight: this.#height,
+      child: undefined,
+      state: 'waiting',
+      targetRate: undefined,
+      previousRate: undefined,
+      blocksLeft: undefined,
+      capped: false,
+      lastError: undefined,
+    });
+  }
+
+  /** Stops following a CFD's transactions (it settled another way) and frees their coins. */
+  forget(cfdId: string): void {
+    for (const [key, f] of this.#followed) {
+      if (f.target.cfdId !== cfdId) continue;
+      this.#followed.delete(key);
+      this.#d.wallet()?.release(reservation(key));
+    }
+  }
+
+  /** How each followed transaction of `cfdId` stands. */
+  status(cfdId: string): BumpStatus[] {
+    const out: BumpStatus[] = [];
+    for (const f of this.#followed.values()) {
+      if (f.target.cfdId !== cfdId) continue;
+      out.push(this.#statusOf(f));
+    }
+    return out;
+  }
+
+  /** Every followed transaction not yet confirmed, for health. */
+  pending(): (BumpStatus & { cfdId: string })[] {
+    return [...this.#followed.values()]
+      .filter((f) => f.state !== 'confirmed')
+      .map((f) => ({ ...this.#statusOf(f), cfdId: f.target.cfdId }));
+  }
+
+  /** Sats the bumps of `cfdId` cost now. */
+  spent(cfdId: string): Sats {
+    let total = 0n;
+    for (const f of this.#followed.values()) if (f.target.cfdId === cfdId) total += spentOn(f);
+    return total;
+  }
+
+  /**
+   * One pass over everything followed, at `height` (every block), or now with `urgent` for one
+   * CFD (the UI's "bump now": aim for the next block). Passes never overlap.
+   */
+  async onBlock(height: number, options: { cfdId?: string; urgent?: boolean } = {}): Promise<void> {
+    while (this.#pass) await this.#pass;
+    this.#height = height;
+    this.#pass = this.#run(height, options).finally(() => {
+      this.#pass = undefined;
+    });
+    await this.#pass;
+  }
+
+  async #run(height: number, options: { cfdId?: string; urgent?: boolean }): Promise<void> {
+    const rpc = this.#d.rpc();
+    if (!rpc) return;
+    for (const [key, f] of this.#followed) {
+      if (options.cfdId !== undefined && f.target.cfdId !== options.cfdId) continue;
+      if (f.state === 'confirmed') continue;
+      f.firstHeight ??= height;
+      try {
+        await this.#step(rpc, key, f, height, options.urgent ?? false);
+        f.lastError = undefined;
+      } catch (err) {
+        f.lastError = (err as Error).message;
+        this.#log.warn({ err, cfdId: f.target.cfdId, kind: f.target.kind }, 'bump failed');
+      }
+    }
+  }
+
+  async #step(
+    rpc: BitcoinRpc,
+    key: string,
+    f: Followed,
+    height: number,
+    urgent: boolean,
+  ): Promise<void> {
+    const where = await locate(rpc, f.current.txid, Transaction.fromHex(f.current.hex).outs.length);
+    if (where === 'confirmed') {
+      f.state = 'confirmed';
+      this.#d.wallet()?.release(reservation(key));
+      return;
+    }
+    f.state = where === 'mempool' ? 'mempool' : 'waiting';
+    const deadline = this.#deadline(f);
+    const budgetLeft = this.#d.budgetSats - (this.spent(f.target.cfdId) - spentOn(f));
+    const decision = nextBumpRate({
+      height: urgent ? Math.max(height, deadline - 1) : height,
+      deadlineHeight: deadline,
+      estimate: (blocks) => this.#d.fees.estimateFor(blocks),
+      floor: this.#d.fees.floor(),
+      maxRate: this.#d.fees.cap,
+      ...(f.previousRate !== undefined && { previous: f.previousRate }),
+      incremental: 1n,
+    });
+    f.targetRate = decision.rate;
+    f.blocksLeft = decision.blocksLeft;
+    f.capped = decision.capped;
+    const paying = this.#packageRate(f);
+    if (where === 'mempool' && paying >= decision.rate) return;
+    if (where === null && !f.child && paying >= decision.rate) {
+      // Pays enough alone: it only needs to be offered again (a child is for when it does not).
+      try {
+        await this.#send(rpc, [f.current.hex]);
+        return;
+      } catch (err) {
+        this.#log.debug({ err, txid: f.current.txid }, 'not accepted alone; trying with a child');
+      }
+    }
+
+    if (f.target.rbf) {
+      const fee = decision.rate * BigInt(f.vsize);
+      const affordable = fee <= budgetLeft ? fee : budgetLeft;
+      if (affordable <= f.current.fee) {
+        f.capped = true;
+        if (where === null) await this.#send(rpc, [f.current.hex]);
+        return;
+      }
+      if (affordable < fee) f.capped = true;
+      const next = f.target.rbf(affordable);
+      await this.#send(rpc, [next.hex]);
+      f.current = { ...next, fee: affordable };
+      f.previousRate = rateOf(affordable, f.vsize);
+      await this.#d.onReplaced?.(f.target, next);
+      this.#log.info(
+        { cfdId: f.target.cfdId, kind: f.target.kind, txid: next.txid, fee: affordable },
+        'replaced at a higher fee',
+      );
+      return;
+    }
+
+    const input = f.target.cpfp?.();
+    const wallet = this.#d.wallet();
+    if (!input || !wallet) {
+      // Nothing of ours to pay through: all we can do is offer it as it is.
+      if (where === null) await this.#send(rpc, [f.current.hex]);
+      return;
+    }
+    if (budgetLeft <= 0n) {
+      f.capped = true;
+      if (where === null) await this.#send(rpc, [f.current.hex]);
+      return;
+    }
+    const previous = f.child;
+    const child = wallet.buildChild({
+      inputs: [input],
+      parents: [{ vsize: f.vsize, fee: f.current.fee }],
+      packageRate: decision.rate,
+      maxFee: budgetLeft,
+      reservationId: reservation(key),
+      ...(previous && { minFee: previous.fee + BigInt(previous.vsize) }),
+    });
+    await this.#send(rpc, where === 'mempool' ? [child.hex] : [f.current.hex, child.hex]);
+    await wallet.recordOwnTransaction(child.hex);
+    f.child = { txid: child.txid, hex: child.hex, fee: child.fee, vsize: child.vsize };
+    f.previousRate = this.#packageRate(f);
+    this.#log.info(
+      {
+        cfdId: f.target.cfdId,
+        kind: f.target.kind,
+        parent: f.current.txid,
+        child: child.txid,
+        fee: child.fee,
+        packageRate: f.previousRate,
+      },
+      'child pays for its parent',
+    );
+  }
+
+  /** Sends one transaction, or a parent with its child as a package. */
+  async #send(rpc: BitcoinRpc, hexes: readonly string[]): Promise<void> {
+    if (hexes.length === 1) {
+      await rpc.sendRawTransaction(hexes[0]!);
+      return;
+    }
+    await rpc.submitPackage([...hexes]);
+  }
+
+  #deadline(f: Followed): number {
+    return f.target.deadlineHeight ?? (f.firstHeight ?? this.#height ?? 0) + this.#d.confirmWithin;
+  }
+
+  #packageRate(f: Followed): FeeRate {
+    const fee = f.current.fee + (f.child?.fee ?? 0n);
+    return (fee * 1n) / BigInt(f.vsize + (f.child?.vsize ?? 0));
+  }
+
+  #statusOf(f: Followed): BumpStatus {
+    return {
+      kind: f.target.kind,
+      txid: f.current.txid,
+      state: f.state,
+      rate: this.#packageRate(f),
+      targetRate: f.targetRate,
+      childTxid: f.child?.txid,
+      deadlineHeight: this.#deadline(f),
+      blocksLeft: f.blocksLeft,
+      capped: f.capped,
+      spent: spentOn(f),
+      lastError: f.lastError,
+    };
+  }
+}
+
+/** What a followed transaction's bumps cost: its child's fee, or a replaced punish's fee. */
+function spentOn(f: Followed): Sats {
+  if (f.target.rbf) return f.current.fee;
+  return f.child?.fee ?? 0n;
+}
