@@ -40,6 +40,7 @@ import {
   type LockTransaction,
   type PayoutInterval,
   type PayoutScripts,
+  type PunishOptions,
   type RefundTransaction,
   type SpentOutput,
 } from './transactions.ts';
@@ -89,6 +90,11 @@ export interface CommitRecord {
    * secret from the witness if it ever publishes this commit after revoking it.
    */
   readonly ownAdaptorSignature: string;
+  /**
+   * The commit is in dlcfd's anchored format (two anchors; CETs and refund at `feeRate`). Absent:
+   * maia's format, as every record written before anchors existed.
+   */
+  readonly anchors?: true;
 }
 
 export interface RefundRecord {
@@ -130,6 +136,8 @@ export interface RevokedCommitRecord {
   readonly txid: string;
   readonly amount: Sats;
   readonly feeRate: FeeRate;
+  /** The revoked commit was anchored (see {@link CommitRecord.anchors}); absent: maia's format. */
+  readonly anchors?: true;
   /** All six keys: without them the old commit script cannot be rebuilt (ItchySats' gap). */
   readonly keys: CommitKeysRecord;
   readonly counterpartyRevocationSk: string;
@@ -240,8 +248,8 @@ export function payoutScriptsOf(record: ContractRecord): PayoutScripts {
 /**
  * Whether `tx`, seen spending the lock, is a collaborative close: every output pays one of the two
  * payout scripts. Only commits (current or revoked) and closes are ever signed by both parties, and
- * a commit's one output is the commit script, so this tells a close from any commit without the
- * price it was agreed at.
+ * a commit's outputs are the commit script (and, anchored, two anchor scripts), so this tells a
+ * close from any commit without the price it was agreed at.
  */
 export function isCollaborativeClose(record: ContractRecord, tx: Transaction): boolean {
   const scripts = new Set([record.payoutScripts.maker, record.payoutScripts.taker]);
@@ -282,8 +290,11 @@ function buildCommitFrom(
   feeRate: FeeRate,
   txid: string,
   amount: Sats,
+  anchors: true | undefined,
 ): CommitTransaction {
-  const commit = buildCommitTransaction(lockOutput(record), commitKeysFromRecord(keys), feeRate);
+  const commit = buildCommitTransaction(lockOutput(record), commitKeysFromRecord(keys), feeRate, {
+    anchors: anchors === true,
+  });
   expectTxid('commit', commit.tx.getId(), txid);
   if (commit.output.value !== amount) {
     throw new InvalidContractRecordError(
@@ -293,10 +304,28 @@ function buildCommitFrom(
   return commit;
 }
 
-/** The current commit transaction (unsigned), rebuilt and checked against the record. */
+/**
+ * The current commit transaction (unsigned), rebuilt in the record's format (`commit.anchors`)
+ * and checked against the record.
+ */
 export function rebuildCommit(record: ContractRecord): CommitTransaction {
   const c = record.commit;
-  return buildCommitFrom(record, record.keys, c.feeRate, c.txid, c.amount);
+  return buildCommitFrom(record, record.keys, c.feeRate, c.txid, c.amount, c.anchors);
+}
+
+/**
+ * `role`'s anchor of the current commit (default: ours), to CPFP it with `signAnchorInput`;
+ * `undefined` when the commit is in maia's format (no anchors).
+ */
+export function anchorOf(
+  record: ContractRecord,
+  role: Role = record.role,
+): SpentOutput | undefined {
+  if (role !== 'maker' && role !== 'taker') {
+    throw new InvalidContractRecordError(`role must be maker or taker, got ${String(role)}`);
+  }
+  if (record.commit.anchors !== true) return undefined;
+  return rebuildCommit(record).anchors?.[role];
 }
 
 /**
@@ -404,18 +433,28 @@ export function rebuildRevokedCommit(record: ContractRecord, txid: string): Comm
   if (!revoked) {
     throw new InvalidContractRecordError(`${txid} is not a revoked commit of ${record.cfdId}`);
   }
-  return buildCommitFrom(record, revoked.keys, revoked.feeRate, revoked.txid, revoked.amount);
+  return buildCommitFrom(
+    record,
+    revoked.keys,
+    revoked.feeRate,
+    revoked.txid,
+    revoked.amount,
+    revoked.anchors,
+  );
 }
 
 /**
  * The punish transaction against a revoked commit the counterparty published (`published`, as
  * seen on chain): recovers its publish secret from the witness, then takes the whole output to
- * `punisherScript` (default: our payout script) through the punish branch.
+ * `punisherScript` (default: our payout script) through the punish branch. `options.fee` pays
+ * that fee and makes it replaceable (BIP125; see `buildPunish`), to re-bid it every block;
+ * without it, maia's flat 221 sats, final.
  */
 export function signedPunish(
   record: ContractRecord,
   published: Transaction,
   punisherScript: Uint8Array = payoutScriptsOf(record)[record.role],
+  options?: PunishOptions,
 ): Transaction {
   const txid = published.getId();
   const commit = rebuildRevokedCommit(record, txid);
@@ -427,7 +466,7 @@ export function signedPunish(
     fromHex(revoked.ownAdaptorSignature, 'own commit adaptor signature'),
   );
   return signPunish(
-    buildPunish(commit, punisherScript),
+    buildPunish(commit, punisherScript, options),
     record.role,
     fromHex(record.identitySk, 'identity secret'),
     theirPublishSk,
@@ -454,6 +493,8 @@ export interface ContractTransactionsParams {
   readonly cetTimelock: number;
   readonly refundTimelock: number;
   readonly events: readonly EventPayouts[];
+  /** Build the commit (and its CETs and refund) in dlcfd's anchored format. @default false */
+  readonly anchors?: boolean;
 }
 
 /** The unsigned transactions of a contract. */
@@ -476,7 +517,9 @@ export function buildContractTransactions(p: ContractTransactionsParams): Contra
     maker: p.maker,
     taker: p.taker,
   });
-  const commit = buildCommitTransaction(lock.output, p.keys, p.feeRate);
+  const commit = buildCommitTransaction(lock.output, p.keys, p.feeRate, {
+    anchors: p.anchors === true,
+  });
   const margins = { maker: p.maker.margin, taker: p.taker.margin };
   const refund = buildRefund(commit, margins, p.payoutScripts, p.refundTimelock);
   const events = p.events.map((e) => ({
@@ -542,6 +585,7 @@ export function assembleContractRecord(parts: ContractRecordParts): ContractReco
       feeRate: parts.feeRate,
       counterpartyAdaptorSignature: toHex(counterparty.commitAdaptorSignature),
       ownAdaptorSignature: toHex(parts.ownCommitAdaptorSignature),
+      ...(t.commit.anchors !== undefined && { anchors: true as const }),
     },
     refund: {
       timelock: p.refundTimelock,

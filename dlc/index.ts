@@ -166,10 +166,14 @@ export {
 /** The six public keys of a commit (identity, publish, revocation per party; maker first). */
 export type { CommitKeys, CommitPartyKeys } from './scripts.ts';
 /**
- * The lock 2-of-2 and the punishable commit script, byte-exact with maia's miniscript, and the
- * P2WSH output paying to a witness script.
+ * The lock 2-of-2 and the punishable commit script, byte-exact with maia's miniscript, the
+ * anchor script of dlcfd's anchored commits (BOLT 3 `to_local_anchor`), and the P2WSH output
+ * paying to a witness script.
  */
 export {
+  ANCHOR_SCRIPT_LENGTH,
+  ANCHOR_SWEEP_DELAY,
+  anchorScript,
   COMMIT_SCRIPT_LENGTH,
   commitScript,
   hash160,
@@ -184,6 +188,8 @@ export {
 export type {
   CetTransaction,
   CloseTransaction,
+  CommitAnchors,
+  CommitOptions,
   CommitTransaction,
   CooperativeSpend,
   DlcSpend,
@@ -196,6 +202,7 @@ export type {
   Payout,
   PayoutInterval,
   PayoutScripts,
+  PunishOptions,
   PunishTransaction,
   RefundTransaction,
   SpentOutput,
@@ -203,9 +210,12 @@ export type {
 } from './transactions.ts';
 /**
  * lock → commit → CET | refund, punish and collaborative close, exactly as maia builds them
- * (version 2, locktime 0, BIP68 relative locks); maia's fee constants and dust rule.
+ * (version 2, locktime 0, BIP68 relative locks); maia's fee constants and dust rule. Also dlcfd's
+ * anchored format (`{ anchors: true }`: two 330-sat anchors on the commit, CETs/refund at the
+ * commit's rate) and a replaceable punish at a chosen fee.
  */
 export {
+  ANCHOR_VALUE,
   buildCet,
   buildCets,
   buildClose,
@@ -218,6 +228,7 @@ export {
   CET_VBYTES,
   CLOSE_FEE_RATE,
   CLOSE_VBYTES,
+  COMMIT_ANCHORED_VBYTES,
   COMMIT_VBYTES,
   cetFee,
   cetPrefixRanges,
@@ -226,8 +237,10 @@ export {
   dustLimit,
   findCet,
   PUNISH_FEE,
+  PUNISH_VBYTES,
   REFUND_TIMELOCK,
   SEQUENCE_FINAL,
+  SEQUENCE_RBF,
   subtractFee,
   TX_LOCKTIME,
   TX_VERSION,
@@ -255,6 +268,9 @@ export type { CetAdaptorSignature } from './sign.ts';
  * punish a revoked commit.
  */
 export {
+  ANCHOR_INPUT_VBYTES,
+  anchorSweepWitness,
+  anchorWitness,
   assertSecretKey,
   assertSpendAdaptorSignature,
   assertSpendSignature,
@@ -266,6 +282,7 @@ export {
   punishWitness,
   recoverPublishSecret,
   SIGHASH_ALL,
+  signAnchorInput,
   signCetAdaptor,
   signCetAdaptors,
   signCommitAdaptor,
@@ -329,6 +346,7 @@ export type {
   RevokedCommitRecord,
 } from './contract.ts';
 export {
+  anchorOf,
   assembleContractRecord,
   buildContractTransactions,
   CONTRACT_RECORD_VERSION,

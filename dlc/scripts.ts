@@ -12,20 +12,27 @@ const OP_0 = 0x00;
 const OP_PUSH20 = 0x14;
 const OP_PUSH32 = 0x20;
 const OP_PUSH33 = 0x21;
+const OP_16 = 0x60;
 const OP_IF = 0x63;
 const OP_NOTIF = 0x64;
 const OP_ELSE = 0x67;
 const OP_ENDIF = 0x68;
+const OP_IFDUP = 0x73;
 const OP_DUP = 0x76;
 const OP_EQUALVERIFY = 0x88;
 const OP_HASH160 = 0xa9;
 const OP_CHECKSIG = 0xac;
 const OP_CHECKSIGVERIFY = 0xad;
+const OP_CHECKSEQUENCEVERIFY = 0xb2;
 
 /** Length of the lock witness script. */
 export const LOCK_SCRIPT_LENGTH = 70;
 /** Length of the commit witness script. */
 export const COMMIT_SCRIPT_LENGTH = 224;
+/** Length of an anchor witness script. */
+export const ANCHOR_SCRIPT_LENGTH = 40;
+/** Blocks after which anyone may sweep an anchor (BOLT 3: 16). */
+export const ANCHOR_SWEEP_DELAY = 16;
 
 /** One party's public keys for one commit transaction. */
 export interface CommitPartyKeys {
@@ -124,6 +131,27 @@ export function commitScript(keys: CommitKeys): Uint8Array {
     ...key33(t.identity, 'taker identity key'),
     OP_ENDIF,
     OP_CHECKSIG,
+  ]);
+}
+
+/**
+ * The anchor script of one party (BOLT 3 `to_local_anchor`, as LND uses it), 40 bytes: its owner
+ * spends it at once with a signature of `identity` (CPFP of the commit); after 16 blocks anyone
+ * may sweep it with an empty witness element, so unspent anchors do not linger in the UTXO set.
+ *
+ * witnessScript: `<identity> OP_CHECKSIG OP_IFDUP OP_NOTIF OP_16 OP_CHECKSEQUENCEVERIFY OP_ENDIF`
+ * witness (owner): `[sig, witnessScript]`; (anyone, nSequence ≥ 16): `[<>, witnessScript]`
+ */
+export function anchorScript(identity: Uint8Array): Uint8Array {
+  return new Uint8Array([
+    OP_PUSH33,
+    ...key33(identity, 'anchor identity key'),
+    OP_CHECKSIG,
+    OP_IFDUP,
+    OP_NOTIF,
+    OP_16,
+    OP_CHECKSEQUENCEVERIFY,
+    OP_ENDIF,
   ]);
 }
 

@@ -7,6 +7,11 @@
  * key and CET signatures to the oracle's anticipated point of a digit prefix. Everything received
  * from the counterparty is verified here, throwing {@link SignatureVerificationError}, before it
  * can be stored or broadcast.
+ *
+ * Sizes: a signed transaction's `Transaction.virtualSize()` (bitcoinjs) is Bitcoin Core's vsize,
+ * ceil(weight / 4) (no sigop adjustment applies to these scripts), so no helper of ours is
+ * needed; to budget a fee BEFORE signing, use the measured constants (`COMMIT_VBYTES`,
+ * `COMMIT_ANCHORED_VBYTES`, `CET_VBYTES`, `PUNISH_VBYTES`, {@link ANCHOR_INPUT_VBYTES}).
  */
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { script as bscript, Transaction } from 'bitcoinjs-lib';
@@ -26,7 +31,7 @@ import {
   SignatureVerificationError,
 } from './errors.ts';
 import { anticipatedPoints, type OracleEventPoints } from './oracle.ts';
-import type { CommitKeys } from './scripts.ts';
+import { anchorScript, type CommitKeys } from './scripts.ts';
 import { parsePoint, parseSecretScalar } from './secp.ts';
 import { nativeCurve } from './secp-native.ts';
 import type {
@@ -36,6 +41,7 @@ import type {
   DlcSpend,
   IntervalCet,
   PunishTransaction,
+  SpentOutput,
 } from './transactions.ts';
 
 /** The only sighash type DLC transactions use. */
@@ -524,4 +530,62 @@ export function signPunish(
     ),
   );
   return tx;
+}
+
+// ---- Anchors (CPFP of an anchored commit) ----------------------------------------------------------
+
+/**
+ * vbytes one signed anchor input adds to a child transaction: 41 non-witness bytes (outpoint,
+ * empty scriptSig, nSequence) × 4 + witness 1 + (1 + 72) + (1 + 40) = 279 WU → 69.75, rounded
+ * up (72-byte DER signature: the longest low-S one). A child that has no other segwit input adds
+ * 2 WU of marker and flag.
+ */
+export const ANCHOR_INPUT_VBYTES = 70n;
+
+/** The owner's witness of an anchor: `[sig ‖ 0x01, witnessScript]` (DER signature). */
+export function anchorWitness(signature: Uint8Array, witnessScript: Uint8Array): Uint8Array[] {
+  return [bscript.signature.encode(signature, SIGHASH_ALL), witnessScript];
+}
+
+/**
+ * Anyone's witness of an anchor 16 blocks after its commit confirmed (the spending input's
+ * nSequence must be ≥ 16, the transaction version 2): `[<>, witnessScript]`.
+ */
+export function anchorSweepWitness(witnessScript: Uint8Array): Uint8Array[] {
+  return [new Uint8Array(0), witnessScript];
+}
+
+/**
+ * Signs input `inputIndex` of `tx` (a CPFP child) spending our anchor of an anchored commit:
+ * ECDSA over the BIP143 P2WSH sighash (scriptCode the anchor script, the anchor's value,
+ * SIGHASH_ALL) with our identity key; {@link SecretKeyMismatchError} unless the anchor is that
+ * key's anchor script. Returns the
+ * witness stack for `tx.setWitness(inputIndex, …)`; the child's other inputs are the wallet's.
+ */
+export function signAnchorInput(
+  tx: Transaction,
+  inputIndex: number,
+  anchor: SpentOutput,
+  identitySk: Uint8Array,
+): Uint8Array[] {
+  const input = tx.ins[inputIndex];
+  if (input === undefined) {
+    throw new InvalidTransactionParametersError(`the transaction has no input ${inputIndex}`);
+  }
+  if (toHexTxid(input.hash) !== anchor.txid || input.index !== anchor.vout) {
+    throw new InvalidTransactionParametersError(
+      `input ${inputIndex} does not spend the anchor ${anchor.txid}:${anchor.vout}`,
+    );
+  }
+  const script = anchor.witnessScript;
+  if (!sameBytes(anchorScript(publicKeyOf(identitySk, 'anchor identity key')), script)) {
+    throw new SecretKeyMismatchError('the anchor is not the anchor of this identity key');
+  }
+  const digest = tx.hashForWitnessV0(inputIndex, script, anchor.value, SIGHASH_ALL);
+  const signature = secp256k1.sign(digest, identitySk, { prehash: false, lowS: true });
+  return anchorWitness(signature, script);
+}
+
+function toHexTxid(hash: Uint8Array): string {
+  return Array.from(hash.slice().reverse(), (b) => b.toString(16).padStart(2, '0')).join('');
 }

@@ -1,9 +1,27 @@
 /**
- * Builders of every transaction of a CFD, exactly as maia builds them (reference dlc-crypto.md
- * §2): lock → commit → CET | refund, punish (spends a revoked commit) and collaborative close
- * (spends the lock). All are version 2 with nLockTime 0; relative timelocks are BIP68 nSequence
- * values on the spending input. Builders are pure and deterministic, so both parties derive the
- * same txids; they return unsigned transactions plus what signing needs (see sign.ts).
+ * Builders of every transaction of a CFD (reference dlc-crypto.md §2): lock → commit → CET |
+ * refund, punish (spends a revoked commit) and collaborative close (spends the lock). All are
+ * version 2 with nLockTime 0; relative timelocks are BIP68 nSequence values on the spending
+ * input. Builders are pure and deterministic, so both parties derive the same txids; they return
+ * unsigned transactions plus what signing needs (see sign.ts).
+ *
+ * Two formats of commit (and of the CETs and refund spending it):
+ *
+ * - **maia** (default; what ItchySats peers sign, proven byte for byte by the production vectors):
+ *   the commit has one output and pays ceil(150 × rate); CETs and refund pay a fixed 1 sat/vB
+ *   (208 sats) and re-split the commit fee. Nobody can raise the fee of a published commit, so
+ *   when mempool fees rise after setup it can sit unconfirmed for days (ItchySats users' commits
+ *   did) while the CET/refund timelocks, which only start at its confirmation, wait.
+ * - **anchored** (`{ anchors: true }`, dlcfd's own): the commit gets two more outputs, vout 1 the
+ *   maker's and vout 2 the taker's 330-sat anchor (BOLT 3 `to_local_anchor`, LND's design, see
+ *   {@link anchorScript}), so EACH side can CPFP the commit alone with a child spending its own
+ *   anchor; an anchor nobody spent is swept by anyone after 16 blocks. The commit pays
+ *   {@link COMMIT_ANCHORED_VBYTES} × rate, and its CETs and refund pay the commit's negotiated
+ *   rate instead of 1 sat/vB: F = 208 × rate + commit fee + 2 × 330, split in half, so each party
+ *   bears half of the fees and its own anchor.
+ *
+ * Punish (either format) can take a chosen fee and signal BIP125 replaceability, so the punisher
+ * can re-bid it every block ({@link buildPunish}).
  */
 import { hexToBytes } from '@noble/hashes/utils.js';
 import { Psbt, Transaction } from 'bitcoinjs-lib';
@@ -22,7 +40,7 @@ import {
   MarginTooSmallError,
   PayoutBelowDustError,
 } from './errors.ts';
-import { type CommitKeys, commitScript, lockScript, p2wshOutput } from './scripts.ts';
+import { anchorScript, type CommitKeys, commitScript, lockScript, p2wshOutput } from './scripts.ts';
 
 // ---- Constants (reference §2, §2.7) -----------------------------------------------------------
 
@@ -48,6 +66,25 @@ export const CET_VBYTES = 208n;
 export const CET_FEE_RATE = 1n;
 /** Punish fee: floor(219.5 + 9/4) vbytes at a fixed 1 sat/vB. */
 export const PUNISH_FEE = 221n;
+/**
+ * vsize of a signed punish transaction at most, so its fee at `rate` sat/vB is
+ * `PUNISH_VBYTES × rate`: the maker's punish (its branch selector is one byte longer) paying to a
+ * 34-byte scriptPubKey (P2WSH/P2TR; a P2WPKH one is 12 WU smaller) with three 72-byte DER
+ * signatures (the longest low-S ones). Non-witness 4 + 1 + 41 + 1 + 43 + 4 = 94 bytes × 4 = 376
+ * WU; witness 2 (marker, flag) + 1 + 3 × 73 + 3 × 34 + 2 + 1 + 225 = 552 WU; 928 WU = 232 vB
+ * (measured: 231 … 232; maia's 221 was measured for P2WPKH at 1 sat/vB).
+ */
+export const PUNISH_VBYTES = 232n;
+/** nSequence of a replaceable punish: signals BIP125 opt-in RBF, no relative lock. */
+export const SEQUENCE_RBF = 0xfffffffd;
+/** Value of each anchor output (BOLT 3: the P2WSH dust limit). */
+export const ANCHOR_VALUE = 330n;
+/**
+ * vbytes an anchored commit budgets: a signed one measures 234.5 vB with 71-byte DER signatures
+ * (maia's 148.5 + two 43-byte P2WSH outputs = 172 WU each), 235 with the longest (72-byte)
+ * ones; plus maia's 6/4 buffer → 236. Its fee is `236 × rate`.
+ */
+export const COMMIT_ANCHORED_VBYTES = 236n;
 /** Collaborative close vbytes: 167.5 + 6/4; fee = 169 × rate, split in half. */
 export const CLOSE_VBYTES = 169n;
 /** ItchySats closes at 1 sat/vB. */
@@ -354,19 +391,41 @@ export function buildLockTransaction(params: {
 
 // ---- Commit -----------------------------------------------------------------------------------
 
-/** The commit fee at `feeRate` sat/vB: ceil(150 × rate) (rate is whole, so 150 × rate). */
-export function commitFee(feeRate: FeeRate): Sats {
+/**
+ * The commit fee at `feeRate` sat/vB: maia's ceil(150 × rate) (rate is whole, so 150 × rate);
+ * with `anchors`, {@link COMMIT_ANCHORED_VBYTES} × rate.
+ */
+export function commitFee(feeRate: FeeRate, options?: CommitOptions): Sats {
   assertFeeRate(feeRate);
-  return COMMIT_VBYTES * feeRate;
+  return (options?.anchors === true ? COMMIT_ANCHORED_VBYTES : COMMIT_VBYTES) * feeRate;
 }
 
-/** The commit transaction: lock output → one output paying to the punishable commit script. */
+/** Format options of a commit (and so of the CETs and refund spending it). */
+export interface CommitOptions {
+  /** Add the maker's (vout 1) and taker's (vout 2) anchor outputs. @default false (maia) */
+  readonly anchors?: boolean;
+}
+
+/** Each party's anchor output of an anchored commit (witness script {@link anchorScript}). */
+export interface CommitAnchors {
+  readonly maker: SpentOutput;
+  readonly taker: SpentOutput;
+}
+
+/**
+ * The commit transaction: lock output → one output paying to the punishable commit script
+ * (vout 0), plus two anchors (vout 1 maker, vout 2 taker) in the anchored format.
+ */
 export interface CommitTransaction extends CooperativeSpend {
   readonly keys: CommitKeys;
   /** The commit output (vout 0) with its witness script: what CETs, refund and punish spend. */
   readonly output: SpentOutput;
   /** On-chain fee of the commit transaction. */
   readonly fee: Sats;
+  /** sat/vB the commit fee was computed at; the anchored CETs and refund pay it too. */
+  readonly feeRate: FeeRate;
+  /** The anchor outputs; `undefined` in maia's format (no anchors). */
+  readonly anchors: CommitAnchors | undefined;
 }
 
 /**
@@ -374,33 +433,58 @@ export interface CommitTransaction extends CooperativeSpend {
  * relative lock; one output of lock value − ceil(150 × feeRate). `lock.witnessScript` must be
  * the lock script of `keys`' identities.
  *
+ * With `options.anchors` (dlcfd's anchored format) the fee is 236 × feeRate and two 330-sat
+ * anchors follow the commit output, whose value is lock − fee − 660.
+ *
  * output 0: `OP_0 {sha256(commitScript(keys))}`
+ * output 1 (anchored): 330, `OP_0 {sha256(anchorScript(M_id))}`
+ * output 2 (anchored): 330, `OP_0 {sha256(anchorScript(T_id))}`
  */
 export function buildCommitTransaction(
   lock: SpentOutput,
   keys: CommitKeys,
   feeRate: FeeRate,
+  options?: CommitOptions,
 ): CommitTransaction {
   const identities = { maker: keys.maker.identity, taker: keys.taker.identity };
   if (!sameBytes(lock.witnessScript, lockScript(identities.maker, identities.taker))) {
     fail('the lock output is not the 2-of-2 of these identity keys');
   }
-  const fee = commitFee(feeRate);
-  const value = lock.value - fee;
+  const anchored = options?.anchors === true;
+  const fee = commitFee(feeRate, options);
+  const value = lock.value - fee - (anchored ? 2n * ANCHOR_VALUE : 0n);
   if (value < dustLimit(p2wshOutput(lock.witnessScript))) {
-    fail(`lock amount ${lock.value} cannot pay the commit fee ${fee}`);
+    fail(
+      `lock amount ${lock.value} cannot pay the commit fee ${fee}` +
+        (anchored ? ` and two ${ANCHOR_VALUE}-sat anchors` : ''),
+    );
   }
   const witnessScript = commitScript(keys);
   const tx = spendingTx(lock, SEQUENCE_FINAL);
   tx.addOutput(p2wshOutput(witnessScript), value);
+  let anchorScripts: { maker: Uint8Array; taker: Uint8Array } | undefined;
+  if (anchored) {
+    anchorScripts = {
+      maker: anchorScript(identities.maker),
+      taker: anchorScript(identities.taker),
+    };
+    tx.addOutput(p2wshOutput(anchorScripts.maker), ANCHOR_VALUE);
+    tx.addOutput(p2wshOutput(anchorScripts.taker), ANCHOR_VALUE);
+  }
+  const txid = tx.getId();
   return {
     kind: 'commit',
     tx,
     spent: lock,
     identities,
     keys,
-    output: { txid: tx.getId(), vout: 0, value, witnessScript },
+    output: { txid, vout: 0, value, witnessScript },
     fee,
+    feeRate,
+    anchors: anchorScripts && {
+      maker: { txid, vout: 1, value: ANCHOR_VALUE, witnessScript: anchorScripts.maker },
+      taker: { txid, vout: 2, value: ANCHOR_VALUE, witnessScript: anchorScripts.taker },
+    },
   };
 }
 
@@ -412,10 +496,17 @@ function lockAmount(commit: CommitTransaction): Sats {
 // ---- CETs -------------------------------------------------------------------------------------
 
 /**
- * The fee a CET (or refund) takes from the payout: 208 vbytes at 1 sat/vB plus the commit fee,
- * so the CET pays ≈208 sats on chain and the parties re-split the commit fee 50/50.
+ * The fee F a CET (or refund) takes from the payout (half from each side), from the commit it
+ * spends:
+ * - maia format: 208 vbytes at 1 sat/vB plus the commit fee, so the CET pays ≈208 sats on chain
+ *   and the parties re-split the commit fee 50/50;
+ * - anchored format: 208 × the commit's fee rate + the commit fee + 2 × 330, so the CET pays
+ *   the negotiated rate and each party bears half of both fees and its own anchor.
  */
 export function cetFee(commit: CommitTransaction): Sats {
+  if (commit.anchors !== undefined) {
+    return CET_VBYTES * commit.feeRate + commit.fee + 2n * ANCHOR_VALUE;
+  }
   return CET_VBYTES * CET_FEE_RATE + commit.fee;
 }
 
@@ -510,7 +601,7 @@ export interface RefundTransaction extends CooperativeSpend {
 /**
  * Builds the refund (maia `RefundTransaction::new`): spends the commit output with nSequence =
  * `timelock` (BIP68 relative lock); outputs [maker margin − ⌊F/2⌋, taker margin − ⌊F/2⌋] with
- * F = 208 + commit fee. Unlike maia it refuses margins that cannot pay their half and stay above
+ * F = {@link cetFee} (maia: 208 + commit fee; anchored: 208 × rate + commit fee + 660). Unlike maia it refuses margins that cannot pay their half and stay above
  * dust ({@link MarginTooSmallError}), because such a refund could never be broadcast.
  */
 export function buildRefund(
@@ -555,23 +646,43 @@ export interface PunishTransaction extends DlcSpend {
   /** The revoked commit's keys (the punish witness needs them). */
   readonly keys: CommitKeys;
   readonly output: TxOutput;
+  /** What it pays in fees (221, or the chosen fee). */
+  readonly fee: Sats;
+}
+
+/** Options of {@link buildPunish}. */
+export interface PunishOptions {
+  /**
+   * The fee to pay (e.g. {@link PUNISH_VBYTES} × rate); the punish then signals BIP125 (nSequence
+   * 0xfffffffd) so it can be replaced with a higher fee. @default maia's flat 221, not replaceable
+   */
+  readonly fee?: Sats;
 }
 
 /**
  * Builds the punish transaction (maia `punish_transaction`): spends the revoked commit's output
- * with no relative lock; one output of commit value − 221 to the punisher.
+ * with no relative lock; one output of commit value − 221 to the punisher, nSequence final.
+ *
+ * With `options.fee`: that fee instead and nSequence {@link SEQUENCE_RBF}, so the punisher can
+ * re-bid it (RBF) until it confirms. Throws {@link PayoutBelowDustError} when the fee leaves the
+ * output below the punisher script's dust limit.
  */
 export function buildPunish(
   revoked: CommitTransaction,
   punisherScript: Uint8Array,
+  options?: PunishOptions,
 ): PunishTransaction {
-  const value = revoked.output.value - PUNISH_FEE;
+  const chosen = options?.fee;
+  if (chosen !== undefined) assertPositive(chosen, 'punish fee');
+  const fee = chosen ?? PUNISH_FEE;
+  const value = revoked.output.value - fee;
   if (value < dustLimit(punisherScript)) {
     throw new PayoutBelowDustError(
-      `the commit output (${revoked.output.value} sats) cannot pay the punish fee ${PUNISH_FEE}`,
+      `the commit output (${revoked.output.value} sats) cannot pay the punish fee ${fee} and ` +
+        `stay above the dust limit ${dustLimit(punisherScript)}`,
     );
   }
-  const tx = spendingTx(revoked.output, SEQUENCE_FINAL);
+  const tx = spendingTx(revoked.output, chosen === undefined ? SEQUENCE_FINAL : SEQUENCE_RBF);
   tx.addOutput(punisherScript, value);
   return {
     kind: 'punish',
@@ -579,6 +690,7 @@ export function buildPunish(
     spent: revoked.output,
     keys: revoked.keys,
     output: { script: punisherScript, value },
+    fee,
   };
 }
 

@@ -97,6 +97,8 @@ export function buildTestContract(options: {
   fundings?: Record<Role, { txid: string; vout: number; value: bigint }>;
   cetTimelock?: number;
   refundTimelock?: number;
+  /** Build the anchored format (dlcfd's); default maia's. */
+  anchors?: boolean;
 }): TestContract {
   const maker = options.maker ?? newParty('maker');
   const taker = options.taker ?? newParty('taker');
@@ -145,6 +147,7 @@ export function buildTestContract(options: {
     cetTimelock: options.cetTimelock ?? 12,
     refundTimelock: options.refundTimelock ?? 216,
     events: [{ eventId: SETTLEMENT_EVENT, payouts: TABLE }],
+    ...(options.anchors === true && { anchors: true }),
   });
   const t = transactions;
   const sign = (role: Role) => {
