@@ -514,6 +514,8 @@ abstract class ContractSetup extends StateMachine<
       maker: party(params.maker),
       taker: party(params.taker),
       feeRate: t.txFeeRate,
+      // Anchors: either side can raise the commit's fee alone (node/daemon/fee-bumper.ts).
+      anchors: true,
       cetTimelock: this.timelocks.cet,
       refundTimelock: this.timelocks.refund,
       events: [{ eventId: t.oracleEventId, payouts: toRolePayouts(rows, this.makerPosition()) }],

@@ -107,6 +107,7 @@ function linkOfRecord(r: ContractRecord): CommitLink {
       txid: r.commit.txid,
       amount: r.commit.amount,
       feeRate: r.commit.feeRate,
+      ...(r.commit.anchors && { anchors: true as const }),
       keys: r.keys,
       ownAdaptorSignature: r.commit.ownAdaptorSignature,
       ownRevocationSk: r.revocationSk,
@@ -396,7 +397,8 @@ export function buildRolloverTransactions(
   feeRate: FeeRate,
   events: readonly EventPayouts[],
 ): RolloverTransactions {
-  const commit = buildCommitTransaction(lockOutput(record), keys, feeRate);
+  // Every new commit is anchored (a maia-format contract moves to anchors at its next rollover).
+  const commit = buildCommitTransaction(lockOutput(record), keys, feeRate, { anchors: true });
   const scripts = payoutScriptsOf(record);
   const refund = buildRefund(commit, record.lock.margins, scripts, record.refund.timelock);
   return {
@@ -438,6 +440,7 @@ export function assembleRolledRecord(p: {
       txid: tx.commit.tx.getId(),
       amount: tx.commit.output.value,
       feeRate: tx.feeRate,
+      anchors: true,
       counterpartyAdaptorSignature: bytesToHex(counterparty.commitAdaptorSignature),
       ownAdaptorSignature: bytesToHex(p.ownCommitAdaptorSignature),
     },
