@@ -14,6 +14,7 @@
  */
 export * from './cfd.ts';
 export * from './errors.ts';
+export * from './fee-bump.ts';
 export * from './fees.ts';
 export * from './fixed.ts';
 export * from './limits.ts';

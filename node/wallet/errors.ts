@@ -21,3 +21,6 @@ export class MnemonicFileError extends WalletError {}
 
 /** No reservation with that id (released, expired, or never made). */
 export class UnknownReservationError extends WalletError {}
+
+/** A CPFP child (or its replacement) would pay more fee than the budget the caller allowed. */
+export class FeeBudgetExceededError extends WalletError {}

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
-import { Block, Psbt, Transaction } from 'bitcoinjs-lib';
+import { Block, script as bscript, Psbt, payments, Transaction } from 'bitcoinjs-lib';
 import coinSelect, { type CoinSelectResult } from 'coinselect';
 import split from 'coinselect/split.js';
 import { Level } from 'level';
@@ -16,7 +16,23 @@ import {
   P2WPKH_INPUT_SCRIPT_ESTIMATE,
   REORG_DEPTH,
 } from './constants.ts';
-import { InsufficientFundsError, InvalidSpendError, UnknownReservationError } from './errors.ts';
+import {
+  type BuildChildRequest,
+  type BuiltChild,
+  childFee,
+  childVsize,
+  type ForeignInput,
+  inputWeight,
+  P2WPKH_INPUT_WEIGHT,
+  packageRateOf,
+  RBF_SEQUENCE,
+} from './cpfp.ts';
+import {
+  FeeBudgetExceededError,
+  InsufficientFundsError,
+  InvalidSpendError,
+  UnknownReservationError,
+} from './errors.ts';
 import { Account, type BitcoinNetwork, type Chain, NETWORKS, outputScript } from './keys.ts';
 import { loadOrCreateMnemonic } from './mnemonic.ts';
 
@@ -160,7 +176,10 @@ export class Wallet {
   /** script hex → key; every derived key up to `used + GAP_LIMIT` (and `next`). */
   readonly #scripts = new Map<string, { chain: Chain; index: number }>();
   readonly #derived: [number, number] = [0, 0];
-  readonly #reservations = new Map<string, { outpoints: string[]; expiresAt: number }>();
+  readonly #reservations = new Map<
+    string,
+    { outpoints: string[]; expiresAt: number; changeScript?: string }
+  >();
   #syncing: Promise<void> | undefined;
 
   private constructor(
@@ -460,6 +479,113 @@ export class Wallet {
     return { txid: tx.getId(), hex: tx.toHex(), fee: total - value, vsize: tx.virtualSize() };
   }
 
+  /**
+   * The output `txid:vout` of an unconfirmed parent (our payout of a CET, refund or close) as an
+   * input of a CPFP child, signed with the wallet key; undefined if `scriptPubKey` is not one of
+   * the wallet's scripts.
+   */
+  ownOutputInput(
+    txid: string,
+    vout: number,
+    value: Sats,
+    scriptPubKey: Uint8Array,
+  ): ForeignInput | undefined {
+    const key = this.#scripts.get(hex(scriptPubKey));
+    if (!key) return undefined;
+    return this.#p2wpkhInput(txid, vout, value, scriptPubKey, key);
+  }
+
+  /**
+   * Builds and signs a child spending `request.inputs` that lifts its unconfirmed parents to
+   * `request.packageRate` (see {@link childFee} for the fee rule). Confirmed wallet coins are added,
+   * largest first, only when the inputs cannot pay the fee and leave a change output above dust;
+   * they stay reserved under `request.reservationId` (no expiry) and a later call with the same id
+   * spends them again (plus more if needed), so the new child replaces the old under BIP125. The
+   * only output is change to an internal address, the same one for every child of a reservation.
+   * Every input signals RBF (nSequence 0xfffffffd) unless it sets its own sequence.
+   *
+   * Throws {@link FeeBudgetExceededError} when the fee would exceed `request.maxFee`, and
+   * {@link InsufficientFundsError} when the wallet cannot pay it; either way before signing. The
+   * caller broadcasts, then {@link recordOwnTransaction}s it (the change counts, unconfirmed) and
+   * {@link release}s the reservation once the package confirmed.
+   */
+  buildChild(request: BuildChildRequest): BuiltChild {
+    if (request.inputs.length === 0) throw new InvalidSpendError('a child needs an input');
+    if (request.packageRate < 1n) throw new InvalidSpendError('package rate must be ≥ 1 sat/vB');
+    this.#expireReservations();
+    const previous = this.#reservations.get(request.reservationId);
+    // Coins of an earlier child of this reservation: still ours, maybe spent by that child.
+    const coins: Utxo[] = (previous?.outpoints ?? [])
+      .map((o) => this.#state.utxos[o])
+      .filter((u): u is Utxo => u !== undefined && u.spentBy?.height === undefined);
+    const foreignValue = request.inputs.reduce((s, i) => s + i.value, 0n);
+    const weights = request.inputs.map((i) => inputWeight(i.vbytes));
+    const plan = (n: Utxo[]) => {
+      const vsize = childVsize([...weights, ...n.map(() => P2WPKH_INPUT_WEIGHT)]);
+      const fee = childFee(request, vsize);
+      const total = n.reduce((s, u) => s + u.value, foreignValue);
+      return { vsize, fee, change: total - fee };
+    };
+    let estimate = plan(coins);
+    if (estimate.change < P2WPKH_DUST_LIMIT) {
+      const sources = this.#spendable()
+        .map((c) => c.utxo)
+        .sort((a, b) => (b.value > a.value ? 1 : b.value < a.value ? -1 : 0));
+      for (const u of sources) {
+        if (estimate.fee > request.maxFee) break;
+        coins.push(u);
+        estimate = plan(coins);
+        if (estimate.change >= P2WPKH_DUST_LIMIT) break;
+      }
+    }
+    if (estimate.fee > request.maxFee) {
+      throw new FeeBudgetExceededError(
+        `the child needs ${estimate.fee} sats of fee for ${request.packageRate} sat/vB; the budget is ${request.maxFee}`,
+      );
+    }
+    if (estimate.change < P2WPKH_DUST_LIMIT) {
+      throw new InsufficientFundsError(
+        `a child paying ${estimate.fee} sats of fee needs ${P2WPKH_DUST_LIMIT - estimate.change} sats more than the wallet can spend`,
+      );
+    }
+    const walletInputs = coins.map((u) => outpoint(u.txid, u.vout));
+    const changeScript = previous?.changeScript ?? this.#nextAddress(1).script;
+    this.#reservations.set(request.reservationId, {
+      outpoints: walletInputs,
+      expiresAt: Number.POSITIVE_INFINITY,
+      changeScript,
+    });
+    const inputs = [
+      ...request.inputs,
+      ...coins.map((u) => {
+        const script = Buffer.from(u.script, 'hex');
+        return this.#p2wpkhInput(u.txid, u.vout, u.value, script, u);
+      }),
+    ];
+    const total = foreignValue + coins.reduce((s, u) => s + u.value, 0n);
+    // Sign for the estimated (worst-case) size, then again for the size the signatures gave, until
+    // the fee matches the real size; should signatures keep changing length, keep the estimate's.
+    let vsize = estimate.vsize;
+    let tx = this.#signChild(inputs, total - estimate.fee, changeScript);
+    for (let round = 0; round < 4 && tx.virtualSize() !== vsize; round++) {
+      vsize = tx.virtualSize();
+      tx = this.#signChild(inputs, total - childFee(request, vsize), changeScript);
+    }
+    if (tx.virtualSize() !== vsize) {
+      tx = this.#signChild(inputs, total - estimate.fee, changeScript);
+    }
+    const fee = total - tx.outs[0]!.value;
+    return {
+      hex: tx.toHex(),
+      txid: tx.getId(),
+      fee,
+      vsize: tx.virtualSize(),
+      packageRate: packageRateOf(request.parents, fee, tx.virtualSize()),
+      walletInputs,
+      change: { vout: 0, value: tx.outs[0]!.value, script: changeScript },
+    };
+  }
+
   /** Throws {@link UnknownReservationError} if the reservation is gone (expired or released). */
   assertReserved(reservationId: string): void {
     this.#expireReservations();
@@ -680,6 +806,44 @@ export class Wallet {
     this.#persist().catch((err: unknown) => this.#log.error({ err }, 'wallet state not saved'));
     const k = this.#account.key(chain, index);
     return { address: k.address, script: k.script };
+  }
+
+  #p2wpkhInput(
+    txid: string,
+    vout: number,
+    value: Sats,
+    script: Uint8Array,
+    key: { chain: Chain; index: number },
+  ): ForeignInput {
+    const account = this.#account;
+    return {
+      txid,
+      vout,
+      value,
+      script,
+      vbytes: P2WPKH_INPUT_WEIGHT / 4,
+      sign(tx, index) {
+        const priv = account.privateKey(key.chain, key.index);
+        const pub = secp256k1.getPublicKey(priv, true);
+        const scriptCode = payments.p2pkh({ pubkey: pub }).output!;
+        const hash = tx.hashForWitnessV0(index, scriptCode, value, Transaction.SIGHASH_ALL);
+        const sig = secp256k1.sign(hash, priv, { prehash: false, lowS: true });
+        return [bscript.signature.encode(sig, Transaction.SIGHASH_ALL), pub];
+      },
+    };
+  }
+
+  #signChild(inputs: readonly ForeignInput[], change: Sats, changeScript: string): Transaction {
+    const tx = new Transaction();
+    tx.version = 2;
+    for (const i of inputs) {
+      tx.addInput(Buffer.from(i.txid, 'hex').reverse(), i.vout, i.sequence ?? RBF_SEQUENCE);
+    }
+    tx.addOutput(Buffer.from(changeScript, 'hex'), change);
+    const prevouts = inputs.map((i) => ({ script: i.script, value: i.value }));
+    const witnesses = inputs.map((i, index) => i.sign(tx, index, prevouts));
+    for (const [index, w] of witnesses.entries()) tx.setWitness(index, w);
+    return tx;
   }
 
   #spendable(): Candidate[] {

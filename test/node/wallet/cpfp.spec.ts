@@ -1,0 +1,310 @@
+// CPFP children built by the wallet, against the embedded regtest node: a child lifting a
+// 1 sat/vB parent to 30 sat/vB, a foreign (anchor-like) input signed by callback, replacements
+// under one reservation, and refusals (budget, funds) before anything is signed.
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { secp256k1 } from '@noble/curves/secp256k1.js';
+import { opcodes, payments, script, Transaction } from 'bitcoinjs-lib';
+import { broadcast } from '../../../node/chain/broadcast.ts';
+import { EmbeddedChain } from '../../../node/chain/embedded.ts';
+import { BitcoinRpc } from '../../../node/chain/rpc.ts';
+import { type ForeignInput, RBF_SEQUENCE } from '../../../node/wallet/cpfp.ts';
+import { Wallet } from '../../../node/wallet/wallet.ts';
+import { tempDir } from '../../helpers/cfd-fixtures.ts';
+import { type Key, newKey, p2wpkh, p2wsh, regtest, silent } from '../chain/helpers.ts';
+
+const txidBytes = (txid: string) => Uint8Array.from(Buffer.from(txid, 'hex').reverse());
+const sig = (key: Key, hash: Uint8Array) =>
+  script.signature.encode(
+    secp256k1.sign(hash, key.priv, { prehash: false, lowS: true }),
+    Transaction.SIGHASH_ALL,
+  );
+
+describe('node/wallet CPFP children against the embedded regtest node', function () {
+  this.timeout(120_000);
+  let chain: EmbeddedChain;
+  let rpc: BitcoinRpc;
+  let dir: { path: string; cleanup: () => Promise<void> };
+  const wallets: Wallet[] = [];
+  let n = 0;
+
+  async function openWallet(): Promise<Wallet> {
+    const datadir = join(dir.path, `w${n++}`);
+    const w = await Wallet.open({ datadir, network: 'regtest', chain: rpc, logger: silent });
+    wallets.push(w);
+    return w;
+  }
+
+  /**
+   * A parent at exactly 1 sat/vB spending a fresh faucet coin of `key` (P2WPKH) to `outputs`;
+   * the last output takes the rest.
+   */
+  async function lowFeeParent(
+    outputs: { script: Uint8Array; value?: bigint }[],
+  ): Promise<{ tx: Transaction; fee: bigint; vsize: number }> {
+    const key = newKey();
+    const funding = 100_000n;
+    const paid = await chain.fund(p2wpkh(key).address, funding);
+    await chain.mine(1);
+    const build = (fee: bigint) => {
+      const tx = new Transaction();
+      tx.version = 2;
+      tx.addInput(txidBytes(paid.txid), paid.vout, RBF_SEQUENCE);
+      const fixed = outputs.reduce((s, o) => s + (o.value ?? 0n), 0n);
+      for (const o of outputs) tx.addOutput(o.script, o.value ?? funding - fixed - fee);
+      const scriptCode = payments.p2pkh({ pubkey: key.pub }).output!;
+      const hash = tx.hashForWitnessV0(0, scriptCode, funding, Transaction.SIGHASH_ALL);
+      tx.setWitness(0, [sig(key, hash), key.pub]);
+      return tx;
+    };
+    let tx = build(1n);
+    for (let i = 0; i < 4 && BigInt(tx.virtualSize()) !== funding - sum(tx); i++) {
+      tx = build(BigInt(tx.virtualSize()));
+    }
+    const fee = funding - sum(tx);
+    assert.equal(fee, BigInt(tx.virtualSize()), 'the parent pays exactly 1 sat/vB');
+    return { tx, fee, vsize: tx.virtualSize() };
+  }
+  const sum = (tx: Transaction) => tx.outs.reduce((s, o) => s + o.value, 0n);
+
+  /** An anchor stand-in: P2WSH `<pk> OP_CHECKSIG`, spent by a callback signing with `key`. */
+  function anchor(key: Key) {
+    const witnessScript = script.compile([key.pub, opcodes.OP_CHECKSIG]);
+    const out = p2wsh(witnessScript);
+    let signed = 0;
+    const input = (txid: string, vout: number, value: bigint): ForeignInput => ({
+      txid,
+      vout,
+      value,
+      script: out.output,
+      // 41 bytes + witness (1 count, 1+72 signature, 1+35 script) / 4
+      vbytes: 41 + 110 / 4,
+      sign(tx, index, prevouts) {
+        signed++;
+        assert.equal(prevouts[index]!.value, value);
+        const hash = tx.hashForWitnessV0(index, witnessScript, value, Transaction.SIGHASH_ALL);
+        return [sig(key, hash), witnessScript];
+      },
+    });
+    return { output: out.output, input, signed: () => signed };
+  }
+
+  async function walletScript(w: Wallet): Promise<Uint8Array> {
+    return payments.p2wpkh({ address: await w.receiveAddress(), network: regtest }).output!;
+  }
+
+  async function confirmedIn(txid: string, blockHash: string): Promise<void> {
+    const info = await rpc.getTransaction(txid);
+    assert.equal(info?.blockHash, blockHash, `${txid} confirmed in the block`);
+  }
+
+  before(async () => {
+    dir = await tempDir();
+    chain = await EmbeddedChain.start({ logger: silent });
+    rpc = new BitcoinRpc({ url: chain.rpcUrl, ...chain.rpcAuth });
+  });
+
+  afterEach(async () => {
+    for (const w of wallets.splice(0)) await w.close();
+  });
+
+  after(async () => {
+    await chain.stop();
+    await dir.cleanup();
+  });
+
+  it('lifts a 1 sat/vB parent paying the wallet to a 30 sat/vB package; both confirm in the next block', async () => {
+    const w = await openWallet();
+    const to = await walletScript(w);
+    const parent = await lowFeeParent([{ script: to }]);
+    await broadcast(rpc, parent.tx.toHex());
+    await w.recordOwnTransaction(parent.tx.toHex());
+    const payout = parent.tx.outs[0]!;
+    assert.equal(w.ownOutputInput(parent.tx.getId(), 0, payout.value, newKeyScript()), undefined);
+    const own = w.ownOutputInput(parent.tx.getId(), 0, payout.value, payout.script);
+    assert.ok(own, 'the payout pays a wallet script');
+
+    const child = w.buildChild({
+      inputs: [own],
+      parents: [{ vsize: parent.vsize, fee: parent.fee }],
+      packageRate: 30n,
+      maxFee: 20_000n,
+      reservationId: 'cpfp-1',
+    });
+    assert.equal(child.fee, 30n * BigInt(parent.vsize + child.vsize) - parent.fee);
+    assert.equal(child.packageRate, 30n);
+    assert.deepEqual(child.walletInputs, [], 'the payout pays the fee alone');
+    const tx = Transaction.fromHex(child.hex);
+    assert.equal(tx.ins.length, 1);
+    assert.equal(tx.outs.length, 1);
+    assert.ok(tx.ins.every((i) => i.sequence === 0xfffffffd));
+    assert.equal(tx.outs[0]!.value, payout.value - child.fee);
+    assert.equal(child.vsize, tx.virtualSize());
+
+    await broadcast(rpc, child.hex);
+    await w.recordOwnTransaction(child.hex);
+    assert.equal(w.balance().unconfirmed, payout.value - child.fee, 'the change counts');
+    const [block] = await chain.mine(1);
+    await confirmedIn(parent.tx.getId(), block!);
+    await confirmedIn(child.txid, block!);
+    await w.sync();
+    assert.equal(w.balance().confirmed, payout.value - child.fee);
+    w.release('cpfp-1');
+  });
+
+  it('spends an anchor signed by callback, adding a confirmed wallet coin for the fee', async () => {
+    const w = await openWallet();
+    await chain.fund(await w.receiveAddress(), 200_000n);
+    await chain.mine(1);
+    await w.sync();
+    const a = anchor(newKey());
+    const parent = await lowFeeParent([
+      { script: a.output, value: 330n },
+      { script: p2wpkh(newKey()).output },
+    ]);
+    await broadcast(rpc, parent.tx.toHex());
+    const child = w.buildChild({
+      inputs: [a.input(parent.tx.getId(), 0, 330n)],
+      parents: [{ vsize: parent.vsize, fee: parent.fee }],
+      packageRate: 25n,
+      maxFee: 20_000n,
+      reservationId: 'cpfp-anchor',
+    });
+    assert.equal(child.fee, 25n * BigInt(parent.vsize + child.vsize) - parent.fee);
+    assert.equal(child.walletInputs.length, 1);
+    assert.equal(child.change.value, 200_000n + 330n - child.fee);
+    assert.ok(a.signed() >= 1);
+    assert.equal(w.fundingCoins().length, 0, 'the wallet coin is reserved');
+
+    await broadcast(rpc, child.hex);
+    await w.recordOwnTransaction(child.hex);
+    assert.deepEqual(w.balance(), {
+      confirmed: 0n,
+      unconfirmed: child.change.value,
+      reserved: 0n,
+      spendable: 0n,
+    });
+    const [block] = await chain.mine(1);
+    await confirmedIn(parent.tx.getId(), block!);
+    await confirmedIn(child.txid, block!);
+    w.release('cpfp-anchor');
+    await w.sync();
+    assert.equal(w.balance().spendable, child.change.value);
+  });
+
+  it('replaces a child under the same reservation: same coins, same change address, more fee', async () => {
+    const w = await openWallet();
+    await chain.fund(await w.receiveAddress(), 200_000n);
+    await chain.mine(1);
+    await w.sync();
+    const a = anchor(newKey());
+    const parent = await lowFeeParent([
+      { script: a.output, value: 330n },
+      { script: p2wpkh(newKey()).output },
+    ]);
+    await broadcast(rpc, parent.tx.toHex());
+    const request = {
+      inputs: [a.input(parent.tx.getId(), 0, 330n)],
+      parents: [{ vsize: parent.vsize, fee: parent.fee }],
+      maxFee: 50_000n,
+      reservationId: 'cpfp-rbf',
+    };
+    const first = w.buildChild({ ...request, packageRate: 5n });
+    await broadcast(rpc, first.hex);
+    await w.recordOwnTransaction(first.hex);
+
+    const second = w.buildChild({ ...request, packageRate: 20n, replaces: { fee: first.fee } });
+    assert.deepEqual(second.walletInputs, first.walletInputs, 'conflicts on the same coin');
+    assert.equal(second.change.script, first.change.script, 'no new address per replacement');
+    assert.equal(second.fee, 20n * BigInt(parent.vsize + second.vsize) - parent.fee);
+    assert.ok(second.fee >= first.fee + BigInt(second.vsize), 'BIP125 rules 3 and 4');
+    const firstIns = Transaction.fromHex(first.hex).ins.map(
+      (i) => `${Buffer.from(i.hash).toString('hex')}:${i.index}`,
+    );
+    const secondIns = Transaction.fromHex(second.hex).ins.map(
+      (i) => `${Buffer.from(i.hash).toString('hex')}:${i.index}`,
+    );
+    assert.deepEqual(secondIns, firstIns);
+
+    // bcoin 1.0.2 has no BIP125 replacement: `replaceByFee` only admits signalling transactions,
+    // and any mempool conflict is refused as a double spend before fees are compared.
+    await assert.rejects(broadcast(rpc, second.hex), {
+      name: 'BroadcastRejectedError',
+      reason: 'bad-txns-inputs-spent',
+    });
+
+    // A minFee floor works the same way (the caller's own replacement arithmetic).
+    const third = w.buildChild({ ...request, packageRate: 1n, minFee: second.fee + 1_000n });
+    assert.equal(third.fee, second.fee + 1_000n);
+    assert.deepEqual(third.walletInputs, first.walletInputs);
+
+    const [block] = await chain.mine(1);
+    await confirmedIn(parent.tx.getId(), block!);
+    await confirmedIn(first.txid, block!);
+    w.release('cpfp-rbf');
+  });
+
+  it('the replacement is a valid transaction: broadcast in place of the original it confirms', async () => {
+    const w = await openWallet();
+    await chain.fund(await w.receiveAddress(), 200_000n);
+    await chain.mine(1);
+    await w.sync();
+    const a = anchor(newKey());
+    const parent = await lowFeeParent([
+      { script: a.output, value: 330n },
+      { script: p2wpkh(newKey()).output },
+    ]);
+    await broadcast(rpc, parent.tx.toHex());
+    const request = {
+      inputs: [a.input(parent.tx.getId(), 0, 330n)],
+      parents: [{ vsize: parent.vsize, fee: parent.fee }],
+      maxFee: 50_000n,
+      reservationId: 'cpfp-rbf-2',
+    };
+    const first = w.buildChild({ ...request, packageRate: 5n });
+    const second = w.buildChild({ ...request, packageRate: 40n, replaces: { fee: first.fee } });
+    assert.deepEqual(second.walletInputs, first.walletInputs);
+    await broadcast(rpc, second.hex);
+    const [block] = await chain.mine(1);
+    await confirmedIn(second.txid, block!);
+    await confirmedIn(parent.tx.getId(), block!);
+    w.release('cpfp-rbf-2');
+  });
+
+  it('refuses a fee over budget and an empty wallet before signing anything', async () => {
+    const w = await openWallet();
+    await chain.fund(await w.receiveAddress(), 50_000n);
+    await chain.mine(1);
+    await w.sync();
+    const a = anchor(newKey());
+    const parent = await lowFeeParent([
+      { script: a.output, value: 330n },
+      { script: p2wpkh(newKey()).output },
+    ]);
+    const mempool = await rpc.getRawMempool();
+    const request = {
+      inputs: [a.input(parent.tx.getId(), 0, 330n)],
+      parents: [{ vsize: parent.vsize, fee: parent.fee }],
+      packageRate: 50n,
+      reservationId: 'cpfp-budget',
+    };
+    assert.throws(() => w.buildChild({ ...request, maxFee: 5_000n }), {
+      name: 'FeeBudgetExceededError',
+    });
+    assert.equal(a.signed(), 0, 'nothing signed');
+    assert.equal(w.fundingCoins().length, 1, 'nothing reserved');
+    assert.deepEqual(await rpc.getRawMempool(), mempool, 'nothing broadcast');
+    assert.throws(() => w.buildChild({ ...request, packageRate: 1_000n, maxFee: 1_000_000n }), {
+      name: 'InsufficientFundsError',
+    });
+    const empty = await openWallet();
+    assert.throws(() => empty.buildChild({ ...request, maxFee: 1_000_000n }), {
+      name: 'InsufficientFundsError',
+    });
+    assert.equal(a.signed(), 0, 'nothing signed');
+  });
+});
+
+function newKeyScript(): Uint8Array {
+  return p2wpkh(newKey()).output;
+}
