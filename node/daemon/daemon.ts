@@ -58,6 +58,7 @@ import { CoinPool } from '../wallet/coin-pool.ts';
 import { type CoinPoolTarget, Wallet } from '../wallet/wallet.ts';
 import type { DaemonConfig } from './config.ts';
 import { type MakerPolicy, MakerPolicyStore, policyFromConfig } from './maker-policy.ts';
+import { FeeBumper } from './fee-bumper.ts';
 import { ProcessManager } from './process-manager.ts';
 import { limitsFromConfig, TakerLimitsStore, toTakerLimits } from './taker-limits.ts';
 
@@ -132,6 +133,8 @@ export class Daemon {
   readonly limits: TakerLimitsStore | undefined;
   /** Fee rates from the chain backend (refreshed on every block), bounded by `config.fees`. */
   readonly fees: FeeEstimator;
+  /** Raises the fees of what this node needs confirmed, block by block (fee-bumper.ts). */
+  readonly bumper: FeeBumper;
   #scheduler: RolloverScheduler | undefined;
   readonly #pauseListeners = new Set<(cfdId: string, pause: RolloverPause | undefined) => void>();
   #wallet: Wallet | undefined;
@@ -323,7 +326,26 @@ export class Daemon {
       adoptTimeoutMs: config.time.setupAdoptTimeoutSecs * 1000,
       lockConfirmTimeoutMs: config.time.lockConfirmTimeoutSecs * 1000,
       clock: parts.clock,
+      bumper: () => this.bumper,
+      payoutInput: (txid, vout, value, script) =>
+        this.#wallet?.ownOutputInput(txid, vout, value, script),
+      // A punish races the cheater's CET lock: start at the next-block estimate.
+      punishFeeRate: () => {
+        const r = this.fees.estimateFor(1);
+        return r < this.fees.cap ? r : this.fees.cap;
+      },
+      punishMaxFee: BigInt(config.fees.bumpBudgetSats),
       logger: parts.log,
+    });
+    this.bumper = new FeeBumper({
+      rpc: () => this.rpc,
+      wallet: () => this.#wallet,
+      fees: this.fees,
+      budgetSats: BigInt(config.fees.bumpBudgetSats),
+      confirmWithin: config.fees.confirmWithinBlocks,
+      onReplaced: (target, replaced, tx) =>
+        this.processManager.onPunishReplaced(target.cfdId, replaced, tx),
+      logger: parts.log.child({ component: 'fee-bumper' }),
     });
   }
 
@@ -711,7 +733,7 @@ export class Daemon {
           if (height !== last) {
             health.report(HEALTH.chain, { detail: `height ${height}` });
             last = height;
-            await this.#onBlock(rpc, signal).catch((err: unknown) =>
+            await this.#onBlock(rpc, height, signal).catch((err: unknown) =>
               health.report(HEALTH.wallet, { status: 'degraded', error: err }),
             );
           }
@@ -723,7 +745,7 @@ export class Daemon {
     chain.start();
   }
 
-  async #onBlock(rpc: BitcoinRpc, signal: AbortSignal): Promise<void> {
+  async #onBlock(rpc: BitcoinRpc, height: number, signal: AbortSignal): Promise<void> {
     const { config, health } = this;
     if (!this.#wallet) {
       this.#wallet = await Wallet.open({
@@ -760,6 +782,9 @@ export class Daemon {
     }
     await this.#wallet.sync({ signal });
     await this.#refreshFees(signal);
+    // After the monitor's reports for this block: what confirmed is no longer bumped.
+    await this.bumper.onBlock(height);
+    this.#reportBumps();
     // A confirmed lock's change (or a deposit) may be split now; not awaited: it broadcasts.
     void this.#coinPool?.ensure();
     const b = this.#wallet.balance();
@@ -772,6 +797,34 @@ export class Daemon {
       status: m.status === 'ok' ? 'ok' : m.status === 'degraded' ? 'degraded' : 'starting',
       ...(m.lastError ? { error: new Error(m.lastError.message) } : {}),
       detail: `watching ${m.watching}, tracking ${m.tracking}${m.retrying ? `, ${m.retrying} CFDs' reports held back for retry` : ''}`,
+    });
+  }
+
+  /**
+   * Raises the fee of `cfdId`'s unconfirmed transactions now, aiming at the next block (the UI's
+   * "bump now"), within the budget. Resolves with their state after the attempt.
+   */
+  async bumpNow(cfdId: string): Promise<ReturnType<FeeBumper['status']>> {
+    const rpc = this.rpc;
+    if (!rpc) throw new DisconnectedError('chain backend (none configured)');
+    await this.#refreshFees(AbortSignal.timeout(10_000));
+    await this.bumper.onBlock(await rpc.getBlockCount(), { cfdId, urgent: true });
+    this.#reportBumps();
+    return this.bumper.status(cfdId);
+  }
+
+  /** Health `fees` also says what is being bumped, and which bump the budget or cap holds back. */
+  #reportBumps(): void {
+    const pending = this.bumper.pending();
+    if (pending.length === 0) return;
+    const capped = pending.filter((p) => p.capped);
+    const current = this.health.snapshot().find((c) => c.name === HEALTH.fees);
+    const base = current?.detail?.split(' | ')[0] ?? '';
+    this.health.report(HEALTH.fees, {
+      ...(capped.length > 0 && { status: 'degraded' }),
+      detail:
+        `${base} | bumping ${pending.map((p) => `${p.kind} of ${p.cfdId} at ${p.rate} sat/vB (deadline ${p.deadlineHeight})`).join(', ')}` +
+        (capped.length > 0 ? `; held back by the budget or cap: ${capped.map((p) => p.kind).join(', ')}` : ''),
     });
   }
 

@@ -24,7 +24,8 @@ import type { FeeRate, Sats } from '../../model/units.ts';
 import { locate } from '../chain/broadcast.ts';
 import type { FeeEstimator } from '../chain/fee-estimator.ts';
 import type { BitcoinRpc } from '../chain/rpc.ts';
-import type { ForeignInput, Wallet } from '../wallet/wallet.ts';
+import type { ForeignInput } from '../wallet/cpfp.ts';
+import type { Wallet } from '../wallet/wallet.ts';
 
 export type { BumpKind };
 
@@ -36,8 +37,12 @@ export interface BumpTarget {
   readonly tx: { readonly txid: string; readonly hex: string };
   /** Its own fee: what it spends minus what it pays. */
   readonly fee: Sats;
-  /** Height it must confirm by; absent: `confirmWithin` blocks after it is first followed. */
-  readonly deadlineHeight?: number;
+  /**
+   * When it must confirm by: `blocks` after the block that confirms `after` (a punish: the
+   * revoked commit's CET lock; a CET: the refund lock of its commit). Absent: `confirmWithin`
+   * blocks after it is first followed.
+   */
+  readonly deadline?: { readonly after: string; readonly blocks: number };
   /** CPFP: our output the child spends (our anchor of a commit, our payout of a CET…). */
   readonly cpfp?: () => ForeignInput | undefined;
   /** RBF: the same transaction at another fee (the punish). */
@@ -73,7 +78,11 @@ export interface FeeBumperDeps {
   /** Blocks a commit or close has to confirm when it has no deadline of its own. */
   readonly confirmWithin: number;
   /** A replaced punish (record it so its confirmation is recognised). */
-  readonly onReplaced?: (target: BumpTarget, tx: { txid: string; hex: string }) => Promise<void>;
+  readonly onReplaced?: (
+    target: BumpTarget,
+    replaced: string,
+    tx: { txid: string; hex: string },
+  ) => Promise<void>;
   readonly logger?: Logger;
 }
 
@@ -83,6 +92,8 @@ interface Followed {
   current: { txid: string; hex: string; fee: Sats };
   readonly vsize: number;
   firstHeight: number | undefined;
+  /** Resolved from {@link BumpTarget.deadline} once `after` confirmed. */
+  deadlineHeight: number | undefined;
   child: { txid: string; hex: string; fee: Sats; vsize: number } | undefined;
   state: BumpStatus['state'];
   targetRate: FeeRate | undefined;
@@ -129,6 +140,7 @@ export class FeeBumper {
       current: { ...target.tx, fee: target.fee },
       vsize,
       firstHeight: this.#height,
+      deadlineHeight: undefined,
       child: undefined,
       state: 'waiting',
       targetRate: undefined,
@@ -216,11 +228,18 @@ export class FeeBumper {
       return;
     }
     f.state = where === 'mempool' ? 'mempool' : 'waiting';
+    if (f.deadlineHeight === undefined && f.target.deadline) {
+      const after = await rpc.getTransaction(f.target.deadline.after);
+      if (after && after.confirmations > 0) {
+        f.deadlineHeight = height - after.confirmations + 1 + f.target.deadline.blocks;
+      }
+    }
     const deadline = this.#deadline(f);
     const budgetLeft = this.#d.budgetSats - (this.spent(f.target.cfdId) - spentOn(f));
     const decision = nextBumpRate({
       height: urgent ? Math.max(height, deadline - 1) : height,
       deadlineHeight: deadline,
+      ...(f.firstHeight !== undefined && { startHeight: f.firstHeight }),
       estimate: (blocks) => this.#d.fees.estimateFor(blocks),
       floor: this.#d.fees.floor(),
       maxRate: this.#d.fees.cap,
@@ -253,9 +272,10 @@ export class FeeBumper {
       if (affordable < fee) f.capped = true;
       const next = f.target.rbf(affordable);
       await this.#send(rpc, [next.hex]);
+      const replaced = f.current.txid;
       f.current = { ...next, fee: affordable };
       f.previousRate = rateOf(affordable, f.vsize);
-      await this.#d.onReplaced?.(f.target, next);
+      await this.#d.onReplaced?.(f.target, replaced, next);
       this.#log.info(
         { cfdId: f.target.cfdId, kind: f.target.kind, txid: next.txid, fee: affordable },
         'replaced at a higher fee',
@@ -282,7 +302,7 @@ export class FeeBumper {
       packageRate: decision.rate,
       maxFee: budgetLeft,
       reservationId: reservation(key),
-      ...(previous && { minFee: previous.fee + BigInt(previous.vsize) }),
+      ...(previous && { replaces: { fee: previous.fee } }),
     });
     await this.#send(rpc, where === 'mempool' ? [child.hex] : [f.current.hex, child.hex]);
     await wallet.recordOwnTransaction(child.hex);
@@ -311,7 +331,7 @@ export class FeeBumper {
   }
 
   #deadline(f: Followed): number {
-    return f.target.deadlineHeight ?? (f.firstHeight ?? this.#height ?? 0) + this.#d.confirmWithin;
+    return f.deadlineHeight ?? (f.firstHeight ?? this.#height ?? 0) + this.#d.confirmWithin;
   }
 
   #packageRate(f: Followed): FeeRate {

@@ -61,10 +61,12 @@
 import { Transaction } from 'bitcoinjs-lib';
 import type { Logger } from 'pino';
 import {
+  anchorOf,
   type ContractRecord,
   dlcSummary,
   isCollaborativeClose,
   lockOutput,
+  payoutScriptsOf,
   rebuildCet,
   signedCet,
   signedCommit,
@@ -72,6 +74,9 @@ import {
   signedPunish,
   signedRefund,
 } from '../../dlc/contract.ts';
+import { p2wshOutput } from '../../dlc/scripts.ts';
+import { ANCHOR_INPUT_VBYTES, signAnchorInput } from '../../dlc/sign.ts';
+import { PUNISH_VBYTES } from '../../dlc/transactions.ts';
 import type { CfdReadModel } from '../../eventstore/cfd-read-model.ts';
 import type { CfdRepository } from '../../eventstore/cfd-repository.ts';
 import {
@@ -94,7 +99,9 @@ import type { ChainMonitor, ChainReport, SpendReport } from '../chain/monitor.ts
 import type { BitcoinRpc } from '../chain/rpc.ts';
 import type { OracleClient, VerifiedAttestation } from '../oracle/client.ts';
 import type { Wallet } from '../wallet/wallet.ts';
+import type { ForeignInput } from '../wallet/cpfp.ts';
 import { CfdProblems } from './cfd-problems.ts';
+import type { BumpTarget, FeeBumper } from './fee-bumper.ts';
 
 /** Where the signed-contract records live (written at setup and rollover, before the event). */
 export interface ContractRecords {
@@ -125,6 +132,22 @@ export interface ProcessManagerDeps {
   readonly lockConfirmTimeoutMs?: number;
   /** Milliseconds since the epoch, the clock `placedAt` was taken with. @default Date.now */
   readonly clock?: () => number;
+  /**
+   * Raises the fee of what we publish until it confirms (node/daemon/fee-bumper.ts); without it
+   * transactions pay what they were signed with.
+   */
+  readonly bumper?: () => FeeBumper | undefined;
+  /** The wallet, for children that pay through our own payout outputs. */
+  readonly payoutInput?: (
+    txid: string,
+    vout: number,
+    value: bigint,
+    script: Uint8Array,
+  ) => ForeignInput | undefined;
+  /** sat/vB a punish starts at (the bumper raises it each block toward its deadline). */
+  readonly punishFeeRate?: () => bigint;
+  /** Most sats a punish may pay (the bump budget). */
+  readonly punishMaxFee?: bigint;
   readonly logger: Logger;
 }
 
@@ -167,6 +190,13 @@ function lockInputs(lockHex: string): string[] {
 }
 
 const signed = (tx: Transaction): SignedTx => ({ txid: tx.getId(), hex: tx.toHex() });
+
+/** What a transaction spending one output of `spentValue` leaves as fee. */
+function feeOf(hex: string, spentValue: bigint): bigint {
+  return spentValue - Transaction.fromHex(hex).outs.reduce((a, o) => a + BigInt(o.value), 0n);
+}
+
+const fromHexBytes = (h: string): Uint8Array => Uint8Array.from(Buffer.from(h, 'hex'));
 
 /** What may spend a CFD's lock, each with the record to close through or to punish with. */
 interface ClosePaths {
@@ -596,6 +626,7 @@ export class ProcessManager {
     }
     if (!cfd?.dlc || cfd.settled || cfd.setup === 'failed') {
       this.#liveEvents.delete(cfdId);
+      this.#d.bumper?.()?.forget(cfdId);
       return;
     }
     const record = await this.#d.contracts.get(cfdId);
@@ -655,6 +686,7 @@ export class ProcessManager {
       await this.#publish(monitor, tx.hex);
       await monitor.watchTx(tx.txid, { tag: cfdId, depth: 1 });
     }
+    await this.#followFees(cfd, record, paths);
     // An attestation that arrived while we were down (or before the commit that confirmed
     // turned out to be another than the one its CET was built on).
     if (!cfd.attestation && this.#d.oracle) {
@@ -772,8 +804,119 @@ export class ProcessManager {
   }
 
   async #punish(cfdId: string, record: ContractRecord, publishedHex: string): Promise<void> {
-    const punish = signedPunish(record, Transaction.fromHex(publishedHex));
+    const punish = signedPunish(record, Transaction.fromHex(publishedHex), undefined, {
+      fee: this.#punishFee(),
+    });
     await this.#execute(cfdId, { type: 'publishPunish', punishTx: signed(punish) });
+  }
+
+  /** The first punish's fee: the starting rate for its size, within the bump budget. */
+  #punishFee(): bigint {
+    const rate = this.#d.punishFeeRate?.() ?? 1n;
+    const fee = rate * PUNISH_VBYTES;
+    const max = this.#d.punishMaxFee;
+    return max !== undefined && fee > max && max > 0n ? max : fee;
+  }
+
+  /**
+   * Hands the bumper every transaction of this CFD that must confirm and is not yet confirmed:
+   * our commit (through our anchor), the CET and refund (through our payout), a close (through
+   * our payout), and a punish (replaced at a higher fee).
+   */
+  async #followFees(cfd: Cfd, record: RolloverContractRecord, paths: ClosePaths): Promise<void> {
+    const bumper = this.#d.bumper?.();
+    if (!bumper || !cfd.dlc) return;
+    const id = cfd.terms!.id;
+    const follow = (t: BumpTarget) => bumper.follow(t);
+    const lockValue = lockOutput(record).value;
+    const closing = closingCommit(cfd, paths);
+    if (cfd.commitTx && !cfd.commitConfirmed) {
+      const r = paths.live.get(cfd.commitTx.txid)?.record;
+      const anchor = r && anchorOf(r);
+      const identitySk = fromHexBytes(record.identitySk);
+      follow({
+        cfdId: id,
+        kind: 'commit',
+        tx: cfd.commitTx,
+        fee: feeOf(cfd.commitTx.hex, lockValue),
+        ...(anchor && {
+          cpfp: (): ForeignInput => ({
+            txid: anchor.txid,
+            vout: anchor.vout,
+            value: anchor.value,
+            script: p2wshOutput(anchor.witnessScript),
+            vbytes: Number(ANCHOR_INPUT_VBYTES),
+            sign: (tx, index) => signAnchorInput(tx, index, anchor, identitySk),
+          }),
+        }),
+      });
+    }
+    const ownScript = Buffer.from(payoutScriptsOf(record)[record.role]);
+    const throughPayout = (tx: SignedTx) => () => {
+      const parsed = Transaction.fromHex(tx.hex);
+      const vout = parsed.outs.findIndex((o) => Buffer.from(o.script).equals(ownScript));
+      const out = parsed.outs[vout];
+      return out && this.#d.payoutInput?.(tx.txid, vout, BigInt(out.value), ownScript);
+    };
+    const committed = confirmedCommit(cfd);
+    const commitValue = closing?.record.commit.amount;
+    if (cfd.cet && cfd.cetTimelockExpired && committed !== undefined && commitValue) {
+      follow({
+        cfdId: id,
+        kind: 'cet',
+        tx: cfd.cet,
+        fee: feeOf(cfd.cet.hex, commitValue),
+        cpfp: throughPayout(cfd.cet),
+        // Before the refund lock ends, or the refund competes with it.
+        deadline: { after: committed, blocks: cfd.dlc.refundTimelock - 1 },
+      });
+    }
+    if (cfd.refundTx && commitValue) {
+      follow({
+        cfdId: id,
+        kind: 'refund',
+        tx: cfd.refundTx,
+        fee: feeOf(cfd.refundTx.hex, commitValue),
+        cpfp: throughPayout(cfd.refundTx),
+      });
+    }
+    if (cfd.closeTx) {
+      follow({
+        cfdId: id,
+        kind: 'close',
+        tx: cfd.closeTx,
+        fee: feeOf(cfd.closeTx.hex, lockValue),
+        cpfp: throughPayout(cfd.closeTx),
+      });
+    }
+    const punish = cfd.punishTx;
+    const rpc = this.#d.rpc();
+    if (punish && rpc) {
+      const revokedTxid = Buffer.from(Transaction.fromHex(punish.hex).ins[0]!.hash)
+        .reverse()
+        .toString('hex');
+      const revokedRecord = paths.revoked.get(revokedTxid);
+      const publishedHex = await rpc.getRawTransaction(revokedTxid);
+      if (revokedRecord && publishedHex) {
+        const published = Transaction.fromHex(publishedHex);
+        const value = BigInt(published.outs[0]!.value);
+        follow({
+          cfdId: id,
+          kind: 'punish',
+          tx: punish,
+          fee: feeOf(punish.hex, value),
+          // Before the cheater's CET can go out.
+          deadline: { after: revokedTxid, blocks: cfd.dlc.cetTimelock - 1 },
+          rbf: (fee) => signed(signedPunish(revokedRecord, published, undefined, { fee })),
+        });
+      }
+    }
+  }
+
+  /** A punish the bumper replaced at a higher fee: recorded, and the old one no longer pushed. */
+  async onPunishReplaced(cfdId: string, old: string, punishTx: SignedTx): Promise<void> {
+    await this.#execute(cfdId, { type: 'replacePunish', punishTx });
+    await this.#d.monitor()?.untrackBroadcast(old);
   }
 
   /** Broadcasts now (best effort) and has the monitor rebroadcast until it confirms. */
