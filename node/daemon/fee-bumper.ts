@@ -151,6 +151,22 @@ export class FeeBumper {
     });
   }
 
+  /** The height of the last pass (undefined before the first block). */
+  get height(): number | undefined {
+    return this.#height;
+  }
+
+  /**
+   * A pass for `cfdId` now, at the last block's height: a transaction just handed over goes out
+   * (with a child if it needs one) without waiting for the next block. Never throws.
+   */
+  async kick(cfdId: string): Promise<void> {
+    if (this.#height === undefined) return;
+    await this.onBlock(this.#height, { cfdId }).catch((err: unknown) =>
+      this.#log.warn({ err, cfdId }, 'bump pass failed'),
+    );
+  }
+
   /** Stops following a CFD's transactions (it settled another way) and frees their coins. */
   forget(cfdId: string): void {
     for (const [key, f] of this.#followed) {

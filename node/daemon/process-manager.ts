@@ -687,6 +687,7 @@ export class ProcessManager {
       await monitor.watchTx(tx.txid, { tag: cfdId, depth: 1 });
     }
     await this.#followFees(cfd, record, paths);
+    await this.#d.bumper?.()?.kick(cfdId);
     // An attestation that arrived while we were down (or before the commit that confirmed
     // turned out to be another than the one its CET was built on).
     if (!cfd.attestation && this.#d.oracle) {

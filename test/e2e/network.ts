@@ -7,7 +7,7 @@ import { peerIdFromString } from '@libp2p/peer-id';
 import { payoutCurve, rowAtPrice, toRolePayouts } from '../../dlc/payout-curve.ts';
 import { type Cfd, uiState } from '../../model/cfd.ts';
 import { parsePrice } from '../../model/units.ts';
-import { EmbeddedChain } from '../../node/chain/embedded.ts';
+import { EmbeddedChain, type EmbeddedChainOptions } from '../../node/chain/embedded.ts';
 import { loadConfig } from '../../node/daemon/config.ts';
 import { Daemon, type DaemonOptions } from '../../node/daemon/daemon.ts';
 import { OracleServer } from '../../node/oracle/server.ts';
@@ -99,12 +99,14 @@ export async function startNetwork(
   extra: Record<string, string> = {},
   /** Options of the maker's daemon only (e.g. shorter protocol timeouts). */
   makerOptions: Omit<DaemonOptions, 'logger'> = {},
+  /** Options of the embedded chain (e.g. its fee market). */
+  chainOptions: Omit<EmbeddedChainOptions, 'logger'> = {},
 ): Promise<Network> {
   let chain: EmbeddedChain;
   let feed: PriceFeedServer;
   let maker: Daemon;
   let taker: Daemon;
-  chain = await EmbeddedChain.start({ logger: silent });
+  chain = await EmbeddedChain.start({ logger: silent, ...chainOptions });
   cleanups.push(() => chain.stop());
   feed = await PriceFeedServer.start({ port: 0, startPrice: parsePrice('50000'), tickMs: 0 });
   cleanups.push(() => feed.stop());
