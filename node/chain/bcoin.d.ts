@@ -166,6 +166,8 @@ declare module 'bcoin' {
     reset(): Promise<void>;
     getEntry(hash: string): MempoolEntry | undefined;
     getCoinView(tx: TX): Promise<CoinView>;
+    /** Contextual checks of a new entry (fees, scripts); throws bcoin's `VerifyError`. */
+    verify(entry: MempoolEntry, view: CoinView): Promise<void>;
     /** The mempool entry spending the output, if any. */
     getSpent(hash: string, index: number): MempoolEntry | undefined;
     getDescendants(entry: MempoolEntry): MempoolEntry[];

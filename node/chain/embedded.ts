@@ -118,6 +118,9 @@ const MAX_BLOCK_SIGOPS_FOR_TXS = 80_000 - 400;
 /** Value of each burn output a filler transaction pads itself with (above the P2WPKH dust). */
 const FILLER_BURN_SATS = 330;
 
+/** Weight of a filler without burn outputs: P2WPKH in, P2WPKH out, 72-byte signature. */
+const FILLER_MIN_WEIGHT = 438;
+
 /** vbytes a P2WPKH output adds. */
 const P2WPKH_OUTPUT_VBYTES = 31;
 
@@ -238,6 +241,16 @@ interface BcoinVerifyError {
   type: 'VerifyError';
   code: string;
   reason: string;
+  message: string;
+}
+
+/** Thrown from bcoin's `Mempool#verify` hook: bcoin handles it as its own `VerifyError`. */
+class MinFeeVerifyError extends Error {
+  readonly type = 'VerifyError';
+  readonly code = 'insufficientfee';
+  readonly reason = 'min relay fee not met';
+  readonly score = 0;
+  readonly malleated = false;
 }
 
 function isVerifyError(err: unknown): err is BcoinVerifyError {
@@ -282,6 +295,12 @@ export class EmbeddedChain {
   readonly #splits = new Set<string>();
   /** Fee statistics of the blocks mined, oldest first. */
   #feeHistory: BlockFeeStats[] = [];
+  /**
+   * True only while the serial queue adds a package's transactions, a failed replacement's
+   * evictees or a reorg's transactions: the mempool then takes them below the minimum relay fee
+   * (never below 1 sat/vB). Nothing else can add meanwhile (all adds are serialised).
+   */
+  #bypassMinFee = false;
   /** Set by the block assembler for the block being mined. */
   #lastSelection: Selection | undefined;
   #cookieFile: string | undefined;
@@ -376,6 +395,12 @@ export class EmbeddedChain {
     const filler = await loadKey(datadir, FILLER_KEY_FILE);
     const chain = new EmbeddedChain(node, faucet, filler, auth, options, log);
     node.miner.assemble = (attempt) => chain.#assemble(attempt);
+    // Every way into the mempool (also stock bcoin's sendrawtransaction and REST) pays the floor.
+    const verify = node.mempool.verify.bind(node.mempool);
+    node.mempool.verify = async (entry, view) => {
+      chain.#checkMinFee(entry);
+      return verify(entry, view);
+    };
     chain.#installAuth();
     chain.#installRpcMethods();
     await node.ensure(); // creates <datadir>/regtest for the on-disk databases
@@ -526,6 +551,13 @@ export class EmbeddedChain {
     try {
       txs = parsePackage(rawTxs);
     } catch (err) {
+      if (err instanceof PackagePolicyError) {
+        return this.#serial(async () => ({
+          package_msg: err.message,
+          'tx-results': unevaluated(err.txs),
+          'replaced-transactions': [],
+        }));
+      }
       return Promise.reject(err);
     }
     return this.#serial(() => this.#submitPackage(txs));
@@ -553,9 +585,11 @@ export class EmbeddedChain {
       this.#feeHistory = this.#feeHistory.filter((b) => b.height < entry.height);
       await node.mempool.reset();
       node.mempool.tip = node.chain.tip.hash;
-      for (const tx of [...disconnected, ...pending]) {
-        await node.mempool.addTX(tx).catch(() => undefined); // no longer valid: gone, as in Core
-      }
+      await this.#belowMinFee(async () => {
+        for (const tx of [...disconnected, ...pending]) {
+          await node.mempool.addTX(tx).catch(() => undefined); // no longer valid: gone, as in Core
+        }
+      });
     });
   }
 
@@ -709,7 +743,9 @@ export class EmbeddedChain {
     }
     let missing: string[] | null;
     try {
-      missing = await mempool.addTX(tx);
+      missing = checkMinFee
+        ? await mempool.addTX(tx)
+        : await this.#belowMinFee(() => mempool.addTX(tx));
     } catch (err) {
       await this.#restore(restore);
       if (!isVerifyError(err)) throw err;
@@ -719,7 +755,10 @@ export class EmbeddedChain {
       if (err.reason === 'txn-already-known') {
         throw new NodeRpcError(RPC_VERIFY_ALREADY_IN_CHAIN, 'Transaction already in block chain');
       }
-      throw new NodeRpcError(RPC_VERIFY_REJECTED, err.reason);
+      throw new NodeRpcError(
+        RPC_VERIFY_REJECTED,
+        err.message.startsWith(err.reason) ? err.message : err.reason,
+      );
     }
     if (missing) {
       await this.#restore(restore);
@@ -794,7 +833,11 @@ export class EmbeddedChain {
   }
 
   /** Puts back transactions evicted for a replacement that failed (parents first, best effort). */
-  async #restore(txs: TX[]): Promise<void> {
+  #restore(txs: TX[]): Promise<void> {
+    return this.#belowMinFee(() => this.#readd(txs));
+  }
+
+  async #readd(txs: TX[]): Promise<void> {
     let pending = txs;
     while (pending.length > 0) {
       const left: TX[] = [];
@@ -856,9 +899,7 @@ export class EmbeddedChain {
       rollback();
       return {
         package_msg: 'package-fee-too-low',
-        'tx-results': Object.fromEntries(
-          txs.map((tx) => [tx.wtxid(), { txid: tx.txid(), error: 'unevaluated' }]),
-        ),
+        'tx-results': unevaluated(txs),
         'replaced-transactions': [],
       };
     }
@@ -938,6 +979,25 @@ export class EmbeddedChain {
     for (const id of this.#splits) if (!this.#node.mempool.map.has(id)) this.#splits.delete(id);
   }
 
+  /** The mempool's fee floor (installed into bcoin's `Mempool#verify`). */
+  #checkMinFee(entry: MempoolEntry): void {
+    const floor = this.#bypassMinFee ? DEFAULT_MIN_RELAY_SAT_PER_KVB : this.#minRelay;
+    const required = feeFor(floor, entry.size);
+    if (entry.fee < required) {
+      throw new MinFeeVerifyError(`min relay fee not met, ${entry.fee} < ${required}`);
+    }
+  }
+
+  /** Runs `fn` with the minimum relay fee check lowered to 1 sat/vB (see `#bypassMinFee`). */
+  async #belowMinFee<T>(fn: () => Promise<T>): Promise<T> {
+    this.#bypassMinFee = true;
+    try {
+      return await fn();
+    } finally {
+      this.#bypassMinFee = false;
+    }
+  }
+
   #spikeOf(spike: FeeSpike): { rate: number; vbytesPerBlock: number | undefined } | undefined {
     const rate = satPerVbToKvB(spike.rate, 'fee spike rate');
     if (rate === 0) return undefined;
@@ -967,9 +1027,10 @@ export class EmbeddedChain {
     this.#evictFillers();
     const room = this.#blockMaxWeight - COINBASE_RESERVED_WEIGHT;
     const capacity = Math.min(room, (spike.vbytesPerBlock ?? room) * 4);
+    // Big enough that half of one plus 124 WU is still at most one (see the loop below).
     const maxFillerVb = Math.min(
       110 + MAX_FILLER_BURNS * P2WPKH_OUTPUT_VBYTES,
-      Math.max(110, Math.floor(room / 4 / 40)),
+      Math.max(300, Math.floor(room / 4 / 40)),
     );
     const maxBurns = Math.floor((maxFillerVb - 110) / P2WPKH_OUTPUT_VBYTES);
     const perUse = feeFor(spike.rate, maxFillerVb + 1) + maxBurns * FILLER_BURN_SATS;
@@ -1006,16 +1067,17 @@ export class EmbeddedChain {
     }
 
     let remaining = capacity - higher();
-    const minWeight = 440;
+    const minWeight = FILLER_MIN_WEIGHT;
+    const maxWeight = maxFillerVb * 4;
     for (const coin of coins) {
       if (remaining < minWeight) break;
-      // Leave a remainder a last filler can take: never less than one minimal filler.
-      const maxWeight = maxFillerVb * 4;
+      // Full-size fillers, then the last stretch in two about equal ones, so what is left over
+      // is less than one burn output (124 WU): too little for any transaction paying less.
       const target =
         remaining >= maxWeight + minWeight
           ? maxWeight
           : remaining > maxWeight
-            ? remaining - minWeight
+            ? Math.floor(remaining / 2)
             : remaining;
       const burns = Math.max(
         0,
@@ -1288,17 +1350,15 @@ function parsePackage(rawTxs: readonly unknown[]): TX[] {
       );
     }
   });
-  const hashes = new Set(txs.map((t) => t.hash('hex')));
+  // Core's IsWellFormedPackage: answered as a refused package, not as an RPC error.
+  if (new Set(txs.map((t) => t.hash('hex'))).size !== txs.length) {
+    throw new PackagePolicyError(txs, 'package-contains-duplicates');
+  }
   const spent = new Set<string>();
   for (const tx of txs) {
     for (const { prevout } of tx.inputs) {
       const key = `${prevout.hash}:${prevout.index}`;
-      if (spent.has(key) || hashes.size !== txs.length) {
-        throw new NodeRpcError(
-          RPC_VERIFY_ERROR,
-          'package-contains-duplicates or conflict-in-package',
-        );
-      }
+      if (spent.has(key)) throw new PackagePolicyError(txs, 'conflict-in-package');
       spent.add(key);
     }
   }
@@ -1316,6 +1376,23 @@ function parsePackage(rawTxs: readonly unknown[]): TX[] {
     );
   }
   return txs;
+}
+
+/** A package Core refuses as a whole before validating its transactions. */
+class PackagePolicyError extends Error {
+  readonly txs: readonly TX[];
+
+  constructor(txs: readonly TX[], reason: string) {
+    super(reason);
+    this.txs = txs;
+  }
+}
+
+/** `tx-results` when no transaction was evaluated. */
+function unevaluated(txs: readonly TX[]): SubmitPackageResult['tx-results'] {
+  return Object.fromEntries(
+    txs.map((tx) => [tx.wtxid(), { txid: tx.txid(), error: 'unevaluated' }]),
+  );
 }
 
 /** Core's answer for a package with a failed transaction: its error, the rest per their state. */

@@ -169,6 +169,10 @@ describe('embedded chain fee market', function () {
       rpcMessage: /package topology disallowed/,
     });
 
+    const dup = await rpc.submitPackage([parent.hex, parent.hex]);
+    assert.equal(dup.packageMsg, 'package-contains-duplicates');
+    assert.equal(await rpc.getMempoolEntry(parent.txid), null);
+
     const ok = await rpc.submitPackage([parent.hex, child.hex]);
     assert.equal(ok.packageMsg, 'success');
     assert.deepEqual(
