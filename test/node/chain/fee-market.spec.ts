@@ -3,7 +3,9 @@ import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { payments, script, Transaction } from 'bitcoinjs-lib';
+import { broadcast } from '../../../node/chain/broadcast.ts';
 import { EmbeddedChain } from '../../../node/chain/embedded.ts';
+import { BroadcastRejectedError } from '../../../node/chain/errors.ts';
 import { estimateFee, selectPackages } from '../../../node/chain/fee-market.ts';
 import { BitcoinRpc } from '../../../node/chain/rpc.ts';
 import { dlcfd, startDlcfd } from '../../helpers/dlcfd-cli.ts';
@@ -229,6 +231,34 @@ describe('embedded chain fee market', function () {
     assert.equal(await rpc.getMempoolEntry(descendant.txid), null);
     await chain.mine(1);
     assert.equal(await confirmations(replacement.txid), 1);
+  });
+});
+
+describe('embedded chain fee market with stock bcoin sendrawtransaction', () => {
+  let chain: EmbeddedChain;
+  before(async () => {
+    chain = await EmbeddedChain.start({
+      logger: silent,
+      validatingSendRawTransaction: false,
+      minRelayFeeRate: 20,
+    });
+  });
+  after(() => chain?.stop());
+
+  it("applies the minimum relay fee inside bcoin's mempool too", async () => {
+    const rpc = new BitcoinRpc({ url: chain.rpcUrl, ...chain.rpcAuth });
+    const key = newKey();
+    const { txid, vout } = await chain.fund(p2wpkh(key).address, 100_000n);
+    await chain.mine(1);
+    const prev = { txid, vout, value: 100_000n };
+    const cheap = spend(key, prev, 10n * VB);
+    // Stock bcoin answers first; broadcast() finds it never reached the mempool.
+    await assert.rejects(
+      broadcast(rpc, cheap.hex, { confirmTimeoutMs: 300 }),
+      BroadcastRejectedError,
+    );
+    const paying = spend(key, prev, 21n * VB);
+    assert.equal((await broadcast(rpc, paying.hex)).status, 'mempool');
   });
 });
 
