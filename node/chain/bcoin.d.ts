@@ -34,6 +34,7 @@ declare module 'bcoin' {
   }
 
   class Script {
+    static flags: { STANDARD_VERIFY_FLAGS: number };
     static fromAddress(addr: Address | string): Script;
     toRaw(): Buffer;
   }
@@ -59,12 +60,38 @@ declare module 'bcoin' {
     script: Script;
   }
 
+  interface Outpoint {
+    /** Internal byte order, hex. */
+    hash: string;
+    index: number;
+  }
+
+  interface Input {
+    prevout: Outpoint;
+  }
+
+  /** Coins a transaction spends, from the mempool's point of view. */
+  interface CoinView {
+    readonly _brand?: 'CoinView';
+  }
+
   class TX {
+    inputs: Input[];
     outputs: Output[];
     static fromRaw(data: Buffer): TX;
     txid(): string;
+    /** Witness txid, RPC byte order. */
+    wtxid(): string;
     hash(enc: 'hex'): string;
     toRaw(): Buffer;
+    getWeight(): number;
+    getVirtualSize(): number;
+    hasCoins(view: CoinView): boolean;
+    getFee(view: CoinView): number;
+    getSigopsCost(view: CoinView, flags: number): number;
+    /** Virtual size with Core's sigop adjustment. */
+    getSigopsSize(sigops: number): number;
+    isFinal(height: number, time: number): boolean;
   }
 
   interface FundOptions {
@@ -77,6 +104,8 @@ declare module 'bcoin' {
 
   class MTX {
     outputs: Output[];
+    addCoin(coin: Coin): unknown;
+    getVirtualSize(): number;
     addOutput(addr: Address | Script, value: number): Output;
     fund(coins: Coin[], options?: FundOptions): Promise<unknown>;
     sign(ring: KeyRing | KeyRing[]): number;
@@ -114,13 +143,38 @@ declare module 'bcoin' {
     getHash(height: number): Promise<string | null>;
     getBlock(hash: string): Promise<Block | null>;
     invalidate(hash: string): Promise<void>;
+    getMedianTime(prev: ChainEntry): Promise<number>;
+  }
+
+  /** A mempool transaction with what bcoin computed when it accepted it. */
+  interface MempoolEntry {
+    tx: TX;
+    /** Virtual size (sigop-adjusted). */
+    size: number;
+    /** Fee, sat. */
+    fee: number;
+    sigops: number;
+    getDeltaFee(): number;
+    hash(enc: 'hex'): string;
   }
 
   interface Mempool extends Closable {
     /** Hash of the block the mempool was last updated for; mining asserts it is the chain tip. */
     tip: string;
-    map: Map<string, { tx: TX }>;
+    map: Map<string, MempoolEntry>;
+    options: { relayPriority: boolean; limitFree: boolean; maxSize: number };
     reset(): Promise<void>;
+    getEntry(hash: string): MempoolEntry | undefined;
+    getCoinView(tx: TX): Promise<CoinView>;
+    /** Contextual checks of a new entry (fees, scripts); throws bcoin's `VerifyError`. */
+    verify(entry: MempoolEntry, view: CoinView): Promise<void>;
+    /** The mempool entry spending the output, if any. */
+    getSpent(hash: string, index: number): MempoolEntry | undefined;
+    getDescendants(entry: MempoolEntry): MempoolEntry[];
+    /** Removes the entry and, recursively, its spenders. */
+    evictEntry(entry: MempoolEntry): void;
+    /** Memory usage estimate, bytes. */
+    getSize(): number;
     addTX(tx: TX): Promise<string[] | null>;
     hasOrphan(hash: string): boolean;
     removeOrphan(hash: string): boolean;
@@ -133,8 +187,22 @@ declare module 'bcoin' {
     invMap: Map<string, { resolve(): void }>;
   }
 
+  /** A block being assembled (bcoin's `BlockTemplate`). */
+  interface BlockTemplate {
+    height: number;
+    /** Time transactions' locktimes are checked against (median time past). */
+    locktime: number;
+    weight: number;
+    sigops: number;
+    fees: number;
+    items: { tx: TX; hash: string; fee: number; sigops: number }[];
+    refresh(): void;
+  }
+
   interface Miner extends Closable {
     mineBlock(tip: ChainEntry | null, address: Address): Promise<Block>;
+    /** Chooses the template's transactions; the embedded chain replaces it. */
+    assemble(attempt: BlockTemplate): void;
   }
 
   /** bweb's JSON-RPC dispatcher: method name → handler(params). */
@@ -203,13 +271,16 @@ declare module 'bcoin' {
   export type {
     Address,
     Block,
+    BlockTemplate,
     Coin,
     FullNode,
     FullNodeOptions,
     KeyRing,
+    MempoolEntry,
     MTX,
     Network,
     NodeHttp,
+    Script,
     TX,
   };
 }

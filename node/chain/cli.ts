@@ -30,6 +30,7 @@ import { BitcoinRpc } from './rpc.ts';
 
 const USAGE = `usage: dlcfd chain [--rpc-port <port>] [--rpc-host <ip>] [--rpc-user <u> --rpc-password <p>]
                    [--datadir <dir>] [--block-interval <seconds>] [--log-level <level>]
+                   [--min-relay-fee <sat/vB>] [--block-max-weight <wu>] [--fee-spike <sat/vB>]
        dlcfd chain fund <address> <btc> --rpc-url <url> [auth]
        dlcfd chain mine <blocks> [--address <address>] --rpc-url <url> [auth]
 
@@ -37,6 +38,17 @@ Runs an embedded regtest full node (bcoin) with Bitcoin Core compatible JSON-RPC
 segwit active, and a faucet. Without --datadir the chain lives in memory. Without
 --rpc-user/--rpc-password, auth is a Bitcoin Core style cookie (<datadir>/.cookie, or a temporary
 file when in memory). --block-interval 0 (default) mines only on demand.
+
+Fee market (as Bitcoin Core): blocks take packages (a transaction with its unconfirmed parents)
+by ancestor fee rate, so a child can pay for its parent (CPFP); full-RBF replacement;
+submitpackage; estimatesmartfee from the blocks mined.
+  --min-relay-fee <sat/vB>     refuse transactions paying less (min relay fee not met); default 1.
+                               Changeable at run time: RPC setmempoolminfee <sat/vB> (dlcfd only).
+  --block-max-weight <wu>      block weight limit when mining (Core's -blockmaxweight), 8000 to
+                               4000000; default 4000000. A small value makes a congested chain cheap.
+  --fee-spike <sat/vB>         fill every mined block with filler transactions paying this rate
+                               (from the faucet) unless something pays more. Changeable at run
+                               time: RPC setfeespike <sat/vB> [vbytes_per_block] (0 stops; dlcfd only).
 
 auth (fund, mine): --rpc-user <u> --rpc-password <p> | --rpc-cookie-file <file> | --datadir <dir>
 `;
@@ -69,6 +81,9 @@ async function serve(argv: readonly string[]): Promise<number> {
       datadir: { type: 'string' },
       'block-interval': { type: 'string' },
       'log-level': { type: 'string' },
+      'min-relay-fee': { type: 'string' },
+      'block-max-weight': { type: 'string' },
+      'fee-spike': { type: 'string' },
     },
     allowPositionals: true,
   });
@@ -90,6 +105,21 @@ async function serve(argv: readonly string[]): Promise<number> {
       throw new UsageError(`--block-interval must be a number of seconds ≥ 0`);
     }
     options.blockIntervalSeconds = seconds;
+  }
+  if (values['min-relay-fee'] !== undefined) {
+    options.minRelayFeeRate = feeRateFlag(values['min-relay-fee'], '--min-relay-fee');
+  }
+  if (values['block-max-weight'] !== undefined) {
+    options.blockMaxWeight = integerFlag(
+      values['block-max-weight'],
+      '--block-max-weight',
+      4_000_000,
+      8_000,
+    );
+  }
+  if (values['fee-spike'] !== undefined) {
+    const rate = feeRateFlag(values['fee-spike'], '--fee-spike');
+    if (rate > 0) options.feeSpike = { rate };
   }
 
   // In memory with cookie auth: the cookie still needs a home for other processes to read.
@@ -121,6 +151,15 @@ async function serve(argv: readonly string[]): Promise<number> {
   await chain.stop();
   if (tempDir) await rm(tempDir, { recursive: true, force: true });
   return 0;
+}
+
+/** A fee rate in sat/vB: a decimal number ≥ 0 (fractions allowed, as Core's sat/vB rates). */
+function feeRateFlag(text: string, what: string): number {
+  const n = Number(text);
+  if (!/^\d+(\.\d+)?$/.test(text) || !Number.isFinite(n) || n > 10_000_000) {
+    throw new UsageError(`${what} must be a fee rate in sat/vB (e.g. 20 or 2.5), got '${text}'`);
+  }
+  return n;
 }
 
 const CLIENT_OPTIONS = {

@@ -56,6 +56,11 @@ const AMOUNT_KEYS = new Set([
   'modified',
   'ancestor',
   'descendant',
+  'mempoolminfee',
+  'minrelaytxfee',
+  'incrementalrelayfee',
+  'total_fee',
+  'effective-feerate',
 ]);
 
 export interface BitcoinRpcOptions {
@@ -140,6 +145,40 @@ export interface FeeEstimate {
   satPerKvB: bigint | undefined;
   /** Confirmation target the estimate is for. */
   blocks: number;
+}
+
+/** `getmempoolinfo`, normalised (fee rates in sat per 1000 vbytes). */
+export interface MempoolInfo {
+  /** Transactions in the mempool. */
+  size: number;
+  /** Sum of their virtual sizes. */
+  bytes: number;
+  /** The fee rate a transaction must pay to enter the mempool now. */
+  mempoolMinFeeSatPerKvB: bigint;
+  /** The node's minimum relay fee rate. */
+  minRelayTxFeeSatPerKvB: bigint;
+}
+
+/** One transaction's outcome in `submitpackage`. */
+export interface PackageTxResult {
+  wtxid: string;
+  txid: string;
+  /** Present when accepted (or already in the mempool). */
+  vsize: number | undefined;
+  /** Base fee, sat, when accepted. */
+  fee: bigint | undefined;
+  /** Why it was refused, or `unevaluated` when another transaction failed first. */
+  error: string | undefined;
+}
+
+/** `submitpackage` (Bitcoin Core ≥ 28), normalised. */
+export interface SubmitPackageResult {
+  /** `success`, or the package-wide reason (e.g. `transaction failed`, `package-fee-too-low`). */
+  packageMsg: string;
+  /** In the order the node listed them. */
+  txResults: PackageTxResult[];
+  /** Txids evicted by package RBF. */
+  replacedTransactions: string[];
 }
 
 /** `getblockchaininfo`, the fields dlcfd uses. */
@@ -313,6 +352,53 @@ export class BitcoinRpc {
     const satPerKvB =
       typeof rate === 'string' && !rate.startsWith('-') ? btcToSats(rate) : undefined;
     return { satPerKvB, blocks: typeof e.blocks === 'number' ? e.blocks : confTarget };
+  }
+
+  /** Mempool size and the fee rates it takes (`getmempoolinfo`). */
+  async getMempoolInfo(options?: RpcCallOptions): Promise<MempoolInfo> {
+    const i = asObject(await this.call('getmempoolinfo', [], options), 'getmempoolinfo');
+    const min = asString(i.mempoolminfee, 'getmempoolinfo.mempoolminfee');
+    // bcoin's own answer has no minrelaytxfee: it is the same floor there.
+    const relay = typeof i.minrelaytxfee === 'string' ? i.minrelaytxfee : min;
+    return {
+      size: asNumber(i.size, 'getmempoolinfo.size'),
+      bytes: asNumber(i.bytes, 'getmempoolinfo.bytes'),
+      mempoolMinFeeSatPerKvB: btcToSats(min),
+      minRelayTxFeeSatPerKvB: btcToSats(relay),
+    };
+  }
+
+  /**
+   * Submits a child with its unconfirmed parents, parents first (`submitpackage`, Bitcoin Core
+   * ≥ 28 and the embedded node). Resolves with the node's verdict also when the package was
+   * refused (`packageMsg` other than `success`); rejects only on malformed input or transport
+   * errors.
+   */
+  async submitPackage(
+    hexes: readonly string[],
+    options?: RpcCallOptions,
+  ): Promise<SubmitPackageResult> {
+    const r = asObject(await this.call('submitpackage', [hexes], options), 'submitpackage');
+    const results = asObject(r['tx-results'], 'submitpackage.tx-results');
+    const replaced = r['replaced-transactions'];
+    return {
+      packageMsg: asString(r.package_msg, 'submitpackage.package_msg'),
+      txResults: Object.entries(results).map(([wtxid, v]) => {
+        const t = asObject(v, 'submitpackage.tx-results[]');
+        const fees =
+          typeof t.fees === 'object' && t.fees !== null ? (t.fees as { base?: unknown }) : {};
+        return {
+          wtxid,
+          txid: asString(t.txid, 'submitpackage.tx-results[].txid'),
+          vsize: typeof t.vsize === 'number' ? t.vsize : undefined,
+          fee: typeof fees.base === 'string' ? btcToSats(fees.base) : undefined,
+          error: typeof t.error === 'string' ? t.error : undefined,
+        };
+      }),
+      replacedTransactions: Array.isArray(replaced)
+        ? replaced.map((t) => asString(t, 'submitpackage.replaced-transactions[]'))
+        : [],
+    };
   }
 
   /** An unspent output (mempool included unless `includeMempool` is false), or null. */
