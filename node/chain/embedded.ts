@@ -303,6 +303,8 @@ export class EmbeddedChain {
   #bypassMinFee = false;
   /** Set by the block assembler for the block being mined. */
   #lastSelection: Selection | undefined;
+  /** The transactions {@link EmbeddedChain.mineTransactions} puts in the block being mined. */
+  #forced: BlockTemplate['items'] | undefined;
   #cookieFile: string | undefined;
   #queue: Promise<unknown> = Promise.resolve();
   #timer: NodeJS.Timeout | undefined;
@@ -561,6 +563,46 @@ export class EmbeddedChain {
       return Promise.reject(err);
     }
     return this.#serial(() => this.#submitPackage(txs));
+  }
+
+  /**
+   * Mines one block holding exactly `rawTxs`, in order, whatever the mempool's policy says (fee
+   * floor, standardness) — as a miner paid out of band would; Bitcoin Core's `generateblock`.
+   * Consensus still applies: an invalid transaction makes the block invalid and nothing is mined.
+   * Each transaction's inputs must be confirmed or in the mempool. Resolves with the block hash.
+   */
+  mineTransactions(rawTxs: readonly string[], address?: string): Promise<string> {
+    let to: Address;
+    let txs: TX[];
+    try {
+      to = address === undefined ? this.#faucetAddress : this.#parseAddress(address);
+      txs = rawTxs.map((hex) => bcoin.TX.fromRaw(Buffer.from(hex, 'hex')));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.#serial(async () => {
+      const items: BlockTemplate['items'] = [];
+      for (const tx of txs) {
+        const view = await this.#node.mempool.getCoinView(tx);
+        if (!tx.hasCoins(view)) {
+          throw new NodeRpcError(RPC_VERIFY_ERROR, 'bad-txns-inputs-missingorspent');
+        }
+        // Witness sigops count (VERIFY_P2SH | VERIFY_WITNESS), as in a block.
+        const sigops = tx.getSigopsCost(view, (1 << 0) | (1 << 11));
+        items.push({ tx, hash: tx.hash('hex'), fee: tx.getFee(view), sigops });
+      }
+      this.#forced = items;
+      let block: Awaited<ReturnType<FullNode['miner']['mineBlock']>>;
+      try {
+        block = await this.#node.miner.mineBlock(null, to);
+      } finally {
+        this.#forced = undefined;
+      }
+      const entry = await this.#node.chain.add(block);
+      if (!entry) throw new Error('mined block was not connected');
+      this.#recordBlock(entry.height, undefined);
+      return entry.rhash();
+    });
   }
 
   /**
@@ -924,6 +966,16 @@ export class EmbeddedChain {
    * which orders single transactions by their own rate and so never mines CPFP first).
    */
   #assemble(attempt: BlockTemplate): void {
+    if (this.#forced) {
+      for (const item of this.#forced) {
+        attempt.items.push(item);
+        attempt.weight += item.tx.getWeight();
+        attempt.sigops += item.sigops;
+        attempt.fees += item.fee;
+      }
+      attempt.refresh();
+      return;
+    }
     const mempool = this.#node.mempool;
     if (mempool.tip !== this.#node.chain.tip.hash) {
       throw new Error('Mempool/chain tip mismatch! Unsafe to create block.');
@@ -1277,6 +1329,22 @@ export class EmbeddedChain {
       }
       try {
         return await this.submitPackage(rawTxs);
+      } catch (err) {
+        throw toNodeRpcError(err);
+      }
+    };
+    calls.generateblock = async (params) => {
+      const [address, txs] = params;
+      if (
+        typeof address !== 'string' ||
+        !Array.isArray(txs) ||
+        !txs.every((t) => typeof t === 'string' && /^([0-9a-fA-F]{2})+$/.test(t))
+      ) {
+        // Core also takes txids of mempool transactions; here only raw transactions.
+        throw new NodeRpcError(RPC_TYPE_ERROR, 'generateblock "output" ["rawtx",...]');
+      }
+      try {
+        return { hash: await this.mineTransactions(txs as string[], address) };
       } catch (err) {
         throw toNodeRpcError(err);
       }

@@ -57,8 +57,8 @@ import { Supervisor } from '../runtime/supervisor.ts';
 import { CoinPool } from '../wallet/coin-pool.ts';
 import { type CoinPoolTarget, Wallet } from '../wallet/wallet.ts';
 import type { DaemonConfig } from './config.ts';
-import { type MakerPolicy, MakerPolicyStore, policyFromConfig } from './maker-policy.ts';
 import { FeeBumper } from './fee-bumper.ts';
+import { type MakerPolicy, MakerPolicyStore, policyFromConfig } from './maker-policy.ts';
 import { ProcessManager } from './process-manager.ts';
 import { limitsFromConfig, TakerLimitsStore, toTakerLimits } from './taker-limits.ts';
 
@@ -824,7 +824,9 @@ export class Daemon {
       ...(capped.length > 0 && { status: 'degraded' }),
       detail:
         `${base} | bumping ${pending.map((p) => `${p.kind} of ${p.cfdId} at ${p.rate} sat/vB (deadline ${p.deadlineHeight})`).join(', ')}` +
-        (capped.length > 0 ? `; held back by the budget or cap: ${capped.map((p) => p.kind).join(', ')}` : ''),
+        (capped.length > 0
+          ? `; held back by the budget or cap: ${capped.map((p) => p.kind).join(', ')}`
+          : ''),
     });
   }
 

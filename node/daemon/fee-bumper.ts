@@ -71,7 +71,9 @@ export interface BumpStatus {
 
 export interface FeeBumperDeps {
   readonly rpc: () => BitcoinRpc | undefined;
-  readonly wallet: () => Pick<Wallet, 'buildChild' | 'release' | 'recordOwnTransaction'> | undefined;
+  readonly wallet: () =>
+    | Pick<Wallet, 'buildChild' | 'release' | 'recordOwnTransaction'>
+    | undefined;
   readonly fees: Pick<FeeEstimator, 'estimateFor' | 'floor' | 'cap' | 'refresh'>;
   /** Most sats all bumps of one CFD may cost together. */
   readonly budgetSats: Sats;
@@ -343,7 +345,13 @@ export class FeeBumper {
       await rpc.sendRawTransaction(hexes[0]!);
       return;
     }
-    await rpc.submitPackage([...hexes]);
+    const r = await rpc.submitPackage([...hexes]);
+    if (r.packageMsg !== 'success') {
+      const why = r.txResults.map((t) => t.error).filter(Boolean);
+      throw new Error(
+        `package refused: ${r.packageMsg}${why.length ? ` (${why.join('; ')})` : ''}`,
+      );
+    }
   }
 
   #deadline(f: Followed): number {

@@ -98,8 +98,8 @@ import { broadcast, locate } from '../chain/broadcast.ts';
 import type { ChainMonitor, ChainReport, SpendReport } from '../chain/monitor.ts';
 import type { BitcoinRpc } from '../chain/rpc.ts';
 import type { OracleClient, VerifiedAttestation } from '../oracle/client.ts';
-import type { Wallet } from '../wallet/wallet.ts';
 import type { ForeignInput } from '../wallet/cpfp.ts';
+import type { Wallet } from '../wallet/wallet.ts';
 import { CfdProblems } from './cfd-problems.ts';
 import type { BumpTarget, FeeBumper } from './fee-bumper.ts';
 

@@ -203,6 +203,26 @@ describe('embedded chain fee market', function () {
     assert.equal(await confirmations(child.txid), 1);
   });
 
+  it('generateblock: a miner mines what the mempool refuses (below the min fee), never what consensus refuses', async () => {
+    const { key, prev } = await coin();
+    chain.setMinRelayFeeRate(20);
+    await chain.setFeeSpike({ rate: 50 });
+    const cheap = spend(key, prev, 1n * VB);
+    await assert.rejects(rpc.sendRawTransaction(cheap.hex), /min relay fee not met/);
+    const { hash } = await rpc.call<{ hash: string }>('generateblock', [
+      chain.faucetAddress,
+      [cheap.hex],
+    ]);
+    assert.equal(await confirmations(cheap.txid), 1);
+    const block = await rpc.getBlock(hash);
+    assert.deepEqual(block.tx.slice(1), [cheap.txid], 'exactly the given transaction, no fillers');
+    // A double spend of a confirmed coin is invalid in any block: nothing is mined.
+    const height = chain.height;
+    const again = spend(key, prev, 2n * VB);
+    await assert.rejects(chain.mineTransactions([again.hex]), /missingorspent/);
+    assert.equal(chain.height, height);
+  });
+
   it('RBF: a replacement paying more replaces the original and its descendants, without signalling', async () => {
     const r = await coin();
     const original = spend(r.key, r.prev, 2n * VB); // final sequence: no BIP125 signal
