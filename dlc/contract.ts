@@ -254,7 +254,8 @@ export function payoutScriptsOf(record: ContractRecord): PayoutScripts {
 export function isCollaborativeClose(record: ContractRecord, tx: Transaction): boolean {
   const scripts = new Set([record.payoutScripts.maker, record.payoutScripts.taker]);
   const spendsLock = tx.ins.some(
-    (i) => i.index === record.lock.vout && toHex(i.hash.slice().reverse()) === record.lock.txid,
+    (i) =>
+      i.index === record.lock.vout && toHex(Uint8Array.from(i.hash).reverse()) === record.lock.txid,
   );
   return spendsLock && tx.outs.length > 0 && tx.outs.every((o) => scripts.has(toHex(o.script)));
 }

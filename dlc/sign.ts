@@ -587,5 +587,7 @@ export function signAnchorInput(
 }
 
 function toHexTxid(hash: Uint8Array): string {
-  return Array.from(hash.slice().reverse(), (b) => b.toString(16).padStart(2, '0')).join('');
+  return Array.from(Uint8Array.from(hash).reverse(), (b) => b.toString(16).padStart(2, '0')).join(
+    '',
+  );
 }

@@ -322,7 +322,16 @@ export class FeeBumper {
       reservationId: reservation(key),
       ...(previous && { replaces: { fee: previous.fee } }),
     });
-    await this.#send(rpc, where === 'mempool' ? [child.hex] : [f.current.hex, child.hex]);
+    try {
+      await this.#send(rpc, where === 'mempool' ? [child.hex] : [f.current.hex, child.hex]);
+    } catch (err) {
+      const ins = Transaction.fromHex(child.hex).ins.map(
+        (i) => `${Buffer.from(i.hash).reverse().toString('hex')}:${i.index}`,
+      );
+      throw new Error(
+        `${(err as Error).message} [parent ${f.current.txid}, child spends ${ins.join(' ')}]`,
+      );
+    }
     await wallet.recordOwnTransaction(child.hex);
     f.child = { txid: child.txid, hex: child.hex, fee: child.fee, vsize: child.vsize };
     f.previousRate = this.#packageRate(f);
