@@ -105,6 +105,12 @@ interface Followed {
   lastError: string | undefined;
 }
 
+/**
+ * vbytes to allow for a child when working out the rate a budget affords: an anchor or payout
+ * input, up to two wallet inputs and a change output (the wallet then builds it exactly).
+ */
+const CHILD_VBYTES_ALLOWANCE = 250;
+
 /** The name of the wallet reservation a child's coins are held under. */
 const reservation = (key: string): string => `bump:${key}`;
 
@@ -314,14 +320,29 @@ export class FeeBumper {
       return;
     }
     const previous = f.child;
-    const child = wallet.buildChild({
-      inputs: [input],
-      parents: [{ vsize: f.vsize, fee: f.current.fee }],
-      packageRate: decision.rate,
-      maxFee: budgetLeft,
-      reservationId: reservation(key),
-      ...(previous && { replaces: { fee: previous.fee } }),
-    });
+    const build = (packageRate: FeeRate) =>
+      wallet.buildChild({
+        inputs: [input],
+        parents: [{ vsize: f.vsize, fee: f.current.fee }],
+        packageRate,
+        maxFee: budgetLeft,
+        reservationId: reservation(key),
+        ...(previous && { replaces: { fee: previous.fee } }),
+      });
+    let child: ReturnType<typeof build>;
+    try {
+      child = build(decision.rate);
+    } catch (err) {
+      if ((err as Error).name !== 'FeeBudgetExceededError') throw err;
+      // The best the budget allows, if that is still more than what pays now.
+      f.capped = true;
+      const affordable = (budgetLeft + f.current.fee) / BigInt(f.vsize + CHILD_VBYTES_ALLOWANCE);
+      if (affordable <= paying || affordable < 1n) {
+        if (where === null) await this.#send(rpc, [f.current.hex]).catch(() => undefined);
+        return;
+      }
+      child = build(affordable);
+    }
     try {
       await this.#send(rpc, where === 'mempool' ? [child.hex] : [f.current.hex, child.hex]);
     } catch (err) {
