@@ -126,6 +126,8 @@ export class FeeBumper {
   readonly #d: FeeBumperDeps;
   readonly #log: Logger;
   readonly #followed = new Map<string, Followed>();
+  /** The last statuses of CFDs no longer followed. */
+  readonly #history = new Map<string, BumpStatus[]>();
   #pass: Promise<void> | undefined;
   #height: number | undefined;
 
@@ -177,16 +179,20 @@ export class FeeBumper {
 
   /** Stops following a CFD's transactions (it settled another way) and frees their coins. */
   forget(cfdId: string): void {
+    const done: BumpStatus[] = [];
     for (const [key, f] of this.#followed) {
       if (f.target.cfdId !== cfdId) continue;
+      done.push(this.#statusOf(f));
       this.#followed.delete(key);
       this.#d.wallet()?.release(reservation(key));
     }
+    // What it took to confirm stays visible on the settled CFD (this run of the node).
+    if (done.length > 0) this.#history.set(cfdId, done);
   }
 
   /** How each followed transaction of `cfdId` stands. */
   status(cfdId: string): BumpStatus[] {
-    const out: BumpStatus[] = [];
+    const out: BumpStatus[] = [...(this.#history.get(cfdId) ?? [])];
     for (const f of this.#followed.values()) {
       if (f.target.cfdId !== cfdId) continue;
       out.push(this.#statusOf(f));

@@ -2,10 +2,11 @@
 // `<name> <value> <unit>` so runs can be compared across commits. No name runs them all.
 import { dlc } from './dlc.ts';
 import { eventstore } from './eventstore.ts';
+import { fees } from './fees.ts';
 import { maker } from './maker.ts';
 import { setup } from './setup.ts';
 
-const benches: Record<string, () => Promise<void>> = { dlc, eventstore, maker, setup };
+const benches: Record<string, () => Promise<void>> = { dlc, eventstore, fees, maker, setup };
 
 const names = process.argv.slice(2);
 for (const name of names.length ? names : Object.keys(benches)) {
