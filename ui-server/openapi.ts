@@ -93,6 +93,19 @@ export const OPERATIONS: Record<string, Record<string, Operation>> = {
       responses: { 200: 'health' },
     },
   },
+  '/api/fees': {
+    get: {
+      summary: 'The fee market as the node reads it, and what it pays',
+      description:
+        '`{rate, source, target, estimate, floor, cap, floorAboveCap, at, budgetSats}`: rate, ' +
+        'estimate, floor (the mempool minimum) and cap in sat/vB as decimal strings; `source` is ' +
+        'what decided the rate (estimatesmartfee, mempool-minimum, fallback or cap); `target` the ' +
+        'confirmation target in blocks; `at` unix ms of the reading; `budgetSats` the most the ' +
+        'bumps of one CFD may cost. Before the chain answered once, every field of the reading is ' +
+        'null (`cap` and `budgetSats` come from the configuration).',
+      responses: { 200: 'fees' },
+    },
+  },
   '/api/quote': {
     get: {
       summary: 'Latest price feed quote',
@@ -193,7 +206,10 @@ export const OPERATIONS: Record<string, Record<string, Operation>> = {
         `happens, and whether rollovers happen; else null), settlementProposal, closingPrice, ` +
         `signedCloseUntilSecs (a close this node signed that the other side may still hold: unless ` +
         `it is on chain by then the node force-closes; else null), ` +
-        `transactions, payoutCurve ` +
+        `transactions, bumps [{kind, txid, state, rate, targetRate, childTxid, deadlineHeight, ` +
+        `blocksLeft, capped, spent, lastError}] (what the node is pushing to confirmation: state ` +
+        `waiting, mempool or confirmed; rates sat/vB; capped: the budget or the fee-rate cap holds ` +
+        `it below what the deadline needs), bumpBudgetSats, bumpSpentSats, payoutCurve ` +
         `[{price, payout}] (this node's payout by settlement price, a few dozen points). Amounts are ${sats}.`,
       responses: { 200: 'CfdView', 404: 'no such CFD' },
     },
@@ -210,6 +226,21 @@ export const OPERATIONS: Record<string, Record<string, Operation>> = {
       summary: 'Force close: publish the commit transaction',
       description: 'The node then publishes the CET once the oracle attested and its lock passed.',
       responses: { 202: '`{commitTxid}`', 404: 'no such CFD', 409: 'not possible in this state' },
+    },
+  },
+  '/api/cfds/{id}/bump': {
+    post: {
+      summary: 'Bump now: raise the fees of what the CFD needs confirmed, toward the next block',
+      description:
+        'Within the bump budget and the fee-rate cap. Answers `{bumps, bumpBudgetSats, ' +
+        'bumpSpentSats}` after the attempt, `bumps` as in the CFD view (a failed attempt shows ' +
+        `in its \`lastError\`). Amounts are ${sats}.`,
+      responses: {
+        200: 'the bumps after the attempt',
+        404: 'no such CFD',
+        409: 'none of its transactions awaits confirmation',
+        503: 'no chain backend, or it does not answer',
+      },
     },
   },
   '/api/cfds/{id}/accept': {

@@ -138,6 +138,8 @@ export function registerRoutes(app: FastifyInstance, ctx: RouteContext): void {
 
   app.get('/api/health', async () => service.health());
 
+  app.get('/api/fees', async () => service.fees());
+
   app.get('/api/quote', async () => ({ quote: service.quote() }));
 
   app.get('/api/quotes', async (request) => {
@@ -260,6 +262,14 @@ export function registerRoutes(app: FastifyInstance, ctx: RouteContext): void {
       commitTx: { txid: tx.getId(), hex: tx.toHex() },
     });
     return reply.code(202).send({ commitTxid: tx.getId() });
+  });
+
+  // "Bump now": raise the fees of what the CFD needs confirmed, toward the next block.
+  app.post('/api/cfds/:id/bump', async (request) => {
+    const { id } = parseInput(CfdParams, request.params, 'path');
+    const result = await service.bump(id);
+    request.log.info({ id, bumps: result.bumps.length }, 'fees bumped on request');
+    return result;
   });
 
   const decide = (accept: boolean) => async (request: FastifyRequest) => {

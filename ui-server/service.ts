@@ -8,12 +8,17 @@ import type { Cfd } from '../model/cfd.ts';
 import { broadcast } from '../node/chain/broadcast.ts';
 import type { Daemon } from '../node/daemon/daemon.ts';
 import { HEALTH } from '../node/daemon/daemon.ts';
+import { DisconnectedError } from '../node/runtime/errors.ts';
 import type { Wallet } from '../node/wallet/wallet.ts';
-import { NotFoundError, UnavailableError } from './errors.ts';
+import { IllegalCommandError, NotFoundError, UnavailableError } from './errors.ts';
 import {
+  type BumpView,
+  bumpView,
   type CfdView,
   type CfdViewOptions,
   cfdView,
+  type FeesView,
+  feesView,
   type HealthView,
   healthView,
   type OfferView,
@@ -148,11 +153,58 @@ export class UiService {
   }
 
   #viewOptions(): CfdViewOptions {
+    const bumper = this.daemon.bumper;
     return {
       nowSecs: Math.floor(this.#clock() / 1000),
       rolloverIntervalSecs: this.daemon.config.time.rolloverIntervalSecs,
       problemOf: (id) => this.daemon.processManager.problems.get(id),
       rolloverPause: (id) => this.daemon.rolloverPause(id),
+      bumpsOf: (id) => ({ statuses: bumper.status(id), spent: bumper.spent(id) }),
+      bumpBudgetSats: this.#bumpBudget(),
+    };
+  }
+
+  #bumpBudget(): bigint {
+    return BigInt(this.daemon.config.fees.bumpBudgetSats);
+  }
+
+  /** The fee market as the node last read it, with the cap and the bump budget. */
+  fees(): FeesView {
+    const d = this.daemon;
+    return feesView(d.fees.current(), d.fees.cap, this.#bumpBudget());
+  }
+
+  /**
+   * "Bump now": raises the fees of the CFD's unconfirmed transactions toward the next block,
+   * within the budget and the cap, and answers how each stands afterwards.
+   * {@link NotFoundError} for an unknown CFD; {@link IllegalCommandError} when none of its
+   * transactions is being pushed to confirmation; the chain's own errors (no chain, unreachable)
+   * pass through for the server to map (503).
+   */
+  async bump(
+    id: string,
+  ): Promise<{ bumps: BumpView[]; bumpBudgetSats: string; bumpSpentSats: string }> {
+    await this.cfd(id);
+    const d = this.daemon;
+    const pending = d.bumper.status(id).filter((b) => b.state !== 'confirmed');
+    if (pending.length === 0) {
+      throw new IllegalCommandError(
+        `nothing of CFD ${id} awaits confirmation: no transaction of it is being bumped`,
+      );
+    }
+    let statuses: Awaited<ReturnType<Daemon['bumpNow']>>;
+    try {
+      statuses = await d.bumpNow(id);
+    } catch (err) {
+      if (err instanceof DisconnectedError) {
+        throw new UnavailableError(`cannot bump the fees now: the ${err.message}`, { cause: err });
+      }
+      throw err;
+    }
+    return {
+      bumps: statuses.map(bumpView),
+      bumpBudgetSats: this.#bumpBudget().toString(),
+      bumpSpentSats: d.bumper.spent(id).toString(),
     };
   }
 

@@ -40,7 +40,9 @@ import {
   type Price,
   type Role,
 } from '../model/units.ts';
+import type { FeeRateReading } from '../node/chain/fee-estimator.ts';
 import type { CfdProblem } from '../node/daemon/cfd-problems.ts';
+import type { BumpStatus } from '../node/daemon/fee-bumper.ts';
 import type { LatestQuote } from '../node/pricefeed/client.ts';
 import type { QuoteHistory } from '../node/pricefeed/history.ts';
 import type { ComponentHealth, HealthStatus } from '../node/runtime/health.ts';
@@ -344,8 +346,55 @@ export interface CfdView {
   readonly counterparty: string;
   readonly placedAtSecs: number;
   readonly transactions: readonly { readonly kind: TxKind; readonly txid: string }[];
+  /**
+   * The transactions of this CFD the node is pushing to confirmation (node/daemon/fee-bumper.ts),
+   * and how each stands; empty when none is followed (nothing published, or no chain).
+   */
+  readonly bumps: readonly BumpView[];
+  /** Most sats all bumps of one CFD may cost (`--bump-budget`). */
+  readonly bumpBudgetSats: string;
+  /** Sats this CFD's bumps cost now. */
+  readonly bumpSpentSats: string;
   /** Events applied; grows with every change. */
   readonly version: number;
+}
+
+/** One transaction the fee bumper follows (node/daemon/fee-bumper.ts `BumpStatus`). */
+export interface BumpView {
+  readonly kind: BumpStatus['kind'];
+  /** The transaction now (a replaced punish: the latest). */
+  readonly txid: string;
+  readonly state: BumpStatus['state'];
+  /** Package rate it pays now (with its child, if any), sat/vB. */
+  readonly rate: string;
+  /** What the bump policy asked for at the last block, sat/vB; null before the first block. */
+  readonly targetRate: string | null;
+  /** The CPFP child paying for it, if any. */
+  readonly childTxid: string | null;
+  /** The height it must confirm by. */
+  readonly deadlineHeight: number;
+  readonly blocksLeft: number | null;
+  /** The budget or the fee-rate cap kept the rate below what the policy asked for. */
+  readonly capped: boolean;
+  /** Sats its bumps cost now. */
+  readonly spent: string;
+  readonly lastError: string | null;
+}
+
+export function bumpView(b: BumpStatus): BumpView {
+  return {
+    kind: b.kind,
+    txid: b.txid,
+    state: b.state,
+    rate: b.rate.toString(),
+    targetRate: b.targetRate?.toString() ?? null,
+    childTxid: b.childTxid ?? null,
+    deadlineHeight: b.deadlineHeight,
+    blocksLeft: b.blocksLeft ?? null,
+    capped: b.capped,
+    spent: b.spent.toString(),
+    lastError: b.lastError ?? null,
+  };
 }
 
 export interface RolloverView {
@@ -388,6 +437,10 @@ export interface CfdViewOptions {
   readonly rolloverPause?: (
     cfdId: string,
   ) => { readonly reason: string; readonly sinceSecs: number } | undefined;
+  /** The fee bumper's transactions of a CFD and what their bumps cost now (sats). */
+  readonly bumpsOf?: (cfdId: string) => { statuses: readonly BumpStatus[]; spent: bigint };
+  /** Sats all bumps of one CFD may cost. @default 0 */
+  readonly bumpBudgetSats?: bigint;
 }
 
 function rolloverView(
@@ -492,6 +545,7 @@ export function cfdView(
   const eventTimeSecs = oracleEventTime(eventId);
   const proposal = cfd.settlement?.proposal;
   const direction = settlementDirection(cfd);
+  const bumps = options.bumpsOf?.(t.id);
   return {
     id: t.id,
     offerId: t.offerId,
@@ -534,6 +588,9 @@ export function cfdView(
     counterparty: t.counterpartyPeerId,
     placedAtSecs: t.placedAt,
     transactions: transactions(cfd),
+    bumps: bumps?.statuses.map(bumpView) ?? [],
+    bumpBudgetSats: (options.bumpBudgetSats ?? 0n).toString(),
+    bumpSpentSats: (bumps?.spent ?? 0n).toString(),
     version: cfd.version,
   };
 }
@@ -595,6 +652,50 @@ function transactions(cfd: Cfd): { kind: TxKind; txid: string }[] {
   if (cfd.closeTx) out.push({ kind: 'close', txid: cfd.closeTx.txid });
   if (cfd.punishTx) out.push({ kind: 'punish', txid: cfd.punishTx.txid });
   return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// fees
+
+/**
+ * The fee market as the node reads it (`GET /api/fees`), sat/vB as decimal strings: what it pays
+ * now and what decided it. The reading's fields are null until the chain answered once; `cap`
+ * and `budgetSats` come from the configuration and are always there.
+ */
+export interface FeesView {
+  readonly rate: string | null;
+  readonly source: FeeRateReading['source'] | null;
+  /** Blocks the rate aims to confirm within. */
+  readonly target: number | null;
+  /** The backend's estimate for the target; null when it has none (or before a reading). */
+  readonly estimate: string | null;
+  /** The mempool minimum: nothing cheaper relays. */
+  readonly floor: string | null;
+  readonly cap: string;
+  /** The mempool minimum is above the cap: transactions may not relay. */
+  readonly floorAboveCap: boolean | null;
+  /** Unix ms of the reading. */
+  readonly at: number | null;
+  /** Most sats the bumps of one CFD may cost. */
+  readonly budgetSats: string;
+}
+
+export function feesView(
+  reading: FeeRateReading | undefined,
+  cap: bigint,
+  budgetSats: bigint,
+): FeesView {
+  return {
+    rate: reading?.rate.toString() ?? null,
+    source: reading?.source ?? null,
+    target: reading?.target ?? null,
+    estimate: reading?.estimate?.toString() ?? null,
+    floor: reading?.floor.toString() ?? null,
+    cap: (reading?.cap ?? cap).toString(),
+    floorAboveCap: reading?.floorAboveCap ?? null,
+    at: reading?.at ?? null,
+    budgetSats: budgetSats.toString(),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------

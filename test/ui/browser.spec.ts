@@ -334,6 +334,13 @@ describe('web UI in headless Chromium', function () {
     await confirmAfterMempool(net.chain, net.taker, lockTxid);
     await stateIs(taker, cfdId, 'open');
     await stateIs(maker, cfdId, 'open');
+    // The header says what the node pays in fees, and what decided it.
+    await taker
+      .getByTestId('fee-line')
+      .filter({
+        hasText: /^Fees: \d+ sat\/vB \((estimatesmartfee|mempool minimum|fallback|your cap)/,
+      })
+      .waitFor();
     // Txids: the maker links to its explorer; the taker (regtest, none) offers to copy.
     const makerLock = row(maker, cfdId).getByTestId('tx-lock').getByTestId('txid-link');
     assert.equal(await makerLock.getAttribute('href'), `https://explorer.invalid/tx/${lockTxid}`);

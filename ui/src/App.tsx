@@ -2,6 +2,7 @@
 import { useCallback, useEffect, useState } from 'react';
 import { get, post, UNAUTHORIZED_EVENT } from './api';
 import { ErrorLine, Loading, StatusDot } from './components/common';
+import { FeeLine } from './components/Fees';
 import { Health } from './components/Health';
 import { Login } from './components/Login';
 import { MakerOffers } from './components/MakerOffers';
@@ -104,6 +105,7 @@ function Dashboard({ node, onLoggedOut }: { node: NodeInfo; onLoggedOut: () => v
           <span className="muted small" title={node.peerId}>
             {node.network} · {shortId(node.peerId, 14)} · v{node.version}
           </span>
+          <FeeLine health={live.health} />
           <span className="spacer" />
           {live.health && (
             <span className={`status-text status-${live.health.overall}`} title="overall health">

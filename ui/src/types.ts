@@ -143,7 +143,51 @@ export interface CfdView {
   counterparty: string;
   placedAtSecs: number;
   transactions: { kind: string; txid: string }[];
+  /** What the node is pushing to confirmation for this CFD, and how each stands. */
+  bumps: BumpView[];
+  /** Most sats all bumps of one CFD may cost. */
+  bumpBudgetSats: string;
+  /** Sats this CFD's bumps cost now. */
+  bumpSpentSats: string;
   version: number;
+}
+
+/** One transaction the fee bumper follows (rates sat/vB, amounts sats, as decimal strings). */
+export interface BumpView {
+  kind: 'commit' | 'cet' | 'refund' | 'close' | 'punish';
+  txid: string;
+  state: 'waiting' | 'mempool' | 'confirmed';
+  /** Package rate it pays now. */
+  rate: string;
+  /** What the bump policy asked for at the last block. */
+  targetRate: string | null;
+  childTxid: string | null;
+  deadlineHeight: number;
+  blocksLeft: number | null;
+  /** The budget or the fee-rate cap held it below what the deadline needs. */
+  capped: boolean;
+  spent: string;
+  lastError: string | null;
+}
+
+/** POST /api/cfds/:id/bump. */
+export interface BumpResult {
+  bumps: BumpView[];
+  bumpBudgetSats: string;
+  bumpSpentSats: string;
+}
+
+/** GET /api/fees: sat/vB as decimal strings; the reading's fields null before the chain answered. */
+export interface FeesView {
+  rate: string | null;
+  source: 'estimatesmartfee' | 'mempool-minimum' | 'fallback' | 'cap' | null;
+  target: number | null;
+  estimate: string | null;
+  floor: string | null;
+  cap: string;
+  floorAboveCap: boolean | null;
+  at: number | null;
+  budgetSats: string;
 }
 
 export interface CfdDetail extends CfdView {

@@ -2,11 +2,11 @@
 // current price marked on it.
 import { useEffect, useMemo, useState } from 'react';
 import type uPlot from 'uplot';
-import { get } from '../api';
+import { get, post } from '../api';
 import { btc, duration, group, sats, signed, time, until, usd } from '../format';
-import type { CfdView, CfdDetail as Detail } from '../types';
+import type { BumpResult, BumpView, CfdView, CfdDetail as Detail } from '../types';
 import { Chart } from './Chart';
-import { ErrorLine, Loading, Row, StateBadge, useNow } from './common';
+import { ConfirmDialog, ErrorLine, Loading, Row, StateBadge, useNow } from './common';
 import { Txid } from './Txid';
 
 const SERIES: uPlot.Series[] = [{ label: 'Your payout (sat)', stroke: '#5b9cf6', width: 2 }];
@@ -15,11 +15,19 @@ export function CfdDetail({ cfd, onClose }: { cfd: CfdView; onClose: () => void 
   const [detail, setDetail] = useState<Detail | null>(null);
   const [error, setError] = useState<string | null>(null);
   const now = useNow(5_000);
-  // Refetch when the CFD changes (a rollover moves the fee balance, so the curve).
+  const [refresh, setRefresh] = useState(0);
+  // Refetch when the CFD changes (a rollover moves the fee balance, so the curve), and while the
+  // node is bumping its transactions (the bumps move with blocks, not with CFD events).
   const { id, version } = cfd;
+  const bumping = (detail?.bumps ?? cfd.bumps).some((b) => b.state !== 'confirmed');
+  useEffect(() => {
+    if (!bumping) return;
+    const t = setInterval(() => setRefresh((r) => r + 1), 15_000);
+    return () => clearInterval(t);
+  }, [bumping]);
   useEffect(() => {
     let current = true;
-    if (version < 0) return; // never: `version` is here to refetch on every change
+    if (version < 0 || refresh < 0) return; // never: both are here to refetch on every change
     get<Detail>(`/api/cfds/${encodeURIComponent(id)}`)
       .then((d) => {
         if (current) {
@@ -31,7 +39,7 @@ export function CfdDetail({ cfd, onClose }: { cfd: CfdView; onClose: () => void 
     return () => {
       current = false;
     };
-  }, [id, version]);
+  }, [id, version, refresh]);
 
   const data = useMemo<uPlot.AlignedData>(() => {
     const curve = detail?.payoutCurve ?? [];
@@ -128,6 +136,16 @@ export function CfdDetail({ cfd, onClose }: { cfd: CfdView; onClose: () => void 
               </span>
             </Row>
           ))}
+          <Confirming
+            cfdId={cfd.id}
+            bumps={detail?.bumps ?? cfd.bumps}
+            budget={detail?.bumpBudgetSats ?? cfd.bumpBudgetSats}
+            spent={detail?.bumpSpentSats ?? cfd.bumpSpentSats}
+            onBumped={(r) => {
+              setDetail((d) => d && { ...d, ...r });
+              setRefresh((n) => n + 1);
+            }}
+          />
         </div>
         <div>
           <ErrorLine error={error} />
@@ -147,6 +165,104 @@ export function CfdDetail({ cfd, onClose }: { cfd: CfdView; onClose: () => void 
           )}
         </div>
       </div>
+    </div>
+  );
+}
+
+const STATE_TEXT: Record<BumpView['state'], string> = {
+  waiting: 'not in a mempool yet',
+  mempool: 'in the mempool',
+  confirmed: 'confirmed',
+};
+
+/**
+ * What the node is pushing to confirmation for this CFD (its fee bumper): each transaction, the
+ * rate it pays against the rate its deadline needs, and what the bumps cost of the budget.
+ */
+function Confirming({
+  cfdId,
+  bumps,
+  budget,
+  spent,
+  onBumped,
+}: {
+  cfdId: string;
+  bumps: BumpView[];
+  budget: string;
+  spent: string;
+  onBumped: (r: BumpResult) => void;
+}) {
+  const [asking, setAsking] = useState(false);
+  if (bumps.length === 0) return null;
+  const unconfirmed = bumps.some((b) => b.state !== 'confirmed');
+  return (
+    <div className="subpanel" data-testid="cfd-confirming">
+      <h3>Confirming</h3>
+      {bumps.map((b) => (
+        <div key={`${b.kind}-${b.txid}`} className="bump" data-testid={`bump-${b.kind}`}>
+          <Row label={`${b.kind} tx`}>
+            <span className="small">
+              <Txid txid={b.txid} />
+            </span>{' '}
+            <span className={b.state === 'confirmed' ? 'gain' : 'muted'} data-testid="bump-state">
+              {STATE_TEXT[b.state]}
+            </span>
+          </Row>
+          {b.state !== 'confirmed' && (
+            <Row label="Fee">
+              paying {b.rate} sat/vB
+              {b.targetRate !== null && <>, target {b.targetRate} sat/vB</>}
+              {b.childTxid && (
+                <span className="small">
+                  {' '}
+                  (child <Txid txid={b.childTxid} />)
+                </span>
+              )}
+            </Row>
+          )}
+          {b.state !== 'confirmed' && (
+            <Row label="Deadline">
+              height {b.deadlineHeight}
+              {b.blocksLeft !== null && `, ${b.blocksLeft} blocks left`}
+            </Row>
+          )}
+          {b.spent !== '0' && <Row label="Bumps cost">{sats(b.spent)}</Row>}
+          {b.capped && (
+            <div className="warn small" data-testid="bump-capped">
+              Held back by your budget or cap: it pays less than its deadline needs. Raise
+              --bump-budget or --max-fee-rate if it must confirm in time.
+            </div>
+          )}
+          {b.lastError && <div className="error small">Last attempt: {b.lastError}</div>}
+        </div>
+      ))}
+      <Row label="Spent of budget" testId="bump-spent">
+        {sats(spent)} of {sats(budget)}
+      </Row>
+      {unconfirmed && (
+        <button type="button" onClick={() => setAsking(true)} data-testid="bump-now">
+          Bump now
+        </button>
+      )}
+      {asking && (
+        <ConfirmDialog
+          title="Bump the fees now?"
+          confirmLabel="Bump now"
+          onClose={() => setAsking(false)}
+          onConfirm={async () =>
+            onBumped(await post<BumpResult>(`/api/cfds/${encodeURIComponent(cfdId)}/bump`))
+          }
+        >
+          <p>
+            Raises the fees of this CFD's unconfirmed transactions toward the next block, now rather
+            than at the next block.
+          </p>
+          <p className="muted">
+            It spends from your wallet, within the bump budget ({sats(spent)} of {sats(budget)}{' '}
+            spent) and your fee-rate cap.
+          </p>
+        </ConfirmDialog>
+      )}
     </div>
   );
 }
