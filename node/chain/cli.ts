@@ -33,6 +33,7 @@ const USAGE = `usage: dlcfd chain [--rpc-port <port>] [--rpc-host <ip>] [--rpc-u
                    [--min-relay-fee <sat/vB>] [--block-max-weight <wu>] [--fee-spike <sat/vB>]
        dlcfd chain fund <address> <btc> --rpc-url <url> [auth]
        dlcfd chain mine <blocks> [--address <address>] --rpc-url <url> [auth]
+       dlcfd chain fees [--min-relay-fee <sat/vB>] [--fee-spike <sat/vB>] --rpc-url <url> [auth]
 
 Runs an embedded regtest full node (bcoin) with Bitcoin Core compatible JSON-RPC on loopback,
 segwit active, and a faucet. Without --datadir the chain lives in memory. Without
@@ -50,7 +51,10 @@ submitpackage; estimatesmartfee from the blocks mined.
                                (from the faucet) unless something pays more. Changeable at run
                                time: RPC setfeespike <sat/vB> [vbytes_per_block] (0 stops; dlcfd only).
 
-auth (fund, mine): --rpc-user <u> --rpc-password <p> | --rpc-cookie-file <file> | --datadir <dir>
+\`fees\` changes a running chain's market (e.g. a spike on the testnet: --fee-spike 50, then
+--fee-spike 0) and prints it: min relay fee, spike, estimatesmartfee for 2 and 6 blocks.
+
+auth (fund, mine, fees): --rpc-user <u> --rpc-password <p> | --rpc-cookie-file <file> | --datadir <dir>
 `;
 
 /** The `chain` subcommand. */
@@ -65,6 +69,7 @@ export const chainCommand: Subcommand = {
       }
       if (first === 'fund') return await fund(rest);
       if (first === 'mine') return await mine(rest);
+      if (first === 'fees') return await fees(rest);
       return await serve(argv);
     });
   },
@@ -201,6 +206,40 @@ async function mine(argv: readonly string[]): Promise<number> {
   }
   const hashes = await rpc.call<string[]>('generatetoaddress', [blocks, address]);
   process.stdout.write(hashes.map((h) => `${h}\n`).join(''));
+  return 0;
+}
+
+async function fees(argv: readonly string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: [...argv],
+    options: {
+      ...CLIENT_OPTIONS,
+      'min-relay-fee': { type: 'string' },
+      'fee-spike': { type: 'string' },
+    },
+    allowPositionals: true,
+  });
+  if (positionals.length > 0) throw new UsageError('fees takes no positional arguments');
+  const rpc = client(values);
+  const rate = (v: string, what: string): number => {
+    if (!/^\d+(\.\d+)?$/.test(v)) throw new UsageError(`${what} must be sat/vB, got '${v}'`);
+    return Number(v);
+  };
+  if (values['min-relay-fee'] !== undefined) {
+    await rpc.call('setmempoolminfee', [rate(values['min-relay-fee'], '--min-relay-fee')]);
+  }
+  if (values['fee-spike'] !== undefined) {
+    await rpc.call('setfeespike', [rate(values['fee-spike'], '--fee-spike')]);
+  }
+  const info = await rpc.getMempoolInfo();
+  const est = async (n: number) => {
+    const e = await rpc.estimateSmartFee(n);
+    return e.satPerKvB === undefined ? 'none' : `${Number(e.satPerKvB) / 1000} sat/vB`;
+  };
+  process.stdout.write(
+    `min relay fee ${Number(info.mempoolMinFeeSatPerKvB) / 1000} sat/vB; mempool ${info.size} txs; ` +
+      `estimatesmartfee 2: ${await est(2)}, 6: ${await est(6)}\n`,
+  );
   return 0;
 }
 

@@ -368,5 +368,25 @@ describe('dlcfd chain fee market flags', () => {
     assert.ok(block.tx.length > 10, `a spike block is full of fillers (${block.tx.length} txs)`);
     const estimate = await rpc.estimateSmartFee(2);
     assert.ok(estimate.satPerKvB !== undefined && estimate.satPerKvB >= 50_000n);
+    // A running chain's market, changed from the command line (what testnet users do).
+    const auth = ['--rpc-url', started.ready.get('rpc-url')!];
+    auth.push('--rpc-cookie-file', started.ready.get('rpc-cookie-file')!);
+    const changed = await dlcfd(
+      'chain',
+      'fees',
+      '--min-relay-fee',
+      '5',
+      '--fee-spike',
+      '0',
+      ...auth,
+    );
+    assert.equal(changed.code, 0, changed.stderr);
+    assert.match(
+      changed.stdout,
+      /min relay fee 5 sat\/vB; .*estimatesmartfee 2: \d+(\.\d+)? sat\/vB/,
+    );
+    assert.equal((await rpc.getMempoolInfo()).mempoolMinFeeSatPerKvB, 5_000n);
+    const [quiet] = await rpc.call<string[]>('generatetoaddress', [1, address]);
+    assert.equal((await rpc.getBlock(quiet!)).tx.length, 1, 'the spike stopped: no fillers');
   });
 });
