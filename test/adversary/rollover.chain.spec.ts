@@ -19,11 +19,11 @@ import { secp256k1 } from '@noble/curves/secp256k1.js';
 import type { Transaction } from 'bitcoinjs-lib';
 import {
   AdaptorWorkerPool,
-  CET_FEE_RATE,
-  CET_VBYTES,
   type ContractRecord,
+  cetFee as cetFeeOf,
   PUNISH_FEE,
   payoutCurve,
+  rebuildCommit,
   rowAtPrice,
   signedCet,
   signedCommit,
@@ -427,8 +427,8 @@ describe('adversary on the embedded chain: rollover base, revocation and funding
     const rowMaker = makerPosition === 'short' ? row.short : row.long;
     const rowTaker = makerPosition === 'short' ? row.long : row.short;
     const lock = closer.lock.amount;
-    const commitFee = lock - closer.commit.amount;
-    const cetFee = CET_VBYTES * CET_FEE_RATE + commitFee;
+    // Anchored format: 208 vB at the commit's rate, plus the commit's fee and both anchors.
+    const cetFee = cetFeeOf(rebuildCommit(closer));
     assert.equal(rowMaker + rowTaker, lock, 'the curve row pays out the whole lock');
     assert.equal(
       makerOut,
