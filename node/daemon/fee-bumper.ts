@@ -209,7 +209,7 @@ export class FeeBumper {
 
   /** Sats the bumps of `cfdId` cost now. */
   spent(cfdId: string): Sats {
-    let total = 0n;
+    let total = (this.#history.get(cfdId) ?? []).reduce((a, s) => a + s.spent, 0n);
     for (const f of this.#followed.values()) if (f.target.cfdId === cfdId) total += spentOn(f);
     return total;
   }
