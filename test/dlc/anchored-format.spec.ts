@@ -213,6 +213,20 @@ describe('dlc anchored format: golden vectors (dlcfd_anchored_contract.json)', (
     assert.ok(!secp256k1.verify(signature, wrong, v.keys.maker.identity, { prehash: false }));
   });
 
+  it('signing leaves the child as it was: an input hash given as a Buffer is not reversed in place', () => {
+    // A wallet adds inputs with Buffer hashes; Buffer#slice is a view, so reversing a slice of it
+    // once turned the child's outpoint around and every package with it was refused.
+    const anchor = v.commit.anchors!.maker;
+    const child = new Transaction();
+    child.version = 2;
+    child.addInput(Buffer.from(anchor.txid, 'hex').reverse(), anchor.vout, 0xfffffffd);
+    child.addOutput(v.child.outs[0]!.script, 100n);
+    const before = child.getId();
+    signAnchorInput(child, 0, anchor, v.secrets.maker.identity);
+    assert.equal(child.getId(), before);
+    assert.equal(Buffer.from(child.ins[0]!.hash).reverse().toString('hex'), anchor.txid);
+  });
+
   it('an anchor input adds at most ANCHOR_INPUT_VBYTES (70) to a child, and is only signed by its owner for its own input', () => {
     const anchor = v.commit.anchors!.maker;
     const without = v.child.clone();
