@@ -15,7 +15,34 @@
  * faster, used whenever its bindings load) and @noble/curves (pure JS, the fallback). Both derive
  * the same nonces and hash the same encodings, so signatures and verdicts are identical; the
  * tests compare them on random inputs. Bulk work over all cores: `dlc/workers.ts`.
+ *
+ * Timing side channels (issue #13 item 8). Signing handles four secrets: the signing key x, the
+ * nonce k, the DLEQ nonce a and, in {@link adaptorDecrypt}, the decryption key y. Where each goes:
+ * - k·G, a·G. Native: `publicKeyCreate` → libsecp256k1's `secp256k1_ecmult_gen`, constant time
+ *   (and blinded; see `dlc/secp-native.ts`). Noble: `Point.multiply`, documented constant time
+ *   (fixed-window wNAF with fake additions, scalar blinding: @noble/curves
+ *   abstract/weierstrass.js `multiply`), never `multiplyUnsafe`.
+ * - k·Y, a·Y. Native: these went through `publicKeyTweakMul`, which in the bundled 2019
+ *   libsecp256k1 is `secp256k1_ecmult` (src/eckey_impl.h:95), variable time: the number of
+ *   additions and the table indices depend on the scalar — thousands of nonces per contract setup
+ *   timed under the same key. Now they go through `NativeCurve.mulSecret`: `ecdh`, i.e.
+ *   `secp256k1_ecmult_const`, constant time (≈ 1.3× the cost). Noble: `Point.multiply`, as above.
+ * - k⁻¹ (and y⁻¹ when decrypting). `Fn.inv` is @noble/curves' `invert`, an extended Euclid whose
+ *   loop count depends on its input (its source says so: abstract/modular.js `invert`) — the
+ *   Minerva-class leak. `Fn.invertBatch` is the same single inversion of the product of all the
+ *   set's nonces. Now every inversion of a secret is blinded as in noble's own ECDSA `sign`: for a
+ *   fresh uniform b ∈ [1, n−1], s_a = (b·k)⁻¹·(b·m + (b·x)·r) and y⁻¹ = (b·y)⁻¹·b; the batch
+ *   inverts (∏ b·kᵢ)·c for a fresh c. The inversion only ever sees a uniformly random value, and
+ *   the output bytes are exactly the unblinded ones ({@link blinding} is the test seam).
+ * - Nonce derivation (tagged SHA-256, @noble/hashes): no secret-dependent branches or indices.
+ * - What remains: V8 `BigInt` arithmetic (`a + e·k`, the reductions mod n, the blinded products)
+ *   is not constant time in the strict sense — its cost depends on operand lengths, i.e. on
+ *   leading zero limbs (probability ≈ 2⁻⁶⁴ per value) — and JS offers no control over JIT or GC.
+ *   No input-dependent loop counts remain. Verification (`assert`/`verify`, `mulAddG`,
+ *   `multiplyUnsafe`, `invertBatch` of r values) handles only public data and stays fast.
  */
+
+import { mapHashToField } from '@noble/curves/abstract/modular.js';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { equalBytes } from '@noble/curves/utils.js';
 import { sha256 } from '@noble/hashes/sha2.js';
@@ -43,6 +70,51 @@ import {
   taggedHash,
 } from './secp.ts';
 import { type NativeCurve, nativeCurve } from './secp-native.ts';
+
+/**
+ * Blinding of secret inversions (see the module doc). A test seam: `factor` draws a fresh
+ * uniform scalar in 1 … n−1 and `invert` is the (variable-time) inversion, which only ever sees
+ * blinded values; tests replace them to observe or pin the blinding. Not for application code.
+ */
+export const blinding: { factor: () => bigint; invert: (a: bigint) => bigint } = {
+  // 48 random bytes mapped mod n−1, plus 1: negligible bias (noble's `mapHashToField`).
+  factor: () => bytesToBigInt(mapHashToField(randomBytes(48), N)),
+  invert: (a) => Fn.inv(a),
+};
+
+/** s_a = k⁻¹·(m + r·x), computed as (b·k)⁻¹·(b·m + (b·x)·r) for a fresh b. */
+function blindedSa(k: bigint, m: bigint, r: bigint, x: bigint): bigint {
+  const b = blinding.factor();
+  const ibk = blinding.invert(mod(b * k));
+  return mod(ibk * mod(mod(b * m) + mod(b * x) * r));
+}
+
+/** a⁻¹ for a secret a ≠ 0, computed as (b·a)⁻¹·b for a fresh b. */
+function blindedInverse(a: bigint): bigint {
+  const b = blinding.factor();
+  return mod(blinding.invert(mod(a * b)) * b);
+}
+
+/**
+ * The inverses of non-zero secret scalars with one inversion (Montgomery's trick), which sees the
+ * product of all of them times a fresh blinding factor.
+ */
+function blindedInverseBatch(values: readonly bigint[]): bigint[] {
+  const n = values.length;
+  const prefix: bigint[] = new Array(n);
+  let acc = 1n;
+  for (let i = 0; i < n; i++) {
+    prefix[i] = acc;
+    acc = mod(acc * (values[i] as bigint));
+  }
+  let inv = blindedInverse(acc);
+  const out: bigint[] = new Array(n);
+  for (let i = n - 1; i >= 0; i--) {
+    out[i] = mod(inv * (prefix[i] as bigint));
+    inv = mod(inv * (values[i] as bigint));
+  }
+  return out;
+}
 
 /** Length of a serialized adaptor signature. */
 export const ADAPTOR_SIGNATURE_LENGTH = 162;
@@ -238,7 +310,7 @@ export function adaptorDecrypt(
 ): Uint8Array {
   const { r, sa } = parseAdaptorSignature(adaptorSignature);
   const y = parseSecretScalar(decryptionKey, 'decryption key');
-  let s = mod(sa * Fn.inv(y));
+  let s = mod(sa * blindedInverse(y));
   if (s > N >> 1n) s = N - s;
   return compact(r, s);
 }
@@ -361,7 +433,7 @@ const nobleBackend: AdaptorBackend = {
     const { e, c } = dleqProve(k, Y, Ra, R, auxRand);
     const r = mod(R.toAffine().x);
     if (r === 0n) throw new InvalidScalarError('x(R) mod n is zero');
-    const sa = mod(Fn.inv(k) * mod(m + r * x));
+    const sa = blindedSa(k, m, r, x);
     if (sa === 0n) throw new InvalidScalarError('s_a is zero');
     return serializeAdaptorSignature({ R, r, Ra, sa, e, c });
   },
@@ -410,18 +482,19 @@ function makeNativeBackend(curve: NativeCurve): AdaptorBackend {
       checkAux(auxRand);
       const k = adaptorNonce(TAG_NONCE, scalarToBytes(x), Y, msg32, auxRand);
       if (k === 0n) throw new InvalidScalarError('adaptor nonce is zero');
-      // k ≠ 0 and the group has prime order, so none of these products is infinity.
+      // k ≠ 0 and the group has prime order, so none of these products is infinity. Secret
+      // scalars: mulG (ecmult_gen) and mulSecret (ecmult_const) are constant time, mul is not.
       const Ra = curve.mulG(k) as Uint8Array;
-      const R = curve.mul(Y, k) as Uint8Array;
+      const R = curve.mulSecret(Y, k) as Uint8Array;
       const a = adaptorNonce(TAG_DLEQ, scalarToBytes(k), Y, dleqNonceMessage(Ra, R), auxRand);
       if (a === 0n) throw new InvalidScalarError('DLEQ nonce is zero');
       const AG = curve.mulG(a) as Uint8Array;
-      const AY = curve.mul(Y, a) as Uint8Array;
+      const AY = curve.mulSecret(Y, a) as Uint8Array;
       const e = dleqChallengeBytes(Ra, Y, R, AG, AY);
       const c = mod(a + e * k);
       const r = mod(bytesToBigInt(R.subarray(1, 33)));
       if (r === 0n) throw new InvalidScalarError('x(R) mod n is zero');
-      const sa = mod(Fn.inv(k) * mod(m + r * x));
+      const sa = blindedSa(k, m, r, x);
       if (sa === 0n) throw new InvalidScalarError('s_a is zero');
       const out = new Uint8Array(ADAPTOR_SIGNATURE_LENGTH);
       out.set(R, 0);
@@ -529,6 +602,10 @@ function encryptManyNative(
     return null;
   }
   const x32 = scalarToBytes(x);
+  // Blinding (module doc): s_a = (b·k)⁻¹·(b·m + (b·x)·r) with one b for the set, and the batch
+  // inversion blinds its single inversion once more.
+  const b = blinding.factor();
+  const bx = mod(b * x);
   const n = items.length;
   const out: Uint8Array[] = new Array(n);
   const ks: bigint[] = new Array(n);
@@ -543,7 +620,7 @@ function encryptManyNative(
     let R: Uint8Array;
     try {
       // Parses Y: a 02/03 encoding that is not on the curve throws here (→ the exact path).
-      R = curve.mul(Y, k) as Uint8Array;
+      R = curve.mulSecret(Y, k) as Uint8Array;
     } catch {
       return null;
     }
@@ -551,7 +628,7 @@ function encryptManyNative(
     const a = adaptorNonce(TAG_DLEQ, scalarToBytes(k), Y, dleqNonceMessage(Ra, R), auxRand);
     if (a === 0n) return null;
     const AG = curve.mulG(a) as Uint8Array;
-    const AY = curve.mul(Y, a) as Uint8Array;
+    const AY = curve.mulSecret(Y, a) as Uint8Array;
     const e = dleqChallengeBytes(Ra, Y, R, AG, AY);
     const c = mod(a + e * k);
     const r = mod(bytesToBigInt(R.subarray(1, 33)));
@@ -562,10 +639,10 @@ function encryptManyNative(
     sig.set(scalarToBytes(e), 98);
     sig.set(scalarToBytes(c), 130);
     out[i] = sig;
-    ks[i] = k;
-    rx[i] = mod(m + r * x);
+    ks[i] = mod(b * k);
+    rx[i] = mod(mod(b * m) + bx * r);
   }
-  const kInv = Fn.invertBatch(ks);
+  const kInv = blindedInverseBatch(ks);
   for (let i = 0; i < n; i++) {
     const sa = mod((kInv[i] as bigint) * (rx[i] as bigint));
     if (sa === 0n) return null;

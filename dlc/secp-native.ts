@@ -11,9 +11,26 @@
  *
  * Points are 33-byte compressed encodings and `null` stands for the point at infinity; scalars
  * are bigints reduced mod n. Inputs are assumed valid (callers validate with {@link isPoint}).
+ *
+ * Timing (the bundled libsecp256k1 is a 2019 snapshot, node_modules/secp256k1/src/secp256k1):
+ * - `publicKeyCreate` → `secp256k1_ec_pubkey_create` → `secp256k1_ecmult_gen`
+ *   (src/ecmult_gen_impl.h:125), constant time: cmov table scans, scalar blinded by the context's
+ *   blinding value, which {@link loadBindings} re-randomizes once per thread
+ *   (`secp256k1_context_randomize`; the default is a fixed value). Secret k·G: {@link mulG}.
+ * - `publicKeyTweakMul` → `secp256k1_ec_pubkey_tweak_mul` (src/secp256k1.c:628) →
+ *   `secp256k1_eckey_pubkey_tweak_mul` (src/eckey_impl.h:95) → `secp256k1_ecmult`, the
+ *   variable-time Strauss/wNAF multiplication (secret-dependent additions and table indices).
+ *   Public scalars only: {@link mul}.
+ * - `ecdh` → `secp256k1_ecdh` (src/modules/ecdh/main_impl.h:51) → `secp256k1_ecmult_const`,
+ *   constant time (fixed wNAF schedule, cmov table lookups, src/ecmult_const_impl.h:16-35).
+ *   With a hash function that returns the compressed point it is a constant-time k·P: secret
+ *   k·P: {@link mulSecret} (≈ 1.3× the cost of `publicKeyTweakMul` here).
+ * - `ecdsaRecover` (behind {@link mulAddG}) and `publicKeyCombine`: `secp256k1_ecmult` /
+ *   additions, variable time, used for verification on public data only.
  */
 import { createRequire } from 'node:module';
 import { equalBytes } from '@noble/curves/utils.js';
+import { randomBytes } from '@noble/hashes/utils.js';
 import type * as Secp256k1 from 'secp256k1';
 import { bytesToBigInt, G, mod, N, pointToBytes, scalarToBytes } from './secp.ts';
 
@@ -28,10 +45,21 @@ export interface NativeCurve {
    * `p` is not one: a native square root, where noble's costs ≈ 0.1 ms.
    */
   decompress(p: Uint8Array): Uint8Array | null;
-  /** k·G (null for k ≡ 0). Uses libsecp256k1's precomputed generator tables. */
+  /**
+   * k·G (null for k ≡ 0). Uses libsecp256k1's precomputed generator tables (`ecmult_gen`,
+   * constant time: fine for secret k).
+   */
   mulG(k: bigint): Uint8Array | null;
-  /** k·P (null for k ≡ 0). */
+  /**
+   * k·P (null for k ≡ 0) with the variable-time `secp256k1_ecmult`: public k only
+   * (verification). A secret k goes to {@link mulSecret}.
+   */
   mul(p: Uint8Array, k: bigint): Uint8Array | null;
+  /**
+   * k·P (null for k ≡ 0) with the constant-time `secp256k1_ecmult_const` (through `ecdh`): the
+   * same point as {@link mul}, for secret k (nonces). Throws where `p` does not parse, as `mul`.
+   */
+  mulSecret(p: Uint8Array, k: bigint): Uint8Array | null;
   /** P + Q, either possibly infinity. */
   add(p: Uint8Array | null, q: Uint8Array | null): Uint8Array | null;
   /** a·P + b·G in one Strauss multi-multiplication (≈ the cost of one k·P). */
@@ -46,7 +74,11 @@ function loadBindings(): Bindings | null {
     const ok = [1n, 2n].every((k) =>
       equalBytes(bindings.publicKeyCreate(scalarToBytes(k), true), pointToBytes(G.multiply(k))),
     );
-    return ok ? bindings : null;
+    if (!ok) return null;
+    // ecmult_gen adds a blinding value to every secret scalar; libsecp256k1 starts from a fixed
+    // one. A random one per thread hardens k·G against power/EM analysis; results are unchanged.
+    bindings.contextRandomize(randomBytes(32));
+    return bindings;
   } catch {
     return null;
   }
@@ -60,6 +92,22 @@ function makeNativeCurve(s: Bindings): NativeCurve {
   const mul = (p: Uint8Array, k: bigint): Uint8Array | null => {
     const kk = mod(k);
     return kk === 0n ? null : s.publicKeyTweakMul(p, scalarToBytes(kk), true);
+  };
+  // ecdh's hash-function hook receives the affine x and y of k·P: it returns the compressed
+  // encoding instead of a hash. The x/y scratch buffers are reused (ecdh copies into them).
+  const xbuf = new Uint8Array(32);
+  const ybuf = new Uint8Array(32);
+  const mulSecret = (p: Uint8Array, k: bigint): Uint8Array | null => {
+    const kk = mod(k);
+    if (kk === 0n) return null;
+    const out = new Uint8Array(33);
+    const hashfn = (x: Uint8Array, y: Uint8Array): Uint8Array => {
+      out[0] = 0x02 | ((y[31] as number) & 1);
+      out.set(x, 1);
+      return out;
+    };
+    s.ecdh(p, scalarToBytes(kk), { hashfn, xbuf, ybuf }, out);
+    return out;
   };
   const add = (p: Uint8Array | null, q: Uint8Array | null): Uint8Array | null => {
     if (p === null) return q;
@@ -91,6 +139,7 @@ function makeNativeCurve(s: Bindings): NativeCurve {
     },
     mulG,
     mul,
+    mulSecret,
     add,
     mulAddG(p: Uint8Array, a: bigint, b: bigint): Uint8Array | null {
       // ECDSA public-key recovery computes ρ⁻¹·(σ·P − μ·G) for the point P whose x coordinate is
