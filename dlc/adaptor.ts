@@ -36,10 +36,11 @@
  *   the output bytes are exactly the unblinded ones ({@link blinding} is the test seam).
  * - Nonce derivation (tagged SHA-256, @noble/hashes): no secret-dependent branches or indices.
  * - What remains: V8 `BigInt` arithmetic (`a + e·k`, the reductions mod n, the blinded products)
- *   is not constant time in the strict sense — its cost depends on operand lengths, i.e. on
- *   leading zero limbs (probability ≈ 2⁻⁶⁴ per value) — and JS offers no control over JIT or GC.
- *   No input-dependent loop counts remain. Verification (`assert`/`verify`, `mulAddG`,
- *   `multiplyUnsafe`, `invertBatch` of r values) handles only public data and stays fast.
+ *   is not constant time in the strict sense — its cost follows operand lengths (a 64-bit leading
+ *   zero limb: probability 2⁻⁶⁴ per value) and division has rare correction steps — and JS gives
+ *   no control over JIT or GC. What is gone are the secret-dependent loop counts (Euclid) and
+ *   table indices (ecmult), the practically exploitable part. Verification (`assert`/`verify`,
+ *   `mulAddG`, `multiplyUnsafe`, `invertBatch` of r values) sees only public data, stays fast.
  */
 
 import { mapHashToField } from '@noble/curves/abstract/modular.js';
