@@ -266,8 +266,9 @@ describe('dlcfd oracle (server)', function () {
     const frozenAt = new Date(Date.now() - 60_000);
     feed.setPrice(parsePrice('39000'), { at: frozenAt });
     const sendFrozen = setInterval(() => feed.setPrice(parsePrice('39000'), { at: frozenAt }), 50);
-    const o = await startOracle({ eventIntervalS: 1 });
+    let o: OracleServer;
     try {
+      o = await startOracle({ eventIntervalS: 1 });
       const waiting = await waitFor('an event waiting', () => o.health().waiting, 5_000);
       await new Promise((r) => setTimeout(r, 1_200)); // the next event is due too
       assert.equal(o.outcome(waiting.eventId), undefined);
