@@ -51,8 +51,11 @@ const usage = (role: Role): string => `usage: dlcfd ${role} --datadir DIR [optio
   --network mainnet|testnet|regtest
   --chain-rpc URL               Bitcoin Core JSON-RPC (or dlcfd chain); with --chain-user and
   --chain-user U --chain-password W | --chain-cookie-file F
-  --oracle URL --oracle-public-key HEX [--oracle-announcement-key HEX]
+  --oracle URL --oracle-public-key HEX --oracle-announcement-key HEX
+                                the oracle (https unless loopback) and its pinned keys; the
+                                announcement key may be left out on regtest only
   --pricefeed URL               BitMEX realtime websocket (default: BitMEX for the network)
+  --max-quote-age SECS          a quote older than this, by its own timestamp, is stale (default 15)
   ${role === 'maker' ? '--listen MULTIADDR            where takers reach this maker (repeatable)' : '--maker MULTIADDR/p2p/ID       the maker to trade with (repeatable)'}
   --muxer yamux|mplex           stream multiplexer (default yamux)
   --block PEER_ID               refuse this peer in both directions (repeatable)

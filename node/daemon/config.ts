@@ -17,6 +17,7 @@ import {
 import { formatFundingRate } from '../../model/units.ts';
 import { DEFAULT_ADMISSION_LIMITS } from '../../protocols/order/admission.ts';
 import { DEFAULT_CONNECTION_LIMITS } from '../p2p/node.ts';
+import { DEFAULT_STALE_AFTER_MS } from '../pricefeed/constants.ts';
 import { ALLOWED_LEVERAGES, MAX_SPREAD_BPS, MAX_TX_FEE_RATE } from './maker-policy.ts';
 
 export type Role = 'taker' | 'maker';
@@ -207,11 +208,24 @@ export const ConfigSchema = z
         url: z.string().url(),
         /** The olivia-v1 attestation key, pinned. */
         publicKey: hex32,
+        /**
+         * The key announcements are signed with, pinned: required on every network but regtest
+         * (where, absent, it is read from the oracle's `GET /`). Every announcement is verified.
+         */
         announcementKey: hex32.optional(),
       })
       .optional(),
     /** BitMEX realtime URL; default: BitMEX mainnet, or its testnet on other networks. */
-    pricefeed: z.object({ url: z.string().url().optional() }).default({}),
+    pricefeed: z
+      .object({
+        url: z.string().url().optional(),
+        /**
+         * A quote older than this, by the feed's own timestamp, is stale: the maker withdraws its
+         * offers and no position is priced from it.
+         */
+        maxQuoteAgeSecs: seconds.default(DEFAULT_STALE_AFTER_MS / 1000),
+      })
+      .default({ maxQuoteAgeSecs: DEFAULT_STALE_AFTER_MS / 1000 }),
     p2p: z
       .object({
         /** Maker: where to listen. */
@@ -250,6 +264,20 @@ export const ConfigSchema = z
     fees: FeesSchema.default(FeesSchema.parse({})),
   })
   .superRefine((c, ctx) => {
+    if (c.oracle && c.network !== 'regtest' && c.oracle.announcementKey === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['oracle', 'announcementKey'],
+        message: `required on ${c.network} (--oracle-announcement-key): announcements are verified against a pinned key, never one learned from the oracle itself`,
+      });
+    }
+    if (c.oracle && !isHttpsOrLoopback(c.oracle.url)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['oracle', 'url'],
+        message: `'${c.oracle.url}' must be https (--oracle): plain http is allowed on loopback only`,
+      });
+    }
     if (c.role === 'taker' && c.p2p.listen.length > 0) {
       ctx.addIssue({
         code: 'custom',
@@ -270,6 +298,20 @@ export const ConfigSchema = z
 
 export type DaemonConfig = z.output<typeof ConfigSchema>;
 
+/** https, or http to a loopback host (127.0.0.0/8, ::1, localhost). */
+function isHttpsOrLoopback(url: string): boolean {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return false;
+  }
+  if (u.protocol === 'https:') return true;
+  if (u.protocol !== 'http:') return false;
+  const host = u.hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
 /** Command-line flags, each mapped to its place in the config. */
 export const FLAGS = {
   datadir: 'datadir',
@@ -283,6 +325,7 @@ export const FLAGS = {
   'oracle-public-key': 'oracle.publicKey',
   'oracle-announcement-key': 'oracle.announcementKey',
   pricefeed: 'pricefeed.url',
+  'max-quote-age': 'pricefeed.maxQuoteAgeSecs',
   listen: 'p2p.listen',
   maker: 'p2p.makers',
   muxer: 'p2p.muxer',
@@ -328,6 +371,7 @@ const LISTS = new Set(['p2p.listen', 'p2p.makers', 'p2p.blocked']);
 /** Paths whose values are numbers or booleans in the schema. */
 const NUMBERS = new Set([
   'ui.port',
+  'pricefeed.maxQuoteAgeSecs',
   'time.settlementIntervalSecs',
   'time.rolloverIntervalSecs',
   'time.oracleEventIntervalSecs',

@@ -185,6 +185,7 @@ export class Daemon {
     this.feed = new PriceFeedClient({
       network: config.network,
       ...(config.pricefeed.url ? { url: config.pricefeed.url } : {}),
+      staleAfterMs: config.pricefeed.maxQuoteAgeSecs * 1000,
       logger: parts.log.child({ component: 'pricefeed' }),
     });
     this.oracle = config.oracle
@@ -196,6 +197,7 @@ export class Daemon {
             : {}),
           health: parts.health,
           healthName: HEALTH.oracle,
+          datadir: config.datadir,
           logger: parts.log.child({ component: 'oracle' }),
         })
       : undefined;

@@ -31,7 +31,7 @@ Serves olivia's HTTP API (GET /, GET /x/BitMEX/BXBT/<YYYY-MM-DDTHH:MM:SS>.price?
 BXBT price events every --event-interval seconds (default ${DEFAULT_EVENT_INTERVAL_S}), announced
 --lookahead seconds ahead (default ${DEFAULT_LOOKAHEAD_S}, 26 h) and attested at their time from the
 mid of the latest quote of --pricefeed (default BitMEX mainnet), in whole dollars rounded half up.
-A quote older than --max-quote-age (default 120) is never attested; an event without a fresh quote
+A quote older than --max-quote-age (default 15) is never attested; an event without a fresh quote
 within --max-attest-delay (default 600) is given up.
 
 Keys and nonces derive from <datadir>/oracle.seed (created 0600 on first start); attested outcomes

@@ -3,16 +3,28 @@
  * and hands the node only what it has verified.
  *
  * - The olivia-v1 attestation key is **pinned by configuration**; the server is never asked for
- *   it. `GET /` is only read to learn the announcement key when none is configured (and an oracle
- *   publishing another olivia-v1 key there is reported as {@link OracleKeyMismatchError}).
+ *   it. The announcement key is configured too (the daemon requires it on every network but
+ *   regtest); only without one is `GET /` read to learn it (regtest, tests and tools), and an
+ *   oracle publishing another olivia-v1 key there is reported as {@link OracleKeyMismatchError}.
+ *   No announcement is ever accepted unverified: until a key is known, every one is refused
+ *   ({@link AnnouncementKeyUnknownError}).
  * - {@link OracleClient.watch} registers the events the node's CFDs need. The client fetches each
  *   announcement at once and caches it after checking: the id and expected outcome time are the
- *   event's, there are exactly 20 nonces, the BIP340 signature verifies under the announcement key
- *   (when one is known), and it never changes afterwards. From the event time on it polls for the
+ *   event's, there are exactly 20 nonces, all distinct, the BIP340 signature verifies under the
+ *   announcement key, and it never changes afterwards. From the event time on it polls for the
  *   attestation with exponential backoff, and accepts it only if every scalar satisfies
  *   s_i·G = X + (d_i + 1)·R_i for the pinned X, the cached nonces and the claimed outcome's digits
  *   (dlc/oracle.ts). Verified attestations are cached and emitted once to
  *   {@link OracleClient.onAttestation} listeners.
+ * - **Compromise.** Every verified announcement's nonces and every verified attestation's price
+ *   are recorded in a persisted log (nonce-log.ts, `<datadir>/oracle-nonces-<key>.jsonl`, 0600)
+ *   before use. A nonce of one event seen again in another event (reuse leaks the attestation key
+ *   once both are attested: anyone can then attest any event to any price), or a second, different
+ *   verified price for one event, marks the oracle **compromised** — persisted, so a restart does
+ *   not forget it: health `down` naming the nonce (or price) and both events, no attestation,
+ *   announcement or event of it reaches a listener, a CFD or a new order/rollover, and polling
+ *   stops. Only the user ends it: after investigating, configure a new oracle key, or stop the node
+ *   and delete that file.
  * - Anything forged, tampered or inconsistent is rejected with a named error (errors.ts), logged,
  *   recorded in {@link OracleClient.health} and retried later; it never reaches a listener.
  * - Every request carries an AbortSignal (default {@link DEFAULT_REQUEST_TIMEOUT_MS}); the polling
@@ -55,17 +67,21 @@ import {
 } from './constants.ts';
 import {
   AnnouncementChangedError,
+  AnnouncementKeyUnknownError,
   AttestationVerificationError,
+  DuplicateNonceError,
   EventIdMismatchError,
   InvalidAnnouncementSignatureError,
   MalformedOracleResponseError,
   NonceCountError,
+  OracleCompromisedError,
   OracleError,
   OracleEventNotFoundError,
   OracleHttpError,
   OracleKeyMismatchError,
   OracleUnreachableError,
 } from './errors.ts';
+import { type Compromise, NonceLog, nonceLogFile } from './nonce-log.ts';
 
 export interface OracleClientOptions {
   /** Base URL of the oracle, e.g. `https://h00.ooo` (event ids are appended to it). */
@@ -73,11 +89,16 @@ export interface OracleClientOptions {
   /** The oracle's olivia-v1 attestation key, 32-byte x-only (hex or bytes). Pinned: required. */
   publicKey: string | Uint8Array;
   /**
-   * The oracle's announcement key (x-only). When absent the client reads it from `GET /` and,
-   * until it knows one, accepts announcements without a signature check (attestations are still
-   * verified under the pinned key).
+   * The oracle's announcement key (x-only). When absent the client reads it from `GET /` (regtest,
+   * tests, tools: the daemon requires it elsewhere); until it knows one, every announcement is
+   * refused. Every announcement's signature is checked, always.
    */
   announcementPublicKey?: string | Uint8Array;
+  /**
+   * Directory of the nonce log (nonce-log.ts), which makes compromise detection survive restarts.
+   * Without it the log is kept in memory only (tests, tools).
+   */
+  datadir?: string;
   /** Per-request timeout. @default DEFAULT_REQUEST_TIMEOUT_MS (10 s) */
   requestTimeoutMs?: number;
   /** First wait between attestation polls (and after a failure). @default 1 s */
@@ -102,7 +123,7 @@ export interface VerifiedAnnouncement {
   /** The signed event JSON text and its BIP340 signature, as served. */
   readonly data: string;
   readonly signature: Uint8Array;
-  /** Whether the signature was checked (false only while no announcement key is known). */
+  /** Whether the signature was checked: always true (unverified announcements are refused). */
   readonly signatureVerified: boolean;
 }
 
@@ -143,6 +164,11 @@ export interface OracleClientHealth {
   failing: { eventId: string; name: string; message: string }[];
   /** The announcement key in use (configured or learned from `GET /`), x-only hex. */
   announcementKey: string | null;
+  /**
+   * Set once the oracle reused a nonce across events or attested two prices for one event (the
+   * reason names the nonce or prices and both events); `status` is then `down` for good.
+   */
+  compromised: Compromise | null;
 }
 
 interface Watched {
@@ -187,7 +213,9 @@ export class OracleClient {
   readonly #pollMaxMs: number;
   readonly #log: Logger;
   readonly #registry: HealthRegistry;
+  readonly #healthName: string;
   readonly #supervisor: Supervisor;
+  readonly #nonceLog: NonceLog;
 
   readonly #watched = new Map<string, Watched>();
   readonly #announcements = new Map<string, VerifiedAnnouncement>();
@@ -223,8 +251,19 @@ export class OracleClient {
       component: 'oracle:client',
     });
     this.#registry = options.health ?? new HealthRegistry();
+    this.#healthName = options.healthName ?? 'oracle';
+    this.#nonceLog = new NonceLog(
+      options.datadir === undefined ? null : nonceLogFile(options.datadir, this.publicKey),
+    );
+    if (this.#nonceLog.compromised) {
+      this.#log.error(
+        { reason: this.#nonceLog.compromised.reason, file: this.#nonceLog.path },
+        'oracle marked compromised; nothing from it is used until the user intervenes',
+      );
+      this.#status = 'down';
+    }
     this.#supervisor = new Supervisor({
-      name: options.healthName ?? 'oracle',
+      name: this.#healthName,
       health: this.#registry,
       logger: this.#log,
       run: ({ signal, ready, degraded }) => this.#run(signal, ready, degraded),
@@ -272,14 +311,21 @@ export class OracleClient {
     this.#refreshStatus();
   }
 
-  /** The verified announcement of an event, if fetched. */
+  /** The verified announcement of an event, if fetched (never, once the oracle is compromised). */
   announcement(eventId: string): VerifiedAnnouncement | undefined {
+    if (this.#nonceLog.compromised) return undefined;
     return this.#announcements.get(eventId);
   }
 
-  /** The verified attestation of an event, if attested and fetched. */
+  /** The verified attestation of an event, if attested and fetched (never, once compromised). */
   attestation(eventId: string): VerifiedAttestation | undefined {
+    if (this.#nonceLog.compromised) return undefined;
     return this.#attestations.get(eventId);
+  }
+
+  /** Why the oracle is not trusted any more, or null. */
+  get compromised(): Compromise | null {
+    return this.#nonceLog.compromised;
   }
 
   /** Calls `listener` once per newly verified attestation. Returns the unsubscribe function. */
@@ -309,6 +355,7 @@ export class OracleClient {
         w.error ? [{ eventId: w.eventId, name: w.error.name, message: w.error.message }] : [],
       ),
       announcementKey: this.#announcementKey ? bytesToHex(this.#announcementKey) : null,
+      compromised: this.#nonceLog.compromised,
     };
   }
 
@@ -350,7 +397,6 @@ export class OracleClient {
           this.#log.info({ announcementKey: announcementPublicKey }, 'learned announcement key');
         }
         this.#announcementKey = hexToBytes(announcementPublicKey);
-        this.#recheckAnnouncements(this.#announcementKey);
       }
       this.#infoError = null;
       this.#recordSuccess();
@@ -374,11 +420,18 @@ export class OracleClient {
   ): Promise<VerifiedEvent> {
     const unixSeconds = oracleEventTime(eventId);
     try {
+      this.#throwIfCompromised();
+      if (this.#announcementKey === null && !this.#announcementKeyConfigured) {
+        await this.fetchInfo(options).catch(() => {}); // its failure is recorded; refused below
+      }
       const body = await this.#get(eventId, options.signal);
+      this.#throwIfCompromised();
       const verified = this.#verify(eventId, unixSeconds, body);
+      this.#remember(verified);
       this.#accept(verified);
       this.#recordSuccess(eventId);
-      return verified;
+      const kept = this.#attestations.get(eventId);
+      return kept ? { ...verified, attestation: kept } : verified;
     } catch (err) {
       if (err instanceof OracleError) this.#recordFailure(err, eventId);
       throw err;
@@ -411,11 +464,22 @@ export class OracleClient {
       throw new NonceCountError(PRICE_DIGITS, ann.nonces.length);
     }
     const key = this.#announcementKey;
-    if (key !== null && !verifyAnnouncementSignature(ann, key)) {
+    if (key === null) throw new AnnouncementKeyUnknownError(eventId);
+    if (!verifyAnnouncementSignature(ann, key)) {
       throw new InvalidAnnouncementSignatureError(eventId);
     }
+    const hexNonces = ann.nonces.map(bytesToHex);
+    const seen = new Set<string>();
+    for (const n of hexNonces) {
+      if (seen.has(n)) throw new DuplicateNonceError(eventId, n);
+      seen.add(n);
+    }
     const cached = this.#announcements.get(eventId);
-    if (cached && !sameNonces(cached.nonces, ann.nonces)) {
+    const logged = this.#nonceLog.nonces(eventId);
+    if (
+      (cached && !sameNonces(cached.nonces, ann.nonces)) ||
+      (logged && logged.join() !== hexNonces.join())
+    ) {
       throw new AnnouncementChangedError(eventId);
     }
     const announcement: VerifiedAnnouncement = cached ?? {
@@ -424,7 +488,7 @@ export class OracleClient {
       nonces: ann.nonces,
       data: ann.data,
       signature: ann.signature,
-      signatureVerified: key !== null,
+      signatureVerified: true,
     };
     const att = parsed.attestation;
     if (att === null) return { announcement, attestation: null };
@@ -436,43 +500,67 @@ export class OracleClient {
       }
       throw err;
     }
-    const known = this.#attestations.get(eventId);
-    if (known && known.price !== att.outcome) {
-      // Both verify: the oracle attested two outcomes. Keep the first; this one is refused.
-      throw new AttestationVerificationError(
-        `${eventId}: oracle attested ${att.outcome} after ${known.price}; keeping the first`,
-      );
-    }
+    // Fresh from this response (not the cached one), so #remember sees a contradiction.
     return {
       announcement,
-      attestation: known ?? { eventId, price: att.outcome, scalars: att.scalars, time: att.time },
+      attestation: { eventId, price: att.outcome, scalars: att.scalars, time: att.time },
     };
   }
 
   /**
-   * Checks the signatures of announcements accepted before the announcement key was known. One
-   * that fails is dropped (and its event refetched); an attestation already verified stays, as
-   * its scalars proved the nonces are the pinned key's.
+   * Records a verified event in the nonce log before anything uses it, and marks the oracle
+   * compromised (and throws {@link OracleCompromisedError}) if its nonces were seen in another
+   * event or its attestation contradicts an earlier verified one.
    */
-  #recheckAnnouncements(key: Uint8Array): void {
-    for (const [eventId, ann] of this.#announcements) {
-      if (ann.signatureVerified) continue;
-      if (verifyAnnouncementSignature(ann, key)) {
-        this.#announcements.set(eventId, { ...ann, signatureVerified: true });
-        continue;
+  #remember({ announcement, attestation }: VerifiedEvent): void {
+    const { eventId } = announcement;
+    const nonces = announcement.nonces.map(bytesToHex);
+    const reuse = this.#nonceLog.reuse(eventId, nonces);
+    if (reuse !== null) this.#compromise(reuse, eventId);
+    this.#nonceLog.recordAnnouncement(eventId, nonces);
+    if (attestation) {
+      const earlier = this.#nonceLog.price(eventId) ?? this.#attestations.get(eventId)?.price;
+      if (earlier !== undefined && earlier !== attestation.price) {
+        this.#compromise(
+          `event ${eventId} attested twice: ${earlier}, then ${attestation.price}`,
+          eventId,
+        );
       }
-      const err = new InvalidAnnouncementSignatureError(eventId);
-      this.#log.warn({ eventId }, err.message);
-      if (this.#attestations.has(eventId)) continue;
-      this.#announcements.delete(eventId);
-      this.#recordFailure(err, eventId);
-      const w = this.#watched.get(eventId);
-      if (w) w.nextAttemptAt = 0;
+      this.#nonceLog.recordAttestation(eventId, attestation.price);
     }
+  }
+
+  /** Marks the oracle compromised (persisted), reports it and throws. */
+  #compromise(reason: string, eventId: string): never {
+    const c = this.#nonceLog.markCompromised(reason);
+    this.#log.error(
+      { reason: c.reason, eventId, file: this.#nonceLog.path },
+      'oracle compromised; nothing from it is used until the user intervenes',
+    );
+    this.#reportCompromised();
+    throw new OracleCompromisedError(c.reason);
+  }
+
+  #throwIfCompromised(): void {
+    const c = this.#nonceLog.compromised;
+    if (c) throw new OracleCompromisedError(c.reason);
+  }
+
+  /** Health `down` naming why, in the snapshot and the registry. */
+  #reportCompromised(): void {
+    const c = this.#nonceLog.compromised;
+    if (!c) return;
+    this.#setStatus('down');
+    this.#registry.report(this.#healthName, {
+      status: 'down',
+      detail: `oracle compromised: ${c.reason}. Nothing from it is used; after investigating, configure a new oracle key or delete ${this.#nonceLog.path ?? 'the nonce log'}`,
+      error: new OracleCompromisedError(c.reason),
+    });
   }
 
   /** Caches a verified event and tells listeners about what is new. */
   #accept({ announcement, attestation }: VerifiedEvent): void {
+    if (this.#nonceLog.compromised) return;
     const { eventId } = announcement;
     if (!this.#announcements.has(eventId)) {
       this.#announcements.set(eventId, announcement);
@@ -530,6 +618,12 @@ export class OracleClient {
     degraded: (detail: string, error?: unknown) => void,
   ): Promise<void> {
     while (!signal.aborted) {
+      if (this.#nonceLog.compromised) {
+        // Nothing more to fetch from it: say why, and wait for the stop.
+        this.#reportCompromised();
+        await sleep(2 ** 31 - 1, undefined, { signal }).catch(() => {});
+        return;
+      }
       await this.#round(signal);
       if (signal.aborted) return;
       this.#reportTo(ready, degraded);
@@ -639,7 +733,8 @@ export class OracleClient {
   #refreshStatus(): void {
     if (this.#status === 'stopped' && !this.#running) return;
     let status: HealthStatus;
-    if (this.#reachable === null) status = 'starting';
+    if (this.#nonceLog.compromised) status = 'down';
+    else if (this.#reachable === null) status = 'starting';
     else if (!this.#reachable) status = 'down';
     else if (
       this.#lastRequestRejected ||
@@ -659,6 +754,10 @@ export class OracleClient {
 
   /** Mirrors this client's status into the health registry via the supervisor's callbacks. */
   #reportTo(ready: () => void, degraded: (detail: string, error?: unknown) => void): void {
+    if (this.#nonceLog.compromised) {
+      this.#reportCompromised();
+      return;
+    }
     const err = this.#lastError;
     switch (this.#status) {
       case 'ok':

@@ -3,6 +3,8 @@
  * CLI. Every number has its reason next to it; every network wait has a named default.
  */
 
+import { DEFAULT_STALE_AFTER_MS } from '../pricefeed/constants.ts';
+
 /** Path prefix of olivia's BitMEX BXBT price events (`/x/BitMEX/BXBT/<time>.price?n=20`). */
 export const EVENT_PATH_PREFIX = '/x/BitMEX/BXBT/';
 /** dlcfd extension: the oracle's own health as JSON (olivia has no such path, so no clash). */
@@ -28,10 +30,12 @@ export const DEFAULT_EVENT_INTERVAL_S = 3_600;
  */
 export const DEFAULT_LOOKAHEAD_S = 26 * 3_600;
 /**
- * A quote older than this is not a price the oracle attests: 120 s, two BitMEX quoteBin1m bins
- * (the feed client's own staleness default).
+ * A quote older than this (by its own timestamp, see pricefeed/client.ts `quoteAgeMs`) is not a
+ * price the oracle attests: the node's one staleness bound, 15 s. A due event waits for a fresh
+ * quote up to {@link DEFAULT_MAX_ATTEST_DELAY_S} and is otherwise left unattested — a frozen
+ * price is never attested.
  */
-export const DEFAULT_MAX_QUOTE_AGE_MS = 120_000;
+export const DEFAULT_MAX_QUOTE_AGE_MS = DEFAULT_STALE_AFTER_MS;
 /**
  * An event not attested this long after its time (feed down, oracle down) is given up: 600 s.
  * Attesting later would publish a price from long after the event, which is not what the CFDs

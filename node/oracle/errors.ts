@@ -54,6 +54,37 @@ export class MalformedOracleResponseError extends OracleError {
   }
 }
 
+/** No announcement key is known yet, so no announcement can be verified (none is accepted). */
+export class AnnouncementKeyUnknownError extends OracleError {
+  constructor(eventId: string) {
+    super(`${eventId}: no announcement key known to verify its announcement; not accepted`);
+    this.name = 'AnnouncementKeyUnknownError';
+  }
+}
+
+/** An announcement lists the same nonce twice: two digits' attestations would leak the key. */
+export class DuplicateNonceError extends OracleError {
+  constructor(eventId: string, nonce: string) {
+    super(`${eventId}: announcement repeats nonce ${nonce}`);
+    this.name = 'DuplicateNonceError';
+  }
+}
+
+/**
+ * The oracle is compromised: it reused a nonce across two events (which leaks its attestation key
+ * once both are attested, after which anyone can attest any price) or attested two prices for one
+ * event. Nothing of it is used any more until the user intervenes (see client.ts).
+ */
+export class OracleCompromisedError extends OracleError {
+  readonly reason: string;
+
+  constructor(reason: string) {
+    super(`oracle compromised: ${reason}; nothing from it is used`);
+    this.name = 'OracleCompromisedError';
+    this.reason = reason;
+  }
+}
+
 /** The announcement names another event, or an expected outcome time other than the event's. */
 export class EventIdMismatchError extends OracleError {
   constructor(message = 'announcement is for another event') {

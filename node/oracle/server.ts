@@ -15,11 +15,14 @@
  * so there is nothing to store until an event is attested.
  *
  * Attestation: at the event time the oracle takes the latest quote from the feed, if it is fresh
- * (younger than `maxQuoteAgeMs`), and attests its mid in whole dollars: (bid + ask) / 2 rounded
- * half away from zero, capped at 2^20 − 1 as olivia does. Without a fresh quote it waits
- * (re-checking every `attestRetryMs` and on every quote) and reports `degraded`; after
- * `maxAttestDelayS` it gives the event up rather than attest a price from long after it. The
- * outcome is fsync'd to the outcome log before it is served and never changes afterwards.
+ * — younger than `maxQuoteAgeMs` (15 s) measured from the **feed's own timestamp**, so a frozen,
+ * replayed or late quote is never attested — and attests its mid in whole dollars: (bid + ask) / 2
+ * rounded half away from zero, capped at 2^20 − 1 as olivia does. Without a fresh quote it waits
+ * (re-checking every `attestRetryMs` and on every quote) and reports `degraded`; the first fresh
+ * quote within the grace window `maxAttestDelayS` (600 s) is attested, and after it the event is
+ * given up (left unattested: the CFDs keep their refund path) rather than attest a price from long
+ * after it. olivia likewise leaves an event unattested when it has no price for it. The outcome is
+ * fsync'd to the outcome log before it is served and never changes afterwards.
  *
  * @example
  * const oracle = await OracleServer.start({ datadir, pricefeedUrl: feed.url, eventIntervalS: 2 });
@@ -77,7 +80,10 @@ export interface OracleServerOptions {
   eventIntervalS?: number;
   /** How far ahead events are announced, seconds. @default 26 h */
   lookaheadS?: number;
-  /** Oldest quote attested, ms. @default DEFAULT_MAX_QUOTE_AGE_MS (120 s) */
+  /**
+   * Oldest quote attested, ms, by the quote's own timestamp (a frozen or late-replayed quote is
+   * as stale as a missing one). @default DEFAULT_MAX_QUOTE_AGE_MS (15 s)
+   */
   maxQuoteAgeMs?: number;
   /** Give an event up this long after its time, seconds. @default DEFAULT_MAX_ATTEST_DELAY_S */
   maxAttestDelayS?: number;

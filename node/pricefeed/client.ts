@@ -13,6 +13,7 @@
  * feed.onQuote((q) => log.info({ bid: formatPrice(q.bid) }, 'quote'));
  * feed.start();
  * feed.latest();  // { bid, ask, timestamp, receivedAt, stale, ageMs } | undefined
+ *                 // ageMs from the feed's own timestamp; stale from DEFAULT_STALE_AFTER_MS (15 s)
  * feed.health();  // { status: 'connected', lastQuoteAgeMs: 812, reconnects: 0, … }
  * await feed.stop();
  */
@@ -65,15 +66,34 @@ export interface Quote {
   ask: Price;
   /** The feed's timestamp (BitMEX: the one-minute bin), unix seconds. */
   timestamp: number;
-  /** When we received it, ms since the epoch (local clock). Staleness is measured from this. */
+  /**
+   * The same, unix ms as precise as the feed gives it: staleness is measured from it (from
+   * `timestamp` when absent).
+   */
+  timestampMs?: number;
+  /** When we received it, ms since the epoch (local clock). */
   receivedAt: number;
 }
 
 /** The latest quote with its staleness, as of the call. */
 export interface LatestQuote extends Quote {
+  /** {@link quoteAgeMs}: from the feed's own timestamp (or receipt, if that is older). */
   ageMs: number;
-  /** `ageMs ≥ staleAfterMs`: do not price new positions from it. */
+  /** `ageMs ≥ staleAfterMs`: do not price new positions from it, do not attest it. */
   stale: boolean;
+}
+
+/**
+ * Age of a quote at `now` (ms): from the older of the feed's own timestamp and our receipt, so a
+ * quote frozen or delayed upstream ages from when the feed says it was true, and a feed clock
+ * running ahead of ours cannot make a quote younger than its receipt. Never negative.
+ */
+export function quoteAgeMs(
+  quote: Pick<Quote, 'timestamp' | 'timestampMs' | 'receivedAt'>,
+  now: number,
+): number {
+  const said = quote.timestampMs ?? quote.timestamp * 1000;
+  return Math.max(0, now - Math.min(said, quote.receivedAt));
 }
 
 export type FeedStatus = 'connected' | 'connecting' | 'disconnected';
@@ -108,8 +128,13 @@ export interface PriceFeedClientOptions {
   pongTimeoutMs?: number;
   /** Websocket handshake timeout. @default DEFAULT_CONNECT_TIMEOUT_MS (10 s) */
   connectTimeoutMs?: number;
-  /** Age after which the latest quote is stale. @default DEFAULT_STALE_AFTER_MS (120 s) */
+  /**
+   * Age (from the quote's own timestamp, see {@link quoteAgeMs}) from which the latest quote is
+   * stale. @default DEFAULT_STALE_AFTER_MS (15 s)
+   */
   staleAfterMs?: number;
+  /** Clock, ms since the epoch (tests inject one). @default Date.now */
+  now?: () => number;
   /** First reconnect delay. @default DEFAULT_BACKOFF_INITIAL_MS (500 ms) */
   backoffInitialMs?: number;
   /** Longest reconnect delay. @default DEFAULT_BACKOFF_MAX_MS (30 s) */
@@ -141,6 +166,7 @@ export class PriceFeedClient {
   readonly #backoffInitialMs: number;
   readonly #backoffMaxMs: number;
   readonly #log: Logger;
+  readonly #now: () => number;
   readonly #quoteListeners = new Set<(q: Quote) => void>();
   readonly #healthListeners = new Set<(h: FeedHealth) => void>();
 
@@ -163,6 +189,7 @@ export class PriceFeedClient {
     this.#staleAfterMs = options.staleAfterMs ?? DEFAULT_STALE_AFTER_MS;
     this.#backoffInitialMs = options.backoffInitialMs ?? DEFAULT_BACKOFF_INITIAL_MS;
     this.#backoffMaxMs = options.backoffMaxMs ?? DEFAULT_BACKOFF_MAX_MS;
+    this.#now = options.now ?? Date.now;
     this.#log = (options.logger ?? pino({ level: 'silent' })).child({
       component: 'pricefeed:client',
     });
@@ -197,13 +224,13 @@ export class PriceFeedClient {
   /** The latest quote and whether it is stale, or undefined before the first one. */
   latest(): LatestQuote | undefined {
     if (!this.#latest) return undefined;
-    const ageMs = Date.now() - this.#latest.receivedAt;
+    const ageMs = quoteAgeMs(this.#latest, this.#now());
     return { ...this.#latest, ageMs, stale: ageMs >= this.#staleAfterMs };
   }
 
   /** Health snapshot for the UI. */
   health(): FeedHealth {
-    const age = this.#latest ? Date.now() - this.#latest.receivedAt : null;
+    const age = this.#latest ? quoteAgeMs(this.#latest, this.#now()) : null;
     return {
       status: this.#status,
       since: this.#since,
@@ -354,14 +381,17 @@ export class PriceFeedClient {
       bid: parsed.bid,
       ask: parsed.ask,
       timestamp: parsed.timestamp,
-      receivedAt: Date.now(),
+      timestampMs: parsed.timestampMs,
+      receivedAt: this.#now(),
     };
     const wasStale = this.health().stale;
     this.#latest = quote;
     this.history.add(quote);
     clearTimeout(this.#staleTimer);
-    // Tell health listeners when this quote turns stale (+1 ms: timers may fire on the boundary).
-    this.#staleTimer = setTimeout(() => this.#emitHealth(), this.#staleAfterMs + 1);
+    // Tell health listeners when this quote turns stale, by its own age (+1 ms: timers may fire
+    // on the boundary). Readers of latest() need no timer: it computes the age on every call.
+    const freshForMs = Math.max(0, this.#staleAfterMs - quoteAgeMs(quote, quote.receivedAt));
+    this.#staleTimer = setTimeout(() => this.#emitHealth(), freshForMs + 1);
     for (const listener of this.#quoteListeners) {
       try {
         listener(quote);

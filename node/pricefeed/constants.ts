@@ -38,10 +38,15 @@ export const DEFAULT_PONG_TIMEOUT_MS = 5_000;
 /** Websocket handshake (TCP + TLS + HTTP upgrade): well under 1 s normally; 10 s for slow links. */
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 /**
- * A quote older than this is stale. BitMEX inserts a quoteBin1m frame every 60 s; missing two bins
- * means the feed is not delivering, whatever the socket says.
+ * A quote is stale once its **own timestamp** (the feed's, not when it reached us) is older than
+ * this: 15 s. The one staleness bound of the node (offers withdrawn) and of the oracle (no
+ * attestation), configurable (`--max-quote-age`). Measured from the feed's timestamp, a quote
+ * frozen upstream, replayed late or held up by a socket that still answers pings turns stale as
+ * fast as one from a dead socket. The local feed sends a quote at least every
+ * {@link DEFAULT_REPUBLISH_MS}; a feed whose quotes come further apart than this bound (BitMEX
+ * quoteBin1m: one bin a minute) needs a larger `--max-quote-age`.
  */
-export const DEFAULT_STALE_AFTER_MS = 120_000;
+export const DEFAULT_STALE_AFTER_MS = 15_000;
 /** First reconnect delay: a blip or a restarted local feed is back within a second; no hammering. */
 export const DEFAULT_BACKOFF_INITIAL_MS = 500;
 /**
@@ -64,6 +69,12 @@ export const DEFAULT_HOST = '127.0.0.1';
 export const DEFAULT_START_PRICE: Price = parsePrice('40000');
 /** One tick a second: fast enough for compressed testnets, slow enough to read in logs. */
 export const DEFAULT_TICK_MS = 1_000;
+/**
+ * The local feed re-sends its current quote with a fresh timestamp after this long without a
+ * tick (as BitMEX sends a bin every minute whether or not the price moved): 5 s, a third of
+ * {@link DEFAULT_STALE_AFTER_MS}, so a live feed whose price stands still is never stale.
+ */
+export const DEFAULT_REPUBLISH_MS = 5_000;
 /** Relative standard deviation of one tick's move: 5 bp, about $20 at $40k: visible, still plausible. */
 export const DEFAULT_VOLATILITY = '0.0005';
 export const DEFAULT_DRIFT = '0';

@@ -32,6 +32,8 @@ export interface ParsedQuote {
   ask: Price;
   /** The row's timestamp in unix seconds (BitMEX bin time; floor of any milliseconds). */
   timestamp: number;
+  /** The same timestamp in unix ms, as precise as the row gives it (what staleness uses). */
+  timestampMs: number;
 }
 
 /** What a text frame is, once parsed. */
@@ -81,12 +83,17 @@ export function priceToJson(p: Price): number {
 
 /** Unix seconds of a BitMEX ISO-8601 UTC timestamp (`2021-09-21T02:40:00.000Z` → 1632192000). */
 export function parseTimestamp(v: unknown): number {
+  return Math.floor(parseTimestampMs(v) / 1000);
+}
+
+/** Unix ms of a BitMEX ISO-8601 UTC timestamp (sub-millisecond digits dropped). */
+export function parseTimestampMs(v: unknown): number {
   if (typeof v !== 'string' || !ISO_UTC.test(v)) {
     throw new MalformedFrameError(`timestamp is not an ISO-8601 UTC time: ${JSON.stringify(v)}`);
   }
   const ms = Date.parse(v);
   if (!Number.isFinite(ms)) throw new MalformedFrameError(`timestamp is not a valid time: ${v}`);
-  return Math.floor(ms / 1000);
+  return ms;
 }
 
 /** Reads one quote row; refuses missing, non-numeric, non-positive or crossed prices. */
@@ -98,7 +105,8 @@ export function parseQuoteRow(row: unknown): ParsedQuote {
   if (bid > ask) {
     throw new MalformedFrameError(`crossed quote: bid ${row.bidPrice} above ask ${row.askPrice}`);
   }
-  return { symbol: row.symbol, bid, ask, timestamp: parseTimestamp(row.timestamp) };
+  const timestampMs = parseTimestampMs(row.timestamp);
+  return { symbol: row.symbol, bid, ask, timestamp: Math.floor(timestampMs / 1000), timestampMs };
 }
 
 /**

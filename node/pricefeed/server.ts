@@ -18,6 +18,11 @@
  * - `GET /control/price` → `{"price":"45000.5","bid":"45000","ask":"45001","timestamp":"…"}`
  * - `POST /control/price` `{"price":"45000.5"}` → sets it, pushes it to subscribers, answers as GET
  * - `POST /control/tick` → advances the price path one step now, answers as GET
+ * - `POST /control/pause` / `POST /control/resume` → goes silent (a feed dead upstream: sockets
+ *   and pings live, no quotes) / sends quotes again
+ *
+ * With no tick due, the current quote is re-sent with a fresh timestamp every `republishMs`, as
+ * BitMEX sends a bin every minute whether or not the price moved.
  *
  * @example
  * const feed = await PriceFeedServer.start({ port: 0, seed: 7, tickMs: 500 });
@@ -34,6 +39,7 @@ import { formatPrice, type Price, parsePrice } from '../../model/units.ts';
 import {
   CONTROL_PATH,
   DEFAULT_HOST,
+  DEFAULT_REPUBLISH_MS,
   DEFAULT_SPREAD,
   DEFAULT_START_PRICE,
   DEFAULT_TICK_MS,
@@ -68,6 +74,13 @@ export interface PriceFeedServerOptions {
   drift?: string;
   /** Bid–ask spread, a multiple of 1 USD (two ticks) so bid and ask stay on the tick. @default 1 */
   spread?: Price;
+  /**
+   * Re-send the current quote with a fresh timestamp after this long without a new one (BitMEX
+   * sends a bin every minute whether or not the price moved), so a feed whose price stands still
+   * (`tickMs: 0`) does not look dead to clients measuring staleness from the quote's timestamp.
+   * 0 never. @default DEFAULT_REPUBLISH_MS (5 s)
+   */
+  republishMs?: number;
   /** CSV text to replay instead of the walk (`[timestamp,]price` lines; see parseCsvPrices). */
   csv?: string;
   /** Start the CSV over at its end instead of holding the last price. @default false */
@@ -140,6 +153,8 @@ export class PriceFeedServer {
   readonly #subscriptions = new Map<WebSocket, Set<Topic>>();
   #quote: FeedQuote;
   #timer: NodeJS.Timeout | undefined;
+  #republish: NodeJS.Timeout | undefined;
+  #paused = false;
   #stopped = false;
 
   /** Starts listening; resolves once the port is bound. */
@@ -182,7 +197,19 @@ export class PriceFeedServer {
       });
     });
     const server = new PriceFeedServer(http, path, start, halfSpread, floor, options.logger);
+    const republishMs = options.republishMs ?? DEFAULT_REPUBLISH_MS;
+    if (!Number.isSafeInteger(republishMs) || republishMs < 0) {
+      throw new InvalidPricePathError(`republish interval must be a whole number of ms ≥ 0`);
+    }
     if (tickMs > 0) server.#timer = setInterval(() => server.tick(), tickMs);
+    if (republishMs > 0) {
+      server.#republish = setInterval(
+        () => {
+          if (Date.now() - server.#quote.at.getTime() >= republishMs) server.#restamp();
+        },
+        Math.max(1, Math.floor(republishMs / 2)),
+      );
+    }
     return server;
   }
 
@@ -232,9 +259,29 @@ export class PriceFeedServer {
    * Forces the price (on the tick, at least spread/2 + one tick) and pushes it to subscribers at
    * once. The walk continues from it. Throws {@link InvalidPricePathError} otherwise.
    */
-  setPrice(price: Price): FeedQuote {
+  setPrice(price: Price, options: { at?: Date } = {}): FeedQuote {
     checkPrice(price, this.#floor);
-    return this.#publish(price);
+    return this.#publish(price, options.at);
+  }
+
+  /** Whether quote frames are held back ({@link pause}). */
+  get paused(): boolean {
+    return this.#paused;
+  }
+
+  /**
+   * Goes silent as a feed that died upstream: sockets stay open and `ping` is still answered, but
+   * no quote or index frame is sent (ticks, republishing and {@link setPrice} still move the
+   * price) until {@link resume}, which sends the current quote at once.
+   */
+  pause(): void {
+    this.#paused = true;
+  }
+
+  resume(): void {
+    if (!this.#paused) return;
+    this.#paused = false;
+    this.#restamp();
   }
 
   /** Advances the price path one step and pushes the new quote. */
@@ -247,6 +294,7 @@ export class PriceFeedServer {
     if (this.#stopped) return;
     this.#stopped = true;
     clearInterval(this.#timer);
+    clearInterval(this.#republish);
     for (const ws of this.#subscriptions.keys()) ws.terminate();
     this.#subscriptions.clear();
     this.#wss.close();
@@ -256,17 +304,23 @@ export class PriceFeedServer {
     });
   }
 
-  #quoteAt(price: Price): FeedQuote {
+  #quoteAt(price: Price, at = new Date()): FeedQuote {
     return {
       price,
       bid: (price - this.#halfSpread) as Price,
       ask: (price + this.#halfSpread) as Price,
-      at: new Date(),
+      at,
     };
   }
 
-  #publish(price: Price): FeedQuote {
-    this.#quote = this.#quoteAt(price);
+  /** The current price again, timestamped now. */
+  #restamp(): void {
+    this.#publish(this.#quote.price);
+  }
+
+  #publish(price: Price, at?: Date): FeedQuote {
+    this.#quote = this.#quoteAt(price, at);
+    if (this.#paused) return this.#quote;
     const quoteFrame = JSON.stringify({
       table: QUOTE_TABLE,
       action: 'insert',
@@ -376,12 +430,17 @@ export class PriceFeedServer {
     send(ws, JSON.stringify({ success: true, subscribe: requested, request }));
     const partial =
       topic === QUOTE_TOPIC
-        ? { table: QUOTE_TABLE, action: 'partial', ...QUOTE_PARTIAL_META, data: [this.#quoteRow()] }
+        ? {
+            table: QUOTE_TABLE,
+            action: 'partial',
+            ...QUOTE_PARTIAL_META,
+            data: this.#paused ? [] : [this.#quoteRow()],
+          }
         : {
             table: INSTRUMENT_TABLE,
             action: 'partial',
             ...INSTRUMENT_PARTIAL_META,
-            data: [this.#indexRow()],
+            data: this.#paused ? [] : [this.#indexRow()],
           };
     send(ws, JSON.stringify(partial));
   }
@@ -413,6 +472,14 @@ export class PriceFeedServer {
         return;
       case 'POST /tick':
         reply(res, 200, quoteJson(this.tick()));
+        return;
+      case 'POST /pause':
+        this.pause();
+        reply(res, 200, { ...quoteJson(this.#quote), paused: true });
+        return;
+      case 'POST /resume':
+        this.resume();
+        reply(res, 200, { ...quoteJson(this.#quote), paused: false });
         return;
       case 'POST /price': {
         const body = await readBody(req);

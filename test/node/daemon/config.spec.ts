@@ -30,7 +30,7 @@ describe('node/daemon/config', () => {
       JSON.stringify({
         network: 'testnet',
         time: { settlementIntervalSecs: 600, rolloverIntervalSecs: 60 },
-        oracle: { url: 'http://file.example', publicKey: KEY },
+        oracle: { url: 'https://file.example', publicKey: KEY },
       }),
     );
     const c = await loadConfig({
@@ -45,9 +45,66 @@ describe('node/daemon/config', () => {
     assert.equal(c.network, 'regtest'); // env over file
     assert.equal(c.time.settlementIntervalSecs, 120); // flag over env and file
     assert.equal(c.time.rolloverIntervalSecs, 60); // file over default
-    assert.equal(c.oracle?.url, 'http://file.example');
+    assert.equal(c.oracle?.url, 'https://file.example');
     assert.equal(c.maker.autoAccept, true);
     assert.deepEqual(c.p2p.listen, ['/ip4/127.0.0.1/tcp/0']);
+  });
+
+  it('requires the announcement key off regtest, naming --oracle-announcement-key', async () => {
+    const oracle = { oracle: 'https://h00.ooo', 'oracle-public-key': KEY };
+    for (const network of ['mainnet', 'testnet']) {
+      await assert.rejects(
+        loadConfig({ role: 'taker', flags: { datadir: dir.path, network, ...oracle } }),
+        {
+          name: 'ConfigError',
+          message: /oracle\.announcementKey: required .*--oracle-announcement-key/,
+        },
+      );
+    }
+    const withKey = await loadConfig({
+      role: 'taker',
+      flags: { datadir: dir.path, ...oracle, 'oracle-announcement-key': KEY },
+    });
+    assert.equal(withKey.oracle?.announcementKey, KEY);
+    const regtest = await loadConfig({
+      role: 'taker',
+      flags: { datadir: dir.path, network: 'regtest', ...oracle },
+    });
+    assert.equal(regtest.oracle?.announcementKey, undefined);
+  });
+
+  it('requires https for an oracle off loopback', async () => {
+    const flags = (url: string) => ({
+      datadir: dir.path,
+      network: 'regtest',
+      oracle: url,
+      'oracle-public-key': KEY,
+    });
+    for (const url of ['http://h00.ooo', 'http://10.0.0.7:8080', 'ftp://127.0.0.1/']) {
+      await assert.rejects(loadConfig({ role: 'taker', flags: flags(url) }), {
+        name: 'ConfigError',
+        message: /oracle\.url: .* must be https \(--oracle\)/,
+      });
+    }
+    for (const url of [
+      'http://127.0.0.1:8080',
+      'http://localhost:1',
+      'http://[::1]:2',
+      'https://h00.ooo',
+    ]) {
+      const c = await loadConfig({ role: 'taker', flags: flags(url) });
+      assert.equal(c.oracle?.url, url);
+    }
+  });
+
+  it('takes the quote staleness bound (default 15 s) from --max-quote-age', async () => {
+    const c = await loadConfig({ role: 'taker', flags: { datadir: dir.path } });
+    assert.equal(c.pricefeed.maxQuoteAgeSecs, 15);
+    const d = await loadConfig({
+      role: 'taker',
+      flags: { datadir: dir.path, 'max-quote-age': '75' },
+    });
+    assert.equal(d.pricefeed.maxQuoteAgeSecs, 75);
   });
 
   it('refuses bad values, naming the setting and where it came from', async () => {

@@ -205,6 +205,61 @@ describe('node/daemon', function () {
     );
   });
 
+  it('a maker withdraws its offers once its quote is stale by its own age, without a new frame', async () => {
+    const feed = await PriceFeedServer.start({
+      port: 0,
+      startPrice: parsePrice('50000'),
+      tickMs: 0,
+      republishMs: 200,
+    });
+    cleanups.push(() => feed.stop());
+    const makerDir = await tempDir();
+    const takerDir = await tempDir();
+    cleanups.push(makerDir.cleanup, takerDir.cleanup);
+    const maker = await Daemon.start(
+      await loadConfig({
+        role: 'maker',
+        flags: {
+          datadir: makerDir.path,
+          network: 'regtest',
+          listen: ['/ip4/127.0.0.1/tcp/0'],
+          pricefeed: feed.url,
+          'max-quote-age': '2',
+        },
+      }),
+      { logger: silent },
+    );
+    cleanups.push(() => maker.stop());
+    const taker = await Daemon.start(
+      await loadConfig({
+        role: 'taker',
+        flags: {
+          datadir: takerDir.path,
+          network: 'regtest',
+          maker: [maker.p2p.getMultiaddrs()[0]!.toString()],
+          pricefeed: feed.url,
+        },
+      }),
+      { logger: silent },
+    );
+    cleanups.push(() => taker.stop());
+    const book = () =>
+      taker.offers.book.current(Math.floor(Date.now() / 1000), { maxOfferAgeSecs: 600 });
+    await until('offers', () => book().length === 2);
+
+    // The feed dies upstream: the socket and its pings live on, no quote comes. No frame arrives
+    // to tell the maker; its quote ages past 2 s and the offers go.
+    feed.pause();
+    const paused = Date.now();
+    await until('offers withdrawn', () => book().length === 0, 10_000);
+    assert.ok(Date.now() - paused >= 1_500);
+    assert.equal(maker.health.get(HEALTH.offers)?.status, 'degraded');
+    assert.equal(maker.feed.latest()?.stale, true);
+
+    feed.resume();
+    await until('offers back', () => book().length === 2, 10_000);
+  });
+
   it('a maker that blocks a taker hangs up on it and refuses it from then on', async () => {
     const feed = await PriceFeedServer.start({
       port: 0,

@@ -42,7 +42,10 @@ describe('dlcfd oracle (server)', function () {
     return o;
   }
 
-  function clientFor(o: OracleServer, options: Partial<{ publicKey: string }> = {}) {
+  function clientFor(
+    o: OracleServer,
+    options: Partial<{ publicKey: string; announcementPublicKey: string }> = {},
+  ) {
     const c = new OracleClient({
       url: o.url,
       publicKey: o.publicKey,
@@ -165,6 +168,8 @@ describe('dlcfd oracle (server)', function () {
     const o = await startOracle();
     const wrong = clientFor(o, {
       publicKey: 'dff1d77f2a671c5f36183726db2341be58feae1da2deced843240f7b502ba659',
+      // Pinned, as the daemon requires: GET / (which names the other olivia key) teaches nothing.
+      announcementPublicKey: o.announcementPublicKey,
     });
     const seen: unknown[] = [];
     wrong.onAttestation((a) => seen.push(a));
@@ -225,7 +230,13 @@ describe('dlcfd oracle (server)', function () {
   it('never attests a stale quote: waits, reports degraded, attests the next fresh one', async () => {
     const registry = new HealthRegistry();
     const o = await startOracle({ maxQuoteAgeMs: 300, health: registry });
-    await waitFor('some event attested', () => o.health().lastAttested, 5_000);
+    // Fresh quotes until an event is attested (staleness counts from the quote's own timestamp).
+    const ticking = setInterval(() => feed.tick(), 100);
+    try {
+      await waitFor('some event attested', () => o.health().lastAttested, 5_000);
+    } finally {
+      clearInterval(ticking);
+    }
     // No more quotes: within 300 ms the latest one is stale and the next event has to wait.
     const waiting = await waitFor('waiting', () => o.health().waiting, 5_000);
     assert.equal(o.health().status, 'degraded');
@@ -241,6 +252,36 @@ describe('dlcfd oracle (server)', function () {
     const h = await getJson(`${o.url}/health`);
     assert.equal(h.body.lastAttested.outcome >= 0, true);
     assert.equal(typeof h.body.feed.status, 'string');
+  });
+
+  it('never attests a frozen quote (fresh on arrival, old by its timestamp); attests once fresh', async () => {
+    await feed.stop();
+    feed = await PriceFeedServer.start({
+      port: 0,
+      startPrice: parsePrice('40000'),
+      tickMs: 0,
+      republishMs: 0,
+    });
+    // The default bound (15 s); the feed goes on sending, but a price frozen 60 s ago.
+    const frozenAt = new Date(Date.now() - 60_000);
+    feed.setPrice(parsePrice('39000'), { at: frozenAt });
+    const sendFrozen = setInterval(() => feed.setPrice(parsePrice('39000'), { at: frozenAt }), 50);
+    let o: OracleServer;
+    try {
+      o = await startOracle({ eventIntervalS: 1 });
+      const waiting = await waitFor('an event waiting', () => o.health().waiting, 5_000);
+      await new Promise((r) => setTimeout(r, 1_200)); // the next event is due too
+      assert.equal(o.outcome(waiting.eventId), undefined);
+      assert.equal(o.health().lastAttested, null);
+      assert.equal(o.health().feed.stale, true);
+    } finally {
+      clearInterval(sendFrozen);
+    }
+    const waiting = o.health().waiting;
+    assert.ok(waiting);
+    feed.setPrice(parsePrice('41234')); // fresh: the waiting event is attested at it
+    await waitFor('attested', () => o.outcome(waiting.eventId), 3_000);
+    assert.equal(o.outcome(waiting.eventId)?.outcome, 41234);
   });
 
   it('gives an event up when no fresh quote comes within the attest delay', async () => {

@@ -8,7 +8,11 @@ import {
   type PriceFeedClientOptions,
   type Quote,
 } from '../../../node/pricefeed/client.ts';
-import { BITMEX_MAINNET_URL, BITMEX_TESTNET_URL } from '../../../node/pricefeed/constants.ts';
+import {
+  BITMEX_MAINNET_URL,
+  BITMEX_TESTNET_URL,
+  DEFAULT_STALE_AFTER_MS,
+} from '../../../node/pricefeed/constants.ts';
 import { PriceFeedServer } from '../../../node/pricefeed/server.ts';
 import {
   activeTimeouts,
@@ -84,7 +88,9 @@ describe('price feed: node client', () => {
     assert.equal(q.bid, 4264050000000n);
     assert.equal(q.timestamp, vector.expected.unix_time);
     assert.equal(q.symbol, vector.expected.symbol);
-    assert.equal(q.stale, false);
+    // Received just now, but the feed says it is from 2021: stale by its own timestamp.
+    assert.equal(q.stale, true);
+    assert.ok(q.ageMs > 365 * 86_400_000);
     assert.ok(Math.abs(q.receivedAt - Date.now()) < 5_000);
     assert.equal(seen.length, 1);
     assert.deepEqual(scripted.received, ['{"op":"subscribe","args":["quoteBin1m:XBTUSD"]}']);
@@ -205,7 +211,11 @@ describe('price feed: node client', () => {
     const healths: FeedHealth[] = [];
     client.onHealth((h) => healths.push(h));
     client.start();
-    const fresh = await waitFor('first quote', () => client?.latest());
+    await waitFor('first quote', () => client?.latest());
+    server.tick(); // timestamped now (the partial carries the server's start time)
+    const fresh = await waitFor('a fresh quote', () =>
+      client?.latest()?.stale === false ? client.latest() : undefined,
+    );
     assert.equal(fresh.stale, false);
     assert.equal(client.health().stale, false);
     const stale = await waitFor('stale', () =>
@@ -222,6 +232,62 @@ describe('price feed: node client', () => {
     assert.equal(client.health().status, 'connected');
     server.tick();
     await waitFor('fresh again', () => client?.latest()?.stale === false);
+  });
+
+  it('a feed gone silent (socket and pings alive): stale once the quote is older than 15 s by its own timestamp', async () => {
+    server = await PriceFeedServer.start({ tickMs: 0, republishMs: 0 });
+    // The client's clock: real time until the test takes it over.
+    let now: number | undefined;
+    client = new PriceFeedClient({ ...FAST, url: server.url, now: () => now ?? Date.now() });
+    client.start();
+    await waitFor('first quote', () => client?.latest());
+    server.tick();
+    const q = await waitFor('the tick', () => {
+      const l = client?.latest();
+      return l && l.timestampMs === server?.quote.at.getTime() ? l : undefined;
+    });
+    assert.equal(q.stale, false);
+    server.pause(); // dead upstream: no more quotes, the socket still answers ping
+    const at = server.quote.at.getTime();
+    now = at + DEFAULT_STALE_AFTER_MS - 1;
+    assert.equal(client.latest()?.stale, false);
+    now = at + DEFAULT_STALE_AFTER_MS;
+    assert.equal(client.latest()?.stale, true);
+    assert.equal(client.health().stale, true);
+    assert.equal(client.health().status, 'connected');
+    // Ticks while paused reach nobody; resuming sends a fresh quote at once.
+    server.tick();
+    now = undefined;
+    server.resume();
+    await waitFor('fresh again', () => client?.latest()?.stale === false);
+  });
+
+  it('a quote frozen or replayed upstream is stale at once, however recently it arrived', async () => {
+    server = await PriceFeedServer.start({ tickMs: 0, republishMs: 0 });
+    client = new PriceFeedClient({ ...FAST, url: server.url });
+    client.start();
+    await waitFor('first quote', () => client?.latest());
+    server.setPrice(parsePrice('41000'), { at: new Date(Date.now() - 60_000) });
+    const q = await waitFor('the old quote', () => {
+      const l = client?.latest();
+      return l && l.bid === parsePrice('40999.5') ? l : undefined;
+    });
+    assert.ok(Date.now() - q.receivedAt < 5_000);
+    assert.equal(q.stale, true);
+    assert.ok(q.ageMs >= 60_000);
+  });
+
+  it('the local feed re-sends a price standing still with a fresh timestamp', async () => {
+    server = await PriceFeedServer.start({ tickMs: 0, republishMs: 100 });
+    client = new PriceFeedClient({ ...FAST, url: server.url, staleAfterMs: 1_000 });
+    client.start();
+    const first = await waitFor('first quote', () => client?.latest());
+    const later = await waitFor('a re-sent quote', () => {
+      const l = client?.latest();
+      return l && (l.timestampMs ?? 0) > (first.timestampMs ?? 0) + 150 ? l : undefined;
+    });
+    assert.equal(later.bid, first.bid);
+    assert.equal(later.stale, false);
   });
 
   it('skips malformed frames (logged, counted) and stays connected', async () => {
@@ -309,7 +375,8 @@ describe('price feed: node client', () => {
   });
 
   it('stop() aborts everything and leaves no timers, from any state', async () => {
-    server = await PriceFeedServer.start({ tickMs: 0 });
+    // No republishing: its interval is the server's timer, gone with it below.
+    server = await PriceFeedServer.start({ tickMs: 0, republishMs: 0 });
     const before = activeTimeouts();
     // Connected, with a quote (stale timer armed) and a silence timer.
     const a = new PriceFeedClient({ ...FAST, url: server.url });
