@@ -129,6 +129,7 @@ export class FeeEstimator {
       best = r.byTarget[t] ?? best;
     }
     const base = best ?? r.estimate ?? this.#o.fallbackRate;
+    // biome-ignore lint/complexity/useMathMinMax: bigints (Math.min/max take numbers)
     return base > r.floor ? base : r.floor;
   }
 

@@ -55,7 +55,8 @@ const usage = (role: Role): string => `usage: dlcfd ${role} --datadir DIR [optio
                                 the oracle (https unless loopback) and its pinned keys; the
                                 announcement key may be left out on regtest only
   --pricefeed URL               BitMEX realtime websocket (default: BitMEX for the network)
-  --max-quote-age SECS          a quote older than this, by its own timestamp, is stale (default 15)
+  --max-quote-age SECS          a quote older than this, by its own timestamp, is stale (default 75: BitMEX
+                                sends one quote bin a minute)
   ${role === 'maker' ? '--listen MULTIADDR            where takers reach this maker (repeatable)' : '--maker MULTIADDR/p2p/ID       the maker to trade with (repeatable)'}
   --muxer yamux|mplex           stream multiplexer (default yamux)
   --block PEER_ID               refuse this peer in both directions (repeatable)

@@ -17,7 +17,7 @@ import {
 import { formatFundingRate } from '../../model/units.ts';
 import { DEFAULT_ADMISSION_LIMITS } from '../../protocols/order/admission.ts';
 import { DEFAULT_CONNECTION_LIMITS } from '../p2p/node.ts';
-import { DEFAULT_STALE_AFTER_MS } from '../pricefeed/constants.ts';
+import { DEFAULT_NODE_QUOTE_AGE_MS } from '../pricefeed/constants.ts';
 import { ALLOWED_LEVERAGES, MAX_SPREAD_BPS, MAX_TX_FEE_RATE } from './maker-policy.ts';
 
 export type Role = 'taker' | 'maker';
@@ -223,9 +223,9 @@ export const ConfigSchema = z
          * A quote older than this, by the feed's own timestamp, is stale: the maker withdraws its
          * offers and no position is priced from it.
          */
-        maxQuoteAgeSecs: seconds.default(DEFAULT_STALE_AFTER_MS / 1000),
+        maxQuoteAgeSecs: seconds.default(DEFAULT_NODE_QUOTE_AGE_MS / 1000),
       })
-      .default({ maxQuoteAgeSecs: DEFAULT_STALE_AFTER_MS / 1000 }),
+      .default({ maxQuoteAgeSecs: DEFAULT_NODE_QUOTE_AGE_MS / 1000 }),
     p2p: z
       .object({
         /** Maker: where to listen. */

@@ -334,6 +334,7 @@ export class Daemon {
       // A punish races the cheater's CET lock: start at the next-block estimate.
       punishFeeRate: () => {
         const r = this.fees.estimateFor(1);
+        // biome-ignore lint/complexity/useMathMinMax: bigints (Math.min/max take numbers)
         return r < this.fees.cap ? r : this.fees.cap;
       },
       punishMaxFee: BigInt(config.fees.bumpBudgetSats),

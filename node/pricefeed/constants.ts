@@ -47,6 +47,14 @@ export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
  * quoteBin1m: one bin a minute) needs a larger `--max-quote-age`.
  */
 export const DEFAULT_STALE_AFTER_MS = 15_000;
+/**
+ * A node's bound (its offers, previews and closes): 75 s. BitMEX's quoteBin1m sends one bin a
+ * minute, so the freshest quote a node holds is up to 60 s old by its own timestamp; 15 s more
+ * for transit and a late bin. A feed that died is stale within 75 s (it was 119 s and counting
+ * before), a live one never flaps. The oracle attests with the tighter {@link
+ * DEFAULT_STALE_AFTER_MS}: it waits for the bin of the event's minute.
+ */
+export const DEFAULT_NODE_QUOTE_AGE_MS = 75_000;
 /** First reconnect delay: a blip or a restarted local feed is back within a second; no hammering. */
 export const DEFAULT_BACKOFF_INITIAL_MS = 500;
 /**

@@ -97,14 +97,14 @@ describe('node/daemon/config', () => {
     }
   });
 
-  it('takes the quote staleness bound (default 15 s) from --max-quote-age', async () => {
+  it('takes the quote staleness bound (default 75 s: one BitMEX bin and transit) from --max-quote-age', async () => {
     const c = await loadConfig({ role: 'taker', flags: { datadir: dir.path } });
-    assert.equal(c.pricefeed.maxQuoteAgeSecs, 15);
+    assert.equal(c.pricefeed.maxQuoteAgeSecs, 75);
     const d = await loadConfig({
       role: 'taker',
-      flags: { datadir: dir.path, 'max-quote-age': '75' },
+      flags: { datadir: dir.path, 'max-quote-age': '20' },
     });
-    assert.equal(d.pricefeed.maxQuoteAgeSecs, 75);
+    assert.equal(d.pricefeed.maxQuoteAgeSecs, 20);
   });
 
   it('refuses bad values, naming the setting and where it came from', async () => {
