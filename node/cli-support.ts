@@ -3,6 +3,7 @@
  * failures exit 1 with the message, and a serving subcommand runs until SIGTERM or SIGINT.
  */
 import { type Logger, pino } from 'pino';
+import { InsecureDataDirError } from './runtime/errors.ts';
 
 /** A bad flag or value: printed with the usage text, exit code 2. */
 export class UsageError extends Error {
@@ -31,7 +32,9 @@ export async function runSubcommand(
       process.stderr.write(`dlcfd ${name}: ${(err as Error).message}\n\n${usage}`);
       return 2;
     }
-    process.stderr.write(`dlcfd ${name}: ${(err as Error).message}\n`);
+    // A refusal to start that the user must act on is named, so it can be looked up.
+    const prefix = err instanceof InsecureDataDirError ? `${err.name}: ` : '';
+    process.stderr.write(`dlcfd ${name}: ${prefix}${(err as Error).message}\n`);
     return 1;
   }
 }

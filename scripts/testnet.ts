@@ -3,12 +3,20 @@
 // compressed time, funded wallets, every node's UI URL and password printed, and `testnet.json`
 // written for scripts. Ctrl-C stops everything cleanly. Every port is chosen free, so several
 // testnets (in different --dir) do not collide.
+//
+// Secrets: testnet.json holds the chain's RPC password and the node datadirs their keys, so
+// everything this script (and the processes it starts) creates is owner-only: umask 077, the
+// testnet directory 0700, testnet.json and the logs 0600.
 import { createWriteStream } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { BitcoinRpc } from '../node/chain/rpc.ts';
+import { restrictUmask, secureDataDir } from '../node/runtime/datadir.ts';
 import { type RunningDlcfd, startDlcfd } from './lib/dlcfd-process.ts';
+
+// Before anything is created; inherited by every process started below.
+restrictUmask();
 
 const { values } = parseArgs({
   options: {
@@ -55,7 +63,7 @@ async function start(
   lastKey: string,
 ): Promise<RunningDlcfd> {
   const log = join(dir, `${name}.log`);
-  const file = createWriteStream(log, { flags: 'a' });
+  const file = createWriteStream(log, { flags: 'a', mode: 0o600 });
   const p = await startDlcfd(sub, args, lastKey, 60_000, {
     logLevel,
     onStderr: (c) => file.write(c),
@@ -101,7 +109,9 @@ async function walletAddress(ui: string, datadir: string): Promise<string> {
 
 async function main(): Promise<void> {
   if (values.fresh) await rm(dir, { recursive: true, force: true });
-  await mkdir(dir, { recursive: true });
+  // 0700; a --dir left by an earlier version (0755 datadirs, 0644 files) is tightened, since the
+  // nodes it starts refuse a datadir open to others.
+  await secureDataDir(dir, { fix: true });
   console.log(
     `testnet in ${dir} (time ×${scale}: settlement ${time.settlement} s, rollover ${time.rollover} s, blocks ${time.block} s)`,
   );
@@ -226,7 +236,10 @@ async function main(): Promise<void> {
       multiaddr: n.role === 'maker' ? makerMultiaddr : null,
     })),
   };
-  await writeFile(join(dir, 'testnet.json'), `${JSON.stringify(description, null, 2)}\n`);
+  // The chain's RPC password is in it: owner-only, even when an earlier run left it 0644.
+  const descriptionFile = join(dir, 'testnet.json');
+  await writeFile(descriptionFile, `${JSON.stringify(description, null, 2)}\n`, { mode: 0o600 });
+  await chmod(descriptionFile, 0o600);
 
   console.log('\ntestnet ready:');
   console.log(`  chain      ${rpcUrl} (cookie ${cookieFile})`);

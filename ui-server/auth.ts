@@ -21,8 +21,8 @@ import { z } from 'zod';
 export const PASSWORD_FILE = 'ui-password.json';
 /** File in the data dir holding the bearer token for scripts; recreated on every start. */
 export const API_COOKIE_FILE = 'api.cookie';
-/** Name of the browser's session cookie. */
-export const SESSION_COOKIE = 'dlcfd_session';
+/** The browser's session cookie is named per node: see ui-server/listen.ts sessionCookieName. */
+export { SESSION_COOKIE_PREFIX, sessionCookieName } from './listen.ts';
 
 /**
  * scrypt cost: N = 2^15, r = 8, p = 1 — OWASP's recommended minimum for interactive logins; about

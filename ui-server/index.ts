@@ -9,9 +9,15 @@
  * await ui.close();
  * ```
  */
-export { API_COOKIE_FILE, PASSWORD_FILE, SESSION_COOKIE } from './auth.ts';
+export {
+  API_COOKIE_FILE,
+  PASSWORD_FILE,
+  SESSION_COOKIE_PREFIX,
+  sessionCookieName,
+} from './auth.ts';
 export * from './errors.ts';
 export { HEARTBEAT_MS, type LiveEventName, QUOTE_THROTTLE_MS } from './events.ts';
+export { checkUiHost, isLoopbackHost, UnsafeListenError } from './listen.ts';
 export { openApiDocument } from './openapi.ts';
 export {
   httpError,

@@ -50,7 +50,8 @@ export const OPERATIONS: Record<string, Record<string, Operation>> = {
     post: {
       summary: 'Log in with the UI password',
       description:
-        'Sets the `dlcfd_session` cookie (HttpOnly, SameSite=Strict). 429 after too many wrong ' +
+        'Sets the session cookie `dlcfd_session_<8 hex>`, named per node (HttpOnly, ' +
+        'SameSite=Strict). 429 after too many wrong ' +
         'passwords in a minute.',
       public: true,
       body: LoginBody,
@@ -377,7 +378,7 @@ function bodySchema(schema: z.ZodType): Json {
 }
 
 /** Builds the document. */
-export function openApiDocument(version: string): Json {
+export function openApiDocument(version: string, sessionCookie = 'dlcfd_session_<8 hex>'): Json {
   const paths: Json = {};
   for (const [path, methods] of Object.entries(OPERATIONS)) {
     const item: Json = {};
@@ -424,7 +425,7 @@ export function openApiDocument(version: string): Json {
     },
     components: {
       securitySchemes: {
-        session: { type: 'apiKey', in: 'cookie', name: 'dlcfd_session' },
+        session: { type: 'apiKey', in: 'cookie', name: sessionCookie },
         bearer: { type: 'http', scheme: 'bearer' },
       },
       schemas: { Error: ERROR_SCHEMA },

@@ -21,13 +21,7 @@ import {
   CollabSettlementMaker,
   CollabSettlementTaker,
 } from '../protocols/collab-settlement/index.ts';
-import {
-  type ApiCookie,
-  type LoginThrottle,
-  type PasswordStore,
-  SESSION_COOKIE,
-  type SessionStore,
-} from './auth.ts';
+import type { ApiCookie, LoginThrottle, PasswordStore, SessionStore } from './auth.ts';
 import {
   IllegalCommandError,
   InvalidPasswordError,
@@ -59,6 +53,8 @@ export interface RouteContext {
   readonly service: UiService;
   readonly passwords: PasswordStore;
   readonly sessions: SessionStore;
+  /** This node's session cookie name (listen.ts sessionCookieName). */
+  readonly sessionCookie: string;
   readonly apiCookie: ApiCookie;
   readonly throttle: LoginThrottle;
   readonly live: LiveFeed;
@@ -70,11 +66,11 @@ export type AuthMethod = 'session' | 'bearer';
 
 /** Which credential the request carries, if a valid one. */
 export function authenticate(
-  ctx: Pick<RouteContext, 'sessions' | 'apiCookie'>,
+  ctx: Pick<RouteContext, 'sessions' | 'sessionCookie' | 'apiCookie'>,
   request: FastifyRequest,
 ): AuthMethod | undefined {
   if (ctx.apiCookie.matches(request.headers.authorization)) return 'bearer';
-  if (ctx.sessions.valid(request.cookies[SESSION_COOKIE])) return 'session';
+  if (ctx.sessions.valid(request.cookies[ctx.sessionCookie])) return 'session';
   return undefined;
 }
 
@@ -105,8 +101,8 @@ export function registerRoutes(app: FastifyInstance, ctx: RouteContext): void {
   });
 
   app.post('/api/logout', async (request, reply) => {
-    ctx.sessions.delete(request.cookies[SESSION_COOKIE]);
-    reply.clearCookie(SESSION_COOKIE, { path: '/' });
+    ctx.sessions.delete(request.cookies[ctx.sessionCookie]);
+    reply.clearCookie(ctx.sessionCookie, { path: '/' });
     return { authenticated: false };
   });
 
@@ -121,7 +117,7 @@ export function registerRoutes(app: FastifyInstance, ctx: RouteContext): void {
     await ctx.passwords.set(body.new);
     // Every other browser session ends; this one continues with a fresh id.
     ctx.sessions.clear();
-    if (request.cookies[SESSION_COOKIE]) setSessionCookie(ctx, reply, ctx.sessions.create());
+    if (request.cookies[ctx.sessionCookie]) setSessionCookie(ctx, reply, ctx.sessions.create());
     return { changed: true };
   });
 
@@ -147,7 +143,7 @@ export function registerRoutes(app: FastifyInstance, ctx: RouteContext): void {
     return service.quoteHistory(since);
   });
 
-  app.get('/api/openapi.json', async () => openApiDocument(VERSION));
+  app.get('/api/openapi.json', async () => openApiDocument(VERSION, ctx.sessionCookie));
 
   app.get('/api/events', async (request, reply) => {
     reply.hijack();
@@ -355,11 +351,11 @@ async function checkPassword(
 }
 
 function setSessionCookie(
-  ctx: Pick<RouteContext, 'sessions'>,
+  ctx: Pick<RouteContext, 'sessions' | 'sessionCookie'>,
   reply: FastifyReply,
   id: string,
 ): void {
-  reply.setCookie(SESSION_COOKIE, id, {
+  reply.setCookie(ctx.sessionCookie, id, {
     httpOnly: true,
     sameSite: 'strict',
     path: '/',

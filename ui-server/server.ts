@@ -23,6 +23,7 @@ import type { Daemon } from '../node/daemon/daemon.ts';
 import { ApiCookie, LoginThrottle, PasswordStore, SessionStore } from './auth.ts';
 import { ApiError, errorBody, UnauthorizedError, ValidationError } from './errors.ts';
 import { LiveFeed } from './events.ts';
+import { checkUiHost, sessionCookieName } from './listen.ts';
 import { createMetrics } from './metrics.ts';
 import { registerPreviewRoutes } from './preview.ts';
 import { authenticate, registerRoutes } from './routes.ts';
@@ -38,8 +39,13 @@ export const BUILT_UI_DIR = fileURLToPath(new URL('../ui/dist', import.meta.url)
 export const MAX_BODY_BYTES = 64 * 1024;
 
 export interface UiServerOptions {
-  /** Interface to listen on. Loopback unless you put TLS and more in front of it. */
+  /**
+   * Interface to listen on. Loopback only (127.0.0.0/8, ::1, localhost) unless `unsafeListen`:
+   * there is no TLS here, so anything else belongs behind a TLS-terminating proxy (listen.ts).
+   */
   readonly host: string;
+  /** Allow a `host` that is not loopback (`--unsafe-listen`). @default false */
+  readonly unsafeListen?: boolean;
   /** 0 picks a free port (read it back from {@link UiServer.url}). */
   readonly port: number;
   readonly logger: Logger;
@@ -72,6 +78,8 @@ export interface UiServer {
   readonly initialPassword: string | undefined;
   /** The bearer-token file for scripts. */
   readonly apiCookiePath: string;
+  /** This node's session cookie name, `dlcfd_session_<8 hex>` (listen.ts sessionCookieName). */
+  readonly sessionCookie: string;
   /** Every API route (static assets excluded). */
   readonly routes: readonly RouteInfo[];
   /** Ends live streams, stops listening, removes the api.cookie file. */
@@ -147,7 +155,9 @@ in the dlcfd directory and reload. The API is described at
  */
 export async function startUiServer(daemon: Daemon, options: UiServerOptions): Promise<UiServer> {
   const log = options.logger;
+  checkUiHost(options.host, options.unsafeListen);
   const datadir = options.datadir ?? daemon.config.datadir;
+  const sessionCookie = sessionCookieName(datadir);
   const { store: passwords, generated } = await PasswordStore.open(datadir, options.password);
   const apiCookie = await ApiCookie.create(datadir);
   const sessions = new SessionStore();
@@ -195,7 +205,7 @@ export async function startUiServer(daemon: Daemon, options: UiServerOptions): P
       if (request.is404) return;
       const config = request.routeOptions.config as { public?: boolean; static?: boolean };
       if (config.public || config.static) return;
-      if (authenticate({ sessions, apiCookie }, request)) return;
+      if (authenticate({ sessions, sessionCookie, apiCookie }, request)) return;
       throw new UnauthorizedError();
     });
     app.addHook('onResponse', async (request, reply) => {
@@ -218,6 +228,7 @@ export async function startUiServer(daemon: Daemon, options: UiServerOptions): P
       service,
       passwords,
       sessions,
+      sessionCookie,
       apiCookie,
       throttle: new LoginThrottle(),
       live,
@@ -268,6 +279,7 @@ export async function startUiServer(daemon: Daemon, options: UiServerOptions): P
     url,
     initialPassword: generated,
     apiCookiePath: apiCookie.path,
+    sessionCookie,
     routes,
     close() {
       closing ??= (async () => {

@@ -23,6 +23,7 @@ import {
   UsageError,
   untilStopSignal,
 } from '../cli-support.ts';
+import { restrictUmask, secureDataDir } from '../runtime/datadir.ts';
 import { btcToSats, satsToBtc } from './amount.ts';
 import { COOKIE_FILE } from './constants.ts';
 import type { EmbeddedChain, EmbeddedChainOptions } from './embedded.ts';
@@ -31,6 +32,7 @@ import { BitcoinRpc } from './rpc.ts';
 const USAGE = `usage: dlcfd chain [--rpc-port <port>] [--rpc-host <ip>] [--rpc-user <u> --rpc-password <p>]
                    [--datadir <dir>] [--block-interval <seconds>] [--log-level <level>]
                    [--min-relay-fee <sat/vB>] [--block-max-weight <wu>] [--fee-spike <sat/vB>]
+                   [--allow-insecure-datadir]
        dlcfd chain fund <address> <btc> --rpc-url <url> [auth]
        dlcfd chain mine <blocks> [--address <address>] --rpc-url <url> [auth]
        dlcfd chain fees [--min-relay-fee <sat/vB>] [--fee-spike <sat/vB>] --rpc-url <url> [auth]
@@ -38,7 +40,9 @@ const USAGE = `usage: dlcfd chain [--rpc-port <port>] [--rpc-host <ip>] [--rpc-u
 Runs an embedded regtest full node (bcoin) with Bitcoin Core compatible JSON-RPC on loopback,
 segwit active, and a faucet. Without --datadir the chain lives in memory. Without
 --rpc-user/--rpc-password, auth is a Bitcoin Core style cookie (<datadir>/.cookie, or a temporary
-file when in memory). --block-interval 0 (default) mines only on demand.
+file when in memory). --block-interval 0 (default) mines only on demand. --datadir is created 0700 and everything in
+it 0600 (umask 077); one open to group or other users is refused (the error prints the chmod that
+fixes it) unless --allow-insecure-datadir is given.
 
 Fee market (as Bitcoin Core): blocks take packages (a transaction with its unconfirmed parents)
 by ancestor fee rate, so a child can pay for its parent (CPFP); full-RBF replacement;
@@ -89,11 +93,14 @@ async function serve(argv: readonly string[]): Promise<number> {
       'min-relay-fee': { type: 'string' },
       'block-max-weight': { type: 'string' },
       'fee-spike': { type: 'string' },
+      'allow-insecure-datadir': { type: 'boolean' },
     },
     allowPositionals: true,
   });
   if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
   const logger = stderrLogger(values['log-level'] ?? 'info');
+  // The cookie (the RPC password) and the wallet-less chain: umask 077 before anything is made.
+  restrictUmask();
   const options: EmbeddedChainOptions = { logger };
   if (values['rpc-port'] !== undefined)
     options.rpcPort = integerFlag(values['rpc-port'], '--rpc-port');
@@ -132,6 +139,13 @@ async function serve(argv: readonly string[]): Promise<number> {
   if (!options.datadir && !options.rpcUser) {
     tempDir = await mkdtemp(join(tmpdir(), 'dlcfd-chain-'));
     options.cookieFile = join(tempDir, COOKIE_FILE);
+  }
+
+  if (options.datadir) {
+    await secureDataDir(options.datadir, {
+      allowInsecure: values['allow-insecure-datadir'] === true,
+      logger,
+    });
   }
 
   let chain: EmbeddedChain;

@@ -13,10 +13,11 @@ import {
   DEFAULT_MAX_TX_FEE_RATE,
 } from '../../model/limits.ts';
 import { formatFundingRate } from '../../model/units.ts';
+import { checkUiHost, UnsafeListenError } from '../../ui-server/listen.ts';
 import { BUILT_UI_DIR, startUiServer, type UiServer } from '../../ui-server/server.ts';
 import type { Subcommand } from '../cli.ts';
 import { runSubcommand, stderrLogger, UsageError, untilStopSignal } from '../cli-support.ts';
-import { ConfigError, FLAGS, loadConfig, type Role } from './config.ts';
+import { BOOLEAN_FLAGS, ConfigError, FLAGS, loadConfig, type Role } from './config.ts';
 import { Daemon } from './daemon.ts';
 
 /** The taker's limits (model/limits.ts): what it accepts from its maker. */
@@ -46,7 +47,10 @@ const MAKER_FLAGS = `  --auto-accept                 accept valid orders and set
 
 const usage = (role: Role): string => `usage: dlcfd ${role} --datadir DIR [options]
 
-  --datadir DIR                 where the node keeps its keys, wallet and database (required)
+  --datadir DIR                 where the node keeps its keys, wallet and database (required);
+                                created 0700, everything in it 0600 (umask 077)
+  --allow-insecure-datadir      start even if group or other users may access DIR or anything in
+                                it (default: refuse, and print the chmod that fixes it)
   --config FILE                 JSON config file (default: DIR/dlcfd.json if present)
   --network mainnet|testnet|regtest
   --chain-rpc URL               Bitcoin Core JSON-RPC (or dlcfd chain); with --chain-user and
@@ -60,7 +64,9 @@ const usage = (role: Role): string => `usage: dlcfd ${role} --datadir DIR [optio
   ${role === 'maker' ? '--listen MULTIADDR            where takers reach this maker (repeatable)' : '--maker MULTIADDR/p2p/ID       the maker to trade with (repeatable)'}
   --muxer yamux|mplex           stream multiplexer (default yamux)
   --block PEER_ID               refuse this peer in both directions (repeatable)
-  --ui-host H --ui-port P       where the UI is served (default 127.0.0.1:8000)
+  --ui-host H --ui-port P       where the UI is served (default 127.0.0.1:8000); loopback only
+  --unsafe-listen               allow a --ui-host that is not loopback. The UI is plain HTTP: put
+                                a TLS-terminating reverse proxy in front of it
   --ui-password W               the UI password (default: generated on first start, printed once)
   --explorer-url URL            txid links, {txid} replaced (default: mempool.space; none on regtest)
   --settlement-interval S --rollover-interval S --oracle-event-interval S
@@ -97,15 +103,14 @@ function command(role: Role): Subcommand {
           config: { type: 'string' },
         };
         for (const flag of Object.keys(FLAGS)) {
-          options[flag] =
-            flag === 'auto-accept'
-              ? { type: 'boolean' }
-              : {
-                  type: 'string',
-                  ...(flag === 'listen' || flag === 'maker' || flag === 'block'
-                    ? { multiple: true }
-                    : {}),
-                };
+          options[flag] = BOOLEAN_FLAGS.has(flag)
+            ? { type: 'boolean' }
+            : {
+                type: 'string',
+                ...(flag === 'listen' || flag === 'maker' || flag === 'block'
+                  ? { multiple: true }
+                  : {}),
+              };
         }
         const { values, positionals } = parseArgs({
           args: [...argv],
@@ -126,6 +131,13 @@ function command(role: Role): Subcommand {
           if (err instanceof ConfigError) throw new UsageError(err.message);
           throw err;
         }
+        // Before anything starts: a UI that would be refused must not leave a node half up.
+        try {
+          checkUiHost(config.ui.host, config.ui.unsafeListen);
+        } catch (err) {
+          if (err instanceof UnsafeListenError) throw new UsageError(`${err.name}: ${err.message}`);
+          throw err;
+        }
         const logger = stderrLogger(config.logLevel);
         const daemon = await Daemon.start(config, { logger });
         let ui: UiServer;
@@ -135,6 +147,7 @@ function command(role: Role): Subcommand {
             port: config.ui.port,
             logger: logger.child({ component: 'ui' }),
             staticDir: BUILT_UI_DIR,
+            unsafeListen: config.ui.unsafeListen,
             ...(config.ui.password !== undefined ? { password: config.ui.password } : {}),
           });
         } catch (err) {

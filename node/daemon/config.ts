@@ -191,6 +191,11 @@ export const ConfigSchema = z
   .object({
     role: z.enum(['taker', 'maker']),
     datadir: z.string().min(1),
+    /**
+     * Start even if group or other users may access the data directory or anything in it
+     * (node/runtime/datadir.ts). Off: such a node refuses to start and says how to fix it.
+     */
+    allowInsecureDatadir: z.boolean().default(false),
     network: z.enum(['mainnet', 'testnet', 'regtest']).default('mainnet'),
     logLevel: z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
@@ -241,6 +246,11 @@ export const ConfigSchema = z
       .object({
         host: z.string().default('127.0.0.1'),
         port: z.number().int().min(0).max(65_535).default(8000),
+        /**
+         * Serve the UI on a host that is not loopback. The node speaks plain HTTP: only behind a
+         * TLS-terminating reverse proxy (ui-server/listen.ts).
+         */
+        unsafeListen: z.boolean().default(false),
         /** The browser password; without it one is generated on first start and printed once. */
         password: z.string().min(8, 'needs at least 8 characters').optional(),
         /**
@@ -255,7 +265,7 @@ export const ConfigSchema = z
           .refine((u) => u.includes('{txid}'), 'must contain {txid}, where the txid goes')
           .optional(),
       })
-      .default({ host: '127.0.0.1', port: 8000 }),
+      .default({ host: '127.0.0.1', port: 8000, unsafeListen: false }),
     time: TimeSchema.default(TimeSchema.parse({})),
     maker: MakerSchema.default(MakerSchema.parse({})),
     taker: TakerSchema.default(TakerSchema.parse({})),
@@ -315,6 +325,7 @@ function isHttpsOrLoopback(url: string): boolean {
 /** Command-line flags, each mapped to its place in the config. */
 export const FLAGS = {
   datadir: 'datadir',
+  'allow-insecure-datadir': 'allowInsecureDatadir',
   network: 'network',
   'log-level': 'logLevel',
   'chain-rpc': 'chain.url',
@@ -333,6 +344,7 @@ export const FLAGS = {
   'ui-host': 'ui.host',
   'ui-port': 'ui.port',
   'ui-password': 'ui.password',
+  'unsafe-listen': 'ui.unsafeListen',
   'explorer-url': 'ui.explorerUrl',
   'settlement-interval': 'time.settlementIntervalSecs',
   'rollover-interval': 'time.rolloverIntervalSecs',
@@ -401,7 +413,13 @@ const NUMBERS = new Set([
   'fees.bumpBudgetSats',
   'fees.confirmWithinBlocks',
 ]);
-const BOOLEANS = new Set(['maker.autoAccept']);
+const BOOLEANS = new Set(['maker.autoAccept', 'allowInsecureDatadir', 'ui.unsafeListen']);
+/** Flags that take no value (`--auto-accept`, `--allow-insecure-datadir`, `--unsafe-listen`). */
+export const BOOLEAN_FLAGS: ReadonlySet<string> = new Set(
+  Object.entries(FLAGS)
+    .filter(([, path]) => BOOLEANS.has(path))
+    .map(([flag]) => flag),
+);
 
 type Json = Record<string, unknown>;
 

@@ -51,6 +51,7 @@ import { OracleClient } from '../oracle/client.ts';
 import { loadOrCreateIdentity } from '../p2p/identity.ts';
 import { createP2pNode, type P2pNode } from '../p2p/node.ts';
 import { PriceFeedClient } from '../pricefeed/client.ts';
+import { secureDataDir } from '../runtime/datadir.ts';
 import { DisconnectedError } from '../runtime/errors.ts';
 import { HealthRegistry, type HealthStatus } from '../runtime/health.ts';
 import { Supervisor } from '../runtime/supervisor.ts';
@@ -356,6 +357,12 @@ export class Daemon {
   static async start(config: DaemonConfig, options: DaemonOptions = {}): Promise<Daemon> {
     const log = options.logger ?? pino({ level: config.logLevel });
     const clock = options.clock ?? Date.now;
+    // Before anything is created (LevelDB makes `events/` with the process umask): umask 077,
+    // the data directory 0700, and a refusal if anything in it is open to group or other.
+    await secureDataDir(config.datadir, {
+      allowInsecure: config.allowInsecureDatadir,
+      logger: log,
+    });
     const health = new HealthRegistry(clock);
     health.register(HEALTH.database);
     const store = await EventStore.open(join(config.datadir, 'events'), {

@@ -19,6 +19,7 @@ import {
   UsageError,
   untilStopSignal,
 } from '../cli-support.ts';
+import { secureDataDir } from '../runtime/datadir.ts';
 import { DEFAULT_EVENT_INTERVAL_S, DEFAULT_LOOKAHEAD_S } from './constants.ts';
 import { InvalidOracleOptionsError } from './errors.ts';
 import { OracleServer, type OracleServerOptions } from './server.ts';
@@ -26,6 +27,7 @@ import { OracleServer, type OracleServerOptions } from './server.ts';
 const USAGE = `usage: dlcfd oracle --datadir <dir> [--pricefeed <ws url>] [--port <port>] [--listen <ip>]
                     [--event-interval <seconds>] [--lookahead <seconds>]
                     [--max-quote-age <seconds>] [--max-attest-delay <seconds>] [--log-level <level>]
+                    [--allow-insecure-datadir]
 
 Serves olivia's HTTP API (GET /, GET /x/BitMEX/BXBT/<YYYY-MM-DDTHH:MM:SS>.price?n=20) for BitMEX
 BXBT price events every --event-interval seconds (default ${DEFAULT_EVENT_INTERVAL_S}), announced
@@ -37,6 +39,10 @@ within --max-attest-delay (default 600) is given up.
 Keys and nonces derive from <datadir>/oracle.seed (created 0600 on first start); attested outcomes
 are kept in <datadir>/oracle-outcomes.jsonl and never change. --port 0 (default) picks a free port;
 --listen defaults to 127.0.0.1 (loopback).
+
+<datadir> is created 0700 and everything in it 0600 (umask 077). If group or other users may
+access it or anything in it, the oracle refuses to start (and prints the chmod that fixes it)
+unless --allow-insecure-datadir is given.
 `;
 
 /** The `oracle` subcommand. */
@@ -71,6 +77,7 @@ async function serve(argv: readonly string[]): Promise<number> {
       'max-quote-age': { type: 'string' },
       'max-attest-delay': { type: 'string' },
       'log-level': { type: 'string' },
+      'allow-insecure-datadir': { type: 'boolean' },
     },
     allowPositionals: true,
   });
@@ -110,6 +117,11 @@ async function serve(argv: readonly string[]): Promise<number> {
     );
   }
 
+  // The seed derives every attestation key: umask 077, datadir 0700, refuse one open to others.
+  await secureDataDir(values.datadir, {
+    allowInsecure: values['allow-insecure-datadir'] === true,
+    logger,
+  });
   const oracle = await OracleServer.start(options);
   // Listen for the stop signal before saying we are ready: a caller may signal at once.
   const stopped = untilStopSignal(logger);

@@ -3,7 +3,7 @@
 // collaboratively, see the payout confirmed), and Ctrl-C stops every process it started.
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -70,6 +70,8 @@ describe('npm run testnet (smoke)', function () {
     const dir = await tempDir('dlcfd-testnet-');
     // At ×10 the taker rolls over only every 6 minutes, so no rollover crosses the trade; blocks
     // (every minute at this scale) are mined on demand through the chain's RPC instead.
+    // Under the common umask 022, which the script and its nodes must not rely on.
+    const umask = process.umask(0o022);
     const child = spawn(
       NODE_BIN,
       [script, '--takers', '1', '--dir', dir.path, '--log-level', 'warn', '--time-scale', '10'],
@@ -77,6 +79,7 @@ describe('npm run testnet (smoke)', function () {
         stdio: ['ignore', 'pipe', 'pipe'],
       },
     );
+    process.umask(umask);
     try {
       let out = '';
       child.stdout.on('data', (d: Buffer) => {
@@ -93,6 +96,14 @@ describe('npm run testnet (smoke)', function () {
         await new Promise((r) => setTimeout(r, 200));
       }
       const description = JSON.parse(await readFile(join(dir.path, 'testnet.json'), 'utf8'));
+      // It holds the chain's RPC password: owner-only, in an owner-only directory (umask 022 here).
+      assert.equal((await stat(join(dir.path, 'testnet.json'))).mode & 0o777, 0o600);
+      assert.equal((await stat(dir.path)).mode & 0o777, 0o700);
+      for (const name of ['chain', 'oracle', 'maker', 'taker1']) {
+        assert.equal((await stat(join(dir.path, name))).mode & 0o777, 0o700, name);
+      }
+      assert.equal((await stat(join(dir.path, 'maker', 'events'))).mode & 0o777, 0o700);
+      assert.equal((await stat(join(dir.path, 'maker.log'))).mode & 0o777, 0o600);
       assert.deepEqual(
         description.nodes.map((n: { name: string; role: string }) => `${n.name}:${n.role}`),
         ['maker:maker', 'taker1:taker'],

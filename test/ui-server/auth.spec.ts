@@ -21,7 +21,7 @@ describe('ui-server: authentication', function () {
     const clients = {
       anonymous: new ApiClient(ui.url),
       'wrong bearer': new ApiClient(ui.url, { bearer: 'f'.repeat(64) }),
-      'wrong cookie': new ApiClient(ui.url, { cookie: 'dlcfd_session=forged' }),
+      'wrong cookie': new ApiClient(ui.url, { cookie: `${ui.sessionCookie}=forged` }),
     };
     for (const [who, client] of Object.entries(clients)) {
       for (const r of isProtected) {
@@ -99,7 +99,8 @@ describe('ui-server: authentication', function () {
     assert.equal(right.res.status, 200);
     assert.deepEqual(right.res.body, { authenticated: true });
     const attrs = right.setCookie!.split(';').map((a) => a.trim().toLowerCase());
-    assert.match(attrs[0]!, /^dlcfd_session=[\w-]{40,}$/, 'a long random id');
+    assert.match(attrs[0]!, /^dlcfd_session_[0-9a-f]{8}=[\w-]{40,}$/, 'a long random id');
+    assert.ok(attrs[0]!.startsWith(`${node.ui.sessionCookie}=`), "this node's cookie name");
     assert.ok(attrs.includes('httponly'));
     assert.ok(attrs.includes('samesite=strict'));
     assert.ok(attrs.includes('path=/'));
@@ -179,7 +180,9 @@ describe('ui-server: authentication', function () {
       new: 'new-password',
     });
     assert.equal(changed.status, 200);
-    const renewed = changed.headers.getSetCookie().find((c) => c.startsWith('dlcfd_session='));
+    const renewed = changed.headers
+      .getSetCookie()
+      .find((c) => c.startsWith(`${node.ui.sessionCookie}=`));
     assert.ok(renewed, 'the changing browser gets a fresh session');
     a.cookie = renewed.split(';')[0];
     assert.notEqual(a.cookie, oldCookie);

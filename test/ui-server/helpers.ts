@@ -127,7 +127,8 @@ export class ApiClient {
   /** Logs in with `password`; keeps the session cookie. Returns the raw Set-Cookie header. */
   async login(password: string): Promise<{ res: ApiResponse; setCookie: string | undefined }> {
     const res = await this.post('/api/login', { password });
-    const setCookie = res.headers.getSetCookie().find((c) => c.startsWith('dlcfd_session='));
+    // Each node names its own session cookie: dlcfd_session_<8 hex> (ui-server/listen.ts).
+    const setCookie = res.headers.getSetCookie().find((c) => c.startsWith('dlcfd_session_'));
     if (setCookie) this.cookie = setCookie.split(';')[0];
     return { res, setCookie };
   }

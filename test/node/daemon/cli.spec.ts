@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { chmod } from 'node:fs/promises';
 import { tempDir } from '../../helpers/cfd-fixtures.ts';
 import { dlcfd, startDlcfd } from '../../helpers/dlcfd-cli.ts';
 
@@ -58,6 +59,19 @@ describe('dlcfd taker / maker (command line)', function () {
     );
     assert.equal(listening.code, 2);
     assert.match(listening.stderr, /a taker dials; it does not listen/);
+  });
+
+  it('refuses a datadir open to other users with InsecureDataDirError and the chmod that fixes it', async () => {
+    const dir = await tempDir();
+    try {
+      await chmod(dir.path, 0o755);
+      const refused = await dlcfd('taker', '--datadir', dir.path, '--network', 'regtest');
+      assert.equal(refused.code, 1, refused.stderr);
+      assert.match(refused.stderr, /InsecureDataDirError/);
+      assert.ok(refused.stderr.includes(`chmod -R go-rwx ${dir.path}`), refused.stderr);
+    } finally {
+      await dir.cleanup();
+    }
   });
 
   it('both are listed in dlcfd --help', async () => {

@@ -21,7 +21,24 @@ describe('node/daemon/config', () => {
     assert.equal(c.time.refundTimelockBlocks, 216);
     assert.equal(c.time.offerMaxAgeSecs, 600);
     assert.equal(c.p2p.muxer, 'yamux');
-    assert.deepEqual(c.ui, { host: '127.0.0.1', port: 8000 });
+    assert.deepEqual(c.ui, { host: '127.0.0.1', port: 8000, unsafeListen: false });
+    assert.equal(c.allowInsecureDatadir, false, 'an insecure datadir is refused by default');
+  });
+
+  it('--allow-insecure-datadir and --unsafe-listen are switches (flag or environment)', async () => {
+    const flags = await loadConfig({
+      role: 'taker',
+      flags: { datadir: dir.path, 'allow-insecure-datadir': true, 'unsafe-listen': true },
+    });
+    assert.equal(flags.allowInsecureDatadir, true);
+    assert.equal(flags.ui.unsafeListen, true);
+    const env = await loadConfig({
+      role: 'taker',
+      flags: { datadir: dir.path },
+      env: { DLCFD_ALLOW_INSECURE_DATADIR: 'true', DLCFD_UNSAFE_LISTEN: '1' },
+    });
+    assert.equal(env.allowInsecureDatadir, true);
+    assert.equal(env.ui.unsafeListen, true);
   });
 
   it('flags beat the environment, which beats the config file, which beats defaults', async () => {

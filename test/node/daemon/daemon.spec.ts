@@ -1,18 +1,23 @@
 // Whole nodes: start-up with every service down (degraded, not failed), healing when services come
 // back, and a taker receiving a maker's feed-following offers over libp2p.
 import assert from 'node:assert/strict';
+import { chmod, readdir, readFile, stat } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CfdRepository } from '../../../eventstore/cfd-repository.ts';
+import { DlcStore } from '../../../eventstore/dlc-store.ts';
 import { EventStore } from '../../../eventstore/event-store.ts';
 import { parsePrice, price } from '../../../model/units.ts';
 import { EmbeddedChain } from '../../../node/chain/embedded.ts';
 import { loadConfig } from '../../../node/daemon/config.ts';
 import { Daemon, HEALTH } from '../../../node/daemon/daemon.ts';
 import { PriceFeedServer } from '../../../node/pricefeed/server.ts';
+import { secureDataDir } from '../../../node/runtime/datadir.ts';
+import { InsecureDataDirError } from '../../../node/runtime/errors.ts';
 import { cfdView } from '../../../ui-server/views.ts';
 import { dlc, tempDir, terms } from '../../helpers/cfd-fixtures.ts';
+import { buildTestContract } from '../../helpers/contract-fixtures.ts';
 import { silent } from '../chain/helpers.ts';
 
 async function freePort(): Promise<number> {
@@ -99,7 +104,9 @@ describe('node/daemon', function () {
   it('a CFD that cannot be handled (its contract record is missing) is shown in health and in its view, retried, and the node runs on', async () => {
     const dir = await tempDir();
     cleanups.push(dir.cleanup);
-    // The log holds a set-up CFD whose signed-contract record is gone.
+    // The log holds a set-up CFD whose signed-contract record is gone. Written as the node
+    // writes its own (umask 077), or the node would refuse the datadir as open to others.
+    await secureDataDir(dir.path);
     const store = await EventStore.open(join(dir.path, 'events'));
     const cfds = new CfdRepository(store);
     await cfds.execute('cfd-lost', { type: 'placeOrder', terms: terms({ id: 'cfd-lost' }) });
@@ -137,6 +144,87 @@ describe('node/daemon', function () {
     assert.equal(view?.problem?.during, 'reconcile');
     assert.match(view?.problem?.reason ?? '', /no contract record for the set-up CFD cfd-lost/);
     assert.equal(daemon.health.get(HEALTH.p2p)?.status, 'ok');
+  });
+
+  describe('secrets on disk', () => {
+    let umask: number;
+    beforeEach(() => {
+      umask = process.umask(0o022); // files 0644 and dirs 0755 unless the node says otherwise
+    });
+    afterEach(() => {
+      process.umask(umask);
+    });
+
+    const offline = async (datadir: string, flags: Record<string, string | boolean> = {}) =>
+      loadConfig({
+        role: 'taker',
+        flags: {
+          datadir,
+          network: 'regtest',
+          'chain-rpc': `http://127.0.0.1:${await freePort()}`,
+          'chain-user': 'u',
+          'chain-password': 'p',
+          pricefeed: `ws://127.0.0.1:${await freePort()}/realtime`,
+          ...flags,
+        },
+      });
+
+    it('under umask 022 a new node keeps <datadir> and events/ 0700, every file 0600, and a contract record readable by its owner only', async () => {
+      const dir = await tempDir();
+      cleanups.push(dir.cleanup);
+      const datadir = join(dir.path, 'taker'); // created by the node
+      const daemon = await Daemon.start(await offline(datadir), { logger: silent });
+      let stopped = false;
+      cleanups.push(async () => stopped || daemon.stop());
+      // A contract record holds the CFD's identity, publish and revocation secret keys.
+      const record = buildTestContract({}).records.taker;
+      await new DlcStore(daemon.store).put(record.cfdId, record);
+      await daemon.stop();
+      stopped = true;
+
+      assert.equal((await stat(datadir)).mode & 0o777, 0o700);
+      const events = join(datadir, 'events');
+      assert.equal((await stat(events)).mode & 0o777, 0o700);
+      const files = await readdir(datadir, { recursive: true, withFileTypes: true });
+      assert.ok(files.length > 3);
+      for (const f of files) {
+        const path = join(f.parentPath, f.name);
+        const mode = (await stat(path)).mode & 0o777;
+        assert.equal(mode, f.isDirectory() ? 0o700 : 0o600, `${path} is ${mode.toString(8)}`);
+      }
+      let holders = 0;
+      for (const name of await readdir(events)) {
+        const text = await readFile(join(events, name), 'latin1');
+        if (!text.includes(record.cfdId)) continue;
+        holders++;
+        assert.equal((await stat(join(events, name))).mode & 0o077, 0, `${name} is private`);
+      }
+      assert.ok(holders > 0, 'the contract record is in a file of events/');
+    });
+
+    it('refuses to start on a datadir open to others (named error, the chmod to run), unless --allow-insecure-datadir', async () => {
+      const dir = await tempDir();
+      cleanups.push(dir.cleanup);
+      // What an earlier version left: events/ 0755 with 0644 files.
+      const store = await EventStore.open(join(dir.path, 'events'));
+      await store.close();
+      await chmod(dir.path, 0o755);
+      await assert.rejects(
+        Daemon.start(await offline(dir.path), { logger: silent }),
+        (err: unknown) => {
+          assert.ok(err instanceof InsecureDataDirError, String(err));
+          assert.ok(err.message.includes(`chmod -R go-rwx ${dir.path}`), err.message);
+          assert.ok(err.insecure.some((e) => e.path === join(dir.path, 'events')));
+          return true;
+        },
+      );
+      const daemon = await Daemon.start(
+        await offline(dir.path, { 'allow-insecure-datadir': true }),
+        { logger: silent },
+      );
+      cleanups.push(() => daemon.stop());
+      assert.equal(daemon.health.get(HEALTH.database)?.status, 'ok');
+    });
   });
 
   it('a taker connects to its maker and receives offers that follow the feed', async () => {
