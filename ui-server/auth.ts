@@ -8,6 +8,7 @@
  * is the safe direction for a money-holding node.
  */
 import {
+  createHmac,
   randomBytes,
   type ScryptOptions,
   scrypt as scryptCallback,
@@ -43,9 +44,23 @@ const TOKEN_BYTES = 32;
 
 /** A session lasts a week: ItchySats' choice; the browser re-logs in after that or a restart. */
 export const SESSION_TTL_MS = 7 * 24 * 3600 * 1000;
-/** Wrong passwords tolerated per window before refusing attempts for the rest of it. */
-export const MAX_FAILED_LOGINS = 10;
-export const FAILED_LOGIN_WINDOW_MS = 60_000;
+/** Wrong passwords one client may make in a row before it has to wait ({@link PasswordThrottle}). */
+export const FREE_FAILURES = 3;
+/** The first wait after the free failures; doubles with each further wrong password. */
+export const BACKOFF_BASE_MS = 1_000;
+/** The longest wait between two checks for one client: ~1,440 guesses a day at most. */
+export const MAX_BACKOFF_MS = 60_000;
+/** Password checks at once for clients known only by their address (scrypt: 32 MiB each). */
+export const MAX_ANONYMOUS_CHECKS = 4;
+/**
+ * Name of the cookie that marks a browser which has logged in before (see PasswordThrottle):
+ * `dlcfd_device_<8 hex>`, per node like the session cookie it goes with.
+ */
+export function deviceCookieName(sessionCookie: string): string {
+  return sessionCookie.replace(/^dlcfd_session_/, 'dlcfd_device_');
+}
+/** A device cookie lasts a year; a restart invalidates it (the key is in memory, like the throttle). */
+export const DEVICE_TTL_MS = 365 * 24 * 3600 * 1000;
 
 function scrypt(
   password: string,
@@ -165,6 +180,7 @@ export class PasswordStore {
 /** In-memory sessions: random id → expiry. */
 export class SessionStore {
   readonly #sessions = new Map<string, number>();
+  readonly #onEnd = new Set<() => void>();
   readonly #ttlMs: number;
   readonly #clock: () => number;
 
@@ -191,18 +207,33 @@ export class SessionStore {
     if (expires === undefined) return false;
     if (expires <= this.#clock()) {
       this.#sessions.delete(id);
+      this.#ended();
       return false;
     }
     return true;
   }
 
   delete(id: string | undefined): void {
-    if (id) this.#sessions.delete(id);
+    if (id && this.#sessions.delete(id)) this.#ended();
   }
 
   /** Ends every session (after a password change). */
   clear(): void {
     this.#sessions.clear();
+    this.#ended();
+  }
+
+  /**
+   * Calls `fn` whenever a session ends (logout, password change, expiry noticed); whatever was
+   * opened with a session (live streams) checks {@link valid} then. Returns an unsubscribe.
+   */
+  onEnd(fn: () => void): () => void {
+    this.#onEnd.add(fn);
+    return () => this.#onEnd.delete(fn);
+  }
+
+  #ended(): void {
+    for (const fn of this.#onEnd) fn();
   }
 
   get size(): number {
@@ -211,7 +242,11 @@ export class SessionStore {
 
   #prune(): void {
     const now = this.#clock();
-    for (const [id, expires] of this.#sessions) if (expires <= now) this.#sessions.delete(id);
+    let ended = false;
+    for (const [id, expires] of this.#sessions) {
+      if (expires <= now) ended = this.#sessions.delete(id);
+    }
+    if (ended) this.#ended();
   }
 }
 
@@ -249,30 +284,129 @@ export class ApiCookie {
   }
 }
 
+/** A password check that may go ahead: report its outcome exactly once. */
+export interface PasswordCheckSlot {
+  succeeded(): void;
+  failed(): void;
+}
+
+interface ClientState {
+  /** Wrong passwords in a row. */
+  failures: number;
+  /** No check before this time (ms). */
+  notBefore: number;
+  /** A check of this client is running (scrypt is async). */
+  checking: boolean;
+  /** Last touched, for pruning. */
+  seen: number;
+}
+
 /**
- * Slows down guessing: after {@link MAX_FAILED_LOGINS} wrong passwords within
- * {@link FAILED_LOGIN_WINDOW_MS}, every password check is refused until the window has passed.
- * One counter for the whole node, since the server listens on loopback by default.
+ * Slows password guessing down per client without ever locking the owner out.
+ *
+ * - A client is a browser that has logged in before (its device cookie, {@link deviceKey}), else
+ *   its source address (IPv6 by /64); a re-authentication (mnemonic export, withdrawal, policy,
+ *   password change) is keyed by the session or bearer token that sent it, which an anonymous
+ *   attacker does not have, so guessing at the login can never block them.
+ * - Each client gets {@link FREE_FAILURES} wrong passwords, then waits {@link BACKOFF_BASE_MS}
+ *   doubling per further wrong one up to {@link MAX_BACKOFF_MS}; a right one resets it. Attempts
+ *   during the wait are answered 429 with Retry-After without being checked or counted.
+ * - Concurrency-safe: {@link reserve} is synchronous and takes the client's only slot before the
+ *   async scrypt compare starts, so 200 parallel guesses get one check, not 200. Clients known only
+ *   by address also share {@link MAX_ANONYMOUS_CHECKS} slots (CPU and memory).
+ * - The owner's browser carries a device cookie (signed with a per-start key) from its last
+ *   login, so it has its own budget an attacker at the same address cannot use up.
  */
-export class LoginThrottle {
-  readonly #failures: number[] = [];
+export class PasswordThrottle {
+  readonly #clients = new Map<string, ClientState>();
   readonly #clock: () => number;
+  readonly #deviceKey = randomBytes(TOKEN_BYTES);
+  #anonymousChecks = 0;
 
   constructor(clock: () => number = Date.now) {
     this.#clock = clock;
   }
 
-  /** Seconds until attempts are allowed again, or 0 if they are now. */
-  retryAfterSecs(): number {
-    const now = this.#clock();
-    while (this.#failures.length > 0 && this.#failures[0]! <= now - FAILED_LOGIN_WINDOW_MS) {
-      this.#failures.shift();
-    }
-    if (this.#failures.length < MAX_FAILED_LOGINS) return 0;
-    return Math.ceil((this.#failures[0]! + FAILED_LOGIN_WINDOW_MS - now) / 1000);
+  /** A new device token (the cookie value after a successful login). */
+  issueDevice(): string {
+    const id = randomBytes(16).toString('base64url');
+    return `${id}.${this.#mac(id)}`;
   }
 
-  failed(): void {
-    this.#failures.push(this.#clock());
+  /** The throttle key of a device token, or undefined if it is not one this node issued. */
+  deviceKey(token: string | undefined): string | undefined {
+    if (!token) return undefined;
+    const [id, mac] = token.split('.');
+    if (!id || !mac) return undefined;
+    const expected = Buffer.from(this.#mac(id));
+    const given = Buffer.from(mac);
+    return given.length === expected.length && timingSafeEqual(given, expected)
+      ? `device:${id}`
+      : undefined;
+  }
+
+  /** The throttle key of a source address: the address, or its /64 for IPv6. */
+  static addressKey(ip: string): string {
+    const v4 = /^(?:::ffff:)?(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
+    if (v4) return `ip:${v4[1]}`;
+    const [head = '', tail = ''] = ip.toLowerCase().split('::');
+    const left = head ? head.split(':') : [];
+    const right = tail ? tail.split(':') : [];
+    const groups = ip.includes('::')
+      ? [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right]
+      : left;
+    return `ip6:${groups.slice(0, 4).join(':')}::/64`;
+  }
+
+  /**
+   * Takes the client's check slot, or returns the seconds to wait. `anonymous`: the client is
+   * known by address only (shares the global slots).
+   */
+  reserve(key: string, anonymous: boolean): PasswordCheckSlot | { retryAfterSecs: number } {
+    const now = this.#clock();
+    this.#prune(now);
+    let c = this.#clients.get(key);
+    if (!c) {
+      c = { failures: 0, notBefore: 0, checking: false, seen: now };
+      this.#clients.set(key, c);
+    }
+    c.seen = now;
+    if (c.checking) return { retryAfterSecs: 1 };
+    if (c.notBefore > now) return { retryAfterSecs: Math.ceil((c.notBefore - now) / 1000) };
+    if (anonymous && this.#anonymousChecks >= MAX_ANONYMOUS_CHECKS) return { retryAfterSecs: 1 };
+    c.checking = true;
+    if (anonymous) this.#anonymousChecks++;
+    const state = c;
+    let done = false;
+    const finish = (ok: boolean): void => {
+      if (done) return;
+      done = true;
+      state.checking = false;
+      if (anonymous) this.#anonymousChecks--;
+      if (ok) {
+        state.failures = 0;
+        state.notBefore = 0;
+        return;
+      }
+      state.failures++;
+      const over = state.failures - FREE_FAILURES;
+      if (over >= 0) {
+        const wait = Math.min(BACKOFF_BASE_MS * 2 ** Math.min(over, 30), MAX_BACKOFF_MS);
+        state.notBefore = this.#clock() + wait;
+      }
+    };
+    return { succeeded: () => finish(true), failed: () => finish(false) };
+  }
+
+  #mac(id: string): string {
+    return createHmac('sha256', this.#deviceKey).update(id).digest('base64url');
+  }
+
+  /** Forgets clients idle for longer than the longest wait (bounded memory). */
+  #prune(now: number): void {
+    if (this.#clients.size < 10_000) return;
+    for (const [k, c] of this.#clients) {
+      if (!c.checking && c.seen + MAX_BACKOFF_MS < now) this.#clients.delete(k);
+    }
   }
 }

@@ -36,6 +36,33 @@ export class InvalidPasswordError extends ApiError {
   }
 }
 
+/**
+ * The request's Host is not one this server answers to: a DNS-rebinding page (a hostname of the
+ * attacker's that resolves to 127.0.0.1) would otherwise be same-origin with the UI.
+ */
+export class HostNotAllowedError extends ApiError {
+  constructor(host: string) {
+    super(
+      421,
+      `this node does not answer to host '${host}'; open it at its own address, or allow the name with --ui-allowed-host`,
+    );
+  }
+}
+
+/** A state-changing request from another origin (or with no proof of coming from the UI). */
+export class CrossOriginRequestError extends ApiError {
+  constructor(message: string) {
+    super(403, message);
+  }
+}
+
+/** An action that needs the password given again (like mnemonic export) came without it. */
+export class PasswordRequiredError extends ApiError {
+  constructor(what: string) {
+    super(403, `${what} needs your password again: send it as "password" in the body`);
+  }
+}
+
 /** Too many wrong passwords in a short time. */
 export class TooManyAttemptsError extends ApiError {
   readonly retryAfterSecs: number;

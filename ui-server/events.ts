@@ -53,6 +53,11 @@ export interface LiveFeedOptions {
   readonly heartbeatMs?: number;
   /** @default QUOTE_THROTTLE_MS */
   readonly quoteThrottleMs?: number;
+  /**
+   * Whether the session a stream was opened with still holds; checked on {@link sessionsEnded}
+   * and every heartbeat (expiry). Without it, streams are not tied to sessions.
+   */
+  readonly sessionValid?: (id: string) => boolean;
 }
 
 /** Formats one SSE frame. Data goes through JSON (bigints as strings, never as numbers). */
@@ -69,6 +74,10 @@ export class LiveFeed {
   readonly #service: UiService;
   readonly #log: Logger;
   readonly #clients = new Set<ServerResponse>();
+  /** The session each stream was opened with (bearer streams have none). */
+  readonly #sessionOf = new Map<ServerResponse, string>();
+  readonly #sessionValid: ((id: string) => boolean) | undefined;
+  #checkingSessions = false;
   /** Events for clients whose snapshot is still being built. */
   readonly #holding = new Map<ServerResponse, string[]>();
   readonly #unsubscribe: (() => void)[] = [];
@@ -85,6 +94,7 @@ export class LiveFeed {
     this.#service = service;
     this.#log = options.logger;
     this.#quoteThrottleMs = options.quoteThrottleMs ?? QUOTE_THROTTLE_MS;
+    this.#sessionValid = options.sessionValid;
     const d = service.daemon;
     this.#unsubscribe.push(
       d.health.subscribe((h) => {
@@ -133,6 +143,7 @@ export class LiveFeed {
       );
     }
     const heartbeat = setInterval(() => {
+      this.sessionsEnded(); // sessions that expired since
       for (const c of this.#clients) this.#write(c, `: heartbeat ${Date.now()}\n\n`);
     }, options.heartbeatMs ?? HEARTBEAT_MS);
     heartbeat.unref();
@@ -146,9 +157,9 @@ export class LiveFeed {
 
   /**
    * Takes over `res` as an event stream: headers, the snapshot, then live events until the client
-   * goes away or the feed closes.
+   * goes away, the feed closes or — when opened with a `session` — that session ends.
    */
-  async attach(res: ServerResponse): Promise<void> {
+  async attach(res: ServerResponse, session?: string): Promise<void> {
     // The stream is the connection's last response: when it ends (client gone, server closing)
     // the socket closes too, instead of idling in keep-alive and holding up the server's close.
     res.shouldKeepAlive = false;
@@ -161,10 +172,12 @@ export class LiveFeed {
     res.write(`retry: ${CLIENT_RETRY_MS}\n\n`);
     const cleanup = (): void => {
       this.#clients.delete(res);
+      this.#sessionOf.delete(res);
     };
+    if (session !== undefined) this.#sessionOf.set(res, session);
     res.on('close', cleanup);
     res.on('error', cleanup);
-    if (this.#closed) {
+    if (this.#closed || (session !== undefined && this.#sessionValid?.(session) === false)) {
       res.end();
       return;
     }
@@ -199,6 +212,27 @@ export class LiveFeed {
     if (this.#clients.has(res)) this.#write(res, snapshot + held.join(''));
   }
 
+  /**
+   * Ends every stream whose session no longer holds (logout, password change, expiry): the
+   * browser's EventSource reconnects and, without a session, gets 401.
+   */
+  sessionsEnded(): void {
+    const valid = this.#sessionValid;
+    if (!valid || this.#checkingSessions) return;
+    this.#checkingSessions = true;
+    try {
+      for (const [res, id] of [...this.#sessionOf]) {
+        if (valid(id)) continue;
+        this.#sessionOf.delete(res);
+        this.#clients.delete(res);
+        this.#holding.delete(res);
+        res.end();
+      }
+    } finally {
+      this.#checkingSessions = false;
+    }
+  }
+
   /** Sends a wallet update now (after a withdrawal). */
   walletChanged(): void {
     this.#mark('wallet');
@@ -212,6 +246,7 @@ export class LiveFeed {
     clearTimeout(this.#quoteTimer);
     for (const c of this.#clients) c.end();
     this.#clients.clear();
+    this.#sessionOf.clear();
     this.#holding.clear();
   }
 

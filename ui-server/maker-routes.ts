@@ -4,7 +4,7 @@
  * offers are republished, and the next order, settlement and rollover decision reads it. A taker
  * has no policy and gets a 409 saying so.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import {
   InvalidMakerPolicyError,
   type MakerPolicy,
@@ -14,7 +14,18 @@ import { IllegalCommandError, ValidationError } from './errors.ts';
 import { MakerPolicyBody, parseInput } from './schemas.ts';
 import type { UiService } from './service.ts';
 
-export function registerMakerRoutes(app: FastifyInstance, service: UiService): void {
+/** Asks for the password again (routes.ts `reauthenticate`). */
+export type Reauthenticate = (
+  request: FastifyRequest,
+  password: string | undefined,
+  what: string,
+) => Promise<void>;
+
+export function registerMakerRoutes(
+  app: FastifyInstance,
+  service: UiService,
+  reauth: Reauthenticate,
+): void {
   const store = (): MakerPolicyStore => {
     const policy = service.daemon.policy;
     if (!policy) {
@@ -29,7 +40,8 @@ export function registerMakerRoutes(app: FastifyInstance, service: UiService): v
 
   app.put('/api/maker/policy', async (request): Promise<MakerPolicy> => {
     const policy = store();
-    const patch = parseInput(MakerPolicyBody, request.body);
+    const { password, ...patch } = parseInput(MakerPolicyBody, request.body);
+    await reauth(request, password, 'changing the maker policy');
     try {
       return await policy.update(patch);
     } catch (err) {

@@ -42,6 +42,12 @@ const POLICY_SHAPE =
 const cfdId = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
 
 /** Method → operation, per path (OpenAPI syntax: `{id}`). */
+const REAUTH =
+  ' Needs the UI password again as `password` in the body from a browser session (403 ' +
+  'PasswordRequiredError without it, InvalidPasswordError if wrong, 429 TooManyAttemptsError ' +
+  'when guessing); optional with the bearer token.';
+const REAUTH_RESPONSES = { 403: 'password missing or wrong', 429: 'throttled' } as const;
+
 export const OPERATIONS: Record<string, Record<string, Operation>> = {
   '/api/alive': {
     get: { summary: 'Liveness probe', public: true, responses: { 200: '`{alive: true}`' } },
@@ -51,8 +57,11 @@ export const OPERATIONS: Record<string, Record<string, Operation>> = {
       summary: 'Log in with the UI password',
       description:
         'Sets the session cookie `dlcfd_session_<8 hex>`, named per node (HttpOnly, ' +
-        'SameSite=Strict). 429 after too many wrong ' +
-        'passwords in a minute.',
+        'SameSite=Strict), and a `dlcfd_device` cookie that gives this browser its own ' +
+        'guessing budget next time. After 3 wrong passwords in a row a client (that browser, ' +
+        'else its address) waits 1 s, doubling per wrong one up to 60 s: 429 ' +
+        'TooManyAttemptsError with Retry-After, and parallel attempts of one client are ' +
+        'refused while one is checked.',
       public: true,
       body: LoginBody,
       responses: { 200: '`{authenticated: true}`', 401: 'wrong password', 429: 'throttled' },
@@ -72,7 +81,11 @@ export const OPERATIONS: Record<string, Record<string, Operation>> = {
       summary: 'Change the UI password (re-authenticate with the current one)',
       description: 'Ends every other session.',
       body: ChangePasswordBody,
-      responses: { 200: '`{changed: true}`', 403: 'wrong current password' },
+      responses: {
+        200: '`{changed: true}`',
+        403: 'wrong current password',
+        429: 'throttled',
+      },
     },
   },
   '/api/node': {
@@ -279,9 +292,13 @@ export const OPERATIONS: Record<string, Record<string, Operation>> = {
         'spreadBps 0…1000; fundingRate within ±0.01; txFeeRate 1…1000 sat/vB. The policy is ' +
         'kept in the data dir and wins over the config from then on; offers are republished ' +
         'at once (`publishing: false` withdraws them) and a `policy` event goes out on ' +
-        `/api/events. Answers the whole new policy. ${POLICY_SHAPE}`,
+        `/api/events. Answers the whole new policy.${REAUTH} ${POLICY_SHAPE}`,
       body: MakerPolicyBody,
-      responses: { 200: 'the new policy', 409: 'a taker has no maker policy' },
+      responses: {
+        200: 'the new policy',
+        ...REAUTH_RESPONSES,
+        409: 'a taker has no maker policy',
+      },
     },
   },
   '/api/taker/limits': {
@@ -299,9 +316,13 @@ export const OPERATIONS: Record<string, Record<string, Operation>> = {
         'whose terms are outside them is refused and that CFD’s auto-rollover pauses ' +
         '(`funding.autoRolloverPaused`) until the limits change or the maker’s terms come back ' +
         'within them. Kept in the data dir; wins over the config from then on; a `limits` event ' +
-        `goes out on /api/events. Answers the whole new limits. ${LIMITS_SHAPE}`,
+        `goes out on /api/events. Answers the whole new limits.${REAUTH} ${LIMITS_SHAPE}`,
       body: TakerLimitsBody,
-      responses: { 200: 'the new limits', 409: 'a maker has no taker limits' },
+      responses: {
+        200: 'the new limits',
+        ...REAUTH_RESPONSES,
+        409: 'a maker has no taker limits',
+      },
     },
   },
   '/api/peers/{peerId}/block': {
@@ -338,10 +359,11 @@ export const OPERATIONS: Record<string, Record<string, Operation>> = {
       summary: 'Withdraw to an address',
       description:
         'Syncs, signs (RBF), broadcasts and checks the transaction reached the mempool. ' +
-        'Answers `{txid, amount, fee, vsize, status}`.',
+        `Answers \`{txid, amount, fee, vsize, status}\`.${REAUTH}`,
       body: WithdrawBody,
       responses: {
         200: 'broadcast',
+        ...REAUTH_RESPONSES,
         400: 'bad address (e.g. another network), dust, insufficient funds',
         502: 'the chain backend refused the transaction',
         503: 'wallet or chain not available',
@@ -352,7 +374,12 @@ export const OPERATIONS: Record<string, Record<string, Operation>> = {
     post: {
       summary: 'Export the wallet mnemonic (re-authenticate with the password)',
       body: MnemonicBody,
-      responses: { 200: '`{mnemonic, words}`', 403: 'wrong password', 503: 'no wallet' },
+      responses: {
+        200: '`{mnemonic, words}`',
+        403: 'wrong password',
+        429: 'throttled',
+        503: 'no wallet',
+      },
     },
   },
 };
@@ -421,7 +448,11 @@ export function openApiDocument(version: string, sessionCookie = 'dlcfd_session_
       description:
         'HTTP API of a dlcfd taker or maker. Authenticate with the session cookie from ' +
         '`POST /api/login`, or `Authorization: Bearer <contents of <datadir>/api.cookie>`. ' +
-        'Errors are `{error: {name, message}}`. Amounts in satoshis and prices are decimal strings.',
+        'Errors are `{error: {name, message}}`. Amounts in satoshis and prices are decimal strings. ' +
+        'Every request must name the node in Host (its address, localhost, 127.0.0.1, [::1] or ' +
+        'a `--ui-allowed-host`; else 421 HostNotAllowedError), and a POST/PUT/PATCH/DELETE with ' +
+        'the session cookie must come from the UI’s own Origin (else 403 CrossOriginRequestError); ' +
+        'bearer-token requests are exempt from the Origin check.',
     },
     components: {
       securitySchemes: {

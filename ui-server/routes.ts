@@ -21,11 +21,19 @@ import {
   CollabSettlementMaker,
   CollabSettlementTaker,
 } from '../protocols/collab-settlement/index.ts';
-import type { ApiCookie, LoginThrottle, PasswordStore, SessionStore } from './auth.ts';
+import {
+  type ApiCookie,
+  DEVICE_TTL_MS,
+  deviceCookieName,
+  type PasswordStore,
+  PasswordThrottle,
+  type SessionStore,
+} from './auth.ts';
 import {
   IllegalCommandError,
   InvalidPasswordError,
   NotFoundError,
+  PasswordRequiredError,
   TooManyAttemptsError,
   UnavailableError,
 } from './errors.ts';
@@ -56,7 +64,7 @@ export interface RouteContext {
   /** This node's session cookie name (listen.ts sessionCookieName). */
   readonly sessionCookie: string;
   readonly apiCookie: ApiCookie;
-  readonly throttle: LoginThrottle;
+  readonly throttle: PasswordThrottle;
   readonly live: LiveFeed;
   readonly metrics: { contentType: string; metrics(): Promise<string> };
 }
@@ -89,14 +97,29 @@ export function registerRoutes(app: FastifyInstance, ctx: RouteContext): void {
   const { service } = ctx;
   const daemon = service.daemon;
   const pub = { config: { public: true } };
+  const deviceCookie = deviceCookieName(ctx.sessionCookie);
 
   // ------------------------------------------------------------------ session
   app.get('/api/alive', pub, async () => ({ alive: true }));
 
   app.post('/api/login', pub, async (request, reply) => {
     const { password } = parseInput(LoginBody, request.body);
-    await checkPassword(ctx, password, 401);
+    // A browser that logged in before has its own budget; anyone else is known by address.
+    const device = ctx.throttle.deviceKey(request.cookies[deviceCookie]);
+    await checkPassword(
+      ctx,
+      password,
+      401,
+      device ?? PasswordThrottle.addressKey(request.ip),
+      !device,
+    );
     setSessionCookie(ctx, reply, ctx.sessions.create());
+    reply.setCookie(deviceCookie, ctx.throttle.issueDevice(), {
+      httpOnly: true,
+      sameSite: 'strict',
+      path: '/api/login',
+      maxAge: Math.floor(DEVICE_TTL_MS / 1000),
+    });
     return { authenticated: true };
   });
 
@@ -113,7 +136,7 @@ export function registerRoutes(app: FastifyInstance, ctx: RouteContext): void {
 
   app.post('/api/password', async (request, reply) => {
     const body = parseInput(ChangePasswordBody, request.body);
-    await checkPassword(ctx, body.current, 403);
+    await reauthenticate(ctx, request, body.current, 'changing the password', true);
     await ctx.passwords.set(body.new);
     // Every other browser session ends; this one continues with a fresh id.
     ctx.sessions.clear();
@@ -147,7 +170,10 @@ export function registerRoutes(app: FastifyInstance, ctx: RouteContext): void {
 
   app.get('/api/events', async (request, reply) => {
     reply.hijack();
-    await ctx.live.attach(reply.raw);
+    // A stream opened with a session ends when the session does.
+    const session =
+      authenticate(ctx, request) === 'session' ? request.cookies[ctx.sessionCookie] : undefined;
+    await ctx.live.attach(reply.raw, session);
     request.log.debug('live feed client connected');
   });
 
@@ -305,8 +331,10 @@ export function registerRoutes(app: FastifyInstance, ctx: RouteContext): void {
   });
 
   // ------------------------------------------------------------------ maker policy, taker limits
-  registerMakerRoutes(app, service);
-  registerTakerRoutes(app, service);
+  const reauth = (request: FastifyRequest, password: string | undefined, what: string) =>
+    reauthenticate(ctx, request, password, what);
+  registerMakerRoutes(app, service, reauth);
+  registerTakerRoutes(app, service, reauth);
 
   // ------------------------------------------------------------------ wallet
   app.get('/api/wallet', async () => service.wallet());
@@ -319,6 +347,7 @@ export function registerRoutes(app: FastifyInstance, ctx: RouteContext): void {
 
   app.post('/api/wallet/withdraw', async (request) => {
     const body = parseInput(WithdrawBody, request.body);
+    await reauthenticate(ctx, request, body.password, 'a withdrawal');
     const amount = body.amount === 'all' ? undefined : body.amount;
     service.requireWallet(); // 503 before anything else when there is no wallet
     const result = await service.withdraw(body.address, amount, body.feeRate);
@@ -329,7 +358,7 @@ export function registerRoutes(app: FastifyInstance, ctx: RouteContext): void {
 
   app.post('/api/wallet/mnemonic', async (request, reply) => {
     const { password } = parseInput(MnemonicBody, request.body);
-    await checkPassword(ctx, password, 403);
+    await reauthenticate(ctx, request, password, 'exporting the mnemonic', true);
     const mnemonic = service.requireWallet().exportMnemonic();
     reply.header('cache-control', 'no-store');
     request.log.warn('wallet mnemonic exported');
@@ -337,17 +366,49 @@ export function registerRoutes(app: FastifyInstance, ctx: RouteContext): void {
   });
 }
 
-/** Verifies a password under the login throttle; 401 (login) or 403 (re-authentication). */
+/**
+ * Verifies a password under the throttle, for the client `key`; 401 (login) or 403
+ * (re-authentication). The slot is taken before the async compare, so parallel guesses wait.
+ */
 async function checkPassword(
   ctx: Pick<RouteContext, 'passwords' | 'throttle'>,
   password: string,
   status: 401 | 403,
+  key: string,
+  anonymous: boolean,
 ): Promise<void> {
-  const wait = ctx.throttle.retryAfterSecs();
-  if (wait > 0) throw new TooManyAttemptsError(wait);
-  if (await ctx.passwords.verify(password)) return;
-  ctx.throttle.failed();
-  throw new InvalidPasswordError(status);
+  const slot = ctx.throttle.reserve(key, anonymous);
+  if ('retryAfterSecs' in slot) throw new TooManyAttemptsError(slot.retryAfterSecs);
+  let ok = false;
+  try {
+    ok = await ctx.passwords.verify(password);
+  } finally {
+    if (ok) slot.succeeded();
+    else slot.failed();
+  }
+  if (!ok) throw new InvalidPasswordError(status);
+}
+
+/**
+ * The password again, for an action a ridden or unattended browser session must not do alone
+ * (mnemonic export, withdrawal, policy and limits, password change). Throttled per credential,
+ * so guessing at the login never blocks it. Scripts with the bearer token may omit it (the token
+ * is readable only by the node's own user) except where `always` (mnemonic, password change).
+ */
+export async function reauthenticate(
+  ctx: Pick<RouteContext, 'passwords' | 'throttle' | 'sessions' | 'sessionCookie' | 'apiCookie'>,
+  request: FastifyRequest,
+  password: string | undefined,
+  what: string,
+  always = false,
+): Promise<void> {
+  const method = authenticate(ctx, request);
+  if (password === undefined) {
+    if (method === 'bearer' && !always) return;
+    throw new PasswordRequiredError(what);
+  }
+  const key = method === 'bearer' ? 'bearer' : `session:${request.cookies[ctx.sessionCookie]}`;
+  await checkPassword(ctx, password, 403, key, false);
 }
 
 function setSessionCookie(

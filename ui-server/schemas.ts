@@ -53,7 +53,13 @@ export const ChangePasswordBody = z.strictObject({
 
 export const MnemonicBody = z.strictObject({ password });
 
+/** The password again: required from a browser session, optional with the bearer token. */
+const reauthPassword = password
+  .optional()
+  .describe('the UI password again (required with a session cookie; optional with the token)');
+
 export const WithdrawBody = z.strictObject({
+  password: reauthPassword,
   address: text('address').min(1, 'address is required').max(200),
   /** Sats as a string of digits, or `all` (also when absent): everything spendable. */
   amount: z
@@ -82,10 +88,16 @@ export const RejectBody = z.strictObject({ reason: z.string().max(500).optional(
  * `PUT /api/maker/policy`: any subset of the policy's fields, each checked on its own here; the
  * checks across fields (min ≤ max, multiples of the lot size) run on the merged policy.
  */
-export const MakerPolicyBody = z.strictObject(makerPolicyFields).partial();
+export const MakerPolicyBody = z
+  .strictObject(makerPolicyFields)
+  .partial()
+  .extend({ password: reauthPassword });
 
 /** `PUT /api/taker/limits`: any subset of the taker's limits. */
-export const TakerLimitsBody = z.strictObject(takerLimitsFields).partial();
+export const TakerLimitsBody = z
+  .strictObject(takerLimitsFields)
+  .partial()
+  .extend({ password: reauthPassword });
 
 export const CfdParams = z.strictObject({
   id: z.string().min(1).max(200),

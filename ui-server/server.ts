@@ -16,12 +16,20 @@ import Fastify, {
   type FastifyBaseLogger,
   type FastifyError,
   type FastifyInstance,
+  type FastifyRequest,
   LogController,
 } from 'fastify';
 import type { Logger } from 'pino';
 import type { Daemon } from '../node/daemon/daemon.ts';
-import { ApiCookie, LoginThrottle, PasswordStore, SessionStore } from './auth.ts';
-import { ApiError, errorBody, UnauthorizedError, ValidationError } from './errors.ts';
+import { ApiCookie, PasswordStore, PasswordThrottle, SessionStore } from './auth.ts';
+import {
+  ApiError,
+  CrossOriginRequestError,
+  errorBody,
+  HostNotAllowedError,
+  UnauthorizedError,
+  ValidationError,
+} from './errors.ts';
 import { LiveFeed } from './events.ts';
 import { checkUiHost, sessionCookieName } from './listen.ts';
 import { createMetrics } from './metrics.ts';
@@ -62,6 +70,11 @@ export interface UiServerOptions {
   readonly heartbeatMs?: number;
   /** @default QUOTE_THROTTLE_MS */
   readonly quoteThrottleMs?: number;
+  /**
+   * More names the UI may be reached by (a reverse proxy's, a LAN name): `name` (any port) or
+   * `name:port`. The bound address, `localhost`, `127.0.0.1` and `[::1]` with the port always are.
+   */
+  readonly allowedHosts?: readonly string[];
 }
 
 /** A registered route; `public` ones need no credentials. */
@@ -134,6 +147,97 @@ export function httpError(err: unknown): { status: number; name: string; message
   return { status: 500, name: 'InternalError', message: e.message };
 }
 
+/** Methods that change state: they must come from the UI's own origin (or carry the token). */
+const STATE_CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/** `host[:port]` → lower-case name (IPv6 in brackets) and port, if any. */
+function splitHost(hostport: string): { name: string; port: string | undefined } | undefined {
+  const m = /^(\[[0-9a-f:.]+\]|[^:[\]]+)(?::(\d{1,5}))?$/.exec(hostport.trim().toLowerCase());
+  if (!m) return undefined;
+  return { name: m[1]!.replace(/\.$/, ''), port: m[2] };
+}
+
+/**
+ * The names a request may address the UI by (defence against DNS rebinding): the bound address,
+ * `localhost`, `127.0.0.1` and `[::1]` on the listening port, and the configured extras (`name`
+ * for any port, `name:port` for that one).
+ */
+export class HostAllowlist {
+  readonly #exact = new Set<string>();
+  readonly #anyPort = new Set<string>();
+
+  constructor(boundHost: string, port: number, extra: readonly string[] = []) {
+    const bound = boundHost.includes(':')
+      ? `[${boundHost.toLowerCase()}]`
+      : boundHost.toLowerCase();
+    const names = ['localhost', '127.0.0.1', '[::1]'];
+    // A wildcard address is not a name anyone can browse to; list the real ones with --ui-allowed-host.
+    if (!['0.0.0.0', '[::]', ''].includes(bound)) names.push(bound);
+    for (const n of names) this.#exact.add(`${n}:${port}`);
+    for (const e of extra) {
+      const h = splitHost(e);
+      if (!h) continue;
+      if (h.port) this.#exact.add(`${h.name}:${Number(h.port)}`);
+      else this.#anyPort.add(h.name);
+    }
+  }
+
+  /** Whether `hostport` (a Host header, or an origin's host) is one of ours. */
+  allows(hostport: string | undefined, defaultPort = 80): boolean {
+    if (!hostport) return false;
+    const h = splitHost(hostport);
+    if (!h) return false;
+    if (this.#anyPort.has(h.name)) return true;
+    return this.#exact.has(`${h.name}:${h.port ? Number(h.port) : defaultPort}`);
+  }
+
+  /** Whether `origin` (`scheme://host[:port]`, from Origin or Referer) is the UI's own. */
+  allowsOrigin(origin: string | undefined): boolean {
+    if (!origin) return false;
+    let url: URL;
+    try {
+      url = new URL(origin);
+    } catch {
+      return false;
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') return false;
+    return this.allows(url.host, url.protocol === 'https:' ? 443 : 80);
+  }
+}
+
+/**
+ * Refuses a state-changing request that a page of another origin could have sent with the
+ * owner's cookie. SameSite=Strict does not help here: sites are compared without the port, so
+ * every other server on 127.0.0.1 is "same-site".
+ */
+function checkOrigin(
+  request: FastifyRequest,
+  hosts: HostAllowlist,
+  apiCookie: ApiCookie,
+  sessionCookie: string,
+): void {
+  if (!STATE_CHANGING.has(request.method)) return;
+  // Scripts with the token: not a browser, nothing rides along on it.
+  if (apiCookie.matches(request.headers.authorization)) return;
+  const origin = request.headers.origin;
+  if (origin !== undefined) {
+    if (hosts.allowsOrigin(origin)) return;
+    throw new CrossOriginRequestError(
+      `a ${request.method} from origin '${origin}' is refused: only the node's own UI may change things`,
+    );
+  }
+  // No Origin: fine for a client with no cookie (curl logging in); a browser request riding on
+  // the cookie must show it comes from the UI some other way.
+  if (request.cookies[sessionCookie] === undefined) return;
+  const site = request.headers['sec-fetch-site'];
+  if (site === 'same-origin' || site === 'none') return;
+  const referer = request.headers.referer;
+  if (site === undefined && referer !== undefined && hosts.allowsOrigin(referer)) return;
+  throw new CrossOriginRequestError(
+    `a ${request.method} with the session cookie but no Origin from the node's UI is refused`,
+  );
+}
+
 const PLACEHOLDER_PAGE = `<!doctype html>
 <meta charset="utf-8"><title>dlcfd</title>
 <p>This dlcfd node is running, but its web UI has not been built: run <code>npm run build:ui</code>
@@ -164,11 +268,16 @@ export async function startUiServer(daemon: Daemon, options: UiServerOptions): P
   const service = new UiService(daemon);
   const live = new LiveFeed(service, {
     logger: log,
+    sessionValid: (id) => sessions.valid(id),
     ...(options.heartbeatMs !== undefined ? { heartbeatMs: options.heartbeatMs } : {}),
     ...(options.quoteThrottleMs !== undefined ? { quoteThrottleMs: options.quoteThrottleMs } : {}),
   });
+  // Streams opened with a session end with it (logout, password change, expiry).
+  sessions.onEnd(() => live.sessionsEnded());
   const registry = createMetrics(service, live);
   const routes: RouteInfo[] = [];
+  // Known once listening (the port may be 0 until then).
+  let hosts: HostAllowlist | undefined;
 
   const app: FastifyInstance = Fastify({
     loggerInstance: log as FastifyBaseLogger,
@@ -201,6 +310,12 @@ export async function startUiServer(daemon: Daemon, options: UiServerOptions): P
       const isPublic = (r.config as { public?: boolean } | undefined)?.public === true;
       for (const m of methods) routes.push({ method: m, url: r.url, public: isPublic });
     });
+    // Every request, static files and 404s included: first the Host, then where it comes from.
+    app.addHook('onRequest', async (request) => {
+      const host = request.headers.host;
+      if (!hosts?.allows(host)) throw new HostNotAllowedError(host ?? '');
+      checkOrigin(request, hosts, apiCookie, sessionCookie);
+    });
     app.addHook('onRequest', async (request) => {
       if (request.is404) return;
       const config = request.routeOptions.config as { public?: boolean; static?: boolean };
@@ -230,7 +345,7 @@ export async function startUiServer(daemon: Daemon, options: UiServerOptions): P
       sessions,
       sessionCookie,
       apiCookie,
-      throttle: new LoginThrottle(),
+      throttle: new PasswordThrottle(),
       live,
       metrics: registry,
     });
@@ -262,6 +377,12 @@ export async function startUiServer(daemon: Daemon, options: UiServerOptions): P
     });
 
     await app.listen({ host: options.host, port: options.port });
+    const bound = app.server.address();
+    hosts = new HostAllowlist(
+      options.host,
+      typeof bound === 'object' && bound ? bound.port : options.port,
+      options.allowedHosts,
+    );
   } catch (err) {
     live.close();
     await app.close().catch(() => undefined);

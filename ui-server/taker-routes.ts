@@ -5,7 +5,7 @@
  * against them, and a CFD whose auto-rollover paused for a limit is tried again. A maker has no
  * taker limits and gets a 409 saying so.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import {
   InvalidTakerLimitsError,
   type TakerLimitsStore,
@@ -15,7 +15,18 @@ import { IllegalCommandError, ValidationError } from './errors.ts';
 import { parseInput, TakerLimitsBody } from './schemas.ts';
 import type { UiService } from './service.ts';
 
-export function registerTakerRoutes(app: FastifyInstance, service: UiService): void {
+/** Asks for the password again (routes.ts `reauthenticate`). */
+export type Reauthenticate = (
+  request: FastifyRequest,
+  password: string | undefined,
+  what: string,
+) => Promise<void>;
+
+export function registerTakerRoutes(
+  app: FastifyInstance,
+  service: UiService,
+  reauth: Reauthenticate,
+): void {
   const store = (): TakerLimitsStore => {
     const limits = service.daemon.limits;
     if (!limits) {
@@ -30,7 +41,8 @@ export function registerTakerRoutes(app: FastifyInstance, service: UiService): v
 
   app.put('/api/taker/limits', async (request): Promise<TakerLimitsView> => {
     const limits = store();
-    const patch = parseInput(TakerLimitsBody, request.body);
+    const { password, ...patch } = parseInput(TakerLimitsBody, request.body);
+    await reauth(request, password, 'changing the taker limits');
     try {
       return await limits.update(patch);
     } catch (err) {

@@ -67,6 +67,8 @@ const usage = (role: Role): string => `usage: dlcfd ${role} --datadir DIR [optio
   --ui-host H --ui-port P       where the UI is served (default 127.0.0.1:8000); loopback only
   --unsafe-listen               allow a --ui-host that is not loopback. The UI is plain HTTP: put
                                 a TLS-terminating reverse proxy in front of it
+  --ui-allowed-host NAME[:PORT] another name the UI answers to (a proxy's, a LAN name;
+                                repeatable); other Host headers and cross-origin changes are refused
   --ui-password W               the UI password (default: generated on first start, printed once)
   --explorer-url URL            txid links, {txid} replaced (default: mempool.space; none on regtest)
   --settlement-interval S --rollover-interval S --oracle-event-interval S
@@ -107,7 +109,10 @@ function command(role: Role): Subcommand {
             ? { type: 'boolean' }
             : {
                 type: 'string',
-                ...(flag === 'listen' || flag === 'maker' || flag === 'block'
+                ...(flag === 'listen' ||
+                flag === 'maker' ||
+                flag === 'block' ||
+                flag === 'ui-allowed-host'
                   ? { multiple: true }
                   : {}),
               };
@@ -148,6 +153,7 @@ function command(role: Role): Subcommand {
             logger: logger.child({ component: 'ui' }),
             staticDir: BUILT_UI_DIR,
             unsafeListen: config.ui.unsafeListen,
+            allowedHosts: config.ui.allowedHosts,
             ...(config.ui.password !== undefined ? { password: config.ui.password } : {}),
           });
         } catch (err) {

@@ -251,6 +251,21 @@ export const ConfigSchema = z
          * TLS-terminating reverse proxy (ui-server/listen.ts).
          */
         unsafeListen: z.boolean().default(false),
+        /**
+         * More names the UI answers to besides its address, `localhost`, `127.0.0.1` and `[::1]`
+         * (a reverse proxy's or LAN name): `name` (any port) or `name:port`. Any other Host is
+         * refused (DNS rebinding), and state-changing requests must come from one of these.
+         */
+        allowedHosts: z
+          .array(
+            z
+              .string()
+              .regex(
+                /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/,
+                'must be a host name or address, optionally with :port',
+              ),
+          )
+          .default([]),
         /** The browser password; without it one is generated on first start and printed once. */
         password: z.string().min(8, 'needs at least 8 characters').optional(),
         /**
@@ -265,7 +280,7 @@ export const ConfigSchema = z
           .refine((u) => u.includes('{txid}'), 'must contain {txid}, where the txid goes')
           .optional(),
       })
-      .default({ host: '127.0.0.1', port: 8000, unsafeListen: false }),
+      .default({ host: '127.0.0.1', port: 8000, unsafeListen: false, allowedHosts: [] }),
     time: TimeSchema.default(TimeSchema.parse({})),
     maker: MakerSchema.default(MakerSchema.parse({})),
     taker: TakerSchema.default(TakerSchema.parse({})),
@@ -343,6 +358,7 @@ export const FLAGS = {
   block: 'p2p.blocked',
   'ui-host': 'ui.host',
   'ui-port': 'ui.port',
+  'ui-allowed-host': 'ui.allowedHosts',
   'ui-password': 'ui.password',
   'unsafe-listen': 'ui.unsafeListen',
   'explorer-url': 'ui.explorerUrl',
@@ -379,7 +395,7 @@ export const FLAGS = {
 } as const satisfies Record<string, string>;
 
 /** Paths whose values are lists (a flag may repeat, an env var is comma-separated). */
-const LISTS = new Set(['p2p.listen', 'p2p.makers', 'p2p.blocked']);
+const LISTS = new Set(['p2p.listen', 'p2p.makers', 'p2p.blocked', 'ui.allowedHosts']);
 /** Paths whose values are numbers or booleans in the schema. */
 const NUMBERS = new Set([
   'ui.port',

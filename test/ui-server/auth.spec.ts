@@ -3,7 +3,17 @@
 import assert from 'node:assert/strict';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { API_COOKIE_FILE, PASSWORD_FILE } from '../../ui-server/auth.ts';
+import {
+  API_COOKIE_FILE,
+  BACKOFF_BASE_MS,
+  FREE_FAILURES,
+  MAX_ANONYMOUS_CHECKS,
+  MAX_BACKOFF_MS,
+  PASSWORD_FILE,
+  type PasswordCheckSlot,
+  PasswordThrottle,
+} from '../../ui-server/auth.ts';
+import { HostAllowlist } from '../../ui-server/server.ts';
 import { tempDir } from '../helpers/cfd-fixtures.ts';
 import { ApiClient, Cleanups, startNode } from './helpers.ts';
 
@@ -195,12 +205,123 @@ describe('ui-server: authentication', function () {
   it('throttles password guessing with 429 and Retry-After', async () => {
     const node = await startNode(cleanups, { ui: { password: 'the-password' } });
     const guesser = new ApiClient(node.ui.url);
-    for (let i = 0; i < 10; i++) assert.equal((await guesser.login(`guess-${i}`)).res.status, 401);
+    for (let i = 0; i < FREE_FAILURES; i++) {
+      assert.equal((await guesser.login(`guess-${i}`)).res.status, 401);
+    }
+    // This address now waits (even with the right password: it cannot tell who is guessing).
     const { res } = await guesser.login('the-password');
     assert.equal(res.status, 429);
     assert.equal(res.body.error.name, 'TooManyAttemptsError');
-    assert.match(res.headers.get('retry-after') ?? '', /^\d+$/);
+    assert.equal(res.headers.get('retry-after'), String(BACKOFF_BASE_MS / 1000));
     // Scripts with the token are not locked out.
     assert.equal((await node.api.get('/api/health')).status, 200);
+  });
+});
+
+describe('ui-server: PasswordThrottle', () => {
+  const allowed = (r: ReturnType<PasswordThrottle['reserve']>): PasswordCheckSlot => {
+    assert.ok(!('retryAfterSecs' in r), `refused: ${JSON.stringify(r)}`);
+    return r;
+  };
+  const waitOf = (r: ReturnType<PasswordThrottle['reserve']>): number => {
+    assert.ok('retryAfterSecs' in r, 'allowed');
+    return r.retryAfterSecs;
+  };
+
+  it('backs off exponentially per client after the free failures, up to the cap; a success resets', () => {
+    let now = 1_000_000;
+    const t = new PasswordThrottle(() => now);
+    for (let i = 0; i < FREE_FAILURES; i++) allowed(t.reserve('ip:1.2.3.4', true)).failed();
+    assert.equal(waitOf(t.reserve('ip:1.2.3.4', true)), 1);
+    allowed(t.reserve('ip:5.6.7.8', true)).succeeded(); // another client is not affected
+    const waits: number[] = [];
+    for (let i = 0; i < 9; i++) {
+      const w = waitOf(t.reserve('ip:1.2.3.4', true));
+      waits.push(w);
+      now += w * 1000;
+      allowed(t.reserve('ip:1.2.3.4', true)).failed();
+    }
+    assert.deepEqual(waits, [1, 2, 4, 8, 16, 32, 60, 60, 60]);
+    assert.equal(MAX_BACKOFF_MS, 60_000);
+    now += MAX_BACKOFF_MS;
+    allowed(t.reserve('ip:1.2.3.4', true)).succeeded();
+    allowed(t.reserve('ip:1.2.3.4', true)).failed(); // free again
+    allowed(t.reserve('ip:1.2.3.4', true)).failed();
+  });
+
+  it('takes the slot synchronously: one check per client at a time, a few anonymous ones at once', () => {
+    const t = new PasswordThrottle();
+    const slot = allowed(t.reserve('ip:1.2.3.4', true));
+    for (let i = 0; i < 100; i++) waitOf(t.reserve('ip:1.2.3.4', true));
+    slot.failed();
+    slot.succeeded(); // reported once only
+    allowed(t.reserve('ip:1.2.3.4', true)).failed();
+    const slots = Array.from({ length: MAX_ANONYMOUS_CHECKS - 1 }, (_, i) =>
+      allowed(t.reserve(`ip:10.0.0.${i}`, true)),
+    );
+    assert.ok(slots.length > 0);
+    allowed(t.reserve('ip:10.0.1.0', true)); // the last anonymous slot
+    waitOf(t.reserve('ip:10.0.1.1', true));
+    allowed(t.reserve('device:abc', false)); // known clients do not wait for them
+  });
+
+  it('accepts only the device cookies it issued; keys IPv6 clients by /64', () => {
+    const t = new PasswordThrottle();
+    const token = t.issueDevice();
+    assert.match(t.deviceKey(token) ?? '', /^device:/);
+    assert.equal(t.deviceKey(`${token.split('.')[0]}.forged`), undefined);
+    assert.equal(new PasswordThrottle().deviceKey(token), undefined, 'another start, another key');
+    assert.equal(t.deviceKey(undefined), undefined);
+    assert.equal(PasswordThrottle.addressKey('::ffff:127.0.0.2'), 'ip:127.0.0.2');
+    assert.equal(
+      PasswordThrottle.addressKey('2001:db8:1:2:aaaa::1'),
+      PasswordThrottle.addressKey('2001:db8:1:2:bbbb:cccc:dddd:eeee'),
+    );
+    assert.notEqual(
+      PasswordThrottle.addressKey('2001:db8:1:2::1'),
+      PasswordThrottle.addressKey('2001:db8:1:3::1'),
+    );
+    assert.equal(PasswordThrottle.addressKey('::1'), 'ip6:0:0:0:0::/64');
+  });
+});
+
+describe('ui-server: HostAllowlist', () => {
+  it('allows the bound address and the loopback names on the port, and the configured names', () => {
+    const hosts = new HostAllowlist('127.0.0.1', 8000, ['node.lan', 'proxy.example:8443', 'bad/']);
+    for (const ok of [
+      '127.0.0.1:8000',
+      'localhost:8000',
+      'LOCALHOST:8000',
+      '[::1]:8000',
+      'node.lan',
+      'node.lan:1234',
+      'proxy.example:8443',
+    ]) {
+      assert.ok(hosts.allows(ok), ok);
+    }
+    for (const bad of [
+      undefined,
+      '',
+      '127.0.0.1',
+      '127.0.0.1:8001',
+      'attacker.example:8000',
+      'proxy.example',
+      'proxy.example:8000',
+      'localhost.attacker.example:8000',
+      'node.lan@evil:8000',
+    ]) {
+      assert.ok(!hosts.allows(bad), String(bad));
+    }
+    assert.ok(hosts.allowsOrigin('http://localhost:8000'));
+    assert.ok(hosts.allowsOrigin('https://proxy.example:8443'));
+    assert.ok(hosts.allowsOrigin('https://node.lan'));
+    assert.ok(!hosts.allowsOrigin('https://evil.example'));
+    assert.ok(!hosts.allowsOrigin('null'));
+    assert.ok(!hosts.allowsOrigin('file:///x'));
+    const wildcard = new HostAllowlist('0.0.0.0', 80, []);
+    assert.ok(wildcard.allows('127.0.0.1'), 'port 80 may be left out');
+    assert.ok(!wildcard.allows('0.0.0.0'));
+    assert.ok(new HostAllowlist('::1', 8000).allows('[::1]:8000'));
+    assert.ok(new HostAllowlist('192.168.1.5', 8000).allows('192.168.1.5:8000'));
   });
 });

@@ -109,7 +109,11 @@ export class ApiClient {
     body?: unknown,
     extraHeaders: Record<string, string> = {},
   ): Promise<ApiResponse> {
-    const headers: Record<string, string> = { ...extraHeaders };
+    // Like the UI's own page: a state-changing fetch carries the UI's origin.
+    const headers: Record<string, string> = {
+      ...(method === 'GET' || method === 'HEAD' ? {} : { origin: this.url }),
+      ...extraHeaders,
+    };
     if (this.bearer) headers.authorization = `Bearer ${this.bearer}`;
     if (this.cookie) headers.cookie = this.cookie;
     let payload: string | undefined;

@@ -144,6 +144,9 @@ describe('web UI in headless Chromium', function () {
         logger: silent,
         staticDir: BUILT_UI_DIR,
         password,
+        // The taker's browser comes through a relay on another port (below): its Host and
+        // Origin name the relay's port.
+        ...(d === net.taker ? { allowedHosts: ['127.0.0.1'] } : {}),
       });
       cleanups.push(() => ui.close());
       if (d === net.taker) {
@@ -268,6 +271,8 @@ describe('web UI in headless Chromium', function () {
     const box = maker.getByTestId('policy-auto-accept');
     await box.waitFor();
     if (await box.isChecked()) await box.uncheck();
+    // A policy change needs the password again.
+    await maker.getByTestId('policy-password').fill(MAKER_PASSWORD);
     await maker.getByTestId('policy-save').click();
     await maker.getByTestId('policy-saved').waitFor();
     await maker.getByTestId('offer-short').waitFor();
@@ -277,6 +282,14 @@ describe('web UI in headless Chromium', function () {
     const fee = taker.getByTestId('limits-opening-fee');
     await fee.waitFor();
     await fee.fill('0');
+    // A limits change needs the password again: a wrong one is refused and says so.
+    await taker.getByTestId('limits-password').fill('not-the-password');
+    await taker.getByTestId('limits-save').click();
+    await taker
+      .getByTestId('limits-save-error')
+      .filter({ hasText: /password/i })
+      .waitFor();
+    await taker.getByTestId('limits-password').fill(TAKER_PASSWORD);
     await taker.getByTestId('limits-save').click();
     await taker.getByTestId('limits-saved').waitFor();
     await taker
@@ -284,6 +297,7 @@ describe('web UI in headless Chromium', function () {
       .filter({ hasText: /opening fee of \d+ sats .* above the taker's limit of 0\.00 %/ })
       .waitFor();
     await fee.fill('100');
+    await taker.getByTestId('limits-password').fill(TAKER_PASSWORD);
     await taker.getByTestId('limits-save').click();
     await taker.getByTestId('offer-outside-limits').waitFor({ state: 'detached' });
   });

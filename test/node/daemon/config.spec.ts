@@ -21,7 +21,12 @@ describe('node/daemon/config', () => {
     assert.equal(c.time.refundTimelockBlocks, 216);
     assert.equal(c.time.offerMaxAgeSecs, 600);
     assert.equal(c.p2p.muxer, 'yamux');
-    assert.deepEqual(c.ui, { host: '127.0.0.1', port: 8000, unsafeListen: false });
+    assert.deepEqual(c.ui, {
+      host: '127.0.0.1',
+      port: 8000,
+      unsafeListen: false,
+      allowedHosts: [],
+    });
     assert.equal(c.allowInsecureDatadir, false, 'an insecure datadir is refused by default');
   });
 
@@ -192,6 +197,27 @@ describe('node/daemon/config', () => {
         flags: { datadir: dir.path, 'explorer-url': 'javascript:alert({txid})' },
       }),
       { name: 'ConfigError', message: /ui\.explorerUrl/ },
+    );
+  });
+
+  it('takes more UI host names from a repeated --ui-allowed-host or a comma list', async () => {
+    const fromFlags = await loadConfig({
+      role: 'taker',
+      flags: { datadir: dir.path, 'ui-allowed-host': ['node.lan', 'proxy.example:443'] },
+    });
+    assert.deepEqual(fromFlags.ui.allowedHosts, ['node.lan', 'proxy.example:443']);
+    const fromEnv = await loadConfig({
+      role: 'taker',
+      flags: { datadir: dir.path },
+      env: { DLCFD_UI_ALLOWED_HOST: 'node.lan,[fd00::1]:8000' },
+    });
+    assert.deepEqual(fromEnv.ui.allowedHosts, ['node.lan', '[fd00::1]:8000']);
+    await assert.rejects(
+      loadConfig({
+        role: 'taker',
+        flags: { datadir: dir.path, 'ui-allowed-host': ['http://node.lan/'] },
+      }),
+      { name: 'ConfigError', message: /ui\.allowedHosts\.0: must be a host name/ },
     );
   });
 });

@@ -5,7 +5,7 @@
 import { type FormEvent, useEffect, useRef, useState } from 'react';
 import { get, put } from '../api';
 import type { MakerPolicy as Policy } from '../types';
-import { ErrorLine, Loading, Panel, useAction } from './common';
+import { ErrorLine, Loading, Panel, ReauthPassword, useAction } from './common';
 
 type Form = {
   autoAccept: boolean;
@@ -100,12 +100,14 @@ export function MakerPolicy({ live }: { live: Policy | null }) {
     setSaved(false);
     setForm((f) => (f ? { ...f, [k]: v } : f));
   };
+  const [password, setPassword] = useState('');
   const submit = (e: FormEvent) => {
     e.preventDefault();
     if (!form || !policy) return;
     const patch = patchOf(form, policy);
     void run(async () => {
-      const p = await put<Policy>('/api/maker/policy', patch);
+      const p = await put<Policy>('/api/maker/policy', { ...patch, password });
+      setPassword('');
       setPolicy(p);
       setForm(toForm(p));
       setSaved(true);
@@ -152,11 +154,12 @@ export function MakerPolicy({ live }: { live: Policy | null }) {
               />
             ))}
           </div>
+          <ReauthPassword value={password} onChange={setPassword} testId="policy-password" />
           <div className="row">
             <button
               type="submit"
               className="primary"
-              disabled={busy || !dirty}
+              disabled={busy || !dirty || !password}
               data-testid="policy-save"
             >
               {busy ? 'Saving…' : 'Save'}

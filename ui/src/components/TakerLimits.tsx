@@ -5,7 +5,7 @@
 import { type FormEvent, useEffect, useRef, useState } from 'react';
 import { get, put } from '../api';
 import type { TakerLimits as Limits } from '../types';
-import { ErrorLine, Loading, Panel, useAction } from './common';
+import { ErrorLine, Loading, Panel, ReauthPassword, useAction } from './common';
 
 type Form = { maxFundingRate: string; maxOpeningFeeBps: string; maxTxFeeRate: string };
 
@@ -64,12 +64,14 @@ export function TakerLimits({ live }: { live: Limits | null }) {
     setLimits(live);
   }, [live]);
 
+  const [password, setPassword] = useState('');
   const submit = (e: FormEvent) => {
     e.preventDefault();
     if (!form || !limits) return;
     const patch = patchOf(form, limits);
     void run(async () => {
-      const l = await put<Limits>('/api/taker/limits', patch);
+      const l = await put<Limits>('/api/taker/limits', { ...patch, password });
+      setPassword('');
       setLimits(l);
       setForm(toForm(l));
       setSaved(true);
@@ -105,11 +107,12 @@ export function TakerLimits({ live }: { live: Limits | null }) {
               </label>
             ))}
           </div>
+          <ReauthPassword value={password} onChange={setPassword} testId="limits-password" />
           <div className="row">
             <button
               type="submit"
               className="primary"
-              disabled={busy || !dirty}
+              disabled={busy || !dirty || !password}
               data-testid="limits-save"
             >
               {busy ? 'Saving…' : 'Save'}

@@ -4,7 +4,7 @@ import { type FormEvent, useEffect, useState } from 'react';
 import { get, post } from '../api';
 import { btc, sats, signed } from '../format';
 import type { WalletState, WalletTxView } from '../types';
-import { ConfirmDialog, ErrorLine, Loading, Panel, Row, useAction } from './common';
+import { ConfirmDialog, ErrorLine, Loading, Panel, ReauthPassword, Row, useAction } from './common';
 import { Qr } from './Qr';
 import { Txid } from './Txid';
 
@@ -74,6 +74,7 @@ function Withdraw() {
   const [address, setAddress] = useState('');
   const [amount, setAmount] = useState('');
   const [feeRate, setFeeRate] = useState('2');
+  const [password, setPassword] = useState('');
   const [confirming, setConfirming] = useState(false);
   const [done, setDone] = useState<{ txid: string; amount: string; fee: string } | null>(null);
   const submit = (e: FormEvent) => {
@@ -108,7 +109,8 @@ function Withdraw() {
           onChange={(e) => setFeeRate(e.target.value.trim())}
         />
       </label>
-      <button type="submit" disabled={!address} data-testid="withdraw-submit">
+      <ReauthPassword value={password} onChange={setPassword} testId="withdraw-password" />
+      <button type="submit" disabled={!address || !password} data-testid="withdraw-submit">
         Withdraw…
       </button>
       {done && (
@@ -128,8 +130,10 @@ function Withdraw() {
                 address,
                 amount: amount === '' ? 'all' : amount,
                 feeRate,
+                password,
               }),
             );
+            setPassword('');
           }}
         >
           <Row label="To">

@@ -164,3 +164,30 @@ export function Row({
     </div>
   );
 }
+
+/**
+ * The UI password again, for the actions the node re-authenticates (withdrawal, policy, limits):
+ * an unattended or hijacked logged-in browser cannot do them alone.
+ */
+export function ReauthPassword({
+  value,
+  onChange,
+  testId,
+}: {
+  value: string;
+  onChange: (v: string) => void;
+  testId: string;
+}) {
+  return (
+    <label className="field">
+      <span>Your password (to confirm)</span>
+      <input
+        type="password"
+        autoComplete="current-password"
+        value={value}
+        onChange={(e) => onChange(e.target.value)}
+        data-testid={testId}
+      />
+    </label>
+  );
+}
