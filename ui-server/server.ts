@@ -75,6 +75,8 @@ export interface UiServerOptions {
    * `name:port`. The bound address, `localhost`, `127.0.0.1` and `[::1]` with the port always are.
    */
   readonly allowedHosts?: readonly string[];
+  /** @default SESSION_TTL_MS */
+  readonly sessionTtlMs?: number;
 }
 
 /** A registered route; `public` ones need no credentials. */
@@ -264,7 +266,7 @@ export async function startUiServer(daemon: Daemon, options: UiServerOptions): P
   const sessionCookie = sessionCookieName(datadir);
   const { store: passwords, generated } = await PasswordStore.open(datadir, options.password);
   const apiCookie = await ApiCookie.create(datadir);
-  const sessions = new SessionStore();
+  const sessions = new SessionStore(options.sessionTtlMs);
   const service = new UiService(daemon);
   const live = new LiveFeed(service, {
     logger: log,

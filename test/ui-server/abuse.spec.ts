@@ -236,6 +236,19 @@ describe('ui-server: abuse from a browser (issue #13)', function () {
     await within('the stream ends after logout', live.ended);
   });
 
+  it('ends a live stream when its session expires', async () => {
+    const short = await startNode(cleanups, {
+      ui: { password: PASSWORD, sessionTtlMs: 1_500, heartbeatMs: 50 },
+    });
+    const browser = new ApiClient(short.ui.url);
+    assert.equal((await browser.login(PASSWORD)).res.status, 200);
+    const live = await SseClient.connect(short.ui.url, { cookie: browser.cookie! });
+    cleanups.add(() => live.close());
+    await live.next('snapshot', (e) => e.event === 'health');
+    await within('the stream ends when the session expires', live.ended);
+    assert.equal((await browser.get('/api/health')).status, 401);
+  });
+
   it('ends every live stream when the password changes', async () => {
     const other = new ApiClient(node.ui.url);
     assert.equal((await other.login(PASSWORD)).res.status, 200);

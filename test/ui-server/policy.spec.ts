@@ -40,6 +40,26 @@ describe('ui-server: maker policy', function () {
     assert.equal(put.status, 401);
     assert.equal((await maker.api.get('/api/maker/policy')).body.spreadBps, 10, 'unchanged');
 
+    // From a browser session, a change needs the password again (scripts with the token not).
+    const browser = new ApiClient(maker.ui.url);
+    assert.equal((await browser.login(maker.ui.initialPassword!)).res.status, 200);
+    const bare = await browser.request('PUT', '/api/maker/policy', { spreadBps: 20 });
+    assert.equal(bare.status, 403);
+    assert.equal(bare.body.error.name, 'PasswordRequiredError');
+    const wrong = await browser.request('PUT', '/api/maker/policy', {
+      spreadBps: 20,
+      password: 'not-the-password',
+    });
+    assert.equal(wrong.status, 403);
+    assert.equal(wrong.body.error.name, 'InvalidPasswordError');
+    assert.equal((await maker.api.get('/api/maker/policy')).body.spreadBps, 10, 'unchanged');
+    const right = await browser.request('PUT', '/api/maker/policy', {
+      spreadBps: 10,
+      password: maker.ui.initialPassword,
+    });
+    assert.equal(right.status, 200);
+    assert.deepEqual(right.body, DEFAULTS);
+
     const taker = await startNode(cleanups);
     for (const res of [
       await taker.api.get('/api/maker/policy'),
