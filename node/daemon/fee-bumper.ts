@@ -54,7 +54,8 @@ export interface BumpStatus {
   readonly kind: BumpKind;
   /** The transaction now (a replaced punish: the latest). */
   readonly txid: string;
-  readonly state: 'waiting' | 'mempool' | 'confirmed';
+  /** `ended`: no longer followed because the CFD settled (see {@link FeeBumper.forget}). */
+  readonly state: 'waiting' | 'mempool' | 'confirmed' | 'ended';
   /** The package rate it pays now, sat/vB (with its child, if any). */
   readonly rate: FeeRate;
   /** What the policy asked for at the last block. */
@@ -182,7 +183,9 @@ export class FeeBumper {
     const done: BumpStatus[] = [];
     for (const [key, f] of this.#followed) {
       if (f.target.cfdId !== cfdId) continue;
-      done.push(this.#statusOf(f));
+      // The CFD settled: what was not seen confirmed is no longer followed (it confirmed in the
+      // block that settled it, or lost to the transaction that did).
+      done.push({ ...this.#statusOf(f), state: f.state === 'confirmed' ? 'confirmed' : 'ended' });
       this.#followed.delete(key);
       this.#d.wallet()?.release(reservation(key));
     }

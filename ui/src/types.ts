@@ -156,7 +156,7 @@ export interface CfdView {
 export interface BumpView {
   kind: 'commit' | 'cet' | 'refund' | 'close' | 'punish';
   txid: string;
-  state: 'waiting' | 'mempool' | 'confirmed';
+  state: 'waiting' | 'mempool' | 'confirmed' | 'ended';
   /** Package rate it pays now. */
   rate: string;
   /** What the bump policy asked for at the last block. */

@@ -226,12 +226,10 @@ describe('node/wallet CPFP children against the embedded regtest node', function
     );
     assert.deepEqual(secondIns, firstIns);
 
-    // bcoin 1.0.2 has no BIP125 replacement: `replaceByFee` only admits signalling transactions,
-    // and any mempool conflict is refused as a double spend before fees are compared.
-    await assert.rejects(broadcast(rpc, second.hex), {
-      name: 'BroadcastRejectedError',
-      reason: 'bad-txns-inputs-spent',
-    });
+    // The embedded node replaces as Core does (full-RBF, BIP125 rules 3–6): the second child
+    // evicts the first.
+    await broadcast(rpc, second.hex);
+    assert.equal(await rpc.getMempoolEntry(first.txid), null, 'the first child was replaced');
 
     // A minFee floor works the same way (the caller's own replacement arithmetic).
     const third = w.buildChild({ ...request, packageRate: 1n, minFee: second.fee + 1_000n });
@@ -240,7 +238,7 @@ describe('node/wallet CPFP children against the embedded regtest node', function
 
     const [block] = await chain.mine(1);
     await confirmedIn(parent.tx.getId(), block!);
-    await confirmedIn(first.txid, block!);
+    await confirmedIn(second.txid, block!);
     w.release('cpfp-rbf');
   });
 

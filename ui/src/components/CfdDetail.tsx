@@ -173,6 +173,7 @@ const STATE_TEXT: Record<BumpView['state'], string> = {
   waiting: 'not in a mempool yet',
   mempool: 'in the mempool',
   confirmed: 'confirmed',
+  ended: 'no longer followed: the position settled',
 };
 
 /**
