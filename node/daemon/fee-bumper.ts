@@ -178,6 +178,20 @@ export class FeeBumper {
     );
   }
 
+  /**
+   * Stops following one transaction of a CFD (e.g. our commit lost the race to another live
+   * commit that confirmed: it can never confirm) and frees its child's coins.
+   */
+  unfollow(cfdId: string, txid: string): void {
+    for (const [key, f] of this.#followed) {
+      if (f.target.cfdId !== cfdId || (f.target.tx.txid !== txid && f.current.txid !== txid)) {
+        continue;
+      }
+      this.#followed.delete(key);
+      this.#d.wallet()?.release(reservation(key));
+    }
+  }
+
   /** Stops following a CFD's transactions (it settled another way) and frees their coins. */
   forget(cfdId: string): void {
     const done: BumpStatus[] = [];

@@ -831,6 +831,11 @@ export class ProcessManager {
     const follow = (t: BumpTarget) => bumper.follow(t);
     const lockValue = lockOutput(record).value;
     const closing = closingCommit(cfd, paths);
+    const committed = confirmedCommit(cfd);
+    if (cfd.commitTx && committed !== undefined && committed !== cfd.commitTx.txid) {
+      // Ours lost to another live commit: it can never confirm, stop paying for it.
+      bumper.unfollow(id, cfd.commitTx.txid);
+    }
     if (cfd.commitTx && !cfd.commitConfirmed) {
       const r = paths.live.get(cfd.commitTx.txid)?.record;
       const anchor = r && anchorOf(r);
@@ -859,7 +864,6 @@ export class ProcessManager {
       const out = parsed.outs[vout];
       return out && this.#d.payoutInput?.(tx.txid, vout, BigInt(out.value), ownScript);
     };
-    const committed = confirmedCommit(cfd);
     const commitValue = closing?.record.commit.amount;
     if (cfd.cet && cfd.cetTimelockExpired && committed !== undefined && commitValue) {
       follow({

@@ -149,6 +149,21 @@ describe('node/daemon fee bumper on a fee market', function () {
     assert.equal(b.status('cfd-a')[0]!.state, 'confirmed');
   });
 
+  it('a transaction that can no longer confirm is unfollowed: no more children for it', async () => {
+    chain.setMinRelayFeeRate(20);
+    const b = bumper(100_000n);
+    await block(b);
+    const parent = await lowFeeParent();
+    follow(b, parent, 'cfd-c');
+    await b.onBlock(chain.height);
+    const [s] = b.status('cfd-c');
+    assert.ok(s?.childTxid, 'a child went out');
+    b.unfollow('cfd-c', parent.tx.getId());
+    assert.deepEqual(b.status('cfd-c'), []);
+    await block(b);
+    assert.deepEqual(b.status('cfd-c'), [], 'a later block does not bring it back');
+  });
+
   it('a budget too small for the spike: the bump stops at the budget, says so, and never pays more', async () => {
     chain.setMinRelayFeeRate(20);
     await chain.setFeeSpike({ rate: 80 });
