@@ -8,7 +8,7 @@ import { join } from 'node:path';
 
 export { waitFor } from '../pricefeed/helpers.ts';
 
-/** test/fixtures/olivia_attestations.json (copy of shared/vectors): real olivia attestations and one real HTTP answer. */
+/** test/fixtures/olivia_attestations.json: real attestations of the public olivia oracle (github.com/LLFourn/olivia) and one real HTTP answer; origin in test/fixtures/README.md. */
 export interface OliviaVectors {
   oracle_public_key_xonly: string;
   events: { id: string; price: number; nonces: string[]; scalars: string[] }[];
