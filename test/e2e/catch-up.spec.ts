@@ -29,6 +29,7 @@ import {
   confirmAfterMempool,
   type Network,
   openCfd,
+  outputOf,
   startNetwork,
   takerRow,
   until,
@@ -89,7 +90,7 @@ function cutAfterTakerRevealed(
 }
 
 /** Both sides on the same commit, open, no rollover under way: one consistent snapshot. */
-async function agreed(net: Network, id: string, ms = 60_000) {
+async function agreed(net: Network, id: string, ms = 90_000) {
   return until(
     'both on the same commit',
     async () => {
@@ -116,10 +117,11 @@ describe('e2e: a taker that fell behind catches up from its older commit', funct
   let net: Network;
 
   before(async () => {
-    // Roll over when less than 55 s of the 60-second interval is left: every 5–10 s.
+    // Roll over when less than 48 s of the 60-second interval is left: every 12–17 s, so that
+    // even on a loaded machine (a rollover then takes seconds) both sides are idle in between.
     net = await startNetwork(cleanups, {
       'settlement-interval': SETTLEMENT,
-      'rollover-interval': '5',
+      'rollover-interval': '12',
     });
   });
 
@@ -211,7 +213,7 @@ describe('e2e: a taker that fell behind catches up from its older commit', funct
     // Closes collaboratively; the taker is paid its curve row at the closing price.
     const closing = await closeCollaboratively(net, taker, id);
     const price = Number(closing.closePrice! / 100_000_000n);
-    const out = await taker.rpc!.getTxOut(closing.closeTx!.txid, 1);
+    const out = await outputOf(taker, closing.closeTx!.txid, 1);
     const row = takerRow(closing, price);
     assert.ok(out && row - out.value >= 0n && row - out.value < 200n, `${row} vs ${out?.value}`);
   });
@@ -246,7 +248,7 @@ describe('e2e: a taker that fell behind catches up from its older commit', funct
     );
     await confirmAfterMempool(net.chain, net.taker, punishing.txid);
     await until('punished', async () => (await cfd(net.taker, id))?.settled === 'punish');
-    const out = await net.taker.rpc!.getTxOut(punishing.txid, 0);
+    const out = await outputOf(net.taker, punishing.txid, 0);
     // A quiet chain has no estimate: the punish starts at the 1 sat/vB fallback, 232 vB.
     assert.equal(out?.value, stale.outs[0]!.value - PUNISH_VBYTES);
   });
@@ -303,7 +305,7 @@ describe('e2e: a taker that fell behind catches up from its older commit', funct
     const price = Number(closed.attestation!.price / 100_000_000n);
     const balance = behind.rt.feeBalances![c2]!;
     const row = takerRow({ ...closed, feeBalance: balance }, price);
-    const out = await net.taker.rpc!.getTxOut(cet.txid, 1);
+    const out = await outputOf(net.taker, cet.txid, 1);
     assert.ok(out && row - out.value >= 0n && row - out.value < 1_000n, `${row} vs ${out?.value}`);
   });
 });

@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { peerIdFromString } from '@libp2p/peer-id';
+import { Transaction } from 'bitcoinjs-lib';
 import { payoutCurve, rowAtPrice, toRolePayouts } from '../../dlc/payout-curve.ts';
 import { type Cfd, uiState } from '../../model/cfd.ts';
 import { parsePrice } from '../../model/units.ts';
@@ -192,8 +193,10 @@ export async function openCfd({ chain, maker, taker }: Network): Promise<string>
   await until('maker has it', async () => (await cfd(maker, id))?.setup === 'completed');
   const lockTxid = (await cfd(taker, id))!.dlc!.lockTxid;
   await confirmAfterMempool(chain, taker, lockTxid);
+  // Open: the lock confirmed on both sides. A rollover may already be under way on a short
+  // rollover interval; that is still an open position.
   for (const d of [maker, taker]) {
-    await until('open', async () => uiState((await cfd(d, id))!) === 'open');
+    await until('open', async () => ['open', 'rollover'].includes(uiState((await cfd(d, id))!)));
   }
   return id;
 }
@@ -209,4 +212,19 @@ export function takerRow(c: Cfd, price: number): bigint {
     feeBalance: c.feeBalance,
   });
   return toRolePayouts([rowAtPrice(curve.rows, price)], 'short')[0]!.taker;
+}
+
+/**
+ * Output `vout` of a transaction the node knows, read from the transaction itself: unlike
+ * `gettxout` it does not depend on the output still being unspent (a wallet may already have
+ * spent it in a coin-pool split or a CPFP child).
+ */
+export async function outputOf(
+  d: Daemon,
+  txid: string,
+  vout: number,
+): Promise<{ value: bigint; script: Uint8Array } | null> {
+  const hex = await d.rpc!.getRawTransaction(txid);
+  const out = hex ? Transaction.fromHex(hex).outs[vout] : undefined;
+  return out ? { value: out.value, script: out.script } : null;
 }

@@ -20,6 +20,7 @@ import {
   closeCollaboratively,
   confirmAfterMempool,
   openCfd,
+  outputOf,
   startNetwork,
   takerRow,
   until,
@@ -58,7 +59,7 @@ describe('e2e: two daemons trade', function () {
       await until('closed', async () => (await cfd(d, id))?.settled === 'collaborative');
     }
     const price = Number(closing.closePrice! / 100_000_000n);
-    const out = await taker.rpc!.getTxOut(closing.closeTx!.txid, 1);
+    const out = await outputOf(taker, closing.closeTx!.txid, 1);
     const row = takerRow(closing, price);
     assert.ok(out && row - out.value >= 0n && row - out.value < 200n, `${row} vs ${out?.value}`);
   });
@@ -84,7 +85,7 @@ describe('e2e: two daemons trade', function () {
     }
     const closed = (await cfd(taker, id))!;
     const price = Number(closed.attestation!.price / 100_000_000n);
-    const out = await taker.rpc!.getTxOut(cet.txid, 1);
+    const out = await outputOf(taker, cet.txid, 1);
     const row = takerRow(closed, price);
     assert.ok(out && row - out.value >= 0n && row - out.value < 1_000n, `${row} vs ${out?.value}`);
     const t = closed.terms!;
@@ -167,7 +168,7 @@ describe('e2e: a stale commit is punished', function () {
       await confirmAfterMempool(net.chain, honest, punishing.txid);
       await until('punished', async () => (await cfd(honest, id))?.settled === 'punish');
       // The honest side took the stale commit's whole output, less the punish fee.
-      const out = await honest.rpc!.getTxOut(punishing.txid, 0);
+      const out = await outputOf(honest, punishing.txid, 0);
       // A quiet chain has no estimate: the punish starts at the 1 sat/vB fallback, 232 vB.
       assert.equal(out?.value, stale.outs[0]!.value - PUNISH_VBYTES);
     }
@@ -262,8 +263,8 @@ describe('e2e: the oracle goes silent', function () {
     }
     // Each side gets its own margin back, less half the refund fee.
     const margins = record.lock.margins;
-    const maker = await net.taker.rpc!.getTxOut(refund.txid, 0);
-    const taker = await net.taker.rpc!.getTxOut(refund.txid, 1);
+    const maker = await outputOf(net.taker, refund.txid, 0);
+    const taker = await outputOf(net.taker, refund.txid, 1);
     assert.ok(maker && margins.maker - maker.value > 0n && margins.maker - maker.value < 1_000n);
     assert.ok(taker && margins.taker - taker.value > 0n && margins.taker - taker.value < 1_000n);
   });

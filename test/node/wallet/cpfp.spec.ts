@@ -46,9 +46,10 @@ describe('node/wallet CPFP children against the embedded regtest node', function
     const funding = 100_000n;
     const paid = await chain.fund(p2wpkh(key).address, funding);
     await chain.mine(1);
-    const build = (fee: bigint) => {
+    const build = (fee: bigint, locktime = 0) => {
       const tx = new Transaction();
       tx.version = 2;
+      tx.locktime = locktime;
       tx.addInput(txidBytes(paid.txid), paid.vout, RBF_SEQUENCE);
       const fixed = outputs.reduce((s, o) => s + (o.value ?? 0n), 0n);
       for (const o of outputs) tx.addOutput(o.script, o.value ?? funding - fixed - fee);
@@ -57,9 +58,12 @@ describe('node/wallet CPFP children against the embedded regtest node', function
       tx.setWitness(0, [sig(key, hash), key.pub]);
       return tx;
     };
-    let tx = build(1n);
-    for (let i = 0; i < 4 && BigInt(tx.virtualSize()) !== funding - sum(tx); i++) {
-      tx = build(BigInt(tx.virtualSize()));
+    // A signature is 71 or 72 bytes depending on what it signs, so the vsize can flip as the fee
+    // follows it: vary the (past) locktime until a fee is exactly its own vsize.
+    const around = BigInt(build(1n).virtualSize());
+    let tx = build(around);
+    for (let i = 0; i < 64 && BigInt(tx.virtualSize()) !== funding - sum(tx); i++) {
+      tx = build(around + BigInt(i % 2), Math.floor(i / 2));
     }
     const fee = funding - sum(tx);
     assert.equal(fee, BigInt(tx.virtualSize()), 'the parent pays exactly 1 sat/vB');
