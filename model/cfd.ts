@@ -171,7 +171,12 @@ export type CfdEvent =
   | { type: 'RefundConfirmed'; data: Record<string, never> }
   | { type: 'RevokedCommitSeen'; data: { txid: string } }
   | { type: 'PunishPublished'; data: { punishTx: SignedTx } }
-  | { type: 'PunishConfirmed'; data: Record<string, never> };
+  | { type: 'PunishConfirmed'; data: Record<string, never> }
+  /**
+   * A reorg disconnected the block that confirmed `txid` (lock, commit, CET, refund, punish or
+   * close): its confirmation, and every fact that rested on it, no longer holds.
+   */
+  | { type: 'ConfirmationReorged'; data: { txid: string } };
 
 export type CfdEventType = CfdEvent['type'];
 
@@ -206,6 +211,7 @@ export const CFD_EVENT_TYPES = [
   'RevokedCommitSeen',
   'PunishPublished',
   'PunishConfirmed',
+  'ConfirmationReorged',
 ] as const satisfies readonly CfdEventType[];
 
 /** Every command the aggregate accepts. */
@@ -292,7 +298,9 @@ export type CfdCommand =
   | { type: 'publishPunish'; punishTx: SignedTx }
   /** The punish published again at a higher fee (BIP125 replacement: the old one can no longer confirm). */
   | { type: 'replacePunish'; punishTx: SignedTx }
-  | { type: 'confirmPunish' };
+  | { type: 'confirmPunish' }
+  /** The chain monitor saw the block confirming `txid` disconnected. */
+  | { type: 'unconfirm'; txid: string };
 
 export type CfdCommandType = CfdCommand['type'];
 
@@ -338,6 +346,8 @@ export interface Cfd {
   readonly punishTx: SignedTx | undefined;
   /** How the contract finally settled on chain, once it did. */
   readonly settled: Settled | undefined;
+  /** Transactions of this CFD whose confirmation a reorg undid (each once, in order). */
+  readonly reorgedTxids: readonly string[];
 }
 
 /** The state before any event. */
@@ -370,6 +380,7 @@ export const EMPTY_CFD: Cfd = Object.freeze({
   revokedCommitSeen: undefined,
   punishTx: undefined,
   settled: undefined,
+  reorgedTxids: [],
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -520,7 +531,50 @@ function applyData(cfd: Cfd, event: CfdEvent): Cfd {
       return { ...cfd, punishTx: event.data.punishTx };
     case 'PunishConfirmed':
       return { ...cfd, settled: 'punish' };
+    case 'ConfirmationReorged':
+      return reorged(cfd, event.data.txid);
   }
+}
+
+/**
+ * Rolls back the confirmation of `txid` and what rested on it: a lock takes the commit and any
+ * settlement with it, a commit its timelocks and the CET or refund that spent it. What we hold
+ * (our commit, an attested CET, a punish, a close) stays, to be published again.
+ */
+function reorged(cfd: Cfd, txid: string): Cfd {
+  const level = confirmationLevel(cfd, txid);
+  const reorgedTxids = cfd.reorgedTxids.includes(txid)
+    ? cfd.reorgedTxids
+    : [...cfd.reorgedTxids, txid];
+  if (level === undefined) return { ...cfd, reorgedTxids };
+  const unsettled = { ...cfd, reorgedTxids, settled: undefined, cetTxidConfirmed: undefined };
+  if (level === 'settlement') return unsettled;
+  const uncommitted = {
+    ...unsettled,
+    commitConfirmed: false,
+    confirmedCommitTxid: undefined,
+    cetTimelockExpired: false,
+    refundTimelockExpired: false,
+    refundTx: undefined,
+  };
+  return level === 'commit' ? uncommitted : { ...uncommitted, lockConfirmed: false };
+}
+
+/** Which confirmed fact of the CFD `txid` is, if any. */
+function confirmationLevel(cfd: Cfd, txid: string): 'lock' | 'commit' | 'settlement' | undefined {
+  if (cfd.lockConfirmed && txid === cfd.dlc?.lockTxid) return 'lock';
+  if (txid === confirmedCommit(cfd)) return 'commit';
+  const settledBy =
+    cfd.settled === 'cet'
+      ? cfd.cetTxidConfirmed
+      : cfd.settled === 'refund'
+        ? cfd.refundTx?.txid
+        : cfd.settled === 'punish'
+          ? cfd.punishTx?.txid
+          : cfd.settled === 'collaborative'
+            ? cfd.closeTx?.txid
+            : undefined;
+  return settledBy !== undefined && txid === settledBy ? 'settlement' : undefined;
 }
 
 /** Once a commit is out, rollovers and collaborative settlements in flight are moot. */
@@ -597,6 +651,8 @@ function whyNot(cfd: Cfd, command: CfdCommand): string | undefined {
   };
   const needDlc = (): string | undefined =>
     cfd.dlc === undefined ? 'the contract has no signed transactions' : undefined;
+  // A reorg can undo a settlement: always legal (alreadyRecorded drops it when nothing rests on it).
+  if (command.type === 'unconfirm') return undefined;
   if (cfd.settled) return `the contract is closed (settled by ${cfd.settled})`;
 
   switch (command.type) {
@@ -827,6 +883,8 @@ export function decide(cfd: Cfd, command: CfdCommand, now: number): CfdEvent[] {
       return [{ type: 'PunishPublished', data: { punishTx: command.punishTx } }];
     case 'confirmPunish':
       return [{ type: 'PunishConfirmed', data: {} }];
+    case 'unconfirm':
+      return [{ type: 'ConfirmationReorged', data: { txid: command.txid } }];
   }
 }
 
@@ -855,6 +913,8 @@ function alreadyRecorded(cfd: Cfd, command: CfdCommand): boolean {
       return cfd.revokedCommitSeen === command.txid;
     case 'confirmPunish':
       return cfd.settled === 'punish';
+    case 'unconfirm':
+      return confirmationLevel(cfd, command.txid) === undefined;
     default:
       return false;
   }

@@ -610,8 +610,12 @@ export class EmbeddedChain {
    * `invalidateblock`: the disconnected blocks' transactions go back to the mempool (where still
    * valid), so tests can simulate a reorg. Stock bcoin leaves its mempool pointing at the old tip
    * (mining then refuses to work) and drops those transactions.
+   *
+   * With `toMempool: false` they do not come back: the reorg as a node sees it whose mempool never
+   * held them again (it restarted, or the winning chain came from miners who never saw them), so
+   * only whoever rebroadcasts them gets them confirmed again.
    */
-  invalidate(hash: string): Promise<void> {
+  invalidate(hash: string, options: { toMempool?: boolean } = {}): Promise<void> {
     return this.#serial(async () => {
       const node = this.#node;
       const internal = Buffer.from(hash, 'hex').reverse().toString('hex');
@@ -628,7 +632,8 @@ export class EmbeddedChain {
       await node.mempool.reset();
       node.mempool.tip = node.chain.tip.hash;
       await this.#belowMinFee(async () => {
-        for (const tx of [...disconnected, ...pending]) {
+        const back = options.toMempool === false ? [] : disconnected;
+        for (const tx of [...back, ...pending]) {
           await node.mempool.addTX(tx).catch(() => undefined); // no longer valid: gone, as in Core
         }
       });

@@ -78,6 +78,9 @@ export const DEFAULT_REORG_WINDOW = 100;
 /**
  * A tracked broadcast is rebroadcast until its first confirmation but remembered until this
  * many, so that a reorg which removes its block (the node may drop it) resumes rebroadcasting.
+ * Deeper reorgs (up to the hash window) are the watcher's to follow: the `unconfirmed` and
+ * `spentReorged` reports tell the process manager, which rolls the CFD back and tracks again what
+ * it needs (test/e2e/reorg.spec.ts).
  */
 export const DEFAULT_TRACK_DEPTH = 6;
 

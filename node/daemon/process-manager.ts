@@ -583,7 +583,18 @@ export class ProcessManager {
         }
         break;
       }
-      default:
+      case 'unconfirmed':
+        // A reorg disconnected the block that confirmed it: the facts resting on it roll back,
+        // and reconcile (run on the change) publishes again what the CFD now needs.
+        this.#log.warn({ cfdId: report.tag, txid: report.txid }, 'reorg: confirmation undone');
+        await run({ type: 'unconfirm', txid: report.txid });
+        break;
+      case 'spentReorged':
+        this.#log.warn(
+          { cfdId: report.tag, outpoint: report.outpoint, spender: report.spender.txid },
+          'reorg: spend undone',
+        );
+        await run({ type: 'unconfirm', txid: report.spender.txid });
         break;
     }
   }

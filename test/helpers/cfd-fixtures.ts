@@ -102,6 +102,7 @@ export function sampleCommands(t: CfdTerms = terms()): Record<CfdCommand['type']
     publishPunish: { type: 'publishPunish', punishTx: tx('punish') },
     replacePunish: { type: 'replacePunish', punishTx: tx('punish2') },
     confirmPunish: { type: 'confirmPunish' },
+    unconfirm: { type: 'unconfirm', txid: tx('cet').txid },
   };
 }
 

@@ -25,7 +25,9 @@ type CommandType = CfdCommand['type'];
 const NOW = T0 + HOUR;
 const base = terms({ id: 'cfd-table' });
 const commands = sampleCommands(base);
-const ALL_COMMANDS = Object.keys(commands) as CommandType[];
+// `unconfirm` (a reorg) is legal everywhere and rolls back only what a txid confirmed: its own
+// describe below, not a column of the table.
+const ALL_COMMANDS = (Object.keys(commands) as CommandType[]).filter((c) => c !== 'unconfirm');
 
 function run(seq: readonly CommandType[], from: Cfd = EMPTY_CFD): Cfd {
   let cfd = from;
@@ -664,5 +666,101 @@ describe('model/cfd: a close this node signed first is bounded', () => {
     assert.equal(m.signedClose, undefined);
     const legacy = accept(run([...opened, 'proposeSettlement']), { type: 'acceptSettlement' });
     assert.deepEqual(legacy.signedClose, { until: 0 });
+  });
+});
+
+describe('model/cfd reorgs: a disconnected block rolls back what it confirmed', () => {
+  const at = (cfd: Cfd, command: CfdCommand) => fold(decide(cfd, command, NOW), cfd);
+  const unconfirm = (cfd: Cfd, txid: string) => at(cfd, { type: 'unconfirm', txid });
+  const lockTxid = tx('lock').txid;
+  const ours = tx('commit-0').txid;
+
+  it('a reorged lock: the position is pending again, and confirms again', () => {
+    const open = run(opened);
+    const back = unconfirm(open, lockTxid);
+    assert.equal(uiState(back), 'pendingOpen');
+    assert.deepEqual(back.reorgedTxids, [lockTxid]);
+    assert.equal(uiState(at(back, commands.confirmLock)), 'open');
+  });
+
+  it('a reorged commit takes its timelocks with it; our commit and the attested CET stay', () => {
+    const cfd = run([...cetExpired, 'attest']);
+    assert.equal(uiState(cfd), 'pendingCet');
+    const back = unconfirm(cfd, ours);
+    assert.equal(back.commitConfirmed, false);
+    assert.equal(back.cetTimelockExpired, false);
+    assert.equal(back.cet?.txid, cfd.cet?.txid);
+    assert.equal(back.commitTx?.txid, ours);
+    assert.equal(uiState(back), 'pendingCommit');
+    // Confirmed again, the timelock must expire again before the CET goes out.
+    const again = at(back, { type: 'confirmCommit', txid: ours });
+    assert.equal(again.cetTimelockExpired, false);
+    assert.equal(uiState(at(again, commands.expireCetTimelock)), 'pendingCet');
+  });
+
+  it('a reorg that swaps which live commit confirmed follows the new one', () => {
+    const cfd = run(committed);
+    const theirs = tx('commit-theirs').txid;
+    // Before the reorg another commit cannot confirm ...
+    assert.throws(
+      () => decide(cfd, { type: 'confirmCommit', txid: theirs }, NOW),
+      /confirmed instead/,
+    );
+    // ... after it, it does.
+    const swapped = at(unconfirm(cfd, ours), { type: 'confirmCommit', txid: theirs });
+    assert.equal(confirmedCommit(swapped), theirs);
+  });
+
+  it('a reorged CET, refund, punish or close un-settles the CFD and keeps the transaction', () => {
+    const cases: [CommandType[], string, CfdUiState][] = [
+      [[...cetExpired, 'attest', 'confirmCet'], tx('cet').txid, 'pendingCet'],
+      [
+        [...cetExpired, 'expireRefundTimelock', 'confirmRefund'],
+        tx('refund').txid,
+        'pendingRefund',
+      ],
+      [
+        [...rolledOver, 'seeRevokedCommit', 'publishPunish', 'confirmPunish'],
+        tx('punish').txid,
+        'pendingClose',
+      ],
+      [
+        [
+          ...opened,
+          'proposeSettlement',
+          'acceptSettlement',
+          'completeSettlement',
+          'confirmSettlement',
+        ],
+        tx('close').txid,
+        'pendingClose',
+      ],
+    ];
+    for (const [path, txid, ui] of cases) {
+      const settled = run(path);
+      assert.ok(settled.settled, path.at(-1));
+      const back = unconfirm(settled, txid);
+      assert.equal(back.settled, undefined, path.at(-1));
+      assert.equal(uiState(back), ui, path.at(-1));
+      // Settled again when it confirms again.
+      assert.equal(at(back, commands[path.at(-1)!]).settled, settled.settled);
+    }
+  });
+
+  it('a reorged lock under a settled CET rolls the whole chain back', () => {
+    const settled = run([...cetExpired, 'attest', 'confirmCet']);
+    const back = unconfirm(settled, lockTxid);
+    assert.equal(back.settled, undefined);
+    assert.equal(back.commitConfirmed, false);
+    assert.equal(back.lockConfirmed, false);
+    assert.equal(uiState(back), 'pendingCommit');
+  });
+
+  it('a txid the CFD never saw confirmed emits nothing, twice included', () => {
+    const cfd = run(committed);
+    assert.deepEqual(decide(cfd, { type: 'unconfirm', txid: tx('nothing').txid }, NOW), []);
+    const once = unconfirm(cfd, ours);
+    assert.deepEqual(decide(once, { type: 'unconfirm', txid: ours }, NOW), []);
+    assert.deepEqual(decide(run(opened), { type: 'unconfirm', txid: tx('cet').txid }, NOW), []);
   });
 });
