@@ -5,20 +5,25 @@
  * 503 a subsystem the action needs is down. The message is written for the person at the UI.
  */
 
-/** Base class: carries the HTTP status; `name` comes from the subclass. */
+/**
+ * The application service's errors (node/app/errors.ts), mapped to a status by their kind in
+ * server.ts `httpError`: 400 ValidationError, 404 NotFoundError, 409 IllegalCommandError, 503
+ * UnavailableError.
+ */
+export {
+  IllegalCommandError,
+  NotFoundError,
+  UnavailableError,
+  ValidationError,
+} from '../node/app/errors.ts';
+
+/** Base class of the HTTP layer's own errors: carries the status; `name` from the subclass. */
 export class ApiError extends Error {
   readonly statusCode: number;
   constructor(statusCode: number, message: string, options?: ErrorOptions) {
     super(message, options);
     this.statusCode = statusCode;
     this.name = new.target.name;
-  }
-}
-
-/** A request body, query or parameter that does not match its schema. */
-export class ValidationError extends ApiError {
-  constructor(message: string) {
-    super(400, message);
   }
 }
 
@@ -72,19 +77,6 @@ export class TooManyAttemptsError extends ApiError {
   }
 }
 
-export class NotFoundError extends ApiError {
-  constructor(message: string) {
-    super(404, message);
-  }
-}
-
-/** A CFD command that is not legal in the CFD's current state (or for this node's role). */
-export class IllegalCommandError extends ApiError {
-  constructor(message: string) {
-    super(409, message);
-  }
-}
-
 /** A route whose work depends on a protocol that is not built yet. Honest, not faked. */
 export class NotImplementedError extends ApiError {
   constructor(message: string) {
@@ -96,13 +88,6 @@ export class NotImplementedError extends ApiError {
 export class BroadcastFailedError extends ApiError {
   constructor(message: string, options?: ErrorOptions) {
     super(502, message, options);
-  }
-}
-
-/** A subsystem the action needs (wallet, chain, price feed…) is not available; says why. */
-export class UnavailableError extends ApiError {
-  constructor(message: string, options?: ErrorOptions) {
-    super(503, message, options);
   }
 }
 

@@ -24,8 +24,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { HEALTH } from '../node/daemon/daemon.ts';
-import type { UiService } from './service.ts';
+import type { AppService } from '../node/app/service.ts';
 
 /** Comment lines this often; well under the usual 30–60 s proxy idle timeouts. */
 export const HEARTBEAT_MS = 15_000;
@@ -67,11 +66,11 @@ function frame(event: LiveEventName, data: unknown): string {
 }
 
 /**
- * Fans a node's changes out to every connected SSE client. Subscribes to the daemon once, however
+ * Fans a node's changes out to every connected SSE client. Subscribes to the application service once, however
  * many clients there are; {@link close} unsubscribes and ends every stream.
  */
 export class LiveFeed {
-  readonly #service: UiService;
+  readonly #service: AppService;
   readonly #log: Logger;
   readonly #clients = new Set<ServerResponse>();
   /** The session each stream was opened with (bearer streams have none). */
@@ -90,58 +89,35 @@ export class LiveFeed {
   #quoteTimer: NodeJS.Timeout | undefined;
   #closed = false;
 
-  constructor(service: UiService, options: LiveFeedOptions) {
+  constructor(service: AppService, options: LiveFeedOptions) {
     this.#service = service;
     this.#log = options.logger;
     this.#quoteThrottleMs = options.quoteThrottleMs ?? QUOTE_THROTTLE_MS;
     this.#sessionValid = options.sessionValid;
-    const d = service.daemon;
     this.#unsubscribe.push(
-      d.health.subscribe((h) => {
-        this.#mark('health');
-        if (h.name.startsWith('peer:') || h.name === HEALTH.offers) this.#mark('offers');
-        if (h.name === HEALTH.wallet) this.#mark('wallet');
-      }),
-      d.readModel.onChange((cfds) => {
-        for (const view of service.views(cfds)) this.#send('cfd', view);
-      }),
-      // A CFD whose handling starts or stops failing: its view's `problem` changed.
-      d.processManager.problems.onChange((cfdId) => {
-        void d.readModel
-          .get(cfdId)
-          .then((cfd) => {
-            for (const view of cfd ? service.views([cfd]) : []) this.#send('cfd', view);
-          })
-          .catch((err: unknown) => this.#log.warn({ err, cfdId }, 'could not send a CFD view'));
-      }),
-      d.offers.onOffers(() => this.#mark('offers')),
-      d.feed.onQuote(() => this.#onQuote()),
-    );
-    if (d.limits) {
-      this.#unsubscribe.push(
-        d.limits.onChange((limits) => {
-          this.#send('limits', limits);
-          // Offers are marked against the limits.
-          this.#mark('offers');
-        }),
-      );
-    }
-    this.#unsubscribe.push(
-      // A pause is not a CFD event: send the CFD's view again.
-      d.onRolloverPause((cfdId) => {
-        const cfd = d.readModel.openCfds().find((c) => c.terms?.id === cfdId);
-        if (cfd) for (const view of service.views([cfd])) this.#send('cfd', view);
+      service.subscribe((change) => {
+        switch (change.type) {
+          case 'cfds':
+            for (const view of change.views) this.#send('cfd', view);
+            break;
+          case 'quote':
+            this.#onQuote();
+            break;
+          case 'limits':
+            this.#send('limits', change.limits);
+            // Offers are marked against the limits.
+            this.#mark('offers');
+            break;
+          case 'policy':
+            this.#send('policy', change.policy);
+            // The offers follow within a moment; the supervisor's health change marks them again.
+            this.#mark('offers');
+            break;
+          default:
+            this.#mark(change.type);
+        }
       }),
     );
-    if (d.policy) {
-      this.#unsubscribe.push(
-        d.policy.onChange((policy) => {
-          this.#send('policy', policy);
-          // The offers follow within a moment; the supervisor's health change marks them again.
-          this.#mark('offers');
-        }),
-      );
-    }
     const heartbeat = setInterval(() => {
       this.sessionsEnded(); // sessions that expired since
       for (const c of this.#clients) this.#write(c, `: heartbeat ${Date.now()}\n\n`);
@@ -188,6 +164,8 @@ export class LiveFeed {
     const held: string[] = [];
     this.#holding.set(res, held);
     const s = this.#service;
+    const policy = s.maybePolicy();
+    const limits = s.maybeLimits();
     let snapshot: string;
     try {
       snapshot =
@@ -196,8 +174,8 @@ export class LiveFeed {
         frame('offers', s.offers()) +
         frame('quote', s.quote()) +
         frame('wallet', s.walletState()) +
-        (s.daemon.policy ? frame('policy', s.daemon.policy.current) : '') +
-        (s.daemon.limits ? frame('limits', s.daemon.limits.current) : '') +
+        (policy ? frame('policy', policy) : '') +
+        (limits ? frame('limits', limits) : '') +
         // Last: the largest frame (tens of kB), and the page is usable without it.
         frame('quotes', s.quoteHistory());
     } catch (err) {
@@ -292,10 +270,10 @@ export class LiveFeed {
     if (this.#clients.size === 0) return;
     this.#send('quote', this.#service.quote());
     // Unrealised P/L moves with the price: re-send the open CFDs.
-    for (const view of this.#service.views(this.#service.daemon.readModel.openCfds())) {
+    for (const view of this.#service.openCfdViews()) {
       if (view.profit?.basis === 'quote') this.#send('cfd', view);
     }
-    if (this.#service.daemon.config.role === 'maker') this.#mark('offers');
+    if (this.#service.role === 'maker') this.#mark('offers');
   }
 
   #send(event: LiveEventName, data: unknown): void {

@@ -27,4 +27,3 @@ export {
   type UiServer,
   type UiServerOptions,
 } from './server.ts';
-export type * from './views.ts';

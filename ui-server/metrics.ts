@@ -12,19 +12,17 @@
  * - the default Node process metrics, prefixed `dlcfd_`
  */
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
-import { CFD_UI_STATES, type CfdUiState, uiState } from '../model/cfd.ts';
-import type { HealthStatus } from '../node/runtime/health.ts';
+import { CFD_UI_STATES, type CfdUiState, type HealthStatus } from '../node/app/domain.ts';
+import type { AppService } from '../node/app/service.ts';
 import type { LiveFeed } from './events.ts';
-import type { UiService } from './service.ts';
 
 const STATUSES: readonly HealthStatus[] = ['starting', 'ok', 'degraded', 'down', 'stopped'];
 /** Every UI state, so a state with no CFDs reads 0 instead of vanishing. */
 const UI_STATES: readonly CfdUiState[] = CFD_UI_STATES;
 
 /** A registry for one UI server (not prom-client's global one: tests run several nodes). */
-export function createMetrics(service: UiService, live: LiveFeed): Registry {
+export function createMetrics(service: AppService, live: LiveFeed): Registry {
   const register = new Registry();
-  const d = service.daemon;
   collectDefaultMetrics({ register, prefix: 'dlcfd_' });
 
   new Gauge({
@@ -34,7 +32,7 @@ export function createMetrics(service: UiService, live: LiveFeed): Registry {
     registers: [register],
     collect() {
       this.reset();
-      for (const c of d.health.snapshot()) {
+      for (const c of service.gauges().components) {
         for (const s of STATUSES)
           this.set({ component: c.name, status: s }, c.status === s ? 1 : 0);
       }
@@ -47,7 +45,7 @@ export function createMetrics(service: UiService, live: LiveFeed): Registry {
     registers: [register],
     collect() {
       this.reset();
-      for (const c of d.health.snapshot()) this.set({ component: c.name }, c.restarts);
+      for (const c of service.gauges().components) this.set({ component: c.name }, c.restarts);
     },
   });
   new Gauge({
@@ -56,13 +54,8 @@ export function createMetrics(service: UiService, live: LiveFeed): Registry {
     labelNames: ['state'],
     registers: [register],
     async collect() {
-      const counts = new Map<string, number>(UI_STATES.map((s) => [s, 0]));
-      const all = [...d.readModel.openCfds(), ...(await d.readModel.closedCfds())];
-      for (const c of all) {
-        const s = uiState(c);
-        counts.set(s, (counts.get(s) ?? 0) + 1);
-      }
-      for (const [state, n] of counts) this.set({ state }, n);
+      const counts = await service.cfdStates();
+      for (const state of UI_STATES) this.set({ state }, counts.get(state) ?? 0);
     },
   });
   new Gauge({
@@ -70,7 +63,7 @@ export function createMetrics(service: UiService, live: LiveFeed): Registry {
     help: 'Global position of the last event written',
     registers: [register],
     collect() {
-      this.set(d.store.head);
+      this.set(service.gauges().eventStoreHead);
     },
   });
   new Gauge({
@@ -80,9 +73,8 @@ export function createMetrics(service: UiService, live: LiveFeed): Registry {
     registers: [register],
     collect() {
       this.reset();
-      const w = d.wallet;
-      if (!w) return;
-      const b = w.balance();
+      const b = service.gauges().wallet?.balance;
+      if (!b) return;
       // Below 2^53 for any amount of bitcoin that can exist, so the float is exact.
       this.set({ kind: 'confirmed' }, Number(b.confirmed));
       this.set({ kind: 'unconfirmed' }, Number(b.unconfirmed));
@@ -96,7 +88,7 @@ export function createMetrics(service: UiService, live: LiveFeed): Registry {
     registers: [register],
     collect() {
       this.reset();
-      const h = d.wallet?.height;
+      const h = service.gauges().wallet?.height;
       if (h !== undefined) this.set(h);
     },
   });
@@ -106,8 +98,8 @@ export function createMetrics(service: UiService, live: LiveFeed): Registry {
     registers: [register],
     collect() {
       this.reset();
-      const q = d.feed.latest();
-      if (q) this.set(q.ageMs / 1000);
+      const ageMs = service.gauges().quoteAgeMs;
+      if (ageMs !== undefined) this.set(ageMs / 1000);
     },
   });
   new Gauge({

@@ -4,11 +4,9 @@
  * schemas, so it cannot drift from what is enforced.
  */
 import { z } from 'zod';
-import { MAX_LEVERAGE } from '../model/units.ts';
-import { makerPolicyFields } from '../node/daemon/maker-policy.ts';
-import { takerLimitsFields } from '../node/daemon/taker-limits.ts';
+import { MAX_LEVERAGE, makerPolicyFields, takerLimitsFields } from '../node/app/domain.ts';
+import { ValidationError } from '../node/app/errors.ts';
 import { MIN_PASSWORD_LENGTH } from './auth.ts';
-import { ValidationError } from './errors.ts';
 
 /** Longest password accepted: bounds the work of one scrypt call on attacker-chosen input. */
 export const MAX_PASSWORD_LENGTH = 1024;
@@ -79,6 +77,15 @@ export const OrderBody = z.strictObject({
   offerId: text('offerId').min(1, 'offerId is required'),
   /** Contracts (USD of notional for BTCUSD). */
   quantity: wholeNumber('quantity').describe('contracts, as a decimal string'),
+  leverage: z.int().min(1).max(MAX_LEVERAGE),
+});
+
+/** Most lots one preview may ask for: far above any offer's maximum, bounds the bigint work. */
+const MAX_LOTS = 1_000_000;
+
+export const PreviewBody = z.strictObject({
+  offerId: z.string().min(1, 'offerId is required'),
+  lots: z.int().min(1, 'lots must be at least 1').max(MAX_LOTS).describe('whole lots'),
   leverage: z.int().min(1).max(MAX_LEVERAGE),
 });
 

@@ -20,8 +20,11 @@ import Fastify, {
   LogController,
 } from 'fastify';
 import type { Logger } from 'pino';
-import type { Daemon } from '../node/daemon/daemon.ts';
+import { failureKind, isChainUnavailable } from '../node/app/errors.ts';
+import type { AppService } from '../node/app/service.ts';
+import { VERSION } from './api/node.ts';
 import { ApiCookie, PasswordStore, PasswordThrottle, SessionStore } from './auth.ts';
+import { authenticate } from './context.ts';
 import {
   ApiError,
   CrossOriginRequestError,
@@ -33,9 +36,8 @@ import {
 import { LiveFeed } from './events.ts';
 import { checkUiHost, sessionCookieName } from './listen.ts';
 import { createMetrics } from './metrics.ts';
-import { registerPreviewRoutes } from './preview.ts';
-import { authenticate, registerRoutes } from './routes.ts';
-import { UiService } from './service.ts';
+import { openApiDocument } from './openapi.ts';
+import { registerRoutes } from './routes.ts';
 
 /**
  * Where `npm run build:ui` puts the web UI, found relative to this package (not the working
@@ -64,7 +66,7 @@ export interface UiServerOptions {
    * stored password is kept, or on first start one is generated ({@link UiServer.initialPassword}).
    */
   readonly password?: string;
-  /** Where `ui-password.json` and `api.cookie` live. @default daemon.config.datadir */
+  /** Where `ui-password.json` and `api.cookie` live. @default the node's data directory */
   readonly datadir?: string;
   /** @default HEARTBEAT_MS */
   readonly heartbeatMs?: number;
@@ -101,28 +103,14 @@ export interface UiServer {
   close(): Promise<void>;
 }
 
-/** Wallet and model errors that mean "the request asked for something impossible". */
-const BAD_REQUEST_NAMES = new Set([
-  'InvalidAddressError',
-  'InvalidSpendError',
-  'InsufficientFundsError',
-  'InvalidAmountError',
-  'InvalidOfferError',
-  'QuantityOutOfRangeError',
-  'QuantityNotMultipleOfLotSizeError',
-  'LeverageNotOfferedError',
-  'SymbolMismatchError',
-  'StaleOfferError',
-  'OracleEventOutOfWindowError',
-  // The taker's limits (model/limits.ts): the offer's terms, not the request, are the problem,
-  // but the order as asked is refused all the same and the message says which limit.
-  'FundingRateAboveLimitError',
-  'OpeningFeeAboveLimitError',
-  'TxFeeRateAboveLimitError',
-  'TxFeeRateBelowMempoolMinimumError',
-]);
-/** The chain backend is unreachable or refuses our credentials: the action cannot run now. */
-const UNAVAILABLE_NAMES = new Set(['RpcUnreachableError', 'RpcTimeoutError', 'RpcAuthError']);
+/** The status of each kind of failure the application service names (node/app/errors.ts). */
+const STATUS_OF_KIND = {
+  invalid: 400,
+  notFound: 404,
+  illegal: 409,
+  refused: 502,
+  unavailable: 503,
+} as const;
 /** Fastify's own client errors, by status. */
 const FASTIFY_NAMES: Record<number, string> = {
   400: 'BadRequest',
@@ -134,13 +122,10 @@ const FASTIFY_NAMES: Record<number, string> = {
 export function httpError(err: unknown): { status: number; name: string; message: string } {
   const e = err instanceof Error ? err : new Error(String(err));
   if (e instanceof ApiError) return { status: e.statusCode, name: e.name, message: e.message };
-  if (BAD_REQUEST_NAMES.has(e.name)) return { status: 400, name: e.name, message: e.message };
-  if (e.name === 'IllegalCommandError') return { status: 409, name: e.name, message: e.message };
-  if (e.name === 'BroadcastRejectedError') {
-    return { status: 502, name: e.name, message: e.message };
-  }
-  if (UNAVAILABLE_NAMES.has(e.name)) {
-    return { status: 503, name: e.name, message: `the chain backend: ${e.message}` };
+  const kind = failureKind(e);
+  if (kind) {
+    const message = isChainUnavailable(e) ? `the chain backend: ${e.message}` : e.message;
+    return { status: STATUS_OF_KIND[kind], name: e.name, message };
   }
   const status = (e as FastifyError).statusCode;
   if (typeof status === 'number' && status >= 400 && status < 500) {
@@ -252,22 +237,25 @@ in the dlcfd directory and reload. The API is described at
  *
  * @example
  * ```ts
- * const ui = await startUiServer(daemon, { host: '127.0.0.1', port: 8000, logger });
+ * const ui = await startUiServer(daemon, { host: '127.0.0.1', port: 8000, logger }); // daemon.app
  * process.stdout.write(`ui-url ${ui.url}\n`);
  * if (ui.initialPassword) process.stdout.write(`ui-password ${ui.initialPassword}\n`); // first start only
  * // scripts: curl -H "Authorization: Bearer $(cat <datadir>/api.cookie)" $URL/api/health
  * await ui.close();
  * ```
  */
-export async function startUiServer(daemon: Daemon, options: UiServerOptions): Promise<UiServer> {
+export async function startUiServer(
+  node: { readonly app: AppService },
+  options: UiServerOptions,
+): Promise<UiServer> {
   const log = options.logger;
   checkUiHost(options.host, options.unsafeListen);
-  const datadir = options.datadir ?? daemon.config.datadir;
+  const service = node.app;
+  const datadir = options.datadir ?? service.datadir;
   const sessionCookie = sessionCookieName(datadir);
   const { store: passwords, generated } = await PasswordStore.open(datadir, options.password);
   const apiCookie = await ApiCookie.create(datadir);
   const sessions = new SessionStore(options.sessionTtlMs);
-  const service = new UiService(daemon);
   const live = new LiveFeed(service, {
     logger: log,
     sessionValid: (id) => sessions.valid(id),
@@ -350,8 +338,8 @@ export async function startUiServer(daemon: Daemon, options: UiServerOptions): P
       throttle: new PasswordThrottle(),
       live,
       metrics: registry,
+      openApi: () => openApiDocument(VERSION, sessionCookie),
     });
-    registerPreviewRoutes(app, service);
 
     const index = options.staticDir
       ? await readFile(join(options.staticDir, 'index.html'), 'utf8').catch(() => undefined)

@@ -12,8 +12,11 @@
  */
 import type { Logger } from 'pino';
 
-/** What was being done for the CFD when it failed. */
-export type CfdActivity = 'chain report' | 'reconcile' | 'attestation';
+/**
+ * What was being done for the CFD when it failed: the process manager's reactions, or a command
+ * of the API that ran on after its answer (node/app: placing an order, a collaborative close).
+ */
+export type CfdActivity = 'chain report' | 'reconcile' | 'attestation' | 'order' | 'close';
 
 /** Why one CFD's handling is failing, until it succeeds again. */
 export interface CfdProblem {

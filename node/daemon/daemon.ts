@@ -4,6 +4,7 @@
  * maker: the node comes up degraded, says so in health, and heals when the service returns. Only
  * what the node cannot run without at all (its data dir, its database) stops start-up.
  */
+
 import { join } from 'node:path';
 import { peerIdFromString } from '@libp2p/peer-id';
 import { multiaddr } from '@multiformats/multiaddr';
@@ -43,6 +44,7 @@ import {
   type RolloverTerms,
   type RolloverTimeouts,
 } from '../../protocols/rollover/index.ts';
+import { AppService } from '../app/service.ts';
 import { broadcast } from '../chain/broadcast.ts';
 import { FeeEstimator } from '../chain/fee-estimator.ts';
 import { ChainMonitor } from '../chain/monitor.ts';
@@ -136,6 +138,8 @@ export class Daemon {
   readonly fees: FeeEstimator;
   /** Raises the fees of what this node needs confirmed, block by block (fee-bumper.ts). */
   readonly bumper: FeeBumper;
+  /** What the HTTP API and the live feed ask of this node (node/app/service.ts). */
+  readonly app: AppService;
   #scheduler: RolloverScheduler | undefined;
   readonly #pauseListeners = new Set<(cfdId: string, pause: RolloverPause | undefined) => void>();
   #wallet: Wallet | undefined;
@@ -351,6 +355,7 @@ export class Daemon {
         this.processManager.onPunishReplaced(target.cfdId, replaced, tx),
       logger: parts.log.child({ component: 'fee-bumper' }),
     });
+    this.app = new AppService(this, parts.clock);
   }
 
   /** Starts a node. Resolves once everything is started (not necessarily healthy). */

@@ -21,7 +21,7 @@ import { ChainMonitor } from '../../node/chain/monitor.ts';
 import { BitcoinRpc } from '../../node/chain/rpc.ts';
 import { ProcessManager } from '../../node/daemon/process-manager.ts';
 import { finalRecord } from '../../protocols/rollover/contract.ts';
-import { cfdView } from '../../ui-server/views.ts';
+import { cfdView } from '../../node/app/views/cfd.ts';
 import { tempDir, terms } from '../helpers/cfd-fixtures.ts';
 import {
   buildTestContract,

@@ -3,9 +3,9 @@
 import assert from 'node:assert/strict';
 import type { CfdCommand } from '../../model/cfd.ts';
 import { parsePrice } from '../../model/units.ts';
+import { explorerTemplate } from '../../node/app/views/health.ts';
 import { HEALTH } from '../../node/daemon/daemon.ts';
 import { PriceFeedServer } from '../../node/pricefeed/server.ts';
-import { explorerTemplate } from '../../ui-server/views.ts';
 import { dlc, terms } from '../helpers/cfd-fixtures.ts';
 import { Cleanups, startNode, type TestNode, until } from './helpers.ts';
 

@@ -3,7 +3,8 @@
 import assert from 'node:assert/strict';
 import { Transaction } from 'bitcoinjs-lib';
 import type { CfdCommand } from '../../model/cfd.ts';
-import { bumpView, feesView } from '../../ui-server/views.ts';
+import { bumpView } from '../../node/app/views/cfd.ts';
+import { feesView } from '../../node/app/views/fees.ts';
 import { terms } from '../helpers/cfd-fixtures.ts';
 import { ApiClient, Cleanups, startNode, type TestNode } from './helpers.ts';
 

@@ -3,8 +3,8 @@
 import assert from 'node:assert/strict';
 import { type Cfd, EMPTY_CFD } from '../../model/cfd.ts';
 import { parsePrice } from '../../model/units.ts';
+import { CURVE_POINTS, payoutCurvePoints } from '../../node/app/preview.ts';
 import { PriceFeedServer } from '../../node/pricefeed/server.ts';
-import { CURVE_POINTS, payoutCurvePoints } from '../../ui-server/preview.ts';
 import { terms } from '../helpers/cfd-fixtures.ts';
 import { Cleanups, startNode, until } from './helpers.ts';
 

@@ -2,12 +2,13 @@
 // P/L where there is nothing honest to compute it from.
 import assert from 'node:assert/strict';
 import { Transaction } from 'bitcoinjs-lib';
-import { type CfdCommand, decide, EMPTY_CFD, fold } from '../../model/cfd.ts';
-import { DEFAULT_TAKER_LIMITS } from '../../model/limits.ts';
-import { parseFundingRate, parsePrice, price } from '../../model/units.ts';
-import type { LatestQuote } from '../../node/pricefeed/client.ts';
-import { cfdView, offerView } from '../../ui-server/views.ts';
-import { dlc, T0, terms, tx } from '../helpers/cfd-fixtures.ts';
+import { type CfdCommand, decide, EMPTY_CFD, fold } from '../../../model/cfd.ts';
+import { DEFAULT_TAKER_LIMITS } from '../../../model/limits.ts';
+import { parseFundingRate, parsePrice, price } from '../../../model/units.ts';
+import { cfdView } from '../../../node/app/views/cfd.ts';
+import { offerView } from '../../../node/app/views/offer.ts';
+import type { LatestQuote } from '../../../node/pricefeed/client.ts';
+import { dlc, T0, terms, tx } from '../../helpers/cfd-fixtures.ts';
 
 function run(...commands: CfdCommand[]) {
   let cfd = EMPTY_CFD;

@@ -1,8 +1,6 @@
 /**
- * What the API sends: plain JSON projections of the domain, computed with the model's own math
- * (model/fees.ts) so the browser never does money arithmetic. Amounts in satoshis and prices are
- * decimal strings — a JSON number silently loses precision above 2^53 — while counts, leverages,
- * timestamps (unix ms unless named `…Secs`/`time`) stay numbers.
+ * One CFD as the API sends it: state, actions, money, funding and rollover, transactions, bumps.
+ * Sats and prices are decimal strings (node/app/README.md).
  */
 
 import { Transaction } from 'bitcoinjs-lib';
@@ -16,249 +14,26 @@ import {
   type Settled,
   settlementDirection,
   uiState,
-} from '../model/cfd.ts';
-import {
-  feeOwedBy,
-  fundingFee,
-  liquidationPrice,
-  margin,
-  margins,
-  payoutAt,
-  profit,
-} from '../model/fees.ts';
-import { divRound, formatDecimal } from '../model/fixed.ts';
-import { offerOutsideLimits, type TakerLimits } from '../model/limits.ts';
-import type { Offer } from '../model/offer.ts';
-import { oracleEventTime } from '../model/oracle-event.ts';
+} from '../../../model/cfd.ts';
+import { feeOwedBy, liquidationPrice, margins, payoutAt, profit } from '../../../model/fees.ts';
+import { divRound } from '../../../model/fixed.ts';
+import { oracleEventTime } from '../../../model/oracle-event.ts';
 import {
   formatFundingRate,
   formatPrice,
-  INFINITE_PRICE,
   type Leverage,
   opposite,
   type Position,
   type Price,
   type Role,
-} from '../model/units.ts';
-import type { FeeRateReading } from '../node/chain/fee-estimator.ts';
-import type { CfdProblem } from '../node/daemon/cfd-problems.ts';
-import type { BumpStatus } from '../node/daemon/fee-bumper.ts';
-import type { LatestQuote } from '../node/pricefeed/client.ts';
-import type { QuoteHistory } from '../node/pricefeed/history.ts';
-import type { ComponentHealth, HealthStatus } from '../node/runtime/health.ts';
-import type { Balance, WalletTx } from '../node/wallet/wallet.ts';
-import { DEFAULT_ROLLOVER_INTERVAL_SECS } from '../protocols/rollover/constants.ts';
+} from '../../../model/units.ts';
+import { DEFAULT_ROLLOVER_INTERVAL_SECS } from '../../../protocols/rollover/constants.ts';
+import type { CfdProblem } from '../../daemon/cfd-problems.ts';
+import type { BumpStatus } from '../../daemon/fee-bumper.ts';
+import type { LatestQuote } from '../../pricefeed/client.ts';
+import { liquidation, percent } from './format.ts';
+import { closingPrice } from './quote.ts';
 
-/** Basis points → percent with two decimals (`1234n` → `"12.34"`). */
-const percent = (bps: bigint): string => formatDecimal(bps, 2);
-/** A liquidation price, or null for "never" (an unleveraged short). */
-const liquidation = (p: Price): string | null => (p === INFINITE_PRICE ? null : formatPrice(p));
-
-// ---------------------------------------------------------------------------------------------
-// health
-
-export interface ComponentView {
-  readonly name: string;
-  readonly status: HealthStatus;
-  /** Unix ms since when the status has been what it is. */
-  readonly since: number;
-  readonly lastError: { readonly message: string; readonly at: number } | null;
-  readonly restarts: number;
-  readonly detail: string | null;
-}
-
-export interface HealthView {
-  readonly overall: HealthStatus;
-  readonly components: readonly ComponentView[];
-}
-
-export function componentView(c: ComponentHealth): ComponentView {
-  return {
-    name: c.name,
-    status: c.status,
-    since: c.since,
-    lastError: c.lastError ?? null,
-    restarts: c.restarts,
-    detail: c.detail ?? null,
-  };
-}
-
-export function healthView(
-  overall: HealthStatus,
-  components: readonly ComponentHealth[],
-): HealthView {
-  return { overall, components: components.map(componentView) };
-}
-
-// ---------------------------------------------------------------------------------------------
-// node
-
-/** mempool.space per network; regtest has no public explorer. */
-const DEFAULT_EXPLORERS: Readonly<Record<string, string>> = {
-  mainnet: 'https://mempool.space/tx/{txid}',
-  testnet: 'https://mempool.space/testnet/tx/{txid}',
-};
-
-/**
- * The page of a transaction in a block explorer, `{txid}` standing for its id: the configured one
- * (`--explorer-url`), else mempool.space on mainnet and testnet; null on regtest, where a public
- * explorer would not know the transaction (the UI then offers to copy the txid instead).
- */
-export function explorerTemplate(network: string, configured: string | undefined): string | null {
-  return configured ?? DEFAULT_EXPLORERS[network] ?? null;
-}
-
-// ---------------------------------------------------------------------------------------------
-// quotes
-
-export interface QuoteView {
-  readonly symbol: string;
-  readonly bid: string;
-  readonly ask: string;
-  /** The feed's timestamp, unix seconds. */
-  readonly timeSecs: number;
-  /** When this node received it, unix ms. */
-  readonly receivedAt: number;
-  readonly ageMs: number;
-  /** Too old to price a new position from. */
-  readonly stale: boolean;
-}
-
-export function quoteView(q: LatestQuote): QuoteView {
-  return {
-    symbol: q.symbol,
-    bid: formatPrice(q.bid),
-    ask: formatPrice(q.ask),
-    timeSecs: q.timestamp,
-    receivedAt: q.receivedAt,
-    ageMs: q.ageMs,
-    stale: q.stale,
-  };
-}
-
-/** The price chart's recent history (`GET /api/quotes`, the live feed's `quotes` event). */
-export interface QuoteHistoryView {
-  /** One point per this many ms at most (the last quote of each interval). */
-  readonly resolutionMs: number;
-  /** How far back the node keeps points (it keeps them in memory, from its start). */
-  readonly windowMs: number;
-  /** Oldest first; `t` is when the node received the quote, unix ms. */
-  readonly quotes: readonly { readonly t: number; readonly bid: string; readonly ask: string }[];
-}
-
-export function quoteHistoryView(
-  h: QuoteHistory,
-  sinceMs?: number,
-  now?: number,
-): QuoteHistoryView {
-  return {
-    resolutionMs: h.resolutionMs,
-    windowMs: h.windowMs,
-    quotes: h
-      .since(sinceMs, now)
-      .map((p) => ({ t: p.t, bid: formatPrice(p.bid), ask: formatPrice(p.ask) })),
-  };
-}
-
-/**
- * The price a position would close at now: the taker's long sells at the bid, its short buys at
- * the ask (ItchySats' collaborative-settlement rule), and the maker sees the same price, so both
- * sides of one contract show the same figure.
- */
-export function closingPrice(takerPosition: Position, q: Pick<LatestQuote, 'bid' | 'ask'>): Price {
-  return takerPosition === 'long' ? q.bid : q.ask;
-}
-
-// ---------------------------------------------------------------------------------------------
-// offers
-
-export interface LeverageView {
-  readonly leverage: Leverage;
-  /** The taker's margin for one lot at this leverage, sats. */
-  readonly marginPerLot: string;
-  /** The taker's liquidation price; null when it cannot be liquidated. */
-  readonly liquidationPrice: string | null;
-  /**
-   * Funding the taker's side pays (positive) or receives (negative) for one lot over the first
-   * settlement interval, sats; charged at contract setup.
-   */
-  readonly fundingPerLot: string;
-}
-
-export interface OfferView {
-  readonly id: string;
-  /** Peer id of the maker publishing it. */
-  readonly maker: string;
-  readonly symbol: string;
-  readonly makerPosition: Position;
-  /** What the taker gets by taking it. */
-  readonly takerPosition: Position;
-  readonly price: string;
-  readonly minQuantity: string;
-  readonly maxQuantity: string;
-  readonly lotSize: string;
-  /** Per settlement interval; positive: long pays short. */
-  readonly fundingRate: string;
-  readonly settlementIntervalSecs: number;
-  /** Sats the taker pays the maker at setup. */
-  readonly openingFee: string;
-  /** sat/vB of the contract's transactions. */
-  readonly txFeeRate: string;
-  readonly oracleEventId: string;
-  /** Unix seconds. */
-  readonly createdAtSecs: number;
-  readonly leverages: readonly LeverageView[];
-  /**
-   * Taker: why no order on this offer is within the taker's limits (funding rate, fee rate, an
-   * opening fee too large even for the offer's largest margin); empty when some order may be.
-   * Always empty on a maker.
-   */
-  readonly outsideLimits: readonly string[];
-}
-
-/** `limits`: the taker's, to mark offers outside them (a maker passes none). */
-export function offerView(maker: string, o: Offer, limits?: TakerLimits): OfferView {
-  const takerPosition = opposite(o.makerPosition);
-  return {
-    id: o.id,
-    maker,
-    symbol: o.symbol,
-    makerPosition: o.makerPosition,
-    takerPosition,
-    price: formatPrice(o.price),
-    minQuantity: o.minQuantity.toString(),
-    maxQuantity: o.maxQuantity.toString(),
-    lotSize: o.lotSize.toString(),
-    fundingRate: formatFundingRate(o.fundingRate),
-    settlementIntervalSecs: o.settlementIntervalSecs,
-    openingFee: o.openingFee.toString(),
-    txFeeRate: o.txFeeRate.toString(),
-    oracleEventId: o.oracleEventId,
-    createdAtSecs: o.createdAt,
-    leverages: o.leverageChoices.map((leverage) => {
-      const fee = fundingFee({
-        makerPosition: o.makerPosition,
-        price: o.price,
-        quantity: o.lotSize,
-        takerLeverage: leverage,
-        rate: o.fundingRate,
-        chargedSecs: o.settlementIntervalSecs,
-        settlementIntervalSecs: o.settlementIntervalSecs,
-      });
-      // Positive rate: long pays short.
-      const takerPays = o.fundingRate >= 0n === (takerPosition === 'long');
-      return {
-        leverage,
-        marginPerLot: margin(o.lotSize, o.price, leverage).toString(),
-        liquidationPrice: liquidation(liquidationPrice(takerPosition, o.price, leverage)),
-        fundingPerLot: (takerPays ? fee : -fee).toString(),
-      };
-    }),
-    outsideLimits: limits ? offerOutsideLimits(o, limits) : [],
-  };
-}
-
-// ---------------------------------------------------------------------------------------------
 // CFDs
 
 export type TxKind = 'lock' | 'commit' | 'cet' | 'refund' | 'close' | 'punish';
@@ -652,98 +427,4 @@ function transactions(cfd: Cfd): { kind: TxKind; txid: string }[] {
   if (cfd.closeTx) out.push({ kind: 'close', txid: cfd.closeTx.txid });
   if (cfd.punishTx) out.push({ kind: 'punish', txid: cfd.punishTx.txid });
   return out;
-}
-
-// ---------------------------------------------------------------------------------------------
-// fees
-
-/**
- * The fee market as the node reads it (`GET /api/fees`), sat/vB as decimal strings: what it pays
- * now and what decided it. The reading's fields are null until the chain answered once; `cap`
- * and `budgetSats` come from the configuration and are always there.
- */
-export interface FeesView {
-  readonly rate: string | null;
-  readonly source: FeeRateReading['source'] | null;
-  /** Blocks the rate aims to confirm within. */
-  readonly target: number | null;
-  /** The backend's estimate for the target; null when it has none (or before a reading). */
-  readonly estimate: string | null;
-  /** The mempool minimum: nothing cheaper relays. */
-  readonly floor: string | null;
-  readonly cap: string;
-  /** The mempool minimum is above the cap: transactions may not relay. */
-  readonly floorAboveCap: boolean | null;
-  /** Unix ms of the reading. */
-  readonly at: number | null;
-  /** Most sats the bumps of one CFD may cost. */
-  readonly budgetSats: string;
-}
-
-export function feesView(
-  reading: FeeRateReading | undefined,
-  cap: bigint,
-  budgetSats: bigint,
-): FeesView {
-  return {
-    rate: reading?.rate.toString() ?? null,
-    source: reading?.source ?? null,
-    target: reading?.target ?? null,
-    estimate: reading?.estimate?.toString() ?? null,
-    floor: reading?.floor.toString() ?? null,
-    cap: (reading?.cap ?? cap).toString(),
-    floorAboveCap: reading?.floorAboveCap ?? null,
-    at: reading?.at ?? null,
-    budgetSats: budgetSats.toString(),
-  };
-}
-
-// ---------------------------------------------------------------------------------------------
-// wallet
-
-export interface BalanceView {
-  readonly confirmed: string;
-  readonly unconfirmed: string;
-  readonly reserved: string;
-  readonly spendable: string;
-}
-
-export interface WalletView {
-  readonly network: string;
-  readonly balance: BalanceView;
-  /** Height the wallet has scanned to; null before its first sync. */
-  readonly height: number | null;
-}
-
-export function walletView(network: string, b: Balance, height: number | undefined): WalletView {
-  return {
-    network,
-    balance: {
-      confirmed: b.confirmed.toString(),
-      unconfirmed: b.unconfirmed.toString(),
-      reserved: b.reserved.toString(),
-      spendable: b.spendable.toString(),
-    },
-    height: height ?? null,
-  };
-}
-
-export interface WalletTxView {
-  readonly txid: string;
-  /** Confirming block; null while in the mempool. */
-  readonly height: number | null;
-  readonly received: string;
-  readonly sent: string;
-  /** received − sent, sats (negative: money left the wallet). */
-  readonly net: string;
-}
-
-export function walletTxView(tx: WalletTx): WalletTxView {
-  return {
-    txid: tx.txid,
-    height: tx.height ?? null,
-    received: tx.received.toString(),
-    sent: tx.sent.toString(),
-    net: (tx.received - tx.sent).toString(),
-  };
 }

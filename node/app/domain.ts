@@ -1,0 +1,10 @@
+/**
+ * What the HTTP layer needs of the domain besides the service: the field schemas it validates
+ * input with, the limits it documents, the names it counts by. Re-exported here so ui-server
+ * imports node/app only.
+ */
+export { CFD_UI_STATES, type CfdAction, type CfdUiState } from '../../model/cfd.ts';
+export { MAX_LEVERAGE } from '../../model/units.ts';
+export { type MakerPolicy, makerPolicyFields } from '../daemon/maker-policy.ts';
+export { type TakerLimitsView, takerLimitsFields } from '../daemon/taker-limits.ts';
+export type { HealthStatus } from '../runtime/health.ts';

@@ -1,0 +1,107 @@
+/**
+ * Errors of the application service, and the one place that says what kind of failure each error
+ * of the layers below is. The HTTP layer maps a {@link FailureKind} to a status; it never matches
+ * error names as strings.
+ */
+
+import {
+  IllegalCommandError as CfdIllegalCommandError,
+  InvalidAmountError,
+  InvalidOfferError,
+  LeverageNotOfferedError,
+  OracleEventOutOfWindowError,
+  QuantityNotMultipleOfLotSizeError,
+  QuantityOutOfRangeError,
+  StaleOfferError,
+  SymbolMismatchError,
+} from '../../model/errors.ts';
+import { OutsideTakerLimitsError } from '../../model/limits.ts';
+import {
+  BroadcastRejectedError,
+  InvalidAddressError as ChainInvalidAddressError,
+  InvalidAmountError as ChainInvalidAmountError,
+  RpcAuthError,
+  RpcTimeoutError,
+  RpcUnreachableError,
+} from '../chain/errors.ts';
+import {
+  InsufficientFundsError,
+  InvalidAddressError,
+  InvalidSpendError,
+} from '../wallet/errors.ts';
+
+/** Base class: `name` comes from the subclass, so responses and logs carry it. */
+export class AppError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** Nothing with that id (CFD, offer, pending decision). */
+export class NotFoundError extends AppError {}
+
+/** A CFD command that is not legal in the CFD's current state (or for this node's role). */
+export class IllegalCommandError extends AppError {}
+
+/** A subsystem the action needs (wallet, chain, price feed, maker…) is not available; says why. */
+export class UnavailableError extends AppError {}
+
+/** A request (body, query, parameter, or fields that do not hold together) that is not valid. */
+export class ValidationError extends AppError {}
+
+/**
+ * What kind of failure an error is, from the caller's side:
+ * - `invalid`: the request asked for something impossible (bad address, order outside the offer);
+ * - `illegal`: not in this state or role;
+ * - `notFound`: no such thing;
+ * - `refused`: the chain backend refused a transaction;
+ * - `unavailable`: a subsystem the action needs is down (`message` says so);
+ * - undefined: a bug, or an error of a kind this layer does not know.
+ */
+export type FailureKind = 'invalid' | 'illegal' | 'notFound' | 'refused' | 'unavailable';
+
+type ErrorClass = abstract new (...args: never[]) => Error;
+
+const KINDS: readonly (readonly [ErrorClass, FailureKind])[] = [
+  [ValidationError, 'invalid'],
+  [InvalidAddressError, 'invalid'],
+  [ChainInvalidAddressError, 'invalid'],
+  [InvalidSpendError, 'invalid'],
+  [InsufficientFundsError, 'invalid'],
+  [InvalidAmountError, 'invalid'],
+  [ChainInvalidAmountError, 'invalid'],
+  [InvalidOfferError, 'invalid'],
+  [QuantityOutOfRangeError, 'invalid'],
+  [QuantityNotMultipleOfLotSizeError, 'invalid'],
+  [LeverageNotOfferedError, 'invalid'],
+  [SymbolMismatchError, 'invalid'],
+  [StaleOfferError, 'invalid'],
+  [OracleEventOutOfWindowError, 'invalid'],
+  // The taker's limits: the offer's terms, not the request, are the problem, but the order as
+  // asked is refused all the same and the message says which limit.
+  [OutsideTakerLimitsError, 'invalid'],
+  [IllegalCommandError, 'illegal'],
+  [CfdIllegalCommandError, 'illegal'],
+  [NotFoundError, 'notFound'],
+  [BroadcastRejectedError, 'refused'],
+  [UnavailableError, 'unavailable'],
+  [RpcUnreachableError, 'unavailable'],
+  [RpcTimeoutError, 'unavailable'],
+  [RpcAuthError, 'unavailable'],
+];
+
+/** The kind of `err` (module doc), by its class. */
+export function failureKind(err: unknown): FailureKind | undefined {
+  for (const [cls, kind] of KINDS) if (err instanceof cls) return kind;
+  return undefined;
+}
+
+/** Whether `err` is the chain backend being unreachable (its message then needs "the chain backend"). */
+export function isChainUnavailable(err: unknown): boolean {
+  return (
+    err instanceof RpcUnreachableError ||
+    err instanceof RpcTimeoutError ||
+    err instanceof RpcAuthError
+  );
+}

@@ -1,0 +1,686 @@
+/**
+ * The application service: everything the HTTP API and the live feed ask of a node, in one place,
+ * and the only part of the node they talk to. Queries answer views (node/app/views/) computed from
+ * the daemon's public parts; commands (place an order, close, force close, decide, withdraw, change
+ * the policy or the limits) check what they can synchronously and throw a named error
+ * (node/app/errors.ts) before anything happens. When something an answer needs is down, it says
+ * so with the health registry's own words — it never answers with a guess. Time comes from the
+ * injected clock.
+ */
+import { randomUUID } from 'node:crypto';
+import { peerIdFromString } from '@libp2p/peer-id';
+import { Transaction } from 'bitcoinjs-lib';
+import { signedCommit } from '../../dlc/contract.ts';
+import { type Cfd, type CfdAction, uiState } from '../../model/cfd.ts';
+import { DEFAULT_MAX_CLOCK_SKEW_SECS } from '../../model/offer.ts';
+import type { Contracts, Leverage } from '../../model/units.ts';
+import {
+  CollabSettlementMaker,
+  CollabSettlementTaker,
+} from '../../protocols/collab-settlement/index.ts';
+import { broadcast } from '../chain/broadcast.ts';
+import type { Daemon } from '../daemon/daemon.ts';
+import { HEALTH } from '../daemon/daemon.ts';
+import {
+  InvalidMakerPolicyError,
+  type MakerPolicy,
+  type MakerPolicyPatch,
+} from '../daemon/maker-policy.ts';
+import {
+  InvalidTakerLimitsError,
+  type TakerLimitsPatch,
+  type TakerLimitsView,
+} from '../daemon/taker-limits.ts';
+import { DisconnectedError } from '../runtime/errors.ts';
+import type { ComponentHealth } from '../runtime/health.ts';
+import type { Balance, Wallet } from '../wallet/wallet.ts';
+import { IllegalCommandError, NotFoundError, UnavailableError, ValidationError } from './errors.ts';
+import {
+  type CurvePoint,
+  checkOrder,
+  type OrderChecks,
+  type OrderPreview,
+  orderPreview,
+  payoutCurvePoints,
+} from './preview.ts';
+import {
+  type BumpView,
+  bumpView,
+  type CfdView,
+  type CfdViewOptions,
+  cfdView,
+} from './views/cfd.ts';
+import { type FeesView, feesView } from './views/fees.ts';
+import { explorerTemplate, type HealthView, healthView } from './views/health.ts';
+import { type OfferView, offerView } from './views/offer.ts';
+import {
+  type QuoteHistoryView,
+  type QuoteView,
+  quoteHistoryView,
+  quoteView,
+} from './views/quote.ts';
+import { type WalletTxView, type WalletView, walletTxView, walletView } from './views/wallet.ts';
+
+/**
+ * How long a withdrawal waits for the wallet to catch up with the chain before building the
+ * transaction: a sync normally takes well under a second; longer means the chain is not answering.
+ */
+export const WITHDRAW_SYNC_TIMEOUT_MS = 15_000;
+
+/** The offers a user can see now, and why there are none when there are none. */
+export interface OffersView {
+  readonly offers: readonly OfferView[];
+  /** Set when `offers` is empty: what is missing (no maker connected, feed stale…). */
+  readonly reason: string | null;
+}
+
+/** The wallet as the live feed shows it: its state, or why it is not available. */
+export type WalletState =
+  | ({ readonly available: true } & WalletView)
+  | { readonly available: false; readonly reason: string };
+
+export interface WithdrawalView {
+  readonly txid: string;
+  /** Sats sent to the address. */
+  readonly amount: string;
+  readonly fee: string;
+  readonly vsize: number;
+  /** Where the chain backend holds it now. */
+  readonly status: 'mempool' | 'confirmed';
+}
+
+/** Who the node is (`GET /api/node` adds the version). */
+export interface NodeView {
+  readonly role: 'maker' | 'taker';
+  readonly peerId: string;
+  readonly network: string;
+  readonly multiaddrs: string[];
+  readonly makers: readonly string[];
+  /** Block explorer page of a transaction, `{txid}` where the id goes; null: none (regtest). */
+  readonly explorer: string | null;
+}
+
+/** A change the live feed shows ({@link AppService.subscribe}). */
+export type AppChange =
+  | { readonly type: 'health' | 'offers' | 'wallet' | 'quote' }
+  | { readonly type: 'cfds'; readonly views: readonly CfdView[] }
+  | { readonly type: 'limits'; readonly limits: TakerLimitsView }
+  | { readonly type: 'policy'; readonly policy: MakerPolicy };
+
+/** What the metrics read. */
+export interface Gauges {
+  readonly components: readonly ComponentHealth[];
+  readonly eventStoreHead: number;
+  readonly wallet: { readonly balance: Balance; readonly height: number | undefined } | undefined;
+  readonly quoteAgeMs: number | undefined;
+}
+
+export class AppService {
+  readonly #daemon: Daemon;
+  readonly #clock: () => number;
+  #serial: Promise<unknown> = Promise.resolve();
+
+  constructor(daemon: Daemon, clock: () => number = Date.now) {
+    this.#daemon = daemon;
+    this.#clock = clock;
+  }
+
+  health(): HealthView {
+    return healthView(this.#daemon.health.overall(), this.#daemon.health.snapshot());
+  }
+
+  /** The latest quote, or null before the first one. */
+  quote(): QuoteView | null {
+    const q = this.#daemon.feed.latest();
+    return q ? quoteView(q) : null;
+  }
+
+  /** Recent quotes for the chart, received after `sinceMs` (unix ms) if given. */
+  quoteHistory(sinceMs?: number): QuoteHistoryView {
+    return quoteHistoryView(this.#daemon.feed.history, sinceMs, this.#clock());
+  }
+
+  /** Taker: the offers it may take now. Maker: the offers it publishes now. */
+  offers(): OffersView {
+    const d = this.#daemon;
+    if (d.config.role === 'maker') {
+      if (d.policy && !d.policy.current.publishing) {
+        return { offers: [], reason: 'offers withdrawn by the maker (policy: publishing false)' };
+      }
+      const h = d.health.get(HEALTH.offers);
+      const q = d.feed.latest();
+      // What takers were sent (same ids), not offers recomputed now.
+      const published = d.offers.published;
+      if (h?.status !== 'ok' || !q || q.stale || published.length === 0) {
+        return { offers: [], reason: `no offers published: ${describe(h?.detail, h?.status)}` };
+      }
+      return { offers: published.map((o) => offerView(d.peerId, o)), reason: null };
+    }
+    const now = Math.floor(this.#clock() / 1000);
+    const current = d.offers.book.current(now, { maxOfferAgeSecs: d.config.time.offerMaxAgeSecs });
+    if (current.length > 0) {
+      const limits = d.limits?.limits;
+      return {
+        offers: current.map(({ maker, offer }) => offerView(maker, offer, limits)),
+        reason: null,
+      };
+    }
+    if (d.config.p2p.makers.length === 0) {
+      return { offers: [], reason: 'no maker configured (--maker)' };
+    }
+    const peers = d.health.snapshot().filter((c) => c.name.startsWith('peer:'));
+    if (!peers.some((p) => p.status === 'ok')) {
+      const why = peers
+        .map((p) => `${p.name}: ${p.status}${p.lastError ? ` (${p.lastError.message})` : ''}`)
+        .join('; ');
+      return { offers: [], reason: `not connected to a maker${why ? `: ${why}` : ''}` };
+    }
+    return { offers: [], reason: 'the maker has no current offers' };
+  }
+
+  /** Every CFD, newest first. */
+  async cfds(): Promise<CfdView[]> {
+    const q = this.#daemon.feed.latest();
+    const all = [
+      ...this.#daemon.readModel.openCfds(),
+      ...(await this.#daemon.readModel.closedCfds()),
+    ];
+    return all
+      .map((c) => cfdView(c, q, this.#viewOptions()))
+      .filter((v): v is CfdView => v !== undefined)
+      .sort((a, b) => b.placedAtSecs - a.placedAtSecs || (a.id < b.id ? -1 : 1));
+  }
+
+  /** One CFD's view, or {@link NotFoundError}. */
+  async cfd(id: string): Promise<{ cfd: Cfd; view: CfdView }> {
+    const cfd = await this.#daemon.readModel.get(id);
+    const view = cfd && cfdView(cfd, this.#daemon.feed.latest(), this.#viewOptions());
+    if (!cfd || !view) throw new NotFoundError(`no CFD with id '${id}'`);
+    return { cfd, view };
+  }
+
+  /** Views of the given CFDs at the latest quote (for the live feed). */
+  views(cfds: readonly Cfd[]): CfdView[] {
+    const q = this.#daemon.feed.latest();
+    const options = this.#viewOptions();
+    return cfds.map((c) => cfdView(c, q, options)).filter((v): v is CfdView => v !== undefined);
+  }
+
+  #viewOptions(): CfdViewOptions {
+    const bumper = this.#daemon.bumper;
+    return {
+      nowSecs: Math.floor(this.#clock() / 1000),
+      rolloverIntervalSecs: this.#daemon.config.time.rolloverIntervalSecs,
+      problemOf: (id) => this.#daemon.processManager.problems.get(id),
+      rolloverPause: (id) => this.#daemon.rolloverPause(id),
+      bumpsOf: (id) => ({ statuses: bumper.status(id), spent: bumper.spent(id) }),
+      bumpBudgetSats: this.#bumpBudget(),
+    };
+  }
+
+  #bumpBudget(): bigint {
+    return BigInt(this.#daemon.config.fees.bumpBudgetSats);
+  }
+
+  /** The fee market as the node last read it, with the cap and the bump budget. */
+  fees(): FeesView {
+    const d = this.#daemon;
+    return feesView(d.fees.current(), d.fees.cap, this.#bumpBudget());
+  }
+
+  /**
+   * "Bump now": raises the fees of the CFD's unconfirmed transactions toward the next block,
+   * within the budget and the cap, and answers how each stands afterwards.
+   * {@link NotFoundError} for an unknown CFD; {@link IllegalCommandError} when none of its
+   * transactions is being pushed to confirmation; the chain's own errors (no chain, unreachable)
+   * pass through for the server to map (503).
+   */
+  async bump(
+    id: string,
+  ): Promise<{ bumps: BumpView[]; bumpBudgetSats: string; bumpSpentSats: string }> {
+    await this.cfd(id);
+    const d = this.#daemon;
+    const pending = d.bumper.status(id).filter((b) => b.state !== 'confirmed');
+    if (pending.length === 0) {
+      throw new IllegalCommandError(
+        `nothing of CFD ${id} awaits confirmation: no transaction of it is being bumped`,
+      );
+    }
+    let statuses: Awaited<ReturnType<Daemon['bumpNow']>>;
+    try {
+      statuses = await d.bumpNow(id);
+    } catch (err) {
+      if (err instanceof DisconnectedError) {
+        throw new UnavailableError(`cannot bump the fees now: the ${err.message}`, { cause: err });
+      }
+      throw err;
+    }
+    return {
+      bumps: statuses.map(bumpView),
+      bumpBudgetSats: this.#bumpBudget().toString(),
+      bumpSpentSats: d.bumper.spent(id).toString(),
+    };
+  }
+
+  /** The wallet, or {@link UnavailableError} saying why it is not there. */
+  #wallet(): Wallet {
+    const w = this.#daemon.wallet;
+    if (w) return w;
+    throw new UnavailableError(
+      `the wallet is not available yet: ${this.#walletUnavailableReason()}`,
+    );
+  }
+
+  #walletUnavailableReason(): string {
+    const d = this.#daemon;
+    if (!d.rpc) return 'no chain backend configured (--chain-rpc)';
+    const wallet = d.health.get(HEALTH.wallet);
+    const chain = d.health.get(HEALTH.chain);
+    return [
+      `wallet ${describe(wallet?.detail, wallet?.status)}`,
+      `chain ${describe(chain?.lastError?.message ?? chain?.detail, chain?.status)}`,
+    ].join('; ');
+  }
+
+  walletState(): WalletState {
+    const w = this.#daemon.wallet;
+    if (!w) return { available: false, reason: this.#walletUnavailableReason() };
+    return { available: true, ...walletView(this.#daemon.config.network, w.balance(), w.height) };
+  }
+
+  wallet(): WalletView {
+    const w = this.#wallet();
+    return walletView(this.#daemon.config.network, w.balance(), w.height);
+  }
+
+  history(): WalletTxView[] {
+    return this.#wallet().history().map(walletTxView);
+  }
+
+  /**
+   * Syncs the wallet, builds, signs and broadcasts a withdrawal, and records it in the wallet so
+   * the balance reflects it at once. One at a time, so two withdrawals never pick the same coins.
+   * Wallet errors (bad address, dust, insufficient funds) pass through for the caller to map.
+   */
+  withdraw(address: string, amount: bigint | undefined, feeRate: bigint): Promise<WithdrawalView> {
+    this.#wallet(); // unavailable before waiting for another withdrawal
+    const run = async (): Promise<WithdrawalView> => {
+      const wallet = this.#wallet();
+      const rpc = this.#daemon.rpc!;
+      try {
+        await wallet.sync({ signal: AbortSignal.timeout(WITHDRAW_SYNC_TIMEOUT_MS) });
+      } catch (err) {
+        throw new UnavailableError(
+          `cannot bring the wallet up to date with the chain: ${(err as Error).message}`,
+          { cause: err },
+        );
+      }
+      const signed = wallet.withdraw(address, amount, feeRate);
+      const { status } = await broadcast(rpc, signed.hex);
+      await wallet.recordOwnTransaction(signed.hex);
+      const sent = Transaction.fromHex(signed.hex).outs[0]!.value;
+      return {
+        txid: signed.txid,
+        amount: BigInt(sent).toString(),
+        fee: signed.fee.toString(),
+        vsize: signed.vsize,
+        status,
+      };
+    };
+    const result = this.#serial.then(run, run);
+    this.#serial = result.catch(() => undefined);
+    return result;
+  }
+
+  /** A fresh receive address of the wallet. */
+  receiveAddress(): Promise<string> {
+    return this.#wallet().receiveAddress();
+  }
+
+  /** The wallet's mnemonic, for the user to write down. */
+  exportMnemonic(): string {
+    return this.#wallet().exportMnemonic();
+  }
+
+  // ---------------------------------------------------------------- node
+
+  /** Who this node is. */
+  node(): NodeView {
+    const d = this.#daemon;
+    return {
+      role: d.config.role,
+      peerId: d.peerId,
+      network: d.config.network,
+      multiaddrs: d.p2p.getMultiaddrs().map(String),
+      makers: d.config.p2p.makers,
+      explorer: explorerTemplate(d.config.network, d.config.ui.explorerUrl),
+    };
+  }
+
+  /** The node's data directory. */
+  get datadir(): string {
+    return this.#daemon.config.datadir;
+  }
+
+  /** This node's role. */
+  get role(): 'maker' | 'taker' {
+    return this.#daemon.config.role;
+  }
+
+  /** Refuses a peer in both directions until restart; answers every blocked peer. */
+  async blockPeer(peerId: string): Promise<string[]> {
+    await this.#daemon.blockPeer(peerId);
+    return this.#daemon.blockedPeers;
+  }
+
+  // ---------------------------------------------------------------- orders
+
+  /**
+   * Takes an offer: checks the order once, here, synchronously — role, offer current, the offer's
+   * rules, the taker's limits — and throws the named error if it would be refused; else starts
+   * contract setup and answers the order id at once. Setup takes a few seconds and reports on the
+   * CFD; a failure that escapes it is recorded as the CFD's problem ({@link CfdView.problem}).
+   */
+  placeOrder(order: { offerId: string; quantity: Contracts; leverage: Leverage }): string {
+    this.#requireTaker();
+    const found = this.#currentOffer(
+      order.offerId,
+      (reason) => `cannot take an offer now: ${reason}`,
+      `no current offer '${order.offerId}': offers are replaced as the price moves; take one from GET /api/offers`,
+    );
+    const limits = this.#daemon.limits?.limits;
+    checkOrder(found.offer, order, this.#nowSecs(), this.#orderChecks(), limits);
+    const orderId = randomUUID();
+    void this.#daemon.orders
+      .placeOrder(peerIdFromString(found.maker), found.offer, { ...order, orderId })
+      .catch((err: unknown) => this.#failed(orderId, 'order', err));
+    return orderId;
+  }
+
+  /** What taking `lots` lots of an offer at `leverage` would cost, and why it would be refused. */
+  previewOrder(order: { offerId: string; lots: number; leverage: Leverage }): OrderPreview {
+    this.#requireTaker();
+    const found = this.#currentOffer(
+      order.offerId,
+      (reason) => `no offers now: ${reason}`,
+      `no current offer '${order.offerId}': offers follow the price`,
+    );
+    const o = found.offer;
+    if (!o.leverageChoices.includes(order.leverage)) {
+      throw new IllegalCommandError(
+        `leverage ${order.leverage}× is not offered (choices: ${o.leverageChoices.join(', ')})`,
+      );
+    }
+    const quantity = o.lotSize * BigInt(order.lots);
+    let problem: string | null = null;
+    try {
+      const limits = this.#daemon.limits?.limits;
+      checkOrder(
+        o,
+        { quantity, leverage: order.leverage },
+        this.#nowSecs(),
+        this.#orderChecks(),
+        limits,
+      );
+    } catch (err) {
+      problem = (err as Error).message;
+    }
+    return orderPreview(o, order.lots, order.leverage, problem);
+  }
+
+  /** One CFD's view with its payout chart's points (the list stays light). */
+  async cfdDetail(id: string): Promise<CfdView & { payoutCurve: CurvePoint[] }> {
+    const { cfd, view } = await this.cfd(id);
+    return { ...view, payoutCurve: payoutCurvePoints(cfd) };
+  }
+
+  // ---------------------------------------------------------------- CFD commands
+
+  /**
+   * Taker: proposes a collaborative close at the current quote. Checked here; the settlement runs
+   * on, its outcome arrives on the CFD, and a failure that escapes it becomes the CFD's problem.
+   */
+  async close(id: string): Promise<void> {
+    await this.#requireAction(id, 'close', ['settle']);
+    const settlements = this.#daemon.settlements;
+    if (!(settlements instanceof CollabSettlementTaker)) {
+      throw new IllegalCommandError('only the taker proposes a collaborative close');
+    }
+    void settlements.settle(id).catch((err: unknown) => this.#failed(id, 'close', err));
+  }
+
+  /**
+   * Force close: publishes the CFD's signed commit transaction; the process manager takes it from
+   * there (CET or refund). Answers the commit's txid.
+   */
+  async forceClose(id: string): Promise<string> {
+    await this.#requireAction(id, 'force close', ['commit']);
+    const d = this.#daemon;
+    const record = await d.contracts.get(id);
+    if (!record) throw new UnavailableError(`CFD ${id} has no signed contract record`);
+    const tx = signedCommit(record);
+    await d.cfds.execute(id, {
+      type: 'commit',
+      commitTx: { txid: tx.getId(), hex: tx.toHex() },
+    });
+    return tx.getId();
+  }
+
+  /**
+   * Maker: accepts or rejects the order or settlement proposal of CFD `id` that awaits a decision.
+   * `reason` (rejecting) defaults to "rejected by the maker".
+   */
+  async decide(id: string, accept: boolean, reason = ''): Promise<void> {
+    await this.#requireAction(
+      id,
+      accept ? 'accept' : 'reject',
+      accept ? ['acceptOrder', 'acceptSettlement'] : ['rejectOrder', 'rejectSettlement'],
+    );
+    const d = this.#daemon;
+    const why = reason || 'rejected by the maker';
+    const settlements = d.settlements;
+    if (
+      settlements instanceof CollabSettlementMaker &&
+      settlements.pending().some((p) => p.cfdId === id)
+    ) {
+      if (accept) settlements.accept(id);
+      else settlements.reject(id, why);
+      return;
+    }
+    if (d.orders.pendingDecisions().some((t) => t.id === id)) {
+      d.orders.decide(id, accept ? { accept: true } : { accept: false, reason: why });
+      return;
+    }
+    throw new NotFoundError(`no order or settlement proposal of CFD ${id} awaits a decision`);
+  }
+
+  // ---------------------------------------------------------------- maker policy, taker limits
+
+  /** Maker: its policy now; a taker has none ({@link IllegalCommandError}). */
+  policy(): MakerPolicy {
+    return this.#policyStore().current;
+  }
+
+  /** Maker: applies `patch` to the policy, durably, at once; answers the whole new policy. */
+  async updatePolicy(patch: MakerPolicyPatch): Promise<MakerPolicy> {
+    try {
+      return await this.#policyStore().update(patch);
+    } catch (err) {
+      // The fields were fine on their own; together with the rest of the policy they are not.
+      if (err instanceof InvalidMakerPolicyError) {
+        throw new ValidationError(`invalid policy: ${err.message}`);
+      }
+      throw err;
+    }
+  }
+
+  /** Taker: its limits now; a maker has none ({@link IllegalCommandError}). */
+  limits(): TakerLimitsView {
+    return this.#limitsStore().current;
+  }
+
+  /** Taker: applies `patch` to the limits, durably, at once; answers the whole new limits. */
+  async updateLimits(patch: TakerLimitsPatch): Promise<TakerLimitsView> {
+    try {
+      return await this.#limitsStore().update(patch);
+    } catch (err) {
+      if (err instanceof InvalidTakerLimitsError) {
+        throw new ValidationError(`invalid limits: ${err.message}`);
+      }
+      throw err;
+    }
+  }
+
+  // ---------------------------------------------------------------- live changes, metrics
+
+  /**
+   * Calls `listener` with each change the live feed shows; answers the unsubscribe. CFD changes
+   * come as views at the latest quote.
+   */
+  subscribe(listener: (change: AppChange) => void): () => void {
+    const d = this.#daemon;
+    const send = (cfds: readonly Cfd[]) => listener({ type: 'cfds', views: this.views(cfds) });
+    const off = [
+      d.health.subscribe((h) => {
+        listener({ type: 'health' });
+        if (h.name.startsWith('peer:') || h.name === HEALTH.offers) listener({ type: 'offers' });
+        if (h.name === HEALTH.wallet) listener({ type: 'wallet' });
+      }),
+      d.readModel.onChange(send),
+      // A CFD whose handling starts or stops failing: its view's `problem` changed.
+      d.processManager.problems.onChange((cfdId) => {
+        void d.readModel
+          .get(cfdId)
+          .then((cfd) => send(cfd ? [cfd] : []))
+          .catch((err: unknown) => d.log.warn({ err, cfdId }, 'could not send a CFD view'));
+      }),
+      d.offers.onOffers(() => listener({ type: 'offers' })),
+      d.feed.onQuote(() => listener({ type: 'quote' })),
+      // A pause is not a CFD event: send the CFD's view again.
+      d.onRolloverPause((cfdId) => {
+        const cfd = d.readModel.openCfds().find((c) => c.terms?.id === cfdId);
+        if (cfd) send([cfd]);
+      }),
+    ];
+    if (d.limits) off.push(d.limits.onChange((limits) => listener({ type: 'limits', limits })));
+    if (d.policy) off.push(d.policy.onChange((policy) => listener({ type: 'policy', policy })));
+    return () => {
+      for (const f of off) f();
+    };
+  }
+
+  /** Views of the open CFDs at the latest quote. */
+  openCfdViews(): CfdView[] {
+    return this.views(this.#daemon.readModel.openCfds());
+  }
+
+  /** The maker's policy, or undefined on a taker. */
+  maybePolicy(): MakerPolicy | undefined {
+    return this.#daemon.policy?.current;
+  }
+
+  /** The taker's limits, or undefined on a maker. */
+  maybeLimits(): TakerLimitsView | undefined {
+    return this.#daemon.limits?.current;
+  }
+
+  /** What the metrics read: health components, CFDs per UI state, wallet, quote age, event head. */
+  gauges(): Gauges {
+    const d = this.#daemon;
+    const w = d.wallet;
+    return {
+      components: d.health.snapshot(),
+      eventStoreHead: d.store.head,
+      wallet: w ? { balance: w.balance(), height: w.height } : undefined,
+      quoteAgeMs: d.feed.latest()?.ageMs,
+    };
+  }
+
+  /** CFDs per UI state (metrics). */
+  async cfdStates(): Promise<Map<string, number>> {
+    const d = this.#daemon;
+    const counts = new Map<string, number>();
+    for (const c of [...d.readModel.openCfds(), ...(await d.readModel.closedCfds())]) {
+      const s = uiState(c);
+      counts.set(s, (counts.get(s) ?? 0) + 1);
+    }
+    return counts;
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  #nowSecs(): number {
+    return Math.floor(this.#clock() / 1000);
+  }
+
+  #requireTaker(): void {
+    if (this.#daemon.config.role !== 'taker') {
+      throw new IllegalCommandError('a maker does not place orders; it publishes offers');
+    }
+  }
+
+  /** The offer checks of this node's configuration. */
+  #orderChecks(): OrderChecks {
+    const t = this.#daemon.config.time;
+    return {
+      maxOfferAgeSecs: t.offerMaxAgeSecs,
+      // The event is the first one a settlement interval after the offer was made: up to one
+      // event spacing later, or up to the offer's age earlier.
+      eventWindowSecs: Math.max(t.oracleEventIntervalSecs, t.offerMaxAgeSecs),
+      maxClockSkewSecs: DEFAULT_MAX_CLOCK_SKEW_SECS,
+    };
+  }
+
+  /** The current offer `offerId` from the book; {@link UnavailableError} when there are none. */
+  #currentOffer(offerId: string, noOffers: (reason: string) => string, notFound: string) {
+    const found = this.#daemon.offers.book
+      .current(this.#nowSecs(), { maxOfferAgeSecs: this.#daemon.config.time.offerMaxAgeSecs })
+      .find((o) => o.offer.id === offerId);
+    if (found) return found;
+    const { offers, reason } = this.offers();
+    if (offers.length === 0 && reason) throw new UnavailableError(noOffers(reason));
+    throw new NotFoundError(notFound);
+  }
+
+  /** The CFD's view if one of `allowed` is possible now; otherwise an error saying what is. */
+  async #requireAction(id: string, verb: string, allowed: readonly CfdAction[]): Promise<CfdView> {
+    const { view } = await this.cfd(id);
+    if (!allowed.some((a) => view.actions.includes(a))) {
+      const possible = view.actions.length > 0 ? view.actions.join(', ') : 'nothing';
+      throw new IllegalCommandError(
+        `cannot ${verb} CFD ${id}: it is ${view.state} and this ${view.role} can do ${possible} now`,
+      );
+    }
+    return view;
+  }
+
+  /** A command that ran on after its answer failed: the CFD's problem says so (and the log). */
+  #failed(cfdId: string, during: 'order' | 'close', err: unknown): void {
+    void this.#daemon.processManager.problems.run(cfdId, during, () => Promise.reject(err));
+  }
+
+  #policyStore() {
+    const policy = this.#daemon.policy;
+    if (!policy) {
+      throw new IllegalCommandError(
+        'this node is a taker: it has no maker policy (offers come from its maker)',
+      );
+    }
+    return policy;
+  }
+
+  #limitsStore() {
+    const limits = this.#daemon.limits;
+    if (!limits) {
+      throw new IllegalCommandError(
+        'this node is a maker: it has no taker limits (its terms are its policy)',
+      );
+    }
+    return limits;
+  }
+}
+
+function describe(detail: string | undefined, status: string | undefined): string {
+  const s = status ?? 'unknown';
+  return detail ? `${s} (${detail})` : s;
+}

@@ -1,0 +1,9 @@
+/** Formatting shared by the views. */
+import { formatDecimal } from '../../../model/fixed.ts';
+import { formatPrice, INFINITE_PRICE, type Price } from '../../../model/units.ts';
+
+/** Basis points → percent with two decimals (`1234n` → `"12.34"`). */
+export const percent = (bps: bigint): string => formatDecimal(bps, 2);
+/** A liquidation price, or null for "never" (an unleveraged short). */
+export const liquidation = (p: Price): string | null =>
+  p === INFINITE_PRICE ? null : formatPrice(p);

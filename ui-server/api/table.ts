@@ -1,0 +1,13 @@
+/** Every route of the API, in the order the OpenAPI document lists them (route.ts). */
+import { NODE_ROUTES } from './node.ts';
+import type { ApiRoute } from './route.ts';
+import { SETTINGS_ROUTES } from './settings.ts';
+import { TRADING_ROUTES } from './trading.ts';
+import { WALLET_ROUTES } from './wallet.ts';
+
+export const API_ROUTES: readonly ApiRoute[] = [
+  ...NODE_ROUTES,
+  ...TRADING_ROUTES,
+  ...SETTINGS_ROUTES,
+  ...WALLET_ROUTES,
+];
