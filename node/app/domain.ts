@@ -5,6 +5,14 @@
  */
 export { CFD_UI_STATES, type CfdAction, type CfdUiState } from '../../model/cfd.ts';
 export { MAX_LEVERAGE } from '../../model/units.ts';
-export { type MakerPolicy, makerPolicyFields } from '../daemon/maker-policy.ts';
-export { type TakerLimitsView, takerLimitsFields } from '../daemon/taker-limits.ts';
+export {
+  type MakerPolicy,
+  MakerPolicySchema,
+  makerPolicyFields,
+} from '../daemon/maker-policy.ts';
+export {
+  TakerLimitsSchema,
+  type TakerLimitsView,
+  takerLimitsFields,
+} from '../daemon/taker-limits.ts';
 export type { HealthStatus } from '../runtime/health.ts';

@@ -100,6 +100,23 @@ export interface NodeView {
   readonly explorer: string | null;
 }
 
+/** `GET /api/node`: who the node is, and its version. */
+export interface NodeInfo extends NodeView {
+  readonly version: string;
+}
+
+/** `GET /api/cfds/{id}`: the CFD's view with its payout chart's points. */
+export interface CfdDetail extends CfdView {
+  readonly payoutCurve: readonly CurvePoint[];
+}
+
+/** What "bump now" answers: how each bump stands after the attempt. */
+export interface BumpResult {
+  readonly bumps: readonly BumpView[];
+  readonly bumpBudgetSats: string;
+  readonly bumpSpentSats: string;
+}
+
 /** A change the live feed shows ({@link AppService.subscribe}). */
 export type AppChange =
   | { readonly type: 'health' | 'offers' | 'wallet' | 'quote' }
@@ -235,9 +252,7 @@ export class AppService {
    * transactions is being pushed to confirmation; the chain's own errors (no chain, unreachable)
    * pass through for the server to map (503).
    */
-  async bump(
-    id: string,
-  ): Promise<{ bumps: BumpView[]; bumpBudgetSats: string; bumpSpentSats: string }> {
+  async bump(id: string): Promise<BumpResult> {
     await this.cfd(id);
     const d = this.#daemon;
     const pending = d.bumper.status(id).filter((b) => b.state !== 'confirmed');
@@ -429,7 +444,7 @@ export class AppService {
   }
 
   /** One CFD's view with its payout chart's points (the list stays light). */
-  async cfdDetail(id: string): Promise<CfdView & { payoutCurve: CurvePoint[] }> {
+  async cfdDetail(id: string): Promise<CfdDetail> {
     const { cfd, view } = await this.cfd(id);
     return { ...view, payoutCurve: payoutCurvePoints(cfd) };
   }

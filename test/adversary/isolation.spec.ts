@@ -16,12 +16,12 @@ import { CfdRepository } from '../../eventstore/cfd-repository.ts';
 import { DlcStore } from '../../eventstore/dlc-store.ts';
 import { EventStore } from '../../eventstore/event-store.ts';
 import type { Cfd } from '../../model/cfd.ts';
+import { cfdView } from '../../node/app/views/cfd.ts';
 import { EmbeddedChain } from '../../node/chain/embedded.ts';
 import { ChainMonitor } from '../../node/chain/monitor.ts';
 import { BitcoinRpc } from '../../node/chain/rpc.ts';
 import { ProcessManager } from '../../node/daemon/process-manager.ts';
 import { finalRecord } from '../../protocols/rollover/contract.ts';
-import { cfdView } from '../../node/app/views/cfd.ts';
 import { tempDir, terms } from '../helpers/cfd-fixtures.ts';
 import {
   buildTestContract,

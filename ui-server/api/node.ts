@@ -149,6 +149,7 @@ export const NODE_ROUTES: readonly ApiRoute[] = [
     responses: {
       200: '`{quote: {symbol, bid, ask, timeSecs, receivedAt, ageMs, stale} | null}`',
     },
+    response: '{ quote: QuoteView | null }',
     handler: async ({ ctx }) => ({ quote: ctx.service.quote() }),
   }),
   route({

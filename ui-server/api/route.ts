@@ -37,8 +37,9 @@ export interface ApiRoute {
    */
   readonly responses: Readonly<Record<number, string>>;
   /**
-   * The success body's type: an exported type of node/app (views, service) that
-   * scripts/gen-ui-types.ts copies into ui/src/types.ts.
+   * The success body's type, in TypeScript: exported types of node/app (views, service) that
+   * scripts/gen-ui-types.ts copies into ui/src/types.ts, e.g. `OffersView` or
+   * `{ cfds: CfdView[] }`.
    */
   readonly response?: string;
   /** Runs before the input is parsed: a refusal that does not depend on it (the node's role). */

@@ -61,7 +61,7 @@ export const SETTINGS_ROUTES: readonly ApiRoute[] = [
     summary: 'The taker’s limits (taker)',
     description: LIMITS_SHAPE,
     responses: { 200: 'the limits', 409: 'a maker has no taker limits' },
-    response: 'TakerLimits',
+    response: 'TakerLimitsView',
     handler: async ({ ctx }) => ctx.service.limits(),
   }),
   route({
@@ -78,7 +78,7 @@ export const SETTINGS_ROUTES: readonly ApiRoute[] = [
       `goes out on /api/events. Answers the whole new limits.${REAUTH} ${LIMITS_SHAPE}`,
     body: TakerLimitsBody,
     responses: { 200: 'the new limits', ...REAUTH_RESPONSES, 409: 'a maker has no taker limits' },
-    response: 'TakerLimits',
+    response: 'TakerLimitsView',
     precheck: (ctx) => void ctx.service.limits(),
     handler: async ({ body, request, ctx }) => {
       const { password, ...patch } = body;

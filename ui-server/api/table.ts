@@ -1,4 +1,5 @@
 /** Every route of the API, in the order the OpenAPI document lists them (route.ts). */
+import type { LiveEventName } from '../events.ts';
 import { NODE_ROUTES } from './node.ts';
 import type { ApiRoute } from './route.ts';
 import { SETTINGS_ROUTES } from './settings.ts';
@@ -11,3 +12,16 @@ export const API_ROUTES: readonly ApiRoute[] = [
   ...SETTINGS_ROUTES,
   ...WALLET_ROUTES,
 ];
+
+/** What each live feed event (`GET /api/events`) carries, as {@link ApiRoute.response}. */
+export const LIVE_EVENT_TYPES: Readonly<Record<LiveEventName, string>> = {
+  health: 'HealthView',
+  cfds: '{ cfds: CfdView[] }',
+  cfd: 'CfdView',
+  offers: 'OffersView',
+  quote: 'QuoteView | null',
+  wallet: 'WalletState',
+  policy: 'MakerPolicy',
+  limits: 'TakerLimitsView',
+  quotes: 'QuoteHistoryView',
+};

@@ -83,6 +83,7 @@ export const TRADING_ROUTES: readonly ApiRoute[] = [
     path: '/api/cfds',
     summary: 'Every CFD, newest first',
     responses: { 200: '`{cfds: CfdView[]}`' },
+    response: '{ cfds: CfdView[] }',
     handler: async ({ ctx }) => ({ cfds: await ctx.service.cfds() }),
   }),
   route({

@@ -31,6 +31,7 @@ export const WALLET_ROUTES: readonly ApiRoute[] = [
       200: '`{transactions: [{txid, height, received, sent, net}]}`',
       503: 'wallet not available',
     },
+    response: '{ transactions: WalletTxView[] }',
     handler: async ({ ctx }) => ({ transactions: ctx.service.history() }),
   }),
   route({

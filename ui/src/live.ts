@@ -11,7 +11,7 @@ import type {
   OffersView,
   QuoteHistoryView,
   QuoteView,
-  TakerLimits,
+  TakerLimitsView,
   WalletState,
 } from './types';
 
@@ -43,7 +43,7 @@ export interface LiveState {
   /** Maker: the policy as the node applies it (the `policy` event); null until it arrives. */
   policy: MakerPolicy | null;
   /** Taker: its limits as the node applies them (the `limits` event); null until it arrives. */
-  limits: TakerLimits | null;
+  limits: TakerLimitsView | null;
   /** How much time the chart keeps, seconds: the node's history window. */
   windowSecs: number;
 }
@@ -131,7 +131,7 @@ export function useLive(onUnauthorized: () => void): LiveState {
         return { ...s, cfds };
       });
       on<MakerPolicy>(es, 'policy', (s, policy) => ({ ...s, policy }));
-      on<TakerLimits>(es, 'limits', (s, limits) => ({ ...s, limits }));
+      on<TakerLimitsView>(es, 'limits', (s, limits) => ({ ...s, limits }));
       on<OffersView>(es, 'offers', (s, offers) => ({ ...s, offers }));
       on<QuoteView | null>(es, 'quote', (s, quote) => {
         if (!quote) return { ...s, quote, quoteKnown: true };

@@ -31,7 +31,7 @@ import { DEFAULT_ROLLOVER_INTERVAL_SECS } from '../../../protocols/rollover/cons
 import type { CfdProblem } from '../../daemon/cfd-problems.ts';
 import type { BumpStatus } from '../../daemon/fee-bumper.ts';
 import type { LatestQuote } from '../../pricefeed/client.ts';
-import { liquidation, percent } from './format.ts';
+import { liquidation, percent, type Same } from './format.ts';
 import { closingPrice } from './quote.ts';
 
 // CFDs
@@ -134,12 +134,22 @@ export interface CfdView {
   readonly version: number;
 }
 
+/** What a bumped transaction is (fee-bumper.ts `BumpKind`, spelled out for the UI). */
+export type BumpKind = 'commit' | 'cet' | 'refund' | 'close' | 'punish';
+/** Where a bumped transaction stands (fee-bumper.ts `BumpStatus['state']`). */
+export type BumpState = 'waiting' | 'mempool' | 'confirmed' | 'ended';
+const _bumps: [Same<BumpKind, BumpStatus['kind']>, Same<BumpState, BumpStatus['state']>] = [
+  true,
+  true,
+];
+void _bumps;
+
 /** One transaction the fee bumper follows (node/daemon/fee-bumper.ts `BumpStatus`). */
 export interface BumpView {
-  readonly kind: BumpStatus['kind'];
+  readonly kind: BumpKind;
   /** The transaction now (a replaced punish: the latest). */
   readonly txid: string;
-  readonly state: BumpStatus['state'];
+  readonly state: BumpState;
   /** Package rate it pays now (with its child, if any), sat/vB. */
   readonly rate: string;
   /** What the bump policy asked for at the last block, sat/vB; null before the first block. */

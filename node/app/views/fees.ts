@@ -4,8 +4,14 @@
  */
 
 import type { FeeRateReading } from '../../chain/fee-estimator.ts';
+import type { Same } from './format.ts';
 
 // fees
+
+/** What decided the rate (the estimator's `FeeRateReading['source']`, spelled out for the UI). */
+export type FeeSource = 'estimatesmartfee' | 'mempool-minimum' | 'fallback' | 'cap';
+const _sources: Same<FeeSource, FeeRateReading['source']> = true;
+void _sources;
 
 /**
  * The fee market as the node reads it (`GET /api/fees`), sat/vB as decimal strings: what it pays
@@ -14,7 +20,7 @@ import type { FeeRateReading } from '../../chain/fee-estimator.ts';
  */
 export interface FeesView {
   readonly rate: string | null;
-  readonly source: FeeRateReading['source'] | null;
+  readonly source: FeeSource | null;
   /** Blocks the rate aims to confirm within. */
   readonly target: number | null;
   /** The backend's estimate for the target; null when it has none (or before a reading). */

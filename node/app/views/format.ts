@@ -7,3 +7,9 @@ export const percent = (bps: bigint): string => formatDecimal(bps, 2);
 /** A liquidation price, or null for "never" (an unleveraged short). */
 export const liquidation = (p: Price): string | null =>
   p === INFINITE_PRICE ? null : formatPrice(p);
+
+/**
+ * `true` when A and B are the same type: a view that spells out a union of the layers below (so
+ * the UI's generated types need nothing of them) asserts it with `const _: Same<A, B> = true`.
+ */
+export type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : never) : never;

@@ -4,7 +4,7 @@
 // what is shown as current is what the node reports (the live `limits` event or the GET answer).
 import { type FormEvent, useEffect, useRef, useState } from 'react';
 import { get, put } from '../api';
-import type { TakerLimits as Limits } from '../types';
+import type { TakerLimitsView as Limits } from '../types';
 import { ErrorLine, Loading, Panel, ReauthPassword, useAction } from './common';
 
 type Form = { maxFundingRate: string; maxOpeningFeeBps: string; maxTxFeeRate: string };

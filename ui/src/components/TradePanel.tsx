@@ -3,7 +3,7 @@
 import { useEffect, useState } from 'react';
 import { post } from '../api';
 import { btc, group, sats, signed, usd } from '../format';
-import type { OffersView, OfferView, OrderPreview, Position, TakerLimits } from '../types';
+import type { OffersView, OfferView, OrderPreview, Position, TakerLimitsView } from '../types';
 import { ConfirmDialog, ErrorLine, Loading, Panel, Row } from './common';
 
 export function TradePanel({
@@ -12,7 +12,7 @@ export function TradePanel({
 }: {
   offers: OffersView | null;
   /** The taker's limits: a change previews again (the preview says whether they allow the order). */
-  limits: TakerLimits | null;
+  limits: TakerLimitsView | null;
 }) {
   const [side, setSide] = useState<Position>('long');
   const [lots, setLots] = useState('1');
