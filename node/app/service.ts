@@ -9,7 +9,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import { peerIdFromString } from '@libp2p/peer-id';
-import { Transaction } from 'bitcoinjs-lib';
 import { signedCommit } from '../../dlc/contract.ts';
 import { type Cfd, type CfdAction, uiState } from '../../model/cfd.ts';
 import { DEFAULT_MAX_CLOCK_SKEW_SECS } from '../../model/offer.ts';
@@ -18,7 +17,6 @@ import {
   CollabSettlementMaker,
   CollabSettlementTaker,
 } from '../../protocols/collab-settlement/index.ts';
-import { broadcast } from '../chain/broadcast.ts';
 import type { Daemon } from '../daemon/daemon.ts';
 import { HEALTH } from '../daemon/daemon.ts';
 import {
@@ -32,114 +30,37 @@ import {
   type TakerLimitsView,
 } from '../daemon/taker-limits.ts';
 import { DisconnectedError } from '../runtime/errors.ts';
-import type { ComponentHealth } from '../runtime/health.ts';
-import type { Balance, Wallet } from '../wallet/wallet.ts';
 import { IllegalCommandError, NotFoundError, UnavailableError, ValidationError } from './errors.ts';
 import {
-  type CurvePoint,
   checkOrder,
   type OrderChecks,
   type OrderPreview,
   orderPreview,
   payoutCurvePoints,
 } from './preview.ts';
-import {
-  type BumpView,
-  bumpView,
-  type CfdView,
-  type CfdViewOptions,
-  cfdView,
-} from './views/cfd.ts';
+import type { AppChange, BumpResult, CfdDetail, Gauges, NodeView, OffersView } from './types.ts';
+import { bumpView, type CfdView, type CfdViewOptions, cfdView } from './views/cfd.ts';
 import { type FeesView, feesView } from './views/fees.ts';
-import { explorerTemplate, type HealthView, healthView } from './views/health.ts';
-import { type OfferView, offerView } from './views/offer.ts';
+import { describeStatus, explorerTemplate, type HealthView, healthView } from './views/health.ts';
+import { offerView } from './views/offer.ts';
 import {
   type QuoteHistoryView,
   type QuoteView,
   quoteHistoryView,
   quoteView,
 } from './views/quote.ts';
-import { type WalletTxView, type WalletView, walletTxView, walletView } from './views/wallet.ts';
-
-/**
- * How long a withdrawal waits for the wallet to catch up with the chain before building the
- * transaction: a sync normally takes well under a second; longer means the chain is not answering.
- */
-export const WITHDRAW_SYNC_TIMEOUT_MS = 15_000;
-
-/** The offers a user can see now, and why there are none when there are none. */
-export interface OffersView {
-  readonly offers: readonly OfferView[];
-  /** Set when `offers` is empty: what is missing (no maker connected, feed stale…). */
-  readonly reason: string | null;
-}
-
-/** The wallet as the live feed shows it: its state, or why it is not available. */
-export type WalletState =
-  | ({ readonly available: true } & WalletView)
-  | { readonly available: false; readonly reason: string };
-
-export interface WithdrawalView {
-  readonly txid: string;
-  /** Sats sent to the address. */
-  readonly amount: string;
-  readonly fee: string;
-  readonly vsize: number;
-  /** Where the chain backend holds it now. */
-  readonly status: 'mempool' | 'confirmed';
-}
-
-/** Who the node is (`GET /api/node` adds the version). */
-export interface NodeView {
-  readonly role: 'maker' | 'taker';
-  readonly peerId: string;
-  readonly network: string;
-  readonly multiaddrs: string[];
-  readonly makers: readonly string[];
-  /** Block explorer page of a transaction, `{txid}` where the id goes; null: none (regtest). */
-  readonly explorer: string | null;
-}
-
-/** `GET /api/node`: who the node is, and its version. */
-export interface NodeInfo extends NodeView {
-  readonly version: string;
-}
-
-/** `GET /api/cfds/{id}`: the CFD's view with its payout chart's points. */
-export interface CfdDetail extends CfdView {
-  readonly payoutCurve: readonly CurvePoint[];
-}
-
-/** What "bump now" answers: how each bump stands after the attempt. */
-export interface BumpResult {
-  readonly bumps: readonly BumpView[];
-  readonly bumpBudgetSats: string;
-  readonly bumpSpentSats: string;
-}
-
-/** A change the live feed shows ({@link AppService.subscribe}). */
-export type AppChange =
-  | { readonly type: 'health' | 'offers' | 'wallet' | 'quote' }
-  | { readonly type: 'cfds'; readonly views: readonly CfdView[] }
-  | { readonly type: 'limits'; readonly limits: TakerLimitsView }
-  | { readonly type: 'policy'; readonly policy: MakerPolicy };
-
-/** What the metrics read. */
-export interface Gauges {
-  readonly components: readonly ComponentHealth[];
-  readonly eventStoreHead: number;
-  readonly wallet: { readonly balance: Balance; readonly height: number | undefined } | undefined;
-  readonly quoteAgeMs: number | undefined;
-}
+import type { WalletTxView, WalletView } from './views/wallet.ts';
+import { WalletService, type WalletState, type WithdrawalView } from './wallet.ts';
 
 export class AppService {
   readonly #daemon: Daemon;
   readonly #clock: () => number;
-  #serial: Promise<unknown> = Promise.resolve();
+  readonly #wallets: WalletService;
 
   constructor(daemon: Daemon, clock: () => number = Date.now) {
     this.#daemon = daemon;
     this.#clock = clock;
+    this.#wallets = new WalletService(daemon);
   }
 
   health(): HealthView {
@@ -169,7 +90,10 @@ export class AppService {
       // What takers were sent (same ids), not offers recomputed now.
       const published = d.offers.published;
       if (h?.status !== 'ok' || !q || q.stale || published.length === 0) {
-        return { offers: [], reason: `no offers published: ${describe(h?.detail, h?.status)}` };
+        return {
+          offers: [],
+          reason: `no offers published: ${describeStatus(h?.detail, h?.status)}`,
+        };
       }
       return { offers: published.map((o) => offerView(d.peerId, o)), reason: null };
     }
@@ -277,84 +201,34 @@ export class AppService {
     };
   }
 
-  /** The wallet, or {@link UnavailableError} saying why it is not there. */
-  #wallet(): Wallet {
-    const w = this.#daemon.wallet;
-    if (w) return w;
-    throw new UnavailableError(
-      `the wallet is not available yet: ${this.#walletUnavailableReason()}`,
-    );
-  }
-
-  #walletUnavailableReason(): string {
-    const d = this.#daemon;
-    if (!d.rpc) return 'no chain backend configured (--chain-rpc)';
-    const wallet = d.health.get(HEALTH.wallet);
-    const chain = d.health.get(HEALTH.chain);
-    return [
-      `wallet ${describe(wallet?.detail, wallet?.status)}`,
-      `chain ${describe(chain?.lastError?.message ?? chain?.detail, chain?.status)}`,
-    ].join('; ');
-  }
-
-  walletState(): WalletState {
-    const w = this.#daemon.wallet;
-    if (!w) return { available: false, reason: this.#walletUnavailableReason() };
-    return { available: true, ...walletView(this.#daemon.config.network, w.balance(), w.height) };
-  }
-
+  /** The wallet's balance; {@link UnavailableError} saying why when there is none. */
   wallet(): WalletView {
-    const w = this.#wallet();
-    return walletView(this.#daemon.config.network, w.balance(), w.height);
+    return this.#wallets.view();
   }
 
+  /** The wallet as the live feed shows it: its state, or why it is not available. */
+  walletState(): WalletState {
+    return this.#wallets.state();
+  }
+
+  /** The wallet's transactions, newest first. */
   history(): WalletTxView[] {
-    return this.#wallet().history().map(walletTxView);
+    return this.#wallets.history();
   }
 
-  /**
-   * Syncs the wallet, builds, signs and broadcasts a withdrawal, and records it in the wallet so
-   * the balance reflects it at once. One at a time, so two withdrawals never pick the same coins.
-   * Wallet errors (bad address, dust, insufficient funds) pass through for the caller to map.
-   */
+  /** Withdraws to `address` (wallet.ts {@link WalletService.withdraw}). */
   withdraw(address: string, amount: bigint | undefined, feeRate: bigint): Promise<WithdrawalView> {
-    this.#wallet(); // unavailable before waiting for another withdrawal
-    const run = async (): Promise<WithdrawalView> => {
-      const wallet = this.#wallet();
-      const rpc = this.#daemon.rpc!;
-      try {
-        await wallet.sync({ signal: AbortSignal.timeout(WITHDRAW_SYNC_TIMEOUT_MS) });
-      } catch (err) {
-        throw new UnavailableError(
-          `cannot bring the wallet up to date with the chain: ${(err as Error).message}`,
-          { cause: err },
-        );
-      }
-      const signed = wallet.withdraw(address, amount, feeRate);
-      const { status } = await broadcast(rpc, signed.hex);
-      await wallet.recordOwnTransaction(signed.hex);
-      const sent = Transaction.fromHex(signed.hex).outs[0]!.value;
-      return {
-        txid: signed.txid,
-        amount: BigInt(sent).toString(),
-        fee: signed.fee.toString(),
-        vsize: signed.vsize,
-        status,
-      };
-    };
-    const result = this.#serial.then(run, run);
-    this.#serial = result.catch(() => undefined);
-    return result;
+    return this.#wallets.withdraw(address, amount, feeRate);
   }
 
   /** A fresh receive address of the wallet. */
   receiveAddress(): Promise<string> {
-    return this.#wallet().receiveAddress();
+    return this.#wallets.receiveAddress();
   }
 
   /** The wallet's mnemonic, for the user to write down. */
   exportMnemonic(): string {
-    return this.#wallet().exportMnemonic();
+    return this.#wallets.exportMnemonic();
   }
 
   // ---------------------------------------------------------------- node
@@ -693,9 +567,4 @@ export class AppService {
     }
     return limits;
   }
-}
-
-function describe(detail: string | undefined, status: string | undefined): string {
-  const s = status ?? 'unknown';
-  return detail ? `${s} (${detail})` : s;
 }

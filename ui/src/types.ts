@@ -6,13 +6,13 @@ import type { CfdAction, CfdUiState, Settled } from '../../model/cfd.ts';
 
 export type { CfdAction, CfdUiState, Settled };
 
-// node/app/service.ts
+// node/app/types.ts
 /** `GET /api/node`: who the node is, and its version. */
 export interface NodeInfo extends NodeView {
   version: string;
 }
 
-// node/app/service.ts
+// node/app/types.ts
 /** Who the node is (`GET /api/node` adds the version). */
 export interface NodeView {
   role: 'maker' | 'taker';
@@ -97,7 +97,7 @@ export interface QuoteHistoryView {
   quotes: { t: number; bid: string; ask: string }[];
 }
 
-// node/app/service.ts
+// node/app/types.ts
 /** The offers a user can see now, and why there are none when there are none. */
 export interface OffersView {
   offers: OfferView[];
@@ -353,7 +353,7 @@ export type BumpKind = 'commit' | 'cet' | 'refund' | 'close' | 'punish';
 /** Where a bumped transaction stands (fee-bumper.ts `BumpStatus['state']`). */
 export type BumpState = 'waiting' | 'mempool' | 'confirmed' | 'ended';
 
-// node/app/service.ts
+// node/app/types.ts
 /** `GET /api/cfds/{id}`: the CFD's view with its payout chart's points. */
 export interface CfdDetail extends CfdView {
   payoutCurve: CurvePoint[];
@@ -366,7 +366,7 @@ export interface CurvePoint {
   payout: string;
 }
 
-// node/app/service.ts
+// node/app/types.ts
 /** What "bump now" answers: how each bump stands after the attempt. */
 export interface BumpResult {
   bumps: BumpView[];
@@ -430,7 +430,7 @@ export interface WalletTxView {
   net: string;
 }
 
-// node/app/service.ts
+// node/app/wallet.ts
 export interface WithdrawalView {
   txid: string;
   /** Sats sent to the address. */
@@ -441,6 +441,6 @@ export interface WithdrawalView {
   status: 'mempool' | 'confirmed';
 }
 
-// node/app/service.ts
+// node/app/wallet.ts
 /** The wallet as the live feed shows it: its state, or why it is not available. */
 export type WalletState = ({ available: true } & WalletView) | { available: false; reason: string };

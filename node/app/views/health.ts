@@ -56,3 +56,9 @@ const DEFAULT_EXPLORERS: Readonly<Record<string, string>> = {
 export function explorerTemplate(network: string, configured: string | undefined): string | null {
   return configured ?? DEFAULT_EXPLORERS[network] ?? null;
 }
+
+/** A health status with its detail, for a message: `down (no peers)`. */
+export function describeStatus(detail: string | undefined, status: string | undefined): string {
+  const s = status ?? 'unknown';
+  return detail ? `${s} (${detail})` : s;
+}
