@@ -1,6 +1,6 @@
 /**
  * One CFD as the API sends it: state, actions, money, funding and rollover, transactions, bumps.
- * Sats and prices are decimal strings (node/app/README.md).
+ * Sats and prices are decimal strings (format.ts).
  */
 
 import { Transaction } from 'bitcoinjs-lib';

@@ -1,6 +1,6 @@
 /**
  * The fee market as the API sends it.
- * Sats and prices are decimal strings (node/app/README.md).
+ * Sats and prices are decimal strings (format.ts).
  */
 
 import type { FeeRateReading } from '../../chain/fee-estimator.ts';

@@ -1,4 +1,9 @@
-/** Formatting shared by the views. */
+/**
+ * Formatting shared by the views (node/app/views/): plain JSON projections of the domain computed
+ * with the model's own math, so the browser never does money arithmetic. Amounts in satoshis and
+ * prices are decimal strings — a JSON number silently loses precision above 2^53 — while counts,
+ * leverages, timestamps (unix ms unless named `…Secs`/`time`) stay numbers.
+ */
 import { formatDecimal } from '../../../model/fixed.ts';
 import { formatPrice, INFINITE_PRICE, type Price } from '../../../model/units.ts';
 

@@ -1,6 +1,6 @@
 /**
  * Health of the node's subsystems and the node's own facts (explorer link), as the API sends them.
- * Sats and prices are decimal strings (node/app/README.md).
+ * Sats and prices are decimal strings (format.ts).
  */
 
 import type { ComponentHealth, HealthStatus } from '../../runtime/health.ts';

@@ -1,6 +1,6 @@
 /**
  * Offers as the API sends them, with each leverage's margin, liquidation and funding per lot.
- * Sats and prices are decimal strings (node/app/README.md).
+ * Sats and prices are decimal strings (format.ts).
  */
 
 import { fundingFee, liquidationPrice, margin } from '../../../model/fees.ts';

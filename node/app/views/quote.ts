@@ -1,6 +1,6 @@
 /**
  * The price feed as the API sends it: the latest quote, the chart's history, the closing price.
- * Sats and prices are decimal strings (node/app/README.md).
+ * Sats and prices are decimal strings (format.ts).
  */
 
 import { formatPrice, type Position, type Price } from '../../../model/units.ts';

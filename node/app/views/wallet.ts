@@ -1,6 +1,6 @@
 /**
  * The wallet as the API sends it: balance and history.
- * Sats and prices are decimal strings (node/app/README.md).
+ * Sats and prices are decimal strings (format.ts).
  */
 
 import type { Balance, WalletTx } from '../../wallet/wallet.ts';
