@@ -1,8 +1,8 @@
 /**
  * The libp2p edge contract setup (`order/order.ts`) and rollover (`rollover/rollover.ts`) share:
  * registering the maker's handler, dialing the maker, framing a stream as a machine transport with
- * a read timeout per awaited message, arming fail points, the adaptor work of the CET set, and
- * telling listeners how a run ended. Each protocol's handler keeps what is its own: its machines,
+ * a read timeout per awaited message, handing a run to the node's instrument (its fail points), the
+ * adaptor work of the CET set, and telling listeners how a run ended. Each protocol's handler keeps what is its own: its machines,
  * its executor's other requests and its outcome events.
  */
 import type { PeerId, Stream } from '@libp2p/interface';
@@ -14,15 +14,14 @@ import {
   adaptorEncrypt,
   adaptorVerify,
 } from '../dlc/index.ts';
-import type { P2pNode } from '../node/p2p/node.ts';
-import { withFailPointsExecutor, withFailPointsTransport } from '../node/runtime/failpoints.ts';
 import type { AdaptorResult, EncryptRequest, VerifyRequest } from './contract-signing.ts';
 import type { Executor, Transport } from './driver.ts';
+import type { ProtocolHost, RunInstrument } from './ports.ts';
 import { Framed } from './wire.ts';
 
 /** Maker: serves every inbound stream of `protocol` (not awaited: each runs on its own). */
 export function handleInbound(
-  node: P2pNode,
+  node: ProtocolHost,
   protocol: string,
   serve: (stream: Stream, peer: PeerId) => Promise<void>,
   limits: { maxInboundStreams: number; maxOutboundStreams: number },
@@ -41,7 +40,7 @@ export function handleInbound(
  * fails every IO with why (so the run still ends, and is recorded, as a failed one).
  */
 export async function dialTransport<Message, MessageType>(
-  node: P2pNode,
+  node: ProtocolHost,
   peer: PeerId,
   protocol: string,
   dialMs: number,
@@ -88,14 +87,15 @@ export function framedTransport<S extends z.ZodType<{ readonly type: string }>>(
   };
 }
 
-/** Transport and executor with the fail points of `prefix` (e.g. `order.taker`) armed. */
-export function withFailPoints<
+/** Transport and executor as `instrument` wraps them (the node's fail points), or as they are. */
+export function instrumented<
   Message extends { readonly type: string },
   MessageType,
   Effect extends { readonly type: string },
   Request,
   Result,
 >(
+  instrument: RunInstrument | undefined,
   prefix: string,
   transport: Transport<Message, MessageType>,
   executor: Executor<Effect, Request, Result>,
@@ -104,10 +104,9 @@ export function withFailPoints<
   transport: Transport<Message, MessageType>;
   executor: Executor<Effect, Request, Result>;
 } {
-  return {
-    transport: withFailPointsTransport(prefix, transport),
-    executor: withFailPointsExecutor(prefix, executor, persistKind),
-  };
+  return instrument
+    ? instrument(prefix, { transport, executor }, persistKind)
+    : { transport, executor };
 }
 
 /**

@@ -31,12 +31,7 @@ import {
 } from '../../protocols/collab-settlement/index.ts';
 import { OfferProtocol } from '../../protocols/offer/index.ts';
 import { LOCK_SHARED_VBYTES } from '../../protocols/order/constants.ts';
-import {
-  type OrderOracle,
-  OrderProtocol,
-  type OrderTimeouts,
-  type OrderWallet,
-} from '../../protocols/order/order.ts';
+import { OrderProtocol, type OrderTimeouts } from '../../protocols/order/order.ts';
 import {
   type RolloverPause,
   RolloverProtocol,
@@ -63,6 +58,7 @@ import type { DaemonConfig } from './config.ts';
 import { FeeBumper } from './fee-bumper.ts';
 import { type MakerPolicy, MakerPolicyStore, policyFromConfig } from './maker-policy.ts';
 import { ProcessManager } from './process-manager.ts';
+import { announcements, failPoints, orderWallet } from './protocol-ports.ts';
 import { limitsFromConfig, TakerLimitsStore, toTakerLimits } from './taker-limits.ts';
 
 /** Names under which subsystems report health. Peers report as `peer:<peer id>`. */
@@ -211,8 +207,13 @@ export class Daemon {
       role: config.role,
       repository: this.cfds,
       dlcStore: this.contracts,
-      wallet: this.#walletForOrders(),
-      oracle: this.#oracleForOrders(),
+      // A maker funds through its coin pool (split first when short); a taker from its coins.
+      wallet: orderWallet(
+        () => this.#wallet,
+        () => this.#coinPool,
+      ),
+      oracle: announcements(() => this.oracle),
+      instrument: failPoints,
       chain: {
         // The counterparty's lock inputs, checked before we sign the lock.
         getTxOut: (...a) => {
@@ -250,7 +251,8 @@ export class Daemon {
       role: config.role,
       repository: this.cfds,
       dlcStore: this.contracts,
-      oracle: this.#oracleForOrders(),
+      oracle: announcements(() => this.oracle),
+      instrument: failPoints,
       pool: this.pool,
       ...(config.role === 'maker'
         ? {
@@ -549,41 +551,6 @@ export class Daemon {
       }
     }
     return value > 0n ? { count, value } : undefined;
-  }
-
-  /** The wallet as the order protocol sees it: refuses clearly until the chain answered once. */
-  #walletForOrders(): OrderWallet {
-    const wallet = (): Wallet => {
-      if (!this.#wallet) throw new DisconnectedError('wallet (waiting for the chain backend)');
-      return this.#wallet;
-    };
-    return {
-      network: this.config.network,
-      reserveFunding: (amount, feeRate, options) => {
-        wallet();
-        // A maker funds through its coin pool (split first when short); a taker from its coins.
-        return this.#coinPool
-          ? this.#coinPool.reserveFunding(amount, feeRate, options)
-          : wallet().reserveFunding(amount, feeRate, options);
-      },
-      release: (id) => this.#wallet?.release(id),
-      signPsbt: (psbt) => wallet().signPsbt(psbt),
-      receiveAddress: () => wallet().receiveAddress(),
-    };
-  }
-
-  #oracleForOrders(): OrderOracle {
-    const oracle = (): OracleClient => {
-      if (!this.oracle) throw new DisconnectedError('oracle (none configured)');
-      return this.oracle;
-    };
-    return {
-      get publicKey() {
-        return oracle().publicKey;
-      },
-      announcement: (id) => oracle().announcement(id),
-      fetchEvent: (id, o) => oracle().fetchEvent(id, o),
-    };
   }
 
   #stopping: Promise<void> | undefined;

@@ -1,7 +1,7 @@
 import type { PeerId, Stream } from '@libp2p/interface';
 import { type Logger, pino } from 'pino';
 import type { Offer } from '../../model/offer.ts';
-import type { P2pNode } from '../../node/p2p/node.ts';
+import type { ProtocolHost } from '../ports.ts';
 import { Framed } from '../wire.ts';
 import {
   MAX_INBOUND_STREAMS,
@@ -29,7 +29,7 @@ export interface OfferProtocolInit {
  */
 export class OfferProtocol {
   readonly book = new OfferBook();
-  readonly #node: P2pNode;
+  readonly #node: ProtocolHost;
   readonly #init: OfferProtocolInit;
   readonly #log: Logger;
   readonly #listeners = new Set<(u: OfferBookUpdate) => void>();
@@ -41,7 +41,7 @@ export class OfferProtocol {
     this.book.remove(evt.detail.toString());
   };
 
-  constructor(node: P2pNode, init: OfferProtocolInit) {
+  constructor(node: ProtocolHost, init: OfferProtocolInit) {
     this.#node = node;
     this.#init = init;
     this.#log = (init.logger ?? pino({ level: 'silent' })).child({ protocol: OFFER_PROTOCOL });

@@ -7,27 +7,31 @@
 import { randomUUID } from 'node:crypto';
 import type { PeerId, Stream } from '@libp2p/interface';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
-import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
+import { hexToBytes } from '@noble/hashes/utils.js';
+import type { Psbt } from 'bitcoinjs-lib';
 import { type Logger, pino } from 'pino';
 import { type AdaptorWorkerPool, CET_TIMELOCK, REFUND_TIMELOCK } from '../../dlc/index.ts';
-import type { CfdRepository } from '../../eventstore/cfd-repository.ts';
-import type { DlcStore } from '../../eventstore/dlc-store.ts';
 import type { CfdTerms } from '../../model/cfd.ts';
 import type { TakerLimits } from '../../model/limits.ts';
 import { DEFAULT_ORDER_POLICY, type Offer, type OrderPolicy } from '../../model/offer.ts';
-import type { Contracts, Leverage } from '../../model/units.ts';
-import type { OracleClient } from '../../node/oracle/client.ts';
-import type { P2pNode } from '../../node/p2p/node.ts';
-import { outputScript } from '../../node/wallet/keys.ts';
-import type { Wallet } from '../../node/wallet/wallet.ts';
+import type { Contracts, Leverage, Sats } from '../../model/units.ts';
 import {
   adaptorWork,
   dialTransport,
   framedTransport,
   handleInbound,
+  instrumented,
   notifyListeners,
-  withFailPoints,
 } from '../handler.ts';
+import type {
+  Announcements,
+  CfdLog,
+  Clock,
+  ContractStore,
+  ProtocolHost,
+  RunInstrument,
+} from '../ports.ts';
+import { systemClock } from '../ports.ts';
 import { Admission, type AdmissionLimits, type AdmissionTicket, isRefusal } from './admission.ts';
 import {
   ACK_TIMEOUT_MS,
@@ -62,18 +66,42 @@ export type OrderDecision =
   | { readonly accept: true }
   | { readonly accept: false; readonly reason: string };
 
-/**
- * What the protocol needs of the wallet. `reserveFunding` may be async: a maker's coin pool
- * (node/wallet/coin-pool.ts) first splits coins when it holds too few for setups running at once.
- */
-export type OrderWallet = Pick<Wallet, 'release' | 'signPsbt' | 'receiveAddress' | 'network'> & {
-  reserveFunding(
-    ...args: Parameters<Wallet['reserveFunding']>
-  ): ReturnType<Wallet['reserveFunding']> | Promise<ReturnType<Wallet['reserveFunding']>>;
-};
+/** Coins reserved for this party's side of one lock transaction. */
+export interface ReservedFunding {
+  readonly reservationId: string;
+  readonly inputs: readonly {
+    readonly txid: string;
+    readonly vout: number;
+    readonly value: Sats;
+    /** scriptPubKey hex. */
+    readonly script: string;
+  }[];
+  /** Change back to us, if worth an output (script hex). */
+  readonly change: { readonly script: string; readonly value: Sats } | undefined;
+}
 
-/** What the protocol needs of the oracle client. */
-export type OrderOracle = Pick<OracleClient, 'announcement' | 'fetchEvent' | 'publicKey'>;
+/**
+ * The funding port: what the protocol needs of the wallet. `reserveFunding` may be async: a
+ * maker's coin pool first splits coins when it holds too few for setups running at once. The
+ * node's adapter is `orderWallet` (node/daemon/protocol-ports.ts).
+ */
+export interface OrderWallet {
+  /** Reserves coins paying `amount` plus this party's fee at `feeRate` (sat/vB). */
+  reserveFunding(
+    amount: Sats,
+    feeRate: bigint,
+    options: { extraVbytes?: number },
+  ): ReservedFunding | Promise<ReservedFunding>;
+  /** Gives a reservation's coins back (a setup that ended without a lock). */
+  release(reservationId: string): void;
+  /** Signs our inputs of the lock. */
+  signPsbt(psbt: Psbt): unknown;
+  /** scriptPubKey hex of a fresh address of ours, for the CET and refund payouts. */
+  payoutScript(): Promise<string>;
+}
+
+/** What the protocol needs of the oracle. */
+export type OrderOracle = Announcements;
 
 /**
  * What the protocol needs of the chain: the unspent output at an outpoint (Bitcoin Core's
@@ -119,8 +147,8 @@ export const DEFAULT_ORDER_TIMEOUTS: OrderTimeouts = {
 
 export interface OrderProtocolInit {
   readonly role: 'maker' | 'taker';
-  readonly repository: CfdRepository;
-  readonly dlcStore: DlcStore;
+  readonly repository: CfdLog;
+  readonly dlcStore: ContractStore;
   readonly wallet: OrderWallet;
   readonly oracle: OrderOracle;
   /** The counterparty's lock inputs are checked against it before we sign the lock. */
@@ -145,8 +173,10 @@ export interface OrderProtocolInit {
   readonly orderPolicy?: OrderPolicy;
   /** Taker: its limits now, read per order. @default DEFAULT_TAKER_LIMITS */
   readonly limits?: () => TakerLimits;
-  /** Unix seconds. @default the system clock */
-  readonly clock?: () => number;
+  /** @default the system clock */
+  readonly clock?: Clock;
+  /** Wraps each run (the node's fail points). */
+  readonly instrument?: RunInstrument;
   readonly timeouts?: Partial<OrderTimeouts>;
   /**
    * Maker: how many orders it takes on at once, per peer and in all; an order over a limit is
@@ -182,7 +212,7 @@ interface PendingDecision {
  * ```
  */
 export class OrderProtocol {
-  readonly #node: P2pNode;
+  readonly #node: ProtocolHost;
   readonly #init: OrderProtocolInit;
   readonly #log: Logger;
   readonly #timeouts: OrderTimeouts;
@@ -193,7 +223,7 @@ export class OrderProtocol {
   /** Maker: slots of orders under way and awaiting a decision. */
   readonly admission: Admission;
 
-  constructor(node: P2pNode, init: OrderProtocolInit) {
+  constructor(node: ProtocolHost, init: OrderProtocolInit) {
     this.#node = node;
     this.#init = init;
     this.#log = (init.logger ?? pino({ level: 'silent' })).child({ protocol: ORDER_PROTOCOL });
@@ -207,7 +237,7 @@ export class OrderProtocol {
     };
     this.admission = new Admission(init.admission);
     this.#timelocks = init.timelocks ?? { cet: CET_TIMELOCK, refund: REFUND_TIMELOCK };
-    this.#clock = init.clock ?? (() => Math.floor(Date.now() / 1000));
+    this.#clock = init.clock ?? systemClock;
   }
 
   async start(): Promise<void> {
@@ -271,7 +301,8 @@ export class OrderProtocol {
     const first = machine.start();
     const log = this.#log.child({ orderId, peer: maker.toString(), role: 'taker' });
     // Not even connected: the order is still recorded as placed and failed, so the UI shows why.
-    const io = withFailPoints(
+    const io = instrumented(
+      this.#init.instrument,
       'order.taker',
       await dialTransport(this.#node, maker, ORDER_PROTOCOL, this.#timeouts.writeMs, (stream) =>
         this.#transport(stream),
@@ -325,7 +356,8 @@ export class OrderProtocol {
       ...this.#minConfirmations(),
     });
     const log = this.#log.child({ peer: peer.toString(), role: 'maker' });
-    const io = withFailPoints(
+    const io = instrumented(
+      this.#init.instrument,
       'order.maker',
       this.#transport(stream),
       this.#executor(() => machine.cfdId, log, peer.toString()),
@@ -399,14 +431,13 @@ export class OrderProtocol {
               extraVbytes: request.extraVbytes,
             });
             try {
-              const address = await wallet.receiveAddress();
               return {
                 type: 'funded',
                 funding: {
                   reservationId: f.reservationId,
                   inputs: f.inputs,
                   change: f.change && { script: f.change.script, value: f.change.value },
-                  payoutScript: bytesToHex(outputScript(address, wallet.network)),
+                  payoutScript: await wallet.payoutScript(),
                 },
               };
             } catch (err) {

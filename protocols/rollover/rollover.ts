@@ -9,21 +9,26 @@ import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { hexToBytes } from '@noble/hashes/utils.js';
 import { type Logger, pino } from 'pino';
 import type { AdaptorWorkerPool } from '../../dlc/index.ts';
-import type { CfdRepository } from '../../eventstore/cfd-repository.ts';
-import type { DlcStore } from '../../eventstore/dlc-store.ts';
 import { type Cfd, decide } from '../../model/cfd.ts';
 import { rolloverTermsOutsideLimits } from '../../model/limits.ts';
 import type { FeeRate, FundingRate } from '../../model/units.ts';
-import type { OracleClient } from '../../node/oracle/client.ts';
-import type { P2pNode } from '../../node/p2p/node.ts';
 import {
   adaptorWork,
   dialTransport,
   framedTransport,
   handleInbound,
+  instrumented,
   notifyListeners,
-  withFailPoints,
 } from '../handler.ts';
+import {
+  type Announcements,
+  type CfdLog,
+  type Clock,
+  type ContractStore,
+  type ProtocolHost,
+  type RunInstrument,
+  systemClock,
+} from '../ports.ts';
 import {
   DECISION_TIMEOUT_MS,
   MAX_INBOUND_STREAMS,
@@ -54,8 +59,8 @@ import {
   type RolloverMessageType,
 } from './messages.ts';
 
-/** What the protocol needs of the oracle client. */
-export type RolloverOracle = Pick<OracleClient, 'announcement' | 'fetchEvent' | 'publicKey'>;
+/** What the protocol needs of the oracle. */
+export type RolloverOracle = Announcements;
 
 /** The maker's answer to a rollover proposal, with today's rates when it accepts. */
 export type RolloverDecision =
@@ -88,8 +93,8 @@ export const DEFAULT_ROLLOVER_TIMEOUTS: RolloverTimeouts = {
 
 export interface RolloverProtocolInit {
   readonly role: 'maker' | 'taker';
-  readonly repository: CfdRepository;
-  readonly dlcStore: DlcStore;
+  readonly repository: CfdLog;
+  readonly dlcStore: ContractStore;
   readonly oracle: RolloverOracle;
   readonly pool?: AdaptorWorkerPool;
   /**
@@ -104,8 +109,10 @@ export interface RolloverProtocolInit {
    * applies to the next one; they win over `config`'s.
    */
   readonly limits?: () => Pick<RolloverConfig, 'maxFundingRate' | 'maxFeeRate' | 'minFeeRate'>;
-  /** Unix seconds. @default the system clock */
-  readonly clock?: () => number;
+  /** @default the system clock */
+  readonly clock?: Clock;
+  /** Wraps each run (the node's fail points). */
+  readonly instrument?: RunInstrument;
   readonly timeouts?: Partial<RolloverTimeouts>;
   readonly logger?: Logger;
 }
@@ -142,7 +149,7 @@ export interface RolloverLimitRefusal {
  * ```
  */
 export class RolloverProtocol {
-  readonly #node: P2pNode;
+  readonly #node: ProtocolHost;
   readonly #init: RolloverProtocolInit;
   readonly #log: Logger;
   readonly #timeouts: RolloverTimeouts;
@@ -151,12 +158,12 @@ export class RolloverProtocol {
   /** CFDs with a rollover running here: one at a time per CFD. */
   readonly #running = new Set<string>();
 
-  constructor(node: P2pNode, init: RolloverProtocolInit) {
+  constructor(node: ProtocolHost, init: RolloverProtocolInit) {
     this.#node = node;
     this.#init = init;
     this.#log = (init.logger ?? pino({ level: 'silent' })).child({ protocol: ROLLOVER_PROTOCOL });
     this.#timeouts = { ...DEFAULT_ROLLOVER_TIMEOUTS, ...init.timeouts };
-    this.#clock = init.clock ?? (() => Math.floor(Date.now() / 1000));
+    this.#clock = init.clock ?? systemClock;
   }
 
   async start(): Promise<void> {
@@ -207,7 +214,8 @@ export class RolloverProtocol {
       });
       const log = this.#log.child({ cfdId, peer: maker.toString(), role: 'taker' });
       let terms: { fundingRate: FundingRate; feeRate: FeeRate } | undefined;
-      const io = withFailPoints(
+      const io = instrumented(
+        this.#init.instrument,
         'rollover.taker',
         this.#guardReveal(
           observeDecision(
@@ -251,7 +259,8 @@ export class RolloverProtocol {
       claimed = id;
     });
     try {
-      const io = withFailPoints(
+      const io = instrumented(
+        this.#init.instrument,
         'rollover.maker',
         this.#guardReveal(this.#transport(stream), () => claimed),
         executor,

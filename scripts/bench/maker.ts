@@ -29,6 +29,7 @@ import { parseFundingRate, price } from '../../model/units.ts';
 import { broadcast } from '../../node/chain/broadcast.ts';
 import { EmbeddedChain } from '../../node/chain/embedded.ts';
 import { BitcoinRpc } from '../../node/chain/rpc.ts';
+import { orderWallet } from '../../node/daemon/protocol-ports.ts';
 import { OracleClient } from '../../node/oracle/client.ts';
 import { OracleServer } from '../../node/oracle/server.ts';
 import { loadOrCreateIdentity } from '../../node/p2p/identity.ts';
@@ -140,15 +141,7 @@ export async function maker(): Promise<void> {
       repository: new CfdRepository(store),
       dlcStore: new DlcStore(store),
       chain: rpc,
-      wallet: coins
-        ? {
-            network: wallet.network,
-            release: (id) => wallet.release(id),
-            signPsbt: (psbt) => wallet.signPsbt(psbt),
-            receiveAddress: () => wallet.receiveAddress(),
-            reserveFunding: (a, r, o) => coins.reserveFunding(a, r, o),
-          }
-        : wallet,
+      wallet: orderWallet(wallet, () => coins),
       oracle: client,
       pool,
       offers: () => [offer],

@@ -20,6 +20,7 @@ import { nextEventTime, oracleEventId } from '../../model/oracle-event.ts';
 import { parseFundingRate, price } from '../../model/units.ts';
 import { EmbeddedChain } from '../../node/chain/embedded.ts';
 import { BitcoinRpc } from '../../node/chain/rpc.ts';
+import { orderWallet } from '../../node/daemon/protocol-ports.ts';
 import { OracleClient } from '../../node/oracle/client.ts';
 import { OracleServer } from '../../node/oracle/server.ts';
 import { loadOrCreateIdentity } from '../../node/p2p/identity.ts';
@@ -114,7 +115,7 @@ export async function setup(): Promise<void> {
       role,
       repository,
       dlcStore,
-      wallet,
+      wallet: orderWallet(wallet),
       oracle: client,
       chain: rpc,
       pool,

@@ -15,6 +15,7 @@ import { parseFundingRate, price } from '../../model/units.ts';
 import { broadcast } from '../../node/chain/broadcast.ts';
 import { EmbeddedChain } from '../../node/chain/embedded.ts';
 import { BitcoinRpc } from '../../node/chain/rpc.ts';
+import { orderWallet } from '../../node/daemon/protocol-ports.ts';
 import { OracleClient } from '../../node/oracle/client.ts';
 import { OracleServer } from '../../node/oracle/server.ts';
 import { loadOrCreateIdentity } from '../../node/p2p/identity.ts';
@@ -29,7 +30,6 @@ import {
   type OrderOutcome,
   OrderProtocol,
   type OrderTimeouts,
-  type OrderWallet,
   SetupMessageSchema,
 } from '../../protocols/order/index.ts';
 import { Framed } from '../../protocols/wire.ts';
@@ -115,7 +115,6 @@ describe('adversary: strangers cannot exhaust the maker (admission control, coin
     });
     for (const c of opts.coins) await chain.fund(await wallet.receiveAddress(), c);
     const repository = new CfdRepository(store);
-    let port: OrderWallet = wallet;
     let coins: CoinPool | undefined;
     if (opts.coinPool) {
       const target = opts.coinPool;
@@ -128,16 +127,9 @@ describe('adversary: strangers cannot exhaust the maker (admission control, coin
         feeRate: () => 2n,
         logger: silent,
       });
-      port = {
-        network: wallet.network,
-        release: (id) => wallet.release(id),
-        signPsbt: (psbt) => wallet.signPsbt(psbt),
-        receiveAddress: () => wallet.receiveAddress(),
-        reserveFunding: (amount, feeRate, options) =>
-          coinPool.reserveFunding(amount, feeRate, options),
-      };
       coins = coinPool;
     }
+    const port = orderWallet(wallet, () => coins);
     const outcomes: OrderOutcome[] = [];
     const orders = new OrderProtocol(node, {
       role,

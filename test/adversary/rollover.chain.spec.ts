@@ -40,6 +40,7 @@ import { parseFundingRate, price } from '../../model/units.ts';
 import { broadcast } from '../../node/chain/broadcast.ts';
 import { EmbeddedChain } from '../../node/chain/embedded.ts';
 import { BitcoinRpc } from '../../node/chain/rpc.ts';
+import { orderWallet } from '../../node/daemon/protocol-ports.ts';
 import { OracleClient, type VerifiedAttestation } from '../../node/oracle/client.ts';
 import { OracleServer } from '../../node/oracle/server.ts';
 import { loadOrCreateIdentity } from '../../node/p2p/identity.ts';
@@ -164,7 +165,7 @@ describe('adversary on the embedded chain: rollover base, revocation and funding
       role: name,
       repository,
       dlcStore,
-      wallet,
+      wallet: orderWallet(wallet),
       oracle: client,
       chain: rpc,
       pool,

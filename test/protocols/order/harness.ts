@@ -13,10 +13,11 @@ import type { Offer } from '../../../model/offer.ts';
 import { nextEventTime, oracleEventId } from '../../../model/oracle-event.ts';
 import { parseFundingRate, price } from '../../../model/units.ts';
 import { outputScript } from '../../../node/wallet/keys.ts';
+import type { Wallet } from '../../../node/wallet/wallet.ts';
 import { adaptorWork } from '../../../protocols/handler.ts';
 import { runSetup, type SetupExecutor } from '../../../protocols/order/driver.ts';
 import { type SetupMessage, SetupMessageSchema } from '../../../protocols/order/messages.ts';
-import type { OrderChain, OrderWallet } from '../../../protocols/order/order.ts';
+import type { OrderChain } from '../../../protocols/order/order.ts';
 import {
   type ChainOutput,
   MakerSetup,
@@ -78,9 +79,7 @@ export class FakeNode {
   /** A real chain for the lock-input check (instead of the fake chain). */
   chain: OrderChain | undefined;
   /** A real wallet: funds, signs and releases (instead of the fake coins). */
-  wallet:
-    | Pick<OrderWallet, 'reserveFunding' | 'release' | 'signPsbt' | 'receiveAddress'>
-    | undefined;
+  wallet: Pick<Wallet, 'reserveFunding' | 'release' | 'signPsbt' | 'receiveAddress'> | undefined;
 
   constructor(oracle: TestOracle, fakeChain: FakeChain = new Map()) {
     this.oracle = oracle;

@@ -15,6 +15,7 @@ import { parseFundingRate, price } from '../../../model/units.ts';
 import { broadcast } from '../../../node/chain/broadcast.ts';
 import { EmbeddedChain } from '../../../node/chain/embedded.ts';
 import { BitcoinRpc } from '../../../node/chain/rpc.ts';
+import { orderWallet } from '../../../node/daemon/protocol-ports.ts';
 import { OracleClient } from '../../../node/oracle/client.ts';
 import { OracleServer } from '../../../node/oracle/server.ts';
 import { loadOrCreateIdentity } from '../../../node/p2p/identity.ts';
@@ -110,7 +111,7 @@ describe('protocols/order over libp2p with real wallets, chain and oracle', func
       role: name,
       repository,
       dlcStore,
-      wallet,
+      wallet: orderWallet(wallet),
       oracle: client,
       chain: rpc,
       pool,

@@ -19,6 +19,7 @@ import { parseFundingRate, price } from '../../../model/units.ts';
 import { broadcast } from '../../../node/chain/broadcast.ts';
 import { EmbeddedChain } from '../../../node/chain/embedded.ts';
 import { BitcoinRpc } from '../../../node/chain/rpc.ts';
+import { orderWallet } from '../../../node/daemon/protocol-ports.ts';
 import { OracleClient } from '../../../node/oracle/client.ts';
 import { OracleServer } from '../../../node/oracle/server.ts';
 import { loadOrCreateIdentity } from '../../../node/p2p/identity.ts';
@@ -123,7 +124,7 @@ describe('protocols/rollover over libp2p with real wallets, chain and oracle', f
       role: name,
       repository,
       dlcStore,
-      wallet,
+      wallet: orderWallet(wallet),
       oracle: client,
       chain: rpc,
       pool,
