@@ -15,6 +15,7 @@
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { Transaction } from 'bitcoinjs-lib';
 import type { DlcSummary } from '../model/cfd.ts';
+import type { FeeBalance } from '../model/fees.ts';
 import type { FeeRate, Role, Sats } from '../model/units.ts';
 import { type Digit, decomposeInterval, PRICE_DIGITS, prefixContains } from './digits.ts';
 import { InvalidContractRecordError } from './errors.ts';
@@ -171,6 +172,35 @@ export interface ContractRecord {
   /** The CETs per oracle event; the settlement event's among them. */
   readonly events: readonly EventCetsRecord[];
   readonly revoked: readonly RevokedCommitRecord[];
+  /**
+   * The record this one replaces while the rollover that made it has not exchanged secrets (the
+   * record's lifecycle is in `dlc/record.ts`).
+   */
+  readonly previous?: ContractRecord;
+  /** The fee balance each commit's payout curve includes, by commit txid (absent: setup's). */
+  readonly feeBalances?: Readonly<Record<string, FeeBalance>>;
+  /**
+   * Commits of rollovers that broke off after we sent our signatures but before we stored the
+   * counterparty's: we can never publish them, the counterparty may hold them. We reveal their
+   * revocation secrets in the next rollover, so the counterparty can always revoke every commit
+   * it considers live (a taker killed mid-run would otherwise leave the maker waiting forever).
+   */
+  readonly unfinished?: readonly UnfinishedCommit[];
+  /**
+   * Maker: the new commits of rollovers that broke off after the taker's CET and refund signatures
+   * were stored but before its commit signature came. The taker may hold ours and publish any of
+   * them; we cannot. Each is live (followed, closed through its own CETs and refund), never
+   * published by us, until a completed rollover revokes it. A list: a second broken run must not
+   * make us forget the first.
+   */
+  readonly counterpartyOnly?: readonly ContractRecord[];
+}
+
+/** A commit of ours that never became current, and our revocation secret of it. */
+export interface UnfinishedCommit {
+  readonly txid: string;
+  /** Hex. */
+  readonly ownRevocationSk: string;
 }
 
 /** Lowercase hex of bytes (the record's encoding). */

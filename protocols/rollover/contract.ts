@@ -1,21 +1,9 @@
 /**
- * Pure helpers of a rollover: which oracle events, which fee balance, the commit chain of a
- * record, the new transactions on the existing lock, and the records each side persists.
+ * Pure helpers of a rollover: which oracle events, which fee balance, the rules of its base, the
+ * new transactions on the existing lock, and the record each side assembles.
  *
- * A rollover's record lifecycle (one record per CFD in the DLC store):
- * - before: `R_old` (current commit C_old, `revoked` as before);
- * - pending — after verifying the counterparty's new signatures, before revealing anything: the
- *   new record, current commit C_new, with `previous = R_old`. Both C_old and C_new are valid on
- *   chain now; we can publish either (we revealed nothing yet, and once we reveal, C_new is the
- *   one we must use — it is already current);
- * - final — after the counterparty's old revocation secret(s) checked out: current C_new, C_old
- *   (and every commit of the `previous` chain the counterparty revealed) in `revoked`, no
- *   `previous`.
- * A rollover that fails after "pending" leaves the pending record: the next rollover starts from
- * the oldest commit of the `previous` chain (the last one whose rollover completed on our side),
- * which the counterparty has as current, `previous` or revoked — ItchySats' `base_dlc_params`.
- * Until then the CFD's log still names that oldest commit, yet any commit of the chain may confirm:
- * the process manager follows each through its own record ({@link liveCommits}).
+ * The record's lifecycle over a rollover (pending, final, unfinished, counterpartyOnly) and its
+ * commit chain are `dlc/record.ts`.
  */
 import { bytesToHex } from '@noble/hashes/utils.js';
 import {
@@ -34,9 +22,9 @@ import {
   payoutCurve,
   payoutScriptsOf,
   type RefundTransaction,
-  type RevokedCommitRecord,
   toRolePayouts,
 } from '../../dlc/index.ts';
+import { type CommitLink, commitChain, commitsFrom, liveCommits } from '../../dlc/record.ts';
 import type { CfdTerms } from '../../model/cfd.ts';
 import {
   type FeeBalance,
@@ -47,169 +35,6 @@ import {
 } from '../../model/fees.ts';
 import { oracleEventId, oracleEventTime } from '../../model/oracle-event.ts';
 import { type FeeRate, type FundingRate, opposite, type Position } from '../../model/units.ts';
-
-/**
- * The contract record as the rollover keeps it: a {@link ContractRecord} plus two fields the DLC
- * store carries along (plain JSON) and other readers ignore.
- */
-export interface RolloverContractRecord extends ContractRecord {
-  /** The record this one replaces while the rollover that made it has not exchanged secrets. */
-  readonly previous?: RolloverContractRecord;
-  /** The fee balance each commit's payout curve includes, by commit txid (absent: setup's). */
-  readonly feeBalances?: Readonly<Record<string, FeeBalance>>;
-  /**
-   * Commits of rollovers that broke off after we sent our signatures but before we stored the
-   * counterparty's: we can never publish them, the counterparty may hold them. We reveal their
-   * revocation secrets in the next rollover, so the counterparty can always revoke every commit
-   * it considers live (a taker killed mid-run would otherwise leave the maker waiting forever).
-   */
-  readonly unfinished?: readonly UnfinishedCommit[];
-  /**
-   * Maker: the new commits of rollovers that broke off after the taker's CET and refund signatures
-   * were stored but before its commit signature came. The taker may hold ours and publish any of
-   * them; we cannot. Each is live (followed, closed through its own CETs and refund), never
-   * published by us, until a completed rollover revokes it. A list: a second broken run must not
-   * make us forget the first.
-   */
-  readonly counterpartyOnly?: readonly RolloverContractRecord[];
-}
-
-/** A commit of ours that never became current, and our revocation secret of it. */
-export interface UnfinishedCommit {
-  readonly txid: string;
-  /** Hex. */
-  readonly ownRevocationSk: string;
-}
-
-/** One commit of ours, as far as revealing and punishing go. */
-export interface CommitLink {
-  readonly txid: string;
-  readonly settlementEventId: string;
-  /** Our revocation secret of it (hex). */
-  readonly ownRevocationSk: string;
-  /** The counterparty's revocation public key of it (hex). */
-  readonly theirRevocationPk: string;
-  /** What a revoked-commit entry needs, when it is not one yet. */
-  readonly revoked: Omit<RevokedCommitRecord, 'counterpartyRevocationSk'>;
-  /** Already revoked with the counterparty's secret in hand. */
-  readonly alreadyRevoked: boolean;
-}
-
-const theirRole = (r: ContractRecord) => (r.role === 'maker' ? 'taker' : 'maker');
-
-function linkOfRecord(r: ContractRecord): CommitLink {
-  return {
-    txid: r.commit.txid,
-    settlementEventId: r.settlementEventId,
-    ownRevocationSk: r.revocationSk,
-    theirRevocationPk: r.keys[theirRole(r)].revocation,
-    revoked: {
-      txid: r.commit.txid,
-      amount: r.commit.amount,
-      feeRate: r.commit.feeRate,
-      ...(r.commit.anchors && { anchors: true as const }),
-      keys: r.keys,
-      ownAdaptorSignature: r.commit.ownAdaptorSignature,
-      ownRevocationSk: r.revocationSk,
-      settlementEventId: r.settlementEventId,
-    },
-    alreadyRevoked: false,
-  };
-}
-
-/**
- * Every commit of ours in `record`, oldest first: the revoked ones, then the `previous` chain
- * (oldest first), then the current one.
- */
-export function commitChain(record: RolloverContractRecord): CommitLink[] {
-  const pending: RolloverContractRecord[] = [];
-  for (let r = record.previous; r; r = r.previous) pending.unshift(r);
-  const revoked = [...(pending[0]?.revoked ?? record.revoked)];
-  const links: CommitLink[] = revoked.map((v) => ({
-    txid: v.txid,
-    settlementEventId: v.settlementEventId,
-    ownRevocationSk: v.ownRevocationSk,
-    theirRevocationPk: v.keys[theirRole(record)].revocation,
-    revoked: v,
-    alreadyRevoked: true,
-  }));
-  const records = [...pending, record];
-  for (const r of [...records, ...records.flatMap((x) => x.counterpartyOnly ?? [])]) {
-    if (!links.some((l) => l.txid === r.commit.txid)) links.push(linkOfRecord(r));
-  }
-  return links;
-}
-
-/** A commit that may spend the lock without our being able to punish it, and its record. */
-export interface LiveCommit {
-  readonly txid: string;
-  /** The record whose CETs, refund and oracle events close through this commit. */
-  readonly record: RolloverContractRecord;
-  /** The record's current commit: the only one we publish ourselves. */
-  readonly current: boolean;
-}
-
-/**
- * The live commits of `record`, newest first: its current commit, then each one of its
- * `previous` chain. A rollover that failed after "pending" leaves them all valid on chain: the
- * counterparty may publish any whose revocation secret it never gave us, and we publish the
- * current one (an older one's secret of ours may have left). A commit in `revoked` is never live:
- * we hold the counterparty's secret of it and punish it instead.
- */
-export function liveCommits(record: RolloverContractRecord): LiveCommit[] {
-  const revoked = new Set(revokedCommits(record).map((r) => r.txid));
-  const out: LiveCommit[] = [];
-  const add = (r: RolloverContractRecord, current: boolean) => {
-    if (revoked.has(r.commit.txid) || out.some((l) => l.txid === r.commit.txid)) return;
-    out.push({ txid: r.commit.txid, record: r, current });
-  };
-  for (let r: RolloverContractRecord | undefined = record; r; r = r.previous) {
-    add(r, r === record);
-    for (const c of r.counterpartyOnly ?? []) add(c, false);
-  }
-  return out;
-}
-
-/** The record that closes through commit `txid` (its CETs, refund), if `txid` is live. */
-export function recordClosingThrough(
-  record: RolloverContractRecord,
-  txid: string,
-): RolloverContractRecord | undefined {
-  return liveCommits(record).find((l) => l.txid === txid)?.record;
-}
-
-/**
- * Every commit of the record chain we hold the counterparty's revocation secret of, each with the
- * record that can punish it (`dlc/contract.ts` signedPunish reads `record.revoked`).
- */
-export function revokedCommits(
-  record: RolloverContractRecord,
-): { readonly txid: string; readonly record: RolloverContractRecord }[] {
-  const out: { txid: string; record: RolloverContractRecord }[] = [];
-  for (let r: RolloverContractRecord | undefined = record; r; r = r.previous) {
-    for (const v of r.revoked) {
-      if (!out.some((o) => o.txid === v.txid)) out.push({ txid: v.txid, record: r });
-    }
-  }
-  return out;
-}
-
-/** The commit a taker proposes to roll over from: the oldest of its `previous` chain, else its current. */
-export function baseCommitOf(record: RolloverContractRecord): string {
-  let r: RolloverContractRecord = record;
-  while (r.previous) r = r.previous;
-  return r.commit.txid;
-}
-
-/** The commits of ours from `baseTxid` on (what we reveal), or undefined if we never had it. */
-export function commitsFrom(
-  record: RolloverContractRecord,
-  baseTxid: string,
-): CommitLink[] | undefined {
-  const chain = commitChain(record);
-  const i = chain.findIndex((l) => l.txid === baseTxid);
-  return i < 0 ? undefined : chain.slice(i);
-}
 
 /**
  * How many commits may stay unresolved (live but not current, or unfinished) before a CFD signs no
@@ -235,7 +60,7 @@ export const MAX_UNRESOLVED_COMMITS = 8;
  * Undefined `rules` with a reason when the proposed commit is not one of this CFD's.
  */
 export function rolloverRules(
-  record: RolloverContractRecord,
+  record: ContractRecord,
   proposedTxid: string,
 ): { rules?: RolloverRules; reason?: string } {
   const reveal = commitsFrom(record, proposedTxid);
@@ -261,9 +86,9 @@ export interface RolloverRules {
 }
 
 /** Every record of the chain: `record`, its `previous` ones, and each one's counterpartyOnly. */
-function recordsOf(record: RolloverContractRecord): RolloverContractRecord[] {
-  const out: RolloverContractRecord[] = [];
-  for (let r: RolloverContractRecord | undefined = record; r; r = r.previous) {
+function recordsOf(record: ContractRecord): ContractRecord[] {
+  const out: ContractRecord[] = [];
+  for (let r: ContractRecord | undefined = record; r; r = r.previous) {
     out.push(r, ...(r.counterpartyOnly ?? []));
   }
   return out;
@@ -276,7 +101,7 @@ function recordsOf(record: RolloverContractRecord): RolloverContractRecord[] {
  * what accrued since setup.
  */
 export function feeBalanceAt(
-  record: RolloverContractRecord,
+  record: ContractRecord,
   terms: CfdTerms,
   commitTxid: string,
 ): FeeBalance | undefined {
@@ -415,7 +240,7 @@ export function buildRolloverTransactions(
 
 /** The new record: same CFD, lock and identity; new keys, commit, refund and CETs. */
 export function assembleRolledRecord(p: {
-  old: RolloverContractRecord;
+  old: ContractRecord;
   tx: RolloverTransactions;
   secrets: { publish: Uint8Array; revocation: Uint8Array };
   settlementEventId: string;
@@ -428,7 +253,7 @@ export function assembleRolledRecord(p: {
   feeBalance: FeeBalance;
   baseFeeBalance: FeeBalance;
   baseTxid: string;
-}): RolloverContractRecord {
+}): ContractRecord {
   const { old, tx, counterparty } = p;
   const { previous: _previous, counterpartyOnly: _only, ...oldRest } = old;
   return {
@@ -470,69 +295,10 @@ export function assembleRolledRecord(p: {
   };
 }
 
-function collectFeeBalances(r: RolloverContractRecord): Record<string, FeeBalance> {
+function collectFeeBalances(r: ContractRecord): Record<string, FeeBalance> {
   const out: Record<string, FeeBalance> = {};
   for (const x of recordsOf(r)) {
     for (const [k, v] of Object.entries(x.feeBalances ?? {})) out[k] ??= v;
   }
   return out;
-}
-
-/** A commit of ours the counterparty may still publish left without its revocation secret. */
-export class UnrevokedCommitError extends Error {
-  readonly txid: string;
-  constructor(txid: string) {
-    super(`no revocation secret of commit ${txid}: it stays live`);
-    this.name = 'UnrevokedCommitError';
-    this.txid = txid;
-  }
-}
-
-/**
- * The final record: the pending one without `previous`, with every earlier commit in `revoked`.
- * `theirSecrets` (checked by the caller) must hold the counterparty's secret of each commit of
- * the chain that is not revoked yet: a commit counts as revoked only once its secret is stored,
- * so one without a secret throws {@link UnrevokedCommitError} rather than being dropped (dropping
- * it would stop us watching a commit the counterparty can still publish). The commits of broken-off
- * runs (`unfinished`) were revealed in this run: nothing more to do with them.
- */
-export function finalRecord(
-  pending: RolloverContractRecord,
-  theirSecrets: ReadonlyMap<string, string>,
-): RolloverContractRecord {
-  const { previous, unfinished: _unfinished, ...rest } = pending;
-  const chain = previous ? commitChain(previous) : [];
-  const revoked: RevokedCommitRecord[] = [];
-  for (const link of chain) {
-    if (link.alreadyRevoked) {
-      revoked.push(link.revoked as RevokedCommitRecord);
-      continue;
-    }
-    const secret = theirSecrets.get(link.txid);
-    if (!secret) throw new UnrevokedCommitError(link.txid);
-    revoked.push({ ...link.revoked, counterpartyRevocationSk: secret });
-  }
-  return { ...rest, revoked };
-}
-
-/**
- * `record` (still current) with `half` — the new record of a rollover under way, without the
- * taker's commit signature — kept as the commit only the counterparty can publish.
- */
-export function withCounterpartyOnly(
-  record: RolloverContractRecord,
-  half: RolloverContractRecord,
-): RolloverContractRecord {
-  const { previous: _previous, counterpartyOnly: _only, ...rest } = half;
-  const kept = (record.counterpartyOnly ?? []).filter((c) => c.commit.txid !== rest.commit.txid);
-  return { ...record, counterpartyOnly: [...kept, rest] };
-}
-
-/** `record` with `commit` added to its unfinished commits (see {@link RolloverContractRecord}). */
-export function withUnfinished(
-  record: RolloverContractRecord,
-  commit: UnfinishedCommit,
-): RolloverContractRecord {
-  const unfinished = (record.unfinished ?? []).filter((u) => u.txid !== commit.txid);
-  return { ...record, unfinished: [...unfinished, commit] };
 }

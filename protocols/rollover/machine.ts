@@ -27,6 +27,7 @@
  */
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
+import type { ContractRecord } from '../../dlc/contract.ts';
 import {
   type CommitKeys,
   commitKeysFromRecord,
@@ -34,6 +35,13 @@ import {
   type OracleEventPoints,
   oracleEventPoints,
 } from '../../dlc/index.ts';
+import {
+  baseCommitOf,
+  type CommitLink,
+  finalRecord,
+  withCounterpartyOnly,
+  withUnfinished,
+} from '../../dlc/record.ts';
 import type { Cfd, CfdCommand, CfdTerms } from '../../model/cfd.ts';
 import type { FeeBalance } from '../../model/fees.ts';
 import { rolloverTermsOutsideLimits } from '../../model/limits.ts';
@@ -59,22 +67,16 @@ import {
 } from './constants.ts';
 import {
   assembleRolledRecord,
-  baseCommitOf,
   buildRolloverTransactions,
-  type CommitLink,
   type EventSchedule,
   feeBalanceAt,
-  finalRecord,
   liquidationEventIds,
   nextSettlementEventId,
-  type RolloverContractRecord,
   type RolloverRules,
   type RolloverTransactions,
   rolledFeeBalance,
   rolloverEventPayouts,
   rolloverRules,
-  withCounterpartyOnly,
-  withUnfinished,
 } from './contract.ts';
 import type {
   CommitSignatureMsg,
@@ -120,7 +122,7 @@ export const DEFAULT_ROLLOVER_CONFIG: RolloverConfig = {
 
 export type RolloverEffect =
   | { readonly type: 'record'; readonly cfdId: string; readonly command: CfdCommand }
-  | { readonly type: 'persist'; readonly record: RolloverContractRecord };
+  | { readonly type: 'persist'; readonly record: ContractRecord };
 
 export type RolloverRequest =
   /**
@@ -138,7 +140,7 @@ export type RolloverResult =
       readonly type: 'decided';
       readonly accept: true;
       readonly cfd: Cfd;
-      readonly record: RolloverContractRecord;
+      readonly record: ContractRecord;
       readonly fundingRate: FundingRate;
       /** When the rate source set the rate (unix seconds). */
       readonly fundingRateAsOf: number;
@@ -162,7 +164,7 @@ export type RolloverOutcome =
       readonly type: 'completed';
       readonly cfdId: string;
       /** The final record (new commit current, old ones revoked). */
-      readonly record: RolloverContractRecord;
+      readonly record: ContractRecord;
       /** The commit this rollover started from. */
       readonly baseCommitTxid: string;
       readonly fundingRate: FundingRate;
@@ -252,7 +254,7 @@ abstract class Rollover extends StateMachine<
   protected readonly config: RolloverConfig;
   protected id: string | undefined;
   protected terms: CfdTerms | undefined;
-  protected old: RolloverContractRecord | undefined;
+  protected old: ContractRecord | undefined;
   /** What we reveal, what we require, the base (see contract.ts `rolloverRules`). */
   protected rules: RolloverRules | undefined;
   /** The agreed base: the maker's rule, proven to the taker. */
@@ -266,7 +268,7 @@ abstract class Rollover extends StateMachine<
   #theirKeys: KeysMsg | undefined;
   #tx: RolloverTransactions | undefined;
   #signing: ContractSigning | undefined;
-  #pending: RolloverContractRecord | undefined;
+  #pending: ContractRecord | undefined;
   #held: RolloverMessage | undefined;
 
   protected constructor(
@@ -326,7 +328,7 @@ abstract class Rollover extends StateMachine<
   }
 
   /** Starts from `record` and the proposed commit, or says why not. */
-  protected useRecord(record: RolloverContractRecord, proposedTxid: string): string | undefined {
+  protected useRecord(record: ContractRecord, proposedTxid: string): string | undefined {
     const { rules, reason } = rolloverRules(record, proposedTxid);
     if (!rules) return reason;
     this.old = record;
@@ -366,7 +368,7 @@ abstract class Rollover extends StateMachine<
     assertPoint(theirs.revocationPk, 'revocation key');
     const old = this.old!;
     const used = new Set<string>();
-    for (let r: RolloverContractRecord | undefined = old; r; r = r.previous) {
+    for (let r: ContractRecord | undefined = old; r; r = r.previous) {
       for (const k of [r.keys.maker, r.keys.taker]) {
         used.add(k.identity).add(k.publish).add(k.revocation);
       }
@@ -464,7 +466,7 @@ abstract class Rollover extends StateMachine<
   }
 
   /** The new record from what is signed so far (the counterparty's commit signature may lack). */
-  #assemble(): RolloverContractRecord {
+  #assemble(): ContractRecord {
     const a = this.agreed!;
     const signing = this.#signing!;
     return assembleRolledRecord({
@@ -591,7 +593,7 @@ abstract class Rollover extends StateMachine<
     );
   }
 
-  protected get pendingRecord(): RolloverContractRecord | undefined {
+  protected get pendingRecord(): ContractRecord | undefined {
     return this.#pending;
   }
 
@@ -606,7 +608,7 @@ export interface TakerRolloverInit {
   /** The CFD as the taker's log has it (must be able to roll over). */
   readonly cfd: Cfd;
   /** Its stored contract record. */
-  readonly record: RolloverContractRecord;
+  readonly record: ContractRecord;
   readonly secrets: RolloverSecrets;
   /** Unix seconds. */
   readonly now: number;
@@ -775,7 +777,7 @@ export class TakerRollover extends Rollover {
   }
 
   /** The machine's record of the pending contract, for tests and recovery. */
-  get pending(): RolloverContractRecord | undefined {
+  get pending(): ContractRecord | undefined {
     return this.pendingRecord;
   }
 }

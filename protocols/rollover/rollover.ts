@@ -40,7 +40,6 @@ import {
   ROLLOVER_PROTOCOL,
   WRITE_TIMEOUT_MS,
 } from './constants.ts';
-import type { RolloverContractRecord } from './contract.ts';
 import { type RolloverExecutor, type RolloverTransport, runRollover } from './driver.ts';
 import { CannotRolloverError, RevealAfterCommitError } from './errors.ts';
 import {
@@ -200,7 +199,7 @@ export class RolloverProtocol {
       throw new CannotRolloverError((err as Error).message, { cause: err });
     }
     if (cfd.terms?.role !== 'taker') throw new CannotRolloverError(`${cfdId} is not a taker CFD`);
-    const record = (await dlcStore.get(cfdId)) as RolloverContractRecord | undefined;
+    const record = await dlcStore.get(cfdId);
     if (!record) throw new CannotRolloverError(`${cfdId} has no contract record`);
     this.#running.add(cfdId);
     try {
@@ -351,9 +350,7 @@ export class RolloverProtocol {
             } catch (err) {
               return { type: 'decided', accept: false, reason: (err as Error).message };
             }
-            const record = (await dlcStore.get(request.cfdId)) as
-              | RolloverContractRecord
-              | undefined;
+            const record = await dlcStore.get(request.cfdId);
             if (!record) {
               return { type: 'decided', accept: false, reason: `no contract ${request.cfdId}` };
             }
@@ -432,7 +429,7 @@ function observeDecision(
 /** Which record a persist writes, for the fail points (contract.ts's record lifecycle). */
 function persistKind(effect: RolloverEffect): string | undefined {
   if (effect.type !== 'persist') return undefined;
-  const r = effect.record as RolloverContractRecord;
+  const r = effect.record;
   if (r.previous) return 'pending';
   if (r.unfinished?.length) return 'unfinished';
   if (r.counterpartyOnly?.length) return 'counterpartyOnly';

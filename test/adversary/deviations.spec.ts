@@ -11,7 +11,9 @@ import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { script } from 'bitcoinjs-lib';
+import type { ContractRecord } from '../../dlc/contract.ts';
 import { signedCommit, signedPunish } from '../../dlc/index.ts';
+import { liveCommits, revokedCommits } from '../../dlc/record.ts';
 import { signCooperative } from '../../dlc/sign.ts';
 import type { CloseTransaction } from '../../dlc/transactions.ts';
 import { oracleEventId, oracleEventTime } from '../../model/oracle-event.ts';
@@ -27,9 +29,6 @@ import type { SetupMessage } from '../../protocols/order/messages.ts';
 import {
   feeBalanceAt,
   liquidationEventIds,
-  liveCommits,
-  type RolloverContractRecord,
-  revokedCommits,
   rolledFeeBalance,
 } from '../../protocols/rollover/contract.ts';
 import { DEFAULT_ROLLOVER_CONFIG } from '../../protocols/rollover/machine.ts';
@@ -146,7 +145,7 @@ function setupNothingLostAfterLock(r: SetupRun, reason: RegExp): void {
 }
 
 /** Whether we can still answer `txid` published: live (we close through it) or punishable. */
-function answerable(record: RolloverContractRecord, txid: string): 'live' | 'punishable' | 'lost' {
+function answerable(record: ContractRecord, txid: string): 'live' | 'punishable' | 'lost' {
   if (liveCommits(record).some((l) => l.txid === txid)) return 'live';
   const revoked = revokedCommits(record).find((r) => r.txid === txid);
   const entry = revoked?.record.revoked.find((v) => v.txid === txid);
@@ -167,11 +166,11 @@ function rollAbortedBeforeSigning(r: RolloverRun, current: string, reason: RegEx
 /**
  * The commits `record`'s holder can publish: its live ones but a maker's `counterpartyOnly` one —
  * the new commit of a rollover under way, stored without the taker's commit signature, which only
- * the taker can publish (protocols/rollover/contract.ts).
+ * the taker can publish (dlc/record.ts).
  */
-function publishableCommits(record: RolloverContractRecord): string[] {
+function publishableCommits(record: ContractRecord): string[] {
   const theirsOnly = new Set<string>();
-  for (let x: RolloverContractRecord | undefined = record; x; x = x.previous) {
+  for (let x: ContractRecord | undefined = record; x; x = x.previous) {
     for (const c of x.counterpartyOnly ?? []) theirsOnly.add(c.commit.txid);
   }
   return liveCommits(record)
@@ -278,7 +277,7 @@ const REVOCATION_REQUIRED: GuardPatch[] = [
   { file: ROLLOVER, find: 'if (!checked.has(l.txid)) {', replace: 'if (false) {' },
   // …and the final record's own refusal to drop a live commit (the last line of defence).
   {
-    file: CONTRACT,
+    file: 'dlc/record.ts',
     find: 'if (!secret) throw new UnrevokedCommitError(link.txid);',
     replace: 'if (!secret) continue;',
   },

@@ -10,6 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { type ContractRecord, dlcSummary, signedCommit, signedLock } from '../../dlc/contract.ts';
 import { attestPrice } from '../../dlc/oracle.ts';
+import { finalRecord } from '../../dlc/record.ts';
 import { cetFee } from '../../dlc/transactions.ts';
 import { CfdReadModel } from '../../eventstore/cfd-read-model.ts';
 import { CfdRepository } from '../../eventstore/cfd-repository.ts';
@@ -21,7 +22,6 @@ import { EmbeddedChain } from '../../node/chain/embedded.ts';
 import { ChainMonitor } from '../../node/chain/monitor.ts';
 import { BitcoinRpc } from '../../node/chain/rpc.ts';
 import { ProcessManager } from '../../node/daemon/process-manager.ts';
-import { finalRecord } from '../../protocols/rollover/contract.ts';
 import { tempDir, terms } from '../helpers/cfd-fixtures.ts';
 import {
   buildTestContract,

@@ -17,9 +17,9 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import type { Transaction } from 'bitcoinjs-lib';
+import type { ContractRecord } from '../../dlc/contract.ts';
 import {
   AdaptorWorkerPool,
-  type ContractRecord,
   cetFee as cetFeeOf,
   PUNISH_FEE,
   payoutCurve,
@@ -29,6 +29,7 @@ import {
   signedCommit,
   signedPunish,
 } from '../../dlc/index.ts';
+import { liveCommits, recordClosingThrough, revokedCommits } from '../../dlc/record.ts';
 import { CfdRepository } from '../../eventstore/cfd-repository.ts';
 import { DlcStore } from '../../eventstore/dlc-store.ts';
 import { EventStore } from '../../eventstore/event-store.ts';
@@ -49,16 +50,10 @@ import { PriceFeedServer } from '../../node/pricefeed/server.ts';
 import { Wallet } from '../../node/wallet/wallet.ts';
 import { adaptorWork, dialTransport, framedTransport } from '../../protocols/handler.ts';
 import { type OrderOutcome, OrderProtocol } from '../../protocols/order/index.ts';
-import {
-  liveCommits,
-  makerPositionOf,
-  recordClosingThrough,
-  revokedCommits,
-} from '../../protocols/rollover/contract.ts';
+import { makerPositionOf } from '../../protocols/rollover/contract.ts';
 import {
   MAX_MESSAGE_BYTES,
   ROLLOVER_PROTOCOL,
-  type RolloverContractRecord,
   type RolloverExecutor,
   type RolloverMessage,
   RolloverMessageSchema,
@@ -274,7 +269,7 @@ describe('adversary on the embedded chain: rollover base, revocation and funding
    */
   async function rogueRollover(
     id: string,
-    own: RolloverContractRecord,
+    own: ContractRecord,
     tamper: (m: RolloverMessage) => RolloverMessage,
   ): Promise<{ taker: RolloverOutcome; maker: RolloverResultEvent }> {
     const before = maker.rolls.filter((r) => r.cfdId === id).length;
@@ -335,8 +330,7 @@ describe('adversary on the embedded chain: rollover base, revocation and funding
     return { taker: outcome, maker: m };
   }
 
-  const record = async (s: Side, id: string) =>
-    (await s.dlcStore.get(id)) as RolloverContractRecord;
+  const record = async (s: Side, id: string) => (await s.dlcStore.get(id))!;
 
   /** The oracle's attestation of `eventId`, once the event's time has come. */
   const attestation = (eventId: string): Promise<VerifiedAttestation> =>

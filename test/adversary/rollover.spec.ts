@@ -3,23 +3,21 @@
 // over the wire schema (test/protocols/rollover/harness.ts); the rogue side either keeps an older
 // copy of its own record (as a cheater would) or rewrites a message on its way out.
 import assert from 'node:assert/strict';
+import type { ContractRecord } from '../../dlc/contract.ts';
 import { signedCommit, signedPunish, signedRefund } from '../../dlc/index.ts';
+import { liveCommits, revokedCommits, withUnfinished } from '../../dlc/record.ts';
 import { signedFunding } from '../../model/fees.ts';
 import { oracleEventTime } from '../../model/oracle-event.ts';
 import {
-  liveCommits,
   MAX_UNRESOLVED_COMMITS,
   makerPositionOf,
-  type RolloverContractRecord,
-  revokedCommits,
   rolledFeeBalance,
   rolloverRules,
-  withUnfinished,
 } from '../../protocols/rollover/contract.ts';
 import { openContract, Party, RATE, roll } from '../protocols/rollover/harness.ts';
 
 /** The commit can still be answered: we follow it as live, or hold the secret to punish it. */
-function answerable(record: RolloverContractRecord, txid: string): 'live' | 'punishable' | 'lost' {
+function answerable(record: ContractRecord, txid: string): 'live' | 'punishable' | 'lost' {
   if (liveCommits(record).some((l) => l.txid === txid)) return 'live';
   const revoked = revokedCommits(record).find((r) => r.txid === txid);
   const entry = revoked?.record.revoked.find((v) => v.txid === txid);

@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { peerIdFromString } from '@libp2p/peer-id';
 import type { Transaction } from 'bitcoinjs-lib';
+import type { ContractRecord } from '../../dlc/contract.ts';
 import { signedCommit } from '../../dlc/contract.ts';
 import { PUNISH_VBYTES } from '../../dlc/transactions.ts';
 import { uiState } from '../../model/cfd.ts';
@@ -19,7 +20,6 @@ import { Daemon } from '../../node/daemon/daemon.ts';
 import {
   CannotRolloverError,
   ROLLOVER_PROTOCOL,
-  type RolloverContractRecord,
   type RolloverResultEvent,
 } from '../../protocols/rollover/index.ts';
 import { silent } from '../node/chain/helpers.ts';
@@ -39,9 +39,8 @@ import {
 /** A minute-long settlement interval: room for a taker to stay down through several rollovers. */
 const SETTLEMENT = '60';
 
-const record = async (d: Daemon, id: string) =>
-  (await d.contracts.get(id)) as RolloverContractRecord | undefined;
-const revokedIn = (r: RolloverContractRecord) => r.revoked.map((x) => x.txid);
+const record = async (d: Daemon, id: string) => await d.contracts.get(id);
+const revokedIn = (r: ContractRecord) => r.revoked.map((x) => x.txid);
 
 /** Sets the maker's funding rate (through its policy store where the daemon has one). */
 async function setFundingRate(maker: Daemon, rate: string): Promise<void> {
@@ -75,8 +74,8 @@ function cutAfterTakerRevealed(
   const taker = peerIdFromString(net.taker.peerId);
   return new Promise((resolve) => {
     contracts.put = async (cfdId, next) => {
-      const stored = (await contracts.get(cfdId)) as RolloverContractRecord | undefined;
-      const final = stored?.previous && !(next as RolloverContractRecord).previous;
+      const stored = await contracts.get(cfdId);
+      const final = stored?.previous && !next.previous;
       if (cfdId !== id || !final) return put(cfdId, next);
       delete (contracts as { put?: unknown }).put;
       const handle = offline(net.taker);

@@ -25,7 +25,6 @@ import { price, type Role } from '../../model/units.ts';
 import {
   assembleRolledRecord,
   buildRolloverTransactions,
-  type RolloverContractRecord,
   type RolloverTransactions,
 } from '../../protocols/rollover/contract.ts';
 import { type Key, newKey, p2wpkh } from '../node/chain/helpers.ts';
@@ -242,7 +241,7 @@ export const ROLLED_TABLE = toRolePayouts(
 
 export interface RolledTestContract {
   /** Each side's PENDING record: current commit the new one, `previous` the contract's record. */
-  readonly records: Record<Role, RolloverContractRecord>;
+  readonly records: Record<Role, ContractRecord>;
   readonly transactions: RolloverTransactions;
 }
 
@@ -281,7 +280,7 @@ export function rollTestContract(c: TestContract): RolledTestContract {
     };
   };
   const by = { maker: sign('maker'), taker: sign('taker') };
-  const record = (role: Role): RolloverContractRecord => {
+  const record = (role: Role): ContractRecord => {
     const them = role === 'maker' ? 'taker' : 'maker';
     return assembleRolledRecord({
       old: c.records[role],

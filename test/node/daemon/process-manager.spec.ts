@@ -15,6 +15,7 @@ import {
   signedCommit,
 } from '../../../dlc/contract.ts';
 import { attestPrice } from '../../../dlc/oracle.ts';
+import { finalRecord, withCounterpartyOnly } from '../../../dlc/record.ts';
 import { finalizeCooperative, signCooperative } from '../../../dlc/sign.ts';
 import { buildClose, cetFee } from '../../../dlc/transactions.ts';
 import { CfdReadModel } from '../../../eventstore/cfd-read-model.ts';
@@ -27,11 +28,6 @@ import { EmbeddedChain } from '../../../node/chain/embedded.ts';
 import { ChainMonitor } from '../../../node/chain/monitor.ts';
 import { BitcoinRpc } from '../../../node/chain/rpc.ts';
 import { ProcessManager } from '../../../node/daemon/process-manager.ts';
-import {
-  finalRecord,
-  type RolloverContractRecord,
-  withCounterpartyOnly,
-} from '../../../protocols/rollover/contract.ts';
 import { tempDir, terms } from '../../helpers/cfd-fixtures.ts';
 import {
   buildTestContract,
@@ -480,7 +476,7 @@ describe('node/daemon/process-manager', function () {
       const rolled = rollTestContract(c);
       const old = c.records.maker;
       const full = rolled.records.maker;
-      const half: RolloverContractRecord = {
+      const half: ContractRecord = {
         ...full,
         commit: { ...full.commit, counterpartyAdaptorSignature: '' },
       };
@@ -619,7 +615,7 @@ describe('node/daemon/process-manager', function () {
       const rolled = rollTestContract(c);
       const old = c.records.maker;
       const full = rolled.records.maker;
-      const half: RolloverContractRecord = {
+      const half: ContractRecord = {
         ...full,
         commit: { ...full.commit, counterpartyAdaptorSignature: '' },
       };

@@ -1,11 +1,7 @@
 // The live commits of a contract record: after rollovers that failed past "pending", which commits
 // may still confirm, and through which record each one closes.
 import assert from 'node:assert/strict';
-import {
-  liveCommits,
-  recordClosingThrough,
-  revokedCommits,
-} from '../../../protocols/rollover/contract.ts';
+import { liveCommits, recordClosingThrough, revokedCommits } from '../../../dlc/record.ts';
 import { openContract, type Party, roll } from './harness.ts';
 
 describe('protocols/rollover/contract live commits', function () {

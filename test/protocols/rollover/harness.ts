@@ -4,10 +4,10 @@
 // with the wire schema. Executors fold commands through the aggregate (so every recorded command
 // must be legal) and keep an ordered journal of persists and sends, for the crash-safety checks.
 import { secp256k1 } from '@noble/curves/secp256k1.js';
+import type { ContractRecord } from '../../../dlc/contract.ts';
 import { apply, type Cfd, type CfdEvent, decide } from '../../../model/cfd.ts';
 import { parseFundingRate } from '../../../model/units.ts';
 import { adaptorWork } from '../../../protocols/handler.ts';
-import type { RolloverContractRecord } from '../../../protocols/rollover/contract.ts';
 import { type RolloverExecutor, runRollover } from '../../../protocols/rollover/driver.ts';
 import {
   MakerRollover,
@@ -43,7 +43,7 @@ function journaled(inbound: Pipe, outbound: Pipe, journal: string[], tamper?: Ta
 /** One party: its CFD log and contract record, as a node would hold them. */
 export class Party {
   cfd: Cfd;
-  record: RolloverContractRecord;
+  record: ContractRecord;
   readonly events: CfdEvent[] = [];
   /** persist:pending / persist:final / record:<command> / send:<type>, in order. */
   journal: string[] = [];
@@ -56,7 +56,7 @@ export class Party {
   answers: Partial<Record<RolloverRequest['type'], () => RolloverResult>> = {};
   failEffect: Partial<Record<string, Error>> = {};
 
-  constructor(cfd: Cfd, record: RolloverContractRecord, oracle: TestOracle) {
+  constructor(cfd: Cfd, record: ContractRecord, oracle: TestOracle) {
     this.cfd = cfd;
     this.record = record;
     this.oracle = oracle;

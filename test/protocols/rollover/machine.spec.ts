@@ -5,8 +5,8 @@ import assert from 'node:assert/strict';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { signedCommit, signedPunish } from '../../../dlc/index.ts';
+import { commitChain } from '../../../dlc/record.ts';
 import { oracleEventId, oracleEventTime } from '../../../model/oracle-event.ts';
-import { commitChain } from '../../../protocols/rollover/contract.ts';
 import type { RolloverMessage } from '../../../protocols/rollover/messages.ts';
 import { CONFIG, openContract, type Party, RATE, roll } from './harness.ts';
 

@@ -4,12 +4,7 @@
 // by 10 s per rollover so each one moves the settlement event.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import {
-  AdaptorWorkerPool,
-  type ContractRecord,
-  signedCommit,
-  signedPunish,
-} from '../../../dlc/index.ts';
+import { AdaptorWorkerPool, signedCommit, signedPunish } from '../../../dlc/index.ts';
 import { CfdRepository } from '../../../eventstore/cfd-repository.ts';
 import { DlcStore } from '../../../eventstore/dlc-store.ts';
 import { EventStore } from '../../../eventstore/event-store.ts';
@@ -28,7 +23,6 @@ import { PriceFeedServer } from '../../../node/pricefeed/server.ts';
 import { Wallet } from '../../../node/wallet/wallet.ts';
 import { type OrderOutcome, OrderProtocol } from '../../../protocols/order/index.ts';
 import {
-  type RolloverContractRecord,
   type RolloverDecision,
   RolloverProtocol,
   rolloverDue,
@@ -220,13 +214,13 @@ describe('protocols/rollover over libp2p with real wallets, chain and oracle', f
 
   it('rolls over twice; the maker publishes its first commit; the taker punishes and it confirms', async () => {
     const id = await openContract();
-    const makerGen0 = (await maker.dlcStore.get(id)) as ContractRecord;
+    const makerGen0 = (await maker.dlcStore.get(id))!;
     const first = await roll(id);
     assert.equal(first.type, 'completed', show(first));
     const second = await roll(id);
     assert.equal(second.type, 'completed', show(second));
-    const t = (await taker.dlcStore.get(id)) as RolloverContractRecord;
-    const m = (await maker.dlcStore.get(id)) as RolloverContractRecord;
+    const t = (await taker.dlcStore.get(id))!;
+    const m = (await maker.dlcStore.get(id))!;
     assert.equal(t.commit.txid, m.commit.txid);
     assert.equal(t.revoked.length, 2);
     assert.equal(t.revoked[0]!.txid, makerGen0.commit.txid);
@@ -254,23 +248,23 @@ describe('protocols/rollover over libp2p with real wallets, chain and oracle', f
 
   it('a taker that missed the maker’s revocation rolls over from its older commit', async () => {
     const id = await openContract();
-    const gen0 = (await taker.dlcStore.get(id)) as RolloverContractRecord;
+    const gen0 = (await taker.dlcStore.get(id))!;
     assert.equal((await roll(id)).type, 'completed');
     // As if the maker's secret never arrived: the taker holds the new record as pending.
-    const gen1 = (await taker.dlcStore.get(id)) as RolloverContractRecord;
+    const gen1 = (await taker.dlcStore.get(id))!;
     const { revoked: _r, ...rest } = gen1;
     await taker.dlcStore.put(id, {
       ...rest,
       revoked: [],
       previous: gen0,
-    } as RolloverContractRecord);
+    });
     const r = await roll(id);
     assert.equal(r.type, 'completed', show(r));
     if (r.type !== 'completed') return;
     // gen0 is revoked at the maker: the base moves to gen1, funding is charged from it.
     assert.equal(r.baseCommitTxid, gen1.commit.txid);
-    const t = (await taker.dlcStore.get(id)) as RolloverContractRecord;
-    const m = (await maker.dlcStore.get(id)) as RolloverContractRecord;
+    const t = (await taker.dlcStore.get(id))!;
+    const m = (await maker.dlcStore.get(id))!;
     assert.equal(t.commit.txid, m.commit.txid);
     assert.deepEqual(
       t.revoked.map((x) => x.txid),
@@ -281,13 +275,13 @@ describe('protocols/rollover over libp2p with real wallets, chain and oracle', f
 
   it('a force close during the rollover keeps the published commit’s revocation secret here', async () => {
     const id = await openContract();
-    const gen0 = (await taker.dlcStore.get(id)) as RolloverContractRecord;
+    const gen0 = (await taker.dlcStore.get(id))!;
     // The user force-closes on the old contract while the rollover runs: once the pending record
     // is stored, the commit of the record in force then (gen0) is published.
     const put = taker.dlcStore.put.bind(taker.dlcStore);
     taker.dlcStore.put = async (cfdId, record) => {
       await put(cfdId, record);
-      if ((record as RolloverContractRecord).previous) {
+      if (record.previous) {
         const commit = signedCommit(gen0);
         await taker.repository.execute(cfdId, {
           type: 'commit',
@@ -308,7 +302,7 @@ describe('protocols/rollover over libp2p with real wallets, chain and oracle', f
       if (i > 500) throw new Error('the maker never ended its rollover');
       await new Promise((res) => setTimeout(res, 20));
     }
-    const m = (await maker.dlcStore.get(id)) as RolloverContractRecord;
+    const m = (await maker.dlcStore.get(id))!;
     assert.ok(!m.revoked.some((v) => v.txid === gen0.commit.txid));
     assert.ok(!(await maker.repository.load(id)).revokedCommitTxids.includes(gen0.commit.txid));
     assert.equal((await taker.repository.load(id)).commitTx?.txid, gen0.commit.txid);
