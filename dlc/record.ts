@@ -21,6 +21,8 @@
  */
 import type { ContractRecord, RevokedCommitRecord, UnfinishedCommit } from './contract.ts';
 
+export type { ContractRecord };
+
 /**
  * The contract records, one per CFD. `put` resolves once the record is durable: before the event
  * that refers to it (`ContractSetupCompleted`, `RolloverCompleted`) is appended, so after any crash

@@ -74,7 +74,12 @@ import {
   signedPunish,
   signedRefund,
 } from '../../dlc/contract.ts';
-import { type LiveCommit, liveCommits, revokedCommits } from '../../dlc/record.ts';
+import {
+  type LiveCommit,
+  liveCommits,
+  type ContractRecord as RolloverContractRecord,
+  revokedCommits,
+} from '../../dlc/record.ts';
 import { p2wshOutput } from '../../dlc/scripts.ts';
 import { ANCHOR_INPUT_VBYTES, signAnchorInput } from '../../dlc/sign.ts';
 import { PUNISH_VBYTES } from '../../dlc/transactions.ts';
@@ -206,7 +211,7 @@ interface ClosePaths {
  * after a rollover that failed past "pending", both its commits (and older ones of the `previous`
  * chain) are valid on chain, so every one of them is followed, each through its own record.
  */
-function closePaths(cfd: Cfd, record: ContractRecord): ClosePaths {
+function closePaths(cfd: Cfd, record: RolloverContractRecord): ClosePaths {
   const live = new Map(liveCommits(record).map((l) => [l.txid, l]));
   const revoked = new Map<string, ContractRecord>(
     revokedCommits(record).map((r) => [r.txid, r.record]),
@@ -830,7 +835,7 @@ export class ProcessManager {
    * our commit (through our anchor), the CET and refund (through our payout), a close (through
    * our payout), and a punish (replaced at a higher fee).
    */
-  async #followFees(cfd: Cfd, record: ContractRecord, paths: ClosePaths): Promise<void> {
+  async #followFees(cfd: Cfd, record: RolloverContractRecord, paths: ClosePaths): Promise<void> {
     const bumper = this.#d.bumper?.();
     if (!bumper || !cfd.dlc) return;
     const id = cfd.terms!.id;
