@@ -7,7 +7,7 @@
  * the recorded one) and signed.
  *
  * The record is plain JSON (hex strings; satoshis as bigint, which `model/json.ts` keeps exact),
- * so the node stores it as it is (`eventstore/dlc-store.ts`). It holds secret keys: it never
+ * so the node stores it as it is (`eventstore/contract-store.ts`). It holds secret keys: it never
  * leaves the node.
  *
  * Pure: no IO, no randomness, no clock.

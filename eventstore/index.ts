@@ -12,6 +12,6 @@
  */
 export * from './cfd-read-model.ts';
 export * from './cfd-repository.ts';
-export * from './dlc-store.ts';
+export * from './contract-store.ts';
 export * from './errors.ts';
 export * from './event-store.ts';

@@ -5,11 +5,10 @@
  * which satisfy these structurally.
  *
  * A protocol's init names the ports it uses: a {@link ProtocolHost}, a {@link CfdLog}, a
- * {@link ContractStore}, {@link Announcements}, a {@link Clock}, an optional
+ * contract store (`dlc/record.ts`'s `ContractStore`), {@link Announcements}, a {@link Clock}, an optional
  * {@link RunInstrument}; the order protocol adds its funding and chain ports (`order/order.ts`).
  */
 import type { Libp2p } from '@libp2p/interface';
-import type { ContractRecord } from '../dlc/contract.ts';
 import type { Cfd, CfdCommand } from '../model/cfd.ts';
 import type { Executor, Transport } from './driver.ts';
 
@@ -26,15 +25,6 @@ export type ProtocolHost = Pick<
 export interface CfdLog {
   load(cfdId: string): Promise<Cfd>;
   execute(cfdId: string, command: CfdCommand): Promise<unknown>;
-}
-
-/**
- * The contract records, one per CFD. `put` resolves once the record is durable, before the event
- * that refers to it is appended (see `eventstore/contract-store.ts`).
- */
-export interface ContractStore {
-  get(cfdId: string): Promise<ContractRecord | undefined>;
-  put(cfdId: string, record: ContractRecord): Promise<void>;
 }
 
 /** The oracle's announcements: cached when known, fetched (and verified) otherwise. */

@@ -13,7 +13,7 @@ import { commitKeysFromRecord, fromHex, lockOutput, payoutScriptsOf } from '../.
 import { AdaptorWorkerPool } from '../../dlc/workers.ts';
 import { CfdReadModel } from '../../eventstore/cfd-read-model.ts';
 import { CfdRepository } from '../../eventstore/cfd-repository.ts';
-import { DlcStore } from '../../eventstore/dlc-store.ts';
+import { LevelContractStore } from '../../eventstore/contract-store.ts';
 import { EventStore } from '../../eventstore/event-store.ts';
 import type { Cfd } from '../../model/cfd.ts';
 import { margins } from '../../model/fees.ts';
@@ -116,7 +116,7 @@ export class Daemon {
   readonly rpc: BitcoinRpc | undefined;
   readonly oracle: OracleClient | undefined;
   /** Signed-contract records, written before the events that refer to them. */
-  readonly contracts: DlcStore;
+  readonly contracts: LevelContractStore;
   readonly processManager: ProcessManager;
   /** `/dlcfd/order/1.0.0`: the taker places orders, the maker decides and sets contracts up. */
   readonly orders: OrderProtocol;
@@ -181,7 +181,7 @@ export class Daemon {
       clock: parts.clock,
       logger: parts.log.child({ component: 'fees' }),
     });
-    this.contracts = new DlcStore(parts.store);
+    this.contracts = new LevelContractStore(parts.store);
     this.offers = new OfferProtocol(parts.p2p, { role: config.role, logger: parts.log });
     this.feed = new PriceFeedClient({
       network: config.network,
@@ -206,7 +206,7 @@ export class Daemon {
     this.orders = new OrderProtocol(parts.p2p, {
       role: config.role,
       repository: this.cfds,
-      dlcStore: this.contracts,
+      contracts: this.contracts,
       // A maker funds through its coin pool (split first when short); a taker from its coins.
       wallet: orderWallet(
         () => this.#wallet,
@@ -250,7 +250,7 @@ export class Daemon {
     this.rollovers = new RolloverProtocol(parts.p2p, {
       role: config.role,
       repository: this.cfds,
-      dlcStore: this.contracts,
+      contracts: this.contracts,
       oracle: announcements(() => this.oracle),
       instrument: failPoints,
       pool: this.pool,

@@ -13,10 +13,10 @@
  *
  * @example
  * ```ts
- * const maker = new OrderProtocol(makerNode, { role: 'maker', repository, dlcStore, wallet,
+ * const maker = new OrderProtocol(makerNode, { role: 'maker', repository, contracts, wallet,
  *   oracle, pool, offers: () => published, policy: () => ({ accept: true }) });
  * await maker.start();
- * const taker = new OrderProtocol(takerNode, { role: 'taker', repository, dlcStore, wallet, oracle, pool });
+ * const taker = new OrderProtocol(takerNode, { role: 'taker', repository, contracts, wallet, oracle, pool });
  * const { outcome } = await taker.placeOrder(makerPeerId, offer, { quantity: 3_500n, leverage: 5 });
  * if (outcome.type === 'completed') await broadcast(rpc, outcome.lockTx.toHex());
  * ```

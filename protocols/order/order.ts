@@ -11,6 +11,7 @@ import { hexToBytes } from '@noble/hashes/utils.js';
 import type { Psbt } from 'bitcoinjs-lib';
 import { type Logger, pino } from 'pino';
 import { type AdaptorWorkerPool, CET_TIMELOCK, REFUND_TIMELOCK } from '../../dlc/index.ts';
+import type { ContractStore } from '../../dlc/record.ts';
 import type { CfdTerms } from '../../model/cfd.ts';
 import type { TakerLimits } from '../../model/limits.ts';
 import { DEFAULT_ORDER_POLICY, type Offer, type OrderPolicy } from '../../model/offer.ts';
@@ -23,14 +24,7 @@ import {
   instrumented,
   notifyListeners,
 } from '../handler.ts';
-import type {
-  Announcements,
-  CfdLog,
-  Clock,
-  ContractStore,
-  ProtocolHost,
-  RunInstrument,
-} from '../ports.ts';
+import type { Announcements, CfdLog, Clock, ProtocolHost, RunInstrument } from '../ports.ts';
 import { systemClock } from '../ports.ts';
 import { Admission, type AdmissionLimits, type AdmissionTicket, isRefusal } from './admission.ts';
 import {
@@ -148,7 +142,7 @@ export const DEFAULT_ORDER_TIMEOUTS: OrderTimeouts = {
 export interface OrderProtocolInit {
   readonly role: 'maker' | 'taker';
   readonly repository: CfdLog;
-  readonly dlcStore: ContractStore;
+  readonly contracts: ContractStore;
   readonly wallet: OrderWallet;
   readonly oracle: OrderOracle;
   /** The counterparty's lock inputs are checked against it before we sign the lock. */
@@ -203,7 +197,7 @@ interface PendingDecision {
  *
  * @example
  * ```ts
- * const orders = new OrderProtocol(node, { role: 'maker', repository, dlcStore, wallet, oracle,
+ * const orders = new OrderProtocol(node, { role: 'maker', repository, contracts, wallet, oracle,
  *   pool, offers: () => current, policy: () => ({ accept: true }) });
  * await orders.start();
  * orders.onOutcome(({ orderId, outcome }) => { if (outcome.type === 'completed') broadcast(…) });
@@ -399,7 +393,7 @@ export class OrderProtocol {
   }
 
   #executor(cfdId: string | (() => string | undefined), log: Logger, peer?: string): SetupExecutor {
-    const { repository, dlcStore, wallet, oracle, pool } = this.#init;
+    const { repository, contracts, wallet, oracle, pool } = this.#init;
     const id = (): string => {
       const v = typeof cfdId === 'string' ? cfdId : cfdId();
       if (!v) throw new Error('internal: no CFD id yet');
@@ -415,7 +409,7 @@ export class OrderProtocol {
             );
             return;
           case 'persist':
-            await dlcStore.put(effect.record.cfdId, effect.record);
+            await contracts.put(effect.record.cfdId, effect.record);
             return;
           case 'release':
             wallet.release(effect.reservationId);

@@ -9,6 +9,7 @@ import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { hexToBytes } from '@noble/hashes/utils.js';
 import { type Logger, pino } from 'pino';
 import type { AdaptorWorkerPool } from '../../dlc/index.ts';
+import type { ContractStore } from '../../dlc/record.ts';
 import { type Cfd, decide } from '../../model/cfd.ts';
 import { rolloverTermsOutsideLimits } from '../../model/limits.ts';
 import type { FeeRate, FundingRate } from '../../model/units.ts';
@@ -24,7 +25,6 @@ import {
   type Announcements,
   type CfdLog,
   type Clock,
-  type ContractStore,
   type ProtocolHost,
   type RunInstrument,
   systemClock,
@@ -93,7 +93,7 @@ export const DEFAULT_ROLLOVER_TIMEOUTS: RolloverTimeouts = {
 export interface RolloverProtocolInit {
   readonly role: 'maker' | 'taker';
   readonly repository: CfdLog;
-  readonly dlcStore: ContractStore;
+  readonly contracts: ContractStore;
   readonly oracle: RolloverOracle;
   readonly pool?: AdaptorWorkerPool;
   /**
@@ -140,10 +140,10 @@ export interface RolloverLimitRefusal {
  *
  * @example
  * ```ts
- * const maker = new RolloverProtocol(node, { role: 'maker', repository, dlcStore, oracle, pool,
+ * const maker = new RolloverProtocol(node, { role: 'maker', repository, contracts, oracle, pool,
  *   policy: () => ({ accept: true, fundingRate, fundingRateAsOf, feeRate: 2n }) });
  * await maker.start();
- * const taker = new RolloverProtocol(node, { role: 'taker', repository, dlcStore, oracle, pool });
+ * const taker = new RolloverProtocol(node, { role: 'taker', repository, contracts, oracle, pool });
  * const { outcome } = await taker.rollover(makerPeerId, cfdId);
  * ```
  */
@@ -190,7 +190,7 @@ export class RolloverProtocol {
    * or recorded) when the CFD cannot roll over now; otherwise resolves with the outcome.
    */
   async rollover(maker: PeerId, cfdId: string): Promise<RolloverResultEvent> {
-    const { repository, dlcStore } = this.#init;
+    const { repository, contracts } = this.#init;
     if (this.#running.has(cfdId)) throw new CannotRolloverError(`${cfdId} is rolling over already`);
     const cfd = await repository.load(cfdId);
     try {
@@ -199,7 +199,7 @@ export class RolloverProtocol {
       throw new CannotRolloverError((err as Error).message, { cause: err });
     }
     if (cfd.terms?.role !== 'taker') throw new CannotRolloverError(`${cfdId} is not a taker CFD`);
-    const record = await dlcStore.get(cfdId);
+    const record = await contracts.get(cfdId);
     if (!record) throw new CannotRolloverError(`${cfdId} has no contract record`);
     this.#running.add(cfdId);
     try {
@@ -335,11 +335,11 @@ export class RolloverProtocol {
   }
 
   #executor(log: Logger, claim?: (cfdId: string) => void): RolloverExecutor {
-    const { repository, dlcStore, oracle, pool } = this.#init;
+    const { repository, contracts, oracle, pool } = this.#init;
     return {
       effect: async (effect) => {
         if (effect.type === 'record') await repository.execute(effect.cfdId, effect.command);
-        else await dlcStore.put(effect.record.cfdId, effect.record);
+        else await contracts.put(effect.record.cfdId, effect.record);
       },
       request: async (request: RolloverRequest): Promise<RolloverResult> => {
         switch (request.type) {
@@ -350,7 +350,7 @@ export class RolloverProtocol {
             } catch (err) {
               return { type: 'decided', accept: false, reason: (err as Error).message };
             }
-            const record = await dlcStore.get(request.cfdId);
+            const record = await contracts.get(request.cfdId);
             if (!record) {
               return { type: 'decided', accept: false, reason: `no contract ${request.cfdId}` };
             }

@@ -20,7 +20,7 @@ import { bytesToHex, randomBytes } from '@noble/hashes/utils.js';
 import { pino } from 'pino';
 import { AdaptorWorkerPool } from '../../dlc/index.ts';
 import { CfdRepository } from '../../eventstore/cfd-repository.ts';
-import { DlcStore } from '../../eventstore/dlc-store.ts';
+import { LevelContractStore } from '../../eventstore/contract-store.ts';
 import { EventStore } from '../../eventstore/event-store.ts';
 import { margins } from '../../model/fees.ts';
 import type { Offer } from '../../model/offer.ts';
@@ -139,7 +139,7 @@ export async function maker(): Promise<void> {
     const orders = new OrderProtocol(node, {
       role,
       repository: new CfdRepository(store),
-      dlcStore: new DlcStore(store),
+      contracts: new LevelContractStore(store),
       chain: rpc,
       wallet: orderWallet(wallet, () => coins),
       oracle: client,

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { AdaptorWorkerPool } from '../../dlc/index.ts';
 import { CfdRepository } from '../../eventstore/cfd-repository.ts';
-import { DlcStore } from '../../eventstore/dlc-store.ts';
+import { LevelContractStore } from '../../eventstore/contract-store.ts';
 import { EventStore } from '../../eventstore/event-store.ts';
 import type { Offer } from '../../model/offer.ts';
 import { nextEventTime, oracleEventId } from '../../model/oracle-event.ts';
@@ -94,11 +94,11 @@ export async function setup(): Promise<void> {
     const client = new OracleClient({ url: oracle.url, publicKey: oracle.publicKey });
     const outcomes: OrderOutcome[] = [];
     const repository = new CfdRepository(store);
-    const dlcStore = new DlcStore(store);
+    const contracts = new LevelContractStore(store);
     const rollovers = new RolloverProtocol(node, {
       role,
       repository,
-      dlcStore,
+      contracts,
       oracle: client,
       pool,
       policy: () => ({
@@ -114,7 +114,7 @@ export async function setup(): Promise<void> {
     const orders = new OrderProtocol(node, {
       role,
       repository,
-      dlcStore,
+      contracts,
       wallet: orderWallet(wallet),
       oracle: client,
       chain: rpc,

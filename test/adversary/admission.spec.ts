@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { AdaptorWorkerPool } from '../../dlc/index.ts';
 import { CfdRepository } from '../../eventstore/cfd-repository.ts';
-import { DlcStore } from '../../eventstore/dlc-store.ts';
+import { LevelContractStore } from '../../eventstore/contract-store.ts';
 import { EventStore } from '../../eventstore/event-store.ts';
 import { margins } from '../../model/fees.ts';
 import type { Offer } from '../../model/offer.ts';
@@ -134,7 +134,7 @@ describe('adversary: strangers cannot exhaust the maker (admission control, coin
     const orders = new OrderProtocol(node, {
       role,
       repository,
-      dlcStore: new DlcStore(store),
+      contracts: new LevelContractStore(store),
       chain: rpc,
       wallet: port,
       oracle: new OracleClient({ url: oracle.url, publicKey: oracle.publicKey }),

@@ -19,7 +19,7 @@ import { finalizeCooperative } from '../../dlc/sign.ts';
 import { buildClose, cetFee, closeFee } from '../../dlc/transactions.ts';
 import { CfdReadModel } from '../../eventstore/cfd-read-model.ts';
 import { CfdRepository } from '../../eventstore/cfd-repository.ts';
-import { DlcStore } from '../../eventstore/dlc-store.ts';
+import { LevelContractStore } from '../../eventstore/contract-store.ts';
 import { EventStore } from '../../eventstore/event-store.ts';
 import { type Cfd, outstandingSignedClose } from '../../model/cfd.ts';
 import { price } from '../../model/units.ts';
@@ -122,7 +122,7 @@ describe('adversary: collaborative close as a free option (issue #11, attack 3)'
     const store = await EventStore.open(join(dir.path, 'events'));
     const readModel = await CfdReadModel.open(store);
     const cfds = new CfdRepository(store);
-    const contracts = new DlcStore(store);
+    const contracts = new LevelContractStore(store);
     if (seed) {
       await contracts.put(CFD, record);
       // The contract of buildTestContract: $50,000, 150 contracts, taker long 2×.

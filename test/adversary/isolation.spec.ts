@@ -14,7 +14,7 @@ import { finalRecord } from '../../dlc/record.ts';
 import { cetFee } from '../../dlc/transactions.ts';
 import { CfdReadModel } from '../../eventstore/cfd-read-model.ts';
 import { CfdRepository } from '../../eventstore/cfd-repository.ts';
-import { DlcStore } from '../../eventstore/dlc-store.ts';
+import { LevelContractStore } from '../../eventstore/contract-store.ts';
 import { EventStore } from '../../eventstore/event-store.ts';
 import type { Cfd } from '../../model/cfd.ts';
 import { cfdView } from '../../node/app/views/cfd.ts';
@@ -97,7 +97,7 @@ describe('adversary: one CFD cannot stop the node (attack 6)', function () {
     const store = await EventStore.open(join(dir.path, 'events'));
     const readModel = await CfdReadModel.open(store);
     const cfds = new CfdRepository(store);
-    const contracts = new DlcStore(store);
+    const contracts = new LevelContractStore(store);
     stops.push(async () => {
       await readModel.close();
       await store.close();

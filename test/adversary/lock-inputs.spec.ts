@@ -21,7 +21,7 @@ import { Transaction } from 'bitcoinjs-lib';
 import { dlcSummary } from '../../dlc/contract.ts';
 import { CfdReadModel } from '../../eventstore/cfd-read-model.ts';
 import { CfdRepository } from '../../eventstore/cfd-repository.ts';
-import { DlcStore } from '../../eventstore/dlc-store.ts';
+import { LevelContractStore } from '../../eventstore/contract-store.ts';
 import { EventStore } from '../../eventstore/event-store.ts';
 import type { Sats } from '../../model/units.ts';
 import { broadcast } from '../../node/chain/broadcast.ts';
@@ -249,7 +249,7 @@ describe('adversary: lock inputs checked against the chain (issue #11, attack 5)
       const store = await EventStore.open(join(dir.path, `events-${victimRole}`));
       const readModel = await CfdReadModel.open(store);
       const cfds = new CfdRepository(store);
-      const contracts = new DlcStore(store);
+      const contracts = new LevelContractStore(store);
       const terms = r[`${victimRole}Node`].cfds.get(r.orderId)!.terms!;
       await contracts.put(r.orderId, record);
       await cfds.execute(r.orderId, { type: 'placeOrder', terms });

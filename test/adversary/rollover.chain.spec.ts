@@ -31,7 +31,7 @@ import {
 } from '../../dlc/index.ts';
 import { liveCommits, recordClosingThrough, revokedCommits } from '../../dlc/record.ts';
 import { CfdRepository } from '../../eventstore/cfd-repository.ts';
-import { DlcStore } from '../../eventstore/dlc-store.ts';
+import { LevelContractStore } from '../../eventstore/contract-store.ts';
 import { EventStore } from '../../eventstore/event-store.ts';
 import type { CfdTerms } from '../../model/cfd.ts';
 import { initialFeeBalance, longShortLeverage, signedFunding } from '../../model/fees.ts';
@@ -80,7 +80,7 @@ interface Side {
   node: P2pNode;
   store: EventStore;
   repository: CfdRepository;
-  dlcStore: DlcStore;
+  contracts: LevelContractStore;
   wallet: Wallet;
   orders: OrderProtocol;
   rollovers: RolloverProtocol;
@@ -154,12 +154,12 @@ describe('adversary on the embedded chain: rollover base, revocation and funding
     for (let i = 0; i < 4; i++) await chain.fund(await wallet.receiveAddress(), 20_000_000n);
     const client = new OracleClient({ url: oracle.url, publicKey: oracle.publicKey });
     const repository = new CfdRepository(store);
-    const dlcStore = new DlcStore(store);
+    const contracts = new LevelContractStore(store);
     const outcomes: OrderOutcome[] = [];
     const orders = new OrderProtocol(node, {
       role: name,
       repository,
-      dlcStore,
+      contracts,
       wallet: orderWallet(wallet),
       oracle: client,
       chain: rpc,
@@ -174,7 +174,7 @@ describe('adversary on the embedded chain: rollover base, revocation and funding
     const rollovers = new RolloverProtocol(node, {
       role: name,
       repository,
-      dlcStore,
+      contracts,
       oracle: client,
       pool,
       policy: () => ({ accept: true, fundingRate: RATE, fundingRateAsOf: clock(), feeRate: 2n }),
@@ -186,7 +186,7 @@ describe('adversary on the embedded chain: rollover base, revocation and funding
     const rolls: RolloverResultEvent[] = [];
     rollovers.onOutcome((o) => rolls.push(o));
     await rollovers.start();
-    return { node, store, repository, dlcStore, wallet, orders, rollovers, outcomes, rolls };
+    return { node, store, repository, contracts, wallet, orders, rollovers, outcomes, rolls };
   }
 
   before(async function () {
@@ -301,7 +301,7 @@ describe('adversary on the embedded chain: rollover base, revocation and funding
     const executor: RolloverExecutor = {
       effect: async (e) => {
         if (e.type === 'record') await taker.repository.execute(e.cfdId, e.command);
-        else await taker.dlcStore.put(e.record.cfdId, e.record);
+        else await taker.contracts.put(e.record.cfdId, e.record);
       },
       request: async (r) => {
         if (r.type === 'encrypt' || r.type === 'verify') return adaptorWork(pool, r);
@@ -330,7 +330,7 @@ describe('adversary on the embedded chain: rollover base, revocation and funding
     return { taker: outcome, maker: m };
   }
 
-  const record = async (s: Side, id: string) => (await s.dlcStore.get(id))!;
+  const record = async (s: Side, id: string) => (await s.contracts.get(id))!;
 
   /** The oracle's attestation of `eventId`, once the event's time has come. */
   const attestation = (eventId: string): Promise<VerifiedAttestation> =>
@@ -457,7 +457,7 @@ describe('adversary on the embedded chain: rollover base, revocation and funding
     assert.equal(c1Taker.commit.txid, c1);
     assert.ok(revokedCommits(c1Maker).some((r) => r.txid === c0Taker.commit.txid));
 
-    await taker.dlcStore.put(id, c0Taker);
+    await taker.contracts.put(id, c0Taker);
     const e1 = oracleEventTime(c1Maker.settlementEventId);
     const cheat = await rollTo(id, e1 + EVENT_INTERVAL_S);
     assert.notEqual(
@@ -475,7 +475,7 @@ describe('adversary on the embedded chain: rollover base, revocation and funding
       'C1 stays live at the maker',
     );
     assert.ok(!revokedCommits(m).some((r) => r.txid === c1));
-    const cheaterHolds = JSON.stringify(await taker.dlcStore.get(id), (_k, v) =>
+    const cheaterHolds = JSON.stringify(await taker.contracts.get(id), (_k, v) =>
       typeof v === 'bigint' ? v.toString() : v,
     );
     assert.ok(!cheaterHolds.includes(c1Maker.revocationSk), "the maker's C1 secret never left");
@@ -537,7 +537,7 @@ describe('adversary on the embedded chain: rollover base, revocation and funding
     assert.equal(m.previous?.commit.txid, c1);
     const live = liveCommits(m).map((l) => l.txid);
     assert.deepEqual(live, [m.commit.txid, c1]);
-    const cheaterHolds = JSON.stringify(await taker.dlcStore.get(id), (_k, v) =>
+    const cheaterHolds = JSON.stringify(await taker.contracts.get(id), (_k, v) =>
       typeof v === 'bigint' ? v.toString() : v,
     );
     assert.ok(!cheaterHolds.includes(c1Maker.revocationSk), "the maker's C1 secret never left");

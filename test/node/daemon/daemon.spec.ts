@@ -6,7 +6,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CfdRepository } from '../../../eventstore/cfd-repository.ts';
-import { DlcStore } from '../../../eventstore/dlc-store.ts';
+import { LevelContractStore } from '../../../eventstore/contract-store.ts';
 import { EventStore } from '../../../eventstore/event-store.ts';
 import { parsePrice, price } from '../../../model/units.ts';
 import { cfdView } from '../../../node/app/views/cfd.ts';
@@ -178,7 +178,7 @@ describe('node/daemon', function () {
       cleanups.push(async () => stopped || daemon.stop());
       // A contract record holds the CFD's identity, publish and revocation secret keys.
       const record = buildTestContract({}).records.taker;
-      await new DlcStore(daemon.store).put(record.cfdId, record);
+      await new LevelContractStore(daemon.store).put(record.cfdId, record);
       await daemon.stop();
       stopped = true;
 

@@ -20,7 +20,7 @@ import { finalizeCooperative, signCooperative } from '../../../dlc/sign.ts';
 import { buildClose, cetFee } from '../../../dlc/transactions.ts';
 import { CfdReadModel } from '../../../eventstore/cfd-read-model.ts';
 import { CfdRepository } from '../../../eventstore/cfd-repository.ts';
-import { DlcStore } from '../../../eventstore/dlc-store.ts';
+import { LevelContractStore } from '../../../eventstore/contract-store.ts';
 import { EventStore } from '../../../eventstore/event-store.ts';
 import { type Cfd, confirmedCommit } from '../../../model/cfd.ts';
 import { asPrice, PRICE_SCALE } from '../../../model/units.ts';
@@ -105,7 +105,7 @@ describe('node/daemon/process-manager', function () {
     const store = await EventStore.open(join(dir.path, 'events'));
     const readModel = await CfdReadModel.open(store);
     const cfds = new CfdRepository(store);
-    const contracts = new DlcStore(store);
+    const contracts = new LevelContractStore(store);
     if (seed) {
       await contracts.put(record.cfdId, stored);
       await cfds.execute(record.cfdId, {

@@ -7,7 +7,7 @@ import { Transaction } from 'bitcoinjs-lib';
 import { z } from 'zod';
 import { AdaptorWorkerPool, signedLock } from '../../../dlc/index.ts';
 import { CfdRepository } from '../../../eventstore/cfd-repository.ts';
-import { DlcStore } from '../../../eventstore/dlc-store.ts';
+import { LevelContractStore } from '../../../eventstore/contract-store.ts';
 import { EventStore } from '../../../eventstore/event-store.ts';
 import type { Offer } from '../../../model/offer.ts';
 import { nextEventTime, oracleEventId } from '../../../model/oracle-event.ts';
@@ -40,7 +40,7 @@ interface Side {
   node: P2pNode;
   store: EventStore;
   repository: CfdRepository;
-  dlcStore: DlcStore;
+  contracts: LevelContractStore;
   wallet: Wallet;
   orders: OrderProtocol;
   outcomes: OrderOutcome[];
@@ -105,12 +105,12 @@ describe('protocols/order over libp2p with real wallets, chain and oracle', func
     for (let i = 0; i < 3; i++) await chain.fund(await wallet.receiveAddress(), 5_000_000n);
     const client = new OracleClient({ url: oracle.url, publicKey: oracle.publicKey });
     const repository = new CfdRepository(store);
-    const dlcStore = new DlcStore(store);
+    const contracts = new LevelContractStore(store);
     const outcomes: OrderOutcome[] = [];
     const orders = new OrderProtocol(node, {
       role: name,
       repository,
-      dlcStore,
+      contracts,
       wallet: orderWallet(wallet),
       oracle: client,
       chain: rpc,
@@ -122,7 +122,7 @@ describe('protocols/order over libp2p with real wallets, chain and oracle', func
     });
     orders.onOutcome((o) => outcomes.push(o));
     await orders.start();
-    return { node, store, repository, dlcStore, wallet, orders, outcomes };
+    return { node, store, repository, contracts, wallet, orders, outcomes };
   }
 
   before(async function () {
@@ -184,7 +184,7 @@ describe('protocols/order over libp2p with real wallets, chain and oracle', func
         'ContractSetupStarted',
         'ContractSetupCompleted',
       ]);
-      const record = await s.dlcStore.get(orderId);
+      const record = await s.contracts.get(orderId);
       assert.ok(record?.lock.signed);
       assert.equal(signedLock(record).getId(), outcome.lockTx.getId());
       const cfd = await s.repository.load(orderId);

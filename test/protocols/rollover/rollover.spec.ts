@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { AdaptorWorkerPool, signedCommit, signedPunish } from '../../../dlc/index.ts';
 import { CfdRepository } from '../../../eventstore/cfd-repository.ts';
-import { DlcStore } from '../../../eventstore/dlc-store.ts';
+import { LevelContractStore } from '../../../eventstore/contract-store.ts';
 import { EventStore } from '../../../eventstore/event-store.ts';
 import type { Offer } from '../../../model/offer.ts';
 import { nextEventTime, oracleEventId } from '../../../model/oracle-event.ts';
@@ -39,7 +39,7 @@ interface Side {
   node: P2pNode;
   store: EventStore;
   repository: CfdRepository;
-  dlcStore: DlcStore;
+  contracts: LevelContractStore;
   wallet: Wallet;
   orders: OrderProtocol;
   rollovers: RolloverProtocol;
@@ -112,12 +112,12 @@ describe('protocols/rollover over libp2p with real wallets, chain and oracle', f
     for (let i = 0; i < 4; i++) await chain.fund(await wallet.receiveAddress(), 20_000_000n);
     const client = new OracleClient({ url: oracle.url, publicKey: oracle.publicKey });
     const repository = new CfdRepository(store);
-    const dlcStore = new DlcStore(store);
+    const contracts = new LevelContractStore(store);
     const outcomes: OrderOutcome[] = [];
     const orders = new OrderProtocol(node, {
       role: name,
       repository,
-      dlcStore,
+      contracts,
       wallet: orderWallet(wallet),
       oracle: client,
       chain: rpc,
@@ -132,7 +132,7 @@ describe('protocols/rollover over libp2p with real wallets, chain and oracle', f
     const rollovers = new RolloverProtocol(node, {
       role: name,
       repository,
-      dlcStore,
+      contracts,
       oracle: client,
       pool,
       policy: () => decision(),
@@ -146,7 +146,7 @@ describe('protocols/rollover over libp2p with real wallets, chain and oracle', f
       timeouts: { messageMs: 5_000, decisionMs: 5_000, proposeMs: 2_000, revocationMs: 5_000 },
     });
     await rollovers.start();
-    return { node, store, repository, dlcStore, wallet, orders, rollovers, outcomes };
+    return { node, store, repository, contracts, wallet, orders, rollovers, outcomes };
   }
 
   before(async function () {
@@ -214,13 +214,13 @@ describe('protocols/rollover over libp2p with real wallets, chain and oracle', f
 
   it('rolls over twice; the maker publishes its first commit; the taker punishes and it confirms', async () => {
     const id = await openContract();
-    const makerGen0 = (await maker.dlcStore.get(id))!;
+    const makerGen0 = (await maker.contracts.get(id))!;
     const first = await roll(id);
     assert.equal(first.type, 'completed', show(first));
     const second = await roll(id);
     assert.equal(second.type, 'completed', show(second));
-    const t = (await taker.dlcStore.get(id))!;
-    const m = (await maker.dlcStore.get(id))!;
+    const t = (await taker.contracts.get(id))!;
+    const m = (await maker.contracts.get(id))!;
     assert.equal(t.commit.txid, m.commit.txid);
     assert.equal(t.revoked.length, 2);
     assert.equal(t.revoked[0]!.txid, makerGen0.commit.txid);
@@ -248,12 +248,12 @@ describe('protocols/rollover over libp2p with real wallets, chain and oracle', f
 
   it('a taker that missed the maker’s revocation rolls over from its older commit', async () => {
     const id = await openContract();
-    const gen0 = (await taker.dlcStore.get(id))!;
+    const gen0 = (await taker.contracts.get(id))!;
     assert.equal((await roll(id)).type, 'completed');
     // As if the maker's secret never arrived: the taker holds the new record as pending.
-    const gen1 = (await taker.dlcStore.get(id))!;
+    const gen1 = (await taker.contracts.get(id))!;
     const { revoked: _r, ...rest } = gen1;
-    await taker.dlcStore.put(id, {
+    await taker.contracts.put(id, {
       ...rest,
       revoked: [],
       previous: gen0,
@@ -263,8 +263,8 @@ describe('protocols/rollover over libp2p with real wallets, chain and oracle', f
     if (r.type !== 'completed') return;
     // gen0 is revoked at the maker: the base moves to gen1, funding is charged from it.
     assert.equal(r.baseCommitTxid, gen1.commit.txid);
-    const t = (await taker.dlcStore.get(id))!;
-    const m = (await maker.dlcStore.get(id))!;
+    const t = (await taker.contracts.get(id))!;
+    const m = (await maker.contracts.get(id))!;
     assert.equal(t.commit.txid, m.commit.txid);
     assert.deepEqual(
       t.revoked.map((x) => x.txid),
@@ -275,11 +275,11 @@ describe('protocols/rollover over libp2p with real wallets, chain and oracle', f
 
   it('a force close during the rollover keeps the published commit’s revocation secret here', async () => {
     const id = await openContract();
-    const gen0 = (await taker.dlcStore.get(id))!;
+    const gen0 = (await taker.contracts.get(id))!;
     // The user force-closes on the old contract while the rollover runs: once the pending record
     // is stored, the commit of the record in force then (gen0) is published.
-    const put = taker.dlcStore.put.bind(taker.dlcStore);
-    taker.dlcStore.put = async (cfdId, record) => {
+    const put = taker.contracts.put.bind(taker.contracts);
+    taker.contracts.put = async (cfdId, record) => {
       await put(cfdId, record);
       if (record.previous) {
         const commit = signedCommit(gen0);
@@ -293,7 +293,7 @@ describe('protocols/rollover over libp2p with real wallets, chain and oracle', f
     try {
       r = await roll(id);
     } finally {
-      taker.dlcStore.put = put;
+      taker.contracts.put = put;
     }
     assert.equal(r.type, 'failed', show(r));
     assert.match(show(r), /revocation secret stays here/);
@@ -302,7 +302,7 @@ describe('protocols/rollover over libp2p with real wallets, chain and oracle', f
       if (i > 500) throw new Error('the maker never ended its rollover');
       await new Promise((res) => setTimeout(res, 20));
     }
-    const m = (await maker.dlcStore.get(id))!;
+    const m = (await maker.contracts.get(id))!;
     assert.ok(!m.revoked.some((v) => v.txid === gen0.commit.txid));
     assert.ok(!(await maker.repository.load(id)).revokedCommitTxids.includes(gen0.commit.txid));
     assert.equal((await taker.repository.load(id)).commitTx?.txid, gen0.commit.txid);
@@ -310,7 +310,7 @@ describe('protocols/rollover over libp2p with real wallets, chain and oracle', f
 
   it('the maker rejects: both stay open with the old commit', async () => {
     const id = await openContract();
-    const before = (await taker.dlcStore.get(id))!;
+    const before = (await taker.contracts.get(id))!;
     decision = () => ({ accept: false, reason: 'market closed' });
     try {
       const r = await roll(id);
@@ -323,8 +323,8 @@ describe('protocols/rollover over libp2p with real wallets, chain and oracle', f
         feeRate: 2n,
       });
     }
-    assert.equal((await taker.dlcStore.get(id))!.commit.txid, before.commit.txid);
-    assert.equal((await maker.dlcStore.get(id))!.commit.txid, before.commit.txid);
+    assert.equal((await taker.contracts.get(id))!.commit.txid, before.commit.txid);
+    assert.equal((await maker.contracts.get(id))!.commit.txid, before.commit.txid);
     for (const s of [taker, maker]) {
       const cfd = await s.repository.load(id);
       assert.equal(cfd.rollover, undefined);
@@ -335,7 +335,7 @@ describe('protocols/rollover over libp2p with real wallets, chain and oracle', f
 
   it('a funding rate beyond the taker’s limits: refused as a limit refusal, the old commit in force', async () => {
     const id = await openContract();
-    const before = (await taker.dlcStore.get(id))!;
+    const before = (await taker.contracts.get(id))!;
     decision = () => ({
       accept: true,
       fundingRate: parseFundingRate('0.5'),
@@ -357,7 +357,7 @@ describe('protocols/rollover over libp2p with real wallets, chain and oracle', f
         feeRate: 2n,
       });
     }
-    assert.equal((await taker.dlcStore.get(id))!.commit.txid, before.commit.txid);
+    assert.equal((await taker.contracts.get(id))!.commit.txid, before.commit.txid);
     const cfd = await taker.repository.load(id);
     assert.equal(cfd.dlc?.commitTxid, before.commit.txid);
     assert.deepEqual((await types(taker, id)).slice(-2), ['RolloverStarted', 'RolloverFailed']);
