@@ -1,3 +1,4 @@
+// One thing over 600 lines: both roles run one signing sequence (params, CETs, signatures, checked lock inputs, lock signature) as steps of the base class, and each effect, request and result type sits beside the step that makes it; split by role or step, one message would span files.
 /**
  * The IO-free state machines of `/dlcfd/order/1.0.0`: a taker places an order, the maker decides,
  * and both set the contract up. One machine per role; each turns an input (a peer message, or

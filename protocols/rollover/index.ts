@@ -6,7 +6,8 @@
  *
  * - `constants.ts` — protocol id, bounds, timeouts, defaults;
  * - `messages.ts` — the wire schema;
- * - `contract.ts` — pure helpers (events, fee balance, commit chain, records);
+ * - `contract.ts` — pure helpers (events, fee balance, the rules of a base, the rolled record;
+ *   the record's commit chain and lifecycle are `dlc/record.ts`);
  * - `machine.ts` — the IO-free machines ({@link TakerRollover}, {@link MakerRollover});
  * - `driver.ts` — runs a machine over a transport with an executor;
  * - `rollover.ts` — the libp2p handler ({@link RolloverProtocol});

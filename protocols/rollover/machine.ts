@@ -1,3 +1,4 @@
+// One thing over 600 lines: both roles run one sequence (decide, announcements, build and sign on the old lock, pending record, revocation, final record) as steps of the base class, each effect, request and result type beside the step that makes it; split by role or step, one message would span files.
 /**
  * The IO-free state machines of `/dlcfd/rollover/1.0.0` (taker proposes, maker decides). Same
  * step model as contract setup (`protocols/order/setup.ts`): each input — a peer message or the
@@ -22,8 +23,8 @@
  * Crash safety: each side holds the counterparty's new signatures durably (pending record)
  * before it reveals an old revocation secret, and the pending record already makes the new
  * commit current, so a restart never publishes a commit it revoked. Between "signatures
- * exchanged" and "secrets exchanged" both commits are valid; see `contract.ts` for what the next
- * rollover does about it (start again from the oldest unfinished commit).
+ * exchanged" and "secrets exchanged" both commits are valid; see `dlc/record.ts` for what the
+ * next rollover does about it (start again from the oldest unfinished commit).
  */
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';

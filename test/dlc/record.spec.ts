@@ -1,10 +1,10 @@
 // The live commits of a contract record: after rollovers that failed past "pending", which commits
 // may still confirm, and through which record each one closes.
 import assert from 'node:assert/strict';
-import { liveCommits, recordClosingThrough, revokedCommits } from '../../../dlc/record.ts';
-import { openContract, type Party, roll } from './harness.ts';
+import { liveCommits, recordClosingThrough, revokedCommits } from '../../dlc/record.ts';
+import { openContract, type Party, roll } from '../protocols/rollover/harness.ts';
 
-describe('protocols/rollover/contract live commits', function () {
+describe('dlc/record live commits', function () {
   this.timeout(60_000);
   let taker: Party;
   let maker: Party;
