@@ -1,13 +1,7 @@
 import { type Logger, pino } from 'pino';
-import {
-  apply,
-  CFD_EVENT_TYPES,
-  type Cfd,
-  type CfdEvent,
-  EMPTY_CFD,
-  uiState,
-} from '../model/cfd.ts';
+import { apply, CFD_EVENT_TYPES, type Cfd, EMPTY_CFD, uiState } from '../model/cfd.ts';
 import { parse, stringify } from '../model/json.ts';
+import { cfdEvent } from './cfd-events.ts';
 import type { EventStore, ProjectionStorage, RecordedEvent, Subscription } from './event-store.ts';
 
 /**
@@ -178,7 +172,7 @@ export class CfdReadModel {
       cfd ??= EMPTY_CFD;
       if (e.version <= cfd.version) continue; // already reflected
       this.#applied += 1;
-      changed.set(e.streamId, apply(cfd, { type: e.type, data: e.data } as CfdEvent));
+      changed.set(e.streamId, apply(cfd, cfdEvent(e)));
     }
     const puts: [string, string][] = [];
     const dels: string[] = [];

@@ -1,4 +1,5 @@
 import { type Cfd, type CfdCommand, type CfdEvent, decide, fold } from '../model/cfd.ts';
+import { cfdEvent } from './cfd-events.ts';
 import type { EventStore } from './event-store.ts';
 
 export interface ExecuteResult {
@@ -27,7 +28,7 @@ export class CfdRepository {
 
   async load(id: string): Promise<Cfd> {
     const recorded = await this.#store.readStream(id);
-    return fold(recorded.map((r) => ({ type: r.type, data: r.data }) as CfdEvent));
+    return fold(recorded.map(cfdEvent));
   }
 
   async execute(id: string, command: CfdCommand): Promise<ExecuteResult> {
