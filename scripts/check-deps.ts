@@ -41,17 +41,6 @@ export const RULES: readonly DependencyRule[] = [
 export const TEMPORARY_EXCEPTIONS: Readonly<Record<string, string>> = {
   // Helper S (h/settle) moves collaborative settlement onto the shared machine and its ports.
   'protocols/collab-settlement/handler.ts': 'broadcast, BitcoinRpc, P2pNode (issue #14 step 2)',
-  // Helper A (h/app) puts the application service node/app/ under the API (issue #14 step 3).
-  'ui-server/events.ts': 'issue #14 step 3',
-  'ui-server/maker-routes.ts': 'issue #14 step 3',
-  'ui-server/metrics.ts': 'issue #14 step 3',
-  'ui-server/preview.ts': 'issue #14 step 3',
-  'ui-server/routes.ts': 'issue #14 step 3',
-  'ui-server/schemas.ts': 'issue #14 step 3',
-  'ui-server/server.ts': 'issue #14 step 3',
-  'ui-server/service.ts': 'issue #14 step 3',
-  'ui-server/taker-routes.ts': 'issue #14 step 3',
-  'ui-server/views.ts': 'issue #14 step 3',
 };
 
 export interface Violation {
