@@ -23,13 +23,7 @@ import type { BitcoinRpc, RpcCallOptions } from './rpc.ts';
 /** What the follower needs from a chain backend (Bitcoin Core's RPC or the embedded node). */
 export type FollowerRpc = Pick<
   BitcoinRpc,
-  | 'getBlockCount'
-  | 'getBlockHash'
-  | 'getBlockHex'
-  | 'getRawMempool'
-  | 'getRawTransaction'
-  | 'getTransaction'
-  | 'getBlock'
+  'getBlockCount' | 'getBlockHash' | 'getBlockHex' | 'getRawMempool' | 'getRawTransaction'
 >;
 
 /** A block by height and hash (display hex). */
@@ -67,8 +61,8 @@ export interface MempoolView {
   readonly spentBy: ReadonlyMap<string, string>;
   /** False if more transactions were listed than {@link MEMPOOL_FETCH_LIMIT} lets one call read. */
   readonly complete: boolean;
-  /** Output scripts (hex) of a listed transaction whose inputs are indexed. */
-  outputScripts(txid: string): readonly string[] | undefined;
+  /** What an indexed transaction spends (outpoints) and pays to (output scripts, hex). */
+  entry(txid: string): MempoolEntry | undefined;
   /** The raw transaction (hex), from this listing or the node; null if it left the mempool. */
   hex(txid: string, options?: RpcCallOptions): Promise<string | null>;
 }
@@ -85,9 +79,10 @@ const BLOCK_CACHE_SIZE = 16;
 /** Rounds of walk-back and walk-forward in one `follow` when the chain moves under it. */
 const FOLLOW_ROUNDS = 3;
 
-interface MempoolEntry {
-  spends: string[];
-  scripts: string[];
+/** An indexed mempool transaction. */
+export interface MempoolEntry {
+  readonly spends: readonly string[];
+  readonly scripts: readonly string[];
 }
 
 /** Follows the node's chain for any number of consumers; see the module documentation. */
@@ -176,27 +171,9 @@ export class ChainFollower {
       txids,
       spentBy,
       complete: fetched <= MEMPOOL_FETCH_LIMIT,
-      outputScripts: (txid) => index.get(txid)?.scripts,
+      entry: (txid) => index.get(txid),
       hex: async (txid, opts = options) => hexes.get(txid) ?? rpc.getRawTransaction(txid, opts),
     };
-  }
-
-  /**
-   * The block holding `txid` on the chain as `view` knows it (up to `view.tip`, matching its
-   * hashes), via the node's transaction index; undefined if not there (or no index).
-   */
-  async locate(
-    txid: string,
-    view: { tip: number; hashAt(height: number): string | undefined },
-    options: RpcCallOptions = {},
-  ): Promise<BlockRef | undefined> {
-    const info = await this.#rpc.getTransaction(txid, options);
-    if (!info?.blockHash) return undefined;
-    const block = await this.#rpc.getBlock(info.blockHash, options);
-    if (block.confirmations < 0 || block.height > view.tip) return undefined; // side chain / not yet
-    const known = view.hashAt(block.height);
-    if (known !== undefined && known !== block.hash) return undefined;
-    return { height: block.height, hash: block.hash };
   }
 
   /**
@@ -256,6 +233,25 @@ export class ChainFollower {
     }
     return { connected, moved: false };
   }
+}
+
+/**
+ * The block holding `txid` on the chain as `view` knows it (up to `view.tip`, matching its
+ * hashes), via the node's transaction index; undefined if not there (or no index).
+ */
+export async function locateTx(
+  rpc: Pick<BitcoinRpc, 'getTransaction' | 'getBlock'>,
+  txid: string,
+  view: { tip: number; hashAt(height: number): string | undefined },
+  options: RpcCallOptions = {},
+): Promise<BlockRef | undefined> {
+  const info = await rpc.getTransaction(txid, options);
+  if (!info?.blockHash) return undefined;
+  const block = await rpc.getBlock(info.blockHash, options);
+  if (block.confirmations < 0 || block.height > view.tip) return undefined; // side chain / not yet
+  const known = view.hashAt(block.height);
+  if (known !== undefined && known !== block.hash) return undefined;
+  return { height: block.height, hash: block.hash };
 }
 
 /** Txid display form (byte-reversed hex) of an internal-order hash. */

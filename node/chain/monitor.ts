@@ -57,7 +57,7 @@ import {
 } from '../runtime/health.ts';
 import { DEFAULT_BROADCAST_CONFIRM_MS } from './broadcast.ts';
 import { InvalidWatchError, MonitorNotRunningError } from './errors.ts';
-import { type BlockConsumer, type BlockRef, ChainFollower } from './follower.ts';
+import { type BlockConsumer, type BlockRef, ChainFollower, locateTx } from './follower.ts';
 import { CHAIN_KEY, type ChainState, MonitorStore } from './monitor-store.ts';
 import { DEFAULT_TRACK_DEPTH, Rebroadcaster, TRACK_PREFIX } from './rebroadcaster.ts';
 import {
@@ -491,7 +491,7 @@ export class ChainMonitor {
   #locate(txid: string, signal: AbortSignal): Promise<BlockRef | undefined> {
     const tip = this.#height;
     if (tip === undefined) return Promise.resolve(undefined);
-    return this.#follower.locate(txid, { tip, hashAt: (h) => this.#hashes.get(h) }, { signal });
+    return locateTx(this.#rpc, txid, { tip, hashAt: (h) => this.#hashes.get(h) }, { signal });
   }
 
   /** Scans processed blocks from the lowest `fromHeight` for the given watches only. */

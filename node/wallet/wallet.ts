@@ -1,20 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
-import { Block, script as bscript, Psbt, payments, Transaction } from 'bitcoinjs-lib';
+import { script as bscript, Psbt, payments, Transaction } from 'bitcoinjs-lib';
 import coinSelect, { type CoinSelectResult } from 'coinselect';
 import split from 'coinselect/split.js';
 import { Level } from 'level';
 import { type Logger, pino } from 'pino';
 import { parse, stringify } from '../../model/json.ts';
 import { MAX_MONEY, type Sats } from '../../model/units.ts';
-import type { BitcoinRpc, RpcCallOptions } from '../chain/rpc.ts';
+import { ChainFollower, type FollowerRpc } from '../chain/follower.ts';
+import type { RpcCallOptions } from '../chain/rpc.ts';
 import {
   DEFAULT_RESERVATION_TTL_MS,
   GAP_LIMIT,
   P2WPKH_DUST_LIMIT,
   P2WPKH_INPUT_SCRIPT_ESTIMATE,
-  REORG_DEPTH,
 } from './constants.ts';
 import {
   type BuildChildRequest,
@@ -34,102 +34,41 @@ import {
   UnknownReservationError,
 } from './errors.ts';
 import { Account, type BitcoinNetwork, type Chain, NETWORKS, outputScript } from './keys.ts';
+import { WalletLedger, type WalletState } from './ledger.ts';
 import { loadOrCreateMnemonic } from './mnemonic.ts';
+import type {
+  Balance,
+  CoinPoolTarget,
+  Funding,
+  PoolSplit,
+  SignedWithdrawal,
+  Utxo,
+  WalletTx,
+} from './types.ts';
 
 /** What the wallet needs from a chain backend (Bitcoin Core's RPC or the embedded node). */
-export type WalletChain = Pick<
-  BitcoinRpc,
-  'getBlockCount' | 'getBlockHash' | 'getBlockHex' | 'getRawMempool' | 'getRawTransaction'
->;
+export type WalletChain = FollowerRpc;
 
-/** An unspent (or spent-in-mempool) output of the wallet. */
-export interface Utxo {
-  readonly txid: string;
-  readonly vout: number;
-  readonly value: Sats;
-  readonly script: string;
-  readonly chain: Chain;
-  readonly index: number;
-  /** Height of the confirming block; undefined while in the mempool. */
-  readonly height: number | undefined;
-  /** The transaction spending it, if any (confirmed at `height`, or in the mempool). */
-  readonly spentBy: { txid: string; height: number | undefined } | undefined;
-}
-
-/** The coin pool a maker keeps: `count` coins of at least `value` sats each. */
-export interface CoinPoolTarget {
-  readonly count: number;
-  readonly value: Sats;
-}
-
-/** A split transaction topping the coin pool up; its sources are reserved until recorded. */
-export interface PoolSplit extends SignedWithdrawal {
-  /** Release it if the split is abandoned (not broadcast); recording it frees it too. */
-  readonly reservationId: string;
-  /** New pool coins it creates. */
-  readonly coins: number;
-}
-
-/** A transaction that moved the wallet's coins. */
-export interface WalletTx {
-  readonly txid: string;
-  readonly height: number | undefined;
-  /** Sum of the wallet's outputs in it. */
-  readonly received: Sats;
-  /** Sum of the wallet's coins it spent. */
-  readonly sent: Sats;
-}
-
-export interface Balance {
-  /** Unspent outputs with at least one confirmation. */
-  readonly confirmed: Sats;
-  /** Unspent outputs still in the mempool. */
-  readonly unconfirmed: Sats;
-  /** Confirmed coins held for contract setups under way. */
-  readonly reserved: Sats;
-  /** Confirmed, unreserved: what a withdrawal or a new contract can use. */
-  readonly spendable: Sats;
-}
-
-/** Coins set aside for one contract setup's lock transaction. */
-export interface Funding {
-  readonly reservationId: string;
-  readonly inputs: readonly { txid: string; vout: number; value: Sats; script: string }[];
-  /** Change back to the wallet, if worth an output. */
-  readonly change: { address: string; script: string; value: Sats } | undefined;
-  /** Fee for this party's inputs and change at the requested rate. */
-  readonly fee: Sats;
-  readonly expiresAt: number;
-}
-
-export interface SignedWithdrawal {
-  readonly txid: string;
-  readonly hex: string;
-  readonly fee: Sats;
-  readonly vsize: number;
-}
+export type {
+  Balance,
+  CoinPoolTarget,
+  Funding,
+  PoolSplit,
+  SignedWithdrawal,
+  Utxo,
+  WalletTx,
+} from './types.ts';
 
 export interface WalletOptions {
   /** Directory for the mnemonic file and the wallet database. */
   readonly datadir: string;
   readonly network: BitcoinNetwork;
   readonly chain: WalletChain;
+  /** Follows the chain; share one with the chain monitor. @default a follower of `chain` */
+  readonly follower?: ChainFollower;
   readonly logger?: Logger;
   /** Injectable clock (unix ms) for reservation expiry. */
   readonly clock?: () => number;
-}
-
-interface State {
-  birthday: number;
-  tip: { height: number; hash: string } | undefined;
-  /** height → block hash, the last {@link REORG_DEPTH} blocks scanned. */
-  hashes: Record<number, string>;
-  /** Next index never handed out, per chain. */
-  next: [number, number];
-  /** Highest index seen used on chain, per chain (−1: none). */
-  used: [number, number];
-  utxos: Record<string, Utxo>;
-  txs: Record<string, WalletTx>;
 }
 
 /** A coin as coinselect sees it, carrying the wallet's own record along. */
@@ -157,9 +96,9 @@ const toNumber = (sats: Sats): number => {
 
 /**
  * The node's own BIP84 wallet. It finds its coins by scanning blocks from its birthday (the chain
- * height when its mnemonic was created) through the node's RPC, never relying on the node's
- * wallet; it survives reorgs by remembering recent block hashes and rolling back what a
- * disconnected block did.
+ * height when its mnemonic was created) through the chain follower, never relying on the node's
+ * wallet; its {@link WalletLedger} survives reorgs by remembering recent block hashes and rolling
+ * back what a disconnected block did.
  *
  * Coins for a contract setup are reserved until the setup completes, fails, or the reservation
  * expires, so two setups never fund from the same coin and a failed one never leaves coins locked.
@@ -169,10 +108,10 @@ export class Wallet {
   readonly #account: Account;
   readonly #mnemonic: string;
   readonly #db: Level<string, string>;
-  readonly #rpc: WalletChain;
+  readonly #ledger: WalletLedger;
   readonly #log: Logger;
   readonly #clock: () => number;
-  readonly #state: State;
+  readonly #state: WalletState;
   /** script hex → key; every derived key up to `used + GAP_LIMIT` (and `next`). */
   readonly #scripts = new Map<string, { chain: Chain; index: number }>();
   readonly #derived: [number, number] = [0, 0];
@@ -187,16 +126,23 @@ export class Wallet {
     account: Account,
     mnemonic: string,
     db: Level<string, string>,
-    state: State,
+    state: WalletState,
   ) {
     this.network = options.network;
     this.#account = account;
     this.#mnemonic = mnemonic;
     this.#db = db;
-    this.#rpc = options.chain;
     this.#log = options.logger ?? pino({ level: 'silent' });
     this.#clock = options.clock ?? Date.now;
     this.#state = state;
+    this.#ledger = new WalletLedger({
+      state,
+      follower: options.follower ?? new ChainFollower({ rpc: options.chain }),
+      keyOf: (script) => this.#scripts.get(script),
+      onUsed: () => this.#extendLookahead(),
+      persist: () => this.#persist(),
+      log: this.#log,
+    });
     this.#extendLookahead();
   }
 
@@ -213,9 +159,9 @@ export class Wallet {
     });
     await db.open();
     const stored = await db.get('state');
-    let state: State;
+    let state: WalletState;
     if (stored !== undefined) {
-      state = parse<State>(stored);
+      state = parse<WalletState>(stored);
     } else {
       let birthday = 0;
       if (created) {
@@ -264,7 +210,7 @@ export class Wallet {
    * scan. Safe to call on every new block.
    */
   sync(options: RpcCallOptions = {}): Promise<void> {
-    this.#syncing ??= this.#sync(options).finally(() => {
+    this.#syncing ??= this.#ledger.sync(options).finally(() => {
       this.#syncing = undefined;
     });
     return this.#syncing;
@@ -667,7 +613,7 @@ export class Wallet {
 
   /** Applies a transaction this wallet just broadcast, so balance and coins reflect it now. */
   async recordOwnTransaction(txHex: string): Promise<void> {
-    this.#applyTx(Transaction.fromHex(txHex), undefined);
+    this.#ledger.applyTx(Transaction.fromHex(txHex), undefined);
     await this.#persist();
   }
 
@@ -677,116 +623,6 @@ export class Wallet {
   }
 
   // -------------------------------------------------------------------------------------------
-
-  async #sync(options: RpcCallOptions): Promise<void> {
-    const rpc = this.#rpc;
-    const s = this.#state;
-    const nodeHeight = await rpc.getBlockCount(options);
-    // Walk back from our tip until our hash matches the node's: everything above is reorged out.
-    let fork = s.tip?.height ?? s.birthday - 1;
-    while (fork >= s.birthday && s.hashes[fork] !== undefined) {
-      if (fork <= nodeHeight && s.hashes[fork] === (await rpc.getBlockHash(fork, options))) break;
-      fork--;
-    }
-    if (s.tip && fork < s.tip.height) {
-      if (fork >= s.birthday && s.hashes[fork] === undefined) fork = s.birthday - 1; // too deep
-      this.#log.warn({ from: s.tip.height, to: fork }, 'chain reorganised; rolling back');
-      this.#rollback(fork);
-    }
-    for (let height = Math.max(fork + 1, s.birthday); height <= nodeHeight; height++) {
-      const hash = await rpc.getBlockHash(height, options);
-      const block = Block.fromHex(await rpc.getBlockHex(hash, options));
-      for (const tx of block.transactions ?? []) this.#applyTx(tx, height);
-      s.hashes[height] = hash;
-      delete s.hashes[height - REORG_DEPTH];
-      s.tip = { height, hash };
-      if (height % 500 === 0) await this.#persist();
-    }
-    await this.#syncMempool(options);
-    await this.#persist();
-  }
-
-  async #syncMempool(options: RpcCallOptions): Promise<void> {
-    const s = this.#state;
-    const mempool = new Set(await this.#rpc.getRawMempool(options));
-    // Forget unconfirmed effects of transactions that left the mempool unconfirmed.
-    for (const [key, u] of Object.entries(s.utxos)) {
-      if (u.height === undefined && !mempool.has(u.txid)) delete s.utxos[key];
-      else if (u.spentBy && u.spentBy.height === undefined && !mempool.has(u.spentBy.txid)) {
-        s.utxos[key] = { ...u, spentBy: undefined };
-      }
-    }
-    for (const [txid, t] of Object.entries(s.txs)) {
-      if (t.height === undefined && !mempool.has(txid)) delete s.txs[txid];
-    }
-    for (const txid of mempool) {
-      if (s.txs[txid] || this.#known(txid)) continue;
-      const raw = await this.#rpc.getRawTransaction(txid, options);
-      if (raw) this.#applyTx(Transaction.fromHex(raw), undefined);
-    }
-  }
-
-  /** True if the wallet already holds the mempool effects of `txid`. */
-  #known(txid: string): boolean {
-    return Object.values(this.#state.utxos).some(
-      (u) => u.txid === txid || u.spentBy?.txid === txid,
-    );
-  }
-
-  #applyTx(tx: Transaction, height: number | undefined): void {
-    const s = this.#state;
-    const txid = tx.getId();
-    let sent = 0n;
-    let received = 0n;
-    if (!tx.isCoinbase()) {
-      for (const input of tx.ins) {
-        const prev = outpoint(hex(Uint8Array.from(input.hash).reverse()), input.index);
-        const u = s.utxos[prev];
-        if (!u) continue;
-        s.utxos[prev] = { ...u, spentBy: { txid, height } };
-        sent += u.value;
-      }
-    }
-    tx.outs.forEach((out, vout) => {
-      const key = this.#scripts.get(hex(out.script));
-      if (!key) return;
-      const op = outpoint(txid, vout);
-      const existing = s.utxos[op];
-      s.utxos[op] = {
-        txid,
-        vout,
-        value: out.value,
-        script: hex(out.script),
-        chain: key.chain,
-        index: key.index,
-        height,
-        spentBy: existing?.spentBy,
-      };
-      received += out.value;
-      if (key.index > s.used[key.chain]) {
-        s.used[key.chain] = key.index;
-        if (s.next[key.chain] <= key.index) s.next[key.chain] = key.index + 1;
-        this.#extendLookahead();
-      }
-    });
-    if (sent > 0n || received > 0n) s.txs[txid] = { txid, height, received, sent };
-  }
-
-  /** Undoes everything confirmed above `height`; the mempool scan picks the rest up again. */
-  #rollback(height: number): void {
-    const s = this.#state;
-    for (const [key, u] of Object.entries(s.utxos)) {
-      if (u.height !== undefined && u.height > height) delete s.utxos[key];
-      else if (u.spentBy?.height !== undefined && u.spentBy.height > height) {
-        s.utxos[key] = { ...u, spentBy: undefined };
-      }
-    }
-    for (const [txid, t] of Object.entries(s.txs)) {
-      if (t.height !== undefined && t.height > height) delete s.txs[txid];
-    }
-    for (const h of Object.keys(s.hashes).map(Number)) if (h > height) delete s.hashes[h];
-    s.tip = height >= s.birthday ? { height, hash: s.hashes[height]! } : undefined;
-  }
 
   #extendLookahead(): void {
     for (const chain of [0, 1] as const) {
