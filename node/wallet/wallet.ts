@@ -1,21 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { secp256k1 } from '@noble/curves/secp256k1.js';
-import { script as bscript, Psbt, payments, Transaction } from 'bitcoinjs-lib';
+import { type Psbt, Transaction } from 'bitcoinjs-lib';
 import coinSelect, { type CoinSelectResult } from 'coinselect';
 import split from 'coinselect/split.js';
 import { Level } from 'level';
 import { type Logger, pino } from 'pino';
 import { parse, stringify } from '../../model/json.ts';
-import { MAX_MONEY, type Sats } from '../../model/units.ts';
+import type { Sats } from '../../model/units.ts';
 import { ChainFollower, type FollowerRpc } from '../chain/follower.ts';
 import type { RpcCallOptions } from '../chain/rpc.ts';
-import {
-  DEFAULT_RESERVATION_TTL_MS,
-  GAP_LIMIT,
-  P2WPKH_DUST_LIMIT,
-  P2WPKH_INPUT_SCRIPT_ESTIMATE,
-} from './constants.ts';
+import { type Candidate, candidates, type Target, toNumber } from './coin-selection.ts';
+import { GAP_LIMIT, P2WPKH_DUST_LIMIT } from './constants.ts';
 import {
   type BuildChildRequest,
   type BuiltChild,
@@ -25,7 +20,6 @@ import {
   inputWeight,
   P2WPKH_INPUT_WEIGHT,
   packageRateOf,
-  RBF_SEQUENCE,
 } from './cpfp.ts';
 import {
   FeeBudgetExceededError,
@@ -33,9 +27,12 @@ import {
   InvalidSpendError,
   UnknownReservationError,
 } from './errors.ts';
-import { Account, type BitcoinNetwork, type Chain, NETWORKS, outputScript } from './keys.ts';
+import { Account, type BitcoinNetwork, type Chain, outputScript } from './keys.ts';
 import { WalletLedger, type WalletState } from './ledger.ts';
 import { loadOrCreateMnemonic } from './mnemonic.ts';
+import { planSplit } from './pool-split.ts';
+import { Reservations } from './reservations.ts';
+import { p2wpkhInput, rbfPsbt, signChild, signWalletInputs } from './signing.ts';
 import type {
   Balance,
   CoinPoolTarget,
@@ -71,28 +68,8 @@ export interface WalletOptions {
   readonly clock?: () => number;
 }
 
-/** A coin as coinselect sees it, carrying the wallet's own record along. */
-interface Candidate {
-  txId: string;
-  vout: number;
-  value: number;
-  script: { length: number };
-  utxo: Utxo;
-}
-
-/** A payment target; `script` distinguishes it from the change output coinselect adds. */
-interface Target {
-  address?: string;
-  value?: number;
-  script: { length: number };
-}
-
 const outpoint = (txid: string, vout: number): string => `${txid}:${vout}`;
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
-const toNumber = (sats: Sats): number => {
-  if (sats < 0n || sats > MAX_MONEY) throw new InvalidSpendError(`amount ${sats} is out of range`);
-  return Number(sats);
-};
 
 /**
  * The node's own BIP84 wallet. It finds its coins by scanning blocks from its birthday (the chain
@@ -110,15 +87,11 @@ export class Wallet {
   readonly #db: Level<string, string>;
   readonly #ledger: WalletLedger;
   readonly #log: Logger;
-  readonly #clock: () => number;
   readonly #state: WalletState;
   /** script hex → key; every derived key up to `used + GAP_LIMIT` (and `next`). */
   readonly #scripts = new Map<string, { chain: Chain; index: number }>();
   readonly #derived: [number, number] = [0, 0];
-  readonly #reservations = new Map<
-    string,
-    { outpoints: string[]; expiresAt: number; changeScript?: string }
-  >();
+  readonly #reservations: Reservations;
   #syncing: Promise<void> | undefined;
 
   private constructor(
@@ -133,7 +106,9 @@ export class Wallet {
     this.#mnemonic = mnemonic;
     this.#db = db;
     this.#log = options.logger ?? pino({ level: 'silent' });
-    this.#clock = options.clock ?? Date.now;
+    this.#reservations = new Reservations(options.clock ?? Date.now, (reservationId) =>
+      this.#log.info({ reservationId }, 'coin reservation expired'),
+    );
     this.#state = state;
     this.#ledger = new WalletLedger({
       state,
@@ -217,8 +192,8 @@ export class Wallet {
   }
 
   balance(): Balance {
-    this.#expireReservations();
-    const reserved = this.#reservedOutpoints();
+    this.#reservations.expire();
+    const reserved = this.#reservations.outpoints();
     let confirmed = 0n;
     let unconfirmed = 0n;
     let held = 0n;
@@ -258,7 +233,7 @@ export class Wallet {
     options: { extraVbytes?: number; ttlMs?: number } = {},
   ): Funding {
     if (amount <= 0n) throw new InvalidSpendError('funding amount must be positive');
-    this.#expireReservations();
+    this.#reservations.expire();
     const candidates = this.#spendable();
     const rate = Number(feeRate);
     // The lock output is shared; this party pays for what it adds: its inputs and change.
@@ -270,11 +245,8 @@ export class Wallet {
     const selection = this.#checkSelection(result, amount);
     const change = selection.change;
     const id = randomUUID();
-    const expiresAt = this.#clock() + (options.ttlMs ?? DEFAULT_RESERVATION_TTL_MS);
-    this.#reservations.set(id, {
-      outpoints: selection.inputs.map((i) => outpoint(i.txid, i.vout)),
-      expiresAt,
-    });
+    const outpoints = selection.inputs.map((i) => outpoint(i.txid, i.vout));
+    const expiresAt = this.#reservations.set(id, outpoints, options.ttlMs);
     const inputsTotal = selection.inputs.reduce((s, i) => s + i.value, 0n);
     return {
       reservationId: id,
@@ -287,7 +259,7 @@ export class Wallet {
 
   /** Confirmed, unreserved coins: what can fund a setup now. */
   fundingCoins(): Utxo[] {
-    this.#expireReservations();
+    this.#reservations.expire();
     return this.#spendable().map((c) => c.utxo);
   }
 
@@ -307,45 +279,17 @@ export class Wallet {
     }
     const coins = this.fundingCoins();
     // Pool coins still in the mempool (an earlier split) count: no second split for them.
-    const reserved = this.#reservedOutpoints();
+    const reserved = this.#reservations.outpoints();
     const sized = this.utxos().filter(
       (u) =>
         !reserved.has(outpoint(u.txid, u.vout)) &&
         u.value >= target.value &&
         u.value < 2n * target.value,
     );
-    const want = target.count - sized.length;
-    if (want <= 0) return undefined;
-    const sources = coins
-      .filter((u) => u.value >= 2n * target.value)
-      .sort((a, b) => (b.value > a.value ? 1 : b.value < a.value ? -1 : 0));
-    const used: Utxo[] = [];
-    let total = 0n;
-    // vbytes: 11 of header, 68 per P2WPKH input, 31 per P2WPKH output (n pool coins + change).
-    const fee = (inputs: number, outputs: number) =>
-      BigInt(11 + 68 * inputs + 31 * outputs) * feeRate;
-    for (const u of sources) {
-      if (total >= BigInt(want + 1) * target.value + fee(used.length, want + 1)) break;
-      used.push(u);
-      total += u.value;
-    }
-    if (used.length === 0) return undefined;
-    let n = Math.min(want, Number((total - fee(used.length, 1)) / target.value));
-    let change = 0n;
-    for (; n > 0; n--) {
-      change = total - BigInt(n) * target.value - fee(used.length, n + 1);
-      if (change >= 0n) break;
-    }
-    if (n < 1) return undefined;
-    const psbt = new Psbt({ network: NETWORKS[this.network] });
-    for (const u of used) {
-      psbt.addInput({
-        hash: u.txid,
-        index: u.vout,
-        sequence: 0xfffffffd,
-        witnessUtxo: { script: Buffer.from(u.script, 'hex'), value: u.value },
-      });
-    }
+    const plan = planSplit(coins, sized.length, target, feeRate);
+    if (!plan) return undefined;
+    const { used, n, change } = plan;
+    const psbt = rbfPsbt(this.network, used);
     const values = Array.from({ length: n }, () => target.value);
     // Change below dust goes to the fee; otherwise it is a coin of its own (maybe a later source).
     if (change >= P2WPKH_DUST_LIMIT) values.push(change);
@@ -356,10 +300,10 @@ export class Wallet {
     psbt.finalizeAllInputs();
     const tx = psbt.extractTransaction();
     const reservationId = `pool-split-${tx.getId()}`;
-    this.#reservations.set(reservationId, {
-      outpoints: used.map((u) => outpoint(u.txid, u.vout)),
-      expiresAt: this.#clock() + DEFAULT_RESERVATION_TTL_MS,
-    });
+    this.#reservations.set(
+      reservationId,
+      used.map((u) => outpoint(u.txid, u.vout)),
+    );
     return {
       txid: tx.getId(),
       hex: tx.toHex(),
@@ -372,7 +316,7 @@ export class Wallet {
 
   /** Releases a reservation (the setup completed, failed or timed out). Idempotent. */
   release(reservationId: string): void {
-    this.#reservations.delete(reservationId);
+    this.#reservations.release(reservationId);
   }
 
   /**
@@ -386,7 +330,7 @@ export class Wallet {
       const u = this.#state.utxos[o];
       return u !== undefined && !u.spentBy;
     });
-    this.#reservations.set(reservationId, { outpoints: own, expiresAt: Number.POSITIVE_INFINITY });
+    this.#reservations.set(reservationId, own, Number.POSITIVE_INFINITY);
     return own;
   }
 
@@ -404,15 +348,7 @@ export class Wallet {
     });
     if (coins.length === 0) throw new InvalidSpendError('nothing to sweep');
     const to = this.#nextAddress(1);
-    const psbt = new Psbt({ network: NETWORKS[this.network] });
-    for (const i of coins) {
-      psbt.addInput({
-        hash: i.txid,
-        index: i.vout,
-        sequence: 0xfffffffd,
-        witnessUtxo: { script: Buffer.from(i.script, 'hex'), value: i.value },
-      });
-    }
+    const psbt = rbfPsbt(this.network, coins);
     const total = coins.reduce((s, c) => s + c.value, 0n);
     // One P2WPKH output: 10.5 + 68 per input + 31 vbytes, rounded up.
     const vbytes = BigInt(11 + 68 * coins.length + 31);
@@ -438,7 +374,7 @@ export class Wallet {
   ): ForeignInput | undefined {
     const key = this.#scripts.get(hex(scriptPubKey));
     if (!key) return undefined;
-    return this.#p2wpkhInput(txid, vout, value, scriptPubKey, key);
+    return p2wpkhInput(this.#account, { txid, vout, value, script: scriptPubKey }, key);
   }
 
   /**
@@ -458,7 +394,7 @@ export class Wallet {
   buildChild(request: BuildChildRequest): BuiltChild {
     if (request.inputs.length === 0) throw new InvalidSpendError('a child needs an input');
     if (request.packageRate < 1n) throw new InvalidSpendError('package rate must be ≥ 1 sat/vB');
-    this.#expireReservations();
+    this.#reservations.expire();
     const previous = this.#reservations.get(request.reservationId);
     // Coins of an earlier child of this reservation: still ours, maybe spent by that child.
     const coins: Utxo[] = (previous?.outpoints ?? [])
@@ -496,29 +432,30 @@ export class Wallet {
     }
     const walletInputs = coins.map((u) => outpoint(u.txid, u.vout));
     const changeScript = previous?.changeScript ?? this.#nextAddress(1).script;
-    this.#reservations.set(request.reservationId, {
-      outpoints: walletInputs,
-      expiresAt: Number.POSITIVE_INFINITY,
+    this.#reservations.set(
+      request.reservationId,
+      walletInputs,
+      Number.POSITIVE_INFINITY,
       changeScript,
-    });
+    );
     const inputs = [
       ...request.inputs,
       ...coins.map((u) => {
         const script = Buffer.from(u.script, 'hex');
-        return this.#p2wpkhInput(u.txid, u.vout, u.value, script, u);
+        return p2wpkhInput(this.#account, { ...u, script }, u);
       }),
     ];
     const total = foreignValue + coins.reduce((s, u) => s + u.value, 0n);
     // Sign for the estimated (worst-case) size, then again for the size the signatures gave, until
     // the fee matches the real size; should signatures keep changing length, keep the estimate's.
     let vsize = estimate.vsize;
-    let tx = this.#signChild(inputs, total - estimate.fee, changeScript);
+    let tx = signChild(inputs, total - estimate.fee, changeScript);
     for (let round = 0; round < 4 && tx.virtualSize() !== vsize; round++) {
       vsize = tx.virtualSize();
-      tx = this.#signChild(inputs, total - childFee(request, vsize), changeScript);
+      tx = signChild(inputs, total - childFee(request, vsize), changeScript);
     }
     if (tx.virtualSize() !== vsize) {
-      tx = this.#signChild(inputs, total - estimate.fee, changeScript);
+      tx = signChild(inputs, total - estimate.fee, changeScript);
     }
     const fee = total - tx.outs[0]!.value;
     return {
@@ -534,10 +471,7 @@ export class Wallet {
 
   /** Throws {@link UnknownReservationError} if the reservation is gone (expired or released). */
   assertReserved(reservationId: string): void {
-    this.#expireReservations();
-    if (!this.#reservations.has(reservationId)) {
-      throw new UnknownReservationError(`reservation ${reservationId} expired or was released`);
-    }
+    this.#reservations.assert(reservationId);
   }
 
   /**
@@ -551,7 +485,7 @@ export class Wallet {
     if (amount !== undefined && amount < P2WPKH_DUST_LIMIT) {
       throw new InvalidSpendError(`${amount} sats is below the dust limit (${P2WPKH_DUST_LIMIT})`);
     }
-    this.#expireReservations();
+    this.#reservations.expire();
     const candidates = this.#spendable();
     const rate = Number(feeRate);
     const target: Target =
@@ -567,15 +501,7 @@ export class Wallet {
       throw new InsufficientFundsError('after fees, what is left to withdraw is dust');
     }
 
-    const psbt = new Psbt({ network: NETWORKS[this.network] });
-    for (const i of selection.inputs) {
-      psbt.addInput({
-        hash: i.txid,
-        index: i.vout,
-        sequence: 0xfffffffd, // BIP125: replaceable
-        witnessUtxo: { script: Buffer.from(i.script, 'hex'), value: i.value },
-      });
-    }
+    const psbt = rbfPsbt(this.network, selection.inputs);
     psbt.addOutput({ script, value: sendValue });
     if (selection.change) {
       psbt.addOutput({
@@ -596,19 +522,7 @@ export class Wallet {
 
   /** Signs every input of `psbt` that spends a wallet coin. Returns how many it signed. */
   signPsbt(psbt: Psbt): number {
-    let signed = 0;
-    psbt.data.inputs.forEach((input, i) => {
-      const script = input.witnessUtxo && hex(input.witnessUtxo.script);
-      const key = script && this.#scripts.get(script);
-      if (!key) return;
-      const priv = this.#account.privateKey(key.chain, key.index);
-      psbt.signInput(i, {
-        publicKey: secp256k1.getPublicKey(priv, true),
-        sign: (hash: Uint8Array) => secp256k1.sign(hash, priv, { prehash: false, lowS: true }),
-      });
-      signed++;
-    });
-    return signed;
+    return signWalletInputs(psbt, this.#account, (script) => this.#scripts.get(script));
   }
 
   /** Applies a transaction this wallet just broadcast, so balance and coins reflect it now. */
@@ -644,55 +558,8 @@ export class Wallet {
     return { address: k.address, script: k.script };
   }
 
-  #p2wpkhInput(
-    txid: string,
-    vout: number,
-    value: Sats,
-    script: Uint8Array,
-    key: { chain: Chain; index: number },
-  ): ForeignInput {
-    const account = this.#account;
-    return {
-      txid,
-      vout,
-      value,
-      script,
-      vbytes: P2WPKH_INPUT_WEIGHT / 4,
-      sign(tx, index) {
-        const priv = account.privateKey(key.chain, key.index);
-        const pub = secp256k1.getPublicKey(priv, true);
-        const scriptCode = payments.p2pkh({ pubkey: pub }).output!;
-        const hash = tx.hashForWitnessV0(index, scriptCode, value, Transaction.SIGHASH_ALL);
-        const sig = secp256k1.sign(hash, priv, { prehash: false, lowS: true });
-        return [bscript.signature.encode(sig, Transaction.SIGHASH_ALL), pub];
-      },
-    };
-  }
-
-  #signChild(inputs: readonly ForeignInput[], change: Sats, changeScript: string): Transaction {
-    const tx = new Transaction();
-    tx.version = 2;
-    for (const i of inputs) {
-      tx.addInput(Buffer.from(i.txid, 'hex').reverse(), i.vout, i.sequence ?? RBF_SEQUENCE);
-    }
-    tx.addOutput(Buffer.from(changeScript, 'hex'), change);
-    const prevouts = inputs.map((i) => ({ script: i.script, value: i.value }));
-    const witnesses = inputs.map((i, index) => i.sign(tx, index, prevouts));
-    for (const [index, w] of witnesses.entries()) tx.setWitness(index, w);
-    return tx;
-  }
-
   #spendable(): Candidate[] {
-    const reserved = this.#reservedOutpoints();
-    return this.utxos()
-      .filter((u) => u.height !== undefined && !reserved.has(outpoint(u.txid, u.vout)))
-      .map((u) => ({
-        txId: u.txid,
-        vout: u.vout,
-        value: toNumber(u.value),
-        script: { length: P2WPKH_INPUT_SCRIPT_ESTIMATE },
-        utxo: u,
-      }));
+    return candidates(this.utxos(), this.#reservations.outpoints());
   }
 
   #checkSelection(result: CoinSelectResult<Candidate, Target>, amount: Sats) {
@@ -717,20 +584,6 @@ export class Wallet {
       })),
       change,
     };
-  }
-
-  #reservedOutpoints(): Set<string> {
-    return new Set([...this.#reservations.values()].flatMap((r) => r.outpoints));
-  }
-
-  #expireReservations(): void {
-    const now = this.#clock();
-    for (const [id, r] of this.#reservations) {
-      if (r.expiresAt <= now) {
-        this.#log.info({ reservationId: id }, 'coin reservation expired');
-        this.#reservations.delete(id);
-      }
-    }
   }
 
   async #persist(): Promise<void> {
