@@ -35,6 +35,14 @@ export interface HealthReporter {
   report(update: HealthUpdate): void;
 }
 
+/** Where a subsystem reports: a reporter, or a registry (under the subsystem's default name). */
+export type HealthSink = HealthRegistry | HealthReporter;
+
+/** The reporter for `sink`: itself, or the registry's reporter for `name`. */
+export function reporterFor(sink: HealthSink, name: string): HealthReporter {
+  return sink instanceof HealthRegistry ? sink.reporter(name) : sink;
+}
+
 /** A reporter that drops every update (a subsystem run without a registry, as in tests). */
 export const NO_HEALTH: HealthReporter = { name: 'none', report: () => {} };
 
