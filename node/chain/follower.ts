@@ -148,12 +148,16 @@ export class ChainFollower {
     const current = new Set(txids);
     for (const txid of this.#mempool.keys()) if (!current.has(txid)) this.#mempool.delete(txid);
     const hexes = new Map<string, string>();
+    const left = new Set<string>();
     let fetched = 0;
     for (const txid of txids) {
       if (this.#mempool.has(txid)) continue;
       if (fetched++ >= MEMPOOL_FETCH_LIMIT) break;
       const hex = await this.#rpc.getRawTransaction(txid, options);
-      if (hex === null) continue; // left the mempool meanwhile
+      if (hex === null) {
+        left.add(txid); // left the mempool meanwhile
+        continue;
+      }
       hexes.set(txid, hex);
       const tx = Transaction.fromHex(hex);
       this.#mempool.set(txid, {
@@ -161,17 +165,22 @@ export class ChainFollower {
         scripts: tx.outs.map((out) => Buffer.from(out.script).toString('hex')),
       });
     }
+    // From this listing's own entries: another consumer's call may change the index meanwhile.
+    const entries = new Map<string, MempoolEntry>();
+    for (const txid of txids) {
+      const entry = this.#mempool.get(txid);
+      if (entry) entries.set(txid, entry);
+    }
     const spentBy = new Map<string, string>();
-    for (const [txid, entry] of this.#mempool) {
+    for (const [txid, entry] of entries) {
       for (const op of entry.spends) spentBy.set(op, txid);
     }
-    const index = this.#mempool;
     const rpc = this.#rpc;
     return {
       txids,
       spentBy,
-      complete: fetched <= MEMPOOL_FETCH_LIMIT,
-      entry: (txid) => index.get(txid),
+      complete: txids.every((txid) => entries.has(txid) || left.has(txid)),
+      entry: (txid) => entries.get(txid),
       hex: async (txid, opts = options) => hexes.get(txid) ?? rpc.getRawTransaction(txid, opts),
     };
   }
