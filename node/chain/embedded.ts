@@ -32,6 +32,17 @@
  *   the mempool with its own filler transactions paying the spike rate, so blocks are full unless
  *   something pays more.
  *
+ * Why this is one file (1,300+ lines): it is one thing, a bcoin node patched into Bitcoin Core's
+ * behaviour. The RPC handlers, block assembly, the faucet, replacement, packages and the fee
+ * spike all act on the same bcoin node, mempool and miner through shared private state (the
+ * serial mining queue every miner and handler goes through, the faucet and filler keys and their
+ * coins, the per-block fee records `estimatesmartfee` reads), and they patch bcoin's internals
+ * (its mempool verify hook, its block template, its RPC table) in ways that only hold together.
+ * Split into classes, each part would need the others' internals. What is pure lives beside it:
+ * the fee market (fee-market.ts: package selection, estimation) and the RPC edge (embedded-rpc.ts:
+ * Core's error codes and amounts, `submitpackage` decoding and answers). Test-only: the node's
+ * runtime never loads it except for `dlcfd chain`.
+ *
  * @example
  * const chain = await EmbeddedChain.start();          // in memory, free port, cookie auth
  * const { txid, vout } = await chain.fund('bcrt1q…', 100_000n);
@@ -57,6 +68,25 @@ import bcoin from 'bcoin';
 import { type Logger, pino } from 'pino';
 import { btcToSats } from './amount.ts';
 import { COOKIE_FILE, COOKIE_USER } from './constants.ts';
+import {
+  type Accepted,
+  formatBtc,
+  NodeRpcError,
+  PackagePolicyError,
+  packageFailure,
+  parsePackage,
+  RPC_DESERIALIZATION_ERROR,
+  RPC_INVALID_ADDRESS_OR_KEY,
+  RPC_INVALID_PARAMETER,
+  RPC_TYPE_ERROR,
+  RPC_VERIFY_ALREADY_IN_CHAIN,
+  RPC_VERIFY_ERROR,
+  RPC_VERIFY_REJECTED,
+  type SubmitPackageResult,
+  satsToBtcNumber,
+  toNodeRpcError,
+  unevaluated,
+} from './embedded-rpc.ts';
 import {
   ChainNotRunningError,
   FaucetEmptyError,
@@ -88,6 +118,7 @@ export const SEGWIT_ACTIVE_HEIGHT = 432;
 /** Loopback: the node's RPC can mine and spend the faucet, so it is never exposed by default. */
 export const DEFAULT_RPC_HOST = '127.0.0.1';
 
+export type { SubmitPackageResult } from './embedded-rpc.ts';
 export { COOKIE_FILE, COOKIE_USER };
 
 /** Faucet private key file inside the data dir, so a persisted chain keeps its faucet coins. */
@@ -108,9 +139,6 @@ const INCREMENTAL_RELAY_SAT_PER_KVB = 1_000;
 
 /** BIP125 rule 5: at most this many transactions replaced (with descendants) at once. */
 const MAX_REPLACEMENT_CANDIDATES = 100;
-
-/** Core's `MAX_PACKAGE_COUNT`. */
-const MAX_PACKAGE_COUNT = 25;
 
 /** Consensus sigop budget of a block, minus what bcoin reserves for the coinbase. */
 const MAX_BLOCK_SIGOPS_FOR_TXS = 80_000 - 400;
@@ -134,16 +162,6 @@ const FILLER_COIN_USES = 20;
 const MAX_MONEY_SATS = 21_000_000n * 100_000_000n;
 
 // Bitcoin Core RPC error codes (src/rpc/protocol.h).
-const RPC_MISC_ERROR = -1;
-const RPC_TYPE_ERROR = -3;
-const RPC_INVALID_ADDRESS_OR_KEY = -5;
-const RPC_WALLET_INSUFFICIENT_FUNDS = -6;
-const RPC_INVALID_PARAMETER = -8;
-const RPC_DESERIALIZATION_ERROR = -22;
-const RPC_VERIFY_ERROR = -25;
-const RPC_VERIFY_REJECTED = -26;
-const RPC_VERIFY_ALREADY_IN_CHAIN = -27;
-
 export interface EmbeddedChainOptions {
   /** RPC port; 0 picks a free one (read it back from {@link EmbeddedChain.rpcUrl}). @default 0 */
   rpcPort?: number;
@@ -193,47 +211,10 @@ export interface FeeSpike {
   vbytesPerBlock?: number;
 }
 
-/** Core 28's `submitpackage` result. */
-export interface SubmitPackageResult {
-  package_msg: string;
-  /** By wtxid (RPC byte order). */
-  'tx-results': Record<
-    string,
-    {
-      txid: string;
-      vsize?: number;
-      fees?: { base: number; 'effective-feerate'?: number; 'effective-includes'?: string[] };
-      error?: string;
-    }
-  >;
-  'replaced-transactions': string[];
-}
-
-/** What `#accept` learnt about an accepted transaction. */
-interface Accepted {
-  fee: number;
-  vsize: number;
-  /** Txids (RPC order) it replaced, with their descendants. */
-  replaced: string[];
-  /** False if it was already in the mempool. */
-  added: boolean;
-}
-
 /** Where a funding payment landed. */
 export interface FaucetPayment {
   txid: string;
   vout: number;
-}
-
-/** Error shape bcoin's RPC dispatcher turns into `{code, message}` (it checks `type`). */
-class NodeRpcError extends Error {
-  readonly type = 'RPCError';
-  readonly code: number;
-
-  constructor(code: number, message: string) {
-    super(message);
-    this.code = code;
-  }
 }
 
 /** bcoin's mempool rejection (`VerifyError`): reason is the BIP61 reject reason. */
@@ -1366,126 +1347,6 @@ export class EmbeddedChain {
       }
     };
   }
-}
-
-function toNodeRpcError(err: unknown): unknown {
-  if (!(err instanceof Error)) return err;
-  switch (err.name) {
-    case 'InvalidAddressError':
-      return new NodeRpcError(RPC_INVALID_ADDRESS_OR_KEY, err.message);
-    case 'InvalidAmountError':
-    case 'RangeError':
-      return new NodeRpcError(RPC_INVALID_PARAMETER, err.message);
-    case 'FaucetEmptyError':
-      return new NodeRpcError(RPC_WALLET_INSUFFICIENT_FUNDS, err.message);
-    case 'ChainNotRunningError':
-      return new NodeRpcError(RPC_MISC_ERROR, err.message);
-    default:
-      return err;
-  }
-}
-
-/** sats → BTC as a JSON number (8 decimals at most), as Core prints amounts. */
-function satsToBtcNumber(sats: number): number {
-  return Number((sats / 1e8).toFixed(8));
-}
-
-/** Core's `FormatMoney`: BTC with 8 decimals. */
-function formatBtc(sats: number): string {
-  return (sats / 1e8).toFixed(8);
-}
-
-/**
- * Decodes a `submitpackage` array and checks Core 28's shape: 1..25 transactions, a child with
- * its unconfirmed parents (every other transaction is a parent the child spends, no parent spends
- * another), topologically sorted, no duplicates or conflicts inside the package.
- */
-function parsePackage(rawTxs: readonly unknown[]): TX[] {
-  if (!Array.isArray(rawTxs)) {
-    throw new NodeRpcError(RPC_TYPE_ERROR, 'Expected type array');
-  }
-  if (rawTxs.length < 1 || rawTxs.length > MAX_PACKAGE_COUNT) {
-    throw new NodeRpcError(
-      RPC_INVALID_PARAMETER,
-      `Array must contain between 1 and ${MAX_PACKAGE_COUNT} transactions.`,
-    );
-  }
-  const txs = rawTxs.map((hex) => {
-    if (typeof hex !== 'string' || !/^([0-9a-fA-F]{2})+$/.test(hex)) {
-      throw new NodeRpcError(RPC_DESERIALIZATION_ERROR, `TX decode failed: ${String(hex)}`);
-    }
-    try {
-      return bcoin.TX.fromRaw(Buffer.from(hex, 'hex'));
-    } catch {
-      throw new NodeRpcError(
-        RPC_DESERIALIZATION_ERROR,
-        `TX decode failed: ${hex} Make sure the tx has at least one input.`,
-      );
-    }
-  });
-  // Core's IsWellFormedPackage: answered as a refused package, not as an RPC error.
-  if (new Set(txs.map((t) => t.hash('hex'))).size !== txs.length) {
-    throw new PackagePolicyError(txs, 'package-contains-duplicates');
-  }
-  const spent = new Set<string>();
-  for (const tx of txs) {
-    for (const { prevout } of tx.inputs) {
-      const key = `${prevout.hash}:${prevout.index}`;
-      if (spent.has(key)) throw new PackagePolicyError(txs, 'conflict-in-package');
-      spent.add(key);
-    }
-  }
-  const child = txs[txs.length - 1]!;
-  const parents = txs.slice(0, -1);
-  const childSpends = new Set(child.inputs.map((i) => i.prevout.hash));
-  const parentHashes = new Set(parents.map((p) => p.hash('hex')));
-  const childWithParents =
-    parents.every((p) => childSpends.has(p.hash('hex'))) &&
-    parents.every((p) => p.inputs.every((i) => !parentHashes.has(i.prevout.hash)));
-  if (!childWithParents) {
-    throw new NodeRpcError(
-      RPC_INVALID_PARAMETER,
-      'package topology disallowed. not child-with-parents or parents depend on each other.',
-    );
-  }
-  return txs;
-}
-
-/** A package Core refuses as a whole before validating its transactions. */
-class PackagePolicyError extends Error {
-  readonly txs: readonly TX[];
-
-  constructor(txs: readonly TX[], reason: string) {
-    super(reason);
-    this.txs = txs;
-  }
-}
-
-/** `tx-results` when no transaction was evaluated. */
-function unevaluated(txs: readonly TX[]): SubmitPackageResult['tx-results'] {
-  return Object.fromEntries(
-    txs.map((tx) => [tx.wtxid(), { txid: tx.txid(), error: 'unevaluated' }]),
-  );
-}
-
-/** Core's answer for a package with a failed transaction: its error, the rest per their state. */
-function packageFailure(
-  txs: readonly TX[],
-  failed: TX,
-  error: string,
-  accepted: ReadonlyMap<string, Accepted>,
-): SubmitPackageResult {
-  const results: SubmitPackageResult['tx-results'] = {};
-  for (const tx of txs) {
-    const a = accepted.get(tx.hash('hex'));
-    results[tx.wtxid()] =
-      tx === failed
-        ? { txid: tx.txid(), error }
-        : a && !a.added
-          ? { txid: tx.txid(), vsize: a.vsize, fees: { base: satsToBtcNumber(a.fee) } }
-          : { txid: tx.txid(), error: 'unevaluated' };
-  }
-  return { package_msg: 'transaction failed', 'tx-results': results, 'replaced-transactions': [] };
 }
 
 /**

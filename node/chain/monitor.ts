@@ -14,31 +14,29 @@
  *   changes, until it confirms (a reorg that removes its block resumes rebroadcasting); a
  *   rejection is reported once per distinct reason as `rebroadcastFailed`.
  *
- * It polls: each tick compares the tip, rolls back disconnected blocks (it keeps the last
- * {@link DEFAULT_REORG_WINDOW} block hashes to find the fork point), scans each new raw block for
- * watched txids and spends of watched outpoints, then checks the mempool for spends.
+ * It polls: each tick has the {@link ChainFollower} roll back disconnected blocks (it keeps the last
+ * {@link DEFAULT_REORG_WINDOW} block hashes to find the fork point) and connect new ones, which the
+ * {@link WatchRegistry} (pure: what a block means for each watch) turns into reports and the
+ * {@link Rebroadcaster} into confirmed broadcasts; then it checks the mempool for spends.
  *
  * State (watches, processed height and recent hashes, what was reported, tracked broadcasts) lives
- * in its own LevelDB. After a restart it resumes from the last processed block, so anything that
- * happened while it was down is reported, and nothing it had already reported is reported again.
+ * in its own LevelDB ({@link MonitorStore}). After a restart it resumes from the last processed
+ * block, so anything that happened while it was down is reported, and nothing it had already
+ * reported is reported again.
  * Delivery is at least once: reports of a block are delivered before that block's progress is
  * persisted, so a crash in between repeats them. **Consumers must be idempotent** (the CFD model
  * is: its events are facts keyed by txid).
  *
  * A listener that throws on a report holds back only that report's tag (one CFD), never the
- * chain: the watch is marked unreported (durably: a restart reports it again), every later report
- * of the same tag waits with it (a CFD sees its chain in order), and the tag's reports are
- * delivered again, as the chain then stands, after a backoff ({@link DEFAULT_REPORT_RETRY_MS},
- * doubling to {@link DEFAULT_REPORT_RETRY_MAX_MS}). Blocks and the other tags go on meanwhile;
- * `health().retrying` counts the tags held back and `lastError` names the last failure.
+ * chain; the tag's reports come again after a backoff ({@link ReportDelivery}). Blocks and the
+ * other tags go on; `health().retrying` counts the tags held back, `lastError` names the failure.
  *
- * A failing RPC never stops it: the tick fails, {@link ChainMonitor.health} shows the error, and
- * the next tick retries from where it stopped. A reorg deeper than the hash window cannot be
+ * A failing RPC never stops it: the tick fails, {@link ChainMonitor.health} shows the error (the
+ * `health` reporter is told), and the next tick retries from where it stopped. A reorg deeper than the hash window cannot be
  * followed safely; health then shows {@link ReorgTooDeepError} and the monitor does not advance.
  *
- * Finding mempool spends needs the inputs of every mempool transaction (`gettxout` says an output
- * is spent, never by what), fetched once per transaction and cached, and only while some watched
- * outpoint has no confirmed spend: cheap on regtest, a warm-up of many RPCs on a mainnet mempool.
+ * Mempool spends are found through the follower's mempool index, read only while some watched
+ * outpoint has no confirmed spend.
  *
  * @example
  * const monitor = new ChainMonitor({ rpc, dataDir: join(dataDir, 'monitor'), logger,
@@ -49,18 +47,53 @@
  * await monitor.trackBroadcast(commitHex);
  * await monitor.stop();
  */
-import { Block, Transaction } from 'bitcoinjs-lib';
-import { Level } from 'level';
+import { Transaction } from 'bitcoinjs-lib';
 import { type Logger, pino } from 'pino';
-import { broadcast, DEFAULT_BROADCAST_CONFIRM_MS } from './broadcast.ts';
 import {
-  BroadcastRejectedError,
-  InvalidWatchError,
-  MonitorNotRunningError,
-  ReorgTooDeepError,
-  ReportListenerError,
-} from './errors.ts';
+  changesOnly,
+  type HealthReporter,
+  type HealthState,
+  NO_HEALTH,
+} from '../runtime/health.ts';
+import { DEFAULT_BROADCAST_CONFIRM_MS } from './broadcast.ts';
+import { InvalidWatchError, MonitorNotRunningError } from './errors.ts';
+import { type BlockConsumer, type BlockRef, ChainFollower, locateTx } from './follower.ts';
+import { CHAIN_KEY, type ChainState, MonitorStore } from './monitor-store.ts';
+import { DEFAULT_TRACK_DEPTH, Rebroadcaster, TRACK_PREFIX } from './rebroadcaster.ts';
+import {
+  DEFAULT_REPORT_RETRY_MAX_MS,
+  DEFAULT_REPORT_RETRY_MS,
+  ReportDelivery,
+} from './report-delivery.ts';
 import type { BitcoinRpc } from './rpc.ts';
+import {
+  type ChainReport,
+  checkTxid,
+  type OutWatch,
+  outKey,
+  parseOutpoint,
+  type ReportListener,
+  txKey,
+  type Watch,
+  type WatchOutpointOptions,
+  WatchRegistry,
+  type WatchTxOptions,
+} from './watch-registry.ts';
+
+export { DEFAULT_TRACK_DEPTH } from './rebroadcaster.ts';
+export { DEFAULT_REPORT_RETRY_MAX_MS, DEFAULT_REPORT_RETRY_MS } from './report-delivery.ts';
+export type {
+  ChainReport,
+  ConfirmedReport,
+  DepthReport,
+  RebroadcastFailedReport,
+  ReportListener,
+  Spender,
+  SpendReport,
+  UnconfirmedReport,
+  WatchOutpointOptions,
+  WatchTxOptions,
+} from './watch-registry.ts';
 
 /**
  * Pause between ticks. Each idle tick costs one `getblockcount` plus a mempool listing while
@@ -75,111 +108,15 @@ export const DEFAULT_POLL_INTERVAL_MS = 1_000;
  */
 export const DEFAULT_REORG_WINDOW = 100;
 
-/**
- * A tracked broadcast is rebroadcast until its first confirmation but remembered until this
- * many, so that a reorg which removes its block (the node may drop it) resumes rebroadcasting.
- * Deeper reorgs (up to the hash window) are the watcher's to follow: the `unconfirmed` and
- * `spentReorged` reports tell the process manager, which rolls the CFD back and tracks again what
- * it needs (test/e2e/reorg.spec.ts).
- */
-export const DEFAULT_TRACK_DEPTH = 6;
-
-/**
- * Mempool transactions fetched per tick to index their inputs. Bounds a tick on a big mempool
- * (one RPC each); the rest are fetched on the following ticks.
- */
-export const MEMPOOL_FETCH_LIMIT = 1_000;
-
-/**
- * First pause before the reports of a tag whose listener failed are delivered again. A failure is
- * a bug or a corrupt record more often than a passing condition, so retrying every poll would
- * only flood the log; a second is short enough that a passing one heals at once.
- */
-export const DEFAULT_REPORT_RETRY_MS = 1_000;
-
-/**
- * Longest pause between redeliveries (the pause doubles per failure): a stuck CFD is retried
- * every few minutes, well inside any timelock that matters (a CET lock is hours).
- */
-export const DEFAULT_REPORT_RETRY_MAX_MS = 5 * 60_000;
-
-/** Shared fields of the reports about a watched transaction. */
-interface TxReportBase {
-  /** The caller's tag of the watch (e.g. a CFD id). */
-  tag: string;
-  /** The watched txid. */
-  txid: string;
-  /** Height of the confirming block (for `unconfirmed`: of the block that was disconnected). */
-  height: number;
-  /** Tip height − confirming height + 1; 0 for `unconfirmed`. */
-  confirmations: number;
-}
-
-/** The watched transaction has `confirmations` confirmations (reported for each count ≤ depth). */
-export interface ConfirmedReport extends TxReportBase {
-  kind: 'confirmed';
-}
-
-/** The watched transaction has at least the watch's depth (reported once per confirmation). */
-export interface DepthReport extends TxReportBase {
-  kind: 'depth';
-}
-
-/** The block that confirmed the watched transaction was disconnected (reorg). */
-export interface UnconfirmedReport extends TxReportBase {
-  kind: 'unconfirmed';
-}
-
-/** The transaction that spends a watched outpoint. */
-export interface Spender {
-  txid: string;
-  /** Raw transaction, hex. */
-  hex: string;
-}
-
-/** A watched outpoint was spent (`confirmations: 0`: seen in the mempool), or that spend reorged. */
-export interface SpendReport {
-  kind: 'spent' | 'spentReorged';
-  tag: string;
-  /** Txid of the watched outpoint. */
-  txid: string;
-  vout: number;
-  /** `<txid>:<vout>`, as given to {@link ChainMonitor.watchOutpoint}. */
-  outpoint: string;
-  /** Height of the block holding the spend; undefined while it is in the mempool. */
-  height: number | undefined;
-  /** 0 in the mempool and for `spentReorged`. */
-  confirmations: number;
-  spender: Spender;
-}
-
-/** A tracked transaction was rejected when rebroadcast (reported once per distinct reason). */
-export interface RebroadcastFailedReport {
-  kind: 'rebroadcastFailed';
-  txid: string;
-  /** The node's reject reason, e.g. `bad-txns-inputs-missingorspent` for a double-spent CET. */
-  reason: string;
-}
-
-export type ChainReport =
-  | ConfirmedReport
-  | DepthReport
-  | UnconfirmedReport
-  | SpendReport
-  | RebroadcastFailedReport;
-
-/**
- * Receives every report, in chain order; awaited before the next. If it throws, that report's tag
- * is held back and its reports are delivered again after a backoff (module doc); other tags and
- * the chain go on.
- */
-export type ReportListener = (report: ChainReport) => void | Promise<void>;
-
 export interface ChainMonitorOptions {
   rpc: BitcoinRpc;
+  /** Follows the chain; share one with the wallet. @default a follower of `rpc` */
+  follower?: ChainFollower;
   /** Directory of the monitor's own LevelDB (created if missing). */
   dataDir: string;
   onReport?: ReportListener;
+  /** Told of every change of {@link ChainMonitor.health} (status, error, what it watches). */
+  health?: HealthReporter;
   /** @default DEFAULT_POLL_INTERVAL_MS */
   pollIntervalMs?: number;
   /** @default DEFAULT_REORG_WINDOW */
@@ -192,23 +129,6 @@ export interface ChainMonitorOptions {
   reportRetryMs?: { readonly first: number; readonly max: number };
   /** @default silent */
   logger?: Logger;
-}
-
-export interface WatchTxOptions {
-  tag: string;
-  /** Confirmations to report up to (a CET timelock: 12). @default 1 */
-  depth?: number;
-  /**
-   * Rescan from this height if the transaction cannot be located by txid (bitcoind without
-   * `-txindex`) and may have confirmed before the watch was added.
-   */
-  fromHeight?: number;
-}
-
-export interface WatchOutpointOptions {
-  tag: string;
-  /** Rescan blocks from this height for a spend that happened before the watch was added. */
-  fromHeight?: number;
 }
 
 export interface ChainMonitorHealth {
@@ -228,97 +148,35 @@ export interface ChainMonitorHealth {
   retrying: number;
 }
 
-/** A tag whose listener failed: its reports wait until `at`. */
-interface HeldTag {
-  attempts: number;
-  at: number;
-}
-
-interface BlockRef {
-  height: number;
-  hash: string;
-}
-
-interface TxWatch {
-  tag: string;
-  txid: string;
-  depth: number;
-  fromHeight: number | undefined;
-  /** Needs a lookup (just added or changed). */
-  pending: boolean;
-  conf: BlockRef | undefined;
-  /** Highest confirmation count reported. */
-  reported: number;
-}
-
-interface OutWatch {
-  tag: string;
-  txid: string;
-  vout: number;
-  fromHeight: number | undefined;
-  pending: boolean;
-  spender: (Spender & { block: BlockRef | undefined }) | undefined;
-  reported: { txid: string; confirmed: boolean } | undefined;
-}
-
-interface Tracked {
-  txid: string;
-  hex: string;
-  conf: BlockRef | undefined;
-  /** Last rejection reason reported. */
-  failure: string | undefined;
-}
-
-interface ChainState {
-  height: number;
-  hashes: [number, string][];
-}
-
-// Database keys: `chain` (processed height + recent hashes), `tx!<txid>!<tag>`,
-// `out!<txid>:<vout>!<tag>`, `bc!<txid>`; values are JSON. The fixed-length txid first keeps any
-// tag unambiguous.
-const CHAIN_KEY = 'chain';
-const TX_PREFIX = 'tx!';
-const OUT_PREFIX = 'out!';
-const TRACK_PREFIX = 'bc!';
-
-const TXID_RE = /^[0-9a-f]{64}$/;
-
 /** Follows watched transactions and outpoints on the chain; see the module documentation. */
 export class ChainMonitor {
   readonly #rpc: BitcoinRpc;
+  readonly #follower: ChainFollower;
   readonly #dataDir: string;
-  readonly #onReport: ReportListener;
+  /** Pushes health changes to the `health` reporter. */
+  readonly #report: (state: HealthState) => void;
   readonly #interval: number;
   readonly #window: number;
-  readonly #trackDepth: number;
-  readonly #confirmMs: number;
-  readonly #retryMs: { readonly first: number; readonly max: number };
   readonly #log: Logger;
+  readonly #watches = new WatchRegistry();
+  readonly #rebroadcaster: Rebroadcaster;
+  readonly #delivery: ReportDelivery;
 
-  #db: Level<string, string> | undefined;
+  #store: MonitorStore | undefined;
   /** Between start and stop; the database stays open until pending writes are done. */
   #running = false;
   #ac: AbortController | undefined;
   #timer: NodeJS.Timeout | undefined;
   #ticking: Promise<void> | undefined;
-  #writes: Promise<unknown> = Promise.resolve();
   #removeAbortListener: (() => void) | undefined;
 
   /** Last processed height; undefined until the first tick on a fresh database. */
   #height: number | undefined;
   #hashes = new Map<number, string>();
-  #txWatches = new Map<string, TxWatch>();
-  #outWatches = new Map<string, OutWatch>();
-  #tracked = new Map<string, Tracked>();
-  #dirty = new Set<string>();
-  /** Tags whose listener failed, by tag (in memory: the unreported watches are on disk). */
-  #held = new Map<string, HeldTag>();
+  #chainDirty = false;
   /** After start: report what is on disk unreported (a listener failed on it before a stop). */
   #resume = true;
   #rebroadcastDue = true;
-  /** Mempool txid → outpoints it spends. */
-  #mempool = new Map<string, string[]>();
 
   #health: ChainMonitorHealth = {
     status: 'stopped',
@@ -330,19 +188,67 @@ export class ChainMonitor {
     retrying: 0,
   };
 
+  /** The monitor's cursor on the chain, for the follower. */
+  readonly #cursor: BlockConsumer = {
+    height: () => this.#height ?? -1,
+    hashAt: (height) => this.#hashes.get(height),
+    disconnect: async (ref) => {
+      this.#log.info(ref, 'block disconnected');
+      const reports = this.#watches.disconnect(ref);
+      this.#rebroadcaster.disconnect(ref);
+      this.#hashes.delete(ref.height);
+      this.#height = ref.height - 1;
+      this.#chainDirty = true;
+      await this.#delivery.deliver(reports);
+      await this.#persist(false);
+    },
+    connect: async (ref, block) => {
+      const txs = block.transactions ?? [];
+      this.#watches.connect(ref, txs);
+      this.#rebroadcaster.connect(ref, txs);
+      this.#height = ref.height;
+      this.#hashes.set(ref.height, ref.hash);
+      for (const h of this.#hashes.keys()) {
+        if (h <= ref.height - this.#window) this.#hashes.delete(h);
+      }
+      this.#chainDirty = true;
+      await this.#delivery.deliver(this.#progress());
+      await this.#persist(false);
+    },
+  };
+
   constructor(options: ChainMonitorOptions) {
     this.#rpc = options.rpc;
+    this.#follower = options.follower ?? new ChainFollower({ rpc: options.rpc });
     this.#dataDir = options.dataDir;
-    this.#onReport = options.onReport ?? (() => {});
+    this.#report = changesOnly(options.health ?? NO_HEALTH);
     this.#interval = options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
     this.#window = Math.max(1, options.reorgWindow ?? DEFAULT_REORG_WINDOW);
-    this.#trackDepth = Math.max(1, options.trackDepth ?? DEFAULT_TRACK_DEPTH);
-    this.#confirmMs = options.broadcastConfirmTimeoutMs ?? DEFAULT_BROADCAST_CONFIRM_MS;
-    this.#retryMs = options.reportRetryMs ?? {
-      first: DEFAULT_REPORT_RETRY_MS,
-      max: DEFAULT_REPORT_RETRY_MAX_MS,
-    };
     this.#log = (options.logger ?? pino({ level: 'silent' })).child({ component: 'chain:monitor' });
+    this.#delivery = new ReportDelivery({
+      listener: options.onReport ?? (() => {}),
+      retryMs: options.reportRetryMs ?? {
+        first: DEFAULT_REPORT_RETRY_MS,
+        max: DEFAULT_REPORT_RETRY_MAX_MS,
+      },
+      unreport: (report) => {
+        if (this.#watches.unreport(report) || report.kind === 'rebroadcastFailed') return;
+        // A reorg report: the watch is already rolled back, and what the chain does next is
+        // reported anew; this one is lost (the listener only needs the state that follows).
+        this.#log.error({ tag: report.tag, kind: report.kind }, 'reorg report not delivered');
+      },
+      onFailure: (error) => {
+        this.#health.lastError = error;
+      },
+      log: this.#log,
+    });
+    this.#rebroadcaster = new Rebroadcaster({
+      rpc: options.rpc,
+      trackDepth: Math.max(1, options.trackDepth ?? DEFAULT_TRACK_DEPTH),
+      confirmTimeoutMs: options.broadcastConfirmTimeoutMs ?? DEFAULT_BROADCAST_CONFIRM_MS,
+      locate: (txid, signal) => this.#locate(txid, signal),
+      log: this.#log,
+    });
   }
 
   /**
@@ -350,13 +256,8 @@ export class ChainMonitor {
    * once). Never fails because the chain backend is down. Aborting `signal` stops the monitor.
    */
   async start(options: { signal?: AbortSignal } = {}): Promise<void> {
-    if (this.#running || this.#db) return;
-    const db = new Level<string, string>(this.#dataDir, {
-      keyEncoding: 'utf8',
-      valueEncoding: 'utf8',
-    });
-    await db.open();
-    this.#db = db;
+    if (this.#running || this.#store) return;
+    this.#store = await MonitorStore.open(this.#dataDir);
     this.#running = true;
     this.#ac = new AbortController();
     await this.#load();
@@ -371,13 +272,13 @@ export class ChainMonitor {
       if (signal.aborted) return this.stop();
     }
     this.#schedule(0);
-    this.#log.info({ height: this.#height, watching: this.#watching() }, 'chain monitor started');
+    this.#log.info({ height: this.#height, watching: this.#watches.size }, 'chain monitor started');
   }
 
   /** Stops polling, aborts in-flight RPC calls, waits for pending writes and closes the database. */
   async stop(): Promise<void> {
-    const db = this.#db;
-    if (!this.#running || !db) return;
+    const store = this.#store;
+    if (!this.#running || !store) return;
     this.#running = false;
     this.#removeAbortListener?.();
     this.#removeAbortListener = undefined;
@@ -385,9 +286,8 @@ export class ChainMonitor {
     this.#timer = undefined;
     this.#ac?.abort(new MonitorNotRunningError('chain monitor stopped'));
     await this.#ticking;
-    await this.#writes.catch(() => {});
-    this.#db = undefined;
-    await db.close();
+    this.#store = undefined;
+    await store.close();
     this.#setStatus('stopped');
     this.#log.info('chain monitor stopped');
   }
@@ -407,9 +307,9 @@ export class ChainMonitor {
     return {
       ...this.#health,
       height: this.#height,
-      watching: this.#watching(),
-      tracking: this.#tracked.size,
-      retrying: this.#held.size,
+      watching: this.#watches.size,
+      tracking: this.#rebroadcaster.size,
+      retrying: this.#delivery.heldCount,
     };
   }
 
@@ -425,22 +325,7 @@ export class ChainMonitor {
     if (!Number.isSafeInteger(depth) || depth < 1) {
       throw new InvalidWatchError(`depth must be a positive integer, got ${depth}`);
     }
-    const key = `${TX_PREFIX}${id}!${options.tag}`;
-    const existing = this.#txWatches.get(key);
-    if (existing) {
-      existing.depth = depth;
-      existing.pending = true;
-    } else {
-      this.#txWatches.set(key, {
-        tag: options.tag,
-        txid: id,
-        depth,
-        fromHeight: options.fromHeight,
-        pending: true,
-        conf: undefined,
-        reported: 0,
-      });
-    }
+    const key = this.#watches.watchTx(id, options.tag, depth, options.fromHeight);
     await this.#persistKeys([key], true);
     this.#schedule(0);
   }
@@ -453,21 +338,7 @@ export class ChainMonitor {
   async watchOutpoint(outpoint: string, options: WatchOutpointOptions): Promise<void> {
     this.#requireRunning();
     const { txid, vout } = parseOutpoint(outpoint);
-    const key = `${OUT_PREFIX}${txid}:${vout}!${options.tag}`;
-    const existing = this.#outWatches.get(key);
-    if (existing) {
-      existing.pending = true;
-    } else {
-      this.#outWatches.set(key, {
-        tag: options.tag,
-        txid,
-        vout,
-        fromHeight: options.fromHeight,
-        pending: true,
-        spender: undefined,
-        reported: undefined,
-      });
-    }
+    const key = this.#watches.watchOutpoint(txid, vout, options.tag, options.fromHeight);
     await this.#persistKeys([key], true);
     this.#schedule(0);
   }
@@ -475,31 +346,24 @@ export class ChainMonitor {
   /** Stops watching `txid` for `tag`. */
   async unwatchTx(txid: string, options: { tag: string }): Promise<void> {
     this.#requireRunning();
-    const key = `${TX_PREFIX}${checkTxid(txid)}!${options.tag}`;
-    this.#txWatches.delete(key);
+    const key = txKey({ txid: checkTxid(txid), tag: options.tag });
+    this.#watches.remove(key);
     await this.#persistKeys([key], true);
   }
 
   /** Stops watching `outpoint` for `tag`. */
   async unwatchOutpoint(outpoint: string, options: { tag: string }): Promise<void> {
     this.#requireRunning();
-    const { txid, vout } = parseOutpoint(outpoint);
-    const key = `${OUT_PREFIX}${txid}:${vout}!${options.tag}`;
-    this.#outWatches.delete(key);
+    const key = outKey({ ...parseOutpoint(outpoint), tag: options.tag });
+    this.#watches.remove(key);
     await this.#persistKeys([key], true);
   }
 
   /** Removes every watch carrying `tag` (e.g. a closed CFD); resolves with how many. */
   async unwatchTag(tag: string): Promise<number> {
     this.#requireRunning();
-    const keys: string[] = [];
-    for (const [key, w] of this.#txWatches) if (w.tag === tag) keys.push(key);
-    for (const [key, w] of this.#outWatches) if (w.tag === tag) keys.push(key);
-    for (const key of keys) {
-      this.#txWatches.delete(key);
-      this.#outWatches.delete(key);
-    }
-    this.#held.delete(tag);
+    const keys = this.#watches.removeTag(tag);
+    this.#delivery.release(tag);
     await this.#persistKeys(keys, true);
     return keys.length;
   }
@@ -517,20 +381,15 @@ export class ChainMonitor {
     } catch (err) {
       throw new InvalidWatchError(`not a transaction: ${(err as Error).message}`);
     }
-    const key = `${TRACK_PREFIX}${txid}`;
-    if (!this.#tracked.has(txid)) {
-      this.#tracked.set(txid, { txid, hex, conf: undefined, failure: undefined });
-      await this.#persistKeys([key], true);
-    }
+    const key = this.#rebroadcaster.track(txid, hex);
+    if (key !== undefined) await this.#persistKeys([key], true);
     return txid;
   }
 
   /** Stops rebroadcasting `txid`. */
   async untrackBroadcast(txid: string): Promise<void> {
     this.#requireRunning();
-    const id = checkTxid(txid);
-    this.#tracked.delete(id);
-    await this.#persistKeys([`${TRACK_PREFIX}${id}`], true);
+    await this.#persistKeys([this.#rebroadcaster.untrack(checkTxid(txid))], true);
   }
 
   // --- polling ---
@@ -558,27 +417,28 @@ export class ChainMonitor {
     if (!this.#running || !signal || signal.aborted) return;
     try {
       const opts = { signal };
-      const tip = await this.#rpc.getBlockCount(opts);
+      const tip = await this.#follower.tip(opts);
       if (this.#height === undefined) {
         // Fresh database: nothing is watched before now, so start at the tip.
-        const hash = await this.#rpc.getBlockHash(tip, opts);
+        const hash = await this.#follower.hashAt(tip, opts);
         this.#height = tip;
         this.#hashes.set(tip, hash);
-        this.#dirty.add(CHAIN_KEY);
+        this.#chainDirty = true;
         await this.#persist(false);
       }
-      const moved = (await this.#rollBack(tip, signal)) + (await this.#rollForward(tip, signal));
-      if (moved > 0) this.#rebroadcastDue = true;
+      const moved = await this.#follower.follow(this.#cursor, tip, opts);
+      if (moved.connected + moved.disconnected > 0) this.#rebroadcastDue = true;
       await this.#catchUp(signal);
       if (this.#resume) {
         this.#resume = false;
-        await this.#deliver(this.#progress());
+        await this.#delivery.deliver(this.#progress());
         await this.#persist(false);
       }
       if (this.#rebroadcastDue) {
         this.#rebroadcastDue = false;
         try {
-          await this.#rebroadcast(signal);
+          await this.#delivery.deliver(await this.#rebroadcaster.rebroadcast(signal));
+          await this.#persist(false);
         } catch (err) {
           this.#rebroadcastDue = true;
           throw err;
@@ -593,400 +453,85 @@ export class ChainMonitor {
       this.#health.lastError = { name: e.name, message: e.message, at: Date.now() };
       this.#setStatus('degraded');
       this.#log.warn({ err: e }, 'chain monitor tick failed; retrying');
+    } finally {
+      this.#pushHealth();
     }
   }
 
-  /** Disconnects processed blocks no longer on the node's chain; returns how many. */
-  async #rollBack(tip: number, signal: AbortSignal): Promise<number> {
-    let count = 0;
-    for (;;) {
-      const height = this.#height;
-      if (height === undefined) return count;
-      const known = this.#hashes.get(height);
-      if (known === undefined) throw new ReorgTooDeepError(height);
-      if (height <= tip && (await this.#rpc.getBlockHash(height, { signal })) === known) {
-        return count;
-      }
-      this.#log.info({ height, hash: known }, 'block disconnected');
-      await this.#deliver(this.#disconnect(height, known));
-      await this.#persist(false);
-      count++;
-    }
-  }
-
-  /** Connects the node's blocks above the processed height, one at a time; returns how many. */
-  async #rollForward(tip: number, signal: AbortSignal): Promise<number> {
-    let count = 0;
-    while (this.#height !== undefined && this.#height < tip) {
-      const height = this.#height + 1;
-      const hash = await this.#rpc.getBlockHash(height, { signal });
-      const block = Block.fromHex(await this.#rpc.getBlockHex(hash, { signal }));
-      const prev = block.prevHash ? toTxid(block.prevHash) : undefined;
-      // The chain moved under us: the next tick finds the fork point.
-      if (prev !== this.#hashes.get(height - 1)) break;
-      await this.#deliver(this.#connect({ height, hash }, block.transactions ?? []));
-      await this.#persist(false);
-      count++;
-    }
-    return count;
-  }
-
-  #connect(ref: BlockRef, txs: readonly Transaction[]): ChainReport[] {
-    const byTxid = new Map<string, TxWatch[]>();
-    for (const w of this.#txWatches.values()) {
-      if (!w.conf) byTxid.set(w.txid, [...(byTxid.get(w.txid) ?? []), w]);
-    }
-    const byOutpoint = new Map<string, OutWatch[]>();
-    for (const w of this.#outWatches.values()) {
-      const op = `${w.txid}:${w.vout}`;
-      if (!w.spender?.block) byOutpoint.set(op, [...(byOutpoint.get(op) ?? []), w]);
-    }
-    for (const tx of txs) {
-      const txid = tx.getId();
-      for (const w of byTxid.get(txid) ?? []) {
-        w.conf = ref;
-        this.#dirty.add(txKey(w));
-      }
-      const tracked = this.#tracked.get(txid);
-      if (tracked) {
-        tracked.conf = ref;
-        tracked.failure = undefined;
-        this.#dirty.add(`${TRACK_PREFIX}${txid}`);
-      }
-      if (byOutpoint.size === 0) continue;
-      for (const input of tx.ins) {
-        for (const w of byOutpoint.get(`${toTxid(input.hash)}:${input.index}`) ?? []) {
-          w.spender = { txid, hex: tx.toHex(), block: ref };
-          this.#dirty.add(outKey(w));
-        }
-      }
-    }
-    this.#height = ref.height;
-    this.#hashes.set(ref.height, ref.hash);
-    for (const h of this.#hashes.keys()) if (h <= ref.height - this.#window) this.#hashes.delete(h);
-    this.#dirty.add(CHAIN_KEY);
-    for (const t of this.#tracked.values()) {
-      if (t.conf && ref.height - t.conf.height + 1 >= this.#trackDepth) {
-        this.#tracked.delete(t.txid);
-        this.#dirty.add(`${TRACK_PREFIX}${t.txid}`);
-      }
-    }
-    return this.#progress();
-  }
-
-  #disconnect(height: number, hash: string): ChainReport[] {
-    const reports: ChainReport[] = [];
-    for (const w of this.#txWatches.values()) {
-      if (w.conf?.hash !== hash) continue;
-      if (w.reported > 0) {
-        reports.push({ kind: 'unconfirmed', tag: w.tag, txid: w.txid, height, confirmations: 0 });
-      }
-      w.conf = undefined;
-      w.reported = 0;
-      this.#dirty.add(txKey(w));
-    }
-    for (const w of this.#outWatches.values()) {
-      const s = w.spender;
-      if (s?.block?.hash !== hash) continue;
-      if (w.reported) {
-        reports.push({
-          ...spendFields(w),
-          kind: 'spentReorged',
-          height,
-          confirmations: 0,
-          spender: { txid: s.txid, hex: s.hex },
-        });
-      }
-      // If the spend returns to the mempool, the mempool scan reports it again.
-      w.spender = undefined;
-      w.reported = undefined;
-      this.#dirty.add(outKey(w));
-    }
-    for (const t of this.#tracked.values()) {
-      if (t.conf?.hash !== hash) continue;
-      t.conf = undefined;
-      this.#dirty.add(`${TRACK_PREFIX}${t.txid}`);
-    }
-    this.#hashes.delete(height);
-    this.#height = height - 1;
-    this.#dirty.add(CHAIN_KEY);
-    return reports;
-  }
-
-  /** Reports every watch whose state moved past what it last reported. */
-  #progress(only?: ReadonlySet<TxWatch | OutWatch>): ChainReport[] {
-    const tip = this.#height;
-    const reports: ChainReport[] = [];
-    if (tip === undefined) return reports;
-    for (const w of this.#txWatches.values()) {
-      if (only && !only.has(w)) continue;
-      if (this.#isHeld(w.tag)) continue;
-      if (!w.conf || w.reported >= w.depth) continue;
-      const confirmations = tip - w.conf.height + 1;
-      if (confirmations <= w.reported) continue;
-      const base = { tag: w.tag, txid: w.txid, height: w.conf.height, confirmations };
-      reports.push({ kind: 'confirmed', ...base });
-      if (confirmations >= w.depth) reports.push({ kind: 'depth', ...base });
-      w.reported = confirmations;
-      this.#dirty.add(txKey(w));
-    }
-    for (const w of this.#outWatches.values()) {
-      if (only && !only.has(w)) continue;
-      if (this.#isHeld(w.tag)) continue;
-      const s = w.spender;
-      if (!s) continue;
-      const confirmed = s.block !== undefined;
-      if (w.reported?.txid === s.txid && (w.reported.confirmed || !confirmed)) continue;
-      reports.push({
-        ...spendFields(w),
-        kind: 'spent',
-        height: s.block?.height,
-        confirmations: s.block ? tip - s.block.height + 1 : 0,
-        spender: { txid: s.txid, hex: s.hex },
-      });
-      w.reported = { txid: s.txid, confirmed };
-      this.#dirty.add(outKey(w));
-    }
-    return reports;
+  /** Reports every watch (or those in `only`) whose state moved past what it last reported. */
+  #progress(only?: ReadonlySet<Watch>): ChainReport[] {
+    if (this.#height === undefined) return [];
+    return this.#watches.progress(this.#height, {
+      only,
+      held: (tag) => this.#delivery.isHeld(tag),
+    });
   }
 
   /** Locates newly added watches that may already have confirmed or been spent. */
   async #catchUp(signal: AbortSignal): Promise<void> {
     const tip = this.#height;
-    const txs = [...this.#txWatches.values()].filter((w) => w.pending);
-    const outs = [...this.#outWatches.values()].filter((w) => w.pending);
+    const { txs, outs } = this.#watches.pending();
     if (tip === undefined || txs.length + outs.length === 0) return;
-    const rescan = new Set<TxWatch | OutWatch>();
+    const rescan = new Set<Watch>();
     for (const w of txs) {
-      if (!w.conf) w.conf = await this.#locate(w.txid, tip, signal);
+      if (!w.conf) w.conf = await this.#locate(w.txid, signal);
       if (!w.conf && w.fromHeight !== undefined && w.fromHeight <= tip) rescan.add(w);
     }
     for (const w of outs) {
       if (!w.spender?.block && w.fromHeight !== undefined && w.fromHeight <= tip) rescan.add(w);
     }
     if (rescan.size > 0) await this.#rescan(rescan, tip, signal);
-    const touched = new Set<TxWatch | OutWatch>([...txs, ...outs]);
-    for (const w of touched) {
-      // Still registered: an unwatch may have raced with the lookups.
-      const key = 'depth' in w ? txKey(w) : outKey(w);
-      if (!this.#txWatches.has(key) && !this.#outWatches.has(key)) continue;
-      w.pending = false;
-      w.fromHeight = undefined;
-      this.#dirty.add(key);
-    }
-    await this.#deliver(this.#progress(touched));
+    const touched = new Set<Watch>([...txs, ...outs]);
+    this.#watches.settle(touched);
+    await this.#delivery.deliver(this.#progress(touched));
     await this.#persist(false);
   }
 
   /** The processed block holding `txid`, via the node's transaction index; else undefined. */
-  async #locate(txid: string, tip: number, signal: AbortSignal): Promise<BlockRef | undefined> {
-    const info = await this.#rpc.getTransaction(txid, { signal });
-    if (!info?.blockHash) return undefined;
-    const block = await this.#rpc.getBlock(info.blockHash, { signal });
-    if (block.confirmations < 0 || block.height > tip) return undefined; // side chain / not yet
-    const known = this.#hashes.get(block.height);
-    if (known !== undefined && known !== block.hash) return undefined;
-    return { height: block.height, hash: block.hash };
+  #locate(txid: string, signal: AbortSignal): Promise<BlockRef | undefined> {
+    const tip = this.#height;
+    if (tip === undefined) return Promise.resolve(undefined);
+    return locateTx(this.#rpc, txid, { tip, hashAt: (h) => this.#hashes.get(h) }, { signal });
   }
 
   /** Scans processed blocks from the lowest `fromHeight` for the given watches only. */
-  async #rescan(
-    watches: ReadonlySet<TxWatch | OutWatch>,
-    tip: number,
-    signal: AbortSignal,
-  ): Promise<void> {
+  async #rescan(watches: ReadonlySet<Watch>, tip: number, signal: AbortSignal): Promise<void> {
     let from = tip;
     for (const w of watches) from = Math.min(from, w.fromHeight ?? tip);
     this.#log.info({ from, to: tip, watches: watches.size }, 'rescanning for new watches');
-    for (let height = Math.max(0, from); height <= tip; height++) {
-      const hash = this.#hashes.get(height) ?? (await this.#rpc.getBlockHash(height, { signal }));
-      const block = Block.fromHex(await this.#rpc.getBlockHex(hash, { signal }));
-      for (const tx of block.transactions ?? []) {
-        const txid = tx.getId();
-        for (const w of watches) {
-          if ('depth' in w) {
-            if (!w.conf && w.txid === txid) w.conf = { height, hash };
-            continue;
-          }
-          if (w.spender?.block) continue;
-          for (const input of tx.ins) {
-            if (input.index === w.vout && toTxid(input.hash) === w.txid) {
-              w.spender = { txid, hex: tx.toHex(), block: { height, hash } };
-            }
-          }
-        }
-      }
-    }
-  }
-
-  /** Rebroadcasts tracked transactions that have no confirmation. */
-  async #rebroadcast(signal: AbortSignal): Promise<void> {
-    const reports: ChainReport[] = [];
-    for (const t of [...this.#tracked.values()]) {
-      if (t.conf) continue;
-      try {
-        const { status } = await broadcast(this.#rpc, t.hex, {
-          signal,
-          confirmTimeoutMs: this.#confirmMs,
-        });
-        this.#log.debug({ txid: t.txid, status }, 'rebroadcast');
-        if (status === 'confirmed' && this.#height !== undefined) {
-          // Confirmed before it was tracked: remember where, so it is forgotten at depth.
-          t.conf = await this.#locate(t.txid, this.#height, signal);
-        }
-        if (t.failure !== undefined || t.conf) {
-          t.failure = undefined;
-          this.#dirty.add(`${TRACK_PREFIX}${t.txid}`);
-        }
-      } catch (err) {
-        if (!(err instanceof BroadcastRejectedError)) throw err;
-        this.#log.warn({ txid: t.txid, reason: err.reason }, 'rebroadcast rejected');
-        if (t.failure === err.reason) continue;
-        t.failure = err.reason;
-        this.#dirty.add(`${TRACK_PREFIX}${t.txid}`);
-        reports.push({ kind: 'rebroadcastFailed', txid: t.txid, reason: err.reason });
-      }
-    }
-    await this.#deliver(reports);
-    await this.#persist(false);
+    const hashAt = (h: number) => this.#hashes.get(h);
+    await this.#follower.scan(Math.max(0, from), tip, hashAt, { signal }, (ref, block) =>
+      this.#watches.rescanBlock(ref, block.transactions ?? [], watches),
+    );
   }
 
   /** Finds mempool spends of watched outpoints that have no confirmed spend. */
   async #scanMempool(signal: AbortSignal): Promise<void> {
-    const open = [...this.#outWatches.values()].filter((w) => !w.spender?.block);
-    if (open.length === 0) {
-      this.#mempool.clear();
-      return;
+    const open = this.#watches.openOutpoints();
+    if (open.length === 0) return;
+    const mempool = await this.#follower.mempool({ signal });
+    const { gone, fetch } = this.#watches.applyMempool(open, mempool);
+    for (const w of gone) this.#log.info({ tag: w.tag }, 'mempool spend disappeared');
+    for (const [w, txid] of fetch) {
+      const hex = await mempool.hex(txid, { signal });
+      if (hex !== null) this.#watches.setMempoolSpender(w, { txid, hex });
     }
-    const txids = await this.#rpc.getRawMempool({ signal });
-    const current = new Set(txids);
-    for (const txid of this.#mempool.keys()) if (!current.has(txid)) this.#mempool.delete(txid);
-    const hexes = new Map<string, string>();
-    let fetched = 0;
-    for (const txid of txids) {
-      if (this.#mempool.has(txid)) continue;
-      if (fetched++ >= MEMPOOL_FETCH_LIMIT) break;
-      const hex = await this.#rpc.getRawTransaction(txid, { signal });
-      if (hex === null) continue; // left the mempool meanwhile
-      hexes.set(txid, hex);
-      this.#mempool.set(txid, spentOutpoints(hex));
-    }
-    const complete = fetched <= MEMPOOL_FETCH_LIMIT;
-    const spentBy = new Map<string, string>();
-    for (const [txid, outpoints] of this.#mempool) {
-      for (const op of outpoints) spentBy.set(op, txid);
-    }
-    for (const w of open) {
-      // A confirmed spend may have arrived while this scan was awaiting.
-      if (w.spender?.block) continue;
-      const txid = spentBy.get(`${w.txid}:${w.vout}`);
-      if (txid === undefined) {
-        if (w.spender && complete) {
-          this.#log.info({ tag: w.tag, spender: w.spender.txid }, 'mempool spend disappeared');
-          w.spender = undefined;
-          w.reported = undefined;
-          this.#dirty.add(outKey(w));
-        }
-        continue;
-      }
-      if (w.spender?.txid === txid) continue;
-      const hex = hexes.get(txid) ?? (await this.#rpc.getRawTransaction(txid, { signal }));
-      if (hex === null) continue;
-      w.spender = { txid, hex, block: undefined };
-      this.#dirty.add(outKey(w));
-    }
-    await this.#deliver(this.#progress(new Set(open)));
+    await this.#delivery.deliver(this.#progress(new Set<OutWatch>(open)));
     await this.#persist(false);
-  }
-
-  /**
-   * Hands reports to the listener. One that throws holds its tag back (module doc): the rest of
-   * the tag's reports here are not delivered but marked unreported with it; other tags go on.
-   */
-  async #deliver(reports: readonly ChainReport[]): Promise<void> {
-    const failed = new Set<string>();
-    const delivered = new Set<string>();
-    for (const report of reports) {
-      const tag = report.kind === 'rebroadcastFailed' ? undefined : report.tag;
-      if (tag !== undefined && failed.has(tag)) {
-        this.#unreport(report);
-        continue;
-      }
-      this.#log.debug({ report: { ...report, spender: undefined } }, 'report');
-      try {
-        await this.#onReport(report);
-        if (tag !== undefined) delivered.add(tag);
-      } catch (err) {
-        const e = new ReportListenerError({ cause: err });
-        this.#health.lastError = {
-          name: e.name,
-          message: `${tag ?? report.txid}: ${err instanceof Error ? err.message : String(err)}`,
-          at: Date.now(),
-        };
-        if (tag === undefined) {
-          // A rebroadcast rejection: the listener only logs it, and the next distinct one comes.
-          this.#log.error({ err, txid: report.txid }, 'report listener failed; dropped');
-          continue;
-        }
-        failed.add(tag);
-        this.#unreport(report);
-        const held = this.#held.get(tag) ?? { attempts: 0, at: 0 };
-        held.attempts++;
-        const pause = Math.min(this.#retryMs.max, this.#retryMs.first * 2 ** (held.attempts - 1));
-        held.at = Date.now() + pause;
-        this.#held.set(tag, held);
-        this.#log.error(
-          { err, tag, kind: report.kind, attempts: held.attempts, retryInMs: pause },
-          'report listener failed; this tag is held back and retried, the others go on',
-        );
-      }
-    }
-    for (const tag of delivered) if (!failed.has(tag)) this.#held.delete(tag);
-  }
-
-  /** Marks the watch a report came from as not reported, so that it is reported again. */
-  #unreport(report: ChainReport): void {
-    if (report.kind === 'confirmed' || report.kind === 'depth') {
-      const key = `${TX_PREFIX}${report.txid}!${report.tag}`;
-      const w = this.#txWatches.get(key);
-      if (!w) return;
-      w.reported = 0;
-      this.#dirty.add(key);
-    } else if (report.kind === 'spent') {
-      const key = `${OUT_PREFIX}${report.outpoint}!${report.tag}`;
-      const w = this.#outWatches.get(key);
-      if (!w) return;
-      w.reported = undefined;
-      this.#dirty.add(key);
-    } else if (report.kind !== 'rebroadcastFailed') {
-      // A reorg report: the watch is already rolled back, and what the chain does next is
-      // reported anew; this one is lost (the listener only needs the state that follows).
-      this.#log.error({ tag: report.tag, kind: report.kind }, 'reorg report not delivered');
-    }
-  }
-
-  /** Whether `tag`'s reports are held back now (its listener failed, the backoff not over). */
-  #isHeld(tag: string): boolean {
-    const held = this.#held.get(tag);
-    return held !== undefined && held.at > Date.now();
   }
 
   /** Delivers again, as the chain now stands, the reports of every held tag whose pause is over. */
   async #redeliver(): Promise<void> {
-    const now = Date.now();
-    const due = new Set([...this.#held].filter(([, h]) => h.at <= now).map(([tag]) => tag));
+    const due = this.#delivery.due();
     if (due.size === 0) return;
-    const watches = new Set<TxWatch | OutWatch>();
-    for (const w of this.#txWatches.values()) if (due.has(w.tag)) watches.add(w);
-    for (const w of this.#outWatches.values()) if (due.has(w.tag)) watches.add(w);
-    const reports = this.#progress(watches);
+    const reports = this.#progress(this.#watches.ofTags(due));
     // A due tag with nothing left to report (its watches gone) is no longer held.
     for (const tag of due) {
       if (!reports.some((r) => r.kind !== 'rebroadcastFailed' && r.tag === tag)) {
-        this.#held.delete(tag);
+        this.#delivery.release(tag);
       }
     }
-    await this.#deliver(reports);
+    await this.#delivery.deliver(reports);
     await this.#persist(false);
   }
 
@@ -994,30 +539,19 @@ export class ChainMonitor {
 
   /** Writes the dirty records (synced when a caller waits on a new watch). */
   #persist(sync: boolean): Promise<void> {
-    const keys = [...this.#dirty];
-    this.#dirty.clear();
+    const keys = [...this.#watches.takeDirty(), ...this.#rebroadcaster.takeDirty()];
+    if (this.#chainDirty) {
+      this.#chainDirty = false;
+      keys.push(CHAIN_KEY);
+    }
     return this.#persistKeys(keys, sync);
   }
 
-  /**
-   * Writes the current value of each key (or deletes it), after every earlier write: writes run
-   * one at a time and read the state when they run, so the last write always holds the latest.
-   */
   #persistKeys(keys: readonly string[], sync: boolean): Promise<void> {
-    if (keys.length === 0) return Promise.resolve();
-    const run = this.#writes.then(async () => {
-      const db = this.#db;
-      if (!db) throw new MonitorNotRunningError();
-      const ops = keys.map((key) => {
-        const value = this.#serialize(key);
-        return value === undefined
-          ? { type: 'del' as const, key }
-          : { type: 'put' as const, key, value };
-      });
-      await db.batch(ops, { sync });
-    });
-    this.#writes = run.catch(() => {});
-    return run;
+    const store = this.#store;
+    if (!store)
+      return keys.length === 0 ? Promise.resolve() : Promise.reject(new MonitorNotRunningError());
+    return store.write(keys, (key) => this.#serialize(key), sync);
   }
 
   #serialize(key: string): string | undefined {
@@ -1026,48 +560,26 @@ export class ChainMonitor {
       const state: ChainState = { height: this.#height, hashes: [...this.#hashes] };
       return JSON.stringify(state);
     }
-    const record = key.startsWith(TX_PREFIX)
-      ? this.#txWatches.get(key)
-      : key.startsWith(OUT_PREFIX)
-        ? this.#outWatches.get(key)
-        : this.#tracked.get(key.slice(TRACK_PREFIX.length));
+    const record = key.startsWith(TRACK_PREFIX)
+      ? this.#rebroadcaster.tracked.get(key.slice(TRACK_PREFIX.length))
+      : this.#watches.get(key);
     return record === undefined ? undefined : JSON.stringify(record);
   }
 
   /** Replaces the in-memory state with the persisted one. */
   async #load(): Promise<void> {
-    const db = this.#db;
-    if (!db) throw new MonitorNotRunningError();
-    await this.#writes.catch(() => {});
-    this.#height = undefined;
-    this.#hashes.clear();
-    this.#txWatches.clear();
-    this.#outWatches.clear();
-    this.#tracked.clear();
-    this.#dirty.clear();
-    for await (const [key, value] of db.iterator()) {
-      const parsed: unknown = JSON.parse(value);
-      if (key === CHAIN_KEY) {
-        const state = parsed as ChainState;
-        this.#height = state.height;
-        this.#hashes = new Map(state.hashes);
-      } else if (key.startsWith(TX_PREFIX)) {
-        this.#txWatches.set(key, parsed as TxWatch);
-      } else if (key.startsWith(OUT_PREFIX)) {
-        this.#outWatches.set(key, parsed as OutWatch);
-      } else if (key.startsWith(TRACK_PREFIX)) {
-        const t = parsed as Tracked;
-        this.#tracked.set(t.txid, t);
-      }
-    }
+    const store = this.#store;
+    if (!store) throw new MonitorNotRunningError();
+    const records = await store.load();
+    this.#height = records.chain?.height;
+    this.#hashes = new Map(records.chain?.hashes ?? []);
+    this.#chainDirty = false;
+    this.#watches.load(records.watches);
+    this.#rebroadcaster.load(records.tracked);
   }
 
   #requireRunning(): void {
     if (!this.#running) throw new MonitorNotRunningError();
-  }
-
-  #watching(): number {
-    return this.#txWatches.size + this.#outWatches.size;
   }
 
   #setStatus(status: ChainMonitorHealth['status']): void {
@@ -1075,41 +587,14 @@ export class ChainMonitor {
     this.#health.status = status;
     this.#health.since = Date.now();
     this.#log.info({ status }, 'chain monitor health');
+    this.#pushHealth();
   }
-}
 
-function txKey(w: TxWatch): string {
-  return `${TX_PREFIX}${w.txid}!${w.tag}`;
-}
-
-function outKey(w: OutWatch): string {
-  return `${OUT_PREFIX}${w.txid}:${w.vout}!${w.tag}`;
-}
-
-function spendFields(w: OutWatch): { tag: string; txid: string; vout: number; outpoint: string } {
-  return { tag: w.tag, txid: w.txid, vout: w.vout, outpoint: `${w.txid}:${w.vout}` };
-}
-
-/** Txid display form (byte-reversed hex) of an internal-order hash. */
-function toTxid(hash: Uint8Array): string {
-  return Buffer.from(hash).reverse().toString('hex');
-}
-
-function spentOutpoints(hex: string): string[] {
-  return Transaction.fromHex(hex).ins.map((input) => `${toTxid(input.hash)}:${input.index}`);
-}
-
-function checkTxid(txid: string): string {
-  const id = txid.toLowerCase();
-  if (!TXID_RE.test(id)) throw new InvalidWatchError(`not a txid: '${txid}'`);
-  return id;
-}
-
-function parseOutpoint(outpoint: string): { txid: string; vout: number } {
-  const [txid = '', vout = '', ...rest] = outpoint.split(':');
-  const n = Number(vout);
-  if (rest.length > 0 || !/^\d+$/.test(vout) || !Number.isSafeInteger(n) || n > 0xffffffff) {
-    throw new InvalidWatchError(`not an outpoint (<txid>:<vout>): '${outpoint}'`);
+  /** Tells the health reporter what changed since it was last told. */
+  #pushHealth(): void {
+    const h = this.health();
+    const held = h.retrying ? `, ${h.retrying} CFDs' reports held back for retry` : '';
+    const detail = `watching ${h.watching}, tracking ${h.tracking}${held}`;
+    this.#report({ status: h.status, detail, lastError: h.lastError });
   }
-  return { txid: checkTxid(txid), vout: n };
 }

@@ -42,7 +42,7 @@ import {
 import { AppService } from '../app/service.ts';
 import { broadcast } from '../chain/broadcast.ts';
 import { FeeEstimator } from '../chain/fee-estimator.ts';
-import { ChainMonitor } from '../chain/monitor.ts';
+import type { ChainMonitor } from '../chain/monitor.ts';
 import { BitcoinRpc } from '../chain/rpc.ts';
 import { OracleClient } from '../oracle/client.ts';
 import { loadOrCreateIdentity } from '../p2p/identity.ts';
@@ -50,10 +50,11 @@ import { createP2pNode, type P2pNode } from '../p2p/node.ts';
 import { PriceFeedClient } from '../pricefeed/client.ts';
 import { secureDataDir } from '../runtime/datadir.ts';
 import { DisconnectedError } from '../runtime/errors.ts';
-import { HealthRegistry, type HealthStatus } from '../runtime/health.ts';
+import { HealthRegistry } from '../runtime/health.ts';
 import { Supervisor } from '../runtime/supervisor.ts';
 import { CoinPool } from '../wallet/coin-pool.ts';
-import { type CoinPoolTarget, Wallet } from '../wallet/wallet.ts';
+import type { CoinPoolTarget, Wallet } from '../wallet/wallet.ts';
+import { ChainWiring } from './chain-wiring.ts';
 import type { DaemonConfig } from './config.ts';
 import { FeeBumper } from './fee-bumper.ts';
 import { type MakerPolicy, MakerPolicyStore, policyFromConfig } from './maker-policy.ts';
@@ -187,6 +188,7 @@ export class Daemon {
       network: config.network,
       ...(config.pricefeed.url ? { url: config.pricefeed.url } : {}),
       staleAfterMs: config.pricefeed.maxQuoteAgeSecs * 1000,
+      health: parts.health.reporter(HEALTH.pricefeed),
       logger: parts.log.child({ component: 'pricefeed' }),
     });
     this.oracle = config.oracle
@@ -196,8 +198,7 @@ export class Daemon {
           ...(config.oracle.announcementKey
             ? { announcementPublicKey: config.oracle.announcementKey }
             : {}),
-          health: parts.health,
-          healthName: HEALTH.oracle,
+          health: parts.health.reporter(HEALTH.oracle),
           datadir: config.datadir,
           logger: parts.log.child({ component: 'oracle' }),
         })
@@ -637,20 +638,7 @@ export class Daemon {
       await this.pool.close();
     });
 
-    // Price feed: its client reconnects on its own; mirror its health.
-    const feedStatus: Record<string, HealthStatus> = {
-      connected: 'ok',
-      connecting: 'starting',
-      disconnected: 'down',
-    };
-    health.register(HEALTH.pricefeed);
-    this.feed.onHealth((h) => {
-      health.report(HEALTH.pricefeed, {
-        status: h.status === 'connected' && h.stale ? 'degraded' : (feedStatus[h.status] ?? 'down'),
-        ...(h.lastError ? { error: new Error(h.lastError.message) } : {}),
-        detail: h.stale ? 'quotes are stale' : h.url,
-      });
-    });
+    // Price feed: its client reconnects on its own and pushes its health.
     this.feed.start();
     this.#stops.push(() => this.feed.stop());
 
@@ -698,88 +686,48 @@ export class Daemon {
 
   /** Chain reachability, then the wallet and the monitor once it answers; a sync per block. */
   #superviseChain(rpc: BitcoinRpc): void {
-    const { config, health } = this;
-    const pollMs = config.time.chainPollMs;
-    for (const name of [HEALTH.wallet, HEALTH.monitor]) {
-      health.report(name, { status: 'starting', detail: 'waiting for the chain backend' });
-    }
-    const chain = new Supervisor({
-      name: HEALTH.chain,
-      health,
-      logger: this.log,
-      run: async ({ signal, ready }) => {
-        let last = -1;
-        while (!signal.aborted) {
-          const height = await rpc.getBlockCount({ signal });
-          ready();
-          if (height !== last) {
-            health.report(HEALTH.chain, { detail: `height ${height}` });
-            last = height;
-            await this.#onBlock(rpc, height, signal).catch((err: unknown) =>
-              health.report(HEALTH.wallet, { status: 'degraded', error: err }),
-            );
-          }
-          await sleep(pollMs, signal);
+    const { config } = this;
+    const wiring = new ChainWiring({
+      rpc,
+      health: this.health,
+      names: { chain: HEALTH.chain, wallet: HEALTH.wallet, monitor: HEALTH.monitor },
+      pollMs: config.time.chainPollMs,
+      network: config.network,
+      walletDir: join(config.datadir, 'wallet'),
+      monitorDir: join(config.datadir, 'monitor'),
+      log: this.log,
+      onReport: (report) => this.processManager.onReport(report),
+      walletOpened: (wallet, signal) => {
+        this.#wallet = wallet;
+        if (config.role === 'maker' && config.coinPool.count > 0) {
+          this.#coinPool = new CoinPool({
+            wallet,
+            broadcast: async (hex) => {
+              await broadcast(rpc, hex, { signal });
+            },
+            target: () => this.#coinPoolTarget(),
+            feeRate: () => this.#makerFeeRate(),
+            logger: this.log.child({ component: 'coin-pool' }),
+          });
         }
       },
+      monitorStarted: async (monitor) => {
+        this.#monitor = monitor;
+        // What needed the chain while it was away (a restart resumes every CFD here).
+        await this.processManager.reconcileAll();
+      },
+      onBlock: async (height, signal) => {
+        await this.#refreshFees(signal);
+        // After the monitor's reports for this block: what confirmed is no longer bumped.
+        await this.bumper.onBlock(height);
+        this.#reportBumps();
+        // A confirmed lock's change (or a deposit) may be split now; not awaited: it broadcasts.
+        void this.#coinPool?.ensure();
+      },
+      onStop: (stop) => this.#stops.push(stop),
     });
-    this.#supervisors.push(chain);
-    chain.start();
-  }
-
-  async #onBlock(rpc: BitcoinRpc, height: number, signal: AbortSignal): Promise<void> {
-    const { config, health } = this;
-    if (!this.#wallet) {
-      this.#wallet = await Wallet.open({
-        datadir: join(config.datadir, 'wallet'),
-        network: config.network,
-        chain: rpc,
-        logger: this.log.child({ component: 'wallet' }),
-      });
-      this.#stops.push(() => this.#wallet?.close());
-      if (config.role === 'maker' && config.coinPool.count > 0) {
-        this.#coinPool = new CoinPool({
-          wallet: this.#wallet,
-          broadcast: async (hex) => {
-            await broadcast(rpc, hex, { signal });
-          },
-          target: () => this.#coinPoolTarget(),
-          feeRate: () => this.#makerFeeRate(),
-          logger: this.log.child({ component: 'coin-pool' }),
-        });
-      }
-    }
-    if (!this.#monitor) {
-      this.#monitor = new ChainMonitor({
-        rpc,
-        dataDir: join(config.datadir, 'monitor'),
-        pollIntervalMs: config.time.chainPollMs,
-        logger: this.log.child({ component: 'monitor' }),
-        onReport: (report) => this.processManager.onReport(report),
-      });
-      await this.#monitor.start();
-      this.#stops.push(() => this.#monitor?.stop());
-      // What needed the chain while it was away (a restart resumes every CFD here).
-      await this.processManager.reconcileAll();
-    }
-    await this.#wallet.sync({ signal });
-    await this.#refreshFees(signal);
-    // After the monitor's reports for this block: what confirmed is no longer bumped.
-    await this.bumper.onBlock(height);
-    this.#reportBumps();
-    // A confirmed lock's change (or a deposit) may be split now; not awaited: it broadcasts.
-    void this.#coinPool?.ensure();
-    const b = this.#wallet.balance();
-    health.report(HEALTH.wallet, {
-      status: 'ok',
-      detail: `height ${this.#wallet.height}, ${b.spendable} sats spendable`,
-    });
-    const m = this.#monitor.health();
-    health.report(HEALTH.monitor, {
-      status: m.status === 'ok' ? 'ok' : m.status === 'degraded' ? 'degraded' : 'starting',
-      ...(m.lastError ? { error: new Error(m.lastError.message) } : {}),
-      detail: `watching ${m.watching}, tracking ${m.tracking}${m.retrying ? `, ${m.retrying} CFDs' reports held back for retry` : ''}`,
-    });
+    this.#supervisors.push(wiring.supervisor);
+    wiring.start();
   }
 
   /**

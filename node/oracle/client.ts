@@ -42,46 +42,42 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { type Logger, pino } from 'pino';
-import { PRICE_DIGITS } from '../../dlc/digits.ts';
-import { DlcError } from '../../dlc/errors.ts';
-import {
-  assertAttestation,
-  formatOliviaTime,
-  type OliviaEventResponse,
-  parseOliviaEventResponse,
-  verifyAnnouncementSignature,
-} from '../../dlc/oracle.ts';
-import { liftX } from '../../dlc/secp.ts';
 import { oracleEventTime } from '../../model/oracle-event.ts';
-import { HealthRegistry, type HealthStatus } from '../runtime/health.ts';
-import { Supervisor } from '../runtime/supervisor.ts';
 import {
-  ANNOUNCEMENT_KEY,
+  HealthRegistry,
+  type HealthReporter,
+  type HealthSink,
+  type HealthStatus,
+  reporterFor,
+} from '../runtime/health.ts';
+import { Supervisor } from '../runtime/supervisor.ts';
+import { degradedDetail, latest, type OracleClientHealth, oracleStatus } from './client-health.ts';
+import {
   DEFAULT_POLL_INITIAL_MS,
   DEFAULT_POLL_MAX_MS,
   DEFAULT_REQUEST_TIMEOUT_MS,
-  MAX_RESPONSE_BYTES,
-  OLIVIA_V1,
   POLL_BACKOFF_FACTOR,
   POLL_BACKOFF_JITTER,
 } from './constants.ts';
 import {
-  AnnouncementChangedError,
-  AnnouncementKeyUnknownError,
-  AttestationVerificationError,
-  DuplicateNonceError,
-  EventIdMismatchError,
-  InvalidAnnouncementSignatureError,
-  MalformedOracleResponseError,
-  NonceCountError,
   OracleCompromisedError,
   OracleError,
-  OracleEventNotFoundError,
-  OracleHttpError,
   OracleKeyMismatchError,
   OracleUnreachableError,
 } from './errors.ts';
+import { getJson } from './http.ts';
 import { type Compromise, NonceLog, nonceLogFile } from './nonce-log.ts';
+import {
+  parseInfo,
+  type VerifiedAnnouncement,
+  type VerifiedAttestation,
+  type VerifiedEvent,
+  verifyEvent,
+  xOnlyKey,
+} from './verify.ts';
+
+export type { OracleClientHealth } from './client-health.ts';
+export type { VerifiedAnnouncement, VerifiedAttestation, VerifiedEvent } from './verify.ts';
 
 export interface OracleClientOptions {
   /** Base URL of the oracle, e.g. `https://h00.ooo` (event ids are appended to it). */
@@ -107,68 +103,13 @@ export interface OracleClientOptions {
   pollMaxMs?: number;
   /** Logger (pino). Silent by default. */
   logger?: Logger;
-  /** Health registry the polling loop reports to (as `healthName`); a private one otherwise. */
-  health?: HealthRegistry;
-  /** @default 'oracle' */
-  healthName?: string;
-}
-
-/** An announcement that passed every check. */
-export interface VerifiedAnnouncement {
-  readonly eventId: string;
-  /** Event time, unix seconds. */
-  readonly unixSeconds: number;
-  /** The 20 olivia-v1 nonces R_i, 32-byte x-only, most significant digit first. */
-  readonly nonces: readonly Uint8Array[];
-  /** The signed event JSON text and its BIP340 signature, as served. */
-  readonly data: string;
-  readonly signature: Uint8Array;
-  /** Whether the signature was checked: always true (unverified announcements are refused). */
-  readonly signatureVerified: boolean;
-}
-
-/** A verified attestation: what a CFD needs to decrypt its CET. */
-export interface VerifiedAttestation {
-  readonly eventId: string;
-  /** The attested whole-dollar price. */
-  readonly price: number;
-  /** The 20 olivia-v1 scalars, 32 bytes each. */
-  readonly scalars: readonly Uint8Array[];
-  /** When the oracle says it attested (olivia time format; informational, unsigned). */
-  readonly time: string;
-}
-
-/** A verified event: its announcement and, once attested, its attestation. */
-export interface VerifiedEvent {
-  readonly announcement: VerifiedAnnouncement;
-  readonly attestation: VerifiedAttestation | null;
-}
-
-/** What the UI shows for the oracle. */
-export interface OracleClientHealth {
-  /** `down`: unreachable; `degraded`: reachable but something was rejected or not found. */
-  status: HealthStatus;
-  /** When `status` last changed, unix ms. */
-  since: number;
-  url: string;
-  /** The last request got an HTTP answer (null before the first). */
-  reachable: boolean | null;
-  /** Latest event (by time) with a verified announcement. */
-  latestAnnounced: string | null;
-  /** Latest event (by time) with a verified attestation. */
-  latestAttested: string | null;
-  lastError: { name: string; message: string; at: number; eventId: string | null } | null;
-  /** Events watched and not yet attested. */
-  pending: number;
-  /** Watched events whose latest fetch failed, with why (what the UI lists per CFD). */
-  failing: { eventId: string; name: string; message: string }[];
-  /** The announcement key in use (configured or learned from `GET /`), x-only hex. */
-  announcementKey: string | null;
   /**
-   * Set once the oracle reused a nonce across events or attested two prices for one event (the
-   * reason names the nonce or prices and both events); `status` is then `down` for good.
+   * Where the client pushes its health: a reporter, or a registry (as `healthName`); a private
+   * registry otherwise.
    */
-  compromised: Compromise | null;
+  health?: HealthSink;
+  /** Name under a registry given as `health`. @default 'oracle' */
+  healthName?: string;
 }
 
 interface Watched {
@@ -182,21 +123,6 @@ interface Watched {
 }
 
 type Listener<T> = (value: T) => void;
-
-function xOnlyKey(key: string | Uint8Array, what: string): Uint8Array {
-  const bytes =
-    typeof key === 'string'
-      ? /^[0-9a-fA-F]{64}$/.test(key)
-        ? hexToBytes(key)
-        : new Uint8Array(0)
-      : key;
-  liftX(bytes, what); // throws InvalidPointError unless a valid x-only key
-  return bytes;
-}
-
-function sameNonces(a: readonly Uint8Array[], b: readonly Uint8Array[]): boolean {
-  return a.length === b.length && a.every((n, i) => bytesToHex(n) === bytesToHex(b[i]!));
-}
 
 /** The node's verifying olivia client. Construct, `watch`, `start()`, listen, `stop()`. */
 export class OracleClient {
@@ -212,8 +138,7 @@ export class OracleClient {
   readonly #pollInitialMs: number;
   readonly #pollMaxMs: number;
   readonly #log: Logger;
-  readonly #registry: HealthRegistry;
-  readonly #healthName: string;
+  readonly #reporter: HealthReporter;
   readonly #supervisor: Supervisor;
   readonly #nonceLog: NonceLog;
 
@@ -250,8 +175,10 @@ export class OracleClient {
     this.#log = (options.logger ?? pino({ level: 'silent' })).child({
       component: 'oracle:client',
     });
-    this.#registry = options.health ?? new HealthRegistry();
-    this.#healthName = options.healthName ?? 'oracle';
+    this.#reporter = reporterFor(
+      options.health ?? new HealthRegistry(),
+      options.healthName ?? 'oracle',
+    );
     this.#nonceLog = new NonceLog(
       options.datadir === undefined ? null : nonceLogFile(options.datadir, this.publicKey),
     );
@@ -263,8 +190,8 @@ export class OracleClient {
       this.#status = 'down';
     }
     this.#supervisor = new Supervisor({
-      name: this.#healthName,
-      health: this.#registry,
+      name: this.#reporter.name,
+      health: this.#reporter,
       logger: this.#log,
       run: ({ signal, ready, degraded }) => this.#run(signal, ready, degraded),
     });
@@ -372,26 +299,7 @@ export class OracleClient {
   }> {
     try {
       const body = await this.#get('/', options.signal);
-      const keys = (body as { public_keys?: Record<string, unknown> } | null)?.public_keys;
-      if (typeof keys !== 'object' || keys === null) {
-        throw new MalformedOracleResponseError('GET / has no public_keys object');
-      }
-      const served = keys[OLIVIA_V1];
-      if (typeof served !== 'string' || !/^[0-9a-fA-F]{64}$/.test(served)) {
-        throw new MalformedOracleResponseError('GET / has no olivia-v1 x-only key');
-      }
-      if (served.toLowerCase() !== this.publicKey) {
-        throw new OracleKeyMismatchError(this.publicKey, served.toLowerCase());
-      }
-      const ann = keys[ANNOUNCEMENT_KEY];
-      let announcementPublicKey: string | null = null;
-      if (ann !== undefined && ann !== null) {
-        try {
-          announcementPublicKey = bytesToHex(xOnlyKey(ann as string, 'announcement key'));
-        } catch {
-          throw new MalformedOracleResponseError('GET / announcement key is not an x-only key');
-        }
-      }
+      const { oliviaPublicKey, announcementPublicKey } = parseInfo(body, this.publicKey);
       if (!this.#announcementKeyConfigured && announcementPublicKey !== null) {
         if (this.#announcementKey === null) {
           this.#log.info({ announcementKey: announcementPublicKey }, 'learned announcement key');
@@ -400,7 +308,7 @@ export class OracleClient {
       }
       this.#infoError = null;
       this.#recordSuccess();
-      return { oliviaPublicKey: served.toLowerCase(), announcementPublicKey };
+      return { oliviaPublicKey, announcementPublicKey };
     } catch (err) {
       if (err instanceof OracleError) {
         this.#infoError = err instanceof OracleUnreachableError ? null : err;
@@ -426,7 +334,12 @@ export class OracleClient {
       }
       const body = await this.#get(eventId, options.signal);
       this.#throwIfCompromised();
-      const verified = this.#verify(eventId, unixSeconds, body);
+      const verified = verifyEvent(eventId, unixSeconds, body, {
+        pinned: this.#pinned,
+        announcementKey: this.#announcementKey,
+        cached: this.#announcements.get(eventId),
+        logged: this.#nonceLog.nonces(eventId),
+      });
       this.#remember(verified);
       this.#accept(verified);
       this.#recordSuccess(eventId);
@@ -438,74 +351,7 @@ export class OracleClient {
     }
   }
 
-  // --- verification ---------------------------------------------------------------------------
-
-  #verify(eventId: string, unixSeconds: number, body: unknown): VerifiedEvent {
-    precheckNonceCount(body);
-    let parsed: OliviaEventResponse;
-    try {
-      parsed = parseOliviaEventResponse(body);
-    } catch (err) {
-      if (err instanceof DlcError) {
-        throw new MalformedOracleResponseError(`${eventId}: ${err.message}`, { cause: err });
-      }
-      throw err;
-    }
-    const ann = parsed.announcement;
-    if (ann.eventId !== eventId) {
-      throw new EventIdMismatchError(`asked for ${eventId}, announcement is for ${ann.eventId}`);
-    }
-    if (ann.expectedOutcomeTime !== formatOliviaTime(unixSeconds)) {
-      throw new EventIdMismatchError(
-        `${eventId}: expected-outcome-time is ${ann.expectedOutcomeTime}, not the event's time`,
-      );
-    }
-    if (ann.nonces.length !== PRICE_DIGITS) {
-      throw new NonceCountError(PRICE_DIGITS, ann.nonces.length);
-    }
-    const key = this.#announcementKey;
-    if (key === null) throw new AnnouncementKeyUnknownError(eventId);
-    if (!verifyAnnouncementSignature(ann, key)) {
-      throw new InvalidAnnouncementSignatureError(eventId);
-    }
-    const hexNonces = ann.nonces.map(bytesToHex);
-    const seen = new Set<string>();
-    for (const n of hexNonces) {
-      if (seen.has(n)) throw new DuplicateNonceError(eventId, n);
-      seen.add(n);
-    }
-    const cached = this.#announcements.get(eventId);
-    const logged = this.#nonceLog.nonces(eventId);
-    if (
-      (cached && !sameNonces(cached.nonces, ann.nonces)) ||
-      (logged && logged.join() !== hexNonces.join())
-    ) {
-      throw new AnnouncementChangedError(eventId);
-    }
-    const announcement: VerifiedAnnouncement = cached ?? {
-      eventId,
-      unixSeconds,
-      nonces: ann.nonces,
-      data: ann.data,
-      signature: ann.signature,
-      signatureVerified: true,
-    };
-    const att = parsed.attestation;
-    if (att === null) return { announcement, attestation: null };
-    try {
-      assertAttestation(this.#pinned, announcement.nonces, att.outcome, att.scalars);
-    } catch (err) {
-      if (err instanceof DlcError) {
-        throw new AttestationVerificationError(`${eventId}: ${err.message}`, { cause: err });
-      }
-      throw err;
-    }
-    // Fresh from this response (not the cached one), so #remember sees a contradiction.
-    return {
-      announcement,
-      attestation: { eventId, price: att.outcome, scalars: att.scalars, time: att.time },
-    };
-  }
+  // --- verification (verify.ts is the pure part) -----------------------------------------------
 
   /**
    * Records a verified event in the nonce log before anything uses it, and marks the oracle
@@ -551,7 +397,7 @@ export class OracleClient {
     const c = this.#nonceLog.compromised;
     if (!c) return;
     this.#setStatus('down');
-    this.#registry.report(this.#healthName, {
+    this.#reporter.report({
       status: 'down',
       detail: `oracle compromised: ${c.reason}. Nothing from it is used; after investigating, configure a new oracle key or delete ${this.#nonceLog.path ?? 'the nonce log'}`,
       error: new OracleCompromisedError(c.reason),
@@ -577,37 +423,9 @@ export class OracleClient {
     }
   }
 
-  // --- HTTP -----------------------------------------------------------------------------------
-
-  /** GET `path` as JSON. 404 → {@link OracleEventNotFoundError}; transport → unreachable. */
-  async #get(path: string, callerSignal: AbortSignal | undefined): Promise<unknown> {
-    const url = `${this.url}${path}`;
-    const signal = callerSignal ?? AbortSignal.timeout(this.#requestTimeoutMs);
-    let res: Response;
-    let text: string;
-    try {
-      res = await fetch(url, { signal, headers: { accept: 'application/json' } });
-      text = await readLimited(res, signal);
-    } catch (err) {
-      if (callerSignal?.aborted && callerSignal.reason?.name !== 'TimeoutError') throw err;
-      if (err instanceof OracleError) throw err;
-      const e = err as Error & { cause?: { code?: string; message?: string } };
-      const why =
-        e.name === 'TimeoutError'
-          ? `no answer within ${this.#requestTimeoutMs} ms`
-          : (e.cause?.code ?? e.cause?.message ?? e.message);
-      throw new OracleUnreachableError(`cannot reach ${url}: ${why}`, { cause: err });
-    }
-    if (res.status === 404 && path !== '/') throw new OracleEventNotFoundError(path);
-    if (res.status >= 500) {
-      throw new OracleUnreachableError(`oracle answered HTTP ${res.status} for ${url}`);
-    }
-    if (res.status !== 200) throw new OracleHttpError(res.status, url);
-    try {
-      return JSON.parse(text) as unknown;
-    } catch {
-      throw new MalformedOracleResponseError(`${url}: response is not JSON`);
-    }
+  /** GET `path` as JSON (http.ts). */
+  #get(path: string, callerSignal: AbortSignal | undefined): Promise<unknown> {
+    return getJson(this.url, path, callerSignal, this.#requestTimeoutMs);
   }
 
   // --- polling loop ---------------------------------------------------------------------------
@@ -726,23 +544,17 @@ export class OracleClient {
     this.#refreshStatus();
   }
 
-  /**
-   * `down` if the oracle did not answer; `degraded` if it answered but the latest request, a
-   * watched event's latest response or `GET /` was rejected or missing; `ok` otherwise.
-   */
+  /** The status from the facts (see {@link oracleStatus}). */
   #refreshStatus(): void {
     if (this.#status === 'stopped' && !this.#running) return;
-    let status: HealthStatus;
-    if (this.#nonceLog.compromised) status = 'down';
-    else if (this.#reachable === null) status = 'starting';
-    else if (!this.#reachable) status = 'down';
-    else if (
-      this.#lastRequestRejected ||
-      this.#infoError ||
-      [...this.#watched.values()].some((w) => w.error)
-    ) {
-      status = 'degraded';
-    } else status = 'ok';
+    const status = oracleStatus({
+      compromised: this.#nonceLog.compromised !== null,
+      reachable: this.#reachable,
+      rejected:
+        this.#lastRequestRejected ||
+        this.#infoError !== null ||
+        [...this.#watched.values()].some((w) => w.error),
+    });
     this.#setStatus(status);
   }
 
@@ -766,9 +578,7 @@ export class OracleClient {
       case 'down':
       case 'degraded':
         degraded(
-          this.#status === 'down'
-            ? `oracle unreachable; retrying with backoff`
-            : `rejected or missing oracle data${err?.eventId ? ` for ${err.eventId}` : ''}`,
+          degradedDetail(this.#status, err?.eventId ?? null),
           err ? Object.assign(new Error(err.message), { name: err.name }) : undefined,
         );
         break;
@@ -776,58 +586,6 @@ export class OracleClient {
         break;
     }
   }
-}
-
-/**
- * olivia-v1 needs exactly one nonce per digit. Checked before the full parse so a wrong count is
- * reported as such ({@link NonceCountError}) rather than as a generic malformed document.
- */
-function precheckNonceCount(body: unknown): void {
-  try {
-    const data = (body as { announcement: { oracle_event: { data: string } } }).announcement
-      .oracle_event.data;
-    const event = JSON.parse(data) as { schemes: Record<string, { nonces: unknown }> };
-    const nonces = event.schemes[OLIVIA_V1]?.nonces;
-    if (Array.isArray(nonces) && nonces.length !== PRICE_DIGITS) {
-      throw new NonceCountError(PRICE_DIGITS, nonces.length);
-    }
-  } catch (err) {
-    if (err instanceof NonceCountError) throw err;
-    // Anything else is for the full parser to name.
-  }
-}
-
-async function readLimited(res: Response, signal: AbortSignal): Promise<string> {
-  const declared = Number(res.headers.get('content-length'));
-  if (declared > MAX_RESPONSE_BYTES) {
-    await res.body?.cancel();
-    throw new MalformedOracleResponseError(`response of ${declared} bytes is too large`);
-  }
-  if (!res.body) return '';
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    signal.throwIfAborted();
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > MAX_RESPONSE_BYTES) {
-      await reader.cancel();
-      throw new MalformedOracleResponseError(`response larger than ${MAX_RESPONSE_BYTES} bytes`);
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-function latest(items: Iterable<{ eventId: string }>): string | null {
-  let best: { id: string; t: number } | null = null;
-  for (const { eventId } of items) {
-    const t = oracleEventTime(eventId);
-    if (!best || t > best.t) best = { id: eventId, t };
-  }
-  return best?.id ?? null;
 }
 
 function emit<T>(listeners: Set<Listener<T>>, value: T, log: Logger): void {

@@ -21,6 +21,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { type Logger, pino } from 'pino';
 import { type RawData, WebSocket } from 'ws';
 import type { Price } from '../../model/units.ts';
+import type { HealthReporter, HealthStatus } from '../runtime/health.ts';
 import {
   BACKOFF_FACTOR,
   BACKOFF_JITTER,
@@ -117,7 +118,16 @@ export interface FeedHealth {
   malformedFrames: number;
 }
 
+/** Feed status → health-registry status. */
+const HEALTH_STATUS: Record<FeedStatus, HealthStatus> = {
+  connected: 'ok',
+  connecting: 'starting',
+  disconnected: 'down',
+};
+
 export interface PriceFeedClientOptions {
+  /** Told of every health change (status; `degraded` while connected with a stale quote). */
+  health?: HealthReporter;
   /** Websocket URL. @default defaultFeedUrl(network) */
   url?: string;
   /** Picks the default URL. @default 'mainnet' */
@@ -169,6 +179,7 @@ export class PriceFeedClient {
   readonly #now: () => number;
   readonly #quoteListeners = new Set<(q: Quote) => void>();
   readonly #healthListeners = new Set<(h: FeedHealth) => void>();
+  readonly #reporter: HealthReporter | undefined;
 
   #abort: AbortController | undefined;
   #running: Promise<void> | undefined;
@@ -194,6 +205,7 @@ export class PriceFeedClient {
       component: 'pricefeed:client',
     });
     this.history = new QuoteHistory(options.history);
+    this.#reporter = options.health;
   }
 
   /** Starts connecting in the background. Never throws; a second call is a no-op. */
@@ -421,6 +433,12 @@ export class PriceFeedClient {
 
   #emitHealth(): void {
     const health = this.health();
+    this.#reporter?.report({
+      status:
+        health.status === 'connected' && health.stale ? 'degraded' : HEALTH_STATUS[health.status],
+      ...(health.lastError ? { error: new Error(health.lastError.message) } : {}),
+      detail: health.stale ? 'quotes are stale' : health.url,
+    });
     for (const listener of this.#healthListeners) {
       try {
         listener(health);

@@ -2,6 +2,10 @@
  * One place that knows how every subsystem is doing, so the UI can always show it — even, and
  * especially, when something is down. Components report; the registry timestamps changes and tells
  * subscribers (the UI's live feed, metrics).
+ *
+ * One contract for every subsystem (feed, chain monitor, oracle, wallet, p2p, database): it is
+ * given a {@link HealthReporter} bound to its name ({@link HealthRegistry.reporter}) and pushes
+ * an update when its state changes. Nothing polls a subsystem for its health.
  */
 
 export type HealthStatus = 'starting' | 'ok' | 'degraded' | 'down' | 'stopped';
@@ -23,6 +27,49 @@ export interface HealthUpdate {
   error?: unknown;
   detail?: string | undefined;
   restarted?: boolean;
+}
+
+/** A subsystem's handle on the registry, bound to its name: it pushes its own updates. */
+export interface HealthReporter {
+  readonly name: string;
+  report(update: HealthUpdate): void;
+}
+
+/** Where a subsystem reports: a reporter, or a registry (under the subsystem's default name). */
+export type HealthSink = HealthRegistry | HealthReporter;
+
+/** The reporter for `sink`: itself, or the registry's reporter for `name`. */
+export function reporterFor(sink: HealthSink, name: string): HealthReporter {
+  return sink instanceof HealthRegistry ? sink.reporter(name) : sink;
+}
+
+/** A reporter that drops every update (a subsystem run without a registry, as in tests). */
+export const NO_HEALTH: HealthReporter = { name: 'none', report: () => {} };
+
+/** A subsystem's whole health state, as it pushes it (see {@link changesOnly}). */
+export interface HealthState {
+  status: HealthStatus;
+  detail: string | undefined;
+  /** Last failure; reported as a new error when `at` changes. */
+  lastError: { readonly message: string; readonly at: number } | undefined;
+}
+
+/**
+ * Wraps `reporter` for a subsystem that pushes its whole state after every step (a poll tick, a
+ * sync): only a changed status or detail, or a new error, reaches the registry.
+ */
+export function changesOnly(reporter: HealthReporter): (state: HealthState) => void {
+  let last: HealthState | undefined;
+  return (state) => {
+    const error = state.lastError?.at !== last?.lastError?.at ? state.lastError : undefined;
+    if (state.status === last?.status && state.detail === last.detail && !error) return;
+    last = state;
+    reporter.report({
+      status: state.status,
+      detail: state.detail,
+      ...(error && { error: new Error(error.message) }),
+    });
+  };
 }
 
 export class HealthRegistry {
@@ -67,6 +114,12 @@ export class HealthRegistry {
       restarts: prev.restarts + (update.restarted ? 1 : 0),
       detail: 'detail' in update ? update.detail : prev.detail,
     });
+  }
+
+  /** The reporter a subsystem named `name` is given (registered in `starting`). */
+  reporter(name: string): HealthReporter {
+    this.register(name);
+    return { name, report: (update) => this.report(name, update) };
   }
 
   get(name: string): ComponentHealth | undefined {

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Logger, pino } from 'pino';
-import type { HealthRegistry } from './health.ts';
+import { type HealthReporter, type HealthSink, reporterFor } from './health.ts';
 
 /** First restart delay: quick enough that a blip heals before a user notices. */
 export const DEFAULT_MIN_BACKOFF_MS = 250;
@@ -12,7 +12,8 @@ export const DEFAULT_RESET_AFTER_MS = 60_000;
 export interface SupervisorOptions {
   /** Name in the health registry and logs, e.g. `chain`, `peer:12D3…`, `pricefeed`. */
   readonly name: string;
-  readonly health: HealthRegistry;
+  /** Where it reports: a registry (under `name`) or a reporter. */
+  readonly health: HealthSink;
   /**
    * Runs the component until `signal` aborts. Call `ready()` once it works (health → ok);
    * `degraded(detail)` when it works partly. Returning or throwing before the abort is a
@@ -40,6 +41,7 @@ export class Supervisor {
   readonly name: string;
   readonly #o: SupervisorOptions;
   readonly #log: Logger;
+  readonly #health: HealthReporter;
   #controller: AbortController | undefined;
   #loop: Promise<void> | undefined;
 
@@ -47,7 +49,7 @@ export class Supervisor {
     this.name = options.name;
     this.#o = options;
     this.#log = (options.logger ?? pino({ level: 'silent' })).child({ component: options.name });
-    options.health.register(options.name);
+    this.#health = reporterFor(options.health, options.name);
   }
 
   get running(): boolean {
@@ -66,11 +68,12 @@ export class Supervisor {
     this.#controller?.abort();
     await this.#loop;
     this.#loop = undefined;
-    this.#o.health.report(this.name, { status: 'stopped', detail: undefined });
+    this.#health.report({ status: 'stopped', detail: undefined });
   }
 
   async #supervise(signal: AbortSignal): Promise<void> {
-    const { health, run } = this.#o;
+    const { run } = this.#o;
+    const health = this.#health;
     const min = this.#o.minBackoffMs ?? DEFAULT_MIN_BACKOFF_MS;
     const max = this.#o.maxBackoffMs ?? DEFAULT_MAX_BACKOFF_MS;
     const resetAfter = this.#o.resetAfterMs ?? DEFAULT_RESET_AFTER_MS;
@@ -78,15 +81,15 @@ export class Supervisor {
     let failures = 0;
     let restarted = false;
     while (!signal.aborted) {
-      health.report(this.name, { status: 'starting', restarted, detail: undefined });
+      health.report({ status: 'starting', restarted, detail: undefined });
       const started = Date.now();
       let error: unknown;
       try {
         await run({
           signal,
-          ready: () => health.report(this.name, { status: 'ok', detail: undefined }),
+          ready: () => health.report({ status: 'ok', detail: undefined }),
           degraded: (detail, err) =>
-            health.report(this.name, {
+            health.report({
               status: 'degraded',
               detail,
               ...(err ? { error: err } : {}),
@@ -102,7 +105,7 @@ export class Supervisor {
       const base = Math.min(max, min * 2 ** (failures - 1));
       const delay = Math.round(base / 2 + (random() * base) / 2);
       this.#log.warn({ err: error, delay, failures }, 'component failed; restarting');
-      health.report(this.name, {
+      health.report({
         status: 'down',
         error,
         detail: `restarting in ${(delay / 1000).toFixed(1)} s`,

@@ -1,21 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { secp256k1 } from '@noble/curves/secp256k1.js';
-import { Block, script as bscript, Psbt, payments, Transaction } from 'bitcoinjs-lib';
+import { type Psbt, Transaction } from 'bitcoinjs-lib';
 import coinSelect, { type CoinSelectResult } from 'coinselect';
 import split from 'coinselect/split.js';
 import { Level } from 'level';
 import { type Logger, pino } from 'pino';
 import { parse, stringify } from '../../model/json.ts';
-import { MAX_MONEY, type Sats } from '../../model/units.ts';
-import type { BitcoinRpc, RpcCallOptions } from '../chain/rpc.ts';
-import {
-  DEFAULT_RESERVATION_TTL_MS,
-  GAP_LIMIT,
-  P2WPKH_DUST_LIMIT,
-  P2WPKH_INPUT_SCRIPT_ESTIMATE,
-  REORG_DEPTH,
-} from './constants.ts';
+import type { Sats } from '../../model/units.ts';
+import { ChainFollower, type FollowerRpc } from '../chain/follower.ts';
+import type { RpcCallOptions } from '../chain/rpc.ts';
+import { type Candidate, candidates, type Target, toNumber } from './coin-selection.ts';
+import { GAP_LIMIT, P2WPKH_DUST_LIMIT } from './constants.ts';
 import {
   type BuildChildRequest,
   type BuiltChild,
@@ -25,7 +20,6 @@ import {
   inputWeight,
   P2WPKH_INPUT_WEIGHT,
   packageRateOf,
-  RBF_SEQUENCE,
 } from './cpfp.ts';
 import {
   FeeBudgetExceededError,
@@ -33,133 +27,55 @@ import {
   InvalidSpendError,
   UnknownReservationError,
 } from './errors.ts';
-import { Account, type BitcoinNetwork, type Chain, NETWORKS, outputScript } from './keys.ts';
+import { Account, type BitcoinNetwork, type Chain, outputScript } from './keys.ts';
+import { WalletLedger, type WalletState } from './ledger.ts';
 import { loadOrCreateMnemonic } from './mnemonic.ts';
+import { planSplit } from './pool-split.ts';
+import { Reservations } from './reservations.ts';
+import { p2wpkhInput, rbfPsbt, signChild, signWalletInputs } from './signing.ts';
+import type {
+  Balance,
+  CoinPoolTarget,
+  Funding,
+  PoolSplit,
+  SignedWithdrawal,
+  Utxo,
+  WalletTx,
+} from './types.ts';
 
 /** What the wallet needs from a chain backend (Bitcoin Core's RPC or the embedded node). */
-export type WalletChain = Pick<
-  BitcoinRpc,
-  'getBlockCount' | 'getBlockHash' | 'getBlockHex' | 'getRawMempool' | 'getRawTransaction'
->;
+export type WalletChain = FollowerRpc;
 
-/** An unspent (or spent-in-mempool) output of the wallet. */
-export interface Utxo {
-  readonly txid: string;
-  readonly vout: number;
-  readonly value: Sats;
-  readonly script: string;
-  readonly chain: Chain;
-  readonly index: number;
-  /** Height of the confirming block; undefined while in the mempool. */
-  readonly height: number | undefined;
-  /** The transaction spending it, if any (confirmed at `height`, or in the mempool). */
-  readonly spentBy: { txid: string; height: number | undefined } | undefined;
-}
-
-/** The coin pool a maker keeps: `count` coins of at least `value` sats each. */
-export interface CoinPoolTarget {
-  readonly count: number;
-  readonly value: Sats;
-}
-
-/** A split transaction topping the coin pool up; its sources are reserved until recorded. */
-export interface PoolSplit extends SignedWithdrawal {
-  /** Release it if the split is abandoned (not broadcast); recording it frees it too. */
-  readonly reservationId: string;
-  /** New pool coins it creates. */
-  readonly coins: number;
-}
-
-/** A transaction that moved the wallet's coins. */
-export interface WalletTx {
-  readonly txid: string;
-  readonly height: number | undefined;
-  /** Sum of the wallet's outputs in it. */
-  readonly received: Sats;
-  /** Sum of the wallet's coins it spent. */
-  readonly sent: Sats;
-}
-
-export interface Balance {
-  /** Unspent outputs with at least one confirmation. */
-  readonly confirmed: Sats;
-  /** Unspent outputs still in the mempool. */
-  readonly unconfirmed: Sats;
-  /** Confirmed coins held for contract setups under way. */
-  readonly reserved: Sats;
-  /** Confirmed, unreserved: what a withdrawal or a new contract can use. */
-  readonly spendable: Sats;
-}
-
-/** Coins set aside for one contract setup's lock transaction. */
-export interface Funding {
-  readonly reservationId: string;
-  readonly inputs: readonly { txid: string; vout: number; value: Sats; script: string }[];
-  /** Change back to the wallet, if worth an output. */
-  readonly change: { address: string; script: string; value: Sats } | undefined;
-  /** Fee for this party's inputs and change at the requested rate. */
-  readonly fee: Sats;
-  readonly expiresAt: number;
-}
-
-export interface SignedWithdrawal {
-  readonly txid: string;
-  readonly hex: string;
-  readonly fee: Sats;
-  readonly vsize: number;
-}
+export type {
+  Balance,
+  CoinPoolTarget,
+  Funding,
+  PoolSplit,
+  SignedWithdrawal,
+  Utxo,
+  WalletTx,
+} from './types.ts';
 
 export interface WalletOptions {
   /** Directory for the mnemonic file and the wallet database. */
   readonly datadir: string;
   readonly network: BitcoinNetwork;
   readonly chain: WalletChain;
+  /** Follows the chain; share one with the chain monitor. @default a follower of `chain` */
+  readonly follower?: ChainFollower;
   readonly logger?: Logger;
   /** Injectable clock (unix ms) for reservation expiry. */
   readonly clock?: () => number;
 }
 
-interface State {
-  birthday: number;
-  tip: { height: number; hash: string } | undefined;
-  /** height → block hash, the last {@link REORG_DEPTH} blocks scanned. */
-  hashes: Record<number, string>;
-  /** Next index never handed out, per chain. */
-  next: [number, number];
-  /** Highest index seen used on chain, per chain (−1: none). */
-  used: [number, number];
-  utxos: Record<string, Utxo>;
-  txs: Record<string, WalletTx>;
-}
-
-/** A coin as coinselect sees it, carrying the wallet's own record along. */
-interface Candidate {
-  txId: string;
-  vout: number;
-  value: number;
-  script: { length: number };
-  utxo: Utxo;
-}
-
-/** A payment target; `script` distinguishes it from the change output coinselect adds. */
-interface Target {
-  address?: string;
-  value?: number;
-  script: { length: number };
-}
-
 const outpoint = (txid: string, vout: number): string => `${txid}:${vout}`;
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
-const toNumber = (sats: Sats): number => {
-  if (sats < 0n || sats > MAX_MONEY) throw new InvalidSpendError(`amount ${sats} is out of range`);
-  return Number(sats);
-};
 
 /**
  * The node's own BIP84 wallet. It finds its coins by scanning blocks from its birthday (the chain
- * height when its mnemonic was created) through the node's RPC, never relying on the node's
- * wallet; it survives reorgs by remembering recent block hashes and rolling back what a
- * disconnected block did.
+ * height when its mnemonic was created) through the chain follower, never relying on the node's
+ * wallet; its {@link WalletLedger} survives reorgs by remembering recent block hashes and rolling
+ * back what a disconnected block did.
  *
  * Coins for a contract setup are reserved until the setup completes, fails, or the reservation
  * expires, so two setups never fund from the same coin and a failed one never leaves coins locked.
@@ -169,17 +85,13 @@ export class Wallet {
   readonly #account: Account;
   readonly #mnemonic: string;
   readonly #db: Level<string, string>;
-  readonly #rpc: WalletChain;
+  readonly #ledger: WalletLedger;
   readonly #log: Logger;
-  readonly #clock: () => number;
-  readonly #state: State;
+  readonly #state: WalletState;
   /** script hex → key; every derived key up to `used + GAP_LIMIT` (and `next`). */
   readonly #scripts = new Map<string, { chain: Chain; index: number }>();
   readonly #derived: [number, number] = [0, 0];
-  readonly #reservations = new Map<
-    string,
-    { outpoints: string[]; expiresAt: number; changeScript?: string }
-  >();
+  readonly #reservations: Reservations;
   #syncing: Promise<void> | undefined;
 
   private constructor(
@@ -187,16 +99,25 @@ export class Wallet {
     account: Account,
     mnemonic: string,
     db: Level<string, string>,
-    state: State,
+    state: WalletState,
   ) {
     this.network = options.network;
     this.#account = account;
     this.#mnemonic = mnemonic;
     this.#db = db;
-    this.#rpc = options.chain;
     this.#log = options.logger ?? pino({ level: 'silent' });
-    this.#clock = options.clock ?? Date.now;
+    this.#reservations = new Reservations(options.clock ?? Date.now, (reservationId) =>
+      this.#log.info({ reservationId }, 'coin reservation expired'),
+    );
     this.#state = state;
+    this.#ledger = new WalletLedger({
+      state,
+      follower: options.follower ?? new ChainFollower({ rpc: options.chain }),
+      keyOf: (script) => this.#scripts.get(script),
+      onUsed: () => this.#extendLookahead(),
+      persist: () => this.#persist(),
+      log: this.#log,
+    });
     this.#extendLookahead();
   }
 
@@ -213,9 +134,9 @@ export class Wallet {
     });
     await db.open();
     const stored = await db.get('state');
-    let state: State;
+    let state: WalletState;
     if (stored !== undefined) {
-      state = parse<State>(stored);
+      state = parse<WalletState>(stored);
     } else {
       let birthday = 0;
       if (created) {
@@ -264,15 +185,15 @@ export class Wallet {
    * scan. Safe to call on every new block.
    */
   sync(options: RpcCallOptions = {}): Promise<void> {
-    this.#syncing ??= this.#sync(options).finally(() => {
+    this.#syncing ??= this.#ledger.sync(options).finally(() => {
       this.#syncing = undefined;
     });
     return this.#syncing;
   }
 
   balance(): Balance {
-    this.#expireReservations();
-    const reserved = this.#reservedOutpoints();
+    this.#reservations.expire();
+    const reserved = this.#reservations.outpoints();
     let confirmed = 0n;
     let unconfirmed = 0n;
     let held = 0n;
@@ -312,7 +233,7 @@ export class Wallet {
     options: { extraVbytes?: number; ttlMs?: number } = {},
   ): Funding {
     if (amount <= 0n) throw new InvalidSpendError('funding amount must be positive');
-    this.#expireReservations();
+    this.#reservations.expire();
     const candidates = this.#spendable();
     const rate = Number(feeRate);
     // The lock output is shared; this party pays for what it adds: its inputs and change.
@@ -324,11 +245,8 @@ export class Wallet {
     const selection = this.#checkSelection(result, amount);
     const change = selection.change;
     const id = randomUUID();
-    const expiresAt = this.#clock() + (options.ttlMs ?? DEFAULT_RESERVATION_TTL_MS);
-    this.#reservations.set(id, {
-      outpoints: selection.inputs.map((i) => outpoint(i.txid, i.vout)),
-      expiresAt,
-    });
+    const outpoints = selection.inputs.map((i) => outpoint(i.txid, i.vout));
+    const expiresAt = this.#reservations.set(id, outpoints, options.ttlMs);
     const inputsTotal = selection.inputs.reduce((s, i) => s + i.value, 0n);
     return {
       reservationId: id,
@@ -341,7 +259,7 @@ export class Wallet {
 
   /** Confirmed, unreserved coins: what can fund a setup now. */
   fundingCoins(): Utxo[] {
-    this.#expireReservations();
+    this.#reservations.expire();
     return this.#spendable().map((c) => c.utxo);
   }
 
@@ -361,45 +279,17 @@ export class Wallet {
     }
     const coins = this.fundingCoins();
     // Pool coins still in the mempool (an earlier split) count: no second split for them.
-    const reserved = this.#reservedOutpoints();
+    const reserved = this.#reservations.outpoints();
     const sized = this.utxos().filter(
       (u) =>
         !reserved.has(outpoint(u.txid, u.vout)) &&
         u.value >= target.value &&
         u.value < 2n * target.value,
     );
-    const want = target.count - sized.length;
-    if (want <= 0) return undefined;
-    const sources = coins
-      .filter((u) => u.value >= 2n * target.value)
-      .sort((a, b) => (b.value > a.value ? 1 : b.value < a.value ? -1 : 0));
-    const used: Utxo[] = [];
-    let total = 0n;
-    // vbytes: 11 of header, 68 per P2WPKH input, 31 per P2WPKH output (n pool coins + change).
-    const fee = (inputs: number, outputs: number) =>
-      BigInt(11 + 68 * inputs + 31 * outputs) * feeRate;
-    for (const u of sources) {
-      if (total >= BigInt(want + 1) * target.value + fee(used.length, want + 1)) break;
-      used.push(u);
-      total += u.value;
-    }
-    if (used.length === 0) return undefined;
-    let n = Math.min(want, Number((total - fee(used.length, 1)) / target.value));
-    let change = 0n;
-    for (; n > 0; n--) {
-      change = total - BigInt(n) * target.value - fee(used.length, n + 1);
-      if (change >= 0n) break;
-    }
-    if (n < 1) return undefined;
-    const psbt = new Psbt({ network: NETWORKS[this.network] });
-    for (const u of used) {
-      psbt.addInput({
-        hash: u.txid,
-        index: u.vout,
-        sequence: 0xfffffffd,
-        witnessUtxo: { script: Buffer.from(u.script, 'hex'), value: u.value },
-      });
-    }
+    const plan = planSplit(coins, sized.length, target, feeRate);
+    if (!plan) return undefined;
+    const { used, n, change } = plan;
+    const psbt = rbfPsbt(this.network, used);
     const values = Array.from({ length: n }, () => target.value);
     // Change below dust goes to the fee; otherwise it is a coin of its own (maybe a later source).
     if (change >= P2WPKH_DUST_LIMIT) values.push(change);
@@ -410,10 +300,10 @@ export class Wallet {
     psbt.finalizeAllInputs();
     const tx = psbt.extractTransaction();
     const reservationId = `pool-split-${tx.getId()}`;
-    this.#reservations.set(reservationId, {
-      outpoints: used.map((u) => outpoint(u.txid, u.vout)),
-      expiresAt: this.#clock() + DEFAULT_RESERVATION_TTL_MS,
-    });
+    this.#reservations.set(
+      reservationId,
+      used.map((u) => outpoint(u.txid, u.vout)),
+    );
     return {
       txid: tx.getId(),
       hex: tx.toHex(),
@@ -426,7 +316,7 @@ export class Wallet {
 
   /** Releases a reservation (the setup completed, failed or timed out). Idempotent. */
   release(reservationId: string): void {
-    this.#reservations.delete(reservationId);
+    this.#reservations.release(reservationId);
   }
 
   /**
@@ -440,7 +330,7 @@ export class Wallet {
       const u = this.#state.utxos[o];
       return u !== undefined && !u.spentBy;
     });
-    this.#reservations.set(reservationId, { outpoints: own, expiresAt: Number.POSITIVE_INFINITY });
+    this.#reservations.set(reservationId, own, Number.POSITIVE_INFINITY);
     return own;
   }
 
@@ -458,15 +348,7 @@ export class Wallet {
     });
     if (coins.length === 0) throw new InvalidSpendError('nothing to sweep');
     const to = this.#nextAddress(1);
-    const psbt = new Psbt({ network: NETWORKS[this.network] });
-    for (const i of coins) {
-      psbt.addInput({
-        hash: i.txid,
-        index: i.vout,
-        sequence: 0xfffffffd,
-        witnessUtxo: { script: Buffer.from(i.script, 'hex'), value: i.value },
-      });
-    }
+    const psbt = rbfPsbt(this.network, coins);
     const total = coins.reduce((s, c) => s + c.value, 0n);
     // One P2WPKH output: 10.5 + 68 per input + 31 vbytes, rounded up.
     const vbytes = BigInt(11 + 68 * coins.length + 31);
@@ -492,7 +374,7 @@ export class Wallet {
   ): ForeignInput | undefined {
     const key = this.#scripts.get(hex(scriptPubKey));
     if (!key) return undefined;
-    return this.#p2wpkhInput(txid, vout, value, scriptPubKey, key);
+    return p2wpkhInput(this.#account, { txid, vout, value, script: scriptPubKey }, key);
   }
 
   /**
@@ -512,7 +394,7 @@ export class Wallet {
   buildChild(request: BuildChildRequest): BuiltChild {
     if (request.inputs.length === 0) throw new InvalidSpendError('a child needs an input');
     if (request.packageRate < 1n) throw new InvalidSpendError('package rate must be ≥ 1 sat/vB');
-    this.#expireReservations();
+    this.#reservations.expire();
     const previous = this.#reservations.get(request.reservationId);
     // Coins of an earlier child of this reservation: still ours, maybe spent by that child.
     const coins: Utxo[] = (previous?.outpoints ?? [])
@@ -550,29 +432,30 @@ export class Wallet {
     }
     const walletInputs = coins.map((u) => outpoint(u.txid, u.vout));
     const changeScript = previous?.changeScript ?? this.#nextAddress(1).script;
-    this.#reservations.set(request.reservationId, {
-      outpoints: walletInputs,
-      expiresAt: Number.POSITIVE_INFINITY,
+    this.#reservations.set(
+      request.reservationId,
+      walletInputs,
+      Number.POSITIVE_INFINITY,
       changeScript,
-    });
+    );
     const inputs = [
       ...request.inputs,
       ...coins.map((u) => {
         const script = Buffer.from(u.script, 'hex');
-        return this.#p2wpkhInput(u.txid, u.vout, u.value, script, u);
+        return p2wpkhInput(this.#account, { ...u, script }, u);
       }),
     ];
     const total = foreignValue + coins.reduce((s, u) => s + u.value, 0n);
     // Sign for the estimated (worst-case) size, then again for the size the signatures gave, until
     // the fee matches the real size; should signatures keep changing length, keep the estimate's.
     let vsize = estimate.vsize;
-    let tx = this.#signChild(inputs, total - estimate.fee, changeScript);
+    let tx = signChild(inputs, total - estimate.fee, changeScript);
     for (let round = 0; round < 4 && tx.virtualSize() !== vsize; round++) {
       vsize = tx.virtualSize();
-      tx = this.#signChild(inputs, total - childFee(request, vsize), changeScript);
+      tx = signChild(inputs, total - childFee(request, vsize), changeScript);
     }
     if (tx.virtualSize() !== vsize) {
-      tx = this.#signChild(inputs, total - estimate.fee, changeScript);
+      tx = signChild(inputs, total - estimate.fee, changeScript);
     }
     const fee = total - tx.outs[0]!.value;
     return {
@@ -588,10 +471,7 @@ export class Wallet {
 
   /** Throws {@link UnknownReservationError} if the reservation is gone (expired or released). */
   assertReserved(reservationId: string): void {
-    this.#expireReservations();
-    if (!this.#reservations.has(reservationId)) {
-      throw new UnknownReservationError(`reservation ${reservationId} expired or was released`);
-    }
+    this.#reservations.assert(reservationId);
   }
 
   /**
@@ -605,7 +485,7 @@ export class Wallet {
     if (amount !== undefined && amount < P2WPKH_DUST_LIMIT) {
       throw new InvalidSpendError(`${amount} sats is below the dust limit (${P2WPKH_DUST_LIMIT})`);
     }
-    this.#expireReservations();
+    this.#reservations.expire();
     const candidates = this.#spendable();
     const rate = Number(feeRate);
     const target: Target =
@@ -621,15 +501,7 @@ export class Wallet {
       throw new InsufficientFundsError('after fees, what is left to withdraw is dust');
     }
 
-    const psbt = new Psbt({ network: NETWORKS[this.network] });
-    for (const i of selection.inputs) {
-      psbt.addInput({
-        hash: i.txid,
-        index: i.vout,
-        sequence: 0xfffffffd, // BIP125: replaceable
-        witnessUtxo: { script: Buffer.from(i.script, 'hex'), value: i.value },
-      });
-    }
+    const psbt = rbfPsbt(this.network, selection.inputs);
     psbt.addOutput({ script, value: sendValue });
     if (selection.change) {
       psbt.addOutput({
@@ -650,24 +522,12 @@ export class Wallet {
 
   /** Signs every input of `psbt` that spends a wallet coin. Returns how many it signed. */
   signPsbt(psbt: Psbt): number {
-    let signed = 0;
-    psbt.data.inputs.forEach((input, i) => {
-      const script = input.witnessUtxo && hex(input.witnessUtxo.script);
-      const key = script && this.#scripts.get(script);
-      if (!key) return;
-      const priv = this.#account.privateKey(key.chain, key.index);
-      psbt.signInput(i, {
-        publicKey: secp256k1.getPublicKey(priv, true),
-        sign: (hash: Uint8Array) => secp256k1.sign(hash, priv, { prehash: false, lowS: true }),
-      });
-      signed++;
-    });
-    return signed;
+    return signWalletInputs(psbt, this.#account, (script) => this.#scripts.get(script));
   }
 
   /** Applies a transaction this wallet just broadcast, so balance and coins reflect it now. */
   async recordOwnTransaction(txHex: string): Promise<void> {
-    this.#applyTx(Transaction.fromHex(txHex), undefined);
+    this.#ledger.applyTx(Transaction.fromHex(txHex), undefined);
     await this.#persist();
   }
 
@@ -677,116 +537,6 @@ export class Wallet {
   }
 
   // -------------------------------------------------------------------------------------------
-
-  async #sync(options: RpcCallOptions): Promise<void> {
-    const rpc = this.#rpc;
-    const s = this.#state;
-    const nodeHeight = await rpc.getBlockCount(options);
-    // Walk back from our tip until our hash matches the node's: everything above is reorged out.
-    let fork = s.tip?.height ?? s.birthday - 1;
-    while (fork >= s.birthday && s.hashes[fork] !== undefined) {
-      if (fork <= nodeHeight && s.hashes[fork] === (await rpc.getBlockHash(fork, options))) break;
-      fork--;
-    }
-    if (s.tip && fork < s.tip.height) {
-      if (fork >= s.birthday && s.hashes[fork] === undefined) fork = s.birthday - 1; // too deep
-      this.#log.warn({ from: s.tip.height, to: fork }, 'chain reorganised; rolling back');
-      this.#rollback(fork);
-    }
-    for (let height = Math.max(fork + 1, s.birthday); height <= nodeHeight; height++) {
-      const hash = await rpc.getBlockHash(height, options);
-      const block = Block.fromHex(await rpc.getBlockHex(hash, options));
-      for (const tx of block.transactions ?? []) this.#applyTx(tx, height);
-      s.hashes[height] = hash;
-      delete s.hashes[height - REORG_DEPTH];
-      s.tip = { height, hash };
-      if (height % 500 === 0) await this.#persist();
-    }
-    await this.#syncMempool(options);
-    await this.#persist();
-  }
-
-  async #syncMempool(options: RpcCallOptions): Promise<void> {
-    const s = this.#state;
-    const mempool = new Set(await this.#rpc.getRawMempool(options));
-    // Forget unconfirmed effects of transactions that left the mempool unconfirmed.
-    for (const [key, u] of Object.entries(s.utxos)) {
-      if (u.height === undefined && !mempool.has(u.txid)) delete s.utxos[key];
-      else if (u.spentBy && u.spentBy.height === undefined && !mempool.has(u.spentBy.txid)) {
-        s.utxos[key] = { ...u, spentBy: undefined };
-      }
-    }
-    for (const [txid, t] of Object.entries(s.txs)) {
-      if (t.height === undefined && !mempool.has(txid)) delete s.txs[txid];
-    }
-    for (const txid of mempool) {
-      if (s.txs[txid] || this.#known(txid)) continue;
-      const raw = await this.#rpc.getRawTransaction(txid, options);
-      if (raw) this.#applyTx(Transaction.fromHex(raw), undefined);
-    }
-  }
-
-  /** True if the wallet already holds the mempool effects of `txid`. */
-  #known(txid: string): boolean {
-    return Object.values(this.#state.utxos).some(
-      (u) => u.txid === txid || u.spentBy?.txid === txid,
-    );
-  }
-
-  #applyTx(tx: Transaction, height: number | undefined): void {
-    const s = this.#state;
-    const txid = tx.getId();
-    let sent = 0n;
-    let received = 0n;
-    if (!tx.isCoinbase()) {
-      for (const input of tx.ins) {
-        const prev = outpoint(hex(Uint8Array.from(input.hash).reverse()), input.index);
-        const u = s.utxos[prev];
-        if (!u) continue;
-        s.utxos[prev] = { ...u, spentBy: { txid, height } };
-        sent += u.value;
-      }
-    }
-    tx.outs.forEach((out, vout) => {
-      const key = this.#scripts.get(hex(out.script));
-      if (!key) return;
-      const op = outpoint(txid, vout);
-      const existing = s.utxos[op];
-      s.utxos[op] = {
-        txid,
-        vout,
-        value: out.value,
-        script: hex(out.script),
-        chain: key.chain,
-        index: key.index,
-        height,
-        spentBy: existing?.spentBy,
-      };
-      received += out.value;
-      if (key.index > s.used[key.chain]) {
-        s.used[key.chain] = key.index;
-        if (s.next[key.chain] <= key.index) s.next[key.chain] = key.index + 1;
-        this.#extendLookahead();
-      }
-    });
-    if (sent > 0n || received > 0n) s.txs[txid] = { txid, height, received, sent };
-  }
-
-  /** Undoes everything confirmed above `height`; the mempool scan picks the rest up again. */
-  #rollback(height: number): void {
-    const s = this.#state;
-    for (const [key, u] of Object.entries(s.utxos)) {
-      if (u.height !== undefined && u.height > height) delete s.utxos[key];
-      else if (u.spentBy?.height !== undefined && u.spentBy.height > height) {
-        s.utxos[key] = { ...u, spentBy: undefined };
-      }
-    }
-    for (const [txid, t] of Object.entries(s.txs)) {
-      if (t.height !== undefined && t.height > height) delete s.txs[txid];
-    }
-    for (const h of Object.keys(s.hashes).map(Number)) if (h > height) delete s.hashes[h];
-    s.tip = height >= s.birthday ? { height, hash: s.hashes[height]! } : undefined;
-  }
 
   #extendLookahead(): void {
     for (const chain of [0, 1] as const) {
@@ -808,55 +558,8 @@ export class Wallet {
     return { address: k.address, script: k.script };
   }
 
-  #p2wpkhInput(
-    txid: string,
-    vout: number,
-    value: Sats,
-    script: Uint8Array,
-    key: { chain: Chain; index: number },
-  ): ForeignInput {
-    const account = this.#account;
-    return {
-      txid,
-      vout,
-      value,
-      script,
-      vbytes: P2WPKH_INPUT_WEIGHT / 4,
-      sign(tx, index) {
-        const priv = account.privateKey(key.chain, key.index);
-        const pub = secp256k1.getPublicKey(priv, true);
-        const scriptCode = payments.p2pkh({ pubkey: pub }).output!;
-        const hash = tx.hashForWitnessV0(index, scriptCode, value, Transaction.SIGHASH_ALL);
-        const sig = secp256k1.sign(hash, priv, { prehash: false, lowS: true });
-        return [bscript.signature.encode(sig, Transaction.SIGHASH_ALL), pub];
-      },
-    };
-  }
-
-  #signChild(inputs: readonly ForeignInput[], change: Sats, changeScript: string): Transaction {
-    const tx = new Transaction();
-    tx.version = 2;
-    for (const i of inputs) {
-      tx.addInput(Buffer.from(i.txid, 'hex').reverse(), i.vout, i.sequence ?? RBF_SEQUENCE);
-    }
-    tx.addOutput(Buffer.from(changeScript, 'hex'), change);
-    const prevouts = inputs.map((i) => ({ script: i.script, value: i.value }));
-    const witnesses = inputs.map((i, index) => i.sign(tx, index, prevouts));
-    for (const [index, w] of witnesses.entries()) tx.setWitness(index, w);
-    return tx;
-  }
-
   #spendable(): Candidate[] {
-    const reserved = this.#reservedOutpoints();
-    return this.utxos()
-      .filter((u) => u.height !== undefined && !reserved.has(outpoint(u.txid, u.vout)))
-      .map((u) => ({
-        txId: u.txid,
-        vout: u.vout,
-        value: toNumber(u.value),
-        script: { length: P2WPKH_INPUT_SCRIPT_ESTIMATE },
-        utxo: u,
-      }));
+    return candidates(this.utxos(), this.#reservations.outpoints());
   }
 
   #checkSelection(result: CoinSelectResult<Candidate, Target>, amount: Sats) {
@@ -881,20 +584,6 @@ export class Wallet {
       })),
       change,
     };
-  }
-
-  #reservedOutpoints(): Set<string> {
-    return new Set([...this.#reservations.values()].flatMap((r) => r.outpoints));
-  }
-
-  #expireReservations(): void {
-    const now = this.#clock();
-    for (const [id, r] of this.#reservations) {
-      if (r.expiresAt <= now) {
-        this.#log.info({ reservationId: id }, 'coin reservation expired');
-        this.#reservations.delete(id);
-      }
-    }
   }
 
   async #persist(): Promise<void> {
