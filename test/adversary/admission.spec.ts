@@ -34,6 +34,7 @@ import {
 } from '../../protocols/order/index.ts';
 import { Framed } from '../../protocols/wire.ts';
 import { tempDir } from '../helpers/cfd-fixtures.ts';
+import { until } from '../helpers/wait.ts';
 import { silent } from '../node/chain/helpers.ts';
 
 const SETTLEMENT_INTERVAL_S = 60;
@@ -47,16 +48,6 @@ interface Side {
   wallet: Wallet;
   orders: OrderProtocol;
   outcomes: OrderOutcome[];
-}
-
-async function until<T>(get: () => T | undefined | false, ms = 20_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = get();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 describe('adversary: strangers cannot exhaust the maker (admission control, coin pool)', function () {
@@ -255,14 +246,22 @@ describe('adversary: strangers cannot exhaust the maker (admission control, coin
       JSON.stringify(honest.outcome.type === 'completed' || honest.outcome),
     );
     if (honest.outcome.type !== 'completed') return;
-    const makerSide = await until(() => maker.outcomes.find((o) => o.orderId === honest.orderId));
+    const makerSide = await until(
+      'the honest order at the maker',
+      () => maker.outcomes.find((o) => o.orderId === honest.orderId),
+      20_000,
+    );
     assert.equal(makerSide.outcome.type, 'completed');
     if (makerSide.outcome.type === 'completed')
       maker.wallet.release(makerSide.outcome.reservationId);
 
     // The stranger's streams time out: its setups fail and every coin is free again.
     for (const a of accepted) {
-      await until(() => maker.outcomes.find((o) => o.orderId === a.orderId));
+      await until(
+        `${a.orderId} at the maker`,
+        () => maker.outcomes.find((o) => o.orderId === a.orderId),
+        20_000,
+      );
       assert.deepEqual(await types(maker, a.orderId), [
         'OrderPlaced',
         'ContractSetupStarted',
@@ -299,7 +298,7 @@ describe('adversary: strangers cannot exhaust the maker (admission control, coin
       return f.read(SetupMessageSchema);
     };
     const first = order('manual-0');
-    await until(() => maker.orders.pendingDecisions().length === 1);
+    await until('a pending decision', () => maker.orders.pendingDecisions().length === 1, 20_000);
     const rest = await Promise.all([1, 2, 3, 4].map((i) => order(`manual-${i}`)));
     for (const [i, d] of rest.entries()) {
       assert.ok(d.type === 'decision' && !d.accept, 'refused');
@@ -354,10 +353,14 @@ describe('adversary: strangers cannot exhaust the maker (admission control, coin
       const info = await rpc.getTransaction(l.getId());
       assert.ok(info && info.confirmations > 0, `lock ${l.getId()} confirmed`);
     }
-    const makerOutcomes = await until(() => {
-      const m = results.map((r) => maker.outcomes.find((o) => o.orderId === r.orderId));
-      return m.every((o) => o !== undefined) && m;
-    });
+    const makerOutcomes = await until(
+      'every order at the maker',
+      () => {
+        const m = results.map((r) => maker.outcomes.find((o) => o.orderId === r.orderId));
+        return m.every((o) => o !== undefined) && m;
+      },
+      20_000,
+    );
     for (const o of makerOutcomes) {
       if (o!.outcome.type === 'completed') maker.wallet.release(o!.outcome.reservationId);
     }

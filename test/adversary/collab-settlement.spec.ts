@@ -49,6 +49,7 @@ import {
   TABLE,
   type TestContract,
 } from '../helpers/contract-fixtures.ts';
+import * as wait from '../helpers/wait.ts';
 import { p2wpkh, silent } from '../node/chain/helpers.ts';
 
 const CFD = 'cfd-test';
@@ -220,21 +221,19 @@ describe('adversary: collaborative close as a free option (issue #11, attack 3)'
   }
 
   async function until(node: TakerNode, what: string, check: (cfd: Cfd) => boolean, ms = 30_000) {
-    const deadline = Date.now() + ms;
-    for (;;) {
-      const cfd = await node.readModel.get(CFD);
-      if (cfd && check(cfd)) return cfd;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await sleep(25);
-    }
+    return wait.until(
+      what,
+      async () => {
+        const cfd = await node.readModel.get(CFD);
+        return cfd && check(cfd) ? cfd : undefined;
+      },
+      ms,
+      25,
+    );
   }
 
   async function waitInMempool(txid: string): Promise<void> {
-    const deadline = Date.now() + 15_000;
-    while (!(await rpc.getMempoolEntry(txid))) {
-      if (Date.now() > deadline) throw new Error(`${txid} never reached the mempool`);
-      await sleep(25);
-    }
+    await wait.untilInMempool(rpc, txid);
   }
 
   /** A taker whose contract is open on chain (the lock confirmed). */

@@ -6,7 +6,6 @@
 // secret, A's retry punishes.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { type ContractRecord, dlcSummary, signedCommit, signedLock } from '../../dlc/contract.ts';
 import { attestPrice } from '../../dlc/oracle.ts';
@@ -33,6 +32,7 @@ import {
   type TestContract,
   type TestOracle,
 } from '../helpers/contract-fixtures.ts';
+import { untilInMempool, untilWithin } from '../helpers/wait.ts';
 import { p2wpkh, silent } from '../node/chain/helpers.ts';
 
 /** Short backoff so that retries show within a test; the defaults are seconds to minutes. */
@@ -151,15 +151,8 @@ describe('adversary: one CFD cannot stop the node (attack 6)', function () {
     stops.push(() => pm.stop());
 
     const cfd = async (id: string): Promise<Cfd> => (await readModel.get(id))!;
-    const until = async (what: string, check: () => boolean | Promise<boolean>): Promise<void> => {
-      const deadline = Date.now() + WAIT_MS;
-      while (!(await check())) {
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-        await sleep(25);
-      }
-    };
-    const inMempool = (txid: string) =>
-      until(`${txid} in the mempool`, async () => Boolean(await rpc.getMempoolEntry(txid)));
+    const until = untilWithin(WAIT_MS, 25);
+    const inMempool = (txid: string) => untilInMempool(rpc, txid, WAIT_MS);
     const monitorAt = (height: number) =>
       until(`the monitor at height ${height}`, () => (monitor.health().height ?? -1) >= height);
 

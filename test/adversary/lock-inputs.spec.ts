@@ -14,7 +14,6 @@
 // lock inputs once the lock deadline passed and fails the CFD when that confirms.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { Transaction } from 'bitcoinjs-lib';
@@ -32,6 +31,7 @@ import { ProcessManager } from '../../node/daemon/process-manager.ts';
 import { Wallet } from '../../node/wallet/wallet.ts';
 import type { PartyFunding, SetupResult } from '../../protocols/order/setup.ts';
 import { tempDir } from '../helpers/cfd-fixtures.ts';
+import { untilWithin } from '../helpers/wait.ts';
 import { type Key, newKey, p2wpkh, silent, spendP2wpkh } from '../node/chain/helpers.ts';
 import { type FakeNode, NOW, runPair } from '../protocols/order/harness.ts';
 
@@ -205,16 +205,7 @@ describe('adversary: lock inputs checked against the chain (issue #11, attack 5)
     }
   }
 
-  /** Polls `check` every 25 ms until it holds (or fails after 30 s, naming `what`). */
-  async function until<T>(what: string, check: () => Promise<T | undefined | false>): Promise<T> {
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      const v = await check();
-      if (v) return v;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await sleep(25);
-    }
-  }
+  const until = untilWithin(30_000, 25);
 
   for (const victimRole of ['maker', 'taker'] as const) {
     const attackerRole = victimRole === 'maker' ? 'taker' : 'maker';

@@ -64,6 +64,7 @@ import {
   TakerRollover,
 } from '../../protocols/rollover/index.ts';
 import { tempDir } from '../helpers/cfd-fixtures.ts';
+import { until } from '../helpers/wait.ts';
 import { silent } from '../node/chain/helpers.ts';
 
 const SETTLEMENT_INTERVAL_S = 5;
@@ -86,19 +87,6 @@ interface Side {
   rollovers: RolloverProtocol;
   outcomes: OrderOutcome[];
   rolls: RolloverResultEvent[];
-}
-
-async function until<T>(
-  get: () => T | undefined | false | Promise<T | undefined | false>,
-  ms = 20_000,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await get();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
@@ -238,7 +226,12 @@ describe('adversary on the embedded chain: rollover base, revocation and funding
     });
     assert.equal(outcome.type, 'completed');
     if (outcome.type !== 'completed') throw new Error('setup failed');
-    const m = await until(() => maker.outcomes.find((o) => o.orderId === orderId));
+    const m = await until(
+      'the order at the maker',
+      () => maker.outcomes.find((o) => o.orderId === orderId),
+      20_000,
+      50,
+    );
     await broadcast(rpc, outcome.lockTx.toHex());
     await chain.mine(1);
     taker.wallet.release(outcome.reservationId);
@@ -259,7 +252,12 @@ describe('adversary on the embedded chain: rollover base, revocation and funding
     skew = eventTime - SETTLEMENT_INTERVAL_S - 3 - Math.floor(Date.now() / 1000);
     const before = maker.rolls.filter((r) => r.cfdId === id).length;
     const t = await taker.rollovers.rollover(maker.node.peerId, id);
-    const m = await until(() => maker.rolls.filter((r) => r.cfdId === id)[before]);
+    const m = await until(
+      'the rollover at the maker',
+      () => maker.rolls.filter((r) => r.cfdId === id)[before],
+      20_000,
+      50,
+    );
     return { taker: t, maker: m };
   }
 
@@ -326,7 +324,12 @@ describe('adversary on the embedded chain: rollover base, revocation and funding
       executor,
       silent,
     );
-    const m = await until(() => maker.rolls.filter((r) => r.cfdId === id)[before]);
+    const m = await until(
+      'the rollover at the maker',
+      () => maker.rolls.filter((r) => r.cfdId === id)[before],
+      20_000,
+      50,
+    );
     return { taker: outcome, maker: m };
   }
 
@@ -334,7 +337,12 @@ describe('adversary on the embedded chain: rollover base, revocation and funding
 
   /** The oracle's attestation of `eventId`, once the event's time has come. */
   const attestation = (eventId: string): Promise<VerifiedAttestation> =>
-    until(async () => (await oracleClient.fetchEvent(eventId)).attestation ?? undefined, 40_000);
+    until(
+      `${eventId} attested`,
+      async () => (await oracleClient.fetchEvent(eventId)).attestation ?? undefined,
+      40_000,
+      50,
+    );
 
   async function mineConfirmed(tx: Transaction): Promise<void> {
     await broadcast(rpc, tx.toHex());

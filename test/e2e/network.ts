@@ -15,24 +15,14 @@ import { OracleServer } from '../../node/oracle/server.ts';
 import { PriceFeedServer } from '../../node/pricefeed/server.ts';
 import type { CollabSettlementTaker } from '../../protocols/collab-settlement/index.ts';
 import { tempDir } from '../helpers/cfd-fixtures.ts';
+import { untilWithin } from '../helpers/wait.ts';
 import { silent } from '../node/chain/helpers.ts';
 /** Compressed time: a 20-second settlement interval on a 5-second oracle event grid. */
 export const SETTLEMENT_SECS = 20;
 export const EVENT_SECS = 5;
 
-export async function until<T>(
-  what: string,
-  get: () => Promise<T | undefined> | T | undefined,
-  ms = 60_000,
-) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await get();
-    if (v !== undefined && v !== false) return v as T;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
+/** {@link untilWithin | until} for a whole network: 60 s by default, polled every 50 ms. */
+export const until = untilWithin(60_000, 50);
 
 /** A cleanup list run (in reverse) after the enclosing describe's tests. */
 export function useCleanups(): (() => Promise<unknown>)[] {

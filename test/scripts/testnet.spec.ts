@@ -11,6 +11,7 @@ import { networks, payments } from 'bitcoinjs-lib';
 import { BitcoinRpc } from '../../node/chain/rpc.ts';
 import { NODE_BIN } from '../../scripts/lib/dlcfd-process.ts';
 import { tempDir } from '../helpers/cfd-fixtures.ts';
+import { until } from '../helpers/wait.ts';
 
 const script = fileURLToPath(new URL('../../scripts/testnet.ts', import.meta.url));
 
@@ -47,21 +48,22 @@ function apiOf(ui: string, cookie: string) {
 }
 
 /** Polls `check` until it returns a value; `onWait` runs between polls (e.g. mines a block). */
-async function waitFor<T>(
+const waitFor = <T>(
   what: string,
   ms: number,
   check: () => Promise<T | undefined>,
   onWait: () => Promise<unknown> = async () => undefined,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await onWait();
-    await new Promise((r) => setTimeout(r, 1_000));
-  }
-}
+): Promise<T> =>
+  until(
+    what,
+    async () => {
+      const v = await check();
+      if (v === undefined) await onWait();
+      return v;
+    },
+    ms,
+    1_000,
+  ) as Promise<T>;
 
 describe('npm run testnet (smoke)', function () {
   this.timeout(240_000);

@@ -1,10 +1,10 @@
 // Real nodes with their UI server on a free port, and a small HTTP client for the API tests.
 import { readFile } from 'node:fs/promises';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { loadConfig, type Role } from '../../node/daemon/config.ts';
 import { Daemon } from '../../node/daemon/daemon.ts';
 import { startUiServer, type UiServer, type UiServerOptions } from '../../ui-server/server.ts';
 import { tempDir } from '../helpers/cfd-fixtures.ts';
+import { untilWithin } from '../helpers/wait.ts';
 import { silent } from '../node/chain/helpers.ts';
 
 export { silent };
@@ -138,13 +138,8 @@ export class ApiClient {
   }
 }
 
-export async function until(what: string, check: () => boolean | Promise<boolean>, ms = 20_000) {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
-}
+/** {@link untilWithin | until} for the API specs: 20 s by default, polled every 25 ms. */
+export const until = untilWithin(20_000, 25);
 
 /** One server-sent event. */
 export interface SseEvent {

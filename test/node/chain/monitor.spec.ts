@@ -11,6 +11,7 @@ import {
   type ChainReport,
 } from '../../../node/chain/monitor.ts';
 import { BitcoinRpc } from '../../../node/chain/rpc.ts';
+import { untilWithin } from '../../helpers/wait.ts';
 import { newKey, type Prevout, p2wpkh, silent, spendP2wpkh } from './helpers.ts';
 
 /** Short poll so reports arrive within tens of milliseconds. */
@@ -19,18 +20,8 @@ const POLL_MS = 50;
 /** How long any awaited condition may take before the test fails. */
 const WAIT_MS = 10_000;
 
-/** Polls `condition` until it holds or the deadline passes. */
-async function waitFor(
-  what: string,
-  condition: () => boolean | Promise<boolean>,
-  timeoutMs = WAIT_MS,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
+/** Polls a condition until it holds, failing after WAIT_MS. */
+const waitFor = untilWithin(WAIT_MS);
 
 /** Reports without the spender hex, for readable comparisons. */
 function brief(r: ChainReport): Record<string, unknown> {

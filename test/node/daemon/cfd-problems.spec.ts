@@ -1,17 +1,9 @@
 // Per-CFD isolation: a failure is recorded as that CFD's problem, retried with doubling backoff,
 // rethrown when the caller retries, and cleared by a success.
 import assert from 'node:assert/strict';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { CfdProblems } from '../../../node/daemon/cfd-problems.ts';
+import { until } from '../../helpers/wait.ts';
 import { silent } from '../chain/helpers.ts';
-
-async function until(what: string, check: () => boolean): Promise<void> {
-  const deadline = Date.now() + 5_000;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
-}
 
 describe('node/daemon/cfd-problems', () => {
   it('records a failure per CFD, retries it with doubling backoff, and a success clears it', async () => {
@@ -33,7 +25,7 @@ describe('node/daemon/cfd-problems', () => {
     await attempt();
     await problems.run('b', 'reconcile', async () => {});
     assert.equal(problems.get('b'), undefined, 'another CFD is unaffected');
-    await until('three retries', () => at.length >= 4);
+    await until('three retries', () => at.length >= 4, 5_000, 5);
     const p = problems.get('a')!;
     assert.equal(p.during, 'reconcile');
     assert.equal(p.reason, 'corrupt record');
@@ -43,7 +35,7 @@ describe('node/daemon/cfd-problems', () => {
     const pauses = at.slice(1).map((t, i) => t - at[i]!);
     assert.ok(pauses[2]! >= 70, `backoff grew: ${pauses.join(', ')}`);
     fail = false;
-    await until('healed', () => problems.get('a') === undefined);
+    await until('healed', () => problems.get('a') === undefined, 5_000, 5);
     assert.ok(changed.every((id) => id === 'a') && changed.length >= 2);
     problems.stop();
   });

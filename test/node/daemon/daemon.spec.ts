@@ -4,7 +4,6 @@ import assert from 'node:assert/strict';
 import { chmod, readdir, readFile, stat } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { CfdRepository } from '../../../eventstore/cfd-repository.ts';
 import { LevelContractStore } from '../../../eventstore/contract-store.ts';
 import { EventStore } from '../../../eventstore/event-store.ts';
@@ -18,6 +17,7 @@ import { secureDataDir } from '../../../node/runtime/datadir.ts';
 import { InsecureDataDirError } from '../../../node/runtime/errors.ts';
 import { dlc, tempDir, terms } from '../../helpers/cfd-fixtures.ts';
 import { buildTestContract } from '../../helpers/contract-fixtures.ts';
+import { until } from '../../helpers/wait.ts';
 import { silent } from '../chain/helpers.ts';
 
 async function freePort(): Promise<number> {
@@ -26,14 +26,6 @@ async function freePort(): Promise<number> {
   const { port } = server.address() as { port: number };
   await new Promise((r) => server.close(r));
   return port;
-}
-
-async function until(what: string, check: () => boolean, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
 }
 
 const KEY = 'ddd4636845a90185991826be5a494cde9f4a6947b1727217afedc6292fa4caf7';

@@ -39,6 +39,7 @@ import {
   TABLE,
   type TestContract,
 } from '../../helpers/contract-fixtures.ts';
+import * as wait from '../../helpers/wait.ts';
 import { p2wpkh, silent, spendP2wpkh } from '../chain/helpers.ts';
 
 const REFUND_LOCK = 20;
@@ -159,13 +160,15 @@ describe('node/daemon/process-manager', function () {
   }
 
   async function until(node: Node, what: string, check: (cfd: Cfd) => boolean): Promise<Cfd> {
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      const cfd = await node.readModel.get('cfd-test');
-      if (cfd && check(cfd)) return cfd;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await sleep(25);
-    }
+    return wait.until(
+      what,
+      async () => {
+        const cfd = await node.readModel.get('cfd-test');
+        return cfd && check(cfd) ? cfd : undefined;
+      },
+      30_000,
+      25,
+    );
   }
 
   it('publishes the lock, then a force close: commit, CET after the oracle and the CET lock', async () => {
@@ -686,11 +689,7 @@ describe('node/daemon/process-manager', function () {
   });
 
   async function waitInMempool(txid: string): Promise<void> {
-    const deadline = Date.now() + 15_000;
-    while (!(await rpc.getMempoolEntry(txid))) {
-      if (Date.now() > deadline) throw new Error(`${txid} never reached the mempool`);
-      await sleep(25);
-    }
+    await wait.untilInMempool(rpc, txid);
   }
 });
 

@@ -5,7 +5,7 @@ import { parsePrice } from '../../../model/units.ts';
 import { OracleClient } from '../../../node/oracle/client.ts';
 import { PriceFeedServer } from '../../../node/pricefeed/server.ts';
 import { dlcfd, startDlcfd } from '../../helpers/dlcfd-cli.ts';
-import { tempDir, waitFor } from './helpers.ts';
+import { tempDir, until } from './helpers.ts';
 
 interface Running {
   child: ChildProcess;
@@ -44,7 +44,7 @@ describe('dlcfd oracle (command line)', function () {
       const id = oracleEventId(nextEventTime(Date.now() / 1000 + 1, 1));
       client.watch([id]);
       client.start();
-      const a = await waitFor('attestation', () => client!.attestation(id), 5_000);
+      const a = await until('attestation', () => client!.attestation(id), 5_000);
       assert.equal(a.price, 42000);
       await client.stop();
 

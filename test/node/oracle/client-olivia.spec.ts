@@ -16,8 +16,8 @@ import {
   realResponse,
   type ScriptedOracle,
   scriptedOracle,
+  until,
   vectors,
-  waitFor,
 } from './helpers.ts';
 
 const OLIVIA_PK = vectors.oracle_public_key_xonly;
@@ -127,12 +127,12 @@ describe('oracle client: real olivia documents', function () {
     c.onAttestation((a) => seen.push(a));
     c.watch([REAL_EVENT_ID]);
     c.start();
-    await waitFor('attestation', () => seen.length === 1);
+    await until('attestation', () => seen.length === 1);
     assert.equal(seen[0]!.eventId, REAL_EVENT_ID);
     assert.equal(seen[0]!.price, 48935);
     assert.equal(seen[0]!.scalars.length, 20);
     assert.equal(c.attestation(REAL_EVENT_ID)?.price, 48935);
-    await waitFor('registry ok', () => registry.get('oracle')?.status === 'ok');
+    await until('registry ok', () => registry.get('oracle')?.status === 'ok');
     // Attested: no more polling of it.
     const before = server.requests.length;
     await new Promise((r) => setTimeout(r, 100));
@@ -240,13 +240,13 @@ describe('oracle client: real olivia documents', function () {
         watcher.onAttestation((a) => seen.push(a));
         watcher.watch([REAL_EVENT_ID]);
         watcher.start();
-        await waitFor('rejected in the loop', () =>
+        await until('rejected in the loop', () =>
           watcher.health().failing.some((f) => f.eventId === REAL_EVENT_ID && f.name === errorName),
         );
         h = watcher.health();
         assert.equal(h.status, 'degraded');
         assert.equal(h.latestAttested, null);
-        await waitFor('registry degraded', () => registry.get('oracle')?.status === 'degraded');
+        await until('registry degraded', () => registry.get('oracle')?.status === 'degraded');
         assert.match(registry.get('oracle')?.lastError?.message ?? '', /./);
         assert.deepEqual(seen, []);
       });
@@ -285,7 +285,7 @@ describe('oracle client: real olivia documents', function () {
       const c = client({ announcementPublicKey: undefined });
       c.watch([REAL_EVENT_ID]);
       c.start();
-      await waitFor('attested', () => c.attestation(REAL_EVENT_ID));
+      await until('attested', () => c.attestation(REAL_EVENT_ID));
       assert.equal(c.health().announcementKey, annPk);
       assert.equal(c.announcement(REAL_EVENT_ID)?.signatureVerified, true);
 

@@ -19,7 +19,7 @@ import {
 import { deriveOracleKeys } from '../../../node/oracle/keys.ts';
 import { nonceLogFile } from '../../../node/oracle/nonce-log.ts';
 import { HealthRegistry } from '../../../node/runtime/health.ts';
-import { type ScriptedOracle, scriptedOracle, tempDir, waitFor } from './helpers.ts';
+import { type ScriptedOracle, scriptedOracle, tempDir, until } from './helpers.ts';
 
 const keys = deriveOracleKeys({ seed: new Uint8Array(32).fill(42), createdAt: 0 });
 const PK = bytesToHex(keys.oliviaPublicKey);
@@ -148,7 +148,7 @@ describe('oracle client: trust (signatures, nonces, compromise)', function () {
     await assert.rejects(c.fetchEvent(C.id), { name: 'OracleCompromisedError' });
     c.watch([C.id]);
     c.start();
-    await waitFor('registry down', () => registry.get('oracle')?.status === 'down');
+    await until('registry down', () => registry.get('oracle')?.status === 'down');
     assert.match(registry.get('oracle')?.detail ?? '', new RegExp(`compromised.*${nonce}`));
     await new Promise((r) => setTimeout(r, 150));
     assert.deepEqual(seen, []);
@@ -196,7 +196,7 @@ describe('oracle client: trust (signatures, nonces, compromise)', function () {
     assert.ok(third.health().compromised?.reason.includes(A.id));
     third.watch([C.id]);
     third.start();
-    await waitFor('registry down', () => registry.get('oracle')?.status === 'down');
+    await until('registry down', () => registry.get('oracle')?.status === 'down');
     await assert.rejects(third.fetchEvent(C.id), { name: 'OracleCompromisedError' });
     assert.deepEqual(seen, []);
 

@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-export { waitFor } from '../pricefeed/helpers.ts';
+export { until } from '../pricefeed/helpers.ts';
 
 /** test/fixtures/olivia_attestations.json: real attestations of the public olivia oracle (github.com/LLFourn/olivia) and one real HTTP answer; origin in test/fixtures/README.md. */
 export interface OliviaVectors {

@@ -11,7 +11,7 @@ import { OracleClient, type VerifiedAttestation } from '../../../node/oracle/cli
 import { OracleServer, type OracleServerOptions } from '../../../node/oracle/server.ts';
 import { PriceFeedServer } from '../../../node/pricefeed/server.ts';
 import { HealthRegistry } from '../../../node/runtime/health.ts';
-import { tempDir, waitFor } from './helpers.ts';
+import { tempDir, until } from './helpers.ts';
 
 const nowS = (): number => Math.floor(Date.now() / 1000);
 
@@ -138,14 +138,14 @@ describe('dlcfd oracle (server)', function () {
     c.start();
 
     // Announced ahead: all three before any is due, signatures checked with the learned key.
-    await waitFor('announcements', () => [...ids, far].every((id) => c.announcement(id)), 2_000);
+    await until('announcements', () => [...ids, far].every((id) => c.announcement(id)), 2_000);
     assert.ok(Date.now() < t * 1000);
     assert.equal(c.announcement(far)?.signatureVerified, true);
     assert.equal(c.health().announcementKey, o.announcementPublicKey);
 
-    await waitFor('first attestation', () => seen.length >= 1, 5_000);
+    await until('first attestation', () => seen.length >= 1, 5_000);
     feed.setPrice(parsePrice('39999.5')); // mid 39999.5 → 40000
-    await waitFor('second attestation', () => seen.length >= 2, 5_000);
+    await until('second attestation', () => seen.length >= 2, 5_000);
     const [a0, a1] = seen;
     assert.equal(a0!.eventId, ids[0]);
     assert.equal(a0!.price, 45001);
@@ -176,7 +176,7 @@ describe('dlcfd oracle (server)', function () {
     const id = oracleEventId(nowS() + 1);
     wrong.watch([id]);
     wrong.start();
-    await waitFor(
+    await until(
       'attestation rejected',
       () => wrong.health().failing.some((f) => f.name === 'AttestationVerificationError'),
       5_000,
@@ -193,7 +193,7 @@ describe('dlcfd oracle (server)', function () {
     const attested = oracleEventId(nowS() + 1);
     c.watch([attested]);
     c.start();
-    const first = await waitFor('attested', () => c.attestation(attested), 5_000);
+    const first = await until('attested', () => c.attestation(attested), 5_000);
     assert.equal(first.price, 40000);
     const future = oracleEventId(nowS() + 30);
     const announcedBefore = await getJson(`${o.url}${future}`);
@@ -218,9 +218,9 @@ describe('dlcfd oracle (server)', function () {
     const next = oracleEventId(nowS() + 1);
     c2.watch([next, attested]);
     c2.start();
-    await waitFor('new event attested', () => c2.attestation(next), 5_000);
+    await until('new event attested', () => c2.attestation(next), 5_000);
     assert.equal(c2.attestation(next)?.price, 50000);
-    assert.equal((await waitFor('old', () => c2.attestation(attested))).price, 40000);
+    assert.equal((await until('old', () => c2.attestation(attested))).price, 40000);
     assert.deepEqual(
       c2.attestation(attested)?.scalars.map(bytesToHex),
       first.scalars.map(bytesToHex),
@@ -233,12 +233,12 @@ describe('dlcfd oracle (server)', function () {
     // Fresh quotes until an event is attested (staleness counts from the quote's own timestamp).
     const ticking = setInterval(() => feed.tick(), 100);
     try {
-      await waitFor('some event attested', () => o.health().lastAttested, 5_000);
+      await until('some event attested', () => o.health().lastAttested, 5_000);
     } finally {
       clearInterval(ticking);
     }
     // No more quotes: within 300 ms the latest one is stale and the next event has to wait.
-    const waiting = await waitFor('waiting', () => o.health().waiting, 5_000);
+    const waiting = await until('waiting', () => o.health().waiting, 5_000);
     assert.equal(o.health().status, 'degraded');
     assert.equal(registry.get('oracle')?.status, 'degraded');
     assert.match(registry.get('oracle')?.detail ?? '', /waiting for a fresh quote/);
@@ -246,7 +246,7 @@ describe('dlcfd oracle (server)', function () {
     assert.equal(o.outcome(waiting.eventId), undefined);
 
     feed.setPrice(parsePrice('41234')); // a fresh quote wakes the attester
-    await waitFor('attested', () => o.outcome(waiting.eventId), 3_000);
+    await until('attested', () => o.outcome(waiting.eventId), 3_000);
     assert.equal(o.outcome(waiting.eventId)?.outcome, 41234);
     // Health is served over HTTP too.
     const h = await getJson(`${o.url}/health`);
@@ -269,7 +269,7 @@ describe('dlcfd oracle (server)', function () {
     let o: OracleServer;
     try {
       o = await startOracle({ eventIntervalS: 1 });
-      const waiting = await waitFor('an event waiting', () => o.health().waiting, 5_000);
+      const waiting = await until('an event waiting', () => o.health().waiting, 5_000);
       await new Promise((r) => setTimeout(r, 1_200)); // the next event is due too
       assert.equal(o.outcome(waiting.eventId), undefined);
       assert.equal(o.health().lastAttested, null);
@@ -280,13 +280,13 @@ describe('dlcfd oracle (server)', function () {
     const waiting = o.health().waiting;
     assert.ok(waiting);
     feed.setPrice(parsePrice('41234')); // fresh: the waiting event is attested at it
-    await waitFor('attested', () => o.outcome(waiting.eventId), 3_000);
+    await until('attested', () => o.outcome(waiting.eventId), 3_000);
     assert.equal(o.outcome(waiting.eventId)?.outcome, 41234);
   });
 
   it('gives an event up when no fresh quote comes within the attest delay', async () => {
     const o = await startOracle({ pricefeedUrl: 'ws://127.0.0.1:9/realtime', maxAttestDelayS: 1 });
-    const h = await waitFor('an event given up', () => o.health().missed > 0 && o.health(), 5_000);
+    const h = await until('an event given up', () => o.health().missed > 0 && o.health(), 5_000);
     assert.equal(h.lastAttested, null);
     assert.equal(h.feed.status === 'connected', false);
     const first = oracleEventId(nextEventTime(Math.ceil(Date.now() / 1000) - 3, 1));

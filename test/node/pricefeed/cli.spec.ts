@@ -3,7 +3,7 @@ import type { ChildProcess } from 'node:child_process';
 import { parsePrice } from '../../../model/units.ts';
 import { PriceFeedClient } from '../../../node/pricefeed/client.ts';
 import { dlcfd, startDlcfd } from '../../helpers/dlcfd-cli.ts';
-import { waitFor } from './helpers.ts';
+import { until } from './helpers.ts';
 
 interface Feed {
   child: ChildProcess;
@@ -43,22 +43,22 @@ describe('dlcfd pricefeed (command line)', function () {
     });
     try {
       client.start();
-      const q = await waitFor('first quote', () => client.latest());
+      const q = await until('first quote', () => client.latest());
       assert.equal(q.bid, parsePrice('42640'));
 
       feed.child.kill('SIGKILL');
       await feed.exited;
-      await waitFor('disconnected', () => client.health().status === 'disconnected');
+      await until('disconnected', () => client.health().status === 'disconnected');
 
       feed = await startFeed('--port', port, '--start-price', '50000', '--tick-ms', '0');
-      await waitFor('quotes again', () => client.latest()?.ask === parsePrice('50000.5'), 10_000);
+      await until('quotes again', () => client.latest()?.ask === parsePrice('50000.5'), 10_000);
       assert.ok(client.health().reconnects >= 1);
 
       await fetch(`${feed.controlUrl}/price`, {
         method: 'POST',
         body: JSON.stringify({ price: '45000.5' }),
       });
-      await waitFor('forced price', () => client.latest()?.bid === parsePrice('45000'));
+      await until('forced price', () => client.latest()?.bid === parsePrice('45000'));
     } finally {
       await client.stop();
       feed.child.kill('SIGTERM');

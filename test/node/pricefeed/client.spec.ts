@@ -19,7 +19,7 @@ import {
   capturingLogger,
   type ScriptedServer,
   scriptedServer,
-  waitFor,
+  until,
 } from './helpers.ts';
 
 const vector = JSON.parse(
@@ -82,7 +82,7 @@ describe('price feed: node client', () => {
     const seen: Quote[] = [];
     client.onQuote((q) => seen.push(q));
     client.start();
-    const q = await waitFor('the vector quote', () => client?.latest());
+    const q = await until('the vector quote', () => client?.latest());
     assert.equal(q.bid, parsePrice(vector.expected.bid));
     assert.equal(q.ask, parsePrice(vector.expected.ask));
     assert.equal(q.bid, 4264050000000n);
@@ -106,11 +106,11 @@ describe('price feed: node client', () => {
     const seen: Quote[] = [];
     client.onQuote((q) => seen.push(q));
     client.start();
-    await waitFor('the partial', () => seen.length >= 1);
+    await until('the partial', () => seen.length >= 1);
     assert.equal(formatPrice(seen[0]!.bid), '42640');
     assert.equal(formatPrice(seen[0]!.ask), '42641');
     const ticks = [server.tick(), server.tick(), server.tick()];
-    await waitFor('three inserts', () => seen.length >= 4);
+    await until('three inserts', () => seen.length >= 4);
     assert.deepEqual(
       seen.slice(1).map((q) => formatPrice(q.bid)),
       ticks.map((t) => formatPrice(t.bid)),
@@ -122,13 +122,13 @@ describe('price feed: node client', () => {
     server = await PriceFeedServer.start({ tickMs: 0 });
     client = new PriceFeedClient({ ...FAST, url: server.url });
     client.start();
-    await waitFor('first quote', () => client?.latest());
+    await until('first quote', () => client?.latest());
     const res = await fetch(`${server.controlUrl}/price`, {
       method: 'POST',
       body: JSON.stringify({ price: '45000.5' }),
     });
     assert.equal(res.status, 200);
-    const q = await waitFor('forced quote', () => {
+    const q = await until('forced quote', () => {
       const l = client?.latest();
       return l && l.bid === parsePrice('45000') ? l : undefined;
     });
@@ -144,33 +144,33 @@ describe('price feed: node client', () => {
       if (statuses.at(-1) !== h.status) statuses.push(h.status);
     });
     client.start();
-    await waitFor('first quote', () => client?.latest());
+    await until('first quote', () => client?.latest());
 
     await server.stop();
-    await waitFor('disconnected', () => client?.health().status === 'disconnected');
+    await until('disconnected', () => client?.health().status === 'disconnected');
     // While it is down, the client keeps trying with backoff and says so.
-    await waitFor('a failed retry', () => (client?.health().reconnects ?? 0) >= 2);
+    await until('a failed retry', () => (client?.health().reconnects ?? 0) >= 2);
     const down = client.health();
     assert.equal(down.lastError?.name, 'FeedDisconnectedError');
 
     server = await PriceFeedServer.start({ port, tickMs: 0, startPrice: parsePrice('50000') });
-    await waitFor('quotes again', () => client?.latest()?.bid === parsePrice('49999.5'));
+    await until('quotes again', () => client?.latest()?.bid === parsePrice('49999.5'));
     const up = client.health();
     assert.equal(up.status, 'connected');
     assert.ok(up.reconnects >= 2);
     assert.equal(up.nextAttemptAt, null);
     assert.deepEqual(statuses.slice(0, 3), ['connecting', 'connected', 'disconnected']);
     server.setPrice(parsePrice('50100'));
-    await waitFor('a new insert', () => client?.latest()?.bid === parsePrice('50099.5'));
+    await until('a new insert', () => client?.latest()?.bid === parsePrice('50099.5'));
   });
 
   it('a silent server (handshake, then nothing, no pong): pings, gives up, reconnects', async () => {
     scripted = await scriptedServer(() => {});
     client = new PriceFeedClient({ ...FAST, url: scripted.url });
     client.start();
-    await waitFor('a reconnect after silence', () => (client?.health().reconnects ?? 0) >= 1);
+    await until('a reconnect after silence', () => (client?.health().reconnects ?? 0) >= 1);
     assert.ok(scripted.received.includes('ping'), 'it pinged before giving up');
-    await waitFor('the silence error', () => client?.health().lastError);
+    await until('the silence error', () => client?.health().lastError);
     assert.equal(client.health().lastError?.name, 'FeedSilentError');
   });
 
@@ -178,7 +178,7 @@ describe('price feed: node client', () => {
     scripted = await scriptedServer(bitmexLike([]));
     client = new PriceFeedClient({ ...FAST, url: scripted.url });
     client.start();
-    await waitFor('three pings', () => scripted!.received.filter((r) => r === 'ping').length >= 3);
+    await until('three pings', () => scripted!.received.filter((r) => r === 'ping').length >= 3);
     assert.equal(client.health().status, 'connected');
     assert.equal(client.health().reconnects, 0);
   });
@@ -195,7 +195,7 @@ describe('price feed: node client', () => {
         url: `ws://127.0.0.1:${port}/`,
       });
       client.start();
-      await waitFor('a reconnect', () => (client?.health().reconnects ?? 0) >= 1);
+      await until('a reconnect', () => (client?.health().reconnects ?? 0) >= 1);
       assert.equal(client.health().lastError?.name, 'FeedConnectTimeoutError');
       assert.equal(client.health().status === 'connected', false);
     } finally {
@@ -211,14 +211,14 @@ describe('price feed: node client', () => {
     const healths: FeedHealth[] = [];
     client.onHealth((h) => healths.push(h));
     client.start();
-    await waitFor('first quote', () => client?.latest());
+    await until('first quote', () => client?.latest());
     server.tick(); // timestamped now (the partial carries the server's start time)
-    const fresh = await waitFor('a fresh quote', () =>
+    const fresh = await until('a fresh quote', () =>
       client?.latest()?.stale === false ? client.latest() : undefined,
     );
     assert.equal(fresh.stale, false);
     assert.equal(client.health().stale, false);
-    const stale = await waitFor('stale', () =>
+    const stale = await until('stale', () =>
       client?.latest()?.stale ? client.latest() : undefined,
     );
     assert.ok(stale.ageMs >= 150);
@@ -231,7 +231,7 @@ describe('price feed: node client', () => {
     // The socket stayed up (pings answered): stale is about the data, not the connection.
     assert.equal(client.health().status, 'connected');
     server.tick();
-    await waitFor('fresh again', () => client?.latest()?.stale === false);
+    await until('fresh again', () => client?.latest()?.stale === false);
   });
 
   it('a feed gone silent (socket and pings alive): stale once the quote is older than 15 s by its own timestamp', async () => {
@@ -240,9 +240,9 @@ describe('price feed: node client', () => {
     let now: number | undefined;
     client = new PriceFeedClient({ ...FAST, url: server.url, now: () => now ?? Date.now() });
     client.start();
-    await waitFor('first quote', () => client?.latest());
+    await until('first quote', () => client?.latest());
     server.tick();
-    const q = await waitFor('the tick', () => {
+    const q = await until('the tick', () => {
       const l = client?.latest();
       return l && l.timestampMs === server?.quote.at.getTime() ? l : undefined;
     });
@@ -259,16 +259,16 @@ describe('price feed: node client', () => {
     server.tick();
     now = undefined;
     server.resume();
-    await waitFor('fresh again', () => client?.latest()?.stale === false);
+    await until('fresh again', () => client?.latest()?.stale === false);
   });
 
   it('a quote frozen or replayed upstream is stale at once, however recently it arrived', async () => {
     server = await PriceFeedServer.start({ tickMs: 0, republishMs: 0 });
     client = new PriceFeedClient({ ...FAST, url: server.url });
     client.start();
-    await waitFor('first quote', () => client?.latest());
+    await until('first quote', () => client?.latest());
     server.setPrice(parsePrice('41000'), { at: new Date(Date.now() - 60_000) });
-    const q = await waitFor('the old quote', () => {
+    const q = await until('the old quote', () => {
       const l = client?.latest();
       return l && l.bid === parsePrice('40999.5') ? l : undefined;
     });
@@ -281,8 +281,8 @@ describe('price feed: node client', () => {
     server = await PriceFeedServer.start({ tickMs: 0, republishMs: 100 });
     client = new PriceFeedClient({ ...FAST, url: server.url, staleAfterMs: 1_000 });
     client.start();
-    const first = await waitFor('first quote', () => client?.latest());
-    const later = await waitFor('a re-sent quote', () => {
+    const first = await until('first quote', () => client?.latest());
+    const later = await until('a re-sent quote', () => {
       const l = client?.latest();
       return l && (l.timestampMs ?? 0) > (first.timestampMs ?? 0) + 150 ? l : undefined;
     });
@@ -335,7 +335,7 @@ describe('price feed: node client', () => {
     const { logger, lines } = capturingLogger();
     client = new PriceFeedClient({ ...FAST, url: scripted.url, logger });
     client.start();
-    const q = await waitFor('the good quote', () => client?.latest());
+    const q = await until('the good quote', () => client?.latest());
     assert.equal(formatPrice(q.bid), '41000');
     assert.equal(formatPrice(q.ask), '41000.5');
     const h = client.health();
@@ -357,7 +357,7 @@ describe('price feed: node client', () => {
     });
     client = new PriceFeedClient({ ...FAST, url: scripted.url });
     client.start();
-    await waitFor('error in health', () => client?.health().lastError);
+    await until('error in health', () => client?.health().lastError);
     assert.equal(client.health().lastError?.name, 'FeedRequestError');
     assert.equal(client.health().status, 'connected');
   });
@@ -369,9 +369,9 @@ describe('price feed: node client', () => {
       throw new Error('boom');
     });
     client.start();
-    await waitFor('quote', () => client?.latest());
+    await until('quote', () => client?.latest());
     server.tick();
-    await waitFor('still flowing', () => client?.latest()?.bid === server?.quote.bid);
+    await until('still flowing', () => client?.latest()?.bid === server?.quote.bid);
   });
 
   it('stop() aborts everything and leaves no timers, from any state', async () => {
@@ -381,7 +381,7 @@ describe('price feed: node client', () => {
     // Connected, with a quote (stale timer armed) and a silence timer.
     const a = new PriceFeedClient({ ...FAST, url: server.url });
     a.start();
-    await waitFor('quote', () => a.latest());
+    await until('quote', () => a.latest());
     await a.stop();
     assert.equal(a.health().status, 'disconnected');
     // Waiting out a backoff against a closed port.
@@ -394,7 +394,7 @@ describe('price feed: node client', () => {
       url: `ws://127.0.0.1:${port}/realtime`,
     });
     b.start();
-    await waitFor('backing off', () => b.health().nextAttemptAt);
+    await until('backing off', () => b.health().nextAttemptAt);
     await b.stop();
     // Mid-handshake.
     const c = new PriceFeedClient({ ...FAST, url: `ws://127.0.0.1:${port}/realtime` });

@@ -2,23 +2,10 @@
 import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import { WebSocket, WebSocketServer } from 'ws';
+import { untilWithin } from '../../helpers/wait.ts';
 
-/** Polls `check` until it returns something truthy; fails with `what` after `timeoutMs`. */
-export async function waitFor<T>(
-  what: string,
-  check: () => T | undefined | null | false,
-  timeoutMs = 3_000,
-  intervalMs = 5,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = check();
-    if (v) return v;
-    if (Date.now() > deadline)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
-}
+/** {@link untilWithin | until} for the feed and oracle specs: 3 s by default, polled every 5 ms. */
+export const until = untilWithin(3_000, 5);
 
 /** A raw websocket client that records every text frame. */
 export interface Probe {

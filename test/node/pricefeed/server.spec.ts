@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { formatPrice, parsePrice } from '../../../model/units.ts';
 import { PriceFeedServer } from '../../../node/pricefeed/server.ts';
-import { probe, waitFor } from './helpers.ts';
+import { probe, until } from './helpers.ts';
 
 type Frame = Record<string, unknown> & { data?: Record<string, unknown>[] };
 
@@ -21,12 +21,12 @@ describe('price feed: local BitMEX-protocol server', () => {
   it('welcome, subscribe ack, partial with the current quote, then inserts on each tick', async () => {
     server = await PriceFeedServer.start({ tickMs: 0, startPrice: parsePrice('42640.5') });
     const p = await probe(server.url);
-    await waitFor('welcome', () => p.frames.length >= 1);
+    await until('welcome', () => p.frames.length >= 1);
     p.ws.send(JSON.stringify({ op: 'subscribe', args: ['quoteBin1m:XBTUSD'] }));
-    await waitFor('ack and partial', () => p.frames.length >= 3);
+    await until('ack and partial', () => p.frames.length >= 3);
     server.tick();
     server.tick();
-    await waitFor('two inserts', () => p.frames.length >= 5);
+    await until('two inserts', () => p.frames.length >= 5);
     const [welcome, ack, partial, insert] = p.json() as Frame[];
     assert.match(String(welcome?.info), /Welcome to the BitMEX Realtime API/);
     assert.deepEqual(ack, {
@@ -58,9 +58,9 @@ describe('price feed: local BitMEX-protocol server', () => {
   it('accepts ?subscribe= and serves instrument:.BXBT with update frames', async () => {
     server = await PriceFeedServer.start({ tickMs: 0, startPrice: parsePrice('40000') });
     const p = await probe(`${server.url}?subscribe=instrument:.BXBT,quoteBin1m:XBTUSD`);
-    await waitFor('2 acks and 2 partials', () => p.frames.length >= 5);
+    await until('2 acks and 2 partials', () => p.frames.length >= 5);
     server.setPrice(parsePrice('41000.5'));
-    await waitFor('insert and update', () => p.frames.length >= 7);
+    await until('insert and update', () => p.frames.length >= 7);
     const frames = p.json() as Frame[];
     assert.equal(frames[1]?.subscribe, 'instrument:.BXBT');
     assert.equal(frames[2]?.table, 'instrument');
@@ -79,7 +79,7 @@ describe('price feed: local BitMEX-protocol server', () => {
     p.ws.send(JSON.stringify({ op: 'authKey', args: [] }));
     p.ws.send('{nope');
     p.ws.send(JSON.stringify({ op: 'subscribe', args: ['orderBookL2:XBTUSD'] }));
-    await waitFor('four answers', () => p.frames.length >= 5);
+    await until('four answers', () => p.frames.length >= 5);
     const [, pong, unknownOp, badJson, unknownTable] = p.json() as Frame[];
     assert.equal(pong, 'pong');
     assert.equal(unknownOp?.status, 400);
@@ -94,10 +94,7 @@ describe('price feed: local BitMEX-protocol server', () => {
   it('ticks on its own every tickMs', async () => {
     server = await PriceFeedServer.start({ tickMs: 10, seed: 5 });
     const p = await probe(`${server.url}?subscribe=quoteBin1m:XBTUSD`);
-    await waitFor(
-      'three inserts',
-      () => p.frames.filter((f) => f.includes('"insert"')).length >= 3,
-    );
+    await until('three inserts', () => p.frames.filter((f) => f.includes('"insert"')).length >= 3);
     p.close();
   });
 

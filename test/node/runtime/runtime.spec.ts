@@ -3,14 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { HealthRegistry } from '../../../node/runtime/health.ts';
 import { Mailbox } from '../../../node/runtime/mailbox.ts';
 import { Supervisor } from '../../../node/runtime/supervisor.ts';
-
-async function until(check: () => boolean, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await sleep(5);
-  }
-}
+import { until } from '../../helpers/wait.ts';
 
 describe('node/runtime', () => {
   describe('health registry', () => {
@@ -71,7 +64,7 @@ describe('node/runtime', () => {
         },
       });
       sup.start();
-      await until(() => health.get('feed')?.status === 'ok');
+      await until('feed ok', () => health.get('feed')?.status === 'ok', 5_000, 5);
       const h = health.get('feed')!;
       assert.equal(h.restarts, 3);
       assert.equal(h.lastError?.message, 'connection refused #3');
@@ -94,7 +87,7 @@ describe('node/runtime', () => {
         },
       });
       sup.start();
-      await until(() => health.get('monitor')?.status === 'down');
+      await until('monitor down', () => health.get('monitor')?.status === 'down', 5_000, 5);
       assert.match(health.get('monitor')?.detail ?? '', /restarting in/);
       const t = Date.now();
       await sup.stop();
@@ -113,7 +106,7 @@ describe('node/runtime', () => {
         },
       });
       sup.start();
-      await until(() => health.get('oracle')?.status === 'degraded');
+      await until('oracle degraded', () => health.get('oracle')?.status === 'degraded', 5_000, 5);
       assert.equal(health.get('oracle')?.detail, 'attestation overdue');
       await sup.stop();
     });

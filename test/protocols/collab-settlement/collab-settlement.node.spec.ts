@@ -33,6 +33,7 @@ import {
 } from '../../../protocols/collab-settlement/index.ts';
 import { Framed } from '../../../protocols/wire.ts';
 import { tempDir } from '../../helpers/cfd-fixtures.ts';
+import { until } from '../../helpers/wait.ts';
 import { newKey, p2wpkh, silent } from '../../node/chain/helpers.ts';
 import {
   type Contract,
@@ -48,16 +49,6 @@ import {
 const QUOTE = { bid: price(52_410), ask: price(52_411) };
 const FUNDING = 3_000_000n;
 const LOCK_FEE_EACH = 300n;
-
-async function until<T>(get: () => T | undefined, ms = 5000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = get();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 /** One side of the test: node, event store, the CFD contexts it knows, the protocol handler. */
 interface Side {
@@ -222,7 +213,12 @@ describe('protocols/collab-settlement over libp2p with the embedded chain', func
     assert.equal(outcome.price, QUOTE.bid, 'a short maker closes at the bid');
 
     // Both recorded the same close; both broadcast it.
-    const makerReport = await until(() => maker.reports.find((r) => r.cfdId === c.cfdId));
+    const makerReport = await until(
+      'the maker report',
+      () => maker.reports.find((r) => r.cfdId === c.cfdId),
+      5_000,
+      10,
+    );
     assert.equal(makerReport.outcome.status, 'completed');
     for (const s of [maker, taker]) {
       assert.deepEqual(await eventTypes(s, c.cfdId), [
@@ -270,7 +266,12 @@ describe('protocols/collab-settlement over libp2p with the embedded chain', func
     const c = await openContract('long');
     policy = () => 'manual';
     const settling = taker.protocol.settle(c.cfdId);
-    const pending = await until(() => maker.protocol.pending().find((p) => p.cfdId === c.cfdId));
+    const pending = await until(
+      'a pending proposal',
+      () => maker.protocol.pending().find((p) => p.cfdId === c.cfdId),
+      5_000,
+      10,
+    );
     assert.equal(pending.price, QUOTE.ask, 'a long maker closes at the ask');
     maker.protocol.reject(c.cfdId, 'inventory full');
     assert.deepEqual(await settling, { status: 'rejected', reason: 'inventory full' });
@@ -285,7 +286,12 @@ describe('protocols/collab-settlement over libp2p with the embedded chain', func
 
     // Accepted by hand the second time.
     const again = taker.protocol.settle(c.cfdId);
-    await until(() => maker.protocol.pending().find((p) => p.cfdId === c.cfdId));
+    await until(
+      'a pending proposal',
+      () => maker.protocol.pending().find((p) => p.cfdId === c.cfdId),
+      5_000,
+      10,
+    );
     maker.protocol.accept(c.cfdId);
     assert.equal((await again).status, 'completed');
     policy = () => 'accept';
@@ -324,8 +330,11 @@ describe('protocols/collab-settlement over libp2p with the embedded chain', func
     assert.deepEqual(await d.read(CollabSettlementMessage), { type: 'accept' });
     await d.write({ type: 'signature', signature: 'not hex' });
     await resetByMaker(d);
-    const failed = await until(() =>
-      maker.reports.find((r) => r.cfdId === c.cfdId && r.outcome.status === 'failed'),
+    const failed = await until(
+      'the maker failed',
+      () => maker.reports.find((r) => r.cfdId === c.cfdId && r.outcome.status === 'failed'),
+      5_000,
+      10,
     );
     assert.equal((failed.outcome as { error: Error }).error.name, 'ProtocolViolationError');
     assert.deepEqual(await eventTypes(maker, c.cfdId), [
@@ -354,7 +363,12 @@ describe('protocols/collab-settlement over libp2p with the embedded chain', func
     });
     const outcome = await taker.protocol.settle(c.cfdId);
     assert.equal(outcome.status, 'failed');
-    const report = await until(() => maker.reports.find((r) => r.cfdId === c.cfdId));
+    const report = await until(
+      'the maker report',
+      () => maker.reports.find((r) => r.cfdId === c.cfdId),
+      5_000,
+      10,
+    );
     assert.equal((report.outcome as { error: Error }).error.name, 'TxidMismatchError');
     for (const s of [maker, taker]) {
       assert.deepEqual(await eventTypes(s, c.cfdId), [
@@ -374,7 +388,12 @@ describe('protocols/collab-settlement over libp2p with the embedded chain', func
     const outcome = await impatient.settle(c.cfdId);
     assert.equal(outcome.status, 'failed');
     assert.equal((outcome as { error: Error }).error.name, 'ProtocolTimeoutError');
-    const report = await until(() => maker.reports.find((r) => r.cfdId === c.cfdId));
+    const report = await until(
+      'the maker report',
+      () => maker.reports.find((r) => r.cfdId === c.cfdId),
+      5_000,
+      10,
+    );
     assert.equal((report.outcome as { error: Error }).error.name, 'StreamClosedError');
     assert.deepEqual(maker.protocol.pending(), []);
     for (const s of [maker, taker]) {

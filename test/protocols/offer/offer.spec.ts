@@ -13,6 +13,7 @@ import {
 } from '../../../protocols/offer/index.ts';
 import { Framed } from '../../../protocols/wire.ts';
 import { tempDir } from '../../helpers/cfd-fixtures.ts';
+import { until } from '../../helpers/wait.ts';
 
 const NOW = Math.floor(Date.now() / 1000);
 const offer = (over: Partial<Offer> = {}): Offer => ({
@@ -32,16 +33,6 @@ const offer = (over: Partial<Offer> = {}): Offer => ({
   createdAt: NOW,
   ...over,
 });
-
-async function until<T>(get: () => T | undefined, ms = 5000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = get();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 describe('protocols/offer', function () {
   this.timeout(20_000);
@@ -80,7 +71,7 @@ describe('protocols/offer', function () {
   it('takers receive the current offers when they connect, exactly', async () => {
     for (const t of takers) await t.node.dial(makerNode.getMultiaddrs()[0]!);
     for (const t of takers) {
-      const u = await until(() => t.updates[0]);
+      const u = await until('an update', () => t.updates[0], 5_000, 10);
       assert.equal(u.maker, makerNode.peerId.toString());
       assert.deepEqual(u.accepted, [offer(), offer({ id: 'o-long', makerPosition: 'long' })]);
       assert.deepEqual(u.rejected, []);
@@ -91,7 +82,12 @@ describe('protocols/offer', function () {
   it('takers see every change; stale offers are hidden', async () => {
     await maker.publish([offer({ id: 'o-new', createdAt: NOW - 700 }), offer({ id: 'o-fresh' })]);
     for (const t of takers) {
-      await until(() => t.updates.find((u) => u.accepted.some((o) => o.id === 'o-new')));
+      await until(
+        'o-new',
+        () => t.updates.find((u) => u.accepted.some((o) => o.id === 'o-new')),
+        5_000,
+        10,
+      );
       const current = t.offers.book.current(NOW, { maxOfferAgeSecs: 600 }).map((c) => c.offer.id);
       assert.deepEqual(current, ['o-fresh']);
     }
@@ -100,7 +96,12 @@ describe('protocols/offer', function () {
   it('a malformed offer from a maker is rejected with a reason and never reaches the book', async () => {
     await maker.publish([offer({ id: 'o-bad', minQuantity: 5_000n }), offer({ id: 'o-ok' })]);
     const t = takers[0]!;
-    const u = await until(() => t.updates.find((x) => x.rejected.length > 0));
+    const u = await until(
+      'a rejection',
+      () => t.updates.find((x) => x.rejected.length > 0),
+      5_000,
+      10,
+    );
     assert.deepEqual(
       u.accepted.map((o) => o.id),
       ['o-ok'],

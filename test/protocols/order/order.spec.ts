@@ -31,6 +31,7 @@ import {
 } from '../../../protocols/order/index.ts';
 import { Framed } from '../../../protocols/wire.ts';
 import { tempDir } from '../../helpers/cfd-fixtures.ts';
+import { until } from '../../helpers/wait.ts';
 import { silent } from '../../node/chain/helpers.ts';
 
 const SETTLEMENT_INTERVAL_S = 60;
@@ -44,16 +45,6 @@ interface Side {
   wallet: Wallet;
   orders: OrderProtocol;
   outcomes: OrderOutcome[];
-}
-
-async function until<T>(get: () => T | undefined | false, ms = 10_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = get();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 describe('protocols/order over libp2p with real wallets, chain and oracle', function () {
@@ -173,7 +164,9 @@ describe('protocols/order over libp2p with real wallets, chain and oracle', func
       'completed',
       JSON.stringify(outcome.type === 'completed' || outcome),
     );
-    const makerOutcome = await until(() => maker.outcomes.find((o) => o.orderId === orderId));
+    const makerOutcome = await until('the order at the maker', () =>
+      maker.outcomes.find((o) => o.orderId === orderId),
+    );
     assert.equal(makerOutcome.outcome.type, 'completed');
     if (outcome.type !== 'completed' || makerOutcome.outcome.type !== 'completed') return;
     assert.equal(outcome.lockTx.toHex(), makerOutcome.outcome.lockTx.toHex());
@@ -252,7 +245,7 @@ describe('protocols/order over libp2p with real wallets, chain and oracle', func
     assert.equal(decision.type === 'decision' && decision.accept, true);
     await f.read(SetupMessageSchema); // the maker's params
     await f.write({ type: 'ack' });
-    await until(() => maker.outcomes.find((o) => o.orderId === orderId));
+    await until('the order at the maker', () => maker.outcomes.find((o) => o.orderId === orderId));
     const failed = maker.outcomes.find((o) => o.orderId === orderId)!.outcome;
     assert.equal(failed.type, 'failed');
     assert.match((failed as { reason: string }).reason, /unexpected 'ack'/);

@@ -28,6 +28,7 @@ import {
   rolloverDue,
 } from '../../../protocols/rollover/index.ts';
 import { tempDir } from '../../helpers/cfd-fixtures.ts';
+import { until } from '../../helpers/wait.ts';
 import { silent } from '../../node/chain/helpers.ts';
 
 const SETTLEMENT_INTERVAL_S = 60;
@@ -44,16 +45,6 @@ interface Side {
   orders: OrderProtocol;
   rollovers: RolloverProtocol;
   outcomes: OrderOutcome[];
-}
-
-async function until<T>(get: () => T | undefined | false, ms = 10_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = get();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 describe('protocols/rollover over libp2p with real wallets, chain and oracle', function () {
@@ -195,7 +186,9 @@ describe('protocols/rollover over libp2p with real wallets, chain and oracle', f
     });
     assert.equal(outcome.type, 'completed');
     if (outcome.type !== 'completed') throw new Error('setup failed');
-    const m = await until(() => maker.outcomes.find((o) => o.orderId === orderId));
+    const m = await until('the order at the maker', () =>
+      maker.outcomes.find((o) => o.orderId === orderId),
+    );
     await broadcast(rpc, outcome.lockTx.toHex());
     await chain.mine(1);
     taker.wallet.release(outcome.reservationId);
