@@ -19,9 +19,6 @@ export class DisconnectedError extends RuntimeError {
   }
 }
 
-/** A mailbox is full: the component is not keeping up, so the sender is told instead of queued. */
-export class MailboxFullError extends RuntimeError {}
-
 /**
  * A data directory, or something in it, lets its group or other users in: they could read the
  * node's secret keys (CFD identity, publish and revocation keys, the wallet seed, RPC passwords).

@@ -1,7 +1,5 @@
 import assert from 'node:assert/strict';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { HealthRegistry } from '../../../node/runtime/health.ts';
-import { Mailbox } from '../../../node/runtime/mailbox.ts';
 import { Supervisor } from '../../../node/runtime/supervisor.ts';
 import { until } from '../../helpers/wait.ts';
 
@@ -109,51 +107,6 @@ describe('node/runtime', () => {
       await until('oracle degraded', () => health.get('oracle')?.status === 'degraded', 5_000, 5);
       assert.equal(health.get('oracle')?.detail, 'attestation overdue');
       await sup.stop();
-    });
-  });
-
-  describe('mailbox', () => {
-    it('handles messages one at a time, in order, replying to each sender', async () => {
-      const log: string[] = [];
-      const box = new Mailbox<number, number>('squarer', async (n) => {
-        log.push(`start ${n}`);
-        await sleep(2);
-        log.push(`end ${n}`);
-        return n * n;
-      });
-      assert.deepEqual(await Promise.all([box.send(2), box.send(3), box.send(4)]), [4, 9, 16]);
-      assert.deepEqual(log, ['start 2', 'end 2', 'start 3', 'end 3', 'start 4', 'end 4']);
-    });
-
-    it("a handler's error goes to that sender only", async () => {
-      const box = new Mailbox<number, number>('picky', (n) => {
-        if (n < 0) throw new RangeError('negative');
-        return n;
-      });
-      const [bad, good] = await Promise.allSettled([box.send(-1), box.send(1)]);
-      assert.equal(bad.status, 'rejected');
-      assert.deepEqual(good, { status: 'fulfilled', value: 1 });
-    });
-
-    it('after stop, senders get DisconnectedError instead of hanging', async () => {
-      let release!: () => void;
-      const box = new Mailbox<string>('slow', () => new Promise<void>((r) => (release = r)));
-      const inFlight = box.send('a');
-      const waiting = box.send('b');
-      await sleep(1);
-      const stopped = box.stop();
-      await assert.rejects(waiting, { name: 'DisconnectedError', message: 'slow is not running' });
-      await assert.rejects(box.send('c'), { name: 'DisconnectedError' });
-      release();
-      await inFlight;
-      await stopped;
-    });
-
-    it('a full mailbox refuses instead of growing without bound', async () => {
-      const box = new Mailbox<number>('tiny', () => sleep(10), { capacity: 2 });
-      const accepted = [box.send(1), box.send(2), box.send(3)];
-      await assert.rejects(box.send(4), { name: 'MailboxFullError' });
-      await Promise.all(accepted);
     });
   });
 });
