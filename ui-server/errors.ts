@@ -1,7 +1,7 @@
 /**
  * Errors of the HTTP API. Every failure leaves the server as JSON `{ error: { name, message } }`
  * with a status that says whose fault it is: 400 the request, 401/403 the credentials, 404 an
- * unknown thing, 409 a CFD command illegal in its state, 501 not built yet, 502 the chain refused,
+ * unknown thing, 409 a CFD command illegal in its state, 502 the chain refused,
  * 503 a subsystem the action needs is down. The message is written for the person at the UI.
  */
 
@@ -74,20 +74,6 @@ export class TooManyAttemptsError extends ApiError {
   constructor(retryAfterSecs: number) {
     super(429, `too many wrong passwords; try again in ${retryAfterSecs} s`);
     this.retryAfterSecs = retryAfterSecs;
-  }
-}
-
-/** A route whose work depends on a protocol that is not built yet. Honest, not faked. */
-export class NotImplementedError extends ApiError {
-  constructor(message: string) {
-    super(501, message);
-  }
-}
-
-/** The chain backend refused a transaction. */
-export class BroadcastFailedError extends ApiError {
-  constructor(message: string, options?: ErrorOptions) {
-    super(502, message, options);
   }
 }
 

@@ -10,12 +10,6 @@ export class RolloverProtocolError extends Error {
 /** This CFD cannot roll over now (not open, no contract record, a rollover under way…). */
 export class CannotRolloverError extends RolloverProtocolError {}
 
-/** The maker said no (a business answer, with its reason). */
-export class RolloverRejectedError extends RolloverProtocolError {}
-
-/** The rollover did not complete: the peer misbehaved, went silent, or a local step failed. */
-export class RolloverFailedError extends RolloverProtocolError {}
-
 /**
  * A revocation secret was not sent because this node has published (or seen confirmed) the commit
  * it would revoke — a force close or an attestation raced the rollover. Revealing it would let
