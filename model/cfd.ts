@@ -763,7 +763,7 @@ export function decide(cfd: Cfd, command: CfdCommand, now: number): CfdEvent[] {
   const idempotent = alreadyRecorded(cfd, command);
   if (idempotent) return [];
   const why = whyNot(cfd, command);
-  if (why !== undefined) throw new IllegalCommandError(command.type, describe(cfd), why);
+  if (why !== undefined) throw IllegalCommandError.inState(command.type, describe(cfd), why);
 
   switch (command.type) {
     case 'placeOrder':
@@ -854,7 +854,7 @@ export function decide(cfd: Cfd, command: CfdCommand, now: number): CfdEvent[] {
         return [{ type: 'OracleAttestedAfterCetTimelock', data: { eventId, price, cet } }];
       }
       if (!isCommitted(cfd) && !command.commitTx) {
-        throw new IllegalCommandError(
+        throw IllegalCommandError.inState(
           command.type,
           describe(cfd),
           'no commit out and none to publish',

@@ -38,14 +38,27 @@ export class StaleOfferError extends ModelError {}
 /** The offer's oracle event is not where a settlement interval from now says it should be. */
 export class OracleEventOutOfWindowError extends ModelError {}
 
-/** A command that is not legal in the CFD's current state. Nothing was emitted. */
+/**
+ * A command that is not legal in the CFD's current state, or for this node's role (a maker
+ * placing an order, a taker setting a maker policy…). Nothing was done. The HTTP API answers 409.
+ */
 export class IllegalCommandError extends ModelError {
-  readonly command: string;
-  readonly state: string;
-  constructor(command: string, state: string, why: string) {
-    super(`cannot ${command} a CFD that is ${state}: ${why}`);
-    this.command = command;
-    this.state = state;
+  /** The command refused, when the CFD aggregate refused it ({@link IllegalCommandError.inState}). */
+  readonly command: string | undefined;
+  /** The CFD state that refused it, likewise. */
+  readonly state: string | undefined;
+  constructor(message: string, refused?: { command: string; state: string }) {
+    super(message);
+    this.command = refused?.command;
+    this.state = refused?.state;
+  }
+
+  /** The aggregate's refusal: "cannot `command` a CFD that is `state`: `why`". */
+  static inState(command: string, state: string, why: string): IllegalCommandError {
+    return new IllegalCommandError(`cannot ${command} a CFD that is ${state}: ${why}`, {
+      command,
+      state,
+    });
   }
 }
 

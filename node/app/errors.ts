@@ -5,7 +5,7 @@
  */
 
 import {
-  IllegalCommandError as CfdIllegalCommandError,
+  IllegalCommandError,
   InvalidAmountError,
   InvalidOfferError,
   LeverageNotOfferedError,
@@ -18,17 +18,12 @@ import {
 import { OutsideTakerLimitsError } from '../../model/limits.ts';
 import {
   BroadcastRejectedError,
-  InvalidAddressError as ChainInvalidAddressError,
-  InvalidAmountError as ChainInvalidAmountError,
+  InvalidAddressError,
   RpcAuthError,
   RpcTimeoutError,
   RpcUnreachableError,
 } from '../chain/errors.ts';
-import {
-  InsufficientFundsError,
-  InvalidAddressError,
-  InvalidSpendError,
-} from '../wallet/errors.ts';
+import { InsufficientFundsError, InvalidSpendError } from '../wallet/errors.ts';
 
 /** Base class: `name` comes from the subclass, so responses and logs carry it. */
 export class AppError extends Error {
@@ -41,8 +36,8 @@ export class AppError extends Error {
 /** Nothing with that id (CFD, offer, pending decision). */
 export class NotFoundError extends AppError {}
 
-/** A CFD command that is not legal in the CFD's current state (or for this node's role). */
-export class IllegalCommandError extends AppError {}
+/** Not legal in the CFD's state or for this node's role: the model's one class, 409 over HTTP. */
+export { IllegalCommandError };
 
 /** A subsystem the action needs (wallet, chain, price feed, maker…) is not available; says why. */
 export class UnavailableError extends AppError {}
@@ -66,11 +61,9 @@ type ErrorClass = abstract new (...args: never[]) => Error;
 const KINDS: readonly (readonly [ErrorClass, FailureKind])[] = [
   [ValidationError, 'invalid'],
   [InvalidAddressError, 'invalid'],
-  [ChainInvalidAddressError, 'invalid'],
   [InvalidSpendError, 'invalid'],
   [InsufficientFundsError, 'invalid'],
   [InvalidAmountError, 'invalid'],
-  [ChainInvalidAmountError, 'invalid'],
   [InvalidOfferError, 'invalid'],
   [QuantityOutOfRangeError, 'invalid'],
   [QuantityNotMultipleOfLotSizeError, 'invalid'],
@@ -82,7 +75,6 @@ const KINDS: readonly (readonly [ErrorClass, FailureKind])[] = [
   // asked is refused all the same and the message says which limit.
   [OutsideTakerLimitsError, 'invalid'],
   [IllegalCommandError, 'illegal'],
-  [CfdIllegalCommandError, 'illegal'],
   [NotFoundError, 'notFound'],
   [BroadcastRejectedError, 'refused'],
   [UnavailableError, 'unavailable'],

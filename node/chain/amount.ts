@@ -3,7 +3,7 @@
  * in BTC (Bitcoin Core prints `0.00012345`, bcoin may print `1e-7`), so the client reads the number's
  * source text and converts it here with integer arithmetic only: no float ever touches an amount.
  */
-import { InvalidAmountError } from './errors.ts';
+import { InvalidAmountError } from '../../model/errors.ts';
 
 /** Satoshis per bitcoin. */
 export const SATS_PER_BTC = 100_000_000n;

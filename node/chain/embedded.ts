@@ -66,6 +66,7 @@ import type {
 } from 'bcoin';
 import bcoin from 'bcoin';
 import { type Logger, pino } from 'pino';
+import { InvalidAmountError } from '../../model/errors.ts';
 import { btcToSats } from './amount.ts';
 import { COOKIE_FILE, COOKIE_USER } from './constants.ts';
 import {
@@ -87,12 +88,7 @@ import {
   toNodeRpcError,
   unevaluated,
 } from './embedded-rpc.ts';
-import {
-  ChainNotRunningError,
-  FaucetEmptyError,
-  InvalidAddressError,
-  InvalidAmountError,
-} from './errors.ts';
+import { ChainNotRunningError, FaucetEmptyError, InvalidAddressError } from './errors.ts';
 import {
   type BlockFeeStats,
   COINBASE_RESERVED_WEIGHT,

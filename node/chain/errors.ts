@@ -86,15 +86,7 @@ export class BroadcastRejectedError extends Error {
   }
 }
 
-/** A BTC amount that is malformed, negative, or finer than one satoshi. */
-export class InvalidAmountError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'InvalidAmountError';
-  }
-}
-
-/** An address that is malformed or belongs to another network than regtest. */
+/** Not an address, or an address of another network (the wallet's, or regtest for the faucet). */
 export class InvalidAddressError extends Error {
   constructor(message: string) {
     super(message);

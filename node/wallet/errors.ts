@@ -7,9 +7,6 @@ export class WalletError extends Error {
   }
 }
 
-/** Not an address, or an address of another network. */
-export class InvalidAddressError extends WalletError {}
-
 /** Not enough spendable coins for the amount plus fees. */
 export class InsufficientFundsError extends WalletError {}
 

@@ -4,7 +4,7 @@
  */
 import { HDKey } from '@scure/bip32';
 import { address as baddress, type Network, networks, payments } from 'bitcoinjs-lib';
-import { InvalidAddressError } from './errors.ts';
+import { InvalidAddressError } from '../chain/errors.ts';
 
 export type BitcoinNetwork = 'mainnet' | 'testnet' | 'regtest';
 
