@@ -1,12 +1,8 @@
-/**
- * The `dlcfd` command line: one binary, one subcommand per program (taker, maker, oracle,
- * pricefeed, chain). Subcommands are data, so `--help` lists exactly what is implemented.
- */
-import { readFileSync } from 'node:fs';
 import { chainCommand } from './chain/cli.ts';
 import { makerCommand, takerCommand } from './daemon/cli.ts';
 import { oracleCommand } from './oracle/cli.ts';
 import { pricefeedCommand } from './pricefeed/cli.ts';
+import { VERSION } from './version.ts';
 
 export interface Subcommand {
   /** One line for `dlcfd --help`. */
@@ -24,19 +20,12 @@ export const subcommands: Record<string, Subcommand> = {
   pricefeed: pricefeedCommand,
 };
 
-function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
-    version: string;
-  };
-  return pkg.version;
-}
-
 function usage(): string {
   const names = Object.keys(subcommands);
   const list = names.length
     ? names.map((n) => `  ${n.padEnd(12)}${subcommands[n]?.summary}`).join('\n')
     : '  (none yet: taker, maker, oracle, pricefeed and chain arrive with their issues)';
-  return `dlcfd ${version()}: peer-to-peer CFDs on Bitcoin, secured by DLCs
+  return `dlcfd ${VERSION}: peer-to-peer CFDs on Bitcoin, secured by DLCs
 
 usage: dlcfd <subcommand> [options]
        dlcfd --help | --version
@@ -54,7 +43,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     return first === undefined ? 2 : 0;
   }
   if (first === '--version' || first === '-v') {
-    process.stdout.write(`${version()}\n`);
+    process.stdout.write(`${VERSION}\n`);
     return 0;
   }
   const sub = subcommands[first];

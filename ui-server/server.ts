@@ -22,7 +22,7 @@ import Fastify, {
 import type { Logger } from 'pino';
 import { failureKind, isChainUnavailable } from '../node/app/errors.ts';
 import type { AppService } from '../node/app/service.ts';
-import { VERSION } from './api/node.ts';
+import { VERSION } from '../node/app/version.ts';
 import { ApiCookie, PasswordStore, PasswordThrottle, SessionStore } from './auth.ts';
 import { authenticate } from './context.ts';
 import {

@@ -15,15 +15,15 @@ import { ping } from '@libp2p/ping';
 import { tcp } from '@libp2p/tcp';
 import { yamux } from '@libp2p/yamux';
 import { createLibp2p, type Libp2p } from 'libp2p';
+import { VERSION } from '../version.ts';
 
 export type Muxer = 'yamux' | 'mplex';
 
 /** Streams per second mplex tolerates per connection before closing it (its default is 5). */
 export const MPLEX_DISCONNECT_THRESHOLD = 100;
 
-/** Implementation name and version announced over identify. */
+/** Implementation name announced over identify, with {@link VERSION}. */
 export const NODE_NAME = 'dlcfd';
-export const NODE_VERSION = '0.1.0';
 
 export interface P2pNodeOptions {
   readonly privateKey: PrivateKey;
@@ -72,7 +72,7 @@ export async function createP2pNode(options: P2pNodeOptions): Promise<P2pNode> {
       : mplex({ disconnectThreshold: MPLEX_DISCONNECT_THRESHOLD });
   return createLibp2p({
     privateKey: options.privateKey,
-    nodeInfo: { name: NODE_NAME, version: NODE_VERSION },
+    nodeInfo: { name: NODE_NAME, version: VERSION },
     connectionGater: {
       denyDialPeer: (peer) => options.blocked?.has(peer.toString()) ?? false,
       denyInboundEncryptedConnection: (peer) => options.blocked?.has(peer.toString()) ?? false,

@@ -1,16 +1,10 @@
 /** Routes of the session (login, logout, password) and of the node itself (info, health, feed). */
-import { readFileSync } from 'node:fs';
+
+import { VERSION } from '../../node/app/version.ts';
 import { DEVICE_TTL_MS, deviceCookieName, PasswordThrottle } from '../auth.ts';
 import { authenticate, checkPassword, reauthenticate, setSessionCookie } from '../context.ts';
 import { ChangePasswordBody, LoginBody, QuotesQuery } from '../schemas.ts';
 import { type ApiRoute, route } from './route.ts';
-
-/** This package's version (package.json). */
-export const VERSION = (
-  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
-    version: string;
-  }
-).version;
 
 export const NODE_ROUTES: readonly ApiRoute[] = [
   route({
