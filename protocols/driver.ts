@@ -2,7 +2,8 @@
  * Runs an IO-free protocol state machine against a transport and an executor: applies each step's
  * effects (awaited, in order), writes its messages, runs its request or reads the next message,
  * until the outcome. The one place where a machine meets IO; the libp2p handlers and the in-memory
- * tests use it with a stream or a pipe as the transport. Contract setup and rollover share it.
+ * tests use it with a stream or a pipe as the transport. Contract setup, rollover and collaborative
+ * settlement share it.
  */
 import { type Logger, pino } from 'pino';
 
@@ -22,8 +23,15 @@ export interface ProtocolMachine<Effect, Message, MessageType, Request, Result, 
   readonly expecting: MessageType | undefined;
   receive(message: Message): MachineStep<Effect, Message, Request, Outcome>;
   resolve(result: Result): MachineStep<Effect, Message, Request, Outcome>;
-  /** Ends the run: the step's effects are the clean-up (release coins, record the failure). */
-  fail(reason: string, failedEffect?: Effect): MachineStep<Effect, Message, Request, Outcome>;
+  /**
+   * Ends the run: the step's effects are the clean-up (release coins, record the failure).
+   * `cause` is what failed (a timeout, a reset, a write), for a machine whose outcome carries it.
+   */
+  fail(
+    reason: string,
+    failedEffect?: Effect,
+    cause?: unknown,
+  ): MachineStep<Effect, Message, Request, Outcome>;
 }
 
 /** Moves messages; every call is bounded in time by the transport itself. */
@@ -103,7 +111,7 @@ export async function runMachine<
     } catch (err) {
       const reason = reasonOf(err);
       logger.debug({ err, cfdId: machine.cfdId, state: machine.currentState }, `${name} aborted`);
-      const end = machine.fail(reason, failedEffect);
+      const end = machine.fail(reason, failedEffect, err);
       if (end.outcome?.type === 'failed') {
         transport.abort(err instanceof Error ? err : new Error(reason));
       }
