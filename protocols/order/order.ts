@@ -28,6 +28,7 @@ import {
   notifyListeners,
   withFailPoints,
 } from '../handler.ts';
+import { PendingDecisions } from '../pending-decisions.ts';
 import { Admission, type AdmissionLimits, type AdmissionTicket, isRefusal } from './admission.ts';
 import {
   ACK_TIMEOUT_MS,
@@ -163,11 +164,6 @@ export interface OrderOutcome {
   readonly outcome: SetupOutcome;
 }
 
-interface PendingDecision {
-  readonly terms: CfdTerms;
-  readonly resolve: (d: OrderDecision) => void;
-}
-
 /**
  * `/dlcfd/order/1.0.0`.
  *
@@ -188,7 +184,8 @@ export class OrderProtocol {
   readonly #timeouts: OrderTimeouts;
   readonly #timelocks: Timelocks;
   readonly #clock: () => number;
-  readonly #pending = new Map<string, PendingDecision>();
+  /** Maker: orders waiting for the user's decision. */
+  readonly #pending = new PendingDecisions<CfdTerms, OrderDecision>();
   readonly #listeners = new Set<(o: OrderOutcome) => void>();
   /** Maker: slots of orders under way and awaiting a decision. */
   readonly admission: Admission;
@@ -220,8 +217,7 @@ export class OrderProtocol {
 
   async stop(): Promise<void> {
     if (this.#init.role === 'maker') await this.#node.unhandle(ORDER_PROTOCOL);
-    for (const [, p] of this.#pending)
-      p.resolve({ accept: false, reason: 'the maker is shutting down' });
+    this.#pending.decideAll({ accept: false, reason: 'the maker is shutting down' });
   }
 
   /** Called with every finished order (completed, rejected or failed), on both roles. */
@@ -232,15 +228,14 @@ export class OrderProtocol {
 
   /** Maker: orders waiting for the user's decision. */
   pendingDecisions(): CfdTerms[] {
-    return [...this.#pending.values()].map((p) => p.terms);
+    return this.#pending.subjects();
   }
 
   /** Maker: the user accepts or rejects a pending order. */
   decide(orderId: string, decision: OrderDecision): void {
-    const p = this.#pending.get(orderId);
-    if (!p) throw new UnknownPendingOrderError(`no order ${orderId} awaits a decision`);
-    this.#pending.delete(orderId);
-    p.resolve(decision);
+    if (!this.#pending.decide(orderId, decision)) {
+      throw new UnknownPendingOrderError(`no order ${orderId} awaits a decision`);
+    }
   }
 
   /**
@@ -460,18 +455,9 @@ export class OrderProtocol {
       if (isRefusal(admitted)) return { type: 'decided', accept: false, reason: admitted.refused };
       ticket = admitted;
       log.info({ orderId: terms.id }, 'order awaits a decision');
-      decision = await new Promise<OrderDecision>((resolve) => {
-        const timer = setTimeout(() => {
-          this.#pending.delete(terms.id);
-          resolve({ accept: false, reason: 'the maker did not decide in time' });
-        }, this.#timeouts.makerDecisionMs);
-        this.#pending.set(terms.id, {
-          terms,
-          resolve: (d) => {
-            clearTimeout(timer);
-            resolve(d);
-          },
-        });
+      decision = await this.#pending.wait(terms.id, terms, this.#timeouts.makerDecisionMs, {
+        accept: false,
+        reason: 'the maker did not decide in time',
       });
       ticket.release();
     }
