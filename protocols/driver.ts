@@ -51,6 +51,12 @@ export interface Executor<Effect, Request, Result> {
   request(request: Request): Promise<Result>;
 }
 
+/** What the driver resolves a request with when the executor threw. */
+export interface RequestFailed {
+  readonly type: 'requestFailed';
+  readonly reason: string;
+}
+
 /** The reason text of an error, for events and logs. */
 export function reasonOf(err: unknown): string {
   return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
@@ -59,7 +65,7 @@ export function reasonOf(err: unknown): string {
 /**
  * Drives `machine` from `first` (its `start()` step) to its outcome. Never throws for anything
  * the peer or the executor does: those end in a `failed` outcome, with the machine's clean-up
- * applied and the stream reset. A request that throws is resolved as `{ type: 'requestFailed' }`.
+ * applied and the stream reset. A request that throws is resolved as {@link RequestFailed}.
  */
 export async function runMachine<
   Effect extends { readonly type: string },
@@ -70,11 +76,10 @@ export async function runMachine<
   Outcome extends { readonly type: string },
 >(
   name: string,
-  machine: ProtocolMachine<Effect, Message, MessageType, Request, Result, Outcome>,
+  machine: ProtocolMachine<Effect, Message, MessageType, Request, Result | RequestFailed, Outcome>,
   first: MachineStep<Effect, Message, Request, Outcome>,
   transport: Transport<Message, MessageType>,
   executor: Executor<Effect, Request, Result>,
-  requestFailed: (reason: string) => Result,
   logger: Logger = pino({ level: 'silent' }),
 ): Promise<Outcome> {
   let step = first;
@@ -94,11 +99,11 @@ export async function runMachine<
         return step.outcome;
       }
       if (step.request !== undefined) {
-        let result: Result;
+        let result: Result | RequestFailed;
         try {
           result = await executor.request(step.request);
         } catch (err) {
-          result = requestFailed(reasonOf(err));
+          result = { type: 'requestFailed', reason: reasonOf(err) };
         }
         step = machine.resolve(result);
         continue;

@@ -137,14 +137,6 @@ export async function runSettlement(
   executor: SettlementExecutor,
   logger?: Logger,
 ): Promise<SettlementOutcome> {
-  const outcome = await runMachine(
-    'collab-settlement',
-    run,
-    first,
-    transport,
-    executor,
-    (reason) => ({ type: 'requestFailed' as const, reason }),
-    logger,
-  );
+  const outcome = await runMachine('collab-settlement', run, first, transport, executor, logger);
   return outcome.settlement;
 }

@@ -1,6 +1,6 @@
 /**
  * The libp2p side of `/dlcfd/order/1.0.0`: opens (taker) or accepts (maker) one stream per order
- * and drives the role's state machine over it with {@link runSetup}. It only moves bytes and
+ * and drives the role's state machine over it with the shared driver ({@link runMachine}). It only moves bytes and
  * wires the machine's effects and requests to the node's parts: the CFD log, the contract-record
  * store, the wallet, the oracle client and the adaptor worker pool.
  */
@@ -20,6 +20,7 @@ import type { OracleClient } from '../../node/oracle/client.ts';
 import type { P2pNode } from '../../node/p2p/node.ts';
 import { outputScript } from '../../node/wallet/keys.ts';
 import type { Wallet } from '../../node/wallet/wallet.ts';
+import { runMachine } from '../driver.ts';
 import {
   adaptorWork,
   dialTransport,
@@ -44,16 +45,17 @@ import {
   SETUP_MESSAGE_TIMEOUT_MS,
   WRITE_TIMEOUT_MS,
 } from './constants.ts';
-import { runSetup, type SetupExecutor, type SetupTransport } from './driver.ts';
 import { UnknownPendingOrderError } from './errors.ts';
 import { SetupMessageSchema, type SetupMessageType } from './messages.ts';
 import {
   type ChainOutput,
   MakerSetup,
   type SetupEffect,
+  type SetupExecutor,
   type SetupOutcome,
   type SetupRequest,
   type SetupResult,
+  type SetupTransport,
   TakerSetup,
   type Timelocks,
 } from './setup.ts';
@@ -274,7 +276,7 @@ export class OrderProtocol {
       this.#executor(orderId, log),
       persistKind,
     );
-    const outcome = await runSetup(machine, first, io.transport, io.executor, log);
+    const outcome = await runMachine('setup', machine, first, io.transport, io.executor, log);
     return this.#finish(orderId, maker.toString(), outcome, log);
   }
 
@@ -326,7 +328,14 @@ export class OrderProtocol {
       this.#executor(() => machine.cfdId, log, peer.toString()),
       persistKind,
     );
-    const outcome = await runSetup(machine, machine.start(), io.transport, io.executor, log);
+    const outcome = await runMachine(
+      'setup',
+      machine,
+      machine.start(),
+      io.transport,
+      io.executor,
+      log,
+    );
     this.#finish(machine.cfdId ?? '(none)', peer.toString(), outcome, log);
   }
 

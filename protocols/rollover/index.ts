@@ -8,13 +8,11 @@
  * - `messages.ts` — the wire schema;
  * - `contract.ts` — pure helpers (events, fee balance, commit chain, records);
  * - `machine.ts` — the IO-free machines ({@link TakerRollover}, {@link MakerRollover});
- * - `driver.ts` — runs a machine over a transport with an executor;
- * - `rollover.ts` — the libp2p handler ({@link RolloverProtocol});
+ * - `rollover.ts` — the libp2p handler ({@link RolloverProtocol}), on the shared driver (../driver.ts);
  * - `scheduler.ts` — when a taker rolls over ({@link rolloverDue}, {@link RolloverScheduler}).
  */
 export * from './constants.ts';
 export * from './contract.ts';
-export { type RolloverExecutor, type RolloverTransport, runRollover } from './driver.ts';
 export * from './errors.ts';
 export * from './machine.ts';
 export * from './messages.ts';
