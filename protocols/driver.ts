@@ -2,7 +2,8 @@
  * Runs an IO-free protocol state machine against a transport and an executor: applies each step's
  * effects (awaited, in order), writes its messages, runs its request or reads the next message,
  * until the outcome. The one place where a machine meets IO; the libp2p handlers and the in-memory
- * tests use it with a stream or a pipe as the transport. Contract setup and rollover share it.
+ * tests use it with a stream or a pipe as the transport. Contract setup, rollover and collaborative
+ * settlement share it.
  */
 import { type Logger, pino } from 'pino';
 
@@ -22,8 +23,15 @@ export interface ProtocolMachine<Effect, Message, MessageType, Request, Result, 
   readonly expecting: MessageType | undefined;
   receive(message: Message): MachineStep<Effect, Message, Request, Outcome>;
   resolve(result: Result): MachineStep<Effect, Message, Request, Outcome>;
-  /** Ends the run: the step's effects are the clean-up (release coins, record the failure). */
-  fail(reason: string, failedEffect?: Effect): MachineStep<Effect, Message, Request, Outcome>;
+  /**
+   * Ends the run: the step's effects are the clean-up (release coins, record the failure).
+   * `cause` is what failed (a timeout, a reset, a write), for a machine whose outcome carries it.
+   */
+  fail(
+    reason: string,
+    failedEffect?: Effect,
+    cause?: unknown,
+  ): MachineStep<Effect, Message, Request, Outcome>;
 }
 
 /** Moves messages; every call is bounded in time by the transport itself. */
@@ -43,6 +51,12 @@ export interface Executor<Effect, Request, Result> {
   request(request: Request): Promise<Result>;
 }
 
+/** What the driver resolves a request with when the executor threw. */
+export interface RequestFailed {
+  readonly type: 'requestFailed';
+  readonly reason: string;
+}
+
 /** The reason text of an error, for events and logs. */
 export function reasonOf(err: unknown): string {
   return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
@@ -51,7 +65,7 @@ export function reasonOf(err: unknown): string {
 /**
  * Drives `machine` from `first` (its `start()` step) to its outcome. Never throws for anything
  * the peer or the executor does: those end in a `failed` outcome, with the machine's clean-up
- * applied and the stream reset. A request that throws is resolved as `{ type: 'requestFailed' }`.
+ * applied and the stream reset. A request that throws is resolved as {@link RequestFailed}.
  */
 export async function runMachine<
   Effect extends { readonly type: string },
@@ -62,11 +76,10 @@ export async function runMachine<
   Outcome extends { readonly type: string },
 >(
   name: string,
-  machine: ProtocolMachine<Effect, Message, MessageType, Request, Result, Outcome>,
+  machine: ProtocolMachine<Effect, Message, MessageType, Request, Result | RequestFailed, Outcome>,
   first: MachineStep<Effect, Message, Request, Outcome>,
   transport: Transport<Message, MessageType>,
   executor: Executor<Effect, Request, Result>,
-  requestFailed: (reason: string) => Result,
   logger: Logger = pino({ level: 'silent' }),
 ): Promise<Outcome> {
   let step = first;
@@ -86,11 +99,11 @@ export async function runMachine<
         return step.outcome;
       }
       if (step.request !== undefined) {
-        let result: Result;
+        let result: Result | RequestFailed;
         try {
           result = await executor.request(step.request);
         } catch (err) {
-          result = requestFailed(reasonOf(err));
+          result = { type: 'requestFailed', reason: reasonOf(err) };
         }
         step = machine.resolve(result);
         continue;
@@ -103,7 +116,7 @@ export async function runMachine<
     } catch (err) {
       const reason = reasonOf(err);
       logger.debug({ err, cfdId: machine.cfdId, state: machine.currentState }, `${name} aborted`);
-      const end = machine.fail(reason, failedEffect);
+      const end = machine.fail(reason, failedEffect, err);
       if (end.outcome?.type === 'failed') {
         transport.abort(err instanceof Error ? err : new Error(reason));
       }

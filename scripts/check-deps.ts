@@ -38,10 +38,7 @@ export const RULES: readonly DependencyRule[] = [
  * Files allowed to break the rule for now, each with why and who removes it. Named, so the list
  * only shrinks: the lead empties it as the branches of issue #14 merge.
  */
-export const TEMPORARY_EXCEPTIONS: Readonly<Record<string, string>> = {
-  // Helper S (h/settle) moves collaborative settlement onto the shared machine and its ports.
-  'protocols/collab-settlement/handler.ts': 'broadcast, BitcoinRpc, P2pNode (issue #14 step 2)',
-};
+export const TEMPORARY_EXCEPTIONS: Readonly<Record<string, string>> = {};
 
 export interface Violation {
   /** The importing file, relative to the root, `/`-separated. */

@@ -121,7 +121,7 @@ export class Daemon {
   readonly processManager: ProcessManager;
   /** `/dlcfd/order/1.0.0`: the taker places orders, the maker decides and sets contracts up. */
   readonly orders: OrderProtocol;
-  /** `/dlcfd/collab-settlement/1.0.0`: the taker proposes, the maker decides; both broadcast. */
+  /** `/dlcfd/collab-settlement/1.0.0`: the taker proposes, the maker decides, both sign. */
   readonly settlements: CollabSettlementTaker | CollabSettlementMaker;
   /** `/dlcfd/rollover/1.0.0`: the taker rolls over on its cadence, the maker answers with rates. */
   readonly rollovers: RolloverProtocol;
@@ -297,7 +297,7 @@ export class Daemon {
         const q = this.feed.latest();
         return q && !q.stale ? { bid: q.bid, ask: q.ask } : undefined;
       },
-      ...(parts.rpc ? { rpc: parts.rpc } : {}),
+      // No publisher: the process manager publishes the recorded close and rebroadcasts it.
       logger: parts.log.child({ component: 'collab-settlement' }),
       ...(parts.timeouts?.settlement ? { timeouts: parts.timeouts.settlement } : {}),
       signedCloseWindowMs: config.time.signedCloseWindowSecs * 1000,

@@ -1,25 +1,29 @@
 /**
- * The libp2p side of `/dlcfd/collab-settlement/1.0.0`: moves messages between a stream and the
- * state machines of settlement.ts, executes their CFD commands through the {@link CfdRepository}
- * and broadcasts the signed close transaction (node/chain/broadcast.ts). Everything here is IO;
- * every decision is the machines'.
+ * The libp2p side of `/dlcfd/collab-settlement/1.0.0`: opens (taker) or serves (maker) one stream
+ * per settlement and runs the side's state machine (settlement.ts) over it on the shared driver
+ * (run.ts, ../driver.ts); the machine's CFD commands go through the {@link CfdRepository}.
+ * Everything here is IO; every decision is the machines'.
  *
  * Every read and write is bounded by a named timeout. A malformed, oversized, out-of-order or late
  * message resets that stream and fails that run (`CollaborativeSettlementFailed` on the CFD once a
  * proposal was recorded); the handler keeps serving other streams. A refusal (price off the
  * maker's quote, no quote, CFD not settleable now, maker's decision) travels in a `reject`
  * message, never as a reset.
+ *
+ * The close is published by whoever follows the CFD on chain: in the daemon, its process manager
+ * publishes the recorded close and rebroadcasts it until it confirms (node/daemon/
+ * process-manager.ts). A node without one (a tool, a test) hands this handler a publisher.
  */
-import type { Connection, PeerId, Stream } from '@libp2p/interface';
+import type { Libp2p, PeerId, Stream } from '@libp2p/interface';
 import { peerIdFromString } from '@libp2p/peer-id';
 import { type Logger, pino } from 'pino';
 import type { CfdRepository } from '../../eventstore/cfd-repository.ts';
-import type { CfdCommand, SignedTx } from '../../model/cfd.ts';
+import type { CfdCommand } from '../../model/cfd.ts';
 import { IllegalCommandError } from '../../model/errors.ts';
 import type { Price } from '../../model/units.ts';
-import { broadcast } from '../../node/chain/broadcast.ts';
-import type { BitcoinRpc } from '../../node/chain/rpc.ts';
-import type { P2pNode } from '../../node/p2p/node.ts';
+import { reasonOf } from '../driver.ts';
+import { unreachable } from '../handler.ts';
+import { PendingDecisions } from '../pending-decisions.ts';
 import { Framed, StreamClosedError } from '../wire.ts';
 import { type BidAsk, type CloseContext, closingPrice } from './close.ts';
 import {
@@ -37,12 +41,28 @@ import {
 import { SettlementNotPossibleError, UnexpectedMessageError } from './errors.ts';
 import { type CollabMessage, CollabSettlementMessage, messageToWire } from './messages.ts';
 import {
+  runSettlement,
+  type SettlementDecision,
+  type SettlementExecutor,
+  type SettlementRequest,
+  type SettlementResult,
+  SettlementRun,
+  type SettlementTransport,
+} from './run.ts';
+import {
   type IncomingProposal,
   MakerSettlement,
   type SettlementOutcome,
-  type Step,
   TakerSettlement,
 } from './settlement.ts';
+
+/** The libp2p host the protocol needs: the maker serves it, the taker dials it. */
+export type SettlementHost = Pick<Libp2p, 'handle' | 'unhandle' | 'dialProtocol'>;
+
+/** Publishes a fully signed transaction at once (Bitcoin Core's `sendrawtransaction`). */
+export interface TransactionPublisher {
+  sendRawTransaction(hex: string): Promise<unknown>;
+}
 
 /** Every timeout of the protocol, in milliseconds (defaults in constants.ts). */
 export interface CollabSettlementTimeouts {
@@ -77,8 +97,12 @@ export interface CollabSettlementInit {
   readonly context: (cfdId: string) => CloseContext | undefined | Promise<CloseContext | undefined>;
   /** The latest quote fit to trade on (fresh), or `undefined`. */
   readonly quote: () => BidAsk | undefined;
-  /** Chain RPC to broadcast the close with; without it, broadcasting is left to the caller. */
-  readonly rpc?: BitcoinRpc;
+  /**
+   * Where a completed run's close is published at once, for a node that does not follow its CFDs
+   * on chain. The daemon gives none: its process manager publishes the recorded close and
+   * rebroadcasts it until it confirms, the one place a close is broadcast there.
+   */
+  readonly rpc?: TransactionPublisher;
   readonly logger?: Logger;
   readonly timeouts?: Partial<CollabSettlementTimeouts>;
   /**
@@ -98,8 +122,8 @@ export interface SettlementReport {
   readonly outcome: SettlementOutcome;
 }
 
-/** The maker's answer to a proposal that passed every check. */
-export type PolicyDecision = 'accept' | 'manual' | { readonly reject: string };
+/** The maker's answer to a proposal that passed every check: `manual` leaves it to a person. */
+export type PolicyDecision = SettlementDecision | 'manual';
 
 /** Decides proposals automatically (`accept`, `{ reject }`) or leaves them to a person (`manual`). */
 export type SettlementPolicy = (p: IncomingProposal) => PolicyDecision | Promise<PolicyDecision>;
@@ -111,15 +135,15 @@ export interface CollabSettlementMakerInit extends CollabSettlementInit {
   readonly toleranceBps?: bigint;
 }
 
-/** Shared IO of both sides: executing commands, writing, broadcasting, reporting. */
+/** Shared IO of both sides: recording commands, the stream as a transport, publishing, reporting. */
 abstract class SettlementHandler {
-  protected readonly node: P2pNode;
+  protected readonly node: SettlementHost;
   protected readonly init: CollabSettlementInit;
   protected readonly log: Logger;
   protected readonly timeouts: CollabSettlementTimeouts;
   readonly #listeners = new Set<(r: SettlementReport) => void>();
 
-  protected constructor(node: P2pNode, init: CollabSettlementInit, side: string) {
+  protected constructor(node: SettlementHost, init: CollabSettlementInit, side: string) {
     this.node = node;
     this.init = init;
     this.timeouts = { ...DEFAULT_TIMEOUTS, ...init.timeouts };
@@ -135,7 +159,9 @@ abstract class SettlementHandler {
     return () => this.#listeners.delete(listener);
   }
 
-  protected report(r: SettlementReport): void {
+  /** Publishes a completed run's close (if this node was given a publisher), then reports. */
+  protected async finished(r: SettlementReport): Promise<void> {
+    if (r.outcome.status === 'completed') await this.#publish(r.cfdId, r.outcome.closeTx);
     const { status } = r.outcome;
     const detail =
       r.outcome.status === 'failed'
@@ -159,91 +185,44 @@ abstract class SettlementHandler {
   }
 
   /**
-   * Runs a machine from `step` on until the run has an outcome. Each step: its commands, then its
-   * message, then its broadcast (attempted even when the write failed: the close is signed and
-   * recorded, so it must reach the chain either way); then the next message is read with the
-   * timeout `readTimeout` gives for the machine's state. A command or write that fails fails the
-   * machine. Ends the stream: closed after success or rejection, reset after a failure.
+   * The stream as the run's transport: each read bounded by what it waits for, each write by
+   * `writeMs`. Closed after success or rejection (reset if closing fails), reset after a failure.
    */
-  protected async drive(
-    cfdId: string,
-    machine: { receive(m: CollabMessage): Step; fail(e: Error): Step },
-    framed: Framed,
-    first: Step,
-    readTimeout: () => number,
-  ): Promise<SettlementOutcome> {
-    let step = first;
-    for (;;) {
-      try {
-        await this.execute(cfdId, step.commands);
-      } catch (err) {
-        // Not recorded (e.g. the CFD was force-closed meanwhile): nothing is sent or broadcast.
-        const failed = await this.failWith(cfdId, machine, err as Error);
-        return this.finish(framed, { status: 'failed', error: failed });
-      }
-      let writeError: Error | undefined;
-      if (step.send) {
+  protected transport(framed: Framed): SettlementTransport {
+    const readMs = { decision: this.timeouts.decisionMs, signature: this.timeouts.signatureMs };
+    return {
+      read: (wait) => framed.read(CollabSettlementMessage, { signal: this.signal(readMs[wait]) }),
+      write: (m) => framed.write(messageToWire(m), { signal: this.signal(this.timeouts.writeMs) }),
+      close: async () => {
         try {
-          await framed.write(messageToWire(step.send), {
-            signal: this.signal(this.timeouts.writeMs),
-          });
+          await framed.close({ signal: this.signal(this.timeouts.writeMs) });
         } catch (err) {
-          writeError = err as Error;
+          this.log.debug({ err }, 'closing the settlement stream failed');
+          framed.abort(err as Error);
         }
-      }
-      if (step.broadcast) await this.broadcast(cfdId, step.broadcast);
-      if (writeError) {
-        await this.failWith(cfdId, machine, writeError);
-        // A run the step had already ended (completed, rejected) keeps that outcome.
-        return this.finish(framed, step.outcome ?? { status: 'failed', error: writeError });
-      }
-      if (step.outcome) return this.finish(framed, step.outcome);
-      try {
-        const message = await framed.read(CollabSettlementMessage, {
-          signal: this.signal(readTimeout()),
-        });
-        step = machine.receive(message);
-      } catch (err) {
-        step = machine.fail(err as Error);
-      }
-    }
+      },
+      abort: (err) => framed.abort(err),
+    };
   }
 
-  /** Fails the machine with `err` and records that (best effort); returns `err`. */
-  protected async failWith(
+  /** Records the run's commands on `cfdId`; the maker also answers its decision request. */
+  protected executor(
     cfdId: string,
-    machine: { fail(e: Error): Step },
-    err: Error,
-  ): Promise<Error> {
-    try {
-      await this.execute(cfdId, machine.fail(err).commands);
-    } catch (again) {
-      this.log.error({ cfdId, err: again, cause: err }, 'could not record the settlement failure');
-    }
-    return err;
+    decide: (r: SettlementRequest) => Promise<SettlementResult> = () =>
+      Promise.reject(new Error('internal: only the maker asks for a decision')),
+  ): SettlementExecutor {
+    return {
+      effect: (e) => this.execute(cfdId, [e.command]),
+      request: decide,
+    };
   }
 
-  protected async finish(framed: Framed, outcome: SettlementOutcome): Promise<SettlementOutcome> {
-    if (outcome.status === 'failed') {
-      framed.abort(outcome.error);
-      return outcome;
-    }
-    try {
-      await framed.close({ signal: this.signal(this.timeouts.writeMs) });
-    } catch (err) {
-      this.log.debug({ err }, 'closing the settlement stream failed');
-      framed.abort(err as Error);
-    }
-    return outcome;
-  }
-
-  /** Both sides broadcast; a failure is logged (the chain watcher rebroadcasts pending closes). */
-  protected async broadcast(cfdId: string, tx: SignedTx): Promise<void> {
+  async #publish(cfdId: string, tx: { txid: string; hex: string }): Promise<void> {
     const rpc = this.init.rpc;
     if (!rpc) return;
     try {
-      const { status } = await broadcast(rpc, tx.hex);
-      this.log.info({ cfdId, txid: tx.txid, status }, 'close transaction broadcast');
+      await rpc.sendRawTransaction(tx.hex);
+      this.log.info({ cfdId, txid: tx.txid }, 'close transaction broadcast');
     } catch (err) {
       this.log.warn({ cfdId, txid: tx.txid, err }, 'close transaction broadcast failed');
     }
@@ -256,19 +235,19 @@ abstract class SettlementHandler {
  *
  * @example
  * ```ts
- * const settlement = new CollabSettlementTaker(node, { repository, context, quote, rpc, logger });
+ * const settlement = new CollabSettlementTaker(node, { repository, context, quote, logger });
  * const outcome = await settlement.settle(cfdId); // completed | rejected | failed
  * ```
  */
 export class CollabSettlementTaker extends SettlementHandler {
-  constructor(node: P2pNode, init: CollabSettlementInit) {
+  constructor(node: SettlementHost, init: CollabSettlementInit) {
     super(node, init, 'taker');
   }
 
   /**
    * Proposes to settle `cfdId` with its maker at `options.price`, by default the closing price of
    * the current quote, and resolves with the outcome once both signatures are exchanged (and the
-   * close broadcast), the maker rejected, or the run failed.
+   * close recorded), the maker rejected, or the run failed.
    *
    * @throws SettlementNotPossibleError (and nothing is recorded) when the CFD is not ours as taker,
    *   has no signed contract, there is no quote, or no close can be built at that price;
@@ -294,8 +273,16 @@ export class CollabSettlementTaker extends SettlementHandler {
     const start = machine.start();
     // Recorded before anything goes out: the proposal is on the CFD's record however this ends.
     await this.execute(cfdId, start.commands);
-    const outcome = await this.#run(cfdId, peer, machine, start);
-    this.report({ cfdId, peer: peer.toString(), outcome });
+    const run = new SettlementRun(cfdId, machine);
+    const outcome = await runSettlement(
+      run,
+      // The commands of the first step are recorded; only its message is left to send.
+      run.step({ ...start, commands: [] }),
+      await this.#dial(peer),
+      this.executor(cfdId),
+      this.log,
+    );
+    await this.finished({ cfdId, peer: peer.toString(), outcome });
     return outcome;
   }
 
@@ -308,33 +295,18 @@ export class CollabSettlementTaker extends SettlementHandler {
     return Math.ceil(((this.init.clock ?? Date.now)() + window) / 1000);
   }
 
-  async #run(
-    cfdId: string,
-    peer: PeerId,
-    machine: TakerSettlement,
-    start: Step,
-  ): Promise<SettlementOutcome> {
-    let stream: Stream;
+  /** A stream to the maker; when the dial fails, a transport that fails the run with why. */
+  async #dial(peer: PeerId): Promise<SettlementTransport> {
     try {
-      stream = await this.node.dialProtocol(peer, COLLAB_SETTLEMENT_PROTOCOL, {
+      const stream = await this.node.dialProtocol(peer, COLLAB_SETTLEMENT_PROTOCOL, {
         signal: this.signal(this.timeouts.writeMs),
         maxOutboundStreams: MAX_OUTBOUND_STREAMS,
       });
+      return this.transport(new Framed(stream, { maxMessageBytes: MAX_MESSAGE_BYTES }));
     } catch (err) {
-      return { status: 'failed', error: await this.failWith(cfdId, machine, err as Error) };
+      return unreachable(err as Error);
     }
-    const framed = new Framed(stream, { maxMessageBytes: MAX_MESSAGE_BYTES });
-    const readTimeout = () =>
-      machine.state === 'awaitingDecision' ? this.timeouts.decisionMs : this.timeouts.signatureMs;
-    // The commands of the first step are already recorded; only its message is left to send.
-    return this.drive(cfdId, machine, framed, { ...start, commands: [] }, readTimeout);
   }
-}
-
-interface PendingDecision {
-  readonly proposal: IncomingProposal;
-  readonly peer: string;
-  readonly decide: (d: Exclude<PolicyDecision, 'manual'>) => void;
 }
 
 /**
@@ -345,7 +317,7 @@ interface PendingDecision {
  * @example
  * ```ts
  * const settlement = new CollabSettlementMaker(node, {
- *   repository, context, quote, rpc, logger, policy: () => 'accept',
+ *   repository, context, quote, logger, policy: () => 'accept',
  * });
  * await settlement.start();
  * ```
@@ -353,9 +325,10 @@ interface PendingDecision {
 export class CollabSettlementMaker extends SettlementHandler {
   readonly #policy: SettlementPolicy;
   readonly #toleranceBps: bigint | undefined;
-  readonly #pending = new Map<string, PendingDecision>();
+  /** Proposals waiting for a person; a taker that leaves answers with why. */
+  readonly #pending = new PendingDecisions<IncomingProposal, SettlementDecision | Error>();
 
-  constructor(node: P2pNode, init: CollabSettlementMakerInit) {
+  constructor(node: SettlementHost, init: CollabSettlementMakerInit) {
     super(node, init, 'maker');
     this.#policy = init.policy ?? (() => 'manual');
     this.#toleranceBps = init.toleranceBps;
@@ -364,7 +337,7 @@ export class CollabSettlementMaker extends SettlementHandler {
   async start(): Promise<void> {
     await this.node.handle(
       COLLAB_SETTLEMENT_PROTOCOL,
-      (stream, connection) => this.#serve(stream, connection),
+      (stream, connection) => this.#serve(stream, connection.remotePeer.toString()),
       { maxInboundStreams: MAX_INBOUND_STREAMS, maxOutboundStreams: MAX_OUTBOUND_STREAMS },
     );
   }
@@ -372,32 +345,31 @@ export class CollabSettlementMaker extends SettlementHandler {
   /** Stops serving; proposals still waiting for a decision are rejected. */
   async stop(): Promise<void> {
     await this.node.unhandle(COLLAB_SETTLEMENT_PROTOCOL);
-    for (const p of [...this.#pending.values()]) p.decide({ reject: 'the maker is shutting down' });
+    this.#pending.decideAll({ reject: 'the maker is shutting down' });
   }
 
   /** Proposals waiting for a manual decision. */
   pending(): IncomingProposal[] {
-    return [...this.#pending.values()].map((p) => p.proposal);
+    return this.#pending.subjects();
   }
 
   /** Accepts the proposal waiting for `cfdId`. @throws SettlementNotPossibleError if none. */
   accept(cfdId: string): void {
-    this.#decision(cfdId).decide('accept');
+    this.#decide(cfdId, 'accept');
   }
 
   /** Rejects the proposal waiting for `cfdId`. @throws SettlementNotPossibleError if none. */
   reject(cfdId: string, reason: string): void {
-    this.#decision(cfdId).decide({ reject: reason });
+    this.#decide(cfdId, { reject: reason });
   }
 
-  #decision(cfdId: string): PendingDecision {
-    const p = this.#pending.get(cfdId);
-    if (!p) throw new SettlementNotPossibleError(`no settlement proposal waits for CFD ${cfdId}`);
-    return p;
+  #decide(cfdId: string, decision: SettlementDecision): void {
+    if (!this.#pending.decide(cfdId, decision)) {
+      throw new SettlementNotPossibleError(`no settlement proposal waits for CFD ${cfdId}`);
+    }
   }
 
-  async #serve(stream: Stream, connection: Connection): Promise<void> {
-    const peer = connection.remotePeer.toString();
+  async #serve(stream: Stream, peer: string): Promise<void> {
     const framed = new Framed(stream, { maxMessageBytes: MAX_MESSAGE_BYTES });
     let first: CollabMessage;
     try {
@@ -438,65 +410,52 @@ export class CollabSettlementMaker extends SettlementHandler {
         await this.#refuse(framed, err.message);
         return;
       }
-      const rest = { ...step, commands: step.commands.slice(1) };
-      const outcome = await this.#run(cfdId, peer, machine, framed, rest, stream);
-      this.report({ cfdId, peer, outcome });
+      const run = new SettlementRun(cfdId, machine);
+      const outcome = await runSettlement(
+        run,
+        run.step({ ...step, commands: step.commands.slice(1) }),
+        this.transport(framed),
+        this.executor(cfdId, (r) => this.#decision(r.proposal, stream)),
+        this.log,
+      );
+      await this.finished({ cfdId, peer, outcome });
     } catch (err) {
       this.log.error({ cfdId, peer, err }, 'settlement handler failed');
       framed.abort(err as Error);
     }
   }
 
-  async #run(
-    cfdId: string,
-    peer: string,
-    machine: MakerSettlement,
-    framed: Framed,
-    step: Step,
-    stream: Stream,
-  ): Promise<SettlementOutcome> {
-    if (machine.state !== 'awaitingDecision') {
-      return this.drive(cfdId, machine, framed, step, () => this.timeouts.signatureMs);
-    }
-    let decision: Exclude<PolicyDecision, 'manual'> | Error;
-    try {
-      decision = await this.#decide(machine.proposal!, peer, stream);
-    } catch (err) {
-      decision = err as Error;
-    }
-    let next: Step;
-    if (decision instanceof Error) next = machine.fail(decision);
-    else if (decision === 'accept') next = machine.accept();
-    else next = machine.reject(decision.reject);
-    return this.drive(cfdId, machine, framed, next, () => this.timeouts.signatureMs);
-  }
-
   /**
    * The policy's decision, or a person's through {@link accept}/{@link reject} within
    * `makerDecisionMs` (then rejected). A taker that resets the stream meanwhile fails the run.
    */
-  async #decide(
-    proposal: IncomingProposal,
-    peer: string,
-    stream: Stream,
-  ): Promise<Exclude<PolicyDecision, 'manual'> | Error> {
-    const auto = await this.#policy(proposal);
-    if (auto !== 'manual') return auto;
-    const { promise, resolve } = Promise.withResolvers<Exclude<PolicyDecision, 'manual'> | Error>();
-    const timer = setTimeout(
-      () => resolve({ reject: 'the maker did not decide in time' }),
-      this.timeouts.makerDecisionMs,
-    );
-    const onClose = () => resolve(new StreamClosedError('the taker left before the decision'));
-    stream.addEventListener('close', onClose, { once: true });
-    this.#pending.set(proposal.cfdId, { proposal, peer, decide: resolve });
+  async #decision(proposal: IncomingProposal, stream: Stream): Promise<SettlementResult> {
+    let decision: SettlementDecision | Error;
     try {
-      return await promise;
-    } finally {
-      clearTimeout(timer);
-      stream.removeEventListener('close', onClose);
-      this.#pending.delete(proposal.cfdId);
+      const auto = await this.#policy(proposal);
+      if (auto !== 'manual') return { type: 'decided', decision: auto };
+      const onClose = () =>
+        this.#pending.decide(
+          proposal.cfdId,
+          new StreamClosedError('the taker left before the decision'),
+        );
+      stream.addEventListener('close', onClose, { once: true });
+      try {
+        decision = await this.#pending.wait(
+          proposal.cfdId,
+          proposal,
+          this.timeouts.makerDecisionMs,
+          { reject: 'the maker did not decide in time' },
+        );
+      } finally {
+        stream.removeEventListener('close', onClose);
+      }
+    } catch (err) {
+      decision = err as Error;
     }
+    return decision instanceof Error
+      ? { type: 'requestFailed', reason: reasonOf(decision), error: decision }
+      : { type: 'decided', decision };
   }
 
   async #refuse(framed: Framed, reason: string): Promise<void> {

@@ -36,8 +36,8 @@
  * exact step), so a force close is an acceptable price for it; the maker loses nothing by it.
  *
  * The maker, signing second, faces nothing like it: it records `completeSettlement` (the whole
- * close) before its signature leaves and broadcasts at once, and its process manager rebroadcasts
- * the close on every block. The close spends only the confirmed lock, so it is valid at once; the
+ * close) before its signature leaves, and its process manager publishes the recorded close at
+ * once and rebroadcasts it on every block until it confirms. The close spends only the confirmed lock, so it is valid at once; the
  * taker cannot hold it back, and can only race it with a commit (the contract's own outcome).
  */
 import { SignatureVerificationError } from '../../dlc/errors.ts';

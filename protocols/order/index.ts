@@ -8,8 +8,7 @@
  * - `admission.ts` — the maker's per-peer and global limits, checked before any work;
  * - `messages.ts` — the wire schema, validated at the boundary;
  * - `setup.ts` — the IO-free state machines ({@link TakerSetup}, {@link MakerSetup});
- * - `driver.ts` — runs a machine over a transport with an executor;
- * - `order.ts` — the libp2p handler ({@link OrderProtocol}).
+ * - `order.ts` — the libp2p handler ({@link OrderProtocol}), on the shared driver (../driver.ts).
  *
  * @example
  * ```ts
@@ -24,7 +23,6 @@
 export type { ContractRecord } from '../../dlc/contract.ts';
 export * from './admission.ts';
 export * from './constants.ts';
-export { runSetup, type SetupExecutor, type SetupTransport } from './driver.ts';
 export * from './errors.ts';
 export * from './messages.ts';
 export * from './order.ts';

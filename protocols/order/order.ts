@@ -1,6 +1,6 @@
 /**
  * The libp2p side of `/dlcfd/order/1.0.0`: opens (taker) or accepts (maker) one stream per order
- * and drives the role's state machine over it with {@link runSetup}. It only moves bytes and
+ * and drives the role's state machine over it with the shared driver ({@link runMachine}). It only moves bytes and
  * wires the machine's effects and requests to the node's parts: the CFD log, the contract-record
  * store, the wallet, the oracle client and the adaptor worker pool.
  */
@@ -16,6 +16,7 @@ import type { CfdTerms } from '../../model/cfd.ts';
 import type { TakerLimits } from '../../model/limits.ts';
 import { DEFAULT_ORDER_POLICY, type Offer, type OrderPolicy } from '../../model/offer.ts';
 import type { Contracts, Leverage, Sats } from '../../model/units.ts';
+import { runMachine } from '../driver.ts';
 import {
   adaptorWork,
   dialTransport,
@@ -24,6 +25,7 @@ import {
   instrumented,
   notifyListeners,
 } from '../handler.ts';
+import { PendingDecisions } from '../pending-decisions.ts';
 import type { Announcements, CfdLog, Clock, ProtocolHost, RunInstrument } from '../ports.ts';
 import { systemClock } from '../ports.ts';
 import { Admission, type AdmissionLimits, type AdmissionTicket, isRefusal } from './admission.ts';
@@ -41,16 +43,17 @@ import {
   SETUP_MESSAGE_TIMEOUT_MS,
   WRITE_TIMEOUT_MS,
 } from './constants.ts';
-import { runSetup, type SetupExecutor, type SetupTransport } from './driver.ts';
 import { UnknownPendingOrderError } from './errors.ts';
 import { SetupMessageSchema, type SetupMessageType } from './messages.ts';
 import {
   type ChainOutput,
   MakerSetup,
   type SetupEffect,
+  type SetupExecutor,
   type SetupOutcome,
   type SetupRequest,
   type SetupResult,
+  type SetupTransport,
   TakerSetup,
   type Timelocks,
 } from './setup.ts';
@@ -187,11 +190,6 @@ export interface OrderOutcome {
   readonly outcome: SetupOutcome;
 }
 
-interface PendingDecision {
-  readonly terms: CfdTerms;
-  readonly resolve: (d: OrderDecision) => void;
-}
-
 /**
  * `/dlcfd/order/1.0.0`.
  *
@@ -212,7 +210,8 @@ export class OrderProtocol {
   readonly #timeouts: OrderTimeouts;
   readonly #timelocks: Timelocks;
   readonly #clock: () => number;
-  readonly #pending = new Map<string, PendingDecision>();
+  /** Maker: orders waiting for the user's decision. */
+  readonly #pending = new PendingDecisions<CfdTerms, OrderDecision>();
   readonly #listeners = new Set<(o: OrderOutcome) => void>();
   /** Maker: slots of orders under way and awaiting a decision. */
   readonly admission: Admission;
@@ -244,8 +243,7 @@ export class OrderProtocol {
 
   async stop(): Promise<void> {
     if (this.#init.role === 'maker') await this.#node.unhandle(ORDER_PROTOCOL);
-    for (const [, p] of this.#pending)
-      p.resolve({ accept: false, reason: 'the maker is shutting down' });
+    this.#pending.decideAll({ accept: false, reason: 'the maker is shutting down' });
   }
 
   /** Called with every finished order (completed, rejected or failed), on both roles. */
@@ -256,15 +254,14 @@ export class OrderProtocol {
 
   /** Maker: orders waiting for the user's decision. */
   pendingDecisions(): CfdTerms[] {
-    return [...this.#pending.values()].map((p) => p.terms);
+    return this.#pending.subjects();
   }
 
   /** Maker: the user accepts or rejects a pending order. */
   decide(orderId: string, decision: OrderDecision): void {
-    const p = this.#pending.get(orderId);
-    if (!p) throw new UnknownPendingOrderError(`no order ${orderId} awaits a decision`);
-    this.#pending.delete(orderId);
-    p.resolve(decision);
+    if (!this.#pending.decide(orderId, decision)) {
+      throw new UnknownPendingOrderError(`no order ${orderId} awaits a decision`);
+    }
   }
 
   /**
@@ -304,7 +301,7 @@ export class OrderProtocol {
       this.#executor(orderId, log),
       persistKind,
     );
-    const outcome = await runSetup(machine, first, io.transport, io.executor, log);
+    const outcome = await runMachine('setup', machine, first, io.transport, io.executor, log);
     return this.#finish(orderId, maker.toString(), outcome, log);
   }
 
@@ -357,7 +354,14 @@ export class OrderProtocol {
       this.#executor(() => machine.cfdId, log, peer.toString()),
       persistKind,
     );
-    const outcome = await runSetup(machine, machine.start(), io.transport, io.executor, log);
+    const outcome = await runMachine(
+      'setup',
+      machine,
+      machine.start(),
+      io.transport,
+      io.executor,
+      log,
+    );
     this.#finish(machine.cfdId ?? '(none)', peer.toString(), outcome, log);
   }
 
@@ -485,18 +489,9 @@ export class OrderProtocol {
       if (isRefusal(admitted)) return { type: 'decided', accept: false, reason: admitted.refused };
       ticket = admitted;
       log.info({ orderId: terms.id }, 'order awaits a decision');
-      decision = await new Promise<OrderDecision>((resolve) => {
-        const timer = setTimeout(() => {
-          this.#pending.delete(terms.id);
-          resolve({ accept: false, reason: 'the maker did not decide in time' });
-        }, this.#timeouts.makerDecisionMs);
-        this.#pending.set(terms.id, {
-          terms,
-          resolve: (d) => {
-            clearTimeout(timer);
-            resolve(d);
-          },
-        });
+      decision = await this.#pending.wait(terms.id, terms, this.#timeouts.makerDecisionMs, {
+        accept: false,
+        reason: 'the maker did not decide in time',
       });
       ticket.release();
     }

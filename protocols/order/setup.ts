@@ -67,6 +67,7 @@ import {
   type EncryptRequest,
   type VerifyRequest,
 } from '../contract-signing.ts';
+import type { Executor, Transport } from '../driver.ts';
 import { Abort, step as machineStep, StateMachine } from '../machine.ts';
 import {
   COINBASE_MATURITY,
@@ -183,6 +184,12 @@ export type SetupResult =
 
 /** What an executor answers a request with (any result, including `requestFailed`). */
 export type SetupExecutorResult = SetupResult;
+
+/** Moves setup messages; every call is bounded in time by the transport itself. */
+export type SetupTransport = Transport<SetupMessage, SetupMessageType>;
+
+/** Does what the machine asks: durable effects and requests with results. */
+export type SetupExecutor = Executor<SetupEffect, SetupRequest, SetupExecutorResult>;
 
 export type SetupOutcome =
   | {

@@ -9,13 +9,11 @@
  * - `contract.ts` — pure helpers (events, fee balance, the rules of a base, the rolled record;
  *   the record's commit chain and lifecycle are `dlc/record.ts`);
  * - `machine.ts` — the IO-free machines ({@link TakerRollover}, {@link MakerRollover});
- * - `driver.ts` — runs a machine over a transport with an executor;
- * - `rollover.ts` — the libp2p handler ({@link RolloverProtocol});
+ * - `rollover.ts` — the libp2p handler ({@link RolloverProtocol}), on the shared driver (../driver.ts);
  * - `scheduler.ts` — when a taker rolls over ({@link rolloverDue}, {@link RolloverScheduler}).
  */
 export * from './constants.ts';
 export * from './contract.ts';
-export { type RolloverExecutor, type RolloverTransport, runRollover } from './driver.ts';
 export * from './errors.ts';
 export * from './machine.ts';
 export * from './messages.ts';

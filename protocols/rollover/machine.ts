@@ -57,6 +57,7 @@ import {
   type EncryptRequest,
   type VerifyRequest,
 } from '../contract-signing.ts';
+import type { Executor, Transport } from '../driver.ts';
 import { Abort, step as machineStep, StateMachine } from '../machine.ts';
 import {
   DEFAULT_EVENT_SPACING_SECS,
@@ -184,6 +185,12 @@ export type RolloverOutcome =
       /** We revealed our old revocation secret(s): we must never publish the old commit. */
       readonly revealed: boolean;
     };
+
+/** Moves rollover messages; every call is bounded in time by the transport itself. */
+export type RolloverTransport = Transport<RolloverMessage, RolloverMessageType>;
+
+/** Does what the machine asks. */
+export type RolloverExecutor = Executor<RolloverEffect, RolloverRequest, RolloverResult>;
 
 export interface RolloverStep {
   readonly effects: readonly RolloverEffect[];

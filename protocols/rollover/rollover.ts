@@ -1,6 +1,6 @@
 /**
  * The libp2p side of `/dlcfd/rollover/1.0.0`: the taker opens one stream per rollover, the maker
- * accepts; each drives its role's machine with {@link runRollover}, wiring effects and requests
+ * accepts; each drives its role's machine with the shared driver ({@link runMachine}), wiring effects and requests
  * to the CFD log, the contract-record store, the oracle client and the adaptor worker pool. Every
  * read and write has a named timeout.
  */
@@ -13,6 +13,7 @@ import type { ContractStore } from '../../dlc/record.ts';
 import { type Cfd, decide } from '../../model/cfd.ts';
 import { rolloverTermsOutsideLimits } from '../../model/limits.ts';
 import type { FeeRate, FundingRate } from '../../model/units.ts';
+import { runMachine } from '../driver.ts';
 import {
   adaptorWork,
   dialTransport,
@@ -40,16 +41,17 @@ import {
   ROLLOVER_PROTOCOL,
   WRITE_TIMEOUT_MS,
 } from './constants.ts';
-import { type RolloverExecutor, type RolloverTransport, runRollover } from './driver.ts';
 import { CannotRolloverError, RevealAfterCommitError } from './errors.ts';
 import {
   DEFAULT_ROLLOVER_CONFIG,
   MakerRollover,
   type RolloverConfig,
   type RolloverEffect,
+  type RolloverExecutor,
   type RolloverOutcome,
   type RolloverRequest,
   type RolloverResult,
+  type RolloverTransport,
   TakerRollover,
 } from './machine.ts';
 import {
@@ -230,7 +232,14 @@ export class RolloverProtocol {
         this.#executor(log),
         persistKind,
       );
-      const outcome = await runRollover(machine, machine.start(), io.transport, io.executor, log);
+      const outcome = await runMachine(
+        'rollover',
+        machine,
+        machine.start(),
+        io.transport,
+        io.executor,
+        log,
+      );
       return this.#finish(
         cfdId,
         maker.toString(),
@@ -265,7 +274,14 @@ export class RolloverProtocol {
         executor,
         persistKind,
       );
-      const outcome = await runRollover(machine, machine.start(), io.transport, io.executor, log);
+      const outcome = await runMachine(
+        'rollover',
+        machine,
+        machine.start(),
+        io.transport,
+        io.executor,
+        log,
+      );
       this.#finish(machine.cfdId ?? claimed ?? '(none)', peer.toString(), outcome, log);
     } finally {
       if (claimed) this.#running.delete(claimed);

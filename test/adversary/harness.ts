@@ -26,7 +26,7 @@ import {
   type Step,
   TakerSettlement,
 } from '../../protocols/collab-settlement/index.ts';
-import { runSetup } from '../../protocols/order/driver.ts';
+import { runMachine } from '../../protocols/driver.ts';
 import { type SetupMessage, SetupMessageSchema } from '../../protocols/order/messages.ts';
 import {
   MakerSetup,
@@ -34,7 +34,6 @@ import {
   type SetupSecrets,
   TakerSetup,
 } from '../../protocols/order/setup.ts';
-import { runRollover } from '../../protocols/rollover/driver.ts';
 import {
   MakerRollover,
   type RolloverOutcome,
@@ -193,8 +192,8 @@ export async function runSetupWith(
     onSend: onSendOf('maker'),
   });
   const [t, m] = await Promise.all([
-    runSetup(taker, taker.start(), takerTransport, nodes.taker.executor()),
-    runSetup(maker, maker.start(), makerTransport, nodes.maker.executor()),
+    runMachine('setup', taker, taker.start(), takerTransport, nodes.taker.executor()),
+    runMachine('setup', maker, maker.start(), makerTransport, nodes.maker.executor()),
   ]);
   const outcomes = { taker: t, maker: m };
   return {
@@ -314,13 +313,15 @@ export async function rollWith(
   const toMaker = new Pipe();
   const toTaker = new Pipe();
   const [t, m] = await Promise.all([
-    runRollover(
+    runMachine(
+      'rollover',
       takerMachine,
       takerMachine.start(),
       transport('taker', toTaker, toMaker),
       taker.executor(),
     ),
-    runRollover(
+    runMachine(
+      'rollover',
       makerMachine,
       makerMachine.start(),
       transport('maker', toMaker, toTaker),

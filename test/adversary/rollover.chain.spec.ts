@@ -48,6 +48,7 @@ import { loadOrCreateIdentity } from '../../node/p2p/identity.ts';
 import { createP2pNode, type P2pNode } from '../../node/p2p/node.ts';
 import { PriceFeedServer } from '../../node/pricefeed/server.ts';
 import { Wallet } from '../../node/wallet/wallet.ts';
+import { runMachine } from '../../protocols/driver.ts';
 import { adaptorWork, dialTransport, framedTransport } from '../../protocols/handler.ts';
 import { type OrderOutcome, OrderProtocol } from '../../protocols/order/index.ts';
 import { makerPositionOf } from '../../protocols/rollover/contract.ts';
@@ -60,7 +61,6 @@ import {
   type RolloverOutcome,
   RolloverProtocol,
   type RolloverResultEvent,
-  runRollover,
   TakerRollover,
 } from '../../protocols/rollover/index.ts';
 import { tempDir } from '../helpers/cfd-fixtures.ts';
@@ -317,7 +317,8 @@ describe('adversary on the embedded chain: rollover base, revocation and funding
         };
       },
     };
-    const outcome = await runRollover(
+    const outcome = await runMachine(
+      'rollover',
       machine,
       machine.start(),
       { ...stream, write: (m) => stream.write(tamper(m)) },

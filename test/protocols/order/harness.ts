@@ -1,5 +1,5 @@
 // In-memory harness for the order/contract-setup state machines: two machines driven by the real
-// driver (runSetup) over a pipe that encodes and decodes every message with the wire schema, and
+// driver (runMachine) over a pipe that encodes and decodes every message with the wire schema, and
 // executors with a fake wallet (reservations tracked), a fake log (the CFD aggregate's own
 // decide/apply, so every recorded command must be legal) and inline adaptor crypto. The lock
 // inputs' chain check reads a fake chain both parties' fake coins are on — or, when a node is
@@ -14,10 +14,11 @@ import { nextEventTime, oracleEventId } from '../../../model/oracle-event.ts';
 import { parseFundingRate, price } from '../../../model/units.ts';
 import { outputScript } from '../../../node/wallet/keys.ts';
 import type { Wallet } from '../../../node/wallet/wallet.ts';
+import { runMachine } from '../../../protocols/driver.ts';
 import { adaptorWork } from '../../../protocols/handler.ts';
-import { runSetup, type SetupExecutor } from '../../../protocols/order/driver.ts';
 import { type SetupMessage, SetupMessageSchema } from '../../../protocols/order/messages.ts';
 import type { OrderChain } from '../../../protocols/order/order.ts';
+import type { SetupExecutor } from '../../../protocols/order/setup.ts';
 import {
   type ChainOutput,
   MakerSetup,
@@ -273,8 +274,8 @@ export async function runPair(
     tamper: options.makerTamper,
   });
   const [t, m] = await Promise.all([
-    runSetup(taker, taker.start(), takerTransport, takerNode.executor()),
-    runSetup(maker, maker.start(), makerTransport, makerNode.executor()),
+    runMachine('setup', taker, taker.start(), takerTransport, takerNode.executor()),
+    runMachine('setup', maker, maker.start(), makerTransport, makerNode.executor()),
   ]);
   return {
     taker: t,

@@ -7,8 +7,9 @@ import { secp256k1 } from '@noble/curves/secp256k1.js';
 import type { ContractRecord } from '../../../dlc/contract.ts';
 import { apply, type Cfd, type CfdEvent, decide } from '../../../model/cfd.ts';
 import { parseFundingRate } from '../../../model/units.ts';
+import { runMachine } from '../../../protocols/driver.ts';
 import { adaptorWork } from '../../../protocols/handler.ts';
-import { type RolloverExecutor, runRollover } from '../../../protocols/rollover/driver.ts';
+import type { RolloverExecutor } from '../../../protocols/rollover/machine.ts';
 import {
   MakerRollover,
   type RolloverConfig,
@@ -186,13 +187,15 @@ export async function roll(
   const toMaker = new Pipe();
   const toTaker = new Pipe();
   const [t, m] = await Promise.all([
-    runRollover(
+    runMachine(
+      'rollover',
       takerMachine,
       takerMachine.start(),
       journaled(toTaker, toMaker, taker.journal, options.takerTamper),
       taker.executor(),
     ),
-    runRollover(
+    runMachine(
+      'rollover',
       makerMachine,
       makerMachine.start(),
       journaled(toMaker, toTaker, maker.journal, options.makerTamper),
