@@ -1,3 +1,4 @@
+// One thing over 600 lines: the composition root — it builds every part, hands each its ports, and starts and stops them in order; what parts do lives in their own files (market.ts, chain-wiring.ts, health-reports.ts, protocol-ports.ts, process-manager.ts).
 /**
  * A taker or maker node: every subsystem started under supervision, each reporting to one health
  * registry. Starting never fails because a subsystem is down — no chain, no oracle, no feed, no
@@ -7,7 +8,6 @@
 
 import { join } from 'node:path';
 import { peerIdFromString } from '@libp2p/peer-id';
-import { multiaddr } from '@multiformats/multiaddr';
 import { type Logger, pino } from 'pino';
 import { commitKeysFromRecord, fromHex, lockOutput, payoutScriptsOf } from '../../dlc/contract.ts';
 import { AdaptorWorkerPool } from '../../dlc/workers.ts';
@@ -16,12 +16,9 @@ import { CfdRepository } from '../../eventstore/cfd-repository.ts';
 import { LevelContractStore } from '../../eventstore/contract-store.ts';
 import { EventStore } from '../../eventstore/event-store.ts';
 import type { Cfd } from '../../model/cfd.ts';
-import { margins } from '../../model/fees.ts';
-import { divRound } from '../../model/fixed.ts';
 import type { TakerLimits } from '../../model/limits.ts';
-import type { Offer } from '../../model/offer.ts';
-import { nextEventTime, oracleEventId } from '../../model/oracle-event.ts';
-import { asPrice, type Price, parseFundingRate } from '../../model/units.ts';
+import { DEFAULT_MAX_CLOCK_SKEW_SECS, type Offer } from '../../model/offer.ts';
+import { type Price, parseFundingRate } from '../../model/units.ts';
 import type { CollabSettlementTimeouts } from '../../protocols/collab-settlement/handler.ts';
 import {
   type CloseContext,
@@ -30,7 +27,6 @@ import {
   closeTermsOf,
 } from '../../protocols/collab-settlement/index.ts';
 import { OfferProtocol } from '../../protocols/offer/index.ts';
-import { LOCK_SHARED_VBYTES } from '../../protocols/order/constants.ts';
 import { OrderProtocol, type OrderTimeouts } from '../../protocols/order/order.ts';
 import {
   type RolloverPause,
@@ -51,40 +47,27 @@ import { PriceFeedClient } from '../pricefeed/client.ts';
 import { secureDataDir } from '../runtime/datadir.ts';
 import { DisconnectedError } from '../runtime/errors.ts';
 import { HealthRegistry } from '../runtime/health.ts';
-import { Supervisor } from '../runtime/supervisor.ts';
+import type { Supervisor } from '../runtime/supervisor.ts';
 import { CoinPool } from '../wallet/coin-pool.ts';
-import type { CoinPoolTarget, Wallet } from '../wallet/wallet.ts';
+import type { Wallet } from '../wallet/wallet.ts';
 import { ChainWiring } from './chain-wiring.ts';
 import type { DaemonConfig } from './config.ts';
 import { FeeBumper } from './fee-bumper.ts';
+import { HEALTH } from './health-names.ts';
+import { refreshFees, reportBumps, reportCfdProblems } from './health-reports.ts';
 import { type MakerPolicy, MakerPolicyStore, policyFromConfig } from './maker-policy.ts';
+import {
+  coinPoolTarget,
+  makerOffers,
+  superviseMakerConnection,
+  superviseOffers,
+} from './market.ts';
 import { ProcessManager } from './process-manager.ts';
 import { announcements, failPoints, orderWallet } from './protocol-ports.ts';
 import { limitsFromConfig, TakerLimitsStore, toTakerLimits } from './taker-limits.ts';
 
-/** Names under which subsystems report health. Peers report as `peer:<peer id>`. */
-export const HEALTH = {
-  database: 'database',
-  chain: 'chain',
-  wallet: 'wallet',
-  monitor: 'chain-monitor',
-  oracle: 'oracle',
-  pricefeed: 'pricefeed',
-  p2p: 'p2p',
-  offers: 'offers',
-  /** The process manager's per-CFD handling: degraded while some CFD's handling fails. */
-  cfds: 'cfds',
-  /** The fee market as the node reads it: the rate it pays now and where it came from. */
-  fees: 'fees',
-} as const;
-
-/** How often the maker re-publishes its offers even when the price has not moved: well inside
- * the taker's 10-minute staleness bound (ItchySats' automation re-put offers every 5 minutes). */
-export const OFFER_REFRESH_MS = 60_000;
-/** A maker connection that survives this long counts as up; one closed sooner was refused. */
-export const CONNECTION_SETTLE_MS = 500;
-/** Smallest pause between two offer publications while the feed ticks. */
-export const OFFER_MIN_INTERVAL_MS = 1_000;
+export { HEALTH } from './health-names.ts';
+export { CONNECTION_SETTLE_MS, OFFER_MIN_INTERVAL_MS, OFFER_REFRESH_MS } from './market.ts';
 
 /** A stop step slower than this is logged with its name (a hung stop shows where it hangs). */
 const SLOW_STOP_STEP_MS = 2_000;
@@ -236,7 +219,7 @@ export class Daemon {
         // The offer's event is the first a settlement interval after it was made: up to one event
         // spacing later, or up to the offer's age earlier.
         eventWindowSecs: Math.max(config.time.oracleEventIntervalSecs, config.time.offerMaxAgeSecs),
-        maxClockSkewSecs: 60,
+        maxClockSkewSecs: DEFAULT_MAX_CLOCK_SKEW_SECS,
       },
       clock: () => Math.floor(parts.clock() / 1000),
       logger: parts.log.child({ component: 'order' }),
@@ -529,31 +512,6 @@ export class Daemon {
     };
   }
 
-  /**
-   * Maker: the coin pool wanted now — `coinPool.count` coins of `coinPool.valueSats`, or of the
-   * maker's margin at the largest quantity of its published offers plus its lock fee share.
-   * Undefined (no split) while nothing is offered and no value is configured.
-   */
-  #coinPoolTarget(): CoinPoolTarget | undefined {
-    const { count, valueSats } = this.config.coinPool;
-    if (valueSats !== undefined) return { count, value: BigInt(valueSats) };
-    let value = 0n;
-    for (const o of this.offers.published) {
-      // The lock's shared part, one input and one change output at the offer's fee rate.
-      const fees = BigInt(LOCK_SHARED_VBYTES + 68 + 31) * o.txFeeRate;
-      for (const takerLeverage of o.leverageChoices) {
-        const { maker } = margins({
-          makerPosition: o.makerPosition,
-          price: o.price,
-          quantity: o.maxQuantity,
-          takerLeverage,
-        });
-        if (maker + fees > value) value = maker + fees;
-      }
-    }
-    return value > 0n ? { count, value } : undefined;
-  }
-
   #stopping: Promise<void> | undefined;
 
   /** Stops everything, in reverse order of start. Idempotent. */
@@ -584,7 +542,7 @@ export class Daemon {
     const { config, health } = this;
     await this.offers.start();
     this.#stops.push(() => this.offers.stop());
-    this.#reportCfdProblems();
+    this.#stops.push(reportCfdProblems(this.processManager.problems, this.health));
     await this.processManager.start();
     this.#stops.push(() => this.processManager.stop());
     if (this.settlements instanceof CollabSettlementMaker) {
@@ -659,29 +617,25 @@ export class Daemon {
       }
     }
 
-    if (config.role === 'maker') this.#superviseOffers();
-    else for (const addr of config.p2p.makers) this.#superviseMakerConnection(addr);
-  }
-
-  /** Health `cfds`: how many CFDs' handling is failing, which, and the last error. */
-  #reportCfdProblems(): void {
-    const { health } = this;
-    const problems = this.processManager.problems;
-    health.report(HEALTH.cfds, { status: 'ok', detail: 'no CFD failing' });
-    const unsubscribe = problems.onChange((cfdId) => {
-      const all = problems.all();
-      const failing = [...all].map(([id, p]) => `${id} (${p.during}: ${p.reason})`);
-      const now = problems.get(cfdId);
-      health.report(HEALTH.cfds, {
-        status: all.size === 0 ? 'ok' : 'degraded',
-        ...(now && { error: new Error(`${cfdId}: ${now.reason}`) }),
-        detail:
-          all.size === 0
-            ? 'no CFD failing'
-            : `${all.size} CFD${all.size === 1 ? '' : 's'} failing, retried: ${failing.join('; ')}`,
-      });
-    });
-    this.#stops.push(unsubscribe);
+    const markets =
+      config.role === 'maker'
+        ? [
+            superviseOffers({
+              health: this.health,
+              log: this.log,
+              feed: this.feed,
+              offers: this.offers,
+              policy: this.policy,
+              currentPolicy: () => this.#makerPolicy(),
+              offersFor: (bid, ask) => this.makerOffers(bid, ask),
+              clock: this.#clock,
+            }),
+          ]
+        : config.p2p.makers.map((addr) => superviseMakerConnection(this, addr));
+    for (const sup of markets) {
+      this.#supervisors.push(sup);
+      sup.start();
+    }
   }
 
   /** Chain reachability, then the wallet and the monitor once it answers; a sync per block. */
@@ -705,7 +659,7 @@ export class Daemon {
             broadcast: async (hex) => {
               await broadcast(rpc, hex, { signal });
             },
-            target: () => this.#coinPoolTarget(),
+            target: () => coinPoolTarget(config.coinPool, this.offers.published),
             feeRate: () => this.#makerFeeRate(),
             logger: this.log.child({ component: 'coin-pool' }),
           });
@@ -717,10 +671,10 @@ export class Daemon {
         await this.processManager.reconcileAll();
       },
       onBlock: async (height, signal) => {
-        await this.#refreshFees(signal);
+        await refreshFees(this.fees, this.health, signal);
         // After the monitor's reports for this block: what confirmed is no longer bumped.
         await this.bumper.onBlock(height);
-        this.#reportBumps();
+        reportBumps(this.bumper, this.health);
         // A confirmed lock's change (or a deposit) may be split now; not awaited: it broadcasts.
         void this.#coinPool?.ensure();
       },
@@ -737,196 +691,17 @@ export class Daemon {
   async bumpNow(cfdId: string): Promise<ReturnType<FeeBumper['status']>> {
     const rpc = this.rpc;
     if (!rpc) throw new DisconnectedError('chain backend (none configured)');
-    await this.#refreshFees(AbortSignal.timeout(10_000));
+    await refreshFees(this.fees, this.health, AbortSignal.timeout(10_000));
     await this.bumper.onBlock(await rpc.getBlockCount(), { cfdId, urgent: true });
-    this.#reportBumps();
+    reportBumps(this.bumper, this.health);
     return this.bumper.status(cfdId);
   }
 
-  /** Health `fees` also says what is being bumped, and which bump the budget or cap holds back. */
-  #reportBumps(): void {
-    const pending = this.bumper.pending();
-    if (pending.length === 0) return;
-    const capped = pending.filter((p) => p.capped);
-    const current = this.health.snapshot().find((c) => c.name === HEALTH.fees);
-    const base = current?.detail?.split(' | ')[0] ?? '';
-    this.health.report(HEALTH.fees, {
-      ...(capped.length > 0 && { status: 'degraded' }),
-      detail:
-        `${base} | bumping ${pending.map((p) => `${p.kind} of ${p.cfdId} at ${p.rate} sat/vB (deadline ${p.deadlineHeight})`).join(', ')}` +
-        (capped.length > 0
-          ? `; held back by the budget or cap: ${capped.map((p) => p.kind).join(', ')}`
-          : ''),
-    });
-  }
-
-  /** Reads the fee market (every block) and reports it as health `fees`; never throws. */
-  async #refreshFees(signal: AbortSignal): Promise<void> {
-    try {
-      const r = await this.fees.refresh({ signal });
-      const estimate = r.estimate !== undefined ? `estimate ${r.estimate}` : 'no estimate';
-      this.health.report(HEALTH.fees, {
-        status: r.floorAboveCap ? 'degraded' : 'ok',
-        detail:
-          `${r.rate} sat/vB from ${r.source} (target ${r.target} blocks: ${estimate}; mempool ` +
-          `minimum ${r.floor}, cap ${r.cap})` +
-          (r.floorAboveCap
-            ? ': the mempool minimum is above the cap, transactions may not relay'
-            : ''),
-      });
-    } catch (err) {
-      if (signal.aborted) return;
-      this.health.report(HEALTH.fees, {
-        status: 'degraded',
-        error: err,
-        detail: `cannot read fee rates; using ${this.fees.rate()} sat/vB`,
-      });
-    }
-  }
-
-  /**
-   * Maker: offers follow the feed with a spread, republished on change and periodically, and at
-   * once when the policy changes (it wakes the loop); withdrawn while the policy says so.
-   */
-  #superviseOffers(): void {
-    const { health } = this;
-    const sup = new Supervisor({
-      name: HEALTH.offers,
-      health,
-      logger: this.log,
-      run: async ({ signal, ready, degraded }) => {
-        let lastKey = '';
-        let lastAt = 0;
-        let wake = new AbortController();
-        const unsubscribe = this.policy?.onChange(() => wake.abort());
-        try {
-          while (!signal.aborted) {
-            const quote = this.feed.latest();
-            const version = this.policy?.version ?? 0;
-            if (!this.#makerPolicy().publishing) {
-              if (lastKey !== 'withdrawn') {
-                await this.offers.publish([], { signal });
-                ready();
-                health.report(HEALTH.offers, {
-                  detail: 'withdrawn by the maker (publishing: false)',
-                });
-              }
-              lastKey = 'withdrawn';
-            } else if (!quote || quote.stale) {
-              if (lastKey !== 'none') {
-                degraded('no fresh quote from the price feed: no offers published');
-                await this.offers.publish([], { signal });
-              }
-              lastKey = 'none';
-            } else {
-              const offers = this.makerOffers(quote.bid, quote.ask);
-              const key = `${version}:${offers.map((o) => `${o.price}@${o.txFeeRate}`).join()}`;
-              const now = this.#clock();
-              if (key !== lastKey || now - lastAt >= OFFER_REFRESH_MS) {
-                await this.offers.publish(offers, { signal });
-                lastKey = key;
-                lastAt = now;
-              }
-              // Only on a change: every report reaches each live-feed client as a health event.
-              const h = health.get(HEALTH.offers);
-              if (h?.status !== 'ok' || h.detail !== undefined) ready();
-            }
-            await sleep(OFFER_MIN_INTERVAL_MS, AbortSignal.any([signal, wake.signal]));
-            if (wake.signal.aborted) wake = new AbortController();
-          }
-        } finally {
-          unsubscribe?.();
-        }
-      },
-    });
-    this.#supervisors.push(sup);
-    sup.start();
-  }
-
-  /**
-   * The maker's current offers for a quote: a short at the ask plus the spread and a long at the
-   * bid minus the spread, settling on the first oracle event one settlement interval ahead.
-   */
+  /** The maker's current offers for a quote (see {@link makerOffers}). */
   makerOffers(bid: Price, ask: Price): Offer[] {
-    const m = this.#makerPolicy();
-    const t = this.config.time;
+    const policy = this.#makerPolicy();
     const now = Math.floor(this.#clock() / 1000);
-    const event = oracleEventId(
-      nextEventTime(now + t.settlementIntervalSecs, t.oracleEventIntervalSecs),
-    );
-    const spread = BigInt(m.spreadBps);
-    const base = {
-      symbol: 'BTCUSD' as const,
-      minQuantity: BigInt(m.minQuantity),
-      maxQuantity: BigInt(m.maxQuantity),
-      lotSize: BigInt(m.lotSize),
-      leverageChoices: m.leverageChoices,
-      fundingRate: parseFundingRate(m.fundingRate),
-      openingFee: BigInt(m.openingFee),
-      txFeeRate: this.#makerFeeRate(m),
-      settlementIntervalSecs: t.settlementIntervalSecs,
-      oracleEventId: event,
-      createdAt: now,
-    };
-    const up = asPrice(divRound(ask * (10_000n + spread), 10_000n, 'ceil'));
-    const down = asPrice(divRound(bid * (10_000n - spread), 10_000n, 'floor'));
-    return [
-      { ...base, id: `short-${now}`, makerPosition: 'short', price: up },
-      { ...base, id: `long-${now}`, makerPosition: 'long', price: down },
-    ];
+    const txFeeRate = this.#makerFeeRate(policy);
+    return makerOffers({ policy, time: this.config.time, txFeeRate, now, bid, ask });
   }
-
-  /** Taker: keeps a connection to one maker, redialling with backoff; health per maker. */
-  #superviseMakerConnection(address: string): void {
-    const addr = multiaddr(address);
-    const peer = address.slice(address.lastIndexOf('/p2p/') + 5);
-    const name = `peer:${peer}`;
-    const sup = new Supervisor({
-      name,
-      health: this.health,
-      logger: this.log,
-      maxBackoffMs: 10_000,
-      run: async ({ signal, ready }) => {
-        const connection = await this.p2p.dial(addr, { signal });
-        // Ends when the connection closes: the supervisor then redials with backoff.
-        let closed = false;
-        const ended = new Promise<void>((resolve) => {
-          const done = (): void => {
-            closed = true;
-            this.p2p.removeEventListener('peer:disconnect', onDisconnect);
-            signal.removeEventListener('abort', done);
-            resolve();
-          };
-          const onDisconnect = (evt: CustomEvent<{ toString(): string }>): void => {
-            if (evt.detail.toString() === peer) done();
-          };
-          this.p2p.addEventListener('peer:disconnect', onDisconnect);
-          signal.addEventListener('abort', done);
-        });
-        // A maker that hangs up at once (it blocked us, or is shutting down) is not connected.
-        await Promise.race([ended, sleep(CONNECTION_SETTLE_MS, signal)]);
-        if (closed && !signal.aborted) throw new Error('the maker hung up at once (blocked?)');
-        if (!signal.aborted) {
-          ready();
-          this.health.report(name, { detail: String(connection.remoteAddr) });
-        }
-        await ended;
-        if (!signal.aborted) throw new Error('connection to the maker closed');
-      },
-    });
-    this.#supervisors.push(sup);
-    sup.start();
-  }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done);
-  });
 }

@@ -6,7 +6,6 @@
  */
 import { Transaction } from 'bitcoinjs-lib';
 import type { Logger } from 'pino';
-import type { ContractRecord } from '../../dlc/contract.ts';
 import type { ContractStore } from '../../dlc/record.ts';
 import type { CfdReadModel } from '../../eventstore/cfd-read-model.ts';
 import type { CfdRepository } from '../../eventstore/cfd-repository.ts';

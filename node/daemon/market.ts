@@ -1,0 +1,222 @@
+/**
+ * The node's side of the market: a maker publishing offers that follow the feed, a taker keeping
+ * its connection to each maker. Each runs under a {@link Supervisor} the daemon starts and stops.
+ */
+import { multiaddr } from '@multiformats/multiaddr';
+import type { Logger } from 'pino';
+import { margins } from '../../model/fees.ts';
+import { divRound } from '../../model/fixed.ts';
+import type { Offer } from '../../model/offer.ts';
+import { nextEventTime, oracleEventId } from '../../model/oracle-event.ts';
+import { asPrice, type Price, parseFundingRate } from '../../model/units.ts';
+import type { OfferProtocol } from '../../protocols/offer/index.ts';
+import { LOCK_SHARED_VBYTES } from '../../protocols/order/constants.ts';
+import type { P2pNode } from '../p2p/node.ts';
+import type { PriceFeedClient } from '../pricefeed/client.ts';
+import type { HealthRegistry } from '../runtime/health.ts';
+import { Supervisor } from '../runtime/supervisor.ts';
+import type { CoinPoolTarget } from '../wallet/wallet.ts';
+import type { DaemonConfig } from './config.ts';
+import { HEALTH } from './health-names.ts';
+import type { MakerPolicy, MakerPolicyStore } from './maker-policy.ts';
+
+/** How often the maker re-publishes its offers even when the price has not moved: well inside
+ * the taker's 10-minute staleness bound (ItchySats' automation re-put offers every 5 minutes). */
+export const OFFER_REFRESH_MS = 60_000;
+/** A maker connection that survives this long counts as up; one closed sooner was refused. */
+export const CONNECTION_SETTLE_MS = 500;
+/** Smallest pause between two offer publications while the feed ticks. */
+export const OFFER_MIN_INTERVAL_MS = 1_000;
+
+/**
+ * The maker's current offers for a quote: a short at the ask plus the spread and a long at the
+ * bid minus the spread, settling on the first oracle event one settlement interval ahead.
+ */
+export function makerOffers(p: {
+  policy: MakerPolicy;
+  time: DaemonConfig['time'];
+  /** The fee rate of the offers (the estimate, never below the policy's). */
+  txFeeRate: bigint;
+  /** Unix seconds. */
+  now: number;
+  bid: Price;
+  ask: Price;
+}): Offer[] {
+  const { policy: m, time: t, now } = p;
+  const event = oracleEventId(
+    nextEventTime(now + t.settlementIntervalSecs, t.oracleEventIntervalSecs),
+  );
+  const spread = BigInt(m.spreadBps);
+  const base = {
+    symbol: 'BTCUSD' as const,
+    minQuantity: BigInt(m.minQuantity),
+    maxQuantity: BigInt(m.maxQuantity),
+    lotSize: BigInt(m.lotSize),
+    leverageChoices: m.leverageChoices,
+    fundingRate: parseFundingRate(m.fundingRate),
+    openingFee: BigInt(m.openingFee),
+    txFeeRate: p.txFeeRate,
+    settlementIntervalSecs: t.settlementIntervalSecs,
+    oracleEventId: event,
+    createdAt: now,
+  };
+  const up = asPrice(divRound(p.ask * (10_000n + spread), 10_000n, 'ceil'));
+  const down = asPrice(divRound(p.bid * (10_000n - spread), 10_000n, 'floor'));
+  return [
+    { ...base, id: `short-${now}`, makerPosition: 'short', price: up },
+    { ...base, id: `long-${now}`, makerPosition: 'long', price: down },
+  ];
+}
+
+/**
+ * Maker: the coin pool wanted now — `coinPool.count` coins of `coinPool.valueSats`, or of the
+ * maker's margin at the largest quantity of its published offers plus its lock fee share.
+ * Undefined (no split) while nothing is offered and no value is configured.
+ */
+export function coinPoolTarget(
+  coinPool: DaemonConfig['coinPool'],
+  published: readonly Offer[],
+): CoinPoolTarget | undefined {
+  const { count, valueSats } = coinPool;
+  if (valueSats !== undefined) return { count, value: BigInt(valueSats) };
+  let value = 0n;
+  for (const o of published) {
+    // The lock's shared part, one input and one change output at the offer's fee rate.
+    const fees = BigInt(LOCK_SHARED_VBYTES + 68 + 31) * o.txFeeRate;
+    for (const takerLeverage of o.leverageChoices) {
+      const { maker } = margins({
+        makerPosition: o.makerPosition,
+        price: o.price,
+        quantity: o.maxQuantity,
+        takerLeverage,
+      });
+      if (maker + fees > value) value = maker + fees;
+    }
+  }
+  return value > 0n ? { count, value } : undefined;
+}
+
+export interface OfferPublishingDeps {
+  readonly health: HealthRegistry;
+  readonly log: Logger;
+  readonly feed: PriceFeedClient;
+  readonly offers: OfferProtocol;
+  readonly policy: MakerPolicyStore | undefined;
+  /** The live policy (or the config's). */
+  readonly currentPolicy: () => MakerPolicy;
+  readonly offersFor: (bid: Price, ask: Price) => Offer[];
+  /** Unix ms. */
+  readonly clock: () => number;
+}
+
+/**
+ * Maker: offers follow the feed with a spread, republished on change and periodically, and at
+ * once when the policy changes (it wakes the loop); withdrawn while the policy says so.
+ */
+export function superviseOffers(d: OfferPublishingDeps): Supervisor {
+  const { health } = d;
+  return new Supervisor({
+    name: HEALTH.offers,
+    health,
+    logger: d.log,
+    run: async ({ signal, ready, degraded }) => {
+      let lastKey = '';
+      let lastAt = 0;
+      let wake = new AbortController();
+      const unsubscribe = d.policy?.onChange(() => wake.abort());
+      try {
+        while (!signal.aborted) {
+          const quote = d.feed.latest();
+          const version = d.policy?.version ?? 0;
+          if (!d.currentPolicy().publishing) {
+            if (lastKey !== 'withdrawn') {
+              await d.offers.publish([], { signal });
+              ready();
+              health.report(HEALTH.offers, {
+                detail: 'withdrawn by the maker (publishing: false)',
+              });
+            }
+            lastKey = 'withdrawn';
+          } else if (!quote || quote.stale) {
+            if (lastKey !== 'none') {
+              degraded('no fresh quote from the price feed: no offers published');
+              await d.offers.publish([], { signal });
+            }
+            lastKey = 'none';
+          } else {
+            const offers = d.offersFor(quote.bid, quote.ask);
+            const key = `${version}:${offers.map((o) => `${o.price}@${o.txFeeRate}`).join()}`;
+            const now = d.clock();
+            if (key !== lastKey || now - lastAt >= OFFER_REFRESH_MS) {
+              await d.offers.publish(offers, { signal });
+              lastKey = key;
+              lastAt = now;
+            }
+            // Only on a change: every report reaches each live-feed client as a health event.
+            const h = health.get(HEALTH.offers);
+            if (h?.status !== 'ok' || h.detail !== undefined) ready();
+          }
+          await sleep(OFFER_MIN_INTERVAL_MS, AbortSignal.any([signal, wake.signal]));
+          if (wake.signal.aborted) wake = new AbortController();
+        }
+      } finally {
+        unsubscribe?.();
+      }
+    },
+  });
+}
+
+/** Taker: keeps a connection to one maker, redialling with backoff; health per maker. */
+export function superviseMakerConnection(
+  d: { readonly p2p: P2pNode; readonly health: HealthRegistry; readonly log: Logger },
+  address: string,
+): Supervisor {
+  const addr = multiaddr(address);
+  const peer = address.slice(address.lastIndexOf('/p2p/') + 5);
+  const name = `peer:${peer}`;
+  return new Supervisor({
+    name,
+    health: d.health,
+    logger: d.log,
+    maxBackoffMs: 10_000,
+    run: async ({ signal, ready }) => {
+      const connection = await d.p2p.dial(addr, { signal });
+      // Ends when the connection closes: the supervisor then redials with backoff.
+      let closed = false;
+      const ended = new Promise<void>((resolve) => {
+        const done = (): void => {
+          closed = true;
+          d.p2p.removeEventListener('peer:disconnect', onDisconnect);
+          signal.removeEventListener('abort', done);
+          resolve();
+        };
+        const onDisconnect = (evt: CustomEvent<{ toString(): string }>): void => {
+          if (evt.detail.toString() === peer) done();
+        };
+        d.p2p.addEventListener('peer:disconnect', onDisconnect);
+        signal.addEventListener('abort', done);
+      });
+      // A maker that hangs up at once (it blocked us, or is shutting down) is not connected.
+      await Promise.race([ended, sleep(CONNECTION_SETTLE_MS, signal)]);
+      if (closed && !signal.aborted) throw new Error('the maker hung up at once (blocked?)');
+      if (!signal.aborted) {
+        ready();
+        d.health.report(name, { detail: String(connection.remoteAddr) });
+      }
+      await ended;
+      if (!signal.aborted) throw new Error('connection to the maker closed');
+    },
+  });
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done);
+  });
+}
