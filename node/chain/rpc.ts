@@ -437,6 +437,7 @@ export class BitcoinRpc {
     params: readonly unknown[],
     options: RpcCallOptions,
     retryAuth: boolean,
+    retryReset = true,
   ): Promise<unknown> {
     const timeoutMs = options.timeoutMs ?? this.#timeoutMs;
     const timeout = AbortSignal.timeout(timeoutMs);
@@ -456,6 +457,11 @@ export class BitcoinRpc {
     } catch (err) {
       if (options.signal?.aborted) throw options.signal.reason;
       if (timeout.aborted) throw new RpcTimeoutError(method, timeoutMs);
+      // A kept-alive connection the node closed as we reused it: the request never arrived
+      // (Node's server drops idle sockets after 5 s, a busy client may reuse one a moment late).
+      if (retryReset && isConnectionReset(err)) {
+        return this.#call(method, params, options, retryAuth, false);
+      }
       throw new RpcUnreachableError(method, this.url, describeFetchError(err), { cause: err });
     }
 
@@ -545,6 +551,12 @@ function keepAmountsExact(
 ): unknown {
   if (typeof value === 'number' && AMOUNT_KEYS.has(key) && context?.source) return context.source;
   return value;
+}
+
+/** The connection was reset or closed under the request (not refused, not timed out). */
+function isConnectionReset(err: unknown): boolean {
+  const code = (err as { cause?: { code?: unknown } } | null)?.cause?.code;
+  return code === 'ECONNRESET' || code === 'EPIPE' || code === 'UND_ERR_SOCKET';
 }
 
 function describeFetchError(err: unknown): string {

@@ -180,6 +180,31 @@ describe('BitcoinRpc failures and health', () => {
     assert.equal(rpc.health().reachable, undefined); // a cancelled call says nothing about the node
   });
 
+  it('sends a call again, once, when the connection is reset under it (a kept-alive socket closed)', async () => {
+    let requests = 0;
+    server = await httpServer((req, res) => {
+      requests++;
+      if (requests === 1) {
+        req.socket.destroy(); // as a node closing an idle kept-alive socket the client reuses
+        return;
+      }
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ result: 7, error: null, id: 1 }));
+    });
+    const rpc = new BitcoinRpc({ url: urlOf(server) });
+    assert.equal(await rpc.getBlockCount(), 7);
+    assert.equal(requests, 2);
+    // Only once: a node that resets every time is unreachable.
+    requests = 0;
+    server.removeAllListeners('request');
+    server.on('request', (req) => {
+      requests++;
+      req.socket.destroy();
+    });
+    await assert.rejects(rpc.getBlockCount(), { name: 'RpcUnreachableError' });
+    assert.equal(requests, 2);
+  });
+
   it('names a response that is not JSON-RPC', async () => {
     server = await httpServer((_req, res) => res.end('<html>hello</html>'));
     const rpc = new BitcoinRpc({ url: urlOf(server) });
