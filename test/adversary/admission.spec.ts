@@ -7,23 +7,20 @@ import { join } from 'node:path';
 import { AdaptorWorkerPool } from '../../dlc/index.ts';
 import { CfdRepository } from '../../eventstore/cfd-repository.ts';
 import { LevelContractStore } from '../../eventstore/contract-store.ts';
-import { EventStore } from '../../eventstore/event-store.ts';
+import type { EventStore } from '../../eventstore/event-store.ts';
 import { margins } from '../../model/fees.ts';
 import type { Offer } from '../../model/offer.ts';
-import { nextEventTime, oracleEventId } from '../../model/oracle-event.ts';
-import { parseFundingRate, price } from '../../model/units.ts';
 import { broadcast } from '../../node/chain/broadcast.ts';
-import { EmbeddedChain } from '../../node/chain/embedded.ts';
-import { BitcoinRpc } from '../../node/chain/rpc.ts';
+import type { EmbeddedChain } from '../../node/chain/embedded.ts';
+import type { BitcoinRpc } from '../../node/chain/rpc.ts';
 import { orderWallet } from '../../node/daemon/protocol-ports.ts';
 import { OracleClient } from '../../node/oracle/client.ts';
-import { OracleServer } from '../../node/oracle/server.ts';
+import type { OracleServer } from '../../node/oracle/server.ts';
 import { loadOrCreateIdentity } from '../../node/p2p/identity.ts';
 import { createP2pNode, type P2pNode } from '../../node/p2p/node.ts';
-import { PriceFeedServer } from '../../node/pricefeed/server.ts';
+import type { PriceFeedServer } from '../../node/pricefeed/server.ts';
 import { CoinPool } from '../../node/wallet/coin-pool.ts';
-import type { CoinPoolTarget } from '../../node/wallet/wallet.ts';
-import { Wallet } from '../../node/wallet/wallet.ts';
+import type { CoinPoolTarget, Wallet } from '../../node/wallet/wallet.ts';
 import {
   DEFAULT_ADMISSION_LIMITS,
   ORDER_PROTOCOL,
@@ -34,6 +31,7 @@ import {
 } from '../../protocols/order/index.ts';
 import { Framed } from '../../protocols/wire.ts';
 import { tempDir } from '../helpers/cfd-fixtures.ts';
+import * as live from '../helpers/live-nodes.ts';
 import { until } from '../helpers/wait.ts';
 import { silent } from '../node/chain/helpers.ts';
 
@@ -61,25 +59,8 @@ describe('adversary: strangers cannot exhaust the maker (admission control, coin
   const sides: Side[] = [];
   const nodes: P2pNode[] = [];
 
-  const offer = (): Offer => {
-    const now = Math.floor(Date.now() / 1000);
-    return {
-      id: `offer-${now}`,
-      symbol: 'BTCUSD',
-      makerPosition: 'short',
-      price: price(54_000),
-      minQuantity: 100n,
-      maxQuantity: 10_000n,
-      lotSize: 100n,
-      leverageChoices: [1, 2, 5],
-      fundingRate: parseFundingRate('0.0001'),
-      openingFee: 100n,
-      txFeeRate: 2n,
-      settlementIntervalSecs: SETTLEMENT_INTERVAL_S,
-      oracleEventId: oracleEventId(nextEventTime(now + SETTLEMENT_INTERVAL_S, EVENT_INTERVAL_S)),
-      createdAt: now,
-    };
-  };
+  const offer = (): Offer =>
+    live.gridOffer(Math.floor(Date.now() / 1000), SETTLEMENT_INTERVAL_S, EVENT_INTERVAL_S);
 
   async function side(
     name: string,
@@ -92,18 +73,7 @@ describe('adversary: strangers cannot exhaust the maker (admission control, coin
       manual?: boolean;
     },
   ): Promise<Side> {
-    const base = join(dir.path, name);
-    const node = await createP2pNode({
-      privateKey: await loadOrCreateIdentity(join(base, 'p2p')),
-      listen: role === 'maker' ? ['/ip4/127.0.0.1/tcp/0'] : [],
-    });
-    const store = await EventStore.open(join(base, 'events'));
-    const wallet = await Wallet.open({
-      datadir: join(base, 'wallet'),
-      network: 'regtest',
-      chain: rpc,
-      logger: silent,
-    });
+    const { node, store, wallet } = await live.openNode(join(dir.path, name), role, rpc, silent);
     for (const c of opts.coins) await chain.fund(await wallet.receiveAddress(), c);
     const repository = new CfdRepository(store);
     let coins: CoinPool | undefined;
@@ -121,7 +91,6 @@ describe('adversary: strangers cannot exhaust the maker (admission control, coin
       coins = coinPool;
     }
     const port = orderWallet(wallet, () => coins);
-    const outcomes: OrderOutcome[] = [];
     const orders = new OrderProtocol(node, {
       role,
       repository,
@@ -135,8 +104,7 @@ describe('adversary: strangers cannot exhaust the maker (admission control, coin
       logger: silent,
       timeouts: { setupMessageMs: 20_000, decisionMs: 10_000, orderMs: 2_000, ...opts.timeouts },
     });
-    orders.onOutcome((o) => outcomes.push(o));
-    await orders.start();
+    const outcomes = await live.startOrders(orders);
     const s = { node, store, repository, wallet, orders, outcomes, ...(coins && { coins }) };
     sides.push(s);
     return s;
@@ -152,30 +120,19 @@ describe('adversary: strangers cannot exhaust the maker (admission control, coin
   before(async function () {
     this.timeout(60_000);
     dir = await tempDir();
-    chain = await EmbeddedChain.start({ logger: silent });
-    rpc = new BitcoinRpc({ url: chain.rpcUrl, ...chain.rpcAuth });
-    feed = await PriceFeedServer.start({ startPrice: price(54_000), tickMs: 200 });
-    oracle = await OracleServer.start({
-      datadir: join(dir.path, 'oracle'),
-      pricefeedUrl: feed.url,
+    ({ chain, rpc, feed, oracle } = await live.startWorld(dir.path, {
+      logger: silent,
       eventIntervalS: EVENT_INTERVAL_S,
       lookaheadS: 3 * SETTLEMENT_INTERVAL_S,
-    });
+      tickMs: 200,
+    }));
     pool = new AdaptorWorkerPool({ size: 2 });
   });
 
   after(async () => {
     for (const n of nodes) await n.stop();
-    for (const s of sides.reverse()) {
-      await s.orders.stop();
-      await s.node.stop();
-      await s.wallet.close();
-      await s.store.close();
-    }
-    await pool?.close();
-    await oracle?.stop();
-    await feed?.stop();
-    await chain?.stop();
+    await live.stopNodes(sides.reverse());
+    await live.stopWorld({ pool, oracle, feed, chain });
     await dir?.cleanup();
   });
 

@@ -30,27 +30,25 @@ import {
   signedPunish,
 } from '../../dlc/index.ts';
 import { liveCommits, recordClosingThrough, revokedCommits } from '../../dlc/record.ts';
-import { CfdRepository } from '../../eventstore/cfd-repository.ts';
-import { LevelContractStore } from '../../eventstore/contract-store.ts';
-import { EventStore } from '../../eventstore/event-store.ts';
+import type { CfdRepository } from '../../eventstore/cfd-repository.ts';
+import type { LevelContractStore } from '../../eventstore/contract-store.ts';
+import type { EventStore } from '../../eventstore/event-store.ts';
 import type { CfdTerms } from '../../model/cfd.ts';
 import { initialFeeBalance, longShortLeverage, signedFunding } from '../../model/fees.ts';
 import type { Offer } from '../../model/offer.ts';
-import { nextEventTime, oracleEventId, oracleEventTime } from '../../model/oracle-event.ts';
-import { parseFundingRate, price } from '../../model/units.ts';
+import { oracleEventTime } from '../../model/oracle-event.ts';
+import { parseFundingRate } from '../../model/units.ts';
 import { broadcast } from '../../node/chain/broadcast.ts';
-import { EmbeddedChain } from '../../node/chain/embedded.ts';
-import { BitcoinRpc } from '../../node/chain/rpc.ts';
-import { orderWallet } from '../../node/daemon/protocol-ports.ts';
+import type { EmbeddedChain } from '../../node/chain/embedded.ts';
+import type { BitcoinRpc } from '../../node/chain/rpc.ts';
 import { OracleClient, type VerifiedAttestation } from '../../node/oracle/client.ts';
-import { OracleServer } from '../../node/oracle/server.ts';
-import { loadOrCreateIdentity } from '../../node/p2p/identity.ts';
-import { createP2pNode, type P2pNode } from '../../node/p2p/node.ts';
-import { PriceFeedServer } from '../../node/pricefeed/server.ts';
-import { Wallet } from '../../node/wallet/wallet.ts';
+import type { OracleServer } from '../../node/oracle/server.ts';
+import type { P2pNode } from '../../node/p2p/node.ts';
+import type { PriceFeedServer } from '../../node/pricefeed/server.ts';
+import type { Wallet } from '../../node/wallet/wallet.ts';
 import { runMachine } from '../../protocols/driver.ts';
 import { adaptorWork, dialTransport, framedTransport } from '../../protocols/handler.ts';
-import { type OrderOutcome, OrderProtocol } from '../../protocols/order/index.ts';
+import type { OrderOutcome, OrderProtocol } from '../../protocols/order/index.ts';
 import { makerPositionOf } from '../../protocols/rollover/contract.ts';
 import {
   MAX_MESSAGE_BYTES,
@@ -64,6 +62,7 @@ import {
   TakerRollover,
 } from '../../protocols/rollover/index.ts';
 import { tempDir } from '../helpers/cfd-fixtures.ts';
+import * as live from '../helpers/live-nodes.ts';
 import { until } from '../helpers/wait.ts';
 import { silent } from '../node/chain/helpers.ts';
 
@@ -108,57 +107,25 @@ describe('adversary on the embedded chain: rollover base, revocation and funding
 
   const offer = (): Offer => {
     const now = Math.floor(Date.now() / 1000);
-    return {
+    return live.gridOffer(now, SETTLEMENT_INTERVAL_S, EVENT_INTERVAL_S, {
       id: `offer-${now}-${Math.random()}`,
-      symbol: 'BTCUSD',
-      makerPosition: 'short',
-      price: price(54_000),
-      minQuantity: 100n,
-      maxQuantity: 10_000n,
-      lotSize: 100n,
-      leverageChoices: [1, 2, 5],
-      fundingRate: parseFundingRate('0.0001'),
-      openingFee: 100n,
-      txFeeRate: 2n,
-      settlementIntervalSecs: SETTLEMENT_INTERVAL_S,
-      oracleEventId: oracleEventId(nextEventTime(now + SETTLEMENT_INTERVAL_S, EVENT_INTERVAL_S)),
-      createdAt: now,
-    };
+    });
   };
 
   async function side(name: 'maker' | 'taker'): Promise<Side> {
-    const base = join(dir.path, name);
-    const node = await createP2pNode({
-      privateKey: await loadOrCreateIdentity(join(base, 'p2p')),
-      listen: name === 'maker' ? ['/ip4/127.0.0.1/tcp/0'] : [],
-    });
-    const store = await EventStore.open(join(base, 'events'));
-    const wallet = await Wallet.open({
-      datadir: join(base, 'wallet'),
-      network: 'regtest',
-      chain: rpc,
-      logger: silent,
-    });
-    for (let i = 0; i < 4; i++) await chain.fund(await wallet.receiveAddress(), 20_000_000n);
-    const client = new OracleClient({ url: oracle.url, publicKey: oracle.publicKey });
-    const repository = new CfdRepository(store);
-    const contracts = new LevelContractStore(store);
-    const outcomes: OrderOutcome[] = [];
-    const orders = new OrderProtocol(node, {
-      role: name,
-      repository,
-      contracts,
-      wallet: orderWallet(wallet),
-      oracle: client,
-      chain: rpc,
+    const side = await live.openOrderNode(
+      join(dir.path, name),
+      name,
+      { chain, rpc, oracle },
       pool,
-      offers: () => offers,
-      policy: () => ({ accept: true }),
-      logger: silent,
-      timeouts: { setupMessageMs: 5_000, decisionMs: 5_000, orderMs: 2_000 },
-    });
-    orders.onOutcome((o) => outcomes.push(o));
-    await orders.start();
+      {
+        coins: [20_000_000n, 20_000_000n, 20_000_000n, 20_000_000n],
+        offers: () => offers,
+        policy: () => ({ accept: true }),
+        logger: silent,
+      },
+    );
+    const { node, repository, contracts, client } = side;
     const rollovers = new RolloverProtocol(node, {
       role: name,
       repository,
@@ -174,21 +141,18 @@ describe('adversary on the embedded chain: rollover base, revocation and funding
     const rolls: RolloverResultEvent[] = [];
     rollovers.onOutcome((o) => rolls.push(o));
     await rollovers.start();
-    return { node, store, repository, contracts, wallet, orders, rollovers, outcomes, rolls };
+    return { ...side, rollovers, rolls };
   }
 
   before(async function () {
     this.timeout(60_000);
     dir = await tempDir();
-    chain = await EmbeddedChain.start({ logger: silent });
-    rpc = new BitcoinRpc({ url: chain.rpcUrl, ...chain.rpcAuth });
-    feed = await PriceFeedServer.start({ startPrice: price(54_000), tickMs: 200 });
-    oracle = await OracleServer.start({
-      datadir: join(dir.path, 'oracle'),
-      pricefeedUrl: feed.url,
+    ({ chain, rpc, feed, oracle } = await live.startWorld(dir.path, {
+      logger: silent,
       eventIntervalS: EVENT_INTERVAL_S,
       lookaheadS: 120,
-    });
+      tickMs: 200,
+    }));
     oracleClient = new OracleClient({ url: oracle.url, publicKey: oracle.publicKey });
     pool = new AdaptorWorkerPool();
     maker = await side('maker');
@@ -199,18 +163,8 @@ describe('adversary on the embedded chain: rollover base, revocation and funding
   });
 
   after(async () => {
-    for (const s of [taker, maker]) {
-      if (!s) continue;
-      await s.rollovers.stop();
-      await s.orders.stop();
-      await s.node.stop();
-      await s.wallet.close();
-      await s.store.close();
-    }
-    await pool?.close();
-    await oracle?.stop();
-    await feed?.stop();
-    await chain?.stop();
+    await live.stopNodes([taker, maker]);
+    await live.stopWorld({ pool, oracle, feed, chain });
     await dir?.cleanup();
   });
 
