@@ -93,9 +93,7 @@ export async function setup(): Promise<void> {
     sides.push({ node, store, wallet, orders, outcomes, client, repository, rollovers });
   }
   const [maker, taker] = sides as [(typeof sides)[0], (typeof sides)[0]];
-  await chain.mine(1);
-  await Promise.all([maker.wallet.sync(), taker.wallet.sync()]);
-  await taker.node.dial(maker.node.getMultiaddrs()[0]!);
+  await live.connectPair(chain, maker, taker);
   // Both nodes have the announcement cached, as a running node does (fetched with the offer).
   await Promise.all([
     maker.client.fetchEvent(offer.oracleEventId),

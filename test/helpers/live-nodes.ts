@@ -4,13 +4,16 @@
  * libp2p host, event log and wallet on disk. One place, so the live specs (order, rollover, the
  * adversaries) and the setup and maker benchmarks build them the same way.
  */
+import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { AdaptorWorkerPool } from '../../dlc/index.ts';
 import { CfdRepository } from '../../eventstore/cfd-repository.ts';
 import { LevelContractStore } from '../../eventstore/contract-store.ts';
 import { EventStore } from '../../eventstore/event-store.ts';
+import type { Offer } from '../../model/offer.ts';
 import { parsePrice, price } from '../../model/units.ts';
+import { broadcast } from '../../node/chain/broadcast.ts';
 import { EmbeddedChain } from '../../node/chain/embedded.ts';
 import { BitcoinRpc } from '../../node/chain/rpc.ts';
 import { orderWallet } from '../../node/daemon/protocol-ports.ts';
@@ -26,6 +29,7 @@ import {
   type OrderProtocolInit,
 } from '../../protocols/order/index.ts';
 import { gridOffer } from './offers.ts';
+import { until } from './wait.ts';
 
 export { gridOffer };
 
@@ -160,4 +164,48 @@ export async function openOrderNode(
   });
   const outcomes = await startOrders(orders);
   return { node, store, wallet, client, repository, contracts, orders, outcomes };
+}
+
+/** Confirms the funding coins (one block), syncs both wallets, and the taker dials the maker. */
+export async function connectPair(
+  chain: EmbeddedChain,
+  maker: Pick<LiveNode, 'node' | 'wallet'>,
+  taker: Pick<LiveNode, 'node' | 'wallet'>,
+): Promise<void> {
+  await chain.mine(1);
+  await Promise.all([maker.wallet.sync(), taker.wallet.sync()]);
+  await taker.node.dial(maker.node.getMultiaddrs()[0]!);
+}
+
+/**
+ * An open contract: the taker orders 3,500 contracts at 5× on `offer`, both set it up, the lock
+ * is broadcast and mined, the reservations released, both wallets synced and the lock confirmed
+ * in both logs. `wait` is how long (and how often) to poll for the maker's outcome.
+ */
+export async function openContract(
+  world: Pick<LiveWorld, 'chain' | 'rpc'>,
+  maker: OrderNode,
+  taker: OrderNode,
+  offer: Offer,
+  wait: { ms?: number; everyMs?: number } = {},
+): Promise<string> {
+  const { orderId, outcome } = await taker.orders.placeOrder(maker.node.peerId, offer, {
+    quantity: 3_500n,
+    leverage: 5,
+  });
+  assert.equal(outcome.type, 'completed');
+  if (outcome.type !== 'completed') throw new Error('setup failed');
+  const m = await until(
+    'the order at the maker',
+    () => maker.outcomes.find((o) => o.orderId === orderId),
+    wait.ms,
+    wait.everyMs,
+  );
+  await broadcast(world.rpc, outcome.lockTx.toHex());
+  await world.chain.mine(1);
+  taker.wallet.release(outcome.reservationId);
+  if (m.outcome.type === 'completed') maker.wallet.release(m.outcome.reservationId);
+  await Promise.all([taker.wallet.sync(), maker.wallet.sync()]);
+  for (const s of [taker, maker]) await s.repository.execute(orderId, { type: 'confirmLock' });
+  return orderId;
 }

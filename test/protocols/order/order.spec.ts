@@ -6,22 +6,15 @@ import { join } from 'node:path';
 import { Transaction } from 'bitcoinjs-lib';
 import { z } from 'zod';
 import { AdaptorWorkerPool, signedLock } from '../../../dlc/index.ts';
-import type { CfdRepository } from '../../../eventstore/cfd-repository.ts';
-import type { LevelContractStore } from '../../../eventstore/contract-store.ts';
-import type { EventStore } from '../../../eventstore/event-store.ts';
 import type { Offer } from '../../../model/offer.ts';
 import { broadcast } from '../../../node/chain/broadcast.ts';
 import type { EmbeddedChain } from '../../../node/chain/embedded.ts';
 import type { BitcoinRpc } from '../../../node/chain/rpc.ts';
 import type { OracleServer } from '../../../node/oracle/server.ts';
-import type { P2pNode } from '../../../node/p2p/node.ts';
 import type { PriceFeedServer } from '../../../node/pricefeed/server.ts';
-import type { Wallet } from '../../../node/wallet/wallet.ts';
 import {
   ORDER_PROTOCOL,
   type OrderDecision,
-  type OrderOutcome,
-  type OrderProtocol,
   SetupMessageSchema,
 } from '../../../protocols/order/index.ts';
 import { Framed } from '../../../protocols/wire.ts';
@@ -33,15 +26,7 @@ import { silent } from '../../node/chain/helpers.ts';
 const SETTLEMENT_INTERVAL_S = 60;
 const EVENT_INTERVAL_S = 5;
 
-interface Side {
-  node: P2pNode;
-  store: EventStore;
-  repository: CfdRepository;
-  contracts: LevelContractStore;
-  wallet: Wallet;
-  orders: OrderProtocol;
-  outcomes: OrderOutcome[];
-}
+type Side = live.OrderNode;
 
 describe('protocols/order over libp2p with real wallets, chain and oracle', function () {
   this.timeout(60_000);
@@ -79,9 +64,7 @@ describe('protocols/order over libp2p with real wallets, chain and oracle', func
     pool = new AdaptorWorkerPool();
     maker = await side('maker');
     taker = await side('taker');
-    await chain.mine(1);
-    await Promise.all([maker.wallet.sync(), taker.wallet.sync()]);
-    await taker.node.dial(maker.node.getMultiaddrs()[0]!);
+    await live.connectPair(chain, maker, taker);
   });
 
   after(async () => {

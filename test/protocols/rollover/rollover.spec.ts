@@ -5,19 +5,13 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { AdaptorWorkerPool, signedCommit, signedPunish } from '../../../dlc/index.ts';
-import type { CfdRepository } from '../../../eventstore/cfd-repository.ts';
-import type { LevelContractStore } from '../../../eventstore/contract-store.ts';
-import type { EventStore } from '../../../eventstore/event-store.ts';
 import type { Offer } from '../../../model/offer.ts';
 import { parseFundingRate } from '../../../model/units.ts';
 import { broadcast } from '../../../node/chain/broadcast.ts';
 import type { EmbeddedChain } from '../../../node/chain/embedded.ts';
 import type { BitcoinRpc } from '../../../node/chain/rpc.ts';
 import type { OracleServer } from '../../../node/oracle/server.ts';
-import type { P2pNode } from '../../../node/p2p/node.ts';
 import type { PriceFeedServer } from '../../../node/pricefeed/server.ts';
-import type { Wallet } from '../../../node/wallet/wallet.ts';
-import type { OrderOutcome, OrderProtocol } from '../../../protocols/order/index.ts';
 import {
   type RolloverDecision,
   RolloverProtocol,
@@ -25,7 +19,6 @@ import {
 } from '../../../protocols/rollover/index.ts';
 import { tempDir } from '../../helpers/cfd-fixtures.ts';
 import * as live from '../../helpers/live-nodes.ts';
-import { until } from '../../helpers/wait.ts';
 import { silent } from '../../node/chain/helpers.ts';
 
 const SETTLEMENT_INTERVAL_S = 60;
@@ -33,15 +26,8 @@ const show = (o: { type: string; reason?: string }) => `${o.type}: ${o.reason ??
 const EVENT_INTERVAL_S = 5;
 const RATE = parseFundingRate('0.0003');
 
-interface Side {
-  node: P2pNode;
-  store: EventStore;
-  repository: CfdRepository;
-  contracts: LevelContractStore;
-  wallet: Wallet;
-  orders: OrderProtocol;
+interface Side extends live.OrderNode {
   rollovers: RolloverProtocol;
-  outcomes: OrderOutcome[];
 }
 
 describe('protocols/rollover over libp2p with real wallets, chain and oracle', function () {
@@ -113,9 +99,7 @@ describe('protocols/rollover over libp2p with real wallets, chain and oracle', f
     pool = new AdaptorWorkerPool();
     maker = await side('maker');
     taker = await side('taker');
-    await chain.mine(1);
-    await Promise.all([maker.wallet.sync(), taker.wallet.sync()]);
-    await taker.node.dial(maker.node.getMultiaddrs()[0]!);
+    await live.connectPair(chain, maker, taker);
   });
 
   after(async () => {
@@ -128,22 +112,7 @@ describe('protocols/rollover over libp2p with real wallets, chain and oracle', f
   async function openContract(): Promise<string> {
     skew = 0;
     offers = [offer()];
-    const { orderId, outcome } = await taker.orders.placeOrder(maker.node.peerId, offers[0]!, {
-      quantity: 3_500n,
-      leverage: 5,
-    });
-    assert.equal(outcome.type, 'completed');
-    if (outcome.type !== 'completed') throw new Error('setup failed');
-    const m = await until('the order at the maker', () =>
-      maker.outcomes.find((o) => o.orderId === orderId),
-    );
-    await broadcast(rpc, outcome.lockTx.toHex());
-    await chain.mine(1);
-    taker.wallet.release(outcome.reservationId);
-    if (m.outcome.type === 'completed') maker.wallet.release(m.outcome.reservationId);
-    await Promise.all([taker.wallet.sync(), maker.wallet.sync()]);
-    for (const s of [taker, maker]) await s.repository.execute(orderId, { type: 'confirmLock' });
-    return orderId;
+    return live.openContract({ chain, rpc }, maker, taker, offers[0]!);
   }
 
   const roll = async (id: string) => {
