@@ -12,13 +12,11 @@
 // one adaptor worker pool (all cores) shared by everyone, as they share this machine's cores.
 // 54000 / 3500 contracts / taker 5× (≈ 1,700 adaptor signatures each way). Locks are not
 // broadcast: reservations are released after each phase so the coins fund the next one.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { availableParallelism, tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { bytesToHex, randomBytes } from '@noble/hashes/utils.js';
-import { pino } from 'pino';
-import { AdaptorWorkerPool } from '../../dlc/index.ts';
 import { CfdRepository } from '../../eventstore/cfd-repository.ts';
 import { LevelContractStore } from '../../eventstore/contract-store.ts';
 import type { EventStore } from '../../eventstore/event-store.ts';
@@ -40,6 +38,7 @@ import {
 } from '../../protocols/order/index.ts';
 import { Framed } from '../../protocols/wire.ts';
 import * as live from '../../test/helpers/live-nodes.ts';
+import { benchWorld, EVENT_INTERVAL_S, median, SETTLEMENT_INTERVAL_S } from './live.ts';
 
 const TAKERS = 20;
 const FLOOD_STREAMS = 1_000;
@@ -48,13 +47,7 @@ const JUNK_PARALLEL = 2;
 const POOL_COINS = 32;
 const QUANTITY = 3_500n;
 const LEVERAGE = 5;
-const SETTLEMENT_INTERVAL_S = 3_600;
-const EVENT_INTERVAL_S = 60;
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] as number;
-};
 const figure = (name: string, value: number, unit: string): void => {
   console.log(`${name} ${Math.round(value)} ${unit}`);
 };
@@ -69,16 +62,7 @@ interface Side {
 }
 
 export async function maker(): Promise<void> {
-  const silent = pino({ level: 'silent' });
-  const dir = await mkdtemp(join(tmpdir(), 'dlcfd-bench-maker-'));
-  const { chain, rpc, feed, oracle } = await live.startWorld(dir, {
-    logger: silent,
-    eventIntervalS: EVENT_INTERVAL_S,
-    lookaheadS: 2 * SETTLEMENT_INTERVAL_S,
-    tickMs: 1_000,
-  });
-  const pool = new AdaptorWorkerPool();
-  await pool.ready();
+  const { dir, chain, rpc, feed, oracle, pool } = await benchWorld('maker');
   const now = Math.floor(Date.now() / 1000);
   const offer: Offer = live.gridOffer(now, SETTLEMENT_INTERVAL_S, EVENT_INTERVAL_S, {
     id: 'bench-offer',

@@ -7,11 +7,9 @@
 //   curve (≈ 1,700 adaptor signatures each way), both nodes in this process over libp2p on
 //   loopback, real wallets on the embedded chain, a local oracle; one adaptor worker pool (all
 //   cores) shared by both nodes, as both share this machine's cores. Median of the runs.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { availableParallelism, tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
-import { AdaptorWorkerPool } from '../../dlc/index.ts';
 import { CfdRepository } from '../../eventstore/cfd-repository.ts';
 import { LevelContractStore } from '../../eventstore/contract-store.ts';
 import type { Offer } from '../../model/offer.ts';
@@ -25,28 +23,13 @@ import {
   RolloverProtocol,
 } from '../../protocols/rollover/index.ts';
 import * as live from '../../test/helpers/live-nodes.ts';
+import { benchWorld, EVENT_INTERVAL_S, median, SETTLEMENT_INTERVAL_S } from './live.ts';
 
 /** Timed runs (after one warm-up); the median is reported. */
 const RUNS = 5;
-const SETTLEMENT_INTERVAL_S = 3_600;
-const EVENT_INTERVAL_S = 60;
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] as number;
-};
 
 export async function setup(): Promise<void> {
-  const silent = pino({ level: 'silent' });
-  const dir = await mkdtemp(join(tmpdir(), 'dlcfd-bench-setup-'));
-  const { chain, rpc, feed, oracle } = await live.startWorld(dir, {
-    logger: silent,
-    eventIntervalS: EVENT_INTERVAL_S,
-    lookaheadS: 2 * SETTLEMENT_INTERVAL_S,
-    tickMs: 1_000,
-  });
-  const pool = new AdaptorWorkerPool();
-  await pool.ready();
+  const { dir, chain, rpc, feed, oracle, pool } = await benchWorld('setup');
   let skew = 0;
   const rolloverClock = () => Math.floor(Date.now() / 1000) + skew;
   const now = Math.floor(Date.now() / 1000);
