@@ -30,10 +30,7 @@ import {
   signedPunish,
 } from '../../dlc/index.ts';
 import { liveCommits, recordClosingThrough, revokedCommits } from '../../dlc/record.ts';
-import type { CfdRepository } from '../../eventstore/cfd-repository.ts';
-import type { LevelContractStore } from '../../eventstore/contract-store.ts';
-import type { EventStore } from '../../eventstore/event-store.ts';
-import type { CfdTerms } from '../../model/cfd.ts';
+import { type CfdTerms, makerPositionOf } from '../../model/cfd.ts';
 import { initialFeeBalance, longShortLeverage, signedFunding } from '../../model/fees.ts';
 import type { Offer } from '../../model/offer.ts';
 import { oracleEventTime } from '../../model/oracle-event.ts';
@@ -43,13 +40,9 @@ import type { EmbeddedChain } from '../../node/chain/embedded.ts';
 import type { BitcoinRpc } from '../../node/chain/rpc.ts';
 import { OracleClient, type VerifiedAttestation } from '../../node/oracle/client.ts';
 import type { OracleServer } from '../../node/oracle/server.ts';
-import type { P2pNode } from '../../node/p2p/node.ts';
 import type { PriceFeedServer } from '../../node/pricefeed/server.ts';
-import type { Wallet } from '../../node/wallet/wallet.ts';
 import { runMachine } from '../../protocols/driver.ts';
 import { adaptorWork, dialTransport, framedTransport } from '../../protocols/handler.ts';
-import type { OrderOutcome, OrderProtocol } from '../../protocols/order/index.ts';
-import { makerPositionOf } from '../../protocols/rollover/contract.ts';
 import {
   MAX_MESSAGE_BYTES,
   ROLLOVER_PROTOCOL,
@@ -57,7 +50,6 @@ import {
   type RolloverMessage,
   RolloverMessageSchema,
   type RolloverOutcome,
-  RolloverProtocol,
   type RolloverResultEvent,
   TakerRollover,
 } from '../../protocols/rollover/index.ts';
@@ -76,17 +68,7 @@ const EVENT_INTERVAL_S = 5;
 const RATE = parseFundingRate('0.0003');
 const show = (o: { type: string; reason?: string }) => `${o.type}: ${o.reason ?? ''}`;
 
-interface Side {
-  node: P2pNode;
-  store: EventStore;
-  repository: CfdRepository;
-  contracts: LevelContractStore;
-  wallet: Wallet;
-  orders: OrderProtocol;
-  rollovers: RolloverProtocol;
-  outcomes: OrderOutcome[];
-  rolls: RolloverResultEvent[];
-}
+type Side = live.RolloverNode;
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
@@ -112,37 +94,14 @@ describe('adversary on the embedded chain: rollover base, revocation and funding
     });
   };
 
-  async function side(name: 'maker' | 'taker'): Promise<Side> {
-    const side = await live.openOrderNode(
-      join(dir.path, name),
-      name,
-      { chain, rpc, oracle },
-      pool,
-      {
-        coins: [20_000_000n, 20_000_000n, 20_000_000n, 20_000_000n],
-        offers: () => offers,
-        policy: () => ({ accept: true }),
-        logger: silent,
-      },
-    );
-    const { node, repository, contracts, client } = side;
-    const rollovers = new RolloverProtocol(node, {
-      role: name,
-      repository,
-      contracts,
-      oracle: client,
-      pool,
+  const side = (name: 'maker' | 'taker'): Promise<Side> =>
+    live.openRolloverNode(join(dir.path, name), name, { chain, rpc, oracle }, pool, {
+      offers: () => offers,
       policy: () => ({ accept: true, fundingRate: RATE, fundingRateAsOf: clock(), feeRate: 2n }),
       config: ROLLOVER_CONFIG,
       clock,
       logger: silent,
-      timeouts: { messageMs: 5_000, decisionMs: 5_000, proposeMs: 2_000, revocationMs: 5_000 },
     });
-    const rolls: RolloverResultEvent[] = [];
-    rollovers.onOutcome((o) => rolls.push(o));
-    await rollovers.start();
-    return { ...side, rollovers, rolls };
-  }
 
   before(async function () {
     this.timeout(60_000);
@@ -157,9 +116,7 @@ describe('adversary on the embedded chain: rollover base, revocation and funding
     pool = new AdaptorWorkerPool();
     maker = await side('maker');
     taker = await side('taker');
-    await chain.mine(1);
-    await Promise.all([maker.wallet.sync(), taker.wallet.sync()]);
-    await taker.node.dial(maker.node.getMultiaddrs()[0]!);
+    await live.connectPair(chain, maker, taker);
   });
 
   after(async () => {
@@ -174,25 +131,7 @@ describe('adversary on the embedded chain: rollover base, revocation and funding
   async function openContract(): Promise<string> {
     skew = 0;
     offers = [offer()];
-    const { orderId, outcome } = await taker.orders.placeOrder(maker.node.peerId, offers[0]!, {
-      quantity: 3_500n,
-      leverage: 5,
-    });
-    assert.equal(outcome.type, 'completed');
-    if (outcome.type !== 'completed') throw new Error('setup failed');
-    const m = await until(
-      'the order at the maker',
-      () => maker.outcomes.find((o) => o.orderId === orderId),
-      20_000,
-      50,
-    );
-    await broadcast(rpc, outcome.lockTx.toHex());
-    await chain.mine(1);
-    taker.wallet.release(outcome.reservationId);
-    if (m.outcome.type === 'completed') maker.wallet.release(m.outcome.reservationId);
-    await Promise.all([taker.wallet.sync(), maker.wallet.sync()]);
-    for (const s of [taker, maker]) await s.repository.execute(orderId, { type: 'confirmLock' });
-    return orderId;
+    return live.openContract({ chain, rpc }, maker, taker, offers[0]!, { ms: 20_000, everyMs: 50 });
   }
 
   /**

@@ -28,6 +28,11 @@ import {
   OrderProtocol,
   type OrderProtocolInit,
 } from '../../protocols/order/index.ts';
+import {
+  RolloverProtocol,
+  type RolloverProtocolInit,
+  type RolloverResultEvent,
+} from '../../protocols/rollover/index.ts';
 import { gridOffer } from './offers.ts';
 import { until } from './wait.ts';
 
@@ -208,4 +213,46 @@ export async function openContract(
   await Promise.all([taker.wallet.sync(), maker.wallet.sync()]);
   for (const s of [taker, maker]) await s.repository.execute(orderId, { type: 'confirmLock' });
   return orderId;
+}
+
+/** An {@link OrderNode} that also runs the rollover protocol, with its outcomes. */
+export interface RolloverNode extends OrderNode {
+  rollovers: RolloverProtocol;
+  rolls: RolloverResultEvent[];
+}
+
+/**
+ * {@link openOrderNode} with four coins of 0.2 BTC, accepting every order, and the rollover
+ * protocol started beside it with the given policy, config and clock and short timeouts.
+ */
+export async function openRolloverNode(
+  base: string,
+  role: 'maker' | 'taker',
+  world: Pick<LiveWorld, 'chain' | 'rpc' | 'oracle'>,
+  pool: AdaptorWorkerPool,
+  opts: Pick<OrderProtocolInit, 'offers'> &
+    Pick<RolloverProtocolInit, 'policy' | 'config' | 'clock'> & { logger: Logger },
+): Promise<RolloverNode> {
+  const side = await openOrderNode(base, role, world, pool, {
+    coins: [20_000_000n, 20_000_000n, 20_000_000n, 20_000_000n],
+    offers: opts.offers,
+    policy: () => ({ accept: true }),
+    logger: opts.logger,
+  });
+  const rollovers = new RolloverProtocol(side.node, {
+    role,
+    repository: side.repository,
+    contracts: side.contracts,
+    oracle: side.client,
+    pool,
+    policy: opts.policy,
+    config: opts.config,
+    clock: opts.clock,
+    logger: opts.logger,
+    timeouts: { messageMs: 5_000, decisionMs: 5_000, proposeMs: 2_000, revocationMs: 5_000 },
+  });
+  const rolls: RolloverResultEvent[] = [];
+  rollovers.onOutcome((o) => rolls.push(o));
+  await rollovers.start();
+  return { ...side, rollovers, rolls };
 }
