@@ -110,6 +110,29 @@ describe('adversary: strangers cannot exhaust the maker (admission control, coin
     return s;
   }
 
+  /** A host of no node of ours (a stranger), connected to the maker. */
+  async function strangerAt(maker: Side, name: string): Promise<P2pNode> {
+    const stranger = await createP2pNode({
+      privateKey: await loadOrCreateIdentity(join(dir.path, name)),
+    });
+    nodes.push(stranger);
+    await stranger.dial(maker.node.getMultiaddrs()[0]!);
+    return stranger;
+  }
+
+  /** A stranger's order stream to the maker, a valid order for 500 at 2× on `offerId` sent. */
+  async function strangerOrder(
+    stranger: P2pNode,
+    maker: Side,
+    orderId: string,
+    offerId: string,
+  ): Promise<Framed> {
+    const stream = await stranger.dialProtocol(maker.node.peerId, ORDER_PROTOCOL);
+    const f = new Framed(stream, { maxMessageBytes: 4 * 1024 * 1024, timeoutMs: 10_000 });
+    await f.write({ type: 'order', orderId, offerId, quantity: 500n, leverage: 2 });
+    return f;
+  }
+
   async function ready(...s: Side[]): Promise<void> {
     await chain.mine(1);
     await Promise.all(s.map((x) => x.wallet.sync()));
@@ -151,23 +174,11 @@ describe('adversary: strangers cannot exhaust the maker (admission control, coin
     // The stranger: 16 valid orders at once on one connection; it reads what the maker answers
     // (a decision, and for an accepted order the maker's parameters with its coins) and then
     // never says another word.
-    const stranger = await createP2pNode({
-      privateKey: await loadOrCreateIdentity(join(dir.path, 'stranger')),
-    });
-    nodes.push(stranger);
-    await stranger.dial(maker.node.getMultiaddrs()[0]!);
+    const stranger = await strangerAt(maker, 'stranger');
     const answers = await Promise.all(
       Array.from({ length: 16 }, async (_, i) => {
         const orderId = `stranger-${i}`;
-        const stream = await stranger.dialProtocol(maker.node.peerId, ORDER_PROTOCOL);
-        const f = new Framed(stream, { maxMessageBytes: 4 * 1024 * 1024, timeoutMs: 10_000 });
-        await f.write({
-          type: 'order',
-          orderId,
-          offerId: offers[0]!.id,
-          quantity: 500n,
-          leverage: 2,
-        });
+        const f = await strangerOrder(stranger, maker, orderId, offers[0]!.id);
         const decision = await f.read(SetupMessageSchema);
         if (decision.type !== 'decision') throw new Error(`got ${decision.type}`);
         if (!decision.accept) return { orderId, accepted: false as const, reason: decision.reason };
@@ -237,23 +248,9 @@ describe('adversary: strangers cannot exhaust the maker (admission control, coin
       manual: true,
     });
     await ready(maker);
-    const stranger = await createP2pNode({
-      privateKey: await loadOrCreateIdentity(join(dir.path, 'stranger-manual')),
-    });
-    nodes.push(stranger);
-    await stranger.dial(maker.node.getMultiaddrs()[0]!);
-    const order = async (orderId: string) => {
-      const stream = await stranger.dialProtocol(maker.node.peerId, ORDER_PROTOCOL);
-      const f = new Framed(stream, { maxMessageBytes: 4 * 1024 * 1024, timeoutMs: 10_000 });
-      await f.write({
-        type: 'order',
-        orderId,
-        offerId: offers[0]!.id,
-        quantity: 500n,
-        leverage: 2,
-      });
-      return f.read(SetupMessageSchema);
-    };
+    const stranger = await strangerAt(maker, 'stranger-manual');
+    const order = async (orderId: string) =>
+      (await strangerOrder(stranger, maker, orderId, offers[0]!.id)).read(SetupMessageSchema);
     const first = order('manual-0');
     await until('a pending decision', () => maker.orders.pendingDecisions().length === 1, 20_000);
     const rest = await Promise.all([1, 2, 3, 4].map((i) => order(`manual-${i}`)));
