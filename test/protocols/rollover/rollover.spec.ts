@@ -12,11 +12,7 @@ import type { EmbeddedChain } from '../../../node/chain/embedded.ts';
 import type { BitcoinRpc } from '../../../node/chain/rpc.ts';
 import type { OracleServer } from '../../../node/oracle/server.ts';
 import type { PriceFeedServer } from '../../../node/pricefeed/server.ts';
-import {
-  type RolloverDecision,
-  RolloverProtocol,
-  rolloverDue,
-} from '../../../protocols/rollover/index.ts';
+import { type RolloverDecision, rolloverDue } from '../../../protocols/rollover/index.ts';
 import { tempDir } from '../../helpers/cfd-fixtures.ts';
 import * as live from '../../helpers/live-nodes.ts';
 import { silent } from '../../node/chain/helpers.ts';
@@ -26,9 +22,7 @@ const show = (o: { type: string; reason?: string }) => `${o.type}: ${o.reason ??
 const EVENT_INTERVAL_S = 5;
 const RATE = parseFundingRate('0.0003');
 
-interface Side extends live.OrderNode {
-  rollovers: RolloverProtocol;
-}
+type Side = live.RolloverNode;
 
 describe('protocols/rollover over libp2p with real wallets, chain and oracle', function () {
   this.timeout(60_000);
@@ -41,38 +35,23 @@ describe('protocols/rollover over libp2p with real wallets, chain and oracle', f
   let maker: Side;
   let taker: Side;
   let skew = 0;
-  let decision: () => RolloverDecision = () => ({
+  /** The maker's default decision: accept at RATE as of now. */
+  const accepting = (): RolloverDecision => ({
     accept: true,
     fundingRate: RATE,
     fundingRateAsOf: clock(),
     feeRate: 2n,
   });
+  let decision: () => RolloverDecision = accepting;
   const clock = () => Math.floor(Date.now() / 1000) + skew;
 
   const offer = (): Offer =>
     live.gridOffer(Math.floor(Date.now() / 1000), SETTLEMENT_INTERVAL_S, EVENT_INTERVAL_S);
   let offers: Offer[] = [];
 
-  async function side(name: 'maker' | 'taker'): Promise<Side> {
-    const side = await live.openOrderNode(
-      join(dir.path, name),
-      name,
-      { chain, rpc, oracle },
-      pool,
-      {
-        coins: [20_000_000n, 20_000_000n, 20_000_000n, 20_000_000n],
-        offers: () => offers,
-        policy: () => ({ accept: true }),
-        logger: silent,
-      },
-    );
-    const { node, repository, contracts, client } = side;
-    const rollovers = new RolloverProtocol(node, {
-      role: name,
-      repository,
-      contracts,
-      oracle: client,
-      pool,
+  const side = (name: 'maker' | 'taker'): Promise<Side> =>
+    live.openRolloverNode(join(dir.path, name), name, { chain, rpc, oracle }, pool, {
+      offers: () => offers,
       policy: () => decision(),
       config: {
         liquidationEventCount: 2,
@@ -81,11 +60,7 @@ describe('protocols/rollover over libp2p with real wallets, chain and oracle', f
       },
       clock,
       logger: silent,
-      timeouts: { messageMs: 5_000, decisionMs: 5_000, proposeMs: 2_000, revocationMs: 5_000 },
     });
-    await rollovers.start();
-    return { ...side, rollovers };
-  }
 
   before(async function () {
     this.timeout(60_000);
@@ -226,12 +201,7 @@ describe('protocols/rollover over libp2p with real wallets, chain and oracle', f
       const r = await roll(id);
       assert.deepEqual(r, { type: 'rejected', reason: 'market closed' });
     } finally {
-      decision = () => ({
-        accept: true,
-        fundingRate: RATE,
-        fundingRateAsOf: clock(),
-        feeRate: 2n,
-      });
+      decision = accepting;
     }
     assert.equal((await taker.contracts.get(id))!.commit.txid, before.commit.txid);
     assert.equal((await maker.contracts.get(id))!.commit.txid, before.commit.txid);
@@ -260,12 +230,7 @@ describe('protocols/rollover over libp2p with real wallets, chain and oracle', f
       assert.match(r.limitRefusal?.reason ?? '', /funding rate 0\.5 .* limit of ±0\.003/);
       assert.equal(r.limitRefusal?.fundingRate, parseFundingRate('0.5'));
     } finally {
-      decision = () => ({
-        accept: true,
-        fundingRate: RATE,
-        fundingRateAsOf: clock(),
-        feeRate: 2n,
-      });
+      decision = accepting;
     }
     assert.equal((await taker.contracts.get(id))!.commit.txid, before.commit.txid);
     const cfd = await taker.repository.load(id);
