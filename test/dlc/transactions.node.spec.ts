@@ -19,7 +19,6 @@ import {
   buildPunish,
   buildRefund,
   type CetAdaptorSignature,
-  type CommitKeys,
   type CommitTransaction,
   cetFee,
   closeFee,
@@ -54,6 +53,7 @@ import { broadcast } from '../../node/chain/broadcast.ts';
 import { EmbeddedChain } from '../../node/chain/embedded.ts';
 import { BitcoinRpc } from '../../node/chain/rpc.ts';
 import { mineConfirmed, rejectedReason } from '../helpers/broadcast.ts';
+import { commitKeysOf } from '../helpers/contract-fixtures.ts';
 import { type Key, newKey, p2wpkh, silent } from '../node/chain/helpers.ts';
 
 const CET_LOCK = 12;
@@ -158,26 +158,17 @@ describe('dlc/transactions on the embedded full node', function () {
     taker: p2wpkh(c.taker.payout).output,
   });
 
-  const commitKeys = (maker: Party, taker: Party): CommitKeys => ({
-    maker: {
-      identity: maker.identity.pub,
-      publish: maker.publish.pub,
-      revocation: maker.revocation.pub,
-    },
-    taker: {
-      identity: taker.identity.pub,
-      publish: taker.publish.pub,
-      revocation: taker.revocation.pub,
-    },
-  });
-
   /**
    * Both parties build commit, CETs and refund from the exchanged public data, sign, exchange and
    * verify everything (as contract setup and rollover do).
    */
   function newGeneration(c: Pick<Contract, 'maker' | 'taker' | 'lock'>): Generation {
     const build = () => {
-      const commit = buildCommitTransaction(c.lock.output, commitKeys(c.maker, c.taker), FEE_RATE);
+      const commit = buildCommitTransaction(
+        c.lock.output,
+        commitKeysOf(c.maker, c.taker),
+        FEE_RATE,
+      );
       const cets = buildCets(commit, TABLE, scripts(c), CET_LOCK);
       const refund = buildRefund(commit, MARGINS, scripts(c), REFUND_LOCK);
       return { commit, cets, refund };
