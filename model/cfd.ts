@@ -408,15 +408,7 @@ function applyData(cfd: Cfd, event: CfdEvent): Cfd {
         terms: t,
         setup: 'pending',
         fundingRate: t.fundingRate,
-        feeBalance: initialFeeBalance({
-          makerPosition: makerPositionOf(t),
-          price: t.initialPrice,
-          quantity: t.quantity,
-          takerLeverage: t.takerLeverage,
-          openingFee: t.openingFee,
-          rate: t.fundingRate,
-          settlementIntervalSecs: t.settlementIntervalSecs,
-        }),
+        feeBalance: openingFeeBalance(t),
       };
     }
     case 'OrderRejected':
@@ -582,9 +574,23 @@ function committing(cfd: Cfd): Cfd {
   return { ...cfd, rollover: undefined, rolloverProposedBy: undefined, settlement: undefined };
 }
 
-function makerPositionOf(t: CfdTerms): Position {
+/** The maker's position in a CFD, from either party's terms. */
+export function makerPositionOf(t: CfdTerms): Position {
   if (t.role === 'maker') return t.position;
   return t.position === 'long' ? 'short' : 'long';
+}
+
+/** The fee balance a CFD opens with: the opening fee and the first interval's funding. */
+export function openingFeeBalance(t: CfdTerms): FeeBalance {
+  return initialFeeBalance({
+    makerPosition: makerPositionOf(t),
+    price: t.initialPrice,
+    quantity: t.quantity,
+    takerLeverage: t.takerLeverage,
+    openingFee: t.openingFee,
+    rate: t.fundingRate,
+    settlementIntervalSecs: t.settlementIntervalSecs,
+  });
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -41,8 +41,13 @@ import {
   payoutCurve,
   toRolePayouts,
 } from '../../dlc/index.ts';
-import type { CfdCommand, CfdTerms } from '../../model/cfd.ts';
-import { initialFeeBalance, longShortLeverage, margins } from '../../model/fees.ts';
+import {
+  type CfdCommand,
+  type CfdTerms,
+  makerPositionOf,
+  openingFeeBalance,
+} from '../../model/cfd.ts';
+import { longShortLeverage, margins } from '../../model/fees.ts';
 import { checkOrderLimits, DEFAULT_TAKER_LIMITS, type TakerLimits } from '../../model/limits.ts';
 import {
   DEFAULT_ORDER_POLICY,
@@ -423,8 +428,7 @@ abstract class ContractSetup extends StateMachine<
   }
 
   protected makerPosition() {
-    const t = this.terms!;
-    return t.role === 'maker' ? t.position : opposite(t.position);
+    return makerPositionOf(this.terms!);
   }
 
   protected fundRequest(): SetupRequest {
@@ -503,15 +507,7 @@ abstract class ContractSetup extends StateMachine<
       quantity: t.quantity,
       longLeverage: leverage.long,
       shortLeverage: leverage.short,
-      feeBalance: initialFeeBalance({
-        makerPosition: this.makerPosition(),
-        price: t.initialPrice,
-        quantity: t.quantity,
-        takerLeverage: t.takerLeverage,
-        openingFee: t.openingFee,
-        rate: t.fundingRate,
-        settlementIntervalSecs: t.settlementIntervalSecs,
-      }),
+      feeBalance: openingFeeBalance(t),
     }).rows;
     const tx = buildContractTransactions({
       keys,

@@ -25,7 +25,8 @@ import {
   toRolePayouts,
 } from '../../dlc/index.ts';
 import { type CommitLink, commitChain, commitsFrom, liveCommits } from '../../dlc/record.ts';
-import type { CfdTerms } from '../../model/cfd.ts';
+import { type CfdTerms, makerPositionOf } from '../../model/cfd.ts';
+
 import {
   type FeeBalance,
   initialFeeBalance,
@@ -34,7 +35,7 @@ import {
   signedFunding,
 } from '../../model/fees.ts';
 import { oracleEventId, oracleEventTime } from '../../model/oracle-event.ts';
-import { type FeeRate, type FundingRate, opposite, type Position } from '../../model/units.ts';
+import type { FeeRate, FundingRate } from '../../model/units.ts';
 
 /**
  * How many commits may stay unresolved (live but not current, or unfinished) before a CFD signs no
@@ -119,10 +120,6 @@ export function feeBalanceAt(
     rate: terms.fundingRate,
     settlementIntervalSecs: terms.settlementIntervalSecs,
   });
-}
-
-export function makerPositionOf(t: CfdTerms): Position {
-  return t.role === 'maker' ? t.position : opposite(t.position);
 }
 
 /**

@@ -28,6 +28,7 @@ import {
   prepareOracleEvent,
 } from '../../dlc/index.ts';
 import { price } from '../../model/units.ts';
+import { median } from './live.ts';
 
 /** Seconds each single-core rate is measured for (long enough to swamp JIT warm-up). */
 const RATE_SECONDS = 2;
@@ -36,11 +37,6 @@ const SET_RUNS = 5;
 
 const figure = (name: string, value: number, unit: string): void => {
   console.log(`${name} ${Math.round(value)} ${unit}`);
-};
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] as number;
 };
 
 const pub = (sk: Uint8Array): Uint8Array => secp256k1.getPublicKey(sk, true);

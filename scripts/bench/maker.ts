@@ -12,31 +12,23 @@
 // one adaptor worker pool (all cores) shared by everyone, as they share this machine's cores.
 // 54000 / 3500 contracts / taker 5× (≈ 1,700 adaptor signatures each way). Locks are not
 // broadcast: reservations are released after each phase so the coins fund the next one.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { availableParallelism, tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { bytesToHex, randomBytes } from '@noble/hashes/utils.js';
-import { pino } from 'pino';
-import { AdaptorWorkerPool } from '../../dlc/index.ts';
 import { CfdRepository } from '../../eventstore/cfd-repository.ts';
 import { LevelContractStore } from '../../eventstore/contract-store.ts';
-import { EventStore } from '../../eventstore/event-store.ts';
+import type { EventStore } from '../../eventstore/event-store.ts';
 import { margins } from '../../model/fees.ts';
 import type { Offer } from '../../model/offer.ts';
-import { nextEventTime, oracleEventId } from '../../model/oracle-event.ts';
-import { parseFundingRate, price } from '../../model/units.ts';
 import { broadcast } from '../../node/chain/broadcast.ts';
-import { EmbeddedChain } from '../../node/chain/embedded.ts';
-import { BitcoinRpc } from '../../node/chain/rpc.ts';
 import { orderWallet } from '../../node/daemon/protocol-ports.ts';
 import { OracleClient } from '../../node/oracle/client.ts';
-import { OracleServer } from '../../node/oracle/server.ts';
 import { loadOrCreateIdentity } from '../../node/p2p/identity.ts';
 import { createP2pNode, type P2pNode } from '../../node/p2p/node.ts';
-import { PriceFeedServer } from '../../node/pricefeed/server.ts';
 import { CoinPool } from '../../node/wallet/coin-pool.ts';
-import { Wallet } from '../../node/wallet/wallet.ts';
+import type { Wallet } from '../../node/wallet/wallet.ts';
 import {
   LOCK_SHARED_VBYTES,
   ORDER_PROTOCOL,
@@ -45,6 +37,8 @@ import {
   SetupMessageSchema,
 } from '../../protocols/order/index.ts';
 import { Framed } from '../../protocols/wire.ts';
+import * as live from '../../test/helpers/live-nodes.ts';
+import { benchWorld, EVENT_INTERVAL_S, median, SETTLEMENT_INTERVAL_S } from './live.ts';
 
 const TAKERS = 20;
 const FLOOD_STREAMS = 1_000;
@@ -53,13 +47,7 @@ const JUNK_PARALLEL = 2;
 const POOL_COINS = 32;
 const QUANTITY = 3_500n;
 const LEVERAGE = 5;
-const SETTLEMENT_INTERVAL_S = 3_600;
-const EVENT_INTERVAL_S = 60;
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] as number;
-};
 const figure = (name: string, value: number, unit: string): void => {
   console.log(`${name} ${Math.round(value)} ${unit}`);
 };
@@ -74,36 +62,13 @@ interface Side {
 }
 
 export async function maker(): Promise<void> {
-  const silent = pino({ level: 'silent' });
-  const dir = await mkdtemp(join(tmpdir(), 'dlcfd-bench-maker-'));
-  const chain = await EmbeddedChain.start({ logger: silent });
-  const rpc = new BitcoinRpc({ url: chain.rpcUrl, ...chain.rpcAuth });
-  const feed = await PriceFeedServer.start({ startPrice: price(54_000), tickMs: 1_000 });
-  const oracle = await OracleServer.start({
-    datadir: join(dir, 'oracle'),
-    pricefeedUrl: feed.url,
-    eventIntervalS: EVENT_INTERVAL_S,
-    lookaheadS: 2 * SETTLEMENT_INTERVAL_S,
-  });
-  const pool = new AdaptorWorkerPool();
-  await pool.ready();
+  const { dir, chain, rpc, feed, oracle, pool } = await benchWorld('maker');
   const now = Math.floor(Date.now() / 1000);
-  const offer: Offer = {
+  const offer: Offer = live.gridOffer(now, SETTLEMENT_INTERVAL_S, EVENT_INTERVAL_S, {
     id: 'bench-offer',
-    symbol: 'BTCUSD',
-    makerPosition: 'short',
-    price: price(54_000),
-    minQuantity: 100n,
-    maxQuantity: 10_000n,
-    lotSize: 100n,
     leverageChoices: [LEVERAGE],
-    fundingRate: parseFundingRate('0.0001'),
-    openingFee: 100n,
     txFeeRate: 1n,
-    settlementIntervalSecs: SETTLEMENT_INTERVAL_S,
-    oracleEventId: oracleEventId(nextEventTime(now + SETTLEMENT_INTERVAL_S, EVENT_INTERVAL_S)),
-    createdAt: now,
-  };
+  });
   const sized = (quantity: bigint) =>
     margins({ makerPosition: 'short', price: offer.price, quantity, takerLeverage: LEVERAGE });
   const poolValue = sized(offer.maxQuantity).maker + BigInt(LOCK_SHARED_VBYTES + 68 + 31);
@@ -111,17 +76,7 @@ export async function maker(): Promise<void> {
   const sides: Side[] = [];
   const strangers: P2pNode[] = [];
   async function side(name: string, role: 'maker' | 'taker', coin: bigint): Promise<Side> {
-    const base = join(dir, name);
-    const node = await createP2pNode({
-      privateKey: await loadOrCreateIdentity(join(base, 'p2p')),
-      listen: role === 'maker' ? ['/ip4/127.0.0.1/tcp/0'] : [],
-    });
-    const store = await EventStore.open(join(base, 'events'));
-    const wallet = await Wallet.open({
-      datadir: join(base, 'wallet'),
-      network: 'regtest',
-      chain: rpc,
-    });
+    const { node, store, wallet } = await live.openNode(join(dir, name), role, rpc);
     await chain.fund(await wallet.receiveAddress(), coin);
     const client = new OracleClient({ url: oracle.url, publicKey: oracle.publicKey });
     const coins =
@@ -135,7 +90,6 @@ export async function maker(): Promise<void> {
             feeRate: () => 1n,
           })
         : undefined;
-    const outcomes: OrderOutcome[] = [];
     const orders = new OrderProtocol(node, {
       role,
       repository: new CfdRepository(store),
@@ -149,8 +103,7 @@ export async function maker(): Promise<void> {
       // The strangers' accepted orders hold a slot until the parameters time out.
       ...(role === 'maker' && { timeouts: { paramsMs: 10_000 } }),
     });
-    orders.onOutcome((o) => outcomes.push(o));
-    await orders.start();
+    const outcomes = await live.startOrders(orders);
     const s = { node, store, wallet, orders, outcomes, client };
     sides.push(s);
     if (coins) {
@@ -284,16 +237,8 @@ export async function maker(): Promise<void> {
     }
   } finally {
     for (const s of strangers) await Promise.resolve(s.stop()).catch(() => {});
-    for (const s of sides) {
-      await s.orders.stop();
-      await s.node.stop();
-      await s.wallet.close();
-      await s.store.close();
-    }
-    await pool.close();
-    await oracle.stop();
-    await feed.stop();
-    await chain.stop();
+    await live.stopNodes(sides);
+    await live.stopWorld({ pool, oracle, feed, chain });
     await rm(dir, { recursive: true, force: true });
   }
 }

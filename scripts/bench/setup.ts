@@ -7,92 +7,42 @@
 //   curve (≈ 1,700 adaptor signatures each way), both nodes in this process over libp2p on
 //   loopback, real wallets on the embedded chain, a local oracle; one adaptor worker pool (all
 //   cores) shared by both nodes, as both share this machine's cores. Median of the runs.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { availableParallelism, tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
-import { AdaptorWorkerPool } from '../../dlc/index.ts';
 import { CfdRepository } from '../../eventstore/cfd-repository.ts';
 import { LevelContractStore } from '../../eventstore/contract-store.ts';
-import { EventStore } from '../../eventstore/event-store.ts';
 import type { Offer } from '../../model/offer.ts';
-import { nextEventTime, oracleEventId } from '../../model/oracle-event.ts';
-import { parseFundingRate, price } from '../../model/units.ts';
-import { EmbeddedChain } from '../../node/chain/embedded.ts';
-import { BitcoinRpc } from '../../node/chain/rpc.ts';
+import { parseFundingRate } from '../../model/units.ts';
 import { orderWallet } from '../../node/daemon/protocol-ports.ts';
 import { OracleClient } from '../../node/oracle/client.ts';
-import { OracleServer } from '../../node/oracle/server.ts';
-import { loadOrCreateIdentity } from '../../node/p2p/identity.ts';
-import { createP2pNode } from '../../node/p2p/node.ts';
-import { PriceFeedServer } from '../../node/pricefeed/server.ts';
-import { Wallet } from '../../node/wallet/wallet.ts';
-import { type OrderOutcome, OrderProtocol } from '../../protocols/order/index.ts';
+import { OrderProtocol } from '../../protocols/order/index.ts';
 import {
   liquidationEventIds,
   nextSettlementEventId,
   RolloverProtocol,
 } from '../../protocols/rollover/index.ts';
+import * as live from '../../test/helpers/live-nodes.ts';
+import { benchWorld, EVENT_INTERVAL_S, median, SETTLEMENT_INTERVAL_S } from './live.ts';
 
 /** Timed runs (after one warm-up); the median is reported. */
 const RUNS = 5;
-const SETTLEMENT_INTERVAL_S = 3_600;
-const EVENT_INTERVAL_S = 60;
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] as number;
-};
 
 export async function setup(): Promise<void> {
-  const silent = pino({ level: 'silent' });
-  const dir = await mkdtemp(join(tmpdir(), 'dlcfd-bench-setup-'));
-  const chain = await EmbeddedChain.start({ logger: silent });
-  const rpc = new BitcoinRpc({ url: chain.rpcUrl, ...chain.rpcAuth });
-  const feed = await PriceFeedServer.start({ startPrice: price(54_000), tickMs: 1_000 });
-  const oracle = await OracleServer.start({
-    datadir: join(dir, 'oracle'),
-    pricefeedUrl: feed.url,
-    eventIntervalS: EVENT_INTERVAL_S,
-    lookaheadS: 2 * SETTLEMENT_INTERVAL_S,
-  });
-  const pool = new AdaptorWorkerPool();
-  await pool.ready();
+  const { dir, chain, rpc, feed, oracle, pool } = await benchWorld('setup');
   let skew = 0;
   const rolloverClock = () => Math.floor(Date.now() / 1000) + skew;
   const now = Math.floor(Date.now() / 1000);
-  const offer: Offer = {
+  const offer: Offer = live.gridOffer(now, SETTLEMENT_INTERVAL_S, EVENT_INTERVAL_S, {
     id: 'bench-offer',
-    symbol: 'BTCUSD',
-    makerPosition: 'short',
-    price: price(54_000),
-    minQuantity: 100n,
-    maxQuantity: 10_000n,
-    lotSize: 100n,
     leverageChoices: [5],
-    fundingRate: parseFundingRate('0.0001'),
-    openingFee: 100n,
     txFeeRate: 1n,
-    settlementIntervalSecs: SETTLEMENT_INTERVAL_S,
-    oracleEventId: oracleEventId(nextEventTime(now + SETTLEMENT_INTERVAL_S, EVENT_INTERVAL_S)),
-    createdAt: now,
-  };
+  });
   const sides = [];
   for (const role of ['maker', 'taker'] as const) {
-    const base = join(dir, role);
-    const node = await createP2pNode({
-      privateKey: await loadOrCreateIdentity(join(base, 'p2p')),
-      listen: role === 'maker' ? ['/ip4/127.0.0.1/tcp/0'] : [],
-    });
-    const store = await EventStore.open(join(base, 'events'));
-    const wallet = await Wallet.open({
-      datadir: join(base, 'wallet'),
-      network: 'regtest',
-      chain: rpc,
-    });
+    const { node, store, wallet } = await live.openNode(join(dir, role), role, rpc);
     await chain.fund(await wallet.receiveAddress(), 50_000_000n);
     const client = new OracleClient({ url: oracle.url, publicKey: oracle.publicKey });
-    const outcomes: OrderOutcome[] = [];
     const repository = new CfdRepository(store);
     const contracts = new LevelContractStore(store);
     const rollovers = new RolloverProtocol(node, {
@@ -122,14 +72,11 @@ export async function setup(): Promise<void> {
       offers: () => [offer],
       policy: () => ({ accept: true }),
     });
-    orders.onOutcome((o) => outcomes.push(o));
-    await orders.start();
+    const outcomes = await live.startOrders(orders);
     sides.push({ node, store, wallet, orders, outcomes, client, repository, rollovers });
   }
   const [maker, taker] = sides as [(typeof sides)[0], (typeof sides)[0]];
-  await chain.mine(1);
-  await Promise.all([maker.wallet.sync(), taker.wallet.sync()]);
-  await taker.node.dial(maker.node.getMultiaddrs()[0]!);
+  await live.connectPair(chain, maker, taker);
   // Both nodes have the announcement cached, as a running node does (fetched with the offer).
   await Promise.all([
     maker.client.fetchEvent(offer.oracleEventId),
@@ -195,17 +142,8 @@ export async function setup(): Promise<void> {
     console.log(`# rollover runs: ${rolls.map(Math.round).join(' ')} ms`);
     console.log(`setup.rollover ${Math.round(median(rolls))} ms`);
   } finally {
-    for (const s of sides) {
-      await s.rollovers.stop();
-      await s.orders.stop();
-      await s.node.stop();
-      await s.wallet.close();
-      await s.store.close();
-    }
-    await pool.close();
-    await oracle.stop();
-    await feed.stop();
-    await chain.stop();
+    await live.stopNodes(sides);
+    await live.stopWorld({ pool, oracle, feed, chain });
     await rm(dir, { recursive: true, force: true });
   }
 }

@@ -7,23 +7,20 @@ import { join } from 'node:path';
 import { AdaptorWorkerPool } from '../../dlc/index.ts';
 import { CfdRepository } from '../../eventstore/cfd-repository.ts';
 import { LevelContractStore } from '../../eventstore/contract-store.ts';
-import { EventStore } from '../../eventstore/event-store.ts';
+import type { EventStore } from '../../eventstore/event-store.ts';
 import { margins } from '../../model/fees.ts';
 import type { Offer } from '../../model/offer.ts';
-import { nextEventTime, oracleEventId } from '../../model/oracle-event.ts';
-import { parseFundingRate, price } from '../../model/units.ts';
 import { broadcast } from '../../node/chain/broadcast.ts';
-import { EmbeddedChain } from '../../node/chain/embedded.ts';
-import { BitcoinRpc } from '../../node/chain/rpc.ts';
+import type { EmbeddedChain } from '../../node/chain/embedded.ts';
+import type { BitcoinRpc } from '../../node/chain/rpc.ts';
 import { orderWallet } from '../../node/daemon/protocol-ports.ts';
 import { OracleClient } from '../../node/oracle/client.ts';
-import { OracleServer } from '../../node/oracle/server.ts';
+import type { OracleServer } from '../../node/oracle/server.ts';
 import { loadOrCreateIdentity } from '../../node/p2p/identity.ts';
 import { createP2pNode, type P2pNode } from '../../node/p2p/node.ts';
-import { PriceFeedServer } from '../../node/pricefeed/server.ts';
+import type { PriceFeedServer } from '../../node/pricefeed/server.ts';
 import { CoinPool } from '../../node/wallet/coin-pool.ts';
-import type { CoinPoolTarget } from '../../node/wallet/wallet.ts';
-import { Wallet } from '../../node/wallet/wallet.ts';
+import type { CoinPoolTarget, Wallet } from '../../node/wallet/wallet.ts';
 import {
   DEFAULT_ADMISSION_LIMITS,
   ORDER_PROTOCOL,
@@ -34,6 +31,7 @@ import {
 } from '../../protocols/order/index.ts';
 import { Framed } from '../../protocols/wire.ts';
 import { tempDir } from '../helpers/cfd-fixtures.ts';
+import * as live from '../helpers/live-nodes.ts';
 import { until } from '../helpers/wait.ts';
 import { silent } from '../node/chain/helpers.ts';
 
@@ -61,25 +59,8 @@ describe('adversary: strangers cannot exhaust the maker (admission control, coin
   const sides: Side[] = [];
   const nodes: P2pNode[] = [];
 
-  const offer = (): Offer => {
-    const now = Math.floor(Date.now() / 1000);
-    return {
-      id: `offer-${now}`,
-      symbol: 'BTCUSD',
-      makerPosition: 'short',
-      price: price(54_000),
-      minQuantity: 100n,
-      maxQuantity: 10_000n,
-      lotSize: 100n,
-      leverageChoices: [1, 2, 5],
-      fundingRate: parseFundingRate('0.0001'),
-      openingFee: 100n,
-      txFeeRate: 2n,
-      settlementIntervalSecs: SETTLEMENT_INTERVAL_S,
-      oracleEventId: oracleEventId(nextEventTime(now + SETTLEMENT_INTERVAL_S, EVENT_INTERVAL_S)),
-      createdAt: now,
-    };
-  };
+  const offer = (): Offer =>
+    live.gridOffer(Math.floor(Date.now() / 1000), SETTLEMENT_INTERVAL_S, EVENT_INTERVAL_S);
 
   async function side(
     name: string,
@@ -92,18 +73,7 @@ describe('adversary: strangers cannot exhaust the maker (admission control, coin
       manual?: boolean;
     },
   ): Promise<Side> {
-    const base = join(dir.path, name);
-    const node = await createP2pNode({
-      privateKey: await loadOrCreateIdentity(join(base, 'p2p')),
-      listen: role === 'maker' ? ['/ip4/127.0.0.1/tcp/0'] : [],
-    });
-    const store = await EventStore.open(join(base, 'events'));
-    const wallet = await Wallet.open({
-      datadir: join(base, 'wallet'),
-      network: 'regtest',
-      chain: rpc,
-      logger: silent,
-    });
+    const { node, store, wallet } = await live.openNode(join(dir.path, name), role, rpc, silent);
     for (const c of opts.coins) await chain.fund(await wallet.receiveAddress(), c);
     const repository = new CfdRepository(store);
     let coins: CoinPool | undefined;
@@ -121,7 +91,6 @@ describe('adversary: strangers cannot exhaust the maker (admission control, coin
       coins = coinPool;
     }
     const port = orderWallet(wallet, () => coins);
-    const outcomes: OrderOutcome[] = [];
     const orders = new OrderProtocol(node, {
       role,
       repository,
@@ -135,11 +104,33 @@ describe('adversary: strangers cannot exhaust the maker (admission control, coin
       logger: silent,
       timeouts: { setupMessageMs: 20_000, decisionMs: 10_000, orderMs: 2_000, ...opts.timeouts },
     });
-    orders.onOutcome((o) => outcomes.push(o));
-    await orders.start();
+    const outcomes = await live.startOrders(orders);
     const s = { node, store, repository, wallet, orders, outcomes, ...(coins && { coins }) };
     sides.push(s);
     return s;
+  }
+
+  /** A host of no node of ours (a stranger), connected to the maker. */
+  async function strangerAt(maker: Side, name: string): Promise<P2pNode> {
+    const stranger = await createP2pNode({
+      privateKey: await loadOrCreateIdentity(join(dir.path, name)),
+    });
+    nodes.push(stranger);
+    await stranger.dial(maker.node.getMultiaddrs()[0]!);
+    return stranger;
+  }
+
+  /** A stranger's order stream to the maker, a valid order for 500 at 2× on `offerId` sent. */
+  async function strangerOrder(
+    stranger: P2pNode,
+    maker: Side,
+    orderId: string,
+    offerId: string,
+  ): Promise<Framed> {
+    const stream = await stranger.dialProtocol(maker.node.peerId, ORDER_PROTOCOL);
+    const f = new Framed(stream, { maxMessageBytes: 4 * 1024 * 1024, timeoutMs: 10_000 });
+    await f.write({ type: 'order', orderId, offerId, quantity: 500n, leverage: 2 });
+    return f;
   }
 
   async function ready(...s: Side[]): Promise<void> {
@@ -152,30 +143,19 @@ describe('adversary: strangers cannot exhaust the maker (admission control, coin
   before(async function () {
     this.timeout(60_000);
     dir = await tempDir();
-    chain = await EmbeddedChain.start({ logger: silent });
-    rpc = new BitcoinRpc({ url: chain.rpcUrl, ...chain.rpcAuth });
-    feed = await PriceFeedServer.start({ startPrice: price(54_000), tickMs: 200 });
-    oracle = await OracleServer.start({
-      datadir: join(dir.path, 'oracle'),
-      pricefeedUrl: feed.url,
+    ({ chain, rpc, feed, oracle } = await live.startWorld(dir.path, {
+      logger: silent,
       eventIntervalS: EVENT_INTERVAL_S,
       lookaheadS: 3 * SETTLEMENT_INTERVAL_S,
-    });
+      tickMs: 200,
+    }));
     pool = new AdaptorWorkerPool({ size: 2 });
   });
 
   after(async () => {
     for (const n of nodes) await n.stop();
-    for (const s of sides.reverse()) {
-      await s.orders.stop();
-      await s.node.stop();
-      await s.wallet.close();
-      await s.store.close();
-    }
-    await pool?.close();
-    await oracle?.stop();
-    await feed?.stop();
-    await chain?.stop();
+    await live.stopNodes(sides.reverse());
+    await live.stopWorld({ pool, oracle, feed, chain });
     await dir?.cleanup();
   });
 
@@ -194,23 +174,11 @@ describe('adversary: strangers cannot exhaust the maker (admission control, coin
     // The stranger: 16 valid orders at once on one connection; it reads what the maker answers
     // (a decision, and for an accepted order the maker's parameters with its coins) and then
     // never says another word.
-    const stranger = await createP2pNode({
-      privateKey: await loadOrCreateIdentity(join(dir.path, 'stranger')),
-    });
-    nodes.push(stranger);
-    await stranger.dial(maker.node.getMultiaddrs()[0]!);
+    const stranger = await strangerAt(maker, 'stranger');
     const answers = await Promise.all(
       Array.from({ length: 16 }, async (_, i) => {
         const orderId = `stranger-${i}`;
-        const stream = await stranger.dialProtocol(maker.node.peerId, ORDER_PROTOCOL);
-        const f = new Framed(stream, { maxMessageBytes: 4 * 1024 * 1024, timeoutMs: 10_000 });
-        await f.write({
-          type: 'order',
-          orderId,
-          offerId: offers[0]!.id,
-          quantity: 500n,
-          leverage: 2,
-        });
+        const f = await strangerOrder(stranger, maker, orderId, offers[0]!.id);
         const decision = await f.read(SetupMessageSchema);
         if (decision.type !== 'decision') throw new Error(`got ${decision.type}`);
         if (!decision.accept) return { orderId, accepted: false as const, reason: decision.reason };
@@ -280,23 +248,9 @@ describe('adversary: strangers cannot exhaust the maker (admission control, coin
       manual: true,
     });
     await ready(maker);
-    const stranger = await createP2pNode({
-      privateKey: await loadOrCreateIdentity(join(dir.path, 'stranger-manual')),
-    });
-    nodes.push(stranger);
-    await stranger.dial(maker.node.getMultiaddrs()[0]!);
-    const order = async (orderId: string) => {
-      const stream = await stranger.dialProtocol(maker.node.peerId, ORDER_PROTOCOL);
-      const f = new Framed(stream, { maxMessageBytes: 4 * 1024 * 1024, timeoutMs: 10_000 });
-      await f.write({
-        type: 'order',
-        orderId,
-        offerId: offers[0]!.id,
-        quantity: 500n,
-        leverage: 2,
-      });
-      return f.read(SetupMessageSchema);
-    };
+    const stranger = await strangerAt(maker, 'stranger-manual');
+    const order = async (orderId: string) =>
+      (await strangerOrder(stranger, maker, orderId, offers[0]!.id)).read(SetupMessageSchema);
     const first = order('manual-0');
     await until('a pending decision', () => maker.orders.pendingDecisions().length === 1, 20_000);
     const rest = await Promise.all([1, 2, 3, 4].map((i) => order(`manual-${i}`)));

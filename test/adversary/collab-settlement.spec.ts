@@ -24,9 +24,7 @@ import { EventStore } from '../../eventstore/event-store.ts';
 import { type Cfd, outstandingSignedClose } from '../../model/cfd.ts';
 import { price } from '../../model/units.ts';
 import { EmbeddedChain } from '../../node/chain/embedded.ts';
-import { ChainMonitor } from '../../node/chain/monitor.ts';
 import { BitcoinRpc } from '../../node/chain/rpc.ts';
-import { ProcessManager } from '../../node/daemon/process-manager.ts';
 import type { VerifiedAttestation } from '../../node/oracle/client.ts';
 import { loadOrCreateIdentity } from '../../node/p2p/identity.ts';
 import { createP2pNode, type P2pNode } from '../../node/p2p/node.ts';
@@ -50,6 +48,7 @@ import {
   type TestContract,
 } from '../helpers/contract-fixtures.ts';
 import * as wait from '../helpers/wait.ts';
+import { watchChain } from '../helpers/watch.ts';
 import { p2wpkh, silent } from '../node/chain/helpers.ts';
 
 const CFD = 'cfd-test';
@@ -139,21 +138,10 @@ describe('adversary: collaborative close as a free option (issue #11, attack 3)'
       await cfds.execute(CFD, { type: 'startContractSetup' });
       await cfds.execute(CFD, { type: 'completeContractSetup', dlc: dlcSummary(record) });
     }
-    let pm!: ProcessManager;
-    const monitor = new ChainMonitor({
-      rpc,
-      dataDir: join(dir.path, 'monitor'),
-      pollIntervalMs: 50,
-      onReport: (r) => pm.onReport(r),
-    });
-    pm = new ProcessManager({
+    const { monitor, pm } = watchChain(rpc, join(dir.path, 'monitor'), {
       cfds,
       readModel,
       contracts,
-      monitor: () => monitor,
-      oracle: undefined,
-      rpc: () => rpc,
-      logger: silent,
     });
     await monitor.start();
     await pm.start();

@@ -18,9 +18,7 @@ import { EventStore } from '../../eventstore/event-store.ts';
 import type { Cfd } from '../../model/cfd.ts';
 import { cfdView } from '../../node/app/views/cfd.ts';
 import { EmbeddedChain } from '../../node/chain/embedded.ts';
-import { ChainMonitor } from '../../node/chain/monitor.ts';
 import { BitcoinRpc } from '../../node/chain/rpc.ts';
-import { ProcessManager } from '../../node/daemon/process-manager.ts';
 import { tempDir, terms } from '../helpers/cfd-fixtures.ts';
 import {
   buildTestContract,
@@ -33,6 +31,7 @@ import {
   type TestOracle,
 } from '../helpers/contract-fixtures.ts';
 import { untilInMempool, untilWithin } from '../helpers/wait.ts';
+import { watchChain } from '../helpers/watch.ts';
 import { p2wpkh, silent } from '../node/chain/helpers.ts';
 
 /** Short backoff so that retries show within a test; the defaults are seconds to minutes. */
@@ -127,24 +126,12 @@ describe('adversary: one CFD cannot stop the node (attack 6)', function () {
       dlc: dlcSummary(b.records.taker),
     });
 
-    let pm!: ProcessManager;
-    const monitor = new ChainMonitor({
+    const { monitor, pm } = watchChain(
       rpc,
-      dataDir: join(dir.path, 'monitor'),
-      pollIntervalMs: 50,
-      reportRetryMs: RETRY,
-      onReport: (r) => pm.onReport(r),
-    });
-    pm = new ProcessManager({
-      cfds,
-      readModel,
-      contracts,
-      monitor: () => monitor,
-      oracle: undefined,
-      rpc: () => rpc,
-      retryMs: RETRY,
-      logger: silent,
-    });
+      join(dir.path, 'monitor'),
+      { cfds, readModel, contracts, retryMs: RETRY },
+      { reportRetryMs: RETRY },
+    );
     await monitor.start();
     stops.push(() => monitor.stop());
     await pm.start();

@@ -25,13 +25,12 @@ import { EventStore } from '../../eventstore/event-store.ts';
 import type { Sats } from '../../model/units.ts';
 import { broadcast } from '../../node/chain/broadcast.ts';
 import { EmbeddedChain } from '../../node/chain/embedded.ts';
-import { ChainMonitor } from '../../node/chain/monitor.ts';
 import { BitcoinRpc } from '../../node/chain/rpc.ts';
-import { ProcessManager } from '../../node/daemon/process-manager.ts';
 import { Wallet } from '../../node/wallet/wallet.ts';
 import type { PartyFunding, SetupResult } from '../../protocols/order/setup.ts';
 import { tempDir } from '../helpers/cfd-fixtures.ts';
 import { untilWithin } from '../helpers/wait.ts';
+import { watchChain } from '../helpers/watch.ts';
 import { type Key, newKey, p2wpkh, silent, spendP2wpkh } from '../node/chain/helpers.ts';
 import { type FakeNode, NOW, runPair } from '../protocols/order/harness.ts';
 
@@ -246,26 +245,15 @@ describe('adversary: lock inputs checked against the chain (issue #11, attack 5)
       await cfds.execute(r.orderId, { type: 'placeOrder', terms });
       await cfds.execute(r.orderId, { type: 'startContractSetup' });
       await cfds.execute(r.orderId, { type: 'completeContractSetup', dlc: dlcSummary(record) });
-      let pm!: ProcessManager;
-      const monitor = new ChainMonitor({
-        rpc,
-        dataDir: join(dir.path, `monitor-${victimRole}`),
-        pollIntervalMs: 50,
-        onReport: (report) => pm.onReport(report),
-      });
       const t0 = Date.now();
-      pm = new ProcessManager({
+      const { monitor, pm } = watchChain(rpc, join(dir.path, `monitor-${victimRole}`), {
         cfds,
         readModel,
         contracts,
-        monitor: () => monitor,
-        oracle: undefined,
-        rpc: () => rpc,
         wallet: () => wallet,
         lockConfirmTimeoutMs: 1_500,
         // The order was placed at NOW (the harness's clock), just now.
         clock: () => NOW * 1000 + (Date.now() - t0),
-        logger: silent,
       });
       try {
         await monitor.start();

@@ -30,28 +30,19 @@ import {
   signedPunish,
 } from '../../dlc/index.ts';
 import { liveCommits, recordClosingThrough, revokedCommits } from '../../dlc/record.ts';
-import { CfdRepository } from '../../eventstore/cfd-repository.ts';
-import { LevelContractStore } from '../../eventstore/contract-store.ts';
-import { EventStore } from '../../eventstore/event-store.ts';
-import type { CfdTerms } from '../../model/cfd.ts';
+import { type CfdTerms, makerPositionOf } from '../../model/cfd.ts';
 import { initialFeeBalance, longShortLeverage, signedFunding } from '../../model/fees.ts';
 import type { Offer } from '../../model/offer.ts';
-import { nextEventTime, oracleEventId, oracleEventTime } from '../../model/oracle-event.ts';
-import { parseFundingRate, price } from '../../model/units.ts';
+import { oracleEventTime } from '../../model/oracle-event.ts';
+import { parseFundingRate } from '../../model/units.ts';
 import { broadcast } from '../../node/chain/broadcast.ts';
-import { EmbeddedChain } from '../../node/chain/embedded.ts';
-import { BitcoinRpc } from '../../node/chain/rpc.ts';
-import { orderWallet } from '../../node/daemon/protocol-ports.ts';
+import type { EmbeddedChain } from '../../node/chain/embedded.ts';
+import type { BitcoinRpc } from '../../node/chain/rpc.ts';
 import { OracleClient, type VerifiedAttestation } from '../../node/oracle/client.ts';
-import { OracleServer } from '../../node/oracle/server.ts';
-import { loadOrCreateIdentity } from '../../node/p2p/identity.ts';
-import { createP2pNode, type P2pNode } from '../../node/p2p/node.ts';
-import { PriceFeedServer } from '../../node/pricefeed/server.ts';
-import { Wallet } from '../../node/wallet/wallet.ts';
+import type { OracleServer } from '../../node/oracle/server.ts';
+import type { PriceFeedServer } from '../../node/pricefeed/server.ts';
 import { runMachine } from '../../protocols/driver.ts';
 import { adaptorWork, dialTransport, framedTransport } from '../../protocols/handler.ts';
-import { type OrderOutcome, OrderProtocol } from '../../protocols/order/index.ts';
-import { makerPositionOf } from '../../protocols/rollover/contract.ts';
 import {
   MAX_MESSAGE_BYTES,
   ROLLOVER_PROTOCOL,
@@ -59,11 +50,11 @@ import {
   type RolloverMessage,
   RolloverMessageSchema,
   type RolloverOutcome,
-  RolloverProtocol,
   type RolloverResultEvent,
   TakerRollover,
 } from '../../protocols/rollover/index.ts';
 import { tempDir } from '../helpers/cfd-fixtures.ts';
+import * as live from '../helpers/live-nodes.ts';
 import { until } from '../helpers/wait.ts';
 import { silent } from '../node/chain/helpers.ts';
 
@@ -77,17 +68,7 @@ const EVENT_INTERVAL_S = 5;
 const RATE = parseFundingRate('0.0003');
 const show = (o: { type: string; reason?: string }) => `${o.type}: ${o.reason ?? ''}`;
 
-interface Side {
-  node: P2pNode;
-  store: EventStore;
-  repository: CfdRepository;
-  contracts: LevelContractStore;
-  wallet: Wallet;
-  orders: OrderProtocol;
-  rollovers: RolloverProtocol;
-  outcomes: OrderOutcome[];
-  rolls: RolloverResultEvent[];
-}
+type Side = live.RolloverNode;
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
@@ -108,109 +89,39 @@ describe('adversary on the embedded chain: rollover base, revocation and funding
 
   const offer = (): Offer => {
     const now = Math.floor(Date.now() / 1000);
-    return {
+    return live.gridOffer(now, SETTLEMENT_INTERVAL_S, EVENT_INTERVAL_S, {
       id: `offer-${now}-${Math.random()}`,
-      symbol: 'BTCUSD',
-      makerPosition: 'short',
-      price: price(54_000),
-      minQuantity: 100n,
-      maxQuantity: 10_000n,
-      lotSize: 100n,
-      leverageChoices: [1, 2, 5],
-      fundingRate: parseFundingRate('0.0001'),
-      openingFee: 100n,
-      txFeeRate: 2n,
-      settlementIntervalSecs: SETTLEMENT_INTERVAL_S,
-      oracleEventId: oracleEventId(nextEventTime(now + SETTLEMENT_INTERVAL_S, EVENT_INTERVAL_S)),
-      createdAt: now,
-    };
+    });
   };
 
-  async function side(name: 'maker' | 'taker'): Promise<Side> {
-    const base = join(dir.path, name);
-    const node = await createP2pNode({
-      privateKey: await loadOrCreateIdentity(join(base, 'p2p')),
-      listen: name === 'maker' ? ['/ip4/127.0.0.1/tcp/0'] : [],
-    });
-    const store = await EventStore.open(join(base, 'events'));
-    const wallet = await Wallet.open({
-      datadir: join(base, 'wallet'),
-      network: 'regtest',
-      chain: rpc,
-      logger: silent,
-    });
-    for (let i = 0; i < 4; i++) await chain.fund(await wallet.receiveAddress(), 20_000_000n);
-    const client = new OracleClient({ url: oracle.url, publicKey: oracle.publicKey });
-    const repository = new CfdRepository(store);
-    const contracts = new LevelContractStore(store);
-    const outcomes: OrderOutcome[] = [];
-    const orders = new OrderProtocol(node, {
-      role: name,
-      repository,
-      contracts,
-      wallet: orderWallet(wallet),
-      oracle: client,
-      chain: rpc,
-      pool,
+  const side = (name: 'maker' | 'taker'): Promise<Side> =>
+    live.openRolloverNode(join(dir.path, name), name, { chain, rpc, oracle }, pool, {
       offers: () => offers,
-      policy: () => ({ accept: true }),
-      logger: silent,
-      timeouts: { setupMessageMs: 5_000, decisionMs: 5_000, orderMs: 2_000 },
-    });
-    orders.onOutcome((o) => outcomes.push(o));
-    await orders.start();
-    const rollovers = new RolloverProtocol(node, {
-      role: name,
-      repository,
-      contracts,
-      oracle: client,
-      pool,
       policy: () => ({ accept: true, fundingRate: RATE, fundingRateAsOf: clock(), feeRate: 2n }),
       config: ROLLOVER_CONFIG,
       clock,
       logger: silent,
-      timeouts: { messageMs: 5_000, decisionMs: 5_000, proposeMs: 2_000, revocationMs: 5_000 },
     });
-    const rolls: RolloverResultEvent[] = [];
-    rollovers.onOutcome((o) => rolls.push(o));
-    await rollovers.start();
-    return { node, store, repository, contracts, wallet, orders, rollovers, outcomes, rolls };
-  }
 
   before(async function () {
     this.timeout(60_000);
     dir = await tempDir();
-    chain = await EmbeddedChain.start({ logger: silent });
-    rpc = new BitcoinRpc({ url: chain.rpcUrl, ...chain.rpcAuth });
-    feed = await PriceFeedServer.start({ startPrice: price(54_000), tickMs: 200 });
-    oracle = await OracleServer.start({
-      datadir: join(dir.path, 'oracle'),
-      pricefeedUrl: feed.url,
+    ({ chain, rpc, feed, oracle } = await live.startWorld(dir.path, {
+      logger: silent,
       eventIntervalS: EVENT_INTERVAL_S,
       lookaheadS: 120,
-    });
+      tickMs: 200,
+    }));
     oracleClient = new OracleClient({ url: oracle.url, publicKey: oracle.publicKey });
     pool = new AdaptorWorkerPool();
     maker = await side('maker');
     taker = await side('taker');
-    await chain.mine(1);
-    await Promise.all([maker.wallet.sync(), taker.wallet.sync()]);
-    await taker.node.dial(maker.node.getMultiaddrs()[0]!);
+    await live.connectPair(chain, maker, taker);
   });
 
   after(async () => {
-    for (const s of [taker, maker]) {
-      if (!s) continue;
-      await s.rollovers.stop();
-      await s.orders.stop();
-      await s.node.stop();
-      await s.wallet.close();
-      await s.store.close();
-    }
-    await pool?.close();
-    await oracle?.stop();
-    await feed?.stop();
-    await chain?.stop();
+    await live.stopNodes([taker, maker]);
+    await live.stopWorld({ pool, oracle, feed, chain });
     await dir?.cleanup();
   });
 
@@ -220,25 +131,7 @@ describe('adversary on the embedded chain: rollover base, revocation and funding
   async function openContract(): Promise<string> {
     skew = 0;
     offers = [offer()];
-    const { orderId, outcome } = await taker.orders.placeOrder(maker.node.peerId, offers[0]!, {
-      quantity: 3_500n,
-      leverage: 5,
-    });
-    assert.equal(outcome.type, 'completed');
-    if (outcome.type !== 'completed') throw new Error('setup failed');
-    const m = await until(
-      'the order at the maker',
-      () => maker.outcomes.find((o) => o.orderId === orderId),
-      20_000,
-      50,
-    );
-    await broadcast(rpc, outcome.lockTx.toHex());
-    await chain.mine(1);
-    taker.wallet.release(outcome.reservationId);
-    if (m.outcome.type === 'completed') maker.wallet.release(m.outcome.reservationId);
-    await Promise.all([taker.wallet.sync(), maker.wallet.sync()]);
-    for (const s of [taker, maker]) await s.repository.execute(orderId, { type: 'confirmLock' });
-    return orderId;
+    return live.openContract({ chain, rpc }, maker, taker, offers[0]!, { ms: 20_000, everyMs: 50 });
   }
 
   /**

@@ -6,11 +6,11 @@ import assert from 'node:assert/strict';
 import type { ContractRecord } from '../../dlc/contract.ts';
 import { signedCommit, signedPunish, signedRefund } from '../../dlc/index.ts';
 import { liveCommits, revokedCommits, withUnfinished } from '../../dlc/record.ts';
+import { makerPositionOf } from '../../model/cfd.ts';
 import { signedFunding } from '../../model/fees.ts';
 import { oracleEventTime } from '../../model/oracle-event.ts';
 import {
   MAX_UNRESOLVED_COMMITS,
-  makerPositionOf,
   rolledFeeBalance,
   rolloverRules,
 } from '../../protocols/rollover/contract.ts';

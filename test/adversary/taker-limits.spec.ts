@@ -9,14 +9,13 @@ import assert from 'node:assert/strict';
 import { peerIdFromString } from '@libp2p/peer-id';
 import { type Cfd, uiState } from '../../model/cfd.ts';
 import { DEFAULT_TAKER_LIMITS, OutsideTakerLimitsError } from '../../model/limits.ts';
-import { type FundingRate, parseFundingRate, parsePrice } from '../../model/units.ts';
-import { PriceFeedServer } from '../../node/pricefeed/server.ts';
+import { type FundingRate, parseFundingRate } from '../../model/units.ts';
 import type { RolloverConfig } from '../../protocols/rollover/machine.ts';
 import type { RolloverDecisionMsg } from '../../protocols/rollover/messages.ts';
 import { limitRefusalOf } from '../../protocols/rollover/rollover.ts';
 import { type RolloverLimits, RolloverScheduler } from '../../protocols/rollover/scheduler.ts';
 import { openContract, type Party, RATE, roll } from '../protocols/rollover/harness.ts';
-import { Cleanups, startNode, until } from '../ui-server/helpers.ts';
+import { Cleanups, startMakerAndTaker, until } from '../ui-server/helpers.ts';
 
 describe('adversary: taker limits (attack 4)', function () {
   this.timeout(60_000);
@@ -197,18 +196,7 @@ describe('adversary: taker limits (attack 4)', function () {
     afterEach(() => cleanups.run());
 
     it('the offer is marked with the reason; an order on it is refused with the reason, nothing reserved or written', async () => {
-      const feed = await PriceFeedServer.start({
-        port: 0,
-        startPrice: parsePrice('50000'),
-        tickMs: 0,
-      });
-      cleanups.add(() => feed.stop());
-      const maker = await startNode(cleanups, {
-        role: 'maker',
-        flags: { listen: ['/ip4/127.0.0.1/tcp/0'], pricefeed: feed.url },
-      });
-      const address = maker.daemon.p2p.getMultiaddrs()[0]!.toString();
-      const taker = await startNode(cleanups, { flags: { maker: [address], pricefeed: feed.url } });
+      const { maker, taker } = await startMakerAndTaker(cleanups);
 
       // The taker's limits: the defaults, over the API; a maker has none.
       const shown = await taker.api.get('/api/taker/limits');

@@ -52,13 +52,13 @@ import {
 import { parse, stringify } from '../../model/json.ts';
 import { broadcast } from '../../node/chain/broadcast.ts';
 import { EmbeddedChain } from '../../node/chain/embedded.ts';
-import { BroadcastRejectedError } from '../../node/chain/errors.ts';
 import { BitcoinRpc } from '../../node/chain/rpc.ts';
 import {
   type AnchoredVectorInputs,
   deriveAnchoredVectors,
   expectedOf,
 } from '../helpers/anchored-vectors.ts';
+import { mineConfirmed, rejectedReason } from '../helpers/broadcast.ts';
 import {
   buildTestContract,
   FEE_RATE,
@@ -484,23 +484,12 @@ describe('dlc anchored format on the embedded full node', function () {
   });
   after(() => chain?.stop());
 
-  const rejected = async (tx: Transaction): Promise<string> => {
-    const err = await broadcast(rpc, tx.toHex()).then(
-      () => assert.fail(`transaction ${tx.getId()} should have been rejected`),
-      (e: unknown) => e,
-    );
-    assert.ok(err instanceof BroadcastRejectedError, String(err));
-    return err.reason;
-  };
+  const rejected = (tx: Transaction) => rejectedReason(rpc, tx);
   const confirmed = async (txid: string): Promise<void> => {
     const info = await rpc.getTransaction(txid);
     assert.ok(info && info.confirmations > 0, `${txid} confirmed`);
   };
-  const confirms = async (tx: Transaction): Promise<void> => {
-    await broadcast(rpc, tx.toHex());
-    await chain.mine(1);
-    await confirmed(tx.getId());
-  };
+  const confirms = (tx: Transaction) => mineConfirmed(chain, rpc, tx);
 
   async function funded(refundTimelock = 216): Promise<TestContract> {
     const maker = newParty('maker');

@@ -22,9 +22,9 @@ import {
   signedRefund,
 } from '../../dlc/index.ts';
 import { parse, stringify } from '../../model/json.ts';
-import { broadcast } from '../../node/chain/broadcast.ts';
 import { EmbeddedChain } from '../../node/chain/embedded.ts';
 import { BitcoinRpc } from '../../node/chain/rpc.ts';
+import { mineConfirmed } from '../helpers/broadcast.ts';
 import {
   buildTestContract,
   FEE_RATE,
@@ -133,12 +133,7 @@ describe('dlc/contract', function () {
     });
     after(() => chain?.stop());
 
-    const confirms = async (tx: Transaction): Promise<void> => {
-      await broadcast(rpc, tx.toHex());
-      await chain.mine(1);
-      const info = await rpc.getTransaction(tx.getId());
-      assert.ok(info && info.confirmations > 0, `${tx.getId()} confirmed`);
-    };
+    const confirms = (tx: Transaction) => mineConfirmed(chain, rpc, tx);
 
     /** A contract on real coins; its lock is confirmed from the record. */
     async function funded(refundTimelock = 216): Promise<TestContract> {

@@ -15,18 +15,9 @@ import {
   prefixRange,
   priceToDigits,
 } from '../../dlc/index.ts';
+import { mulberry32 } from '../helpers/prng.ts';
 
-/** Small deterministic PRNG (mulberry32), integer-only output. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
-}
+const prng = mulberry32;
 
 /** Uniform integer in [lo, hi] from the PRNG (hi − lo < 2^32). */
 function between(next: () => number, lo: number, hi: number): number {

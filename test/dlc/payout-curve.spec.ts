@@ -18,6 +18,7 @@ import {
 import { liquidationPrice, margin, margins } from '../../model/fees.ts';
 import { divRound } from '../../model/fixed.ts';
 import { asPrice, type Price, price, priceToUsd } from '../../model/units.ts';
+import { uniform } from '../helpers/prng.ts';
 
 const SNAPSHOT_PARAMS: PayoutCurveParams = {
   initialPrice: price(54_000),
@@ -68,17 +69,7 @@ function assertWellFormed(curve: PayoutCurve): void {
   assert.deepEqual(curve.longLiquidation, { start: 0, end: rows[0]!.end });
 }
 
-/** mulberry32: a tiny seeded PRNG so the random cases are the same on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
+const prng = uniform;
 
 function randomParams(rand: () => number): Required<PayoutCurveParams> {
   const int = (lo: number, hi: number): number => lo + Math.floor(rand() * (hi - lo + 1));

@@ -19,7 +19,6 @@ import {
   buildPunish,
   buildRefund,
   type CetAdaptorSignature,
-  type CommitKeys,
   type CommitTransaction,
   cetFee,
   closeFee,
@@ -52,8 +51,9 @@ import type { Role } from '../../model/units.ts';
 import { price as usd } from '../../model/units.ts';
 import { broadcast } from '../../node/chain/broadcast.ts';
 import { EmbeddedChain } from '../../node/chain/embedded.ts';
-import { BroadcastRejectedError } from '../../node/chain/errors.ts';
 import { BitcoinRpc } from '../../node/chain/rpc.ts';
+import { mineConfirmed, rejectedReason } from '../helpers/broadcast.ts';
+import { commitKeysOf } from '../helpers/contract-fixtures.ts';
 import { type Key, newKey, p2wpkh, silent } from '../node/chain/helpers.ts';
 
 const CET_LOCK = 12;
@@ -149,38 +149,13 @@ describe('dlc/transactions on the embedded full node', function () {
   });
   after(() => chain?.stop());
 
-  const rejected = async (tx: Transaction): Promise<string> => {
-    const err = await broadcast(rpc, tx.toHex()).then(
-      () => assert.fail(`transaction ${tx.getId()} should have been rejected`),
-      (e: unknown) => e,
-    );
-    assert.ok(err instanceof BroadcastRejectedError, String(err));
-    return err.reason;
-  };
+  const rejected = (tx: Transaction) => rejectedReason(rpc, tx);
 
-  const confirms = async (tx: Transaction): Promise<void> => {
-    await broadcast(rpc, tx.toHex());
-    await chain.mine(1);
-    const info = await rpc.getTransaction(tx.getId());
-    assert.ok(info && info.confirmations > 0, `${tx.getId()} confirmed`);
-  };
+  const confirms = (tx: Transaction) => mineConfirmed(chain, rpc, tx);
 
   const scripts = (c: Pick<Contract, 'maker' | 'taker'>) => ({
     maker: p2wpkh(c.maker.payout).output,
     taker: p2wpkh(c.taker.payout).output,
-  });
-
-  const commitKeys = (maker: Party, taker: Party): CommitKeys => ({
-    maker: {
-      identity: maker.identity.pub,
-      publish: maker.publish.pub,
-      revocation: maker.revocation.pub,
-    },
-    taker: {
-      identity: taker.identity.pub,
-      publish: taker.publish.pub,
-      revocation: taker.revocation.pub,
-    },
   });
 
   /**
@@ -189,7 +164,11 @@ describe('dlc/transactions on the embedded full node', function () {
    */
   function newGeneration(c: Pick<Contract, 'maker' | 'taker' | 'lock'>): Generation {
     const build = () => {
-      const commit = buildCommitTransaction(c.lock.output, commitKeys(c.maker, c.taker), FEE_RATE);
+      const commit = buildCommitTransaction(
+        c.lock.output,
+        commitKeysOf(c.maker, c.taker),
+        FEE_RATE,
+      );
       const cets = buildCets(commit, TABLE, scripts(c), CET_LOCK);
       const refund = buildRefund(commit, MARGINS, scripts(c), REFUND_LOCK);
       return { commit, cets, refund };

@@ -43,6 +43,19 @@ export function newOracle(): TestOracle {
   return { sk, nonceSks, event: prepareOracleEvent(xOnly(sk), nonceSks.map(xOnly)) };
 }
 
+/** The public keys of both parties' commit outputs. */
+export function commitKeysOf(
+  maker: Record<'identity' | 'publish' | 'revocation', { readonly pub: Uint8Array }>,
+  taker: Record<'identity' | 'publish' | 'revocation', { readonly pub: Uint8Array }>,
+): CommitKeys {
+  const side = (p: typeof maker) => ({
+    identity: p.identity.pub,
+    publish: p.publish.pub,
+    revocation: p.revocation.pub,
+  });
+  return { maker: side(maker), taker: side(taker) };
+}
+
 export interface TestParty {
   readonly role: Role;
   readonly identity: Key;
@@ -125,18 +138,7 @@ export function buildTestContract(options: {
       ],
     };
   };
-  const keys: CommitKeys = {
-    maker: {
-      identity: maker.identity.pub,
-      publish: maker.publish.pub,
-      revocation: maker.revocation.pub,
-    },
-    taker: {
-      identity: taker.identity.pub,
-      publish: taker.publish.pub,
-      revocation: taker.revocation.pub,
-    },
-  };
+  const keys = commitKeysOf(maker, taker);
   const transactions = buildContractTransactions({
     keys,
     payoutScripts: { maker: p2wpkh(maker.payout).output, taker: p2wpkh(taker.payout).output },

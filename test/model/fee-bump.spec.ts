@@ -12,6 +12,7 @@ import {
   targetDeadline,
 } from '../../model/fee-bump.ts';
 import type { FeeRate } from '../../model/units.ts';
+import { uniform } from '../helpers/prng.ts';
 
 /** Estimates like Core's: 60 sat/vB next block, halving every doubling of the target, ≥ 2. */
 const table = (target: number): FeeRate => {
@@ -37,17 +38,7 @@ const base: BumpRateInput = {
   incremental: 1n,
 };
 
-/** Deterministic PRNG (mulberry32) so failures reproduce. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = uniform;
 const int = (r: () => number, lo: number, hi: number) => lo + Math.floor(r() * (hi - lo + 1));
 
 /** A random estimator that never asks less for fewer blocks, unknown beyond `known` blocks. */

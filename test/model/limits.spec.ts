@@ -14,29 +14,13 @@ import {
   TxFeeRateBelowMempoolMinimumError,
 } from '../../model/limits.ts';
 import type { Offer } from '../../model/offer.ts';
-import { oracleEventId } from '../../model/oracle-event.ts';
-import { parseFundingRate, price } from '../../model/units.ts';
+import { parseFundingRate } from '../../model/units.ts';
+import { smallOffer } from '../helpers/offers.ts';
 
 const NOW = 1_700_000_000;
 
 function offer(over: Partial<Offer> = {}): Offer {
-  return {
-    id: 'offer-1',
-    symbol: 'BTCUSD',
-    makerPosition: 'short',
-    price: price(50_000),
-    minQuantity: 100n,
-    maxQuantity: 1_000n,
-    lotSize: 100n,
-    leverageChoices: [1, 2, 5],
-    fundingRate: parseFundingRate('0.0001'),
-    openingFee: 2n,
-    txFeeRate: 1n,
-    settlementIntervalSecs: 86_400,
-    oracleEventId: oracleEventId(Math.ceil((NOW + 86_400) / 3600) * 3600),
-    createdAt: NOW,
-    ...over,
-  };
+  return smallOffer(NOW, over);
 }
 
 describe('model/limits', () => {

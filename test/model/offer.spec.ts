@@ -2,29 +2,18 @@
 import assert from 'node:assert/strict';
 import { type Offer, type Order, validateOffer, validateOrder } from '../../model/offer.ts';
 import { oracleEventId, oracleEventTime } from '../../model/oracle-event.ts';
-import { parseFundingRate, price } from '../../model/units.ts';
+import { parseFundingRate } from '../../model/units.ts';
+import { smallOffer } from '../helpers/offers.ts';
 
 const NOW = 1_700_000_000;
 const DAY = 86_400;
 
 function offer(over: Partial<Offer> = {}): Offer {
-  return {
-    id: 'offer-1',
-    symbol: 'BTCUSD',
-    makerPosition: 'short',
-    price: price(50_000),
-    minQuantity: 100n,
-    maxQuantity: 1_000n,
-    lotSize: 100n,
-    leverageChoices: [1, 2, 5],
+  return smallOffer(NOW, {
     fundingRate: parseFundingRate('0.00024'),
-    openingFee: 2n,
-    txFeeRate: 1n,
-    settlementIntervalSecs: DAY,
-    oracleEventId: oracleEventId(Math.ceil((NOW + DAY) / 3600) * 3600),
     createdAt: NOW - 30,
     ...over,
-  };
+  });
 }
 
 const order = (over: Partial<Order> = {}): Order => ({

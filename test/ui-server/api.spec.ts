@@ -2,12 +2,10 @@
 // input validation, wallet routes without a chain, metrics and the OpenAPI document.
 import assert from 'node:assert/strict';
 import type { CfdCommand } from '../../model/cfd.ts';
-import { parsePrice } from '../../model/units.ts';
 import { explorerTemplate } from '../../node/app/views/health.ts';
 import { HEALTH } from '../../node/daemon/daemon.ts';
-import { PriceFeedServer } from '../../node/pricefeed/server.ts';
 import { dlc, terms } from '../helpers/cfd-fixtures.ts';
-import { Cleanups, startNode, type TestNode, until } from './helpers.ts';
+import { Cleanups, startMakerAndTaker, startNode, type TestNode, until } from './helpers.ts';
 
 async function execute(node: TestNode, id: string, ...commands: CfdCommand[]): Promise<void> {
   for (const c of commands) {
@@ -244,20 +242,7 @@ describe('ui-server: API', function () {
 
   describe('with a maker, a taker and a price feed', () => {
     it('shows the taker the maker’s offers with margin and liquidation price per leverage', async () => {
-      const feed = await PriceFeedServer.start({
-        port: 0,
-        startPrice: parsePrice('50000'),
-        tickMs: 0,
-      });
-      cleanups.add(() => feed.stop());
-      const maker = await startNode(cleanups, {
-        role: 'maker',
-        flags: { listen: ['/ip4/127.0.0.1/tcp/0'], pricefeed: feed.url },
-      });
-      const address = maker.daemon.p2p.getMultiaddrs()[0]!.toString();
-      const taker = await startNode(cleanups, {
-        flags: { maker: [address], pricefeed: feed.url },
-      });
+      const { maker, taker } = await startMakerAndTaker(cleanups);
 
       await until(
         'maker publishes',

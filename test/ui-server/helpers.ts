@@ -2,8 +2,10 @@
 import { readFile } from 'node:fs/promises';
 import { loadConfig, type Role } from '../../node/daemon/config.ts';
 import { Daemon } from '../../node/daemon/daemon.ts';
+import type { PriceFeedServer } from '../../node/pricefeed/server.ts';
 import { startUiServer, type UiServer, type UiServerOptions } from '../../ui-server/server.ts';
 import { tempDir } from '../helpers/cfd-fixtures.ts';
+import { quietFeed } from '../helpers/live-nodes.ts';
 import { untilWithin } from '../helpers/wait.ts';
 import { silent } from '../node/chain/helpers.ts';
 
@@ -73,6 +75,24 @@ export async function startNode(
   cleanups.add(stopUi);
   const token = (await readFile(ui.apiCookiePath, 'utf8')).trim();
   return { daemon, ui, datadir, api: new ApiClient(ui.url, { bearer: token }), stopUi };
+}
+
+/**
+ * A quiet price feed, a maker listening on loopback and a taker dialling it, both on the feed;
+ * all stopped by `cleanups`.
+ */
+export async function startMakerAndTaker(
+  cleanups: Cleanups,
+): Promise<{ feed: PriceFeedServer; maker: TestNode; taker: TestNode }> {
+  const feed = await quietFeed();
+  cleanups.add(() => feed.stop());
+  const maker = await startNode(cleanups, {
+    role: 'maker',
+    flags: { listen: ['/ip4/127.0.0.1/tcp/0'], pricefeed: feed.url },
+  });
+  const address = maker.daemon.p2p.getMultiaddrs()[0]!.toString();
+  const taker = await startNode(cleanups, { flags: { maker: [address], pricefeed: feed.url } });
+  return { feed, maker, taker };
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: JSON bodies under test are read loosely

@@ -4,11 +4,9 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parsePrice } from '../../model/units.ts';
 import { MAKER_POLICY_FILE } from '../../node/daemon/maker-policy.ts';
-import { PriceFeedServer } from '../../node/pricefeed/server.ts';
 import { tempDir } from '../helpers/cfd-fixtures.ts';
-import { ApiClient, Cleanups, SseClient, startNode, until } from './helpers.ts';
+import { ApiClient, Cleanups, SseClient, startMakerAndTaker, startNode, until } from './helpers.ts';
 
 const DEFAULTS = {
   autoAccept: false,
@@ -157,18 +155,7 @@ describe('ui-server: maker policy', function () {
   });
 
   it('applies a change at once: the taker sees the new offers, none while withdrawn', async () => {
-    const feed = await PriceFeedServer.start({
-      port: 0,
-      startPrice: parsePrice('50000'),
-      tickMs: 0,
-    });
-    cleanups.add(() => feed.stop());
-    const maker = await startNode(cleanups, {
-      role: 'maker',
-      flags: { listen: ['/ip4/127.0.0.1/tcp/0'], pricefeed: feed.url },
-    });
-    const address = maker.daemon.p2p.getMultiaddrs()[0]!.toString();
-    const taker = await startNode(cleanups, { flags: { maker: [address], pricefeed: feed.url } });
+    const { maker, taker } = await startMakerAndTaker(cleanups);
     type OfferJson = { id: string; makerPosition: string; price: string; minQuantity: string };
     const takerOffers = async (): Promise<OfferJson[]> =>
       (await taker.api.get('/api/offers')).body.offers;

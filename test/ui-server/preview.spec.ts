@@ -2,11 +2,9 @@
 // funding and fees for a number of lots) and the payout curve points of a CFD's detail.
 import assert from 'node:assert/strict';
 import { type Cfd, EMPTY_CFD } from '../../model/cfd.ts';
-import { parsePrice } from '../../model/units.ts';
 import { CURVE_POINTS, payoutCurvePoints } from '../../node/app/preview.ts';
-import { PriceFeedServer } from '../../node/pricefeed/server.ts';
 import { terms } from '../helpers/cfd-fixtures.ts';
-import { Cleanups, startNode, until } from './helpers.ts';
+import { Cleanups, startMakerAndTaker, until } from './helpers.ts';
 
 describe('ui-server: order preview and payout curve', function () {
   this.timeout(60_000);
@@ -14,19 +12,7 @@ describe('ui-server: order preview and payout curve', function () {
   afterEach(() => cleanups.run());
 
   it('previews an order from lots: quantity, margin, liquidation price, funding, fees', async () => {
-    const feed = await PriceFeedServer.start({
-      port: 0,
-      startPrice: parsePrice('50000'),
-      tickMs: 0,
-    });
-    cleanups.add(() => feed.stop());
-    const maker = await startNode(cleanups, {
-      role: 'maker',
-      flags: { listen: ['/ip4/127.0.0.1/tcp/0'], pricefeed: feed.url },
-    });
-    const taker = await startNode(cleanups, {
-      flags: { maker: [maker.daemon.p2p.getMultiaddrs()[0]!.toString()], pricefeed: feed.url },
-    });
+    const { maker, taker } = await startMakerAndTaker(cleanups);
     await until(
       'taker sees offers',
       async () => (await taker.api.get('/api/offers')).body.offers.length === 2,

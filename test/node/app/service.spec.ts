@@ -3,33 +3,20 @@
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
 import type { Offer } from '../../../model/offer.ts';
-import { oracleEventId } from '../../../model/oracle-event.ts';
-import { parseFundingRate, price } from '../../../model/units.ts';
+import { parseFundingRate } from '../../../model/units.ts';
 import { failureKind, IllegalCommandError, NotFoundError } from '../../../node/app/errors.ts';
 import { AppService } from '../../../node/app/service.ts';
 import { CfdProblems } from '../../../node/daemon/cfd-problems.ts';
 import type { Daemon } from '../../../node/daemon/daemon.ts';
+import { smallOffer } from '../../helpers/offers.ts';
 
 const NOW = 1_700_000_000;
-const DAY = 86_400;
 const MAKER = '12D3KooWRBhwfeP2Y4TCx1SM6s9rUoHhR5STiGwxBhgFRcw3UERE';
 
-const offer: Offer = {
-  id: 'offer-1',
-  symbol: 'BTCUSD',
-  makerPosition: 'short',
-  price: price(50_000),
-  minQuantity: 100n,
-  maxQuantity: 1_000n,
-  lotSize: 100n,
-  leverageChoices: [1, 2, 5],
+const offer: Offer = smallOffer(NOW, {
   fundingRate: parseFundingRate('0.00024'),
-  openingFee: 2n,
-  txFeeRate: 1n,
-  settlementIntervalSecs: DAY,
-  oracleEventId: oracleEventId(Math.ceil((NOW + DAY) / 3600) * 3600),
   createdAt: NOW - 30,
-};
+});
 
 /** The parts of a taker daemon `placeOrder` reads; `placeOrder` of the protocol is `place`. */
 function taker(place: () => Promise<unknown>) {

@@ -25,9 +25,9 @@ import { EventStore } from '../../../eventstore/event-store.ts';
 import { type Cfd, confirmedCommit } from '../../../model/cfd.ts';
 import { asPrice, PRICE_SCALE } from '../../../model/units.ts';
 import { EmbeddedChain } from '../../../node/chain/embedded.ts';
-import { ChainMonitor } from '../../../node/chain/monitor.ts';
+import type { ChainMonitor } from '../../../node/chain/monitor.ts';
 import { BitcoinRpc } from '../../../node/chain/rpc.ts';
-import { ProcessManager } from '../../../node/daemon/process-manager.ts';
+import type { ProcessManager } from '../../../node/daemon/process-manager.ts';
 import { tempDir, terms } from '../../helpers/cfd-fixtures.ts';
 import {
   buildTestContract,
@@ -40,6 +40,7 @@ import {
   type TestContract,
 } from '../../helpers/contract-fixtures.ts';
 import * as wait from '../../helpers/wait.ts';
+import { watchChain } from '../../helpers/watch.ts';
 import { p2wpkh, silent, spendP2wpkh } from '../chain/helpers.ts';
 
 const REFUND_LOCK = 20;
@@ -116,12 +117,10 @@ describe('node/daemon/process-manager', function () {
       await cfds.execute(record.cfdId, { type: 'startContractSetup' });
       await cfds.execute(record.cfdId, { type: 'completeContractSetup', dlc: dlcSummary(record) });
     }
-    let pm!: ProcessManager;
-    const monitor = new ChainMonitor({
-      rpc,
-      dataDir: join(dir.path, 'monitor'),
-      pollIntervalMs: 50,
-      onReport: (r) => pm.onReport(r),
+    const { monitor, pm } = watchChain(rpc, join(dir.path, 'monitor'), {
+      cfds,
+      readModel,
+      contracts,
     });
     // Everything the process manager publishes goes through the monitor's trackBroadcast.
     const broadcasts: string[] = [];
@@ -130,15 +129,6 @@ describe('node/daemon/process-manager', function () {
       broadcasts.push(Transaction.fromHex(hex).getId());
       return track(hex);
     };
-    pm = new ProcessManager({
-      cfds,
-      readModel,
-      contracts,
-      monitor: () => monitor,
-      oracle: undefined,
-      rpc: () => rpc,
-      logger: silent,
-    });
     await monitor.start();
     await pm.start();
     const node: Node = {

@@ -1,7 +1,6 @@
 // `/dlcfd/offer/1.0.0` between a real maker and takers over libp2p on loopback.
 import assert from 'node:assert/strict';
 import type { Offer } from '../../../model/offer.ts';
-import { oracleEventId } from '../../../model/oracle-event.ts';
 import { parseFundingRate, price } from '../../../model/units.ts';
 import { loadOrCreateIdentity } from '../../../node/p2p/identity.ts';
 import { createP2pNode, type P2pNode } from '../../../node/p2p/node.ts';
@@ -13,26 +12,17 @@ import {
 } from '../../../protocols/offer/index.ts';
 import { Framed } from '../../../protocols/wire.ts';
 import { tempDir } from '../../helpers/cfd-fixtures.ts';
+import { smallOffer } from '../../helpers/offers.ts';
 import { until } from '../../helpers/wait.ts';
 
 const NOW = Math.floor(Date.now() / 1000);
-const offer = (over: Partial<Offer> = {}): Offer => ({
-  id: 'o-short',
-  symbol: 'BTCUSD',
-  makerPosition: 'short',
-  price: (price(50_000) + 50_000_000n) as Offer['price'],
-  minQuantity: 100n,
-  maxQuantity: 1_000n,
-  lotSize: 100n,
-  leverageChoices: [1, 2, 5],
-  fundingRate: parseFundingRate('-0.00024'),
-  openingFee: 2n,
-  txFeeRate: 1n,
-  settlementIntervalSecs: 86_400,
-  oracleEventId: oracleEventId(Math.ceil((NOW + 86_400) / 3600) * 3600),
-  createdAt: NOW,
-  ...over,
-});
+const offer = (over: Partial<Offer> = {}): Offer =>
+  smallOffer(NOW, {
+    id: 'o-short',
+    price: (price(50_000) + 50_000_000n) as Offer['price'],
+    fundingRate: parseFundingRate('-0.00024'),
+    ...over,
+  });
 
 describe('protocols/offer', function () {
   this.timeout(20_000);

@@ -10,8 +10,6 @@ import { bytesToHex } from '@noble/hashes/utils.js';
 import type { ContractRecord } from '../../../dlc/index.ts';
 import { apply, type Cfd, type CfdEvent, decide, EMPTY_CFD } from '../../../model/cfd.ts';
 import type { Offer } from '../../../model/offer.ts';
-import { nextEventTime, oracleEventId } from '../../../model/oracle-event.ts';
-import { parseFundingRate, price } from '../../../model/units.ts';
 import { outputScript } from '../../../node/wallet/keys.ts';
 import type { Wallet } from '../../../node/wallet/wallet.ts';
 import { runMachine } from '../../../protocols/driver.ts';
@@ -29,29 +27,14 @@ import {
   TakerSetup,
 } from '../../../protocols/order/setup.ts';
 import { newOracle, type TestOracle } from '../../helpers/contract-fixtures.ts';
+import { gridOffer } from '../../helpers/offers.ts';
 import { type Key, newKey, p2wpkh } from '../../node/chain/helpers.ts';
 import { Pipe, type Tamper as PipeTamper, PipeTransport } from '../pipe.ts';
 
 export const NOW = 1_700_000_000;
 
 export function testOffer(over: Partial<Offer> = {}): Offer {
-  return {
-    id: 'offer-1',
-    symbol: 'BTCUSD',
-    makerPosition: 'short',
-    price: price(54_000),
-    minQuantity: 100n,
-    maxQuantity: 10_000n,
-    lotSize: 100n,
-    leverageChoices: [1, 2, 5],
-    fundingRate: parseFundingRate('0.0001'),
-    openingFee: 100n,
-    txFeeRate: 2n,
-    settlementIntervalSecs: 86_400,
-    oracleEventId: oracleEventId(nextEventTime(NOW + 86_400)),
-    createdAt: NOW,
-    ...over,
-  };
+  return gridOffer(NOW, 86_400, undefined, { id: 'offer-1', ...over });
 }
 
 export const TIMELOCKS = { cet: 12, refund: 216 };

@@ -6,46 +6,27 @@ import { join } from 'node:path';
 import { Transaction } from 'bitcoinjs-lib';
 import { z } from 'zod';
 import { AdaptorWorkerPool, signedLock } from '../../../dlc/index.ts';
-import { CfdRepository } from '../../../eventstore/cfd-repository.ts';
-import { LevelContractStore } from '../../../eventstore/contract-store.ts';
-import { EventStore } from '../../../eventstore/event-store.ts';
 import type { Offer } from '../../../model/offer.ts';
-import { nextEventTime, oracleEventId } from '../../../model/oracle-event.ts';
-import { parseFundingRate, price } from '../../../model/units.ts';
 import { broadcast } from '../../../node/chain/broadcast.ts';
-import { EmbeddedChain } from '../../../node/chain/embedded.ts';
-import { BitcoinRpc } from '../../../node/chain/rpc.ts';
-import { orderWallet } from '../../../node/daemon/protocol-ports.ts';
-import { OracleClient } from '../../../node/oracle/client.ts';
-import { OracleServer } from '../../../node/oracle/server.ts';
-import { loadOrCreateIdentity } from '../../../node/p2p/identity.ts';
-import { createP2pNode, type P2pNode } from '../../../node/p2p/node.ts';
-import { PriceFeedServer } from '../../../node/pricefeed/server.ts';
-import { Wallet } from '../../../node/wallet/wallet.ts';
+import type { EmbeddedChain } from '../../../node/chain/embedded.ts';
+import type { BitcoinRpc } from '../../../node/chain/rpc.ts';
+import type { OracleServer } from '../../../node/oracle/server.ts';
+import type { PriceFeedServer } from '../../../node/pricefeed/server.ts';
 import {
   ORDER_PROTOCOL,
   type OrderDecision,
-  type OrderOutcome,
-  OrderProtocol,
   SetupMessageSchema,
 } from '../../../protocols/order/index.ts';
 import { Framed } from '../../../protocols/wire.ts';
 import { tempDir } from '../../helpers/cfd-fixtures.ts';
+import * as live from '../../helpers/live-nodes.ts';
 import { until } from '../../helpers/wait.ts';
 import { silent } from '../../node/chain/helpers.ts';
 
 const SETTLEMENT_INTERVAL_S = 60;
 const EVENT_INTERVAL_S = 5;
 
-interface Side {
-  node: P2pNode;
-  store: EventStore;
-  repository: CfdRepository;
-  contracts: LevelContractStore;
-  wallet: Wallet;
-  orders: OrderProtocol;
-  outcomes: OrderOutcome[];
-}
+type Side = live.OrderNode;
 
 describe('protocols/order over libp2p with real wallets, chain and oracle', function () {
   this.timeout(60_000);
@@ -60,94 +41,35 @@ describe('protocols/order over libp2p with real wallets, chain and oracle', func
   let offers: Offer[] = [];
   let policy: (terms: unknown) => OrderDecision = () => ({ accept: true });
 
-  const offer = (): Offer => {
-    const now = Math.floor(Date.now() / 1000);
-    return {
-      id: `offer-${now}`,
-      symbol: 'BTCUSD',
-      makerPosition: 'short',
-      price: price(54_000),
-      minQuantity: 100n,
-      maxQuantity: 10_000n,
-      lotSize: 100n,
-      leverageChoices: [1, 2, 5],
-      fundingRate: parseFundingRate('0.0001'),
-      openingFee: 100n,
-      txFeeRate: 2n,
-      settlementIntervalSecs: SETTLEMENT_INTERVAL_S,
-      oracleEventId: oracleEventId(nextEventTime(now + SETTLEMENT_INTERVAL_S, EVENT_INTERVAL_S)),
-      createdAt: now,
-    };
-  };
+  const offer = (): Offer =>
+    live.gridOffer(Math.floor(Date.now() / 1000), SETTLEMENT_INTERVAL_S, EVENT_INTERVAL_S);
 
-  async function side(name: 'maker' | 'taker'): Promise<Side> {
-    const base = join(dir.path, name);
-    const node = await createP2pNode({
-      privateKey: await loadOrCreateIdentity(join(base, 'p2p')),
-      listen: name === 'maker' ? ['/ip4/127.0.0.1/tcp/0'] : [],
-    });
-    const store = await EventStore.open(join(base, 'events'));
-    const wallet = await Wallet.open({
-      datadir: join(base, 'wallet'),
-      network: 'regtest',
-      chain: rpc,
-      logger: silent,
-    });
-    for (let i = 0; i < 3; i++) await chain.fund(await wallet.receiveAddress(), 5_000_000n);
-    const client = new OracleClient({ url: oracle.url, publicKey: oracle.publicKey });
-    const repository = new CfdRepository(store);
-    const contracts = new LevelContractStore(store);
-    const outcomes: OrderOutcome[] = [];
-    const orders = new OrderProtocol(node, {
-      role: name,
-      repository,
-      contracts,
-      wallet: orderWallet(wallet),
-      oracle: client,
-      chain: rpc,
-      pool,
+  const side = (name: 'maker' | 'taker'): Promise<Side> =>
+    live.openOrderNode(join(dir.path, name), name, { chain, rpc, oracle }, pool, {
+      coins: [5_000_000n, 5_000_000n, 5_000_000n],
       offers: () => offers,
       policy: (terms) => policy(terms),
       logger: silent,
-      timeouts: { setupMessageMs: 5_000, decisionMs: 5_000, orderMs: 2_000 },
     });
-    orders.onOutcome((o) => outcomes.push(o));
-    await orders.start();
-    return { node, store, repository, contracts, wallet, orders, outcomes };
-  }
 
   before(async function () {
     this.timeout(60_000);
     dir = await tempDir();
-    chain = await EmbeddedChain.start({ logger: silent });
-    rpc = new BitcoinRpc({ url: chain.rpcUrl, ...chain.rpcAuth });
-    feed = await PriceFeedServer.start({ startPrice: price(54_000), tickMs: 200 });
-    oracle = await OracleServer.start({
-      datadir: join(dir.path, 'oracle'),
-      pricefeedUrl: feed.url,
+    ({ chain, rpc, feed, oracle } = await live.startWorld(dir.path, {
+      logger: silent,
       eventIntervalS: EVENT_INTERVAL_S,
       lookaheadS: 3 * SETTLEMENT_INTERVAL_S,
-    });
+      tickMs: 200,
+    }));
     pool = new AdaptorWorkerPool();
     maker = await side('maker');
     taker = await side('taker');
-    await chain.mine(1);
-    await Promise.all([maker.wallet.sync(), taker.wallet.sync()]);
-    await taker.node.dial(maker.node.getMultiaddrs()[0]!);
+    await live.connectPair(chain, maker, taker);
   });
 
   after(async () => {
-    for (const s of [taker, maker]) {
-      if (!s) continue;
-      await s.orders.stop();
-      await s.node.stop();
-      await s.wallet.close();
-      await s.store.close();
-    }
-    await pool?.close();
-    await oracle?.stop();
-    await feed?.stop();
-    await chain?.stop();
+    await live.stopNodes([taker, maker]);
+    await live.stopWorld({ pool, oracle, feed, chain });
     await dir?.cleanup();
   });
 
