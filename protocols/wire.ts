@@ -158,7 +158,11 @@ export class Framed {
     if (e?.name === 'UnexpectedEOFError') {
       return new StreamClosedError(`peer closed the stream while we were ${doing}`, { cause: err });
     }
-    if (e?.name === 'InvalidDataLengthError' || e?.name === 'InvalidMessageLengthError') {
+    if (
+      e?.name === 'InvalidDataLengthError' ||
+      e?.name === 'InvalidDataLengthLengthError' ||
+      e?.name === 'InvalidMessageLengthError'
+    ) {
       return new ProtocolViolationError(`oversized or malformed frame: ${e.message}`, {
         cause: err,
       });

@@ -104,11 +104,15 @@ describe('protocols/wire', () => {
         const bad = await open();
         await bad.write({ type: 'ping', n: 'one', amount: '1' });
         await open(); // says nothing
+        // A length prefix longer than any allowed length needs: 1, written in 3 varint bytes.
+        const overlong = await taker.dialProtocol(maker.getMultiaddrs()[0]!, PROTOCOL);
+        overlong.send(Uint8Array.of(0x81, 0x80, 0x00, 0x7b));
         const deadline = Date.now() + 5000;
-        while (seen.length < 3 && Date.now() < deadline)
+        while (seen.length < 4 && Date.now() < deadline)
           await new Promise((r) => setTimeout(r, 10));
         assert.deepEqual(seen.sort(), [
           'ProtocolTimeoutError',
+          'ProtocolViolationError',
           'ProtocolViolationError',
           'ProtocolViolationError',
         ]);
