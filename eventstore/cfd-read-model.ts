@@ -39,6 +39,7 @@ export class CfdReadModel {
   readonly #open = new Map<string, Cfd>();
   readonly #waiters: { position: number; resolve: () => void }[] = [];
   readonly #listeners = new Set<(cfds: readonly Cfd[]) => void>();
+  readonly #failureListeners = new Set<(err: Error) => void>();
   #position = 0;
   #applied = 0;
   #failure: Error | undefined;
@@ -63,8 +64,10 @@ export class CfdReadModel {
       try {
         await model.#applyBatch(events);
       } catch (err) {
-        model.#failure = err instanceof Error ? err : new Error(String(err));
+        const failure = err instanceof Error ? err : new Error(String(err));
+        model.#failure = failure;
         log.error({ err }, 'cfd read model stopped following the log');
+        for (const listener of model.#failureListeners) listener(failure);
         throw err;
       }
     });
@@ -128,6 +131,12 @@ export class CfdReadModel {
   waitFor(position: number): Promise<void> {
     if (this.#position >= position) return Promise.resolve();
     return new Promise((resolve) => this.#waiters.push({ position, resolve }));
+  }
+
+  /** Calls `listener` once, when the model stops following the log. Returns an unsubscribe function. */
+  onFailure(listener: (err: Error) => void): () => void {
+    this.#failureListeners.add(listener);
+    return () => this.#failureListeners.delete(listener);
   }
 
   /** Calls `listener` with the CFDs each applied batch changed. Returns an unsubscribe function. */

@@ -62,6 +62,7 @@ import {
   superviseMakerConnection,
   superviseOffers,
 } from './market.ts';
+import { reportDatabase, reportP2p } from './node-health.ts';
 import { ProcessManager } from './process-manager.ts';
 import { announcements, failPoints, orderWallet } from './protocol-ports.ts';
 import { limitsFromConfig, TakerLimitsStore, toTakerLimits } from './taker-limits.ts';
@@ -362,7 +363,6 @@ export class Daemon {
     const readModel = await CfdReadModel.open(store, {
       logger: log.child({ component: 'read-model' }),
     });
-    health.report(HEALTH.database, { status: 'ok', detail: `${store.head} events` });
 
     const blocked = new Set(config.p2p.blocked);
     const p2p = await createP2pNode({
@@ -375,10 +375,6 @@ export class Daemon {
         maxIncomingPendingConnections: config.admission.maxPendingConnections,
         inboundConnectionThreshold: config.admission.connectionsPerHostPerSecond,
       },
-    });
-    health.report(HEALTH.p2p, {
-      status: 'ok',
-      detail: config.role === 'maker' ? p2p.getMultiaddrs().map(String).join(' ') : 'dialing',
     });
 
     const rpc = config.chain
@@ -419,6 +415,10 @@ export class Daemon {
       timeouts: options.protocolTimeouts,
     });
     daemon.#blocked = blocked;
+    daemon.#stops.push(
+      reportDatabase(store, readModel, health.reporter(HEALTH.database)),
+      reportP2p(p2p, config.role, health.reporter(HEALTH.p2p)),
+    );
     await daemon.#startSubsystems();
     log.info({ role: config.role, peerId: p2p.peerId.toString() }, 'node started');
     return daemon;
