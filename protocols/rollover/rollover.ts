@@ -41,7 +41,7 @@ import {
   ROLLOVER_PROTOCOL,
   WRITE_TIMEOUT_MS,
 } from './constants.ts';
-import { CannotRolloverError, RevealAfterCommitError } from './errors.ts';
+import { CannotRolloverError, NotCounterpartyError, RevealAfterCommitError } from './errors.ts';
 import {
   DEFAULT_ROLLOVER_CONFIG,
   MakerRollover,
@@ -261,10 +261,13 @@ export class RolloverProtocol {
     });
     const log = this.#log.child({ peer: peer.toString(), role: 'maker' });
     let claimed: string | undefined;
-    const executor = this.#executor(log, (id) => {
-      if (this.#running.has(id)) throw new CannotRolloverError(`${id} is rolling over already`);
-      this.#running.add(id);
-      claimed = id;
+    const executor = this.#executor(log, {
+      peer: peer.toString(),
+      claim: (id) => {
+        if (this.#running.has(id)) throw new CannotRolloverError(`${id} is rolling over already`);
+        this.#running.add(id);
+        claimed = id;
+      },
     });
     try {
       const io = instrumented(
@@ -350,7 +353,14 @@ export class RolloverProtocol {
     });
   }
 
-  #executor(log: Logger, claim?: (cfdId: string) => void): RolloverExecutor {
+  /**
+   * `maker`: the proposing peer, and how to claim a CFD's rollover slot once the proposal passed
+   * every check (the maker's `decide`).
+   */
+  #executor(
+    log: Logger,
+    maker?: { readonly peer: string; readonly claim: (cfdId: string) => void },
+  ): RolloverExecutor {
     const { repository, contracts, oracle, pool } = this.#init;
     return {
       effect: async (effect) => {
@@ -361,6 +371,11 @@ export class RolloverProtocol {
         switch (request.type) {
           case 'decide': {
             const cfd = await repository.load(request.cfdId);
+            // Only the CFD's taker may propose: a stranger must not claim its slot or reach the policy.
+            if (cfd.terms?.role !== 'maker' || cfd.terms.counterpartyPeerId !== maker?.peer) {
+              const reason = new NotCounterpartyError(request.cfdId).message;
+              return { type: 'decided', accept: false, reason };
+            }
             try {
               decide(cfd, { type: 'startRollover', proposedBy: 'taker' }, this.#clock());
             } catch (err) {
@@ -374,7 +389,7 @@ export class RolloverProtocol {
               return { type: 'decided', accept: false, reason: 'this node does not roll over' };
             }
             try {
-              claim?.(request.cfdId);
+              maker.claim(request.cfdId);
             } catch (err) {
               return { type: 'decided', accept: false, reason: (err as Error).message };
             }
