@@ -2,16 +2,13 @@
  * What every `dlcfd` subcommand does the same way: usage errors exit 2 with the usage text, other
  * failures exit 1 with the message, and a serving subcommand runs until SIGTERM or SIGINT.
  */
+
 import { type Logger, pino } from 'pino';
+import { NamedError } from '../model/named-error.ts';
 import { InsecureDataDirError } from './runtime/errors.ts';
 
 /** A bad flag or value: printed with the usage text, exit code 2. */
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UsageError';
-  }
-}
+export class UsageError extends NamedError {}
 
 const PARSE_ARGS_CODES = new Set([
   'ERR_PARSE_ARGS_UNKNOWN_OPTION',

@@ -11,10 +11,12 @@
  * Everything that uses the policy reads {@link MakerPolicyStore.current} when it needs it (the
  * offer supervisor, the order, rollover and settlement decisions), so a change applies at once.
  */
+
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { z } from 'zod';
+import { NamedError } from '../../model/named-error.ts';
 import { formatFundingRate, parseFundingRate, RATE_SCALE } from '../../model/units.ts';
 import { writeFileAtomic } from '../runtime/atomic-file.ts';
 import type { DaemonConfig } from './config.ts';
@@ -39,12 +41,7 @@ export const MAX_TX_FEE_RATE = 1_000;
 export const MAX_FUNDING_RATE = RATE_SCALE / 100n;
 
 /** A policy change the API or the file gives that does not pass the checks. */
-export class InvalidMakerPolicyError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'InvalidMakerPolicyError';
-  }
-}
+export class InvalidMakerPolicyError extends NamedError {}
 
 const digits = (what: string, min: bigint, max: bigint) => {
   const message = `${what} must be a whole number, as a string of digits`;

@@ -4,12 +4,14 @@
  * its log, and its four ways to act — reconcile a CFD (in that CFD's queue), run a command,
  * publish a transaction, and find where a rescan starts.
  */
+
 import { Transaction } from 'bitcoinjs-lib';
 import type { Logger } from 'pino';
 import type { ContractStore } from '../../dlc/record.ts';
 import type { CfdReadModel } from '../../eventstore/cfd-read-model.ts';
 import type { CfdRepository } from '../../eventstore/cfd-repository.ts';
 import type { CfdCommand, SignedTx } from '../../model/cfd.ts';
+import { NamedError } from '../../model/named-error.ts';
 import type { ChainMonitor } from '../chain/monitor.ts';
 import type { BitcoinRpc } from '../chain/rpc.ts';
 import type { OracleClient } from '../oracle/client.ts';
@@ -79,10 +81,9 @@ export interface ProcessContext {
 }
 
 /** A set-up CFD has no contract record: nothing on chain can be built or recognised for it. */
-export class ContractRecordMissingError extends Error {
+export class ContractRecordMissingError extends NamedError {
   constructor(cfdId: string) {
     super(`no contract record for the set-up CFD ${cfdId}`);
-    this.name = 'ContractRecordMissingError';
   }
 }
 

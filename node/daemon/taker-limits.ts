@@ -6,11 +6,13 @@
  * {@link TakerLimitsStore.limits} when it needs them, so a change applies at once: the offer list,
  * the next order, the next rollover, and a paused auto-rollover (it resumes on a new version).
  */
+
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { TakerLimits } from '../../model/limits.ts';
+import { NamedError } from '../../model/named-error.ts';
 import { formatFundingRate, parseFundingRate } from '../../model/units.ts';
 import { writeFileAtomic } from '../runtime/atomic-file.ts';
 import type { DaemonConfig } from './config.ts';
@@ -20,12 +22,7 @@ import { MAX_TX_FEE_RATE } from './maker-policy.ts';
 export const TAKER_LIMITS_FILE = 'taker-limits.json';
 
 /** A change the API or the file gives that does not pass the checks. */
-export class InvalidTakerLimitsError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'InvalidTakerLimitsError';
-  }
-}
+export class InvalidTakerLimitsError extends NamedError {}
 
 /** Each field on its own; a partial of these is what `PUT /api/taker/limits` takes. */
 export const takerLimitsFields = {

@@ -1,11 +1,7 @@
 /** Named errors of `/dlcfd/rollover/1.0.0`. */
+import { NamedError } from '../../model/named-error.ts';
 
-export class RolloverProtocolError extends Error {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = new.target.name;
-  }
-}
+export class RolloverProtocolError extends NamedError {}
 
 /** This CFD cannot roll over now (not open, no contract record, a rollover under way…). */
 export class CannotRolloverError extends RolloverProtocolError {}
