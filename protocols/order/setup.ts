@@ -107,8 +107,8 @@ export interface Timelocks {
   readonly refund: number;
 }
 
-/** Coins a party's wallet reserved for the lock, and where its payouts go. */
-export interface PartyFunding {
+/** Coins reserved for this party's side of one lock transaction (the wallet port's answer). */
+export interface ReservedFunding {
   readonly reservationId: string;
   readonly inputs: readonly {
     readonly txid: string;
@@ -117,7 +117,12 @@ export interface PartyFunding {
     /** scriptPubKey hex (P2WPKH). */
     readonly script: string;
   }[];
+  /** Change back to us, if worth an output (script hex). */
   readonly change: { readonly script: string; readonly value: Sats } | undefined;
+}
+
+/** Coins a party's wallet reserved for the lock, and where its payouts go. */
+export interface PartyFunding extends ReservedFunding {
   /** scriptPubKey hex (P2WPKH) of a fresh wallet address for CET and refund outputs. */
   readonly payoutScript: string;
 }

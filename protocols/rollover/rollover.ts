@@ -13,14 +13,14 @@ import type { ContractStore } from '../../dlc/record.ts';
 import { type Cfd, decide } from '../../model/cfd.ts';
 import { rolloverTermsOutsideLimits } from '../../model/limits.ts';
 import type { FeeRate, FundingRate } from '../../model/units.ts';
-import { runMachine } from '../driver.ts';
 import {
   adaptorWork,
   dialTransport,
   framedTransport,
   handleInbound,
-  instrumented,
+  type MachineRun,
   notifyListeners,
+  runInstrumented,
 } from '../handler.ts';
 import {
   type Announcements,
@@ -48,6 +48,7 @@ import {
   type RolloverConfig,
   type RolloverEffect,
   type RolloverExecutor,
+  type RolloverMachine,
   type RolloverOutcome,
   type RolloverRequest,
   type RolloverResult,
@@ -215,31 +216,24 @@ export class RolloverProtocol {
       });
       const log = this.#log.child({ cfdId, peer: maker.toString(), role: 'taker' });
       let terms: { fundingRate: FundingRate; feeRate: FeeRate } | undefined;
-      const io = instrumented(
-        this.#init.instrument,
-        'rollover.taker',
-        this.#guardReveal(
-          observeDecision(
-            await dialTransport(this.#node, maker, ROLLOVER_PROTOCOL, this.#timeouts.writeMs, (s) =>
-              this.#transport(s),
-            ),
-            (d) => {
-              terms = { fundingRate: d.fundingRate as FundingRate, feeRate: d.feeRate };
-            },
+      const transport = this.#guardReveal(
+        observeDecision(
+          await dialTransport(this.#node, maker, ROLLOVER_PROTOCOL, this.#timeouts.writeMs, (s) =>
+            this.#transport(s),
           ),
-          () => cfdId,
+          (d) => {
+            terms = { fundingRate: d.fundingRate as FundingRate, feeRate: d.feeRate };
+          },
         ),
-        this.#executor(log),
-        persistKind,
+        () => cfdId,
       );
-      const outcome = await runMachine(
-        'rollover',
-        machine,
-        machine.start(),
-        io.transport,
-        io.executor,
+      const executor = this.#executor(log);
+      const outcome = await this.#run(machine, {
+        point: 'rollover.taker',
+        transport,
+        executor,
         log,
-      );
+      });
       return this.#finish(
         cfdId,
         maker.toString(),
@@ -270,25 +264,23 @@ export class RolloverProtocol {
       },
     });
     try {
-      const io = instrumented(
-        this.#init.instrument,
-        'rollover.maker',
-        this.#guardReveal(this.#transport(stream), () => claimed),
+      const transport = this.#guardReveal(this.#transport(stream), () => claimed);
+      const outcome = await this.#run(machine, {
+        point: 'rollover.maker',
+        transport,
         executor,
-        persistKind,
-      );
-      const outcome = await runMachine(
-        'rollover',
-        machine,
-        machine.start(),
-        io.transport,
-        io.executor,
         log,
-      );
+      });
       this.#finish(machine.cfdId ?? claimed ?? '(none)', peer.toString(), outcome, log);
     } finally {
       if (claimed) this.#running.delete(claimed);
     }
+  }
+
+  /** Runs `machine` with the shared driver, as the node's instrument wraps it. */
+  #run(machine: RolloverMachine, run: MachineRun<RolloverTransport, RolloverExecutor>) {
+    const { instrument } = this.#init;
+    return runInstrumented('rollover', machine, { ...run, instrument, persistKind });
   }
 
   #finish(
