@@ -3,6 +3,7 @@
  * failures exit 1 with the message, and a serving subcommand runs until SIGTERM or SIGINT.
  */
 
+import { type ParseArgsOptionsConfig, parseArgs } from 'node:util';
 import { type Logger, pino } from 'pino';
 import { NamedError } from '../model/named-error.ts';
 import { InsecureDataDirError } from './runtime/errors.ts';
@@ -34,6 +35,40 @@ export async function runSubcommand(
     process.stderr.write(`dlcfd ${name}: ${prefix}${(err as Error).message}\n`);
     return 1;
   }
+}
+
+/** `--help` or `-h` first: prints `usage` on stdout and says so (the subcommand exits 0). */
+export function printedHelp(argv: readonly string[], usage: string): boolean {
+  if (argv[0] !== '--help' && argv[0] !== '-h') return false;
+  process.stdout.write(usage);
+  return true;
+}
+
+/** The flags of `argv` as `options` declares them; a positional argument is a {@link UsageError}. */
+export function parseFlags<const O extends ParseArgsOptionsConfig>(
+  argv: readonly string[],
+  options: O,
+) {
+  const { values, positionals } = parseArgs({ args: [...argv], options, allowPositionals: true });
+  if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
+  return values;
+}
+
+/**
+ * A serving subcommand once its server runs: prints the ready `lines` on stdout (after listening
+ * for the stop signal: a caller may signal as soon as they appear), waits for SIGTERM or SIGINT,
+ * then `stop`s it; exit 0.
+ */
+export async function serveUntilStopped(
+  logger: Logger,
+  lines: readonly string[],
+  stop: () => Promise<void>,
+): Promise<number> {
+  const stopped = untilStopSignal(logger);
+  process.stdout.write(`${lines.join('\n')}\n`);
+  await stopped;
+  await stop();
+  return 0;
 }
 
 /** Parses a flag's value with `parse`, reporting a failure as a {@link UsageError}. */

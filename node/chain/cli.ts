@@ -18,10 +18,12 @@ import { parseArgs } from 'node:util';
 import type { Subcommand } from '../cli.ts';
 import {
   integerFlag,
+  parseFlags,
+  printedHelp,
   runSubcommand,
+  serveUntilStopped,
   stderrLogger,
   UsageError,
-  untilStopSignal,
 } from '../cli-support.ts';
 import { restrictUmask, secureDataDir } from '../runtime/datadir.ts';
 import { btcToSats, satsToBtc } from './amount.ts';
@@ -67,10 +69,7 @@ export const chainCommand: Subcommand = {
   run(argv) {
     return runSubcommand('chain', USAGE, async () => {
       const [first, ...rest] = argv;
-      if (first === '--help' || first === '-h') {
-        process.stdout.write(USAGE);
-        return 0;
-      }
+      if (printedHelp(argv, USAGE)) return 0;
       if (first === 'fund') return await fund(rest);
       if (first === 'mine') return await mine(rest);
       if (first === 'fees') return await fees(rest);
@@ -80,24 +79,19 @@ export const chainCommand: Subcommand = {
 };
 
 async function serve(argv: readonly string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: [...argv],
-    options: {
-      'rpc-port': { type: 'string' },
-      'rpc-host': { type: 'string' },
-      'rpc-user': { type: 'string' },
-      'rpc-password': { type: 'string' },
-      datadir: { type: 'string' },
-      'block-interval': { type: 'string' },
-      'log-level': { type: 'string' },
-      'min-relay-fee': { type: 'string' },
-      'block-max-weight': { type: 'string' },
-      'fee-spike': { type: 'string' },
-      'allow-insecure-datadir': { type: 'boolean' },
-    },
-    allowPositionals: true,
+  const values = parseFlags(argv, {
+    'rpc-port': { type: 'string' },
+    'rpc-host': { type: 'string' },
+    'rpc-user': { type: 'string' },
+    'rpc-password': { type: 'string' },
+    datadir: { type: 'string' },
+    'block-interval': { type: 'string' },
+    'log-level': { type: 'string' },
+    'min-relay-fee': { type: 'string' },
+    'block-max-weight': { type: 'string' },
+    'fee-spike': { type: 'string' },
+    'allow-insecure-datadir': { type: 'boolean' },
   });
-  if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
   const logger = stderrLogger(values['log-level'] ?? 'info');
   // The cookie (the RPC password) and the wallet-less chain: umask 077 before anything is made.
   restrictUmask();
@@ -162,14 +156,10 @@ async function serve(argv: readonly string[]): Promise<number> {
   if (chain.cookieFile) lines.push(`rpc-cookie-file ${chain.cookieFile}`);
   else lines.push(`rpc-user ${chain.rpcAuth.user}`);
   lines.push(`faucet-address ${chain.faucetAddress}`, `height ${chain.height}`);
-  // Listen for the stop signal before saying we are ready: a caller may signal at once.
-  const stopped = untilStopSignal(logger);
-  process.stdout.write(`${lines.join('\n')}\n`);
-
-  await stopped;
-  await chain.stop();
-  if (tempDir) await rm(tempDir, { recursive: true, force: true });
-  return 0;
+  return serveUntilStopped(logger, lines, async () => {
+    await chain.stop();
+    if (tempDir) await rm(tempDir, { recursive: true, force: true });
+  });
 }
 
 /** A fee rate in sat/vB: a decimal number ≥ 0 (fractions allowed, as Core's sat/vB rates). */

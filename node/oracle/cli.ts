@@ -1,23 +1,12 @@
-/**
- * `dlcfd oracle`: runs dlcfd's olivia-compatible oracle as a process (local testnets, tests, or a
- * self-hosted oracle with `--listen`).
- *
- * When ready it prints `key value` lines on stdout, for scripts to read:
- *
- *     url http://127.0.0.1:41234
- *     public-key 6c0b…(olivia-v1, x-only: what nodes pin)
- *     announcement-key 9f2e…
- *
- * Logs go to stderr (pino JSON). SIGTERM or SIGINT stops it cleanly (exit 0).
- */
-import { parseArgs } from 'node:util';
 import type { Subcommand } from '../cli.ts';
 import {
   integerFlag,
+  parseFlags,
+  printedHelp,
   runSubcommand,
+  serveUntilStopped,
   stderrLogger,
   UsageError,
-  untilStopSignal,
 } from '../cli-support.ts';
 import { secureDataDir } from '../runtime/datadir.ts';
 import { DEFAULT_EVENT_INTERVAL_S, DEFAULT_LOOKAHEAD_S } from './constants.ts';
@@ -50,10 +39,7 @@ export const oracleCommand: Subcommand = {
   summary: 'olivia-compatible price oracle (announces and attests BitMEX BXBT events)',
   run(argv) {
     return runSubcommand('oracle', USAGE, async () => {
-      if (argv[0] === '--help' || argv[0] === '-h') {
-        process.stdout.write(USAGE);
-        return 0;
-      }
+      if (printedHelp(argv, USAGE)) return 0;
       try {
         return await serve(argv);
       } catch (err) {
@@ -65,23 +51,18 @@ export const oracleCommand: Subcommand = {
 };
 
 async function serve(argv: readonly string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: [...argv],
-    options: {
-      datadir: { type: 'string' },
-      pricefeed: { type: 'string' },
-      port: { type: 'string' },
-      listen: { type: 'string' },
-      'event-interval': { type: 'string' },
-      lookahead: { type: 'string' },
-      'max-quote-age': { type: 'string' },
-      'max-attest-delay': { type: 'string' },
-      'log-level': { type: 'string' },
-      'allow-insecure-datadir': { type: 'boolean' },
-    },
-    allowPositionals: true,
+  const values = parseFlags(argv, {
+    datadir: { type: 'string' },
+    pricefeed: { type: 'string' },
+    port: { type: 'string' },
+    listen: { type: 'string' },
+    'event-interval': { type: 'string' },
+    lookahead: { type: 'string' },
+    'max-quote-age': { type: 'string' },
+    'max-attest-delay': { type: 'string' },
+    'log-level': { type: 'string' },
+    'allow-insecure-datadir': { type: 'boolean' },
   });
-  if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
   if (values.datadir === undefined) throw new UsageError('--datadir is required');
   const logger = stderrLogger(values['log-level'] ?? 'info');
   const options: OracleServerOptions = { datadir: values.datadir, logger };
@@ -123,13 +104,13 @@ async function serve(argv: readonly string[]): Promise<number> {
     logger,
   });
   const oracle = await OracleServer.start(options);
-  // Listen for the stop signal before saying we are ready: a caller may signal at once.
-  const stopped = untilStopSignal(logger);
-  process.stdout.write(
-    `url ${oracle.url}\npublic-key ${oracle.publicKey}\nannouncement-key ${oracle.announcementPublicKey}\n`,
+  return serveUntilStopped(
+    logger,
+    [
+      `url ${oracle.url}`,
+      `public-key ${oracle.publicKey}`,
+      `announcement-key ${oracle.announcementPublicKey}`,
+    ],
+    () => oracle.stop(),
   );
-
-  await stopped;
-  await oracle.stop();
-  return 0;
 }

@@ -9,16 +9,17 @@
  * Logs go to stderr (pino JSON). SIGTERM or SIGINT stops it cleanly (exit 0).
  */
 import { readFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import { parsePrice } from '../../model/units.ts';
 import type { Subcommand } from '../cli.ts';
 import {
   flag,
   integerFlag,
+  parseFlags,
+  printedHelp,
   runSubcommand,
+  serveUntilStopped,
   stderrLogger,
   UsageError,
-  untilStopSignal,
 } from '../cli-support.ts';
 import { InvalidPricePathError } from './errors.ts';
 import { PriceFeedServer, type PriceFeedServerOptions } from './server.ts';
@@ -42,34 +43,26 @@ export const pricefeedCommand: Subcommand = {
   summary: 'local price feed speaking the BitMEX realtime protocol (testnet, tests)',
   run(argv) {
     return runSubcommand('pricefeed', USAGE, async () => {
-      if (argv[0] === '--help' || argv[0] === '-h') {
-        process.stdout.write(USAGE);
-        return 0;
-      }
+      if (printedHelp(argv, USAGE)) return 0;
       return await serve(argv);
     });
   },
 };
 
 async function serve(argv: readonly string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: [...argv],
-    options: {
-      port: { type: 'string' },
-      host: { type: 'string' },
-      'start-price': { type: 'string' },
-      seed: { type: 'string' },
-      'tick-ms': { type: 'string' },
-      volatility: { type: 'string' },
-      drift: { type: 'string' },
-      spread: { type: 'string' },
-      csv: { type: 'string' },
-      loop: { type: 'boolean' },
-      'log-level': { type: 'string' },
-    },
-    allowPositionals: true,
+  const values = parseFlags(argv, {
+    port: { type: 'string' },
+    host: { type: 'string' },
+    'start-price': { type: 'string' },
+    seed: { type: 'string' },
+    'tick-ms': { type: 'string' },
+    volatility: { type: 'string' },
+    drift: { type: 'string' },
+    spread: { type: 'string' },
+    csv: { type: 'string' },
+    loop: { type: 'boolean' },
+    'log-level': { type: 'string' },
   });
-  if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
   if (values.csv !== undefined && values['start-price'] !== undefined) {
     throw new UsageError('--csv starts at its first price; drop --start-price');
   }
@@ -100,12 +93,10 @@ async function serve(argv: readonly string[]): Promise<number> {
     if (err instanceof InvalidPricePathError) throw new UsageError(err.message);
     throw err;
   }
-  // Listen for the stop signal before saying we are ready: a caller may signal at once.
-  const stopped = untilStopSignal(logger);
-  process.stdout.write(`ws-url ${server.url}\ncontrol-url ${server.controlUrl}\n`);
   logger.info({ url: server.url, controlUrl: server.controlUrl }, 'price feed serving');
-
-  await stopped;
-  await server.stop();
-  return 0;
+  return serveUntilStopped(
+    logger,
+    [`ws-url ${server.url}`, `control-url ${server.controlUrl}`],
+    () => server.stop(),
+  );
 }
