@@ -52,6 +52,7 @@ import {
   type ReservedFunding,
   type SetupEffect,
   type SetupExecutor,
+  type SetupInit,
   type SetupOutcome,
   type SetupRequest,
   type SetupResult,
@@ -269,12 +270,7 @@ export class OrderProtocol {
       offer,
       quantity: order.quantity,
       leverage: order.leverage,
-      secrets: freshSecrets(),
-      timelocks: this.#timelocks,
-      now: this.#clock(),
-      counterpartyPeerId: maker.toString(),
-      policy: this.#init.orderPolicy ?? DEFAULT_ORDER_POLICY,
-      ...this.#minConfirmations(),
+      ...this.#setupInit(maker),
       ...(this.#init.limits ? { limits: this.#init.limits() } : {}),
     });
     const log = this.#log.child({ orderId, peer: maker.toString(), role: 'taker' });
@@ -325,12 +321,7 @@ export class OrderProtocol {
   async #serveAdmitted(stream: Stream, peer: PeerId): Promise<void> {
     const machine = new MakerSetup({
       offers: this.#init.offers?.() ?? [],
-      secrets: freshSecrets(),
-      timelocks: this.#timelocks,
-      now: this.#clock(),
-      counterpartyPeerId: peer.toString(),
-      policy: this.#init.orderPolicy ?? DEFAULT_ORDER_POLICY,
-      ...this.#minConfirmations(),
+      ...this.#setupInit(peer),
     });
     const log = this.#log.child({ peer: peer.toString(), role: 'maker' });
     const executor = this.#executor(() => machine.cfdId, log, peer.toString());
@@ -345,9 +336,17 @@ export class OrderProtocol {
     return runInstrumented('setup', machine, { ...run, instrument, persistKind });
   }
 
-  #minConfirmations(): { minInputConfirmations?: number } {
+  /** What either role's machine is built with, for a run with `peer`: fresh secrets, now. */
+  #setupInit(peer: PeerId): SetupInit {
     const n = this.#init.minInputConfirmations;
-    return n === undefined ? {} : { minInputConfirmations: n };
+    return {
+      secrets: freshSecrets(),
+      timelocks: this.#timelocks,
+      now: this.#clock(),
+      counterpartyPeerId: peer.toString(),
+      policy: this.#init.orderPolicy ?? DEFAULT_ORDER_POLICY,
+      ...(n === undefined ? {} : { minInputConfirmations: n }),
+    };
   }
 
   #finish(orderId: string, peer: string, outcome: SetupOutcome, log: Logger): OrderOutcome {
