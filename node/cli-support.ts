@@ -54,21 +54,71 @@ export function parseFlags<const O extends ParseArgsOptionsConfig>(
   return values;
 }
 
+/** The values of flags `O` as {@link parseFlags} gives them. */
+export type FlagValues<O extends ParseArgsOptionsConfig> = ReturnType<typeof parseFlags<O>>;
+
+/** A running server, as a serving subcommand's `start` gives it. */
+export interface Serving {
+  /** The `key value` lines printed on stdout once it is ready, for scripts to read. */
+  readonly lines: readonly string[];
+  stop(): Promise<void>;
+}
+
+/** A subcommand that runs a server until SIGTERM or SIGINT (see {@link servingSubcommand}). */
+export interface ServingSpec<O extends ParseArgsOptionsConfig> {
+  readonly name: string;
+  /** One line for `dlcfd --help`. */
+  readonly summary: string;
+  readonly usage: string;
+  /** Its flags besides `--log-level`, which every serving subcommand has. */
+  readonly options: O;
+  /** The server's own errors that mean a bad flag: exit 2 with the usage, as a {@link UsageError}. */
+  readonly usageErrors?: readonly (new (
+    ...args: never[]
+  ) => Error)[];
+  /** Other subcommands by their first argument (`chain fund …`), each resolving to the exit code. */
+  readonly others?: Readonly<Record<string, (argv: readonly string[]) => Promise<number>>>;
+  /** Checks the flags and starts the server (logging to `logger`). */
+  start(values: FlagValues<O>, logger: Logger): Promise<Serving>;
+}
+
 /**
- * A serving subcommand once its server runs: prints the ready `lines` on stdout (after listening
- * for the stop signal: a caller may signal as soon as they appear), waits for SIGTERM or SIGINT,
- * then `stop`s it; exit 0.
+ * A serving subcommand: `--help`, its flags, a stderr logger at `--log-level`, the server
+ * started; then the ready lines on stdout (after listening for the stop signal: a caller may
+ * signal as soon as they appear), and on SIGTERM or SIGINT the server stopped, exit 0.
  */
-export async function serveUntilStopped(
-  logger: Logger,
-  lines: readonly string[],
-  stop: () => Promise<void>,
-): Promise<number> {
-  const stopped = untilStopSignal(logger);
-  process.stdout.write(`${lines.join('\n')}\n`);
-  await stopped;
-  await stop();
-  return 0;
+export function servingSubcommand<const O extends ParseArgsOptionsConfig>(
+  spec: ServingSpec<O>,
+): { readonly summary: string; run(argv: readonly string[]): Promise<number> } {
+  const { name, usage } = spec;
+  const serve = async (argv: readonly string[]): Promise<number> => {
+    const [first, ...rest] = argv;
+    const others = spec.others ?? {};
+    if (first !== undefined && Object.hasOwn(others, first)) return others[first]!(rest);
+    const logLevel = { 'log-level': { type: 'string' } } as const;
+    // O's values plus the log level (TypeScript cannot spell the spread of a generic O).
+    const values = parseFlags(argv, { ...spec.options, ...logLevel }) as FlagValues<O> &
+      FlagValues<typeof logLevel>;
+    const logger = stderrLogger(values['log-level'] ?? 'info');
+    let server: Serving;
+    try {
+      server = await spec.start(values, logger);
+    } catch (err) {
+      if (spec.usageErrors?.some((E) => err instanceof E))
+        throw new UsageError((err as Error).message);
+      throw err;
+    }
+    const stopped = untilStopSignal(logger);
+    process.stdout.write(`${server.lines.join('\n')}\n`);
+    await stopped;
+    await server.stop();
+    return 0;
+  };
+  return {
+    summary: spec.summary,
+    run: (argv) =>
+      runSubcommand(name, usage, async () => (printedHelp(argv, usage) ? 0 : serve(argv))),
+  };
 }
 
 /** Parses a flag's value with `parse`, reporting a failure as a {@link UsageError}. */
