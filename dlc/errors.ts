@@ -2,12 +2,12 @@
  * Named errors of the DLC crypto primitives. Callers branch on `name` (or `instanceof`); a peer's
  * malformed or dishonest data must never look like a bug, so every rejection has its own class.
  */
+import { NamedError } from '../model/named-error.ts';
 
 /** Base class of every error thrown by `dlc/`, so callers can catch "bad DLC data" as one. */
-export class DlcError extends Error {
+export class DlcError extends NamedError {
   constructor(message = 'invalid DLC data') {
     super(message);
-    this.name = 'DlcError';
   }
 }
 
@@ -15,7 +15,6 @@ export class DlcError extends Error {
 export class InvalidScalarError extends DlcError {
   constructor(message = 'scalar must be 32 bytes in the range 1 … n−1') {
     super(message);
-    this.name = 'InvalidScalarError';
   }
 }
 
@@ -23,7 +22,6 @@ export class InvalidScalarError extends DlcError {
 export class InvalidPointError extends DlcError {
   constructor(message = 'not a valid secp256k1 point') {
     super(message);
-    this.name = 'InvalidPointError';
   }
 }
 
@@ -31,7 +29,6 @@ export class InvalidPointError extends DlcError {
 export class InvalidAdaptorSignatureEncodingError extends DlcError {
   constructor(message = 'malformed adaptor signature') {
     super(message);
-    this.name = 'InvalidAdaptorSignatureEncodingError';
   }
 }
 
@@ -39,7 +36,6 @@ export class InvalidAdaptorSignatureEncodingError extends DlcError {
 export class InvalidDleqProofError extends DlcError {
   constructor(message = 'proof is wrong') {
     super(message);
-    this.name = 'InvalidDleqProofError';
   }
 }
 
@@ -47,7 +43,6 @@ export class InvalidDleqProofError extends DlcError {
 export class InvalidAdaptorSignatureError extends DlcError {
   constructor(message = 'adaptor signature does not verify') {
     super(message);
-    this.name = 'InvalidAdaptorSignatureError';
   }
 }
 
@@ -55,7 +50,6 @@ export class InvalidAdaptorSignatureError extends DlcError {
 export class AdaptorRecoveryError extends DlcError {
   constructor(message = 'cannot recover the decryption key from this signature') {
     super(message);
-    this.name = 'AdaptorRecoveryError';
   }
 }
 
@@ -63,7 +57,6 @@ export class AdaptorRecoveryError extends DlcError {
 export class InvalidSignatureEncodingError extends DlcError {
   constructor(message = 'malformed ECDSA signature') {
     super(message);
-    this.name = 'InvalidSignatureEncodingError';
   }
 }
 
@@ -77,7 +70,6 @@ export { InvalidOracleEventIdError as InvalidEventIdError } from '../model/error
 export class InvalidPriceError extends DlcError {
   constructor(message = 'price must be a whole number in 0 … 2^20−1') {
     super(message);
-    this.name = 'InvalidPriceError';
   }
 }
 
@@ -85,7 +77,6 @@ export class InvalidPriceError extends DlcError {
 export class InvalidDigitsError extends DlcError {
   constructor(message = 'digits must be 0 or 1 and at most the event length') {
     super(message);
-    this.name = 'InvalidDigitsError';
   }
 }
 
@@ -93,7 +84,6 @@ export class InvalidDigitsError extends DlcError {
 export class InvalidIntervalError extends DlcError {
   constructor(message = 'interval must satisfy 0 ≤ start ≤ end ≤ 2^n−1') {
     super(message);
-    this.name = 'InvalidIntervalError';
   }
 }
 
@@ -101,7 +91,6 @@ export class InvalidIntervalError extends DlcError {
 export class InvalidAttestationError extends DlcError {
   constructor(message = 'attestation does not verify') {
     super(message);
-    this.name = 'InvalidAttestationError';
   }
 }
 
@@ -109,7 +98,6 @@ export class InvalidAttestationError extends DlcError {
 export class InvalidOracleDocumentError extends DlcError {
   constructor(message = 'malformed olivia announcement or attestation') {
     super(message);
-    this.name = 'InvalidOracleDocumentError';
   }
 }
 
@@ -120,7 +108,6 @@ export class InvalidOracleDocumentError extends DlcError {
 export class InvalidPayoutParametersError extends DlcError {
   constructor(message = 'invalid payout curve parameters') {
     super(message);
-    this.name = 'InvalidPayoutParametersError';
   }
 }
 
@@ -132,7 +119,6 @@ export class InvalidPayoutParametersError extends DlcError {
 export class InvalidTransactionParametersError extends DlcError {
   constructor(message = 'invalid transaction parameters') {
     super(message);
-    this.name = 'InvalidTransactionParametersError';
   }
 }
 
@@ -140,7 +126,6 @@ export class InvalidTransactionParametersError extends DlcError {
 export class InsufficientFundingError extends DlcError {
   constructor(message = 'inputs do not cover the margin and change') {
     super(message);
-    this.name = 'InsufficientFundingError';
   }
 }
 
@@ -148,7 +133,6 @@ export class InsufficientFundingError extends DlcError {
 export class PayoutBelowDustError extends DlcError {
   constructor(message = 'no payout is above the dust limit after fees') {
     super(message);
-    this.name = 'PayoutBelowDustError';
   }
 }
 
@@ -156,7 +140,6 @@ export class PayoutBelowDustError extends DlcError {
 export class MarginTooSmallError extends DlcError {
   constructor(message = 'margin too small to cover the refund fee') {
     super(message);
-    this.name = 'MarginTooSmallError';
   }
 }
 
@@ -173,7 +156,6 @@ export class SignatureVerificationError extends DlcError {
   constructor(transaction: DlcTransactionKind, message: string, options?: { cause?: unknown }) {
     super(message);
     if (options?.cause !== undefined) this.cause = options.cause;
-    this.name = 'SignatureVerificationError';
     this.transaction = transaction;
   }
 }
@@ -182,7 +164,6 @@ export class SignatureVerificationError extends DlcError {
 export class PublishSecretNotFoundError extends DlcError {
   constructor(message = 'the published commit does not reveal the publish secret') {
     super(message);
-    this.name = 'PublishSecretNotFoundError';
   }
 }
 
@@ -190,7 +171,6 @@ export class PublishSecretNotFoundError extends DlcError {
 export class SecretKeyMismatchError extends DlcError {
   constructor(message = 'secret key does not match the expected public key') {
     super(message);
-    this.name = 'SecretKeyMismatchError';
   }
 }
 
@@ -198,7 +178,6 @@ export class SecretKeyMismatchError extends DlcError {
 export class WorkerPoolClosedError extends DlcError {
   constructor(message = 'the adaptor worker pool is closed') {
     super(message);
-    this.name = 'WorkerPoolClosedError';
   }
 }
 
@@ -210,6 +189,5 @@ export class WorkerPoolClosedError extends DlcError {
 export class InvalidContractRecordError extends DlcError {
   constructor(message = 'the contract record is inconsistent') {
     super(message);
-    this.name = 'InvalidContractRecordError';
   }
 }

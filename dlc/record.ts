@@ -19,6 +19,7 @@
  * Until then the CFD's log still names that oldest commit, yet any commit of the chain may confirm:
  * the process manager follows each through its own record ({@link liveCommits}).
  */
+import { NamedError } from '../model/named-error.ts';
 import type { ContractRecord, RevokedCommitRecord, UnfinishedCommit } from './contract.ts';
 
 export type { ContractRecord };
@@ -163,11 +164,10 @@ export function commitsFrom(record: ContractRecord, baseTxid: string): CommitLin
 }
 
 /** A commit of ours the counterparty may still publish left without its revocation secret. */
-export class UnrevokedCommitError extends Error {
+export class UnrevokedCommitError extends NamedError {
   readonly txid: string;
   constructor(txid: string) {
     super(`no revocation secret of commit ${txid}: it stays live`);
-    this.name = 'UnrevokedCommitError';
     this.txid = txid;
   }
 }

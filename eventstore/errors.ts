@@ -1,11 +1,7 @@
 /** Named errors of the event store. */
+import { NamedError } from '../model/named-error.ts';
 
-export class EventStoreError extends Error {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = new.target.name;
-  }
-}
+export class EventStoreError extends NamedError {}
 
 /**
  * The stream moved on since the caller read it: another writer appended first. Nothing was

@@ -2,14 +2,10 @@
  * Named errors of the domain model. Callers branch on `name` (or `instanceof`); every message says
  * what was wrong in words a user of a trading node understands.
  */
+import { NamedError } from './named-error.ts';
 
-/** Base class: sets `name` from the subclass so logs and API responses carry it. */
-export class ModelError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = new.target.name;
-  }
-}
+/** Base class of the model's errors. */
+export class ModelError extends NamedError {}
 
 /** A number that cannot be an amount, price, rate or leverage (malformed, negative, too precise). */
 export class InvalidAmountError extends ModelError {}

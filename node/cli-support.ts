@@ -2,16 +2,14 @@
  * What every `dlcfd` subcommand does the same way: usage errors exit 2 with the usage text, other
  * failures exit 1 with the message, and a serving subcommand runs until SIGTERM or SIGINT.
  */
+
+import { type ParseArgsOptionsConfig, parseArgs } from 'node:util';
 import { type Logger, pino } from 'pino';
+import { NamedError } from '../model/named-error.ts';
 import { InsecureDataDirError } from './runtime/errors.ts';
 
 /** A bad flag or value: printed with the usage text, exit code 2. */
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UsageError';
-  }
-}
+export class UsageError extends NamedError {}
 
 const PARSE_ARGS_CODES = new Set([
   'ERR_PARSE_ARGS_UNKNOWN_OPTION',
@@ -37,6 +35,90 @@ export async function runSubcommand(
     process.stderr.write(`dlcfd ${name}: ${prefix}${(err as Error).message}\n`);
     return 1;
   }
+}
+
+/** `--help` or `-h` first: prints `usage` on stdout and says so (the subcommand exits 0). */
+export function printedHelp(argv: readonly string[], usage: string): boolean {
+  if (argv[0] !== '--help' && argv[0] !== '-h') return false;
+  process.stdout.write(usage);
+  return true;
+}
+
+/** The flags of `argv` as `options` declares them; a positional argument is a {@link UsageError}. */
+export function parseFlags<const O extends ParseArgsOptionsConfig>(
+  argv: readonly string[],
+  options: O,
+) {
+  const { values, positionals } = parseArgs({ args: [...argv], options, allowPositionals: true });
+  if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
+  return values;
+}
+
+/** The values of flags `O` as {@link parseFlags} gives them. */
+export type FlagValues<O extends ParseArgsOptionsConfig> = ReturnType<typeof parseFlags<O>>;
+
+/** A running server, as a serving subcommand's `start` gives it. */
+export interface Serving {
+  /** The `key value` lines printed on stdout once it is ready, for scripts to read. */
+  readonly lines: readonly string[];
+  stop(): Promise<void>;
+}
+
+/** A subcommand that runs a server until SIGTERM or SIGINT (see {@link servingSubcommand}). */
+export interface ServingSpec<O extends ParseArgsOptionsConfig> {
+  readonly name: string;
+  /** One line for `dlcfd --help`. */
+  readonly summary: string;
+  readonly usage: string;
+  /** Its flags besides `--log-level`, which every serving subcommand has. */
+  readonly options: O;
+  /** The server's own errors that mean a bad flag: exit 2 with the usage, as a {@link UsageError}. */
+  readonly usageErrors?: readonly (new (
+    ...args: never[]
+  ) => Error)[];
+  /** Other subcommands by their first argument (`chain fund …`), each resolving to the exit code. */
+  readonly others?: Readonly<Record<string, (argv: readonly string[]) => Promise<number>>>;
+  /** Checks the flags and starts the server (logging to `logger`). */
+  start(values: FlagValues<O>, logger: Logger): Promise<Serving>;
+}
+
+/**
+ * A serving subcommand: `--help`, its flags, a stderr logger at `--log-level`, the server
+ * started; then the ready lines on stdout (after listening for the stop signal: a caller may
+ * signal as soon as they appear), and on SIGTERM or SIGINT the server stopped, exit 0.
+ */
+export function servingSubcommand<const O extends ParseArgsOptionsConfig>(
+  spec: ServingSpec<O>,
+): { readonly summary: string; run(argv: readonly string[]): Promise<number> } {
+  const { name, usage } = spec;
+  const serve = async (argv: readonly string[]): Promise<number> => {
+    const [first, ...rest] = argv;
+    const others = spec.others ?? {};
+    if (first !== undefined && Object.hasOwn(others, first)) return others[first]!(rest);
+    const logLevel = { 'log-level': { type: 'string' } } as const;
+    // O's values plus the log level (TypeScript cannot spell the spread of a generic O).
+    const values = parseFlags(argv, { ...spec.options, ...logLevel }) as FlagValues<O> &
+      FlagValues<typeof logLevel>;
+    const logger = stderrLogger(values['log-level'] ?? 'info');
+    let server: Serving;
+    try {
+      server = await spec.start(values, logger);
+    } catch (err) {
+      if (spec.usageErrors?.some((E) => err instanceof E))
+        throw new UsageError((err as Error).message);
+      throw err;
+    }
+    const stopped = untilStopSignal(logger);
+    process.stdout.write(`${server.lines.join('\n')}\n`);
+    await stopped;
+    await server.stop();
+    return 0;
+  };
+  return {
+    summary: spec.summary,
+    run: (argv) =>
+      runSubcommand(name, usage, async () => (printedHelp(argv, usage) ? 0 : serve(argv))),
+  };
 }
 
 /** Parses a flag's value with `parse`, reporting a failure as a {@link UsageError}. */

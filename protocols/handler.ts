@@ -15,7 +15,14 @@ import {
   adaptorVerify,
 } from '../dlc/index.ts';
 import type { AdaptorResult, EncryptRequest, VerifyRequest } from './contract-signing.ts';
-import type { Executor, Transport } from './driver.ts';
+import {
+  type Executor,
+  type MachineStep,
+  type ProtocolMachine,
+  type RequestFailed,
+  runMachine,
+  type Transport,
+} from './driver.ts';
 import type { ProtocolHost, RunInstrument } from './ports.ts';
 import { Framed } from './wire.ts';
 
@@ -87,26 +94,48 @@ export function framedTransport<S extends z.ZodType<{ readonly type: string }>>(
   };
 }
 
-/** Transport and executor as `instrument` wraps them (the node's fail points), or as they are. */
-export function instrumented<
+/** One run of a machine: its fail points' prefix (`order.taker`…), transport, executor and log. */
+export interface MachineRun<T, E> {
+  readonly point: string;
+  readonly transport: T;
+  readonly executor: E;
+  readonly log: Logger;
+}
+
+/**
+ * Runs `machine` from its `start()` step with the shared driver ({@link runMachine}), its
+ * transport and executor as `run.instrument` wraps them, or as they are.
+ */
+export function runInstrumented<
   Message extends { readonly type: string },
   MessageType,
   Effect extends { readonly type: string },
   Request,
   Result,
+  Outcome extends { readonly type: string },
 >(
-  instrument: RunInstrument | undefined,
-  prefix: string,
-  transport: Transport<Message, MessageType>,
-  executor: Executor<Effect, Request, Result>,
-  persistKind: (effect: Effect) => string | undefined,
-): {
-  transport: Transport<Message, MessageType>;
-  executor: Executor<Effect, Request, Result>;
-} {
-  return instrument
-    ? instrument(prefix, { transport, executor }, persistKind)
-    : { transport, executor };
+  name: string,
+  machine: ProtocolMachine<
+    Effect,
+    Message,
+    MessageType,
+    Request,
+    Result | RequestFailed,
+    Outcome
+  > & {
+    start(): MachineStep<Effect, Message, Request, Outcome>;
+  },
+  run: MachineRun<Transport<Message, MessageType>, Executor<Effect, Request, Result>> & {
+    /** The node's fail points, if any. */
+    readonly instrument: RunInstrument | undefined;
+    /** Which record a persist effect writes, for the fail points. */
+    readonly persistKind: (effect: Effect) => string | undefined;
+  },
+): Promise<Outcome> {
+  const { transport, executor } = run.instrument
+    ? run.instrument(run.point, run, run.persistKind)
+    : run;
+  return runMachine(name, machine, machine.start(), transport, executor, run.log);
 }
 
 /**

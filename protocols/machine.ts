@@ -12,6 +12,12 @@ import type { MachineStep } from './driver.ts';
 /** Thrown inside a transition; turned into a failed outcome with its message as the reason. */
 export class Abort extends Error {}
 
+/** {@link step} for one protocol's effects, messages, requests and outcomes. */
+export type StepBuilder<Effect, Message, Request, Outcome> = (
+  send?: Message[],
+  extra?: { effects?: Effect[]; request?: Request; outcome?: Outcome },
+) => MachineStep<Effect, Message, Request, Outcome>;
+
 /** A step: effects first (defaulting to none), then `send`, then a request or an outcome. */
 export function step<Effect, Message, Request, Outcome>(
   send: Message[] = [],

@@ -6,21 +6,18 @@
  * numbers: a peer's float must never become an amount in a transaction. The schemas turn them
  * into `bigint` / `Price` on the way in; {@link encode} turns them back on the way out.
  */
+
 import type { AbortOptions, Stream } from '@libp2p/interface';
 import { lpStream } from '@libp2p/utils';
 import { z } from 'zod';
 import { formatDecimal } from '../model/fixed.ts';
+import { NamedError } from '../model/named-error.ts';
 import { asPrice, PRICE_DECIMALS, type Price } from '../model/units.ts';
 
 /** Default bound on one read or write of a protocol message. */
 export const DEFAULT_MESSAGE_TIMEOUT_MS = 30_000;
 
-export class ProtocolError extends Error {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = new.target.name;
-  }
-}
+export class ProtocolError extends NamedError {}
 
 /** The peer sent something that is not a valid message here (malformed, oversized, unexpected). */
 export class ProtocolViolationError extends ProtocolError {}

@@ -16,13 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Subcommand } from '../cli.ts';
-import {
-  integerFlag,
-  runSubcommand,
-  stderrLogger,
-  UsageError,
-  untilStopSignal,
-} from '../cli-support.ts';
+import { integerFlag, servingSubcommand, UsageError } from '../cli-support.ts';
 import { restrictUmask, secureDataDir } from '../runtime/datadir.ts';
 import { btcToSats, satsToBtc } from './amount.ts';
 import { COOKIE_FILE } from './constants.ts';
@@ -62,115 +56,96 @@ auth (fund, mine, fees): --rpc-user <u> --rpc-password <p> | --rpc-cookie-file <
 `;
 
 /** The `chain` subcommand. */
-export const chainCommand: Subcommand = {
+export const chainCommand: Subcommand = servingSubcommand({
+  name: 'chain',
   summary: 'embedded regtest full node with Bitcoin Core RPC and a faucet (testnet, tests)',
-  run(argv) {
-    return runSubcommand('chain', USAGE, async () => {
-      const [first, ...rest] = argv;
-      if (first === '--help' || first === '-h') {
-        process.stdout.write(USAGE);
-        return 0;
-      }
-      if (first === 'fund') return await fund(rest);
-      if (first === 'mine') return await mine(rest);
-      if (first === 'fees') return await fees(rest);
-      return await serve(argv);
-    });
+  usage: USAGE,
+  options: {
+    'rpc-port': { type: 'string' },
+    'rpc-host': { type: 'string' },
+    'rpc-user': { type: 'string' },
+    'rpc-password': { type: 'string' },
+    datadir: { type: 'string' },
+    'block-interval': { type: 'string' },
+    'min-relay-fee': { type: 'string' },
+    'block-max-weight': { type: 'string' },
+    'fee-spike': { type: 'string' },
+    'allow-insecure-datadir': { type: 'boolean' },
   },
-};
-
-async function serve(argv: readonly string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: [...argv],
-    options: {
-      'rpc-port': { type: 'string' },
-      'rpc-host': { type: 'string' },
-      'rpc-user': { type: 'string' },
-      'rpc-password': { type: 'string' },
-      datadir: { type: 'string' },
-      'block-interval': { type: 'string' },
-      'log-level': { type: 'string' },
-      'min-relay-fee': { type: 'string' },
-      'block-max-weight': { type: 'string' },
-      'fee-spike': { type: 'string' },
-      'allow-insecure-datadir': { type: 'boolean' },
-    },
-    allowPositionals: true,
-  });
-  if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
-  const logger = stderrLogger(values['log-level'] ?? 'info');
-  // The cookie (the RPC password) and the wallet-less chain: umask 077 before anything is made.
-  restrictUmask();
-  const options: EmbeddedChainOptions = { logger };
-  if (values['rpc-port'] !== undefined)
-    options.rpcPort = integerFlag(values['rpc-port'], '--rpc-port');
-  if (values['rpc-host'] !== undefined) options.rpcHost = values['rpc-host'];
-  if ((values['rpc-user'] === undefined) !== (values['rpc-password'] === undefined)) {
-    throw new UsageError('--rpc-user and --rpc-password go together');
-  }
-  if (values['rpc-user'] !== undefined) options.rpcUser = values['rpc-user'];
-  if (values['rpc-password'] !== undefined) options.rpcPassword = values['rpc-password'];
-  if (values.datadir !== undefined) options.datadir = values.datadir;
-  if (values['block-interval'] !== undefined) {
-    const seconds = Number(values['block-interval']);
-    if (!Number.isFinite(seconds) || seconds < 0) {
-      throw new UsageError(`--block-interval must be a number of seconds ≥ 0`);
+  others: { fund, mine, fees },
+  async start(values, logger) {
+    // The cookie (the RPC password) and the wallet-less chain: umask 077 before anything is made.
+    restrictUmask();
+    const options: EmbeddedChainOptions = { logger };
+    if (values['rpc-port'] !== undefined)
+      options.rpcPort = integerFlag(values['rpc-port'], '--rpc-port');
+    if (values['rpc-host'] !== undefined) options.rpcHost = values['rpc-host'];
+    if ((values['rpc-user'] === undefined) !== (values['rpc-password'] === undefined)) {
+      throw new UsageError('--rpc-user and --rpc-password go together');
     }
-    options.blockIntervalSeconds = seconds;
-  }
-  if (values['min-relay-fee'] !== undefined) {
-    options.minRelayFeeRate = feeRateFlag(values['min-relay-fee'], '--min-relay-fee');
-  }
-  if (values['block-max-weight'] !== undefined) {
-    options.blockMaxWeight = integerFlag(
-      values['block-max-weight'],
-      '--block-max-weight',
-      4_000_000,
-      8_000,
-    );
-  }
-  if (values['fee-spike'] !== undefined) {
-    const rate = feeRateFlag(values['fee-spike'], '--fee-spike');
-    if (rate > 0) options.feeSpike = { rate };
-  }
+    if (values['rpc-user'] !== undefined) options.rpcUser = values['rpc-user'];
+    if (values['rpc-password'] !== undefined) options.rpcPassword = values['rpc-password'];
+    if (values.datadir !== undefined) options.datadir = values.datadir;
+    if (values['block-interval'] !== undefined) {
+      const seconds = Number(values['block-interval']);
+      if (!Number.isFinite(seconds) || seconds < 0) {
+        throw new UsageError(`--block-interval must be a number of seconds ≥ 0`);
+      }
+      options.blockIntervalSeconds = seconds;
+    }
+    if (values['min-relay-fee'] !== undefined) {
+      options.minRelayFeeRate = feeRateFlag(values['min-relay-fee'], '--min-relay-fee');
+    }
+    if (values['block-max-weight'] !== undefined) {
+      options.blockMaxWeight = integerFlag(
+        values['block-max-weight'],
+        '--block-max-weight',
+        4_000_000,
+        8_000,
+      );
+    }
+    if (values['fee-spike'] !== undefined) {
+      const rate = feeRateFlag(values['fee-spike'], '--fee-spike');
+      if (rate > 0) options.feeSpike = { rate };
+    }
 
-  // In memory with cookie auth: the cookie still needs a home for other processes to read.
-  let tempDir: string | undefined;
-  if (!options.datadir && !options.rpcUser) {
-    tempDir = await mkdtemp(join(tmpdir(), 'dlcfd-chain-'));
-    options.cookieFile = join(tempDir, COOKIE_FILE);
-  }
+    // In memory with cookie auth: the cookie still needs a home for other processes to read.
+    let tempDir: string | undefined;
+    if (!options.datadir && !options.rpcUser) {
+      tempDir = await mkdtemp(join(tmpdir(), 'dlcfd-chain-'));
+      options.cookieFile = join(tempDir, COOKIE_FILE);
+    }
 
-  if (options.datadir) {
-    await secureDataDir(options.datadir, {
-      allowInsecure: values['allow-insecure-datadir'] === true,
-      logger,
-    });
-  }
+    if (options.datadir) {
+      await secureDataDir(options.datadir, {
+        allowInsecure: values['allow-insecure-datadir'] === true,
+        logger,
+      });
+    }
 
-  let chain: EmbeddedChain;
-  try {
-    // Loaded here so other subcommands (and --help) do not load bcoin.
-    const { EmbeddedChain } = await import('./embedded.ts');
-    chain = await EmbeddedChain.start(options);
-  } catch (err) {
-    if (tempDir) await rm(tempDir, { recursive: true, force: true });
-    throw err;
-  }
+    let chain: EmbeddedChain;
+    try {
+      // Loaded here so other subcommands (and --help) do not load bcoin.
+      const { EmbeddedChain } = await import('./embedded.ts');
+      chain = await EmbeddedChain.start(options);
+    } catch (err) {
+      if (tempDir) await rm(tempDir, { recursive: true, force: true });
+      throw err;
+    }
 
-  const lines = [`rpc-url ${chain.rpcUrl}`];
-  if (chain.cookieFile) lines.push(`rpc-cookie-file ${chain.cookieFile}`);
-  else lines.push(`rpc-user ${chain.rpcAuth.user}`);
-  lines.push(`faucet-address ${chain.faucetAddress}`, `height ${chain.height}`);
-  // Listen for the stop signal before saying we are ready: a caller may signal at once.
-  const stopped = untilStopSignal(logger);
-  process.stdout.write(`${lines.join('\n')}\n`);
-
-  await stopped;
-  await chain.stop();
-  if (tempDir) await rm(tempDir, { recursive: true, force: true });
-  return 0;
-}
+    const lines = [`rpc-url ${chain.rpcUrl}`];
+    if (chain.cookieFile) lines.push(`rpc-cookie-file ${chain.cookieFile}`);
+    else lines.push(`rpc-user ${chain.rpcAuth.user}`);
+    lines.push(`faucet-address ${chain.faucetAddress}`, `height ${chain.height}`);
+    return {
+      lines,
+      stop: async () => {
+        await chain.stop();
+        if (tempDir) await rm(tempDir, { recursive: true, force: true });
+      },
+    };
+  },
+});
 
 /** A fee rate in sat/vB: a decimal number ≥ 0 (fractions allowed, as Core's sat/vB rates). */
 function feeRateFlag(text: string, what: string): number {

@@ -16,7 +16,13 @@ import { formatFundingRate } from '../../model/units.ts';
 import { checkUiHost, UnsafeListenError } from '../../ui-server/listen.ts';
 import { BUILT_UI_DIR, startUiServer, type UiServer } from '../../ui-server/server.ts';
 import type { Subcommand } from '../cli.ts';
-import { runSubcommand, stderrLogger, UsageError, untilStopSignal } from '../cli-support.ts';
+import {
+  printedHelp,
+  runSubcommand,
+  stderrLogger,
+  UsageError,
+  untilStopSignal,
+} from '../cli-support.ts';
 import { BOOLEAN_FLAGS, ConfigError, FLAGS, loadConfig, type Role } from './config.ts';
 import { Daemon } from './daemon.ts';
 
@@ -97,10 +103,7 @@ function command(role: Role): Subcommand {
         : 'run a maker node (publishes offers, accepts orders)',
     run(argv) {
       return runSubcommand(role, usage(role), async () => {
-        if (argv[0] === '--help' || argv[0] === '-h') {
-          process.stdout.write(usage(role));
-          return 0;
-        }
+        if (printedHelp(argv, usage(role))) return 0;
         const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }> = {
           config: { type: 'string' },
         };

@@ -6,6 +6,7 @@
  * A bad value is refused at start with a message naming the setting and where it came from; a
  * missing service (chain, oracle, feed, maker) is not a config error — the node starts degraded.
  */
+
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
@@ -14,6 +15,7 @@ import {
   DEFAULT_MAX_OPENING_FEE_BPS,
   DEFAULT_MAX_TX_FEE_RATE,
 } from '../../model/limits.ts';
+import { NamedError } from '../../model/named-error.ts';
 import { formatFundingRate } from '../../model/units.ts';
 import { DEFAULT_ADMISSION_LIMITS } from '../../protocols/order/admission.ts';
 import { DEFAULT_CONNECTION_LIMITS } from '../p2p/node.ts';
@@ -22,12 +24,7 @@ import { ALLOWED_LEVERAGES, MAX_SPREAD_BPS, MAX_TX_FEE_RATE } from './maker-poli
 
 export type Role = 'taker' | 'maker';
 
-export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ConfigError';
-  }
-}
+export class ConfigError extends NamedError {}
 
 /** Where a node keeps its config file unless `--config` says otherwise. */
 export const CONFIG_FILE = 'dlcfd.json';

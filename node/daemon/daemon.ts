@@ -386,21 +386,18 @@ export class Daemon {
           logger: log.child({ component: 'chain' }),
         })
       : undefined;
+    // The role's settings file in the datadir, with its logger.
+    const settings = (component: string) => ({
+      datadir: config.datadir,
+      logger: log.child({ component }),
+    });
     const policy =
       config.role === 'maker'
-        ? await MakerPolicyStore.open({
-            datadir: config.datadir,
-            defaults: config.maker,
-            logger: log.child({ component: 'maker-policy' }),
-          })
+        ? await MakerPolicyStore.open({ ...settings('maker-policy'), defaults: config.maker })
         : undefined;
     const limits =
       config.role === 'taker'
-        ? await TakerLimitsStore.open({
-            datadir: config.datadir,
-            defaults: config.taker,
-            logger: log.child({ component: 'taker-limits' }),
-          })
+        ? await TakerLimitsStore.open({ ...settings('taker-limits'), defaults: config.taker })
         : undefined;
     const daemon = new Daemon(config, {
       health,

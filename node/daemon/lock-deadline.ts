@@ -13,7 +13,12 @@ import type { ContractRecord } from '../../dlc/contract.ts';
 import type { Cfd } from '../../model/cfd.ts';
 import { locate } from '../chain/broadcast.ts';
 import type { ChainMonitor } from '../chain/monitor.ts';
-import { lockInputs, lockReservation, type ProcessContext } from './process-context.ts';
+import {
+  lockInputs,
+  lockReservation,
+  type ProcessContext,
+  sweepLockInputs,
+} from './process-context.ts';
 
 /**
  * Default bound on a completed setup's lock staying out of the mempool: an hour (six blocks) of
@@ -40,7 +45,7 @@ export class LockDeadlines {
    * again every {@link LOCK_RECHECK_MS}.
    */
   async enforce(cfd: Cfd, record: ContractRecord, monitor: ChainMonitor): Promise<void> {
-    const { deps, log } = this.#pm;
+    const { deps } = this.#pm;
     const cfdId = cfd.terms!.id;
     const timeout = deps.lockConfirmTimeoutMs ?? DEFAULT_LOCK_CONFIRM_TIMEOUT_MS;
     const deadline = cfd.terms!.placedAt * 1000 + timeout;
@@ -59,14 +64,11 @@ export class LockDeadlines {
     // Our coins, unless the wallet still counts them spent by the lock (its next sync frees them).
     const own = wallet.reserveOutpoints(lockReservation(cfdId), lockInputs(record.lock.txHex));
     if (own.length === 0) return;
-    const sweep = wallet.sweepOutpoints(own, record.commit.feeRate);
-    entry.swept = sweep.txid;
-    log.warn(
-      { cfdId, lockTxid: record.lock.txid, sweep: sweep.txid },
+    await sweepLockInputs(
+      this.#pm,
+      { cfdId, record, own, wallet, monitor, entry },
       'the lock is not in the mempool past its deadline: double-spending our lock inputs',
     );
-    await wallet.recordOwnTransaction(sweep.hex);
-    await this.#pm.publish(monitor, sweep.hex);
   }
 
   /** The lock confirmed or the CFD ended: no more deadline; a sweep that lost is not rebroadcast. */

@@ -11,13 +11,14 @@
  * Everything that uses the policy reads {@link MakerPolicyStore.current} when it needs it (the
  * offer supervisor, the order, rollover and settlement decisions), so a change applies at once.
  */
-import { readFile } from 'node:fs/promises';
+
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { z } from 'zod';
+import { NamedError } from '../../model/named-error.ts';
 import { formatFundingRate, parseFundingRate, RATE_SCALE } from '../../model/units.ts';
-import { writeFileAtomic } from '../runtime/atomic-file.ts';
 import type { DaemonConfig } from './config.ts';
+import { SettingsStore, type SettingsStoreOptions, settingKind } from './settings-store.ts';
 
 /** The policy file in the node's data dir. */
 export const MAKER_POLICY_FILE = 'maker-policy.json';
@@ -39,12 +40,7 @@ export const MAX_TX_FEE_RATE = 1_000;
 export const MAX_FUNDING_RATE = RATE_SCALE / 100n;
 
 /** A policy change the API or the file gives that does not pass the checks. */
-export class InvalidMakerPolicyError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'InvalidMakerPolicyError';
-  }
-}
+export class InvalidMakerPolicyError extends NamedError {}
 
 const digits = (what: string, min: bigint, max: bigint) => {
   const message = `${what} must be a whole number, as a string of digits`;
@@ -139,56 +135,37 @@ export const MakerPolicySchema = z.strictObject(makerPolicyFields).superRefine((
 export type MakerPolicy = z.output<typeof MakerPolicySchema>;
 export type MakerPolicyPatch = Partial<MakerPolicy>;
 
-const PolicyFileSchema = z.object({ version: z.literal(1), policy: MakerPolicySchema });
-
-/** Formats zod's issues as `field: message; …`. */
-function describeIssues(error: z.ZodError): string {
-  return error.issues
-    .map((i) => `${i.path.length > 0 ? `${i.path.join('.')}: ` : ''}${i.message}`)
-    .join('; ');
-}
+/** How the file stores it and a change is checked and logged. */
+const POLICY = settingKind('policy', 'maker policy', MakerPolicySchema, InvalidMakerPolicyError);
 
 /** The policy the config describes (the default until the user changes it). */
 export function policyFromConfig(m: DaemonConfig['maker']): MakerPolicy {
-  const r = MakerPolicySchema.safeParse({
-    autoAccept: m.autoAccept,
-    publishing: true,
-    spreadBps: m.spreadBps,
-    minQuantity: String(m.minQuantity),
-    maxQuantity: String(m.maxQuantity),
-    lotSize: String(m.lotSize),
-    leverageChoices: m.leverageChoices,
-    fundingRate: m.fundingRate,
-    openingFee: String(m.openingFee),
-    txFeeRate: m.txFeeRate,
-  });
-  if (!r.success) {
-    throw new InvalidMakerPolicyError(`the config's maker settings: ${describeIssues(r.error)}`);
-  }
-  return r.data;
+  return POLICY.check(
+    {
+      autoAccept: m.autoAccept,
+      publishing: true,
+      spreadBps: m.spreadBps,
+      minQuantity: String(m.minQuantity),
+      maxQuantity: String(m.maxQuantity),
+      lotSize: String(m.lotSize),
+      leverageChoices: m.leverageChoices,
+      fundingRate: m.fundingRate,
+      openingFee: String(m.openingFee),
+      txFeeRate: m.txFeeRate,
+    },
+    "the config's maker settings: ",
+  );
 }
 
-export interface MakerPolicyStoreOptions {
-  readonly datadir: string;
-  /** The config's maker section: the policy until one is stored. */
-  readonly defaults: DaemonConfig['maker'];
-  readonly logger: Logger;
-}
+export type MakerPolicyStoreOptions = SettingsStoreOptions<DaemonConfig['maker']>;
 
-/** The live maker policy, persisted on every change. */
-export class MakerPolicyStore {
-  readonly #path: string;
-  readonly #log: Logger;
-  readonly #listeners = new Set<(p: MakerPolicy) => void>();
-  #current: MakerPolicy;
-  #version = 0;
-  /** Updates one at a time, so each merges with the one before and the file ends as the last. */
-  #serial: Promise<unknown> = Promise.resolve();
-
+/**
+ * The live maker policy, persisted on every change; its version goes up by one on every change
+ * (the offer supervisor republishes when it moves).
+ */
+export class MakerPolicyStore extends SettingsStore<MakerPolicy> {
   private constructor(path: string, policy: MakerPolicy, log: Logger) {
-    this.#path = path;
-    this.#current = policy;
-    this.#log = log;
+    super(path, POLICY, policy, log);
   }
 
   /**
@@ -197,81 +174,7 @@ export class MakerPolicyStore {
    */
   static async open(options: MakerPolicyStoreOptions): Promise<MakerPolicyStore> {
     const path = join(options.datadir, MAKER_POLICY_FILE);
-    const log = options.logger;
-    let text: string | undefined;
-    try {
-      text = await readFile(path, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
-        log.error({ err, path }, 'cannot read the maker policy; using the config');
-      }
-    }
-    if (text !== undefined) {
-      let json: unknown;
-      try {
-        json = JSON.parse(text);
-      } catch (err) {
-        log.error({ err, path }, 'the maker policy file is not JSON; using the config');
-      }
-      const r = PolicyFileSchema.safeParse(json);
-      if (r.success) {
-        log.info({ path }, 'maker policy as last set through the API (the config gives defaults)');
-        return new MakerPolicyStore(path, r.data.policy, log);
-      }
-      if (json !== undefined) {
-        log.error(
-          { path, problems: describeIssues(r.error) },
-          'the maker policy file is invalid; using the config',
-        );
-      }
-    }
-    return new MakerPolicyStore(path, policyFromConfig(options.defaults), log);
-  }
-
-  get current(): MakerPolicy {
-    return this.#current;
-  }
-
-  /** Goes up by one on every change (the offer supervisor republishes when it moves). */
-  get version(): number {
-    return this.#version;
-  }
-
-  /**
-   * Applies `patch` over the current policy, checks the result, writes it durably, then makes it
-   * current and tells every listener. Throws {@link InvalidMakerPolicyError} and changes nothing
-   * when the result does not pass.
-   */
-  update(patch: MakerPolicyPatch): Promise<MakerPolicy> {
-    const run = async (): Promise<MakerPolicy> => {
-      const r = MakerPolicySchema.safeParse({ ...this.#current, ...patch });
-      if (!r.success) throw new InvalidMakerPolicyError(describeIssues(r.error));
-      await this.#write(r.data);
-      this.#current = r.data;
-      this.#version += 1;
-      this.#log.info({ policy: r.data }, 'maker policy changed');
-      for (const l of this.#listeners) {
-        try {
-          l(r.data);
-        } catch (err) {
-          this.#log.warn({ err }, 'maker policy listener failed');
-        }
-      }
-      return r.data;
-    };
-    const result = this.#serial.then(run, run);
-    this.#serial = result.catch(() => undefined);
-    return result;
-  }
-
-  /** Calls `listener` after every change. Returns the unsubscribe function. */
-  onChange(listener: (p: MakerPolicy) => void): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
-  }
-
-  /** Durably (node/runtime/atomic-file.ts): the old policy or the new after a crash, never half. */
-  #write(policy: MakerPolicy): Promise<void> {
-    return writeFileAtomic(this.#path, `${JSON.stringify({ version: 1, policy }, null, 2)}\n`);
+    const stored = await MakerPolicyStore.read(path, POLICY, options.logger);
+    return new MakerPolicyStore(path, stored ?? policyFromConfig(options.defaults), options.logger);
   }
 }

@@ -4,12 +4,15 @@
  * its log, and its four ways to act — reconcile a CFD (in that CFD's queue), run a command,
  * publish a transaction, and find where a rescan starts.
  */
+
 import { Transaction } from 'bitcoinjs-lib';
 import type { Logger } from 'pino';
+import type { ContractRecord } from '../../dlc/contract.ts';
 import type { ContractStore } from '../../dlc/record.ts';
 import type { CfdReadModel } from '../../eventstore/cfd-read-model.ts';
 import type { CfdRepository } from '../../eventstore/cfd-repository.ts';
 import type { CfdCommand, SignedTx } from '../../model/cfd.ts';
+import { NamedError } from '../../model/named-error.ts';
 import type { ChainMonitor } from '../chain/monitor.ts';
 import type { BitcoinRpc } from '../chain/rpc.ts';
 import type { OracleClient } from '../oracle/client.ts';
@@ -79,10 +82,9 @@ export interface ProcessContext {
 }
 
 /** A set-up CFD has no contract record: nothing on chain can be built or recognised for it. */
-export class ContractRecordMissingError extends Error {
+export class ContractRecordMissingError extends NamedError {
   constructor(cfdId: string) {
     super(`no contract record for the set-up CFD ${cfdId}`);
-    this.name = 'ContractRecordMissingError';
   }
 }
 
@@ -94,6 +96,31 @@ export function lockInputs(lockHex: string): string[] {
   return Transaction.fromHex(lockHex).ins.map(
     (i) => `${Buffer.from(i.hash).reverse().toString('hex')}:${i.index}`,
   );
+}
+
+/**
+ * Double-spends our own inputs `own` of a CFD's lock back to the wallet (at the commit's fee rate),
+ * so that lock can never confirm: notes the sweep in `entry` at once (a later look does not sweep
+ * again), logs `why`, records the sweep in the wallet and publishes it.
+ */
+export async function sweepLockInputs(
+  pm: ProcessContext,
+  sweep: {
+    readonly cfdId: string;
+    readonly record: ContractRecord;
+    readonly own: readonly string[];
+    readonly wallet: LockWallet;
+    readonly monitor: ChainMonitor;
+    readonly entry: { swept?: string };
+  },
+  why: string,
+): Promise<void> {
+  const { cfdId, record, wallet, entry } = sweep;
+  const tx = wallet.sweepOutpoints(sweep.own, record.commit.feeRate);
+  entry.swept = tx.txid;
+  pm.log.warn({ cfdId, lockTxid: record.lock.txid, sweep: tx.txid }, why);
+  await wallet.recordOwnTransaction(tx.hex);
+  await pm.publish(sweep.monitor, tx.hex);
 }
 
 export const signed = (tx: Transaction): SignedTx => ({ txid: tx.getId(), hex: tx.toHex() });

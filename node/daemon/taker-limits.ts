@@ -6,26 +6,22 @@
  * {@link TakerLimitsStore.limits} when it needs them, so a change applies at once: the offer list,
  * the next order, the next rollover, and a paused auto-rollover (it resumes on a new version).
  */
-import { readFile } from 'node:fs/promises';
+
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { TakerLimits } from '../../model/limits.ts';
+import { NamedError } from '../../model/named-error.ts';
 import { formatFundingRate, parseFundingRate } from '../../model/units.ts';
-import { writeFileAtomic } from '../runtime/atomic-file.ts';
 import type { DaemonConfig } from './config.ts';
 import { MAX_TX_FEE_RATE } from './maker-policy.ts';
+import { SettingsStore, type SettingsStoreOptions, settingKind } from './settings-store.ts';
 
 /** The limits file in the node's data dir. */
 export const TAKER_LIMITS_FILE = 'taker-limits.json';
 
 /** A change the API or the file gives that does not pass the checks. */
-export class InvalidTakerLimitsError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'InvalidTakerLimitsError';
-  }
-}
+export class InvalidTakerLimitsError extends NamedError {}
 
 /** Each field on its own; a partial of these is what `PUT /api/taker/limits` takes. */
 export const takerLimitsFields = {
@@ -63,21 +59,12 @@ export const TakerLimitsSchema = z.strictObject(takerLimitsFields);
 export type TakerLimitsView = z.output<typeof TakerLimitsSchema>;
 export type TakerLimitsPatch = Partial<TakerLimitsView>;
 
-const LimitsFileSchema = z.object({ version: z.literal(1), limits: TakerLimitsSchema });
-
-function describeIssues(error: z.ZodError): string {
-  return error.issues
-    .map((i) => `${i.path.length > 0 ? `${i.path.join('.')}: ` : ''}${i.message}`)
-    .join('; ');
-}
+/** How the file stores it and a change is checked and logged. */
+const LIMITS = settingKind('limits', 'taker limits', TakerLimitsSchema, InvalidTakerLimitsError);
 
 /** The limits the config describes (the default until the user changes them). */
 export function limitsFromConfig(t: DaemonConfig['taker']): TakerLimitsView {
-  const r = TakerLimitsSchema.safeParse(t);
-  if (!r.success) {
-    throw new InvalidTakerLimitsError(`the config's taker settings: ${describeIssues(r.error)}`);
-  }
-  return r.data;
+  return LIMITS.check(t, "the config's taker settings: ");
 }
 
 /** The model's form of the view. */
@@ -89,28 +76,15 @@ export function toTakerLimits(v: TakerLimitsView): TakerLimits {
   };
 }
 
-export interface TakerLimitsStoreOptions {
-  readonly datadir: string;
-  /** The config's taker section: the limits until some are stored. */
-  readonly defaults: DaemonConfig['taker'];
-  readonly logger: Logger;
-}
+export type TakerLimitsStoreOptions = SettingsStoreOptions<DaemonConfig['taker']>;
 
-/** The live taker limits, persisted on every change. */
-export class TakerLimitsStore {
-  readonly #path: string;
-  readonly #log: Logger;
-  readonly #listeners = new Set<(l: TakerLimitsView) => void>();
-  #current: TakerLimitsView;
+/** The live taker limits, persisted on every change; `current` as the API shows them. */
+export class TakerLimitsStore extends SettingsStore<TakerLimitsView> {
   #limits: TakerLimits;
-  #version = 0;
-  #serial: Promise<unknown> = Promise.resolve();
 
   private constructor(path: string, limits: TakerLimitsView, log: Logger) {
-    this.#path = path;
-    this.#current = limits;
+    super(path, LIMITS, limits, log);
     this.#limits = toTakerLimits(limits);
-    this.#log = log;
   }
 
   /**
@@ -119,32 +93,8 @@ export class TakerLimitsStore {
    */
   static async open(options: TakerLimitsStoreOptions): Promise<TakerLimitsStore> {
     const path = join(options.datadir, TAKER_LIMITS_FILE);
-    const log = options.logger;
-    let json: unknown;
-    try {
-      json = JSON.parse(await readFile(path, 'utf8'));
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
-        log.error({ err, path }, 'cannot read the taker limits; using the config');
-      }
-    }
-    if (json !== undefined) {
-      const r = LimitsFileSchema.safeParse(json);
-      if (r.success) {
-        log.info({ path }, 'taker limits as last set through the API (the config gives defaults)');
-        return new TakerLimitsStore(path, r.data.limits, log);
-      }
-      log.error(
-        { path, problems: describeIssues(r.error) },
-        'the taker limits file is invalid; using the config',
-      );
-    }
-    return new TakerLimitsStore(path, limitsFromConfig(options.defaults), log);
-  }
-
-  /** As the API shows them. */
-  get current(): TakerLimitsView {
-    return this.#current;
+    const stored = await TakerLimitsStore.read(path, LIMITS, options.logger);
+    return new TakerLimitsStore(path, stored ?? limitsFromConfig(options.defaults), options.logger);
   }
 
   /** As the model checks them. */
@@ -152,46 +102,7 @@ export class TakerLimitsStore {
     return this.#limits;
   }
 
-  /** Goes up by one on every change. */
-  get version(): number {
-    return this.#version;
-  }
-
-  /**
-   * Applies `patch`, checks the result, writes it durably, then makes it current and tells every
-   * listener. Throws {@link InvalidTakerLimitsError} and changes nothing when it does not pass.
-   */
-  update(patch: TakerLimitsPatch): Promise<TakerLimitsView> {
-    const run = async (): Promise<TakerLimitsView> => {
-      const r = TakerLimitsSchema.safeParse({ ...this.#current, ...patch });
-      if (!r.success) throw new InvalidTakerLimitsError(describeIssues(r.error));
-      await this.#write(r.data);
-      this.#current = r.data;
-      this.#limits = toTakerLimits(r.data);
-      this.#version += 1;
-      this.#log.info({ limits: r.data }, 'taker limits changed');
-      for (const l of this.#listeners) {
-        try {
-          l(r.data);
-        } catch (err) {
-          this.#log.warn({ err }, 'taker limits listener failed');
-        }
-      }
-      return r.data;
-    };
-    const result = this.#serial.then(run, run);
-    this.#serial = result.catch(() => undefined);
-    return result;
-  }
-
-  /** Calls `listener` after every change. Returns the unsubscribe function. */
-  onChange(listener: (l: TakerLimitsView) => void): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
-  }
-
-  /** Durably (node/runtime/atomic-file.ts): the old limits or the new after a crash, never half. */
-  #write(limits: TakerLimitsView): Promise<void> {
-    return writeFileAtomic(this.#path, `${JSON.stringify({ version: 1, limits }, null, 2)}\n`);
+  protected override changed(limits: TakerLimitsView): void {
+    this.#limits = toTakerLimits(limits);
   }
 }

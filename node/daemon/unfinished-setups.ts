@@ -14,7 +14,12 @@
  */
 import { dlcSummary } from '../../dlc/contract.ts';
 import type { SpendReport } from '../chain/monitor.ts';
-import { lockInputs, lockReservation, type ProcessContext } from './process-context.ts';
+import {
+  lockInputs,
+  lockReservation,
+  type ProcessContext,
+  sweepLockInputs,
+} from './process-context.ts';
 
 /** Default bound on waiting for the lock of an unfinished setup (see the module doc). */
 export const DEFAULT_ADOPT_TIMEOUT_MS = 60 * 60 * 1000;
@@ -54,7 +59,7 @@ export class UnfinishedSetups {
 
   /** Watches an unfinished setup's lock inputs; past the deadline, double-spends our own. */
   async reconcile(cfdId: string): Promise<void> {
-    const { deps, log } = this.#pm;
+    const { deps } = this.#pm;
     const entry = this.#setups.get(cfdId);
     const monitor = deps.monitor();
     const wallet = deps.wallet?.();
@@ -71,14 +76,11 @@ export class UnfinishedSetups {
       });
     }
     if (Date.now() < entry.deadline || entry.swept || own.length === 0) return;
-    const sweep = wallet.sweepOutpoints(own, record.commit.feeRate);
-    entry.swept = sweep.txid;
-    log.warn(
-      { cfdId, lockTxid: record.lock.txid, sweep: sweep.txid },
+    await sweepLockInputs(
+      this.#pm,
+      { cfdId, record, own, wallet, monitor, entry },
       'no lock seen in time: double-spending our lock inputs so it can never confirm',
     );
-    await wallet.recordOwnTransaction(sweep.hex);
-    await this.#pm.publish(monitor, sweep.hex);
   }
 
   /** A lock input of an unfinished setup was spent: by the lock (adopt) or by anything else. */

@@ -1,24 +1,5 @@
-/**
- * `dlcfd oracle`: runs dlcfd's olivia-compatible oracle as a process (local testnets, tests, or a
- * self-hosted oracle with `--listen`).
- *
- * When ready it prints `key value` lines on stdout, for scripts to read:
- *
- *     url http://127.0.0.1:41234
- *     public-key 6c0b…(olivia-v1, x-only: what nodes pin)
- *     announcement-key 9f2e…
- *
- * Logs go to stderr (pino JSON). SIGTERM or SIGINT stops it cleanly (exit 0).
- */
-import { parseArgs } from 'node:util';
 import type { Subcommand } from '../cli.ts';
-import {
-  integerFlag,
-  runSubcommand,
-  stderrLogger,
-  UsageError,
-  untilStopSignal,
-} from '../cli-support.ts';
+import { integerFlag, servingSubcommand, UsageError } from '../cli-support.ts';
 import { secureDataDir } from '../runtime/datadir.ts';
 import { DEFAULT_EVENT_INTERVAL_S, DEFAULT_LOOKAHEAD_S } from './constants.ts';
 import { InvalidOracleOptionsError } from './errors.ts';
@@ -46,90 +27,70 @@ unless --allow-insecure-datadir is given.
 `;
 
 /** The `oracle` subcommand. */
-export const oracleCommand: Subcommand = {
+export const oracleCommand: Subcommand = servingSubcommand({
+  name: 'oracle',
   summary: 'olivia-compatible price oracle (announces and attests BitMEX BXBT events)',
-  run(argv) {
-    return runSubcommand('oracle', USAGE, async () => {
-      if (argv[0] === '--help' || argv[0] === '-h') {
-        process.stdout.write(USAGE);
-        return 0;
-      }
-      try {
-        return await serve(argv);
-      } catch (err) {
-        if (err instanceof InvalidOracleOptionsError) throw new UsageError(err.message);
-        throw err;
-      }
-    });
+  usage: USAGE,
+  options: {
+    datadir: { type: 'string' },
+    pricefeed: { type: 'string' },
+    port: { type: 'string' },
+    listen: { type: 'string' },
+    'event-interval': { type: 'string' },
+    lookahead: { type: 'string' },
+    'max-quote-age': { type: 'string' },
+    'max-attest-delay': { type: 'string' },
+    'allow-insecure-datadir': { type: 'boolean' },
   },
-};
-
-async function serve(argv: readonly string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: [...argv],
-    options: {
-      datadir: { type: 'string' },
-      pricefeed: { type: 'string' },
-      port: { type: 'string' },
-      listen: { type: 'string' },
-      'event-interval': { type: 'string' },
-      lookahead: { type: 'string' },
-      'max-quote-age': { type: 'string' },
-      'max-attest-delay': { type: 'string' },
-      'log-level': { type: 'string' },
-      'allow-insecure-datadir': { type: 'boolean' },
-    },
-    allowPositionals: true,
-  });
-  if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
-  if (values.datadir === undefined) throw new UsageError('--datadir is required');
-  const logger = stderrLogger(values['log-level'] ?? 'info');
-  const options: OracleServerOptions = { datadir: values.datadir, logger };
-  if (values.pricefeed !== undefined) {
-    if (!/^wss?:\/\//.test(values.pricefeed)) {
-      throw new UsageError(`--pricefeed must be a ws:// or wss:// URL, got '${values.pricefeed}'`);
+  usageErrors: [InvalidOracleOptionsError],
+  async start(values, logger) {
+    if (values.datadir === undefined) throw new UsageError('--datadir is required');
+    const options: OracleServerOptions = { datadir: values.datadir, logger };
+    if (values.pricefeed !== undefined) {
+      if (!/^wss?:\/\//.test(values.pricefeed)) {
+        throw new UsageError(
+          `--pricefeed must be a ws:// or wss:// URL, got '${values.pricefeed}'`,
+        );
+      }
+      options.pricefeedUrl = values.pricefeed;
     }
-    options.pricefeedUrl = values.pricefeed;
-  }
-  if (values.port !== undefined) options.port = integerFlag(values.port, '--port', 65535);
-  if (values.listen !== undefined) options.host = values.listen;
-  if (values['event-interval'] !== undefined) {
-    options.eventIntervalS = integerFlag(
-      values['event-interval'],
-      '--event-interval',
-      undefined,
-      1,
-    );
-  }
-  if (values.lookahead !== undefined) {
-    options.lookaheadS = integerFlag(values.lookahead, '--lookahead');
-  }
-  if (values['max-quote-age'] !== undefined) {
-    options.maxQuoteAgeMs =
-      integerFlag(values['max-quote-age'], '--max-quote-age', undefined, 1) * 1000;
-  }
-  if (values['max-attest-delay'] !== undefined) {
-    options.maxAttestDelayS = integerFlag(
-      values['max-attest-delay'],
-      '--max-attest-delay',
-      undefined,
-      1,
-    );
-  }
+    if (values.port !== undefined) options.port = integerFlag(values.port, '--port', 65535);
+    if (values.listen !== undefined) options.host = values.listen;
+    if (values['event-interval'] !== undefined) {
+      options.eventIntervalS = integerFlag(
+        values['event-interval'],
+        '--event-interval',
+        undefined,
+        1,
+      );
+    }
+    if (values.lookahead !== undefined) {
+      options.lookaheadS = integerFlag(values.lookahead, '--lookahead');
+    }
+    if (values['max-quote-age'] !== undefined) {
+      options.maxQuoteAgeMs =
+        integerFlag(values['max-quote-age'], '--max-quote-age', undefined, 1) * 1000;
+    }
+    if (values['max-attest-delay'] !== undefined) {
+      options.maxAttestDelayS = integerFlag(
+        values['max-attest-delay'],
+        '--max-attest-delay',
+        undefined,
+        1,
+      );
+    }
 
-  // The seed derives every attestation key: umask 077, datadir 0700, refuse one open to others.
-  await secureDataDir(values.datadir, {
-    allowInsecure: values['allow-insecure-datadir'] === true,
-    logger,
-  });
-  const oracle = await OracleServer.start(options);
-  // Listen for the stop signal before saying we are ready: a caller may signal at once.
-  const stopped = untilStopSignal(logger);
-  process.stdout.write(
-    `url ${oracle.url}\npublic-key ${oracle.publicKey}\nannouncement-key ${oracle.announcementPublicKey}\n`,
-  );
-
-  await stopped;
-  await oracle.stop();
-  return 0;
-}
+    // The seed derives every attestation key: umask 077, datadir 0700, refuse one open to others.
+    await secureDataDir(values.datadir, {
+      allowInsecure: values['allow-insecure-datadir'] === true,
+      logger,
+    });
+    const oracle = await OracleServer.start(options);
+    const lines = [
+      `url ${oracle.url}`,
+      `public-key ${oracle.publicKey}`,
+      `announcement-key ${oracle.announcementPublicKey}`,
+    ];
+    return { lines, stop: () => oracle.stop() };
+  },
+});

@@ -3,12 +3,12 @@
  * Callers branch on `name` (or `instanceof`). Every way an oracle response can be forged, tampered
  * or inconsistent has its own class, so health and logs say exactly what was rejected.
  */
+import { NamedError } from '../../model/named-error.ts';
 
 /** Base class of every oracle error. */
-export class OracleError extends Error {
+export class OracleError extends NamedError {
   constructor(message = 'oracle error', options?: ErrorOptions) {
     super(message, options);
-    this.name = 'OracleError';
   }
 }
 
@@ -18,7 +18,6 @@ export class OracleError extends Error {
 export class OracleUnreachableError extends OracleError {
   constructor(message = 'oracle unreachable', options?: ErrorOptions) {
     super(message, options);
-    this.name = 'OracleUnreachableError';
   }
 }
 
@@ -28,7 +27,6 @@ export class OracleEventNotFoundError extends OracleError {
 
   constructor(eventId: string) {
     super(`oracle has no announcement for ${eventId}`);
-    this.name = 'OracleEventNotFoundError';
     this.eventId = eventId;
   }
 }
@@ -39,7 +37,6 @@ export class OracleHttpError extends OracleError {
 
   constructor(status: number, url: string) {
     super(`oracle answered HTTP ${status} for ${url}`);
-    this.name = 'OracleHttpError';
     this.status = status;
   }
 }
@@ -50,7 +47,6 @@ export class OracleHttpError extends OracleError {
 export class MalformedOracleResponseError extends OracleError {
   constructor(message = 'malformed oracle response', options?: ErrorOptions) {
     super(message, options);
-    this.name = 'MalformedOracleResponseError';
   }
 }
 
@@ -58,7 +54,6 @@ export class MalformedOracleResponseError extends OracleError {
 export class AnnouncementKeyUnknownError extends OracleError {
   constructor(eventId: string) {
     super(`${eventId}: no announcement key known to verify its announcement; not accepted`);
-    this.name = 'AnnouncementKeyUnknownError';
   }
 }
 
@@ -66,7 +61,6 @@ export class AnnouncementKeyUnknownError extends OracleError {
 export class DuplicateNonceError extends OracleError {
   constructor(eventId: string, nonce: string) {
     super(`${eventId}: announcement repeats nonce ${nonce}`);
-    this.name = 'DuplicateNonceError';
   }
 }
 
@@ -80,7 +74,6 @@ export class OracleCompromisedError extends OracleError {
 
   constructor(reason: string) {
     super(`oracle compromised: ${reason}; nothing from it is used`);
-    this.name = 'OracleCompromisedError';
     this.reason = reason;
   }
 }
@@ -89,7 +82,6 @@ export class OracleCompromisedError extends OracleError {
 export class EventIdMismatchError extends OracleError {
   constructor(message = 'announcement is for another event') {
     super(message);
-    this.name = 'EventIdMismatchError';
   }
 }
 
@@ -97,7 +89,6 @@ export class EventIdMismatchError extends OracleError {
 export class NonceCountError extends OracleError {
   constructor(expected: number, got: number) {
     super(`announcement must have exactly ${expected} olivia-v1 nonces, got ${got}`);
-    this.name = 'NonceCountError';
   }
 }
 
@@ -105,7 +96,6 @@ export class NonceCountError extends OracleError {
 export class InvalidAnnouncementSignatureError extends OracleError {
   constructor(eventId: string) {
     super(`announcement signature for ${eventId} does not verify under the announcement key`);
-    this.name = 'InvalidAnnouncementSignatureError';
   }
 }
 
@@ -116,7 +106,6 @@ export class InvalidAnnouncementSignatureError extends OracleError {
 export class AnnouncementChangedError extends OracleError {
   constructor(eventId: string) {
     super(`oracle changed its announcement (nonces) for ${eventId}`);
-    this.name = 'AnnouncementChangedError';
   }
 }
 
@@ -128,7 +117,6 @@ export class AnnouncementChangedError extends OracleError {
 export class AttestationVerificationError extends OracleError {
   constructor(message = 'attestation does not verify', options?: ErrorOptions) {
     super(message, options);
-    this.name = 'AttestationVerificationError';
   }
 }
 
@@ -136,7 +124,6 @@ export class AttestationVerificationError extends OracleError {
 export class OracleKeyMismatchError extends OracleError {
   constructor(pinned: string, served: string) {
     super(`oracle publishes olivia-v1 key ${served}, configured key is ${pinned}`);
-    this.name = 'OracleKeyMismatchError';
   }
 }
 
@@ -146,7 +133,6 @@ export class OracleKeyMismatchError extends OracleError {
 export class InvalidOracleOptionsError extends OracleError {
   constructor(message = 'invalid oracle options') {
     super(message);
-    this.name = 'InvalidOracleOptionsError';
   }
 }
 
@@ -154,7 +140,6 @@ export class InvalidOracleOptionsError extends OracleError {
 export class OracleSeedFileError extends OracleError {
   constructor(message = 'bad oracle seed file') {
     super(message);
-    this.name = 'OracleSeedFileError';
   }
 }
 
@@ -165,7 +150,6 @@ export class OracleSeedFileError extends OracleError {
 export class OutcomeLogCorruptError extends OracleError {
   constructor(message = 'oracle outcome log is corrupt') {
     super(message);
-    this.name = 'OutcomeLogCorruptError';
   }
 }
 
@@ -175,7 +159,6 @@ export class OutcomeExistsError extends OracleError {
 
   constructor(eventId: string) {
     super(`an outcome for ${eventId} is already recorded; the oracle never attests twice`);
-    this.name = 'OutcomeExistsError';
     this.eventId = eventId;
   }
 }

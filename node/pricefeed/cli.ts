@@ -9,17 +9,9 @@
  * Logs go to stderr (pino JSON). SIGTERM or SIGINT stops it cleanly (exit 0).
  */
 import { readFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import { parsePrice } from '../../model/units.ts';
 import type { Subcommand } from '../cli.ts';
-import {
-  flag,
-  integerFlag,
-  runSubcommand,
-  stderrLogger,
-  UsageError,
-  untilStopSignal,
-} from '../cli-support.ts';
+import { flag, integerFlag, servingSubcommand, UsageError } from '../cli-support.ts';
 import { InvalidPricePathError } from './errors.ts';
 import { PriceFeedServer, type PriceFeedServerOptions } from './server.ts';
 
@@ -38,74 +30,51 @@ POST <control-url>/tick
 `;
 
 /** The `pricefeed` subcommand. */
-export const pricefeedCommand: Subcommand = {
+export const pricefeedCommand: Subcommand = servingSubcommand({
+  name: 'pricefeed',
   summary: 'local price feed speaking the BitMEX realtime protocol (testnet, tests)',
-  run(argv) {
-    return runSubcommand('pricefeed', USAGE, async () => {
-      if (argv[0] === '--help' || argv[0] === '-h') {
-        process.stdout.write(USAGE);
-        return 0;
-      }
-      return await serve(argv);
-    });
+  usage: USAGE,
+  options: {
+    port: { type: 'string' },
+    host: { type: 'string' },
+    'start-price': { type: 'string' },
+    seed: { type: 'string' },
+    'tick-ms': { type: 'string' },
+    volatility: { type: 'string' },
+    drift: { type: 'string' },
+    spread: { type: 'string' },
+    csv: { type: 'string' },
+    loop: { type: 'boolean' },
   },
-};
+  usageErrors: [InvalidPricePathError],
+  async start(values, logger) {
+    if (values.csv !== undefined && values['start-price'] !== undefined) {
+      throw new UsageError('--csv starts at its first price; drop --start-price');
+    }
+    if (values.loop && values.csv === undefined) throw new UsageError('--loop needs --csv');
+    const options: PriceFeedServerOptions = { logger };
+    if (values.port !== undefined) options.port = integerFlag(values.port, '--port', 65535);
+    if (values.host !== undefined) options.host = values.host;
+    if (values['start-price'] !== undefined) {
+      options.startPrice = flag('--start-price', () => parsePrice(values['start-price']!));
+    }
+    if (values.seed !== undefined) options.seed = integerFlag(values.seed, '--seed');
+    if (values['tick-ms'] !== undefined)
+      options.tickMs = integerFlag(values['tick-ms'], '--tick-ms');
+    if (values.volatility !== undefined) options.volatility = values.volatility;
+    if (values.drift !== undefined) options.drift = values.drift;
+    if (values.spread !== undefined) {
+      options.spread = flag('--spread', () => parsePrice(values.spread!));
+    }
+    if (values.csv !== undefined) {
+      options.csv = await readFile(values.csv, 'utf8');
+      options.loop = values.loop ?? false;
+    }
 
-async function serve(argv: readonly string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: [...argv],
-    options: {
-      port: { type: 'string' },
-      host: { type: 'string' },
-      'start-price': { type: 'string' },
-      seed: { type: 'string' },
-      'tick-ms': { type: 'string' },
-      volatility: { type: 'string' },
-      drift: { type: 'string' },
-      spread: { type: 'string' },
-      csv: { type: 'string' },
-      loop: { type: 'boolean' },
-      'log-level': { type: 'string' },
-    },
-    allowPositionals: true,
-  });
-  if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
-  if (values.csv !== undefined && values['start-price'] !== undefined) {
-    throw new UsageError('--csv starts at its first price; drop --start-price');
-  }
-  if (values.loop && values.csv === undefined) throw new UsageError('--loop needs --csv');
-  const logger = stderrLogger(values['log-level'] ?? 'info');
-  const options: PriceFeedServerOptions = { logger };
-  if (values.port !== undefined) options.port = integerFlag(values.port, '--port', 65535);
-  if (values.host !== undefined) options.host = values.host;
-  if (values['start-price'] !== undefined) {
-    options.startPrice = flag('--start-price', () => parsePrice(values['start-price']!));
-  }
-  if (values.seed !== undefined) options.seed = integerFlag(values.seed, '--seed');
-  if (values['tick-ms'] !== undefined) options.tickMs = integerFlag(values['tick-ms'], '--tick-ms');
-  if (values.volatility !== undefined) options.volatility = values.volatility;
-  if (values.drift !== undefined) options.drift = values.drift;
-  if (values.spread !== undefined) {
-    options.spread = flag('--spread', () => parsePrice(values.spread!));
-  }
-  if (values.csv !== undefined) {
-    options.csv = await readFile(values.csv, 'utf8');
-    options.loop = values.loop ?? false;
-  }
-
-  let server: PriceFeedServer;
-  try {
-    server = await PriceFeedServer.start(options);
-  } catch (err) {
-    if (err instanceof InvalidPricePathError) throw new UsageError(err.message);
-    throw err;
-  }
-  // Listen for the stop signal before saying we are ready: a caller may signal at once.
-  const stopped = untilStopSignal(logger);
-  process.stdout.write(`ws-url ${server.url}\ncontrol-url ${server.controlUrl}\n`);
-  logger.info({ url: server.url, controlUrl: server.controlUrl }, 'price feed serving');
-
-  await stopped;
-  await server.stop();
-  return 0;
-}
+    // A bad --csv is an InvalidPricePathError: a usage error.
+    const server = await PriceFeedServer.start(options);
+    logger.info({ url: server.url, controlUrl: server.controlUrl }, 'price feed serving');
+    const lines = [`ws-url ${server.url}`, `control-url ${server.controlUrl}`];
+    return { lines, stop: () => server.stop() };
+  },
+});

@@ -1,11 +1,7 @@
 /** Named errors of the runtime. */
+import { NamedError } from '../../model/named-error.ts';
 
-export class RuntimeError extends Error {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = new.target.name;
-  }
-}
+export class RuntimeError extends NamedError {}
 
 /**
  * The component a message was sent to is stopped (or stopping). Callers handle it like any other

@@ -1,11 +1,7 @@
 /** Named errors of the wallet. */
+import { NamedError } from '../../model/named-error.ts';
 
-export class WalletError extends Error {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = new.target.name;
-  }
-}
+export class WalletError extends NamedError {}
 
 /** Not enough spendable coins for the amount plus fees. */
 export class InsufficientFundsError extends WalletError {}

@@ -46,15 +46,7 @@ import type {
 /** What the wallet needs from a chain backend (Bitcoin Core's RPC or the embedded node). */
 export type WalletChain = FollowerRpc;
 
-export type {
-  Balance,
-  CoinPoolTarget,
-  Funding,
-  PoolSplit,
-  SignedWithdrawal,
-  Utxo,
-  WalletTx,
-} from './types.ts';
+export type * from './types.ts';
 
 export interface WalletOptions {
   /** Directory for the mnemonic file and the wallet database. */

@@ -1,12 +1,8 @@
 /** Named errors of `/dlcfd/order/1.0.0`. */
+import { NamedError } from '../../model/named-error.ts';
 import { Abort } from '../machine.ts';
 
-export class OrderProtocolError extends Error {
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = new.target.name;
-  }
-}
+export class OrderProtocolError extends NamedError {}
 
 /** No order with that id awaits a decision (decided already, timed out, or never placed). */
 export class UnknownPendingOrderError extends OrderProtocolError {}

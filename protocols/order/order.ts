@@ -16,14 +16,14 @@ import type { CfdTerms } from '../../model/cfd.ts';
 import type { TakerLimits } from '../../model/limits.ts';
 import { DEFAULT_ORDER_POLICY, type Offer, type OrderPolicy } from '../../model/offer.ts';
 import type { Contracts, Leverage, Sats } from '../../model/units.ts';
-import { runMachine } from '../driver.ts';
 import {
   adaptorWork,
   dialTransport,
   framedTransport,
   handleInbound,
-  instrumented,
+  type MachineRun,
   notifyListeners,
+  runInstrumented,
 } from '../handler.ts';
 import { PendingDecisions } from '../pending-decisions.ts';
 import type { Announcements, CfdLog, Clock, ProtocolHost, RunInstrument } from '../ports.ts';
@@ -48,8 +48,11 @@ import { SetupMessageSchema, type SetupMessageType } from './messages.ts';
 import {
   type ChainOutput,
   MakerSetup,
+  type OrderSetupMachine,
+  type ReservedFunding,
   type SetupEffect,
   type SetupExecutor,
+  type SetupInit,
   type SetupOutcome,
   type SetupRequest,
   type SetupResult,
@@ -62,20 +65,6 @@ import {
 export type OrderDecision =
   | { readonly accept: true }
   | { readonly accept: false; readonly reason: string };
-
-/** Coins reserved for this party's side of one lock transaction. */
-export interface ReservedFunding {
-  readonly reservationId: string;
-  readonly inputs: readonly {
-    readonly txid: string;
-    readonly vout: number;
-    readonly value: Sats;
-    /** scriptPubKey hex. */
-    readonly script: string;
-  }[];
-  /** Change back to us, if worth an output (script hex). */
-  readonly change: { readonly script: string; readonly value: Sats } | undefined;
-}
 
 /**
  * The funding port: what the protocol needs of the wallet. `reserveFunding` may be async: a
@@ -281,27 +270,20 @@ export class OrderProtocol {
       offer,
       quantity: order.quantity,
       leverage: order.leverage,
-      secrets: freshSecrets(),
-      timelocks: this.#timelocks,
-      now: this.#clock(),
-      counterpartyPeerId: maker.toString(),
-      policy: this.#init.orderPolicy ?? DEFAULT_ORDER_POLICY,
-      ...this.#minConfirmations(),
+      ...this.#setupInit(maker),
       ...(this.#init.limits ? { limits: this.#init.limits() } : {}),
     });
-    const first = machine.start();
     const log = this.#log.child({ orderId, peer: maker.toString(), role: 'taker' });
     // Not even connected: the order is still recorded as placed and failed, so the UI shows why.
-    const io = instrumented(
-      this.#init.instrument,
-      'order.taker',
-      await dialTransport(this.#node, maker, ORDER_PROTOCOL, this.#timeouts.writeMs, (stream) =>
-        this.#transport(stream),
-      ),
-      this.#executor(orderId, log),
-      persistKind,
+    const transport = await dialTransport(
+      this.#node,
+      maker,
+      ORDER_PROTOCOL,
+      this.#timeouts.writeMs,
+      (stream) => this.#transport(stream),
     );
-    const outcome = await runMachine('setup', machine, first, io.transport, io.executor, log);
+    const executor = this.#executor(orderId, log);
+    const outcome = await this.#run(machine, { point: 'order.taker', transport, executor, log });
     return this.#finish(orderId, maker.toString(), outcome, log);
   }
 
@@ -339,35 +321,32 @@ export class OrderProtocol {
   async #serveAdmitted(stream: Stream, peer: PeerId): Promise<void> {
     const machine = new MakerSetup({
       offers: this.#init.offers?.() ?? [],
+      ...this.#setupInit(peer),
+    });
+    const log = this.#log.child({ peer: peer.toString(), role: 'maker' });
+    const executor = this.#executor(() => machine.cfdId, log, peer.toString());
+    const transport = this.#transport(stream);
+    const outcome = await this.#run(machine, { point: 'order.maker', transport, executor, log });
+    this.#finish(machine.cfdId ?? '(none)', peer.toString(), outcome, log);
+  }
+
+  /** Runs `machine` with the shared driver, as the node's instrument wraps it. */
+  #run(machine: OrderSetupMachine, run: MachineRun<SetupTransport, SetupExecutor>) {
+    const { instrument } = this.#init;
+    return runInstrumented('setup', machine, { ...run, instrument, persistKind });
+  }
+
+  /** What either role's machine is built with, for a run with `peer`: fresh secrets, now. */
+  #setupInit(peer: PeerId): SetupInit {
+    const n = this.#init.minInputConfirmations;
+    return {
       secrets: freshSecrets(),
       timelocks: this.#timelocks,
       now: this.#clock(),
       counterpartyPeerId: peer.toString(),
       policy: this.#init.orderPolicy ?? DEFAULT_ORDER_POLICY,
-      ...this.#minConfirmations(),
-    });
-    const log = this.#log.child({ peer: peer.toString(), role: 'maker' });
-    const io = instrumented(
-      this.#init.instrument,
-      'order.maker',
-      this.#transport(stream),
-      this.#executor(() => machine.cfdId, log, peer.toString()),
-      persistKind,
-    );
-    const outcome = await runMachine(
-      'setup',
-      machine,
-      machine.start(),
-      io.transport,
-      io.executor,
-      log,
-    );
-    this.#finish(machine.cfdId ?? '(none)', peer.toString(), outcome, log);
-  }
-
-  #minConfirmations(): { minInputConfirmations?: number } {
-    const n = this.#init.minInputConfirmations;
-    return n === undefined ? {} : { minInputConfirmations: n };
+      ...(n === undefined ? {} : { minInputConfirmations: n }),
+    };
   }
 
   #finish(orderId: string, peer: string, outcome: SetupOutcome, log: Logger): OrderOutcome {

@@ -72,8 +72,8 @@ import {
   type EncryptRequest,
   type VerifyRequest,
 } from '../contract-signing.ts';
-import type { Executor, Transport } from '../driver.ts';
-import { Abort, step as machineStep, StateMachine } from '../machine.ts';
+import type { Executor, MachineStep, Transport } from '../driver.ts';
+import { Abort, step as machineStep, StateMachine, type StepBuilder } from '../machine.ts';
 import {
   COINBASE_MATURITY,
   LOCK_SHARED_VBYTES,
@@ -107,8 +107,8 @@ export interface Timelocks {
   readonly refund: number;
 }
 
-/** Coins a party's wallet reserved for the lock, and where its payouts go. */
-export interface PartyFunding {
+/** Coins reserved for this party's side of one lock transaction (the wallet port's answer). */
+export interface ReservedFunding {
   readonly reservationId: string;
   readonly inputs: readonly {
     readonly txid: string;
@@ -117,7 +117,12 @@ export interface PartyFunding {
     /** scriptPubKey hex (P2WPKH). */
     readonly script: string;
   }[];
+  /** Change back to us, if worth an output (script hex). */
   readonly change: { readonly script: string; readonly value: Sats } | undefined;
+}
+
+/** Coins a party's wallet reserved for the lock, and where its payouts go. */
+export interface PartyFunding extends ReservedFunding {
   /** scriptPubKey hex (P2WPKH) of a fresh wallet address for CET and refund outputs. */
   readonly payoutScript: string;
 }
@@ -220,12 +225,8 @@ export type SetupOutcome =
       readonly lockMayBroadcast?: true;
     };
 
-export interface SetupStep {
-  readonly effects: readonly SetupEffect[];
-  readonly send: readonly SetupMessage[];
-  readonly request?: SetupRequest;
-  readonly outcome?: SetupOutcome;
-}
+/** One step of the setup machine. */
+export type SetupStep = MachineStep<SetupEffect, SetupMessage, SetupRequest, SetupOutcome>;
 
 /** Where in the setup a machine is; also how the driver picks a read timeout. */
 export type SetupState =
@@ -254,10 +255,7 @@ const EXPECTED: Partial<Record<SetupState, SetupMessageType>> = {
   awaitAck: 'ack',
 };
 
-const step = (
-  send: SetupMessage[] = [],
-  extra: { effects?: SetupEffect[]; request?: SetupRequest; outcome?: SetupOutcome } = {},
-): SetupStep => machineStep(send, extra);
+const step: StepBuilder<SetupEffect, SetupMessage, SetupRequest, SetupOutcome> = machineStep;
 
 const bytes = (hex: string): Uint8Array => hexToBytes(hex);
 
@@ -272,6 +270,20 @@ const CET_WORDING: CetWording = {
   signatureCount: (count, c, prefixes) =>
     `the peer sent ${count} signatures for CET ${c.start}…${c.end}, it has ${prefixes} prefixes`,
 };
+
+/** What either role's setup machine is built with. */
+export interface SetupInit {
+  readonly secrets: SetupSecrets;
+  /** This side's timelocks (see each role's init). */
+  readonly timelocks: Timelocks;
+  /** Unix seconds. */
+  readonly now: number;
+  /** The counterparty's PeerId (the taker's from the connection). */
+  readonly counterpartyPeerId: string;
+  readonly policy?: OrderPolicy;
+  /** Confirmations each counterparty lock input needs. @default MIN_LOCK_INPUT_CONFIRMATIONS */
+  readonly minInputConfirmations?: number;
+}
 
 // ---- The shared machine --------------------------------------------------------------------------
 
@@ -307,15 +319,7 @@ abstract class ContractSetup extends StateMachine<
   #lockSignatureOut = false;
   #final: { record: ContractRecord; lockTx: Transaction } | undefined;
 
-  protected constructor(init: {
-    role: Role;
-    secrets: SetupSecrets;
-    timelocks: Timelocks;
-    now: number;
-    counterpartyPeerId: string;
-    policy?: OrderPolicy;
-    minInputConfirmations?: number;
-  }) {
+  protected constructor(init: SetupInit & { role: Role }) {
     super('new', EXPECTED);
     this.minInputConfirmations = Math.max(
       1,
@@ -779,22 +783,13 @@ abstract class ContractSetup extends StateMachine<
 
 // ---- Taker ----------------------------------------------------------------------------------------
 
-export interface TakerSetupInit {
+/** The taker's machine: its `timelocks` are those it accepts (the maker must announce these). */
+export interface TakerSetupInit extends SetupInit {
   /** The order id: also the CFD's id on both nodes (e.g. a UUID). */
   readonly orderId: string;
   readonly offer: Offer;
   readonly quantity: Contracts;
   readonly leverage: Leverage;
-  readonly secrets: SetupSecrets;
-  /** Timelocks this taker accepts; the maker must announce exactly these. */
-  readonly timelocks: Timelocks;
-  /** Unix seconds. */
-  readonly now: number;
-  /** The maker's PeerId. */
-  readonly counterpartyPeerId: string;
-  readonly policy?: OrderPolicy;
-  /** Confirmations each maker lock input needs. @default MIN_LOCK_INPUT_CONFIRMATIONS */
-  readonly minInputConfirmations?: number;
   /** The terms this taker accepts from the maker. @default DEFAULT_TAKER_LIMITS */
   readonly limits?: TakerLimits;
 }
@@ -844,12 +839,8 @@ export class TakerSetup extends ContractSetup {
   }
 
   protected onRoleMessage(message: SetupMessage): SetupStep {
-    switch (message.type) {
-      case 'decision':
-        return this.#onDecision(message);
-      default:
-        throw new Abort(`unexpected '${message.type}' message`);
-    }
+    if (message.type !== 'decision') throw new Abort(`unexpected '${message.type}' message`);
+    return this.#onDecision(message);
   }
 
   #onDecision(d: DecisionMsg): SetupStep {
@@ -884,19 +875,10 @@ export class TakerSetup extends ContractSetup {
 
 // ---- Maker ----------------------------------------------------------------------------------------
 
-export interface MakerSetupInit {
+/** The maker's machine; its `timelocks` are those it signs with (announced in the decision). */
+export interface MakerSetupInit extends SetupInit {
   /** The offers this maker publishes now; an order must name one of them. */
   readonly offers: readonly Offer[];
-  readonly secrets: SetupSecrets;
-  /** Timelocks this maker signs with (announced to the taker in the decision). */
-  readonly timelocks: Timelocks;
-  /** Unix seconds. */
-  readonly now: number;
-  /** The taker's PeerId (from the connection). */
-  readonly counterpartyPeerId: string;
-  readonly policy?: OrderPolicy;
-  /** Confirmations each taker lock input needs. @default MIN_LOCK_INPUT_CONFIRMATIONS */
-  readonly minInputConfirmations?: number;
 }
 
 /**
@@ -920,12 +902,8 @@ export class MakerSetup extends ContractSetup {
   }
 
   protected onRoleMessage(message: SetupMessage): SetupStep {
-    switch (message.type) {
-      case 'order':
-        return this.#onOrder(message);
-      default:
-        throw new Abort(`unexpected '${message.type}' message`);
-    }
+    if (message.type !== 'order') throw new Abort(`unexpected '${message.type}' message`);
+    return this.#onOrder(message);
   }
 
   #onOrder(order: OrderMsg): SetupStep {

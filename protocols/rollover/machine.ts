@@ -57,8 +57,8 @@ import {
   type EncryptRequest,
   type VerifyRequest,
 } from '../contract-signing.ts';
-import type { Executor, Transport } from '../driver.ts';
-import { Abort, step as machineStep, StateMachine } from '../machine.ts';
+import type { Executor, MachineStep, Transport } from '../driver.ts';
+import { Abort, step as machineStep, StateMachine, type StepBuilder } from '../machine.ts';
 import {
   DEFAULT_EVENT_SPACING_SECS,
   DEFAULT_LIQUIDATION_EVENT_COUNT,
@@ -192,12 +192,13 @@ export type RolloverTransport = Transport<RolloverMessage, RolloverMessageType>;
 /** Does what the machine asks. */
 export type RolloverExecutor = Executor<RolloverEffect, RolloverRequest, RolloverResult>;
 
-export interface RolloverStep {
-  readonly effects: readonly RolloverEffect[];
-  readonly send: readonly RolloverMessage[];
-  readonly request?: RolloverRequest;
-  readonly outcome?: RolloverOutcome;
-}
+/** One step of the rollover machine. */
+export type RolloverStep = MachineStep<
+  RolloverEffect,
+  RolloverMessage,
+  RolloverRequest,
+  RolloverOutcome
+>;
 
 export type RolloverState =
   | 'new'
@@ -222,10 +223,8 @@ const EXPECTED: Partial<Record<RolloverState, RolloverMessageType>> = {
   awaitRevocation: 'revocation',
 };
 
-const step = (
-  send: RolloverMessage[] = [],
-  extra: { effects?: RolloverEffect[]; request?: RolloverRequest; outcome?: RolloverOutcome } = {},
-): RolloverStep => machineStep(send, extra);
+const step: StepBuilder<RolloverEffect, RolloverMessage, RolloverRequest, RolloverOutcome> =
+  machineStep;
 
 const pub = (secret: Uint8Array): string => bytesToHex(secp256k1.getPublicKey(secret, true));
 

@@ -13,14 +13,14 @@ import type { ContractStore } from '../../dlc/record.ts';
 import { type Cfd, decide } from '../../model/cfd.ts';
 import { rolloverTermsOutsideLimits } from '../../model/limits.ts';
 import type { FeeRate, FundingRate } from '../../model/units.ts';
-import { runMachine } from '../driver.ts';
 import {
   adaptorWork,
   dialTransport,
   framedTransport,
   handleInbound,
-  instrumented,
+  type MachineRun,
   notifyListeners,
+  runInstrumented,
 } from '../handler.ts';
 import {
   type Announcements,
@@ -41,13 +41,14 @@ import {
   ROLLOVER_PROTOCOL,
   WRITE_TIMEOUT_MS,
 } from './constants.ts';
-import { CannotRolloverError, RevealAfterCommitError } from './errors.ts';
+import { CannotRolloverError, NotCounterpartyError, RevealAfterCommitError } from './errors.ts';
 import {
   DEFAULT_ROLLOVER_CONFIG,
   MakerRollover,
   type RolloverConfig,
   type RolloverEffect,
   type RolloverExecutor,
+  type RolloverMachine,
   type RolloverOutcome,
   type RolloverRequest,
   type RolloverResult,
@@ -215,31 +216,24 @@ export class RolloverProtocol {
       });
       const log = this.#log.child({ cfdId, peer: maker.toString(), role: 'taker' });
       let terms: { fundingRate: FundingRate; feeRate: FeeRate } | undefined;
-      const io = instrumented(
-        this.#init.instrument,
-        'rollover.taker',
-        this.#guardReveal(
-          observeDecision(
-            await dialTransport(this.#node, maker, ROLLOVER_PROTOCOL, this.#timeouts.writeMs, (s) =>
-              this.#transport(s),
-            ),
-            (d) => {
-              terms = { fundingRate: d.fundingRate as FundingRate, feeRate: d.feeRate };
-            },
+      const transport = this.#guardReveal(
+        observeDecision(
+          await dialTransport(this.#node, maker, ROLLOVER_PROTOCOL, this.#timeouts.writeMs, (s) =>
+            this.#transport(s),
           ),
-          () => cfdId,
+          (d) => {
+            terms = { fundingRate: d.fundingRate as FundingRate, feeRate: d.feeRate };
+          },
         ),
-        this.#executor(log),
-        persistKind,
+        () => cfdId,
       );
-      const outcome = await runMachine(
-        'rollover',
-        machine,
-        machine.start(),
-        io.transport,
-        io.executor,
+      const executor = this.#executor(log);
+      const outcome = await this.#run(machine, {
+        point: 'rollover.taker',
+        transport,
+        executor,
         log,
-      );
+      });
       return this.#finish(
         cfdId,
         maker.toString(),
@@ -261,31 +255,32 @@ export class RolloverProtocol {
     });
     const log = this.#log.child({ peer: peer.toString(), role: 'maker' });
     let claimed: string | undefined;
-    const executor = this.#executor(log, (id) => {
-      if (this.#running.has(id)) throw new CannotRolloverError(`${id} is rolling over already`);
-      this.#running.add(id);
-      claimed = id;
+    const executor = this.#executor(log, {
+      peer: peer.toString(),
+      claim: (id) => {
+        if (this.#running.has(id)) throw new CannotRolloverError(`${id} is rolling over already`);
+        this.#running.add(id);
+        claimed = id;
+      },
     });
     try {
-      const io = instrumented(
-        this.#init.instrument,
-        'rollover.maker',
-        this.#guardReveal(this.#transport(stream), () => claimed),
+      const transport = this.#guardReveal(this.#transport(stream), () => claimed);
+      const outcome = await this.#run(machine, {
+        point: 'rollover.maker',
+        transport,
         executor,
-        persistKind,
-      );
-      const outcome = await runMachine(
-        'rollover',
-        machine,
-        machine.start(),
-        io.transport,
-        io.executor,
         log,
-      );
+      });
       this.#finish(machine.cfdId ?? claimed ?? '(none)', peer.toString(), outcome, log);
     } finally {
       if (claimed) this.#running.delete(claimed);
     }
+  }
+
+  /** Runs `machine` with the shared driver, as the node's instrument wraps it. */
+  #run(machine: RolloverMachine, run: MachineRun<RolloverTransport, RolloverExecutor>) {
+    const { instrument } = this.#init;
+    return runInstrumented('rollover', machine, { ...run, instrument, persistKind });
   }
 
   #finish(
@@ -350,7 +345,14 @@ export class RolloverProtocol {
     });
   }
 
-  #executor(log: Logger, claim?: (cfdId: string) => void): RolloverExecutor {
+  /**
+   * `maker`: the proposing peer, and how to claim a CFD's rollover slot once the proposal passed
+   * every check (the maker's `decide`).
+   */
+  #executor(
+    log: Logger,
+    maker?: { readonly peer: string; readonly claim: (cfdId: string) => void },
+  ): RolloverExecutor {
     const { repository, contracts, oracle, pool } = this.#init;
     return {
       effect: async (effect) => {
@@ -361,6 +363,11 @@ export class RolloverProtocol {
         switch (request.type) {
           case 'decide': {
             const cfd = await repository.load(request.cfdId);
+            // Only the CFD's taker may propose: a stranger must not claim its slot or reach the policy.
+            if (cfd.terms?.role !== 'maker' || cfd.terms.counterpartyPeerId !== maker?.peer) {
+              const reason = new NotCounterpartyError(request.cfdId).message;
+              return { type: 'decided', accept: false, reason };
+            }
             try {
               decide(cfd, { type: 'startRollover', proposedBy: 'taker' }, this.#clock());
             } catch (err) {
@@ -374,7 +381,7 @@ export class RolloverProtocol {
               return { type: 'decided', accept: false, reason: 'this node does not roll over' };
             }
             try {
-              claim?.(request.cfdId);
+              maker.claim(request.cfdId);
             } catch (err) {
               return { type: 'decided', accept: false, reason: (err as Error).message };
             }

@@ -11,10 +11,20 @@ import { broadcast } from '../../../node/chain/broadcast.ts';
 import type { EmbeddedChain } from '../../../node/chain/embedded.ts';
 import type { BitcoinRpc } from '../../../node/chain/rpc.ts';
 import type { OracleServer } from '../../../node/oracle/server.ts';
+import { loadOrCreateIdentity } from '../../../node/p2p/identity.ts';
+import { createP2pNode, type P2pNode } from '../../../node/p2p/node.ts';
 import type { PriceFeedServer } from '../../../node/pricefeed/server.ts';
-import { type RolloverDecision, rolloverDue } from '../../../protocols/rollover/index.ts';
+import {
+  NotCounterpartyError,
+  ROLLOVER_PROTOCOL,
+  type RolloverDecision,
+  RolloverMessageSchema,
+  rolloverDue,
+} from '../../../protocols/rollover/index.ts';
+import { Framed } from '../../../protocols/wire.ts';
 import { tempDir } from '../../helpers/cfd-fixtures.ts';
 import * as live from '../../helpers/live-nodes.ts';
+import { until } from '../../helpers/wait.ts';
 import { silent } from '../../node/chain/helpers.ts';
 
 const SETTLEMENT_INTERVAL_S = 60;
@@ -34,6 +44,7 @@ describe('protocols/rollover over libp2p with real wallets, chain and oracle', f
   let pool: AdaptorWorkerPool;
   let maker: Side;
   let taker: Side;
+  let stranger: P2pNode | undefined;
   let skew = 0;
   /** The maker's default decision: accept at RATE as of now. */
   const accepting = (): RolloverDecision => ({
@@ -42,7 +53,7 @@ describe('protocols/rollover over libp2p with real wallets, chain and oracle', f
     fundingRateAsOf: clock(),
     feeRate: 2n,
   });
-  let decision: () => RolloverDecision = accepting;
+  let decision: () => RolloverDecision | Promise<RolloverDecision> = accepting;
   const clock = () => Math.floor(Date.now() / 1000) + skew;
 
   const offer = (): Offer =>
@@ -78,6 +89,7 @@ describe('protocols/rollover over libp2p with real wallets, chain and oracle', f
   });
 
   after(async () => {
+    await stranger?.stop();
     await live.stopNodes([taker, maker]);
     await live.stopWorld({ pool, oracle, feed, chain });
     await dir?.cleanup();
@@ -238,5 +250,58 @@ describe('protocols/rollover over libp2p with real wallets, chain and oracle', f
     assert.deepEqual((await types(taker, id)).slice(-2), ['RolloverStarted', 'RolloverFailed']);
     // Within the limits again, it rolls over.
     assert.equal((await roll(id)).type, 'completed');
+  });
+
+  it('a stranger proposing the rollover of someone else’s CFD is refused before it claims anything: the taker’s rollover goes ahead', async () => {
+    const id = await openContract();
+    const { commit } = (await taker.contracts.get(id))!;
+    // The maker's policy holds every decision until released: a proposal that got as far as the
+    // policy would hold the CFD's rollover slot meanwhile.
+    const held: (() => void)[] = [];
+    decision = () => new Promise((res) => held.push(() => res(accepting())));
+    const release = () => {
+      for (const r of held.splice(0)) r();
+    };
+    stranger = await createP2pNode({
+      privateKey: await loadOrCreateIdentity(join(dir.path, 'stranger')),
+    });
+    await stranger.dial(maker.node.getMultiaddrs()[0]!);
+    const f = new Framed(await stranger.dialProtocol(maker.node.peerId, ROLLOVER_PROTOCOL), {
+      maxMessageBytes: 4 * 1024 * 1024,
+      timeoutMs: 10_000,
+    });
+    try {
+      await f.write({
+        type: 'propose',
+        cfdId: id,
+        fromCommitTxid: commit.txid,
+        timestamp: clock(),
+      });
+      let answer: unknown;
+      const answered = f.read(RolloverMessageSchema).then((m) => (answer = m));
+      await until('the stranger answered or its proposal held', () => answer ?? held.length > 0);
+      // The real taker asks while the stranger's proposal would be held.
+      const strangers = held.length;
+      skew += 10;
+      const rolling = taker.rollovers.rollover(maker.node.peerId, id);
+      let done = false;
+      void rolling.then(() => (done = true));
+      await until(
+        'the taker’s decision held or its run ended',
+        () => held.length > strangers || done,
+      );
+      release();
+      const r = (await rolling).outcome;
+      assert.equal(r.type, 'completed', show(r));
+      assert.deepEqual(await answered, {
+        type: 'decision',
+        accept: false,
+        reason: new NotCounterpartyError(id).message,
+      });
+    } finally {
+      release();
+      decision = accepting;
+      f.abort(new Error('test over'));
+    }
   });
 });
