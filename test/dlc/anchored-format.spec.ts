@@ -83,6 +83,22 @@ const E = fixture.expected;
 const v = deriveAnchoredVectors(fixture.inputs);
 const RATE = BigInt(fixture.inputs.feeRate);
 const h = hexToBytes;
+
+/** `built`'s output values are `values`, and in the vector as `expected` (decimal strings). */
+function outputsAre(
+  built: { outputs: readonly { value: bigint }[] },
+  values: bigint[],
+  expected: string[],
+): void {
+  assert.deepEqual(
+    built.outputs.map((o) => o.value),
+    values,
+  );
+  assert.deepEqual(
+    built.outputs.map((o) => `${o.value}`),
+    expected,
+  );
+}
 const roundTrip = (r: ContractRecord): ContractRecord => parse<ContractRecord>(stringify(r));
 
 describe('dlc anchored format: golden vectors (dlcfd_anchored_contract.json)', () => {
@@ -158,14 +174,7 @@ describe('dlc anchored format: golden vectors (dlcfd_anchored_contract.json)', (
     assert.equal(v.cet.tx.toHex(), E.cet.hex);
     assert.equal(v.cet.tx.getId(), E.cet.txid);
     assert.equal(cetFee(v.commit), 2880n);
-    assert.deepEqual(
-      v.cet.outputs.map((o) => o.value),
-      [200_000n - 1440n, 159_085n - 1440n],
-    );
-    assert.deepEqual(
-      v.cet.outputs.map((o) => `${o.value}`),
-      E.cet.outputs,
-    );
+    outputsAre(v.cet, [200_000n - 1440n, 159_085n - 1440n], E.cet.outputs);
     assert.equal(v.cet.tx.ins[0]!.sequence, 12);
     const paid = v.cet.outputs.reduce((s, o) => s + o.value, 0n);
     assert.equal(v.commit.output.value - paid, 208n * RATE);
@@ -175,14 +184,7 @@ describe('dlc anchored format: golden vectors (dlcfd_anchored_contract.json)', (
     assert.equal(v.refund.tx.toHex(), E.refund.hex);
     assert.equal(v.refund.tx.getId(), E.refund.txid);
     assert.equal(v.refund.tx.ins[0]!.sequence, 216);
-    assert.deepEqual(
-      v.refund.outputs.map((o) => o.value),
-      [239_390n - 1440n, 119_695n - 1440n],
-    );
-    assert.deepEqual(
-      v.refund.outputs.map((o) => `${o.value}`),
-      E.refund.outputs,
-    );
+    outputsAre(v.refund, [239_390n - 1440n, 119_695n - 1440n], E.refund.outputs);
   });
 
   it('rebuilds the replaceable punish at 2320 = PUNISH_VBYTES × 10: nSequence 0xfffffffd, the signed vector, within PUNISH_VBYTES', () => {

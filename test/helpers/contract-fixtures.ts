@@ -76,6 +76,45 @@ export function newParty(role: Role): TestParty {
   };
 }
 
+/** One side's signatures of a contract's transactions: commit adaptor, refund, the CETs'. */
+interface SidesSignatures {
+  commit: Uint8Array;
+  refund: Uint8Array;
+  cets: Uint8Array[][];
+}
+
+/** Both sides' signatures of `tx` (one oracle event), each with its identity key. */
+function signedByBoth(
+  tx: Pick<ContractTransactions, 'commit' | 'refund' | 'events'>,
+  parties: Record<Role, Pick<TestParty, 'identity'>>,
+  event: OracleEventPoints,
+): Record<Role, SidesSignatures> {
+  const sign = (role: Role): SidesSignatures => {
+    const sk = parties[role].identity.priv;
+    return {
+      commit: signCommitAdaptor(tx.commit, role, sk),
+      refund: signCooperative(tx.refund, role, sk),
+      cets: tx.events[0]!.cets.map((cet) =>
+        signCetAdaptors(cet, role, sk, event).map((s) => s.adaptorSignature),
+      ),
+    };
+  };
+  return { maker: sign('maker'), taker: sign('taker') };
+}
+
+/** The signatures `role`'s record holds: its own commit adaptor and all of the other side's. */
+function heldBy(by: Record<Role, SidesSignatures>, role: Role) {
+  const them = role === 'maker' ? 'taker' : 'maker';
+  return {
+    ownCommitAdaptorSignature: by[role].commit,
+    counterparty: {
+      commitAdaptorSignature: by[them].commit,
+      refundSignature: by[them].refund,
+      cetAdaptorSignatures: [by[them].cets],
+    },
+  };
+}
+
 export const MARGINS = { maker: 300_000n, taker: 150_000n };
 export const FEE_RATE = 2n;
 export const LOCK_FEE_EACH = 300n;
@@ -151,17 +190,7 @@ export function buildTestContract(options: {
     ...(options.anchors === true && { anchors: true }),
   });
   const t = transactions;
-  const sign = (role: Role) => {
-    const sk = parties[role].identity.priv;
-    return {
-      commit: signCommitAdaptor(t.commit, role, sk),
-      refund: signCooperative(t.refund, role, sk),
-      cets: t.events[0]!.cets.map((cet) =>
-        signCetAdaptors(cet, role, sk, oracle.event).map((s) => s.adaptorSignature),
-      ),
-    };
-  };
-  const by = { maker: sign('maker'), taker: sign('taker') };
+  const by = signedByBoth(t, parties, oracle.event);
 
   const signedLock = (() => {
     const signedBy = (['maker', 'taker'] as const).map((role, i) => {
@@ -206,12 +235,7 @@ export function buildTestContract(options: {
       lockSigned: true,
       feeRate: FEE_RATE,
       settlementEventId: SETTLEMENT_EVENT,
-      ownCommitAdaptorSignature: by[role].commit,
-      counterparty: {
-        commitAdaptorSignature: by[them].commit,
-        refundSignature: by[them].refund,
-        cetAdaptorSignatures: [by[them].cets],
-      },
+      ...heldBy(by, role),
     });
   };
   return {
@@ -271,30 +295,14 @@ export function rollTestContract(c: TestContract): RolledTestContract {
   const tx = buildRolloverTransactions(c.records.maker, keys, FEE_RATE, [
     { eventId: ROLLED_SETTLEMENT_EVENT, payouts: ROLLED_TABLE },
   ]);
-  const sign = (role: Role) => {
-    const sk = parties[role].identity.priv;
-    return {
-      commit: signCommitAdaptor(tx.commit, role, sk),
-      refund: signCooperative(tx.refund, role, sk),
-      cets: tx.events[0]!.cets.map((cet) =>
-        signCetAdaptors(cet, role, sk, c.oracle.event).map((s) => s.adaptorSignature),
-      ),
-    };
-  };
-  const by = { maker: sign('maker'), taker: sign('taker') };
+  const by = signedByBoth(tx, parties, c.oracle.event);
   const record = (role: Role): ContractRecord => {
-    const them = role === 'maker' ? 'taker' : 'maker';
     return assembleRolledRecord({
       old: c.records[role],
       tx,
       secrets: { publish: fresh[role].p.priv, revocation: fresh[role].r.priv },
       settlementEventId: ROLLED_SETTLEMENT_EVENT,
-      ownCommitAdaptorSignature: by[role].commit,
-      counterparty: {
-        commitAdaptorSignature: by[them].commit,
-        refundSignature: by[them].refund,
-        cetAdaptorSignatures: [by[them].cets],
-      },
+      ...heldBy(by, role),
       feeBalance: 20_000n,
       baseFeeBalance: 0n,
       baseTxid: c.records[role].commit.txid,

@@ -141,6 +141,12 @@ describe('oracle client: real olivia documents', function () {
   });
 
   describe('rejections', () => {
+    /** The real response with its announcement's event data edited by `edit`. */
+    const realWithEvent = (edit: Parameters<typeof editEventData>[1]) => () => {
+      const r = realResponse();
+      editEventData(r, edit);
+      return r;
+    };
     const cases: [string, () => unknown, string, Partial<{ publicKey: string }>?][] = [
       [
         'a tampered scalar',
@@ -167,46 +173,24 @@ describe('oracle client: real olivia documents', function () {
         'AttestationVerificationError',
         { publicKey: OTHER_PK },
       ],
-      [
-        '19 nonces',
-        () => {
-          const r = realResponse();
-          editEventData(r, (e) => e.schemes['olivia-v1'].nonces.pop());
-          return r;
-        },
-        'NonceCountError',
-      ],
+      ['19 nonces', realWithEvent((e) => e.schemes['olivia-v1'].nonces.pop()), 'NonceCountError'],
       [
         '21 nonces',
-        () => {
-          const r = realResponse();
-          editEventData(r, (e) =>
-            e.schemes['olivia-v1'].nonces.push(vectors.events[0]!.nonces[0]!),
-          );
-          return r;
-        },
+        realWithEvent((e) => e.schemes['olivia-v1'].nonces.push(vectors.events[0]!.nonces[0]!)),
         'NonceCountError',
       ],
       [
         'an announcement for another event id',
-        () => {
-          const r = realResponse();
-          editEventData(r, (e) => {
-            e.id = vectors.events[0]!.id;
-          });
-          return r;
-        },
+        realWithEvent((e) => {
+          e.id = vectors.events[0]!.id;
+        }),
         'EventIdMismatchError',
       ],
       [
         'an expected outcome time other than the event time',
-        () => {
-          const r = realResponse();
-          editEventData(r, (e) => {
-            e['expected-outcome-time'] = '2021-10-04T23:00:00';
-          });
-          return r;
-        },
+        realWithEvent((e) => {
+          e['expected-outcome-time'] = '2021-10-04T23:00:00';
+        }),
         'EventIdMismatchError',
       ],
       ['malformed JSON', () => '{"announcement": {', 'MalformedOracleResponseError'],

@@ -25,6 +25,19 @@ describe('node/wallet against the embedded regtest node', function () {
     return w;
   }
 
+  /** A wallet balance, its fields in order. */
+  const balance = (
+    confirmed: bigint,
+    unconfirmed: bigint,
+    reserved: bigint,
+    spendable: bigint,
+  ) => ({
+    confirmed,
+    unconfirmed,
+    reserved,
+    spendable,
+  });
+
   async function fundAndConfirm(w: Wallet, sats: bigint): Promise<void> {
     await chain.fund(await w.receiveAddress(), sats);
     await chain.mine(1);
@@ -71,20 +84,10 @@ describe('node/wallet against the embedded regtest node', function () {
     assert.notEqual(await w.receiveAddress(), address, 'a fresh address each time');
     const paid = await chain.fund(address, 1_000_000n);
     await w.sync();
-    assert.deepEqual(w.balance(), {
-      confirmed: 0n,
-      unconfirmed: 1_000_000n,
-      reserved: 0n,
-      spendable: 0n,
-    });
+    assert.deepEqual(w.balance(), balance(0n, 1_000_000n, 0n, 0n));
     await chain.mine(1);
     await w.sync();
-    assert.deepEqual(w.balance(), {
-      confirmed: 1_000_000n,
-      unconfirmed: 0n,
-      reserved: 0n,
-      spendable: 1_000_000n,
-    });
+    assert.deepEqual(w.balance(), balance(1_000_000n, 0n, 0n, 1_000_000n));
     assert.equal(w.height, chain.height);
     const [tx] = w.history();
     assert.equal(tx?.txid, paid.txid);
@@ -104,12 +107,7 @@ describe('node/wallet against the embedded regtest node', function () {
     assert.deepEqual(await broadcast(rpc, out.hex), { txid: out.txid, status: 'mempool' });
     await w.recordOwnTransaction(out.hex);
     const change = 2_000_000n - 600_000n - out.fee;
-    assert.deepEqual(w.balance(), {
-      confirmed: 0n,
-      unconfirmed: change,
-      reserved: 0n,
-      spendable: 0n,
-    });
+    assert.deepEqual(w.balance(), balance(0n, change, 0n, 0n));
     await chain.mine(1);
     await w.sync();
     assert.equal(w.balance().confirmed, change);
@@ -125,7 +123,7 @@ describe('node/wallet against the embedded regtest node', function () {
     await broadcast(rpc, out.hex);
     await chain.mine(1);
     await w.sync();
-    assert.deepEqual(w.balance(), { confirmed: 0n, unconfirmed: 0n, reserved: 0n, spendable: 0n });
+    assert.deepEqual(w.balance(), balance(0n, 0n, 0n, 0n));
     assert.equal(Transaction.fromHex(out.hex).outs.length, 1);
     assert.equal(Transaction.fromHex(out.hex).outs[0]!.value, 1_200_000n - out.fee);
   });
@@ -183,12 +181,7 @@ describe('node/wallet against the embedded regtest node', function () {
     await w.sync();
     // As in Core, the disconnected block's payment is back in the mempool: unconfirmed again.
     assert.equal(w.height, chain.height);
-    assert.deepEqual(w.balance(), {
-      confirmed: 0n,
-      unconfirmed: 400_000n,
-      reserved: 0n,
-      spendable: 0n,
-    });
+    assert.deepEqual(w.balance(), balance(0n, 400_000n, 0n, 0n));
     assert.deepEqual(w.history(), [{ ...paid, height: undefined }]);
     await chain.mine(2);
     await w.sync();
