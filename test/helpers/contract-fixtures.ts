@@ -4,6 +4,7 @@ import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { Psbt, type Transaction } from 'bitcoinjs-lib';
 import {
   assembleContractRecord,
+  attestPrice,
   buildContractTransactions,
   type CommitKeys,
   type ContractRecord,
@@ -15,6 +16,7 @@ import {
   signCetAdaptors,
   signCommitAdaptor,
   signCooperative,
+  signedCet,
   verifyCetAdaptors,
   verifyCommitAdaptor,
   verifyCooperative,
@@ -22,6 +24,8 @@ import {
 import { payoutCurve, toRolePayouts } from '../../dlc/payout-curve.ts';
 import { oracleEventId } from '../../model/oracle-event.ts';
 import { price, type Role } from '../../model/units.ts';
+import type { EmbeddedChain } from '../../node/chain/embedded.ts';
+import type { VerifiedAttestation } from '../../node/oracle/client.ts';
 import {
   assembleRolledRecord,
   buildRolloverTransactions,
@@ -264,6 +268,42 @@ export const ROLLED_TABLE = toRolePayouts(
   }).rows,
   'short',
 );
+
+/**
+ * {@link buildTestContract} between two new parties, each funded by a faucet coin of 1,000,000
+ * sats on `chain`, confirmed (one block mined); with those coins.
+ */
+export async function fundedTestContract(
+  chain: Pick<EmbeddedChain, 'fund' | 'mine'>,
+  options: Omit<Parameters<typeof buildTestContract>[0], 'maker' | 'taker' | 'fundings'> = {},
+): Promise<
+  TestContract & { fundings: Record<Role, { txid: string; vout: number; value: bigint }> }
+> {
+  const maker = newParty('maker');
+  const taker = newParty('taker');
+  const pay = async (p: TestParty) => {
+    const { txid, vout } = await chain.fund(p2wpkh(p.funding).address, 1_000_000n);
+    return { txid, vout, value: 1_000_000n };
+  };
+  const fundings = { maker: await pay(maker), taker: await pay(taker) };
+  await chain.mine(1);
+  return { ...buildTestContract({ ...options, maker, taker, fundings }), fundings };
+}
+
+/** The attestation of `price` for `eventId` by `c`'s test oracle, as the oracle client hands it on. */
+export function attestationOf(
+  c: TestContract,
+  eventId: string,
+  price: number,
+): VerifiedAttestation {
+  return { eventId, price, scalars: attestPrice(c.oracle.sk, c.oracle.nonceSks, price), time: '' };
+}
+
+/** `record`'s CET for `price`, attested by `c`'s test oracle for {@link SETTLEMENT_EVENT}. */
+export function attestedCet(c: TestContract, record: ContractRecord, price: number): Transaction {
+  const scalars = attestPrice(c.oracle.sk, c.oracle.nonceSks, price);
+  return signedCet(record, SETTLEMENT_EVENT, price, scalars);
+}
 
 export interface RolledTestContract {
   /** Each side's PENDING record: current commit the new one, `previous` the contract's record. */

@@ -4,16 +4,11 @@
 // by 10 s per rollover so each one moves the settlement event.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { AdaptorWorkerPool, signedCommit, signedPunish } from '../../../dlc/index.ts';
+import { signedCommit, signedPunish } from '../../../dlc/index.ts';
 import type { Offer } from '../../../model/offer.ts';
 import { parseFundingRate } from '../../../model/units.ts';
 import { broadcast } from '../../../node/chain/broadcast.ts';
-import type { EmbeddedChain } from '../../../node/chain/embedded.ts';
-import type { BitcoinRpc } from '../../../node/chain/rpc.ts';
-import type { OracleServer } from '../../../node/oracle/server.ts';
-import type { PriceFeedServer } from '../../../node/pricefeed/server.ts';
 import { type RolloverDecision, rolloverDue } from '../../../protocols/rollover/index.ts';
-import { tempDir } from '../../helpers/cfd-fixtures.ts';
 import * as live from '../../helpers/live-nodes.ts';
 import { silent } from '../../node/chain/helpers.ts';
 
@@ -26,12 +21,10 @@ type Side = live.RolloverNode;
 
 describe('protocols/rollover over libp2p with real wallets, chain and oracle', function () {
   this.timeout(60_000);
-  let dir: { path: string; cleanup: () => Promise<void> };
-  let chain: EmbeddedChain;
-  let rpc: BitcoinRpc;
-  let feed: PriceFeedServer;
-  let oracle: OracleServer;
-  let pool: AdaptorWorkerPool;
+  const w = live.worldFor({
+    eventIntervalS: EVENT_INTERVAL_S,
+    lookaheadS: 3 * SETTLEMENT_INTERVAL_S,
+  });
   let maker: Side;
   let taker: Side;
   let skew = 0;
@@ -50,7 +43,7 @@ describe('protocols/rollover over libp2p with real wallets, chain and oracle', f
   let offers: Offer[] = [];
 
   const side = (name: 'maker' | 'taker'): Promise<Side> =>
-    live.openRolloverNode(join(dir.path, name), name, { chain, rpc, oracle }, pool, {
+    live.openRolloverNode(join(w.dir, name), name, w, w.pool, {
       offers: () => offers,
       policy: () => decision(),
       config: {
@@ -62,32 +55,15 @@ describe('protocols/rollover over libp2p with real wallets, chain and oracle', f
       logger: silent,
     });
 
-  before(async function () {
-    this.timeout(60_000);
-    dir = await tempDir();
-    ({ chain, rpc, feed, oracle } = await live.startWorld(dir.path, {
-      logger: silent,
-      eventIntervalS: EVENT_INTERVAL_S,
-      lookaheadS: 3 * SETTLEMENT_INTERVAL_S,
-      tickMs: 200,
-    }));
-    pool = new AdaptorWorkerPool();
-    maker = await side('maker');
-    taker = await side('taker');
-    await live.connectPair(chain, maker, taker);
-  });
-
-  after(async () => {
-    await live.stopNodes([taker, maker]);
-    await live.stopWorld({ pool, oracle, feed, chain });
-    await dir?.cleanup();
+  before(async () => {
+    ({ maker, taker } = await live.openPair(w, side));
   });
 
   /** An open contract: order placed and set up, lock broadcast, mined, confirmed in both logs. */
   async function openContract(): Promise<string> {
     skew = 0;
     offers = [offer()];
-    return live.openContract({ chain, rpc }, maker, taker, offers[0]!);
+    return live.openContract(w, maker, taker, offers[0]!);
   }
 
   const roll = async (id: string) => {
@@ -121,12 +97,12 @@ describe('protocols/rollover over libp2p with real wallets, chain and oracle', f
 
     // The maker cheats with its first-generation commit.
     const old = signedCommit(makerGen0);
-    await broadcast(rpc, old.toHex());
-    await chain.mine(1);
+    await broadcast(w.rpc, old.toHex());
+    await w.chain.mine(1);
     const punish = signedPunish(t, old);
-    await broadcast(rpc, punish.toHex());
-    await chain.mine(1);
-    const info = await rpc.getTransaction(punish.getId());
+    await broadcast(w.rpc, punish.toHex());
+    await w.chain.mine(1);
+    const info = await w.rpc.getTransaction(punish.getId());
     assert.ok(info && info.confirmations > 0);
     await taker.repository.execute(id, { type: 'seeRevokedCommit', txid: old.getId() });
   });
