@@ -58,6 +58,15 @@ describe('adversary: lock inputs checked against the chain (issue #11, attack 5)
     return { ...paid, value: COIN };
   }
 
+  /** A coin paying `key`, already spent elsewhere: the spend mined, or still in the mempool. */
+  async function spentCoinOf(key: Key, spend: 'mined' | 'in the mempool') {
+    const coin = await coinOf(key);
+    const away = spendP2wpkh(key, coin, p2wpkh(newKey()).output, 1_000n);
+    await broadcast(net.rpc, away.toHex());
+    if (spend === 'mined') await net.chain.mine(1);
+    return coin;
+  }
+
   /** The attacker funds with `claim`, its change making its fee look right on the claimed amount. */
   function lie(attacker: FakeNode, claim: Claim): void {
     const script = bytesToHex(p2wpkh(attacker.funding).output);
@@ -90,23 +99,12 @@ describe('adversary: lock inputs checked against the chain (issue #11, attack 5)
     {
       name: 'an input already spent in a block',
       reason: /does not exist or is spent/,
-      prepare: async (attacker) => {
-        const coin = await coinOf(attacker.funding);
-        const spend = spendP2wpkh(attacker.funding, coin, p2wpkh(newKey()).output, 1_000n);
-        await broadcast(net.rpc, spend.toHex());
-        await net.chain.mine(1);
-        return coin;
-      },
+      prepare: (attacker) => spentCoinOf(attacker.funding, 'mined'),
     },
     {
       name: 'an input already spent in the mempool',
       reason: /does not exist or is spent/,
-      prepare: async (attacker) => {
-        const coin = await coinOf(attacker.funding);
-        const spend = spendP2wpkh(attacker.funding, coin, p2wpkh(newKey()).output, 1_000n);
-        await broadcast(net.rpc, spend.toHex());
-        return coin;
-      },
+      prepare: (attacker) => spentCoinOf(attacker.funding, 'in the mempool'),
     },
     {
       name: 'an input claiming more value than the chain output holds',

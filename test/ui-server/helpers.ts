@@ -113,6 +113,11 @@ export class ApiClient {
     return this.request('POST', path, body);
   }
 
+  /** POST /api/orders: takes offer `offerId` for `quantity` contracts at `leverage`. */
+  order(offerId: string, quantity: string, leverage: number): Promise<ApiResponse> {
+    return this.post('/api/orders', { offerId, quantity, leverage });
+  }
+
   async request(
     method: string,
     path: string,

@@ -15,7 +15,7 @@ import { Daemon, HEALTH } from '../../../node/daemon/daemon.ts';
 import { PriceFeedServer, type PriceFeedServerOptions } from '../../../node/pricefeed/server.ts';
 import { secureDataDir } from '../../../node/runtime/datadir.ts';
 import { InsecureDataDirError } from '../../../node/runtime/errors.ts';
-import { dlc, terms } from '../../helpers/cfd-fixtures.ts';
+import { dlc, tempDir, terms } from '../../helpers/cfd-fixtures.ts';
 import { buildTestContract } from '../../helpers/contract-fixtures.ts';
 import { quietFeed } from '../../helpers/live-nodes.ts';
 import { until } from '../../helpers/wait.ts';
@@ -40,8 +40,9 @@ describe('node/daemon', function () {
 
   /** A fresh temp dir, removed after the test. */
   async function newDir(): Promise<string> {
-    const dir = await newDir();
-    return dir;
+    const dir = await tempDir();
+    cleanups.push(dir.cleanup);
+    return dir.path;
   }
 
   /** A regtest taker's config whose chain and feed are ports nobody listens on. */
