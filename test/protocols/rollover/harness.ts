@@ -24,7 +24,7 @@ import {
   RolloverMessageSchema,
 } from '../../../protocols/rollover/messages.ts';
 import type { TestOracle } from '../../helpers/contract-fixtures.ts';
-import { NOW, runPair } from '../order/harness.ts';
+import { NOW, runPair, throwIfFailing } from '../order/harness.ts';
 import { Pipe, type Tamper as PipeTamper, PipeTransport } from '../pipe.ts';
 
 export const CONFIG: Partial<RolloverConfig> = { liquidationEventCount: 2 };
@@ -70,9 +70,7 @@ export class Party {
   executor(): RolloverExecutor {
     return {
       effect: async (e: RolloverEffect) => {
-        const key = e.type === 'record' ? e.command.type : e.type;
-        const err = this.failEffect[key];
-        if (err) throw err;
+        throwIfFailing(this.failEffect, e);
         if (e.type === 'persist') {
           const before = new Set((this.record.unfinished ?? []).map((u) => u.txid));
           const unfinished = (e.record.unfinished ?? []).some((u) => !before.has(u.txid));
