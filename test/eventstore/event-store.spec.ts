@@ -151,7 +151,7 @@ describe('eventstore/event-store', () => {
     );
   });
 
-  it('a subscription whose handler throws ends without taking the t.store down', async () => {
+  it('a subscription whose handler throws ends without taking the store down', async () => {
     await t.store.append('a', 0, [ev('One')]);
     const sub = t.store.subscribe(0, () => {
       throw new Error('projection bug');
