@@ -290,11 +290,12 @@ const CLOSE_SIG: GuardPatch = {
 
 // ---- rows of one deviation ---------------------------------------------------------------------
 
+/** A row of one deviation, as written in the table: its `step` and `rewrite` make its run. */
+type RowOf<D extends { step: string; rewrite: unknown }> = Omit<Row, 'protocol' | 'run' | 'step'> &
+  Pick<D, 'step' | 'rewrite'>;
+
 /** A setup row whose run is its deviation (its `side` rewrites its `step`), judged by `check`. */
-function setupRow(
-  r: Omit<Row, 'protocol' | 'run' | 'step'> &
-    Pick<SetupDeviation, 'step' | 'rewrite'> & { check(run: SetupRun): void },
-): Row {
+function setupRow(r: RowOf<SetupDeviation> & { check(run: SetupRun): void }): Row {
   const { rewrite, check, ...row } = r;
   const deviation = setup({ side: r.side, step: r.step, rewrite });
   return { ...row, protocol: 'setup', run: async () => check(await runSetupDeviation(deviation)) };
@@ -304,10 +305,7 @@ function setupRow(
  * A settlement row whose run is its deviation (its `side` rewrites its `step`) on a fresh pair:
  * the maker signs nothing, stopped for `reason`.
  */
-function settlementRow(
-  r: Omit<Row, 'protocol' | 'run' | 'step'> &
-    Pick<SettlementDeviation, 'step' | 'rewrite'> & { reason: RegExp },
-): Row {
+function settlementRow(r: RowOf<SettlementDeviation> & { reason: RegExp }): Row {
   const { rewrite, reason, ...row } = r;
   const deviation = settlement({ side: r.side, step: r.step, rewrite });
   return {
@@ -322,10 +320,9 @@ function settlementRow(
  * over once ({@link openRolled}); `check` judges it, `c0` the honest side's commit before the run.
  */
 function rolloverRow(
-  r: Omit<Row, 'protocol' | 'run' | 'step'> &
-    Pick<RolloverDeviation, 'step' | 'rewrite'> & {
-      check(run: RolloverRun, c0: string, parties: { taker: Party; maker: Party }): void;
-    },
+  r: RowOf<RolloverDeviation> & {
+    check(run: RolloverRun, c0: string, parties: { taker: Party; maker: Party }): void;
+  },
 ): Row {
   const { rewrite, check, ...row } = r;
   const deviation = rollover({ side: r.side, step: r.step, rewrite });
