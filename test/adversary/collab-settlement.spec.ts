@@ -14,7 +14,6 @@ import {
   lockOutput,
   payoutScriptsOf,
 } from '../../dlc/contract.ts';
-import { attestPrice } from '../../dlc/oracle.ts';
 import { finalizeCooperative } from '../../dlc/sign.ts';
 import { buildClose, cetFee, closeFee } from '../../dlc/transactions.ts';
 import { CfdReadModel } from '../../eventstore/cfd-read-model.ts';
@@ -23,8 +22,6 @@ import { LevelContractStore } from '../../eventstore/contract-store.ts';
 import { EventStore } from '../../eventstore/event-store.ts';
 import { type Cfd, outstandingSignedClose } from '../../model/cfd.ts';
 import { price } from '../../model/units.ts';
-import { EmbeddedChain } from '../../node/chain/embedded.ts';
-import { BitcoinRpc } from '../../node/chain/rpc.ts';
 import type { VerifiedAttestation } from '../../node/oracle/client.ts';
 import { loadOrCreateIdentity } from '../../node/p2p/identity.ts';
 import { createP2pNode, type P2pNode } from '../../node/p2p/node.ts';
@@ -39,17 +36,18 @@ import {
   settlementTerms,
 } from '../../protocols/collab-settlement/index.ts';
 import { Framed } from '../../protocols/wire.ts';
-import { tempDir, terms } from '../helpers/cfd-fixtures.ts';
+import { terms } from '../helpers/cfd-fixtures.ts';
+import { chainFor } from '../helpers/chain.ts';
 import {
-  buildTestContract,
-  newParty,
+  attestationOf,
+  fundedTestContract,
   SETTLEMENT_EVENT,
   TABLE,
   type TestContract,
 } from '../helpers/contract-fixtures.ts';
 import * as wait from '../helpers/wait.ts';
 import { watchChain } from '../helpers/watch.ts';
-import { p2wpkh, silent } from '../node/chain/helpers.ts';
+import { silent } from '../node/chain/helpers.ts';
 
 const CFD = 'cfd-test';
 /** The taker's window for the close it signed to reach the chain (short, for the test). */
@@ -72,54 +70,31 @@ interface TakerNode {
 
 describe('adversary: collaborative close as a free option (issue #11, attack 3)', function () {
   this.timeout(120_000);
-  let chain: EmbeddedChain;
-  let rpc: BitcoinRpc;
-  let dir: { path: string; cleanup: () => Promise<void> };
+  const net = chainFor('each');
   let p2p: { maker: P2pNode; taker: P2pNode };
-  const stops: (() => Promise<void>)[] = [];
 
   beforeEach(async () => {
-    dir = await tempDir();
-    chain = await EmbeddedChain.start({ logger: silent });
-    rpc = new BitcoinRpc({ url: chain.rpcUrl, ...chain.rpcAuth });
     p2p = {
       maker: await createP2pNode({
-        privateKey: await loadOrCreateIdentity(join(dir.path, 'maker')),
+        privateKey: await loadOrCreateIdentity(join(net.dir, 'maker')),
         listen: ['/ip4/127.0.0.1/tcp/0'],
       }),
       taker: await createP2pNode({
-        privateKey: await loadOrCreateIdentity(join(dir.path, 'taker')),
+        privateKey: await loadOrCreateIdentity(join(net.dir, 'taker')),
         listen: [],
       }),
     };
+    net.cleanups.add(() => p2p.maker.stop());
+    net.cleanups.add(() => p2p.taker.stop());
     await p2p.taker.dial(p2p.maker.getMultiaddrs()[0]!);
   });
 
-  afterEach(async () => {
-    for (const stop of stops.splice(0).reverse()) await stop();
-    await p2p.taker.stop();
-    await p2p.maker.stop();
-    await chain.stop();
-    await dir.cleanup();
-  });
-
-  async function contract(): Promise<TestContract> {
-    const maker = newParty('maker');
-    const taker = newParty('taker');
-    const m = await chain.fund(p2wpkh(maker.funding).address, 1_000_000n);
-    const t = await chain.fund(p2wpkh(taker.funding).address, 1_000_000n);
-    await chain.mine(1);
-    return buildTestContract({
-      maker,
-      taker,
-      fundings: { maker: { ...m, value: 1_000_000n }, taker: { ...t, value: 1_000_000n } },
-    });
-  }
+  const contract = () => fundedTestContract(net.chain);
 
   /** Starts (or restarts, `seed` false) the taker's node on its data dir. */
   async function startTaker(c: TestContract, seed: boolean): Promise<TakerNode> {
     const record = c.records.taker;
-    const store = await EventStore.open(join(dir.path, 'events'));
+    const store = await EventStore.open(join(net.dir, 'events'));
     const readModel = await CfdReadModel.open(store);
     const cfds = new CfdRepository(store);
     const contracts = new LevelContractStore(store);
@@ -138,7 +113,7 @@ describe('adversary: collaborative close as a free option (issue #11, attack 3)'
       await cfds.execute(CFD, { type: 'startContractSetup' });
       await cfds.execute(CFD, { type: 'completeContractSetup', dlc: dlcSummary(record) });
     }
-    const { monitor, pm } = watchChain(rpc, join(dir.path, 'monitor'), {
+    const { monitor, pm } = watchChain(net.rpc, join(net.dir, 'monitor'), {
       cfds,
       readModel,
       contracts,
@@ -156,7 +131,7 @@ describe('adversary: collaborative close as a free option (issue #11, attack 3)'
       repository: cfds,
       context,
       quote: () => undefined,
-      rpc,
+      rpc: net.rpc,
       logger: silent,
       timeouts: { signatureMs: 500, writeMs: 1_000 },
       signedCloseWindowMs: WINDOW_MS,
@@ -170,7 +145,7 @@ describe('adversary: collaborative close as a free option (issue #11, attack 3)'
       await readModel.close();
       await store.close();
     };
-    stops.push(stop);
+    net.cleanups.add(stop);
     return {
       readModel,
       cfds,
@@ -221,7 +196,7 @@ describe('adversary: collaborative close as a free option (issue #11, attack 3)'
   }
 
   async function waitInMempool(txid: string): Promise<void> {
-    await wait.untilInMempool(rpc, txid);
+    await wait.untilInMempool(net.rpc, txid);
   }
 
   /** A taker whose contract is open on chain (the lock confirmed). */
@@ -229,7 +204,7 @@ describe('adversary: collaborative close as a free option (issue #11, attack 3)'
     const c = await contract();
     const node = await startTaker(c, true);
     await waitInMempool(c.records.taker.lock.txid);
-    await chain.mine(1);
+    await net.chain.mine(1);
     await until(node, 'lock confirmed', (cfd) => cfd.lockConfirmed);
     return { c, node };
   }
@@ -267,23 +242,18 @@ describe('adversary: collaborative close as a free option (issue #11, attack 3)'
     await waitInMempool(record.commit.txid);
 
     // The maker now broadcasts the close it kept: the commit already spends the lock.
-    await assert.rejects(rpc.sendRawTransaction(close.toHex()));
-    await chain.mine(1);
+    await assert.rejects(net.rpc.sendRawTransaction(close.toHex()));
+    await net.chain.mine(1);
     await until(node, 'commit confirmed', (cfd) => cfd.commitConfirmed);
-    await assert.rejects(rpc.sendRawTransaction(close.toHex()), 'never valid again');
+    await assert.rejects(net.rpc.sendRawTransaction(close.toHex()), 'never valid again');
 
     // The price moved; the contract decides: CET after the CET lock and the attestation.
-    await chain.mine(11);
+    await net.chain.mine(11);
     await until(node, 'CET lock expired', (cfd) => cfd.cetTimelockExpired);
-    await node.attest({
-      eventId: SETTLEMENT_EVENT,
-      price: LATER_PRICE,
-      scalars: attestPrice(c.oracle.sk, c.oracle.nonceSks, LATER_PRICE),
-      time: '',
-    });
+    await node.attest(attestationOf(c, SETTLEMENT_EVENT, LATER_PRICE));
     const attested = await until(node, 'CET ready', (cfd) => cfd.cet !== undefined);
     await waitInMempool(attested.cet!.txid);
-    await chain.mine(1);
+    await net.chain.mine(1);
     const closed = await until(node, 'CET confirmed', (cfd) => cfd.settled === 'cet');
     assert.equal(closed.closeTx, undefined, 'the withheld close never settled anything');
 
@@ -291,12 +261,12 @@ describe('adversary: collaborative close as a free option (issue #11, attack 3)'
     // the commit's fee too); the rows share exactly the two margins in the lock.
     const row = TABLE.find((r) => r.start <= LATER_PRICE && LATER_PRICE <= r.end)!;
     const half = cetFee(c.transactions.commit) / 2n;
-    const makerOut = (await rpc.getTxOut(closed.cet!.txid, 0))?.value;
-    const takerOut = (await rpc.getTxOut(closed.cet!.txid, 1))?.value;
+    const makerOut = (await net.rpc.getTxOut(closed.cet!.txid, 0))?.value;
+    const takerOut = (await net.rpc.getTxOut(closed.cet!.txid, 1))?.value;
     assert.equal(takerOut, row.taker - half);
     assert.equal(makerOut, row.maker - half);
     assert.equal(row.maker + row.taker, lockOutput(record).value);
-    assert.equal(await rpc.getTxOut(close.getId(), 0), null);
+    assert.equal(await net.rpc.getTxOut(close.getId(), 0), null);
   });
 
   it('a close broadcast within the window is followed, not force-closed: both paid at the agreed price', async () => {
@@ -306,10 +276,10 @@ describe('adversary: collaborative close as a free option (issue #11, attack 3)'
     assert.equal(outcome.status, 'failed', "the maker's answer never came");
     const close = await withheld;
     // The maker did broadcast (only its answer was lost): in the mempool before the deadline.
-    await rpc.sendRawTransaction(close.toHex());
+    await net.rpc.sendRawTransaction(close.toHex());
     const { until: deadline } = outstandingSignedClose(await node.cfds.load(CFD))!;
     while (Date.now() < deadline * 1000 + 200) await sleep(50);
-    await chain.mine(1);
+    await net.chain.mine(1);
     const closed = await until(node, 'close adopted', (cfd) => cfd.settled === 'collaborative');
     assert.equal(closed.closeTx?.txid, close.getId());
     assert.equal(closed.commitTx, undefined, 'no force close: the close was on chain in time');
@@ -317,8 +287,8 @@ describe('adversary: collaborative close as a free option (issue #11, attack 3)'
     // Outputs maker then taker: each the curve row at the agreed price less half the close fee.
     const { payout } = settlementTerms(await node.context(), CLOSE_PRICE);
     const half = closeFee() / 2n;
-    assert.equal((await rpc.getTxOut(close.getId(), 0))?.value, payout.maker - half);
-    assert.equal((await rpc.getTxOut(close.getId(), 1))?.value, payout.taker - half);
+    assert.equal((await net.rpc.getTxOut(close.getId(), 0))?.value, payout.maker - half);
+    assert.equal((await net.rpc.getTxOut(close.getId(), 1))?.value, payout.taker - half);
     assert.equal(payout.maker + payout.taker, lockOutput(c.records.taker).value);
   });
 });

@@ -288,24 +288,66 @@ const CLOSE_SIG: GuardPatch = {
   replace: '  const own',
 };
 
+// ---- rows of one deviation ---------------------------------------------------------------------
+
+/** A row of one deviation, as written in the table: its `step` and `rewrite` make its run. */
+type RowOf<D extends { step: string; rewrite: unknown }> = Omit<Row, 'protocol' | 'run' | 'step'> &
+  Pick<D, 'step' | 'rewrite'>;
+
+/** A setup row whose run is its deviation (its `side` rewrites its `step`), judged by `check`. */
+function setupRow(r: RowOf<SetupDeviation> & { check(run: SetupRun): void }): Row {
+  const { rewrite, check, ...row } = r;
+  const deviation = setup({ side: r.side, step: r.step, rewrite });
+  return { ...row, protocol: 'setup', run: async () => check(await runSetupDeviation(deviation)) };
+}
+
+/**
+ * A settlement row whose run is its deviation (its `side` rewrites its `step`) on a fresh pair:
+ * the maker signs nothing, stopped for `reason`.
+ */
+function settlementRow(r: RowOf<SettlementDeviation> & { reason: RegExp }): Row {
+  const { rewrite, reason, ...row } = r;
+  const deviation = settlement({ side: r.side, step: r.step, rewrite });
+  return {
+    ...row,
+    protocol: 'settlement',
+    run: async () => makerSignedNothing(settleWith(new SettlementPair(), deviation), reason),
+  };
+}
+
+/**
+ * A rollover row whose run is its deviation (its `side` rewrites its `step`) on a contract rolled
+ * over once ({@link openRolled}); `check` judges it, `c0` the honest side's commit before the run.
+ */
+function rolloverRow(
+  r: RowOf<RolloverDeviation> & {
+    check(run: RolloverRun, c0: string, parties: { taker: Party; maker: Party }): void;
+  },
+): Row {
+  const { rewrite, check, ...row } = r;
+  const deviation = rollover({ side: r.side, step: r.step, rewrite });
+  return {
+    ...row,
+    protocol: 'rollover',
+    run: async () => {
+      const { taker, maker } = await openRolled();
+      const c0 = (r.side === 'taker' ? maker : taker).record.commit.txid;
+      check(await rollWith(taker, maker, deviation), c0, { taker, maker });
+    },
+  };
+}
+
 // ---- the table -----------------------------------------------------------------------------------
 
 export const rows: Row[] = [
   // ---- contract setup ----
-  {
+  setupRow({
     name: 'announces timelocks other than ours',
-    protocol: 'setup',
     side: 'maker',
     step: 'decision',
     expect: 'abort before anything irreversible',
-    run: async () => {
-      const r = await runSetupDeviation(
-        setup({
-          side: 'maker',
-          step: 'decision',
-          rewrite: (m) => (m.type === 'decision' && m.accept ? { ...m, cetTimelock: 1 } : m),
-        }),
-      );
+    rewrite: (m) => (m.type === 'decision' && m.accept ? { ...m, cetTimelock: 1 } : m),
+    check: (r) => {
       setupAbortedBeforeSigning(r, /timelocks/);
       assert.equal(r.honestNode.eventTypes(r.orderId).includes('ContractSetupStarted'), false);
     },
@@ -314,23 +356,14 @@ export const rows: Row[] = [
       find: 'if (d.cetTimelock !== this.timelocks.cet || d.refundTimelock !== this.timelocks.refund) {',
       replace: 'if (false) {',
     },
-  },
-  {
+  }),
+  setupRow({
     name: 'puts up a margin lower than the order’s',
-    protocol: 'setup',
     side: 'maker',
     step: 'params',
     expect: 'abort before anything irreversible',
-    run: async () => {
-      const r = await runSetupDeviation(
-        setup({
-          side: 'maker',
-          step: 'params',
-          rewrite: (m) => (m.type === 'params' ? { ...m, margin: m.margin - 10_000n } : m),
-        }),
-      );
-      setupAbortedBeforeSigning(r, /margin/);
-    },
+    rewrite: (m) => (m.type === 'params' ? { ...m, margin: m.margin - 10_000n } : m),
+    check: (r) => setupAbortedBeforeSigning(r, /margin/),
     // The margin check; behind it, no CET may pay out more than the lock holds.
     guard: [
       { file: SETUP, find: 'if (theirs.margin !== expected) {', replace: 'if (false) {' },
@@ -340,186 +373,116 @@ export const rows: Row[] = [
         replace: 'if (false) {',
       },
     ],
-  },
-  {
+  }),
+  setupRow({
     name: 'sends keys repeating ours',
-    protocol: 'setup',
     side: 'taker',
     step: 'params',
     expect: 'abort before anything irreversible',
-    run: async () => {
-      const r = await runSetupDeviation(
-        setup({
-          side: 'taker',
-          step: 'params',
-          rewrite: (m, ctx) => {
-            const theirs = only(ctx.heard, 'params');
-            return m.type === 'params' ? { ...m, revocationPk: theirs.revocationPk } : m;
-          },
-        }),
-      );
-      setupAbortedBeforeSigning(r, /repeat ours/);
+    rewrite: (m, ctx) => {
+      const theirs = only(ctx.heard, 'params');
+      return m.type === 'params' ? { ...m, revocationPk: theirs.revocationPk } : m;
     },
+    check: (r) => setupAbortedBeforeSigning(r, /repeat ours/),
     guard: {
       file: SETUP,
       find: 'if ([theirs.identityPk, theirs.publishPk, theirs.revocationPk].some((k) => mine.includes(k))) {',
       replace: 'if (false) {',
     },
-  },
-  {
+  }),
+  setupRow({
     name: 'pays a lock fee share below its due',
-    protocol: 'setup',
     side: 'taker',
     step: 'params',
     expect: 'abort before anything irreversible',
-    run: async () => {
-      const r = await runSetupDeviation(
-        setup({
-          side: 'taker',
-          step: 'params',
-          rewrite: (m) => {
-            if (m.type !== 'params') return m;
-            const total = m.inputs.reduce((s, i) => s + i.value, 0n);
-            return { ...m, change: [{ ...m.change[0]!, value: total - m.margin - 10n }] };
-          },
-        }),
-      );
-      setupAbortedBeforeSigning(r, /lock fee/);
+    rewrite: (m) => {
+      if (m.type !== 'params') return m;
+      const total = m.inputs.reduce((s, i) => s + i.value, 0n);
+      return { ...m, change: [{ ...m.change[0]!, value: total - m.margin - 10n }] };
     },
+    check: (r) => setupAbortedBeforeSigning(r, /lock fee/),
     guard: { file: SETUP, find: 'if (theirFee < least) {', replace: 'if (false) {' },
-  },
-  {
+  }),
+  setupRow({
     name: 'signs CETs for other price ranges',
-    protocol: 'setup',
     side: 'maker',
     step: 'signatures',
     expect: 'abort before anything irreversible',
-    run: async () => {
-      const r = await runSetupDeviation(
-        setup({
-          side: 'maker',
-          step: 'signatures',
-          rewrite: (m) =>
-            m.type === 'signatures'
-              ? mapCets(m, (cets) =>
-                  cets.map((c, j) => (j === 1 ? { ...c, start: c.start + 1 } : c)),
-                )
-              : m,
-        }),
-      );
-      setupAbortedBeforeLock(r, /CET 1 covers/);
-    },
+    rewrite: (m) =>
+      m.type === 'signatures'
+        ? mapCets(m, (cets) => cets.map((c, j) => (j === 1 ? { ...c, start: c.start + 1 } : c)))
+        : m,
+    check: (r) => setupAbortedBeforeLock(r, /CET 1 covers/),
     guard: {
       file: SIGNING,
       find: 'if (c.start !== cet.range.start || c.end !== cet.range.end) {',
       replace: 'if (false) {',
     },
-  },
-  {
+  }),
+  setupRow({
     name: 'signs a CET set of another curve (one CET more)',
-    protocol: 'setup',
     side: 'maker',
     step: 'signatures',
     expect: 'abort before anything irreversible',
-    run: async () => {
-      const r = await runSetupDeviation(
-        setup({
-          side: 'maker',
-          step: 'signatures',
-          rewrite: (m) =>
-            m.type === 'signatures' ? mapCets(m, (cets) => [...cets, cets.at(-1)!]) : m,
-        }),
-      );
-      setupAbortedBeforeLock(r, /signed \d+ CETs/);
-    },
+    rewrite: (m) => (m.type === 'signatures' ? mapCets(m, (cets) => [...cets, cets.at(-1)!]) : m),
+    check: (r) => setupAbortedBeforeLock(r, /signed \d+ CETs/),
     guard: {
       file: SIGNING,
       find: 'if (their.cets.length !== e.cets.length) {',
       replace: 'if (false) {',
     },
-  },
-  {
+  }),
+  setupRow({
     name: 'sends a refund signature of another transaction',
-    protocol: 'setup',
     side: 'maker',
     step: 'signatures',
     expect: 'abort before anything irreversible',
-    run: async () => {
-      const r = await runSetupDeviation(
-        setup({
-          side: 'maker',
-          step: 'signatures',
-          rewrite: (m, ctx) =>
-            m.type === 'signatures'
-              ? {
-                  ...m,
-                  refund: bytesToHex(
-                    secp256k1.sign(
-                      sha256(new TextEncoder().encode('another tx')),
-                      ctx.secrets.identity,
-                      {
-                        prehash: false,
-                      },
-                    ),
-                  ),
-                }
-              : m,
-        }),
-      );
-      setupAbortedBeforeLock(r, /refund|signature/i);
-    },
+    rewrite: (m, ctx) =>
+      m.type === 'signatures'
+        ? {
+            ...m,
+            refund: bytesToHex(
+              secp256k1.sign(sha256(new TextEncoder().encode('another tx')), ctx.secrets.identity, {
+                prehash: false,
+              }),
+            ),
+          }
+        : m,
+    check: (r) => setupAbortedBeforeLock(r, /refund|signature/i),
     guard: REFUND_SIG,
-  },
-  {
+  }),
+  setupRow({
     name: 'sends a commit adaptor signature that does not verify',
-    protocol: 'setup',
     side: 'taker',
     step: 'signatures',
     expect: 'abort before anything irreversible',
-    run: async () => {
-      const r = await runSetupDeviation(
-        setup({
-          side: 'taker',
-          step: 'signatures',
-          // A valid adaptor signature, of a CET: not of the commit.
-          rewrite: (m) =>
-            m.type === 'signatures' ? { ...m, commit: m.events[0]!.cets[0]!.signatures[0]! } : m,
-        }),
-      );
-      setupAbortedBeforeLock(r, /commit|adaptor/i);
-    },
+    // A valid adaptor signature, of a CET: not of the commit.
+    rewrite: (m) =>
+      m.type === 'signatures' ? { ...m, commit: m.events[0]!.cets[0]!.signatures[0]! } : m,
+    check: (r) => setupAbortedBeforeLock(r, /commit|adaptor/i),
     guard: COMMIT_SIG,
-  },
-  {
+  }),
+  setupRow({
     name: 'sends CET adaptor signatures that do not verify',
-    protocol: 'setup',
     side: 'taker',
     step: 'signatures',
     expect: 'abort before anything irreversible',
-    run: async () => {
-      const r = await runSetupDeviation(
-        setup({
-          side: 'taker',
-          step: 'signatures',
-          // Two CETs' signatures swapped: each valid, over the other CET.
-          rewrite: (m) =>
-            m.type === 'signatures'
-              ? mapCets(m, (cets) =>
-                  cets.map((c, j) =>
-                    j === 0
-                      ? { ...c, signatures: [cets[1]!.signatures[0]!, ...c.signatures.slice(1)] }
-                      : j === 1
-                        ? { ...c, signatures: [cets[0]!.signatures[0]!, ...c.signatures.slice(1)] }
-                        : c,
-                  ),
-                )
-              : m,
-        }),
-      );
-      setupAbortedBeforeLock(r, /CET adaptor signature \d+ does not verify/);
-    },
+    // Two CETs' signatures swapped: each valid, over the other CET.
+    rewrite: (m) =>
+      m.type === 'signatures'
+        ? mapCets(m, (cets) =>
+            cets.map((c, j) =>
+              j === 0
+                ? { ...c, signatures: [cets[1]!.signatures[0]!, ...c.signatures.slice(1)] }
+                : j === 1
+                  ? { ...c, signatures: [cets[0]!.signatures[0]!, ...c.signatures.slice(1)] }
+                  : c,
+            ),
+          )
+        : m,
+    check: (r) => setupAbortedBeforeLock(r, /CET adaptor signature \d+ does not verify/),
     guard: CET_SIGS,
-  },
+  }),
   {
     name: 'replays an earlier order’s signatures',
     protocol: 'setup',
@@ -540,39 +503,30 @@ export const rows: Row[] = [
     // The txids first; behind them every signature's own verification.
     guard: [TXIDS, COMMIT_SIG, REFUND_SIG, CET_SIGS],
   },
-  {
+  setupRow({
     name: 'sends a lock signature over another transaction',
-    protocol: 'setup',
     side: 'maker',
     step: 'lockSignature',
     expect: 'nothing lost',
-    run: async () => {
-      const r = await runSetupDeviation(
-        setup({
-          side: 'maker',
-          step: 'lockSignature',
-          rewrite: (m, ctx) => {
-            if (m.type !== 'lockSignature') return m;
-            const compact = secp256k1.sign(
-              sha256(new TextEncoder().encode('another tx')),
-              ctx.node.funding.priv,
-              {
-                prehash: false,
-              },
-            );
-            const der = bytesToHex(script.signature.encode(compact, 0x01));
-            return { ...m, signatures: m.signatures.map((s) => ({ ...s, signature: der })) };
-          },
-        }),
+    rewrite: (m, ctx) => {
+      if (m.type !== 'lockSignature') return m;
+      const compact = secp256k1.sign(
+        sha256(new TextEncoder().encode('another tx')),
+        ctx.node.funding.priv,
+        {
+          prehash: false,
+        },
       );
-      setupNothingLostAfterLock(r, /signature of lock input \d+ does not verify/);
+      const der = bytesToHex(script.signature.encode(compact, 0x01));
+      return { ...m, signatures: m.signatures.map((s) => ({ ...s, signature: der })) };
     },
+    check: (r) => setupNothingLostAfterLock(r, /signature of lock input \d+ does not verify/),
     guard: {
       file: SETUP,
       find: "if (!valid) throw new Abort(`the peer's signature",
       replace: 'if (false) throw new Abort(`',
     },
-  },
+  }),
   {
     name: 'places a second order with the same order id while the first runs',
     protocol: 'setup',
@@ -602,24 +556,13 @@ export const rows: Row[] = [
   },
 
   // ---- rollover ----
-  {
+  rolloverRow({
     name: 'proposes from a commit the CFD never had',
-    protocol: 'rollover',
     side: 'taker',
     step: 'propose',
     expect: 'abort before anything irreversible',
-    run: async () => {
-      const { taker, maker } = await openRolled();
-      const c0 = maker.record.commit.txid;
-      const r = await rollWith(
-        taker,
-        maker,
-        rollover({
-          side: 'taker',
-          step: 'propose',
-          rewrite: (m) => (m.type === 'propose' ? { ...m, fromCommitTxid: randomHex(32) } : m),
-        }),
-      );
+    rewrite: (m) => (m.type === 'propose' ? { ...m, fromCommitTxid: randomHex(32) } : m),
+    check: (r, c0, { maker }) => {
       assert.equal(r.honest.type, 'rejected');
       assert.deepEqual(typesOf(r.honestSent), ['decision'], 'only the refusal left');
       assert.equal(maker.record.commit.txid, c0);
@@ -633,7 +576,7 @@ export const rows: Row[] = [
       find: "if (!reveal) return { reason: `commit ${proposedTxid} is not one of CFD ${record.cfdId}'s` };",
       replace: 'if (!reveal) return rolloverRules(record, commitChain(record)[0]!.txid);',
     },
-  },
+  }),
   {
     name: 'proposes a rollover of a CFD it is not the counterparty of',
     protocol: 'rollover',
@@ -661,25 +604,14 @@ export const rows: Row[] = [
     },
   },
   ...takerDecisionRows(),
-  {
+  rolloverRow({
     name: 'sends new keys repeating keys of the contract',
-    protocol: 'rollover',
     side: 'maker',
     step: 'keys',
     expect: 'abort before anything irreversible',
-    run: async () => {
-      const { taker, maker } = await openRolled();
-      const c0 = taker.record.commit.txid;
-      const r = await rollWith(
-        taker,
-        maker,
-        rollover({
-          side: 'maker',
-          step: 'keys',
-          rewrite: (m, ctx) =>
-            m.type === 'keys' ? { ...m, revocationPk: ctx.rogue.record.keys.maker.revocation } : m,
-        }),
-      );
+    rewrite: (m, ctx) =>
+      m.type === 'keys' ? { ...m, revocationPk: ctx.rogue.record.keys.maker.revocation } : m,
+    check: (r, c0) => {
       rollAbortedBeforeSigning(r, c0, /repeat keys/);
     },
     guard: {
@@ -687,25 +619,14 @@ export const rows: Row[] = [
       find: 'if (used.has(k) || k === own.publishPk || k === own.revocationPk) {',
       replace: 'if (false) {',
     },
-  },
-  {
+  }),
+  rolloverRow({
     name: 'sends CET signatures that do not verify',
-    protocol: 'rollover',
     side: 'maker',
     step: 'signatures',
     expect: 'abort before anything irreversible',
-    run: async () => {
-      const { taker, maker } = await openRolled();
-      const c0 = taker.record.commit.txid;
-      const r = await rollWith(
-        taker,
-        maker,
-        rollover({
-          side: 'maker',
-          step: 'signatures',
-          rewrite: (m) => (m.type === 'signatures' ? swapFirstCetSignatures(m) : m),
-        }),
-      );
+    rewrite: (m) => (m.type === 'signatures' ? swapFirstCetSignatures(m) : m),
+    check: (r, c0, { taker }) => {
       // The rogue's C1 is only counterpartyOnly: our commit signature never left (the hole
       // this row found, closed by the signing order: see the tests at the end).
       assert.equal(taker.record.commit.txid, c0, 'nothing pending: the old commit is current');
@@ -713,53 +634,31 @@ export const rows: Row[] = [
       rollAbortedBeforeRevealing(r, [c0], /CET adaptor signature \d+ does not verify/);
     },
     guard: CET_SIGS,
-  },
-  {
+  }),
+  rolloverRow({
     name: 'sends a revocation secret that does not open its key',
-    protocol: 'rollover',
     side: 'taker',
     step: 'revocation',
     expect: 'abort before anything irreversible',
-    run: async () => {
-      const { taker, maker } = await openRolled();
-      const c0 = maker.record.commit.txid;
-      const r = await rollWith(
-        taker,
-        maker,
-        rollover({
-          side: 'taker',
-          step: 'revocation',
-          rewrite: (m) =>
-            m.type === 'revocation'
-              ? { ...m, secrets: m.secrets.map((s) => ({ ...s, secret: randomHex(32) })) }
-              : m,
-        }),
-      );
+    rewrite: (m) =>
+      m.type === 'revocation'
+        ? { ...m, secrets: m.secrets.map((s) => ({ ...s, secret: randomHex(32) })) }
+        : m,
+    check: (r, c0) => {
       rollAbortedBeforeRevealing(r, [c0], /does not match its key/);
     },
     guard: REVOCATION_KEY,
-  },
-  {
+  }),
+  rolloverRow({
     name: 'sends a revocation secret that does not open its key, after the taker revealed',
-    protocol: 'rollover',
     side: 'maker',
     step: 'revocation',
     expect: 'nothing lost',
-    run: async () => {
-      const { taker, maker } = await openRolled();
-      const c0 = taker.record.commit.txid;
-      const r = await rollWith(
-        taker,
-        maker,
-        rollover({
-          side: 'maker',
-          step: 'revocation',
-          rewrite: (m) =>
-            m.type === 'revocation'
-              ? { ...m, secrets: m.secrets.map((s) => ({ ...s, secret: randomHex(32) })) }
-              : m,
-        }),
-      );
+    rewrite: (m) =>
+      m.type === 'revocation'
+        ? { ...m, secrets: m.secrets.map((s) => ({ ...s, secret: randomHex(32) })) }
+        : m,
+    check: (r, c0, { taker }) => {
       assert.equal(r.honest.type, 'failed');
       // The maker's C0 stays live at the taker: it closes through it if published, and the next
       // rollover requires its secret before the taker reveals anything more.
@@ -769,33 +668,22 @@ export const rows: Row[] = [
       stoppedBy(r.honest, /does not match its key/);
     },
     guard: REVOCATION_KEY,
-  },
-  {
+  }),
+  rolloverRow({
     name: 'withholds the revocation secret of its live commit',
-    protocol: 'rollover',
     side: 'taker',
     step: 'revocation',
     expect: 'abort before anything irreversible',
-    run: async () => {
-      const { taker, maker } = await openRolled();
-      const c0 = maker.record.commit.txid;
-      const r = await rollWith(
-        taker,
-        maker,
-        rollover({
-          side: 'taker',
-          step: 'revocation',
-          // A secret, but of a commit nobody has: C0's is missing.
-          rewrite: (m) =>
-            m.type === 'revocation'
-              ? { ...m, secrets: [{ commitTxid: randomHex(32), secret: m.secrets[0]!.secret }] }
-              : m,
-        }),
-      );
+    // A secret, but of a commit nobody has: C0's is missing.
+    rewrite: (m) =>
+      m.type === 'revocation'
+        ? { ...m, secrets: [{ commitTxid: randomHex(32), secret: m.secrets[0]!.secret }] }
+        : m,
+    check: (r, c0) => {
       rollAbortedBeforeRevealing(r, [c0], /did not revoke commit/);
     },
     guard: REVOCATION_REQUIRED,
-  },
+  }),
   {
     name: 'replays the previous rollover’s revocation',
     protocol: 'rollover',
@@ -933,51 +821,31 @@ export const rows: Row[] = [
   },
 
   // ---- collaborative settlement ----
-  {
+  settlementRow({
     name: 'proposes to settle another CFD',
-    protocol: 'settlement',
     side: 'taker',
     step: 'propose',
     expect: 'abort before anything irreversible',
-    run: async () => {
-      const r = settleWith(
-        new SettlementPair(),
-        settlement({
-          side: 'taker',
-          step: 'propose',
-          rewrite: (m) => (m.type === 'propose' ? { ...m, cfdId: 'cfd-of-someone-else' } : m),
-        }),
-      );
-      makerSignedNothing(r, /proposal for CFD/);
-    },
+    rewrite: (m) => (m.type === 'propose' ? { ...m, cfdId: 'cfd-of-someone-else' } : m),
+    reason: /proposal for CFD/,
     guard: { file: SETTLEMENT, find: 'if (m.cfdId !== this.ctx.cfdId) {', replace: 'if (false) {' },
-  },
-  {
+  }),
+  settlementRow({
     name: 'proposes payouts other than the curve’s at its price',
-    protocol: 'settlement',
     side: 'taker',
     step: 'propose',
     expect: 'abort before anything irreversible',
-    run: async () => {
-      const r = settleWith(
-        new SettlementPair(),
-        settlement({
-          side: 'taker',
-          step: 'propose',
-          rewrite: (m) =>
-            m.type === 'propose'
-              ? { ...m, makerPayout: m.makerPayout - 50_000n, takerPayout: m.takerPayout + 50_000n }
-              : m,
-        }),
-      );
-      makerSignedNothing(r, /the proposal says/);
-    },
+    rewrite: (m) =>
+      m.type === 'propose'
+        ? { ...m, makerPayout: m.makerPayout - 50_000n, takerPayout: m.takerPayout + 50_000n }
+        : m,
+    reason: /the proposal says/,
     guard: {
       file: SETTLEMENT,
       find: 'if (terms.payout.maker !== m.makerPayout || terms.payout.taker !== m.takerPayout) {',
       replace: 'if (false) {',
     },
-  },
+  }),
   {
     name: 'proposes a price far from the maker’s quote (payouts and close consistent with it)',
     protocol: 'settlement',
@@ -1035,53 +903,33 @@ export const rows: Row[] = [
       replace: 'if (false) {',
     },
   },
-  {
+  settlementRow({
     name: 'proposes a close transaction that spends something else',
-    protocol: 'settlement',
     side: 'taker',
     step: 'propose',
     expect: 'abort before anything irreversible',
-    run: async () => {
-      const r = settleWith(
-        new SettlementPair(),
-        settlement({
-          side: 'taker',
-          step: 'propose',
-          rewrite: (m, ctx) => {
-            if (m.type !== 'propose') return m;
-            const elsewhere = { ...ctx.rogue, lock: { ...ctx.rogue.lock, txid: randomHex(32) } };
-            return { ...m, txid: settlementTerms(elsewhere, m.price).close.tx.getId() };
-          },
-        }),
-      );
-      makerSignedNothing(r, /close transaction is/);
+    rewrite: (m, ctx) => {
+      if (m.type !== 'propose') return m;
+      const elsewhere = { ...ctx.rogue, lock: { ...ctx.rogue.lock, txid: randomHex(32) } };
+      return { ...m, txid: settlementTerms(elsewhere, m.price).close.tx.getId() };
     },
+    reason: /close transaction is/,
     guard: { file: SETTLEMENT, find: 'if (txid !== m.txid) {', replace: 'if (false) {' },
-  },
-  {
+  }),
+  settlementRow({
     name: 'sends a close signature that does not verify',
-    protocol: 'settlement',
     side: 'taker',
     step: 'signature',
     expect: 'abort before anything irreversible',
-    run: async () => {
-      const r = settleWith(
-        new SettlementPair(),
-        settlement({
-          side: 'taker',
-          step: 'signature',
-          // Its key, over the close at another price.
-          rewrite: (m, ctx) => {
-            if (m.type !== 'signature') return m;
-            const other = settlementTerms(ctx.rogue, usd(45_000)).close;
-            return { ...m, signature: signCooperativeOf(other, ctx.rogue.ownIdentitySecret) };
-          },
-        }),
-      );
-      makerSignedNothing(r, /does not verify/);
+    // Its key, over the close at another price.
+    rewrite: (m, ctx) => {
+      if (m.type !== 'signature') return m;
+      const other = settlementTerms(ctx.rogue, usd(45_000)).close;
+      return { ...m, signature: signCooperativeOf(other, ctx.rogue.ownIdentitySecret) };
     },
+    reason: /does not verify/,
     guard: CLOSE_SIG,
-  },
+  }),
   {
     name: 'replays an earlier settlement’s signature',
     protocol: 'settlement',

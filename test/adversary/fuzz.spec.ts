@@ -563,21 +563,27 @@ describe('adversary: a libp2p fuzzer against the maker while a real taker trades
       return { ...kept, outcome: 'reason' in outcome ? outcome.reason : outcome.type };
     }
 
+    /** A case's labels, and its result once it has its outcome (the stream's frames released). */
+    function caseOf(protocol: CaseResult['protocol'], id: string, stage: number) {
+      const labels: string[] = [];
+      const done = (outcome: Outcome, s?: RawStream): CaseResult => ({
+        id,
+        protocol,
+        stage,
+        labels,
+        outcome,
+        frames: s?.release() ?? 0,
+      });
+      return { labels, done };
+    }
+
     async function orderCase(
       rng: Rng,
       from: P2pNode,
       id: string,
       stage: number,
     ): Promise<CaseResult> {
-      const labels: string[] = [];
-      const done = (outcome: Outcome, s?: RawStream): CaseResult => ({
-        id,
-        protocol: 'order',
-        stage,
-        labels,
-        outcome,
-        frames: s?.release() ?? 0,
-      });
+      const { labels, done } = caseOf('order', id, stage);
       const offer = rng.pick(makerOffers());
       const leverage = rng.pick(offer.leverageChoices);
       const quantity = offer.minQuantity;
@@ -643,15 +649,7 @@ describe('adversary: a libp2p fuzzer against the maker while a real taker trades
       id: string,
       stage: number,
     ): Promise<CaseResult> {
-      const labels: string[] = [];
-      const done = (outcome: Outcome, s?: RawStream): CaseResult => ({
-        id,
-        protocol: 'rollover',
-        stage,
-        labels,
-        outcome,
-        frames: s?.release() ?? 0,
-      });
+      const { labels, done } = caseOf('rollover', id, stage);
       const commit = (await takerCfd(rolloverCfd)).dlc!.commitTxid;
       const propose = {
         type: 'propose',
@@ -699,15 +697,7 @@ describe('adversary: a libp2p fuzzer against the maker while a real taker trades
       id: string,
       stage: number,
     ): Promise<CaseResult> {
-      const labels: string[] = [];
-      const done = (outcome: Outcome, s?: RawStream): CaseResult => ({
-        id,
-        protocol: 'settlement',
-        stage,
-        labels,
-        outcome,
-        frames: s?.release() ?? 0,
-      });
+      const { labels, done } = caseOf('settlement', id, stage);
       const propose = await proposal();
       // Never the taker's real signature: a random one is what gets mutated.
       const signature = { type: 'signature', signature: rng.hex(64) };

@@ -34,11 +34,7 @@ import {
   type SetupSecrets,
   TakerSetup,
 } from '../../protocols/order/setup.ts';
-import {
-  MakerRollover,
-  type RolloverOutcome,
-  TakerRollover,
-} from '../../protocols/rollover/machine.ts';
+import type { RolloverOutcome } from '../../protocols/rollover/machine.ts';
 import { type RolloverMessage, RolloverMessageSchema } from '../../protocols/rollover/messages.ts';
 import { decode, encode, ProtocolTimeoutError } from '../../protocols/wire.ts';
 import { newOracle, type TestOracle } from '../helpers/contract-fixtures.ts';
@@ -51,7 +47,12 @@ import {
 } from '../protocols/collab-settlement/fixtures.ts';
 import { type FakeChain, FakeNode, NOW, TIMELOCKS, testOffer } from '../protocols/order/harness.ts';
 import { Pipe, PipeTransport } from '../protocols/pipe.ts';
-import { CONFIG, openContract, type Party } from '../protocols/rollover/harness.ts';
+import {
+  openContract,
+  type Party,
+  rolloverMachines,
+  runRollover,
+} from '../protocols/rollover/harness.ts';
 
 export type Protocol = 'setup' | 'rollover' | 'settlement';
 
@@ -264,24 +265,8 @@ export async function rollWith(
 ): Promise<RolloverRun> {
   const rogueSide = deviation?.side ?? options.rogueSide ?? 'taker';
   const parties = { taker, maker };
-  taker.journal = [];
-  maker.journal = [];
-  const fresh = () => ({
-    publish: secp256k1.utils.randomSecretKey(),
-    revocation: secp256k1.utils.randomSecretKey(),
-  });
-  const takerMachine = new TakerRollover({
-    cfd: taker.cfd,
-    record: taker.record,
-    secrets: fresh(),
-    now: taker.now,
-    config: CONFIG,
-  });
-  const makerMachine = new MakerRollover({
-    secrets: fresh(),
-    now: maker.now,
-    counterpartyPeerId: options.takerPeerId ?? maker.cfd.terms!.counterpartyPeerId,
-    config: CONFIG,
+  const machines = rolloverMachines(taker, maker, {
+    ...(options.takerPeerId && { counterpartyPeerId: options.takerPeerId }),
   });
   const honestSent: RolloverMessage[] = [];
   const rogueSent: RolloverMessage[] = [];
@@ -310,25 +295,7 @@ export async function rollWith(
       },
     });
   };
-  const toMaker = new Pipe();
-  const toTaker = new Pipe();
-  const [t, m] = await Promise.all([
-    runMachine(
-      'rollover',
-      takerMachine,
-      takerMachine.start(),
-      transport('taker', toTaker, toMaker),
-      taker.executor(),
-    ),
-    runMachine(
-      'rollover',
-      makerMachine,
-      makerMachine.start(),
-      transport('maker', toMaker, toTaker),
-      maker.executor(),
-    ),
-  ]);
-  const outcomes = { taker: t, maker: m };
+  const outcomes = await runRollover(taker, maker, machines, transport);
   return {
     honest: outcomes[other(rogueSide)],
     rogue: outcomes[rogueSide],

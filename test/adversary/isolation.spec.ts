@@ -21,9 +21,8 @@ import { EmbeddedChain } from '../../node/chain/embedded.ts';
 import { BitcoinRpc } from '../../node/chain/rpc.ts';
 import { tempDir, terms } from '../helpers/cfd-fixtures.ts';
 import {
-  buildTestContract,
+  fundedTestContract,
   newOracle,
-  newParty,
   rollTestContract,
   SETTLEMENT_EVENT,
   TABLE,
@@ -32,7 +31,7 @@ import {
 } from '../helpers/contract-fixtures.ts';
 import { untilInMempool, untilWithin } from '../helpers/wait.ts';
 import { watchChain } from '../helpers/watch.ts';
-import { p2wpkh, silent } from '../node/chain/helpers.ts';
+import { silent } from '../node/chain/helpers.ts';
 
 /** Short backoff so that retries show within a test; the defaults are seconds to minutes. */
 const RETRY = { first: 100, max: 800 };
@@ -59,17 +58,7 @@ describe('adversary: one CFD cannot stop the node (attack 6)', function () {
 
   /** A contract between two fresh parties, each funded by one confirmed coin; renamed `cfdId`. */
   async function contract(cfdId: string, oracle: TestOracle): Promise<TestContract> {
-    const maker = newParty('maker');
-    const taker = newParty('taker');
-    const m = await chain.fund(p2wpkh(maker.funding).address, 1_000_000n);
-    const t = await chain.fund(p2wpkh(taker.funding).address, 1_000_000n);
-    await chain.mine(1);
-    const c = buildTestContract({
-      maker,
-      taker,
-      oracle,
-      fundings: { maker: { ...m, value: 1_000_000n }, taker: { ...t, value: 1_000_000n } },
-    });
+    const c = await fundedTestContract(chain, { oracle });
     return {
       ...c,
       records: { maker: { ...c.records.maker, cfdId }, taker: { ...c.records.taker, cfdId } },

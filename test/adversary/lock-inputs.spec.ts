@@ -24,14 +24,11 @@ import { LevelContractStore } from '../../eventstore/contract-store.ts';
 import { EventStore } from '../../eventstore/event-store.ts';
 import type { Sats } from '../../model/units.ts';
 import { broadcast } from '../../node/chain/broadcast.ts';
-import { EmbeddedChain } from '../../node/chain/embedded.ts';
-import { BitcoinRpc } from '../../node/chain/rpc.ts';
-import { Wallet } from '../../node/wallet/wallet.ts';
 import type { PartyFunding, SetupResult } from '../../protocols/order/setup.ts';
-import { tempDir } from '../helpers/cfd-fixtures.ts';
+import { chainFor } from '../helpers/chain.ts';
 import { untilWithin } from '../helpers/wait.ts';
 import { watchChain } from '../helpers/watch.ts';
-import { type Key, newKey, p2wpkh, silent, spendP2wpkh } from '../node/chain/helpers.ts';
+import { type Key, newKey, p2wpkh, spendP2wpkh } from '../node/chain/helpers.ts';
 import { type FakeNode, NOW, runPair } from '../protocols/order/harness.ts';
 
 /** What the attacker puts in its parameters, prepared on the chain before the run. */
@@ -48,43 +45,26 @@ const ATTACKER_FEE = 1_000n;
 
 describe('adversary: lock inputs checked against the chain (issue #11, attack 5)', function () {
   this.timeout(120_000);
-  let chain: EmbeddedChain;
-  let rpc: BitcoinRpc;
-  let dir: Awaited<ReturnType<typeof tempDir>>;
-  const wallets: Wallet[] = [];
-
-  before(async () => {
-    dir = await tempDir();
-    chain = await EmbeddedChain.start({ logger: silent });
-    rpc = new BitcoinRpc({ url: chain.rpcUrl, ...chain.rpcAuth });
-  });
-
-  after(async () => {
-    for (const w of wallets) await w.close();
-    await chain?.stop();
-    await dir?.cleanup();
-  });
+  const net = chainFor('all');
+  let wallets = 0;
 
   /** A real wallet with two confirmed coins. */
-  async function fundedWallet(): Promise<Wallet> {
-    const wallet = await Wallet.open({
-      datadir: join(dir.path, `wallet-${wallets.length}`),
-      network: 'regtest',
-      chain: rpc,
-      logger: silent,
-    });
-    wallets.push(wallet);
-    for (let i = 0; i < 2; i++) await chain.fund(await wallet.receiveAddress(), COIN);
-    await chain.mine(1);
-    await wallet.sync();
-    return wallet;
-  }
+  const fundedWallet = () => net.fundedWallet(`wallet-${wallets++}`, [COIN, COIN]);
 
   /** A coin paying `key`, confirmed unless said otherwise. */
   async function coinOf(key: Key, confirm = true) {
-    const paid = await chain.fund(p2wpkh(key).address, COIN);
-    if (confirm) await chain.mine(1);
+    const paid = await net.chain.fund(p2wpkh(key).address, COIN);
+    if (confirm) await net.chain.mine(1);
     return { ...paid, value: COIN };
+  }
+
+  /** A coin paying `key`, already spent elsewhere: the spend mined, or still in the mempool. */
+  async function spentCoinOf(key: Key, spend: 'mined' | 'in the mempool') {
+    const coin = await coinOf(key);
+    const away = spendP2wpkh(key, coin, p2wpkh(newKey()).output, 1_000n);
+    await broadcast(net.rpc, away.toHex());
+    if (spend === 'mined') await net.chain.mine(1);
+    return coin;
   }
 
   /** The attacker funds with `claim`, its change making its fee look right on the claimed amount. */
@@ -119,23 +99,12 @@ describe('adversary: lock inputs checked against the chain (issue #11, attack 5)
     {
       name: 'an input already spent in a block',
       reason: /does not exist or is spent/,
-      prepare: async (attacker) => {
-        const coin = await coinOf(attacker.funding);
-        const spend = spendP2wpkh(attacker.funding, coin, p2wpkh(newKey()).output, 1_000n);
-        await broadcast(rpc, spend.toHex());
-        await chain.mine(1);
-        return coin;
-      },
+      prepare: (attacker) => spentCoinOf(attacker.funding, 'mined'),
     },
     {
       name: 'an input already spent in the mempool',
       reason: /does not exist or is spent/,
-      prepare: async (attacker) => {
-        const coin = await coinOf(attacker.funding);
-        const spend = spendP2wpkh(attacker.funding, coin, p2wpkh(newKey()).output, 1_000n);
-        await broadcast(rpc, spend.toHex());
-        return coin;
-      },
+      prepare: (attacker) => spentCoinOf(attacker.funding, 'in the mempool'),
     },
     {
       name: 'an input claiming more value than the chain output holds',
@@ -169,9 +138,9 @@ describe('adversary: lock inputs checked against the chain (issue #11, attack 5)
           setup: async (nodes) => {
             victim = nodes[victimRole];
             victim.wallet = wallet;
-            victim.chain = rpc;
+            victim.chain = net.rpc;
             const attacker = nodes[attackerRole];
-            attacker.chain = rpc;
+            attacker.chain = net.rpc;
             lie(attacker, await attack.prepare(attacker));
           },
         });
@@ -198,7 +167,7 @@ describe('adversary: lock inputs checked against the chain (issue #11, attack 5)
         assert.equal(after.confirmed, before.confirmed);
         assert.equal(after.spendable, after.confirmed);
         for (const u of wallet.utxos()) {
-          assert.equal((await rpc.getTxOut(u.txid, u.vout))?.value, u.value);
+          assert.equal((await net.rpc.getTxOut(u.txid, u.vout))?.value, u.value);
         }
       });
     }
@@ -216,9 +185,9 @@ describe('adversary: lock inputs checked against the chain (issue #11, attack 5)
       const r = await runPair({
         setup: async (nodes) => {
           nodes[victimRole].wallet = wallet;
-          nodes[victimRole].chain = rpc;
+          nodes[victimRole].chain = net.rpc;
           attacker = nodes[attackerRole];
-          attacker.chain = rpc;
+          attacker.chain = net.rpc;
           coin = await coinOf(attacker.funding);
           lie(attacker, coin); // the truth: a confirmed coin of its own
         },
@@ -227,7 +196,7 @@ describe('adversary: lock inputs checked against the chain (issue #11, attack 5)
       assert.ok(outcome.type === 'completed', outcome.type === 'completed' ? '' : outcome.reason);
       // The attacker spends its lock input elsewhere (paying enough that the lock cannot replace it).
       const away = spendP2wpkh(attacker!.funding, coin!, p2wpkh(newKey()).output, 100_000n);
-      await broadcast(rpc, away.toHex());
+      await broadcast(net.rpc, away.toHex());
       // The victim's node as the daemon leaves it: the CFD set up, the lock recorded in its wallet.
       const record = outcome.record;
       const lock = Transaction.fromHex(record.lock.txHex);
@@ -236,7 +205,7 @@ describe('adversary: lock inputs checked against the chain (issue #11, attack 5)
         .filter((o) => wallet.utxos().some((u) => `${u.txid}:${u.vout}` === o));
       assert.equal(ownInputs.length, 1);
       await wallet.recordOwnTransaction(record.lock.txHex);
-      const store = await EventStore.open(join(dir.path, `events-${victimRole}`));
+      const store = await EventStore.open(join(net.dir, `events-${victimRole}`));
       const readModel = await CfdReadModel.open(store);
       const cfds = new CfdRepository(store);
       const contracts = new LevelContractStore(store);
@@ -246,7 +215,7 @@ describe('adversary: lock inputs checked against the chain (issue #11, attack 5)
       await cfds.execute(r.orderId, { type: 'startContractSetup' });
       await cfds.execute(r.orderId, { type: 'completeContractSetup', dlc: dlcSummary(record) });
       const t0 = Date.now();
-      const { monitor, pm } = watchChain(rpc, join(dir.path, `monitor-${victimRole}`), {
+      const { monitor, pm } = watchChain(net.rpc, join(net.dir, `monitor-${victimRole}`), {
         cfds,
         readModel,
         contracts,
@@ -263,10 +232,10 @@ describe('adversary: lock inputs checked against the chain (issue #11, attack 5)
         const [txid, vout] = [ours!.split(':')[0]!, Number(ours!.split(':')[1])];
         // Past the deadline our coin is spent in the mempool — not by the lock, which cannot get in.
         await until('our lock input double-spent', async () =>
-          (await rpc.getTxOut(txid, vout, true)) === null ? true : undefined,
+          (await net.rpc.getTxOut(txid, vout, true)) === null ? true : undefined,
         );
-        assert.equal(await rpc.getMempoolEntry(record.lock.txid), null);
-        await chain.mine(1);
+        assert.equal(await net.rpc.getMempoolEntry(record.lock.txid), null);
+        await net.chain.mine(1);
         const failed = await until('the CFD failed', async () => {
           const cfd = await readModel.get(r.orderId);
           return cfd?.setup === 'failed' ? cfd : undefined;
@@ -295,17 +264,17 @@ describe('adversary: lock inputs checked against the chain (issue #11, attack 5)
     const r = await runPair({
       setup: (nodes) => {
         nodes.maker.wallet = makerWallet;
-        nodes.maker.chain = rpc;
+        nodes.maker.chain = net.rpc;
         nodes.taker.wallet = takerWallet;
-        nodes.taker.chain = rpc;
+        nodes.taker.chain = net.rpc;
       },
     });
     assert.equal(r.maker.type, 'completed', r.maker.type === 'completed' ? '' : r.maker.reason);
     assert.equal(r.taker.type, 'completed', r.taker.type === 'completed' ? '' : r.taker.reason);
     assert.ok(r.maker.type === 'completed' && r.taker.type === 'completed');
     assert.equal(r.maker.lockTx.getId(), r.taker.lockTx.getId());
-    assert.equal((await broadcast(rpc, r.maker.lockTx.toHex())).status, 'mempool');
-    await chain.mine(1);
-    assert.equal((await rpc.getTxOut(r.maker.lockTx.getId(), 0))?.confirmations, 1);
+    assert.equal((await broadcast(net.rpc, r.maker.lockTx.toHex())).status, 'mempool');
+    await net.chain.mine(1);
+    assert.equal((await net.rpc.getTxOut(r.maker.lockTx.getId(), 0))?.confirmations, 1);
   });
 });

@@ -19,7 +19,6 @@ import { secp256k1 } from '@noble/curves/secp256k1.js';
 import type { Transaction } from 'bitcoinjs-lib';
 import type { ContractRecord } from '../../dlc/contract.ts';
 import {
-  AdaptorWorkerPool,
   cetFee as cetFeeOf,
   PUNISH_FEE,
   payoutCurve,
@@ -36,11 +35,7 @@ import type { Offer } from '../../model/offer.ts';
 import { oracleEventTime } from '../../model/oracle-event.ts';
 import { parseFundingRate } from '../../model/units.ts';
 import { broadcast } from '../../node/chain/broadcast.ts';
-import type { EmbeddedChain } from '../../node/chain/embedded.ts';
-import type { BitcoinRpc } from '../../node/chain/rpc.ts';
 import { OracleClient, type VerifiedAttestation } from '../../node/oracle/client.ts';
-import type { OracleServer } from '../../node/oracle/server.ts';
-import type { PriceFeedServer } from '../../node/pricefeed/server.ts';
 import { runMachine } from '../../protocols/driver.ts';
 import { adaptorWork, dialTransport, framedTransport } from '../../protocols/handler.ts';
 import {
@@ -53,7 +48,6 @@ import {
   type RolloverResultEvent,
   TakerRollover,
 } from '../../protocols/rollover/index.ts';
-import { tempDir } from '../helpers/cfd-fixtures.ts';
 import * as live from '../helpers/live-nodes.ts';
 import { until } from '../helpers/wait.ts';
 import { silent } from '../node/chain/helpers.ts';
@@ -74,13 +68,8 @@ const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
 describe('adversary on the embedded chain: rollover base, revocation and funding', function () {
   this.timeout(90_000);
-  let dir: { path: string; cleanup: () => Promise<void> };
-  let chain: EmbeddedChain;
-  let rpc: BitcoinRpc;
-  let feed: PriceFeedServer;
-  let oracle: OracleServer;
+  const w = live.worldFor({ eventIntervalS: EVENT_INTERVAL_S, lookaheadS: 120 });
   let oracleClient: OracleClient;
-  let pool: AdaptorWorkerPool;
   let maker: Side;
   let taker: Side;
   let skew = 0;
@@ -95,7 +84,7 @@ describe('adversary on the embedded chain: rollover base, revocation and funding
   };
 
   const side = (name: 'maker' | 'taker'): Promise<Side> =>
-    live.openRolloverNode(join(dir.path, name), name, { chain, rpc, oracle }, pool, {
+    live.openRolloverNode(join(w.dir, name), name, w, w.pool, {
       offers: () => offers,
       policy: () => ({ accept: true, fundingRate: RATE, fundingRateAsOf: clock(), feeRate: 2n }),
       config: ROLLOVER_CONFIG,
@@ -103,26 +92,9 @@ describe('adversary on the embedded chain: rollover base, revocation and funding
       logger: silent,
     });
 
-  before(async function () {
-    this.timeout(60_000);
-    dir = await tempDir();
-    ({ chain, rpc, feed, oracle } = await live.startWorld(dir.path, {
-      logger: silent,
-      eventIntervalS: EVENT_INTERVAL_S,
-      lookaheadS: 120,
-      tickMs: 200,
-    }));
-    oracleClient = new OracleClient({ url: oracle.url, publicKey: oracle.publicKey });
-    pool = new AdaptorWorkerPool();
-    maker = await side('maker');
-    taker = await side('taker');
-    await live.connectPair(chain, maker, taker);
-  });
-
-  after(async () => {
-    await live.stopNodes([taker, maker]);
-    await live.stopWorld({ pool, oracle, feed, chain });
-    await dir?.cleanup();
+  before(async () => {
+    oracleClient = new OracleClient({ url: w.oracle.url, publicKey: w.oracle.publicKey });
+    ({ maker, taker } = await live.openPair(w, side));
   });
 
   // ---- Steps ------------------------------------------------------------------------------------
@@ -131,13 +103,22 @@ describe('adversary on the embedded chain: rollover base, revocation and funding
   async function openContract(): Promise<string> {
     skew = 0;
     offers = [offer()];
-    return live.openContract({ chain, rpc }, maker, taker, offers[0]!, { ms: 20_000, everyMs: 50 });
+    return live.openContract(w, maker, taker, offers[0]!, { ms: 20_000, everyMs: 50 });
   }
 
   /**
    * The taker rolls over with the maker whose clock makes it pick the oracle event at
    * `eventTime` (a few seconds of slack for the run to start); resolves with both sides' results.
    */
+  /** The maker's result of its rollover of `id` after the first `before` ones. */
+  const makerRoll = (id: string, before: number) =>
+    until(
+      'the rollover at the maker',
+      () => maker.rolls.filter((r) => r.cfdId === id)[before],
+      20_000,
+      50,
+    );
+
   async function rollTo(
     id: string,
     eventTime: number,
@@ -145,12 +126,7 @@ describe('adversary on the embedded chain: rollover base, revocation and funding
     skew = eventTime - SETTLEMENT_INTERVAL_S - 3 - Math.floor(Date.now() / 1000);
     const before = maker.rolls.filter((r) => r.cfdId === id).length;
     const t = await taker.rollovers.rollover(maker.node.peerId, id);
-    const m = await until(
-      'the rollover at the maker',
-      () => maker.rolls.filter((r) => r.cfdId === id)[before],
-      20_000,
-      50,
-    );
+    const m = await makerRoll(id, before);
     return { taker: t, maker: m };
   }
 
@@ -195,7 +171,7 @@ describe('adversary on the embedded chain: rollover base, revocation and funding
         else await taker.contracts.put(e.record.cfdId, e.record);
       },
       request: async (r) => {
-        if (r.type === 'encrypt' || r.type === 'verify') return adaptorWork(pool, r);
+        if (r.type === 'encrypt' || r.type === 'verify') return adaptorWork(w.pool, r);
         if (r.type !== 'announcements') throw new Error(`a taker never asks '${r.type}'`);
         const events = await Promise.all(
           r.eventIds.map(async (eventId) => ({
@@ -205,7 +181,7 @@ describe('adversary on the embedded chain: rollover base, revocation and funding
         );
         return {
           type: 'announced',
-          oraclePublicKey: Buffer.from(oracle.publicKey, 'hex'),
+          oraclePublicKey: Buffer.from(w.oracle.publicKey, 'hex'),
           events,
         };
       },
@@ -218,12 +194,7 @@ describe('adversary on the embedded chain: rollover base, revocation and funding
       executor,
       silent,
     );
-    const m = await until(
-      'the rollover at the maker',
-      () => maker.rolls.filter((r) => r.cfdId === id)[before],
-      20_000,
-      50,
-    );
+    const m = await makerRoll(id, before);
     return { taker: outcome, maker: m };
   }
 
@@ -239,9 +210,9 @@ describe('adversary on the embedded chain: rollover base, revocation and funding
     );
 
   async function mineConfirmed(tx: Transaction): Promise<void> {
-    await broadcast(rpc, tx.toHex());
-    await chain.mine(1);
-    const info = await rpc.getTransaction(tx.getId());
+    await broadcast(w.rpc, tx.toHex());
+    await w.chain.mine(1);
+    const info = await w.rpc.getTransaction(tx.getId());
     assert.ok(info && info.confirmations > 0, `${tx.getId()} confirmed`);
   }
 
@@ -282,6 +253,30 @@ describe('adversary on the embedded chain: rollover base, revocation and funding
    * each side's output is its row of the payout curve (built here from the terms and
    * `feeBalance`) minus half the CET fee, and each wallet grew by exactly its output.
    */
+  /**
+   * The cheater publishes its C1 (`c1Taker`'s commit): the maker's `makerRecord` closes through
+   * it, its fee balance `chargedSecs` of funding, and the CET pays both their curve row.
+   */
+  async function makerClosesThroughC1(
+    id: string,
+    makerRecord: ContractRecord,
+    c1Taker: ContractRecord,
+    chargedSecs: number,
+  ): Promise<void> {
+    const closer = recordClosingThrough(makerRecord, c1Taker.commit.txid);
+    assert.ok(closer, "the maker's record closes through C1");
+    const terms = (await taker.repository.load(id)).terms!;
+    const feeBalance = expectedFeeBalance(terms, chargedSecs);
+    assert.equal(closer.feeBalances?.[closer.commit.txid], feeBalance);
+    await closeThroughCet({
+      commit: signedCommit(c1Taker),
+      closer,
+      other: c1Taker,
+      terms,
+      feeBalance,
+    });
+  }
+
   async function closeThroughCet(p: {
     commit: Transaction;
     closer: ContractRecord;
@@ -293,7 +288,7 @@ describe('adversary on the embedded chain: rollover base, revocation and funding
     assert.equal(p.commit.getId(), closer.commit.txid);
     assert.equal(closer.commit.txid, other.commit.txid, 'both close through the same commit');
     await mineConfirmed(p.commit);
-    await chain.mine(closer.cetTimelock);
+    await w.chain.mine(closer.cetTimelock);
     const att = await attestation(closer.settlementEventId);
     const cet = signedCet(closer, closer.settlementEventId, att.price, att.scalars);
     const theirs = signedCet(other, other.settlementEventId, att.price, att.scalars);
@@ -394,18 +389,7 @@ describe('adversary on the embedded chain: rollover base, revocation and funding
     const { c1Taker, e0, e1 } = await cheatFromC0(id);
     // The cheater publishes the commit it really holds. The maker's own record closes through it.
     const makerRecord = await record(maker, id);
-    const closer = recordClosingThrough(makerRecord, c1Taker.commit.txid);
-    assert.ok(closer, "the maker's record closes through C1");
-    const terms = (await taker.repository.load(id)).terms!;
-    const feeBalance = expectedFeeBalance(terms, e1 - e0);
-    assert.equal(closer.feeBalances?.[closer.commit.txid], feeBalance);
-    await closeThroughCet({
-      commit: signedCommit(c1Taker),
-      closer,
-      other: c1Taker,
-      terms,
-      feeBalance,
-    });
+    await makerClosesThroughC1(id, makerRecord, c1Taker, e1 - e0);
   });
 
   it('attack 1: a rogue taker that goes on — proposes from its revoked C0, reveals only C0: the maker aborts before revealing, holds C1 and the new commit live, and C1 on chain pays both their curve row (nothing lost)', async () => {
@@ -445,17 +429,7 @@ describe('adversary on the embedded chain: rollover base, revocation and funding
     assert.ok(!cheaterHolds.includes(c1Maker.revocationSk), "the maker's C1 secret never left");
     assert.ok(!cheaterHolds.includes(m.revocationSk));
     // The cheater publishes C1; the maker closes through its own C1 record.
-    const closer = recordClosingThrough(m, c1);
-    assert.ok(closer, "the maker's record closes through C1");
-    const terms = (await taker.repository.load(id)).terms!;
-    const feeBalance = expectedFeeBalance(terms, e1 - e0);
-    await closeThroughCet({
-      commit: signedCommit(c1Taker),
-      closer,
-      other: c1Taker,
-      terms,
-      feeBalance,
-    });
+    await makerClosesThroughC1(id, m, c1Taker, e1 - e0);
   });
 
   it('attack 1: the same cheater publishing its revoked C0 instead — the maker’s punish from its stored record takes the whole output (punishable if published)', async () => {

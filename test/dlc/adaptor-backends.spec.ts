@@ -2,8 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { bytesToNumberBE, numberToBytesBE } from '@noble/curves/utils.js';
-import { sha256 } from '@noble/hashes/sha2.js';
-import { bytesToHex, hexToBytes, utf8ToBytes } from '@noble/hashes/utils.js';
+import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import {
   ADAPTOR_BACKEND,
   type AdaptorBackend,
@@ -22,28 +21,11 @@ import {
 } from '../../dlc/index.ts';
 import { bytesToBigInt, scalarToBytes } from '../../dlc/secp.ts';
 import { nativeCurve } from '../../dlc/secp-native.ts';
-
-const Point = secp256k1.Point;
-const G = Point.BASE;
-const N = Point.Fn.ORDER;
-const P = Point.Fp.ORDER;
-
-/** Deterministic pseudo-random bytes: SHA256(label ‖ counter) blocks (seeded, reproducible). */
-function rng(label: string): (length: number) => Uint8Array {
-  let counter = 0;
-  return (length) => {
-    const out = new Uint8Array(length);
-    for (let off = 0; off < length; off += 32) {
-      const block = sha256(utf8ToBytes(`${label}/${counter++}`));
-      out.set(block.subarray(0, Math.min(32, length - off)), off);
-    }
-    return out;
-  };
-}
+import { labelledBytes as rng } from '../helpers/prng.ts';
+import { G, N, P, Point, pub } from '../helpers/secp.ts';
 
 const toBig = (b: Uint8Array): bigint => BigInt(`0x${bytesToHex(b)}`);
 const to32 = (v: bigint): Uint8Array => hexToBytes(v.toString(16).padStart(64, '0'));
-const pub = (sk: Uint8Array): Uint8Array => secp256k1.getPublicKey(sk, true);
 
 /** What a call does: its bytes, or the class and message of what it throws. */
 function outcome(f: () => unknown): string {
@@ -57,6 +39,43 @@ function outcome(f: () => unknown): string {
 
 const noble = adaptorBackend('noble') as AdaptorBackend;
 const native = adaptorBackend('native');
+
+/** What `f` does on the native backend (bytes, 'ok' or its error), asserted alike on noble. */
+function bothGive(f: (b: AdaptorBackend) => unknown): string {
+  const a = outcome(() => f(native!));
+  assert.equal(
+    a,
+    outcome(() => f(noble)),
+  );
+  return a;
+}
+
+/** The DLC specification's ECDSA adaptor signature verification vectors. */
+function verificationVectors() {
+  const all = JSON.parse(
+    readFileSync(new URL('../fixtures/dlcspecs_ecdsa_adaptor.json', import.meta.url), 'utf8'),
+  ) as {
+    kind: string;
+    adaptor_sig: string;
+    message_hash?: string;
+    public_signing_key?: string;
+    encryption_key?: string;
+  }[];
+  return all.filter((x) => x.kind === 'verification');
+}
+
+/** A valid point whose x is ≥ n (the ECDSA-recovery "overflow" case), found by search. */
+function pointWithLargeX(): Uint8Array {
+  for (let x = N; ; x++) {
+    try {
+      const bytes = new Uint8Array([0x02, ...to32(x)]);
+      Point.fromBytes(bytes).assertValidity();
+      return bytes;
+    } catch {
+      // x³ + 7 is not a square: try the next x
+    }
+  }
+}
 
 describe('dlc/adaptor: native libsecp256k1 and @noble/curves give identical results', () => {
   before(function () {
@@ -80,11 +99,7 @@ describe('dlc/adaptor: native libsecp256k1 and @noble/curves give identical resu
       const b = noble.encrypt(sk, enc, msg, aux);
       assert.equal(bytesToHex(a), bytesToHex(b), `item ${i}`);
       assert.equal(
-        outcome(() => native!.assert(a, pub(sk), msg, enc)),
-        'ok',
-      );
-      assert.equal(
-        outcome(() => noble.assert(a, pub(sk), msg, enc)),
+        bothGive((b) => b.assert(a, pub(sk), msg, enc)),
         'ok',
       );
     }
@@ -135,11 +150,7 @@ describe('dlc/adaptor: native libsecp256k1 and @noble/curves give identical resu
     cases.push([sig0, pk0, new Uint8Array(31), enc0]);
     let failures = 0;
     for (const [sig, key, msg, enc] of cases) {
-      const a = outcome(() => native!.assert(sig, key, msg, enc));
-      assert.equal(
-        a,
-        outcome(() => noble.assert(sig, key, msg, enc)),
-      );
+      const a = bothGive((b) => b.assert(sig, key, msg, enc));
       if (a !== 'ok') failures++;
     }
     assert.equal(failures, cases.length, 'every case is invalid');
@@ -153,18 +164,10 @@ describe('dlc/adaptor: native libsecp256k1 and @noble/curves give identical resu
       for (const sk of keys) {
         const enc = pub(rand(32));
         const aux = rand(32);
-        const a = outcome(() => native!.encrypt(sk, enc, msg, aux));
-        assert.equal(
-          a,
-          outcome(() => noble.encrypt(sk, enc, msg, aux)),
-        );
+        const a = bothGive((b) => b.encrypt(sk, enc, msg, aux));
         const sig = hexToBytes(a);
         assert.equal(
-          outcome(() => native!.assert(sig, pub(sk), msg, enc)),
-          'ok',
-        );
-        assert.equal(
-          outcome(() => noble.assert(sig, pub(sk), msg, enc)),
+          bothGive((b) => b.assert(sig, pub(sk), msg, enc)),
           'ok',
         );
       }
@@ -180,37 +183,21 @@ describe('dlc/adaptor: native libsecp256k1 and @noble/curves give identical resu
       [rand(32), enc, msg.subarray(1), null],
       [rand(32), enc, msg, new Uint8Array(31)],
     ] as [Uint8Array, Uint8Array, Uint8Array, Uint8Array | null][]) {
-      const a = outcome(() => native!.encrypt(sk, e, m, aux));
+      const a = bothGive((b) => b.encrypt(sk, e, m, aux));
       assert.notEqual(a.match(/Error: /), null);
-      assert.equal(
-        a,
-        outcome(() => noble.encrypt(sk, e, m, aux)),
-      );
     }
   });
 
   it('verifies all 11 DLC specification vectors with the same verdicts as noble', () => {
-    const vectors = JSON.parse(
-      readFileSync(new URL('../fixtures/dlcspecs_ecdsa_adaptor.json', import.meta.url), 'utf8'),
-    ) as {
-      kind: string;
-      adaptor_sig: string;
-      message_hash?: string;
-      public_signing_key?: string;
-      encryption_key?: string;
-    }[];
     let checked = 0;
-    for (const v of vectors.filter((x) => x.kind === 'verification')) {
+    for (const v of verificationVectors()) {
       const args = [
         hexToBytes(v.adaptor_sig),
         hexToBytes(v.public_signing_key!),
         hexToBytes(v.message_hash!),
         hexToBytes(v.encryption_key!),
       ] as const;
-      assert.equal(
-        outcome(() => native!.assert(...args)),
-        outcome(() => noble.assert(...args)),
-      );
+      bothGive((b) => b.assert(...args));
       checked++;
     }
     assert.ok(checked >= 2);
@@ -272,17 +259,7 @@ describe('dlc/adaptor: whole-set functions equal item-by-item calls', () => {
     const pk = pub(sk);
     const items: { adaptorSignature: Uint8Array; msg32: Uint8Array; encryptionKey: Uint8Array }[] =
       [];
-    const large = (() => {
-      for (let x = N; ; x++) {
-        try {
-          const bytes = new Uint8Array([0x02, ...to32(x)]);
-          Point.fromBytes(bytes).assertValidity();
-          return bytes;
-        } catch {
-          // not on the curve: next x
-        }
-      }
-    })();
+    const large = pointWithLargeX();
     for (let i = 0; i < 12; i++) {
       const enc = pub(rand(32));
       const msg = rand(32);
@@ -322,16 +299,7 @@ describe('dlc/adaptor: whole-set functions equal item-by-item calls', () => {
       assert.deepEqual(adaptorVerifyMany(key, items), expected);
       if (key === pk) assert.equal(expected.filter(Boolean).length, 12);
     }
-    const vectors = JSON.parse(
-      readFileSync(new URL('../fixtures/dlcspecs_ecdsa_adaptor.json', import.meta.url), 'utf8'),
-    ) as {
-      kind: string;
-      adaptor_sig: string;
-      message_hash?: string;
-      public_signing_key?: string;
-      encryption_key?: string;
-    }[];
-    for (const v of vectors.filter((x) => x.kind === 'verification')) {
+    for (const v of verificationVectors()) {
       const item = {
         adaptorSignature: hexToBytes(v.adaptor_sig),
         msg32: hexToBytes(v.message_hash!),
@@ -376,19 +344,6 @@ describe('dlc/secp-native: point arithmetic matches noble', () => {
   before(function () {
     if (nativeCurve === null) this.skip();
   });
-
-  /** A valid point whose x is ≥ n (the ECDSA-recovery "overflow" case), found by search. */
-  function pointWithLargeX(): Uint8Array {
-    for (let x = N; ; x++) {
-      try {
-        const bytes = new Uint8Array([0x02, ...to32(x)]);
-        Point.fromBytes(bytes).assertValidity();
-        return bytes;
-      } catch {
-        // x³ + 7 is not a square: try the next x
-      }
-    }
-  }
 
   it('a·P + b·G (one double multiplication) equals noble for random, zero and overflow cases', () => {
     const c = nativeCurve!;

@@ -7,7 +7,6 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, hexToBytes, utf8ToBytes } from '@noble/hashes/utils.js';
 import {
@@ -21,21 +20,12 @@ import {
 } from '../../dlc/adaptor.ts';
 import { bytesToBigInt } from '../../dlc/secp.ts';
 import { type NativeCurve, nativeCurve } from '../../dlc/secp-native.ts';
-
-const Point = secp256k1.Point;
-const G = Point.BASE;
-const N = Point.Fn.ORDER;
+import { labelledBytes as rng } from '../helpers/prng.ts';
+import { G, N, Point, pub } from '../helpers/secp.ts';
 
 const h = hexToBytes;
-const pub = (sk: Uint8Array): Uint8Array => secp256k1.getPublicKey(sk, true);
 const fixture = <T>(name: string): T =>
   JSON.parse(readFileSync(new URL(`../fixtures/${name}`, import.meta.url), 'utf8')) as T;
-
-/** Deterministic pseudo-random 32-byte strings: SHA256(label ‖ counter). */
-function rng(label: string): () => Uint8Array {
-  let counter = 0;
-  return () => sha256(utf8ToBytes(`${label}/${counter++}`));
-}
 
 /** k from an adaptor signature's R_a = k·G: whether `v` is that k. */
 const isNonceOf = (v: bigint, sig: Uint8Array): boolean =>

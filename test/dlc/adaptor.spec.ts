@@ -21,6 +21,7 @@ import {
   signatureFromDer,
   signatureToDer,
 } from '../../dlc/index.ts';
+import { itchySatsDlc } from '../helpers/itchysats-record.ts';
 
 function fixture<T>(name: string): T {
   return JSON.parse(readFileSync(new URL(`../fixtures/${name}`, import.meta.url), 'utf8')) as T;
@@ -284,25 +285,7 @@ describe('dlc/adaptor: round trip and rejection', () => {
 });
 
 describe('dlc/adaptor: a real maia commit adaptor signature (ItchySats production record)', () => {
-  interface Record {
-    data: {
-      dlc: {
-        identity: string;
-        identity_counterparty: string;
-        publish: string;
-        lock: [{ output: { value: number; script_pubkey: string }[] }, unknown];
-        commit: [
-          {
-            input: { previous_output: string; sequence: number }[];
-            output: { value: number; script_pubkey: string }[];
-          },
-          string,
-          string,
-        ];
-      };
-    };
-  }
-  const dlc = fixture<Record>('itchysats_contract_setup_completed.json').data.dlc;
+  const dlc = itchySatsDlc;
   const makerEncsig = h(dlc.commit[1]);
   const takerPublishSk = h(dlc.publish);
   const takerPublishPk = pub(takerPublishSk);

@@ -16,7 +16,6 @@ import {
   anchorOf,
   anchorScript,
   anchorSweepWitness,
-  attestPrice,
   buildCet,
   buildCommitTransaction,
   buildPunish,
@@ -42,7 +41,6 @@ import {
   SecretKeyMismatchError,
   signAnchorInput,
   signCommitAdaptor,
-  signedCet,
   signedCommit,
   signedLock,
   signedPunish,
@@ -51,24 +49,24 @@ import {
 } from '../../dlc/index.ts';
 import { parse, stringify } from '../../model/json.ts';
 import { broadcast } from '../../node/chain/broadcast.ts';
-import { EmbeddedChain } from '../../node/chain/embedded.ts';
-import { BitcoinRpc } from '../../node/chain/rpc.ts';
 import {
   type AnchoredVectorInputs,
   deriveAnchoredVectors,
   expectedOf,
 } from '../helpers/anchored-vectors.ts';
 import { mineConfirmed, rejectedReason } from '../helpers/broadcast.ts';
+import { chainFor } from '../helpers/chain.ts';
 import {
+  attestedCet,
   buildTestContract,
   FEE_RATE,
+  fundedTestContract,
   MARGINS,
-  newParty,
   SETTLEMENT_EVENT,
   TABLE,
   type TestContract,
 } from '../helpers/contract-fixtures.ts';
-import { type Key, newKey, p2wpkh, silent } from '../node/chain/helpers.ts';
+import { newKey, p2wpkh } from '../node/chain/helpers.ts';
 
 interface Fixture {
   inputs: AnchoredVectorInputs;
@@ -83,6 +81,22 @@ const E = fixture.expected;
 const v = deriveAnchoredVectors(fixture.inputs);
 const RATE = BigInt(fixture.inputs.feeRate);
 const h = hexToBytes;
+
+/** `built`'s output values are `values`, and in the vector as `expected` (decimal strings). */
+function outputsAre(
+  built: { outputs: readonly { value: bigint }[] },
+  values: bigint[],
+  expected: string[],
+): void {
+  assert.deepEqual(
+    built.outputs.map((o) => o.value),
+    values,
+  );
+  assert.deepEqual(
+    built.outputs.map((o) => `${o.value}`),
+    expected,
+  );
+}
 const roundTrip = (r: ContractRecord): ContractRecord => parse<ContractRecord>(stringify(r));
 
 describe('dlc anchored format: golden vectors (dlcfd_anchored_contract.json)', () => {
@@ -158,14 +172,7 @@ describe('dlc anchored format: golden vectors (dlcfd_anchored_contract.json)', (
     assert.equal(v.cet.tx.toHex(), E.cet.hex);
     assert.equal(v.cet.tx.getId(), E.cet.txid);
     assert.equal(cetFee(v.commit), 2880n);
-    assert.deepEqual(
-      v.cet.outputs.map((o) => o.value),
-      [200_000n - 1440n, 159_085n - 1440n],
-    );
-    assert.deepEqual(
-      v.cet.outputs.map((o) => `${o.value}`),
-      E.cet.outputs,
-    );
+    outputsAre(v.cet, [200_000n - 1440n, 159_085n - 1440n], E.cet.outputs);
     assert.equal(v.cet.tx.ins[0]!.sequence, 12);
     const paid = v.cet.outputs.reduce((s, o) => s + o.value, 0n);
     assert.equal(v.commit.output.value - paid, 208n * RATE);
@@ -175,14 +182,7 @@ describe('dlc anchored format: golden vectors (dlcfd_anchored_contract.json)', (
     assert.equal(v.refund.tx.toHex(), E.refund.hex);
     assert.equal(v.refund.tx.getId(), E.refund.txid);
     assert.equal(v.refund.tx.ins[0]!.sequence, 216);
-    assert.deepEqual(
-      v.refund.outputs.map((o) => o.value),
-      [239_390n - 1440n, 119_695n - 1440n],
-    );
-    assert.deepEqual(
-      v.refund.outputs.map((o) => `${o.value}`),
-      E.refund.outputs,
-    );
+    outputsAre(v.refund, [239_390n - 1440n, 119_695n - 1440n], E.refund.outputs);
   });
 
   it('rebuilds the replaceable punish at 2320 = PUNISH_VBYTES × 10: nSequence 0xfffffffd, the signed vector, within PUNISH_VBYTES', () => {
@@ -474,33 +474,18 @@ function revokedRecord(c: TestContract, old: ContractRecord): ContractRecord {
 
 describe('dlc anchored format on the embedded full node', function () {
   this.timeout(60_000);
-  let chain: EmbeddedChain;
-  let rpc: BitcoinRpc;
 
-  before(async function () {
-    this.timeout(60_000);
-    chain = await EmbeddedChain.start({ logger: silent });
-    rpc = new BitcoinRpc({ url: chain.rpcUrl, ...chain.rpcAuth });
-  });
-  after(() => chain?.stop());
+  const net = chainFor('all');
 
-  const rejected = (tx: Transaction) => rejectedReason(rpc, tx);
+  const rejected = (tx: Transaction) => rejectedReason(net.rpc, tx);
   const confirmed = async (txid: string): Promise<void> => {
-    const info = await rpc.getTransaction(txid);
+    const info = await net.rpc.getTransaction(txid);
     assert.ok(info && info.confirmations > 0, `${txid} confirmed`);
   };
-  const confirms = (tx: Transaction) => mineConfirmed(chain, rpc, tx);
+  const confirms = (tx: Transaction) => mineConfirmed(net.chain, net.rpc, tx);
 
   async function funded(refundTimelock = 216): Promise<TestContract> {
-    const maker = newParty('maker');
-    const taker = newParty('taker');
-    const pay = async (key: Key) => {
-      const { txid, vout } = await chain.fund(p2wpkh(key).address, 1_000_000n);
-      return { txid, vout, value: 1_000_000n };
-    };
-    const fundings = { maker: await pay(maker.funding), taker: await pay(taker.funding) };
-    await chain.mine(1);
-    const c = buildTestContract({ maker, taker, fundings, refundTimelock, anchors: true });
+    const c = await fundedTestContract(net.chain, { refundTimelock, anchors: true });
     await confirms(signedLock(roundTrip(c.records.taker)));
     return c;
   }
@@ -509,10 +494,10 @@ describe('dlc anchored format on the embedded full node', function () {
     const c = await funded();
     const r = roundTrip(c.records.maker);
     const commit = signedCommit(r);
-    await broadcast(rpc, commit.toHex());
+    await broadcast(net.rpc, commit.toHex());
     // The maker's wallet coin.
     const wallet = newKey();
-    const coin = await chain.fund(p2wpkh(wallet).address, 100_000n);
+    const coin = await net.chain.fund(p2wpkh(wallet).address, 100_000n);
     const anchor = anchorOf(r)!;
     const child = new Transaction();
     child.version = 2;
@@ -536,8 +521,8 @@ describe('dlc anchored format on the embedded full node', function () {
       anchor.witnessScript,
     ]);
     assert.match(await rejected(forged), /script|signature|verify/i);
-    await broadcast(rpc, child.toHex());
-    await chain.mine(1);
+    await broadcast(net.rpc, child.toHex());
+    await net.chain.mine(1);
     await confirmed(commit.getId());
     await confirmed(child.getId());
   });
@@ -552,9 +537,9 @@ describe('dlc anchored format on the embedded full node', function () {
     sweep.addInput(h(anchor.txid).reverse(), anchor.vout, 16);
     sweep.addOutput(bscript.compile([bscript.OPS.OP_RETURN!]), 0n); // all 330 sats to fees
     sweep.setWitness(0, anchorSweepWitness(anchor.witnessScript));
-    await chain.mine(14); // tip H+14: the next block is only the 15th
+    await net.chain.mine(14); // tip H+14: the next block is only the 15th
     assert.match(await rejected(sweep), /non-BIP68-final/);
-    await chain.mine(1);
+    await net.chain.mine(1);
     await confirms(sweep);
   });
 
@@ -563,14 +548,9 @@ describe('dlc anchored format on the embedded full node', function () {
     const r = roundTrip(c.records.taker);
     const commit = rebuildCommit(r);
     await confirms(signedCommit(r));
-    await chain.mine(11);
+    await net.chain.mine(11);
     const price = 52_345;
-    const cet = signedCet(
-      r,
-      SETTLEMENT_EVENT,
-      price,
-      attestPrice(c.oracle.sk, c.oracle.nonceSks, price),
-    );
+    const cet = attestedCet(c, r, price);
     const row = TABLE.find((x) => x.start <= price && price <= x.end)!;
     const half = cetFee(commit) / 2n;
     assert.deepEqual(
@@ -585,10 +565,10 @@ describe('dlc anchored format on the embedded full node', function () {
     const d = await funded(15);
     const rd = roundTrip(d.records.maker);
     await confirms(signedCommit(rd));
-    await chain.mine(13);
+    await net.chain.mine(13);
     const refund = signedRefund(rd);
     assert.match(await rejected(refund), /non-BIP68-final/);
-    await chain.mine(1);
+    await net.chain.mine(1);
     await confirms(refund);
   });
 
@@ -597,7 +577,7 @@ describe('dlc anchored format on the embedded full node', function () {
     const old = c.records.taker;
     const cheat = signedCommit(c.records.maker);
     await confirms(cheat);
-    const seen = Transaction.fromHex((await rpc.getRawTransaction(cheat.getId()))!);
+    const seen = Transaction.fromHex((await net.rpc.getRawTransaction(cheat.getId()))!);
     const fee = PUNISH_VBYTES * 3n;
     const punish = signedPunish(roundTrip(revokedRecord(c, old)), seen, undefined, { fee });
     assert.equal(punish.ins[0]!.sequence, SEQUENCE_RBF);

@@ -22,19 +22,19 @@ import {
   signedRefund,
 } from '../../dlc/index.ts';
 import { parse, stringify } from '../../model/json.ts';
-import { EmbeddedChain } from '../../node/chain/embedded.ts';
-import { BitcoinRpc } from '../../node/chain/rpc.ts';
 import { mineConfirmed } from '../helpers/broadcast.ts';
+import { chainFor } from '../helpers/chain.ts';
 import {
+  attestedCet,
   buildTestContract,
   FEE_RATE,
+  fundedTestContract,
   MARGINS,
-  newParty,
   SETTLEMENT_EVENT,
   TABLE,
   type TestContract,
 } from '../helpers/contract-fixtures.ts';
-import { p2wpkh, silent } from '../node/chain/helpers.ts';
+import { p2wpkh } from '../node/chain/helpers.ts';
 
 const roundTrip = (r: ContractRecord): ContractRecord => parse<ContractRecord>(stringify(r));
 
@@ -123,29 +123,13 @@ describe('dlc/contract', function () {
   });
 
   describe('every way out, on the embedded full node', () => {
-    let chain: EmbeddedChain;
-    let rpc: BitcoinRpc;
+    const net = chainFor('all');
 
-    before(async function () {
-      this.timeout(60_000);
-      chain = await EmbeddedChain.start({ logger: silent });
-      rpc = new BitcoinRpc({ url: chain.rpcUrl, ...chain.rpcAuth });
-    });
-    after(() => chain?.stop());
-
-    const confirms = (tx: Transaction) => mineConfirmed(chain, rpc, tx);
+    const confirms = (tx: Transaction) => mineConfirmed(net.chain, net.rpc, tx);
 
     /** A contract on real coins; its lock is confirmed from the record. */
     async function funded(refundTimelock = 216): Promise<TestContract> {
-      const maker = newParty('maker');
-      const taker = newParty('taker');
-      const pay = async (key: typeof maker.funding) => {
-        const { txid, vout } = await chain.fund(p2wpkh(key).address, 1_000_000n);
-        return { txid, vout, value: 1_000_000n };
-      };
-      const fundings = { maker: await pay(maker.funding), taker: await pay(taker.funding) };
-      await chain.mine(1);
-      const c = buildTestContract({ maker, taker, fundings, cetTimelock: 12, refundTimelock });
+      const c = await fundedTestContract(net.chain, { cetTimelock: 12, refundTimelock });
       await confirms(signedLock(roundTrip(c.records.taker)));
       return c;
     }
@@ -154,14 +138,9 @@ describe('dlc/contract', function () {
       const c = await funded();
       const r = roundTrip(c.records.taker);
       await confirms(signedCommit(r));
-      await chain.mine(11);
+      await net.chain.mine(11);
       const price = 55_555;
-      const cet = signedCet(
-        r,
-        SETTLEMENT_EVENT,
-        price,
-        attestPrice(c.oracle.sk, c.oracle.nonceSks, price),
-      );
+      const cet = attestedCet(c, r, price);
       await confirms(cet);
     });
 
@@ -169,7 +148,7 @@ describe('dlc/contract', function () {
       const c = await funded(15);
       const r = roundTrip(c.records.maker);
       await confirms(signedCommit(r));
-      await chain.mine(14);
+      await net.chain.mine(14);
       await confirms(signedRefund(r));
     });
 
@@ -194,7 +173,7 @@ describe('dlc/contract', function () {
       };
       const cheat = signedCommit(c.records.maker);
       await confirms(cheat);
-      const seen = Transaction.fromHex((await rpc.getRawTransaction(cheat.getId()))!);
+      const seen = Transaction.fromHex((await net.rpc.getRawTransaction(cheat.getId()))!);
       const punish = signedPunish(roundTrip(record), seen);
       await confirms(punish);
       assert.equal(punish.outs[0]!.value, old.commit.amount - PUNISH_FEE);

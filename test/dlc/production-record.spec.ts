@@ -5,7 +5,6 @@
  * signatures verify against our sighashes.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { address, networks } from 'bitcoinjs-lib';
@@ -30,58 +29,13 @@ import {
   verifyCommitAdaptor,
   verifyCooperative,
 } from '../../dlc/index.ts';
-
-interface TxJson {
-  input: { previous_output: string; sequence: number; witness: number[][] }[];
-  output: { value: number; script_pubkey: string }[];
-  version: number;
-  lock_time: number;
-}
-
-interface Record {
-  data: {
-    dlc: {
-      identity: string;
-      identity_counterparty: string;
-      publish: string;
-      publish_pk_counterparty: string;
-      revocation: string;
-      revocation_pk_counterparty: string;
-      lock: [TxJson, string];
-      commit: [TxJson, string, string];
-      refund: [TxJson, string];
-      cets: Record_Cets;
-      maker_address: string;
-      taker_address: string;
-      maker_lock_amount: number;
-      taker_lock_amount: number;
-      refund_timelock: number;
-    };
-  };
-}
-
-type Record_Cets = {
-  [eventId: string]: {
-    adaptor_sig: string;
-    maker_amount: number;
-    taker_amount: number;
-    n_bits: number;
-    range: { start: number; end: number };
-    txid: string;
-  }[];
-};
+import { itchySatsDlc } from '../helpers/itchysats-record.ts';
 
 const LOCK_TXID = 'b348f10330554fce3e00725de8d285d9fdba35f0ceaa4c6c5b5515c2af4f4b56';
 const COMMIT_TXID = '4454850660036c5db07324f6d590e9deb001dc61e78877e0ed7d262fc6275f53';
 const CET_TXID = '0bacec34cf1771c438a05fe61ae92e931dcf70bb8a839a52cee09214d137fb7c';
 
-const record = JSON.parse(
-  readFileSync(
-    new URL('../fixtures/itchysats_contract_setup_completed.json', import.meta.url),
-    'utf8',
-  ),
-) as Record;
-const dlc = record.data.dlc;
+const dlc = itchySatsDlc;
 const h = hexToBytes;
 const pub = (sk: Uint8Array): Uint8Array => secp256k1.getPublicKey(sk, true);
 

@@ -2,16 +2,11 @@
 // may still confirm, and through which record each one closes.
 import assert from 'node:assert/strict';
 import { liveCommits, recordClosingThrough, revokedCommits } from '../../dlc/record.ts';
-import { openContract, type Party, roll } from '../protocols/rollover/harness.ts';
+import { openContractEach, roll } from '../protocols/rollover/harness.ts';
 
 describe('dlc/record live commits', function () {
   this.timeout(60_000);
-  let taker: Party;
-  let maker: Party;
-
-  beforeEach(async () => {
-    ({ taker, maker } = await openContract());
-  });
+  const p = openContractEach();
 
   const silentMaker = {
     makerTamper: (m: { type: string }) =>
@@ -19,25 +14,25 @@ describe('dlc/record live commits', function () {
   };
 
   it('a set-up record: only its commit is live', () => {
-    const live = liveCommits(taker.record);
+    const live = liveCommits(p.taker.record);
     assert.deepEqual(
       live.map((l) => [l.txid, l.current]),
-      [[taker.record.commit.txid, true]],
+      [[p.taker.record.commit.txid, true]],
     );
-    assert.equal(live[0]!.record, taker.record);
-    assert.deepEqual(revokedCommits(taker.record), []);
+    assert.equal(live[0]!.record, p.taker.record);
+    assert.deepEqual(revokedCommits(p.taker.record), []);
   });
 
   it('a taker left pending twice: every commit of the chain is live, each closing through its own record', async () => {
-    const r0 = taker.record;
-    await roll(taker, maker, silentMaker);
-    const r1 = taker.record;
-    taker.now += 3_600;
-    maker.now += 3_600;
-    taker.fundingRateAsOf = maker.fundingRateAsOf = maker.now;
-    const second = await roll(taker, maker, silentMaker);
+    const r0 = p.taker.record;
+    await roll(p.taker, p.maker, silentMaker);
+    const r1 = p.taker.record;
+    p.taker.now += 3_600;
+    p.maker.now += 3_600;
+    p.taker.fundingRateAsOf = p.maker.fundingRateAsOf = p.maker.now;
+    const second = await roll(p.taker, p.maker, silentMaker);
     assert.equal(second.maker.type, 'completed');
-    const r2 = taker.record;
+    const r2 = p.taker.record;
     assert.equal(r2.previous?.commit.txid, r1.commit.txid);
 
     const live = liveCommits(r2);
@@ -59,17 +54,17 @@ describe('dlc/record live commits', function () {
     assert.equal(recordClosingThrough(r2, 'ff'.repeat(32)), undefined);
 
     // The maker completed both times: C0 and C1 are revoked on its side, only C2 is live.
-    assert.equal(maker.record.commit.txid, r2.commit.txid);
+    assert.equal(p.maker.record.commit.txid, r2.commit.txid);
     assert.deepEqual(
-      liveCommits(maker.record).map((l) => l.txid),
+      liveCommits(p.maker.record).map((l) => l.txid),
       [r2.commit.txid],
     );
     assert.deepEqual(
-      revokedCommits(maker.record)
+      revokedCommits(p.maker.record)
         .map((r) => r.txid)
         .sort(),
       [r0.commit.txid, r1.commit.txid].sort(),
     );
-    assert.equal(recordClosingThrough(maker.record, r0.commit.txid), undefined);
+    assert.equal(recordClosingThrough(p.maker.record, r0.commit.txid), undefined);
   });
 });

@@ -50,11 +50,10 @@ import { payoutCurve, rowAtPrice, toRolePayouts } from '../../dlc/payout-curve.t
 import type { Role } from '../../model/units.ts';
 import { price as usd } from '../../model/units.ts';
 import { broadcast } from '../../node/chain/broadcast.ts';
-import { EmbeddedChain } from '../../node/chain/embedded.ts';
-import { BitcoinRpc } from '../../node/chain/rpc.ts';
 import { mineConfirmed, rejectedReason } from '../helpers/broadcast.ts';
+import { chainFor } from '../helpers/chain.ts';
 import { commitKeysOf } from '../helpers/contract-fixtures.ts';
-import { type Key, newKey, p2wpkh, silent } from '../node/chain/helpers.ts';
+import { type Key, newKey, p2wpkh } from '../node/chain/helpers.ts';
 
 const CET_LOCK = 12;
 /** Short refund lock so the test mines little (production: 216). */
@@ -138,20 +137,13 @@ const other = (r: Role): Role => (r === 'maker' ? 'taker' : 'maker');
 
 describe('dlc/transactions on the embedded full node', function () {
   this.timeout(20_000);
-  let chain: EmbeddedChain;
-  let rpc: BitcoinRpc;
   const oracle = newOracle();
 
-  before(async function () {
-    this.timeout(60_000);
-    chain = await EmbeddedChain.start({ logger: silent });
-    rpc = new BitcoinRpc({ url: chain.rpcUrl, ...chain.rpcAuth });
-  });
-  after(() => chain?.stop());
+  const net = chainFor('all');
 
-  const rejected = (tx: Transaction) => rejectedReason(rpc, tx);
+  const rejected = (tx: Transaction) => rejectedReason(net.rpc, tx);
 
-  const confirms = (tx: Transaction) => mineConfirmed(chain, rpc, tx);
+  const confirms = (tx: Transaction) => mineConfirmed(net.chain, net.rpc, tx);
 
   const scripts = (c: Pick<Contract, 'maker' | 'taker'>) => ({
     maker: p2wpkh(c.maker.payout).output,
@@ -220,11 +212,11 @@ describe('dlc/transactions on the embedded full node', function () {
     const taker = newParty('taker');
     const fundings = await Promise.all(
       [maker, taker].map(async (p) => {
-        const { txid, vout } = await chain.fund(p2wpkh(p.funding).address, FUNDING);
+        const { txid, vout } = await net.chain.fund(p2wpkh(p.funding).address, FUNDING);
         return { txid, vout, witnessUtxo: { script: p2wpkh(p.funding).output, value: FUNDING } };
       }),
     );
-    await chain.mine(1);
+    await net.chain.mine(1);
     const party = (p: Party, i: number) => ({
       margin: MARGINS[p.role],
       inputs: [fundings[i]!],
@@ -274,13 +266,13 @@ describe('dlc/transactions on the embedded full node', function () {
 
   it('1. builds everything, exchanges and verifies all signatures, and the lock confirms', async () => {
     a = await setup();
-    const out = await rpc.getTxOut(a.lock.output.txid, 0, true);
+    const out = await net.rpc.getTxOut(a.lock.output.txid, 0, true);
     assert.ok(out);
   });
 
   it('2. either party can publish the commit (maker here; taker in 4)', async () => {
     const tx = published(a, 'maker');
-    assert.deepEqual(await broadcast(rpc, tx.toHex()), { txid: tx.getId(), status: 'mempool' });
+    assert.deepEqual(await broadcast(net.rpc, tx.toHex()), { txid: tx.getId(), status: 'mempool' });
   });
 
   it('3. a CET decrypted with the attestation is non-BIP68-final before 12 blocks, then confirms', async () => {
@@ -295,10 +287,10 @@ describe('dlc/transactions on the embedded full node', function () {
     const tx = finalizeCet(cet, 'taker', a.taker.identity.priv, encsig.adaptorSignature, y);
 
     assert.match(await rejected(tx), /non-BIP68-final/); // commit still unconfirmed
-    await chain.mine(1); // commit confirms at height H
-    await chain.mine(CET_LOCK - 2); // tip H+10: the next block is only the 11th
+    await net.chain.mine(1); // commit confirms at height H
+    await net.chain.mine(CET_LOCK - 2); // tip H+10: the next block is only the 11th
     assert.match(await rejected(tx), /non-BIP68-final/);
-    await chain.mine(1); // tip H+11: the next block is the 12th after the commit
+    await net.chain.mine(1); // tip H+11: the next block is the 12th after the commit
     await confirms(tx);
 
     // Its outputs are the curve row for the attested price after maia's fee rule.
@@ -320,17 +312,17 @@ describe('dlc/transactions on the embedded full node', function () {
   it('4. the taker publishes; the refund is non-BIP68-final before its lock, then confirms', async () => {
     const b = await setup();
     const gen = b.generations[0]!;
-    await broadcast(rpc, published(b, 'taker').toHex());
-    await chain.mine(1);
+    await broadcast(net.rpc, published(b, 'taker').toHex());
+    await net.chain.mine(1);
     const refund = finalizeCooperative(
       gen.refund,
       'maker',
       b.maker.identity.priv,
       gen.refundSigBy.taker,
     );
-    await chain.mine(REFUND_LOCK - 2);
+    await net.chain.mine(REFUND_LOCK - 2);
     assert.match(await rejected(refund), /non-BIP68-final/);
-    await chain.mine(1);
+    await net.chain.mine(1);
     await confirms(refund);
     const half = cetFee(gen.commit) / 2n;
     assert.deepEqual(
@@ -368,7 +360,7 @@ describe('dlc/transactions on the embedded full node', function () {
       await confirms(stale);
 
       // The punisher reads it from the chain and recovers the cheater's publish secret.
-      const onChain = Transaction.fromHex((await rpc.getRawTransaction(stale.getId()))!);
+      const onChain = Transaction.fromHex((await net.rpc.getRawTransaction(stale.getId()))!);
       const publishSk = recoverPublishSecret(
         old.commit,
         punisher,

@@ -218,3 +218,30 @@ export async function outputOf(
   const out = hex ? Transaction.fromHex(hex).outs[vout] : undefined;
   return out ? { value: out.value, script: out.script } : null;
 }
+
+/** Waits until both sides count `stale` among the CFD's revoked commits (rollovers take time). */
+export async function revokedOnBoth(net: Network, id: string, stale: Transaction): Promise<void> {
+  await until(
+    'the stale commit revoked on both sides',
+    async () =>
+      (await cfd(net.maker, id))?.revokedCommitTxids.includes(stale.getId()) &&
+      (await cfd(net.taker, id))?.revokedCommitTxids.includes(stale.getId()),
+    120_000,
+  );
+}
+
+/**
+ * The `cheater` publishes its revoked `stale` commit and a block mines it; resolves with the
+ * `honest` side's punish once published.
+ */
+export async function cheatWithRevoked(
+  net: Network,
+  id: string,
+  stale: Transaction,
+  cheater: Daemon,
+  honest: Daemon,
+): Promise<{ txid: string }> {
+  await cheater.rpc!.sendRawTransaction(stale.toHex());
+  await net.chain.mine(1);
+  return until('punish published', async () => (await cfd(honest, id))?.punishTx);
+}

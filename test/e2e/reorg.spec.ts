@@ -10,7 +10,16 @@ import { uiState } from '../../model/cfd.ts';
 import { parsePrice } from '../../model/units.ts';
 import type { EmbeddedChain } from '../../node/chain/embedded.ts';
 import type { Daemon } from '../../node/daemon/daemon.ts';
-import { cfd, type Network, openCfd, startNetwork, until, useCleanups } from './network.ts';
+import {
+  cfd,
+  cheatWithRevoked,
+  type Network,
+  openCfd,
+  revokedOnBoth,
+  startNetwork,
+  until,
+  useCleanups,
+} from './network.ts';
 
 /** Blocks mined on top of a confirming block before it is disconnected: past the track depth. */
 const BURY = 7;
@@ -112,19 +121,8 @@ describe('e2e: a reorged punish is published again before the cheater can use it
     const net = await startNetwork(cleanups, { 'rollover-interval': '5' });
     const id = await openCfd(net);
     const stale = signedCommit((await net.maker.contracts.get(id))!);
-    await until(
-      'the stale commit revoked on both sides',
-      async () =>
-        (await cfd(net.maker, id))?.revokedCommitTxids.includes(stale.getId()) &&
-        (await cfd(net.taker, id))?.revokedCommitTxids.includes(stale.getId()),
-      120_000,
-    );
-    await net.maker.rpc!.sendRawTransaction(stale.toHex());
-    await net.chain.mine(1);
-    const punish = await until(
-      'punish published',
-      async () => (await cfd(net.taker, id))?.punishTx,
-    );
+    await revokedOnBoth(net, id, stale);
+    const punish = await cheatWithRevoked(net, id, stale, net.maker, net.taker);
     const block = await mineIn(net.chain, net.taker, punish.txid);
     await until('punished', async () => (await cfd(net.taker, id))?.settled === 'punish');
 

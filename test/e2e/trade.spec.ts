@@ -17,10 +17,12 @@ import type { PriceFeedServer } from '../../node/pricefeed/server.ts';
 import type { CollabSettlementTaker } from '../../protocols/collab-settlement/index.ts';
 import {
   cfd,
+  cheatWithRevoked,
   closeCollaboratively,
   confirmAfterMempool,
   openCfd,
   outputOf,
+  revokedOnBoth,
   startNetwork,
   takerRow,
   until,
@@ -146,25 +148,14 @@ describe('e2e: a stale commit is punished', function () {
       [a, staleByMaker],
       [b, staleByTaker],
     ] as const) {
-      await until(
-        'the stale commit revoked on both sides',
-        async () =>
-          (await cfd(net.maker, id))?.revokedCommitTxids.includes(stale.getId()) &&
-          (await cfd(net.taker, id))?.revokedCommitTxids.includes(stale.getId()),
-        120_000,
-      );
+      await revokedOnBoth(net, id, stale);
     }
 
     for (const [id, stale, cheater, honest] of [
       [a, staleByMaker, net.maker, net.taker],
       [b, staleByTaker, net.taker, net.maker],
     ] as const) {
-      await cheater.rpc!.sendRawTransaction(stale.toHex());
-      await net.chain.mine(1);
-      const punishing = await until(
-        'punish published',
-        async () => (await cfd(honest, id))?.punishTx,
-      );
+      const punishing = await cheatWithRevoked(net, id, stale, cheater, honest);
       await confirmAfterMempool(net.chain, honest, punishing.txid);
       await until('punished', async () => (await cfd(honest, id))?.settled === 'punish');
       // The honest side took the stale commit's whole output, less the punish fee.

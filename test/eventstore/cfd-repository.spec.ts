@@ -1,23 +1,12 @@
 import assert from 'node:assert/strict';
 import { CfdRepository } from '../../eventstore/cfd-repository.ts';
-import { EventStore } from '../../eventstore/event-store.ts';
-import { sampleCommands, T0, tempDir, terms } from '../helpers/cfd-fixtures.ts';
+import { eventStoreEach, sampleCommands, T0, terms } from '../helpers/cfd-fixtures.ts';
 
 describe('eventstore/cfd-repository', () => {
-  let dir: { path: string; cleanup: () => Promise<void> };
-  let store: EventStore;
-
-  beforeEach(async () => {
-    dir = await tempDir();
-    store = await EventStore.open(dir.path);
-  });
-  afterEach(async () => {
-    await store.close();
-    await dir.cleanup();
-  });
+  const t = eventStoreEach();
 
   it('executes commands: load, decide, append at the loaded version', async () => {
-    const repo = new CfdRepository(store, () => T0);
+    const repo = new CfdRepository(t.store, () => T0);
     const c = sampleCommands(terms({ id: 'cfd-1', role: 'maker' }));
     await repo.execute('cfd-1', c.placeOrder);
     const r = await repo.execute('cfd-1', c.startContractSetup);
@@ -31,15 +20,15 @@ describe('eventstore/cfd-repository', () => {
   });
 
   it('an illegal command appends nothing', async () => {
-    const repo = new CfdRepository(store, () => T0);
+    const repo = new CfdRepository(t.store, () => T0);
     const c = sampleCommands(terms({ id: 'cfd-1' }));
     await repo.execute('cfd-1', c.placeOrder);
     await assert.rejects(repo.execute('cfd-1', c.confirmLock), { name: 'IllegalCommandError' });
-    assert.equal(store.head, 1);
+    assert.equal(t.store.head, 1);
   });
 
   it('an observation already recorded appends nothing', async () => {
-    const repo = new CfdRepository(store, () => T0);
+    const repo = new CfdRepository(t.store, () => T0);
     const c = sampleCommands(terms({ id: 'cfd-1' }));
     for (const t of [
       'placeOrder',
@@ -52,11 +41,11 @@ describe('eventstore/cfd-repository', () => {
     const again = await repo.execute('cfd-1', c.confirmLock);
     assert.deepEqual(again.events, []);
     assert.equal(again.position, undefined);
-    assert.equal(store.head, 4);
+    assert.equal(t.store.head, 4);
   });
 
   it('two writers deciding on the same CFD concurrently: exactly one wins', async () => {
-    const repo = new CfdRepository(store, () => T0);
+    const repo = new CfdRepository(t.store, () => T0);
     const c = sampleCommands(terms({ id: 'cfd-1', role: 'maker' }));
     await repo.execute('cfd-1', c.placeOrder);
     // The maker's user accepts while the auto-reject timer fires.
@@ -69,7 +58,7 @@ describe('eventstore/cfd-repository', () => {
     assert.equal(won.length, 1);
     assert.equal(lost.length, 1);
     assert.equal(lost[0]!.reason.name, 'ConcurrencyError');
-    const events = await store.readStream('cfd-1');
+    const events = await t.store.readStream('cfd-1');
     assert.equal(events.length, 2);
   });
 });

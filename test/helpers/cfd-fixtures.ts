@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { EventStore } from '../../eventstore/event-store.ts';
 import type { CfdCommand, CfdTerms, DlcSummary, SignedTx } from '../../model/cfd.ts';
 import { oracleEventId } from '../../model/oracle-event.ts';
 import { parseFundingRate, price } from '../../model/units.ts';
@@ -112,4 +113,35 @@ export async function tempDir(
 ): Promise<{ path: string; cleanup: () => Promise<void> }> {
   const path = await mkdtemp(join(tmpdir(), prefix));
   return { path, cleanup: () => rm(path, { recursive: true, force: true }) };
+}
+
+/** {@link tempDir} for each test of the calling suite: made before it, removed after it. */
+export function tempDirEach(): { readonly path: string } {
+  let dir: Awaited<ReturnType<typeof tempDir>> | undefined;
+  beforeEach(async () => {
+    dir = await tempDir();
+  });
+  afterEach(() => dir?.cleanup());
+  return {
+    get path() {
+      return dir!.path;
+    },
+  };
+}
+
+/**
+ * An event store on disk for each test of the calling suite: opened in a fresh temp dir (`path`)
+ * before it; after it, `store` (a test may reopen it) is closed and the dir removed.
+ */
+export function eventStoreEach(): { store: EventStore; readonly path: string } {
+  const t = {} as { store: EventStore; path: string; cleanup(): Promise<void> };
+  beforeEach(async () => {
+    Object.assign(t, await tempDir());
+    t.store = await EventStore.open(t.path);
+  });
+  afterEach(async () => {
+    await t.store.close();
+    await t.cleanup();
+  });
+  return t;
 }

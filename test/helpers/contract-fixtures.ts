@@ -4,6 +4,7 @@ import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { Psbt, type Transaction } from 'bitcoinjs-lib';
 import {
   assembleContractRecord,
+  attestPrice,
   buildContractTransactions,
   type CommitKeys,
   type ContractRecord,
@@ -15,6 +16,7 @@ import {
   signCetAdaptors,
   signCommitAdaptor,
   signCooperative,
+  signedCet,
   verifyCetAdaptors,
   verifyCommitAdaptor,
   verifyCooperative,
@@ -22,6 +24,8 @@ import {
 import { payoutCurve, toRolePayouts } from '../../dlc/payout-curve.ts';
 import { oracleEventId } from '../../model/oracle-event.ts';
 import { price, type Role } from '../../model/units.ts';
+import type { EmbeddedChain } from '../../node/chain/embedded.ts';
+import type { VerifiedAttestation } from '../../node/oracle/client.ts';
 import {
   assembleRolledRecord,
   buildRolloverTransactions,
@@ -73,6 +77,45 @@ export function newParty(role: Role): TestParty {
     revocation: newKey(),
     funding: newKey(),
     payout: newKey(),
+  };
+}
+
+/** One side's signatures of a contract's transactions: commit adaptor, refund, the CETs'. */
+interface SidesSignatures {
+  commit: Uint8Array;
+  refund: Uint8Array;
+  cets: Uint8Array[][];
+}
+
+/** Both sides' signatures of `tx` (one oracle event), each with its identity key. */
+function signedByBoth(
+  tx: Pick<ContractTransactions, 'commit' | 'refund' | 'events'>,
+  parties: Record<Role, Pick<TestParty, 'identity'>>,
+  event: OracleEventPoints,
+): Record<Role, SidesSignatures> {
+  const sign = (role: Role): SidesSignatures => {
+    const sk = parties[role].identity.priv;
+    return {
+      commit: signCommitAdaptor(tx.commit, role, sk),
+      refund: signCooperative(tx.refund, role, sk),
+      cets: tx.events[0]!.cets.map((cet) =>
+        signCetAdaptors(cet, role, sk, event).map((s) => s.adaptorSignature),
+      ),
+    };
+  };
+  return { maker: sign('maker'), taker: sign('taker') };
+}
+
+/** The signatures `role`'s record holds: its own commit adaptor and all of the other side's. */
+function heldBy(by: Record<Role, SidesSignatures>, role: Role) {
+  const them = role === 'maker' ? 'taker' : 'maker';
+  return {
+    ownCommitAdaptorSignature: by[role].commit,
+    counterparty: {
+      commitAdaptorSignature: by[them].commit,
+      refundSignature: by[them].refund,
+      cetAdaptorSignatures: [by[them].cets],
+    },
   };
 }
 
@@ -151,17 +194,7 @@ export function buildTestContract(options: {
     ...(options.anchors === true && { anchors: true }),
   });
   const t = transactions;
-  const sign = (role: Role) => {
-    const sk = parties[role].identity.priv;
-    return {
-      commit: signCommitAdaptor(t.commit, role, sk),
-      refund: signCooperative(t.refund, role, sk),
-      cets: t.events[0]!.cets.map((cet) =>
-        signCetAdaptors(cet, role, sk, oracle.event).map((s) => s.adaptorSignature),
-      ),
-    };
-  };
-  const by = { maker: sign('maker'), taker: sign('taker') };
+  const by = signedByBoth(t, parties, oracle.event);
 
   const signedLock = (() => {
     const signedBy = (['maker', 'taker'] as const).map((role, i) => {
@@ -206,12 +239,7 @@ export function buildTestContract(options: {
       lockSigned: true,
       feeRate: FEE_RATE,
       settlementEventId: SETTLEMENT_EVENT,
-      ownCommitAdaptorSignature: by[role].commit,
-      counterparty: {
-        commitAdaptorSignature: by[them].commit,
-        refundSignature: by[them].refund,
-        cetAdaptorSignatures: [by[them].cets],
-      },
+      ...heldBy(by, role),
     });
   };
   return {
@@ -240,6 +268,42 @@ export const ROLLED_TABLE = toRolePayouts(
   }).rows,
   'short',
 );
+
+/**
+ * {@link buildTestContract} between two new parties, each funded by a faucet coin of 1,000,000
+ * sats on `chain`, confirmed (one block mined); with those coins.
+ */
+export async function fundedTestContract(
+  chain: Pick<EmbeddedChain, 'fund' | 'mine'>,
+  options: Omit<Parameters<typeof buildTestContract>[0], 'maker' | 'taker' | 'fundings'> = {},
+): Promise<
+  TestContract & { fundings: Record<Role, { txid: string; vout: number; value: bigint }> }
+> {
+  const maker = newParty('maker');
+  const taker = newParty('taker');
+  const pay = async (p: TestParty) => {
+    const { txid, vout } = await chain.fund(p2wpkh(p.funding).address, 1_000_000n);
+    return { txid, vout, value: 1_000_000n };
+  };
+  const fundings = { maker: await pay(maker), taker: await pay(taker) };
+  await chain.mine(1);
+  return { ...buildTestContract({ ...options, maker, taker, fundings }), fundings };
+}
+
+/** The attestation of `price` for `eventId` by `c`'s test oracle, as the oracle client hands it on. */
+export function attestationOf(
+  c: TestContract,
+  eventId: string,
+  price: number,
+): VerifiedAttestation {
+  return { eventId, price, scalars: attestPrice(c.oracle.sk, c.oracle.nonceSks, price), time: '' };
+}
+
+/** `record`'s CET for `price`, attested by `c`'s test oracle for {@link SETTLEMENT_EVENT}. */
+export function attestedCet(c: TestContract, record: ContractRecord, price: number): Transaction {
+  const scalars = attestPrice(c.oracle.sk, c.oracle.nonceSks, price);
+  return signedCet(record, SETTLEMENT_EVENT, price, scalars);
+}
 
 export interface RolledTestContract {
   /** Each side's PENDING record: current commit the new one, `previous` the contract's record. */
@@ -271,30 +335,14 @@ export function rollTestContract(c: TestContract): RolledTestContract {
   const tx = buildRolloverTransactions(c.records.maker, keys, FEE_RATE, [
     { eventId: ROLLED_SETTLEMENT_EVENT, payouts: ROLLED_TABLE },
   ]);
-  const sign = (role: Role) => {
-    const sk = parties[role].identity.priv;
-    return {
-      commit: signCommitAdaptor(tx.commit, role, sk),
-      refund: signCooperative(tx.refund, role, sk),
-      cets: tx.events[0]!.cets.map((cet) =>
-        signCetAdaptors(cet, role, sk, c.oracle.event).map((s) => s.adaptorSignature),
-      ),
-    };
-  };
-  const by = { maker: sign('maker'), taker: sign('taker') };
+  const by = signedByBoth(tx, parties, c.oracle.event);
   const record = (role: Role): ContractRecord => {
-    const them = role === 'maker' ? 'taker' : 'maker';
     return assembleRolledRecord({
       old: c.records[role],
       tx,
       secrets: { publish: fresh[role].p.priv, revocation: fresh[role].r.priv },
       settlementEventId: ROLLED_SETTLEMENT_EVENT,
-      ownCommitAdaptorSignature: by[role].commit,
-      counterparty: {
-        commitAdaptorSignature: by[them].commit,
-        refundSignature: by[them].refund,
-        cetAdaptorSignatures: [by[them].cets],
-      },
+      ...heldBy(by, role),
       feeBalance: 20_000n,
       baseFeeBalance: 0n,
       baseTxid: c.records[role].commit.txid,

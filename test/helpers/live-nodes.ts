@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { AdaptorWorkerPool } from '../../dlc/index.ts';
+import { AdaptorWorkerPool } from '../../dlc/index.ts';
 import { CfdRepository } from '../../eventstore/cfd-repository.ts';
 import { LevelContractStore } from '../../eventstore/contract-store.ts';
 import { EventStore } from '../../eventstore/event-store.ts';
@@ -33,6 +33,9 @@ import {
   type RolloverProtocolInit,
   type RolloverResultEvent,
 } from '../../protocols/rollover/index.ts';
+import { silent } from '../node/chain/helpers.ts';
+import { tempDir } from './cfd-fixtures.ts';
+import { Cleanups } from './cleanups.ts';
 import { gridOffer } from './offers.ts';
 import { until } from './wait.ts';
 
@@ -75,6 +78,63 @@ export async function stopWorld(
   await w.oracle?.stop();
   await w.feed?.stop();
   await w.chain?.stop();
+}
+
+/** A live spec's parts for the whole file: {@link startWorld} in a temp dir, and an adaptor pool. */
+export interface SpecWorld extends LiveWorld {
+  readonly dir: string;
+  readonly pool: AdaptorWorkerPool;
+  /** What the tests started on the world (nodes, hosts): stopped before it, latest first. */
+  readonly cleanups: Cleanups;
+}
+
+/**
+ * A {@link SpecWorld} for the calling suite, started before all its tests (silent logs, the feed
+ * ticking every 200 ms) and stopped after them, its cleanups first.
+ */
+export function worldFor(opts: {
+  eventIntervalS: number;
+  lookaheadS: number;
+  poolSize?: number;
+}): SpecWorld {
+  const w = { cleanups: new Cleanups() } as { -readonly [K in keyof SpecWorld]: SpecWorld[K] } & {
+    removeDir?: () => Promise<void>;
+  };
+  before(async function () {
+    this.timeout(60_000);
+    const dir = await tempDir();
+    w.dir = dir.path;
+    w.removeDir = dir.cleanup;
+    Object.assign(w, await startWorld(dir.path, { logger: silent, tickMs: 200, ...opts }));
+    w.pool = new AdaptorWorkerPool(opts.poolSize ? { size: opts.poolSize } : undefined);
+  });
+  after(async () => {
+    await w.cleanups.run();
+    await stopWorld(w);
+    await w.removeDir?.();
+  });
+  return w;
+}
+
+/**
+ * A maker and a taker opened by `open` (in that order), connected ({@link connectPair}); both
+ * stopped with the world.
+ */
+export async function openPair<S extends LiveNode & { orders: OrderProtocol }>(
+  w: SpecWorld,
+  open: (role: 'maker' | 'taker') => Promise<S>,
+): Promise<{ maker: S; taker: S }> {
+  const opened: S[] = [];
+  w.cleanups.add(() => stopNodes(opened.reverse()));
+  const openStopped = async (role: 'maker' | 'taker') => {
+    const s = await open(role);
+    opened.push(s);
+    return s;
+  };
+  const maker = await openStopped('maker');
+  const taker = await openStopped('taker');
+  await connectPair(w.chain, maker, taker);
+  return { maker, taker };
 }
 
 /** A node's host, event log and wallet under `base`; a maker listens on loopback. */

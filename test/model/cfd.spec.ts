@@ -46,6 +46,41 @@ const rolledOver: CommandType[] = [
 const committed: CommandType[] = [...opened, 'commit', 'confirmCommit'];
 const cetExpired: CommandType[] = [...committed, 'expireCetTimelock'];
 
+/** What every open contract may still do: be force-closed, see its commit, hear the oracle. */
+const FORCE_CLOSABLE = {
+  commit: ['ManualCommit'],
+  confirmCommit: ['CommitConfirmed'],
+  attest: ['OracleAttestedBeforeCetTimelock'],
+} as const;
+
+/** Observations a contract past its CET timelock has already made: idempotent. */
+const COMMIT_SEEN = { confirmLock: [], confirmCommit: [], expireCetTimelock: [] } as const;
+
+/** An open contract: it may roll over, settle, or be force-closed. */
+const OPEN = {
+  confirmLock: [],
+  startRollover: ['RolloverStarted'],
+  proposeSettlement: ['CollaborativeSettlementStarted'],
+  ...FORCE_CLOSABLE,
+} as const;
+
+/** A rollover under way: it may still be rejected, complete or fail. */
+const ROLLING = {
+  confirmLock: [],
+  rejectRollover: ['RolloverRejected'],
+  completeRollover: ['RolloverCompleted'],
+  failRollover: ['RolloverFailed'],
+  ...FORCE_CLOSABLE,
+} as const;
+
+/** Attested and past the CET timelock: the CET (or still the refund) may confirm. */
+const CET_PENDING = {
+  ...COMMIT_SEEN,
+  attest: [],
+  confirmCet: ['CetConfirmed'],
+  confirmRefund: ['RefundConfirmed'],
+} as const;
+
 interface Row {
   readonly path: readonly CommandType[];
   readonly ui: CfdUiState;
@@ -85,62 +120,28 @@ const table: Record<string, Row> = {
       // The lock can never confirm once an input of it is spent elsewhere.
       failContractSetup: ['ContractSetupFailed'],
       confirmLock: ['LockConfirmed'],
-      commit: ['ManualCommit'],
-      confirmCommit: ['CommitConfirmed'],
-      attest: ['OracleAttestedBeforeCetTimelock'],
+      ...FORCE_CLOSABLE,
     },
   },
   open: {
     path: opened,
     ui: 'open',
-    legal: {
-      confirmLock: [],
-      startRollover: ['RolloverStarted'],
-      proposeSettlement: ['CollaborativeSettlementStarted'],
-      commit: ['ManualCommit'],
-      confirmCommit: ['CommitConfirmed'],
-      attest: ['OracleAttestedBeforeCetTimelock'],
-    },
+    legal: OPEN,
   },
   rolloverStarted: {
     path: [...opened, 'startRollover'],
     ui: 'rollover',
-    legal: {
-      confirmLock: [],
-      acceptRollover: ['RolloverAccepted'],
-      rejectRollover: ['RolloverRejected'],
-      completeRollover: ['RolloverCompleted'],
-      failRollover: ['RolloverFailed'],
-      commit: ['ManualCommit'],
-      confirmCommit: ['CommitConfirmed'],
-      attest: ['OracleAttestedBeforeCetTimelock'],
-    },
+    legal: { ...ROLLING, acceptRollover: ['RolloverAccepted'] },
   },
   rolloverAccepted: {
     path: [...opened, 'startRollover', 'acceptRollover'],
     ui: 'rollover',
-    legal: {
-      confirmLock: [],
-      rejectRollover: ['RolloverRejected'],
-      completeRollover: ['RolloverCompleted'],
-      failRollover: ['RolloverFailed'],
-      commit: ['ManualCommit'],
-      confirmCommit: ['CommitConfirmed'],
-      attest: ['OracleAttestedBeforeCetTimelock'],
-    },
+    legal: ROLLING,
   },
   rolledOver: {
     path: rolledOver,
     ui: 'open',
-    legal: {
-      confirmLock: [],
-      startRollover: ['RolloverStarted'],
-      proposeSettlement: ['CollaborativeSettlementStarted'],
-      commit: ['ManualCommit'],
-      confirmCommit: ['CommitConfirmed'],
-      attest: ['OracleAttestedBeforeCetTimelock'],
-      seeRevokedCommit: ['RevokedCommitSeen'],
-    },
+    legal: { ...OPEN, seeRevokedCommit: ['RevokedCommitSeen'] },
   },
   settlementProposed: {
     path: [...opened, 'proposeSettlement'],
@@ -150,9 +151,7 @@ const table: Record<string, Row> = {
       acceptSettlement: ['CollaborativeSettlementAccepted'],
       rejectSettlement: ['CollaborativeSettlementRejected'],
       failSettlement: ['CollaborativeSettlementFailed'],
-      commit: ['ManualCommit'],
-      confirmCommit: ['CommitConfirmed'],
-      attest: ['OracleAttestedBeforeCetTimelock'],
+      ...FORCE_CLOSABLE,
     },
   },
   settlementAccepted: {
@@ -163,9 +162,7 @@ const table: Record<string, Row> = {
       rejectSettlement: ['CollaborativeSettlementRejected'],
       completeSettlement: ['CollaborativeSettlementCompleted'],
       failSettlement: ['CollaborativeSettlementFailed'],
-      commit: ['ManualCommit'],
-      confirmCommit: ['CommitConfirmed'],
-      attest: ['OracleAttestedBeforeCetTimelock'],
+      ...FORCE_CLOSABLE,
     },
   },
   pendingClose: {
@@ -214,9 +211,7 @@ const table: Record<string, Row> = {
     path: cetExpired,
     ui: 'openCommitted',
     legal: {
-      confirmLock: [],
-      confirmCommit: [],
-      expireCetTimelock: [],
+      ...COMMIT_SEEN,
       attest: ['OracleAttestedAfterCetTimelock'],
       confirmCet: ['CetConfirmed'],
       expireRefundTimelock: ['RefundTimelockExpired'],
@@ -236,34 +231,18 @@ const table: Record<string, Row> = {
   attestedThenTimelock: {
     path: [...committed, 'attest', 'expireCetTimelock'],
     ui: 'pendingCet',
-    legal: {
-      confirmLock: [],
-      confirmCommit: [],
-      expireCetTimelock: [],
-      attest: [],
-      confirmCet: ['CetConfirmed'],
-      confirmRefund: ['RefundConfirmed'],
-    },
+    legal: CET_PENDING,
   },
   pendingCet: {
     path: [...cetExpired, 'attest'],
     ui: 'pendingCet',
-    legal: {
-      confirmLock: [],
-      confirmCommit: [],
-      expireCetTimelock: [],
-      attest: [],
-      confirmCet: ['CetConfirmed'],
-      confirmRefund: ['RefundConfirmed'],
-    },
+    legal: CET_PENDING,
   },
   closedByCet: {
     path: [...cetExpired, 'attest', 'confirmCet'],
     ui: 'closed',
     legal: {
-      confirmLock: [],
-      confirmCommit: [],
-      expireCetTimelock: [],
+      ...COMMIT_SEEN,
       attest: [],
       confirmCet: [],
     },
@@ -272,9 +251,7 @@ const table: Record<string, Row> = {
     path: [...cetExpired, 'expireRefundTimelock'],
     ui: 'pendingRefund',
     legal: {
-      confirmLock: [],
-      confirmCommit: [],
-      expireCetTimelock: [],
+      ...COMMIT_SEEN,
       expireRefundTimelock: [],
       confirmCet: ['CetConfirmed'],
       confirmRefund: ['RefundConfirmed'],
@@ -284,9 +261,7 @@ const table: Record<string, Row> = {
     path: [...cetExpired, 'expireRefundTimelock', 'confirmRefund'],
     ui: 'refunded',
     legal: {
-      confirmLock: [],
-      confirmCommit: [],
-      expireCetTimelock: [],
+      ...COMMIT_SEEN,
       expireRefundTimelock: [],
       confirmRefund: [],
     },

@@ -23,6 +23,14 @@ import {
 const DAY = 86_400;
 
 describe('model/fees', () => {
+  /** The CFD of the funding and payout cases: 1,000 contracts at 50,000, the maker short, 2×. */
+  const size = {
+    makerPosition: 'short' as const,
+    price: price(50_000),
+    quantity: 1_000n,
+    takerLeverage: 2,
+  };
+
   describe('margin', () => {
     it('is quantity / (price × leverage) BTC: 40,000 contracts at $40,000, 1× → 1 BTC', () => {
       assert.equal(margin(40_000n, price(40_000), 1), SATS_PER_BTC);
@@ -72,63 +80,34 @@ describe('model/fees', () => {
   });
 
   describe('funding', () => {
-    const size = {
-      makerPosition: 'short' as const,
-      price: price(50_000),
-      quantity: 1_000n,
-      takerLeverage: 2,
-    };
+    /** The funding fee at `rate` over `chargedSecs` of a daily interval, on `size`. */
+    const feeOver = (rate: string, chargedSecs: number) =>
+      fundingFee({
+        ...size,
+        rate: parseFundingRate(rate),
+        chargedSecs,
+        settlementIntervalSecs: DAY,
+      });
 
     it("charges the receiving side's margin × |rate| × hours / 24, rounded away from zero", () => {
       // long pays: base is the short (maker, 1×) margin = 2,000,000 sats
-      const fee = fundingFee({
-        ...size,
-        rate: parseFundingRate('0.00024'),
-        chargedSecs: 3600,
-        settlementIntervalSecs: DAY,
-      });
+      const fee = feeOver('0.00024', 3600);
       // 2,000,000 × 0.00024 / 24 = 20 exactly
       assert.equal(fee, 20n);
-      const odd = fundingFee({
-        ...size,
-        rate: parseFundingRate('0.0001'),
-        chargedSecs: 3600,
-        settlementIntervalSecs: DAY,
-      });
+      const odd = feeOver('0.0001', 3600);
       // 2,000,000 × 0.0001 / 24 = 8.33… → 9 (never less than the rate implies)
       assert.equal(odd, 9n);
     });
 
     it('when short pays, the base is the long margin', () => {
-      const fee = fundingFee({
-        ...size,
-        rate: parseFundingRate('-0.00024'),
-        chargedSecs: DAY,
-        settlementIntervalSecs: DAY,
-      });
+      const fee = feeOver('-0.00024', DAY);
       // long (taker, 2×) margin = 1,000,000 sats × 0.00024 = 240
       assert.equal(fee, 240n);
     });
 
     it('zero rate or zero time charges nothing', () => {
-      assert.equal(
-        fundingFee({
-          ...size,
-          rate: parseFundingRate('0'),
-          chargedSecs: DAY,
-          settlementIntervalSecs: DAY,
-        }),
-        0n,
-      );
-      assert.equal(
-        fundingFee({
-          ...size,
-          rate: parseFundingRate('0.1'),
-          chargedSecs: 0,
-          settlementIntervalSecs: DAY,
-        }),
-        0n,
-      );
+      assert.equal(feeOver('0', DAY), 0n);
+      assert.equal(feeOver('0.1', 0), 0n);
     });
 
     it('a new CFD owes the opening fee plus a full interval of funding', () => {
@@ -167,13 +146,7 @@ describe('model/fees', () => {
   });
 
   describe('payout and profit', () => {
-    const c = {
-      makerPosition: 'short' as const,
-      price: price(50_000),
-      quantity: 1_000n,
-      takerLeverage: 2,
-      feeBalance: 0n,
-    };
+    const c = { ...size, feeBalance: 0n };
 
     it('at the opening price each side gets its margin back, less fees owed', () => {
       assert.deepEqual(payoutAt(c, price(50_000)), { long: 1_000_000n, short: 2_000_000n });

@@ -7,6 +7,13 @@ import { HEALTH } from '../../node/daemon/daemon.ts';
 import { dlc, terms } from '../helpers/cfd-fixtures.ts';
 import { Cleanups, startMakerAndTaker, startNode, type TestNode, until } from './helpers.ts';
 
+/** A CFD the node's user just ordered (placed now), in the node's log. */
+async function placedOrder(node: TestNode) {
+  const t = terms({ placedAt: Math.floor(Date.now() / 1000) });
+  await execute(node, t.id, { type: 'placeOrder', terms: t });
+  return t;
+}
+
 async function execute(node: TestNode, id: string, ...commands: CfdCommand[]): Promise<void> {
   for (const c of commands) {
     const { position } = await node.daemon.cfds.execute(id, c);
@@ -125,8 +132,7 @@ describe('ui-server: API', function () {
     });
 
     it('lists CFDs with state, actions, margins, liquidation price and fees', async () => {
-      const t = terms({ placedAt: Math.floor(Date.now() / 1000) });
-      await execute(node, t.id, { type: 'placeOrder', terms: t });
+      const t = await placedOrder(node);
       const list = await api().get('/api/cfds');
       assert.equal(list.status, 200);
       const view = list.body.cfds.find((c: { id: string }) => c.id === t.id);
@@ -152,8 +158,7 @@ describe('ui-server: API', function () {
     });
 
     it('refuses CFD commands illegal in the state (409), and says why a legal one cannot run', async () => {
-      const t = terms({ placedAt: Math.floor(Date.now() / 1000) });
-      await execute(node, t.id, { type: 'placeOrder', terms: t });
+      const t = await placedOrder(node);
       const closePending = await api().post(`/api/cfds/${t.id}/close`);
       assert.equal(closePending.status, 409);
       assert.equal(closePending.body.error.name, 'IllegalCommandError');
@@ -193,7 +198,7 @@ describe('ui-server: API', function () {
     it('says why there are no offers, and why an order cannot be placed', async () => {
       const offers = await api().get('/api/offers');
       assert.deepEqual(offers.body, { offers: [], reason: 'no maker configured (--maker)' });
-      const order = await api().post('/api/orders', { offerId: 'x', quantity: '100', leverage: 2 });
+      const order = await api().order('x', '100', 2);
       assert.equal(order.status, 503);
       assert.equal(order.body.error.name, 'UnavailableError');
       assert.match(order.body.error.message, /cannot take an offer now: no maker configured/);
@@ -278,43 +283,22 @@ describe('ui-server: API', function () {
         'an unleveraged short is never liquidated',
       );
 
-      const tooMuch = await taker.api.post('/api/orders', {
-        offerId: short.id,
-        quantity: '1000000',
-        leverage: 2,
-      });
+      const tooMuch = await taker.api.order(short.id, '1000000', 2);
       assert.equal(tooMuch.status, 400);
       assert.equal(tooMuch.body.error.name, 'QuantityOutOfRangeError');
-      const badLeverage = await taker.api.post('/api/orders', {
-        offerId: short.id,
-        quantity: '100',
-        leverage: 4,
-      });
+      const badLeverage = await taker.api.order(short.id, '100', 4);
       assert.equal(badLeverage.body.error.name, 'LeverageNotOfferedError');
-      const unknown = await taker.api.post('/api/orders', {
-        offerId: 'gone',
-        quantity: '100',
-        leverage: 2,
-      });
+      const unknown = await taker.api.order('gone', '100', 2);
       assert.equal(unknown.status, 404);
       assert.match(unknown.body.error.message, /no current offer 'gone'/);
-      const fine = await taker.api.post('/api/orders', {
-        offerId: short.id,
-        quantity: '100',
-        leverage: 2,
-      });
+      const fine = await taker.api.order(short.id, '100', 2);
       assert.equal(fine.status, 202);
       assert.match(fine.body.orderId, /^[0-9a-f-]{36}$/);
-      assert.equal(
-        (await maker.api.post('/api/orders', { offerId: 'x', quantity: '100', leverage: 1 }))
-          .status,
-        409,
-      );
+      assert.equal((await maker.api.order('x', '100', 1)).status, 409);
 
       // With a quote, an open CFD has an unrealised P/L.
       await until('quote', () => taker.daemon.feed.latest() !== undefined);
-      const t = terms({ placedAt: Math.floor(Date.now() / 1000) });
-      await execute(taker, t.id, { type: 'placeOrder', terms: t });
+      const t = await placedOrder(taker);
       const view = (await taker.api.get(`/api/cfds/${t.id}`)).body;
       assert.equal(view.profit.basis, 'quote');
       assert.equal(view.profit.price, (await taker.api.get('/api/quote')).body.quote.bid);

@@ -5,11 +5,12 @@ import { Daemon } from '../../node/daemon/daemon.ts';
 import type { PriceFeedServer } from '../../node/pricefeed/server.ts';
 import { startUiServer, type UiServer, type UiServerOptions } from '../../ui-server/server.ts';
 import { tempDir } from '../helpers/cfd-fixtures.ts';
+import { Cleanups } from '../helpers/cleanups.ts';
 import { quietFeed } from '../helpers/live-nodes.ts';
 import { untilWithin } from '../helpers/wait.ts';
 import { silent } from '../node/chain/helpers.ts';
 
-export { silent };
+export { Cleanups, silent };
 
 /** A pricefeed URL nobody listens on: the feed stays down. */
 export const DEAD_FEED = 'ws://127.0.0.1:1/realtime';
@@ -22,17 +23,6 @@ export interface TestNode {
   readonly api: ApiClient;
   /** Stops the UI server (not the daemon). */
   stopUi(): Promise<void>;
-}
-
-/** Collects cleanups; run them in an `afterEach`. */
-export class Cleanups {
-  readonly #fns: (() => Promise<unknown>)[] = [];
-  add(fn: () => Promise<unknown>): void {
-    this.#fns.push(fn);
-  }
-  async run(): Promise<void> {
-    for (const fn of this.#fns.splice(0).reverse()) await fn().catch(() => undefined);
-  }
 }
 
 /**
@@ -121,6 +111,11 @@ export class ApiClient {
 
   post(path: string, body?: unknown): Promise<ApiResponse> {
     return this.request('POST', path, body);
+  }
+
+  /** POST /api/orders: takes offer `offerId` for `quantity` contracts at `leverage`. */
+  order(offerId: string, quantity: string, leverage: number): Promise<ApiResponse> {
+    return this.post('/api/orders', { offerId, quantity, leverage });
   }
 
   async request(

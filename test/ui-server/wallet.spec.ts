@@ -1,34 +1,30 @@
 // Wallet routes against an embedded regtest chain: balance, address, withdrawal (refused for
 // another network's address, accepted and in the mempool otherwise), history, mnemonic export.
 import assert from 'node:assert/strict';
-import { EmbeddedChain } from '../../node/chain/embedded.ts';
 import { HEALTH } from '../../node/daemon/daemon.ts';
+import { chainFor } from '../helpers/chain.ts';
 import { newKey, p2wpkh } from '../node/chain/helpers.ts';
-import { Cleanups, SseClient, silent, startNode, type TestNode, until } from './helpers.ts';
+import { SseClient, startNode, type TestNode, until } from './helpers.ts';
 
 /** BIP173's example mainnet P2WPKH address: valid, but not on regtest. */
 const MAINNET_ADDRESS = 'bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4';
 
 describe('ui-server: wallet', function () {
   this.timeout(90_000);
-  const cleanups = new Cleanups();
-  let chain: EmbeddedChain;
+  const net = chainFor('all');
   let node: TestNode;
 
   before(async () => {
-    chain = await EmbeddedChain.start({ logger: silent });
-    cleanups.add(() => chain.stop());
-    node = await startNode(cleanups, {
+    node = await startNode(net.cleanups, {
       flags: {
-        'chain-rpc': chain.rpcUrl,
-        'chain-user': chain.rpcAuth.user,
-        'chain-password': chain.rpcAuth.password,
+        'chain-rpc': net.chain.rpcUrl,
+        'chain-user': net.chain.rpcAuth.user,
+        'chain-password': net.chain.rpcAuth.password,
         'chain-poll-ms': '100',
       },
     });
     await until('wallet ok', () => node.daemon.health.get(HEALTH.wallet)?.status === 'ok', 60_000);
   });
-  after(() => cleanups.run());
 
   it('shows the balance, hands out regtest addresses and sees a payment arrive', async () => {
     const empty = await node.api.get('/api/wallet');
@@ -49,9 +45,9 @@ describe('ui-server: wallet', function () {
     const live = await SseClient.connect(node.ui.url, {
       authorization: `Bearer ${node.api.bearer}`,
     });
-    cleanups.add(() => live.close());
-    await chain.fund(a, 2_000_000n);
-    await chain.mine(1);
+    net.cleanups.add(() => live.close());
+    await net.chain.fund(a, 2_000_000n);
+    await net.chain.mine(1);
     await until(
       'confirmed balance',
       async () => (await node.api.get('/api/wallet')).body.balance.confirmed === '2000000',

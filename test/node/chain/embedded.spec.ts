@@ -19,6 +19,15 @@ describe('embedded regtest chain', () => {
     });
     after(() => chain?.stop());
 
+    /** A confirmed coin of `value` to a new key, and its spend back to that key (not sent). */
+    async function confirmedCoinAndSpend(value: bigint) {
+      const key = newKey();
+      const { address, output } = p2wpkh(key);
+      const funded = await chain.fund(address, value);
+      await chain.mine(1);
+      return { funded, spend: spendP2wpkh(key, { ...funded, value }, output, 1_000n) };
+    }
+
     it('starts past segwit activation on loopback with cookie-style auth', async () => {
       assert.ok(chain.height >= SEGWIT_ACTIVE_HEIGHT);
       assert.match(chain.rpcUrl, /^http:\/\/127\.0\.0\.1:\d+$/);
@@ -80,11 +89,7 @@ describe('embedded regtest chain', () => {
     });
 
     it('validates segwit signatures (a valid P2WPKH spend is accepted and mined)', async () => {
-      const key = newKey();
-      const { address, output } = p2wpkh(key);
-      const funded = await chain.fund(address, 50_000n);
-      await chain.mine(1);
-      const spend = spendP2wpkh(key, { ...funded, value: 50_000n }, output, 1_000n);
+      const { spend } = await confirmedCoinAndSpend(50_000n);
       const result = await broadcast(rpc, spend.toHex());
       assert.deepEqual(result, { txid: spend.getId(), status: 'mempool' });
       await chain.mine(1);
@@ -92,11 +97,7 @@ describe('embedded regtest chain', () => {
     });
 
     it('answers gettxout as Core does: null once a mempool transaction spends the output, unless include_mempool is false', async () => {
-      const key = newKey();
-      const { address, output } = p2wpkh(key);
-      const funded = await chain.fund(address, 60_000n);
-      await chain.mine(1);
-      const spend = spendP2wpkh(key, { ...funded, value: 60_000n }, output, 1_000n);
+      const { funded, spend } = await confirmedCoinAndSpend(60_000n);
       await broadcast(rpc, spend.toHex());
       assert.equal(await rpc.getTxOut(funded.txid, funded.vout), null);
       assert.equal(await rpc.getTxOut(funded.txid, funded.vout, true), null);

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdtemp } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { broadcast } from '../../../node/chain/broadcast.ts';
@@ -11,6 +10,7 @@ import {
   type ChainReport,
 } from '../../../node/chain/monitor.ts';
 import { BitcoinRpc } from '../../../node/chain/rpc.ts';
+import { chainFor } from '../../helpers/chain.ts';
 import { untilWithin } from '../../helpers/wait.ts';
 import { newKey, type Prevout, p2wpkh, silent, spendP2wpkh } from './helpers.ts';
 
@@ -34,28 +34,12 @@ function brief(r: ChainReport): Record<string, unknown> {
 
 describe('chain monitor', function () {
   this.timeout(30_000);
-  let chain: EmbeddedChain;
-  let rpc: BitcoinRpc;
-  const dirs: string[] = [];
-  const monitors: ChainMonitor[] = [];
+  const net = chainFor('all');
+  // Each test's monitors stop after it (the chain runs on).
+  afterEach(() => net.cleanups.run());
 
-  before(async () => {
-    chain = await EmbeddedChain.start({ logger: silent });
-    rpc = new BitcoinRpc({ url: chain.rpcUrl, ...chain.rpcAuth });
-  });
-  after(async () => {
-    await chain?.stop();
-    await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
-  });
-  afterEach(async () => {
-    await Promise.all(monitors.splice(0).map((m) => m.stop()));
-  });
-
-  async function tempDir(): Promise<string> {
-    const dir = await mkdtemp(join(tmpdir(), 'dlcfd-monitor-'));
-    dirs.push(dir);
-    return dir;
-  }
+  /** A fresh data dir, removed with the chain's. */
+  const tempDir = () => mkdtemp(join(net.dir, 'monitor-'));
 
   /** A started monitor collecting its reports. */
   async function startMonitor(
@@ -63,14 +47,14 @@ describe('chain monitor', function () {
   ): Promise<{ monitor: ChainMonitor; reports: ChainReport[]; of: (tag: string) => unknown[] }> {
     const reports: ChainReport[] = [];
     const monitor = new ChainMonitor({
-      rpc,
+      rpc: net.rpc,
       dataDir: options.dataDir ?? (await tempDir()),
       pollIntervalMs: POLL_MS,
       logger: silent,
       onReport: (r) => void reports.push(r),
       ...options,
     });
-    monitors.push(monitor);
+    net.cleanups.add(() => monitor.stop());
     await monitor.start();
     const of = (tag: string) => reports.filter((r) => 'tag' in r && r.tag === tag).map(brief);
     return { monitor, reports, of };
@@ -78,7 +62,7 @@ describe('chain monitor', function () {
 
   async function funded(value = 100_000n) {
     const key = newKey();
-    const { txid, vout } = await chain.fund(p2wpkh(key).address, value);
+    const { txid, vout } = await net.chain.fund(p2wpkh(key).address, value);
     const prev: Prevout = { txid, vout, value };
     return { key, prev };
   }
@@ -90,12 +74,12 @@ describe('chain monitor', function () {
     await monitor.sync();
     assert.deepEqual(of('a'), [], 'nothing while in the mempool');
 
-    await chain.mine(1);
-    const height = chain.height;
+    await net.chain.mine(1);
+    const height = net.chain.height;
     await waitFor('first confirmation', () => of('a').length === 1);
-    await chain.mine(2);
+    await net.chain.mine(2);
     await waitFor('depth', () => of('a').length === 4);
-    await chain.mine(1);
+    await net.chain.mine(1);
     await monitor.sync();
     assert.deepEqual(of('a'), [
       { kind: 'confirmed', height, confirmations: 1 },
@@ -110,29 +94,29 @@ describe('chain monitor', function () {
   it('reports a transaction that confirmed before it was watched at its current count', async () => {
     const { monitor, of } = await startMonitor();
     const { prev } = await funded();
-    await chain.mine(2);
+    await net.chain.mine(2);
     await monitor.sync(); // both blocks processed before the watch exists
     await monitor.watchTx(prev.txid, { tag: 'late', depth: 2 });
     await waitFor('late report', () => of('late').length === 2);
     assert.deepEqual(of('late'), [
-      { kind: 'confirmed', height: chain.height - 1, confirmations: 2 },
-      { kind: 'depth', height: chain.height - 1, confirmations: 2 },
+      { kind: 'confirmed', height: net.chain.height - 1, confirmations: 2 },
+      { kind: 'depth', height: net.chain.height - 1, confirmations: 2 },
     ]);
   });
 
   it('reports the spender of a watched outpoint in the mempool, then confirmed', async () => {
     const { monitor, reports, of } = await startMonitor();
     const { key, prev } = await funded();
-    await chain.mine(1);
+    await net.chain.mine(1);
     await monitor.watchOutpoint(`${prev.txid}:${prev.vout}`, { tag: 's' });
     const spend = spendP2wpkh(key, prev, p2wpkh(newKey()).output, 500n);
-    await broadcast(rpc, spend.toHex());
+    await broadcast(net.rpc, spend.toHex());
     await waitFor('mempool spend', () => of('s').length === 1);
-    await chain.mine(1);
+    await net.chain.mine(1);
     await waitFor('confirmed spend', () => of('s').length === 2);
     assert.deepEqual(of('s'), [
       { kind: 'spent', height: undefined, confirmations: 0, spender: spend.getId() },
-      { kind: 'spent', height: chain.height, confirmations: 1, spender: spend.getId() },
+      { kind: 'spent', height: net.chain.height, confirmations: 1, spender: spend.getId() },
     ]);
     const last = reports.at(-1);
     assert.ok(last?.kind === 'spent');
@@ -143,30 +127,30 @@ describe('chain monitor', function () {
   it('rolls a confirmation and a spend back on a reorg and re-reports them when re-mined', async () => {
     const { monitor, of } = await startMonitor();
     const { key, prev } = await funded();
-    await chain.mine(1);
+    await net.chain.mine(1);
     const spend = spendP2wpkh(key, prev, p2wpkh(newKey()).output, 500n);
-    await broadcast(rpc, spend.toHex());
+    await broadcast(net.rpc, spend.toHex());
     await monitor.trackBroadcast(spend.toHex());
     await monitor.watchTx(spend.getId(), { tag: 'r', depth: 2 });
     await monitor.watchOutpoint(`${prev.txid}:${prev.vout}`, { tag: 'r' });
     await waitFor('mempool spend', () => of('r').length === 1);
 
-    const [stale] = await chain.mine(1);
-    const height = chain.height;
+    const [stale] = await net.chain.mine(1);
+    const height = net.chain.height;
     await waitFor('confirmation', () => of('r').length === 3);
     // bcoin does not return the transactions of an invalidated block to its mempool: only the
     // monitor's rebroadcast brings the spend back.
-    await rpc.call('invalidateblock', [stale]);
+    await net.rpc.call('invalidateblock', [stale]);
     await waitFor('rollback', () => of('r').length >= 5);
     await waitFor(
       'rebroadcast after the reorg',
-      async () => (await rpc.getMempoolEntry(spend.getId())) !== null,
+      async () => (await net.rpc.getMempoolEntry(spend.getId())) !== null,
     );
     await waitFor('mempool spend again', () => of('r').length === 6);
     // Another coinbase address, so the new block differs from the invalidated one.
-    await chain.mine(1, p2wpkh(newKey()).address);
+    await net.chain.mine(1, p2wpkh(newKey()).address);
     await waitFor('re-confirmation', () => of('r').length === 8);
-    await chain.mine(1);
+    await net.chain.mine(1);
     await waitFor('depth', () => of('r').length === 10);
 
     const id = spend.getId();
@@ -182,29 +166,29 @@ describe('chain monitor', function () {
       { kind: 'confirmed', height, confirmations: 2 },
       { kind: 'depth', height, confirmations: 2 },
     ]);
-    assert.notEqual(await rpc.getBlockHash(height), stale);
+    assert.notEqual(await net.rpc.getBlockHash(height), stale);
   });
 
   it('rebroadcasts a tracked transaction the node does not have until it confirms', async () => {
     const { monitor, reports, of } = await startMonitor();
     const { key, prev } = await funded();
-    await chain.mine(1);
+    await net.chain.mine(1);
     // Never sent to the node: as if it had been dropped.
     const tx = spendP2wpkh(key, prev, p2wpkh(newKey()).output, 500n);
     assert.equal(await monitor.trackBroadcast(tx.toHex()), tx.getId());
     await monitor.watchTx(tx.getId(), { tag: 'b' });
     assert.equal(monitor.health().tracking, 1);
-    await chain.mine(1);
-    await waitFor('rebroadcast', async () => (await rpc.getMempoolEntry(tx.getId())) !== null);
-    await chain.mine(1);
+    await net.chain.mine(1);
+    await waitFor('rebroadcast', async () => (await net.rpc.getMempoolEntry(tx.getId())) !== null);
+    await net.chain.mine(1);
     await waitFor('confirmation', () => of('b').length === 2);
 
     // A conflicting spend of the same coin can never confirm: reported once, with the reason.
     const conflict = spendP2wpkh(key, prev, p2wpkh(newKey()).output, 1_000n);
     await monitor.trackBroadcast(conflict.toHex());
-    await chain.mine(1);
+    await net.chain.mine(1);
     await waitFor('rejection', () => reports.some((r) => r.kind === 'rebroadcastFailed'));
-    await chain.mine(1);
+    await net.chain.mine(1);
     await monitor.sync();
     const failures = reports.filter((r) => r.kind === 'rebroadcastFailed');
     assert.equal(failures.length, 1);
@@ -219,14 +203,14 @@ describe('chain monitor', function () {
     const { key, prev } = await funded();
     await first.monitor.watchTx(prev.txid, { tag: 'x', depth: 3 });
     await first.monitor.watchOutpoint(`${prev.txid}:${prev.vout}`, { tag: 'x' });
-    await chain.mine(1);
-    const height = chain.height;
+    await net.chain.mine(1);
+    const height = net.chain.height;
     await waitFor('first confirmation', () => first.of('x').length === 1);
     await first.monitor.stop();
 
     const spend = spendP2wpkh(key, prev, p2wpkh(newKey()).output, 500n);
-    await broadcast(rpc, spend.toHex());
-    await chain.mine(2);
+    await broadcast(net.rpc, spend.toHex());
+    await net.chain.mine(2);
 
     const second = await startMonitor({ dataDir });
     assert.equal(second.monitor.health().watching, 2);
@@ -244,11 +228,11 @@ describe('chain monitor', function () {
   it('rescans from fromHeight for a spend that happened before the watch', async () => {
     const { monitor, of } = await startMonitor();
     const { key, prev } = await funded();
-    await chain.mine(1);
-    const fundHeight = chain.height;
+    await net.chain.mine(1);
+    const fundHeight = net.chain.height;
     const spend = spendP2wpkh(key, prev, p2wpkh(newKey()).output, 500n);
-    await broadcast(rpc, spend.toHex());
-    await chain.mine(2);
+    await broadcast(net.rpc, spend.toHex());
+    await net.chain.mine(2);
     await monitor.sync();
     await monitor.watchOutpoint(`${prev.txid}:${prev.vout}`, { tag: 'rs', fromHeight: fundHeight });
     await waitFor('rescan', () => of('rs').length === 1);
@@ -262,7 +246,7 @@ describe('chain monitor', function () {
     const good: ChainReport[] = [];
     let attempts = 0;
     const failing = new ChainMonitor({
-      rpc,
+      rpc: net.rpc,
       dataDir,
       pollIntervalMs: POLL_MS,
       reportRetryMs: { first: 50, max: 200 },
@@ -275,21 +259,21 @@ describe('chain monitor', function () {
         good.push(r);
       },
     });
-    monitors.push(failing);
+    net.cleanups.add(() => failing.stop());
     await failing.start();
     const bad = await funded();
     const ok = await funded();
     await failing.watchTx(bad.prev.txid, { tag: 'bad', depth: 2 });
     await failing.watchTx(ok.prev.txid, { tag: 'good', depth: 2 });
-    await chain.mine(1);
-    const height = chain.height;
+    await net.chain.mine(1);
+    const height = net.chain.height;
     await waitFor('the good tag confirmed', () => good.length === 1);
-    await chain.mine(1);
+    await net.chain.mine(1);
     await waitFor('the good tag at depth', () => good.length === 3);
     await waitFor('the bad tag retried', () => attempts >= 3);
     await failing.sync();
     const h = failing.health();
-    assert.equal(h.height, chain.height, 'the monitor advanced past the failing block');
+    assert.equal(h.height, net.chain.height, 'the monitor advanced past the failing block');
     assert.equal(h.status, 'ok');
     assert.equal(h.retrying, 1);
     assert.equal(h.lastError?.name, 'ReportListenerError');
@@ -317,7 +301,7 @@ describe('chain monitor', function () {
     let failures = 0;
     const reports: ChainReport[] = [];
     const monitor = new ChainMonitor({
-      rpc,
+      rpc: net.rpc,
       dataDir: await tempDir(),
       pollIntervalMs: POLL_MS,
       logger: silent,
@@ -329,25 +313,29 @@ describe('chain monitor', function () {
         reports.push(r);
       },
     });
-    monitors.push(monitor);
+    net.cleanups.add(() => monitor.stop());
     await monitor.start();
     const { prev } = await funded();
     await monitor.watchTx(prev.txid, { tag: 'f' });
     await monitor.sync();
-    await chain.mine(1);
+    await net.chain.mine(1);
     await waitFor('redelivery', () => reports.length === 2);
     assert.equal(failures, 1);
     assert.equal(monitor.health().lastError?.name, 'ReportListenerError');
     assert.equal(monitor.health().status, 'ok');
     assert.deepEqual(reports.map(brief), [
-      { kind: 'confirmed', height: chain.height, confirmations: 1 },
-      { kind: 'depth', height: chain.height, confirmations: 1 },
+      { kind: 'confirmed', height: net.chain.height, confirmations: 1 },
+      { kind: 'depth', height: net.chain.height, confirmations: 1 },
     ]);
   });
 
   it('stops when its start signal aborts', async () => {
     const controller = new AbortController();
-    const monitor = new ChainMonitor({ rpc, dataDir: await tempDir(), pollIntervalMs: POLL_MS });
+    const monitor = new ChainMonitor({
+      rpc: net.rpc,
+      dataDir: await tempDir(),
+      pollIntervalMs: POLL_MS,
+    });
     await monitor.start({ signal: controller.signal });
     await monitor.sync();
     assert.equal(monitor.health().status, 'ok');
@@ -359,7 +347,7 @@ describe('chain monitor', function () {
   });
 
   it('refuses malformed watches and calls before start', async () => {
-    const idle = new ChainMonitor({ rpc, dataDir: await tempDir() });
+    const idle = new ChainMonitor({ rpc: net.rpc, dataDir: await tempDir() });
     await assert.rejects(idle.watchTx('00'.repeat(32), { tag: 't' }), {
       name: 'MonitorNotRunningError',
     });

@@ -2,16 +2,12 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadConfig } from '../../../node/daemon/config.ts';
-import { tempDir } from '../../helpers/cfd-fixtures.ts';
+import { tempDirEach } from '../../helpers/cfd-fixtures.ts';
 
 const KEY = 'ddd4636845a90185991826be5a494cde9f4a6947b1727217afedc6292fa4caf7';
 
 describe('node/daemon/config', () => {
-  let dir: { path: string; cleanup: () => Promise<void> };
-  beforeEach(async () => {
-    dir = await tempDir();
-  });
-  afterEach(() => dir.cleanup());
+  const dir = tempDirEach();
 
   it('fills production defaults', async () => {
     const c = await loadConfig({ role: 'taker', flags: { datadir: dir.path } });

@@ -12,11 +12,12 @@ import { cfdView } from '../../../node/app/views/cfd.ts';
 import { EmbeddedChain } from '../../../node/chain/embedded.ts';
 import { loadConfig } from '../../../node/daemon/config.ts';
 import { Daemon, HEALTH } from '../../../node/daemon/daemon.ts';
-import { PriceFeedServer } from '../../../node/pricefeed/server.ts';
+import { PriceFeedServer, type PriceFeedServerOptions } from '../../../node/pricefeed/server.ts';
 import { secureDataDir } from '../../../node/runtime/datadir.ts';
 import { InsecureDataDirError } from '../../../node/runtime/errors.ts';
 import { dlc, tempDir, terms } from '../../helpers/cfd-fixtures.ts';
 import { buildTestContract } from '../../helpers/contract-fixtures.ts';
+import { quietFeed } from '../../helpers/live-nodes.ts';
 import { until } from '../../helpers/wait.ts';
 import { silent } from '../chain/helpers.ts';
 
@@ -37,14 +38,61 @@ describe('node/daemon', function () {
     for (const c of cleanups.splice(0).reverse()) await c();
   });
 
-  it('starts with chain, oracle and feed all down, reports it, and heals when they return', async () => {
+  /** A fresh temp dir, removed after the test. */
+  async function newDir(): Promise<string> {
     const dir = await tempDir();
     cleanups.push(dir.cleanup);
+    return dir.path;
+  }
+
+  /** A regtest taker's config whose chain and feed are ports nobody listens on. */
+  const offline = async (datadir: string, flags: Record<string, string | boolean> = {}) =>
+    loadConfig({
+      role: 'taker',
+      flags: {
+        datadir,
+        network: 'regtest',
+        'chain-rpc': `http://127.0.0.1:${await freePort()}`,
+        'chain-user': 'u',
+        'chain-password': 'p',
+        pricefeed: `ws://127.0.0.1:${await freePort()}/realtime`,
+        ...flags,
+      },
+    });
+
+  /**
+   * A price feed (at 50,000, still unless moved; `feed` over that), a maker on loopback (on
+   * `listen`, its `flags` added) following it, and a taker dialling the maker; stopped after.
+   */
+  async function makerAndTaker(
+    opts: { feed?: PriceFeedServerOptions; listen?: string; flags?: Record<string, string> } = {},
+  ) {
+    const feed = await quietFeed(opts.feed);
+    cleanups.push(() => feed.stop());
+    const start = async (role: 'maker' | 'taker', flags: Record<string, string | string[]>) => {
+      const config = await loadConfig({
+        role,
+        flags: { datadir: await newDir(), network: 'regtest', pricefeed: feed.url, ...flags },
+      });
+      const daemon = await Daemon.start(config, { logger: silent });
+      cleanups.push(() => daemon.stop());
+      return daemon;
+    };
+    const maker = await start('maker', {
+      listen: [opts.listen ?? '/ip4/127.0.0.1/tcp/0'],
+      ...opts.flags,
+    });
+    const taker = await start('taker', { maker: [maker.p2p.getMultiaddrs()[0]!.toString()] });
+    return { feed, maker, taker };
+  }
+
+  it('starts with chain, oracle and feed all down, reports it, and heals when they return', async () => {
+    const dir = await newDir();
     const [chainPort, feedPort] = [await freePort(), await freePort()];
     const config = await loadConfig({
       role: 'taker',
       flags: {
-        datadir: dir.path,
+        datadir: dir,
         network: 'regtest',
         'chain-rpc': `http://127.0.0.1:${chainPort}`,
         'chain-user': 'u',
@@ -94,28 +142,17 @@ describe('node/daemon', function () {
   });
 
   it('a CFD that cannot be handled (its contract record is missing) is shown in health and in its view, retried, and the node runs on', async () => {
-    const dir = await tempDir();
-    cleanups.push(dir.cleanup);
+    const dir = await newDir();
     // The log holds a set-up CFD whose signed-contract record is gone. Written as the node
     // writes its own (umask 077), or the node would refuse the datadir as open to others.
-    await secureDataDir(dir.path);
-    const store = await EventStore.open(join(dir.path, 'events'));
+    await secureDataDir(dir);
+    const store = await EventStore.open(join(dir, 'events'));
     const cfds = new CfdRepository(store);
     await cfds.execute('cfd-lost', { type: 'placeOrder', terms: terms({ id: 'cfd-lost' }) });
     await cfds.execute('cfd-lost', { type: 'startContractSetup' });
     await cfds.execute('cfd-lost', { type: 'completeContractSetup', dlc: dlc() });
     await store.close();
-    const config = await loadConfig({
-      role: 'taker',
-      flags: {
-        datadir: dir.path,
-        network: 'regtest',
-        'chain-rpc': `http://127.0.0.1:${await freePort()}`,
-        'chain-user': 'u',
-        'chain-password': 'p',
-        pricefeed: `ws://127.0.0.1:${await freePort()}/realtime`,
-      },
-    });
+    const config = await offline(dir);
     const daemon = await Daemon.start(config, { logger: silent });
     cleanups.push(() => daemon.stop());
     const cfdHealth = () => daemon.health.get(HEALTH.cfds);
@@ -147,24 +184,9 @@ describe('node/daemon', function () {
       process.umask(umask);
     });
 
-    const offline = async (datadir: string, flags: Record<string, string | boolean> = {}) =>
-      loadConfig({
-        role: 'taker',
-        flags: {
-          datadir,
-          network: 'regtest',
-          'chain-rpc': `http://127.0.0.1:${await freePort()}`,
-          'chain-user': 'u',
-          'chain-password': 'p',
-          pricefeed: `ws://127.0.0.1:${await freePort()}/realtime`,
-          ...flags,
-        },
-      });
-
     it('under umask 022 a new node keeps <datadir> and events/ 0700, every file 0600, and a contract record readable by its owner only', async () => {
-      const dir = await tempDir();
-      cleanups.push(dir.cleanup);
-      const datadir = join(dir.path, 'taker'); // created by the node
+      const dir = await newDir();
+      const datadir = join(dir, 'taker'); // created by the node
       const daemon = await Daemon.start(await offline(datadir), { logger: silent });
       let stopped = false;
       cleanups.push(async () => stopped || daemon.stop());
@@ -195,69 +217,31 @@ describe('node/daemon', function () {
     });
 
     it('refuses to start on a datadir open to others (named error, the chmod to run), unless --allow-insecure-datadir', async () => {
-      const dir = await tempDir();
-      cleanups.push(dir.cleanup);
+      const dir = await newDir();
       // What an earlier version left: events/ 0755 with 0644 files.
-      const store = await EventStore.open(join(dir.path, 'events'));
+      const store = await EventStore.open(join(dir, 'events'));
       await store.close();
-      await chmod(dir.path, 0o755);
-      await assert.rejects(
-        Daemon.start(await offline(dir.path), { logger: silent }),
-        (err: unknown) => {
-          assert.ok(err instanceof InsecureDataDirError, String(err));
-          assert.ok(err.message.includes(`chmod -R go-rwx ${dir.path}`), err.message);
-          assert.ok(err.insecure.some((e) => e.path === join(dir.path, 'events')));
-          return true;
-        },
-      );
-      const daemon = await Daemon.start(
-        await offline(dir.path, { 'allow-insecure-datadir': true }),
-        { logger: silent },
-      );
+      await chmod(dir, 0o755);
+      await assert.rejects(Daemon.start(await offline(dir), { logger: silent }), (err: unknown) => {
+        assert.ok(err instanceof InsecureDataDirError, String(err));
+        assert.ok(err.message.includes(`chmod -R go-rwx ${dir}`), err.message);
+        assert.ok(err.insecure.some((e) => e.path === join(dir, 'events')));
+        return true;
+      });
+      const daemon = await Daemon.start(await offline(dir, { 'allow-insecure-datadir': true }), {
+        logger: silent,
+      });
       cleanups.push(() => daemon.stop());
       assert.equal(daemon.health.get(HEALTH.database)?.status, 'ok');
     });
   });
 
   it('a taker connects to its maker and receives offers that follow the feed', async () => {
-    const feed = await PriceFeedServer.start({
-      port: 0,
-      startPrice: parsePrice('50000'),
-      tickMs: 0,
-    });
-    cleanups.push(() => feed.stop());
     const makerPort = await freePort(); // fixed, so the maker comes back where the taker dials
-    const makerDir = await tempDir();
-    const takerDir = await tempDir();
-    cleanups.push(makerDir.cleanup, takerDir.cleanup);
-    const maker = await Daemon.start(
-      await loadConfig({
-        role: 'maker',
-        flags: {
-          datadir: makerDir.path,
-          network: 'regtest',
-          listen: [`/ip4/127.0.0.1/tcp/${makerPort}`],
-          pricefeed: feed.url,
-          spread: '10',
-        },
-      }),
-      { logger: silent },
-    );
-    cleanups.push(() => maker.stop());
-    const address = `${maker.p2p.getMultiaddrs()[0]!.toString()}`;
-    const taker = await Daemon.start(
-      await loadConfig({
-        role: 'taker',
-        flags: {
-          datadir: takerDir.path,
-          network: 'regtest',
-          maker: [address],
-          pricefeed: feed.url,
-        },
-      }),
-      { logger: silent },
-    );
-    cleanups.push(() => taker.stop());
+    const { feed, maker, taker } = await makerAndTaker({
+      listen: `/ip4/127.0.0.1/tcp/${makerPort}`,
+      flags: { spread: '10' },
+    });
 
     await until('connected', () => taker.health.get(`peer:${maker.peerId}`)?.status === 'ok');
     const book = () =>
@@ -286,43 +270,10 @@ describe('node/daemon', function () {
   });
 
   it('a maker withdraws its offers once its quote is stale by its own age, without a new frame', async () => {
-    const feed = await PriceFeedServer.start({
-      port: 0,
-      startPrice: parsePrice('50000'),
-      tickMs: 0,
-      republishMs: 200,
+    const { feed, maker, taker } = await makerAndTaker({
+      feed: { republishMs: 200 },
+      flags: { 'max-quote-age': '2' },
     });
-    cleanups.push(() => feed.stop());
-    const makerDir = await tempDir();
-    const takerDir = await tempDir();
-    cleanups.push(makerDir.cleanup, takerDir.cleanup);
-    const maker = await Daemon.start(
-      await loadConfig({
-        role: 'maker',
-        flags: {
-          datadir: makerDir.path,
-          network: 'regtest',
-          listen: ['/ip4/127.0.0.1/tcp/0'],
-          pricefeed: feed.url,
-          'max-quote-age': '2',
-        },
-      }),
-      { logger: silent },
-    );
-    cleanups.push(() => maker.stop());
-    const taker = await Daemon.start(
-      await loadConfig({
-        role: 'taker',
-        flags: {
-          datadir: takerDir.path,
-          network: 'regtest',
-          maker: [maker.p2p.getMultiaddrs()[0]!.toString()],
-          pricefeed: feed.url,
-        },
-      }),
-      { logger: silent },
-    );
-    cleanups.push(() => taker.stop());
     const book = () =>
       taker.offers.book.current(Math.floor(Date.now() / 1000), { maxOfferAgeSecs: 600 });
     await until('offers', () => book().length === 2);
@@ -341,41 +292,7 @@ describe('node/daemon', function () {
   });
 
   it('a maker that blocks a taker hangs up on it and refuses it from then on', async () => {
-    const feed = await PriceFeedServer.start({
-      port: 0,
-      startPrice: parsePrice('50000'),
-      tickMs: 0,
-    });
-    cleanups.push(() => feed.stop());
-    const makerDir = await tempDir();
-    const takerDir = await tempDir();
-    cleanups.push(makerDir.cleanup, takerDir.cleanup);
-    const maker = await Daemon.start(
-      await loadConfig({
-        role: 'maker',
-        flags: {
-          datadir: makerDir.path,
-          network: 'regtest',
-          listen: ['/ip4/127.0.0.1/tcp/0'],
-          pricefeed: feed.url,
-        },
-      }),
-      { logger: silent },
-    );
-    cleanups.push(() => maker.stop());
-    const taker = await Daemon.start(
-      await loadConfig({
-        role: 'taker',
-        flags: {
-          datadir: takerDir.path,
-          network: 'regtest',
-          maker: [maker.p2p.getMultiaddrs()[0]!.toString()],
-          pricefeed: feed.url,
-        },
-      }),
-      { logger: silent },
-    );
-    cleanups.push(() => taker.stop());
+    const { maker, taker } = await makerAndTaker();
     const peer = `peer:${maker.peerId}`;
     await until('connected', () => taker.health.get(peer)?.status === 'ok');
     const restarts = taker.health.get(peer)?.restarts ?? 0;

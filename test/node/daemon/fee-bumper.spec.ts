@@ -3,33 +3,28 @@
 // address), is pushed to confirmation through a child as a spike rises block after block — each
 // child replacing the last at a higher rate — and never past the budget the user set.
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { payments, script, Transaction } from 'bitcoinjs-lib';
-import { EmbeddedChain } from '../../../node/chain/embedded.ts';
 import { FeeEstimator } from '../../../node/chain/fee-estimator.ts';
-import { BitcoinRpc } from '../../../node/chain/rpc.ts';
 import { FeeBumper } from '../../../node/daemon/fee-bumper.ts';
-import { Wallet } from '../../../node/wallet/wallet.ts';
-import { tempDir } from '../../helpers/cfd-fixtures.ts';
+import type { Wallet } from '../../../node/wallet/wallet.ts';
+import { chainFor } from '../../helpers/chain.ts';
 import { newKey, p2wpkh, regtest, silent } from '../chain/helpers.ts';
 
 const sumOuts = (tx: Transaction) => tx.outs.reduce((s, o) => s + BigInt(o.value), 0n);
 
 describe('node/daemon fee bumper on a fee market', function () {
   this.timeout(120_000);
-  let chain: EmbeddedChain;
-  let rpc: BitcoinRpc;
+  const net = chainFor('all', { blockMaxWeight: 40_000 });
   let wallet: Wallet;
   let fees: FeeEstimator;
-  let dir: { path: string; cleanup: () => Promise<void> };
 
   /** A transaction paying our wallet at exactly 1 sat/vB, signed but not broadcast. */
   async function lowFeeParent(): Promise<{ tx: Transaction; fee: bigint }> {
     const key = newKey();
     const funding = 200_000n;
-    const paid = await chain.fund(p2wpkh(key).address, funding);
-    await chain.mine(1);
+    const paid = await net.chain.fund(p2wpkh(key).address, funding);
+    await net.chain.mine(1);
     const to = payments.p2wpkh({ address: await wallet.receiveAddress(), network: regtest })
       .output!;
     const build = (fee: bigint) => {
@@ -50,7 +45,7 @@ describe('node/daemon fee bumper on a fee market', function () {
 
   function bumper(budgetSats: bigint): FeeBumper {
     return new FeeBumper({
-      rpc: () => rpc,
+      rpc: () => net.rpc,
       wallet: () => wallet,
       fees,
       budgetSats,
@@ -61,10 +56,10 @@ describe('node/daemon fee bumper on a fee market', function () {
 
   /** A block (full of fillers when a spike is on), then what a node does on it. */
   async function block(b: FeeBumper): Promise<void> {
-    await chain.mine(1);
+    await net.chain.mine(1);
     await wallet.sync();
     await fees.refresh();
-    await b.onBlock(chain.height);
+    await b.onBlock(net.chain.height);
   }
 
   function follow(b: FeeBumper, parent: { tx: Transaction; fee: bigint }, cfdId: string): void {
@@ -80,56 +75,39 @@ describe('node/daemon fee bumper on a fee market', function () {
   }
 
   async function confirmed(txid: string): Promise<boolean> {
-    return ((await rpc.getTransaction(txid))?.confirmations ?? 0) > 0;
+    return ((await net.rpc.getTransaction(txid))?.confirmations ?? 0) > 0;
   }
 
   before(async () => {
-    dir = await tempDir();
-    chain = await EmbeddedChain.start({ logger: silent, blockMaxWeight: 40_000 });
-    rpc = new BitcoinRpc({ url: chain.rpcUrl, ...chain.rpcAuth });
-    wallet = await Wallet.open({
-      datadir: join(dir.path, 'wallet'),
-      network: 'regtest',
-      chain: rpc,
-      logger: silent,
-    });
-    await chain.fund(await wallet.receiveAddress(), 2_000_000n);
-    await chain.mine(1);
-    await wallet.sync();
-    fees = new FeeEstimator({ rpc: () => rpc, maxRate: 500n, logger: silent });
-  });
-
-  after(async () => {
-    await wallet?.close();
-    await chain?.stop();
-    await dir?.cleanup();
+    wallet = await net.fundedWallet('wallet', [2_000_000n]);
+    fees = new FeeEstimator({ rpc: () => net.rpc, maxRate: 500n, logger: silent });
   });
 
   afterEach(async () => {
-    await chain.setFeeSpike(undefined);
-    chain.setMinRelayFeeRate(1);
-    await chain.mine(2);
+    await net.chain.setFeeSpike(undefined);
+    net.chain.setMinRelayFeeRate(1);
+    await net.chain.mine(2);
     await wallet.sync();
   });
 
   it('a spike rising after the parent went out: each block a higher child replaces the last until it confirms, within the budget', async () => {
-    chain.setMinRelayFeeRate(20);
-    await chain.setFeeSpike({ rate: 30 });
+    net.chain.setMinRelayFeeRate(20);
+    await net.chain.setFeeSpike({ rate: 30 });
     const b = bumper(100_000n);
     for (let i = 0; i < 3; i++) await block(b);
     const parent = await lowFeeParent();
-    await assert.rejects(rpc.sendRawTransaction(parent.tx.toHex()), /min relay fee not met/);
+    await assert.rejects(net.rpc.sendRawTransaction(parent.tx.toHex()), /min relay fee not met/);
     follow(b, parent, 'cfd-a');
-    await b.onBlock(chain.height);
+    await b.onBlock(net.chain.height);
     const first = b.status('cfd-a')[0]!;
     assert.equal(first.state, 'waiting');
     assert.ok(first.childTxid, 'a child went out with the parent as a package');
-    assert.ok(await rpc.getMempoolEntry(parent.tx.getId()), 'the parent is in the mempool');
+    assert.ok(await net.rpc.getMempoolEntry(parent.tx.getId()), 'the parent is in the mempool');
     assert.ok(first.rate >= 30n, `package rate ${first.rate} ≥ 30`);
 
     // The spike rises to 90 before the next block: fillers outbid the package, block after block,
     // until the estimate and the deadline lift the child above them.
-    await chain.setFeeSpike({ rate: 90 });
+    await net.chain.setFeeSpike({ rate: 90 });
     const rates = [first.rate];
     const children = new Set([first.childTxid]);
     for (let n = 0; n < 6 && !(await confirmed(parent.tx.getId())); n++) {
@@ -150,12 +128,12 @@ describe('node/daemon fee bumper on a fee market', function () {
   });
 
   it('a transaction that can no longer confirm is unfollowed: no more children for it', async () => {
-    chain.setMinRelayFeeRate(20);
+    net.chain.setMinRelayFeeRate(20);
     const b = bumper(100_000n);
     await block(b);
     const parent = await lowFeeParent();
     follow(b, parent, 'cfd-c');
-    await b.onBlock(chain.height);
+    await b.onBlock(net.chain.height);
     const [s] = b.status('cfd-c');
     assert.ok(s?.childTxid, 'a child went out');
     b.unfollow('cfd-c', parent.tx.getId());
@@ -165,14 +143,14 @@ describe('node/daemon fee bumper on a fee market', function () {
   });
 
   it('a budget too small for the spike: the bump stops at the budget, says so, and never pays more', async () => {
-    chain.setMinRelayFeeRate(20);
-    await chain.setFeeSpike({ rate: 80 });
+    net.chain.setMinRelayFeeRate(20);
+    await net.chain.setFeeSpike({ rate: 80 });
     const budget = 8_000n; // 80 sat/vB × ≈ 250 vB for parent and child is ≈ 20,000 sats
     const b = bumper(budget);
     for (let i = 0; i < 3; i++) await block(b);
     const parent = await lowFeeParent();
     follow(b, parent, 'cfd-b');
-    await b.onBlock(chain.height);
+    await b.onBlock(net.chain.height);
     for (let n = 0; n < 4; n++) {
       const s = b.status('cfd-b')[0]!;
       assert.ok(b.spent('cfd-b') <= budget, `spent ${b.spent('cfd-b')} ≤ ${budget}`);

@@ -10,15 +10,11 @@ import {
   TAKER_LIMITS_FILE,
   TakerLimitsStore,
 } from '../../../node/daemon/taker-limits.ts';
-import { tempDir } from '../../helpers/cfd-fixtures.ts';
+import { tempDirEach } from '../../helpers/cfd-fixtures.ts';
 import { silent } from '../chain/helpers.ts';
 
 describe('node/daemon/taker-limits', () => {
-  let dir: { path: string; cleanup: () => Promise<void> };
-  beforeEach(async () => {
-    dir = await tempDir();
-  });
-  afterEach(() => dir.cleanup());
+  const dir = tempDirEach();
 
   it('defaults, and flags over the environment over dlcfd.json', async () => {
     const d = await loadConfig({ role: 'taker', flags: { datadir: dir.path } });

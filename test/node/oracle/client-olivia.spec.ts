@@ -8,14 +8,14 @@ import assert from 'node:assert/strict';
 import { schnorr } from '@noble/curves/secp256k1.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { signAnnouncement } from '../../../dlc/oracle.ts';
-import { OracleClient, type VerifiedAttestation } from '../../../node/oracle/client.ts';
+import type { VerifiedAttestation } from '../../../node/oracle/client.ts';
 import { HealthRegistry } from '../../../node/runtime/health.ts';
 import {
   editEventData,
   REAL_EVENT_ID,
   realResponse,
-  type ScriptedOracle,
   scriptedOracle,
+  scriptedOracleEach,
   until,
   vectors,
 } from './helpers.ts';
@@ -62,22 +62,7 @@ function maiaEventResponse(event: (typeof vectors.events)[number]): unknown {
 
 describe('oracle client: real olivia documents', function () {
   this.timeout(20_000);
-
-  let server: ScriptedOracle;
-  const clients: OracleClient[] = [];
-
-  function client(options: Partial<ConstructorParameters<typeof OracleClient>[0]> = {}) {
-    const c = new OracleClient({
-      url: server.url,
-      publicKey: OLIVIA_PK,
-      announcementPublicKey: TEST_ANN_PK,
-      pollInitialMs: 20,
-      pollMaxMs: 200,
-      ...options,
-    });
-    clients.push(c);
-    return c;
-  }
+  const o = scriptedOracleEach({ publicKey: OLIVIA_PK, announcementPublicKey: TEST_ANN_PK });
 
   /** Serves `body` for the real event id, its announcement signed by the test key. */
   function serve(body: unknown, path = REAL_EVENT_ID): void {
@@ -86,22 +71,13 @@ describe('oracle client: real olivia documents', function () {
 
   /** Serves `body` unchanged (its signature as it is). */
   function serveAsIs(body: unknown, path = REAL_EVENT_ID): void {
-    server.routes.set(path, [200, typeof body === 'string' ? body : JSON.stringify(body)]);
+    o.server.routes.set(path, [200, typeof body === 'string' ? body : JSON.stringify(body)]);
   }
-
-  beforeEach(async () => {
-    server = await scriptedOracle({ '/': { public_keys: { 'olivia-v1': OLIVIA_PK } } });
-  });
-
-  afterEach(async () => {
-    await Promise.all(clients.splice(0).map((c) => c.stop()));
-    await server.close();
-  });
 
   it('verifies the real HTTP response (outcome 48935) and the two maia attestations', async () => {
     serve(realResponse());
     for (const e of vectors.events) serve(maiaEventResponse(e), e.id);
-    const c = client();
+    const c = o.client();
     const real = await c.fetchEvent(REAL_EVENT_ID);
     assert.equal(real.announcement.nonces.length, 20);
     assert.equal(real.announcement.signatureVerified, true); // under the test key
@@ -122,7 +98,7 @@ describe('oracle client: real olivia documents', function () {
   it('watching emits each verified attestation once, through the polling loop', async () => {
     serve(realResponse());
     const registry = new HealthRegistry();
-    const c = client({ health: registry });
+    const c = o.client({ health: registry });
     const seen: VerifiedAttestation[] = [];
     c.onAttestation((a) => seen.push(a));
     c.watch([REAL_EVENT_ID]);
@@ -134,13 +110,19 @@ describe('oracle client: real olivia documents', function () {
     assert.equal(c.attestation(REAL_EVENT_ID)?.price, 48935);
     await until('registry ok', () => registry.get('oracle')?.status === 'ok');
     // Attested: no more polling of it.
-    const before = server.requests.length;
+    const before = o.server.requests.length;
     await new Promise((r) => setTimeout(r, 100));
-    assert.equal(server.requests.length, before);
+    assert.equal(o.server.requests.length, before);
     assert.equal(seen.length, 1);
   });
 
   describe('rejections', () => {
+    /** The real response with its announcement's event data edited by `edit`. */
+    const realWithEvent = (edit: Parameters<typeof editEventData>[1]) => () => {
+      const r = realResponse();
+      editEventData(r, edit);
+      return r;
+    };
     const cases: [string, () => unknown, string, Partial<{ publicKey: string }>?][] = [
       [
         'a tampered scalar',
@@ -167,46 +149,24 @@ describe('oracle client: real olivia documents', function () {
         'AttestationVerificationError',
         { publicKey: OTHER_PK },
       ],
-      [
-        '19 nonces',
-        () => {
-          const r = realResponse();
-          editEventData(r, (e) => e.schemes['olivia-v1'].nonces.pop());
-          return r;
-        },
-        'NonceCountError',
-      ],
+      ['19 nonces', realWithEvent((e) => e.schemes['olivia-v1'].nonces.pop()), 'NonceCountError'],
       [
         '21 nonces',
-        () => {
-          const r = realResponse();
-          editEventData(r, (e) =>
-            e.schemes['olivia-v1'].nonces.push(vectors.events[0]!.nonces[0]!),
-          );
-          return r;
-        },
+        realWithEvent((e) => e.schemes['olivia-v1'].nonces.push(vectors.events[0]!.nonces[0]!)),
         'NonceCountError',
       ],
       [
         'an announcement for another event id',
-        () => {
-          const r = realResponse();
-          editEventData(r, (e) => {
-            e.id = vectors.events[0]!.id;
-          });
-          return r;
-        },
+        realWithEvent((e) => {
+          e.id = vectors.events[0]!.id;
+        }),
         'EventIdMismatchError',
       ],
       [
         'an expected outcome time other than the event time',
-        () => {
-          const r = realResponse();
-          editEventData(r, (e) => {
-            e['expected-outcome-time'] = '2021-10-04T23:00:00';
-          });
-          return r;
-        },
+        realWithEvent((e) => {
+          e['expected-outcome-time'] = '2021-10-04T23:00:00';
+        }),
         'EventIdMismatchError',
       ],
       ['malformed JSON', () => '{"announcement": {', 'MalformedOracleResponseError'],
@@ -224,7 +184,7 @@ describe('oracle client: real olivia documents', function () {
     for (const [what, body, errorName, options] of cases) {
       it(`rejects ${what} (${errorName}), in health, never emitted`, async () => {
         serve(body());
-        const c = client(options);
+        const c = o.client(options);
         const seen: unknown[] = [];
         c.onAttestation((a) => seen.push(a));
         await assert.rejects(c.fetchEvent(REAL_EVENT_ID), { name: errorName });
@@ -236,7 +196,7 @@ describe('oracle client: real olivia documents', function () {
 
         // The polling loop meets the same answer: rejected again, degraded, nothing emitted.
         const registry = new HealthRegistry();
-        const watcher = client({ ...options, health: registry });
+        const watcher = o.client({ ...options, health: registry });
         watcher.onAttestation((a) => seen.push(a));
         watcher.watch([REAL_EVENT_ID]);
         watcher.start();
@@ -256,7 +216,7 @@ describe('oracle client: real olivia documents', function () {
       // The real response's signature is by olivia's announcement key, which is not published in
       // the sources; under any other key it must fail.
       serveAsIs(realResponse());
-      const c = client({ announcementPublicKey: OTHER_PK });
+      const c = o.client({ announcementPublicKey: OTHER_PK });
       await assert.rejects(c.fetchEvent(REAL_EVENT_ID), {
         name: 'InvalidAnnouncementSignatureError',
       });
@@ -266,7 +226,7 @@ describe('oracle client: real olivia documents', function () {
       const r = realResponse();
       r.announcement.signature = bytesToHex(signAnnouncement(r.announcement.oracle_event.data, sk));
       serveAsIs(r);
-      const signed = client({ announcementPublicKey: bytesToHex(schnorr.getPublicKey(sk)) });
+      const signed = o.client({ announcementPublicKey: bytesToHex(schnorr.getPublicKey(sk)) });
       const { announcement, attestation } = await signed.fetchEvent(REAL_EVENT_ID);
       assert.equal(announcement.signatureVerified, true);
       assert.equal(attestation?.price, 48935);
@@ -278,22 +238,22 @@ describe('oracle client: real olivia documents', function () {
       const r = realResponse();
       r.announcement.signature = bytesToHex(signAnnouncement(r.announcement.oracle_event.data, sk));
       serveAsIs(r);
-      server.routes.set('/', [
+      o.server.routes.set('/', [
         200,
         JSON.stringify({ public_keys: { 'olivia-v1': OLIVIA_PK, announcement: annPk } }),
       ]);
-      const c = client({ announcementPublicKey: undefined });
+      const c = o.client({ announcementPublicKey: undefined });
       c.watch([REAL_EVENT_ID]);
       c.start();
       await until('attested', () => c.attestation(REAL_EVENT_ID));
       assert.equal(c.health().announcementKey, annPk);
       assert.equal(c.announcement(REAL_EVENT_ID)?.signatureVerified, true);
 
-      server.routes.set('/', [
+      o.server.routes.set('/', [
         200,
         JSON.stringify({ public_keys: { 'olivia-v1': OTHER_PK, announcement: annPk } }),
       ]);
-      const wrong = client({ announcementPublicKey: undefined });
+      const wrong = o.client({ announcementPublicKey: undefined });
       await assert.rejects(wrong.fetchInfo(), { name: 'OracleKeyMismatchError' });
       assert.equal(wrong.health().announcementKey, null);
       assert.equal(wrong.health().status, 'degraded');
@@ -307,10 +267,10 @@ describe('oracle client: real olivia documents', function () {
         signAnnouncement(signed.announcement.oracle_event.data, sk),
       );
       serveAsIs(signed);
-      const c = client({ announcementPublicKey: undefined });
+      const c = o.client({ announcementPublicKey: undefined });
       await assert.rejects(c.fetchEvent(REAL_EVENT_ID), { name: 'AnnouncementKeyUnknownError' });
       assert.equal(c.announcement(REAL_EVENT_ID), undefined);
-      server.routes.set('/', [
+      o.server.routes.set('/', [
         200,
         JSON.stringify({ public_keys: { 'olivia-v1': OLIVIA_PK, announcement: annPk } }),
       ]);
@@ -320,7 +280,7 @@ describe('oracle client: real olivia documents', function () {
 
     it('notices when the oracle changes an accepted announcement', async () => {
       serve({ ...realResponse(), attestation: null });
-      const c = client();
+      const c = o.client();
       await c.fetchEvent(REAL_EVENT_ID);
       const r = realResponse();
       editEventData(r, (e) => e.schemes['olivia-v1'].nonces.reverse());
@@ -330,18 +290,18 @@ describe('oracle client: real olivia documents', function () {
     });
 
     it('reports 404 as not found and a dead oracle as down', async () => {
-      const c = client();
+      const c = o.client();
       await assert.rejects(c.fetchEvent(vectors.events[0]!.id), {
         name: 'OracleEventNotFoundError',
       });
       assert.equal(c.health().status, 'degraded');
-      const url = server.url;
-      await server.close();
-      const dead = client({ url, requestTimeoutMs: 1_000 });
+      const url = o.server.url;
+      await o.server.close();
+      const dead = o.client({ url, requestTimeoutMs: 1_000 });
       await assert.rejects(dead.fetchEvent(REAL_EVENT_ID), { name: 'OracleUnreachableError' });
       assert.equal(dead.health().status, 'down');
       assert.equal(dead.health().reachable, false);
-      server = await scriptedOracle(); // for afterEach
+      o.server = await scriptedOracle(); // for afterEach
     });
 
     it('times out a hanging oracle with the request timeout', async () => {
@@ -350,7 +310,7 @@ describe('oracle client: real olivia documents', function () {
       await new Promise<void>((resolve) => hang.listen(0, '127.0.0.1', resolve));
       const port = (hang.address() as { port: number }).port;
       try {
-        const c = client({ url: `http://127.0.0.1:${port}`, requestTimeoutMs: 200 });
+        const c = o.client({ url: `http://127.0.0.1:${port}`, requestTimeoutMs: 200 });
         const started = Date.now();
         await assert.rejects(c.fetchEvent(REAL_EVENT_ID), {
           name: 'OracleUnreachableError',

@@ -9,7 +9,7 @@ import { stat } from 'node:fs/promises';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { signAnnouncement } from '../../../dlc/oracle.ts';
 import { oracleEventId } from '../../../model/oracle-event.ts';
-import { OracleClient, type VerifiedAttestation } from '../../../node/oracle/client.ts';
+import type { VerifiedAttestation } from '../../../node/oracle/client.ts';
 import {
   announcementData,
   buildAnnouncement,
@@ -19,7 +19,7 @@ import {
 import { deriveOracleKeys } from '../../../node/oracle/keys.ts';
 import { nonceLogFile } from '../../../node/oracle/nonce-log.ts';
 import { HealthRegistry } from '../../../node/runtime/health.ts';
-import { type ScriptedOracle, scriptedOracle, tempDir, until } from './helpers.ts';
+import { scriptedOracleEach, tempDir, until } from './helpers.ts';
 
 const keys = deriveOracleKeys({ seed: new Uint8Array(32).fill(42), createdAt: 0 });
 const PK = bytesToHex(keys.oliviaPublicKey);
@@ -50,44 +50,23 @@ function signedEvent(
 
 describe('oracle client: trust (signatures, nonces, compromise)', function () {
   this.timeout(20_000);
-
-  let server: ScriptedOracle;
   let datadir: string;
-  const clients: OracleClient[] = [];
-
-  function client(options: Partial<ConstructorParameters<typeof OracleClient>[0]> = {}) {
-    const c = new OracleClient({
-      url: server.url,
-      publicKey: PK,
-      announcementPublicKey: ANN_PK,
-      datadir,
-      pollInitialMs: 20,
-      pollMaxMs: 200,
-      ...options,
-    });
-    clients.push(c);
-    return c;
-  }
-
-  function serve(id: string, body: unknown): void {
-    server.routes.set(id, [200, JSON.stringify(body)]);
-  }
-
   beforeEach(async () => {
-    server = await scriptedOracle({ '/': { public_keys: { 'olivia-v1': PK } } });
     datadir = await tempDir();
   });
+  const o = scriptedOracleEach({ publicKey: PK, announcementPublicKey: ANN_PK }, () => ({
+    datadir,
+  }));
 
-  afterEach(async () => {
-    await Promise.all(clients.splice(0).map((c) => c.stop()));
-    await server.close();
-  });
+  function serve(id: string, body: unknown): void {
+    o.server.routes.set(id, [200, JSON.stringify(body)]);
+  }
 
   it('refuses an unsigned announcement on first use, with no announcement key to learn', async () => {
     const doc = signedEvent(A.id, A.t, keys.nonces(A.id));
     doc.announcement.signature = '00'.repeat(64);
     serve(A.id, doc);
-    const c = client({ announcementPublicKey: undefined });
+    const c = o.client({ announcementPublicKey: undefined });
     await assert.rejects(c.fetchEvent(A.id), { name: 'AnnouncementKeyUnknownError' });
     assert.equal(c.announcement(A.id), undefined);
   });
@@ -98,11 +77,11 @@ describe('oracle client: trust (signatures, nonces, compromise)', function () {
       signAnnouncement(doc.announcement.oracle_event.data, new Uint8Array(32).fill(3)),
     );
     serve(A.id, doc);
-    server.routes.set('/', [
+    o.server.routes.set('/', [
       200,
       JSON.stringify({ public_keys: { 'olivia-v1': PK, announcement: ANN_PK } }),
     ]);
-    const learning = client({ announcementPublicKey: undefined });
+    const learning = o.client({ announcementPublicKey: undefined });
     await assert.rejects(learning.fetchEvent(A.id), { name: 'InvalidAnnouncementSignatureError' });
     assert.equal(learning.announcement(A.id), undefined);
     // Signed properly, the same event is accepted (and verified) under the learned key.
@@ -115,7 +94,7 @@ describe('oracle client: trust (signatures, nonces, compromise)', function () {
     const nonces = keys.nonces(A.id);
     nonces[7] = nonces[3]!;
     serve(A.id, signedEvent(A.id, A.t, nonces));
-    const c = client();
+    const c = o.client();
     await assert.rejects(c.fetchEvent(A.id), {
       name: 'DuplicateNonceError',
       message: new RegExp(bytesToHex(nonces[3]!)),
@@ -131,7 +110,7 @@ describe('oracle client: trust (signatures, nonces, compromise)', function () {
     serve(C.id, signedEvent(C.id, C.t, keys.nonces(C.id), 50_000)); // valid, attested
 
     const registry = new HealthRegistry();
-    const c = client({ health: registry });
+    const c = o.client({ health: registry });
     const seen: VerifiedAttestation[] = [];
     c.onAttestation((a) => seen.push(a));
     await c.fetchEvent(A.id);
@@ -153,12 +132,12 @@ describe('oracle client: trust (signatures, nonces, compromise)', function () {
     await new Promise((r) => setTimeout(r, 150));
     assert.deepEqual(seen, []);
     assert.equal(c.attestation(C.id), undefined);
-    assert.equal(server.requests.includes(C.id), false);
+    assert.equal(o.server.requests.includes(C.id), false);
   });
 
   it('two different prices attested for one event: compromised', async () => {
     serve(A.id, signedEvent(A.id, A.t, keys.nonces(A.id), 50_000));
-    const c = client();
+    const c = o.client();
     const seen: VerifiedAttestation[] = [];
     c.onAttestation((a) => seen.push(a));
     assert.equal((await c.fetchEvent(A.id)).attestation?.price, 50_000);
@@ -172,7 +151,7 @@ describe('oracle client: trust (signatures, nonces, compromise)', function () {
 
   it('persists every nonce seen and the verdict across a restart (file 0600)', async () => {
     serve(A.id, signedEvent(A.id, A.t, keys.nonces(A.id)));
-    const first = client();
+    const first = o.client();
     await first.fetchEvent(A.id);
     await first.stop();
     const file = nonceLogFile(datadir, PK);
@@ -182,14 +161,14 @@ describe('oracle client: trust (signatures, nonces, compromise)', function () {
     const reused = keys.nonces(B.id);
     reused[0] = keys.nonces(A.id)[0]!;
     serve(B.id, signedEvent(B.id, B.t, reused));
-    const second = client();
+    const second = o.client();
     await assert.rejects(second.fetchEvent(B.id), { name: 'OracleCompromisedError' });
     await second.stop();
 
     // And the verdict stays until the user intervenes.
     serve(C.id, signedEvent(C.id, C.t, keys.nonces(C.id), 50_000));
     const registry = new HealthRegistry();
-    const third = client({ health: registry });
+    const third = o.client({ health: registry });
     const seen: VerifiedAttestation[] = [];
     third.onAttestation((a) => seen.push(a));
     assert.equal(third.health().status, 'down');
@@ -201,7 +180,7 @@ describe('oracle client: trust (signatures, nonces, compromise)', function () {
     assert.deepEqual(seen, []);
 
     // Another datadir (or another oracle key) starts clean.
-    const elsewhere = client({ datadir: await tempDir() });
+    const elsewhere = o.client({ datadir: await tempDir() });
     assert.equal((await elsewhere.fetchEvent(C.id)).attestation?.price, 50_000);
   });
 });

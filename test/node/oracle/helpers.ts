@@ -5,6 +5,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { OracleClient } from '../../../node/oracle/client.ts';
 
 export { until } from '../pricefeed/helpers.ts';
 
@@ -88,4 +89,43 @@ export async function scriptedOracle(
 
 export function tempDir(prefix = 'dlcfd-oracle-'): Promise<string> {
   return mkdtemp(join(tmpdir(), prefix));
+}
+
+/** Options of an oracle client under test. */
+export type ClientOptions = Partial<ConstructorParameters<typeof OracleClient>[0]>;
+
+/**
+ * For each test of the calling suite: a {@link scriptedOracle} announcing `pinned.publicKey`, and
+ * `client()` to make oracle clients of it, pinned to `pinned`, polling every 20 to 200 ms, with
+ * `defaults()` and then `options` over that; clients and server (a test may replace it) are
+ * stopped after the test.
+ */
+export function scriptedOracleEach(
+  pinned: { publicKey: string; announcementPublicKey: string },
+  defaults: () => ClientOptions = () => ({}),
+): { server: ScriptedOracle; client(options?: ClientOptions): OracleClient } {
+  const clients: OracleClient[] = [];
+  const t = {
+    server: undefined as unknown as ScriptedOracle,
+    client(options: ClientOptions = {}): OracleClient {
+      const c = new OracleClient({
+        url: t.server.url,
+        ...pinned,
+        pollInitialMs: 20,
+        pollMaxMs: 200,
+        ...defaults(),
+        ...options,
+      });
+      clients.push(c);
+      return c;
+    },
+  };
+  beforeEach(async () => {
+    t.server = await scriptedOracle({ '/': { public_keys: { 'olivia-v1': pinned.publicKey } } });
+  });
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((c) => c.stop()));
+    await t.server.close();
+  });
+  return t;
 }

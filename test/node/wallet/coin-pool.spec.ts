@@ -2,60 +2,26 @@
 // asked, fee at the rate; no second split while one is pending; no split of coins too small;
 // setups reserve first, so a split never takes the coin a setup could fund from.
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { Transaction } from 'bitcoinjs-lib';
-import { broadcast } from '../../../node/chain/broadcast.ts';
-import { EmbeddedChain } from '../../../node/chain/embedded.ts';
-import { BitcoinRpc } from '../../../node/chain/rpc.ts';
-import { CoinPool } from '../../../node/wallet/coin-pool.ts';
-import { type CoinPoolTarget, Wallet } from '../../../node/wallet/wallet.ts';
-import { tempDir } from '../../helpers/cfd-fixtures.ts';
-import { silent } from '../chain/helpers.ts';
+import type { CoinPoolTarget, Wallet } from '../../../node/wallet/wallet.ts';
+import { chainFor, coinPoolOf } from '../../helpers/chain.ts';
 
 describe('node/wallet/coin-pool: a maker keeps its funds split for concurrent setups', function () {
   this.timeout(60_000);
-  let chain: EmbeddedChain;
-  let rpc: BitcoinRpc;
-  let dir: { path: string; cleanup: () => Promise<void> };
+  const net = chainFor('each');
   let wallet: Wallet;
 
-  const poolOf = (target: CoinPoolTarget) =>
-    new CoinPool({
-      wallet,
-      broadcast: async (hex) => {
-        await broadcast(rpc, hex);
-      },
-      target: () => target,
-      feeRate: () => 3n,
-      logger: silent,
-    });
+  const poolOf = (target: CoinPoolTarget) => coinPoolOf(wallet, net.rpc, target, 3n);
 
   beforeEach(async () => {
-    dir = await tempDir();
-    chain = await EmbeddedChain.start({ logger: silent });
-    rpc = new BitcoinRpc({ url: chain.rpcUrl, ...chain.rpcAuth });
-    wallet = await Wallet.open({
-      datadir: join(dir.path, 'w'),
-      network: 'regtest',
-      chain: rpc,
-      logger: silent,
-    });
-    await chain.fund(await wallet.receiveAddress(), 10_000_000n);
-    await chain.mine(1);
-    await wallet.sync();
-  });
-
-  afterEach(async () => {
-    await wallet.close();
-    await chain.stop();
-    await dir.cleanup();
+    wallet = await net.fundedWallet('w', [10_000_000n]);
   });
 
   it('splits one coin into the target count of pool coins plus change, at the fee rate; the coins fund once confirmed', async () => {
     const pool = poolOf({ count: 4, value: 1_000_000n });
     await pool.ensure();
     const split = wallet.history().find((h) => h.sent > 0n)!;
-    const tx = Transaction.fromHex((await rpc.getRawTransaction(split.txid))!);
+    const tx = Transaction.fromHex((await net.rpc.getRawTransaction(split.txid))!);
     assert.deepEqual(tx.outs.map((o) => o.value).slice(0, 4), [
       1_000_000n,
       1_000_000n,
@@ -70,7 +36,7 @@ describe('node/wallet/coin-pool: a maker keeps its funds split for concurrent se
     assert.equal(wallet.fundingCoins().length, 0);
     await pool.ensure();
     assert.equal(wallet.history().filter((h) => h.sent > 0n).length, 1, 'one split only');
-    await chain.mine(1);
+    await net.chain.mine(1);
     await wallet.sync();
     assert.equal(wallet.fundingCoins().length, 5);
     // Four setups at once, each on its own coin.
@@ -85,7 +51,7 @@ describe('node/wallet/coin-pool: a maker keeps its funds split for concurrent se
     await poolOf({ count: 1, value: 1_000_000n }).ensure();
     // One coin of 10 M is a source, not a pool coin: it is split into one pool coin and change.
     assert.equal(wallet.history().filter((h) => h.sent > 0n).length, 1);
-    await chain.mine(1);
+    await net.chain.mine(1);
     await wallet.sync();
     await poolOf({ count: 1, value: 1_000_000n }).ensure();
     assert.equal(wallet.history().filter((h) => h.sent > 0n).length, 1, 'the pool is full');

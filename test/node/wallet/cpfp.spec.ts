@@ -2,16 +2,13 @@
 // 1 sat/vB parent to 30 sat/vB, a foreign (anchor-like) input signed by callback, replacements
 // under one reservation, and refusals (budget, funds) before anything is signed.
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { opcodes, payments, script, Transaction } from 'bitcoinjs-lib';
 import { broadcast } from '../../../node/chain/broadcast.ts';
-import { EmbeddedChain } from '../../../node/chain/embedded.ts';
-import { BitcoinRpc } from '../../../node/chain/rpc.ts';
 import { type ForeignInput, RBF_SEQUENCE } from '../../../node/wallet/cpfp.ts';
-import { Wallet } from '../../../node/wallet/wallet.ts';
-import { tempDir } from '../../helpers/cfd-fixtures.ts';
-import { type Key, newKey, p2wpkh, p2wsh, regtest, silent } from '../chain/helpers.ts';
+import type { Wallet } from '../../../node/wallet/wallet.ts';
+import { chainFor } from '../../helpers/chain.ts';
+import { type Key, newKey, p2wpkh, p2wsh, regtest } from '../chain/helpers.ts';
 
 const txidBytes = (txid: string) => Uint8Array.from(Buffer.from(txid, 'hex').reverse());
 const sig = (key: Key, hash: Uint8Array) =>
@@ -22,18 +19,11 @@ const sig = (key: Key, hash: Uint8Array) =>
 
 describe('node/wallet CPFP children against the embedded regtest node', function () {
   this.timeout(120_000);
-  let chain: EmbeddedChain;
-  let rpc: BitcoinRpc;
-  let dir: { path: string; cleanup: () => Promise<void> };
-  const wallets: Wallet[] = [];
+  const net = chainFor('all');
+  // Each test's wallets are closed after it (the chain runs on).
+  afterEach(() => net.cleanups.run());
   let n = 0;
-
-  async function openWallet(): Promise<Wallet> {
-    const datadir = join(dir.path, `w${n++}`);
-    const w = await Wallet.open({ datadir, network: 'regtest', chain: rpc, logger: silent });
-    wallets.push(w);
-    return w;
-  }
+  const openWallet = () => net.openWallet(`w${n++}`);
 
   /**
    * A parent at exactly 1 sat/vB spending a fresh faucet coin of `key` (P2WPKH) to `outputs`;
@@ -44,8 +34,8 @@ describe('node/wallet CPFP children against the embedded regtest node', function
   ): Promise<{ tx: Transaction; fee: bigint; vsize: number }> {
     const key = newKey();
     const funding = 100_000n;
-    const paid = await chain.fund(p2wpkh(key).address, funding);
-    await chain.mine(1);
+    const paid = await net.chain.fund(p2wpkh(key).address, funding);
+    await net.chain.mine(1);
     const build = (fee: bigint, locktime = 0) => {
       const tx = new Transaction();
       tx.version = 2;
@@ -97,31 +87,52 @@ describe('node/wallet CPFP children against the embedded regtest node', function
     return payments.p2wpkh({ address: await w.receiveAddress(), network: regtest }).output!;
   }
 
-  async function confirmedIn(txid: string, blockHash: string): Promise<void> {
-    const info = await rpc.getTransaction(txid);
-    assert.equal(info?.blockHash, blockHash, `${txid} confirmed in the block`);
+  /** Mines a block; each of `txids` confirmed in it. */
+  async function confirmedTogether(...txids: string[]): Promise<void> {
+    const [block] = await net.chain.mine(1);
+    for (const txid of txids) {
+      const info = await net.rpc.getTransaction(txid);
+      assert.equal(info?.blockHash, block, `${txid} confirmed in the block`);
+    }
   }
 
-  before(async () => {
-    dir = await tempDir();
-    chain = await EmbeddedChain.start({ logger: silent });
-    rpc = new BitcoinRpc({ url: chain.rpcUrl, ...chain.rpcAuth });
-  });
+  /** A wallet with one confirmed coin of `sats`. */
+  const fundedWallet = (sats: bigint) => net.fundedWallet(`w${n++}`, [sats]);
 
-  afterEach(async () => {
-    for (const w of wallets.splice(0)) await w.close();
-  });
+  /** A 1 sat/vB parent with a 330 sat anchor output (its key's) first, the rest paid elsewhere. */
+  async function anchoredParent() {
+    const a = anchor(newKey());
+    const parent = await lowFeeParent([
+      { script: a.output, value: 330n },
+      { script: p2wpkh(newKey()).output },
+    ]);
+    return { a, parent };
+  }
 
-  after(async () => {
-    await chain.stop();
-    await dir.cleanup();
-  });
+  /** A wallet with a confirmed coin of 200,000 sats; an {@link anchoredParent} in the mempool. */
+  async function anchorToSpend() {
+    const w = await fundedWallet(200_000n);
+    const { a, parent } = await anchoredParent();
+    await broadcast(net.rpc, parent.tx.toHex());
+    return { w, a, parent };
+  }
+
+  /** A child's input and parent of {@link anchoredParent}: the anchor, spent by callback. */
+  function spendingAnchor(
+    a: ReturnType<typeof anchor>,
+    parent: { tx: Transaction; fee: bigint; vsize: number },
+  ) {
+    return {
+      inputs: [a.input(parent.tx.getId(), 0, 330n)],
+      parents: [{ vsize: parent.vsize, fee: parent.fee }],
+    };
+  }
 
   it('lifts a 1 sat/vB parent paying the wallet to a 30 sat/vB package; both confirm in the next block', async () => {
     const w = await openWallet();
     const to = await walletScript(w);
     const parent = await lowFeeParent([{ script: to }]);
-    await broadcast(rpc, parent.tx.toHex());
+    await broadcast(net.rpc, parent.tx.toHex());
     await w.recordOwnTransaction(parent.tx.toHex());
     const payout = parent.tx.outs[0]!;
     assert.equal(w.ownOutputInput(parent.tx.getId(), 0, payout.value, newKeyScript()), undefined);
@@ -145,31 +156,19 @@ describe('node/wallet CPFP children against the embedded regtest node', function
     assert.equal(tx.outs[0]!.value, payout.value - child.fee);
     assert.equal(child.vsize, tx.virtualSize());
 
-    await broadcast(rpc, child.hex);
+    await broadcast(net.rpc, child.hex);
     await w.recordOwnTransaction(child.hex);
     assert.equal(w.balance().unconfirmed, payout.value - child.fee, 'the change counts');
-    const [block] = await chain.mine(1);
-    await confirmedIn(parent.tx.getId(), block!);
-    await confirmedIn(child.txid, block!);
+    await confirmedTogether(parent.tx.getId(), child.txid);
     await w.sync();
     assert.equal(w.balance().confirmed, payout.value - child.fee);
     w.release('cpfp-1');
   });
 
   it('spends an anchor signed by callback, adding a confirmed wallet coin for the fee', async () => {
-    const w = await openWallet();
-    await chain.fund(await w.receiveAddress(), 200_000n);
-    await chain.mine(1);
-    await w.sync();
-    const a = anchor(newKey());
-    const parent = await lowFeeParent([
-      { script: a.output, value: 330n },
-      { script: p2wpkh(newKey()).output },
-    ]);
-    await broadcast(rpc, parent.tx.toHex());
+    const { w, a, parent } = await anchorToSpend();
     const child = w.buildChild({
-      inputs: [a.input(parent.tx.getId(), 0, 330n)],
-      parents: [{ vsize: parent.vsize, fee: parent.fee }],
+      ...spendingAnchor(a, parent),
       packageRate: 25n,
       maxFee: 20_000n,
       reservationId: 'cpfp-anchor',
@@ -180,7 +179,7 @@ describe('node/wallet CPFP children against the embedded regtest node', function
     assert.ok(a.signed() >= 1);
     assert.equal(w.fundingCoins().length, 0, 'the wallet coin is reserved');
 
-    await broadcast(rpc, child.hex);
+    await broadcast(net.rpc, child.hex);
     await w.recordOwnTransaction(child.hex);
     assert.deepEqual(w.balance(), {
       confirmed: 0n,
@@ -188,33 +187,17 @@ describe('node/wallet CPFP children against the embedded regtest node', function
       reserved: 0n,
       spendable: 0n,
     });
-    const [block] = await chain.mine(1);
-    await confirmedIn(parent.tx.getId(), block!);
-    await confirmedIn(child.txid, block!);
+    await confirmedTogether(parent.tx.getId(), child.txid);
     w.release('cpfp-anchor');
     await w.sync();
     assert.equal(w.balance().spendable, child.change.value);
   });
 
   it('replaces a child under the same reservation: same coins, same change address, more fee', async () => {
-    const w = await openWallet();
-    await chain.fund(await w.receiveAddress(), 200_000n);
-    await chain.mine(1);
-    await w.sync();
-    const a = anchor(newKey());
-    const parent = await lowFeeParent([
-      { script: a.output, value: 330n },
-      { script: p2wpkh(newKey()).output },
-    ]);
-    await broadcast(rpc, parent.tx.toHex());
-    const request = {
-      inputs: [a.input(parent.tx.getId(), 0, 330n)],
-      parents: [{ vsize: parent.vsize, fee: parent.fee }],
-      maxFee: 50_000n,
-      reservationId: 'cpfp-rbf',
-    };
+    const { w, a, parent } = await anchorToSpend();
+    const request = { ...spendingAnchor(a, parent), maxFee: 50_000n, reservationId: 'cpfp-rbf' };
     const first = w.buildChild({ ...request, packageRate: 5n });
-    await broadcast(rpc, first.hex);
+    await broadcast(net.rpc, first.hex);
     await w.recordOwnTransaction(first.hex);
 
     const second = w.buildChild({ ...request, packageRate: 20n, replaces: { fee: first.fee } });
@@ -222,71 +205,41 @@ describe('node/wallet CPFP children against the embedded regtest node', function
     assert.equal(second.change.script, first.change.script, 'no new address per replacement');
     assert.equal(second.fee, 20n * BigInt(parent.vsize + second.vsize) - parent.fee);
     assert.ok(second.fee >= first.fee + BigInt(second.vsize), 'BIP125 rules 3 and 4');
-    const firstIns = Transaction.fromHex(first.hex).ins.map(
-      (i) => `${Buffer.from(i.hash).toString('hex')}:${i.index}`,
-    );
-    const secondIns = Transaction.fromHex(second.hex).ins.map(
-      (i) => `${Buffer.from(i.hash).toString('hex')}:${i.index}`,
-    );
+    const firstIns = outpointsSpent(first.hex);
+    const secondIns = outpointsSpent(second.hex);
     assert.deepEqual(secondIns, firstIns);
 
     // The embedded node replaces as Core does (full-RBF, BIP125 rules 3–6): the second child
     // evicts the first.
-    await broadcast(rpc, second.hex);
-    assert.equal(await rpc.getMempoolEntry(first.txid), null, 'the first child was replaced');
+    await broadcast(net.rpc, second.hex);
+    assert.equal(await net.rpc.getMempoolEntry(first.txid), null, 'the first child was replaced');
 
     // A minFee floor works the same way (the caller's own replacement arithmetic).
     const third = w.buildChild({ ...request, packageRate: 1n, minFee: second.fee + 1_000n });
     assert.equal(third.fee, second.fee + 1_000n);
     assert.deepEqual(third.walletInputs, first.walletInputs);
 
-    const [block] = await chain.mine(1);
-    await confirmedIn(parent.tx.getId(), block!);
-    await confirmedIn(second.txid, block!);
+    await confirmedTogether(parent.tx.getId(), second.txid);
     w.release('cpfp-rbf');
   });
 
   it('the replacement is a valid transaction: broadcast in place of the original it confirms', async () => {
-    const w = await openWallet();
-    await chain.fund(await w.receiveAddress(), 200_000n);
-    await chain.mine(1);
-    await w.sync();
-    const a = anchor(newKey());
-    const parent = await lowFeeParent([
-      { script: a.output, value: 330n },
-      { script: p2wpkh(newKey()).output },
-    ]);
-    await broadcast(rpc, parent.tx.toHex());
-    const request = {
-      inputs: [a.input(parent.tx.getId(), 0, 330n)],
-      parents: [{ vsize: parent.vsize, fee: parent.fee }],
-      maxFee: 50_000n,
-      reservationId: 'cpfp-rbf-2',
-    };
+    const { w, a, parent } = await anchorToSpend();
+    const request = { ...spendingAnchor(a, parent), maxFee: 50_000n, reservationId: 'cpfp-rbf-2' };
     const first = w.buildChild({ ...request, packageRate: 5n });
     const second = w.buildChild({ ...request, packageRate: 40n, replaces: { fee: first.fee } });
     assert.deepEqual(second.walletInputs, first.walletInputs);
-    await broadcast(rpc, second.hex);
-    const [block] = await chain.mine(1);
-    await confirmedIn(second.txid, block!);
-    await confirmedIn(parent.tx.getId(), block!);
+    await broadcast(net.rpc, second.hex);
+    await confirmedTogether(second.txid, parent.tx.getId());
     w.release('cpfp-rbf-2');
   });
 
   it('refuses a fee over budget and an empty wallet before signing anything', async () => {
-    const w = await openWallet();
-    await chain.fund(await w.receiveAddress(), 50_000n);
-    await chain.mine(1);
-    await w.sync();
-    const a = anchor(newKey());
-    const parent = await lowFeeParent([
-      { script: a.output, value: 330n },
-      { script: p2wpkh(newKey()).output },
-    ]);
-    const mempool = await rpc.getRawMempool();
+    const w = await fundedWallet(50_000n);
+    const { a, parent } = await anchoredParent();
+    const mempool = await net.rpc.getRawMempool();
     const request = {
-      inputs: [a.input(parent.tx.getId(), 0, 330n)],
-      parents: [{ vsize: parent.vsize, fee: parent.fee }],
+      ...spendingAnchor(a, parent),
       packageRate: 50n,
       reservationId: 'cpfp-budget',
     };
@@ -295,7 +248,7 @@ describe('node/wallet CPFP children against the embedded regtest node', function
     });
     assert.equal(a.signed(), 0, 'nothing signed');
     assert.equal(w.fundingCoins().length, 1, 'nothing reserved');
-    assert.deepEqual(await rpc.getRawMempool(), mempool, 'nothing broadcast');
+    assert.deepEqual(await net.rpc.getRawMempool(), mempool, 'nothing broadcast');
     assert.throws(() => w.buildChild({ ...request, packageRate: 1_000n, maxFee: 1_000_000n }), {
       name: 'InsufficientFundsError',
     });
@@ -306,6 +259,13 @@ describe('node/wallet CPFP children against the embedded regtest node', function
     assert.equal(a.signed(), 0, 'nothing signed');
   });
 });
+
+/** The outpoints `hex` spends, as `hash:vout` (the hash in internal byte order). */
+function outpointsSpent(hex: string): string[] {
+  return Transaction.fromHex(hex).ins.map(
+    (i) => `${Buffer.from(i.hash).toString('hex')}:${i.index}`,
+  );
+}
 
 function newKeyScript(): Uint8Array {
   return p2wpkh(newKey()).output;

@@ -5,53 +5,43 @@ import { chmod, copyFile, mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transaction } from 'bitcoinjs-lib';
 import { broadcast } from '../../../node/chain/broadcast.ts';
-import { EmbeddedChain } from '../../../node/chain/embedded.ts';
-import { BitcoinRpc } from '../../../node/chain/rpc.ts';
 import { MNEMONIC_FILE } from '../../../node/wallet/constants.ts';
-import { Wallet } from '../../../node/wallet/wallet.ts';
-import { tempDir } from '../../helpers/cfd-fixtures.ts';
-import { newKey, p2wpkh, silent } from '../chain/helpers.ts';
+import type { Wallet } from '../../../node/wallet/wallet.ts';
+import { chainFor } from '../../helpers/chain.ts';
+import { newKey, p2wpkh } from '../chain/helpers.ts';
 
 describe('node/wallet against the embedded regtest node', function () {
   this.timeout(60_000);
-  let chain: EmbeddedChain;
-  let rpc: BitcoinRpc;
-  let dir: { path: string; cleanup: () => Promise<void> };
-  const wallets: Wallet[] = [];
+  const net = chainFor('each');
+  const openWallet = (name = 'w1', clock?: () => number) => net.openWallet(name, clock);
 
-  async function openWallet(datadir = join(dir.path, 'w1'), clock?: () => number): Promise<Wallet> {
-    const w = await Wallet.open({ datadir, network: 'regtest', chain: rpc, logger: silent, clock });
-    wallets.push(w);
-    return w;
-  }
+  /** A wallet balance, its fields in order. */
+  const balance = (
+    confirmed: bigint,
+    unconfirmed: bigint,
+    reserved: bigint,
+    spendable: bigint,
+  ) => ({
+    confirmed,
+    unconfirmed,
+    reserved,
+    spendable,
+  });
 
   async function fundAndConfirm(w: Wallet, sats: bigint): Promise<void> {
-    await chain.fund(await w.receiveAddress(), sats);
-    await chain.mine(1);
+    await net.chain.fund(await w.receiveAddress(), sats);
+    await net.chain.mine(1);
     await w.sync();
   }
-
-  beforeEach(async () => {
-    dir = await tempDir();
-    chain = await EmbeddedChain.start({ logger: silent });
-    rpc = new BitcoinRpc({ url: chain.rpcUrl, ...chain.rpcAuth });
-  });
-
-  afterEach(async () => {
-    for (const w of wallets.splice(0)) await w.close();
-    await chain.stop();
-    await dir.cleanup();
-  });
 
   it('creates a 24-word mnemonic readable only by its owner, and keeps it across restarts', async () => {
     const w = await openWallet();
     const words = w.exportMnemonic().split(' ');
     assert.equal(words.length, 24);
-    const file = join(dir.path, 'w1', MNEMONIC_FILE);
+    const file = join(net.dir, 'w1', MNEMONIC_FILE);
     assert.equal((await stat(file)).mode & 0o777, 0o600);
-    assert.equal(w.birthday, chain.height, 'birthday is the height at creation');
+    assert.equal(w.birthday, net.chain.height, 'birthday is the height at creation');
     await w.close();
-    wallets.length = 0;
     const again = await openWallet();
     assert.equal(again.exportMnemonic(), words.join(' '));
   });
@@ -59,8 +49,7 @@ describe('node/wallet against the embedded regtest node', function () {
   it('refuses a mnemonic file others can read', async () => {
     const w = await openWallet();
     await w.close();
-    wallets.length = 0;
-    await chmod(join(dir.path, 'w1', MNEMONIC_FILE), 0o644);
+    await chmod(join(net.dir, 'w1', MNEMONIC_FILE), 0o644);
     await assert.rejects(openWallet(), { name: 'MnemonicFileError', message: /chmod 600/ });
   });
 
@@ -69,27 +58,17 @@ describe('node/wallet against the embedded regtest node', function () {
     const address = await w.receiveAddress();
     assert.match(address, /^bcrt1q/);
     assert.notEqual(await w.receiveAddress(), address, 'a fresh address each time');
-    const paid = await chain.fund(address, 1_000_000n);
+    const paid = await net.chain.fund(address, 1_000_000n);
     await w.sync();
-    assert.deepEqual(w.balance(), {
-      confirmed: 0n,
-      unconfirmed: 1_000_000n,
-      reserved: 0n,
-      spendable: 0n,
-    });
-    await chain.mine(1);
+    assert.deepEqual(w.balance(), balance(0n, 1_000_000n, 0n, 0n));
+    await net.chain.mine(1);
     await w.sync();
-    assert.deepEqual(w.balance(), {
-      confirmed: 1_000_000n,
-      unconfirmed: 0n,
-      reserved: 0n,
-      spendable: 1_000_000n,
-    });
-    assert.equal(w.height, chain.height);
+    assert.deepEqual(w.balance(), balance(1_000_000n, 0n, 0n, 1_000_000n));
+    assert.equal(w.height, net.chain.height);
     const [tx] = w.history();
     assert.equal(tx?.txid, paid.txid);
     assert.equal(tx?.received, 1_000_000n);
-    assert.equal(tx?.height, chain.height);
+    assert.equal(tx?.height, net.chain.height);
   });
 
   it('withdraws an amount the node accepts, at the fee rate, signalling RBF', async () => {
@@ -101,19 +80,14 @@ describe('node/wallet against the embedded regtest node', function () {
     assert.ok(out.fee >= BigInt(out.vsize) * 3n, `fee ${out.fee} for ${out.vsize} vB`);
     assert.ok(out.fee < BigInt(out.vsize) * 3n + 200n, 'no gross overpayment');
     assert.ok(tx.ins.every((i) => i.sequence === 0xfffffffd));
-    assert.deepEqual(await broadcast(rpc, out.hex), { txid: out.txid, status: 'mempool' });
+    assert.deepEqual(await broadcast(net.rpc, out.hex), { txid: out.txid, status: 'mempool' });
     await w.recordOwnTransaction(out.hex);
     const change = 2_000_000n - 600_000n - out.fee;
-    assert.deepEqual(w.balance(), {
-      confirmed: 0n,
-      unconfirmed: change,
-      reserved: 0n,
-      spendable: 0n,
-    });
-    await chain.mine(1);
+    assert.deepEqual(w.balance(), balance(0n, change, 0n, 0n));
+    await net.chain.mine(1);
     await w.sync();
     assert.equal(w.balance().confirmed, change);
-    const received = await rpc.getTxOut(out.txid, 0);
+    const received = await net.rpc.getTxOut(out.txid, 0);
     assert.equal(received?.value, 600_000n);
   });
 
@@ -122,10 +96,10 @@ describe('node/wallet against the embedded regtest node', function () {
     await fundAndConfirm(w, 500_000n);
     await fundAndConfirm(w, 700_000n);
     const out = w.withdraw(p2wpkh(newKey()).address, undefined, 1n);
-    await broadcast(rpc, out.hex);
-    await chain.mine(1);
+    await broadcast(net.rpc, out.hex);
+    await net.chain.mine(1);
     await w.sync();
-    assert.deepEqual(w.balance(), { confirmed: 0n, unconfirmed: 0n, reserved: 0n, spendable: 0n });
+    assert.deepEqual(w.balance(), balance(0n, 0n, 0n, 0n));
     assert.equal(Transaction.fromHex(out.hex).outs.length, 1);
     assert.equal(Transaction.fromHex(out.hex).outs[0]!.value, 1_200_000n - out.fee);
   });
@@ -179,21 +153,16 @@ describe('node/wallet against the embedded regtest node', function () {
     const w = await openWallet();
     await fundAndConfirm(w, 400_000n);
     const [paid] = w.history();
-    await rpc.call('invalidateblock', [await rpc.getBlockHash(chain.height)]);
+    await net.rpc.call('invalidateblock', [await net.rpc.getBlockHash(net.chain.height)]);
     await w.sync();
     // As in Core, the disconnected block's payment is back in the mempool: unconfirmed again.
-    assert.equal(w.height, chain.height);
-    assert.deepEqual(w.balance(), {
-      confirmed: 0n,
-      unconfirmed: 400_000n,
-      reserved: 0n,
-      spendable: 0n,
-    });
+    assert.equal(w.height, net.chain.height);
+    assert.deepEqual(w.balance(), balance(0n, 400_000n, 0n, 0n));
     assert.deepEqual(w.history(), [{ ...paid, height: undefined }]);
-    await chain.mine(2);
+    await net.chain.mine(2);
     await w.sync();
     assert.equal(w.balance().confirmed, 400_000n);
-    assert.equal(w.history()[0]?.height, chain.height - 1);
+    assert.equal(w.history()[0]?.height, net.chain.height - 1);
   });
 
   it('resumes from its persisted state, and a restored mnemonic finds its coins by scanning', async () => {
@@ -201,19 +170,18 @@ describe('node/wallet against the embedded regtest node', function () {
     await fundAndConfirm(w, 123_456n);
     const tip = w.height;
     await w.close();
-    wallets.length = 0;
-    await chain.mine(2);
+    await net.chain.mine(2);
     const reopened = await openWallet();
     assert.equal(reopened.height, tip);
     assert.equal(reopened.balance().confirmed, 123_456n);
     await reopened.sync();
-    assert.equal(reopened.height, chain.height);
+    assert.equal(reopened.height, net.chain.height);
 
     // Restore: same mnemonic, new data dir, no birthday known → scan from genesis.
-    const restored = join(dir.path, 'restored');
+    const restored = join(net.dir, 'restored');
     await mkdir(restored, { recursive: true });
-    await copyFile(join(dir.path, 'w1', MNEMONIC_FILE), join(restored, MNEMONIC_FILE));
-    const r = await openWallet(restored);
+    await copyFile(join(net.dir, 'w1', MNEMONIC_FILE), join(restored, MNEMONIC_FILE));
+    const r = await openWallet('restored');
     assert.equal(r.birthday, 0);
     await r.sync();
     assert.equal(r.balance().confirmed, 123_456n);

@@ -139,6 +139,10 @@ describe('protocols/collab-settlement over libp2p with the embedded chain', func
     await dir?.cleanup();
   });
 
+  /** The maker's report of its settlement of `cfdId`, once it has one. */
+  const makerReport = (cfdId: string) =>
+    until('the maker report', () => maker.reports.find((r) => r.cfdId === cfdId), 5_000, 10);
+
   /**
    * Two in-memory parties fund a 2-of-2 lock of both margins and confirm it (as
    * test/dlc/transactions.node.spec.ts does); both nodes get an open CFD on it and its contexts.
@@ -213,13 +217,8 @@ describe('protocols/collab-settlement over libp2p with the embedded chain', func
     assert.equal(outcome.price, QUOTE.bid, 'a short maker closes at the bid');
 
     // Both recorded the same close; both broadcast it.
-    const makerReport = await until(
-      'the maker report',
-      () => maker.reports.find((r) => r.cfdId === c.cfdId),
-      5_000,
-      10,
-    );
-    assert.equal(makerReport.outcome.status, 'completed');
+    const report = await makerReport(c.cfdId);
+    assert.equal(report.outcome.status, 'completed');
     for (const s of [maker, taker]) {
       assert.deepEqual(await eventTypes(s, c.cfdId), [
         'CollaborativeSettlementStarted',
@@ -363,12 +362,7 @@ describe('protocols/collab-settlement over libp2p with the embedded chain', func
     });
     const outcome = await taker.protocol.settle(c.cfdId);
     assert.equal(outcome.status, 'failed');
-    const report = await until(
-      'the maker report',
-      () => maker.reports.find((r) => r.cfdId === c.cfdId),
-      5_000,
-      10,
-    );
+    const report = await makerReport(c.cfdId);
     assert.equal((report.outcome as { error: Error }).error.name, 'TxidMismatchError');
     for (const s of [maker, taker]) {
       assert.deepEqual(await eventTypes(s, c.cfdId), [
@@ -388,12 +382,7 @@ describe('protocols/collab-settlement over libp2p with the embedded chain', func
     const outcome = await impatient.settle(c.cfdId);
     assert.equal(outcome.status, 'failed');
     assert.equal((outcome as { error: Error }).error.name, 'ProtocolTimeoutError');
-    const report = await until(
-      'the maker report',
-      () => maker.reports.find((r) => r.cfdId === c.cfdId),
-      5_000,
-      10,
-    );
+    const report = await makerReport(c.cfdId);
     assert.equal((report.outcome as { error: Error }).error.name, 'StreamClosedError');
     assert.deepEqual(maker.protocol.pending(), []);
     for (const s of [maker, taker]) {

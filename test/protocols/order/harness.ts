@@ -45,6 +45,18 @@ export type Tamper = PipeTamper<SetupMessage>;
 /** Fake coins by `txid:vout`: what the fake chain check reads. */
 export type FakeChain = Map<string, ChainOutput>;
 
+/**
+ * Throws the error a test set in `failEffect` for effect `e`: by its command's type when it
+ * records one, else by its own.
+ */
+export function throwIfFailing(
+  failEffect: Partial<Record<string, Error>>,
+  e: { type: string; command?: { type: string } },
+): void {
+  const err = failEffect[e.type === 'record' && e.command ? e.command.type : e.type];
+  if (err) throw err;
+}
+
 /** A party's node, faked: wallet reservations, the CFD log, persisted records, inline crypto. */
 export class FakeNode {
   readonly funding: Key = newKey();
@@ -77,9 +89,7 @@ export class FakeNode {
   executor(): SetupExecutor {
     return {
       effect: async (e: SetupEffect) => {
-        const key = e.type === 'record' ? e.command.type : e.type;
-        const err = this.failEffect[key];
-        if (err) throw err;
+        throwIfFailing(this.failEffect, e);
         if (e.type === 'release') {
           this.reserved.delete(e.reservationId);
           this.wallet?.release(e.reservationId);

@@ -5,20 +5,15 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { Transaction } from 'bitcoinjs-lib';
 import { z } from 'zod';
-import { AdaptorWorkerPool, signedLock } from '../../../dlc/index.ts';
+import { signedLock } from '../../../dlc/index.ts';
 import type { Offer } from '../../../model/offer.ts';
 import { broadcast } from '../../../node/chain/broadcast.ts';
-import type { EmbeddedChain } from '../../../node/chain/embedded.ts';
-import type { BitcoinRpc } from '../../../node/chain/rpc.ts';
-import type { OracleServer } from '../../../node/oracle/server.ts';
-import type { PriceFeedServer } from '../../../node/pricefeed/server.ts';
 import {
   ORDER_PROTOCOL,
   type OrderDecision,
   SetupMessageSchema,
 } from '../../../protocols/order/index.ts';
 import { Framed } from '../../../protocols/wire.ts';
-import { tempDir } from '../../helpers/cfd-fixtures.ts';
 import * as live from '../../helpers/live-nodes.ts';
 import { until } from '../../helpers/wait.ts';
 import { silent } from '../../node/chain/helpers.ts';
@@ -30,12 +25,10 @@ type Side = live.OrderNode;
 
 describe('protocols/order over libp2p with real wallets, chain and oracle', function () {
   this.timeout(60_000);
-  let dir: { path: string; cleanup: () => Promise<void> };
-  let chain: EmbeddedChain;
-  let rpc: BitcoinRpc;
-  let feed: PriceFeedServer;
-  let oracle: OracleServer;
-  let pool: AdaptorWorkerPool;
+  const w = live.worldFor({
+    eventIntervalS: EVENT_INTERVAL_S,
+    lookaheadS: 3 * SETTLEMENT_INTERVAL_S,
+  });
   let maker: Side;
   let taker: Side;
   let offers: Offer[] = [];
@@ -45,32 +38,15 @@ describe('protocols/order over libp2p with real wallets, chain and oracle', func
     live.gridOffer(Math.floor(Date.now() / 1000), SETTLEMENT_INTERVAL_S, EVENT_INTERVAL_S);
 
   const side = (name: 'maker' | 'taker'): Promise<Side> =>
-    live.openOrderNode(join(dir.path, name), name, { chain, rpc, oracle }, pool, {
+    live.openOrderNode(join(w.dir, name), name, w, w.pool, {
       coins: [5_000_000n, 5_000_000n, 5_000_000n],
       offers: () => offers,
       policy: (terms) => policy(terms),
       logger: silent,
     });
 
-  before(async function () {
-    this.timeout(60_000);
-    dir = await tempDir();
-    ({ chain, rpc, feed, oracle } = await live.startWorld(dir.path, {
-      logger: silent,
-      eventIntervalS: EVENT_INTERVAL_S,
-      lookaheadS: 3 * SETTLEMENT_INTERVAL_S,
-      tickMs: 200,
-    }));
-    pool = new AdaptorWorkerPool();
-    maker = await side('maker');
-    taker = await side('taker');
-    await live.connectPair(chain, maker, taker);
-  });
-
-  after(async () => {
-    await live.stopNodes([taker, maker]);
-    await live.stopWorld({ pool, oracle, feed, chain });
-    await dir?.cleanup();
+  before(async () => {
+    ({ maker, taker } = await live.openPair(w, side));
   });
 
   const types = async (s: Side, id: string) => (await s.store.readStream(id)).map((e) => e.type);
@@ -106,10 +82,10 @@ describe('protocols/order over libp2p with real wallets, chain and oracle', func
       assert.equal(cfd.dlc?.lockTxid, outcome.lockTx.getId());
     }
     // Both broadcast (the second is a no-op); it confirms.
-    await broadcast(rpc, makerOutcome.outcome.lockTx.toHex());
-    await broadcast(rpc, outcome.lockTx.toHex());
-    await chain.mine(1);
-    const info = await rpc.getTransaction(outcome.lockTx.getId());
+    await broadcast(w.rpc, makerOutcome.outcome.lockTx.toHex());
+    await broadcast(w.rpc, outcome.lockTx.toHex());
+    await w.chain.mine(1);
+    const info = await w.rpc.getTransaction(outcome.lockTx.getId());
     assert.ok(info && info.confirmations > 0);
     taker.wallet.release(outcome.reservationId);
     maker.wallet.release(makerOutcome.outcome.reservationId);

@@ -6,7 +6,7 @@
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import type { ContractRecord } from '../../../dlc/contract.ts';
 import { apply, type Cfd, type CfdEvent, decide } from '../../../model/cfd.ts';
-import { parseFundingRate } from '../../../model/units.ts';
+import { parseFundingRate, type Role } from '../../../model/units.ts';
 import { runMachine } from '../../../protocols/driver.ts';
 import { adaptorWork } from '../../../protocols/handler.ts';
 import type { RolloverExecutor } from '../../../protocols/rollover/machine.ts';
@@ -24,7 +24,7 @@ import {
   RolloverMessageSchema,
 } from '../../../protocols/rollover/messages.ts';
 import type { TestOracle } from '../../helpers/contract-fixtures.ts';
-import { NOW, runPair } from '../order/harness.ts';
+import { NOW, runPair, throwIfFailing } from '../order/harness.ts';
 import { Pipe, type Tamper as PipeTamper, PipeTransport } from '../pipe.ts';
 
 export const CONFIG: Partial<RolloverConfig> = { liquidationEventCount: 2 };
@@ -70,9 +70,7 @@ export class Party {
   executor(): RolloverExecutor {
     return {
       effect: async (e: RolloverEffect) => {
-        const key = e.type === 'record' ? e.command.type : e.type;
-        const err = this.failEffect[key];
-        if (err) throw err;
+        throwIfFailing(this.failEffect, e);
         if (e.type === 'persist') {
           const before = new Set((this.record.unfinished ?? []).map((u) => u.txid));
           const unfinished = (e.record.unfinished ?? []).some((u) => !before.has(u.txid));
@@ -158,17 +156,19 @@ export interface RolloverRun {
   readonly takerMachine: TakerRollover;
 }
 
-/** One rollover between the two parties; either may misbehave through `tamper`. */
-export async function roll(
+/**
+ * Both sides' rollover machines for one run, on fresh keys (journals cleared): the taker's from
+ * its CFD and record, the maker's expecting `counterpartyPeerId` (default: its CFD's).
+ */
+export function rolloverMachines(
   taker: Party,
   maker: Party,
   options: {
-    takerTamper?: Tamper;
-    makerTamper?: Tamper;
     takerConfig?: Partial<RolloverConfig>;
     makerConfig?: Partial<RolloverConfig>;
+    counterpartyPeerId?: string;
   } = {},
-): Promise<RolloverRun> {
+) {
   taker.journal = [];
   maker.journal = [];
   const takerMachine = new TakerRollover({
@@ -181,26 +181,72 @@ export async function roll(
   const makerMachine = new MakerRollover({
     secrets: freshSecrets(),
     now: maker.now,
-    counterpartyPeerId: maker.cfd.terms!.counterpartyPeerId,
+    counterpartyPeerId: options.counterpartyPeerId ?? maker.cfd.terms!.counterpartyPeerId,
     config: { ...CONFIG, ...options.makerConfig },
   });
+  return { takerMachine, makerMachine, parties: { taker, maker } };
+}
+
+/** Runs both machines against each other over pipes, each side on `transport`'s transport. */
+export async function runRollover(
+  taker: Party,
+  maker: Party,
+  machines: { takerMachine: TakerRollover; makerMachine: MakerRollover },
+  transport: (
+    side: Role,
+    inbound: Pipe,
+    outbound: Pipe,
+  ) => PipeTransport<typeof RolloverMessageSchema>,
+): Promise<{ taker: RolloverOutcome; maker: RolloverOutcome }> {
   const toMaker = new Pipe();
   const toTaker = new Pipe();
+  const { takerMachine, makerMachine } = machines;
   const [t, m] = await Promise.all([
     runMachine(
       'rollover',
       takerMachine,
       takerMachine.start(),
-      journaled(toTaker, toMaker, taker.journal, options.takerTamper),
+      transport('taker', toTaker, toMaker),
       taker.executor(),
     ),
     runMachine(
       'rollover',
       makerMachine,
       makerMachine.start(),
-      journaled(toMaker, toTaker, maker.journal, options.makerTamper),
+      transport('maker', toMaker, toTaker),
       maker.executor(),
     ),
   ]);
-  return { taker: t, maker: m, takerMachine };
+  return { taker: t, maker: m };
+}
+
+/** One rollover between the two parties; either may misbehave through `tamper`. */
+export async function roll(
+  taker: Party,
+  maker: Party,
+  options: {
+    takerTamper?: Tamper;
+    makerTamper?: Tamper;
+    takerConfig?: Partial<RolloverConfig>;
+    makerConfig?: Partial<RolloverConfig>;
+  } = {},
+): Promise<RolloverRun> {
+  const machines = rolloverMachines(taker, maker, options);
+  const { taker: t, maker: m } = await runRollover(
+    taker,
+    maker,
+    machines,
+    (side, inbound, outbound) =>
+      journaled(inbound, outbound, machines.parties[side].journal, options[`${side}Tamper`]),
+  );
+  return { taker: t, maker: m, takerMachine: machines.takerMachine };
+}
+
+/** {@link openContract} before each test of the calling suite: its parties, fresh each time. */
+export function openContractEach(): { readonly taker: Party; readonly maker: Party } {
+  const parties = {} as { taker: Party; maker: Party };
+  beforeEach(async () => {
+    Object.assign(parties, await openContract());
+  });
+  return parties;
 }

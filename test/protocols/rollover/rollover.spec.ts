@@ -4,16 +4,12 @@
 // by 10 s per rollover so each one moves the settlement event.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { AdaptorWorkerPool, signedCommit, signedPunish } from '../../../dlc/index.ts';
+import { signedCommit, signedPunish } from '../../../dlc/index.ts';
 import type { Offer } from '../../../model/offer.ts';
 import { parseFundingRate } from '../../../model/units.ts';
 import { broadcast } from '../../../node/chain/broadcast.ts';
-import type { EmbeddedChain } from '../../../node/chain/embedded.ts';
-import type { BitcoinRpc } from '../../../node/chain/rpc.ts';
-import type { OracleServer } from '../../../node/oracle/server.ts';
 import { loadOrCreateIdentity } from '../../../node/p2p/identity.ts';
 import { createP2pNode, type P2pNode } from '../../../node/p2p/node.ts';
-import type { PriceFeedServer } from '../../../node/pricefeed/server.ts';
 import {
   NotCounterpartyError,
   ROLLOVER_PROTOCOL,
@@ -22,7 +18,6 @@ import {
   rolloverDue,
 } from '../../../protocols/rollover/index.ts';
 import { Framed } from '../../../protocols/wire.ts';
-import { tempDir } from '../../helpers/cfd-fixtures.ts';
 import * as live from '../../helpers/live-nodes.ts';
 import { until } from '../../helpers/wait.ts';
 import { silent } from '../../node/chain/helpers.ts';
@@ -36,12 +31,10 @@ type Side = live.RolloverNode;
 
 describe('protocols/rollover over libp2p with real wallets, chain and oracle', function () {
   this.timeout(60_000);
-  let dir: { path: string; cleanup: () => Promise<void> };
-  let chain: EmbeddedChain;
-  let rpc: BitcoinRpc;
-  let feed: PriceFeedServer;
-  let oracle: OracleServer;
-  let pool: AdaptorWorkerPool;
+  const w = live.worldFor({
+    eventIntervalS: EVENT_INTERVAL_S,
+    lookaheadS: 3 * SETTLEMENT_INTERVAL_S,
+  });
   let maker: Side;
   let taker: Side;
   let stranger: P2pNode | undefined;
@@ -61,7 +54,7 @@ describe('protocols/rollover over libp2p with real wallets, chain and oracle', f
   let offers: Offer[] = [];
 
   const side = (name: 'maker' | 'taker'): Promise<Side> =>
-    live.openRolloverNode(join(dir.path, name), name, { chain, rpc, oracle }, pool, {
+    live.openRolloverNode(join(w.dir, name), name, w, w.pool, {
       offers: () => offers,
       policy: () => decision(),
       config: {
@@ -73,33 +66,16 @@ describe('protocols/rollover over libp2p with real wallets, chain and oracle', f
       logger: silent,
     });
 
-  before(async function () {
-    this.timeout(60_000);
-    dir = await tempDir();
-    ({ chain, rpc, feed, oracle } = await live.startWorld(dir.path, {
-      logger: silent,
-      eventIntervalS: EVENT_INTERVAL_S,
-      lookaheadS: 3 * SETTLEMENT_INTERVAL_S,
-      tickMs: 200,
-    }));
-    pool = new AdaptorWorkerPool();
-    maker = await side('maker');
-    taker = await side('taker');
-    await live.connectPair(chain, maker, taker);
-  });
-
-  after(async () => {
-    await stranger?.stop();
-    await live.stopNodes([taker, maker]);
-    await live.stopWorld({ pool, oracle, feed, chain });
-    await dir?.cleanup();
+  before(async () => {
+    ({ maker, taker } = await live.openPair(w, side));
+    w.cleanups.add(() => stranger?.stop());
   });
 
   /** An open contract: order placed and set up, lock broadcast, mined, confirmed in both logs. */
   async function openContract(): Promise<string> {
     skew = 0;
     offers = [offer()];
-    return live.openContract({ chain, rpc }, maker, taker, offers[0]!);
+    return live.openContract(w, maker, taker, offers[0]!);
   }
 
   const roll = async (id: string) => {
@@ -133,12 +109,12 @@ describe('protocols/rollover over libp2p with real wallets, chain and oracle', f
 
     // The maker cheats with its first-generation commit.
     const old = signedCommit(makerGen0);
-    await broadcast(rpc, old.toHex());
-    await chain.mine(1);
+    await broadcast(w.rpc, old.toHex());
+    await w.chain.mine(1);
     const punish = signedPunish(t, old);
-    await broadcast(rpc, punish.toHex());
-    await chain.mine(1);
-    const info = await rpc.getTransaction(punish.getId());
+    await broadcast(w.rpc, punish.toHex());
+    await w.chain.mine(1);
+    const info = await w.rpc.getTransaction(punish.getId());
     assert.ok(info && info.confirmations > 0);
     await taker.repository.execute(id, { type: 'seeRevokedCommit', txid: old.getId() });
   });
@@ -263,7 +239,7 @@ describe('protocols/rollover over libp2p with real wallets, chain and oracle', f
       for (const r of held.splice(0)) r();
     };
     stranger = await createP2pNode({
-      privateKey: await loadOrCreateIdentity(join(dir.path, 'stranger')),
+      privateKey: await loadOrCreateIdentity(join(w.dir, 'stranger')),
     });
     await stranger.dial(maker.node.getMultiaddrs()[0]!);
     const f = new Framed(await stranger.dialProtocol(maker.node.peerId, ROLLOVER_PROTOCOL), {
