@@ -4,17 +4,22 @@
 // 8. One setup takes the maker's whole balance: a maker funded by one coin and three takers.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import { AdaptorWorkerPool } from '../../dlc/index.ts';
 import { CfdRepository } from '../../eventstore/cfd-repository.ts';
 import { LevelContractStore } from '../../eventstore/contract-store.ts';
 import type { EventStore } from '../../eventstore/event-store.ts';
 import { margins } from '../../model/fees.ts';
 import type { Offer } from '../../model/offer.ts';
 import { broadcast } from '../../node/chain/broadcast.ts';
+import type { EmbeddedChain } from '../../node/chain/embedded.ts';
+import type { BitcoinRpc } from '../../node/chain/rpc.ts';
 import { orderWallet } from '../../node/daemon/protocol-ports.ts';
 import { OracleClient } from '../../node/oracle/client.ts';
+import type { OracleServer } from '../../node/oracle/server.ts';
 import { loadOrCreateIdentity } from '../../node/p2p/identity.ts';
 import { createP2pNode, type P2pNode } from '../../node/p2p/node.ts';
-import type { CoinPool } from '../../node/wallet/coin-pool.ts';
+import type { PriceFeedServer } from '../../node/pricefeed/server.ts';
+import { CoinPool } from '../../node/wallet/coin-pool.ts';
 import type { CoinPoolTarget, Wallet } from '../../node/wallet/wallet.ts';
 import {
   DEFAULT_ADMISSION_LIMITS,
@@ -25,7 +30,7 @@ import {
   SetupMessageSchema,
 } from '../../protocols/order/index.ts';
 import { Framed } from '../../protocols/wire.ts';
-import { coinPoolOf } from '../helpers/chain.ts';
+import { tempDir } from '../helpers/cfd-fixtures.ts';
 import * as live from '../helpers/live-nodes.ts';
 import { until } from '../helpers/wait.ts';
 import { silent } from '../node/chain/helpers.ts';
@@ -45,11 +50,14 @@ interface Side {
 
 describe('adversary: strangers cannot exhaust the maker (admission control, coin pool)', function () {
   this.timeout(120_000);
-  const w = live.worldFor({
-    eventIntervalS: EVENT_INTERVAL_S,
-    lookaheadS: 3 * SETTLEMENT_INTERVAL_S,
-    poolSize: 2,
-  });
+  let dir: { path: string; cleanup: () => Promise<void> };
+  let chain: EmbeddedChain;
+  let rpc: BitcoinRpc;
+  let feed: PriceFeedServer;
+  let oracle: OracleServer;
+  let pool: AdaptorWorkerPool;
+  const sides: Side[] = [];
+  const nodes: P2pNode[] = [];
 
   const offer = (): Offer =>
     live.gridOffer(Math.floor(Date.now() / 1000), SETTLEMENT_INTERVAL_S, EVENT_INTERVAL_S);
@@ -65,20 +73,32 @@ describe('adversary: strangers cannot exhaust the maker (admission control, coin
       manual?: boolean;
     },
   ): Promise<Side> {
-    const { node, store, wallet } = await live.openNode(join(w.dir, name), role, w.rpc, silent);
-    for (const c of opts.coins) await w.chain.fund(await wallet.receiveAddress(), c);
+    const { node, store, wallet } = await live.openNode(join(dir.path, name), role, rpc, silent);
+    for (const c of opts.coins) await chain.fund(await wallet.receiveAddress(), c);
     const repository = new CfdRepository(store);
     let coins: CoinPool | undefined;
-    if (opts.coinPool) coins = coinPoolOf(wallet, w.rpc, opts.coinPool, 2n);
+    if (opts.coinPool) {
+      const target = opts.coinPool;
+      const coinPool = new CoinPool({
+        wallet,
+        broadcast: async (hex) => {
+          await broadcast(rpc, hex);
+        },
+        target: () => target,
+        feeRate: () => 2n,
+        logger: silent,
+      });
+      coins = coinPool;
+    }
     const port = orderWallet(wallet, () => coins);
     const orders = new OrderProtocol(node, {
       role,
       repository,
       contracts: new LevelContractStore(store),
-      chain: w.rpc,
+      chain: rpc,
       wallet: port,
-      oracle: new OracleClient({ url: w.oracle.url, publicKey: w.oracle.publicKey }),
-      pool: w.pool,
+      oracle: new OracleClient({ url: oracle.url, publicKey: oracle.publicKey }),
+      pool,
       offers: opts.offers ?? (() => []),
       policy: () => (opts.manual ? 'manual' : { accept: true }),
       logger: silent,
@@ -86,16 +106,16 @@ describe('adversary: strangers cannot exhaust the maker (admission control, coin
     });
     const outcomes = await live.startOrders(orders);
     const s = { node, store, repository, wallet, orders, outcomes, ...(coins && { coins }) };
-    w.cleanups.add(() => live.stopNodes([s]));
+    sides.push(s);
     return s;
   }
 
   /** A host of no node of ours (a stranger), connected to the maker. */
   async function strangerAt(maker: Side, name: string): Promise<P2pNode> {
     const stranger = await createP2pNode({
-      privateKey: await loadOrCreateIdentity(join(w.dir, name)),
+      privateKey: await loadOrCreateIdentity(join(dir.path, name)),
     });
-    w.cleanups.add(() => stranger.stop());
+    nodes.push(stranger);
     await stranger.dial(maker.node.getMultiaddrs()[0]!);
     return stranger;
   }
@@ -114,11 +134,30 @@ describe('adversary: strangers cannot exhaust the maker (admission control, coin
   }
 
   async function ready(...s: Side[]): Promise<void> {
-    await w.chain.mine(1);
+    await chain.mine(1);
     await Promise.all(s.map((x) => x.wallet.sync()));
   }
 
   const types = async (s: Side, id: string) => (await s.store.readStream(id)).map((e) => e.type);
+
+  before(async function () {
+    this.timeout(60_000);
+    dir = await tempDir();
+    ({ chain, rpc, feed, oracle } = await live.startWorld(dir.path, {
+      logger: silent,
+      eventIntervalS: EVENT_INTERVAL_S,
+      lookaheadS: 3 * SETTLEMENT_INTERVAL_S,
+      tickMs: 200,
+    }));
+    pool = new AdaptorWorkerPool({ size: 2 });
+  });
+
+  after(async () => {
+    for (const n of nodes) await n.stop();
+    await live.stopNodes(sides.reverse());
+    await live.stopWorld({ pool, oracle, feed, chain });
+    await dir?.cleanup();
+  });
 
   it('a stranger sending 16 orders on one connection and never answering holds at most its per-peer limit of coins, nothing is written for the rest, an honest order completes, and its coins come back', async () => {
     const offers = [offer()];
@@ -262,10 +301,10 @@ describe('adversary: strangers cannot exhaust the maker (admission control, coin
       (r) => (r.outcome.type === 'completed' ? r.outcome.lockTx : undefined)!,
     );
     assert.equal(new Set(locks.map((l) => l.getId())).size, 3, 'three different locks');
-    for (const l of locks) await broadcast(w.rpc, l.toHex());
-    await w.chain.mine(1);
+    for (const l of locks) await broadcast(rpc, l.toHex());
+    await chain.mine(1);
     for (const l of locks) {
-      const info = await w.rpc.getTransaction(l.getId());
+      const info = await rpc.getTransaction(l.getId());
       assert.ok(info && info.confirmations > 0, `lock ${l.getId()} confirmed`);
     }
     const makerOutcomes = await until(

@@ -25,7 +25,6 @@ import {
 import { silent } from '../node/chain/helpers.ts';
 import {
   cfd,
-  cheatWithRevoked,
   closeCollaboratively,
   confirmAfterMempool,
   type Network,
@@ -115,18 +114,6 @@ describe('e2e: a taker that fell behind catches up from its older commit', funct
   this.timeout(240_000);
   const cleanups = useCleanups();
   let net: Network;
-
-  /** A CFD opened, and rolled over once on both sides. */
-  async function openRolledOnce(): Promise<string> {
-    const id = await openCfd(net);
-    const c0 = (await cfd(net.taker, id))!.dlc!.commitTxid;
-    await until(
-      'a first rollover',
-      async () => ((await agreed(net, id)).t.revokedCommitTxids.includes(c0) ? true : undefined),
-      60_000,
-    );
-    return id;
-  }
 
   before(async () => {
     // Roll over when less than 48 s of the 60-second interval is left: every 12–17 s, so that
@@ -231,7 +218,13 @@ describe('e2e: a taker that fell behind catches up from its older commit', funct
   });
 
   it('a commit the taker only had pending is punished once the catch-up revoked it', async () => {
-    const id = await openRolledOnce();
+    const id = await openCfd(net);
+    const c0 = (await cfd(net.taker, id))!.dlc!.commitTxid;
+    await until(
+      'a first rollover',
+      async () => ((await agreed(net, id)).t.revokedCommitTxids.includes(c0) ? true : undefined),
+      60_000,
+    );
     // Cut as above, but the taker comes back at once.
     const { makersNewCommit: stale, online } = await cutAfterTakerRevealed(net, id);
     await until('the taker behind', async () => {
@@ -246,7 +239,12 @@ describe('e2e: a taker that fell behind catches up from its older commit', funct
       60_000,
     );
     // The maker publishes the commit that was only ever pending at the taker.
-    const punishing = await cheatWithRevoked(net, id, stale, net.maker, net.taker);
+    await net.maker.rpc!.sendRawTransaction(stale.toHex());
+    await net.chain.mine(1);
+    const punishing = await until(
+      'punish published',
+      async () => (await cfd(net.taker, id))?.punishTx,
+    );
     await confirmAfterMempool(net.chain, net.taker, punishing.txid);
     await until('punished', async () => (await cfd(net.taker, id))?.settled === 'punish');
     const out = await outputOf(net.taker, punishing.txid, 0);
@@ -255,7 +253,13 @@ describe('e2e: a taker that fell behind catches up from its older commit', funct
   });
 
   it('behind, the taker force-closes: its pending commit confirms and the CET pays the new curve on both sides', async () => {
-    const id = await openRolledOnce();
+    const id = await openCfd(net);
+    const c0 = (await cfd(net.taker, id))!.dlc!.commitTxid;
+    await until(
+      'a first rollover',
+      async () => ((await agreed(net, id)).t.revokedCommitTxids.includes(c0) ? true : undefined),
+      60_000,
+    );
     // Cut as above; the taker stays behind: its log names C1, its record C2 (pending).
     const { makersNewCommit } = await cutAfterTakerRevealed(net, id);
     const c2 = makersNewCommit.getId();
