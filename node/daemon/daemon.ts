@@ -576,6 +576,7 @@ export class Daemon {
           }
         },
         rolloverIntervalSecs: config.time.rolloverIntervalSecs,
+        eventSpacingSecs: config.time.oracleEventIntervalSecs,
         // Look four times per rollover interval, at most once a minute apart.
         tickMs: Math.min(60_000, (config.time.rolloverIntervalSecs * 1000) / 4),
         clock: () => Math.floor(this.#clock() / 1000),
