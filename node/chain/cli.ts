@@ -65,17 +65,18 @@ auth (fund, mine, fees): --rpc-user <u> --rpc-password <p> | --rpc-cookie-file <
 export const chainCommand: Subcommand = {
   summary: 'embedded regtest full node with Bitcoin Core RPC and a faucet (testnet, tests)',
   run(argv) {
-    return runSubcommand('chain', USAGE, async () => {
-      const [first, ...rest] = argv;
-      if (first === '--help' || first === '-h') {
-        process.stdout.write(USAGE);
-        return 0;
-      }
-      if (first === 'fund') return await fund(rest);
-      if (first === 'mine') return await mine(rest);
-      if (first === 'fees') return await fees(rest);
-      return await serve(argv);
-    });
+    return runSubcommand(
+      'chain',
+      USAGE,
+      async () => {
+        const [first, ...rest] = argv;
+        if (first === 'fund') return await fund(rest);
+        if (first === 'mine') return await mine(rest);
+        if (first === 'fees') return await fees(rest);
+        return await serve(argv);
+      },
+      argv,
+    );
   },
 };
 

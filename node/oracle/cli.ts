@@ -49,18 +49,19 @@ unless --allow-insecure-datadir is given.
 export const oracleCommand: Subcommand = {
   summary: 'olivia-compatible price oracle (announces and attests BitMEX BXBT events)',
   run(argv) {
-    return runSubcommand('oracle', USAGE, async () => {
-      if (argv[0] === '--help' || argv[0] === '-h') {
-        process.stdout.write(USAGE);
-        return 0;
-      }
-      try {
-        return await serve(argv);
-      } catch (err) {
-        if (err instanceof InvalidOracleOptionsError) throw new UsageError(err.message);
-        throw err;
-      }
-    });
+    return runSubcommand(
+      'oracle',
+      USAGE,
+      async () => {
+        try {
+          return await serve(argv);
+        } catch (err) {
+          if (err instanceof InvalidOracleOptionsError) throw new UsageError(err.message);
+          throw err;
+        }
+      },
+      argv,
+    );
   },
 };
 

@@ -41,13 +41,14 @@ POST <control-url>/tick
 export const pricefeedCommand: Subcommand = {
   summary: 'local price feed speaking the BitMEX realtime protocol (testnet, tests)',
   run(argv) {
-    return runSubcommand('pricefeed', USAGE, async () => {
-      if (argv[0] === '--help' || argv[0] === '-h') {
-        process.stdout.write(USAGE);
-        return 0;
-      }
-      return await serve(argv);
-    });
+    return runSubcommand(
+      'pricefeed',
+      USAGE,
+      async () => {
+        return await serve(argv);
+      },
+      argv,
+    );
   },
 };
 
