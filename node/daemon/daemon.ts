@@ -50,6 +50,7 @@ import { HealthRegistry } from '../runtime/health.ts';
 import type { Supervisor } from '../runtime/supervisor.ts';
 import { CoinPool } from '../wallet/coin-pool.ts';
 import type { Wallet } from '../wallet/wallet.ts';
+import { logChainMilestones } from './chain-log.ts';
 import { ChainWiring } from './chain-wiring.ts';
 import type { DaemonConfig } from './config.ts';
 import { FeeBumper } from './fee-bumper.ts';
@@ -543,6 +544,9 @@ export class Daemon {
     await this.offers.start();
     this.#stops.push(() => this.offers.stop());
     this.#stops.push(reportCfdProblems(this.processManager.problems, this.health));
+    // Before the process manager acts, so the milestones it records are all logged.
+    const milestones = logChainMilestones(this.store, this.log);
+    this.#stops.push(() => milestones.close());
     await this.processManager.start();
     this.#stops.push(() => this.processManager.stop());
     if (this.settlements instanceof CollabSettlementMaker) {
