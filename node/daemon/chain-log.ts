@@ -18,23 +18,6 @@ export interface ChainMilestone {
   readonly fields: { readonly txid: string | undefined } & Record<string, unknown>;
 }
 
-/** The events that are milestones (the rest are never logged here). */
-const MILESTONES: ReadonlySet<CfdEvent['type']> = new Set([
-  'LockConfirmed',
-  'ManualCommit',
-  'OracleAttestedBeforeCetTimelock',
-  'OracleAttestedAfterCetTimelock',
-  'CetTimelockExpiredAfterAttestation',
-  'CommitConfirmed',
-  'CetConfirmed',
-  'RefundTimelockExpired',
-  'RefundConfirmed',
-  'RevokedCommitSeen',
-  'PunishPublished',
-  'PunishConfirmed',
-  'CollaborativeSettlementConfirmed',
-]);
-
 /** The CET's oracle event and price, and whether it is a liquidation (not the settlement event). */
 function cetFields(cfd: Cfd): Record<string, unknown> {
   const a = cfd.attestation;
@@ -104,17 +87,21 @@ export function chainMilestone(event: CfdEvent, cfd: Cfd): ChainMilestone | unde
   }
 }
 
+const NO_CFD = fold([]);
+
 /** Logs the milestones of every event appended to `store` from now on; close to stop. */
 export function logChainMilestones(store: EventStore, logger: Logger): Subscription {
   const log = logger.child({ component: 'chain-log' });
   return store.subscribe(store.head, async (batch: readonly RecordedEvent[]) => {
     for (const recorded of batch) {
-      if (!MILESTONES.has(recorded.type as CfdEvent['type'])) continue;
+      const event = cfdEvent(recorded);
+      // Whether it is a milestone at all does not depend on the CFD: skip the rest unread.
+      if (!chainMilestone(event, NO_CFD)) continue;
       try {
         // The CFD as it stood with this event applied (later events of the batch not yet).
         const stream = await store.readStream(recorded.streamId);
         const cfd = fold(stream.slice(0, recorded.version).map(cfdEvent));
-        const line = chainMilestone(cfdEvent(recorded), cfd);
+        const line = chainMilestone(event, cfd);
         if (line) log[line.level]({ cfd: recorded.streamId, ...line.fields }, line.msg);
       } catch (err) {
         // A log line is not worth ending the subscription for.
