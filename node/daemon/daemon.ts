@@ -6,6 +6,7 @@
  * what the node cannot run without at all (its data dir, its database) stops start-up.
  */
 
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { peerIdFromString } from '@libp2p/peer-id';
 import { type Logger, pino } from 'pino';
@@ -72,6 +73,13 @@ export { CONNECTION_SETTLE_MS, OFFER_MIN_INTERVAL_MS, OFFER_REFRESH_MS } from '.
 
 /** A stop step slower than this is logged with its name (a hung stop shows where it hangs). */
 const SLOW_STOP_STEP_MS = 2_000;
+
+/**
+ * Most adaptor signature workers a node runs (fewer on fewer cores). Each is a V8 isolate of
+ * ≈ 40 MB resident; one CET set (≈ 1,700 signatures) is cut into chunks, so beyond four threads a
+ * setup or rollover gains little while a 16-core machine would hold 16 isolates.
+ */
+const MAX_ADAPTOR_WORKERS = 4;
 
 export interface DaemonOptions {
   readonly logger?: Logger;
@@ -187,7 +195,9 @@ export class Daemon {
           logger: parts.log.child({ component: 'oracle' }),
         })
       : undefined;
-    this.pool = new AdaptorWorkerPool();
+    this.pool = new AdaptorWorkerPool({
+      size: Math.min(availableParallelism(), MAX_ADAPTOR_WORKERS),
+    });
     this.orders = new OrderProtocol(parts.p2p, {
       role: config.role,
       repository: this.cfds,
