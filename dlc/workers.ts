@@ -115,6 +115,13 @@ const MIN_CHUNK_ITEMS = 16;
 
 const WORKER_URL = new URL('./adaptor-worker.ts', import.meta.url);
 
+/**
+ * Young generation of each worker, MB. A worker's garbage is short-lived byte arrays; V8's
+ * default on a large machine lets the young generation grow far beyond this per thread, resident
+ * memory for nothing here.
+ */
+const WORKER_YOUNG_GENERATION_MB = 16;
+
 interface Task {
   readonly message: Omit<WorkerRequest, 'id'>;
   readonly transfer: ArrayBuffer[];
@@ -326,7 +333,10 @@ export class AdaptorWorkerPool {
   }
 
   #spawn(): Slot {
-    const worker = new Worker(WORKER_URL, { execArgv: workerExecArgv() });
+    const worker = new Worker(WORKER_URL, {
+      execArgv: workerExecArgv(),
+      resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB },
+    });
     let markReady: () => void = () => {};
     let failReady: (error: Error) => void = () => {};
     const ready = new Promise<void>((resolve, reject) => {
@@ -373,8 +383,14 @@ export class AdaptorWorkerPool {
  * The `execArgv` workers start with: the parent's (so `--import tsx` carries over), plus
  * `--import tsx` when neither Node's type stripping nor tsx would load the `.ts` entry.
  */
+const HEAP_SIZE_FLAG = /^--(max|min)-(semi|old)-space-size(=|$)|^--max-heap-size(=|$)/;
+
+/**
+ * The parent's `execArgv` for a worker, without the V8 heap-size flags a worker refuses
+ * (ERR_WORKER_INVALID_EXEC_ARGV: they are per process; bin/dlcfd.js sets one).
+ */
 function workerExecArgv(): string[] {
-  const argv = [...process.execArgv];
+  const argv = process.execArgv.filter((arg) => !HEAP_SIZE_FLAG.test(arg));
   const hasTsx = argv.some((arg) => /(^|[=/\s])tsx(\/|$)/.test(arg));
   if (!process.features.typescript && !hasTsx) argv.push('--import', 'tsx');
   return argv;

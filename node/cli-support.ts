@@ -14,20 +14,51 @@ export class UsageError extends NamedError {}
 const PARSE_ARGS_CODES = new Set([
   'ERR_PARSE_ARGS_UNKNOWN_OPTION',
   'ERR_PARSE_ARGS_INVALID_OPTION_VALUE',
+  'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL',
 ]);
 
-/** Runs a subcommand body, turning its failures into the exit code and a message on stderr. */
+/**
+ * The one line to print for a `node:util` parseArgs error, or undefined if `err` is not one.
+ * Node's own text for an unknown option goes on about placing positionals after `--`, which no
+ * dlcfd command (nor the testnet script) takes: it is cut to `unknown option '--x'`.
+ */
+export function parseArgsProblem(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string' || !PARSE_ARGS_CODES.has(code)) return undefined;
+  const message = (err as Error).message;
+  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+    const option = /^Unknown option '([^']*)'/.exec(message)?.[1];
+    if (option !== undefined) return `unknown option '${option}'`;
+  }
+  return message;
+}
+
+/** Whether `argv` asks for help: `--help` or `-h` anywhere before a `--`. */
+export function wantsHelp(argv: readonly string[]): boolean {
+  const end = argv.indexOf('--');
+  return (end === -1 ? argv : argv.slice(0, end)).some((a) => a === '--help' || a === '-h');
+}
+
+/**
+ * Runs a subcommand body, turning its failures into the exit code and a message on stderr:
+ * `--help` or `-h` anywhere prints `usage` (exit 0), a usage error one line and `usage` (exit 2).
+ */
 export async function runSubcommand(
   name: string,
   usage: string,
   body: () => Promise<number>,
+  argv: readonly string[] = [],
 ): Promise<number> {
+  if (wantsHelp(argv)) {
+    process.stdout.write(usage);
+    return 0;
+  }
   try {
     return await body();
   } catch (err) {
-    const code = (err as { code?: unknown }).code;
-    if (err instanceof UsageError || (typeof code === 'string' && PARSE_ARGS_CODES.has(code))) {
-      process.stderr.write(`dlcfd ${name}: ${(err as Error).message}\n\n${usage}`);
+    const problem = err instanceof UsageError ? err.message : parseArgsProblem(err);
+    if (problem !== undefined) {
+      process.stderr.write(`dlcfd ${name}: ${problem}\n\n${usage}`);
       return 2;
     }
     // A refusal to start that the user must act on is named, so it can be looked up.
@@ -35,13 +66,6 @@ export async function runSubcommand(
     process.stderr.write(`dlcfd ${name}: ${prefix}${(err as Error).message}\n`);
     return 1;
   }
-}
-
-/** `--help` or `-h` first: prints `usage` on stdout and says so (the subcommand exits 0). */
-export function printedHelp(argv: readonly string[], usage: string): boolean {
-  if (argv[0] !== '--help' && argv[0] !== '-h') return false;
-  process.stdout.write(usage);
-  return true;
 }
 
 /** The flags of `argv` as `options` declares them; a positional argument is a {@link UsageError}. */
@@ -117,7 +141,7 @@ export function servingSubcommand<const O extends ParseArgsOptionsConfig>(
   return {
     summary: spec.summary,
     run: (argv) =>
-      runSubcommand(name, usage, async () => (printedHelp(argv, usage) ? 0 : serve(argv))),
+      runSubcommand(name, usage, () => serve(argv), argv),
   };
 }
 

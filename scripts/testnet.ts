@@ -1,38 +1,92 @@
 // `npm run testnet [-- --takers N --time-scale S --dir DIR]`: a whole local network on this
 // machine — the embedded regtest chain, the price feed, the oracle, one maker and N takers — with
 // compressed time, funded wallets, every node's UI URL and password printed, and `testnet.json`
-// written for scripts. Ctrl-C stops everything cleanly. Every port is chosen free, so several
-// testnets (in different --dir) do not collide.
+// written for scripts. Ctrl-C stops everything cleanly. A first start chooses free ports; a
+// restart on the same --dir asks for the same ports again (a new one only if one is taken) and
+// keeps every node's UI password, so bookmarks and saved passwords keep working.
 //
-// Secrets: testnet.json holds the chain's RPC password and the node datadirs their keys, so
-// everything this script (and the processes it starts) creates is owner-only: umask 077, the
-// testnet directory 0700, testnet.json and the logs 0600.
+// Secrets: testnet.json holds the chain's RPC password and the UI passwords, and the node datadirs
+// their keys, so everything this script (and the processes it starts) creates is owner-only:
+// umask 077, the testnet directory 0700, testnet.json and the logs 0600.
 import { createWriteStream } from 'node:fs';
 import { chmod, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { BitcoinRpc } from '../node/chain/rpc.ts';
+import { parseArgsProblem } from '../node/cli-support.ts';
 import { restrictUmask, secureDataDir } from '../node/runtime/datadir.ts';
+import { generatePassword } from '../ui-server/auth.ts';
 import { type RunningDlcfd, startDlcfd } from './lib/dlcfd-process.ts';
+import {
+  DESCRIPTION_FILE,
+  portOf,
+  readDescription,
+  reusablePort,
+  type TestnetDescription,
+  type TestnetNode,
+} from './lib/testnet-description.ts';
+
+const USAGE = `usage: npm run testnet [-- options]
+
+  --takers N         takers besides the one maker, 0 … 20 (default 2)
+  --time-scale S     production time divided by S, 1 … 3600 (default 60: a day-long settlement
+                     interval lasts 24 minutes; rollovers and oracle events every minute, blocks
+                     every 10 s)
+  --dir DIR          where the testnet lives: chain, node datadirs, logs, testnet.json
+                     (default ./testnet); run again on the same DIR to restart it with the same
+                     ports and UI passwords
+  --fresh            remove DIR first: a new chain, keys, ports and passwords
+  --fund BTC         each wallet's funding from the faucet on every start (default 1)
+  --log-level LEVEL  the processes' log level, in DIR/<name>.log (default info)
+  --no-ui-build      do not build the web UI first (npm run build:ui)
+  -h, --help         this text
+`;
+
+function fail(message: string): never {
+  console.error(`npm run testnet: ${message}\n\n${USAGE}`);
+  process.exit(2);
+}
+
+let parsed: ReturnType<typeof parseOptions>;
+function parseOptions() {
+  return parseArgs({
+    options: {
+      takers: { type: 'string', default: '2' },
+      'time-scale': { type: 'string', default: '60' },
+      dir: { type: 'string', default: 'testnet' },
+      fund: { type: 'string', default: '1' },
+      fresh: { type: 'boolean', default: false },
+      'log-level': { type: 'string', default: 'info' },
+      'ui-build': { type: 'boolean', default: true },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    allowNegative: true,
+  });
+}
+try {
+  parsed = parseOptions();
+} catch (err) {
+  fail(parseArgsProblem(err) ?? (err as Error).message);
+}
+const { values } = parsed;
+if (values.help) {
+  process.stdout.write(USAGE);
+  process.exit(0);
+}
 
 // Before anything is created; inherited by every process started below.
 restrictUmask();
 
-const { values } = parseArgs({
-  options: {
-    takers: { type: 'string', default: '2' },
-    'time-scale': { type: 'string', default: '60' },
-    dir: { type: 'string', default: 'testnet' },
-    fund: { type: 'string', default: '1' },
-    fresh: { type: 'boolean', default: false },
-    'log-level': { type: 'string', default: 'info' },
-  },
-});
-
 const takers = Number(values.takers);
 const scale = Number(values['time-scale']);
-if (!Number.isInteger(takers) || takers < 0 || takers > 20) fail('--takers must be 0 … 20');
-if (!Number.isInteger(scale) || scale < 1 || scale > 3600) fail('--time-scale must be 1 … 3600');
+if (!/^\d+$/.test(values.takers) || takers > 20) fail('--takers must be 0 … 20');
+if (!/^\d+$/.test(values['time-scale']) || scale < 1 || scale > 3600) {
+  fail('--time-scale must be 1 … 3600');
+}
+if (!/^\d+(\.\d{1,8})?$/.test(values.fund) || Number(values.fund) > 50) {
+  fail('--fund must be BTC, 0 … 50');
+}
 const dir = resolve(values.dir);
 const logLevel = values['log-level'];
 
@@ -48,11 +102,6 @@ const time = {
   block: Math.max(1, Math.round(600 / scale)),
 };
 
-function fail(message: string): never {
-  console.error(`npm run testnet: ${message}`);
-  process.exit(2);
-}
-
 const running: { name: string; process: RunningDlcfd }[] = [];
 let stopping = false;
 
@@ -61,12 +110,14 @@ async function start(
   sub: string,
   args: string[],
   lastKey: string,
+  env?: Record<string, string>,
 ): Promise<RunningDlcfd> {
   const log = join(dir, `${name}.log`);
   const file = createWriteStream(log, { flags: 'a', mode: 0o600 });
   const p = await startDlcfd(sub, args, lastKey, 60_000, {
     logLevel,
     onStderr: (c) => file.write(c),
+    ...(env && { env }),
   });
   running.push({ name, process: p });
   void p.exited.then((code) => {
@@ -107,20 +158,39 @@ async function walletAddress(ui: string, datadir: string): Promise<string> {
   }
 }
 
+/** Builds the web UI into ui/dist (what `npm run build:ui` does), unless --no-ui-build. */
+async function buildUi(): Promise<void> {
+  if (!values['ui-build']) return;
+  const { build } = await import('vite');
+  await build({ configFile: fileURLToPath(new URL('../ui/vite.config.ts', import.meta.url)) });
+}
+
 async function main(): Promise<void> {
+  await buildUi();
   if (values.fresh) await rm(dir, { recursive: true, force: true });
   // 0700; a --dir left by an earlier version (0755 datadirs, 0644 files) is tightened, since the
   // nodes it starts refuse a datadir open to others.
   await secureDataDir(dir, { fix: true });
+  // A restart: the same ports (if still free) and the same UI passwords as last time.
+  const before = await readDescription(dir);
+  const port = (address: string | null | undefined, what: string) =>
+    reusablePort(portOf(address), what, (m) => console.error(`! ${m}`));
   console.log(
-    `testnet in ${dir} (time ×${scale}: settlement ${time.settlement} s, rollover ${time.rollover} s, blocks ${time.block} s)`,
+    `testnet in ${dir} (time ×${scale}: settlement ${time.settlement} s, rollover every ${time.rollover} s, oracle events every ${time.events} s, blocks every ${time.block} s)${before ? '; restarted with its ports and passwords' : ''}`,
   );
 
   const chainDir = join(dir, 'chain');
   const chain = await start(
     'chain',
     'chain',
-    ['--datadir', chainDir, '--rpc-port', '0', '--block-interval', String(time.block)],
+    [
+      '--datadir',
+      chainDir,
+      '--rpc-port',
+      String(await port(before?.chain?.rpc, 'chain RPC')),
+      '--block-interval',
+      String(time.block),
+    ],
     'height',
   );
   const rpcUrl = chain.ready.get('rpc-url')!;
@@ -134,7 +204,14 @@ async function main(): Promise<void> {
   const feed = await start(
     'pricefeed',
     'pricefeed',
-    ['--port', '0', '--seed', '1', '--start-price', '50000'],
+    [
+      '--port',
+      String(await port(before?.pricefeed, 'price feed')),
+      '--seed',
+      '1',
+      '--start-price',
+      '50000',
+    ],
     'control-url',
   );
   const feedUrl = feed.ready.get('ws-url')!;
@@ -146,7 +223,7 @@ async function main(): Promise<void> {
       '--datadir',
       join(dir, 'oracle'),
       '--port',
-      '0',
+      String(await port(before?.oracle, 'oracle')),
       '--pricefeed',
       feedUrl,
       '--event-interval',
@@ -173,8 +250,6 @@ async function main(): Promise<void> {
     oracle.ready.get('announcement-key')!,
     '--pricefeed',
     feedUrl,
-    '--ui-port',
-    '0',
     '--settlement-interval',
     String(time.settlement),
     '--rollover-interval',
@@ -184,28 +259,49 @@ async function main(): Promise<void> {
     '--chain-poll-ms',
     String(Math.min(5_000, time.block * 500)),
   ];
-  const nodes: { name: string; role: string; datadir: string; p: RunningDlcfd }[] = [];
-  const makerDir = join(dir, 'maker');
-  const maker = await start(
-    'maker',
-    'maker',
-    ['--datadir', makerDir, ...common, '--listen', '/ip4/127.0.0.1/tcp/0', '--auto-accept'],
-    'datadir',
-  );
-  nodes.push({ name: 'maker', role: 'maker', datadir: makerDir, p: maker });
+  const nodes: {
+    name: string;
+    role: TestnetNode['role'];
+    datadir: string;
+    password: string;
+    p: RunningDlcfd;
+  }[] = [];
+  /** Starts a node with last time's UI port and password (a new password on a first start). */
+  const startNode = async (
+    name: string,
+    role: TestnetNode['role'],
+    args: string[],
+  ): Promise<RunningDlcfd> => {
+    const last = before?.nodes?.find((n) => n.name === name);
+    const datadir = join(dir, name);
+    const password =
+      typeof last?.ui_password === 'string' && last.ui_password.length > 0
+        ? last.ui_password
+        : generatePassword();
+    const uiPort = await port(last?.ui, `${name} UI`);
+    // The password through the environment, not argv: other users can read argv in ps.
+    const p = await start(
+      name,
+      role,
+      ['--datadir', datadir, ...common, '--ui-port', String(uiPort), ...args],
+      'datadir',
+      { DLCFD_UI_PASSWORD: password },
+    );
+    nodes.push({ name, role, datadir, password, p });
+    return p;
+  };
+  const lastMaker = before?.nodes?.find((n) => n.name === 'maker')?.multiaddr;
+  const maker = await startNode('maker', 'maker', [
+    '--listen',
+    `/ip4/127.0.0.1/tcp/${await port(lastMaker, 'maker p2p')}`,
+    '--auto-accept',
+  ]);
   const makerAddr = maker.ready.get('multiaddr')!;
   const makerMultiaddr = makerAddr.includes('/p2p/')
     ? makerAddr
     : `${makerAddr}/p2p/${maker.ready.get('peer-id')}`;
   for (let i = 1; i <= takers; i++) {
-    const datadir = join(dir, `taker${i}`);
-    const p = await start(
-      `taker${i}`,
-      'taker',
-      ['--datadir', datadir, ...common, '--maker', makerMultiaddr],
-      'datadir',
-    );
-    nodes.push({ name: `taker${i}`, role: 'taker', datadir, p });
+    await startNode(`taker${i}`, 'taker', ['--maker', makerMultiaddr]);
   }
 
   // Fund every wallet from the faucet and confirm.
@@ -221,7 +317,7 @@ async function main(): Promise<void> {
   }
   await rpc.call('generatetoaddress', [1, faucet]);
 
-  const description = {
+  const description: TestnetDescription = {
     chain: { rpc: rpcUrl, user: rpcUser, password: rpcPassword },
     oracle: oracleUrl,
     pricefeed: feedUrl,
@@ -230,14 +326,16 @@ async function main(): Promise<void> {
       name: n.name,
       role: n.role,
       ui: n.p.ready.get('ui-url') ?? null,
+      ui_password: n.password,
       api_cookie: join(n.datadir, 'api.cookie'),
       datadir: n.datadir,
       peer_id: n.p.ready.get('peer-id'),
       multiaddr: n.role === 'maker' ? makerMultiaddr : null,
     })),
   };
-  // The chain's RPC password is in it: owner-only, even when an earlier run left it 0644.
-  const descriptionFile = join(dir, 'testnet.json');
+  // The chain's RPC password and the UI passwords are in it: owner-only, even when an earlier
+  // run left it 0644.
+  const descriptionFile = join(dir, DESCRIPTION_FILE);
   await writeFile(descriptionFile, `${JSON.stringify(description, null, 2)}\n`, { mode: 0o600 });
   await chmod(descriptionFile, 0o600);
 
@@ -246,12 +344,11 @@ async function main(): Promise<void> {
   console.log(`  price feed ${feedUrl}`);
   console.log(`  oracle     ${oracleUrl}`);
   for (const n of nodes) {
-    const password = n.p.ready.get('ui-password');
     console.log(
-      `  ${n.name.padEnd(10)} ${n.p.ready.get('ui-url') ?? '(no UI)'}${password ? `  password ${password}` : ''}`,
+      `  ${n.name.padEnd(10)} ${n.p.ready.get('ui-url') ?? '(no UI)'}  password ${n.password}`,
     );
   }
-  console.log(`  ${join(dir, 'testnet.json')} describes it for scripts; Ctrl-C stops everything.`);
+  console.log(`  ${descriptionFile} describes it for scripts; Ctrl-C stops everything.`);
 }
 
 const stop = async (): Promise<void> => {

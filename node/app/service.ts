@@ -152,6 +152,7 @@ export class AppService {
     return {
       nowSecs: Math.floor(this.#clock() / 1000),
       rolloverIntervalSecs: this.#daemon.config.time.rolloverIntervalSecs,
+      eventSpacingSecs: this.#daemon.config.time.oracleEventIntervalSecs,
       problemOf: (id) => this.#daemon.processManager.problems.get(id),
       rolloverPause: (id) => this.#daemon.rolloverPause(id),
       bumpsOf: (id) => ({ statuses: bumper.status(id), spent: bumper.spent(id) }),

@@ -16,13 +16,7 @@ import { formatFundingRate } from '../../model/units.ts';
 import { checkUiHost, UnsafeListenError } from '../../ui-server/listen.ts';
 import { BUILT_UI_DIR, startUiServer, type UiServer } from '../../ui-server/server.ts';
 import type { Subcommand } from '../cli.ts';
-import {
-  printedHelp,
-  runSubcommand,
-  stderrLogger,
-  UsageError,
-  untilStopSignal,
-} from '../cli-support.ts';
+import { runSubcommand, stderrLogger, UsageError, untilStopSignal } from '../cli-support.ts';
 import { BOOLEAN_FLAGS, ConfigError, FLAGS, loadConfig, type Role } from './config.ts';
 import { Daemon } from './daemon.ts';
 
@@ -102,82 +96,88 @@ function command(role: Role): Subcommand {
         ? 'run a taker node (takes offers, keeps positions open)'
         : 'run a maker node (publishes offers, accepts orders)',
     run(argv) {
-      return runSubcommand(role, usage(role), async () => {
-        if (printedHelp(argv, usage(role))) return 0;
-        const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }> = {
-          config: { type: 'string' },
-        };
-        for (const flag of Object.keys(FLAGS)) {
-          options[flag] = BOOLEAN_FLAGS.has(flag)
-            ? { type: 'boolean' }
-            : {
-                type: 'string',
-                ...(flag === 'listen' ||
-                flag === 'maker' ||
-                flag === 'block' ||
-                flag === 'ui-allowed-host'
-                  ? { multiple: true }
-                  : {}),
-              };
-        }
-        const { values, positionals } = parseArgs({
-          args: [...argv],
-          options,
-          strict: true,
-          allowPositionals: true,
-        });
-        if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
-        let config: Awaited<ReturnType<typeof loadConfig>>;
-        try {
-          config = await loadConfig({
-            role,
-            flags: values as Record<string, string | string[] | boolean>,
-            env: process.env,
-            ...(typeof values.config === 'string' ? { configFile: values.config } : {}),
+      return runSubcommand(
+        role,
+        usage(role),
+        async () => {
+          const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }> = {
+            config: { type: 'string' },
+          };
+          for (const flag of Object.keys(FLAGS)) {
+            options[flag] = BOOLEAN_FLAGS.has(flag)
+              ? { type: 'boolean' }
+              : {
+                  type: 'string',
+                  ...(flag === 'listen' ||
+                  flag === 'maker' ||
+                  flag === 'block' ||
+                  flag === 'ui-allowed-host'
+                    ? { multiple: true }
+                    : {}),
+                };
+          }
+          const { values, positionals } = parseArgs({
+            args: [...argv],
+            options,
+            strict: true,
+            allowPositionals: true,
           });
-        } catch (err) {
-          if (err instanceof ConfigError) throw new UsageError(err.message);
-          throw err;
-        }
-        // Before anything starts: a UI that would be refused must not leave a node half up.
-        try {
-          checkUiHost(config.ui.host, config.ui.unsafeListen);
-        } catch (err) {
-          if (err instanceof UnsafeListenError) throw new UsageError(`${err.name}: ${err.message}`);
-          throw err;
-        }
-        const logger = stderrLogger(config.logLevel);
-        const daemon = await Daemon.start(config, { logger });
-        let ui: UiServer;
-        try {
-          ui = await startUiServer(daemon, {
-            host: config.ui.host,
-            port: config.ui.port,
-            logger: logger.child({ component: 'ui' }),
-            staticDir: BUILT_UI_DIR,
-            unsafeListen: config.ui.unsafeListen,
-            allowedHosts: config.ui.allowedHosts,
-            ...(config.ui.password !== undefined ? { password: config.ui.password } : {}),
-          });
-        } catch (err) {
+          if (positionals.length > 0)
+            throw new UsageError(`unexpected argument '${positionals[0]}'`);
+          let config: Awaited<ReturnType<typeof loadConfig>>;
+          try {
+            config = await loadConfig({
+              role,
+              flags: values as Record<string, string | string[] | boolean>,
+              env: process.env,
+              ...(typeof values.config === 'string' ? { configFile: values.config } : {}),
+            });
+          } catch (err) {
+            if (err instanceof ConfigError) throw new UsageError(err.message);
+            throw err;
+          }
+          // Before anything starts: a UI that would be refused must not leave a node half up.
+          try {
+            checkUiHost(config.ui.host, config.ui.unsafeListen);
+          } catch (err) {
+            if (err instanceof UnsafeListenError)
+              throw new UsageError(`${err.name}: ${err.message}`);
+            throw err;
+          }
+          const logger = stderrLogger(config.logLevel);
+          const daemon = await Daemon.start(config, { logger });
+          let ui: UiServer;
+          try {
+            ui = await startUiServer(daemon, {
+              host: config.ui.host,
+              port: config.ui.port,
+              logger: logger.child({ component: 'ui' }),
+              staticDir: BUILT_UI_DIR,
+              unsafeListen: config.ui.unsafeListen,
+              allowedHosts: config.ui.allowedHosts,
+              ...(config.ui.password !== undefined ? { password: config.ui.password } : {}),
+            });
+          } catch (err) {
+            await daemon.stop();
+            throw new Error(
+              `cannot serve the UI on ${config.ui.host}:${config.ui.port}: ${(err as Error).message}`,
+            );
+          }
+          const lines = [`peer-id ${daemon.peerId}`];
+          for (const a of daemon.p2p.getMultiaddrs()) lines.push(`multiaddr ${a.toString()}`);
+          lines.push(`ui-url ${ui.url}`);
+          if (ui.initialPassword) lines.push(`ui-password ${ui.initialPassword}`);
+          lines.push(`datadir ${config.datadir}`);
+          // Listen for the stop signal before saying we are ready: a caller may signal at once.
+          const stopped = untilStopSignal(logger);
+          process.stdout.write(`${lines.join('\n')}\n`);
+          await stopped;
+          await ui.close();
           await daemon.stop();
-          throw new Error(
-            `cannot serve the UI on ${config.ui.host}:${config.ui.port}: ${(err as Error).message}`,
-          );
-        }
-        const lines = [`peer-id ${daemon.peerId}`];
-        for (const a of daemon.p2p.getMultiaddrs()) lines.push(`multiaddr ${a.toString()}`);
-        lines.push(`ui-url ${ui.url}`);
-        if (ui.initialPassword) lines.push(`ui-password ${ui.initialPassword}`);
-        lines.push(`datadir ${config.datadir}`);
-        // Listen for the stop signal before saying we are ready: a caller may signal at once.
-        const stopped = untilStopSignal(logger);
-        process.stdout.write(`${lines.join('\n')}\n`);
-        await stopped;
-        await ui.close();
-        await daemon.stop();
-        return 0;
-      });
+          return 0;
+        },
+        argv,
+      );
     },
   };
 }

@@ -6,6 +6,7 @@
  * what the node cannot run without at all (its data dir, its database) stops start-up.
  */
 
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { peerIdFromString } from '@libp2p/peer-id';
 import { type Logger, pino } from 'pino';
@@ -50,6 +51,7 @@ import { HealthRegistry } from '../runtime/health.ts';
 import type { Supervisor } from '../runtime/supervisor.ts';
 import { CoinPool } from '../wallet/coin-pool.ts';
 import type { Wallet } from '../wallet/wallet.ts';
+import { logChainMilestones } from './chain-log.ts';
 import { ChainWiring } from './chain-wiring.ts';
 import type { DaemonConfig } from './config.ts';
 import { FeeBumper } from './fee-bumper.ts';
@@ -72,6 +74,13 @@ export { CONNECTION_SETTLE_MS, OFFER_MIN_INTERVAL_MS, OFFER_REFRESH_MS } from '.
 
 /** A stop step slower than this is logged with its name (a hung stop shows where it hangs). */
 const SLOW_STOP_STEP_MS = 2_000;
+
+/**
+ * Most adaptor signature workers a node runs (fewer on fewer cores). Each is a V8 isolate of
+ * ≈ 40 MB resident; one CET set (≈ 1,700 signatures) is cut into chunks, so beyond four threads a
+ * setup or rollover gains little while a 16-core machine would hold 16 isolates.
+ */
+const MAX_ADAPTOR_WORKERS = 4;
 
 export interface DaemonOptions {
   readonly logger?: Logger;
@@ -187,7 +196,9 @@ export class Daemon {
           logger: parts.log.child({ component: 'oracle' }),
         })
       : undefined;
-    this.pool = new AdaptorWorkerPool();
+    this.pool = new AdaptorWorkerPool({
+      size: Math.min(availableParallelism(), MAX_ADAPTOR_WORKERS),
+    });
     this.orders = new OrderProtocol(parts.p2p, {
       role: config.role,
       repository: this.cfds,
@@ -540,6 +551,9 @@ export class Daemon {
     await this.offers.start();
     this.#stops.push(() => this.offers.stop());
     this.#stops.push(reportCfdProblems(this.processManager.problems, this.health));
+    // Before the process manager acts, so the milestones it records are all logged.
+    const milestones = logChainMilestones(this.store, this.log);
+    this.#stops.push(() => milestones.close());
     await this.processManager.start();
     this.#stops.push(() => this.processManager.stop());
     if (this.settlements instanceof CollabSettlementMaker) {
@@ -573,6 +587,7 @@ export class Daemon {
           }
         },
         rolloverIntervalSecs: config.time.rolloverIntervalSecs,
+        eventSpacingSecs: config.time.oracleEventIntervalSecs,
         // Look four times per rollover interval, at most once a minute apart.
         tickMs: Math.min(60_000, (config.time.rolloverIntervalSecs * 1000) / 4),
         clock: () => Math.floor(this.#clock() / 1000),

@@ -1,7 +1,15 @@
 /**
- * Taker-side cadence of rollovers: roll a CFD over once its settlement event is less than
- * `settlementInterval − rolloverInterval` away (ItchySats rolls over hourly, keeping the event
- * about one interval ahead). The daemon wires {@link RolloverScheduler} to its open CFDs.
+ * Taker-side cadence of rollovers: roll a CFD over once doing so moves its settlement event a whole
+ * rollover interval later, so the taker rolls over every `rolloverInterval` (hourly in production,
+ * as ItchySats; every minute on a ×60 testnet) and each rollover charges one interval of funding.
+ * The daemon wires {@link RolloverScheduler} to its open CFDs.
+ *
+ * Why not "once the event is less than `settlementInterval − rolloverInterval` away": the maker
+ * picks the new event as the first on the oracle's grid at or after `now + settlementInterval`
+ * (contract.ts `nextSettlementEventId`), up to one spacing beyond it. Counting the interval from
+ * that rounded-up event made the cadence `rolloverInterval` plus the rounding, and with the
+ * rollover interval equal to the spacing (production and the testnet) exactly twice the
+ * configured interval: every 2 hours, or every 2 minutes on a testnet that said 60 s.
  *
  * A rollover the taker refused because the maker's terms were outside its limits pauses
  * auto-rollover of that CFD (asking again every tick would only get the same terms and cost the
@@ -14,18 +22,46 @@ import { type Cfd, isOpen } from '../../model/cfd.ts';
 import { rolloverTermsOutsideLimits } from '../../model/limits.ts';
 import { oracleEventTime } from '../../model/oracle-event.ts';
 import type { FeeRate, FundingRate } from '../../model/units.ts';
-import { DEFAULT_ROLLOVER_INTERVAL_SECS } from './constants.ts';
+import { DEFAULT_EVENT_SPACING_SECS, DEFAULT_ROLLOVER_INTERVAL_SECS } from './constants.ts';
+
+/** How often the taker rolls over, and the oracle's event grid the new settlement event is on. */
+export interface RolloverCadence {
+  /** @default 1 h */
+  readonly rolloverIntervalSecs?: number;
+  /** @default 1 h */
+  readonly eventSpacingSecs?: number;
+}
+
+/**
+ * The first unix second at which a contract whose settlement event is at `eventTimeSecs` is due
+ * for a rollover: from then on a rollover moves the event (to the first grid event at or after
+ * `now + settlementInterval`) at least one rollover interval later. Undefined when the cadence is
+ * no shorter than the settlement interval: no rollover then, the contract settles at its event.
+ */
+export function rolloverDueSecs(
+  eventTimeSecs: number,
+  settlementIntervalSecs: number,
+  cadence: RolloverCadence = {},
+): number | undefined {
+  const interval = cadence.rolloverIntervalSecs ?? DEFAULT_ROLLOVER_INTERVAL_SECS;
+  const spacing = cadence.eventSpacingSecs ?? DEFAULT_EVENT_SPACING_SECS;
+  if (interval >= settlementIntervalSecs) return undefined;
+  // The first grid event at least one interval after the current one; a rollover at `now` picks
+  // it (or a later one) once ceil((now + S) / spacing) · spacing ≥ target, i.e. now + S > target − spacing.
+  const target = Math.ceil((eventTimeSecs + interval) / spacing) * spacing;
+  return target - spacing - settlementIntervalSecs + 1;
+}
 
 /** Whether `cfd` (a taker's, open, not rolling over) is due for a rollover at `now`. */
-export function rolloverDue(
-  cfd: Cfd,
-  now: number,
-  rolloverIntervalSecs: number = DEFAULT_ROLLOVER_INTERVAL_SECS,
-): boolean {
+export function rolloverDue(cfd: Cfd, now: number, cadence: RolloverCadence = {}): boolean {
   const t = cfd.terms;
   if (t?.role !== 'taker' || !cfd.dlc || !isOpen(cfd) || cfd.rollover) return false;
-  const remaining = oracleEventTime(cfd.dlc.settlementEventId) - now;
-  return remaining < t.settlementIntervalSecs - rolloverIntervalSecs;
+  const due = rolloverDueSecs(
+    oracleEventTime(cfd.dlc.settlementEventId),
+    t.settlementIntervalSecs,
+    cadence,
+  );
+  return due !== undefined && now >= due;
 }
 
 /** Rollover terms: what the maker set, or what it publishes now. */
@@ -58,12 +94,11 @@ export interface RolloverPause {
   readonly terms: RolloverTerms;
 }
 
-export interface RolloverSchedulerInit {
+export interface RolloverSchedulerInit extends RolloverCadence {
   /** The CFDs to consider (the daemon's open taker CFDs). */
   readonly cfds: () => Promise<readonly Cfd[]>;
   /** Rolls one CFD over (e.g. `protocol.rollover(makerPeer, id)`); errors are logged. */
   readonly rollover: (cfd: Cfd) => Promise<RolloverAttempt | undefined>;
-  readonly rolloverIntervalSecs?: number;
   /** How often to look. @default 60 s */
   readonly tickMs?: number;
   readonly clock?: () => number;
@@ -123,7 +158,7 @@ export class RolloverScheduler {
       const open = new Set(cfds.map((c) => c.terms?.id));
       for (const id of [...this.#paused.keys()]) if (!open.has(id)) this.#resume(id, 'closed');
       for (const cfd of cfds) {
-        if (!rolloverDue(cfd, now, this.#init.rolloverIntervalSecs)) continue;
+        if (!rolloverDue(cfd, now, this.#init)) continue;
         const id = cfd.terms!.id;
         if (!this.#mayTry(cfd, now)) continue;
         try {

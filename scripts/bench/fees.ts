@@ -104,7 +104,7 @@ async function withNetwork(
 export async function fees(): Promise<void> {
   // Punish: the maker keeps its setup commit; after a rollover revoked it, during the spike, a
   // miner mines it directly at 1 sat/vB.
-  await withNetwork({ 'rollover-interval': '5' }, async (net) => {
+  await withNetwork({ 'rollover-interval': '10' }, async (net) => {
     const rpc = net.taker.rpc!;
     const cheated = await openCfd(net);
     const stale = signedCommit((await net.maker.contracts.get(cheated))!);

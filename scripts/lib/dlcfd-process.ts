@@ -17,11 +17,19 @@ export const NODE_BIN =
 const run = promisify(execFile);
 
 /** Runs `dlcfd …` to completion. */
-export async function dlcfd(
+export function dlcfd(
+  ...args: string[]
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return runScript(DLCFD_BIN, ...args);
+}
+
+/** Runs a script of this repository on the pinned Node to completion (e.g. its usage paths). */
+export async function runScript(
+  file: string,
   ...args: string[]
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(NODE_BIN, [DLCFD_BIN, ...args], { timeout: 15_000 });
+    const { stdout, stderr } = await run(NODE_BIN, [file, ...args], { timeout: 15_000 });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code?: number; stdout?: string; stderr?: string };
@@ -50,12 +58,20 @@ export async function startDlcfd(
   args: readonly string[],
   lastKey: string,
   timeoutMs = 15_000,
-  options: { logLevel?: string; onStderr?: (chunk: Buffer) => void } = {},
+  options: {
+    logLevel?: string;
+    onStderr?: (chunk: Buffer) => void;
+    /** Added to this process's environment (e.g. a `DLCFD_UI_PASSWORD` kept out of `ps`). */
+    env?: Record<string, string>;
+  } = {},
 ): Promise<RunningDlcfd> {
   const child = spawn(
     NODE_BIN,
     [DLCFD_BIN, subcommand, '--log-level', options.logLevel ?? 'silent', ...args],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      ...(options.env && { env: { ...process.env, ...options.env } }),
+    },
   );
   const exited = new Promise<number | null>((resolve) =>
     child.once('exit', (code) => resolve(code)),

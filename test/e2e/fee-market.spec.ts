@@ -187,7 +187,7 @@ describe('e2e: a real fee market (min relay 20 sat/vB, blocks full at 50)', func
     before(async () => {
       net = await startNetwork(
         cleanups,
-        { 'rollover-interval': '5' },
+        { 'rollover-interval': '10' },
         {},
         { blockMaxWeight: BLOCK_MAX_WEIGHT },
       );

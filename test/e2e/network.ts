@@ -103,12 +103,14 @@ export async function startNetwork(
   cleanups.push(() => feed.stop());
   const oracleDir = await tempDir();
   cleanups.push(oracleDir.cleanup);
+  // The oracle's grid is the daemons' `oracle-event-interval`, whatever they are given.
+  const eventSecs = Number(extra['oracle-event-interval'] ?? EVENT_SECS);
   const oracle = await OracleServer.start({
     datadir: oracleDir.path,
     pricefeedUrl: feed.url,
-    eventIntervalS: EVENT_SECS,
+    eventIntervalS: eventSecs,
     // Announced a settlement interval ahead, whatever interval the daemons are given.
-    lookaheadS: Number(extra['settlement-interval'] ?? SETTLEMENT_SECS) + 4 * EVENT_SECS,
+    lookaheadS: Number(extra['settlement-interval'] ?? SETTLEMENT_SECS) + 4 * eventSecs,
     logger: silent,
   });
   cleanups.push(() => oracle.stop());

@@ -118,7 +118,7 @@ describe('e2e: a reorged punish is published again before the cheater can use it
   const cleanups = useCleanups();
 
   it('the punish of a revoked commit, reorged out, goes out again and confirms', async () => {
-    const net = await startNetwork(cleanups, { 'rollover-interval': '5' });
+    const net = await startNetwork(cleanups, { 'rollover-interval': '10' });
     const id = await openCfd(net);
     const stale = signedCommit((await net.maker.contracts.get(id))!);
     await revokedOnBoth(net, id, stale);

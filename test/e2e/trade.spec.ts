@@ -107,7 +107,7 @@ describe('e2e: positions roll over and stay closable', function () {
 
   it('open → two rollovers → collaborative close', async () => {
     // Roll over when less than 15 s of the 20-second settlement interval is left.
-    const net = await startNetwork(cleanups, { 'rollover-interval': '5' });
+    const net = await startNetwork(cleanups, { 'rollover-interval': '10' });
     const id = await openCfd(net);
     const opened = (await cfd(net.taker, id))!;
     const first = opened.dlc!.commitTxid;
@@ -138,7 +138,7 @@ describe('e2e: a stale commit is punished', function () {
   const cleanups = useCleanups();
 
   it('whoever publishes a revoked commit loses the whole lock to the other side', async () => {
-    const net = await startNetwork(cleanups, { 'rollover-interval': '5' });
+    const net = await startNetwork(cleanups, { 'rollover-interval': '10' });
     // Two positions; each cheater keeps the commit it signed at setup.
     const a = await openCfd(net);
     const b = await openCfd(net);
@@ -171,7 +171,7 @@ describe('e2e: liquidation by an hourly event', function () {
   const cleanups = useCleanups();
 
   it('a liquidating price on a liquidation event closes the position through its CET', async () => {
-    const net = await startNetwork(cleanups, { 'rollover-interval': '5' });
+    const net = await startNetwork(cleanups, { 'rollover-interval': '10' });
     const id = await openCfd(net);
     // After a rollover the contract also has CETs for the hourly liquidation events.
     await until(
@@ -216,7 +216,7 @@ describe('e2e: over mplex', function () {
   const cleanups = useCleanups();
 
   it('open → rollover → collaborative close with both nodes on mplex', async () => {
-    const net = await startNetwork(cleanups, { muxer: 'mplex', 'rollover-interval': '5' });
+    const net = await startNetwork(cleanups, { muxer: 'mplex', 'rollover-interval': '10' });
     const connections = net.taker.p2p.getConnections(peerIdFromString(net.maker.peerId));
     assert.equal(connections[0]?.multiplexer, '/mplex/6.7.0');
     const id = await openCfd(net);

@@ -2,14 +2,15 @@
 // trades through the HTTP API as a script would (take an offer, see the CFD open, close it
 // collaboratively, see the payout confirmed), and Ctrl-C stops every process it started.
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { type ChildProcessByStdio, execFile, spawn } from 'node:child_process';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { networks, payments } from 'bitcoinjs-lib';
 import { BitcoinRpc } from '../../node/chain/rpc.ts';
-import { NODE_BIN } from '../../scripts/lib/dlcfd-process.ts';
+import { NODE_BIN, runScript } from '../../scripts/lib/dlcfd-process.ts';
 import { tempDir } from '../helpers/cfd-fixtures.ts';
 import { until } from '../helpers/wait.ts';
 
@@ -65,8 +66,58 @@ const waitFor = <T>(
     1_000,
   ) as Promise<T>;
 
+function startTestnet(args: string[]): ChildProcessByStdio<null, Readable, Readable> {
+  return spawn(NODE_BIN, [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+/** Waits for the testnet's "ready" text; its exit code, and all it printed so far. */
+async function untilReady(child: ChildProcessByStdio<null, Readable, Readable>) {
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  child.stderr.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  await until(
+    'the testnet to come up',
+    () => {
+      if (child.exitCode !== null) throw new Error(`testnet exited:\n${out}`);
+      return out.includes('Ctrl-C stops everything');
+    },
+    90_000,
+    200,
+  );
+  return { exited, output: () => out };
+}
+
+describe('npm run testnet: usage', () => {
+  it('--help prints the usage and exits 0 at once, building nothing', async () => {
+    const started = Date.now();
+    const { code, stdout, stderr } = await runScript(script, '--help');
+    assert.equal(code, 0, stderr);
+    assert.match(stdout, /^usage: npm run testnet/);
+    assert.match(stdout, /--no-ui-build/);
+    assert.equal(stderr, '');
+    // A UI build or a chain start would take longer (and print); parsing takes well under this.
+    assert.ok(Date.now() - started < 15_000);
+  });
+
+  it('an unknown option is one line and the usage on stderr, exit 2', async () => {
+    const { code, stdout, stderr } = await runScript(script, '--bogus');
+    assert.equal(code, 2);
+    assert.equal(stdout, '');
+    const [first, blank, usage] = stderr.split('\n');
+    assert.equal(first, "npm run testnet: unknown option '--bogus'");
+    assert.equal(blank, '');
+    assert.match(usage!, /^usage: npm run testnet/);
+    assert.doesNotMatch(stderr, /ERR_PARSE_ARGS|at parseArgs/);
+  });
+});
+
 describe('npm run testnet (smoke)', function () {
-  this.timeout(240_000);
+  this.timeout(300_000);
 
   it('starts chain, feed, oracle, maker and a taker, trades through the API, then stops them all on SIGINT', async () => {
     const dir = await tempDir('dlcfd-testnet-');
@@ -74,29 +125,13 @@ describe('npm run testnet (smoke)', function () {
     // (every minute at this scale) are mined on demand through the chain's RPC instead.
     // Under the common umask 022, which the script and its nodes must not rely on.
     const umask = process.umask(0o022);
-    const child = spawn(
-      NODE_BIN,
-      [script, '--takers', '1', '--dir', dir.path, '--log-level', 'warn', '--time-scale', '10'],
-      {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
+    // The UI is built by `npm test` already; rebuilding it here would empty ui/dist under the
+    // browser specs running beside this one.
+    const args = ['--takers', '1', '--dir', dir.path, '--log-level', 'warn', '--time-scale', '10'];
+    let child = startTestnet([...args, '--no-ui-build']);
     process.umask(umask);
     try {
-      let out = '';
-      child.stdout.on('data', (d: Buffer) => {
-        out += d.toString();
-      });
-      child.stderr.on('data', (d: Buffer) => {
-        out += d.toString();
-      });
-      const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-      const deadline = Date.now() + 90_000;
-      while (!out.includes('Ctrl-C stops everything')) {
-        if (Date.now() > deadline || child.exitCode !== null)
-          throw new Error(`testnet did not come up:\n${out}`);
-        await new Promise((r) => setTimeout(r, 200));
-      }
+      let { exited, output } = await untilReady(child);
       const description = JSON.parse(await readFile(join(dir.path, 'testnet.json'), 'utf8'));
       // It holds the chain's RPC password: owner-only, in an owner-only directory (umask 022 here).
       assert.equal((await stat(join(dir.path, 'testnet.json'))).mode & 0o777, 0o600);
@@ -224,8 +259,34 @@ describe('npm run testnet (smoke)', function () {
       child.kill('SIGINT');
       assert.equal(await exited, 0);
       for (const name of ['taker1', 'maker', 'oracle', 'pricefeed', 'chain']) {
-        assert.match(out, new RegExp(`stopped ${name} \\(0\\)`), `${name} stopped cleanly`);
+        assert.match(output(), new RegExp(`stopped ${name} \\(0\\)`), `${name} stopped cleanly`);
       }
+      assert.deepEqual(await processesMentioning(dir.path), [], 'no stray processes');
+
+      // Restarted on the same directory: every port and UI password as before, printed again,
+      // and the password logs in at the same URL (a bookmark and a saved password still work).
+      child = startTestnet([...args, '--no-ui-build']);
+      ({ exited, output } = await untilReady(child));
+      const again = JSON.parse(await readFile(join(dir.path, 'testnet.json'), 'utf8'));
+      const endpoints = (d: Json) => [
+        d.chain.rpc,
+        d.oracle,
+        d.pricefeed,
+        ...d.nodes.map((n: Json) => [n.ui, n.ui_password, n.multiaddr]),
+      ];
+      assert.deepEqual(endpoints(again), endpoints(description));
+      for (const node of again.nodes) {
+        assert.match(node.ui_password, /^[\w-]{24}$/);
+        assert.ok(output().includes(`${node.ui}  password ${node.ui_password}`), output());
+        const login = await fetch(`${node.ui}/api/login`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ password: node.ui_password }),
+        });
+        assert.equal(login.status, 200, `${node.name} logs in with its kept password`);
+      }
+      child.kill('SIGINT');
+      assert.equal(await exited, 0);
       assert.deepEqual(await processesMentioning(dir.path), [], 'no stray processes');
     } finally {
       // On a failure: Ctrl-C the testnet (it stops its children), then make sure.

@@ -297,10 +297,10 @@ export interface RolloverView {
   /** A rollover is running now. */
   rolloverUnderWay: boolean;
   /**
-   * When the taker's next rollover is due, unix seconds: once the event is less than
-   * `settlementInterval − rolloverInterval` away (protocols/rollover/scheduler.ts). Null when that
-   * comes only at or after the event — a rollover cadence no shorter than the settlement interval
-   * — so no rollover moves this contract's settlement.
+   * When the taker's next rollover is due, unix seconds: once a rollover moves the settlement
+   * event a whole rollover interval later (protocols/rollover/scheduler.ts `rolloverDueSecs`, the
+   * rule the taker's scheduler follows). Null for a rollover cadence no shorter than the
+   * settlement interval: no rollover moves this contract's settlement.
    */
   nextRolloverSecs: number | null;
   /** How often the taker rolls over, seconds. */

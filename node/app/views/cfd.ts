@@ -28,6 +28,7 @@ import {
   type Role,
 } from '../../../model/units.ts';
 import { DEFAULT_ROLLOVER_INTERVAL_SECS } from '../../../protocols/rollover/constants.ts';
+import { rolloverDueSecs } from '../../../protocols/rollover/scheduler.ts';
 import type { CfdProblem } from '../../daemon/cfd-problems.ts';
 import type { BumpStatus } from '../../daemon/fee-bumper.ts';
 import type { LatestQuote } from '../../pricefeed/client.ts';
@@ -188,10 +189,10 @@ export interface RolloverView {
   /** A rollover is running now. */
   readonly rolloverUnderWay: boolean;
   /**
-   * When the taker's next rollover is due, unix seconds: once the event is less than
-   * `settlementInterval − rolloverInterval` away (protocols/rollover/scheduler.ts). Null when that
-   * comes only at or after the event — a rollover cadence no shorter than the settlement interval
-   * — so no rollover moves this contract's settlement.
+   * When the taker's next rollover is due, unix seconds: once a rollover moves the settlement
+   * event a whole rollover interval later (protocols/rollover/scheduler.ts `rolloverDueSecs`, the
+   * rule the taker's scheduler follows). Null for a rollover cadence no shorter than the
+   * settlement interval: no rollover moves this contract's settlement.
    */
   readonly nextRolloverSecs: number | null;
   /** How often the taker rolls over, seconds. */
@@ -216,6 +217,8 @@ export interface CfdViewOptions {
   readonly nowSecs?: number;
   /** The taker's rollover cadence (`--rollover-interval`). @default 1 h */
   readonly rolloverIntervalSecs?: number;
+  /** The oracle's event spacing (`--oracle-event-interval`), the grid of settlement events. @default 1 h */
+  readonly eventSpacingSecs?: number;
   /** The process manager's current problem with a CFD (node/daemon/cfd-problems.ts). */
   readonly problemOf?: (cfdId: string) => CfdProblem | undefined;
   /** Taker: why auto-rollover of a CFD is paused (the scheduler's pause), if it is. */
@@ -238,14 +241,16 @@ function rolloverView(
   if (!t || !cfd.dlc || (state !== 'open' && state !== 'rollover')) return null;
   const now = options.nowSecs ?? Math.floor(Date.now() / 1000);
   const interval = options.rolloverIntervalSecs ?? DEFAULT_ROLLOVER_INTERVAL_SECS;
-  const next = eventTimeSecs - (t.settlementIntervalSecs - interval);
-  const rolls = next < eventTimeSecs;
+  const next = rolloverDueSecs(eventTimeSecs, t.settlementIntervalSecs, {
+    rolloverIntervalSecs: interval,
+    ...(options.eventSpacingSecs !== undefined && { eventSpacingSecs: options.eventSpacingSecs }),
+  });
   return {
     untilSecs: eventTimeSecs,
     rolloverUnderWay: state === 'rollover',
-    nextRolloverSecs: rolls ? next : null,
+    nextRolloverSecs: next ?? null,
     rolloverIntervalSecs: interval,
-    rolloversStalled: rolls && state !== 'rollover' && now > next + interval,
+    rolloversStalled: next !== undefined && state !== 'rollover' && now > next + interval,
     autoRolloverPaused: pauseView(options.rolloverPause?.(t.id)),
   };
 }

@@ -128,14 +128,15 @@ describe('ui-server: views', () => {
 
   it('an open position shows until when it is funded and when it rolls over next', () => {
     const t = terms({ settlementIntervalSecs: 86_400 });
-    const cfd = run(...open(t)); // settlement event one day after T0
-    const at = (nowSecs: number, rolloverIntervalSecs = 3_600) =>
-      cfdView(cfd, undefined, { nowSecs, rolloverIntervalSecs })!.funding!;
+    const cfd = run(...open(t)); // settlement event one day after T0, on the hourly grid
+    const at = (nowSecs: number, rolloverIntervalSecs = 3_600, eventSpacingSecs = 3_600) =>
+      cfdView(cfd, undefined, { nowSecs, rolloverIntervalSecs, eventSpacingSecs })!.funding!;
     assert.deepEqual(at(T0), {
       untilSecs: T0 + 86_400,
       rolloverUnderWay: false,
-      // Due once the event is less than a day minus an hour away.
-      nextRolloverSecs: T0 + 3_600,
+      // Due once a rollover moves the event a whole interval: from the first second after T0 the
+      // maker's new event (the first on the grid a day ahead) is the next hour's.
+      nextRolloverSecs: T0 + 1,
       rolloverIntervalSecs: 3_600,
       rolloversStalled: false,
       autoRolloverPaused: null,
@@ -151,11 +152,13 @@ describe('ui-server: views', () => {
       sinceSecs: T0 - 60,
     });
     // Due, and not yet a whole interval late: the taker's scheduler is on it.
-    assert.equal(at(T0 + 2 * 3_600).rolloversStalled, false);
+    assert.equal(at(T0 + 3_601).rolloversStalled, false);
     // More than an interval late: rollovers are not happening.
-    assert.equal(at(T0 + 2 * 3_600 + 1).rolloversStalled, true);
-    // A testnet's compressed cadence.
-    assert.equal(at(T0, 60).nextRolloverSecs, T0 + 60);
+    assert.equal(at(T0 + 3_602).rolloversStalled, true);
+    // A testnet's compressed cadence (×60: events every minute) and a two-event cadence: the
+    // scheduler's rule, not the event minus `settlement − rollover`.
+    assert.equal(at(T0, 60, 60).nextRolloverSecs, T0 + 1);
+    assert.equal(at(T0, 120, 60).nextRolloverSecs, T0 + 61);
     // A cadence no shorter than the interval: no rollover comes before the event; it settles then.
     const never = cfdView(run(...open(terms({ settlementIntervalSecs: 600 }))), undefined, {
       nowSecs: T0 + 86_400,

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { chmod } from 'node:fs/promises';
+import { chmod, readFile } from 'node:fs/promises';
 import { tempDir } from '../../helpers/cfd-fixtures.ts';
 import { dlcfd, startDlcfd } from '../../helpers/dlcfd-cli.ts';
 
@@ -34,6 +34,12 @@ describe('dlcfd taker / maker (command line)', function () {
         body: JSON.stringify({ password }),
       });
       assert.equal(login.status, 200);
+      // The launcher relaunched itself (same pid) with the young generation capped, and the
+      // node's adaptor workers started under it (a worker refuses that flag in its execArgv).
+      if (process.platform === 'linux') {
+        const cmdline = await readFile(`/proc/${first.child.pid}/cmdline`, 'utf8');
+        assert.ok(cmdline.split('\0').includes('--max-semi-space-size=16'), cmdline);
+      }
       assert.equal(await first.stop('SIGTERM'), 0);
       const second = await startDlcfd('maker', args, 'datadir');
       assert.equal(second.ready.get('peer-id'), id, 'the same identity after a restart');

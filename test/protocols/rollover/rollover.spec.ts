@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { signedCommit, signedPunish } from '../../../dlc/index.ts';
 import type { Offer } from '../../../model/offer.ts';
+import { oracleEventTime } from '../../../model/oracle-event.ts';
 import { parseFundingRate } from '../../../model/units.ts';
 import { broadcast } from '../../../node/chain/broadcast.ts';
 import { loadOrCreateIdentity } from '../../../node/p2p/identity.ts';
@@ -25,6 +26,7 @@ import { silent } from '../../node/chain/helpers.ts';
 const SETTLEMENT_INTERVAL_S = 60;
 const show = (o: { type: string; reason?: string }) => `${o.type}: ${o.reason ?? ''}`;
 const EVENT_INTERVAL_S = 5;
+const CADENCE = { rolloverIntervalSecs: 10, eventSpacingSecs: EVENT_INTERVAL_S };
 const RATE = parseFundingRate('0.0003');
 
 type Side = live.RolloverNode;
@@ -104,8 +106,10 @@ describe('protocols/rollover over libp2p with real wallets, chain and oracle', f
     assert.equal(tCfd.feeBalance, mCfd.feeBalance);
     assert.equal((await types(taker, id)).filter((x) => x === 'RolloverCompleted').length, 2);
     assert.equal((await types(maker, id)).filter((x) => x === 'RolloverCompleted').length, 2);
-    assert.equal(rolloverDue(tCfd, clock(), 10), false);
-    assert.equal(rolloverDue(tCfd, clock() + 200, 10), true);
+    // Not due while its event is a whole settlement interval away (as just after the rollover).
+    const event = oracleEventTime(tCfd.dlc!.settlementEventId);
+    assert.equal(rolloverDue(tCfd, event - SETTLEMENT_INTERVAL_S, CADENCE), false);
+    assert.equal(rolloverDue(tCfd, clock() + 200, CADENCE), true);
 
     // The maker cheats with its first-generation commit.
     const old = signedCommit(makerGen0);
