@@ -140,8 +140,7 @@ export function servingSubcommand<const O extends ParseArgsOptionsConfig>(
   };
   return {
     summary: spec.summary,
-    run: (argv) =>
-      runSubcommand(name, usage, () => serve(argv), argv),
+    run: (argv) => runSubcommand(name, usage, () => serve(argv), argv),
   };
 }
 
