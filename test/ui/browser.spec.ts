@@ -16,6 +16,7 @@ import { BUILT_UI_DIR, startUiServer } from '../../ui-server/server.ts';
 import { confirmAfterMempool, type Network, startNetwork, useCleanups } from '../e2e/network.ts';
 import { silent } from '../node/chain/helpers.ts';
 import { Cleanups, startNode, until } from '../ui-server/helpers.ts';
+import { saveHomeShots } from './screenshots.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const TAKER_PASSWORD = 'taker-password-1';
@@ -481,6 +482,13 @@ describe('web UI in headless Chromium', function () {
     await taker.getByTestId('login-submit').click();
     await taker.getByTestId('node-role').filter({ hasText: 'taker' }).waitFor();
   });
+
+  if (shots) {
+    it('saves the taker’s and the maker’s home pages at 1440×900 and 390×844', async () => {
+      await saveHomeShots(taker, takerUrl, shots, 'home-taker');
+      await saveHomeShots(maker, makerUrl, shots, 'home-maker');
+    });
+  }
 });
 
 describe('web UI of a node whose services are all down', function () {
