@@ -41,6 +41,7 @@ import {
 } from './preview.ts';
 import type { AppChange, BumpResult, CfdDetail, Gauges, NodeView, OffersView } from './types.ts';
 import { bumpView, type CfdView, type CfdViewOptions, cfdView } from './views/cfd.ts';
+import { type ExposureView, exposureView } from './views/exposure.ts';
 import { type FeesView, feesView } from './views/fees.ts';
 import { describeStatus, explorerTemplate, type HealthView, healthView } from './views/health.ts';
 import {
@@ -231,6 +232,11 @@ export class AppService {
   /** The wallet as the live feed shows it: its state, or why it is not available. */
   walletState(): WalletState {
     return this.#wallets.state();
+  }
+
+  /** Net exposure over the positions that hold coins (views/exposure.ts). */
+  async exposure(): Promise<ExposureView> {
+    return exposureView(await this.cfds());
   }
 
   /** The wallet's transactions, newest first, each named (lock, close, deposit, withdraw…). */

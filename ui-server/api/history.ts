@@ -1,4 +1,7 @@
-/** Routes of the trading history: closed and open positions with their funding, and exports. */
+/**
+ * Routes of the trading history — every position with its funding, and exports — and of the
+ * exposure over the open ones.
+ */
 import { fundingCsv, positionsCsv } from '../../node/app/views/history.ts';
 import { HistoryExportQuery } from '../schemas.ts';
 import { type ApiRoute, route } from './route.ts';
@@ -22,6 +25,18 @@ export const HISTORY_ROUTES: readonly ApiRoute[] = [
     responses: { 200: 'the history' },
     response: 'HistoryView',
     handler: async ({ ctx }) => ctx.service.positionHistory(),
+  }),
+  route({
+    method: 'get',
+    path: '/api/exposure',
+    summary: 'Net exposure over the open positions',
+    description:
+      '`{positions, longContracts, shortContracts, netContracts, marginAtRisk}` over the ' +
+      'positions whose coins are in a contract (set up, not ended): USD contracts long and ' +
+      `short, long − short, and this node's margin in them (${sats}).`,
+    responses: { 200: 'the exposure' },
+    response: 'ExposureView',
+    handler: async ({ ctx }) => ctx.service.exposure(),
   }),
   route({
     method: 'get',

@@ -446,6 +446,19 @@ export interface FundingEntryView {
   direction: 'pay' | 'receive' | 'none';
 }
 
+// node/app/views/exposure.ts
+export interface ExposureView {
+  /** Positions counted: set up (their lock exists) and not ended. */
+  positions: number;
+  /** USD (contracts of $1) this node is long and short. */
+  longContracts: string;
+  shortContracts: string;
+  /** long − short (negative: net short). */
+  netContracts: string;
+  /** Own margin in those positions, sats: what this node can lose at most. */
+  marginAtRisk: string;
+}
+
 /** MakerPolicy: the shape of its schema (node/app/domain.ts). */
 export interface MakerPolicy {
   autoAccept: boolean;
