@@ -7,7 +7,6 @@
 // phone.
 
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { Browser, Page } from 'playwright-core';
 import { parsePrice } from '../../model/units.ts';
@@ -18,7 +17,14 @@ import {
   startNetwork,
   useCleanups,
 } from '../e2e/network.ts';
-import { CHROMIUM, ensureBuiltUi, launchChromium, login, SEE_MS, serveUi } from './harness.ts';
+import {
+  chromiumMissing,
+  ensureBuiltUi,
+  launchChromium,
+  login,
+  SEE_MS,
+  serveUi,
+} from './harness.ts';
 
 const TAKER_PASSWORD = 'taker-password-1';
 const MAKER_PASSWORD = 'maker-password-1';
@@ -59,11 +65,7 @@ function csvObjects(text: string): Record<string, string>[] {
 
 describe('web UI: history, export and layout', function () {
   this.timeout(240_000);
-  if (!existsSync(CHROMIUM)) {
-    if (process.env.CI) it('finds Chromium', () => assert.fail(`no Chromium at ${CHROMIUM}`));
-    else it.skip(`needs Chromium at ${CHROMIUM}`);
-    return;
-  }
+  if (chromiumMissing()) return;
   const cleanups = useCleanups();
   let net: Network;
   let browser: Browser;
@@ -151,52 +153,6 @@ describe('web UI: history, export and layout', function () {
     assert.match((await exposure.getByTestId('exposure-margin').textContent()) ?? '', /^0\.\d{8}$/);
   });
 
-  it('health is a header indicator that opens the table; the maker peer is named by its role', async () => {
-    const indicator = taker.getByTestId('health-indicator');
-    await indicator.waitFor();
-    assert.match(
-      (await indicator.getAttribute('data-status')) ?? '',
-      /^(ok|degraded|down|starting)$/,
-    );
-    assert.equal(await taker.getByTestId('health-panel').count(), 0, 'closed until asked');
-    await indicator.click();
-    const makerPeer = net.maker.peerId.toString();
-    const peerRow = taker.getByTestId(`health-peer:${makerPeer}`);
-    await peerRow
-      .getByTestId('health-name')
-      .filter({ hasText: `maker peer ${makerPeer.slice(0, 4)}…${makerPeer.slice(-4)}` })
-      .waitFor();
-    await taker.keyboard.press('Escape');
-    await taker.getByTestId('health-panel').waitFor({ state: 'detached' });
-  });
-
-  it('a position has its own address: it survives a reload, and back returns to the list', async () => {
-    await taker.goto(takerUrl);
-    await row(taker, id).getByTestId('cfd-details').click();
-    await taker.waitForURL((u) => u.hash === `#/cfd/${id}`);
-    const page = taker.locator(`[data-testid="position-page"][data-position-id="${id}"]`);
-    await page.getByTestId('payout-chart').locator('canvas').waitFor();
-    await taker.reload();
-    await page.getByTestId('payout-chart').locator('canvas').waitFor();
-    await page.getByTestId('cfd-detail').filter({ hasText: id }).waitFor();
-    // Its funding so far: the first interval's, charged at the open, with who paid whom.
-    await page
-      .getByTestId('funding-row')
-      .first()
-      .getByTestId('funding-direction')
-      .filter({ hasText: /^you (paid|received) \((long pays short|short pays long)\)$/ })
-      .waitFor();
-    await taker.goBack();
-    await taker.waitForURL((u) => u.hash !== `#/cfd/${id}`);
-    await page.waitFor({ state: 'detached' });
-    await row(taker, id).waitFor();
-    // An address of a position the node does not have says so.
-    await taker.goto(`${takerUrl}/#/cfd/no-such-position`);
-    await taker.getByTestId('position-missing').filter({ hasText: 'no-such-position' }).waitFor();
-    await taker.getByTestId('position-back').click();
-    await taker.getByTestId('position-page').waitFor({ state: 'detached' });
-  });
-
   it('once closed: the closed table shows exit price, close time and how; the wallet rows say lock and close', async () => {
     await closeCollaboratively(net, net.taker, id);
     for (const page of [taker, maker]) {
@@ -226,6 +182,52 @@ describe('web UI: history, export and layout', function () {
       .getByTestId('history-closed-at')
       .filter({ hasText: /\d{1,2}:\d{2}/ })
       .waitFor();
+  });
+
+  it('a position has its own address: it survives a reload, and back returns to the list', async () => {
+    await taker.goto(takerUrl);
+    await row(taker, id).getByTestId('cfd-details').click();
+    await taker.waitForURL((u) => u.hash === `#/cfd/${id}`);
+    const page = taker.locator(`[data-testid="position-page"][data-position-id="${id}"]`);
+    await page.getByTestId('payout-chart').locator('canvas').waitFor();
+    await taker.reload();
+    await page.getByTestId('payout-chart').locator('canvas').waitFor();
+    await page.getByTestId('cfd-detail').filter({ hasText: id }).waitFor();
+    // Its funding so far: the first interval's, charged at the open, with who paid whom.
+    await page
+      .getByTestId('funding-row')
+      .first()
+      .getByTestId('funding-direction')
+      .filter({ hasText: /^you (paid|received) \((long pays short|short pays long)\)$/ })
+      .waitFor();
+    await taker.goBack();
+    await taker.waitForURL((u) => u.hash !== `#/cfd/${id}`);
+    await page.waitFor({ state: 'detached' });
+    await row(taker, id).waitFor();
+    // An address of a position the node does not have says so.
+    await taker.goto(`${takerUrl}/#/cfd/no-such-position`);
+    await taker.getByTestId('position-missing').filter({ hasText: 'no-such-position' }).waitFor();
+    await taker.getByTestId('position-back').click();
+    await taker.getByTestId('position-page').waitFor({ state: 'detached' });
+  });
+
+  it('health is a header indicator that opens the table; the maker peer is named by its role', async () => {
+    const indicator = taker.getByTestId('health-indicator');
+    await indicator.waitFor();
+    assert.match(
+      (await indicator.getAttribute('data-status')) ?? '',
+      /^(ok|degraded|down|starting)$/,
+    );
+    assert.equal(await taker.getByTestId('health-panel').count(), 0, 'closed until asked');
+    await indicator.click();
+    const makerPeer = net.maker.peerId.toString();
+    const peerRow = taker.getByTestId(`health-peer:${makerPeer}`);
+    await peerRow
+      .getByTestId('health-name')
+      .filter({ hasText: `maker peer ${makerPeer.slice(0, 4)}…${makerPeer.slice(-4)}` })
+      .waitFor();
+    await taker.keyboard.press('Escape');
+    await taker.getByTestId('health-panel').waitFor({ state: 'detached' });
   });
 
   it('exports the history: positions and funding as CSV and everything as JSON, downloaded and parsed', async () => {

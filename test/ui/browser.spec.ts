@@ -15,7 +15,14 @@ import { BUILT_UI_DIR, startUiServer } from '../../ui-server/server.ts';
 import { confirmAfterMempool, type Network, startNetwork, useCleanups } from '../e2e/network.ts';
 import { silent } from '../node/chain/helpers.ts';
 import { Cleanups, startNode, until } from '../ui-server/helpers.ts';
-import { CHROMIUM, CHROMIUM_ARGS, ensureBuiltUi, login, SEE_MS } from './harness.ts';
+import {
+  CHROMIUM,
+  CHROMIUM_ARGS,
+  chromiumMissing,
+  ensureBuiltUi,
+  login,
+  SEE_MS,
+} from './harness.ts';
 import { saveHomeShots } from './screenshots.ts';
 
 const TAKER_PASSWORD = 'taker-password-1';
@@ -72,15 +79,7 @@ const MAKER_EXPLORER = 'https://explorer.invalid/tx/{txid}';
 
 describe('web UI in headless Chromium', function () {
   this.timeout(240_000);
-  if (!existsSync(CHROMIUM)) {
-    // CI installs Chromium (.ci/run): there a missing browser is a failure, not a skip.
-    if (process.env.CI) {
-      it('finds Chromium', () => assert.fail(`no Chromium at ${CHROMIUM}`));
-    } else {
-      it.skip(`needs Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`);
-    }
-    return;
-  }
+  if (chromiumMissing()) return;
   const cleanups = useCleanups();
   let net: Network;
   let browser: Browser;

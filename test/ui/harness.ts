@@ -1,5 +1,6 @@
 // What the browser suites share: Chromium and how it is started, the built UI, a node's UI server
 // and logging in. Each suite starts its own network (test/e2e/network.ts) once, before its tests.
+import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -63,4 +64,15 @@ export async function login(page: Page, url: string, password: string, role: str
   await page.getByTestId('login-password').fill(password);
   await page.getByTestId('login-submit').click();
   await page.getByTestId('node-role').filter({ hasText: role }).waitFor();
+}
+
+/**
+ * Call first in a browser suite's `describe`: without Chromium it registers why — a failure on CI
+ * (.ci/run installs it), a skip elsewhere — and answers true, and the suite registers nothing else.
+ */
+export function chromiumMissing(): boolean {
+  if (existsSync(CHROMIUM)) return false;
+  if (process.env.CI) it('finds Chromium', () => assert.fail(`no Chromium at ${CHROMIUM}`));
+  else it.skip(`needs Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`);
+  return true;
 }

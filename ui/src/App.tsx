@@ -155,28 +155,23 @@ function Dashboard({ node, onLoggedOut }: { node: NodeInfo; onLoggedOut: () => v
             </div>
           </div>
           <div className="col-side">
-            {node.role === 'taker' ? (
-              <>
-                <div className="slot slot-trade">
-                  <TradePanel offers={live.offers} limits={live.limits} />
-                </div>
-                <div className="slot slot-wallet" id="wallet">
-                  <Wallet wallet={live.wallet} version={live.walletVersion} />
-                </div>
-                <div className="slot slot-settings">
-                  <TakerLimits live={live.limits} />
-                </div>
-              </>
-            ) : (
-              <>
-                <div className="slot slot-wallet" id="wallet">
-                  <Wallet wallet={live.wallet} version={live.walletVersion} />
-                </div>
-                <div className="slot slot-settings">
-                  <MakerPolicy live={live.policy} />
-                </div>
-              </>
+            {/* The taker trades first, then sees its wallet; the maker's wallet comes before its
+                long policy form. */}
+            {node.role === 'taker' && (
+              <div className="slot slot-trade">
+                <TradePanel offers={live.offers} limits={live.limits} />
+              </div>
             )}
+            <div className="slot slot-wallet" id="wallet">
+              <Wallet wallet={live.wallet} version={live.walletVersion} />
+            </div>
+            <div className="slot slot-settings">
+              {node.role === 'taker' ? (
+                <TakerLimits live={live.limits} />
+              ) : (
+                <MakerPolicy live={live.policy} />
+              )}
+            </div>
             <div className="slot slot-security">
               <Security />
             </div>

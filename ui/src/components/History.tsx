@@ -6,8 +6,8 @@ import { get } from '../api';
 import { duration, group, sats, shortId, shortTime, signed, usd } from '../format';
 import { cfdHref } from '../route';
 import type { CfdView, FundingEntryView, HistoryView, PositionHistoryView } from '../types';
+import { PnlCell, TxCell } from './CfdCells';
 import { ErrorLine, Loading, Row } from './common';
-import { Txid } from './Txid';
 
 /**
  * GETs `path` whenever `key` changes (e.g. the versions of the CFDs it depends on); keeps the last
@@ -116,30 +116,8 @@ export function ClosedTable({
                     </div>
                   )}
                 </td>
-                <td className="num" data-testid="cfd-pnl">
-                  {c.profit ? (
-                    <span className={c.profit.sats.startsWith('-') ? 'loss' : 'gain'}>
-                      {sats(signed(c.profit.sats))} ({signed(c.profit.percent)}%)
-                      <div className="small" data-testid="cfd-payout">
-                        payout {sats(c.profit.payout)}
-                      </div>
-                    </span>
-                  ) : (
-                    '—'
-                  )}
-                </td>
-                <td className="small">
-                  {c.transactions.map((t) => (
-                    <div
-                      key={`${t.kind}-${t.txid}`}
-                      className="nowrap"
-                      title={t.txid}
-                      data-testid={`tx-${t.kind}`}
-                    >
-                      {t.kind} <Txid txid={t.txid} chars={6} />
-                    </div>
-                  ))}
-                </td>
+                <PnlCell cfd={c} />
+                <TxCell cfd={c} />
               </tr>
             );
           })}

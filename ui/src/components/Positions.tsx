@@ -3,13 +3,14 @@
 // has its own address (#/cfd/<id>): its id links there.
 import { useState } from 'react';
 import { post } from '../api';
-import { ago, btc, duration, group, sats, shortId, shortTime, signed, until, usd } from '../format';
+import { ago, btc, duration, group, shortId, shortTime, until, usd } from '../format';
 import { cfdHref } from '../route';
 import type { CfdAction, CfdView, ExposureView, Role } from '../types';
+import { PnlCell, TxCell } from './CfdCells';
 import { ConfirmDialog, Loading, Panel, StateBadge, useNow } from './common';
 import { shortPeer } from './Health';
 import { ClosedTable, ExportLinks, useFetched, useHistory, versionsKey } from './History';
-import { CopyButton, Txid } from './Txid';
+import { CopyButton } from './Txid';
 
 const CLOSED = new Set(['closed', 'refunded', 'rejected', 'setupFailed', 'punished']);
 
@@ -250,33 +251,8 @@ function CfdTable({
                   </div>
                 )}
               </td>
-              <td className="num" data-testid="cfd-pnl">
-                {c.profit ? (
-                  <span className={c.profit.sats.startsWith('-') ? 'loss' : 'gain'}>
-                    {sats(signed(c.profit.sats))} ({signed(c.profit.percent)}%)
-                    {c.profit.basis === 'settlement' && (
-                      <div className="small" data-testid="cfd-payout">
-                        payout {btc(c.profit.payout)} BTC
-                      </div>
-                    )}
-                    {c.profit.stale && <div className="warn small">stale price</div>}
-                  </span>
-                ) : (
-                  '—'
-                )}
-              </td>
-              <td className="small">
-                {c.transactions.map((t) => (
-                  <div
-                    key={`${t.kind}-${t.txid}`}
-                    className="nowrap"
-                    title={t.txid}
-                    data-testid={`tx-${t.kind}`}
-                  >
-                    {t.kind} <Txid txid={t.txid} chars={6} />
-                  </div>
-                ))}
-              </td>
+              <PnlCell cfd={c} />
+              <TxCell cfd={c} />
               <td className="actions">
                 {role === 'taker' && has(c, 'settle') && (
                   <button type="button" onClick={() => onAct(c, 'close')} data-testid="cfd-close">

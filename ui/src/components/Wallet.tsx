@@ -1,11 +1,12 @@
 // The node's on-chain wallet: balance (live), a receive address with its QR code, withdrawals
 // and history.
-import { type FormEvent, useEffect, useState } from 'react';
-import { get, post } from '../api';
+import { type FormEvent, useState } from 'react';
+import { post } from '../api';
 import { btc, sats, signed } from '../format';
 import { cfdHref } from '../route';
 import type { WalletHistoryRow, WalletState, WalletTxKind } from '../types';
 import { ConfirmDialog, ErrorLine, Loading, Panel, ReauthPassword, Row, useAction } from './common';
+import { useFetched } from './History';
 import { Qr } from './Qr';
 import { Txid } from './Txid';
 
@@ -162,24 +163,12 @@ const KIND_TEXT: Record<WalletTxKind, string> = {
 };
 
 function History({ version }: { version: number }) {
-  const [txs, setTxs] = useState<WalletHistoryRow[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  // Refetch on every wallet event from the live feed.
-  useEffect(() => {
-    let current = true;
-    if (version < 0) return;
-    get<{ transactions: WalletHistoryRow[] }>('/api/wallet/history')
-      .then((r) => {
-        if (current) {
-          setTxs(r.transactions);
-          setError(null);
-        }
-      })
-      .catch((err: Error) => current && setError(err.message));
-    return () => {
-      current = false;
-    };
-  }, [version]);
+  // Refetched on every wallet event from the live feed.
+  const { data, error } = useFetched<{ transactions: WalletHistoryRow[] }>(
+    '/api/wallet/history',
+    String(version),
+  );
+  const txs = data?.transactions ?? null;
   return (
     <div className="subpanel">
       <h3>History</h3>
