@@ -177,6 +177,7 @@ export function PriceChart({
           drawKey={drawKey}
           yRange={yRange}
           labels={{ x: 'time (local)', y: 'price (USD)' }}
+          legend={false}
           testId="price-chart"
         />
       </div>
