@@ -42,6 +42,14 @@ export const QuotesQuery = z.strictObject({
     .optional(),
 });
 
+/** `GET /api/history/export`: which format, and for CSV which table. */
+export const HistoryExportQuery = z.strictObject({
+  format: z.enum(['csv', 'json'], { error: 'format must be csv or json' }).default('csv'),
+  table: z
+    .enum(['positions', 'funding'], { error: 'table must be positions or funding' })
+    .default('positions'),
+});
+
 export const ChangePasswordBody = z.strictObject({
   current: password,
   new: text('the new password')

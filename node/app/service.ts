@@ -10,6 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import { peerIdFromString } from '@libp2p/peer-id';
 import { signedCommit } from '../../dlc/contract.ts';
+import { cfdEvent } from '../../eventstore/cfd-events.ts';
 import { type Cfd, type CfdAction, uiState } from '../../model/cfd.ts';
 import { DEFAULT_MAX_CLOCK_SKEW_SECS } from '../../model/offer.ts';
 import type { Contracts, Leverage } from '../../model/units.ts';
@@ -40,8 +41,15 @@ import {
 } from './preview.ts';
 import type { AppChange, BumpResult, CfdDetail, Gauges, NodeView, OffersView } from './types.ts';
 import { bumpView, type CfdView, type CfdViewOptions, cfdView } from './views/cfd.ts';
+import { type ExposureView, exposureView } from './views/exposure.ts';
 import { type FeesView, feesView } from './views/fees.ts';
 import { describeStatus, explorerTemplate, type HealthView, healthView } from './views/health.ts';
+import {
+  type HistoryView,
+  positionHistory,
+  type WalletHistoryRow,
+  walletHistory,
+} from './views/history.ts';
 import { offerView } from './views/offer.ts';
 import {
   type QuoteHistoryView,
@@ -49,7 +57,7 @@ import {
   quoteHistoryView,
   quoteView,
 } from './views/quote.ts';
-import type { WalletTxView, WalletView } from './views/wallet.ts';
+import type { WalletView } from './views/wallet.ts';
 import { WalletService, type WalletState, type WithdrawalView } from './wallet.ts';
 
 export class AppService {
@@ -121,15 +129,30 @@ export class AppService {
 
   /** Every CFD, newest first. */
   async cfds(): Promise<CfdView[]> {
-    const q = this.#daemon.feed.latest();
     const all = [
       ...this.#daemon.readModel.openCfds(),
       ...(await this.#daemon.readModel.closedCfds()),
     ];
-    return all
-      .map((c) => cfdView(c, q, this.#viewOptions()))
-      .filter((v): v is CfdView => v !== undefined)
-      .sort((a, b) => b.placedAtSecs - a.placedAtSecs || (a.id < b.id ? -1 : 1));
+    return this.views(all).sort(
+      (a, b) => b.placedAtSecs - a.placedAtSecs || (a.id < b.id ? -1 : 1),
+    );
+  }
+
+  /**
+   * Every position's history, newest first: open and close times from the event log, how it
+   * closed, exit price, realised P/L and each funding charge (views/history.ts).
+   */
+  async positionHistory(): Promise<HistoryView> {
+    const views = await this.cfds();
+    const store = this.#daemon.store;
+    const positions = await Promise.all(
+      views.map(async (view) => {
+        const recorded = await store.readStream(view.id);
+        const events = recorded.map((e) => ({ event: cfdEvent(e), recordedAt: e.recordedAt }));
+        return positionHistory(events, view);
+      }),
+    );
+    return { positions };
   }
 
   /** One CFD's view, or {@link NotFoundError}. */
@@ -212,9 +235,15 @@ export class AppService {
     return this.#wallets.state();
   }
 
-  /** The wallet's transactions, newest first. */
-  history(): WalletTxView[] {
-    return this.#wallets.history();
+  /** Net exposure over the positions that hold coins (views/exposure.ts). */
+  async exposure(): Promise<ExposureView> {
+    return exposureView(await this.cfds());
+  }
+
+  /** The wallet's transactions, newest first, each named (lock, close, deposit, withdraw…). */
+  async history(): Promise<WalletHistoryRow[]> {
+    const txs = this.#wallets.history();
+    return walletHistory(txs, await this.cfds());
   }
 
   /** Withdraws to `address` (wallet.ts {@link WalletService.withdraw}). */

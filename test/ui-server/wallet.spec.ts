@@ -57,6 +57,10 @@ describe('ui-server: wallet', function () {
       'wallet event',
       (e) => e.event === 'wallet' && e.data.available && e.data.balance.confirmed === '2000000',
     );
+    // The history names it: money in that is no CFD's transaction is a deposit.
+    const [deposit] = (await node.api.get('/api/wallet/history')).body.transactions;
+    assert.equal(deposit.kind, 'deposit');
+    assert.equal(deposit.cfdId, null);
   });
 
   it('refuses an address of another network with the wallet’s message', async () => {
@@ -102,6 +106,7 @@ describe('ui-server: wallet', function () {
     const out = history.find((t: { txid: string }) => t.txid === res.body.txid);
     assert.equal(out.height, null, 'unconfirmed');
     assert.equal(BigInt(out.net), -(500_000n + BigInt(res.body.fee)));
+    assert.equal(out.kind, 'withdraw');
     const balance = (await node.api.get('/api/wallet')).body.balance;
     assert.equal(
       BigInt(balance.confirmed) + BigInt(balance.unconfirmed),

@@ -4,7 +4,6 @@
 // user sees; the chain is the only thing driven from here (mining the lock and the close).
 
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
@@ -16,22 +15,19 @@ import { BUILT_UI_DIR, startUiServer } from '../../ui-server/server.ts';
 import { confirmAfterMempool, type Network, startNetwork, useCleanups } from '../e2e/network.ts';
 import { silent } from '../node/chain/helpers.ts';
 import { Cleanups, startNode, until } from '../ui-server/helpers.ts';
+import {
+  CHROMIUM,
+  CHROMIUM_ARGS,
+  chromiumMissing,
+  ensureBuiltUi,
+  login,
+  SEE_MS,
+} from './harness.ts';
+import { saveHomeShots } from './screenshots.ts';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const TAKER_PASSWORD = 'taker-password-1';
 const MAKER_PASSWORD = 'maker-password-1';
-/** Waits in the browser: generous, the CI machine is shared. */
-const SEE_MS = 60_000;
-const ARGS = [
-  '--no-sandbox',
-  '--headless',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
+const ARGS = CHROMIUM_ARGS;
 
 /**
  * A TCP relay in front of a UI server, so a test can make the node go away and come back as the
@@ -81,32 +77,9 @@ async function relay(target: string) {
 /** Block explorer the maker's UI links txids to (the taker, on regtest, has none). */
 const MAKER_EXPLORER = 'https://explorer.invalid/tx/{txid}';
 
-/** `npm test` builds the UI first; a single-file run builds it here if it is missing. */
-function ensureBuiltUi(): void {
-  if (existsSync(join(BUILT_UI_DIR, 'index.html'))) return;
-  execFileSync(
-    process.execPath,
-    [
-      join(process.cwd(), 'node_modules/vite/bin/vite.js'),
-      'build',
-      '--config',
-      'ui/vite.config.ts',
-    ],
-    { stdio: 'inherit' },
-  );
-}
-
 describe('web UI in headless Chromium', function () {
   this.timeout(240_000);
-  if (!existsSync(CHROMIUM)) {
-    // CI installs Chromium (.ci/run): there a missing browser is a failure, not a skip.
-    if (process.env.CI) {
-      it('finds Chromium', () => assert.fail(`no Chromium at ${CHROMIUM}`));
-    } else {
-      it.skip(`needs Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`);
-    }
-    return;
-  }
+  if (chromiumMissing()) return;
   const cleanups = useCleanups();
   let net: Network;
   let browser: Browser;
@@ -180,14 +153,6 @@ describe('web UI in headless Chromium', function () {
     maker = await open();
   });
 
-  /** Logs `page` in at `url`; the dashboard of `role` shows. */
-  async function login(page: Page, url: string, password: string, role: string) {
-    await page.goto(url);
-    await page.getByTestId('login-password').fill(password);
-    await page.getByTestId('login-submit').click();
-    await page.getByTestId('node-role').filter({ hasText: role }).waitFor();
-  }
-
   /** The row of the CFD, wherever it is (open or closed table). */
   const row = (page: Page, id: string) => page.locator(`[data-cfd-id="${id}"]`);
   const stateIs = (page: Page, id: string, state: string) =>
@@ -248,7 +213,11 @@ describe('web UI in headless Chromium', function () {
     await taker.getByTestId('connection').filter({ hasText: 'live' }).waitFor();
     // The chart starts from the node's history, not from the first quote after login.
     await until('the chart shows the history', async () => (await chartPoints(taker)) >= 2);
-    await taker.getByTestId('health-panel').getByText('pricefeed').waitFor();
+    // Health is a compact indicator in the header that opens the table of every subsystem.
+    await taker.getByTestId('health-indicator').click();
+    await taker.getByTestId('health-panel').getByTestId('health-pricefeed').waitFor();
+    await taker.keyboard.press('Escape');
+    await taker.getByTestId('health-panel').waitFor({ state: 'detached' });
     await login(maker, makerUrl, MAKER_PASSWORD, 'maker');
   });
 
@@ -413,6 +382,7 @@ describe('web UI in headless Chromium', function () {
   });
 
   it('stopping the price feed turns its health red, restarting it turns it green', async () => {
+    await taker.getByTestId('health-indicator').click();
     const feedRow = taker.getByTestId('health-pricefeed');
     await taker.locator('[data-testid="health-pricefeed"][data-status="ok"]').waitFor();
     const port = net.feed.port;
@@ -429,6 +399,7 @@ describe('web UI in headless Chromium', function () {
     if (green !== 'rgb(38, 166, 154)' && green !== 'rgb(10, 138, 110)') {
       throw new Error(`the ok status is not shown in green: ${green}`);
     }
+    await taker.keyboard.press('Escape');
   });
 
   it('when the node drops the live stream, the header says reconnecting, then live, and data flows again', async () => {
@@ -481,6 +452,13 @@ describe('web UI in headless Chromium', function () {
     await taker.getByTestId('login-submit').click();
     await taker.getByTestId('node-role').filter({ hasText: 'taker' }).waitFor();
   });
+
+  if (shots) {
+    it('saves the taker’s and the maker’s home pages at 1440×900 and 390×844', async () => {
+      await saveHomeShots(taker, takerUrl, shots, 'home-taker');
+      await saveHomeShots(maker, makerUrl, shots, 'home-maker');
+    });
+  }
 });
 
 describe('web UI of a node whose services are all down', function () {
@@ -504,6 +482,7 @@ describe('web UI of a node whose services are all down', function () {
     await page.goto(node.ui.url);
     await page.getByTestId('login-password').fill(TAKER_PASSWORD);
     await page.getByTestId('login-submit').click();
+    await page.getByTestId('health-indicator').click();
     await page.getByTestId('health-panel').waitFor();
     await page.locator('[data-testid="health-pricefeed"]:not([data-status="ok"])').waitFor();
     await page

@@ -1,5 +1,6 @@
 /** Every route of the API, in the order the OpenAPI document lists them (route.ts). */
 import type { LiveEventName } from '../events.ts';
+import { HISTORY_ROUTES } from './history.ts';
 import { NODE_ROUTES } from './node.ts';
 import type { ApiRoute } from './route.ts';
 import { SETTINGS_ROUTES } from './settings.ts';
@@ -9,6 +10,7 @@ import { WALLET_ROUTES } from './wallet.ts';
 export const API_ROUTES: readonly ApiRoute[] = [
   ...NODE_ROUTES,
   ...TRADING_ROUTES,
+  ...HISTORY_ROUTES,
   ...SETTINGS_ROUTES,
   ...WALLET_ROUTES,
 ];

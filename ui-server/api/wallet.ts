@@ -26,13 +26,17 @@ export const WALLET_ROUTES: readonly ApiRoute[] = [
   route({
     method: 'get',
     path: '/api/wallet/history',
-    summary: 'Wallet transactions, newest first',
+    summary: 'Wallet transactions, newest first, each named',
+    description:
+      '`kind` says what a transaction was: a CFD’s `lock`, `close`, `cet`, `refund`, `punish` ' +
+      'or `commit` (with its `cfdId`), a `feeBump` the node paid for one, else a `deposit` or ' +
+      `a \`withdraw\`. Amounts are ${sats}.`,
     responses: {
-      200: '`{transactions: [{txid, height, received, sent, net}]}`',
+      200: '`{transactions: [{txid, height, received, sent, net, kind, cfdId}]}`',
       503: 'wallet not available',
     },
-    response: '{ transactions: WalletTxView[] }',
-    handler: async ({ ctx }) => ({ transactions: ctx.service.history() }),
+    response: '{ transactions: WalletHistoryRow[] }',
+    handler: async ({ ctx }) => ({ transactions: await ctx.service.history() }),
   }),
   route({
     method: 'post',

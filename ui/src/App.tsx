@@ -1,9 +1,12 @@
-// The app shell: session check, login, and the role's dashboard fed by the live feed.
+// The app shell: session check, login, and the role's dashboard fed by the live feed, with a
+// position's page at its own address (#/cfd/<id>, route.ts).
 import { useCallback, useEffect, useState } from 'react';
 import { get, post, UNAUTHORIZED_EVENT } from './api';
-import { ErrorLine, Loading, StatusDot } from './components/common';
+import { CfdDetail } from './components/CfdDetail';
+import { ErrorLine, Loading } from './components/common';
 import { FeeLine } from './components/Fees';
-import { Health } from './components/Health';
+import { HealthIndicator, shortPeer } from './components/Health';
+import { PositionHistory } from './components/History';
 import { Login } from './components/Login';
 import { MakerOffers } from './components/MakerOffers';
 import { MakerPolicy } from './components/MakerPolicy';
@@ -14,9 +17,10 @@ import { TakerLimits } from './components/TakerLimits';
 import { TradePanel } from './components/TradePanel';
 import { ExplorerContext } from './components/Txid';
 import { Wallet } from './components/Wallet';
-import { shortId } from './format';
+import { btc, shortId } from './format';
 import { useLive } from './live';
-import type { NodeInfo } from './types';
+import { HOME_HREF, navigate, useRoute } from './route';
+import type { CfdView, NodeInfo, WalletState } from './types';
 
 type Session = 'checking' | 'out' | 'in';
 
@@ -91,27 +95,30 @@ export function App() {
 
 function Dashboard({ node, onLoggedOut }: { node: NodeInfo; onLoggedOut: () => void }) {
   const live = useLive(onLoggedOut);
+  const route = useRoute();
   const logout = () => {
     void post('/api/logout').finally(onLoggedOut);
   };
+  const selected = route.page === 'cfd' ? route.id : null;
   return (
     <ExplorerContext.Provider value={node.explorer}>
       <div className="app" data-role={node.role}>
         <header className="topbar">
-          <span className="brand">dlcfd</span>
+          <a className="brand" href={HOME_HREF}>
+            dlcfd
+          </a>
           <span className="tag" data-testid="node-role">
             {node.role}
           </span>
-          <span className="muted small" title={node.peerId}>
-            {node.network} · {shortId(node.peerId, 14)} · v{node.version}
+          <span className="muted small node-id" title={node.peerId}>
+            {node.network} · {shortPeer(node.peerId)} · v{node.version}
           </span>
-          <FeeLine health={live.health} />
+          <span className="fees">
+            <FeeLine health={live.health} />
+          </span>
           <span className="spacer" />
-          {live.health && (
-            <span className={`status-text status-${live.health.overall}`} title="overall health">
-              <StatusDot status={live.health.overall} /> {live.health.overall}
-            </span>
-          )}
+          <WalletSummary wallet={live.wallet} />
+          <HealthIndicator health={live.health} role={node.role} />
           <span className={`conn conn-${live.connection}`} data-testid="connection">
             {live.connection === 'live'
               ? 'live'
@@ -125,25 +132,100 @@ function Dashboard({ node, onLoggedOut }: { node: NodeInfo; onLoggedOut: () => v
         </header>
         <main className="grid">
           <div className="col-main">
-            <PriceChart quotes={live.quotes} quote={live.quote} quoteKnown={live.quoteKnown} />
-            {node.role === 'maker' && <MakerOffers offers={live.offers} />}
-            <Positions cfds={live.cfds} role={node.role} />
-            <Health health={live.health} />
+            {selected !== null && (
+              <div className="slot slot-detail">
+                <PositionPage id={selected} cfds={live.cfds} />
+              </div>
+            )}
+            <div className="slot slot-chart">
+              <PriceChart
+                quotes={live.quotes}
+                quote={live.quote}
+                quoteKnown={live.quoteKnown}
+                cfds={live.cfds}
+              />
+            </div>
+            {node.role === 'maker' && (
+              <div className="slot slot-offers">
+                <MakerOffers offers={live.offers} />
+              </div>
+            )}
+            <div className="slot slot-positions">
+              <Positions cfds={live.cfds} role={node.role} selected={selected} />
+            </div>
           </div>
           <div className="col-side">
-            {node.role === 'taker' ? (
-              <>
+            {/* The taker trades first, then sees its wallet; the maker's wallet comes before its
+                long policy form. */}
+            {node.role === 'taker' && (
+              <div className="slot slot-trade">
                 <TradePanel offers={live.offers} limits={live.limits} />
-                <TakerLimits live={live.limits} />
-              </>
-            ) : (
-              <MakerPolicy live={live.policy} />
+              </div>
             )}
-            <Wallet wallet={live.wallet} version={live.walletVersion} />
-            <Security />
+            <div className="slot slot-wallet" id="wallet">
+              <Wallet wallet={live.wallet} version={live.walletVersion} />
+            </div>
+            <div className="slot slot-settings">
+              {node.role === 'taker' ? (
+                <TakerLimits live={live.limits} />
+              ) : (
+                <MakerPolicy live={live.policy} />
+              )}
+            </div>
+            <div className="slot slot-security">
+              <Security />
+            </div>
           </div>
         </main>
       </div>
     </ExplorerContext.Provider>
+  );
+}
+
+/** The spendable balance in the header, always in view; a click goes to the wallet panel. */
+function WalletSummary({ wallet }: { wallet: WalletState | null }) {
+  if (!wallet?.available) return null;
+  return (
+    <button
+      type="button"
+      className="wallet-summary small"
+      onClick={() => document.getElementById('wallet')?.scrollIntoView({ behavior: 'smooth' })}
+      title="Spendable balance; shows the wallet"
+      data-testid="wallet-summary"
+    >
+      Wallet {btc(wallet.balance.spendable)} BTC
+    </button>
+  );
+}
+
+/** A position's own page (#/cfd/<id>): its detail and its history, or why there is none. */
+function PositionPage({ id, cfds }: { id: string; cfds: Map<string, CfdView> | null }) {
+  const cfd = cfds?.get(id);
+  const back = () => navigate(HOME_HREF);
+  return (
+    <section className="panel" data-testid="position-page" data-position-id={id}>
+      <header>
+        <h2>
+          Position <span className="mono">{shortId(id, 8)}</span>
+        </h2>
+        <a href={HOME_HREF} data-testid="position-back">
+          ← all positions
+        </a>
+      </header>
+      <div className="panel-body">
+        {!cfds ? (
+          <Loading what="position" />
+        ) : !cfd ? (
+          <div className="warn" data-testid="position-missing">
+            This node has no position {id}.
+          </div>
+        ) : (
+          <>
+            <CfdDetail cfd={cfd} onClose={back} />
+            <PositionHistory cfd={cfd} />
+          </>
+        )}
+      </div>
+    </section>
   );
 }

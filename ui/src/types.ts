@@ -374,6 +374,91 @@ export interface BumpResult {
   bumpSpentSats: string;
 }
 
+// node/app/views/history.ts
+/** `GET /api/history`: every position, newest first. */
+export interface HistoryView {
+  positions: PositionHistoryView[];
+}
+
+// node/app/views/history.ts
+export interface PositionHistoryView {
+  id: string;
+  role: Role;
+  position: Position;
+  /** USD (contracts of $1). */
+  quantity: string;
+  leverage: number;
+  counterparty: string;
+  state: CfdUiState;
+  entryPrice: string;
+  placedAtSecs: number;
+  /** When it first showed as open (its lock confirmed); null when it never was. */
+  openedAtSecs: number | null;
+  /** When it reached its final state (the settling transaction confirmed); null while not. */
+  closedAtSecs: number | null;
+  /** The price it settled at (the close's, or the oracle's); null while open or without one. */
+  exitPrice: string | null;
+  /** How it ended; null while not ended. */
+  closedBy: CloseKind | null;
+  /** {@link closedBy} in words. */
+  closedHow: string | null;
+  /** Own margin, sats. */
+  margin: string;
+  /** What it paid this node, sats, once settled; null before or when unknown. */
+  payout: string | null;
+  /** Realised P/L, sats (negative: a loss), and of own margin in percent; null while not closed. */
+  realisedPnl: string | null;
+  realisedPnlPercent: string | null;
+  openingFee: string;
+  /** Net funding this node paid over the position's life, sats (negative: it received). */
+  fundingNet: string;
+  funding: FundingEntryView[];
+  /** The transactions of the position, as in the CFD view. */
+  transactions: { kind: TxKind; txid: string }[];
+}
+
+// node/app/views/history.ts
+/** How a position ended, for a person (`collaborative`: both signed one close transaction). */
+export type CloseKind =
+  | 'collaborative'
+  | 'forceClose'
+  | 'liquidation'
+  | 'refund'
+  | 'punish'
+  | 'rejected'
+  | 'setupFailed';
+
+// node/app/views/history.ts
+/** One funding charge of a position: at the open (its first interval) or at a rollover. */
+export interface FundingEntryView {
+  /** Unix seconds the charge was recorded. */
+  atSecs: number;
+  kind: 'open' | 'rollover';
+  /** Rate per settlement interval it was charged at. */
+  rate: string;
+  /** Seconds of funding it charged. */
+  chargedSecs: number;
+  /** Sats that moved, ≥ 0. */
+  amount: string;
+  /** Which side paid the other; null when nothing moved. */
+  paidBy: Position | null;
+  /** From this node's side: it paid, it received, or nothing moved. */
+  direction: 'pay' | 'receive' | 'none';
+}
+
+// node/app/views/exposure.ts
+export interface ExposureView {
+  /** Positions counted: set up (their lock exists) and not ended. */
+  positions: number;
+  /** USD (contracts of $1) this node is long and short. */
+  longContracts: string;
+  shortContracts: string;
+  /** long − short (negative: net short). */
+  netContracts: string;
+  /** Own margin in those positions, sats: what this node can lose at most. */
+  marginAtRisk: string;
+}
+
 /** MakerPolicy: the shape of its schema (node/app/domain.ts). */
 export interface MakerPolicy {
   autoAccept: boolean;
@@ -419,6 +504,14 @@ export interface BalanceView {
   spendable: string;
 }
 
+// node/app/views/history.ts
+/** A wallet transaction with what it was and the position it belongs to, if any. */
+export interface WalletHistoryRow extends WalletTxView {
+  kind: WalletTxKind;
+  /** The CFD whose transaction it is; null for deposits and withdrawals. */
+  cfdId: string | null;
+}
+
 // node/app/views/wallet.ts
 export interface WalletTxView {
   txid: string;
@@ -429,6 +522,19 @@ export interface WalletTxView {
   /** received − sent, sats (negative: money left the wallet). */
   net: string;
 }
+
+// node/app/views/history.ts
+/** What a wallet transaction was, for a person. */
+export type WalletTxKind =
+  | 'deposit'
+  | 'withdraw'
+  | 'lock'
+  | 'close'
+  | 'cet'
+  | 'refund'
+  | 'punish'
+  | 'commit'
+  | 'feeBump';
 
 // node/app/wallet.ts
 export interface WithdrawalView {

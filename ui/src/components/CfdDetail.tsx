@@ -119,7 +119,7 @@ export function CfdDetail({ cfd, onClose }: { cfd: CfdView; onClose: () => void 
             <Row label="Settlement event">{time(cfd.settlementEvent.timeSecs * 1000)}</Row>
           )}
           {cfd.closingPrice && <Row label="Closing price">{usd(cfd.closingPrice)}</Row>}
-          {cfd.settledBy && <Row label="Settled by">{cfd.settledBy}</Row>}
+          {/* How it closed, in words, is in its history (History.tsx), not "Settled by: cet". */}
           {cfd.profit && (
             <Row label={cfd.profit.basis === 'quote' ? 'P/L now' : 'P/L'}>
               {sats(signed(cfd.profit.sats))} ({signed(cfd.profit.percent)}%), payout{' '}
@@ -127,7 +127,9 @@ export function CfdDetail({ cfd, onClose }: { cfd: CfdView; onClose: () => void 
             </Row>
           )}
           <Row label="Counterparty">
-            <span className="mono small">{cfd.counterparty}</span>
+            <span className="mono small ellipsis" title={cfd.counterparty}>
+              {cfd.counterparty}
+            </span>
           </Row>
           {cfd.transactions.map((t) => (
             <Row key={`${t.kind}-${t.txid}`} label={`${t.kind} tx`}>

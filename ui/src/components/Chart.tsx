@@ -13,6 +13,14 @@ export interface ChartProps {
   time: boolean;
   /** Draws extra things (a marker) after each redraw. */
   draw?: (u: uPlot) => void;
+  /** A change of this rescales and redraws, for `draw` and `yRange` to show new lines. */
+  drawKey?: string;
+  /** Axis titles with their units, e.g. `{ x: 'time', y: 'USD' }`. */
+  labels?: { x?: string; y?: string };
+  /** The y range for the data's min and max (e.g. widened to show lines); default uPlot's. */
+  yRange?: (min: number, max: number) => [number, number];
+  /** uPlot's own legend under the chart. @default true */
+  legend?: boolean;
   testId?: string;
 }
 
@@ -22,11 +30,27 @@ const AXIS = {
   ticks: { show: false },
 };
 
-export function Chart({ data, series, height, time, draw, testId }: ChartProps) {
+export function Chart({
+  data,
+  series,
+  height,
+  time,
+  draw,
+  drawKey,
+  labels,
+  yRange,
+  legend = true,
+  testId,
+}: ChartProps) {
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
   const drawRef = useRef(draw);
   drawRef.current = draw;
+  const yRangeRef = useRef(yRange);
+  yRangeRef.current = yRange;
+  const xLabel = labels?.x;
+  const yLabel = labels?.y;
+  const customY = yRange !== undefined;
   const dataRef = useRef(data);
   dataRef.current = data;
 
@@ -41,9 +65,18 @@ export function Chart({ data, series, height, time, draw, testId }: ChartProps) 
         // over years.
         scales: {
           x: time ? { time, range: (_u, min, max) => [Math.min(min, max - 60), max] } : { time },
+          ...(customY && {
+            y: {
+              range: (_u: uPlot, min: number, max: number) =>
+                yRangeRef.current?.(min, max) ?? [min, max],
+            },
+          }),
         },
-        axes: [{ ...AXIS }, { ...AXIS, size: 70 }],
-        legend: { show: true },
+        axes: [
+          { ...AXIS, ...(xLabel && { label: xLabel, labelSize: 18 }) },
+          { ...AXIS, size: 70, ...(yLabel && { label: yLabel, labelSize: 18 }) },
+        ],
+        legend: { show: legend },
         series: [{}, ...series],
         hooks: { draw: [(p) => drawRef.current?.(p)] },
       },
@@ -60,11 +93,16 @@ export function Chart({ data, series, height, time, draw, testId }: ChartProps) 
       u.destroy();
       plot.current = null;
     };
-  }, [series, height, time]);
+  }, [series, height, time, xLabel, yLabel, customY, legend]);
 
   useEffect(() => {
     plot.current?.setData(data);
   }, [data]);
+
+  useEffect(() => {
+    // setData, not redraw: the y range may take in the new lines.
+    if (drawKey !== undefined) plot.current?.setData(dataRef.current);
+  }, [drawKey]);
 
   return <div ref={box} className="chart" data-testid={testId} />;
 }

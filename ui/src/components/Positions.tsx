@@ -1,11 +1,16 @@
-// CFD tables (open and closed) with what the user may do now, and the detail of one CFD.
+// CFD tables — awaiting a decision, open (what the user may do now), closed (how each ended) —
+// and, for a maker, the counterparty of each and the net exposure over them. A position's detail
+// has its own address (#/cfd/<id>): its id links there.
 import { useState } from 'react';
 import { post } from '../api';
-import { ago, btc, duration, group, sats, shortId, shortTime, signed, until, usd } from '../format';
-import type { CfdAction, CfdView, Role } from '../types';
-import { CfdDetail } from './CfdDetail';
+import { ago, btc, duration, group, shortId, shortTime, until, usd } from '../format';
+import { cfdHref } from '../route';
+import type { CfdAction, CfdView, ExposureView, Role } from '../types';
+import { PnlCell, TxCell } from './CfdCells';
 import { ConfirmDialog, Loading, Panel, StateBadge, useNow } from './common';
-import { Txid } from './Txid';
+import { shortPeer } from './Health';
+import { ClosedTable, ExportLinks, useFetched, useHistory, versionsKey } from './History';
+import { CopyButton } from './Txid';
 
 const CLOSED = new Set(['closed', 'refunded', 'rejected', 'setupFailed', 'punished']);
 
@@ -33,9 +38,20 @@ const ACTION_TEXT: Record<Pending['action'], { title: string; label: string; bod
   reject: { title: 'Reject?', label: 'Reject', body: 'The counterparty is told it was rejected.' },
 };
 
-export function Positions({ cfds, role }: { cfds: Map<string, CfdView> | null; role: Role }) {
+export function Positions({
+  cfds,
+  role,
+  selected,
+}: {
+  cfds: Map<string, CfdView> | null;
+  role: Role;
+  /** The position whose detail is open (the address's #/cfd/<id>), highlighted. */
+  selected: string | null;
+}) {
   const [pending, setPending] = useState<Pending | null>(null);
-  const [selected, setSelected] = useState<string | null>(null);
+  const all = cfds ? [...cfds.values()].sort((a, b) => b.placedAtSecs - a.placedAtSecs) : [];
+  const closed = all.filter((c) => CLOSED.has(c.state));
+  const { data: history } = useHistory(closed);
   if (!cfds) {
     return (
       <Panel title="Positions" testId="positions-panel">
@@ -43,35 +59,26 @@ export function Positions({ cfds, role }: { cfds: Map<string, CfdView> | null; r
       </Panel>
     );
   }
-  const all = [...cfds.values()].sort((a, b) => b.placedAtSecs - a.placedAtSecs);
   // Orders and settlement proposals waiting for this user come first, on their own.
   const waiting = all.filter((c) => has(c, 'acceptOrder', 'acceptSettlement'));
   const open = all.filter((c) => !CLOSED.has(c.state) && !waiting.includes(c));
-  const closed = all.filter((c) => CLOSED.has(c.state));
-  const chosen = selected ? cfds.get(selected) : undefined;
   const act = (cfd: CfdView, action: Pending['action']) => {
     setPending({ cfd, action });
   };
   return (
-    <Panel title="Positions" testId="positions-panel">
+    <Panel title="Positions" testId="positions-panel" extra={<ExportLinks />}>
       {waiting.length > 0 && (
         <div className="decide" data-testid="awaiting-decision">
           <h3>Awaiting your decision ({waiting.length})</h3>
-          <CfdTable
-            cfds={waiting}
-            role={role}
-            onAct={act}
-            onSelect={setSelected}
-            selected={selected}
-          />
+          <CfdTable cfds={waiting} role={role} onAct={act} selected={selected} />
         </div>
       )}
       <h3>Open ({open.length})</h3>
+      {role === 'maker' && <Exposure open={open} />}
       <CfdTable
         cfds={open}
         role={role}
         onAct={act}
-        onSelect={setSelected}
         selected={selected}
         empty={
           role === 'taker'
@@ -80,15 +87,7 @@ export function Positions({ cfds, role }: { cfds: Map<string, CfdView> | null; r
         }
       />
       <h3>Closed ({closed.length})</h3>
-      <CfdTable
-        cfds={closed}
-        role={role}
-        onAct={act}
-        onSelect={setSelected}
-        selected={selected}
-        empty="No closed positions yet."
-      />
-      {chosen && <CfdDetail cfd={chosen} onClose={() => setSelected(null)} />}
+      <ClosedTable cfds={closed} history={history} empty="No closed positions yet." />
       {pending && (
         <ConfirmDialog
           title={ACTION_TEXT[pending.action].title}
@@ -116,6 +115,40 @@ export function Positions({ cfds, role }: { cfds: Map<string, CfdView> | null; r
   );
 }
 
+/** The maker's net exposure over its open positions (GET /api/exposure), refetched on changes. */
+function Exposure({ open }: { open: CfdView[] }) {
+  const { data: e } = useFetched<ExposureView>('/api/exposure', versionsKey(open));
+  if (!e || e.positions === 0) return null;
+  const net = e.netContracts;
+  return (
+    <div className="exposure" data-testid="exposure">
+      <span>
+        Long <b data-testid="exposure-long">{group(e.longContracts)}</b> USD
+      </span>
+      <span>
+        Short <b data-testid="exposure-short">{group(e.shortContracts)}</b> USD
+      </span>
+      <span>
+        Net{' '}
+        <b
+          data-testid="exposure-net"
+          className={net.startsWith('-') ? 'short' : net === '0' ? '' : 'long'}
+        >
+          {net.startsWith('-')
+            ? `short ${group(net.slice(1))}`
+            : net === '0'
+              ? 'flat'
+              : `long ${group(net)}`}
+        </b>{' '}
+        USD
+      </span>
+      <span title="Your margin in these positions: the most they can lose">
+        Margin at risk <b data-testid="exposure-margin">{btc(e.marginAtRisk)}</b> BTC
+      </span>
+    </div>
+  );
+}
+
 function has(c: CfdView, ...a: CfdAction[]): boolean {
   return a.some((x) => c.actions.includes(x));
 }
@@ -124,14 +157,12 @@ function CfdTable({
   cfds,
   role,
   onAct,
-  onSelect,
   selected,
   empty = 'None',
 }: {
   cfds: CfdView[];
   role: Role;
   onAct: (c: CfdView, a: Pending['action']) => void;
-  onSelect: (id: string) => void;
   selected: string | null;
   /** What an empty table says. */
   empty?: string;
@@ -150,6 +181,7 @@ function CfdTable({
         <thead>
           <tr>
             <th>Id</th>
+            {role === 'maker' && <th>Counterparty</th>}
             <th>Side</th>
             <th className="num" title="Quantity in USD (contracts of $1)">
               Qty (USD)
@@ -175,15 +207,18 @@ function CfdTable({
               className={`cfd-row ${selected === c.id ? 'selected' : ''}`}
             >
               <td className="nowrap">
-                <button
-                  type="button"
-                  className="link"
-                  onClick={() => onSelect(c.id)}
-                  data-testid="cfd-details"
-                >
+                <a href={cfdHref(c.id)} className="mono" data-testid="cfd-details">
                   {shortId(c.id, 6)}
-                </button>
+                </a>
               </td>
+              {role === 'maker' && (
+                <td className="nowrap" data-testid="cfd-counterparty">
+                  <span className="mono" title={c.counterparty}>
+                    {shortPeer(c.counterparty)}
+                  </span>{' '}
+                  <CopyButton text={c.counterparty} what="peer id" />
+                </td>
+              )}
               <td className={`${c.position} nowrap`}>{c.position}</td>
               <td className="num">{group(c.quantity)}</td>
               <td className="num">{c.leverage}×</td>
@@ -194,7 +229,11 @@ function CfdTable({
               <td className="num">{btc(c.margin)}</td>
               <td>
                 <StateBadge state={c.state} />
-                {c.failureReason && <div className="muted small">{c.failureReason}</div>}
+                {c.failureReason && (
+                  <div className="muted small clamp" title={c.failureReason}>
+                    {c.failureReason}
+                  </div>
+                )}
                 {c.problem && <ProblemLine problem={c.problem} now={now} />}
                 {c.signedCloseUntilSecs !== null && (
                   <div className="muted small">
@@ -212,28 +251,8 @@ function CfdTable({
                   </div>
                 )}
               </td>
-              <td className="num" data-testid="cfd-pnl">
-                {c.profit ? (
-                  <span className={c.profit.sats.startsWith('-') ? 'loss' : 'gain'}>
-                    {sats(signed(c.profit.sats))} ({signed(c.profit.percent)}%)
-                    {c.profit.basis === 'settlement' && (
-                      <div className="small" data-testid="cfd-payout">
-                        payout {btc(c.profit.payout)} BTC
-                      </div>
-                    )}
-                    {c.profit.stale && <div className="warn small">stale price</div>}
-                  </span>
-                ) : (
-                  '—'
-                )}
-              </td>
-              <td className="small mono">
-                {c.transactions.map((t) => (
-                  <div key={`${t.kind}-${t.txid}`} title={t.txid} data-testid={`tx-${t.kind}`}>
-                    {t.kind} <Txid txid={t.txid} chars={6} />
-                  </div>
-                ))}
-              </td>
+              <PnlCell cfd={c} />
+              <TxCell cfd={c} />
               <td className="actions">
                 {role === 'taker' && has(c, 'settle') && (
                   <button type="button" onClick={() => onAct(c, 'close')} data-testid="cfd-close">
@@ -288,7 +307,7 @@ export function ProblemLine({
 }) {
   return (
     <div
-      className="warn small"
+      className="warn small clamp"
       data-testid="cfd-problem"
       title={`This node keeps failing to handle this CFD (${p.during}) and retries with backoff; your other positions are unaffected. Check the node's log for this CFD id.`}
     >

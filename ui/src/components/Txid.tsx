@@ -11,14 +11,18 @@ export function explorerLink(template: string, txid: string): string {
   return template.replaceAll('{txid}', encodeURIComponent(txid));
 }
 
-/** `chars`: how many leading characters to show (the full id is the tooltip); 0: all of it. */
+/**
+ * `chars`: how many leading characters to show (the full id is the tooltip); 0: as much as fits,
+ * cut with an ellipsis — an id is never wrapped onto a second line.
+ */
 export function Txid({ txid, chars = 10 }: { txid: string; chars?: number }) {
   const explorer = useContext(ExplorerContext);
   const text = chars > 0 ? shortId(txid, chars) : txid;
+  const fit = chars > 0 ? '' : ' ellipsis';
   if (explorer) {
     return (
       <a
-        className="mono txid"
+        className={`mono txid${fit}`}
         href={explorerLink(explorer, txid)}
         target="_blank"
         rel="noopener noreferrer"
@@ -31,7 +35,7 @@ export function Txid({ txid, chars = 10 }: { txid: string; chars?: number }) {
   }
   return (
     <span className="txid">
-      <span className="mono" title={txid}>
+      <span className={`mono${fit}`} title={txid}>
         {text}
       </span>{' '}
       <CopyButton text={txid} />
@@ -39,7 +43,8 @@ export function Txid({ txid, chars = 10 }: { txid: string; chars?: number }) {
   );
 }
 
-function CopyButton({ text }: { text: string }) {
+/** Copies `text` (`what` it is, for the tooltip: the transaction id by default). */
+export function CopyButton({ text, what = 'transaction id' }: { text: string; what?: string }) {
   const [state, setState] = useState<'idle' | 'copied' | 'failed'>('idle');
   useEffect(() => {
     if (state === 'idle') return;
@@ -57,8 +62,8 @@ function CopyButton({ text }: { text: string }) {
       type="button"
       className="copy"
       onClick={copy}
-      title="Copy the transaction id"
-      aria-label="Copy the transaction id"
+      title={`Copy the ${what}`}
+      aria-label={`Copy the ${what}`}
       data-testid="txid-copy"
     >
       {state === 'copied' ? 'copied' : state === 'failed' ? 'select it' : 'copy'}

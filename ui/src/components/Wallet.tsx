@@ -1,10 +1,12 @@
 // The node's on-chain wallet: balance (live), a receive address with its QR code, withdrawals
 // and history.
-import { type FormEvent, useEffect, useState } from 'react';
-import { get, post } from '../api';
+import { type FormEvent, useState } from 'react';
+import { post } from '../api';
 import { btc, sats, signed } from '../format';
-import type { WalletState, WalletTxView } from '../types';
+import { cfdHref } from '../route';
+import type { WalletHistoryRow, WalletState, WalletTxKind } from '../types';
 import { ConfirmDialog, ErrorLine, Loading, Panel, ReauthPassword, Row, useAction } from './common';
+import { useFetched } from './History';
 import { Qr } from './Qr';
 import { Txid } from './Txid';
 
@@ -147,25 +149,26 @@ function Withdraw() {
   );
 }
 
+/** What a wallet transaction was, in words. */
+const KIND_TEXT: Record<WalletTxKind, string> = {
+  deposit: 'deposit',
+  withdraw: 'withdraw',
+  lock: 'lock',
+  close: 'close',
+  cet: 'close (CET)',
+  refund: 'refund',
+  punish: 'punish',
+  commit: 'commit',
+  feeBump: 'fee bump',
+};
+
 function History({ version }: { version: number }) {
-  const [txs, setTxs] = useState<WalletTxView[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  // Refetch on every wallet event from the live feed.
-  useEffect(() => {
-    let current = true;
-    if (version < 0) return;
-    get<{ transactions: WalletTxView[] }>('/api/wallet/history')
-      .then((r) => {
-        if (current) {
-          setTxs(r.transactions);
-          setError(null);
-        }
-      })
-      .catch((err: Error) => current && setError(err.message));
-    return () => {
-      current = false;
-    };
-  }, [version]);
+  // Refetched on every wallet event from the live feed.
+  const { data, error } = useFetched<{ transactions: WalletHistoryRow[] }>(
+    '/api/wallet/history',
+    String(version),
+  );
+  const txs = data?.transactions ?? null;
   return (
     <div className="subpanel">
       <h3>History</h3>
@@ -177,18 +180,31 @@ function History({ version }: { version: number }) {
           <table className="table" data-testid="wallet-history">
             <thead>
               <tr>
+                <th>What</th>
                 <th>Tx</th>
-                <th>Block</th>
                 <th className="num">Net</th>
               </tr>
             </thead>
             <tbody>
               {txs.map((t) => (
-                <tr key={t.txid}>
-                  <td className="small" data-testid="wallet-tx">
-                    <Txid txid={t.txid} chars={12} />
+                <tr key={t.txid} data-kind={t.kind}>
+                  <td className="nowrap" data-testid="wallet-tx-kind">
+                    {KIND_TEXT[t.kind]}
+                    {t.cfdId && (
+                      <>
+                        {' '}
+                        <a href={cfdHref(t.cfdId)} className="mono small" title={t.cfdId}>
+                          {t.cfdId.slice(0, 6)}…
+                        </a>
+                      </>
+                    )}
                   </td>
-                  <td>{t.height ?? 'mempool'}</td>
+                  <td className="small nowrap" data-testid="wallet-tx">
+                    <Txid txid={t.txid} chars={8} />
+                    <div className="muted">
+                      {t.height === null ? 'in the mempool' : `block ${t.height}`}
+                    </div>
+                  </td>
                   <td className={`num ${t.net.startsWith('-') ? 'loss' : 'gain'}`}>
                     {sats(signed(t.net))}
                   </td>

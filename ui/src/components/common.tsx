@@ -13,10 +13,19 @@ export function Loading({ what }: { what: string }) {
   );
 }
 
+/** A failure's message: wrapped inside its card, its first lines until clicked (styles.css). */
 export function ErrorLine({ error, testId }: { error: string | null; testId?: string }) {
+  const [expanded, setExpanded] = useState(false);
   if (!error) return null;
   return (
-    <div className="error" role="alert" data-testid={testId ?? 'error'}>
+    // biome-ignore lint/a11y/useKeyWithClickEvents: the whole text is also in the tooltip
+    <div
+      className={`error${expanded ? ' expanded' : ''}`}
+      role="alert"
+      title={error}
+      onClick={() => setExpanded((e) => !e)}
+      data-testid={testId ?? 'error'}
+    >
       {error}
     </div>
   );
