@@ -139,7 +139,7 @@ function Dashboard({ node, onLoggedOut }: { node: NodeInfo; onLoggedOut: () => v
             ) : (
               <MakerPolicy live={live.policy} />
             )}
-            <Wallet wallet={live.wallet} version={live.walletVersion} />
+            <Wallet wallet={live.wallet} version={live.walletVersion} account={live.account} />
             <Security />
           </div>
         </main>

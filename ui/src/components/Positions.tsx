@@ -1,13 +1,14 @@
 // CFD tables (open and closed) with what the user may do now, and the detail of one CFD.
 import { useState } from 'react';
 import { post } from '../api';
-import { ago, btc, duration, group, sats, shortId, shortTime, signed, until, usd } from '../format';
+import { ago, btc, duration, group, shortId, shortTime, until, usd } from '../format';
 import type { CfdAction, CfdView, Role } from '../types';
 import { CfdDetail } from './CfdDetail';
 import { ConfirmDialog, Loading, Panel, StateBadge, useNow } from './common';
+import { LiquidationWarning, PayoutLine, pnlText, StatusLine } from './Money';
 import { Txid } from './Txid';
 
-const CLOSED = new Set(['closed', 'refunded', 'rejected', 'setupFailed', 'punished']);
+const CLOSED = new Set(['closed', 'liquidated', 'refunded', 'rejected', 'setupFailed', 'punished']);
 
 interface Pending {
   cfd: CfdView;
@@ -194,7 +195,8 @@ function CfdTable({
               <td className="num">{btc(c.margin)}</td>
               <td>
                 <StateBadge state={c.state} />
-                {c.failureReason && <div className="muted small">{c.failureReason}</div>}
+                {c.status && <StatusLine status={c.status} now={now} />}
+                {c.liquidationWarning && <LiquidationWarning warning={c.liquidationWarning} />}
                 {c.problem && <ProblemLine problem={c.problem} now={now} />}
                 {c.signedCloseUntilSecs !== null && (
                   <div className="muted small">
@@ -215,12 +217,10 @@ function CfdTable({
               <td className="num" data-testid="cfd-pnl">
                 {c.profit ? (
                   <span className={c.profit.sats.startsWith('-') ? 'loss' : 'gain'}>
-                    {sats(signed(c.profit.sats))} ({signed(c.profit.percent)}%)
-                    {c.profit.basis === 'settlement' && (
-                      <div className="small" data-testid="cfd-payout">
-                        payout {btc(c.profit.payout)} BTC
-                      </div>
-                    )}
+                    {pnlText(c.profit)}
+                    <div className="small" data-testid="cfd-payout">
+                      <PayoutLine profit={c.profit} />
+                    </div>
                     {c.profit.stale && <div className="warn small">stale price</div>}
                   </span>
                 ) : (

@@ -3,12 +3,20 @@
 import { type FormEvent, useEffect, useState } from 'react';
 import { get, post } from '../api';
 import { btc, sats, signed } from '../format';
-import type { WalletState, WalletTxView } from '../types';
+import type { AccountView, WalletState, WalletTxView } from '../types';
 import { ConfirmDialog, ErrorLine, Loading, Panel, ReauthPassword, Row, useAction } from './common';
 import { Qr } from './Qr';
 import { Txid } from './Txid';
 
-export function Wallet({ wallet, version }: { wallet: WalletState | null; version: number }) {
+export function Wallet({
+  wallet,
+  version,
+  account,
+}: {
+  wallet: WalletState | null;
+  version: number;
+  account: AccountView | null;
+}) {
   return (
     <Panel title="Wallet" testId="wallet-panel">
       {!wallet ? (
@@ -25,7 +33,8 @@ export function Wallet({ wallet, version }: { wallet: WalletState | null; versio
             </Row>
             <Row label="Confirmed">{btc(wallet.balance.confirmed)} BTC</Row>
             <Row label="Unconfirmed">{btc(wallet.balance.unconfirmed)} BTC</Row>
-            <Row label="Reserved for contracts">{btc(wallet.balance.reserved)} BTC</Row>
+            <Row label="Reserved for setups under way">{btc(wallet.balance.reserved)} BTC</Row>
+            {account && <Account account={account} />}
             <Row label="Network / height">
               {wallet.network} / {wallet.height ?? 'syncing'}
             </Row>
@@ -36,6 +45,34 @@ export function Wallet({ wallet, version }: { wallet: WalletState | null; versio
         </>
       )}
     </Panel>
+  );
+}
+
+/**
+ * What the open contracts hold and would pay now, and the equity: wallet + contracts. Every
+ * figure comes from the node (its `account` event); nothing is added up here.
+ */
+function Account({ account: a }: { account: AccountView }) {
+  return (
+    <>
+      <Row label="In contracts (your margin)" testId="wallet-in-contracts">
+        {btc(a.inContracts)} BTC{' '}
+        <span className="muted small">
+          ({a.positions} position{a.positions === 1 ? '' : 's'})
+        </span>
+      </Row>
+      <Row label="Unrealised P/L" testId="wallet-unrealised">
+        <span className={a.unrealised.startsWith('-') ? 'loss' : 'gain'}>
+          {sats(signed(a.unrealised))}
+        </span>
+        {a.unpriced > 0 && <span className="muted small"> ({a.unpriced} without a price)</span>}
+      </Row>
+      {a.equity !== null && (
+        <Row label="Equity (wallet + contracts)" testId="wallet-equity">
+          <strong>{btc(a.equity)} BTC</strong>
+        </Row>
+      )}
+    </>
   );
 }
 
