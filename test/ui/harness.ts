@@ -1,0 +1,94 @@
+// What the browser specs share: Chromium (real, headless), the built UI, a logged-in page per node.
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Daemon } from '../../node/daemon/daemon.ts';
+import { BUILT_UI_DIR, startUiServer } from '../../ui-server/server.ts';
+import { silent } from '../node/chain/helpers.ts';
+
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+/** Waits in the browser: generous, the CI machine is shared. */
+export const SEE_MS = 60_000;
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--headless',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+/** `npm test` builds the UI first; a single-file run builds it here if it is missing. */
+export function ensureBuiltUi(): void {
+  if (existsSync(join(BUILT_UI_DIR, 'index.html'))) return;
+  execFileSync(
+    process.execPath,
+    [
+      join(process.cwd(), 'node_modules/vite/bin/vite.js'),
+      'build',
+      '--config',
+      'ui/vite.config.ts',
+    ],
+    { stdio: 'inherit' },
+  );
+}
+
+/** Serves `d`'s UI on a loopback port with `password`; answers its URL. */
+export async function serveUi(
+  d: Daemon,
+  password: string,
+  cleanups: (() => Promise<unknown>)[],
+): Promise<string> {
+  const ui = await startUiServer(d, {
+    host: '127.0.0.1',
+    port: 0,
+    logger: silent,
+    staticDir: BUILT_UI_DIR,
+    password,
+  });
+  cleanups.push(() => ui.close());
+  return ui.url;
+}
+
+/** Chromium, closed by the cleanups. */
+export async function launchBrowser(cleanups: (() => Promise<unknown>)[]): Promise<Browser> {
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: CHROMIUM_ARGS,
+  });
+  cleanups.push(() => browser.close());
+  return browser;
+}
+
+/**
+ * A page in a fresh context (its own cookies) logged in at `url`; script errors in the page go to
+ * `errors` for the spec to fail on.
+ */
+export async function loggedIn(
+  browser: Browser,
+  url: string,
+  password: string,
+  errors: string[],
+  viewport = { width: 1400, height: 1000 },
+): Promise<Page> {
+  const context = await browser.newContext({ viewport });
+  const page = await context.newPage();
+  page.setDefaultTimeout(SEE_MS);
+  page.on('pageerror', (err) => errors.push(err.message));
+  await page.goto(url);
+  await page.getByTestId('login-password').fill(password);
+  await page.getByTestId('login-submit').click();
+  await page.getByTestId('node-role').waitFor();
+  return page;
+}
+
+/** The row of a CFD in the positions tables, wherever it is. */
+export const cfdRow = (page: Page, id: string) => page.locator(`[data-cfd-id="${id}"]`);
+
+/** Waits until the CFD's row shows `state`. */
+export const stateIs = (page: Page, id: string, state: string) =>
+  cfdRow(page, id).locator(`[data-testid="cfd-state"][data-state="${state}"]`).waitFor();
