@@ -62,6 +62,31 @@ interface Row {
   readonly overrides?: Partial<Record<CommandType, CfdCommand>>;
 }
 
+/** Attested while open: the commit goes out with the CET (a liquidation or the settlement event). */
+const ATTESTED_OPEN: Row['legal'] = {
+  confirmLock: [],
+  confirmCommit: ['CommitConfirmed'],
+  attest: [],
+  confirmCet: ['CetConfirmed'],
+};
+/** The CET is out (attested, timelock passed). */
+const CET_OUT: Row['legal'] = {
+  confirmLock: [],
+  confirmCommit: [],
+  expireCetTimelock: [],
+  attest: [],
+  confirmCet: ['CetConfirmed'],
+  confirmRefund: ['RefundConfirmed'],
+};
+/** Settled by the CET. */
+const CET_SETTLED: Row['legal'] = {
+  confirmLock: [],
+  confirmCommit: [],
+  expireCetTimelock: [],
+  attest: [],
+  confirmCet: [],
+};
+
 const table: Record<string, Row> = {
   new: { path: [], ui: 'pendingSetup', legal: { placeOrder: ['OrderPlaced'] } },
   pendingSetup: {
@@ -232,16 +257,7 @@ const table: Record<string, Row> = {
       confirmRefund: ['RefundConfirmed'],
     },
   },
-  attestedWhileOpen: {
-    path: [...opened, 'attest'],
-    ui: 'pendingCommit',
-    legal: {
-      confirmLock: [],
-      confirmCommit: ['CommitConfirmed'],
-      attest: [],
-      confirmCet: ['CetConfirmed'],
-    },
-  },
+  attestedWhileOpen: { path: [...opened, 'attest'], ui: 'pendingCommit', legal: ATTESTED_OPEN },
   attestedThenTimelock: {
     path: [...committed, 'attest', 'expireCetTimelock'],
     ui: 'pendingCet',
@@ -254,65 +270,26 @@ const table: Record<string, Row> = {
       confirmRefund: ['RefundConfirmed'],
     },
   },
-  pendingCet: {
-    path: [...cetExpired, 'attest'],
-    ui: 'pendingCet',
-    legal: {
-      confirmLock: [],
-      confirmCommit: [],
-      expireCetTimelock: [],
-      attest: [],
-      confirmCet: ['CetConfirmed'],
-      confirmRefund: ['RefundConfirmed'],
-    },
-  },
+  pendingCet: { path: [...cetExpired, 'attest'], ui: 'pendingCet', legal: CET_OUT },
   liquidatingWhileOpen: {
     path: [...opened, 'attest'],
     overrides: { attest: liquidatingAttestation },
     ui: 'liquidating',
-    legal: {
-      confirmLock: [],
-      confirmCommit: ['CommitConfirmed'],
-      attest: [],
-      confirmCet: ['CetConfirmed'],
-    },
+    legal: ATTESTED_OPEN,
   },
   liquidatingCetOut: {
     path: [...cetExpired, 'attest'],
     overrides: { attest: liquidatingAttestation },
     ui: 'liquidating',
-    legal: {
-      confirmLock: [],
-      confirmCommit: [],
-      expireCetTimelock: [],
-      attest: [],
-      confirmCet: ['CetConfirmed'],
-      confirmRefund: ['RefundConfirmed'],
-    },
+    legal: CET_OUT,
   },
   liquidated: {
     path: [...cetExpired, 'attest', 'confirmCet'],
     overrides: { attest: liquidatingAttestation },
     ui: 'liquidated',
-    legal: {
-      confirmLock: [],
-      confirmCommit: [],
-      expireCetTimelock: [],
-      attest: [],
-      confirmCet: [],
-    },
+    legal: CET_SETTLED,
   },
-  closedByCet: {
-    path: [...cetExpired, 'attest', 'confirmCet'],
-    ui: 'closed',
-    legal: {
-      confirmLock: [],
-      confirmCommit: [],
-      expireCetTimelock: [],
-      attest: [],
-      confirmCet: [],
-    },
-  },
+  closedByCet: { path: [...cetExpired, 'attest', 'confirmCet'], ui: 'closed', legal: CET_SETTLED },
   pendingRefund: {
     path: [...cetExpired, 'expireRefundTimelock'],
     ui: 'pendingRefund',

@@ -4,7 +4,6 @@
 // user sees; the chain is the only thing driven from here (mining the lock and the close).
 
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
@@ -16,22 +15,11 @@ import { BUILT_UI_DIR, startUiServer } from '../../ui-server/server.ts';
 import { confirmAfterMempool, type Network, startNetwork, useCleanups } from '../e2e/network.ts';
 import { silent } from '../node/chain/helpers.ts';
 import { Cleanups, startNode, until } from '../ui-server/helpers.ts';
+import { CHROMIUM, CHROMIUM_ARGS, ensureBuiltUi, SEE_MS } from './harness.ts';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const TAKER_PASSWORD = 'taker-password-1';
 const MAKER_PASSWORD = 'maker-password-1';
-/** Waits in the browser: generous, the CI machine is shared. */
-const SEE_MS = 60_000;
-const ARGS = [
-  '--no-sandbox',
-  '--headless',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
+const ARGS = CHROMIUM_ARGS;
 
 /**
  * A TCP relay in front of a UI server, so a test can make the node go away and come back as the
@@ -80,21 +68,6 @@ async function relay(target: string) {
 
 /** Block explorer the maker's UI links txids to (the taker, on regtest, has none). */
 const MAKER_EXPLORER = 'https://explorer.invalid/tx/{txid}';
-
-/** `npm test` builds the UI first; a single-file run builds it here if it is missing. */
-function ensureBuiltUi(): void {
-  if (existsSync(join(BUILT_UI_DIR, 'index.html'))) return;
-  execFileSync(
-    process.execPath,
-    [
-      join(process.cwd(), 'node_modules/vite/bin/vite.js'),
-      'build',
-      '--config',
-      'ui/vite.config.ts',
-    ],
-    { stdio: 'inherit' },
-  );
-}
 
 describe('web UI in headless Chromium', function () {
   this.timeout(240_000);
