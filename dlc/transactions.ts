@@ -504,10 +504,20 @@ function lockAmount(commit: CommitTransaction): Sats {
  *   the negotiated rate and each party bears half of both fees and its own anchor.
  */
 export function cetFee(commit: CommitTransaction): Sats {
-  if (commit.anchors !== undefined) {
-    return CET_VBYTES * commit.feeRate + commit.fee + 2n * ANCHOR_VALUE;
-  }
-  return CET_VBYTES * CET_FEE_RATE + commit.fee;
+  return cetFeeOf(commit.fee, commit.feeRate, commit.anchors !== undefined);
+}
+
+/**
+ * {@link cetFee} of a contract at `feeRate` in the given format, without its commit at hand (the
+ * commit's fee follows from the rate: {@link commitFee}).
+ */
+export function cetFeeAt(feeRate: FeeRate, options?: CommitOptions): Sats {
+  return cetFeeOf(commitFee(feeRate, options), feeRate, options?.anchors === true);
+}
+
+function cetFeeOf(commitFeeSats: Sats, feeRate: FeeRate, anchored: boolean): Sats {
+  if (anchored) return CET_VBYTES * feeRate + commitFeeSats + 2n * ANCHOR_VALUE;
+  return CET_VBYTES * CET_FEE_RATE + commitFeeSats;
 }
 
 /** A contract execution transaction for one payout. */

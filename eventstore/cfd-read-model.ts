@@ -10,7 +10,14 @@ import type { EventStore, ProjectionStorage, RecordedEvent, Subscription } from 
  */
 export const CFD_READ_MODEL_VERSION = 2;
 const NAME = 'cfd';
-const TERMINAL = new Set(['closed', 'refunded', 'punished', 'rejected', 'setupFailed']);
+const TERMINAL = new Set([
+  'closed',
+  'liquidated',
+  'refunded',
+  'punished',
+  'rejected',
+  'setupFailed',
+]);
 const CFD_TYPES: ReadonlySet<string> = new Set(CFD_EVENT_TYPES);
 
 /** JSON drops `undefined` fields; restore them so a stored CFD equals the live one. */

@@ -16,6 +16,7 @@ import {
   UnknownRevokedCommitError,
 } from './errors.ts';
 import { type FeeBalance, initialFeeBalance, rolloverChargeSecs, signedFunding } from './fees.ts';
+import { liquidatedSide } from './liquidation.ts';
 import { oracleEventTime } from './oracle-event.ts';
 import type {
   ContractSymbol,
@@ -972,8 +973,10 @@ export const CFD_UI_STATES = [
   'pendingCommit',
   'openCommitted',
   'pendingCet',
+  'liquidating',
   'pendingClose',
   'closed',
+  'liquidated',
   'pendingRefund',
   'refunded',
   'rejected',
@@ -1005,6 +1008,7 @@ export function uiState(cfd: Cfd): CfdUiState {
     case 'refund':
       return 'refunded';
     case 'cet':
+      return liquidation(cfd) ? 'liquidated' : 'closed';
     case 'collaborative':
       return 'closed';
     case undefined:
@@ -1012,12 +1016,31 @@ export function uiState(cfd: Cfd): CfdUiState {
   }
   if (cfd.punishTx || cfd.closeTx) return 'pendingClose';
   if (cfd.refundTx) return 'pendingRefund';
+  // Nobody asked for this close: the oracle attested a price past a side's liquidation price.
+  if (liquidation(cfd)) return 'liquidating';
   if (cfd.cet && cfd.cetTimelockExpired) return 'pendingCet';
   if (cfd.commitConfirmed || cfd.revokedCommitSeen) return 'openCommitted';
   if (cfd.commitTx) return 'pendingCommit';
   if (!cfd.lockConfirmed) return 'pendingOpen';
   if (cfd.rollover) return 'rollover';
   return 'open';
+}
+
+/**
+ * The side the oracle's attested price liquidates (its CET closes the contract, whoever asked),
+ * or undefined: no attestation, or one inside both liquidation prices.
+ */
+export function liquidation(cfd: Cfd): Position | undefined {
+  const t = cfd.terms;
+  if (!t || !cfd.attestation) return undefined;
+  return liquidatedSide(
+    {
+      makerPosition: makerPositionOf(t),
+      initialPrice: t.initialPrice,
+      takerLeverage: t.takerLeverage,
+    },
+    cfd.attestation.price,
+  );
 }
 
 /** Who proposed the collaborative settlement under way, as seen by this node. */

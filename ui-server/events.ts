@@ -17,6 +17,8 @@
  * | `policy` | the maker's policy (as `GET /api/maker/policy`)  | maker: the policy changed         |
  * | `limits` | the taker's limits (as `GET /api/taker/limits`)  | taker: on connect, the limits changed |
  * | `quotes` | `QuoteHistoryView` (as `GET /api/quotes`)          | on connect                        |
+ * | `account` | `AccountView` (as `GET /api/account`)             | on connect; CFD, wallet and (throttled) quote changes |
+ * | `liquidationWarning` | `{cfdId, warning}`: `LiquidationWarningView` or null | on connect for each CFD in the band; when one enters or leaves it |
  *
  * A comment line (`: heartbeat`) every {@link HEARTBEAT_MS} keeps proxies and idle timeouts from
  * closing the stream. A client that stops reading is dropped once {@link MAX_BUFFERED_BYTES} are
@@ -25,6 +27,7 @@
 import type { ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { AppService } from '../node/app/service.ts';
+import type { CfdView, LiquidationWarningEvent } from '../node/app/views/cfd.ts';
 
 /** Comment lines this often; well under the usual 30–60 s proxy idle timeouts. */
 export const HEARTBEAT_MS = 15_000;
@@ -44,7 +47,9 @@ export type LiveEventName =
   | 'wallet'
   | 'policy'
   | 'limits'
-  | 'quotes';
+  | 'quotes'
+  | 'account'
+  | 'liquidationWarning';
 
 export interface LiveFeedOptions {
   readonly logger: Logger;
@@ -57,6 +62,14 @@ export interface LiveFeedOptions {
    * and every heartbeat (expiry). Without it, streams are not tied to sessions.
    */
   readonly sessionValid?: (id: string) => boolean;
+}
+
+/** Topics sent once per tick however often they change. */
+type Topic = 'health' | 'offers' | 'wallet' | 'account';
+
+/** The `liquidationWarning` event of a CFD's view. */
+function warningOf(view: CfdView): LiquidationWarningEvent {
+  return { cfdId: view.id, warning: view.liquidationWarning };
 }
 
 /** Formats one SSE frame. Data goes through JSON (bigints as strings, never as numbers). */
@@ -83,7 +96,9 @@ export class LiveFeed {
   readonly #timers: NodeJS.Timeout[] = [];
   readonly #quoteThrottleMs: number;
   /** Topics changed since the last flush; flushed once per tick so bursts coalesce. */
-  readonly #dirty = new Set<'health' | 'offers' | 'wallet'>();
+  readonly #dirty = new Set<Topic>();
+  /** CFDs whose last view was in the liquidation warning band (edges become events). */
+  readonly #warned = new Set<string>();
   #flushScheduled = false;
   #lastQuoteAt = 0;
   #quoteTimer: NodeJS.Timeout | undefined;
@@ -98,7 +113,8 @@ export class LiveFeed {
       service.subscribe((change) => {
         switch (change.type) {
           case 'cfds':
-            for (const view of change.views) this.#send('cfd', view);
+            for (const view of change.views) this.#sendCfd(view);
+            this.#mark('account');
             break;
           case 'quote':
             this.#onQuote();
@@ -168,12 +184,16 @@ export class LiveFeed {
     const limits = s.maybeLimits();
     let snapshot: string;
     try {
+      const cfds = await s.cfds();
+      const warnings = cfds.filter((v) => v.liquidationWarning !== null);
       snapshot =
         frame('health', s.health()) +
-        frame('cfds', { cfds: await s.cfds() }) +
+        frame('cfds', { cfds }) +
         frame('offers', s.offers()) +
         frame('quote', s.quote()) +
         frame('wallet', s.walletState()) +
+        frame('account', s.account()) +
+        warnings.map((v) => frame('liquidationWarning', warningOf(v))).join('') +
         (policy ? frame('policy', policy) : '') +
         (limits ? frame('limits', limits) : '') +
         // Last: the largest frame (tens of kB), and the page is usable without it.
@@ -228,7 +248,7 @@ export class LiveFeed {
     this.#holding.clear();
   }
 
-  #mark(topic: 'health' | 'offers' | 'wallet'): void {
+  #mark(topic: Topic): void {
     this.#dirty.add(topic);
     if (this.#flushScheduled || this.#closed) return;
     this.#flushScheduled = true;
@@ -242,7 +262,11 @@ export class LiveFeed {
         try {
           if (t === 'health') this.#send('health', this.#service.health());
           else if (t === 'offers') this.#send('offers', this.#service.offers());
-          else this.#send('wallet', this.#service.walletState());
+          else if (t === 'account') this.#send('account', this.#service.account());
+          else {
+            this.#send('wallet', this.#service.walletState());
+            this.#send('account', this.#service.account());
+          }
         } catch (err) {
           this.#log.warn({ err, topic: t }, 'live feed update failed');
         }
@@ -271,9 +295,22 @@ export class LiveFeed {
     this.#send('quote', this.#service.quote());
     // Unrealised P/L moves with the price: re-send the open CFDs.
     for (const view of this.#service.openCfdViews()) {
-      if (view.profit?.basis === 'quote') this.#send('cfd', view);
+      if (view.profit?.basis === 'quote' || view.liquidationWarning || this.#warned.has(view.id)) {
+        this.#sendCfd(view);
+      }
     }
+    this.#mark('account');
     if (this.#service.role === 'maker') this.#mark('offers');
+  }
+
+  /** A CFD's view, and a `liquidationWarning` event when it entered or left the band. */
+  #sendCfd(view: CfdView): void {
+    this.#send('cfd', view);
+    const warned = view.liquidationWarning !== null;
+    if (warned === this.#warned.has(view.id)) return;
+    if (warned) this.#warned.add(view.id);
+    else this.#warned.delete(view.id);
+    this.#send('liquidationWarning', warningOf(view));
   }
 
   #send(event: LiveEventName, data: unknown): void {

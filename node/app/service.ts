@@ -57,7 +57,7 @@ import {
   quoteHistoryView,
   quoteView,
 } from './views/quote.ts';
-import type { WalletView } from './views/wallet.ts';
+import { type AccountView, accountView, type WalletView } from './views/wallet.ts';
 import { WalletService, type WalletState, type WithdrawalView } from './wallet.ts';
 
 export class AppService {
@@ -171,15 +171,26 @@ export class AppService {
   }
 
   #viewOptions(): CfdViewOptions {
-    const bumper = this.#daemon.bumper;
+    const d = this.#daemon;
+    const bumper = d.bumper;
+    const monitor = d.monitor;
+    // The wallet's transactions by txid, read once per batch of views (the lock's fee).
+    let walletTxs: Map<string, { sent: bigint; received: bigint }> | undefined;
     return {
       nowSecs: Math.floor(this.#clock() / 1000),
-      rolloverIntervalSecs: this.#daemon.config.time.rolloverIntervalSecs,
-      eventSpacingSecs: this.#daemon.config.time.oracleEventIntervalSecs,
-      problemOf: (id) => this.#daemon.processManager.problems.get(id),
-      rolloverPause: (id) => this.#daemon.rolloverPause(id),
+      rolloverIntervalSecs: d.config.time.rolloverIntervalSecs,
+      eventSpacingSecs: d.config.time.oracleEventIntervalSecs,
+      problemOf: (id) => d.processManager.problems.get(id),
+      rolloverPause: (id) => d.rolloverPause(id),
       bumpsOf: (id) => ({ statuses: bumper.status(id), spent: bumper.spent(id) }),
       bumpBudgetSats: this.#bumpBudget(),
+      closeFeeRate: d.fees.rate(),
+      tipHeight: monitor?.health().height,
+      confirmedAt: (id, txid) => monitor?.confirmedAt(txid, id),
+      walletTx: (txid) => {
+        walletTxs ??= new Map((d.wallet?.history() ?? []).map((t) => [t.txid, t]));
+        return walletTxs.get(txid);
+      },
     };
   }
 
@@ -233,6 +244,22 @@ export class AppService {
   /** The wallet as the live feed shows it: its state, or why it is not available. */
   walletState(): WalletState {
     return this.#wallets.state();
+  }
+
+  /**
+   * The account: wallet, margin in open contracts, what they pay now and the equity
+   * (views/wallet.ts {@link accountView}). Contracts count from their lock until they settle.
+   */
+  account(): AccountView {
+    const live = this.#daemon.readModel
+      .openCfds()
+      .filter((c) => c.setup === 'completed' && c.settled === undefined);
+    const positions = this.views(live).map((v) => ({
+      margin: BigInt(v.margin),
+      payout: v.profit ? BigInt(v.profit.payout) : undefined,
+      profit: v.profit ? BigInt(v.profit.sats) : undefined,
+    }));
+    return accountView(this.#daemon.wallet?.balance(), positions);
   }
 
   /** Net exposure over the positions that hold coins (views/exposure.ts). */

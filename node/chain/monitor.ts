@@ -331,6 +331,15 @@ export class ChainMonitor {
   }
 
   /**
+   * The height of the block that confirmed `txid` as watched under `tag`, as the monitor last saw
+   * it; undefined when it is not watched or not confirmed. For showing timelocks, not deciding.
+   */
+  confirmedAt(txid: string, tag: string): number | undefined {
+    const w = this.#watches.get(txKey({ txid, tag }));
+    return w && 'conf' in w ? w.conf?.height : undefined;
+  }
+
+  /**
    * Watches `outpoint` (`<txid>:<vout>`) for the transaction that spends it. Resolves once the
    * watch is durable. The outpoint need not exist yet (e.g. a commit output before the commit is
    * published).

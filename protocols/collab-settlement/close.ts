@@ -5,6 +5,7 @@
  */
 import {
   CURVE_MAX_PRICE,
+  type PayoutCurve,
   type PayoutCurveParams,
   payoutCurve,
   rowAtPrice,
@@ -141,9 +142,16 @@ export function settlementPayout(ctx: CloseContext, price: Price): Payout {
       `the payout curve pays out ${curve.total} sats but the lock holds ${ctx.lock.value}`,
     );
   }
-  const usd = priceToUsd(price, 'floor');
+  return curvePayout(curve, ctx.makerPosition, priceToUsd(price, 'floor'));
+}
+
+/**
+ * The row of `curve` at `usd` (whole dollars, capped at the curve's last row) as maker and taker
+ * payouts before fees: what a close at that price, or the CET for that attested price, splits.
+ */
+export function curvePayout(curve: PayoutCurve, makerPosition: Position, usd: bigint): Payout {
   const row = rowAtPrice(curve.rows, usd > BigInt(CURVE_MAX_PRICE) ? CURVE_MAX_PRICE : Number(usd));
-  const [roles] = toRolePayouts([row], ctx.makerPosition);
+  const [roles] = toRolePayouts([row], makerPosition);
   return { maker: roles!.maker, taker: roles!.taker };
 }
 

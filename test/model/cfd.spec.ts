@@ -18,7 +18,7 @@ import {
   uiState,
 } from '../../model/cfd.ts';
 import { fundingFee } from '../../model/fees.ts';
-import { parseFundingRate } from '../../model/units.ts';
+import { parseFundingRate, price } from '../../model/units.ts';
 import { DAY, dlc, HOUR, sampleCommands, T0, terms, tx } from '../helpers/cfd-fixtures.ts';
 
 type CommandType = CfdCommand['type'];
@@ -29,11 +29,18 @@ const commands = sampleCommands(base);
 // describe below, not a column of the table.
 const ALL_COMMANDS = (Object.keys(commands) as CommandType[]).filter((c) => c !== 'unconfirm');
 
-function run(seq: readonly CommandType[], from: Cfd = EMPTY_CFD): Cfd {
+function run(
+  seq: readonly CommandType[],
+  from: Cfd = EMPTY_CFD,
+  overrides: Row['overrides'] = {},
+): Cfd {
   let cfd = from;
-  for (const c of seq) cfd = fold(decide(cfd, commands[c], NOW), cfd);
+  for (const c of seq) cfd = fold(decide(cfd, overrides[c] ?? commands[c], NOW), cfd);
   return cfd;
 }
+
+/** The oracle attests a price past the long taker's liquidation price (2× from 50,000: 33,333.33). */
+const liquidatingAttestation = { ...commands.attest, price: price(30_000) };
 
 const setUp: CommandType[] = ['placeOrder', 'startContractSetup', 'completeContractSetup'];
 const opened: CommandType[] = [...setUp, 'confirmLock'];
@@ -86,7 +93,21 @@ interface Row {
   readonly ui: CfdUiState;
   /** Legal commands and the event types each emits ([] = idempotent observation). */
   readonly legal: Partial<Record<CommandType, readonly CfdEventType[]>>;
+  /** Commands of the path replaced by these (e.g. an attestation at another price). */
+  readonly overrides?: Partial<Record<CommandType, CfdCommand>>;
 }
+
+/** Attested while open: the commit goes out with the CET (a liquidation or the settlement event). */
+const ATTESTED_OPEN: Row['legal'] = {
+  confirmLock: [],
+  confirmCommit: ['CommitConfirmed'],
+  attest: [],
+  confirmCet: ['CetConfirmed'],
+};
+/** The CET is out (attested, timelock passed). */
+const CET_OUT: Row['legal'] = CET_PENDING;
+/** Settled by the CET. */
+const CET_SETTLED: Row['legal'] = { ...COMMIT_SEEN, attest: [], confirmCet: [] };
 
 const table: Record<string, Row> = {
   new: { path: [], ui: 'pendingSetup', legal: { placeOrder: ['OrderPlaced'] } },
@@ -218,35 +239,32 @@ const table: Record<string, Row> = {
       confirmRefund: ['RefundConfirmed'],
     },
   },
-  attestedWhileOpen: {
-    path: [...opened, 'attest'],
-    ui: 'pendingCommit',
-    legal: {
-      confirmLock: [],
-      confirmCommit: ['CommitConfirmed'],
-      attest: [],
-      confirmCet: ['CetConfirmed'],
-    },
-  },
+  attestedWhileOpen: { path: [...opened, 'attest'], ui: 'pendingCommit', legal: ATTESTED_OPEN },
   attestedThenTimelock: {
     path: [...committed, 'attest', 'expireCetTimelock'],
     ui: 'pendingCet',
     legal: CET_PENDING,
   },
-  pendingCet: {
+  pendingCet: { path: [...cetExpired, 'attest'], ui: 'pendingCet', legal: CET_OUT },
+  liquidatingWhileOpen: {
+    path: [...opened, 'attest'],
+    overrides: { attest: liquidatingAttestation },
+    ui: 'liquidating',
+    legal: ATTESTED_OPEN,
+  },
+  liquidatingCetOut: {
     path: [...cetExpired, 'attest'],
-    ui: 'pendingCet',
-    legal: CET_PENDING,
+    overrides: { attest: liquidatingAttestation },
+    ui: 'liquidating',
+    legal: CET_OUT,
   },
-  closedByCet: {
+  liquidated: {
     path: [...cetExpired, 'attest', 'confirmCet'],
-    ui: 'closed',
-    legal: {
-      ...COMMIT_SEEN,
-      attest: [],
-      confirmCet: [],
-    },
+    overrides: { attest: liquidatingAttestation },
+    ui: 'liquidated',
+    legal: CET_SETTLED,
   },
+  closedByCet: { path: [...cetExpired, 'attest', 'confirmCet'], ui: 'closed', legal: CET_SETTLED },
   pendingRefund: {
     path: [...cetExpired, 'expireRefundTimelock'],
     ui: 'pendingRefund',
@@ -291,7 +309,7 @@ const table: Record<string, Row> = {
 describe('model/cfd aggregate', () => {
   for (const [name, row] of Object.entries(table)) {
     describe(`in state ${name}`, () => {
-      const cfd = run(row.path);
+      const cfd = run(row.path, EMPTY_CFD, row.overrides);
 
       it(`shows as ${row.ui}`, () => {
         assert.equal(uiState(cfd), row.ui);

@@ -38,18 +38,22 @@ describe('ui-server: live feed (SSE)', function () {
     assert.equal(live.status, 200);
     assert.match(live.contentType ?? '', /^text\/event-stream/);
 
-    // The snapshot, in order (a taker's limits after the wallet); the chart's history last.
-    await until('snapshot', () => live.events.length >= 7);
+    // The snapshot, in order (the account after the wallet, a taker's limits after them); the
+    // chart's history last.
+    await until('snapshot', () => live.events.length >= 8);
     assert.deepEqual(
-      live.events.slice(0, 7).map((e) => e.event),
-      ['health', 'cfds', 'offers', 'quote', 'wallet', 'limits', 'quotes'],
+      live.events.slice(0, 8).map((e) => e.event),
+      ['health', 'cfds', 'offers', 'quote', 'wallet', 'account', 'limits', 'quotes'],
     );
-    assert.deepEqual(live.events[5]!.data, {
+    // No contracts: nothing in them.
+    assert.equal(live.events[5]!.data.inContracts, '0');
+    assert.equal(live.events[5]!.data.positions, 0);
+    assert.deepEqual(live.events[6]!.data, {
       maxFundingRate: '0.003',
       maxOpeningFeeBps: 100,
       maxTxFeeRate: 100,
     });
-    const history = live.events[6]!.data;
+    const history = live.events[7]!.data;
     assert.equal(history.resolutionMs, 5_000);
     assert.equal(history.windowMs, 3_600_000);
     // The feed was ok before we connected: at least the quote that made it so is in the history.

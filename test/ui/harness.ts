@@ -76,3 +76,39 @@ export function chromiumMissing(): boolean {
   else it.skip(`needs Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`);
   return true;
 }
+
+/** Chromium, closed by the cleanups. */
+export async function launchBrowser(cleanups: (() => Promise<unknown>)[]): Promise<Browser> {
+  const browser = await launchChromium();
+  cleanups.push(() => browser.close());
+  return browser;
+}
+
+/**
+ * A page in a fresh context (its own cookies) logged in at `url`; script errors in the page go to
+ * `errors` for the spec to fail on.
+ */
+export async function loggedIn(
+  browser: Browser,
+  url: string,
+  password: string,
+  errors: string[],
+  viewport = { width: 1400, height: 1000 },
+): Promise<Page> {
+  const context = await browser.newContext({ viewport });
+  const page = await context.newPage();
+  page.setDefaultTimeout(SEE_MS);
+  page.on('pageerror', (err) => errors.push(err.message));
+  await page.goto(url);
+  await page.getByTestId('login-password').fill(password);
+  await page.getByTestId('login-submit').click();
+  await page.getByTestId('node-role').waitFor();
+  return page;
+}
+
+/** The row of a CFD in the positions tables, wherever it is. */
+export const cfdRow = (page: Page, id: string) => page.locator(`[data-cfd-id="${id}"]`);
+
+/** Waits until the CFD's row shows `state`. */
+export const stateIs = (page: Page, id: string, state: string) =>
+  cfdRow(page, id).locator(`[data-testid="cfd-state"][data-state="${state}"]`).waitFor();

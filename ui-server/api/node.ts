@@ -176,8 +176,12 @@ export const NODE_ROUTES: readonly ApiRoute[] = [
     summary: 'Live feed (server-sent events)',
     description:
       'Snapshot on connect (`health`, `cfds`, `offers`, `quote`, `wallet`, on a maker ' +
-      '`policy`, on a taker `limits`, and `quotes`: the chart history as `GET /api/quotes`), then `health`, `cfd`, `offers`, `quote` (throttled), `wallet`, `policy` and `limits` ' +
-      'events as they happen; heartbeat comments.',
+      '`policy`, on a taker `limits`, and `quotes`: the chart history as `GET /api/quotes`; ' +
+      '`account` as `GET /api/account`; a `liquidationWarning` per CFD in the warning band), ' +
+      'then `health`, `cfd`, `offers`, `quote` (throttled), `wallet`, `account`, `policy` and ' +
+      '`limits` events as they happen, and `liquidationWarning` `{cfdId, warning}` when a CFD ' +
+      'enters the warning band of its liquidation price (`warning` set) or leaves it (null); ' +
+      'heartbeat comments.',
     produces: 'text/event-stream',
     responses: { 200: 'event stream' },
     handler: async ({ request, reply, ctx }) => {

@@ -26,4 +26,6 @@ export const LIVE_EVENT_TYPES: Readonly<Record<LiveEventName, string>> = {
   policy: 'MakerPolicy',
   limits: 'TakerLimitsView',
   quotes: 'QuoteHistoryView',
+  account: 'AccountView',
+  liquidationWarning: 'LiquidationWarningEvent',
 };

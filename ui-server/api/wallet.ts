@@ -17,6 +17,20 @@ export const WALLET_ROUTES: readonly ApiRoute[] = [
     handler: async ({ ctx }) => ctx.service.wallet(),
   }),
   route({
+    method: 'get',
+    path: '/api/account',
+    summary: 'Equity: wallet, margin in contracts, unrealised P/L',
+    description:
+      `\`{wallet, inContracts, unrealised, equity, positions, unpriced}\` (${sats}): ` +
+      '`inContracts` is the own margin of every contract from its lock until it settles; ' +
+      '`unrealised` their P/L at their payout figure now (after the lock, close and bump fees); ' +
+      '`equity` the wallet plus what they pay now. `wallet` and `equity` are null without a ' +
+      'wallet. The live feed sends it as its `account` event.',
+    responses: { 200: 'account' },
+    response: 'AccountView',
+    handler: async ({ ctx }) => ctx.service.account(),
+  }),
+  route({
     method: 'post',
     path: '/api/wallet/address',
     summary: 'A fresh receive address',

@@ -163,7 +163,7 @@ function Dashboard({ node, onLoggedOut }: { node: NodeInfo; onLoggedOut: () => v
               </div>
             )}
             <div className="slot slot-wallet" id="wallet">
-              <Wallet wallet={live.wallet} version={live.walletVersion} />
+              <Wallet wallet={live.wallet} version={live.walletVersion} account={live.account} />
             </div>
             <div className="slot slot-settings">
               {node.role === 'taker' ? (

@@ -87,11 +87,13 @@ export const STATE_LABEL: Record<string, string> = {
   pendingOpen: 'Waiting for lock confirmation',
   open: 'Open',
   rollover: 'Rolling over',
-  pendingCommit: 'Force closing',
+  pendingCommit: 'Committing',
   openCommitted: 'Committed',
   pendingCet: 'Settling on chain',
+  liquidating: 'Liquidating',
   pendingClose: 'Closing',
   closed: 'Closed',
+  liquidated: 'Liquidated',
   pendingRefund: 'Refunding',
   refunded: 'Refunded',
   rejected: 'Rejected',
@@ -108,6 +110,12 @@ export const IN_PROGRESS = new Set([
   'pendingCommit',
   'openCommitted',
   'pendingCet',
+  'liquidating',
   'pendingClose',
   'pendingRefund',
 ]);
+
+/** A moment today or soon, as hours and minutes: "08:35". */
+export function hhmm(ms: number): string {
+  return new Date(ms).toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
+}

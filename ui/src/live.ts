@@ -5,6 +5,7 @@
 import { useEffect, useState } from 'react';
 import { get } from './api';
 import type {
+  AccountView,
   CfdView,
   HealthView,
   MakerPolicy,
@@ -38,6 +39,8 @@ export interface LiveState {
    */
   quotes: QuotePoint[];
   wallet: WalletState | null;
+  /** Wallet, margin in contracts, unrealised P/L and equity (the `account` event). */
+  account: AccountView | null;
   /** Bumped on every wallet event, so panels refetch history. */
   walletVersion: number;
   /** Maker: the policy as the node applies it (the `policy` event); null until it arrives. */
@@ -77,6 +80,7 @@ const INITIAL: LiveState = {
   quoteKnown: false,
   quotes: [],
   wallet: null,
+  account: null,
   walletVersion: 0,
   policy: null,
   limits: null,
@@ -149,6 +153,7 @@ export function useLive(onUnauthorized: () => void): LiveState {
         const quotes = bounded([...history, ...s.quotes.filter((q) => q.t > newest)], windowSecs);
         return { ...s, quotes, windowSecs };
       });
+      on<AccountView>(es, 'account', (s, account) => ({ ...s, account }));
       on<WalletState>(es, 'wallet', (s, wallet) => ({
         ...s,
         wallet,

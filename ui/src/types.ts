@@ -219,8 +219,16 @@ export interface CfdView {
    * (negative: it is owed), sats.
    */
   fees: { balance: string; owed: string };
-  /** Null when there is nothing to compute it from (no quote yet, failed, refunded…). */
+  /** Null when there is nothing to compute it from (no quote yet, setup failed…). */
   profit: ProfitView | null;
+  /** Why it is in its state and until when; null while simply open. */
+  status: StatusView | null;
+  /** Liquidated (or liquidating): whose side the attested price liquidated; null otherwise. */
+  liquidated: 'self' | 'counterparty' | null;
+  /** Set while an open position's price is within the warning band of its liquidation price. */
+  liquidationWarning: LiquidationWarningView | null;
+  /** Funding at the current rate: who pays, how much, per what. Null without a rate. */
+  fundingPayment: FundingPaymentView | null;
   settlementEvent: { id: string; timeSecs: number };
   /**
    * How long the position is funded (ItchySats #1260): while it is open, the contract as signed
@@ -276,18 +284,75 @@ export interface CfdView {
 export type Role = 'maker' | 'taker';
 
 // node/app/views/cfd.ts
+/**
+ * What the position pays this node and its profit or loss, from one figure (payout.ts): the
+ * settling transaction's output once the node holds it, the exact expected output before.
+ */
 export interface ProfitView {
-  /** `quote`: unrealised, at the latest quote; `settlement`: at the price the contract settled. */
+  /** `quote`: follows the market (an open or committed position at the latest quote); `settlement`: fixed by a price or a transaction. */
   basis: 'quote' | 'settlement';
-  price: string;
-  /** This node's payout at that price, sats. */
+  /** `transaction`: read from the settling transaction; `expected`: what it would pay at `price`. */
+  source: 'transaction' | 'expected';
+  /** The transaction that pays it: a collaborative close, a CET, the refund or our punish. */
+  via: PayoutKind;
+  /** That transaction, once the node holds it. */
+  txid: string | null;
+  /** The price it settles at; null for a refund or punish. */
+  price: string | null;
+  /** This node's payout, sats, after its share of the settling transaction's fee. */
   payout: string;
-  /** Payout − own margin, sats (negative: a loss). */
+  /**
+   * Profit or loss, sats: payout − own margin − own share of the lock's fee − fee bumps paid
+   * (negative: a loss). The opening fee and funding are in the payout (the fee balance).
+   */
   sats: string;
   /** Of own margin, two decimals. */
   percent: string;
+  /** What this node paid to lock its margin (its inputs less margin and change); null when its wallet does not hold the lock. */
+  lockFee: string | null;
+  /** Sats this node's fee bumps of the CFD cost. */
+  bumpFees: string;
   /** The quote it was computed from is stale (only for `quote`). */
   stale: boolean;
+}
+
+// node/app/views/payout.ts
+/** The transaction that pays (or would pay) the figure. */
+export type PayoutKind = 'close' | 'cet' | 'refund' | 'punish';
+
+// node/app/views/status.ts
+/** Why a position that is not simply open is where it is, and what it waits for. */
+export interface StatusView {
+  /** In words, without times (the fields below carry them). */
+  reason: string;
+  /** Unix seconds of what it waits for (an oracle event); null when it waits for blocks or nothing. */
+  untilSecs: number | null;
+  /** Blocks until the CET timelock lets the CET out; null when not counting. */
+  cetBlocksLeft: number | null;
+  /** Blocks until the refund timelock, while no attestation came; null when not counting. */
+  refundBlocksLeft: number | null;
+}
+
+// node/app/views/cfd.ts
+/** The price is within the warning band of this node's liquidation price (model/liquidation.ts). */
+export interface LiquidationWarningView {
+  /** The price the position would close at now. */
+  price: string;
+  liquidationPrice: string;
+  /** How far the price is from it, percent of the price (0 or negative: reached). */
+  distancePercent: string;
+  /** The band, percent (`LIQUIDATION_WARNING_BPS`). */
+  bandPercent: string;
+}
+
+// node/app/views/cfd.ts
+/** Funding at the current rate, as this node pays or receives it. */
+export interface FundingPaymentView {
+  direction: 'pay' | 'receive' | 'none';
+  /** Sats per `perSecs`, rounded as the funding charge is (away from zero). */
+  sats: string;
+  /** The settlement interval the rate is per, seconds (compressed on a testnet). */
+  perSecs: number;
 }
 
 // node/app/views/cfd.ts
@@ -504,6 +569,27 @@ export interface BalanceView {
   spendable: string;
 }
 
+// node/app/views/wallet.ts
+/**
+ * The account at a glance: the wallet, the margin locked in open contracts (from the CFDs: coin
+ * reservations only cover setups under way), what those contracts would pay now and the equity
+ * they add up to. Sats as decimal strings.
+ */
+export interface AccountView {
+  /** Confirmed + unconfirmed wallet balance; null without a wallet. */
+  wallet: string | null;
+  /** Own margin in contracts whose lock is out and that have not settled. */
+  inContracts: string;
+  /** Σ (payout − margin − fees paid) of those contracts, at their payout figure now. */
+  unrealised: string;
+  /** wallet + what the contracts pay now (their payout figure; margin when none can be priced). */
+  equity: string | null;
+  /** Contracts counted. */
+  positions: number;
+  /** Contracts without a payout figure (no quote yet): counted at their margin. */
+  unpriced: number;
+}
+
 // node/app/views/history.ts
 /** A wallet transaction with what it was and the position it belongs to, if any. */
 export interface WalletHistoryRow extends WalletTxView {
@@ -550,3 +636,13 @@ export interface WithdrawalView {
 // node/app/wallet.ts
 /** The wallet as the live feed shows it: its state, or why it is not available. */
 export type WalletState = ({ available: true } & WalletView) | { available: false; reason: string };
+
+// node/app/views/cfd.ts
+/**
+ * The live feed's `liquidationWarning` event: a CFD entered the warning band (`warning` set) or
+ * left it (null). A script can act on it (close, add margin elsewhere) without parsing CFD views.
+ */
+export interface LiquidationWarningEvent {
+  cfdId: string;
+  warning: LiquidationWarningView | null;
+}

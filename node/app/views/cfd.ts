@@ -3,22 +3,34 @@
  * Sats and prices are decimal strings (format.ts).
  */
 
-import { Transaction } from 'bitcoinjs-lib';
 import {
   actions,
   type Cfd,
   type CfdAction,
   type CfdUiState,
   confirmedCommit,
+  liquidation as liquidatedBy,
   outstandingSignedClose,
   type Settled,
   settlementDirection,
   uiState,
 } from '../../../model/cfd.ts';
-import { feeOwedBy, liquidationPrice, margins, payoutAt, profit } from '../../../model/fees.ts';
+import {
+  type ContractSize,
+  feeOwedBy,
+  fundingFee,
+  liquidationPrice,
+  margins,
+} from '../../../model/fees.ts';
 import { divRound } from '../../../model/fixed.ts';
+import {
+  inLiquidationBand,
+  LIQUIDATION_WARNING_BPS,
+  liquidationDistanceBps,
+} from '../../../model/liquidation.ts';
 import { oracleEventTime } from '../../../model/oracle-event.ts';
 import {
+  type FeeRate,
   formatFundingRate,
   formatPrice,
   type Leverage,
@@ -26,6 +38,7 @@ import {
   type Position,
   type Price,
   type Role,
+  type Sats,
 } from '../../../model/units.ts';
 import { DEFAULT_ROLLOVER_INTERVAL_SECS } from '../../../protocols/rollover/constants.ts';
 import { rolloverDueSecs } from '../../../protocols/rollover/scheduler.ts';
@@ -33,24 +46,73 @@ import type { CfdProblem } from '../../daemon/cfd-problems.ts';
 import type { BumpStatus } from '../../daemon/fee-bumper.ts';
 import type { LatestQuote } from '../../pricefeed/client.ts';
 import { liquidation, percent, type Same } from './format.ts';
+import { type PayoutKind, payoutFigure } from './payout.ts';
 import { closingPrice } from './quote.ts';
+import { type ChainPosition, type StatusView, statusView } from './status.ts';
 
 // CFDs
 
 export type TxKind = 'lock' | 'commit' | 'cet' | 'refund' | 'close' | 'punish';
 
+/**
+ * What the position pays this node and its profit or loss, from one figure (payout.ts): the
+ * settling transaction's output once the node holds it, the exact expected output before.
+ */
 export interface ProfitView {
-  /** `quote`: unrealised, at the latest quote; `settlement`: at the price the contract settled. */
+  /** `quote`: follows the market (an open or committed position at the latest quote); `settlement`: fixed by a price or a transaction. */
   readonly basis: 'quote' | 'settlement';
-  readonly price: string;
-  /** This node's payout at that price, sats. */
+  /** `transaction`: read from the settling transaction; `expected`: what it would pay at `price`. */
+  readonly source: 'transaction' | 'expected';
+  /** The transaction that pays it: a collaborative close, a CET, the refund or our punish. */
+  readonly via: PayoutKind;
+  /** That transaction, once the node holds it. */
+  readonly txid: string | null;
+  /** The price it settles at; null for a refund or punish. */
+  readonly price: string | null;
+  /** This node's payout, sats, after its share of the settling transaction's fee. */
   readonly payout: string;
-  /** Payout − own margin, sats (negative: a loss). */
+  /**
+   * Profit or loss, sats: payout − own margin − own share of the lock's fee − fee bumps paid
+   * (negative: a loss). The opening fee and funding are in the payout (the fee balance).
+   */
   readonly sats: string;
   /** Of own margin, two decimals. */
   readonly percent: string;
+  /** What this node paid to lock its margin (its inputs less margin and change); null when its wallet does not hold the lock. */
+  readonly lockFee: string | null;
+  /** Sats this node's fee bumps of the CFD cost. */
+  readonly bumpFees: string;
   /** The quote it was computed from is stale (only for `quote`). */
   readonly stale: boolean;
+}
+
+/** The price is within the warning band of this node's liquidation price (model/liquidation.ts). */
+export interface LiquidationWarningView {
+  /** The price the position would close at now. */
+  readonly price: string;
+  readonly liquidationPrice: string;
+  /** How far the price is from it, percent of the price (0 or negative: reached). */
+  readonly distancePercent: string;
+  /** The band, percent (`LIQUIDATION_WARNING_BPS`). */
+  readonly bandPercent: string;
+}
+
+/**
+ * The live feed's `liquidationWarning` event: a CFD entered the warning band (`warning` set) or
+ * left it (null). A script can act on it (close, add margin elsewhere) without parsing CFD views.
+ */
+export interface LiquidationWarningEvent {
+  readonly cfdId: string;
+  readonly warning: LiquidationWarningView | null;
+}
+
+/** Funding at the current rate, as this node pays or receives it. */
+export interface FundingPaymentView {
+  readonly direction: 'pay' | 'receive' | 'none';
+  /** Sats per `perSecs`, rounded as the funding charge is (away from zero). */
+  readonly sats: string;
+  /** The settlement interval the rate is per, seconds (compressed on a testnet). */
+  readonly perSecs: number;
 }
 
 export interface CfdView {
@@ -82,8 +144,16 @@ export interface CfdView {
    * (negative: it is owed), sats.
    */
   readonly fees: { readonly balance: string; readonly owed: string };
-  /** Null when there is nothing to compute it from (no quote yet, failed, refunded…). */
+  /** Null when there is nothing to compute it from (no quote yet, setup failed…). */
   readonly profit: ProfitView | null;
+  /** Why it is in its state and until when; null while simply open. */
+  readonly status: StatusView | null;
+  /** Liquidated (or liquidating): whose side the attested price liquidated; null otherwise. */
+  readonly liquidated: 'self' | 'counterparty' | null;
+  /** Set while an open position's price is within the warning band of its liquidation price. */
+  readonly liquidationWarning: LiquidationWarningView | null;
+  /** Funding at the current rate: who pays, how much, per what. Null without a rate. */
+  readonly fundingPayment: FundingPaymentView | null;
   readonly settlementEvent: { readonly id: string; readonly timeSecs: number };
   /**
    * How long the position is funded (ItchySats #1260): while it is open, the contract as signed
@@ -212,7 +282,7 @@ export interface RolloverView {
 }
 
 /** What {@link cfdView} needs besides the CFD. */
-export interface CfdViewOptions {
+export interface CfdViewOptions extends ChainPosition {
   /** Unix seconds. @default now */
   readonly nowSecs?: number;
   /** The taker's rollover cadence (`--rollover-interval`). @default 1 h */
@@ -229,6 +299,12 @@ export interface CfdViewOptions {
   readonly bumpsOf?: (cfdId: string) => { statuses: readonly BumpStatus[]; spent: bigint };
   /** Sats all bumps of one CFD may cost. @default 0 */
   readonly bumpBudgetSats?: bigint;
+  /** sat/vB a collaborative close would pay now (prices open positions). @default 1 */
+  readonly closeFeeRate?: FeeRate;
+  /** What this node's wallet put into and got back from a transaction (for the lock's fee). */
+  readonly walletTx?: (
+    txid: string,
+  ) => { readonly sent: bigint; readonly received: bigint } | undefined;
 }
 
 function rolloverView(
@@ -292,50 +368,13 @@ export function cfdView(
   const own = t.role === 'maker' ? m.maker : m.taker;
   const leverage = t.role === 'maker' ? 1 : t.takerLeverage;
   const state = uiState(cfd);
-  const withFees = { ...size, feeBalance: cfd.feeBalance };
-  const payoutOf = (p: Price): bigint => {
-    const out = payoutAt(withFees, p);
-    return t.position === 'long' ? out.long : out.short;
-  };
-  const profitAt = (p: Price, basis: ProfitView['basis'], stale: boolean): ProfitView => {
-    const pr = profit(withFees, t.role, p);
-    return {
-      basis,
-      price: formatPrice(p),
-      payout: payoutOf(p).toString(),
-      sats: pr.sats.toString(),
-      percent: percent(pr.percentBasisPoints),
-      stale,
-    };
-  };
   const settledAt = cfd.closePrice ?? cfd.attestation?.price;
-  let profitView: ProfitView | null = null;
-  if (MARKET_STATES.has(state) && !settledAt && quote) {
-    profitView = profitAt(closingPrice(takerPosition, quote), 'quote', quote.stale);
-  } else if (
-    settledAt &&
-    state !== 'refunded' &&
-    state !== 'pendingRefund' &&
-    state !== 'punished'
-  ) {
-    profitView = profitAt(settledAt, 'settlement', false);
-    const paid = closePaid(cfd, t.role, payoutAt(withFees, settledAt), makerPosition);
-    if (paid !== undefined) {
-      // What the settling transaction paid, after this node's share of its fee (not the curve row).
-      const sats = paid - own;
-      profitView = {
-        ...profitView,
-        payout: paid.toString(),
-        sats: sats.toString(),
-        percent: percent(own === 0n ? 0n : divRound(sats * 10_000n, own, 'halfAwayFromZero')),
-      };
-    }
-  }
+  const bumps = options.bumpsOf?.(t.id);
+  const profitView = profitOf(cfd, own, quote, options, bumps?.spent ?? 0n);
   const eventId = cfd.dlc?.settlementEventId ?? t.oracleEventId;
   const eventTimeSecs = oracleEventTime(eventId);
   const proposal = cfd.settlement?.proposal;
   const direction = settlementDirection(cfd);
-  const bumps = options.bumpsOf?.(t.id);
   return {
     id: t.id,
     offerId: t.offerId,
@@ -359,6 +398,13 @@ export function cfdView(
       owed: feeOwedBy(cfd.feeBalance, t.position).toString(),
     },
     profit: profitView,
+    status: statusView(cfd, state, eventTimeSecs, options),
+    liquidated: liquidatedView(cfd),
+    liquidationWarning:
+      MARKET_STATES.has(state) && quote && !cfd.attestation
+        ? warningView(t.position, t.initialPrice, leverage, closingPrice(takerPosition, quote))
+        : null,
+    fundingPayment: fundingPaymentView(cfd, size),
     settlementEvent: { id: eventId, timeSecs: eventTimeSecs },
     funding: rolloverView(cfd, state, eventTimeSecs, options),
     settlementProposal:
@@ -385,6 +431,81 @@ export function cfdView(
   };
 }
 
+/** The payout figure (payout.ts) with the profit it makes after every fee this node paid. */
+function profitOf(
+  cfd: Cfd,
+  own: Sats,
+  quote: LatestQuote | undefined,
+  options: CfdViewOptions,
+  bumpFees: Sats,
+): ProfitView | null {
+  const figure = payoutFigure(cfd, { quote, closeFeeRate: options.closeFeeRate });
+  if (!figure) return null;
+  const lockFee = lockFeeOf(cfd, own, options);
+  const sats = figure.sats - own - (lockFee ?? 0n) - bumpFees;
+  return {
+    basis: figure.live ? 'quote' : 'settlement',
+    source: figure.source,
+    via: figure.kind,
+    txid: figure.txid ?? null,
+    price: figure.price === undefined ? null : formatPrice(figure.price),
+    payout: figure.sats.toString(),
+    sats: sats.toString(),
+    percent: percent(own === 0n ? 0n : divRound(sats * 10_000n, own, 'halfAwayFromZero')),
+    lockFee: lockFee?.toString() ?? null,
+    bumpFees: bumpFees.toString(),
+    stale: figure.live && (quote?.stale ?? false),
+  };
+}
+
+/** What this node paid to lock its margin: its wallet's net out of the lock, less the margin. */
+function lockFeeOf(cfd: Cfd, own: Sats, options: CfdViewOptions): Sats | undefined {
+  const lock =
+    cfd.dlc && cfd.setup === 'completed' ? options.walletTx?.(cfd.dlc.lockTxid) : undefined;
+  if (!lock) return undefined;
+  const fee = lock.sent - lock.received - own;
+  return fee >= 0n ? fee : undefined;
+}
+
+function liquidatedView(cfd: Cfd): CfdView['liquidated'] {
+  const side = liquidatedBy(cfd);
+  if (!side) return null;
+  return side === cfd.terms!.position ? 'self' : 'counterparty';
+}
+
+/** The warning band of this node's own liquidation price, at the price it would close at now. */
+function warningView(
+  position: Position,
+  initial: Price,
+  leverage: Leverage,
+  price: Price,
+): LiquidationWarningView | null {
+  if (!inLiquidationBand(position, initial, leverage, price)) return null;
+  const liq = liquidationPrice(position, initial, leverage);
+  return {
+    price: formatPrice(price),
+    liquidationPrice: formatPrice(liq),
+    distancePercent: percent(liquidationDistanceBps(position, price, liq)),
+    bandPercent: percent(LIQUIDATION_WARNING_BPS),
+  };
+}
+
+/** Funding for one settlement interval at the current rate, from this node's side. */
+function fundingPaymentView(cfd: Cfd, size: ContractSize): FundingPaymentView | null {
+  const t = cfd.terms!;
+  const rate = cfd.fundingRate;
+  if (rate === undefined) return null;
+  const perSecs = t.settlementIntervalSecs;
+  const sats = fundingFee({ ...size, rate, chargedSecs: perSecs, settlementIntervalSecs: perSecs });
+  // A positive rate: the long pays the short.
+  const pays = rate > 0n ? t.position === 'long' : t.position === 'short';
+  return {
+    direction: sats === 0n ? 'none' : pays ? 'pay' : 'receive',
+    sats: sats.toString(),
+    perSecs,
+  };
+}
+
 function problemView(p: CfdProblem | undefined): CfdView['problem'] {
   if (!p) return null;
   return {
@@ -393,39 +514,6 @@ function problemView(p: CfdProblem | undefined): CfdView['problem'] {
     sinceSecs: Math.floor(p.since / 1000),
     retries: p.retries,
   };
-}
-
-/**
- * What the settling transaction (a collaborative close, or our own CET once it is the one that
- * confirmed) pays `role`, read from the transaction itself: its outputs are [maker, taker] after
- * each paid half the fee, and a side left with dust has no output (the other then paid the whole
- * fee). Undefined for other settlements, where the curve's number stands.
- */
-function closePaid(
-  cfd: Cfd,
-  role: Role,
-  curve: { long: bigint; short: bigint },
-  makerPosition: Position,
-): bigint | undefined {
-  const settling =
-    cfd.settled === 'collaborative'
-      ? cfd.closeTx
-      : cfd.settled === 'cet' && cfd.cet?.txid === cfd.cetTxidConfirmed
-        ? cfd.cet
-        : undefined;
-  if (!settling) return undefined;
-  let outs: bigint[];
-  try {
-    outs = Transaction.fromHex(settling.hex).outs.map((o) => BigInt(o.value));
-  } catch {
-    return undefined; // recorded by txid only: keep the curve's number
-  }
-  if (outs.length === 2) return role === 'maker' ? outs[0] : outs[1];
-  if (outs.length !== 1) return undefined;
-  const maker = makerPosition === 'long' ? curve.long : curve.short;
-  const taker = makerPosition === 'long' ? curve.short : curve.long;
-  const ownLarger = role === 'maker' ? maker >= taker : taker > maker;
-  return ownLarger ? outs[0] : 0n;
 }
 
 /** Transactions of a CFD that exist on chain or are being published, in the order they happen. */

@@ -12,14 +12,14 @@ import {
   type CfdEvent,
   type CfdUiState,
   fold,
+  liquidation,
   makerPositionOf,
   uiState,
 } from '../../../model/cfd.ts';
-import { feeOwedBy, liquidationPrice, signedFunding } from '../../../model/fees.ts';
+import { feeOwedBy, signedFunding } from '../../../model/fees.ts';
 import {
   type FundingRate,
   formatFundingRate,
-  opposite,
   type Position,
   type Role,
 } from '../../../model/units.ts';
@@ -178,10 +178,9 @@ const secs = (ms: number | undefined): number | null =>
   ms === undefined ? null : Math.floor(ms / 1000);
 
 /**
- * How an ended CFD ended. A CET is a liquidation when the oracle event it settled on is a
- * liquidation event (not the contract's settlement event: only a price beyond a liquidation
- * price has a CET there) or the price it settled at is at or beyond either side's liquidation
- * price; any other CET is a force close.
+ * How an ended CFD ended. A CET is a liquidation when the price it settled at is at or beyond
+ * either side's liquidation price (model/cfd.ts `liquidation`, the same answer as the
+ * `liquidated` state); any other CET is a force close.
  */
 export function closeKind(cfd: Cfd): CloseKind | null {
   switch (cfd.settled) {
@@ -192,28 +191,12 @@ export function closeKind(cfd: Cfd): CloseKind | null {
     case 'punish':
       return 'punish';
     case 'cet':
-      return isLiquidation(cfd) ? 'liquidation' : 'forceClose';
+      return liquidation(cfd) ? 'liquidation' : 'forceClose';
     case undefined:
       if (cfd.setup === 'rejected') return 'rejected';
       if (cfd.setup === 'failed') return 'setupFailed';
       return null;
   }
-}
-
-function isLiquidation(cfd: Cfd): boolean {
-  const t = cfd.terms;
-  const a = cfd.attestation;
-  if (!t || !a) return false;
-  if (cfd.dlc && a.eventId !== cfd.dlc.settlementEventId) return true;
-  const makerPosition = makerPositionOf(t);
-  const sides: [Position, number][] = [
-    [makerPosition, 1],
-    [opposite(makerPosition), t.takerLeverage],
-  ];
-  return sides.some(([position, leverage]) => {
-    const liq = liquidationPrice(position, t.initialPrice, leverage);
-    return position === 'long' ? a.price <= liq : a.price >= liq;
-  });
 }
 
 /** The funding an event charged, if it charged any: the open's first interval, or a rollover. */

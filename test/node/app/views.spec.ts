@@ -92,17 +92,24 @@ describe('ui-server: views', () => {
         commitTx: tx('commit'),
       },
     ];
-    const curve = cfdView(run(...attested), undefined)!.profit!.payout;
+    // Settling: the CET is out, and the figure is already its output to us (issue #15: it used to
+    // change when the CET confirmed).
+    const settling = cfdView(run(...attested), undefined)!;
+    assert.equal(settling.state, 'pendingCet');
+    assert.equal(settling.profit!.payout, '1099850');
+    assert.equal(settling.profit!.source, 'transaction');
+    assert.equal(settling.profit!.txid, cet.txid);
     const settledBy = (confirmed: string) =>
       cfdView(run(...attested, { type: 'confirmCet', txid: confirmed }), undefined)!;
     const ours = settledBy(cet.txid);
     assert.equal(ours.state, 'closed');
     assert.equal(ours.profit!.payout, '1099850');
+    assert.equal(ours.profit!.sats, settling.profit!.sats);
     // The counterparty's CET (e.g. for a liquidation event) confirmed first: no transaction of ours
-    // to read, so the curve's number at the attested price stands.
+    // to read, so the curve row at the attested price less our half of the CET fee stands.
     const theirs = settledBy(tx('their-cet').txid);
-    assert.equal(theirs.profit!.payout, curve);
-    assert.notEqual(curve, ours.profit!.payout);
+    assert.equal(theirs.profit!.source, 'expected');
+    assert.notEqual(theirs.profit!.payout, ours.profit!.payout);
   });
 
   it('taker and maker of one contract see opposite P/L at the same closing price', () => {
@@ -114,7 +121,9 @@ describe('ui-server: views', () => {
     // The taker is long: it would close at the bid; the maker sees the same price.
     assert.equal(t.profit!.price, '55000');
     assert.equal(m.profit!.price, '55000');
-    assert.equal(BigInt(t.profit!.sats), -BigInt(m.profit!.sats));
+    // Priced as a close now: opposite, less each side's half of the close fee (169 sat at 1 sat/vB).
+    assert.equal(BigInt(t.profit!.sats) + BigInt(m.profit!.sats), -168n);
+    assert.equal(BigInt(t.profit!.payout) + BigInt(m.profit!.payout), 3_000_000n - 168n);
     assert.ok(BigInt(t.profit!.sats) > 0n, 'the price rose: the long gains');
     assert.equal(t.margin, m.marginCounterparty);
     assert.equal(m.leverage, 1);

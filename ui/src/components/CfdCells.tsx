@@ -1,21 +1,19 @@
 // Cells the CFD tables share (open and closed): P/L with the payout once settled, and the
 // transactions, each id cut short with its copy button or explorer link.
-import { btc, sats, signed } from '../format';
 import type { CfdView } from '../types';
+import { PayoutLine, pnlText } from './Money';
 import { Txid } from './Txid';
 
-/** P/L in sats and percent of margin; the payout once settled; a stale price flagged. */
+/** P/L in sats and percent of margin, the payout it comes from (Money.tsx); a stale price flagged. */
 export function PnlCell({ cfd: c }: { cfd: CfdView }) {
   return (
     <td className="num" data-testid="cfd-pnl">
       {c.profit ? (
         <span className={c.profit.sats.startsWith('-') ? 'loss' : 'gain'}>
-          {sats(signed(c.profit.sats))} ({signed(c.profit.percent)}%)
-          {c.profit.basis === 'settlement' && (
-            <div className="small" data-testid="cfd-payout">
-              payout {btc(c.profit.payout)} BTC
-            </div>
-          )}
+          {pnlText(c.profit)}
+          <div className="small" data-testid="cfd-payout">
+            <PayoutLine profit={c.profit} />
+          </div>
           {c.profit.stale && <div className="warn small">stale price</div>}
         </span>
       ) : (

@@ -7,6 +7,7 @@ import { btc, duration, group, sats, signed, time, until, usd } from '../format'
 import type { BumpResult, BumpView, CfdView, CfdDetail as Detail } from '../types';
 import { Chart } from './Chart';
 import { ConfirmDialog, ErrorLine, Loading, Row, StateBadge, useNow } from './common';
+import { fundingText, LiquidationWarning, PayoutLine, pnlText, StatusLine } from './Money';
 import { Txid } from './Txid';
 
 const SERIES: uPlot.Series[] = [{ label: 'Your payout (sat)', stroke: '#5b9cf6', width: 2 }];
@@ -46,7 +47,8 @@ export function CfdDetail({ cfd, onClose }: { cfd: CfdView; onClose: () => void 
     return [curve.map((p) => Number(p.price)), curve.map((p) => Number(p.payout))];
   }, [detail]);
   // The marker: where the price is now (or where it settled), a vertical line on the chart.
-  const mark = cfd.profit ? Number.parseFloat(cfd.profit.price) : undefined;
+  const markPrice = cfd.profit?.price ?? cfd.closingPrice;
+  const mark = markPrice ? Number.parseFloat(markPrice) : undefined;
   const draw = (u: uPlot) => {
     if (mark === undefined) return;
     const x = u.valToPos(mark, 'x', true);
@@ -73,6 +75,12 @@ export function CfdDetail({ cfd, onClose }: { cfd: CfdView; onClose: () => void 
       </header>
       <div className="detail-grid">
         <div>
+          {cfd.status && (
+            <Row label="Why / until" testId="detail-status">
+              <StatusLine status={cfd.status} now={now} />
+            </Row>
+          )}
+          {cfd.liquidationWarning && <LiquidationWarning warning={cfd.liquidationWarning} />}
           <Row label="Role / side">
             {cfd.role}, {cfd.position} {group(cfd.quantity)} USD at {cfd.leverage}×
           </Row>
@@ -83,7 +91,10 @@ export function CfdDetail({ cfd, onClose }: { cfd: CfdView; onClose: () => void 
           <Row label="Margin (own / other)">
             {btc(cfd.margin)} / {btc(cfd.marginCounterparty)} BTC
           </Row>
-          <Row label="Funding rate (per interval)">{cfd.fundingRate ?? '—'}</Row>
+          <Row label="Funding" testId="detail-funding-payment">
+            {cfd.fundingPayment ? fundingText(cfd.fundingPayment) : '—'}
+            {cfd.fundingRate && <span className="muted small"> (rate {cfd.fundingRate})</span>}
+          </Row>
           <Row label="Fees owed (net)">{sats(signed(cfd.fees.owed))}</Row>
           <Row label="Opening fee">{sats(cfd.openingFee)}</Row>
           {cfd.funding ? (
@@ -121,10 +132,20 @@ export function CfdDetail({ cfd, onClose }: { cfd: CfdView; onClose: () => void 
           {cfd.closingPrice && <Row label="Closing price">{usd(cfd.closingPrice)}</Row>}
           {/* How it closed, in words, is in its history (History.tsx), not "Settled by: cet". */}
           {cfd.profit && (
-            <Row label={cfd.profit.basis === 'quote' ? 'P/L now' : 'P/L'}>
-              {sats(signed(cfd.profit.sats))} ({signed(cfd.profit.percent)}%), payout{' '}
-              {btc(cfd.profit.payout)} BTC at {usd(cfd.profit.price)}
-            </Row>
+            <>
+              <Row label="Payout" testId="detail-payout">
+                <PayoutLine profit={cfd.profit} />
+              </Row>
+              <Row label={cfd.profit.basis === 'quote' ? 'P/L now' : 'P/L'} testId="detail-pnl">
+                {pnlText(cfd.profit)}
+                <div className="muted small">
+                  payout − margin {btc(cfd.margin)}
+                  {cfd.profit.lockFee !== null && <> − lock fee {sats(cfd.profit.lockFee)}</>}
+                  {cfd.profit.bumpFees !== '0' && <> − fee bumps {sats(cfd.profit.bumpFees)}</>}
+                  {' (the opening fee and funding are in the payout)'}
+                </div>
+              </Row>
+            </>
           )}
           <Row label="Counterparty">
             <span className="mono small ellipsis" title={cfd.counterparty}>
@@ -162,9 +183,7 @@ export function CfdDetail({ cfd, onClose }: { cfd: CfdView; onClose: () => void 
               testId="payout-chart"
             />
           )}
-          {mark !== undefined && (
-            <div className="muted small">Dashed line: {usd(cfd.profit?.price)}</div>
-          )}
+          {mark !== undefined && <div className="muted small">Dashed line: {usd(markPrice)}</div>}
         </div>
       </div>
     </div>

@@ -10,9 +10,10 @@ import { PnlCell, TxCell } from './CfdCells';
 import { ConfirmDialog, Loading, Panel, StateBadge, useNow } from './common';
 import { shortPeer } from './Health';
 import { ClosedTable, ExportLinks, useFetched, useHistory, versionsKey } from './History';
+import { LiquidationWarning, StatusLine } from './Money';
 import { CopyButton } from './Txid';
 
-const CLOSED = new Set(['closed', 'refunded', 'rejected', 'setupFailed', 'punished']);
+const CLOSED = new Set(['closed', 'liquidated', 'refunded', 'rejected', 'setupFailed', 'punished']);
 
 interface Pending {
   cfd: CfdView;
@@ -229,11 +230,8 @@ function CfdTable({
               <td className="num">{btc(c.margin)}</td>
               <td>
                 <StateBadge state={c.state} />
-                {c.failureReason && (
-                  <div className="muted small clamp" title={c.failureReason}>
-                    {c.failureReason}
-                  </div>
-                )}
+                {c.status && <StatusLine status={c.status} now={now} />}
+                {c.liquidationWarning && <LiquidationWarning warning={c.liquidationWarning} />}
                 {c.problem && <ProblemLine problem={c.problem} now={now} />}
                 {c.signedCloseUntilSecs !== null && (
                   <div className="muted small">

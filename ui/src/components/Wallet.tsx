@@ -4,13 +4,21 @@ import { type FormEvent, useState } from 'react';
 import { post } from '../api';
 import { btc, sats, signed } from '../format';
 import { cfdHref } from '../route';
-import type { WalletHistoryRow, WalletState, WalletTxKind } from '../types';
+import type { AccountView, WalletHistoryRow, WalletState, WalletTxKind } from '../types';
 import { ConfirmDialog, ErrorLine, Loading, Panel, ReauthPassword, Row, useAction } from './common';
 import { useFetched } from './History';
 import { Qr } from './Qr';
 import { Txid } from './Txid';
 
-export function Wallet({ wallet, version }: { wallet: WalletState | null; version: number }) {
+export function Wallet({
+  wallet,
+  version,
+  account,
+}: {
+  wallet: WalletState | null;
+  version: number;
+  account: AccountView | null;
+}) {
   return (
     <Panel title="Wallet" testId="wallet-panel">
       {!wallet ? (
@@ -27,7 +35,8 @@ export function Wallet({ wallet, version }: { wallet: WalletState | null; versio
             </Row>
             <Row label="Confirmed">{btc(wallet.balance.confirmed)} BTC</Row>
             <Row label="Unconfirmed">{btc(wallet.balance.unconfirmed)} BTC</Row>
-            <Row label="Reserved for contracts">{btc(wallet.balance.reserved)} BTC</Row>
+            <Row label="Reserved for setups under way">{btc(wallet.balance.reserved)} BTC</Row>
+            {account && <Account account={account} />}
             <Row label="Network / height">
               {wallet.network} / {wallet.height ?? 'syncing'}
             </Row>
@@ -38,6 +47,34 @@ export function Wallet({ wallet, version }: { wallet: WalletState | null; versio
         </>
       )}
     </Panel>
+  );
+}
+
+/**
+ * What the open contracts hold and would pay now, and the equity: wallet + contracts. Every
+ * figure comes from the node (its `account` event); nothing is added up here.
+ */
+function Account({ account: a }: { account: AccountView }) {
+  return (
+    <>
+      <Row label="In contracts (your margin)" testId="wallet-in-contracts">
+        {btc(a.inContracts)} BTC{' '}
+        <span className="muted small">
+          ({a.positions} position{a.positions === 1 ? '' : 's'})
+        </span>
+      </Row>
+      <Row label="Unrealised P/L" testId="wallet-unrealised">
+        <span className={a.unrealised.startsWith('-') ? 'loss' : 'gain'}>
+          {sats(signed(a.unrealised))}
+        </span>
+        {a.unpriced > 0 && <span className="muted small"> ({a.unpriced} without a price)</span>}
+      </Row>
+      {a.equity !== null && (
+        <Row label="Equity (wallet + contracts)" testId="wallet-equity">
+          <strong>{btc(a.equity)} BTC</strong>
+        </Row>
+      )}
+    </>
   );
 }
 
