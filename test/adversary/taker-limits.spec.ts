@@ -231,7 +231,7 @@ describe('adversary: taker limits (attack 4)', function () {
       const head = taker.daemon.store.head;
       const refused = await taker.api.post('/api/orders', {
         offerId: offer.id,
-        quantity: '100',
+        lots: 1,
         leverage: 2,
       });
       assert.equal(refused.status, 400);
@@ -246,7 +246,7 @@ describe('adversary: taker limits (attack 4)', function () {
       assert.equal(raised.body.maxFundingRate, '0.01');
       const feeRefused = await taker.api.post('/api/orders', {
         offerId: offer.id,
-        quantity: '100',
+        lots: 1,
         leverage: 2,
       });
       assert.equal(feeRefused.status, 400);

@@ -93,11 +93,18 @@ describe('ui-server: API', function () {
         ['/api/wallet/withdraw', { address: 'a', feeRate: 0 }, /feeRate/],
         ['/api/wallet/withdraw', { address: 'a', feeRate: 5000 }, /feeRate must be from 1 to 1000/],
         ['/api/wallet/withdraw', { address: 'a', amount: '1.5', feeRate: 1 }, /amount/],
-        ['/api/orders', { offerId: 'o', quantity: '100', leverage: 0 }, /leverage/],
+        ['/api/orders', { offerId: 'o', lots: 1, leverage: 0 }, /leverage/],
+        ['/api/orders', { offerId: 'o', lots: 1.5, leverage: 2 }, /lots must be a whole number/],
+        ['/api/orders', { offerId: 'o', lots: 0, leverage: 2 }, /lots must be at least 1/],
         [
           '/api/orders',
-          { offerId: 'o', quantity: 100, leverage: 2 },
-          /quantity must be a whole number, as a string/,
+          { offerId: 'o', quantity: '100', leverage: 2 },
+          /lots: lots must be a whole number of lots.*unrecognized key.*quantity/i,
+        ],
+        [
+          '/api/orders',
+          { offerId: 'o', lots: 1, leverage: 2, maxSlippageBps: -5 },
+          /maxSlippageBps must be 0 or more/,
         ],
         ['/api/password', { current: 'x' }, /new: /],
         ['/api/wallet/mnemonic', [], /expected object/],
@@ -193,7 +200,7 @@ describe('ui-server: API', function () {
     it('says why there are no offers, and why an order cannot be placed', async () => {
       const offers = await api().get('/api/offers');
       assert.deepEqual(offers.body, { offers: [], reason: 'no maker configured (--maker)' });
-      const order = await api().post('/api/orders', { offerId: 'x', quantity: '100', leverage: 2 });
+      const order = await api().post('/api/orders', { offerId: 'x', lots: 1, leverage: 2 });
       assert.equal(order.status, 503);
       assert.equal(order.body.error.name, 'UnavailableError');
       assert.match(order.body.error.message, /cannot take an offer now: no maker configured/);
@@ -280,34 +287,34 @@ describe('ui-server: API', function () {
 
       const tooMuch = await taker.api.post('/api/orders', {
         offerId: short.id,
-        quantity: '1000000',
+        lots: 10_000,
         leverage: 2,
       });
       assert.equal(tooMuch.status, 400);
       assert.equal(tooMuch.body.error.name, 'QuantityOutOfRangeError');
+      assert.match(tooMuch.body.error.message, /^10000 lots is outside the offer's 1…\d+ lots/);
       const badLeverage = await taker.api.post('/api/orders', {
         offerId: short.id,
-        quantity: '100',
+        lots: 1,
         leverage: 4,
       });
       assert.equal(badLeverage.body.error.name, 'LeverageNotOfferedError');
       const unknown = await taker.api.post('/api/orders', {
         offerId: 'gone',
-        quantity: '100',
+        lots: 1,
         leverage: 2,
       });
       assert.equal(unknown.status, 404);
-      assert.match(unknown.body.error.message, /no current offer 'gone'/);
+      assert.match(unknown.body.error.message, /no offer 'gone' within the last 600 s/);
       const fine = await taker.api.post('/api/orders', {
         offerId: short.id,
-        quantity: '100',
+        lots: 1,
         leverage: 2,
       });
       assert.equal(fine.status, 202);
       assert.match(fine.body.orderId, /^[0-9a-f-]{36}$/);
       assert.equal(
-        (await maker.api.post('/api/orders', { offerId: 'x', quantity: '100', leverage: 1 }))
-          .status,
+        (await maker.api.post('/api/orders', { offerId: 'x', lots: 1, leverage: 1 })).status,
         409,
       );
 

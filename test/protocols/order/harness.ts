@@ -20,6 +20,7 @@ import type { SetupExecutor } from '../../../protocols/order/setup.ts';
 import {
   type ChainOutput,
   MakerSetup,
+  type MakerSetupInit,
   type SetupEffect,
   type SetupOutcome,
   type SetupRequest,
@@ -205,6 +206,10 @@ export async function runPair(
   options: {
     offer?: Offer;
     makerOffers?: Offer[];
+    /** The maker's recent offers (MakerSetupInit.recent). */
+    makerRecent?: MakerSetupInit['recent'];
+    /** Sent with the taker's order. */
+    maxSlippageBps?: number;
     quantity?: bigint;
     leverage?: number;
     takerTamper?: Tamper;
@@ -237,6 +242,7 @@ export async function runPair(
     timelocks: TIMELOCKS,
     now: NOW,
     counterpartyPeerId: 'maker-peer',
+    ...(options.maxSlippageBps !== undefined && { maxSlippageBps: options.maxSlippageBps }),
   });
   const maker = new MakerSetup({
     offers: options.makerOffers ?? [offer],
@@ -244,6 +250,7 @@ export async function runPair(
     timelocks: options.makerTimelocks ?? TIMELOCKS,
     now: NOW,
     counterpartyPeerId: 'taker-peer',
+    ...(options.makerRecent && { recent: options.makerRecent }),
     ...(options.makerMinInputConfirmations !== undefined && {
       minInputConfirmations: options.makerMinInputConfirmations,
     }),
