@@ -103,6 +103,14 @@ export function Positions({ cfds, role }: { cfds: Map<string, CfdView> | null; r
             {pending.cfd.position} {group(pending.cfd.quantity)} USD at{' '}
             {usd(pending.cfd.initialPrice)} ({shortId(pending.cfd.id)})
           </p>
+          {pending.action === 'close' && pending.cfd.profit?.basis === 'quote' && (
+            <p data-testid="close-expected-payout">
+              At the current price, {usd(pending.cfd.profit.price)}, you get about{' '}
+              {btc(pending.cfd.profit.payout)} BTC ({sats(signed(pending.cfd.profit.sats))} P/L),
+              less your share of the closing transaction's fee; the price is fixed when the maker
+              signs.
+            </p>
+          )}
           {pending.cfd.settlementProposal && (
             <p>
               Proposed settlement at {usd(pending.cfd.settlementProposal.price)}: you get{' '}
