@@ -306,13 +306,18 @@ describe('ui-server: API', function () {
       });
       assert.equal(unknown.status, 404);
       assert.match(unknown.body.error.message, /no offer 'gone' within the last 600 s/);
-      const fine = await taker.api.post('/api/orders', {
-        offerId: short.id,
-        lots: 1,
-        leverage: 2,
-      });
-      assert.equal(fine.status, 202);
-      assert.match(fine.body.orderId, /^[0-9a-f-]{36}$/);
+      // A valid order is answered with the maker's answer: this maker decides by hand.
+      const placing = taker.api.post('/api/orders', { offerId: short.id, lots: 1, leverage: 2 });
+      const waiting = await until('the order awaits the maker', async () =>
+        (await maker.api.get('/api/cfds')).body.cfds.find((c: { actions: string[] }) =>
+          c.actions.includes('rejectOrder'),
+        ),
+      );
+      await maker.api.post(`/api/cfds/${waiting.id}/reject`, { reason: 'not today' });
+      const refused = await placing;
+      assert.equal(refused.status, 409, refused.text);
+      assert.equal(refused.body.error.name, 'OrderRejectedError');
+      assert.equal(refused.body.error.message, 'the maker refused the order: not today');
       assert.equal(
         (await maker.api.post('/api/orders', { offerId: 'x', lots: 1, leverage: 1 })).status,
         409,
