@@ -31,6 +31,12 @@ export class SymbolMismatchError extends ModelError {}
 /** The offer is older than the configured maximum age (or claims to come from the future). */
 export class StaleOfferError extends ModelError {}
 
+/**
+ * The price moved more than the taker's maximum slippage from the price it confirmed: the offer it
+ * confirmed is no longer close enough to the maker's current quote for that side.
+ */
+export class SlippageExceededError extends ModelError {}
+
 /** The offer's oracle event is not where a settlement interval from now says it should be. */
 export class OracleEventOutOfWindowError extends ModelError {}
 

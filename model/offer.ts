@@ -4,11 +4,13 @@
  * taker's browser; here the daemon refuses a bad order whatever sent it.
  */
 import {
+  InvalidAmountError,
   InvalidOfferError,
   LeverageNotOfferedError,
   OracleEventOutOfWindowError,
   QuantityNotMultipleOfLotSizeError,
   QuantityOutOfRangeError,
+  SlippageExceededError,
   StaleOfferError,
   SymbolMismatchError,
 } from './errors.ts';
@@ -165,4 +167,65 @@ export function validateOrder(
       `settlement event ${offer.oracleEventId} is ${eventTime - now} s away; expected ${offer.settlementIntervalSecs} ± ${policy.eventWindowSecs} s`,
     );
   }
+}
+
+// ---- Slippage ----------------------------------------------------------------------------------
+
+/**
+ * The taker's default maximum slippage, in basis points of the confirmed price (0.5 %): a quote
+ * ticks by a few dollars a second, so an order confirmed a few seconds ago is still within it.
+ */
+export const DEFAULT_MAX_SLIPPAGE_BPS = 50;
+/**
+ * The most slippage an order may allow (5 %). The maker honours a recent offer at its own price
+ * while its current quote is within the taker's slippage of it, so this caps what honouring an
+ * old price can cost the maker.
+ */
+export const MAX_SLIPPAGE_BPS = 500;
+
+/** Checks a slippage is a whole number of basis points in 0…{@link MAX_SLIPPAGE_BPS}. */
+export function assertSlippageBps(bps: number): void {
+  if (!Number.isInteger(bps) || bps < 0 || bps > MAX_SLIPPAGE_BPS) {
+    throw new InvalidAmountError(
+      `maximum slippage must be a whole number of basis points from 0 to ${MAX_SLIPPAGE_BPS} (5 %), not ${bps}`,
+    );
+  }
+}
+
+/** How far `now` moved from `confirmed`, in basis points of `confirmed`, rounded up. */
+export function priceMoveBps(confirmed: Price, now: Price): bigint {
+  const diff = now > confirmed ? now - confirmed : confirmed - now;
+  return (diff * 10_000n + confirmed - 1n) / confirmed;
+}
+
+/**
+ * Checks that the maker's current quote for the confirmed offer's side (`current`, the latest
+ * offer with the same maker position) is within `maxSlippageBps` of the confirmed offer's price.
+ * The confirmed offer itself, or one at the same price, always passes. Throws
+ * {@link SlippageExceededError} saying both prices; with no current offer of that side, the
+ * maker withdrew it: {@link StaleOfferError}.
+ */
+export function checkSlippage(
+  confirmed: Offer,
+  current: Offer | undefined,
+  maxSlippageBps: number,
+): void {
+  if (!current) {
+    throw new StaleOfferError(
+      `the maker no longer offers a ${confirmed.makerPosition === 'long' ? 'short' : 'long'} position`,
+    );
+  }
+  if (current.id === confirmed.id) return;
+  const moved = priceMoveBps(confirmed.price, current.price);
+  if (moved > BigInt(maxSlippageBps)) {
+    throw new SlippageExceededError(
+      `the price moved from ${formatPrice(confirmed.price)} to ${formatPrice(current.price)} ` +
+        `(${formatBps(moved)}), beyond your maximum slippage of ${formatBps(BigInt(maxSlippageBps))}`,
+    );
+  }
+}
+
+/** Basis points as a percentage with two decimals ("0.50 %"). */
+function formatBps(bps: bigint): string {
+  return `${bps / 100n}.${(bps % 100n).toString().padStart(2, '0')} %`;
 }

@@ -1,7 +1,8 @@
 /**
  * Errors of the HTTP API. Every failure leaves the server as JSON `{ error: { name, message } }`
  * with a status that says whose fault it is: 400 the request, 401/403 the credentials, 404 an
- * unknown thing, 409 a CFD command illegal in its state, 502 the chain refused,
+ * unknown thing, 409 a CFD command illegal in its state (or an order the market or the maker
+ * refused: the price moved beyond the slippage, the maker said no), 502 the chain refused,
  * 503 a subsystem the action needs is down. The message is written for the person at the UI.
  */
 

@@ -4,7 +4,13 @@
  * schemas, so it cannot drift from what is enforced.
  */
 import { z } from 'zod';
-import { MAX_LEVERAGE, makerPolicyFields, takerLimitsFields } from '../node/app/domain.ts';
+import {
+  DEFAULT_MAX_SLIPPAGE_BPS,
+  MAX_LEVERAGE,
+  MAX_SLIPPAGE_BPS,
+  makerPolicyFields,
+  takerLimitsFields,
+} from '../node/app/domain.ts';
 import { ValidationError } from '../node/app/errors.ts';
 import { MIN_PASSWORD_LENGTH } from './auth.ts';
 
@@ -81,19 +87,44 @@ export const WithdrawBody = z.strictObject({
     .describe('sat/vB'),
 });
 
+/** Most lots one order or preview may ask for: far above any offer's maximum, bounds the work. */
+const MAX_LOTS = 1_000_000;
+
+/** Whole lots: the one quantity unit of the API (a lot is the offer's `lotSize` USD). */
+const lots = z
+  .int({ error: 'lots must be a whole number of lots' })
+  .min(1, 'lots must be at least 1')
+  .max(MAX_LOTS, `lots must be at most ${MAX_LOTS}`)
+  .describe('whole lots');
+
+/** The taker's maximum slippage, basis points of the offer's price. */
+const maxSlippageBps = z
+  .int({ error: 'maxSlippageBps must be a whole number of basis points' })
+  .min(0, 'maxSlippageBps must be 0 or more')
+  .max(MAX_SLIPPAGE_BPS, `maxSlippageBps must be at most ${MAX_SLIPPAGE_BPS} (5 %)`)
+  .optional()
+  .describe(
+    `basis points of the offer's price the maker's quote may have moved (default ${DEFAULT_MAX_SLIPPAGE_BPS})`,
+  );
+
 export const OrderBody = z.strictObject({
   offerId: text('offerId').min(1, 'offerId is required'),
-  /** Contracts (USD of notional for BTCUSD). */
-  quantity: wholeNumber('quantity').describe('contracts, as a decimal string'),
+  lots,
   leverage: z.int().min(1).max(MAX_LEVERAGE),
+  maxSlippageBps,
 });
 
-/** Most lots one preview may ask for: far above any offer's maximum, bounds the bigint work. */
-const MAX_LOTS = 1_000_000;
+/** `POST /api/orders/best`: the maker's current offer for the taker's side. */
+export const BestOrderBody = z.strictObject({
+  side: z.enum(['long', 'short'], { error: 'side must be "long" or "short"' }),
+  lots,
+  leverage: z.int().min(1).max(MAX_LEVERAGE),
+  maxSlippageBps,
+});
 
 export const PreviewBody = z.strictObject({
   offerId: z.string().min(1, 'offerId is required'),
-  lots: z.int().min(1, 'lots must be at least 1').max(MAX_LOTS).describe('whole lots'),
+  lots,
   leverage: z.int().min(1).max(MAX_LEVERAGE),
 });
 

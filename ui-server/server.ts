@@ -108,6 +108,7 @@ const STATUS_OF_KIND = {
   invalid: 400,
   notFound: 404,
   illegal: 409,
+  conflict: 409,
   refused: 502,
   unavailable: 503,
 } as const;

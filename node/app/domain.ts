@@ -4,6 +4,7 @@
  * imports node/app only.
  */
 export { CFD_UI_STATES, type CfdAction, type CfdUiState } from '../../model/cfd.ts';
+export { DEFAULT_MAX_SLIPPAGE_BPS, MAX_SLIPPAGE_BPS } from '../../model/offer.ts';
 export { MAX_LEVERAGE } from '../../model/units.ts';
 export {
   type MakerPolicy,

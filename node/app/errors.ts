@@ -12,6 +12,7 @@ import {
   OracleEventOutOfWindowError,
   QuantityNotMultipleOfLotSizeError,
   QuantityOutOfRangeError,
+  SlippageExceededError,
   StaleOfferError,
   SymbolMismatchError,
 } from '../../model/errors.ts';
@@ -42,6 +43,15 @@ export { IllegalCommandError };
 /** A subsystem the action needs (wallet, chain, price feed, maker…) is not available; says why. */
 export class UnavailableError extends AppError {}
 
+/** The maker refused the order; the message is its reason. Nothing was set up. */
+export class OrderRejectedError extends AppError {}
+
+/**
+ * The maker did not answer the order within the decision timeout: the order ended, nothing was
+ * set up (a 202 means the maker has the order, so it never comes after this).
+ */
+export class MakerNoAnswerError extends AppError {}
+
 /** A request (body, query, parameter, or fields that do not hold together) that is not valid. */
 export class ValidationError extends AppError {}
 
@@ -49,12 +59,20 @@ export class ValidationError extends AppError {}
  * What kind of failure an error is, from the caller's side:
  * - `invalid`: the request asked for something impossible (bad address, order outside the offer);
  * - `illegal`: not in this state or role;
+ * - `conflict`: the market moved or the counterparty said no (price beyond the slippage, the maker
+ *   refused the order): the same request may succeed later;
  * - `notFound`: no such thing;
  * - `refused`: the chain backend refused a transaction;
  * - `unavailable`: a subsystem the action needs is down (`message` says so);
  * - undefined: a bug, or an error of a kind this layer does not know.
  */
-export type FailureKind = 'invalid' | 'illegal' | 'notFound' | 'refused' | 'unavailable';
+export type FailureKind =
+  | 'invalid'
+  | 'illegal'
+  | 'conflict'
+  | 'notFound'
+  | 'refused'
+  | 'unavailable';
 
 type ErrorClass = abstract new (...args: never[]) => Error;
 
@@ -75,6 +93,9 @@ const KINDS: readonly (readonly [ErrorClass, FailureKind])[] = [
   // asked is refused all the same and the message says which limit.
   [OutsideTakerLimitsError, 'invalid'],
   [IllegalCommandError, 'illegal'],
+  [SlippageExceededError, 'conflict'],
+  [OrderRejectedError, 'conflict'],
+  [MakerNoAnswerError, 'unavailable'],
   [NotFoundError, 'notFound'],
   [BroadcastRejectedError, 'refused'],
   [UnavailableError, 'unavailable'],

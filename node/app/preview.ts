@@ -3,18 +3,19 @@
  * one check an order gets before it is placed ({@link checkOrder}):
  *
  * - `POST /api/orders/preview`: the taker's margin, liquidation price, funding and fees for
- *   `lots` lots of an offer at a leverage, plus the quantity in contracts to put in the order —
- *   the numbers the trade panel shows before the user confirms.
+ *   `lots` lots of an offer at a leverage — the numbers the trade panel shows before the user
+ *   confirms.
  * - {@link payoutCurvePoints}: a few dozen points of a CFD's payout curve (this node's payout
  *   by settlement price, from the same curve the CETs are built from), for the detail chart.
  */
 import { payoutCurve, rowAtPrice, toRolePayouts } from '../../dlc/payout-curve.ts';
 import type { Cfd } from '../../model/cfd.ts';
+import { QuantityOutOfRangeError } from '../../model/errors.ts';
 import { fundingFee, liquidationPrice, longShortLeverage, margins } from '../../model/fees.ts';
 import type { TakerLimits } from '../../model/limits.ts';
 import { checkOrderLimits } from '../../model/limits.ts';
 import type { Offer } from '../../model/offer.ts';
-import { validateOrder } from '../../model/offer.ts';
+import { DEFAULT_MAX_SLIPPAGE_BPS, validateOrder } from '../../model/offer.ts';
 import type { Contracts, Leverage } from '../../model/units.ts';
 import {
   formatFundingRate,
@@ -29,7 +30,7 @@ export interface OrderPreview {
   readonly takerPosition: 'long' | 'short';
   readonly price: string;
   readonly lots: number;
-  /** Contracts: put this in the order's `quantity`. */
+  /** Contracts: `lots` × the lot size (USD of notional). */
   readonly quantity: string;
   /** The offer's range, in lots (rounded inwards). */
   readonly minLots: string;
@@ -52,6 +53,26 @@ export interface OrderPreview {
   readonly txFeeRate: string;
   /** Why this order would be refused as it stands (quantity out of range…), or null. */
   readonly problem: string | null;
+  /** The node's default maximum slippage for an order, basis points of the confirmed price. */
+  readonly defaultMaxSlippageBps: number;
+}
+
+/** The offer's quantity range in whole lots (rounded inwards). */
+export function lotRange(o: Offer): { min: bigint; max: bigint } {
+  return { min: (o.minQuantity + o.lotSize - 1n) / o.lotSize, max: o.maxQuantity / o.lotSize };
+}
+
+/**
+ * Checks `lots` is within the offer's range of whole lots; throws
+ * {@link QuantityOutOfRangeError} in lots (the order's unit), never in contracts.
+ */
+export function checkLots(o: Offer, lots: number): void {
+  const { min, max } = lotRange(o);
+  if (!Number.isInteger(lots) || BigInt(lots) < min || BigInt(lots) > max) {
+    throw new QuantityOutOfRangeError(
+      `${lots} lots is outside the offer's ${min}…${max} lots (a lot is ${o.lotSize} USD)`,
+    );
+  }
 }
 
 /** The terms an order would be checked with (offer age, event window, clock skew). */
@@ -115,8 +136,8 @@ export function orderPreview(
     price: formatPrice(o.price),
     lots,
     quantity: quantity.toString(),
-    minLots: ((o.minQuantity + o.lotSize - 1n) / o.lotSize).toString(),
-    maxLots: (o.maxQuantity / o.lotSize).toString(),
+    minLots: lotRange(o).min.toString(),
+    maxLots: lotRange(o).max.toString(),
     leverage,
     margin: m.taker.toString(),
     counterpartyMargin: m.maker.toString(),
@@ -127,6 +148,7 @@ export function orderPreview(
     openingFee: o.openingFee.toString(),
     txFeeRate: o.txFeeRate.toString(),
     problem,
+    defaultMaxSlippageBps: DEFAULT_MAX_SLIPPAGE_BPS,
   };
 }
 

@@ -12,12 +12,18 @@ import { peerIdFromString } from '@libp2p/peer-id';
 import { signedCommit } from '../../dlc/contract.ts';
 import { cfdEvent } from '../../eventstore/cfd-events.ts';
 import { type Cfd, type CfdAction, uiState } from '../../model/cfd.ts';
-import { DEFAULT_MAX_CLOCK_SKEW_SECS } from '../../model/offer.ts';
-import type { Contracts, Leverage } from '../../model/units.ts';
+import {
+  assertSlippageBps,
+  checkSlippage,
+  DEFAULT_MAX_CLOCK_SKEW_SECS,
+  DEFAULT_MAX_SLIPPAGE_BPS,
+} from '../../model/offer.ts';
+import { formatPrice, type Leverage, opposite, type Position } from '../../model/units.ts';
 import {
   CollabSettlementMaker,
   CollabSettlementTaker,
 } from '../../protocols/collab-settlement/index.ts';
+import type { OrderAnswer } from '../../protocols/order/index.ts';
 import type { Daemon } from '../daemon/daemon.ts';
 import { HEALTH } from '../daemon/daemon.ts';
 import {
@@ -31,15 +37,31 @@ import {
   type TakerLimitsView,
 } from '../daemon/taker-limits.ts';
 import { DisconnectedError } from '../runtime/errors.ts';
-import { IllegalCommandError, NotFoundError, UnavailableError, ValidationError } from './errors.ts';
 import {
+  IllegalCommandError,
+  MakerNoAnswerError,
+  NotFoundError,
+  OrderRejectedError,
+  UnavailableError,
+  ValidationError,
+} from './errors.ts';
+import {
+  checkLots,
   checkOrder,
   type OrderChecks,
   type OrderPreview,
   orderPreview,
   payoutCurvePoints,
 } from './preview.ts';
-import type { AppChange, BumpResult, CfdDetail, Gauges, NodeView, OffersView } from './types.ts';
+import type {
+  AppChange,
+  BumpResult,
+  CfdDetail,
+  Gauges,
+  NodeView,
+  OffersView,
+  PlacedOrder,
+} from './types.ts';
 import { bumpView, type CfdView, type CfdViewOptions, cfdView } from './views/cfd.ts';
 import { type ExposureView, exposureView } from './views/exposure.ts';
 import { type FeesView, feesView } from './views/fees.ts';
@@ -322,34 +344,111 @@ export class AppService {
   // ---------------------------------------------------------------- orders
 
   /**
-   * Takes an offer: checks the order once, here, synchronously — role, offer current, the offer's
-   * rules, the taker's limits — and throws the named error if it would be refused; else starts
-   * contract setup and answers the order id at once. Setup takes a few seconds and reports on the
-   * CFD; a failure that escapes it is recorded as the CFD's problem ({@link CfdView.problem}).
+   * Takes an offer — `offerId`, any the maker published within the offer age and has not
+   * withdrawn — for `lots` lots at `leverage`. Checks the order once, here — role, offer, lots,
+   * the price against the maker's current quote for that side (within `maxSlippageBps` of the
+   * offer's price, {@link DEFAULT_MAX_SLIPPAGE_BPS} if absent), the offer's rules, the taker's
+   * limits — and throws the named error if it would be refused. Then sends it and answers once
+   * the maker accepted it: the order id, the maker holding the order and coins set aside for it
+   * (setup goes on and reports on the CFD). The maker refusing it throws
+   * {@link OrderRejectedError} with its reason; no answer within the decision timeout
+   * {@link MakerNoAnswerError}. Why honour a recent offer rather than only the latest: the maker
+   * re-quotes about once a second with new ids, so an id read a moment ago (by a script, or shown
+   * in a confirm dialog) would otherwise be gone; the contract is made at the offer's own price,
+   * the price the user confirmed, and the slippage bounds how far the market may have moved.
    */
-  placeOrder(order: { offerId: string; quantity: Contracts; leverage: Leverage }): string {
+  async placeOrder(order: {
+    offerId: string;
+    lots: number;
+    leverage: Leverage;
+    maxSlippageBps?: number | undefined;
+  }): Promise<PlacedOrder> {
     this.#requireTaker();
-    const found = this.#currentOffer(
+    const found = this.#recentOffer(
       order.offerId,
       (reason) => `cannot take an offer now: ${reason}`,
-      `no current offer '${order.offerId}': offers are replaced as the price moves; take one from GET /api/offers`,
+      `no offer '${order.offerId}' within the last ${this.#daemon.config.time.offerMaxAgeSecs} s: take one from GET /api/offers`,
     );
+    const slippage = order.maxSlippageBps ?? DEFAULT_MAX_SLIPPAGE_BPS;
+    assertSlippageBps(slippage);
+    checkLots(found.offer, order.lots);
+    checkSlippage(found.offer, found.current, slippage);
+    const quantity = found.offer.lotSize * BigInt(order.lots);
     const limits = this.#daemon.limits?.limits;
-    checkOrder(found.offer, order, this.#nowSecs(), this.#orderChecks(), limits);
+    checkOrder(
+      found.offer,
+      { quantity, leverage: order.leverage },
+      this.#nowSecs(),
+      this.#orderChecks(),
+      limits,
+    );
     const orderId = randomUUID();
+    const answer = Promise.withResolvers<OrderAnswer>();
     void this.#daemon.orders
-      .placeOrder(peerIdFromString(found.maker), found.offer, { ...order, orderId })
-      .catch((err: unknown) => this.#failed(orderId, 'order', err));
-    return orderId;
+      .placeOrder(peerIdFromString(found.maker), found.offer, {
+        quantity,
+        leverage: order.leverage,
+        orderId,
+        maxSlippageBps: slippage,
+        onAnswer: answer.resolve,
+      })
+      .catch((err: unknown) => {
+        answer.reject(err);
+        this.#failed(orderId, 'order', err);
+      });
+    const a = await answer.promise;
+    switch (a.type) {
+      case 'accepted':
+        return { orderId, offerId: found.offer.id, price: formatPrice(found.offer.price) };
+      case 'rejected':
+        throw new OrderRejectedError(`the maker refused the order: ${a.reason}`);
+      case 'noAnswer':
+        throw new MakerNoAnswerError(
+          `the maker did not answer the order within ${Math.round(a.afterMs / 1000)} s; nothing was set up`,
+        );
+      case 'failed':
+        throw new UnavailableError(`the order failed before the maker answered: ${a.reason}`);
+    }
+  }
+
+  /**
+   * Takes the maker's current offer for `side` (the taker's position), as {@link placeOrder}:
+   * the API's "take the best offer now" for scripts that do not pick an offer id.
+   */
+  async takeBestOffer(order: {
+    side: Position;
+    lots: number;
+    leverage: Leverage;
+    maxSlippageBps?: number | undefined;
+  }): Promise<PlacedOrder> {
+    this.#requireTaker();
+    const best = this.#daemon.offers.book
+      .current(this.#nowSecs(), { maxOfferAgeSecs: this.#daemon.config.time.offerMaxAgeSecs })
+      .filter(({ offer }) => opposite(offer.makerPosition) === order.side)
+      // Best for the taker: the lowest price to go long, the highest to go short.
+      .sort((a, b) =>
+        a.offer.price === b.offer.price
+          ? 0
+          : a.offer.price < b.offer.price === (order.side === 'long')
+            ? -1
+            : 1,
+      )[0];
+    if (!best) {
+      const { reason } = this.offers();
+      throw new UnavailableError(
+        `no ${order.side} offer now${reason ? `: ${reason}` : ': the maker offers the other side only'}`,
+      );
+    }
+    return this.placeOrder({ ...order, offerId: best.offer.id });
   }
 
   /** What taking `lots` lots of an offer at `leverage` would cost, and why it would be refused. */
   previewOrder(order: { offerId: string; lots: number; leverage: Leverage }): OrderPreview {
     this.#requireTaker();
-    const found = this.#currentOffer(
+    const found = this.#recentOffer(
       order.offerId,
       (reason) => `no offers now: ${reason}`,
-      `no current offer '${order.offerId}': offers follow the price`,
+      `no offer '${order.offerId}' within the offer age: offers follow the price`,
     );
     const o = found.offer;
     if (!o.leverageChoices.includes(order.leverage)) {
@@ -360,6 +459,7 @@ export class AppService {
     const quantity = o.lotSize * BigInt(order.lots);
     let problem: string | null = null;
     try {
+      checkLots(o, order.lots);
       const limits = this.#daemon.limits?.limits;
       checkOrder(
         o,
@@ -577,11 +677,15 @@ export class AppService {
     };
   }
 
-  /** The current offer `offerId` from the book; {@link UnavailableError} when there are none. */
-  #currentOffer(offerId: string, noOffers: (reason: string) => string, notFound: string) {
-    const found = this.#daemon.offers.book
-      .current(this.#nowSecs(), { maxOfferAgeSecs: this.#daemon.config.time.offerMaxAgeSecs })
-      .find((o) => o.offer.id === offerId);
+  /**
+   * The offer `offerId` from the book if published within the offer age and not withdrawn, with
+   * its maker and that maker's current offer of the same side; {@link UnavailableError} when
+   * there are no offers, else {@link NotFoundError}.
+   */
+  #recentOffer(offerId: string, noOffers: (reason: string) => string, notFound: string) {
+    const found = this.#daemon.offers.book.findRecent(offerId, this.#nowSecs(), {
+      maxOfferAgeSecs: this.#daemon.config.time.offerMaxAgeSecs,
+    });
     if (found) return found;
     const { offers, reason } = this.offers();
     if (offers.length === 0 && reason) throw new UnavailableError(noOffers(reason));

@@ -35,6 +35,16 @@ export interface CfdDetail extends CfdView {
   readonly payoutCurve: readonly CurvePoint[];
 }
 
+/** `POST /api/orders` (202): the maker accepted the order; setup goes on. */
+export interface PlacedOrder {
+  /** Also the CFD's id. */
+  readonly orderId: string;
+  /** The offer taken (for `POST /api/orders/best`, the one chosen). */
+  readonly offerId: string;
+  /** The contract's price: the offer's. */
+  readonly price: string;
+}
+
 /** What "bump now" answers: how each bump stands after the attempt. */
 export interface BumpResult {
   readonly bumps: readonly BumpView[];

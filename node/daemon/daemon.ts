@@ -219,6 +219,8 @@ export class Daemon {
       },
       pool: this.pool,
       offers: () => this.offers.published,
+      // Any offer published within the offer age stays takeable within the order's slippage.
+      recentOffer: (id, now) => this.offers.recent(id, now, config.time.offerMaxAgeSecs),
       ...(config.role === 'maker'
         ? {
             policy: () =>

@@ -13,3 +13,4 @@ export * from './constants.ts';
 export { OffersMessage, offerToWire } from './messages.ts';
 export { OfferProtocol, type OfferProtocolInit } from './offer.ts';
 export { OfferBook, type OfferBookUpdate, type RejectedOffer } from './offer-book.ts';
+export { MAX_RECENT_OFFERS, RecentOffers } from './recent.ts';

@@ -1,9 +1,11 @@
 /**
  * The taker's view of what makers offer: a pure state machine fed with received messages. It
- * keeps each maker's latest valid offers, rejects malformed ones with a reason (they never reach
- * the UI or an order), and hides stale ones.
+ * keeps each maker's latest valid offers (what the UI shows and the auto-rollover reads) and the
+ * ones published before within the offer age (what an order may still name: {@link findRecent}),
+ * rejects malformed ones with a reason (they never reach the UI or an order), and hides stale ones.
  */
 import { type Offer, type OrderPolicy, validateOffer } from '../../model/offer.ts';
+import { RecentOffers } from './recent.ts';
 
 export interface RejectedOffer {
   readonly id: string;
@@ -17,7 +19,7 @@ export interface OfferBookUpdate {
 }
 
 export class OfferBook {
-  readonly #byMaker = new Map<string, readonly Offer[]>();
+  readonly #byMaker = new Map<string, RecentOffers>();
 
   /** Replaces `maker`'s offers with the valid ones of `offers`. */
   apply(maker: string, offers: readonly Offer[]): OfferBookUpdate {
@@ -31,7 +33,12 @@ export class OfferBook {
         rejected.push({ id: offer.id, reason: (err as Error).message });
       }
     }
-    this.#byMaker.set(maker, accepted);
+    let recent = this.#byMaker.get(maker);
+    if (!recent) {
+      recent = new RecentOffers();
+      this.#byMaker.set(maker, recent);
+    }
+    recent.publish(accepted);
     return { maker, accepted, rejected };
   }
 
@@ -46,15 +53,32 @@ export class OfferBook {
     policy: Pick<OrderPolicy, 'maxOfferAgeSecs'>,
   ): { maker: string; offer: Offer }[] {
     const out: { maker: string; offer: Offer }[] = [];
-    for (const [maker, offers] of this.#byMaker) {
-      for (const offer of offers) {
+    for (const [maker, recent] of this.#byMaker) {
+      for (const offer of recent.latest) {
         if (now - offer.createdAt <= policy.maxOfferAgeSecs) out.push({ maker, offer });
       }
     }
     return out;
   }
 
+  /** `maker`'s latest offer `offerId`. */
   find(maker: string, offerId: string): Offer | undefined {
-    return this.#byMaker.get(maker)?.find((o) => o.id === offerId);
+    return this.#byMaker.get(maker)?.latest.find((o) => o.id === offerId);
+  }
+
+  /**
+   * The offer `offerId` of any maker if it was published at most `maxOfferAgeSecs` before `now`
+   * and not withdrawn since, with that maker's current offer for the same side (`current`).
+   */
+  findRecent(
+    offerId: string,
+    now: number,
+    policy: Pick<OrderPolicy, 'maxOfferAgeSecs'>,
+  ): { maker: string; offer: Offer; current: Offer | undefined } | undefined {
+    for (const [maker, recent] of this.#byMaker) {
+      const found = recent.find(offerId, now, policy.maxOfferAgeSecs);
+      if (found) return { maker, ...found };
+    }
+    return undefined;
   }
 }

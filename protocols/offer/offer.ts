@@ -12,6 +12,7 @@ import {
 } from './constants.ts';
 import { OffersMessage, offerToWire } from './messages.ts';
 import { OfferBook, type OfferBookUpdate } from './offer-book.ts';
+import { RecentOffers } from './recent.ts';
 
 export interface OfferProtocolInit {
   /** The maker publishes; the taker receives. */
@@ -33,7 +34,7 @@ export class OfferProtocol {
   readonly #init: OfferProtocolInit;
   readonly #log: Logger;
   readonly #listeners = new Set<(u: OfferBookUpdate) => void>();
-  #offers: readonly Offer[] = [];
+  readonly #published = new RecentOffers();
   #onIdentify = (evt: CustomEvent<{ peerId: PeerId; protocols: string[] }>): void => {
     if (evt.detail.protocols.includes(OFFER_PROTOCOL)) void this.#push(evt.detail.peerId);
   };
@@ -71,14 +72,26 @@ export class OfferProtocol {
 
   /** Maker: replaces the offer set and pushes it to every connected taker. */
   async publish(offers: readonly Offer[], options: { signal?: AbortSignal } = {}): Promise<void> {
-    this.#offers = offers;
+    this.#published.publish(offers);
     const peers = this.#node.getPeers();
     await Promise.all(peers.map((p) => this.#push(p, options.signal)));
   }
 
   /** What the maker last published (the taker's view is {@link book}). */
   get published(): readonly Offer[] {
-    return this.#offers;
+    return this.#published.latest;
+  }
+
+  /**
+   * Maker: the offer `id` if it published it at most `maxAgeSecs` before `now` and has not
+   * withdrawn its offers since, with its current offer for the same side.
+   */
+  recent(
+    id: string,
+    now: number,
+    maxAgeSecs: number,
+  ): { offer: Offer; current: Offer | undefined } | undefined {
+    return this.#published.find(id, now, maxAgeSecs);
   }
 
   /** Taker: called with every update of a maker's offers (rejected ones listed with reasons). */
@@ -94,7 +107,10 @@ export class OfferProtocol {
     try {
       const stream = await this.#node.dialProtocol(peer, OFFER_PROTOCOL, { signal });
       framed = new Framed(stream, { maxMessageBytes: MAX_MESSAGE_BYTES });
-      await framed.write({ type: 'offers', offers: this.#offers.map(offerToWire) }, { signal });
+      await framed.write(
+        { type: 'offers', offers: this.#published.latest.map(offerToWire) },
+        { signal },
+      );
       await framed.close({ signal });
     } catch (err) {
       framed?.abort(err as Error);

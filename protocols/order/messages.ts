@@ -3,7 +3,7 @@
  * Satoshis travel as decimal strings, bytes as lowercase hex.
  *
  * ```
- * taker → maker   order          {orderId, offerId, quantity, leverage}
+ * taker → maker   order          {orderId, offerId, quantity, leverage, maxSlippageBps?}
  * maker → taker   decision       {accept: false, reason} — end; or {accept: true, timelocks}
  * maker → taker   params         the maker's keys, payout script, margin and lock funding
  * taker → maker   params         the taker's
@@ -13,6 +13,7 @@
  * ```
  */
 import { z } from 'zod';
+import { MAX_SLIPPAGE_BPS } from '../../model/offer.ts';
 import { hexSchema, satsSchema } from '../wire.ts';
 import {
   MAX_CETS_PER_EVENT,
@@ -40,6 +41,11 @@ export const OrderMessage = z.object({
   offerId: z.string().min(1).max(64),
   quantity: satsSchema,
   leverage: z.number().int().min(1).max(100),
+  /**
+   * How far the maker's current quote for the offer's side may have moved from the offer's price
+   * for the maker still to honour the offer (at its own price); absent: 0, only the current price.
+   */
+  maxSlippageBps: z.number().int().min(0).max(MAX_SLIPPAGE_BPS).optional(),
 });
 
 export const DecisionMessage = z.discriminatedUnion('accept', [

@@ -28,6 +28,7 @@ import {
 import { PendingDecisions } from '../pending-decisions.ts';
 import type { Announcements, CfdLog, Clock, ProtocolHost, RunInstrument } from '../ports.ts';
 import { systemClock } from '../ports.ts';
+import { ProtocolTimeoutError } from '../wire.ts';
 import { Admission, type AdmissionLimits, type AdmissionTicket, isRefusal } from './admission.ts';
 import {
   ACK_TIMEOUT_MS,
@@ -48,6 +49,7 @@ import { SetupMessageSchema, type SetupMessageType } from './messages.ts';
 import {
   type ChainOutput,
   MakerSetup,
+  type NamedOffer,
   type OrderSetupMachine,
   type ReservedFunding,
   type SetupEffect,
@@ -143,8 +145,13 @@ export interface OrderProtocolInit {
   readonly minInputConfirmations?: number;
   /** Adaptor signatures of the CET set over all cores; inline on the event loop when absent. */
   readonly pool?: AdaptorWorkerPool;
-  /** Maker: the offers published now (an order must name one). */
+  /** Maker: the offers published now (an order must name one, or a recent one). */
   readonly offers?: () => readonly Offer[];
+  /**
+   * Maker: the offer `offerId` if published within the offer age at `now` (unix seconds) and not
+   * withdrawn since, with the current offer of its side; honoured within the order's slippage.
+   */
+  readonly recentOffer?: (offerId: string, now: number) => NamedOffer | undefined;
   /**
    * Maker: auto-accept policy. Absent, or answering `manual`: the order waits for
    * {@link OrderProtocol.decide} (the maker's user), and is rejected after
@@ -171,6 +178,17 @@ export interface OrderProtocolInit {
   readonly admission?: Partial<AdmissionLimits>;
   readonly logger?: Logger;
 }
+
+/**
+ * The maker's first answer to a taker's order: it accepted (it holds the order and set coins
+ * aside: setup goes on), refused it (with its reason), did not answer within the decision
+ * timeout, or the run ended before any answer (cannot dial, a reset…).
+ */
+export type OrderAnswer =
+  | { readonly type: 'accepted' }
+  | { readonly type: 'rejected'; readonly reason: string }
+  | { readonly type: 'noAnswer'; readonly afterMs: number }
+  | { readonly type: 'failed'; readonly reason: string };
 
 /** A finished setup, as listeners see it. */
 export interface OrderOutcome {
@@ -262,7 +280,15 @@ export class OrderProtocol {
   async placeOrder(
     maker: PeerId,
     offer: Offer,
-    order: { quantity: Contracts; leverage: Leverage; orderId?: string },
+    order: {
+      quantity: Contracts;
+      leverage: Leverage;
+      orderId?: string;
+      /** Sent with the order: how far the maker's quote may have moved from the offer's price. */
+      maxSlippageBps?: number;
+      /** Called once with the maker's first answer ({@link OrderAnswer}), before setup goes on. */
+      onAnswer?: (answer: OrderAnswer) => void;
+    },
   ): Promise<OrderOutcome> {
     const orderId = order.orderId ?? randomUUID();
     const machine = new TakerSetup({
@@ -272,8 +298,15 @@ export class OrderProtocol {
       leverage: order.leverage,
       ...this.#setupInit(maker),
       ...(this.#init.limits ? { limits: this.#init.limits() } : {}),
+      ...(order.maxSlippageBps === undefined ? {} : { maxSlippageBps: order.maxSlippageBps }),
     });
     const log = this.#log.child({ orderId, peer: maker.toString(), role: 'taker' });
+    let answered = false;
+    const answer = (a: OrderAnswer): void => {
+      if (answered) return;
+      answered = true;
+      order.onAnswer?.(a);
+    };
     // Not even connected: the order is still recorded as placed and failed, so the UI shows why.
     const transport = await dialTransport(
       this.#node,
@@ -283,8 +316,45 @@ export class OrderProtocol {
       (stream) => this.#transport(stream),
     );
     const executor = this.#executor(orderId, log);
-    const outcome = await this.#run(machine, { point: 'order.taker', transport, executor, log });
+    const outcome = await this.#run(machine, {
+      point: 'order.taker',
+      transport: this.#answering(transport, answer),
+      executor,
+      log,
+    });
+    answer(
+      outcome.type === 'rejected'
+        ? { type: 'rejected', reason: outcome.reason }
+        : outcome.type === 'failed'
+          ? { type: 'failed', reason: outcome.reason }
+          : { type: 'accepted' },
+    );
     return this.#finish(orderId, maker.toString(), outcome, log);
+  }
+
+  /** Taker: `transport`, reporting the maker's decision (or its absence) to `answer`. */
+  #answering(transport: SetupTransport, answer: (a: OrderAnswer) => void): SetupTransport {
+    return {
+      ...transport,
+      read: async (expecting) => {
+        try {
+          const message = await transport.read(expecting);
+          if (message.type === 'decision') {
+            answer(
+              message.accept
+                ? { type: 'accepted' }
+                : { type: 'rejected', reason: message.reason || 'the maker rejected the order' },
+            );
+          }
+          return message;
+        } catch (err) {
+          if (expecting === 'decision' && err instanceof ProtocolTimeoutError) {
+            answer({ type: 'noAnswer', afterMs: this.#timeouts.decisionMs });
+          }
+          throw err;
+        }
+      },
+    };
   }
 
   async #serve(stream: Stream, peer: PeerId): Promise<void> {
@@ -321,6 +391,11 @@ export class OrderProtocol {
   async #serveAdmitted(stream: Stream, peer: PeerId): Promise<void> {
     const machine = new MakerSetup({
       offers: this.#init.offers?.() ?? [],
+      ...(this.#init.recentOffer
+        ? {
+            recent: (id: string) => this.#init.recentOffer?.(id, this.#clock()),
+          }
+        : {}),
       ...this.#setupInit(peer),
     });
     const log = this.#log.child({ peer: peer.toString(), role: 'maker' });

@@ -50,6 +50,7 @@ import {
 import { longShortLeverage, margins } from '../../model/fees.ts';
 import { checkOrderLimits, DEFAULT_TAKER_LIMITS, type TakerLimits } from '../../model/limits.ts';
 import {
+  checkSlippage,
   DEFAULT_ORDER_POLICY,
   type Offer,
   type OrderPolicy,
@@ -792,6 +793,11 @@ export interface TakerSetupInit extends SetupInit {
   readonly leverage: Leverage;
   /** The terms this taker accepts from the maker. @default DEFAULT_TAKER_LIMITS */
   readonly limits?: TakerLimits;
+  /**
+   * How far the maker's quote may have moved from the offer's price for the maker still to honour
+   * it (sent with the order). Absent: only while the offer is the maker's current one.
+   */
+  readonly maxSlippageBps?: number;
 }
 
 /**
@@ -825,6 +831,7 @@ export class TakerSetup extends ContractSetup {
       offerId: init.offer.id,
       quantity: init.quantity,
       leverage: init.leverage,
+      ...(init.maxSlippageBps === undefined ? {} : { maxSlippageBps: init.maxSlippageBps }),
     };
   }
 
@@ -875,10 +882,23 @@ export class TakerSetup extends ContractSetup {
 
 // ---- Maker ----------------------------------------------------------------------------------------
 
+/** An offer an order named, with the maker's current offer for the same side. */
+export interface NamedOffer {
+  readonly offer: Offer;
+  /** Undefined: the maker offers that side no more. */
+  readonly current: Offer | undefined;
+}
+
 /** The maker's machine; its `timelocks` are those it signs with (announced in the decision). */
 export interface MakerSetupInit extends SetupInit {
-  /** The offers this maker publishes now; an order must name one of them. */
+  /** The offers this maker publishes now; an order must name one of them, or a recent one. */
   readonly offers: readonly Offer[];
+  /**
+   * The offer of that id this maker published within the offer age and has not withdrawn, with
+   * its current offer for the same side. Such an offer is honoured at its own price while the
+   * current quote is within the order's slippage of it. Absent: only current offers are taken.
+   */
+  readonly recent?: (offerId: string) => NamedOffer | undefined;
 }
 
 /**
@@ -890,9 +910,17 @@ export class MakerSetup extends ContractSetup {
   constructor(init: MakerSetupInit) {
     super({ ...init, role: 'maker' });
     this.#offers = init.offers;
+    this.#recent = init.recent;
   }
 
   readonly #offers: readonly Offer[];
+  readonly #recent: ((offerId: string) => NamedOffer | undefined) | undefined;
+
+  /** The offer an order names: a current one, or a recent one with the current of its side. */
+  #named(offerId: string): NamedOffer | undefined {
+    const current = this.#offers.find((o) => o.id === offerId);
+    return current ? { offer: current, current } : this.#recent?.(offerId);
+  }
 
   /** Waits for the order. */
   start(): SetupStep {
@@ -907,11 +935,13 @@ export class MakerSetup extends ContractSetup {
   }
 
   #onOrder(order: OrderMsg): SetupStep {
-    const offer = this.#offers.find((o) => o.id === order.offerId);
+    const named = this.#named(order.offerId);
     const reject = (reason: string) =>
       this.rejected(reason, [{ type: 'decision', accept: false, reason }]);
-    if (!offer) return reject(`offer ${order.offerId} is not (or no longer) offered`);
+    if (!named) return reject(`offer ${order.offerId} is not (or no longer) offered`);
+    const offer = named.offer;
     try {
+      checkSlippage(offer, named.current, order.maxSlippageBps ?? 0);
       validateOrder(
         offer,
         {

@@ -229,7 +229,11 @@ describe('adversary: taker limits (attack 4)', function () {
       );
 
       const head = taker.daemon.store.head;
-      const refused = await taker.api.order(offer.id, '100', 2);
+      const refused = await taker.api.post('/api/orders', {
+        offerId: offer.id,
+        lots: 1,
+        leverage: 2,
+      });
       assert.equal(refused.status, 400);
       assert.equal(refused.body.error.name, 'FundingRateAboveLimitError');
       assert.match(refused.body.error.message, /beyond the taker's limit of ±0\.003/);
@@ -240,7 +244,11 @@ describe('adversary: taker limits (attack 4)', function () {
       });
       assert.equal(raised.status, 200);
       assert.equal(raised.body.maxFundingRate, '0.01');
-      const feeRefused = await taker.api.order(offer.id, '100', 2);
+      const feeRefused = await taker.api.post('/api/orders', {
+        offerId: offer.id,
+        lots: 1,
+        leverage: 2,
+      });
       assert.equal(feeRefused.status, 400);
       assert.equal(feeRefused.body.error.name, 'OpeningFeeAboveLimitError');
       assert.match(

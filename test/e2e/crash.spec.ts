@@ -426,7 +426,7 @@ describe('e2e: SIGKILL at every step of contract setup and rollover, then restar
           let orderId = await taker
             .api<{ orderId: string }>('/api/orders', {
               method: 'POST',
-              body: { offerId: offers[0]!.id, quantity: '100', leverage: 2 },
+              body: { offerId: offers[0]!.id, lots: 1, leverage: 2 },
             })
             .then((r) => r.orderId)
             .catch(() => undefined);
@@ -493,7 +493,7 @@ describe('e2e: SIGKILL at every step of contract setup and rollover, then restar
       });
       ({ orderId: id } = await taker.api<{ orderId: string }>('/api/orders', {
         method: 'POST',
-        body: { offerId: offers[0]!.id, quantity: '100', leverage: 2 },
+        body: { offerId: offers[0]!.id, lots: 1, leverage: 2 },
       }));
       await mineUntil('open', async () => {
         const both = [await maker.cfd(id), await taker.cfd(id)];

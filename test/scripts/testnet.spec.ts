@@ -186,7 +186,7 @@ describe('npm run testnet (smoke)', function () {
       });
       const order = await taker('POST', '/api/orders', {
         offerId: offer.id,
-        quantity: offer.minQuantity,
+        lots: Number(BigInt(offer.minQuantity) / BigInt(offer.lotSize)),
         leverage: 2,
       });
       assert.equal(order.status, 202, JSON.stringify(order.body));

@@ -100,11 +100,18 @@ describe('ui-server: API', function () {
         ['/api/wallet/withdraw', { address: 'a', feeRate: 0 }, /feeRate/],
         ['/api/wallet/withdraw', { address: 'a', feeRate: 5000 }, /feeRate must be from 1 to 1000/],
         ['/api/wallet/withdraw', { address: 'a', amount: '1.5', feeRate: 1 }, /amount/],
-        ['/api/orders', { offerId: 'o', quantity: '100', leverage: 0 }, /leverage/],
+        ['/api/orders', { offerId: 'o', lots: 1, leverage: 0 }, /leverage/],
+        ['/api/orders', { offerId: 'o', lots: 1.5, leverage: 2 }, /lots must be a whole number/],
+        ['/api/orders', { offerId: 'o', lots: 0, leverage: 2 }, /lots must be at least 1/],
         [
           '/api/orders',
-          { offerId: 'o', quantity: 100, leverage: 2 },
-          /quantity must be a whole number, as a string/,
+          { offerId: 'o', quantity: '100', leverage: 2 },
+          /lots: lots must be a whole number of lots.*unrecognized key.*quantity/i,
+        ],
+        [
+          '/api/orders',
+          { offerId: 'o', lots: 1, leverage: 2, maxSlippageBps: -5 },
+          /maxSlippageBps must be 0 or more/,
         ],
         ['/api/password', { current: 'x' }, /new: /],
         ['/api/wallet/mnemonic', [], /expected object/],
@@ -198,7 +205,7 @@ describe('ui-server: API', function () {
     it('says why there are no offers, and why an order cannot be placed', async () => {
       const offers = await api().get('/api/offers');
       assert.deepEqual(offers.body, { offers: [], reason: 'no maker configured (--maker)' });
-      const order = await api().order('x', '100', 2);
+      const order = await api().post('/api/orders', { offerId: 'x', lots: 1, leverage: 2 });
       assert.equal(order.status, 503);
       assert.equal(order.body.error.name, 'UnavailableError');
       assert.match(order.body.error.message, /cannot take an offer now: no maker configured/);
@@ -283,18 +290,43 @@ describe('ui-server: API', function () {
         'an unleveraged short is never liquidated',
       );
 
-      const tooMuch = await taker.api.order(short.id, '1000000', 2);
+      const tooMuch = await taker.api.post('/api/orders', {
+        offerId: short.id,
+        lots: 10_000,
+        leverage: 2,
+      });
       assert.equal(tooMuch.status, 400);
       assert.equal(tooMuch.body.error.name, 'QuantityOutOfRangeError');
-      const badLeverage = await taker.api.order(short.id, '100', 4);
+      assert.match(tooMuch.body.error.message, /^10000 lots is outside the offer's 1…\d+ lots/);
+      const badLeverage = await taker.api.post('/api/orders', {
+        offerId: short.id,
+        lots: 1,
+        leverage: 4,
+      });
       assert.equal(badLeverage.body.error.name, 'LeverageNotOfferedError');
-      const unknown = await taker.api.order('gone', '100', 2);
+      const unknown = await taker.api.post('/api/orders', {
+        offerId: 'gone',
+        lots: 1,
+        leverage: 2,
+      });
       assert.equal(unknown.status, 404);
-      assert.match(unknown.body.error.message, /no current offer 'gone'/);
-      const fine = await taker.api.order(short.id, '100', 2);
-      assert.equal(fine.status, 202);
-      assert.match(fine.body.orderId, /^[0-9a-f-]{36}$/);
-      assert.equal((await maker.api.order('x', '100', 1)).status, 409);
+      assert.match(unknown.body.error.message, /no offer 'gone' within the last 600 s/);
+      // A valid order is answered with the maker's answer: this maker decides by hand.
+      const placing = taker.api.post('/api/orders', { offerId: short.id, lots: 1, leverage: 2 });
+      const waiting = await until('the order awaits the maker', async () =>
+        (await maker.api.get('/api/cfds')).body.cfds.find((c: { actions: string[] }) =>
+          c.actions.includes('rejectOrder'),
+        ),
+      );
+      await maker.api.post(`/api/cfds/${waiting.id}/reject`, { reason: 'not today' });
+      const refused = await placing;
+      assert.equal(refused.status, 409, refused.text);
+      assert.equal(refused.body.error.name, 'OrderRejectedError');
+      assert.equal(refused.body.error.message, 'the maker refused the order: not today');
+      assert.equal(
+        (await maker.api.post('/api/orders', { offerId: 'x', lots: 1, leverage: 1 })).status,
+        409,
+      );
 
       // With a quote, an open CFD has an unrealised P/L.
       await until('quote', () => taker.daemon.feed.latest() !== undefined);

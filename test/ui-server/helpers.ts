@@ -113,9 +113,9 @@ export class ApiClient {
     return this.request('POST', path, body);
   }
 
-  /** POST /api/orders: takes offer `offerId` for `quantity` contracts at `leverage`. */
-  order(offerId: string, quantity: string, leverage: number): Promise<ApiResponse> {
-    return this.post('/api/orders', { offerId, quantity, leverage });
+  /** POST /api/orders: takes offer `offerId` for `lots` lots at `leverage`. */
+  order(offerId: string, lots: number, leverage: number): Promise<ApiResponse> {
+    return this.post('/api/orders', { offerId, lots, leverage });
   }
 
   async request(

@@ -275,12 +275,27 @@ describe('web UI in headless Chromium', function () {
     await taker.getByTestId('side-long').click();
     await taker.getByTestId('trade-lots').fill('1');
     await taker.getByTestId('trade-leverage').selectOption('2');
-    // Offers follow the price and are replaced now and then: if the one previewed was replaced
-    // before the confirmation, the node refuses with a message, and the user tries again.
+    // The order is answered once the maker accepted it: auto-accept is off, so the maker's user
+    // accepts it while the taker's dialog waits. A refusal (the price moved beyond the slippage)
+    // is shown in the dialog, and the user tries again.
     for (let attempt = 0; ; attempt++) {
       await taker.getByTestId('trade-preview').getByTestId('preview-margin').waitFor();
       await taker.getByTestId('trade-submit').click();
       await taker.getByTestId('confirm-ok').click();
+      const accepted = maker
+        .locator('[data-cfd-id]')
+        .getByTestId('cfd-accept')
+        .first()
+        .waitFor({ timeout: 20_000 })
+        .then(async () => {
+          const id = await maker
+            .locator('[data-cfd-id]')
+            .filter({ has: maker.getByTestId('cfd-accept') })
+            .first()
+            .getAttribute('data-cfd-id');
+          await act(maker, id!, 'cfd-accept');
+        })
+        .catch(() => undefined);
       const outcome: 'placed' | 'refused' | 'timeout' = await Promise.race([
         taker
           .getByTestId('trade-placed')
@@ -297,6 +312,7 @@ describe('web UI in headless Chromium', function () {
             () => 'timeout' as const,
           ),
       ]);
+      await accepted;
       if (outcome === 'placed') break;
       if (outcome === 'timeout') throw new Error('the order was neither placed nor refused');
       if (attempt >= 3)
@@ -306,9 +322,6 @@ describe('web UI in headless Chromium', function () {
     const first = taker.locator('[data-cfd-id]').first();
     await first.waitFor();
     cfdId = (await first.getAttribute('data-cfd-id'))!;
-
-    // Auto-accept is off: the order waits for the maker, who sees it and accepts it.
-    await act(maker, cfdId, 'cfd-accept');
     // Contract setup, then the lock waits for a confirmation: the taker sees the lock's txid.
     const lock = row(taker, cfdId).getByTestId('tx-lock');
     await lock.waitFor();

@@ -1,6 +1,6 @@
 /** Routes of trading: offers, orders, CFDs and the commands on them, peers. */
 import { z } from 'zod';
-import { CfdParams, OrderBody, PreviewBody, RejectBody } from '../schemas.ts';
+import { BestOrderBody, CfdParams, OrderBody, PreviewBody, RejectBody } from '../schemas.ts';
 import { type ApiRoute, route } from './route.ts';
 
 const sats = 'satoshis as a decimal string';
@@ -48,16 +48,41 @@ export const TRADING_ROUTES: readonly ApiRoute[] = [
     path: '/api/orders',
     summary: 'Take an offer (taker)',
     description:
-      'Validated against the offer, then contract setup runs in the background: the answer is ' +
-      '`{orderId}` at once, progress arrives as `cfd` events on /api/events.',
+      '`{offerId, lots, leverage, maxSlippageBps?}`: `offerId` is any offer the maker published ' +
+      'within the offer age (600 s) and has not withdrawn — an id copied from GET /api/offers a ' +
+      'moment ago still works, though the maker re-quotes about once a second. The contract is ' +
+      "made at that offer's price if the maker's current quote for its side is within " +
+      '`maxSlippageBps` (default 50: 0.5 %, at most 500) of it, else refused. The answer comes ' +
+      'once the maker accepted the order — 202 `{orderId, offerId, price}`: the maker holds it ' +
+      'and set its coins aside; setup goes on and reports as `cfd` events on /api/events. A ' +
+      'maker deciding by hand answers within 45 s.',
     body: OrderBody,
     responses: {
-      202: '`{orderId}`: contract setup started',
-      400: 'the order does not fit the offer, or the offer is outside the taker’s limits (says which)',
-      404: 'no such current offer',
-      409: 'not a taker',
+      202: '`{orderId, offerId, price}`: the maker accepted the order; contract setup under way',
+      400: 'the order does not fit the offer (lots, leverage), or is outside the taker’s limits (says which)',
+      404: 'no such offer within the offer age',
+      409: 'the price moved beyond the slippage (SlippageExceededError), the maker refused the order (OrderRejectedError, with its reason), or not a taker',
+      503: 'no offers now, or the maker did not answer in time (MakerNoAnswerError)',
     },
-    handler: async ({ body, ctx }) => ({ orderId: ctx.service.placeOrder(body) }),
+    response: 'PlacedOrder',
+    handler: async ({ body, ctx }) => ctx.service.placeOrder(body),
+  }),
+  route({
+    method: 'post',
+    path: '/api/orders/best',
+    summary: 'Take the best current offer for a side (taker)',
+    description:
+      '`{side, lots, leverage, maxSlippageBps?}`: as POST /api/orders on the maker’s current ' +
+      'offer for the taker’s `side` (long or short); the answer names the offer taken.',
+    body: BestOrderBody,
+    responses: {
+      202: '`{orderId, offerId, price}`: the maker accepted the order; contract setup under way',
+      400: 'the order does not fit the offer, or is outside the taker’s limits',
+      409: 'the price moved beyond the slippage, the maker refused the order, or not a taker',
+      503: 'no offer for that side now (says why), or the maker did not answer in time',
+    },
+    response: 'PlacedOrder',
+    handler: async ({ body, ctx }) => ctx.service.takeBestOffer(body),
   }),
   route({
     method: 'post',
@@ -66,7 +91,8 @@ export const TRADING_ROUTES: readonly ApiRoute[] = [
     description:
       '`{offerId, takerPosition, price, lots, quantity, minLots, maxLots, leverage, margin, ' +
       'counterpartyMargin, liquidationPrice, fundingRate, settlementIntervalSecs, funding, ' +
-      'openingFee, txFeeRate, problem}`: `quantity` (contracts) goes into `POST /api/orders`; ' +
+      'openingFee, txFeeRate, problem, defaultMaxSlippageBps}`: `quantity` is the lots in ' +
+      'contracts (USD of notional), for display; orders take `lots`. ' +
       '`funding` is what the taker pays (negative: receives) for the first interval; `problem` ' +
       `says why the order would be refused as it stands, or is null. Amounts are ${sats}.`,
     body: PreviewBody,

@@ -158,13 +158,24 @@ export interface LeverageView {
 /** Leverage as a whole multiple (1×…100×). */
 export type Leverage = number;
 
+// node/app/types.ts
+/** `POST /api/orders` (202): the maker accepted the order; setup goes on. */
+export interface PlacedOrder {
+  /** Also the CFD's id. */
+  orderId: string;
+  /** The offer taken (for `POST /api/orders/best`, the one chosen). */
+  offerId: string;
+  /** The contract's price: the offer's. */
+  price: string;
+}
+
 // node/app/preview.ts
 export interface OrderPreview {
   offerId: string;
   takerPosition: 'long' | 'short';
   price: string;
   lots: number;
-  /** Contracts: put this in the order's `quantity`. */
+  /** Contracts: `lots` × the lot size (USD of notional). */
   quantity: string;
   /** The offer's range, in lots (rounded inwards). */
   minLots: string;
@@ -187,6 +198,8 @@ export interface OrderPreview {
   txFeeRate: string;
   /** Why this order would be refused as it stands (quantity out of range…), or null. */
   problem: string | null;
+  /** The node's default maximum slippage for an order, basis points of the confirmed price. */
+  defaultMaxSlippageBps: number;
 }
 
 // node/app/views/cfd.ts

@@ -121,4 +121,46 @@ describe('protocols/offer', function () {
       ['m2'],
     );
   });
+
+  it('keeps the offers replaced within the offer age takeable, until the maker withdraws them', () => {
+    const book = new OfferBook();
+    const first = offer({ id: 'short-1', createdAt: NOW - 100 });
+    const next = offer({
+      id: 'short-2',
+      createdAt: NOW - 99,
+      price: (first.price + 1n) as Offer['price'],
+    });
+    const long = offer({ id: 'long-2', createdAt: NOW - 99, makerPosition: 'long' });
+    book.apply('m1', [first]);
+    book.apply('m1', [next, long]);
+    // The UI shows the latest set only; an order may still name the one replaced.
+    assert.deepEqual(
+      book.current(NOW, { maxOfferAgeSecs: 600 }).map((c) => c.offer.id),
+      ['short-2', 'long-2'],
+    );
+    const found = book.findRecent('short-1', NOW, { maxOfferAgeSecs: 600 });
+    assert.equal(found?.maker, 'm1');
+    assert.equal(found?.offer.id, 'short-1');
+    assert.equal(found?.current?.id, 'short-2', 'with the current offer of its side');
+    assert.equal(book.findRecent('short-1', NOW, { maxOfferAgeSecs: 99 }), undefined, 'too old');
+    book.apply('m1', []);
+    assert.equal(
+      book.findRecent('short-2', NOW, { maxOfferAgeSecs: 600 }),
+      undefined,
+      'withdrawn: nothing of it is takeable',
+    );
+  });
+
+  it('the maker honours what it published within the offer age, not after it withdrew', async () => {
+    const maker = new OfferProtocol(makerNode, { role: 'maker' });
+    const first = offer({ id: 'short-1', createdAt: NOW - 10 });
+    const next = offer({ id: 'short-2', createdAt: NOW - 5 });
+    await maker.publish([first]);
+    await maker.publish([next]);
+    assert.deepEqual(maker.published, [next]);
+    assert.equal(maker.recent('short-1', NOW, 600)?.current?.id, 'short-2');
+    assert.equal(maker.recent('short-1', NOW, 9), undefined);
+    await maker.publish([]);
+    assert.equal(maker.recent('short-2', NOW, 600), undefined);
+  });
 });

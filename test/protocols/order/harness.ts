@@ -20,6 +20,7 @@ import type { SetupExecutor } from '../../../protocols/order/setup.ts';
 import {
   type ChainOutput,
   MakerSetup,
+  type MakerSetupInit,
   type SetupEffect,
   type SetupOutcome,
   type SetupRequest,
@@ -215,6 +216,10 @@ export async function runPair(
   options: {
     offer?: Offer;
     makerOffers?: Offer[];
+    /** The maker's recent offers (MakerSetupInit.recent). */
+    makerRecent?: MakerSetupInit['recent'];
+    /** Sent with the taker's order. */
+    maxSlippageBps?: number;
     quantity?: bigint;
     leverage?: number;
     takerTamper?: Tamper;
@@ -247,6 +252,7 @@ export async function runPair(
     timelocks: TIMELOCKS,
     now: NOW,
     counterpartyPeerId: 'maker-peer',
+    ...(options.maxSlippageBps !== undefined && { maxSlippageBps: options.maxSlippageBps }),
   });
   const maker = new MakerSetup({
     offers: options.makerOffers ?? [offer],
@@ -254,6 +260,7 @@ export async function runPair(
     timelocks: options.makerTimelocks ?? TIMELOCKS,
     now: NOW,
     counterpartyPeerId: 'taker-peer',
+    ...(options.makerRecent && { recent: options.makerRecent }),
     ...(options.makerMinInputConfirmations !== undefined && {
       minInputConfirmations: options.makerMinInputConfirmations,
     }),

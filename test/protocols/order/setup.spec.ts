@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { Transaction } from 'bitcoinjs-lib';
 import { dlcSummary, signedCommit, signedRefund } from '../../../dlc/index.ts';
+import { price } from '../../../model/units.ts';
 import type { SetupMessage } from '../../../protocols/order/messages.ts';
 import { SetupMessageSchema } from '../../../protocols/order/messages.ts';
 import { decode, encode, ProtocolViolationError } from '../../../protocols/wire.ts';
@@ -119,6 +120,36 @@ describe('protocols/order state machines, in memory', function () {
         assert.equal(r.makerNode.reserved.size, 0);
         assert.deepEqual(r.makerNode.eventTypes(r.orderId), ['OrderPlaced', 'OrderRejected']);
       }
+    });
+
+    it('a recent offer the maker replaced is honoured at its own price within the order’s slippage', async () => {
+      // The maker re-quoted since: its offer now is 0.19 % higher under a new id.
+      const confirmed = testOffer();
+      const now = testOffer({ id: 'offer-2', price: price(54_100) });
+      const recent = (id: string) =>
+        id === confirmed.id ? { offer: confirmed, current: now } : undefined;
+      const r = await runPair({ makerOffers: [now], makerRecent: recent, maxSlippageBps: 50 });
+      assert.equal(r.maker.type, 'completed', (r.maker as { reason?: string }).reason);
+      assert.equal(r.taker.type, 'completed');
+      for (const node of [r.takerNode, r.makerNode]) {
+        const terms = node.cfds.get(r.orderId)!.terms!;
+        assert.equal(terms.offerId, confirmed.id);
+        assert.equal(terms.initialPrice, confirmed.price, 'at the price the taker confirmed');
+      }
+      // Beyond the order's slippage (0.10 %): refused, saying both prices; nothing recorded.
+      const beyond = await runPair({ makerOffers: [now], makerRecent: recent, maxSlippageBps: 10 });
+      assert.equal(beyond.taker.type, 'rejected');
+      assert.match(
+        (beyond.taker as { reason: string }).reason,
+        /price moved from 54000 to 54100 \(0\.19 %\), beyond your maximum slippage of 0\.10 %/,
+      );
+      assert.deepEqual(beyond.makerNode.eventTypes(beyond.orderId), []);
+      // No slippage sent: only the current price is honoured.
+      const none = await runPair({ makerOffers: [now], makerRecent: recent });
+      assert.match(
+        (none.taker as { reason: string }).reason,
+        /beyond your maximum slippage of 0\.00 %/,
+      );
     });
 
     it('the taker refuses an order the offer does not allow before anything is sent', async () => {

@@ -1,11 +1,20 @@
 // The maker's policy editor (GET/PUT /api/maker/policy): publishing, spread, quantities,
 // leverages, rates and auto-accept. Only changed fields are sent; the node checks them and the
-// form shows its message when it refuses. What is shown as current is what the node reports —
+// form shows each problem beside its field: checked here first in words ("Spread must be 0 or
+// more"), and what the node refuses is split by field too. What is shown as current is what the node reports —
 // the live `policy` event, or the GET answer — never the form's own guess.
 import { type FormEvent, useEffect, useRef, useState } from 'react';
-import { get, put } from '../api';
+import { errorText, get, put } from '../api';
 import type { MakerPolicy as Policy } from '../types';
-import { ErrorLine, Loading, Panel, ReauthPassword, useAction } from './common';
+import {
+  ErrorLine,
+  fieldErrors,
+  Loading,
+  Panel,
+  ReauthPassword,
+  useAction,
+  wholeNumberProblem,
+} from './common';
 
 type Form = {
   autoAccept: boolean;
@@ -47,6 +56,31 @@ const TEXT_FIELDS: readonly (readonly [TextField, string, string])[] = [
   ['txFeeRate', 'Tx fee rate (sat/vB)', 'policy-fee-rate'],
 ];
 
+/** The readable problem of each whole-number field, checked before anything is sent. */
+function localProblems(f: Form): Partial<Record<TextField, string>> {
+  const out: Partial<Record<TextField, string>> = {};
+  const check = (k: TextField, problem: string | null) => {
+    if (problem) out[k] = problem;
+  };
+  check('spreadBps', wholeNumberProblem('Spread', f.spreadBps, 'basis points', 0, 1000));
+  check('lotSize', wholeNumberProblem('Lot size', f.lotSize, 'contracts', 1));
+  check('minQuantity', wholeNumberProblem('Min quantity', f.minQuantity, 'contracts', 1));
+  check('maxQuantity', wholeNumberProblem('Max quantity', f.maxQuantity, 'contracts', 1));
+  check('openingFee', wholeNumberProblem('Opening fee', f.openingFee, 'sats', 0));
+  check('txFeeRate', wholeNumberProblem('Tx fee rate', f.txFeeRate, 'sat/vB', 1));
+  return out;
+}
+
+/** What saving did to the offers, in words: withdrawn, published, or republished. */
+function savedText(before: Policy, after: Policy): string {
+  if (before.publishing && !after.publishing)
+    return 'Saved; offers withdrawn: takers see none until you publish again.';
+  if (!before.publishing && after.publishing) return 'Saved; offers published.';
+  return after.publishing
+    ? 'Saved; offers republished with these terms.'
+    : 'Saved; offers stay unpublished.';
+}
+
 /** The fields that differ from the node's policy, typed as the API wants them. */
 function patchOf(f: Form, p: Policy): Record<string, unknown> {
   const now = toForm(p);
@@ -54,7 +88,7 @@ function patchOf(f: Form, p: Policy): Record<string, unknown> {
   for (const k of Object.keys(f) as (keyof Form)[]) {
     if (f[k] === now[k]) continue;
     const v = f[k];
-    if (k === 'spreadBps' || k === 'txFeeRate') out[k] = /^\d+$/.test(String(v)) ? Number(v) : v;
+    if (k === 'spreadBps' || k === 'txFeeRate') out[k] = /^-?\d+$/.test(String(v)) ? Number(v) : v;
     else if (k === 'leverageChoices') {
       out[k] = String(v)
         .split(/[\s,]+/)
@@ -69,8 +103,9 @@ export function MakerPolicy({ live }: { live: Policy | null }) {
   const [policy, setPolicy] = useState<Policy | null>(null);
   const [form, setForm] = useState<Form | null>(null);
   const [loadError, setLoadError] = useState<string | null>(null);
-  const [saved, setSaved] = useState(false);
-  const { busy, error, run } = useAction();
+  const [saved, setSaved] = useState<string | null>(null);
+  const [problems, setProblems] = useState<Partial<Record<string, string>>>({});
+  const { busy, error, setError, run } = useAction();
 
   useEffect(() => {
     let current = true;
@@ -97,7 +132,8 @@ export function MakerPolicy({ live }: { live: Policy | null }) {
   }, [live]);
 
   const set = <K extends keyof Form>(k: K, v: Form[K]) => {
-    setSaved(false);
+    setSaved(null);
+    setProblems((p) => ({ ...p, [k]: undefined }));
     setForm((f) => (f ? { ...f, [k]: v } : f));
   };
   const [password, setPassword] = useState('');
@@ -105,12 +141,23 @@ export function MakerPolicy({ live }: { live: Policy | null }) {
     e.preventDefault();
     if (!form || !policy) return;
     const patch = patchOf(form, policy);
+    const local = localProblems(form);
+    setProblems(local);
+    if (Object.keys(local).length > 0) return;
     void run(async () => {
-      const p = await put<Policy>('/api/maker/policy', { ...patch, password });
-      setPassword('');
-      setPolicy(p);
-      setForm(toForm(p));
-      setSaved(true);
+      try {
+        const p = await put<Policy>('/api/maker/policy', { ...patch, password });
+        setPassword('');
+        setSaved(savedText(policy, p));
+        setPolicy(p);
+        setForm(toForm(p));
+      } catch (err) {
+        // Each refusal beside its field; the rest (the password…) below the form.
+        const split = fieldErrors(errorText(err), Object.keys(form));
+        setProblems(split.byField);
+        if (split.general) throw new Error(split.general);
+        setError(null);
+      }
     });
   };
   const dirty = form && policy ? Object.keys(patchOf(form, policy)).length > 0 : false;
@@ -151,6 +198,7 @@ export function MakerPolicy({ live }: { live: Policy | null }) {
                 value={form[key]}
                 onChange={(v) => set(key, v)}
                 testId={testId}
+                problem={problems[key] ?? null}
               />
             ))}
           </div>
@@ -169,7 +217,7 @@ export function MakerPolicy({ live }: { live: Policy | null }) {
             </button>
             {saved && !dirty && (
               <span className="ok" data-testid="policy-saved">
-                Saved; offers republished.
+                {saved}
               </span>
             )}
           </div>
@@ -185,16 +233,24 @@ function Field({
   value,
   onChange,
   testId,
+  problem,
 }: {
   label: string;
   value: string;
   onChange: (v: string) => void;
   testId: string;
+  problem: string | null;
 }) {
   return (
     <label className="field">
       <span>{label}</span>
-      <input value={value} onChange={(e) => onChange(e.target.value)} data-testid={testId} />
+      <input
+        value={value}
+        onChange={(e) => onChange(e.target.value)}
+        aria-invalid={problem !== null}
+        data-testid={testId}
+      />
+      <ErrorLine error={problem} testId={`${testId}-error`} />
     </label>
   );
 }

@@ -10,7 +10,7 @@ import { PnlCell, TxCell } from './CfdCells';
 import { ConfirmDialog, Loading, Panel, StateBadge, useNow } from './common';
 import { shortPeer } from './Health';
 import { ClosedTable, ExportLinks, useFetched, useHistory, versionsKey } from './History';
-import { LiquidationWarning, StatusLine } from './Money';
+import { LiquidationWarning, pnlText, StatusLine } from './Money';
 import { CopyButton } from './Txid';
 
 const CLOSED = new Set(['closed', 'liquidated', 'refunded', 'rejected', 'setupFailed', 'punished']);
@@ -103,6 +103,13 @@ export function Positions({
             {pending.cfd.position} {group(pending.cfd.quantity)} USD at{' '}
             {usd(pending.cfd.initialPrice)} ({shortId(pending.cfd.id)})
           </p>
+          {pending.action === 'close' && pending.cfd.profit?.basis === 'quote' && (
+            <p data-testid="close-expected-payout">
+              At the current price, {usd(pending.cfd.profit.price)}, you get about{' '}
+              {btc(pending.cfd.profit.payout)} BTC ({pnlText(pending.cfd.profit)} P/L), after your
+              share of the closing transaction's fee; the price is fixed when the maker signs.
+            </p>
+          )}
           {pending.cfd.settlementProposal && (
             <p>
               Proposed settlement at {usd(pending.cfd.settlementProposal.price)}: you get{' '}

@@ -3,9 +3,17 @@
 // beyond them is refused and auto-rollover of that position pauses. Only changed fields are sent;
 // what is shown as current is what the node reports (the live `limits` event or the GET answer).
 import { type FormEvent, useEffect, useRef, useState } from 'react';
-import { get, put } from '../api';
+import { errorText, get, put } from '../api';
 import type { TakerLimitsView as Limits } from '../types';
-import { ErrorLine, Loading, Panel, ReauthPassword, useAction } from './common';
+import {
+  ErrorLine,
+  fieldErrors,
+  Loading,
+  Panel,
+  ReauthPassword,
+  useAction,
+  wholeNumberProblem,
+} from './common';
 
 type Form = { maxFundingRate: string; maxOpeningFeeBps: string; maxTxFeeRate: string };
 
@@ -21,6 +29,16 @@ const FIELDS: readonly (readonly [keyof Form, string, string])[] = [
   ['maxOpeningFeeBps', 'Max opening fee (bps of margin)', 'limits-opening-fee'],
   ['maxTxFeeRate', 'Max tx fee rate (sat/vB)', 'limits-fee-rate'],
 ];
+
+/** The readable problem of each whole-number field, checked before anything is sent. */
+function localProblems(f: Form): Partial<Record<string, string>> {
+  const out: Partial<Record<string, string>> = {};
+  const fee = wholeNumberProblem('Max opening fee', f.maxOpeningFeeBps, 'basis points', 0);
+  const rate = wholeNumberProblem('Max tx fee rate', f.maxTxFeeRate, 'sat/vB', 1);
+  if (fee) out.maxOpeningFeeBps = fee;
+  if (rate) out.maxTxFeeRate = rate;
+  return out;
+}
 
 /** The fields that differ from the node's limits, typed as the API wants them. */
 function patchOf(f: Form, l: Limits): Record<string, unknown> {
@@ -38,7 +56,8 @@ export function TakerLimits({ live }: { live: Limits | null }) {
   const [form, setForm] = useState<Form | null>(null);
   const [loadError, setLoadError] = useState<string | null>(null);
   const [saved, setSaved] = useState(false);
-  const { busy, error, run } = useAction();
+  const [problems, setProblems] = useState<Partial<Record<string, string>>>({});
+  const { busy, error, setError, run } = useAction();
 
   useEffect(() => {
     let current = true;
@@ -69,12 +88,22 @@ export function TakerLimits({ live }: { live: Limits | null }) {
     e.preventDefault();
     if (!form || !limits) return;
     const patch = patchOf(form, limits);
+    const local = localProblems(form);
+    setProblems(local);
+    if (Object.keys(local).length > 0) return;
     void run(async () => {
-      const l = await put<Limits>('/api/taker/limits', { ...patch, password });
-      setPassword('');
-      setLimits(l);
-      setForm(toForm(l));
-      setSaved(true);
+      try {
+        const l = await put<Limits>('/api/taker/limits', { ...patch, password });
+        setPassword('');
+        setLimits(l);
+        setForm(toForm(l));
+        setSaved(true);
+      } catch (err) {
+        const split = fieldErrors(errorText(err), Object.keys(form));
+        setProblems(split.byField);
+        if (split.general) throw new Error(split.general);
+        setError(null);
+      }
     });
   };
   const dirty = form && limits ? Object.keys(patchOf(form, limits)).length > 0 : false;
@@ -100,10 +129,13 @@ export function TakerLimits({ live }: { live: Limits | null }) {
                   value={form[key]}
                   onChange={(e) => {
                     setSaved(false);
+                    setProblems((p) => ({ ...p, [key]: undefined }));
                     setForm((f) => (f ? { ...f, [key]: e.target.value } : f));
                   }}
+                  aria-invalid={problems[key] !== undefined}
                   data-testid={testId}
                 />
+                <ErrorLine error={problems[key] ?? null} testId={`${testId}-error`} />
               </label>
             ))}
           </div>

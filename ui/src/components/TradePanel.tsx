@@ -1,10 +1,53 @@
 // The taker's order entry. Every number shown comes from POST /api/orders/preview (the server
-// does the money math); the order sends the preview's quantity, for the preview's offer.
+// does the money math). Quantities are lots everywhere; a quantity that cannot be ordered says
+// why at once, in lots. The button never blinks while offers follow the price: the last preview
+// for the same side, lots and leverage stays until the next one arrives. The confirm dialog
+// freezes the preview it opened with: the order names that offer and its price, and the node
+// refuses it if the maker's price moved beyond the slippage set here.
 import { useEffect, useState } from 'react';
 import { post } from '../api';
 import { btc, group, sats, signed, usd } from '../format';
-import type { OffersView, OfferView, OrderPreview, Position, TakerLimitsView } from '../types';
+import type {
+  OffersView,
+  OfferView,
+  OrderPreview,
+  PlacedOrder,
+  Position,
+  TakerLimitsView,
+} from '../types';
 import { ConfirmDialog, ErrorLine, Loading, Panel, Row } from './common';
+
+/** The node's default maximum slippage, percent (its preview says so too). */
+const DEFAULT_SLIPPAGE_PERCENT = '0.5';
+/** The most the node accepts, percent. */
+const MAX_SLIPPAGE_PERCENT = 5;
+
+/** The offer's range in whole lots (inwards), as the node computes it. */
+function lotRange(o: OfferView): { min: bigint; max: bigint } {
+  const lot = BigInt(o.lotSize);
+  return { min: (BigInt(o.minQuantity) + lot - 1n) / lot, max: BigInt(o.maxQuantity) / lot };
+}
+
+/** Why `text` is not a quantity of this offer, in lots; null when it is. */
+export function lotsProblem(text: string, o: OfferView): string | null {
+  const { min, max } = lotRange(o);
+  if (text.trim() === '') return `Enter a quantity: ${min} to ${max} lots`;
+  if (!/^\d+$/.test(text.trim()))
+    return `Quantity must be a whole number of lots (${min} to ${max})`;
+  const n = BigInt(text.trim());
+  if (n < min) return `At least ${min} lot${min === 1n ? '' : 's'}`;
+  if (n > max) return `At most ${max} lots (${group(o.maxQuantity)} USD)`;
+  return null;
+}
+
+/** Why `text` is not a slippage in percent; null when it is. */
+function slippageProblem(text: string): string | null {
+  if (!/^\d+(\.\d{1,2})?$/.test(text.trim()))
+    return 'Slippage must be a percentage with at most two decimals';
+  if (Number(text) > MAX_SLIPPAGE_PERCENT)
+    return `Slippage must be at most ${MAX_SLIPPAGE_PERCENT} %`;
+  return null;
+}
 
 export function TradePanel({
   offers,
@@ -17,35 +60,40 @@ export function TradePanel({
   const [side, setSide] = useState<Position>('long');
   const [lots, setLots] = useState('1');
   const [leverage, setLeverage] = useState(2);
+  const [slippage, setSlippage] = useState(DEFAULT_SLIPPAGE_PERCENT);
   const [preview, setPreview] = useState<OrderPreview | null>(null);
   const [previewError, setPreviewError] = useState<string | null>(null);
-  const [confirming, setConfirming] = useState(false);
-  const [placed, setPlaced] = useState<string | null>(null);
+  /** The preview the confirm dialog opened with: it does not move. */
+  const [confirming, setConfirming] = useState<OrderPreview | null>(null);
+  const [placed, setPlaced] = useState<PlacedOrder | null>(null);
 
   const offer: OfferView | undefined = offers?.offers.find((o) => o.takerPosition === side);
   const choices = offer?.leverages.map((l) => l.leverage) ?? [];
   const lev = choices.includes(leverage) ? leverage : (choices[0] ?? leverage);
-  const lotCount = /^\d+$/.test(lots) ? Number.parseInt(lots, 10) : 0;
+  const lotsError = offer ? lotsProblem(lots, offer) : null;
+  const lotCount = lotsError === null ? Number(lots.trim()) : 0;
+  const slippageError = slippageProblem(slippage);
   const offerId = offer?.id;
   const limitsKey = limits ? JSON.stringify(limits) : '';
+  /** What the preview shown is for: a new offer id alone does not make it stale. */
+  const previewKey = `${side}:${lotCount}:${lev}`;
+  const [previewFor, setPreviewFor] = useState('');
 
-  // biome-ignore lint/correctness/useExhaustiveDependencies: a limits change (limitsKey) previews again
+  // biome-ignore lint/correctness/useExhaustiveDependencies: a new offer or limits (limitsKey) previews again
   useEffect(() => {
-    if (!offerId || lotCount < 1) {
-      setPreview(null);
-      return;
-    }
+    if (!offerId || lotCount < 1) return;
     let current = true;
+    const key = previewKey;
     const t = setTimeout(() => {
       post<OrderPreview>('/api/orders/preview', { offerId, lots: lotCount, leverage: lev })
         .then((p) => {
           if (!current) return;
           setPreview(p);
+          setPreviewFor(key);
           setPreviewError(null);
         })
         .catch((err: Error) => {
           if (!current) return;
-          setPreview(null);
           setPreviewError(err.message);
         });
     }, 150);
@@ -55,7 +103,9 @@ export function TradePanel({
     };
   }, [offerId, lotCount, lev, limitsKey]);
 
-  const ready = preview && preview.offerId === offerId && !preview.problem && lotCount >= 1;
+  const shown = preview && previewFor === previewKey && lotsError === null ? preview : null;
+  const ready = shown !== null && !shown.problem && slippageError === null;
+  const slippageBps = slippageError === null ? Math.round(Number(slippage) * 100) : 0;
   return (
     <Panel title="Trade" testId="trade-panel">
       {!offers ? (
@@ -93,14 +143,15 @@ export function TradePanel({
               <label className="field">
                 <span>Quantity (lots of {group(offer.lotSize)} USD)</span>
                 <input
-                  type="number"
-                  min={1}
-                  step={1}
+                  type="text"
+                  inputMode="numeric"
                   value={lots}
                   onChange={(e) => setLots(e.target.value)}
+                  aria-invalid={lotsError !== null}
                   data-testid="trade-lots"
                 />
               </label>
+              <ErrorLine error={lotsError} testId="trade-lots-error" />
               <label className="field">
                 <span>Leverage</span>
                 <select
@@ -115,73 +166,96 @@ export function TradePanel({
                   ))}
                 </select>
               </label>
-              {preview ? (
+              <label className="field">
+                <span>Max slippage (%, default {DEFAULT_SLIPPAGE_PERCENT})</span>
+                <input
+                  type="text"
+                  inputMode="decimal"
+                  value={slippage}
+                  onChange={(e) => setSlippage(e.target.value)}
+                  aria-invalid={slippageError !== null}
+                  data-testid="trade-slippage"
+                />
+              </label>
+              <ErrorLine error={slippageError} testId="trade-slippage-error" />
+              {shown ? (
                 <div className="preview" data-testid="trade-preview">
-                  <Row label="Quantity">{group(preview.quantity)} USD</Row>
+                  <Row label="Quantity">
+                    {shown.lots} lot{shown.lots === 1 ? '' : 's'} ({group(shown.quantity)} USD)
+                  </Row>
                   <Row label="Margin" testId="preview-margin">
-                    {btc(preview.margin)} BTC
+                    {btc(shown.margin)} BTC
                   </Row>
                   <Row label="Liquidation price" testId="preview-liquidation">
-                    {preview.liquidationPrice ? usd(preview.liquidationPrice) : 'never'}
+                    {shown.liquidationPrice ? usd(shown.liquidationPrice) : 'never'}
                   </Row>
                   <Row
-                    label={`Funding (${preview.settlementIntervalSecs / 3600 >= 1 ? `${preview.settlementIntervalSecs / 3600} h` : `${preview.settlementIntervalSecs} s`})`}
+                    label={`Funding (${shown.settlementIntervalSecs / 3600 >= 1 ? `${shown.settlementIntervalSecs / 3600} h` : `${shown.settlementIntervalSecs} s`})`}
                   >
-                    {sats(signed(preview.funding))} ({preview.fundingRate} rate)
+                    {sats(signed(shown.funding))} ({shown.fundingRate} rate)
                   </Row>
-                  <Row label="Opening fee">{sats(preview.openingFee)}</Row>
-                  <Row label="Tx fee rate">{preview.txFeeRate} sat/vB</Row>
-                  <Row label="Lots allowed">
-                    {preview.minLots}–{preview.maxLots}
-                  </Row>
-                  {preview.problem && <div className="warn">{preview.problem}</div>}
+                  <Row label="Opening fee">{sats(shown.openingFee)}</Row>
+                  <Row label="Tx fee rate">{shown.txFeeRate} sat/vB</Row>
+                  {shown.problem && <div className="warn">{shown.problem}</div>}
                 </div>
               ) : (
-                !previewError && <Loading what="the order's numbers" />
+                lotsError === null && !previewError && <Loading what="the order's numbers" />
               )}
-              <ErrorLine error={previewError} testId="preview-error" />
+              <ErrorLine error={lotsError === null ? previewError : null} testId="preview-error" />
               <button
                 type="button"
                 className={`primary wide ${side}`}
                 disabled={!ready}
-                onClick={() => setConfirming(true)}
+                onClick={() => {
+                  setPlaced(null);
+                  setConfirming(shown);
+                }}
                 data-testid="trade-submit"
               >
                 {side === 'long' ? 'Buy / Long' : 'Sell / Short'}
               </button>
               {placed && (
                 <div className="ok" data-testid="trade-placed">
-                  Order {placed.slice(0, 8)} sent: contract setup is under way (see Positions).
+                  Order {placed.orderId.slice(0, 8)} accepted by the maker at {usd(placed.price)}:
+                  contract setup is under way (see Positions).
                 </div>
               )}
             </>
           )}
         </>
       )}
-      {confirming && preview && (
+      {confirming && (
         <ConfirmDialog
-          title={`${preview.takerPosition === 'long' ? 'Long' : 'Short'} ${group(preview.quantity)} USD at ${usd(preview.price)}?`}
+          title={`${confirming.takerPosition === 'long' ? 'Long' : 'Short'} ${confirming.lots} lot${confirming.lots === 1 ? '' : 's'} at ${usd(confirming.price)}?`}
           confirmLabel="Place order"
-          onClose={() => setConfirming(false)}
+          onClose={() => setConfirming(null)}
           onConfirm={async () => {
-            const r = await post<{ orderId: string }>('/api/orders', {
-              offerId: preview.offerId,
-              quantity: preview.quantity,
-              leverage: preview.leverage,
+            const r = await post<PlacedOrder>('/api/orders', {
+              offerId: confirming.offerId,
+              lots: confirming.lots,
+              leverage: confirming.leverage,
+              maxSlippageBps: slippageBps,
             });
-            setPlaced(r.orderId);
+            setPlaced(r);
           }}
         >
-          <Row label="Leverage">{preview.leverage}×</Row>
-          <Row label="Margin locked">{btc(preview.margin)} BTC</Row>
-          <Row label="Liquidation price">
-            {preview.liquidationPrice ? usd(preview.liquidationPrice) : 'never'}
+          <Row label="Price" testId="confirm-price">
+            {usd(confirming.price)}
           </Row>
-          <Row label="Funding, first interval">{sats(signed(preview.funding))}</Row>
-          <Row label="Opening fee">{sats(preview.openingFee)}</Row>
+          <Row label="Quantity">{group(confirming.quantity)} USD</Row>
+          <Row label="Leverage">{confirming.leverage}×</Row>
+          <Row label="Margin locked">{btc(confirming.margin)} BTC</Row>
+          <Row label="Liquidation price">
+            {confirming.liquidationPrice ? usd(confirming.liquidationPrice) : 'never'}
+          </Row>
+          <Row label="Funding, first interval">{sats(signed(confirming.funding))}</Row>
+          <Row label="Opening fee">{sats(confirming.openingFee)}</Row>
+          <Row label="Max slippage" testId="confirm-slippage">
+            {(slippageBps / 100).toFixed(2)} %
+          </Row>
           <p className="muted">
-            Offers follow the price; if this one has been replaced, the node refuses the order and
-            says so.
+            The order is made at this price. If the maker's price has moved more than your maximum
+            slippage since, the node refuses it and says so.
           </p>
         </ConfirmDialog>
       )}

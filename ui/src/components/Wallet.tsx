@@ -115,7 +115,12 @@ function Withdraw() {
   const [feeRate, setFeeRate] = useState('2');
   const [password, setPassword] = useState('');
   const [confirming, setConfirming] = useState(false);
-  const [done, setDone] = useState<{ txid: string; amount: string; fee: string } | null>(null);
+  const [done, setDone] = useState<{
+    txid: string;
+    amount: string;
+    fee: string;
+    vsize: number;
+  } | null>(null);
   const submit = (e: FormEvent) => {
     e.preventDefault();
     setConfirming(true);
@@ -146,6 +151,7 @@ function Withdraw() {
           value={feeRate}
           inputMode="numeric"
           onChange={(e) => setFeeRate(e.target.value.trim())}
+          data-testid="withdraw-fee-rate"
         />
       </label>
       <ReauthPassword value={password} onChange={setPassword} testId="withdraw-password" />
@@ -153,8 +159,9 @@ function Withdraw() {
         Withdraw…
       </button>
       {done && (
-        <div className="ok">
-          Sent {sats(done.amount)} (fee {sats(done.fee)}), tx <Txid txid={done.txid} chars={16} />
+        <div className="ok" data-testid="withdraw-sent">
+          Sent {sats(done.amount)}, fee {sats(done.fee)} ({done.vsize} vB), tx{' '}
+          <Txid txid={done.txid} chars={16} />
         </div>
       )}
       {confirming && (
@@ -172,7 +179,10 @@ function Withdraw() {
                 password,
               }),
             );
+            // Sent: an empty form cannot send the same withdrawal twice.
             setPassword('');
+            setAddress('');
+            setAmount('');
           }}
         >
           <Row label="To">
@@ -180,6 +190,10 @@ function Withdraw() {
           </Row>
           <Row label="Amount">{amount === '' ? 'everything spendable' : sats(amount)}</Row>
           <Row label="Fee rate">{feeRate} sat/vB</Row>
+          <Row label="Fee">
+            {feeRate} sat/vB × the transaction's size (≈ 110 vB for one coin to one address; the
+            exact fee is shown once sent)
+          </Row>
         </ConfirmDialog>
       )}
     </form>

@@ -200,3 +200,42 @@ export function ReauthPassword({
     </label>
   );
 }
+
+/**
+ * Why `text` is not a whole number from `min` to `max`, in words naming the field by its `label`
+ * ("Spread must be 0 or more"); null when it is one.
+ */
+export function wholeNumberProblem(
+  label: string,
+  text: string,
+  unit: string,
+  min: number,
+  max?: number,
+): string | null {
+  const t = text.trim();
+  if (!/^-?\d+$/.test(t)) return `${label} must be a whole number of ${unit}`;
+  const n = Number(t);
+  if (n < min) return `${label} must be ${min} or more`;
+  if (max !== undefined && n > max) return `${label} must be at most ${max}`;
+  return null;
+}
+
+/**
+ * A refusal from the node split by field: each `field: message` (or message starting with the
+ * field's name) of a `; `-separated answer goes to that field; what names none stays general.
+ */
+export function fieldErrors(
+  message: string,
+  fields: readonly string[],
+): { byField: Partial<Record<string, string>>; general: string | null } {
+  const byField: Partial<Record<string, string>> = {};
+  const general: string[] = [];
+  const body = message.replace(/^invalid (body|policy|limits): /, '');
+  for (const part of body.split('; ')) {
+    const m = /^(\w+)(?::| )\s*(.*)$/.exec(part);
+    const field = m && fields.includes(m[1]!) ? m[1]! : undefined;
+    if (field) byField[field] = part.includes(':') && part.startsWith(`${field}:`) ? m![2]! : part;
+    else general.push(part);
+  }
+  return { byField, general: general.length > 0 ? general.join('; ') : null };
+}
