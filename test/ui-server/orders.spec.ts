@@ -57,9 +57,10 @@ describe('ui-server: taking offers while the maker re-quotes', function () {
     await confirmAfterMempool(net.chain, d, lockTxid);
   }
 
-  it('an offer id copied from GET /api/offers takes after the maker replaced it: 10 of 10', async () => {
+  it('an offer id copied from GET /api/offers takes after the maker replaced it: 4 of 4 (0 of 10 before, issue #15)', async () => {
     let results = '';
-    for (let i = 0; i < 10; i++) {
+    // Four, up and down: each is a whole contract setup, the cost of this test.
+    for (let i = 0; i < 4; i++) {
       const copied = await until('an offer', longOffer);
       // The maker re-quotes (a few dollars: within 0.5 %) before the POST arrives.
       const now = await requote(i % 2 === 0 ? 7 : -5, copied);
@@ -74,7 +75,7 @@ describe('ui-server: taking offers while the maker re-quotes', function () {
       assert.ok(await cfd(net.maker, res.body.orderId), 'the maker holds the order');
       await settleSetup(net.taker, res.body.orderId);
     }
-    assert.equal(results, '..........', 'every order taken');
+    assert.equal(results, '....', 'every order taken');
   });
 
   it('refuses, with both prices, an order whose offer moved beyond the slippage; a wider one takes it', async () => {

@@ -6,11 +6,10 @@
 // warned before it happens (in the UI and as a live-feed event) and labelled as such after.
 // The chain is driven from here (mining); everything else is what the user clicks and sees.
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { uiState } from '../../model/cfd.ts';
-import { margins } from '../../model/fees.ts';
-import { parsePrice } from '../../model/units.ts';
+import { liquidationPrice, margins } from '../../model/fees.ts';
+import { formatPrice, parsePrice } from '../../model/units.ts';
 import {
   cfd,
   confirmAfterMempool,
@@ -22,8 +21,8 @@ import {
   useCleanups,
 } from '../e2e/network.ts';
 import {
-  CHROMIUM,
   cfdRow,
+  chromiumMissing,
   ensureBuiltUi,
   launchBrowser,
   loggedIn,
@@ -35,11 +34,7 @@ const PASSWORD = 'taker-password-1';
 
 describe('web UI: one payout figure, every state explained (issue #15)', function () {
   this.timeout(300_000);
-  if (!existsSync(CHROMIUM)) {
-    if (process.env.CI) it('finds Chromium', () => assert.fail(`no Chromium at ${CHROMIUM}`));
-    else it.skip(`needs Chromium at ${CHROMIUM}`);
-    return;
-  }
+  if (chromiumMissing()) return;
   const cleanups = useCleanups();
   const pageErrors: string[] = [];
   let net: Network;
@@ -50,11 +45,12 @@ describe('web UI: one payout figure, every state explained (issue #15)', functio
 
   before(async () => {
     ensureBuiltUi();
-    // Rollovers every 20 s of a 40-second settlement interval: the settlement event stays 20–40 s
-    // away, long enough to read a committed position's wait before the oracle attests, and every
-    // position has the hourly liquidation events' CETs after its first rollover. (Every 5 s, as
-    // the e2e specs roll, keeps a loaded 2-core machine signing rollovers of three positions.)
-    net = await startNetwork(cleanups, { 'rollover-interval': '20', 'settlement-interval': '40' });
+    // Rollovers every 20 s of a 60-second settlement interval: an open position's settlement
+    // event stays 40–60 s away, long enough after a force close to read what the committed
+    // position waits for before the oracle attests, and every position has the hourly liquidation
+    // events' CETs after its first rollover. (Every 5 s, as the e2e specs roll, keeps a loaded
+    // 2-core machine signing rollovers of three positions.)
+    net = await startNetwork(cleanups, { 'rollover-interval': '20', 'settlement-interval': '60' });
     ids = { close: await openCfd(net), cet: await openCfd(net) };
     const ui = await serveUi(net.taker, PASSWORD);
     cleanups.push(() => ui.close());
@@ -65,12 +61,13 @@ describe('web UI: one payout figure, every state explained (issue #15)', functio
 
   afterEach(async function () {
     if (this.currentTest?.state === 'failed') {
+      console.log(await page.locator('main').innerText({ timeout: 5_000 }).catch(() => ''));
       // What the nodes hold, for the failure report.
       for (const d of [net.taker, net.maker]) {
         for (const c of d.readModel.openCfds()) {
           const problem = d.processManager.problems.get(c.terms!.id);
           console.log(
-            `${d.config.role} ${c.terms!.id} ${uiState(c)} rollover=${c.rollover ?? '-'} lock=${c.lockConfirmed}${problem ? ` problem: ${problem.reason}` : ''}`,
+            `${d.config.role} ${c.terms!.id} ${uiState(c)} rollover=${c.rollover ?? '-'} lock=${c.lockConfirmed}${problem ? ` problem: ${problem.reason}` : ''} now=${Math.floor(Date.now() / 1000)} event=${c.dlc?.settlementEventId} attested=${c.attestation?.eventId}`,
           );
         }
       }
@@ -127,13 +124,15 @@ describe('web UI: one payout figure, every state explained (issue #15)', functio
       .getByTestId('wallet-equity')
       .filter({ hasText: /\d\.\d{8} BTC/ })
       .waitFor();
-    // Funding in real units: who pays, how much, per what (the 30-second interval as it is).
+    // Funding in real units: who pays, how much, per what (the 60-second interval as it is).
     await cfdRow(page, ids.close).getByTestId('cfd-details').click();
     await page
       .getByTestId('detail-funding-payment')
-      .filter({ hasText: /you (pay|receive) [\d,]+ sat per 40s/ })
+      .filter({ hasText: /you (pay|receive) [\d,]+ sat per 1m\b/ })
       .waitFor();
+    // The detail is the position's own page (#/cfd/<id>); closing it goes back to the list.
     await page.getByTestId('cfd-detail-close').click();
+    await page.getByTestId('position-page').waitFor({ state: 'detached' });
   });
 
   it('a collaborative close: the payout figure while closing is the one once closed, and on chain', async () => {
@@ -173,7 +172,7 @@ describe('web UI: one payout figure, every state explained (issue #15)', functio
     // Why and until when: the oracle event (in the user's clock) and the CET timelock.
     const status = cfdRow(page, id).getByTestId('cfd-status');
     await status
-      .filter({ hasText: /committed: waiting for the oracle event at \d\d:\d\d \(in \d+s\)/ })
+      .filter({ hasText: /committed: waiting for the oracle event at \d{1,2}:\d\d( [AP]M)? \(in \d+[sm]\)/ })
       .filter({ hasText: /CET timelock: 11 blocks left/ })
       .filter({ hasText: /refund after \d+ more blocks/ })
       .waitFor();
@@ -211,12 +210,18 @@ describe('web UI: one payout figure, every state explained (issue #15)', functio
         w.warnings.push(JSON.parse((e as MessageEvent<string>).data)),
       );
     });
-    // The long taker at 2× is liquidated at 33,333.33: 35,000 is within 10 % of it.
+    // The long taker at 2× is liquidated at two thirds of its entry price (≈ 33,367 at an entry of
+    // ≈ 50,050): 35,000 is within 10 % of it.
+    const t = (await cfd(net.taker, id))!.terms!;
+    const liq = formatPrice(liquidationPrice('long', t.initialPrice, t.takerLeverage));
+    const liqUsd = Number(liq.split('.')[0]).toLocaleString('en-US');
     net.feed.setPrice(parsePrice('35000'));
     await cfdRow(page, id)
       .getByTestId('cfd-liquidation-warning')
       .filter({
-        hasText: /\$3[45],\d{3}\.\d\d is \d\.\d\d% from your liquidation price \$33,333\.33/,
+        hasText: new RegExp(
+          `\\$3[45],\\d{3}\\.\\d\\d is \\d\\.\\d\\d% from your liquidation price \\$${liqUsd}\\.\\d\\d`,
+        ),
       })
       .waitFor();
     const events = await until('the warning event', async () => {
@@ -225,7 +230,7 @@ describe('web UI: one payout figure, every state explained (issue #15)', functio
       )) as { cfdId: string; warning: { liquidationPrice: string } | null }[];
       return all.find((e) => e.cfdId === id && e.warning) ? all : undefined;
     });
-    assert.equal(events.find((e) => e.cfdId === id)!.warning!.liquidationPrice, '33333.33333333');
+    assert.equal(events.find((e) => e.cfdId === id)!.warning!.liquidationPrice, liq);
     await stateIs(page, id, 'open');
 
     // Past it: the oracle attests a liquidation event; nobody asked for this close.

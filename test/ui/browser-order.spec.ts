@@ -3,25 +3,17 @@
 // in lots at once, an order refused for slippage after the price moved under a frozen confirm
 // dialog, and the maker's policy panel (unpublishing, errors beside their fields).
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { parsePrice } from '../../model/units.ts';
-import { BUILT_UI_DIR, startUiServer } from '../../ui-server/server.ts';
 import { type Network, startNetwork, until, useCleanups } from '../e2e/network.ts';
-import { silent } from '../node/chain/helpers.ts';
+import { chromiumMissing, ensureBuiltUi, launchBrowser, loggedIn, serveUi } from './harness.ts';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const PASSWORD = 'order-password-1';
-const SEE_MS = 60_000;
 
 describe('web UI: the order flow in headless Chromium', function () {
   this.timeout(180_000);
-  if (!existsSync(CHROMIUM)) {
-    if (process.env.CI) it('finds Chromium', () => assert.fail(`no Chromium at ${CHROMIUM}`));
-    else it.skip(`needs Chromium at ${CHROMIUM}`);
-    return;
-  }
+  if (chromiumMissing()) return;
   const cleanups = useCleanups();
   let net: Network;
   let browser: Browser;
@@ -39,31 +31,16 @@ describe('web UI: the order flow in headless Chromium', function () {
   });
 
   before(async () => {
-    assert.ok(existsSync(join(BUILT_UI_DIR, 'index.html')), 'run npm run build:ui first');
+    ensureBuiltUi();
     net = await startNetwork(cleanups);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--headless', '--disable-gpu', '--no-first-run'],
-    });
-    cleanups.push(() => browser.close());
+    browser = await launchBrowser(cleanups);
     const open = async (d: typeof net.taker, role: string): Promise<Page> => {
-      const ui = await startUiServer(d, {
-        host: '127.0.0.1',
-        port: 0,
-        logger: silent,
-        staticDir: BUILT_UI_DIR,
-        password: PASSWORD,
-      });
+      const ui = await serveUi(d, PASSWORD);
       cleanups.push(() => ui.close());
-      const page = await (
-        await browser.newContext({ viewport: { width: 1440, height: 900 } })
-      ).newPage();
-      page.setDefaultTimeout(SEE_MS);
-      page.on('pageerror', (err) => pageErrors.push(err.message));
-      await page.goto(ui.url);
-      await page.getByTestId('login-password').fill(PASSWORD);
-      await page.getByTestId('login-submit').click();
+      const page = await loggedIn(browser, ui.url, PASSWORD, pageErrors, {
+        width: 1440,
+        height: 900,
+      });
       await page.getByTestId('node-role').filter({ hasText: role }).waitFor();
       return page;
     };
