@@ -161,6 +161,14 @@ export function validateOrder(
     throw new StaleOfferError(`offer is stamped ${-age} s in the future; check the clocks`);
   }
   const eventTime = oracleEventTime(offer.oracleEventId);
+  // Whatever the window allows: a contract whose settlement event is about to be attested (or
+  // already was) is a bet on a price one side may already know, with no time left to roll over.
+  const minAheadSecs = Math.ceil(offer.settlementIntervalSecs / 2);
+  if (eventTime - now < minAheadSecs) {
+    throw new OracleEventOutOfWindowError(
+      `settlement event ${offer.oracleEventId} is ${eventTime - now} s away; at least half the settlement interval (${minAheadSecs} s) is needed`,
+    );
+  }
   const expected = now + offer.settlementIntervalSecs;
   if (Math.abs(eventTime - expected) > policy.eventWindowSecs) {
     throw new OracleEventOutOfWindowError(

@@ -145,7 +145,10 @@ export function superviseOffers(d: OfferPublishingDeps): Supervisor {
             lastKey = 'none';
           } else {
             const offers = d.offersFor(quote.bid, quote.ask);
-            const key = `${version}:${offers.map((o) => `${o.price}@${o.txFeeRate}`).join()}`;
+            // The settlement event is part of the offer: a new one is published as soon as the next
+            // event is the one a settlement interval ahead, so a taken offer's event is never closer
+            // than the interval less one event spacing.
+            const key = `${version}:${offers.map((o) => `${o.price}@${o.txFeeRate}@${o.oracleEventId}`).join()}`;
             const now = d.clock();
             if (key !== lastKey || now - lastAt >= OFFER_REFRESH_MS) {
               await d.offers.publish(offers, { signal });

@@ -188,9 +188,21 @@ export async function openCfd({ chain, maker, taker }: Network): Promise<string>
   // Open: the lock confirmed on both sides. A rollover may already be under way on a short
   // rollover interval; that is still an open position.
   for (const d of [maker, taker]) {
-    await until('open', async () => ['open', 'rollover'].includes(uiState((await cfd(d, id))!)));
+    await until('open', async () =>
+      ['open', 'rollover'].includes(uiState((await cfd(d, id))!)),
+    ).catch(async (e: Error) => {
+      const states = await Promise.all([maker, taker].map(async (x) => cfd(x, id)));
+      throw new Error(`${e.message}; maker ${describe(states[0])}; taker ${describe(states[1])}`);
+    });
   }
   return id;
+}
+
+/** A CFD's state in a line, for a failed wait's message. */
+function describe(c: Cfd | undefined): string {
+  if (!c) return 'no such CFD';
+  const { lockConfirmed, commitTx, rollover, settled, cetTimelockExpired } = c;
+  return `${uiState(c)} ${JSON.stringify({ lockConfirmed, commit: commitTx?.txid, rollover: !!rollover, settled, cetTimelockExpired, reason: (c as { commitReason?: unknown }).commitReason })}`;
 }
 
 /** The taker's curve row at `price` for this CFD (fee balance applied). */

@@ -85,6 +85,27 @@ describe('model/offer', () => {
     });
   });
 
+  it('refuses an offer whose settlement event is less than half an interval away, whatever the window', () => {
+    // A 60 s testnet interval with a 600 s window (the offer age): an offer 50 s old names an
+    // event 10 s away, one 70 s old an event already past — attested, or about to be, before
+    // any rollover could move it. Half the interval ahead is the least a new contract gets.
+    const policy = { maxOfferAgeSecs: 600, eventWindowSecs: 600, maxClockSkewSecs: 5 };
+    const made = NOW - 50;
+    const old = offer({
+      settlementIntervalSecs: 60,
+      oracleEventId: oracleEventId(made + 60),
+      createdAt: made,
+    });
+    assert.throws(() => validateOrder(old, order(), NOW, policy), {
+      name: 'OracleEventOutOfWindowError',
+      message: /is 10 s away; at least half the settlement interval \(30 s\) is needed/,
+    });
+    assert.throws(() => validateOrder(old, order(), NOW + 20, policy), {
+      name: 'OracleEventOutOfWindowError',
+    });
+    validateOrder(old, order(), NOW - 20, policy);
+  });
+
   it('validates offers on their own', () => {
     validateOffer(offer());
     assert.throws(() => validateOffer(offer({ price: 0n as Offer['price'] })), {

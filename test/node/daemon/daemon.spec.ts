@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { CfdRepository } from '../../../eventstore/cfd-repository.ts';
 import { LevelContractStore } from '../../../eventstore/contract-store.ts';
 import { EventStore } from '../../../eventstore/event-store.ts';
+import { oracleEventTime } from '../../../model/oracle-event.ts';
 import { parsePrice, price } from '../../../model/units.ts';
 import { cfdView } from '../../../node/app/views/cfd.ts';
 import { EmbeddedChain } from '../../../node/chain/embedded.ts';
@@ -267,6 +268,33 @@ describe('node/daemon', function () {
       () => taker.health.get(`peer:${maker.peerId}`)?.status === 'ok',
       30_000,
     );
+  });
+
+  it('with the price still, a maker re-publishes its offers as the settlement event moves on (a taken offer’s event is never close)', async () => {
+    // A 20 s interval with an event every 2 s. The offer names the first event 20 s ahead; before
+    // this the maker re-published only on a price move or after a minute, so a still price left
+    // offers whose event was seconds away, or past, for a taker to take.
+    const { maker, taker } = await makerAndTaker({
+      flags: { 'settlement-interval': '20', 'oracle-event-interval': '2' },
+    });
+    const now = () => Math.floor(Date.now() / 1000);
+    const short = () =>
+      taker.offers.book
+        .current(now(), { maxOfferAgeSecs: 600 })
+        .find((o) => o.offer.makerPosition === 'short')?.offer;
+    const first = await until('offers', short);
+    const next = await until(
+      'an offer naming a later event',
+      () => {
+        const o = short();
+        return o && o.oracleEventId !== first.oracleEventId ? o : undefined;
+      },
+      15_000,
+    );
+    assert.equal(next.price, first.price, 'the price did not move');
+    assert.ok(oracleEventTime(next.oracleEventId) > oracleEventTime(first.oracleEventId));
+    assert.ok(oracleEventTime(next.oracleEventId) - now() >= 10, 'at least half the interval');
+    assert.ok(maker.offers.published.length > 0);
   });
 
   it('a maker withdraws its offers once its quote is stale by its own age, without a new frame', async () => {
