@@ -987,6 +987,16 @@ export const CFD_UI_STATES = [
 /** What the UI shows a CFD as. */
 export type CfdUiState = (typeof CFD_UI_STATES)[number];
 
+/** States a CFD does not leave (unless a reorg undoes the confirmation that led there). */
+export const ENDED_UI_STATES: ReadonlySet<CfdUiState> = new Set<CfdUiState>([
+  'closed',
+  'liquidated',
+  'refunded',
+  'punished',
+  'rejected',
+  'setupFailed',
+]);
+
 /** The UI state of a CFD, by precedence: what settled it, then what is under way. */
 export function uiState(cfd: Cfd): CfdUiState {
   switch (cfd.setup) {

@@ -61,7 +61,12 @@ describe('web UI: one payout figure, every state explained (issue #15)', functio
 
   afterEach(async function () {
     if (this.currentTest?.state === 'failed') {
-      console.log(await page.locator('main').innerText({ timeout: 5_000 }).catch(() => ''));
+      console.log(
+        await page
+          .locator('main')
+          .textContent({ timeout: 5_000 })
+          .catch(() => ''),
+      );
       // What the nodes hold, for the failure report.
       for (const d of [net.taker, net.maker]) {
         for (const c of d.readModel.openCfds()) {
@@ -172,7 +177,9 @@ describe('web UI: one payout figure, every state explained (issue #15)', functio
     // Why and until when: the oracle event (in the user's clock) and the CET timelock.
     const status = cfdRow(page, id).getByTestId('cfd-status');
     await status
-      .filter({ hasText: /committed: waiting for the oracle event at \d{1,2}:\d\d( [AP]M)? \(in \d+[sm]\)/ })
+      .filter({
+        hasText: /committed: waiting for the oracle event at \d{1,2}:\d\d( [AP]M)? \(in \d+[sm]\)/,
+      })
       .filter({ hasText: /CET timelock: 11 blocks left/ })
       .filter({ hasText: /refund after \d+ more blocks/ })
       .waitFor();
@@ -256,9 +263,10 @@ describe('web UI: one payout figure, every state explained (issue #15)', functio
     });
     await confirmAfterMempool(net.chain, net.taker, cet.txid);
     await stateIs(page, id, 'liquidated');
+    // In the closed table, how it ended, in words.
     await cfdRow(page, id)
-      .getByTestId('cfd-state')
-      .filter({ hasText: /^Liquidated$/ })
+      .getByTestId('closed-how')
+      .filter({ hasText: /^liquidation \(CET\)$/ })
       .waitFor();
     // The whole margin is gone: nothing comes back (the taker's output is dust, left out).
     assert.equal((await payoutShown(id)).sats, '0');

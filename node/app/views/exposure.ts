@@ -3,7 +3,7 @@
  * and short, the net, and the margin it has at stake — what a maker watches across its takers.
  * Sats and quantities are decimal strings (format.ts).
  */
-import type { CfdUiState } from '../../../model/cfd.ts';
+import { type CfdUiState, ENDED_UI_STATES } from '../../../model/cfd.ts';
 import type { CfdView } from './cfd.ts';
 
 export interface ExposureView {
@@ -19,14 +19,10 @@ export interface ExposureView {
 }
 
 /** States whose coins are not (or no longer) in a contract. */
-const NOT_AT_RISK: ReadonlySet<CfdUiState> = new Set([
+const NOT_AT_RISK: ReadonlySet<CfdUiState> = new Set<CfdUiState>([
   'pendingSetup',
   'contractSetup',
-  'rejected',
-  'setupFailed',
-  'closed',
-  'refunded',
-  'punished',
+  ...ENDED_UI_STATES,
 ]);
 
 export function exposureView(views: readonly CfdView[]): ExposureView {

@@ -11,6 +11,7 @@ import {
   type Cfd,
   type CfdEvent,
   type CfdUiState,
+  ENDED_UI_STATES,
   fold,
   liquidation,
   makerPositionOf,
@@ -111,15 +112,6 @@ export interface TimedEvent {
   readonly recordedAt: number;
 }
 
-/** States a CFD does not leave (unless a reorg undoes the confirmation that led there). */
-const ENDED: ReadonlySet<CfdUiState> = new Set([
-  'closed',
-  'refunded',
-  'punished',
-  'rejected',
-  'setupFailed',
-]);
-
 /** The history of one CFD from its events and its view (for the money figures). */
 export function positionHistory(events: readonly TimedEvent[], view: CfdView): PositionHistoryView {
   let cfd: Cfd | undefined;
@@ -131,7 +123,7 @@ export function positionHistory(events: readonly TimedEvent[], view: CfdView): P
     const state = uiState(cfd);
     if (openedAt === undefined && state === 'open') openedAt = recordedAt;
     // The last time it entered an end state: a reorg that undid an end counts the later one.
-    if (!ENDED.has(state)) endedAt = undefined;
+    if (!ENDED_UI_STATES.has(state)) endedAt = undefined;
     else if (endedAt === undefined) endedAt = recordedAt;
     const entry = fundingEntry(cfd, event, recordedAt);
     if (entry) funding.push(entry);

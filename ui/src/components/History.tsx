@@ -3,7 +3,7 @@
 // buttons (CSV and JSON downloads from the node).
 import { useEffect, useState } from 'react';
 import { get } from '../api';
-import { duration, group, sats, shortId, shortTime, signed, usd } from '../format';
+import { duration, group, STATE_LABEL, sats, shortId, shortTime, signed, usd } from '../format';
 import { cfdHref } from '../route';
 import type { CfdView, FundingEntryView, HistoryView, PositionHistoryView } from '../types';
 import { PnlCell, TxCell } from './CfdCells';
@@ -108,7 +108,7 @@ export function ClosedTable({
                 </td>
                 <td data-testid="closed-how" data-closed-by={h?.closedBy ?? ''}>
                   <span data-testid="cfd-state" data-state={c.state} className="nowrap">
-                    {h?.closedHow ?? c.state}
+                    {h?.closedHow ?? STATE_LABEL[c.state] ?? c.state}
                   </span>
                   {c.failureReason && (
                     <div className="muted small clamp" title={c.failureReason}>
