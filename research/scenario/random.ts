@@ -7,16 +7,25 @@
 /** A generator of floats in [0, 1). */
 export type Random = () => number;
 
-/** mulberry32 (Tommy Ettinger): a tiny, well-known 32-bit PRNG; plenty for simulation. */
-export function mulberry32(seed: number): Random {
+/**
+ * mulberry32 (Tommy Ettinger): a tiny, well-known PRNG of unsigned 32-bit integers; plenty for
+ * simulation (the specs' seeded cases use it too).
+ */
+export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
     let t = a;
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    return (t ^ (t >>> 14)) >>> 0;
   };
+}
+
+/** Floats in [0, 1) from `seed`: {@link mulberry32} over 2^32. */
+export function uniform(seed: number): Random {
+  const next = mulberry32(seed);
+  return () => next() / 4_294_967_296;
 }
 
 /** FNV-1a of a string: a 32-bit seed from the scenario seed and a label. */
@@ -31,7 +40,7 @@ function fnv1a(text: string): number {
 
 /** The stream for `label` (`price`, a taker's name) under `seed`. */
 export function streamFor(seed: number, label: string): Random {
-  return mulberry32(fnv1a(`${seed}:${label}`));
+  return uniform(fnv1a(`${seed}:${label}`));
 }
 
 /** A whole number in [lo, hi], inclusive. */
