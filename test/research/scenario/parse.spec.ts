@@ -1,8 +1,14 @@
 // The scenario format: defaults filled, and each kind of mistake one line naming file and path.
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { loadScenario, parseScenario, ScenarioError } from '../../../research/scenario/parse.ts';
+import { parse as parseYaml } from 'yaml';
+import {
+  loadScenario,
+  parseScenario,
+  resolveScenarioPath,
+  ScenarioError,
+} from '../../../research/scenario/parse.ts';
 import { rawScenario, tempDir } from './fixtures.ts';
 
 const ORIGIN = 'scenarios/x.yaml';
@@ -189,6 +195,15 @@ describe('research/scenario/parse', () => {
 
   it('refuses something that is not a mapping', () => {
     assert.deepEqual(problems('hello'), ['(top level): must be a mapping of scenario fields']);
+  });
+
+  it('parses the example in research/scenario/README.md, every field as it says', async () => {
+    const doc = await readFile(resolveScenarioPath('research/scenario/README.md'), 'utf8');
+    const example = /```yaml\n([\s\S]*?)```/.exec(doc)![1]!;
+    const s = parseScenario(parseYaml(example), 'README.md');
+    assert.equal(s.faults.length, 7);
+    assert.equal(s.makers[1]!.fundSats, 1_000_000_000n);
+    assert.deepEqual(s.ci, { takers: 6, durationSecs: 240, timeScale: 60 });
   });
 
   describe('files', () => {

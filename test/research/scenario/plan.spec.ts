@@ -91,6 +91,14 @@ describe('research/scenario/plan', () => {
     assert.deepEqual(byTaker(more.actions, 'mr3'), byTaker(p.actions, 'mr3'));
   });
 
+  it('has takers of one group decide apart (each its own stream)', () => {
+    const [r1, r2] = [byTaker(p.actions, 'r1'), byTaker(p.actions, 'r2')];
+    assert.notDeepEqual(
+      r1.map(({ taker: _, ...a }) => a),
+      r2.map(({ taker: _, ...a }) => a),
+    );
+  });
+
   it('lists the faults in time order', () => {
     assert.deepEqual(
       p.faults.map((f) => f.kind),
