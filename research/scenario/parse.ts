@@ -98,7 +98,11 @@ const walk = z.strictObject({
       `must be at most ${MAX_ORACLE_PRICE / PRICE_SCALE}`,
     )
     .default(100_000),
-  volatility: z.number(says('must be a number')).min(0).max(0.1, 'must be 0 … 0.1').default(0.0005),
+  volatility: z
+    .number(says('must be a number'))
+    .min(0, 'must be 0 … 0.1')
+    .max(0.1, 'must be 0 … 0.1')
+    .default(0.0005),
   stepSecs: int(1, 3600).default(1),
   shocks: z.array(shock, says('must be a list')).default([]),
 });
