@@ -238,3 +238,47 @@ export interface RunSummary {
     readonly detail: string;
   }[];
 }
+
+/**
+ * The header row of each CSV of {@link RESULT_FILES}, in order — the columns documented there, for
+ * a writer and a reader to share.
+ */
+export const RESULT_COLUMNS = {
+  trades: [
+    't',
+    'taker',
+    'maker',
+    'cfdId',
+    'action',
+    'side',
+    'lots',
+    'leverage',
+    'price',
+    'outcome',
+    'reason',
+  ],
+  positions: [
+    'cfdId',
+    'taker',
+    'maker',
+    'side',
+    'quantity',
+    'leverage',
+    'entryPrice',
+    'exitPrice',
+    'marginSats',
+    'fundingPaidSats',
+    'fundingReceivedSats',
+    'feesSats',
+    'onchainFeeSats',
+    'payoutSats',
+    'pnlSats',
+    'closedBy',
+    'openedAt',
+    'closedAt',
+  ],
+  protocols: ['t', 'node', 'cfdId', 'protocol', 'durationMs', 'outcome', 'reason'],
+  prices: ['t', 'price'],
+  equity: ['t', 'node', 'walletSats', 'contractsSats', 'equitySats'],
+  faults: ['t', 'kind', 'target', 'phase', 'detail'],
+} as const;
