@@ -12,6 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { actions, ENDED_UI_STATES, uiState } from '../../model/cfd.ts';
 import { formatPrice, type Leverage } from '../../model/units.ts';
+import { MakerNoAnswerError, UnavailableError } from '../../node/app/errors.ts';
 import type { PositionHistoryView } from '../../node/app/views/history.ts';
 import { BitcoinRpc } from '../../node/chain/rpc.ts';
 import type { Daemon } from '../../node/daemon/daemon.ts';
@@ -62,6 +63,9 @@ export const HEADERS = {
 } as const;
 
 type Row = readonly unknown[];
+
+/** Tries of an open while no offer or no answer is to be had. */
+const OPEN_ATTEMPTS = 3;
 
 /** Polls `check` every `everyMs` until it answers truthy or `ms` passed; the last answer. */
 async function poll<T>(ms: number, check: () => Promise<T> | T, everyMs = 250): Promise<T> {
@@ -337,15 +341,23 @@ class Timeline {
       );
       return;
     }
-    let placed: { orderId: string; price: string };
-    try {
-      placed = await d.app.takeBestOffer({
-        side: a.side ?? 'long',
-        lots: a.lots ?? 1,
-        leverage: (a.leverage ?? 2) as Leverage,
-      });
-    } catch (e) {
-      return void row('', '', '', 'rejected', message(e));
+    let placed: { orderId: string; price: string } | undefined;
+    // A trader tries again a moment later when there is no offer or no answer right now (offers
+    // re-quoting, a maker busy); a refusal is final.
+    for (let attempt = 1; !placed; attempt++) {
+      try {
+        placed = await d.app.takeBestOffer({
+          side: a.side ?? 'long',
+          lots: a.lots ?? 1,
+          leverage: (a.leverage ?? 2) as Leverage,
+        });
+      } catch (e) {
+        const transient = e instanceof UnavailableError || e instanceof MakerNoAnswerError;
+        if (!transient || attempt >= OPEN_ATTEMPTS || !taker.online) {
+          return void row('', '', '', 'rejected', message(e));
+        }
+        await sleep(1_000);
+      }
     }
     // The order was accepted; its setup ends on the CFD.
     const c = await poll(30_000, async () => {

@@ -1,5 +1,5 @@
-// A CI-sized research run: one maker, three takers, a minute of run time with opens, closes and a
-// maker restart, through the real network (embedded chain, feed, oracle, daemons over libp2p).
+// A CI-sized research run: one maker, three takers, 45 s of run time with opens, closes, a maker
+// restart and a partition, through the real network (embedded chain, feed, oracle, daemons over libp2p).
 // One run for the whole file; every test reads its results folder.
 import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
@@ -39,7 +39,11 @@ const scenario: Scenario = {
     },
   ],
   price: { kind: 'walk', start: 50_000, volatility: 0.0005, stepSecs: 2, shocks: [] },
-  faults: [{ atSecs: 22, kind: 'makerRestart', maker: 'maker1', downSecs: 4 }],
+  faults: [
+    { atSecs: 22, kind: 'makerRestart', maker: 'maker1', downSecs: 4 },
+    // taker2 holds its position through it; the drain closes it collaboratively afterwards.
+    { atSecs: 30, kind: 'partition', between: ['taker2', 'maker1'], forSecs: 5 },
+  ],
   expect: {
     fundingConserved: true,
     noneStuck: true,
@@ -188,6 +192,8 @@ describe('research run: a CI-sized scenario end to end', function () {
       [
         ['makerRestart', 'maker1', 'start'],
         ['makerRestart', 'maker1', 'end'],
+        ['partition', 'taker2|maker1', 'start'],
+        ['partition', 'taker2|maker1', 'end'],
       ],
     );
     const down = Number(faults[1]!.t) - Number(faults[0]!.t);
