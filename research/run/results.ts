@@ -175,6 +175,23 @@ export class ChainFees {
     return this.#fees.get(txid)!;
   }
 
+  /**
+   * Σ outputs of the known transactions among `txids` still unspent on chain and not in
+   * `owned` (`txid:vout` of the wallets' coins): value the network left on chain outside its
+   * wallets, e.g. a published commit's 330-sat anchors nobody needed to spend.
+   */
+  async stranded(txids: Iterable<string>, owned: ReadonlySet<string>): Promise<bigint> {
+    let sum = 0n;
+    for (const txid of new Set(txids)) {
+      const tx = await this.tx(txid);
+      for (let vout = 0; tx && vout < tx.outs.length; vout++) {
+        if (owned.has(`${txid}:${vout}`)) continue;
+        if (await this.#rpc.getTxOut(txid, vout)) sum += tx.outs[vout]!.value;
+      }
+    }
+    return sum;
+  }
+
   /** Σ fees of the known transactions among `txids`. */
   async total(txids: Iterable<string>): Promise<bigint> {
     let sum = 0n;

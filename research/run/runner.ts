@@ -614,6 +614,7 @@ async function writeResults(
   const stuck = (await Promise.all(nodes.map((n) => unended(n.name, n.daemon!)))).flat();
   // Every transaction that spent the network's coins: wallet spends and the CFDs' own.
   const spent = new Set<string>();
+  const owned = new Set<string>();
   let walletsEnd = 0n;
   for (const n of nodes) {
     const w = n.daemon!.wallet!;
@@ -622,9 +623,11 @@ async function writeResults(
     walletsEnd += b.confirmed + b.unconfirmed;
     for (const tx of w.history())
       if (tx.sent > 0n && !fundingTxids.has(tx.txid)) spent.add(tx.txid);
+    for (const u of w.utxos()) owned.add(`${u.txid}:${u.vout}`);
   }
   for (const s of cfdTxids.values()) for (const txid of s) spent.add(txid);
   const onchainFees = await fees.total(spent);
+  const stranded = await fees.stranded(spent, owned);
   const funded = nodes.reduce((s, n) => s + n.fundSats, 0n);
 
   const liquidationProblems: string[] = [];
@@ -661,8 +664,8 @@ async function writeResults(
   if (e.satsConserved) {
     checks.push({
       name: 'satsConserved',
-      ok: walletsEnd === funded - onchainFees,
-      detail: `wallets ${walletsEnd}, funded ${funded} − on-chain fees ${onchainFees} = ${funded - onchainFees}`,
+      ok: walletsEnd === funded - onchainFees - stranded,
+      detail: `wallets ${walletsEnd}, funded ${funded} − on-chain fees ${onchainFees} − left unspent outside the wallets (anchors) ${stranded} = ${funded - onchainFees - stranded}`,
     });
   }
   if (e.liquidationsPaid) {

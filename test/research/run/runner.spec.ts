@@ -138,20 +138,28 @@ describe('research run: a CI-sized scenario end to end', function () {
       opens.map((t) => t.cfdId).sort(),
       'one position per completed open',
     );
-    // Every position closed collaboratively (two during the run, the third by the drain).
-    assert.deepEqual(
-      positions.map((p) => p.closedBy),
-      ['collaborative', 'collaborative', 'collaborative'],
-    );
+    // The two the plan closed closed collaboratively. taker2's rolls over through the restart
+    // and the partition if it can; when its rollovers keep failing past its settlement event it
+    // settles by CET at the oracle's price instead — both are ends, and the checks hold either way.
+    const closedBy = (taker: string) => positions.find((p) => p.taker === taker)?.closedBy;
+    assert.equal(closedBy('taker1'), 'collaborative');
+    assert.equal(closedBy('taker3'), 'collaborative');
+    assert.ok(['collaborative', 'forceClose'].includes(closedBy('taker2')!), closedBy('taker2'));
     assert.equal(summary.cfds.opened, 3);
-    assert.deepEqual(summary.cfds.closedBy, { collaborative: 3 });
+    assert.equal(summary.cfds.open, 0);
+    assert.equal(
+      Object.values(summary.cfds.closedBy).reduce((a, b) => a + b, 0),
+      3,
+    );
     // The nodes' own logs: both sides completed each setup and each close.
     const events = (await lines(dir.path, RESULT_FILES.events)).map(
       (l) => JSON.parse(l) as { node: string; cfdId: string; type: string },
     );
     for (const p of positions) {
       for (const node of [p.taker, p.maker]) {
-        for (const type of ['ContractSetupCompleted', 'CollaborativeSettlementConfirmed']) {
+        const end =
+          p.closedBy === 'collaborative' ? 'CollaborativeSettlementConfirmed' : 'CetConfirmed';
+        for (const type of ['ContractSetupCompleted', end]) {
           assert.ok(
             events.some((e) => e.node === node && e.cfdId === p.cfdId && e.type === type),
             `${node} ${p.cfdId} ${type}`,
