@@ -127,7 +127,8 @@ export async function runScenario(
     }
     const nodes = [...makers, ...takers];
     progress(`${nodes.length} nodes started; funding`);
-    const fundingTxids = await fund(parts, nodes);
+    const rpc = new BitcoinRpc({ url: parts.chain.rpcUrl, ...parts.chain.rpcAuth });
+    const fundingTxids = await fund(parts, nodes, rpc);
     // Every taker sees every maker's offers before the clock starts.
     for (const t of takers) {
       await poll(60_000, () => {
@@ -162,8 +163,16 @@ export async function runScenario(
   }
 }
 
-/** Funds every wallet from the faucet, mines, waits until each sees its coins. */
-async function fund(parts: RunParts, nodes: readonly RunNode[]): Promise<Set<string>> {
+/**
+ * Funds every wallet from the faucet, mines, waits until each sees its coins and every maker's
+ * coin pool split (broadcast on the block after the funding) has confirmed: until then a maker
+ * has nothing spendable and refuses orders.
+ */
+async function fund(
+  parts: RunParts,
+  nodes: readonly RunNode[],
+  rpc: BitcoinRpc,
+): Promise<Set<string>> {
   const txids = new Set<string>();
   for (const n of nodes) {
     const wallet = await poll(60_000, () => n.daemon!.wallet);
@@ -174,10 +183,30 @@ async function fund(parts: RunParts, nodes: readonly RunNode[]): Promise<Set<str
   for (const n of nodes) {
     const funded = await poll(60_000, async () => {
       await n.daemon!.wallet!.sync();
-      return n.daemon!.wallet!.balance().spendable === n.fundSats;
+      const b = n.daemon!.wallet!.balance();
+      return b.confirmed + b.unconfirmed > 0n;
     });
     if (!funded) throw new Error(`${n.name}: funding not seen within 60 s`);
   }
+  const settled = await poll(
+    60_000,
+    async () => {
+      const splitDone = nodes
+        .filter((n) => n.role === 'maker')
+        .every((n) =>
+          n.daemon!.wallet!.history().some((tx) => tx.sent > 0n && tx.height !== undefined),
+        );
+      const calm = nodes.every((n) => {
+        const b = n.daemon!.wallet!.balance();
+        return b.unconfirmed === 0n && b.spendable > 0n;
+      });
+      if (splitDone && calm && (await rpc.getRawMempool()).length === 0) return true;
+      await parts.chain.mine(1);
+      return false;
+    },
+    500,
+  );
+  if (!settled) throw new Error('the wallets did not settle within 60 s of funding');
   return txids;
 }
 
