@@ -16,7 +16,9 @@
  * `.ts` entry loads as is; otherwise the parent's `--import tsx` (inherited `execArgv`, as under
  * mocha) loads it, and without either `--import tsx` is added.
  */
+import { once } from 'node:events';
 import { availableParallelism } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
 import { ADAPTOR_SIGNATURE_LENGTH, adaptorEncrypt } from './adaptor.ts';
 import * as errors from './errors.ts';
@@ -112,6 +114,9 @@ export type WorkerResponse =
 const CHUNKS_PER_WORKER = 8;
 /** Fewest items worth a message round trip (~0.1 ms, vs ~0.12–0.18 ms of work per item). */
 const MIN_CHUNK_ITEMS = 16;
+
+/** Longest close() waits for a busy worker to finish its chunk (one is ~15–200 ms). */
+const CLOSE_GRACE_MS = 2_000;
 
 const WORKER_URL = new URL('./adaptor-worker.ts', import.meta.url);
 
@@ -284,8 +289,21 @@ export class AdaptorWorkerPool {
       for (const task of queue.splice(0)) task.reject(closed());
     }
     const slots = this.#slots.splice(0);
-    for (const slot of slots) slot.task?.reject(closed());
-    await Promise.all(slots.map((slot) => slot.worker.terminate()));
+    await Promise.all(
+      slots.map(async (slot) => {
+        if (slot.task) {
+          slot.task.reject(closed());
+          // Terminating a worker inside a native secp256k1 call throws Napi::Error into a dying
+          // environment, which aborts the whole process: let it answer its chunk first.
+          await Promise.race([
+            once(slot.worker, 'message').catch(() => undefined),
+            once(slot.worker, 'exit').catch(() => undefined),
+            sleep(CLOSE_GRACE_MS),
+          ]);
+        }
+        await slot.worker.terminate();
+      }),
+    );
   }
 
   #assertOpen(): void {

@@ -17,6 +17,7 @@ import { BitcoinRpc } from '../node/chain/rpc.ts';
 import { parseArgsProblem } from '../node/cli-support.ts';
 import { restrictUmask, secureDataDir } from '../node/runtime/datadir.ts';
 import { generatePassword } from '../ui-server/auth.ts';
+import { compressedTime } from './lib/compressed-time.ts';
 import { type RunningDlcfd, startDlcfd } from './lib/dlcfd-process.ts';
 import {
   DESCRIPTION_FILE,
@@ -90,17 +91,7 @@ if (!/^\d+(\.\d{1,8})?$/.test(values.fund) || Number(values.fund) > 50) {
 const dir = resolve(values.dir);
 const logLevel = values['log-level'];
 
-/**
- * Production time divided by the scale: at 60, a day-long settlement interval lasts 24 minutes,
- * hourly rollovers and oracle events come every minute, and blocks every 10 s, so the 12-block
- * CET lock and the 216-block refund lock keep their meaning in blocks.
- */
-const time = {
-  settlement: Math.max(60, Math.round(86_400 / scale)),
-  rollover: Math.max(10, Math.round(3_600 / scale)),
-  events: Math.max(10, Math.round(3_600 / scale)),
-  block: Math.max(1, Math.round(600 / scale)),
-};
+const time = compressedTime(scale);
 
 const running: { name: string; process: RunningDlcfd }[] = [];
 let stopping = false;

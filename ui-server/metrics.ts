@@ -21,7 +21,7 @@ const STATUSES: readonly HealthStatus[] = ['starting', 'ok', 'degraded', 'down',
 const UI_STATES: readonly CfdUiState[] = CFD_UI_STATES;
 
 /** A registry for one UI server (not prom-client's global one: tests run several nodes). */
-export function createMetrics(service: AppService, live: LiveFeed): Registry {
+export function createMetrics(service: AppService, live: Pick<LiveFeed, 'size'>): Registry {
   const register = new Registry();
   collectDefaultMetrics({ register, prefix: 'dlcfd_' });
 

@@ -441,6 +441,12 @@ export class Daemon {
     this.log.warn({ peer: peerId }, 'peer blocked');
   }
 
+  /** Accepts `peerId` again after {@link blockPeer} (a research run's partition ends). */
+  unblockPeer(peerId: string): void {
+    this.#blocked.delete(peerId);
+    this.log.info({ peer: peerId }, 'peer unblocked');
+  }
+
   /** Peers this node refuses. */
   get blockedPeers(): string[] {
     return [...this.#blocked];

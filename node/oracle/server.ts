@@ -177,6 +177,8 @@ export class OracleServer {
   #waiting: OracleServerHealth['waiting'] = null;
   #missed = 0;
   #lastError: OracleServerHealth['lastError'] = null;
+  #silent = false;
+  #attestDelayMs = 0;
 
   private constructor(init: {
     keys: OracleKeys;
@@ -328,6 +330,22 @@ export class OracleServer {
     };
   }
 
+  /**
+   * Fault injection for research runs (research/run/): a silent oracle keeps serving what it
+   * announced and attested but attests nothing new until `silent` is false again; events that
+   * fell past the attest delay meanwhile are given up, as after a real outage.
+   */
+  setSilent(silent: boolean): void {
+    this.#silent = silent;
+    if (!silent) this.#pump();
+  }
+
+  /** Fault injection: attest each event `delayMs` after its time (0: as soon as it is due). */
+  setAttestDelay(delayMs: number): void {
+    this.#attestDelayMs = Math.max(0, delayMs);
+    this.#pump();
+  }
+
   /** Stops serving and attesting; waits for an outcome being written to reach the disk. */
   async stop(): Promise<void> {
     if (this.#stopped) return;
@@ -393,6 +411,7 @@ export class OracleServer {
           this.#cursor += this.eventIntervalS;
           continue;
         }
+        if (this.#silent) return; // setSilent(false) pumps again
         if (nowMs > (t + this.#maxAttestDelayS) * 1000) {
           // Too late to attest honestly (the oracle or its feed was down): give it up. Counted
           // and logged once per run of such events, however many a long outage produced.
@@ -402,6 +421,10 @@ export class OracleServer {
           this.#setWaiting(null);
           this.#cursor += this.eventIntervalS;
           continue;
+        }
+        if (t * 1000 + this.#attestDelayMs > nowMs) {
+          this.#arm(t * 1000 + this.#attestDelayMs - nowMs);
+          return;
         }
         const quote = this.#feed.latest();
         if (!quote || quote.stale) {

@@ -150,6 +150,22 @@ describe('dlc/workers: adaptor signatures over worker threads', function () {
     await own.close(); // idempotent
   });
 
+  it('close() in the middle of native work never takes the process down with it', async () => {
+    // Terminating a worker inside a native secp256k1 call throws Napi::Error into a dying
+    // environment and aborts the whole process (a node stopped while a rollover signs, with other
+    // nodes in the same process): close lets a busy worker finish its chunk first.
+    const many = Array.from({ length: 4 }, () => items).flat();
+    for (let i = 0; i < 4; i++) {
+      const own = new AdaptorWorkerPool({ size: 2 });
+      await own.ready();
+      const inFlight = assert.rejects(own.encryptMany(signer, many), WorkerPoolClosedError);
+      await new Promise((r) => setTimeout(r, 5 + i * 3));
+      await own.close();
+      await inFlight;
+      assert.equal(own.liveWorkers, 0);
+    }
+  });
+
   it('a rollover (high priority) goes ahead of a flood of queued setups (normal)', async () => {
     const own = new AdaptorWorkerPool({ size: 1 });
     try {

@@ -14,6 +14,7 @@ import { Daemon, type DaemonOptions } from '../../node/daemon/daemon.ts';
 import { OracleServer } from '../../node/oracle/server.ts';
 import { PriceFeedServer } from '../../node/pricefeed/server.ts';
 import type { CollabSettlementTaker } from '../../protocols/collab-settlement/index.ts';
+import { partFlags } from '../../research/run/network.ts';
 import { tempDir } from '../helpers/cfd-fixtures.ts';
 import { untilWithin } from '../helpers/wait.ts';
 import { silent } from '../node/chain/helpers.ts';
@@ -115,15 +116,7 @@ export async function startNetwork(
   });
   cleanups.push(() => oracle.stop());
   const common = (dir: string): Record<string, string | string[]> => ({
-    datadir: dir,
-    network: 'regtest',
-    'chain-rpc': chain.rpcUrl,
-    'chain-user': chain.rpcAuth.user,
-    'chain-password': chain.rpcAuth.password,
-    oracle: oracle.url,
-    'oracle-public-key': oracle.publicKey,
-    'oracle-announcement-key': oracle.announcementPublicKey,
-    pricefeed: feed.url,
+    ...partFlags({ chain, oracle, feed }, dir),
     'settlement-interval': String(SETTLEMENT_SECS),
     'oracle-event-interval': String(EVENT_SECS),
     'chain-poll-ms': '100',

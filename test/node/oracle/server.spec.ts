@@ -292,4 +292,46 @@ describe('dlcfd oracle (server)', function () {
     const first = oracleEventId(nextEventTime(Math.ceil(Date.now() / 1000) - 3, 1));
     assert.equal(o.outcome(first), undefined);
   });
+  describe('fault injection for research runs', () => {
+    /** The next event at least a second ahead, and its id. */
+    const nextEvent = () => {
+      const t = nextEventTime(nowS() + 1, 1);
+      return { t, id: oracleEventId(t) };
+    };
+    const recordedSecs = (o: OracleServer, id: string) =>
+      Date.parse(`${o.outcome(id)!.time}Z`) / 1000;
+
+    it('a silent oracle attests an event due meanwhile only once it speaks again', async () => {
+      const o = await startOracle();
+      const ticking = setInterval(() => feed.tick(), 100);
+      try {
+        o.setSilent(true);
+        const { t, id } = nextEvent();
+        await until('the event due for a while', () => Date.now() > (t + 1) * 1000, 5_000);
+        const spoke = nowS();
+        o.setSilent(false);
+        await until('attested', () => o.outcome(id), 3_000);
+        assert.ok(recordedSecs(o, id) >= spoke, `attested at ${o.outcome(id)!.time}, event ${t}`);
+      } finally {
+        clearInterval(ticking);
+      }
+    });
+
+    it('a late oracle attests each event its delay after the event', async () => {
+      const o = await startOracle();
+      const ticking = setInterval(() => feed.tick(), 100);
+      try {
+        o.setAttestDelay(2_000);
+        const { t, id } = nextEvent();
+        await until('attested', () => o.outcome(id), 5_000);
+        assert.ok(recordedSecs(o, id) >= t + 2, `attested at ${o.outcome(id)!.time}, event ${t}`);
+        o.setAttestDelay(0);
+        const next = nextEvent();
+        await until('attested on time again', () => o.outcome(next.id), 3_000);
+        assert.ok(recordedSecs(o, next.id) <= next.t + 1);
+      } finally {
+        clearInterval(ticking);
+      }
+    });
+  });
 });

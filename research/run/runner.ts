@@ -1,0 +1,730 @@
+/**
+ * Runs a planned scenario (issue #16) in one process and writes its results folder: starts the
+ * network (network.ts), funds every wallet, then drives the plan in run time — the feed serves
+ * the plan's prices, each taker's actions go through its node's application service, each fault
+ * starts and ends on its time — ends by itself at `durationSecs`, drains (faults ended, what can
+ * be closed collaboratively closed, blocks mined until nothing is pending, bounded), writes the
+ * results (results.ts) and stops everything.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Logger } from 'pino';
+import { actions, ENDED_UI_STATES, uiState } from '../../model/cfd.ts';
+import { formatPrice, type Leverage } from '../../model/units.ts';
+import { MakerNoAnswerError, UnavailableError } from '../../node/app/errors.ts';
+import type { PositionHistoryView } from '../../node/app/views/history.ts';
+import { BitcoinRpc } from '../../node/chain/rpc.ts';
+import type { Daemon } from '../../node/daemon/daemon.ts';
+import { createMetrics } from '../../ui-server/metrics.ts';
+import {
+  type FaultSpec,
+  type Plan,
+  type PlannedAction,
+  RESULT_FILES,
+  type RunSummary,
+  type Scenario,
+} from '../scenario/types.ts';
+import { feedPrice, RunNode, type RunParts, runTime, silentLogger, startParts } from './network.ts';
+import {
+  ChainFees,
+  csv,
+  fundingOf,
+  jsonText,
+  type ProtocolRow,
+  protocolRows,
+  readLog,
+  unended,
+} from './results.ts';
+
+export interface RunOptions {
+  /** The run folder (created); the nodes' datadirs go in `nodes/`. */
+  readonly dir: string;
+  readonly logger?: Logger;
+  /** Aborting ends the run's timeline early; the drain and the results still happen. */
+  readonly signal?: AbortSignal;
+  /** Equity sampling period, run seconds. @default 2 */
+  readonly equityEverySecs?: number;
+  /** Longest drain, seconds. @default 3 settlement intervals, at least 60 */
+  readonly drainSecs?: number;
+  /** Told each stage of the run as it begins (the CLI prints them). */
+  readonly progress?: (stage: string) => void;
+}
+
+/** The CSV headers, exactly as types.ts documents `RESULT_FILES`. */
+export const HEADERS = {
+  trades: 't,taker,maker,cfdId,action,side,lots,leverage,price,outcome,reason',
+  positions:
+    'cfdId,taker,maker,side,quantity,leverage,entryPrice,exitPrice,marginSats,fundingPaidSats,fundingReceivedSats,feesSats,onchainFeeSats,payoutSats,pnlSats,closedBy,openedAt,closedAt',
+  protocols: 't,node,cfdId,protocol,durationMs,outcome,reason',
+  prices: 't,price',
+  equity: 't,node,walletSats,contractsSats,equitySats',
+  faults: 't,kind,target,phase,detail',
+} as const;
+
+type Row = readonly unknown[];
+
+/** Tries of an open while no offer or no answer is to be had. */
+const OPEN_ATTEMPTS = 3;
+
+/** Polls `check` every `everyMs` until it answers truthy or `ms` passed; the last answer. */
+async function poll<T>(ms: number, check: () => Promise<T> | T, everyMs = 250): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await check();
+    if (v || Date.now() > deadline) return v;
+    await sleep(everyMs);
+  }
+}
+
+const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+
+/** Runs `scenario` as `plan` says; answers the summary also written to summary.json. */
+export async function runScenario(
+  scenario: Scenario,
+  plan: Plan,
+  options: RunOptions,
+): Promise<RunSummary> {
+  const { dir } = options;
+  const logger = options.logger ?? silentLogger;
+  const time = runTime(scenario.timeScale);
+  await mkdir(join(dir, RESULT_FILES.metrics), { recursive: true, mode: 0o700 });
+  const stops: (() => Promise<unknown>)[] = [];
+  const rows = {
+    trades: [] as Row[],
+    prices: [] as Row[],
+    equity: [] as Row[],
+    faults: [] as Row[],
+  };
+  const startedAt = Date.now();
+  const progress = (stage: string) =>
+    options.progress?.(`${((Date.now() - startedAt) / 1000).toFixed(1)} s ${stage}`);
+  try {
+    progress(`starting chain, feed and oracle (${JSON.stringify(time)})`);
+    const startUsd =
+      plan.prices[0]?.price ?? (scenario.price.kind === 'walk' ? scenario.price.start : 50_000);
+    const parts = await startParts(dir, startUsd, time, logger, stops);
+    const makers: RunNode[] = [];
+    for (const spec of scenario.makers) {
+      const m = await RunNode.maker(parts, dir, spec, logger);
+      stops.push(() => m.stop());
+      makers.push(m);
+    }
+    const takers: RunNode[] = [];
+    for (const group of scenario.takers) {
+      for (let i = 1; i <= group.count; i++) {
+        const t = await RunNode.taker(
+          parts,
+          dir,
+          `${group.prefix}${i}`,
+          group.fundSats,
+          makers,
+          logger,
+        );
+        stops.push(() => t.stop());
+        takers.push(t);
+      }
+    }
+    const nodes = [...makers, ...takers];
+    progress(`${nodes.length} nodes started; funding`);
+    const rpc = new BitcoinRpc({ url: parts.chain.rpcUrl, ...parts.chain.rpcAuth });
+    const fundingTxids = await fund(parts, nodes, rpc);
+    // Every taker sees every maker's offers before the clock starts.
+    for (const t of takers) {
+      await poll(60_000, () => {
+        const now = Math.floor(Date.now() / 1000);
+        const book = t.daemon!.offers.book.current(now, { maxOfferAgeSecs: 600 });
+        return makers.every((m) => book.some((o) => o.maker === m.peerId));
+      });
+    }
+
+    progress(`running ${scenario.durationSecs} s`);
+    const run = new Timeline(scenario, plan, parts, makers, takers, rows, logger);
+    await run.drive(options.signal, options.equityEverySecs ?? 2);
+    const drainSecs = options.drainSecs ?? Math.max(60, 3 * time.settlement);
+    progress('draining');
+    await run.drain(drainSecs * 1000);
+    progress('writing results');
+
+    const summary = await writeResults(
+      scenario,
+      dir,
+      startedAt,
+      parts,
+      makers,
+      takers,
+      rows,
+      fundingTxids,
+    );
+    progress('stopping');
+    return summary;
+  } finally {
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+  }
+}
+
+/**
+ * Funds every wallet from the faucet, mines, waits until each sees its coins and every maker's
+ * coin pool split (broadcast on the block after the funding) has confirmed: until then a maker
+ * has nothing spendable and refuses orders.
+ */
+async function fund(
+  parts: RunParts,
+  nodes: readonly RunNode[],
+  rpc: BitcoinRpc,
+): Promise<Set<string>> {
+  const txids = new Set<string>();
+  for (const n of nodes) {
+    const wallet = await poll(60_000, () => n.daemon!.wallet);
+    if (!wallet) throw new Error(`${n.name}: no wallet within 60 s`);
+    txids.add((await parts.chain.fund(await wallet.receiveAddress(), n.fundSats)).txid);
+  }
+  await parts.chain.mine(1);
+  for (const n of nodes) {
+    const funded = await poll(60_000, async () => {
+      await n.daemon!.wallet!.sync();
+      const b = n.daemon!.wallet!.balance();
+      return b.confirmed + b.unconfirmed > 0n;
+    });
+    if (!funded) throw new Error(`${n.name}: funding not seen within 60 s`);
+  }
+  const settled = await poll(
+    60_000,
+    async () => {
+      const splitDone = nodes
+        .filter((n) => n.role === 'maker')
+        .every((n) =>
+          n.daemon!.wallet!.history().some((tx) => tx.sent > 0n && tx.height !== undefined),
+        );
+      const calm = nodes.every((n) => {
+        const b = n.daemon!.wallet!.balance();
+        return b.unconfirmed === 0n && b.spendable > 0n;
+      });
+      if (splitDone && calm && (await rpc.getRawMempool()).length === 0) return true;
+      await parts.chain.mine(1);
+      return false;
+    },
+    500,
+  );
+  if (!settled) throw new Error('the wallets did not settle within 60 s of funding');
+  return txids;
+}
+
+/** The run in time: prices, actions and faults on their run seconds; then the drain. */
+class Timeline {
+  readonly #scenario: Scenario;
+  readonly #plan: Plan;
+  readonly #parts: RunParts;
+  readonly #makers: readonly RunNode[];
+  readonly #takers: readonly RunNode[];
+  readonly #rows: { trades: Row[]; prices: Row[]; equity: Row[]; faults: Row[] };
+  readonly #log: Logger;
+  readonly #pending = new Set<Promise<unknown>>();
+  /** Faults under way: how each ends. */
+  readonly #active = new Map<FaultSpec, () => Promise<void>>();
+  readonly #rpc: BitcoinRpc;
+
+  constructor(
+    scenario: Scenario,
+    plan: Plan,
+    parts: RunParts,
+    makers: readonly RunNode[],
+    takers: readonly RunNode[],
+    rows: { trades: Row[]; prices: Row[]; equity: Row[]; faults: Row[] },
+    log: Logger,
+  ) {
+    this.#scenario = scenario;
+    this.#plan = plan;
+    this.#parts = parts;
+    this.#makers = makers;
+    this.#takers = takers;
+    this.#rows = rows;
+    this.#log = log;
+    this.#rpc = new BitcoinRpc({ url: parts.chain.rpcUrl, ...parts.chain.rpcAuth });
+  }
+
+  get #nodes(): RunNode[] {
+    return [...this.#makers, ...this.#takers];
+  }
+
+  #node(name: string): RunNode {
+    const n = this.#nodes.find((x) => x.name === name);
+    if (!n) throw new Error(`no node '${name}' in the scenario`);
+    return n;
+  }
+
+  /** Fires every entry at its run second until `durationSecs`, sampling equity meanwhile. */
+  async drive(signal: AbortSignal | undefined, equityEverySecs: number): Promise<void> {
+    const entries: { at: number; run: () => Promise<void> | void }[] = [
+      ...this.#plan.prices.map((p) => ({ at: p.atSecs, run: () => this.#price(p.price) })),
+      ...this.#plan.actions.map((a) => ({ at: a.atSecs, run: () => this.#act(a) })),
+      ...this.#plan.faults.flatMap((f) => {
+        const end = this.#faultEndSecs(f);
+        return [
+          { at: f.atSecs, run: () => this.#startFault(f) },
+          { at: end, run: () => this.#endFault(f) },
+        ];
+      }),
+    ].sort((a, b) => a.at - b.at);
+    const duration = this.#scenario.durationSecs;
+    const t0 = Date.now();
+    const sampler = setInterval(() => this.#track(this.#sampleEquity()), equityEverySecs * 1000);
+    try {
+      for (const e of entries) {
+        if (e.at >= duration || signal?.aborted) break;
+        const wait = t0 + e.at * 1000 - Date.now();
+        if (wait > 0) await sleep(wait, undefined, { signal }).catch(() => undefined);
+        if (signal?.aborted) break;
+        this.#track(Promise.resolve().then(e.run));
+      }
+      const rest = t0 + duration * 1000 - Date.now();
+      if (rest > 0 && !signal?.aborted) {
+        await sleep(rest, undefined, { signal }).catch(() => undefined);
+      }
+    } finally {
+      clearInterval(sampler);
+    }
+  }
+
+  /** Ends every fault, lets actions finish, closes what is open, mines until nothing pends. */
+  async drain(ms: number): Promise<void> {
+    const deadline = Date.now() + ms;
+    for (const f of [...this.#active.keys()]) await this.#endFault(f);
+    await Promise.race([Promise.allSettled([...this.#pending]), sleep(ms / 2)]);
+    await Promise.all(
+      this.#takers.map(async (t) => {
+        for (const id of openIds(t.daemon!))
+          await this.#close(t, id, Math.max(0, deadline - Date.now()));
+      }),
+    );
+    const { chain } = this.#parts;
+    await poll(
+      Math.max(0, deadline - Date.now()),
+      async () => {
+        const stuck = (
+          await Promise.all(this.#nodes.map((n) => unended(n.name, n.daemon!)))
+        ).flat();
+        const mempool = await this.#rpc.getRawMempool();
+        if (stuck.length === 0 && mempool.length === 0) return true;
+        await chain.mine(1);
+        return false;
+      },
+      1_000,
+    );
+    await this.#sampleEquity();
+  }
+
+  #track(p: Promise<unknown>): void {
+    const tracked = p.catch((e: unknown) => this.#log.warn({ err: e }, 'run step failed'));
+    this.#pending.add(tracked);
+    void tracked.finally(() => this.#pending.delete(tracked));
+  }
+
+  #price(usd: number): void {
+    const q = this.#parts.feed.setPrice(feedPrice(usd));
+    if (!this.#parts.feed.paused) this.#rows.prices.push([Date.now(), formatPrice(q.price)]);
+  }
+
+  async #sampleEquity(): Promise<void> {
+    const t = Date.now();
+    for (const n of this.#nodes) {
+      const a = n.daemon?.app.account();
+      if (!a?.wallet || a.equity === null) continue;
+      this.#rows.equity.push([t, n.name, a.wallet, BigInt(a.equity) - BigInt(a.wallet), a.equity]);
+    }
+  }
+
+  #makerName(peerId: string | undefined): string {
+    return this.#makers.find((m) => m.peerId === peerId)?.name ?? '';
+  }
+
+  async #act(a: PlannedAction): Promise<void> {
+    const taker = this.#node(a.taker);
+    const started = Date.now();
+    const row = (cfdId: string, maker: string, price: string, outcome: string, reason: string) =>
+      this.#rows.trades.push([
+        started,
+        a.taker,
+        maker,
+        cfdId,
+        a.action,
+        a.side ?? '',
+        a.lots ?? '',
+        a.leverage ?? '',
+        price,
+        outcome,
+        reason,
+      ]);
+    const d = taker.daemon;
+    if (!d) return void row('', '', '', 'skipped', 'the taker is offline');
+    if (a.action === 'close') {
+      const ids = openIds(d);
+      if (ids.length === 0) return void row('', '', '', 'skipped', 'nothing open to close');
+      await Promise.all(
+        ids.map(async (id) => {
+          const r = await this.#close(taker, id, 30_000);
+          const c = await taker.daemon?.readModel.get(id);
+          const maker = this.#makerName(c?.terms?.counterpartyPeerId);
+          row(id, maker, c?.closePrice ? formatPrice(c.closePrice) : '', r.outcome, r.reason);
+        }),
+      );
+      return;
+    }
+    let placed: { orderId: string; price: string } | undefined;
+    // A trader tries again a moment later when there is no offer or no answer right now (offers
+    // re-quoting, a maker busy); a refusal is final.
+    for (let attempt = 1; !placed; attempt++) {
+      try {
+        placed = await d.app.takeBestOffer({
+          side: a.side ?? 'long',
+          lots: a.lots ?? 1,
+          leverage: (a.leverage ?? 2) as Leverage,
+        });
+      } catch (e) {
+        const transient = e instanceof UnavailableError || e instanceof MakerNoAnswerError;
+        if (!transient || attempt >= OPEN_ATTEMPTS || !taker.online) {
+          return void row('', '', '', 'rejected', message(e));
+        }
+        await sleep(1_000);
+      }
+    }
+    // The order was accepted; its setup ends on the CFD.
+    const c = await poll(30_000, async () => {
+      const x = await taker.daemon?.readModel.get(placed.orderId);
+      return x && !['none', 'pending', 'started'].includes(x.setup) ? x : undefined;
+    });
+    const cfd = c ?? (await taker.daemon?.readModel.get(placed.orderId));
+    const outcome = cfd?.setup === 'completed' ? 'completed' : cfd ? 'failed' : 'unknown';
+    row(
+      placed.orderId,
+      this.#makerName(cfd?.terms?.counterpartyPeerId),
+      placed.price,
+      outcome,
+      cfd?.failureReason ?? (c ? '' : 'setup did not end within 30 s'),
+    );
+  }
+
+  /** The taker closes `id` collaboratively, proposing again while it cannot (rollover under way). */
+  async #close(
+    taker: RunNode,
+    id: string,
+    ms: number,
+  ): Promise<{ outcome: 'completed' | 'ended' | 'failed'; reason: string }> {
+    const deadline = Date.now() + ms;
+    let reason = 'no settle action within the time';
+    while (Date.now() < deadline) {
+      const d = taker.daemon;
+      const c = d && (await d.readModel.get(id));
+      if (!d || !c) return { outcome: 'failed', reason: 'the taker is offline' };
+      if (c.closeTx) return { outcome: 'completed', reason: '' };
+      if (ENDED_UI_STATES.has(uiState(c))) return { outcome: 'ended', reason: uiState(c) };
+      if (actions(c).includes('settle') && !c.settlement) {
+        try {
+          await d.app.close(id);
+          // The proposal starts on the CFD, then ends one way or the other.
+          const left = () => Math.max(0, deadline - Date.now());
+          await poll(Math.min(5_000, left()), async () => {
+            const x = await d.readModel.get(id);
+            return !x || x.closeTx || x.settlement;
+          });
+          await poll(Math.min(20_000, left()), async () => {
+            const x = await d.readModel.get(id);
+            return !x || x.closeTx || !x.settlement;
+          });
+          await sleep(250);
+          continue;
+        } catch (e) {
+          reason = message(e);
+        }
+      }
+      await sleep(500);
+    }
+    return { outcome: 'failed', reason };
+  }
+
+  #faultEndSecs(f: FaultSpec): number {
+    switch (f.kind) {
+      case 'makerRestart':
+        return f.atSecs + f.downSecs;
+      case 'takerOffline':
+        return f.atSecs + f.rollovers * this.#parts.time.rollover;
+      default:
+        return f.atSecs + f.forSecs;
+    }
+  }
+
+  #faultRow(f: FaultSpec, phase: 'start' | 'end'): void {
+    const target =
+      f.kind === 'makerRestart'
+        ? f.maker
+        : f.kind === 'takerOffline'
+          ? f.taker
+          : f.kind === 'partition'
+            ? f.between.join('|')
+            : f.kind.startsWith('oracle')
+              ? 'oracle'
+              : f.kind === 'feedStale'
+                ? 'pricefeed'
+                : 'chain';
+    const detail =
+      f.kind === 'oracleLate'
+        ? `delay ${f.delaySecs} s`
+        : f.kind === 'feeSpike'
+          ? `${f.satPerVb} sat/vB`
+          : f.kind === 'takerOffline'
+            ? `${f.rollovers} rollovers`
+            : '';
+    this.#rows.faults.push([Date.now(), f.kind, target, phase, detail]);
+  }
+
+  async #startFault(f: FaultSpec): Promise<void> {
+    const { oracle, feed, chain } = this.#parts;
+    this.#faultRow(f, 'start');
+    let end: () => Promise<void>;
+    switch (f.kind) {
+      case 'oracleSilent':
+        oracle.setSilent(true);
+        end = async () => oracle.setSilent(false);
+        break;
+      case 'oracleLate':
+        oracle.setAttestDelay(f.delaySecs * 1000);
+        end = async () => oracle.setAttestDelay(0);
+        break;
+      case 'feedStale':
+        feed.pause();
+        end = async () => feed.resume();
+        break;
+      case 'makerRestart':
+      case 'takerOffline': {
+        const n = this.#node(f.kind === 'makerRestart' ? f.maker : f.taker);
+        await n.stop();
+        end = async () => void (await n.start());
+        break;
+      }
+      case 'partition': {
+        const [a, b] = f.between.map((x) => this.#node(x)) as [RunNode, RunNode];
+        await a.daemon?.blockPeer(b.peerId);
+        await b.daemon?.blockPeer(a.peerId);
+        end = async () => {
+          a.daemon?.unblockPeer(b.peerId);
+          b.daemon?.unblockPeer(a.peerId);
+        };
+        break;
+      }
+      case 'feeSpike':
+        await chain.setFeeSpike({ rate: f.satPerVb });
+        end = () => chain.setFeeSpike(undefined);
+        break;
+    }
+    this.#active.set(f, end);
+  }
+
+  async #endFault(f: FaultSpec): Promise<void> {
+    const end = this.#active.get(f);
+    if (!end) return;
+    this.#active.delete(f);
+    await end();
+    this.#faultRow(f, 'end');
+  }
+}
+
+/** The taker's CFDs that hold coins and have not begun to close. */
+function openIds(d: Daemon): string[] {
+  return d.readModel
+    .openCfds()
+    .filter((c) => c.setup === 'completed' && !c.closeTx && !ENDED_UI_STATES.has(uiState(c)))
+    .map((c) => c.terms!.id);
+}
+
+/** Reads everything from the nodes and the chain, writes every results file, answers the summary. */
+async function writeResults(
+  scenario: Scenario,
+  dir: string,
+  startedAt: number,
+  parts: RunParts,
+  makers: readonly RunNode[],
+  takers: readonly RunNode[],
+  rows: { trades: Row[]; prices: Row[]; equity: Row[]; faults: Row[] },
+  fundingTxids: ReadonlySet<string>,
+): Promise<RunSummary> {
+  const nodes = [...makers, ...takers];
+  const file = (name: string, text: string) => writeFile(join(dir, name), text, { mode: 0o600 });
+  const fees = new ChainFees(new BitcoinRpc({ url: parts.chain.rpcUrl, ...parts.chain.rpcAuth }));
+
+  // events.jsonl and protocols.csv from every node's log.
+  const events: { t: number; node: string; cfdId: string; type: string; data: unknown }[] = [];
+  const protocols: ProtocolRow[] = [];
+  for (const n of nodes) {
+    const log = await readLog(n.daemon!);
+    for (const e of log) {
+      events.push({ t: e.recordedAt, node: n.name, cfdId: e.streamId, type: e.type, data: e.data });
+    }
+    protocols.push(...protocolRows(n.name, log));
+  }
+  events.sort((a, b) => a.t - b.t);
+  await file(RESULT_FILES.events, events.map((e) => `${jsonText(e)}\n`).join(''));
+  protocols.sort((a, b) => a.t - b.t);
+  await file(
+    RESULT_FILES.protocols,
+    csv(
+      HEADERS.protocols,
+      protocols.map((p) => [p.t, p.node, p.cfdId, p.protocol, p.durationMs, p.outcome, p.reason]),
+    ),
+  );
+
+  // Each node's position history (its own view), and the transactions of each CFD.
+  const histories = new Map<string, readonly PositionHistoryView[]>();
+  for (const n of nodes) histories.set(n.name, (await n.daemon!.app.positionHistory()).positions);
+  const cfdTxids = new Map<string, Set<string>>();
+  for (const positions of histories.values()) {
+    for (const p of positions) {
+      const s = cfdTxids.get(p.id) ?? new Set<string>();
+      for (const tx of p.transactions) s.add(tx.txid);
+      cfdTxids.set(p.id, s);
+    }
+  }
+
+  const positionRows: Row[] = [];
+  const closedBy: Record<string, number> = {};
+  let opened = 0;
+  let open = 0;
+  const liquidations: PositionHistoryView[] = [];
+  for (const t of takers) {
+    for (const p of histories.get(t.name) ?? []) {
+      if (p.closedBy === 'rejected' || p.closedBy === 'setupFailed') continue;
+      if (p.openedAtSecs === null && p.closedBy === null) continue; // never opened
+      opened++;
+      if (p.closedBy) closedBy[p.closedBy] = (closedBy[p.closedBy] ?? 0) + 1;
+      else open++;
+      if (p.closedBy === 'liquidation') liquidations.push(p);
+      const f = fundingOf(p);
+      positionRows.push([
+        p.id,
+        t.name,
+        makers.find((m) => m.peerId === p.counterparty)?.name ?? p.counterparty,
+        p.position,
+        p.quantity,
+        p.leverage,
+        p.entryPrice,
+        p.exitPrice ?? '',
+        p.margin,
+        f.paid,
+        f.received,
+        p.openingFee,
+        await fees.total(cfdTxids.get(p.id) ?? []),
+        p.payout ?? '',
+        p.realisedPnl ?? '',
+        p.closedBy ?? '',
+        p.openedAtSecs === null ? '' : p.openedAtSecs * 1000,
+        p.closedAtSecs === null ? '' : p.closedAtSecs * 1000,
+      ]);
+    }
+  }
+  await file(RESULT_FILES.positions, csv(HEADERS.positions, positionRows));
+  await file(RESULT_FILES.trades, csv(HEADERS.trades, rows.trades));
+  await file(RESULT_FILES.prices, csv(HEADERS.prices, rows.prices));
+  await file(RESULT_FILES.equity, csv(HEADERS.equity, rows.equity));
+  await file(RESULT_FILES.faults, csv(HEADERS.faults, rows.faults));
+  for (const n of nodes) {
+    const text = await createMetrics(n.daemon!.app, { size: 0 }).metrics();
+    await writeFile(join(dir, RESULT_FILES.metrics, `${n.name}.prom`), text, { mode: 0o600 });
+  }
+
+  // Checks.
+  let fundingPaid = 0n;
+  let fundingReceived = 0n;
+  for (const positions of histories.values()) {
+    for (const p of positions) {
+      const f = fundingOf(p);
+      fundingPaid += f.paid;
+      fundingReceived += f.received;
+    }
+  }
+  const stuck = (await Promise.all(nodes.map((n) => unended(n.name, n.daemon!)))).flat();
+  // Every transaction that spent the network's coins: wallet spends and the CFDs' own.
+  const spent = new Set<string>();
+  const owned = new Set<string>();
+  let walletsEnd = 0n;
+  for (const n of nodes) {
+    const w = n.daemon!.wallet!;
+    await w.sync();
+    const b = w.balance();
+    walletsEnd += b.confirmed + b.unconfirmed;
+    for (const tx of w.history())
+      if (tx.sent > 0n && !fundingTxids.has(tx.txid)) spent.add(tx.txid);
+    for (const u of w.utxos()) owned.add(`${u.txid}:${u.vout}`);
+  }
+  for (const s of cfdTxids.values()) for (const txid of s) spent.add(txid);
+  const onchainFees = await fees.total(spent);
+  const stranded = await fees.stranded(spent, owned);
+  const funded = nodes.reduce((s, n) => s + n.fundSats, 0n);
+
+  const liquidationProblems: string[] = [];
+  for (const p of liquidations) {
+    const maker = makers.find((m) => m.peerId === p.counterparty);
+    const makerSide = maker && histories.get(maker.name)?.find((x) => x.id === p.id);
+    const cet = p.transactions.find((x) => x.kind === 'cet');
+    const tx = cet && (await fees.tx(cet.txid));
+    if (!tx || p.payout === null || !makerSide || makerSide.payout === null) {
+      liquidationProblems.push(`${p.id}: no CET or payout known`);
+      continue;
+    }
+    const paid = tx.outs.reduce((s, o) => s + o.value, 0n);
+    const due = BigInt(p.payout) + BigInt(makerSide.payout);
+    if (paid !== due) liquidationProblems.push(`${p.id}: CET pays ${paid}, payouts ${due}`);
+  }
+
+  const e = scenario.expect;
+  const checks: { name: string; ok: boolean; detail: string }[] = [];
+  if (e.fundingConserved) {
+    checks.push({
+      name: 'fundingConserved',
+      ok: fundingPaid === fundingReceived,
+      detail: `paid ${fundingPaid}, received ${fundingReceived}`,
+    });
+  }
+  if (e.noneStuck) {
+    checks.push({
+      name: 'noneStuck',
+      ok: stuck.length === 0,
+      detail: stuck.length ? stuck.join('; ') : 'every CFD in a final state',
+    });
+  }
+  if (e.satsConserved) {
+    checks.push({
+      name: 'satsConserved',
+      ok: walletsEnd === funded - onchainFees - stranded,
+      detail: `wallets ${walletsEnd}, funded ${funded} − on-chain fees ${onchainFees} − left unspent outside the wallets (anchors) ${stranded} = ${funded - onchainFees - stranded}`,
+    });
+  }
+  if (e.liquidationsPaid) {
+    checks.push({
+      name: 'liquidationsPaid',
+      ok: liquidationProblems.length === 0,
+      detail: liquidationProblems.length
+        ? liquidationProblems.join('; ')
+        : `${liquidations.length} liquidations, each CET paid both payouts`,
+    });
+  }
+  checks.push({
+    name: 'minLiquidations',
+    ok: liquidations.length >= e.minLiquidations,
+    detail: `${liquidations.length} ≥ ${e.minLiquidations}`,
+  });
+
+  const summary: RunSummary = {
+    scenario: scenario.name,
+    seed: scenario.seed,
+    startedAt,
+    durationSecs: scenario.durationSecs,
+    nodes: { makers: makers.length, takers: takers.length },
+    cfds: { opened, closedBy, open },
+    fundingPaidSats: fundingPaid.toString(),
+    fundingReceivedSats: fundingReceived.toString(),
+    onchainFeesSats: onchainFees.toString(),
+    stuck,
+    checks,
+  };
+  await file(RESULT_FILES.summary, `${jsonText(summary, 2)}\n`);
+  return summary;
+}
