@@ -7,12 +7,16 @@ import { parseArgs } from 'node:util';
 import { parseArgsProblem } from '../node/cli-support.ts';
 import { restrictUmask } from '../node/runtime/datadir.ts';
 import { runScenario } from '../research/run/runner.ts';
-import type { Plan, Scenario } from '../research/scenario/types.ts';
+import { loadScenario } from '../research/scenario/parse.ts';
+import { plan } from '../research/scenario/plan.ts';
+import { ciScenario } from '../research/scenario/shrink.ts';
+import { loadStrategies } from '../research/scenario/strategies.ts';
 
 const USAGE = `usage: npm run scenario -- <scenario file> [--dir DIR]
 
   <scenario file>  scenarios/<name>.yaml, or a TypeScript module exporting one
   --dir DIR        the results folder (default runs/<name>-<seed>-<time>)
+  --ci             the scenario's CI size (its \`ci:\` block: fewer takers, shorter)
   -h, --help       this text
 `;
 
@@ -21,18 +25,13 @@ function fail(message: string): never {
   process.exit(2);
 }
 
-/** The scenario helper's loader and planner (research/scenario/, written alongside). */
-interface ScenarioModule {
-  loadScenario(file: string): Promise<Scenario>;
-  plan(scenario: Scenario): Plan | Promise<Plan>;
-}
-
 let parsed: ReturnType<typeof parseOptions>;
 function parseOptions() {
   return parseArgs({
     allowPositionals: true,
     options: {
       dir: { type: 'string' },
+      ci: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -52,12 +51,9 @@ if (!file || parsed.positionals.length > 1) fail('give exactly one scenario file
 // The node datadirs hold keys: owner-only.
 restrictUmask();
 
-// The lead wires this to research/scenario/index.ts once it exists (a variable keeps tsc from
-// resolving it before then).
-const scenarioModule = '../research/scenario/index.ts';
-const { loadScenario, plan } = (await import(scenarioModule)) as ScenarioModule;
-
-const scenario = await loadScenario(resolve(file)).catch((e: unknown) => fail(String(e)));
+const loaded = await loadScenario(resolve(file)).catch((e: unknown) => fail(String(e)));
+// --ci: the file's `ci:` size (what npm test runs), else full size.
+const scenario = parsed.values.ci ? ciScenario(loaded) : loaded;
 const dir = resolve(
   parsed.values.dir ??
     join(
@@ -71,7 +67,7 @@ process.once('SIGINT', () => {
   abort.abort();
 });
 console.log(`scenario ${scenario.name} (seed ${scenario.seed}) → ${dir}`);
-const summary = await runScenario(scenario, await plan(scenario), {
+const summary = await runScenario(scenario, plan(scenario, await loadStrategies(scenario)), {
   dir,
   signal: abort.signal,
   progress: (stage) => console.log(`  ${stage}`),
