@@ -64,6 +64,8 @@ export interface HostsNetwork {
   /** The chain's RPC, from the creating namespace. */
   readonly rpc: BitcoinRpc;
   readonly nodes: readonly HostsNode[];
+  /** Every node's UI password (one for all, as in the Kubernetes Secret). */
+  readonly uiPassword: string;
   /** Every process started, by name (chain, pricefeed, oracle, oracle-tls, maker, taker1 …). */
   readonly processes: ReadonlyMap<string, RunningDlcfd>;
   /** Stops every process (reverse order), then removes the hosts. Idempotent. */
@@ -210,6 +212,7 @@ export async function startHostsNetwork(options: HostsNetworkOptions): Promise<H
       String(PORTS.ui),
       '--unsafe-listen',
     ];
+    const uiPassword = generatePassword();
     const nodes: HostsNode[] = [];
     const startNode = async (name: string, role: 'maker' | 'taker', args: string[]) => {
       const host = hosts.hosts.get(name)!;
@@ -217,7 +220,7 @@ export async function startHostsNetwork(options: HostsNetworkOptions): Promise<H
       // Secrets through the environment, not argv (which `ps` shows to every user).
       const env = {
         DLCFD_CHAIN_PASSWORD: rpcPassword,
-        DLCFD_UI_PASSWORD: generatePassword(),
+        DLCFD_UI_PASSWORD: uiPassword,
         NODE_EXTRA_CA_CERTS: cert.certFile,
       };
       const p = await start(
@@ -226,7 +229,17 @@ export async function startHostsNetwork(options: HostsNetworkOptions): Promise<H
         (o) =>
           startDlcfd(
             role,
-            ['--datadir', datadir, ...common, '--ui-host', host.address, ...args],
+            [
+              '--datadir',
+              datadir,
+              ...common,
+              '--ui-host',
+              host.address,
+              // Reached by name too (the collector): http://<name>:8000.
+              '--ui-allowed-host',
+              name,
+              ...args,
+            ],
             'datadir',
             60_000,
             o,
@@ -266,7 +279,7 @@ export async function startHostsNetwork(options: HostsNetworkOptions): Promise<H
       const { address } = (await res.json()) as { address: string };
       await rpc.call('sendtoaddress', [address, options.fundBtc ?? 1]);
     }
-    return { hosts, rpc, nodes, processes, stop };
+    return { hosts, rpc, nodes, uiPassword, processes, stop };
   } catch (err) {
     await stop();
     throw err;

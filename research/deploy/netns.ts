@@ -75,15 +75,17 @@ export async function createHosts(specs: readonly HostSpec[], id = newId()): Pro
   // 10.200.0.0 … 10.249.255.0: a /24 unlikely to clash with anything configured here.
   const subnet = `10.${200 + (bytes[0]! % 50)}.${bytes[1]}`;
   const bridge = `dlb${id}`;
-  const made: { namespaces: string[]; etc: string[]; bridge: boolean } = {
+  const made: { namespaces: string[]; veths: string[]; etc: string[]; bridge: boolean } = {
     namespaces: [],
+    veths: [],
     etc: [],
     bridge: false,
   };
   const hosts = new Map<string, Host>();
   const addresses = specs.map((_, i) => `${subnet}.${i + 2}`);
   const destroy = async () => {
-    // Deleting a namespace deletes its end of the veth pair, and with it the bridge's end.
+    // Each pair first: a deleted namespace frees its end of a pair only once the kernel gets to it.
+    for (const veth of made.veths.splice(0)) await ip('link', 'delete', veth).catch(() => {});
     for (const ns of made.namespaces.splice(0)) await ip('netns', 'delete', ns).catch(() => {});
     if (made.bridge) {
       made.bridge = false;
@@ -107,6 +109,7 @@ export async function createHosts(specs: readonly HostSpec[], id = newId()): Pro
       made.etc.push(etc);
       await writeFile(join(etc, 'hosts'), etcHosts);
       await ip('link', 'add', veth, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns);
+      made.veths.push(veth);
       await ip('link', 'set', veth, 'master', bridge);
       await ip('link', 'set', veth, 'up');
       await ip('-n', ns, 'addr', 'add', `${addresses[i]}/24`, 'dev', 'eth0');

@@ -24,12 +24,29 @@ export function dlcfd(
 }
 
 /** Runs a script of this repository on the pinned Node to completion (e.g. its usage paths). */
-export async function runScript(
+export function runScript(
   file: string,
   ...args: string[]
 ): Promise<{ code: number; stdout: string; stderr: string }> {
+  return runUnder([], file, args);
+}
+
+/**
+ * Runs a script on the pinned Node under a command `prefix` (e.g. `ip netns exec ns1`), with
+ * `env` added to the environment, to completion (60 s at most).
+ */
+export async function runUnder(
+  prefix: readonly string[],
+  file: string,
+  args: readonly string[],
+  env?: Record<string, string>,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const [command, ...prefixArgs] = [...prefix, NODE_BIN];
   try {
-    const { stdout, stderr } = await run(NODE_BIN, [file, ...args], { timeout: 15_000 });
+    const { stdout, stderr } = await run(command!, [...prefixArgs, file, ...args], {
+      timeout: prefix.length > 0 ? 60_000 : 15_000,
+      ...(env && { env: { ...process.env, ...env } }),
+    });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code?: number; stdout?: string; stderr?: string };

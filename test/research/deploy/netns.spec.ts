@@ -7,14 +7,23 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { type HostsNetwork, startHostsNetwork } from '../../../research/deploy/hosts-network.ts';
+import {
+  type HostsNetwork,
+  PORTS,
+  startHostsNetwork,
+} from '../../../research/deploy/hosts-network.ts';
 import { netnsProblem } from '../../../research/deploy/netns.ts';
+import { runUnder } from '../../../scripts/lib/dlcfd-process.ts';
 import { apiOf, type Json } from '../../helpers/api.ts';
 import { tempDir } from '../../helpers/cfd-fixtures.ts';
 import { until } from '../../helpers/wait.ts';
 
 const run = promisify(execFile);
+const COLLECT = fileURLToPath(new URL('../../../research/deploy/collect.ts', import.meta.url));
 
 /** The host each process must run on. */
 const HOST_OF: Record<string, string> = {
@@ -75,6 +84,26 @@ describe('research: a maker and two takers on three hosts (network namespaces)',
     }
   });
 
+  it('every wallet is funded from the faucet over the bridge, and confirmed', async () => {
+    // Blocks come every 2 s. The maker splits its funding into its coin pool first.
+    for (const node of net!.nodes) {
+      const call = await api(node.name);
+      await until(
+        `${node.name}'s funding confirmed`,
+        async () => {
+          const b = (await call('GET', '/api/wallet')).body.balance;
+          if (!b) return false;
+          const confirmed = BigInt(b.confirmed);
+          const split = node.role !== 'maker' || confirmed < 100_000_000n;
+          const settled = BigInt(b.unconfirmed) === 0n && BigInt(b.spendable) === confirmed;
+          return confirmed > 99_000_000n && split && settled;
+        },
+        45_000,
+        250,
+      );
+    }
+  });
+
   it('each taker opens a CFD with the maker, dialled by name; the locks confirm on both sides', async () => {
     for (const taker of ['taker1', 'taker2']) {
       const call = await api(taker);
@@ -87,21 +116,13 @@ describe('research: a maker and two takers on three hosts (network namespaces)',
         30_000,
         250,
       );
-      const order = await until(
-        `${taker}'s order taken`,
-        async () => {
-          const res = await call('POST', '/api/orders', {
-            offerId: offer.id,
-            lots: Number(BigInt(offer.minQuantity) / BigInt(offer.lotSize)),
-            leverage: 2,
-          });
-          // 4xx while the node's wallet has not seen its funding confirm yet.
-          return res.status === 202 ? res.body : undefined;
-        },
-        30_000,
-        500,
-      );
-      ids.set(taker, order.orderId);
+      const order = await call('POST', '/api/orders', {
+        offerId: offer.id,
+        lots: Number(BigInt(offer.minQuantity) / BigInt(offer.lotSize)),
+        leverage: 2,
+      });
+      assert.equal(order.status, 202, JSON.stringify(order.body));
+      ids.set(taker, order.body.orderId);
     }
     for (const [taker, id] of ids) {
       for (const side of [taker, 'maker']) {
@@ -137,6 +158,37 @@ describe('research: a maker and two takers on three hosts (network namespaces)',
         );
       }
     }
+  });
+
+  it('the collector, on the maker host, gathers every node CFDs and metrics by name', async () => {
+    const out = join(dir!.path, 'results');
+    const { code, stdout, stderr } = await runUnder(
+      net!.hosts.prefix('maker'),
+      COLLECT,
+      [
+        '--out',
+        out,
+        '--wait',
+        '30',
+        ...net!.nodes.flatMap((n) => ['--node', `${n.name}=http://${n.name}:${PORTS.ui}`]),
+      ],
+      { DLCFD_UI_PASSWORD: net!.uiPassword },
+    );
+    assert.equal(code, 0, stdout + stderr);
+    const collected = JSON.parse(await readFile(join(out, 'collected.json'), 'utf8'));
+    assert.deepEqual(
+      collected.nodes.map((n: Json) => [n.name, n.ok, n.cfds]),
+      [
+        ['maker', true, 2],
+        ['taker1', true, 1],
+        ['taker2', true, 1],
+      ],
+    );
+    for (const [taker, id] of ids) {
+      const { cfds } = JSON.parse(await readFile(join(out, taker, 'cfds.json'), 'utf8'));
+      assert.equal(cfds[0].id, id);
+    }
+    assert.match(await readFile(join(out, 'maker', 'metrics.prom'), 'utf8'), /^dlcfd_/m);
   });
 
   it('stopping removes every process, namespace, link and hosts file', async () => {
