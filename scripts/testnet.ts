@@ -17,7 +17,9 @@ import { BitcoinRpc } from '../node/chain/rpc.ts';
 import { parseArgsProblem } from '../node/cli-support.ts';
 import { restrictUmask, secureDataDir } from '../node/runtime/datadir.ts';
 import { generatePassword } from '../ui-server/auth.ts';
+
 import { type RunningDlcfd, startDlcfd } from './lib/dlcfd-process.ts';
+import { compressedTime, nodeNetworkArgs, oracleNetworkArgs } from './lib/network-flags.ts';
 import {
   DESCRIPTION_FILE,
   portOf,
@@ -90,17 +92,7 @@ if (!/^\d+(\.\d{1,8})?$/.test(values.fund) || Number(values.fund) > 50) {
 const dir = resolve(values.dir);
 const logLevel = values['log-level'];
 
-/**
- * Production time divided by the scale: at 60, a day-long settlement interval lasts 24 minutes,
- * hourly rollovers and oracle events come every minute, and blocks every 10 s, so the 12-block
- * CET lock and the 216-block refund lock keep their meaning in blocks.
- */
-const time = {
-  settlement: Math.max(60, Math.round(86_400 / scale)),
-  rollover: Math.max(10, Math.round(3_600 / scale)),
-  events: Math.max(10, Math.round(3_600 / scale)),
-  block: Math.max(1, Math.round(600 / scale)),
-};
+const time = compressedTime(scale);
 
 const running: { name: string; process: RunningDlcfd }[] = [];
 let stopping = false;
@@ -220,45 +212,23 @@ async function main(): Promise<void> {
     'oracle',
     'oracle',
     [
-      '--datadir',
-      join(dir, 'oracle'),
+      ...oracleNetworkArgs(join(dir, 'oracle'), feedUrl, time),
       '--port',
       String(await port(before?.oracle, 'oracle')),
-      '--pricefeed',
-      feedUrl,
-      '--event-interval',
-      String(time.events),
-      '--lookahead',
-      String(time.settlement + 3 * time.events),
     ],
     'announcement-key',
   );
   const oracleUrl = oracle.ready.get('url')!;
 
-  const common = [
-    '--network',
-    'regtest',
-    '--chain-rpc',
-    rpcUrl,
-    '--chain-cookie-file',
-    cookieFile,
-    '--oracle',
-    oracleUrl,
-    '--oracle-public-key',
-    oracle.ready.get('public-key')!,
-    '--oracle-announcement-key',
-    oracle.ready.get('announcement-key')!,
-    '--pricefeed',
-    feedUrl,
-    '--settlement-interval',
-    String(time.settlement),
-    '--rollover-interval',
-    String(time.rollover),
-    '--oracle-event-interval',
-    String(time.events),
-    '--chain-poll-ms',
-    String(Math.min(5_000, time.block * 500)),
-  ];
+  const common = nodeNetworkArgs({
+    chainRpc: rpcUrl,
+    chainAuth: ['--chain-cookie-file', cookieFile],
+    oracle: oracleUrl,
+    oraclePublicKey: oracle.ready.get('public-key')!,
+    oracleAnnouncementKey: oracle.ready.get('announcement-key')!,
+    pricefeed: feedUrl,
+    time,
+  });
   const nodes: {
     name: string;
     role: TestnetNode['role'];

@@ -19,6 +19,11 @@ import {
   startDlcfd,
   startReady,
 } from '../../scripts/lib/dlcfd-process.ts';
+import {
+  type NetworkTime,
+  nodeNetworkArgs,
+  oracleNetworkArgs,
+} from '../../scripts/lib/network-flags.ts';
 import { generatePassword } from '../../ui-server/auth.ts';
 import { createHosts, type Hosts } from './netns.ts';
 import { selfSignedCert } from './tls.ts';
@@ -36,7 +41,7 @@ export const PORTS = {
 } as const;
 
 /** Compressed time: rollovers and oracle events every 10 s, a minute-long settlement interval. */
-export const TIME = { settlementSecs: 60, rolloverSecs: 10, eventSecs: 10, blockSecs: 2 } as const;
+export const TIME: NetworkTime = { settlement: 60, rollover: 10, events: 10, block: 2 };
 
 export interface HostsNetworkOptions {
   /** Datadirs, the certificate and the logs (`<name>.log`). */
@@ -125,7 +130,7 @@ export async function startHostsNetwork(options: HostsNetworkOptions): Promise<H
           '--rpc-password',
           rpcPassword,
           '--block-interval',
-          String(TIME.blockSecs),
+          String(TIME.block),
         ],
         'height',
         60_000,
@@ -146,18 +151,11 @@ export async function startHostsNetwork(options: HostsNetworkOptions): Promise<H
       startDlcfd(
         'oracle',
         [
-          '--datadir',
-          join(dir, 'oracle'),
+          ...oracleNetworkArgs(join(dir, 'oracle'), feedUrl, TIME),
           '--listen',
           makerAddress,
           '--port',
           String(PORTS.oracle),
-          '--pricefeed',
-          feedUrl,
-          '--event-interval',
-          String(TIME.eventSecs),
-          '--lookahead',
-          String(TIME.settlementSecs + 3 * TIME.eventSecs),
         ],
         'announcement-key',
         30_000,
@@ -186,28 +184,15 @@ export async function startHostsNetwork(options: HostsNetworkOptions): Promise<H
       ),
     );
     const common = [
-      '--network',
-      'regtest',
-      '--chain-rpc',
-      `http://chain:${PORTS.chain}`,
-      '--chain-user',
-      rpcUser,
-      '--oracle',
-      `https://oracle:${PORTS.oracleTls}`,
-      '--oracle-public-key',
-      oracle.ready.get('public-key')!,
-      '--oracle-announcement-key',
-      oracle.ready.get('announcement-key')!,
-      '--pricefeed',
-      feedUrl,
-      '--settlement-interval',
-      String(TIME.settlementSecs),
-      '--rollover-interval',
-      String(TIME.rolloverSecs),
-      '--oracle-event-interval',
-      String(TIME.eventSecs),
-      '--chain-poll-ms',
-      '500',
+      ...nodeNetworkArgs({
+        chainRpc: `http://chain:${PORTS.chain}`,
+        chainAuth: ['--chain-user', rpcUser],
+        oracle: `https://oracle:${PORTS.oracleTls}`,
+        oraclePublicKey: oracle.ready.get('public-key')!,
+        oracleAnnouncementKey: oracle.ready.get('announcement-key')!,
+        pricefeed: feedUrl,
+        time: TIME,
+      }),
       '--ui-port',
       String(PORTS.ui),
       '--unsafe-listen',
