@@ -23,6 +23,18 @@ export interface Scenario {
   readonly faults: readonly FaultSpec[];
   /** Outcome checks the run asserts from its results (summary.json `checks`). */
   readonly expect: Expectations;
+  /** The CI-sized form of this scenario (`shrink(scenario, scenario.ci)`); absent: none given. */
+  readonly ci?: ScenarioSize;
+}
+
+/** How big a shrunk scenario is (research/scenario/shrink.ts). */
+export interface ScenarioSize {
+  /** Takers in all, spread over the groups in proportion (at least one per group). */
+  readonly takers: number;
+  /** Run seconds; shocks, faults and cadences scale with it. */
+  readonly durationSecs: number;
+  /** Replaces the scenario's time scale when given. */
+  readonly timeScale?: number;
 }
 
 export interface MakerSpec {
@@ -56,6 +68,8 @@ export interface ActorSpec {
   readonly lots: readonly [number, number];
   /** Leverages it picks from (must be offered). */
   readonly leverages: readonly number[];
+  /** The side it opens when its strategy has no view of its own (holdToLiquidation; default long). */
+  readonly side?: 'long' | 'short';
 }
 
 export type PriceSpec =

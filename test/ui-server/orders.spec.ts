@@ -51,10 +51,22 @@ describe('ui-server: taking offers while the maker re-quotes', function () {
     });
   }
 
-  /** Waits until the setup of `id` is done on the taker and confirms its lock (coins free again). */
+  /**
+   * Waits until the setup of `id` is done on the taker and confirms its lock, then until the
+   * maker saw it confirmed and has spendable coins again (its lock change confirmed): the next
+   * order must not find the maker's coins all still unconfirmed.
+   */
   async function settleSetup(d: Daemon, id: string): Promise<void> {
     const lockTxid = await until('setup done', async () => (await cfd(d, id))?.dlc?.lockTxid);
     await confirmAfterMempool(net.chain, d, lockTxid);
+    await until(
+      'the maker saw the lock confirm',
+      async () => (await cfd(net.maker, id))?.lockConfirmed,
+    );
+    await until('the maker can fund again', async () => {
+      await net.maker.wallet!.sync();
+      return net.maker.wallet!.balance().spendable > 0n;
+    });
   }
 
   it('an offer id copied from GET /api/offers takes after the maker replaced it: 4 of 4 (0 of 10 before, issue #15)', async () => {
