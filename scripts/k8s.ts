@@ -4,10 +4,9 @@
 // password, the oracle's seed, the makers' keys): DIR is 0700 and every file 0600.
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
-import { parseArgsProblem } from '../node/cli-support.ts';
 import { VERSION } from '../node/version.ts';
 import { k8sManifests, newSecrets } from '../research/deploy/k8s.ts';
+import { scriptArgs } from './lib/script-args.ts';
 
 const USAGE = `usage: npm run k8s -- --makers M --takers N [options]
 
@@ -21,35 +20,15 @@ const USAGE = `usage: npm run k8s -- --makers M --takers N [options]
   -h, --help           this text
 `;
 
-function fail(message: string): never {
-  process.stderr.write(`npm run k8s: ${message}\n\n${USAGE}`);
-  process.exit(2);
-}
-
-let values: ReturnType<typeof parse>['values'];
-function parse() {
-  return parseArgs({
-    options: {
-      makers: { type: 'string' },
-      takers: { type: 'string' },
-      out: { type: 'string', default: 'k8s' },
-      image: { type: 'string', default: `dlcfd:${VERSION}` },
-      'time-scale': { type: 'string', default: '60' },
-      storage: { type: 'string', default: '1Gi' },
-      'storage-class': { type: 'string' },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-  });
-}
-try {
-  ({ values } = parse());
-} catch (err) {
-  fail(parseArgsProblem(err) ?? (err as Error).message);
-}
-if (values.help) {
-  process.stdout.write(USAGE);
-  process.exit(0);
-}
+const { values, fail } = scriptArgs('k8s', USAGE, {
+  makers: { type: 'string' },
+  takers: { type: 'string' },
+  out: { type: 'string', default: 'k8s' },
+  image: { type: 'string', default: `dlcfd:${VERSION}` },
+  'time-scale': { type: 'string', default: '60' },
+  storage: { type: 'string', default: '1Gi' },
+  'storage-class': { type: 'string' },
+});
 const whole = (name: string, text: string | undefined, min: number, max: number): number => {
   if (text === undefined || !/^\d+$/.test(text) || Number(text) < min || Number(text) > max) {
     fail(`--${name} must be ${min} … ${max}`);

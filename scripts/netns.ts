@@ -5,10 +5,9 @@
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
-import { parseArgsProblem } from '../node/cli-support.ts';
 import { type HostsNetwork, startHostsNetwork } from '../research/deploy/hosts-network.ts';
 import { netnsProblem } from '../research/deploy/netns.ts';
+import { scriptArgs } from './lib/script-args.ts';
 
 const USAGE = `usage: npm run netns [-- options]   (as root: it creates network namespaces)
 
@@ -18,31 +17,11 @@ const USAGE = `usage: npm run netns [-- options]   (as root: it creates network 
   -h, --help         this text
 `;
 
-function fail(message: string): never {
-  process.stderr.write(`npm run netns: ${message}\n\n${USAGE}`);
-  process.exit(2);
-}
-
-let values: ReturnType<typeof parse>['values'];
-function parse() {
-  return parseArgs({
-    options: {
-      takers: { type: 'string', default: '2' },
-      dir: { type: 'string' },
-      'log-level': { type: 'string', default: 'info' },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-  });
-}
-try {
-  ({ values } = parse());
-} catch (err) {
-  fail(parseArgsProblem(err) ?? (err as Error).message);
-}
-if (values.help) {
-  process.stdout.write(USAGE);
-  process.exit(0);
-}
+const { values, fail } = scriptArgs('netns', USAGE, {
+  takers: { type: 'string', default: '2' },
+  dir: { type: 'string' },
+  'log-level': { type: 'string', default: 'info' },
+});
 if (!/^\d+$/.test(values.takers) || Number(values.takers) < 1 || Number(values.takers) > 20) {
   fail('--takers must be 1 … 20');
 }
