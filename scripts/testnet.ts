@@ -17,8 +17,8 @@ import { BitcoinRpc } from '../node/chain/rpc.ts';
 import { parseArgsProblem } from '../node/cli-support.ts';
 import { restrictUmask, secureDataDir } from '../node/runtime/datadir.ts';
 import { generatePassword } from '../ui-server/auth.ts';
-import { compressedTime } from './lib/compressed-time.ts';
 import { type RunningDlcfd, startDlcfd } from './lib/dlcfd-process.ts';
+import { compressedTime, nodeNetworkArgs, oracleNetworkArgs } from './lib/network-flags.ts';
 import {
   DESCRIPTION_FILE,
   portOf,
@@ -211,45 +211,23 @@ async function main(): Promise<void> {
     'oracle',
     'oracle',
     [
-      '--datadir',
-      join(dir, 'oracle'),
+      ...oracleNetworkArgs(join(dir, 'oracle'), feedUrl, time),
       '--port',
       String(await port(before?.oracle, 'oracle')),
-      '--pricefeed',
-      feedUrl,
-      '--event-interval',
-      String(time.events),
-      '--lookahead',
-      String(time.settlement + 3 * time.events),
     ],
     'announcement-key',
   );
   const oracleUrl = oracle.ready.get('url')!;
 
-  const common = [
-    '--network',
-    'regtest',
-    '--chain-rpc',
-    rpcUrl,
-    '--chain-cookie-file',
-    cookieFile,
-    '--oracle',
-    oracleUrl,
-    '--oracle-public-key',
-    oracle.ready.get('public-key')!,
-    '--oracle-announcement-key',
-    oracle.ready.get('announcement-key')!,
-    '--pricefeed',
-    feedUrl,
-    '--settlement-interval',
-    String(time.settlement),
-    '--rollover-interval',
-    String(time.rollover),
-    '--oracle-event-interval',
-    String(time.events),
-    '--chain-poll-ms',
-    String(Math.min(5_000, time.block * 500)),
-  ];
+  const common = nodeNetworkArgs({
+    chainRpc: rpcUrl,
+    chainAuth: ['--chain-cookie-file', cookieFile],
+    oracle: oracleUrl,
+    oraclePublicKey: oracle.ready.get('public-key')!,
+    oracleAnnouncementKey: oracle.ready.get('announcement-key')!,
+    pricefeed: feedUrl,
+    time,
+  });
   const nodes: {
     name: string;
     role: TestnetNode['role'];

@@ -17,7 +17,14 @@ import { checkUiHost, UnsafeListenError } from '../../ui-server/listen.ts';
 import { BUILT_UI_DIR, startUiServer, type UiServer } from '../../ui-server/server.ts';
 import type { Subcommand } from '../cli.ts';
 import { runSubcommand, stderrLogger, UsageError, untilStopSignal } from '../cli-support.ts';
-import { BOOLEAN_FLAGS, ConfigError, FLAGS, loadConfig, type Role } from './config.ts';
+import {
+  BOOLEAN_FLAGS,
+  ConfigError,
+  type DaemonConfig,
+  FLAGS,
+  loadConfig,
+  type Role,
+} from './config.ts';
 import { Daemon } from './daemon.ts';
 
 /** The taker's limits (model/limits.ts): what it accepts from its maker. */
@@ -89,6 +96,60 @@ Every flag also reads from DLCFD_<FLAG> (e.g. DLCFD_CHAIN_RPC). A service that i
 stop the node: it starts degraded and reports health until the service returns.
 `;
 
+/**
+ * A node's configuration from its command line and `env` (flags, `DLCFD_*`, the config file),
+ * checked as a start checks it — before anything starts. A usage mistake throws UsageError.
+ */
+export async function nodeConfigFromArgs(
+  role: Role,
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+): Promise<DaemonConfig> {
+  const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }> = {
+    config: { type: 'string' },
+  };
+  for (const flag of Object.keys(FLAGS)) {
+    options[flag] = BOOLEAN_FLAGS.has(flag)
+      ? { type: 'boolean' }
+      : {
+          type: 'string',
+          ...(flag === 'listen' ||
+          flag === 'maker' ||
+          flag === 'block' ||
+          flag === 'ui-allowed-host'
+            ? { multiple: true }
+            : {}),
+        };
+  }
+  const { values, positionals } = parseArgs({
+    args: [...argv],
+    options,
+    strict: true,
+    allowPositionals: true,
+  });
+  if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
+  let config: Awaited<ReturnType<typeof loadConfig>>;
+  try {
+    config = await loadConfig({
+      role,
+      flags: values as Record<string, string | string[] | boolean>,
+      env,
+      ...(typeof values.config === 'string' ? { configFile: values.config } : {}),
+    });
+  } catch (err) {
+    if (err instanceof ConfigError) throw new UsageError(err.message);
+    throw err;
+  }
+  // Before anything starts: a UI that would be refused must not leave a node half up.
+  try {
+    checkUiHost(config.ui.host, config.ui.unsafeListen);
+  } catch (err) {
+    if (err instanceof UnsafeListenError) throw new UsageError(`${err.name}: ${err.message}`);
+    throw err;
+  }
+  return config;
+}
+
 function command(role: Role): Subcommand {
   return {
     summary:
@@ -100,50 +161,7 @@ function command(role: Role): Subcommand {
         role,
         usage(role),
         async () => {
-          const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }> = {
-            config: { type: 'string' },
-          };
-          for (const flag of Object.keys(FLAGS)) {
-            options[flag] = BOOLEAN_FLAGS.has(flag)
-              ? { type: 'boolean' }
-              : {
-                  type: 'string',
-                  ...(flag === 'listen' ||
-                  flag === 'maker' ||
-                  flag === 'block' ||
-                  flag === 'ui-allowed-host'
-                    ? { multiple: true }
-                    : {}),
-                };
-          }
-          const { values, positionals } = parseArgs({
-            args: [...argv],
-            options,
-            strict: true,
-            allowPositionals: true,
-          });
-          if (positionals.length > 0)
-            throw new UsageError(`unexpected argument '${positionals[0]}'`);
-          let config: Awaited<ReturnType<typeof loadConfig>>;
-          try {
-            config = await loadConfig({
-              role,
-              flags: values as Record<string, string | string[] | boolean>,
-              env: process.env,
-              ...(typeof values.config === 'string' ? { configFile: values.config } : {}),
-            });
-          } catch (err) {
-            if (err instanceof ConfigError) throw new UsageError(err.message);
-            throw err;
-          }
-          // Before anything starts: a UI that would be refused must not leave a node half up.
-          try {
-            checkUiHost(config.ui.host, config.ui.unsafeListen);
-          } catch (err) {
-            if (err instanceof UnsafeListenError)
-              throw new UsageError(`${err.name}: ${err.message}`);
-            throw err;
-          }
+          const config = await nodeConfigFromArgs(role, argv, process.env);
           const logger = stderrLogger(config.logLevel);
           const daemon = await Daemon.start(config, { logger });
           let ui: UiServer;

@@ -24,12 +24,29 @@ export function dlcfd(
 }
 
 /** Runs a script of this repository on the pinned Node to completion (e.g. its usage paths). */
-export async function runScript(
+export function runScript(
   file: string,
   ...args: string[]
 ): Promise<{ code: number; stdout: string; stderr: string }> {
+  return runUnder([], file, args);
+}
+
+/**
+ * Runs a script on the pinned Node under a command `prefix` (e.g. `ip netns exec ns1`), with
+ * `env` added to the environment, to completion (60 s at most).
+ */
+export async function runUnder(
+  prefix: readonly string[],
+  file: string,
+  args: readonly string[],
+  env?: Record<string, string>,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const [command, ...prefixArgs] = [...prefix, NODE_BIN];
   try {
-    const { stdout, stderr } = await run(NODE_BIN, [file, ...args], { timeout: 15_000 });
+    const { stdout, stderr } = await run(command!, [...prefixArgs, file, ...args], {
+      timeout: prefix.length > 0 ? 60_000 : 15_000,
+      ...(env && { env: { ...process.env, ...env } }),
+    });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code?: number; stdout?: string; stderr?: string };
@@ -49,30 +66,54 @@ export interface RunningDlcfd {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
+export interface StartOptions {
+  logLevel?: string;
+  onStderr?: (chunk: Buffer) => void;
+  /** Added to this process's environment (e.g. a `DLCFD_UI_PASSWORD` kept out of `ps`). */
+  env?: Record<string, string>;
+  /**
+   * A command the process runs under, e.g. `['ip', 'netns', 'exec', 'ns1']` (which execs the
+   * rest, so the child's pid and signals are the process's own).
+   */
+  prefix?: readonly string[];
+}
+
 /**
  * Starts `dlcfd <subcommand> --log-level silent …args` and resolves once it has printed the
  * ready line `lastKey …` (with every ready line before it).
  */
-export async function startDlcfd(
+export function startDlcfd(
   subcommand: string,
   args: readonly string[],
   lastKey: string,
   timeoutMs = 15_000,
-  options: {
-    logLevel?: string;
-    onStderr?: (chunk: Buffer) => void;
-    /** Added to this process's environment (e.g. a `DLCFD_UI_PASSWORD` kept out of `ps`). */
-    env?: Record<string, string>;
-  } = {},
+  options: StartOptions = {},
 ): Promise<RunningDlcfd> {
-  const child = spawn(
-    NODE_BIN,
-    [DLCFD_BIN, subcommand, '--log-level', options.logLevel ?? 'silent', ...args],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      ...(options.env && { env: { ...process.env, ...options.env } }),
-    },
+  return startReady(
+    DLCFD_BIN,
+    [subcommand, '--log-level', options.logLevel ?? 'silent', ...args],
+    lastKey,
+    timeoutMs,
+    options,
   );
+}
+
+/**
+ * Starts a script of this repository on the pinned Node that prints `<key> <value>` ready lines
+ * (as dlcfd's serving subcommands do) and resolves once it has printed `lastKey …`.
+ */
+export async function startReady(
+  script: string,
+  args: readonly string[],
+  lastKey: string,
+  timeoutMs = 15_000,
+  options: StartOptions = {},
+): Promise<RunningDlcfd> {
+  const [command, ...prefixArgs] = [...(options.prefix ?? []), NODE_BIN];
+  const child = spawn(command!, [...prefixArgs, script, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    ...(options.env && { env: { ...process.env, ...options.env } }),
+  });
   const exited = new Promise<number | null>((resolve) =>
     child.once('exit', (code) => resolve(code)),
   );

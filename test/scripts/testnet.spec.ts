@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import { networks, payments } from 'bitcoinjs-lib';
 import { BitcoinRpc } from '../../node/chain/rpc.ts';
 import { NODE_BIN, runScript } from '../../scripts/lib/dlcfd-process.ts';
+import { apiOf, type Json } from '../helpers/api.ts';
 import { tempDir } from '../helpers/cfd-fixtures.ts';
 import { until } from '../helpers/wait.ts';
 
@@ -23,29 +24,6 @@ async function processesMentioning(text: string): Promise<string[]> {
   } catch {
     return []; // pgrep exits 1 when nothing matches
   }
-}
-
-// biome-ignore lint/suspicious/noExplicitAny: JSON bodies under test are read loosely
-type Json = any;
-
-/** A node's API as a script drives it: the api.cookie bearer, JSON in and out. */
-function apiOf(ui: string, cookie: string) {
-  return async (
-    method: string,
-    path: string,
-    body?: unknown,
-  ): Promise<{ status: number; body: Json }> => {
-    const res = await fetch(`${ui}${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${cookie}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      signal: AbortSignal.timeout(10_000),
-    });
-    return { status: res.status, body: await res.json() };
-  };
 }
 
 /** Polls `check` until it returns a value; `onWait` runs between polls (e.g. mines a block). */
