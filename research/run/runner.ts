@@ -17,6 +17,7 @@ import type { PositionHistoryView } from '../../node/app/views/history.ts';
 import { BitcoinRpc } from '../../node/chain/rpc.ts';
 import type { Daemon } from '../../node/daemon/daemon.ts';
 import { createMetrics } from '../../ui-server/metrics.ts';
+import { writeReport } from '../report/report.ts';
 import {
   type FaultSpec,
   type Plan,
@@ -726,5 +727,7 @@ async function writeResults(
     checks,
   };
   await file(RESULT_FILES.summary, `${jsonText(summary, 2)}\n`);
+  // The page with the charts, from the files just written (research/report).
+  await writeReport(dir);
   return summary;
 }

@@ -107,6 +107,9 @@ describe('research run: a CI-sized scenario end to end', function () {
     assert.match(prom, /dlcfd_cfds\{state="closed"\} [1-9]/);
     const onDisk = JSON.parse(await readFile(join(dir.path, RESULT_FILES.summary), 'utf8'));
     assert.deepEqual(onDisk, JSON.parse(JSON.stringify(summary)));
+    // The report comes with the run (its content is test/research/report's business).
+    const report = await readFile(join(dir.path, RESULT_FILES.report), 'utf8');
+    assert.match(report, new RegExp(`<title>[^<]*${summary.scenario}`));
     console.log(`    run wall time ${(wallMs / 1000).toFixed(1)} s`);
   });
 
