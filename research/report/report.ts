@@ -169,7 +169,7 @@ function priceSection(r: Results, clock: Clock, end: number): string {
   chart.dots(
     'protocol failures',
     failures.map((p) => ({
-      at: [clock(p.t), hi - (hi - lo) * 0.04] as const,
+      at: [clock(p.t), lo + (hi - lo) * 0.04] as const, // below the fault labels
       title: `${formatSecs(clock(p.t))} ${p.protocol} ${p.outcome} at ${p.node} (${p.cfdId}): ${p.reason}`,
     })),
     { color: RED, shape: 'cross', r: 4 },
@@ -184,7 +184,7 @@ function priceSection(r: Results, clock: Clock, end: number): string {
   );
   return chart.render(
     'Price path, faults and failures',
-    'The quotes the feed served; shaded spans are the faults, red crosses protocol failures, black triangles liquidations (hover for details).',
+    'The quotes the feed served; shaded spans are the faults, red crosses along the bottom protocol failures, black triangles liquidations (hover for details).',
   );
 }
 
