@@ -60,18 +60,19 @@ type Clock = (t: number) => number;
 
 /** The page's time origin and end, in unix ms and run seconds. */
 function timeFrame(r: Results): { clock: Clock; end: number } {
-  const ts = [
-    ...r.prices.map((p) => p.t),
-    ...r.equity.map((e) => e.t),
-    ...r.protocols.map((p) => p.t),
-    ...r.faults.map((f) => f.t),
-    ...r.trades.map((t) => t.t),
-  ];
-  const first = ts.length > 0 ? Math.min(...ts) : 0;
-  const t0 = r.summary?.startedAt ?? first;
+  // Loops, not Math.min(...): a long run has more rows than a call takes arguments.
+  let first = Number.POSITIVE_INFINITY;
+  let last = Number.NEGATIVE_INFINITY;
+  for (const rows of [r.prices, r.equity, r.protocols, r.faults, r.trades]) {
+    for (const { t } of rows) {
+      if (t < first) first = t;
+      if (t > last) last = t;
+    }
+  }
+  const t0 = r.summary?.startedAt ?? (first === Number.POSITIVE_INFINITY ? 0 : first);
   const clock: Clock = (t) => (t - t0) / 1000;
-  const last = ts.length > 0 ? clock(Math.max(...ts)) : 0;
-  return { clock, end: Math.max(last, r.summary?.durationSecs ?? 0, 1) };
+  const lastSecs = last === Number.NEGATIVE_INFINITY ? 0 : clock(last);
+  return { clock, end: Math.max(lastSecs, r.summary?.durationSecs ?? 0, 1) };
 }
 
 const empty = (what: string) => `<p class="empty">${esc(what)}</p>`;
@@ -168,7 +169,7 @@ function priceSection(r: Results, clock: Clock, end: number): string {
   chart.dots(
     'protocol failures',
     failures.map((p) => ({
-      at: [clock(p.t), hi - (hi - lo) * 0.04] as const,
+      at: [clock(p.t), lo + (hi - lo) * 0.04] as const, // below the fault labels
       title: `${formatSecs(clock(p.t))} ${p.protocol} ${p.outcome} at ${p.node} (${p.cfdId}): ${p.reason}`,
     })),
     { color: RED, shape: 'cross', r: 4 },
@@ -183,7 +184,7 @@ function priceSection(r: Results, clock: Clock, end: number): string {
   );
   return chart.render(
     'Price path, faults and failures',
-    'The quotes the feed served; shaded spans are the faults, red crosses protocol failures, black triangles liquidations (hover for details).',
+    'The quotes the feed served; shaded spans are the faults, red crosses along the bottom protocol failures, black triangles liquidations (hover for details).',
   );
 }
 
@@ -208,14 +209,14 @@ function grid(series: readonly (readonly Point[])[], n = 300): number[] {
   return Array.from({ length: n }, (_, i) => all[Math.round((i * (all.length - 1)) / (n - 1))]!);
 }
 
-/** The value of step series `s` at `x`: its last sample at or before `x`. */
-function valueAt(s: readonly Point[], x: number): number | undefined {
+/** Step series `s` at each of the sorted `xs`: its last sample at or before, or undefined. */
+function valuesAt(s: readonly Point[], xs: readonly number[]): (number | undefined)[] {
+  let k = 0;
   let v: number | undefined;
-  for (const [px, py] of s) {
-    if (px > x) break;
-    v = py;
-  }
-  return v;
+  return xs.map((x) => {
+    while (k < s.length && s[k]![0] <= x) v = s[k++]![1];
+    return v;
+  });
 }
 
 function equityChart(
@@ -234,20 +235,21 @@ function equityChart(
     return chart.render(title);
   }
   const xs = grid([...series.values()]);
+  const columns = nodes.map((n) => valuesAt(series.get(n)!, xs));
   const lo: Point[] = [];
   const mid: Point[] = [];
   const hi: Point[] = [];
-  for (const x of xs) {
-    const at = nodes
-      .map((n) => valueAt(series.get(n)!, x))
+  xs.forEach((x, i) => {
+    const at = columns
+      .map((c) => c[i])
       .filter((v): v is number => v !== undefined)
       .sort((a, b) => a - b);
-    if (at.length === 0) continue;
+    if (at.length === 0) return;
     lo.push([x, at[0]!]);
     hi.push([x, at.at(-1)!]);
     const m = at.length >> 1;
     mid.push([x, at.length % 2 ? at[m]! : (at[m - 1]! + at[m]!) / 2]);
-  }
+  });
   chart.band(`min…max of ${nodes.length}`, lo, hi, PALETTE[0]!);
   chart.line('median', mid, { color: PALETTE[0]!, width: 2 });
   const byFinal = [...nodes].sort((a, b) => series.get(b)!.at(-1)![1] - series.get(a)!.at(-1)![1]);
@@ -489,7 +491,7 @@ th{background:#f6f6f6}.ok .verdict,p.verdict.ok{color:#1a7f37}.failed .verdict,p
 figure{margin:16px 0}figcaption{font-weight:600;margin-bottom:4px}svg{max-width:100%;height:auto}
 .legend{list-style:none;padding:0;margin:4px 0;display:flex;flex-wrap:wrap;gap:4px 14px;font-size:12px}
 .sw{display:inline-block;width:12px;height:3px;margin-right:5px;vertical-align:middle}
-.sw-dot{width:8px;height:8px;border-radius:4px}.sw-band,.sw-span{height:10px;opacity:.5}`;
+.sw-dot{width:8px;height:8px;border-radius:4px}.mark{margin-right:4px;font-size:11px}.sw-band,.sw-span{height:10px;opacity:.5}`;
 
 /** The whole page for `r`. */
 export function renderReport(r: Results): string {

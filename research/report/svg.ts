@@ -98,7 +98,7 @@ const stepOf = (t: readonly number[]) => (t.length > 1 ? t[1]! - t[0]! : 0);
 interface LegendEntry {
   readonly label: string;
   readonly color: string;
-  readonly kind: 'line' | 'dot' | 'band' | 'span';
+  readonly kind: 'line' | 'dot' | 'cross' | 'triangle' | 'band' | 'span';
 }
 
 const FONT = 'font-size="11" fill="#444"';
@@ -128,7 +128,7 @@ export class Chart {
   readonly #legend: LegendEntry[] = [];
   readonly #w: number;
   readonly #h: number;
-  static readonly M = { left: 64, right: 16, top: 14, bottom: 28 };
+  static readonly M = { left: 76, right: 16, top: 14, bottom: 28 };
 
   readonly name: string;
   readonly opts: ChartOptions;
@@ -214,7 +214,11 @@ export class Chart {
     });
     // Marks sit over the lines and spans.
     this.#over.push(`<g data-series="${esc(series)}">${marks.join('')}</g>`);
-    this.#legend.push({ label: series, color: style.color, kind: 'dot' });
+    this.#legend.push({
+      label: series,
+      color: style.color,
+      kind: style.shape === 'circle' ? 'dot' : (style.shape ?? 'dot'),
+    });
     return this;
   }
 
@@ -266,13 +270,19 @@ export class Chart {
   }
 }
 
+/** Legend marks drawn as text rather than a swatch. */
+const MARK = { cross: '✕', triangle: '▼' } as const;
+
 /** The legend under a chart: swatch and label per entry. */
 function legend(entries: readonly LegendEntry[]): string {
   if (entries.length === 0) return '';
-  const items = entries.map(
-    (e) =>
-      `<li><span class="sw sw-${e.kind}" style="background:${e.color}"></span>${esc(e.label)}</li>`,
-  );
+  const items = entries.map((e) => {
+    const mark = e.kind === 'cross' || e.kind === 'triangle' ? MARK[e.kind] : undefined;
+    const sw = mark
+      ? `<span class="mark" style="color:${e.color}">${mark}</span>`
+      : `<span class="sw sw-${e.kind}" style="background:${e.color}"></span>`;
+    return `<li>${sw}${esc(e.label)}</li>`;
+  });
   return `<ul class="legend">${items.join('')}</ul>`;
 }
 
