@@ -2,7 +2,7 @@
  * Many nodes on one machine (issue #16, "Scale"): the shared services (embedded chain, price feed,
  * oracle), makers, and groups of taker daemons that share one process and one adaptor worker
  * pool (`DaemonOptions.pool`) while each keeps its own keys, datadir, stores and libp2p host.
- * Used by the scale benchmark (research/scale/bench.ts, its child hosts research/scale/host.ts)
+ * Used by the scale benchmark (scripts/bench/scale.ts, its child hosts research/scale/host.ts)
  * and its spec.
  *
  * Time is compressed by a scale factor as `npm run testnet` does: at ×60 the day-long settlement
@@ -110,7 +110,7 @@ export interface NodeSpec {
 
 /**
  * Starts a daemon on the services with the run's time; `pool` shares the adaptor workers with
- * the other nodes of this process. The chain is polled every second (not the default 5 s: a
+ * the other nodes of this process. The chain is polled five times per block (not every 5 s: a
  * block comes every `blockSecs`).
  */
 export async function startNode(
@@ -132,7 +132,9 @@ export async function startNode(
     'settlement-interval': String(time.settlementSecs),
     'rollover-interval': String(time.rolloverSecs),
     'oracle-event-interval': String(time.eventSecs),
-    'chain-poll-ms': '1000',
+    // A fifth of a block: a block every 10 s (×60) is seen within 2 s, without 100 takers
+    // polling the chain every second.
+    'chain-poll-ms': String(Math.max(1_000, (time.blockSecs * 1_000) / 5)),
     ...(spec.role === 'maker'
       ? { 'auto-accept': true, listen: ['/ip4/127.0.0.1/tcp/0'] }
       : { maker: [spec.maker!] }),

@@ -53,7 +53,7 @@ describe('research/scale: taker daemons sharing one process', function () {
       );
     }
     await services.chain.fund(await receiveAddress(maker), 100_000_000n);
-    await spendable(maker, 100_000_000n, 60_000);
+    await spendable(maker, 50_000_000n, 60_000); // the coin pool splits it, paying a fee
     for (const t of takers) await services.chain.fund(await receiveAddress(t), FUND);
   });
 
