@@ -105,10 +105,20 @@ async function openOne(t: Daemon, maker: string, fund: bigint, waitMs: number): 
       return id;
     } catch (err) {
       last = err;
+      noteFailure(err);
       await new Promise((r) => setTimeout(r, 2_000 + Math.random() * 3_000));
     }
   }
   throw last;
+}
+
+const seenFailures = new Set<string>();
+/** Says each kind of setup failure once on stderr (why a run's setups take long). */
+function noteFailure(err: unknown): void {
+  const kind = String(err).slice(0, 160);
+  if (seenFailures.has(kind)) return;
+  seenFailures.add(kind);
+  process.stderr.write(`# host ${process.pid}: setup tried again after: ${kind}\n`);
 }
 
 async function open(req: Extract<HostRequest, { op: 'open' }>): Promise<OpenResult> {
