@@ -115,7 +115,7 @@ async function openOne(t: Daemon, maker: string, fund: bigint, waitMs: number): 
 const seenFailures = new Set<string>();
 /** Says each kind of setup failure once on stderr (why a run's setups take long). */
 function noteFailure(err: unknown): void {
-  const kind = String(err).slice(0, 160);
+  const kind = String(err).replace(/\d+/g, 'N').slice(0, 160);
   if (seenFailures.has(kind)) return;
   seenFailures.add(kind);
   process.stderr.write(`# host ${process.pid}: setup tried again after: ${kind}\n`);

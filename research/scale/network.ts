@@ -136,7 +136,14 @@ export async function startNode(
     // polling the chain every second.
     'chain-poll-ms': String(Math.max(1_000, (time.blockSecs * 1_000) / 5)),
     ...(spec.role === 'maker'
-      ? { 'auto-accept': true, listen: ['/ip4/127.0.0.1/tcp/0'] }
+      ? {
+          'auto-accept': true,
+          listen: ['/ip4/127.0.0.1/tcp/0'],
+          // Coins sized for the small CFDs of a run (not the largest offer, 0.2 BTC each): a
+          // maker funds 40 setups per block instead of the ~5 its funding would split into.
+          'coin-pool-count': '40',
+          'coin-pool-value': '400000',
+        }
       : { maker: [spec.maker!] }),
   };
   return Daemon.start(await loadConfig({ role: spec.role, flags }), {
