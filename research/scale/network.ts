@@ -171,6 +171,23 @@ export async function spendable(d: Daemon, sats: bigint, waitMs: number): Promis
   );
 }
 
+/**
+ * A maker's funding confirmed and its coin pool split and confirmed too: until the split is mined
+ * the maker can fund nothing (its coins are unconfirmed), and refuses every setup.
+ */
+export async function makerFunded(maker: Daemon, sats: bigint, waitMs: number): Promise<void> {
+  await spendable(maker, sats, waitMs);
+  const height = await maker.rpc!.getBlockCount();
+  // The split goes out on the block after the funding confirmed and is mined in the next one.
+  await until(
+    'three more blocks',
+    async () => (await maker.rpc!.getBlockCount()) >= height + 3,
+    waitMs,
+    200,
+  );
+  await spendable(maker, sats, waitMs);
+}
+
 /** Small CFD: 100 contracts at 2× on the maker's short offer (taker long). */
 export const SMALL_CFD = { quantity: 100n, leverage: 2 } as const;
 

@@ -36,12 +36,12 @@ import type {
   StartResult,
 } from '../../research/scale/host.ts';
 import {
+  makerFunded,
   type RolloverTiming,
   receiveAddress,
   type ScaleTime,
   type Services,
   scaledTime,
-  spendable,
   startNode,
   startServices,
 } from '../../research/scale/network.ts';
@@ -187,7 +187,7 @@ async function step(
       for (const a of s.addresses) await services.chain.fund(a, TAKER_FUND);
     }
     // Half: the coin pool splits the coin as soon as it confirms, paying its fee.
-    for (const m of makers) await spendable(m, MAKER_FUND / 2n, 120_000);
+    for (const m of makers) await makerFunded(m, MAKER_FUND / 2n, 120_000);
 
     const t1 = Date.now();
     const opened = await Promise.all(

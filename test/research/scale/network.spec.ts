@@ -8,10 +8,10 @@ import { AdaptorWorkerPool } from '../../../dlc/workers.ts';
 import type { Daemon } from '../../../node/daemon/daemon.ts';
 import {
   isOpen,
+  makerFunded,
   openSmallCfd,
   receiveAddress,
   type Services,
-  spendable,
   startNode,
   startServices,
 } from '../../../research/scale/network.ts';
@@ -53,7 +53,7 @@ describe('research/scale: taker daemons sharing one process', function () {
       );
     }
     await services.chain.fund(await receiveAddress(maker), 100_000_000n);
-    await spendable(maker, 50_000_000n, 60_000); // the coin pool splits it, paying a fee
+    await makerFunded(maker, 50_000_000n, 60_000); // the coin pool splits it, paying a fee
     for (const t of takers) await services.chain.fund(await receiveAddress(t), FUND);
   });
 
