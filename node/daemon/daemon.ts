@@ -95,6 +95,14 @@ export interface DaemonOptions {
     readonly rollover?: Partial<RolloverTimeouts>;
     readonly settlement?: Partial<CollabSettlementTimeouts>;
   };
+  /**
+   * An adaptor worker pool to use instead of starting one: several nodes in one process (the
+   * research scale bench, research/scale/) share one set of worker threads — they share the
+   * machine's cores anyway, and each pool is ≈ 40 MB per thread. The node only submits work to
+   * it (its keys travel with each job, nothing of the node stays in the pool) and does not close
+   * it on stop: whoever made it closes it after the last node using it has stopped.
+   */
+  readonly pool?: AdaptorWorkerPool;
 }
 
 export class Daemon {
@@ -118,8 +126,10 @@ export class Daemon {
   readonly settlements: CollabSettlementTaker | CollabSettlementMaker;
   /** `/dlcfd/rollover/1.0.0`: the taker rolls over on its cadence, the maker answers with rates. */
   readonly rollovers: RolloverProtocol;
-  /** Signs and verifies whole CET sets over all cores; one per node. */
+  /** Signs and verifies whole CET sets over all cores; one per node unless given (`options.pool`). */
   readonly pool: AdaptorWorkerPool;
+  /** Whether {@link pool} is this node's own, closed when it stops. */
+  readonly #ownPool: boolean;
   /** Maker: the live policy (offers, spread, rates, auto-accept); undefined on a taker. */
   readonly policy: MakerPolicyStore | undefined;
   /** Taker: its live limits (funding, opening fee, fee rate); undefined on a maker. */
@@ -154,6 +164,7 @@ export class Daemon {
       policy: MakerPolicyStore | undefined;
       limits: TakerLimitsStore | undefined;
       timeouts: DaemonOptions['protocolTimeouts'];
+      pool: AdaptorWorkerPool | undefined;
     },
   ) {
     this.config = config;
@@ -196,9 +207,10 @@ export class Daemon {
           logger: parts.log.child({ component: 'oracle' }),
         })
       : undefined;
-    this.pool = new AdaptorWorkerPool({
-      size: Math.min(availableParallelism(), MAX_ADAPTOR_WORKERS),
-    });
+    this.#ownPool = parts.pool === undefined;
+    this.pool =
+      parts.pool ??
+      new AdaptorWorkerPool({ size: Math.min(availableParallelism(), MAX_ADAPTOR_WORKERS) });
     this.orders = new OrderProtocol(parts.p2p, {
       role: config.role,
       repository: this.cfds,
@@ -423,6 +435,7 @@ export class Daemon {
       policy,
       limits,
       timeouts: options.protocolTimeouts,
+      pool: options.pool,
     });
     daemon.#blocked = blocked;
     daemon.#stops.push(
@@ -613,7 +626,7 @@ export class Daemon {
     await this.orders.start();
     this.#stops.push(async () => {
       await this.orders.stop();
-      await this.pool.close();
+      if (this.#ownPool) await this.pool.close();
     });
 
     // Price feed: its client reconnects on its own and pushes its health.

@@ -4,9 +4,17 @@ import { dlc } from './dlc.ts';
 import { eventstore } from './eventstore.ts';
 import { fees } from './fees.ts';
 import { maker } from './maker.ts';
+import { scale } from './scale.ts';
 import { setup } from './setup.ts';
 
-const benches: Record<string, () => Promise<void>> = { dlc, eventstore, fees, maker, setup };
+const benches: Record<string, () => Promise<void>> = {
+  dlc,
+  eventstore,
+  fees,
+  maker,
+  scale,
+  setup,
+};
 
 const names = process.argv.slice(2);
 for (const name of names.length ? names : Object.keys(benches)) {

@@ -1,0 +1,300 @@
+/**
+ * How many takers this machine carries (issue #16, "Scale"): for K = 10, 25, 50, 100 … it starts
+ * the embedded chain (a block every 10 s at ×60), a price feed, an oracle and three makers in this
+ * process, and K taker daemons in child host processes of up to 25 each (research/scale/host.ts: one shared
+ * adaptor pool per host). Every taker opens one small CFD (100 contracts at 2×) with a maker in
+ * turn; then the run watches the rollovers for three rollover intervals. A rollover is on time
+ * when it completed before the next one became due (the cadence holds: one rollover interval
+ * after it was due); a K is on time when every rollover that came due after the last CFD opened
+ * and whose deadline has passed is. The steps stop at the first K that is not.
+ *
+ * Figures (`<name> <value> <unit>`), each beside its reference from the same run:
+ * - scale.max_takers_on_time — largest K on time; reference: the largest K tried.
+ * - scale.k<K>.rollovers_on_time / scale.k<K>.rollovers — on time, of those due in the window.
+ * - scale.k<K>.rollover_lateness_p50_ms / _max_ms — completion minus due; reference:
+ *   scale.rollover_deadline_ms, the rollover interval.
+ * - scale.k<K>.rss_per_taker_mb — Σ host RSS / K at the end (CFDs open, rollovers done), and
+ *   _idle_mb once started; reference: scale.rss_taker_alone_mb, one taker started alone in its
+ *   process with its own pool (what one process per taker costs), and
+ *   scale.k<K>.rss_services_makers_mb (this process: chain, feed, oracle, makers).
+ *
+ * Settings through the environment: SCALE_STEPS (default 10,25,50,100), SCALE_TIME (×60),
+ * SCALE_PER_HOST (25), SCALE_WATCH_INTERVALS (3).
+ */
+import { type ChildProcess, fork } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { AdaptorWorkerPool } from '../../dlc/workers.ts';
+import type { Daemon } from '../../node/daemon/daemon.ts';
+import type {
+  HostReply,
+  HostRequest,
+  OpenResult,
+  ReportResult,
+  StartResult,
+} from '../../research/scale/host.ts';
+import {
+  makerFunded,
+  type RolloverTiming,
+  receiveAddress,
+  type ScaleTime,
+  type Services,
+  scaledTime,
+  startNode,
+  startServices,
+} from '../../research/scale/network.ts';
+
+const MAKERS = 3;
+const MAKER_FUND = 100_000_000n;
+const TAKER_FUND = 1_000_000n;
+const MB = 1024 * 1024;
+
+const figure = (name: string, value: number, unit: string): void => {
+  console.log(`${name} ${Math.round(value)} ${unit}`);
+};
+
+/** A forked host and a typed call over its IPC channel. */
+class Host {
+  readonly #child: ChildProcess;
+  readonly #pending = new Map<number, (reply: HostReply) => void>();
+  #nextId = 1;
+
+  constructor() {
+    this.#child = fork(new URL('../../research/scale/host.ts', import.meta.url), [], {
+      stdio: 'inherit',
+    });
+    this.#child.on('message', (reply: HostReply) => {
+      this.#pending.get(reply.id)?.(reply);
+      this.#pending.delete(reply.id);
+    });
+    this.#child.on('exit', (code) => {
+      for (const resolve of this.#pending.values()) {
+        resolve({ id: 0, ok: false, error: `host exited (${code})` });
+      }
+      this.#pending.clear();
+    });
+  }
+
+  async call<T>(req: DistributiveOmit<HostRequest, 'id'>): Promise<T> {
+    const id = this.#nextId++;
+    const reply = await new Promise<HostReply>((resolve) => {
+      this.#pending.set(id, resolve);
+      this.#child.send({ ...req, id });
+    });
+    if (!reply.ok) throw new Error(`host ${req.op}: ${reply.error}`);
+    return reply.result as T;
+  }
+
+  async stop(): Promise<void> {
+    if (this.#child.exitCode !== null || !this.#child.connected) return;
+    const exited = new Promise((r) => this.#child.once('exit', r));
+    await this.call({ op: 'stop' }).catch(() => this.#child.kill());
+    await Promise.race([exited, sleep(30_000).then(() => this.#child.kill())]);
+  }
+}
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+interface StepResult {
+  readonly k: number;
+  readonly onTime: boolean;
+  readonly opened: number;
+  readonly due: number;
+  readonly late: number;
+  readonly latenessMs: number[];
+  readonly hostRss: number;
+  /** Σ host RSS once the takers started, before any CFD. */
+  readonly idleHostRss: number;
+  readonly selfRss: number;
+}
+
+const percentile = (xs: number[], p: number): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? (s[Math.min(s.length - 1, Math.floor(p * s.length))] as number) : Number.NaN;
+};
+
+/** Σ host RSS of one taker alone in its process with its own pool (a node's default). */
+async function takerAloneRss(dir: string, services: Services, time: ScaleTime, maker: string) {
+  const host = new Host();
+  try {
+    const started = await host.call<StartResult>({
+      op: 'start',
+      takers: [{ role: 'taker', datadir: join(dir, 'alone'), maker }],
+      services: services.addresses,
+      time,
+      sharedPool: false,
+    });
+    return started.rss;
+  } finally {
+    await host.stop();
+  }
+}
+
+async function step(
+  k: number,
+  time: ScaleTime,
+  perHost: number,
+  watchIntervals: number,
+  reference: { aloneRss?: number },
+): Promise<StepResult> {
+  const dir = await mkdtemp(join(tmpdir(), `dlcfd-scale-${k}-`));
+  const services = await startServices(dir, time);
+  const makerPool = new AdaptorWorkerPool({ size: availableParallelism() });
+  const makers: Daemon[] = [];
+  const hosts: Host[] = [];
+  try {
+    for (let m = 0; m < MAKERS; m++) {
+      makers.push(
+        await startNode(
+          { role: 'maker', datadir: join(dir, `maker${m}`) },
+          services.addresses,
+          time,
+          makerPool,
+        ),
+      );
+    }
+    for (const m of makers) await services.chain.fund(await receiveAddress(m), MAKER_FUND);
+    const makerAddr = makers.map((m) => m.p2p.getMultiaddrs()[0]!.toString());
+    reference.aloneRss ??= await takerAloneRss(dir, services, time, makerAddr[0]!);
+
+    // Takers: host h runs takers h·perHost …, taker i trades with maker i mod 3.
+    const groups: number[][] = [];
+    for (let i = 0; i < k; i += perHost) {
+      groups.push(Array.from({ length: Math.min(perHost, k - i) }, (_, j) => i + j));
+    }
+    const t0 = Date.now();
+    const started = await Promise.all(
+      groups.map(async (group) => {
+        const host = new Host();
+        hosts.push(host);
+        return host.call<StartResult>({
+          op: 'start',
+          takers: group.map((i) => ({
+            role: 'taker' as const,
+            datadir: join(dir, `taker${i}`),
+            maker: makerAddr[i % MAKERS]!,
+          })),
+          services: services.addresses,
+          time,
+          sharedPool: true,
+        });
+      }),
+    );
+    console.log(`# k=${k}: ${k} takers in ${groups.length} hosts started in ${Date.now() - t0} ms`);
+    for (const s of started) {
+      for (const a of s.addresses) await services.chain.fund(a, TAKER_FUND);
+    }
+    // Half: the coin pool splits the coin as soon as it confirms, paying its fee.
+    for (const m of makers) await makerFunded(m, MAKER_FUND / 2n, 120_000);
+
+    const t1 = Date.now();
+    const opened = await Promise.all(
+      groups.map((group, h) =>
+        hosts[h]!.call<OpenResult>({
+          op: 'open',
+          makers: group.map((i) => makers[i % MAKERS]!.peerId),
+          fundSats: String(TAKER_FUND),
+          waitMs: 300_000,
+        }),
+      ),
+    );
+    const openedAt = Date.now() / 1000;
+    const cfds = opened.flatMap((o) => o.cfds);
+    const failed = cfds.filter((c) => 'error' in c) as { error: string }[];
+    console.log(
+      `# k=${k}: ${cfds.length - failed.length} CFDs open in ${Date.now() - t1} ms` +
+        (failed.length ? `; ${failed.length} failed, first: ${failed[0]!.error}` : ''),
+    );
+
+    // Watch the rollovers that come due from now on.
+    await sleep(watchIntervals * time.rolloverSecs * 1000);
+    const nowSecs = Date.now() / 1000;
+    const reports = await Promise.all(
+      hosts.map((h) => h.call<ReportResult>({ op: 'report', nowSecs })),
+    );
+    // Per CFD, the rollovers due after the last setup whose deadline has passed.
+    const perCfd = reports.flatMap((r) =>
+      r.timings.map((ts) => ts.filter((t) => t.dueSecs >= openedAt && t.deadlineSecs <= nowSecs)),
+    );
+    const timings: RolloverTiming[] = perCfd.flat();
+    const isLate = (t: RolloverTiming) =>
+      t.completedSecs === undefined || t.completedSecs > t.deadlineSecs;
+    const late = timings.filter(isLate).length;
+    const lateOnes = perCfd.flatMap((ts, cfd) => ts.filter(isLate).map((t) => ({ cfd, ...t })));
+    for (const t of lateOnes.slice(0, 5)) {
+      const at = (s?: number) => (s === undefined ? 'never' : `+${(s - openedAt).toFixed(1)} s`);
+      console.log(
+        `# late: CFD ${t.cfd} due ${at(t.dueSecs)}, deadline ${at(t.deadlineSecs)}, completed ${at(t.completedSecs)}`,
+      );
+    }
+    const latenessMs = timings.map((t) =>
+      t.completedSecs === undefined
+        ? Number.POSITIVE_INFINITY
+        : (t.completedSecs - t.dueSecs) * 1000,
+    );
+    // Every CFD open, each owed at least one rollover in the window, all of them on time.
+    const everyCfdRolled = perCfd.length === k && perCfd.every((ts) => ts.length > 0);
+    const onTime = failed.length === 0 && everyCfdRolled && late === 0;
+    return {
+      k,
+      onTime,
+      opened: cfds.length - failed.length,
+      due: timings.length,
+      late,
+      latenessMs,
+      hostRss: reports.reduce((s, r) => s + r.rss, 0),
+      idleHostRss: started.reduce((s, r) => s + r.rss, 0),
+      selfRss: process.memoryUsage().rss,
+    };
+  } finally {
+    for (const h of hosts) await h.stop();
+    for (const m of makers) await m.stop();
+    await makerPool.close();
+    await services.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+export async function scale(): Promise<void> {
+  const steps = (process.env.SCALE_STEPS ?? '10,25,50,100').split(',').map(Number);
+  const timeScale = Number(process.env.SCALE_TIME ?? 60);
+  const perHost = Number(process.env.SCALE_PER_HOST ?? 25);
+  const watch = Number(process.env.SCALE_WATCH_INTERVALS ?? 3);
+  const time = scaledTime(timeScale);
+  console.log(
+    `# time ×${timeScale}: rollover every ${time.rolloverSecs} s, settlement ${time.settlementSecs} s, ` +
+      `oracle events every ${time.eventSecs} s, a block every ${time.blockSecs} s; ` +
+      `${MAKERS} makers; up to ${perHost} takers per host; cores ${availableParallelism()}; ` +
+      `load ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')}`,
+  );
+  figure('scale.rollover_deadline_ms', time.rolloverSecs * 1000, 'ms');
+  const reference: { aloneRss?: number } = {};
+  let max = 0;
+  for (const k of steps) {
+    const r = await step(k, time, perHost, watch, reference);
+    figure(`scale.k${k}.cfds_open`, r.opened, 'cfds');
+    figure(`scale.k${k}.rollovers_on_time`, r.due - r.late, 'rollovers');
+    figure(`scale.k${k}.rollovers`, r.due, 'rollovers');
+    figure(`scale.k${k}.rollover_lateness_p50_ms`, percentile(r.latenessMs, 0.5), 'ms');
+    figure(`scale.k${k}.rollover_lateness_max_ms`, percentile(r.latenessMs, 1), 'ms');
+    figure(`scale.k${k}.rss_per_taker_mb`, r.hostRss / k / MB, 'MB');
+    figure(`scale.k${k}.rss_per_taker_idle_mb`, r.idleHostRss / k / MB, 'MB');
+    figure(`scale.k${k}.rss_services_makers_mb`, r.selfRss / MB, 'MB');
+    if (reference.aloneRss !== undefined) {
+      figure('scale.rss_taker_alone_mb', reference.aloneRss / MB, 'MB');
+    }
+    console.log(
+      `# k=${k}: ${r.onTime ? 'on time' : 'NOT on time'}; load ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')}`,
+    );
+    if (!r.onTime) break;
+    max = k;
+  }
+  figure('scale.max_takers_on_time', max, 'takers');
+  figure('scale.max_takers_tried', steps.at(-1)!, 'takers');
+}
