@@ -1,5 +1,12 @@
 import { type Logger, pino } from 'pino';
-import { apply, CFD_EVENT_TYPES, type Cfd, EMPTY_CFD, uiState } from '../model/cfd.ts';
+import {
+  apply,
+  CFD_EVENT_TYPES,
+  type Cfd,
+  EMPTY_CFD,
+  ENDED_UI_STATES,
+  uiState,
+} from '../model/cfd.ts';
 import { parse, stringify } from '../model/json.ts';
 import { cfdEvent } from './cfd-events.ts';
 import type { EventStore, ProjectionStorage, RecordedEvent, Subscription } from './event-store.ts';
@@ -10,14 +17,6 @@ import type { EventStore, ProjectionStorage, RecordedEvent, Subscription } from 
  */
 export const CFD_READ_MODEL_VERSION = 2;
 const NAME = 'cfd';
-const TERMINAL = new Set([
-  'closed',
-  'liquidated',
-  'refunded',
-  'punished',
-  'rejected',
-  'setupFailed',
-]);
 const CFD_TYPES: ReadonlySet<string> = new Set(CFD_EVENT_TYPES);
 
 /** JSON drops `undefined` fields; restore them so a stored CFD equals the live one. */
@@ -25,7 +24,7 @@ const revive = (row: string): Cfd => ({ ...EMPTY_CFD, ...parse<Partial<Cfd>>(row
 
 /** True once a CFD can no longer change on its own (settled, refunded, rejected, failed…). */
 export function isTerminal(cfd: Cfd): boolean {
-  return TERMINAL.has(uiState(cfd));
+  return ENDED_UI_STATES.has(uiState(cfd));
 }
 
 export interface CfdReadModelOptions {
