@@ -584,6 +584,7 @@ export function makerPositionOf(t: CfdTerms): Position {
 /** The fee balance a CFD opens with: the opening fee and the first interval's funding. */
 export function openingFeeBalance(t: CfdTerms): FeeBalance {
   return initialFeeBalance({
+    symbol: t.symbol,
     makerPosition: makerPositionOf(t),
     price: t.initialPrice,
     quantity: t.quantity,
@@ -944,6 +945,7 @@ function rolloverFunding(
     t.settlementIntervalSecs,
   );
   const charge = signedFunding({
+    symbol: t.symbol,
     makerPosition: makerPositionOf(t),
     price: t.initialPrice,
     quantity: t.quantity,
@@ -1045,6 +1047,7 @@ export function liquidation(cfd: Cfd): Position | undefined {
   if (!t || !cfd.attestation) return undefined;
   return liquidatedSide(
     {
+      symbol: t.symbol,
       makerPosition: makerPositionOf(t),
       initialPrice: t.initialPrice,
       takerLeverage: t.takerLeverage,

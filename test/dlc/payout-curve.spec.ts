@@ -71,7 +71,7 @@ function assertWellFormed(curve: PayoutCurve): void {
 
 const prng = uniform;
 
-function randomParams(rand: () => number): Required<PayoutCurveParams> {
+function randomParams(rand: () => number): Required<Omit<PayoutCurveParams, 'symbol'>> {
   const int = (lo: number, hi: number): number => lo + Math.floor(rand() * (hi - lo + 1));
   // Mostly realistic BTC prices with cents and sub-cent digits, sometimes extremes.
   const usd = [int(1, 100), int(1_000, 200_000), int(20_000, 120_000), int(500_000, 1_048_575)][
