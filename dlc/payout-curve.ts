@@ -292,11 +292,14 @@ function quantoCurve(symbol: ContractSymbol, p: PayoutCurveParams, payouts: numb
     if (long > total) return total;
     return long;
   };
+  // Rows are clamped to the oracle range before their midpoint is taken, so a settlement row cut
+  // at 2^20 − 1 pays its own midpoint.
   const rows: PayoutRow[] = [];
-  const push = (start: bigint, end: bigint, long: Sats): void => {
+  const push = (start: bigint, end: bigint, long: 'settle' | Sats): void => {
     if (start > max) return;
     const e = end > max ? max : end;
-    rows.push({ start: Number(start), end: Number(e), long, short: total - long });
+    const l = long === 'settle' ? longAt(start, e) : long;
+    rows.push({ start: Number(start), end: Number(e), long: l, short: total - l });
   };
   push(0n, longEnd, 0n);
   const step = (shortStart - longEnd) / BigInt(payouts - 2);
@@ -305,10 +308,10 @@ function quantoCurve(symbol: ContractSymbol, p: PayoutCurveParams, payouts: numb
     const lower = prev + 1n;
     const upper = lower + step;
     if (upper >= shortStart - 1n || lower > max) break;
-    push(lower, upper, longAt(lower, upper));
+    push(lower, upper, 'settle');
     prev = upper;
   }
-  if (prev + 1n < shortStart) push(prev + 1n, shortStart - 1n, longAt(prev + 1n, shortStart - 1n));
+  if (prev + 1n < shortStart) push(prev + 1n, shortStart - 1n, 'settle');
   push(shortStart, max, total);
 
   const merged = mergeEqualRows(rows);
