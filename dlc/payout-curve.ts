@@ -85,7 +85,10 @@ export interface PayoutCurveParams {
   readonly symbol?: ContractSymbol;
   /** Opening price P0. At most 2^20 − 1 USD, the oracle's range. */
   readonly initialPrice: Price;
-  /** Quantity in contracts (USD of notional), > 0. */
+  /**
+   * Quantity in contracts, > 0: USD of notional (inverse), or multiplier sats per USD of price move
+   * each (quanto).
+   */
   readonly quantity: Contracts;
   readonly longLeverage: Leverage;
   readonly shortLeverage: Leverage;
