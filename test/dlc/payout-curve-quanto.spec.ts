@@ -201,6 +201,21 @@ describe('dlc/payout-curve (ETHUSD quanto)', () => {
       assertQuanto(p);
     });
 
+    it('where both bankruptcy prices fall on one dollar the short row starts a dollar later (as ItchySats)', () => {
+      // 1 USD, 1 contract, 100×/100×: 1 sat margins, bankruptcy at 0.99 and 1.01 → both 1.
+      const curve = payoutCurve({
+        symbol: 'ETHUSD',
+        initialPrice: price(1),
+        quantity: 1n,
+        longLeverage: 100,
+        shortLeverage: 100,
+      });
+      assert.deepEqual(curve.rows, [
+        { start: 0, end: 1, long: 0n, short: 2n },
+        { start: 2, end: CURVE_MAX_PRICE, long: 2n, short: 0n },
+      ]);
+    });
+
     it('a short bankruptcy beyond the oracle range leaves no short liquidation row', () => {
       const p = {
         symbol: 'ETHUSD',
