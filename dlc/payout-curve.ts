@@ -267,7 +267,9 @@ export function payoutCurve(params: PayoutCurveParams): PayoutCurve {
  *   the pool, so every row pays exactly `M_l + M_s`. Inside the settlement rows neither side can go
  *   below 0 (the liquidation bounds are where they would); the clamp only guards rounding.
  *
- * Unlike ItchySats, a fee debt larger than the payer's margin is not refused: the payer's
+ * Unlike ItchySats, a long whose bankruptcy price lies a dollar or more below 0 (a 1× long owed
+ * fees) is not paid 0 at price 0 (ItchySats' `saturating_sub`): the row `[0, 0]` pays it what it
+ * holds there, `E_l − P0·m·n`. And a fee debt larger than the payer's margin is not refused: the payer's
  * liquidation row simply reaches past P0 (the inverse curve saturates the same debt). Rows that
  * would start above 2^20 − 1 are dropped; if the short's bankruptcy price is beyond the oracle range
  * the last row is a settlement row and `shortLiquidation` is null.
@@ -283,8 +285,8 @@ function quantoCurve(symbol: ContractSymbol, p: PayoutCurveParams, payouts: numb
   const max = BigInt(CURVE_MAX_PRICE);
   // Bankruptcy prices in whole USD: P0 ∓ E/(m·n), over the common denominator SCALE·m·n.
   const den = PRICE_SCALE * mn;
-  let longEnd = divRound(p0 * mn - effLong * PRICE_SCALE, den, 'ceil');
-  if (longEnd < 0n) longEnd = 0n;
+  const longBankrupt = divRound(p0 * mn - effLong * PRICE_SCALE, den, 'ceil');
+  const longEnd = longBankrupt < 0n ? 0n : longBankrupt;
   let shortStart = divRound(p0 * mn + effShort * PRICE_SCALE, den, 'floor');
   if (shortStart <= longEnd) shortStart = longEnd + 1n;
 
@@ -304,7 +306,8 @@ function quantoCurve(symbol: ContractSymbol, p: PayoutCurveParams, payouts: numb
     const l = long === 'settle' ? longAt(start, e) : long;
     rows.push({ start: Number(start), end: Number(e), long: l, short: total - l });
   };
-  push(0n, longEnd, 0n);
+  // A long bankrupt only below 0 (a 1× long owed fees) still holds something at 0: pay it that.
+  push(0n, longEnd, longBankrupt < 0n ? 'settle' : 0n);
   const step = (shortStart - longEnd) / BigInt(payouts - 2);
   let prev = longEnd;
   for (;;) {

@@ -13,6 +13,7 @@ import {
   rowAtPrice,
 } from '../../dlc/payout-curve.ts';
 import { liquidationPrice, margin, payoutAt } from '../../model/fees.ts';
+import { divRound } from '../../model/fixed.ts';
 import { asPrice, type Position, type Price, parsePrice, price } from '../../model/units.ts';
 import { assertWellFormed } from '../helpers/payout-curve.ts';
 import { uniform } from '../helpers/prng.ts';
@@ -86,7 +87,14 @@ function assertQuanto(p: ReturnType<typeof params>): void {
   assert.equal(total, m + margin(p.quantity, p.initialPrice, p.shortLeverage, 'ETHUSD'));
   assert.ok(curve.bounded);
   // The liquidated side gets nothing in its row, and nothing is fabricated: the pool is the margins.
-  assert.equal(rows[0]!.long, 0n, 'long liquidation row pays the long 0');
+  // …unless the long's bankruptcy price is a dollar or more below 0 (a 1× long owed fees): then
+  // price 0 is a settlement price and pays the long what it still holds there.
+  const mn = 100n * p.quantity;
+  const effLong = m - p.feeBalance;
+  const atZero = effLong - divRound(p.initialPrice * mn, 100_000_000n, 'halfAwayFromZero');
+  const zeroSettles = effLong * 100_000_000n - p.initialPrice * mn >= mn * 100_000_000n;
+  const expectedAtZero = zeroSettles ? atZero : 0n;
+  assert.equal(rows[0]!.long, expectedAtZero < total ? expectedAtZero : total, 'long row at 0');
   if (curve.shortLiquidation !== null) {
     assert.equal(rows[rows.length - 1]!.short, 0n, 'short liquidation row pays the short 0');
     assert.equal(curve.shortLiquidation.end, CURVE_MAX_PRICE);
@@ -198,6 +206,23 @@ describe('dlc/payout-curve (ETHUSD quanto)', () => {
       } satisfies PayoutCurveParams;
       const curve = payoutCurve(p);
       assert.deepEqual(curve.longLiquidation, { start: 0, end: 1650 });
+      assertQuanto(p);
+    });
+
+    it('a 1× long owed fees is not liquidated at 0: that row pays it what the short owes', () => {
+      // 1500 USD, 100 contracts, 1×/2×: at 0 the long loses its whole 15,000,000 sat margin but
+      // the short owes it 300,000 sats, so its bankruptcy price (−30 USD) is below the oracle range.
+      const terms = { initialPrice: '1500', quantity: '100', longLeverage: 1, shortLeverage: 2 };
+      const p = params({ ...terms, payouts: 200, feeBalance: '-300000' });
+      const curve = payoutCurve(p);
+      const size = {
+        ...p,
+        makerPosition: 'long',
+        price: p.initialPrice,
+        takerLeverage: 2,
+      } as const;
+      assert.equal(payoutAt(size, 0n as Price).long, 300_000n);
+      assert.equal(rowAtPrice(curve.rows, 0).long, 300_000n);
       assertQuanto(p);
     });
 
