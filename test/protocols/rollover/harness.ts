@@ -258,11 +258,11 @@ export async function roll(
   return { taker: t, maker: m, takerMachine: machines.takerMachine };
 }
 
-/** {@link openContract} before each test of the calling suite: its parties, fresh each time. */
+/** {@link openContractCopy} before each test of the calling suite: a fresh copy each time. */
 export function openContractEach(): { readonly taker: Party; readonly maker: Party } {
   const parties = {} as { taker: Party; maker: Party };
   beforeEach(async () => {
-    Object.assign(parties, await openContract());
+    Object.assign(parties, await openContractCopy());
   });
   return parties;
 }
