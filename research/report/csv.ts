@@ -9,8 +9,11 @@ export class ResultsFormatError extends Error {
   override readonly name = 'ResultsFormatError';
 }
 
+/** What a field of a written row may be: empty when null or undefined. */
+export type CsvField = string | number | bigint | null | undefined;
+
 /** One field, quoted only when it must be. */
-function field(v: string | number | bigint | null | undefined): string {
+function field(v: CsvField): string {
   const s = v === null || v === undefined ? '' : String(v);
   return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
 }
@@ -18,7 +21,7 @@ function field(v: string | number | bigint | null | undefined): string {
 /** A header row and rows as CSV text, CRLF line ends, ending with one. */
 export function formatCsv(
   header: readonly string[],
-  rows: readonly (readonly (string | number | bigint | null | undefined)[])[],
+  rows: readonly (readonly CsvField[])[],
 ): string {
   return [header, ...rows].map((r) => `${r.map(field).join(',')}\r\n`).join('');
 }

@@ -21,6 +21,8 @@ export interface TradeRow {
   readonly price: number | null;
   readonly outcome: string;
   readonly reason: string;
+  /** The run second the plan gave the action. */
+  readonly atSecs: number | null;
 }
 
 /**
@@ -172,6 +174,7 @@ export async function readResults(dir: string): Promise<Results> {
       lots: f.num('lots', r.lots),
       leverage: f.num('leverage', r.leverage),
       price: f.num('price', r.price),
+      atSecs: f.num('atSecs', r.atSecs),
     }),
   );
   const positions = await readCsv(

@@ -105,6 +105,10 @@ export function nodeFlags(parts: RunParts, datadir: string): Record<string, stri
     'rollover-interval': String(time.rollover),
     'oracle-event-interval': String(time.events),
     'chain-poll-ms': String(Math.min(1_000, time.block * 250)),
+    // An hour each in production: compressed too, or a setup cut by a fault (a taker stopped
+    // mid-setup) waits out the whole run for its lock before double-spending its inputs.
+    'setup-adopt-timeout': String(2 * time.rollover),
+    'lock-confirm-timeout': String(3 * time.rollover),
   };
 }
 

@@ -11,15 +11,6 @@ import type { PositionHistoryView } from '../../node/app/views/history.ts';
 import type { BitcoinRpc } from '../../node/chain/rpc.ts';
 import type { Daemon } from '../../node/daemon/daemon.ts';
 
-/** CSV text: a header row, then each row; fields with a comma, quote or newline are quoted. */
-export function csv(header: string, rows: readonly (readonly unknown[])[]): string {
-  const field = (v: unknown): string => {
-    const s = v === null || v === undefined ? '' : String(v);
-    return /[",\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
-  };
-  return `${header}\n${rows.map((r) => `${r.map(field).join(',')}\n`).join('')}`;
-}
-
 /** JSON with bigints as decimal strings. */
 export const jsonText = (v: unknown, indent?: number): string =>
   JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x), indent);

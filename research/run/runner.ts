@@ -17,11 +17,13 @@ import type { PositionHistoryView } from '../../node/app/views/history.ts';
 import { BitcoinRpc } from '../../node/chain/rpc.ts';
 import type { Daemon } from '../../node/daemon/daemon.ts';
 import { createMetrics } from '../../ui-server/metrics.ts';
+import { type CsvField, formatCsv } from '../report/csv.ts';
 import { writeReport } from '../report/report.ts';
 import {
   type FaultSpec,
   type Plan,
   type PlannedAction,
+  RESULT_COLUMNS,
   RESULT_FILES,
   type RunSummary,
   type Scenario,
@@ -29,7 +31,6 @@ import {
 import { feedPrice, RunNode, type RunParts, runTime, silentLogger, startParts } from './network.ts';
 import {
   ChainFees,
-  csv,
   fundingOf,
   jsonText,
   type ProtocolRow,
@@ -52,18 +53,7 @@ export interface RunOptions {
   readonly progress?: (stage: string) => void;
 }
 
-/** The CSV headers, exactly as types.ts documents `RESULT_FILES`. */
-export const HEADERS = {
-  trades: 't,taker,maker,cfdId,action,side,lots,leverage,price,outcome,reason',
-  positions:
-    'cfdId,taker,maker,side,quantity,leverage,entryPrice,exitPrice,marginSats,fundingPaidSats,fundingReceivedSats,feesSats,onchainFeeSats,payoutSats,pnlSats,closedBy,openedAt,closedAt',
-  protocols: 't,node,cfdId,protocol,durationMs,outcome,reason',
-  prices: 't,price',
-  equity: 't,node,walletSats,contractsSats,equitySats',
-  faults: 't,kind,target,phase,detail',
-} as const;
-
-type Row = readonly unknown[];
+type Row = readonly CsvField[];
 
 /** Tries of an open while no offer or no answer is to be had. */
 const OPEN_ATTEMPTS = 3;
@@ -355,6 +345,7 @@ class Timeline {
         price,
         outcome,
         reason,
+        a.atSecs,
       ]);
     const d = taker.daemon;
     if (!d) return void row('', '', '', 'skipped', 'the taker is offline');
@@ -567,8 +558,8 @@ async function writeResults(
   protocols.sort((a, b) => a.t - b.t);
   await file(
     RESULT_FILES.protocols,
-    csv(
-      HEADERS.protocols,
+    formatCsv(
+      RESULT_COLUMNS.protocols,
       protocols.map((p) => [p.t, p.node, p.cfdId, p.protocol, p.durationMs, p.outcome, p.reason]),
     ),
   );
@@ -621,11 +612,11 @@ async function writeResults(
       ]);
     }
   }
-  await file(RESULT_FILES.positions, csv(HEADERS.positions, positionRows));
-  await file(RESULT_FILES.trades, csv(HEADERS.trades, rows.trades));
-  await file(RESULT_FILES.prices, csv(HEADERS.prices, rows.prices));
-  await file(RESULT_FILES.equity, csv(HEADERS.equity, rows.equity));
-  await file(RESULT_FILES.faults, csv(HEADERS.faults, rows.faults));
+  await file(RESULT_FILES.positions, formatCsv(RESULT_COLUMNS.positions, positionRows));
+  await file(RESULT_FILES.trades, formatCsv(RESULT_COLUMNS.trades, rows.trades));
+  await file(RESULT_FILES.prices, formatCsv(RESULT_COLUMNS.prices, rows.prices));
+  await file(RESULT_FILES.equity, formatCsv(RESULT_COLUMNS.equity, rows.equity));
+  await file(RESULT_FILES.faults, formatCsv(RESULT_COLUMNS.faults, rows.faults));
   for (const n of nodes) {
     const text = await createMetrics(n.daemon!.app, { size: 0 }).metrics();
     await writeFile(join(dir, RESULT_FILES.metrics, `${n.name}.prom`), text, { mode: 0o600 });

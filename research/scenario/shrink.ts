@@ -56,26 +56,29 @@ export function shrink(scenario: Scenario, size: ScenarioSize): Scenario {
     }
   };
   const { ci: _, ...rest } = scenario;
+  const takers = scenario.takers.map((g) => ({
+    ...g,
+    count: Math.max(
+      1,
+      Math.round((size.takers * g.count) / total),
+      highestNamed(scenario.faults, g.prefix),
+    ),
+    actor: { ...g.actor, everySecs: Math.max(1, Math.round(g.actor.everySecs * f)) },
+  }));
+  // the takers there are after rounding, not the size asked for
+  const shrunkTotal = takers.reduce((n, g) => n + g.count, 0);
   const shrunk: Scenario = {
     ...rest,
     durationSecs: size.durationSecs,
     timeScale: size.timeScale ?? scenario.timeScale,
-    takers: scenario.takers.map((g) => ({
-      ...g,
-      count: Math.max(
-        1,
-        Math.round((size.takers * g.count) / total),
-        highestNamed(scenario.faults, g.prefix),
-      ),
-      actor: { ...g.actor, everySecs: Math.max(1, Math.round(g.actor.everySecs * f)) },
-    })),
+    takers,
     price: { ...scenario.price, shocks: scenario.price.shocks.map(shock) },
     faults: scenario.faults.map(fault),
     expect: {
       ...scenario.expect,
       minLiquidations: Math.min(
         scenario.expect.minLiquidations,
-        Math.ceil((scenario.expect.minLiquidations * size.takers) / total),
+        Math.ceil((scenario.expect.minLiquidations * shrunkTotal) / total),
       ),
     },
   };

@@ -193,7 +193,10 @@ export interface Strategy {
 export const RESULT_FILES = {
   /** One JSON object per line: `{t, node, cfdId, type, data}` — every node's domain events. */
   events: 'events.jsonl',
-  /** `t,taker,maker,cfdId,action,side,lots,leverage,price,outcome,reason` — each planned action as it went. */
+  /**
+   * `t,taker,maker,cfdId,action,side,lots,leverage,price,outcome,reason,atSecs` — each planned
+   * action as it went; `atSecs` is the run second the plan gave it (same seed, same decisions).
+   */
   trades: 'trades.csv',
   /**
    * `cfdId,taker,maker,side,quantity,leverage,entryPrice,exitPrice,marginSats,fundingPaidSats,
@@ -256,6 +259,7 @@ export const RESULT_COLUMNS = {
     'price',
     'outcome',
     'reason',
+    'atSecs',
   ],
   positions: [
     'cfdId',

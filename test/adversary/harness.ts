@@ -48,7 +48,7 @@ import {
 import { type FakeChain, FakeNode, NOW, TIMELOCKS, testOffer } from '../protocols/order/harness.ts';
 import { Pipe, PipeTransport } from '../protocols/pipe.ts';
 import {
-  openContract,
+  openContractCopy,
   type Party,
   rolloverMachines,
   runRollover,
@@ -312,7 +312,7 @@ export async function openRolled(previous = false): Promise<{
   maker: Party;
   earlier: { taker: RolloverMessage[]; maker: RolloverMessage[] };
 }> {
-  const { taker, maker } = await openContract();
+  const { taker, maker } = await openContractCopy();
   const earlier = { taker: [] as RolloverMessage[], maker: [] as RolloverMessage[] };
   if (previous) {
     later([taker, maker]);

@@ -14,7 +14,7 @@ import {
   rolledFeeBalance,
   rolloverRules,
 } from '../../protocols/rollover/contract.ts';
-import { openContract, Party, RATE, roll } from '../protocols/rollover/harness.ts';
+import { openContractCopy, Party, RATE, roll } from '../protocols/rollover/harness.ts';
 
 /** The commit can still be answered: we follow it as live, or hold the secret to punish it. */
 function answerable(record: ContractRecord, txid: string): 'live' | 'punishable' | 'lost' {
@@ -35,7 +35,7 @@ describe('adversary: rollover base, revocation and funding', function () {
   this.timeout(120_000);
 
   it('a taker proposing an already revoked base and revoking only it: the maker aborts before revealing, the live commit stays answerable', async () => {
-    const { taker, maker } = await openContract();
+    const { taker, maker } = await openContractCopy();
     const cheaterCopy = new Party(taker.cfd, taker.record, taker.oracle); // keeps R0 (C0)
     const first = await roll(taker, maker);
     assert.equal(first.maker.type, 'completed');
@@ -54,7 +54,7 @@ describe('adversary: rollover base, revocation and funding', function () {
   });
 
   it('a maker withholding the secret of a commit the taker still holds live: the taker keeps it answerable', async () => {
-    const { taker, maker } = await openContract();
+    const { taker, maker } = await openContractCopy();
     // The taker misses the maker's secret: it holds C0 → C1 pending, the maker final on C1.
     await roll(taker, maker, {
       makerTamper: (m) => (m.type === 'revocation' ? 'silence' : undefined),
@@ -75,7 +75,7 @@ describe('adversary: rollover base, revocation and funding', function () {
   });
 
   it('an honest catch-up: a revoked proposed commit moves the base to the next live one, proven with the taker’s own secret', async () => {
-    const { taker, maker } = await openContract();
+    const { taker, maker } = await openContractCopy();
     const c0 = taker.record.commit.txid;
     await roll(taker, maker, {
       makerTamper: (m) => (m.type === 'revocation' ? 'silence' : undefined),
@@ -98,7 +98,7 @@ describe('adversary: rollover base, revocation and funding', function () {
   });
 
   it('a maker naming a later base without proof: the taker aborts before anything is signed', async () => {
-    const { taker, maker } = await openContract();
+    const { taker, maker } = await openContractCopy();
     // Both hold C0 → C1 pending (the taker's revocation never arrives).
     await roll(taker, maker, {
       takerTamper: (m) => (m.type === 'revocation' ? 'silence' : undefined),
@@ -118,7 +118,7 @@ describe('adversary: rollover base, revocation and funding', function () {
   });
 
   it('a taker that never got the maker’s signatures still revokes the commit the maker holds for it', async () => {
-    const { taker, maker } = await openContract();
+    const { taker, maker } = await openContractCopy();
     const r1 = await roll(taker, maker, {
       makerTamper: (m) => (m.type === 'signatures' ? 'silence' : undefined),
     });
@@ -138,7 +138,7 @@ describe('adversary: rollover base, revocation and funding', function () {
   });
 
   it('a maker withholding its signatures after the taker’s cannot publish the new commit: the taker’s commit signature never left', async () => {
-    const { taker, maker } = await openContract();
+    const { taker, maker } = await openContractCopy();
     const c0 = maker.record.commit.txid;
     const r = await roll(taker, maker, {
       makerTamper: (m) => (m.type === 'signatures' ? 'silence' : undefined),
@@ -154,7 +154,7 @@ describe('adversary: rollover base, revocation and funding', function () {
   });
 
   it('a taker withholding its commit signature and publishing the new commit: the maker closes it alone', async () => {
-    const { taker, maker } = await openContract();
+    const { taker, maker } = await openContractCopy();
     const r = await roll(taker, maker, {
       takerTamper: (m) => (m.type === 'commitSignature' ? 'silence' : undefined),
     });
@@ -170,7 +170,7 @@ describe('adversary: rollover base, revocation and funding', function () {
   });
 
   it('a taker breaking two runs before its commit signature: the maker keeps following both new commits and revokes both later', async () => {
-    const { taker, maker } = await openContract();
+    const { taker, maker } = await openContractCopy();
     const breakBeforeCommitSignature = {
       takerTamper: (m: { type: string }) =>
         m.type === 'commitSignature' ? ('silence' as const) : undefined,
@@ -193,7 +193,7 @@ describe('adversary: rollover base, revocation and funding', function () {
   });
 
   it('a taker proposing the maker’s counterpartyOnly commit as base: funding is charged from that commit’s own balance, not the setup’s', async () => {
-    const { taker, maker } = await openContract();
+    const { taker, maker } = await openContractCopy();
     await roll(taker, maker, {
       takerTamper: (m) => (m.type === 'commitSignature' ? 'silence' : undefined),
     });
@@ -227,7 +227,7 @@ describe('adversary: rollover base, revocation and funding', function () {
   });
 
   it('a peer breaking run after run cannot grow the chain without bound: past the limit no new commit is signed', async () => {
-    const { taker, maker } = await openContract();
+    const { taker, maker } = await openContractCopy();
     let record = taker.record;
     assert.ok(rolloverRules(record, record.commit.txid).rules);
     for (let n = 0; n < MAX_UNRESOLVED_COMMITS; n++) {
@@ -247,7 +247,7 @@ describe('adversary: rollover base, revocation and funding', function () {
   });
 
   it('a taker back after two intervals offline pays funding for every second since its base', async () => {
-    const { taker, maker } = await openContract();
+    const { taker, maker } = await openContractCopy();
     const t = taker.cfd.terms!;
     const fromEvent = oracleEventTime(taker.record.settlementEventId);
     const before = taker.cfd.feeBalance;

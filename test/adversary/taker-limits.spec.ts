@@ -14,7 +14,7 @@ import type { RolloverConfig } from '../../protocols/rollover/machine.ts';
 import type { RolloverDecisionMsg } from '../../protocols/rollover/messages.ts';
 import { limitRefusalOf } from '../../protocols/rollover/rollover.ts';
 import { type RolloverLimits, RolloverScheduler } from '../../protocols/rollover/scheduler.ts';
-import { openContract, type Party, RATE, roll } from '../protocols/rollover/harness.ts';
+import { openContractCopy, type Party, RATE, roll } from '../protocols/rollover/harness.ts';
 import { Cleanups, startMakerAndTaker, until } from '../ui-server/helpers.ts';
 
 describe('adversary: taker limits (attack 4)', function () {
@@ -28,7 +28,7 @@ describe('adversary: taker limits (attack 4)', function () {
     let attempts: number;
 
     beforeEach(async () => {
-      ({ taker, maker } = await openContract());
+      ({ taker, maker } = await openContractCopy());
       limits = {
         version: 0,
         maxFundingRate: DEFAULT_TAKER_LIMITS.maxFundingRate,

@@ -107,9 +107,9 @@ export async function writeResultsFixture(dir: string, o: FixtureOptions): Promi
   });
 
   const trades = o.takers.flatMap((t, i) => [
-    [at(19 + i), t, makerOf(i), `cfd-${i}`, 'open', 'long', 1, 2, 50_000, 'ok', ''],
+    [at(19 + i), t, makerOf(i), `cfd-${i}`, 'open', 'long', 1, 2, 50_000, 'ok', '', 19 + i],
     ...(i === 1
-      ? [[at(60), t, makerOf(i), '', 'open', 'short', 9, 5, 50_100, 'rejected', 'no offer']]
+      ? [[at(60), t, makerOf(i), '', 'open', 'short', 9, 5, 50_100, 'rejected', 'no offer', 60]]
       : []),
   ]);
 

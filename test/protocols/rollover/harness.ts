@@ -145,6 +145,22 @@ export async function openContract(): Promise<{ taker: Party; maker: Party; cfdI
   };
 }
 
+/** The contract {@link openContractCopy} copies, set up once per process. */
+let sharedContract: ReturnType<typeof openContract> | undefined;
+
+/**
+ * Both sides of an open contract like {@link openContract}'s, each call its own copy of one
+ * contract set up once: a setup costs seconds of adaptor signing, and a test that needs one open
+ * contract (not two different ones) starts after it. The copies share no object, so nothing one
+ * test does reaches another.
+ */
+export async function openContractCopy(): Promise<{ taker: Party; maker: Party; cfdId: string }> {
+  sharedContract ??= openContract();
+  const { taker, maker, cfdId } = await sharedContract;
+  const copy = (p: Party) => new Party(structuredClone(p.cfd), structuredClone(p.record), p.oracle);
+  return { taker: copy(taker), maker: copy(maker), cfdId };
+}
+
 const freshSecrets = () => ({
   publish: secp256k1.utils.randomSecretKey(),
   revocation: secp256k1.utils.randomSecretKey(),
@@ -242,11 +258,11 @@ export async function roll(
   return { taker: t, maker: m, takerMachine: machines.takerMachine };
 }
 
-/** {@link openContract} before each test of the calling suite: its parties, fresh each time. */
+/** {@link openContractCopy} before each test of the calling suite: a fresh copy each time. */
 export function openContractEach(): { readonly taker: Party; readonly maker: Party } {
   const parties = {} as { taker: Party; maker: Party };
   beforeEach(async () => {
-    Object.assign(parties, await openContract());
+    Object.assign(parties, await openContractCopy());
   });
   return parties;
 }

@@ -8,7 +8,7 @@ import { signedCommit, signedPunish } from '../../../dlc/index.ts';
 import { commitChain } from '../../../dlc/record.ts';
 import { oracleEventId, oracleEventTime } from '../../../model/oracle-event.ts';
 import type { RolloverMessage } from '../../../protocols/rollover/messages.ts';
-import { CONFIG, openContract, type Party, RATE, roll } from './harness.ts';
+import { CONFIG, openContractCopy, type Party, RATE, roll } from './harness.ts';
 
 const failedReason = (o: { type: string; reason?: string }): string =>
   o.type === 'failed' ? (o.reason ?? '') : '';
@@ -19,7 +19,7 @@ describe('protocols/rollover state machines', function () {
   let maker: Party;
 
   beforeEach(async () => {
-    ({ taker, maker } = await openContract());
+    ({ taker, maker } = await openContractCopy());
   });
 
   it('rolls over: both hold the same new commit, the old one revoked with the other side’s secret', async () => {
@@ -180,7 +180,7 @@ describe('protocols/rollover state machines', function () {
     const r = await roll(taker, maker);
     assert.equal(r.taker.type, 'rejected');
     assert.match((r.taker as { reason: string }).reason, /lock transaction is not confirmed/);
-    ({ taker, maker } = await openContract());
+    ({ taker, maker } = await openContractCopy());
     const r2 = await roll(taker, maker, {
       takerTamper: (m) =>
         m.type === 'propose' ? { ...m, fromCommitTxid: bytesToHex(new Uint8Array(32)) } : undefined,

@@ -22,7 +22,7 @@ describe('research/scenario: scenarios/*.yaml and shrink', () => {
     assert.equal(calm.price.kind, 'walk');
     const ci = ciScenario(calm);
     assert.equal(takersOf(ci), 4);
-    assert.equal(ci.durationSecs, 180);
+    assert.equal(ci.durationSecs, 30);
     assert.equal(ci.ci, undefined);
     assert.ok(plan(ci).actions.length > 0);
   });
@@ -30,18 +30,22 @@ describe('research/scenario: scenarios/*.yaml and shrink', () => {
   it('crash: the real day replayed with a -40 % shock that stays at its share of the run', () => {
     const crash = files.crash!;
     assert.equal(crash.price.kind, 'csv');
-    assert.deepEqual(crash.price.shocks, [{ atSecs: 900, changePercent: -40, overSecs: 300 }]);
+    assert.deepEqual(crash.price.shocks, [{ atSecs: 600, changePercent: -40, overSecs: 300 }]);
     assert.ok(crash.expect.minLiquidations > 0);
     const ci = ciScenario(crash);
-    assert.deepEqual(ci.price.shocks, [{ atSecs: 150, changePercent: -40, overSecs: 50 }]);
+    assert.deepEqual(ci.price.shocks, [{ atSecs: 17, changePercent: -40, overSecs: 8 }]);
     const p = plan(ci);
-    const end = p.prices.find((q) => q.atSecs === 200)!.price;
-    const start = p.prices.find((q) => q.atSecs === 150)!.price;
+    const end = p.prices.findLast((q) => q.atSecs <= 25)!.price;
+    const start = p.prices.findLast((q) => q.atSecs <= 17)!.price;
     assert.ok(end / start < 0.62, `${start} → ${end}`);
     // every hold-to-liquidation taker opens at 5× or 10× before the shock
     const opens = p.actions.filter((a) => a.taker.startsWith('hodl'));
     assert.ok(opens.length >= ci.expect.minLiquidations);
-    assert.ok(opens.every((a) => a.action === 'open' && a.leverage! >= 5 && a.atSecs < 150));
+    assert.ok(opens.every((a) => a.action === 'open' && a.leverage! >= 5 && a.atSecs < 17));
+    // Asked for 4 takers, three groups round to 1 each: the liquidations expected follow the 3.
+    const four = shrink(crash, { takers: 4, durationSecs: 40 });
+    assert.equal(takersOf(four), 3);
+    assert.equal(four.expect.minLiquidations, 2);
   });
 
   it('chaos: every kind of fault but the fee spike, on nodes that exist after shrinking', () => {
@@ -65,7 +69,7 @@ describe('research/scenario: scenarios/*.yaml and shrink', () => {
       assert.ok(f.atSecs < ci.durationSecs);
     }
     const silent = ci.faults.find((f) => f.kind === 'oracleSilent')!;
-    assert.equal(silent.atSecs, 80); // 600 of 1800 s → 80 of 240 s
+    assert.equal(silent.atSecs, 10); // 600 of 1800 s → 10 of 30 s
   });
 
   it('shrink keeps every taker a fault names, and scales cadences', () => {
