@@ -120,7 +120,7 @@ describe('dlcfd oracle (server)', function () {
     const o = await startOracle({ eventIntervalS: 2, lookaheadS: 30 });
     feed.setPrice(parsePrice('45000.5')); // bid 45000, ask 45001: mid 45000.5 → 45001
     const t = nextEventTime(Math.ceil(Date.now() / 1000 + 1.5), 2); // ≥ 1.5 s ahead
-    const ids = [t, t + 2].map(oracleEventId);
+    const ids = [t, t + 2].map((t) => oracleEventId(t));
     const far = oracleEventId(nextEventTime(nowS() + 20, 2));
 
     const registry = new HealthRegistry();
