@@ -90,8 +90,8 @@ export function formatFundingRate(r: FundingRate): string {
 }
 
 /**
- * Quantity in contracts. For BTCUSD one contract is one US dollar of notional, so quantities are
- * whole numbers.
+ * Quantity in contracts, always whole. For BTCUSD one contract is one US dollar of notional; for
+ * ETHUSD one contract is worth the product's multiplier (model/product.ts) per USD of ETH price.
  */
 export type Contracts = bigint;
 
@@ -113,8 +113,13 @@ export type FeeRate = bigint;
 
 export type Position = 'long' | 'short';
 export type Role = 'maker' | 'taker';
-/** Contract symbols. Only the inverse BTCUSD contract is traded. */
-export type ContractSymbol = 'BTCUSD';
+/**
+ * Contract symbols: the inverse BTCUSD contract and the ETHUSD quanto contract (ItchySats 0.6.0's
+ * two products). What each one means is model/product.ts's table.
+ */
+export type ContractSymbol = 'BTCUSD' | 'ETHUSD';
+/** Every symbol, in a fixed order (UI switches, config validation). */
+export const CONTRACT_SYMBOLS: readonly ContractSymbol[] = ['BTCUSD', 'ETHUSD'];
 
 export function opposite(position: Position): Position {
   return position === 'long' ? 'short' : 'long';
