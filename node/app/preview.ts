@@ -96,7 +96,7 @@ export function checkOrder(
 ): void {
   validateOrder(
     offer,
-    { offerId: offer.id, symbol: 'BTCUSD', quantity: order.quantity, leverage: order.leverage },
+    { offerId: offer.id, symbol: offer.symbol, quantity: order.quantity, leverage: order.leverage },
     nowSecs,
     checks,
   );

@@ -34,7 +34,12 @@ import {
   rolloverChargeSecs,
   signedFunding,
 } from '../../model/fees.ts';
-import { oracleEventId, oracleEventTime } from '../../model/oracle-event.ts';
+import {
+  type OracleIndex,
+  oracleEventId,
+  oracleEventTime,
+  parseOracleEventId,
+} from '../../model/oracle-event.ts';
 import type { FeeRate, FundingRate } from '../../model/units.ts';
 
 /**
@@ -161,21 +166,28 @@ export interface EventSchedule {
   readonly eventSpacingSecs: number;
 }
 
-/** The maker's choice: the first event on the grid one settlement interval from now. */
+/**
+ * The maker's choice: the first event on the grid one settlement interval from now, of the
+ * contract's index (`product(symbol).oracleIndex`).
+ */
 export function nextSettlementEventId(
   now: number,
   settlementIntervalSecs: number,
   spacing: number,
+  index: OracleIndex = 'BXBT',
 ): string {
   const t = Math.ceil((now + settlementIntervalSecs) / spacing) * spacing;
-  return oracleEventId(t);
+  return oracleEventId(t, index);
 }
 
-/** The liquidation events before a settlement event: `count` events, `spacing` apart, oldest first. */
+/**
+ * The liquidation events before a settlement event, of its index: `count` events, `spacing` apart,
+ * oldest first.
+ */
 export function liquidationEventIds(settlementEventId: string, s: EventSchedule): string[] {
-  const t = oracleEventTime(settlementEventId);
+  const { index, unixSeconds: t } = parseOracleEventId(settlementEventId);
   return Array.from({ length: s.liquidationEventCount }, (_, i) =>
-    oracleEventId(t - (s.liquidationEventCount - i) * s.eventSpacingSecs),
+    oracleEventId(t - (s.liquidationEventCount - i) * s.eventSpacingSecs, index),
   );
 }
 
