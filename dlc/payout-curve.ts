@@ -1,5 +1,5 @@
 /**
- * The BTCUSD inverse payout curve: which share of the locked pool each side gets for every whole
+ * The payout curves: which share of the locked pool each side gets for every whole
  * USD price the oracle can attest (0 … 2^20 − 1), as a list of constant-payout rows. Each row
  * becomes one CET per digit prefix of its range, so both parties must derive byte-identical rows.
  *
@@ -25,11 +25,18 @@
  *
  * Against ItchySats' snapshot (54000 / 3500 / 5× / 1×) the row bounds are the same and amounts
  * differ by the spline's fitting error only (see test/dlc/payout-curve.spec.ts).
+ *
+ * The ETHUSD quanto curve (`symbol: 'ETHUSD'`) is linear in the price, so there is no spline to
+ * approximate: it is ItchySats 0.6.0's `crates/model/src/payout_curve/quanto.rs` in bigint
+ * arithmetic, row for row (test/dlc/payout-curve-quanto.spec.ts checks its snapshot table) — see
+ * {@link quantoCurve}.
  */
 
-import { type FeeBalance, margin } from '../model/fees.ts';
+import { type FeeBalance, margin, quantoPnlLong } from '../model/fees.ts';
 import { divRound } from '../model/fixed.ts';
+import { product } from '../model/product.ts';
 import {
+  type ContractSymbol,
   type Contracts,
   type Leverage,
   MAX_LEVERAGE,
@@ -74,15 +81,23 @@ export interface CurvePriceRange {
 }
 
 export interface PayoutCurveParams {
+  /** The product (model/product.ts); BTCUSD when absent. ETHUSD builds the quanto curve. */
+  readonly symbol?: ContractSymbol;
   /** Opening price P0. At most 2^20 − 1 USD, the oracle's range. */
   readonly initialPrice: Price;
-  /** Quantity in contracts (USD of notional), > 0. */
+  /**
+   * Quantity in contracts, > 0: USD of notional (inverse), or multiplier sats per USD of price move
+   * each (quanto).
+   */
   readonly quantity: Contracts;
   readonly longLeverage: Leverage;
   readonly shortLeverage: Leverage;
   /** Number of payouts to sample (default {@link DEFAULT_PAYOUT_COUNT}); at least 3. */
   readonly payouts?: number;
-  /** Fee account (positive: long owes short); shifted between the sides of every row. */
+  /**
+   * Fee account (positive: long owes short). Inverse: shifted between the sides of every row;
+   * quanto: offsets each side's margin before the liquidation prices are derived (ItchySats).
+   */
   readonly feeBalance?: FeeBalance;
 }
 
@@ -91,7 +106,10 @@ export interface PayoutCurve {
   readonly rows: readonly PayoutRow[];
   /** The pool: long margin + short margin, what every row pays out in total. */
   readonly total: Sats;
-  /** Short leverage > 1: the curve rises to `P0·Ls/(Ls−1)` (short liquidated), not to 2·P0. */
+  /**
+   * Short leverage > 1: the curve rises to `P0·Ls/(Ls−1)` (short liquidated), not to 2·P0. A
+   * quanto curve is always bounded: its short is liquidated at `P0 + P0/Ls`, even at 1×.
+   */
   readonly bounded: boolean;
   /**
    * Where the long is liquidated: the curve's flat bottom (the first row), where the long gets
@@ -160,6 +178,9 @@ function validate(p: PayoutCurveParams): number {
  */
 export function payoutCurve(params: PayoutCurveParams): PayoutCurve {
   const n = validate(params);
+  if (params.symbol !== undefined && product(params.symbol).kind === 'quanto') {
+    return quantoCurve(params.symbol, params, n);
+  }
   const { initialPrice: p0, quantity: q } = params;
   const ll = BigInt(params.longLeverage);
   const ls = BigInt(params.shortLeverage);
@@ -225,6 +246,87 @@ export function payoutCurve(params: PayoutCurveParams): PayoutCurve {
     bounded,
     longLiquidation: { start: rows[0]!.start, end: rows[0]!.end },
     shortLiquidation: shortLiquidated ? { start: last.start, end: last.end } : null,
+  };
+}
+
+/**
+ * The quanto curve, ItchySats 0.6.0's `quanto::Curve::discretized_payouts` in exact integers
+ * (`m` = multiplier in sats per contract per USD, `n` = contracts, `f` = fee balance, long owes):
+ *
+ * - margins `M_l = n·P0·m/Ll`, `M_s = n·P0·m/Ls` (model/fees.ts `margin`, rounded to the sat);
+ *   effective margins `E_l = M_l − f`, `E_s = M_s + f`;
+ * - long liquidation row `[0, ⌈P0 − E_l/(m·n)⌉]` pays the long 0, the short the pool; short
+ *   liquidation row `[⌊P0 + E_s/(m·n)⌋, 2^20 − 1]` pays the short 0 (ItchySats: `P0 − trunc(E/(m·n))`
+ *   and `P0 + trunc(…)` with a whole-dollar P0 — the same numbers; ours also hold for a P0 with
+ *   cents). Where the two meet, the short one starts a dollar later (as ItchySats);
+ * - between them rows of `step + 1` dollars, `step = trunc((short_start − long_end)/(N − 2))`,
+ *   from `long_end + 1` while a row's end stays below `short_start − 1`, then one row up to
+ *   `short_start − 1` (ItchySats' loop, so its row bounds and count are reproduced exactly);
+ * - a row pays the long `E_l + (mid − P0)·m·n` at its midpoint `mid = start + ⌊(end − start)/2⌋`
+ *   (exact sats for a whole-dollar P0, else rounded half away from zero) and the short the rest of
+ *   the pool, so every row pays exactly `M_l + M_s`. Inside the settlement rows neither side can go
+ *   below 0 (the liquidation bounds are where they would); the clamp only guards rounding.
+ *
+ * Unlike ItchySats, a fee debt larger than the payer's margin is not refused: the payer's
+ * liquidation row simply reaches past P0 (the inverse curve saturates the same debt). Rows that
+ * would start above 2^20 − 1 are dropped; if the short's bankruptcy price is beyond the oracle range
+ * the last row is a settlement row and `shortLiquidation` is null.
+ */
+function quantoCurve(symbol: ContractSymbol, p: PayoutCurveParams, payouts: number): PayoutCurve {
+  const { initialPrice: p0, quantity: q } = p;
+  const fee = p.feeBalance ?? 0n;
+  const marginLong = margin(q, p0, p.longLeverage, symbol);
+  const total = marginLong + margin(q, p0, p.shortLeverage, symbol);
+  const effLong = marginLong - fee;
+  const effShort = total - marginLong + fee;
+  const mn = product(symbol).multiplierSats * q; // sats per USD of price move
+  const max = BigInt(CURVE_MAX_PRICE);
+  // Bankruptcy prices in whole USD: P0 ∓ E/(m·n), over the common denominator SCALE·m·n.
+  const den = PRICE_SCALE * mn;
+  let longEnd = divRound(p0 * mn - effLong * PRICE_SCALE, den, 'ceil');
+  if (longEnd < 0n) longEnd = 0n;
+  let shortStart = divRound(p0 * mn + effShort * PRICE_SCALE, den, 'floor');
+  if (shortStart <= longEnd) shortStart = longEnd + 1n;
+
+  const longAt = (start: bigint, end: bigint): Sats => {
+    const mid = ((start + (end - start) / 2n) * PRICE_SCALE) as Price;
+    const long = effLong + quantoPnlLong(symbol, q, p0, mid);
+    if (long < 0n) return 0n;
+    if (long > total) return total;
+    return long;
+  };
+  // Rows are clamped to the oracle range before their midpoint is taken, so a settlement row cut
+  // at 2^20 − 1 pays its own midpoint.
+  const rows: PayoutRow[] = [];
+  const push = (start: bigint, end: bigint, long: 'settle' | Sats): void => {
+    if (start > max) return;
+    const e = end > max ? max : end;
+    const l = long === 'settle' ? longAt(start, e) : long;
+    rows.push({ start: Number(start), end: Number(e), long: l, short: total - l });
+  };
+  push(0n, longEnd, 0n);
+  const step = (shortStart - longEnd) / BigInt(payouts - 2);
+  let prev = longEnd;
+  for (;;) {
+    const lower = prev + 1n;
+    const upper = lower + step;
+    if (upper >= shortStart - 1n || lower > max) break;
+    push(lower, upper, 'settle');
+    prev = upper;
+  }
+  if (prev + 1n < shortStart) push(prev + 1n, shortStart - 1n, 'settle');
+  push(shortStart, max, total);
+
+  const merged = mergeEqualRows(rows);
+  const first = merged[0]!;
+  const last = merged[merged.length - 1]!;
+  return {
+    rows: merged,
+    total,
+    bounded: true,
+    longLiquidation: { start: first.start, end: first.end },
+    shortLiquidation:
+      last !== first && last.short === 0n ? { start: last.start, end: last.end } : null,
   };
 }
 

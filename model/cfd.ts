@@ -586,6 +586,7 @@ export function makerPositionOf(t: CfdTerms): Position {
 /** The fee balance a CFD opens with: the opening fee and the first interval's funding. */
 export function openingFeeBalance(t: CfdTerms): FeeBalance {
   return initialFeeBalance({
+    symbol: t.symbol,
     makerPosition: makerPositionOf(t),
     price: t.initialPrice,
     quantity: t.quantity,
@@ -946,6 +947,7 @@ function rolloverFunding(
     t.settlementIntervalSecs,
   );
   const charge = signedFunding({
+    symbol: t.symbol,
     makerPosition: makerPositionOf(t),
     price: t.initialPrice,
     quantity: t.quantity,
@@ -1047,6 +1049,7 @@ export function liquidation(cfd: Cfd): Position | undefined {
   if (!t || !cfd.attestation) return undefined;
   return liquidatedSide(
     {
+      symbol: t.symbol,
       makerPosition: makerPositionOf(t),
       initialPrice: t.initialPrice,
       takerLeverage: t.takerLeverage,

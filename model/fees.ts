@@ -1,16 +1,26 @@
 /**
- * Margins, liquidation prices, funding and the fee account of an inverse BTCUSD contract.
+ * Margins, liquidation prices, funding and the fee account of a CFD, per product (model/product.ts):
+ * the inverse BTCUSD contract and the ETHUSD quanto contract.
  *
- * Formulas follow ItchySats (reference §3.6). Rounding is ours to state, because both parties
- * must reach the same satoshi:
- * - margins round half away from zero to the satoshi (what rust_decimal's rescale does);
+ * Formulas follow ItchySats (github.com/itchysats/itchysats `crates/model/src/payout_curve/
+ * inverse.rs`, `quanto.rs`, `lib.rs` `FundingFee::calculate`; reference §3.6). Rounding is ours to
+ * state, because both parties must reach the same satoshi from the same terms:
+ * - margins round half away from zero to the satoshi (what rust_decimal's rescale does, and
+ *   ItchySats' quanto `calculate_initial_margin`: `round_dp(8, MidpointAwayFromZero)` of BTC);
  * - funding fees round away from zero (ItchySats' `AwayFromZero`): the payer never pays less than
  *   the rate implies;
- * - liquidation prices round half away from zero to {@link PRICE_DECIMALS} places;
+ * - inverse liquidation prices round half away from zero to {@link PRICE_DECIMALS} places; quanto
+ *   ones are whole USD, rounded towards the initial price (ItchySats truncates the shift `P0/L` to
+ *   whole dollars), which is exactly where the quanto curve's liquidation rows start;
  * - display payouts round half away from zero to the satoshi and are clamped to the pool.
+ *
+ * Every function takes the product through its input's optional `symbol` (default BTCUSD, so code
+ * written before ETHUSD keeps its meaning).
  */
 import { divRound } from './fixed.ts';
+import { product } from './product.ts';
 import {
+  type ContractSymbol,
   type Contracts,
   type FundingRate,
   INFINITE_PRICE,
@@ -24,11 +34,44 @@ import {
   type Sats,
 } from './units.ts';
 
-/** Margin of one side: `quantity / (price × leverage)` BTC, in satoshis. */
-export function margin(quantity: Contracts, price: Price, leverage: Leverage): Sats {
+/**
+ * Margin of one side, in satoshis: inverse `quantity / (price × leverage)` BTC; quanto
+ * `quantity × price × multiplier / leverage` (ItchySats `n·P0·m/L`).
+ */
+export function margin(
+  quantity: Contracts,
+  price: Price,
+  leverage: Leverage,
+  symbol: ContractSymbol = 'BTCUSD',
+): Sats {
+  const p = product(symbol);
+  if (p.kind === 'quanto') {
+    return divRound(
+      quantity * price * p.multiplierSats,
+      BigInt(leverage) * PRICE_SCALE,
+      'halfAwayFromZero',
+    );
+  }
   return divRound(
     quantity * SATS_PER_BTC * PRICE_SCALE,
     price * BigInt(leverage),
+    'halfAwayFromZero',
+  );
+}
+
+/**
+ * Quanto profit of the long side at `closing`, in satoshis: `(P − P0) · multiplier · quantity`
+ * (ItchySats `Pnl::new`), rounded half away from zero (exact for whole-dollar prices).
+ */
+export function quantoPnlLong(
+  symbol: ContractSymbol,
+  quantity: Contracts,
+  initial: Price,
+  closing: Price,
+): Sats {
+  return divRound(
+    (closing - initial) * product(symbol).multiplierSats * quantity,
+    PRICE_SCALE,
     'halfAwayFromZero',
   );
 }
@@ -44,6 +87,8 @@ export function longShortLeverage(
 }
 
 export interface ContractSize {
+  /** The product; BTCUSD when absent. */
+  readonly symbol?: ContractSymbol;
   readonly makerPosition: Position;
   readonly price: Price;
   readonly quantity: Contracts;
@@ -59,19 +104,34 @@ export function margins(c: ContractSize): {
   total: Sats;
 } {
   const lev = longShortLeverage(c.makerPosition, c.takerLeverage);
-  const long = margin(c.quantity, c.price, lev.long);
-  const short = margin(c.quantity, c.price, lev.short);
+  const long = margin(c.quantity, c.price, lev.long, c.symbol);
+  const short = margin(c.quantity, c.price, lev.short, c.symbol);
   const maker = c.makerPosition === 'long' ? long : short;
   const taker = c.makerPosition === 'long' ? short : long;
   return { long, short, maker, taker, total: long + short };
 }
 
 /**
- * Liquidation price of a side at `leverage`: long `P·L/(L+1)`; short `P·L/(L−1)`, or
- * {@link INFINITE_PRICE} at 1× (an unleveraged short cannot be liquidated).
+ * Liquidation price of a side at `leverage`.
+ * - Inverse: long `P·L/(L+1)`; short `P·L/(L−1)`, or {@link INFINITE_PRICE} at 1× (an unleveraged
+ *   short cannot be liquidated).
+ * - Quanto: the bankruptcy prices `P ∓ P/L` (ItchySats `quanto::bankruptcy_price_long/short`) in
+ *   whole USD rounded towards `P` (long up, short down), so a whole-dollar attestation at or past
+ *   it pays the side nothing, as the curve's liquidation rows do. Long 1×: 0 (never liquidated
+ *   above 0); short 1×: `2·P`.
  */
-export function liquidationPrice(position: Position, initial: Price, leverage: Leverage): Price {
+export function liquidationPrice(
+  position: Position,
+  initial: Price,
+  leverage: Leverage,
+  symbol: ContractSymbol = 'BTCUSD',
+): Price {
   const l = BigInt(leverage);
+  if (product(symbol).kind === 'quanto') {
+    const rounding = position === 'long' ? 'ceil' : 'floor';
+    const factor = position === 'long' ? l - 1n : l + 1n;
+    return (divRound(initial * factor, l * PRICE_SCALE, rounding) * PRICE_SCALE) as Price;
+  }
   if (position === 'long') return divRound(initial * l, l + 1n, 'halfAwayFromZero') as Price;
   if (l === 1n) return INFINITE_PRICE;
   return divRound(initial * l, l - 1n, 'halfAwayFromZero') as Price;
@@ -88,13 +148,14 @@ export interface FundingInput extends ContractSize {
 /**
  * Funding fee for `chargedSecs` at `rate` per settlement interval:
  * `ceil(margin × |rate| × charged / interval)`, where margin is the receiving side's (short's if
- * long pays, long's if short pays), as ItchySats' `FundingFee::calculate`. Returns satoshis ≥ 0;
- * the direction is the sign of the rate.
+ * long pays, long's if short pays), as ItchySats' `FundingFee::calculate`; the margin is the
+ * product's (quanto: `n·P0·m/L`), so an ETHUSD rate is a share of bitcoin margin like a BTCUSD one.
+ * Returns satoshis ≥ 0; the direction is the sign of the rate.
  */
 export function fundingFee(f: FundingInput): Sats {
   if (f.rate === 0n || f.chargedSecs === 0) return 0n;
   const lev = longShortLeverage(f.makerPosition, f.takerLeverage);
-  const base = margin(f.quantity, f.price, f.rate > 0n ? lev.short : lev.long);
+  const base = margin(f.quantity, f.price, f.rate > 0n ? lev.short : lev.long, f.symbol);
   const rate = f.rate < 0n ? -f.rate : f.rate;
   return divRound(
     base * rate * BigInt(f.chargedSecs),
@@ -149,9 +210,9 @@ export function feeOwedBy(balance: FeeBalance, position: Position): Sats {
 
 /**
  * Payout of each side if the contract settled at `closing` (the closed form the UI shows;
- * CETs use the payout curve instead): long gets
- * `margin_long − owed_long + (Q/P0 − Q/P)`, short the rest of the pool, both clamped to
- * `[0, pool]`.
+ * CETs use the payout curve instead): long gets `margin_long − owed_long + pnl_long`, short the
+ * rest of the pool, both clamped to `[0, pool]`. Inverse `pnl_long = Q/P0 − Q/P`; quanto
+ * `pnl_long = (P − P0)·m·n` ({@link quantoPnlLong}).
  */
 export function payoutAt(
   c: ContractSize & { feeBalance: FeeBalance },
@@ -160,7 +221,11 @@ export function payoutAt(
   const m = margins(c);
   const btcAt = (p: Price): Sats =>
     divRound(c.quantity * SATS_PER_BTC * PRICE_SCALE, p, 'halfAwayFromZero');
-  const pnlLong = btcAt(c.price) - btcAt(closing);
+  const symbol = c.symbol ?? 'BTCUSD';
+  const pnlLong =
+    product(symbol).kind === 'quanto'
+      ? quantoPnlLong(symbol, c.quantity, c.price, closing)
+      : btcAt(c.price) - btcAt(closing);
   let long = m.long - c.feeBalance + pnlLong;
   if (long < 0n) long = 0n;
   if (long > m.total) long = m.total;

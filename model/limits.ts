@@ -123,7 +123,7 @@ function formatBps(b: bigint): string {
 
 /** The taker's margin on `offer` for `quantity` at `leverage`. */
 export function takerMargin(offer: Offer, quantity: Contracts, leverage: Leverage): Sats {
-  return margin(quantity, offer.price, leverage);
+  return margin(quantity, offer.price, leverage, offer.symbol);
 }
 
 /**

@@ -8,7 +8,13 @@
  * the live feed) act before that: add margin elsewhere, close, or accept it.
  */
 import { liquidationPrice, longShortLeverage } from './fees.ts';
-import { INFINITE_PRICE, type Leverage, type Position, type Price } from './units.ts';
+import {
+  type ContractSymbol,
+  INFINITE_PRICE,
+  type Leverage,
+  type Position,
+  type Price,
+} from './units.ts';
 
 /**
  * A position is warned once the price is within this many basis points of its liquidation price
@@ -32,7 +38,9 @@ export function liquidationDistanceBps(
 
 /**
  * Whether a `position` entered at `initial` with `leverage` is in the warning band at `price`
- * (within `bandBps` of its liquidation price, or past it). Never for an unleveraged short.
+ * (within `bandBps` of its liquidation price, or past it), for the product `symbol` (default
+ * BTCUSD). Never for an unleveraged inverse short, nor for an unleveraged quanto long (its
+ * liquidation price is 0: only a price of 0 takes its whole margin).
  */
 export function inLiquidationBand(
   position: Position,
@@ -40,23 +48,31 @@ export function inLiquidationBand(
   leverage: Leverage,
   price: Price,
   bandBps: bigint = LIQUIDATION_WARNING_BPS,
+  symbol: ContractSymbol = 'BTCUSD',
 ): boolean {
-  const liq = liquidationPrice(position, initial, leverage);
+  const liq = liquidationPrice(position, initial, leverage, symbol);
   if (liq === INFINITE_PRICE) return false;
   return liquidationDistanceBps(position, price, liq) <= bandBps;
 }
 
 /**
  * The side a settlement at `price` liquidates, if any: the long when the price fell to its
- * liquidation price, the short when it rose to its own (never an unleveraged short).
+ * liquidation price, the short when it rose to its own (never an unleveraged inverse short), by the
+ * contract's product (`symbol`, default BTCUSD).
  */
 export function liquidatedSide(
-  contract: { makerPosition: Position; initialPrice: Price; takerLeverage: Leverage },
+  contract: {
+    makerPosition: Position;
+    initialPrice: Price;
+    takerLeverage: Leverage;
+    symbol?: ContractSymbol;
+  },
   price: Price,
 ): Position | undefined {
+  const { initialPrice: p0, symbol } = contract;
   const lev = longShortLeverage(contract.makerPosition, contract.takerLeverage);
-  if (price <= liquidationPrice('long', contract.initialPrice, lev.long)) return 'long';
-  const short = liquidationPrice('short', contract.initialPrice, lev.short);
+  if (price <= liquidationPrice('long', p0, lev.long, symbol)) return 'long';
+  const short = liquidationPrice('short', p0, lev.short, symbol);
   if (short !== INFINITE_PRICE && price >= short) return 'short';
   return undefined;
 }

@@ -8,7 +8,6 @@ import {
   CURVE_MAX_PRICE,
   curveLiquidationPrices,
   liquidationEventPayouts,
-  type PayoutCurve,
   type PayoutCurveParams,
   type PayoutRow,
   payoutCurve,
@@ -18,6 +17,7 @@ import {
 import { liquidationPrice, margin, margins } from '../../model/fees.ts';
 import { divRound } from '../../model/fixed.ts';
 import { asPrice, type Price, price, priceToUsd } from '../../model/units.ts';
+import { assertWellFormed } from '../helpers/payout-curve.ts';
 import { uniform } from '../helpers/prng.ts';
 
 const SNAPSHOT_PARAMS: PayoutCurveParams = {
@@ -46,32 +46,9 @@ function snapshot(): SnapshotRow[] {
 
 const abs = (n: bigint): bigint => (n < 0n ? -n : n);
 
-/** Every structural invariant a curve must satisfy, whatever its parameters. */
-function assertWellFormed(curve: PayoutCurve): void {
-  const { rows, total } = curve;
-  assert.ok(rows.length >= 1);
-  assert.equal(rows[0]!.start, 0);
-  assert.equal(rows[rows.length - 1]!.end, CURVE_MAX_PRICE);
-  rows.forEach((r, i) => {
-    assert.ok(Number.isSafeInteger(r.start) && Number.isSafeInteger(r.end), 'whole USD bounds');
-    assert.ok(r.start <= r.end, `row ${i} is not empty`);
-    assert.equal(typeof r.long, 'bigint');
-    assert.equal(typeof r.short, 'bigint');
-    assert.ok(r.long >= 0n && r.short >= 0n, `row ${i} pays no side a negative amount`);
-    assert.equal(r.long + r.short, total, `row ${i} pays out the whole pool`);
-    if (i > 0) {
-      const prev = rows[i - 1]!;
-      assert.equal(r.start, prev.end + 1, `row ${i} starts right after row ${i - 1}`);
-      assert.ok(r.long >= prev.long, `long payout is non-decreasing at row ${i}`);
-      assert.ok(r.long !== prev.long, `equal neighbours are merged at row ${i}`);
-    }
-  });
-  assert.deepEqual(curve.longLiquidation, { start: 0, end: rows[0]!.end });
-}
-
 const prng = uniform;
 
-function randomParams(rand: () => number): Required<PayoutCurveParams> {
+function randomParams(rand: () => number): Required<Omit<PayoutCurveParams, 'symbol'>> {
   const int = (lo: number, hi: number): number => lo + Math.floor(rand() * (hi - lo + 1));
   // Mostly realistic BTC prices with cents and sub-cent digits, sometimes extremes.
   const usd = [int(1, 100), int(1_000, 200_000), int(20_000, 120_000), int(500_000, 1_048_575)][

@@ -1,5 +1,6 @@
 // Margins, liquidation prices and funding: the ItchySats formulas with our stated rounding.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import {
   feeOwedBy,
   fundingFee,
@@ -9,11 +10,13 @@ import {
   margins,
   payoutAt,
   profit,
+  quantoPnlLong,
   rolloverChargeSecs,
 } from '../../model/fees.ts';
 import {
   formatPrice,
   INFINITE_PRICE,
+  type Position,
   parseFundingRate,
   parsePrice,
   price,
@@ -168,6 +171,106 @@ describe('model/fees', () => {
       assert.equal(r.sats, 400_000n);
       assert.equal(r.percentBasisPoints, 4_000n); // 40.00 % of a 1,000,000 sat margin
       assert.equal(profit(c, 'maker', price(62_500)).sats, -400_000n);
+    });
+  });
+
+  describe('ETHUSD quanto (ItchySats quanto.rs; test/fixtures/quanto-*.json)', () => {
+    const fixture = (name: string) =>
+      JSON.parse(readFileSync(new URL(`../fixtures/${name}`, import.meta.url), 'utf8'));
+    const itchysats = fixture('quanto-itchysats-snapshots.json');
+    const hand = fixture('quanto-hand-vectors.json');
+    const eth = 'ETHUSD' as const;
+    const sizeOf = (v: {
+      initialPrice: string;
+      quantity: string;
+      makerPosition: Position;
+      takerLeverage: number;
+    }) => ({
+      symbol: eth,
+      makerPosition: v.makerPosition,
+      price: parsePrice(v.initialPrice),
+      quantity: BigInt(v.quantity),
+      takerLeverage: v.takerLeverage,
+    });
+
+    it('margin is n·P0·m/L sats, rounded half away from zero (100 contracts at 1000 USD: 0.1 BTC at 1×)', () => {
+      const c = itchysats.initialMargin;
+      assert.equal(margin(100n, price(1000), c.longLeverage, eth), BigInt(c.marginLong));
+      assert.equal(margin(100n, price(1000), c.shortLeverage, eth), BigInt(c.marginShort));
+      // 3 · 1234.55 · 100 / 7 = 52,909.28… sats → 52,909 (hand vector)
+      assert.equal(margin(3n, parsePrice('1234.55'), 7, eth), 52_909n);
+      // margins() by role and side, the maker at 1×
+      const m = margins(sizeOf(hand.funding[0]));
+      assert.deepEqual(m, {
+        long: 7_500_000n,
+        short: 15_000_000n,
+        maker: 15_000_000n,
+        taker: 7_500_000n,
+        total: 22_500_000n,
+      });
+      // The inverse default is untouched by the symbol argument.
+      assert.equal(margin(40_000n, price(40_000), 1, 'BTCUSD'), margin(40_000n, price(40_000), 1));
+    });
+
+    it("PnL of the long is (P − P0)·m·n (ItchySats' pnl_at_closing_price_snapshot)", () => {
+      const { initialPrice, quantity, cases } = itchysats.pnl;
+      for (const c of cases) {
+        const pnl = quantoPnlLong(
+          eth,
+          BigInt(quantity),
+          parsePrice(initialPrice),
+          price(c.closing),
+        );
+        assert.equal(pnl, BigInt(c.long), `at ${c.closing}`);
+        assert.equal(-pnl, BigInt(c.short));
+      }
+    });
+
+    it('liquidation prices are P0 ∓ P0/L in whole USD towards P0; a 1× short is liquidated at 2·P0', () => {
+      for (const v of hand.liquidationPrices) {
+        const p0 = parsePrice(v.initialPrice);
+        assert.equal(formatPrice(liquidationPrice('long', p0, v.leverage, eth)), v.long);
+        assert.equal(formatPrice(liquidationPrice('short', p0, v.leverage, eth)), v.short);
+      }
+      // never the inverse "infinite" short
+      assert.notEqual(liquidationPrice('short', price(1500), 1, eth), INFINITE_PRICE);
+    });
+
+    it('funding is charged on the receiving side’s quanto margin, rounded up', () => {
+      for (const v of hand.funding) {
+        const fee = fundingFee({
+          ...sizeOf(v),
+          rate: parseFundingRate(v.rate),
+          chargedSecs: v.chargedSecs,
+          settlementIntervalSecs: v.settlementIntervalSecs,
+        });
+        assert.equal(fee, BigInt(v.fee), v.why);
+      }
+      // the initial fee balance: opening fee plus one interval, on the quanto margin
+      const first = initialFeeBalance({
+        ...sizeOf(hand.funding[0]),
+        openingFee: 100n,
+        rate: parseFundingRate('0.0005'),
+        settlementIntervalSecs: 28_800,
+      });
+      assert.equal(first, 100n + 7_500n); // taker long pays 100 + 15,000,000 · 0.0005
+    });
+
+    it('payoutAt and profit use the linear quanto PnL, fees offset, clamped to the pool', () => {
+      for (const v of hand.payoutAt) {
+        const c = { ...sizeOf(v), feeBalance: BigInt(v.feeBalance) };
+        assert.deepEqual(
+          payoutAt(c, parsePrice(v.closing)),
+          { long: BigInt(v.long), short: BigInt(v.short) },
+          `at ${v.closing}, fee ${v.feeBalance}`,
+        );
+      }
+      const c = { ...sizeOf(hand.payoutAt[0]), feeBalance: 0n };
+      // +100 USD on 100 contracts: 1,000,000 sats, 13.33 % of the taker's 7,500,000
+      assert.deepEqual(profit(c, 'taker', price(1600)), {
+        sats: 1_000_000n,
+        percentBasisPoints: 1_333n,
+      });
     });
   });
 });

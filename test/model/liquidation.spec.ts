@@ -50,4 +50,33 @@ describe('model/liquidation', () => {
     assert.equal(liquidatedSide(flipped, price(25_000)), 'long');
     assert.equal(liquidatedSide(flipped, price(60_000)), undefined);
   });
+
+  it('ETHUSD quanto: the side liquidated at the whole-USD bankruptcy prices P0 ∓ P0/L, warned 10 % before', () => {
+    // 1500 USD, taker long 2× (liquidated at 750), maker short 1× (at 3000: finite, unlike inverse).
+    const eth = {
+      symbol: 'ETHUSD' as const,
+      makerPosition: 'short' as const,
+      initialPrice: price(1500),
+      takerLeverage: 2 as const,
+    };
+    assert.equal(liquidatedSide(eth, price(750)), 'long');
+    assert.equal(liquidatedSide(eth, price(751)), undefined);
+    assert.equal(liquidatedSide(eth, price(2999)), undefined);
+    assert.equal(liquidatedSide(eth, price(3000)), 'short');
+    // The same terms as BTCUSD (no symbol) never liquidate the 1× short.
+    const { symbol: _, ...btc } = eth;
+    assert.equal(liquidatedSide(btc, price(3000)), undefined);
+    // Band: 10 % of the price around 750 and 3000; a 1× quanto long is never warned (liquidated at 0).
+    assert.equal(inLiquidationBand('long', price(1500), 2, price(830), undefined, 'ETHUSD'), true);
+    assert.equal(inLiquidationBand('long', price(1500), 2, price(840), undefined, 'ETHUSD'), false);
+    assert.equal(
+      inLiquidationBand('short', price(1500), 1, price(2750), undefined, 'ETHUSD'),
+      true,
+    );
+    assert.equal(
+      inLiquidationBand('short', price(1500), 1, price(2700), undefined, 'ETHUSD'),
+      false,
+    );
+    assert.equal(inLiquidationBand('long', price(1500), 1, price(1), undefined, 'ETHUSD'), false);
+  });
 });
