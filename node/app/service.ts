@@ -431,6 +431,8 @@ export class AppService {
    */
   async takeBestOffer(order: {
     side: Position;
+    /** @default 'BTCUSD' */
+    symbol?: ContractSymbol | undefined;
     lots: number;
     leverage: Leverage;
     maxSlippageBps?: number | undefined;
@@ -438,7 +440,11 @@ export class AppService {
     this.#requireTaker();
     const best = this.#daemon.offers.book
       .current(this.#nowSecs(), { maxOfferAgeSecs: this.#daemon.config.time.offerMaxAgeSecs })
-      .filter(({ offer }) => opposite(offer.makerPosition) === order.side)
+      .filter(
+        ({ offer }) =>
+          offer.symbol === (order.symbol ?? 'BTCUSD') &&
+          opposite(offer.makerPosition) === order.side,
+      )
       // Best for the taker: the lowest price to go long, the highest to go short.
       .sort((a, b) =>
         a.offer.price === b.offer.price

@@ -110,6 +110,7 @@ export function coinPoolTarget(
     const fees = BigInt(LOCK_SHARED_VBYTES + 68 + 31) * o.txFeeRate;
     for (const takerLeverage of o.leverageChoices) {
       const { maker } = margins({
+        symbol: o.symbol,
         makerPosition: o.makerPosition,
         price: o.price,
         quantity: o.maxQuantity,

@@ -117,6 +117,7 @@ export function feeBalanceAt(
   }
   if (commitChain(record)[0]?.txid !== commitTxid) return undefined;
   return initialFeeBalance({
+    symbol: terms.symbol,
     makerPosition: makerPositionOf(terms),
     price: terms.initialPrice,
     quantity: terms.quantity,
@@ -147,6 +148,7 @@ export function rolledFeeBalance(p: {
     t.settlementIntervalSecs,
   );
   const change = signedFunding({
+    symbol: t.symbol,
     makerPosition: makerPositionOf(t),
     price: t.initialPrice,
     quantity: t.quantity,
@@ -202,6 +204,7 @@ export function rolloverEventPayouts(p: {
   const makerPosition = makerPositionOf(t);
   const leverage = longShortLeverage(makerPosition, t.takerLeverage);
   const curve = payoutCurve({
+    symbol: t.symbol,
     initialPrice: t.initialPrice,
     quantity: t.quantity,
     longLeverage: leverage.long,
