@@ -7,7 +7,7 @@ import { peerIdFromString } from '@libp2p/peer-id';
 import { Transaction } from 'bitcoinjs-lib';
 import { payoutCurve, rowAtPrice, toRolePayouts } from '../../dlc/payout-curve.ts';
 import { type Cfd, uiState } from '../../model/cfd.ts';
-import { parsePrice } from '../../model/units.ts';
+import { type ContractSymbol, parsePrice } from '../../model/units.ts';
 import { EmbeddedChain, type EmbeddedChainOptions } from '../../node/chain/embedded.ts';
 import { loadConfig } from '../../node/daemon/config.ts';
 import { Daemon, type DaemonOptions } from '../../node/daemon/daemon.ts';
@@ -157,16 +157,22 @@ export async function startNetwork(
 
 export const cfd = (d: Daemon, id: string): Promise<Cfd | undefined> => d.readModel.get(id);
 
-/** The taker takes the maker's short offer (long 100 contracts at 2×); both reach Open. */
-export async function openCfd({ chain, maker, taker }: Network): Promise<string> {
+/**
+ * The taker takes the maker's short offer of `symbol` (BTCUSD unless given: long 100 contracts
+ * at 2×; or `quantity`); both reach Open.
+ */
+export async function openCfd(
+  { chain, maker, taker }: Network,
+  { symbol = 'BTCUSD', quantity = 100n }: { symbol?: ContractSymbol; quantity?: bigint } = {},
+): Promise<string> {
   const now = () => Math.floor(Date.now() / 1000);
   const { offer } = await until('offers', () =>
     taker.offers.book
       .current(now(), { maxOfferAgeSecs: 600 })
-      .find((o) => o.offer.makerPosition === 'short'),
+      .find((o) => o.offer.symbol === symbol && o.offer.makerPosition === 'short'),
   );
   const placed = await taker.orders.placeOrder(peerIdFromString(maker.peerId), offer, {
-    quantity: 100n,
+    quantity,
     leverage: 2,
   });
   assert.equal(
@@ -202,6 +208,7 @@ function describe(c: Cfd | undefined): string {
 export function takerRow(c: Cfd, price: number): bigint {
   const t = c.terms!;
   const curve = payoutCurve({
+    symbol: t.symbol,
     initialPrice: t.initialPrice,
     quantity: t.quantity,
     longLeverage: t.takerLeverage,
