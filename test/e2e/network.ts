@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { peerIdFromString } from '@libp2p/peer-id';
 import { Transaction } from 'bitcoinjs-lib';
+import { signedCommit } from '../../dlc/contract.ts';
 import { payoutCurve, rowAtPrice, toRolePayouts } from '../../dlc/payout-curve.ts';
 import { type Cfd, uiState } from '../../model/cfd.ts';
 import { type ContractSymbol, parsePrice } from '../../model/units.ts';
@@ -195,6 +196,49 @@ export async function openCfd(
     });
   }
   return id;
+}
+
+/**
+ * Force close: the taker publishes its signed commit of `id` (as `POST /api/cfds/:id/commit`
+ * does), a block mines it and both sides see it confirmed. Returns the commit.
+ */
+export async function forceCommit(
+  net: Pick<Network, 'chain' | 'maker' | 'taker'>,
+  id: string,
+): Promise<Transaction> {
+  const commit = signedCommit((await net.taker.contracts.get(id))!);
+  await net.taker.cfds.execute(id, {
+    type: 'commit',
+    commitTx: { txid: commit.getId(), hex: commit.toHex() },
+  });
+  await confirmAfterMempool(net.chain, net.taker, commit.getId());
+  for (const d of [net.maker, net.taker]) {
+    await until('committed', async () => (await cfd(d, id))?.commitConfirmed);
+  }
+  return commit;
+}
+
+/**
+ * The published commit `commitTxid` of `id` confirms, the CET lock passes, the taker's CET (of
+ * an attestation it holds) confirms and both sides see the CFD settled by it; returns the CET.
+ */
+export async function settleThroughCet(
+  net: Pick<Network, 'chain' | 'maker' | 'taker'>,
+  id: string,
+  commitTxid: string,
+): Promise<{ txid: string }> {
+  await confirmAfterMempool(net.chain, net.taker, commitTxid);
+  await until('committed', async () => (await cfd(net.taker, id))?.commitConfirmed);
+  await net.chain.mine(12);
+  const cet = await until('CET out', async () => {
+    const c = await cfd(net.taker, id);
+    return c?.cet && c.cetTimelockExpired ? c.cet : undefined;
+  });
+  await confirmAfterMempool(net.chain, net.taker, cet.txid);
+  for (const d of [net.maker, net.taker]) {
+    await until('closed', async () => (await cfd(d, id))?.settled === 'cet');
+  }
+  return cet;
 }
 
 /** A CFD's state in a line, for a failed wait's message. */

@@ -5,7 +5,6 @@
 // ETHUSD position is liquidated when the ETH price falls past its liquidation price.
 import assert from 'node:assert/strict';
 import { Transaction } from 'bitcoinjs-lib';
-import { signedCommit } from '../../dlc/contract.ts';
 import { payoutCurve, rowAtPrice } from '../../dlc/payout-curve.ts';
 import { type Cfd, uiState } from '../../model/cfd.ts';
 import { liquidationPrice, margins } from '../../model/fees.ts';
@@ -16,8 +15,10 @@ import { feeBalanceAt } from '../../protocols/rollover/contract.ts';
 import {
   cfd,
   confirmAfterMempool,
+  forceCommit,
   type Network,
   openCfd,
+  settleThroughCet,
   startNetwork,
   until,
   useCleanups,
@@ -98,15 +99,7 @@ describe('e2e: ETHUSD quanto beside BTCUSD', function () {
 
     // Force close: the taker publishes its current commit.
     const record = (await net.taker.contracts.get(id))!;
-    const commit = signedCommit(record);
-    await net.taker.cfds.execute(id, {
-      type: 'commit',
-      commitTx: { txid: commit.getId(), hex: commit.toHex() },
-    });
-    await confirmAfterMempool(net.chain, net.taker, commit.getId());
-    for (const d of [net.maker, net.taker]) {
-      await until('committed', async () => (await cfd(d, id))!.commitConfirmed);
-    }
+    const commit = await forceCommit(net, id);
     // ETH up 10 %, BTC unchanged: only the ETH price may move this payout.
     net.feed.setPrice(parsePrice('3300'), { symbol: 'ETHUSD' });
     await net.chain.mine(12);
@@ -179,17 +172,7 @@ describe('e2e: ETHUSD quanto beside BTCUSD', function () {
       'commit published',
       async () => (await cfd(net.taker, id))?.commitTx?.txid,
     );
-    await confirmAfterMempool(net.chain, net.taker, commitTxid);
-    await until('committed', async () => (await cfd(net.taker, id))?.commitConfirmed);
-    await net.chain.mine(12);
-    const cet = await until('CET out', async () => {
-      const c = await cfd(net.taker, id);
-      return c?.cet && c.cetTimelockExpired ? c.cet : undefined;
-    });
-    await confirmAfterMempool(net.chain, net.taker, cet.txid);
-    for (const d of [net.maker, net.taker]) {
-      await until('closed', async () => (await cfd(d, id))?.settled === 'cet');
-    }
+    const cet = await settleThroughCet(net, id, commitTxid);
     // Liquidated: the whole pool less the fee goes to the maker; the taker has no output.
     const tx = Transaction.fromHex((await net.taker.rpc!.getRawTransaction(cet.txid))!);
     assert.equal(tx.outs.length, 1);
