@@ -382,8 +382,11 @@ function mergeEqualRows(rows: readonly PayoutRow[]): PayoutRow[] {
 /**
  * Liquidation prices read off the curve (so they agree with the CETs, fees included): the highest
  * price at which the long is liquidated, and the lowest at which the short is (null if never).
- * Without fees the long one equals model/fees.ts `liquidationPrice` in whole USD; the short one is
- * one dollar above it, because the row ending at `round(b)` still pays the short a little.
+ * Without fees, inverse: the long one equals model/fees.ts `liquidationPrice` in whole USD; the
+ * short one is one dollar above it, because the row ending at `round(b)` still pays the short a
+ * little. Quanto: both equal `liquidationPrice` (whole USD there too), except that the curve uses
+ * the margins rounded to the sat, which for a price with cents and fewer contracts than half the
+ * leverage can move a bound by a dollar.
  */
 export function curveLiquidationPrices(curve: PayoutCurve): {
   long: number;

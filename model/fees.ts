@@ -118,7 +118,9 @@ export function margins(c: ContractSize): {
  * - Quanto: the bankruptcy prices `P ∓ P/L` (ItchySats `quanto::bankruptcy_price_long/short`) in
  *   whole USD rounded towards `P` (long up, short down), so a whole-dollar attestation at or past
  *   it pays the side nothing, as the curve's liquidation rows do. Long 1×: 0 (never liquidated
- *   above 0); short 1×: `2·P`.
+ *   above 0); short 1×: `2·P`. The curve derives its rows from the margin rounded to the sat, so
+ *   for a price with cents and fewer contracts than half the leverage the two can be a dollar
+ *   apart; the curve (dlc `curveLiquidationPrices`) is what the CETs pay.
  */
 export function liquidationPrice(
   position: Position,
