@@ -181,7 +181,14 @@ export async function openCfd(
     'completed',
     'reason' in placed.outcome ? placed.outcome.reason : '',
   );
-  const id = placed.orderId;
+  return awaitOpen({ chain, maker, taker }, placed.orderId);
+}
+
+/** Both sides set `id` up, its lock confirms, and both reach Open. */
+export async function awaitOpen(
+  { chain, maker, taker }: Pick<Network, 'chain' | 'maker' | 'taker'>,
+  id: string,
+): Promise<string> {
   await until('maker has it', async () => (await cfd(maker, id))?.setup === 'completed');
   const lockTxid = (await cfd(taker, id))!.dlc!.lockTxid;
   await confirmAfterMempool(chain, taker, lockTxid);

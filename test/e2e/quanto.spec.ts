@@ -10,9 +10,10 @@ import { type Cfd, uiState } from '../../model/cfd.ts';
 import { liquidationPrice, margins } from '../../model/fees.ts';
 import { oracleEventIndex } from '../../model/oracle-event.ts';
 import { ETHUSD_MULTIPLIER_SATS } from '../../model/product.ts';
-import { PRICE_SCALE, parsePrice } from '../../model/units.ts';
+import { formatPrice, PRICE_SCALE, parsePrice } from '../../model/units.ts';
 import { feeBalanceAt } from '../../protocols/rollover/contract.ts';
 import {
+  awaitOpen,
   cfd,
   confirmAfterMempool,
   forceCommit,
@@ -152,7 +153,20 @@ describe('e2e: ETHUSD quanto beside BTCUSD', function () {
   });
 
   it('ETH falling past the liquidation price liquidates the long: its CET pays it nothing', async () => {
-    const id = await openCfd(net, { symbol: 'ETHUSD', quantity: QUANTITY });
+    // Through the API's service this time: the offer, its preview and the order carry ETHUSD.
+    const app = net.taker.app;
+    const offer = await until('an ETHUSD short offer', () =>
+      app.offers().offers.find((o) => o.symbol === 'ETHUSD' && o.makerPosition === 'short'),
+    );
+    const order = { offerId: offer.id, lots: Number(QUANTITY), leverage: 2 as const };
+    const preview = app.previewOrder(order);
+    assert.equal(preview.symbol, 'ETHUSD');
+    assert.equal(preview.problem, null);
+    assert.equal(preview.quantity, QUANTITY.toString());
+    const p0 = parsePrice(offer.price);
+    assert.equal(preview.liquidationPrice, formatPrice(liquidationPrice('long', p0, 2, 'ETHUSD')));
+    const placed = await app.placeOrder(order);
+    const id = await awaitOpen(net, placed.orderId);
     // After a rollover the contract also has CETs for the liquidation events before settlement.
     const rolled = await settledOpen(net, id, 1);
     const t = rolled.terms!;
