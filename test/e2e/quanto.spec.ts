@@ -15,12 +15,15 @@ import { feeBalanceAt } from '../../protocols/rollover/contract.ts';
 import {
   awaitOpen,
   cfd,
+  closeCollaboratively,
   confirmAfterMempool,
   forceCommit,
   type Network,
   openCfd,
+  outputOf,
   settleThroughCet,
   startNetwork,
+  takerRow,
   until,
   useCleanups,
 } from './network.ts';
@@ -150,6 +153,18 @@ describe('e2e: ETHUSD quanto beside BTCUSD', function () {
     const diff = row.long > formula ? row.long - formula : formula - row.long;
     assert.ok(diff <= slack, `row ${row.long} vs formula ${formula} (±${slack})`);
     assert.ok(takerOut! > m.taker, 'the long made money when ETH rose');
+  });
+
+  it('open ETHUSD → collaborative close at the ETH quote pays the quanto curve row', async () => {
+    const id = await openCfd(net, { symbol: 'ETHUSD', quantity: QUANTITY });
+    const closing = await closeCollaboratively(net, net.taker, id);
+    // Closed at ETH's quote (the maker's bid: it is short), not BTC's.
+    const eth = net.feed.quoteOf('ETHUSD');
+    assert.ok(closing.closePrice! <= eth.ask && closing.closePrice! >= (eth.bid * 99n) / 100n);
+    const usd = Number(closing.closePrice! / PRICE_SCALE);
+    const out = await outputOf(net.taker, closing.closeTx!.txid, 1);
+    const row = takerRow(closing, usd);
+    assert.ok(out && row - out.value >= 0n && row - out.value < 200n, `${row} vs ${out?.value}`);
   });
 
   it('ETH falling past the liquidation price liquidates the long: its CET pays it nothing', async () => {
