@@ -11,7 +11,12 @@
 import { normalizeZ } from '@noble/curves/abstract/curve.js';
 import { schnorr } from '@noble/curves/secp256k1.js';
 import { bytesToHex, hexToBytes, utf8ToBytes } from '@noble/hashes/utils.js';
-import { formatOliviaTime, oracleEventId, oracleEventTime } from '../model/oracle-event.ts';
+import {
+  formatOliviaTime,
+  type OracleIndex,
+  oracleEventId,
+  oracleEventTime,
+} from '../model/oracle-event.ts';
 import { type Digit, type Digits, PRICE_DIGITS, priceToDigits } from './digits.ts';
 import {
   InvalidAttestationError,
@@ -37,7 +42,7 @@ import { nativeCurve } from './secp-native.ts';
 // ---------------------------------------------------------------------------------------------
 // Event ids (one parser, in model/oracle-event.ts; these keep the dlc/ vocabulary)
 
-/** A parsed olivia BXBT price event id. */
+/** A parsed olivia BXBT or BETH price event id. */
 export interface PriceEventId {
   /** The event time (unix seconds, UTC) the price is taken at. */
   readonly unixSeconds: number;
@@ -47,17 +52,21 @@ export interface PriceEventId {
 
 export { formatOliviaTime };
 
-/** Formats `/x/BitMEX/BXBT/<UTC time>.price?n=20` for a unix time in seconds. */
-export function formatEventId(unixSeconds: number, nDigits = PRICE_DIGITS): string {
+/** Formats `/x/BitMEX/<BXBT|BETH>/<UTC time>.price?n=20` for a unix time in seconds. */
+export function formatEventId(
+  unixSeconds: number,
+  nDigits = PRICE_DIGITS,
+  index: OracleIndex = 'BXBT',
+): string {
   if (nDigits !== PRICE_DIGITS) {
     throw new InvalidEventIdError(`only n=${PRICE_DIGITS} price events are supported`);
   }
-  return oracleEventId(unixSeconds);
+  return oracleEventId(unixSeconds, index);
 }
 
 /**
  * Parses an event id. Throws {@link InvalidEventIdError} unless it is exactly
- * `/x/BitMEX/BXBT/<YYYY-MM-DDTHH:MM:SS>.price?n=20` naming a real UTC time.
+ * `/x/BitMEX/<BXBT|BETH>/<YYYY-MM-DDTHH:MM:SS>.price?n=20` naming a real UTC time.
  */
 export function parseEventId(eventId: string): PriceEventId {
   return { unixSeconds: oracleEventTime(eventId), nDigits: PRICE_DIGITS };

@@ -403,7 +403,9 @@ export function fold(events: Iterable<CfdEvent>, from: Cfd = EMPTY_CFD): Cfd {
 function applyData(cfd: Cfd, event: CfdEvent): Cfd {
   switch (event.type) {
     case 'OrderPlaced': {
-      const t = event.data.terms;
+      // Records from before ETHUSD existed all traded BTCUSD; one stored without a symbol is one.
+      const stored = event.data.terms;
+      const t: CfdTerms = stored.symbol ? stored : { ...stored, symbol: 'BTCUSD' };
       return {
         ...cfd,
         terms: t,

@@ -14,7 +14,8 @@ import {
   StaleOfferError,
   SymbolMismatchError,
 } from './errors.ts';
-import { oracleEventTime } from './oracle-event.ts';
+import { oracleEventIndex, oracleEventTime } from './oracle-event.ts';
+import { isContractSymbol, product } from './product.ts';
 import {
   assertLeverage,
   type ContractSymbol,
@@ -93,7 +94,7 @@ export function validateOffer(offer: Offer): void {
     throw new InvalidOfferError(`offer ${offer.id}: ${why}`);
   };
   if (!offer.id) fail('missing id');
-  if (offer.symbol !== 'BTCUSD') fail(`unsupported symbol ${offer.symbol}`);
+  if (!isContractSymbol(offer.symbol)) fail(`unsupported symbol ${String(offer.symbol)}`);
   if (offer.makerPosition !== 'long' && offer.makerPosition !== 'short') fail('bad position');
   if (offer.price <= 0n) fail('price must be positive');
   if (offer.lotSize <= 0n) fail('lot size must be positive');
@@ -116,7 +117,12 @@ export function validateOffer(offer: Offer): void {
   if (!Number.isInteger(offer.settlementIntervalSecs) || offer.settlementIntervalSecs <= 0) {
     fail('settlement interval must be a positive number of seconds');
   }
-  oracleEventTime(offer.oracleEventId);
+  // The settlement event attests this product's index: an ETHUSD contract on BXBT would pay out
+  // at the bitcoin price.
+  const index = product(offer.symbol).oracleIndex;
+  if (oracleEventIndex(offer.oracleEventId) !== index) {
+    fail(`settlement event ${offer.oracleEventId} is not a ${index} event (${offer.symbol})`);
+  }
 }
 
 /**

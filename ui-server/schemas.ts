@@ -117,6 +117,8 @@ export const OrderBody = z.strictObject({
 /** `POST /api/orders/best`: the maker's current offer for the taker's side. */
 export const BestOrderBody = z.strictObject({
   side: z.enum(['long', 'short'], { error: 'side must be "long" or "short"' }),
+  /** The product; BTCUSD when absent. */
+  symbol: z.enum(['BTCUSD', 'ETHUSD'], { error: 'symbol must be "BTCUSD" or "ETHUSD"' }).optional(),
   lots,
   leverage: z.int().min(1).max(MAX_LEVERAGE),
   maxSlippageBps,

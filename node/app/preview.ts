@@ -16,7 +16,7 @@ import type { TakerLimits } from '../../model/limits.ts';
 import { checkOrderLimits } from '../../model/limits.ts';
 import type { Offer } from '../../model/offer.ts';
 import { DEFAULT_MAX_SLIPPAGE_BPS, validateOrder } from '../../model/offer.ts';
-import type { Contracts, Leverage } from '../../model/units.ts';
+import type { ContractSymbol, Contracts, Leverage } from '../../model/units.ts';
 import {
   formatFundingRate,
   formatPrice,
@@ -27,6 +27,8 @@ import {
 
 export interface OrderPreview {
   readonly offerId: string;
+  /** The product: BTCUSD (quantity in USD contracts) or ETHUSD (quanto contracts). */
+  readonly symbol: ContractSymbol;
   readonly takerPosition: 'long' | 'short';
   readonly price: string;
   readonly lots: number;
@@ -96,7 +98,7 @@ export function checkOrder(
 ): void {
   validateOrder(
     offer,
-    { offerId: offer.id, symbol: 'BTCUSD', quantity: order.quantity, leverage: order.leverage },
+    { offerId: offer.id, symbol: offer.symbol, quantity: order.quantity, leverage: order.leverage },
     nowSecs,
     checks,
   );
@@ -116,6 +118,7 @@ export function orderPreview(
   const quantity = o.lotSize * BigInt(lots);
   const takerPosition = opposite(o.makerPosition);
   const size = {
+    symbol: o.symbol,
     makerPosition: o.makerPosition,
     price: o.price,
     quantity,
@@ -129,9 +132,10 @@ export function orderPreview(
     settlementIntervalSecs: o.settlementIntervalSecs,
   });
   const takerPays = o.fundingRate >= 0n === (takerPosition === 'long');
-  const liq = liquidationPrice(takerPosition, o.price, leverage);
+  const liq = liquidationPrice(takerPosition, o.price, leverage, o.symbol);
   return {
     offerId: o.id,
+    symbol: o.symbol,
     takerPosition,
     price: formatPrice(o.price),
     lots,
@@ -173,6 +177,7 @@ export function payoutCurvePoints(cfd: Cfd): CurvePoint[] {
   const makerPosition = t.role === 'maker' ? t.position : opposite(t.position);
   const lev = longShortLeverage(makerPosition, t.takerLeverage);
   const curve = payoutCurve({
+    symbol: t.symbol,
     initialPrice: t.initialPrice,
     quantity: t.quantity,
     longLeverage: lev.long,

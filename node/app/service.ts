@@ -18,7 +18,14 @@ import {
   DEFAULT_MAX_CLOCK_SKEW_SECS,
   DEFAULT_MAX_SLIPPAGE_BPS,
 } from '../../model/offer.ts';
-import { formatPrice, type Leverage, opposite, type Position } from '../../model/units.ts';
+import { product } from '../../model/product.ts';
+import {
+  type ContractSymbol,
+  formatPrice,
+  type Leverage,
+  opposite,
+  type Position,
+} from '../../model/units.ts';
 import {
   CollabSettlementMaker,
   CollabSettlementTaker,
@@ -36,6 +43,7 @@ import {
   type TakerLimitsPatch,
   type TakerLimitsView,
 } from '../daemon/taker-limits.ts';
+import type { LatestQuote } from '../pricefeed/client.ts';
 import { DisconnectedError } from '../runtime/errors.ts';
 import {
   IllegalCommandError,
@@ -180,16 +188,22 @@ export class AppService {
   /** One CFD's view, or {@link NotFoundError}. */
   async cfd(id: string): Promise<{ cfd: Cfd; view: CfdView }> {
     const cfd = await this.#daemon.readModel.get(id);
-    const view = cfd && cfdView(cfd, this.#daemon.feed.latest(), this.#viewOptions());
+    const view = cfd && cfdView(cfd, this.#quoteOf(cfd.terms?.symbol), this.#viewOptions());
     if (!cfd || !view) throw new NotFoundError(`no CFD with id '${id}'`);
     return { cfd, view };
   }
 
-  /** Views of the given CFDs at the latest quote (for the live feed). */
+  /** Views of the given CFDs, each at the latest quote of its product (for the live feed). */
   views(cfds: readonly Cfd[]): CfdView[] {
-    const q = this.#daemon.feed.latest();
     const options = this.#viewOptions();
-    return cfds.map((c) => cfdView(c, q, options)).filter((v): v is CfdView => v !== undefined);
+    return cfds
+      .map((c) => cfdView(c, this.#quoteOf(c.terms?.symbol), options))
+      .filter((v): v is CfdView => v !== undefined);
+  }
+
+  /** The latest quote of a product's feed contract (BTCUSD's: XBTUSD, unless given). */
+  #quoteOf(symbol: ContractSymbol | undefined): LatestQuote | undefined {
+    return this.#daemon.feed.latest(product(symbol).feedSymbol);
   }
 
   #viewOptions(): CfdViewOptions {
@@ -417,6 +431,8 @@ export class AppService {
    */
   async takeBestOffer(order: {
     side: Position;
+    /** @default 'BTCUSD' */
+    symbol?: ContractSymbol | undefined;
     lots: number;
     leverage: Leverage;
     maxSlippageBps?: number | undefined;
@@ -424,7 +440,11 @@ export class AppService {
     this.#requireTaker();
     const best = this.#daemon.offers.book
       .current(this.#nowSecs(), { maxOfferAgeSecs: this.#daemon.config.time.offerMaxAgeSecs })
-      .filter(({ offer }) => opposite(offer.makerPosition) === order.side)
+      .filter(
+        ({ offer }) =>
+          offer.symbol === (order.symbol ?? 'BTCUSD') &&
+          opposite(offer.makerPosition) === order.side,
+      )
       // Best for the taker: the lowest price to go long, the highest to go short.
       .sort((a, b) =>
         a.offer.price === b.offer.price

@@ -38,6 +38,7 @@ const TAKER_LIMITS_USAGE = `  --max-funding-rate R          refuse offers and ro
 
 const MAKER_FLAGS = `  --auto-accept                 accept valid orders and settlements without asking
   --spread BPS                  offers follow the feed at this spread
+  --products LIST               products offered, e.g. BTCUSD,ETHUSD (default BTCUSD)
   admission (orders over a limit are refused with the reason, before anything is written,
   reserved or signed):
   --max-setups-per-peer N       contract setups one peer may run at once (default 2)

@@ -16,7 +16,8 @@ import {
   DEFAULT_MAX_TX_FEE_RATE,
 } from '../../model/limits.ts';
 import { NamedError } from '../../model/named-error.ts';
-import { formatFundingRate } from '../../model/units.ts';
+import { PRODUCTS } from '../../model/product.ts';
+import { type ContractSymbol, formatFundingRate } from '../../model/units.ts';
 import { DEFAULT_ADMISSION_LIMITS } from '../../protocols/order/admission.ts';
 import { DEFAULT_CONNECTION_LIMITS } from '../p2p/node.ts';
 import { DEFAULT_NODE_QUOTE_AGE_MS } from '../pricefeed/constants.ts';
@@ -74,6 +75,15 @@ const TimeSchema = z.object({
 });
 
 const MakerSchema = z.object({
+  /**
+   * The products the maker offers (`--products BTCUSD,ETHUSD`): BTCUSD inverse, ETHUSD quanto.
+   * Each gets its own offers, priced from its own feed contract (XBTUSD, ETHUSD).
+   */
+  products: z
+    .array(z.enum(Object.keys(PRODUCTS) as [ContractSymbol, ...ContractSymbol[]]))
+    .min(1)
+    .refine((ps) => new Set(ps).size === ps.length, { message: 'a product is listed twice' })
+    .default(['BTCUSD']),
   /** Maker's offers follow the feed at this spread (basis points) around the mid price. */
   spreadBps: z.number().int().min(0).max(MAX_SPREAD_BPS).default(10),
   minQuantity: z.number().int().positive().default(100),
@@ -372,6 +382,7 @@ export const FLAGS = {
   'signed-close-window': 'time.signedCloseWindowSecs',
   'auto-accept': 'maker.autoAccept',
   spread: 'maker.spreadBps',
+  products: 'maker.products',
   'max-funding-rate': 'taker.maxFundingRate',
   'max-opening-fee-bps': 'taker.maxOpeningFeeBps',
   'max-tx-fee-rate': 'taker.maxTxFeeRate',
@@ -392,7 +403,13 @@ export const FLAGS = {
 } as const satisfies Record<string, string>;
 
 /** Paths whose values are lists (a flag may repeat, an env var is comma-separated). */
-const LISTS = new Set(['p2p.listen', 'p2p.makers', 'p2p.blocked', 'ui.allowedHosts']);
+const LISTS = new Set([
+  'p2p.listen',
+  'p2p.makers',
+  'p2p.blocked',
+  'ui.allowedHosts',
+  'maker.products',
+]);
 /** Paths whose values are numbers or booleans in the schema. */
 const NUMBERS = new Set([
   'ui.port',

@@ -19,7 +19,8 @@ import { EventStore } from '../../eventstore/event-store.ts';
 import type { Cfd } from '../../model/cfd.ts';
 import type { TakerLimits } from '../../model/limits.ts';
 import { DEFAULT_MAX_CLOCK_SKEW_SECS, type Offer } from '../../model/offer.ts';
-import { type Price, parseFundingRate } from '../../model/units.ts';
+import { product } from '../../model/product.ts';
+import { type ContractSymbol, type Price, parseFundingRate } from '../../model/units.ts';
 import type { CollabSettlementTimeouts } from '../../protocols/collab-settlement/handler.ts';
 import {
   type CloseContext,
@@ -302,8 +303,8 @@ export class Daemon {
     const settlementInit = {
       repository: this.cfds,
       context: (id: string) => this.#closeContext(id),
-      quote: () => {
-        const q = this.feed.latest();
+      quote: (symbol: ContractSymbol) => {
+        const q = this.feed.latest(product(symbol).feedSymbol);
         return q && !q.stale ? { bid: q.bid, ask: q.ask } : undefined;
       },
       // No publisher: the process manager publishes the recorded close and rebroadcasts it.
@@ -660,7 +661,8 @@ export class Daemon {
               offers: this.offers,
               policy: this.policy,
               currentPolicy: () => this.#makerPolicy(),
-              offersFor: (bid, ask) => this.makerOffers(bid, ask),
+              products: config.maker.products,
+              offersFor: (symbol, bid, ask) => this.makerOffers(bid, ask, symbol),
               clock: this.#clock,
             }),
           ]
@@ -730,11 +732,11 @@ export class Daemon {
     return this.bumper.status(cfdId);
   }
 
-  /** The maker's current offers for a quote (see {@link makerOffers}). */
-  makerOffers(bid: Price, ask: Price): Offer[] {
+  /** The maker's current offers of a product (BTCUSD unless given) for its quote ({@link makerOffers}). */
+  makerOffers(bid: Price, ask: Price, symbol: ContractSymbol = 'BTCUSD'): Offer[] {
     const policy = this.#makerPolicy();
     const now = Math.floor(this.#clock() / 1000);
     const txFeeRate = this.#makerFeeRate(policy);
-    return makerOffers({ policy, time: this.config.time, txFeeRate, now, bid, ask });
+    return makerOffers({ policy, time: this.config.time, txFeeRate, now, bid, ask, symbol });
   }
 }

@@ -8,7 +8,8 @@ import { margins } from '../../model/fees.ts';
 import { divRound } from '../../model/fixed.ts';
 import type { Offer } from '../../model/offer.ts';
 import { nextEventTime, oracleEventId } from '../../model/oracle-event.ts';
-import { asPrice, type Price, parseFundingRate } from '../../model/units.ts';
+import { product } from '../../model/product.ts';
+import { asPrice, type ContractSymbol, type Price, parseFundingRate } from '../../model/units.ts';
 import type { OfferProtocol } from '../../protocols/offer/index.ts';
 import { LOCK_SHARED_VBYTES } from '../../protocols/order/constants.ts';
 import type { P2pNode } from '../p2p/node.ts';
@@ -29,8 +30,30 @@ export const CONNECTION_SETTLE_MS = 500;
 export const OFFER_MIN_INTERVAL_MS = 1_000;
 
 /**
- * The maker's current offers for a quote: a short at the ask plus the spread and a long at the
- * bid minus the spread, settling on the first oracle event one settlement interval ahead.
+ * The product the policy's quantities are written for (its `lotSize`, `minQuantity` and
+ * `maxQuantity` are BTCUSD contracts, USD of notional).
+ */
+export const POLICY_SYMBOL: ContractSymbol = 'BTCUSD';
+
+/**
+ * A product's quantity bounds: the policy's for {@link POLICY_SYMBOL}; any other product offers
+ * the same range in lots at its own default lot size (ETHUSD: 1 contract, ItchySats' lot), e.g.
+ * the default 100…10,000 USD in lots of 100 becomes 1…100 ETHUSD contracts.
+ */
+export function productQuantities(
+  m: Pick<MakerPolicy, 'minQuantity' | 'maxQuantity' | 'lotSize'>,
+  symbol: ContractSymbol,
+): { minQuantity: bigint; maxQuantity: bigint; lotSize: bigint } {
+  const [min, max, lot] = [BigInt(m.minQuantity), BigInt(m.maxQuantity), BigInt(m.lotSize)];
+  if (symbol === POLICY_SYMBOL) return { minQuantity: min, maxQuantity: max, lotSize: lot };
+  const own = product(symbol).defaultLotSize;
+  return { minQuantity: (min / lot) * own, maxQuantity: (max / lot) * own, lotSize: own };
+}
+
+/**
+ * The maker's current offers of one product for its quote: a short at the ask plus the spread
+ * and a long at the bid minus the spread, settling on the first event of the product's oracle
+ * index (BXBT, BETH) one settlement interval ahead.
  */
 export function makerOffers(p: {
   policy: MakerPolicy;
@@ -41,17 +64,19 @@ export function makerOffers(p: {
   now: number;
   bid: Price;
   ask: Price;
+  /** @default 'BTCUSD' */
+  symbol?: ContractSymbol;
 }): Offer[] {
   const { policy: m, time: t, now } = p;
+  const symbol = p.symbol ?? 'BTCUSD';
   const event = oracleEventId(
     nextEventTime(now + t.settlementIntervalSecs, t.oracleEventIntervalSecs),
+    product(symbol).oracleIndex,
   );
   const spread = BigInt(m.spreadBps);
   const base = {
-    symbol: 'BTCUSD' as const,
-    minQuantity: BigInt(m.minQuantity),
-    maxQuantity: BigInt(m.maxQuantity),
-    lotSize: BigInt(m.lotSize),
+    symbol,
+    ...productQuantities(m, symbol),
     leverageChoices: m.leverageChoices,
     fundingRate: parseFundingRate(m.fundingRate),
     openingFee: BigInt(m.openingFee),
@@ -63,8 +88,8 @@ export function makerOffers(p: {
   const up = asPrice(divRound(p.ask * (10_000n + spread), 10_000n, 'ceil'));
   const down = asPrice(divRound(p.bid * (10_000n - spread), 10_000n, 'floor'));
   return [
-    { ...base, id: `short-${now}`, makerPosition: 'short', price: up },
-    { ...base, id: `long-${now}`, makerPosition: 'long', price: down },
+    { ...base, id: `${symbol}-short-${now}`, makerPosition: 'short', price: up },
+    { ...base, id: `${symbol}-long-${now}`, makerPosition: 'long', price: down },
   ];
 }
 
@@ -85,6 +110,7 @@ export function coinPoolTarget(
     const fees = BigInt(LOCK_SHARED_VBYTES + 68 + 31) * o.txFeeRate;
     for (const takerLeverage of o.leverageChoices) {
       const { maker } = margins({
+        symbol: o.symbol,
         makerPosition: o.makerPosition,
         price: o.price,
         quantity: o.maxQuantity,
@@ -104,14 +130,18 @@ export interface OfferPublishingDeps {
   readonly policy: MakerPolicyStore | undefined;
   /** The live policy (or the config's). */
   readonly currentPolicy: () => MakerPolicy;
-  readonly offersFor: (bid: Price, ask: Price) => Offer[];
+  /** The products offered (config `maker.products`). @default ['BTCUSD'] */
+  readonly products?: readonly ContractSymbol[];
+  /** One product's offers for its quote. */
+  readonly offersFor: (symbol: ContractSymbol, bid: Price, ask: Price) => Offer[];
   /** Unix ms. */
   readonly clock: () => number;
 }
 
 /**
- * Maker: offers follow the feed with a spread, republished on change and periodically, and at
- * once when the policy changes (it wakes the loop); withdrawn while the policy says so.
+ * Maker: offers follow the feed with a spread, each product's its own feed contract, republished
+ * on change and periodically, and at once when the policy changes (it wakes the loop); withdrawn
+ * while the policy says so. A product without a fresh quote is left out (degraded, saying which).
  */
 export function superviseOffers(d: OfferPublishingDeps): Supervisor {
   const { health } = d;
@@ -126,7 +156,13 @@ export function superviseOffers(d: OfferPublishingDeps): Supervisor {
       const unsubscribe = d.policy?.onChange(() => wake.abort());
       try {
         while (!signal.aborted) {
-          const quote = d.feed.latest();
+          const products = d.products ?? [POLICY_SYMBOL];
+          const quotes = products.map((symbol) => ({
+            symbol,
+            quote: d.feed.latest(product(symbol).feedSymbol),
+          }));
+          const fresh = quotes.filter(({ quote }) => quote && !quote.stale);
+          const missing = quotes.filter(({ quote }) => !quote || quote.stale).map((q) => q.symbol);
           const version = d.policy?.version ?? 0;
           if (!d.currentPolicy().publishing) {
             if (lastKey !== 'withdrawn') {
@@ -137,14 +173,16 @@ export function superviseOffers(d: OfferPublishingDeps): Supervisor {
               });
             }
             lastKey = 'withdrawn';
-          } else if (!quote || quote.stale) {
+          } else if (fresh.length === 0) {
             if (lastKey !== 'none') {
               degraded('no fresh quote from the price feed: no offers published');
               await d.offers.publish([], { signal });
             }
             lastKey = 'none';
           } else {
-            const offers = d.offersFor(quote.bid, quote.ask);
+            const offers = fresh.flatMap(({ symbol, quote }) =>
+              d.offersFor(symbol, quote!.bid, quote!.ask),
+            );
             // The settlement event is part of the offer: a new one is published as soon as the next
             // event is the one a settlement interval ahead, so a taken offer's event is never closer
             // than the interval less one event spacing.
@@ -157,7 +195,10 @@ export function superviseOffers(d: OfferPublishingDeps): Supervisor {
             }
             // Only on a change: every report reaches each live-feed client as a health event.
             const h = health.get(HEALTH.offers);
-            if (h?.status !== 'ok' || h.detail !== undefined) ready();
+            if (missing.length > 0) {
+              const why = `no fresh quote for ${missing.join(', ')}: its offers are not published`;
+              if (h?.detail !== why) degraded(why);
+            } else if (h?.status !== 'ok' || h.detail !== undefined) ready();
           }
           await sleep(OFFER_MIN_INTERVAL_MS, AbortSignal.any([signal, wake.signal]));
           if (wake.signal.aborted) wake = new AbortController();

@@ -10,8 +10,9 @@ const USAGE = `usage: dlcfd oracle --datadir <dir> [--pricefeed <ws url>] [--por
                     [--max-quote-age <seconds>] [--max-attest-delay <seconds>] [--log-level <level>]
                     [--allow-insecure-datadir]
 
-Serves olivia's HTTP API (GET /, GET /x/BitMEX/BXBT/<YYYY-MM-DDTHH:MM:SS>.price?n=20) for BitMEX
-BXBT price events every --event-interval seconds (default ${DEFAULT_EVENT_INTERVAL_S}), announced
+Serves olivia's HTTP API (GET /, GET /x/BitMEX/<BXBT|BETH>/<YYYY-MM-DDTHH:MM:SS>.price?n=20) for
+BitMEX BXBT (from XBTUSD quotes) and BETH (from ETHUSD quotes) price events every --event-interval
+seconds (default ${DEFAULT_EVENT_INTERVAL_S}), announced
 --lookahead seconds ahead (default ${DEFAULT_LOOKAHEAD_S}, 26 h) and attested at their time from the
 mid of the latest quote of --pricefeed (default BitMEX mainnet), in whole dollars rounded half up.
 A quote older than --max-quote-age (default 15) is never attested; an event without a fresh quote
@@ -29,7 +30,7 @@ unless --allow-insecure-datadir is given.
 /** The `oracle` subcommand. */
 export const oracleCommand: Subcommand = servingSubcommand({
   name: 'oracle',
-  summary: 'olivia-compatible price oracle (announces and attests BitMEX BXBT events)',
+  summary: 'olivia-compatible price oracle (announces and attests BitMEX BXBT and BETH events)',
   usage: USAGE,
   options: {
     datadir: { type: 'string' },

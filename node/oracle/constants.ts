@@ -5,8 +5,11 @@
 
 import { DEFAULT_STALE_AFTER_MS } from '../pricefeed/constants.ts';
 
-/** Path prefix of olivia's BitMEX BXBT price events (`/x/BitMEX/BXBT/<time>.price?n=20`). */
-export const EVENT_PATH_PREFIX = '/x/BitMEX/BXBT/';
+/**
+ * Path prefix of olivia's BitMEX price events: `/x/BitMEX/BXBT/<time>.price?n=20` (BTC/USD) and
+ * `/x/BitMEX/BETH/<time>.price?n=20` (ETH/USD).
+ */
+export const EVENT_PATH_PREFIX = '/x/BitMEX/';
 /** dlcfd extension: the oracle's own health as JSON (olivia has no such path, so no clash). */
 export const HEALTH_PATH = '/health';
 

@@ -1,11 +1,12 @@
 /**
- * dlcfd's olivia-compatible oracle: announces BitMEX BXBT price events on a fixed cadence ahead of
- * time and attests each one at its time from the price feed, over olivia's HTTP API, so a node
+ * dlcfd's olivia-compatible oracle: announces BitMEX BXBT (BTC/USD) and BETH (ETH/USD) price
+ * events on a fixed cadence ahead of time and attests each one at its time from the price feed
+ * (BXBT from XBTUSD's quotes, BETH from ETHUSD's, as the product table pairs them), over olivia's HTTP API, so a node
  * configured for olivia (h00.ooo) can use it unchanged on a local or compressed testnet.
  *
  * HTTP (node:http, JSON; documents in olivia's exact shape, see documents.ts):
  * - `GET /` → `{"public_keys": {"olivia-v1", "announcement", "group"}}`
- * - `GET /x/BitMEX/BXBT/<YYYY-MM-DDTHH:MM:SS>.price?n=20` → `{"announcement", "attestation"}`;
+ * - `GET /x/BitMEX/<BXBT|BETH>/<YYYY-MM-DDTHH:MM:SS>.price?n=20` → `{"announcement", "attestation"}`;
  *   `attestation` is null until the event is attested. 400 for a malformed id; 404 for an event
  *   off the cadence, before the oracle existed, or further ahead than the lookahead.
  * - `GET /health` (dlcfd only) → {@link OracleServerHealth}.
@@ -38,10 +39,18 @@ import { type Logger, pino } from 'pino';
 import { capPrice } from '../../dlc/digits.ts';
 import { formatOliviaTime } from '../../dlc/oracle.ts';
 import { divRound } from '../../model/fixed.ts';
-import { nextEventTime, oracleEventId, oracleEventTime } from '../../model/oracle-event.ts';
+import {
+  nextEventTime,
+  ORACLE_INDICES,
+  type OracleIndex,
+  oracleEventId,
+  oracleEventIndex,
+  oracleEventTime,
+} from '../../model/oracle-event.ts';
+import { PRODUCTS } from '../../model/product.ts';
 import { formatPrice, PRICE_SCALE, type Price } from '../../model/units.ts';
 import { type FeedHealth, PriceFeedClient } from '../pricefeed/client.ts';
-import { BITMEX_MAINNET_URL } from '../pricefeed/constants.ts';
+import { BITMEX_MAINNET_URL, type FeedSymbol } from '../pricefeed/constants.ts';
 import { HealthRegistry, type HealthStatus } from '../runtime/health.ts';
 import {
   ANNOUNCEMENT_CACHE_SIZE,
@@ -115,6 +124,11 @@ export interface OracleServerHealth {
   lastError: { name: string; message: string; at: number } | null;
   feed: FeedHealth;
 }
+
+/** The feed contract whose quotes each index is attested from (the product table's pairs). */
+const FEED_OF_INDEX = Object.fromEntries(
+  Object.values(PRODUCTS).map((p) => [p.oracleIndex, p.feedSymbol]),
+) as Record<OracleIndex, FeedSymbol>;
 
 /**
  * The whole-dollar price an oracle attests for a quote: the mid (bid + ask) / 2, rounded half
@@ -406,8 +420,11 @@ export class OracleServer {
           this.#arm(t * 1000 - nowMs);
           return;
         }
-        const eventId = oracleEventId(t);
-        if (this.#outcomes.has(eventId)) {
+        // Every index has an event at each time: BXBT's and BETH's, each from its own quotes.
+        const pending = ORACLE_INDICES.map((index) => oracleEventId(t, index)).filter(
+          (id) => !this.#outcomes.has(id),
+        );
+        if (pending.length === 0) {
           this.#cursor += this.eventIntervalS;
           continue;
         }
@@ -415,9 +432,11 @@ export class OracleServer {
         if (nowMs > (t + this.#maxAttestDelayS) * 1000) {
           // Too late to attest honestly (the oracle or its feed was down): give it up. Counted
           // and logged once per run of such events, however many a long outage produced.
-          this.#missed++;
-          if (givenUp.count++ === 0) givenUp.first = eventId;
-          givenUp.last = eventId;
+          for (const eventId of pending) {
+            this.#missed++;
+            if (givenUp.count++ === 0) givenUp.first = eventId;
+            givenUp.last = eventId;
+          }
           this.#setWaiting(null);
           this.#cursor += this.eventIntervalS;
           continue;
@@ -426,33 +445,26 @@ export class OracleServer {
           this.#arm(t * 1000 + this.#attestDelayMs - nowMs);
           return;
         }
-        const quote = this.#feed.latest();
-        if (!quote || quote.stale) {
-          if (this.#waiting?.eventId !== eventId) {
-            this.#log.warn({ eventId, quoteAgeMs: quote?.ageMs }, 'event due; waiting for a quote');
+        let waitingFor: string | undefined;
+        for (const eventId of pending) {
+          const quote = this.#feed.latest(FEED_OF_INDEX[oracleEventIndex(eventId)]);
+          if (!quote || quote.stale) {
+            if (this.#waiting?.eventId !== eventId && waitingFor === undefined) {
+              this.#log.warn(
+                { eventId, quoteAgeMs: quote?.ageMs },
+                'event due; waiting for a quote',
+              );
+            }
+            waitingFor ??= eventId;
+            continue;
           }
-          this.#setWaiting(eventId);
+          await this.#attest(eventId, quote, nowMs);
+        }
+        if (waitingFor !== undefined) {
+          this.#setWaiting(waitingFor);
           this.#arm(this.#attestRetryMs);
           return;
         }
-        const outcome = attestablePrice(quote.bid, quote.ask);
-        const record: OutcomeRecord = {
-          eventId,
-          outcome,
-          time: formatOliviaTime(Math.floor(nowMs / 1000)),
-          quote: {
-            bid: formatPrice(quote.bid),
-            ask: formatPrice(quote.ask),
-            receivedAt: quote.receivedAt,
-          },
-        };
-        try {
-          await this.#outcomes.record(record); // durable before anyone can see it
-        } catch (err) {
-          if (!(err instanceof OutcomeExistsError)) throw err;
-        }
-        this.#lastAttested = { eventId, outcome, at: Date.now() };
-        this.#log.info({ eventId, outcome }, 'attested');
         this.#cursor += this.eventIntervalS;
         this.#setWaiting(null);
       }
@@ -464,6 +476,32 @@ export class OracleServer {
         );
       }
     }
+  }
+
+  /** Records an event's outcome from a fresh quote, durably, before anyone can see it. */
+  async #attest(
+    eventId: string,
+    quote: { bid: Price; ask: Price; receivedAt: number },
+    nowMs: number,
+  ): Promise<void> {
+    const outcome = attestablePrice(quote.bid, quote.ask);
+    const record: OutcomeRecord = {
+      eventId,
+      outcome,
+      time: formatOliviaTime(Math.floor(nowMs / 1000)),
+      quote: {
+        bid: formatPrice(quote.bid),
+        ask: formatPrice(quote.ask),
+        receivedAt: quote.receivedAt,
+      },
+    };
+    try {
+      await this.#outcomes.record(record);
+    } catch (err) {
+      if (!(err instanceof OutcomeExistsError)) throw err;
+    }
+    this.#lastAttested = { eventId, outcome, at: Date.now() };
+    this.#log.info({ eventId, outcome }, 'attested');
   }
 
   // --- health ---------------------------------------------------------------------------------

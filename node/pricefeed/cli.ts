@@ -19,14 +19,15 @@ const USAGE = `usage: dlcfd pricefeed [--port <port>] [--host <ip>] [--start-pri
                        [--tick-ms <ms>] [--volatility <rate>] [--drift <rate>] [--spread <usd>]
                        [--csv <file> [--loop]] [--log-level <level>]
 
-Serves the BitMEX realtime websocket protocol (quoteBin1m:XBTUSD, instrument:.BXBT) at
+Serves the BitMEX realtime websocket protocol (quoteBin1m:XBTUSD, instrument:.BXBT, and
+quoteBin1m:ETHUSD, instrument:.BETH on a walk of its own from 3000) at
 ws://<host>:<port>/realtime from a seeded random walk (default: start 40000, seed 1, one tick per
 1000 ms, volatility 0.0005 and drift 0 per tick, spread 1) or by replaying a CSV of
 [timestamp,]price lines, one per tick. Prices are on the 0.5 USD tick. --port 0 (default) picks a
 free port; --host defaults to 127.0.0.1. --tick-ms 0 moves the price only through control.
 
 control (loopback only): GET <control-url>/price, POST <control-url>/price {"price":"45000.5"},
-POST <control-url>/tick
+POST <control-url>/tick; ?symbol=ETHUSD for ETHUSD
 `;
 
 /** The `pricefeed` subcommand. */

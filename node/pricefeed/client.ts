@@ -1,7 +1,7 @@
 /**
  * The node's price feed client: keeps one websocket to BitMEX's realtime API (or the local
- * `dlcfd pricefeed`), subscribed to `quoteBin1m:XBTUSD`, and always knows the latest quote and its
- * own health. It never throws into the node: a dropped or silent socket is reconnected with backoff,
+ * `dlcfd pricefeed`), subscribed to `quoteBin1m:XBTUSD` and `quoteBin1m:ETHUSD`, and always knows
+ * the latest quote of each contract and its own health (from XBTUSD's quotes, the first product). It never throws into the node: a dropped or silent socket is reconnected with backoff,
  * a malformed frame is logged and skipped, and failures show up in {@link PriceFeedClient.health}.
  *
  * Liveness: any frame counts as life. After `pingAfterMs` of silence the client sends the text
@@ -33,8 +33,10 @@ import {
   DEFAULT_PING_AFTER_MS,
   DEFAULT_PONG_TIMEOUT_MS,
   DEFAULT_STALE_AFTER_MS,
+  FEED_SYMBOLS,
+  type FeedSymbol,
   QUOTE_SYMBOL,
-  QUOTE_TOPIC,
+  quoteTopic,
 } from './constants.ts';
 import {
   FeedConnectTimeoutError,
@@ -62,7 +64,7 @@ export function defaultFeedUrl(network: Network): string {
 
 /** A quote as the node uses it: exact prices, times from both ends. */
 export interface Quote {
-  symbol: typeof QUOTE_SYMBOL;
+  symbol: FeedSymbol;
   bid: Price;
   ask: Price;
   /** The feed's timestamp (BitMEX: the one-minute bin), unix seconds. */
@@ -153,6 +155,8 @@ export interface PriceFeedClientOptions {
   logger?: Logger;
   /** The chart's recent history ({@link PriceFeedClient.history}). @default 5 s points, 1 h */
   history?: QuoteHistoryOptions;
+  /** Contracts to subscribe to (`quoteBin1m:<symbol>` each). @default FEED_SYMBOLS (both) */
+  symbols?: readonly FeedSymbol[];
 }
 
 /** How one connection ended. */
@@ -166,8 +170,10 @@ const noop = (): void => {};
 /** The feed client. Construct, `start()`, read `latest()`/`health()`, `stop()`. */
 export class PriceFeedClient {
   readonly url: string;
-  /** Recent quotes, downsampled and bounded, in memory only: what the UI's chart starts from. */
+  /** Recent XBTUSD quotes, downsampled and bounded, in memory only: what the UI's chart starts from. */
   readonly history: QuoteHistory;
+  /** The contracts subscribed to. */
+  readonly symbols: readonly FeedSymbol[];
 
   readonly #pingAfterMs: number;
   readonly #pongTimeoutMs: number;
@@ -184,7 +190,8 @@ export class PriceFeedClient {
   #abort: AbortController | undefined;
   #running: Promise<void> | undefined;
   #staleTimer: NodeJS.Timeout | undefined;
-  #latest: Quote | undefined;
+  /** The latest quote of each contract; XBTUSD's is the one health and history follow. */
+  readonly #latest = new Map<FeedSymbol, Quote>();
   #status: FeedStatus = 'disconnected';
   #since = Date.now();
   #reconnects = 0;
@@ -205,6 +212,7 @@ export class PriceFeedClient {
       component: 'pricefeed:client',
     });
     this.history = new QuoteHistory(options.history);
+    this.symbols = options.symbols ?? FEED_SYMBOLS;
     this.#reporter = options.health;
   }
 
@@ -233,16 +241,21 @@ export class PriceFeedClient {
     this.#setStatus('disconnected');
   }
 
-  /** The latest quote and whether it is stale, or undefined before the first one. */
-  latest(): LatestQuote | undefined {
-    if (!this.#latest) return undefined;
-    const ageMs = quoteAgeMs(this.#latest, this.#now());
-    return { ...this.#latest, ageMs, stale: ageMs >= this.#staleAfterMs };
+  /**
+   * The latest quote of `symbol` (XBTUSD unless given) and whether it is stale, or undefined
+   * before its first one.
+   */
+  latest(symbol: FeedSymbol = QUOTE_SYMBOL): LatestQuote | undefined {
+    const q = this.#latest.get(symbol);
+    if (!q) return undefined;
+    const ageMs = quoteAgeMs(q, this.#now());
+    return { ...q, ageMs, stale: ageMs >= this.#staleAfterMs };
   }
 
-  /** Health snapshot for the UI. */
+  /** Health snapshot for the UI (the age and staleness of XBTUSD's quotes). */
   health(): FeedHealth {
-    const age = this.#latest ? quoteAgeMs(this.#latest, this.#now()) : null;
+    const primary = this.#latest.get(QUOTE_SYMBOL);
+    const age = primary ? quoteAgeMs(primary, this.#now()) : null;
     return {
       status: this.#status,
       since: this.#since,
@@ -334,7 +347,7 @@ export class PriceFeedClient {
       ws.on('open', () => {
         this.#log.info({ url: this.url }, 'price feed connected');
         this.#setStatus('connected');
-        ws.send(JSON.stringify({ op: 'subscribe', args: [QUOTE_TOPIC] }));
+        ws.send(JSON.stringify({ op: 'subscribe', args: this.symbols.map(quoteTopic) }));
         armSilence();
       });
       ws.on('message', (data: RawData, isBinary: boolean) => {
@@ -368,8 +381,8 @@ export class PriceFeedClient {
         for (const reason of frame.rejected) this.#malformedFrame(new MalformedFrameError(reason));
         let got = false;
         for (const q of frame.quotes) {
-          if (q.symbol !== QUOTE_SYMBOL) continue;
-          this.#onQuote(q);
+          if (!this.symbols.includes(q.symbol as FeedSymbol)) continue;
+          this.#onQuote(q, q.symbol as FeedSymbol);
           got = true;
         }
         return got;
@@ -387,9 +400,9 @@ export class PriceFeedClient {
     }
   }
 
-  #onQuote(parsed: ParsedQuote): void {
+  #onQuote(parsed: ParsedQuote, symbol: FeedSymbol): void {
     const quote: Quote = {
-      symbol: QUOTE_SYMBOL,
+      symbol,
       bid: parsed.bid,
       ask: parsed.ask,
       timestamp: parsed.timestamp,
@@ -397,13 +410,22 @@ export class PriceFeedClient {
       receivedAt: this.#now(),
     };
     const wasStale = this.health().stale;
-    this.#latest = quote;
+    this.#latest.set(symbol, quote);
+    if (symbol !== QUOTE_SYMBOL) {
+      this.#tell(quote);
+      return;
+    }
     this.history.add(quote);
     clearTimeout(this.#staleTimer);
     // Tell health listeners when this quote turns stale, by its own age (+1 ms: timers may fire
     // on the boundary). Readers of latest() need no timer: it computes the age on every call.
     const freshForMs = Math.max(0, this.#staleAfterMs - quoteAgeMs(quote, quote.receivedAt));
     this.#staleTimer = setTimeout(() => this.#emitHealth(), freshForMs + 1);
+    this.#tell(quote);
+    if (wasStale) this.#emitHealth();
+  }
+
+  #tell(quote: Quote): void {
     for (const listener of this.#quoteListeners) {
       try {
         listener(quote);
@@ -411,7 +433,6 @@ export class PriceFeedClient {
         this.#log.error({ err }, 'price feed quote listener threw');
       }
     }
-    if (wasStale) this.#emitHealth();
   }
 
   #malformedFrame(err: Error): void {

@@ -13,17 +13,32 @@ export const REALTIME_PATH = '/realtime';
 /** Path prefix of the local server's control endpoint. */
 export const CONTROL_PATH = '/control';
 
-/** The only contract traded: BitMEX's inverse perpetual XBTUSD. */
-export const QUOTE_SYMBOL = 'XBTUSD';
+/**
+ * The contracts whose quotes the feed carries: BitMEX's inverse perpetual XBTUSD (the BTCUSD
+ * product) and its quanto perpetual ETHUSD (the ETHUSD product, as ItchySats 0.6.0 priced it).
+ */
+export const FEED_SYMBOLS = ['XBTUSD', 'ETHUSD'] as const;
+export type FeedSymbol = (typeof FEED_SYMBOLS)[number];
+/** The first product's contract: what a caller that names no symbol gets. */
+export const QUOTE_SYMBOL: FeedSymbol = 'XBTUSD';
 /** One-minute quote bins: one frame a minute on BitMEX, light and enough for CFD pricing. */
 export const QUOTE_TABLE = 'quoteBin1m';
 export const QUOTE_TOPIC = `${QUOTE_TABLE}:${QUOTE_SYMBOL}`;
+/** `quoteBin1m:<symbol>`, the topic a client subscribes to for one contract. */
+export function quoteTopic(symbol: FeedSymbol): string {
+  return `${QUOTE_TABLE}:${symbol}`;
+}
 /** BitMEX's BTC/USD index (what olivia attests as `BitMEX/BXBT`). */
 export const INDEX_SYMBOL = '.BXBT';
+/** Each contract's index: `.BXBT` for XBTUSD, `.BETH` for ETHUSD (olivia's `BitMEX/BETH`). */
+export const INDEX_OF: Record<FeedSymbol, string> = { XBTUSD: '.BXBT', ETHUSD: '.BETH' };
 export const INSTRUMENT_TABLE = 'instrument';
 export const INDEX_TOPIC = `${INSTRUMENT_TABLE}:${INDEX_SYMBOL}`;
 
-/** XBTUSD tick size: 0.5 USD. Every price the local server emits is on this grid. */
+/**
+ * XBTUSD tick size: 0.5 USD. Every price the local server emits is on this grid, ETHUSD's too
+ * (BitMEX ticks ETHUSD by 0.05 USD; 0.5 is on that grid, and coarser is fine for a local feed).
+ */
 export const TICK: Price = parsePrice('0.5');
 
 // --- client timings -------------------------------------------------------------------------
@@ -75,6 +90,8 @@ export const BACKOFF_JITTER = 0.5;
 /** Loopback: the local feed is for testnets and tests, not for the network. */
 export const DEFAULT_HOST = '127.0.0.1';
 export const DEFAULT_START_PRICE: Price = parsePrice('40000');
+/** ETHUSD's first price in the local feed: its own path, near where ETH traded beside BTC at 40k. */
+export const DEFAULT_ETH_START_PRICE: Price = parsePrice('3000');
 /** One tick a second: fast enough for compressed testnets, slow enough to read in logs. */
 export const DEFAULT_TICK_MS = 1_000;
 /**

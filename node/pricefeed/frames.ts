@@ -4,7 +4,7 @@
  * an exact {@link Price} here or the frame (row) is refused with a {@link MalformedFrameError}.
  */
 import { formatPrice, type Price, parsePrice } from '../../model/units.ts';
-import { QUOTE_SYMBOL, QUOTE_TABLE } from './constants.ts';
+import { type FeedSymbol, QUOTE_SYMBOL, QUOTE_TABLE } from './constants.ts';
 import { MalformedFrameError } from './errors.ts';
 
 /** One row of the `quoteBin1m` table, as BitMEX sends it (prices are JSON numbers). */
@@ -17,7 +17,7 @@ export interface QuoteRow {
   askSize: number;
 }
 
-/** One row of the `instrument` table for an index (`.BXBT`): only the fields we serve. */
+/** One row of the `instrument` table for an index (`.BXBT`, `.BETH`): only the fields we serve. */
 export interface InstrumentRow {
   symbol: string;
   timestamp: string;
@@ -155,10 +155,16 @@ export function parseFrame(text: string): FeedFrame {
 }
 
 /** Our quote row for `price` with its spread: what the local server inserts. */
-export function quoteRow(bid: Price, ask: Price, at: Date, size = 100_000): QuoteRow {
+export function quoteRow(
+  bid: Price,
+  ask: Price,
+  at: Date,
+  size = 100_000,
+  symbol: FeedSymbol = QUOTE_SYMBOL,
+): QuoteRow {
   return {
     timestamp: at.toISOString(),
-    symbol: QUOTE_SYMBOL,
+    symbol,
     bidSize: size,
     bidPrice: priceToJson(bid),
     askPrice: priceToJson(ask),

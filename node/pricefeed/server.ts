@@ -6,15 +6,18 @@
  * - on connect, a welcome frame `{"info":"Welcome to …","version":…,"timestamp":…,…}`;
  * - `{"op":"subscribe","args":["quoteBin1m:XBTUSD"]}` (or `?subscribe=quoteBin1m:XBTUSD` on the URL)
  *   → `{"success":true,"subscribe":"quoteBin1m:XBTUSD","request":{…}}`, then a `partial` frame with
- *   the current quote, then an `insert` frame on every tick. `instrument:.BXBT` likewise, with
- *   `update` frames carrying `markPrice`/`lastPrice`. `unsubscribe` is answered too;
+ *   the current quote, then an `insert` frame on every tick. `quoteBin1m:ETHUSD` likewise, from its
+ *   own price path (its own seed, starting at `ethStartPrice`, 3,000 USD by default); the bare
+ *   table `quoteBin1m` is both. `instrument:.BXBT` and `instrument:.BETH` likewise, with `update`
+ *   frames carrying `markPrice`/`lastPrice`. `unsubscribe` is answered too;
  * - the text `ping` → `pong`;
  * - anything else → `{"status":400,"error":"…","meta":{},"request":…}`.
  *
  * Prices are exact {@link Price}s on the 0.5 USD tick, written as JSON numbers with at most one
  * decimal: bid = price − spread/2, ask = price + spread/2.
  *
- * Control (loopback clients only, JSON bodies and answers, prices as decimal strings):
+ * Control (loopback clients only, JSON bodies and answers, prices as decimal strings; each route
+ * acts on XBTUSD, or on ETHUSD with `?symbol=ETHUSD`):
  * - `GET /control/price` → `{"price":"45000.5","bid":"45000","ask":"45001","timestamp":"…"}`
  * - `POST /control/price` `{"price":"45000.5"}` → sets it, pushes it to subscribers, answers as GET
  * - `POST /control/tick` → advances the price path one step now, answers as GET
@@ -38,18 +41,20 @@ import { type RawData, WebSocket, WebSocketServer } from 'ws';
 import { formatPrice, type Price, parsePrice } from '../../model/units.ts';
 import {
   CONTROL_PATH,
+  DEFAULT_ETH_START_PRICE,
   DEFAULT_HOST,
   DEFAULT_REPUBLISH_MS,
   DEFAULT_SPREAD,
   DEFAULT_START_PRICE,
   DEFAULT_TICK_MS,
-  INDEX_SYMBOL,
-  INDEX_TOPIC,
+  FEED_SYMBOLS,
+  type FeedSymbol,
+  INDEX_OF,
   INSTRUMENT_TABLE,
   MAX_CONTROL_BODY_BYTES,
   QUOTE_SYMBOL,
   QUOTE_TABLE,
-  QUOTE_TOPIC,
+  quoteTopic,
   REALTIME_PATH,
   TICK,
 } from './constants.ts';
@@ -64,7 +69,9 @@ export interface PriceFeedServerOptions {
   port?: number;
   /** First price (on the 0.5 tick). Ignored with `csv`, whose first price is the start. @default 40000 */
   startPrice?: Price;
-  /** Seed of the random walk. @default 1 */
+  /** ETHUSD's first price (on the 0.5 tick); ETHUSD always walks (`csv` is XBTUSD's). @default 3000 */
+  ethStartPrice?: Price;
+  /** Seed of the random walk (ETHUSD's walk is seeded from it too, on a path of its own). @default 1 */
   seed?: number;
   /** Milliseconds between ticks; 0 moves the price only through control or {@link PriceFeedServer.tick}. @default 1000 */
   tickMs?: number;
@@ -98,21 +105,39 @@ export interface FeedQuote {
   at: Date;
 }
 
-type Topic = typeof QUOTE_TOPIC | typeof INDEX_TOPIC;
+/** A served topic: one table of one contract. */
+interface Topic {
+  readonly table: typeof QUOTE_TABLE | typeof INSTRUMENT_TABLE;
+  readonly symbol: FeedSymbol;
+}
+const TOPIC_LIST: readonly Topic[] = FEED_SYMBOLS.flatMap((symbol) => [
+  { table: QUOTE_TABLE, symbol },
+  { table: INSTRUMENT_TABLE, symbol },
+]);
+const topicName = (t: Topic): string =>
+  t.table === QUOTE_TABLE ? quoteTopic(t.symbol) : `${INSTRUMENT_TABLE}:${INDEX_OF[t.symbol]}`;
 
-/** Requested topic → what it serves. A bare table name means every symbol, and we have one each. */
-const TOPICS: Record<string, Topic> = {
-  [QUOTE_TOPIC]: QUOTE_TOPIC,
-  [QUOTE_TABLE]: QUOTE_TOPIC,
-  [INDEX_TOPIC]: INDEX_TOPIC,
-  [INSTRUMENT_TABLE]: INDEX_TOPIC,
-};
+/** Requested topic → what it serves. A bare table name means every symbol of the table. */
+const TOPICS: Record<string, readonly Topic[]> = Object.fromEntries([
+  ...TOPIC_LIST.map((t) => [topicName(t), [t]] as const),
+  [QUOTE_TABLE, TOPIC_LIST.filter((t) => t.table === QUOTE_TABLE)],
+  [INSTRUMENT_TABLE, TOPIC_LIST.filter((t) => t.table === INSTRUMENT_TABLE)],
+]);
+
+/** ETHUSD's walk: seeded from the feed's seed, offset so its path is not XBTUSD's. */
+const ETH_SEED_OFFSET = 1_000_003;
+
+/** One contract's price path and current quote. */
+interface Book {
+  readonly path: PricePath;
+  quote: FeedQuote;
+}
 
 const WELCOME_INFO = 'Welcome to the BitMEX Realtime API.';
 const WELCOME_VERSION = 'dlcfd-pricefeed';
 const BITMEX_WS_DOCS = 'https://www.bitmex.com/app/wsAPI';
 
-const QUOTE_PARTIAL_META = {
+const quotePartialMeta = (symbols: readonly FeedSymbol[]) => ({
   keys: [],
   types: {
     timestamp: 'timestamp',
@@ -124,16 +149,16 @@ const QUOTE_PARTIAL_META = {
   },
   foreignKeys: { symbol: 'instrument' },
   attributes: { timestamp: 'sorted', symbol: 'grouped' },
-  filter: { symbol: QUOTE_SYMBOL },
-};
+  filter: symbols.length === 1 ? { symbol: symbols[0] } : {},
+});
 
-const INSTRUMENT_PARTIAL_META = {
+const instrumentPartialMeta = (symbols: readonly FeedSymbol[]) => ({
   keys: ['symbol'],
   types: { symbol: 'symbol', timestamp: 'timestamp', markPrice: 'float', lastPrice: 'float' },
   foreignKeys: {},
   attributes: { symbol: 'unique' },
-  filter: { symbol: INDEX_SYMBOL },
-};
+  filter: symbols.length === 1 ? { symbol: INDEX_OF[symbols[0]!] } : {},
+});
 
 /** A running local feed. Create with {@link PriceFeedServer.start}; it prints nothing. */
 export class PriceFeedServer {
@@ -147,11 +172,10 @@ export class PriceFeedServer {
   readonly #http: Server;
   readonly #wss: WebSocketServer;
   readonly #log: Logger;
-  readonly #path: PricePath;
+  readonly #books: Record<FeedSymbol, Book>;
   readonly #halfSpread: Price;
   readonly #floor: Price;
   readonly #subscriptions = new Map<WebSocket, Set<Topic>>();
-  #quote: FeedQuote;
   #timer: NodeJS.Timeout | undefined;
   #republish: NodeJS.Timeout | undefined;
   #paused = false;
@@ -173,20 +197,23 @@ export class PriceFeedServer {
     const floor = (halfSpread + TICK) as Price;
     let path: PricePath;
     let start: Price;
+    const walk = (seed: number): PricePath =>
+      randomWalk({ seed, drift: options.drift, volatility: options.volatility, floor });
     if (options.csv !== undefined) {
       const prices = parseCsvPrices(options.csv, floor);
       path = csvReplay(prices, options.loop ?? false);
       start = prices[0]!;
     } else {
-      path = randomWalk({
-        seed: options.seed ?? 1,
-        drift: options.drift,
-        volatility: options.volatility,
-        floor,
-      });
+      path = walk(options.seed ?? 1);
       start = options.startPrice ?? DEFAULT_START_PRICE;
     }
     checkPrice(start, floor);
+    const ethStart = options.ethStartPrice ?? DEFAULT_ETH_START_PRICE;
+    checkPrice(ethStart, floor);
+    const starts = {
+      XBTUSD: { path, start },
+      ETHUSD: { path: walk((options.seed ?? 1) + ETH_SEED_OFFSET), start: ethStart },
+    };
 
     const http = createServer();
     await new Promise<void>((resolve, reject) => {
@@ -196,16 +223,23 @@ export class PriceFeedServer {
         resolve();
       });
     });
-    const server = new PriceFeedServer(http, path, start, halfSpread, floor, options.logger);
+    const server = new PriceFeedServer(http, starts, halfSpread, floor, options.logger);
     const republishMs = options.republishMs ?? DEFAULT_REPUBLISH_MS;
     if (!Number.isSafeInteger(republishMs) || republishMs < 0) {
       throw new InvalidPricePathError(`republish interval must be a whole number of ms ≥ 0`);
     }
-    if (tickMs > 0) server.#timer = setInterval(() => server.tick(), tickMs);
+    if (tickMs > 0) {
+      server.#timer = setInterval(() => {
+        for (const symbol of FEED_SYMBOLS) server.tick(symbol);
+      }, tickMs);
+    }
     if (republishMs > 0) {
       server.#republish = setInterval(
         () => {
-          if (Date.now() - server.#quote.at.getTime() >= republishMs) server.#restamp();
+          for (const symbol of FEED_SYMBOLS) {
+            const at = server.#books[symbol].quote.at.getTime();
+            if (Date.now() - at >= republishMs) server.#restamp(symbol);
+          }
         },
         Math.max(1, Math.floor(republishMs / 2)),
       );
@@ -215,18 +249,20 @@ export class PriceFeedServer {
 
   private constructor(
     http: Server,
-    path: PricePath,
-    start: Price,
+    starts: Record<FeedSymbol, { path: PricePath; start: Price }>,
     halfSpread: Price,
     floor: Price,
     logger: Logger | undefined,
   ) {
     this.#http = http;
-    this.#path = path;
     this.#halfSpread = halfSpread;
     this.#floor = floor;
     this.#log = (logger ?? pino({ level: 'silent' })).child({ component: 'pricefeed:server' });
-    this.#quote = this.#quoteAt(start);
+    const book = (symbol: FeedSymbol): Book => ({
+      path: starts[symbol].path,
+      quote: this.#quoteAt(starts[symbol].start),
+    });
+    this.#books = { XBTUSD: book('XBTUSD'), ETHUSD: book('ETHUSD') };
     const address = http.address() as AddressInfo;
     this.host = address.address;
     this.port = address.port;
@@ -245,9 +281,14 @@ export class PriceFeedServer {
     });
   }
 
-  /** The current quote. */
+  /** The current XBTUSD quote. */
   get quote(): FeedQuote {
-    return this.#quote;
+    return this.#books.XBTUSD.quote;
+  }
+
+  /** The current quote of a contract. */
+  quoteOf(symbol: FeedSymbol): FeedQuote {
+    return this.#books[symbol].quote;
   }
 
   /** Open websocket connections. */
@@ -256,12 +297,13 @@ export class PriceFeedServer {
   }
 
   /**
-   * Forces the price (on the tick, at least spread/2 + one tick) and pushes it to subscribers at
-   * once. The walk continues from it. Throws {@link InvalidPricePathError} otherwise.
+   * Forces the price of `symbol` (XBTUSD unless given; on the tick, at least spread/2 + one tick)
+   * and pushes it to subscribers at once. The walk continues from it. Throws
+   * {@link InvalidPricePathError} otherwise.
    */
-  setPrice(price: Price, options: { at?: Date } = {}): FeedQuote {
+  setPrice(price: Price, options: { at?: Date; symbol?: FeedSymbol } = {}): FeedQuote {
     checkPrice(price, this.#floor);
-    return this.#publish(price, options.at);
+    return this.#publish(options.symbol ?? QUOTE_SYMBOL, price, options.at);
   }
 
   /** Whether quote frames are held back ({@link pause}). */
@@ -281,12 +323,13 @@ export class PriceFeedServer {
   resume(): void {
     if (!this.#paused) return;
     this.#paused = false;
-    this.#restamp();
+    for (const symbol of FEED_SYMBOLS) this.#restamp(symbol);
   }
 
-  /** Advances the price path one step and pushes the new quote. */
-  tick(): FeedQuote {
-    return this.#publish(this.#path.next(this.#quote.price));
+  /** Advances the price path of `symbol` (XBTUSD unless given) one step and pushes the new quote. */
+  tick(symbol: FeedSymbol = QUOTE_SYMBOL): FeedQuote {
+    const book = this.#books[symbol];
+    return this.#publish(symbol, book.path.next(book.quote.price));
   }
 
   /** Stops ticking, drops every connection and closes the port. Idempotent. */
@@ -313,43 +356,43 @@ export class PriceFeedServer {
     };
   }
 
-  /** The current price again, timestamped now. */
-  #restamp(): void {
-    this.#publish(this.#quote.price);
+  /** The current price of `symbol` again, timestamped now. */
+  #restamp(symbol: FeedSymbol): void {
+    this.#publish(symbol, this.#books[symbol].quote.price);
   }
 
-  #publish(price: Price, at?: Date): FeedQuote {
-    this.#quote = this.#quoteAt(price, at);
-    if (this.#paused) return this.#quote;
-    const quoteFrame = JSON.stringify({
-      table: QUOTE_TABLE,
-      action: 'insert',
-      data: [this.#quoteRow()],
-    });
-    const indexFrame = JSON.stringify({
-      table: INSTRUMENT_TABLE,
-      action: 'update',
-      data: [this.#indexRow()],
-    });
-    for (const [ws, topics] of this.#subscriptions) {
-      if (topics.has(QUOTE_TOPIC)) send(ws, quoteFrame);
-      if (topics.has(INDEX_TOPIC)) send(ws, indexFrame);
+  #publish(symbol: FeedSymbol, price: Price, at?: Date): FeedQuote {
+    const book = this.#books[symbol];
+    book.quote = this.#quoteAt(price, at);
+    if (this.#paused) return book.quote;
+    const frames = new Map<Topic, string>();
+    for (const topic of TOPIC_LIST) {
+      if (topic.symbol !== symbol) continue;
+      const quote = topic.table === QUOTE_TABLE;
+      frames.set(
+        topic,
+        JSON.stringify({
+          table: topic.table,
+          action: quote ? 'insert' : 'update',
+          data: [quote ? this.#quoteRow(symbol) : this.#indexRow(symbol)],
+        }),
+      );
     }
-    return this.#quote;
+    for (const [ws, topics] of this.#subscriptions) {
+      for (const [topic, frame] of frames) if (topics.has(topic)) send(ws, frame);
+    }
+    return book.quote;
   }
 
-  #quoteRow(): ReturnType<typeof quoteRow> {
-    return quoteRow(this.#quote.bid, this.#quote.ask, this.#quote.at);
+  #quoteRow(symbol: FeedSymbol): ReturnType<typeof quoteRow> {
+    const q = this.#books[symbol].quote;
+    return quoteRow(q.bid, q.ask, q.at, undefined, symbol);
   }
 
-  #indexRow(): Record<string, unknown> {
-    const p = priceToJson(this.#quote.price);
-    return {
-      symbol: INDEX_SYMBOL,
-      timestamp: this.#quote.at.toISOString(),
-      markPrice: p,
-      lastPrice: p,
-    };
+  #indexRow(symbol: FeedSymbol): Record<string, unknown> {
+    const q = this.#books[symbol].quote;
+    const p = priceToJson(q.price);
+    return { symbol: INDEX_OF[symbol], timestamp: q.at.toISOString(), markPrice: p, lastPrice: p };
   }
 
   #onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -416,47 +459,51 @@ export class PriceFeedServer {
 
   #subscribe(ws: WebSocket, requested: string, request: unknown): void {
     const topics = this.#subscriptions.get(ws);
-    const topic = TOPICS[requested];
+    const wanted = TOPICS[requested];
     if (!topics) return;
-    if (!topic) {
+    if (!wanted) {
       sendError(ws, `Unknown or expired table, or you do not have access: ${requested}`, request);
       return;
     }
-    if (topics.has(topic)) {
+    if (wanted.every((t) => topics.has(t))) {
       sendError(ws, `You are already subscribed to this topic: ${requested}`, request);
       return;
     }
-    topics.add(topic);
+    for (const t of wanted) topics.add(t);
     send(ws, JSON.stringify({ success: true, subscribe: requested, request }));
+    // One partial per request, with a row per contract it covers (all of a bare table's).
+    const symbols = wanted.map((t) => t.symbol);
     const partial =
-      topic === QUOTE_TOPIC
+      wanted[0]!.table === QUOTE_TABLE
         ? {
             table: QUOTE_TABLE,
             action: 'partial',
-            ...QUOTE_PARTIAL_META,
-            data: this.#paused ? [] : [this.#quoteRow()],
+            ...quotePartialMeta(symbols),
+            data: this.#paused ? [] : symbols.map((s) => this.#quoteRow(s)),
           }
         : {
             table: INSTRUMENT_TABLE,
             action: 'partial',
-            ...INSTRUMENT_PARTIAL_META,
-            data: this.#paused ? [] : [this.#indexRow()],
+            ...instrumentPartialMeta(symbols),
+            data: this.#paused ? [] : symbols.map((s) => this.#indexRow(s)),
           };
     send(ws, JSON.stringify(partial));
   }
 
   #unsubscribe(ws: WebSocket, requested: string, request: unknown): void {
-    const topic = TOPICS[requested];
+    const wanted = TOPICS[requested];
     const topics = this.#subscriptions.get(ws);
-    if (!topic || !topics?.delete(topic)) {
+    if (!wanted || !topics || !wanted.some((t) => topics.has(t))) {
       sendError(ws, `You are not subscribed to this topic: ${requested}`, request);
       return;
     }
+    for (const t of wanted) topics.delete(t);
     send(ws, JSON.stringify({ success: true, unsubscribe: requested, request }));
   }
 
   async #onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const path = url.pathname;
     if (!path.startsWith(`${CONTROL_PATH}/`)) {
       reply(res, 404, { error: `not found; the websocket is at ${REALTIME_PATH}` });
       return;
@@ -465,21 +512,27 @@ export class PriceFeedServer {
       reply(res, 403, { error: 'the control endpoint answers loopback clients only' });
       return;
     }
+    const symbolParam = url.searchParams.get('symbol') ?? QUOTE_SYMBOL;
+    if (!(FEED_SYMBOLS as readonly string[]).includes(symbolParam)) {
+      reply(res, 400, { error: `symbol must be one of ${FEED_SYMBOLS.join(', ')}` });
+      return;
+    }
+    const symbol = symbolParam as FeedSymbol;
     const route = `${req.method} ${path.slice(CONTROL_PATH.length)}`;
     switch (route) {
       case 'GET /price':
-        reply(res, 200, quoteJson(this.#quote));
+        reply(res, 200, quoteJson(this.quoteOf(symbol)));
         return;
       case 'POST /tick':
-        reply(res, 200, quoteJson(this.tick()));
+        reply(res, 200, quoteJson(this.tick(symbol)));
         return;
       case 'POST /pause':
         this.pause();
-        reply(res, 200, { ...quoteJson(this.#quote), paused: true });
+        reply(res, 200, { ...quoteJson(this.quoteOf(symbol)), paused: true });
         return;
       case 'POST /resume':
         this.resume();
-        reply(res, 200, { ...quoteJson(this.#quote), paused: false });
+        reply(res, 200, { ...quoteJson(this.quoteOf(symbol)), paused: false });
         return;
       case 'POST /price': {
         const body = await readBody(req);
@@ -499,7 +552,7 @@ export class PriceFeedServer {
           return;
         }
         try {
-          reply(res, 200, quoteJson(this.setPrice(parsePrice(priceText))));
+          reply(res, 200, quoteJson(this.setPrice(parsePrice(priceText), { symbol })));
         } catch (err) {
           reply(res, 400, { error: (err as Error).message });
         }

@@ -96,6 +96,7 @@ export function closeTermsOf(cfd: Cfd): CfdCloseTerms {
     role: t.role,
     makerPosition,
     curve: {
+      symbol: t.symbol,
       initialPrice: t.initialPrice,
       quantity: t.quantity,
       longLeverage: lev.long,

@@ -20,7 +20,7 @@ import { type Logger, pino } from 'pino';
 import type { CfdRepository } from '../../eventstore/cfd-repository.ts';
 import type { CfdCommand } from '../../model/cfd.ts';
 import { IllegalCommandError } from '../../model/errors.ts';
-import type { Price } from '../../model/units.ts';
+import type { ContractSymbol, Price } from '../../model/units.ts';
 import { reasonOf } from '../driver.ts';
 import { unreachable } from '../handler.ts';
 import { PendingDecisions } from '../pending-decisions.ts';
@@ -95,8 +95,8 @@ export interface CollabSettlementInit {
    * fee balance); `undefined` when this node holds no signed contract for it.
    */
   readonly context: (cfdId: string) => CloseContext | undefined | Promise<CloseContext | undefined>;
-  /** The latest quote fit to trade on (fresh), or `undefined`. */
-  readonly quote: () => BidAsk | undefined;
+  /** The latest quote of a product's feed contract fit to trade on (fresh), or `undefined`. */
+  readonly quote: (symbol: ContractSymbol) => BidAsk | undefined;
   /**
    * Where a completed run's close is published at once, for a node that does not follow its CFDs
    * on chain. The daemon gives none: its process manager publishes the recorded close and
@@ -262,7 +262,7 @@ export class CollabSettlementTaker extends SettlementHandler {
     if (!ctx) throw new SettlementNotPossibleError(`no signed contract for CFD ${cfdId}`);
     let price = options.price;
     if (price === undefined) {
-      const quote = this.init.quote();
+      const quote = this.init.quote(cfd.terms.symbol);
       if (!quote) throw new SettlementNotPossibleError('no current quote to settle at');
       price = closingPrice(quote, ctx.makerPosition);
     }
@@ -398,7 +398,7 @@ export class CollabSettlementMaker extends SettlementHandler {
         return;
       }
       const machine = new MakerSettlement(ctx, {
-        quote: this.init.quote(),
+        quote: this.init.quote(cfd.terms!.symbol),
         ...(this.#toleranceBps !== undefined && { toleranceBps: this.#toleranceBps }),
       });
       const step = machine.receive(first);

@@ -4,7 +4,12 @@
  */
 import { z } from 'zod';
 import type { Offer } from '../../model/offer.ts';
-import { type FundingRate, formatFundingRate, parseFundingRate } from '../../model/units.ts';
+import {
+  type ContractSymbol,
+  type FundingRate,
+  formatFundingRate,
+  parseFundingRate,
+} from '../../model/units.ts';
 import { priceSchema, priceToWire, satsSchema } from '../wire.ts';
 import { MAX_OFFERS_PER_MESSAGE } from './constants.ts';
 
@@ -15,7 +20,7 @@ const rateSchema = z
 
 const offerSchema = z.object({
   id: z.string().min(1).max(64),
-  symbol: z.literal('BTCUSD'),
+  symbol: z.enum(['BTCUSD', 'ETHUSD'] satisfies ContractSymbol[]),
   makerPosition: z.enum(['long', 'short']),
   price: priceSchema,
   minQuantity: satsSchema,

@@ -36,8 +36,8 @@ export class RecentOffers {
 
   /**
    * The offer `id` if it was published and is at most `maxAgeSecs` old at `now` (unix seconds,
-   * against its own `createdAt`), with the latest offer of the same maker position: the maker's
-   * current quote for that side (undefined when the latest set has none).
+   * against its own `createdAt`), with the latest offer of the same product and maker position:
+   * the maker's current quote for that side (undefined when the latest set has none).
    */
   find(
     id: string,
@@ -47,6 +47,9 @@ export class RecentOffers {
     this.#offers = this.#offers.filter((o) => now - o.createdAt <= maxAgeSecs);
     const offer = this.#offers.find((o) => o.id === id);
     if (!offer) return undefined;
-    return { offer, current: this.#latest.find((o) => o.makerPosition === offer.makerPosition) };
+    const current = this.#latest.find(
+      (o) => o.symbol === offer.symbol && o.makerPosition === offer.makerPosition,
+    );
+    return { offer, current };
   }
 }

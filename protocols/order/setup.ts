@@ -424,6 +424,7 @@ abstract class ContractSetup extends StateMachine<
   protected margins(): { maker: Sats; taker: Sats } {
     const t = this.terms!;
     const m = margins({
+      symbol: t.symbol,
       makerPosition: this.makerPosition(),
       price: t.initialPrice,
       quantity: t.quantity,
@@ -508,6 +509,7 @@ abstract class ContractSetup extends StateMachine<
     const t = this.terms!;
     const leverage = longShortLeverage(this.makerPosition(), t.takerLeverage);
     const rows = payoutCurve({
+      symbol: t.symbol,
       initialPrice: t.initialPrice,
       quantity: t.quantity,
       longLeverage: leverage.long,

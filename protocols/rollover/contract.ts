@@ -34,7 +34,12 @@ import {
   rolloverChargeSecs,
   signedFunding,
 } from '../../model/fees.ts';
-import { oracleEventId, oracleEventTime } from '../../model/oracle-event.ts';
+import {
+  type OracleIndex,
+  oracleEventId,
+  oracleEventTime,
+  parseOracleEventId,
+} from '../../model/oracle-event.ts';
 import type { FeeRate, FundingRate } from '../../model/units.ts';
 
 /**
@@ -112,6 +117,7 @@ export function feeBalanceAt(
   }
   if (commitChain(record)[0]?.txid !== commitTxid) return undefined;
   return initialFeeBalance({
+    symbol: terms.symbol,
     makerPosition: makerPositionOf(terms),
     price: terms.initialPrice,
     quantity: terms.quantity,
@@ -142,6 +148,7 @@ export function rolledFeeBalance(p: {
     t.settlementIntervalSecs,
   );
   const change = signedFunding({
+    symbol: t.symbol,
     makerPosition: makerPositionOf(t),
     price: t.initialPrice,
     quantity: t.quantity,
@@ -161,21 +168,28 @@ export interface EventSchedule {
   readonly eventSpacingSecs: number;
 }
 
-/** The maker's choice: the first event on the grid one settlement interval from now. */
+/**
+ * The maker's choice: the first event on the grid one settlement interval from now, of the
+ * contract's index (`product(symbol).oracleIndex`).
+ */
 export function nextSettlementEventId(
   now: number,
   settlementIntervalSecs: number,
   spacing: number,
+  index: OracleIndex = 'BXBT',
 ): string {
   const t = Math.ceil((now + settlementIntervalSecs) / spacing) * spacing;
-  return oracleEventId(t);
+  return oracleEventId(t, index);
 }
 
-/** The liquidation events before a settlement event: `count` events, `spacing` apart, oldest first. */
+/**
+ * The liquidation events before a settlement event, of its index: `count` events, `spacing` apart,
+ * oldest first.
+ */
 export function liquidationEventIds(settlementEventId: string, s: EventSchedule): string[] {
-  const t = oracleEventTime(settlementEventId);
+  const { index, unixSeconds: t } = parseOracleEventId(settlementEventId);
   return Array.from({ length: s.liquidationEventCount }, (_, i) =>
-    oracleEventId(t - (s.liquidationEventCount - i) * s.eventSpacingSecs),
+    oracleEventId(t - (s.liquidationEventCount - i) * s.eventSpacingSecs, index),
   );
 }
 
@@ -190,6 +204,7 @@ export function rolloverEventPayouts(p: {
   const makerPosition = makerPositionOf(t);
   const leverage = longShortLeverage(makerPosition, t.takerLeverage);
   const curve = payoutCurve({
+    symbol: t.symbol,
     initialPrice: t.initialPrice,
     quantity: t.quantity,
     longLeverage: leverage.long,

@@ -46,7 +46,8 @@ import {
 import type { Cfd, CfdCommand, CfdTerms } from '../../model/cfd.ts';
 import type { FeeBalance } from '../../model/fees.ts';
 import { rolloverTermsOutsideLimits } from '../../model/limits.ts';
-import { oracleEventTime } from '../../model/oracle-event.ts';
+import { type OracleIndex, oracleEventTime, parseOracleEventId } from '../../model/oracle-event.ts';
+import { product } from '../../model/product.ts';
 import type { FeeRate, FundingRate, Role } from '../../model/units.ts';
 import {
   type AdaptorResult,
@@ -672,10 +673,19 @@ export class TakerRollover extends Rollover {
     const t = this.terms!;
     const c = this.config;
     let settlementTime: number;
+    let index: OracleIndex;
     try {
-      settlementTime = oracleEventTime(d.settlementEventId);
+      ({ unixSeconds: settlementTime, index } = parseOracleEventId(d.settlementEventId));
     } catch (err) {
       throw new Abort((err as Error).message);
+    }
+    // The maker picks the event: it must attest this contract's index (BXBT for BTCUSD, BETH for
+    // ETHUSD), or the CETs would pay out at another asset's price.
+    const expectedIndex = product(t.symbol).oracleIndex;
+    if (index !== expectedIndex) {
+      throw new Abort(
+        `the new settlement event ${d.settlementEventId} is not a ${expectedIndex} event (${t.symbol})`,
+      );
     }
     const target = this.now + t.settlementIntervalSecs;
     if (Math.abs(settlementTime - target) > c.settlementWindowSecs) {
@@ -910,6 +920,7 @@ export class MakerRollover extends Rollover {
       this.now,
       t.settlementIntervalSecs,
       c.eventSpacingSecs,
+      product(t.symbol).oracleIndex,
     );
     const baseFeeBalance = feeBalanceAt(d.record, t, base.txid);
     if (baseFeeBalance === undefined)

@@ -82,11 +82,20 @@ describe('dlc/oracle: event ids', () => {
       unixSeconds: Date.UTC(2022, 3, 15, 1) / 1000,
       nDigits: 20,
     });
+    // ETHUSD's index, BETH, likewise.
+    assert.equal(
+      formatEventId(1633399200, 20, 'BETH'),
+      '/x/BitMEX/BETH/2021-10-05T02:00:00.price?n=20',
+    );
+    assert.equal(
+      parseEventId('/x/BitMEX/BETH/2021-10-05T02:00:00.price?n=20').unixSeconds,
+      1633399200,
+    );
   });
 
   it('rejects other indices, digit counts, impossible dates and malformed ids', () => {
     for (const bad of [
-      '/x/BitMEX/BETH/2021-10-05T02:00:00.price?n=20',
+      '/x/BitMEX/BSOL/2021-10-05T02:00:00.price?n=20',
       '/x/BitMEX/BXBT/2021-10-05T02:00:00.price?n=21',
       '/x/BitMEX/BXBT/2021-02-30T02:00:00.price?n=20',
       '/x/BitMEX/BXBT/2021-10-05T24:00:00.price?n=20',

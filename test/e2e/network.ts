@@ -5,9 +5,10 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { peerIdFromString } from '@libp2p/peer-id';
 import { Transaction } from 'bitcoinjs-lib';
+import { signedCommit } from '../../dlc/contract.ts';
 import { payoutCurve, rowAtPrice, toRolePayouts } from '../../dlc/payout-curve.ts';
 import { type Cfd, uiState } from '../../model/cfd.ts';
-import { parsePrice } from '../../model/units.ts';
+import { type ContractSymbol, parsePrice } from '../../model/units.ts';
 import { EmbeddedChain, type EmbeddedChainOptions } from '../../node/chain/embedded.ts';
 import { loadConfig } from '../../node/daemon/config.ts';
 import { Daemon, type DaemonOptions } from '../../node/daemon/daemon.ts';
@@ -157,16 +158,22 @@ export async function startNetwork(
 
 export const cfd = (d: Daemon, id: string): Promise<Cfd | undefined> => d.readModel.get(id);
 
-/** The taker takes the maker's short offer (long 100 contracts at 2×); both reach Open. */
-export async function openCfd({ chain, maker, taker }: Network): Promise<string> {
+/**
+ * The taker takes the maker's short offer of `symbol` (BTCUSD unless given: long 100 contracts
+ * at 2×; or `quantity`); both reach Open.
+ */
+export async function openCfd(
+  { chain, maker, taker }: Network,
+  { symbol = 'BTCUSD', quantity = 100n }: { symbol?: ContractSymbol; quantity?: bigint } = {},
+): Promise<string> {
   const now = () => Math.floor(Date.now() / 1000);
   const { offer } = await until('offers', () =>
     taker.offers.book
       .current(now(), { maxOfferAgeSecs: 600 })
-      .find((o) => o.offer.makerPosition === 'short'),
+      .find((o) => o.offer.symbol === symbol && o.offer.makerPosition === 'short'),
   );
   const placed = await taker.orders.placeOrder(peerIdFromString(maker.peerId), offer, {
-    quantity: 100n,
+    quantity,
     leverage: 2,
   });
   assert.equal(
@@ -174,7 +181,14 @@ export async function openCfd({ chain, maker, taker }: Network): Promise<string>
     'completed',
     'reason' in placed.outcome ? placed.outcome.reason : '',
   );
-  const id = placed.orderId;
+  return awaitOpen({ chain, maker, taker }, placed.orderId);
+}
+
+/** Both sides set `id` up, its lock confirms, and both reach Open. */
+export async function awaitOpen(
+  { chain, maker, taker }: Pick<Network, 'chain' | 'maker' | 'taker'>,
+  id: string,
+): Promise<string> {
   await until('maker has it', async () => (await cfd(maker, id))?.setup === 'completed');
   const lockTxid = (await cfd(taker, id))!.dlc!.lockTxid;
   await confirmAfterMempool(chain, taker, lockTxid);
@@ -191,6 +205,49 @@ export async function openCfd({ chain, maker, taker }: Network): Promise<string>
   return id;
 }
 
+/**
+ * Force close: the taker publishes its signed commit of `id` (as `POST /api/cfds/:id/commit`
+ * does), a block mines it and both sides see it confirmed. Returns the commit.
+ */
+export async function forceCommit(
+  net: Pick<Network, 'chain' | 'maker' | 'taker'>,
+  id: string,
+): Promise<Transaction> {
+  const commit = signedCommit((await net.taker.contracts.get(id))!);
+  await net.taker.cfds.execute(id, {
+    type: 'commit',
+    commitTx: { txid: commit.getId(), hex: commit.toHex() },
+  });
+  await confirmAfterMempool(net.chain, net.taker, commit.getId());
+  for (const d of [net.maker, net.taker]) {
+    await until('committed', async () => (await cfd(d, id))?.commitConfirmed);
+  }
+  return commit;
+}
+
+/**
+ * The published commit `commitTxid` of `id` confirms, the CET lock passes, the taker's CET (of
+ * an attestation it holds) confirms and both sides see the CFD settled by it; returns the CET.
+ */
+export async function settleThroughCet(
+  net: Pick<Network, 'chain' | 'maker' | 'taker'>,
+  id: string,
+  commitTxid: string,
+): Promise<{ txid: string }> {
+  await confirmAfterMempool(net.chain, net.taker, commitTxid);
+  await until('committed', async () => (await cfd(net.taker, id))?.commitConfirmed);
+  await net.chain.mine(12);
+  const cet = await until('CET out', async () => {
+    const c = await cfd(net.taker, id);
+    return c?.cet && c.cetTimelockExpired ? c.cet : undefined;
+  });
+  await confirmAfterMempool(net.chain, net.taker, cet.txid);
+  for (const d of [net.maker, net.taker]) {
+    await until('closed', async () => (await cfd(d, id))?.settled === 'cet');
+  }
+  return cet;
+}
+
 /** A CFD's state in a line, for a failed wait's message. */
 function describe(c: Cfd | undefined): string {
   if (!c) return 'no such CFD';
@@ -202,6 +259,7 @@ function describe(c: Cfd | undefined): string {
 export function takerRow(c: Cfd, price: number): bigint {
   const t = c.terms!;
   const curve = payoutCurve({
+    symbol: t.symbol,
     initialPrice: t.initialPrice,
     quantity: t.quantity,
     longLeverage: t.takerLeverage,

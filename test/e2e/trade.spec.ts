@@ -20,9 +20,11 @@ import {
   cheatWithRevoked,
   closeCollaboratively,
   confirmAfterMempool,
+  forceCommit,
   openCfd,
   outputOf,
   revokedOnBoth,
+  settleThroughCet,
   startNetwork,
   takerRow,
   until,
@@ -68,16 +70,7 @@ describe('e2e: two daemons trade', function () {
 
   it('open → force close → CET after the attestation and the CET lock pays the curve row', async () => {
     const id = await openCfd({ oracle, chain, feed, maker, taker });
-    const record = (await taker.contracts.get(id))!;
-    const commit = signedCommit(record);
-    await taker.cfds.execute(id, {
-      type: 'commit',
-      commitTx: { txid: commit.getId(), hex: commit.toHex() },
-    });
-    await confirmAfterMempool(chain, taker, commit.getId());
-    for (const d of [maker, taker]) {
-      await until('committed', async () => (await cfd(d, id))!.commitConfirmed);
-    }
+    await forceCommit({ chain, maker, taker }, id);
     feed.setPrice(parsePrice('55000'));
     await chain.mine(12);
     const cet = await until('attestation and CET', async () => (await cfd(taker, id))?.cet, 90_000);
@@ -191,18 +184,7 @@ describe('e2e: liquidation by an hourly event', function () {
       (await cfd(net.taker, id))!.dlc!.settlementEventId,
       'a liquidation event',
     );
-    const commitTxid = (await cfd(net.taker, id))!.commitTx!.txid;
-    await confirmAfterMempool(net.chain, net.taker, commitTxid);
-    await until('committed', async () => (await cfd(net.taker, id))?.commitConfirmed);
-    await net.chain.mine(12);
-    const cet = await until('CET out', async () => {
-      const c = await cfd(net.taker, id);
-      return c?.cet && c.cetTimelockExpired ? c.cet : undefined;
-    });
-    await confirmAfterMempool(net.chain, net.taker, cet.txid);
-    for (const d of [net.maker, net.taker]) {
-      await until('closed', async () => (await cfd(d, id))?.settled === 'cet');
-    }
+    const cet = await settleThroughCet(net, id, (await cfd(net.taker, id))!.commitTx!.txid);
     // Liquidated: the whole pool (less fees) goes to the maker; the taker's output is dust, dropped.
     const tx = await net.taker.rpc!.getTransaction(cet.txid);
     assert.ok(tx);
@@ -239,13 +221,7 @@ describe('e2e: the oracle goes silent', function () {
     const id = await openCfd(net);
     await net.oracle.stop(); // silent from now on
     const record = (await net.taker.contracts.get(id))!;
-    const commit = signedCommit(record);
-    await net.taker.cfds.execute(id, {
-      type: 'commit',
-      commitTx: { txid: commit.getId(), hex: commit.toHex() },
-    });
-    await confirmAfterMempool(net.chain, net.taker, commit.getId());
-    await until('committed', async () => (await cfd(net.taker, id))?.commitConfirmed);
+    await forceCommit(net, id);
     await net.chain.mine(19);
     const refund = await until('refund out', async () => (await cfd(net.taker, id))?.refundTx);
     await confirmAfterMempool(net.chain, net.taker, refund.txid);

@@ -8,6 +8,7 @@ import {
   CFD_UI_STATES,
   type Cfd,
   type CfdCommand,
+  type CfdEvent,
   type CfdEventType,
   type CfdUiState,
   confirmedCommit,
@@ -18,6 +19,7 @@ import {
   uiState,
 } from '../../model/cfd.ts';
 import { fundingFee } from '../../model/fees.ts';
+import { parse, stringify } from '../../model/json.ts';
 import { parseFundingRate, price } from '../../model/units.ts';
 import { DAY, dlc, HOUR, sampleCommands, T0, terms, tx } from '../helpers/cfd-fixtures.ts';
 
@@ -386,6 +388,17 @@ describe('model/cfd aggregate', () => {
       assert.equal(cfd.confirmedCommitTxid, cNew.txid);
       assert.equal(confirmedCommit(cfd), cNew.txid);
       assert.equal(uiState(cfd), 'openCommitted');
+    });
+
+    it('an OrderPlaced stored before products existed (no symbol) loads as BTCUSD', () => {
+      const { symbol: _, ...old } = terms();
+      const stored = parse<CfdEvent>(stringify({ type: 'OrderPlaced', data: { terms: old } }));
+      assert.equal((stored.data as { terms: { symbol?: string } }).terms.symbol, undefined);
+      const cfd = fold([stored]);
+      assert.equal(cfd.terms?.symbol, 'BTCUSD');
+      // A symbol that is stored is kept.
+      const eth = fold([{ type: 'OrderPlaced', data: { terms: terms({ symbol: 'ETHUSD' }) } }]);
+      assert.equal(eth.terms?.symbol, 'ETHUSD');
     });
 
     it('an older CommitConfirmed event without a txid folds as before', () => {

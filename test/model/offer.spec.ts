@@ -120,10 +120,10 @@ describe('model/offer', () => {
       assert.equal(oracleEventId(oracleEventTime(id)), id);
     });
 
-    it('refuses ids that are not olivia BXBT price events or name impossible times', () => {
+    it('refuses ids that are not olivia BXBT or BETH price events or name impossible times', () => {
       for (const bad of [
         '/x/BitMEX/BXBT/2022-04-15T01:00:00.price?n=18',
-        '/x/BitMEX/BETH/2022-04-15T01:00:00.price?n=20',
+        '/x/BitMEX/BSOL/2022-04-15T01:00:00.price?n=20',
         '/x/BitMEX/BXBT/2022-02-30T01:00:00.price?n=20',
         'x/BitMEX/BXBT/2022-04-15T01:00:00.price?n=20',
       ]) {

@@ -34,7 +34,7 @@ export const TRADING_ROUTES: readonly ApiRoute[] = [
     path: '/api/offers',
     summary: 'Offers: a taker’s takeable offers, or a maker’s published ones',
     description:
-      '`{offers: [{id, maker, makerPosition, takerPosition, price, minQuantity, maxQuantity, ' +
+      '`{offers: [{id, maker, symbol, makerPosition, takerPosition, price, minQuantity, maxQuantity, ' +
       'lotSize, fundingRate, openingFee, txFeeRate, oracleEventId, createdAtSecs, leverages: ' +
       '[{leverage, marginPerLot, liquidationPrice, fundingPerLot}], outsideLimits}], reason}`; ' +
       '`reason` says why there are none; `outsideLimits` (taker) lists why no order on the ' +
@@ -72,8 +72,9 @@ export const TRADING_ROUTES: readonly ApiRoute[] = [
     path: '/api/orders/best',
     summary: 'Take the best current offer for a side (taker)',
     description:
-      '`{side, lots, leverage, maxSlippageBps?}`: as POST /api/orders on the maker’s current ' +
-      'offer for the taker’s `side` (long or short); the answer names the offer taken.',
+      '`{side, symbol?, lots, leverage, maxSlippageBps?}`: as POST /api/orders on the best current ' +
+      'offer of the product `symbol` (BTCUSD unless given) for the taker’s `side` (long or short); ' +
+      'the answer names the offer taken.',
     body: BestOrderBody,
     responses: {
       202: '`{orderId, offerId, price}`: the maker accepted the order; contract setup under way',
@@ -89,7 +90,7 @@ export const TRADING_ROUTES: readonly ApiRoute[] = [
     path: '/api/orders/preview',
     summary: 'What taking an offer would cost (taker): the trade panel’s numbers',
     description:
-      '`{offerId, takerPosition, price, lots, quantity, minLots, maxLots, leverage, margin, ' +
+      '`{offerId, symbol, takerPosition, price, lots, quantity, minLots, maxLots, leverage, margin, ' +
       'counterpartyMargin, liquidationPrice, fundingRate, settlementIntervalSecs, funding, ' +
       'openingFee, txFeeRate, problem, defaultMaxSlippageBps}`: `quantity` is the lots in ' +
       'contracts (USD of notional), for display; orders take `lots`. ' +

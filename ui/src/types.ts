@@ -172,6 +172,8 @@ export interface PlacedOrder {
 // node/app/preview.ts
 export interface OrderPreview {
   offerId: string;
+  /** The product: BTCUSD (quantity in USD contracts) or ETHUSD (quanto contracts). */
+  symbol: ContractSymbol;
   takerPosition: 'long' | 'short';
   price: string;
   lots: number;
@@ -201,6 +203,13 @@ export interface OrderPreview {
   /** The node's default maximum slippage for an order, basis points of the confirmed price. */
   defaultMaxSlippageBps: number;
 }
+
+// model/units.ts
+/**
+ * Contract symbols: the inverse BTCUSD contract and the ETHUSD quanto contract (ItchySats 0.6.0's
+ * two products). What each one means is model/product.ts's table.
+ */
+export type ContractSymbol = 'BTCUSD' | 'ETHUSD';
 
 // node/app/views/cfd.ts
 export interface CfdView {

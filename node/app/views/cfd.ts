@@ -30,6 +30,7 @@ import {
 } from '../../../model/liquidation.ts';
 import { oracleEventTime } from '../../../model/oracle-event.ts';
 import {
+  type ContractSymbol,
   type FeeRate,
   formatFundingRate,
   formatPrice,
@@ -359,6 +360,7 @@ export function cfdView(
   const makerPosition = t.role === 'maker' ? t.position : opposite(t.position);
   const takerPosition = opposite(makerPosition);
   const size = {
+    symbol: t.symbol,
     makerPosition,
     price: t.initialPrice,
     quantity: t.quantity,
@@ -387,7 +389,7 @@ export function cfdView(
     leverage,
     takerLeverage: t.takerLeverage,
     initialPrice: formatPrice(t.initialPrice),
-    liquidationPrice: liquidation(liquidationPrice(t.position, t.initialPrice, leverage)),
+    liquidationPrice: liquidation(liquidationPrice(t.position, t.initialPrice, leverage, t.symbol)),
     margin: own.toString(),
     marginCounterparty: (m.total - own).toString(),
     fundingRate: cfd.fundingRate === undefined ? null : formatFundingRate(cfd.fundingRate),
@@ -402,7 +404,13 @@ export function cfdView(
     liquidated: liquidatedView(cfd),
     liquidationWarning:
       MARKET_STATES.has(state) && quote && !cfd.attestation
-        ? warningView(t.position, t.initialPrice, leverage, closingPrice(takerPosition, quote))
+        ? warningView(
+            t.symbol,
+            t.position,
+            t.initialPrice,
+            leverage,
+            closingPrice(takerPosition, quote),
+          )
         : null,
     fundingPayment: fundingPaymentView(cfd, size),
     settlementEvent: { id: eventId, timeSecs: eventTimeSecs },
@@ -475,13 +483,16 @@ function liquidatedView(cfd: Cfd): CfdView['liquidated'] {
 
 /** The warning band of this node's own liquidation price, at the price it would close at now. */
 function warningView(
+  symbol: ContractSymbol,
   position: Position,
   initial: Price,
   leverage: Leverage,
   price: Price,
 ): LiquidationWarningView | null {
-  if (!inLiquidationBand(position, initial, leverage, price)) return null;
-  const liq = liquidationPrice(position, initial, leverage);
+  if (!inLiquidationBand(position, initial, leverage, price, LIQUIDATION_WARNING_BPS, symbol)) {
+    return null;
+  }
+  const liq = liquidationPrice(position, initial, leverage, symbol);
   return {
     price: formatPrice(price),
     liquidationPrice: formatPrice(liq),

@@ -206,6 +206,7 @@ function fundingEntry(cfd: Cfd, event: CfdEvent, recordedAt: number): FundingEnt
     rate = t.fundingRate;
     chargedSecs = t.settlementIntervalSecs;
     change = signedFunding({
+      symbol: t.symbol,
       makerPosition: makerPositionOf(t),
       price: t.initialPrice,
       quantity: t.quantity,

@@ -82,6 +82,7 @@ export function offerView(maker: string, o: Offer, limits?: TakerLimits): OfferV
     createdAtSecs: o.createdAt,
     leverages: o.leverageChoices.map((leverage) => {
       const fee = fundingFee({
+        symbol: o.symbol,
         makerPosition: o.makerPosition,
         price: o.price,
         quantity: o.lotSize,
@@ -94,8 +95,8 @@ export function offerView(maker: string, o: Offer, limits?: TakerLimits): OfferV
       const takerPays = o.fundingRate >= 0n === (takerPosition === 'long');
       return {
         leverage,
-        marginPerLot: margin(o.lotSize, o.price, leverage).toString(),
-        liquidationPrice: liquidation(liquidationPrice(takerPosition, o.price, leverage)),
+        marginPerLot: margin(o.lotSize, o.price, leverage, o.symbol).toString(),
+        liquidationPrice: liquidation(liquidationPrice(takerPosition, o.price, leverage, o.symbol)),
         fundingPerLot: (takerPays ? fee : -fee).toString(),
       };
     }),

@@ -26,6 +26,22 @@ describe('node/daemon/config', () => {
     assert.equal(c.allowInsecureDatadir, false, 'an insecure datadir is refused by default');
   });
 
+  it('a maker offers BTCUSD unless --products (or DLCFD_PRODUCTS) names more', async () => {
+    const plain = await loadConfig({ role: 'maker', flags: { datadir: dir.path } });
+    assert.deepEqual(plain.maker.products, ['BTCUSD']);
+    const both = await loadConfig({
+      role: 'maker',
+      flags: { datadir: dir.path, products: 'BTCUSD,ETHUSD' },
+    });
+    assert.deepEqual(both.maker.products, ['BTCUSD', 'ETHUSD']);
+    const env = await loadConfig({
+      role: 'maker',
+      flags: { datadir: dir.path },
+      env: { DLCFD_PRODUCTS: 'ETHUSD' },
+    });
+    assert.deepEqual(env.maker.products, ['ETHUSD']);
+  });
+
   it('--allow-insecure-datadir and --unsafe-listen are switches (flag or environment)', async () => {
     const flags = await loadConfig({
       role: 'taker',
@@ -156,6 +172,10 @@ describe('node/daemon/config', () => {
         configFile: join(dir.path, 'missing.json'),
       }),
       { name: 'ConfigError', message: /missing.json/ },
+    );
+    await assert.rejects(
+      loadConfig({ role: 'maker', flags: { datadir: dir.path, products: 'BTCUSD,DOGEUSD' } }),
+      { name: 'ConfigError', message: /maker.products/ },
     );
     // The limits of the maker policy API: a config it would refuse does not start.
     await assert.rejects(

@@ -116,11 +116,41 @@ describe('dlcfd oracle (server)', function () {
     await post.body?.cancel();
   });
 
+  it('attests BETH from ETHUSD and BXBT from XBTUSD at the same time; the client verifies both', async () => {
+    const o = await startOracle({ eventIntervalS: 2, lookaheadS: 30 });
+    feed.setPrice(parsePrice('45000.5')); // XBTUSD mid 45000.5 → 45001
+    feed.setPrice(parsePrice('3100.5'), { symbol: 'ETHUSD' }); // ETHUSD mid 3100.5 → 3101
+    const t = nextEventTime(Math.ceil(Date.now() / 1000 + 1.5), 2);
+    const btc = oracleEventId(t, 'BXBT');
+    const eth = oracleEventId(t, 'BETH');
+    assert.equal(eth, btc.replace('/BXBT/', '/BETH/'));
+    const c = new OracleClient({
+      url: o.url,
+      publicKey: o.publicKey,
+      pollInitialMs: 50,
+      pollMaxMs: 250,
+    });
+    clients.push(c);
+    const seen = new Map<string, VerifiedAttestation>();
+    c.onAttestation((a) => seen.set(a.eventId, a));
+    c.watch([btc, eth]);
+    c.start();
+    await until('both announcements', () => c.announcement(btc) && c.announcement(eth), 2_000);
+    // Two events, two nonce sets: a nonce reused across them would leak the oracle's key.
+    const nonces = (id: string) =>
+      c.announcement(id)!.nonces.map((n) => Buffer.from(n).toString('hex'));
+    assert.equal(new Set([...nonces(btc), ...nonces(eth)]).size, 40);
+    await until('both attestations', () => seen.size >= 2, 5_000);
+    assert.equal(seen.get(btc)?.price, 45001);
+    assert.equal(seen.get(eth)?.price, 3101);
+    assert.equal(o.outcome(eth)?.outcome, 3101);
+  });
+
   it('announces ahead and attests a forced price on a 2 s cadence; the client verifies it', async () => {
     const o = await startOracle({ eventIntervalS: 2, lookaheadS: 30 });
     feed.setPrice(parsePrice('45000.5')); // bid 45000, ask 45001: mid 45000.5 → 45001
     const t = nextEventTime(Math.ceil(Date.now() / 1000 + 1.5), 2); // ≥ 1.5 s ahead
-    const ids = [t, t + 2].map(oracleEventId);
+    const ids = [t, t + 2].map((t) => oracleEventId(t));
     const far = oracleEventId(nextEventTime(nowS() + 20, 2));
 
     const registry = new HealthRegistry();
@@ -264,8 +294,12 @@ describe('dlcfd oracle (server)', function () {
     });
     // The default bound (15 s); the feed goes on sending, but a price frozen 60 s ago.
     const frozenAt = new Date(Date.now() - 60_000);
-    feed.setPrice(parsePrice('39000'), { at: frozenAt });
-    const sendFrozen = setInterval(() => feed.setPrice(parsePrice('39000'), { at: frozenAt }), 50);
+    const freeze = () => {
+      feed.setPrice(parsePrice('39000'), { at: frozenAt });
+      feed.setPrice(parsePrice('3000'), { at: frozenAt, symbol: 'ETHUSD' });
+    };
+    freeze();
+    const sendFrozen = setInterval(freeze, 50);
     let o: OracleServer;
     try {
       o = await startOracle({ eventIntervalS: 1 });

@@ -93,18 +93,58 @@ describe('price feed: node client', () => {
     assert.ok(q.ageMs > 365 * 86_400_000);
     assert.ok(Math.abs(q.receivedAt - Date.now()) < 5_000);
     assert.equal(seen.length, 1);
-    assert.deepEqual(scripted.received, ['{"op":"subscribe","args":["quoteBin1m:XBTUSD"]}']);
+    assert.deepEqual(scripted.received, [
+      '{"op":"subscribe","args":["quoteBin1m:XBTUSD","quoteBin1m:ETHUSD"]}',
+    ]);
     const h = client.health();
     assert.equal(h.status, 'connected');
     assert.equal(h.reconnects, 0);
     assert.equal(h.malformedFrames, 0);
   });
 
+  it('keeps the latest quote per contract: ETHUSD beside XBTUSD, from BitMEX frames', async () => {
+    // The real frame's shape with ETHUSD's symbol (BitMEX's quanto perpetual, quoted in USD).
+    const eth = structuredClone(vector.quote_insert) as { data: Record<string, unknown>[] };
+    Object.assign(eth.data[0]!, { symbol: 'ETHUSD', bidPrice: 3012.35, askPrice: 3012.4 });
+    const other = structuredClone(eth);
+    other.data[0]!.symbol = 'SOLUSD'; // not subscribed: ignored
+    scripted = await scriptedServer(
+      bitmexLike([JSON.stringify(vector.quote_insert), JSON.stringify(eth), JSON.stringify(other)]),
+    );
+    client = new PriceFeedClient({ ...FAST, url: scripted.url });
+    const seen: Quote[] = [];
+    client.onQuote((q) => seen.push(q));
+    client.start();
+    await until('both quotes', () => seen.length >= 2);
+    const x = client.latest('XBTUSD');
+    const e = client.latest('ETHUSD');
+    assert.equal(x?.bid, parsePrice('42640.5'));
+    assert.equal(client.latest()?.bid, x?.bid);
+    assert.equal(e?.symbol, 'ETHUSD');
+    assert.equal(e?.bid, parsePrice('3012.35'));
+    assert.equal(e?.ask, parsePrice('3012.4'));
+    assert.equal(e?.timestamp, vector.expected.unix_time);
+    assert.deepEqual(
+      seen.map((q) => q.symbol),
+      ['XBTUSD', 'ETHUSD'],
+    );
+    // Only XBTUSD's quotes make the chart's history.
+    assert.equal(client.history.size, 1);
+  });
+
+  it('a client for XBTUSD only subscribes to it alone', async () => {
+    scripted = await scriptedServer(bitmexLike([]));
+    client = new PriceFeedClient({ ...FAST, url: scripted.url, symbols: ['XBTUSD'] });
+    client.start();
+    await until('subscribed', () => scripted?.received.length === 1);
+    assert.deepEqual(scripted.received, ['{"op":"subscribe","args":["quoteBin1m:XBTUSD"]}']);
+  });
+
   it('against the local feed: the partial quote, then inserts as the server ticks', async () => {
     server = await PriceFeedServer.start({ tickMs: 0, startPrice: parsePrice('42640.5') });
     client = new PriceFeedClient({ ...FAST, url: server.url });
     const seen: Quote[] = [];
-    client.onQuote((q) => seen.push(q));
+    client.onQuote((q) => q.symbol === 'XBTUSD' && seen.push(q));
     client.start();
     await until('the partial', () => seen.length >= 1);
     assert.equal(formatPrice(seen[0]!.bid), '42640');

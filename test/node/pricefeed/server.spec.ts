@@ -55,6 +55,56 @@ describe('price feed: local BitMEX-protocol server', () => {
     p.close();
   });
 
+  it('serves quoteBin1m:ETHUSD and instrument:.BETH from a path of its own, beside XBTUSD', async () => {
+    server = await PriceFeedServer.start({
+      tickMs: 0,
+      startPrice: parsePrice('40000'),
+      ethStartPrice: parsePrice('3000'),
+    });
+    const p = await probe(`${server.url}?subscribe=quoteBin1m:ETHUSD,instrument:.BETH`);
+    await until('2 acks and 2 partials', () => p.frames.length >= 5);
+    const [, ack, partial, , index] = p.json() as Frame[];
+    assert.equal(ack?.subscribe, 'quoteBin1m:ETHUSD');
+    assert.deepEqual(partial?.filter, { symbol: 'ETHUSD' });
+    assert.deepEqual(
+      partial?.data?.map((r) => [r.symbol, r.bidPrice, r.askPrice]),
+      [['ETHUSD', 2999.5, 3000.5]],
+    );
+    assert.deepEqual(
+      index?.data?.map((r) => [r.symbol, r.markPrice]),
+      [['.BETH', 3000]],
+    );
+    // An XBTUSD move reaches nobody here; an ETHUSD one does, as an insert and an index update.
+    server.setPrice(parsePrice('41000'));
+    const eth = server.setPrice(parsePrice('3100.5'), { symbol: 'ETHUSD' });
+    await until('insert and update', () => p.frames.length >= 7);
+    const [insert, update] = (p.json() as Frame[]).slice(5);
+    assert.deepEqual(
+      insert?.data?.map((r) => [r.symbol, r.bidPrice, r.askPrice]),
+      [['ETHUSD', 3100, 3101]],
+    );
+    assert.equal(update?.data?.[0]?.symbol, '.BETH');
+    assert.equal(formatPrice(server.quoteOf('ETHUSD').price), formatPrice(eth.price));
+    assert.equal(formatPrice(server.quote.price), '41000');
+    // A bare table is every contract: one partial with a row each.
+    const all = await probe(`${server.url}?subscribe=quoteBin1m`);
+    await until('ack and partial', () => all.frames.length >= 3);
+    const rows = (all.json() as Frame[])[2]?.data?.map((r) => r.symbol);
+    assert.deepEqual(rows, ['XBTUSD', 'ETHUSD']);
+    // The control endpoint moves ETHUSD with ?symbol=ETHUSD, and refuses an unknown symbol.
+    const res = await fetch(`${server.controlUrl}/price?symbol=ETHUSD`, {
+      method: 'POST',
+      body: JSON.stringify({ price: '2500' }),
+    });
+    assert.equal(((await res.json()) as { price: string }).price, '2500');
+    assert.equal(formatPrice(server.quoteOf('ETHUSD').price), '2500');
+    assert.equal(formatPrice(server.quote.price), '41000');
+    const bad = await fetch(`${server.controlUrl}/price?symbol=DOGEUSD`);
+    assert.equal(bad.status, 400);
+    p.close();
+    all.close();
+  });
+
   it('accepts ?subscribe= and serves instrument:.BXBT with update frames', async () => {
     server = await PriceFeedServer.start({ tickMs: 0, startPrice: parsePrice('40000') });
     const p = await probe(`${server.url}?subscribe=instrument:.BXBT,quoteBin1m:XBTUSD`);

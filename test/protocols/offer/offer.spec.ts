@@ -151,6 +151,20 @@ describe('protocols/offer', function () {
     );
   });
 
+  it("an offer's current quote is of its own product: ETHUSD's is never BTCUSD's", () => {
+    const book = new OfferBook();
+    const btc = offer({ id: 'BTCUSD-short-1' });
+    const eth = offer({
+      id: 'ETHUSD-short-1',
+      symbol: 'ETHUSD',
+      price: price(3_000),
+      oracleEventId: btc.oracleEventId.replace('/BXBT/', '/BETH/'),
+    });
+    book.apply('m1', [btc, eth]);
+    assert.equal(book.findRecent(eth.id, NOW, { maxOfferAgeSecs: 600 })?.current?.id, eth.id);
+    assert.equal(book.findRecent(btc.id, NOW, { maxOfferAgeSecs: 600 })?.current?.id, btc.id);
+  });
+
   it('the maker honours what it published within the offer age, not after it withdrew', async () => {
     const maker = new OfferProtocol(makerNode, { role: 'maker' });
     const first = offer({ id: 'short-1', createdAt: NOW - 10 });

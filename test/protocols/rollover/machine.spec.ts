@@ -309,6 +309,24 @@ describe('protocols/rollover state machines', function () {
       );
     });
 
+    it("a settlement event of another index than the contract's (BETH for a BTCUSD CFD)", async () => {
+      await expectBothFailed(
+        {
+          makerTamper: (m) =>
+            m.type === 'decision' && m.accept
+              ? {
+                  ...m,
+                  settlementEventId: m.settlementEventId.replace('/BXBT/', '/BETH/'),
+                  liquidationEventIds: m.liquidationEventIds.map((e) =>
+                    e.replace('/BXBT/', '/BETH/'),
+                  ),
+                }
+              : undefined,
+        },
+        /is not a BXBT event \(BTCUSD\)/,
+      );
+    });
+
     it('liquidation events that are not the expected hourly ones', async () => {
       await expectBothFailed({ makerConfig: { liquidationEventCount: 3 } }, /liquidation events/);
     });
