@@ -683,7 +683,8 @@ export class Daemon {
     if (config.role === 'taker') {
       // A maker heard of on the gossip (its envelope verified) is dialled at its announced addrs.
       const unsubscribe = this.offers.onOffers(({ maker }) => {
-        if (this.#connections.has(maker) || maker === this.peerId) return;
+        if (this.#connections.has(maker) || maker === this.peerId || this.#blocked.has(maker))
+          return;
         if (this.#connections.size >= MAX_MAKER_CONNECTIONS) return;
         const addrs = this.offers.book.makers().find((m) => m.maker === maker)?.addrs ?? [];
         if (addrs.length === 0) return;

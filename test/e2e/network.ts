@@ -137,11 +137,20 @@ async function startDaemon(
 ): Promise<Daemon> {
   const dir = await tempDir();
   cleanups.push(dir.cleanup);
-  const maker = role === 'maker' ? { 'auto-accept': true, listen: ['/ip4/127.0.0.1/tcp/0'] } : {};
-  const daemon = await Daemon.start(
-    await loadConfig({ role, flags: { ...parts.flags(dir.path), ...maker, ...flags } }),
-    { logger: silent, ...options },
-  );
+  // A maker auto-accepts unless the network's flags say otherwise, and listens on loopback.
+  const all =
+    role === 'maker'
+      ? {
+          'auto-accept': true,
+          ...parts.flags(dir.path),
+          listen: ['/ip4/127.0.0.1/tcp/0'],
+          ...flags,
+        }
+      : { ...parts.flags(dir.path), ...flags };
+  const daemon = await Daemon.start(await loadConfig({ role, flags: all }), {
+    logger: silent,
+    ...options,
+  });
   cleanups.push(() => daemon.stop());
   return daemon;
 }
