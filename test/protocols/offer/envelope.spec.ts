@@ -1,8 +1,10 @@
 // The signed offer envelope and the book's maker timeout: pure, real Ed25519 keys, no network.
 import assert from 'node:assert/strict';
 import { generateKeyPair } from '@libp2p/crypto/keys';
+import { TopicValidatorResult } from '@libp2p/gossipsub';
 import type { PrivateKey } from '@libp2p/interface';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
+import { validationResult } from '../../../protocols/discovery/gossip.ts';
 import {
   BadSignatureError,
   EnvelopeSequence,
@@ -105,6 +107,34 @@ describe('protocols/offer/envelope', () => {
       verifier.verify({ ...envelope, payload: '{"maker":1}' }, NOW),
       MalformedEnvelopeError,
     );
+  });
+
+  it('gossip relays none of them: a forgery is rejected (its relay penalised), an old one ignored', async () => {
+    const verifier = new EnvelopeVerifier(LIMITS);
+    const refusal = (p: Promise<unknown>) =>
+      p.then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    const forged = await refusal(
+      verifier.verify(await signEnvelope(other, maker, content(1)), NOW),
+    );
+    const future = await refusal(
+      verifier.verify(await signEnvelope(key, maker, content(1, NOW + 61)), NOW),
+    );
+    const stale = await refusal(
+      verifier.verify(await signEnvelope(key, maker, content(1, NOW - 601)), NOW),
+    );
+    await verifier.verify(await signEnvelope(key, maker, content(9)), NOW);
+    const replayed = await refusal(
+      verifier.verify(await signEnvelope(key, maker, content(9)), NOW),
+    );
+    assert.deepEqual([forged, future, stale, replayed].map(validationResult), [
+      TopicValidatorResult.Reject,
+      TopicValidatorResult.Reject,
+      TopicValidatorResult.Ignore,
+      TopicValidatorResult.Ignore,
+    ]);
   });
 
   it('a maker’s sequence strictly increases, even within one millisecond', () => {
