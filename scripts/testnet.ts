@@ -1,5 +1,5 @@
-// `npm run testnet [-- --takers N --time-scale S --dir DIR]`: a whole local network on this
-// machine — the embedded regtest chain, the price feed, the oracle, one maker and N takers — with
+// `npm run testnet [-- --makers M --takers N --time-scale S --dir DIR]`: a whole local network on
+// this machine — the embedded regtest chain, the price feed, the oracle, M makers and N takers — with
 // compressed time, funded wallets, every node's UI URL and password printed, and `testnet.json`
 // written for scripts. Ctrl-C stops everything cleanly. A first start chooses free ports; a
 // restart on the same --dir asks for the same ports again (a new one only if one is taken) and
@@ -30,7 +30,10 @@ import {
 
 const USAGE = `usage: npm run testnet [-- options]
 
-  --takers N         takers besides the one maker, 0 … 20 (default 2)
+  --makers M         makers, 1 … 10 (default 1); maker 1 is the bootstrap node the others and
+                     every taker join the offer gossip through, and the makers quote spreads
+                     of 20, 35, 50 … bps, so the best price moves between them
+  --takers N         takers, 0 … 20 (default 2)
   --time-scale S     production time divided by S, 1 … 3600 (default 60: a day-long settlement
                      interval lasts 24 minutes; rollovers and oracle events every minute, blocks
                      every 10 s)
@@ -53,6 +56,7 @@ let parsed: ReturnType<typeof parseOptions>;
 function parseOptions() {
   return parseArgs({
     options: {
+      makers: { type: 'string', default: '1' },
       takers: { type: 'string', default: '2' },
       'time-scale': { type: 'string', default: '60' },
       dir: { type: 'string', default: 'testnet' },
@@ -79,6 +83,8 @@ if (values.help) {
 // Before anything is created; inherited by every process started below.
 restrictUmask();
 
+const makers = Number(values.makers);
+if (!/^\d+$/.test(values.makers) || makers < 1 || makers > 10) fail('--makers must be 1 … 10');
 const takers = Number(values.takers);
 const scale = Number(values['time-scale']);
 if (!/^\d+$/.test(values.takers) || takers > 20) fail('--takers must be 0 … 20');
@@ -92,6 +98,9 @@ const dir = resolve(values.dir);
 const logLevel = values['log-level'];
 
 const time = compressedTime(scale);
+
+/** The makers' spreads with --makers > 1: a different best price per side from each. */
+const MAKER_SPREADS_BPS = [20, 35, 50, 65, 80, 95, 110, 125, 140, 155];
 
 const running: { name: string; process: RunningDlcfd }[] = [];
 let stopping = false;
@@ -259,18 +268,27 @@ async function main(): Promise<void> {
     nodes.push({ name, role, datadir, password, p });
     return p;
   };
-  const lastMaker = before?.nodes?.find((n) => n.name === 'maker')?.multiaddr;
-  const maker = await startNode('maker', 'maker', [
-    '--listen',
-    `/ip4/127.0.0.1/tcp/${await port(lastMaker, 'maker p2p')}`,
-    '--auto-accept',
-  ]);
-  const makerAddr = maker.ready.get('multiaddr')!;
-  const makerMultiaddr = makerAddr.includes('/p2p/')
-    ? makerAddr
-    : `${makerAddr}/p2p/${maker.ready.get('peer-id')}`;
+  // Maker 1 is `maker` (as with one maker), the others maker2, maker3, …; every maker after the
+  // first and every taker know only maker 1's address and discover the rest over the gossip.
+  const multiaddrs = new Map<string, string>();
+  let bootstrap: string | undefined;
+  for (let i = 1; i <= makers; i++) {
+    const name = i === 1 ? 'maker' : `maker${i}`;
+    const last = before?.nodes?.find((n) => n.name === name)?.multiaddr;
+    const p = await startNode(name, 'maker', [
+      '--listen',
+      `/ip4/127.0.0.1/tcp/${await port(last, `${name} p2p`)}`,
+      '--auto-accept',
+      ...(makers > 1 ? ['--spread', String(MAKER_SPREADS_BPS[i - 1])] : []),
+      ...(bootstrap ? ['--bootstrap', bootstrap] : []),
+    ]);
+    const addr = p.ready.get('multiaddr')!;
+    const full = addr.includes('/p2p/') ? addr : `${addr}/p2p/${p.ready.get('peer-id')}`;
+    multiaddrs.set(name, full);
+    bootstrap ??= full;
+  }
   for (let i = 1; i <= takers; i++) {
-    await startNode(`taker${i}`, 'taker', ['--maker', makerMultiaddr]);
+    await startNode(`taker${i}`, 'taker', ['--bootstrap', bootstrap!]);
   }
 
   // Fund every wallet from the faucet and confirm.
@@ -299,7 +317,7 @@ async function main(): Promise<void> {
       api_cookie: join(n.datadir, 'api.cookie'),
       datadir: n.datadir,
       peer_id: n.p.ready.get('peer-id'),
-      multiaddr: n.role === 'maker' ? makerMultiaddr : null,
+      multiaddr: multiaddrs.get(n.name) ?? null,
     })),
   };
   // The chain's RPC password and the UI passwords are in it: owner-only, even when an earlier

@@ -144,7 +144,7 @@ export class AppService {
         reason: null,
       };
     }
-    if (d.config.p2p.makers.length === 0) {
+    if (d.config.p2p.makers.length === 0 && d.config.p2p.bootstrap.length === 0) {
       return { offers: [], reason: 'no maker configured (--maker)' };
     }
     const peers = d.health.snapshot().filter((c) => c.name.startsWith('peer:'));

@@ -70,6 +70,10 @@ const usage = (role: Role): string => `usage: dlcfd ${role} --datadir DIR [optio
   --max-quote-age SECS          a quote older than this, by its own timestamp, is stale (default 75: BitMEX
                                 sends one quote bin a minute)
   ${role === 'maker' ? '--listen MULTIADDR            where takers reach this maker (repeatable)' : '--maker MULTIADDR/p2p/ID       the maker to trade with (repeatable)'}
+  --bootstrap MULTIADDR/p2p/ID  a node (usually a maker) to join the offer gossip through: a taker
+                                then dials every maker announced there (repeatable)
+  --announce-interval S         maker: re-announce its offers every S s (default 60)
+  --maker-timeout S             a maker not heard for S s leaves the book (default 180)
   --muxer yamux|mplex           stream multiplexer (default yamux)
   --block PEER_ID               refuse this peer in both directions (repeatable)
   --ui-host H --ui-port P       where the UI is served (default 127.0.0.1:8000); loopback only
@@ -116,6 +120,7 @@ export async function nodeConfigFromArgs(
           type: 'string',
           ...(flag === 'listen' ||
           flag === 'maker' ||
+          flag === 'bootstrap' ||
           flag === 'block' ||
           flag === 'ui-allowed-host'
             ? { multiple: true }

@@ -247,8 +247,25 @@ export const ConfigSchema = z
         muxer: z.enum(['yamux', 'mplex']).default('yamux'),
         /** Peer ids refused in both directions (a maker blocking a misbehaving taker). */
         blocked: z.array(z.string()).default([]),
+        /**
+         * Any role: nodes to join the offer gossip through, multiaddrs ending in /p2p/<peer id>
+         * (usually one maker). A taker dials every maker it hears of there.
+         */
+        bootstrap: z.array(z.string()).default([]),
+        /** Maker: re-announce its offers this often, even unchanged. */
+        announceIntervalSecs: z.number().positive().default(60),
+        /** A maker not heard for this long leaves the taker's book (≈ 3 announcements). */
+        makerTimeoutSecs: z.number().positive().default(180),
       })
-      .default({ listen: [], makers: [], muxer: 'yamux', blocked: [] }),
+      .default({
+        listen: [],
+        makers: [],
+        muxer: 'yamux',
+        blocked: [],
+        bootstrap: [],
+        announceIntervalSecs: 60,
+        makerTimeoutSecs: 180,
+      }),
     ui: z
       .object({
         host: z.string().default('127.0.0.1'),
@@ -317,13 +334,15 @@ export const ConfigSchema = z
         message: 'a taker dials; it does not listen',
       });
     }
-    for (const [i, m] of c.p2p.makers.entries()) {
-      if (!/\/p2p\/\w+$/.test(m)) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['p2p', 'makers', i],
-          message: `'${m}' must end in /p2p/<maker peer id>, so the taker knows whom it talks to`,
-        });
+    for (const key of ['makers', 'bootstrap'] as const) {
+      for (const [i, m] of c.p2p[key].entries()) {
+        if (!/\/p2p\/\w+$/.test(m)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['p2p', key, i],
+            message: `'${m}' must end in /p2p/<${key === 'makers' ? 'maker ' : ''}peer id>, so the node knows whom it talks to`,
+          });
+        }
       }
     }
   });
@@ -363,6 +382,9 @@ export const FLAGS = {
   maker: 'p2p.makers',
   muxer: 'p2p.muxer',
   block: 'p2p.blocked',
+  bootstrap: 'p2p.bootstrap',
+  'announce-interval': 'p2p.announceIntervalSecs',
+  'maker-timeout': 'p2p.makerTimeoutSecs',
   'ui-host': 'ui.host',
   'ui-port': 'ui.port',
   'ui-allowed-host': 'ui.allowedHosts',
@@ -407,12 +429,15 @@ const LISTS = new Set([
   'p2p.listen',
   'p2p.makers',
   'p2p.blocked',
+  'p2p.bootstrap',
   'ui.allowedHosts',
   'maker.products',
 ]);
 /** Paths whose values are numbers or booleans in the schema. */
 const NUMBERS = new Set([
   'ui.port',
+  'p2p.announceIntervalSecs',
+  'p2p.makerTimeoutSecs',
   'pricefeed.maxQuoteAgeSecs',
   'time.settlementIntervalSecs',
   'time.rolloverIntervalSecs',

@@ -8,6 +8,7 @@
 
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
+import type { PrivateKey } from '@libp2p/interface';
 import { peerIdFromString } from '@libp2p/peer-id';
 import { type Logger, pino } from 'pino';
 import { commitKeysFromRecord, fromHex, lockOutput, payoutScriptsOf } from '../../dlc/contract.ts';
@@ -62,6 +63,7 @@ import { type MakerPolicy, MakerPolicyStore, policyFromConfig } from './maker-po
 import {
   coinPoolTarget,
   makerOffers,
+  peerOfAddress,
   superviseMakerConnection,
   superviseOffers,
 } from './market.ts';
@@ -72,6 +74,12 @@ import { limitsFromConfig, TakerLimitsStore, toTakerLimits } from './taker-limit
 
 export { HEALTH } from './health-names.ts';
 export { CONNECTION_SETTLE_MS, OFFER_MIN_INTERVAL_MS, OFFER_REFRESH_MS } from './market.ts';
+
+/**
+ * Most makers a taker keeps connections to: announcements are signed, but peer ids cost nothing
+ * to mint, so a flood of made-up makers must not make it dial without end.
+ */
+const MAX_MAKER_CONNECTIONS = 64;
 
 /** A stop step slower than this is logged with its name (a hung stop shows where it hangs). */
 const SLOW_STOP_STEP_MS = 2_000;
@@ -151,6 +159,8 @@ export class Daemon {
   readonly #stops: (() => Promise<void> | void)[] = [];
   readonly #clock: () => number;
   #blocked = new Set<string>();
+  /** Peers this node keeps a connection to (configured, bootstrap, discovered makers). */
+  readonly #connections = new Set<string>();
 
   private constructor(
     config: DaemonConfig,
@@ -160,6 +170,7 @@ export class Daemon {
       store: EventStore;
       readModel: CfdReadModel;
       p2p: P2pNode;
+      privateKey: PrivateKey;
       rpc: BitcoinRpc | undefined;
       clock: () => number;
       policy: MakerPolicyStore | undefined;
@@ -188,7 +199,20 @@ export class Daemon {
       logger: parts.log.child({ component: 'fees' }),
     });
     this.contracts = new LevelContractStore(parts.store);
-    this.offers = new OfferProtocol(parts.p2p, { role: config.role, logger: parts.log });
+    this.offers = new OfferProtocol(parts.p2p, {
+      role: config.role,
+      logger: parts.log,
+      signer: { peerId: parts.p2p.peerId.toString(), key: parts.privateKey },
+      addrs: () => parts.p2p.getMultiaddrs().map(String),
+      pubsub: parts.p2p.services.pubsub,
+      clock: () => Math.floor(parts.clock() / 1000),
+      limits: {
+        maxAgeSecs: config.time.offerMaxAgeSecs,
+        maxClockSkewSecs: DEFAULT_MAX_CLOCK_SKEW_SECS,
+      },
+      announceIntervalMs: config.p2p.announceIntervalSecs * 1000,
+      makerTimeoutSecs: config.p2p.makerTimeoutSecs,
+    });
     this.feed = new PriceFeedClient({
       network: config.network,
       ...(config.pricefeed.url ? { url: config.pricefeed.url } : {}),
@@ -391,8 +415,9 @@ export class Daemon {
     });
 
     const blocked = new Set(config.p2p.blocked);
+    const privateKey = await loadOrCreateIdentity(config.datadir);
     const p2p = await createP2pNode({
-      privateKey: await loadOrCreateIdentity(config.datadir),
+      privateKey,
       listen: config.p2p.listen,
       muxer: config.p2p.muxer,
       blocked,
@@ -431,6 +456,7 @@ export class Daemon {
       store,
       readModel,
       p2p,
+      privateKey,
       rpc,
       clock,
       policy,
@@ -651,6 +677,23 @@ export class Daemon {
       }
     }
 
+    // Configured makers and bootstrap peers: a taker trades with the makers among them; a maker
+    // joins the offer gossip through its bootstrap peer.
+    for (const addr of [...config.p2p.makers, ...config.p2p.bootstrap])
+      this.#superviseConnection(peerOfAddress(addr), [addr]);
+    if (config.role === 'taker') {
+      // A maker heard of on the gossip (its envelope verified) is dialled at its announced addrs.
+      const unsubscribe = this.offers.onOffers(({ maker }) => {
+        if (this.#connections.has(maker) || maker === this.peerId || this.#blocked.has(maker))
+          return;
+        if (this.#connections.size >= MAX_MAKER_CONNECTIONS) return;
+        const addrs = this.offers.book.makers().find((m) => m.maker === maker)?.addrs ?? [];
+        if (addrs.length === 0) return;
+        this.log.info({ maker, addrs }, 'maker discovered');
+        this.#superviseConnection(maker, addrs);
+      });
+      this.#stops.push(unsubscribe);
+    }
     const markets =
       config.role === 'maker'
         ? [
@@ -666,11 +709,20 @@ export class Daemon {
               clock: this.#clock,
             }),
           ]
-        : config.p2p.makers.map((addr) => superviseMakerConnection(this, addr));
+        : [];
     for (const sup of markets) {
       this.#supervisors.push(sup);
       sup.start();
     }
+  }
+
+  /** Keeps a connection to `peer` (a maker, or a bootstrap peer) for as long as the node runs. */
+  #superviseConnection(peer: string, addrs: readonly string[]): void {
+    if (this.#connections.has(peer)) return;
+    this.#connections.add(peer);
+    const sup = superviseMakerConnection(this, peer, addrs);
+    this.#supervisors.push(sup);
+    sup.start();
   }
 
   /** Chain reachability, then the wallet and the monitor once it answers; a sync per block. */

@@ -210,13 +210,23 @@ export function superviseOffers(d: OfferPublishingDeps): Supervisor {
   });
 }
 
-/** Taker: keeps a connection to one maker, redialling with backoff; health per maker. */
+/** The peer id an address ends in (`…/p2p/<peer id>`). */
+export function peerOfAddress(address: string): string {
+  return address.slice(address.lastIndexOf('/p2p/') + 5);
+}
+
+/**
+ * Taker: keeps a connection to one maker (or a maker to its bootstrap peer), redialling with
+ * backoff; health per peer. `addrs` are where it listens (from the config, or from its signed
+ * announcement); the dial tries them all and Noise proves the peer is `peer`.
+ */
 export function superviseMakerConnection(
   d: { readonly p2p: P2pNode; readonly health: HealthRegistry; readonly log: Logger },
-  address: string,
+  peer: string,
+  addrs: readonly string[],
 ): Supervisor {
-  const addr = multiaddr(address);
-  const peer = address.slice(address.lastIndexOf('/p2p/') + 5);
+  const suffix = `/p2p/${peer}`;
+  const dialable = addrs.map((a) => multiaddr(a.endsWith(suffix) ? a : `${a}${suffix}`));
   const name = `peer:${peer}`;
   return new Supervisor({
     name,
@@ -224,7 +234,7 @@ export function superviseMakerConnection(
     logger: d.log,
     maxBackoffMs: 10_000,
     run: async ({ signal, ready }) => {
-      const connection = await d.p2p.dial(addr, { signal });
+      const connection = await d.p2p.dial(dialable, { signal });
       // Ends when the connection closes: the supervisor then redials with backoff.
       let closed = false;
       const ended = new Promise<void>((resolve) => {

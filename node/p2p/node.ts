@@ -1,6 +1,6 @@
 /**
  * The libp2p host both roles run: TCP, Noise, one multiplexed connection per peer, identify and
- * ping. Each CFD protocol registers its own handler on it (protocols/), so a stream arrives
+ * ping, and gossipsub for offer discovery (protocols/discovery/). Each CFD protocol registers its own handler on it (protocols/), so a stream arrives
  * directly at the component that owns that protocol.
  *
  * yamux is the default muxer: it has flow control and no per-connection stream-rate limit.
@@ -8,6 +8,8 @@
  * default closes a connection that opens more than 5 streams a second — a rollover burst does.
  */
 import { noise } from '@chainsafe/libp2p-noise';
+import { gossipsub, StrictSign } from '@libp2p/gossipsub';
+import { createTopicScoreParams } from '@libp2p/gossipsub/score';
 import { identify } from '@libp2p/identify';
 import type { PrivateKey } from '@libp2p/interface';
 import { mplex } from '@libp2p/mplex';
@@ -15,6 +17,8 @@ import { ping } from '@libp2p/ping';
 import { tcp } from '@libp2p/tcp';
 import { yamux } from '@libp2p/yamux';
 import { createLibp2p, type Libp2p } from 'libp2p';
+import { OFFERS_TOPIC } from '../../protocols/discovery/gossip.ts';
+import { MAX_MESSAGE_BYTES } from '../../protocols/offer/constants.ts';
 import { VERSION } from '../version.ts';
 
 export type Muxer = 'yamux' | 'mplex';
@@ -62,7 +66,24 @@ export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = {
 export type P2pNode = Libp2p<{
   identify: ReturnType<ReturnType<typeof identify>>;
   ping: ReturnType<ReturnType<typeof ping>>;
+  pubsub: ReturnType<ReturnType<typeof gossipsub>>;
 }>;
+
+/**
+ * Gossipsub's score on the offer topic: only invalid messages count. One forged envelope
+ * relayed (the validator's Reject) takes a peer below the graylist threshold (−80 by default),
+ * so its gossip is dropped until the penalty decays; a quiet topic (an envelope a minute per
+ * maker) must not count against a peer for delivering little, so mesh delivery weights are 0.
+ */
+const OFFER_TOPIC_SCORE = createTopicScoreParams({
+  topicWeight: 1,
+  timeInMeshWeight: 0,
+  firstMessageDeliveriesWeight: 0,
+  meshMessageDeliveriesWeight: 0,
+  meshFailurePenaltyWeight: 0,
+  invalidMessageDeliveriesWeight: -100,
+  invalidMessageDeliveriesDecay: 0.5,
+});
 
 /** Creates and starts a libp2p host. */
 export async function createP2pNode(options: P2pNodeOptions): Promise<P2pNode> {
@@ -85,6 +106,15 @@ export async function createP2pNode(options: P2pNodeOptions): Promise<P2pNode> {
     services: {
       identify: identify(),
       ping: ping(),
+      pubsub: gossipsub({
+        // Every message signed by its publisher and checked; the envelope inside is signed too.
+        globalSignaturePolicy: StrictSign,
+        // A maker alone on the network still announces (nobody hears it yet).
+        allowPublishToZeroTopicPeers: true,
+        allowedTopics: [OFFERS_TOPIC],
+        maxInboundDataLength: MAX_MESSAGE_BYTES,
+        scoreParams: { topics: { [OFFERS_TOPIC]: OFFER_TOPIC_SCORE } },
+      }),
     },
   }) as Promise<P2pNode>;
 }

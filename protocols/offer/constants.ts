@@ -15,3 +15,6 @@ export const TIMEOUT_MS = 10_000;
 /** Pushes arrive one at a time per connection; a few in flight covers quick successive changes. */
 export const MAX_INBOUND_STREAMS = 4;
 export const MAX_OUTBOUND_STREAMS = 4;
+
+/** Addresses one envelope may announce: a maker listens on a few, not hundreds. */
+export const MAX_ADDRS_PER_ENVELOPE = 16;

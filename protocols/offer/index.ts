@@ -10,7 +10,29 @@
  * ```
  */
 export * from './constants.ts';
+export {
+  BadSignatureError,
+  EnvelopeError,
+  type EnvelopeLimits,
+  EnvelopeSequence,
+  EnvelopeVerifier,
+  FutureEnvelopeError,
+  MalformedEnvelopeError,
+  type OfferAnnouncement,
+  openEnvelope,
+  ReplayedEnvelopeError,
+  type SignedEnvelope,
+  SignedEnvelopeMessage,
+  StaleEnvelopeError,
+  signEnvelope,
+  WrongMakerError,
+} from './envelope.ts';
 export { OffersMessage, offerToWire } from './messages.ts';
 export { OfferProtocol, type OfferProtocolInit } from './offer.ts';
-export { OfferBook, type OfferBookUpdate, type RejectedOffer } from './offer-book.ts';
+export {
+  type MakerEntry,
+  OfferBook,
+  type OfferBookUpdate,
+  type RejectedOffer,
+} from './offer-book.ts';
 export { MAX_RECENT_OFFERS, RecentOffers } from './recent.ts';

@@ -18,7 +18,8 @@ const rateSchema = z
   .regex(/^-?\d{1,2}(\.\d{1,10})?$/, 'a funding rate as a decimal string')
   .transform((s): FundingRate => parseFundingRate(s));
 
-const offerSchema = z.object({
+/** One offer on the wire (in a push and in a signed envelope). */
+export const offerSchema = z.object({
   id: z.string().min(1).max(64),
   symbol: z.enum(['BTCUSD', 'ETHUSD'] satisfies ContractSymbol[]),
   makerPosition: z.enum(['long', 'short']),

@@ -18,11 +18,28 @@ export interface OfferBookUpdate {
   readonly rejected: readonly RejectedOffer[];
 }
 
+/** A maker in the book: when it was last heard (unix seconds) and where it said it listens. */
+export interface MakerEntry {
+  readonly maker: string;
+  readonly lastSeen: number;
+  readonly addrs: readonly string[];
+}
+
 export class OfferBook {
   readonly #byMaker = new Map<string, RecentOffers>();
+  readonly #seen = new Map<string, MakerEntry>();
 
-  /** Replaces `maker`'s offers with the valid ones of `offers`. */
-  apply(maker: string, offers: readonly Offer[]): OfferBookUpdate {
+  /**
+   * Replaces `maker`'s offers with the valid ones of `offers`; `heard` (from a verified
+   * envelope) records when and where the maker was last heard, for {@link makers} and
+   * {@link expire}.
+   */
+  apply(
+    maker: string,
+    offers: readonly Offer[],
+    heard?: { readonly at: number; readonly addrs: readonly string[] },
+  ): OfferBookUpdate {
+    if (heard) this.#seen.set(maker, { maker, lastSeen: heard.at, addrs: heard.addrs });
     const accepted: Offer[] = [];
     const rejected: RejectedOffer[] = [];
     for (const offer of offers) {
@@ -45,6 +62,26 @@ export class OfferBook {
   /** Forgets a maker (disconnected: its offers cannot be taken). */
   remove(maker: string): void {
     this.#byMaker.delete(maker);
+    this.#seen.delete(maker);
+  }
+
+  /** The makers in the book, with when each was last heard (the order book's per-maker view). */
+  makers(): MakerEntry[] {
+    return [...this.#byMaker.keys()].map(
+      (maker) => this.#seen.get(maker) ?? { maker, lastSeen: 0, addrs: [] },
+    );
+  }
+
+  /**
+   * Drops every maker last heard more than `timeoutSecs` before `now` (unix seconds): a maker
+   * that stopped announcing is gone, its offers cannot be taken. Returns the dropped makers.
+   */
+  expire(now: number, timeoutSecs: number): string[] {
+    const gone = [...this.#seen.values()]
+      .filter((m) => now - m.lastSeen > timeoutSecs)
+      .map((m) => m.maker);
+    for (const maker of gone) this.remove(maker);
+    return gone;
   }
 
   /** Offers that may be taken at `now`: not older than the policy allows. */

@@ -1,7 +1,12 @@
-import type { PeerId, Stream } from '@libp2p/interface';
+import type { PeerId, PrivateKey, Stream } from '@libp2p/interface';
 import { type Logger, pino } from 'pino';
-import type { Offer } from '../../model/offer.ts';
-import type { ProtocolHost } from '../ports.ts';
+import {
+  DEFAULT_MAX_CLOCK_SKEW_SECS,
+  DEFAULT_MAX_OFFER_AGE_SECS,
+  type Offer,
+} from '../../model/offer.ts';
+import { OfferGossip, type PubSubPort } from '../discovery/gossip.ts';
+import { type Clock, type ProtocolHost, systemClock } from '../ports.ts';
 import { Framed } from '../wire.ts';
 import {
   MAX_INBOUND_STREAMS,
@@ -10,9 +15,18 @@ import {
   OFFER_PROTOCOL,
   TIMEOUT_MS,
 } from './constants.ts';
-import { OffersMessage, offerToWire } from './messages.ts';
+import {
+  type EnvelopeLimits,
+  EnvelopeSequence,
+  EnvelopeVerifier,
+  SignedEnvelopeMessage,
+  signEnvelope,
+} from './envelope.ts';
 import { OfferBook, type OfferBookUpdate } from './offer-book.ts';
 import { RecentOffers } from './recent.ts';
+
+/** How often a taker looks for makers silent longer than `makerTimeoutSecs`. */
+const EXPIRY_TICK_MS = 1_000;
 
 export interface OfferProtocolInit {
   /** The maker publishes; the taker receives. */
@@ -20,13 +34,31 @@ export interface OfferProtocolInit {
   readonly logger?: Logger;
   /** @default TIMEOUT_MS */
   readonly timeoutMs?: number;
+  /** Maker: its libp2p key, which signs its envelopes (required to publish). */
+  readonly signer?: { readonly peerId: string; readonly key: PrivateKey };
+  /** Maker: where it can be dialled, announced in every envelope. @default none */
+  readonly addrs?: () => readonly string[];
+  /** The gossip service: without it offers go only by direct push (no discovery). */
+  readonly pubsub?: PubSubPort;
+  /** Unix seconds. @default the system clock */
+  readonly clock?: Clock;
+  /** Envelope age and clock skew accepted. @default the order policy's defaults */
+  readonly limits?: EnvelopeLimits;
+  /** Maker: re-announce the current offers this often (ms); 0 = only on change. @default 0 */
+  readonly announceIntervalMs?: number;
+  /** A maker not heard for this long (s) leaves the book (checked every `announceIntervalMs`
+   * on a maker, every second on a taker). 0 = never. @default 0 */
+  readonly makerTimeoutSecs?: number;
 }
 
 /**
- * `/dlcfd/offer/1.0.0`. The maker pushes its whole current offer set to every taker: when the
- * taker connects (identify says it speaks the protocol) and on every change. The taker's handler
- * reads one message per stream, validates every offer, and updates its {@link OfferBook}.
- * A push that fails is logged and not retried: the next change or reconnect sends the full set.
+ * `/dlcfd/offer/1.0.0` and the offer gossip. The maker signs its whole current offer set into an
+ * envelope (envelope.ts) and announces it on the gossip topic (protocols/discovery/) on every
+ * change and every `announceIntervalMs`; a taker that connects (identify says it speaks the
+ * protocol) gets a freshly signed envelope pushed at once. Without gossip every change is pushed
+ * to every connected taker. Both ways end in one check, {@link EnvelopeVerifier}, before the
+ * offers reach the {@link OfferBook}, which validates each offer. A push that fails is logged and
+ * not retried: the next announcement or reconnect sends the full set.
  */
 export class OfferProtocol {
   readonly book = new OfferBook();
@@ -35,6 +67,12 @@ export class OfferProtocol {
   readonly #log: Logger;
   readonly #listeners = new Set<(u: OfferBookUpdate) => void>();
   readonly #published = new RecentOffers();
+  readonly #verifier: EnvelopeVerifier;
+  readonly #sequence = new EnvelopeSequence();
+  readonly #clock: Clock;
+  readonly #gossip: OfferGossip | undefined;
+  readonly #goneListeners = new Set<(maker: string) => void>();
+  #timer: NodeJS.Timeout | undefined;
   #onIdentify = (evt: CustomEvent<{ peerId: PeerId; protocols: string[] }>): void => {
     if (evt.detail.protocols.includes(OFFER_PROTOCOL)) void this.#push(evt.detail.peerId);
   };
@@ -46,9 +84,31 @@ export class OfferProtocol {
     this.#node = node;
     this.#init = init;
     this.#log = (init.logger ?? pino({ level: 'silent' })).child({ protocol: OFFER_PROTOCOL });
+    this.#clock = init.clock ?? systemClock;
+    this.#verifier = new EnvelopeVerifier(
+      init.limits ?? {
+        maxAgeSecs: DEFAULT_MAX_OFFER_AGE_SECS,
+        maxClockSkewSecs: DEFAULT_MAX_CLOCK_SKEW_SECS,
+      },
+    );
+    this.#gossip =
+      init.pubsub &&
+      new OfferGossip(init.pubsub, {
+        accept: (envelope, from) => this.#accept(envelope, from),
+        refused: (err, from) => this.#log.debug({ err, from }, 'gossiped envelope refused'),
+      });
   }
 
   async start(): Promise<void> {
+    // Every node relays announcements; a taker also reads them into its book.
+    this.#gossip?.start();
+    const tickMs =
+      this.#init.role === 'maker'
+        ? (this.#init.announceIntervalMs ?? 0)
+        : (this.#init.makerTimeoutSecs ?? 0) > 0
+          ? EXPIRY_TICK_MS
+          : 0;
+    if (tickMs > 0) this.#timer = setInterval(() => void this.#tick(), tickMs).unref();
     if (this.#init.role === 'taker') {
       await this.#node.handle(
         OFFER_PROTOCOL,
@@ -65,16 +125,37 @@ export class OfferProtocol {
   }
 
   async stop(): Promise<void> {
+    clearInterval(this.#timer);
+    this.#gossip?.stop();
     this.#node.removeEventListener('peer:identify', this.#onIdentify);
     this.#node.removeEventListener('peer:disconnect', this.#onDisconnect);
     if (this.#init.role === 'taker') await this.#node.unhandle(OFFER_PROTOCOL);
   }
 
-  /** Maker: replaces the offer set and pushes it to every connected taker. */
+  /** Maker: replaces the offer set and announces it (gossip, or a push to every taker). */
   async publish(offers: readonly Offer[], options: { signal?: AbortSignal } = {}): Promise<void> {
     this.#published.publish(offers);
-    const peers = this.#node.getPeers();
-    await Promise.all(peers.map((p) => this.#push(p, options.signal)));
+    await this.announce(options);
+  }
+
+  /** Maker: announces the current offer set again, in a freshly signed envelope. */
+  async announce(options: { signal?: AbortSignal } = {}): Promise<void> {
+    if (!this.#gossip) {
+      const peers = this.#node.getPeers();
+      await Promise.all(peers.map((p) => this.#push(p, options.signal)));
+      return;
+    }
+    try {
+      await this.#gossip.publish(await this.#envelope());
+    } catch (err) {
+      this.#log.debug({ err }, 'offer announcement failed');
+    }
+  }
+
+  /** Called with a maker that left the book because it was silent for `makerTimeoutSecs`. */
+  onMakerGone(listener: (maker: string) => void): () => void {
+    this.#goneListeners.add(listener);
+    return () => this.#goneListeners.delete(listener);
   }
 
   /** What the maker last published (the taker's view is {@link book}). */
@@ -107,10 +188,7 @@ export class OfferProtocol {
     try {
       const stream = await this.#node.dialProtocol(peer, OFFER_PROTOCOL, { signal });
       framed = new Framed(stream, { maxMessageBytes: MAX_MESSAGE_BYTES });
-      await framed.write(
-        { type: 'offers', offers: this.#published.latest.map(offerToWire) },
-        { signal },
-      );
+      await framed.write(await this.#envelope(), { signal });
       await framed.close({ signal });
     } catch (err) {
       framed?.abort(err as Error);
@@ -124,15 +202,49 @@ export class OfferProtocol {
       timeoutMs: this.#init.timeoutMs ?? TIMEOUT_MS,
     });
     try {
-      const message = await framed.read(OffersMessage);
-      const update = this.book.apply(peer.toString(), message.offers);
-      for (const r of update.rejected)
-        this.#log.warn({ peer: peer.toString(), ...r }, 'offer rejected');
-      for (const l of this.#listeners) l(update);
+      await this.#accept(await framed.read(SignedEnvelopeMessage), peer.toString());
       await framed.close();
     } catch (err) {
       this.#log.warn({ err, peer: peer.toString() }, 'bad offer message');
       framed.abort(err as Error);
+    }
+  }
+
+  /** The current offer set signed by the maker, with the next sequence number. */
+  async #envelope() {
+    const signer = this.#init.signer;
+    if (!signer) throw new Error('a maker needs its key (signer) to announce offers');
+    return signEnvelope(signer.key, signer.peerId, {
+      // Wall-clock ms: above anything sent before a restart, whatever clock the node is given.
+      seq: this.#sequence.next(Date.now()),
+      createdAt: this.#clock(),
+      addrs: this.#init.addrs?.() ?? [],
+      offers: this.#published.latest,
+    });
+  }
+
+  /**
+   * The one way into the book: an envelope verified (signature, maker = sender, age, sequence),
+   * then its offers validated one by one. Throws the envelope's refusal.
+   */
+  async #accept(envelope: unknown, from: string): Promise<OfferBookUpdate> {
+    const now = this.#clock();
+    const a = await this.#verifier.verify(envelope, now, from);
+    const update = this.book.apply(a.maker, a.offers, { at: now, addrs: a.addrs });
+    for (const r of update.rejected) this.#log.warn({ peer: a.maker, ...r }, 'offer rejected');
+    for (const l of this.#listeners) l(update);
+    return update;
+  }
+
+  /** Maker: re-announce; everyone: drop makers silent for too long. */
+  async #tick(): Promise<void> {
+    if (this.#init.role === 'maker' && this.#published.latest.length > 0) await this.announce();
+    const timeout = this.#init.makerTimeoutSecs ?? 0;
+    if (timeout <= 0) return;
+    for (const maker of this.book.expire(this.#clock(), timeout)) {
+      this.#log.info({ maker }, 'maker silent: dropped from the book');
+      for (const l of this.#listeners) l({ maker, accepted: [], rejected: [] });
+      for (const l of this.#goneListeners) l(maker);
     }
   }
 }

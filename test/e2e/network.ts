@@ -8,6 +8,7 @@ import { Transaction } from 'bitcoinjs-lib';
 import { signedCommit } from '../../dlc/contract.ts';
 import { payoutCurve, rowAtPrice, toRolePayouts } from '../../dlc/payout-curve.ts';
 import { type Cfd, uiState } from '../../model/cfd.ts';
+import type { Offer } from '../../model/offer.ts';
 import { type ContractSymbol, parsePrice } from '../../model/units.ts';
 import { EmbeddedChain, type EmbeddedChainOptions } from '../../node/chain/embedded.ts';
 import { loadConfig } from '../../node/daemon/config.ts';
@@ -86,22 +87,23 @@ export interface Network {
   taker: Daemon;
 }
 
-/** Chain, feed, oracle, a maker (auto-accept) and a taker, both funded. */
-export async function startNetwork(
+/** Chain, feed and oracle: what every node of a network shares. */
+interface Parts {
+  chain: EmbeddedChain;
+  feed: PriceFeedServer;
+  oracle: OracleServer;
+  /** The flags of a node with data dir `dir` pointing at the parts, with the compressed times. */
+  flags(dir: string): Record<string, string | string[]>;
+}
+
+async function startParts(
   cleanups: (() => Promise<unknown>)[],
-  extra: Record<string, string> = {},
-  /** Options of the maker's daemon only (e.g. shorter protocol timeouts). */
-  makerOptions: Omit<DaemonOptions, 'logger'> = {},
-  /** Options of the embedded chain (e.g. its fee market). */
-  chainOptions: Omit<EmbeddedChainOptions, 'logger'> = {},
-): Promise<Network> {
-  let chain: EmbeddedChain;
-  let feed: PriceFeedServer;
-  let maker: Daemon;
-  let taker: Daemon;
-  chain = await EmbeddedChain.start({ logger: silent, ...chainOptions });
+  extra: Record<string, string>,
+  chainOptions: Omit<EmbeddedChainOptions, 'logger'>,
+): Promise<Parts> {
+  const chain = await EmbeddedChain.start({ logger: silent, ...chainOptions });
   cleanups.push(() => chain.stop());
-  feed = await PriceFeedServer.start({ port: 0, startPrice: parsePrice('50000'), tickMs: 0 });
+  const feed = await PriceFeedServer.start({ port: 0, startPrice: parsePrice('50000'), tickMs: 0 });
   cleanups.push(() => feed.stop());
   const oracleDir = await tempDir();
   cleanups.push(oracleDir.cleanup);
@@ -116,62 +118,142 @@ export async function startNetwork(
     logger: silent,
   });
   cleanups.push(() => oracle.stop());
-  const common = (dir: string): Record<string, string | string[]> => ({
+  const flags = (dir: string): Record<string, string | string[]> => ({
     ...partFlags({ chain, oracle, feed }, dir),
     'settlement-interval': String(SETTLEMENT_SECS),
     'oracle-event-interval': String(EVENT_SECS),
     'chain-poll-ms': '100',
     ...extra,
   });
-  const makerDir = await tempDir();
-  const takerDir = await tempDir();
-  cleanups.push(makerDir.cleanup, takerDir.cleanup);
-  maker = await Daemon.start(
-    await loadConfig({
-      role: 'maker',
-      flags: { 'auto-accept': true, ...common(makerDir.path), listen: ['/ip4/127.0.0.1/tcp/0'] },
-    }),
-    { logger: silent, ...makerOptions },
-  );
-  cleanups.push(() => maker.stop());
-  taker = await Daemon.start(
-    await loadConfig({
-      role: 'taker',
-      flags: { ...common(takerDir.path), maker: [maker.p2p.getMultiaddrs()[0]!.toString()] },
-    }),
-    { logger: silent },
-  );
-  cleanups.push(() => taker.stop());
-  for (const d of [maker, taker]) {
+  return { chain, feed, oracle, flags };
+}
+
+/** A daemon of `role` in a fresh data dir, stopped (and the dir removed) after the tests. */
+async function startDaemon(
+  cleanups: (() => Promise<unknown>)[],
+  parts: Parts,
+  role: 'maker' | 'taker',
+  flags: Record<string, string | string[] | boolean>,
+  options: Omit<DaemonOptions, 'logger'> = {},
+): Promise<Daemon> {
+  const dir = await tempDir();
+  cleanups.push(dir.cleanup);
+  // A maker auto-accepts unless the network's flags say otherwise, and listens on loopback.
+  const all =
+    role === 'maker'
+      ? {
+          'auto-accept': true,
+          ...parts.flags(dir.path),
+          listen: ['/ip4/127.0.0.1/tcp/0'],
+          ...flags,
+        }
+      : { ...parts.flags(dir.path), ...flags };
+  const daemon = await Daemon.start(await loadConfig({ role, flags: all }), {
+    logger: silent,
+    ...options,
+  });
+  cleanups.push(() => daemon.stop());
+  return daemon;
+}
+
+/** Funds every daemon with 10,000,000 sats in one block and waits until each sees it. */
+async function fund(chain: EmbeddedChain, daemons: readonly Daemon[]): Promise<void> {
+  for (const d of daemons) {
     const wallet = await until('wallet', () => d.wallet);
     await chain.fund(await wallet.receiveAddress(), 10_000_000n);
   }
   await chain.mine(1);
-  for (const d of [maker, taker]) {
+  for (const d of daemons) {
     await until('funds', async () => {
       await d.wallet!.sync();
       return d.wallet!.balance().spendable === 10_000_000n;
     });
   }
+}
+
+/** A maker's dialable address (with its /p2p/ peer id). */
+export const addressOf = (d: Daemon): string => d.p2p.getMultiaddrs()[0]!.toString();
+
+/** Chain, feed, oracle, a maker (auto-accept) and a taker, both funded. */
+export async function startNetwork(
+  cleanups: (() => Promise<unknown>)[],
+  extra: Record<string, string> = {},
+  /** Options of the maker's daemon only (e.g. shorter protocol timeouts). */
+  makerOptions: Omit<DaemonOptions, 'logger'> = {},
+  /** Options of the embedded chain (e.g. its fee market). */
+  chainOptions: Omit<EmbeddedChainOptions, 'logger'> = {},
+): Promise<Network> {
+  const parts = await startParts(cleanups, extra, chainOptions);
+  const maker = await startDaemon(cleanups, parts, 'maker', {}, makerOptions);
+  const taker = await startDaemon(cleanups, parts, 'taker', { maker: [addressOf(maker)] });
+  await fund(parts.chain, [maker, taker]);
+  const { oracle, chain, feed } = parts;
   return { oracle, chain, feed, maker, taker };
+}
+
+export interface Market {
+  oracle: OracleServer;
+  chain: EmbeddedChain;
+  feed: PriceFeedServer;
+  /** Maker 1 is the bootstrap node; each maker quotes its own spread. */
+  makers: Daemon[];
+  takers: Daemon[];
+}
+
+/**
+ * A market: one maker per entry of `spreads` (bps), maker 1 the bootstrap node the others and
+ * every taker join through — no taker is told of any other maker — and `takers` takers; all
+ * funded.
+ */
+export async function startMarket(
+  cleanups: (() => Promise<unknown>)[],
+  options: { spreads: readonly number[]; takers: number; extra?: Record<string, string> },
+): Promise<Market> {
+  const parts = await startParts(cleanups, options.extra ?? {}, {});
+  const makers: Daemon[] = [];
+  for (const spread of options.spreads) {
+    const bootstrap: Record<string, string[]> = makers[0]
+      ? { bootstrap: [addressOf(makers[0])] }
+      : {};
+    makers.push(
+      await startDaemon(cleanups, parts, 'maker', { spread: String(spread), ...bootstrap }),
+    );
+  }
+  const takers: Daemon[] = [];
+  for (let i = 0; i < options.takers; i++)
+    takers.push(
+      await startDaemon(cleanups, parts, 'taker', { bootstrap: [addressOf(makers[0]!)] }),
+    );
+  await fund(parts.chain, [...makers, ...takers]);
+  const { oracle, chain, feed } = parts;
+  return { oracle, chain, feed, makers, takers };
 }
 
 export const cfd = (d: Daemon, id: string): Promise<Cfd | undefined> => d.readModel.get(id);
 
 /**
  * The taker takes the maker's short offer of `symbol` (BTCUSD unless given: long 100 contracts
- * at 2×; or `quantity`); both reach Open.
+ * at 2×; or `quantity`); both reach Open. `offer` names the offer to take when the book holds
+ * several makers' (default: the first short one of `symbol`).
  */
 export async function openCfd(
-  { chain, maker, taker }: Network,
-  { symbol = 'BTCUSD', quantity = 100n }: { symbol?: ContractSymbol; quantity?: bigint } = {},
+  { chain, maker, taker }: Pick<Network, 'chain' | 'maker' | 'taker'> & Partial<Network>,
+  opts: Offer | { symbol?: ContractSymbol; quantity?: bigint; offer?: Offer } = {},
 ): Promise<string> {
+  const o: { symbol?: ContractSymbol; quantity?: bigint; offer?: Offer } =
+    'id' in opts ? { offer: opts } : opts;
+  const symbol = o.symbol ?? 'BTCUSD';
+  const quantity = o.quantity ?? 100n;
   const now = () => Math.floor(Date.now() / 1000);
-  const { offer } = await until('offers', () =>
-    taker.offers.book
-      .current(now(), { maxOfferAgeSecs: 600 })
-      .find((o) => o.offer.symbol === symbol && o.offer.makerPosition === 'short'),
-  );
+  const offer =
+    o.offer ??
+    (
+      await until('offers', () =>
+        taker.offers.book
+          .current(now(), { maxOfferAgeSecs: 600 })
+          .find((x) => x.offer.symbol === symbol && x.offer.makerPosition === 'short'),
+      )
+    ).offer;
   const placed = await taker.orders.placeOrder(peerIdFromString(maker.peerId), offer, {
     quantity,
     leverage: 2,

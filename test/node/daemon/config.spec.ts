@@ -141,6 +141,25 @@ describe('node/daemon/config', () => {
     assert.equal(d.pricefeed.maxQuoteAgeSecs, 20);
   });
 
+  it('--bootstrap (repeatable, env comma-separated), --announce-interval, --maker-timeout', async () => {
+    const id = '12D3KooWGzBq9mJ5iF6W4V5T6f1hZuKpXbZbJ3yR3m5VfUZ2o9Xz';
+    const c = await loadConfig({
+      role: 'taker',
+      flags: { datadir: dir.path, 'maker-timeout': '4' },
+      env: { DLCFD_BOOTSTRAP: `/ip4/127.0.0.1/tcp/1/p2p/${id},/ip4/127.0.0.1/tcp/2/p2p/${id}` },
+    });
+    assert.equal(c.p2p.bootstrap.length, 2);
+    assert.equal(c.p2p.makerTimeoutSecs, 4);
+    assert.equal(c.p2p.announceIntervalSecs, 60);
+    await assert.rejects(
+      loadConfig({
+        role: 'maker',
+        flags: { datadir: dir.path, bootstrap: ['/ip4/127.0.0.1/tcp/1'] },
+      }),
+      { name: 'ConfigError', message: /p2p.bootstrap.0: .* must end in \/p2p\/<peer id>/ },
+    );
+  });
+
   it('refuses bad values, naming the setting and where it came from', async () => {
     await assert.rejects(loadConfig({ role: 'taker', flags: {} }), {
       name: 'ConfigError',

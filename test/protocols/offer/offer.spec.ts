@@ -29,15 +29,15 @@ describe('protocols/offer', function () {
   let dir: { path: string; cleanup: () => Promise<void> };
   let makerNode: P2pNode;
   let maker: OfferProtocol;
+  let signer: ConstructorParameters<typeof OfferProtocol>[1]['signer'];
   const takers: { node: P2pNode; offers: OfferProtocol; updates: OfferBookUpdate[] }[] = [];
 
   before(async () => {
     dir = await tempDir();
-    makerNode = await createP2pNode({
-      privateKey: await loadOrCreateIdentity(`${dir.path}/maker`),
-      listen: ['/ip4/127.0.0.1/tcp/0'],
-    });
-    maker = new OfferProtocol(makerNode, { role: 'maker' });
+    const key = await loadOrCreateIdentity(`${dir.path}/maker`);
+    makerNode = await createP2pNode({ privateKey: key, listen: ['/ip4/127.0.0.1/tcp/0'] });
+    signer = { peerId: makerNode.peerId.toString(), key };
+    maker = new OfferProtocol(makerNode, { role: 'maker', signer });
     await maker.start();
     await maker.publish([offer(), offer({ id: 'o-long', makerPosition: 'long' })]);
     for (const name of ['t1', 't2']) {
@@ -166,7 +166,7 @@ describe('protocols/offer', function () {
   });
 
   it('the maker honours what it published within the offer age, not after it withdrew', async () => {
-    const maker = new OfferProtocol(makerNode, { role: 'maker' });
+    const maker = new OfferProtocol(makerNode, { role: 'maker', signer });
     const first = offer({ id: 'short-1', createdAt: NOW - 10 });
     const next = offer({ id: 'short-2', createdAt: NOW - 5 });
     await maker.publish([first]);

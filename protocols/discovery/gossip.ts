@@ -1,0 +1,103 @@
+/**
+ * Offer discovery over gossipsub: every node — maker and taker — subscribes to one topic,
+ * {@link OFFERS_TOPIC}, on which makers announce their signed offer envelopes
+ * (protocols/offer/envelope.ts). Makers relay for each other, so a taker that knows one address
+ * (a bootstrap maker) hears every maker reachable from it, learns where each listens from its
+ * envelope, and dials it.
+ *
+ * Why gossipsub (libp2p's pubsub, https://github.com/libp2p/specs/tree/master/pubsub/gossipsub)
+ * rather than a DHT or a rendezvous server: the set to spread is small (a few envelopes a
+ * minute per maker), every node wants all of it, and gossipsub gives relaying, deduplication and
+ * peer scoring with no extra server. It runs with StrictSign (every message signed by its
+ * publisher), and on top of that the envelope is signed by the maker itself, so that what a relay
+ * forwards is the maker's word, not the relay's. ItchySats instead had takers dial one configured
+ * maker (itchysats `crates/daemon/src/connection.rs`); this keeps that (`p2p.makers`) and adds
+ * discovery.
+ *
+ * The topic validator is where an envelope is checked before gossipsub relays it: a forged or
+ * malformed one is rejected (gossipsub penalises the peer that relayed it to us); an old or
+ * replayed one is ignored (not relayed, not penalised: an honest relay may forward an older
+ * announcement late).
+ */
+import { type Message, type TopicValidatorFn, TopicValidatorResult } from '@libp2p/gossipsub';
+import { z } from 'zod';
+import {
+  ReplayedEnvelopeError,
+  type SignedEnvelope,
+  StaleEnvelopeError,
+} from '../offer/envelope.ts';
+import { decode, encode } from '../wire.ts';
+
+/** The one topic of offer announcements; its version changes with the envelope's. */
+export const OFFERS_TOPIC = '/dlcfd/offers/1';
+
+/** The pubsub service of the host (a js-libp2p gossipsub is one). */
+export interface PubSubPort {
+  subscribe(topic: string): void;
+  unsubscribe(topic: string): void;
+  publish(topic: string, data: Uint8Array): Promise<unknown>;
+  readonly topicValidators: Map<string, TopicValidatorFn>;
+}
+
+/**
+ * Whether gossipsub relays a message refused with `err`: an old envelope is ignored, anything
+ * else (forged, altered, another maker's, malformed, from the future) rejected.
+ */
+export function validationResult(err: unknown): TopicValidatorResult {
+  return err instanceof ReplayedEnvelopeError || err instanceof StaleEnvelopeError
+    ? TopicValidatorResult.Ignore
+    : TopicValidatorResult.Reject;
+}
+
+export interface OfferGossipInit {
+  /**
+   * Verifies one envelope (the node's one verification path) sent by `from` (the gossip
+   * publisher, which must be the maker) and takes it into the book; rejects with an
+   * `EnvelopeError` when refused.
+   */
+  readonly accept: (envelope: unknown, from: string) => Promise<unknown>;
+  /** Told of every refused message, for the log. */
+  readonly refused?: (err: Error, from: string) => void;
+}
+
+/** The envelope is any JSON here; {@link OfferGossipInit.accept} checks it. */
+const anyJson = z.unknown();
+
+/** Subscribes to {@link OFFERS_TOPIC}, validates what arrives, publishes this node's envelopes. */
+export class OfferGossip {
+  readonly #pubsub: PubSubPort;
+  readonly #init: OfferGossipInit;
+
+  constructor(pubsub: PubSubPort, init: OfferGossipInit) {
+    this.#pubsub = pubsub;
+    this.#init = init;
+  }
+
+  start(): void {
+    this.#pubsub.topicValidators.set(OFFERS_TOPIC, (_peer, message) => this.#validate(message));
+    this.#pubsub.subscribe(OFFERS_TOPIC);
+  }
+
+  stop(): void {
+    this.#pubsub.unsubscribe(OFFERS_TOPIC);
+    this.#pubsub.topicValidators.delete(OFFERS_TOPIC);
+  }
+
+  /** Announces `envelope` to the network. */
+  async publish(envelope: SignedEnvelope): Promise<void> {
+    await this.#pubsub.publish(OFFERS_TOPIC, encode(envelope));
+  }
+
+  async #validate(message: Message): Promise<TopicValidatorResult> {
+    // StrictSign already refuses unsigned messages; the publisher must be the maker.
+    if (message.type !== 'signed') return TopicValidatorResult.Reject;
+    const from = message.from.toString();
+    try {
+      await this.#init.accept(decode(message.data, anyJson), from);
+      return TopicValidatorResult.Accept;
+    } catch (err) {
+      this.#init.refused?.(err as Error, from);
+      return validationResult(err);
+    }
+  }
+}

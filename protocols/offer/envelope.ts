@@ -1,0 +1,169 @@
+/**
+ * The signed offer envelope: what a maker announces, on the gossip topic and in a direct push
+ * alike — `{ maker, seq, createdAt, addrs, offers }`, signed by the maker's libp2p key.
+ *
+ * Gossip relays messages for others, so the transport's own signature (gossipsub's StrictSign)
+ * only proves who published a message, not that the offers in it are the maker's. The envelope's
+ * signature is over its payload, by the key behind the maker's peer id (an Ed25519 peer id embeds
+ * its public key), so no relay can forge or alter offers, and an envelope naming another maker
+ * fails. `seq` strictly increases per maker (the maker's clock in ms, never repeating), and
+ * `createdAt` bounds the age: an old envelope replayed by a relay is refused.
+ *
+ * One verification path: {@link EnvelopeVerifier.verify} is what the gossip validator and the
+ * direct push both call before anything reaches the {@link OfferBook}.
+ */
+import type { PrivateKey } from '@libp2p/interface';
+import { peerIdFromString } from '@libp2p/peer-id';
+import { z } from 'zod';
+import { NamedError } from '../../model/named-error.ts';
+import type { Offer } from '../../model/offer.ts';
+import { encode } from '../wire.ts';
+import { MAX_ADDRS_PER_ENVELOPE, MAX_MESSAGE_BYTES, MAX_OFFERS_PER_MESSAGE } from './constants.ts';
+import { offerSchema, offerToWire } from './messages.ts';
+
+/** Signed bytes start with this: a signature over an envelope means nothing anywhere else. */
+export const ENVELOPE_DOMAIN = 'dlcfd/offer-envelope/1\n';
+
+/** Why an envelope was refused; each subclass one reason. */
+export class EnvelopeError extends NamedError {}
+/** Not an envelope: bad JSON or schema, or a maker id without a public key. */
+export class MalformedEnvelopeError extends EnvelopeError {}
+/** The signature is not the named maker's over this payload (forged, altered, another maker's). */
+export class BadSignatureError extends EnvelopeError {}
+/** A valid envelope of a maker other than the peer that must have sent it. */
+export class WrongMakerError extends EnvelopeError {}
+/** `seq` not above the last one accepted from this maker: a replay or an older announcement. */
+export class ReplayedEnvelopeError extends EnvelopeError {}
+/** `createdAt` older than the offer age. */
+export class StaleEnvelopeError extends EnvelopeError {}
+/** `createdAt` in the future beyond the clock skew allowed. */
+export class FutureEnvelopeError extends EnvelopeError {}
+
+/** On the wire: the payload exactly as signed (a JSON string) and its signature (base64). */
+export const SignedEnvelopeMessage = z.object({
+  type: z.literal('signed-offers'),
+  payload: z.string().max(MAX_MESSAGE_BYTES),
+  signature: z.string().max(200),
+});
+export type SignedEnvelope = z.input<typeof SignedEnvelopeMessage>;
+
+const payloadSchema = z.object({
+  maker: z.string().min(1).max(128),
+  seq: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+  createdAt: z.number().int().nonnegative(),
+  addrs: z.array(z.string().max(256)).max(MAX_ADDRS_PER_ENVELOPE),
+  offers: z.array(offerSchema).max(MAX_OFFERS_PER_MESSAGE),
+});
+
+/** A verified envelope's content. */
+export interface OfferAnnouncement {
+  readonly maker: string;
+  readonly seq: number;
+  /** Unix seconds. */
+  readonly createdAt: number;
+  /** Where the maker can be dialled (multiaddrs, with or without `/p2p/<maker>`). */
+  readonly addrs: readonly string[];
+  readonly offers: readonly Offer[];
+}
+
+const bytes = (payload: string): Uint8Array => new TextEncoder().encode(ENVELOPE_DOMAIN + payload);
+
+/** Signs `content` as `key`'s peer. */
+export async function signEnvelope(
+  key: PrivateKey,
+  maker: string,
+  content: Omit<OfferAnnouncement, 'maker'>,
+): Promise<SignedEnvelope> {
+  // encode(): bigints as decimal strings, like every message on the wire.
+  const payload = new TextDecoder().decode(
+    encode({
+      maker,
+      seq: content.seq,
+      createdAt: content.createdAt,
+      addrs: content.addrs,
+      offers: content.offers.map(offerToWire),
+    }),
+  );
+  const signature = await key.sign(bytes(payload));
+  return {
+    type: 'signed-offers',
+    payload,
+    signature: Buffer.from(signature).toString('base64'),
+  };
+}
+
+/** Checks the schema and the signature; nothing about time or order. */
+export async function openEnvelope(message: unknown): Promise<OfferAnnouncement> {
+  const wire = SignedEnvelopeMessage.safeParse(message);
+  if (!wire.success) throw new MalformedEnvelopeError(`not an envelope: ${wire.error.message}`);
+  let content: OfferAnnouncement;
+  try {
+    content = payloadSchema.parse(JSON.parse(wire.data.payload));
+  } catch (err) {
+    throw new MalformedEnvelopeError(`bad envelope payload: ${(err as Error).message}`);
+  }
+  let publicKey: ReturnType<typeof peerIdFromString>['publicKey'];
+  try {
+    publicKey = peerIdFromString(content.maker).publicKey;
+  } catch {
+    throw new MalformedEnvelopeError(`'${content.maker}' is not a peer id`);
+  }
+  if (!publicKey) throw new MalformedEnvelopeError(`peer id ${content.maker} embeds no key`);
+  const signature = Buffer.from(wire.data.signature, 'base64');
+  if (!(await publicKey.verify(bytes(wire.data.payload), signature)))
+    throw new BadSignatureError(`not signed by ${content.maker}`);
+  return content;
+}
+
+export interface EnvelopeLimits {
+  /** The offer age: an envelope older than this is refused. */
+  readonly maxAgeSecs: number;
+  /** How far in the future `createdAt` may be. */
+  readonly maxClockSkewSecs: number;
+}
+
+/**
+ * Verifies envelopes and remembers the last `seq` accepted per maker (kept when a maker drops
+ * out, so its old envelopes stay refused when it returns).
+ */
+export class EnvelopeVerifier {
+  readonly #limits: EnvelopeLimits;
+  readonly #lastSeq = new Map<string, number>();
+
+  constructor(limits: EnvelopeLimits) {
+    this.#limits = limits;
+  }
+
+  /**
+   * The envelope's content if it is the maker's, fresh at `now` (unix seconds), newer than any
+   * accepted before, and — with `from` — sent by the maker itself. Throws an {@link EnvelopeError}
+   * naming the reason otherwise. Accepting records its `seq`.
+   */
+  async verify(message: unknown, now: number, from?: string): Promise<OfferAnnouncement> {
+    const content = await openEnvelope(message);
+    const { maker, seq, createdAt } = content;
+    if (from !== undefined && from !== maker)
+      throw new WrongMakerError(`envelope of ${maker} sent as ${from}`);
+    if (createdAt - now > this.#limits.maxClockSkewSecs)
+      throw new FutureEnvelopeError(`envelope of ${maker} made ${createdAt - now} s in the future`);
+    if (now - createdAt > this.#limits.maxAgeSecs)
+      throw new StaleEnvelopeError(`envelope of ${maker} is ${now - createdAt} s old`);
+    const last = this.#lastSeq.get(maker);
+    if (last !== undefined && seq <= last)
+      throw new ReplayedEnvelopeError(`envelope ${seq} of ${maker} not after ${last}`);
+    this.#lastSeq.set(maker, seq);
+    return content;
+  }
+}
+
+/**
+ * A maker's envelope sequence: its clock in ms, strictly increasing even within one ms. A restart
+ * continues above the last one because the clock has moved on, with nothing stored.
+ */
+export class EnvelopeSequence {
+  #last = 0;
+  next(nowMs: number): number {
+    this.#last = Math.max(this.#last + 1, Math.floor(nowMs));
+    return this.#last;
+  }
+}

@@ -1,0 +1,171 @@
+// The signed offer envelope and the book's maker timeout: pure, real Ed25519 keys, no network.
+import assert from 'node:assert/strict';
+import { generateKeyPair } from '@libp2p/crypto/keys';
+import { TopicValidatorResult } from '@libp2p/gossipsub';
+import type { PrivateKey } from '@libp2p/interface';
+import { peerIdFromPrivateKey } from '@libp2p/peer-id';
+import { validationResult } from '../../../protocols/discovery/gossip.ts';
+import {
+  BadSignatureError,
+  EnvelopeSequence,
+  EnvelopeVerifier,
+  FutureEnvelopeError,
+  MalformedEnvelopeError,
+  OfferBook,
+  ReplayedEnvelopeError,
+  type SignedEnvelope,
+  StaleEnvelopeError,
+  signEnvelope,
+  WrongMakerError,
+} from '../../../protocols/offer/index.ts';
+import { smallOffer } from '../../helpers/offers.ts';
+
+const NOW = 1_800_000_000;
+const LIMITS = { maxAgeSecs: 600, maxClockSkewSecs: 60 };
+
+describe('protocols/offer/envelope', () => {
+  let key: PrivateKey;
+  let maker: string;
+  let other: PrivateKey;
+  const content = (seq: number, createdAt = NOW) => ({
+    seq,
+    createdAt,
+    addrs: ['/ip4/127.0.0.1/tcp/4001'],
+    offers: [smallOffer(createdAt)],
+  });
+
+  before(async () => {
+    key = await generateKeyPair('Ed25519');
+    maker = peerIdFromPrivateKey(key).toString();
+    other = await generateKeyPair('Ed25519');
+  });
+
+  it('accepts its maker’s envelope with every field intact', async () => {
+    const envelope = await signEnvelope(key, maker, content(1));
+    const got = await new EnvelopeVerifier(LIMITS).verify(envelope, NOW, maker);
+    assert.equal(got.maker, maker);
+    assert.equal(got.seq, 1);
+    assert.deepEqual(got.addrs, ['/ip4/127.0.0.1/tcp/4001']);
+    assert.deepEqual(got.offers, [smallOffer(NOW)]);
+  });
+
+  it('refuses an altered payload: the signature no longer matches', async () => {
+    const envelope = await signEnvelope(key, maker, content(1));
+    const altered = {
+      ...envelope,
+      payload: envelope.payload.replace('"lotSize":"100"', '"lotSize":"1"'),
+    };
+    assert.notEqual(altered.payload, envelope.payload);
+    await assert.rejects(new EnvelopeVerifier(LIMITS).verify(altered, NOW), BadSignatureError);
+  });
+
+  it('refuses an envelope naming a maker whose key did not sign it', async () => {
+    // Another node signs offers in the honest maker's name.
+    const forged = await signEnvelope(other, maker, content(1));
+    await assert.rejects(new EnvelopeVerifier(LIMITS).verify(forged, NOW), BadSignatureError);
+  });
+
+  it('refuses another maker’s valid envelope from a peer that is not that maker', async () => {
+    const otherId = peerIdFromPrivateKey(other).toString();
+    const theirs = await signEnvelope(other, otherId, content(1));
+    await assert.rejects(new EnvelopeVerifier(LIMITS).verify(theirs, NOW, maker), WrongMakerError);
+  });
+
+  it('refuses a replayed or older seq, and takes a newer one', async () => {
+    const verifier = new EnvelopeVerifier(LIMITS);
+    const first = await signEnvelope(key, maker, content(5));
+    await verifier.verify(first, NOW);
+    await assert.rejects(verifier.verify(first, NOW), ReplayedEnvelopeError);
+    await assert.rejects(
+      verifier.verify(await signEnvelope(key, maker, content(4)), NOW),
+      ReplayedEnvelopeError,
+    );
+    assert.equal((await verifier.verify(await signEnvelope(key, maker, content(6)), NOW)).seq, 6);
+  });
+
+  it('refuses an envelope older than the offer age', async () => {
+    const old = await signEnvelope(key, maker, content(1, NOW - 601));
+    await assert.rejects(new EnvelopeVerifier(LIMITS).verify(old, NOW), StaleEnvelopeError);
+  });
+
+  it('refuses an envelope from the future beyond the clock skew', async () => {
+    const future = await signEnvelope(key, maker, content(1, NOW + 61));
+    await assert.rejects(new EnvelopeVerifier(LIMITS).verify(future, NOW), FutureEnvelopeError);
+    // Within the skew it is fine.
+    const near = await signEnvelope(key, maker, content(1, NOW + 60));
+    assert.equal((await new EnvelopeVerifier(LIMITS).verify(near, NOW)).seq, 1);
+  });
+
+  it('refuses what is not an envelope', async () => {
+    const verifier = new EnvelopeVerifier(LIMITS);
+    await assert.rejects(
+      verifier.verify({ type: 'offers', offers: [] }, NOW),
+      MalformedEnvelopeError,
+    );
+    const envelope: SignedEnvelope = await signEnvelope(key, maker, content(1));
+    await assert.rejects(
+      verifier.verify({ ...envelope, payload: '{"maker":1}' }, NOW),
+      MalformedEnvelopeError,
+    );
+  });
+
+  it('gossip relays none of them: a forgery is rejected (its relay penalised), an old one ignored', async () => {
+    const verifier = new EnvelopeVerifier(LIMITS);
+    const refusal = (p: Promise<unknown>) =>
+      p.then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    const forged = await refusal(
+      verifier.verify(await signEnvelope(other, maker, content(1)), NOW),
+    );
+    const future = await refusal(
+      verifier.verify(await signEnvelope(key, maker, content(1, NOW + 61)), NOW),
+    );
+    const stale = await refusal(
+      verifier.verify(await signEnvelope(key, maker, content(1, NOW - 601)), NOW),
+    );
+    await verifier.verify(await signEnvelope(key, maker, content(9)), NOW);
+    const replayed = await refusal(
+      verifier.verify(await signEnvelope(key, maker, content(9)), NOW),
+    );
+    assert.deepEqual([forged, future, stale, replayed].map(validationResult), [
+      TopicValidatorResult.Reject,
+      TopicValidatorResult.Reject,
+      TopicValidatorResult.Ignore,
+      TopicValidatorResult.Ignore,
+    ]);
+  });
+
+  it('a maker’s sequence strictly increases, even within one millisecond', () => {
+    const seq = new EnvelopeSequence();
+    const a = seq.next(1_000);
+    const b = seq.next(1_000);
+    const c = seq.next(999);
+    assert.ok(a < b && b < c, `${a} ${b} ${c}`);
+  });
+});
+
+describe('protocols/offer/offer-book maker timeout', () => {
+  it('drops a maker not heard for longer than the timeout, keeps the others', () => {
+    const book = new OfferBook();
+    book.apply('m1', [smallOffer(NOW)], { at: NOW, addrs: ['/a1'] });
+    book.apply('m2', [smallOffer(NOW)], { at: NOW + 5, addrs: ['/a2'] });
+    assert.deepEqual(book.expire(NOW + 10, 10), []);
+    assert.deepEqual(book.expire(NOW + 11, 10), ['m1']);
+    assert.deepEqual(
+      book.current(NOW + 11, { maxOfferAgeSecs: 600 }).map((o) => o.maker),
+      ['m2'],
+    );
+    assert.deepEqual(book.makers(), [{ maker: 'm2', lastSeen: NOW + 5, addrs: ['/a2'] }]);
+    // Heard again: back in the book with its new time.
+    book.apply('m1', [smallOffer(NOW + 12)], { at: NOW + 12, addrs: ['/a1'] });
+    assert.deepEqual(
+      book
+        .makers()
+        .map((m) => m.maker)
+        .sort(),
+      ['m1', 'm2'],
+    );
+  });
+});
