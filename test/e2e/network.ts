@@ -93,7 +93,11 @@ export async function startNetwork(
   makerOptions: Omit<DaemonOptions, 'logger'> = {},
   /** Options of the embedded chain (e.g. its fee market). */
   chainOptions: Omit<EmbeddedChainOptions, 'logger'> = {},
-): Promise<Network> {
+  /** More makers (auto-accept, funded), each with these flags over the common ones (e.g. `spread`). */
+  moreMakers: readonly Record<string, string>[] = [],
+): Promise<
+  Network & { /** Every maker, `maker` first; the taker dials all of them. */ makers: Daemon[] }
+> {
   let chain: EmbeddedChain;
   let feed: PriceFeedServer;
   let maker: Daemon;
@@ -133,26 +137,48 @@ export async function startNetwork(
     { logger: silent, ...makerOptions },
   );
   cleanups.push(() => maker.stop());
+  const makers = [maker];
+  for (const flags of moreMakers) {
+    const dir = await tempDir();
+    cleanups.push(dir.cleanup);
+    const more = await Daemon.start(
+      await loadConfig({
+        role: 'maker',
+        flags: {
+          'auto-accept': true,
+          ...common(dir.path),
+          listen: ['/ip4/127.0.0.1/tcp/0'],
+          ...flags,
+        },
+      }),
+      { logger: silent },
+    );
+    cleanups.push(() => more.stop());
+    makers.push(more);
+  }
   taker = await Daemon.start(
     await loadConfig({
       role: 'taker',
-      flags: { ...common(takerDir.path), maker: [maker.p2p.getMultiaddrs()[0]!.toString()] },
+      flags: {
+        ...common(takerDir.path),
+        maker: makers.map((m) => m.p2p.getMultiaddrs()[0]!.toString()),
+      },
     }),
     { logger: silent },
   );
   cleanups.push(() => taker.stop());
-  for (const d of [maker, taker]) {
+  for (const d of [...makers, taker]) {
     const wallet = await until('wallet', () => d.wallet);
     await chain.fund(await wallet.receiveAddress(), 10_000_000n);
   }
   await chain.mine(1);
-  for (const d of [maker, taker]) {
+  for (const d of [...makers, taker]) {
     await until('funds', async () => {
       await d.wallet!.sync();
       return d.wallet!.balance().spendable === 10_000_000n;
     });
   }
-  return { oracle, chain, feed, maker, taker };
+  return { oracle, chain, feed, maker, taker, makers };
 }
 
 export const cfd = (d: Daemon, id: string): Promise<Cfd | undefined> => d.readModel.get(id);
