@@ -762,6 +762,14 @@ export class Daemon {
     const policy = this.#makerPolicy();
     const now = Math.floor(this.#clock() / 1000);
     const txFeeRate = this.#makerFeeRate(policy);
-    return makerOffers({ policy, time: this.config.time, txFeeRate, now, bid, ask });
+    return makerOffers({
+      policy,
+      time: this.config.time,
+      txFeeRate,
+      now,
+      bid,
+      ask,
+      maker: this.peerId,
+    });
   }
 }

@@ -41,6 +41,11 @@ export function makerOffers(p: {
   now: number;
   bid: Price;
   ask: Price;
+  /**
+   * The maker's peer id: its tail goes into the offer ids, so two makers quoting in the same
+   * second never share one (a taker's order names an offer by id alone).
+   */
+  maker?: string;
 }): Offer[] {
   const { policy: m, time: t, now } = p;
   const event = oracleEventId(
@@ -60,11 +65,12 @@ export function makerOffers(p: {
     oracleEventId: event,
     createdAt: now,
   };
+  const tag = p.maker ? `-${p.maker.slice(-12)}` : '';
   const up = asPrice(divRound(p.ask * (10_000n + spread), 10_000n, 'ceil'));
   const down = asPrice(divRound(p.bid * (10_000n - spread), 10_000n, 'floor'));
   return [
-    { ...base, id: `short-${now}`, makerPosition: 'short', price: up },
-    { ...base, id: `long-${now}`, makerPosition: 'long', price: down },
+    { ...base, id: `short-${now}${tag}`, makerPosition: 'short', price: up },
+    { ...base, id: `long-${now}${tag}`, makerPosition: 'long', price: down },
   ];
 }
 

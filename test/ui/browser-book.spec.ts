@@ -11,7 +11,7 @@ import type { OrderBookView } from '../../node/app/views/order-book.ts';
 import type { Daemon } from '../../node/daemon/daemon.ts';
 import { startNetwork, until, useCleanups } from '../e2e/network.ts';
 import { apiOf } from '../helpers/api.ts';
-import { chromiumMissing, ensureBuiltUi, serveUi } from './harness.ts';
+import { chromiumMissing, ensureBuiltUi, launchBrowser, loggedIn, serveUi } from './harness.ts';
 
 const PASSWORD = 'book-password-1';
 
@@ -23,6 +23,7 @@ describe('the order book across three makers: API and headless Chromium', functi
   let taker: Daemon;
   let page: Page | undefined;
   let api: ReturnType<typeof apiOf>;
+  let url: string;
   const pageErrors: string[] = [];
   const shots = process.env.DLCFD_UI_SCREENSHOTS;
 
@@ -42,6 +43,7 @@ describe('the order book across three makers: API and headless Chromium', functi
     taker = net.taker;
     const ui = await serveUi(taker, PASSWORD);
     cleanups.push(() => ui.close());
+    url = ui.url;
     api = apiOf(ui.url, (await readFile(ui.apiCookiePath, 'utf8')).trim());
   });
 
@@ -136,5 +138,42 @@ describe('the order book across three makers: API and headless Chromium', functi
     assert.equal(b.bestAsk?.maker, makers[1]!.peerId);
     await api('POST', `/api/makers/${worst}/unprefer`);
     assert.equal((await book()).makers[0]!.preferred, false);
+  });
+
+  it('in Chromium: the book with three makers, the product switch, taking the best offer', async () => {
+    const browser = await launchBrowser(cleanups);
+    page = await loggedIn(browser, url, PASSWORD, pageErrors, { width: 1440, height: 1000 });
+    const panel = page.getByTestId('book-panel');
+    await until('three makers in the book panel', async () =>
+      (await panel.locator('[data-testid="book-maker"]').count()) === 3 ? true : undefined,
+    );
+    const best = makers[1]!.peerId;
+    await panel
+      .getByTestId('book-best-ask')
+      .and(page.locator(`[data-maker="${best}"]`))
+      .waitFor();
+    // The product switch: nobody offers ETHUSD.
+    await panel.getByTestId('book-tab-ETHUSD').click();
+    await panel.getByTestId('book-empty').filter({ hasText: 'no maker offers ETHUSD' }).waitFor();
+    await panel.getByTestId('book-tab-BTCUSD').click();
+    await panel.locator('[data-testid="book-maker"]').nth(2).waitFor();
+    // Take the best: the trade panel trades with the best maker, through the confirm dialog.
+    await panel.getByTestId('book-take-best').click();
+    const trade = page.getByTestId('trade-panel');
+    await trade
+      .getByTestId('trade-maker')
+      .and(page.locator(`[data-maker="${best}"]`))
+      .waitFor();
+    await trade.getByTestId('side-long').click();
+    await trade.getByTestId('trade-lots').fill('1');
+    const submit = trade.getByTestId('trade-submit');
+    await until('the order can be placed', async () => !(await submit.isDisabled()));
+    await submit.click();
+    await page.getByTestId('confirm-ok').click();
+    await trade.getByTestId('trade-placed').waitFor();
+    const cfd = await until('the CFD', () =>
+      taker.readModel.openCfds().find((c) => c.terms !== undefined),
+    );
+    assert.equal(cfd.terms!.counterpartyPeerId, best, 'the CFD is with the best maker');
   });
 });
