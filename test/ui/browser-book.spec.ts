@@ -24,6 +24,8 @@ describe('the order book across three makers: API and headless Chromium', functi
   let page: Page | undefined;
   let api: ReturnType<typeof apiOf>;
   let url: string;
+  /** The CFD POST /api/orders/best opened while the best maker was blocked. */
+  let firstOrder: string;
   const pageErrors: string[] = [];
   const shots = process.env.DLCFD_UI_SCREENSHOTS;
 
@@ -41,6 +43,13 @@ describe('the order book across three makers: API and headless Chromium', functi
     const net = await startNetwork(cleanups, {}, {}, {}, [{ spread: '5' }, { spread: '40' }]);
     makers = net.makers;
     taker = net.taker;
+    // A second coin: the taker opens two contracts before any lock confirms.
+    await net.chain.fund(await taker.wallet!.receiveAddress(), 10_000_000n);
+    await net.chain.mine(1);
+    await until('two coins', async () => {
+      await taker.wallet!.sync();
+      return taker.wallet!.balance().spendable === 20_000_000n;
+    });
     const ui = await serveUi(taker, PASSWORD);
     cleanups.push(() => ui.close());
     url = ui.url;
@@ -115,9 +124,14 @@ describe('the order book across three makers: API and headless Chromium', functi
     const order = await api('POST', '/api/orders', { offerId: theirs.id, lots: 1, leverage: 2 });
     assert.equal(order.status, 409);
     assert.equal((order.body.error as { name: string }).name, 'MakerBlockedError');
-    // Best across the rest, and nothing of the blocked maker in GET /api/offers.
+    // Nothing of the blocked maker in GET /api/offers; "best" takes the best of the others.
     const offers = (await api('GET', '/api/offers')).body.offers as { maker: string }[];
     assert.ok(offers.length > 0 && offers.every((o) => o.maker !== blocked));
+    const best = await api('POST', '/api/orders/best', { side: 'long', lots: 1, leverage: 2 });
+    assert.equal(best.status, 202, JSON.stringify(best.body));
+    firstOrder = best.body.orderId as string;
+    const cfd = await taker.readModel.get(firstOrder);
+    assert.equal(cfd?.terms?.counterpartyPeerId, makers[0]!.peerId, 'the next best maker');
 
     assert.deepEqual((await api('POST', `/api/makers/${blocked}/unblock`)).body, {
       blocked: [],
@@ -127,7 +141,7 @@ describe('the order book across three makers: API and headless Chromium', functi
     assert.equal(back.bestAsk?.maker, blocked);
   });
 
-  it('prefer: the book marks the maker and lists it first; a better price still wins', async () => {
+  it('prefer: the book marks the maker and lists it first; a better price still wins; records count setups', async () => {
     const worst = makers[2]!.peerId;
     assert.deepEqual((await api('POST', `/api/makers/${worst}/prefer`)).body, {
       blocked: [],
@@ -138,6 +152,11 @@ describe('the order book across three makers: API and headless Chromium', functi
     assert.equal(b.bestAsk?.maker, makers[1]!.peerId);
     await api('POST', `/api/makers/${worst}/unprefer`);
     assert.equal((await book()).makers[0]!.preferred, false);
+    // The order "best" placed while the best maker was blocked counts in the next one's record.
+    await until('the setup in the record', async () => {
+      const m = (await book()).makers.find((x) => x.peerId === makers[0]!.peerId)!;
+      return m.record.setupsCompleted === 1 && m.record.setupsFailed === 0;
+    });
   });
 
   it('in Chromium: the book with three makers, the product switch, taking the best offer', async () => {
@@ -171,8 +190,8 @@ describe('the order book across three makers: API and headless Chromium', functi
     await submit.click();
     await page.getByTestId('confirm-ok').click();
     await trade.getByTestId('trade-placed').waitFor();
-    const cfd = await until('the CFD', () =>
-      taker.readModel.openCfds().find((c) => c.terms !== undefined),
+    const cfd = await until('the CFD', async () =>
+      (await taker.readModel.all()).find((c) => c.terms && c.terms.id !== firstOrder),
     );
     assert.equal(cfd.terms!.counterpartyPeerId, best, 'the CFD is with the best maker');
   });
