@@ -48,6 +48,11 @@ export const QuotesQuery = z.strictObject({
     .optional(),
 });
 
+/** A peer in a path: `/api/peers/{peerId}/…`, `/api/makers/{peerId}/…`. */
+export const PeerParams = z.strictObject({
+  peerId: z.string().regex(/^12D3KooW[1-9A-HJ-NP-Za-km-z]{44}$/, 'a libp2p Ed25519 peer id'),
+});
+
 /** `GET /api/history/export`: which format, and for CSV which table. */
 export const HistoryExportQuery = z.strictObject({
   format: z.enum(['csv', 'json'], { error: 'format must be csv or json' }).default('csv'),

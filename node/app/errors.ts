@@ -52,6 +52,9 @@ export class OrderRejectedError extends AppError {}
  */
 export class MakerNoAnswerError extends AppError {}
 
+/** The order names an offer of a maker the user blocked (unblock it first). Nothing was sent. */
+export class MakerBlockedError extends AppError {}
+
 /** A request (body, query, parameter, or fields that do not hold together) that is not valid. */
 export class ValidationError extends AppError {}
 
@@ -93,6 +96,7 @@ const KINDS: readonly (readonly [ErrorClass, FailureKind])[] = [
   // asked is refused all the same and the message says which limit.
   [OutsideTakerLimitsError, 'invalid'],
   [IllegalCommandError, 'illegal'],
+  [MakerBlockedError, 'illegal'],
   [SlippageExceededError, 'conflict'],
   [OrderRejectedError, 'conflict'],
   [MakerNoAnswerError, 'unavailable'],

@@ -47,6 +47,7 @@ import type { LatestQuote } from '../pricefeed/client.ts';
 import { DisconnectedError } from '../runtime/errors.ts';
 import {
   IllegalCommandError,
+  MakerBlockedError,
   MakerNoAnswerError,
   NotFoundError,
   OrderRejectedError,
@@ -82,6 +83,12 @@ import {
 } from './views/history.ts';
 import { offerView } from './views/offer.ts';
 import {
+  bestOffer,
+  type MakerChoices,
+  type OrderBookView,
+  orderBookView,
+} from './views/order-book.ts';
+import {
   type QuoteHistoryView,
   type QuoteView,
   quoteHistoryView,
@@ -94,6 +101,8 @@ export class AppService {
   readonly #daemon: Daemon;
   readonly #clock: () => number;
   readonly #wallets: WalletService;
+  /** Offer ids of makers blocked while this node runs → their maker (an order on one is refused by name). */
+  readonly #blockedOffers = new Map<string, string>();
 
   constructor(daemon: Daemon, clock: () => number = Date.now) {
     this.#daemon = daemon;
@@ -136,7 +145,10 @@ export class AppService {
       return { offers: published.map((o) => offerView(d.peerId, o)), reason: null };
     }
     const now = Math.floor(this.#clock() / 1000);
-    const current = d.offers.book.current(now, { maxOfferAgeSecs: d.config.time.offerMaxAgeSecs });
+    const blocked = new Set(this.makerChoices().blocked);
+    const current = d.offers.book
+      .current(now, { maxOfferAgeSecs: d.config.time.offerMaxAgeSecs })
+      .filter(({ maker }) => !blocked.has(maker));
     if (current.length > 0) {
       const limits = d.limits?.limits;
       return {
@@ -355,6 +367,97 @@ export class AppService {
     return this.#daemon.blockedPeers;
   }
 
+  // ---------------------------------------------------------------- the order book
+
+  /**
+   * Taker: the order book of `symbol` across its makers (views/order-book.ts): best bid and ask
+   * honouring the user's blocks and preferences, each maker's offers and record.
+   */
+  book(symbol: string): OrderBookView {
+    this.#requireTaker();
+    const d = this.#daemon;
+    const now = this.#clock();
+    const offers = d.offers.book.current(Math.floor(now / 1000), {
+      maxOfferAgeSecs: d.config.time.offerMaxAgeSecs,
+    });
+    const records = d.makerRecords?.all ?? new Map();
+    const configured = d.config.p2p.makers.map((a) => a.slice(a.lastIndexOf('/p2p/') + 5));
+    return orderBookView({
+      symbol,
+      offers,
+      makers: [...configured, ...records.keys()],
+      records,
+      choices: this.makerChoices(),
+      nowMs: now,
+      limits: d.limits?.limits,
+      noOffersReason: offers.length === 0 ? this.offers().reason : null,
+    });
+  }
+
+  /** The makers the user blocks and prefers (none on a maker). */
+  makerChoices(): MakerChoices {
+    return this.#daemon.makerChoices?.current ?? { blocked: [], preferred: [] };
+  }
+
+  /**
+   * Taker: blocks maker `peerId`, durably: its offers leave the book, an order on one is refused
+   * ({@link MakerBlockedError}), and the node hangs up on it and refuses it until unblocked. Its
+   * open CFDs stay its own (they roll over again once unblocked, or close on chain).
+   */
+  async blockMaker(peerId: string): Promise<MakerChoices> {
+    const store = this.#choicesStore();
+    const choices = await store.block(peerId);
+    // Its offers are forgotten on hang-up; an order naming one is refused by name, not "not found".
+    const now = this.#nowSecs();
+    for (const { maker, offer } of this.#daemon.offers.book.current(now, {
+      maxOfferAgeSecs: this.#daemon.config.time.offerMaxAgeSecs,
+    })) {
+      if (maker === peerId) this.#blockedOffers.set(offer.id, maker);
+    }
+    await this.#daemon.blockPeer(peerId);
+    return choices;
+  }
+
+  /** Taker: unblocks maker `peerId`; the node dials it again (unless `--block` names it). */
+  async unblockMaker(peerId: string): Promise<MakerChoices> {
+    const choices = await this.#choicesStore().unblock(peerId);
+    this.#unblocked(peerId);
+    return choices;
+  }
+
+  /** Taker: prefers maker `peerId` (`on`; unblocking it) — it wins ties in "best" — or no longer. */
+  async preferMaker(peerId: string, on: boolean): Promise<MakerChoices> {
+    const store = this.#choicesStore();
+    const wasBlocked = store.current.blocked.includes(peerId);
+    const choices = await store.prefer(peerId, on);
+    if (on && wasBlocked) this.#unblocked(peerId);
+    return choices;
+  }
+
+  #unblocked(peerId: string): void {
+    for (const [id, maker] of this.#blockedOffers) {
+      if (maker === peerId) this.#blockedOffers.delete(id);
+    }
+    if (!this.#daemon.config.p2p.blocked.includes(peerId)) this.#daemon.unblockPeer(peerId);
+  }
+
+  #choicesStore() {
+    this.#requireTaker();
+    const store = this.#daemon.makerChoices;
+    if (!store) throw new IllegalCommandError('this node keeps no maker choices');
+    return store;
+  }
+
+  /** {@link MakerBlockedError} if `maker` (of offer `offerId`) is blocked. */
+  #refuseBlocked(offerId: string, maker: string | undefined): void {
+    const m = maker ?? this.#blockedOffers.get(offerId);
+    if (m !== undefined && this.makerChoices().blocked.includes(m)) {
+      throw new MakerBlockedError(
+        `offer '${offerId}' is maker ${m}'s, which you blocked: unblock it to trade with it`,
+      );
+    }
+  }
+
   // ---------------------------------------------------------------- orders
 
   /**
@@ -378,11 +481,13 @@ export class AppService {
     maxSlippageBps?: number | undefined;
   }): Promise<PlacedOrder> {
     this.#requireTaker();
+    this.#refuseBlocked(order.offerId, undefined);
     const found = this.#recentOffer(
       order.offerId,
       (reason) => `cannot take an offer now: ${reason}`,
       `no offer '${order.offerId}' within the last ${this.#daemon.config.time.offerMaxAgeSecs} s: take one from GET /api/offers`,
     );
+    this.#refuseBlocked(found.offer.id, found.maker);
     const slippage = order.maxSlippageBps ?? DEFAULT_MAX_SLIPPAGE_BPS;
     assertSlippageBps(slippage);
     checkLots(found.offer, order.lots);
@@ -438,21 +543,17 @@ export class AppService {
     maxSlippageBps?: number | undefined;
   }): Promise<PlacedOrder> {
     this.#requireTaker();
-    const best = this.#daemon.offers.book
-      .current(this.#nowSecs(), { maxOfferAgeSecs: this.#daemon.config.time.offerMaxAgeSecs })
-      .filter(
-        ({ offer }) =>
-          offer.symbol === (order.symbol ?? 'BTCUSD') &&
-          opposite(offer.makerPosition) === order.side,
-      )
-      // Best for the taker: the lowest price to go long, the highest to go short.
-      .sort((a, b) =>
-        a.offer.price === b.offer.price
-          ? 0
-          : a.offer.price < b.offer.price === (order.side === 'long')
-            ? -1
-            : 1,
-      )[0];
+    // Best for the taker across makers: the lowest price to go long, the highest to go short;
+    // blocked makers left out, ties to a preferred one (views/order-book.ts).
+    const best = bestOffer(
+      this.#daemon.offers.book
+        .current(this.#nowSecs(), {
+          maxOfferAgeSecs: this.#daemon.config.time.offerMaxAgeSecs,
+        })
+        .filter(({ offer }) => offer.symbol === (order.symbol ?? 'BTCUSD')),
+      order.side,
+      this.makerChoices(),
+    );
     if (!best) {
       const { reason } = this.offers();
       throw new UnavailableError(
@@ -621,6 +722,8 @@ export class AppService {
           .catch((err: unknown) => d.log.warn({ err, cfdId }, 'could not send a CFD view'));
       }),
       d.offers.onOffers(() => listener({ type: 'offers' })),
+      // Blocks and preferences change the book.
+      ...(d.makerChoices ? [d.makerChoices.onChange(() => listener({ type: 'offers' }))] : []),
       d.feed.onQuote(() => listener({ type: 'quote' })),
       // A pause is not a CFD event: send the CFD's view again.
       d.onRolloverPause((cfdId) => {

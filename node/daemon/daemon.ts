@@ -59,7 +59,9 @@ import type { DaemonConfig } from './config.ts';
 import { FeeBumper } from './fee-bumper.ts';
 import { HEALTH } from './health-names.ts';
 import { refreshFees, reportBumps, reportCfdProblems } from './health-reports.ts';
+import { MakerChoicesStore } from './maker-choices.ts';
 import { type MakerPolicy, MakerPolicyStore, policyFromConfig } from './maker-policy.ts';
+import { MakerRecords } from './maker-records.ts';
 import {
   coinPoolTarget,
   makerOffers,
@@ -143,6 +145,10 @@ export class Daemon {
   readonly policy: MakerPolicyStore | undefined;
   /** Taker: its live limits (funding, opening fee, fee rate); undefined on a maker. */
   readonly limits: TakerLimitsStore | undefined;
+  /** Taker: the makers it blocks or prefers (the order book); undefined on a maker. */
+  readonly makerChoices: MakerChoicesStore | undefined;
+  /** Taker: each maker's record as this node saw it (the order book); undefined on a maker. */
+  readonly makerRecords: MakerRecords | undefined;
   /** Fee rates from the chain backend (refreshed on every block), bounded by `config.fees`. */
   readonly fees: FeeEstimator;
   /** Raises the fees of what this node needs confirmed, block by block (fee-bumper.ts). */
@@ -175,6 +181,7 @@ export class Daemon {
       clock: () => number;
       policy: MakerPolicyStore | undefined;
       limits: TakerLimitsStore | undefined;
+      makerChoices: MakerChoicesStore | undefined;
       timeouts: DaemonOptions['protocolTimeouts'];
       pool: AdaptorWorkerPool | undefined;
     },
@@ -182,6 +189,8 @@ export class Daemon {
     this.config = config;
     this.policy = parts.policy;
     this.limits = parts.limits;
+    this.makerChoices = parts.makerChoices;
+    this.makerRecords = config.role === 'taker' ? new MakerRecords(parts.clock) : undefined;
     this.health = parts.health;
     this.log = parts.log;
     this.store = parts.store;
@@ -414,8 +423,16 @@ export class Daemon {
       logger: log.child({ component: 'read-model' }),
     });
 
-    const blocked = new Set(config.p2p.blocked);
     const privateKey = await loadOrCreateIdentity(config.datadir);
+    // A taker's blocked makers (through the API) are refused like `--block`ed peers.
+    const makerChoices =
+      config.role === 'taker'
+        ? await MakerChoicesStore.open({
+            datadir: config.datadir,
+            logger: log.child({ component: 'maker-choices' }),
+          })
+        : undefined;
+    const blocked = new Set([...config.p2p.blocked, ...(makerChoices?.current.blocked ?? [])]);
     const p2p = await createP2pNode({
       privateKey,
       listen: config.p2p.listen,
@@ -461,10 +478,20 @@ export class Daemon {
       clock,
       policy,
       limits,
+      makerChoices,
       timeouts: options.protocolTimeouts,
       pool: options.pool,
     });
     daemon.#blocked = blocked;
+    const records = daemon.makerRecords;
+    if (records) {
+      records.start(store, p2p);
+      const off = daemon.offers.onOffers((u) => records.offered(u.maker));
+      daemon.#stops.push(() => {
+        off();
+        records.stop();
+      });
+    }
     daemon.#stops.push(
       reportDatabase(store, readModel, health.reporter(HEALTH.database)),
       reportP2p(p2p, config.role, health.reporter(HEALTH.p2p)),
@@ -789,6 +816,15 @@ export class Daemon {
     const policy = this.#makerPolicy();
     const now = Math.floor(this.#clock() / 1000);
     const txFeeRate = this.#makerFeeRate(policy);
-    return makerOffers({ policy, time: this.config.time, txFeeRate, now, bid, ask, symbol });
+    return makerOffers({
+      policy,
+      time: this.config.time,
+      txFeeRate,
+      now,
+      bid,
+      ask,
+      symbol,
+      maker: this.peerId,
+    });
   }
 }

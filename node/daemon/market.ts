@@ -66,6 +66,11 @@ export function makerOffers(p: {
   ask: Price;
   /** @default 'BTCUSD' */
   symbol?: ContractSymbol;
+  /**
+   * The maker's peer id: its tail goes into the offer ids, so two makers quoting in the same
+   * second never share one (a taker's order names an offer by id alone).
+   */
+  maker?: string;
 }): Offer[] {
   const { policy: m, time: t, now } = p;
   const symbol = p.symbol ?? 'BTCUSD';
@@ -85,11 +90,12 @@ export function makerOffers(p: {
     oracleEventId: event,
     createdAt: now,
   };
+  const tag = p.maker ? `-${p.maker.slice(-12)}` : '';
   const up = asPrice(divRound(p.ask * (10_000n + spread), 10_000n, 'ceil'));
   const down = asPrice(divRound(p.bid * (10_000n - spread), 10_000n, 'floor'));
   return [
-    { ...base, id: `${symbol}-short-${now}`, makerPosition: 'short', price: up },
-    { ...base, id: `${symbol}-long-${now}`, makerPosition: 'long', price: down },
+    { ...base, id: `${symbol}-short-${now}${tag}`, makerPosition: 'short', price: up },
+    { ...base, id: `${symbol}-long-${now}${tag}`, makerPosition: 'long', price: down },
   ];
 }
 

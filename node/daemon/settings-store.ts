@@ -123,12 +123,14 @@ export abstract class SettingsStore<T extends object> {
   /**
    * Applies `patch` over the current value, checks the result, writes it durably, then makes it
    * current and tells every listener. Throws the kind's named error and changes nothing when the
-   * result does not pass.
+   * result does not pass. A function `patch` is called with the value as it is when this update's
+   * turn comes (after the updates before it), for a change that depends on it (add to a list).
    */
-  update(patch: Partial<T>): Promise<T> {
+  update(patch: Partial<T> | ((current: T) => Partial<T>)): Promise<T> {
     const { key, name, check } = this.#kind;
     const run = async (): Promise<T> => {
-      const next = check({ ...this.#current, ...patch });
+      const change = typeof patch === 'function' ? patch(this.#current) : patch;
+      const next = check({ ...this.#current, ...change });
       await this.#write(next);
       this.#current = next;
       this.changed(next);

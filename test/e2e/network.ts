@@ -182,13 +182,19 @@ export async function startNetwork(
   makerOptions: Omit<DaemonOptions, 'logger'> = {},
   /** Options of the embedded chain (e.g. its fee market). */
   chainOptions: Omit<EmbeddedChainOptions, 'logger'> = {},
-): Promise<Network> {
+  /** More makers (auto-accept, funded), each with these flags over the common ones (e.g. `spread`). */
+  moreMakers: readonly Record<string, string>[] = [],
+): Promise<
+  Network & { /** Every maker, `maker` first; the taker dials all of them. */ makers: Daemon[] }
+> {
   const parts = await startParts(cleanups, extra, chainOptions);
   const maker = await startDaemon(cleanups, parts, 'maker', {}, makerOptions);
-  const taker = await startDaemon(cleanups, parts, 'taker', { maker: [addressOf(maker)] });
-  await fund(parts.chain, [maker, taker]);
+  const makers = [maker];
+  for (const flags of moreMakers) makers.push(await startDaemon(cleanups, parts, 'maker', flags));
+  const taker = await startDaemon(cleanups, parts, 'taker', { maker: makers.map(addressOf) });
+  await fund(parts.chain, [...makers, taker]);
   const { oracle, chain, feed } = parts;
-  return { oracle, chain, feed, maker, taker };
+  return { oracle, chain, feed, maker, taker, makers };
 }
 
 export interface Market {

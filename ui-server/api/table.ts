@@ -1,5 +1,6 @@
 /** Every route of the API, in the order the OpenAPI document lists them (route.ts). */
 import type { LiveEventName } from '../events.ts';
+import { BOOK_ROUTES } from './book.ts';
 import { HISTORY_ROUTES } from './history.ts';
 import { NODE_ROUTES } from './node.ts';
 import type { ApiRoute } from './route.ts';
@@ -10,6 +11,7 @@ import { WALLET_ROUTES } from './wallet.ts';
 export const API_ROUTES: readonly ApiRoute[] = [
   ...NODE_ROUTES,
   ...TRADING_ROUTES,
+  ...BOOK_ROUTES,
   ...HISTORY_ROUTES,
   ...SETTINGS_ROUTES,
   ...WALLET_ROUTES,

@@ -1,13 +1,16 @@
 /** Routes of trading: offers, orders, CFDs and the commands on them, peers. */
-import { z } from 'zod';
-import { BestOrderBody, CfdParams, OrderBody, PreviewBody, RejectBody } from '../schemas.ts';
+import type { z } from 'zod';
+import {
+  BestOrderBody,
+  CfdParams,
+  OrderBody,
+  PeerParams,
+  PreviewBody,
+  RejectBody,
+} from '../schemas.ts';
 import { type ApiRoute, route } from './route.ts';
 
 const sats = 'satoshis as a decimal string';
-
-const PeerParams = z.strictObject({
-  peerId: z.string().regex(/^12D3KooW[1-9A-HJ-NP-Za-km-z]{44}$/, 'a libp2p Ed25519 peer id'),
-});
 
 const decide = (accept: boolean): ApiRoute =>
   route({

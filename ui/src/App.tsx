@@ -10,17 +10,18 @@ import { PositionHistory } from './components/History';
 import { Login } from './components/Login';
 import { MakerOffers } from './components/MakerOffers';
 import { MakerPolicy } from './components/MakerPolicy';
+import { OrderBook, useBook } from './components/OrderBook';
 import { Positions } from './components/Positions';
 import { PriceChart } from './components/PriceChart';
 import { Security } from './components/Security';
 import { TakerLimits } from './components/TakerLimits';
-import { TradePanel } from './components/TradePanel';
+import { TradePanel, type TradeWith } from './components/TradePanel';
 import { ExplorerContext } from './components/Txid';
 import { Wallet } from './components/Wallet';
 import { btc, shortId } from './format';
 import { useLive } from './live';
 import { HOME_HREF, navigate, useRoute } from './route';
-import type { CfdView, NodeInfo, WalletState } from './types';
+import type { CfdView, NodeInfo, OffersView, WalletState } from './types';
 
 type Session = 'checking' | 'out' | 'in';
 
@@ -95,6 +96,7 @@ export function App() {
 
 function Dashboard({ node, onLoggedOut }: { node: NodeInfo; onLoggedOut: () => void }) {
   const live = useLive(onLoggedOut);
+  const market = useMarket(node.role === 'taker', live.offers);
   const route = useRoute();
   const logout = () => {
     void post('/api/logout').finally(onLoggedOut);
@@ -150,6 +152,11 @@ function Dashboard({ node, onLoggedOut }: { node: NodeInfo; onLoggedOut: () => v
                 <MakerOffers offers={live.offers} />
               </div>
             )}
+            {market && (
+              <div className="slot slot-book">
+                <OrderBook {...market.bookProps} />
+              </div>
+            )}
             <div className="slot slot-positions">
               <Positions cfds={live.cfds} role={node.role} selected={selected} />
             </div>
@@ -159,7 +166,11 @@ function Dashboard({ node, onLoggedOut }: { node: NodeInfo; onLoggedOut: () => v
                 long policy form. */}
             {node.role === 'taker' && (
               <div className="slot slot-trade">
-                <TradePanel offers={live.offers} limits={live.limits} />
+                <TradePanel
+                  offers={live.offers}
+                  limits={live.limits}
+                  {...(market ? { tradeWith: market.tradeWith } : {})}
+                />
               </div>
             )}
             <div className="slot slot-wallet" id="wallet">
@@ -180,6 +191,40 @@ function Dashboard({ node, onLoggedOut }: { node: NodeInfo; onLoggedOut: () => v
       </div>
     </ExplorerContext.Provider>
   );
+}
+
+/**
+ * The taker's market: the order book of the chosen product (refetched on each offers event) and
+ * the maker the trade panel trades with — one the user chose in the book, or, per side, the one
+ * quoting the best price. Null on a maker.
+ */
+function useMarket(taker: boolean, offers: OffersView | null) {
+  const [symbol, setSymbol] = useState('BTCUSD');
+  const [chosen, setChosen] = useState<string | null>(null);
+  const { book, error, reload } = useBook(symbol, offers, taker);
+  if (!taker) return null;
+  const tradeWith: TradeWith = {
+    makers: chosen
+      ? { long: chosen, short: chosen }
+      : {
+          ...(book?.bestAsk ? { long: book.bestAsk.maker } : {}),
+          ...(book?.bestBid ? { short: book.bestBid.maker } : {}),
+        },
+    chosen: chosen !== null,
+    onBest: () => setChosen(null),
+  };
+  return {
+    tradeWith,
+    bookProps: {
+      book,
+      error,
+      symbol,
+      onSymbol: setSymbol,
+      tradeMaker: chosen,
+      onTradeMaker: setChosen,
+      onChanged: reload,
+    },
+  };
 }
 
 /** The spendable balance in the header, always in view; a click goes to the wallet panel. */

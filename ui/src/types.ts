@@ -461,6 +461,83 @@ export interface BumpResult {
   bumpSpentSats: string;
 }
 
+// node/app/views/order-book.ts
+/** `GET /api/book?symbol=…`. */
+export interface OrderBookView {
+  symbol: string;
+  /** Every product the book knows, for the product switch. */
+  symbols: string[];
+  /** The highest price a maker buys at (a taker going short gets it); null: no bid. */
+  bestBid: BestQuoteView | null;
+  /** The lowest price a maker sells at (a taker going long pays it); null: no ask. */
+  bestAsk: BestQuoteView | null;
+  /** Makers not blocked — preferred first, then the best-priced — then the blocked ones. */
+  makers: BookMakerView[];
+  /** Why the book is empty, or null. */
+  reason: string | null;
+}
+
+// node/app/views/order-book.ts
+/** The best price of one side, and whose it is. */
+export interface BestQuoteView {
+  price: string;
+  maker: string;
+  offerId: string;
+  preferred: boolean;
+}
+
+// node/app/views/order-book.ts
+/** One maker's depth in the book. */
+export interface BookMakerView {
+  peerId: string;
+  preferred: boolean;
+  blocked: boolean;
+  record: MakerRecordView;
+  /** Its offers for the book's product, bids first; empty for a blocked maker. */
+  offers: BookOfferView[];
+}
+
+// node/app/views/order-book.ts
+/** A maker's record as the API shows it. */
+export interface MakerRecordView extends OutcomeCounts {
+  connected: boolean;
+  /**
+   * Share of the time since this node first saw the maker that it was connected, percent with
+   * one decimal; null before it was ever seen.
+   */
+  uptimePercent: number | null;
+  /** Unix seconds; null: never seen. */
+  firstSeenSecs: number | null;
+  /** Unix seconds of the last offers it sent; null: none yet. */
+  lastOfferSecs: number | null;
+}
+
+// node/app/views/order-book.ts
+/** How the protocols with one maker ended, as this node's event log says. */
+export interface OutcomeCounts {
+  setupsCompleted: number;
+  setupsFailed: number;
+  /** Orders the maker refused. */
+  setupsRejected: number;
+  rolloversCompleted: number;
+  rolloversFailed: number;
+  rolloversRejected: number;
+}
+
+// node/app/views/order-book.ts
+/** One offer in the book: the offer as /api/offers shows it, with its age. */
+export interface BookOfferView extends OfferView {
+  /** Seconds since the maker made it. */
+  ageSecs: number;
+}
+
+// node/app/views/order-book.ts
+/** The user's choices of makers (node/daemon/maker-choices.ts). */
+export interface MakerChoices {
+  blocked: string[];
+  preferred: string[];
+}
+
 // node/app/views/history.ts
 /** `GET /api/history`: every position, newest first. */
 export interface HistoryView {

@@ -16,6 +16,7 @@ import type {
   TakerLimitsView,
 } from '../types';
 import { ConfirmDialog, ErrorLine, Loading, Panel, Row } from './common';
+import { shortPeer } from './Health';
 
 /** The node's default maximum slippage, percent (its preview says so too). */
 const DEFAULT_SLIPPAGE_PERCENT = '0.5';
@@ -49,13 +50,26 @@ function slippageProblem(text: string): string | null {
   return null;
 }
 
+/** Which maker's offer the panel takes (the order book's choice). */
+export interface TradeWith {
+  /** The maker per taker side: the chosen one, or whoever quotes the best price of that side. */
+  readonly makers: Partial<Record<Position, string>>;
+  /** Chosen by the user (else: the best price). */
+  readonly chosen: boolean;
+  /** Back to the best price. */
+  readonly onBest: () => void;
+}
+
 export function TradePanel({
   offers,
   limits,
+  tradeWith,
 }: {
   offers: OffersView | null;
   /** The taker's limits: a change previews again (the preview says whether they allow the order). */
   limits: TakerLimitsView | null;
+  /** Which maker to trade with; absent: the first offer of the side. */
+  tradeWith?: TradeWith;
 }) {
   const [side, setSide] = useState<Position>('long');
   const [lots, setLots] = useState('1');
@@ -67,7 +81,10 @@ export function TradePanel({
   const [confirming, setConfirming] = useState<OrderPreview | null>(null);
   const [placed, setPlaced] = useState<PlacedOrder | null>(null);
 
-  const offer: OfferView | undefined = offers?.offers.find((o) => o.takerPosition === side);
+  const withMaker = tradeWith?.makers[side];
+  const offer: OfferView | undefined = offers?.offers.find(
+    (o) => o.takerPosition === side && (!tradeWith || o.maker === withMaker),
+  );
   const choices = offer?.leverages.map((l) => l.leverage) ?? [];
   const lev = choices.includes(leverage) ? leverage : (choices[0] ?? leverage);
   const lotsError = offer ? lotsProblem(lots, offer) : null;
@@ -75,8 +92,8 @@ export function TradePanel({
   const slippageError = slippageProblem(slippage);
   const offerId = offer?.id;
   const limitsKey = limits ? JSON.stringify(limits) : '';
-  /** What the preview shown is for: a new offer id alone does not make it stale. */
-  const previewKey = `${side}:${lotCount}:${lev}`;
+  /** What the preview shown is for: a new offer id alone does not make it stale, another maker does. */
+  const previewKey = `${side}:${lotCount}:${lev}:${offer?.maker ?? ''}`;
   const [previewFor, setPreviewFor] = useState('');
 
   // biome-ignore lint/correctness/useExhaustiveDependencies: a new offer or limits (limitsKey) previews again
@@ -135,6 +152,22 @@ export function TradePanel({
               <Row label="Price" testId="offer-price">
                 {usd(offer.price)}
               </Row>
+              {tradeWith && (
+                <div className="small muted" data-testid="trade-maker" data-maker={offer.maker}>
+                  Maker <span title={offer.maker}>{shortPeer(offer.maker)}</span>
+                  {tradeWith.chosen ? (
+                    <>
+                      {' '}
+                      (chosen){' '}
+                      <button type="button" className="link" onClick={tradeWith.onBest}>
+                        best price instead
+                      </button>
+                    </>
+                  ) : (
+                    ' (best price)'
+                  )}
+                </div>
+              )}
               {offer.outsideLimits.length > 0 && (
                 <div className="warn" data-testid="offer-outside-limits">
                   Outside your limits: {offer.outsideLimits.join('; ')}

@@ -1,0 +1,126 @@
+/**
+ * Each maker's record as this taker saw it (issue #17, the order book's "record"): when it first
+ * saw the maker, how long it was connected since, when its last offers came, and how the
+ * protocols with it ended — setups completed, failed and refused, rollovers completed, failed and
+ * refused — counted from this node's own event log (each CFD's `OrderPlaced` names its maker).
+ * The outcome counts are rebuilt from the log on every start, so they cover the node's whole
+ * history; connection time is measured while this node runs.
+ */
+import type { PeerId } from '@libp2p/interface';
+import type { EventStore, RecordedEvent, Subscription } from '../../eventstore/event-store.ts';
+import { type MakerRecord, NO_OUTCOMES, type OutcomeCounts } from '../app/views/order-book.ts';
+
+type Counter = keyof OutcomeCounts;
+
+/** Which event counts where. */
+const COUNTED: Readonly<Record<string, Counter>> = {
+  ContractSetupCompleted: 'setupsCompleted',
+  ContractSetupFailed: 'setupsFailed',
+  OrderRejected: 'setupsRejected',
+  RolloverCompleted: 'rolloversCompleted',
+  RolloverFailed: 'rolloversFailed',
+  RolloverRejected: 'rolloversRejected',
+};
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/** The p2p events the records follow (the libp2p node's). */
+export interface PeerEvents {
+  addEventListener(
+    type: 'peer:connect' | 'peer:disconnect',
+    l: (e: CustomEvent<PeerId>) => void,
+  ): void;
+  removeEventListener(
+    type: 'peer:connect' | 'peer:disconnect',
+    l: (e: CustomEvent<PeerId>) => void,
+  ): void;
+}
+
+export class MakerRecords {
+  readonly #records = new Map<string, Mutable<MakerRecord>>();
+  /** CFD id → its maker, from `OrderPlaced`. */
+  readonly #makerOf = new Map<string, string>();
+  readonly #clock: () => number;
+  #subscription: Subscription | undefined;
+  #off: (() => void) | undefined;
+
+  constructor(clock: () => number = Date.now) {
+    this.#clock = clock;
+  }
+
+  /** Follows `peers`' connections and the whole of `store`'s log until {@link stop}. */
+  start(store: EventStore, peers: PeerEvents): void {
+    const connect = (e: CustomEvent<PeerId>) => this.connected(e.detail.toString());
+    const disconnect = (e: CustomEvent<PeerId>) => this.disconnected(e.detail.toString());
+    peers.addEventListener('peer:connect', connect);
+    peers.addEventListener('peer:disconnect', disconnect);
+    this.#off = () => {
+      peers.removeEventListener('peer:connect', connect);
+      peers.removeEventListener('peer:disconnect', disconnect);
+    };
+    this.#subscription = store.subscribe(0, (events) => this.apply(events));
+  }
+
+  stop(): void {
+    this.#off?.();
+    this.#subscription?.close();
+  }
+
+  /** The records now, by peer id. */
+  get all(): ReadonlyMap<string, MakerRecord> {
+    return this.#records;
+  }
+
+  connected(peer: string): void {
+    const r = this.#seen(peer);
+    r.connectedSinceMs ??= this.#clock();
+  }
+
+  disconnected(peer: string): void {
+    const r = this.#records.get(peer);
+    if (r?.connectedSinceMs === undefined) return;
+    r.connectedMs += this.#clock() - r.connectedSinceMs;
+    r.connectedSinceMs = undefined;
+  }
+
+  /** `peer` sent offers now. */
+  offered(peer: string): void {
+    this.#seen(peer).lastOfferMs = this.#clock();
+  }
+
+  /** Counts the outcomes among `events` (the log, in order). */
+  apply(events: readonly RecordedEvent[]): void {
+    for (const e of events) {
+      if (e.type === 'OrderPlaced') {
+        const terms = (e.data as { terms: { counterpartyPeerId: string } }).terms;
+        this.#makerOf.set(e.streamId, terms.counterpartyPeerId);
+        continue;
+      }
+      const counter = COUNTED[e.type];
+      const maker = counter && this.#makerOf.get(e.streamId);
+      if (counter && maker) this.#record(maker)[counter] += 1;
+    }
+  }
+
+  #record(peer: string): Mutable<MakerRecord> {
+    let r = this.#records.get(peer);
+    if (!r) {
+      r = {
+        peerId: peer,
+        firstSeenMs: undefined,
+        connectedSinceMs: undefined,
+        connectedMs: 0,
+        lastOfferMs: undefined,
+        ...NO_OUTCOMES,
+      };
+      this.#records.set(peer, r);
+    }
+    return r;
+  }
+
+  #seen(peer: string): Mutable<MakerRecord> {
+    const r = this.#record(peer);
+    r.firstSeenMs ??= this.#clock();
+    return r;
+  }
+}
