@@ -23,7 +23,6 @@ import {
   type ContractSymbol,
   formatPrice,
   type Leverage,
-  opposite,
   type Position,
 } from '../../model/units.ts';
 import {
