@@ -13,6 +13,7 @@ import { peerIdFromString } from '@libp2p/peer-id';
 import { type Logger, pino } from 'pino';
 import type { AdaptorWorkerPool } from '../../dlc/workers.ts';
 import { uiState } from '../../model/cfd.ts';
+import { DEFAULT_MAX_SLIPPAGE_BPS } from '../../model/offer.ts';
 import { oracleEventTime } from '../../model/oracle-event.ts';
 import { parsePrice } from '../../model/units.ts';
 import { EmbeddedChain } from '../../node/chain/embedded.ts';
@@ -188,8 +189,16 @@ export async function makerFunded(maker: Daemon, sats: bigint, waitMs: number): 
   await spendable(maker, sats, waitMs);
 }
 
-/** Small CFD: 100 contracts at 2× on the maker's short offer (taker long). */
-export const SMALL_CFD = { quantity: 100n, leverage: 2 } as const;
+/**
+ * Small CFD: 100 contracts at 2× on the maker's short offer (taker long), within the node's
+ * default slippage as the UI sends it: the feed moves while many takers order at once, and the
+ * maker honours an offer it just replaced only within the order's slippage.
+ */
+export const SMALL_CFD = {
+  quantity: 100n,
+  leverage: 2,
+  maxSlippageBps: DEFAULT_MAX_SLIPPAGE_BPS,
+} as const;
 
 /**
  * The taker orders {@link SMALL_CFD} from `makerPeerId` on its current short offer once its
