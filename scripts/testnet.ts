@@ -13,6 +13,7 @@ import { chmod, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { isContractSymbol } from '../model/product.ts';
 import { BitcoinRpc } from '../node/chain/rpc.ts';
 import { parseArgsProblem } from '../node/cli-support.ts';
 import { restrictUmask, secureDataDir } from '../node/runtime/datadir.ts';
@@ -34,6 +35,8 @@ const USAGE = `usage: npm run testnet [-- options]
                      every taker join the offer gossip through, and the makers quote spreads
                      of 20, 35, 50 … bps, so the best price moves between them
   --takers N         takers, 0 … 20 (default 2)
+  --products LIST    what every maker offers: BTCUSD (inverse), ETHUSD (quanto), or both
+                     (default BTCUSD,ETHUSD: the UI's product switch has a market on each side)
   --time-scale S     production time divided by S, 1 … 3600 (default 60: a day-long settlement
                      interval lasts 24 minutes; rollovers and oracle events every minute, blocks
                      every 10 s)
@@ -58,6 +61,7 @@ function parseOptions() {
     options: {
       makers: { type: 'string', default: '1' },
       takers: { type: 'string', default: '2' },
+      products: { type: 'string', default: 'BTCUSD,ETHUSD' },
       'time-scale': { type: 'string', default: '60' },
       dir: { type: 'string', default: 'testnet' },
       fund: { type: 'string', default: '1' },
@@ -93,6 +97,11 @@ if (!/^\d+$/.test(values['time-scale']) || scale < 1 || scale > 3600) {
 }
 if (!/^\d+(\.\d{1,8})?$/.test(values.fund) || Number(values.fund) > 50) {
   fail('--fund must be BTC, 0 … 50');
+}
+const products = values.products;
+const listed = products.split(',');
+if (!listed.every(isContractSymbol) || new Set(listed).size !== listed.length) {
+  fail(`--products must list BTCUSD and/or ETHUSD once each, not ${products}`);
 }
 const dir = resolve(values.dir);
 const logLevel = values['log-level'];
@@ -279,6 +288,8 @@ async function main(): Promise<void> {
       '--listen',
       `/ip4/127.0.0.1/tcp/${await port(last, `${name} p2p`)}`,
       '--auto-accept',
+      '--products',
+      products,
       ...(makers > 1 ? ['--spread', String(MAKER_SPREADS_BPS[i - 1])] : []),
       ...(bootstrap ? ['--bootstrap', bootstrap] : []),
     ]);

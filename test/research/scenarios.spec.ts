@@ -142,6 +142,18 @@ describe('research: the shipped scenarios at CI size, end to end', function () {
       );
       assert.ok(positions.length > 0);
       for (const p of positions) assert.ok(completedOpens.has(p.cfdId), `${p.cfdId} was opened`);
+      // Rollovers happened while positions were open, on both sides (every 10 s at CI size).
+      for (const role of ['taker', 'maker'] as const) {
+        assert.ok(
+          protocols.some(
+            (r) =>
+              r.protocol === 'rollover' &&
+              r.outcome === 'completed' &&
+              positions.some((p) => p.cfdId === r.cfdId && p[role] === r.node),
+          ),
+          `a ${role} completed a rollover of a position during the run`,
+        );
+      }
       const events = (await readFile(join(a.dir, RESULT_FILES.events), 'utf8'))
         .trimEnd()
         .split('\n')
@@ -227,6 +239,10 @@ describe('research: the shipped scenarios at CI size, end to end', function () {
       };
       const [down, up] = span('makerRestart');
       const maker = faults.find((f) => f.kind === 'makerRestart')!.target;
+      // Down for at least the scaled downSecs the plan gave (faults.csv times are ms).
+      const planned = run.plan.faults.find((f) => f.kind === 'makerRestart');
+      assert.ok(planned?.kind === 'makerRestart');
+      assert.ok(up - down >= planned.downSecs * 1000, `${maker} was down ${up - down} ms`);
       assert.ok(equity.some((e) => e.node === maker && e.t > up));
       assert.ok(!equity.some((e) => e.node === maker && e.t > down + 500 && e.t < up - 500));
       const [stale, fresh] = span('feedStale');

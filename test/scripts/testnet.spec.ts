@@ -92,6 +92,14 @@ describe('npm run testnet: usage', () => {
     assert.match(usage!, /^usage: npm run testnet/);
     assert.doesNotMatch(stderr, /ERR_PARSE_ARGS|at parseArgs/);
   });
+
+  it('--products names only known products, each once, before anything starts', async () => {
+    for (const bad of ['BTCUSD,DOGEUSD', 'ETHUSD,ETHUSD', '']) {
+      const { code, stderr } = await runScript(script, '--products', bad);
+      assert.equal(code, 2, bad);
+      assert.match(stderr.split('\n')[0]!, /--products must list BTCUSD and\/or ETHUSD/, bad);
+    }
+  });
 });
 
 describe('npm run testnet (smoke)', function () {
@@ -158,10 +166,14 @@ describe('npm run testnet (smoke)', function () {
       const maker = apiOf(makerNode.ui, (await readFile(makerNode.api_cookie, 'utf8')).trim());
       const mineAddress = ((await taker('POST', '/api/wallet/address')).body as Json).address;
       const mine = () => rpc.call('generatetoaddress', [1, mineAddress]);
-      const offer = await waitFor('offers', 30_000, async () => {
+      // The maker offers both products by default (--products BTCUSD,ETHUSD); this trade is BTCUSD.
+      const offers = await waitFor('offers of both products', 30_000, async () => {
         const { body } = await taker('GET', '/api/offers');
-        return body.offers.find((o: Json) => o.takerPosition === 'long');
+        const symbols = new Set(body.offers.map((o: Json) => o.symbol));
+        return symbols.has('BTCUSD') && symbols.has('ETHUSD') ? body.offers : undefined;
       });
+      const offer = offers.find((o: Json) => o.symbol === 'BTCUSD' && o.takerPosition === 'long');
+      assert.ok(offer, 'a BTCUSD offer for a long');
       const order = await taker('POST', '/api/orders', {
         offerId: offer.id,
         lots: Number(BigInt(offer.minQuantity) / BigInt(offer.lotSize)),
