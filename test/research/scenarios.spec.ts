@@ -142,18 +142,6 @@ describe('research: the shipped scenarios at CI size, end to end', function () {
       );
       assert.ok(positions.length > 0);
       for (const p of positions) assert.ok(completedOpens.has(p.cfdId), `${p.cfdId} was opened`);
-      // Rollovers happened while positions were open, on both sides (every 10 s at CI size).
-      for (const role of ['taker', 'maker'] as const) {
-        assert.ok(
-          protocols.some(
-            (r) =>
-              r.protocol === 'rollover' &&
-              r.outcome === 'completed' &&
-              positions.some((p) => p.cfdId === r.cfdId && p[role] === r.node),
-          ),
-          `a ${role} completed a rollover of a position during the run`,
-        );
-      }
       const events = (await readFile(join(a.dir, RESULT_FILES.events), 'utf8'))
         .trimEnd()
         .split('\n')
