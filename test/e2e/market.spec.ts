@@ -45,11 +45,18 @@ describe('e2e: a market of makers discovered through one bootstrap address', fun
 
   before(async () => {
     // Makers announce every second and drop out of a book after 4 silent seconds; takers roll
-    // over every 10 s of a 20-second settlement interval.
+    // over every 10 s of a 90-second settlement interval: long enough that maker 3's CFD is still
+    // before its settlement event when maker 3 returns (it is down while the book drops it, CFD a
+    // rolls over and CFD c opens — tens of seconds on a loaded machine), so it can roll over again.
     net = await startMarket(cleanups, {
       spreads: [50, 20, 35],
       takers: 2,
-      extra: { 'rollover-interval': '10', 'announce-interval': '1', 'maker-timeout': '4' },
+      extra: {
+        'settlement-interval': '90',
+        'rollover-interval': '10',
+        'announce-interval': '1',
+        'maker-timeout': '4',
+      },
     });
     for (const t of net.takers) watch(t);
   });
