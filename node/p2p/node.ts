@@ -113,7 +113,16 @@ export async function createP2pNode(options: P2pNodeOptions): Promise<P2pNode> {
         allowPublishToZeroTopicPeers: true,
         allowedTopics: [OFFERS_TOPIC],
         maxInboundDataLength: MAX_MESSAGE_BYTES,
-        scoreParams: { topics: { [OFFERS_TOPIC]: OFFER_TOPIC_SCORE } },
+        scoreParams: {
+          topics: { [OFFERS_TOPIC]: OFFER_TOPIC_SCORE },
+          // No IP colocation penalty (−5 × (peers on one address − 10)²): from 14 peers on one
+          // address it publishes to none of them, from 15 it ignores them all, so a maker would
+          // stop serving honest takers behind one NAT, VPN or Tor (its onion service sees them
+          // all from 127.0.0.1) or on one testnet machine. Sybils are
+          // bounded where they cost something instead: forged envelopes (−100 each), the book's
+          // and the dial set's caps, the connection manager's per-host rate.
+          IPColocationFactorWeight: 0,
+        },
       }),
     },
   }) as Promise<P2pNode>;
