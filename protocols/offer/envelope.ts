@@ -123,15 +123,33 @@ export interface EnvelopeLimits {
 }
 
 /**
+ * Most makers whose last `seq` the verifier remembers. Past it, makers whose last envelope is older
+ * than the offer age (plus the clock skew) are forgotten first — any envelope of theirs still
+ * around is refused as stale anyway — then the least recently heard: peer ids cost nothing to
+ * mint, and a flood of fresh makers must not grow the map without end. Forgetting a maker still
+ * fresh only lets a relay replay its last few envelopes (within the offer age) once.
+ */
+export const MAX_TRACKED_MAKERS = 4_096;
+
+/**
  * Verifies envelopes and remembers the last `seq` accepted per maker (kept when a maker drops
- * out, so its old envelopes stay refused when it returns).
+ * out, so its old envelopes stay refused when it returns), for at most `maxTracked` makers
+ * ({@link MAX_TRACKED_MAKERS}).
  */
 export class EnvelopeVerifier {
   readonly #limits: EnvelopeLimits;
-  readonly #lastSeq = new Map<string, number>();
+  readonly #maxTracked: number;
+  /** Least recently accepted first (a maker is re-inserted on each acceptance). */
+  readonly #last = new Map<string, { readonly seq: number; readonly createdAt: number }>();
 
-  constructor(limits: EnvelopeLimits) {
+  constructor(limits: EnvelopeLimits, maxTracked: number = MAX_TRACKED_MAKERS) {
     this.#limits = limits;
+    this.#maxTracked = maxTracked;
+  }
+
+  /** How many makers' sequences are remembered. */
+  get tracked(): number {
+    return this.#last.size;
   }
 
   /**
@@ -148,11 +166,25 @@ export class EnvelopeVerifier {
       throw new FutureEnvelopeError(`envelope of ${maker} made ${createdAt - now} s in the future`);
     if (now - createdAt > this.#limits.maxAgeSecs)
       throw new StaleEnvelopeError(`envelope of ${maker} is ${now - createdAt} s old`);
-    const last = this.#lastSeq.get(maker);
+    const last = this.#last.get(maker)?.seq;
     if (last !== undefined && seq <= last)
       throw new ReplayedEnvelopeError(`envelope ${seq} of ${maker} not after ${last}`);
-    this.#lastSeq.set(maker, seq);
+    this.#last.delete(maker);
+    this.#last.set(maker, { seq, createdAt });
+    if (this.#last.size > this.#maxTracked) this.#forget(now);
     return content;
+  }
+
+  /** Back under the bound: stale makers first, then the least recently heard. */
+  #forget(now: number): void {
+    const horizon = this.#limits.maxAgeSecs + this.#limits.maxClockSkewSecs;
+    for (const [maker, { createdAt }] of this.#last) {
+      if (now - createdAt > horizon) this.#last.delete(maker);
+    }
+    for (const maker of this.#last.keys()) {
+      if (this.#last.size <= this.#maxTracked) break;
+      this.#last.delete(maker);
+    }
   }
 }
 

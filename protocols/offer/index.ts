@@ -18,6 +18,7 @@ export {
   EnvelopeVerifier,
   FutureEnvelopeError,
   MalformedEnvelopeError,
+  MAX_TRACKED_MAKERS,
   type OfferAnnouncement,
   openEnvelope,
   ReplayedEnvelopeError,
@@ -30,8 +31,11 @@ export {
 export { OffersMessage, offerToWire } from './messages.ts';
 export { OfferProtocol, type OfferProtocolInit } from './offer.ts';
 export {
+  BookFullError,
+  MAX_BOOK_MAKERS,
   type MakerEntry,
   OfferBook,
+  type OfferBookOptions,
   type OfferBookUpdate,
   type RejectedOffer,
 } from './offer-book.ts';

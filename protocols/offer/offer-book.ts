@@ -3,9 +3,35 @@
  * keeps each maker's latest valid offers (what the UI shows and the auto-rollover reads) and the
  * ones published before within the offer age (what an order may still name: {@link findRecent}),
  * rejects malformed ones with a reason (they never reach the UI or an order), and hides stale ones.
+ *
+ * It holds at most `maxMakers` makers: peer ids cost nothing to mint, so a flood of validly signed
+ * envelopes from made-up makers must not grow it (and the memory of their recent offers) without
+ * end. A new maker past the bound takes the place of the one heard least recently among those the
+ * node does not `keep` (its owner's choice: makers it traded with, is connected to, configured or
+ * prefers); when every place is kept, the newcomer is refused ({@link BookFullError}). Least
+ * recently heard rather than first come: an honest maker re-announces every interval and so gets
+ * its place back, whereas a book that refused newcomers would stay the flood's for as long as the
+ * flood re-announces.
  */
+import { NamedError } from '../../model/named-error.ts';
 import { type Offer, type OrderPolicy, validateOffer } from '../../model/offer.ts';
 import { RecentOffers } from './recent.ts';
+
+/**
+ * Most makers the book holds: far more than a market has (ItchySats had one), few enough that
+ * the recent offers of all of them stay a few hundred MB at the very worst.
+ */
+export const MAX_BOOK_MAKERS = 256;
+
+/** A new maker while the book is full of makers the node keeps. */
+export class BookFullError extends NamedError {}
+
+export interface OfferBookOptions {
+  /** @default MAX_BOOK_MAKERS */
+  readonly maxMakers?: number;
+  /** Makers never evicted for a newcomer. @default none */
+  readonly keep?: (maker: string) => boolean;
+}
 
 export interface RejectedOffer {
   readonly id: string;
@@ -16,6 +42,8 @@ export interface OfferBookUpdate {
   readonly maker: string;
   readonly accepted: readonly Offer[];
   readonly rejected: readonly RejectedOffer[];
+  /** A maker dropped to make room for this one (the book was full). */
+  readonly evicted?: string;
 }
 
 /** A maker in the book: when it was last heard (unix seconds) and where it said it listens. */
@@ -28,17 +56,25 @@ export interface MakerEntry {
 export class OfferBook {
   readonly #byMaker = new Map<string, RecentOffers>();
   readonly #seen = new Map<string, MakerEntry>();
+  readonly #maxMakers: number;
+  readonly #keep: (maker: string) => boolean;
+
+  constructor(options: OfferBookOptions = {}) {
+    this.#maxMakers = options.maxMakers ?? MAX_BOOK_MAKERS;
+    this.#keep = options.keep ?? (() => false);
+  }
 
   /**
    * Replaces `maker`'s offers with the valid ones of `offers`; `heard` (from a verified
    * envelope) records when and where the maker was last heard, for {@link makers} and
-   * {@link expire}.
+   * {@link expire}. A maker new to a full book evicts another or is refused: {@link BookFullError}.
    */
   apply(
     maker: string,
     offers: readonly Offer[],
     heard?: { readonly at: number; readonly addrs: readonly string[] },
   ): OfferBookUpdate {
+    const evicted = this.#byMaker.has(maker) ? undefined : this.#makeRoom(maker);
     if (heard) this.#seen.set(maker, { maker, lastSeen: heard.at, addrs: heard.addrs });
     const accepted: Offer[] = [];
     const rejected: RejectedOffer[] = [];
@@ -56,7 +92,28 @@ export class OfferBook {
       this.#byMaker.set(maker, recent);
     }
     recent.publish(accepted);
-    return { maker, accepted, rejected };
+    return evicted ? { maker, accepted, rejected, evicted } : { maker, accepted, rejected };
+  }
+
+  /** Frees a place for `newcomer` when the book is full; the maker evicted, if any. */
+  #makeRoom(newcomer: string): string | undefined {
+    if (this.#byMaker.size < this.#maxMakers) return undefined;
+    let victim: string | undefined;
+    let oldest = Number.POSITIVE_INFINITY;
+    for (const maker of this.#byMaker.keys()) {
+      const at = this.#seen.get(maker)?.lastSeen ?? 0;
+      if (at < oldest && !this.#keep(maker)) {
+        victim = maker;
+        oldest = at;
+      }
+    }
+    if (victim === undefined) {
+      throw new BookFullError(
+        `the book holds ${this.#byMaker.size} makers this node keeps; ${newcomer} is not taken`,
+      );
+    }
+    this.remove(victim);
+    return victim;
   }
 
   /** Forgets a maker (disconnected: its offers cannot be taken). */

@@ -7,6 +7,7 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import { validationResult } from '../../../protocols/discovery/gossip.ts';
 import {
   BadSignatureError,
+  BookFullError,
   EnvelopeSequence,
   EnvelopeVerifier,
   FutureEnvelopeError,
@@ -167,5 +168,59 @@ describe('protocols/offer/offer-book maker timeout', () => {
         .sort(),
       ['m1', 'm2'],
     );
+  });
+});
+
+describe('protocols/offer/offer-book bound', () => {
+  it('a full book evicts the maker heard least recently; it comes back when heard again', () => {
+    const book = new OfferBook({ maxMakers: 3 });
+    book.apply('m1', [smallOffer(NOW)], { at: NOW, addrs: [] });
+    book.apply('m2', [smallOffer(NOW)], { at: NOW + 1, addrs: [] });
+    book.apply('m3', [smallOffer(NOW)], { at: NOW + 2, addrs: [] });
+    // m1 heard again: m2 is now the least recently heard.
+    assert.equal(book.apply('m1', [smallOffer(NOW)], { at: NOW + 3, addrs: [] }).evicted, undefined);
+    assert.equal(book.apply('m4', [smallOffer(NOW)], { at: NOW + 4, addrs: [] }).evicted, 'm2');
+    assert.equal(book.apply('m2', [smallOffer(NOW)], { at: NOW + 5, addrs: [] }).evicted, 'm3');
+    assert.deepEqual(book.makers().map((m) => m.maker).sort(), ['m1', 'm2', 'm4']);
+  });
+
+  it('refuses a newcomer when every place is kept; gossip ignores it, not rejects', () => {
+    const kept = new Set(['m1', 'm2']);
+    const book = new OfferBook({ maxMakers: 2, keep: (m) => kept.has(m) });
+    book.apply('m1', [smallOffer(NOW)], { at: NOW, addrs: [] });
+    book.apply('m2', [smallOffer(NOW)], { at: NOW, addrs: [] });
+    let refused: unknown;
+    try {
+      book.apply('sybil', [smallOffer(NOW)], { at: NOW + 1, addrs: [] });
+    } catch (err) {
+      refused = err;
+    }
+    assert.ok(refused instanceof BookFullError);
+    assert.equal(validationResult(refused), TopicValidatorResult.Ignore);
+    assert.deepEqual(book.makers().map((m) => m.maker).sort(), ['m1', 'm2']);
+    // A kept maker released (say, unpreferred) makes room again.
+    kept.delete('m1');
+    assert.equal(book.apply('sybil', [], { at: NOW + 2, addrs: [] }).evicted, 'm1');
+  });
+});
+
+describe('protocols/offer/envelope verifier bound', () => {
+  it('remembers at most maxTracked makers: stale ones forgotten first, then the least recent', async () => {
+    const keys = await Promise.all([0, 1, 2, 3].map(() => generateKeyPair('Ed25519')));
+    const ids = keys.map((k) => peerIdFromPrivateKey(k).toString());
+    const verifier = new EnvelopeVerifier(LIMITS, 2);
+    const envelope = (i: number, seq: number, createdAt: number) =>
+      signEnvelope(keys[i]!, ids[i]!, { seq, createdAt, addrs: [], offers: [] });
+    // Maker 0 heard long ago (its envelope would now be stale), 1 and 2 fresh.
+    await verifier.verify(await envelope(0, 1, NOW - 700), NOW - 700);
+    await verifier.verify(await envelope(1, 1, NOW - 10), NOW - 10);
+    await verifier.verify(await envelope(2, 1, NOW), NOW);
+    assert.equal(verifier.tracked, 2);
+    // Maker 1 still remembered: its replay refused (0, stale, was the one forgotten).
+    await assert.rejects(verifier.verify(await envelope(1, 1, NOW - 10), NOW), ReplayedEnvelopeError);
+    // A fourth fresh maker pushes out the least recently heard of the fresh ones (1).
+    await verifier.verify(await envelope(3, 1, NOW), NOW);
+    assert.equal(verifier.tracked, 2);
+    await verifier.verify(await envelope(1, 1, NOW - 10), NOW);
   });
 });
