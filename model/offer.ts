@@ -3,19 +3,20 @@
  * before any contract setup starts. ItchySats checked quantity, lot size and leverage only in the
  * taker's browser; here the daemon refuses a bad order whatever sent it.
  */
+
+import { cetFeeAt } from '../dlc/transactions.ts';
 import {
   InvalidAmountError,
   InvalidOfferError,
   LeverageNotOfferedError,
+  ModelError,
   OracleEventOutOfWindowError,
   QuantityNotMultipleOfLotSizeError,
   QuantityOutOfRangeError,
   SlippageExceededError,
   StaleOfferError,
-  ModelError,
   SymbolMismatchError,
 } from './errors.ts';
-import { cetFeeAt } from '../dlc/transactions.ts';
 import { margins } from './fees.ts';
 import { oracleEventIndex, oracleEventTime } from './oracle-event.ts';
 import { isContractSymbol, product } from './product.ts';

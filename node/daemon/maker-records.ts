@@ -40,6 +40,8 @@ export class MakerRecords {
   readonly #records = new Map<string, Mutable<MakerRecord>>();
   /** CFD id → its maker, from `OrderPlaced`. */
   readonly #makerOf = new Map<string, string>();
+  /** Makers this node placed an order with. */
+  readonly #traded = new Set<string>();
   readonly #clock: () => number;
   #subscription: Subscription | undefined;
   #off: (() => void) | undefined;
@@ -71,6 +73,11 @@ export class MakerRecords {
     return this.#records;
   }
 
+  /** Whether this node ever placed an order with `peer` (so its CFDs may need it). */
+  traded(peer: string): boolean {
+    return this.#traded.has(peer);
+  }
+
   connected(peer: string): void {
     const r = this.#seen(peer);
     r.connectedSinceMs ??= this.#clock();
@@ -94,6 +101,7 @@ export class MakerRecords {
       if (e.type === 'OrderPlaced') {
         const terms = (e.data as { terms: { counterpartyPeerId: string } }).terms;
         this.#makerOf.set(e.streamId, terms.counterpartyPeerId);
+        this.#traded.add(terms.counterpartyPeerId);
         continue;
       }
       const counter = COUNTED[e.type];

@@ -138,10 +138,14 @@ describe('model/offer', () => {
     it('refuses a 1-contract ETHUSD order whose taker margin would be dust', () => {
       // 1 contract × 3,000 USD × 100 sat / 100× = 3,000 sats: fine at 1 sat/vB, not at 10.
       validateOrder(eth(), ethOrder({ leverage: 100 }), NOW);
-      assert.throws(() => validateOrder(eth({ txFeeRate: 10n }), ethOrder({ leverage: 100 }), NOW), {
-        name: 'MarginBelowMinimumError',
-        message: /taker's margin of 3000 sats for 1 ETHUSD contracts at 100× is below the minimum/,
-      });
+      assert.throws(
+        () => validateOrder(eth({ txFeeRate: 10n }), ethOrder({ leverage: 100 }), NOW),
+        {
+          name: 'MarginBelowMinimumError',
+          message:
+            /taker's margin of 3000 sats for 1 ETHUSD contracts at 100× is below the minimum/,
+        },
+      );
     });
 
     it('refuses a quanto order at an absurd price whose margins round to dust, both sides', () => {

@@ -4,17 +4,13 @@
 // dial stay bounded, and the maker the taker keeps (it traded with it) is never evicted.
 import assert from 'node:assert/strict';
 import { generateKeyPair } from '@libp2p/crypto/keys';
+import type { Message } from '@libp2p/gossipsub';
 import { TopicValidatorResult } from '@libp2p/gossipsub';
-import type { Message } from '@libp2p/interface';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import { loadOrCreateIdentity } from '../../../node/p2p/identity.ts';
 import { createP2pNode, type P2pNode } from '../../../node/p2p/node.ts';
 import { OFFERS_TOPIC } from '../../../protocols/discovery/gossip.ts';
-import {
-  MAX_BOOK_MAKERS,
-  OfferProtocol,
-  signEnvelope,
-} from '../../../protocols/offer/index.ts';
+import { MAX_BOOK_MAKERS, OfferProtocol, signEnvelope } from '../../../protocols/offer/index.ts';
 import { encode } from '../../../protocols/wire.ts';
 import { tempDir } from '../../helpers/cfd-fixtures.ts';
 import { smallOffer } from '../../helpers/offers.ts';

@@ -178,10 +178,19 @@ describe('protocols/offer/offer-book bound', () => {
     book.apply('m2', [smallOffer(NOW)], { at: NOW + 1, addrs: [] });
     book.apply('m3', [smallOffer(NOW)], { at: NOW + 2, addrs: [] });
     // m1 heard again: m2 is now the least recently heard.
-    assert.equal(book.apply('m1', [smallOffer(NOW)], { at: NOW + 3, addrs: [] }).evicted, undefined);
+    assert.equal(
+      book.apply('m1', [smallOffer(NOW)], { at: NOW + 3, addrs: [] }).evicted,
+      undefined,
+    );
     assert.equal(book.apply('m4', [smallOffer(NOW)], { at: NOW + 4, addrs: [] }).evicted, 'm2');
     assert.equal(book.apply('m2', [smallOffer(NOW)], { at: NOW + 5, addrs: [] }).evicted, 'm3');
-    assert.deepEqual(book.makers().map((m) => m.maker).sort(), ['m1', 'm2', 'm4']);
+    assert.deepEqual(
+      book
+        .makers()
+        .map((m) => m.maker)
+        .sort(),
+      ['m1', 'm2', 'm4'],
+    );
   });
 
   it('refuses a newcomer when every place is kept; gossip ignores it, not rejects', () => {
@@ -197,7 +206,13 @@ describe('protocols/offer/offer-book bound', () => {
     }
     assert.ok(refused instanceof BookFullError);
     assert.equal(validationResult(refused), TopicValidatorResult.Ignore);
-    assert.deepEqual(book.makers().map((m) => m.maker).sort(), ['m1', 'm2']);
+    assert.deepEqual(
+      book
+        .makers()
+        .map((m) => m.maker)
+        .sort(),
+      ['m1', 'm2'],
+    );
     // A kept maker released (say, unpreferred) makes room again.
     kept.delete('m1');
     assert.equal(book.apply('sybil', [], { at: NOW + 2, addrs: [] }).evicted, 'm1');
@@ -217,7 +232,10 @@ describe('protocols/offer/envelope verifier bound', () => {
     await verifier.verify(await envelope(2, 1, NOW), NOW);
     assert.equal(verifier.tracked, 2);
     // Maker 1 still remembered: its replay refused (0, stale, was the one forgotten).
-    await assert.rejects(verifier.verify(await envelope(1, 1, NOW - 10), NOW), ReplayedEnvelopeError);
+    await assert.rejects(
+      verifier.verify(await envelope(1, 1, NOW - 10), NOW),
+      ReplayedEnvelopeError,
+    );
     // A fourth fresh maker pushes out the least recently heard of the fresh ones (1).
     await verifier.verify(await envelope(3, 1, NOW), NOW);
     assert.equal(verifier.tracked, 2);
