@@ -488,7 +488,9 @@ export class Daemon {
     const records = daemon.makerRecords;
     if (records) {
       records.start(store, p2p);
-      const off = daemon.offers.onOffers((u) => records.offered(u.maker));
+      const off = daemon.offers.onOffers((u) => {
+        if (!u.gone) records.offered(u.maker);
+      });
       daemon.#stops.push(() => {
         off();
         records.stop();

@@ -44,6 +44,8 @@ export interface OfferBookUpdate {
   readonly rejected: readonly RejectedOffer[];
   /** A maker dropped to make room for this one (the book was full). */
   readonly evicted?: string;
+  /** The maker left the book (silent, or evicted): it sent nothing, its offers are gone. */
+  readonly gone?: true;
 }
 
 /** A maker in the book: when it was last heard (unix seconds) and where it said it listens. */

@@ -256,7 +256,7 @@ export class OfferProtocol {
 
   /** Tells everyone `maker` left the book (silent too long, or evicted). */
   #gone(maker: string): void {
-    for (const l of this.#listeners) l({ maker, accepted: [], rejected: [] });
+    for (const l of this.#listeners) l({ maker, accepted: [], rejected: [], gone: true });
     for (const l of this.#goneListeners) l(maker);
   }
 

@@ -24,6 +24,8 @@ describe('protocols/discovery flood of made-up makers', function () {
   let offers: OfferProtocol;
   let traded: string;
   const gone: string[] = [];
+  /** Makers of the updates flagged `gone` (the daemon's records must not count them as offers). */
+  const goneUpdates: string[] = [];
 
   before(async () => {
     dir = await tempDir();
@@ -35,6 +37,9 @@ describe('protocols/discovery flood of made-up makers', function () {
       keepMaker: (maker) => maker === traded,
     });
     offers.onMakerGone((m) => gone.push(m));
+    offers.onOffers((u) => {
+      if (u.gone) goneUpdates.push(u.maker);
+    });
     await offers.start();
   });
 
@@ -82,6 +87,7 @@ describe('protocols/discovery flood of made-up makers', function () {
     assert.ok(makers.includes(traded), 'the maker the taker traded with stays');
     assert.equal(gone.length, flood + 1 - MAX_BOOK_MAKERS, 'each eviction is told as a maker gone');
     assert.ok(!gone.includes(traded));
+    assert.deepEqual(goneUpdates, gone, 'each told to the offer listeners as gone, not as offers');
     assert.equal(
       offers.book.current(now(), { maxOfferAgeSecs: 600 }).length,
       MAX_BOOK_MAKERS,
