@@ -32,6 +32,7 @@ export { OffersMessage, offerToWire } from './messages.ts';
 export { OfferProtocol, type OfferProtocolInit } from './offer.ts';
 export {
   BookFullError,
+  FutureOfferError,
   MAX_BOOK_MAKERS,
   type MakerEntry,
   OfferBook,

@@ -14,7 +14,12 @@
  * flood re-announces.
  */
 import { NamedError } from '../../model/named-error.ts';
-import { type Offer, type OrderPolicy, validateOffer } from '../../model/offer.ts';
+import {
+  DEFAULT_MAX_CLOCK_SKEW_SECS,
+  type Offer,
+  type OrderPolicy,
+  validateOffer,
+} from '../../model/offer.ts';
 import { RecentOffers } from './recent.ts';
 
 /**
@@ -22,6 +27,9 @@ import { RecentOffers } from './recent.ts';
  * the recent offers of all of them stay a few hundred MB at the very worst.
  */
 export const MAX_BOOK_MAKERS = 256;
+
+/** An offer stamped further in the future than the clock skew allows. */
+export class FutureOfferError extends NamedError {}
 
 /** A new maker while the book is full of makers the node keeps. */
 export class BookFullError extends NamedError {}
@@ -31,6 +39,12 @@ export interface OfferBookOptions {
   readonly maxMakers?: number;
   /** Makers never evicted for a newcomer. @default none */
   readonly keep?: (maker: string) => boolean;
+  /**
+   * How far past the time it was heard an offer may be stamped: one stamped later would count as
+   * current far beyond the offer age (and be shown, even as "best") while every order on it is
+   * refused as stamped in the future. @default DEFAULT_MAX_CLOCK_SKEW_SECS
+   */
+  readonly maxClockSkewSecs?: number;
 }
 
 export interface RejectedOffer {
@@ -60,16 +74,18 @@ export class OfferBook {
   readonly #seen = new Map<string, MakerEntry>();
   readonly #maxMakers: number;
   readonly #keep: (maker: string) => boolean;
+  readonly #maxSkew: number;
 
   constructor(options: OfferBookOptions = {}) {
     this.#maxMakers = options.maxMakers ?? MAX_BOOK_MAKERS;
     this.#keep = options.keep ?? (() => false);
+    this.#maxSkew = options.maxClockSkewSecs ?? DEFAULT_MAX_CLOCK_SKEW_SECS;
   }
 
   /**
-   * Replaces `maker`'s offers with the valid ones of `offers`; `heard` (from a verified
-   * envelope) records when and where the maker was last heard, for {@link makers} and
-   * {@link expire}. A maker new to a full book evicts another or is refused: {@link BookFullError}.
+   * Replaces `maker`'s offers with the valid ones of `offers` (with `heard`, none stamped beyond
+   * the clock skew after it); `heard` (from a verified envelope) records when and where the maker
+   * was last heard, for {@link makers} and {@link expire}. A maker new to a full book evicts another or is refused: {@link BookFullError}.
    */
   apply(
     maker: string,
@@ -83,6 +99,11 @@ export class OfferBook {
     for (const offer of offers) {
       try {
         validateOffer(offer);
+        if (heard && offer.createdAt - heard.at > this.#maxSkew) {
+          throw new FutureOfferError(
+            `offer ${offer.id} is stamped ${offer.createdAt - heard.at} s in the future (at most ${this.#maxSkew} s)`,
+          );
+        }
         accepted.push(offer);
       } catch (err) {
         rejected.push({ id: offer.id, reason: (err as Error).message });

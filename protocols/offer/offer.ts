@@ -93,6 +93,7 @@ export class OfferProtocol {
     this.#log = (init.logger ?? pino({ level: 'silent' })).child({ protocol: OFFER_PROTOCOL });
     this.#clock = init.clock ?? systemClock;
     this.book = new OfferBook({
+      maxClockSkewSecs: init.limits?.maxClockSkewSecs ?? DEFAULT_MAX_CLOCK_SKEW_SECS,
       ...(init.maxMakers !== undefined ? { maxMakers: init.maxMakers } : {}),
       ...(init.keepMaker ? { keep: init.keepMaker } : {}),
     });

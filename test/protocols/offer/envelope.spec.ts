@@ -219,6 +219,31 @@ describe('protocols/offer/offer-book bound', () => {
   });
 });
 
+describe('protocols/offer/offer-book offers from the future', () => {
+  it('rejects an offer stamped beyond the clock skew after it was heard, with a reason', () => {
+    const book = new OfferBook({ maxClockSkewSecs: 60 });
+    const update = book.apply(
+      'm1',
+      [smallOffer(NOW + 60, { id: 'skewed' }), smallOffer(NOW + 3_600, { id: 'future' })],
+      { at: NOW, addrs: [] },
+    );
+    assert.deepEqual(
+      update.accepted.map((o) => o.id),
+      ['skewed'],
+    );
+    assert.deepEqual(
+      update.rejected.map((r) => r.id),
+      ['future'],
+    );
+    assert.match(update.rejected[0]!.reason, /3600 s in the future/);
+    // Never shown as current, long after the offer age would have hidden an honest offer.
+    assert.deepEqual(
+      book.current(NOW + 1_000, { maxOfferAgeSecs: 600 }).map((o) => o.offer.id),
+      [],
+    );
+  });
+});
+
 describe('protocols/offer/envelope verifier bound', () => {
   it('remembers at most maxTracked makers: stale ones forgotten first, then the least recent', async () => {
     const keys = await Promise.all([0, 1, 2, 3].map(() => generateKeyPair('Ed25519')));
