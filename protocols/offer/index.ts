@@ -34,6 +34,7 @@ export {
   BookFullError,
   FutureOfferError,
   MAX_BOOK_MAKERS,
+  MAX_BOOK_OFFERS,
   type MakerEntry,
   OfferBook,
   type OfferBookOptions,

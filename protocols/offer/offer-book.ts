@@ -28,6 +28,14 @@ import { RecentOffers } from './recent.ts';
  */
 export const MAX_BOOK_MAKERS = 256;
 
+/**
+ * Most recent offers the whole book keeps (≈ 50–70 MB): each maker may keep up to
+ * `MAX_RECENT_OFFERS` (recent.ts), but 256 made-up makers each pushing that many distinct offers
+ * would hold ≈ 600,000 offers (≈ 350 MB measured). Past this, the maker not kept holding the most
+ * loses its oldest ones first; the offers it published last always stay.
+ */
+export const MAX_BOOK_OFFERS = 100_000;
+
 /** An offer stamped further in the future than the clock skew allows. */
 export class FutureOfferError extends NamedError {}
 
@@ -37,6 +45,8 @@ export class BookFullError extends NamedError {}
 export interface OfferBookOptions {
   /** @default MAX_BOOK_MAKERS */
   readonly maxMakers?: number;
+  /** @default MAX_BOOK_OFFERS */
+  readonly maxOffers?: number;
   /** Makers never evicted for a newcomer. @default none */
   readonly keep?: (maker: string) => boolean;
   /**
@@ -75,8 +85,10 @@ export class OfferBook {
   readonly #maxMakers: number;
   readonly #keep: (maker: string) => boolean;
   readonly #maxSkew: number;
+  readonly #maxOffers: number;
 
   constructor(options: OfferBookOptions = {}) {
+    this.#maxOffers = options.maxOffers ?? MAX_BOOK_OFFERS;
     this.#maxMakers = options.maxMakers ?? MAX_BOOK_MAKERS;
     this.#keep = options.keep ?? (() => false);
     this.#maxSkew = options.maxClockSkewSecs ?? DEFAULT_MAX_CLOCK_SKEW_SECS;
@@ -115,7 +127,25 @@ export class OfferBook {
       this.#byMaker.set(maker, recent);
     }
     recent.publish(accepted);
+    this.#trim();
     return evicted ? { maker, accepted, rejected, evicted } : { maker, accepted, rejected };
+  }
+
+  /** Back under {@link MAX_BOOK_OFFERS}: the largest history of a maker not kept goes first. */
+  #trim(): void {
+    let total = 0;
+    for (const r of this.#byMaker.values()) total += r.size;
+    while (total > this.#maxOffers) {
+      let largest: RecentOffers | undefined;
+      for (const [maker, r] of this.#byMaker) {
+        if (r.size > r.latest.length && (!largest || r.size > largest.size) && !this.#keep(maker))
+          largest = r;
+      }
+      if (!largest) return;
+      const before = largest.size;
+      largest.trimTo(before - (total - this.#maxOffers));
+      total -= before - largest.size;
+    }
   }
 
   /** Frees a place for `newcomer` when the book is full; the maker evicted, if any. */

@@ -219,6 +219,23 @@ describe('protocols/offer/offer-book bound', () => {
   });
 });
 
+describe('protocols/offer/offer-book memory', () => {
+  it('keeps at most maxOffers recent offers: the largest history not kept is cut first', () => {
+    const book = new OfferBook({ maxOffers: 1_000, keep: (m) => m === 'kept' });
+    const batch = (maker: string, e: number) =>
+      Array.from({ length: 100 }, (_, i) => smallOffer(NOW, { id: `${maker}-${e}-${i}` }));
+    const age = { maxOfferAgeSecs: 600 };
+    for (let e = 0; e < 6; e++) book.apply('kept', batch('kept', e), { at: NOW, addrs: [] });
+    for (let e = 0; e < 10; e++) book.apply('flood', batch('flood', e), { at: NOW, addrs: [] });
+    // Every offer the kept maker published is still takeable…
+    for (let e = 0; e < 6; e++) assert.ok(book.findRecent(`kept-${e}-0`, NOW, age));
+    // …the flood's newest 400 too, its oldest not.
+    assert.ok(book.findRecent('flood-9-99', NOW, age));
+    assert.ok(book.findRecent('flood-6-0', NOW, age));
+    assert.equal(book.findRecent('flood-5-99', NOW, age), undefined);
+  });
+});
+
 describe('protocols/offer/offer-book offers from the future', () => {
   it('rejects an offer stamped beyond the clock skew after it was heard, with a reason', () => {
     const book = new OfferBook({ maxClockSkewSecs: 60 });
