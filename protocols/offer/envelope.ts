@@ -14,6 +14,7 @@
  */
 import type { PrivateKey } from '@libp2p/interface';
 import { peerIdFromString } from '@libp2p/peer-id';
+import { multiaddr } from '@multiformats/multiaddr';
 import { z } from 'zod';
 import { NamedError } from '../../model/named-error.ts';
 import type { Offer } from '../../model/offer.ts';
@@ -47,11 +48,31 @@ export const SignedEnvelopeMessage = z.object({
 });
 export type SignedEnvelope = z.input<typeof SignedEnvelopeMessage>;
 
+/**
+ * A multiaddr as text. Checked here, where the envelope enters, so that a garbage address is the
+ * announcing maker's fault (rejected, its sender penalised) — not a failure later, in the taker's
+ * dialling, that would make every taker reject the envelope from the honest maker relaying it.
+ */
+const addrSchema = z
+  .string()
+  .max(256)
+  .refine(
+    (a) => {
+      try {
+        multiaddr(a);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    { message: 'not a multiaddr' },
+  );
+
 const payloadSchema = z.object({
   maker: z.string().min(1).max(128),
   seq: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
   createdAt: z.number().int().nonnegative(),
-  addrs: z.array(z.string().max(256)).max(MAX_ADDRS_PER_ENVELOPE),
+  addrs: z.array(addrSchema).max(MAX_ADDRS_PER_ENVELOPE),
   offers: z.array(offerSchema).max(MAX_OFFERS_PER_MESSAGE),
 });
 

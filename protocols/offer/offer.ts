@@ -251,14 +251,34 @@ export class OfferProtocol {
       this.#log.info({ maker: update.evicted, for: a.maker }, 'book full: maker evicted');
       this.#gone(update.evicted);
     }
-    for (const l of this.#listeners) l(update);
+    this.#tell(update);
     return update;
+  }
+
+  /**
+   * Tells every listener; one that throws is logged, never the envelope's refusal (that would
+   * make gossip penalise the honest relay that forwarded it).
+   */
+  #tell(update: OfferBookUpdate): void {
+    for (const l of this.#listeners) {
+      try {
+        l(update);
+      } catch (err) {
+        this.#log.error({ err, maker: update.maker }, 'offer listener failed');
+      }
+    }
   }
 
   /** Tells everyone `maker` left the book (silent too long, or evicted). */
   #gone(maker: string): void {
-    for (const l of this.#listeners) l({ maker, accepted: [], rejected: [], gone: true });
-    for (const l of this.#goneListeners) l(maker);
+    this.#tell({ maker, accepted: [], rejected: [], gone: true });
+    for (const l of this.#goneListeners) {
+      try {
+        l(maker);
+      } catch (err) {
+        this.#log.error({ err, maker }, 'maker-gone listener failed');
+      }
+    }
   }
 
   /** Maker: re-announce; everyone: drop makers silent for too long. */

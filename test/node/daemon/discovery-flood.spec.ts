@@ -10,8 +10,10 @@ import { type Message, TopicValidatorResult } from '@libp2p/gossipsub';
 import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id';
 import { loadConfig } from '../../../node/daemon/config.ts';
 import { Daemon } from '../../../node/daemon/daemon.ts';
+import { loadOrCreateIdentity } from '../../../node/p2p/identity.ts';
+import { createP2pNode } from '../../../node/p2p/node.ts';
 import { OFFERS_TOPIC } from '../../../protocols/discovery/gossip.ts';
-import { signEnvelope } from '../../../protocols/offer/index.ts';
+import { OfferProtocol, signEnvelope } from '../../../protocols/offer/index.ts';
 import { encode } from '../../../protocols/wire.ts';
 import { tempDir } from '../../helpers/cfd-fixtures.ts';
 import { quietFeed } from '../../helpers/live-nodes.ts';
@@ -33,24 +35,24 @@ async function closedPort(): Promise<number> {
 describe('node/daemon discovery under a flood of made-up makers', function () {
   this.timeout(120_000);
   const cleanups: (() => Promise<unknown>)[] = [];
-  after(async () => {
+  afterEach(async () => {
     for (const c of cleanups.splice(0).reverse()) await c();
   });
-
-  it('an honest maker joining after the flood is still dialled; the strangers stay out of health', async () => {
+  const start = async (role: 'maker' | 'taker', flags: Record<string, string | string[]>) => {
     const feed = await quietFeed();
     cleanups.push(() => feed.stop());
-    const start = async (role: 'maker' | 'taker', flags: Record<string, string | string[]>) => {
-      const dir = await tempDir();
-      cleanups.push(dir.cleanup);
-      const config = await loadConfig({
-        role,
-        flags: { datadir: dir.path, network: 'regtest', pricefeed: feed.url, ...flags },
-      });
-      const daemon = await Daemon.start(config, { logger: silent });
-      cleanups.push(() => daemon.stop());
-      return daemon;
-    };
+    const dir = await tempDir();
+    cleanups.push(dir.cleanup);
+    const config = await loadConfig({
+      role,
+      flags: { datadir: dir.path, network: 'regtest', pricefeed: feed.url, ...flags },
+    });
+    const daemon = await Daemon.start(config, { logger: silent });
+    cleanups.push(() => daemon.stop());
+    return daemon;
+  };
+
+  it('an honest maker joining after the flood is still dialled; the strangers stay out of health', async () => {
     const listen = '/ip4/127.0.0.1/tcp/0';
     const m1 = await start('maker', { listen: [listen], 'announce-interval': '1' });
     const bootstrap = [m1.p2p.getMultiaddrs()[0]!.toString()];
@@ -102,5 +104,57 @@ describe('node/daemon discovery under a flood of made-up makers', function () {
       taker.health.snapshot().every((c) => !sybils.some((s) => c.name.includes(s))),
       'no stranger in the health registry',
     );
+  });
+
+  it('an envelope with an address that is no multiaddr is refused where it enters, never costing the honest relay', async () => {
+    const m1 = await start('maker', { listen: ['/ip4/127.0.0.1/tcp/0'] });
+    const bootstrap = m1.p2p.getMultiaddrs()[0]!;
+    const taker = await start('taker', { bootstrap: [bootstrap.toString()] });
+    // A rogue maker connected to the bootstrap maker only, announcing a garbage address.
+    const dir = await tempDir();
+    cleanups.push(dir.cleanup);
+    const key = await loadOrCreateIdentity(`${dir.path}/rogue`);
+    const node = await createP2pNode({ privateKey: key, listen: ['/ip4/127.0.0.1/tcp/0'] });
+    cleanups.push(async () => {
+      await node.stop();
+    });
+    let addrs = ['not a multiaddr'];
+    const rogue = new OfferProtocol(node, {
+      role: 'maker',
+      signer: { peerId: node.peerId.toString(), key },
+      addrs: () => addrs,
+      pubsub: node.services.pubsub,
+    });
+    await rogue.start();
+    cleanups.push(async () => {
+      await rogue.stop();
+    });
+    await node.dial(bootstrap);
+    const pubsub = (n: typeof node) =>
+      n.services.pubsub as unknown as { getScore(id: string): number };
+    await until('the taker meshed with the bootstrap maker, the rogue with it', () =>
+      [
+        m1.p2p.services.pubsub.getSubscribers(OFFERS_TOPIC).some((p) => p.equals(node.peerId)),
+        node.services.pubsub.getSubscribers(OFFERS_TOPIC).some((p) => p.toString() === m1.peerId),
+        m1.p2p.services.pubsub
+          .getSubscribers(OFFERS_TOPIC)
+          .some((p) => p.toString() === taker.peerId),
+      ].every(Boolean),
+    );
+    const rogueId = node.peerId.toString();
+    await rogue.publish([smallOffer(Math.floor(Date.now() / 1000), { id: 'garbage-addr' })]);
+    // The bootstrap maker refuses it as malformed: the rogue pays, not the relay.
+    await until(
+      'the rogue penalised by the bootstrap maker',
+      () => pubsub(m1.p2p).getScore(rogueId) < 0,
+    );
+    // The rogue's next announcement, with an address, passes through the relay to the taker…
+    addrs = node.getMultiaddrs().map(String);
+    await rogue.announce();
+    await until('the rogue in the taker’s book', () =>
+      taker.offers.book.makers().find((m) => m.maker === rogueId && m.addrs.length > 0),
+    );
+    // …which never penalised the honest relay for the garbage.
+    assert.ok(pubsub(taker.p2p).getScore(m1.peerId) >= 0, 'the bootstrap maker’s score');
   });
 });

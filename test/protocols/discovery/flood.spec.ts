@@ -94,4 +94,17 @@ describe('protocols/discovery flood of made-up makers', function () {
       'the evicted makers’ offers are gone with them',
     );
   });
+
+  it('a listener that throws does not turn a valid envelope into a rejection (that penalises its relay)', async () => {
+    const off = offers.onOffers(() => {
+      throw new Error('listener bug');
+    });
+    try {
+      const { maker, result } = await announce(-1);
+      assert.equal(result, TopicValidatorResult.Accept);
+      assert.ok(offers.book.makers().some((m) => m.maker === maker));
+    } finally {
+      off();
+    }
+  });
 });
