@@ -10,8 +10,9 @@
  *   envelope with an unreachable address turned the node's overall health `down`.
  *
  * So: at most `maxConnections` discovered makers at once; a place is given back when the maker
- * leaves the book (silent past the maker timeout, or evicted from a full book) while not
- * connected, unless the node `keep`s it (it traded with the maker, or the user prefers it: their CFDs need the connection
+ * leaves the book (disconnected, silent past the maker timeout, or evicted from a full book)
+ * while not connected — it is dialled again, at the addresses it announces then, when heard
+ * again — unless the node `keep`s it (it traded with the maker, or the user prefers it: their CFDs need the connection
  * whatever the gossip says); when full, a newcomer takes the place of a discovered maker that is
  * not connected and not kept (connected makers have proved they listen where they said); past a
  * burst of `maxConnections`, at most `maxNewPerMinute` new makers are dialled a minute; and each connection's health stays its own

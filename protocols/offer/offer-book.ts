@@ -68,7 +68,7 @@ export interface OfferBookUpdate {
   readonly rejected: readonly RejectedOffer[];
   /** A maker dropped to make room for this one (the book was full). */
   readonly evicted?: string;
-  /** The maker left the book (silent, or evicted): it sent nothing, its offers are gone. */
+  /** The maker left the book (disconnected, silent or evicted): its offers are gone. */
   readonly gone?: true;
 }
 
@@ -167,6 +167,11 @@ export class OfferBook {
     }
     this.remove(victim);
     return victim;
+  }
+
+  /** Whether `maker` is in the book. */
+  has(maker: string): boolean {
+    return this.#byMaker.has(maker);
   }
 
   /** Forgets a maker (disconnected: its offers cannot be taken). */

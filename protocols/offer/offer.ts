@@ -84,7 +84,10 @@ export class OfferProtocol {
     if (evt.detail.protocols.includes(OFFER_PROTOCOL)) void this.#push(evt.detail.peerId);
   };
   #onDisconnect = (evt: CustomEvent<PeerId>): void => {
-    this.book.remove(evt.detail.toString());
+    const maker = evt.detail.toString();
+    if (!this.book.has(maker)) return;
+    this.book.remove(maker);
+    this.#gone(maker);
   };
 
   constructor(node: ProtocolHost, init: OfferProtocolInit) {
@@ -165,7 +168,7 @@ export class OfferProtocol {
   }
 
   /**
-   * Called with a maker that left the book because it was silent for `makerTimeoutSecs`, or was
+   * Called with a maker that left the book: disconnected, silent for `makerTimeoutSecs`, or
    * evicted from a full book for a newcomer.
    */
   onMakerGone(listener: (maker: string) => void): () => void {
