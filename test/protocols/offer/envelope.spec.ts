@@ -108,6 +108,14 @@ describe('protocols/offer/envelope', () => {
       verifier.verify({ ...envelope, payload: '{"maker":1}' }, NOW),
       MalformedEnvelopeError,
     );
+    // Signed by its maker, but an address no dialler can parse (or a port past 65535).
+    for (const addr of ['not a multiaddr', '/ip4/127.0.0.1/tcp/99999']) {
+      const garbage = await signEnvelope(key, maker, { ...content(2), addrs: [addr] });
+      await assert.rejects(verifier.verify(garbage, NOW, maker), {
+        name: 'MalformedEnvelopeError',
+        message: /not a multiaddr/,
+      });
+    }
   });
 
   it('gossip relays none of them: a forgery is rejected (its relay penalised), an old one ignored', async () => {
