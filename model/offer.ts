@@ -3,10 +3,13 @@
  * before any contract setup starts. ItchySats checked quantity, lot size and leverage only in the
  * taker's browser; here the daemon refuses a bad order whatever sent it.
  */
+
+import { cetFeeAt } from '../dlc/transactions.ts';
 import {
   InvalidAmountError,
   InvalidOfferError,
   LeverageNotOfferedError,
+  ModelError,
   OracleEventOutOfWindowError,
   QuantityNotMultipleOfLotSizeError,
   QuantityOutOfRangeError,
@@ -14,6 +17,7 @@ import {
   StaleOfferError,
   SymbolMismatchError,
 } from './errors.ts';
+import { margins } from './fees.ts';
 import { oracleEventIndex, oracleEventTime } from './oracle-event.ts';
 import { isContractSymbol, product } from './product.ts';
 import {
@@ -55,6 +59,30 @@ export interface Offer {
   readonly oracleEventId: string;
   /** Unix seconds, the maker's clock. */
   readonly createdAt: number;
+}
+
+/**
+ * An order whose maker or taker margin is below {@link minMargin}: its refund could not pay that
+ * side's fee share and stay above dust, so the contract could never be set up.
+ */
+export class MarginBelowMinimumError extends ModelError {}
+
+/**
+ * The largest dust limit of a standard payout script: a legacy P2PKH output at Core's 3 sat/vB
+ * dust relay fee (546 sats; segwit ones are 294–330). A payout address may be any of them.
+ */
+export const MAX_PAYOUT_DUST_SATS: Sats = 546n;
+
+/**
+ * The smallest margin either side of a contract at `txFeeRate` may put in: half the CET (and
+ * refund) fee of the anchored format (the larger: 208 × rate + the anchored commit fee + both
+ * anchors), rounded up, plus {@link MAX_PAYOUT_DUST_SATS}. Below it the refund — the one spend
+ * returning each margin — cannot be built (dlc `buildRefund` throws `MarginTooSmallError`), so a
+ * tiny order (a 1-contract ETHUSD quanto at high leverage or a low price, a 1-lot BTCUSD at 100×)
+ * would be accepted by both sides only to fail mid-setup after the maker reserved coins for it.
+ */
+export function minMargin(txFeeRate: FeeRate): Sats {
+  return (cetFeeAt(txFeeRate, { anchors: true }) + 1n) / 2n + MAX_PAYOUT_DUST_SATS;
 }
 
 /** A taker taking an offer. */
@@ -156,6 +184,24 @@ export function validateOrder(
     throw new LeverageNotOfferedError(
       `leverage ${order.leverage}× is not offered (choices: ${offer.leverageChoices.map((l) => `${l}×`).join(', ')})`,
     );
+  }
+  const m = margins({
+    symbol: offer.symbol,
+    makerPosition: offer.makerPosition,
+    price: offer.price,
+    quantity: order.quantity,
+    takerLeverage: order.leverage,
+  });
+  const floor = minMargin(offer.txFeeRate);
+  for (const [who, value] of [
+    ['taker', m.taker],
+    ['maker', m.maker],
+  ] as const) {
+    if (value < floor) {
+      throw new MarginBelowMinimumError(
+        `the ${who}'s margin of ${value} sats for ${order.quantity} ${offer.symbol} contracts at ${order.leverage}× is below the minimum of ${floor} sats at ${offer.txFeeRate} sat/vB (its refund would be dust); order more contracts or a lower leverage`,
+      );
+    }
   }
   const age = now - offer.createdAt;
   if (age > policy.maxOfferAgeSecs) {

@@ -552,6 +552,7 @@ export class AppService {
         .filter(({ offer }) => offer.symbol === (order.symbol ?? 'BTCUSD')),
       order.side,
       this.makerChoices(),
+      this.#daemon.limits?.limits,
     );
     if (!best) {
       const { reason } = this.offers();

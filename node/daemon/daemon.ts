@@ -56,6 +56,7 @@ import type { Wallet } from '../wallet/wallet.ts';
 import { logChainMilestones } from './chain-log.ts';
 import { ChainWiring } from './chain-wiring.ts';
 import type { DaemonConfig } from './config.ts';
+import { DiscoveredMakers } from './discovered-makers.ts';
 import { FeeBumper } from './fee-bumper.ts';
 import { HEALTH } from './health-names.ts';
 import { refreshFees, reportBumps, reportCfdProblems } from './health-reports.ts';
@@ -78,8 +79,8 @@ export { HEALTH } from './health-names.ts';
 export { CONNECTION_SETTLE_MS, OFFER_MIN_INTERVAL_MS, OFFER_REFRESH_MS } from './market.ts';
 
 /**
- * Most makers a taker keeps connections to: announcements are signed, but peer ids cost nothing
- * to mint, so a flood of made-up makers must not make it dial without end.
+ * Most makers discovered on the gossip a taker keeps connections to (besides configured ones):
+ * announcements are signed, but peer ids cost nothing to mint (discovered-makers.ts).
  */
 const MAX_MAKER_CONNECTIONS = 64;
 
@@ -221,6 +222,7 @@ export class Daemon {
       },
       announceIntervalMs: config.p2p.announceIntervalSecs * 1000,
       makerTimeoutSecs: config.p2p.makerTimeoutSecs,
+      keepMaker: (maker) => this.#keepMaker(maker),
     });
     this.feed = new PriceFeedClient({
       network: config.network,
@@ -486,7 +488,9 @@ export class Daemon {
     const records = daemon.makerRecords;
     if (records) {
       records.start(store, p2p);
-      const off = daemon.offers.onOffers((u) => records.offered(u.maker));
+      const off = daemon.offers.onOffers((u) => {
+        if (!u.gone) records.offered(u.maker);
+      });
       daemon.#stops.push(() => {
         off();
         records.stop();
@@ -709,17 +713,36 @@ export class Daemon {
     for (const addr of [...config.p2p.makers, ...config.p2p.bootstrap])
       this.#superviseConnection(peerOfAddress(addr), [addr]);
     if (config.role === 'taker') {
-      // A maker heard of on the gossip (its envelope verified) is dialled at its announced addrs.
-      const unsubscribe = this.offers.onOffers(({ maker }) => {
+      // A maker heard of on the gossip (its envelope verified) is dialled at its announced addrs,
+      // within the bounds of discovered-makers.ts.
+      const discovered = new DiscoveredMakers({
+        maxConnections: MAX_MAKER_CONNECTIONS,
+        connect: (maker, addrs) => {
+          this.log.info({ maker, addrs }, 'maker discovered');
+          // Its own registry: a stranger's unreachable address must not turn the node down.
+          const deps = { p2p: this.p2p, health: new HealthRegistry(), log: this.log };
+          const sup = superviseMakerConnection(deps, maker, addrs);
+          sup.start();
+          return sup;
+        },
+        keep: (maker) => this.#keepMaker(maker),
+        connected: (maker) => this.p2p.getConnections(peerIdFromString(maker)).length > 0,
+        clock: this.#clock,
+      });
+      const offHeard = this.offers.onOffers(({ maker }) => {
         if (this.#connections.has(maker) || maker === this.peerId || this.#blocked.has(maker))
           return;
-        if (this.#connections.size >= MAX_MAKER_CONNECTIONS) return;
-        const addrs = this.offers.book.makers().find((m) => m.maker === maker)?.addrs ?? [];
-        if (addrs.length === 0) return;
-        this.log.info({ maker, addrs }, 'maker discovered');
-        this.#superviseConnection(maker, addrs);
+        discovered.heard(
+          maker,
+          this.offers.book.makers().find((m) => m.maker === maker)?.addrs ?? [],
+        );
       });
-      this.#stops.push(unsubscribe);
+      const offGone = this.offers.onMakerGone((maker) => discovered.gone(maker));
+      this.#stops.push(async () => {
+        offHeard();
+        offGone();
+        await discovered.stop();
+      });
     }
     const markets =
       config.role === 'maker'
@@ -741,6 +764,19 @@ export class Daemon {
       this.#supervisors.push(sup);
       sup.start();
     }
+  }
+
+  /**
+   * Makers neither evicted from a full offer book nor released from the discovered connections:
+   * configured ones, preferred ones, and those this node placed an order with (their CFDs roll
+   * over and close with them).
+   */
+  #keepMaker(maker: string): boolean {
+    return (
+      this.#connections.has(maker) ||
+      (this.makerChoices?.current.preferred.includes(maker) ?? false) ||
+      (this.makerRecords?.traded(maker) ?? false)
+    );
   }
 
   /** Keeps a connection to `peer` (a maker, or a bootstrap peer) for as long as the node runs. */

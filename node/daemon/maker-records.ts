@@ -12,6 +12,14 @@ import { type MakerRecord, NO_OUTCOMES, type OutcomeCounts } from '../app/views/
 
 type Counter = keyof OutcomeCounts;
 
+/**
+ * Most records kept of makers this node never placed an order with: every peer that connects or
+ * announces offers gets one, and peer ids cost nothing to mint, so past this the one heard least
+ * recently (and not connected) is forgotten. Records of makers traded with are never forgotten
+ * (their outcome counts come back from the log anyway).
+ */
+export const MAX_UNTRADED_RECORDS = 1_024;
+
 /** Which event counts where. */
 const COUNTED: Readonly<Record<string, Counter>> = {
   ContractSetupCompleted: 'setupsCompleted',
@@ -40,12 +48,17 @@ export class MakerRecords {
   readonly #records = new Map<string, Mutable<MakerRecord>>();
   /** CFD id → its maker, from `OrderPlaced`. */
   readonly #makerOf = new Map<string, string>();
+  /** Makers this node placed an order with. */
+  readonly #traded = new Set<string>();
   readonly #clock: () => number;
   #subscription: Subscription | undefined;
   #off: (() => void) | undefined;
 
-  constructor(clock: () => number = Date.now) {
+  readonly #maxUntraded: number;
+
+  constructor(clock: () => number = Date.now, maxUntraded: number = MAX_UNTRADED_RECORDS) {
     this.#clock = clock;
+    this.#maxUntraded = maxUntraded;
   }
 
   /** Follows `peers`' connections and the whole of `store`'s log until {@link stop}. */
@@ -71,6 +84,11 @@ export class MakerRecords {
     return this.#records;
   }
 
+  /** Whether this node ever placed an order with `peer` (so its CFDs may need it). */
+  traded(peer: string): boolean {
+    return this.#traded.has(peer);
+  }
+
   connected(peer: string): void {
     const r = this.#seen(peer);
     r.connectedSinceMs ??= this.#clock();
@@ -94,6 +112,7 @@ export class MakerRecords {
       if (e.type === 'OrderPlaced') {
         const terms = (e.data as { terms: { counterpartyPeerId: string } }).terms;
         this.#makerOf.set(e.streamId, terms.counterpartyPeerId);
+        this.#traded.add(terms.counterpartyPeerId);
         continue;
       }
       const counter = COUNTED[e.type];
@@ -119,8 +138,28 @@ export class MakerRecords {
   }
 
   #seen(peer: string): Mutable<MakerRecord> {
+    const known = this.#records.has(peer);
     const r = this.#record(peer);
     r.firstSeenMs ??= this.#clock();
+    if (!known && this.#untraded() > this.#maxUntraded) this.#forget(peer);
     return r;
+  }
+
+  #untraded(): number {
+    let n = 0;
+    for (const peer of this.#records.keys()) if (!this.#traded.has(peer)) n += 1;
+    return n;
+  }
+
+  /** Forgets the untraded, unconnected record heard least recently (never `except`). */
+  #forget(except: string): void {
+    let oldest: MakerRecord | undefined;
+    const heard = (r: MakerRecord) => r.lastOfferMs ?? r.firstSeenMs ?? 0;
+    for (const r of this.#records.values()) {
+      if (r.peerId === except || this.#traded.has(r.peerId) || r.connectedSinceMs !== undefined)
+        continue;
+      if (!oldest || heard(r) < heard(oldest)) oldest = r;
+    }
+    if (oldest) this.#records.delete(oldest.peerId);
   }
 }

@@ -26,6 +26,7 @@ import {
   type SignedEnvelope,
   StaleEnvelopeError,
 } from '../offer/envelope.ts';
+import { BookFullError } from '../offer/offer-book.ts';
 import { decode, encode } from '../wire.ts';
 
 /** The one topic of offer announcements; its version changes with the envelope's. */
@@ -40,11 +41,14 @@ export interface PubSubPort {
 }
 
 /**
- * Whether gossipsub relays a message refused with `err`: an old envelope is ignored, anything
- * else (forged, altered, another maker's, malformed, from the future) rejected.
+ * Whether gossipsub relays a message refused with `err`: an old envelope, or a new maker a full
+ * book has no room for, is ignored (no fault of the relay); anything else (forged, altered,
+ * another maker's, malformed, from the future) rejected.
  */
 export function validationResult(err: unknown): TopicValidatorResult {
-  return err instanceof ReplayedEnvelopeError || err instanceof StaleEnvelopeError
+  return err instanceof ReplayedEnvelopeError ||
+    err instanceof StaleEnvelopeError ||
+    err instanceof BookFullError
     ? TopicValidatorResult.Ignore
     : TopicValidatorResult.Reject;
 }

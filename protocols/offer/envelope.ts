@@ -14,6 +14,7 @@
  */
 import type { PrivateKey } from '@libp2p/interface';
 import { peerIdFromString } from '@libp2p/peer-id';
+import { multiaddr } from '@multiformats/multiaddr';
 import { z } from 'zod';
 import { NamedError } from '../../model/named-error.ts';
 import type { Offer } from '../../model/offer.ts';
@@ -47,11 +48,31 @@ export const SignedEnvelopeMessage = z.object({
 });
 export type SignedEnvelope = z.input<typeof SignedEnvelopeMessage>;
 
+/**
+ * A multiaddr as text. Checked here, where the envelope enters, so that a garbage address is the
+ * announcing maker's fault (rejected, its sender penalised) — not a failure later, in the taker's
+ * dialling, that would make every taker reject the envelope from the honest maker relaying it.
+ */
+const addrSchema = z
+  .string()
+  .max(256)
+  .refine(
+    (a) => {
+      try {
+        multiaddr(a);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    { message: 'not a multiaddr' },
+  );
+
 const payloadSchema = z.object({
   maker: z.string().min(1).max(128),
   seq: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
   createdAt: z.number().int().nonnegative(),
-  addrs: z.array(z.string().max(256)).max(MAX_ADDRS_PER_ENVELOPE),
+  addrs: z.array(addrSchema).max(MAX_ADDRS_PER_ENVELOPE),
   offers: z.array(offerSchema).max(MAX_OFFERS_PER_MESSAGE),
 });
 
@@ -123,15 +144,33 @@ export interface EnvelopeLimits {
 }
 
 /**
+ * Most makers whose last `seq` the verifier remembers. Past it, makers whose last envelope is older
+ * than the offer age (plus the clock skew) are forgotten first — any envelope of theirs still
+ * around is refused as stale anyway — then the least recently heard: peer ids cost nothing to
+ * mint, and a flood of fresh makers must not grow the map without end. Forgetting a maker still
+ * fresh only lets a relay replay its last few envelopes (within the offer age) once.
+ */
+export const MAX_TRACKED_MAKERS = 4_096;
+
+/**
  * Verifies envelopes and remembers the last `seq` accepted per maker (kept when a maker drops
- * out, so its old envelopes stay refused when it returns).
+ * out, so its old envelopes stay refused when it returns), for at most `maxTracked` makers
+ * ({@link MAX_TRACKED_MAKERS}).
  */
 export class EnvelopeVerifier {
   readonly #limits: EnvelopeLimits;
-  readonly #lastSeq = new Map<string, number>();
+  readonly #maxTracked: number;
+  /** Least recently accepted first (a maker is re-inserted on each acceptance). */
+  readonly #last = new Map<string, { readonly seq: number; readonly createdAt: number }>();
 
-  constructor(limits: EnvelopeLimits) {
+  constructor(limits: EnvelopeLimits, maxTracked: number = MAX_TRACKED_MAKERS) {
     this.#limits = limits;
+    this.#maxTracked = maxTracked;
+  }
+
+  /** How many makers' sequences are remembered. */
+  get tracked(): number {
+    return this.#last.size;
   }
 
   /**
@@ -148,11 +187,25 @@ export class EnvelopeVerifier {
       throw new FutureEnvelopeError(`envelope of ${maker} made ${createdAt - now} s in the future`);
     if (now - createdAt > this.#limits.maxAgeSecs)
       throw new StaleEnvelopeError(`envelope of ${maker} is ${now - createdAt} s old`);
-    const last = this.#lastSeq.get(maker);
+    const last = this.#last.get(maker)?.seq;
     if (last !== undefined && seq <= last)
       throw new ReplayedEnvelopeError(`envelope ${seq} of ${maker} not after ${last}`);
-    this.#lastSeq.set(maker, seq);
+    this.#last.delete(maker);
+    this.#last.set(maker, { seq, createdAt });
+    if (this.#last.size > this.#maxTracked) this.#forget(now);
     return content;
+  }
+
+  /** Back under the bound: stale makers first, then the least recently heard. */
+  #forget(now: number): void {
+    const horizon = this.#limits.maxAgeSecs + this.#limits.maxClockSkewSecs;
+    for (const [maker, { createdAt }] of this.#last) {
+      if (now - createdAt > horizon) this.#last.delete(maker);
+    }
+    for (const maker of this.#last.keys()) {
+      if (this.#last.size <= this.#maxTracked) break;
+      this.#last.delete(maker);
+    }
   }
 }
 

@@ -17,6 +17,7 @@ export {
   EnvelopeSequence,
   EnvelopeVerifier,
   FutureEnvelopeError,
+  MAX_TRACKED_MAKERS,
   MalformedEnvelopeError,
   type OfferAnnouncement,
   openEnvelope,
@@ -30,8 +31,13 @@ export {
 export { OffersMessage, offerToWire } from './messages.ts';
 export { OfferProtocol, type OfferProtocolInit } from './offer.ts';
 export {
+  BookFullError,
+  FutureOfferError,
+  MAX_BOOK_MAKERS,
+  MAX_BOOK_OFFERS,
   type MakerEntry,
   OfferBook,
+  type OfferBookOptions,
   type OfferBookUpdate,
   type RejectedOffer,
 } from './offer-book.ts';

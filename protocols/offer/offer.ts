@@ -46,6 +46,13 @@ export interface OfferProtocolInit {
   readonly limits?: EnvelopeLimits;
   /** Maker: re-announce the current offers this often (ms); 0 = only on change. @default 0 */
   readonly announceIntervalMs?: number;
+  /** Taker: most makers in the book. @default MAX_BOOK_MAKERS */
+  readonly maxMakers?: number;
+  /**
+   * Taker: makers never evicted from a full book for a newcomer (offer-book.ts), e.g. those the
+   * node traded with or is connected to. @default none
+   */
+  readonly keepMaker?: (maker: string) => boolean;
   /** A maker not heard for this long (s) leaves the book (checked every `announceIntervalMs`
    * on a maker, every second on a taker). 0 = never. @default 0 */
   readonly makerTimeoutSecs?: number;
@@ -61,7 +68,7 @@ export interface OfferProtocolInit {
  * not retried: the next announcement or reconnect sends the full set.
  */
 export class OfferProtocol {
-  readonly book = new OfferBook();
+  readonly book: OfferBook;
   readonly #node: ProtocolHost;
   readonly #init: OfferProtocolInit;
   readonly #log: Logger;
@@ -77,7 +84,10 @@ export class OfferProtocol {
     if (evt.detail.protocols.includes(OFFER_PROTOCOL)) void this.#push(evt.detail.peerId);
   };
   #onDisconnect = (evt: CustomEvent<PeerId>): void => {
-    this.book.remove(evt.detail.toString());
+    const maker = evt.detail.toString();
+    if (!this.book.has(maker)) return;
+    this.book.remove(maker);
+    this.#gone(maker);
   };
 
   constructor(node: ProtocolHost, init: OfferProtocolInit) {
@@ -85,6 +95,11 @@ export class OfferProtocol {
     this.#init = init;
     this.#log = (init.logger ?? pino({ level: 'silent' })).child({ protocol: OFFER_PROTOCOL });
     this.#clock = init.clock ?? systemClock;
+    this.book = new OfferBook({
+      maxClockSkewSecs: init.limits?.maxClockSkewSecs ?? DEFAULT_MAX_CLOCK_SKEW_SECS,
+      ...(init.maxMakers !== undefined ? { maxMakers: init.maxMakers } : {}),
+      ...(init.keepMaker ? { keep: init.keepMaker } : {}),
+    });
     this.#verifier = new EnvelopeVerifier(
       init.limits ?? {
         maxAgeSecs: DEFAULT_MAX_OFFER_AGE_SECS,
@@ -152,7 +167,10 @@ export class OfferProtocol {
     }
   }
 
-  /** Called with a maker that left the book because it was silent for `makerTimeoutSecs`. */
+  /**
+   * Called with a maker that left the book: disconnected, silent for `makerTimeoutSecs`, or
+   * evicted from a full book for a newcomer.
+   */
   onMakerGone(listener: (maker: string) => void): () => void {
     this.#goneListeners.add(listener);
     return () => this.#goneListeners.delete(listener);
@@ -232,8 +250,38 @@ export class OfferProtocol {
     const a = await this.#verifier.verify(envelope, now, from);
     const update = this.book.apply(a.maker, a.offers, { at: now, addrs: a.addrs });
     for (const r of update.rejected) this.#log.warn({ peer: a.maker, ...r }, 'offer rejected');
-    for (const l of this.#listeners) l(update);
+    if (update.evicted) {
+      this.#log.info({ maker: update.evicted, for: a.maker }, 'book full: maker evicted');
+      this.#gone(update.evicted);
+    }
+    this.#tell(update);
     return update;
+  }
+
+  /**
+   * Tells every listener; one that throws is logged, never the envelope's refusal (that would
+   * make gossip penalise the honest relay that forwarded it).
+   */
+  #tell(update: OfferBookUpdate): void {
+    for (const l of this.#listeners) {
+      try {
+        l(update);
+      } catch (err) {
+        this.#log.error({ err, maker: update.maker }, 'offer listener failed');
+      }
+    }
+  }
+
+  /** Tells everyone `maker` left the book (silent too long, or evicted). */
+  #gone(maker: string): void {
+    this.#tell({ maker, accepted: [], rejected: [], gone: true });
+    for (const l of this.#goneListeners) {
+      try {
+        l(maker);
+      } catch (err) {
+        this.#log.error({ err, maker }, 'maker-gone listener failed');
+      }
+    }
   }
 
   /** Maker: re-announce; everyone: drop makers silent for too long. */
@@ -243,8 +291,7 @@ export class OfferProtocol {
     if (timeout <= 0) return;
     for (const maker of this.book.expire(this.#clock(), timeout)) {
       this.#log.info({ maker }, 'maker silent: dropped from the book');
-      for (const l of this.#listeners) l({ maker, accepted: [], rejected: [] });
-      for (const l of this.#goneListeners) l(maker);
+      this.#gone(maker);
     }
   }
 }

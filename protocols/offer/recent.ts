@@ -29,6 +29,16 @@ export class RecentOffers {
     );
   }
 
+  /** How many offers are kept. */
+  get size(): number {
+    return this.#offers.length;
+  }
+
+  /** Forgets all but the newest `n` offers (never the set published last). */
+  trimTo(n: number): void {
+    this.#offers = this.#offers.slice(0, Math.max(n, this.#latest.length));
+  }
+
   /** The set published last. */
   get latest(): readonly Offer[] {
     return this.#latest;

@@ -1,8 +1,16 @@
 // The daemon-side checks of an order against an offer: each failure is a named error.
 import assert from 'node:assert/strict';
-import { type Offer, type Order, validateOffer, validateOrder } from '../../model/offer.ts';
+import { cetFeeAt } from '../../dlc/transactions.ts';
+import { margins } from '../../model/fees.ts';
+import {
+  minMargin,
+  type Offer,
+  type Order,
+  validateOffer,
+  validateOrder,
+} from '../../model/offer.ts';
 import { oracleEventId, oracleEventTime } from '../../model/oracle-event.ts';
-import { parseFundingRate } from '../../model/units.ts';
+import { parseFundingRate, price } from '../../model/units.ts';
 import { smallOffer } from '../helpers/offers.ts';
 
 const NOW = 1_700_000_000;
@@ -104,6 +112,68 @@ describe('model/offer', () => {
       name: 'OracleEventOutOfWindowError',
     });
     validateOrder(old, order(), NOW - 20, policy);
+  });
+
+  describe('minimum margin', () => {
+    // An ETHUSD quanto offer as a maker would post it, with the lot size of 1 contract.
+    const eth = (over: Partial<Offer> = {}): Offer =>
+      offer({
+        symbol: 'ETHUSD',
+        price: price(3_000),
+        minQuantity: 1n,
+        lotSize: 1n,
+        maxQuantity: 1_000n,
+        leverageChoices: [1, 2, 5, 100],
+        oracleEventId: oracleEventId(Math.ceil((NOW + DAY) / 3600) * 3600, 'BETH'),
+        ...over,
+      });
+    const ethOrder = (over: Partial<Order> = {}): Order =>
+      order({ symbol: 'ETHUSD', quantity: 1n, leverage: 2, ...over });
+
+    it('is half the anchored CET fee plus the largest dust limit', () => {
+      assert.equal(minMargin(1n), (cetFeeAt(1n, { anchors: true }) + 1n) / 2n + 546n);
+      assert.ok(minMargin(100n) > minMargin(1n));
+    });
+
+    it('refuses a 1-contract ETHUSD order whose taker margin would be dust', () => {
+      // 1 contract × 3,000 USD × 100 sat / 100× = 3,000 sats: fine at 1 sat/vB, not at 10.
+      validateOrder(eth(), ethOrder({ leverage: 100 }), NOW);
+      assert.throws(
+        () => validateOrder(eth({ txFeeRate: 10n }), ethOrder({ leverage: 100 }), NOW),
+        {
+          name: 'MarginBelowMinimumError',
+          message:
+            /taker's margin of 3000 sats for 1 ETHUSD contracts at 100× is below the minimum/,
+        },
+      );
+    });
+
+    it('refuses a quanto order at an absurd price whose margins round to dust, both sides', () => {
+      // A maker quoting ETH at 2 USD: 1 contract is 200 sats of margin at 1×, the maker's too.
+      const cheap = eth({ price: price(2) });
+      const m = margins({
+        symbol: 'ETHUSD',
+        makerPosition: 'short',
+        price: cheap.price,
+        quantity: 1n,
+        takerLeverage: 1,
+      });
+      assert.equal(m.maker, 200n);
+      assert.throws(() => validateOrder(cheap, ethOrder({ leverage: 1 }), NOW), {
+        name: 'MarginBelowMinimumError',
+      });
+      // Enough contracts lift both margins above the floor.
+      validateOrder(cheap, ethOrder({ leverage: 1, quantity: 10n }), NOW);
+    });
+
+    it('applies to BTCUSD too: one lot at 100× is refused at a high fee rate', () => {
+      const btc = offer({ leverageChoices: [1, 100], txFeeRate: 20n });
+      // 100 USD at 50,000 USD/BTC / 100 = 2,000 sats, below half of a 20 sat/vB anchored CET fee.
+      assert.throws(() => validateOrder(btc, order({ quantity: 100n, leverage: 100 }), NOW), {
+        name: 'MarginBelowMinimumError',
+      });
+      validateOrder(btc, order({ quantity: 100n, leverage: 1 }), NOW);
+    });
   });
 
   it('validates offers on their own', () => {

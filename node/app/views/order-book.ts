@@ -4,9 +4,11 @@
  * this node saw it (connection, uptime, setups and rollovers, last offer). A maker's long offer is
  * a bid (it buys: the taker sells into it), its short offer an ask. Ties on price go to a maker
  * the user prefers, then to the older quote (it was there first), then by peer id, so "best" is
- * the same answer every time it is asked.
+ * the same answer every time it is asked. An offer outside the taker's limits is never "best":
+ * any maker can quote the best price with a funding rate or fee no taker accepts, and an order on
+ * "best" would then be refused while an acceptable offer stood next to it.
  */
-import type { TakerLimits } from '../../../model/limits.ts';
+import { offerOutsideLimits, type TakerLimits } from '../../../model/limits.ts';
 import type { Offer } from '../../../model/offer.ts';
 import { formatPrice } from '../../../model/units.ts';
 import { type OfferView, offerView } from './offer.ts';
@@ -124,13 +126,16 @@ export interface OrderBookInput {
 type Entry = { readonly maker: string; readonly offer: Offer };
 
 /**
- * The best offer a taker taking `takerSide` gets among `offers` of makers not blocked: the lowest
- * ask to go long, the highest bid to go short; ties as the module says. Undefined: none.
+ * The best offer a taker taking `takerSide` gets among `offers` of makers not blocked and, with
+ * `limits`, within them (some order on it may be within them: model/limits.ts
+ * `offerOutsideLimits`): the lowest ask to go long, the highest bid to go short; ties as the
+ * module says. Undefined: none.
  */
 export function bestOffer<E extends Entry>(
   offers: readonly E[],
   takerSide: 'long' | 'short',
   choices: MakerChoices,
+  limits?: TakerLimits,
 ): E | undefined {
   const blocked = new Set(choices.blocked);
   const preferred = new Set(choices.preferred);
@@ -139,6 +144,7 @@ export function bestOffer<E extends Entry>(
   let best: E | undefined;
   for (const e of offers) {
     if (blocked.has(e.maker) || e.offer.makerPosition !== makerSide) continue;
+    if (limits && offerOutsideLimits(e.offer, limits).length > 0) continue;
     if (!best || better(e, best, takerSide, preferred)) best = e;
   }
   return best;
@@ -196,8 +202,8 @@ export function orderBookView(input: OrderBookInput): OrderBookView {
           preferred: preferred.has(e.maker),
         }
       : null;
-  const bestBid = bestOffer(open, 'short', choices);
-  const bestAsk = bestOffer(open, 'long', choices);
+  const bestBid = bestOffer(open, 'short', choices, input.limits);
+  const bestAsk = bestOffer(open, 'long', choices, input.limits);
 
   const nowSecs = Math.floor(nowMs / 1000);
   const peers = new Set([
@@ -234,6 +240,7 @@ export function orderBookView(input: OrderBookInput): OrderBookView {
       open.filter((e) => e.maker === m.peerId),
       'long',
       choices,
+      input.limits,
     )?.offer.price;
   makers.sort((a, b) => {
     if (a.blocked !== b.blocked) return a.blocked ? 1 : -1;

@@ -52,4 +52,32 @@ describe('node/daemon/maker-records', () => {
     );
     records.stop();
   });
+
+  it('keeps at most maxUntraded records of makers never traded with, forgetting the least recently heard', async () => {
+    let now = 1_000;
+    const records = new MakerRecords(() => now, 3);
+    await t.store.append('cfd-1', 0, [
+      {
+        type: 'OrderPlaced',
+        data: { terms: terms({ id: 'cfd-1', counterpartyPeerId: 'traded' }) },
+      },
+    ]);
+    const peers = new EventTarget();
+    records.start(t.store, peers as never);
+    await until('the traded maker counted', () => records.traded('traded'));
+    // Heard before everyone else: the first to go were it not traded with.
+    records.offered('traded');
+    peers.dispatchEvent(new CustomEvent('peer:connect', { detail: { toString: () => 'linked' } }));
+    // A flood of makers announcing offers, one a second.
+    for (let i = 0; i < 100; i++) {
+      now += 1_000;
+      records.offered(`sybil-${i}`);
+    }
+    now += 1_000;
+    records.offered('sybil-98');
+    now += 1_000;
+    records.offered('honest');
+    assert.deepEqual([...records.all.keys()].sort(), ['honest', 'linked', 'sybil-98', 'traded']);
+    records.stop();
+  });
 });

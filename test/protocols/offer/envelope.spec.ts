@@ -7,6 +7,7 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import { validationResult } from '../../../protocols/discovery/gossip.ts';
 import {
   BadSignatureError,
+  BookFullError,
   EnvelopeSequence,
   EnvelopeVerifier,
   FutureEnvelopeError,
@@ -107,6 +108,14 @@ describe('protocols/offer/envelope', () => {
       verifier.verify({ ...envelope, payload: '{"maker":1}' }, NOW),
       MalformedEnvelopeError,
     );
+    // Signed by its maker, but an address no dialler can parse (or a port past 65535).
+    for (const addr of ['not a multiaddr', '/ip4/127.0.0.1/tcp/99999']) {
+      const garbage = await signEnvelope(key, maker, { ...content(2), addrs: [addr] });
+      await assert.rejects(verifier.verify(garbage, NOW, maker), {
+        name: 'MalformedEnvelopeError',
+        message: /not a multiaddr/,
+      });
+    }
   });
 
   it('gossip relays none of them: a forgery is rejected (its relay penalised), an old one ignored', async () => {
@@ -167,5 +176,119 @@ describe('protocols/offer/offer-book maker timeout', () => {
         .sort(),
       ['m1', 'm2'],
     );
+  });
+});
+
+describe('protocols/offer/offer-book bound', () => {
+  it('a full book evicts the maker heard least recently; it comes back when heard again', () => {
+    const book = new OfferBook({ maxMakers: 3 });
+    book.apply('m1', [smallOffer(NOW)], { at: NOW, addrs: [] });
+    book.apply('m2', [smallOffer(NOW)], { at: NOW + 1, addrs: [] });
+    book.apply('m3', [smallOffer(NOW)], { at: NOW + 2, addrs: [] });
+    // m1 heard again: m2 is now the least recently heard.
+    assert.equal(
+      book.apply('m1', [smallOffer(NOW)], { at: NOW + 3, addrs: [] }).evicted,
+      undefined,
+    );
+    assert.equal(book.apply('m4', [smallOffer(NOW)], { at: NOW + 4, addrs: [] }).evicted, 'm2');
+    assert.equal(book.apply('m2', [smallOffer(NOW)], { at: NOW + 5, addrs: [] }).evicted, 'm3');
+    assert.deepEqual(
+      book
+        .makers()
+        .map((m) => m.maker)
+        .sort(),
+      ['m1', 'm2', 'm4'],
+    );
+  });
+
+  it('refuses a newcomer when every place is kept; gossip ignores it, not rejects', () => {
+    const kept = new Set(['m1', 'm2']);
+    const book = new OfferBook({ maxMakers: 2, keep: (m) => kept.has(m) });
+    book.apply('m1', [smallOffer(NOW)], { at: NOW, addrs: [] });
+    book.apply('m2', [smallOffer(NOW)], { at: NOW, addrs: [] });
+    let refused: unknown;
+    try {
+      book.apply('sybil', [smallOffer(NOW)], { at: NOW + 1, addrs: [] });
+    } catch (err) {
+      refused = err;
+    }
+    assert.ok(refused instanceof BookFullError);
+    assert.equal(validationResult(refused), TopicValidatorResult.Ignore);
+    assert.deepEqual(
+      book
+        .makers()
+        .map((m) => m.maker)
+        .sort(),
+      ['m1', 'm2'],
+    );
+    // A kept maker released (say, unpreferred) makes room again.
+    kept.delete('m1');
+    assert.equal(book.apply('sybil', [], { at: NOW + 2, addrs: [] }).evicted, 'm1');
+  });
+});
+
+describe('protocols/offer/offer-book memory', () => {
+  it('keeps at most maxOffers recent offers: the largest history not kept is cut first', () => {
+    const book = new OfferBook({ maxOffers: 1_000, keep: (m) => m === 'kept' });
+    const batch = (maker: string, e: number) =>
+      Array.from({ length: 100 }, (_, i) => smallOffer(NOW, { id: `${maker}-${e}-${i}` }));
+    const age = { maxOfferAgeSecs: 600 };
+    for (let e = 0; e < 6; e++) book.apply('kept', batch('kept', e), { at: NOW, addrs: [] });
+    for (let e = 0; e < 10; e++) book.apply('flood', batch('flood', e), { at: NOW, addrs: [] });
+    // Every offer the kept maker published is still takeable…
+    for (let e = 0; e < 6; e++) assert.ok(book.findRecent(`kept-${e}-0`, NOW, age));
+    // …the flood's newest 400 too, its oldest not.
+    assert.ok(book.findRecent('flood-9-99', NOW, age));
+    assert.ok(book.findRecent('flood-6-0', NOW, age));
+    assert.equal(book.findRecent('flood-5-99', NOW, age), undefined);
+  });
+});
+
+describe('protocols/offer/offer-book offers from the future', () => {
+  it('rejects an offer stamped beyond the clock skew after it was heard, with a reason', () => {
+    const book = new OfferBook({ maxClockSkewSecs: 60 });
+    const update = book.apply(
+      'm1',
+      [smallOffer(NOW + 60, { id: 'skewed' }), smallOffer(NOW + 3_600, { id: 'future' })],
+      { at: NOW, addrs: [] },
+    );
+    assert.deepEqual(
+      update.accepted.map((o) => o.id),
+      ['skewed'],
+    );
+    assert.deepEqual(
+      update.rejected.map((r) => r.id),
+      ['future'],
+    );
+    assert.match(update.rejected[0]!.reason, /3600 s in the future/);
+    // Never shown as current, long after the offer age would have hidden an honest offer.
+    assert.deepEqual(
+      book.current(NOW + 1_000, { maxOfferAgeSecs: 600 }).map((o) => o.offer.id),
+      [],
+    );
+  });
+});
+
+describe('protocols/offer/envelope verifier bound', () => {
+  it('remembers at most maxTracked makers: stale ones forgotten first, then the least recent', async () => {
+    const keys = await Promise.all([0, 1, 2, 3].map(() => generateKeyPair('Ed25519')));
+    const ids = keys.map((k) => peerIdFromPrivateKey(k).toString());
+    const verifier = new EnvelopeVerifier(LIMITS, 2);
+    const envelope = (i: number, seq: number, createdAt: number) =>
+      signEnvelope(keys[i]!, ids[i]!, { seq, createdAt, addrs: [], offers: [] });
+    // Maker 0 heard long ago (its envelope would now be stale), 1 and 2 fresh.
+    await verifier.verify(await envelope(0, 1, NOW - 700), NOW - 700);
+    await verifier.verify(await envelope(1, 1, NOW - 10), NOW - 10);
+    await verifier.verify(await envelope(2, 1, NOW), NOW);
+    assert.equal(verifier.tracked, 2);
+    // Maker 1 still remembered: its replay refused (0, stale, was the one forgotten).
+    await assert.rejects(
+      verifier.verify(await envelope(1, 1, NOW - 10), NOW),
+      ReplayedEnvelopeError,
+    );
+    // A fourth fresh maker pushes out the least recently heard of the fresh ones (1).
+    await verifier.verify(await envelope(3, 1, NOW), NOW);
+    assert.equal(verifier.tracked, 2);
+    await verifier.verify(await envelope(1, 1, NOW - 10), NOW);
   });
 });

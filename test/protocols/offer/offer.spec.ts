@@ -177,4 +177,17 @@ describe('protocols/offer', function () {
     await maker.publish([]);
     assert.equal(maker.recent('short-2', NOW, 600), undefined);
   });
+
+  it('a maker that disconnects leaves the book and is told gone (the UI refreshes, a dial place comes back)', async () => {
+    const t = takers[1]!;
+    const makerId = makerNode.peerId.toString();
+    assert.ok(t.offers.book.has(makerId));
+    const gone: string[] = [];
+    const off = t.offers.onMakerGone((m) => gone.push(m));
+    await t.node.hangUp(makerNode.peerId);
+    await until('told gone', () => gone.includes(makerId));
+    off();
+    assert.equal(t.offers.book.has(makerId), false);
+    assert.deepEqual(t.updates.at(-1), { maker: makerId, accepted: [], rejected: [], gone: true });
+  });
 });

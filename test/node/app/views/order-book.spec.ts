@@ -1,7 +1,8 @@
 // The order book across makers, from a hand-built OfferBook and records: best bid and ask over
 // makers, ties to the preferred maker, blocked makers out of the book, records as shown.
 import assert from 'node:assert/strict';
-import { price } from '../../../../model/units.ts';
+import { DEFAULT_TAKER_LIMITS } from '../../../../model/limits.ts';
+import { parseFundingRate, price } from '../../../../model/units.ts';
 import {
   bestOffer,
   type MakerRecord,
@@ -131,6 +132,36 @@ describe('node/app/views/order-book', () => {
     const none = view(quotes, { blocked: [A, B], preferred: [] });
     assert.deepEqual([none.bestBid, none.bestAsk], [null, null]);
     assert.equal(none.reason, 'every maker offering BTCUSD is blocked');
+  });
+
+  it('an offer outside the taker’s limits is never best, however good its price', () => {
+    // Maker A undercuts everyone, with a funding rate of 50 % per interval.
+    const b = book({ [B]: [49_950, 50_100] });
+    b.apply(A, [
+      gridOffer(NOW - 1, 86_400, undefined, {
+        id: 'greedy-ask',
+        makerPosition: 'short',
+        price: price(49_000),
+        fundingRate: parseFundingRate('-0.5'),
+      }),
+    ]);
+    const offers = b.current(NOW, { maxOfferAgeSecs: 60 });
+    const choices = { blocked: [], preferred: [] };
+    assert.equal(bestOffer(offers, 'long', choices)?.offer.id, 'greedy-ask');
+    assert.equal(bestOffer(offers, 'long', choices, DEFAULT_TAKER_LIMITS)?.offer.id, `${B}-ask`);
+    const v = orderBookView({
+      symbol: 'BTCUSD',
+      offers,
+      makers: [A, B],
+      records: new Map(),
+      choices,
+      nowMs: NOW * 1000,
+      limits: DEFAULT_TAKER_LIMITS,
+    });
+    assert.deepEqual([v.bestAsk?.maker, v.bestAsk?.offerId], [B, `${B}-ask`]);
+    // Still listed in A's depth, marked with why.
+    const greedy = v.makers.find((m) => m.peerId === A)!.offers[0]!;
+    assert.match(greedy.outsideLimits[0] ?? '', /funding rate/);
   });
 
   it('a product nobody offers: no best price, says so', () => {
