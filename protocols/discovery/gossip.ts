@@ -17,7 +17,8 @@
  * The topic validator is where an envelope is checked before gossipsub relays it: a forged or
  * malformed one is rejected (gossipsub penalises the peer that relayed it to us); an old or
  * replayed one is ignored (not relayed, not penalised: an honest relay may forward an older
- * announcement late).
+ * announcement late). Before any of that, each envelope is charged to the neighbour that delivered
+ * it (budget.ts): past its budget, a flood of valid envelopes is ignored unopened.
  */
 import { type Message, type TopicValidatorFn, TopicValidatorResult } from '@libp2p/gossipsub';
 import { z } from 'zod';
@@ -28,6 +29,7 @@ import {
 } from '../offer/envelope.ts';
 import { BookFullError } from '../offer/offer-book.ts';
 import { decode, encode } from '../wire.ts';
+import { DEFAULT_SOURCE_BUDGET, envelopeCost, type SourceBudget, SourceBudgets } from './budget.ts';
 
 /** The one topic of offer announcements; its version changes with the envelope's. */
 export const OFFERS_TOPIC = '/dlcfd/offers/1';
@@ -62,6 +64,22 @@ export interface OfferGossipInit {
   readonly accept: (envelope: unknown, from: string) => Promise<unknown>;
   /** Told of every refused message, for the log. */
   readonly refused?: (err: Error, from: string) => void;
+  /** Envelope work each neighbour may cause (budget.ts). @default DEFAULT_SOURCE_BUDGET */
+  readonly budget?: SourceBudget;
+  /** Told of each envelope ignored over its source's budget, for the log. */
+  readonly overBudget?: (source: string) => void;
+  /** Milliseconds, for the budget's refill. @default Date.now */
+  readonly nowMs?: () => number;
+}
+
+/** What the validator did with the messages it was given since start (a metric). */
+export interface OfferGossipStats {
+  /** Verified and taken into the book (and so relayed). */
+  accepted: number;
+  /** Refused by the verifier or the book: rejected or ignored ({@link validationResult}). */
+  refused: number;
+  /** Ignored unopened: their source was over its budget. */
+  overBudget: number;
 }
 
 /** The envelope is any JSON here; {@link OfferGossipInit.accept} checks it. */
@@ -71,14 +89,24 @@ const anyJson = z.unknown();
 export class OfferGossip {
   readonly #pubsub: PubSubPort;
   readonly #init: OfferGossipInit;
+  readonly #budgets: SourceBudgets;
+  readonly #stats: OfferGossipStats = { accepted: 0, refused: 0, overBudget: 0 };
 
   constructor(pubsub: PubSubPort, init: OfferGossipInit) {
     this.#pubsub = pubsub;
     this.#init = init;
+    this.#budgets = new SourceBudgets(init.budget ?? DEFAULT_SOURCE_BUDGET);
+  }
+
+  /** Counts of the validator's outcomes (a copy). */
+  get stats(): Readonly<OfferGossipStats> {
+    return { ...this.#stats };
   }
 
   start(): void {
-    this.#pubsub.topicValidators.set(OFFERS_TOPIC, (_peer, message) => this.#validate(message));
+    this.#pubsub.topicValidators.set(OFFERS_TOPIC, (source, message) =>
+      this.#validate(source.toString(), message),
+    );
     this.#pubsub.subscribe(OFFERS_TOPIC);
   }
 
@@ -92,14 +120,22 @@ export class OfferGossip {
     await this.#pubsub.publish(OFFERS_TOPIC, encode(envelope));
   }
 
-  async #validate(message: Message): Promise<TopicValidatorResult> {
+  async #validate(source: string, message: Message): Promise<TopicValidatorResult> {
     // StrictSign already refuses unsigned messages; the publisher must be the maker.
     if (message.type !== 'signed') return TopicValidatorResult.Reject;
+    const nowMs = this.#init.nowMs?.() ?? Date.now();
+    if (!this.#budgets.charge(source, envelopeCost(message.data.length), nowMs)) {
+      this.#stats.overBudget++;
+      this.#init.overBudget?.(source);
+      return TopicValidatorResult.Ignore;
+    }
     const from = message.from.toString();
     try {
       await this.#init.accept(decode(message.data, anyJson), from);
+      this.#stats.accepted++;
       return TopicValidatorResult.Accept;
     } catch (err) {
+      this.#stats.refused++;
       this.#init.refused?.(err as Error, from);
       return validationResult(err);
     }

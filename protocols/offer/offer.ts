@@ -5,7 +5,8 @@ import {
   DEFAULT_MAX_OFFER_AGE_SECS,
   type Offer,
 } from '../../model/offer.ts';
-import { OfferGossip, type PubSubPort } from '../discovery/gossip.ts';
+import type { SourceBudget } from '../discovery/budget.ts';
+import { OfferGossip, type OfferGossipStats, type PubSubPort } from '../discovery/gossip.ts';
 import { type Clock, type ProtocolHost, systemClock } from '../ports.ts';
 import { Framed } from '../wire.ts';
 import {
@@ -53,6 +54,11 @@ export interface OfferProtocolInit {
    * node traded with or is connected to. @default none
    */
   readonly keepMaker?: (maker: string) => boolean;
+  /**
+   * Envelope work each gossip neighbour may cause before its envelopes are ignored unopened
+   * (protocols/discovery/budget.ts). @default DEFAULT_SOURCE_BUDGET
+   */
+  readonly gossipBudget?: SourceBudget;
   /** A maker not heard for this long (s) leaves the book (checked every `announceIntervalMs`
    * on a maker, every second on a taker). 0 = never. @default 0 */
   readonly makerTimeoutSecs?: number;
@@ -111,6 +117,8 @@ export class OfferProtocol {
       new OfferGossip(init.pubsub, {
         accept: (envelope, from) => this.#accept(envelope, from),
         refused: (err, from) => this.#log.debug({ err, from }, 'gossiped envelope refused'),
+        overBudget: (source) => this.#log.debug({ source }, 'gossip source over budget: ignored'),
+        ...(init.gossipBudget ? { budget: init.gossipBudget } : {}),
       });
   }
 
@@ -174,6 +182,11 @@ export class OfferProtocol {
   onMakerGone(listener: (maker: string) => void): () => void {
     this.#goneListeners.add(listener);
     return () => this.#goneListeners.delete(listener);
+  }
+
+  /** What the gossip validator did with the envelopes it was given (undefined without gossip). */
+  get gossipStats(): Readonly<OfferGossipStats> | undefined {
+    return this.#gossip?.stats;
   }
 
   /** What the maker last published (the taker's view is {@link book}). */
