@@ -76,6 +76,10 @@ const payloadSchema = z.object({
   offers: z.array(offerSchema).max(MAX_OFFERS_PER_MESSAGE),
 });
 
+/** What a payload says about itself, read before anything is checked (see `EnvelopeVerifier`). */
+const headerSchema = payloadSchema.pick({ maker: true, seq: true, createdAt: true });
+type EnvelopeHeader = z.infer<typeof headerSchema>;
+
 /** A verified envelope's content. */
 export interface OfferAnnouncement {
   readonly maker: string;
@@ -113,13 +117,28 @@ export async function signEnvelope(
   };
 }
 
-/** Checks the schema and the signature; nothing about time or order. */
-export async function openEnvelope(message: unknown): Promise<OfferAnnouncement> {
+/**
+ * Checks the schema and the signature; nothing about time or order. `precheck` is called first
+ * with the payload's maker, seq and createdAt as it claims them (when it has them), unchecked, and
+ * may throw to refuse it before the costly part (the offers' schema, the signature).
+ */
+export async function openEnvelope(
+  message: unknown,
+  precheck?: (claimed: EnvelopeHeader) => void,
+): Promise<OfferAnnouncement> {
   const wire = SignedEnvelopeMessage.safeParse(message);
   if (!wire.success) throw new MalformedEnvelopeError(`not an envelope: ${wire.error.message}`);
+  let json: unknown;
+  try {
+    json = JSON.parse(wire.data.payload);
+  } catch (err) {
+    throw new MalformedEnvelopeError(`bad envelope payload: ${(err as Error).message}`);
+  }
+  const claimed = headerSchema.safeParse(json);
+  if (claimed.success) precheck?.(claimed.data);
   let content: OfferAnnouncement;
   try {
-    content = payloadSchema.parse(JSON.parse(wire.data.payload));
+    content = payloadSchema.parse(json);
   } catch (err) {
     throw new MalformedEnvelopeError(`bad envelope payload: ${(err as Error).message}`);
   }
@@ -177,23 +196,33 @@ export class EnvelopeVerifier {
    * The envelope's content if it is the maker's, fresh at `now` (unix seconds), newer than any
    * accepted before, and — with `from` — sent by the maker itself. Throws an {@link EnvelopeError}
    * naming the reason otherwise. Accepting records its `seq`.
+   *
+   * An envelope too old, or whose seq is not after its maker's last, is refused before its offers
+   * are parsed and its signature checked: whoever signed it, it would be refused, so a relay
+   * replaying old announcements costs a JSON parse each, not a verification (and a forgery with an
+   * old seq is ignored, not rejected — its relay is not penalised, but it costs nothing either).
    */
   async verify(message: unknown, now: number, from?: string): Promise<OfferAnnouncement> {
-    const content = await openEnvelope(message);
+    const content = await openEnvelope(message, (claimed) => this.#ordered(claimed, now));
     const { maker, seq, createdAt } = content;
     if (from !== undefined && from !== maker)
       throw new WrongMakerError(`envelope of ${maker} sent as ${from}`);
     if (createdAt - now > this.#limits.maxClockSkewSecs)
       throw new FutureEnvelopeError(`envelope of ${maker} made ${createdAt - now} s in the future`);
+    this.#ordered(content, now);
+    this.#last.delete(maker);
+    this.#last.set(maker, { seq, createdAt });
+    if (this.#last.size > this.#maxTracked) this.#forget(now);
+    return content;
+  }
+
+  /** Throws unless the envelope is fresh at `now` and after its maker's last accepted `seq`. */
+  #ordered({ maker, seq, createdAt }: EnvelopeHeader, now: number): void {
     if (now - createdAt > this.#limits.maxAgeSecs)
       throw new StaleEnvelopeError(`envelope of ${maker} is ${now - createdAt} s old`);
     const last = this.#last.get(maker)?.seq;
     if (last !== undefined && seq <= last)
       throw new ReplayedEnvelopeError(`envelope ${seq} of ${maker} not after ${last}`);
-    this.#last.delete(maker);
-    this.#last.set(maker, { seq, createdAt });
-    if (this.#last.size > this.#maxTracked) this.#forget(now);
-    return content;
   }
 
   /** Back under the bound: stale makers first, then the least recently heard. */

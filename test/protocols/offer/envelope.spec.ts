@@ -84,6 +84,26 @@ describe('protocols/offer/envelope', () => {
     assert.equal((await verifier.verify(await signEnvelope(key, maker, content(6)), NOW)).seq, 6);
   });
 
+  it('refuses a replayed or stale envelope before its signature: altered, it is still only old', async () => {
+    // Whoever signed them they are refused, so they cost a JSON parse, not a verification.
+    const verifier = new EnvelopeVerifier(LIMITS);
+    await verifier.verify(await signEnvelope(key, maker, content(5)), NOW);
+    const alter = (e: SignedEnvelope) => ({ ...e, signature: Buffer.alloc(64).toString('base64') });
+    await assert.rejects(
+      verifier.verify(alter(await signEnvelope(key, maker, content(5))), NOW),
+      ReplayedEnvelopeError,
+    );
+    await assert.rejects(
+      verifier.verify(alter(await signEnvelope(key, maker, content(6, NOW - 601))), NOW),
+      StaleEnvelopeError,
+    );
+    // A new one is checked in full.
+    await assert.rejects(
+      verifier.verify(alter(await signEnvelope(key, maker, content(6))), NOW),
+      BadSignatureError,
+    );
+  });
+
   it('refuses an envelope older than the offer age', async () => {
     const old = await signEnvelope(key, maker, content(1, NOW - 601));
     await assert.rejects(new EnvelopeVerifier(LIMITS).verify(old, NOW), StaleEnvelopeError);
