@@ -11,10 +11,18 @@
  * through other connections. Per source rather than per maker: makers are what is free to mint;
  * sources are connections, which the connection manager bounds.
  *
+ * The same buckets bound the direct push (protocols/offer/offer.ts), its source the pushing peer:
+ * a peer connected once could otherwise push valid envelopes of its own as fast as streams open.
+ *
  * An envelope over its source's budget is ignored — not relayed, not applied, no score penalty —
  * since an honest relay may be unlucky (forwarding a burst). The maker's next announcement (its
  * re-quote a second later, or its periodic one) gets through.
  */
+
+import { NamedError } from '../../model/named-error.ts';
+
+/** An envelope refused, unopened, because its source spent its budget. */
+export class OverBudgetError extends NamedError {}
 
 /** A token bucket's size: what a source may spend at once, and how fast its allowance returns. */
 export interface SourceBudget {

@@ -29,7 +29,7 @@ import {
 } from '../offer/envelope.ts';
 import { BookFullError } from '../offer/offer-book.ts';
 import { decode, encode } from '../wire.ts';
-import { DEFAULT_SOURCE_BUDGET, envelopeCost, type SourceBudget, SourceBudgets } from './budget.ts';
+import { envelopeCost, SourceBudgets } from './budget.ts';
 
 /** The one topic of offer announcements; its version changes with the envelope's. */
 export const OFFERS_TOPIC = '/dlcfd/offers/1';
@@ -64,8 +64,11 @@ export interface OfferGossipInit {
   readonly accept: (envelope: unknown, from: string) => Promise<unknown>;
   /** Told of every refused message, for the log. */
   readonly refused?: (err: Error, from: string) => void;
-  /** Envelope work each neighbour may cause (budget.ts). @default DEFAULT_SOURCE_BUDGET */
-  readonly budget?: SourceBudget;
+  /**
+   * Envelope work each neighbour may cause (budget.ts), shared with the direct push.
+   * @default buckets of DEFAULT_SOURCE_BUDGET
+   */
+  readonly budgets?: SourceBudgets;
   /** Told of each envelope ignored over its source's budget, for the log. */
   readonly overBudget?: (source: string) => void;
   /** Milliseconds, for the budget's refill. @default Date.now */
@@ -95,7 +98,7 @@ export class OfferGossip {
   constructor(pubsub: PubSubPort, init: OfferGossipInit) {
     this.#pubsub = pubsub;
     this.#init = init;
-    this.#budgets = new SourceBudgets(init.budget ?? DEFAULT_SOURCE_BUDGET);
+    this.#budgets = init.budgets ?? new SourceBudgets();
   }
 
   /** Counts of the validator's outcomes (a copy). */

@@ -5,7 +5,12 @@ import {
   DEFAULT_MAX_OFFER_AGE_SECS,
   type Offer,
 } from '../../model/offer.ts';
-import type { SourceBudget } from '../discovery/budget.ts';
+import {
+  envelopeCost,
+  OverBudgetError,
+  type SourceBudget,
+  SourceBudgets,
+} from '../discovery/budget.ts';
 import { OfferGossip, type OfferGossipStats, type PubSubPort } from '../discovery/gossip.ts';
 import { type Clock, type ProtocolHost, systemClock } from '../ports.ts';
 import { Framed } from '../wire.ts';
@@ -55,10 +60,10 @@ export interface OfferProtocolInit {
    */
   readonly keepMaker?: (maker: string) => boolean;
   /**
-   * Envelope work each gossip neighbour may cause before its envelopes are ignored unopened
-   * (protocols/discovery/budget.ts). @default DEFAULT_SOURCE_BUDGET
+   * Envelope work each gossip neighbour, or peer pushing, may cause before its envelopes are
+   * ignored unopened (protocols/discovery/budget.ts). @default DEFAULT_SOURCE_BUDGET
    */
-  readonly gossipBudget?: SourceBudget;
+  readonly sourceBudget?: SourceBudget;
   /** A maker not heard for this long (s) leaves the book (checked every `announceIntervalMs`
    * on a maker, every second on a taker). 0 = never. @default 0 */
   readonly makerTimeoutSecs?: number;
@@ -85,6 +90,8 @@ export class OfferProtocol {
   readonly #clock: Clock;
   readonly #gossip: OfferGossip | undefined;
   readonly #goneListeners = new Set<(maker: string) => void>();
+  readonly #budgets: SourceBudgets;
+  #pushesOverBudget = 0;
   #timer: NodeJS.Timeout | undefined;
   #onIdentify = (evt: CustomEvent<{ peerId: PeerId; protocols: string[] }>): void => {
     if (evt.detail.protocols.includes(OFFER_PROTOCOL)) void this.#push(evt.detail.peerId);
@@ -112,13 +119,14 @@ export class OfferProtocol {
         maxClockSkewSecs: DEFAULT_MAX_CLOCK_SKEW_SECS,
       },
     );
+    this.#budgets = new SourceBudgets(init.sourceBudget);
     this.#gossip =
       init.pubsub &&
       new OfferGossip(init.pubsub, {
         accept: (envelope, from) => this.#accept(envelope, from),
         refused: (err, from) => this.#log.debug({ err, from }, 'gossiped envelope refused'),
         overBudget: (source) => this.#log.debug({ source }, 'gossip source over budget: ignored'),
-        ...(init.gossipBudget ? { budget: init.gossipBudget } : {}),
+        budgets: this.#budgets,
       });
   }
 
@@ -189,6 +197,11 @@ export class OfferProtocol {
     return this.#gossip?.stats;
   }
 
+  /** Taker: how many direct pushes were refused unopened, their peer over its budget. */
+  get pushesOverBudget(): number {
+    return this.#pushesOverBudget;
+  }
+
   /** What the maker last published (the taker's view is {@link book}). */
   get published(): readonly Offer[] {
     return this.#published.latest;
@@ -232,11 +245,18 @@ export class OfferProtocol {
       maxMessageBytes: MAX_MESSAGE_BYTES,
       timeoutMs: this.#init.timeoutMs ?? TIMEOUT_MS,
     });
+    const from = peer.toString();
     try {
-      await this.#accept(await framed.read(SignedEnvelopeMessage), peer.toString());
+      const envelope = await framed.read(SignedEnvelopeMessage);
+      if (!this.#budgets.charge(from, envelopeCost(envelope.payload.length), Date.now())) {
+        this.#pushesOverBudget++;
+        throw new OverBudgetError(`${from} pushes offers past its budget`);
+      }
+      await this.#accept(envelope, from);
       await framed.close();
     } catch (err) {
-      this.#log.warn({ err, peer: peer.toString() }, 'bad offer message');
+      if (err instanceof OverBudgetError) this.#log.debug({ err, peer: from }, 'push ignored');
+      else this.#log.warn({ err, peer: from }, 'bad offer message');
       framed.abort(err as Error);
     }
   }
