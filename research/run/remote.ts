@@ -73,8 +73,17 @@ export class RemoteApiError extends NamedError {
   readonly status: number;
   readonly body: unknown;
   constructor(what: string, status: number, body: unknown) {
-    const said = (body as { error?: unknown; message?: unknown } | null) ?? {};
-    super(`${what}: HTTP ${status} ${String(said.message ?? said.error ?? '')}`.trim());
+    // The node's API answers `{error: {name, message}}`, the feed's `{error: "…"}`.
+    const error = (body as { error?: unknown } | null)?.error;
+    const said =
+      typeof error === 'string'
+        ? error
+        : error && typeof error === 'object'
+          ? `${(error as { name?: string }).name ?? ''}: ${(error as { message?: string }).message ?? ''}`
+          : typeof body === 'string'
+            ? body.slice(0, 200)
+            : '';
+    super(`${what}: HTTP ${status} ${said}`.trim());
     this.status = status;
     this.body = body;
   }
@@ -182,6 +191,9 @@ export class RemoteNode {
         method,
         headers: {
           cookie: this.#cookie,
+          // A state-changing request with the session cookie must come from the node's own
+          // origin (its CSRF wall): the runner reaches it by the name it serves under.
+          ...(method !== 'GET' && { origin: new URL(this.url).origin }),
           ...(body !== undefined && { 'content-type': 'application/json' }),
         },
         ...(body !== undefined && { body: JSON.stringify(body) }),
