@@ -21,10 +21,10 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Logger } from 'pino';
+import { type Logger, pino } from 'pino';
 import { ENDED_UI_STATES } from '../../model/cfd.ts';
 import { NamedError } from '../../model/named-error.ts';
-import { formatPrice } from '../../model/units.ts';
+import { formatPrice, parsePrice } from '../../model/units.ts';
 import type { PositionHistoryView } from '../../node/app/views/history.ts';
 import { type CsvField, formatCsv } from '../report/csv.ts';
 import { writeReport } from '../report/report.ts';
@@ -38,7 +38,6 @@ import {
   type RunSummary,
   type Scenario,
 } from '../scenario/types.ts';
-import { feedPrice, silentLogger } from './network.ts';
 import { fundingOf, jsonText } from './results.ts';
 
 /** How long one API or feed request may take before it is given up. */
@@ -273,7 +272,7 @@ export async function runRemoteScenario(
         `the deployment ${targets.makers.length} and ${targets.takers.length}`,
     );
   }
-  const logger = options.logger ?? silentLogger;
+  const logger = options.logger ?? pino({ level: 'silent' });
   const startedAt = Date.now();
   const progress = (stage: string) =>
     options.progress?.(`${((Date.now() - startedAt) / 1000).toFixed(1)} s ${stage}`);
@@ -371,8 +370,12 @@ async function ready(
   }
 }
 
-/** A scenario USD price as the feed's control takes it (on the 0.5 USD tick). */
-const formatUsd = (usd: number): string => formatPrice(feedPrice(usd));
+/**
+ * A scenario USD price as the feed's control takes it, on its 0.5 USD tick (as network.ts
+ * `feedPrice`; not imported: that module starts whole nodes, which the Job's image need not load).
+ */
+const formatUsd = (usd: number): string =>
+  formatPrice(parsePrice((Math.round(usd * 2) / 2).toFixed(1)));
 
 /** States in which a taker's CFD holds coins and has not begun to close. */
 const NOT_OPEN: ReadonlySet<string> = new Set(['pendingSetup', 'contractSetup', 'pendingClose']);
