@@ -353,11 +353,16 @@ async function ready(
     plan.prices[0]?.price ?? (scenario.price.kind === 'walk' ? scenario.price.start : 50_000);
   await feed.post('/price', { price: formatUsd(startUsd) });
   for (const n of nodes) {
+    // Coins confirmed and nothing in flight: a maker splits its funding into its coin pool
+    // first, and refuses orders until that confirmed.
     const funded = await poll(left(), async () => {
       const r = await n.call('GET', '/api/wallet');
-      return r.status === 200 && BigInt(r.body.balance.spendable) > 0n;
+      const b = r.body?.balance;
+      return r.status === 200 && BigInt(b.spendable) > 0n && BigInt(b.unconfirmed) === 0n;
     });
-    if (!funded) throw new DeploymentMismatchError(`${n.name} has no spendable coins (fund it)`);
+    if (!funded) {
+      throw new DeploymentMismatchError(`${n.name} has no settled spendable coins (fund it)`);
+    }
   }
   const makerIds = new Set(makers.map((m) => m.peerId));
   for (const t of takers) {
