@@ -27,7 +27,9 @@ ws://<host>:<port>/realtime from a seeded random walk (default: start 40000, see
 free port; --host defaults to 127.0.0.1. --tick-ms 0 moves the price only through control.
 
 control (loopback only): GET <control-url>/price, POST <control-url>/price {"price":"45000.5"},
-POST <control-url>/tick; ?symbol=ETHUSD for ETHUSD
+POST <control-url>/tick, POST <control-url>/pause, POST <control-url>/resume; ?symbol=ETHUSD for
+ETHUSD. With DLCFD_PRICEFEED_CONTROL_TOKEN set (at least 16 characters) other hosts may use it too,
+sending Authorization: Bearer <token> (a deployment's scenario runner).
 `;
 
 /** The `pricefeed` subcommand. */
@@ -67,6 +69,9 @@ export const pricefeedCommand: Subcommand = servingSubcommand({
     if (values.spread !== undefined) {
       options.spread = flag('--spread', () => parsePrice(values.spread!));
     }
+    // A secret: from the environment, not argv (which `ps` shows to every user).
+    const token = process.env.DLCFD_PRICEFEED_CONTROL_TOKEN;
+    if (token) options.controlToken = token;
     if (values.csv !== undefined) {
       options.csv = await readFile(values.csv, 'utf8');
       options.loop = values.loop ?? false;

@@ -16,8 +16,10 @@
  * Prices are exact {@link Price}s on the 0.5 USD tick, written as JSON numbers with at most one
  * decimal: bid = price − spread/2, ask = price + spread/2.
  *
- * Control (loopback clients only, JSON bodies and answers, prices as decimal strings; each route
- * acts on XBTUSD, or on ETHUSD with `?symbol=ETHUSD`):
+ * Control (loopback clients, and others presenting `Authorization: Bearer <controlToken>` when the
+ * feed was given one — a deployment's scenario runner sets prices from another host; JSON bodies
+ * and answers, prices as decimal strings; each route acts on XBTUSD, or on ETHUSD with
+ * `?symbol=ETHUSD`):
  * - `GET /control/price` → `{"price":"45000.5","bid":"45000","ask":"45001","timestamp":"…"}`
  * - `POST /control/price` `{"price":"45000.5"}` → sets it, pushes it to subscribers, answers as GET
  * - `POST /control/tick` → advances the price path one step now, answers as GET
@@ -33,6 +35,7 @@
  * feed.controlUrl; // http://127.0.0.1:41234/control
  * await feed.stop();
  */
+import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -94,7 +97,15 @@ export interface PriceFeedServerOptions {
   loop?: boolean;
   /** Logger; silent by default. */
   logger?: Logger;
+  /**
+   * Lets clients off loopback use the control endpoint with `Authorization: Bearer <token>`
+   * (at least {@link MIN_CONTROL_TOKEN_LENGTH} characters). Without it only loopback may.
+   */
+  controlToken?: string;
 }
+
+/** The shortest control token accepted: a guessable one would open the price to anyone. */
+export const MIN_CONTROL_TOKEN_LENGTH = 16;
 
 /** The feed's current quote. */
 export interface FeedQuote {
@@ -180,6 +191,7 @@ export class PriceFeedServer {
   #republish: NodeJS.Timeout | undefined;
   #paused = false;
   #stopped = false;
+  #controlToken: Buffer | undefined;
 
   /** Starts listening; resolves once the port is bound. */
   static async start(options: PriceFeedServerOptions = {}): Promise<PriceFeedServer> {
@@ -187,6 +199,14 @@ export class PriceFeedServer {
     if (spread <= 0n || spread % (2n * TICK) !== 0n) {
       throw new InvalidPricePathError(
         `spread must be a positive multiple of ${formatPrice((2n * TICK) as Price)} USD`,
+      );
+    }
+    if (
+      options.controlToken !== undefined &&
+      options.controlToken.length < MIN_CONTROL_TOKEN_LENGTH
+    ) {
+      throw new InvalidPricePathError(
+        `the control token must have at least ${MIN_CONTROL_TOKEN_LENGTH} characters`,
       );
     }
     const tickMs = options.tickMs ?? DEFAULT_TICK_MS;
@@ -224,6 +244,9 @@ export class PriceFeedServer {
       });
     });
     const server = new PriceFeedServer(http, starts, halfSpread, floor, options.logger);
+    if (options.controlToken !== undefined) {
+      server.#controlToken = Buffer.from(options.controlToken);
+    }
     const republishMs = options.republishMs ?? DEFAULT_REPUBLISH_MS;
     if (!Number.isSafeInteger(republishMs) || republishMs < 0) {
       throw new InvalidPricePathError(`republish interval must be a whole number of ms ≥ 0`);
@@ -501,6 +524,15 @@ export class PriceFeedServer {
     send(ws, JSON.stringify({ success: true, unsubscribe: requested, request }));
   }
 
+  /** Whether the request carries the control token (compared in constant time). */
+  #bearerMatches(req: IncomingMessage): boolean {
+    const expected = this.#controlToken;
+    const header = req.headers.authorization;
+    if (!expected || !header?.startsWith('Bearer ')) return false;
+    const given = Buffer.from(header.slice('Bearer '.length));
+    return given.length === expected.length && timingSafeEqual(given, expected);
+  }
+
   async #onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const path = url.pathname;
@@ -508,8 +540,12 @@ export class PriceFeedServer {
       reply(res, 404, { error: `not found; the websocket is at ${REALTIME_PATH}` });
       return;
     }
-    if (!isLoopback(req.socket.remoteAddress)) {
-      reply(res, 403, { error: 'the control endpoint answers loopback clients only' });
+    if (!isLoopback(req.socket.remoteAddress) && !this.#bearerMatches(req)) {
+      reply(res, 403, {
+        error: this.#controlToken
+          ? 'the control endpoint answers loopback clients, or others with the control token'
+          : 'the control endpoint answers loopback clients only',
+      });
       return;
     }
     const symbolParam = url.searchParams.get('symbol') ?? QUOTE_SYMBOL;

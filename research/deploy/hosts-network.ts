@@ -51,6 +51,16 @@ export interface HostsNetworkOptions {
   readonly logLevel?: string;
   /** BTC each node's wallet gets from the faucet. */
   readonly fundBtc?: number;
+  /**
+   * More hosts with nothing started on them, by name (e.g. `runner`, for the remote scenario
+   * runner): they reach every other host by name, as a pod does.
+   */
+  readonly extraHosts?: readonly string[];
+  /**
+   * Whether the feed walks on its own (a tick a second) or moves only through its control
+   * endpoint (a scenario runner serving its plan's prices). @default true
+   */
+  readonly feedWalks?: boolean;
 }
 
 export interface HostsNode {
@@ -71,6 +81,10 @@ export interface HostsNetwork {
   readonly nodes: readonly HostsNode[];
   /** Every node's UI password (one for all, as in the Kubernetes Secret). */
   readonly uiPassword: string;
+  /** The feed's control endpoint, by name: `http://pricefeed:8088/control`. */
+  readonly feedControl: string;
+  /** The token other hosts need for the feed's control endpoint (as in the Kubernetes Secret). */
+  readonly feedControlToken: string;
   /** Every process started, by name (chain, pricefeed, oracle, oracle-tls, maker, taker1 …). */
   readonly processes: ReadonlyMap<string, RunningDlcfd>;
   /** Stops every process (reverse order), then removes the hosts. Idempotent. */
@@ -87,6 +101,7 @@ export async function startHostsNetwork(options: HostsNetworkOptions): Promise<H
   const hosts = await createHosts([
     { name: 'maker', aliases: ['chain', 'pricefeed', 'oracle'] },
     ...takerNames.map((name) => ({ name })),
+    ...(options.extraHosts ?? []).map((name) => ({ name })),
   ]);
   const processes = new Map<string, RunningDlcfd>();
   let stopped = false;
@@ -137,14 +152,27 @@ export async function startHostsNetwork(options: HostsNetworkOptions): Promise<H
         o,
       ),
     );
-    await start('pricefeed', 'maker', (o) =>
-      startDlcfd(
-        'pricefeed',
-        ['--host', makerAddress, '--port', String(PORTS.pricefeed), '--start-price', '50000'],
-        'control-url',
-        15_000,
-        o,
-      ),
+    const feedControlToken = generatePassword();
+    await start(
+      'pricefeed',
+      'maker',
+      (o) =>
+        startDlcfd(
+          'pricefeed',
+          [
+            '--host',
+            makerAddress,
+            '--port',
+            String(PORTS.pricefeed),
+            '--start-price',
+            '50000',
+            ...(options.feedWalks === false ? ['--tick-ms', '0'] : []),
+          ],
+          'control-url',
+          15_000,
+          o,
+        ),
+      { DLCFD_PRICEFEED_CONTROL_TOKEN: feedControlToken },
     );
     const feedUrl = `ws://pricefeed:${PORTS.pricefeed}/realtime`;
     const oracle = await start('oracle', 'maker', (o) =>
@@ -264,7 +292,16 @@ export async function startHostsNetwork(options: HostsNetworkOptions): Promise<H
       const { address } = (await res.json()) as { address: string };
       await rpc.call('sendtoaddress', [address, options.fundBtc ?? 1]);
     }
-    return { hosts, rpc, nodes, uiPassword, processes, stop };
+    return {
+      hosts,
+      rpc,
+      nodes,
+      uiPassword,
+      feedControl: `http://pricefeed:${PORTS.pricefeed}/control`,
+      feedControlToken,
+      processes,
+      stop,
+    };
   } catch (err) {
     await stop();
     throw err;

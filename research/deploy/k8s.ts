@@ -2,8 +2,9 @@
  * The research network on Kubernetes: manifests for the chain, price feed and oracle (Deployments
  * with Services), makers and takers (StatefulSets with a volume claim per pod for its datadir, and
  * headless Services so every pod has a DNS name: `maker-0.maker`, `taker-3.taker`), the secrets
- * and config they share, and a Job that collects every node's CFDs and metrics onto a volume
- * (collect.ts). Every container runs the image of the repository's Dockerfile with real dlcfd
+ * and config they share, a Job that collects every node's CFDs and metrics onto a volume
+ * (collect.ts), and — given a scenario — a Job that runs it against the deployed network and
+ * writes its results folder onto the same volume (research/run/remote.ts). Every container runs the image of the repository's Dockerfile with real dlcfd
  * flags; nodes dial each other by service name, as on the hosts of hosts-network.ts (same ports).
  *
  * What cannot be known after the fact is made here, so that takers can be configured before any
@@ -18,6 +19,7 @@ import { join } from 'node:path';
 import { generateKeyPair, privateKeyToProtobuf } from '@libp2p/crypto/keys';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import { bytesToHex, randomBytes } from '@noble/hashes/utils.js';
+import { parse as parseYaml } from 'yaml';
 import { SEED_FILE, SEED_FILE_VERSION } from '../../node/oracle/constants.ts';
 import { deriveOracleKeys } from '../../node/oracle/keys.ts';
 import {
@@ -26,6 +28,16 @@ import {
   oracleNetworkArgs,
 } from '../../scripts/lib/network-flags.ts';
 import { generatePassword } from '../../ui-server/auth.ts';
+import {
+  DeploymentMismatchError,
+  REMOTE_DRAIN_SECS,
+  REMOTE_READY_WAIT_SECS,
+  UnsupportedFaultError,
+  unsupportedFaults,
+} from '../run/remote.ts';
+import { parseScenario, takerNames } from '../scenario/parse.ts';
+import { ciScenario } from '../scenario/shrink.ts';
+import type { Scenario } from '../scenario/types.ts';
 import { PORTS } from './hosts-network.ts';
 import { selfSignedCert } from './tls.ts';
 
@@ -40,6 +52,13 @@ export interface K8sOptions {
   readonly storage: string;
   /** The volume claims' storage class (default: the cluster's default). */
   readonly storageClass?: string;
+  /**
+   * A scenario for the Job `scenario` (scripts/scenario-job.ts): its YAML text and the file it
+   * came from (named in errors). With one, the feed moves only by the scenario's prices.
+   */
+  readonly scenario?: { readonly yaml: string; readonly origin: string };
+  /** The Job runs the scenario's CI size (its `ci:` block). */
+  readonly scenarioCi?: boolean;
 }
 
 /** The secrets and identities made before deploying (see the module comment). */
@@ -55,6 +74,8 @@ export interface DeploySecrets {
   readonly makerKeys: readonly { readonly p2pKey: Uint8Array; readonly peerId: string }[];
   /** PEM certificate and key of `oracle`. */
   readonly oracleTls: { readonly cert: string; readonly key: string };
+  /** What the scenario Job shows the feed's control endpoint from another pod. */
+  readonly feedControlToken: string;
 }
 
 /** A Kubernetes object as JSON. */
@@ -89,6 +110,7 @@ export async function newSecrets(makers: number): Promise<DeploySecrets> {
       oracleAnnouncementKey: bytesToHex(keys.announcementPublicKey),
       makerKeys,
       oracleTls: { cert: tls.cert, key: tls.key },
+      feedControlToken: generatePassword(),
     };
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -98,6 +120,10 @@ export async function newSecrets(makers: number): Promise<DeploySecrets> {
 const SECRETS = 'dlcfd-secrets';
 const ORACLE_TLS = 'dlcfd-oracle-tls';
 const CONFIG = 'dlcfd-config';
+const SCENARIO = 'dlcfd-scenario';
+/** Where the scenario config map is mounted, and its one key. */
+const SCENARIO_DIR = '/etc/dlcfd-scenario';
+const SCENARIO_KEY = 'scenario.yaml';
 /** Where the config map is mounted; NODE_EXTRA_CA_CERTS points into it. */
 const CONFIG_DIR = '/etc/dlcfd';
 const ORACLE_CA = 'oracle-ca.pem';
@@ -321,6 +347,7 @@ export function k8sManifests(o: K8sOptions, s: DeploySecrets): K8sObject[] {
     throw new Error('takers: 0 … 1000');
   }
   if (s.makerKeys.length !== o.makers) throw new Error('one identity per maker');
+  const scenario = o.scenario && deployableScenario(o);
   const time = compressedTime(o.timeScale);
   const feedUrl = `ws://pricefeed:${PORTS.pricefeed}/realtime`;
   const makerAddrs = s.makerKeys.map(
@@ -339,6 +366,7 @@ export function k8sManifests(o: K8sOptions, s: DeploySecrets): K8sObject[] {
       data: {
         'chain-rpc-password': base64(s.chainRpcPassword),
         'ui-password': base64(s.uiPassword),
+        'pricefeed-control-token': base64(s.feedControlToken),
         [SEED_FILE]: base64(s.oracleSeedFile),
         ...Object.fromEntries(s.makerKeys.map((k, i) => [`maker-${i}.p2p.key`, base64(k.p2pKey)])),
       },
@@ -404,7 +432,11 @@ export function k8sManifests(o: K8sOptions, s: DeploySecrets): K8sObject[] {
             String(PORTS.pricefeed),
             '--start-price',
             '50000',
+            // Under a scenario its prices are the only ones.
+            ...(scenario ? ['--tick-ms', '0'] : []),
           ],
+          // Other pods (the scenario Job) use its control endpoint with this token.
+          env: [secretEnv('DLCFD_PRICEFEED_CONTROL_TOKEN', 'pricefeed-control-token')],
           ports: [{ name: 'ws', containerPort: PORTS.pricefeed }],
           readinessProbe: { tcpSocket: { port: 'ws' }, periodSeconds: 5 },
           securityContext: CONTAINER_SECURITY,
@@ -520,6 +552,89 @@ export function k8sManifests(o: K8sOptions, s: DeploySecrets): K8sObject[] {
               },
             ],
             volumes: [{ name: 'results', persistentVolumeClaim: { claimName: 'results' } }],
+          },
+        },
+      },
+    },
+    ...(scenario ? scenarioJob(o, scenario, nodes) : []),
+  ];
+}
+
+/**
+ * The scenario of `o`, checked as the Job will check it, and against the deployment: it fits
+ * (enough makers and takers) and asks only for faults the remote runner causes.
+ * @throws ScenarioError, UnsupportedFaultError, DeploymentMismatchError
+ */
+function deployableScenario(o: K8sOptions): Scenario {
+  const { yaml, origin } = o.scenario!;
+  const parsed = parseScenario(parseYaml(yaml), origin);
+  const scenario = o.scenarioCi ? ciScenario(parsed) : parsed;
+  const unsupported = unsupportedFaults(scenario);
+  if (unsupported.length) throw new UnsupportedFaultError(unsupported);
+  const takers = takerNames(scenario).length;
+  if (scenario.makers.length > o.makers || takers > o.takers) {
+    throw new DeploymentMismatchError(
+      `${origin}: the scenario needs ${scenario.makers.length} makers and ${takers} takers; ` +
+        `the deployment has ${o.makers} and ${o.takers}`,
+    );
+  }
+  return scenario;
+}
+
+/** The scenario's config map and the Job that runs it against every node by name. */
+function scenarioJob(o: K8sOptions, scenario: Scenario, nodes: readonly string[]): K8sObject[] {
+  const url = (n: string) => `http://${n}:${PORTS.ui}`;
+  return [
+    {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: SCENARIO, labels: labels('scenario') },
+      data: { [SCENARIO_KEY]: o.scenario!.yaml },
+    },
+    {
+      apiVersion: 'batch/v1',
+      kind: 'Job',
+      metadata: { name: 'scenario', labels: labels('scenario') },
+      spec: {
+        // A second try would trade again on top of the first: a failed run is looked at, not
+        // repeated (`kubectl delete job scenario` and apply again to rerun).
+        backoffLimit: 0,
+        activeDeadlineSeconds:
+          REMOTE_READY_WAIT_SECS + scenario.durationSecs + REMOTE_DRAIN_SECS + 300,
+        template: {
+          metadata: { labels: labels('scenario') },
+          spec: {
+            restartPolicy: 'Never',
+            securityContext: POD_SECURITY,
+            containers: [
+              {
+                name: 'scenario',
+                image: o.image,
+                command: ['node', 'scripts/scenario-job.ts'],
+                args: [
+                  `${SCENARIO_DIR}/${SCENARIO_KEY}`,
+                  '--runs',
+                  '/results/runs',
+                  '--feed-control',
+                  `http://pricefeed:${PORTS.pricefeed}/control`,
+                  ...(o.scenarioCi ? ['--ci'] : []),
+                  ...nodes.flatMap((n) => [n.startsWith('maker') ? '--maker' : '--taker', url(n)]),
+                ],
+                env: [
+                  secretEnv('DLCFD_UI_PASSWORD', 'ui-password'),
+                  secretEnv('DLCFD_PRICEFEED_CONTROL_TOKEN', 'pricefeed-control-token'),
+                ],
+                securityContext: CONTAINER_SECURITY,
+                volumeMounts: [
+                  { name: 'results', mountPath: '/results' },
+                  { name: 'scenario', mountPath: SCENARIO_DIR, readOnly: true },
+                ],
+              },
+            ],
+            volumes: [
+              { name: 'results', persistentVolumeClaim: { claimName: 'results' } },
+              { name: 'scenario', configMap: { name: SCENARIO } },
+            ],
           },
         },
       },

@@ -194,6 +194,16 @@ describe('price feed: local BitMEX-protocol server', () => {
     assert.equal((await fetch(`${server.controlUrl}/price`, { method: 'DELETE' })).status, 405);
   });
 
+  it('a control token must be long enough; loopback clients need none', async () => {
+    // Other hosts with the token: test/research/deploy/netns.spec.ts (needs network namespaces).
+    await assert.rejects(
+      PriceFeedServer.start({ tickMs: 0, controlToken: 'short' }),
+      /at least 16 characters/,
+    );
+    server = await PriceFeedServer.start({ tickMs: 0, controlToken: 'a'.repeat(16) });
+    assert.equal((await fetch(`${server.controlUrl}/price`)).status, 200);
+  });
+
   it('refuses websocket upgrades off /realtime', async () => {
     server = await PriceFeedServer.start({ tickMs: 0 });
     await assert.rejects(probe(server.url.replace('/realtime', '/other')), /404/);

@@ -2,9 +2,10 @@
 // object against the official Kubernetes 1.30 JSON schemas (strict: an unknown field fails), the
 // references between objects (selectors, ports, secrets, claims), every maker's and taker's
 // arguments through dlcfd's own flag parser and config checks (with the environment the kubelet
-// would give them), and the identities made up front against the keys they stand for.
+// would give them), the scenario Job's arguments through the remote runner's own parser, and the
+// identities made up front against the keys they stand for.
 import assert from 'node:assert/strict';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
@@ -12,6 +13,7 @@ import { privateKeyFromProtobuf } from '@libp2p/crypto/keys';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import { hexToBytes } from '@noble/hashes/utils.js';
 import { Ajv, type ValidateFunction } from 'ajv';
+import { parse as parseYaml } from 'yaml';
 import { nodeConfigFromArgs } from '../../../node/daemon/cli.ts';
 import { deriveOracleKeys } from '../../../node/oracle/keys.ts';
 import {
@@ -20,6 +22,9 @@ import {
   k8sManifests,
   newSecrets,
 } from '../../../research/deploy/k8s.ts';
+import { DeploymentMismatchError, UnsupportedFaultError } from '../../../research/run/remote.ts';
+import { parseScenarioJobArgs } from '../../../research/run/remote-cli.ts';
+import { parseScenario } from '../../../research/scenario/parse.ts';
 import { dlcfd, runScript } from '../../../scripts/lib/dlcfd-process.ts';
 import { tempDir } from '../../helpers/cfd-fixtures.ts';
 
@@ -38,7 +43,22 @@ const SCHEMA_OF: Record<string, string> = {
 // biome-ignore lint/suspicious/noExplicitAny: manifests are walked loosely
 type Json = any;
 
-const OPTIONS = { makers: 2, takers: 3, image: 'dlcfd:test', timeScale: 60, storage: '1Gi' };
+/** A scenario that fits the deployment below, with the one fault the remote runner causes. */
+const SCENARIO_YAML = `name: k8s
+durationSecs: 120
+makers: [{ name: m }]
+takers:
+  - { prefix: t-, count: 3, actor: { strategy: random, everySecs: 10 } }
+faults: [{ kind: feedStale, atSecs: 30, forSecs: 5 }]
+`;
+const OPTIONS = {
+  makers: 2,
+  takers: 3,
+  image: 'dlcfd:test',
+  timeScale: 60,
+  storage: '1Gi',
+  scenario: { yaml: SCENARIO_YAML, origin: 'k8s.yaml' },
+};
 
 describe('research: Kubernetes manifests (npm run k8s)', function () {
   this.timeout(60_000);
@@ -111,7 +131,12 @@ describe('research: Kubernetes manifests (npm run k8s)', function () {
         );
       }
     }
-    const allPods = [...pods, (find('Job', 'collect') as Json).spec.template];
+    const jobs = objects.filter((o) => o.kind === 'Job') as Json[];
+    assert.deepEqual(
+      jobs.map((j) => j.metadata.name),
+      ['collect', 'scenario'],
+    );
+    const allPods = [...pods, ...jobs.map((j) => j.spec.template)];
     for (const pod of allPods) {
       const containers = [...(pod.spec.initContainers ?? []), ...pod.spec.containers];
       for (const c of containers) {
@@ -230,6 +255,74 @@ describe('research: Kubernetes manifests (npm run k8s)', function () {
     }
   });
 
+  it("the scenario Job's args pass the remote runner's own parser: every node by name, secrets by env", () => {
+    const job = find('Job', 'scenario');
+    assert.equal(job.spec.backoffLimit, 0, 'a failed run is not traded again on top');
+    assert.equal(job.spec.template.spec.restartPolicy, 'Never');
+    const container = job.spec.template.spec.containers[0];
+    assert.deepEqual(container.command, ['node', 'scripts/scenario-job.ts']);
+    const env = kubeletEnv(container, 'scenario-x');
+    const args = parseScenarioJobArgs(expand(container.args, env), env);
+    assert.deepEqual(args.targets, {
+      makers: ['http://maker-0.maker:8000', 'http://maker-1.maker:8000'],
+      takers: [
+        'http://taker-0.taker:8000',
+        'http://taker-1.taker:8000',
+        'http://taker-2.taker:8000',
+      ],
+      password: secrets.uiPassword,
+      feedControl: 'http://pricefeed:8088/control',
+      feedToken: secrets.feedControlToken,
+    });
+    // Results onto the results claim; the scenario from its config map, as given.
+    const mount = (name: string) =>
+      container.volumeMounts.find((m: Json) => m.name === name).mountPath as string;
+    assert.ok(args.runs.startsWith(`${mount('results')}/`), args.runs);
+    assert.ok(args.file.startsWith(`${mount('scenario')}/`), args.file);
+    const volume = job.spec.template.spec.volumes.find((v: Json) => v.name === 'scenario');
+    const yaml = find('ConfigMap', volume.configMap.name).data[args.file.split('/').at(-1)!];
+    assert.equal(yaml, SCENARIO_YAML);
+    assert.equal(parseScenario(parseYaml(yaml), 'k8s.yaml').name, 'k8s');
+    // The feed serves only the scenario's prices, and lets the Job set them with the token.
+    const feed = find('Deployment', 'pricefeed').spec.template.spec.containers[0];
+    assert.deepEqual(
+      feed.args.slice(feed.args.indexOf('--tick-ms'), feed.args.indexOf('--tick-ms') + 2),
+      ['--tick-ms', '0'],
+    );
+    assert.equal(
+      kubeletEnv(feed, 'pricefeed-x').DLCFD_PRICEFEED_CONTROL_TOKEN,
+      secrets.feedControlToken,
+    );
+    // A broken argument is refused by the same parser.
+    assert.throws(
+      () => parseScenarioJobArgs([...expand(container.args, env), '--taker', 'taker-9'], env),
+      /--taker 'taker-9' is not an http\(s\) URL/,
+    );
+    assert.throws(() => parseScenarioJobArgs(expand(container.args, env), {}), /DLCFD_UI_PASSWORD/);
+  });
+
+  it('a scenario the Job cannot run is refused when the manifests are made', () => {
+    const withFault = SCENARIO_YAML.replace(
+      'faults: [{ kind: feedStale, atSecs: 30, forSecs: 5 }]',
+      'faults: [{ kind: makerRestart, atSecs: 30, maker: m, downSecs: 5 }]',
+    );
+    assert.throws(
+      () => k8sManifests({ ...OPTIONS, scenario: { yaml: withFault, origin: 'x.yaml' } }, secrets),
+      (e: Error) => e instanceof UnsupportedFaultError && /makerRestart/.test(e.message),
+    );
+    assert.throws(
+      () => k8sManifests({ ...OPTIONS, takers: 2 }, secrets),
+      (e: Error) => e instanceof DeploymentMismatchError && /3 takers/.test(e.message),
+    );
+    // Without a scenario: no Job, and the feed walks.
+    const plain = k8sManifests({ ...OPTIONS, scenario: undefined }, secrets);
+    assert.equal(plain.filter((o) => o.metadata.name === 'scenario').length, 0);
+    const feed = (
+      plain.find((o) => o.metadata.name === 'pricefeed' && o.kind === 'Deployment') as Json
+    ).spec.template.spec.containers[0];
+    assert.ok(!feed.args.includes('--tick-ms'));
+  });
+
   it('npm run k8s writes one owner-only JSON file per object, in apply order', async () => {
     const dir = await tempDir('dlcfd-k8s-');
     try {
@@ -259,6 +352,25 @@ describe('research: Kubernetes manifests (npm run k8s)', function () {
       const bad = await runScript(script, '--makers', '0', '--takers', '2');
       assert.equal(bad.code, 2);
       assert.match(bad.stderr, /^npm run k8s: --makers must be 1 … 20/);
+
+      // With a scenario: its config map and Job last.
+      const file = join(dir.path, 'k8s.yaml');
+      await writeFile(file, SCENARIO_YAML);
+      const withJob = join(dir.path, 'with-job');
+      const args = ['--makers', '1', '--takers', '3', '--scenario', file];
+      const made = await runScript(script, ...args, '--out', withJob);
+      assert.equal(made.code, 0, made.stderr);
+      const jobFiles = (await readdir(withJob)).sort();
+      assert.deepEqual(jobFiles.slice(-2), [
+        '17-configmap-dlcfd-scenario.json',
+        '18-job-scenario.json',
+      ]);
+      for (const f of jobFiles.slice(-2)) {
+        assert.equal(problems(JSON.parse(await readFile(join(withJob, f), 'utf8'))), undefined, f);
+      }
+      const unfit = await runScript(script, '--makers', '1', '--takers', '2', '--scenario', file);
+      assert.equal(unfit.code, 2);
+      assert.match(unfit.stderr, /needs 1 makers and 3 takers/);
     } finally {
       await dir.cleanup();
     }

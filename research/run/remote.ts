@@ -1,0 +1,784 @@
+/**
+ * The remote scenario runner (issue #16): drives an already-deployed network over the network,
+ * as the Kubernetes Job `scenario` does (research/deploy/k8s.ts) — no process of the network runs
+ * here. It reads the same scenario and plan as the in-process runner (runner.ts), maps the
+ * scenario's makers and takers onto the deployed nodes in order, logs in to each node's HTTP API
+ * with the one UI password, sets each maker's policy from the scenario, then in run time serves
+ * the plan's prices through the price feed's control endpoint (from another host it needs the
+ * feed's control token), and has each taker take the best offer and close through its API — the
+ * same actions, retries and outcomes as runner.ts. It ends by itself at `durationSecs`, drains
+ * (closes what is open, waits until every CFD is in a final state; the deployed chain mines on
+ * its own), and writes the results folder from the nodes' APIs.
+ *
+ * What it cannot do from outside: stop or restart a pod, silence the oracle or raise the chain's
+ * fees — so of the faults only `feedStale` (the feed's pause/resume) is supported, and a scenario
+ * with another is refused up front ({@link UnsupportedFaultError}). Likewise it funds no wallet
+ * (the deployment does) and reads no chain, so the checks that need the chain (`satsConserved`,
+ * `liquidationsPaid`) and the files that need the nodes' event logs (`events.jsonl`,
+ * `protocols.csv`) are not made: summary.json lists them under `notChecked` with the reason.
+ * The network's intervals are its own flags' (the scenario's `timeScale` is not applied).
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { type Logger, pino } from 'pino';
+import { ENDED_UI_STATES } from '../../model/cfd.ts';
+import { NamedError } from '../../model/named-error.ts';
+import { formatPrice, parsePrice } from '../../model/units.ts';
+import type { PositionHistoryView } from '../../node/app/views/history.ts';
+import { type CsvField, formatCsv } from '../report/csv.ts';
+import { writeReport } from '../report/report.ts';
+import { takerNames } from '../scenario/parse.ts';
+import {
+  type FaultSpec,
+  type Plan,
+  type PlannedAction,
+  RESULT_COLUMNS,
+  RESULT_FILES,
+  type RunSummary,
+  type Scenario,
+} from '../scenario/types.ts';
+import { fundingOf, jsonText } from './results.ts';
+
+/** How long one API or feed request may take before it is given up. */
+export const REMOTE_REQUEST_TIMEOUT_MS = 10_000;
+/** How long the runner waits for every node to answer, have coins and see every maker's offers. */
+export const REMOTE_READY_WAIT_SECS = 300;
+/** Longest drain, seconds, by default. */
+export const REMOTE_DRAIN_SECS = 120;
+/** Tries of an open while no offer or no answer is to be had (as runner.ts). */
+const OPEN_ATTEMPTS = 3;
+/** The faults the remote runner can cause. */
+export const REMOTE_FAULTS: ReadonlySet<FaultSpec['kind']> = new Set(['feedStale']);
+
+/** The scenario asks for faults the remote runner cannot cause. */
+export class UnsupportedFaultError extends NamedError {
+  readonly kinds: readonly string[];
+  constructor(kinds: readonly string[]) {
+    super(
+      `the remote runner cannot cause ${kinds.join(', ')} (it supports ${[...REMOTE_FAULTS].join(', ')}): ` +
+        'stopping pods, the oracle and the chain are not in its reach; run the scenario in-process ' +
+        '(npm run scenario) for those',
+    );
+    this.kinds = kinds;
+  }
+}
+
+/** The deployment does not fit the scenario (too few nodes, a node of the wrong role). */
+export class DeploymentMismatchError extends NamedError {}
+
+/** A node or the feed answered a request with an unexpected status. */
+export class RemoteApiError extends NamedError {
+  readonly status: number;
+  readonly body: unknown;
+  constructor(what: string, status: number, body: unknown) {
+    // The node's API answers `{error: {name, message}}`, the feed's `{error: "…"}`.
+    const error = (body as { error?: unknown } | null)?.error;
+    const said =
+      typeof error === 'string'
+        ? error
+        : error && typeof error === 'object'
+          ? `${(error as { name?: string }).name ?? ''}: ${(error as { message?: string }).message ?? ''}`
+          : typeof body === 'string'
+            ? body.slice(0, 200)
+            : '';
+    super(`${what}: HTTP ${status} ${said}`.trim());
+    this.status = status;
+    this.body = body;
+  }
+}
+
+/** The deployed network, as the runner reaches it. */
+export interface RemoteTargets {
+  /** Each maker's API base URL (`http://maker-0.maker:8000`), in the order of the scenario's makers. */
+  readonly makers: readonly string[];
+  /** Each taker's API base URL, in the order of the scenario's taker names. */
+  readonly takers: readonly string[];
+  /** Every node's UI password (the deployment's Secret). */
+  readonly password: string;
+  /** The feed's control endpoint base: `http://pricefeed:8088/control`. */
+  readonly feedControl: string;
+  /** The feed's control token (the deployment's Secret); none: the feed must be on loopback. */
+  readonly feedToken?: string;
+}
+
+export interface RemoteRunOptions {
+  /** The results folder (created). */
+  readonly dir: string;
+  readonly logger?: Logger;
+  /** Aborting ends the run's timeline early; the drain and the results still happen. */
+  readonly signal?: AbortSignal;
+  /** @default REMOTE_READY_WAIT_SECS */
+  readonly readySecs?: number;
+  /** @default REMOTE_DRAIN_SECS */
+  readonly drainSecs?: number;
+  /** Equity sampling period, run seconds. @default 2 */
+  readonly equityEverySecs?: number;
+  /** Told each stage of the run as it begins. */
+  readonly progress?: (stage: string) => void;
+}
+
+/** summary.json of a remote run: the in-process summary, plus what could not be checked and why. */
+export interface RemoteRunSummary extends RunSummary {
+  /** Scenario node name → the URL it ran on. */
+  readonly deployment: Readonly<Record<string, string>>;
+  readonly notChecked: readonly { readonly name: string; readonly why: string }[];
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: API answers are read loosely, as JSON
+type Json = any;
+type Row = readonly CsvField[];
+
+const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+
+/** A request's signal: the run's (if any) and the request timeout. */
+const requestSignal = (signal?: AbortSignal) =>
+  signal
+    ? AbortSignal.any([signal, AbortSignal.timeout(REMOTE_REQUEST_TIMEOUT_MS)])
+    : AbortSignal.timeout(REMOTE_REQUEST_TIMEOUT_MS);
+
+/** Polls `check` every `everyMs` until it answers truthy or `ms` passed; the last answer. */
+async function poll<T>(ms: number, check: () => Promise<T> | T, everyMs = 500): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await check();
+    if (v || Date.now() > deadline) return v;
+    await sleep(everyMs);
+  }
+}
+
+/** One node's API, logged in with the UI password (again when its session lapsed). */
+export class RemoteNode {
+  readonly name: string;
+  readonly url: string;
+  readonly #password: string;
+  #cookie: string | undefined;
+  role: 'maker' | 'taker' | undefined;
+  peerId = '';
+
+  constructor(name: string, url: string, password: string) {
+    this.name = name;
+    this.url = url.replace(/\/$/, '');
+    this.#password = password;
+  }
+
+  async #login(): Promise<string> {
+    const res = await fetch(`${this.url}/api/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ password: this.#password }),
+      signal: requestSignal(),
+    });
+    if (res.status !== 200) throw new RemoteApiError(`${this.name} login`, res.status, null);
+    const session = res.headers
+      .getSetCookie()
+      .map((c) => c.split(';')[0]!)
+      .find((c) => c.startsWith('dlcfd_session_'));
+    if (!session) throw new RemoteApiError(`${this.name} login: no session cookie`, 200, null);
+    return session;
+  }
+
+  /** `method path` with a JSON body; answers status and parsed body (text when not JSON). */
+  async call(
+    method: string,
+    path: string,
+    body?: unknown,
+  ): Promise<{ status: number; body: Json }> {
+    for (let attempt = 0; ; attempt++) {
+      this.#cookie ??= await this.#login();
+      const res = await fetch(`${this.url}${path}`, {
+        method,
+        headers: {
+          cookie: this.#cookie,
+          // A state-changing request with the session cookie must come from the node's own
+          // origin (its CSRF wall): the runner reaches it by the name it serves under.
+          ...(method !== 'GET' && { origin: new URL(this.url).origin }),
+          ...(body !== undefined && { 'content-type': 'application/json' }),
+        },
+        ...(body !== undefined && { body: JSON.stringify(body) }),
+        signal: requestSignal(),
+      });
+      if (res.status === 401 && attempt === 0) {
+        this.#cookie = undefined;
+        continue;
+      }
+      const text = await res.text();
+      let parsed: Json = text;
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        // Not JSON: /metrics, CSV.
+      }
+      return { status: res.status, body: parsed };
+    }
+  }
+
+  /** GET `path`, which must answer 200. */
+  async get(path: string): Promise<Json> {
+    const r = await this.call('GET', path);
+    if (r.status !== 200) throw new RemoteApiError(`${this.name} GET ${path}`, r.status, r.body);
+    return r.body;
+  }
+}
+
+/** The feed's control endpoint. */
+class FeedControl {
+  readonly #base: string;
+  readonly #token: string | undefined;
+  constructor(base: string, token: string | undefined) {
+    this.#base = base.replace(/\/$/, '');
+    this.#token = token;
+  }
+
+  async post(path: string, body?: unknown): Promise<Json> {
+    const res = await fetch(`${this.#base}${path}`, {
+      method: 'POST',
+      headers: {
+        ...(this.#token && { authorization: `Bearer ${this.#token}` }),
+        ...(body !== undefined && { 'content-type': 'application/json' }),
+      },
+      ...(body !== undefined && { body: JSON.stringify(body) }),
+      signal: requestSignal(),
+    });
+    const answer = await res.json().catch(() => null);
+    if (res.status !== 200) throw new RemoteApiError(`feed POST ${path}`, res.status, answer);
+    return answer;
+  }
+}
+
+/** The scenario's faults the remote runner cannot cause (empty: it can run it). */
+export function unsupportedFaults(scenario: Scenario): string[] {
+  return [...new Set(scenario.faults.map((f) => f.kind))].filter((k) => !REMOTE_FAULTS.has(k));
+}
+
+/**
+ * Runs `scenario` as `plan` says against the deployed network `targets`; writes the results
+ * folder and answers its summary.
+ * @throws UnsupportedFaultError before anything is done, for a fault it cannot cause.
+ * @throws DeploymentMismatchError when the deployment has too few nodes or a wrong role.
+ */
+export async function runRemoteScenario(
+  scenario: Scenario,
+  plan: Plan,
+  targets: RemoteTargets,
+  options: RemoteRunOptions,
+): Promise<RemoteRunSummary> {
+  const unsupported = unsupportedFaults(scenario);
+  if (unsupported.length) throw new UnsupportedFaultError(unsupported);
+  const names = takerNames(scenario);
+  if (targets.makers.length < scenario.makers.length || targets.takers.length < names.length) {
+    throw new DeploymentMismatchError(
+      `the scenario has ${scenario.makers.length} makers and ${names.length} takers; ` +
+        `the deployment ${targets.makers.length} and ${targets.takers.length}`,
+    );
+  }
+  const logger = options.logger ?? pino({ level: 'silent' });
+  const startedAt = Date.now();
+  const progress = (stage: string) =>
+    options.progress?.(`${((Date.now() - startedAt) / 1000).toFixed(1)} s ${stage}`);
+  const makers = scenario.makers.map(
+    (m, i) => new RemoteNode(m.name, targets.makers[i]!, targets.password),
+  );
+  const takers = names.map((n, i) => new RemoteNode(n, targets.takers[i]!, targets.password));
+  const feed = new FeedControl(targets.feedControl, targets.feedToken);
+  await mkdir(join(options.dir, RESULT_FILES.metrics), { recursive: true, mode: 0o700 });
+
+  progress(`waiting for ${makers.length + takers.length} nodes`);
+  await ready(scenario, plan, makers, takers, feed, targets.password, options);
+
+  progress(`running ${scenario.durationSecs} s`);
+  const rows = {
+    trades: [] as Row[],
+    prices: [] as Row[],
+    equity: [] as Row[],
+    faults: [] as Row[],
+  };
+  const run = new RemoteTimeline(scenario, plan, feed, makers, takers, rows, logger);
+  await run.drive(options.signal, options.equityEverySecs ?? 2);
+  progress('draining');
+  await run.drain((options.drainSecs ?? REMOTE_DRAIN_SECS) * 1000);
+  progress('writing results');
+  return writeRemoteResults(scenario, options.dir, startedAt, makers, takers, rows);
+}
+
+/**
+ * Until every node answers with the role it stands for, each maker has the scenario's policy,
+ * the feed the plan's first price, every wallet coins and every taker every maker's offers.
+ */
+async function ready(
+  scenario: Scenario,
+  plan: Plan,
+  makers: readonly RemoteNode[],
+  takers: readonly RemoteNode[],
+  feed: FeedControl,
+  password: string,
+  options: RemoteRunOptions,
+): Promise<void> {
+  const deadline = Date.now() + (options.readySecs ?? REMOTE_READY_WAIT_SECS) * 1000;
+  const left = () => Math.max(0, deadline - Date.now());
+  const nodes = [...makers, ...takers];
+  for (const n of nodes) {
+    let last: unknown;
+    const info = await poll(left(), async () => {
+      try {
+        return await n.get('/api/node');
+      } catch (e) {
+        last = e;
+        return undefined;
+      }
+    });
+    if (!info)
+      throw new DeploymentMismatchError(`${n.name} (${n.url}) did not answer: ${message(last)}`);
+    const want = makers.includes(n) ? 'maker' : 'taker';
+    if (info.role !== want) {
+      throw new DeploymentMismatchError(`${n.name} (${n.url}) is a ${info.role}, not a ${want}`);
+    }
+    n.role = want;
+    n.peerId = info.peerId;
+  }
+  for (const [i, m] of makers.entries()) {
+    const spec = scenario.makers[i]!;
+    const { lotSize } = await m.get('/api/maker/policy');
+    const r = await m.call('PUT', '/api/maker/policy', {
+      spreadBps: spec.spreadBps,
+      fundingRate: spec.fundingRate,
+      leverageChoices: [...spec.leverages],
+      maxQuantity: String(BigInt(spec.maxLots) * BigInt(lotSize)),
+      password,
+    });
+    if (r.status !== 200)
+      throw new RemoteApiError(`${m.name} PUT /api/maker/policy`, r.status, r.body);
+  }
+  const startUsd =
+    plan.prices[0]?.price ?? (scenario.price.kind === 'walk' ? scenario.price.start : 50_000);
+  await feed.post('/price', { price: formatUsd(startUsd) });
+  for (const n of nodes) {
+    // Coins confirmed and nothing in flight: a maker splits its funding into its coin pool
+    // first, and refuses orders until that confirmed.
+    const funded = await poll(left(), async () => {
+      const r = await n.call('GET', '/api/wallet');
+      const b = r.body?.balance;
+      return r.status === 200 && BigInt(b.spendable) > 0n && BigInt(b.unconfirmed) === 0n;
+    });
+    if (!funded) {
+      throw new DeploymentMismatchError(`${n.name} has no settled spendable coins (fund it)`);
+    }
+  }
+  const makerIds = new Set(makers.map((m) => m.peerId));
+  for (const t of takers) {
+    const seen = await poll(left(), async () => {
+      const { offers } = await t.get('/api/offers');
+      const from = new Set((offers as Json[]).map((o) => o.maker));
+      return [...makerIds].every((id) => from.has(id));
+    });
+    if (!seen) throw new DeploymentMismatchError(`${t.name} does not see every maker's offers`);
+  }
+}
+
+/**
+ * A scenario USD price as the feed's control takes it, on its 0.5 USD tick (as network.ts
+ * `feedPrice`; not imported: that module starts whole nodes, which the Job's image need not load).
+ */
+const formatUsd = (usd: number): string =>
+  formatPrice(parsePrice((Math.round(usd * 2) / 2).toFixed(1)));
+
+/** States in which a taker's CFD holds coins and has not begun to close. */
+const NOT_OPEN: ReadonlySet<string> = new Set(['pendingSetup', 'contractSetup', 'pendingClose']);
+const isOpen = (c: Json): boolean =>
+  !ENDED_UI_STATES.has(c.state) &&
+  !NOT_OPEN.has(c.state) &&
+  !(c.transactions as Json[]).some((t) => t.kind === 'close');
+
+/** The run in time over the network: prices, actions and feed faults; then the drain. */
+class RemoteTimeline {
+  readonly #scenario: Scenario;
+  readonly #plan: Plan;
+  readonly #feed: FeedControl;
+  readonly #makers: readonly RemoteNode[];
+  readonly #takers: readonly RemoteNode[];
+  readonly #rows: { trades: Row[]; prices: Row[]; equity: Row[]; faults: Row[] };
+  readonly #log: Logger;
+  readonly #pending = new Set<Promise<unknown>>();
+  readonly #active = new Set<FaultSpec>();
+  #paused = false;
+
+  constructor(
+    scenario: Scenario,
+    plan: Plan,
+    feed: FeedControl,
+    makers: readonly RemoteNode[],
+    takers: readonly RemoteNode[],
+    rows: { trades: Row[]; prices: Row[]; equity: Row[]; faults: Row[] },
+    log: Logger,
+  ) {
+    this.#scenario = scenario;
+    this.#plan = plan;
+    this.#feed = feed;
+    this.#makers = makers;
+    this.#takers = takers;
+    this.#rows = rows;
+    this.#log = log;
+  }
+
+  /** Fires every entry at its run second until `durationSecs`, sampling equity meanwhile. */
+  async drive(signal: AbortSignal | undefined, equityEverySecs: number): Promise<void> {
+    const entries: { at: number; run: () => Promise<void> }[] = [
+      ...this.#plan.prices.map((p) => ({ at: p.atSecs, run: () => this.#price(p.price) })),
+      ...this.#plan.actions.map((a) => ({ at: a.atSecs, run: () => this.#act(a) })),
+      ...this.#plan.faults.flatMap((f) => [
+        { at: f.atSecs, run: () => this.#startFault(f) },
+        { at: f.atSecs + (f as { forSecs: number }).forSecs, run: () => this.#endFault(f) },
+      ]),
+    ].sort((a, b) => a.at - b.at);
+    const duration = this.#scenario.durationSecs;
+    const t0 = Date.now();
+    const sampler = setInterval(() => this.#track(this.#sampleEquity()), equityEverySecs * 1000);
+    try {
+      for (const e of entries) {
+        if (e.at >= duration || signal?.aborted) break;
+        const wait = t0 + e.at * 1000 - Date.now();
+        if (wait > 0) await sleep(wait, undefined, { signal }).catch(() => undefined);
+        if (signal?.aborted) break;
+        this.#track(e.run());
+      }
+      const rest = t0 + duration * 1000 - Date.now();
+      if (rest > 0 && !signal?.aborted)
+        await sleep(rest, undefined, { signal }).catch(() => undefined);
+    } finally {
+      clearInterval(sampler);
+    }
+  }
+
+  /** Ends the faults, lets actions finish, closes what is open, waits until every CFD ended. */
+  async drain(ms: number): Promise<void> {
+    const deadline = Date.now() + ms;
+    for (const f of [...this.#active]) await this.#endFault(f);
+    await Promise.race([Promise.allSettled([...this.#pending]), sleep(ms / 2)]);
+    await Promise.all(
+      this.#takers.map(async (t) => {
+        for (const id of await openIds(t)) {
+          await this.#close(t, id, Math.max(0, deadline - Date.now()));
+        }
+      }),
+    );
+    await poll(
+      Math.max(0, deadline - Date.now()),
+      async () => {
+        const stuck = await unendedOf([...this.#makers, ...this.#takers]).catch(() => ['?']);
+        return stuck.length === 0;
+      },
+      1_000,
+    );
+    await this.#sampleEquity();
+  }
+
+  #track(p: Promise<unknown>): void {
+    const tracked = p.catch((e: unknown) => this.#log.warn({ err: e }, 'run step failed'));
+    this.#pending.add(tracked);
+    void tracked.finally(() => this.#pending.delete(tracked));
+  }
+
+  async #price(usd: number): Promise<void> {
+    const q = await this.#feed.post('/price', { price: formatUsd(usd) });
+    if (!this.#paused) this.#rows.prices.push([Date.now(), q.price]);
+  }
+
+  async #sampleEquity(): Promise<void> {
+    const t = Date.now();
+    for (const n of [...this.#makers, ...this.#takers]) {
+      const a = await n.get('/api/account').catch(() => undefined);
+      if (!a?.wallet || a.equity === null) continue;
+      this.#rows.equity.push([t, n.name, a.wallet, BigInt(a.equity) - BigInt(a.wallet), a.equity]);
+    }
+  }
+
+  #makerName(peerId: string | undefined): string {
+    return this.#makers.find((m) => m.peerId === peerId)?.name ?? '';
+  }
+
+  async #act(a: PlannedAction): Promise<void> {
+    const taker = this.#takers.find((t) => t.name === a.taker)!;
+    const started = Date.now();
+    const row = (cfdId: string, maker: string, price: string, outcome: string, reason: string) =>
+      this.#rows.trades.push([
+        started,
+        a.taker,
+        maker,
+        cfdId,
+        a.action,
+        a.side ?? '',
+        a.lots ?? '',
+        a.leverage ?? '',
+        price,
+        outcome,
+        reason,
+        a.atSecs,
+      ]);
+    if (a.action === 'close') {
+      const ids = await openIds(taker);
+      if (ids.length === 0) return void row('', '', '', 'skipped', 'nothing open to close');
+      await Promise.all(
+        ids.map(async (id) => {
+          const r = await this.#close(taker, id, 30_000);
+          const c = (await taker.call('GET', `/api/cfds/${id}`)).body;
+          row(id, this.#makerName(c?.counterparty), c?.closingPrice ?? '', r.outcome, r.reason);
+        }),
+      );
+      return;
+    }
+    let placed: { orderId: string; price: string } | undefined;
+    // As runner.ts: no offer or no answer right now (503) is tried again a moment later; a
+    // refusal is final.
+    for (let attempt = 1; !placed; attempt++) {
+      const r = await taker.call('POST', '/api/orders/best', {
+        side: a.side ?? 'long',
+        lots: a.lots ?? 1,
+        leverage: a.leverage ?? 2,
+      });
+      if (r.status === 202) {
+        placed = r.body;
+        break;
+      }
+      const why = new RemoteApiError('order', r.status, r.body).message;
+      if (r.status !== 503 || attempt >= OPEN_ATTEMPTS)
+        return void row('', '', '', 'rejected', why);
+      await sleep(1_000);
+    }
+    const id = placed!.orderId;
+    const settled = await poll(30_000, async () => {
+      const r = await taker.call('GET', `/api/cfds/${id}`);
+      return r.status === 200 && !['pendingSetup', 'contractSetup'].includes(r.body.state)
+        ? r.body
+        : undefined;
+    });
+    const cfd = settled ?? (await taker.call('GET', `/api/cfds/${id}`)).body;
+    const failed = ['rejected', 'setupFailed'].includes(cfd?.state);
+    const outcome = !settled ? 'unknown' : failed ? 'failed' : 'completed';
+    row(
+      id,
+      this.#makerName(cfd?.counterparty),
+      placed!.price,
+      outcome,
+      cfd?.failureReason ?? (settled ? '' : 'setup did not end within 30 s'),
+    );
+  }
+
+  /** The taker closes `id` collaboratively, proposing again while it cannot (as runner.ts). */
+  async #close(
+    taker: RemoteNode,
+    id: string,
+    ms: number,
+  ): Promise<{ outcome: 'completed' | 'ended' | 'failed'; reason: string }> {
+    const deadline = Date.now() + ms;
+    const left = () => Math.max(0, deadline - Date.now());
+    const cfd = async () => {
+      const r = await taker.call('GET', `/api/cfds/${id}`);
+      return r.status === 200 ? r.body : undefined;
+    };
+    const closing = (c: Json) => (c.transactions as Json[]).some((t) => t.kind === 'close');
+    let reason = 'no settle action within the time';
+    while (Date.now() < deadline) {
+      const c = await cfd().catch(() => undefined);
+      if (!c) return { outcome: 'failed', reason: 'the taker does not answer' };
+      if (closing(c)) return { outcome: 'completed', reason: '' };
+      if (ENDED_UI_STATES.has(c.state)) return { outcome: 'ended', reason: c.state };
+      if ((c.actions as string[]).includes('settle') && !c.settlementProposal) {
+        const r = await taker.call('POST', `/api/cfds/${id}/close`);
+        if (r.status === 202) {
+          // The proposal starts on the CFD, then ends one way or the other.
+          await poll(
+            Math.min(5_000, left()),
+            async () => {
+              const x = await cfd();
+              return !x || closing(x) || x.settlementProposal;
+            },
+            250,
+          );
+          await poll(
+            Math.min(20_000, left()),
+            async () => {
+              const x = await cfd();
+              return !x || closing(x) || !x.settlementProposal;
+            },
+            250,
+          );
+          continue;
+        }
+        reason = new RemoteApiError('close', r.status, r.body).message;
+      }
+      await sleep(500);
+    }
+    return { outcome: 'failed', reason };
+  }
+
+  async #startFault(f: FaultSpec): Promise<void> {
+    // Only feedStale reaches here (runRemoteScenario refuses the others).
+    this.#rows.faults.push([Date.now(), f.kind, 'pricefeed', 'start', '']);
+    this.#active.add(f);
+    this.#paused = true;
+    await this.#feed.post('/pause');
+  }
+
+  async #endFault(f: FaultSpec): Promise<void> {
+    if (!this.#active.delete(f)) return;
+    if (this.#active.size === 0) {
+      await this.#feed.post('/resume');
+      this.#paused = false;
+    }
+    this.#rows.faults.push([Date.now(), f.kind, 'pricefeed', 'end', '']);
+  }
+}
+
+/** The taker's CFDs that hold coins and have not begun to close. */
+async function openIds(t: RemoteNode): Promise<string[]> {
+  const { cfds } = await t.get('/api/cfds');
+  return (cfds as Json[]).filter(isOpen).map((c) => c.id);
+}
+
+/** CFDs of the nodes not in a final state, as `node:cfdId:state`. */
+async function unendedOf(nodes: readonly RemoteNode[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const n of nodes) {
+    const { cfds } = await n.get('/api/cfds');
+    for (const c of cfds as Json[]) {
+      if (!ENDED_UI_STATES.has(c.state)) out.push(`${n.name}:${c.id}:${c.state}`);
+    }
+  }
+  return out;
+}
+
+/** Why each check the in-process runner makes is not made here. */
+const NOT_CHECKED: readonly { name: string; why: string }[] = [
+  {
+    name: 'satsConserved',
+    why: 'needs the funding sent to every wallet and the fee of every transaction: the remote runner funds nothing and reads no chain',
+  },
+  {
+    name: 'liquidationsPaid',
+    why: "needs each liquidation's CET from the chain, which the remote runner does not read",
+  },
+  {
+    name: RESULT_FILES.protocols,
+    why: "needs the nodes' event logs, which their APIs do not serve",
+  },
+  { name: RESULT_FILES.events, why: "needs the nodes' event logs, which their APIs do not serve" },
+];
+
+/** Reads the nodes' histories, CFDs and metrics over their APIs; writes the results folder. */
+async function writeRemoteResults(
+  scenario: Scenario,
+  dir: string,
+  startedAt: number,
+  makers: readonly RemoteNode[],
+  takers: readonly RemoteNode[],
+  rows: { trades: Row[]; prices: Row[]; equity: Row[]; faults: Row[] },
+): Promise<RemoteRunSummary> {
+  const nodes = [...makers, ...takers];
+  const file = (name: string, text: string) => writeFile(join(dir, name), text, { mode: 0o600 });
+  const histories = new Map<string, readonly PositionHistoryView[]>();
+  for (const n of nodes) histories.set(n.name, (await n.get('/api/history')).positions);
+
+  const positionRows: Row[] = [];
+  const closedBy: Record<string, number> = {};
+  let opened = 0;
+  let open = 0;
+  let liquidations = 0;
+  for (const t of takers) {
+    for (const p of histories.get(t.name) ?? []) {
+      if (p.closedBy === 'rejected' || p.closedBy === 'setupFailed') continue;
+      if (p.openedAtSecs === null && p.closedBy === null) continue; // never opened
+      opened++;
+      if (p.closedBy) closedBy[p.closedBy] = (closedBy[p.closedBy] ?? 0) + 1;
+      else open++;
+      if (p.closedBy === 'liquidation') liquidations++;
+      const f = fundingOf(p);
+      positionRows.push([
+        p.id,
+        t.name,
+        makers.find((m) => m.peerId === p.counterparty)?.name ?? p.counterparty,
+        p.position,
+        p.quantity,
+        p.leverage,
+        p.entryPrice,
+        p.exitPrice ?? '',
+        p.margin,
+        f.paid,
+        f.received,
+        p.openingFee,
+        '', // on-chain fees: not read remotely
+        p.payout ?? '',
+        p.realisedPnl ?? '',
+        p.closedBy ?? '',
+        p.openedAtSecs === null ? '' : p.openedAtSecs * 1000,
+        p.closedAtSecs === null ? '' : p.closedAtSecs * 1000,
+      ]);
+    }
+  }
+  await file(RESULT_FILES.positions, formatCsv(RESULT_COLUMNS.positions, positionRows));
+  await file(RESULT_FILES.trades, formatCsv(RESULT_COLUMNS.trades, rows.trades));
+  await file(RESULT_FILES.prices, formatCsv(RESULT_COLUMNS.prices, rows.prices));
+  await file(RESULT_FILES.equity, formatCsv(RESULT_COLUMNS.equity, rows.equity));
+  await file(RESULT_FILES.faults, formatCsv(RESULT_COLUMNS.faults, rows.faults));
+  for (const n of nodes) {
+    const metrics = await n.call('GET', '/metrics');
+    if (metrics.status === 200) {
+      await writeFile(join(dir, RESULT_FILES.metrics, `${n.name}.prom`), String(metrics.body), {
+        mode: 0o600,
+      });
+    }
+  }
+
+  let fundingPaid = 0n;
+  let fundingReceived = 0n;
+  for (const positions of histories.values()) {
+    for (const p of positions) {
+      const f = fundingOf(p);
+      fundingPaid += f.paid;
+      fundingReceived += f.received;
+    }
+  }
+  const stuck = await unendedOf(nodes);
+  const e = scenario.expect;
+  const checks: { name: string; ok: boolean; detail: string }[] = [];
+  if (e.fundingConserved) {
+    checks.push({
+      name: 'fundingConserved',
+      ok: fundingPaid === fundingReceived,
+      detail: `paid ${fundingPaid}, received ${fundingReceived}`,
+    });
+  }
+  if (e.noneStuck) {
+    checks.push({
+      name: 'noneStuck',
+      ok: stuck.length === 0,
+      detail: stuck.length ? stuck.join('; ') : 'every CFD in a final state',
+    });
+  }
+  checks.push({
+    name: 'minLiquidations',
+    ok: liquidations >= e.minLiquidations,
+    detail: `${liquidations} ≥ ${e.minLiquidations}`,
+  });
+  const summary: RemoteRunSummary = {
+    scenario: scenario.name,
+    seed: scenario.seed,
+    startedAt,
+    durationSecs: scenario.durationSecs,
+    nodes: { makers: makers.length, takers: takers.length },
+    cfds: { opened, closedBy, open },
+    fundingPaidSats: fundingPaid.toString(),
+    fundingReceivedSats: fundingReceived.toString(),
+    onchainFeesSats: '',
+    stuck,
+    checks,
+    deployment: Object.fromEntries(nodes.map((n) => [n.name, n.url])),
+    notChecked: NOT_CHECKED.filter(
+      (c) =>
+        (c.name !== 'satsConserved' || e.satsConserved) &&
+        (c.name !== 'liquidationsPaid' || e.liquidationsPaid),
+    ),
+  };
+  await file(RESULT_FILES.summary, `${jsonText(summary, 2)}\n`);
+  await writeReport(dir);
+  return summary;
+}
