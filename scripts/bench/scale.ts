@@ -26,8 +26,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AdaptorWorkerPool } from '../../dlc/workers.ts';
-import type { Daemon } from '../../node/daemon/daemon.ts';
 import type {
   HostReply,
   HostRequest,
@@ -36,14 +34,12 @@ import type {
   StartResult,
 } from '../../research/scale/host.ts';
 import {
-  makerFunded,
+  type ChainAddress,
+  type OracleAddresses,
   type RolloverTiming,
-  receiveAddress,
   type ScaleTime,
-  type Services,
+  type ServiceAddresses,
   scaledTime,
-  startNode,
-  startServices,
 } from '../../research/scale/network.ts';
 
 const MAKERS = 3;
@@ -107,7 +103,13 @@ interface StepResult {
   readonly hostRss: number;
   /** Σ host RSS once the takers started, before any CFD. */
   readonly idleHostRss: number;
-  readonly selfRss: number;
+  readonly chainRss: number;
+  readonly oracleRss: number;
+  readonly makerRss: number[];
+  /** CPU each kind of process used over the step, ms. */
+  readonly cpuMs: { chain: number; oracle: number; makers: number; takers: number };
+  /** From the step's start (services) to the report. */
+  readonly wallMs: number;
 }
 
 const percentile = (xs: number[], p: number): number => {
@@ -115,16 +117,22 @@ const percentile = (xs: number[], p: number): number => {
   return s.length ? (s[Math.min(s.length - 1, Math.floor(p * s.length))] as number) : Number.NaN;
 };
 
-/** Σ host RSS of one taker alone in its process with its own pool (a node's default). */
-async function takerAloneRss(dir: string, services: Services, time: ScaleTime, maker: string) {
+/** Host RSS of one taker alone in its process with its own pool and chain client (a node's default). */
+async function takerAloneRss(
+  dir: string,
+  services: ServiceAddresses,
+  time: ScaleTime,
+  maker: string,
+): Promise<number> {
   const host = new Host();
   try {
     const started = await host.call<StartResult>({
       op: 'start',
       takers: [{ role: 'taker', datadir: join(dir, 'alone'), maker }],
-      services: services.addresses,
+      services,
       time,
       sharedPool: false,
+      sharedChain: false,
     });
     return started.rss;
   } finally {
@@ -139,24 +147,43 @@ async function step(
   watchIntervals: number,
   reference: { aloneRss?: number },
 ): Promise<StepResult> {
+  const stepStart = Date.now();
   const dir = await mkdtemp(join(tmpdir(), `dlcfd-scale-${k}-`));
-  const services = await startServices(dir, time);
-  const makerPool = new AdaptorWorkerPool({ size: availableParallelism() });
-  const makers: Daemon[] = [];
+  const chainHost = new Host();
+  const oracleHost = new Host();
+  const makerHosts: Host[] = [];
   const hosts: Host[] = [];
   try {
-    for (let m = 0; m < MAKERS; m++) {
-      makers.push(
-        await startNode(
-          { role: 'maker', datadir: join(dir, `maker${m}`) },
-          services.addresses,
+    const [chainAddress, oracleAddresses] = await Promise.all([
+      chainHost.call<ChainAddress>({ op: 'chain', time }),
+      oracleHost.call<OracleAddresses>({ op: 'oracle', dir, time }),
+    ]);
+    const services: ServiceAddresses = { ...chainAddress, ...oracleAddresses };
+    // Each maker alone in its process, with its own pool and chain client, as in production.
+    const makers = await Promise.all(
+      Array.from({ length: MAKERS }, async (_, m) => {
+        const host = new Host();
+        makerHosts.push(host);
+        const started = await host.call<StartResult>({
+          op: 'start',
+          takers: [{ role: 'maker', datadir: join(dir, `maker${m}`) }],
+          services,
           time,
-          makerPool,
-        ),
-      );
-    }
-    for (const m of makers) await services.chain.fund(await receiveAddress(m), MAKER_FUND);
-    const makerAddr = makers.map((m) => m.p2p.getMultiaddrs()[0]!.toString());
+          sharedPool: false,
+          sharedChain: false,
+        });
+        return {
+          peerId: started.peerIds[0]!,
+          address: started.addresses[0]!,
+          listen: started.listen[0]!,
+        };
+      }),
+    );
+    await chainHost.call({
+      op: 'fund',
+      outputs: makers.map((m) => ({ address: m.address, sats: String(MAKER_FUND) })),
+    });
+    const makerAddr = makers.map((m) => m.listen);
     reference.aloneRss ??= await takerAloneRss(dir, services, time, makerAddr[0]!);
 
     // Takers: host h runs takers h·perHost …, taker i trades with maker i mod 3.
@@ -176,18 +203,26 @@ async function step(
             datadir: join(dir, `taker${i}`),
             maker: makerAddr[i % MAKERS]!,
           })),
-          services: services.addresses,
+          services,
           time,
           sharedPool: true,
+          sharedChain: true,
         });
       }),
     );
     console.log(`# k=${k}: ${k} takers in ${groups.length} hosts started in ${Date.now() - t0} ms`);
-    for (const s of started) {
-      for (const a of s.addresses) await services.chain.fund(a, TAKER_FUND);
-    }
+    await chainHost.call({
+      op: 'fund',
+      outputs: started.flatMap((s) =>
+        s.addresses.map((address) => ({ address, sats: String(TAKER_FUND) })),
+      ),
+    });
     // Half: the coin pool splits the coin as soon as it confirms, paying its fee.
-    for (const m of makers) await makerFunded(m, MAKER_FUND / 2n, 120_000);
+    await Promise.all(
+      makerHosts.map((h) =>
+        h.call({ op: 'funded', sats: String(MAKER_FUND / 2n), waitMs: 120_000 }),
+      ),
+    );
 
     const t1 = Date.now();
     const opened = await Promise.all(
@@ -213,6 +248,11 @@ async function step(
     const nowSecs = Date.now() / 1000;
     const reports = await Promise.all(
       hosts.map((h) => h.call<ReportResult>({ op: 'report', nowSecs })),
+    );
+    const [chainReport, oracleReport, ...makerReports] = await Promise.all(
+      [chainHost, oracleHost, ...makerHosts].map((h) =>
+        h.call<ReportResult>({ op: 'report', nowSecs }),
+      ),
     );
     // Per CFD, the rollovers due after the last setup whose deadline has passed.
     const perCfd = reports.flatMap((r) =>
@@ -246,13 +286,22 @@ async function step(
       latenessMs,
       hostRss: reports.reduce((s, r) => s + r.rss, 0),
       idleHostRss: started.reduce((s, r) => s + r.rss, 0),
-      selfRss: process.memoryUsage().rss,
+      chainRss: chainReport!.rss,
+      oracleRss: oracleReport!.rss,
+      makerRss: makerReports.map((r) => r.rss),
+      cpuMs: {
+        chain: chainReport!.cpuMs,
+        oracle: oracleReport!.cpuMs,
+        makers: makerReports.reduce((s, r) => s + r.cpuMs, 0),
+        takers: reports.reduce((s, r) => s + r.cpuMs, 0),
+      },
+      wallMs: Date.now() - stepStart,
     };
   } finally {
     for (const h of hosts) await h.stop();
-    for (const m of makers) await m.stop();
-    await makerPool.close();
-    await services.stop();
+    for (const h of makerHosts) await h.stop();
+    await oracleHost.stop();
+    await chainHost.stop();
     await rm(dir, { recursive: true, force: true });
   }
 }
@@ -274,6 +323,10 @@ export async function scale(): Promise<void> {
   figure('scale.rollover_deadline_ms', time.rolloverSecs * 1000, 'ms');
   const reference: { aloneRss?: number } = {};
   let max = 0;
+  const load = () =>
+    loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ');
   for (const k of steps) {
     const r = await step(k, time, perHost, watch, reference);
     figure(`scale.k${k}.cfds_open`, r.opened, 'cfds');
@@ -283,18 +336,31 @@ export async function scale(): Promise<void> {
     figure(`scale.k${k}.rollover_lateness_max_ms`, percentile(r.latenessMs, 1), 'ms');
     figure(`scale.k${k}.rss_per_taker_mb`, r.hostRss / k / MB, 'MB');
     figure(`scale.k${k}.rss_per_taker_idle_mb`, r.idleHostRss / k / MB, 'MB');
-    figure(`scale.k${k}.rss_services_makers_mb`, r.selfRss / MB, 'MB');
+    figure(`scale.k${k}.rss_chain_mb`, r.chainRss / MB, 'MB');
+    figure(`scale.k${k}.rss_feed_oracle_mb`, r.oracleRss / MB, 'MB');
+    figure(
+      `scale.k${k}.rss_per_maker_mb`,
+      r.makerRss.reduce((a, b) => a + b, 0) / MAKERS / MB,
+      'MB',
+    );
     if (reference.aloneRss !== undefined) {
       figure('scale.rss_taker_alone_mb', reference.aloneRss / MB, 'MB');
     }
-    console.log(
-      `# k=${k}: ${r.onTime ? 'on time' : 'NOT on time'}; load ${loadavg()
-        .map((l) => l.toFixed(2))
-        .join(' ')}`,
-    );
+    // What the cores did over the step, beside what two cores could have done.
+    figure(`scale.k${k}.cpu_chain_s`, r.cpuMs.chain / 1000, 's');
+    figure(`scale.k${k}.cpu_feed_oracle_s`, r.cpuMs.oracle / 1000, 's');
+    figure(`scale.k${k}.cpu_makers_s`, r.cpuMs.makers / 1000, 's');
+    figure(`scale.k${k}.cpu_takers_s`, r.cpuMs.takers / 1000, 's');
+    figure(`scale.k${k}.wall_s`, r.wallMs / 1000, 's');
+    const [load1] = loadavg();
+    console.log(`scale.k${k}.load_1m ${load1!.toFixed(2)} load`);
+    console.log(`# k=${k}: ${r.onTime ? 'on time' : 'NOT on time'}; load ${load()}`);
     if (!r.onTime) break;
     max = k;
   }
   figure('scale.max_takers_on_time', max, 'takers');
   figure('scale.max_takers_tried', steps.at(-1)!, 'takers');
+  // The figure issue #16 names, at this run's time scale.
+  figure('scenario.max_takers_on_time', max, 'takers');
+  figure('scenario.time_scale', timeScale, 'x');
 }

@@ -16,7 +16,11 @@ class CountingProxy {
   hold: Promise<void> | undefined;
   #server: Server | undefined;
 
-  constructor(readonly target: string) {}
+  readonly target: string;
+
+  constructor(target: string) {
+    this.target = target;
+  }
 
   async start(): Promise<string> {
     this.#server = createServer(async (req, res) => {
