@@ -147,26 +147,31 @@ async function startOracleHere(
 }
 
 /**
- * Opens the taker's CFD, trying again until `waitMs` have passed: a maker refuses a setup while
+ * Opens the taker's CFD, ordering again until `waitMs` have passed: a maker refuses a setup while
  * busy with others (admission limits) or while its coins are unconfirmed (its coin pool splits
- * its funding in a block), and that is not what this run measures.
+ * its funding in a block), and that is not what this run measures. Once a setup completed, its
+ * CFD is waited for (its lock confirming, up to `waitMs` more), never ordered a second time.
  */
 async function openOne(t: Daemon, maker: string, fund: bigint, waitMs: number): Promise<string> {
   const deadline = Date.now() + waitMs;
   let last: unknown;
   while (Date.now() < deadline) {
+    let id: string;
     try {
-      const id = await openSmallCfd(t, maker, fund, waitMs);
-      while (!(await isOpen(t, id))) {
-        if (Date.now() > deadline) throw new Error(`CFD ${id} not open after ${waitMs} ms`);
-        await new Promise((r) => setTimeout(r, 500));
-      }
-      return id;
+      id = await openSmallCfd(t, maker, fund, waitMs);
     } catch (err) {
       last = err;
       noteFailure(err);
       await new Promise((r) => setTimeout(r, 2_000 + Math.random() * 3_000));
+      continue;
     }
+    const lockDeadline = Date.now() + waitMs;
+    while (!(await isOpen(t, id))) {
+      if (Date.now() > lockDeadline)
+        throw new Error(`CFD ${id} not open ${waitMs} ms after its setup`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    return id;
   }
   throw last;
 }

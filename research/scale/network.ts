@@ -1,7 +1,8 @@
 /**
  * Many nodes on one machine (issue #16, "Scale"): the shared services (embedded chain, price feed,
- * oracle), makers, and groups of taker daemons that share one process and one adaptor worker
- * pool (`DaemonOptions.pool`) while each keeps its own keys, datadir, stores and libp2p host.
+ * oracle), makers, and groups of taker daemons that share one process, one adaptor worker pool
+ * (`DaemonOptions.pool`) and one caching reader of the chain (`DaemonOptions.chain`,
+ * {@link sharedChain}) while each keeps its own keys, datadir, stores, wallet and libp2p host.
  * Used by the scale benchmark (scripts/bench/scale.ts, its child hosts research/scale/host.ts)
  * and its spec.
  *
@@ -200,6 +201,11 @@ export async function startNode(
           // maker funds 40 setups per block instead of the ~5 its funding would split into.
           'coin-pool-count': '40',
           'coin-pool-value': '400000',
+          // Every taker of a run connects from 127.0.0.1, at once: the per-host rate and pending
+          // handshake limits (5 a second, 10; against one host minting peer ids) would refuse
+          // most of them, which only many hosts' takers avoid in production.
+          'max-connections-per-host-per-second': '1000',
+          'max-pending-connections': '200',
         }
       : { maker: [spec.maker!] }),
   };

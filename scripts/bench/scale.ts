@@ -1,22 +1,30 @@
 /**
- * How many takers this machine carries (issue #16, "Scale"): for K = 10, 25, 50, 100 … it starts
- * the embedded chain (a block every 10 s at ×60), a price feed, an oracle and three makers in this
- * process, and K taker daemons in child host processes of up to 25 each (research/scale/host.ts: one shared
- * adaptor pool per host). Every taker opens one small CFD (100 contracts at 2×) with a maker in
- * turn; then the run watches the rollovers for three rollover intervals. A rollover is on time
- * when it completed before the next one became due (the cadence holds: one rollover interval
- * after it was due); a K is on time when every rollover that came due after the last CFD opened
- * and whose deadline has passed is. The steps stop at the first K that is not.
+ * How many takers this machine carries (issue #16, "Scale"): for K = 10, 25, 50, 100 … it forks
+ * the embedded chain (a block every 10 s at ×60), the price feed with the oracle, and each of
+ * three makers into a process of its own, and K taker daemons into host processes of up to 25
+ * each (research/scale/host.ts: per host one adaptor pool and one caching reader of the chain,
+ * shared by its takers). This process only drives them. Every taker opens one small CFD (100
+ * contracts at 2×) with a maker in turn; then the run watches the rollovers for three rollover
+ * intervals. A rollover is on time when it completed before the next one became due (the cadence
+ * holds: one rollover interval after it was due); a K is on time when every rollover that came
+ * due after the last CFD opened and whose deadline has passed is. The steps stop at the first K
+ * that is not.
  *
  * Figures (`<name> <value> <unit>`), each beside its reference from the same run:
- * - scale.max_takers_on_time — largest K on time; reference: the largest K tried.
+ * - scale.max_takers_on_time — largest K on time; reference: the largest K tried
+ *   (scale.max_takers_tried). The same figure as issue #16 names it,
+ *   scenario.max_takers_on_time, beside scenario.time_scale (the ×, with
+ *   scale.rollover_deadline_ms).
  * - scale.k<K>.rollovers_on_time / scale.k<K>.rollovers — on time, of those due in the window.
  * - scale.k<K>.rollover_lateness_p50_ms / _max_ms — completion minus due; reference:
  *   scale.rollover_deadline_ms, the rollover interval.
  * - scale.k<K>.rss_per_taker_mb — Σ host RSS / K at the end (CFDs open, rollovers done), and
  *   _idle_mb once started; reference: scale.rss_taker_alone_mb, one taker started alone in its
- *   process with its own pool (what one process per taker costs), and
- *   scale.k<K>.rss_services_makers_mb (this process: chain, feed, oracle, makers).
+ *   process with its own pool and chain client (what one process per taker costs), and
+ *   scale.k<K>.rss_chain_mb, _feed_oracle_mb, _per_maker_mb (the other processes).
+ * - scale.k<K>.cpu_{chain,feed_oracle,makers,takers}_s — CPU each kind of process used over the
+ *   step; reference: scale.k<K>.wall_s × the cores, and scale.k<K>.load_1m (the machine's load
+ *   at the end of the step: other work on it shares the cores).
  *
  * Settings through the environment: SCALE_STEPS (default 10,25,50,100), SCALE_TIME (×60),
  * SCALE_PER_HOST (25), SCALE_WATCH_INTERVALS (3).
@@ -46,6 +54,12 @@ const MAKERS = 3;
 const MAKER_FUND = 100_000_000n;
 const TAKER_FUND = 1_000_000n;
 const MB = 1024 * 1024;
+
+/**
+ * How long a taker keeps ordering: the K setups queue for two cores (each ≈ 1.4 s of CPU on either
+ * side, more while other work runs beside it), so the budget grows with K.
+ */
+const setupWaitMs = (k: number): number => Math.max(300_000, k * 15_000);
 
 const figure = (name: string, value: number, unit: string): void => {
   console.log(`${name} ${Math.round(value)} ${unit}`);
@@ -231,7 +245,7 @@ async function step(
           op: 'open',
           makers: group.map((i) => makers[i % MAKERS]!.peerId),
           fundSats: String(TAKER_FUND),
-          waitMs: 300_000,
+          waitMs: setupWaitMs(k),
         }),
       ),
     );
