@@ -115,6 +115,13 @@ export interface DaemonOptions {
    * it on stop: whoever made it closes it after the last node using it has stopped.
    */
   readonly pool?: AdaptorWorkerPool;
+  /**
+   * A chain client to use instead of making one from `config.chain`: several nodes in one
+   * process (research/scale/) share one reader of the chain, e.g. a `CachingBitcoinRpc`
+   * (node/chain/caching-rpc.ts), so the backend sees one poller per process rather than one per
+   * node. Each node still follows the chain with its own follower, wallet and monitor.
+   */
+  readonly chain?: BitcoinRpc;
 }
 
 export class Daemon {
@@ -447,15 +454,17 @@ export class Daemon {
       },
     });
 
-    const rpc = config.chain
-      ? new BitcoinRpc({
-          url: config.chain.url,
-          ...(config.chain.user ? { user: config.chain.user } : {}),
-          ...(config.chain.password ? { password: config.chain.password } : {}),
-          ...(config.chain.cookieFile ? { cookieFile: config.chain.cookieFile } : {}),
-          logger: log.child({ component: 'chain' }),
-        })
-      : undefined;
+    const rpc =
+      options.chain ??
+      (config.chain
+        ? new BitcoinRpc({
+            url: config.chain.url,
+            ...(config.chain.user ? { user: config.chain.user } : {}),
+            ...(config.chain.password ? { password: config.chain.password } : {}),
+            ...(config.chain.cookieFile ? { cookieFile: config.chain.cookieFile } : {}),
+            logger: log.child({ component: 'chain' }),
+          })
+        : undefined);
     // The role's settings file in the datadir, with its logger.
     const settings = (component: string) => ({
       datadir: config.datadir,

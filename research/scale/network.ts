@@ -1,7 +1,8 @@
 /**
  * Many nodes on one machine (issue #16, "Scale"): the shared services (embedded chain, price feed,
- * oracle), makers, and groups of taker daemons that share one process and one adaptor worker
- * pool (`DaemonOptions.pool`) while each keeps its own keys, datadir, stores and libp2p host.
+ * oracle), makers, and groups of taker daemons that share one process, one adaptor worker pool
+ * (`DaemonOptions.pool`) and one caching reader of the chain (`DaemonOptions.chain`,
+ * {@link sharedChain}) while each keeps its own keys, datadir, stores, wallet and libp2p host.
  * Used by the scale benchmark (scripts/bench/scale.ts, its child hosts research/scale/host.ts)
  * and its spec.
  *
@@ -16,7 +17,9 @@ import { uiState } from '../../model/cfd.ts';
 import { DEFAULT_MAX_SLIPPAGE_BPS } from '../../model/offer.ts';
 import { oracleEventTime } from '../../model/oracle-event.ts';
 import { parsePrice } from '../../model/units.ts';
+import { CachingBitcoinRpc } from '../../node/chain/caching-rpc.ts';
 import { EmbeddedChain } from '../../node/chain/embedded.ts';
+import type { BitcoinRpc } from '../../node/chain/rpc.ts';
 import { loadConfig } from '../../node/daemon/config.ts';
 import { Daemon } from '../../node/daemon/daemon.ts';
 import { OracleServer } from '../../node/oracle/server.ts';
@@ -44,15 +47,69 @@ export function scaledTime(scale: number): ScaleTime {
   };
 }
 
-/** What every node is pointed at: serialisable, so a child host process can take it. */
-export interface ServiceAddresses {
+/** Where the chain answers: serialisable, so a child process can take it. */
+export interface ChainAddress {
   readonly chainRpc: string;
   readonly chainUser: string;
   readonly chainPassword: string;
+}
+
+/** Where the oracle and the price feed answer. */
+export interface OracleAddresses {
   readonly oracleUrl: string;
   readonly oraclePublicKey: string;
   readonly oracleAnnouncementKey: string;
   readonly feedUrl: string;
+}
+
+/** What every node is pointed at: serialisable, so a child host process can take it. */
+export type ServiceAddresses = ChainAddress & OracleAddresses;
+
+/** The embedded chain, mining a block every `blockSecs`. */
+export async function startChain(time: ScaleTime): Promise<{
+  chain: EmbeddedChain;
+  address: ChainAddress;
+}> {
+  const chain = await EmbeddedChain.start({
+    logger: silentLogger,
+    blockIntervalSeconds: time.blockSecs,
+  });
+  return {
+    chain,
+    address: {
+      chainRpc: chain.rpcUrl,
+      chainUser: chain.rpcAuth.user,
+      chainPassword: chain.rpcAuth.password,
+    },
+  };
+}
+
+/**
+ * A price feed at 50,000 moving every second, and an oracle on the run's event grid announcing a
+ * settlement interval ahead.
+ */
+export async function startOracle(
+  dir: string,
+  time: ScaleTime,
+): Promise<{ feed: PriceFeedServer; oracle: OracleServer; addresses: OracleAddresses }> {
+  const feed = await PriceFeedServer.start({ startPrice: parsePrice('50000'), tickMs: 1_000 });
+  const oracle = await OracleServer.start({
+    datadir: join(dir, 'oracle'),
+    pricefeedUrl: feed.url,
+    eventIntervalS: time.eventSecs,
+    lookaheadS: time.settlementSecs + 4 * time.eventSecs,
+    logger: silentLogger,
+  });
+  return {
+    feed,
+    oracle,
+    addresses: {
+      oracleUrl: oracle.url,
+      oraclePublicKey: oracle.publicKey,
+      oracleAnnouncementKey: oracle.announcementPublicKey,
+      feedUrl: feed.url,
+    },
+  };
 }
 
 export interface Services {
@@ -63,42 +120,34 @@ export interface Services {
   stop(): Promise<void>;
 }
 
-/**
- * The embedded chain (mining a block every `blockSecs`), a price feed at 50,000 moving every
- * second, and an oracle on the run's event grid announcing a settlement interval ahead.
- */
+/** {@link startChain} and {@link startOracle} in this process (the CI spec). */
 export async function startServices(dir: string, time: ScaleTime): Promise<Services> {
-  const chain = await EmbeddedChain.start({
-    logger: silentLogger,
-    blockIntervalSeconds: time.blockSecs,
-  });
-  const feed = await PriceFeedServer.start({ startPrice: parsePrice('50000'), tickMs: 1_000 });
-  const oracle = await OracleServer.start({
-    datadir: join(dir, 'oracle'),
-    pricefeedUrl: feed.url,
-    eventIntervalS: time.eventSecs,
-    lookaheadS: time.settlementSecs + 4 * time.eventSecs,
-    logger: silentLogger,
-  });
+  const { chain, address } = await startChain(time);
+  const { feed, oracle, addresses } = await startOracle(dir, time);
   return {
     chain,
     feed,
     oracle,
-    addresses: {
-      chainRpc: chain.rpcUrl,
-      chainUser: chain.rpcAuth.user,
-      chainPassword: chain.rpcAuth.password,
-      oracleUrl: oracle.url,
-      oraclePublicKey: oracle.publicKey,
-      oracleAnnouncementKey: oracle.announcementPublicKey,
-      feedUrl: feed.url,
-    },
+    addresses: { ...address, ...addresses },
     async stop() {
       await oracle.stop();
       await feed.stop();
       await chain.stop();
     },
   };
+}
+
+/**
+ * One reader of the chain for the nodes of a process ({@link startNode}'s `chain`): tip, block
+ * hashes and mempool cached for a second and shared, blocks fetched once (node/chain/caching-rpc.ts).
+ */
+export function sharedChain(services: ChainAddress): CachingBitcoinRpc {
+  return new CachingBitcoinRpc({
+    url: services.chainRpc,
+    user: services.chainUser,
+    password: services.chainPassword,
+    logger: silentLogger,
+  });
 }
 
 /** One node to start: its role, datadir and (a taker) the maker it trades with. */
@@ -109,16 +158,24 @@ export interface NodeSpec {
   readonly maker?: string;
 }
 
+/** What the nodes of one process share (each left out: the node makes its own). */
+export interface Shared {
+  /** The adaptor workers (`DaemonOptions.pool`). */
+  readonly pool?: AdaptorWorkerPool;
+  /** The chain reader (`DaemonOptions.chain`), e.g. {@link sharedChain}. */
+  readonly chain?: BitcoinRpc;
+}
+
 /**
- * Starts a daemon on the services with the run's time; `pool` shares the adaptor workers with
- * the other nodes of this process. The chain is polled five times per block (not every 5 s: a
- * block comes every `blockSecs`).
+ * Starts a daemon on the services with the run's time, sharing `shared` with the other nodes of
+ * this process. The chain is polled five times per block (not every 5 s: a block comes every
+ * `blockSecs`).
  */
 export async function startNode(
   spec: NodeSpec,
   services: ServiceAddresses,
   time: ScaleTime,
-  pool?: AdaptorWorkerPool,
+  shared: Shared = {},
 ): Promise<Daemon> {
   const flags: Record<string, string | string[] | boolean> = {
     datadir: spec.datadir,
@@ -144,13 +201,39 @@ export async function startNode(
           // maker funds 40 setups per block instead of the ~5 its funding would split into.
           'coin-pool-count': '40',
           'coin-pool-value': '400000',
+          // Every taker of a run connects from 127.0.0.1, at once: the per-host rate and pending
+          // handshake limits (5 a second, 10; against one host minting peer ids) would refuse
+          // most of them, which only many hosts' takers avoid in production.
+          'max-connections-per-host-per-second': '1000',
+          'max-pending-connections': '200',
         }
       : { maker: [spec.maker!] }),
   };
-  return Daemon.start(await loadConfig({ role: spec.role, flags }), {
+  const node = await Daemon.start(await loadConfig({ role: spec.role, flags }), {
     logger: silentLogger,
-    ...(pool && { pool }),
+    ...(shared.pool && { pool: shared.pool }),
+    ...(shared.chain && { chain: shared.chain }),
   });
+  if (spec.role === 'maker') acceptLoopbackCrowd(node);
+  return node;
+}
+
+/**
+ * Lets a maker's gossipsub score every taker of the run as a peer of its own: they all connect
+ * from 127.0.0.1, and gossipsub's IP colocation penalty (−5 × (peers from one IP − 10)²)
+ * takes each of them below the graylist threshold (−80) from 15 takers on: the maker then
+ * stops publishing its offers to them, and takers order from an offer whose price has moved.
+ * A bench on one host only; takers behind one address in production (a NAT, or a maker's
+ * onion service, where every inbound connection is from 127.0.0.1) meet the same penalty.
+ */
+export function acceptLoopbackCrowd(maker: Daemon): void {
+  // The score is the gossipsub implementation's (@libp2p/gossipsub), not in its service type.
+  const pubsub = maker.p2p.services.pubsub as unknown as {
+    score?: { params?: { IPColocationFactorWhitelist?: Set<string> } };
+  };
+  const whitelist = pubsub.score?.params?.IPColocationFactorWhitelist;
+  if (!whitelist) throw new Error('gossipsub has no IP colocation whitelist to extend');
+  whitelist.add('127.0.0.1');
 }
 
 /** The node's wallet once the chain answered, and a fresh receive address of it. */

@@ -1,33 +1,46 @@
 /**
- * How many takers this machine carries (issue #16, "Scale"): for K = 10, 25, 50, 100 … it starts
- * the embedded chain (a block every 10 s at ×60), a price feed, an oracle and three makers in this
- * process, and K taker daemons in child host processes of up to 25 each (research/scale/host.ts: one shared
- * adaptor pool per host). Every taker opens one small CFD (100 contracts at 2×) with a maker in
- * turn; then the run watches the rollovers for three rollover intervals. A rollover is on time
- * when it completed before the next one became due (the cadence holds: one rollover interval
- * after it was due); a K is on time when every rollover that came due after the last CFD opened
- * and whose deadline has passed is. The steps stop at the first K that is not.
+ * How many takers this machine carries (issue #16, "Scale"): for K = 10, 25, 50, 100 … it forks
+ * the embedded chain (a block every 10 s at ×60), the price feed with the oracle, and each of
+ * three makers into a process of its own, and K taker daemons into host processes of up to 25
+ * each (research/scale/host.ts: per host one adaptor pool and one caching reader of the chain,
+ * shared by its takers). This process only drives them. Every taker opens one small CFD (100
+ * contracts at 2×) with a maker in turn; then the run watches the rollovers for three rollover
+ * intervals. A rollover is on time when it completed before the next one became due (the cadence
+ * holds: one rollover interval after it was due); a K is on time when every rollover that came
+ * due after the last CFD opened and whose deadline has passed is. The steps stop at the first K
+ * that is not.
  *
  * Figures (`<name> <value> <unit>`), each beside its reference from the same run:
- * - scale.max_takers_on_time — largest K on time; reference: the largest K tried.
+ * - scale.max_takers_on_time — largest K on time; reference: the largest K tried
+ *   (scale.max_takers_tried). The same figure as issue #16 names it,
+ *   scenario.max_takers_on_time, beside scenario.time_scale (the ×, with
+ *   scale.rollover_deadline_ms).
  * - scale.k<K>.rollovers_on_time / scale.k<K>.rollovers — on time, of those due in the window.
  * - scale.k<K>.rollover_lateness_p50_ms / _max_ms — completion minus due; reference:
  *   scale.rollover_deadline_ms, the rollover interval.
  * - scale.k<K>.rss_per_taker_mb — Σ host RSS / K at the end (CFDs open, rollovers done), and
  *   _idle_mb once started; reference: scale.rss_taker_alone_mb, one taker started alone in its
- *   process with its own pool (what one process per taker costs), and
- *   scale.k<K>.rss_services_makers_mb (this process: chain, feed, oracle, makers).
+ *   process with its own pool and chain client (what one process per taker costs), and
+ *   scale.k<K>.rss_chain_mb, _feed_oracle_mb, _per_maker_mb (the other processes).
+ * - scale.k<K>.cpu_{chain,feed_oracle,makers,takers}_s — CPU each kind of process used over the
+ *   step; reference: scale.k<K>.wall_s × the cores, and scale.k<K>.load_1m (the machine's load
+ *   at the end of the step: other work on it shares the cores).
  *
  * Settings through the environment: SCALE_STEPS (default 10,25,50,100), SCALE_TIME (×60),
  * SCALE_PER_HOST (25), SCALE_WATCH_INTERVALS (3).
+ *
+ * Measured (2 cores, `SCALE_STEPS=50,100 SCALE_TIME=30`, README "Scale"): K = 50 on time, 100 of
+ * 100 rollovers, lateness p50 79 s / max 95 s of 120 s; rss_per_taker_mb 33 against
+ * rss_taker_alone_mb 260; CPU makers 299 s + takers 317 s over 595 s (chain 14 s), load 2–8.
+ * K = 100 not on time (93 CFDs open after 25 min, rollovers 100–240 s late, both cores
+ * saturated). scale.max_takers_on_time = scenario.max_takers_on_time = 50 at ×30. Bound:
+ * ≈ 3 s of CPU per protocol run (both sides), so K ≤ interval × cores / 3 s.
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AdaptorWorkerPool } from '../../dlc/workers.ts';
-import type { Daemon } from '../../node/daemon/daemon.ts';
 import type {
   HostReply,
   HostRequest,
@@ -36,20 +49,24 @@ import type {
   StartResult,
 } from '../../research/scale/host.ts';
 import {
-  makerFunded,
+  type ChainAddress,
+  type OracleAddresses,
   type RolloverTiming,
-  receiveAddress,
   type ScaleTime,
-  type Services,
+  type ServiceAddresses,
   scaledTime,
-  startNode,
-  startServices,
 } from '../../research/scale/network.ts';
 
 const MAKERS = 3;
 const MAKER_FUND = 100_000_000n;
 const TAKER_FUND = 1_000_000n;
 const MB = 1024 * 1024;
+
+/**
+ * How long a taker keeps ordering: the K setups queue for two cores (each ≈ 1.4 s of CPU on either
+ * side, more while other work runs beside it), so the budget grows with K.
+ */
+const setupWaitMs = (k: number): number => Math.max(300_000, k * 15_000);
 
 const figure = (name: string, value: number, unit: string): void => {
   console.log(`${name} ${Math.round(value)} ${unit}`);
@@ -107,7 +124,13 @@ interface StepResult {
   readonly hostRss: number;
   /** Σ host RSS once the takers started, before any CFD. */
   readonly idleHostRss: number;
-  readonly selfRss: number;
+  readonly chainRss: number;
+  readonly oracleRss: number;
+  readonly makerRss: number[];
+  /** CPU each kind of process used over the step, ms. */
+  readonly cpuMs: { chain: number; oracle: number; makers: number; takers: number };
+  /** From the step's start (services) to the report. */
+  readonly wallMs: number;
 }
 
 const percentile = (xs: number[], p: number): number => {
@@ -115,16 +138,22 @@ const percentile = (xs: number[], p: number): number => {
   return s.length ? (s[Math.min(s.length - 1, Math.floor(p * s.length))] as number) : Number.NaN;
 };
 
-/** Σ host RSS of one taker alone in its process with its own pool (a node's default). */
-async function takerAloneRss(dir: string, services: Services, time: ScaleTime, maker: string) {
+/** Host RSS of one taker alone in its process with its own pool and chain client (a node's default). */
+async function takerAloneRss(
+  dir: string,
+  services: ServiceAddresses,
+  time: ScaleTime,
+  maker: string,
+): Promise<number> {
   const host = new Host();
   try {
     const started = await host.call<StartResult>({
       op: 'start',
       takers: [{ role: 'taker', datadir: join(dir, 'alone'), maker }],
-      services: services.addresses,
+      services,
       time,
       sharedPool: false,
+      sharedChain: false,
     });
     return started.rss;
   } finally {
@@ -139,24 +168,43 @@ async function step(
   watchIntervals: number,
   reference: { aloneRss?: number },
 ): Promise<StepResult> {
+  const stepStart = Date.now();
   const dir = await mkdtemp(join(tmpdir(), `dlcfd-scale-${k}-`));
-  const services = await startServices(dir, time);
-  const makerPool = new AdaptorWorkerPool({ size: availableParallelism() });
-  const makers: Daemon[] = [];
+  const chainHost = new Host();
+  const oracleHost = new Host();
+  const makerHosts: Host[] = [];
   const hosts: Host[] = [];
   try {
-    for (let m = 0; m < MAKERS; m++) {
-      makers.push(
-        await startNode(
-          { role: 'maker', datadir: join(dir, `maker${m}`) },
-          services.addresses,
+    const [chainAddress, oracleAddresses] = await Promise.all([
+      chainHost.call<ChainAddress>({ op: 'chain', time }),
+      oracleHost.call<OracleAddresses>({ op: 'oracle', dir, time }),
+    ]);
+    const services: ServiceAddresses = { ...chainAddress, ...oracleAddresses };
+    // Each maker alone in its process, with its own pool and chain client, as in production.
+    const makers = await Promise.all(
+      Array.from({ length: MAKERS }, async (_, m) => {
+        const host = new Host();
+        makerHosts.push(host);
+        const started = await host.call<StartResult>({
+          op: 'start',
+          takers: [{ role: 'maker', datadir: join(dir, `maker${m}`) }],
+          services,
           time,
-          makerPool,
-        ),
-      );
-    }
-    for (const m of makers) await services.chain.fund(await receiveAddress(m), MAKER_FUND);
-    const makerAddr = makers.map((m) => m.p2p.getMultiaddrs()[0]!.toString());
+          sharedPool: false,
+          sharedChain: false,
+        });
+        return {
+          peerId: started.peerIds[0]!,
+          address: started.addresses[0]!,
+          listen: started.listen[0]!,
+        };
+      }),
+    );
+    await chainHost.call({
+      op: 'fund',
+      outputs: makers.map((m) => ({ address: m.address, sats: String(MAKER_FUND) })),
+    });
+    const makerAddr = makers.map((m) => m.listen);
     reference.aloneRss ??= await takerAloneRss(dir, services, time, makerAddr[0]!);
 
     // Takers: host h runs takers h·perHost …, taker i trades with maker i mod 3.
@@ -176,18 +224,26 @@ async function step(
             datadir: join(dir, `taker${i}`),
             maker: makerAddr[i % MAKERS]!,
           })),
-          services: services.addresses,
+          services,
           time,
           sharedPool: true,
+          sharedChain: true,
         });
       }),
     );
     console.log(`# k=${k}: ${k} takers in ${groups.length} hosts started in ${Date.now() - t0} ms`);
-    for (const s of started) {
-      for (const a of s.addresses) await services.chain.fund(a, TAKER_FUND);
-    }
+    await chainHost.call({
+      op: 'fund',
+      outputs: started.flatMap((s) =>
+        s.addresses.map((address) => ({ address, sats: String(TAKER_FUND) })),
+      ),
+    });
     // Half: the coin pool splits the coin as soon as it confirms, paying its fee.
-    for (const m of makers) await makerFunded(m, MAKER_FUND / 2n, 120_000);
+    await Promise.all(
+      makerHosts.map((h) =>
+        h.call({ op: 'funded', sats: String(MAKER_FUND / 2n), waitMs: 120_000 }),
+      ),
+    );
 
     const t1 = Date.now();
     const opened = await Promise.all(
@@ -196,7 +252,7 @@ async function step(
           op: 'open',
           makers: group.map((i) => makers[i % MAKERS]!.peerId),
           fundSats: String(TAKER_FUND),
-          waitMs: 300_000,
+          waitMs: setupWaitMs(k),
         }),
       ),
     );
@@ -213,6 +269,11 @@ async function step(
     const nowSecs = Date.now() / 1000;
     const reports = await Promise.all(
       hosts.map((h) => h.call<ReportResult>({ op: 'report', nowSecs })),
+    );
+    const [chainReport, oracleReport, ...makerReports] = await Promise.all(
+      [chainHost, oracleHost, ...makerHosts].map((h) =>
+        h.call<ReportResult>({ op: 'report', nowSecs }),
+      ),
     );
     // Per CFD, the rollovers due after the last setup whose deadline has passed.
     const perCfd = reports.flatMap((r) =>
@@ -246,13 +307,22 @@ async function step(
       latenessMs,
       hostRss: reports.reduce((s, r) => s + r.rss, 0),
       idleHostRss: started.reduce((s, r) => s + r.rss, 0),
-      selfRss: process.memoryUsage().rss,
+      chainRss: chainReport!.rss,
+      oracleRss: oracleReport!.rss,
+      makerRss: makerReports.map((r) => r.rss),
+      cpuMs: {
+        chain: chainReport!.cpuMs,
+        oracle: oracleReport!.cpuMs,
+        makers: makerReports.reduce((s, r) => s + r.cpuMs, 0),
+        takers: reports.reduce((s, r) => s + r.cpuMs, 0),
+      },
+      wallMs: Date.now() - stepStart,
     };
   } finally {
     for (const h of hosts) await h.stop();
-    for (const m of makers) await m.stop();
-    await makerPool.close();
-    await services.stop();
+    for (const h of makerHosts) await h.stop();
+    await oracleHost.stop();
+    await chainHost.stop();
     await rm(dir, { recursive: true, force: true });
   }
 }
@@ -274,6 +344,10 @@ export async function scale(): Promise<void> {
   figure('scale.rollover_deadline_ms', time.rolloverSecs * 1000, 'ms');
   const reference: { aloneRss?: number } = {};
   let max = 0;
+  const load = () =>
+    loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ');
   for (const k of steps) {
     const r = await step(k, time, perHost, watch, reference);
     figure(`scale.k${k}.cfds_open`, r.opened, 'cfds');
@@ -283,18 +357,31 @@ export async function scale(): Promise<void> {
     figure(`scale.k${k}.rollover_lateness_max_ms`, percentile(r.latenessMs, 1), 'ms');
     figure(`scale.k${k}.rss_per_taker_mb`, r.hostRss / k / MB, 'MB');
     figure(`scale.k${k}.rss_per_taker_idle_mb`, r.idleHostRss / k / MB, 'MB');
-    figure(`scale.k${k}.rss_services_makers_mb`, r.selfRss / MB, 'MB');
+    figure(`scale.k${k}.rss_chain_mb`, r.chainRss / MB, 'MB');
+    figure(`scale.k${k}.rss_feed_oracle_mb`, r.oracleRss / MB, 'MB');
+    figure(
+      `scale.k${k}.rss_per_maker_mb`,
+      r.makerRss.reduce((a, b) => a + b, 0) / MAKERS / MB,
+      'MB',
+    );
     if (reference.aloneRss !== undefined) {
       figure('scale.rss_taker_alone_mb', reference.aloneRss / MB, 'MB');
     }
-    console.log(
-      `# k=${k}: ${r.onTime ? 'on time' : 'NOT on time'}; load ${loadavg()
-        .map((l) => l.toFixed(2))
-        .join(' ')}`,
-    );
+    // What the cores did over the step, beside what two cores could have done.
+    figure(`scale.k${k}.cpu_chain_s`, r.cpuMs.chain / 1000, 's');
+    figure(`scale.k${k}.cpu_feed_oracle_s`, r.cpuMs.oracle / 1000, 's');
+    figure(`scale.k${k}.cpu_makers_s`, r.cpuMs.makers / 1000, 's');
+    figure(`scale.k${k}.cpu_takers_s`, r.cpuMs.takers / 1000, 's');
+    figure(`scale.k${k}.wall_s`, r.wallMs / 1000, 's');
+    const [load1] = loadavg();
+    console.log(`scale.k${k}.load_1m ${load1!.toFixed(2)} load`);
+    console.log(`# k=${k}: ${r.onTime ? 'on time' : 'NOT on time'}; load ${load()}`);
     if (!r.onTime) break;
     max = k;
   }
   figure('scale.max_takers_on_time', max, 'takers');
   figure('scale.max_takers_tried', steps.at(-1)!, 'takers');
+  // The figure issue #16 names, at this run's time scale.
+  figure('scenario.max_takers_on_time', max, 'takers');
+  figure('scenario.time_scale', timeScale, 'x');
 }

@@ -1,10 +1,12 @@
 // Several taker daemons in one process (research/scale/network.ts): five takers share one adaptor
-// worker pool (DaemonOptions.pool) and nothing else — each its own peer id, datadir, wallet and
-// log — and all trade with one maker on the embedded chain; stopping one leaves the pool and the
-// other four working (a node does not close a pool it was given).
+// worker pool (DaemonOptions.pool) and one caching reader of the chain (DaemonOptions.chain) and
+// nothing else — each its own peer id, datadir, wallet, monitor and log — and all trade with one
+// maker on the embedded chain; stopping one leaves the pool, the reader and the other four working
+// (a node does not close a pool it was given).
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { AdaptorWorkerPool } from '../../../dlc/workers.ts';
+import type { CachingBitcoinRpc } from '../../../node/chain/caching-rpc.ts';
 import type { Daemon } from '../../../node/daemon/daemon.ts';
 import {
   isOpen,
@@ -12,6 +14,7 @@ import {
   openSmallCfd,
   receiveAddress,
   type Services,
+  sharedChain,
   startNode,
   startServices,
 } from '../../../research/scale/network.ts';
@@ -28,6 +31,7 @@ describe('research/scale: taker daemons sharing one process', function () {
   let dir: Awaited<ReturnType<typeof tempDir>>;
   let services: Services;
   let pool: AdaptorWorkerPool;
+  let chain: CachingBitcoinRpc;
   let maker: Daemon;
   const takers: Daemon[] = [];
 
@@ -36,6 +40,7 @@ describe('research/scale: taker daemons sharing one process', function () {
     dir = await tempDir();
     services = await startServices(dir.path, TIME);
     pool = new AdaptorWorkerPool({ size: 2 });
+    chain = sharedChain(services.addresses);
     maker = await startNode(
       { role: 'maker', datadir: join(dir.path, 'maker') },
       services.addresses,
@@ -48,7 +53,7 @@ describe('research/scale: taker daemons sharing one process', function () {
           { role: 'taker', datadir: join(dir.path, `taker${i}`), maker: makerAddr },
           services.addresses,
           TIME,
-          pool,
+          { pool, chain },
         ),
       );
     }
@@ -64,11 +69,16 @@ describe('research/scale: taker daemons sharing one process', function () {
     await dir?.cleanup();
   });
 
-  it('each taker has its own identity and datadir and uses the shared pool', () => {
+  it('each taker has its own identity, datadir and wallet and uses the shared pool and reader', () => {
     assert.equal(new Set(takers.map((t) => t.peerId)).size, TAKERS);
     assert.equal(new Set(takers.map((t) => t.config.datadir)).size, TAKERS);
-    for (const t of takers) assert.equal(t.pool, pool);
+    assert.equal(new Set(takers.map((t) => t.wallet)).size, TAKERS);
+    for (const t of takers) {
+      assert.equal(t.pool, pool);
+      assert.equal(t.rpc, chain);
+    }
     assert.notEqual(maker.pool, pool);
+    assert.notEqual(maker.rpc, chain);
   });
 
   it('all five trade with the one maker at once', async () => {
