@@ -209,31 +209,11 @@ export async function startNode(
         }
       : { maker: [spec.maker!] }),
   };
-  const node = await Daemon.start(await loadConfig({ role: spec.role, flags }), {
+  return Daemon.start(await loadConfig({ role: spec.role, flags }), {
     logger: silentLogger,
     ...(shared.pool && { pool: shared.pool }),
     ...(shared.chain && { chain: shared.chain }),
   });
-  if (spec.role === 'maker') acceptLoopbackCrowd(node);
-  return node;
-}
-
-/**
- * Lets a maker's gossipsub score every taker of the run as a peer of its own: they all connect
- * from 127.0.0.1, and gossipsub's IP colocation penalty (−5 × (peers from one IP − 10)²)
- * takes each of them below the graylist threshold (−80) from 15 takers on: the maker then
- * stops publishing its offers to them, and takers order from an offer whose price has moved.
- * A bench on one host only; takers behind one address in production (a NAT, or a maker's
- * onion service, where every inbound connection is from 127.0.0.1) meet the same penalty.
- */
-export function acceptLoopbackCrowd(maker: Daemon): void {
-  // The score is the gossipsub implementation's (@libp2p/gossipsub), not in its service type.
-  const pubsub = maker.p2p.services.pubsub as unknown as {
-    score?: { params?: { IPColocationFactorWhitelist?: Set<string> } };
-  };
-  const whitelist = pubsub.score?.params?.IPColocationFactorWhitelist;
-  if (!whitelist) throw new Error('gossipsub has no IP colocation whitelist to extend');
-  whitelist.add('127.0.0.1');
 }
 
 /** The node's wallet once the chain answered, and a fresh receive address of it. */
