@@ -2,11 +2,9 @@
 // (a NAT, a VPN, Tor, a testnet on one machine) all hear a maker's offers.
 import assert from 'node:assert/strict';
 import type { Offer } from '../../../model/offer.ts';
-import { loadOrCreateIdentity } from '../../../node/p2p/identity.ts';
-import { createP2pNode, type P2pNode } from '../../../node/p2p/node.ts';
 import { OFFERS_TOPIC } from '../../../protocols/discovery/gossip.ts';
-import { OfferProtocol } from '../../../protocols/offer/index.ts';
 import { tempDir } from '../../helpers/cfd-fixtures.ts';
+import { offerHost } from '../../helpers/offer-hosts.ts';
 import { smallOffer } from '../../helpers/offers.ts';
 import { until } from '../../helpers/wait.ts';
 
@@ -29,25 +27,10 @@ describe('node/p2p: the libp2p host', function () {
   });
 
   async function host(name: string, role: 'maker' | 'taker') {
-    const key = await loadOrCreateIdentity(`${dir.path}/${name}`);
-    const node: P2pNode = await createP2pNode({
-      privateKey: key,
-      listen: role === 'maker' ? ['/ip4/127.0.0.1/tcp/0'] : [],
-      // All the takers dial at once from one host; the per-host rate is not what this tests.
-      ...(role === 'maker' && { connections: { inboundConnectionThreshold: 1_000 } }),
-    });
-    const offers = new OfferProtocol(node, {
-      role,
-      signer: { peerId: node.peerId.toString(), key },
-      addrs: () => node.getMultiaddrs().map(String),
-      pubsub: node.services.pubsub,
-    });
-    await offers.start();
-    stops.push(async () => {
-      await offers.stop();
-      await node.stop();
-    });
-    return { node, offers };
+    // All the takers dial at once from one host; the per-host rate is not what this tests.
+    const h = await offerHost(dir.path, name, role, { inboundConnectionThreshold: 1_000 });
+    stops.push(() => h.stop());
+    return h;
   }
 
   it(`${TAKERS} takers on one IP address all receive the maker's offers (no IP colocation penalty)`, async () => {

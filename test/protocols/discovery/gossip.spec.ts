@@ -1,54 +1,34 @@
 // Offer gossip between real libp2p hosts on loopback: a maker reached only through a relay is
 // heard, and a rogue's forged envelope never reaches the taker's book (and costs the rogue).
 import assert from 'node:assert/strict';
-import type { PrivateKey } from '@libp2p/interface';
 import type { Offer } from '../../../model/offer.ts';
-import { loadOrCreateIdentity } from '../../../node/p2p/identity.ts';
-import { createP2pNode, type P2pNode } from '../../../node/p2p/node.ts';
 import { OFFERS_TOPIC } from '../../../protocols/discovery/gossip.ts';
-import { OfferProtocol, signEnvelope } from '../../../protocols/offer/index.ts';
+import { signEnvelope } from '../../../protocols/offer/index.ts';
 import { encode } from '../../../protocols/wire.ts';
 import { tempDir } from '../../helpers/cfd-fixtures.ts';
+import { type OfferHost, offerHost } from '../../helpers/offer-hosts.ts';
 import { smallOffer } from '../../helpers/offers.ts';
 import { until } from '../../helpers/wait.ts';
 
 const now = () => Math.floor(Date.now() / 1000);
 const offer = (id: string): Offer => smallOffer(now(), { id });
 
-interface Host {
-  node: P2pNode;
-  key: PrivateKey;
-  offers: OfferProtocol;
-}
-
 describe('protocols/discovery/gossip', function () {
   this.timeout(30_000);
   let dir: { path: string; cleanup: () => Promise<void> };
-  const hosts: Host[] = [];
-  let relay: Host;
-  let far: Host;
-  let taker: Host;
-  let rogue: Host;
+  const hosts: OfferHost[] = [];
+  let relay: OfferHost;
+  let far: OfferHost;
+  let taker: OfferHost;
+  let rogue: OfferHost;
 
-  async function host(name: string, role: 'maker' | 'taker'): Promise<Host> {
-    const key = await loadOrCreateIdentity(`${dir.path}/${name}`);
-    const node = await createP2pNode({
-      privateKey: key,
-      listen: role === 'maker' ? ['/ip4/127.0.0.1/tcp/0'] : [],
-    });
-    const offers = new OfferProtocol(node, {
-      role,
-      signer: { peerId: node.peerId.toString(), key },
-      addrs: () => node.getMultiaddrs().map(String),
-      pubsub: node.services.pubsub,
-    });
-    await offers.start();
-    const h = { node, key, offers };
+  async function host(name: string, role: 'maker' | 'taker'): Promise<OfferHost> {
+    const h = await offerHost(dir.path, name, role);
     hosts.push(h);
     return h;
   }
 
-  const subscribed = (from: Host, to: Host) =>
+  const subscribed = (from: OfferHost, to: OfferHost) =>
     from.node.services.pubsub.getSubscribers(OFFERS_TOPIC).some((p) => p.equals(to.node.peerId));
 
   before(async () => {
@@ -69,10 +49,7 @@ describe('protocols/discovery/gossip', function () {
   });
 
   after(async () => {
-    for (const h of hosts) {
-      await h.offers.stop();
-      await h.node.stop();
-    }
+    for (const h of hosts) await h.stop();
     await dir.cleanup();
   });
 
