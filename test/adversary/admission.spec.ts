@@ -164,8 +164,10 @@ describe('adversary: strangers cannot exhaust the maker (admission control, coin
     const maker = await side('maker-flooded', 'maker', {
       coins: [2_000_000n, 2_000_000n, 2_000_000n, 2_000_000n],
       offers: () => offers,
-      // The stranger's admitted orders wait for its parameters this long, holding coins.
-      timeouts: { paramsMs: 4_000 },
+      // The stranger's admitted orders wait for its parameters this long, holding coins: long
+      // enough that they still hold them when the balance is read below on a loaded machine
+      // (4 s once lapsed first in a CI run, freeing the coins before the read).
+      timeouts: { paramsMs: 15_000 },
     });
     const taker = await side('taker-honest', 'taker', { coins: [3_000_000n] });
     await ready(maker, taker);
@@ -228,7 +230,7 @@ describe('adversary: strangers cannot exhaust the maker (admission control, coin
       await until(
         `${a.orderId} at the maker`,
         () => maker.outcomes.find((o) => o.orderId === a.orderId),
-        20_000,
+        40_000,
       );
       assert.deepEqual(await types(maker, a.orderId), [
         'OrderPlaced',
