@@ -16,7 +16,6 @@
  * `.ts` entry loads as is; otherwise the parent's `--import tsx` (inherited `execArgv`, as under
  * mocha) loads it, and without either `--import tsx` is added.
  */
-import { once } from 'node:events';
 import { availableParallelism } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
@@ -55,6 +54,16 @@ export type AdaptorPriority = 'high' | 'normal';
 export interface AdaptorWorkOptions {
   /** @default 'normal' */
   readonly priority?: AdaptorPriority;
+  /**
+   * When the protocol run this work belongs to started, on the `performance.now()` clock; within
+   * a priority, queued chunks of older runs go first. A run needs the pool two or three
+   * times (verify the other side's set, then encrypt its own), each after a message round trip:
+   * handed out in arrival order, the later steps of every run would queue behind the first step
+   * of every newer one, and under a wave of runs (a maker's takers all rolling over at one
+   * oracle event) all of them would finish together at the end of the wave — late, and past
+   * their peers' read timeouts — instead of one after another. Default: the call's own time.
+   */
+  readonly since?: number;
 }
 
 /** Options of {@link AdaptorWorkerPool}. */
@@ -134,6 +143,9 @@ interface Task {
   readonly reject: (error: Error) => void;
   /** Index of the chunk's first item in the whole job, to report errors by job index. */
   readonly offset: number;
+  /** Queue order within a priority: the run's start ({@link AdaptorWorkOptions.since}), then arrival. */
+  readonly since: number;
+  readonly seq: number;
 }
 
 interface Slot {
@@ -154,6 +166,7 @@ export class AdaptorWorkerPool {
   /** Queued chunks per priority; {@link #pump} drains `high` first. */
   #queues: Record<AdaptorPriority, Task[]> = { high: [], normal: [] };
   #nextId = 1;
+  #nextSeq = 0;
   #closed = false;
 
   constructor(options: AdaptorWorkerPoolOptions = {}) {
@@ -227,7 +240,7 @@ export class AdaptorWorkerPool {
         message,
         [keys.buffer, msgs.buffer, aux.buffer, auxMode.buffer],
         start,
-        options.priority,
+        options,
       );
     });
     const results = await Promise.all(chunks);
@@ -267,7 +280,7 @@ export class AdaptorWorkerPool {
         message,
         [sigs.buffer, msgs.buffer, keys.buffer],
         start,
-        options.priority,
+        options,
       );
       packed.forEach((v, i) => {
         verdicts[packable[start + i] as number] = v === 1;
@@ -294,12 +307,9 @@ export class AdaptorWorkerPool {
         if (slot.task) {
           slot.task.reject(closed());
           // Terminating a worker inside a native secp256k1 call throws Napi::Error into a dying
-          // environment, which aborts the whole process: let it answer its chunk first.
-          await Promise.race([
-            once(slot.worker, 'message').catch(() => undefined),
-            once(slot.worker, 'exit').catch(() => undefined),
-            sleep(CLOSE_GRACE_MS),
-          ]);
+          // environment, which aborts the whole process: let it answer its chunk first (its
+          // answer, not its `ready`: a worker still loading gets to the chunk after that).
+          await Promise.race([answered(slot.worker), sleep(CLOSE_GRACE_MS)]);
         }
         await slot.worker.terminate();
       }),
@@ -329,10 +339,20 @@ export class AdaptorWorkerPool {
     message: Task['message'],
     transfer: ArrayBuffer[],
     offset: number,
-    priority: AdaptorPriority = 'normal',
+    options: AdaptorWorkOptions,
   ): Promise<Uint8Array> {
     return new Promise((resolve, reject) => {
-      this.#queues[priority].push({ message, transfer, resolve, reject, offset });
+      const seq = this.#nextSeq++;
+      const task = {
+        message,
+        transfer,
+        resolve,
+        reject,
+        offset,
+        since: options.since ?? now(),
+        seq,
+      };
+      insertInOrder(this.#queues[options.priority ?? 'normal'], task);
       this.#pump();
     });
   }
@@ -423,6 +443,40 @@ function rebuildError(name: string, message: string, index: number): Error {
   }
   const error = new DlcError(`adaptor worker failed on item ${index}: ${name}: ${message}`);
   return Object.assign(error, { itemIndex: index });
+}
+
+/**
+ * Puts `task` after every queued task of the same or an older run (smaller `since`, then `seq`).
+ * Scans from the back: new work is usually the newest run's, so this is O(1) then.
+ */
+const now = (): number => performance.now();
+
+/** Resolves at the worker's next answer to a chunk (not its `ready` message), or its exit. */
+function answered(worker: Worker): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      worker.off('message', onMessage);
+      worker.off('exit', done);
+      worker.off('error', done);
+      resolve();
+    };
+    const onMessage = (msg: WorkerResponse | { ready: true }): void => {
+      if (!('ready' in msg)) done();
+    };
+    worker.on('message', onMessage);
+    worker.on('exit', done);
+    worker.on('error', done);
+  });
+}
+
+function insertInOrder(queue: Task[], task: Task): void {
+  let i = queue.length;
+  while (i > 0) {
+    const before = queue[i - 1] as Task;
+    if (before.since < task.since || (before.since === task.since && before.seq < task.seq)) break;
+    i--;
+  }
+  queue.splice(i, 0, task);
 }
 
 function hasLength(bytes: unknown, length: number): boolean {

@@ -9,8 +9,8 @@ import type { PeerId, Stream } from '@libp2p/interface';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import {
-  type AdaptorPriority,
   type AdaptorWorkerPool,
+  type AdaptorWorkOptions,
   adaptorEncrypt,
   adaptorVerify,
 } from '../dlc/index.ts';
@@ -140,25 +140,27 @@ export function runInstrumented<
 
 /**
  * A machine's adaptor work on a CET set: over the worker pool, or inline without one. Rollovers
- * of existing positions pass `high`, so new setups (anyone can ask for one) never delay them.
+ * of existing positions pass priority `high`, so new setups (anyone can ask for one) never delay
+ * them; every run passes `since`, when it started, so the pool finishes older runs first (see
+ * {@link AdaptorWorkOptions.since}).
  */
 export async function adaptorWork(
   pool: AdaptorWorkerPool | undefined,
   request: EncryptRequest | VerifyRequest,
-  priority: AdaptorPriority = 'normal',
+  options: AdaptorWorkOptions = {},
 ): Promise<AdaptorResult> {
   if (request.type === 'encrypt') {
     return {
       type: 'encrypted',
       signatures: pool
-        ? await pool.encryptMany(request.secretKey, request.items, { priority })
+        ? await pool.encryptMany(request.secretKey, request.items, options)
         : request.items.map((i) => adaptorEncrypt(request.secretKey, i.encryptionKey, i.msg32)),
     };
   }
   return {
     type: 'verified',
     verdicts: pool
-      ? await pool.verifyMany(request.publicKey, request.items, { priority })
+      ? await pool.verifyMany(request.publicKey, request.items, options)
       : request.items.map((i) =>
           adaptorVerify(i.adaptorSignature, request.publicKey, i.msg32, i.encryptionKey),
         ),

@@ -457,6 +457,7 @@ export class OrderProtocol {
       if (!v) throw new Error('internal: no CFD id yet');
       return v;
     };
+    const since = performance.now();
     return {
       effect: async (effect) => {
         switch (effect.type) {
@@ -514,7 +515,7 @@ export class OrderProtocol {
           }
           case 'encrypt':
           case 'verify':
-            return adaptorWork(pool, request);
+            return adaptorWork(pool, request, { since });
           case 'checkInputs': {
             const signal = AbortSignal.timeout(this.#timeouts.chainCheckMs);
             const outputs = await Promise.all(

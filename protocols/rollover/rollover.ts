@@ -354,6 +354,7 @@ export class RolloverProtocol {
     maker?: { readonly peer: string; readonly claim: (cfdId: string) => void },
   ): RolloverExecutor {
     const { repository, contracts, oracle, pool } = this.#init;
+    const since = performance.now();
     return {
       effect: async (effect) => {
         if (effect.type === 'record') await repository.execute(effect.cfdId, effect.command);
@@ -407,8 +408,8 @@ export class RolloverProtocol {
           }
           case 'encrypt':
           case 'verify':
-            // Existing positions go ahead of new setups in the signing pool.
-            return adaptorWork(pool, request, 'high');
+            // Existing positions go ahead of new setups in the signing pool, older runs first.
+            return adaptorWork(pool, request, { priority: 'high', since });
         }
       },
     };

@@ -188,6 +188,42 @@ describe('dlc/workers: adaptor signatures over worker threads', function () {
     }
   });
 
+  it('within a priority an older run goes first: its later step jumps the queued steps of newer runs', async () => {
+    const own = new AdaptorWorkerPool({ size: 1 });
+    try {
+      await own.ready();
+      const order: string[] = [];
+      // A wave of runs: run 0 started first, then runs 1–8 queued their first step while run 0
+      // was busy between steps (a message round trip); now run 0 asks for its second step.
+      const started = performance.now();
+      const newer = Array.from({ length: 8 }, (_, i) =>
+        own
+          .encryptMany(signer, items, { since: started + 1 + i })
+          .then(() => order.push(`run-${i + 1}`)),
+      );
+      assert.ok(own.queued.normal > 0);
+      const second = own
+        .encryptMany(signer, items.slice(0, 40), { since: started })
+        .then(() => order.push('run-0 step 2'));
+      await Promise.all([...newer, second]);
+      // Only the chunk already running may finish before it; in arrival order it would be last.
+      assert.equal(order[0], 'run-0 step 2', order.join(' '));
+      // The newer runs complete in the order they started, not interleaved to a common end.
+      assert.deepEqual(order.slice(1), [
+        'run-1',
+        'run-2',
+        'run-3',
+        'run-4',
+        'run-5',
+        'run-6',
+        'run-7',
+        'run-8',
+      ]);
+    } finally {
+      await own.close();
+    }
+  });
+
   it('refuses a pool size that is not a positive whole number', () => {
     assert.throws(() => new AdaptorWorkerPool({ size: 0 }), RangeError);
     assert.throws(() => new AdaptorWorkerPool({ size: 1.5 }), RangeError);
