@@ -176,14 +176,19 @@ async function openOne(t: Daemon, maker: string, fund: bigint, waitMs: number): 
   throw last;
 }
 
-const seenFailures = new Set<string>();
-/** Says each kind of setup failure once on stderr (why a run's setups take long). */
+/** Setup failures so far by kind (digits masked): why a run's setups take long. */
+const failures = new Map<string, number>();
+/** Says each kind of setup failure on stderr the first time, and counts it. */
 function noteFailure(err: unknown): void {
   const kind = String(err).replace(/\d+/g, 'N').slice(0, 160);
-  if (seenFailures.has(kind)) return;
-  seenFailures.add(kind);
-  process.stderr.write(`# host ${process.pid}: setup tried again after: ${kind}\n`);
+  failures.set(kind, (failures.get(kind) ?? 0) + 1);
+  if (failures.get(kind) === 1) {
+    process.stderr.write(`# host ${process.pid}: setup tried again after: ${kind}\n`);
+  }
 }
+
+/** How often a host says how its setups are going. */
+const OPEN_PROGRESS_MS = 30_000;
 
 async function open(req: Extract<HostRequest, { op: 'open' }>): Promise<OpenResult> {
   const results: OpenResult['cfds'] = new Array(takers.length);
@@ -199,7 +204,20 @@ async function open(req: Extract<HostRequest, { op: 'open' }>): Promise<OpenResu
       }
     }
   };
-  await Promise.all(Array.from({ length: OPEN_CONCURRENCY }, worker));
+  const started = Date.now();
+  const progress = setInterval(() => {
+    const open = cfds.filter((c) => c !== undefined).length;
+    const tries = [...failures].map(([k, n]) => `${n}× ${k.slice(0, 80)}`).join('; ');
+    process.stderr.write(
+      `# host ${process.pid}: ${open} of ${takers.length} CFDs open after ` +
+        `${Math.round((Date.now() - started) / 1000)} s${tries ? `; retried: ${tries}` : ''}\n`,
+    );
+  }, OPEN_PROGRESS_MS);
+  try {
+    await Promise.all(Array.from({ length: OPEN_CONCURRENCY }, worker));
+  } finally {
+    clearInterval(progress);
+  }
   return { cfds: results };
 }
 
