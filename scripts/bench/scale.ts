@@ -86,15 +86,22 @@ class Host {
       this.#pending.get(reply.id)?.(reply);
       this.#pending.delete(reply.id);
     });
-    this.#child.on('exit', (code) => {
+    this.#child.on('exit', (code, signal) => {
+      this.#exited = `host ${this.#child.pid} exited (code ${code}, signal ${signal})`;
+      if (!this.#stopping) console.error(`# ${this.#exited}`);
       for (const resolve of this.#pending.values()) {
-        resolve({ id: 0, ok: false, error: `host exited (${code})` });
+        resolve({ id: 0, ok: false, error: this.#exited });
       }
       this.#pending.clear();
     });
   }
 
+  /** Why the host is gone, if it is (a call to it then fails at once rather than hanging). */
+  #exited: string | undefined;
+  #stopping = false;
+
   async call<T>(req: DistributiveOmit<HostRequest, 'id'>): Promise<T> {
+    if (this.#exited) throw new Error(`host ${req.op}: ${this.#exited}`);
     const id = this.#nextId++;
     const reply = await new Promise<HostReply>((resolve) => {
       this.#pending.set(id, resolve);
@@ -105,6 +112,7 @@ class Host {
   }
 
   async stop(): Promise<void> {
+    this.#stopping = true;
     if (this.#child.exitCode !== null || !this.#child.connected) return;
     const exited = new Promise((r) => this.#child.once('exit', r));
     await this.call({ op: 'stop' }).catch(() => this.#child.kill());
@@ -264,8 +272,24 @@ async function step(
         (failed.length ? `; ${failed.length} failed, first: ${failed[0]!.error}` : ''),
     );
 
-    // Watch the rollovers that come due from now on.
-    await sleep(watchIntervals * time.rolloverSecs * 1000);
+    // Watch the rollovers that come due from now on, saying after each interval how they went.
+    for (let i = 1; i <= watchIntervals; i++) {
+      await sleep(time.rolloverSecs * 1000);
+      const at = Date.now() / 1000;
+      const so = await Promise.all(
+        hosts.map((h) => h.call<ReportResult>({ op: 'report', nowSecs: at })),
+      );
+      const ts = so
+        .flatMap((r) => r.timings.flat())
+        .filter((t) => t.dueSecs >= openedAt && t.deadlineSecs <= at);
+      const done = ts.filter((t) => t.completedSecs !== undefined);
+      const worst = Math.max(0, ...done.map((t) => t.completedSecs! - t.dueSecs));
+      console.log(
+        `# k=${k}: watch ${i}/${watchIntervals}: ${ts.length} rollovers past their deadline so far, ` +
+          `${done.filter((t) => t.completedSecs! <= t.deadlineSecs).length} of them on time, ` +
+          `slowest ${worst.toFixed(0)} s after due; load ${loadavg()[0]!.toFixed(2)}`,
+      );
+    }
     const nowSecs = Date.now() / 1000;
     const reports = await Promise.all(
       hosts.map((h) => h.call<ReportResult>({ op: 'report', nowSecs })),
