@@ -337,6 +337,11 @@ describe('research: Kubernetes manifests (npm run k8s)', function () {
       /--taker 'taker-9' is not an http\(s\) URL/,
     );
     assert.throws(() => parseScenarioJobArgs(expand(container.args, env), {}), /DLCFD_UI_PASSWORD/);
+    const { DLCFD_CHAIN_PASSWORD: _, ...noChainPassword } = env;
+    assert.throws(
+      () => parseScenarioJobArgs(expand(container.args, env), noChainPassword),
+      /--chain-rpc needs DLCFD_CHAIN_PASSWORD/,
+    );
   });
 
   it('a scenario the Job cannot run is refused when the manifests are made', () => {
