@@ -9,7 +9,7 @@ import { NamedError } from '../../model/named-error.ts';
 /** How long one API or control request may take before it is given up. */
 export const REMOTE_REQUEST_TIMEOUT_MS = 10_000;
 
-/** A node or the feed answered a request with an unexpected status. */
+/** A node or a control endpoint answered a request with an unexpected status. */
 export class RemoteApiError extends NamedError {
   readonly status: number;
   readonly body: unknown;

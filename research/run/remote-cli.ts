@@ -22,8 +22,9 @@ results folder <runs>/<name>-<seed>-<time>/ and prints "results <dir>" and every
 Faults: feedStale (the feed's control), oracleSilent and oracleLate (the oracle's control endpoint,
 --oracle-control, e.g. https://oracle:8443/control, with DLCFD_ORACLE_CONTROL_TOKEN), feeSpike (the
 chain's RPC setfeespike, --chain-rpc with --chain-user and DLCFD_CHAIN_PASSWORD), partition between
-a taker and a maker (the taker's API blocks the maker, then unblocks it). makerRestart and
-takerOffline are refused: they stop a node's process, which no API offers.
+a taker and a maker (the taker's API blocks the maker, then unblocks it). Refused: makerRestart
+and takerOffline (they stop a node's process, which no API offers), a partition between two
+makers or two takers, and a fault whose service was not given.
 
   --runs DIR         where the results folder goes (default runs)
   --ci               the scenario's CI size (its ci: block)
