@@ -19,7 +19,8 @@ const USAGE = `usage: npm run k8s -- --makers M --takers N [options]
   --storage SIZE       each volume claim's size (default 1Gi)
   --storage-class C    the volume claims' storage class (default: the cluster's)
   --scenario FILE      add the Job \`scenario\` running this scenario (.yaml) against the network;
-                       the feed then moves only by its prices (faults: feedStale only)
+                       the feed then moves only by its prices (faults: all but
+                       makerRestart and takerOffline; partitions taker–maker only)
   --scenario-ci        the Job runs the scenario's CI size (its ci: block)
   -h, --help           this text
 `;

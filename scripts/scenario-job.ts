@@ -1,11 +1,13 @@
 // The remote scenario runner (research/run/remote.ts; usage in research/run/remote-cli.ts): runs a
 // scenario against a deployed network by name — the Kubernetes Job `scenario`, or from any host
 // that reaches the nodes' APIs and the feed's control endpoint. Exits 0 when every check passed,
-// 1 when one failed, 2 on a usage or scenario problem (an unsupported fault included).
+// 1 when one failed, 2 on a usage or scenario problem (an unsupported fault, or one whose service
+// was not given, included).
 import { join, resolve } from 'node:path';
 import { restrictUmask } from '../node/runtime/datadir.ts';
 import {
   DeploymentMismatchError,
+  FaultTargetMissingError,
   runRemoteScenario,
   UnsupportedFaultError,
 } from '../research/run/remote.ts';
@@ -73,6 +75,7 @@ try {
   if (
     err instanceof ScenarioError ||
     err instanceof UnsupportedFaultError ||
+    err instanceof FaultTargetMissingError ||
     err instanceof DeploymentMismatchError
   ) {
     fail(err.message);

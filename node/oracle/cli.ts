@@ -22,6 +22,11 @@ Keys and nonces derive from <datadir>/oracle.seed (created 0600 on first start);
 are kept in <datadir>/oracle-outcomes.jsonl and never change. --port 0 (default) picks a free port;
 --listen defaults to 127.0.0.1 (loopback).
 
+Fault injection (research runs): with DLCFD_ORACLE_CONTROL_TOKEN set (at least 16 characters),
+GET <url>/control and POST <url>/control {"silent": true|false, "attestDelaySecs": <n>} silence or
+delay attestations, for requests with Authorization: Bearer <token> (loopback ones too); without
+the token the control endpoint is off.
+
 <datadir> is created 0700 and everything in it 0600 (umask 077). If group or other users may
 access it or anything in it, the oracle refuses to start (and prints the chmod that fixes it)
 unless --allow-insecure-datadir is given.
@@ -80,6 +85,9 @@ export const oracleCommand: Subcommand = servingSubcommand({
         1,
       );
     }
+    // A secret: from the environment, not argv (which `ps` shows to every user).
+    const token = process.env.DLCFD_ORACLE_CONTROL_TOKEN;
+    if (token) options.controlToken = token;
 
     // The seed derives every attestation key: umask 077, datadir 0700, refuse one open to others.
     await secureDataDir(values.datadir, {
@@ -90,6 +98,8 @@ export const oracleCommand: Subcommand = servingSubcommand({
     const lines = [
       `url ${oracle.url}`,
       `public-key ${oracle.publicKey}`,
+      ...(token ? [`control-url ${oracle.url}/control`] : []),
+      // Last: scripts wait for it.
       `announcement-key ${oracle.announcementPublicKey}`,
     ];
     return { lines, stop: () => oracle.stop() };

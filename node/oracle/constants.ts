@@ -66,6 +66,14 @@ export const TAG_ANNOUNCEMENT_AUX = 'dlcfd/oracle/announcement/aux';
 
 /** Longest request URL answered (414 beyond): an event URL is 45 characters; this is slack. */
 export const MAX_URL_LENGTH = 512;
+/** dlcfd extension: the fault-injection control endpoint (server.ts), off without a token. */
+export const CONTROL_PATH = '/control';
+/** The shortest control token accepted: a guessable one would let anyone silence the oracle. */
+export const MIN_CONTROL_TOKEN_LENGTH = 16;
+/** Largest control request body: `{"silent":true,"attestDelaySecs":30}` fits in a few dozen bytes. */
+export const MAX_CONTROL_BODY_BYTES = 1_024;
+/** Longest attest delay the control endpoint sets, seconds (a day: far past any grace window). */
+export const MAX_CONTROL_ATTEST_DELAY_S = 86_400;
 
 // --- client (node) --------------------------------------------------------------------------
 

@@ -10,6 +10,14 @@
  *   `attestation` is null until the event is attested. 400 for a malformed id; 404 for an event
  *   off the cadence, before the oracle existed, or further ahead than the lookahead.
  * - `GET /health` (dlcfd only) → {@link OracleServerHealth}.
+ * - `GET /control`, `POST /control` `{"silent"?: boolean, "attestDelaySecs"?: number}` (dlcfd only,
+ *   fault injection for research runs: {@link OracleServer.setSilent},
+ *   {@link OracleServer.setAttestDelay}) → `{"silent", "attestDelaySecs"}`. Off (403) unless the
+ *   oracle was given a `controlToken`; then every request must carry `Authorization: Bearer
+ *   <token>`, loopback ones too. Unlike the price feed's control, loopback is not trusted: an
+ *   oracle reached from other hosts sits behind a proxy on its own host (the TLS proxy in its
+ *   Kubernetes pod, a reverse proxy), so every caller would look like loopback — and whoever can
+ *   silence or delay the oracle pushes every CFD on it onto its refund path.
  *
  * Events: every `eventIntervalS` seconds on the unix-time grid (hourly: on the hour, UTC), each
  * announced `lookaheadS` ahead. Announcements derive deterministically from the seed (keys.ts),
@@ -32,6 +40,7 @@
  * oracle.health();   // { status: 'ok', lastAttested: { eventId, outcome, at }, … }
  * await oracle.stop();
  */
+import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { bytesToHex } from '@noble/hashes/utils.js';
@@ -54,6 +63,7 @@ import { BITMEX_MAINNET_URL, type FeedSymbol } from '../pricefeed/constants.ts';
 import { HealthRegistry, type HealthStatus } from '../runtime/health.ts';
 import {
   ANNOUNCEMENT_CACHE_SIZE,
+  CONTROL_PATH,
   DEFAULT_ATTEST_RETRY_MS,
   DEFAULT_EVENT_INTERVAL_S,
   DEFAULT_HOST,
@@ -62,7 +72,10 @@ import {
   DEFAULT_MAX_QUOTE_AGE_MS,
   EVENT_PATH_PREFIX,
   HEALTH_PATH,
+  MAX_CONTROL_ATTEST_DELAY_S,
+  MAX_CONTROL_BODY_BYTES,
   MAX_URL_LENGTH,
+  MIN_CONTROL_TOKEN_LENGTH,
 } from './constants.ts';
 import {
   type AnnouncementDocument,
@@ -104,6 +117,18 @@ export interface OracleServerOptions {
   health?: HealthRegistry;
   /** @default 'oracle' */
   healthName?: string;
+  /**
+   * Turns the control endpoint on for requests with `Authorization: Bearer <controlToken>` (at
+   * least {@link MIN_CONTROL_TOKEN_LENGTH} characters; loopback ones too). Without it the
+   * endpoint answers 403 to everyone.
+   */
+  controlToken?: string;
+}
+
+/** What the control endpoint answers: the faults now in force. */
+export interface OracleControlState {
+  silent: boolean;
+  attestDelaySecs: number;
 }
 
 /** What the oracle reports about itself (also served at `GET /health`). */
@@ -193,6 +218,7 @@ export class OracleServer {
   #lastError: OracleServerHealth['lastError'] = null;
   #silent = false;
   #attestDelayMs = 0;
+  #controlToken: Buffer | undefined;
 
   private constructor(init: {
     keys: OracleKeys;
@@ -208,6 +234,7 @@ export class OracleServer {
     lookaheadS: number;
     maxAttestDelayS: number;
     attestRetryMs: number;
+    controlToken: string | undefined;
   }) {
     this.#keys = init.keys;
     this.#outcomes = init.outcomes;
@@ -222,6 +249,8 @@ export class OracleServer {
     this.lookaheadS = init.lookaheadS;
     this.#maxAttestDelayS = init.maxAttestDelayS;
     this.#attestRetryMs = init.attestRetryMs;
+    this.#controlToken =
+      init.controlToken === undefined ? undefined : Buffer.from(init.controlToken);
     this.publicKey = bytesToHex(init.keys.oliviaPublicKey);
     this.announcementPublicKey = bytesToHex(init.keys.announcementPublicKey);
     // Catch up on what is still attestable (after a restart), never before the oracle existed.
@@ -259,6 +288,14 @@ export class OracleServer {
       options.attestRetryMs ?? DEFAULT_ATTEST_RETRY_MS,
       'attest retry',
     );
+    if (
+      options.controlToken !== undefined &&
+      options.controlToken.length < MIN_CONTROL_TOKEN_LENGTH
+    ) {
+      throw new InvalidOracleOptionsError(
+        `the control token must have at least ${MIN_CONTROL_TOKEN_LENGTH} characters`,
+      );
+    }
     const port = nonNegativeInt(options.port ?? 0, 'port');
     if (port > 65_535) throw new InvalidOracleOptionsError(`port must be ≤ 65535, got ${port}`);
     const host = options.host ?? DEFAULT_HOST;
@@ -301,6 +338,7 @@ export class OracleServer {
       lookaheadS,
       maxAttestDelayS,
       attestRetryMs,
+      controlToken: options.controlToken,
     });
     log.info(
       {
@@ -310,6 +348,7 @@ export class OracleServer {
         outcomes: outcomes.size,
         eventIntervalS,
         lookaheadS,
+        control: oracle.#controlToken !== undefined,
       },
       'oracle serving',
     );
@@ -358,6 +397,11 @@ export class OracleServer {
   setAttestDelay(delayMs: number): void {
     this.#attestDelayMs = Math.max(0, delayMs);
     this.#pump();
+  }
+
+  /** The faults in force ({@link setSilent}, {@link setAttestDelay}). */
+  get control(): OracleControlState {
+    return { silent: this.#silent, attestDelaySecs: this.#attestDelayMs / 1000 };
   }
 
   /** Stops serving and attesting; waits for an outcome being written to reach the disk. */
@@ -534,6 +578,14 @@ export class OracleServer {
   // --- HTTP -----------------------------------------------------------------------------------
 
   #handle(req: IncomingMessage, res: ServerResponse): void {
+    const path = (req.url ?? '/').split('?')[0]!;
+    if (path === CONTROL_PATH || path.startsWith(`${CONTROL_PATH}/`)) {
+      this.#control(req, res).catch((err: unknown) => {
+        this.#log.error({ err }, 'control request failed');
+        if (!res.headersSent) send(res, 500, { error: 'internal error' });
+      });
+      return;
+    }
     try {
       if (req.method !== 'GET') res.setHeader('allow', 'GET');
       const [status, body] = this.#route(req.method, req.url ?? '/');
@@ -542,6 +594,80 @@ export class OracleServer {
       this.#log.error({ err, url: req.url }, 'request failed');
       if (!res.headersSent) send(res, 500, { error: 'internal error' });
     }
+  }
+
+  /** Whether the request carries the control token (compared in constant time). */
+  #bearerMatches(req: IncomingMessage): boolean {
+    const expected = this.#controlToken;
+    const header = req.headers.authorization;
+    if (!expected || !header?.startsWith('Bearer ')) return false;
+    const given = Buffer.from(header.slice('Bearer '.length));
+    return given.length === expected.length && timingSafeEqual(given, expected);
+  }
+
+  /** The control endpoint (see the module comment): token first, then `GET`/`POST /control`. */
+  async #control(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (!this.#bearerMatches(req)) {
+      // Before the body is read: an unauthenticated body never reaches the parser.
+      send(res, 403, {
+        error: this.#controlToken
+          ? 'the control endpoint needs Authorization: Bearer <control token>'
+          : 'the control endpoint is off: the oracle was started without a control token',
+      });
+      return;
+    }
+    const path = (req.url ?? '/').split('?')[0]!;
+    if (path !== CONTROL_PATH) {
+      send(res, 404, { error: `no such path ${path}` });
+      return;
+    }
+    if (req.method === 'GET') {
+      send(res, 200, this.control);
+      return;
+    }
+    if (req.method !== 'POST') {
+      res.setHeader('allow', 'GET, POST');
+      send(res, 405, { error: 'GET or POST' });
+      return;
+    }
+    const text = await readBody(req);
+    if (text === undefined) {
+      send(res, 413, { error: `body over ${MAX_CONTROL_BODY_BYTES} bytes` });
+      return;
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      send(res, 400, { error: 'body is not JSON' });
+      return;
+    }
+    const { silent, attestDelaySecs, ...rest } = (body ?? {}) as Record<string, unknown>;
+    const delayOk =
+      attestDelaySecs === undefined ||
+      (typeof attestDelaySecs === 'number' &&
+        Number.isFinite(attestDelaySecs) &&
+        attestDelaySecs >= 0 &&
+        attestDelaySecs <= MAX_CONTROL_ATTEST_DELAY_S);
+    if (
+      typeof body !== 'object' ||
+      body === null ||
+      Array.isArray(body) ||
+      Object.keys(rest).length > 0 ||
+      (silent !== undefined && typeof silent !== 'boolean') ||
+      !delayOk
+    ) {
+      send(res, 400, {
+        error: `expected {"silent"?: boolean, "attestDelaySecs"?: 0 … ${MAX_CONTROL_ATTEST_DELAY_S}}`,
+      });
+      return;
+    }
+    if (typeof attestDelaySecs === 'number') {
+      this.setAttestDelay(Math.round(attestDelaySecs * 1000));
+    }
+    if (typeof silent === 'boolean') this.setSilent(silent);
+    this.#log.warn({ ...this.control, from: req.socket.remoteAddress }, 'control: faults set');
+    send(res, 200, this.control);
   }
 
   /** The answer to a request: status and JSON body. */
@@ -612,6 +738,18 @@ function evict<V>(cache: Map<string, V>): void {
     const oldest = cache.keys().next().value as string;
     cache.delete(oldest);
   }
+}
+
+/** The request body as text, or undefined when it exceeds {@link MAX_CONTROL_BODY_BYTES}. */
+async function readBody(req: IncomingMessage): Promise<string | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_CONTROL_BODY_BYTES) return undefined;
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 function send(res: ServerResponse, status: number, body: unknown): void {

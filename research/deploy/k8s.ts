@@ -76,6 +76,8 @@ export interface DeploySecrets {
   readonly oracleTls: { readonly cert: string; readonly key: string };
   /** What the scenario Job shows the feed's control endpoint from another pod. */
   readonly feedControlToken: string;
+  /** What turns the oracle's control endpoint on, and what the scenario Job shows it. */
+  readonly oracleControlToken: string;
 }
 
 /** A Kubernetes object as JSON. */
@@ -111,6 +113,7 @@ export async function newSecrets(makers: number): Promise<DeploySecrets> {
       makerKeys,
       oracleTls: { cert: tls.cert, key: tls.key },
       feedControlToken: generatePassword(),
+      oracleControlToken: generatePassword(),
     };
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -367,6 +370,7 @@ export function k8sManifests(o: K8sOptions, s: DeploySecrets): K8sObject[] {
         'chain-rpc-password': base64(s.chainRpcPassword),
         'ui-password': base64(s.uiPassword),
         'pricefeed-control-token': base64(s.feedControlToken),
+        'oracle-control-token': base64(s.oracleControlToken),
         [SEED_FILE]: base64(s.oracleSeedFile),
         ...Object.fromEntries(s.makerKeys.map((k, i) => [`maker-${i}.p2p.key`, base64(k.p2pKey)])),
       },
@@ -466,6 +470,9 @@ export function k8sManifests(o: K8sOptions, s: DeploySecrets): K8sObject[] {
             '--port',
             String(PORTS.oracle),
           ],
+          // Turns its control endpoint on for this token only (the scenario Job's oracle faults):
+          // behind the TLS proxy every caller is loopback, so the token is all that guards it.
+          env: [secretEnv('DLCFD_ORACLE_CONTROL_TOKEN', 'oracle-control-token')],
           securityContext: CONTAINER_SECURITY,
           volumeMounts: [{ name: 'data', mountPath: '/data' }],
         },
@@ -617,23 +624,37 @@ function scenarioJob(o: K8sOptions, scenario: Scenario, nodes: readonly string[]
                   '/results/runs',
                   '--feed-control',
                   `http://pricefeed:${PORTS.pricefeed}/control`,
+                  // The faults' services: the chain's RPC (feeSpike), the oracle's control
+                  // (oracleSilent, oracleLate), through its TLS proxy.
+                  '--chain-rpc',
+                  `http://chain:${PORTS.chain}`,
+                  '--chain-user',
+                  RPC_USER,
+                  '--oracle-control',
+                  `https://oracle:${PORTS.oracleTls}/control`,
                   ...(o.scenarioCi ? ['--ci'] : []),
                   ...nodes.flatMap((n) => [n.startsWith('maker') ? '--maker' : '--taker', url(n)]),
                 ],
                 env: [
                   secretEnv('DLCFD_UI_PASSWORD', 'ui-password'),
                   secretEnv('DLCFD_PRICEFEED_CONTROL_TOKEN', 'pricefeed-control-token'),
+                  secretEnv('DLCFD_CHAIN_PASSWORD', 'chain-rpc-password'),
+                  secretEnv('DLCFD_ORACLE_CONTROL_TOKEN', 'oracle-control-token'),
+                  // The oracle's certificate, as the nodes trust it.
+                  { name: 'NODE_EXTRA_CA_CERTS', value: `${CONFIG_DIR}/${ORACLE_CA}` },
                 ],
                 securityContext: CONTAINER_SECURITY,
                 volumeMounts: [
                   { name: 'results', mountPath: '/results' },
                   { name: 'scenario', mountPath: SCENARIO_DIR, readOnly: true },
+                  { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
                 ],
               },
             ],
             volumes: [
               { name: 'results', persistentVolumeClaim: { claimName: 'results' } },
               { name: 'scenario', configMap: { name: SCENARIO } },
+              { name: 'config', configMap: { name: CONFIG } },
             ],
           },
         },

@@ -8,7 +8,9 @@ import { parseArgsProblem } from '../../node/cli-support.ts';
 import { REMOTE_DRAIN_SECS, REMOTE_READY_WAIT_SECS, type RemoteTargets } from './remote.ts';
 
 export const SCENARIO_JOB_USAGE = `usage: DLCFD_UI_PASSWORD=… [DLCFD_PRICEFEED_CONTROL_TOKEN=…] \\
+       [DLCFD_CHAIN_PASSWORD=…] [DLCFD_ORACLE_CONTROL_TOKEN=…] \\
        node scripts/scenario-job.ts <scenario.yaml> --feed-control URL --maker URL … --taker URL …
+       [--chain-rpc URL --chain-user NAME] [--oracle-control URL]
        [--runs DIR] [--ci] [--ready-wait SECS] [--drain SECS]
 
 Runs a scenario against a deployed network over the network (research/run/remote.ts): the
@@ -16,7 +18,13 @@ scenario's makers and takers are the --maker and --taker URLs in order (each nod
 http://maker-0.maker:8000); prices go to the feed's control endpoint (--feed-control, e.g.
 http://pricefeed:8088/control), with the feed's control token from another host. Writes the
 results folder <runs>/<name>-<seed>-<time>/ and prints "results <dir>" and every check.
-Faults: feedStale only (the others need pod, oracle or chain control).
+
+Faults: feedStale (the feed's control), oracleSilent and oracleLate (the oracle's control endpoint,
+--oracle-control, e.g. https://oracle:8443/control, with DLCFD_ORACLE_CONTROL_TOKEN), feeSpike (the
+chain's RPC setfeespike, --chain-rpc with --chain-user and DLCFD_CHAIN_PASSWORD), partition between
+a taker and a maker (the taker's API blocks the maker, then unblocks it). Refused: makerRestart
+and takerOffline (they stop a node's process, which no API offers), a partition between two
+makers or two takers, and a fault whose service was not given.
 
   --runs DIR         where the results folder goes (default runs)
   --ci               the scenario's CI size (its ci: block)
@@ -42,8 +50,8 @@ export interface ScenarioJobArgs {
 const URL_RE = /^https?:\/\/[^\s/]+(\/\S*)?$/;
 
 /**
- * `argv` (after the script) and the environment (the password and the feed token are secrets:
- * never flags, which `ps` shows).
+ * `argv` (after the script) and the environment (the passwords and tokens are secrets: never
+ * flags, which `ps` shows).
  * @throws ScenarioJobUsageError naming what is wrong.
  */
 export function parseScenarioJobArgs(
@@ -57,6 +65,9 @@ export function parseScenarioJobArgs(
       allowPositionals: true,
       options: {
         'feed-control': { type: 'string' },
+        'chain-rpc': { type: 'string' },
+        'chain-user': { type: 'string' },
+        'oracle-control': { type: 'string' },
         maker: { type: 'string', multiple: true },
         taker: { type: 'string', multiple: true },
         runs: { type: 'string', default: 'runs' },
@@ -105,6 +116,24 @@ export function parseScenarioJobArgs(
   const password = env.DLCFD_UI_PASSWORD;
   if (!password) wrong('DLCFD_UI_PASSWORD (every node’s UI password) is not set');
   const token = env.DLCFD_PRICEFEED_CONTROL_TOKEN;
+  const chainUrl = values['chain-rpc'];
+  let chainRpc: RemoteTargets['chainRpc'];
+  if (chainUrl !== undefined) {
+    if (!URL_RE.test(chainUrl)) wrong('--chain-rpc must be an http(s) URL');
+    if (!values['chain-user']) wrong('--chain-rpc needs --chain-user');
+    if (!env.DLCFD_CHAIN_PASSWORD)
+      wrong('--chain-rpc needs DLCFD_CHAIN_PASSWORD (the RPC password)');
+    chainRpc = { url: chainUrl, user: values['chain-user']!, password: env.DLCFD_CHAIN_PASSWORD! };
+  } else if (values['chain-user'] !== undefined) {
+    wrong('--chain-user without --chain-rpc');
+  }
+  const oracleControl = values['oracle-control'];
+  const oracleToken = env.DLCFD_ORACLE_CONTROL_TOKEN;
+  if (oracleControl !== undefined) {
+    if (!URL_RE.test(oracleControl)) wrong('--oracle-control must be an http(s) URL');
+    // The oracle's control endpoint is off without its token: no call could succeed.
+    if (!oracleToken) wrong('--oracle-control needs DLCFD_ORACLE_CONTROL_TOKEN');
+  }
   return {
     ...base,
     file: positionals[0]!,
@@ -116,6 +145,11 @@ export function parseScenarioJobArgs(
       password: password!,
       feedControl: feedControl!.replace(/\/$/, ''),
       ...(token && { feedToken: token }),
+      ...(chainRpc && { chainRpc }),
+      ...(oracleControl !== undefined && {
+        oracleControl: oracleControl.replace(/\/$/, ''),
+        oracleToken: oracleToken!,
+      }),
     },
   };
 }

@@ -10,9 +10,11 @@
  * (closes what is open, waits until every CFD is in a final state; the deployed chain mines on
  * its own), and writes the results folder from the nodes' APIs.
  *
- * What it cannot do from outside: stop or restart a pod, silence the oracle or raise the chain's
- * fees — so of the faults only `feedStale` (the feed's pause/resume) is supported, and a scenario
- * with another is refused up front ({@link UnsupportedFaultError}). Likewise it funds no wallet
+ * Faults go through the deployed services' own interfaces (remote-faults.ts): the feed's and the
+ * oracle's control endpoints, the chain's RPC, a taker's API refusing a maker (`partition`). What
+ * it cannot do from outside is stop a node's process, so `makerRestart` and `takerOffline` are
+ * refused up front ({@link UnsupportedFaultError}), as is a fault whose service it was not given
+ * ({@link FaultTargetMissingError}). Likewise it funds no wallet
  * (the deployment does) and reads no chain, so the checks that need the chain (`satsConserved`,
  * `liquidationsPaid`) and the files that need the nodes' event logs (`events.jsonl`,
  * `protocols.csv`) are not made: summary.json lists them under `notChecked` with the reason.
@@ -30,7 +32,6 @@ import { type CsvField, formatCsv } from '../report/csv.ts';
 import { writeReport } from '../report/report.ts';
 import { takerNames } from '../scenario/parse.ts';
 import {
-  type FaultSpec,
   type Plan,
   type PlannedAction,
   RESULT_COLUMNS,
@@ -38,68 +39,40 @@ import {
   type RunSummary,
   type Scenario,
 } from '../scenario/types.ts';
+import { type Json, message, poll, RemoteApiError, RemoteNode } from './remote-api.ts';
+import {
+  checkFaultTargets,
+  type FaultTargets,
+  RemoteFaults,
+  UnsupportedFaultError,
+  unsupportedFaults,
+} from './remote-faults.ts';
 import { fundingOf, jsonText } from './results.ts';
 
-/** How long one API or feed request may take before it is given up. */
-export const REMOTE_REQUEST_TIMEOUT_MS = 10_000;
+export { REMOTE_REQUEST_TIMEOUT_MS, RemoteApiError, RemoteNode } from './remote-api.ts';
+export {
+  FaultTargetMissingError,
+  REMOTE_FAULTS,
+  UnsupportedFaultError,
+  unsupportedFaults,
+} from './remote-faults.ts';
 /** How long the runner waits for every node to answer, have coins and see every maker's offers. */
 export const REMOTE_READY_WAIT_SECS = 300;
 /** Longest drain, seconds, by default. */
 export const REMOTE_DRAIN_SECS = 120;
 /** Tries of an open while no offer or no answer is to be had (as runner.ts). */
 const OPEN_ATTEMPTS = 3;
-/** The faults the remote runner can cause. */
-export const REMOTE_FAULTS: ReadonlySet<FaultSpec['kind']> = new Set(['feedStale']);
-
-/** The scenario asks for faults the remote runner cannot cause. */
-export class UnsupportedFaultError extends NamedError {
-  readonly kinds: readonly string[];
-  constructor(kinds: readonly string[]) {
-    super(
-      `the remote runner cannot cause ${kinds.join(', ')} (it supports ${[...REMOTE_FAULTS].join(', ')}): ` +
-        'stopping pods, the oracle and the chain are not in its reach; run the scenario in-process ' +
-        '(npm run scenario) for those',
-    );
-    this.kinds = kinds;
-  }
-}
-
 /** The deployment does not fit the scenario (too few nodes, a node of the wrong role). */
 export class DeploymentMismatchError extends NamedError {}
 
-/** A node or the feed answered a request with an unexpected status. */
-export class RemoteApiError extends NamedError {
-  readonly status: number;
-  readonly body: unknown;
-  constructor(what: string, status: number, body: unknown) {
-    // The node's API answers `{error: {name, message}}`, the feed's `{error: "…"}`.
-    const error = (body as { error?: unknown } | null)?.error;
-    const said =
-      typeof error === 'string'
-        ? error
-        : error && typeof error === 'object'
-          ? `${(error as { name?: string }).name ?? ''}: ${(error as { message?: string }).message ?? ''}`
-          : typeof body === 'string'
-            ? body.slice(0, 200)
-            : '';
-    super(`${what}: HTTP ${status} ${said}`.trim());
-    this.status = status;
-    this.body = body;
-  }
-}
-
-/** The deployed network, as the runner reaches it. */
-export interface RemoteTargets {
+/** The deployed network, as the runner reaches it (the faults' services: {@link FaultTargets}). */
+export interface RemoteTargets extends FaultTargets {
   /** Each maker's API base URL (`http://maker-0.maker:8000`), in the order of the scenario's makers. */
   readonly makers: readonly string[];
   /** Each taker's API base URL, in the order of the scenario's taker names. */
   readonly takers: readonly string[];
   /** Every node's UI password (the deployment's Secret). */
   readonly password: string;
-  /** The feed's control endpoint base: `http://pricefeed:8088/control`. */
-  readonly feedControl: string;
-  /** The feed's control token (the deployment's Secret); none: the feed must be on loopback. */
-  readonly feedToken?: string;
 }
 
 export interface RemoteRunOptions {
@@ -125,136 +98,13 @@ export interface RemoteRunSummary extends RunSummary {
   readonly notChecked: readonly { readonly name: string; readonly why: string }[];
 }
 
-// biome-ignore lint/suspicious/noExplicitAny: API answers are read loosely, as JSON
-type Json = any;
 type Row = readonly CsvField[];
-
-const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
-
-/** A request's signal: the run's (if any) and the request timeout. */
-const requestSignal = (signal?: AbortSignal) =>
-  signal
-    ? AbortSignal.any([signal, AbortSignal.timeout(REMOTE_REQUEST_TIMEOUT_MS)])
-    : AbortSignal.timeout(REMOTE_REQUEST_TIMEOUT_MS);
-
-/** Polls `check` every `everyMs` until it answers truthy or `ms` passed; the last answer. */
-async function poll<T>(ms: number, check: () => Promise<T> | T, everyMs = 500): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await check();
-    if (v || Date.now() > deadline) return v;
-    await sleep(everyMs);
-  }
-}
-
-/** One node's API, logged in with the UI password (again when its session lapsed). */
-export class RemoteNode {
-  readonly name: string;
-  readonly url: string;
-  readonly #password: string;
-  #cookie: string | undefined;
-  role: 'maker' | 'taker' | undefined;
-  peerId = '';
-
-  constructor(name: string, url: string, password: string) {
-    this.name = name;
-    this.url = url.replace(/\/$/, '');
-    this.#password = password;
-  }
-
-  async #login(): Promise<string> {
-    const res = await fetch(`${this.url}/api/login`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ password: this.#password }),
-      signal: requestSignal(),
-    });
-    if (res.status !== 200) throw new RemoteApiError(`${this.name} login`, res.status, null);
-    const session = res.headers
-      .getSetCookie()
-      .map((c) => c.split(';')[0]!)
-      .find((c) => c.startsWith('dlcfd_session_'));
-    if (!session) throw new RemoteApiError(`${this.name} login: no session cookie`, 200, null);
-    return session;
-  }
-
-  /** `method path` with a JSON body; answers status and parsed body (text when not JSON). */
-  async call(
-    method: string,
-    path: string,
-    body?: unknown,
-  ): Promise<{ status: number; body: Json }> {
-    for (let attempt = 0; ; attempt++) {
-      this.#cookie ??= await this.#login();
-      const res = await fetch(`${this.url}${path}`, {
-        method,
-        headers: {
-          cookie: this.#cookie,
-          // A state-changing request with the session cookie must come from the node's own
-          // origin (its CSRF wall): the runner reaches it by the name it serves under.
-          ...(method !== 'GET' && { origin: new URL(this.url).origin }),
-          ...(body !== undefined && { 'content-type': 'application/json' }),
-        },
-        ...(body !== undefined && { body: JSON.stringify(body) }),
-        signal: requestSignal(),
-      });
-      if (res.status === 401 && attempt === 0) {
-        this.#cookie = undefined;
-        continue;
-      }
-      const text = await res.text();
-      let parsed: Json = text;
-      try {
-        parsed = JSON.parse(text);
-      } catch {
-        // Not JSON: /metrics, CSV.
-      }
-      return { status: res.status, body: parsed };
-    }
-  }
-
-  /** GET `path`, which must answer 200. */
-  async get(path: string): Promise<Json> {
-    const r = await this.call('GET', path);
-    if (r.status !== 200) throw new RemoteApiError(`${this.name} GET ${path}`, r.status, r.body);
-    return r.body;
-  }
-}
-
-/** The feed's control endpoint. */
-class FeedControl {
-  readonly #base: string;
-  readonly #token: string | undefined;
-  constructor(base: string, token: string | undefined) {
-    this.#base = base.replace(/\/$/, '');
-    this.#token = token;
-  }
-
-  async post(path: string, body?: unknown): Promise<Json> {
-    const res = await fetch(`${this.#base}${path}`, {
-      method: 'POST',
-      headers: {
-        ...(this.#token && { authorization: `Bearer ${this.#token}` }),
-        ...(body !== undefined && { 'content-type': 'application/json' }),
-      },
-      ...(body !== undefined && { body: JSON.stringify(body) }),
-      signal: requestSignal(),
-    });
-    const answer = await res.json().catch(() => null);
-    if (res.status !== 200) throw new RemoteApiError(`feed POST ${path}`, res.status, answer);
-    return answer;
-  }
-}
-
-/** The scenario's faults the remote runner cannot cause (empty: it can run it). */
-export function unsupportedFaults(scenario: Scenario): string[] {
-  return [...new Set(scenario.faults.map((f) => f.kind))].filter((k) => !REMOTE_FAULTS.has(k));
-}
 
 /**
  * Runs `scenario` as `plan` says against the deployed network `targets`; writes the results
  * folder and answers its summary.
  * @throws UnsupportedFaultError before anything is done, for a fault it cannot cause.
+ * @throws FaultTargetMissingError before anything is done, for a fault whose service is not given.
  * @throws DeploymentMismatchError when the deployment has too few nodes or a wrong role.
  */
 export async function runRemoteScenario(
@@ -265,6 +115,7 @@ export async function runRemoteScenario(
 ): Promise<RemoteRunSummary> {
   const unsupported = unsupportedFaults(scenario);
   if (unsupported.length) throw new UnsupportedFaultError(unsupported);
+  checkFaultTargets(scenario, targets);
   const names = takerNames(scenario);
   if (targets.makers.length < scenario.makers.length || targets.takers.length < names.length) {
     throw new DeploymentMismatchError(
@@ -280,20 +131,20 @@ export async function runRemoteScenario(
     (m, i) => new RemoteNode(m.name, targets.makers[i]!, targets.password),
   );
   const takers = names.map((n, i) => new RemoteNode(n, targets.takers[i]!, targets.password));
-  const feed = new FeedControl(targets.feedControl, targets.feedToken);
-  await mkdir(join(options.dir, RESULT_FILES.metrics), { recursive: true, mode: 0o700 });
-
-  progress(`waiting for ${makers.length + takers.length} nodes`);
-  await ready(scenario, plan, makers, takers, feed, targets.password, options);
-
-  progress(`running ${scenario.durationSecs} s`);
   const rows = {
     trades: [] as Row[],
     prices: [] as Row[],
     equity: [] as Row[],
     faults: [] as Row[],
   };
-  const run = new RemoteTimeline(scenario, plan, feed, makers, takers, rows, logger);
+  const faults = new RemoteFaults(targets, { makers, takers }, rows.faults, logger);
+  await mkdir(join(options.dir, RESULT_FILES.metrics), { recursive: true, mode: 0o700 });
+
+  progress(`waiting for ${makers.length + takers.length} nodes`);
+  await ready(scenario, plan, makers, takers, faults, targets.password, options);
+
+  progress(`running ${scenario.durationSecs} s`);
+  const run = new RemoteTimeline(scenario, plan, faults, makers, takers, rows, logger);
   await run.drive(options.signal, options.equityEverySecs ?? 2);
   progress('draining');
   await run.drain((options.drainSecs ?? REMOTE_DRAIN_SECS) * 1000);
@@ -303,14 +154,15 @@ export async function runRemoteScenario(
 
 /**
  * Until every node answers with the role it stands for, each maker has the scenario's policy,
- * the feed the plan's first price, every wallet coins and every taker every maker's offers.
+ * the feed the plan's first price, every wallet coins and every taker every maker's offers; and
+ * the services the scenario's faults act on answer and take the credentials.
  */
 async function ready(
   scenario: Scenario,
   plan: Plan,
   makers: readonly RemoteNode[],
   takers: readonly RemoteNode[],
-  feed: FeedControl,
+  faults: RemoteFaults,
   password: string,
   options: RemoteRunOptions,
 ): Promise<void> {
@@ -351,7 +203,10 @@ async function ready(
   }
   const startUsd =
     plan.prices[0]?.price ?? (scenario.price.kind === 'walk' ? scenario.price.start : 50_000);
-  await feed.post('/price', { price: formatUsd(startUsd) });
+  await faults.feed.post('/price', { price: formatUsd(startUsd) });
+  await faults.check(scenario).catch((e: unknown) => {
+    throw new DeploymentMismatchError(`a service of the scenario's faults: ${message(e)}`);
+  });
   for (const n of nodes) {
     // Coins confirmed and nothing in flight: a maker splits its funding into its coin pool
     // first, and refuses orders until that confirmed.
@@ -389,23 +244,21 @@ const isOpen = (c: Json): boolean =>
   !NOT_OPEN.has(c.state) &&
   !(c.transactions as Json[]).some((t) => t.kind === 'close');
 
-/** The run in time over the network: prices, actions and feed faults; then the drain. */
+/** The run in time over the network: prices, actions and faults; then the drain. */
 class RemoteTimeline {
   readonly #scenario: Scenario;
   readonly #plan: Plan;
-  readonly #feed: FeedControl;
+  readonly #faults: RemoteFaults;
   readonly #makers: readonly RemoteNode[];
   readonly #takers: readonly RemoteNode[];
   readonly #rows: { trades: Row[]; prices: Row[]; equity: Row[]; faults: Row[] };
   readonly #log: Logger;
   readonly #pending = new Set<Promise<unknown>>();
-  readonly #active = new Set<FaultSpec>();
-  #paused = false;
 
   constructor(
     scenario: Scenario,
     plan: Plan,
-    feed: FeedControl,
+    faults: RemoteFaults,
     makers: readonly RemoteNode[],
     takers: readonly RemoteNode[],
     rows: { trades: Row[]; prices: Row[]; equity: Row[]; faults: Row[] },
@@ -413,7 +266,7 @@ class RemoteTimeline {
   ) {
     this.#scenario = scenario;
     this.#plan = plan;
-    this.#feed = feed;
+    this.#faults = faults;
     this.#makers = makers;
     this.#takers = takers;
     this.#rows = rows;
@@ -426,8 +279,9 @@ class RemoteTimeline {
       ...this.#plan.prices.map((p) => ({ at: p.atSecs, run: () => this.#price(p.price) })),
       ...this.#plan.actions.map((a) => ({ at: a.atSecs, run: () => this.#act(a) })),
       ...this.#plan.faults.flatMap((f) => [
-        { at: f.atSecs, run: () => this.#startFault(f) },
-        { at: f.atSecs + (f as { forSecs: number }).forSecs, run: () => this.#endFault(f) },
+        { at: f.atSecs, run: () => this.#faults.start(f) },
+        // Every fault the runner causes lasts `forSecs` (makerRestart and takerOffline are refused).
+        { at: f.atSecs + (f as { forSecs: number }).forSecs, run: () => this.#faults.end(f) },
       ]),
     ].sort((a, b) => a.at - b.at);
     const duration = this.#scenario.durationSecs;
@@ -452,7 +306,7 @@ class RemoteTimeline {
   /** Ends the faults, lets actions finish, closes what is open, waits until every CFD ended. */
   async drain(ms: number): Promise<void> {
     const deadline = Date.now() + ms;
-    for (const f of [...this.#active]) await this.#endFault(f);
+    await this.#faults.endAll();
     await Promise.race([Promise.allSettled([...this.#pending]), sleep(ms / 2)]);
     await Promise.all(
       this.#takers.map(async (t) => {
@@ -479,8 +333,8 @@ class RemoteTimeline {
   }
 
   async #price(usd: number): Promise<void> {
-    const q = await this.#feed.post('/price', { price: formatUsd(usd) });
-    if (!this.#paused) this.#rows.prices.push([Date.now(), q.price]);
+    const q = await this.#faults.feed.post('/price', { price: formatUsd(usd) });
+    if (!this.#faults.feedPaused) this.#rows.prices.push([Date.now(), q.price]);
   }
 
   async #sampleEquity(): Promise<void> {
@@ -609,23 +463,6 @@ class RemoteTimeline {
       await sleep(500);
     }
     return { outcome: 'failed', reason };
-  }
-
-  async #startFault(f: FaultSpec): Promise<void> {
-    // Only feedStale reaches here (runRemoteScenario refuses the others).
-    this.#rows.faults.push([Date.now(), f.kind, 'pricefeed', 'start', '']);
-    this.#active.add(f);
-    this.#paused = true;
-    await this.#feed.post('/pause');
-  }
-
-  async #endFault(f: FaultSpec): Promise<void> {
-    if (!this.#active.delete(f)) return;
-    if (this.#active.size === 0) {
-      await this.#feed.post('/resume');
-      this.#paused = false;
-    }
-    this.#rows.faults.push([Date.now(), f.kind, 'pricefeed', 'end', '']);
   }
 }
 

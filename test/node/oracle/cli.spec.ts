@@ -4,7 +4,7 @@ import { nextEventTime, oracleEventId } from '../../../model/oracle-event.ts';
 import { parsePrice } from '../../../model/units.ts';
 import { OracleClient } from '../../../node/oracle/client.ts';
 import { PriceFeedServer } from '../../../node/pricefeed/server.ts';
-import { dlcfd, startDlcfd } from '../../helpers/dlcfd-cli.ts';
+import { DLCFD_BIN, dlcfd, runUnder, startDlcfd } from '../../helpers/dlcfd-cli.ts';
 import { tempDir, until } from './helpers.ts';
 
 interface Running {
@@ -73,6 +73,33 @@ describe('dlcfd oracle (command line)', function () {
       assert.equal(err.code, 2, args.join(' '));
       assert.match(err.stderr, /usage: dlcfd oracle/);
     }
+  });
+
+  it('DLCFD_ORACLE_CONTROL_TOKEN turns its control endpoint on for that token; a short one is refused', async () => {
+    const datadir = await tempDir();
+    const token = 'cli-oracle-control-token-01234';
+    const oracle = await startDlcfd(
+      'oracle',
+      ['--datadir', datadir, '--pricefeed', 'ws://127.0.0.1:1/realtime', '--port', '0'],
+      'announcement-key',
+      15_000,
+      { env: { DLCFD_ORACLE_CONTROL_TOKEN: token } },
+    );
+    try {
+      const control = oracle.ready.get('control-url')!;
+      assert.equal(control, `${oracle.ready.get('url')}/control`);
+      const get = (auth?: string) =>
+        fetch(control, { headers: auth ? { authorization: auth } : {} }).then((r) => r.status);
+      assert.equal(await get(), 403);
+      assert.equal(await get(`Bearer ${token}`), 200);
+    } finally {
+      assert.equal(await oracle.stop(), 0);
+    }
+    const short = await runUnder([], DLCFD_BIN, ['oracle', '--datadir', datadir], {
+      DLCFD_ORACLE_CONTROL_TOKEN: 'short',
+    });
+    assert.equal(short.code, 2);
+    assert.match(short.stderr, /at least 16 characters[\s\S]*usage: dlcfd oracle/);
   });
 
   it('is listed in dlcfd --help', async () => {

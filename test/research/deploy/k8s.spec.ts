@@ -43,14 +43,20 @@ const SCHEMA_OF: Record<string, string> = {
 // biome-ignore lint/suspicious/noExplicitAny: manifests are walked loosely
 type Json = any;
 
-/** A scenario that fits the deployment below, with the one fault the remote runner causes. */
+/** A scenario that fits the deployment below, with every fault the remote runner causes. */
+const FAULTS = `faults:
+  - { kind: feedStale, atSecs: 30, forSecs: 5 }
+  - { kind: oracleSilent, atSecs: 40, forSecs: 5 }
+  - { kind: oracleLate, atSecs: 50, forSecs: 5, delaySecs: 3 }
+  - { kind: feeSpike, atSecs: 60, forSecs: 5, satPerVb: 40 }
+  - { kind: partition, atSecs: 70, forSecs: 5, between: [t-1, m] }
+`;
 const SCENARIO_YAML = `name: k8s
 durationSecs: 120
 makers: [{ name: m }]
 takers:
   - { prefix: t-, count: 3, actor: { strategy: random, everySecs: 10 } }
-faults: [{ kind: feedStale, atSecs: 30, forSecs: 5 }]
-`;
+${FAULTS}`;
 const OPTIONS = {
   makers: 2,
   takers: 3,
@@ -243,7 +249,7 @@ describe('research: Kubernetes manifests (npm run k8s)', function () {
     await assert.rejects(nodeConfigFromArgs('taker', [...argv, '--listn', 'x'], env), /listn/);
   });
 
-  it('the chain, feed and oracle containers use flags their subcommands have', async () => {
+  it('the chain, feed and oracle containers use flags and environment their subcommands have', async () => {
     for (const name of ['chain', 'pricefeed', 'oracle']) {
       const container = find('Deployment', name).spec.template.spec.containers[0];
       const [subcommand, ...argv] = container.args as string[];
@@ -251,6 +257,10 @@ describe('research: Kubernetes manifests (npm run k8s)', function () {
       const { stdout } = await dlcfd(subcommand, '--help');
       for (const f of argv.filter((a) => a.startsWith('--'))) {
         assert.ok(stdout.includes(`${f} `), `dlcfd ${name} has ${f}`);
+      }
+      // The control tokens: each read from the environment variable its help names.
+      for (const e of (container.env as Json[]).filter((x) => x.name.startsWith('DLCFD_'))) {
+        assert.ok(stdout.includes(e.name), `dlcfd ${name} reads ${e.name}`);
       }
     }
   });
@@ -273,7 +283,35 @@ describe('research: Kubernetes manifests (npm run k8s)', function () {
       password: secrets.uiPassword,
       feedControl: 'http://pricefeed:8088/control',
       feedToken: secrets.feedControlToken,
+      chainRpc: { url: 'http://chain:18443', user: 'dlcfd', password: secrets.chainRpcPassword },
+      oracleControl: 'https://oracle:8443/control',
+      oracleToken: secrets.oracleControlToken,
     });
+    // The faults' services as deployed: the chain's Service port and RPC user, the oracle's
+    // Service (its TLS proxy) and the token its container is given, the oracle's certificate.
+    const servicePort = (name: string) =>
+      (find('Service', name).spec.ports as Json[]).map((p) => `http://${name}:${p.port}`);
+    assert.ok(servicePort('chain').includes(args.targets.chainRpc!.url));
+    const chain = find('Deployment', 'chain').spec.template.spec.containers[0];
+    assert.equal(chain.args[chain.args.indexOf('--rpc-user') + 1], args.targets.chainRpc!.user);
+    assert.equal(kubeletEnv(chain, 'chain-x').CHAIN_RPC_PASSWORD, args.targets.chainRpc!.password);
+    assert.ok(
+      args.targets.oracleControl!.startsWith(
+        `${servicePort('oracle')[0]!.replace('http:', 'https:')}/`,
+      ),
+    );
+    const oracle = find('Deployment', 'oracle').spec.template.spec.containers[0];
+    assert.equal(
+      kubeletEnv(oracle, 'oracle-x').DLCFD_ORACLE_CONTROL_TOKEN,
+      args.targets.oracleToken,
+    );
+    const [caDir, caFile] = [
+      env.NODE_EXTRA_CA_CERTS!.replace(/\/[^/]+$/, ''),
+      env.NODE_EXTRA_CA_CERTS!.split('/').at(-1)!,
+    ];
+    const caVolume = container.volumeMounts.find((m: Json) => m.mountPath === caDir).name;
+    const caMap = job.spec.template.spec.volumes.find((v: Json) => v.name === caVolume).configMap;
+    assert.equal(find('ConfigMap', caMap.name).data[caFile], secrets.oracleTls.cert);
     // Results onto the results claim; the scenario from its config map, as given.
     const mount = (name: string) =>
       container.volumeMounts.find((m: Json) => m.name === name).mountPath as string;
@@ -299,16 +337,30 @@ describe('research: Kubernetes manifests (npm run k8s)', function () {
       /--taker 'taker-9' is not an http\(s\) URL/,
     );
     assert.throws(() => parseScenarioJobArgs(expand(container.args, env), {}), /DLCFD_UI_PASSWORD/);
+    const { DLCFD_CHAIN_PASSWORD: _, ...noChainPassword } = env;
+    assert.throws(
+      () => parseScenarioJobArgs(expand(container.args, env), noChainPassword),
+      /--chain-rpc needs DLCFD_CHAIN_PASSWORD/,
+    );
   });
 
   it('a scenario the Job cannot run is refused when the manifests are made', () => {
     const withFault = SCENARIO_YAML.replace(
-      'faults: [{ kind: feedStale, atSecs: 30, forSecs: 5 }]',
-      'faults: [{ kind: makerRestart, atSecs: 30, maker: m, downSecs: 5 }]',
+      FAULTS,
+      'faults: [{ kind: makerRestart, atSecs: 30, maker: m, downSecs: 5 }]\n',
     );
     assert.throws(
       () => k8sManifests({ ...OPTIONS, scenario: { yaml: withFault, origin: 'x.yaml' } }, secrets),
-      (e: Error) => e instanceof UnsupportedFaultError && /makerRestart/.test(e.message),
+      (e: Error) =>
+        e instanceof UnsupportedFaultError &&
+        /cannot cause makerRestart \(stops a node's process/.test(e.message),
+    );
+    const takerPartition = SCENARIO_YAML.replace('between: [t-1, m]', 'between: [t-1, t-2]');
+    assert.throws(
+      () =>
+        k8sManifests({ ...OPTIONS, scenario: { yaml: takerPartition, origin: 'x.yaml' } }, secrets),
+      (e: Error) =>
+        e instanceof UnsupportedFaultError && /t-1\|t-2 are both takers/.test(e.message),
     );
     assert.throws(
       () => k8sManifests({ ...OPTIONS, takers: 2 }, secrets),

@@ -34,7 +34,8 @@ const STRATEGY = fileURLToPath(new URL('./open-then-close.ts', import.meta.url))
 /**
  * ≈ 32 run seconds: one taker opens long and one short on their first tick, both close from run
  * second 24 (rollovers every 10 s: at least one each); the price walks; the feed goes stale for
- * 2 s (the one fault the remote runner causes).
+ * 2 s; the short taker refuses the maker for 2 s (a partition through its API), between its open
+ * and its close.
  */
 const REMOTE_SCENARIO = (strategy: string) => `name: remote
 seed: 7
@@ -55,6 +56,7 @@ takers:
 price: { kind: walk, start: 50000, volatility: 0.0003, stepSecs: 2 }
 faults:
   - { kind: feedStale, atSecs: 10, forSecs: 2 }
+  - { kind: partition, atSecs: 15, forSecs: 2, between: [short-1, maker1] }
 `;
 
 /** The host each process must run on. */
@@ -352,9 +354,11 @@ describe('research: a maker and two takers on three hosts (network namespaces)',
     // The plan's prices went through the feed: its walk, at 2 s steps, less the stale 2 s.
     const prices = parseCsv(await read(RESULT_FILES.prices), RESULT_COLUMNS.prices, 'prices');
     assert.ok(prices.length >= 12, `${prices.length} prices`);
+    const faults = await read(RESULT_FILES.faults);
+    assert.match(faults, /feedStale,pricefeed,start[\s\S]*feedStale,pricefeed,end/);
     assert.match(
-      await read(RESULT_FILES.faults),
-      /feedStale,pricefeed,start[\s\S]*feedStale,pricefeed,end/,
+      faults,
+      /partition,short-1\|maker1,start,short-1 refuses maker1[\s\S]*partition,short-1\|maker1,end/,
     );
     for (const name of ['maker1', 'long-1', 'short-1']) {
       assert.match(await read(join(RESULT_FILES.metrics, `${name}.prom`)), /^dlcfd_/m);
