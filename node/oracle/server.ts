@@ -40,7 +40,6 @@
  * oracle.health();   // { status: 'ok', lastAttested: { eventId, outcome, at }, … }
  * await oracle.stop();
  */
-import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { bytesToHex } from '@noble/hashes/utils.js';
@@ -60,6 +59,7 @@ import { PRODUCTS } from '../../model/product.ts';
 import { formatPrice, PRICE_SCALE, type Price } from '../../model/units.ts';
 import { type FeedHealth, PriceFeedClient } from '../pricefeed/client.ts';
 import { BITMEX_MAINNET_URL, type FeedSymbol } from '../pricefeed/constants.ts';
+import { bearerMatches } from '../runtime/bearer.ts';
 import { HealthRegistry, type HealthStatus } from '../runtime/health.ts';
 import {
   ANNOUNCEMENT_CACHE_SIZE,
@@ -598,11 +598,7 @@ export class OracleServer {
 
   /** Whether the request carries the control token (compared in constant time). */
   #bearerMatches(req: IncomingMessage): boolean {
-    const expected = this.#controlToken;
-    const header = req.headers.authorization;
-    if (!expected || !header?.startsWith('Bearer ')) return false;
-    const given = Buffer.from(header.slice('Bearer '.length));
-    return given.length === expected.length && timingSafeEqual(given, expected);
+    return bearerMatches(req.headers.authorization, this.#controlToken);
   }
 
   /** The control endpoint (see the module comment): token first, then `GET`/`POST /control`. */

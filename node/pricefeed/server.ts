@@ -35,13 +35,13 @@
  * feed.controlUrl; // http://127.0.0.1:41234/control
  * await feed.stop();
  */
-import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { type Logger, pino } from 'pino';
 import { type RawData, WebSocket, WebSocketServer } from 'ws';
 import { formatPrice, type Price, parsePrice } from '../../model/units.ts';
+import { bearerMatches } from '../runtime/bearer.ts';
 import {
   CONTROL_PATH,
   DEFAULT_ETH_START_PRICE,
@@ -526,11 +526,7 @@ export class PriceFeedServer {
 
   /** Whether the request carries the control token (compared in constant time). */
   #bearerMatches(req: IncomingMessage): boolean {
-    const expected = this.#controlToken;
-    const header = req.headers.authorization;
-    if (!expected || !header?.startsWith('Bearer ')) return false;
-    const given = Buffer.from(header.slice('Bearer '.length));
-    return given.length === expected.length && timingSafeEqual(given, expected);
+    return bearerMatches(req.headers.authorization, this.#controlToken);
   }
 
   async #onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
