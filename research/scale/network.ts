@@ -29,6 +29,16 @@ import { until } from '../../test/helpers/wait.ts';
 
 export const silentLogger: Logger = pino({ level: 'silent' });
 
+/**
+ * The nodes' logger: silent, or at `SCALE_LOG_LEVEL` (e.g. `warn`: slow stop steps, failed
+ * protocol runs) on stderr, each line naming its node by datadir.
+ */
+function nodeLogger(datadir: string): Logger {
+  const level = process.env.SCALE_LOG_LEVEL;
+  if (!level) return silentLogger;
+  return pino({ level, base: { node: datadir.split('/').at(-1) } }, pino.destination(2));
+}
+
 /** The time constants of a run, in (compressed) seconds. */
 export interface ScaleTime {
   readonly settlementSecs: number;
@@ -210,7 +220,7 @@ export async function startNode(
       : { maker: [spec.maker!] }),
   };
   return Daemon.start(await loadConfig({ role: spec.role, flags }), {
-    logger: silentLogger,
+    logger: nodeLogger(spec.datadir),
     ...(shared.pool && { pool: shared.pool }),
     ...(shared.chain && { chain: shared.chain }),
   });

@@ -72,6 +72,9 @@ const figure = (name: string, value: number, unit: string): void => {
   console.log(`${name} ${Math.round(value)} ${unit}`);
 };
 
+/** How long a host may take to stop its nodes before it is killed. */
+const HOST_STOP_MS = 60_000;
+
 /** A forked host and a typed call over its IPC channel. */
 class Host {
   readonly #child: ChildProcess;
@@ -115,8 +118,17 @@ class Host {
     this.#stopping = true;
     if (this.#child.exitCode !== null || !this.#child.connected) return;
     const exited = new Promise((r) => this.#child.once('exit', r));
-    await this.call({ op: 'stop' }).catch(() => this.#child.kill());
-    await Promise.race([exited, sleep(30_000).then(() => this.#child.kill())]);
+    const stopped = this.call({ op: 'stop' }).then(
+      () => true,
+      () => false,
+    );
+    // A host whose nodes do not stop in time is killed and named (SCALE_LOG_LEVEL=warn says
+    // which part of a node held its stop up): the figures of the run are not held hostage.
+    const inTime = await Promise.race([stopped, sleep(HOST_STOP_MS).then(() => undefined)]);
+    if (inTime === undefined)
+      console.error(`# host ${this.#child.pid}: not stopped in ${HOST_STOP_MS} ms; killed`);
+    if (inTime !== true) this.#child.kill();
+    await Promise.race([exited, sleep(30_000).then(() => this.#child.kill('SIGKILL'))]);
   }
 }
 
@@ -343,8 +355,8 @@ async function step(
       wallMs: Date.now() - stepStart,
     };
   } finally {
-    for (const h of hosts) await h.stop();
-    for (const h of makerHosts) await h.stop();
+    await Promise.all(hosts.map((h) => h.stop()));
+    await Promise.all(makerHosts.map((h) => h.stop()));
     await oracleHost.stop();
     await chainHost.stop();
     await rm(dir, { recursive: true, force: true });
