@@ -65,6 +65,13 @@ export interface TakerCfd {
   readonly failureReason: string | undefined;
 }
 
+/** An order at the best offer: the taker's side, how many lots, at what leverage. */
+export interface TakerOrder {
+  readonly side: 'long' | 'short';
+  readonly lots: number;
+  readonly leverage: number;
+}
+
 /** An order the taker's maker accepted: its CFD id and the price it was placed at. */
 export interface PlacedOrder {
   readonly orderId: string;
@@ -91,7 +98,7 @@ export interface TakerPort {
   /** Its CFD `id`; undefined when it cannot be read. */
   cfd(id: string): Promise<TakerCfd | undefined>;
   /** Takes the best offer for `side` at `lots` and `leverage`. */
-  takeBest(order: { side: 'long' | 'short'; lots: number; leverage: number }): Promise<OrderAnswer>;
+  takeBest(order: TakerOrder): Promise<OrderAnswer>;
   /** Proposes to close `id` collaboratively: undefined once proposed, else why not. */
   close(id: string): Promise<string | undefined>;
 }

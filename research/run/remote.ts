@@ -6,7 +6,7 @@
  * with the one UI password, sets each maker's policy from the scenario, then in run time serves
  * the plan's prices through the price feed's control endpoint (from another host it needs the
  * feed's control token), and has each taker take the best offer and close through its API — the
- * same actions, retries and outcomes as runner.ts. It ends by itself at `durationSecs`, drains
+ * same driver as runner.ts (driver.ts: same actions, retries and outcomes). It ends by itself at `durationSecs`, drains
  * (closes what is open, waits until every CFD is in a final state; the deployed chain mines on
  * its own), and writes the results folder from the nodes' APIs.
  *
@@ -27,26 +27,15 @@ import { ENDED_UI_STATES } from '../../model/cfd.ts';
 import { NamedError } from '../../model/named-error.ts';
 import { formatPrice, parsePrice } from '../../model/units.ts';
 import type { PositionHistoryView } from '../../node/app/views/history.ts';
-import { formatCsv } from '../report/csv.ts';
-import { writeReport } from '../report/report.ts';
 import { takerNames } from '../scenario/parse.ts';
-import {
-  type Plan,
-  RESULT_COLUMNS,
-  RESULT_FILES,
-  type RunSummary,
-  type Scenario,
-} from '../scenario/types.ts';
+import { type Plan, RESULT_FILES, type RunSummary, type Scenario } from '../scenario/types.ts';
 import {
   emptyRows,
   message,
-  type OrderAnswer,
   poll,
-  type Row,
   RunDriver,
   type RunRows,
   type RunWorld,
-  type TakerCfd,
   type TakerPort,
 } from './driver.ts';
 import { type Json, RemoteApiError, RemoteNode } from './remote-api.ts';
@@ -57,7 +46,7 @@ import {
   UnsupportedFaultError,
   unsupportedFaults,
 } from './remote-faults.ts';
-import { fundingOf, jsonText } from './results.ts';
+import { writeRunResults, writeSummary } from './results.ts';
 
 export { REMOTE_REQUEST_TIMEOUT_MS, RemoteApiError, RemoteNode } from './remote-api.ts';
 export {
@@ -150,7 +139,7 @@ export async function runRemoteScenario(
   const run = new RunDriver(
     { scenario, plan },
     remoteWorld(faults, [...makers, ...takers]),
-    { makers, takers: takers.map((t) => new RemoteTaker(t)) },
+    { makers, takers: takers.map(remoteTaker) },
     rows,
     logger,
   );
@@ -263,59 +252,45 @@ const NOT_OPEN: ReadonlySet<string> = new Set(['pendingSetup', 'contractSetup', 
 const closing = (c: Json): boolean => (c.transactions as Json[]).some((t) => t.kind === 'close');
 
 /** A deployed taker, through its HTTP API: the driver's port. */
-class RemoteTaker implements TakerPort {
-  readonly online = true;
-  readonly unreadable = 'the taker does not answer';
-  readonly #node: RemoteNode;
-
-  constructor(node: RemoteNode) {
-    this.#node = node;
-  }
-
-  get name(): string {
-    return this.#node.name;
-  }
-
-  async openIds(): Promise<string[]> {
-    const { cfds } = await this.#node.get('/api/cfds');
-    return (cfds as Json[])
-      .filter((c) => !ENDED_UI_STATES.has(c.state) && !NOT_OPEN.has(c.state) && !closing(c))
-      .map((c) => c.id);
-  }
-
-  async cfd(id: string): Promise<TakerCfd | undefined> {
-    const r = await this.#node.call('GET', `/api/cfds/${id}`);
-    if (r.status !== 200) return undefined;
-    const c = r.body;
-    return {
-      state: c.state,
-      counterparty: c.counterparty,
-      closing: closing(c),
-      canSettle: (c.actions as string[]).includes('settle'),
-      proposing: Boolean(c.settlementProposal),
-      closePrice: c.closingPrice ?? '',
-      failureReason: c.failureReason ?? undefined,
-    };
-  }
-
-  async takeBest(order: {
-    side: 'long' | 'short';
-    lots: number;
-    leverage: number;
-  }): Promise<OrderAnswer> {
-    const r = await this.#node.call('POST', '/api/orders/best', order);
-    if (r.status === 202) return { placed: r.body };
-    // 503: no offer or no answer right now, worth another try; any other status is a refusal.
-    return {
-      refused: new RemoteApiError('order', r.status, r.body).message,
-      transient: r.status === 503,
-    };
-  }
-
-  async close(id: string): Promise<string | undefined> {
-    const r = await this.#node.call('POST', `/api/cfds/${id}/close`);
-    return r.status === 202 ? undefined : new RemoteApiError('close', r.status, r.body).message;
-  }
+function remoteTaker(node: RemoteNode): TakerPort {
+  return {
+    name: node.name,
+    online: true,
+    unreadable: 'the taker does not answer',
+    openIds: async () => {
+      const { cfds } = await node.get('/api/cfds');
+      return (cfds as Json[])
+        .filter((c) => !ENDED_UI_STATES.has(c.state) && !NOT_OPEN.has(c.state) && !closing(c))
+        .map((c) => c.id);
+    },
+    cfd: async (id) => {
+      const r = await node.call('GET', `/api/cfds/${id}`);
+      if (r.status !== 200) return undefined;
+      const c = r.body;
+      return {
+        state: c.state,
+        counterparty: c.counterparty,
+        closing: closing(c),
+        canSettle: (c.actions as string[]).includes('settle'),
+        proposing: Boolean(c.settlementProposal),
+        closePrice: c.closingPrice ?? '',
+        failureReason: c.failureReason ?? undefined,
+      };
+    },
+    takeBest: async (order) => {
+      const r = await node.call('POST', '/api/orders/best', order);
+      if (r.status === 202) return { placed: r.body };
+      // 503: no offer or no answer right now, worth another try; any other status is a refusal.
+      return {
+        refused: new RemoteApiError('order', r.status, r.body).message,
+        transient: r.status === 503,
+      };
+    },
+    close: async (id) => {
+      const r = await node.call('POST', `/api/cfds/${id}/close`);
+      return r.status === 202 ? undefined : new RemoteApiError('close', r.status, r.body).message;
+    },
+  };
 }
 
 /**
@@ -387,51 +362,8 @@ async function writeRemoteResults(
   rows: RunRows,
 ): Promise<RemoteRunSummary> {
   const nodes = [...makers, ...takers];
-  const file = (name: string, text: string) => writeFile(join(dir, name), text, { mode: 0o600 });
   const histories = new Map<string, readonly PositionHistoryView[]>();
   for (const n of nodes) histories.set(n.name, (await n.get('/api/history')).positions);
-
-  const positionRows: Row[] = [];
-  const closedBy: Record<string, number> = {};
-  let opened = 0;
-  let open = 0;
-  let liquidations = 0;
-  for (const t of takers) {
-    for (const p of histories.get(t.name) ?? []) {
-      if (p.closedBy === 'rejected' || p.closedBy === 'setupFailed') continue;
-      if (p.openedAtSecs === null && p.closedBy === null) continue; // never opened
-      opened++;
-      if (p.closedBy) closedBy[p.closedBy] = (closedBy[p.closedBy] ?? 0) + 1;
-      else open++;
-      if (p.closedBy === 'liquidation') liquidations++;
-      const f = fundingOf(p);
-      positionRows.push([
-        p.id,
-        t.name,
-        makers.find((m) => m.peerId === p.counterparty)?.name ?? p.counterparty,
-        p.position,
-        p.quantity,
-        p.leverage,
-        p.entryPrice,
-        p.exitPrice ?? '',
-        p.margin,
-        f.paid,
-        f.received,
-        p.openingFee,
-        '', // on-chain fees: not read remotely
-        p.payout ?? '',
-        p.realisedPnl ?? '',
-        p.closedBy ?? '',
-        p.openedAtSecs === null ? '' : p.openedAtSecs * 1000,
-        p.closedAtSecs === null ? '' : p.closedAtSecs * 1000,
-      ]);
-    }
-  }
-  await file(RESULT_FILES.positions, formatCsv(RESULT_COLUMNS.positions, positionRows));
-  await file(RESULT_FILES.trades, formatCsv(RESULT_COLUMNS.trades, rows.trades));
-  await file(RESULT_FILES.prices, formatCsv(RESULT_COLUMNS.prices, rows.prices));
-  await file(RESULT_FILES.equity, formatCsv(RESULT_COLUMNS.equity, rows.equity));
-  await file(RESULT_FILES.faults, formatCsv(RESULT_COLUMNS.faults, rows.faults));
   for (const n of nodes) {
     const metrics = await n.call('GET', '/metrics');
     if (metrics.status === 200) {
@@ -440,50 +372,21 @@ async function writeRemoteResults(
       });
     }
   }
-
-  let fundingPaid = 0n;
-  let fundingReceived = 0n;
-  for (const positions of histories.values()) {
-    for (const p of positions) {
-      const f = fundingOf(p);
-      fundingPaid += f.paid;
-      fundingReceived += f.received;
-    }
-  }
-  const stuck = await unendedOf(nodes);
-  const e = scenario.expect;
-  const checks: { name: string; ok: boolean; detail: string }[] = [];
-  if (e.fundingConserved) {
-    checks.push({
-      name: 'fundingConserved',
-      ok: fundingPaid === fundingReceived,
-      detail: `paid ${fundingPaid}, received ${fundingReceived}`,
-    });
-  }
-  if (e.noneStuck) {
-    checks.push({
-      name: 'noneStuck',
-      ok: stuck.length === 0,
-      detail: stuck.length ? stuck.join('; ') : 'every CFD in a final state',
-    });
-  }
-  checks.push({
-    name: 'minLiquidations',
-    ok: liquidations >= e.minLiquidations,
-    detail: `${liquidations} ≥ ${e.minLiquidations}`,
-  });
-  const summary: RemoteRunSummary = {
-    scenario: scenario.name,
-    seed: scenario.seed,
+  const common = await writeRunResults({
+    scenario,
+    dir,
     startedAt,
-    durationSecs: scenario.durationSecs,
-    nodes: { makers: makers.length, takers: takers.length },
-    cfds: { opened, closedBy, open },
-    fundingPaidSats: fundingPaid.toString(),
-    fundingReceivedSats: fundingReceived.toString(),
-    onchainFeesSats: '',
-    stuck,
-    checks,
+    makers,
+    takers,
+    histories,
+    rows,
+    stuck: await unendedOf(nodes),
+    // No chain is read: no fees, no chain checks (NOT_CHECKED says why).
+    chain: { onchainFee: async () => '', onchainFeesSats: '', checks: async () => [] },
+  });
+  const e = scenario.expect;
+  const summary: RemoteRunSummary = {
+    ...common,
     deployment: Object.fromEntries(nodes.map((n) => [n.name, n.url])),
     notChecked: NOT_CHECKED.filter(
       (c) =>
@@ -491,7 +394,6 @@ async function writeRemoteResults(
         (c.name !== 'liquidationsPaid' || e.liquidationsPaid),
     ),
   };
-  await file(RESULT_FILES.summary, `${jsonText(summary, 2)}\n`);
-  await writeReport(dir);
+  await writeSummary(dir, summary);
   return summary;
 }

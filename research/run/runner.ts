@@ -4,7 +4,8 @@
  * the plan's prices, each taker's actions go through its node's application service, each fault
  * starts and ends on its time — ends by itself at `durationSecs`, drains (faults ended, what can
  * be closed collaboratively closed, blocks mined until nothing is pending, bounded), writes the
- * results (results.ts) and stops everything.
+ * results (results.ts) and stops everything. The timeline and the actions are the driver's
+ * (driver.ts), shared with the remote runner; this file answers its ports in process.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -16,7 +17,6 @@ import type { PositionHistoryView } from '../../node/app/views/history.ts';
 import { BitcoinRpc } from '../../node/chain/rpc.ts';
 import { createMetrics } from '../../ui-server/metrics.ts';
 import { formatCsv } from '../report/csv.ts';
-import { writeReport } from '../report/report.ts';
 import {
   type FaultSpec,
   type Plan,
@@ -28,24 +28,25 @@ import {
 import {
   emptyRows,
   message,
-  type OrderAnswer,
   poll,
   type Row,
   RunDriver,
   type RunRows,
   type RunWorld,
-  type TakerCfd,
   type TakerPort,
 } from './driver.ts';
 import { feedPrice, RunNode, type RunParts, runTime, silentLogger, startParts } from './network.ts';
 import {
   ChainFees,
-  fundingOf,
+  type Check,
   jsonText,
   type ProtocolRow,
   protocolRows,
   readLog,
   unended,
+  writeResultFile,
+  writeRunResults,
+  writeSummary,
 } from './results.ts';
 
 export interface RunOptions {
@@ -120,7 +121,7 @@ export async function runScenario(
     const run = new RunDriver(
       { scenario, plan },
       localWorld(parts, nodes, rows),
-      { makers, takers: takers.map((t) => new LocalTaker(t)) },
+      { makers, takers: takers.map(localTaker) },
       rows,
       logger,
     );
@@ -195,74 +196,56 @@ async function fund(
 }
 
 /** A taker of this process, through its node's application service: the driver's port. */
-class LocalTaker implements TakerPort {
-  readonly unreadable = 'the taker is offline';
-  readonly #node: RunNode;
-
-  constructor(node: RunNode) {
-    this.#node = node;
-  }
-
-  get name(): string {
-    return this.#node.name;
-  }
-
-  get online(): boolean {
-    return this.#node.online;
-  }
-
-  async openIds(): Promise<string[]> {
-    const d = this.#node.daemon;
-    if (!d) return [];
-    return d.readModel
-      .openCfds()
-      .filter((c) => c.setup === 'completed' && !c.closeTx && !ENDED_UI_STATES.has(uiState(c)))
-      .map((c) => c.terms!.id);
-  }
-
-  async cfd(id: string): Promise<TakerCfd | undefined> {
-    const c = await this.#node.daemon?.readModel.get(id);
-    return (
-      c && {
-        state: uiState(c),
-        counterparty: c.terms?.counterpartyPeerId,
-        closing: Boolean(c.closeTx),
-        canSettle: actions(c).includes('settle'),
-        proposing: Boolean(c.settlement),
-        closePrice: c.closePrice ? formatPrice(c.closePrice) : '',
-        failureReason: c.failureReason,
+function localTaker(node: RunNode): TakerPort {
+  const unreadable = 'the taker is offline';
+  return {
+    name: node.name,
+    unreadable,
+    get online() {
+      return node.online;
+    },
+    openIds: async () =>
+      (node.daemon?.readModel.openCfds() ?? [])
+        .filter((c) => c.setup === 'completed' && !c.closeTx && !ENDED_UI_STATES.has(uiState(c)))
+        .map((c) => c.terms!.id),
+    cfd: async (id) => {
+      const c = await node.daemon?.readModel.get(id);
+      return (
+        c && {
+          state: uiState(c),
+          counterparty: c.terms?.counterpartyPeerId,
+          closing: Boolean(c.closeTx),
+          canSettle: actions(c).includes('settle'),
+          proposing: Boolean(c.settlement),
+          closePrice: c.closePrice ? formatPrice(c.closePrice) : '',
+          failureReason: c.failureReason,
+        }
+      );
+    },
+    takeBest: async (order) => {
+      const d = node.daemon;
+      if (!d) return { refused: unreadable, transient: false };
+      try {
+        return {
+          placed: await d.app.takeBestOffer({ ...order, leverage: order.leverage as Leverage }),
+        };
+      } catch (e) {
+        // No offer or no answer right now (offers re-quoting, a maker busy): worth another try.
+        const busy = e instanceof UnavailableError || e instanceof MakerNoAnswerError;
+        return { refused: message(e), transient: busy && node.online };
       }
-    );
-  }
-
-  async takeBest(order: {
-    side: 'long' | 'short';
-    lots: number;
-    leverage: number;
-  }): Promise<OrderAnswer> {
-    const d = this.#node.daemon;
-    if (!d) return { refused: this.unreadable, transient: false };
-    try {
-      return {
-        placed: await d.app.takeBestOffer({ ...order, leverage: order.leverage as Leverage }),
-      };
-    } catch (e) {
-      // No offer or no answer right now (offers re-quoting, a maker busy): worth another try.
-      const busy = e instanceof UnavailableError || e instanceof MakerNoAnswerError;
-      return { refused: message(e), transient: busy && this.online };
-    }
-  }
-
-  async close(id: string): Promise<string | undefined> {
-    const d = this.#node.daemon;
-    if (!d) return this.unreadable;
-    try {
-      await d.app.close(id);
-      return undefined;
-    } catch (e) {
-      return message(e);
-    }
-  }
+    },
+    close: async (id) => {
+      const d = node.daemon;
+      if (!d) return unreadable;
+      try {
+        await d.app.close(id);
+        return undefined;
+      } catch (e) {
+        return message(e);
+      }
+    },
+  };
 }
 
 /** The run's faults, caused in this process: stopping nodes, the oracle's and feed's knobs. */
@@ -413,7 +396,7 @@ async function writeResults(
   fundingTxids: ReadonlySet<string>,
 ): Promise<RunSummary> {
   const nodes = [...makers, ...takers];
-  const file = (name: string, text: string) => writeFile(join(dir, name), text, { mode: 0o600 });
+  const file = (name: string, text: string) => writeResultFile(dir, name, text);
   const fees = new ChainFees(new BitcoinRpc({ url: parts.chain.rpcUrl, ...parts.chain.rpcAuth }));
 
   // events.jsonl and protocols.csv from every node's log.
@@ -449,62 +432,11 @@ async function writeResults(
     }
   }
 
-  const positionRows: Row[] = [];
-  const closedBy: Record<string, number> = {};
-  let opened = 0;
-  let open = 0;
-  const liquidations: PositionHistoryView[] = [];
-  for (const t of takers) {
-    for (const p of histories.get(t.name) ?? []) {
-      if (p.closedBy === 'rejected' || p.closedBy === 'setupFailed') continue;
-      if (p.openedAtSecs === null && p.closedBy === null) continue; // never opened
-      opened++;
-      if (p.closedBy) closedBy[p.closedBy] = (closedBy[p.closedBy] ?? 0) + 1;
-      else open++;
-      if (p.closedBy === 'liquidation') liquidations.push(p);
-      const f = fundingOf(p);
-      positionRows.push([
-        p.id,
-        t.name,
-        makers.find((m) => m.peerId === p.counterparty)?.name ?? p.counterparty,
-        p.position,
-        p.quantity,
-        p.leverage,
-        p.entryPrice,
-        p.exitPrice ?? '',
-        p.margin,
-        f.paid,
-        f.received,
-        p.openingFee,
-        await fees.total(cfdTxids.get(p.id) ?? []),
-        p.payout ?? '',
-        p.realisedPnl ?? '',
-        p.closedBy ?? '',
-        p.openedAtSecs === null ? '' : p.openedAtSecs * 1000,
-        p.closedAtSecs === null ? '' : p.closedAtSecs * 1000,
-      ]);
-    }
-  }
-  await file(RESULT_FILES.positions, formatCsv(RESULT_COLUMNS.positions, positionRows));
-  await file(RESULT_FILES.trades, formatCsv(RESULT_COLUMNS.trades, rows.trades));
-  await file(RESULT_FILES.prices, formatCsv(RESULT_COLUMNS.prices, rows.prices));
-  await file(RESULT_FILES.equity, formatCsv(RESULT_COLUMNS.equity, rows.equity));
-  await file(RESULT_FILES.faults, formatCsv(RESULT_COLUMNS.faults, rows.faults));
   for (const n of nodes) {
     const text = await createMetrics(n.daemon!.app, { size: 0 }).metrics();
     await writeFile(join(dir, RESULT_FILES.metrics, `${n.name}.prom`), text, { mode: 0o600 });
   }
 
-  // Checks.
-  let fundingPaid = 0n;
-  let fundingReceived = 0n;
-  for (const positions of histories.values()) {
-    for (const p of positions) {
-      const f = fundingOf(p);
-      fundingPaid += f.paid;
-      fundingReceived += f.received;
-    }
-  }
   const stuck = (await Promise.all(nodes.map((n) => unended(n.name, n.daemon!)))).flat();
   // Every transaction that spent the network's coins: wallet spends and the CFDs' own.
   const spent = new Set<string>();
@@ -524,74 +456,56 @@ async function writeResults(
   const stranded = await fees.stranded(spent, owned);
   const funded = nodes.reduce((s, n) => s + n.fundSats, 0n);
 
-  const liquidationProblems: string[] = [];
-  for (const p of liquidations) {
-    const maker = makers.find((m) => m.peerId === p.counterparty);
-    const makerSide = maker && histories.get(maker.name)?.find((x) => x.id === p.id);
-    const cet = p.transactions.find((x) => x.kind === 'cet');
-    const tx = cet && (await fees.tx(cet.txid));
-    if (!tx || p.payout === null || !makerSide || makerSide.payout === null) {
-      liquidationProblems.push(`${p.id}: no CET or payout known`);
-      continue;
-    }
-    const paid = tx.outs.reduce((s, o) => s + o.value, 0n);
-    const due = BigInt(p.payout) + BigInt(makerSide.payout);
-    if (paid !== due) liquidationProblems.push(`${p.id}: CET pays ${paid}, payouts ${due}`);
-  }
-
   const e = scenario.expect;
-  const checks: { name: string; ok: boolean; detail: string }[] = [];
-  if (e.fundingConserved) {
-    checks.push({
-      name: 'fundingConserved',
-      ok: fundingPaid === fundingReceived,
-      detail: `paid ${fundingPaid}, received ${fundingReceived}`,
-    });
-  }
-  if (e.noneStuck) {
-    checks.push({
-      name: 'noneStuck',
-      ok: stuck.length === 0,
-      detail: stuck.length ? stuck.join('; ') : 'every CFD in a final state',
-    });
-  }
-  if (e.satsConserved) {
-    checks.push({
-      name: 'satsConserved',
-      ok: walletsEnd === funded - onchainFees - stranded,
-      detail: `wallets ${walletsEnd}, funded ${funded} − on-chain fees ${onchainFees} − left unspent outside the wallets (anchors) ${stranded} = ${funded - onchainFees - stranded}`,
-    });
-  }
-  if (e.liquidationsPaid) {
+  const chainChecks = async (liquidations: readonly PositionHistoryView[]): Promise<Check[]> => {
+    const checks: Check[] = [];
+    if (e.satsConserved) {
+      checks.push({
+        name: 'satsConserved',
+        ok: walletsEnd === funded - onchainFees - stranded,
+        detail: `wallets ${walletsEnd}, funded ${funded} − on-chain fees ${onchainFees} − left unspent outside the wallets (anchors) ${stranded} = ${funded - onchainFees - stranded}`,
+      });
+    }
+    if (!e.liquidationsPaid) return checks;
+    const problems: string[] = [];
+    for (const p of liquidations) {
+      const maker = makers.find((m) => m.peerId === p.counterparty);
+      const makerSide = maker && histories.get(maker.name)?.find((x) => x.id === p.id);
+      const cet = p.transactions.find((x) => x.kind === 'cet');
+      const tx = cet && (await fees.tx(cet.txid));
+      if (!tx || p.payout === null || !makerSide || makerSide.payout === null) {
+        problems.push(`${p.id}: no CET or payout known`);
+        continue;
+      }
+      const paid = tx.outs.reduce((s, o) => s + o.value, 0n);
+      const due = BigInt(p.payout) + BigInt(makerSide.payout);
+      if (paid !== due) problems.push(`${p.id}: CET pays ${paid}, payouts ${due}`);
+    }
     checks.push({
       name: 'liquidationsPaid',
-      ok: liquidationProblems.length === 0,
-      detail: liquidationProblems.length
-        ? liquidationProblems.join('; ')
+      ok: problems.length === 0,
+      detail: problems.length
+        ? problems.join('; ')
         : `${liquidations.length} liquidations, each CET paid both payouts`,
     });
-  }
-  checks.push({
-    name: 'minLiquidations',
-    ok: liquidations.length >= e.minLiquidations,
-    detail: `${liquidations.length} ≥ ${e.minLiquidations}`,
-  });
-
-  const summary: RunSummary = {
-    scenario: scenario.name,
-    seed: scenario.seed,
-    startedAt,
-    durationSecs: scenario.durationSecs,
-    nodes: { makers: makers.length, takers: takers.length },
-    cfds: { opened, closedBy, open },
-    fundingPaidSats: fundingPaid.toString(),
-    fundingReceivedSats: fundingReceived.toString(),
-    onchainFeesSats: onchainFees.toString(),
-    stuck,
-    checks,
+    return checks;
   };
-  await file(RESULT_FILES.summary, `${jsonText(summary, 2)}\n`);
-  // The page with the charts, from the files just written (research/report).
-  await writeReport(dir);
+
+  const summary = await writeRunResults({
+    scenario,
+    dir,
+    startedAt,
+    makers,
+    takers,
+    histories,
+    rows,
+    stuck,
+    chain: {
+      onchainFee: (p) => fees.total(cfdTxids.get(p.id) ?? []),
+      onchainFeesSats: onchainFees.toString(),
+      checks: chainChecks,
+    },
+  });
+  await writeSummary(dir, summary);
   return summary;
 }
