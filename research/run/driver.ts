@@ -229,7 +229,12 @@ export class RunDriver {
     return this.#makers.find((m) => m.peerId === peerId)?.name ?? '';
   }
 
-  /** One planned action of a taker, and its trades.csv row(s). */
+  /**
+   * One planned action of a taker, and its trades.csv row(s). An open's outcome: `completed`,
+   * `failed` (its setup ended without a contract), `unknown` (its setup had not ended within
+   * {@link SETUP_WAIT_MS}), `rejected` (no order placed); a close's: `completed`, `ended` (it
+   * ended another way), `failed`; `skipped` when the taker is offline or holds nothing open.
+   */
   async #act(a: PlannedAction): Promise<void> {
     const taker = this.#takers.find((t) => t.name === a.taker);
     if (!taker) throw new Error(`no taker '${a.taker}' in the scenario`);
