@@ -3,7 +3,6 @@
  * in with the UI password, and a service's bearer-token control endpoint (the price feed's, the
  * oracle's). Every request is bounded by {@link REMOTE_REQUEST_TIMEOUT_MS}.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import { NamedError } from '../../model/named-error.ts';
 
 /** How long one API or control request may take before it is given up. */
@@ -33,23 +32,11 @@ export class RemoteApiError extends NamedError {
 // biome-ignore lint/suspicious/noExplicitAny: API answers are read loosely, as JSON
 export type Json = any;
 
-export const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
-
 /** A request's signal: the run's (if any) and the request timeout. */
 export const requestSignal = (signal?: AbortSignal) =>
   signal
     ? AbortSignal.any([signal, AbortSignal.timeout(REMOTE_REQUEST_TIMEOUT_MS)])
     : AbortSignal.timeout(REMOTE_REQUEST_TIMEOUT_MS);
-
-/** Polls `check` every `everyMs` until it answers truthy or `ms` passed; the last answer. */
-export async function poll<T>(ms: number, check: () => Promise<T> | T, everyMs = 500): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await check();
-    if (v || Date.now() > deadline) return v;
-    await sleep(everyMs);
-  }
-}
 
 /** One node's API, logged in with the UI password (again when its session lapsed). */
 export class RemoteNode {

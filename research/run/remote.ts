@@ -6,7 +6,7 @@
  * with the one UI password, sets each maker's policy from the scenario, then in run time serves
  * the plan's prices through the price feed's control endpoint (from another host it needs the
  * feed's control token), and has each taker take the best offer and close through its API — the
- * same actions, retries and outcomes as runner.ts. It ends by itself at `durationSecs`, drains
+ * same driver as runner.ts (driver.ts: same actions, retries and outcomes). It ends by itself at `durationSecs`, drains
  * (closes what is open, waits until every CFD is in a final state; the deployed chain mines on
  * its own), and writes the results folder from the nodes' APIs.
  *
@@ -22,24 +22,23 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { type Logger, pino } from 'pino';
 import { ENDED_UI_STATES } from '../../model/cfd.ts';
 import { NamedError } from '../../model/named-error.ts';
 import { formatPrice, parsePrice } from '../../model/units.ts';
 import type { PositionHistoryView } from '../../node/app/views/history.ts';
-import { type CsvField, formatCsv } from '../report/csv.ts';
-import { writeReport } from '../report/report.ts';
 import { takerNames } from '../scenario/parse.ts';
+import { type Plan, RESULT_FILES, type RunSummary, type Scenario } from '../scenario/types.ts';
 import {
-  type Plan,
-  type PlannedAction,
-  RESULT_COLUMNS,
-  RESULT_FILES,
-  type RunSummary,
-  type Scenario,
-} from '../scenario/types.ts';
-import { type Json, message, poll, RemoteApiError, RemoteNode } from './remote-api.ts';
+  emptyRows,
+  message,
+  poll,
+  RunDriver,
+  type RunRows,
+  type RunWorld,
+  type TakerPort,
+} from './driver.ts';
+import { type Json, RemoteApiError, RemoteNode } from './remote-api.ts';
 import {
   checkFaultTargets,
   type FaultTargets,
@@ -47,7 +46,7 @@ import {
   UnsupportedFaultError,
   unsupportedFaults,
 } from './remote-faults.ts';
-import { fundingOf, jsonText } from './results.ts';
+import { writeRunResults, writeSummary } from './results.ts';
 
 export { REMOTE_REQUEST_TIMEOUT_MS, RemoteApiError, RemoteNode } from './remote-api.ts';
 export {
@@ -58,10 +57,10 @@ export {
 } from './remote-faults.ts';
 /** How long the runner waits for every node to answer, have coins and see every maker's offers. */
 export const REMOTE_READY_WAIT_SECS = 300;
+/** How often the runner asks again while it waits for the network to be ready. */
+const READY_POLL_MS = 500;
 /** Longest drain, seconds, by default. */
 export const REMOTE_DRAIN_SECS = 120;
-/** Tries of an open while no offer or no answer is to be had (as runner.ts). */
-const OPEN_ATTEMPTS = 3;
 /** The deployment does not fit the scenario (too few nodes, a node of the wrong role). */
 export class DeploymentMismatchError extends NamedError {}
 
@@ -98,8 +97,6 @@ export interface RemoteRunSummary extends RunSummary {
   readonly notChecked: readonly { readonly name: string; readonly why: string }[];
 }
 
-type Row = readonly CsvField[];
-
 /**
  * Runs `scenario` as `plan` says against the deployed network `targets`; writes the results
  * folder and answers its summary.
@@ -131,12 +128,7 @@ export async function runRemoteScenario(
     (m, i) => new RemoteNode(m.name, targets.makers[i]!, targets.password),
   );
   const takers = names.map((n, i) => new RemoteNode(n, targets.takers[i]!, targets.password));
-  const rows = {
-    trades: [] as Row[],
-    prices: [] as Row[],
-    equity: [] as Row[],
-    faults: [] as Row[],
-  };
+  const rows = emptyRows();
   const faults = new RemoteFaults(targets, { makers, takers }, rows.faults, logger);
   await mkdir(join(options.dir, RESULT_FILES.metrics), { recursive: true, mode: 0o700 });
 
@@ -144,7 +136,13 @@ export async function runRemoteScenario(
   await ready(scenario, plan, makers, takers, faults, targets.password, options);
 
   progress(`running ${scenario.durationSecs} s`);
-  const run = new RemoteTimeline(scenario, plan, faults, makers, takers, rows, logger);
+  const run = new RunDriver(
+    { scenario, plan },
+    remoteWorld(faults, [...makers, ...takers]),
+    { makers, takers: takers.map(remoteTaker) },
+    rows,
+    logger,
+  );
   await run.drive(options.signal, options.equityEverySecs ?? 2);
   progress('draining');
   await run.drain((options.drainSecs ?? REMOTE_DRAIN_SECS) * 1000);
@@ -171,14 +169,18 @@ async function ready(
   const nodes = [...makers, ...takers];
   for (const n of nodes) {
     let last: unknown;
-    const info = await poll(left(), async () => {
-      try {
-        return await n.get('/api/node');
-      } catch (e) {
-        last = e;
-        return undefined;
-      }
-    });
+    const info = await poll(
+      left(),
+      async () => {
+        try {
+          return await n.get('/api/node');
+        } catch (e) {
+          last = e;
+          return undefined;
+        }
+      },
+      READY_POLL_MS,
+    );
     if (!info)
       throw new DeploymentMismatchError(`${n.name} (${n.url}) did not answer: ${message(last)}`);
     const want = makers.includes(n) ? 'maker' : 'taker';
@@ -210,22 +212,30 @@ async function ready(
   for (const n of nodes) {
     // Coins confirmed and nothing in flight: a maker splits its funding into its coin pool
     // first, and refuses orders until that confirmed.
-    const funded = await poll(left(), async () => {
-      const r = await n.call('GET', '/api/wallet');
-      const b = r.body?.balance;
-      return r.status === 200 && BigInt(b.spendable) > 0n && BigInt(b.unconfirmed) === 0n;
-    });
+    const funded = await poll(
+      left(),
+      async () => {
+        const r = await n.call('GET', '/api/wallet');
+        const b = r.body?.balance;
+        return r.status === 200 && BigInt(b.spendable) > 0n && BigInt(b.unconfirmed) === 0n;
+      },
+      READY_POLL_MS,
+    );
     if (!funded) {
       throw new DeploymentMismatchError(`${n.name} has no settled spendable coins (fund it)`);
     }
   }
   const makerIds = new Set(makers.map((m) => m.peerId));
   for (const t of takers) {
-    const seen = await poll(left(), async () => {
-      const { offers } = await t.get('/api/offers');
-      const from = new Set((offers as Json[]).map((o) => o.maker));
-      return [...makerIds].every((id) => from.has(id));
-    });
+    const seen = await poll(
+      left(),
+      async () => {
+        const { offers } = await t.get('/api/offers');
+        const from = new Set((offers as Json[]).map((o) => o.maker));
+        return [...makerIds].every((id) => from.has(id));
+      },
+      READY_POLL_MS,
+    );
     if (!seen) throw new DeploymentMismatchError(`${t.name} does not see every maker's offers`);
   }
 }
@@ -239,237 +249,78 @@ const formatUsd = (usd: number): string =>
 
 /** States in which a taker's CFD holds coins and has not begun to close. */
 const NOT_OPEN: ReadonlySet<string> = new Set(['pendingSetup', 'contractSetup', 'pendingClose']);
-const isOpen = (c: Json): boolean =>
-  !ENDED_UI_STATES.has(c.state) &&
-  !NOT_OPEN.has(c.state) &&
-  !(c.transactions as Json[]).some((t) => t.kind === 'close');
+const closing = (c: Json): boolean => (c.transactions as Json[]).some((t) => t.kind === 'close');
 
-/** The run in time over the network: prices, actions and faults; then the drain. */
-class RemoteTimeline {
-  readonly #scenario: Scenario;
-  readonly #plan: Plan;
-  readonly #faults: RemoteFaults;
-  readonly #makers: readonly RemoteNode[];
-  readonly #takers: readonly RemoteNode[];
-  readonly #rows: { trades: Row[]; prices: Row[]; equity: Row[]; faults: Row[] };
-  readonly #log: Logger;
-  readonly #pending = new Set<Promise<unknown>>();
-
-  constructor(
-    scenario: Scenario,
-    plan: Plan,
-    faults: RemoteFaults,
-    makers: readonly RemoteNode[],
-    takers: readonly RemoteNode[],
-    rows: { trades: Row[]; prices: Row[]; equity: Row[]; faults: Row[] },
-    log: Logger,
-  ) {
-    this.#scenario = scenario;
-    this.#plan = plan;
-    this.#faults = faults;
-    this.#makers = makers;
-    this.#takers = takers;
-    this.#rows = rows;
-    this.#log = log;
-  }
-
-  /** Fires every entry at its run second until `durationSecs`, sampling equity meanwhile. */
-  async drive(signal: AbortSignal | undefined, equityEverySecs: number): Promise<void> {
-    const entries: { at: number; run: () => Promise<void> }[] = [
-      ...this.#plan.prices.map((p) => ({ at: p.atSecs, run: () => this.#price(p.price) })),
-      ...this.#plan.actions.map((a) => ({ at: a.atSecs, run: () => this.#act(a) })),
-      ...this.#plan.faults.flatMap((f) => [
-        { at: f.atSecs, run: () => this.#faults.start(f) },
-        // Every fault the runner causes lasts `forSecs` (makerRestart and takerOffline are refused).
-        { at: f.atSecs + (f as { forSecs: number }).forSecs, run: () => this.#faults.end(f) },
-      ]),
-    ].sort((a, b) => a.at - b.at);
-    const duration = this.#scenario.durationSecs;
-    const t0 = Date.now();
-    const sampler = setInterval(() => this.#track(this.#sampleEquity()), equityEverySecs * 1000);
-    try {
-      for (const e of entries) {
-        if (e.at >= duration || signal?.aborted) break;
-        const wait = t0 + e.at * 1000 - Date.now();
-        if (wait > 0) await sleep(wait, undefined, { signal }).catch(() => undefined);
-        if (signal?.aborted) break;
-        this.#track(e.run());
-      }
-      const rest = t0 + duration * 1000 - Date.now();
-      if (rest > 0 && !signal?.aborted)
-        await sleep(rest, undefined, { signal }).catch(() => undefined);
-    } finally {
-      clearInterval(sampler);
-    }
-  }
-
-  /** Ends the faults, lets actions finish, closes what is open, waits until every CFD ended. */
-  async drain(ms: number): Promise<void> {
-    const deadline = Date.now() + ms;
-    await this.#faults.endAll();
-    await Promise.race([Promise.allSettled([...this.#pending]), sleep(ms / 2)]);
-    await Promise.all(
-      this.#takers.map(async (t) => {
-        for (const id of await openIds(t)) {
-          await this.#close(t, id, Math.max(0, deadline - Date.now()));
-        }
-      }),
-    );
-    await poll(
-      Math.max(0, deadline - Date.now()),
-      async () => {
-        const stuck = await unendedOf([...this.#makers, ...this.#takers]).catch(() => ['?']);
-        return stuck.length === 0;
-      },
-      1_000,
-    );
-    await this.#sampleEquity();
-  }
-
-  #track(p: Promise<unknown>): void {
-    const tracked = p.catch((e: unknown) => this.#log.warn({ err: e }, 'run step failed'));
-    this.#pending.add(tracked);
-    void tracked.finally(() => this.#pending.delete(tracked));
-  }
-
-  async #price(usd: number): Promise<void> {
-    const q = await this.#faults.feed.post('/price', { price: formatUsd(usd) });
-    if (!this.#faults.feedPaused) this.#rows.prices.push([Date.now(), q.price]);
-  }
-
-  async #sampleEquity(): Promise<void> {
-    const t = Date.now();
-    for (const n of [...this.#makers, ...this.#takers]) {
-      const a = await n.get('/api/account').catch(() => undefined);
-      if (!a?.wallet || a.equity === null) continue;
-      this.#rows.equity.push([t, n.name, a.wallet, BigInt(a.equity) - BigInt(a.wallet), a.equity]);
-    }
-  }
-
-  #makerName(peerId: string | undefined): string {
-    return this.#makers.find((m) => m.peerId === peerId)?.name ?? '';
-  }
-
-  async #act(a: PlannedAction): Promise<void> {
-    const taker = this.#takers.find((t) => t.name === a.taker)!;
-    const started = Date.now();
-    const row = (cfdId: string, maker: string, price: string, outcome: string, reason: string) =>
-      this.#rows.trades.push([
-        started,
-        a.taker,
-        maker,
-        cfdId,
-        a.action,
-        a.side ?? '',
-        a.lots ?? '',
-        a.leverage ?? '',
-        price,
-        outcome,
-        reason,
-        a.atSecs,
-      ]);
-    if (a.action === 'close') {
-      const ids = await openIds(taker);
-      if (ids.length === 0) return void row('', '', '', 'skipped', 'nothing open to close');
-      await Promise.all(
-        ids.map(async (id) => {
-          const r = await this.#close(taker, id, 30_000);
-          const c = (await taker.call('GET', `/api/cfds/${id}`)).body;
-          row(id, this.#makerName(c?.counterparty), c?.closingPrice ?? '', r.outcome, r.reason);
-        }),
-      );
-      return;
-    }
-    let placed: { orderId: string; price: string } | undefined;
-    // As runner.ts: no offer or no answer right now (503) is tried again a moment later; a
-    // refusal is final.
-    for (let attempt = 1; !placed; attempt++) {
-      const r = await taker.call('POST', '/api/orders/best', {
-        side: a.side ?? 'long',
-        lots: a.lots ?? 1,
-        leverage: a.leverage ?? 2,
-      });
-      if (r.status === 202) {
-        placed = r.body;
-        break;
-      }
-      const why = new RemoteApiError('order', r.status, r.body).message;
-      if (r.status !== 503 || attempt >= OPEN_ATTEMPTS)
-        return void row('', '', '', 'rejected', why);
-      await sleep(1_000);
-    }
-    const id = placed!.orderId;
-    const settled = await poll(30_000, async () => {
-      const r = await taker.call('GET', `/api/cfds/${id}`);
-      return r.status === 200 && !['pendingSetup', 'contractSetup'].includes(r.body.state)
-        ? r.body
-        : undefined;
-    });
-    const cfd = settled ?? (await taker.call('GET', `/api/cfds/${id}`)).body;
-    const failed = ['rejected', 'setupFailed'].includes(cfd?.state);
-    const outcome = !settled ? 'unknown' : failed ? 'failed' : 'completed';
-    row(
-      id,
-      this.#makerName(cfd?.counterparty),
-      placed!.price,
-      outcome,
-      cfd?.failureReason ?? (settled ? '' : 'setup did not end within 30 s'),
-    );
-  }
-
-  /** The taker closes `id` collaboratively, proposing again while it cannot (as runner.ts). */
-  async #close(
-    taker: RemoteNode,
-    id: string,
-    ms: number,
-  ): Promise<{ outcome: 'completed' | 'ended' | 'failed'; reason: string }> {
-    const deadline = Date.now() + ms;
-    const left = () => Math.max(0, deadline - Date.now());
-    const cfd = async () => {
-      const r = await taker.call('GET', `/api/cfds/${id}`);
-      return r.status === 200 ? r.body : undefined;
-    };
-    const closing = (c: Json) => (c.transactions as Json[]).some((t) => t.kind === 'close');
-    let reason = 'no settle action within the time';
-    while (Date.now() < deadline) {
-      const c = await cfd().catch(() => undefined);
-      if (!c) return { outcome: 'failed', reason: 'the taker does not answer' };
-      if (closing(c)) return { outcome: 'completed', reason: '' };
-      if (ENDED_UI_STATES.has(c.state)) return { outcome: 'ended', reason: c.state };
-      if ((c.actions as string[]).includes('settle') && !c.settlementProposal) {
-        const r = await taker.call('POST', `/api/cfds/${id}/close`);
-        if (r.status === 202) {
-          // The proposal starts on the CFD, then ends one way or the other.
-          await poll(
-            Math.min(5_000, left()),
-            async () => {
-              const x = await cfd();
-              return !x || closing(x) || x.settlementProposal;
-            },
-            250,
-          );
-          await poll(
-            Math.min(20_000, left()),
-            async () => {
-              const x = await cfd();
-              return !x || closing(x) || !x.settlementProposal;
-            },
-            250,
-          );
-          continue;
-        }
-        reason = new RemoteApiError('close', r.status, r.body).message;
-      }
-      await sleep(500);
-    }
-    return { outcome: 'failed', reason };
-  }
+/** A deployed taker, through its HTTP API: the driver's port. */
+function remoteTaker(node: RemoteNode): TakerPort {
+  return {
+    name: node.name,
+    online: true,
+    unreadable: 'the taker does not answer',
+    openIds: async () => {
+      const { cfds } = await node.get('/api/cfds');
+      return (cfds as Json[])
+        .filter((c) => !ENDED_UI_STATES.has(c.state) && !NOT_OPEN.has(c.state) && !closing(c))
+        .map((c) => c.id);
+    },
+    cfd: async (id) => {
+      const r = await node.call('GET', `/api/cfds/${id}`);
+      if (r.status !== 200) return undefined;
+      const c = r.body;
+      return {
+        state: c.state,
+        counterparty: c.counterparty,
+        closing: closing(c),
+        canSettle: (c.actions as string[]).includes('settle'),
+        proposing: Boolean(c.settlementProposal),
+        closePrice: c.closingPrice ?? '',
+        failureReason: c.failureReason ?? undefined,
+      };
+    },
+    takeBest: async (order) => {
+      const r = await node.call('POST', '/api/orders/best', order);
+      if (r.status === 202) return { placed: r.body };
+      // 503: no offer or no answer right now, worth another try; any other status is a refusal.
+      return {
+        refused: new RemoteApiError('order', r.status, r.body).message,
+        transient: r.status === 503,
+      };
+    },
+    close: async (id) => {
+      const r = await node.call('POST', `/api/cfds/${id}/close`);
+      return r.status === 202 ? undefined : new RemoteApiError('close', r.status, r.body).message;
+    },
+  };
 }
 
-/** The taker's CFDs that hold coins and have not begun to close. */
-async function openIds(t: RemoteNode): Promise<string[]> {
-  const { cfds } = await t.get('/api/cfds');
-  return (cfds as Json[]).filter(isOpen).map((c) => c.id);
+/**
+ * The deployed network as the driver acts on it: prices through the feed's control, the nodes'
+ * accounts over their APIs, the faults through the services' interfaces; drained once every
+ * CFD is in a final state (the deployed chain mines on its own).
+ */
+function remoteWorld(faults: RemoteFaults, nodes: readonly RemoteNode[]): RunWorld {
+  return {
+    price: async (usd) => {
+      const q = await faults.feed.post('/price', { price: formatUsd(usd) });
+      return faults.feedPaused ? undefined : q.price;
+    },
+    accounts: async () => {
+      const out = [];
+      for (const n of nodes) {
+        const a = await n.get('/api/account').catch(() => undefined);
+        if (a) out.push({ name: n.name, wallet: a.wallet, equity: a.equity });
+      }
+      return out;
+    },
+    faults: {
+      // Every fault the runner causes lasts `forSecs` (makerRestart and takerOffline are refused).
+      endSecs: (f) => f.atSecs + (f as { forSecs: number }).forSecs,
+      start: (f) => faults.start(f),
+      end: (f) => faults.end(f),
+      endAll: () => faults.endAll(),
+    },
+    drained: async () => (await unendedOf(nodes).catch(() => ['?'])).length === 0,
+  };
 }
 
 /** CFDs of the nodes not in a final state, as `node:cfdId:state`. */
@@ -508,54 +359,11 @@ async function writeRemoteResults(
   startedAt: number,
   makers: readonly RemoteNode[],
   takers: readonly RemoteNode[],
-  rows: { trades: Row[]; prices: Row[]; equity: Row[]; faults: Row[] },
+  rows: RunRows,
 ): Promise<RemoteRunSummary> {
   const nodes = [...makers, ...takers];
-  const file = (name: string, text: string) => writeFile(join(dir, name), text, { mode: 0o600 });
   const histories = new Map<string, readonly PositionHistoryView[]>();
   for (const n of nodes) histories.set(n.name, (await n.get('/api/history')).positions);
-
-  const positionRows: Row[] = [];
-  const closedBy: Record<string, number> = {};
-  let opened = 0;
-  let open = 0;
-  let liquidations = 0;
-  for (const t of takers) {
-    for (const p of histories.get(t.name) ?? []) {
-      if (p.closedBy === 'rejected' || p.closedBy === 'setupFailed') continue;
-      if (p.openedAtSecs === null && p.closedBy === null) continue; // never opened
-      opened++;
-      if (p.closedBy) closedBy[p.closedBy] = (closedBy[p.closedBy] ?? 0) + 1;
-      else open++;
-      if (p.closedBy === 'liquidation') liquidations++;
-      const f = fundingOf(p);
-      positionRows.push([
-        p.id,
-        t.name,
-        makers.find((m) => m.peerId === p.counterparty)?.name ?? p.counterparty,
-        p.position,
-        p.quantity,
-        p.leverage,
-        p.entryPrice,
-        p.exitPrice ?? '',
-        p.margin,
-        f.paid,
-        f.received,
-        p.openingFee,
-        '', // on-chain fees: not read remotely
-        p.payout ?? '',
-        p.realisedPnl ?? '',
-        p.closedBy ?? '',
-        p.openedAtSecs === null ? '' : p.openedAtSecs * 1000,
-        p.closedAtSecs === null ? '' : p.closedAtSecs * 1000,
-      ]);
-    }
-  }
-  await file(RESULT_FILES.positions, formatCsv(RESULT_COLUMNS.positions, positionRows));
-  await file(RESULT_FILES.trades, formatCsv(RESULT_COLUMNS.trades, rows.trades));
-  await file(RESULT_FILES.prices, formatCsv(RESULT_COLUMNS.prices, rows.prices));
-  await file(RESULT_FILES.equity, formatCsv(RESULT_COLUMNS.equity, rows.equity));
-  await file(RESULT_FILES.faults, formatCsv(RESULT_COLUMNS.faults, rows.faults));
   for (const n of nodes) {
     const metrics = await n.call('GET', '/metrics');
     if (metrics.status === 200) {
@@ -564,50 +372,21 @@ async function writeRemoteResults(
       });
     }
   }
-
-  let fundingPaid = 0n;
-  let fundingReceived = 0n;
-  for (const positions of histories.values()) {
-    for (const p of positions) {
-      const f = fundingOf(p);
-      fundingPaid += f.paid;
-      fundingReceived += f.received;
-    }
-  }
-  const stuck = await unendedOf(nodes);
-  const e = scenario.expect;
-  const checks: { name: string; ok: boolean; detail: string }[] = [];
-  if (e.fundingConserved) {
-    checks.push({
-      name: 'fundingConserved',
-      ok: fundingPaid === fundingReceived,
-      detail: `paid ${fundingPaid}, received ${fundingReceived}`,
-    });
-  }
-  if (e.noneStuck) {
-    checks.push({
-      name: 'noneStuck',
-      ok: stuck.length === 0,
-      detail: stuck.length ? stuck.join('; ') : 'every CFD in a final state',
-    });
-  }
-  checks.push({
-    name: 'minLiquidations',
-    ok: liquidations >= e.minLiquidations,
-    detail: `${liquidations} ≥ ${e.minLiquidations}`,
-  });
-  const summary: RemoteRunSummary = {
-    scenario: scenario.name,
-    seed: scenario.seed,
+  const common = await writeRunResults({
+    scenario,
+    dir,
     startedAt,
-    durationSecs: scenario.durationSecs,
-    nodes: { makers: makers.length, takers: takers.length },
-    cfds: { opened, closedBy, open },
-    fundingPaidSats: fundingPaid.toString(),
-    fundingReceivedSats: fundingReceived.toString(),
-    onchainFeesSats: '',
-    stuck,
-    checks,
+    makers,
+    takers,
+    histories,
+    rows,
+    stuck: await unendedOf(nodes),
+    // No chain is read: no fees, no chain checks (NOT_CHECKED says why).
+    chain: { onchainFee: async () => '', onchainFeesSats: '', checks: async () => [] },
+  });
+  const e = scenario.expect;
+  const summary: RemoteRunSummary = {
+    ...common,
     deployment: Object.fromEntries(nodes.map((n) => [n.name, n.url])),
     notChecked: NOT_CHECKED.filter(
       (c) =>
@@ -615,7 +394,6 @@ async function writeRemoteResults(
         (c.name !== 'liquidationsPaid' || e.liquidationsPaid),
     ),
   };
-  await file(RESULT_FILES.summary, `${jsonText(summary, 2)}\n`);
-  await writeReport(dir);
+  await writeSummary(dir, summary);
   return summary;
 }

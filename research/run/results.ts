@@ -4,12 +4,18 @@
  * history.ts: closedBy, exit price, realised P/L, funding) and the chain's transactions. Nothing
  * here is estimated: every figure is either a node's view or read from a transaction.
  */
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { Transaction } from 'bitcoinjs-lib';
 import type { RecordedEvent } from '../../eventstore/event-store.ts';
 import { ENDED_UI_STATES, uiState } from '../../model/cfd.ts';
 import type { PositionHistoryView } from '../../node/app/views/history.ts';
 import type { BitcoinRpc } from '../../node/chain/rpc.ts';
 import type { Daemon } from '../../node/daemon/daemon.ts';
+import { type CsvField, formatCsv } from '../report/csv.ts';
+import { writeReport } from '../report/report.ts';
+import { RESULT_COLUMNS, RESULT_FILES, type RunSummary, type Scenario } from '../scenario/types.ts';
+import type { NamedNode, Row, RunRows } from './driver.ts';
 
 /** JSON with bigints as decimal strings. */
 export const jsonText = (v: unknown, indent?: number): string =>
@@ -200,4 +206,136 @@ export function fundingOf(p: PositionHistoryView): { paid: bigint; received: big
     if (f.direction === 'receive') received += BigInt(f.amount);
   }
   return { paid, received };
+}
+
+/** One check of summary.json. */
+export type Check = RunSummary['checks'][number];
+
+/** Writes `name` in the results folder `dir`, owner-only. */
+export const writeResultFile = (dir: string, name: string, text: string): Promise<void> =>
+  writeFile(join(dir, name), text, { mode: 0o600 });
+
+/** What a runner knows of the chain for the results; the remote runner reads none. */
+export interface ChainFigures {
+  /** positions.csv's on-chain fee of a position: what its CFD's transactions paid. */
+  onchainFee(p: PositionHistoryView): Promise<CsvField>;
+  /** Σ fees of every transaction that spent the network's coins, sats. */
+  readonly onchainFeesSats: string;
+  /** The checks that need the chain (after noneStuck), given the takers' liquidated positions. */
+  checks(liquidations: readonly PositionHistoryView[]): Promise<Check[]>;
+}
+
+/**
+ * The results both runners write alike, once the run drained: positions.csv from the takers'
+ * position histories, the timeline's CSVs (trades, prices, equity, faults), and the summary's
+ * figures and checks — funding paid = received, none stuck, enough liquidations, and `chain`'s
+ * own between them. Answers the summary; {@link writeSummary} writes it.
+ * @param histories each node's position history (its own view), by node name.
+ * @param stuck the CFDs not in a final state, as `node:cfdId:state`.
+ */
+export async function writeRunResults(run: {
+  readonly scenario: Scenario;
+  readonly dir: string;
+  readonly startedAt: number;
+  readonly makers: readonly NamedNode[];
+  readonly takers: readonly { readonly name: string }[];
+  readonly histories: ReadonlyMap<string, readonly PositionHistoryView[]>;
+  readonly rows: RunRows;
+  readonly stuck: readonly string[];
+  readonly chain: ChainFigures;
+}): Promise<RunSummary> {
+  const { scenario, dir, makers, takers, histories, rows, stuck, chain } = run;
+  const positionRows: Row[] = [];
+  const closedBy: Record<string, number> = {};
+  let opened = 0;
+  let open = 0;
+  const liquidations: PositionHistoryView[] = [];
+  for (const t of takers) {
+    for (const p of histories.get(t.name) ?? []) {
+      if (p.closedBy === 'rejected' || p.closedBy === 'setupFailed') continue;
+      if (p.openedAtSecs === null && p.closedBy === null) continue; // never opened
+      opened++;
+      if (p.closedBy) closedBy[p.closedBy] = (closedBy[p.closedBy] ?? 0) + 1;
+      else open++;
+      if (p.closedBy === 'liquidation') liquidations.push(p);
+      const f = fundingOf(p);
+      positionRows.push([
+        p.id,
+        t.name,
+        makers.find((m) => m.peerId === p.counterparty)?.name ?? p.counterparty,
+        p.position,
+        p.quantity,
+        p.leverage,
+        p.entryPrice,
+        p.exitPrice ?? '',
+        p.margin,
+        f.paid,
+        f.received,
+        p.openingFee,
+        await chain.onchainFee(p),
+        p.payout ?? '',
+        p.realisedPnl ?? '',
+        p.closedBy ?? '',
+        p.openedAtSecs === null ? '' : p.openedAtSecs * 1000,
+        p.closedAtSecs === null ? '' : p.closedAtSecs * 1000,
+      ]);
+    }
+  }
+  const file = (name: string, text: string) => writeResultFile(dir, name, text);
+  await file(RESULT_FILES.positions, formatCsv(RESULT_COLUMNS.positions, positionRows));
+  await file(RESULT_FILES.trades, formatCsv(RESULT_COLUMNS.trades, rows.trades));
+  await file(RESULT_FILES.prices, formatCsv(RESULT_COLUMNS.prices, rows.prices));
+  await file(RESULT_FILES.equity, formatCsv(RESULT_COLUMNS.equity, rows.equity));
+  await file(RESULT_FILES.faults, formatCsv(RESULT_COLUMNS.faults, rows.faults));
+
+  let fundingPaid = 0n;
+  let fundingReceived = 0n;
+  for (const positions of histories.values()) {
+    for (const p of positions) {
+      const f = fundingOf(p);
+      fundingPaid += f.paid;
+      fundingReceived += f.received;
+    }
+  }
+  const e = scenario.expect;
+  const checks: Check[] = [];
+  if (e.fundingConserved) {
+    checks.push({
+      name: 'fundingConserved',
+      ok: fundingPaid === fundingReceived,
+      detail: `paid ${fundingPaid}, received ${fundingReceived}`,
+    });
+  }
+  if (e.noneStuck) {
+    checks.push({
+      name: 'noneStuck',
+      ok: stuck.length === 0,
+      detail: stuck.length ? stuck.join('; ') : 'every CFD in a final state',
+    });
+  }
+  checks.push(...(await chain.checks(liquidations)));
+  checks.push({
+    name: 'minLiquidations',
+    ok: liquidations.length >= e.minLiquidations,
+    detail: `${liquidations.length} ≥ ${e.minLiquidations}`,
+  });
+  return {
+    scenario: scenario.name,
+    seed: scenario.seed,
+    startedAt: run.startedAt,
+    durationSecs: scenario.durationSecs,
+    nodes: { makers: makers.length, takers: takers.length },
+    cfds: { opened, closedBy, open },
+    fundingPaidSats: fundingPaid.toString(),
+    fundingReceivedSats: fundingReceived.toString(),
+    onchainFeesSats: chain.onchainFeesSats,
+    stuck: [...stuck],
+    checks,
+  };
+}
+
+/** Writes summary.json, then the report page from the files written (research/report). */
+export async function writeSummary(dir: string, summary: RunSummary): Promise<void> {
+  await writeResultFile(dir, RESULT_FILES.summary, `${jsonText(summary, 2)}\n`);
+  await writeReport(dir);
 }

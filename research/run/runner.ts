@@ -4,39 +4,49 @@
  * the plan's prices, each taker's actions go through its node's application service, each fault
  * starts and ends on its time — ends by itself at `durationSecs`, drains (faults ended, what can
  * be closed collaboratively closed, blocks mined until nothing is pending, bounded), writes the
- * results (results.ts) and stops everything.
+ * results (results.ts) and stops everything. The timeline and the actions are the driver's
+ * (driver.ts), shared with the remote runner; this file answers its ports in process.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { actions, ENDED_UI_STATES, uiState } from '../../model/cfd.ts';
 import { formatPrice, type Leverage } from '../../model/units.ts';
 import { MakerNoAnswerError, UnavailableError } from '../../node/app/errors.ts';
 import type { PositionHistoryView } from '../../node/app/views/history.ts';
 import { BitcoinRpc } from '../../node/chain/rpc.ts';
-import type { Daemon } from '../../node/daemon/daemon.ts';
 import { createMetrics } from '../../ui-server/metrics.ts';
-import { type CsvField, formatCsv } from '../report/csv.ts';
-import { writeReport } from '../report/report.ts';
+import { formatCsv } from '../report/csv.ts';
 import {
   type FaultSpec,
   type Plan,
-  type PlannedAction,
   RESULT_COLUMNS,
   RESULT_FILES,
   type RunSummary,
   type Scenario,
 } from '../scenario/types.ts';
+import {
+  emptyRows,
+  message,
+  poll,
+  type Row,
+  RunDriver,
+  type RunRows,
+  type RunWorld,
+  type TakerPort,
+} from './driver.ts';
 import { feedPrice, RunNode, type RunParts, runTime, silentLogger, startParts } from './network.ts';
 import {
   ChainFees,
-  fundingOf,
+  type Check,
   jsonText,
   type ProtocolRow,
   protocolRows,
   readLog,
   unended,
+  writeResultFile,
+  writeRunResults,
+  writeSummary,
 } from './results.ts';
 
 export interface RunOptions {
@@ -53,23 +63,6 @@ export interface RunOptions {
   readonly progress?: (stage: string) => void;
 }
 
-type Row = readonly CsvField[];
-
-/** Tries of an open while no offer or no answer is to be had. */
-const OPEN_ATTEMPTS = 3;
-
-/** Polls `check` every `everyMs` until it answers truthy or `ms` passed; the last answer. */
-async function poll<T>(ms: number, check: () => Promise<T> | T, everyMs = 250): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await check();
-    if (v || Date.now() > deadline) return v;
-    await sleep(everyMs);
-  }
-}
-
-const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
-
 /** Runs `scenario` as `plan` says; answers the summary also written to summary.json. */
 export async function runScenario(
   scenario: Scenario,
@@ -81,12 +74,7 @@ export async function runScenario(
   const time = runTime(scenario.timeScale);
   await mkdir(join(dir, RESULT_FILES.metrics), { recursive: true, mode: 0o700 });
   const stops: (() => Promise<unknown>)[] = [];
-  const rows = {
-    trades: [] as Row[],
-    prices: [] as Row[],
-    equity: [] as Row[],
-    faults: [] as Row[],
-  };
+  const rows = emptyRows();
   const startedAt = Date.now();
   const progress = (stage: string) =>
     options.progress?.(`${((Date.now() - startedAt) / 1000).toFixed(1)} s ${stage}`);
@@ -130,7 +118,13 @@ export async function runScenario(
     }
 
     progress(`running ${scenario.durationSecs} s`);
-    const run = new Timeline(scenario, plan, parts, makers, takers, rows, logger);
+    const run = new RunDriver(
+      { scenario, plan },
+      localWorld(parts, nodes, rows),
+      { makers, takers: takers.map(localTaker) },
+      rows,
+      logger,
+    );
     await run.drive(options.signal, options.equityEverySecs ?? 2);
     const drainSecs = options.drainSecs ?? Math.max(60, 3 * time.settlement);
     progress('draining');
@@ -201,240 +195,74 @@ async function fund(
   return txids;
 }
 
-/** The run in time: prices, actions and faults on their run seconds; then the drain. */
-class Timeline {
-  readonly #scenario: Scenario;
-  readonly #plan: Plan;
+/** A taker of this process, through its node's application service: the driver's port. */
+function localTaker(node: RunNode): TakerPort {
+  const unreadable = 'the taker is offline';
+  return {
+    name: node.name,
+    unreadable,
+    get online() {
+      return node.online;
+    },
+    openIds: async () =>
+      (node.daemon?.readModel.openCfds() ?? [])
+        .filter((c) => c.setup === 'completed' && !c.closeTx && !ENDED_UI_STATES.has(uiState(c)))
+        .map((c) => c.terms!.id),
+    cfd: async (id) => {
+      const c = await node.daemon?.readModel.get(id);
+      return (
+        c && {
+          state: uiState(c),
+          counterparty: c.terms?.counterpartyPeerId,
+          closing: Boolean(c.closeTx),
+          canSettle: actions(c).includes('settle'),
+          proposing: Boolean(c.settlement),
+          closePrice: c.closePrice ? formatPrice(c.closePrice) : '',
+          failureReason: c.failureReason,
+        }
+      );
+    },
+    takeBest: async (order) => {
+      const d = node.daemon;
+      if (!d) return { refused: unreadable, transient: false };
+      try {
+        return {
+          placed: await d.app.takeBestOffer({ ...order, leverage: order.leverage as Leverage }),
+        };
+      } catch (e) {
+        // No offer or no answer right now (offers re-quoting, a maker busy): worth another try.
+        const busy = e instanceof UnavailableError || e instanceof MakerNoAnswerError;
+        return { refused: message(e), transient: busy && node.online };
+      }
+    },
+    close: async (id) => {
+      const d = node.daemon;
+      if (!d) return unreadable;
+      try {
+        await d.app.close(id);
+        return undefined;
+      } catch (e) {
+        return message(e);
+      }
+    },
+  };
+}
+
+/** The run's faults, caused in this process: stopping nodes, the oracle's and feed's knobs. */
+class LocalFaults {
   readonly #parts: RunParts;
-  readonly #makers: readonly RunNode[];
-  readonly #takers: readonly RunNode[];
-  readonly #rows: { trades: Row[]; prices: Row[]; equity: Row[]; faults: Row[] };
-  readonly #log: Logger;
-  readonly #pending = new Set<Promise<unknown>>();
+  readonly #node: (name: string) => RunNode;
+  readonly #rows: Row[];
   /** Faults under way: how each ends. */
   readonly #active = new Map<FaultSpec, () => Promise<void>>();
-  readonly #rpc: BitcoinRpc;
 
-  constructor(
-    scenario: Scenario,
-    plan: Plan,
-    parts: RunParts,
-    makers: readonly RunNode[],
-    takers: readonly RunNode[],
-    rows: { trades: Row[]; prices: Row[]; equity: Row[]; faults: Row[] },
-    log: Logger,
-  ) {
-    this.#scenario = scenario;
-    this.#plan = plan;
+  constructor(parts: RunParts, node: (name: string) => RunNode, rows: Row[]) {
     this.#parts = parts;
-    this.#makers = makers;
-    this.#takers = takers;
+    this.#node = node;
     this.#rows = rows;
-    this.#log = log;
-    this.#rpc = new BitcoinRpc({ url: parts.chain.rpcUrl, ...parts.chain.rpcAuth });
   }
 
-  get #nodes(): RunNode[] {
-    return [...this.#makers, ...this.#takers];
-  }
-
-  #node(name: string): RunNode {
-    const n = this.#nodes.find((x) => x.name === name);
-    if (!n) throw new Error(`no node '${name}' in the scenario`);
-    return n;
-  }
-
-  /** Fires every entry at its run second until `durationSecs`, sampling equity meanwhile. */
-  async drive(signal: AbortSignal | undefined, equityEverySecs: number): Promise<void> {
-    const entries: { at: number; run: () => Promise<void> | void }[] = [
-      ...this.#plan.prices.map((p) => ({ at: p.atSecs, run: () => this.#price(p.price) })),
-      ...this.#plan.actions.map((a) => ({ at: a.atSecs, run: () => this.#act(a) })),
-      ...this.#plan.faults.flatMap((f) => {
-        const end = this.#faultEndSecs(f);
-        return [
-          { at: f.atSecs, run: () => this.#startFault(f) },
-          { at: end, run: () => this.#endFault(f) },
-        ];
-      }),
-    ].sort((a, b) => a.at - b.at);
-    const duration = this.#scenario.durationSecs;
-    const t0 = Date.now();
-    const sampler = setInterval(() => this.#track(this.#sampleEquity()), equityEverySecs * 1000);
-    try {
-      for (const e of entries) {
-        if (e.at >= duration || signal?.aborted) break;
-        const wait = t0 + e.at * 1000 - Date.now();
-        if (wait > 0) await sleep(wait, undefined, { signal }).catch(() => undefined);
-        if (signal?.aborted) break;
-        this.#track(Promise.resolve().then(e.run));
-      }
-      const rest = t0 + duration * 1000 - Date.now();
-      if (rest > 0 && !signal?.aborted) {
-        await sleep(rest, undefined, { signal }).catch(() => undefined);
-      }
-    } finally {
-      clearInterval(sampler);
-    }
-  }
-
-  /** Ends every fault, lets actions finish, closes what is open, mines until nothing pends. */
-  async drain(ms: number): Promise<void> {
-    const deadline = Date.now() + ms;
-    for (const f of [...this.#active.keys()]) await this.#endFault(f);
-    await Promise.race([Promise.allSettled([...this.#pending]), sleep(ms / 2)]);
-    await Promise.all(
-      this.#takers.map(async (t) => {
-        for (const id of openIds(t.daemon!))
-          await this.#close(t, id, Math.max(0, deadline - Date.now()));
-      }),
-    );
-    const { chain } = this.#parts;
-    await poll(
-      Math.max(0, deadline - Date.now()),
-      async () => {
-        const stuck = (
-          await Promise.all(this.#nodes.map((n) => unended(n.name, n.daemon!)))
-        ).flat();
-        const mempool = await this.#rpc.getRawMempool();
-        if (stuck.length === 0 && mempool.length === 0) return true;
-        await chain.mine(1);
-        return false;
-      },
-      1_000,
-    );
-    await this.#sampleEquity();
-  }
-
-  #track(p: Promise<unknown>): void {
-    const tracked = p.catch((e: unknown) => this.#log.warn({ err: e }, 'run step failed'));
-    this.#pending.add(tracked);
-    void tracked.finally(() => this.#pending.delete(tracked));
-  }
-
-  #price(usd: number): void {
-    const q = this.#parts.feed.setPrice(feedPrice(usd));
-    if (!this.#parts.feed.paused) this.#rows.prices.push([Date.now(), formatPrice(q.price)]);
-  }
-
-  async #sampleEquity(): Promise<void> {
-    const t = Date.now();
-    for (const n of this.#nodes) {
-      const a = n.daemon?.app.account();
-      if (!a?.wallet || a.equity === null) continue;
-      this.#rows.equity.push([t, n.name, a.wallet, BigInt(a.equity) - BigInt(a.wallet), a.equity]);
-    }
-  }
-
-  #makerName(peerId: string | undefined): string {
-    return this.#makers.find((m) => m.peerId === peerId)?.name ?? '';
-  }
-
-  async #act(a: PlannedAction): Promise<void> {
-    const taker = this.#node(a.taker);
-    const started = Date.now();
-    const row = (cfdId: string, maker: string, price: string, outcome: string, reason: string) =>
-      this.#rows.trades.push([
-        started,
-        a.taker,
-        maker,
-        cfdId,
-        a.action,
-        a.side ?? '',
-        a.lots ?? '',
-        a.leverage ?? '',
-        price,
-        outcome,
-        reason,
-        a.atSecs,
-      ]);
-    const d = taker.daemon;
-    if (!d) return void row('', '', '', 'skipped', 'the taker is offline');
-    if (a.action === 'close') {
-      const ids = openIds(d);
-      if (ids.length === 0) return void row('', '', '', 'skipped', 'nothing open to close');
-      await Promise.all(
-        ids.map(async (id) => {
-          const r = await this.#close(taker, id, 30_000);
-          const c = await taker.daemon?.readModel.get(id);
-          const maker = this.#makerName(c?.terms?.counterpartyPeerId);
-          row(id, maker, c?.closePrice ? formatPrice(c.closePrice) : '', r.outcome, r.reason);
-        }),
-      );
-      return;
-    }
-    let placed: { orderId: string; price: string } | undefined;
-    // A trader tries again a moment later when there is no offer or no answer right now (offers
-    // re-quoting, a maker busy); a refusal is final.
-    for (let attempt = 1; !placed; attempt++) {
-      try {
-        placed = await d.app.takeBestOffer({
-          side: a.side ?? 'long',
-          lots: a.lots ?? 1,
-          leverage: (a.leverage ?? 2) as Leverage,
-        });
-      } catch (e) {
-        const transient = e instanceof UnavailableError || e instanceof MakerNoAnswerError;
-        if (!transient || attempt >= OPEN_ATTEMPTS || !taker.online) {
-          return void row('', '', '', 'rejected', message(e));
-        }
-        await sleep(1_000);
-      }
-    }
-    // The order was accepted; its setup ends on the CFD.
-    const c = await poll(30_000, async () => {
-      const x = await taker.daemon?.readModel.get(placed.orderId);
-      return x && !['none', 'pending', 'started'].includes(x.setup) ? x : undefined;
-    });
-    const cfd = c ?? (await taker.daemon?.readModel.get(placed.orderId));
-    const outcome = cfd?.setup === 'completed' ? 'completed' : cfd ? 'failed' : 'unknown';
-    row(
-      placed.orderId,
-      this.#makerName(cfd?.terms?.counterpartyPeerId),
-      placed.price,
-      outcome,
-      cfd?.failureReason ?? (c ? '' : 'setup did not end within 30 s'),
-    );
-  }
-
-  /** The taker closes `id` collaboratively, proposing again while it cannot (rollover under way). */
-  async #close(
-    taker: RunNode,
-    id: string,
-    ms: number,
-  ): Promise<{ outcome: 'completed' | 'ended' | 'failed'; reason: string }> {
-    const deadline = Date.now() + ms;
-    let reason = 'no settle action within the time';
-    while (Date.now() < deadline) {
-      const d = taker.daemon;
-      const c = d && (await d.readModel.get(id));
-      if (!d || !c) return { outcome: 'failed', reason: 'the taker is offline' };
-      if (c.closeTx) return { outcome: 'completed', reason: '' };
-      if (ENDED_UI_STATES.has(uiState(c))) return { outcome: 'ended', reason: uiState(c) };
-      if (actions(c).includes('settle') && !c.settlement) {
-        try {
-          await d.app.close(id);
-          // The proposal starts on the CFD, then ends one way or the other.
-          const left = () => Math.max(0, deadline - Date.now());
-          await poll(Math.min(5_000, left()), async () => {
-            const x = await d.readModel.get(id);
-            return !x || x.closeTx || x.settlement;
-          });
-          await poll(Math.min(20_000, left()), async () => {
-            const x = await d.readModel.get(id);
-            return !x || x.closeTx || !x.settlement;
-          });
-          await sleep(250);
-          continue;
-        } catch (e) {
-          reason = message(e);
-        }
-      }
-      await sleep(500);
-    }
-    return { outcome: 'failed', reason };
-  }
-
-  #faultEndSecs(f: FaultSpec): number {
+  endSecs(f: FaultSpec): number {
     switch (f.kind) {
       case 'makerRestart':
         return f.atSecs + f.downSecs;
@@ -445,7 +273,7 @@ class Timeline {
     }
   }
 
-  #faultRow(f: FaultSpec, phase: 'start' | 'end'): void {
+  #row(f: FaultSpec, phase: 'start' | 'end'): void {
     const target =
       f.kind === 'makerRestart'
         ? f.maker
@@ -466,12 +294,12 @@ class Timeline {
           : f.kind === 'takerOffline'
             ? `${f.rollovers} rollovers`
             : '';
-    this.#rows.faults.push([Date.now(), f.kind, target, phase, detail]);
+    this.#rows.push([Date.now(), f.kind, target, phase, detail]);
   }
 
-  async #startFault(f: FaultSpec): Promise<void> {
+  async start(f: FaultSpec): Promise<void> {
     const { oracle, feed, chain } = this.#parts;
-    this.#faultRow(f, 'start');
+    this.#row(f, 'start');
     let end: () => Promise<void>;
     switch (f.kind) {
       case 'oracleSilent':
@@ -511,21 +339,49 @@ class Timeline {
     this.#active.set(f, end);
   }
 
-  async #endFault(f: FaultSpec): Promise<void> {
+  async end(f: FaultSpec): Promise<void> {
     const end = this.#active.get(f);
     if (!end) return;
     this.#active.delete(f);
     await end();
-    this.#faultRow(f, 'end');
+    this.#row(f, 'end');
+  }
+
+  async endAll(): Promise<void> {
+    for (const f of [...this.#active.keys()]) await this.end(f);
   }
 }
 
-/** The taker's CFDs that hold coins and have not begun to close. */
-function openIds(d: Daemon): string[] {
-  return d.readModel
-    .openCfds()
-    .filter((c) => c.setup === 'completed' && !c.closeTx && !ENDED_UI_STATES.has(uiState(c)))
-    .map((c) => c.terms!.id);
+/**
+ * The network of this process as the driver acts on it: the feed's prices, the nodes' accounts,
+ * the faults; drained once every CFD is in a final state and the mempool empty (mining meanwhile).
+ */
+function localWorld(parts: RunParts, nodes: readonly RunNode[], rows: RunRows): RunWorld {
+  const rpc = new BitcoinRpc({ url: parts.chain.rpcUrl, ...parts.chain.rpcAuth });
+  const node = (name: string): RunNode => {
+    const n = nodes.find((x) => x.name === name);
+    if (!n) throw new Error(`no node '${name}' in the scenario`);
+    return n;
+  };
+  return {
+    price: async (usd) => {
+      const q = parts.feed.setPrice(feedPrice(usd));
+      return parts.feed.paused ? undefined : formatPrice(q.price);
+    },
+    accounts: async () =>
+      nodes.flatMap((n) => {
+        const a = n.daemon?.app.account();
+        return a ? [{ name: n.name, wallet: a.wallet, equity: a.equity }] : [];
+      }),
+    faults: new LocalFaults(parts, node, rows.faults),
+    drained: async () => {
+      const stuck = (await Promise.all(nodes.map((n) => unended(n.name, n.daemon!)))).flat();
+      const mempool = await rpc.getRawMempool();
+      if (stuck.length === 0 && mempool.length === 0) return true;
+      await parts.chain.mine(1);
+      return false;
+    },
+  };
 }
 
 /** Reads everything from the nodes and the chain, writes every results file, answers the summary. */
@@ -536,11 +392,11 @@ async function writeResults(
   parts: RunParts,
   makers: readonly RunNode[],
   takers: readonly RunNode[],
-  rows: { trades: Row[]; prices: Row[]; equity: Row[]; faults: Row[] },
+  rows: RunRows,
   fundingTxids: ReadonlySet<string>,
 ): Promise<RunSummary> {
   const nodes = [...makers, ...takers];
-  const file = (name: string, text: string) => writeFile(join(dir, name), text, { mode: 0o600 });
+  const file = (name: string, text: string) => writeResultFile(dir, name, text);
   const fees = new ChainFees(new BitcoinRpc({ url: parts.chain.rpcUrl, ...parts.chain.rpcAuth }));
 
   // events.jsonl and protocols.csv from every node's log.
@@ -576,62 +432,11 @@ async function writeResults(
     }
   }
 
-  const positionRows: Row[] = [];
-  const closedBy: Record<string, number> = {};
-  let opened = 0;
-  let open = 0;
-  const liquidations: PositionHistoryView[] = [];
-  for (const t of takers) {
-    for (const p of histories.get(t.name) ?? []) {
-      if (p.closedBy === 'rejected' || p.closedBy === 'setupFailed') continue;
-      if (p.openedAtSecs === null && p.closedBy === null) continue; // never opened
-      opened++;
-      if (p.closedBy) closedBy[p.closedBy] = (closedBy[p.closedBy] ?? 0) + 1;
-      else open++;
-      if (p.closedBy === 'liquidation') liquidations.push(p);
-      const f = fundingOf(p);
-      positionRows.push([
-        p.id,
-        t.name,
-        makers.find((m) => m.peerId === p.counterparty)?.name ?? p.counterparty,
-        p.position,
-        p.quantity,
-        p.leverage,
-        p.entryPrice,
-        p.exitPrice ?? '',
-        p.margin,
-        f.paid,
-        f.received,
-        p.openingFee,
-        await fees.total(cfdTxids.get(p.id) ?? []),
-        p.payout ?? '',
-        p.realisedPnl ?? '',
-        p.closedBy ?? '',
-        p.openedAtSecs === null ? '' : p.openedAtSecs * 1000,
-        p.closedAtSecs === null ? '' : p.closedAtSecs * 1000,
-      ]);
-    }
-  }
-  await file(RESULT_FILES.positions, formatCsv(RESULT_COLUMNS.positions, positionRows));
-  await file(RESULT_FILES.trades, formatCsv(RESULT_COLUMNS.trades, rows.trades));
-  await file(RESULT_FILES.prices, formatCsv(RESULT_COLUMNS.prices, rows.prices));
-  await file(RESULT_FILES.equity, formatCsv(RESULT_COLUMNS.equity, rows.equity));
-  await file(RESULT_FILES.faults, formatCsv(RESULT_COLUMNS.faults, rows.faults));
   for (const n of nodes) {
     const text = await createMetrics(n.daemon!.app, { size: 0 }).metrics();
     await writeFile(join(dir, RESULT_FILES.metrics, `${n.name}.prom`), text, { mode: 0o600 });
   }
 
-  // Checks.
-  let fundingPaid = 0n;
-  let fundingReceived = 0n;
-  for (const positions of histories.values()) {
-    for (const p of positions) {
-      const f = fundingOf(p);
-      fundingPaid += f.paid;
-      fundingReceived += f.received;
-    }
-  }
   const stuck = (await Promise.all(nodes.map((n) => unended(n.name, n.daemon!)))).flat();
   // Every transaction that spent the network's coins: wallet spends and the CFDs' own.
   const spent = new Set<string>();
@@ -651,74 +456,56 @@ async function writeResults(
   const stranded = await fees.stranded(spent, owned);
   const funded = nodes.reduce((s, n) => s + n.fundSats, 0n);
 
-  const liquidationProblems: string[] = [];
-  for (const p of liquidations) {
-    const maker = makers.find((m) => m.peerId === p.counterparty);
-    const makerSide = maker && histories.get(maker.name)?.find((x) => x.id === p.id);
-    const cet = p.transactions.find((x) => x.kind === 'cet');
-    const tx = cet && (await fees.tx(cet.txid));
-    if (!tx || p.payout === null || !makerSide || makerSide.payout === null) {
-      liquidationProblems.push(`${p.id}: no CET or payout known`);
-      continue;
-    }
-    const paid = tx.outs.reduce((s, o) => s + o.value, 0n);
-    const due = BigInt(p.payout) + BigInt(makerSide.payout);
-    if (paid !== due) liquidationProblems.push(`${p.id}: CET pays ${paid}, payouts ${due}`);
-  }
-
   const e = scenario.expect;
-  const checks: { name: string; ok: boolean; detail: string }[] = [];
-  if (e.fundingConserved) {
-    checks.push({
-      name: 'fundingConserved',
-      ok: fundingPaid === fundingReceived,
-      detail: `paid ${fundingPaid}, received ${fundingReceived}`,
-    });
-  }
-  if (e.noneStuck) {
-    checks.push({
-      name: 'noneStuck',
-      ok: stuck.length === 0,
-      detail: stuck.length ? stuck.join('; ') : 'every CFD in a final state',
-    });
-  }
-  if (e.satsConserved) {
-    checks.push({
-      name: 'satsConserved',
-      ok: walletsEnd === funded - onchainFees - stranded,
-      detail: `wallets ${walletsEnd}, funded ${funded} − on-chain fees ${onchainFees} − left unspent outside the wallets (anchors) ${stranded} = ${funded - onchainFees - stranded}`,
-    });
-  }
-  if (e.liquidationsPaid) {
+  const chainChecks = async (liquidations: readonly PositionHistoryView[]): Promise<Check[]> => {
+    const checks: Check[] = [];
+    if (e.satsConserved) {
+      checks.push({
+        name: 'satsConserved',
+        ok: walletsEnd === funded - onchainFees - stranded,
+        detail: `wallets ${walletsEnd}, funded ${funded} − on-chain fees ${onchainFees} − left unspent outside the wallets (anchors) ${stranded} = ${funded - onchainFees - stranded}`,
+      });
+    }
+    if (!e.liquidationsPaid) return checks;
+    const problems: string[] = [];
+    for (const p of liquidations) {
+      const maker = makers.find((m) => m.peerId === p.counterparty);
+      const makerSide = maker && histories.get(maker.name)?.find((x) => x.id === p.id);
+      const cet = p.transactions.find((x) => x.kind === 'cet');
+      const tx = cet && (await fees.tx(cet.txid));
+      if (!tx || p.payout === null || !makerSide || makerSide.payout === null) {
+        problems.push(`${p.id}: no CET or payout known`);
+        continue;
+      }
+      const paid = tx.outs.reduce((s, o) => s + o.value, 0n);
+      const due = BigInt(p.payout) + BigInt(makerSide.payout);
+      if (paid !== due) problems.push(`${p.id}: CET pays ${paid}, payouts ${due}`);
+    }
     checks.push({
       name: 'liquidationsPaid',
-      ok: liquidationProblems.length === 0,
-      detail: liquidationProblems.length
-        ? liquidationProblems.join('; ')
+      ok: problems.length === 0,
+      detail: problems.length
+        ? problems.join('; ')
         : `${liquidations.length} liquidations, each CET paid both payouts`,
     });
-  }
-  checks.push({
-    name: 'minLiquidations',
-    ok: liquidations.length >= e.minLiquidations,
-    detail: `${liquidations.length} ≥ ${e.minLiquidations}`,
-  });
-
-  const summary: RunSummary = {
-    scenario: scenario.name,
-    seed: scenario.seed,
-    startedAt,
-    durationSecs: scenario.durationSecs,
-    nodes: { makers: makers.length, takers: takers.length },
-    cfds: { opened, closedBy, open },
-    fundingPaidSats: fundingPaid.toString(),
-    fundingReceivedSats: fundingReceived.toString(),
-    onchainFeesSats: onchainFees.toString(),
-    stuck,
-    checks,
+    return checks;
   };
-  await file(RESULT_FILES.summary, `${jsonText(summary, 2)}\n`);
-  // The page with the charts, from the files just written (research/report).
-  await writeReport(dir);
+
+  const summary = await writeRunResults({
+    scenario,
+    dir,
+    startedAt,
+    makers,
+    takers,
+    histories,
+    rows,
+    stuck,
+    chain: {
+      onchainFee: (p) => fees.total(cfdTxids.get(p.id) ?? []),
+      onchainFeesSats: onchainFees.toString(),
+      checks: chainChecks,
+    },
+  });
+  await writeSummary(dir, summary);
   return summary;
 }
