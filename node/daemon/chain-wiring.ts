@@ -73,7 +73,7 @@ export class ChainWiring {
               this.#wallet.report({ status: 'degraded', error: err }),
             );
           }
-          await sleep(options.pollMs, signal);
+          await sleep(options.pollMs, undefined, { signal });
         }
       },
     });

@@ -364,8 +364,8 @@ async function step(
 }
 
 export async function scale(): Promise<void> {
-  const steps = (process.env.SCALE_STEPS ?? '10,25,50,100').split(',').map(Number);
-  const timeScale = Number(process.env.SCALE_TIME ?? 60);
+  const steps = (process.env.SCALE_STEPS ?? '100').split(',').map(Number);
+  const timeScale = Number(process.env.SCALE_TIME ?? 15);
   const perHost = Number(process.env.SCALE_PER_HOST ?? 25);
   const watch = Number(process.env.SCALE_WATCH_INTERVALS ?? 3);
   const time = scaledTime(timeScale);

@@ -142,6 +142,26 @@ describe('node/daemon', function () {
     await until('wallet at the tip', () => daemon.wallet?.height === chain.height, 30_000);
   });
 
+  it('stops at once while its chain poll waits: the wait is cut short, not sat out (a 30-s poll)', async () => {
+    const chain = await EmbeddedChain.start({ logger: silent });
+    cleanups.push(() => chain.stop());
+    const config = await offline(await newDir(), {
+      'chain-rpc': chain.rpcUrl,
+      'chain-user': chain.rpcAuth.user,
+      'chain-password': chain.rpcAuth.password,
+      'chain-poll-ms': '30000',
+    });
+    const daemon = await Daemon.start(config, { logger: silent });
+    cleanups.push(() => daemon.stop());
+    // The first poll is at once; then the follower waits 30 s for the next.
+    await until('wallet ok', () => daemon.health.get(HEALTH.wallet)?.status === 'ok', 30_000);
+    const started = Date.now();
+    await daemon.stop();
+    const ms = Date.now() - started;
+    // It sat out the poll interval before (~30 s: every stop of a node took up to its poll).
+    assert.ok(ms < 5_000, `stop took ${ms} ms`);
+  });
+
   it('a CFD that cannot be handled (its contract record is missing) is shown in health and in its view, retried, and the node runs on', async () => {
     const dir = await newDir();
     // The log holds a set-up CFD whose signed-contract record is gone. Written as the node
