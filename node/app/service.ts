@@ -113,12 +113,16 @@ export class AppService {
    * settled since (their last state), for {@link account}.
    */
   readonly #unpaid = new Map<string, Cfd>();
-  #stopTracking: (() => void) | undefined;
 
   constructor(daemon: Daemon, clock: () => number = Date.now) {
     this.#daemon = daemon;
     this.#clock = clock;
     this.#wallets = new WalletService(daemon);
+    // Settled contracts leave the open CFDs: the read model's changes bring their last state.
+    // (Absent only in specs that give a bare stand-in for the daemon.)
+    daemon.readModel?.onChange((cfds) => {
+      for (const c of cfds) this.#track(c);
+    });
   }
 
   health(): HealthView {
@@ -312,10 +316,6 @@ export class AppService {
    */
   account(): AccountView {
     const d = this.#daemon;
-    // Settled contracts leave the open CFDs: the read model's changes bring their last state.
-    this.#stopTracking ??= d.readModel.onChange((cfds) => {
-      for (const c of cfds) this.#track(c);
-    });
     for (const c of d.readModel.openCfds()) this.#track(c);
     const wallet = d.wallet;
     const held = new Set(wallet?.history().map((t) => t.txid));

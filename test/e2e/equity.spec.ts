@@ -65,8 +65,8 @@ describe('e2e: equity through a collaborative close', function () {
     await taker.wallet!.sync();
     assert.equal(held(taker, closeTx.txid), 'mempool');
     assert.equal((await cfd(taker, id))!.settled, undefined, 'not settled yet');
-    assert.equal(taker.app.account().positions, 0, 'the contract is paid into the wallet');
     assert.equal(equity(), truth, 'close unconfirmed in the wallet');
+    assert.equal(taker.app.account().positions, 0, 'the contract is paid into the wallet');
 
     // 3. A block confirms it: every read until both the CFD settled and the wallet saw the block.
     const samples: { equity: string | null; phase: string }[] = [];
@@ -91,5 +91,44 @@ describe('e2e: equity through a collaborative close', function () {
     assert.deepEqual(wrong, [], `${wrong.length} of ${samples.length} reads off ${truth}`);
     assert.equal(equity(), truth, 'settled');
     assert.equal(walletTotal(taker).toString(), truth, 'all of it in the wallet now');
+  });
+
+  it('keeps counting a contract the monitor saw settle until the wallet, syncing late, holds its payout', async () => {
+    const id = await openCfd({ chain, maker, taker });
+    // The wallet's syncs wait (a slow chain backend for the wallet alone); the chain monitor
+    // follows the chain on its own and records the settlement first.
+    const wallet = taker.wallet!;
+    const sync = wallet.sync.bind(wallet);
+    let release!: () => void;
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    wallet.sync = async (options) => {
+      await gate;
+      return sync(options);
+    };
+    cleanups.push(async () => release());
+    const outcome = await (taker.settlements as CollabSettlementTaker).settle(id);
+    assert.equal(outcome.status, 'completed', 'reason' in outcome ? String(outcome.reason) : '');
+    const closeTx = (await cfd(taker, id))!.closeTx!;
+    const closeOut = Transaction.fromHex(closeTx.hex).outs[1]!.value;
+    assert.equal(held(taker, closeTx.txid), 'no');
+    const truth = (walletTotal(taker) + closeOut).toString();
+    const equity = () => taker.app.account().equity;
+    assert.equal(equity(), truth, 'close held');
+
+    await until('the close in the mempool', async () =>
+      (await taker.rpc!.getMempoolEntry(closeTx.txid)) ? true : undefined,
+    );
+    await chain.mine(1);
+    await until('settled', async () => (await cfd(taker, id))?.settled === 'collaborative');
+    assert.equal(held(taker, closeTx.txid), 'no', 'the wallet has not synced the block');
+    assert.equal(equity(), truth, 'settled, the payout not in the wallet yet');
+
+    release();
+    wallet.sync = sync;
+    await until('the close in the wallet', () => held(taker, closeTx.txid) === 'confirmed');
+    assert.equal(equity(), truth, 'the payout in the wallet');
+    assert.equal(taker.app.account().positions, 0);
   });
 });
