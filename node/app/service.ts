@@ -93,7 +93,13 @@ import {
   quoteHistoryView,
   quoteView,
 } from './views/quote.ts';
-import { type AccountView, accountView, type WalletView } from './views/wallet.ts';
+import {
+  type AccountPosition,
+  type AccountView,
+  accountView,
+  countsInAccount,
+  type WalletView,
+} from './views/wallet.ts';
 import { WalletService, type WalletState, type WithdrawalView } from './wallet.ts';
 
 export class AppService {
@@ -102,11 +108,21 @@ export class AppService {
   readonly #wallets: WalletService;
   /** Offer ids of makers blocked while this node runs → their maker (an order on one is refused by name). */
   readonly #blockedOffers = new Map<string, string>();
+  /**
+   * Set-up contracts whose payout the wallet may not hold yet, by id: the open ones and those
+   * settled since (their last state), for {@link account}.
+   */
+  readonly #unpaid = new Map<string, Cfd>();
 
   constructor(daemon: Daemon, clock: () => number = Date.now) {
     this.#daemon = daemon;
     this.#clock = clock;
     this.#wallets = new WalletService(daemon);
+    // Settled contracts leave the open CFDs: the read model's changes bring their last state.
+    // (Absent only in specs that give a bare stand-in for the daemon.)
+    daemon.readModel?.onChange((cfds) => {
+      for (const c of cfds) this.#track(c);
+    });
   }
 
   health(): HealthView {
@@ -295,18 +311,40 @@ export class AppService {
 
   /**
    * The account: wallet, margin in open contracts, what they pay now and the equity
-   * (views/wallet.ts {@link accountView}). Contracts count from their lock until they settle.
+   * (views/wallet.ts {@link accountView}). A contract counts from its lock until the wallet holds
+   * the transaction that pays it ({@link countsInAccount}), settled or not.
    */
   account(): AccountView {
-    const live = this.#daemon.readModel
-      .openCfds()
-      .filter((c) => c.setup === 'completed' && c.settled === undefined);
-    const positions = this.views(live).map((v) => ({
-      margin: BigInt(v.margin),
-      payout: v.profit ? BigInt(v.profit.payout) : undefined,
-      profit: v.profit ? BigInt(v.profit.sats) : undefined,
-    }));
-    return accountView(this.#daemon.wallet?.balance(), positions);
+    const d = this.#daemon;
+    for (const c of d.readModel.openCfds()) this.#track(c);
+    const wallet = d.wallet;
+    const held = new Set(wallet?.history().map((t) => t.txid));
+    const tracked = [...this.#unpaid.values()];
+    const positions: AccountPosition[] = [];
+    for (const v of this.views(tracked)) {
+      const cfd = this.#unpaid.get(v.id);
+      if (!cfd) continue;
+      const payout = v.profit ? BigInt(v.profit.payout) : undefined;
+      if (!countsInAccount(cfd, held, payout)) {
+        // Paid into the wallet (or never will be): an open one comes back if that changes.
+        this.#unpaid.delete(v.id);
+        continue;
+      }
+      positions.push({
+        margin: BigInt(v.margin),
+        payout,
+        profit: v.profit ? BigInt(v.profit.sats) : undefined,
+      });
+    }
+    return accountView(wallet?.balance(), positions);
+  }
+
+  /** Keeps a set-up contract's latest state for {@link account} (dropped there once paid). */
+  #track(cfd: Cfd): void {
+    const id = cfd.terms?.id;
+    if (id === undefined) return;
+    if (cfd.setup === 'completed') this.#unpaid.set(id, cfd);
+    else this.#unpaid.delete(id);
   }
 
   /** Net exposure over the positions that hold coins (views/exposure.ts). */

@@ -29,7 +29,7 @@ import {
   CollabSettlementTaker,
   closeTermsOf,
 } from '../../protocols/collab-settlement/index.ts';
-import { OfferProtocol } from '../../protocols/offer/index.ts';
+import { EnvelopeSequence, OfferProtocol } from '../../protocols/offer/index.ts';
 import { OrderProtocol, type OrderTimeouts } from '../../protocols/order/order.ts';
 import {
   type RolloverPause,
@@ -46,6 +46,7 @@ import { BitcoinRpc } from '../chain/rpc.ts';
 import { OracleClient } from '../oracle/client.ts';
 import { loadOrCreateIdentity } from '../p2p/identity.ts';
 import { createP2pNode, type P2pNode } from '../p2p/node.ts';
+import { offerSequenceFile } from '../p2p/offer-sequence.ts';
 import { PriceFeedClient } from '../pricefeed/client.ts';
 import { secureDataDir } from '../runtime/datadir.ts';
 import { DisconnectedError } from '../runtime/errors.ts';
@@ -228,6 +229,11 @@ export class Daemon {
         maxClockSkewSecs: DEFAULT_MAX_CLOCK_SKEW_SECS,
       },
       announceIntervalMs: config.p2p.announceIntervalSecs * 1000,
+      // The node's clock, and above every seq announced before a restart (offer-sequence.ts).
+      sequence: new EnvelopeSequence({
+        clockMs: parts.clock,
+        store: offerSequenceFile(config.datadir),
+      }),
       makerTimeoutSecs: config.p2p.makerTimeoutSecs,
       keepMaker: (maker) => this.#keepMaker(maker),
     });

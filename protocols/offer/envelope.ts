@@ -239,13 +239,77 @@ export class EnvelopeVerifier {
 }
 
 /**
- * A maker's envelope sequence: its clock in ms, strictly increasing even within one ms. A restart
- * continues above the last one because the clock has moved on, with nothing stored.
+ * Where a maker keeps, across restarts, a ceiling on every `seq` it may have announced (the
+ * node's datadir). Only the maker's own {@link EnvelopeSequence} writes it: nothing a peer sends
+ * reaches it.
+ */
+export interface SequenceStore {
+  /** The ceiling stored, or undefined on first start. */
+  load(): Promise<number | undefined>;
+  /** Stores `ceiling` durably; no seq up to it leaves before this resolves. */
+  save(ceiling: number): Promise<void>;
+}
+
+/**
+ * Seqs reserved per write of the store (ms of clock): an envelope costs an fsync only once per
+ * this much clock, and a restart jumps at most this far ahead of the clock (harmless: takers only
+ * compare seqs).
+ */
+export const SEQUENCE_RESERVE = 60_000;
+
+export interface EnvelopeSequenceOptions {
+  /** Unix ms the seq follows. @default Date.now */
+  readonly clockMs?: () => number;
+  /** Keeps the ceiling across restarts. @default none: the clock alone (a step back repeats seqs) */
+  readonly store?: SequenceStore;
+  /** @default SEQUENCE_RESERVE */
+  readonly reserve?: number;
+}
+
+/**
+ * A maker's envelope sequence: its clock in ms, strictly increasing even within one ms, and —
+ * with a {@link SequenceStore} — above every seq announced before a restart, however far the
+ * clock stepped back meanwhile (takers refuse a seq not above the last they accepted: a maker
+ * going backwards would be refused until its clock caught up). It depends on nothing but the
+ * clock and the store: no peer can move it.
  */
 export class EnvelopeSequence {
+  readonly #clockMs: () => number;
+  readonly #store: SequenceStore | undefined;
+  readonly #reserve: number;
   #last = 0;
-  next(nowMs: number): number {
-    this.#last = Math.max(this.#last + 1, Math.floor(nowMs));
-    return this.#last;
+  /** Seqs up to here are covered by the store; loaded on first use. */
+  #ceiling: number | undefined;
+  /** Calls run one after another: a reservation is written before any seq it covers leaves. */
+  #queue: Promise<unknown> = Promise.resolve();
+
+  constructor(options: EnvelopeSequenceOptions = {}) {
+    this.#clockMs = options.clockMs ?? Date.now;
+    this.#store = options.store;
+    this.#reserve = options.reserve ?? SEQUENCE_RESERVE;
+  }
+
+  /** The next seq: max(clock, last + 1), stored before it is answered. */
+  next(): Promise<number> {
+    const run = this.#queue.then(() => this.#next());
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  async #next(): Promise<number> {
+    const store = this.#store;
+    if (store && this.#ceiling === undefined) {
+      const stored = (await store.load()) ?? 0;
+      this.#ceiling = stored;
+      this.#last = Math.max(this.#last, stored);
+    }
+    const seq = Math.max(this.#last + 1, Math.floor(this.#clockMs()));
+    if (store && seq > this.#ceiling!) {
+      const ceiling = Math.min(seq + this.#reserve, Number.MAX_SAFE_INTEGER);
+      await store.save(ceiling);
+      this.#ceiling = ceiling;
+    }
+    this.#last = seq;
+    return seq;
   }
 }

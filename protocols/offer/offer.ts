@@ -50,6 +50,12 @@ export interface OfferProtocolInit {
   readonly clock?: Clock;
   /** Envelope age and clock skew accepted. @default the order policy's defaults */
   readonly limits?: EnvelopeLimits;
+  /**
+   * Maker: the seq of its envelopes. Give it a {@link SequenceStore} (envelope.ts) so a restart
+   * with the clock stepped back does not announce seqs takers already passed.
+   * @default the system clock in ms, kept in memory only
+   */
+  readonly sequence?: EnvelopeSequence;
   /** Maker: re-announce the current offers this often (ms); 0 = only on change. @default 0 */
   readonly announceIntervalMs?: number;
   /** Taker: most makers in the book. @default MAX_BOOK_MAKERS */
@@ -86,7 +92,7 @@ export class OfferProtocol {
   readonly #listeners = new Set<(u: OfferBookUpdate) => void>();
   readonly #published = new RecentOffers();
   readonly #verifier: EnvelopeVerifier;
-  readonly #sequence = new EnvelopeSequence();
+  readonly #sequence: EnvelopeSequence;
   readonly #clock: Clock;
   readonly #gossip: OfferGossip | undefined;
   readonly #goneListeners = new Set<(maker: string) => void>();
@@ -108,6 +114,7 @@ export class OfferProtocol {
     this.#init = init;
     this.#log = (init.logger ?? pino({ level: 'silent' })).child({ protocol: OFFER_PROTOCOL });
     this.#clock = init.clock ?? systemClock;
+    this.#sequence = init.sequence ?? new EnvelopeSequence();
     this.book = new OfferBook({
       maxClockSkewSecs: init.limits?.maxClockSkewSecs ?? DEFAULT_MAX_CLOCK_SKEW_SECS,
       ...(init.maxMakers !== undefined ? { maxMakers: init.maxMakers } : {}),
@@ -266,8 +273,7 @@ export class OfferProtocol {
     const signer = this.#init.signer;
     if (!signer) throw new Error('a maker needs its key (signer) to announce offers');
     return signEnvelope(signer.key, signer.peerId, {
-      // Wall-clock ms: above anything sent before a restart, whatever clock the node is given.
-      seq: this.#sequence.next(Date.now()),
+      seq: await this.#sequence.next(),
       createdAt: this.#clock(),
       addrs: this.#init.addrs?.() ?? [],
       offers: this.#published.latest,

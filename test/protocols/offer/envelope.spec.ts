@@ -166,11 +166,13 @@ describe('protocols/offer/envelope', () => {
     ]);
   });
 
-  it('a maker’s sequence strictly increases, even within one millisecond', () => {
-    const seq = new EnvelopeSequence();
-    const a = seq.next(1_000);
-    const b = seq.next(1_000);
-    const c = seq.next(999);
+  it('a maker’s sequence strictly increases, even within one millisecond', async () => {
+    let now = 1_000;
+    const seq = new EnvelopeSequence({ clockMs: () => now });
+    const a = await seq.next();
+    const b = await seq.next();
+    now = 999;
+    const c = await seq.next();
     assert.ok(a < b && b < c, `${a} ${b} ${c}`);
   });
 });
