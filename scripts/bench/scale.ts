@@ -1,11 +1,11 @@
 /**
- * How many takers this machine carries (issue #16, "Scale"): for K = 10, 25, 50, 100 … it forks
- * the embedded chain (a block every 10 s at ×60), the price feed with the oracle, and each of
- * three makers into a process of its own, and K taker daemons into host processes of up to 25
- * each (research/scale/host.ts: per host one adaptor pool and one caching reader of the chain,
- * shared by its takers). This process only drives them. Every taker opens one small CFD (100
- * contracts at 2×) with a maker in turn; then the run watches the rollovers for three rollover
- * intervals. A rollover is on time when it completed before the next one became due (the cadence
+ * How many takers this machine carries (issue #16, "Scale"): for each K of SCALE_STEPS it forks
+ * the embedded chain, the price feed with the oracle, and each of three makers into a process of
+ * its own, and K taker daemons into host processes of up to 25 each (research/scale/host.ts: per
+ * host one adaptor pool and one caching reader of the chain, shared by its takers). This process
+ * only drives them. Every taker opens one small CFD (100 contracts at 2×) with a maker in turn;
+ * then the run watches the rollovers for three rollover intervals, printing after each how they
+ * went. A rollover is on time when it completed before the next one became due (the cadence
  * holds: one rollover interval after it was due); a K is on time when every rollover that came
  * due after the last CFD opened and whose deadline has passed is. The steps stop at the first K
  * that is not.
@@ -26,15 +26,14 @@
  *   step; reference: scale.k<K>.wall_s × the cores, and scale.k<K>.load_1m (the machine's load
  *   at the end of the step: other work on it shares the cores).
  *
- * Settings through the environment: SCALE_STEPS (default 10,25,50,100), SCALE_TIME (×60),
- * SCALE_PER_HOST (25), SCALE_WATCH_INTERVALS (3).
+ * Settings through the environment: SCALE_STEPS (default 100), SCALE_TIME (×15), SCALE_PER_HOST
+ * (25), SCALE_WATCH_INTERVALS (3), SCALE_LOG_LEVEL (the nodes' pino level on stderr; silent).
  *
- * Measured (2 cores, `SCALE_STEPS=50,100 SCALE_TIME=30`, README "Scale"): K = 50 on time, 100 of
- * 100 rollovers, lateness p50 79 s / max 95 s of 120 s; rss_per_taker_mb 33 against
- * rss_taker_alone_mb 260; CPU makers 299 s + takers 317 s over 595 s (chain 14 s), load 2–8.
- * K = 100 not on time (93 CFDs open after 25 min, rollovers 100–240 s late, both cores
- * saturated). scale.max_takers_on_time = scenario.max_takers_on_time = 50 at ×30. Bound:
- * ≈ 3 s of CPU per protocol run (both sides), so K ≤ interval × cores / 3 s.
+ * Measured (2 cores, the defaults, README "Scale"): K = 100 on time at ×15, 200 of 200
+ * rollovers, lateness p50 122 s / max 174 s of 240 s; rss_per_taker_mb 29 against
+ * rss_taker_alone_mb 262; CPU makers 580 s + takers 768 s over 1,211 s (chain 22 s).
+ * scale.max_takers_on_time = scenario.max_takers_on_time = 100 at ×15. Bound: ≈ 3 s of CPU per
+ * protocol run (both sides), so K ≤ interval × cores / 3 s.
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
