@@ -59,7 +59,7 @@ import { PRODUCTS } from '../../model/product.ts';
 import { formatPrice, PRICE_SCALE, type Price } from '../../model/units.ts';
 import { type FeedHealth, PriceFeedClient } from '../pricefeed/client.ts';
 import { BITMEX_MAINNET_URL, type FeedSymbol } from '../pricefeed/constants.ts';
-import { bearerMatches } from '../runtime/bearer.ts';
+import { bearerMatches, readBody } from '../runtime/control-http.ts';
 import { HealthRegistry, type HealthStatus } from '../runtime/health.ts';
 import {
   ANNOUNCEMENT_CACHE_SIZE,
@@ -626,7 +626,7 @@ export class OracleServer {
       send(res, 405, { error: 'GET or POST' });
       return;
     }
-    const text = await readBody(req);
+    const text = await readBody(req, MAX_CONTROL_BODY_BYTES);
     if (text === undefined) {
       send(res, 413, { error: `body over ${MAX_CONTROL_BODY_BYTES} bytes` });
       return;
@@ -734,18 +734,6 @@ function evict<V>(cache: Map<string, V>): void {
     const oldest = cache.keys().next().value as string;
     cache.delete(oldest);
   }
-}
-
-/** The request body as text, or undefined when it exceeds {@link MAX_CONTROL_BODY_BYTES}. */
-async function readBody(req: IncomingMessage): Promise<string | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_CONTROL_BODY_BYTES) return undefined;
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 function send(res: ServerResponse, status: number, body: unknown): void {

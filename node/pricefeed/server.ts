@@ -41,7 +41,7 @@ import type { Duplex } from 'node:stream';
 import { type Logger, pino } from 'pino';
 import { type RawData, WebSocket, WebSocketServer } from 'ws';
 import { formatPrice, type Price, parsePrice } from '../../model/units.ts';
-import { bearerMatches } from '../runtime/bearer.ts';
+import { bearerMatches, readBody } from '../runtime/control-http.ts';
 import {
   CONTROL_PATH,
   DEFAULT_ETH_START_PRICE,
@@ -567,7 +567,7 @@ export class PriceFeedServer {
         reply(res, 200, { ...quoteJson(this.quoteOf(symbol)), paused: false });
         return;
       case 'POST /price': {
-        const body = await readBody(req);
+        const body = await readBody(req, MAX_CONTROL_BODY_BYTES);
         if (body === undefined) {
           reply(res, 413, { error: `body over ${MAX_CONTROL_BODY_BYTES} bytes` });
           return;
@@ -640,16 +640,4 @@ function reply(res: ServerResponse, status: number, body: unknown): void {
 function isLoopback(address: string | undefined): boolean {
   if (!address) return false;
   return address === '::1' || /^(::ffff:)?127\./.test(address);
-}
-
-/** The request body as text, or undefined when it exceeds the limit. */
-async function readBody(req: IncomingMessage): Promise<string | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_CONTROL_BODY_BYTES) return undefined;
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }

@@ -6,12 +6,11 @@
 // contract must leave the account exactly when its payout enters the wallet).
 import assert from 'node:assert/strict';
 import { Transaction } from 'bitcoinjs-lib';
-import { parsePrice } from '../../model/units.ts';
 import type { EmbeddedChain } from '../../node/chain/embedded.ts';
 import type { Daemon } from '../../node/daemon/daemon.ts';
 import type { PriceFeedServer } from '../../node/pricefeed/server.ts';
 import type { CollabSettlementTaker } from '../../protocols/collab-settlement/index.ts';
-import { cfd, openCfd, startNetwork, until, useCleanups } from './network.ts';
+import { cfd, openCfd, settleAtNewQuote, startNetwork, until, useCleanups } from './network.ts';
 
 /** The wallet's confirmed + unconfirmed sats. */
 function walletTotal(d: Daemon): bigint {
@@ -39,14 +38,7 @@ describe('e2e: equity through a collaborative close', function () {
 
   it('equals the wallet plus the close’s output before, during and after the close confirms', async () => {
     const id = await openCfd({ chain, maker, taker });
-    feed.setPrice(parsePrice('52000'));
-    await until('fresh quote at the taker', () => {
-      const q = taker.feed.latest();
-      return q && q.bid > parsePrice('51000') ? q : undefined;
-    });
-    const outcome = await (taker.settlements as CollabSettlementTaker).settle(id);
-    assert.equal(outcome.status, 'completed', 'reason' in outcome ? String(outcome.reason) : '');
-    const closeTx = (await cfd(taker, id))!.closeTx!;
+    const closeTx = (await settleAtNewQuote({ feed, taker }, id)).closeTx!;
     const outs = Transaction.fromHex(closeTx.hex).outs;
     assert.equal(outs.length, 2, 'maker and taker both paid');
     const closeOut = outs[1]!.value;

@@ -61,6 +61,25 @@ export async function settleRetrying(taker: Daemon, id: string) {
 }
 
 /**
+ * The feed moves to 52,000; once the taker's quote shows it, the taker proposes closing `id`
+ * collaboratively at that quote, which completes. Returns the taker's CFD with its close tx.
+ */
+export async function settleAtNewQuote(
+  net: Pick<Network, 'feed' | 'taker'>,
+  id: string,
+): Promise<Cfd> {
+  const { feed, taker } = net;
+  feed.setPrice(parsePrice('52000'));
+  await until('fresh quote at the taker', () => {
+    const q = taker.feed.latest();
+    return q && q.bid > parsePrice('51000') ? q : undefined;
+  });
+  const outcome = await (taker.settlements as CollabSettlementTaker).settle(id);
+  assert.equal(outcome.status, 'completed', 'reason' in outcome ? String(outcome.reason) : '');
+  return (await cfd(taker, id))!;
+}
+
+/**
  * The taker closes `id` collaboratively (retrying while a rollover is under way), the close is
  * mined, and both sides see it settled; returns the taker's CFD as it closed.
  */

@@ -14,7 +14,6 @@ import type { EmbeddedChain } from '../../node/chain/embedded.ts';
 import type { Daemon } from '../../node/daemon/daemon.ts';
 import type { OracleServer } from '../../node/oracle/server.ts';
 import type { PriceFeedServer } from '../../node/pricefeed/server.ts';
-import type { CollabSettlementTaker } from '../../protocols/collab-settlement/index.ts';
 import {
   cfd,
   cheatWithRevoked,
@@ -24,6 +23,7 @@ import {
   openCfd,
   outputOf,
   revokedOnBoth,
+  settleAtNewQuote,
   settleThroughCet,
   startNetwork,
   takerRow,
@@ -50,14 +50,7 @@ describe('e2e: two daemons trade', function () {
 
   it('open → collaborative close at the quote: both closed, the taker paid its curve row', async () => {
     const id = await openCfd({ oracle, chain, feed, maker, taker });
-    feed.setPrice(parsePrice('52000'));
-    await until('fresh quote at the taker', () => {
-      const q = taker.feed.latest();
-      return q && q.bid > parsePrice('51000') ? q : undefined;
-    });
-    const outcome = await (taker.settlements as CollabSettlementTaker).settle(id);
-    assert.equal(outcome.status, 'completed', 'reason' in outcome ? String(outcome.reason) : '');
-    const closing = (await cfd(taker, id))!;
+    const closing = await settleAtNewQuote({ feed, taker }, id);
     await confirmAfterMempool(chain, taker, closing.closeTx!.txid);
     for (const d of [maker, taker]) {
       await until('closed', async () => (await cfd(d, id))?.settled === 'collaborative');
