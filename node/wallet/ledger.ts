@@ -135,6 +135,9 @@ export class WalletLedger implements BlockConsumer {
   applyTx(tx: Transaction, height: number | undefined): void {
     const s = this.#o.state;
     const txid = tx.getId();
+    // Seen unconfirmed (the mempool, or our own broadcast) after its block was applied: it stays
+    // confirmed. Made unconfirmed, the next mempool scan would forget its coins.
+    if (height === undefined && s.txs[txid]?.height !== undefined) return;
     let sent = 0n;
     let received = 0n;
     if (!tx.isCoinbase()) {

@@ -91,6 +91,25 @@ describe('node/wallet against the embedded regtest node', function () {
     assert.equal(received?.value, 600_000n);
   });
 
+  it('recording an own transaction it already holds as confirmed keeps it confirmed, and its coins survive the next sync', async () => {
+    const w = await openWallet();
+    await fundAndConfirm(w, 2_000_000n);
+    const out = w.withdraw(p2wpkh(newKey()).address, 600_000n, 3n);
+    await broadcast(net.rpc, out.hex);
+    await net.chain.mine(1);
+    await w.sync();
+    const change = 2_000_000n - 600_000n - out.fee;
+    assert.deepEqual(w.balance(), balance(change, 0n, 0n, change));
+    // A caller records it late (after the block that confirmed it was synced).
+    await w.recordOwnTransaction(out.hex);
+    assert.deepEqual(w.balance(), balance(change, 0n, 0n, change), 'still confirmed');
+    // The next mempool scan does not find it there, and must not drop it (it did: the record
+    // had made it unconfirmed, and unconfirmed coins missing from the mempool are forgotten).
+    await w.sync();
+    assert.deepEqual(w.balance(), balance(change, 0n, 0n, change), 'kept after sync');
+    assert.equal(w.history().find((t) => t.txid === out.txid)?.height, net.chain.height);
+  });
+
   it('withdraws everything', async () => {
     const w = await openWallet();
     await fundAndConfirm(w, 500_000n);
