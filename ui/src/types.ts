@@ -673,11 +673,17 @@ export interface BalanceView {
  * The account at a glance: the wallet, the margin locked in open contracts (from the CFDs: coin
  * reservations only cover setups under way), what those contracts would pay now and the equity
  * they add up to. Sats as decimal strings.
+ *
+ * A contract counts from its lock until the wallet holds the transaction that pays it (see
+ * {@link countsInAccount}): not until it settles, or a close the wallet already sees in the
+ * mempool would count twice (once as unconfirmed balance, once as the contract), and not only
+ * until it settles either, or a contract whose settlement the chain monitor saw before the wallet
+ * synced that block would count nowhere for a moment.
  */
 export interface AccountView {
   /** Confirmed + unconfirmed wallet balance; null without a wallet. */
   wallet: string | null;
-  /** Own margin in contracts whose lock is out and that have not settled. */
+  /** Own margin in contracts whose lock is out and whose payout the wallet does not hold yet. */
   inContracts: string;
   /** Σ (payout − margin − fees paid) of those contracts, at their payout figure now. */
   unrealised: string;
