@@ -210,14 +210,27 @@ async function ready(
     throw new DeploymentMismatchError(`a service of the scenario's faults: ${message(e)}`);
   });
   for (const n of nodes) {
-    // Coins confirmed and nothing in flight: a maker splits its funding into its coin pool
-    // first, and refuses orders until that confirmed.
+    // Coins confirmed, nothing in flight, and the same at a later block: a maker splits its
+    // funding into its coin pool after a block (refusing orders until the split confirmed), so
+    // one reading between that block and its split is not enough.
+    let seen: { height: number; spendable: bigint } | undefined;
     const funded = await poll(
       left(),
       async () => {
         const r = await n.call('GET', '/api/wallet');
         const b = r.body?.balance;
-        return r.status === 200 && BigInt(b.spendable) > 0n && BigInt(b.unconfirmed) === 0n;
+        const height = r.body?.height;
+        if (r.status !== 200 || typeof height !== 'number') return false;
+        const spendable = BigInt(b.spendable);
+        if (spendable === 0n || BigInt(b.unconfirmed) !== 0n) {
+          seen = undefined;
+          return false;
+        }
+        if (seen === undefined || spendable !== seen.spendable) {
+          seen = { height, spendable };
+          return false;
+        }
+        return height > seen.height;
       },
       READY_POLL_MS,
     );

@@ -165,9 +165,10 @@ describe('adversary: strangers cannot exhaust the maker (admission control, coin
       coins: [2_000_000n, 2_000_000n, 2_000_000n, 2_000_000n],
       offers: () => offers,
       // The stranger's admitted orders wait for its parameters this long, holding coins: long
-      // enough that they still hold them when the balance is read below on a loaded machine
-      // (4 s once lapsed first in a CI run, freeing the coins before the read).
-      timeouts: { paramsMs: 15_000 },
+      // enough that they still hold them when the balance is read below on a loaded machine.
+      // Its 16 streams' orders may take seconds to arrive as the first test of a CI worker: the
+      // 2-s order read of the other tests reset some of them there (StreamResetError).
+      timeouts: { paramsMs: 15_000, orderMs: 20_000 },
     });
     const taker = await side('taker-honest', 'taker', { coins: [3_000_000n] });
     await ready(maker, taker);
