@@ -174,9 +174,16 @@ describe('e2e: a real fee market (min relay 20 sat/vB, blocks full at 50)', func
         5,
       );
       await until('maker refunded', async () => (await cfd(net.maker, id))?.settled === 'refund');
-      const [bump] = net.taker.bumper.status(id).filter((b) => b.kind === 'refund');
-      assert.ok(bump?.childTxid, 'a child paid for the refund');
-      assert.ok(bump.rate >= BigInt(SPIKE), `package rate ${bump.rate} ≥ ${SPIKE}`);
+      // Both sides send the refund when its lock expires; whichever child a block took in first
+      // paid (the other side may find it confirmed before its own child was built).
+      const children = [net.taker, net.maker]
+        .map((d) => d.bumper.status(id).find((b) => b.kind === 'refund'))
+        .filter((b) => b?.childTxid !== undefined);
+      assert.ok(children.length > 0, 'a child paid for the refund');
+      assert.ok(
+        children.some((b) => b!.rate >= BigInt(SPIKE)),
+        `package rate ${children.map((b) => b!.rate).join(', ')} ≥ ${SPIKE}`,
+      );
     });
   });
 
