@@ -18,7 +18,7 @@
  * the rate never falls as the height rises.
  */
 import { InvalidAmountError } from './errors.ts';
-import type { FeeRate, Sats } from './units.ts';
+import type { FeeRate, Role, Sats } from './units.ts';
 
 /** Blocks before the deadline from which a bump is urgent (rule 3). */
 export const URGENT_BLOCKS = 3;
@@ -140,6 +140,20 @@ export function bumpMethod(kind: BumpKind): BumpMethod {
     case 'punish':
       return 'rbf';
   }
+}
+
+/**
+ * Who pays first for a transaction both parties send (CET, refund, collaborative close — each
+ * could add a child through its own payout, and two children for one package pay twice): the
+ * party it pays more, the maker on a tie. Both nodes derive the same answer from the transaction.
+ * The other waits a block for that child before paying one of its own (node/daemon/fee-bumper.ts).
+ */
+export function counterpartyPaysFirst(
+  role: Role,
+  paid: { readonly ours: Sats; readonly theirs: Sats },
+): boolean {
+  if (paid.theirs !== paid.ours) return paid.theirs > paid.ours;
+  return role === 'taker';
 }
 
 /**

@@ -127,6 +127,12 @@ export interface MempoolEntry {
   time: number;
   /** Fee paid, if the node reports it. */
   fee: bigint | undefined;
+  /**
+   * It and its in-mempool descendants together, if the node reports them (Core: `fees.descendant`
+   * and `descendantsize`; bcoin: `descendantfees` in sats): what pays for it with its children,
+   * whoever sent them.
+   */
+  descendants: { readonly fee: bigint; readonly vsize: number } | undefined;
 }
 
 /** `gettxout <txid> <n>`. */
@@ -332,12 +338,28 @@ export class BitcoinRpc {
     const e = asObject(r, 'getmempoolentry');
     // Bitcoin Core: fees.base; older Core and bcoin: fee.
     const fees =
-      typeof e.fees === 'object' && e.fees !== null ? (e.fees as { base?: unknown }) : {};
+      typeof e.fees === 'object' && e.fees !== null
+        ? (e.fees as { base?: unknown; descendant?: unknown })
+        : {};
     const fee = typeof fees.base === 'string' ? fees.base : e.fee;
+    const descendantFee =
+      typeof fees.descendant === 'string'
+        ? btcToSats(fees.descendant)
+        : Number.isSafeInteger(e.descendantfees)
+          ? BigInt(e.descendantfees as number)
+          : undefined;
+    const descendantVsize = e.descendantsize;
     return {
       height: asNumber(e.height, 'getmempoolentry.height'),
       time: asNumber(e.time, 'getmempoolentry.time'),
       fee: typeof fee === 'string' ? btcToSats(fee) : undefined,
+      descendants:
+        descendantFee !== undefined &&
+        typeof descendantVsize === 'number' &&
+        Number.isSafeInteger(descendantVsize) &&
+        descendantVsize > 0
+          ? { fee: descendantFee, vsize: descendantVsize }
+          : undefined,
     };
   }
 

@@ -14,6 +14,11 @@
  *
  * A parent below the mempool minimum goes out with its child as a package (`submitpackage`), as
  * Bitcoin Core relays it. A later child replaces the earlier one (same wallet coins, more fee).
+ *
+ * Both nodes send a CET, refund or close; two children would pay twice for one package. The
+ * party it pays less waits a block for the other's child ({@link BumpTarget.counterpartyPaysFirst}),
+ * and what a package's mempool descendants pay — anyone's children — counts as paid for one
+ * block ({@link RELY_ON_OTHERS_BLOCKS}) and never within the deadline's urgent blocks.
  * What one CFD's bumps may cost in all is the user's budget (`--bump-budget`); the rate never
  * exceeds `--max-fee-rate`. When either bites, the transaction is shown as capped.
  */
@@ -47,6 +52,12 @@ export interface BumpTarget {
   readonly cpfp?: () => ForeignInput | undefined;
   /** RBF: the same transaction at another fee (the punish). */
   readonly rbf?: (fee: Sats) => { readonly txid: string; readonly hex: string };
+  /**
+   * The counterparty sends this same transaction and pays for it first (it has more in it): our
+   * child waits one block for theirs, so the two nodes do not both pay for one package. Not when
+   * the deadline is near.
+   */
+  readonly counterpartyPaysFirst?: boolean;
 }
 
 /** How one followed transaction stands, for the CFD's view and health. */
@@ -56,7 +67,10 @@ export interface BumpStatus {
   readonly txid: string;
   /** `ended`: no longer followed because the CFD settled (see {@link FeeBumper.forget}). */
   readonly state: 'waiting' | 'mempool' | 'confirmed' | 'ended';
-  /** The package rate it pays now, sat/vB (with its child, if any). */
+  /**
+   * The package rate it pays now, sat/vB: with its child, or with what its descendants in the
+   * mempool pay (the counterparty's child too) if that is more.
+   */
   readonly rate: FeeRate;
   /** What the policy asked for at the last block. */
   readonly targetRate: FeeRate | undefined;
@@ -98,6 +112,12 @@ interface Followed {
   /** Resolved from {@link BumpTarget.deadline} once `after` confirmed. */
   deadlineHeight: number | undefined;
   child: { txid: string; hex: string; fee: Sats; vsize: number } | undefined;
+  /** What it and all its mempool descendants paid at the last look (anyone's children). */
+  seenRate: FeeRate | undefined;
+  /** The height at which it began waiting for the counterparty's child. */
+  waitingSince: number | undefined;
+  /** The first height at which another's child was relied on to pay for it. */
+  reliedSince: number | undefined;
   state: BumpStatus['state'];
   targetRate: FeeRate | undefined;
   previousRate: FeeRate | undefined;
@@ -111,6 +131,12 @@ interface Followed {
  * input, up to two wallet inputs and a change output (the wallet then builds it exactly).
  */
 const CHILD_VBYTES_ALLOWANCE = 250;
+
+/**
+ * Blocks for which a package another's child pays for enough is left to it. Unconfirmed after
+ * that, it is not what it seems (or the market rose): we pay with our own child.
+ */
+export const RELY_ON_OTHERS_BLOCKS = 1;
 
 /** The name of the wallet reservation a child's coins are held under. */
 const reservation = (key: string): string => `bump:${key}`;
@@ -153,6 +179,9 @@ export class FeeBumper {
       firstHeight: this.#height,
       deadlineHeight: undefined,
       child: undefined,
+      seenRate: undefined,
+      waitingSince: undefined,
+      reliedSince: undefined,
       state: 'waiting',
       targetRate: undefined,
       previousRate: undefined,
@@ -297,7 +326,36 @@ export class FeeBumper {
     f.blocksLeft = decision.blocksLeft;
     f.capped = decision.capped;
     const paying = this.#packageRate(f);
-    if (where === 'mempool' && paying >= decision.rate) return;
+    f.seenRate = undefined;
+    if (where === 'mempool') {
+      if (paying >= decision.rate) return;
+      // Both nodes send a CET, refund or close: the counterparty's child may pay for it already.
+      // Relied on for one block, and not near the deadline: a child that pays enough here can
+      // still be left out of blocks (a low-fee parent of its own pins it) or be evicted.
+      const d = (await rpc.getMempoolEntry(f.current.txid))?.descendants;
+      f.seenRate = d && d.fee / BigInt(d.vsize);
+      if (f.seenRate !== undefined && f.seenRate >= decision.rate && !decision.urgent) {
+        f.reliedSince ??= height;
+        if (height - f.reliedSince < RELY_ON_OTHERS_BLOCKS) {
+          this.#log.debug(
+            { cfdId: f.target.cfdId, kind: f.target.kind, rate: f.seenRate },
+            'its descendants pay enough',
+          );
+          return;
+        }
+      }
+    }
+    if (f.target.counterpartyPaysFirst && !f.child && !decision.urgent) {
+      f.waitingSince ??= height;
+      if (height === f.waitingSince) {
+        if (where === null) await this.#send(rpc, [f.current.hex]).catch(() => undefined);
+        this.#log.info(
+          { cfdId: f.target.cfdId, kind: f.target.kind, txid: f.current.txid },
+          'the counterparty pays for it first: our child waits a block',
+        );
+        return;
+      }
+    }
     if (where === null && !f.child && paying >= decision.rate) {
       // Pays enough alone: it only needs to be offered again (a child is for when it does not).
       try {
@@ -416,12 +474,18 @@ export class FeeBumper {
     return (fee * 1n) / BigInt(f.vsize + (f.child?.vsize ?? 0));
   }
 
+  /** {@link BumpStatus.rate}. */
+  #paysNow(f: Followed): FeeRate {
+    const own = this.#packageRate(f);
+    return f.seenRate !== undefined && f.seenRate > own ? f.seenRate : own;
+  }
+
   #statusOf(f: Followed): BumpStatus {
     return {
       kind: f.target.kind,
       txid: f.current.txid,
       state: f.state,
-      rate: this.#packageRate(f),
+      rate: this.#paysNow(f),
       targetRate: f.targetRate,
       childTxid: f.child?.txid,
       deadlineHeight: this.#deadline(f),

@@ -11,6 +11,7 @@ import { p2wshOutput } from '../../dlc/scripts.ts';
 import { ANCHOR_INPUT_VBYTES, signAnchorInput } from '../../dlc/sign.ts';
 import { PUNISH_VBYTES } from '../../dlc/transactions.ts';
 import { type Cfd, confirmedCommit, type SignedTx } from '../../model/cfd.ts';
+import { counterpartyPaysFirst } from '../../model/fee-bump.ts';
 import type { ForeignInput } from '../wallet/cpfp.ts';
 import { type ClosePaths, closingCommit } from './close-paths.ts';
 import type { BumpTarget } from './fee-bumper.ts';
@@ -70,12 +71,27 @@ export async function followFees(
       }),
     });
   }
-  const ownScript = Buffer.from(payoutScriptsOf(record)[record.role]);
+  const scripts = payoutScriptsOf(record);
+  const ownScript = Buffer.from(scripts[record.role]);
+  const theirScript = Buffer.from(scripts[record.role === 'maker' ? 'taker' : 'maker']);
   const throughPayout = (tx: SignedTx) => () => {
     const parsed = Transaction.fromHex(tx.hex);
     const vout = parsed.outs.findIndex((o) => Buffer.from(o.script).equals(ownScript));
     const out = parsed.outs[vout];
     return out && deps.payoutInput?.(tx.txid, vout, BigInt(out.value), ownScript);
+  };
+  /** Both send it: which of the two pays for it first (model/fee-bump.ts). */
+  const shared = (tx: SignedTx) => {
+    const outs = Transaction.fromHex(tx.hex).outs;
+    const to = (s: Buffer) =>
+      outs.reduce((a, o) => (Buffer.from(o.script).equals(s) ? a + BigInt(o.value) : a), 0n);
+    return {
+      cpfp: throughPayout(tx),
+      counterpartyPaysFirst: counterpartyPaysFirst(record.role, {
+        ours: to(ownScript),
+        theirs: to(theirScript),
+      }),
+    };
   };
   const commitValue = closing?.record.commit.amount;
   if (cfd.cet && cfd.cetTimelockExpired && committed !== undefined && commitValue) {
@@ -84,7 +100,7 @@ export async function followFees(
       kind: 'cet',
       tx: cfd.cet,
       fee: feeOf(cfd.cet.hex, commitValue),
-      cpfp: throughPayout(cfd.cet),
+      ...shared(cfd.cet),
       // Before the refund lock ends, or the refund competes with it.
       deadline: { after: committed, blocks: cfd.dlc.refundTimelock - 1 },
     });
@@ -95,7 +111,7 @@ export async function followFees(
       kind: 'refund',
       tx: cfd.refundTx,
       fee: feeOf(cfd.refundTx.hex, commitValue),
-      cpfp: throughPayout(cfd.refundTx),
+      ...shared(cfd.refundTx),
     });
   }
   if (cfd.closeTx) {
@@ -104,7 +120,7 @@ export async function followFees(
       kind: 'close',
       tx: cfd.closeTx,
       fee: feeOf(cfd.closeTx.hex, lockValue),
-      cpfp: throughPayout(cfd.closeTx),
+      ...shared(cfd.closeTx),
     });
   }
   const punish = cfd.punishTx;

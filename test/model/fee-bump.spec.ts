@@ -6,6 +6,7 @@ import {
   bumpMethod,
   bumpPlan,
   cetDeadline,
+  counterpartyPaysFirst,
   feeForRate,
   nextBumpRate,
   punishDeadline,
@@ -185,6 +186,21 @@ describe('model/fee-bump', () => {
       assert.throws(() => punishDeadline(-1, 12), { name: 'InvalidAmountError' });
       assert.throws(() => cetDeadline(1, 0), { name: 'InvalidAmountError' });
       assert.throws(() => targetDeadline(1.5, 6), { name: 'InvalidAmountError' });
+    });
+
+    it('a transaction both send: the party it pays more pays first, the maker on a tie — both sides agree', () => {
+      const cases: [bigint, bigint][] = [
+        [90_000n, 10_000n],
+        [10_000n, 90_000n],
+        [0n, 100_000n],
+        [50_000n, 50_000n],
+      ];
+      for (const [maker, taker] of cases) {
+        const makerDefers = counterpartyPaysFirst('maker', { ours: maker, theirs: taker });
+        const takerDefers = counterpartyPaysFirst('taker', { ours: taker, theirs: maker });
+        assert.notEqual(makerDefers, takerDefers, `exactly one pays first (${maker}/${taker})`);
+        assert.equal(makerDefers, taker > maker, `the larger payout pays (${maker}/${taker})`);
+      }
     });
 
     it('bumps commits through the anchor, payouts through our output, the punish by RBF', () => {

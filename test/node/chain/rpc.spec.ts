@@ -80,6 +80,9 @@ describe('BitcoinRpc against the embedded node', () => {
     assert.ok(entry);
     assert.equal(entry.height, chain.height);
     assert.ok(entry.fee !== undefined && entry.fee > 0n && entry.fee < 10_000n);
+    // No child yet: what pays for it is itself.
+    assert.equal(entry.descendants?.fee, entry.fee);
+    assert.ok(entry.descendants.vsize > 100 && entry.descendants.vsize < 300);
     const pending = await rpc.getTransaction(txid);
     assert.equal(pending?.confirmations, 0);
     assert.equal(pending?.blockHash, undefined);
@@ -203,6 +206,26 @@ describe('BitcoinRpc failures and health', () => {
     });
     await assert.rejects(rpc.getBlockCount(), { name: 'RpcUnreachableError' });
     assert.equal(requests, 2);
+  });
+
+  it("reads Bitcoin Core's getmempoolentry: its fee, and what its descendants pay with it, exactly", async () => {
+    // Bitcoin Core 28's shape (fees in BTC as JSON numbers; the deprecated sat fields gone).
+    const result =
+      '{"vsize":141,"weight":561,"time":1733356800,"height":870001,"descendantcount":2,' +
+      '"descendantsize":251,"ancestorcount":1,"ancestorsize":141,"wtxid":"' +
+      'ab'.repeat(32) +
+      '","fees":{"base":0.00000141,"modified":0.00000141,"ancestor":0.00000141,' +
+      '"descendant":0.00013051},"depends":[],"spentby":["' +
+      'cd'.repeat(32) +
+      '"],"bip125-replaceable":true,"unbroadcast":false}';
+    server = await httpServer((_req, res) => res.end(`{"result":${result},"error":null,"id":1}`));
+    const rpc = new BitcoinRpc({ url: urlOf(server) });
+    assert.deepEqual(await rpc.getMempoolEntry('ab'.repeat(32)), {
+      height: 870001,
+      time: 1733356800,
+      fee: 141n,
+      descendants: { fee: 13_051n, vsize: 251 },
+    });
   });
 
   it('names a response that is not JSON-RPC', async () => {

@@ -9,9 +9,19 @@ import { FeeEstimator } from '../../../node/chain/fee-estimator.ts';
 import { FeeBumper } from '../../../node/daemon/fee-bumper.ts';
 import type { Wallet } from '../../../node/wallet/wallet.ts';
 import { chainFor } from '../../helpers/chain.ts';
-import { newKey, p2wpkh, regtest, silent } from '../chain/helpers.ts';
+import { type Key, newKey, p2wpkh, regtest, silent } from '../chain/helpers.ts';
 
 const sumOuts = (tx: Transaction) => tx.outs.reduce((s, o) => s + BigInt(o.value), 0n);
+
+/** Signs input `index`, a P2WPKH output of `key` worth `value`. */
+function signP2wpkh(tx: Transaction, index: number, key: Key, value: bigint): void {
+  const code = payments.p2pkh({ pubkey: key.pub }).output!;
+  const hash = tx.hashForWitnessV0(index, code, value, Transaction.SIGHASH_ALL);
+  const sig = secp256k1.sign(hash, key.priv, { prehash: false, lowS: true });
+  tx.setWitness(index, [script.signature.encode(sig, Transaction.SIGHASH_ALL), key.pub]);
+}
+
+const txidBytes = (txid: string) => Uint8Array.from(Buffer.from(txid, 'hex').reverse());
 
 describe('node/daemon fee bumper on a fee market', function () {
   this.timeout(120_000);
@@ -19,19 +29,35 @@ describe('node/daemon fee bumper on a fee market', function () {
   let wallet: Wallet;
   let fees: FeeEstimator;
 
-  /** A transaction paying our wallet at exactly 1 sat/vB, signed but not broadcast. */
-  async function lowFeeParent(): Promise<{ tx: Transaction; fee: bigint }> {
+  /**
+   * A transaction paying our wallet at exactly 1 sat/vB, signed but not broadcast; with
+   * `outputs: 2`, to two addresses (a CET or refund, paying both parties), the second one
+   * `theirs` if given.
+   */
+  async function lowFeeParent(
+    outputs = 1,
+    theirs?: Key,
+  ): Promise<{ tx: Transaction; fee: bigint }> {
     const key = newKey();
     const funding = 200_000n;
     const paid = await net.chain.fund(p2wpkh(key).address, funding);
     await net.chain.mine(1);
-    const to = payments.p2wpkh({ address: await wallet.receiveAddress(), network: regtest })
-      .output!;
+    const to: Uint8Array[] = [];
+    for (let i = 0; i < outputs; i++) {
+      to.push(
+        i === 1 && theirs
+          ? p2wpkh(theirs).output
+          : payments.p2wpkh({ address: await wallet.receiveAddress(), network: regtest }).output!,
+      );
+    }
     const build = (fee: bigint) => {
       const tx = new Transaction();
       tx.version = 2;
       tx.addInput(Uint8Array.from(Buffer.from(paid.txid, 'hex').reverse()), paid.vout);
-      tx.addOutput(to, funding - fee);
+      const each = (funding - fee) / BigInt(outputs);
+      for (const [i, script] of to.entries()) {
+        tx.addOutput(script, i === 0 ? funding - fee - each * BigInt(outputs - 1) : each);
+      }
       const code = payments.p2pkh({ pubkey: key.pub }).output!;
       const hash = tx.hashForWitnessV0(0, code, funding, Transaction.SIGHASH_ALL);
       const sig = secp256k1.sign(hash, key.priv, { prehash: false, lowS: true });
@@ -62,16 +88,32 @@ describe('node/daemon fee bumper on a fee market', function () {
     await b.onBlock(net.chain.height);
   }
 
-  function follow(b: FeeBumper, parent: { tx: Transaction; fee: bigint }, cfdId: string): void {
+  function follow(
+    b: FeeBumper,
+    parent: { tx: Transaction; fee: bigint },
+    cfdId: string,
+    options: { vout?: number; counterpartyPaysFirst?: boolean } = {},
+  ): void {
     const txid = parent.tx.getId();
-    const out = parent.tx.outs[0]!;
+    const vout = options.vout ?? 0;
+    const out = parent.tx.outs[vout]!;
     b.follow({
       cfdId,
       kind: 'close',
       tx: { txid, hex: parent.tx.toHex() },
       fee: parent.fee,
-      cpfp: () => wallet.ownOutputInput(txid, 0, BigInt(out.value), out.script),
+      cpfp: () => wallet.ownOutputInput(txid, vout, BigInt(out.value), out.script),
+      ...(options.counterpartyPaysFirst && { counterpartyPaysFirst: true }),
     });
+  }
+
+  /** A block, then what both nodes do on it (the one named first reacts first). */
+  async function blockBoth(first: FeeBumper, second: FeeBumper): Promise<void> {
+    await net.chain.mine(1);
+    await wallet.sync();
+    await fees.refresh();
+    await first.onBlock(net.chain.height);
+    await second.onBlock(net.chain.height);
   }
 
   async function confirmed(txid: string): Promise<boolean> {
@@ -167,5 +209,123 @@ describe('node/daemon fee bumper on a fee market', function () {
     follow(generous, parent, 'cfd-b');
     for (let n = 0; n < 4 && !(await confirmed(parent.tx.getId())); n++) await block(generous);
     assert.ok(await confirmed(parent.tx.getId()));
+  });
+
+  // A CET, refund or close pays both parties and both send it: two children for one package
+  // would pay twice (both nodes saw each other's refund children in the e2e fee market, each
+  // ≈ 16,000 sats at 50 sat/vB).
+  it("the counterparty's child already pays for a transaction both send: no second child — until the deadline is near", async () => {
+    net.chain.setMinRelayFeeRate(20);
+    await net.chain.setFeeSpike({ rate: 30 });
+    const ours = bumper(100_000n);
+    const theirs = bumper(100_000n);
+    for (let i = 0; i < 3; i++) await block(ours);
+    const parent = await lowFeeParent(2);
+    // Theirs aims at the next block (as its node does near a deadline, or on "bump now").
+    follow(theirs, parent, 'cfd-d-theirs', { vout: 1 });
+    await theirs.onBlock(net.chain.height, { cfdId: 'cfd-d-theirs', urgent: true });
+    const t = theirs.status('cfd-d-theirs')[0]!;
+    assert.ok(t.childTxid, 'their child went out with the parent');
+
+    follow(ours, parent, 'cfd-d');
+    await ours.onBlock(net.chain.height);
+    const o = ours.status('cfd-d')[0]!;
+    assert.equal(o.state, 'mempool');
+    assert.equal(o.childTxid, undefined, 'no child of ours');
+    assert.equal(ours.spent('cfd-d'), 0n);
+    assert.ok(o.rate >= t.rate, `its rate ${o.rate} is what the package pays (${t.rate})`);
+
+    // Near the deadline (here: bump now) another's child is not relied on: it could be evicted.
+    await ours.onBlock(net.chain.height, { cfdId: 'cfd-d', urgent: true });
+    assert.ok(ours.status('cfd-d')[0]!.childTxid, 'then it pays with its own');
+  });
+
+  it('a transaction the counterparty pays first: our child waits one block for theirs, and goes out the block after when none came', async () => {
+    net.chain.setMinRelayFeeRate(20);
+    await net.chain.setFeeSpike({ rate: 30 });
+    const payer = bumper(100_000n);
+    const other = bumper(100_000n);
+    for (let i = 0; i < 3; i++) await block(other);
+
+    // Both nodes follow it at once; the one that waits even reacts first.
+    const shared = await lowFeeParent(2);
+    follow(other, shared, 'cfd-e', { counterpartyPaysFirst: true });
+    follow(payer, shared, 'cfd-e-payer', { vout: 1 });
+    await other.onBlock(net.chain.height);
+    assert.equal(other.status('cfd-e')[0]!.childTxid, undefined, 'it waits for the payer');
+    await payer.onBlock(net.chain.height);
+    assert.ok(payer.status('cfd-e-payer')[0]!.childTxid, "the payer's child went out");
+    for (let n = 0; n < 4 && !(await confirmed(shared.tx.getId())); n++) {
+      await blockBoth(other, payer);
+    }
+    assert.ok(await confirmed(shared.tx.getId()), 'confirmed');
+    assert.equal(other.spent('cfd-e'), 0n, 'one child paid for it: the payer’s');
+
+    // The payer's node is off: one block later our child goes out, and it confirms.
+    const alone = await lowFeeParent(2);
+    follow(other, alone, 'cfd-f', { counterpartyPaysFirst: true });
+    await other.onBlock(net.chain.height);
+    assert.equal(other.status('cfd-f')[0]!.childTxid, undefined);
+    assert.equal(await net.rpc.getMempoolEntry(alone.tx.getId()), null, 'alone it does not relay');
+    await block(other);
+    assert.ok(other.status('cfd-f')[0]!.childTxid, 'a block later, ours');
+    for (let n = 0; n < 4 && !(await confirmed(alone.tx.getId())); n++) await block(other);
+    assert.ok(await confirmed(alone.tx.getId()), 'confirmed');
+  });
+
+  it("a counterparty's child that pays enough but is never mined (its other parent pins it) is relied on for one block only", async () => {
+    net.chain.setMinRelayFeeRate(20);
+    await net.chain.setFeeSpike({ rate: 30 });
+    const ours = bumper(100_000n);
+    for (let i = 0; i < 3; i++) await block(ours);
+    const theirs = newKey();
+    const parent = await lowFeeParent(2, theirs);
+
+    // The pin: a big transaction at 21 sat/vB (below the fillers at 30, so never mined), and
+    // their child spending it and our shared parent — 100 sat/vB with the parent alone, ≈ 25
+    // with everything a miner must take with it.
+    const qKey = newKey();
+    const qFunding = 400_000n;
+    const q = await net.chain.fund(p2wpkh(qKey).address, qFunding);
+    await net.chain.mine(1);
+    const pin = (fee: bigint) => {
+      const tx = new Transaction();
+      tx.version = 2;
+      tx.addInput(txidBytes(q.txid), q.vout);
+      for (let i = 0; i < 160; i++) tx.addOutput(p2wpkh(newKey()).output, 1_000n);
+      tx.addOutput(p2wpkh(qKey).output, qFunding - 160_000n - fee);
+      signP2wpkh(tx, 0, qKey, qFunding);
+      return tx;
+    };
+    const pinning = pin(21n * BigInt(pin(100_000n).virtualSize()));
+    const pinned = BigInt(pinning.outs[160]!.value);
+    const shared = BigInt(parent.tx.outs[1]!.value);
+    const child = (fee: bigint) => {
+      const tx = new Transaction();
+      tx.version = 2;
+      tx.addInput(txidBytes(parent.tx.getId()), 1);
+      tx.addInput(txidBytes(pinning.getId()), 160);
+      tx.addOutput(p2wpkh(theirs).output, shared + pinned - fee);
+      signP2wpkh(tx, 0, theirs, shared);
+      signP2wpkh(tx, 1, qKey, pinned);
+      return tx;
+    };
+    const size = parent.tx.virtualSize() + child(10_000n).virtualSize();
+    const theirChild = child(100n * BigInt(size) - parent.fee);
+    const r = await net.rpc.submitPackage([pinning.toHex(), parent.tx.toHex(), theirChild.toHex()]);
+    assert.equal(r.packageMsg, 'success');
+
+    await ours.onBlock(net.chain.height); // at the tip: the deadline is 6 blocks away
+    follow(ours, parent, 'cfd-g');
+    await ours.onBlock(net.chain.height);
+    const before = ours.status('cfd-g')[0]!;
+    assert.equal(before.childTxid, undefined, 'their child pays 100 sat/vB: relied on');
+    assert.ok(before.rate >= 90n, `shown at what it seems to pay (${before.rate})`);
+
+    await block(ours);
+    assert.equal(await confirmed(parent.tx.getId()), false, 'the block left it out: pinned');
+    assert.ok(ours.status('cfd-g')[0]!.childTxid, 'a block later, our own child');
+    for (let n = 0; n < 4 && !(await confirmed(parent.tx.getId())); n++) await block(ours);
+    assert.ok(await confirmed(parent.tx.getId()), 'our child got it mined');
   });
 });
