@@ -25,6 +25,7 @@ import {
   type EnvelopeLimits,
   EnvelopeSequence,
   EnvelopeVerifier,
+  ReplayedEnvelopeError,
   SignedEnvelopeMessage,
   signEnvelope,
 } from './envelope.ts';
@@ -263,6 +264,9 @@ export class OfferProtocol {
       await framed.close();
     } catch (err) {
       if (err instanceof OverBudgetError) this.#log.debug({ err, peer: from }, 'push ignored');
+      // An honest maker's push can arrive after a newer envelope came by gossip.
+      else if (err instanceof ReplayedEnvelopeError)
+        this.#log.debug({ err, peer: from }, 'older offers');
       else this.#log.warn({ err, peer: from }, 'bad offer message');
       framed.abort(err as Error);
     }
