@@ -147,7 +147,14 @@ export type CfdEvent =
        */
       data: { closeTx?: SignedTx; price?: Price };
     }
-  | { type: 'ManualCommit'; data: { commitTx: SignedTx } }
+  | {
+      type: 'ManualCommit';
+      /**
+       * `byCounterparty`: the counterparty's commit, seen in the mempool without any of ours —
+       * followed to confirmation as if ours (it may never pay for it).
+       */
+      data: { commitTx: SignedTx; byCounterparty?: true };
+    }
   | {
       type: 'CommitConfirmed';
       /**
@@ -261,7 +268,8 @@ export type CfdCommand =
    * failed after it signed, and the counterparty broadcast the close anyway.
    */
   | { type: 'confirmSettlement'; closeTx?: SignedTx }
-  | { type: 'commit'; commitTx: SignedTx }
+  /** Force close; `byCounterparty`: adopting the counterparty's commit seen in the mempool. */
+  | { type: 'commit'; commitTx: SignedTx; byCounterparty?: true }
   /**
    * A commit spent the lock and confirmed. `txid`: which one — `dlc.commitTxid` or a live commit
    * of a rollover that did not complete here (the contract record's current or `previous` ones).
@@ -334,6 +342,8 @@ export interface Cfd {
    */
   readonly signedClose: SignedClose | undefined;
   readonly commitTx: SignedTx | undefined;
+  /** `commitTx` is the counterparty's, adopted from the mempool (not a force close of ours). */
+  readonly commitByCounterparty: boolean;
   readonly commitConfirmed: boolean;
   /** Which commit confirmed, when recorded; else (older events) `dlc.commitTxid`. */
   readonly confirmedCommitTxid: string | undefined;
@@ -370,6 +380,7 @@ export const EMPTY_CFD: Cfd = Object.freeze({
   lastSettlementPrice: undefined,
   signedClose: undefined,
   commitTx: undefined,
+  commitByCounterparty: false,
   commitConfirmed: false,
   confirmedCommitTxid: undefined,
   cetTimelockExpired: false,
@@ -486,7 +497,11 @@ function applyData(cfd: Cfd, event: CfdEvent): Cfd {
         settled: 'collaborative',
       };
     case 'ManualCommit':
-      return { ...committing(cfd), commitTx: event.data.commitTx };
+      return {
+        ...committing(cfd),
+        commitTx: event.data.commitTx,
+        commitByCounterparty: event.data.byCounterparty === true,
+      };
     case 'CommitConfirmed': {
       const txid = event.data.txid;
       // Another commit than the one a prepared CET spends won the race to the lock (both were
@@ -505,7 +520,9 @@ function applyData(cfd: Cfd, event: CfdEvent): Cfd {
       return { ...cfd, cetTimelockExpired: true, cet: event.data.cet };
     case 'OracleAttestedBeforeCetTimelock': {
       const d = event.data;
-      const base = d.commitTx ? { ...committing(cfd), commitTx: d.commitTx } : cfd;
+      const base = d.commitTx
+        ? { ...committing(cfd), commitTx: d.commitTx, commitByCounterparty: false }
+        : cfd;
       return { ...base, attestation: { eventId: d.eventId, price: d.price }, cet: d.cet };
     }
     case 'OracleAttestedAfterCetTimelock':
@@ -843,7 +860,15 @@ export function decide(cfd: Cfd, command: CfdCommand, now: number): CfdEvent[] {
         },
       ];
     case 'commit':
-      return [{ type: 'ManualCommit', data: { commitTx: command.commitTx } }];
+      return [
+        {
+          type: 'ManualCommit',
+          data: {
+            commitTx: command.commitTx,
+            ...(command.byCounterparty && { byCounterparty: true as const }),
+          },
+        },
+      ];
     case 'confirmCommit':
       return [
         { type: 'CommitConfirmed', data: command.txid === undefined ? {} : { txid: command.txid } },

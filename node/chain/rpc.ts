@@ -133,6 +133,8 @@ export interface MempoolEntry {
    * whoever sent them.
    */
   descendants: { readonly fee: bigint; readonly vsize: number } | undefined;
+  /** Its unconfirmed parents' txids (`depends`), if the node reports them. */
+  depends: readonly string[] | undefined;
 }
 
 /** `gettxout <txid> <n>`. */
@@ -360,7 +362,20 @@ export class BitcoinRpc {
         descendantVsize > 0
           ? { fee: descendantFee, vsize: descendantVsize }
           : undefined,
+      depends: Array.isArray(e.depends)
+        ? e.depends.map((t) => asString(t, 'getmempoolentry.depends[]'))
+        : undefined,
     };
+  }
+
+  /**
+   * `getmempooldescendants <txid>`: the txids of its in-mempool descendants (children, their
+   * children…), or null if it is not in the mempool.
+   */
+  async getMempoolDescendants(txid: string, options?: RpcCallOptions): Promise<string[] | null> {
+    const r = await this.#orNull(() => this.call('getmempooldescendants', [txid], options));
+    if (r === null) return null;
+    return asArray(r, 'getmempooldescendants').map((t) => asString(t, 'getmempooldescendants[]'));
   }
 
   /** Fee rate estimate for confirmation within `confTarget` blocks. */

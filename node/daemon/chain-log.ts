@@ -42,7 +42,12 @@ export function chainMilestone(event: CfdEvent, cfd: Cfd): ChainMilestone | unde
     case 'LockConfirmed':
       return info('lock confirmed', cfd.dlc?.lockTxid);
     case 'ManualCommit':
-      return info('publishing the commit (force close)', event.data.commitTx.txid);
+      return event.data.byCounterparty
+        ? info(
+            "the counterparty's commit is in the mempool: following it",
+            event.data.commitTx.txid,
+          )
+        : info('publishing the commit (force close)', event.data.commitTx.txid);
     case 'OracleAttestedBeforeCetTimelock':
       // With a commit: this attestation is what closes the CFD, the CET waits for its lock.
       return event.data.commitTx

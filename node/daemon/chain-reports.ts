@@ -80,6 +80,16 @@ export async function onChainReport(
         } else if (chain.live.has(spender) && report.confirmations > 0) {
           // Ours or theirs, whichever live commit it is; reconcile then follows its depth.
           await run({ type: 'confirmCommit', txid: spender });
+        } else if (chain.live.has(spender) && !cfd.commitTx && !cfd.commitConfirmed) {
+          // The counterparty's commit waits in the mempool, perhaps paying too little to ever
+          // confirm, and the lock is no longer ours to roll over or close: the CFD is force-closed.
+          // Followed to confirmation as ours is (our anchor pays, a block after theirs could).
+          log.warn({ cfdId: report.tag, txid: spender }, "the counterparty's commit is out");
+          await run({
+            type: 'commit',
+            commitTx: { txid: spender, hex: report.spender.hex },
+            byCounterparty: true,
+          });
         } else if (spender === cfd.closeTx?.txid && report.confirmations > 0) {
           await run({ type: 'confirmSettlement' });
         } else if (

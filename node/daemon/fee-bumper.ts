@@ -15,10 +15,12 @@
  * A parent below the mempool minimum goes out with its child as a package (`submitpackage`), as
  * Bitcoin Core relays it. A later child replaces the earlier one (same wallet coins, more fee).
  *
- * Both nodes send a CET, refund or close; two children would pay twice for one package. The
- * party it pays less waits a block for the other's child ({@link BumpTarget.counterpartyPaysFirst}),
- * and what a package's mempool descendants pay — anyone's children — counts as paid for one
- * block ({@link RELY_ON_OTHERS_BLOCKS}) and never within the deadline's urgent blocks.
+ * Both nodes send a CET, refund or close (and follow a commit either sent); two children would
+ * pay twice for one package. The party it pays less waits a block for the other's child
+ * ({@link BumpTarget.counterpartyPaysFirst}), and what a transaction's mempool descendants pay —
+ * anyone's children — counts as paid when a miner would take them with it alone: none of them
+ * has an unconfirmed parent outside the family (else a low-fee parent can pin a child that only
+ * seems to pay). Within the deadline's urgent blocks no other child is relied on.
  * What one CFD's bumps may cost in all is the user's budget (`--bump-budget`); the rate never
  * exceeds `--max-fee-rate`. When either bites, the transaction is shown as capped.
  */
@@ -116,8 +118,6 @@ interface Followed {
   seenRate: FeeRate | undefined;
   /** The height at which it began waiting for the counterparty's child. */
   waitingSince: number | undefined;
-  /** The first height at which another's child was relied on to pay for it. */
-  reliedSince: number | undefined;
   state: BumpStatus['state'];
   targetRate: FeeRate | undefined;
   previousRate: FeeRate | undefined;
@@ -132,11 +132,8 @@ interface Followed {
  */
 const CHILD_VBYTES_ALLOWANCE = 250;
 
-/**
- * Blocks for which a package another's child pays for enough is left to it. Unconfirmed after
- * that, it is not what it seems (or the market rose): we pay with our own child.
- */
-export const RELY_ON_OTHERS_BLOCKS = 1;
+/** Most mempool descendants looked at to tell whether another's child pays for a parent. */
+const MAX_DESCENDANTS_CHECKED = 24;
 
 /** The name of the wallet reservation a child's coins are held under. */
 const reservation = (key: string): string => `bump:${key}`;
@@ -176,12 +173,12 @@ export class FeeBumper {
       target,
       current: { ...target.tx, fee: target.fee },
       vsize,
-      firstHeight: this.#height,
+      // Set by its first pass (a kick's is at the tip; the last pass's height may be blocks old).
+      firstHeight: undefined,
       deadlineHeight: undefined,
       child: undefined,
       seenRate: undefined,
       waitingSince: undefined,
-      reliedSince: undefined,
       state: 'waiting',
       targetRate: undefined,
       previousRate: undefined,
@@ -202,7 +199,14 @@ export class FeeBumper {
    */
   async kick(cfdId: string): Promise<void> {
     if (this.#height === undefined) return;
-    await this.onBlock(this.#height, { cfdId }).catch((err: unknown) =>
+    // At the chain's tip: the block that handed it over may not have had its pass yet, and a
+    // wait for the counterparty's child must not end at that block.
+    const tip = await this.#d
+      .rpc()
+      ?.getBlockCount()
+      .catch(() => undefined);
+    const height = Math.max(tip ?? 0, this.#height);
+    await this.onBlock(height, { cfdId }).catch((err: unknown) =>
       this.#log.warn({ err, cfdId }, 'bump pass failed'),
     );
   }
@@ -329,25 +333,20 @@ export class FeeBumper {
     f.seenRate = undefined;
     if (where === 'mempool') {
       if (paying >= decision.rate) return;
-      // Both nodes send a CET, refund or close: the counterparty's child may pay for it already.
-      // Relied on for one block, and not near the deadline: a child that pays enough here can
-      // still be left out of blocks (a low-fee parent of its own pins it) or be evicted.
-      const d = (await rpc.getMempoolEntry(f.current.txid))?.descendants;
-      f.seenRate = d && d.fee / BigInt(d.vsize);
+      // The counterparty's child may pay for it already (module doc). Not relied on near the
+      // deadline: a child can still be evicted.
+      f.seenRate = await familyRate(rpc, f.current.txid);
       if (f.seenRate !== undefined && f.seenRate >= decision.rate && !decision.urgent) {
-        f.reliedSince ??= height;
-        if (height - f.reliedSince < RELY_ON_OTHERS_BLOCKS) {
-          this.#log.debug(
-            { cfdId: f.target.cfdId, kind: f.target.kind, rate: f.seenRate },
-            'its descendants pay enough',
-          );
-          return;
-        }
+        this.#log.debug(
+          { cfdId: f.target.cfdId, kind: f.target.kind, rate: f.seenRate },
+          'its descendants pay enough',
+        );
+        return;
       }
     }
     if (f.target.counterpartyPaysFirst && !f.child && !decision.urgent) {
       f.waitingSince ??= height;
-      if (height === f.waitingSince) {
+      if (height <= f.waitingSince) {
         if (where === null) await this.#send(rpc, [f.current.hex]).catch(() => undefined);
         this.#log.info(
           { cfdId: f.target.cfdId, kind: f.target.kind, txid: f.current.txid },
@@ -495,6 +494,24 @@ export class FeeBumper {
       lastError: f.lastError,
     };
   }
+}
+
+/**
+ * The rate `txid` pays with its mempool descendants, when a miner would take them for that: every
+ * one depends only on `txid` and each other. Undefined if not (or not in the mempool, or more
+ * descendants than are looked at): then it counts as paying nothing beyond our own.
+ */
+async function familyRate(rpc: BitcoinRpc, txid: string): Promise<FeeRate | undefined> {
+  const d = (await rpc.getMempoolEntry(txid))?.descendants;
+  if (!d) return undefined;
+  const descendants = await rpc.getMempoolDescendants(txid);
+  if (!descendants || descendants.length > MAX_DESCENDANTS_CHECKED) return undefined;
+  const family = new Set([txid, ...descendants]);
+  for (const c of descendants) {
+    const parents = (await rpc.getMempoolEntry(c))?.depends;
+    if (!parents || parents.some((p) => !family.has(p))) return undefined;
+  }
+  return d.fee / BigInt(d.vsize);
 }
 
 /** What a followed transaction's bumps cost: its child's fee, or a replaced punish's fee. */

@@ -59,6 +59,8 @@ export async function followFees(
       kind: 'commit',
       tx: cfd.commitTx,
       fee: feeOf(cfd.commitTx.hex, lockValue),
+      // Theirs: they sent it, and may pay for it through their anchor.
+      ...(cfd.commitByCounterparty && { counterpartyPaysFirst: true }),
       ...(anchor && {
         cpfp: (): ForeignInput => ({
           txid: anchor.txid,

@@ -7,7 +7,9 @@
 import assert from 'node:assert/strict';
 import { Transaction } from 'bitcoinjs-lib';
 import { signedCommit } from '../../dlc/contract.ts';
+import { uiState } from '../../model/cfd.ts';
 import { parsePrice } from '../../model/units.ts';
+import { statusView } from '../../node/app/views/status.ts';
 import type { EmbeddedChain } from '../../node/chain/embedded.ts';
 import type { Daemon } from '../../node/daemon/daemon.ts';
 import {
@@ -154,6 +156,45 @@ describe('e2e: a real fee market (min relay 20 sat/vB, blocks full at 50)', func
       await until('maker sees the CET', async () => (await cfd(net.maker, id))?.settled === 'cet');
       await oneChildPaid(net, id, 'cet', cet.hex);
       assert.ok(net.taker.bumper.spent(id) <= BigInt(net.taker.config.fees.bumpBudgetSats));
+    });
+
+    it('a commit the counterparty sent and left unpaid confirms: our anchor pays for it', async () => {
+      const net = await startNetwork(cleanups, {}, {}, { blockMaxWeight: BLOCK_MAX_WEIGHT });
+      const id = await openCfd(net);
+      // No attestation: the taker commits on its own only because of what it sees on chain.
+      await net.oracle.stop();
+      // Blocks full at 50, the mempool minimum left at 1: the commit as signed relays, then waits.
+      await net.chain.setFeeSpike({ rate: SPIKE });
+      await net.chain.mine(3);
+      await until('the spike estimated', async () => {
+        await net.taker.fees.refresh();
+        return (net.taker.fees.current()?.rate ?? 0n) >= BigInt(SPIKE);
+      });
+      // The maker sends its commit and goes away: nobody pays for it but us.
+      const theirs = signedCommit((await net.maker.contracts.get(id))!);
+      await net.maker.stop();
+      await net.taker.rpc!.sendRawTransaction(theirs.toHex());
+      await net.chain.mine(1);
+      assert.equal(await confirmations(net.taker, theirs.getId()), 0, 'it waits in the mempool');
+      await until('the taker follows it', async () =>
+        net.taker.bumper.status(id).some((b) => b.kind === 'commit'),
+      );
+      const committing = (await cfd(net.taker, id))!;
+      assert.equal(committing.commitByCounterparty, true);
+      assert.match(
+        statusView(committing, uiState(committing), 0, {})?.reason ?? '',
+        /^the counterparty force-closed/,
+      );
+      await mineUntil(
+        { ...net, maker: net.taker },
+        'the commit confirmed',
+        async () => (await confirmations(net.taker, theirs.getId())) > 0,
+        4,
+      );
+      const bump = net.taker.bumper.status(id).find((b) => b.kind === 'commit');
+      assert.ok(bump?.childTxid, 'our anchor paid for it');
+      assert.ok(bump.rate >= BigInt(SPIKE), `package rate ${bump.rate} ≥ ${SPIKE}`);
+      await until('committed', async () => (await cfd(net.taker, id))?.commitConfirmed);
     });
 
     it('a refund confirms when the oracle stays silent', async () => {

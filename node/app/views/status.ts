@@ -77,9 +77,13 @@ export function statusView(
         ? say(
             `the oracle attested $${usd(a.price)}: the commit transaction waits for a confirmation, then the CET timelock runs`,
           )
-        : say(
-            'force close: the commit transaction waits for a confirmation, then the CET timelock runs',
-          );
+        : cfd.commitByCounterparty
+          ? say(
+              'the counterparty force-closed: its commit transaction waits for a confirmation (our anchor pays for it if needed), then the CET timelock runs',
+            )
+          : say(
+              'force close: the commit transaction waits for a confirmation, then the CET timelock runs',
+            );
     case 'openCommitted':
       if (cfd.revokedCommitSeen) {
         return say('the counterparty published a revoked commit: it is being punished');

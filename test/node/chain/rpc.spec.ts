@@ -225,6 +225,7 @@ describe('BitcoinRpc failures and health', () => {
       time: 1733356800,
       fee: 141n,
       descendants: { fee: 13_051n, vsize: 251 },
+      depends: [],
     });
   });
 
