@@ -80,10 +80,19 @@ export async function onChainReport(
         } else if (chain.live.has(spender) && report.confirmations > 0) {
           // Ours or theirs, whichever live commit it is; reconcile then follows its depth.
           await run({ type: 'confirmCommit', txid: spender });
-        } else if (chain.live.has(spender) && !cfd.commitTx && !cfd.commitConfirmed) {
+        } else if (
+          chain.live.has(spender) &&
+          cfd.lockConfirmed &&
+          !cfd.commitTx &&
+          !cfd.commitConfirmed &&
+          !cfd.closeTx &&
+          cfd.settled === undefined
+        ) {
           // The counterparty's commit waits in the mempool, perhaps paying too little to ever
           // confirm, and the lock is no longer ours to roll over or close: the CFD is force-closed.
           // Followed to confirmation as ours is (our anchor pays, a block after theirs could).
+          // Only on a confirmed lock: an unconfirmed one can still be double-spent away, and a
+          // committed CFD can no longer fail its setup.
           log.warn({ cfdId: report.tag, txid: spender }, "the counterparty's commit is out");
           await run({
             type: 'commit',

@@ -50,7 +50,11 @@ export async function followFees(
     // Ours lost to another live commit: it can never confirm, stop paying for it.
     bumper.unfollow(id, cfd.commitTx.txid);
   }
-  if (cfd.commitTx && !cfd.commitConfirmed) {
+  if (cfd.commitTx && cfd.revokedCommitSeen) {
+    // A revoked commit spent the lock: paying for ours (or theirs we adopted) would outbid and
+    // evict our punish of it.
+    bumper.unfollow(id, cfd.commitTx.txid);
+  } else if (cfd.commitTx && !cfd.commitConfirmed) {
     const r = paths.live.get(cfd.commitTx.txid)?.record;
     const anchor = r && anchorOf(r);
     const identitySk = fromHexBytes(record.identitySk);

@@ -289,7 +289,11 @@ export class ProcessManager {
 
     // The commit to follow for the CET and refund locks: the one that confirmed (ours, or whichever
     // live commit the counterparty published), else the one we published.
-    if (cfd.commitTx && !cfd.commitConfirmed) await this.#publish(monitor, cfd.commitTx.hex);
+    // Not once a revoked commit spent the lock: ours could only evict the punish.
+    if (cfd.commitTx && !cfd.commitConfirmed && !cfd.revokedCommitSeen) {
+      await this.#publish(monitor, cfd.commitTx.hex);
+    }
+    if (cfd.commitTx && cfd.revokedCommitSeen) await monitor.untrackBroadcast(cfd.commitTx.txid);
     const confirmed = confirmedCommit(cfd);
     if (cfd.commitTx && confirmed !== undefined && cfd.commitTx.txid !== confirmed) {
       // Ours lost the race to another live commit: it can never confirm, stop rebroadcasting it.

@@ -79,7 +79,7 @@ export function statusView(
           )
         : cfd.commitByCounterparty
           ? say(
-              'the counterparty force-closed: its commit transaction waits for a confirmation (our anchor pays for it if needed), then the CET timelock runs',
+              'the counterparty force-closed: its commit transaction waits for a confirmation, then the CET timelock runs',
             )
           : say(
               'force close: the commit transaction waits for a confirmation, then the CET timelock runs',

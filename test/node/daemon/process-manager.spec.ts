@@ -23,7 +23,10 @@ import { LevelContractStore } from '../../../eventstore/contract-store.ts';
 import { EventStore } from '../../../eventstore/event-store.ts';
 import { type Cfd, confirmedCommit } from '../../../model/cfd.ts';
 import { asPrice, PRICE_SCALE } from '../../../model/units.ts';
+import { FeeEstimator } from '../../../node/chain/fee-estimator.ts';
 import type { ChainMonitor } from '../../../node/chain/monitor.ts';
+import { FeeBumper } from '../../../node/daemon/fee-bumper.ts';
+import type { ProcessManagerDeps } from '../../../node/daemon/process-context.ts';
 import type { ProcessManager } from '../../../node/daemon/process-manager.ts';
 import { terms } from '../../helpers/cfd-fixtures.ts';
 import { chainFor } from '../../helpers/chain.ts';
@@ -39,7 +42,7 @@ import {
 } from '../../helpers/contract-fixtures.ts';
 import * as wait from '../../helpers/wait.ts';
 import { watchChain } from '../../helpers/watch.ts';
-import { p2wpkh, spendP2wpkh } from '../chain/helpers.ts';
+import { p2wpkh, silent, spendP2wpkh } from '../chain/helpers.ts';
 
 const REFUND_LOCK = 20;
 
@@ -77,6 +80,7 @@ describe('node/daemon/process-manager', function () {
     record: ContractRecord,
     seed: boolean,
     stored: ContractRecord = record,
+    extra: Partial<Pick<ProcessManagerDeps, 'bumper'>> = {},
   ): Promise<Node> {
     const store = await EventStore.open(join(net.dir, 'events'));
     const readModel = await CfdReadModel.open(store);
@@ -95,6 +99,7 @@ describe('node/daemon/process-manager', function () {
       cfds,
       readModel,
       contracts,
+      ...extra,
     });
     // Everything the process manager publishes goes through the monitor's trackBroadcast.
     const broadcasts: string[] = [];
@@ -148,8 +153,12 @@ describe('node/daemon/process-manager', function () {
   });
 
   /** {@link startNode} seeded with `record` (`stored` in the DLC store); its lock confirmed. */
-  async function lockedNode(record: ContractRecord, stored: ContractRecord = record) {
-    const node = await startNode(record, true, stored);
+  async function lockedNode(
+    record: ContractRecord,
+    stored: ContractRecord = record,
+    extra: Partial<Pick<ProcessManagerDeps, 'bumper'>> = {},
+  ) {
+    const node = await startNode(record, true, stored, extra);
     await mineFromMempool(record.lock.txid);
     await until(node, 'lock confirmed', (cfd) => cfd.lockConfirmed);
     return node;
@@ -228,6 +237,39 @@ describe('node/daemon/process-manager', function () {
     const closed = await until(node, 'CET confirmed', (cfd) => cfd.settled === 'cet');
     // Outputs: maker then taker, each its curve row for the price less half the CET fee.
     await cetPays(closed.cet!.txid, TABLE, price, c.transactions.commit);
+  });
+
+  it("the counterparty's commit waits in the mempool: followed as its force close until it confirms", async () => {
+    const c = await contract();
+    const node = await lockedNode(c.records.taker);
+    const theirs = signedCommit(c.records.maker);
+    await net.rpc.sendRawTransaction(theirs.toHex());
+    const adopted = await until(node, 'adopted', (cfd) => cfd.commitTx !== undefined);
+    assert.equal(adopted.commitTx!.txid, theirs.getId());
+    assert.equal(adopted.commitByCounterparty, true);
+    const events = await node.store.readStream('cfd-test');
+    assert.deepEqual(events.find((e) => e.type === 'ManualCommit')?.data, {
+      commitTx: { txid: theirs.getId(), hex: theirs.toHex() },
+      byCounterparty: true,
+    });
+    await net.chain.mine(1);
+    await until(node, 'commit confirmed', (cfd) => cfd.commitConfirmed);
+  });
+
+  it('a commit in the mempool while the lock is unconfirmed is not adopted (the lock can still be double-spent away)', async () => {
+    const c = await contract();
+    const node = await startNode(c.records.taker, true);
+    await waitInMempool(c.records.taker.lock.txid);
+    await net.rpc.sendRawTransaction(signedCommit(c.records.maker).toHex());
+    await node.monitor.sync(); // the mempool spend of the lock found and handled
+    await net.chain.mine(1);
+    await until(
+      node,
+      'lock and commit confirmed',
+      (cfd) => cfd.lockConfirmed && cfd.commitConfirmed,
+    );
+    const events = await node.store.readStream('cfd-test');
+    assert.ok(!events.some((e) => e.type === 'ManualCommit'), 'not adopted');
   });
 
   it('refunds when no attestation comes before the refund lock, and resumes after a restart', async () => {
@@ -508,6 +550,20 @@ describe('node/daemon/process-manager', function () {
       assert.ok(node.broadcasts.includes(closed.cet!.txid));
     });
 
+    it('the taker’s C_new waits in the mempool: adopted from the counterpartyOnly record, C_old never published', async () => {
+      const { rolled, old, node } = await halfRolledMaker();
+      const cNew = signedCommit(rolled.records.taker);
+      await net.rpc.sendRawTransaction(cNew.toHex());
+      const adopted = await until(node, 'C_new adopted', (cfd) => cfd.commitTx !== undefined);
+      assert.equal(adopted.commitTx!.txid, cNew.getId());
+      assert.equal(adopted.commitByCounterparty, true);
+      await net.chain.mine(1);
+      const committed = await until(node, 'C_new confirmed', (cfd) => cfd.commitConfirmed);
+      assert.equal(confirmedCommit(committed), cNew.getId());
+      assert.ok(!node.broadcasts.includes(old.commit.txid), 'C_old never published');
+      assert.equal(node.pm.problems.get('cfd-test'), undefined);
+    });
+
     it('the taker publishes C_new and the attestation comes before the CET lock: closed on the new curve', async () => {
       const { c, rolled, old, node } = await halfRolledMaker();
       await sendAndMine(signedCommit(rolled.records.taker));
@@ -608,6 +664,48 @@ describe('node/daemon/process-manager', function () {
     const node = await lockedNode(old, final);
     // The maker publishes the commit it revoked.
     await punishes(node, signedCommit(c.records.maker), old.commit.txid);
+  });
+
+  it('a revoked commit spends the lock while our commit waits: ours is no longer paid for nor sent (it could only evict the punish)', async () => {
+    const { c, rolled } = await rolledContract();
+    const old = c.records.taker;
+    const final = finalRecord(
+      rolled.records.taker,
+      new Map([[old.commit.txid, bytesToHex(c.maker.revocation.priv)]]),
+    );
+    const bumper = new FeeBumper({
+      rpc: () => net.rpc,
+      wallet: () => undefined,
+      fees: new FeeEstimator({ rpc: () => net.rpc, maxRate: 500n, logger: silent }),
+      budgetSats: 100_000n,
+      confirmWithin: 6,
+      logger: silent,
+    });
+    const node = await lockedNode(old, final, { bumper: () => bumper });
+    // Our force close: the current commit goes out and is followed.
+    const ours = signedCommit(final);
+    await node.cfds.execute('cfd-test', { type: 'commit', commitTx: txOf(ours) });
+    await waitInMempool(ours.getId());
+    await wait.until('our commit followed', async () =>
+      bumper.status('cfd-test').some((b) => b.kind === 'commit' && b.txid === ours.getId()),
+    );
+    const sent = node.broadcasts.filter((t) => t === ours.getId()).length;
+    assert.ok(sent >= 1);
+    // A miner takes the maker's revoked commit instead (ours leaves the mempool).
+    const stale = signedCommit(c.records.maker);
+    await net.chain.mineTransactions([stale.toHex()]);
+    await until(node, 'punish published', (cfd) => cfd.punishTx !== undefined);
+    await wait.until(
+      'our commit no longer followed',
+      async () => !bumper.status('cfd-test').some((b) => b.kind === 'commit'),
+    );
+    await mineFromMempool((await node.readModel.get('cfd-test'))!.punishTx!.txid);
+    await until(node, 'punished', (cfd) => cfd.settled === 'punish');
+    assert.equal(
+      node.broadcasts.filter((t) => t === ours.getId()).length,
+      sent,
+      'not sent again once the revoked commit was seen',
+    );
   });
 
   async function waitInMempool(txid: string): Promise<void> {
