@@ -80,6 +80,16 @@ describe('node/daemon fee bumper on a fee market', function () {
     });
   }
 
+  /**
+   * The market turns: minimum relay 20 sat/vB, blocks full at `spikeRate`; three such blocks
+   * teach the estimator (through `b`'s passes).
+   */
+  async function marketTurns(b: FeeBumper, spikeRate = 30): Promise<void> {
+    net.chain.setMinRelayFeeRate(20);
+    await net.chain.setFeeSpike({ rate: spikeRate });
+    for (let i = 0; i < 3; i++) await block(b);
+  }
+
   /** A block (full of fillers when a spike is on), then what a node does on it. */
   async function block(b: FeeBumper): Promise<void> {
     await net.chain.mine(1);
@@ -133,10 +143,8 @@ describe('node/daemon fee bumper on a fee market', function () {
   });
 
   it('a spike rising after the parent went out: each block a higher child replaces the last until it confirms, within the budget', async () => {
-    net.chain.setMinRelayFeeRate(20);
-    await net.chain.setFeeSpike({ rate: 30 });
     const b = bumper(100_000n);
-    for (let i = 0; i < 3; i++) await block(b);
+    await marketTurns(b);
     const parent = await lowFeeParent();
     await assert.rejects(net.rpc.sendRawTransaction(parent.tx.toHex()), /min relay fee not met/);
     follow(b, parent, 'cfd-a');
@@ -188,11 +196,9 @@ describe('node/daemon fee bumper on a fee market', function () {
   });
 
   it('a budget too small for the spike: the bump stops at the budget, says so, and never pays more', async () => {
-    net.chain.setMinRelayFeeRate(20);
-    await net.chain.setFeeSpike({ rate: 80 });
     const budget = 8_000n; // 80 sat/vB × ≈ 250 vB for parent and child is ≈ 20,000 sats
     const b = bumper(budget);
-    for (let i = 0; i < 3; i++) await block(b);
+    await marketTurns(b, 80);
     const parent = await lowFeeParent();
     follow(b, parent, 'cfd-b');
     await b.onBlock(net.chain.height);
@@ -218,11 +224,9 @@ describe('node/daemon fee bumper on a fee market', function () {
   // would pay twice (both nodes saw each other's refund children in the e2e fee market, each
   // ≈ 16,000 sats at 50 sat/vB).
   it("the counterparty's child already pays for a transaction both send: no second child — until the deadline is near", async () => {
-    net.chain.setMinRelayFeeRate(20);
-    await net.chain.setFeeSpike({ rate: 30 });
     const ours = bumper(100_000n);
     const theirs = bumper(100_000n);
-    for (let i = 0; i < 3; i++) await block(ours);
+    await marketTurns(ours);
     const parent = await lowFeeParent(2);
     // Theirs aims at the next block (as its node does near a deadline, or on "bump now").
     follow(theirs, parent, 'cfd-d-theirs', { vout: 1 });
@@ -244,11 +248,9 @@ describe('node/daemon fee bumper on a fee market', function () {
   });
 
   it('a transaction the counterparty pays first: our child waits one block for theirs, and goes out the block after when none came', async () => {
-    net.chain.setMinRelayFeeRate(20);
-    await net.chain.setFeeSpike({ rate: 30 });
     const payer = bumper(100_000n);
     const other = bumper(100_000n);
-    for (let i = 0; i < 3; i++) await block(other);
+    await marketTurns(other);
 
     // Both nodes follow it at once; the one that waits even reacts first.
     const shared = await lowFeeParent(2);
@@ -277,10 +279,8 @@ describe('node/daemon fee bumper on a fee market', function () {
   });
 
   it("a counterparty's child that seems to pay enough but is never mined (another parent of its own pins it) is not relied on", async () => {
-    net.chain.setMinRelayFeeRate(20);
-    await net.chain.setFeeSpike({ rate: 30 });
     const ours = bumper(100_000n);
-    for (let i = 0; i < 3; i++) await block(ours);
+    await marketTurns(ours);
     const theirs = newKey();
     const parent = await lowFeeParent(2, theirs);
 
@@ -334,10 +334,8 @@ describe('node/daemon fee bumper on a fee market', function () {
   });
 
   it('handed over when the last pass is blocks old, it waits for a block after the tip — not after that pass', async () => {
-    net.chain.setMinRelayFeeRate(20);
-    await net.chain.setFeeSpike({ rate: 30 });
     const other = bumper(100_000n);
-    for (let i = 0; i < 3; i++) await block(other);
+    await marketTurns(other);
     const shared = await lowFeeParent(2);
     await net.chain.mine(2); // the bumper's last pass is 3 blocks old
     follow(other, shared, 'cfd-h', { counterpartyPaysFirst: true });
