@@ -127,6 +127,10 @@ describe('e2e: a real fee market (min relay 20 sat/vB, blocks full at 50)', func
         type: 'commit',
         commitTx: { txid: commit.getId(), hex: commit.toHex() },
       });
+      // Counted from when it went out with its child (the node follows it after the command).
+      await until('the commit out with a child', () =>
+        net.taker.bumper.status(id).some((b) => b.kind === 'commit' && b.childTxid),
+      );
       const blocks = await mineUntil(
         net,
         'the commit confirmed',
