@@ -282,8 +282,7 @@ export class FeeBumper {
     if (!rpc) return;
     for (const [key, f] of this.#followed) {
       if (options.cfdId !== undefined && f.target.cfdId !== options.cfdId) continue;
-      // A confirmed one is looked at again too: a reorg can take it out of every mempool (its
-      // child with it), and the CFD still needs it confirmed.
+      if (f.state === 'confirmed') continue;
       f.firstHeight ??= height;
       try {
         await this.#step(rpc, key, f, height, options.urgent ?? false);
@@ -304,15 +303,9 @@ export class FeeBumper {
   ): Promise<void> {
     const where = await locate(rpc, f.current.txid, Transaction.fromHex(f.current.hex).outs.length);
     if (where === 'confirmed') {
-      if (f.state !== 'confirmed') this.#d.wallet()?.release(reservation(key));
       f.state = 'confirmed';
+      this.#d.wallet()?.release(reservation(key));
       return;
-    }
-    if (f.state === 'confirmed') {
-      this.#log.warn(
-        { cfdId: f.target.cfdId, kind: f.target.kind, txid: f.current.txid },
-        'no longer confirmed (a reorg): following it again',
-      );
     }
     f.state = where === 'mempool' ? 'mempool' : 'waiting';
     if (f.deadlineHeight === undefined && f.target.deadline) {

@@ -348,30 +348,4 @@ describe('node/daemon fee bumper on a fee market', function () {
     await block(other);
     assert.ok(other.status('cfd-h')[0]!.childTxid, 'the next block: ours');
   });
-
-  it('confirmed, then reorged out of every mempool: it goes out again with a child and confirms', async () => {
-    const b = bumper(100_000n);
-    await marketTurns(b);
-    const parent = await lowFeeParent();
-    follow(b, parent, 'cfd-i');
-    await b.onBlock(net.chain.height);
-    for (let n = 0; n < 4 && !(await confirmed(parent.tx.getId())); n++) await block(b);
-    const hash = (await net.rpc.getTransaction(parent.tx.getId()))?.blockHash;
-    assert.ok(hash, 'confirmed');
-    await block(b);
-    assert.equal(b.status('cfd-i')[0]!.state, 'confirmed');
-
-    // A reorg the node's mempool never takes back (the winning chain's miners never saw it).
-    await net.chain.invalidate(hash, { toMempool: false });
-    assert.equal(await net.rpc.getMempoolEntry(parent.tx.getId()), null, 'gone');
-    await net.chain.mine(1);
-    await wallet.sync();
-    await fees.refresh();
-    await b.onBlock(net.chain.height);
-    const again = b.status('cfd-i')[0]!;
-    assert.notEqual(again.state, 'confirmed', 'no longer counted confirmed');
-    assert.ok(await net.rpc.getMempoolEntry(parent.tx.getId()), 'out again, with a child');
-    for (let n = 0; n < 4 && !(await confirmed(parent.tx.getId())); n++) await block(b);
-    assert.ok(await confirmed(parent.tx.getId()), 'confirmed again');
-  });
 });
